@@ -1,0 +1,32 @@
+# Makefile for medallion (PGXS)
+
+EXTENSION = medallion
+MODULE_big = medallion
+OBJS = \
+	src/init.o \
+	src/catalog.o \
+	src/analyze.o \
+	src/graph.o \
+	src/model.o \
+	src/build.o \
+	src/lineage.o
+
+DATA = $(wildcard src/sql/medallion--*.sql)
+PGFILEDESC = "medallion - medallion data pipelines inside PostgreSQL"
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --load-extension=medallion
+ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test
+
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The README's command: install what is missing, build, install, start a
+# throwaway cluster, run every suite, stop it, print "N passed, N failed".
+.PHONY: test
+test:
+	bash test/run

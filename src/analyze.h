@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ *
+ * analyze.h
+ *	  Parse analysis of model SQL: validation, dependencies, column lineage.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDALLION_ANALYZE_H
+#define MEDALLION_ANALYZE_H
+
+#include "nodes/parsenodes.h"
+#include "nodes/pg_list.h"
+
+/* An output column of a model query. */
+typedef struct ModelColumn
+{
+	char	   *name;
+	Oid			type;
+	int32		typmod;
+	Oid			collation;
+} ModelColumn;
+
+/* What the analyzer derives from one model's SQL. */
+typedef struct AnalyzedModel
+{
+	Query	   *query;			/* the analyzed query (not rewritten) */
+	List	   *columns;		/* of ModelColumn * */
+	List	   *dependencies;	/* of DependencyRow * (model unset) */
+	List	   *lineage;		/* of LineageRow * */
+	List	   *upstream_models;	/* of char *: models read, sorted, unique */
+} AnalyzedModel;
+
+extern AnalyzedModel *AnalyzeModel(const char *name, const char *sql,
+								   const char *search_path, List *models,
+								   List *sources);
+extern int	AnalyzeEnterSearchPath(const char *search_path);
+extern void AnalyzeLeaveSearchPath(int nestlevel);
+
+#endif							/* MEDALLION_ANALYZE_H */

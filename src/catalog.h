@@ -1,0 +1,109 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.h
+ *	  Reading and writing medallion's catalog tables (schema "medallion").
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDALLION_CATALOG_H
+#define MEDALLION_CATALOG_H
+
+#include "nodes/pg_list.h"
+
+/* First key of medallion's advisory locks: "mdln" */
+#define MEDALLION_LOCK_KEY 0x6d646c6e
+
+/* A row of medallion.layers. */
+typedef struct LayerDef
+{
+	char	   *name;
+	char	   *schema;
+	int			ordinal;
+	char	   *default_materialization;
+	char	   *reader_role;	/* NULL when the layer grants nobody */
+} LayerDef;
+
+/* A row of medallion.models, joined with its layer and analysis state. */
+typedef struct ModelDef
+{
+	char	   *name;
+	char	   *layer;
+	char	   *schema;			/* the layer's schema */
+	int			layer_ordinal;
+	char	   *materialized;
+	char	   *sql;
+	char	   *owner;
+	char	   *search_path;
+	List	   *unique_key;		/* of char * */
+	List	   *indexes;		/* of char * */
+	List	   *tags;			/* of char * */
+	char	   *description;
+	char	   *column_descriptions;	/* jsonb as text */
+	char	   *on_schema_change;
+	char	   *statement_timeout;	/* interval as text, or NULL */
+	bool		enabled;
+	int			version;
+	char	   *sql_hash;
+	int			analyzed_version;	/* -1 when never analyzed */
+} ModelDef;
+
+/* A row of medallion.sources (the part the analyzer needs). */
+typedef struct SourceDef
+{
+	char	   *name;
+	char	   *kind;
+	char	   *local_schema;
+	List	   *tables;			/* of char *; empty means the whole schema */
+} SourceDef;
+
+/* A row of medallion.model_dependencies. */
+typedef struct DependencyRow
+{
+	char	   *model;
+	char	   *schema;
+	char	   *name;
+	char	   *kind;			/* model, source, view, relation */
+	char	   *via;			/* "" when read directly */
+} DependencyRow;
+
+/* A row of medallion.column_lineage. */
+typedef struct LineageRow
+{
+	char	   *column;
+	int			ordinal;
+	char	   *src_schema;
+	char	   *src_relation;
+	char	   *src_column;
+	const char *kind;			/* projection, filter, join, group */
+} LineageRow;
+
+/* Identity and GUC state saved while working on the catalog. */
+typedef struct CatalogSession
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} CatalogSession;
+
+extern Oid	CatalogExtensionOwner(void);
+extern void CatalogEnter(CatalogSession *session);
+extern void CatalogLeave(CatalogSession *session);
+extern void CatalogRequireAdmin(const char *action);
+extern void CatalogLockDefinitions(void);
+
+extern List *CatalogListLayers(void);
+extern LayerDef *CatalogGetLayer(const char *name, bool missing_ok);
+extern List *CatalogListModels(void);
+extern ModelDef *CatalogGetModel(const char *name, bool missing_ok);
+extern List *CatalogListSources(void);
+extern List *CatalogListDependencies(const char *model);
+
+extern void CatalogUpsertModel(ModelDef *model, bool is_new);
+extern void CatalogDeleteModel(const char *name);
+extern void CatalogReplaceDerived(const char *model, int version,
+								  List *dependencies, List *lineage);
+
+extern List *TextArrayToList(Datum array);
+extern Datum ListToTextArray(List *strings);
+
+#endif							/* MEDALLION_CATALOG_H */

@@ -1,0 +1,30 @@
+/*-------------------------------------------------------------------------
+ *
+ * init.c
+ *	  Module initialization: _PG_init only calls each module's initializer
+ *	  and reserves the "medallion." prefix for configuration parameters.
+ *
+ * medallion works when loaded on demand (CREATE EXTENSION, first call) and
+ * when listed in shared_preload_libraries; nothing here needs shared memory
+ * yet.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "init.h"
+
+PG_MODULE_MAGIC;
+
+/*
+ * _PG_init
+ *		Called when the library is loaded.
+ */
+void
+_PG_init(void)
+{
+	MarkGUCPrefixReserved("medallion");
+}

@@ -1,0 +1,599 @@
+/*-------------------------------------------------------------------------
+ *
+ * lineage.c
+ *	  Lineage out: medallion_lineage() as rows, medallion_graph() as
+ *	  Mermaid, DOT or JSON text.
+ *
+ * Both read the graph of graph.c (models and model_dependencies).  Output
+ * is deterministic: models by layer and name, other relations by name.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/tuplestore.h"
+
+#include "graph.h"
+#include "lineage.h"
+
+PG_FUNCTION_INFO_V1(medallion_lineage);
+PG_FUNCTION_INFO_V1(medallion_graph);
+
+/* A breadth-first search entry of medallion_lineage. */
+typedef struct LineageVisit
+{
+	int			node;
+	int			depth;
+	List	   *path;			/* of char *, qualified names */
+} LineageVisit;
+
+static char *
+node_id(GraphNode *node)
+{
+	return psprintf("%s.%s", node->model->schema, node->model->name);
+}
+
+static void
+put_lineage_row(ReturnSetInfo *rsinfo, int depth, const char *direction,
+				const char *schema, const char *name, const char *kind,
+				const char *via, List *path)
+{
+	Datum		values[7];
+	bool		nulls[7] = {false};
+
+	values[0] = Int32GetDatum(depth);
+	values[1] = CStringGetTextDatum(direction);
+	values[2] = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	values[3] = DirectFunctionCall1(namein, CStringGetDatum(name));
+	values[4] = CStringGetTextDatum(kind);
+	values[5] = CStringGetTextDatum(via);
+	values[6] = ListToTextArray(path);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * walk_lineage
+ *		Breadth-first from start, upstream (every relation read, through
+ *		models) or downstream (models reading), up to max_depth (0: no
+ *		limit).  Each relation is reported once, at its shortest distance.
+ */
+static void
+walk_lineage(ReturnSetInfo *rsinfo, Graph *graph, int start, bool upstream,
+			 int max_depth)
+{
+	bool	   *seen = palloc0(sizeof(bool) * (graph->nnodes + 1));
+	List	   *queue = NIL;
+	List	   *reported = NIL; /* "schema.name|via" of non-model rows */
+	LineageVisit *first = palloc(sizeof(LineageVisit));
+	const char *direction = upstream ? "upstream" : "downstream";
+
+	first->node = start;
+	first->depth = 0;
+	first->path = list_make1(node_id(&graph->nodes[start]));
+	queue = list_make1(first);
+	seen[start] = true;
+
+	while (queue != NIL)
+	{
+		LineageVisit *visit = linitial(queue);
+		GraphNode  *node = &graph->nodes[visit->node];
+		ListCell   *lc;
+
+		queue = list_delete_first(queue);
+		if (max_depth > 0 && visit->depth >= max_depth)
+			continue;
+
+		if (upstream)
+		{
+			foreach(lc, graph->dependencies)
+			{
+				DependencyRow *dep = lfirst(lc);
+				char	   *id = psprintf("%s.%s", dep->schema, dep->name);
+				List	   *path;
+				int			up;
+
+				if (strcmp(dep->model, node->model->name) != 0)
+					continue;
+				path = lappend(list_copy(visit->path), id);
+				if (strcmp(dep->kind, "model") == 0)
+				{
+					up = GraphFind(graph, dep->name);
+					if (up < 0 || seen[up])
+						continue;
+					seen[up] = true;
+					put_lineage_row(rsinfo, visit->depth + 1, direction, dep->schema,
+									dep->name, dep->kind, dep->via, path);
+					{
+						LineageVisit *next = palloc(sizeof(LineageVisit));
+
+						next->node = up;
+						next->depth = visit->depth + 1;
+						next->path = path;
+						queue = lappend(queue, next);
+					}
+				}
+				else
+				{
+					char	   *key = psprintf("%s|%s", id, dep->via);
+					ListCell   *lr;
+					bool		done = false;
+
+					foreach(lr, reported)
+						done |= strcmp((char *) lfirst(lr), key) == 0;
+					if (done)
+						continue;
+					reported = lappend(reported, key);
+					put_lineage_row(rsinfo, visit->depth + 1, direction, dep->schema,
+									dep->name, dep->kind, dep->via, path);
+				}
+			}
+		}
+		else
+		{
+			foreach(lc, node->downstream)
+			{
+				int			down = lfirst_int(lc);
+				LineageVisit *next;
+
+				if (seen[down])
+					continue;
+				seen[down] = true;
+				next = palloc(sizeof(LineageVisit));
+				next->node = down;
+				next->depth = visit->depth + 1;
+				next->path = lappend(list_copy(visit->path), node_id(&graph->nodes[down]));
+				put_lineage_row(rsinfo, next->depth, direction,
+								graph->nodes[down].model->schema,
+								graph->nodes[down].model->name, "model", "", next->path);
+				queue = lappend(queue, next);
+			}
+		}
+	}
+}
+
+/*
+ * medallion_lineage(model, direction, depth) returns the relations upstream
+ * and/or downstream of a model.
+ */
+Datum
+medallion_lineage(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name;
+	char	   *direction;
+	int			depth = 0;
+	Graph	   *graph;
+	int			start;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	direction = PG_ARGISNULL(1) ? "upstream" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strcmp(direction, "upstream") != 0 && strcmp(direction, "downstream") != 0 &&
+		strcmp(direction, "both") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown lineage direction \"%s\"", direction),
+				 errhint("direction is upstream, downstream or both.")));
+	if (!PG_ARGISNULL(2))
+	{
+		depth = PG_GETARG_INT32(2);
+		if (depth < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("lineage depth must be at least 1"),
+					 errhint("Pass NULL for no limit.")));
+	}
+
+	CatalogRequireAdmin("read lineage");
+	InitMaterializedSRF(fcinfo, 0);
+	(void) CatalogGetModel(name, false);
+	graph = GraphLoad();
+	start = GraphFind(graph, name);
+	if (strcmp(direction, "downstream") != 0)
+		walk_lineage(rsinfo, graph, start, true, depth);
+	if (strcmp(direction, "upstream") != 0)
+		walk_lineage(rsinfo, graph, start, false, depth);
+	PG_RETURN_VOID();
+}
+
+/* ----------------------------------------------------------------
+ * medallion_graph
+ * ---------------------------------------------------------------- */
+
+/* A node of the drawn graph. */
+typedef struct DrawNode
+{
+	char	   *id;				/* schema.name */
+	char	   *schema;
+	char	   *name;
+	const char *kind;			/* model, source, view, relation */
+	ModelDef   *model;			/* for models */
+} DrawNode;
+
+typedef struct DrawEdge
+{
+	char	   *from;
+	char	   *to;
+	int			from_index;		/* positions in the sorted node list */
+	int			to_index;
+} DrawEdge;
+
+typedef struct Drawing
+{
+	List	   *nodes;			/* of DrawNode * */
+	List	   *edges;			/* of DrawEdge * */
+} Drawing;
+
+static DrawNode *
+draw_node(Drawing *drawing, const char *schema, const char *name, const char *kind,
+		  ModelDef *model)
+{
+	char	   *id = psprintf("%s.%s", schema, name);
+	ListCell   *lc;
+	DrawNode   *node;
+
+	foreach(lc, drawing->nodes)
+	{
+		node = lfirst(lc);
+		if (strcmp(node->id, id) == 0)
+			return node;
+	}
+	node = palloc0(sizeof(DrawNode));
+	node->id = id;
+	node->schema = pstrdup(schema);
+	node->name = pstrdup(name);
+	node->kind = kind;
+	node->model = model;
+	drawing->nodes = lappend(drawing->nodes, node);
+	return node;
+}
+
+static void
+draw_edge(Drawing *drawing, const char *from, const char *to)
+{
+	ListCell   *lc;
+	DrawEdge   *edge;
+
+	foreach(lc, drawing->edges)
+	{
+		edge = lfirst(lc);
+		if (strcmp(edge->from, from) == 0 && strcmp(edge->to, to) == 0)
+			return;
+	}
+	edge = palloc(sizeof(DrawEdge));
+	edge->from = pstrdup(from);
+	edge->to = pstrdup(to);
+	drawing->edges = lappend(drawing->edges, edge);
+}
+
+/* Models first (layer, name), then the other relations by id. */
+static int
+compare_draw_nodes(const ListCell *a, const ListCell *b)
+{
+	DrawNode   *na = lfirst(a);
+	DrawNode   *nb = lfirst(b);
+
+	if ((na->model != NULL) != (nb->model != NULL))
+		return na->model != NULL ? -1 : 1;
+	if (na->model != NULL && na->model->layer_ordinal != nb->model->layer_ordinal)
+		return na->model->layer_ordinal - nb->model->layer_ordinal;
+	return strcmp(na->id, nb->id);
+}
+
+/* Edges by the position of their target node, then of their source. */
+static int
+compare_draw_edges(const ListCell *a, const ListCell *b)
+{
+	DrawEdge   *ea = lfirst(a);
+	DrawEdge   *eb = lfirst(b);
+
+	if (ea->to_index != eb->to_index)
+		return ea->to_index - eb->to_index;
+	return ea->from_index - eb->from_index;
+}
+
+static int
+node_index(Drawing *drawing, const char *id)
+{
+	ListCell   *lc;
+
+	foreach(lc, drawing->nodes)
+	{
+		if (strcmp(((DrawNode *) lfirst(lc))->id, id) == 0)
+			return foreach_current_index(lc) + 1;
+	}
+	elog(ERROR, "graph edge names unknown node %s", id);
+	return 0;					/* keep compiler quiet */
+}
+
+/* The selected models, what they read, and the edges between them. */
+static Drawing *
+build_drawing(Graph *graph, bool *selected)
+{
+	Drawing    *drawing = palloc0(sizeof(Drawing));
+	ListCell   *lc;
+
+	for (int i = 0; i < graph->nnodes; i++)
+	{
+		ModelDef   *model = graph->nodes[i].model;
+
+		if (selected[i])
+			draw_node(drawing, model->schema, model->name, "model", model);
+	}
+	foreach(lc, graph->dependencies)
+	{
+		DependencyRow *dep = lfirst(lc);
+		int			reader = GraphFind(graph, dep->model);
+		ModelDef   *model;
+		DrawNode   *from;
+		char	   *to;
+
+		if (reader < 0 || !selected[reader])
+			continue;
+		model = graph->nodes[reader].model;
+		if (strcmp(dep->kind, "model") == 0)
+		{
+			int			up = GraphFind(graph, dep->name);
+
+			from = draw_node(drawing, dep->schema, dep->name, "model",
+							 up >= 0 ? graph->nodes[up].model : NULL);
+		}
+		else
+			from = draw_node(drawing, dep->schema, dep->name, dep->kind, NULL);
+
+		/* read through a view: the edge goes to the innermost view */
+		if (dep->via[0] == '\0')
+			to = psprintf("%s.%s", model->schema, model->name);
+		else
+		{
+			char	   *last = strrchr(dep->via, '>');
+
+			to = pstrdup(last ? last + 2 : dep->via);
+		}
+		draw_edge(drawing, from->id, to);
+	}
+	list_sort(drawing->nodes, compare_draw_nodes);
+	foreach(lc, drawing->edges)
+	{
+		DrawEdge   *edge = lfirst(lc);
+
+		edge->from_index = node_index(drawing, edge->from);
+		edge->to_index = node_index(drawing, edge->to);
+	}
+	list_sort(drawing->edges, compare_draw_edges);
+	return drawing;
+}
+
+/* Mermaid labels: quotes are written as entity codes. */
+static void
+append_mermaid_label(StringInfo buf, const char *text)
+{
+	for (const char *p = text; *p; p++)
+	{
+		if (*p == '"')
+			appendStringInfoString(buf, "#quot;");
+		else
+			appendStringInfoChar(buf, *p);
+	}
+}
+
+static char *
+render_mermaid(Drawing *drawing, Graph *graph)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	ListCell   *ll;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "flowchart LR\n");
+	foreach(ll, graph->layers)
+	{
+		LayerDef   *layer = lfirst(ll);
+		bool		opened = false;
+
+		foreach(lc, drawing->nodes)
+		{
+			DrawNode   *node = lfirst(lc);
+
+			if (node->model == NULL || strcmp(node->model->layer, layer->name) != 0)
+				continue;
+			if (!opened)
+				appendStringInfo(&buf, "    subgraph %s\n", layer->name);
+			opened = true;
+			appendStringInfo(&buf, "        n%d[\"", foreach_current_index(lc) + 1);
+			append_mermaid_label(&buf, node->name);
+			appendStringInfo(&buf, "<br/>%s\"]\n", node->model->materialized);
+		}
+		if (opened)
+			appendStringInfoString(&buf, "    end\n");
+	}
+	foreach(lc, drawing->nodes)
+	{
+		DrawNode   *node = lfirst(lc);
+		const char *open = "[\"",
+				   *close = "\"]";
+
+		if (node->model != NULL)
+			continue;
+		if (strcmp(node->kind, "source") == 0)
+			open = "[(\"", close = "\")]";
+		else if (strcmp(node->kind, "view") == 0)
+			open = "([\"", close = "\"])";
+		appendStringInfo(&buf, "    n%d%s", foreach_current_index(lc) + 1, open);
+		append_mermaid_label(&buf, node->id);
+		appendStringInfo(&buf, "%s\n", close);
+	}
+	foreach(lc, drawing->edges)
+	{
+		DrawEdge   *edge = lfirst(lc);
+
+		appendStringInfo(&buf, "    n%d --> n%d\n", edge->from_index, edge->to_index);
+	}
+	return buf.data;
+}
+
+/* A DOT string literal. */
+static void
+append_dot_string(StringInfo buf, const char *text)
+{
+	appendStringInfoChar(buf, '"');
+	for (const char *p = text; *p; p++)
+	{
+		if (*p == '"' || *p == '\\')
+			appendStringInfoChar(buf, '\\');
+		appendStringInfoChar(buf, *p);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
+static char *
+render_dot(Drawing *drawing, Graph *graph)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	ListCell   *ll;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "digraph medallion {\n    rankdir=LR;\n    node [shape=box];\n");
+	foreach(ll, graph->layers)
+	{
+		LayerDef   *layer = lfirst(ll);
+		bool		opened = false;
+
+		foreach(lc, drawing->nodes)
+		{
+			DrawNode   *node = lfirst(lc);
+
+			if (node->model == NULL || strcmp(node->model->layer, layer->name) != 0)
+				continue;
+			if (!opened)
+			{
+				appendStringInfoString(&buf, "    subgraph ");
+				append_dot_string(&buf, psprintf("cluster_%s", layer->name));
+				appendStringInfoString(&buf, " {\n        label=");
+				append_dot_string(&buf, layer->name);
+				appendStringInfoString(&buf, ";\n");
+			}
+			opened = true;
+			appendStringInfoString(&buf, "        ");
+			append_dot_string(&buf, node->id);
+			appendStringInfoString(&buf, " [label=");
+			append_dot_string(&buf, psprintf("%s (%s)", node->name, node->model->materialized));
+			appendStringInfoString(&buf, "];\n");
+		}
+		if (opened)
+			appendStringInfoString(&buf, "    }\n");
+	}
+	foreach(lc, drawing->nodes)
+	{
+		DrawNode   *node = lfirst(lc);
+
+		if (node->model != NULL)
+			continue;
+		appendStringInfoString(&buf, "    ");
+		append_dot_string(&buf, node->id);
+		appendStringInfo(&buf, " [shape=%s];\n",
+						 strcmp(node->kind, "source") == 0 ? "cylinder" :
+						 strcmp(node->kind, "view") == 0 ? "ellipse" : "box");
+	}
+	foreach(lc, drawing->edges)
+	{
+		DrawEdge   *edge = lfirst(lc);
+
+		appendStringInfoString(&buf, "    ");
+		append_dot_string(&buf, edge->from);
+		appendStringInfoString(&buf, " -> ");
+		append_dot_string(&buf, edge->to);
+		appendStringInfoString(&buf, ";\n");
+	}
+	appendStringInfoString(&buf, "}\n");
+	return buf.data;
+}
+
+static void
+append_json_field(StringInfo buf, const char *key, const char *value, bool first)
+{
+	if (!first)
+		appendStringInfoString(buf, ", ");
+	escape_json(buf, key);
+	appendStringInfoString(buf, ": ");
+	if (value == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, value);
+}
+
+static char *
+render_json(Drawing *drawing)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"nodes\": [");
+	foreach(lc, drawing->nodes)
+	{
+		DrawNode   *node = lfirst(lc);
+
+		appendStringInfoString(&buf, foreach_current_index(lc) > 0 ? ", {" : "{");
+		append_json_field(&buf, "id", node->id, true);
+		append_json_field(&buf, "schema", node->schema, false);
+		append_json_field(&buf, "name", node->name, false);
+		append_json_field(&buf, "kind", node->kind, false);
+		append_json_field(&buf, "layer", node->model ? node->model->layer : NULL, false);
+		append_json_field(&buf, "materialized",
+						  node->model ? node->model->materialized : NULL, false);
+		appendStringInfoChar(&buf, '}');
+	}
+	appendStringInfoString(&buf, "], \"edges\": [");
+	foreach(lc, drawing->edges)
+	{
+		DrawEdge   *edge = lfirst(lc);
+
+		appendStringInfoString(&buf, foreach_current_index(lc) > 0 ? ", {" : "{");
+		append_json_field(&buf, "from", edge->from, true);
+		append_json_field(&buf, "to", edge->to, false);
+		appendStringInfoChar(&buf, '}');
+	}
+	appendStringInfoString(&buf, "]}");
+	return buf.data;
+}
+
+/*
+ * medallion_graph(selector, format) returns the graph of the selected
+ * models as mermaid, dot or json text.
+ */
+Datum
+medallion_graph(PG_FUNCTION_ARGS)
+{
+	char	   *selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *format = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Graph	   *graph;
+	Drawing    *drawing;
+	char	   *result;
+
+	if (strcmp(format, "mermaid") != 0 && strcmp(format, "dot") != 0 &&
+		strcmp(format, "json") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown graph format \"%s\"", format),
+				 errhint("format is mermaid, dot or json.")));
+	CatalogRequireAdmin("read lineage");
+	graph = GraphLoad();
+	drawing = build_drawing(graph, GraphSelect(graph, selector));
+	if (strcmp(format, "mermaid") == 0)
+		result = render_mermaid(drawing, graph);
+	else if (strcmp(format, "dot") == 0)
+		result = render_dot(drawing, graph);
+	else
+		result = render_json(drawing);
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}

@@ -1,0 +1,633 @@
+/*-------------------------------------------------------------------------
+ *
+ * model.c
+ *	  Defining, dropping and re-analyzing models: medallion_create_model,
+ *	  medallion_drop_model, medallion_reanalyze.
+ *
+ * Definitions are serialized by one advisory lock (CatalogLockDefinitions)
+ * so that the cycle check and version numbers hold under concurrency.  The
+ * model SQL is analyzed and its relation created as the model owner, with
+ * the search_path stored with the model; the catalog is written as the
+ * extension owner (catalog.c).  Everything happens in the caller's
+ * transaction: an error leaves nothing behind.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "catalog/namespace.h"
+#include "common/md5.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/tuplestore.h"
+#include "utils/varlena.h"
+
+#include "analyze.h"
+#include "build.h"
+#include "catalog.h"
+#include "graph.h"
+#include "model.h"
+
+PG_FUNCTION_INFO_V1(medallion_create_model);
+PG_FUNCTION_INFO_V1(medallion_drop_model);
+PG_FUNCTION_INFO_V1(medallion_reanalyze);
+
+/*
+ * ModelCompareNames
+ *		list_sort comparator for Lists of C strings.
+ */
+int
+ModelCompareNames(const ListCell *a, const ListCell *b)
+{
+	return strcmp((char *) lfirst(a), (char *) lfirst(b));
+}
+
+/*
+ * ModelOwnerId
+ *		Returns the OID of the model's owner; errors if the role is gone.
+ */
+Oid
+ModelOwnerId(ModelDef *model)
+{
+	Oid			owner = get_role_oid(model->owner, true);
+
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("owner \"%s\" of model \"%s\" does not exist",
+						model->owner, model->name),
+				 errhint("Create the role, or define the model again as an existing role.")));
+	return owner;
+}
+
+/*
+ * ModelBecomeOwner
+ *		Switch the current user to the model owner, saving the previous
+ *		identity.  Restore with SetUserIdAndSecContext.
+ */
+void
+ModelBecomeOwner(ModelDef *model, Oid *save_userid, int *save_sec)
+{
+	GetUserIdAndSecContext(save_userid, save_sec);
+	SetUserIdAndSecContext(ModelOwnerId(model), *save_sec | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+/* Names of models, layers, tags: lower-case identifiers that need no quoting. */
+static void
+check_name(const char *name, const char *what)
+{
+	bool		ok = name[0] != '\0' && !isdigit((unsigned char) name[0]);
+
+	for (const char *p = name; *p && ok; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("invalid %s name \"%s\"", what, name),
+				 errdetail("A %s name is made of lower-case letters, digits and underscores, and does not start with a digit.", what)));
+	if (strlen(name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("%s name \"%s\" is too long", what, name),
+				 errdetail("A %s name has at most %d characters.", what, NAMEDATALEN - 1)));
+}
+
+/*
+ * effective_search_path
+ *		The caller's search_path followed by every layer's schema that is
+ *		not on it yet, so models can name other models without a schema.
+ */
+static char *
+effective_search_path(List *layers)
+{
+	char	   *current = pstrdup(GetConfigOption("search_path", false, false));
+	List	   *elems;
+	StringInfoData result;
+	ListCell   *lc;
+
+	if (!SplitIdentifierString(current, ',', &elems))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search_path \"%s\" cannot be parsed", current)));
+	initStringInfo(&result);
+	foreach(lc, elems)
+		appendStringInfo(&result, "%s%s", result.len > 0 ? ", " : "",
+						 quote_identifier((char *) lfirst(lc)));
+	foreach(lc, layers)
+	{
+		LayerDef   *layer = lfirst(lc);
+		ListCell   *le;
+		bool		present = false;
+
+		foreach(le, elems)
+			present |= strcmp((char *) lfirst(le), layer->schema) == 0;
+		if (!present)
+			appendStringInfo(&result, "%s%s", result.len > 0 ? ", " : "",
+							 quote_identifier(layer->schema));
+	}
+	return result.data;
+}
+
+static bool
+has_column(AnalyzedModel *analyzed, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, analyzed->columns)
+	{
+		if (strcmp(((ModelColumn *) lfirst(lc))->name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+check_column(ModelDef *model, AnalyzedModel *analyzed, const char *column,
+			 const char *setting)
+{
+	if (!has_column(analyzed, column))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s of model \"%s\" names column \"%s\", which the model query does not have",
+						setting, model->name, column),
+				 errhint("Columns are named by the query's output names.")));
+}
+
+/*
+ * check_settings
+ *		Validate the settings that name columns against the analyzed query.
+ */
+static void
+check_settings(ModelDef *model, AnalyzedModel *analyzed)
+{
+	ListCell   *lc;
+	int			ret;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+
+	foreach(lc, model->unique_key)
+		check_column(model, analyzed, lfirst(lc), "unique_key");
+	foreach(lc, model->indexes)
+	{
+		char	   *spec = pstrdup(lfirst(lc));
+		List	   *columns;
+		ListCell   *lcol;
+
+		if (!SplitIdentifierString(spec, ',', &columns) || columns == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid index \"%s\" for model \"%s\"", (char *) lfirst(lc), model->name),
+					 errhint("An index is a comma-separated list of column names, e.g. 'order_date, customer_id'.")));
+		foreach(lcol, columns)
+			check_column(model, analyzed, lfirst(lcol), "an index");
+	}
+	foreach(lc, model->tags)
+		check_name(lfirst(lc), "tag");
+
+	/* column_descriptions: {"column": "text", ...} */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	values[0] = CStringGetTextDatum(model->column_descriptions);
+	ret = SPI_execute_with_args("SELECT pg_catalog.jsonb_typeof($1::pg_catalog.jsonb) = 'object'",
+								1, argtypes, values, NULL, true, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not check column descriptions: %s", SPI_result_code_string(ret));
+	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column_descriptions must be a JSON object"),
+				 errhint("Write it as '{\"column\": \"description\"}'.")));
+	ret = SPI_execute_with_args("SELECT key, pg_catalog.jsonb_typeof(value) "
+								"FROM pg_catalog.jsonb_each($1::pg_catalog.jsonb)",
+								1, argtypes, values, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not check column descriptions: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *key = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *type = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		check_column(model, analyzed, key, "column_descriptions");
+		if (strcmp(type, "string") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the description of column \"%s\" must be a JSON string", key)));
+	}
+	SPI_finish();
+}
+
+/* md5 of everything that defines the model, to tell changes from repeats. */
+static char *
+definition_hash(ModelDef *model)
+{
+	StringInfoData buf;
+	char	   *hex = palloc(33);
+	const char *errstr = NULL;
+	List	   *parts[3] = {model->unique_key, model->indexes, model->tags};
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f",
+					 model->layer, model->materialized, model->sql, model->search_path,
+					 model->description ? model->description : "\x1e",
+					 model->column_descriptions, model->on_schema_change,
+					 model->statement_timeout ? model->statement_timeout : "\x1e",
+					 model->enabled ? "t" : "f");
+	for (int i = 0; i < 3; i++)
+	{
+		ListCell   *lc;
+
+		foreach(lc, parts[i])
+			appendStringInfo(&buf, "%s\x1d", (char *) lfirst(lc));
+		appendStringInfoChar(&buf, '\x1f');
+	}
+	if (!pg_md5_hash(buf.data, buf.len, hex, &errstr))
+		elog(ERROR, "could not compute md5: %s", errstr);
+	return hex;
+}
+
+/*
+ * check_cycle
+ *		Error if the new definition of model (reading upstream_models) would
+ *		close a cycle; the message names it.
+ */
+static void
+check_cycle(const char *model, List *upstream_models)
+{
+	Graph	   *graph = GraphLoad();
+	int			self = GraphFind(graph, model);
+	ListCell   *lc;
+
+	foreach(lc, upstream_models)
+	{
+		const char *up = lfirst(lc);
+		List	   *path = NIL;
+		StringInfoData cycle;
+		ListCell   *lp;
+
+		if (strcmp(up, model) == 0)
+			path = list_make1_int(self);
+		else if (self >= 0)
+			path = GraphUpstreamPath(graph, GraphFind(graph, up), self);
+		if (path == NIL)
+			continue;
+
+		initStringInfo(&cycle);
+		appendStringInfoString(&cycle, model);
+		foreach(lp, path)
+			appendStringInfo(&cycle, " -> %s", graph->nodes[lfirst_int(lp)].model->name);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_RECURSION),
+				 errmsg("model \"%s\" would create a dependency cycle", model),
+				 errdetail("Cycle: %s (each model reads the next).", cycle.data),
+				 errhint("A model cannot read, directly or through other models, a model that reads it.")));
+	}
+}
+
+/* Text argument or NULL. */
+static char *
+text_arg(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+static List *
+array_arg(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? NIL : TextArrayToList(PG_GETARG_DATUM(n));
+}
+
+static void
+require_arg(FunctionCallInfo fcinfo, int n, const char *what)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+}
+
+/* Error unless the current user may change a model owned by model->owner. */
+static void
+check_owner(ModelDef *model)
+{
+	if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of model \"%s\"", model->name),
+				 errdetail("The model is owned by role \"%s\".", model->owner)));
+}
+
+/*
+ * medallion_create_model(name, sql, layer, materialized, tags, description,
+ *		unique_key, indexes, column_descriptions, on_schema_change,
+ *		statement_timeout, enabled) returns 'created', 'updated' or
+ *		'unchanged'.
+ */
+Datum
+medallion_create_model(PG_FUNCTION_ARGS)
+{
+	ModelDef   *model = palloc0(sizeof(ModelDef));
+	ModelDef   *previous;
+	LayerDef   *layer;
+	List	   *layers;
+	AnalyzedModel *analyzed;
+	char	   *layer_name = text_arg(fcinfo, 2);
+	Oid			relid;
+	Oid			save_userid;
+	int			save_sec;
+	bool		unchanged;
+
+	require_arg(fcinfo, 0, "model name");
+	require_arg(fcinfo, 1, "model SQL");
+	CatalogRequireAdmin("define models");
+	model->name = text_arg(fcinfo, 0);
+	model->sql = text_arg(fcinfo, 1);
+	check_name(model->name, "model");
+
+	CatalogLockDefinitions();
+	previous = CatalogGetModel(model->name, true);
+	if (previous != NULL)
+		check_owner(previous);
+
+	/* layer and materialization */
+	if (layer_name == NULL && previous == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a new model needs a layer"),
+				 errhint("Pass layer => 'bronze', 'silver', 'gold' or another layer of medallion.layers.")));
+	layer = CatalogGetLayer(layer_name ? layer_name : previous->layer, false);
+	if (previous != NULL && strcmp(previous->layer, layer->name) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot move model \"%s\" from layer \"%s\" to layer \"%s\"",
+						model->name, previous->layer, layer->name),
+				 errhint("Drop the model and create it again in the new layer.")));
+	layers = CatalogListLayers();
+	{
+		ListCell   *lc;
+
+		foreach(lc, layers)
+		{
+			if (strcmp(((LayerDef *) lfirst(lc))->name, model->name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_OBJECT),
+						 errmsg("model name \"%s\" is the name of a layer", model->name),
+						 errhint("Choose another name; selectors would not tell them apart.")));
+		}
+	}
+	model->layer = layer->name;
+	model->schema = layer->schema;
+	model->materialized = text_arg(fcinfo, 3);
+	if (model->materialized == NULL)
+		model->materialized = previous ? previous->materialized : layer->default_materialization;
+	if (strcmp(model->materialized, "view") != 0 && strcmp(model->materialized, "table") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown materialization \"%s\"", model->materialized),
+				 errhint("Materializations are view and table.")));
+
+	/* the other settings */
+	model->tags = array_arg(fcinfo, 4);
+	list_sort(model->tags, ModelCompareNames);
+	model->description = text_arg(fcinfo, 5);
+	model->unique_key = array_arg(fcinfo, 6);
+	model->indexes = array_arg(fcinfo, 7);
+	model->column_descriptions = PG_ARGISNULL(8) ? pstrdup("{}") :
+		DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(8)));
+	model->on_schema_change = PG_ARGISNULL(9) ? pstrdup("fail") : text_arg(fcinfo, 9);
+	if (strcmp(model->on_schema_change, "fail") != 0 &&
+		strcmp(model->on_schema_change, "append_new_columns") != 0 &&
+		strcmp(model->on_schema_change, "sync_all_columns") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown on_schema_change \"%s\"", model->on_schema_change),
+				 errhint("on_schema_change is fail, append_new_columns or sync_all_columns.")));
+	model->statement_timeout = PG_ARGISNULL(10) ? NULL :
+		DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(10)));
+	model->enabled = PG_ARGISNULL(11) ? true : PG_GETARG_BOOL(11);
+	model->owner = previous ? previous->owner : GetUserNameFromId(GetUserId(), false);
+	model->search_path = effective_search_path(layers);
+
+	/* analyze and check as the owner */
+	ModelBecomeOwner(model, &save_userid, &save_sec);
+	analyzed = AnalyzeModel(model->name, model->sql, model->search_path,
+							CatalogListModels(), CatalogListSources());
+	check_settings(model, analyzed);
+	check_cycle(model->name, analyzed->upstream_models);
+
+	relid = BuildPublishedRelid(model);
+	if (previous == NULL && OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_TABLE),
+				 errmsg("relation \"%s.%s\" already exists", model->schema, model->name),
+				 errdetail("It is not a medallion model."),
+				 errhint("Choose another model name, or drop or rename the relation.")));
+
+	model->sql_hash = definition_hash(model);
+	unchanged = previous != NULL && strcmp(previous->sql_hash, model->sql_hash) == 0;
+	model->version = previous == NULL ? 1 : previous->version + (unchanged ? 0 : 1);
+
+	if (!unchanged || !OidIsValid(relid))
+		BuildDefineRelation(model, analyzed, layer, previous);
+	SetUserIdAndSecContext(save_userid, save_sec);
+
+	if (!unchanged)
+		CatalogUpsertModel(model, previous == NULL);
+	if (!unchanged || previous->analyzed_version != model->version)
+		CatalogReplaceDerived(model->name, model->version, analyzed->dependencies,
+							  analyzed->lineage);
+
+	PG_RETURN_TEXT_P(cstring_to_text(previous == NULL ? "created" :
+									 unchanged ? "unchanged" : "updated"));
+}
+
+/*
+ * medallion_drop_model(name, cascade) drops a model and its relation; with
+ * cascade also every model downstream of it.  Returns the dropped models,
+ * downstream first.
+ */
+Datum
+medallion_drop_model(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		cascade = PG_GETARG_BOOL(1);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Graph	   *graph;
+	bool	   *doomed;
+	List	   *steps;
+	int			node;
+	StringInfoData dependants;
+	int			ndependants = 0;
+
+	CatalogRequireAdmin("drop models");
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	CatalogLockDefinitions();
+	(void) CatalogGetModel(name, false);
+	graph = GraphLoad();
+	node = GraphFind(graph, name);
+
+	doomed = palloc0(sizeof(bool) * (graph->nnodes + 1));
+	initStringInfo(&dependants);
+	{
+		/* the model and everything downstream, in dependency order */
+		List	   *stack = list_make1_int(node);
+
+		while (stack != NIL)
+		{
+			int			n = linitial_int(stack);
+			ListCell   *lc;
+
+			stack = list_delete_first(stack);
+			if (doomed[n])
+				continue;
+			doomed[n] = true;
+			if (n != node)
+			{
+				appendStringInfo(&dependants, "%s%s", ndependants > 0 ? ", " : "",
+								 graph->nodes[n].model->name);
+				ndependants++;
+			}
+			foreach(lc, graph->nodes[n].downstream)
+				stack = lappend_int(stack, lfirst_int(lc));
+		}
+	}
+	if (ndependants > 0 && !cascade)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop model \"%s\" because other models depend on it", name),
+				 errdetail("Models downstream of it: %s.", dependants.data),
+				 errhint("Use medallion_drop_model('%s', cascade => true) to drop them too.", name)));
+
+	steps = GraphPlan(graph, doomed);
+	for (int i = list_length(steps) - 1; i >= 0; i--)
+	{
+		ModelDef   *model = graph->nodes[((PlanStep *) list_nth(steps, i))->node].model;
+		Oid			save_userid;
+		int			save_sec;
+		Datum		value = CStringGetTextDatum(model->name);
+		bool		isnull = false;
+
+		check_owner(model);
+		ModelBecomeOwner(model, &save_userid, &save_sec);
+		BuildDropRelation(model);
+		SetUserIdAndSecContext(save_userid, save_sec);
+		CatalogDeleteModel(model->name);
+		CommandCounterIncrement();
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * analyze_one
+ *		Analyze a model again as its owner and store its derived rows.
+ */
+static void
+analyze_one(ModelDef *model, List *models, List *sources)
+{
+	AnalyzedModel *analyzed;
+	Oid			save_userid;
+	int			save_sec;
+
+	ModelBecomeOwner(model, &save_userid, &save_sec);
+	analyzed = AnalyzeModel(model->name, model->sql, model->search_path, models, sources);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	CatalogReplaceDerived(model->name, model->version, analyzed->dependencies,
+						  analyzed->lineage);
+}
+
+/*
+ * ModelAnalyzeStale
+ *		Analyze the models whose derived rows do not match their version
+ *		(after a restore they are missing).  A model that cannot be analyzed
+ *		(its upstream was dropped by hand, its owner is gone) gets a WARNING
+ *		and keeps its stale rows; the others are still analyzed.  Returns
+ *		how many were analyzed.
+ */
+int
+ModelAnalyzeStale(List *models)
+{
+	List	   *volatile sources = NIL;
+	ListCell   *lc;
+	volatile int count = 0;
+
+	foreach(lc, models)
+	{
+		ModelDef   *model = lfirst(lc);
+		MemoryContext oldcontext = CurrentMemoryContext;
+		ResourceOwner oldowner = CurrentResourceOwner;
+
+		if (model->analyzed_version == model->version)
+			continue;
+		if (sources == NIL)
+			sources = CatalogListSources();
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcontext);
+		PG_TRY();
+		{
+			analyze_one(model, models, sources);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcontext);
+			CurrentResourceOwner = oldowner;
+			count++;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldcontext);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcontext);
+			CurrentResourceOwner = oldowner;
+			ereport(WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("model \"%s\" could not be analyzed: %s", model->name, edata->message),
+					 errhint("Fix or redefine the model with medallion_create_model.")));
+			FreeErrorData(edata);
+		}
+		PG_END_TRY();
+	}
+	return count;
+}
+
+/*
+ * medallion_reanalyze(selector) analyzes the selected models again and
+ * returns how many there were.
+ */
+Datum
+medallion_reanalyze(PG_FUNCTION_ARGS)
+{
+	char	   *selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	List	   *models;
+	List	   *sources;
+	Graph	   *graph;
+	bool	   *selected;
+	int			count = 0;
+
+	CatalogRequireAdmin("analyze models");
+	CatalogLockDefinitions();
+	graph = GraphLoad();
+	selected = GraphSelect(graph, selector);
+	models = CatalogListModels();
+	sources = CatalogListSources();
+	for (int i = 0; i < graph->nnodes; i++)
+	{
+		/* "all" includes disabled models too */
+		if (selected[i] || strcmp(selector, "all") == 0)
+		{
+			analyze_one(graph->nodes[i].model, models, sources);
+			count++;
+		}
+	}
+	PG_RETURN_INT32(count);
+}

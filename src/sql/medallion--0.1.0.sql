@@ -1,0 +1,293 @@
+/* src/sql/medallion--0.1.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION medallion" to load this file. \quit
+
+/*
+ * Catalog objects live in schema "medallion"; the user-facing functions
+ * (medallion_*) live in the extension's schema (public unless CREATE
+ * EXTENSION ... SCHEMA says otherwise) so that SELECT medallion_run('gold')
+ * works with the default search_path.  Everything is schema-qualified.
+ */
+
+CREATE SCHEMA medallion;
+COMMENT ON SCHEMA medallion IS
+	'medallion catalog: layers, sources, models, their dependencies and column lineage';
+
+/* Roles are cluster-wide: create them only when missing. */
+DO $roles$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'medallion_admin') THEN
+		CREATE ROLE medallion_admin NOLOGIN;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'medallion_reader') THEN
+		CREATE ROLE medallion_reader NOLOGIN;
+	END IF;
+END
+$roles$;
+
+GRANT USAGE ON SCHEMA medallion TO medallion_admin;
+
+/*
+ * layers: where models are published.  Built-in layers are created below and
+ * excluded from pg_dump (the install script recreates them); layers a user
+ * adds are dumped.
+ */
+CREATE TABLE medallion.layers (
+	name		text PRIMARY KEY
+				CHECK (name ~ '^[a-z_][a-z0-9_]*$' AND pg_catalog.length(name) <= 63),
+	schema_name	name NOT NULL UNIQUE,
+	ordinal		integer NOT NULL UNIQUE,
+	default_materialization text NOT NULL
+				CHECK (default_materialization IN ('view', 'table')),
+	reader_role	name,
+	builtin		boolean NOT NULL DEFAULT false,
+	description	text
+);
+COMMENT ON TABLE medallion.layers IS
+	'Pipeline layers: each publishes its models into a schema of its own';
+COMMENT ON COLUMN medallion.layers.name IS 'Layer name, also usable as a selector';
+COMMENT ON COLUMN medallion.layers.schema_name IS 'Schema the layer''s models are published in';
+COMMENT ON COLUMN medallion.layers.ordinal IS 'Position of the layer in the pipeline (bronze 1, silver 2, gold 3)';
+COMMENT ON COLUMN medallion.layers.default_materialization IS 'Materialization of a model of this layer when none is given';
+COMMENT ON COLUMN medallion.layers.reader_role IS 'Role granted SELECT on every relation published in this layer (BI access)';
+COMMENT ON COLUMN medallion.layers.builtin IS 'Created by the extension itself; not dumped by pg_dump';
+COMMENT ON COLUMN medallion.layers.description IS 'Free text';
+
+CREATE SCHEMA bronze;
+CREATE SCHEMA silver;
+CREATE SCHEMA gold;
+COMMENT ON SCHEMA bronze IS 'medallion bronze layer: source data made usable (views by default)';
+COMMENT ON SCHEMA silver IS 'medallion silver layer: cleaned, conformed, enriched tables';
+COMMENT ON SCHEMA gold IS 'medallion gold layer: marts that BI tools read';
+GRANT USAGE, CREATE ON SCHEMA bronze, silver, gold TO medallion_admin;
+GRANT USAGE ON SCHEMA gold TO medallion_reader;
+
+INSERT INTO medallion.layers (name, schema_name, ordinal, default_materialization, reader_role, builtin, description)
+VALUES ('bronze', 'bronze', 1, 'view', NULL, true, 'Raw source data, renamed and typed'),
+	   ('silver', 'silver', 2, 'table', NULL, true, 'Cleaned and enriched data'),
+	   ('gold', 'gold', 3, 'table', 'medallion_reader', true, 'Business marts read by BI tools');
+
+/*
+ * sources: named sets of relations that models read but medallion does not
+ * build (foreign tables from SQL Server or PostgreSQL, files, local tables).
+ */
+CREATE TABLE medallion.sources (
+	name		text PRIMARY KEY
+				CHECK (name ~ '^[a-z_][a-z0-9_]*$' AND pg_catalog.length(name) <= 63),
+	kind		text NOT NULL CHECK (kind IN ('tds', 'postgres', 'file', 'local')),
+	server_name	name,
+	remote_schema text,
+	local_schema name NOT NULL,
+	tables		text[] NOT NULL DEFAULT '{}',
+	options		jsonb NOT NULL DEFAULT '{}',
+	freshness_column text,
+	warn_after	interval,
+	error_after	interval,
+	description	text,
+	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE medallion.sources IS
+	'External or local relation sets that models read; relations in local_schema are classified as source dependencies';
+COMMENT ON COLUMN medallion.sources.name IS 'Source name';
+COMMENT ON COLUMN medallion.sources.kind IS 'tds (tds_fdw), postgres (postgres_fdw), file (file_fdw) or local';
+COMMENT ON COLUMN medallion.sources.server_name IS 'Foreign server, for tds and postgres sources';
+COMMENT ON COLUMN medallion.sources.remote_schema IS 'Schema on the remote side';
+COMMENT ON COLUMN medallion.sources.local_schema IS 'Local schema holding the source''s relations';
+COMMENT ON COLUMN medallion.sources.tables IS 'Relations of the source (empty: every relation of local_schema)';
+COMMENT ON COLUMN medallion.sources.options IS 'Wrapper-specific options, never credentials';
+COMMENT ON COLUMN medallion.sources.freshness_column IS 'Timestamp column whose maximum tells how fresh the source is';
+COMMENT ON COLUMN medallion.sources.warn_after IS 'Age after which the source is reported stale (warning)';
+COMMENT ON COLUMN medallion.sources.error_after IS 'Age after which the source is reported stale (error)';
+COMMENT ON COLUMN medallion.sources.description IS 'Free text';
+COMMENT ON COLUMN medallion.sources.created_at IS 'When the source was registered';
+
+/*
+ * models: one row per model, the user's definition.  Keys are names, never
+ * OIDs, so that pg_dump/restore keeps them valid.
+ */
+CREATE TABLE medallion.models (
+	name		text PRIMARY KEY
+				CHECK (name ~ '^[a-z_][a-z0-9_]*$' AND pg_catalog.length(name) <= 63),
+	layer		text NOT NULL REFERENCES medallion.layers (name) ON UPDATE CASCADE,
+	materialized text NOT NULL CHECK (materialized IN ('view', 'table')),
+	sql			text NOT NULL,
+	owner		name NOT NULL,
+	search_path	text NOT NULL,
+	unique_key	text[],
+	indexes		text[] NOT NULL DEFAULT '{}',
+	tags		text[] NOT NULL DEFAULT '{}',
+	description	text,
+	column_descriptions jsonb NOT NULL DEFAULT '{}',
+	on_schema_change text NOT NULL DEFAULT 'fail'
+				CHECK (on_schema_change IN ('fail', 'append_new_columns', 'sync_all_columns')),
+	statement_timeout interval,
+	enabled		boolean NOT NULL DEFAULT true,
+	version		integer NOT NULL DEFAULT 1,
+	sql_hash	text NOT NULL,
+	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE medallion.models IS
+	'Model definitions: a query, the layer it is published in and how it is materialized';
+COMMENT ON COLUMN medallion.models.name IS 'Model name, also the name of its published relation';
+COMMENT ON COLUMN medallion.models.layer IS 'Layer the model is published in';
+COMMENT ON COLUMN medallion.models.materialized IS 'view or table';
+COMMENT ON COLUMN medallion.models.sql IS 'The model query, as written';
+COMMENT ON COLUMN medallion.models.owner IS 'Role the model SQL runs as';
+COMMENT ON COLUMN medallion.models.search_path IS 'search_path the model SQL is analyzed and run with';
+COMMENT ON COLUMN medallion.models.unique_key IS 'Columns that identify a row';
+COMMENT ON COLUMN medallion.models.indexes IS 'Index column lists built on the published table, e.g. {customer_id,"order_date, customer_id"}';
+COMMENT ON COLUMN medallion.models.tags IS 'Tags, for tag:x selectors';
+COMMENT ON COLUMN medallion.models.description IS 'Description, also set as COMMENT ON the published relation';
+COMMENT ON COLUMN medallion.models.column_descriptions IS 'Column descriptions {column: text}, also set as column comments';
+COMMENT ON COLUMN medallion.models.on_schema_change IS 'What a run does when the query''s columns change: fail, append_new_columns, sync_all_columns';
+COMMENT ON COLUMN medallion.models.statement_timeout IS 'statement_timeout the model SQL runs under';
+COMMENT ON COLUMN medallion.models.enabled IS 'Disabled models are left out of runs';
+COMMENT ON COLUMN medallion.models.version IS 'Incremented each time the definition changes';
+COMMENT ON COLUMN medallion.models.sql_hash IS 'md5 of the definition, to tell a real change from a repeated call';
+COMMENT ON COLUMN medallion.models.created_at IS 'When the model was first created';
+COMMENT ON COLUMN medallion.models.updated_at IS 'When the definition last changed';
+
+/*
+ * Derived tables: rebuilt from the models' analyzed queries, never dumped.
+ * analysis records which version of each model they describe, so that a
+ * restored database (where they are empty) is re-analyzed on first use.
+ */
+CREATE TABLE medallion.analysis (
+	model		text PRIMARY KEY REFERENCES medallion.models (name)
+				ON DELETE CASCADE ON UPDATE CASCADE,
+	version		integer NOT NULL,
+	analyzed_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE medallion.analysis IS
+	'Which model version model_dependencies and column_lineage were derived from (derived, not dumped)';
+COMMENT ON COLUMN medallion.analysis.model IS 'Model';
+COMMENT ON COLUMN medallion.analysis.version IS 'Model version the derived rows describe';
+COMMENT ON COLUMN medallion.analysis.analyzed_at IS 'When the model was last analyzed';
+
+CREATE TABLE medallion.model_dependencies (
+	model		text NOT NULL REFERENCES medallion.models (name)
+				ON DELETE CASCADE ON UPDATE CASCADE,
+	dep_schema	name NOT NULL,
+	dep_name	name NOT NULL,
+	kind		text NOT NULL CHECK (kind IN ('model', 'source', 'view', 'relation')),
+	via			text NOT NULL DEFAULT '',
+	PRIMARY KEY (model, dep_schema, dep_name, via)
+);
+COMMENT ON TABLE medallion.model_dependencies IS
+	'Relations each model reads, from its analyzed query (derived, not dumped)';
+COMMENT ON COLUMN medallion.model_dependencies.model IS 'The reading model';
+COMMENT ON COLUMN medallion.model_dependencies.dep_schema IS 'Schema of the relation read';
+COMMENT ON COLUMN medallion.model_dependencies.dep_name IS 'Name of the relation read (the model name when kind = model)';
+COMMENT ON COLUMN medallion.model_dependencies.kind IS 'model, source (in a source''s schema), view (a plain view, read through) or relation';
+COMMENT ON COLUMN medallion.model_dependencies.via IS 'Plain view the relation is read through (schema.view), empty when read directly';
+
+CREATE TABLE medallion.column_lineage (
+	model		text NOT NULL REFERENCES medallion.models (name)
+				ON DELETE CASCADE ON UPDATE CASCADE,
+	column_name	name NOT NULL,
+	column_ordinal integer NOT NULL,
+	src_schema	name NOT NULL,
+	src_relation name NOT NULL,
+	src_column	name NOT NULL,
+	kind		text NOT NULL CHECK (kind IN ('projection', 'filter', 'join', 'group')),
+	PRIMARY KEY (model, column_name, src_schema, src_relation, src_column, kind)
+);
+COMMENT ON TABLE medallion.column_lineage IS
+	'For each model column, the source columns it is computed from (projection) or that filter, join or group it (derived, not dumped)';
+COMMENT ON COLUMN medallion.column_lineage.model IS 'Model';
+COMMENT ON COLUMN medallion.column_lineage.column_name IS 'Output column of the model';
+COMMENT ON COLUMN medallion.column_lineage.column_ordinal IS 'Position of the output column (1-based)';
+COMMENT ON COLUMN medallion.column_lineage.src_schema IS 'Schema of the upstream relation';
+COMMENT ON COLUMN medallion.column_lineage.src_relation IS 'Upstream relation (a model, source or other relation; plain views are read through)';
+COMMENT ON COLUMN medallion.column_lineage.src_column IS 'Upstream column';
+COMMENT ON COLUMN medallion.column_lineage.kind IS 'projection: the value is computed from it; filter, join, group: it only decides which rows or groups there are';
+
+CREATE INDEX ON medallion.model_dependencies (dep_schema, dep_name);
+CREATE INDEX ON medallion.column_lineage (src_schema, src_relation, src_column);
+
+GRANT SELECT ON medallion.layers, medallion.sources, medallion.models, medallion.analysis,
+	medallion.model_dependencies, medallion.column_lineage TO medallion_admin;
+
+SELECT pg_catalog.pg_extension_config_dump('medallion.layers', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('medallion.sources', '');
+SELECT pg_catalog.pg_extension_config_dump('medallion.models', '');
+
+/* ---------------------------------------------------------------------
+ * Functions
+ * --------------------------------------------------------------------- */
+
+CREATE FUNCTION @extschema@.medallion_create_model(
+	name text,
+	sql text,
+	layer text DEFAULT NULL,
+	materialized text DEFAULT NULL,
+	tags text[] DEFAULT '{}',
+	description text DEFAULT NULL,
+	unique_key text[] DEFAULT NULL,
+	indexes text[] DEFAULT '{}',
+	column_descriptions jsonb DEFAULT '{}',
+	on_schema_change text DEFAULT 'fail',
+	statement_timeout interval DEFAULT NULL,
+	enabled boolean DEFAULT true)
+RETURNS text
+AS 'MODULE_PATHNAME', 'medallion_create_model'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean) IS
+	'Create or update a model: validates the query by parse analysis, records its dependencies and column lineage and creates its published relation; returns created, updated or unchanged';
+
+CREATE FUNCTION @extschema@.medallion_drop_model(name text, cascade boolean DEFAULT false)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'medallion_drop_model'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.medallion_drop_model(text, boolean) IS
+	'Drop a model and its published relation; with cascade also the models that depend on it; returns the dropped models';
+
+CREATE FUNCTION @extschema@.medallion_reanalyze(selector text DEFAULT 'all')
+RETURNS integer
+AS 'MODULE_PATHNAME', 'medallion_reanalyze'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.medallion_reanalyze(text) IS
+	'Analyze the selected models again and rebuild their dependencies and column lineage (after a restore, or after upstream changes); returns the number of models analyzed';
+
+CREATE FUNCTION @extschema@.medallion_plan(selector text DEFAULT 'all',
+	OUT step integer, OUT wave integer, OUT model text, OUT layer text,
+	OUT materialized text, OUT depends_on text[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'medallion_plan'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.medallion_plan(text) IS
+	'The models a run of the selector would build, in dependency order; models of one wave are independent of each other';
+
+CREATE FUNCTION @extschema@.medallion_lineage(model text, direction text DEFAULT 'upstream',
+	depth integer DEFAULT NULL,
+	OUT depth_from_model integer, OUT direction_of text, OUT relation_schema name,
+	OUT relation_name name, OUT kind text, OUT via text, OUT path text[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'medallion_lineage'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.medallion_lineage(text, text, integer) IS
+	'Relations upstream or downstream of a model (direction upstream, downstream or both), up to depth steps away, with the path that reaches each';
+
+CREATE FUNCTION @extschema@.medallion_graph(selector text DEFAULT 'all', format text DEFAULT 'mermaid')
+RETURNS text
+AS 'MODULE_PATHNAME', 'medallion_graph'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.medallion_graph(text, text) IS
+	'The dependency graph of the selected models and the sources and relations they read, as mermaid, dot or json text';
+
+REVOKE ALL ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean),
+	@extschema@.medallion_drop_model(text, boolean),
+	@extschema@.medallion_reanalyze(text),
+	@extschema@.medallion_plan(text),
+	@extschema@.medallion_lineage(text, text, integer),
+	@extschema@.medallion_graph(text, text)
+	FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean),
+	@extschema@.medallion_drop_model(text, boolean),
+	@extschema@.medallion_reanalyze(text),
+	@extschema@.medallion_plan(text),
+	@extschema@.medallion_lineage(text, text, integer),
+	@extschema@.medallion_graph(text, text)
+	TO medallion_admin;
