@@ -94,7 +94,7 @@ GraphFind(Graph *graph, const char *name)
 	return -1;
 }
 
-/* Mark node and, walking one direction, every model reachable from it. */
+/* Mark every model reachable from node (not node itself), one direction. */
 static void
 mark_reachable(Graph *graph, int node, bool upstream, bool *marks)
 {
@@ -102,12 +102,17 @@ mark_reachable(Graph *graph, int node, bool upstream, bool *marks)
 	ListCell   *lc;
 
 	check_stack_depth();
-	if (marks[node])
-		return;
-	marks[node] = true;
 	edges = upstream ? graph->nodes[node].upstream : graph->nodes[node].downstream;
 	foreach(lc, edges)
-		mark_reachable(graph, lfirst_int(lc), upstream, marks);
+	{
+		int			next = lfirst_int(lc);
+
+		if (!marks[next])
+		{
+			marks[next] = true;
+			mark_reachable(graph, next, upstream, marks);
+		}
+	}
 }
 
 static bool
@@ -227,12 +232,10 @@ select_term(Graph *graph, const char *selector, char *term, bool *marks)
 		{
 			if (strcmp(graph->nodes[i].model->layer, term) == 0)
 			{
+				reach[i] = true;
 				mark_reachable(graph, i, true, reach);
 				if (descendants)
-				{
-					reach[i] = false;
 					mark_reachable(graph, i, false, reach);
-				}
 			}
 		}
 	}

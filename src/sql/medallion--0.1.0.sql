@@ -291,3 +291,114 @@ GRANT EXECUTE ON FUNCTION @extschema@.medallion_create_model(text, text, text, t
 	@extschema@.medallion_lineage(text, text, integer),
 	@extschema@.medallion_graph(text, text)
 	TO medallion_admin;
+
+/*
+ * Sources.  Registering a source records relations that already exist in
+ * local_schema (local tables, or foreign tables made with IMPORT FOREIGN
+ * SCHEMA); models reading them are then classified as reading a source.
+ * SECURITY DEFINER so that medallion_admin members write the catalog only
+ * through these functions; search_path is pinned.
+ */
+CREATE FUNCTION @extschema@.medallion_create_source(
+	name text,
+	local_schema name,
+	kind text DEFAULT 'local',
+	tables text[] DEFAULT '{}',
+	server_name name DEFAULT NULL,
+	remote_schema text DEFAULT NULL,
+	freshness_column text DEFAULT NULL,
+	warn_after interval DEFAULT NULL,
+	error_after interval DEFAULT NULL,
+	description text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	existed boolean;
+	missing text;
+	t text;
+BEGIN
+	IF name IS NULL OR local_schema IS NULL OR kind IS NULL THEN
+		RAISE EXCEPTION 'source name, local_schema and kind must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF name !~ '^[a-z_][a-z0-9_]*$' OR length(name) > 63 THEN
+		RAISE EXCEPTION 'invalid source name "%"', name
+			USING ERRCODE = 'invalid_name',
+				  DETAIL = 'A source name is made of lower-case letters, digits and underscores, and does not start with a digit.';
+	END IF;
+	IF kind NOT IN ('tds', 'postgres', 'file', 'local') THEN
+		RAISE EXCEPTION 'unknown source kind "%"', kind
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'kind is tds, postgres, file or local.';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = local_schema) THEN
+		RAISE EXCEPTION 'schema "%" does not exist', local_schema
+			USING ERRCODE = 'invalid_schema_name',
+				  HINT = 'Create the schema and its tables (or import the foreign schema) first.';
+	END IF;
+	FOREACH t IN ARRAY coalesce(tables, '{}') LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		               WHERE n.nspname = local_schema AND c.relname = t) THEN
+			missing := t;
+			EXIT;
+		END IF;
+	END LOOP;
+	IF missing IS NOT NULL THEN
+		RAISE EXCEPTION 'relation "%.%" does not exist', local_schema, missing
+			USING ERRCODE = 'undefined_table',
+				  HINT = 'A source lists relations that exist in its local schema.';
+	END IF;
+
+	SELECT true INTO existed FROM medallion.sources s WHERE s.name = medallion_create_source.name;
+	INSERT INTO medallion.sources AS s (name, kind, server_name, remote_schema, local_schema,
+		tables, freshness_column, warn_after, error_after, description)
+	VALUES (name, kind, server_name, remote_schema, local_schema, coalesce(tables, '{}'),
+		freshness_column, warn_after, error_after, description)
+	ON CONFLICT ON CONSTRAINT sources_pkey DO UPDATE
+	SET kind = EXCLUDED.kind, server_name = EXCLUDED.server_name,
+		remote_schema = EXCLUDED.remote_schema, local_schema = EXCLUDED.local_schema,
+		tables = EXCLUDED.tables, freshness_column = EXCLUDED.freshness_column,
+		warn_after = EXCLUDED.warn_after, error_after = EXCLUDED.error_after,
+		description = EXCLUDED.description;
+
+	/* models reading that schema are classified again */
+	PERFORM @extschema@.medallion_reanalyze(string_agg(DISTINCT d.model, ','))
+	   FROM medallion.model_dependencies d
+	  WHERE d.dep_schema = local_schema
+	 HAVING count(*) > 0;
+	RETURN CASE WHEN existed THEN 'updated' ELSE 'created' END;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.medallion_create_source(text, name, text, text[], name, text, text, interval, interval, text) IS
+	'Register (or update) a source: relations in local_schema that models read but medallion does not build; returns created or updated';
+
+CREATE FUNCTION @extschema@.medallion_drop_source(name text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	schema_name name;
+BEGIN
+	DELETE FROM medallion.sources s WHERE s.name = medallion_drop_source.name
+	RETURNING s.local_schema INTO schema_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'source "%" does not exist', name
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Sources are listed in medallion.sources.';
+	END IF;
+	PERFORM @extschema@.medallion_reanalyze(string_agg(DISTINCT d.model, ','))
+	   FROM medallion.model_dependencies d
+	  WHERE d.dep_schema = schema_name
+	 HAVING count(*) > 0;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.medallion_drop_source(text) IS
+	'Forget a source (its relations are left alone); models reading it are classified again';
+
+REVOKE ALL ON FUNCTION @extschema@.medallion_create_source(text, name, text, text[], name, text, text, interval, interval, text),
+	@extschema@.medallion_drop_source(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.medallion_create_source(text, name, text, text[], name, text, text, interval, interval, text),
+	@extschema@.medallion_drop_source(text) TO medallion_admin;
