@@ -9,7 +9,9 @@ OBJS = \
 	src/graph.o \
 	src/model.o \
 	src/build.o \
-	src/lineage.o
+	src/lineage.o \
+	src/run.o \
+	src/worker.o
 
 DATA = $(wildcard src/sql/medallion--*.sql)
 PGFILEDESC = "medallion - medallion data pipelines inside PostgreSQL"

@@ -1168,3 +1168,68 @@ AnalyzeModel(const char *name, const char *sql, const char *search_path,
 	error_context_stack = errcallback.previous;
 	return result;
 }
+
+/* ----------------------------------------------------------------
+ * Redirection (runs)
+ * ---------------------------------------------------------------- */
+
+typedef struct RedirectContext
+{
+	List	   *from;			/* OIDs of published relations */
+	List	   *to;				/* OIDs of their candidates */
+	int			count;			/* references redirected */
+} RedirectContext;
+
+static bool
+redirect_walker(Node *node, RedirectContext *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *query = (Query *) node;
+		ListCell   *lc;
+
+		foreach(lc, query->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+			ListCell   *lf,
+					   *lt;
+
+			if (rte->rtekind != RTE_RELATION)
+				continue;
+			forboth(lf, ctx->from, lt, ctx->to)
+			{
+				if (rte->relid == lfirst_oid(lf))
+				{
+					rte->relid = lfirst_oid(lt);
+					rte->relkind = get_rel_relkind(rte->relid);
+					ctx->count++;
+					break;
+				}
+			}
+		}
+		return query_tree_walker(query, redirect_walker, ctx, 0);
+	}
+	return expression_tree_walker(node, redirect_walker, ctx);
+}
+
+/*
+ * AnalyzeRedirect
+ *		Point every reference to a relation of from (OIDs) at the relation
+ *		of to at the same position, at every level of the analyzed query, so
+ *		that a model reads the candidates of this run.  Returns whether
+ *		anything was redirected.  The candidates have the same columns at
+ *		the same positions as what they replace.
+ */
+bool
+AnalyzeRedirect(Query *query, List *from, List *to)
+{
+	RedirectContext ctx;
+
+	ctx.from = from;
+	ctx.to = to;
+	ctx.count = 0;
+	(void) redirect_walker((Node *) query, &ctx);
+	return ctx.count > 0;
+}

@@ -33,6 +33,7 @@ typedef struct AnalyzedModel
 extern AnalyzedModel *AnalyzeModel(const char *name, const char *sql,
 								   const char *search_path, List *models,
 								   List *sources);
+extern bool AnalyzeRedirect(Query *query, List *from, List *to);
 extern int	AnalyzeEnterSearchPath(const char *search_path);
 extern void AnalyzeLeaveSearchPath(int nestlevel);
 

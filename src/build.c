@@ -15,15 +15,43 @@
  */
 #include "postgres.h"
 
+#include "access/attmap.h"
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_statistic.h"
+#include "commands/cluster.h"
 #include "commands/comment.h"
+#include "commands/defrem.h"
+#include "commands/tablecmds.h"
 #include "executor/spi.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_utilcmd.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 
 #include "build.h"
 
@@ -241,12 +269,79 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 	relid = BuildPublishedRelid(model);
 	if (!OidIsValid(relid))
 		elog(ERROR, "published relation of model \"%s\" was not created", model->name);
+	if (!is_view)
+		BuildEnsureIndexes(model, relid);
 	if (layer->reader_role != NULL)
 		spi_utility(psprintf("GRANT SELECT ON %s TO %s", qualified(model),
 							 quote_identifier(layer->reader_role)));
 	set_comments(model, relid);
 
 	AnalyzeLeaveSearchPath(nestlevel);
+}
+
+/* Does relid have a plain index on exactly these columns (attnums)? */
+static bool
+has_plain_index(Relation rel, List *attnums)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+		bool		match = idx->rd_index->indnatts == list_length(attnums) &&
+			RelationGetIndexExpressions(idx) == NIL &&
+			RelationGetIndexPredicate(idx) == NIL;
+
+		for (int i = 0; match && i < idx->rd_index->indnatts; i++)
+			match = idx->rd_index->indkey.values[i] == list_nth_int(attnums, i);
+		index_close(idx, AccessShareLock);
+		if (match)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * BuildEnsureIndexes
+ *		Create the indexes declared on a table model that its published
+ *		table lacks (an index on the same columns in the same order, of any
+ *		name, counts).  Indexes no longer declared are left alone: they may
+ *		be the user's.  Runs as the model owner.
+ */
+void
+BuildEnsureIndexes(ModelDef *model, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, model->indexes)
+	{
+		char	   *spec = pstrdup(lfirst(lc));
+		List	   *names;
+		List	   *attnums = NIL;
+		StringInfoData cols;
+		ListCell   *ln;
+		Relation	rel;
+		bool		present;
+
+		if (!SplitIdentifierString(spec, ',', &names))
+			elog(ERROR, "invalid index \"%s\" of model \"%s\"", (char *) lfirst(lc), model->name);
+		initStringInfo(&cols);
+		foreach(ln, names)
+		{
+			attnums = lappend_int(attnums, get_attnum(relid, lfirst(ln)));
+			appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "",
+							 quote_identifier(lfirst(ln)));
+		}
+		rel = table_open(relid, AccessShareLock);
+		present = has_plain_index(rel, attnums);
+		table_close(rel, AccessShareLock);
+		if (!present)
+		{
+			spi_utility(psprintf("CREATE INDEX ON %s (%s)", qualified(model), cols.data));
+			CommandCounterIncrement();
+		}
+	}
 }
 
 /*
@@ -262,4 +357,912 @@ BuildDropRelation(ModelDef *model)
 
 	if (OidIsValid(relid))
 		drop_relation(model, relid);
+}
+
+/* ----------------------------------------------------------------
+ * Candidates and publishing (runs)
+ *
+ * A table model is built into a candidate heap made by make_new_heap from
+ * the published table: same columns (dropped ones included), owner,
+ * persistence and access method, in the same schema, and invisible to
+ * every other session until the run commits.  The candidate is filled
+ * with INSERT ... SELECT, gets clones of the published table's indexes,
+ * and is ANALYZEd, all before publishing.
+ *
+ * Publishing swaps the storage of the published table and the candidate
+ * (pg_class relfilenode, toast table, size and freeze fields, each index's
+ * storage, and pg_statistic rows), so the published table keeps its OID,
+ * grants, policies, comments and dependent views, and its indexes need no
+ * rebuild while readers wait.  The candidate then holds the previous
+ * content and becomes medallion_history.<model>, which medallion_rollback
+ * swaps back.
+ *
+ * When the query's columns no longer match the published table, the table
+ * is altered first, as on_schema_change allows, inside the model's
+ * subtransaction (so a failure undoes it, and downstream models of the run
+ * see the new columns); readers of that table then wait until the run
+ * commits.
+ *
+ * Locks for publishing are taken with medallion.lock_timeout per attempt
+ * and retried until medallion.publish_timeout, so a BI reader in a long
+ * transaction delays a run but never gets an error, and readers queued
+ * behind the run are let through between attempts.
+ * ---------------------------------------------------------------- */
+
+/* Schema changes between the published table and the query. */
+typedef struct SchemaChange
+{
+	List	   *added;			/* ModelColumn *: not in the table */
+	List	   *removed;		/* char *: in the table, not in the query */
+	List	   *retyped;		/* ModelColumn *: type differs */
+} SchemaChange;
+
+bool		build_keep_previous = true;
+int			build_lock_timeout = 100;
+int			build_publish_timeout = 60000;
+
+/*
+ * BuildInit
+ *		Define this module's configuration parameters.
+ */
+void
+BuildInit(void)
+{
+	DefineCustomBoolVariable("medallion.keep_previous",
+							 "Keeps the previous content of each table model for medallion_rollback.",
+							 "When off, what a run replaces is dropped at once.",
+							 &build_keep_previous, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("medallion.lock_timeout",
+							"Sets how long one attempt to lock a published relation for publishing waits for readers.",
+							"Readers that arrive meanwhile wait behind the run; between attempts they go first.",
+							&build_lock_timeout, 100, 1, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("medallion.publish_timeout",
+							"Sets how long a run keeps trying to lock what it publishes before it gives up.",
+							"A run that gives up publishes nothing and is recorded as failed.",
+							&build_publish_timeout, 60000, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+static char *relation_sql_name(Oid relid);
+
+static int
+compare_oids(const ListCell *a, const ListCell *b)
+{
+	Oid			oa = lfirst_oid(a);
+	Oid			ob = lfirst_oid(b);
+
+	return oa < ob ? -1 : (oa > ob ? 1 : 0);
+}
+
+/*
+ * BuildLockRelations
+ *		Take AccessExclusiveLock on every relation of relids (in OID order),
+ *		waiting at most medallion.lock_timeout per attempt and retrying with
+ *		a growing pause until medallion.publish_timeout has passed; then the
+ *		lock_not_available error is raised.  A failed attempt keeps no lock.
+ */
+void
+BuildLockRelations(List *relids)
+{
+	List	   *sorted = list_copy(relids);
+	TimestampTz start = GetCurrentTimestamp();
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile int pause = 10;
+
+	list_sort(sorted, compare_oids);
+	for (;;)
+	{
+		bool		locked = false;
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcontext);
+		PG_TRY();
+		{
+			ListCell   *lc;
+			int			nestlevel = NewGUCNestLevel();
+
+			(void) set_config_option("lock_timeout", psprintf("%d", build_lock_timeout),
+									 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+									 true, 0, false);
+			foreach(lc, sorted)
+				LockRelationOid(lfirst_oid(lc), AccessExclusiveLock);
+			AtEOXact_GUC(true, nestlevel);
+			ReleaseCurrentSubTransaction();
+			locked = true;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldcontext);
+			edata = CopyErrorData();
+			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE ||
+				TimestampDifferenceExceeds(start, GetCurrentTimestamp(), build_publish_timeout))
+				PG_RE_THROW();
+			FlushErrorState();
+			FreeErrorData(edata);
+			RollbackAndReleaseCurrentSubTransaction();
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		if (locked)
+			return;
+
+		/* let the readers queued behind us go, then try again */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 pause, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		pause = Min(pause * 2, 500);
+	}
+}
+
+/*
+ * alter_published
+ *		Give the published table the query's columns: add new ones, and
+ *		with sync drop removed ones and retype changed ones (old values of a
+ *		retyped column are not converted: the rows are about to be
+ *		replaced).  Runs as the model owner.
+ */
+static void
+alter_published(Oid relid, SchemaChange *change, bool sync)
+{
+	char	   *target = relation_sql_name(relid);
+	ListCell   *lc;
+
+	if (sync)
+	{
+		foreach(lc, change->removed)
+			spi_utility(psprintf("ALTER TABLE %s DROP COLUMN %s", target,
+								 quote_identifier((char *) lfirst(lc))));
+		foreach(lc, change->retyped)
+		{
+			ModelColumn *col = lfirst(lc);
+			char	   *type = format_type_with_typemod(col->type, col->typmod);
+
+			spi_utility(psprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING NULL::%s",
+								 target, quote_identifier(col->name), type, type));
+		}
+	}
+	foreach(lc, change->added)
+	{
+		ModelColumn *col = lfirst(lc);
+
+		spi_utility(psprintf("ALTER TABLE %s ADD COLUMN %s %s", target,
+							 quote_identifier(col->name),
+							 format_type_with_typemod(col->type, col->typmod)));
+	}
+	CommandCounterIncrement();
+}
+
+static ModelColumn *
+find_column(List *columns, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, columns)
+	{
+		if (strcmp(((ModelColumn *) lfirst(lc))->name, name) == 0)
+			return lfirst(lc);
+	}
+	return NULL;
+}
+
+/* Compare the published table's live columns with the query's, by name. */
+static SchemaChange *
+schema_change(Relation rel, List *columns)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	SchemaChange *change = palloc0(sizeof(SchemaChange));
+	ListCell   *lc;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		ModelColumn *col;
+
+		if (att->attisdropped)
+			continue;
+		col = find_column(columns, NameStr(att->attname));
+		if (col == NULL)
+			change->removed = lappend(change->removed, pstrdup(NameStr(att->attname)));
+		else if (col->type != att->atttypid || col->typmod != att->atttypmod ||
+				 col->collation != att->attcollation)
+			change->retyped = lappend(change->retyped, col);
+	}
+	foreach(lc, columns)
+	{
+		ModelColumn *col = lfirst(lc);
+
+		if (get_attnum(RelationGetRelid(rel), col->name) == InvalidAttrNumber)
+			change->added = lappend(change->added, col);
+	}
+	return change;
+}
+
+static char *
+name_list(List *names, bool columns)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+	{
+		const char *name = columns ? ((ModelColumn *) lfirst(lc))->name : (char *) lfirst(lc);
+
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", name);
+	}
+	return buf.len > 0 ? buf.data : "none";
+}
+
+/*
+ * check_dependents
+ *		Error if an object that medallion does not manage depends on one of
+ *		the columns that a schema change drops or retypes.
+ */
+static void
+check_dependents(ModelDef *model, Relation rel, List *columns)
+{
+	ListCell   *lc;
+
+	foreach(lc, columns)
+	{
+		AttrNumber	attno = get_attnum(RelationGetRelid(rel), (char *) lfirst(lc));
+		Relation	depRel;
+		ScanKeyData key[3];
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		depRel = table_open(DependRelationId, AccessShareLock);
+		ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(RelationRelationId));
+		ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(RelationGetRelid(rel)));
+		ScanKeyInit(&key[2], Anum_pg_depend_refobjsubid, BTEqualStrategyNumber, F_INT4EQ,
+					Int32GetDatum(attno));
+		scan = systable_beginscan(depRel, DependReferenceIndexId, true, NULL, 3, key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+			ObjectAddress obj;
+
+			if (dep->deptype != DEPENDENCY_NORMAL && dep->deptype != DEPENDENCY_AUTO)
+				continue;
+			obj.classId = dep->classid;
+			obj.objectId = dep->objid;
+			obj.objectSubId = dep->objsubid;
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot change column \"%s\" of %s: %s depends on it",
+							(char *) lfirst(lc), qualified(model),
+							getObjectDescription(&obj, false)),
+					 errdetail("on_schema_change = %s would drop or retype the column.",
+							   model->on_schema_change),
+					 errhint("Change or drop the dependent object first, or keep the column in the model query.")));
+		}
+		systable_endscan(scan);
+		table_close(depRel, AccessShareLock);
+	}
+}
+
+/* Run one statement through SPI and return the rows it processed; expected
+ * is the SPI result code, or 0 for any success. */
+static uint64
+spi_run(const char *sql, int expected)
+{
+	int			ret;
+	uint64		rows;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute(sql, false, 0);
+	if (ret < 0 || (expected != 0 && ret != expected))
+		elog(ERROR, "SPI_execute failed for \"%s\": %s", sql, SPI_result_code_string(ret));
+	rows = SPI_processed;
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	return rows;
+}
+
+static char *
+relation_sql_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * column_lists
+ *		For INSERT INTO relid (*target) SELECT *source FROM q: the live
+ *		columns of relid, and for each the column of q of the same name, or
+ *		NULL when q (whose columns are given) has none.
+ */
+static void
+column_lists(Oid relid, List *columns, char **target, char **source)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	StringInfoData tbuf;
+	StringInfoData sbuf;
+
+	initStringInfo(&tbuf);
+	initStringInfo(&sbuf);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const char *name = NameStr(att->attname);
+
+		if (att->attisdropped)
+			continue;
+		appendStringInfo(&tbuf, "%s%s", tbuf.len > 0 ? ", " : "", quote_identifier(name));
+		appendStringInfo(&sbuf, "%s%s", sbuf.len > 0 ? ", " : "",
+						 find_column(columns, name) ? quote_identifier(name) : "NULL");
+	}
+	table_close(rel, AccessShareLock);
+	*target = tbuf.data;
+	*source = sbuf.data;
+}
+
+/* Fill heap (shaped like the published table) from the query text sql. */
+static uint64
+fill_heap(Oid heap, List *columns, const char *sql)
+{
+	char	   *target;
+	char	   *source;
+
+	column_lists(heap, columns, &target, &source);
+	return spi_run(psprintf("INSERT INTO %s (%s) SELECT %s FROM (%s) AS q",
+							relation_sql_name(heap), target, source, sql),
+				   SPI_OK_INSERT);
+}
+
+/*
+ * clone_indexes
+ *		Create on target a copy of every index of source (the two have the
+ *		same physical columns); returns the pairs as two parallel OID lists.
+ */
+static void
+clone_indexes(Oid source, Oid target, List **source_indexes, List **target_indexes)
+{
+	Relation	srcrel = table_open(source, AccessShareLock);
+	Relation	tgtrel = table_open(target, NoLock);
+	int			natts = RelationGetDescr(srcrel)->natts;
+	AttrMap    *map = make_attrmap(natts);
+	List	   *indexes = RelationGetIndexList(srcrel);
+	ListCell   *lc;
+
+	for (int i = 0; i < natts; i++)
+		map->attnums[i] = i + 1;
+	*source_indexes = NIL;
+	*target_indexes = NIL;
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		Relation	idxrel = index_open(indexoid, AccessShareLock);
+		Oid			constraintoid = InvalidOid;
+		IndexStmt  *stmt;
+		ObjectAddress address;
+
+		stmt = generateClonedIndexStmt(makeRangeVar(get_namespace_name(RelationGetNamespace(tgtrel)),
+													RelationGetRelationName(tgtrel), -1),
+									   idxrel, map, &constraintoid);
+		stmt->idxname = NULL;
+		address = DefineIndex(target, stmt, InvalidOid, InvalidOid, InvalidOid,
+							  false, false, false, false, true);
+		*source_indexes = lappend_oid(*source_indexes, indexoid);
+		*target_indexes = lappend_oid(*target_indexes, address.objectId);
+		index_close(idxrel, AccessShareLock);
+	}
+	table_close(tgtrel, NoLock);
+	table_close(srcrel, AccessShareLock);
+}
+
+/* Copy the published table's privileges to the candidate, so downstream
+ * models of other owners can read the candidate as they read the table. */
+static void
+copy_acl(Oid from, Oid to)
+{
+	Relation	classrel = table_open(RelationRelationId, RowExclusiveLock);
+	HeapTuple	fromtup = SearchSysCache1(RELOID, ObjectIdGetDatum(from));
+	HeapTuple	totup = SearchSysCache1(RELOID, ObjectIdGetDatum(to));
+	Datum		values[Natts_pg_class] = {0};
+	bool		nulls[Natts_pg_class] = {0};
+	bool		replaces[Natts_pg_class] = {0};
+	bool		isnull;
+	Datum		acl;
+	HeapTuple	newtup;
+
+	if (!HeapTupleIsValid(fromtup) || !HeapTupleIsValid(totup))
+		elog(ERROR, "cache lookup failed for relation %u or %u", from, to);
+	acl = SysCacheGetAttr(RELOID, fromtup, Anum_pg_class_relacl, &isnull);
+	values[Anum_pg_class_relacl - 1] = acl;
+	nulls[Anum_pg_class_relacl - 1] = isnull;
+	replaces[Anum_pg_class_relacl - 1] = true;
+	newtup = heap_modify_tuple(totup, RelationGetDescr(classrel), values, nulls, replaces);
+	CatalogTupleUpdate(classrel, &newtup->t_self, newtup);
+	ReleaseSysCache(fromtup);
+	ReleaseSysCache(totup);
+	table_close(classrel, RowExclusiveLock);
+	CommandCounterIncrement();
+}
+
+/* Index storage and ANALYZE of a filled candidate heap. */
+static void
+finish_candidate(Candidate *cand, Oid heap)
+{
+	clone_indexes(cand->published, heap, &cand->published_indexes, &cand->candidate_indexes);
+	copy_acl(cand->published, heap);
+	spi_utility(psprintf("ANALYZE %s", relation_sql_name(heap)));
+}
+
+/*
+ * BuildTableCandidate
+ *		Build the candidate of a table model from sql (the model query with
+ *		upstream references already redirected to their candidates).  Runs
+ *		as the model owner.  Returns a palloc'd Candidate.
+ */
+Candidate *
+BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql)
+{
+	Candidate  *cand = palloc0(sizeof(Candidate));
+	Relation	rel;
+	SchemaChange *change;
+	Oid			tablespace;
+	Oid			accessmethod;
+	char		persistence;
+
+	cand->model = model;
+	cand->columns = analyzed->columns;
+	cand->published = BuildPublishedRelid(model);
+	if (!OidIsValid(cand->published) || get_rel_relkind(cand->published) != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the published table %s of model \"%s\" is missing", qualified(model),
+						model->name),
+				 errhint("Define the model again with medallion_create_model to recreate it.")));
+
+	rel = table_open(cand->published, AccessShareLock);
+	tablespace = rel->rd_rel->reltablespace;
+	accessmethod = rel->rd_rel->relam;
+	persistence = rel->rd_rel->relpersistence;
+	change = schema_change(rel, analyzed->columns);
+	if (change->added || change->removed || change->retyped)
+	{
+		bool		sync = strcmp(model->on_schema_change, "sync_all_columns") == 0;
+		bool		append = strcmp(model->on_schema_change, "append_new_columns") == 0;
+
+		if (!sync && !(append && change->retyped == NIL))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+					 errmsg("the columns of model \"%s\" no longer match %s", model->name,
+							qualified(model)),
+					 errdetail("New columns: %s. Removed columns: %s. Columns of another type: %s.",
+							   name_list(change->added, true), name_list(change->removed, false),
+							   name_list(change->retyped, true)),
+					 errhint("Define the model with on_schema_change => 'append_new_columns' (new columns only) or 'sync_all_columns'.")));
+		if (sync)
+		{
+			List	   *touched = list_copy(change->removed);
+			ListCell   *lc;
+
+			foreach(lc, change->retyped)
+				touched = lappend(touched, ((ModelColumn *) lfirst(lc))->name);
+			check_dependents(model, rel, touched);
+		}
+		table_close(rel, NoLock);
+
+		/*
+		 * The published table takes the new columns now, inside this model's
+		 * subtransaction: downstream models of the run then see the new
+		 * shape, and a failure undoes it.  Readers of this table wait from
+		 * here to the end of the run.
+		 */
+		BuildLockRelations(list_make1_oid(cand->published));
+		alter_published(cand->published, change, sync);
+		cand->schema_changed = true;
+	}
+	else
+		table_close(rel, NoLock);
+
+	BuildEnsureIndexes(model, cand->published);
+	cand->candidate = make_new_heap(cand->published, tablespace, accessmethod,
+									persistence, AccessExclusiveLock);
+	CommandCounterIncrement();
+	cand->rows = fill_heap(cand->candidate, analyzed->columns, sql);
+	finish_candidate(cand, cand->candidate);
+	return cand;
+}
+
+/*
+ * swap_class_fields
+ *		Exchange the storage-describing fields of two pg_class rows: file
+ *		node, size estimates, freeze horizons and (for heaps) the toast
+ *		table.  Each toast table's dependency follows its new owner.
+ */
+static void
+swap_class_fields(Relation classrel, Oid a, Oid b, bool heaps)
+{
+	HeapTuple	ta = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(a));
+	HeapTuple	tb = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(b));
+	Form_pg_class fa,
+				fb;
+	Oid			oid_tmp;
+	int32		int_tmp;
+	float4		float_tmp;
+	TransactionId xid_tmp;
+
+	if (!HeapTupleIsValid(ta) || !HeapTupleIsValid(tb))
+		elog(ERROR, "cache lookup failed for relation %u or %u", a, b);
+	fa = (Form_pg_class) GETSTRUCT(ta);
+	fb = (Form_pg_class) GETSTRUCT(tb);
+	if (fa->relfilenode == InvalidOid || fb->relfilenode == InvalidOid)
+		elog(ERROR, "cannot swap mapped relations %u and %u", a, b);
+	if (fa->reltablespace != fb->reltablespace || fa->relam != fb->relam ||
+		fa->relpersistence != fb->relpersistence)
+		elog(ERROR, "relations %u and %u differ in tablespace, access method or persistence", a, b);
+
+	oid_tmp = fa->relfilenode;
+	fa->relfilenode = fb->relfilenode;
+	fb->relfilenode = oid_tmp;
+	int_tmp = fa->relpages;
+	fa->relpages = fb->relpages;
+	fb->relpages = int_tmp;
+	float_tmp = fa->reltuples;
+	fa->reltuples = fb->reltuples;
+	fb->reltuples = float_tmp;
+	int_tmp = fa->relallvisible;
+	fa->relallvisible = fb->relallvisible;
+	fb->relallvisible = int_tmp;
+	if (heaps)
+	{
+		xid_tmp = fa->relfrozenxid;
+		fa->relfrozenxid = fb->relfrozenxid;
+		fb->relfrozenxid = xid_tmp;
+		xid_tmp = fa->relminmxid;
+		fa->relminmxid = fb->relminmxid;
+		fb->relminmxid = xid_tmp;
+		oid_tmp = fa->reltoastrelid;
+		fa->reltoastrelid = fb->reltoastrelid;
+		fb->reltoastrelid = oid_tmp;
+	}
+	CatalogTupleUpdate(classrel, &ta->t_self, ta);
+	CatalogTupleUpdate(classrel, &tb->t_self, tb);
+
+	/* the toast tables changed hands: so do their dependencies */
+	if (heaps && OidIsValid(fa->reltoastrelid))
+		changeDependencyFor(RelationRelationId, fa->reltoastrelid,
+							RelationRelationId, b, a);
+	if (heaps && OidIsValid(fb->reltoastrelid))
+		changeDependencyFor(RelationRelationId, fb->reltoastrelid,
+							RelationRelationId, a, b);
+	heap_freetuple(ta);
+	heap_freetuple(tb);
+}
+
+/* Exchange the pg_statistic rows of two relations with the same columns. */
+static void
+swap_statistics(Oid a, Oid b)
+{
+	Relation	statrel = table_open(StatisticRelationId, RowExclusiveLock);
+	List	   *tuples = NIL;
+	Oid			relids[2] = {a, b};
+	ListCell   *lc;
+
+	for (int i = 0; i < 2; i++)
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		ScanKeyInit(&key, Anum_pg_statistic_starelid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(relids[i]));
+		scan = systable_beginscan(statrel, StatisticRelidAttnumInhIndexId, true, NULL, 1, &key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			tuples = lappend(tuples, heap_copytuple(tup));
+			CatalogTupleDelete(statrel, &tup->t_self);
+		}
+		systable_endscan(scan);
+	}
+	CommandCounterIncrement();
+	foreach(lc, tuples)
+	{
+		HeapTuple	tup = lfirst(lc);
+		Form_pg_statistic form = (Form_pg_statistic) GETSTRUCT(tup);
+
+		form->starelid = form->starelid == a ? b : a;
+		CatalogTupleInsert(statrel, tup);
+	}
+	table_close(statrel, RowExclusiveLock);
+}
+
+/* Do two heaps have the same physical columns (so storage can move)? */
+static bool
+same_physical_columns(Relation a, Relation b)
+{
+	TupleDesc	da = RelationGetDescr(a);
+	TupleDesc	db = RelationGetDescr(b);
+
+	if (da->natts != db->natts)
+		return false;
+	for (int i = 0; i < da->natts; i++)
+	{
+		Form_pg_attribute aa = TupleDescAttr(da, i);
+		Form_pg_attribute ab = TupleDescAttr(db, i);
+
+		if (aa->attisdropped != ab->attisdropped || aa->attlen != ab->attlen ||
+			aa->attalign != ab->attalign || aa->attbyval != ab->attbyval)
+			return false;
+		if (!aa->attisdropped &&
+			(aa->atttypid != ab->atttypid || aa->atttypmod != ab->atttypmod))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * swap_storage
+ *		Exchange the contents of heaps a and b, which have the same physical
+ *		columns, with the given index pairs (parallel OID lists): after this
+ *		a has b's rows, indexes and statistics, and b has a's.  Both must be
+ *		locked AccessExclusive by the caller.
+ */
+static void
+swap_storage(Oid a, Oid b, List *a_indexes, List *b_indexes)
+{
+	Relation	rela = table_open(a, NoLock);
+	Relation	relb = table_open(b, NoLock);
+	Relation	classrel;
+	ListCell   *la,
+			   *lb;
+
+	if (!same_physical_columns(rela, relb))
+		elog(ERROR, "relations %u and %u do not have the same columns", a, b);
+	if (list_length(a_indexes) != list_length(b_indexes))
+		elog(ERROR, "relations %u and %u do not have the same indexes", a, b);
+
+	classrel = table_open(RelationRelationId, RowExclusiveLock);
+	swap_class_fields(classrel, a, b, true);
+	forboth(la, a_indexes, lb, b_indexes)
+		swap_class_fields(classrel, lfirst_oid(la), lfirst_oid(lb), false);
+	table_close(classrel, RowExclusiveLock);
+	swap_statistics(a, b);
+	CommandCounterIncrement();
+
+	/* both relations now have file nodes new in this transaction */
+	RelationAssumeNewRelfilenode(rela);
+	RelationAssumeNewRelfilenode(relb);
+	table_close(rela, NoLock);
+	table_close(relb, NoLock);
+	CommandCounterIncrement();
+}
+
+/* Drop a relation medallion made (a candidate or a kept version). */
+static void
+drop_internal(Oid relid)
+{
+	ObjectAddress obj;
+
+	obj.classId = RelationRelationId;
+	obj.objectId = relid;
+	obj.objectSubId = 0;
+	performDeletion(&obj, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+	CommandCounterIncrement();
+}
+
+/*
+ * keep_previous
+ *		relid holds a model's previous content: make it
+ *		medallion_history.<model> (replacing the one before), or drop it.
+ */
+static void
+keep_previous(ModelDef *model, Oid relid)
+{
+	Oid			history_nsp = get_namespace_oid("medallion_history", false);
+	Oid			old = get_relname_relid(model->name, history_nsp);
+	Relation	rel;
+	ObjectAddresses *moved;
+
+	if (OidIsValid(old))
+	{
+		LockRelationOid(old, AccessExclusiveLock);
+		drop_internal(old);
+	}
+	if (!build_keep_previous)
+	{
+		drop_internal(relid);
+		return;
+	}
+	rel = table_open(relid, AccessExclusiveLock);
+	moved = new_object_addresses();
+	AlterTableNamespaceInternal(rel, RelationGetNamespace(rel), history_nsp, moved);
+	free_object_addresses(moved);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+	RenameRelationInternal(relid, model->name, true, false);
+	CommandCounterIncrement();
+}
+
+/*
+ * BuildPublishTable
+ *		Publish a table candidate: the published table gets the candidate's
+ *		content and keeps its OID; what it held becomes the model's previous
+ *		version.  The caller holds AccessExclusiveLock on the published table
+ *		and runs this as the model owner.
+ */
+void
+BuildPublishTable(Candidate *cand)
+{
+	swap_storage(cand->published, cand->candidate, cand->published_indexes,
+				 cand->candidate_indexes);
+	keep_previous(cand->model, cand->candidate);
+}
+
+/*
+ * BuildDropCandidate
+ *		Drop a candidate that will not be published.
+ */
+void
+BuildDropCandidate(Candidate *cand)
+{
+	if (OidIsValid(cand->candidate) && get_rel_name(cand->candidate) != NULL)
+		drop_internal(cand->candidate);
+}
+
+/*
+ * BuildRollback
+ *		Swap a table model's previous version (medallion_history.<model>)
+ *		back in; the current content becomes the kept version.  Returns the
+ *		number of rows now published.  The caller holds AccessExclusiveLock
+ *		on the published table.
+ */
+int64
+BuildRollback(ModelDef *model)
+{
+	Oid			published = BuildPublishedRelid(model);
+	Oid			history = get_relname_relid(model->name,
+											get_namespace_oid("medallion_history", false));
+	Relation	pubrel;
+	Relation	histrel;
+	List	   *pub_indexes;
+	List	   *hist_indexes;
+	ListCell   *lp,
+			   *lh;
+	bool		compatible;
+
+	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is not published as a table", model->name),
+				 errdetail("Only table models keep a previous version.")));
+	if (!OidIsValid(history))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no previous version", model->name),
+				 errhint("A previous version is kept when a run replaces the table, with medallion.keep_previous on.")));
+
+	LockRelationOid(history, AccessExclusiveLock);
+	pubrel = table_open(published, NoLock);
+	histrel = table_open(history, NoLock);
+	pub_indexes = RelationGetIndexList(pubrel);
+	hist_indexes = RelationGetIndexList(histrel);
+	compatible = same_physical_columns(pubrel, histrel) &&
+		list_length(pub_indexes) == list_length(hist_indexes);
+	if (compatible)
+	{
+		/* indexes pair up in creation order; check they index the same */
+		forboth(lp, pub_indexes, lh, hist_indexes)
+		{
+			Relation	ip = index_open(lfirst_oid(lp), AccessShareLock);
+			Relation	ih = index_open(lfirst_oid(lh), AccessShareLock);
+
+			if (ip->rd_rel->relam != ih->rd_rel->relam ||
+				ip->rd_index->indnatts != ih->rd_index->indnatts ||
+				memcmp(ip->rd_index->indkey.values, ih->rd_index->indkey.values,
+					   sizeof(int16) * ip->rd_index->indnatts) != 0)
+				compatible = false;
+			index_close(ip, AccessShareLock);
+			index_close(ih, AccessShareLock);
+		}
+	}
+	table_close(pubrel, NoLock);
+	table_close(histrel, NoLock);
+	if (!compatible)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the previous version of model \"%s\" has other columns or indexes than %s",
+						model->name, qualified(model)),
+				 errdetail("The table or its indexes changed after that version was replaced.")));
+
+	swap_storage(published, history, pub_indexes, hist_indexes);
+	return (int64) spi_run(psprintf("SELECT 1 FROM %s", relation_sql_name(published)),
+						   SPI_OK_SELECT);
+}
+
+/*
+ * BuildViewSql
+ *		The SQL text a view model's view should have (its analyzed query,
+ *		deparsed), and whether the published view already has exactly it.
+ */
+char *
+BuildViewSql(ModelDef *model, AnalyzedModel *analyzed, bool *current)
+{
+	Oid			relid = BuildPublishedRelid(model);
+	char	   *sql = pg_get_querydef(analyzed->query, false);
+
+	*current = false;
+	if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_VIEW &&
+		columns_match(relid, analyzed->columns, false))
+	{
+		Datum		def = DirectFunctionCall1(pg_get_viewdef, ObjectIdGetDatum(relid));
+		char	   *viewdef = TextDatumGetCString(def);
+		size_t		len = strlen(viewdef);
+
+		/* pg_get_viewdef ends the query with a semicolon */
+		if (len > 0 && viewdef[len - 1] == ';')
+			viewdef[len - 1] = '\0';
+		*current = strcmp(viewdef, sql) == 0;
+	}
+	else if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_VIEW &&
+			 !columns_match(relid, analyzed->columns, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("the columns of view model \"%s\" no longer match %s", model->name,
+						qualified(model)),
+				 errhint("Define the model again with medallion_create_model.")));
+	return sql;
+}
+
+/*
+ * BuildCandidateView
+ *		A view with the given SQL that downstream models of this run read
+ *		instead of the published view; invisible to others until commit.
+ *		Returns its OID.  Runs as the model owner.
+ */
+Oid
+BuildCandidateView(ModelDef *model, const char *sql)
+{
+	Oid			published = BuildPublishedRelid(model);
+	char	   *name = psprintf("pg_temp_%u_view", published);
+
+	spi_utility(psprintf("CREATE VIEW %s AS %s",
+						 quote_qualified_identifier(model->schema, name), sql));
+	CommandCounterIncrement();
+	return get_relname_relid(name, get_namespace_oid(model->schema, false));
+}
+
+/*
+ * BuildPublishView
+ *		Replace the published view of a view model in place (same OID).
+ *		Runs as the model owner; the caller holds the lock.
+ */
+void
+BuildPublishView(ModelDef *model, const char *sql)
+{
+	spi_utility(psprintf("CREATE OR REPLACE VIEW %s AS %s", qualified(model), sql));
+	CommandCounterIncrement();
+}
+
+/*
+ * BuildDropCandidateView
+ *		Drop a candidate view, with the candidate views of this run that
+ *		read it.
+ */
+void
+BuildDropCandidateView(Oid relid)
+{
+	ObjectAddress obj;
+
+	if (get_rel_name(relid) == NULL)
+		return;					/* already gone with an upstream one */
+	obj.classId = RelationRelationId;
+	obj.objectId = relid;
+	obj.objectSubId = 0;
+	performDeletion(&obj, DROP_CASCADE, PERFORM_DELETION_INTERNAL | PERFORM_DELETION_QUIETLY);
+	CommandCounterIncrement();
 }

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * build.h
- *	  Materializations: the relations models are published as.
+ *	  Materializations: published relations, candidates, publishing.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,9 +11,39 @@
 #include "analyze.h"
 #include "catalog.h"
 
+/* A table model's new content, built but not yet published. */
+typedef struct Candidate
+{
+	ModelDef   *model;
+	Oid			published;		/* the published table */
+	Oid			candidate;		/* heap shaped like it */
+	bool		schema_changed; /* the published table was altered */
+	List	   *columns;		/* ModelColumn *: the query's columns */
+	List	   *published_indexes;	/* OIDs, paired with ... */
+	List	   *candidate_indexes;	/* ... the candidate's copies */
+	int64		rows;
+} Candidate;
+
+extern bool build_keep_previous;
+extern int	build_lock_timeout;
+extern int	build_publish_timeout;
+
+extern void BuildInit(void);
 extern Oid	BuildPublishedRelid(ModelDef *model);
 extern void BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed,
 								LayerDef *layer, ModelDef *previous);
 extern void BuildDropRelation(ModelDef *model);
+extern void BuildEnsureIndexes(ModelDef *model, Oid relid);
+
+extern void BuildLockRelations(List *relids);
+extern Candidate *BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed,
+									  const char *sql);
+extern void BuildPublishTable(Candidate *cand);
+extern void BuildDropCandidate(Candidate *cand);
+extern int64 BuildRollback(ModelDef *model);
+extern char *BuildViewSql(ModelDef *model, AnalyzedModel *analyzed, bool *current);
+extern Oid	BuildCandidateView(ModelDef *model, const char *sql);
+extern void BuildPublishView(ModelDef *model, const char *sql);
+extern void BuildDropCandidateView(Oid relid);
 
 #endif							/* MEDALLION_BUILD_H */

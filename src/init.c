@@ -15,7 +15,9 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "build.h"
 #include "init.h"
+#include "run.h"
 
 PG_MODULE_MAGIC;
 
@@ -26,5 +28,7 @@ PG_MODULE_MAGIC;
 void
 _PG_init(void)
 {
+	BuildInit();
+	RunInit();
 	MarkGUCPrefixReserved("medallion");
 }

@@ -402,3 +402,168 @@ REVOKE ALL ON FUNCTION @extschema@.medallion_create_source(text, name, text, tex
 	@extschema@.medallion_drop_source(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.medallion_create_source(text, name, text, text[], name, text, text, interval, interval, text),
 	@extschema@.medallion_drop_source(text) TO medallion_admin;
+
+/* ---------------------------------------------------------------------
+ * Runs
+ * --------------------------------------------------------------------- */
+
+/*
+ * The run ledger.  Rows are written by a short-lived background worker in
+ * transactions of their own, so a run that fails, is cancelled or raises
+ * (strict => true) is still recorded; see worker.c.
+ */
+CREATE TABLE medallion.runs (
+	run_id		bigserial PRIMARY KEY,
+	selector	text NOT NULL,
+	options		jsonb NOT NULL DEFAULT '{}',
+	started_by	name NOT NULL,
+	backend_pid	integer,
+	started_at	timestamptz NOT NULL,
+	finished_at	timestamptz,
+	status		text NOT NULL DEFAULT 'running'
+				CHECK (status IN ('running', 'success', 'partial', 'failed', 'cancelled', 'crashed')),
+	models		integer NOT NULL DEFAULT 0,
+	succeeded	integer NOT NULL DEFAULT 0,
+	failed		integer NOT NULL DEFAULT 0,
+	skipped		integer NOT NULL DEFAULT 0,
+	published	integer NOT NULL DEFAULT 0,
+	message		text
+);
+COMMENT ON TABLE medallion.runs IS 'One row per medallion_run call: what was asked, by whom, and how it ended';
+COMMENT ON COLUMN medallion.runs.run_id IS 'Run number';
+COMMENT ON COLUMN medallion.runs.selector IS 'The selector the run was given';
+COMMENT ON COLUMN medallion.runs.options IS 'The other arguments of medallion_run';
+COMMENT ON COLUMN medallion.runs.started_by IS 'Role that called medallion_run';
+COMMENT ON COLUMN medallion.runs.backend_pid IS 'Process that ran it';
+COMMENT ON COLUMN medallion.runs.started_at IS 'Start of the run';
+COMMENT ON COLUMN medallion.runs.finished_at IS 'End of the run (NULL while running)';
+COMMENT ON COLUMN medallion.runs.status IS 'running, success, partial (some models failed or were skipped), failed, cancelled or crashed';
+COMMENT ON COLUMN medallion.runs.models IS 'Number of models the run selected';
+COMMENT ON COLUMN medallion.runs.succeeded IS 'Models built';
+COMMENT ON COLUMN medallion.runs.failed IS 'Models that failed';
+COMMENT ON COLUMN medallion.runs.skipped IS 'Models skipped (upstream failed, or another run held them)';
+COMMENT ON COLUMN medallion.runs.published IS 'Models published by the run';
+COMMENT ON COLUMN medallion.runs.message IS 'Why the run failed or was cancelled';
+
+CREATE TABLE medallion.run_models (
+	run_id		bigint NOT NULL REFERENCES medallion.runs ON DELETE CASCADE,
+	model		text NOT NULL,
+	step		integer NOT NULL,
+	wave		integer NOT NULL,
+	layer		text NOT NULL,
+	materialized text NOT NULL,
+	status		text NOT NULL
+				CHECK (status IN ('success', 'failed', 'skipped', 'cancelled')),
+	published	boolean NOT NULL DEFAULT false,
+	rows		bigint,
+	started_at	timestamptz,
+	finished_at	timestamptz,
+	ms			numeric,
+	attempt		integer NOT NULL DEFAULT 1,
+	sqlstate	text,
+	message		text,
+	PRIMARY KEY (run_id, model)
+);
+COMMENT ON TABLE medallion.run_models IS 'One row per model step of a run';
+COMMENT ON COLUMN medallion.run_models.run_id IS 'The run';
+COMMENT ON COLUMN medallion.run_models.model IS 'The model';
+COMMENT ON COLUMN medallion.run_models.step IS 'Position of the step in the run';
+COMMENT ON COLUMN medallion.run_models.wave IS 'Wave of the step (steps of one wave are independent)';
+COMMENT ON COLUMN medallion.run_models.layer IS 'Layer of the model at the time';
+COMMENT ON COLUMN medallion.run_models.materialized IS 'Materialization of the model at the time';
+COMMENT ON COLUMN medallion.run_models.status IS 'success, failed, skipped or cancelled';
+COMMENT ON COLUMN medallion.run_models.published IS 'Whether the run published what this step built';
+COMMENT ON COLUMN medallion.run_models.rows IS 'Rows built (table models)';
+COMMENT ON COLUMN medallion.run_models.started_at IS 'Start of the step';
+COMMENT ON COLUMN medallion.run_models.finished_at IS 'End of the step';
+COMMENT ON COLUMN medallion.run_models.ms IS 'Duration of the build in milliseconds';
+COMMENT ON COLUMN medallion.run_models.attempt IS 'Attempt number (retries)';
+COMMENT ON COLUMN medallion.run_models.sqlstate IS 'SQLSTATE of the error, when the step failed';
+COMMENT ON COLUMN medallion.run_models.message IS 'Error message, or why the step was skipped';
+CREATE INDEX ON medallion.run_models (model, run_id);
+
+GRANT SELECT ON medallion.runs, medallion.run_models TO medallion_admin;
+
+/*
+ * ledger_apply: the only writer of the run ledger, called by the ledger
+ * worker (or, when no worker slot is free, by the run itself).
+ */
+CREATE FUNCTION medallion.ledger_apply(entry jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $function$
+BEGIN
+	IF entry->>'op' = 'start' THEN
+		INSERT INTO medallion.runs (run_id, selector, options, started_by, backend_pid,
+			started_at, models)
+		SELECT r.run_id, r.selector, r.options, r.started_by, r.backend_pid, r.started_at, r.models
+		  FROM jsonb_populate_record(NULL::medallion.runs, entry) AS r;
+	ELSIF entry->>'op' = 'finish' THEN
+		UPDATE medallion.runs AS u
+		   SET finished_at = r.finished_at, status = r.status, succeeded = r.succeeded,
+			   failed = r.failed, skipped = r.skipped, published = r.published,
+			   message = r.message
+		  FROM jsonb_populate_record(NULL::medallion.runs, entry) AS r
+		 WHERE u.run_id = r.run_id;
+		INSERT INTO medallion.run_models
+		SELECT * FROM jsonb_populate_recordset(NULL::medallion.run_models, entry->'steps');
+	ELSE
+		RAISE EXCEPTION 'unknown ledger operation "%"', entry->>'op'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION medallion.ledger_apply(jsonb) IS
+	'Write one run ledger entry (start or finish of a run); internal';
+REVOKE ALL ON FUNCTION medallion.ledger_apply(jsonb) FROM PUBLIC;
+
+/* The last build of each model at a glance. */
+CREATE VIEW medallion.status AS
+SELECT m.name AS model, m.layer, m.materialized, m.enabled,
+	   ok.finished_at AS last_success,
+	   pg_catalog.now() - ok.finished_at AS age,
+	   ok.rows AS last_rows,
+	   last.status AS last_status,
+	   last.run_id AS last_run_id,
+	   last.message AS last_message
+  FROM medallion.models m
+  LEFT JOIN LATERAL (SELECT rm.finished_at, rm.rows FROM medallion.run_models rm
+					  WHERE rm.model = m.name AND rm.status = 'success' AND rm.published
+					  ORDER BY rm.run_id DESC LIMIT 1) ok ON true
+  LEFT JOIN LATERAL (SELECT rm.status, rm.run_id, rm.message FROM medallion.run_models rm
+					  WHERE rm.model = m.name
+					  ORDER BY rm.run_id DESC LIMIT 1) last ON true;
+COMMENT ON VIEW medallion.status IS
+	'Each model''s last successful (published) build, its age, and the status of its last run step';
+GRANT SELECT ON medallion.status TO medallion_admin;
+
+/* Previous versions of table models, kept for medallion_rollback. */
+CREATE SCHEMA medallion_history;
+COMMENT ON SCHEMA medallion_history IS
+	'medallion: the previous content of each table model, swapped back by medallion_rollback';
+
+CREATE FUNCTION @extschema@.medallion_run(
+	selector text DEFAULT 'all',
+	full_refresh boolean DEFAULT false,
+	strict boolean DEFAULT false,
+	on_conflict text DEFAULT 'wait',
+	OUT model text, OUT layer text, OUT materialized text, OUT status text,
+	OUT rows bigint, OUT ms numeric, OUT message text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'medallion_run'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text) IS
+	'Build the selected models into candidates no one else can see, then publish every success in one commit; returns a row per model';
+
+CREATE FUNCTION @extschema@.medallion_rollback(model text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'medallion_rollback'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.medallion_rollback(text) IS
+	'Swap a table model''s previous content back in (running it again swaps forward); returns a summary';
+
+REVOKE ALL ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text),
+	@extschema@.medallion_rollback(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text),
+	@extschema@.medallion_rollback(text) TO medallion_admin;

@@ -1,0 +1,874 @@
+/*-------------------------------------------------------------------------
+ *
+ * run.c
+ *	  Runs: medallion_run() and medallion_rollback().  Orchestration, run
+ *	  locks, progress, the run ledger.
+ *
+ * A run has two phases, both in the caller's transaction:
+ *
+ * 1. Build.  In plan order, each selected model is built as its owner,
+ *	  under SECURITY_RESTRICTED_OPERATION, its stored search_path and its
+ *	  statement_timeout, inside a subtransaction of its own: a table model
+ *	  into a candidate heap (build.c), a view model into a candidate view
+ *	  when its definition or its upstream changed.  References to upstream
+ *	  models built earlier in the run are redirected to their candidates
+ *	  (analyze.c), so the whole run reads one new state.  A failing model is
+ *	  rolled back, recorded with its SQLSTATE, and its downstream skipped;
+ *	  independent models go on.
+ *
+ * 2. Publish.  Every model that built is published in one burst: the
+ *	  published relations are locked (with retries, so BI readers are never
+ *	  given an error), table storage is swapped, views are replaced.  All of
+ *	  it becomes visible when the caller commits, at once.
+ *
+ * Build and publish run inside one more subtransaction: a cancel, or an
+ * error while publishing, rolls back everything the run did, then the
+ * ledger is written and the error raised again.
+ *
+ * Locks: each selected model's run lock (a transaction advisory lock on
+ * the model name) is taken up front in name order, so two runs never build
+ * the same model at once and cannot deadlock on each other; with
+ * on_conflict => 'skip' a model another run holds is skipped instead.
+ *
+ * The ledger (medallion.runs, medallion.run_models) is written through the
+ * ledger worker (worker.c), in transactions of its own: the start before
+ * anything is built, the outcome at the end, whatever happened.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "common/hashfn.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/ruleutils.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "analyze.h"
+#include "build.h"
+#include "catalog.h"
+#include "graph.h"
+#include "model.h"
+#include "run.h"
+#include "worker.h"
+
+PG_FUNCTION_INFO_V1(medallion_run);
+PG_FUNCTION_INFO_V1(medallion_rollback);
+
+typedef enum StepStatus
+{
+	STEP_PENDING,
+	STEP_SUCCESS,
+	STEP_FAILED,
+	STEP_SKIPPED,
+	STEP_CANCELLED
+} StepStatus;
+
+static const char *const step_status_names[] = {
+	"pending", "success", "failed", "skipped", "cancelled"
+};
+
+/* One model of a run. */
+typedef struct RunStep
+{
+	int			stepno;
+	int			wave;
+	int			node;			/* graph node index */
+	ModelDef   *model;
+	StepStatus	status;
+	bool		published;
+	bool		has_rows;
+	int64		rows;
+	TimestampTz started_at;
+	TimestampTz finished_at;
+	double		ms;
+	char	   *sqlstate;
+	char	   *message;
+	Candidate  *candidate;		/* table models */
+	char	   *view_sql;		/* view models: SQL to publish, NULL if current */
+	Oid			candidate_view; /* view models: what the run reads instead */
+} RunStep;
+
+/* A run in progress. */
+typedef struct Run
+{
+	int64		run_id;
+	char	   *selector;
+	bool		full_refresh;
+	bool		strict;
+	char	   *on_conflict;
+	TimestampTz started_at;
+	Graph	   *graph;
+	List	   *steps;			/* of RunStep * */
+	List	   *models;			/* of ModelDef *, for analysis */
+	List	   *sources;		/* of SourceDef * */
+	List	   *redirect_from;	/* published relation OIDs ... */
+	List	   *redirect_to;	/* ... and the candidates the run reads */
+	bool		cancelled;
+	const char *status;
+	char	   *message;
+	double		publish_ms;
+} Run;
+
+static bool run_log_timing = true;
+
+/* The per-model statement_timeout: our own timeout, told apart on cancel. */
+static TimeoutId model_timeout_id = MAX_TIMEOUTS;
+static volatile sig_atomic_t model_timeout_fired = false;
+
+/*
+ * RunInit
+ *		Define this module's configuration parameters.
+ */
+void
+RunInit(void)
+{
+	DefineCustomBoolVariable("medallion.log_timing",
+							 "Shows durations in the progress messages of runs.",
+							 "Turn it off for output that does not vary between runs.",
+							 &run_log_timing, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+}
+
+static void
+model_timeout_handler(void)
+{
+	model_timeout_fired = true;
+	InterruptPending = true;
+	QueryCancelPending = true;
+	SetLatch(MyLatch);
+}
+
+/* statement_timeout of a model in milliseconds (0: none). */
+static int
+model_timeout_ms(ModelDef *model)
+{
+	Interval   *interval;
+	double		ms;
+
+	if (model->statement_timeout == NULL)
+		return 0;
+	interval = DatumGetIntervalP(DirectFunctionCall3(interval_in,
+													 CStringGetDatum(model->statement_timeout),
+													 ObjectIdGetDatum(InvalidOid),
+													 Int32GetDatum(-1)));
+	ms = (interval->time + (double) interval->day * USECS_PER_DAY +
+		  (double) interval->month * DAYS_PER_MONTH * USECS_PER_DAY) / 1000.0;
+	return ms > INT_MAX ? INT_MAX : (int) Max(ms, 1);
+}
+
+/* 19820 -> "19,820" */
+static char *
+format_count(int64 n)
+{
+	char		digits[32];
+	StringInfoData buf;
+	int			len;
+
+	snprintf(digits, sizeof(digits), INT64_FORMAT, n < 0 ? -n : n);
+	len = strlen(digits);
+	initStringInfo(&buf);
+	if (n < 0)
+		appendStringInfoChar(&buf, '-');
+	for (int i = 0; i < len; i++)
+	{
+		if (i > 0 && (len - i) % 3 == 0)
+			appendStringInfoChar(&buf, ',');
+		appendStringInfoChar(&buf, digits[i]);
+	}
+	return buf.data;
+}
+
+static char *
+format_ms(double ms)
+{
+	return run_log_timing ? psprintf(" in %s ms", format_count((int64) (ms + 0.5))) : "";
+}
+
+/* ----------------------------------------------------------------
+ * The ledger
+ * ---------------------------------------------------------------- */
+
+static void
+json_field(StringInfo buf, const char *key, const char *value)
+{
+	if (buf->len > 1)
+		appendStringInfoString(buf, ", ");
+	escape_json(buf, key);
+	appendStringInfoString(buf, ": ");
+	if (value == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, value);
+}
+
+static void
+json_raw(StringInfo buf, const char *key, const char *raw)
+{
+	if (buf->len > 1)
+		appendStringInfoString(buf, ", ");
+	escape_json(buf, key);
+	appendStringInfo(buf, ": %s", raw);
+}
+
+static char *
+json_time(TimestampTz t)
+{
+	return t == 0 ? NULL : pstrdup(timestamptz_to_str(t));
+}
+
+static int64
+next_run_id(void)
+{
+	CatalogSession session;
+	int64		id;
+	bool		isnull;
+
+	CatalogEnter(&session);
+	if (SPI_execute("SELECT pg_catalog.nextval('medallion.runs_run_id_seq')", false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not get a run number");
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	CatalogLeave(&session);
+	return id;
+}
+
+static void
+ledger_start(Run *run)
+{
+	StringInfoData entry;
+	StringInfoData options;
+
+	initStringInfo(&options);
+	appendStringInfoChar(&options, '{');
+	json_raw(&options, "full_refresh", run->full_refresh ? "true" : "false");
+	json_raw(&options, "strict", run->strict ? "true" : "false");
+	json_field(&options, "on_conflict", run->on_conflict);
+	appendStringInfoChar(&options, '}');
+
+	initStringInfo(&entry);
+	appendStringInfoChar(&entry, '{');
+	json_field(&entry, "op", "start");
+	json_raw(&entry, "run_id", psprintf(INT64_FORMAT, run->run_id));
+	json_field(&entry, "selector", run->selector);
+	json_raw(&entry, "options", options.data);
+	json_field(&entry, "started_by", GetUserNameFromId(GetUserId(), false));
+	json_raw(&entry, "backend_pid", psprintf("%d", MyProcPid));
+	json_field(&entry, "started_at", json_time(run->started_at));
+	json_raw(&entry, "models", psprintf("%d", list_length(run->steps)));
+	appendStringInfoChar(&entry, '}');
+	WorkerWriteLedger(entry.data);
+}
+
+static int
+count_steps(Run *run, StepStatus status, bool published_only)
+{
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+
+		if (published_only ? step->published : step->status == status)
+			n++;
+	}
+	return n;
+}
+
+static void
+ledger_finish(Run *run)
+{
+	StringInfoData entry;
+	StringInfoData steps;
+	ListCell   *lc;
+
+	initStringInfo(&steps);
+	appendStringInfoChar(&steps, '[');
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+		StringInfoData row;
+
+		initStringInfo(&row);
+		appendStringInfoChar(&row, '{');
+		json_raw(&row, "run_id", psprintf(INT64_FORMAT, run->run_id));
+		json_field(&row, "model", step->model->name);
+		json_raw(&row, "step", psprintf("%d", step->stepno));
+		json_raw(&row, "wave", psprintf("%d", step->wave));
+		json_field(&row, "layer", step->model->layer);
+		json_field(&row, "materialized", step->model->materialized);
+		json_field(&row, "status", step_status_names[step->status]);
+		json_raw(&row, "published", step->published ? "true" : "false");
+		json_raw(&row, "rows", step->has_rows ? psprintf(INT64_FORMAT, step->rows) : "null");
+		json_field(&row, "started_at", json_time(step->started_at));
+		json_field(&row, "finished_at", json_time(step->finished_at));
+		json_raw(&row, "ms", step->started_at ? psprintf("%.3f", step->ms) : "null");
+		json_raw(&row, "attempt", "1");
+		json_field(&row, "sqlstate", step->sqlstate);
+		json_field(&row, "message", step->message);
+		appendStringInfoChar(&row, '}');
+		appendStringInfo(&steps, "%s%s", foreach_current_index(lc) > 0 ? ", " : "", row.data);
+	}
+	appendStringInfoChar(&steps, ']');
+
+	initStringInfo(&entry);
+	appendStringInfoChar(&entry, '{');
+	json_field(&entry, "op", "finish");
+	json_raw(&entry, "run_id", psprintf(INT64_FORMAT, run->run_id));
+	json_field(&entry, "finished_at", json_time(GetCurrentTimestamp()));
+	json_field(&entry, "status", run->status);
+	json_raw(&entry, "succeeded", psprintf("%d", count_steps(run, STEP_SUCCESS, false)));
+	json_raw(&entry, "failed", psprintf("%d", count_steps(run, STEP_FAILED, false) +
+										count_steps(run, STEP_CANCELLED, false)));
+	json_raw(&entry, "skipped", psprintf("%d", count_steps(run, STEP_SKIPPED, false)));
+	json_raw(&entry, "published", psprintf("%d", count_steps(run, STEP_PENDING, true)));
+	json_field(&entry, "message", run->message);
+	json_raw(&entry, "steps", steps.data);
+	appendStringInfoChar(&entry, '}');
+	WorkerWriteLedger(entry.data);
+}
+
+/* ----------------------------------------------------------------
+ * Building
+ * ---------------------------------------------------------------- */
+
+static void
+report_step(Run *run, RunStep *step)
+{
+	const char *what = quote_qualified_identifier(step->model->schema, step->model->name);
+	const char *prefix = psprintf("[%d/%d]", step->stepno, list_length(run->steps));
+
+	switch (step->status)
+	{
+		case STEP_SUCCESS:
+			if (step->has_rows)
+				ereport(NOTICE,
+						(errmsg("%s OK %s %s %s rows%s", prefix, what,
+								step->model->materialized, format_count(step->rows),
+								format_ms(step->ms))));
+			else
+				ereport(NOTICE,
+						(errmsg("%s OK %s %s%s", prefix, what, step->model->materialized,
+								format_ms(step->ms))));
+			break;
+		case STEP_FAILED:
+		case STEP_CANCELLED:
+			ereport(NOTICE,
+					(errmsg("%s %s %s %s%s: %s", prefix,
+							step->status == STEP_FAILED ? "ERROR" : "CANCELLED", what,
+							step->model->materialized, format_ms(step->ms), step->message)));
+			break;
+		case STEP_SKIPPED:
+			ereport(NOTICE,
+					(errmsg("%s SKIP %s %s: %s", prefix, what, step->model->materialized,
+							step->message)));
+			break;
+		case STEP_PENDING:
+			break;
+	}
+}
+
+/* The step of a graph node in this run, or NULL. */
+static RunStep *
+step_of_node(Run *run, int node)
+{
+	ListCell   *lc;
+
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+
+		if (step->node == node)
+			return step;
+	}
+	return NULL;
+}
+
+/*
+ * build_model
+ *		Build one model's candidate; runs as the model owner inside the
+ *		step's subtransaction.
+ */
+static void
+build_model(Run *run, RunStep *step)
+{
+	ModelDef   *model = step->model;
+	AnalyzedModel *analyzed;
+	Query	   *published_query;
+
+	analyzed = AnalyzeModel(model->name, model->sql, model->search_path,
+							run->models, run->sources);
+	published_query = copyObject(analyzed->query);
+
+	if (strcmp(model->materialized, "table") == 0)
+	{
+		Candidate  *cand;
+
+		(void) AnalyzeRedirect(analyzed->query, run->redirect_from, run->redirect_to);
+		cand = BuildTableCandidate(model, analyzed, pg_get_querydef(analyzed->query, false));
+		step->candidate = cand;
+		step->rows = cand->rows;
+		step->has_rows = true;
+		run->redirect_from = lappend_oid(run->redirect_from, cand->published);
+		run->redirect_to = lappend_oid(run->redirect_to, cand->candidate);
+	}
+	else
+	{
+		AnalyzedModel published = *analyzed;
+		bool		current;
+		bool		redirected;
+
+		published.query = published_query;
+		step->view_sql = BuildViewSql(model, &published, &current);
+		if (current)
+			step->view_sql = NULL;
+		redirected = AnalyzeRedirect(analyzed->query, run->redirect_from, run->redirect_to);
+		if (redirected || !current)
+		{
+			step->candidate_view = BuildCandidateView(model,
+													  pg_get_querydef(analyzed->query, false));
+			run->redirect_from = lappend_oid(run->redirect_from, BuildPublishedRelid(model));
+			run->redirect_to = lappend_oid(run->redirect_to, step->candidate_view);
+		}
+	}
+}
+
+/*
+ * build_step
+ *		Build one step in a subtransaction; a failure is recorded in the
+ *		step, a cancel by the user marks the run cancelled.
+ */
+static void
+build_step(Run *run, RunStep *step)
+{
+	MemoryContext runcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	List	   *volatile saved_from = run->redirect_from;
+	List	   *volatile saved_to = run->redirect_to;
+	ListCell   *lc;
+	int			timeout_ms;
+
+	/* downstream of a failure is skipped */
+	foreach(lc, run->graph->nodes[step->node].upstream)
+	{
+		RunStep    *up = step_of_node(run, lfirst_int(lc));
+
+		if (up != NULL && up->status != STEP_SUCCESS)
+		{
+			step->status = STEP_SKIPPED;
+			step->message = psprintf("upstream model %s %s", up->model->name,
+									 up->status == STEP_FAILED ? "failed" :
+									 up->status == STEP_CANCELLED ? "was cancelled" :
+									 "was skipped");
+			return;
+		}
+	}
+
+	step->started_at = GetCurrentTimestamp();
+	timeout_ms = model_timeout_ms(step->model);
+	model_timeout_fired = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(runcontext);
+	PG_TRY();
+	{
+		Oid			save_userid;
+		int			save_sec;
+		int			nestlevel;
+
+		GetUserIdAndSecContext(&save_userid, &save_sec);
+		SetUserIdAndSecContext(ModelOwnerId(step->model),
+							   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+		nestlevel = AnalyzeEnterSearchPath(step->model->search_path);
+		if (timeout_ms > 0)
+			enable_timeout_after(model_timeout_id, timeout_ms);
+
+		build_model(run, step);
+
+		if (timeout_ms > 0)
+			disable_timeout(model_timeout_id, false);
+		AnalyzeLeaveSearchPath(nestlevel);
+		SetUserIdAndSecContext(save_userid, save_sec);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(runcontext);
+		CurrentResourceOwner = oldowner;
+		step->status = STEP_SUCCESS;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		if (timeout_ms > 0)
+			disable_timeout(model_timeout_id, false);
+		MemoryContextSwitchTo(runcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(runcontext);
+		CurrentResourceOwner = oldowner;
+
+		/* what the failed model added to the redirections is gone */
+		run->redirect_from = saved_from;
+		run->redirect_to = saved_to;
+		step->candidate = NULL;
+		step->candidate_view = InvalidOid;
+		step->view_sql = NULL;
+		step->sqlstate = pstrdup(unpack_sql_state(edata->sqlerrcode));
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && model_timeout_fired)
+		{
+			step->status = STEP_FAILED;
+			step->message = psprintf("model exceeded its statement_timeout of %s",
+									 step->model->statement_timeout);
+		}
+		else if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		{
+			step->status = STEP_CANCELLED;
+			step->message = pstrdup(edata->message);
+			run->cancelled = true;
+		}
+		else
+		{
+			step->status = STEP_FAILED;
+			step->message = pstrdup(edata->message);
+		}
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	model_timeout_fired = false;
+
+	step->finished_at = GetCurrentTimestamp();
+	step->ms = (double) (step->finished_at - step->started_at) / 1000.0;
+}
+
+/* ----------------------------------------------------------------
+ * Publishing
+ * ---------------------------------------------------------------- */
+
+/*
+ * publish_all
+ *		Publish every step that built, in plan order, in one burst.
+ */
+static void
+publish_all(Run *run)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+	TimestampTz start = GetCurrentTimestamp();
+
+	/* candidate views have served: nothing reads them any more */
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+
+		if (OidIsValid(step->candidate_view))
+			BuildDropCandidateView(step->candidate_view);
+	}
+
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+
+		if (step->status != STEP_SUCCESS)
+			continue;
+		if (step->candidate != NULL)
+			relids = lappend_oid(relids, step->candidate->published);
+		else if (step->view_sql != NULL)
+			relids = lappend_oid(relids, BuildPublishedRelid(step->model));
+	}
+	if (relids != NIL)
+		BuildLockRelations(relids);
+
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+		Oid			save_userid;
+		int			save_sec;
+		int			nestlevel;
+
+		if (step->status != STEP_SUCCESS)
+			continue;
+		ModelBecomeOwner(step->model, &save_userid, &save_sec);
+		nestlevel = AnalyzeEnterSearchPath(step->model->search_path);
+		if (step->candidate != NULL)
+			BuildPublishTable(step->candidate);
+		else if (step->view_sql != NULL)
+			BuildPublishView(step->model, step->view_sql);
+		AnalyzeLeaveSearchPath(nestlevel);
+		SetUserIdAndSecContext(save_userid, save_sec);
+		step->published = true;
+	}
+	run->publish_ms = (double) (GetCurrentTimestamp() - start) / 1000.0;
+}
+
+/*
+ * lock_models
+ *		Take the run lock of every selected model, in name order.  With
+ *		on_conflict = 'skip', a model another run holds is skipped.
+ */
+static void
+lock_models(Run *run)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, run->steps)
+		names = lappend(names, ((RunStep *) lfirst(lc))->model->name);
+	list_sort(names, ModelCompareNames);
+	foreach(lc, names)
+	{
+		char	   *name = lfirst(lc);
+		LOCKTAG		tag;
+		ListCell   *ls;
+
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY,
+							 (uint32) DatumGetInt32(hash_any((const unsigned char *) name,
+															 strlen(name))), 3);
+		if (strcmp(run->on_conflict, "skip") == 0)
+		{
+			if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+				continue;
+			foreach(ls, run->steps)
+			{
+				RunStep    *step = lfirst(ls);
+
+				if (strcmp(step->model->name, name) == 0)
+				{
+					step->status = STEP_SKIPPED;
+					step->message = pstrdup("another run is building this model");
+				}
+			}
+		}
+		else
+			(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	}
+}
+
+/*
+ * execute_run
+ *		Lock, build and publish, inside a subtransaction: when a cancel or a
+ *		publishing error interrupts it, everything it did is rolled back and
+ *		the error is returned (NULL when the run completed).
+ */
+static ErrorData *
+execute_run(Run *run)
+{
+	MemoryContext runcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *volatile failure = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(runcontext);
+	PG_TRY();
+	{
+		ListCell   *lc;
+
+		lock_models(run);
+		foreach(lc, run->steps)
+		{
+			RunStep    *step = lfirst(lc);
+
+			if (run->cancelled)
+			{
+				step->status = STEP_SKIPPED;
+				step->message = pstrdup("the run was cancelled");
+			}
+			else if (step->status == STEP_PENDING)
+				build_step(run, step);
+			report_step(run, step);
+		}
+		if (run->cancelled)
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("canceling statement due to user request"),
+					 errdetail("The run was cancelled while building; it published nothing.")));
+		publish_all(run);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(runcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ListCell   *lc;
+
+		MemoryContextSwitchTo(runcontext);
+		failure = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(runcontext);
+		CurrentResourceOwner = oldowner;
+		foreach(lc, run->steps)
+			((RunStep *) lfirst(lc))->published = false;
+	}
+	PG_END_TRY();
+	return failure;
+}
+
+/*
+ * medallion_run(selector, full_refresh, strict, on_conflict) builds the
+ * selected models and publishes them; returns a row per model.
+ */
+Datum
+medallion_run(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Run		   *run = palloc0(sizeof(Run));
+	bool	   *selected;
+	List	   *plan;
+	ListCell   *lc;
+	ErrorData  *failure;
+	int			nfailed;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the arguments of medallion_run must not be NULL")));
+	run->selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	run->full_refresh = PG_GETARG_BOOL(1);
+	run->strict = PG_GETARG_BOOL(2);
+	run->on_conflict = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	if (strcmp(run->on_conflict, "wait") != 0 && strcmp(run->on_conflict, "skip") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown on_conflict \"%s\"", run->on_conflict),
+				 errhint("on_conflict is wait (for another run building the same model) or skip.")));
+	CatalogRequireAdmin("run models");
+	InitMaterializedSRF(fcinfo, 0);
+	if (model_timeout_id == MAX_TIMEOUTS)
+		model_timeout_id = RegisterTimeout(USER_TIMEOUT, model_timeout_handler);
+
+	run->graph = GraphLoad();
+	selected = GraphSelect(run->graph, run->selector);
+	plan = GraphPlan(run->graph, selected);
+	if (plan == NIL)
+	{
+		ereport(NOTICE,
+				(errmsg("nothing to run: selector \"%s\" selects no enabled model", run->selector)));
+		PG_RETURN_VOID();
+	}
+	foreach(lc, plan)
+	{
+		PlanStep   *ps = lfirst(lc);
+		RunStep    *step = palloc0(sizeof(RunStep));
+
+		step->stepno = foreach_current_index(lc) + 1;
+		step->wave = ps->wave;
+		step->node = ps->node;
+		step->model = run->graph->nodes[ps->node].model;
+		run->steps = lappend(run->steps, step);
+		run->models = lappend(run->models, step->model);
+	}
+	/* every model, not only the selected ones, classifies what is read */
+	run->models = NIL;
+	for (int i = 0; i < run->graph->nnodes; i++)
+		run->models = lappend(run->models, run->graph->nodes[i].model);
+	run->sources = CatalogListSources();
+
+	run->run_id = next_run_id();
+	run->started_at = GetCurrentTimestamp();
+	ledger_start(run);
+
+	failure = execute_run(run);
+
+	nfailed = count_steps(run, STEP_FAILED, false) + count_steps(run, STEP_CANCELLED, false);
+	if (failure != NULL)
+	{
+		run->status = failure->sqlerrcode == ERRCODE_QUERY_CANCELED ? "cancelled" : "failed";
+		run->message = psprintf("%s; nothing was published", failure->message);
+	}
+	else if (nfailed == 0 && count_steps(run, STEP_SKIPPED, false) == 0)
+		run->status = "success";
+	else if (count_steps(run, STEP_PENDING, true) > 0)
+		run->status = "partial";
+	else
+		run->status = "failed";
+	ledger_finish(run);
+
+	if (failure != NULL)
+		ReThrowError(failure);
+
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+		Datum		values[7];
+		bool		nulls[7] = {false};
+
+		values[0] = CStringGetTextDatum(step->model->name);
+		values[1] = CStringGetTextDatum(step->model->layer);
+		values[2] = CStringGetTextDatum(step->model->materialized);
+		values[3] = CStringGetTextDatum(step_status_names[step->status]);
+		values[4] = Int64GetDatum(step->rows);
+		nulls[4] = !step->has_rows || step->status != STEP_SUCCESS;
+		values[5] = DirectFunctionCall1(float8_numeric, Float8GetDatum(step->ms));
+		nulls[5] = step->started_at == 0;
+		values[6] = step->message ? CStringGetTextDatum(step->message) : (Datum) 0;
+		nulls[6] = step->message == NULL;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	ereport(NOTICE,
+			(errmsg("run %lld: %d models%s: %d OK, %d ERROR, %d SKIP; published %d%s",
+					(long long) run->run_id, list_length(run->steps),
+					format_ms((double) (GetCurrentTimestamp() - run->started_at) / 1000.0),
+					count_steps(run, STEP_SUCCESS, false), nfailed,
+					count_steps(run, STEP_SKIPPED, false),
+					count_steps(run, STEP_PENDING, true),
+					run_log_timing ? psprintf(" in %s ms", format_count((int64) (run->publish_ms + 0.5))) : "")));
+
+	if (run->strict && nfailed + count_steps(run, STEP_SKIPPED, false) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				 errmsg("run %lld did not build every model", (long long) run->run_id),
+				 errdetail("%d failed, %d skipped; see medallion.run_models.",
+						   nfailed, count_steps(run, STEP_SKIPPED, false)),
+				 errhint("Without strict => true the run publishes what built and returns normally.")));
+	PG_RETURN_VOID();
+}
+
+/*
+ * medallion_rollback(model) swaps a table model's previous content back.
+ */
+Datum
+medallion_rollback(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ModelDef   *model;
+	Oid			save_userid;
+	int			save_sec;
+	int64		rows;
+	Oid			published;
+
+	CatalogRequireAdmin("roll back models");
+	model = CatalogGetModel(name, false);
+	if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of model \"%s\"", model->name)));
+	published = BuildPublishedRelid(model);
+	if (OidIsValid(published))
+		BuildLockRelations(list_make1_oid(published));
+	ModelBecomeOwner(model, &save_userid, &save_sec);
+	rows = BuildRollback(model);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s rolled back: %s rows",
+											  quote_qualified_identifier(model->schema, model->name),
+											  format_count(rows))));
+}
