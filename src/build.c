@@ -29,6 +29,7 @@
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_depend.h"
+#include "catalog/pg_rewrite.h"
 #include "catalog/pg_statistic.h"
 #include "commands/cluster.h"
 #include "commands/comment.h"
@@ -346,7 +347,8 @@ BuildEnsureIndexes(ModelDef *model, Oid relid)
 
 /*
  * BuildDropRelation
- *		Drop the model's published relation, if it exists.  An object that
+ *		Drop the model's published relation and its kept previous version,
+ *		if they exist.  An object that
  *		is not a model and depends on it makes this fail with PostgreSQL's
  *		error naming that object.
  */
@@ -354,9 +356,15 @@ void
 BuildDropRelation(ModelDef *model)
 {
 	Oid			relid = BuildPublishedRelid(model);
+	Oid			history_nsp = get_namespace_oid("medallion_history", true);
+	Oid			history = OidIsValid(history_nsp) ?
+		get_relname_relid(model->name, history_nsp) : InvalidOid;
 
 	if (OidIsValid(relid))
 		drop_relation(model, relid);
+	if (OidIsValid(history))
+		spi_utility(psprintf("DROP TABLE %s",
+							 quote_qualified_identifier("medallion_history", model->name)));
 }
 
 /* ----------------------------------------------------------------
@@ -426,6 +434,27 @@ BuildInit(void)
 }
 
 static char *relation_sql_name(Oid relid);
+
+/* The relation a rewrite rule belongs to. */
+static Oid
+get_rewrite_relid(Oid ruleoid)
+{
+	Relation	rewrite = table_open(RewriteRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			relid = InvalidOid;
+
+	ScanKeyInit(&key, Anum_pg_rewrite_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(ruleoid));
+	scan = systable_beginscan(rewrite, RewriteOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		relid = ((Form_pg_rewrite) GETSTRUCT(tup))->ev_class;
+	systable_endscan(scan);
+	table_close(rewrite, AccessShareLock);
+	return relid;
+}
 
 static int
 compare_oids(const ListCell *a, const ListCell *b)
@@ -636,6 +665,13 @@ check_dependents(ModelDef *model, Relation rel, List *columns)
 			obj.classId = dep->classid;
 			obj.objectId = dep->objid;
 			obj.objectSubId = dep->objsubid;
+			if (dep->classid == RewriteRelationId)
+			{
+				/* name the view, not its rule */
+				obj.classId = RelationRelationId;
+				obj.objectId = get_rewrite_relid(dep->objid);
+				obj.objectSubId = 0;
+			}
 			ereport(ERROR,
 					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 					 errmsg("cannot change column \"%s\" of %s: %s depends on it",

@@ -122,6 +122,7 @@ typedef struct Run
 	List	   *redirect_from;	/* published relation OIDs ... */
 	List	   *redirect_to;	/* ... and the candidates the run reads */
 	bool		cancelled;
+	char	   *cancel_message;
 	const char *status;
 	char	   *message;
 	double		publish_ms;
@@ -544,11 +545,13 @@ build_step(Run *run, RunStep *step)
 			step->status = STEP_CANCELLED;
 			step->message = pstrdup(edata->message);
 			run->cancelled = true;
+			run->cancel_message = step->message;
 		}
 		else
 		{
 			step->status = STEP_FAILED;
-			step->message = pstrdup(edata->message);
+			step->message = edata->detail ?
+				psprintf("%s (%s)", edata->message, edata->detail) : pstrdup(edata->message);
 		}
 		FreeErrorData(edata);
 	}
@@ -698,7 +701,7 @@ execute_run(Run *run)
 		if (run->cancelled)
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("canceling statement due to user request"),
+					 errmsg("%s", run->cancel_message),
 					 errdetail("The run was cancelled while building; it published nothing.")));
 		publish_all(run);
 		ReleaseCurrentSubTransaction();
@@ -825,8 +828,9 @@ medallion_run(PG_FUNCTION_ARGS)
 	}
 
 	ereport(NOTICE,
-			(errmsg("run %lld: %d models%s: %d OK, %d ERROR, %d SKIP; published %d%s",
+			(errmsg("run %lld: %d model%s%s: %d OK, %d ERROR, %d SKIP; published %d%s",
 					(long long) run->run_id, list_length(run->steps),
+					list_length(run->steps) == 1 ? "" : "s",
 					format_ms((double) (GetCurrentTimestamp() - run->started_at) / 1000.0),
 					count_steps(run, STEP_SUCCESS, false), nfailed,
 					count_steps(run, STEP_SKIPPED, false),

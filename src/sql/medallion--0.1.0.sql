@@ -542,6 +542,7 @@ GRANT SELECT ON medallion.status TO medallion_admin;
 CREATE SCHEMA medallion_history;
 COMMENT ON SCHEMA medallion_history IS
 	'medallion: the previous content of each table model, swapped back by medallion_rollback';
+GRANT USAGE ON SCHEMA medallion_history TO medallion_admin;
 
 CREATE FUNCTION @extschema@.medallion_run(
 	selector text DEFAULT 'all',

@@ -1,0 +1,171 @@
+--
+-- Runs: medallion_run builds candidates nobody else can see, then publishes
+-- every model that built in one burst.
+--
+SET medallion.log_timing = off;     -- progress lines without durations
+-- run numbers in this file start at 1
+TRUNCATE medallion.runs CASCADE;
+SELECT setval('medallion.runs_run_id_seq', 1, false);
+CREATE SCHEMA runsrc;
+CREATE TABLE runsrc.customers (id int PRIMARY KEY, name text, country text);
+CREATE TABLE runsrc.orders (id int PRIMARY KEY, customer_id int, amount numeric, qty int);
+INSERT INTO runsrc.customers SELECT g, 'customer ' || g, (ARRAY['NL', 'DE', 'FR'])[1 + g % 3]
+  FROM generate_series(1, 300) g;
+INSERT INTO runsrc.orders SELECT g, 1 + g % 300, (g % 50) + 0.5, 1 + g % 4
+  FROM generate_series(1, 3000) g;
+
+SELECT medallion_create_model('run_customers', $$SELECT id AS customer_id, name, country FROM runsrc.customers$$,
+  layer => 'bronze');
+SELECT medallion_create_model('run_orders', $$SELECT id AS order_id, customer_id, amount, qty FROM runsrc.orders$$,
+  layer => 'bronze');
+SELECT medallion_create_model('run_customer_sales',
+  $$SELECT c.customer_id, c.country, sum(o.amount * o.qty) AS revenue, count(*) AS orders
+      FROM run_customers c JOIN run_orders o USING (customer_id) GROUP BY 1, 2$$,
+  layer => 'silver', indexes => ARRAY['customer_id']);
+SELECT medallion_create_model('run_by_country',
+  $$SELECT country, sum(revenue) AS revenue, sum(orders) AS orders FROM run_customer_sales GROUP BY 1$$,
+  layer => 'gold', description => 'Revenue per country');
+-- avg quantity per order line: fails with division by zero once a qty is 0
+SELECT medallion_create_model('run_unit_price',
+  $$SELECT customer_id, sum(amount * qty) / sum(qty) AS unit_price FROM run_orders GROUP BY 1$$,
+  layer => 'gold');
+SELECT medallion_create_model('run_unit_price_top',
+  $$SELECT customer_id, unit_price FROM run_unit_price ORDER BY unit_price DESC, customer_id LIMIT 3$$,
+  layer => 'gold');
+
+-- What BI has built on gold: a view, a grant, a comment, a row-level policy
+CREATE VIEW runsrc.bi_report AS SELECT country, revenue FROM gold.run_by_country;
+GRANT SELECT ON gold.run_by_country TO medallion_reader;
+COMMENT ON COLUMN gold.run_by_country.revenue IS 'Sum of amount times quantity';
+ALTER TABLE gold.run_by_country ENABLE ROW LEVEL SECURITY;
+CREATE POLICY only_eu ON gold.run_by_country FOR SELECT TO medallion_reader USING (country <> 'US');
+CREATE TEMP TABLE kept AS
+SELECT 'gold.run_by_country'::regclass::oid AS table_oid,
+       'runsrc.bi_report'::regclass::oid AS view_oid,
+       (SELECT oid FROM pg_policy WHERE polname = 'only_eu') AS policy_oid;
+CREATE TEMP TABLE relations_before AS
+SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'medallion_history';
+
+-- A run of gold: progress as NOTICEs, a row per model
+SELECT model, layer, materialized, status, rows, message FROM medallion_run('gold');
+SELECT * FROM gold.run_by_country ORDER BY country;
+SELECT * FROM runsrc.bi_report ORDER BY country;
+
+-- The run ledger
+SELECT run_id, selector, status, models, succeeded, failed, skipped, published, message,
+       started_by = current_user AS by_me, finished_at >= started_at AS finished
+  FROM medallion.runs ORDER BY run_id;
+SELECT model, step, wave, status, published, rows, sqlstate, message
+  FROM medallion.run_models ORDER BY run_id, step;
+SELECT model, last_status, last_rows, last_success IS NOT NULL AS built FROM medallion.status ORDER BY model;
+
+-- Everything BI built survives, with the same OIDs, over several runs
+SELECT count(*) FROM (SELECT * FROM medallion_run('gold') UNION ALL SELECT * FROM medallion_run('gold')) r;
+SELECT 'gold.run_by_country'::regclass::oid = table_oid AS same_table,
+       'runsrc.bi_report'::regclass::oid = view_oid AS same_view,
+       (SELECT oid FROM pg_policy WHERE polname = 'only_eu') = policy_oid AS same_policy
+  FROM kept;
+SELECT has_table_privilege('medallion_reader', 'gold.run_by_country', 'SELECT') AS granted,
+       col_description('gold.run_by_country'::regclass, 2) AS column_comment,
+       obj_description('gold.run_by_country'::regclass, 'pg_class') AS table_comment,
+       relrowsecurity FROM pg_class WHERE oid = 'gold.run_by_country'::regclass;
+SELECT * FROM runsrc.bi_report ORDER BY country;
+-- the declared index is there, and used
+SELECT indexdef FROM pg_indexes WHERE schemaname = 'silver' AND tablename = 'run_customer_sales';
+SET enable_seqscan = off;
+SELECT customer_id, country, revenue FROM silver.run_customer_sales WHERE customer_id = 42;
+RESET enable_seqscan;
+
+-- A model that fails at run time: reported with its SQLSTATE, its
+-- downstream skipped, independent models still published, and what it had
+-- published left exactly as it was
+CREATE TEMP TABLE before_fail AS
+SELECT (SELECT md5(string_agg(t::text, ',' ORDER BY customer_id)) FROM gold.run_unit_price t) AS unit_price,
+       (SELECT md5(string_agg(t::text, ',' ORDER BY customer_id)) FROM gold.run_unit_price_top t) AS top;
+UPDATE runsrc.orders SET qty = 0 WHERE customer_id = 7;
+UPDATE runsrc.orders SET amount = amount + 1 WHERE customer_id = 8;
+SELECT model, status, rows, message FROM medallion_run('gold');
+SELECT sqlstate, message FROM medallion.run_models
+ WHERE model = 'run_unit_price' ORDER BY run_id DESC LIMIT 1;
+SELECT status, succeeded, failed, skipped, published FROM medallion.runs ORDER BY run_id DESC LIMIT 1;
+SELECT (SELECT md5(string_agg(t::text, ',' ORDER BY customer_id)) FROM gold.run_unit_price t) = unit_price AS unit_price_unchanged,
+       (SELECT md5(string_agg(t::text, ',' ORDER BY customer_id)) FROM gold.run_unit_price_top t) = top AS top_unchanged
+  FROM before_fail;
+-- ... while the independent branch has the new data
+SELECT revenue FROM silver.run_customer_sales WHERE customer_id = 8;
+
+-- strict => true raises at the end; the ledger still has the run
+SELECT count(*) FROM medallion_run('gold', strict => true);
+SELECT status, failed, skipped FROM medallion.runs ORDER BY run_id DESC LIMIT 1;
+UPDATE runsrc.orders SET qty = 1 WHERE customer_id = 7;
+
+-- A model over its statement_timeout fails; the rest of the run goes on
+SELECT medallion_create_model('run_slow', $$SELECT pg_sleep(2) IS NULL AS slept$$,
+  layer => 'gold', statement_timeout => '50 ms');
+SELECT model, status, message FROM medallion_run('run_slow, run_by_country');
+
+-- Cancelling a run (here: the session's own statement_timeout) publishes
+-- nothing of it, and the ledger says so
+SELECT medallion_create_model('run_slow', $$SELECT pg_sleep(0.5) IS NULL AS slept$$,
+  layer => 'gold', statement_timeout => NULL);
+UPDATE runsrc.orders SET amount = amount + 100 WHERE customer_id = 9;
+SET statement_timeout = '300ms';
+SELECT * FROM medallion_run('run_customer_sales, run_slow');
+RESET statement_timeout;
+SELECT status, message FROM medallion.runs ORDER BY run_id DESC LIMIT 1;
+SELECT model, status, published FROM medallion.run_models
+ WHERE run_id = (SELECT max(run_id) FROM medallion.runs) ORDER BY step;
+SELECT revenue = (SELECT sum(amount * qty) FROM runsrc.orders WHERE customer_id = 9) AS published_new_data
+  FROM silver.run_customer_sales WHERE customer_id = 9;
+SELECT * FROM medallion_drop_model('run_slow');
+
+-- The model SQL runs as its owner, even when a superuser starts the run
+CREATE ROLE regress_run_owner IN ROLE medallion_admin;
+CREATE TABLE runsrc.private (id int);
+INSERT INTO runsrc.private VALUES (1), (2);
+GRANT USAGE ON SCHEMA runsrc TO regress_run_owner;
+GRANT SELECT ON runsrc.private TO regress_run_owner;
+SET ROLE regress_run_owner;
+SELECT medallion_create_model('run_private', $$SELECT count(*) AS n FROM runsrc.private$$, layer => 'gold');
+RESET ROLE;
+REVOKE SELECT ON runsrc.private FROM regress_run_owner;
+SELECT model, status, message FROM medallion_run('run_private');
+SELECT sqlstate FROM medallion.run_models WHERE model = 'run_private';
+SELECT * FROM medallion_drop_model('run_private');
+REVOKE USAGE ON SCHEMA runsrc FROM regress_run_owner;
+DROP ROLE regress_run_owner;
+
+-- Rolling back swaps the previous content back in, and forward again
+UPDATE runsrc.orders SET amount = amount + 1000 WHERE customer_id = 1;
+SELECT status FROM medallion_run('run_customer_sales');
+SELECT revenue FROM silver.run_customer_sales WHERE customer_id = 1;
+SELECT medallion_rollback('run_customer_sales');
+SELECT revenue FROM silver.run_customer_sales WHERE customer_id = 1;
+SELECT medallion_rollback('run_customer_sales');
+SELECT revenue FROM silver.run_customer_sales WHERE customer_id = 1;
+
+-- No candidate or leftover relation survives a run (kept versions live in
+-- medallion_history)
+SELECT c.oid::regclass AS new_relation
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'medallion_history'
+   AND c.oid NOT IN (SELECT oid FROM relations_before);
+SELECT relname FROM pg_class WHERE relnamespace = 'medallion_history'::regnamespace
+   AND relkind = 'r' ORDER BY 1;
+
+-- Nothing selected, bad arguments
+SELECT model, status FROM medallion_run('layer:bronze, run_customers');
+SELECT medallion_create_model('run_orders', $$SELECT id AS order_id, customer_id, amount, qty FROM runsrc.orders$$, enabled => false);
+SELECT * FROM medallion_run('run_orders');
+SELECT * FROM medallion_run('all', on_conflict => 'queue');
+SELECT * FROM medallion_run('nosuch');
+SELECT * FROM medallion_run(NULL);
+SELECT medallion_rollback('run_customers');
+SELECT medallion_rollback('run_by_country');
+SELECT medallion_rollback('run_unit_price');   -- the last run changed it: swaps forward
+
+DROP VIEW runsrc.bi_report;
+SELECT * FROM medallion_drop_model('run_customers', cascade => true);
+SELECT * FROM medallion_drop_model('run_orders', cascade => true);
+DROP SCHEMA runsrc CASCADE;
