@@ -27,7 +27,10 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "commands/tablespace.h"
+#include "access/tableam.h"
 #include "catalog/pg_depend.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_statistic.h"
@@ -36,6 +39,8 @@
 #include "commands/defrem.h"
 #include "commands/tablecmds.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "access/heapam.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_utilcmd.h"
 #include "storage/lmgr.h"
@@ -406,6 +411,7 @@ typedef struct SchemaChange
 } SchemaChange;
 
 bool		build_keep_previous = true;
+bool		build_analyze = true;
 int			build_lock_timeout = 100;
 int			build_publish_timeout = 60000;
 
@@ -420,6 +426,11 @@ BuildInit(void)
 							 "Keeps the previous content of each table model for medallion_rollback.",
 							 "When off, what a run replaces is dropped at once.",
 							 &build_keep_previous, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("medallion.analyze_candidates",
+							 "Gathers statistics (ANALYZE) on each table candidate before it is published.",
+							 "Downstream models of the run and readers of the published table then have fresh statistics; when off, they keep the previous ones until autovacuum or an ANALYZE.",
+							 &build_analyze, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("medallion.lock_timeout",
 							"Sets how long one attempt to lock a published relation for publishing waits for readers.",
@@ -744,17 +755,155 @@ column_lists(Oid relid, List *columns, char **target, char **source)
 	*source = sbuf.data;
 }
 
-/* Fill heap (shaped like the published table) from the query text sql. */
+/*
+ * A DestReceiver that writes the rows of the model query into a candidate
+ * heap, frozen (as COPY FREEZE does): the heap was created in the current
+ * subtransaction and nobody else can see it before the run commits.  Rows
+ * go in with table_multi_insert in batches, so whole pages are written at
+ * once and marked all-visible: downstream models of the run then scan the
+ * candidate as cheaply as a vacuumed table.  The query's columns are the
+ * heap's live columns in order; dropped columns are stored as NULL.  NOT
+ * NULL columns are checked here, since no executor node does it.
+ */
+#define FILL_BATCH 1000
+
+typedef struct FillReceiver
+{
+	DestReceiver pub;
+	Relation	rel;
+	TupleTableSlot *slots[FILL_BATCH];	/* shaped like rel */
+	int			nbuffered;
+	AttrNumber *attnos;			/* query column i -> attnos[i] of rel */
+	int			ncolumns;
+	BulkInsertState bistate;
+	CommandId	cid;
+	uint64		rows;
+	MemoryContext context;		/* holds the slots: outlives the query */
+} FillReceiver;
+
+static void
+fill_flush(FillReceiver *fill)
+{
+	if (fill->nbuffered == 0)
+		return;
+	table_multi_insert(fill->rel, fill->slots, fill->nbuffered, fill->cid,
+					   TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN, fill->bistate);
+	for (int i = 0; i < fill->nbuffered; i++)
+		ExecClearTuple(fill->slots[i]);
+	fill->nbuffered = 0;
+}
+
+static bool
+fill_receive(TupleTableSlot *input, DestReceiver *self)
+{
+	FillReceiver *fill = (FillReceiver *) self;
+	TupleDesc	desc = RelationGetDescr(fill->rel);
+	TupleTableSlot *slot;
+
+	if (fill->slots[fill->nbuffered] == NULL)
+	{
+		MemoryContext oldcontext = MemoryContextSwitchTo(fill->context);
+
+		fill->slots[fill->nbuffered] = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+		MemoryContextSwitchTo(oldcontext);
+	}
+	slot = fill->slots[fill->nbuffered];
+	slot_getallattrs(input);
+	ExecClearTuple(slot);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
+	for (int i = 0; i < fill->ncolumns; i++)
+	{
+		int			att = fill->attnos[i] - 1;
+
+		slot->tts_values[att] = input->tts_values[i];
+		slot->tts_isnull[att] = input->tts_isnull[i];
+		if (input->tts_isnull[i] && TupleDescAttr(desc, att)->attnotnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+							NameStr(TupleDescAttr(desc, att)->attname),
+							RelationGetRelationName(fill->rel))));
+	}
+	ExecStoreVirtualTuple(slot);
+	ExecMaterializeSlot(slot);	/* the input's values go away after this */
+	fill->rows++;
+	if (++fill->nbuffered == FILL_BATCH)
+		fill_flush(fill);
+	return true;
+}
+
+static void
+fill_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+fill_shutdown(DestReceiver *self)
+{
+}
+
+static void
+fill_destroy(DestReceiver *self)
+{
+}
+
+/*
+ * fill_heap
+ *		Fill heap, created in the current subtransaction, with the rows of
+ *		the query text sql (whose columns are given); returns the row count.
+ */
 static uint64
 fill_heap(Oid heap, List *columns, const char *sql)
 {
+	FillReceiver fill;
+	SPIExecuteOptions options;
 	char	   *target;
 	char	   *source;
+	int			ret;
+	TupleDesc	desc;
 
+	/* the query's columns in the order of the heap's live columns */
 	column_lists(heap, columns, &target, &source);
-	return spi_run(psprintf("INSERT INTO %s (%s) SELECT %s FROM (%s) AS q",
-							relation_sql_name(heap), target, source, sql),
-				   SPI_OK_INSERT);
+	memset(&fill, 0, sizeof(fill));
+	fill.pub.receiveSlot = fill_receive;
+	fill.pub.rStartup = fill_startup;
+	fill.pub.rShutdown = fill_shutdown;
+	fill.pub.rDestroy = fill_destroy;
+	fill.pub.mydest = DestNone;
+	fill.context = CurrentMemoryContext;
+	fill.rel = table_open(heap, NoLock);
+	desc = RelationGetDescr(fill.rel);
+	fill.attnos = palloc(sizeof(AttrNumber) * desc->natts);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		if (!TupleDescAttr(desc, i)->attisdropped)
+			fill.attnos[fill.ncolumns++] = i + 1;
+	}
+	fill.bistate = GetBulkInsertState();
+	fill.cid = GetCurrentCommandId(true);
+
+	memset(&options, 0, sizeof(options));
+	options.dest = (DestReceiver *) &fill;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_extended(psprintf("SELECT %s FROM (%s) AS q", source, sql), &options);
+	/* with a DestReceiver of ours, SPI reports a SELECT as a utility */
+	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
+		elog(ERROR, "could not fill the candidate: %s", SPI_result_code_string(ret));
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+
+	fill_flush(&fill);
+	FreeBulkInsertState(fill.bistate);
+	table_finish_bulk_insert(fill.rel, TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN);
+	for (int i = 0; i < FILL_BATCH && fill.slots[i] != NULL; i++)
+		ExecDropSingleTupleTableSlot(fill.slots[i]);
+	table_close(fill.rel, NoLock);
+	return fill.rows;
 }
 
 /*
@@ -833,7 +982,8 @@ finish_candidate(Candidate *cand, Oid heap)
 {
 	clone_indexes(cand->published, heap, &cand->published_indexes, &cand->candidate_indexes);
 	copy_acl(cand->published, heap);
-	spi_utility(psprintf("ANALYZE %s", relation_sql_name(heap)));
+	if (build_analyze)
+		spi_utility(psprintf("ANALYZE %s", relation_sql_name(heap)));
 }
 
 /*

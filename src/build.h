@@ -25,6 +25,7 @@ typedef struct Candidate
 } Candidate;
 
 extern bool build_keep_previous;
+extern bool build_analyze;
 extern int	build_lock_timeout;
 extern int	build_publish_timeout;
 

@@ -1,0 +1,53 @@
+#!/bin/bash
+# Shared by the benchmarks: a throwaway PostgreSQL 15 cluster with medallion
+# installed from this tree, stopped when the benchmark exits.  As root the
+# cluster runs as user postgres.  Prints nothing but errors.
+#
+# After "start_cluster", PSQL runs psql against it (database "bench").
+
+set -euo pipefail
+PGBIN=/usr/lib/postgresql/15/bin
+BENCH_DIR=$(mktemp -d /tmp/medallion-bench.XXXXXX)
+BENCH_PORT=${BENCH_PORT:-55499}
+
+as_cluster_owner() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+stop_cluster() {
+	as_cluster_owner "$PGBIN/pg_ctl" -D "$BENCH_DIR/data" -m fast stop >/dev/null 2>&1 || true
+	rm -rf "$BENCH_DIR"
+}
+
+start_cluster() {
+	[ "$(id -u)" = 0 ] && chown postgres "$BENCH_DIR"
+	as_cluster_owner "$PGBIN/initdb" -D "$BENCH_DIR/data" -A trust -U postgres >/dev/null
+	cat >> "$BENCH_DIR/data/postgresql.conf" <<CONF
+port = $BENCH_PORT
+unix_socket_directories = '$BENCH_DIR'
+listen_addresses = ''
+shared_preload_libraries = 'medallion'
+shared_buffers = 1GB
+work_mem = 64MB
+maintenance_work_mem = 256MB
+max_wal_size = 4GB
+checkpoint_timeout = 30min
+synchronous_commit = off
+max_worker_processes = 16
+CONF
+	trap stop_cluster EXIT
+	as_cluster_owner "$PGBIN/pg_ctl" -D "$BENCH_DIR/data" -l "$BENCH_DIR/log" -w start >/dev/null
+	PSQL="$PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h $BENCH_DIR -p $BENCH_PORT -U postgres"
+	$PSQL -d postgres -c "CREATE DATABASE bench" >/dev/null
+	PSQL="$PSQL -d bench"
+	$PSQL -c "CREATE EXTENSION medallion" >/dev/null
+}
+
+# median of the numbers given as arguments
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
+}
