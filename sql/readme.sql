@@ -39,7 +39,13 @@ SELECT medallion_create_model('gld_revenue_by_country',
 -- 4. What a run of the gold layer would build, in waves
 SELECT * FROM medallion_plan('gold');
 
--- 5. Where does gold revenue come from?
+-- 5. Build it: candidates first, then everything published in one commit
+SET client_min_messages = warning;   -- progress lines vary; the README shows them
+SELECT model, status, rows FROM medallion_run('gold');
+RESET client_min_messages;
+SELECT * FROM gold.gld_revenue_by_country ORDER BY country;
+
+-- 6. Where does gold revenue come from?
 SELECT column_name, src_relation, src_column, kind
   FROM medallion.column_lineage
  WHERE model = 'gld_revenue_by_country' AND column_name = 'revenue'
@@ -47,7 +53,7 @@ SELECT column_name, src_relation, src_column, kind
 SELECT depth_from_model, relation_schema, relation_name, kind
   FROM medallion_lineage('gld_revenue_by_country');
 
--- 6. The whole graph, for a README or a wiki
+-- 7. The whole graph, for a README or a wiki
 SELECT medallion_graph('all', 'mermaid');
 
 -- clean up
