@@ -10,6 +10,7 @@ OBJS = \
 	src/model.o \
 	src/build.o \
 	src/lineage.o \
+	src/audit.o \
 	src/run.o \
 	src/worker.o
 

@@ -4,8 +4,10 @@
 --
 SET medallion.log_timing = off;     -- progress lines without durations
 -- run numbers in this file start at 1
+SET client_min_messages = warning;
 TRUNCATE medallion.runs CASCADE;
 SELECT setval('medallion.runs_run_id_seq', 1, false);
+RESET client_min_messages;
 CREATE SCHEMA runsrc;
 CREATE TABLE runsrc.customers (id int PRIMARY KEY, name text, country text);
 CREATE TABLE runsrc.orders (id int PRIMARY KEY, customer_id int, amount numeric, qty int);

@@ -129,12 +129,6 @@ typedef struct ExprWalk
 	QueryLineage *sublink;		/* resolves PARAM_SUBLINK in a testexpr */
 } ExprWalk;
 
-/* Error context: names the model and points syntax errors into its SQL. */
-typedef struct ModelErrorContext
-{
-	const char *name;
-	const char *sql;
-} ModelErrorContext;
 
 static QueryLineage *analyze_level(AnalyzeContext *ctx, Query *query, Level *parent);
 static void expr_items(AnalyzeContext *ctx, Level *level, Node *node, char role,
@@ -149,16 +143,38 @@ static bool expr_walker(Node *node, ExprWalk *walk);
 static void
 model_error_callback(void *arg)
 {
-	ModelErrorContext *mec = (ModelErrorContext *) arg;
+	SqlErrorContext *sec = (SqlErrorContext *) arg;
 	int			position = geterrposition();
 
 	if (position > 0)
 	{
 		errposition(0);
 		internalerrposition(position);
-		internalerrquery(mec->sql);
+		internalerrquery(sec->sql);
 	}
-	errcontext("model \"%s\"", mec->name);
+	errcontext("%s", sec->what);
+}
+
+/*
+ * AnalyzePushErrorContext
+ *		Until AnalyzePopErrorContext, errors get the context line "what" and
+ *		their cursor position points into sql (not the calling statement).
+ */
+void
+AnalyzePushErrorContext(SqlErrorContext *sec, const char *what, const char *sql)
+{
+	sec->what = what;
+	sec->sql = sql;
+	sec->callback.callback = model_error_callback;
+	sec->callback.arg = sec;
+	sec->callback.previous = error_context_stack;
+	error_context_stack = &sec->callback;
+}
+
+void
+AnalyzePopErrorContext(SqlErrorContext *sec)
+{
+	error_context_stack = sec->callback.previous;
 }
 
 /*
@@ -1111,20 +1127,13 @@ AnalyzeModel(const char *name, const char *sql, const char *search_path,
 {
 	AnalyzedModel *result = palloc0(sizeof(AnalyzedModel));
 	AnalyzeContext ctx;
-	ModelErrorContext mec;
-	ErrorContextCallback errcallback;
+	SqlErrorContext sec;
 	int			nestlevel;
 	ListCell   *lc;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.sources = sources;
-
-	mec.name = name;
-	mec.sql = sql;
-	errcallback.callback = model_error_callback;
-	errcallback.arg = &mec;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
+	AnalyzePushErrorContext(&sec, psprintf("model \"%s\"", name), sql);
 
 	nestlevel = AnalyzeEnterSearchPath(search_path);
 
@@ -1165,8 +1174,26 @@ AnalyzeModel(const char *name, const char *sql, const char *search_path,
 	list_sort(result->upstream_models, compare_strings);
 
 	AnalyzeLeaveSearchPath(nestlevel);
-	error_context_stack = errcallback.previous;
+	AnalyzePopErrorContext(&sec);
 	return result;
+}
+
+/*
+ * AnalyzeQuery
+ *		Parse and analyze SQL that must be one plain query (a test's SQL),
+ *		under the current search_path; returns the analyzed query.  what
+ *		names it in error context lines.
+ */
+Query *
+AnalyzeQuery(const char *sql, const char *what)
+{
+	SqlErrorContext sec;
+	Query	   *query;
+
+	AnalyzePushErrorContext(&sec, what, sql);
+	query = parse_model_sql(sql);
+	AnalyzePopErrorContext(&sec);
+	return query;
 }
 
 /* ----------------------------------------------------------------

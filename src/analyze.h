@@ -30,9 +30,20 @@ typedef struct AnalyzedModel
 	List	   *upstream_models;	/* of char *: models read, sorted, unique */
 } AnalyzedModel;
 
+/* Error context for SQL text other than the statement being run. */
+typedef struct SqlErrorContext
+{
+	const char *what;
+	const char *sql;
+	ErrorContextCallback callback;
+} SqlErrorContext;
+
+extern void AnalyzePushErrorContext(SqlErrorContext *sec, const char *what, const char *sql);
+extern void AnalyzePopErrorContext(SqlErrorContext *sec);
 extern AnalyzedModel *AnalyzeModel(const char *name, const char *sql,
 								   const char *search_path, List *models,
 								   List *sources);
+extern Query *AnalyzeQuery(const char *sql, const char *what);
 extern bool AnalyzeRedirect(Query *query, List *from, List *to);
 extern int	AnalyzeEnterSearchPath(const char *search_path);
 extern void AnalyzeLeaveSearchPath(int nestlevel);

@@ -15,6 +15,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "audit.h"
 #include "build.h"
 #include "init.h"
 #include "run.h"
@@ -28,6 +29,7 @@ PG_MODULE_MAGIC;
 void
 _PG_init(void)
 {
+	AuditInit();
 	BuildInit();
 	RunInit();
 	MarkGUCPrefixReserved("medallion");

@@ -62,6 +62,7 @@
 #include "utils/tuplestore.h"
 
 #include "analyze.h"
+#include "audit.h"
 #include "build.h"
 #include "catalog.h"
 #include "graph.h"
@@ -71,6 +72,7 @@
 
 PG_FUNCTION_INFO_V1(medallion_run);
 PG_FUNCTION_INFO_V1(medallion_rollback);
+PG_FUNCTION_INFO_V1(medallion_test);
 
 typedef enum StepStatus
 {
@@ -104,11 +106,13 @@ typedef struct RunStep
 	Candidate  *candidate;		/* table models */
 	char	   *view_sql;		/* view models: SQL to publish, NULL if current */
 	Oid			candidate_view; /* view models: what the run reads instead */
+	AuditOutcome *tests;		/* NULL when the model has none, or was not built */
 } RunStep;
 
 /* A run in progress. */
 typedef struct Run
 {
+	MemoryContext context;		/* survives the rollback of any step */
 	int64		run_id;
 	char	   *selector;
 	bool		full_refresh;
@@ -121,6 +125,7 @@ typedef struct Run
 	List	   *sources;		/* of SourceDef * */
 	List	   *redirect_from;	/* published relation OIDs ... */
 	List	   *redirect_to;	/* ... and the candidates the run reads */
+	bool		test_only;		/* medallion_test: no steps in the ledger */
 	bool		cancelled;
 	char	   *cancel_message;
 	const char *status;
@@ -262,6 +267,8 @@ ledger_start(Run *run)
 	json_raw(&options, "full_refresh", run->full_refresh ? "true" : "false");
 	json_raw(&options, "strict", run->strict ? "true" : "false");
 	json_field(&options, "on_conflict", run->on_conflict);
+	if (run->test_only)
+		json_raw(&options, "test_only", "true");
 	appendStringInfoChar(&options, '}');
 
 	initStringInfo(&entry);
@@ -294,6 +301,52 @@ count_steps(Run *run, StepStatus status, bool published_only)
 	return n;
 }
 
+/* The test results of steps, as a JSON array of test_results rows. */
+static char *
+tests_json(int64 run_id, List *steps)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	bool		first = true;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	foreach(lc, steps)
+	{
+		RunStep    *step = lfirst(lc);
+		ListCell   *lt;
+
+		if (step->tests == NULL)
+			continue;
+		foreach(lt, step->tests->results)
+		{
+			TestResult *result = lfirst(lt);
+			StringInfoData row;
+
+			if (result->status == NULL)
+				continue;		/* never ran: the model failed first */
+			initStringInfo(&row);
+			appendStringInfoChar(&row, '{');
+			json_raw(&row, "run_id", psprintf(INT64_FORMAT, run_id));
+			json_field(&row, "model", step->model->name);
+			json_field(&row, "test", result->test->name);
+			json_field(&row, "kind", result->test->kind);
+			json_field(&row, "status", result->status);
+			json_raw(&row, "blocking", result->test->blocking ? "true" : "false");
+			json_raw(&row, "failures", result->has_failures ?
+					 psprintf(INT64_FORMAT, result->failures) : "null");
+			json_field(&row, "observed", result->observed);
+			json_raw(&row, "ms", psprintf("%.3f", result->ms));
+			json_field(&row, "message", result->message);
+			appendStringInfoChar(&row, '}');
+			appendStringInfo(&buf, "%s%s", first ? "" : ", ", row.data);
+			first = false;
+		}
+	}
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
 static void
 ledger_finish(Run *run)
 {
@@ -303,7 +356,7 @@ ledger_finish(Run *run)
 
 	initStringInfo(&steps);
 	appendStringInfoChar(&steps, '[');
-	foreach(lc, run->steps)
+	foreach(lc, run->test_only ? NIL : run->steps)
 	{
 		RunStep    *step = lfirst(lc);
 		StringInfoData row;
@@ -323,6 +376,10 @@ ledger_finish(Run *run)
 		json_field(&row, "finished_at", json_time(step->finished_at));
 		json_raw(&row, "ms", step->started_at ? psprintf("%.3f", step->ms) : "null");
 		json_raw(&row, "attempt", "1");
+		json_raw(&row, "tests_passed", psprintf("%d", step->tests ? step->tests->passed : 0));
+		json_raw(&row, "tests_warned", psprintf("%d", step->tests ? step->tests->warned : 0));
+		json_raw(&row, "tests_failed", psprintf("%d", step->tests ? step->tests->failed : 0));
+		json_raw(&row, "test_queries", psprintf("%d", step->tests ? step->tests->queries : 0));
 		json_field(&row, "sqlstate", step->sqlstate);
 		json_field(&row, "message", step->message);
 		appendStringInfoChar(&row, '}');
@@ -343,6 +400,7 @@ ledger_finish(Run *run)
 	json_raw(&entry, "published", psprintf("%d", count_steps(run, STEP_PENDING, true)));
 	json_field(&entry, "message", run->message);
 	json_raw(&entry, "steps", steps.data);
+	json_raw(&entry, "tests", tests_json(run->run_id, run->steps));
 	appendStringInfoChar(&entry, '}');
 	WorkerWriteLedger(entry.data);
 }
@@ -385,6 +443,27 @@ report_step(Run *run, RunStep *step)
 		case STEP_PENDING:
 			break;
 	}
+	if (step->tests != NULL)
+	{
+		ListCell   *lc;
+
+		foreach(lc, step->tests->results)
+		{
+			TestResult *result = lfirst(lc);
+
+			if (strcmp(result->status, "error") == 0)
+				ereport(NOTICE,
+						(errmsg("    ERROR test %s: %s", result->test->name, result->message)));
+			else if (strcmp(result->status, "pass") != 0)
+				ereport(NOTICE,
+						(errmsg("    %s test %s: %s failure%s%s",
+								strcmp(result->status, "warn") == 0 ? "WARN" : "FAIL",
+								result->test->name, format_count(result->failures),
+								result->failures == 1 ? "" : "s",
+								strcmp(result->status, "fail") == 0 && !result->test->blocking ?
+								" (not blocking)" : "")));
+		}
+	}
 }
 
 /* The step of a graph node in this run, or NULL. */
@@ -414,6 +493,7 @@ build_model(Run *run, RunStep *step)
 	ModelDef   *model = step->model;
 	AnalyzedModel *analyzed;
 	Query	   *published_query;
+	Oid			tested;
 
 	analyzed = AnalyzeModel(model->name, model->sql, model->search_path,
 							run->models, run->sources);
@@ -430,6 +510,7 @@ build_model(Run *run, RunStep *step)
 		step->has_rows = true;
 		run->redirect_from = lappend_oid(run->redirect_from, cand->published);
 		run->redirect_to = lappend_oid(run->redirect_to, cand->candidate);
+		tested = cand->candidate;
 	}
 	else
 	{
@@ -449,6 +530,26 @@ build_model(Run *run, RunStep *step)
 			run->redirect_from = lappend_oid(run->redirect_from, BuildPublishedRelid(model));
 			run->redirect_to = lappend_oid(run->redirect_to, step->candidate_view);
 		}
+		tested = OidIsValid(step->candidate_view) ? step->candidate_view :
+			BuildPublishedRelid(model);
+	}
+
+	/* the tests audit the candidate; a failing blocking test fails the model */
+	step->tests = AuditRunTests(model, tested, run->redirect_from, run->redirect_to,
+								run->context);
+	if (step->tests->blocker != NULL)
+	{
+		TestResult *blocker = step->tests->blocker;
+
+		if (strcmp(blocker->status, "error") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("blocking test %s could not run: %s", blocker->test->name,
+							blocker->message)));
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("blocking test %s failed: %s failing row%s", blocker->test->name,
+						format_count(blocker->failures), blocker->failures == 1 ? "" : "s")));
 	}
 }
 
@@ -623,6 +724,51 @@ publish_all(Run *run)
 }
 
 /*
+ * store_failures
+ *		Keep the failing rows of a step's tests that have store_failures,
+ *		whether or not the model built, as the model owner.  A failure to
+ *		store them is a WARNING: it must not fail the run.
+ */
+static void
+store_failures(Run *run, RunStep *step)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		Oid			save_userid;
+		int			save_sec;
+
+		ModelBecomeOwner(step->model, &save_userid, &save_sec);
+		AuditStoreFailures(step->model, step->tests, run->run_id);
+		SetUserIdAndSecContext(save_userid, save_sec);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		ereport(WARNING,
+				(errmsg("could not store the failing rows of model \"%s\": %s",
+						step->model->name, edata->message)));
+	}
+	PG_END_TRY();
+}
+
+/*
  * lock_models
  *		Take the run lock of every selected model, in name order.  With
  *		on_conflict = 'skip', a model another run holds is skipped.
@@ -697,6 +843,8 @@ execute_run(Run *run)
 			else if (step->status == STEP_PENDING)
 				build_step(run, step);
 			report_step(run, step);
+			if (step->tests != NULL)
+				store_failures(run, step);
 		}
 		if (run->cancelled)
 			ereport(ERROR,
@@ -726,6 +874,45 @@ execute_run(Run *run)
 }
 
 /*
+ * plan_steps
+ *		Fill run->steps from its selector; false (with a NOTICE) when it
+ *		selects nothing.
+ */
+static bool
+plan_steps(Run *run)
+{
+	bool	   *selected;
+	List	   *plan;
+	ListCell   *lc;
+
+	run->graph = GraphLoad();
+	selected = GraphSelect(run->graph, run->selector);
+	plan = GraphPlan(run->graph, selected);
+	if (plan == NIL)
+	{
+		ereport(NOTICE,
+				(errmsg("nothing to run: selector \"%s\" selects no enabled model", run->selector)));
+		return false;
+	}
+	foreach(lc, plan)
+	{
+		PlanStep   *ps = lfirst(lc);
+		RunStep    *step = palloc0(sizeof(RunStep));
+
+		step->stepno = foreach_current_index(lc) + 1;
+		step->wave = ps->wave;
+		step->node = ps->node;
+		step->model = run->graph->nodes[ps->node].model;
+		run->steps = lappend(run->steps, step);
+	}
+	/* every model, not only the selected ones, classifies what is read */
+	for (int i = 0; i < run->graph->nnodes; i++)
+		run->models = lappend(run->models, run->graph->nodes[i].model);
+	run->sources = CatalogListSources();
+	return true;
+}
+
+/*
  * medallion_run(selector, full_refresh, strict, on_conflict) builds the
  * selected models and publishes them; returns a row per model.
  */
@@ -734,8 +921,6 @@ medallion_run(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Run		   *run = palloc0(sizeof(Run));
-	bool	   *selected;
-	List	   *plan;
 	ListCell   *lc;
 	ErrorData  *failure;
 	int			nfailed;
@@ -744,6 +929,7 @@ medallion_run(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the arguments of medallion_run must not be NULL")));
+	run->context = CurrentMemoryContext;
 	run->selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	run->full_refresh = PG_GETARG_BOOL(1);
 	run->strict = PG_GETARG_BOOL(2);
@@ -758,32 +944,8 @@ medallion_run(PG_FUNCTION_ARGS)
 	if (model_timeout_id == MAX_TIMEOUTS)
 		model_timeout_id = RegisterTimeout(USER_TIMEOUT, model_timeout_handler);
 
-	run->graph = GraphLoad();
-	selected = GraphSelect(run->graph, run->selector);
-	plan = GraphPlan(run->graph, selected);
-	if (plan == NIL)
-	{
-		ereport(NOTICE,
-				(errmsg("nothing to run: selector \"%s\" selects no enabled model", run->selector)));
+	if (!plan_steps(run))
 		PG_RETURN_VOID();
-	}
-	foreach(lc, plan)
-	{
-		PlanStep   *ps = lfirst(lc);
-		RunStep    *step = palloc0(sizeof(RunStep));
-
-		step->stepno = foreach_current_index(lc) + 1;
-		step->wave = ps->wave;
-		step->node = ps->node;
-		step->model = run->graph->nodes[ps->node].model;
-		run->steps = lappend(run->steps, step);
-		run->models = lappend(run->models, step->model);
-	}
-	/* every model, not only the selected ones, classifies what is read */
-	run->models = NIL;
-	for (int i = 0; i < run->graph->nnodes; i++)
-		run->models = lappend(run->models, run->graph->nodes[i].model);
-	run->sources = CatalogListSources();
 
 	run->run_id = next_run_id();
 	run->started_at = GetCurrentTimestamp();
@@ -811,8 +973,8 @@ medallion_run(PG_FUNCTION_ARGS)
 	foreach(lc, run->steps)
 	{
 		RunStep    *step = lfirst(lc);
-		Datum		values[7];
-		bool		nulls[7] = {false};
+		Datum		values[10];
+		bool		nulls[10] = {false};
 
 		values[0] = CStringGetTextDatum(step->model->name);
 		values[1] = CStringGetTextDatum(step->model->layer);
@@ -822,8 +984,11 @@ medallion_run(PG_FUNCTION_ARGS)
 		nulls[4] = !step->has_rows || step->status != STEP_SUCCESS;
 		values[5] = DirectFunctionCall1(float8_numeric, Float8GetDatum(step->ms));
 		nulls[5] = step->started_at == 0;
-		values[6] = step->message ? CStringGetTextDatum(step->message) : (Datum) 0;
-		nulls[6] = step->message == NULL;
+		values[6] = Int32GetDatum(step->tests ? step->tests->passed : 0);
+		values[7] = Int32GetDatum(step->tests ? step->tests->warned : 0);
+		values[8] = Int32GetDatum(step->tests ? step->tests->failed : 0);
+		values[9] = step->message ? CStringGetTextDatum(step->message) : (Datum) 0;
+		nulls[9] = step->message == NULL;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
@@ -875,4 +1040,77 @@ medallion_rollback(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s rolled back: %s rows",
 											  quote_qualified_identifier(model->schema, model->name),
 											  format_count(rows))));
+}
+
+/*
+ * medallion_test(selector) runs the tests of the selected models against
+ * what is published, without building; returns a row per test.  It is
+ * recorded in the ledger as a run with options {"test_only": true} and its
+ * test_results.
+ */
+Datum
+medallion_test(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Run		   *run = palloc0(sizeof(Run));
+	ListCell   *lc;
+	int			failed = 0;
+
+	run->context = CurrentMemoryContext;
+	run->selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	run->on_conflict = "wait";
+	run->test_only = true;
+	CatalogRequireAdmin("run tests");
+	InitMaterializedSRF(fcinfo, 0);
+	if (!plan_steps(run))
+		PG_RETURN_VOID();
+	run->run_id = next_run_id();
+	run->started_at = GetCurrentTimestamp();
+	ledger_start(run);
+
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+		Oid			relid = BuildPublishedRelid(step->model);
+		Oid			save_userid;
+		int			save_sec;
+		int			nestlevel;
+		ListCell   *lt;
+
+		if (!OidIsValid(relid))
+			continue;
+		GetUserIdAndSecContext(&save_userid, &save_sec);
+		SetUserIdAndSecContext(ModelOwnerId(step->model),
+							   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+		nestlevel = AnalyzeEnterSearchPath(step->model->search_path);
+		step->tests = AuditRunTests(step->model, relid, NIL, NIL, run->context);
+		AnalyzeLeaveSearchPath(nestlevel);
+		SetUserIdAndSecContext(save_userid, save_sec);
+		store_failures(run, step);
+		step->status = step->tests->failed > 0 ? STEP_FAILED : STEP_SUCCESS;
+		failed += step->tests->failed;
+
+		foreach(lt, step->tests->results)
+		{
+			TestResult *result = lfirst(lt);
+			Datum		values[7];
+			bool		nulls[7] = {false};
+
+			values[0] = CStringGetTextDatum(step->model->name);
+			values[1] = CStringGetTextDatum(result->test->name);
+			values[2] = CStringGetTextDatum(result->test->kind);
+			values[3] = CStringGetTextDatum(result->status);
+			values[4] = Int64GetDatum(result->failures);
+			nulls[4] = !result->has_failures;
+			values[5] = result->observed ? CStringGetTextDatum(result->observed) : (Datum) 0;
+			nulls[5] = result->observed == NULL;
+			values[6] = result->message ? CStringGetTextDatum(result->message) : (Datum) 0;
+			nulls[6] = result->message == NULL;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	run->status = failed > 0 ? "failed" : "success";
+	ledger_finish(run);
+	PG_RETURN_VOID();
 }

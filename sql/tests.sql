@@ -1,0 +1,137 @@
+--
+-- Data-quality tests: defined against the model's columns, run on the
+-- candidate before anything is published, fused into one scan per model.
+--
+SET medallion.log_timing = off;
+-- run numbers in this file start at 1
+SET client_min_messages = warning;
+TRUNCATE medallion.runs CASCADE;
+SELECT setval('medallion.runs_run_id_seq', 1, false);
+SET client_min_messages = notice;
+CREATE SCHEMA dq;
+CREATE TABLE dq.customers (id int, email text, segment text, signup timestamptz);
+CREATE TABLE dq.orders (id int, customer_id int, amount numeric);
+INSERT INTO dq.customers VALUES
+  (1, 'a@x', 'gold', now() - interval '1 day'),
+  (2, 'b@x', 'silver', now() - interval '2 days'),
+  (3, 'c@x', 'bronze', now() - interval '3 days');
+INSERT INTO dq.orders VALUES (10, 1, 5), (11, 2, 7), (12, 3, 9);
+
+SELECT medallion_create_model('dq_customers', $$SELECT id, email, segment, signup FROM dq.customers$$, layer => 'silver');
+SELECT medallion_create_model('dq_orders', $$SELECT o.id, o.customer_id, o.amount FROM dq.orders o$$, layer => 'silver');
+SELECT medallion_create_model('dq_revenue', $$SELECT c.segment, sum(o.amount) AS revenue
+  FROM dq_orders o JOIN dq_customers c ON c.id = o.customer_id GROUP BY c.segment$$, layer => 'gold');
+
+-- One test of each kind; the name is derived unless given
+SELECT medallion_add_test('dq_customers', 'not_null', column_name => 'email');
+SELECT medallion_add_test('dq_customers', 'unique', column_name => 'id', store_failures => true);
+SELECT medallion_add_test('dq_customers', 'unique', columns => ARRAY['email', 'segment'], name => 'unique_email_segment');
+SELECT medallion_add_test('dq_customers', 'accepted_values', column_name => 'segment',
+  accepted => ARRAY['gold', 'silver', 'bronze'], store_failures => true);
+SELECT medallion_add_test('dq_customers', 'row_count', min_rows => 1, max_rows => 1000);
+SELECT medallion_add_test('dq_customers', 'freshness', column_name => 'signup', max_age => '7 days');
+SELECT medallion_add_test('dq_orders', 'relationships', column_name => 'customer_id',
+  to_model => 'dq_customers', to_column => 'id', store_failures => true, name => 'customer_exists');
+SELECT medallion_add_test('dq_orders', 'expression', expression => 'amount >= 0', name => 'amount_not_negative');
+SELECT medallion_add_test('dq_orders', 'sql', sql => 'SELECT * FROM dq_orders WHERE amount > 1000',
+  name => 'no_huge_orders', severity => 'warn');
+SELECT model, name, kind, columns, severity, blocking, store_failures FROM medallion.tests ORDER BY model, name;
+
+-- All pass: the six column tests of dq_customers ran as ONE query
+SELECT model, status, tests_passed, tests_warned, tests_failed FROM medallion_run('all');
+SELECT model, test_queries FROM medallion.run_models
+ WHERE run_id = (SELECT max(run_id) FROM medallion.runs) ORDER BY step;
+SELECT test, status, failures, observed FROM medallion.test_results
+ WHERE run_id = (SELECT max(run_id) FROM medallion.runs) AND test <> 'freshness_signup' ORDER BY model, test;
+SELECT count(*) FROM medallion_audit.dq_customers__unique_id;
+
+-- A failing blocking test: the model fails and says which test, nothing it
+-- built is published (byte-identical), its downstream is skipped
+CREATE TEMP TABLE published_before AS
+SELECT (SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM silver.dq_customers t) AS customers,
+       (SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM gold.dq_revenue t) AS revenue;
+INSERT INTO dq.customers VALUES (3, 'd@x', 'platinum', now());
+SELECT model, status, tests_passed, tests_warned, tests_failed, message FROM medallion_run('all');
+SELECT (SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM silver.dq_customers t) = customers AS customers_unchanged,
+       (SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM gold.dq_revenue t) = revenue AS revenue_unchanged
+  FROM published_before;
+SELECT test, status, failures FROM medallion.test_results
+ WHERE run_id = (SELECT max(run_id) FROM medallion.runs) AND status <> 'pass' ORDER BY model, test;
+-- the failing rows were kept, although the model failed
+SELECT failure_no, failing_row->>'id' AS id, failing_row->>'segment' AS segment
+  FROM medallion_audit.dq_customers__unique_id ORDER BY failure_no;
+SELECT failing_row->>'segment' AS segment FROM medallion_audit.dq_customers__accepted_values_segment;
+
+-- Severity warn and thresholds: warnings are reported and published
+SELECT medallion_add_test('dq_customers', 'unique', column_name => 'id', severity => 'warn', store_failures => true);
+SELECT medallion_add_test('dq_customers', 'accepted_values', column_name => 'segment',
+  accepted => ARRAY['gold', 'silver', 'bronze'], error_if => '> 1', warn_if => '> 0');
+SELECT model, status, tests_passed, tests_warned, tests_failed FROM medallion_run('dq_customers+');
+SELECT count(*) AS published_rows FROM silver.dq_customers;
+-- a failing test that is not blocking is reported but does not stop publishing
+SELECT medallion_add_test('dq_customers', 'row_count', max_rows => 2, blocking => false);
+SELECT model, status, tests_failed FROM medallion_run('dq_customers');
+
+-- Broken references: the relationships anti-join finds orphans in the candidate
+DELETE FROM dq.customers WHERE id = 3;
+SELECT medallion_add_test('dq_customers', 'row_count', min_rows => 1);
+SELECT model, status, message FROM medallion_run('all');
+SELECT failing_row->>'customer_id' AS orphan FROM medallion_audit.dq_orders__customer_exists;
+
+-- An expression failing at run time, and a test query that errors
+INSERT INTO dq.customers VALUES (3, 'c@x', 'bronze', now());
+INSERT INTO dq.orders VALUES (13, 1, -1);
+SELECT medallion_add_test('dq_orders', 'expression', expression => '1 / (amount + 1) > -100', name => 'divides');
+SELECT model, status, message FROM medallion_run('dq_orders');
+SELECT test, status, failures, message FROM medallion.test_results
+ WHERE run_id = (SELECT max(run_id) FROM medallion.runs) AND status <> 'pass' ORDER BY test;
+SELECT medallion_drop_test('dq_orders', 'divides');
+SELECT medallion_drop_test('dq_orders', 'amount_not_negative');
+
+-- medallion_test runs the tests of what is published, without building
+DELETE FROM dq.orders WHERE amount < 0;
+SELECT model, status FROM medallion_run('all');
+SELECT model, test, status, failures FROM medallion_test('dq_customers, dq_orders') WHERE test <> 'freshness_signup';
+SELECT (options->>'test_only')::boolean AS test_only, status FROM medallion.runs ORDER BY run_id DESC LIMIT 1;
+
+-- Source freshness
+CREATE TABLE dq.events (id int, loaded_at timestamptz);
+INSERT INTO dq.events VALUES (1, now() - interval '2 hours');
+SELECT medallion_create_source('dq_src', 'dq', tables => ARRAY['events', 'customers'],
+  freshness_column => 'loaded_at', warn_after => '1 hour', error_after => '1 day');
+SELECT source, relation, status, message FROM medallion_check_sources();
+UPDATE dq.events SET loaded_at = now() - interval '2 days';
+SELECT source, relation, status, message FROM medallion_check_sources();
+SELECT medallion_drop_source('dq_src');
+
+-- Bad definitions: clear errors, nothing stored
+CREATE TEMP TABLE tests_before AS SELECT count(*) AS n FROM medallion.tests;
+SELECT medallion_add_test('dq_customers', 'not_null', column_name => 'nosuch');
+SELECT medallion_add_test('dq_customers', 'not_null');
+SELECT medallion_add_test('dq_customers', 'telepathy', column_name => 'id');
+SELECT medallion_add_test('dq_customers', 'freshness', column_name => 'email', max_age => '1 day');
+SELECT medallion_add_test('dq_customers', 'freshness', column_name => 'signup');
+SELECT medallion_add_test('dq_customers', 'accepted_values', column_name => 'id', accepted => ARRAY['1', 'two']);
+SELECT medallion_add_test('dq_customers', 'accepted_values', column_name => 'id');
+SELECT medallion_add_test('dq_orders', 'relationships', column_name => 'customer_id', to_model => 'nosuch', to_column => 'id');
+SELECT medallion_add_test('dq_orders', 'relationships', column_name => 'customer_id', to_relation => 'dq.nosuch', to_column => 'id');
+SELECT medallion_add_test('dq_orders', 'relationships', column_name => 'customer_id', to_model => 'dq_customers', to_column => 'nosuch');
+SELECT medallion_add_test('dq_orders', 'relationships', column_name => 'customer_id', to_model => 'dq_customers', to_column => 'email');
+SELECT medallion_add_test('dq_orders', 'expression', expression => 'amount + 1');
+SELECT medallion_add_test('dq_orders', 'expression', expression => 'true) FROM dq.orders; SELECT (true');
+SELECT medallion_add_test('dq_orders', 'expression', expression => 'nosuch > 0');
+SELECT medallion_add_test('dq_orders', 'sql', sql => 'DELETE FROM dq.orders');
+SELECT medallion_add_test('dq_orders', 'sql', sql => 'SELECT * FROM dq.nosuch');
+SELECT medallion_add_test('dq_orders', 'row_count', min_rows => 5, max_rows => 1);
+SELECT medallion_add_test('dq_orders', 'row_count', column_name => 'id', min_rows => 1);
+SELECT medallion_add_test('dq_orders', 'not_null', column_name => 'id', severity => 'fatal');
+SELECT medallion_add_test('dq_orders', 'not_null', column_name => 'id', warn_if => 'lots');
+SELECT medallion_add_test('dq_orders', 'not_null', column_name => 'id', name => 'Bad Name');
+SELECT medallion_add_test('nosuch', 'not_null', column_name => 'id');
+SELECT medallion_drop_test('dq_orders', 'nosuch');
+SELECT count(*) = n AS nothing_stored FROM medallion.tests, tests_before GROUP BY n;
+
+SELECT * FROM medallion_drop_model('dq_customers', cascade => true);
+SELECT * FROM medallion_drop_model('dq_orders', cascade => true);
+SELECT count(*) AS tests_left FROM medallion.tests WHERE model LIKE 'dq\_%';
+DROP SCHEMA dq CASCADE;

@@ -1,0 +1,1238 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit.c
+ *	  Data-quality tests: medallion_add_test, medallion_drop_test, the
+ *	  fused execution of a model's tests against its candidate (or against
+ *	  what is published, for medallion_test), and the results.
+ *
+ * Fusing: every column-level test of a model (not_null, unique,
+ * accepted_values, expression, row_count, freshness) becomes one aggregate
+ * of a single query over the relation, so k tests cost one scan:
+ *
+ *	 SELECT count(*), count(*) FILTER (WHERE c.a IS NULL), NULL,
+ *			count(c.b) - count(DISTINCT c.b), NULL, ... FROM rel AS c
+ *
+ * Each relationships test is one anti-join, each sql test one count over
+ * the user's query.  Values (accepted lists, ages, bounds) are passed as
+ * parameters; column names are quoted; expressions and test SQL are the
+ * user's code, validated at definition time and run as the model owner.
+ *
+ * Every query runs in a subtransaction of its own, so a test whose query
+ * fails is reported as "error" while the others still run; a cancel or a
+ * timeout is raised again.
+ *
+ * Results are allocated in the caller's result context, so that they
+ * survive the rollback of a model that a blocking test failed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/md5.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parser.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/resowner.h"
+#include "utils/ruleutils.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+#include "utils/varlena.h"
+
+#include "analyze.h"
+#include "audit.h"
+#include "build.h"
+#include "catalog.h"
+#include "graph.h"
+#include "model.h"
+#include "run.h"
+
+PG_FUNCTION_INFO_V1(medallion_add_test);
+PG_FUNCTION_INFO_V1(medallion_drop_test);
+PG_FUNCTION_INFO_V1(medallion_check_sources);
+
+int			audit_store_failures_limit = 100;
+
+/*
+ * AuditInit
+ *		Define this module's configuration parameters.
+ */
+void
+AuditInit(void)
+{
+	DefineCustomIntVariable("medallion.store_failures_limit",
+							"Sets how many failing rows a test with store_failures keeps.",
+							NULL,
+							&audit_store_failures_limit, 100, 1, INT_MAX, PGC_USERSET, 0,
+							NULL, NULL, NULL);
+}
+
+/* ----------------------------------------------------------------
+ * Reading tests
+ * ---------------------------------------------------------------- */
+
+/*
+ * AuditListTests
+ *		Returns the tests of a model (List of TestDef *), by name.
+ */
+List *
+AuditListTests(const char *model)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	List	   *result = NIL;
+	int			ret;
+
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("SELECT model, name, kind, columns, accepted, to_model, "
+								"to_relation, to_column, expression, min_rows::text, "
+								"max_rows::text, max_age::text, sql, severity, warn_if, "
+								"error_if, blocking, store_failures "
+								"FROM medallion.tests WHERE model = $1 ORDER BY name",
+								1, argtypes, values, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read tests: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+		TestDef    *test = palloc0(sizeof(TestDef));
+		bool		isnull;
+		Datum		d;
+
+		test->model = SPI_getvalue(tup, desc, 1);
+		test->name = SPI_getvalue(tup, desc, 2);
+		test->kind = SPI_getvalue(tup, desc, 3);
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		test->columns = isnull ? NIL : TextArrayToList(d);
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		test->accepted = isnull ? NIL : TextArrayToList(d);
+		test->to_model = SPI_getvalue(tup, desc, 6);
+		test->to_relation = SPI_getvalue(tup, desc, 7);
+		test->to_column = SPI_getvalue(tup, desc, 8);
+		test->expression = SPI_getvalue(tup, desc, 9);
+		test->min_rows = SPI_getvalue(tup, desc, 10);
+		test->max_rows = SPI_getvalue(tup, desc, 11);
+		test->max_age = SPI_getvalue(tup, desc, 12);
+		test->sql = SPI_getvalue(tup, desc, 13);
+		test->severity = SPI_getvalue(tup, desc, 14);
+		test->warn_if = SPI_getvalue(tup, desc, 15);
+		test->error_if = SPI_getvalue(tup, desc, 16);
+		test->blocking = DatumGetBool(SPI_getbinval(tup, desc, 17, &isnull));
+		test->store_failures = DatumGetBool(SPI_getbinval(tup, desc, 18, &isnull));
+		result = lappend(result, test);
+		MemoryContextSwitchTo(spicxt);
+	}
+	CatalogLeave(&session);
+	return result;
+}
+
+/* ----------------------------------------------------------------
+ * Conditions on failure counts: "> 0", ">= 10", "= 0", "!= 3", ...
+ * ---------------------------------------------------------------- */
+
+static bool
+parse_condition(const char *text, char *op, int64 *value)
+{
+	const char *p = text;
+	int			oplen = 0;
+	char	   *end;
+
+	while (isspace((unsigned char) *p))
+		p++;
+	while (oplen < 2 && (p[oplen] == '<' || p[oplen] == '>' || p[oplen] == '=' || p[oplen] == '!'))
+	{
+		op[oplen] = p[oplen];
+		oplen++;
+	}
+	op[oplen] = '\0';
+	if (strcmp(op, ">") != 0 && strcmp(op, ">=") != 0 && strcmp(op, "<") != 0 &&
+		strcmp(op, "<=") != 0 && strcmp(op, "=") != 0 && strcmp(op, "!=") != 0 &&
+		strcmp(op, "<>") != 0)
+		return false;
+	p += oplen;
+	while (isspace((unsigned char) *p))
+		p++;
+	if (!isdigit((unsigned char) *p))
+		return false;
+	errno = 0;
+	*value = strtoll(p, &end, 10);
+	if (errno != 0)
+		return false;
+	while (isspace((unsigned char) *end))
+		end++;
+	return *end == '\0';
+}
+
+static bool
+condition_holds(const char *text, int64 failures)
+{
+	char		op[3];
+	int64		value;
+
+	if (!parse_condition(text, op, &value))
+		elog(ERROR, "invalid test condition \"%s\"", text);
+	if (strcmp(op, ">") == 0)
+		return failures > value;
+	if (strcmp(op, ">=") == 0)
+		return failures >= value;
+	if (strcmp(op, "<") == 0)
+		return failures < value;
+	if (strcmp(op, "<=") == 0)
+		return failures <= value;
+	if (strcmp(op, "=") == 0)
+		return failures == value;
+	return failures != value;
+}
+
+/* pass, warn or fail for a failure count, by severity and thresholds. */
+static const char *
+classify(TestDef *test, int64 failures)
+{
+	if (strcmp(test->severity, "error") == 0 && condition_holds(test->error_if, failures))
+		return "fail";
+	if (condition_holds(test->warn_if, failures))
+		return "warn";
+	return "pass";
+}
+
+/* ----------------------------------------------------------------
+ * Running tests
+ * ---------------------------------------------------------------- */
+
+/* What the fused query needs to know about one test. */
+typedef struct FusedPart
+{
+	TestResult *result;
+	char	   *failures_sql;	/* an int8 aggregate over "c" */
+	char	   *observed_sql;	/* a text expression, or NULL */
+} FusedPart;
+
+static char *
+qcol(const char *column)
+{
+	return psprintf("c.%s", quote_identifier(column));
+}
+
+/* "c.a IS NOT NULL AND c.b IS NOT NULL" */
+static char *
+all_not_null(List *columns)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, columns)
+		appendStringInfo(&buf, "%s%s IS NOT NULL", buf.len > 0 ? " AND " : "",
+						 qcol(lfirst(lc)));
+	return buf.data;
+}
+
+static char *
+column_tuple(List *columns, const char *prefix)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, columns)
+		appendStringInfo(&buf, "%s%s%s", buf.len > 0 ? ", " : "", prefix,
+						 quote_identifier(lfirst(lc)));
+	return buf.data;
+}
+
+/* The type of a column of relid, as SQL text. */
+static char *
+column_type_sql(Oid relid, const char *column)
+{
+	AttrNumber	attno = get_attnum(relid, column);
+
+	if (attno == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of %s does not exist", column,
+						get_rel_name(relid))));
+	return format_type_be_qualified(get_atttype(relid, attno));
+}
+
+/*
+ * failing_predicate
+ *		A WHERE condition over "c" true for the failing rows of a column
+ *		test (for store_failures), or NULL when the test has no rows.
+ */
+static char *
+failing_predicate(TestDef *test, const char *relsql, Oid relid, int param)
+{
+	const char *col = test->columns ? linitial(test->columns) : NULL;
+
+	if (strcmp(test->kind, "not_null") == 0)
+		return psprintf("%s IS NULL", qcol(col));
+	if (strcmp(test->kind, "accepted_values") == 0)
+		return psprintf("%s IS NOT NULL AND %s <> ALL (($%d::pg_catalog.text[])::%s[])",
+						qcol(col), qcol(col), param, column_type_sql(relid, col));
+	if (strcmp(test->kind, "expression") == 0)
+		return psprintf("NOT (%s)", test->expression);
+	if (strcmp(test->kind, "unique") == 0)
+		return psprintf("%s AND (%s) IN (SELECT %s FROM %s AS d GROUP BY %s HAVING count(*) > 1)",
+						all_not_null(test->columns), column_tuple(test->columns, "c."),
+						column_tuple(test->columns, "d."), relsql,
+						column_tuple(test->columns, "d."));
+	return NULL;
+}
+
+/*
+ * run_counting_query
+ *		Run sql (returning one row) with params in a subtransaction; on
+ *		success returns the tuple's values as strings in *row (ncols of
+ *		them), on failure the error message.  Cancels are raised again.
+ */
+static char *
+run_counting_query(const char *sql, int nparams, Oid *types, Datum *values,
+				   char ***row, int *ncols, double *ms, MemoryContext resultcxt)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	TimestampTz start = GetCurrentTimestamp();
+	char	   *volatile error = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		int			ret;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		ret = SPI_execute_with_args(sql, nparams, types, values, NULL, true, 0);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "test query returned %s", SPI_result_code_string(ret));
+		*ncols = SPI_tuptable->tupdesc->natts;
+		{
+			MemoryContext spicxt = MemoryContextSwitchTo(resultcxt);
+
+			*row = palloc(sizeof(char *) * (*ncols));
+			for (int i = 0; i < *ncols; i++)
+				(*row)[i] = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1);
+			MemoryContextSwitchTo(spicxt);
+		}
+		SPI_finish();
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		error = MemoryContextStrdup(resultcxt, edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	*ms = (double) (GetCurrentTimestamp() - start) / 1000.0;
+	return error;
+}
+
+/* Keep up to the limit of failing rows, as JSON, for store_failures. */
+static void
+collect_failing_rows(TestResult *result, const char *sql, int nparams, Oid *types,
+					 Datum *values, MemoryContext resultcxt)
+{
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args(psprintf("%s LIMIT %d", sql, audit_store_failures_limit),
+								nparams, types, values, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read failing rows: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *json = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		MemoryContext spicxt = MemoryContextSwitchTo(resultcxt);
+
+		/* the list must outlive SPI and the model's subtransaction */
+		result->failing_rows = lappend(result->failing_rows, pstrdup(json));
+		MemoryContextSwitchTo(spicxt);
+	}
+	SPI_finish();
+}
+
+static void
+record(AuditOutcome *outcome, TestResult *result, int64 failures, const char *observed,
+	   const char *error, MemoryContext resultcxt)
+{
+	if (error != NULL)
+	{
+		result->status = "error";
+		result->message = MemoryContextStrdup(resultcxt, error);
+	}
+	else
+	{
+		result->has_failures = true;
+		result->failures = failures;
+		result->status = classify(result->test, failures);
+		if (observed != NULL)
+			result->observed = MemoryContextStrdup(resultcxt, observed);
+	}
+	if (strcmp(result->status, "pass") == 0)
+		outcome->passed++;
+	else if (strcmp(result->status, "warn") == 0)
+		outcome->warned++;
+	else
+	{
+		outcome->failed++;
+		if (result->test->blocking && outcome->blocker == NULL)
+			outcome->blocker = result;
+	}
+}
+
+/* The relation a relationships test references, redirected if rebuilt. */
+static Oid
+referenced_relation(TestDef *test, List *redirect_from, List *redirect_to)
+{
+	Oid			relid;
+	ListCell   *lf,
+			   *lt;
+
+	if (test->to_model != NULL)
+	{
+		ModelDef   *ref = CatalogGetModel(test->to_model, false);
+
+		relid = BuildPublishedRelid(ref);
+	}
+	else
+		relid = DatumGetObjectId(DirectFunctionCall1(regclassin,
+													 CStringGetDatum(test->to_relation)));
+	forboth(lf, redirect_from, lt, redirect_to)
+	{
+		if (lfirst_oid(lf) == relid)
+			return lfirst_oid(lt);
+	}
+	return relid;
+}
+
+static char *
+relation_sql(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * AuditRunTests
+ *		Run the tests of model against relation relid (its candidate, or what
+ *		is published), as the current user (the caller made it the model
+ *		owner, with the model's search_path).  References to relations in
+ *		redirect_from (OIDs) read redirect_to instead, so tests see the run's
+ *		candidates.  Returns the outcome, allocated in resultcxt.
+ */
+AuditOutcome *
+AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
+			  MemoryContext resultcxt)
+{
+	MemoryContext oldcontext = MemoryContextSwitchTo(resultcxt);
+	AuditOutcome *outcome = palloc0(sizeof(AuditOutcome));
+	List	   *tests = AuditListTests(model->name);
+	List	   *fused = NIL;
+	char	   *relsql = relation_sql(relid);
+	Oid			types[FUNC_MAX_ARGS];
+	Datum		values[FUNC_MAX_ARGS];
+	int			nparams = 0;
+	ListCell   *lc;
+
+	MemoryContextSwitchTo(oldcontext);
+	if (tests == NIL)
+		return outcome;
+
+	/* one fused query for the column-level tests */
+	foreach(lc, tests)
+	{
+		TestDef    *test = lfirst(lc);
+		TestResult *result;
+		FusedPart  *part;
+		const char *col = test->columns ? linitial(test->columns) : NULL;
+
+		oldcontext = MemoryContextSwitchTo(resultcxt);
+		result = palloc0(sizeof(TestResult));
+		result->test = test;
+		outcome->results = lappend(outcome->results, result);
+		MemoryContextSwitchTo(oldcontext);
+
+		if (strcmp(test->kind, "relationships") == 0 || strcmp(test->kind, "sql") == 0)
+			continue;
+		part = palloc0(sizeof(FusedPart));
+		part->result = result;
+		if (strcmp(test->kind, "not_null") == 0)
+			part->failures_sql = psprintf("count(*) FILTER (WHERE %s IS NULL)", qcol(col));
+		else if (strcmp(test->kind, "unique") == 0 && list_length(test->columns) == 1)
+			part->failures_sql = psprintf("count(%s) - count(DISTINCT %s)", qcol(col), qcol(col));
+		else if (strcmp(test->kind, "unique") == 0)
+			part->failures_sql = psprintf("count(*) FILTER (WHERE %s) - count(DISTINCT (%s)) FILTER (WHERE %s)",
+										  all_not_null(test->columns),
+										  column_tuple(test->columns, "c."),
+										  all_not_null(test->columns));
+		else if (strcmp(test->kind, "accepted_values") == 0)
+		{
+			if (nparams >= FUNC_MAX_ARGS - 2)
+				elog(ERROR, "model \"%s\" has too many tests", model->name);
+			types[nparams] = TEXTARRAYOID;
+			values[nparams++] = ListToTextArray(test->accepted);
+			part->failures_sql = psprintf("count(*) FILTER (WHERE %s)",
+										  failing_predicate(test, relsql, relid, nparams));
+		}
+		else if (strcmp(test->kind, "expression") == 0)
+			part->failures_sql = psprintf("count(*) FILTER (WHERE NOT (%s))", test->expression);
+		else if (strcmp(test->kind, "row_count") == 0)
+		{
+			part->failures_sql = psprintf("CASE WHEN count(*) < %s OR count(*) > %s THEN 1 ELSE 0 END",
+										  test->min_rows ? test->min_rows : "0",
+										  test->max_rows ? test->max_rows : "9223372036854775807");
+			part->observed_sql = "count(*)::pg_catalog.text";
+		}
+		else if (strcmp(test->kind, "freshness") == 0)
+		{
+			types[nparams] = TEXTOID;
+			values[nparams++] = CStringGetTextDatum(test->max_age);
+			part->failures_sql = psprintf("CASE WHEN max(%s) IS NULL OR pg_catalog.now() - max(%s)::pg_catalog.timestamptz > $%d::pg_catalog.interval THEN 1 ELSE 0 END",
+										  qcol(col), qcol(col), nparams);
+			part->observed_sql = psprintf("(pg_catalog.now() - max(%s)::pg_catalog.timestamptz)::pg_catalog.text",
+										  qcol(col));
+		}
+		else
+			elog(ERROR, "unknown test kind \"%s\"", test->kind);
+		fused = lappend(fused, part);
+	}
+
+	if (fused != NIL)
+	{
+		StringInfoData sql;
+		char	  **row = NULL;
+		int			ncols;
+		double		ms;
+		char	   *error;
+
+		initStringInfo(&sql);
+		appendStringInfoString(&sql, "SELECT count(*)");
+		foreach(lc, fused)
+		{
+			FusedPart  *part = lfirst(lc);
+
+			appendStringInfo(&sql, ", (%s)::pg_catalog.int8, %s", part->failures_sql,
+							 part->observed_sql ? part->observed_sql : "NULL::pg_catalog.text");
+		}
+		appendStringInfo(&sql, " FROM %s AS c", relsql);
+		error = run_counting_query(sql.data, nparams, types, values, &row, &ncols, &ms, resultcxt);
+		outcome->queries++;
+		foreach(lc, fused)
+		{
+			FusedPart  *part = lfirst(lc);
+			int			i = foreach_current_index(lc);
+
+			part->result->ms = ms;
+			record(outcome, part->result,
+				   error ? 0 : strtoll(row[1 + 2 * i], NULL, 10),
+				   error ? NULL : row[2 + 2 * i], error, resultcxt);
+		}
+	}
+
+	/* one anti-join per relationships test, one count per sql test */
+	foreach(lc, outcome->results)
+	{
+		TestResult *result = lfirst(lc);
+		TestDef    *test = result->test;
+		char	   *count_sql;
+		char	   *rows_sql;
+		char	  **row = NULL;
+		int			ncols;
+		char	   *error;
+
+		if (strcmp(test->kind, "relationships") == 0)
+		{
+			Oid			ref = referenced_relation(test, redirect_from, redirect_to);
+			const char *col = linitial(test->columns);
+			char	   *from = psprintf("FROM %s AS c WHERE %s IS NOT NULL AND NOT EXISTS "
+										"(SELECT 1 FROM %s AS r WHERE r.%s = %s)",
+										relsql, qcol(col), relation_sql(ref),
+										quote_identifier(test->to_column), qcol(col));
+
+			count_sql = psprintf("SELECT count(*) %s", from);
+			rows_sql = psprintf("SELECT pg_catalog.to_jsonb(c) %s", from);
+		}
+		else if (strcmp(test->kind, "sql") == 0)
+		{
+			Query	   *query = AnalyzeQuery(test->sql, psprintf("test %s of model \"%s\"",
+																	test->name, model->name));
+			List	   *from = lappend_oid(list_copy(redirect_from), BuildPublishedRelid(model));
+			List	   *to = lappend_oid(list_copy(redirect_to), relid);
+			char	   *inner;
+
+			(void) AnalyzeRedirect(query, from, to);
+			inner = pg_get_querydef(query, false);
+			count_sql = psprintf("SELECT count(*) FROM (%s) AS q", inner);
+			rows_sql = psprintf("SELECT pg_catalog.to_jsonb(q) FROM (%s) AS q", inner);
+		}
+		else
+			continue;
+		error = run_counting_query(count_sql, 0, NULL, NULL, &row, &ncols, &result->ms, resultcxt);
+		outcome->queries++;
+		record(outcome, result, error ? 0 : strtoll(row[0], NULL, 10), NULL, error, resultcxt);
+		if (error == NULL && test->store_failures && result->failures > 0)
+			collect_failing_rows(result, rows_sql, 0, NULL, NULL, resultcxt);
+	}
+
+	/* failing rows of the fused tests, for store_failures */
+	foreach(lc, fused)
+	{
+		FusedPart  *part = lfirst(lc);
+		TestResult *result = part->result;
+		TestDef    *test = result->test;
+		char	   *predicate;
+		int			param = 0;
+
+		if (!test->store_failures || !result->has_failures || result->failures == 0)
+			continue;
+		if (strcmp(test->kind, "accepted_values") == 0)
+		{
+			types[0] = TEXTARRAYOID;
+			values[0] = ListToTextArray(test->accepted);
+			param = 1;
+		}
+		predicate = failing_predicate(test, relsql, relid, 1);
+		if (predicate != NULL)
+			collect_failing_rows(result, psprintf("SELECT pg_catalog.to_jsonb(c) FROM %s AS c WHERE %s",
+												  relsql, predicate),
+								 param, types, values, resultcxt);
+		else
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(resultcxt);
+			StringInfoData json;
+
+			initStringInfo(&json);
+			appendStringInfoString(&json, "{\"observed\": ");
+			escape_json(&json, result->observed ? result->observed : "");
+			appendStringInfoChar(&json, '}');
+			result->failing_rows = list_make1(json.data);
+			MemoryContextSwitchTo(oldcxt);
+		}
+	}
+	return outcome;
+}
+
+/*
+ * AuditStoreFailures
+ *		Replace medallion_audit.<model>__<test> for each test of outcome with
+ *		store_failures: its failing rows as JSON (none when it passed).  Runs
+ *		as the model owner.
+ */
+void
+AuditStoreFailures(ModelDef *model, AuditOutcome *outcome, int64 run_id)
+{
+	ListCell   *lc;
+
+	foreach(lc, outcome->results)
+	{
+		TestResult *result = lfirst(lc);
+		char	   *name;
+		char	   *table;
+		ListCell   *lr;
+		Oid			types[3] = {INT4OID, TEXTOID, INT8OID};
+		Datum		values[3];
+		int			ret;
+
+		if (!result->test->store_failures)
+			continue;
+		name = psprintf("%s__%s", model->name, result->test->name);
+		table = quote_qualified_identifier("medallion_audit", name);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (OidIsValid(get_relname_relid(name, get_namespace_oid("medallion_audit", false))))
+		{
+			ret = SPI_execute(psprintf("DROP TABLE %s", table), false, 0);
+			if (ret != SPI_OK_UTILITY)
+				elog(ERROR, "could not drop %s", table);
+		}
+		ret = SPI_execute(psprintf("CREATE TABLE %s (failure_no integer, failing_row pg_catalog.jsonb, "
+								   "run_id bigint, recorded_at timestamptz DEFAULT pg_catalog.now())",
+								   table), false, 0);
+		if (ret != SPI_OK_UTILITY)
+			elog(ERROR, "could not create %s", table);
+		foreach(lr, result->failing_rows)
+		{
+			values[0] = Int32GetDatum(foreach_current_index(lr) + 1);
+			values[1] = CStringGetTextDatum((char *) lfirst(lr));
+			values[2] = Int64GetDatum(run_id);
+			ret = SPI_execute_with_args(psprintf("INSERT INTO %s (failure_no, failing_row, run_id) "
+												 "VALUES ($1, $2::pg_catalog.jsonb, $3)", table),
+										3, types, values, NULL, false, 0);
+			if (ret != SPI_OK_INSERT)
+				elog(ERROR, "could not store failing rows in %s", table);
+		}
+		SPI_finish();
+	}
+}
+
+/* ----------------------------------------------------------------
+ * Defining tests
+ * ---------------------------------------------------------------- */
+
+static void
+check_test_name(const char *name)
+{
+	bool		ok = name[0] != '\0' && !isdigit((unsigned char) name[0]) &&
+		strlen(name) < NAMEDATALEN;
+
+	for (const char *p = name; *p && ok; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("invalid test name \"%s\"", name),
+				 errdetail("A test name is made of lower-case letters, digits and underscores, does not start with a digit, and has at most %d characters.",
+						   NAMEDATALEN - 1)));
+}
+
+/* A default name: kind and columns, shortened with a hash when too long. */
+static char *
+default_test_name(TestDef *test, const char *extra)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, test->kind);
+	foreach(lc, test->columns)
+		appendStringInfo(&buf, "_%s", (char *) lfirst(lc));
+	if (extra != NULL)
+	{
+		char		hex[33];
+		const char *errstr = NULL;
+
+		if (!pg_md5_hash(extra, strlen(extra), hex, &errstr))
+			elog(ERROR, "could not compute md5: %s", errstr);
+		hex[8] = '\0';
+		appendStringInfo(&buf, "_%s", hex);
+	}
+	for (char *p = buf.data; *p; p++)
+	{
+		*p = tolower((unsigned char) *p);
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+			*p = '_';
+	}
+	if (buf.len >= NAMEDATALEN)
+	{
+		char		hex[33];
+		const char *errstr = NULL;
+
+		if (!pg_md5_hash(buf.data, buf.len, hex, &errstr))
+			elog(ERROR, "could not compute md5: %s", errstr);
+		buf.data[NAMEDATALEN - 10] = '\0';
+		return psprintf("%s_%.8s", buf.data, hex);
+	}
+	return buf.data;
+}
+
+static void
+test_arg_error(const char *kind, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("a test of kind %s needs %s", kind, what)));
+}
+
+static ModelColumn *
+model_column(ModelDef *model, AnalyzedModel *analyzed, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, analyzed->columns)
+	{
+		if (strcmp(((ModelColumn *) lfirst(lc))->name, name) == 0)
+			return lfirst(lc);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("model \"%s\" has no column \"%s\"", model->name, name),
+			 errhint("Tests name the model query's output columns.")));
+	return NULL;				/* keep compiler quiet */
+}
+
+/* Prepare sql (not run it) to check that it is valid. */
+static void
+check_prepares(const char *sql)
+{
+	SPIPlanPtr	plan;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(sql, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	SPI_finish();
+}
+
+/*
+ * check_test
+ *		Validate a test against its model, as the model owner under the
+ *		model's search_path.  Fills in what is derived (to_relation).
+ */
+static void
+check_test(ModelDef *model, TestDef *test)
+{
+	AnalyzedModel *analyzed = AnalyzeModel(model->name, model->sql, model->search_path,
+										   CatalogListModels(), CatalogListSources());
+	Oid			published = BuildPublishedRelid(model);
+	char	   *pubsql = relation_sql(published);
+	ListCell   *lc;
+
+	foreach(lc, test->columns)
+		(void) model_column(model, analyzed, lfirst(lc));
+
+	if (strcmp(test->kind, "freshness") == 0)
+	{
+		ModelColumn *col = model_column(model, analyzed, linitial(test->columns));
+
+		if (col->type != DATEOID && col->type != TIMESTAMPOID && col->type != TIMESTAMPTZOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of model \"%s\" is of type %s, not a date or timestamp",
+							col->name, model->name, format_type_be(col->type)),
+					 errhint("A freshness test needs a date, timestamp or timestamptz column.")));
+	}
+	else if (strcmp(test->kind, "accepted_values") == 0)
+	{
+		ModelColumn *col = model_column(model, analyzed, linitial(test->columns));
+		Oid			argtypes[1] = {TEXTARRAYOID};
+		Datum		values[1] = {ListToTextArray(test->accepted)};
+		int			ret;
+
+		/* every accepted value must be a value of the column's type */
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		ret = SPI_execute_with_args(psprintf("SELECT $1::pg_catalog.text[]::%s[]",
+											 format_type_be_qualified(col->type)),
+									1, argtypes, values, NULL, true, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not check accepted values: %s", SPI_result_code_string(ret));
+		SPI_finish();
+	}
+	else if (strcmp(test->kind, "expression") == 0)
+	{
+		SqlErrorContext sec;
+		List	   *raw;
+
+		AnalyzePushErrorContext(&sec, psprintf("expression of a test of model \"%s\"", model->name),
+								test->expression);
+		raw = raw_parser(test->expression, RAW_PARSE_PLPGSQL_EXPR);
+		AnalyzePopErrorContext(&sec);
+		if (list_length(raw) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("the expression of an expression test must be one expression")));
+		check_prepares(psprintf("SELECT count(*) FILTER (WHERE NOT (%s)) FROM %s AS c",
+								test->expression, pubsql));
+	}
+	else if (strcmp(test->kind, "relationships") == 0)
+	{
+		Oid			ref;
+
+		if (test->to_model != NULL)
+		{
+			ModelDef   *refmodel = CatalogGetModel(test->to_model, false);
+
+			ref = BuildPublishedRelid(refmodel);
+		}
+		else
+		{
+			List	   *names = stringToQualifiedNameList(test->to_relation);
+
+			ref = RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, false);
+			test->to_relation = relation_sql(ref);
+		}
+		if (get_attnum(ref, test->to_column) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of %s does not exist", test->to_column, relation_sql(ref))));
+		check_prepares(psprintf("SELECT 1 FROM %s AS c JOIN %s AS r ON r.%s = c.%s",
+								pubsql, relation_sql(ref), quote_identifier(test->to_column),
+								quote_identifier(linitial(test->columns))));
+	}
+	else if (strcmp(test->kind, "sql") == 0)
+		(void) AnalyzeQuery(test->sql, psprintf("sql of a test of model \"%s\"", model->name));
+}
+
+static char *
+nullable_text(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+/*
+ * medallion_add_test(model, kind, column_name, columns, accepted, to_model,
+ *		to_relation, to_column, expression, min_rows, max_rows, max_age, sql,
+ *		severity, warn_if, error_if, blocking, store_failures, name,
+ *		description) defines or redefines a test; returns its name.
+ */
+Datum
+medallion_add_test(PG_FUNCTION_ARGS)
+{
+	TestDef    *test = palloc0(sizeof(TestDef));
+	ModelDef   *model;
+	char	   *column_name = nullable_text(fcinfo, 2);
+	char	   *name = nullable_text(fcinfo, 18);
+	char	   *description = nullable_text(fcinfo, 19);
+	char		op[3];
+	int64		bound;
+	Oid			save_userid;
+	int			save_sec;
+	int			nestlevel;
+	CatalogSession session;
+	Oid			argtypes[20];
+	Datum		values[20];
+	char		nulls[20];
+	int			ret;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model and kind must not be NULL")));
+	CatalogRequireAdmin("define tests");
+	CatalogLockDefinitions();
+	model = CatalogGetModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
+	if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of model \"%s\"", model->name)));
+
+	test->model = model->name;
+	test->kind = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strcmp(test->kind, "not_null") != 0 && strcmp(test->kind, "unique") != 0 &&
+		strcmp(test->kind, "accepted_values") != 0 && strcmp(test->kind, "relationships") != 0 &&
+		strcmp(test->kind, "expression") != 0 && strcmp(test->kind, "row_count") != 0 &&
+		strcmp(test->kind, "freshness") != 0 && strcmp(test->kind, "sql") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown test kind \"%s\"", test->kind),
+				 errhint("Kinds are not_null, unique, accepted_values, relationships, expression, row_count, freshness and sql.")));
+	if (column_name != NULL && !PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("give column_name or columns, not both")));
+	test->columns = column_name ? list_make1(column_name) :
+		(PG_ARGISNULL(3) ? NIL : TextArrayToList(PG_GETARG_DATUM(3)));
+	test->accepted = PG_ARGISNULL(4) ? NIL : TextArrayToList(PG_GETARG_DATUM(4));
+	test->to_model = nullable_text(fcinfo, 5);
+	test->to_relation = nullable_text(fcinfo, 6);
+	test->to_column = nullable_text(fcinfo, 7);
+	test->expression = nullable_text(fcinfo, 8);
+	test->min_rows = PG_ARGISNULL(9) ? NULL : psprintf(INT64_FORMAT, PG_GETARG_INT64(9));
+	test->max_rows = PG_ARGISNULL(10) ? NULL : psprintf(INT64_FORMAT, PG_GETARG_INT64(10));
+	test->max_age = PG_ARGISNULL(11) ? NULL :
+		DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(11)));
+	test->sql = nullable_text(fcinfo, 12);
+	test->severity = PG_ARGISNULL(13) ? "error" : text_to_cstring(PG_GETARG_TEXT_PP(13));
+	test->warn_if = PG_ARGISNULL(14) ? "> 0" : text_to_cstring(PG_GETARG_TEXT_PP(14));
+	test->error_if = PG_ARGISNULL(15) ? "> 0" : text_to_cstring(PG_GETARG_TEXT_PP(15));
+	test->store_failures = PG_ARGISNULL(17) ? false : PG_GETARG_BOOL(17);
+
+	/* what each kind needs */
+	if ((strcmp(test->kind, "not_null") == 0 || strcmp(test->kind, "accepted_values") == 0 ||
+		 strcmp(test->kind, "relationships") == 0 || strcmp(test->kind, "freshness") == 0) &&
+		list_length(test->columns) != 1)
+		test_arg_error(test->kind, "one column (column_name)");
+	if (strcmp(test->kind, "unique") == 0 && test->columns == NIL)
+		test_arg_error(test->kind, "column_name or columns");
+	if ((strcmp(test->kind, "expression") == 0 || strcmp(test->kind, "row_count") == 0 ||
+		 strcmp(test->kind, "sql") == 0) && test->columns != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a test of kind %s takes no column", test->kind)));
+	if (strcmp(test->kind, "accepted_values") == 0 && test->accepted == NIL)
+		test_arg_error(test->kind, "accepted (the values allowed)");
+	if (strcmp(test->kind, "relationships") == 0 &&
+		((test->to_model == NULL) == (test->to_relation == NULL) || test->to_column == NULL))
+		test_arg_error(test->kind, "to_model or to_relation (one of them) and to_column");
+	if (strcmp(test->kind, "expression") == 0 && test->expression == NULL)
+		test_arg_error(test->kind, "expression");
+	if (strcmp(test->kind, "row_count") == 0)
+	{
+		if (test->min_rows == NULL && test->max_rows == NULL)
+			test_arg_error(test->kind, "min_rows or max_rows");
+		if ((!PG_ARGISNULL(9) && PG_GETARG_INT64(9) < 0) ||
+			(!PG_ARGISNULL(10) && PG_GETARG_INT64(10) < 0) ||
+			(!PG_ARGISNULL(9) && !PG_ARGISNULL(10) && PG_GETARG_INT64(9) > PG_GETARG_INT64(10)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("row_count bounds must satisfy 0 <= min_rows <= max_rows")));
+	}
+	if (strcmp(test->kind, "freshness") == 0 && test->max_age == NULL)
+		test_arg_error(test->kind, "max_age");
+	if (strcmp(test->kind, "sql") == 0 && test->sql == NULL)
+		test_arg_error(test->kind, "sql (a query returning the failing rows)");
+	if (strcmp(test->severity, "error") != 0 && strcmp(test->severity, "warn") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown severity \"%s\"", test->severity),
+				 errhint("severity is error or warn.")));
+	if (!parse_condition(test->warn_if, op, &bound) || !parse_condition(test->error_if, op, &bound))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid warn_if or error_if condition"),
+				 errhint("A condition is a comparison with the failure count, such as '> 0' or '>= 10'.")));
+	test->blocking = PG_ARGISNULL(16) ? strcmp(test->severity, "error") == 0 : PG_GETARG_BOOL(16);
+
+	test->name = name ? name :
+		default_test_name(test, strcmp(test->kind, "expression") == 0 ? test->expression :
+						  strcmp(test->kind, "sql") == 0 ? test->sql :
+						  strcmp(test->kind, "relationships") == 0 ?
+						  (test->to_model ? test->to_model : test->to_relation) : NULL);
+	check_test_name(test->name);
+	if (test->store_failures && strlen(model->name) + 2 + strlen(test->name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("the failure table name %s__%s would be too long", model->name, test->name),
+				 errhint("Give the test a shorter name.")));
+
+	ModelBecomeOwner(model, &save_userid, &save_sec);
+	nestlevel = AnalyzeEnterSearchPath(model->search_path);
+	check_test(model, test);
+	AnalyzeLeaveSearchPath(nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec);
+
+	memset(nulls, ' ', sizeof(nulls));
+	for (int i = 0; i < 20; i++)
+		argtypes[i] = TEXTOID;
+	values[0] = CStringGetTextDatum(test->model);
+	values[1] = CStringGetTextDatum(test->name);
+	values[2] = CStringGetTextDatum(test->kind);
+	argtypes[3] = TEXTARRAYOID;
+	values[3] = ListToTextArray(test->columns);
+	argtypes[4] = TEXTARRAYOID;
+	values[4] = ListToTextArray(test->accepted);
+	nulls[4] = test->accepted ? ' ' : 'n';
+#define TEXT_OR_NULL(i, v) do { values[i] = (v) ? CStringGetTextDatum(v) : (Datum) 0; nulls[i] = (v) ? ' ' : 'n'; } while (0)
+	TEXT_OR_NULL(5, test->to_model);
+	TEXT_OR_NULL(6, test->to_relation);
+	TEXT_OR_NULL(7, test->to_column);
+	TEXT_OR_NULL(8, test->expression);
+	TEXT_OR_NULL(9, test->min_rows);
+	TEXT_OR_NULL(10, test->max_rows);
+	TEXT_OR_NULL(11, test->max_age);
+	TEXT_OR_NULL(12, test->sql);
+	TEXT_OR_NULL(13, test->severity);
+	TEXT_OR_NULL(14, test->warn_if);
+	TEXT_OR_NULL(15, test->error_if);
+	argtypes[16] = BOOLOID;
+	values[16] = BoolGetDatum(test->blocking);
+	argtypes[17] = BOOLOID;
+	values[17] = BoolGetDatum(test->store_failures);
+	TEXT_OR_NULL(18, description);
+#undef TEXT_OR_NULL
+
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("INSERT INTO medallion.tests (model, name, kind, columns, accepted, "
+								"to_model, to_relation, to_column, expression, min_rows, max_rows, "
+								"max_age, sql, severity, warn_if, error_if, blocking, store_failures, "
+								"description) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+								"$10::bigint, $11::bigint, $12::interval, $13, $14, $15, $16, $17, "
+								"$18, $19) ON CONFLICT (model, name) DO UPDATE SET "
+								"kind = EXCLUDED.kind, columns = EXCLUDED.columns, "
+								"accepted = EXCLUDED.accepted, to_model = EXCLUDED.to_model, "
+								"to_relation = EXCLUDED.to_relation, to_column = EXCLUDED.to_column, "
+								"expression = EXCLUDED.expression, min_rows = EXCLUDED.min_rows, "
+								"max_rows = EXCLUDED.max_rows, max_age = EXCLUDED.max_age, "
+								"sql = EXCLUDED.sql, severity = EXCLUDED.severity, "
+								"warn_if = EXCLUDED.warn_if, error_if = EXCLUDED.error_if, "
+								"blocking = EXCLUDED.blocking, store_failures = EXCLUDED.store_failures, "
+								"description = EXCLUDED.description",
+								19, argtypes, values, nulls, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "could not write the test: %s", SPI_result_code_string(ret));
+	CatalogLeave(&session);
+	PG_RETURN_TEXT_P(cstring_to_text(test->name));
+}
+
+/*
+ * medallion_drop_test(model, name) drops a test.
+ */
+Datum
+medallion_drop_test(PG_FUNCTION_ARGS)
+{
+	ModelDef   *model;
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	CatalogSession session;
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	int			ret;
+
+	CatalogRequireAdmin("drop tests");
+	CatalogLockDefinitions();
+	model = CatalogGetModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
+	if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of model \"%s\"", model->name)));
+	values[0] = CStringGetTextDatum(model->name);
+	values[1] = CStringGetTextDatum(name);
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("DELETE FROM medallion.tests WHERE model = $1 AND name = $2",
+								2, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_DELETE)
+		elog(ERROR, "could not drop the test: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no test \"%s\"", model->name, name),
+				 errhint("Tests are listed in medallion.tests.")));
+	CatalogLeave(&session);
+	PG_RETURN_VOID();
+}
+
+/*
+ * medallion_check_sources() checks the freshness rules of sources: for
+ * each relation of a source with a freshness_column, the age of the newest
+ * value against warn_after and error_after.
+ */
+Datum
+medallion_check_sources(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	List	   *rules = NIL;
+	ListCell   *lc;
+	int			ret;
+
+	CatalogRequireAdmin("check sources");
+	InitMaterializedSRF(fcinfo, 0);
+
+	/* (source, relation, column, warn_after, error_after) to check */
+	CatalogEnter(&session);
+	ret = SPI_execute("SELECT s.name, pg_catalog.quote_ident(s.local_schema) || '.' || "
+					  "pg_catalog.quote_ident(c.relname), s.freshness_column, "
+					  "s.warn_after::text, s.error_after::text "
+					  "FROM medallion.sources s "
+					  "LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = s.local_schema "
+					  "LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
+					  " AND c.relkind IN ('r', 'v', 'm', 'f', 'p') "
+					  " AND (s.tables = '{}' OR c.relname::text = ANY (s.tables)) "
+					  " AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
+					  "             AND a.attname::text = s.freshness_column AND NOT a.attisdropped) "
+					  "ORDER BY 1, 2", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read sources: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+		char	  **rule = palloc(sizeof(char *) * 5);
+
+		for (int j = 0; j < 5; j++)
+			rule[j] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1);
+		rules = lappend(rules, rule);
+		MemoryContextSwitchTo(spicxt);
+	}
+	CatalogLeave(&session);
+
+	foreach(lc, rules)
+	{
+		char	  **rule = lfirst(lc);
+		Datum		values[6];
+		bool		nulls[6] = {false};
+		const char *status;
+		char	   *message = NULL;
+
+		values[0] = CStringGetTextDatum(rule[0]);
+		if (rule[2] == NULL || rule[1] == NULL)
+		{
+			status = "skipped";
+			message = rule[2] == NULL ? "no freshness rule (freshness_column is not set)" :
+				psprintf("no relation of the source has column \"%s\"", rule[2]);
+			nulls[1] = nulls[3] = nulls[4] = true;
+		}
+		else
+		{
+			Oid			argtypes[2] = {TEXTOID, TEXTOID};
+			Datum		args[2];
+			char		argnulls[2] = {rule[3] ? ' ' : 'n', rule[4] ? ' ' : 'n'};
+			char	   *newest;
+			char	   *age;
+			char	   *warn;
+			char	   *error;
+
+			args[0] = rule[3] ? CStringGetTextDatum(rule[3]) : (Datum) 0;
+			args[1] = rule[4] ? CStringGetTextDatum(rule[4]) : (Datum) 0;
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			ret = SPI_execute_with_args(psprintf("SELECT max(c.%s)::text, "
+												 "(pg_catalog.now() - max(c.%s)::pg_catalog.timestamptz)::text, "
+												 "pg_catalog.now() - max(c.%s)::pg_catalog.timestamptz > $1::pg_catalog.interval, "
+												 "pg_catalog.now() - max(c.%s)::pg_catalog.timestamptz > $2::pg_catalog.interval "
+												 "FROM %s AS c",
+												 quote_identifier(rule[2]), quote_identifier(rule[2]),
+												 quote_identifier(rule[2]), quote_identifier(rule[2]),
+												 rule[1]),
+										2, argtypes, args, argnulls, true, 1);
+			if (ret != SPI_OK_SELECT || SPI_processed != 1)
+				elog(ERROR, "could not check source %s: %s", rule[1], SPI_result_code_string(ret));
+			newest = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			age = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+			warn = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+			error = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+			MemoryContextSwitchTo(callercxt);
+			newest = newest ? pstrdup(newest) : NULL;
+			age = age ? pstrdup(age) : NULL;
+			if (newest == NULL)
+			{
+				status = "error";
+				message = "the relation has no rows";
+			}
+			else if (error != NULL && strcmp(error, "t") == 0)
+			{
+				status = "error";
+				message = psprintf("newest value is older than error_after (%s)", rule[4]);
+			}
+			else if (warn != NULL && strcmp(warn, "t") == 0)
+			{
+				status = "warn";
+				message = psprintf("newest value is older than warn_after (%s)", rule[3]);
+			}
+			else
+				status = "pass";
+			SPI_finish();
+			values[1] = CStringGetTextDatum(rule[1]);
+			values[3] = newest ? CStringGetTextDatum(newest) : (Datum) 0;
+			nulls[3] = newest == NULL;
+			values[4] = age ? DirectFunctionCall3(interval_in, CStringGetDatum(age),
+												  ObjectIdGetDatum(InvalidOid),
+												  Int32GetDatum(-1)) : (Datum) 0;
+			nulls[4] = age == NULL;
+		}
+		values[2] = CStringGetTextDatum(status);
+		values[5] = message ? CStringGetTextDatum(message) : (Datum) 0;
+		nulls[5] = message == NULL;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
+}
