@@ -256,10 +256,10 @@ next_run_id(void)
 	return id;
 }
 
+/* The fields of a run's start, appended to a JSON object being built. */
 static void
-ledger_start(Run *run)
+start_fields(Run *run, StringInfo entry)
 {
-	StringInfoData entry;
 	StringInfoData options;
 
 	initStringInfo(&options);
@@ -271,16 +271,25 @@ ledger_start(Run *run)
 		json_raw(&options, "test_only", "true");
 	appendStringInfoChar(&options, '}');
 
+	json_raw(entry, "run_id", psprintf(INT64_FORMAT, run->run_id));
+	json_field(entry, "selector", run->selector);
+	json_raw(entry, "options", options.data);
+	json_field(entry, "started_by", GetUserNameFromId(GetUserId(), false));
+	json_raw(entry, "backend_pid", psprintf("%d", MyProcPid));
+	json_field(entry, "started_at", json_time(run->started_at));
+	json_raw(entry, "models", psprintf("%d", list_length(run->steps)));
+}
+
+/* Record the start of a run, before anything is built. */
+static void
+ledger_start(Run *run)
+{
+	StringInfoData entry;
+
 	initStringInfo(&entry);
 	appendStringInfoChar(&entry, '{');
 	json_field(&entry, "op", "start");
-	json_raw(&entry, "run_id", psprintf(INT64_FORMAT, run->run_id));
-	json_field(&entry, "selector", run->selector);
-	json_raw(&entry, "options", options.data);
-	json_field(&entry, "started_by", GetUserNameFromId(GetUserId(), false));
-	json_raw(&entry, "backend_pid", psprintf("%d", MyProcPid));
-	json_field(&entry, "started_at", json_time(run->started_at));
-	json_raw(&entry, "models", psprintf("%d", list_length(run->steps)));
+	start_fields(run, &entry);
 	appendStringInfoChar(&entry, '}');
 	WorkerWriteLedger(entry.data);
 }
@@ -390,7 +399,7 @@ ledger_finish(Run *run)
 	initStringInfo(&entry);
 	appendStringInfoChar(&entry, '{');
 	json_field(&entry, "op", "finish");
-	json_raw(&entry, "run_id", psprintf(INT64_FORMAT, run->run_id));
+	start_fields(run, &entry);
 	json_field(&entry, "finished_at", json_time(GetCurrentTimestamp()));
 	json_field(&entry, "status", run->status);
 	json_raw(&entry, "succeeded", psprintf("%d", count_steps(run, STEP_SUCCESS, false)));
@@ -1066,7 +1075,7 @@ medallion_test(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	run->run_id = next_run_id();
 	run->started_at = GetCurrentTimestamp();
-	ledger_start(run);
+	/* builds nothing: recorded once, at the end (ledger_finish) */
 
 	foreach(lc, run->steps)
 	{

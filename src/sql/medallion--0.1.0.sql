@@ -500,12 +500,18 @@ BEGIN
 		SELECT r.run_id, r.selector, r.options, r.started_by, r.backend_pid, r.started_at, r.models
 		  FROM jsonb_populate_record(NULL::medallion.runs, entry) AS r;
 	ELSIF entry->>'op' = 'finish' THEN
-		UPDATE medallion.runs AS u
-		   SET finished_at = r.finished_at, status = r.status, succeeded = r.succeeded,
-			   failed = r.failed, skipped = r.skipped, published = r.published,
-			   message = r.message
+		/* the start may not have been recorded (medallion_test records once) */
+		INSERT INTO medallion.runs AS u (run_id, selector, options, started_by, backend_pid,
+			started_at, models, finished_at, status, succeeded, failed, skipped, published, message)
+		SELECT r.run_id, r.selector, r.options, r.started_by, r.backend_pid, r.started_at,
+			   r.models, r.finished_at, r.status, r.succeeded, r.failed, r.skipped, r.published,
+			   r.message
 		  FROM jsonb_populate_record(NULL::medallion.runs, entry) AS r
-		 WHERE u.run_id = r.run_id;
+		ON CONFLICT (run_id) DO UPDATE
+		   SET finished_at = EXCLUDED.finished_at, status = EXCLUDED.status,
+			   succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed,
+			   skipped = EXCLUDED.skipped, published = EXCLUDED.published,
+			   message = EXCLUDED.message;
 		INSERT INTO medallion.run_models
 		SELECT * FROM jsonb_populate_recordset(NULL::medallion.run_models, entry->'steps');
 		INSERT INTO medallion.test_results
