@@ -56,6 +56,16 @@ SELECT depth_from_model, relation_schema, relation_name, kind
 -- 7. The whole graph, for a README or a wiki
 SELECT medallion_graph('all', 'mermaid');
 
+-- The "Data-quality tests" section of the README, on the walkthrough's models
+SELECT medallion_add_test('slvr_customers', 'unique', column_name => 'customer_id');
+SELECT medallion_add_test('slvr_customers', 'not_null', column_name => 'customer_name');
+SELECT medallion_add_test('slvr_customers', 'expression', expression => 'revenue >= 0');
+SELECT medallion_add_test('gld_revenue_by_country', 'accepted_values', column_name => 'country',
+                          accepted => ARRAY['NL', 'DE', 'FR'], severity => 'warn');
+SET client_min_messages = warning;
+SELECT model, status, tests_passed, tests_warned, tests_failed FROM medallion_run('gold');
+RESET client_min_messages;
+
 -- clean up
 SELECT * FROM medallion_drop_model('brnz_customers', cascade => true);
 SELECT * FROM medallion_drop_model('brnz_orders', cascade => true);
