@@ -71,7 +71,7 @@ SELECT model, dep_name, kind FROM medallion.model_dependencies
 DELETE FROM medallion.analysis;
 DELETE FROM medallion.model_dependencies;
 DELETE FROM medallion.column_lineage;
-SELECT step, wave, model FROM medallion_plan('p_d');
+SELECT step, wave, model FROM medallion_plan('+p_d');
 SELECT count(*) > 0 AS rebuilt FROM medallion.column_lineage WHERE model = 'p_d';
 
 DROP VIEW plansrc.a_view;

@@ -103,7 +103,7 @@ AuditListTests(const char *model)
 								"max_rows::text, max_age::text, sql, severity, warn_if, "
 								"error_if, blocking, store_failures "
 								"FROM medallion.tests WHERE model = $1 ORDER BY name",
-								1, argtypes, values, NULL, true, 0);
+								1, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read tests: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -318,7 +318,7 @@ run_counting_query(const char *sql, int nparams, Oid *types, Datum *values,
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		ret = SPI_execute_with_args(sql, nparams, types, values, NULL, true, 0);
+		ret = SPI_execute_with_args(sql, nparams, types, values, NULL, false, 0);
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "test query returned %s", SPI_result_code_string(ret));
 		*ncols = SPI_tuptable->tupdesc->natts;
@@ -365,7 +365,7 @@ collect_failing_rows(TestResult *result, const char *sql, int nparams, Oid *type
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ret = SPI_execute_with_args(psprintf("%s LIMIT %d", sql, audit_store_failures_limit),
-								nparams, types, values, NULL, true, 0);
+								nparams, types, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read failing rows: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -833,7 +833,7 @@ check_test(ModelDef *model, TestDef *test)
 			elog(ERROR, "SPI_connect failed");
 		ret = SPI_execute_with_args(psprintf("SELECT $1::pg_catalog.text[]::%s[]",
 											 format_type_be_qualified(col->type)),
-									1, argtypes, values, NULL, true, 0);
+									1, argtypes, values, NULL, false, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "could not check accepted values: %s", SPI_result_code_string(ret));
 		SPI_finish();
@@ -1140,7 +1140,7 @@ medallion_check_sources(PG_FUNCTION_ARGS)
 					  " AND (s.tables = '{}' OR c.relname::text = ANY (s.tables)) "
 					  " AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
 					  "             AND a.attname::text = s.freshness_column AND NOT a.attisdropped) "
-					  "ORDER BY 1, 2", true, 0);
+					  "ORDER BY 1, 2", false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read sources: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -1193,7 +1193,7 @@ medallion_check_sources(PG_FUNCTION_ARGS)
 												 quote_identifier(rule[2]), quote_identifier(rule[2]),
 												 quote_identifier(rule[2]), quote_identifier(rule[2]),
 												 rule[1]),
-										2, argtypes, args, argnulls, true, 1);
+										2, argtypes, args, argnulls, false, 1);
 			if (ret != SPI_OK_SELECT || SPI_processed != 1)
 				elog(ERROR, "could not check source %s: %s", rule[1], SPI_result_code_string(ret));
 			newest = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);

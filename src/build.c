@@ -168,7 +168,7 @@ table_is_empty(ModelDef *model)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1", qualified(model)), true, 1) != SPI_OK_SELECT)
+	if (SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1", qualified(model)), false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read %s", qualified(model));
 	empty = SPI_processed == 0;
 	SPI_finish();
@@ -200,7 +200,7 @@ set_comments(ModelDef *model, Oid relid)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = CStringGetTextDatum(model->column_descriptions);
 	ret = SPI_execute_with_args("SELECT key, value FROM pg_catalog.jsonb_each_text($1::pg_catalog.jsonb)",
-								1, argtypes, values, NULL, true, 0);
+								1, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read column descriptions: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)

@@ -214,7 +214,7 @@ CatalogListLayers(void)
 
 	CatalogEnter(&session);
 	ret = SPI_execute("SELECT " LAYER_COLUMNS " FROM medallion.layers ORDER BY ordinal",
-					  true, 0);
+					  false, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading layers");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -312,10 +312,10 @@ fetch_models(const char *where, const char *name)
 	if (name != NULL)
 	{
 		values[0] = CStringGetTextDatum(name);
-		ret = SPI_execute_with_args(query, 1, argtypes, values, NULL, true, 0);
+		ret = SPI_execute_with_args(query, 1, argtypes, values, NULL, false, 0);
 	}
 	else
-		ret = SPI_execute(query, true, 0);
+		ret = SPI_execute(query, false, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading models");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -372,7 +372,7 @@ CatalogListSources(void)
 
 	CatalogEnter(&session);
 	ret = SPI_execute("SELECT name, kind, local_schema::text, tables "
-					  "FROM medallion.sources ORDER BY name", true, 0);
+					  "FROM medallion.sources ORDER BY name", false, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading sources");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -416,10 +416,10 @@ CatalogListDependencies(const char *model)
 	{
 		values[0] = CStringGetTextDatum(model);
 		ret = SPI_execute_with_args(psprintf(query, "WHERE model = $1"),
-									1, argtypes, values, NULL, true, 0);
+									1, argtypes, values, NULL, false, 0);
 	}
 	else
-		ret = SPI_execute(psprintf(query, ""), true, 0);
+		ret = SPI_execute(psprintf(query, ""), false, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading model dependencies");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{

@@ -197,7 +197,7 @@ check_settings(ModelDef *model, AnalyzedModel *analyzed)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = CStringGetTextDatum(model->column_descriptions);
 	ret = SPI_execute_with_args("SELECT pg_catalog.jsonb_typeof($1::pg_catalog.jsonb) = 'object'",
-								1, argtypes, values, NULL, true, 0);
+								1, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not check column descriptions: %s", SPI_result_code_string(ret));
 	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") != 0)
@@ -207,7 +207,7 @@ check_settings(ModelDef *model, AnalyzedModel *analyzed)
 				 errhint("Write it as '{\"column\": \"description\"}'.")));
 	ret = SPI_execute_with_args("SELECT key, pg_catalog.jsonb_typeof(value) "
 								"FROM pg_catalog.jsonb_each($1::pg_catalog.jsonb)",
-								1, argtypes, values, NULL, true, 0);
+								1, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not check column descriptions: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)
