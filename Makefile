@@ -12,6 +12,7 @@ OBJS = \
 	src/lineage.o \
 	src/audit.o \
 	src/run.o \
+	src/subxact.o \
 	src/worker.o
 
 DATA = $(wildcard src/sql/medallion--*.sql)

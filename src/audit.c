@@ -58,6 +58,7 @@
 #include "graph.h"
 #include "model.h"
 #include "run.h"
+#include "subxact.h"
 
 PG_FUNCTION_INFO_V1(medallion_add_test);
 PG_FUNCTION_INFO_V1(medallion_drop_test);
@@ -295,64 +296,58 @@ failing_predicate(TestDef *test, const char *relsql, Oid relid, int param)
 	return NULL;
 }
 
+/* A query whose one row run_counting_query returns. */
+typedef struct CountingQuery
+{
+	const char *sql;
+	int			nparams;
+	Oid		   *types;
+	Datum	   *values;
+	char	  **row;			/* out: the values as strings */
+	MemoryContext resultcxt;
+} CountingQuery;
+
+static void
+counting_query_work(void *arg)
+{
+	CountingQuery *query = (CountingQuery *) arg;
+	int			ret;
+	int			ncols;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args(query->sql, query->nparams, query->types, query->values,
+								NULL, false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "test query returned %s", SPI_result_code_string(ret));
+	ncols = SPI_tuptable->tupdesc->natts;
+	query->row = MemoryContextAlloc(query->resultcxt, sizeof(char *) * ncols);
+	for (int i = 0; i < ncols; i++)
+	{
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1);
+
+		query->row[i] = value ? MemoryContextStrdup(query->resultcxt, value) : NULL;
+	}
+	SPI_finish();
+}
+
 /*
  * run_counting_query
  *		Run sql (returning one row) with params in a subtransaction; on
- *		success returns the tuple's values as strings in *row (ncols of
- *		them), on failure the error message.  Cancels are raised again.
+ *		success returns NULL and the row's values as strings in *row, on
+ *		failure the error message.  Cancels are raised again.
  */
 static char *
 run_counting_query(const char *sql, int nparams, Oid *types, Datum *values,
-				   char ***row, int *ncols, double *ms, MemoryContext resultcxt)
+				   char ***row, double *ms, MemoryContext resultcxt)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	CountingQuery query = {sql, nparams, types, values, NULL, resultcxt};
 	TimestampTz start = GetCurrentTimestamp();
-	char	   *volatile error = NULL;
+	ErrorData  *edata = SubxactRun(counting_query_work, &query, true);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		int			ret;
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		ret = SPI_execute_with_args(sql, nparams, types, values, NULL, false, 0);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "test query returned %s", SPI_result_code_string(ret));
-		*ncols = SPI_tuptable->tupdesc->natts;
-		{
-			MemoryContext spicxt = MemoryContextSwitchTo(resultcxt);
-
-			*row = palloc(sizeof(char *) * (*ncols));
-			for (int i = 0; i < *ncols; i++)
-				(*row)[i] = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1);
-			MemoryContextSwitchTo(spicxt);
-		}
-		SPI_finish();
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			ReThrowError(edata);
-		error = MemoryContextStrdup(resultcxt, edata->message);
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
 	*ms = (double) (GetCurrentTimestamp() - start) / 1000.0;
-	return error;
+	*row = query.row;
+	return edata ? MemoryContextStrdup(resultcxt, edata->message) : NULL;
 }
 
 /* Keep up to the limit of failing rows, as JSON, for store_failures. */
@@ -530,7 +525,6 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 	{
 		StringInfoData sql;
 		char	  **row = NULL;
-		int			ncols;
 		double		ms;
 		char	   *error;
 
@@ -544,7 +538,7 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 							 part->observed_sql ? part->observed_sql : "NULL::pg_catalog.text");
 		}
 		appendStringInfo(&sql, " FROM %s AS c", relsql);
-		error = run_counting_query(sql.data, nparams, types, values, &row, &ncols, &ms, resultcxt);
+		error = run_counting_query(sql.data, nparams, types, values, &row, &ms, resultcxt);
 		outcome->queries++;
 		foreach(lc, fused)
 		{
@@ -566,7 +560,6 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 		char	   *count_sql;
 		char	   *rows_sql;
 		char	  **row = NULL;
-		int			ncols;
 		char	   *error;
 
 		if (strcmp(test->kind, "relationships") == 0)
@@ -596,7 +589,7 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 		}
 		else
 			continue;
-		error = run_counting_query(count_sql, 0, NULL, NULL, &row, &ncols, &result->ms, resultcxt);
+		error = run_counting_query(count_sql, 0, NULL, NULL, &row, &result->ms, resultcxt);
 		outcome->queries++;
 		record(outcome, result, error ? 0 : strtoll(row[0], NULL, 10), NULL, error, resultcxt);
 		if (error == NULL && test->store_failures && result->failures > 0)

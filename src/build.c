@@ -60,6 +60,7 @@
 #include "utils/resowner.h"
 
 #include "build.h"
+#include "subxact.h"
 
 /*
  * BuildPublishedRelid
@@ -476,6 +477,21 @@ compare_oids(const ListCell *a, const ListCell *b)
 	return oa < ob ? -1 : (oa > ob ? 1 : 0);
 }
 
+/* One attempt: lock every relation, waiting at most medallion.lock_timeout. */
+static void
+lock_attempt(void *arg)
+{
+	List	   *relids = (List *) arg;
+	int			nestlevel = NewGUCNestLevel();
+	ListCell   *lc;
+
+	(void) set_config_option("lock_timeout", psprintf("%d", build_lock_timeout),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	foreach(lc, relids)
+		LockRelationOid(lfirst_oid(lc), AccessExclusiveLock);
+	AtEOXact_GUC(true, nestlevel);
+}
+
 /*
  * BuildLockRelations
  *		Take AccessExclusiveLock on every relation of relids (in OID order),
@@ -488,49 +504,19 @@ BuildLockRelations(List *relids)
 {
 	List	   *sorted = list_copy(relids);
 	TimestampTz start = GetCurrentTimestamp();
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	volatile int pause = 10;
+	int			pause = 10;
 
 	list_sort(sorted, compare_oids);
 	for (;;)
 	{
-		bool		locked = false;
+		ErrorData  *edata = SubxactRun(lock_attempt, sorted, true);
 
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(oldcontext);
-		PG_TRY();
-		{
-			ListCell   *lc;
-			int			nestlevel = NewGUCNestLevel();
-
-			(void) set_config_option("lock_timeout", psprintf("%d", build_lock_timeout),
-									 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-									 true, 0, false);
-			foreach(lc, sorted)
-				LockRelationOid(lfirst_oid(lc), AccessExclusiveLock);
-			AtEOXact_GUC(true, nestlevel);
-			ReleaseCurrentSubTransaction();
-			locked = true;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(oldcontext);
-			edata = CopyErrorData();
-			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE ||
-				TimestampDifferenceExceeds(start, GetCurrentTimestamp(), build_publish_timeout))
-				PG_RE_THROW();
-			FlushErrorState();
-			FreeErrorData(edata);
-			RollbackAndReleaseCurrentSubTransaction();
-		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-		if (locked)
-			return;
+		if (edata == NULL)
+			return;				/* the subtransaction's locks are ours now */
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE ||
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), build_publish_timeout))
+			ReThrowError(edata);
+		FreeErrorData(edata);
 
 		/* let the readers queued behind us go, then try again */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -35,6 +35,7 @@
 #include "catalog.h"
 #include "graph.h"
 #include "model.h"
+#include "subxact.h"
 
 PG_FUNCTION_INFO_V1(medallion_create_model);
 PG_FUNCTION_INFO_V1(medallion_drop_model);
@@ -543,6 +544,22 @@ analyze_one(ModelDef *model, List *models, List *sources)
 						  analyzed->lineage);
 }
 
+/* What analyze_stale_work needs. */
+typedef struct StaleWork
+{
+	ModelDef   *model;
+	List	   *models;
+	List	   *sources;
+} StaleWork;
+
+static void
+analyze_stale_work(void *arg)
+{
+	StaleWork  *work = (StaleWork *) arg;
+
+	analyze_one(work->model, work->models, work->sources);
+}
+
 /*
  * ModelAnalyzeStale
  *		Analyze the models whose derived rows do not match their version
@@ -554,48 +571,30 @@ analyze_one(ModelDef *model, List *models, List *sources)
 int
 ModelAnalyzeStale(List *models)
 {
-	List	   *volatile sources = NIL;
+	StaleWork	work = {NULL, models, NIL};
 	ListCell   *lc;
-	volatile int count = 0;
+	int			count = 0;
 
 	foreach(lc, models)
 	{
-		ModelDef   *model = lfirst(lc);
-		MemoryContext oldcontext = CurrentMemoryContext;
-		ResourceOwner oldowner = CurrentResourceOwner;
+		ErrorData  *edata;
 
-		if (model->analyzed_version == model->version)
+		work.model = lfirst(lc);
+		if (work.model->analyzed_version == work.model->version)
 			continue;
-		if (sources == NIL)
-			sources = CatalogListSources();
-
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(oldcontext);
-		PG_TRY();
+		if (work.sources == NIL)
+			work.sources = CatalogListSources();
+		edata = SubxactRun(analyze_stale_work, &work, true);
+		if (edata == NULL)
 		{
-			analyze_one(model, models, sources);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcontext);
-			CurrentResourceOwner = oldowner;
 			count++;
+			continue;
 		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(oldcontext);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcontext);
-			CurrentResourceOwner = oldowner;
-			ereport(WARNING,
-					(errcode(edata->sqlerrcode),
-					 errmsg("model \"%s\" could not be analyzed: %s", model->name, edata->message),
-					 errhint("Fix or redefine the model with medallion_create_model.")));
-			FreeErrorData(edata);
-		}
-		PG_END_TRY();
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("model \"%s\" could not be analyzed: %s", work.model->name, edata->message),
+				 errhint("Fix or redefine the model with medallion_create_model.")));
+		FreeErrorData(edata);
 	}
 	return count;
 }

@@ -68,6 +68,7 @@
 #include "graph.h"
 #include "model.h"
 #include "run.h"
+#include "subxact.h"
 #include "worker.h"
 
 PG_FUNCTION_INFO_V1(medallion_run);
@@ -562,6 +563,37 @@ build_model(Run *run, RunStep *step)
 	}
 }
 
+/* What build_step_work needs. */
+typedef struct StepWork
+{
+	Run		   *run;
+	RunStep    *step;
+	int			timeout_ms;
+} StepWork;
+
+/* Build one model as its owner, restricted, with its search_path and timeout. */
+static void
+build_step_work(void *arg)
+{
+	StepWork   *work = (StepWork *) arg;
+	Oid			save_userid;
+	int			save_sec;
+	int			nestlevel;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(ModelOwnerId(work->step->model),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = AnalyzeEnterSearchPath(work->step->model->search_path);
+	if (work->timeout_ms > 0)
+		enable_timeout_after(model_timeout_id, work->timeout_ms);
+	build_model(work->run, work->step);
+	if (work->timeout_ms > 0)
+		disable_timeout(model_timeout_id, false);
+	AnalyzeLeaveSearchPath(nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
 /*
  * build_step
  *		Build one step in a subtransaction; a failure is recorded in the
@@ -570,12 +602,11 @@ build_model(Run *run, RunStep *step)
 static void
 build_step(Run *run, RunStep *step)
 {
-	MemoryContext runcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	List	   *volatile saved_from = run->redirect_from;
-	List	   *volatile saved_to = run->redirect_to;
+	StepWork	work = {run, step, model_timeout_ms(step->model)};
+	List	   *saved_from = run->redirect_from;
+	List	   *saved_to = run->redirect_to;
+	ErrorData  *edata;
 	ListCell   *lc;
-	int			timeout_ms;
 
 	/* downstream of a failure is skipped */
 	foreach(lc, run->graph->nodes[step->node].upstream)
@@ -594,49 +625,15 @@ build_step(Run *run, RunStep *step)
 	}
 
 	step->started_at = GetCurrentTimestamp();
-	timeout_ms = model_timeout_ms(step->model);
 	model_timeout_fired = false;
+	edata = SubxactRun(build_step_work, &work, false);
+	if (work.timeout_ms > 0)
+		disable_timeout(model_timeout_id, false);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(runcontext);
-	PG_TRY();
-	{
-		Oid			save_userid;
-		int			save_sec;
-		int			nestlevel;
-
-		GetUserIdAndSecContext(&save_userid, &save_sec);
-		SetUserIdAndSecContext(ModelOwnerId(step->model),
-							   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
-		nestlevel = AnalyzeEnterSearchPath(step->model->search_path);
-		if (timeout_ms > 0)
-			enable_timeout_after(model_timeout_id, timeout_ms);
-
-		build_model(run, step);
-
-		if (timeout_ms > 0)
-			disable_timeout(model_timeout_id, false);
-		AnalyzeLeaveSearchPath(nestlevel);
-		SetUserIdAndSecContext(save_userid, save_sec);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(runcontext);
-		CurrentResourceOwner = oldowner;
+	if (edata == NULL)
 		step->status = STEP_SUCCESS;
-	}
-	PG_CATCH();
+	else
 	{
-		ErrorData  *edata;
-
-		if (timeout_ms > 0)
-			disable_timeout(model_timeout_id, false);
-		MemoryContextSwitchTo(runcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(runcontext);
-		CurrentResourceOwner = oldowner;
-
 		/* what the failed model added to the redirections is gone */
 		run->redirect_from = saved_from;
 		run->redirect_to = saved_to;
@@ -665,9 +662,7 @@ build_step(Run *run, RunStep *step)
 		}
 		FreeErrorData(edata);
 	}
-	PG_END_TRY();
 	model_timeout_fired = false;
-
 	step->finished_at = GetCurrentTimestamp();
 	step->ms = (double) (step->finished_at - step->started_at) / 1000.0;
 }
@@ -732,6 +727,25 @@ publish_all(Run *run)
 	run->publish_ms = (double) (GetCurrentTimestamp() - start) / 1000.0;
 }
 
+/* What store_failures_work needs. */
+typedef struct StoreWork
+{
+	Run		   *run;
+	RunStep    *step;
+} StoreWork;
+
+static void
+store_failures_work(void *arg)
+{
+	StoreWork  *work = (StoreWork *) arg;
+	Oid			save_userid;
+	int			save_sec;
+
+	ModelBecomeOwner(work->step->model, &save_userid, &save_sec);
+	AuditStoreFailures(work->step->model, work->step->tests, work->run->run_id);
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
 /*
  * store_failures
  *		Keep the failing rows of a step's tests that have store_failures,
@@ -741,40 +755,13 @@ publish_all(Run *run)
 static void
 store_failures(Run *run, RunStep *step)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	StoreWork	work = {run, step};
+	ErrorData  *edata = SubxactRun(store_failures_work, &work, true);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		Oid			save_userid;
-		int			save_sec;
-
-		ModelBecomeOwner(step->model, &save_userid, &save_sec);
-		AuditStoreFailures(step->model, step->tests, run->run_id);
-		SetUserIdAndSecContext(save_userid, save_sec);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			ReThrowError(edata);
+	if (edata != NULL)
 		ereport(WARNING,
 				(errmsg("could not store the failing rows of model \"%s\": %s",
 						step->model->name, edata->message)));
-	}
-	PG_END_TRY();
 }
 
 /*
@@ -820,6 +807,37 @@ lock_models(Run *run)
 	}
 }
 
+/* Lock, build and publish. */
+static void
+execute_run_work(void *arg)
+{
+	Run		   *run = (Run *) arg;
+	ListCell   *lc;
+
+	lock_models(run);
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+
+		if (run->cancelled)
+		{
+			step->status = STEP_SKIPPED;
+			step->message = pstrdup("the run was cancelled");
+		}
+		else if (step->status == STEP_PENDING)
+			build_step(run, step);
+		report_step(run, step);
+		if (step->tests != NULL)
+			store_failures(run, step);
+	}
+	if (run->cancelled)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("%s", run->cancel_message),
+				 errdetail("The run was cancelled while building; it published nothing.")));
+	publish_all(run);
+}
+
 /*
  * execute_run
  *		Lock, build and publish, inside a subtransaction: when a cancel or a
@@ -829,56 +847,14 @@ lock_models(Run *run)
 static ErrorData *
 execute_run(Run *run)
 {
-	MemoryContext runcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	ErrorData  *volatile failure = NULL;
+	ErrorData  *failure = SubxactRun(execute_run_work, run, false);
+	ListCell   *lc;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(runcontext);
-	PG_TRY();
+	if (failure != NULL)
 	{
-		ListCell   *lc;
-
-		lock_models(run);
-		foreach(lc, run->steps)
-		{
-			RunStep    *step = lfirst(lc);
-
-			if (run->cancelled)
-			{
-				step->status = STEP_SKIPPED;
-				step->message = pstrdup("the run was cancelled");
-			}
-			else if (step->status == STEP_PENDING)
-				build_step(run, step);
-			report_step(run, step);
-			if (step->tests != NULL)
-				store_failures(run, step);
-		}
-		if (run->cancelled)
-			ereport(ERROR,
-					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("%s", run->cancel_message),
-					 errdetail("The run was cancelled while building; it published nothing.")));
-		publish_all(run);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(runcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ListCell   *lc;
-
-		MemoryContextSwitchTo(runcontext);
-		failure = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(runcontext);
-		CurrentResourceOwner = oldowner;
 		foreach(lc, run->steps)
 			((RunStep *) lfirst(lc))->published = false;
 	}
-	PG_END_TRY();
 	return failure;
 }
 
