@@ -29,6 +29,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# The modules share structs through their headers: rebuild when one changes.
+$(OBJS): $(wildcard src/*.h)
+
 # The README's command: install what is missing, build, install, start a
 # throwaway cluster, run every suite, stop it, print "N passed, N failed".
 .PHONY: test

@@ -34,6 +34,7 @@
 #include "catalog/pg_depend.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_statistic.h"
+#include "catalog/pg_type.h"
 #include "commands/cluster.h"
 #include "commands/comment.h"
 #include "commands/defrem.h"
@@ -42,6 +43,7 @@
 #include "executor/tuptable.h"
 #include "access/heapam.h"
 #include "nodes/makefuncs.h"
+#include "nodes/params.h"
 #include "parser/parse_utilcmd.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -840,10 +842,11 @@ fill_destroy(DestReceiver *self)
 /*
  * fill_heap
  *		Fill heap, created in the current subtransaction, with the rows of
- *		the query text sql (whose columns are given); returns the row count.
+ *		the query text sql (whose columns are given, and which takes the
+ *		given parameters); returns the row count.
  */
 static uint64
-fill_heap(Oid heap, List *columns, const char *sql)
+fill_heap(Oid heap, List *columns, const char *sql, int nparams, Oid *types, Datum *values)
 {
 	FillReceiver fill;
 	SPIExecuteOptions options;
@@ -874,6 +877,19 @@ fill_heap(Oid heap, List *columns, const char *sql)
 
 	memset(&options, 0, sizeof(options));
 	options.dest = (DestReceiver *) &fill;
+	if (nparams > 0)
+	{
+		options.params = makeParamList(nparams);
+		for (int i = 0; i < nparams; i++)
+		{
+			ParamExternData *prm = &options.params->params[i];
+
+			prm->value = values[i];
+			prm->isnull = false;
+			prm->pflags = PARAM_FLAG_CONST;
+			prm->ptype = types[i];
+		}
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ret = SPI_execute_extended(psprintf("SELECT %s FROM (%s) AS q", source, sql), &options);
@@ -1045,7 +1061,7 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql)
 	cand->candidate = make_new_heap(cand->published, tablespace, accessmethod,
 									persistence, AccessExclusiveLock);
 	CommandCounterIncrement();
-	cand->rows = fill_heap(cand->candidate, analyzed->columns, sql);
+	cand->rows = fill_heap(cand->candidate, analyzed->columns, sql, 0, NULL, NULL);
 	finish_candidate(cand, cand->candidate);
 	return cand;
 }
@@ -1437,4 +1453,343 @@ BuildDropCandidateView(Oid relid)
 	obj.objectSubId = 0;
 	performDeletion(&obj, DROP_CASCADE, PERFORM_DELETION_INTERNAL | PERFORM_DELETION_QUIETLY);
 	CommandCounterIncrement();
+}
+
+/* ----------------------------------------------------------------
+ * Incremental models
+ *
+ * The candidate of an incremental model is its delta: the rows of the
+ * model query past the stored high-water mark (minus the lookback), in a
+ * heap shaped like the published table, deduplicated by unique_key for
+ * merge and delete+insert (the row with the highest watermark wins).  The
+ * run tests it, then applies it to the published table with ordinary DML
+ * inside the model's subtransaction: readers keep seeing the old rows
+ * until the run commits (MVCC), so no exclusive lock is needed, and the
+ * new high-water mark is stored in the same transaction.
+ *
+ * The high-water mark is held back to the start of the oldest transaction
+ * in progress in another session: a row such a transaction writes with a
+ * timestamp from before its commit is then read by the next run instead of
+ * being skipped forever.  For a numeric watermark, in-flight transactions
+ * keep the previous mark.  Rows read again are merged by key (merge,
+ * delete+insert) or not inserted again (append: an anti-join over the
+ * rows past the lower bound).
+ * ---------------------------------------------------------------- */
+
+/* "a, b" from a List of names, quoted. */
+static char *
+name_csv(List *names)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", quote_identifier(lfirst(lc)));
+	return buf.data;
+}
+
+/* "p.a, p.b" from the quoted column list "a, b". */
+static char *
+prefixed_list(const char *cols, const char *prefix)
+{
+	List	   *names;
+	StringInfoData buf;
+	ListCell   *lc;
+	char	   *copy = pstrdup(cols);
+
+	if (!SplitIdentifierString(copy, ',', &names))
+		elog(ERROR, "invalid column list \"%s\"", cols);
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s%s", buf.len > 0 ? ", " : "", prefix,
+						 quote_identifier(lfirst(lc)));
+	return buf.data;
+}
+
+/* "a = s.a, b = s.b" from the quoted column list "a, b". */
+static char *
+assignments(const char *cols, const char *prefix)
+{
+	List	   *names;
+	StringInfoData buf;
+	ListCell   *lc;
+	char	   *copy = pstrdup(cols);
+
+	if (!SplitIdentifierString(copy, ',', &names))
+		elog(ERROR, "invalid column list \"%s\"", cols);
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s = %s%s", buf.len > 0 ? ", " : "",
+						 quote_identifier(lfirst(lc)), prefix, quote_identifier(lfirst(lc)));
+	return buf.data;
+}
+
+/* The type of a model column, as SQL text. */
+static char *
+query_column_type(List *columns, const char *name)
+{
+	ModelColumn *col = find_column(columns, name);
+
+	if (col == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("the model query has no column \"%s\"", name)));
+	return format_type_be_qualified(col->type);
+}
+
+static bool
+is_time_type(List *columns, const char *name)
+{
+	ModelColumn *col = find_column(columns, name);
+
+	return col != NULL && (col->type == DATEOID || col->type == TIMESTAMPOID ||
+						   col->type == TIMESTAMPTZOID);
+}
+
+/* One value computed by SQL (with text parameters), as text or NULL. */
+static char *
+sql_value(const char *sql, int nparams, Datum *values, const char *nulls)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	char	   *result = NULL;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args(sql, nparams, types, values, nulls, false, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "SPI_execute failed for \"%s\": %s", sql, SPI_result_code_string(ret));
+	{
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (value != NULL)
+			result = MemoryContextStrdup(callercxt, value);
+	}
+	SPI_finish();
+	return result;
+}
+
+/*
+ * next_watermark
+ *		The high-water mark to store after building heap: the largest
+ *		watermark in it (or the previous one), held back to the oldest
+ *		transaction in progress.
+ */
+static void
+next_watermark(Candidate *cand, Oid heap, const char *previous, const char *previous_max)
+{
+	ModelDef   *model = cand->model;
+	char	   *type = query_column_type(cand->columns, model->watermark);
+	char	   *oldest = CatalogOldestTransactionStart();
+	char	   *max_seen;
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+
+	max_seen = sql_value(psprintf("SELECT max(%s)::text FROM %s", quote_identifier(model->watermark),
+								  relation_sql_name(heap)), 0, NULL, NULL);
+	if (max_seen == NULL)
+		max_seen = previous_max ? pstrdup(previous_max) : NULL;
+	cand->max_seen = max_seen;
+	if (max_seen == NULL || oldest == NULL)
+		cand->watermark = max_seen;
+	else if (is_time_type(cand->columns, model->watermark))
+	{
+		/*
+		 * Strictly before that transaction began: what it writes with now()
+		 * is then past the mark.  A date mark goes back a whole day.
+		 */
+		values[0] = CStringGetTextDatum(max_seen);
+		values[1] = CStringGetTextDatum(oldest);
+		cand->watermark = sql_value(psprintf(strcmp(type, "date") == 0 ?
+											 "SELECT least($1::date, $2::pg_catalog.timestamptz::date - 1)::text" :
+											 "SELECT least($1::%s, ($2::pg_catalog.timestamptz - interval '1 microsecond')::%s)::text",
+											 type, type), 2, values, nulls);
+	}
+	else
+		cand->watermark = previous ? pstrdup(previous) : NULL;
+}
+
+/*
+ * BuildIncrementalCandidate
+ *		Build an incremental model's candidate: its delta, or (first run,
+ *		full_refresh, a changed share above full_refresh_threshold, changed
+ *		columns) a whole new table like a table model.  Runs as the model
+ *		owner.
+ */
+Candidate *
+BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
+						  bool full_refresh)
+{
+	char	   *previous = NULL;
+	char	   *previous_max = NULL;
+	bool		has_state = CatalogGetState(model->name, &previous, &previous_max);
+	Oid			published = BuildPublishedRelid(model);
+	Candidate  *cand;
+	Relation	rel;
+	SchemaChange *change;
+	StringInfoData delta;
+	Datum		values[2];
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	int			nparams = 0;
+	double		published_rows;
+
+	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
+		return BuildTableCandidate(model, analyzed, sql);	/* it reports the problem */
+	rel = table_open(published, AccessShareLock);
+	change = schema_change(rel, analyzed->columns);
+	table_close(rel, NoLock);
+
+	if (full_refresh || !has_state || change->added || change->removed || change->retyped)
+	{
+		cand = BuildTableCandidate(model, analyzed, sql);
+		cand->full_reason = full_refresh ? "full refresh" : !has_state ? "first build" :
+			"the columns changed";
+		if (model->watermark)
+			next_watermark(cand, cand->candidate, NULL, NULL);
+		return cand;
+	}
+
+	/* the delta: rows past the high-water mark, one per key */
+	initStringInfo(&delta);
+	if (model->watermark && previous != NULL)
+	{
+		char	   *type = query_column_type(analyzed->columns, model->watermark);
+
+		values[nparams++] = CStringGetTextDatum(previous);
+		if (model->lookback)
+		{
+			values[nparams++] = CStringGetTextDatum(model->lookback);
+			appendStringInfo(&delta, "SELECT * FROM (%s) AS q WHERE q.%s > ($1::%s - $2::pg_catalog.interval)::%s",
+							 sql, quote_identifier(model->watermark), type, type);
+		}
+		else
+			appendStringInfo(&delta, "SELECT * FROM (%s) AS q WHERE q.%s > $1::%s",
+							 sql, quote_identifier(model->watermark), type);
+	}
+	else
+		appendStringInfoString(&delta, sql);
+	if (strcmp(model->strategy, "append") != 0)
+	{
+		char	   *keys = name_csv(model->unique_key);
+
+		delta.data = psprintf("SELECT DISTINCT ON (%s) * FROM (%s) AS d ORDER BY %s%s%s",
+							  keys, delta.data, keys,
+							  model->watermark ? ", " : "",
+							  model->watermark ? psprintf("%s DESC NULLS LAST",
+														  quote_identifier(model->watermark)) : "");
+	}
+
+	cand = palloc0(sizeof(Candidate));
+	cand->model = model;
+	cand->columns = analyzed->columns;
+	cand->published = published;
+	cand->delta = true;
+	cand->lower_bound = previous;
+	rel = table_open(published, AccessShareLock);
+	published_rows = rel->rd_rel->reltuples;
+	cand->candidate = make_new_heap(published, rel->rd_rel->reltablespace, rel->rd_rel->relam,
+									rel->rd_rel->relpersistence, AccessExclusiveLock);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+	cand->rows = fill_heap(cand->candidate, analyzed->columns, delta.data, nparams, types, values);
+
+	if (model->full_refresh_threshold && cand->rows > 0 && published_rows > 0 &&
+		cand->rows > atof(model->full_refresh_threshold) * published_rows)
+	{
+		ereport(NOTICE,
+				(errmsg("model \"%s\": %lld changed rows are more than %s of %.0f; rebuilding instead",
+						model->name, (long long) cand->rows, model->full_refresh_threshold,
+						published_rows)));
+		drop_internal(cand->candidate);
+		cand = BuildTableCandidate(model, analyzed, sql);
+		cand->full_reason = "above full_refresh_threshold";
+		if (model->watermark)
+			next_watermark(cand, cand->candidate, NULL, NULL);
+		return cand;
+	}
+	if (model->watermark)
+		next_watermark(cand, cand->candidate, previous, previous_max);
+	return cand;
+}
+
+/*
+ * BuildApplyDelta
+ *		Apply an incremental model's delta to its published table (inside
+ *		the model's subtransaction, as the model owner) by its strategy, and
+ *		drop the delta.  Returns the rows inserted or changed.
+ */
+int64
+BuildApplyDelta(Candidate *cand)
+{
+	ModelDef   *model = cand->model;
+	char	   *target = relation_sql_name(cand->published);
+	char	   *delta = relation_sql_name(cand->candidate);
+	char	   *cols;
+	char	   *source;
+	uint64		rows = 0;
+
+	column_lists(cand->published, cand->columns, &cols, &source);
+	if (strcmp(model->strategy, "append") == 0)
+	{
+		if (model->watermark && cand->lower_bound != NULL)
+		{
+			/* rows read again (held-back mark, lookback) are not added twice */
+			Datum		values[1] = {CStringGetTextDatum(cand->lower_bound)};
+			char	   *type = query_column_type(cand->columns, model->watermark);
+			Oid			types[1] = {TEXTOID};
+			int			ret;
+
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			ret = SPI_execute_with_args(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s AS d "
+												 "WHERE NOT EXISTS (SELECT 1 FROM %s AS p WHERE p.%s >= ($1::%s - %s) "
+												 "AND ROW(%s) IS NOT DISTINCT FROM ROW(%s))",
+												 target, cols, cols, delta, target,
+												 quote_identifier(model->watermark), type,
+												 model->lookback ? psprintf("%s::pg_catalog.interval",
+																			quote_literal_cstr(model->lookback)) :
+												 psprintf("'0'::%s", strcmp(type, "date") == 0 ? "integer" :
+														  is_time_type(cand->columns, model->watermark) ?
+														  "pg_catalog.interval" : type),
+												 prefixed_list(cols, "p."), prefixed_list(cols, "d.")),
+										1, types, values, NULL, false, 0);
+			if (ret != SPI_OK_INSERT)
+				elog(ERROR, "could not append the delta: %s", SPI_result_code_string(ret));
+			rows = SPI_processed;
+			SPI_finish();
+		}
+		else
+			rows = spi_run(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", target, cols, cols, delta),
+						   SPI_OK_INSERT);
+	}
+	else
+	{
+		StringInfoData on;
+		ListCell   *lc;
+
+		initStringInfo(&on);
+		foreach(lc, model->unique_key)
+			appendStringInfo(&on, "%st.%s = s.%s", on.len > 0 ? " AND " : "",
+							 quote_identifier(lfirst(lc)), quote_identifier(lfirst(lc)));
+		if (strcmp(model->strategy, "merge") == 0)
+			rows = spi_run(psprintf("MERGE INTO %s AS t USING %s AS s ON %s "
+									"WHEN MATCHED THEN UPDATE SET %s "
+									"WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)",
+									target, delta, on.data, assignments(cols, "s."),
+									cols, prefixed_list(cols, "s.")),
+						   SPI_OK_MERGE);
+		else
+		{
+			(void) spi_run(psprintf("DELETE FROM %s AS t USING %s AS s WHERE %s", target, delta, on.data),
+						   SPI_OK_DELETE);
+			rows = spi_run(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", target, cols, cols, delta),
+						   SPI_OK_INSERT);
+		}
+	}
+	drop_internal(cand->candidate);
+	cand->candidate = InvalidOid;
+	CommandCounterIncrement();
+	return (int64) rows;
 }

@@ -22,6 +22,12 @@ typedef struct Candidate
 	List	   *published_indexes;	/* OIDs, paired with ... */
 	List	   *candidate_indexes;	/* ... the candidate's copies */
 	int64		rows;
+	/* incremental models */
+	bool		delta;			/* candidate holds new rows to apply */
+	const char *full_reason;	/* why it was rebuilt whole, or NULL */
+	char	   *lower_bound;	/* the high-water mark the delta starts at */
+	char	   *watermark;		/* the high-water mark to store */
+	char	   *max_seen;
 } Candidate;
 
 extern bool build_keep_previous;
@@ -40,6 +46,9 @@ extern void BuildLockRelations(List *relids);
 extern Candidate *BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed,
 									  const char *sql);
 extern void BuildPublishTable(Candidate *cand);
+extern Candidate *BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed,
+											const char *sql, bool full_refresh);
+extern int64 BuildApplyDelta(Candidate *cand);
 extern void BuildDropCandidate(Candidate *cand);
 extern int64 BuildRollback(ModelDef *model);
 extern char *BuildViewSql(ModelDef *model, AnalyzedModel *analyzed, bool *current);

@@ -263,7 +263,9 @@ CatalogGetLayer(const char *name, bool missing_ok)
 	"m.owner::text, m.search_path, m.unique_key, m.indexes, m.tags, " \
 	"m.description, m.column_descriptions::text, m.on_schema_change, " \
 	"m.statement_timeout::text, m.enabled, m.version, m.sql_hash, " \
-	"coalesce(a.version, -1) " \
+	"coalesce(a.version, -1), m.strategy, m.watermark, m.lookback::text, " \
+	"m.full_refresh_threshold::text, m.snapshot_strategy, m.updated_at_column, " \
+	"m.check_columns, m.hard_deletes " \
 	"FROM medallion.models m JOIN medallion.layers l ON l.name = m.layer " \
 	"LEFT JOIN medallion.analysis a ON a.model = m.name "
 
@@ -292,6 +294,14 @@ model_from_tuple(HeapTuple tuple, TupleDesc desc)
 	model->version = DatumGetInt32(SPI_getbinval(tuple, desc, 17, &isnull));
 	model->sql_hash = spi_text(tuple, desc, 18);
 	model->analyzed_version = DatumGetInt32(SPI_getbinval(tuple, desc, 19, &isnull));
+	model->strategy = spi_text(tuple, desc, 20);
+	model->watermark = spi_text(tuple, desc, 21);
+	model->lookback = spi_text(tuple, desc, 22);
+	model->full_refresh_threshold = spi_text(tuple, desc, 23);
+	model->snapshot_strategy = spi_text(tuple, desc, 24);
+	model->updated_at = spi_text(tuple, desc, 25);
+	model->check_columns = spi_text_list(tuple, desc, 26);
+	model->hard_deletes = spi_text(tuple, desc, 27);
 	return model;
 }
 
@@ -457,13 +467,16 @@ void
 CatalogUpsertModel(ModelDef *model, bool is_new)
 {
 	CatalogSession session;
-	Oid			argtypes[16] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, BOOLOID, INT4OID, TEXTOID};
-	Datum		values[16];
-	char		nulls[16];
+	Oid			argtypes[24];
+	Datum		values[24];
+	char		nulls[24];
 	int			ret;
 
+	for (int i = 0; i < 24; i++)
+		argtypes[i] = TEXTOID;
+	argtypes[6] = argtypes[7] = argtypes[8] = argtypes[22] = TEXTARRAYOID;
+	argtypes[13] = BOOLOID;
+	argtypes[14] = INT4OID;
 	memset(nulls, ' ', sizeof(nulls));
 	set_text_arg(values, nulls, 0, model->name);
 	set_text_arg(values, nulls, 1, model->layer);
@@ -483,6 +496,16 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 	values[13] = BoolGetDatum(model->enabled);
 	values[14] = Int32GetDatum(model->version);
 	set_text_arg(values, nulls, 15, model->sql_hash);
+	set_text_arg(values, nulls, 16, model->strategy);
+	set_text_arg(values, nulls, 17, model->watermark);
+	set_text_arg(values, nulls, 18, model->lookback);
+	set_text_arg(values, nulls, 19, model->full_refresh_threshold);
+	set_text_arg(values, nulls, 20, model->snapshot_strategy);
+	set_text_arg(values, nulls, 21, model->updated_at);
+	values[22] = ListToTextArray(model->check_columns);
+	if (model->check_columns == NIL)
+		nulls[22] = 'n';
+	set_text_arg(values, nulls, 23, model->hard_deletes);
 
 	CatalogEnter(&session);
 	if (is_new)
@@ -490,18 +513,24 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 									"INSERT INTO medallion.models (name, layer, materialized, sql, owner, "
 									"search_path, unique_key, indexes, tags, description, "
 									"column_descriptions, on_schema_change, statement_timeout, enabled, "
-									"version, sql_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-									"$11::jsonb, $12, $13::interval, $14, $15, $16)",
-									16, argtypes, values, nulls, false, 0);
+									"version, sql_hash, strategy, watermark, lookback, "
+									"full_refresh_threshold, snapshot_strategy, updated_at_column, check_columns, "
+									"hard_deletes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+									"$11::jsonb, $12, $13::interval, $14, $15, $16, $17, $18, "
+									"$19::interval, $20::real, $21, $22, $23, $24)",
+									24, argtypes, values, nulls, false, 0);
 	else
 		ret = SPI_execute_with_args(
 									"UPDATE medallion.models SET layer = $2, materialized = $3, sql = $4, "
 									"owner = $5, search_path = $6, unique_key = $7, indexes = $8, "
 									"tags = $9, description = $10, column_descriptions = $11::jsonb, "
 									"on_schema_change = $12, statement_timeout = $13::interval, "
-									"enabled = $14, version = $15, sql_hash = $16, "
+									"enabled = $14, version = $15, sql_hash = $16, strategy = $17, "
+									"watermark = $18, lookback = $19::interval, "
+									"full_refresh_threshold = $20::real, snapshot_strategy = $21, "
+									"updated_at_column = $22, check_columns = $23, hard_deletes = $24, "
 									"updated_at = pg_catalog.now() WHERE name = $1",
-									16, argtypes, values, nulls, false, 0);
+									24, argtypes, values, nulls, false, 0);
 	spi_check(ret, is_new ? SPI_OK_INSERT : SPI_OK_UPDATE, "writing a model");
 	if (SPI_processed != 1)
 		elog(ERROR, "model \"%s\" was not written", model->name);
@@ -618,4 +647,97 @@ CatalogLockDefinitions(void)
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, 1, 2);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/*
+ * CatalogGetState
+ *		The stored high-water mark of an incremental model: returns false
+ *		when there is none (never built), else sets *watermark and
+ *		*max_seen (either may be NULL), allocated in the caller's context.
+ */
+bool
+CatalogGetState(const char *model, char **watermark, char **max_seen)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	bool		found;
+	int			ret;
+
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("SELECT watermark, max_seen FROM medallion.model_state WHERE model = $1",
+								1, argtypes, values, NULL, false, 0);
+	spi_check(ret, SPI_OK_SELECT, "reading model state");
+	found = SPI_processed == 1;
+	if (found)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+
+		*watermark = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		*max_seen = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		MemoryContextSwitchTo(spicxt);
+	}
+	CatalogLeave(&session);
+	return found;
+}
+
+/*
+ * CatalogSetState
+ *		Store an incremental model's high-water mark, in the current
+ *		transaction (so it commits with the data it describes).
+ */
+void
+CatalogSetState(const char *model, const char *watermark, const char *max_seen, int64 run_id)
+{
+	CatalogSession session;
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, INT8OID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	int			ret;
+
+	set_text_arg(values, nulls, 0, model);
+	set_text_arg(values, nulls, 1, watermark);
+	set_text_arg(values, nulls, 2, max_seen);
+	values[3] = Int64GetDatum(run_id);
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("INSERT INTO medallion.model_state (model, watermark, max_seen, run_id) "
+								"VALUES ($1, $2, $3, $4) ON CONFLICT (model) DO UPDATE SET "
+								"watermark = EXCLUDED.watermark, max_seen = EXCLUDED.max_seen, "
+								"run_id = EXCLUDED.run_id, updated_at = pg_catalog.now()",
+								4, argtypes, values, nulls, false, 0);
+	spi_check(ret, SPI_OK_INSERT, "writing model state");
+	CatalogLeave(&session);
+}
+
+/*
+ * CatalogOldestTransactionStart
+ *		The start of the oldest transaction in progress in another session
+ *		of this database, as timestamptz text, or NULL.  Read as the
+ *		extension owner, who sees every session's xact_start.
+ */
+char *
+CatalogOldestTransactionStart(void)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	char	   *result = NULL;
+	int			ret;
+
+	CatalogEnter(&session);
+	ret = SPI_execute("SELECT min(xact_start)::text FROM pg_catalog.pg_stat_activity "
+					  "WHERE xact_start IS NOT NULL AND pid <> pg_catalog.pg_backend_pid() "
+					  "AND datid = (SELECT oid FROM pg_catalog.pg_database "
+					  "             WHERE datname = pg_catalog.current_database()) "
+					  "AND backend_type = 'client backend'", false, 0);
+	spi_check(ret, SPI_OK_SELECT, "reading transactions in progress");
+	if (SPI_processed == 1)
+	{
+		char	   *value = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (value != NULL)
+			result = MemoryContextStrdup(callercxt, value);
+	}
+	CatalogLeave(&session);
+	return result;
 }

@@ -41,6 +41,14 @@ typedef struct ModelDef
 	char	   *column_descriptions;	/* jsonb as text */
 	char	   *on_schema_change;
 	char	   *statement_timeout;	/* interval as text, or NULL */
+	char	   *strategy;		/* incremental: append, merge, delete+insert */
+	char	   *watermark;		/* incremental: column */
+	char	   *lookback;		/* incremental: interval as text, or NULL */
+	char	   *full_refresh_threshold; /* incremental: real as text, or NULL */
+	char	   *snapshot_strategy;	/* snapshot: timestamp, check */
+	char	   *updated_at;		/* snapshot (timestamp): column */
+	List	   *check_columns;	/* snapshot (check): of char * */
+	char	   *hard_deletes;	/* snapshot: ignore, invalidate */
 	bool		enabled;
 	int			version;
 	char	   *sql_hash;
@@ -102,6 +110,11 @@ extern void CatalogUpsertModel(ModelDef *model, bool is_new);
 extern void CatalogDeleteModel(const char *name);
 extern void CatalogReplaceDerived(const char *model, int version,
 								  List *dependencies, List *lineage);
+
+extern bool CatalogGetState(const char *model, char **watermark, char **max_seen);
+extern void CatalogSetState(const char *model, const char *watermark, const char *max_seen,
+							int64 run_id);
+extern char *CatalogOldestTransactionStart(void);
 
 extern List *TextArrayToList(Datum array);
 extern Datum ListToTextArray(List *strings);

@@ -17,6 +17,7 @@
 
 #include "access/xact.h"
 #include "executor/spi.h"
+#include "catalog/pg_type.h"
 #include "catalog/namespace.h"
 #include "common/md5.h"
 #include "fmgr.h"
@@ -176,6 +177,31 @@ check_settings(ModelDef *model, AnalyzedModel *analyzed)
 
 	foreach(lc, model->unique_key)
 		check_column(model, analyzed, lfirst(lc), "unique_key");
+	if (model->watermark)
+	{
+		ModelColumn *col = NULL;
+		ListCell   *lcol;
+
+		check_column(model, analyzed, model->watermark, "watermark");
+		foreach(lcol, analyzed->columns)
+		{
+			if (strcmp(((ModelColumn *) lfirst(lcol))->name, model->watermark) == 0)
+				col = lfirst(lcol);
+		}
+		if (col->type != DATEOID && col->type != TIMESTAMPOID && col->type != TIMESTAMPTZOID &&
+			col->type != INT2OID && col->type != INT4OID && col->type != INT8OID &&
+			col->type != NUMERICOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("watermark column \"%s\" of model \"%s\" is of type %s",
+							model->watermark, model->name, format_type_be(col->type)),
+					 errhint("A watermark is a date, timestamp, timestamptz or number column.")));
+		if (model->lookback && col->type != DATEOID && col->type != TIMESTAMPOID &&
+			col->type != TIMESTAMPTZOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("lookback needs a date or timestamp watermark")));
+	}
 	foreach(lc, model->indexes)
 	{
 		char	   *spec = pstrdup(lfirst(lc));
@@ -233,6 +259,7 @@ definition_hash(ModelDef *model)
 	char	   *hex = palloc(33);
 	const char *errstr = NULL;
 	List	   *parts[3] = {model->unique_key, model->indexes, model->tags};
+	ListCell   *lc;
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f",
@@ -241,10 +268,18 @@ definition_hash(ModelDef *model)
 					 model->column_descriptions, model->on_schema_change,
 					 model->statement_timeout ? model->statement_timeout : "\x1e",
 					 model->enabled ? "t" : "f");
+	{
+		const char *settings[] = {model->strategy, model->watermark, model->lookback,
+			model->full_refresh_threshold, model->snapshot_strategy, model->updated_at,
+		model->hard_deletes};
+
+		for (int i = 0; i < lengthof(settings); i++)
+			appendStringInfo(&buf, "%s\x1f", settings[i] ? settings[i] : "\x1e");
+		foreach(lc, model->check_columns)
+			appendStringInfo(&buf, "%s\x1d", (char *) lfirst(lc));
+	}
 	for (int i = 0; i < 3; i++)
 	{
-		ListCell   *lc;
-
 		foreach(lc, parts[i])
 			appendStringInfo(&buf, "%s\x1d", (char *) lfirst(lc));
 		appendStringInfoChar(&buf, '\x1f');
@@ -290,6 +325,65 @@ check_cycle(const char *model, List *upstream_models)
 				 errdetail("Cycle: %s (each model reads the next).", cycle.data),
 				 errhint("A model cannot read, directly or through other models, a model that reads it.")));
 	}
+}
+
+static void
+setting_error(const char *setting, const char *applies_to)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s applies only to %s models", setting, applies_to)));
+}
+
+/*
+ * check_materialization_settings
+ *		The settings of incremental and snapshot models: only where they
+ *		apply, with valid values, and defaults filled in.  What names a
+ *		column is checked against the query in check_settings.
+ */
+static void
+check_materialization_settings(ModelDef *model, float4 threshold)
+{
+	bool		incremental = strcmp(model->materialized, "incremental") == 0;
+
+	if (!incremental)
+	{
+		if (model->strategy)
+			setting_error("strategy", "incremental");
+		if (model->watermark)
+			setting_error("watermark", "incremental");
+		if (model->lookback)
+			setting_error("lookback", "incremental");
+		if (model->full_refresh_threshold)
+			setting_error("full_refresh_threshold", "incremental");
+	}
+	if (model->snapshot_strategy || model->updated_at || model->check_columns || model->hard_deletes)
+		setting_error("snapshot_strategy, updated_at, check_columns and hard_deletes", "snapshot");
+	if (!incremental)
+		return;
+
+	if (model->strategy == NULL)
+		model->strategy = pstrdup(model->unique_key ? "merge" : "append");
+	if (strcmp(model->strategy, "append") != 0 && strcmp(model->strategy, "merge") != 0 &&
+		strcmp(model->strategy, "delete+insert") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown incremental strategy \"%s\"", model->strategy),
+				 errhint("Strategies are append, merge and delete+insert.")));
+	if (strcmp(model->strategy, "append") != 0 && model->unique_key == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the %s strategy needs a unique_key", model->strategy),
+				 errhint("Pass unique_key => ARRAY['id'] (one or several columns).")));
+	if (model->lookback && model->watermark == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lookback needs a watermark")));
+	if (model->full_refresh_threshold && threshold <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("full_refresh_threshold must be greater than zero"),
+				 errhint("It is a share of the table's rows, e.g. 0.15.")));
 }
 
 /* Text argument or NULL. */
@@ -388,11 +482,12 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	model->materialized = text_arg(fcinfo, 3);
 	if (model->materialized == NULL)
 		model->materialized = previous ? previous->materialized : layer->default_materialization;
-	if (strcmp(model->materialized, "view") != 0 && strcmp(model->materialized, "table") != 0)
+	if (strcmp(model->materialized, "view") != 0 && strcmp(model->materialized, "table") != 0 &&
+		strcmp(model->materialized, "incremental") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown materialization \"%s\"", model->materialized),
-				 errhint("Materializations are view and table.")));
+				 errhint("Materializations are view, table and incremental.")));
 
 	/* the other settings */
 	model->tags = array_arg(fcinfo, 4);
@@ -413,6 +508,17 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	model->statement_timeout = PG_ARGISNULL(10) ? NULL :
 		DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(10)));
 	model->enabled = PG_ARGISNULL(11) ? true : PG_GETARG_BOOL(11);
+	model->strategy = text_arg(fcinfo, 12);
+	model->watermark = text_arg(fcinfo, 13);
+	model->lookback = PG_ARGISNULL(14) ? NULL :
+		DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(14)));
+	model->full_refresh_threshold = PG_ARGISNULL(15) ? NULL :
+		DatumGetCString(DirectFunctionCall1(float4out, PG_GETARG_DATUM(15)));
+	model->snapshot_strategy = text_arg(fcinfo, 16);
+	model->updated_at = text_arg(fcinfo, 17);
+	model->check_columns = array_arg(fcinfo, 18);
+	model->hard_deletes = text_arg(fcinfo, 19);
+	check_materialization_settings(model, PG_ARGISNULL(15) ? 0 : PG_GETARG_FLOAT4(15));
 	model->owner = previous ? previous->owner : GetUserNameFromId(GetUserId(), false);
 	model->search_path = effective_search_path(layers);
 

@@ -79,14 +79,17 @@ typedef enum StepStatus
 {
 	STEP_PENDING,
 	STEP_SUCCESS,
+	STEP_UP_TO_DATE,			/* built: an incremental model with no new rows */
 	STEP_FAILED,
 	STEP_SKIPPED,
 	STEP_CANCELLED
 } StepStatus;
 
 static const char *const step_status_names[] = {
-	"pending", "success", "failed", "skipped", "cancelled"
+	"pending", "success", "up_to_date", "failed", "skipped", "cancelled"
 };
+
+#define STEP_BUILT(status) ((status) == STEP_SUCCESS || (status) == STEP_UP_TO_DATE)
 
 /* One model of a run. */
 typedef struct RunStep
@@ -108,6 +111,7 @@ typedef struct RunStep
 	char	   *view_sql;		/* view models: SQL to publish, NULL if current */
 	Oid			candidate_view; /* view models: what the run reads instead */
 	AuditOutcome *tests;		/* NULL when the model has none, or was not built */
+	bool		up_to_date;		/* incremental: no new rows */
 } RunStep;
 
 /* A run in progress. */
@@ -305,7 +309,9 @@ count_steps(Run *run, StepStatus status, bool published_only)
 	{
 		RunStep    *step = lfirst(lc);
 
-		if (published_only ? step->published : step->status == status)
+		if (published_only ? step->published :
+			(step->status == status ||
+			 (status == STEP_SUCCESS && step->status == STEP_UP_TO_DATE)))
 			n++;
 	}
 	return n;
@@ -427,12 +433,27 @@ report_step(Run *run, RunStep *step)
 
 	switch (step->status)
 	{
+		case STEP_UP_TO_DATE:
+			ereport(NOTICE,
+					(errmsg("%s UP TO DATE %s %s: no new rows%s", prefix, what,
+							step->model->materialized, format_ms(step->ms))));
+			break;
 		case STEP_SUCCESS:
-			if (step->has_rows)
+			if (step->candidate != NULL && step->candidate->delta)
 				ereport(NOTICE,
-						(errmsg("%s OK %s %s %s rows%s", prefix, what,
+						(errmsg("%s OK %s %s %s new or changed rows%s", prefix, what,
 								step->model->materialized, format_count(step->rows),
 								format_ms(step->ms))));
+			else if (step->candidate != NULL && step->candidate->full_reason)
+				ereport(NOTICE,
+						(errmsg("%s OK %s %s %s rows (%s)%s", prefix, what,
+								step->model->materialized, format_count(step->rows),
+								step->candidate->full_reason, format_ms(step->ms))));
+			else if (step->has_rows)
+				ereport(NOTICE,
+						(errmsg("%s OK %s %s %s row%s%s", prefix, what,
+								step->model->materialized, format_count(step->rows),
+								step->rows == 1 ? "" : "s", format_ms(step->ms))));
 			else
 				ereport(NOTICE,
 						(errmsg("%s OK %s %s%s", prefix, what, step->model->materialized,
@@ -509,17 +530,26 @@ build_model(Run *run, RunStep *step)
 							run->models, run->sources);
 	published_query = copyObject(analyzed->query);
 
-	if (strcmp(model->materialized, "table") == 0)
+	if (strcmp(model->materialized, "table") == 0 || strcmp(model->materialized, "incremental") == 0)
 	{
 		Candidate  *cand;
+		char	   *sql;
 
 		(void) AnalyzeRedirect(analyzed->query, run->redirect_from, run->redirect_to);
-		cand = BuildTableCandidate(model, analyzed, pg_get_querydef(analyzed->query, false));
+		sql = pg_get_querydef(analyzed->query, false);
+		if (strcmp(model->materialized, "incremental") == 0)
+			cand = BuildIncrementalCandidate(model, analyzed, sql, run->full_refresh);
+		else
+			cand = BuildTableCandidate(model, analyzed, sql);
 		step->candidate = cand;
 		step->rows = cand->rows;
 		step->has_rows = true;
-		run->redirect_from = lappend_oid(run->redirect_from, cand->published);
-		run->redirect_to = lappend_oid(run->redirect_to, cand->candidate);
+		if (!cand->delta)
+		{
+			/* a whole new table: downstream reads it until it is swapped in */
+			run->redirect_from = lappend_oid(run->redirect_from, cand->published);
+			run->redirect_to = lappend_oid(run->redirect_to, cand->candidate);
+		}
 		tested = cand->candidate;
 	}
 	else
@@ -561,6 +591,29 @@ build_model(Run *run, RunStep *step)
 				 errmsg("blocking test %s failed: %s failing row%s", blocker->test->name,
 						format_count(blocker->failures), blocker->failures == 1 ? "" : "s")));
 	}
+
+	/*
+	 * An incremental model's delta, audited, goes into the published table
+	 * now: nobody sees it before the run commits, and downstream models of
+	 * the run read the new state.  The high-water mark commits with it.
+	 */
+	if (step->candidate != NULL && step->candidate->delta)
+	{
+		if (step->candidate->rows == 0)
+		{
+			BuildDropCandidate(step->candidate);
+			step->up_to_date = true;
+		}
+		else
+			step->rows = BuildApplyDelta(step->candidate);
+	}
+	if (strcmp(model->materialized, "incremental") == 0 && model->watermark &&
+		step->candidate != NULL && !step->up_to_date)
+		CatalogSetState(model->name, step->candidate->watermark, step->candidate->max_seen,
+						run->run_id);
+	else if (strcmp(model->materialized, "incremental") == 0 && !model->watermark &&
+			 step->candidate != NULL)
+		CatalogSetState(model->name, NULL, NULL, run->run_id);
 }
 
 /* What build_step_work needs. */
@@ -613,7 +666,7 @@ build_step(Run *run, RunStep *step)
 	{
 		RunStep    *up = step_of_node(run, lfirst_int(lc));
 
-		if (up != NULL && up->status != STEP_SUCCESS)
+		if (up != NULL && !STEP_BUILT(up->status))
 		{
 			step->status = STEP_SKIPPED;
 			step->message = psprintf("upstream model %s %s", up->model->name,
@@ -631,7 +684,7 @@ build_step(Run *run, RunStep *step)
 		disable_timeout(model_timeout_id, false);
 
 	if (edata == NULL)
-		step->status = STEP_SUCCESS;
+		step->status = step->up_to_date ? STEP_UP_TO_DATE : STEP_SUCCESS;
 	else
 	{
 		/* what the failed model added to the redirections is gone */
@@ -640,6 +693,7 @@ build_step(Run *run, RunStep *step)
 		step->candidate = NULL;
 		step->candidate_view = InvalidOid;
 		step->view_sql = NULL;
+		step->up_to_date = false;
 		step->sqlstate = pstrdup(unpack_sql_state(edata->sqlerrcode));
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && model_timeout_fired)
 		{
@@ -695,9 +749,9 @@ publish_all(Run *run)
 	{
 		RunStep    *step = lfirst(lc);
 
-		if (step->status != STEP_SUCCESS)
+		if (!STEP_BUILT(step->status))
 			continue;
-		if (step->candidate != NULL)
+		if (step->candidate != NULL && !step->candidate->delta)
 			relids = lappend_oid(relids, step->candidate->published);
 		else if (step->view_sql != NULL)
 			relids = lappend_oid(relids, BuildPublishedRelid(step->model));
@@ -712,11 +766,11 @@ publish_all(Run *run)
 		int			save_sec;
 		int			nestlevel;
 
-		if (step->status != STEP_SUCCESS)
+		if (!STEP_BUILT(step->status))
 			continue;
 		ModelBecomeOwner(step->model, &save_userid, &save_sec);
 		nestlevel = AnalyzeEnterSearchPath(step->model->search_path);
-		if (step->candidate != NULL)
+		if (step->candidate != NULL && !step->candidate->delta)
 			BuildPublishTable(step->candidate);
 		else if (step->view_sql != NULL)
 			BuildPublishView(step->model, step->view_sql);
@@ -966,7 +1020,7 @@ medallion_run(PG_FUNCTION_ARGS)
 		values[2] = CStringGetTextDatum(step->model->materialized);
 		values[3] = CStringGetTextDatum(step_status_names[step->status]);
 		values[4] = Int64GetDatum(step->rows);
-		nulls[4] = !step->has_rows || step->status != STEP_SUCCESS;
+		nulls[4] = !step->has_rows || !STEP_BUILT(step->status);
 		values[5] = DirectFunctionCall1(float8_numeric, Float8GetDatum(step->ms));
 		nulls[5] = step->started_at == 0;
 		values[6] = Int32GetDatum(step->tests ? step->tests->passed : 0);

@@ -110,7 +110,8 @@ CREATE TABLE medallion.models (
 	name		text PRIMARY KEY
 				CHECK (name ~ '^[a-z_][a-z0-9_]*$' AND pg_catalog.length(name) <= 63),
 	layer		text NOT NULL REFERENCES medallion.layers (name) ON UPDATE CASCADE,
-	materialized text NOT NULL CHECK (materialized IN ('view', 'table')),
+	materialized text NOT NULL
+				CHECK (materialized IN ('view', 'table', 'incremental', 'snapshot', 'ephemeral')),
 	sql			text NOT NULL,
 	owner		name NOT NULL,
 	search_path	text NOT NULL,
@@ -122,6 +123,14 @@ CREATE TABLE medallion.models (
 	on_schema_change text NOT NULL DEFAULT 'fail'
 				CHECK (on_schema_change IN ('fail', 'append_new_columns', 'sync_all_columns')),
 	statement_timeout interval,
+	strategy	text CHECK (strategy IN ('append', 'merge', 'delete+insert')),
+	watermark	text,
+	lookback	interval,
+	full_refresh_threshold real CHECK (full_refresh_threshold > 0),
+	snapshot_strategy text CHECK (snapshot_strategy IN ('timestamp', 'check')),
+	updated_at_column text,
+	check_columns text[],
+	hard_deletes text CHECK (hard_deletes IN ('ignore', 'invalidate')),
 	enabled		boolean NOT NULL DEFAULT true,
 	version		integer NOT NULL DEFAULT 1,
 	sql_hash	text NOT NULL,
@@ -143,6 +152,14 @@ COMMENT ON COLUMN medallion.models.description IS 'Description, also set as COMM
 COMMENT ON COLUMN medallion.models.column_descriptions IS 'Column descriptions {column: text}, also set as column comments';
 COMMENT ON COLUMN medallion.models.on_schema_change IS 'What a run does when the query''s columns change: fail, append_new_columns, sync_all_columns';
 COMMENT ON COLUMN medallion.models.statement_timeout IS 'statement_timeout the model SQL runs under';
+COMMENT ON COLUMN medallion.models.strategy IS 'Incremental models: append, merge (on unique_key) or delete+insert (on unique_key)';
+COMMENT ON COLUMN medallion.models.watermark IS 'Incremental models: the column (timestamp, date or number) whose high-water mark selects new rows';
+COMMENT ON COLUMN medallion.models.lookback IS 'Incremental models: how far before the high-water mark to read again';
+COMMENT ON COLUMN medallion.models.full_refresh_threshold IS 'Incremental models: above this share of changed rows the run rebuilds instead';
+COMMENT ON COLUMN medallion.models.snapshot_strategy IS 'Snapshot models: timestamp (compare updated_at) or check (compare check_columns)';
+COMMENT ON COLUMN medallion.models.updated_at_column IS 'Snapshot models with the timestamp strategy: the column telling when a row changed';
+COMMENT ON COLUMN medallion.models.check_columns IS 'Snapshot models with the check strategy: the columns compared (all but the key when empty)';
+COMMENT ON COLUMN medallion.models.hard_deletes IS 'Snapshot models: ignore (default) or invalidate rows whose key disappeared';
 COMMENT ON COLUMN medallion.models.enabled IS 'Disabled models are left out of runs';
 COMMENT ON COLUMN medallion.models.version IS 'Incremented each time the definition changes';
 COMMENT ON COLUMN medallion.models.sql_hash IS 'md5 of the definition, to tell a real change from a repeated call';
@@ -230,11 +247,19 @@ CREATE FUNCTION @extschema@.medallion_create_model(
 	column_descriptions jsonb DEFAULT '{}',
 	on_schema_change text DEFAULT 'fail',
 	statement_timeout interval DEFAULT NULL,
-	enabled boolean DEFAULT true)
+	enabled boolean DEFAULT true,
+	strategy text DEFAULT NULL,
+	watermark text DEFAULT NULL,
+	lookback interval DEFAULT NULL,
+	full_refresh_threshold real DEFAULT NULL,
+	snapshot_strategy text DEFAULT NULL,
+	updated_at text DEFAULT NULL,
+	check_columns text[] DEFAULT NULL,
+	hard_deletes text DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'medallion_create_model'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean) IS
+COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text) IS
 	'Create or update a model: validates the query by parse analysis, records its dependencies and column lineage and creates its published relation; returns created, updated or unchanged';
 
 CREATE FUNCTION @extschema@.medallion_drop_model(name text, cascade boolean DEFAULT false)
@@ -277,14 +302,14 @@ LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@.medallion_graph(text, text) IS
 	'The dependency graph of the selected models and the sources and relations they read, as mermaid, dot or json text';
 
-REVOKE ALL ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean),
+REVOKE ALL ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text),
 	@extschema@.medallion_drop_model(text, boolean),
 	@extschema@.medallion_reanalyze(text),
 	@extschema@.medallion_plan(text),
 	@extschema@.medallion_lineage(text, text, integer),
 	@extschema@.medallion_graph(text, text)
 	FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean),
+GRANT EXECUTE ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text),
 	@extschema@.medallion_drop_model(text, boolean),
 	@extschema@.medallion_reanalyze(text),
 	@extschema@.medallion_plan(text),
@@ -453,7 +478,7 @@ CREATE TABLE medallion.run_models (
 	layer		text NOT NULL,
 	materialized text NOT NULL,
 	status		text NOT NULL
-				CHECK (status IN ('success', 'failed', 'skipped', 'cancelled')),
+				CHECK (status IN ('success', 'up_to_date', 'failed', 'skipped', 'cancelled')),
 	published	boolean NOT NULL DEFAULT false,
 	rows		bigint,
 	started_at	timestamptz,
@@ -471,7 +496,7 @@ COMMENT ON COLUMN medallion.run_models.step IS 'Position of the step in the run'
 COMMENT ON COLUMN medallion.run_models.wave IS 'Wave of the step (steps of one wave are independent)';
 COMMENT ON COLUMN medallion.run_models.layer IS 'Layer of the model at the time';
 COMMENT ON COLUMN medallion.run_models.materialized IS 'Materialization of the model at the time';
-COMMENT ON COLUMN medallion.run_models.status IS 'success, failed, skipped or cancelled';
+COMMENT ON COLUMN medallion.run_models.status IS 'success, up_to_date (an incremental model with no new rows), failed, skipped or cancelled';
 COMMENT ON COLUMN medallion.run_models.published IS 'Whether the run published what this step built';
 COMMENT ON COLUMN medallion.run_models.rows IS 'Rows built (table models)';
 COMMENT ON COLUMN medallion.run_models.started_at IS 'Start of the step';
@@ -538,7 +563,7 @@ SELECT m.name AS model, m.layer, m.materialized, m.enabled,
 	   last.message AS last_message
   FROM medallion.models m
   LEFT JOIN LATERAL (SELECT rm.finished_at, rm.rows FROM medallion.run_models rm
-					  WHERE rm.model = m.name AND rm.status = 'success' AND rm.published
+					  WHERE rm.model = m.name AND rm.status IN ('success', 'up_to_date') AND rm.published
 					  ORDER BY rm.run_id DESC LIMIT 1) ok ON true
   LEFT JOIN LATERAL (SELECT rm.status, rm.run_id, rm.message FROM medallion.run_models rm
 					  WHERE rm.model = m.name
@@ -733,3 +758,25 @@ REVOKE ALL ON FUNCTION @extschema@.medallion_add_test(text, text, text, text[], 
 GRANT EXECUTE ON FUNCTION @extschema@.medallion_add_test(text, text, text, text[], text[], text, text, text, text, bigint, bigint, interval, text, text, text, text, boolean, boolean, text, text),
 	@extschema@.medallion_drop_test(text, text), @extschema@.medallion_test(text),
 	@extschema@.medallion_check_sources() TO medallion_admin;
+
+/* ---------------------------------------------------------------------
+ * State of incremental models
+ * --------------------------------------------------------------------- */
+
+CREATE TABLE medallion.model_state (
+	model		text PRIMARY KEY REFERENCES medallion.models (name)
+				ON DELETE CASCADE ON UPDATE CASCADE,
+	watermark	text,
+	max_seen	text,
+	run_id		bigint,
+	updated_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE medallion.model_state IS
+	'High-water marks of incremental models, written in the transaction that publishes their data';
+COMMENT ON COLUMN medallion.model_state.model IS 'The incremental model';
+COMMENT ON COLUMN medallion.model_state.watermark IS 'The next run reads rows past this value (held back to the oldest transaction in progress)';
+COMMENT ON COLUMN medallion.model_state.max_seen IS 'The largest watermark value published';
+COMMENT ON COLUMN medallion.model_state.run_id IS 'The run that published it';
+COMMENT ON COLUMN medallion.model_state.updated_at IS 'When it was published';
+GRANT SELECT ON medallion.model_state TO medallion_admin;
+SELECT pg_catalog.pg_extension_config_dump('medallion.model_state', '');
