@@ -149,6 +149,8 @@ create_table(ModelDef *model, AnalyzedModel *analyzed)
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE TABLE %s (", qualified(model));
+	if (strcmp(model->materialized, "snapshot") == 0)
+		appendStringInfoString(&sql, "scd_id text, ");
 	foreach(lc, analyzed->columns)
 	{
 		ModelColumn *col = lfirst(lc);
@@ -159,6 +161,8 @@ create_table(ModelDef *model, AnalyzedModel *analyzed)
 		if (OidIsValid(col->collation) && col->collation != get_typcollation(col->type))
 			appendStringInfo(&sql, " COLLATE %s", generate_collation_name(col->collation));
 	}
+	if (strcmp(model->materialized, "snapshot") == 0)
+		appendStringInfoString(&sql, ", valid_from timestamptz, valid_to timestamptz, is_current boolean");
 	appendStringInfoChar(&sql, ')');
 	spi_utility(sql.data);
 }
@@ -259,6 +263,10 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 	}
 	else if (!OidIsValid(relid))
 		create_table(model, analyzed);
+	else if (strcmp(model->materialized, "snapshot") == 0)
+	{
+		/* the history stays; a run refuses a changed query (BuildSnapshotDelta) */
+	}
 	else if (!columns_match(relid, analyzed->columns, false))
 	{
 		if (table_is_empty(model))
@@ -1790,6 +1798,165 @@ BuildApplyDelta(Candidate *cand)
 	}
 	drop_internal(cand->candidate);
 	cand->candidate = InvalidOid;
+	CommandCounterIncrement();
+	return (int64) rows;
+}
+
+/* ----------------------------------------------------------------
+ * Snapshot models (SCD type 2)
+ *
+ * The published table keeps the history of every key: the model's
+ * columns plus scd_id (md5 of the key and valid_from), valid_from,
+ * valid_to (NULL while current) and is_current.  A run compares the
+ * model query (one row per key) with the current rows: new keys and
+ * changed rows (timestamp strategy: a later updated_at; check strategy:
+ * any checked column IS DISTINCT FROM, so changes to and from NULL count)
+ * get a new current version; the version they replace is closed; with
+ * hard_deletes = invalidate, current keys that disappeared are closed.
+ * The changes are computed into a delta table and applied with DML inside
+ * the model's subtransaction, invisible to readers until the run commits.
+ * ---------------------------------------------------------------- */
+
+/*
+ * BuildSnapshot
+ *		Apply one snapshot step to the model's history table; returns the
+ *		number of versions opened or closed.  Runs as the model owner.
+ */
+int64
+BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql)
+{
+	Oid			published = BuildPublishedRelid(model);
+	char	   *target;
+	char	   *keys = name_csv(model->unique_key);
+	char	   *delta_name = psprintf("pg_temp_%u_snapshot", published);
+	char	   *delta = quote_qualified_identifier(model->schema, delta_name);
+	StringInfoData on;
+	StringInfoData changed;
+	StringInfoData cols;
+	StringInfoData s_cols;
+	StringInfoData c_cols;
+	StringInfoData keytext;
+	ListCell   *lc;
+	char	   *valid_from;
+	bool		timestamp = strcmp(model->snapshot_strategy, "timestamp") == 0;
+	uint64		rows;
+
+	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the history table %s of snapshot model \"%s\" is missing",
+						qualified(model), model->name),
+				 errhint("Define the model again with medallion_create_model to recreate it.")));
+	foreach(lc, analyzed->columns)
+	{
+		ModelColumn *col = lfirst(lc);
+		AttrNumber	attno = get_attnum(published, col->name);
+
+		if (attno == InvalidAttrNumber || get_atttype(published, attno) != col->type)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+					 errmsg("the columns of snapshot model \"%s\" no longer match its history table %s",
+							model->name, qualified(model)),
+					 errdetail("Column \"%s\" is new or of another type.", col->name),
+					 errhint("A snapshot keeps its columns; add the column to the table by hand, or start a new snapshot model.")));
+	}
+	target = qualified(model);
+
+	initStringInfo(&on);
+	initStringInfo(&keytext);
+	foreach(lc, model->unique_key)
+	{
+		appendStringInfo(&on, "%sc.%s = s.%s", on.len > 0 ? " AND " : "",
+						 quote_identifier(lfirst(lc)), quote_identifier(lfirst(lc)));
+		appendStringInfo(&keytext, "%s%s::text", keytext.len > 0 ? ", " : "",
+						 quote_identifier(lfirst(lc)));
+	}
+	initStringInfo(&cols);
+	initStringInfo(&s_cols);
+	initStringInfo(&c_cols);
+	foreach(lc, analyzed->columns)
+	{
+		const char *name = quote_identifier(((ModelColumn *) lfirst(lc))->name);
+
+		appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "", name);
+		appendStringInfo(&s_cols, "%ss.%s", s_cols.len > 0 ? ", " : "", name);
+		appendStringInfo(&c_cols, "%sc.%s", c_cols.len > 0 ? ", " : "", name);
+	}
+
+	initStringInfo(&changed);
+	if (timestamp)
+	{
+		const char *ua = quote_identifier(model->updated_at);
+
+		appendStringInfo(&changed, "(s.%s > c.%s OR (c.%s IS NULL AND s.%s IS NOT NULL))", ua, ua, ua, ua);
+		valid_from = psprintf("coalesce(s.%s::pg_catalog.timestamptz, pg_catalog.now())", ua);
+	}
+	else
+	{
+		StringInfoData sl;
+		StringInfoData cl;
+		List	   *checked = model->check_columns;
+
+		if (checked == NIL)
+		{
+			foreach(lc, analyzed->columns)
+			{
+				char	   *name = ((ModelColumn *) lfirst(lc))->name;
+				ListCell   *lk;
+				bool		is_key = false;
+
+				foreach(lk, model->unique_key)
+					is_key |= strcmp(lfirst(lk), name) == 0;
+				if (!is_key)
+					checked = lappend(checked, name);
+			}
+		}
+		initStringInfo(&sl);
+		initStringInfo(&cl);
+		foreach(lc, checked)
+		{
+			appendStringInfo(&sl, "%ss.%s", sl.len > 0 ? ", " : "", quote_identifier(lfirst(lc)));
+			appendStringInfo(&cl, "%sc.%s", cl.len > 0 ? ", " : "", quote_identifier(lfirst(lc)));
+		}
+		if (checked == NIL)
+			appendStringInfoString(&changed, "false");
+		else
+			appendStringInfo(&changed, "ROW(%s, NULL) IS DISTINCT FROM ROW(%s, NULL)", sl.data, cl.data);
+		valid_from = "pg_catalog.now()";
+	}
+
+	rows = spi_run(psprintf("CREATE TABLE %s AS "
+							"WITH s AS (SELECT DISTINCT ON (%s) * FROM (%s) AS q ORDER BY %s%s), "
+							"c AS (SELECT * FROM %s WHERE is_current) "
+							"SELECT 'insert'::text AS medallion_op, %s, %s AS valid_from, "
+							"NULL::pg_catalog.timestamptz AS new_valid_to, NULL::text AS close_id "
+							"FROM s LEFT JOIN c ON %s WHERE c.scd_id IS NULL "
+							"UNION ALL SELECT 'insert', %s, %s, NULL, NULL FROM s JOIN c ON %s WHERE %s "
+							"UNION ALL SELECT 'close', %s, c.valid_from, %s, c.scd_id FROM s JOIN c ON %s WHERE %s"
+							"%s",
+							delta, keys, sql, keys,
+							timestamp ? psprintf(", %s DESC NULLS LAST", quote_identifier(model->updated_at)) : "",
+							target,
+							s_cols.data, valid_from, on.data,
+							s_cols.data, valid_from, on.data, changed.data,
+							c_cols.data, valid_from, on.data, changed.data,
+							strcmp(model->hard_deletes, "invalidate") == 0 ?
+							psprintf(" UNION ALL SELECT 'close', %s, c.valid_from, pg_catalog.now(), c.scd_id "
+									 "FROM c LEFT JOIN s ON %s WHERE s.%s IS NULL",
+									 c_cols.data, on.data, quote_identifier(linitial(model->unique_key))) : ""),
+					0);
+	CommandCounterIncrement();
+	if (rows > 0)
+	{
+		(void) spi_run(psprintf("UPDATE %s AS p SET valid_to = d.new_valid_to, is_current = false "
+								"FROM %s AS d WHERE d.medallion_op = 'close' AND p.scd_id = d.close_id",
+								target, delta), SPI_OK_UPDATE);
+		(void) spi_run(psprintf("INSERT INTO %s (scd_id, %s, valid_from, valid_to, is_current) "
+								"SELECT pg_catalog.md5(pg_catalog.concat_ws('|', %s, valid_from::text)), "
+								"%s, valid_from, NULL, true FROM %s WHERE medallion_op = 'insert'",
+								target, cols.data, keytext.data, cols.data, delta), SPI_OK_INSERT);
+	}
+	spi_utility(psprintf("DROP TABLE %s", delta));
 	CommandCounterIncrement();
 	return (int64) rows;
 }

@@ -49,6 +49,7 @@ extern void BuildPublishTable(Candidate *cand);
 extern Candidate *BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed,
 											const char *sql, bool full_refresh);
 extern int64 BuildApplyDelta(Candidate *cand);
+extern int64 BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql);
 extern void BuildDropCandidate(Candidate *cand);
 extern int64 BuildRollback(ModelDef *model);
 extern char *BuildViewSql(ModelDef *model, AnalyzedModel *analyzed, bool *current);

@@ -177,6 +177,25 @@ check_settings(ModelDef *model, AnalyzedModel *analyzed)
 
 	foreach(lc, model->unique_key)
 		check_column(model, analyzed, lfirst(lc), "unique_key");
+	foreach(lc, model->check_columns)
+		check_column(model, analyzed, lfirst(lc), "check_columns");
+	if (model->updated_at)
+		check_column(model, analyzed, model->updated_at, "updated_at");
+	if (strcmp(model->materialized, "snapshot") == 0)
+	{
+		const char *reserved[] = {"valid_from", "valid_to", "is_current", "scd_id"};
+
+		for (int i = 0; i < lengthof(reserved); i++)
+		{
+			if (has_column(analyzed, reserved[i]))
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("snapshot model \"%s\" cannot have a column named \"%s\"",
+								model->name, reserved[i]),
+						 errdetail("The snapshot adds valid_from, valid_to, is_current and scd_id."),
+						 errhint("Rename the column with AS.")));
+		}
+	}
 	if (model->watermark)
 	{
 		ModelColumn *col = NULL;
@@ -357,8 +376,47 @@ check_materialization_settings(ModelDef *model, float4 threshold)
 		if (model->full_refresh_threshold)
 			setting_error("full_refresh_threshold", "incremental");
 	}
-	if (model->snapshot_strategy || model->updated_at || model->check_columns || model->hard_deletes)
-		setting_error("snapshot_strategy, updated_at, check_columns and hard_deletes", "snapshot");
+	if (strcmp(model->materialized, "snapshot") == 0)
+	{
+		if (model->unique_key == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a snapshot model needs a unique_key"),
+					 errhint("Pass unique_key => ARRAY['id']: the key whose history is kept.")));
+		if (model->snapshot_strategy == NULL)
+			model->snapshot_strategy = pstrdup(model->updated_at ? "timestamp" : "check");
+		if (strcmp(model->snapshot_strategy, "timestamp") != 0 &&
+			strcmp(model->snapshot_strategy, "check") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown snapshot strategy \"%s\"", model->snapshot_strategy),
+					 errhint("Strategies are timestamp (with updated_at) and check (with check_columns, or all columns).")));
+		if (strcmp(model->snapshot_strategy, "timestamp") == 0 && model->updated_at == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the timestamp strategy needs updated_at"),
+					 errhint("Name the column that tells when a row changed.")));
+		if (strcmp(model->snapshot_strategy, "timestamp") == 0 && model->check_columns)
+			setting_error("check_columns", "check-strategy snapshot");
+		if (strcmp(model->snapshot_strategy, "check") == 0 && model->updated_at)
+			setting_error("updated_at", "timestamp-strategy snapshot");
+		if (model->hard_deletes == NULL)
+			model->hard_deletes = pstrdup("ignore");
+		if (strcmp(model->hard_deletes, "ignore") != 0 && strcmp(model->hard_deletes, "invalidate") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown hard_deletes \"%s\"", model->hard_deletes),
+					 errhint("hard_deletes is ignore or invalidate.")));
+		return;
+	}
+	if (model->snapshot_strategy)
+		setting_error("snapshot_strategy", "snapshot");
+	if (model->updated_at)
+		setting_error("updated_at", "snapshot");
+	if (model->check_columns)
+		setting_error("check_columns", "snapshot");
+	if (model->hard_deletes)
+		setting_error("hard_deletes", "snapshot");
 	if (!incremental)
 		return;
 
@@ -483,11 +541,11 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	if (model->materialized == NULL)
 		model->materialized = previous ? previous->materialized : layer->default_materialization;
 	if (strcmp(model->materialized, "view") != 0 && strcmp(model->materialized, "table") != 0 &&
-		strcmp(model->materialized, "incremental") != 0)
+		strcmp(model->materialized, "incremental") != 0 && strcmp(model->materialized, "snapshot") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown materialization \"%s\"", model->materialized),
-				 errhint("Materializations are view, table and incremental.")));
+				 errhint("Materializations are view, table, incremental and snapshot.")));
 
 	/* the other settings */
 	model->tags = array_arg(fcinfo, 4);

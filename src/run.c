@@ -439,7 +439,8 @@ report_step(Run *run, RunStep *step)
 							step->model->materialized, format_ms(step->ms))));
 			break;
 		case STEP_SUCCESS:
-			if (step->candidate != NULL && step->candidate->delta)
+			if ((step->candidate != NULL && step->candidate->delta) ||
+				strcmp(step->model->materialized, "snapshot") == 0)
 				ereport(NOTICE,
 						(errmsg("%s OK %s %s %s new or changed rows%s", prefix, what,
 								step->model->materialized, format_count(step->rows),
@@ -551,6 +552,14 @@ build_model(Run *run, RunStep *step)
 			run->redirect_to = lappend_oid(run->redirect_to, cand->candidate);
 		}
 		tested = cand->candidate;
+	}
+	else if (strcmp(model->materialized, "snapshot") == 0)
+	{
+		(void) AnalyzeRedirect(analyzed->query, run->redirect_from, run->redirect_to);
+		step->rows = BuildSnapshot(model, analyzed, pg_get_querydef(analyzed->query, false));
+		step->has_rows = true;
+		step->up_to_date = step->rows == 0;
+		tested = BuildPublishedRelid(model);	/* the whole history, changes applied */
 	}
 	else
 	{
