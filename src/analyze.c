@@ -214,16 +214,15 @@ reject_model_sql(const char *detail, const char *hint)
 }
 
 /*
- * parse_model_sql
- *		Parse and analyze model SQL; returns the analyzed query.  Rejects
- *		anything but exactly one plain SELECT.
+ * check_raw_sql
+ *		Parse model SQL and check that it is exactly one plain SELECT;
+ *		returns the raw statement.
  */
-static Query *
-parse_model_sql(const char *sql)
+static RawStmt *
+check_raw_sql(const char *sql)
 {
 	List	   *raw;
 	RawStmt    *rawstmt;
-	Query	   *query;
 
 	raw = pg_parse_query(sql);
 	if (list_length(raw) == 0)
@@ -239,6 +238,19 @@ parse_model_sql(const char *sql)
 	if (((SelectStmt *) rawstmt->stmt)->intoClause != NULL)
 		reject_model_sql("SELECT INTO creates a table.",
 						 "Remove the INTO clause; medallion creates the model's relation.");
+	return rawstmt;
+}
+
+/*
+ * parse_model_sql
+ *		Parse and analyze model SQL; returns the analyzed query.  Rejects
+ *		anything but exactly one plain SELECT.
+ */
+static Query *
+parse_model_sql(const char *sql)
+{
+	RawStmt    *rawstmt = check_raw_sql(sql);
+	Query	   *query;
 
 	query = parse_analyze_fixedparams(rawstmt, sql, NULL, 0, NULL);
 	if (query->commandType != CMD_SELECT || query->utilityStmt != NULL)
@@ -1113,6 +1125,140 @@ string_member(List *strings, const char *s)
 	return false;
 }
 
+/* ----------------------------------------------------------------
+ * Ephemeral models
+ *
+ * An ephemeral model has no relation: models that read it get its query
+ * inlined as a CTE of the same name,
+ *
+ *	 WITH RECURSIVE e AS (<e's SQL>), ... SELECT * FROM (<model SQL>) AS medallion_model
+ *
+ * (RECURSIVE lets ephemerals read each other in any order).  Which
+ * ephemerals a model reads is found by their names in its SQL, and theirs;
+ * CTEs the analyzed query does not use are dropped again.  Lineage goes
+ * through the CTE to the columns the ephemeral reads.
+ * ---------------------------------------------------------------- */
+
+/* Does text contain name as a whole identifier (case-insensitive)? */
+static bool
+mentions(const char *text, const char *name)
+{
+	size_t		len = strlen(name);
+
+	for (const char *p = text; *p; p++)
+	{
+		if (pg_strncasecmp(p, name, len) != 0)
+			continue;
+		if ((p == text || !(isalnum((unsigned char) p[-1]) || p[-1] == '_')) &&
+			!(isalnum((unsigned char) p[len]) || p[len] == '_'))
+			return true;
+	}
+	return false;
+}
+
+/* The ephemeral models (ModelDef *) that sql reads, directly or not. */
+static List *
+referenced_ephemerals(const char *self, const char *sql, List *models)
+{
+	List	   *found = NIL;
+	bool		grew = true;
+	ListCell   *lc;
+
+	while (grew)
+	{
+		grew = false;
+		foreach(lc, models)
+		{
+			ModelDef   *model = lfirst(lc);
+			ListCell   *lf;
+			bool		read;
+
+			if (strcmp(model->materialized, "ephemeral") != 0 || strcmp(model->name, self) == 0 ||
+				list_member_ptr(found, model))
+				continue;
+			read = mentions(sql, model->name);
+			foreach(lf, found)
+				read |= mentions(((ModelDef *) lfirst(lf))->sql, model->name);
+			if (read)
+			{
+				found = lappend(found, model);
+				grew = true;
+			}
+		}
+	}
+	return found;
+}
+
+/* SQL text without trailing blanks and semicolons, to nest it. */
+static char *
+nestable(const char *sql)
+{
+	char	   *copy = pstrdup(sql);
+	size_t		len = strlen(copy);
+
+	while (len > 0 && (isspace((unsigned char) copy[len - 1]) || copy[len - 1] == ';'))
+		copy[--len] = '\0';
+	return copy;
+}
+
+static char *
+inline_ephemerals(const char *sql, List *ephemerals)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "WITH RECURSIVE ");
+	foreach(lc, ephemerals)
+	{
+		ModelDef   *model = lfirst(lc);
+
+		appendStringInfo(&buf, "%s%s AS (\n%s\n)", foreach_current_index(lc) > 0 ? ", " : "",
+						 quote_identifier(model->name), nestable(model->sql));
+	}
+	appendStringInfo(&buf, " SELECT * FROM (\n%s\n) AS medallion_model", nestable(sql));
+	return buf.data;
+}
+
+/*
+ * ephemeral_dependencies
+ *		Drop the inlined CTEs the query does not use; record the ones it uses
+ *		as model dependencies.
+ */
+static void
+ephemeral_dependencies(AnalyzedModel *result, List *ephemerals)
+{
+	Query	   *query = result->query;
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = lfirst(lc);
+		ListCell   *le;
+
+		if (cte->cterefcount == 0)
+			continue;
+		kept = lappend(kept, cte);
+		foreach(le, ephemerals)
+		{
+			ModelDef   *model = lfirst(le);
+			DependencyRow *row;
+
+			if (strcmp(model->name, cte->ctename) != 0)
+				continue;
+			row = palloc0(sizeof(DependencyRow));
+			row->schema = pstrdup(model->schema);
+			row->name = pstrdup(model->name);
+			row->kind = "model";
+			row->via = "";
+			result->dependencies = lappend(result->dependencies, row);
+			result->upstream_models = lappend(result->upstream_models, pstrdup(model->name));
+		}
+	}
+	query->cteList = kept;
+}
+
 /*
  * AnalyzeModel
  *		Parse, validate and analyze a model's SQL under search_path, as the
@@ -1129,6 +1275,7 @@ AnalyzeModel(const char *name, const char *sql, const char *search_path,
 	AnalyzeContext ctx;
 	SqlErrorContext sec;
 	int			nestlevel;
+	List	   *ephemerals;
 	ListCell   *lc;
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -1150,7 +1297,22 @@ AnalyzeModel(const char *name, const char *sql, const char *search_path,
 		}
 	}
 
-	result->query = parse_model_sql(sql);
+	ephemerals = referenced_ephemerals(name, sql, models);
+	if (ephemerals == NIL)
+		result->query = parse_model_sql(sql);
+	else
+	{
+		char	   *wrapped;
+
+		/* statement checks on the SQL as written, then the inlined text */
+		check_raw_sql(sql);
+		wrapped = inline_ephemerals(sql, ephemerals);
+		AnalyzePopErrorContext(&sec);
+		AnalyzePushErrorContext(&sec, psprintf("model \"%s\" (with its ephemeral upstream inlined)", name),
+								wrapped);
+		result->query = parse_model_sql(wrapped);
+		ephemeral_dependencies(result, ephemerals);
+	}
 	result->columns = check_columns(result->query);
 
 	(void) deps_walker((Node *) result->query, &ctx);

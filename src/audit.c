@@ -919,6 +919,11 @@ medallion_add_test(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of model \"%s\"", model->name)));
 
+	if (strcmp(model->materialized, "ephemeral") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is ephemeral: it has no relation to test", model->name),
+				 errhint("Test the models that read it.")));
 	test->model = model->name;
 	test->kind = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (strcmp(test->kind, "not_null") != 0 && strcmp(test->kind, "unique") != 0 &&

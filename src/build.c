@@ -242,6 +242,15 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 	Oid			relid = BuildPublishedRelid(model);
 	bool		is_view = strcmp(model->materialized, "view") == 0;
 
+	if (strcmp(model->materialized, "ephemeral") == 0)
+	{
+		/* no relation: one left from another materialization goes */
+		if (OidIsValid(relid))
+			drop_relation(model, relid);
+		AnalyzeLeaveSearchPath(nestlevel);
+		return;
+	}
+
 	if (OidIsValid(relid) &&
 		(get_rel_relkind(relid) == RELKIND_VIEW) != is_view)
 	{

@@ -741,3 +741,25 @@ CatalogOldestTransactionStart(void)
 	CatalogLeave(&session);
 	return result;
 }
+
+/*
+ * CatalogInvalidateDownstream
+ *		Forget the analysis of the models that read model, so that they are
+ *		analyzed again on next use (an ephemeral model they inline changed).
+ */
+void
+CatalogInvalidateDownstream(const char *model)
+{
+	CatalogSession session;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	int			ret;
+
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("DELETE FROM medallion.analysis WHERE model IN "
+								"(SELECT model FROM medallion.model_dependencies "
+								" WHERE dep_name = $1 AND kind = 'model')",
+								1, argtypes, values, NULL, false, 0);
+	spi_check(ret, SPI_OK_DELETE, "invalidating analyses");
+	CatalogLeave(&session);
+}

@@ -115,6 +115,7 @@ extern bool CatalogGetState(const char *model, char **watermark, char **max_seen
 extern void CatalogSetState(const char *model, const char *watermark, const char *max_seen,
 							int64 run_id);
 extern char *CatalogOldestTransactionStart(void);
+extern void CatalogInvalidateDownstream(const char *model);
 
 extern List *TextArrayToList(Datum array);
 extern Datum ListToTextArray(List *strings);

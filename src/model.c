@@ -541,11 +541,12 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	if (model->materialized == NULL)
 		model->materialized = previous ? previous->materialized : layer->default_materialization;
 	if (strcmp(model->materialized, "view") != 0 && strcmp(model->materialized, "table") != 0 &&
-		strcmp(model->materialized, "incremental") != 0 && strcmp(model->materialized, "snapshot") != 0)
+		strcmp(model->materialized, "incremental") != 0 && strcmp(model->materialized, "snapshot") != 0 &&
+		strcmp(model->materialized, "ephemeral") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown materialization \"%s\"", model->materialized),
-				 errhint("Materializations are view, table, incremental and snapshot.")));
+				 errhint("Materializations are view, table, incremental, snapshot and ephemeral.")));
 
 	/* the other settings */
 	model->tags = array_arg(fcinfo, 4);
@@ -605,6 +606,10 @@ medallion_create_model(PG_FUNCTION_ARGS)
 
 	if (!unchanged)
 		CatalogUpsertModel(model, previous == NULL);
+	if (!unchanged && previous != NULL &&
+		(strcmp(model->materialized, "ephemeral") == 0 ||
+		 strcmp(previous->materialized, "ephemeral") == 0))
+		CatalogInvalidateDownstream(model->name);
 	if (!unchanged || previous->analyzed_version != model->version)
 		CatalogReplaceDerived(model->name, model->version, analyzed->dependencies,
 							  analyzed->lineage);

@@ -450,6 +450,10 @@ report_step(Run *run, RunStep *step)
 						(errmsg("%s OK %s %s %s rows (%s)%s", prefix, what,
 								step->model->materialized, format_count(step->rows),
 								step->candidate->full_reason, format_ms(step->ms))));
+			else if (strcmp(step->model->materialized, "ephemeral") == 0)
+				ereport(NOTICE,
+						(errmsg("%s OK %s ephemeral (inlined into what reads it)", prefix,
+								step->model->name)));
 			else if (step->has_rows)
 				ereport(NOTICE,
 						(errmsg("%s OK %s %s %s row%s%s", prefix, what,
@@ -553,6 +557,8 @@ build_model(Run *run, RunStep *step)
 		}
 		tested = cand->candidate;
 	}
+	else if (strcmp(model->materialized, "ephemeral") == 0)
+		return;					/* inlined into the models that read it */
 	else if (strcmp(model->materialized, "snapshot") == 0)
 	{
 		(void) AnalyzeRedirect(analyzed->query, run->redirect_from, run->redirect_to);
