@@ -332,15 +332,28 @@ has_plain_index(Relation rel, List *attnums)
  * BuildEnsureIndexes
  *		Create the indexes declared on a table model that its published
  *		table lacks (an index on the same columns in the same order, of any
- *		name, counts).  Indexes no longer declared are left alone: they may
+ *		name, counts), and for incremental models that merge by key, one on
+ *		the unique_key.  Indexes no longer declared are left alone: they may
  *		be the user's.  Runs as the model owner.
  */
 void
 BuildEnsureIndexes(ModelDef *model, Oid relid)
 {
+	List	   *specs = list_copy(model->indexes);
 	ListCell   *lc;
 
-	foreach(lc, model->indexes)
+	/* merge and delete+insert look rows up by key: index it */
+	if (strcmp(model->materialized, "incremental") == 0 && model->unique_key != NIL &&
+		model->strategy != NULL && strcmp(model->strategy, "append") != 0)
+	{
+		StringInfoData key;
+
+		initStringInfo(&key);
+		foreach(lc, model->unique_key)
+			appendStringInfo(&key, "%s%s", key.len > 0 ? ", " : "", quote_identifier(lfirst(lc)));
+		specs = lappend(specs, key.data);
+	}
+	foreach(lc, specs)
 	{
 		char	   *spec = pstrdup(lfirst(lc));
 		List	   *names;
