@@ -66,6 +66,18 @@ SET client_min_messages = warning;
 SELECT model, status, tests_passed, tests_warned, tests_failed FROM medallion_run('gold');
 RESET client_min_messages;
 
+-- The "Incremental" example of the README
+SELECT medallion_create_model('slvr_orders_inc',
+  $$SELECT id AS order_id, customer_id, amount, ordered_on FROM crm.orders$$,
+  layer => 'silver', materialized => 'incremental',
+  unique_key => ARRAY['order_id'], watermark => 'ordered_on', lookback => '1 day');
+SET client_min_messages = warning;
+SELECT model, status, rows FROM medallion_run('slvr_orders_inc');   -- first build: 4 rows
+INSERT INTO crm.orders VALUES (14, 2, 42.00, 'shipped', '2024-03-06');
+SELECT model, status, rows FROM medallion_run('slvr_orders_inc');   -- 1 new row (and the day before, again)
+RESET client_min_messages;
+SELECT * FROM medallion_drop_model('slvr_orders_inc');
+
 -- clean up
 SELECT * FROM medallion_drop_model('brnz_customers', cascade => true);
 SELECT * FROM medallion_drop_model('brnz_orders', cascade => true);
