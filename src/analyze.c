@@ -951,8 +951,14 @@ setop_items(AnalyzeContext *ctx, Level *level, Node *node, QueryLineage *lineage
 	{
 		QueryLineage *branch = rte_lineage(ctx, level, ((RangeTblRef *) node)->rtindex);
 
+		/*
+		 * A UNION branch flows column by column; the rows of the right side
+		 * of INTERSECT or EXCEPT are compared whole, so each of its columns
+		 * decides which rows there are.
+		 */
 		for (int i = 0; i < lineage->ncols && i < branch->ncols; i++)
-			add_items(&lineage->cols[i], branch->cols[i], role);
+			add_items(role == KIND_FILTER ? &lineage->rows : &lineage->cols[i],
+					  branch->cols[i], role);
 		add_items(&lineage->rows, branch->rows, KIND_FILTER);
 	}
 	else
@@ -998,8 +1004,13 @@ analyze_level(AnalyzeContext *ctx, Query *query, Level *parent)
 						KIND_GROUP, &lineage->rows);
 		expr_items(ctx, &level, query->havingQual, KIND_FILTER, &lineage->rows);
 		if (query->hasDistinctOn)
+		{
+			/* DISTINCT ON keeps the first row of each group in ORDER BY order */
 			sortgroup_items(ctx, &level, query->distinctClause, query->targetList,
 							KIND_GROUP, &lineage->rows);
+			sortgroup_items(ctx, &level, query->sortClause, query->targetList,
+							KIND_FILTER, &lineage->rows);
+		}
 	}
 
 	/* With LIMIT or OFFSET, the ordering decides which rows survive. */
