@@ -518,8 +518,26 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $function$
+DECLARE
+	crashed_runs bigint;
 BEGIN
 	IF entry->>'op' = 'start' THEN
+		/*
+		 * Runs left "running" by a backend that is gone (a crash, a restart,
+		 * a killed process) published nothing: their transaction never
+		 * committed.  Say so before recording a new one.
+		 */
+		WITH crashed AS (
+			UPDATE medallion.runs AS r
+			   SET status = 'crashed', finished_at = pg_catalog.now(),
+				   message = 'the run was interrupted (server crash, restart or killed backend); nothing it built was published'
+			 WHERE r.status = 'running'
+			   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+								WHERE a.pid = r.backend_pid AND a.backend_start <= r.started_at)
+			RETURNING r.run_id, r.message)
+		SELECT count(pg_notify('medallion_alerts',
+							   jsonb_build_object('run_id', run_id, 'status', 'crashed', 'message', message)::text))
+		  INTO STRICT crashed_runs FROM crashed;
 		INSERT INTO medallion.runs (run_id, selector, options, started_by, backend_pid,
 			started_at, models)
 		SELECT r.run_id, r.selector, r.options, r.started_by, r.backend_pid, r.started_at, r.models
@@ -542,6 +560,24 @@ BEGIN
 		INSERT INTO medallion.test_results
 		SELECT * FROM jsonb_populate_recordset(NULL::medallion.test_results,
 											   coalesce(entry->'tests', '[]'));
+
+		/* alerts: committed with the ledger, whatever the run's transaction does */
+		PERFORM pg_notify('medallion_alerts', left(a.payload::text, 7900))
+		   FROM (SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'model', st->>'model',
+										   'status', st->>'status', 'message', st->>'message') AS payload
+				   FROM jsonb_array_elements(entry->'steps') AS st
+				  WHERE st->>'status' IN ('failed', 'cancelled')
+				 UNION ALL
+				 SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'model', t->>'model',
+										   'test', t->>'test', 'status', t->>'status',
+										   'message', coalesce(t->>'message', (t->>'failures') || ' failures'))
+				   FROM jsonb_array_elements(coalesce(entry->'tests', '[]')) AS t
+				  WHERE t->>'status' IN ('warn', 'fail', 'error')
+				 UNION ALL
+				 SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'status', entry->>'status',
+										   'message', entry->>'message')
+				  WHERE entry->>'status' IN ('failed', 'cancelled') AND entry->>'message' IS NOT NULL) AS a;
+
 	ELSE
 		RAISE EXCEPTION 'unknown ledger operation "%"', entry->>'op'
 			USING ERRCODE = 'invalid_parameter_value';
@@ -549,7 +585,7 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION medallion.ledger_apply(jsonb) IS
-	'Write one run ledger entry (start or finish of a run); internal';
+	'Write one run ledger entry (start or finish of a run; a start marks runs whose backend is gone as crashed; a finish sends alerts); internal';
 REVOKE ALL ON FUNCTION medallion.ledger_apply(jsonb) FROM PUBLIC;
 
 /* The last build of each model at a glance. */
