@@ -139,6 +139,7 @@ typedef struct Run
 } Run;
 
 static bool run_log_timing = true;
+static char *run_label = NULL;
 
 /* The per-model statement_timeout: our own timeout, told apart on cancel. */
 static TimeoutId model_timeout_id = MAX_TIMEOUTS;
@@ -156,6 +157,11 @@ RunInit(void)
 							 "Turn it off for output that does not vary between runs.",
 							 &run_log_timing, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomStringVariable("medallion.run_label",
+							   "Sets a label recorded with the runs of this session in medallion.runs.options.",
+							   "Scheduled runs set it to the schedule and attempt.",
+							   &run_label, "", PGC_USERSET, 0,
+							   NULL, NULL, NULL);
 }
 
 static void
@@ -274,6 +280,8 @@ start_fields(Run *run, StringInfo entry)
 	json_field(&options, "on_conflict", run->on_conflict);
 	if (run->test_only)
 		json_raw(&options, "test_only", "true");
+	if (run_label != NULL && run_label[0] != '\0')
+		json_field(&options, "label", run_label);
 	appendStringInfoChar(&options, '}');
 
 	json_raw(entry, "run_id", psprintf(INT64_FORMAT, run->run_id));

@@ -1,0 +1,85 @@
+# Schedules are pg_cron jobs: medallion_schedule creates or updates one with
+# the right schedule and command, a failing scheduled run is tried again up
+# to "retries" times (each attempt in the ledger), medallion_unschedule
+# removes it, and without pg_cron the error says what to do.  pg_cron lives
+# in database "postgres" (cron.database_name in test/run); minute-level
+# timing is not waited for: the tests call the job's command directly.
+use strict;
+use warnings;
+use Test::More;
+
+my $bin = $ENV{PGBIN} || '/usr/lib/postgresql/15/bin';
+
+sub psql
+{
+	my ($db, $sql) = @_;
+	my $out = `$bin/psql -X -q -At -v ON_ERROR_STOP=1 -d $db -c "$sql" 2>&1`;
+	return ($? == 0, $out) if wantarray;
+	die "psql failed: $sql\n$out" if $? != 0;
+	chomp $out;
+	return $out;
+}
+
+psql('postgres', 'CREATE EXTENSION medallion');
+psql('postgres', 'CREATE TABLE public.sched_src (id int, v int); INSERT INTO public.sched_src VALUES (1, 0), (2, 1)');
+psql('postgres', "SELECT medallion_create_model('sched_m', 'SELECT id, 10 / v AS x FROM public.sched_src', layer => 'silver')");
+
+my $job = psql('postgres', "SELECT medallion_schedule('nightly', 'sched_m', '0 1 * * *', retries => 2, retry_delay => '0')");
+like($job, qr/^\d+$/, 'medallion_schedule returns the pg_cron job id');
+is(psql('postgres', "SELECT jobname || ' | ' || schedule || ' | ' || command || ' | ' || username FROM cron.job WHERE jobid = $job"),
+   "medallion nightly | 0 1 * * * | CALL public.medallion_run_scheduled('nightly') | postgres",
+   'the pg_cron job has the schedule, the command and the caller as its user');
+is(psql('postgres', "SELECT selector || ' ' || retries || ' ' || jobid FROM medallion.schedules WHERE name = 'nightly'"),
+   "sched_m 2 $job", 'medallion.schedules lists it with its job id');
+
+# calling it again updates the same job
+is(psql('postgres', "SELECT medallion_schedule('nightly', 'sched_m', '30 2 * * *', retries => 2, retry_delay => '0')"),
+   $job, 'rescheduling keeps the job');
+is(psql('postgres', "SELECT schedule FROM cron.job WHERE jobid = $job"), '30 2 * * *', 'with the new schedule');
+
+# the job's command: the model fails, so 1 + 2 attempts, each a run in the ledger
+psql('postgres', "CALL public.medallion_run_scheduled('nightly')");
+is(psql('postgres', "SELECT count(*) FROM medallion.runs WHERE options->>'label' LIKE 'schedule nightly, attempt %'"),
+   '3', 'a failing scheduled run is tried 1 + retries times');
+is(psql('postgres', "SELECT string_agg(options->>'label' || ': ' || status, '; ' ORDER BY run_id) FROM medallion.runs"),
+   'schedule nightly, attempt 1 of 3: failed; schedule nightly, attempt 2 of 3: failed; schedule nightly, attempt 3 of 3: failed',
+   'every attempt is in the ledger, labelled')
+	or diag(psql('postgres', "SELECT string_agg(status, ',') FROM medallion.runs"));
+is(psql('postgres', "SELECT last_status || ' after ' || last_attempts FROM medallion.schedules WHERE name = 'nightly'"),
+   'failed after 3', 'the schedule shows its last outcome');
+
+# fixed data: one attempt
+psql('postgres', 'UPDATE public.sched_src SET v = 5');
+psql('postgres', "CALL public.medallion_run_scheduled('nightly')");
+is(psql('postgres', "SELECT last_status || ' after ' || last_attempts FROM medallion.schedules WHERE name = 'nightly'"),
+   'success after 1', 'a succeeding scheduled run is tried once');
+is(psql('postgres', 'SELECT count(*) FROM silver.sched_m'), '2', 'and publishes');
+
+# bad input
+my ($ok, $out) = psql('postgres', "SELECT medallion_schedule('weekly', 'sched_m', 'every tuesday')");
+ok(!$ok, 'an invalid cron schedule is refused');
+like($out, qr/invalid schedule/, 'by pg_cron, saying so');
+($ok, $out) = psql('postgres', "SELECT medallion_schedule('weekly', 'nosuch', '0 1 * * 1')");
+like($out, qr/selector "nosuch" names no model or layer/, 'an unknown selector is refused');
+is(psql('postgres', "SELECT count(*) FROM medallion.schedules WHERE name = 'weekly'"), '0', 'and nothing was stored');
+
+# unschedule
+psql('postgres', "SELECT medallion_unschedule('nightly')");
+is(psql('postgres', "SELECT count(*) FROM cron.job WHERE jobid = $job"), '0', 'medallion_unschedule removes the pg_cron job');
+is(psql('postgres', 'SELECT count(*) FROM medallion.schedules'), '0', 'and the schedule');
+
+# a database without pg_cron
+psql('postgres', 'DROP DATABASE IF EXISTS tap_nocron');
+psql('postgres', 'CREATE DATABASE tap_nocron');
+psql('tap_nocron', 'CREATE EXTENSION medallion');
+psql('tap_nocron', "SELECT medallion_create_model('m', 'SELECT 1 AS one', layer => 'silver')");
+($ok, $out) = psql('tap_nocron', "SELECT medallion_schedule('nightly', 'm', '0 1 * * *')");
+ok(!$ok, 'without pg_cron, scheduling fails');
+like($out, qr/pg_cron is not installed in database "tap_nocron".*HINT:  Add pg_cron to shared_preload_libraries/s,
+	 'with a hint on what to do');
+
+psql('postgres', 'DROP DATABASE tap_nocron');
+psql('postgres', "SELECT medallion_drop_model('sched_m')");
+psql('postgres', 'DROP TABLE public.sched_src');
+psql('postgres', 'DROP EXTENSION medallion');
+done_testing();
