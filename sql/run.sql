@@ -60,7 +60,14 @@ SELECT run_id, selector, status, models, succeeded, failed, skipped, published, 
   FROM medallion.runs ORDER BY run_id;
 SELECT model, step, wave, status, published, rows, sqlstate, message
   FROM medallion.run_models ORDER BY run_id, step;
-SELECT model, last_status, last_rows, last_success IS NOT NULL AS built FROM medallion.status ORDER BY model;
+SELECT model, last_status, last_rows, last_success IS NOT NULL AS built, stale FROM medallion.status ORDER BY model;
+-- a layer with a freshness expectation: its models are stale once older
+UPDATE medallion.layers SET freshness = '1 hour' WHERE name = 'gold';
+SELECT model, stale FROM medallion.status WHERE layer = 'gold' ORDER BY model;
+UPDATE medallion.runs SET finished_at = finished_at - interval '2 hours';
+UPDATE medallion.run_models SET finished_at = finished_at - interval '2 hours';
+SELECT model, stale FROM medallion.status WHERE layer = 'gold' ORDER BY model;
+UPDATE medallion.layers SET freshness = NULL WHERE name = 'gold';
 
 -- Everything BI built survives, with the same OIDs, over several runs
 SELECT count(*) FROM (SELECT * FROM medallion_run('gold') UNION ALL SELECT * FROM medallion_run('gold')) r;

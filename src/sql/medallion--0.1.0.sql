@@ -41,6 +41,7 @@ CREATE TABLE medallion.layers (
 	default_materialization text NOT NULL
 				CHECK (default_materialization IN ('view', 'table')),
 	reader_role	name,
+	freshness	interval,
 	builtin		boolean NOT NULL DEFAULT false,
 	description	text
 );
@@ -51,6 +52,7 @@ COMMENT ON COLUMN medallion.layers.schema_name IS 'Schema the layer''s models ar
 COMMENT ON COLUMN medallion.layers.ordinal IS 'Position of the layer in the pipeline (bronze 1, silver 2, gold 3)';
 COMMENT ON COLUMN medallion.layers.default_materialization IS 'Materialization of a model of this layer when none is given';
 COMMENT ON COLUMN medallion.layers.reader_role IS 'Role granted SELECT on every relation published in this layer (BI access)';
+COMMENT ON COLUMN medallion.layers.freshness IS 'How old the last published build of a model of this layer may be before medallion.status calls it stale (NULL: no expectation)';
 COMMENT ON COLUMN medallion.layers.builtin IS 'Created by the extension itself; not dumped by pg_dump';
 COMMENT ON COLUMN medallion.layers.description IS 'Free text';
 
@@ -593,11 +595,14 @@ CREATE VIEW medallion.status AS
 SELECT m.name AS model, m.layer, m.materialized, m.enabled,
 	   ok.finished_at AS last_success,
 	   pg_catalog.now() - ok.finished_at AS age,
+	   CASE WHEN l.freshness IS NULL OR m.materialized = 'ephemeral' THEN NULL
+			ELSE ok.finished_at IS NULL OR pg_catalog.now() - ok.finished_at > l.freshness END AS stale,
 	   ok.rows AS last_rows,
 	   last.status AS last_status,
 	   last.run_id AS last_run_id,
 	   last.message AS last_message
   FROM medallion.models m
+  JOIN medallion.layers l ON l.name = m.layer
   LEFT JOIN LATERAL (SELECT rm.finished_at, rm.rows FROM medallion.run_models rm
 					  WHERE rm.model = m.name AND rm.status IN ('success', 'up_to_date') AND rm.published
 					  ORDER BY rm.run_id DESC LIMIT 1) ok ON true
