@@ -55,6 +55,16 @@ SELECT (SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM silver.inc_merge t
        (SELECT watermark FROM medallion.model_state WHERE model = 'inc_merge') = watermark AS watermark_unchanged
   FROM before;
 UPDATE inc.events SET amount = 22 WHERE id = 22;
+-- a failure while applying the delta (here a CHECK constraint added to the
+-- published table by hand) also leaves table and mark as they were
+ALTER TABLE silver.inc_merge ADD CONSTRAINT amount_positive CHECK (amount > 0);
+UPDATE inc.events SET amount = 0 WHERE id = 22;
+SELECT model, status, message FROM medallion_run('inc_merge');
+SELECT (SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM silver.inc_merge t) = data AS data_unchanged,
+       (SELECT watermark FROM medallion.model_state WHERE model = 'inc_merge') = watermark AS watermark_unchanged
+  FROM before;
+UPDATE inc.events SET amount = 22 WHERE id = 22;
+ALTER TABLE silver.inc_merge DROP CONSTRAINT amount_positive;
 SELECT model, status, rows FROM medallion_run('inc_merge');
 
 -- full_refresh rebuilds from scratch; so does a changed share above the threshold

@@ -797,6 +797,7 @@ typedef struct FillReceiver
 	CommandId	cid;
 	uint64		rows;
 	MemoryContext context;		/* holds the slots: outlives the query */
+	const char *shown_as;		/* the relation errors name */
 } FillReceiver;
 
 static void
@@ -842,9 +843,8 @@ fill_receive(TupleTableSlot *input, DestReceiver *self)
 		if (input->tts_isnull[i] && TupleDescAttr(desc, att)->attnotnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NOT_NULL_VIOLATION),
-					 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
-							NameStr(TupleDescAttr(desc, att)->attname),
-							RelationGetRelationName(fill->rel))));
+					 errmsg("null value in column \"%s\" of relation %s violates not-null constraint",
+							NameStr(TupleDescAttr(desc, att)->attname), fill->shown_as)));
 	}
 	ExecStoreVirtualTuple(slot);
 	ExecMaterializeSlot(slot);	/* the input's values go away after this */
@@ -873,10 +873,12 @@ fill_destroy(DestReceiver *self)
  * fill_heap
  *		Fill heap, created in the current subtransaction, with the rows of
  *		the query text sql (whose columns are given, and which takes the
- *		given parameters); returns the row count.
+ *		given parameters); returns the row count.  Errors name shown_as,
+ *		the relation the heap stands for.
  */
 static uint64
-fill_heap(Oid heap, List *columns, const char *sql, int nparams, Oid *types, Datum *values)
+fill_heap(Oid heap, List *columns, const char *sql, int nparams, Oid *types, Datum *values,
+		  Oid shown_as)
 {
 	FillReceiver fill;
 	SPIExecuteOptions options;
@@ -894,6 +896,7 @@ fill_heap(Oid heap, List *columns, const char *sql, int nparams, Oid *types, Dat
 	fill.pub.rDestroy = fill_destroy;
 	fill.pub.mydest = DestNone;
 	fill.context = CurrentMemoryContext;
+	fill.shown_as = relation_sql_name(shown_as);
 	fill.rel = table_open(heap, NoLock);
 	desc = RelationGetDescr(fill.rel);
 	fill.attnos = palloc(sizeof(AttrNumber) * desc->natts);
@@ -1091,7 +1094,7 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql)
 	cand->candidate = make_new_heap(cand->published, tablespace, accessmethod,
 									persistence, AccessExclusiveLock);
 	CommandCounterIncrement();
-	cand->rows = fill_heap(cand->candidate, analyzed->columns, sql, 0, NULL, NULL);
+	cand->rows = fill_heap(cand->candidate, analyzed->columns, sql, 0, NULL, NULL, cand->published);
 	finish_candidate(cand, cand->candidate);
 	return cand;
 }
@@ -1723,7 +1726,8 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 									rel->rd_rel->relpersistence, AccessExclusiveLock);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
-	cand->rows = fill_heap(cand->candidate, analyzed->columns, delta.data, nparams, types, values);
+	cand->rows = fill_heap(cand->candidate, analyzed->columns, delta.data, nparams, types, values,
+						   published);
 
 	if (model->full_refresh_threshold && cand->rows > 0 && published_rows > 0 &&
 		cand->rows > atof(model->full_refresh_threshold) * published_rows)
