@@ -867,6 +867,16 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $function$
 BEGIN
+	/* a schedule is changed or dropped only by its owner (or a superuser) */
+	IF op IN ('upsert', 'delete') AND EXISTS (
+		SELECT 1 FROM medallion.schedules s
+		 WHERE s.name = schedule_write.name AND s.owner <> session_user
+		   AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = session_user)) THEN
+		RAISE EXCEPTION 'must be owner of schedule "%"', name
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('The schedule belongs to role "%s".',
+								  (SELECT s.owner FROM medallion.schedules s WHERE s.name = schedule_write.name));
+	END IF;
 	IF op = 'upsert' THEN
 		INSERT INTO medallion.schedules AS s (name, selector, cron, retries, retry_delay, jobid, owner)
 		VALUES (name, selector, cron, retries, retry_delay, jobid, session_user)
