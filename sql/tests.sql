@@ -36,6 +36,17 @@ SELECT medallion_add_test('dq_orders', 'expression', expression => 'amount >= 0'
 SELECT medallion_add_test('dq_orders', 'sql', sql => 'SELECT * FROM dq_orders WHERE amount > 1000',
   name => 'no_huge_orders', severity => 'warn');
 SELECT model, name, kind, columns, severity, blocking, store_failures FROM medallion.tests ORDER BY model, name;
+-- a relationships test orders the tested model after the one it references
+SELECT medallion_create_model('dq_a_refs', 'SELECT customer_id FROM dq.orders', layer => 'silver');
+SELECT medallion_create_model('dq_z_target', 'SELECT id FROM dq.customers', layer => 'silver');
+SELECT step, wave, model FROM medallion_plan('dq_a_refs, dq_z_target');
+SELECT medallion_add_test('dq_a_refs', 'relationships', column_name => 'customer_id',
+  to_model => 'dq_z_target', to_column => 'id');
+SELECT step, wave, model FROM medallion_plan('dq_a_refs, dq_z_target');
+-- dropping the referenced model drops that test, not the model tested
+SELECT * FROM medallion_drop_model('dq_z_target');
+SELECT count(*) AS tests_of_dq_a_refs FROM medallion.tests WHERE model = 'dq_a_refs';
+SELECT * FROM medallion_drop_model('dq_a_refs');
 
 -- All pass: the six column tests of dq_customers ran as ONE query
 SELECT model, status, tests_passed, tests_warned, tests_failed FROM medallion_run('all');

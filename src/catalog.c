@@ -539,7 +539,8 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 
 /*
  * CatalogDeleteModel
- *		Delete a model row; its derived rows go with it (ON DELETE CASCADE).
+ *		Delete a model row; its derived rows and tests go with it (ON DELETE
+ *		CASCADE), and so do other models' relationships tests referencing it.
  */
 void
 CatalogDeleteModel(const char *name)
@@ -550,6 +551,13 @@ CatalogDeleteModel(const char *name)
 	int			ret;
 
 	CatalogEnter(&session);
+	ret = SPI_execute_with_args("DELETE FROM medallion.tests WHERE to_model = $1 AND model <> $1",
+								1, argtypes, values, NULL, false, 0);
+	spi_check(ret, SPI_OK_DELETE, "deleting tests");
+	if (SPI_processed > 0)
+		ereport(NOTICE,
+				(errmsg("dropped %llu relationships test%s referencing model \"%s\"",
+						(unsigned long long) SPI_processed, SPI_processed == 1 ? "" : "s", name)));
 	ret = SPI_execute_with_args("DELETE FROM medallion.models WHERE name = $1",
 								1, argtypes, values, NULL, false, 0);
 	spi_check(ret, SPI_OK_DELETE, "deleting a model");

@@ -22,6 +22,7 @@
  */
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -37,13 +38,65 @@
 
 PG_FUNCTION_INFO_V1(medallion_plan);
 
+static bool find_path(Graph *graph, int node, int target, bool *seen, List **path);
+
+/*
+ * add_test_edges
+ *		A relationships test that references another model makes the tested
+ *		model run after it, so the test reads the referenced model's new
+ *		state.  These edges only order a plan: they do not select, skip or
+ *		forbid anything.  One that would close a cycle is left out: that
+ *		test then reads what is published.
+ */
+static void
+add_test_edges(Graph *graph)
+{
+	CatalogSession session;
+	List	   *pairs = NIL;
+	MemoryContext callercxt = CurrentMemoryContext;
+	ListCell   *lc;
+
+	CatalogEnter(&session);
+	if (SPI_execute("SELECT DISTINCT model, to_model FROM medallion.tests "
+					"WHERE to_model IS NOT NULL AND to_model <> model", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read tests");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+
+		pairs = lappend(pairs, list_make2(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
+										  SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
+		MemoryContextSwitchTo(spicxt);
+	}
+	CatalogLeave(&session);
+
+	foreach(lc, pairs)
+	{
+		List	   *pair = lfirst(lc);
+		int			from = GraphFind(graph, linitial(pair));
+		int			to = GraphFind(graph, lsecond(pair));
+		bool	   *seen;
+		List	   *path = NIL;
+
+		if (from < 0 || to < 0 || list_member_int(graph->nodes[from].upstream, to))
+			continue;
+		seen = palloc0(sizeof(bool) * (graph->nnodes + 1));
+		if (find_path(graph, to, from, seen, &path))
+			continue;			/* "to" already reads "from" */
+		graph->nodes[from].after = list_append_unique_int(graph->nodes[from].after, to);
+		graph->nodes[to].before = list_append_unique_int(graph->nodes[to].before, from);
+	}
+}
+
 /*
  * GraphLoad
  *		Returns the graph of all models, re-analyzing models whose derived
- *		rows are stale first.  Allocated in the current memory context.
+ *		rows are stale first.  With test_edges (for plans and runs), a model
+ *		with a relationships test also comes after the model it references.
+ *		Allocated in the current memory context.
  */
 Graph *
-GraphLoad(void)
+GraphLoad(bool test_edges)
 {
 	Graph	   *graph = palloc0(sizeof(Graph));
 	List	   *models;
@@ -76,6 +129,8 @@ GraphLoad(void)
 		graph->nodes[from].upstream = list_append_unique_int(graph->nodes[from].upstream, to);
 		graph->nodes[to].downstream = list_append_unique_int(graph->nodes[to].downstream, from);
 	}
+	if (test_edges)
+		add_test_edges(graph);
 	return graph;
 }
 
@@ -334,6 +389,11 @@ GraphPlan(Graph *graph, bool *selected)
 			if (selected[lfirst_int(lc)])
 				pending[i]++;
 		}
+		foreach(lc, graph->nodes[i].after)
+		{
+			if (selected[lfirst_int(lc)])
+				pending[i]++;
+		}
 		if (pending[i] == 0)
 		{
 			wave[i] = 1;
@@ -349,7 +409,7 @@ GraphPlan(Graph *graph, bool *selected)
 		step->node = node;
 		step->wave = wave[node];
 		steps = lappend(steps, step);
-		foreach(lc, graph->nodes[node].downstream)
+		foreach(lc, list_concat_copy(graph->nodes[node].downstream, graph->nodes[node].before))
 		{
 			int			down = lfirst_int(lc);
 
@@ -427,7 +487,7 @@ medallion_plan(PG_FUNCTION_ARGS)
 
 	CatalogRequireAdmin("plan runs");
 	InitMaterializedSRF(fcinfo, 0);
-	graph = GraphLoad();
+	graph = GraphLoad(true);
 	steps = GraphPlan(graph, GraphSelect(graph, selector));
 	foreach(lc, steps)
 	{

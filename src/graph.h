@@ -16,6 +16,8 @@ typedef struct GraphNode
 	ModelDef   *model;
 	List	   *upstream;		/* int list: models this one reads */
 	List	   *downstream;		/* int list: models that read this one */
+	List	   *after;			/* int list: run after these (tests reference them) */
+	List	   *before;			/* int list: the reverse of after */
 } GraphNode;
 
 typedef struct Graph
@@ -33,7 +35,7 @@ typedef struct PlanStep
 	int			wave;
 } PlanStep;
 
-extern Graph *GraphLoad(void);
+extern Graph *GraphLoad(bool test_edges);
 extern int	GraphFind(Graph *graph, const char *name);
 extern bool *GraphSelect(Graph *graph, const char *selector);
 extern List *GraphPlan(Graph *graph, bool *selected);

@@ -195,7 +195,7 @@ medallion_lineage(PG_FUNCTION_ARGS)
 	CatalogRequireAdmin("read lineage");
 	InitMaterializedSRF(fcinfo, 0);
 	(void) CatalogGetModel(name, false);
-	graph = GraphLoad();
+	graph = GraphLoad(false);
 	start = GraphFind(graph, name);
 	if (strcmp(direction, "downstream") != 0)
 		walk_lineage(rsinfo, graph, start, true, depth);
@@ -587,7 +587,7 @@ medallion_graph(PG_FUNCTION_ARGS)
 				 errmsg("unknown graph format \"%s\"", format),
 				 errhint("format is mermaid, dot or json.")));
 	CatalogRequireAdmin("read lineage");
-	graph = GraphLoad();
+	graph = GraphLoad(false);
 	drawing = build_drawing(graph, GraphSelect(graph, selector));
 	if (strcmp(format, "mermaid") == 0)
 		result = render_mermaid(drawing, graph);

@@ -316,7 +316,7 @@ definition_hash(ModelDef *model)
 static void
 check_cycle(const char *model, List *upstream_models)
 {
-	Graph	   *graph = GraphLoad();
+	Graph	   *graph = GraphLoad(false);
 	int			self = GraphFind(graph, model);
 	ListCell   *lc;
 
@@ -640,7 +640,7 @@ medallion_drop_model(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	CatalogLockDefinitions();
 	(void) CatalogGetModel(name, false);
-	graph = GraphLoad();
+	graph = GraphLoad(false);
 	node = GraphFind(graph, name);
 
 	doomed = palloc0(sizeof(bool) * (graph->nnodes + 1));
@@ -784,7 +784,7 @@ medallion_reanalyze(PG_FUNCTION_ARGS)
 
 	CatalogRequireAdmin("analyze models");
 	CatalogLockDefinitions();
-	graph = GraphLoad();
+	graph = GraphLoad(false);
 	selected = GraphSelect(graph, selector);
 	models = CatalogListModels();
 	sources = CatalogListSources();

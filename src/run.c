@@ -947,7 +947,7 @@ plan_steps(Run *run)
 	List	   *plan;
 	ListCell   *lc;
 
-	run->graph = GraphLoad();
+	run->graph = GraphLoad(true);
 	selected = GraphSelect(run->graph, run->selector);
 	plan = GraphPlan(run->graph, selected);
 	if (plan == NIL)
