@@ -1522,9 +1522,13 @@ name_csv(List *names)
 	return buf.data;
 }
 
-/* "p.a, p.b" from the quoted column list "a, b". */
+/*
+ * each_column
+ *		From the quoted column list "a, b": "p.a, p.b" (prefix p.), or with
+ *		assign "a = s.a, b = s.b" (prefix s.).
+ */
 static char *
-prefixed_list(const char *cols, const char *prefix)
+each_column(const char *cols, const char *prefix, bool assign)
 {
 	List	   *names;
 	StringInfoData buf;
@@ -1535,26 +1539,12 @@ prefixed_list(const char *cols, const char *prefix)
 		elog(ERROR, "invalid column list \"%s\"", cols);
 	initStringInfo(&buf);
 	foreach(lc, names)
-		appendStringInfo(&buf, "%s%s%s", buf.len > 0 ? ", " : "", prefix,
-						 quote_identifier(lfirst(lc)));
-	return buf.data;
-}
+	{
+		const char *name = quote_identifier(lfirst(lc));
 
-/* "a = s.a, b = s.b" from the quoted column list "a, b". */
-static char *
-assignments(const char *cols, const char *prefix)
-{
-	List	   *names;
-	StringInfoData buf;
-	ListCell   *lc;
-	char	   *copy = pstrdup(cols);
-
-	if (!SplitIdentifierString(copy, ',', &names))
-		elog(ERROR, "invalid column list \"%s\"", cols);
-	initStringInfo(&buf);
-	foreach(lc, names)
-		appendStringInfo(&buf, "%s%s = %s%s", buf.len > 0 ? ", " : "",
-						 quote_identifier(lfirst(lc)), prefix, quote_identifier(lfirst(lc)));
+		appendStringInfo(&buf, "%s%s%s%s%s", buf.len > 0 ? ", " : "",
+						 assign ? name : "", assign ? " = " : "", prefix, name);
+	}
 	return buf.data;
 }
 
@@ -1787,7 +1777,7 @@ BuildApplyDelta(Candidate *cand)
 												 psprintf("'0'::%s", strcmp(type, "date") == 0 ? "integer" :
 														  is_time_type(cand->columns, model->watermark) ?
 														  "pg_catalog.interval" : type),
-												 prefixed_list(cols, "p."), prefixed_list(cols, "d.")),
+												 each_column(cols, "p.", false), each_column(cols, "d.", false)),
 										1, types, values, NULL, false, 0);
 			if (ret != SPI_OK_INSERT)
 				elog(ERROR, "could not append the delta: %s", SPI_result_code_string(ret));
@@ -1811,8 +1801,8 @@ BuildApplyDelta(Candidate *cand)
 			rows = spi_run(psprintf("MERGE INTO %s AS t USING %s AS s ON %s "
 									"WHEN MATCHED THEN UPDATE SET %s "
 									"WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)",
-									target, delta, on.data, assignments(cols, "s."),
-									cols, prefixed_list(cols, "s.")),
+									target, delta, on.data, each_column(cols, "s.", true),
+									cols, each_column(cols, "s.", false)),
 						   SPI_OK_MERGE);
 		else
 		{
