@@ -51,3 +51,15 @@ CONF
 median() {
 	printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
 }
+
+# milliseconds since the epoch
+now_ms() { date +%s%3N; }
+
+# ms that psql takes to run the SQL given as argument
+time_sql() {
+	local t0 t1
+	t0=$(now_ms)
+	$PSQL -c "$1" >/dev/null
+	t1=$(now_ms)
+	echo $((t1 - t0))
+}

@@ -27,7 +27,6 @@ SELECT medallion_create_model('fact_lines',
 SELECT count(*) FROM medallion_run('fact_lines');
 SQL
 
-now_ms() { date +%s%3N; }
 RUN="SET client_min_messages = warning; SELECT 1 / (count(*) FILTER (WHERE status NOT IN ('success', 'up_to_date')) = 0)::int FROM medallion_run('fact_lines'"
 next=1000001
 # change n rows: half updated, half new, all with a newer modified_at
@@ -38,11 +37,7 @@ change() {
 	next=$((next + n / 2))
 }
 time_run() {	# prints ms of one run with the given extra arguments
-	local t0 t1
-	t0=$(now_ms)
-	$PSQL -c "$RUN$1)" >/dev/null
-	t1=$(now_ms)
-	echo $((t1 - t0))
+	time_sql "$RUN$1)"
 }
 
 full=(); one=(); ten=(); none=()

@@ -83,7 +83,6 @@ sed 's/^\(DROP TABLE IF EXISTS \(hand\.[a-z0-9_]*\);.*\)$/\1 ANALYZE \2;/' "$HAN
 $PSQL -f "$HAND_SQL" >/dev/null 2>&1	# warm-up, creates the tables
 $PSQL -c "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('all')" >/dev/null
 
-now_ms() { date +%s%3N; }
 # a run that does not build every model stops the benchmark
 RUN="SET client_min_messages = warning; SELECT 1 / (count(*) FILTER (WHERE status <> 'success') = 0)::int FROM medallion_run('all')"
 

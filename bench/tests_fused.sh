@@ -62,7 +62,6 @@ SQL
 UNIQUE_SQL="SELECT count(*) FROM (SELECT id FROM gold.fact_lines WHERE id IS NOT NULL GROUP BY id HAVING count(*) > 1) d;"
 FUSED="SELECT 1 / (count(*) FILTER (WHERE status <> 'pass') = 0)::int FROM medallion_test('fact_lines')"
 
-now_ms() { date +%s%3N; }
 measure() {		# prints "fused separate dbt" medians
 	local f=() s=() d=()
 	for i in $(seq 1 "$ROUNDS"); do

@@ -44,6 +44,10 @@ SET client_min_messages = warning;   -- progress lines vary; the README shows th
 SELECT model, status, rows FROM medallion_run('gold');
 RESET client_min_messages;
 SELECT * FROM gold.gld_revenue_by_country ORDER BY country;
+-- Parallel runs: the same, with table models built in background workers
+SET client_min_messages = warning;
+SELECT model, status, rows FROM medallion_run('gold', threads => 4);
+RESET client_min_messages;
 
 -- 6. Where does gold revenue come from?
 SELECT column_name, src_relation, src_column, kind

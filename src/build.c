@@ -21,6 +21,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
@@ -29,8 +30,6 @@
 #include "catalog/objectaddress.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
-#include "commands/tablespace.h"
-#include "access/tableam.h"
 #include "catalog/pg_depend.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_statistic.h"
@@ -39,13 +38,14 @@
 #include "commands/comment.h"
 #include "commands/defrem.h"
 #include "commands/tablecmds.h"
+#include "commands/tablespace.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
-#include "access/heapam.h"
 #include "nodes/makefuncs.h"
 #include "nodes/params.h"
 #include "parser/parse_utilcmd.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -982,33 +982,42 @@ clone_indexes(Oid source, Oid target, List **source_indexes, List **target_index
 	table_close(srcrel, AccessShareLock);
 }
 
+/* Set the privileges (relacl) of a relation. */
+static void
+set_acl(Oid relid, Datum acl, bool isnull)
+{
+	Relation	classrel = table_open(RelationRelationId, RowExclusiveLock);
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Datum		values[Natts_pg_class] = {0};
+	bool		nulls[Natts_pg_class] = {0};
+	bool		replaces[Natts_pg_class] = {0};
+	HeapTuple	newtup;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	values[Anum_pg_class_relacl - 1] = acl;
+	nulls[Anum_pg_class_relacl - 1] = isnull;
+	replaces[Anum_pg_class_relacl - 1] = true;
+	newtup = heap_modify_tuple(tup, RelationGetDescr(classrel), values, nulls, replaces);
+	CatalogTupleUpdate(classrel, &newtup->t_self, newtup);
+	ReleaseSysCache(tup);
+	table_close(classrel, RowExclusiveLock);
+	CommandCounterIncrement();
+}
+
 /* Copy the published table's privileges to the candidate, so downstream
  * models of other owners can read the candidate as they read the table. */
 static void
 copy_acl(Oid from, Oid to)
 {
-	Relation	classrel = table_open(RelationRelationId, RowExclusiveLock);
-	HeapTuple	fromtup = SearchSysCache1(RELOID, ObjectIdGetDatum(from));
-	HeapTuple	totup = SearchSysCache1(RELOID, ObjectIdGetDatum(to));
-	Datum		values[Natts_pg_class] = {0};
-	bool		nulls[Natts_pg_class] = {0};
-	bool		replaces[Natts_pg_class] = {0};
+	HeapTuple	fromtup = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(from));
 	bool		isnull;
 	Datum		acl;
-	HeapTuple	newtup;
 
-	if (!HeapTupleIsValid(fromtup) || !HeapTupleIsValid(totup))
-		elog(ERROR, "cache lookup failed for relation %u or %u", from, to);
+	if (!HeapTupleIsValid(fromtup))
+		elog(ERROR, "cache lookup failed for relation %u", from);
 	acl = SysCacheGetAttr(RELOID, fromtup, Anum_pg_class_relacl, &isnull);
-	values[Anum_pg_class_relacl - 1] = acl;
-	nulls[Anum_pg_class_relacl - 1] = isnull;
-	replaces[Anum_pg_class_relacl - 1] = true;
-	newtup = heap_modify_tuple(totup, RelationGetDescr(classrel), values, nulls, replaces);
-	CatalogTupleUpdate(classrel, &newtup->t_self, newtup);
-	ReleaseSysCache(fromtup);
-	ReleaseSysCache(totup);
-	table_close(classrel, RowExclusiveLock);
-	CommandCounterIncrement();
+	set_acl(to, acl, isnull);
 }
 
 /* Index storage and ANALYZE of a filled candidate heap. */
@@ -1028,7 +1037,7 @@ finish_candidate(Candidate *cand, Oid heap)
  *		as the model owner.  Returns a palloc'd Candidate.
  */
 Candidate *
-BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql)
+BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql, bool allow_alter)
 {
 	Candidate  *cand = palloc0(sizeof(Candidate));
 	Relation	rel;
@@ -1081,8 +1090,13 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql)
 		 * The published table takes the new columns now, inside this model's
 		 * subtransaction: downstream models of the run then see the new
 		 * shape, and a failure undoes it.  Readers of this table wait from
-		 * here to the end of the run.
+		 * here to the end of the run.  A background worker, which commits on
+		 * its own, must leave that to the run itself.
 		 */
+		if (!allow_alter)
+			ereport(ERROR,
+					(errcode(ERRCODE_MEDALLION_RUN_ITSELF),
+					 errmsg("the columns of model \"%s\" change: the run builds it itself", model->name)));
 		BuildLockRelations(list_make1_oid(cand->published));
 		alter_published(cand->published, change, sync);
 		cand->schema_changed = true;
@@ -1659,14 +1673,14 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	double		published_rows;
 
 	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
-		return BuildTableCandidate(model, analyzed, sql);	/* it reports the problem */
+		return BuildTableCandidate(model, analyzed, sql, true);	/* it reports the problem */
 	rel = table_open(published, AccessShareLock);
 	change = schema_change(rel, analyzed->columns);
 	table_close(rel, NoLock);
 
 	if (full_refresh || !has_state || change->added || change->removed || change->retyped)
 	{
-		cand = BuildTableCandidate(model, analyzed, sql);
+		cand = BuildTableCandidate(model, analyzed, sql, true);
 		cand->full_reason = full_refresh ? "full refresh" : !has_state ? "first build" :
 			"the columns changed";
 		if (model->watermark)
@@ -1727,7 +1741,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 						model->name, (long long) cand->rows, model->full_refresh_threshold,
 						published_rows)));
 		drop_internal(cand->candidate);
-		cand = BuildTableCandidate(model, analyzed, sql);
+		cand = BuildTableCandidate(model, analyzed, sql, true);
 		cand->full_reason = "above full_refresh_threshold";
 		if (model->watermark)
 			next_watermark(cand, cand->candidate, NULL, NULL);
@@ -1975,4 +1989,86 @@ BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql)
 	spi_utility(psprintf("DROP TABLE %s", delta));
 	CommandCounterIncrement();
 	return (int64) rows;
+}
+
+/* ----------------------------------------------------------------
+ * Candidates built by background workers (medallion_run threads)
+ *
+ * A worker builds a table model's candidate in a transaction of its own
+ * and commits it, in schema medallion_build (no one but the owner and the
+ * extension can reach it), named r<run>_<published OID>.  The run adopts
+ * it: it tests it, reads it downstream, swaps it in at publish, or drops
+ * it.  One that a failed run leaves behind is dropped when the next run
+ * starts (ledger_apply).
+ * ---------------------------------------------------------------- */
+
+/*
+ * BuildMoveToBuildSchema
+ *		Move a candidate just built into medallion_build under its name for
+ *		the run (in the worker, before it commits).  Its privileges become
+ *		SELECT for readers only (the owners of the run's other models that
+ *		may read the published table), not the published table's: readers of
+ *		the published table must not see a candidate before it is published.
+ */
+void
+BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers)
+{
+	Oid			nsp = get_namespace_oid("medallion_build", false);
+	Relation	rel = table_open(cand->candidate, AccessExclusiveLock);
+	Oid			owner = rel->rd_rel->relowner;
+	ObjectAddresses *moved = new_object_addresses();
+	Acl		   *acl = acldefault(OBJECT_TABLE, owner);
+	ListCell   *lc;
+
+	AlterTableNamespaceInternal(rel, RelationGetNamespace(rel), nsp, moved);
+	free_object_addresses(moved);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+	RenameRelationInternal(cand->candidate,
+						   psprintf("r" INT64_FORMAT "_%u", run_id, cand->published), true, false);
+	CommandCounterIncrement();
+
+	foreach(lc, readers)
+	{
+		AclItem		item;
+
+		if (lfirst_oid(lc) == owner)
+			continue;
+		item.ai_grantee = lfirst_oid(lc);
+		item.ai_grantor = owner;
+		ACLITEM_SET_PRIVS_GOPTIONS(item, ACL_SELECT, ACL_NO_RIGHTS);
+		acl = aclupdate(acl, &item, ACL_MODECHG_ADD, owner, DROP_RESTRICT);
+	}
+	set_acl(cand->candidate, PointerGetDatum(acl), false);
+}
+
+/*
+ * BuildAdoptCandidate
+ *		The Candidate of a table model that a worker built and committed:
+ *		its indexes pair up with the published table's in creation order.
+ */
+Candidate *
+BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate, int64 rows)
+{
+	Candidate  *cand = palloc0(sizeof(Candidate));
+	Relation	pubrel;
+	Relation	candrel;
+
+	cand->model = model;
+	cand->columns = columns;
+	cand->published = BuildPublishedRelid(model);
+	cand->candidate = candidate;
+	cand->rows = rows;
+	/* shared: workers building downstream models read it too */
+	LockRelationOid(candidate, AccessShareLock);
+	pubrel = table_open(cand->published, AccessShareLock);
+	candrel = table_open(candidate, NoLock);
+	cand->published_indexes = RelationGetIndexList(pubrel);
+	cand->candidate_indexes = RelationGetIndexList(candrel);
+	table_close(candrel, NoLock);
+	table_close(pubrel, NoLock);
+	if (list_length(cand->published_indexes) != list_length(cand->candidate_indexes))
+		elog(ERROR, "candidate of model \"%s\" does not have the indexes of %s",
+			 model->name, qualified(model));
+	return cand;
 }

@@ -43,8 +43,14 @@ extern void BuildDropRelation(ModelDef *model);
 extern void BuildEnsureIndexes(ModelDef *model, Oid relid);
 
 extern void BuildLockRelations(List *relids);
+/* SQLSTATE of a model a background worker hands back to the run itself */
+#define ERRCODE_MEDALLION_RUN_ITSELF MAKE_SQLSTATE('M','D','0','0','1')
+
 extern Candidate *BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed,
-									  const char *sql);
+									  const char *sql, bool allow_alter);
+extern void BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers);
+extern Candidate *BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate,
+									  int64 rows);
 extern void BuildPublishTable(Candidate *cand);
 extern Candidate *BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed,
 											const char *sql, bool full_refresh);

@@ -19,6 +19,7 @@
 #include "build.h"
 #include "init.h"
 #include "run.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -32,5 +33,6 @@ _PG_init(void)
 	AuditInit();
 	BuildInit();
 	RunInit();
+	WorkerInit();
 	MarkGUCPrefixReserved("medallion");
 }

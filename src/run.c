@@ -57,9 +57,11 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#include "utils/wait_event.h"
 
 #include "analyze.h"
 #include "audit.h"
@@ -112,6 +114,12 @@ typedef struct RunStep
 	Oid			candidate_view; /* view models: what the run reads instead */
 	AuditOutcome *tests;		/* NULL when the model has none, or was not built */
 	bool		up_to_date;		/* incremental: no new rows */
+	WorkerBuild *worker;		/* threads: the worker building it, until collected */
+	bool		by_worker;		/* threads: a worker built its candidate */
+	bool		in_worker;		/* threads: a worker built it or failed to */
+	Oid			worker_candidate;	/* ... committed in medallion_build */
+	int64		worker_rows;
+	bool		worker_failed;	/* the worker's error fails the step, even a cancel */
 } RunStep;
 
 /* A run in progress. */
@@ -130,6 +138,9 @@ typedef struct Run
 	List	   *sources;		/* of SourceDef * */
 	List	   *redirect_from;	/* published relation OIDs ... */
 	List	   *redirect_to;	/* ... and the candidates the run reads */
+	int			threads;		/* models built at once in background workers */
+	int			nworkers;		/* workers started and not yet collected */
+	char	   *snapshot;		/* exported for workers (repeatable read), or NULL */
 	bool		test_only;		/* medallion_test: no steps in the ledger */
 	bool		cancelled;
 	char	   *cancel_message;
@@ -278,6 +289,8 @@ start_fields(Run *run, StringInfo entry)
 	json_raw(&options, "full_refresh", run->full_refresh ? "true" : "false");
 	json_raw(&options, "strict", run->strict ? "true" : "false");
 	json_field(&options, "on_conflict", run->on_conflict);
+	if (run->threads > 0)
+		json_raw(&options, "threads", psprintf("%d", run->threads));
 	if (run->test_only)
 		json_raw(&options, "test_only", "true");
 	if (run_label != NULL && run_label[0] != '\0')
@@ -400,6 +413,7 @@ ledger_finish(Run *run)
 		json_field(&row, "finished_at", json_time(step->finished_at));
 		json_raw(&row, "ms", step->started_at ? psprintf("%.3f", step->ms) : "null");
 		json_raw(&row, "attempt", "1");
+		json_raw(&row, "worker", step->in_worker ? "true" : "false");
 		json_raw(&row, "tests_passed", psprintf("%d", step->tests ? step->tests->passed : 0));
 		json_raw(&row, "tests_warned", psprintf("%d", step->tests ? step->tests->warned : 0));
 		json_raw(&row, "tests_failed", psprintf("%d", step->tests ? step->tests->failed : 0));
@@ -526,6 +540,178 @@ step_of_node(Run *run, int node)
 	return NULL;
 }
 
+/* ----------------------------------------------------------------
+ * Build workers (threads => n)
+ *
+ * The run hands table models to background workers as soon as everything
+ * they read is committed: published tables, or candidates that workers of
+ * this run built and that passed their tests.  It still takes the steps
+ * in plan order: for a worker's step it waits for the worker, adopts the
+ * candidate, tests it and publishes it with the rest, exactly as a
+ * candidate of its own.  Candidates the run builds itself are not
+ * committed, so a model reading one is built by the run too.
+ * ---------------------------------------------------------------- */
+
+/* Does everything node reads come committed? */
+static bool
+reads_committed(Run *run, int node)
+{
+	ListCell   *lc;
+
+	foreach(lc, run->graph->nodes[node].upstream)
+	{
+		int			up = lfirst_int(lc);
+		RunStep    *upstep = step_of_node(run, up);
+
+		if (strcmp(run->graph->nodes[up].model->materialized, "ephemeral") == 0)
+		{
+			/* inlined: what it reads is read here */
+			if (!reads_committed(run, up))
+				return false;
+		}
+		else if (upstep != NULL && !(upstep->by_worker && STEP_BUILT(upstep->status)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * worker_readers
+ *		The roles that may read a worker's candidate of model: the owners of
+ *		the run's models that may read its published table.
+ */
+static List *
+worker_readers(Run *run, ModelDef *model)
+{
+	Oid			published = BuildPublishedRelid(model);
+	List	   *readers = NIL;
+	ListCell   *lc;
+
+	foreach(lc, run->steps)
+	{
+		Oid			owner = ModelOwnerId(((RunStep *) lfirst(lc))->model);
+
+		if (pg_class_aclcheck(published, owner, ACL_SELECT) == ACLCHECK_OK)
+			readers = list_append_unique_oid(readers, owner);
+	}
+	return readers;
+}
+
+/*
+ * start_workers
+ *		Start a worker for each pending table model that can be built
+ *		outside the run's transaction, up to the run's threads.  When no
+ *		worker slot is free the run builds the model itself.
+ */
+static void
+start_workers(Run *run)
+{
+	ListCell   *lc;
+
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+
+		if (run->nworkers >= run->threads || run->cancelled)
+			return;
+		if (step->status != STEP_PENDING || step->worker != NULL || step->by_worker ||
+			step->worker_failed || strcmp(step->model->materialized, "table") != 0 ||
+			!OidIsValid(BuildPublishedRelid(step->model)) ||
+			!reads_committed(run, step->node))
+			continue;
+		step->worker = WorkerStartBuild(run->run_id, step->model->name,
+										model_timeout_ms(step->model), run->snapshot,
+										run->redirect_from, run->redirect_to,
+										worker_readers(run, step->model));
+		if (step->worker == NULL)
+			return;
+		step->started_at = GetCurrentTimestamp();
+		step->in_worker = true;
+		run->nworkers++;
+	}
+}
+
+/*
+ * collect_worker
+ *		Wait for the worker building step (a cancel interrupts the wait) and
+ *		take its outcome: the candidate to adopt, or its error, raised here
+ *		with the worker's SQLSTATE.  A model the worker hands back (its
+ *		columns change) is built by the run.
+ */
+static void
+collect_worker(Run *run, RunStep *step)
+{
+	Oid			candidate;
+	int64		rows;
+	int			sqlerrcode;
+	char	   *message;
+	bool		timed_out;
+
+	while (!WorkerBuildDone(step->worker))
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (WorkerBuildResult(step->worker, &candidate, &rows, &sqlerrcode, &message, &timed_out))
+	{
+		step->by_worker = true;
+		step->worker_candidate = candidate;
+		step->worker_rows = rows;
+	}
+	step->worker = NULL;
+	run->nworkers--;
+	if (step->by_worker)
+		return;
+	if (sqlerrcode == ERRCODE_MEDALLION_RUN_ITSELF)
+	{
+		step->in_worker = false;
+		return;
+	}
+	step->worker_failed = true;
+	model_timeout_fired = timed_out;
+	ereport(ERROR,
+			(errcode(sqlerrcode),
+			 errmsg("%s", message),
+			 errcontext("build worker of model \"%s\"", step->model->name)));
+}
+
+/* Stop the workers still building (the run was cancelled or failed). */
+static void
+stop_workers(Run *run)
+{
+	ListCell   *lc;
+
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+
+		if (step->worker != NULL)
+		{
+			WorkerStopBuild(step->worker);
+			step->worker = NULL;
+			run->nworkers--;
+		}
+	}
+}
+
+/*
+ * drop_worker_candidate
+ *		Drop the committed candidate of a step that failed after a worker
+ *		built it (its tests failed).  It goes when the run commits; if the
+ *		run rolls back, the next run drops it.
+ */
+static void
+drop_worker_candidate(RunStep *step)
+{
+	Candidate	cand = {0};
+
+	cand.candidate = step->worker_candidate;
+	BuildDropCandidate(&cand);
+	step->worker_candidate = InvalidOid;
+}
+
 /*
  * build_model
  *		Build one model's candidate; runs as the model owner inside the
@@ -550,10 +736,13 @@ build_model(Run *run, RunStep *step)
 
 		(void) AnalyzeRedirect(analyzed->query, run->redirect_from, run->redirect_to);
 		sql = pg_get_querydef(analyzed->query, false);
-		if (strcmp(model->materialized, "incremental") == 0)
+		if (step->by_worker)
+			cand = BuildAdoptCandidate(model, analyzed->columns, step->worker_candidate,
+									   step->worker_rows);
+		else if (strcmp(model->materialized, "incremental") == 0)
 			cand = BuildIncrementalCandidate(model, analyzed, sql, run->full_refresh);
 		else
-			cand = BuildTableCandidate(model, analyzed, sql);
+			cand = BuildTableCandidate(model, analyzed, sql, true);
 		step->candidate = cand;
 		step->rows = cand->rows;
 		step->has_rows = true;
@@ -660,8 +849,10 @@ build_step_work(void *arg)
 	SetUserIdAndSecContext(ModelOwnerId(work->step->model),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	if (work->step->worker != NULL)
+		collect_worker(work->run, work->step);
 	nestlevel = AnalyzeEnterSearchPath(work->step->model->search_path);
-	if (work->timeout_ms > 0)
+	if (work->timeout_ms > 0 && !work->step->by_worker)
 		enable_timeout_after(model_timeout_id, work->timeout_ms);
 	build_model(work->run, work->step);
 	if (work->timeout_ms > 0)
@@ -700,7 +891,8 @@ build_step(Run *run, RunStep *step)
 		}
 	}
 
-	step->started_at = GetCurrentTimestamp();
+	if (step->worker == NULL)
+		step->started_at = GetCurrentTimestamp();
 	model_timeout_fired = false;
 	edata = SubxactRun(build_step_work, &work, false);
 	if (work.timeout_ms > 0)
@@ -713,6 +905,8 @@ build_step(Run *run, RunStep *step)
 		/* what the failed model added to the redirections is gone */
 		run->redirect_from = saved_from;
 		run->redirect_to = saved_to;
+		if (step->by_worker)
+			drop_worker_candidate(step);
 		step->candidate = NULL;
 		step->candidate_view = InvalidOid;
 		step->view_sql = NULL;
@@ -724,7 +918,7 @@ build_step(Run *run, RunStep *step)
 			step->message = psprintf("model exceeded its statement_timeout of %s",
 									 step->model->statement_timeout);
 		}
-		else if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		else if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && !step->worker_failed)
 		{
 			step->status = STEP_CANCELLED;
 			step->message = pstrdup(edata->message);
@@ -902,7 +1096,10 @@ execute_run_work(void *arg)
 			step->message = pstrdup("the run was cancelled");
 		}
 		else if (step->status == STEP_PENDING)
+		{
+			start_workers(run);
 			build_step(run, step);
+		}
 		report_step(run, step);
 		if (step->tests != NULL)
 			store_failures(run, step);
@@ -926,6 +1123,8 @@ execute_run(Run *run)
 {
 	ErrorData  *failure = SubxactRun(execute_run_work, run, false);
 	ListCell   *lc;
+
+	stop_workers(run);
 
 	if (failure != NULL)
 	{
@@ -975,7 +1174,7 @@ plan_steps(Run *run)
 }
 
 /*
- * medallion_run(selector, full_refresh, strict, on_conflict) builds the
+ * medallion_run(selector, full_refresh, strict, on_conflict, threads) builds the
  * selected models and publishes them; returns a row per model.
  */
 Datum
@@ -987,7 +1186,8 @@ medallion_run(PG_FUNCTION_ARGS)
 	ErrorData  *failure;
 	int			nfailed;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) ||
+		PG_ARGISNULL(4))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the arguments of medallion_run must not be NULL")));
@@ -1001,6 +1201,32 @@ medallion_run(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown on_conflict \"%s\"", run->on_conflict),
 				 errhint("on_conflict is wait (for another run building the same model) or skip.")));
+	if (PG_GETARG_INT32(4) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("threads must be at least 1"),
+				 errhint("threads => 1 builds one model at a time; more build independent table models in background workers.")));
+	/* the run itself plus up to max_workers workers */
+	run->threads = PG_GETARG_INT32(4) == 1 ? 0 : Min(PG_GETARG_INT32(4), worker_max_workers);
+	if (run->threads > 0 && TransactionIdIsValid(GetTopTransactionIdIfAny()))
+	{
+		ereport(NOTICE,
+				(errmsg("the run builds one model at a time: this transaction has changes that background workers cannot see"),
+				 errhint("Call medallion_run with threads in a transaction that has not written anything yet.")));
+		run->threads = 0;
+	}
+	else if (run->threads > 0 && IsolationUsesXactSnapshot())
+	{
+		/* one snapshot for the whole transaction: the workers read it too */
+		if (IsSubTransaction())
+		{
+			ereport(NOTICE,
+					(errmsg("the run builds one model at a time: a repeatable read snapshot cannot be shared from a subtransaction")));
+			run->threads = 0;
+		}
+		else
+			run->snapshot = ExportSnapshot(GetTransactionSnapshot());
+	}
 	CatalogRequireAdmin("run models");
 	InitMaterializedSRF(fcinfo, 0);
 	if (model_timeout_id == MAX_TIMEOUTS)

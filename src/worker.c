@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * worker.c
- *	  Background workers.  For now: the ledger writer, which records run
- *	  ledger entries in a transaction of its own.
+ *	  Background workers: the ledger writer, which records run ledger
+ *	  entries in a transaction of its own, and build workers, which build
+ *	  the independent table models of a run in parallel.
  *
  * A run must be in the ledger even when the run's own transaction rolls
  * back (strict => true raising at the end, a cancel, a failed publish) and
@@ -32,12 +33,19 @@
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 
+#include "analyze.h"
+#include "build.h"
 #include "catalog.h"
+#include "model.h"
 #include "worker.h"
 
 #define LEDGER_ERROR_SIZE 1024
@@ -54,6 +62,54 @@ typedef struct LedgerShared
 } LedgerShared;
 
 PGDLLEXPORT void medallion_ledger_main(Datum arg);
+
+/*
+ * worker_attach
+ *		First steps of a worker: signals, and the DSM segment whose handle
+ *		is arg (name is for messages and pg_stat_activity).  Returns the
+ *		segment's address.
+ */
+static void *
+worker_attach(Datum arg, dsm_segment **seg, const char *name)
+{
+	void	   *address;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	*seg = dsm_attach(DatumGetUInt32(arg));
+	if (*seg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not map the segment of the %s", name)));
+	address = dsm_segment_address(*seg);
+	pgstat_report_appname(name);
+	return address;
+}
+
+/*
+ * worker_start
+ *		Register a dynamic worker of type running function with the segment
+ *		seg, notifying this backend when it stops.  Returns false when no worker
+ *		slot is free.
+ */
+static bool
+worker_start(const char *function, const char *type, const char *name, dsm_segment *seg,
+			 BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "medallion", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(worker.bgw_name, name, BGW_MAXLEN);
+	strlcpy(worker.bgw_type, type, BGW_MAXLEN);
+	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+	worker.bgw_notify_pid = MyProcPid;
+	return RegisterDynamicBackgroundWorker(&worker, handle);
+}
 
 /* Apply one ledger entry through SPI in the current transaction. */
 static void
@@ -82,20 +138,9 @@ void
 medallion_ledger_main(Datum arg)
 {
 	dsm_segment *seg;
-	LedgerShared *shared;
-
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
-	seg = dsm_attach(DatumGetUInt32(arg));
-	if (seg == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("could not map the run ledger entry")));
-	shared = dsm_segment_address(seg);
+	LedgerShared *shared = worker_attach(arg, &seg, "medallion ledger writer");
 
 	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->role, 0);
-	pgstat_report_appname("medallion ledger");
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -135,7 +180,6 @@ WorkerWriteLedger(const char *entry)
 	Size		len = strlen(entry);
 	dsm_segment *seg;
 	LedgerShared *shared;
-	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 	BgwHandleStatus status;
 
@@ -148,18 +192,8 @@ WorkerWriteLedger(const char *entry)
 	shared->entry_len = len;
 	memcpy(shared->entry, entry, len + 1);
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, "medallion", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "medallion_ledger_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "medallion ledger writer", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "medallion ledger writer", BGW_MAXLEN);
-	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
-	worker.bgw_notify_pid = MyProcPid;
-
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	if (!worker_start("medallion_ledger_main", "medallion ledger writer", "medallion ledger writer",
+					  seg, &handle))
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
@@ -183,4 +217,270 @@ WorkerWriteLedger(const char *entry)
 						shared->error[0] ? shared->error : "the ledger worker did not finish"),
 				 errdetail("Entry: %s", entry)));
 	dsm_detach(seg);
+}
+
+/* ----------------------------------------------------------------
+ * Build workers (medallion_run threads => n)
+ *
+ * A build worker connects as the role that started the run, builds one
+ * table model's candidate as the model owner (as the run itself would),
+ * moves it to medallion_build and commits it; the run adopts, tests and
+ * publishes it.  The DSM segment carries the model, the candidates of the
+ * run that it must read instead of published tables, and the outcome.  A
+ * worker's error comes back with its SQLSTATE and message; a model whose
+ * columns change (the run must alter the table in its own transaction) is
+ * handed back.
+ * ---------------------------------------------------------------- */
+
+int			worker_max_workers = 4;
+
+typedef struct BuildShared
+{
+	Oid			database;
+	Oid			role;
+	int64		run_id;
+	char		model[NAMEDATALEN];
+	int			timeout_ms;		/* the model's statement_timeout, 0 for none */
+	int			isolation;		/* the run's XactIsoLevel */
+	char		snapshot[64];	/* its exported snapshot (repeatable read), or "" */
+	int			nredirects;
+	Oid			from[WORKER_MAX_REDIRECTS];
+	Oid			to[WORKER_MAX_REDIRECTS];
+	int			nreaders;
+	Oid			readers[WORKER_MAX_READERS];
+	/* set by the worker */
+	bool		finished;
+	bool		succeeded;
+	bool		timed_out;
+	Oid			candidate;
+	int64		rows;
+	int			sqlerrcode;
+	char		message[LEDGER_ERROR_SIZE];
+	/* the caller's settings (SerializeGUCState) */
+	char		gucs[FLEXIBLE_ARRAY_MEMBER];
+} BuildShared;
+
+struct WorkerBuild
+{
+	dsm_segment *seg;
+	BuildShared *shared;
+	BackgroundWorkerHandle *handle;
+};
+
+PGDLLEXPORT void medallion_build_main(Datum arg);
+
+/* The model's statement_timeout, told apart from other cancels. */
+static volatile sig_atomic_t build_timed_out = false;
+
+static void
+build_timeout_handler(void)
+{
+	build_timed_out = true;
+	InterruptPending = true;
+	QueryCancelPending = true;
+	SetLatch(MyLatch);
+}
+
+/*
+ * WorkerInit
+ *		Define this module's configuration parameters.
+ */
+void
+WorkerInit(void)
+{
+	DefineCustomIntVariable("medallion.max_workers",
+							"Sets the most background workers one run builds models in.",
+							"medallion_run(threads => n) uses at most this many; max_worker_processes caps them all.",
+							&worker_max_workers, 4, 1, 64, PGC_USERSET, 0,
+							NULL, NULL, NULL);
+}
+
+static void
+build_in_worker(BuildShared *shared)
+{
+	ModelDef   *model = CatalogGetModel(shared->model, false);
+	List	   *models = CatalogListModels();
+	List	   *sources = CatalogListSources();
+	List	   *from = NIL;
+	List	   *to = NIL;
+	List	   *readers = NIL;
+	AnalyzedModel *analyzed;
+	Candidate  *cand;
+	Oid			save_userid;
+	int			save_sec;
+	int			nestlevel;
+	TimeoutId	timeout = MAX_TIMEOUTS;
+
+	for (int i = 0; i < shared->nredirects; i++)
+	{
+		from = lappend_oid(from, shared->from[i]);
+		to = lappend_oid(to, shared->to[i]);
+	}
+	for (int i = 0; i < shared->nreaders; i++)
+		readers = lappend_oid(readers, shared->readers[i]);
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(ModelOwnerId(model),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	nestlevel = AnalyzeEnterSearchPath(model->search_path);
+	if (shared->timeout_ms > 0)
+	{
+		timeout = RegisterTimeout(USER_TIMEOUT, build_timeout_handler);
+		enable_timeout_after(timeout, shared->timeout_ms);
+	}
+	analyzed = AnalyzeModel(model->name, model->sql, model->search_path, models, sources);
+	(void) AnalyzeRedirect(analyzed->query, from, to);
+	cand = BuildTableCandidate(model, analyzed, pg_get_querydef(analyzed->query, false), false);
+	if (shared->timeout_ms > 0)
+		disable_timeout(timeout, false);
+	AnalyzeLeaveSearchPath(nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	BuildMoveToBuildSchema(cand, shared->run_id, readers);
+	shared->candidate = cand->candidate;
+	shared->rows = cand->rows;
+}
+
+/*
+ * medallion_build_main
+ *		Entry point of a build worker.
+ */
+void
+medallion_build_main(Datum arg)
+{
+	dsm_segment *seg;
+	BuildShared *shared = worker_attach(arg, &seg, "medallion build worker");
+
+	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->role, 0);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		/*
+		 * The run's settings (DateStyle, TimeZone, ...) and, when it reads
+		 * one snapshot for the whole transaction, that snapshot: the worker
+		 * sees what the run would have seen.
+		 */
+		RestoreGUCState(shared->gucs);
+		XactIsoLevel = shared->isolation;
+		if (shared->snapshot[0] != '\0')
+			ImportSnapshot(shared->snapshot);
+		PushActiveSnapshot(GetTransactionSnapshot());
+		build_in_worker(shared);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		shared->succeeded = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(TopMemoryContext);
+		edata = CopyErrorData();
+		shared->sqlerrcode = edata->sqlerrcode;
+		shared->timed_out = edata->sqlerrcode == ERRCODE_QUERY_CANCELED && build_timed_out;
+		strlcpy(shared->message, edata->detail ?
+				psprintf("%s (%s)", edata->message, edata->detail) : edata->message,
+				LEDGER_ERROR_SIZE);
+		shared->finished = true;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	shared->finished = true;
+	dsm_detach(seg);
+	proc_exit(0);
+}
+
+/*
+ * WorkerStartBuild
+ *		Start a worker building model for run run_id, reading the candidates
+ *		to[] instead of the relations from[], in snapshot (exported by the
+ *		run) when not NULL; readers may read the candidate.  Returns NULL
+ *		when no worker slot is free (the run then builds the model itself).
+ */
+WorkerBuild *
+WorkerStartBuild(int64 run_id, const char *model, int timeout_ms, const char *snapshot,
+				 List *from, List *to, List *readers)
+{
+	WorkerBuild *build = palloc0(sizeof(WorkerBuild));
+	Size		gucsize = EstimateGUCStateSpace();
+	ListCell   *lf,
+			   *lt;
+
+	if (list_length(from) > WORKER_MAX_REDIRECTS || list_length(readers) > WORKER_MAX_READERS)
+		return NULL;
+	build->seg = dsm_create(offsetof(BuildShared, gucs) + gucsize, 0);
+	build->shared = dsm_segment_address(build->seg);
+	memset(build->shared, 0, offsetof(BuildShared, gucs));
+	build->shared->database = MyDatabaseId;
+	build->shared->role = GetSessionUserId();
+	build->shared->run_id = run_id;
+	build->shared->timeout_ms = timeout_ms;
+	build->shared->isolation = XactIsoLevel;
+	if (snapshot != NULL)
+		strlcpy(build->shared->snapshot, snapshot, sizeof(build->shared->snapshot));
+	strlcpy(build->shared->model, model, NAMEDATALEN);
+	forboth(lf, from, lt, to)
+	{
+		build->shared->from[build->shared->nredirects] = lfirst_oid(lf);
+		build->shared->to[build->shared->nredirects++] = lfirst_oid(lt);
+	}
+	foreach(lf, readers)
+		build->shared->readers[build->shared->nreaders++] = lfirst_oid(lf);
+	SerializeGUCState(gucsize, build->shared->gucs);
+
+	if (!worker_start("medallion_build_main", "medallion build worker",
+					  psprintf("medallion build worker for %s", model),
+					  build->seg, &build->handle))
+	{
+		dsm_detach(build->seg);
+		return NULL;
+	}
+	return build;
+}
+
+/*
+ * WorkerBuildDone
+ *		Has the worker stopped?  Does not wait.
+ */
+bool
+WorkerBuildDone(WorkerBuild *build)
+{
+	pid_t		pid;
+
+	return GetBackgroundWorkerPid(build->handle, &pid) == BGWH_STOPPED;
+}
+
+/*
+ * WorkerBuildResult
+ *		The outcome of a stopped worker: true with the candidate and its row
+ *		count, or false with the error (a worker that died says so).
+ *		Releases the worker's segment.
+ */
+bool
+WorkerBuildResult(WorkerBuild *build, Oid *candidate, int64 *rows, int *sqlerrcode,
+				  char **message, bool *timed_out)
+{
+	bool		ok = build->shared->succeeded;
+
+	*timed_out = build->shared->timed_out;
+	*candidate = build->shared->candidate;
+	*rows = build->shared->rows;
+	*sqlerrcode = build->shared->sqlerrcode;
+	*message = build->shared->finished ? pstrdup(build->shared->message) :
+		pstrdup("the build worker stopped before it finished");
+	if (!build->shared->finished)
+		*sqlerrcode = ERRCODE_INTERNAL_ERROR;
+	dsm_detach(build->seg);
+	return ok;
+}
+
+/*
+ * WorkerStopBuild
+ *		Stop a worker (the run is cancelled or failed) and wait for it.
+ */
+void
+WorkerStopBuild(WorkerBuild *build)
+{
+	TerminateBackgroundWorker(build->handle);
+	(void) WaitForBackgroundWorkerShutdown(build->handle);
 }

@@ -487,6 +487,7 @@ CREATE TABLE medallion.run_models (
 	finished_at	timestamptz,
 	ms			numeric,
 	attempt		integer NOT NULL DEFAULT 1,
+	worker		boolean NOT NULL DEFAULT false,
 	sqlstate	text,
 	message		text,
 	PRIMARY KEY (run_id, model)
@@ -505,6 +506,7 @@ COMMENT ON COLUMN medallion.run_models.started_at IS 'Start of the step';
 COMMENT ON COLUMN medallion.run_models.finished_at IS 'End of the step';
 COMMENT ON COLUMN medallion.run_models.ms IS 'Duration of the build in milliseconds';
 COMMENT ON COLUMN medallion.run_models.attempt IS 'Attempt number (retries)';
+COMMENT ON COLUMN medallion.run_models.worker IS 'Whether a background worker built the candidate (threads > 1); the run tested and published it';
 COMMENT ON COLUMN medallion.run_models.sqlstate IS 'SQLSTATE of the error, when the step failed';
 COMMENT ON COLUMN medallion.run_models.message IS 'Error message, or why the step was skipped';
 CREATE INDEX ON medallion.run_models (model, run_id);
@@ -522,6 +524,8 @@ SET search_path = pg_catalog, pg_temp
 AS $function$
 DECLARE
 	crashed_runs bigint;
+	leftover regclass;
+	saved_lock_timeout text := pg_catalog.current_setting('lock_timeout');
 BEGIN
 	IF entry->>'op' = 'start' THEN
 		/*
@@ -540,6 +544,25 @@ BEGIN
 		SELECT count(pg_notify('medallion_alerts',
 							   jsonb_build_object('run_id', run_id, 'status', 'crashed', 'message', message)::text))
 		  INTO STRICT crashed_runs FROM crashed;
+		/*
+		 * Candidates that build workers committed for runs no longer running
+		 * (crashed, cancelled, failed to publish) are dropped; one still
+		 * locked by the end of its run is left for the next start.
+		 */
+		FOR leftover IN
+			SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
+			 WHERE c.relnamespace = 'medallion_build'::regnamespace AND c.relkind = 'r'
+			   AND NOT EXISTS (SELECT 1 FROM medallion.runs r WHERE r.status = 'running'
+								  AND c.relname LIKE 'r' || r.run_id || '\_%')
+		LOOP
+			BEGIN
+				PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
+				EXECUTE format('DROP TABLE %s', leftover);
+			EXCEPTION WHEN lock_not_available OR undefined_table OR insufficient_privilege THEN
+				NULL;
+			END;
+		END LOOP;
+		PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
 		INSERT INTO medallion.runs (run_id, selector, options, started_by, backend_pid,
 			started_at, models)
 		SELECT r.run_id, r.selector, r.options, r.started_by, r.backend_pid, r.started_at, r.models
@@ -619,19 +642,31 @@ COMMENT ON SCHEMA medallion_history IS
 	'medallion: the previous content of each table model, swapped back by medallion_rollback';
 GRANT USAGE ON SCHEMA medallion_history TO medallion_admin;
 
+/*
+ * Candidates that build workers commit (medallion_run threads => n), named
+ * r<run>_<published table OID>.  USAGE lets model owners read the ones
+ * they are granted (only the run's model owners are); ledger_apply drops
+ * what a run that did not finish left here.
+ */
+CREATE SCHEMA medallion_build;
+COMMENT ON SCHEMA medallion_build IS
+	'medallion: candidates built by background workers of runs in progress, readable by the run''s model owners only';
+GRANT USAGE ON SCHEMA medallion_build TO PUBLIC;
+
 CREATE FUNCTION @extschema@.medallion_run(
 	selector text DEFAULT 'all',
 	full_refresh boolean DEFAULT false,
 	strict boolean DEFAULT false,
 	on_conflict text DEFAULT 'wait',
+	threads integer DEFAULT 1,
 	OUT model text, OUT layer text, OUT materialized text, OUT status text,
 	OUT rows bigint, OUT ms numeric, OUT tests_passed integer, OUT tests_warned integer,
 	OUT tests_failed integer, OUT message text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_run'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text) IS
-	'Build the selected models into candidates no one else can see, then publish every success in one commit; returns a row per model';
+COMMENT ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text, integer) IS
+	'Build the selected models into candidates no one else can see (independent table models in up to threads background workers), then publish every success in one commit; returns a row per model';
 
 CREATE FUNCTION @extschema@.medallion_rollback(model text)
 RETURNS text
@@ -640,9 +675,9 @@ LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@.medallion_rollback(text) IS
 	'Swap a table model''s previous content back in (running it again swaps forward); returns a summary';
 
-REVOKE ALL ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text),
+REVOKE ALL ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text, integer),
 	@extschema@.medallion_rollback(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text),
+GRANT EXECUTE ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text, integer),
 	@extschema@.medallion_rollback(text) TO medallion_admin;
 
 /* ---------------------------------------------------------------------
@@ -833,6 +868,7 @@ CREATE TABLE medallion.schedules (
 	cron		text NOT NULL,
 	retries		integer NOT NULL DEFAULT 0 CHECK (retries >= 0),
 	retry_delay	interval NOT NULL DEFAULT '5 minutes' CHECK (retry_delay >= '0'),
+	threads		integer NOT NULL DEFAULT 1 CHECK (threads >= 1),
 	jobid		bigint,
 	owner		name NOT NULL,
 	last_run_id	bigint,
@@ -847,6 +883,7 @@ COMMENT ON COLUMN medallion.schedules.selector IS 'What the scheduled run builds
 COMMENT ON COLUMN medallion.schedules.cron IS 'When, in cron syntax (pg_cron: minutes, GMT)';
 COMMENT ON COLUMN medallion.schedules.retries IS 'How many times a failed run is tried again';
 COMMENT ON COLUMN medallion.schedules.retry_delay IS 'The wait before each new try';
+COMMENT ON COLUMN medallion.schedules.threads IS 'Models the scheduled run builds at once (medallion_run threads)';
 COMMENT ON COLUMN medallion.schedules.jobid IS 'The pg_cron job (cron.job.jobid)';
 COMMENT ON COLUMN medallion.schedules.owner IS 'Role the job runs as';
 COMMENT ON COLUMN medallion.schedules.last_run_id IS 'The last run of the schedule (its last attempt)';
@@ -861,7 +898,7 @@ SELECT pg_catalog.pg_extension_config_dump('medallion.schedules', '');
 CREATE FUNCTION medallion.schedule_write(op text, name text, selector text DEFAULT NULL,
 	cron text DEFAULT NULL, retries integer DEFAULT NULL, retry_delay interval DEFAULT NULL,
 	jobid bigint DEFAULT NULL, last_run_id bigint DEFAULT NULL, last_status text DEFAULT NULL,
-	last_attempts integer DEFAULT NULL)
+	last_attempts integer DEFAULT NULL, threads integer DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -878,11 +915,12 @@ BEGIN
 								  (SELECT s.owner FROM medallion.schedules s WHERE s.name = schedule_write.name));
 	END IF;
 	IF op = 'upsert' THEN
-		INSERT INTO medallion.schedules AS s (name, selector, cron, retries, retry_delay, jobid, owner)
-		VALUES (name, selector, cron, retries, retry_delay, jobid, session_user)
+		INSERT INTO medallion.schedules AS s (name, selector, cron, retries, retry_delay, threads,
+			jobid, owner)
+		VALUES (name, selector, cron, retries, retry_delay, threads, jobid, session_user)
 		ON CONFLICT ON CONSTRAINT schedules_pkey DO UPDATE
 		SET selector = EXCLUDED.selector, cron = EXCLUDED.cron, retries = EXCLUDED.retries,
-			retry_delay = EXCLUDED.retry_delay, jobid = EXCLUDED.jobid;
+			retry_delay = EXCLUDED.retry_delay, threads = EXCLUDED.threads, jobid = EXCLUDED.jobid;
 	ELSIF op = 'outcome' THEN
 		UPDATE medallion.schedules AS s
 		   SET last_run_id = schedule_write.last_run_id, last_status = schedule_write.last_status,
@@ -893,10 +931,10 @@ BEGIN
 	END IF;
 END
 $function$;
-COMMENT ON FUNCTION medallion.schedule_write(text, text, text, text, integer, interval, bigint, bigint, text, integer) IS
+COMMENT ON FUNCTION medallion.schedule_write(text, text, text, text, integer, interval, bigint, bigint, text, integer, integer) IS
 	'Write medallion.schedules; internal';
-REVOKE ALL ON FUNCTION medallion.schedule_write(text, text, text, text, integer, interval, bigint, bigint, text, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION medallion.schedule_write(text, text, text, text, integer, interval, bigint, bigint, text, integer) TO medallion_admin;
+REVOKE ALL ON FUNCTION medallion.schedule_write(text, text, text, text, integer, interval, bigint, bigint, text, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medallion.schedule_write(text, text, text, text, integer, interval, bigint, bigint, text, integer, integer) TO medallion_admin;
 
 /* pg_cron must be installed here, and run its jobs here. */
 CREATE FUNCTION medallion.require_pg_cron()
@@ -942,9 +980,8 @@ BEGIN
 	IF retries IS NULL OR retries < 0 OR retry_delay IS NULL OR retry_delay < '0' THEN
 		RAISE EXCEPTION 'retries and retry_delay must not be negative' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF threads IS DISTINCT FROM 1 THEN
-		RAISE EXCEPTION 'parallel runs (threads > 1) are not available yet' USING ERRCODE = 'feature_not_supported',
-			HINT = 'Schedule with threads => 1.';
+	IF threads IS NULL OR threads < 1 THEN
+		RAISE EXCEPTION 'threads must be at least 1' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	PERFORM medallion.require_pg_cron();
 	/* the selector must select something that exists */
@@ -953,7 +990,8 @@ BEGIN
 	EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
 	  USING 'medallion ' || name, cron,
 			format('CALL %I.medallion_run_scheduled(%L)', '@extschema@', name);
-	PERFORM medallion.schedule_write('upsert', name, selector, cron, retries, retry_delay, job);
+	PERFORM medallion.schedule_write('upsert', name, selector, cron, retries, retry_delay, job,
+									 threads => threads);
 	RETURN job;
 END
 $function$;
@@ -1002,7 +1040,7 @@ BEGIN
 		PERFORM set_config('medallion.run_label', format('schedule %s, attempt %s of %s', s.name, attempt, s.retries + 1), false);
 		BEGIN
 			SELECT count(*) FILTER (WHERE r.status IN ('failed', 'cancelled', 'skipped'))
-			  INTO bad FROM @extschema@.medallion_run(s.selector) AS r;
+			  INTO bad FROM @extschema@.medallion_run(s.selector, threads => s.threads) AS r;
 		EXCEPTION WHEN OTHERS THEN
 			bad := -1;			/* the run itself failed (its ledger says why) */
 		END;

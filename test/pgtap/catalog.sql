@@ -1,11 +1,14 @@
 -- The catalog and API contract of the medallion extension.
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(25);
+SELECT plan(27);
 
 SELECT has_schema('medallion', 'schema medallion holds the catalog');
 SELECT has_schema(s, format('layer schema %s exists', s)) FROM unnest(ARRAY['bronze', 'silver', 'gold']) s;
 SELECT has_schema('medallion_history', 'previous versions are kept in medallion_history');
+SELECT has_schema('medallion_build', 'candidates of build workers live in medallion_build');
+SELECT schema_privs_are('medallion_build', 'public', ARRAY['USAGE'],
+	'anyone may look up medallion_build; its tables are readable by the run''s model owners only');
 SELECT has_schema('medallion_audit', 'failing rows are kept in medallion_audit');
 SELECT tables_are('medallion', ARRAY['layers', 'sources', 'models', 'analysis', 'model_dependencies',
 	'column_lineage', 'runs', 'run_models', 'tests', 'test_results', 'model_state', 'schedules'], 'the catalog tables');
@@ -49,7 +52,7 @@ SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_proc p
 	 WHERE p.proname LIKE 'medallion\_%' AND NOT has_function_privilege('medallion_admin', p.oid, 'EXECUTE')
 $$, 'medallion_admin may execute every medallion_* function');
-SELECT ok(NOT has_function_privilege('medallion_reader', 'medallion_run(text, boolean, boolean, text)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('medallion_reader', 'medallion_run(text, boolean, boolean, text, integer)', 'EXECUTE'),
           'medallion_reader may not run the pipeline');
 SELECT ok(has_schema_privilege('medallion_reader', 'gold', 'USAGE'), 'medallion_reader reaches gold');
 SELECT ok(NOT has_table_privilege('medallion_admin', 'medallion.models', 'INSERT'),

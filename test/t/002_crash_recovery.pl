@@ -7,30 +7,11 @@ use warnings;
 use Test::More;
 use IPC::Run qw(start finish timeout);
 use Time::HiRes qw(usleep);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use MedallionTAP;
 
-my $bin = $ENV{PGBIN} || '/usr/lib/postgresql/15/bin';
-my $db = 'tap_crash';
-
-sub psql
-{
-	my ($sql, $dbname) = @_;
-	my $out = `$bin/psql -X -q -At -v ON_ERROR_STOP=1 -d @{[ $dbname || $db ]} -c "$sql" 2>&1`;
-	die "psql failed: $sql\n$out" if $? != 0;
-	chomp $out;
-	return $out;
-}
-
-sub wait_for
-{
-	my ($what, $check) = @_;
-	for (1 .. 600)
-	{
-		my $ok = eval { $check->() };
-		return 1 if $ok;
-		usleep(100_000);
-	}
-	die "timed out waiting for $what";
-}
+my $db = $MedallionTAP::db = 'tap_crash';
 
 psql("DROP DATABASE IF EXISTS $db", 'postgres');
 psql("CREATE DATABASE $db", 'postgres');

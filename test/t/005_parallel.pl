@@ -1,0 +1,91 @@
+# Parallel runs (threads => n) when things go wrong: a committed worker
+# candidate is unreadable by readers of the published table; cancelling the
+# run stops its workers; a worker that dies is a failed step; a crash leaves
+# committed worker candidates that the next run drops.  Runs against the
+# cluster that test/run started.
+use strict;
+use warnings;
+use Test::More;
+use IPC::Run qw(start finish timeout);
+use Time::HiRes qw(usleep);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use MedallionTAP;
+
+my $db = $MedallionTAP::db = 'tap_parallel';
+
+sub start_run
+{
+	my ($sql) = @_;
+	my ($in, $out, $err) = ('', '', '');
+	my $h = start([ "$bin/psql", '-X', '-d', $db, '-c', $sql ], \$in, \$out, \$err, timeout(120));
+	return ($h, \$out, \$err);
+}
+
+sub build_workers
+{
+	return psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'medallion build worker'");
+}
+
+my $in_build = "SELECT count(*) FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace AND relkind = 'r'";
+
+psql("DROP DATABASE IF EXISTS $db", 'postgres');
+psql("CREATE DATABASE $db", 'postgres');
+psql("CREATE EXTENSION medallion");
+psql("CREATE TABLE public.src AS SELECT g AS id FROM generate_series(1, 100) g");
+psql("SELECT medallion_create_model('par_fast', 'SELECT id FROM public.src', layer => 'silver')");
+# 100 rows x 0.05 s: five seconds in a worker
+psql("SELECT medallion_create_model('par_slow', 'SELECT id, pg_sleep(0.05) IS NULL AS slept FROM public.src', layer => 'silver')");
+psql("GRANT SELECT ON silver.par_fast TO medallion_reader");
+
+# 1. cancel: the fast candidate is committed in medallion_build while the
+# slow one builds; a reader of silver.par_fast cannot read it
+my ($run, $out, $err) = start_run("SELECT * FROM medallion_run('all', threads => 2)");
+wait_for('a committed worker candidate', sub { psql($in_build) eq '1' });
+my $cand = psql("SELECT 'medallion_build.' || relname FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace AND relkind = 'r'");
+my $denied = `$bin/psql -X -q -At -d $db -c "SET ROLE medallion_reader; SELECT count(*) FROM $cand" 2>&1`;
+like($denied, qr/permission denied for table/, 'a reader of the published table cannot read its candidate');
+is(build_workers(), '1', 'the slow model is building in a worker');
+psql("SELECT pg_cancel_backend(backend_pid) FROM medallion.runs WHERE status = 'running'");
+eval { finish($run) };
+like($$err, qr/canceling statement due to user request/, 'the run is cancelled');
+is(build_workers(), '0', 'cancelling the run stopped its worker');
+is(psql("SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1"), 'cancelled', 'the ledger says cancelled');
+is(psql("SELECT count(*) FROM silver.par_fast"), '0', 'nothing was published');
+is(psql($in_build), '1', 'the committed candidate is still there ...');
+psql("SET client_min_messages = warning; SELECT count(*) FROM medallion_run('par_fast')");
+is(psql($in_build), '0', '... until the next run starts');
+
+# 2. a worker that dies is a failed step; the rest of the run goes on
+($run, $out, $err) = start_run("SELECT model, status, message FROM medallion_run('all', threads => 2)");
+wait_for('the slow worker', sub { build_workers() eq '1' });
+psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'medallion build worker'");
+finish($run);
+is(psql("SELECT string_agg(model || ' ' || status || ' ' || worker || ' ' || coalesce(message, ''), '; ' ORDER BY model)
+		 FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs)"),
+   'par_fast success true ; par_slow failed true the build worker stopped before it finished',
+   'the killed worker fails its step; the other model builds');
+is(psql("SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1"), 'partial', 'the run is partial');
+is(psql("SELECT count(*) FROM silver.par_fast"), '100', 'and publishes what built');
+
+# 3. a crash (kill -9 of the run's backend) with a committed worker candidate
+psql("TRUNCATE public.src; INSERT INTO public.src SELECT g FROM generate_series(1, 200) g");
+($run, $out, $err) = start_run("SELECT * FROM medallion_run('all', threads => 2)");
+wait_for('a committed worker candidate', sub { psql($in_build) eq '1' });
+my $pid = psql("SELECT backend_pid FROM medallion.runs WHERE status = 'running'");
+# the worker's commit must be on disk to survive (synchronous_commit may be off)
+psql("CHECKPOINT");
+ok(kill('KILL', $pid), "killed the running backend $pid");
+eval { finish($run) };
+wait_for('the server to come back', sub { psql('SELECT 1', 'postgres') eq '1' });
+is(psql($in_build), '1', 'after the crash the committed candidate is left');
+is(psql("SELECT count(*) FROM silver.par_fast"), '100', 'and nothing of the crashed run was published');
+psql("SELECT medallion_create_model('par_slow', 'SELECT id, true AS slept FROM public.src', layer => 'silver')");
+is(psql("SET client_min_messages = warning; SELECT string_agg(status, ',' ORDER BY model) FROM medallion_run('all', threads => 2)"),
+   'success,success', 'the next run builds everything');
+is(psql($in_build), '0', 'and has dropped the leftover candidate');
+like(psql("SELECT status FROM medallion.runs WHERE backend_pid = $pid"), qr/^crashed$/, 'the killed run is marked crashed');
+is(psql("SELECT count(*) FROM silver.par_fast"), '200', 'the pipeline is published');
+
+psql("DROP DATABASE $db", 'postgres');
+done_testing();
