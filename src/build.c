@@ -2065,10 +2065,14 @@ BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate, int64 rows)
 	candrel = table_open(candidate, NoLock);
 	cand->published_indexes = RelationGetIndexList(pubrel);
 	cand->candidate_indexes = RelationGetIndexList(candrel);
+	if (!same_physical_columns(pubrel, candrel) ||
+		list_length(cand->published_indexes) != list_length(cand->candidate_indexes))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the candidate of model \"%s\" built by a worker does not match %s",
+						model->name, qualified(model)),
+				 errhint("Run the model again.")));
 	table_close(candrel, NoLock);
 	table_close(pubrel, NoLock);
-	if (list_length(cand->published_indexes) != list_length(cand->candidate_indexes))
-		elog(ERROR, "candidate of model \"%s\" does not have the indexes of %s",
-			 model->name, qualified(model));
 	return cand;
 }

@@ -619,7 +619,7 @@ start_workers(Run *run)
 			!OidIsValid(BuildPublishedRelid(step->model)) ||
 			!reads_committed(run, step->node))
 			continue;
-		step->worker = WorkerStartBuild(run->run_id, step->model->name,
+		step->worker = WorkerStartBuild(run->run_id, step->model->name, step->model->version,
 										model_timeout_ms(step->model), run->snapshot,
 										run->redirect_from, run->redirect_to,
 										worker_readers(run, step->model));

@@ -240,6 +240,7 @@ typedef struct BuildShared
 	Oid			role;
 	int64		run_id;
 	char		model[NAMEDATALEN];
+	int			version;		/* of the model's definition the run read */
 	int			timeout_ms;		/* the model's statement_timeout, 0 for none */
 	int			isolation;		/* the run's XactIsoLevel */
 	char		snapshot[64];	/* its exported snapshot (repeatable read), or "" */
@@ -299,7 +300,7 @@ static void
 build_in_worker(BuildShared *shared)
 {
 	ModelDef   *model = CatalogGetModel(shared->model, false);
-	List	   *models = CatalogListModels();
+	List	   *models;
 	List	   *sources = CatalogListSources();
 	List	   *from = NIL;
 	List	   *to = NIL;
@@ -311,6 +312,13 @@ build_in_worker(BuildShared *shared)
 	int			nestlevel;
 	TimeoutId	timeout = MAX_TIMEOUTS;
 
+	/* redefined since the run started: the run builds what it read */
+	if (model->version != shared->version)
+		ereport(ERROR,
+				(errcode(ERRCODE_MEDALLION_RUN_ITSELF),
+				 errmsg("model \"%s\" was redefined during the run: the run builds it itself",
+						model->name)));
+	models = CatalogListModels();
 	for (int i = 0; i < shared->nredirects; i++)
 	{
 		from = lappend_oid(from, shared->from[i]);
@@ -398,7 +406,8 @@ medallion_build_main(Datum arg)
  *		when no worker slot is free (the run then builds the model itself).
  */
 WorkerBuild *
-WorkerStartBuild(int64 run_id, const char *model, int timeout_ms, const char *snapshot,
+WorkerStartBuild(int64 run_id, const char *model, int version, int timeout_ms,
+				 const char *snapshot,
 				 List *from, List *to, List *readers)
 {
 	WorkerBuild *build = palloc0(sizeof(WorkerBuild));
@@ -419,6 +428,7 @@ WorkerStartBuild(int64 run_id, const char *model, int timeout_ms, const char *sn
 	if (snapshot != NULL)
 		strlcpy(build->shared->snapshot, snapshot, sizeof(build->shared->snapshot));
 	strlcpy(build->shared->model, model, NAMEDATALEN);
+	build->shared->version = version;
 	forboth(lf, from, lt, to)
 	{
 		build->shared->from[build->shared->nredirects] = lfirst_oid(lf);

@@ -19,8 +19,8 @@ extern int	worker_max_workers;
 
 extern void WorkerInit(void);
 extern void WorkerWriteLedger(const char *entry);
-extern WorkerBuild *WorkerStartBuild(int64 run_id, const char *model, int timeout_ms,
-									 const char *snapshot, List *from, List *to,
+extern WorkerBuild *WorkerStartBuild(int64 run_id, const char *model, int version,
+									 int timeout_ms, const char *snapshot, List *from, List *to,
 									 List *readers);
 extern bool WorkerBuildDone(WorkerBuild *build);
 extern bool WorkerBuildResult(WorkerBuild *build, Oid *candidate, int64 *rows,
