@@ -33,8 +33,9 @@ is(psql('postgres', "SELECT selector || ' ' || retries || ' ' || jobid FROM meda
    "sched_m 2 $job", 'medallion.schedules lists it with its job id');
 
 # calling it again updates the same job
-is(psql('postgres', "SELECT medallion_schedule('nightly', 'sched_m', '30 2 * * *', retries => 2, retry_delay => '0')"),
+is(psql('postgres', "SELECT medallion_schedule('nightly', 'sched_m', '30 2 * * *', retries => 2, retry_delay => '0', threads => 2)"),
    $job, 'rescheduling keeps the job');
+is(psql('postgres', "SELECT threads FROM medallion.schedules WHERE name = 'nightly'"), '2', 'and stores its threads');
 is(psql('postgres', "SELECT schedule FROM cron.job WHERE jobid = $job"), '30 2 * * *', 'with the new schedule');
 
 # the job's command: the model fails, so 1 + 2 attempts, each a run in the ledger
@@ -54,6 +55,8 @@ psql('postgres', "CALL public.medallion_run_scheduled('nightly')");
 is(psql('postgres', "SELECT last_status || ' after ' || last_attempts FROM medallion.schedules WHERE name = 'nightly'"),
    'success after 1', 'a succeeding scheduled run is tried once');
 is(psql('postgres', 'SELECT count(*) FROM silver.sched_m'), '2', 'and publishes');
+is(psql('postgres', "SELECT r.options->>'threads' || ' ' || m.worker FROM medallion.runs r JOIN medallion.run_models m USING (run_id)
+					 ORDER BY run_id DESC LIMIT 1"), '2 true', 'with the schedule\'s threads, in a build worker');
 
 # bad input
 my ($ok, $out) = psql('postgres', "SELECT medallion_schedule('weekly', 'sched_m', 'every tuesday')");
@@ -61,6 +64,8 @@ ok(!$ok, 'an invalid cron schedule is refused');
 like($out, qr/invalid schedule/, 'by pg_cron, saying so');
 ($ok, $out) = psql('postgres', "SELECT medallion_schedule('weekly', 'nosuch', '0 1 * * 1')");
 like($out, qr/selector "nosuch" names no model or layer/, 'an unknown selector is refused');
+($ok, $out) = psql('postgres', "SELECT medallion_schedule('weekly', 'sched_m', '0 1 * * 1', threads => 0)");
+like($out, qr/threads must be at least 1/, 'threads below 1 are refused');
 is(psql('postgres', "SELECT count(*) FROM medallion.schedules WHERE name = 'weekly'"), '0', 'and nothing was stored');
 
 # unschedule
