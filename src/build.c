@@ -42,8 +42,10 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/params.h"
 #include "parser/parse_utilcmd.h"
+#include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -1648,6 +1650,116 @@ next_watermark(Candidate *cand, Oid heap, const char *previous, const char *prev
 		cand->watermark = previous ? pstrdup(previous) : NULL;
 }
 
+static bool
+foreign_walker(Node *node, List **schemas)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *query = (Query *) node;
+		ListCell   *lc;
+
+		foreach(lc, query->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+
+			if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_FOREIGN_TABLE)
+			{
+				char	   *schema = get_namespace_name(get_rel_namespace(rte->relid));
+				ListCell   *ls;
+				bool		seen = false;
+
+				foreach(ls, *schemas)
+					seen = seen || strcmp(lfirst(ls), schema) == 0;
+				if (!seen)
+					*schemas = lappend(*schemas, schema);
+			}
+		}
+		return query_tree_walker(query, foreign_walker, schemas, 0);
+	}
+	return expression_tree_walker(node, foreign_walker, schemas);
+}
+
+/*
+ * BuildForeignSchemas
+ *		The schemas of the foreign tables a model reads, through views and
+ *		ephemeral models too (the query is rewritten, views expanded).
+ */
+List *
+BuildForeignSchemas(Query *query)
+{
+	Query	   *copy = copyObject(query);
+	List	   *schemas = NIL;
+	ListCell   *lc;
+
+	AcquireRewriteLocks(copy, true, false);
+	foreach(lc, QueryRewrite(copy))
+		(void) foreign_walker(lfirst(lc), &schemas);
+	return schemas;
+}
+
+/* EXPLAIN (VERBOSE, FORMAT JSON) of sql, as text. */
+static char *
+explain_json(const char *sql)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	char	   *plan = NULL;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute(psprintf("EXPLAIN (VERBOSE, FORMAT JSON) %s", sql), false, 1);
+	if ((ret == SPI_OK_UTILITY || ret == SPI_OK_SELECT) && SPI_tuptable != NULL && SPI_processed == 1)
+	{
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (value != NULL)
+			plan = MemoryContextStrdup(callercxt, value);
+	}
+	SPI_finish();
+	if (plan == NULL)
+		elog(ERROR, "could not EXPLAIN \"%s\"", sql);
+	return plan;
+}
+
+/*
+ * check_pushdown
+ *		EXPLAIN VERBOSE the delta query of an incremental model that reads
+ *		a foreign table: when no remote query carries the watermark bound,
+ *		the wrapper pulls the whole remote table at every run; say so.
+ *		postgres_fdw shows "Remote SQL", tds_fdw "Remote query".
+ */
+static void
+check_pushdown(ModelDef *model, const char *delta_sql, const char *bound)
+{
+	char	   *plan = explain_json(delta_sql);
+	const char *keys[] = {"\"Remote SQL\": \"", "\"Remote query\": \""};
+	char	   *remote = NULL;
+
+	for (int k = 0; k < lengthof(keys); k++)
+	{
+		for (char *p = strstr(plan, keys[k]); p != NULL; p = strstr(p + 1, keys[k]))
+		{
+			char	   *start = p + strlen(keys[k]);
+			char	   *end = start;
+
+			while (*end && !(*end == '"' && end[-1] != '\\'))
+				end++;
+			remote = pnstrdup(start, end - start);
+			if (strstr(remote, bound) != NULL)
+				return;			/* pushed down */
+		}
+	}
+	if (remote != NULL)
+		ereport(WARNING,
+				(errmsg("the watermark of model \"%s\" is not pushed to the remote server: every run reads the whole remote table",
+						model->name),
+				 errdetail("Remote query: %s", remote),
+				 errhint("Select the remote column as it is (no function or cast on it) as the watermark, so that \"%s > bound\" can be sent to the remote side.",
+						 model->watermark)));
+}
+
 /*
  * BuildIncrementalCandidate
  *		Build an incremental model's candidate: its delta, or (first run,
@@ -1667,9 +1779,6 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	Relation	rel;
 	SchemaChange *change;
 	StringInfoData delta;
-	Datum		values[2];
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	int			nparams = 0;
 	double		published_rows;
 
 	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
@@ -1688,22 +1797,28 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 		return cand;
 	}
 
-	/* the delta: rows past the high-water mark, one per key */
+	/*
+	 * The delta: rows past the high-water mark (minus the lookback), one per
+	 * key.  The bound is a typed literal, not a parameter, so that a foreign
+	 * data wrapper can push "watermark > bound" to the remote side.
+	 */
 	initStringInfo(&delta);
 	if (model->watermark && previous != NULL)
 	{
 		char	   *type = query_column_type(analyzed->columns, model->watermark);
+		char	   *bound = (char *) previous;
 
-		values[nparams++] = CStringGetTextDatum(previous);
 		if (model->lookback)
 		{
-			values[nparams++] = CStringGetTextDatum(model->lookback);
-			appendStringInfo(&delta, "SELECT * FROM (%s) AS q WHERE q.%s > ($1::%s - $2::pg_catalog.interval)::%s",
-							 sql, quote_identifier(model->watermark), type, type);
+			Datum		args[2] = {CStringGetTextDatum(previous), CStringGetTextDatum(model->lookback)};
+
+			bound = sql_value(psprintf("SELECT ($1::%s - $2::pg_catalog.interval)::%s::text", type, type),
+							  2, args, NULL);
 		}
-		else
-			appendStringInfo(&delta, "SELECT * FROM (%s) AS q WHERE q.%s > $1::%s",
-							 sql, quote_identifier(model->watermark), type);
+		appendStringInfo(&delta, "SELECT * FROM (%s) AS q WHERE q.%s > %s::%s",
+						 sql, quote_identifier(model->watermark), quote_literal_cstr(bound), type);
+		if (BuildForeignSchemas(analyzed->query) != NIL)
+			check_pushdown(model, delta.data, bound);
 	}
 	else
 		appendStringInfoString(&delta, sql);
@@ -1730,7 +1845,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 									rel->rd_rel->relpersistence, AccessExclusiveLock);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
-	cand->rows = fill_heap(cand->candidate, analyzed->columns, delta.data, nparams, types, values,
+	cand->rows = fill_heap(cand->candidate, analyzed->columns, delta.data, 0, NULL, NULL,
 						   published);
 
 	if (model->full_refresh_threshold && cand->rows > 0 && published_rows > 0 &&

@@ -52,6 +52,7 @@ extern void BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers)
 extern Candidate *BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate,
 									  int64 rows);
 extern void BuildPublishTable(Candidate *cand);
+extern List *BuildForeignSchemas(Query *query);
 extern Candidate *BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed,
 											const char *sql, bool full_refresh);
 extern int64 BuildApplyDelta(Candidate *cand);

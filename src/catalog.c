@@ -381,7 +381,9 @@ CatalogListSources(void)
 	int			ret;
 
 	CatalogEnter(&session);
-	ret = SPI_execute("SELECT name, kind, local_schema::text, tables "
+	ret = SPI_execute("SELECT name, kind, local_schema::text, tables, "
+					  "coalesce((options->>'retries')::int, 0)::text, "
+					  "coalesce(options->>'retry_delay', '1s') "
 					  "FROM medallion.sources ORDER BY name", false, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading sources");
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -395,6 +397,8 @@ CatalogListSources(void)
 		source->kind = spi_text(tuple, desc, 2);
 		source->local_schema = spi_text(tuple, desc, 3);
 		source->tables = spi_text_list(tuple, desc, 4);
+		source->retries = atoi(spi_text(tuple, desc, 5));
+		source->retry_delay = spi_text(tuple, desc, 6);
 		result = lappend(result, source);
 		MemoryContextSwitchTo(spicxt);
 	}

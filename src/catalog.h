@@ -62,6 +62,8 @@ typedef struct SourceDef
 	char	   *kind;
 	char	   *local_schema;
 	List	   *tables;			/* of char *; empty means the whole schema */
+	int			retries;		/* options.retries: connection errors tried again */
+	char	   *retry_delay;	/* options.retry_delay: the first wait (interval) */
 } SourceDef;
 
 /* A row of medallion.model_dependencies. */

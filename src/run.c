@@ -120,6 +120,8 @@ typedef struct RunStep
 	Oid			worker_candidate;	/* ... committed in medallion_build */
 	int64		worker_rows;
 	bool		worker_failed;	/* the worker's error fails the step, even a cancel */
+	int			attempt;		/* tries, with retries of a source's connection errors */
+	List	   *remote_schemas; /* schemas of the foreign tables it reads */
 } RunStep;
 
 /* A run in progress. */
@@ -412,7 +414,7 @@ ledger_finish(Run *run)
 		json_field(&row, "started_at", json_time(step->started_at));
 		json_field(&row, "finished_at", json_time(step->finished_at));
 		json_raw(&row, "ms", step->started_at ? psprintf("%.3f", step->ms) : "null");
-		json_raw(&row, "attempt", "1");
+		json_raw(&row, "attempt", psprintf("%d", Max(step->attempt, 1)));
 		json_raw(&row, "worker", step->in_worker ? "true" : "false");
 		json_raw(&row, "tests_passed", psprintf("%d", step->tests ? step->tests->passed : 0));
 		json_raw(&row, "tests_warned", psprintf("%d", step->tests ? step->tests->warned : 0));
@@ -671,6 +673,17 @@ collect_worker(Run *run, RunStep *step)
 	}
 	step->worker_failed = true;
 	model_timeout_fired = timed_out;
+	if (ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_CONNECTION_EXCEPTION ||
+		ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_FDW_ERROR)
+	{
+		/* what retry_step needs to know: the sources this model reads */
+		AnalyzedModel *analyzed = AnalyzeModel(step->model->name, step->model->sql,
+											   step->model->search_path, run->models, run->sources);
+		MemoryContext old = MemoryContextSwitchTo(run->context);
+
+		step->remote_schemas = BuildForeignSchemas(analyzed->query);
+		MemoryContextSwitchTo(old);
+	}
 	ereport(ERROR,
 			(errcode(sqlerrcode),
 			 errmsg("%s", message),
@@ -724,10 +737,28 @@ build_model(Run *run, RunStep *step)
 	AnalyzedModel *analyzed;
 	Query	   *published_query;
 	Oid			tested;
+	int			gucnest = 0;
 
 	analyzed = AnalyzeModel(model->name, model->sql, model->search_path,
 							run->models, run->sources);
 	published_query = copyObject(analyzed->query);
+
+	/*
+	 * A model reading foreign tables runs with DateStyle ISO: wrappers send
+	 * date and time constants to the remote side as text in that style.
+	 */
+	{
+		MemoryContext old = MemoryContextSwitchTo(run->context);
+
+		step->remote_schemas = BuildForeignSchemas(analyzed->query);
+		MemoryContextSwitchTo(old);
+	}
+	if (step->remote_schemas != NIL)
+	{
+		gucnest = NewGUCNestLevel();
+		(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
 
 	if (strcmp(model->materialized, "table") == 0 || strcmp(model->materialized, "incremental") == 0)
 	{
@@ -755,7 +786,11 @@ build_model(Run *run, RunStep *step)
 		tested = cand->candidate;
 	}
 	else if (strcmp(model->materialized, "ephemeral") == 0)
+	{
+		if (gucnest > 0)
+			AtEOXact_GUC(true, gucnest);
 		return;					/* inlined into the models that read it */
+	}
 	else if (strcmp(model->materialized, "snapshot") == 0)
 	{
 		(void) AnalyzeRedirect(analyzed->query, run->redirect_from, run->redirect_to);
@@ -826,6 +861,8 @@ build_model(Run *run, RunStep *step)
 	else if (strcmp(model->materialized, "incremental") == 0 && !model->watermark &&
 			 step->candidate != NULL)
 		CatalogSetState(model->name, NULL, NULL, run->run_id);
+	if (gucnest > 0)
+		AtEOXact_GUC(true, gucnest);
 }
 
 /* What build_step_work needs. */
@@ -849,9 +886,9 @@ build_step_work(void *arg)
 	SetUserIdAndSecContext(ModelOwnerId(work->step->model),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = AnalyzeEnterSearchPath(work->step->model->search_path);
 	if (work->step->worker != NULL)
 		collect_worker(work->run, work->step);
-	nestlevel = AnalyzeEnterSearchPath(work->step->model->search_path);
 	if (work->timeout_ms > 0 && !work->step->by_worker)
 		enable_timeout_after(model_timeout_id, work->timeout_ms);
 	build_model(work->run, work->step);
@@ -859,6 +896,65 @@ build_step_work(void *arg)
 		disable_timeout(model_timeout_id, false);
 	AnalyzeLeaveSearchPath(nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/*
+ * retry_step
+ *		After a model's failure: is it a connection error (SQLSTATE class 08,
+ *		or HV, what foreign data wrappers raise) of a model reading a source
+ *		with retries left?  Then wait (retry_delay, doubled at each attempt;
+ *		a cancel interrupts the wait) and return true.
+ */
+static bool
+retry_step(Run *run, RunStep *step, ErrorData *edata)
+{
+	int			category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+	int			retries = 0;
+	char	   *delay = NULL;
+	ListCell   *ld,
+			   *ls;
+	double		ms;
+	TimestampTz until;
+
+	if (category != ERRCODE_CONNECTION_EXCEPTION && category != ERRCODE_FDW_ERROR)
+		return false;
+	foreach(ld, step->remote_schemas)
+	{
+		foreach(ls, run->sources)
+		{
+			SourceDef  *source = lfirst(ls);
+
+			if (strcmp(source->local_schema, lfirst(ld)) == 0 && source->retries > retries)
+			{
+				retries = source->retries;
+				delay = source->retry_delay;
+			}
+		}
+	}
+	if (step->attempt > retries)
+		return false;
+	ms = DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"),
+											DirectFunctionCall3(interval_in, CStringGetDatum(delay),
+																ObjectIdGetDatum(InvalidOid),
+																Int32GetDatum(-1)))) * 1000.0;
+	ms *= (double) (1 << Min(step->attempt - 1, 16));
+	ereport(NOTICE,
+			(errmsg("model %s: %s; trying again in %s ms (attempt %d of %d)", step->model->name,
+					edata->message, format_count((int64) ms), step->attempt + 1, retries + 1)));
+	until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), (int64) ms);
+	for (;;)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), until);
+
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	step->attempt++;
+	return true;
 }
 
 /*
@@ -893,10 +989,26 @@ build_step(Run *run, RunStep *step)
 
 	if (step->worker == NULL)
 		step->started_at = GetCurrentTimestamp();
-	model_timeout_fired = false;
-	edata = SubxactRun(build_step_work, &work, false);
-	if (work.timeout_ms > 0)
-		disable_timeout(model_timeout_id, false);
+	step->attempt = 1;
+	for (;;)
+	{
+		model_timeout_fired = false;
+		edata = SubxactRun(build_step_work, &work, false);
+		if (work.timeout_ms > 0)
+			disable_timeout(model_timeout_id, false);
+		if (edata == NULL || model_timeout_fired || !retry_step(run, step, edata))
+			break;
+		/* the failed attempt left nothing behind: start over */
+		run->redirect_from = saved_from;
+		run->redirect_to = saved_to;
+		step->candidate = NULL;
+		step->candidate_view = InvalidOid;
+		step->view_sql = NULL;
+		step->up_to_date = false;
+		step->tests = NULL;
+		step->worker_failed = false;
+		FreeErrorData(edata);
+	}
 
 	if (edata == NULL)
 		step->status = step->up_to_date ? STEP_UP_TO_DATE : STEP_SUCCESS;

@@ -336,6 +336,9 @@ build_in_worker(BuildShared *shared)
 		enable_timeout_after(timeout, shared->timeout_ms);
 	}
 	analyzed = AnalyzeModel(model->name, model->sql, model->search_path, models, sources);
+	/* as in the run: constants go to remote servers in ISO style */
+	if (BuildForeignSchemas(analyzed->query) != NIL)
+		SetConfigOption("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION);
 	(void) AnalyzeRedirect(analyzed->query, from, to);
 	cand = BuildTableCandidate(model, analyzed, pg_get_querydef(analyzed->query, false), false);
 	if (shared->timeout_ms > 0)

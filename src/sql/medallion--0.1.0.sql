@@ -563,7 +563,7 @@ BEGIN
 				spec := spec || jsonb_build_array(jsonb_build_object('table', t,
 						'options', jsonb_build_object('filename', path, 'format', 'csv', 'header', 'true'),
 						'columns', (SELECT jsonb_agg(jsonb_build_object('name', btrim(h, E' \r"'), 'type', 'text',
-																	 'not_null', false, 'options', '{}') ORDER BY n)
+																	 'not_null', false, 'options', '{}'::jsonb) ORDER BY n)
 									  FROM unnest(string_to_array(rtrim(header, E'\r'), ',')) WITH ORDINALITY AS x(h, n))));
 			END;
 		END LOOP;

@@ -60,7 +60,7 @@ CREATE TABLE dbo.TypeSamples (
 	id int NOT NULL PRIMARY KEY,
 	c_bigint bigint, c_smallint smallint, c_tinyint tinyint, c_bit bit,
 	c_decimal decimal(10,4), c_numeric numeric(38,6), c_money money, c_smallmoney smallmoney,
-	c_float float, c_real real, c_datetime datetime, c_smalldatetime smalldatetime,
+	c_float float, c_real real, c_datetime datetime,
 	c_date date, c_time time(7), c_datetime2 datetime2(7),
 	c_nvarchar nvarchar(50), c_varchar varchar(50), c_nchar nchar(5),
 	c_guid uniqueidentifier, c_varbinary varbinary(16));
@@ -109,9 +109,9 @@ UPDATE Sales.SalesOrderHeader AS h
 
 INSERT INTO dbo.TypeSamples VALUES
 	(1, 9223372036854775807, 32767, 255, 1, '123456.7891', '123456789.123456', '92233720368.5477', '214748.3647',
-	 1.5e300, 3.25, '2011-06-07 13:14:15.123', '2011-06-07 13:14:00', '2011-06-07', '13:14:15.1234567', '2011-06-07 13:14:15.1234567',
+	 1.5e300, 3.25, '2011-06-07 13:14:15.123', '2011-06-07', '13:14:15.1234567', '2011-06-07 13:14:15.1234567',
 	 'Grüße, 東京 ✓', 'café', 'ab', '6F9619FF-8B86-D011-B42D-00C04FC964FF', x'DEADBEEF00'),
 	(2, -9223372036854775807, -32768, 0, 0, '-0.0001', '-1.000001', '-0.0001', '-214748.3648',
-	 -2.5, -0.125, '1900-01-01 00:00:00', '1900-01-01 00:00:00', '0001-01-01', '00:00:00', '9999-12-31 23:59:59.999999',
+	 -2.5, -0.125, '1900-01-01 00:00:00', '0001-01-01', '00:00:00', '9999-12-31 23:59:59.999999',
 	 '', '', '', '00000000-0000-0000-0000-000000000000', x''),
-	(3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	(3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
