@@ -121,6 +121,42 @@ SELECT status, attempt, sqlstate, message LIKE '%Unexpected EOF from the server%
 SELECT count(*) AS after FROM silver.slvr_aw_orders;
 COPY (SELECT 0) TO :'fail_file';
 
+-- Batched extraction: a source with batch_size stages new rows in
+-- committed batches (a worker each); an interrupted extraction resumes
+SELECT medallion_create_source('aw_batched', 'aw_details', kind => 'tds', server_name => 'aw', remote_schema => 'Sales',
+  tables => ARRAY['SalesOrderDetail'], options => '{"batch_size": 150}');
+SELECT medallion_create_model('slvr_aw_lines',
+  $$SELECT "SalesOrderDetailID" AS line_id, "SalesOrderID" AS sales_order_id, "LineTotal" AS line_total,
+           "ModifiedDate" AS modified_at FROM aw_details."SalesOrderDetail"$$,
+  layer => 'silver', materialized => 'incremental', unique_key => ARRAY['line_id'], watermark => 'modified_at');
+SELECT model, status, rows FROM medallion_run('slvr_aw_lines');
+SELECT count(*) AS lines, count(DISTINCT line_id) AS distinct_lines, sum(line_total) AS total FROM silver.slvr_aw_lines;
+-- the remote side was read in 4 batches: each after the first starts past
+-- the (watermark, key) of the last row staged
+SELECT count(DISTINCT substring(l FROM '\[SalesOrderDetailID\] > (\d+)')) AS batches_after_the_first
+  FROM regexp_split_to_table(pg_read_file(:'tds_log'), E'\n') l
+ WHERE l LIKE 'SELECT %FROM [Sales].[SalesOrderDetail]%ORDER BY [ModifiedDate] ASC, [SalesOrderDetailID] ASC';
+SELECT count(*) AS staged_left FROM medallion.extract_state;
+-- 240 new lines; the connection drops after the first batch: the step
+-- fails, that batch stays staged (extract_state says where it stopped)
+SELECT pg_temp.tsql($$INSERT INTO Sales.SalesOrderDetail SELECT SalesOrderID, SalesOrderDetailID + 100000, OrderQty, ProductID,
+  UnitPrice, UnitPriceDiscount, LineTotal, '2014-08-01 00:00:00' FROM Sales.SalesOrderDetail WHERE SalesOrderDetailID <= 1000
+  ORDER BY SalesOrderDetailID LIMIT 240$$);
+COPY (SELECT '1 4') TO :'fail_file';
+SELECT model, status FROM medallion_run('slvr_aw_lines');
+SELECT rows, batches, mark FROM medallion.extract_state;
+SELECT count(*) AS published_lines FROM silver.slvr_aw_lines;
+-- the next run goes on after the staged rows and applies all of them, once
+COPY (SELECT 0) TO :'fail_file';
+SELECT model, status, rows FROM medallion_run('slvr_aw_lines');
+SELECT count(*) AS lines, count(DISTINCT line_id) AS distinct_lines FROM silver.slvr_aw_lines;
+SELECT count(*) > 0 AS resumed_after_the_last_staged_row FROM regexp_split_to_table(pg_read_file(:'tds_log'), E'\n') l
+ WHERE l LIKE 'SELECT %FROM [Sales].[SalesOrderDetail] WHERE %[ModifiedDate] = ''2014-08-01 00:00:00''%[SalesOrderDetailID] > %';
+SELECT count(*) AS staged_left FROM medallion.extract_state;
+SELECT count(*) AS stages_left FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace;
+SELECT * FROM medallion_drop_model('slvr_aw_lines');
+SELECT medallion_drop_source('aw_batched');
+
 -- The remote schema changes: refresh reports and applies it
 SELECT pg_temp.tsql($$ALTER TABLE Sales.Customer ADD COLUMN Region nvarchar(20);
 ALTER TABLE Sales.Customer DROP COLUMN AccountNumber;

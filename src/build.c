@@ -1760,6 +1760,8 @@ check_pushdown(ModelDef *model, const char *delta_sql, const char *bound)
 						 model->watermark)));
 }
 
+static List *column_names(List *columns);
+
 /*
  * BuildIncrementalCandidate
  *		Build an incremental model's candidate: its delta, or (first run,
@@ -1769,7 +1771,7 @@ check_pushdown(ModelDef *model, const char *delta_sql, const char *bound)
  */
 Candidate *
 BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
-						  bool full_refresh)
+						  bool full_refresh, Oid stage)
 {
 	char	   *previous = NULL;
 	char	   *previous_max = NULL;
@@ -1780,6 +1782,11 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	SchemaChange *change;
 	StringInfoData delta;
 	double		published_rows;
+
+	/* staged by a batched extraction: exactly the new rows, read from there */
+	if (OidIsValid(stage))
+		sql = psprintf("SELECT %s FROM %s", name_csv(column_names(analyzed->columns)),
+					   relation_sql_name(stage));
 
 	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
 		return BuildTableCandidate(model, analyzed, sql, true);	/* it reports the problem */
@@ -1803,7 +1810,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	 * data wrapper can push "watermark > bound" to the remote side.
 	 */
 	initStringInfo(&delta);
-	if (model->watermark && previous != NULL)
+	if (model->watermark && previous != NULL && !OidIsValid(stage))
 	{
 		char	   *type = query_column_type(analyzed->columns, model->watermark);
 		char	   *bound = (char *) previous;
@@ -2190,4 +2197,133 @@ BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate, int64 rows)
 	table_close(candrel, NoLock);
 	table_close(pubrel, NoLock);
 	return cand;
+}
+
+/* ----------------------------------------------------------------
+ * Batched extraction
+ *
+ * An incremental model reading a source with batch_size pulls its new rows
+ * in a background worker, batch after batch, each committed into a staging
+ * table (medallion_build.s_<published OID>) together with the position it
+ * reached (medallion.extract_state).  Batches follow the watermark, and the
+ * unique key among rows of equal watermark, so an interrupted extraction
+ * resumes after the last committed row.  The run then builds the model's
+ * delta from the staging table and drops it with the state, in its own
+ * transaction: a failed run leaves the batches for the next one.
+ * ---------------------------------------------------------------- */
+
+/* The names of columns (List of ModelColumn *), as a List of char *. */
+static List *
+column_names(List *columns)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, columns)
+		names = lappend(names, ((ModelColumn *) lfirst(lc))->name);
+	return names;
+}
+
+/*
+ * BuildExtractStart
+ *		Where a new extraction starts: the stored high-water mark minus the
+ *		lookback, or NULL (everything) for a first build or a full refresh.
+ */
+char *
+BuildExtractStart(ModelDef *model, AnalyzedModel *analyzed, bool full_refresh)
+{
+	char	   *previous = NULL;
+	char	   *previous_max = NULL;
+	char	   *type = query_column_type(analyzed->columns, model->watermark);
+
+	if (full_refresh || !CatalogGetState(model->name, &previous, &previous_max) || previous == NULL)
+		return NULL;
+	if (model->lookback)
+	{
+		Datum		args[2] = {CStringGetTextDatum(previous), CStringGetTextDatum(model->lookback)};
+
+		return sql_value(psprintf("SELECT ($1::%s - $2::pg_catalog.interval)::%s::text", type, type),
+						 2, args, NULL);
+	}
+	return previous;
+}
+
+/*
+ * BuildCreateStage
+ *		A staging table with the published table's columns, owned by its
+ *		owner, in medallion_build (committed by the worker that makes it).
+ */
+Oid
+BuildCreateStage(ModelDef *model)
+{
+	Oid			published = BuildPublishedRelid(model);
+	Relation	rel = table_open(published, AccessShareLock);
+	Oid			stage = make_new_heap(published, rel->rd_rel->reltablespace, rel->rd_rel->relam,
+									  RELPERSISTENCE_PERMANENT, AccessExclusiveLock);
+	Candidate	cand = {0};
+
+	table_close(rel, AccessShareLock);
+	CommandCounterIncrement();
+	cand.candidate = stage;
+	cand.published = published;
+	BuildMoveToBuildSchema(&cand, -1, NIL);
+	RenameRelationInternal(stage, psprintf("s_%u", published), true, false);
+	CommandCounterIncrement();
+	return stage;
+}
+
+/* Drop a staging table (applied, or starting over). */
+void
+BuildDropStage(Oid stage)
+{
+	if (OidIsValid(stage) && get_rel_name(stage) != NULL)
+		drop_internal(stage);
+}
+
+/*
+ * BuildExtractBatch
+ *		Stage the next batch_size rows of sql (the model query) past *mark
+ *		and *last_key, in (watermark, key) order, and move *mark and
+ *		*last_key to the last one.  Runs as the model owner.  Returns the
+ *		rows staged: fewer than batch_size means the extraction is done.
+ */
+int64
+BuildExtractBatch(ModelDef *model, AnalyzedModel *analyzed, const char *sql, Oid stage,
+				  char **mark, char **last_key, int batch_size)
+{
+	const char *key = linitial(model->unique_key);
+	char	   *wm_type = query_column_type(analyzed->columns, model->watermark);
+	char	   *key_type = query_column_type(analyzed->columns, key);
+	const char *wm = quote_identifier(model->watermark);
+	const char *k = quote_identifier(key);
+	char	   *columns = name_csv(column_names(analyzed->columns));
+	StringInfoData where;
+	int64		rows;
+
+	initStringInfo(&where);
+	if (*mark != NULL && *last_key != NULL)
+		appendStringInfo(&where, "WHERE q.%s > %s::%s OR (q.%s = %s::%s AND q.%s > %s::%s)",
+						 wm, quote_literal_cstr(*mark), wm_type, wm, quote_literal_cstr(*mark), wm_type,
+						 k, quote_literal_cstr(*last_key), key_type);
+	else if (*mark != NULL)
+		appendStringInfo(&where, "WHERE q.%s > %s::%s", wm, quote_literal_cstr(*mark), wm_type);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(psprintf("INSERT INTO %s (%s) SELECT %s FROM (%s) AS q %s ORDER BY q.%s, q.%s LIMIT %d",
+							 relation_sql_name(stage), columns, columns, sql, where.data, wm, k, batch_size),
+					false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not stage a batch of model \"%s\"", model->name);
+	rows = (int64) SPI_processed;
+	SPI_finish();
+	if (rows > 0)
+	{
+		Datum		none[1] = {0};
+
+		*mark = sql_value(psprintf("SELECT %s::text FROM %s ORDER BY %s DESC, %s DESC LIMIT 1",
+								   wm, relation_sql_name(stage), wm, k), 0, none, NULL);
+		*last_key = sql_value(psprintf("SELECT %s::text FROM %s ORDER BY %s DESC, %s DESC LIMIT 1",
+									   k, relation_sql_name(stage), wm, k), 0, none, NULL);
+	}
+	return rows;
 }

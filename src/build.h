@@ -54,7 +54,12 @@ extern Candidate *BuildAdoptCandidate(ModelDef *model, List *columns, Oid candid
 extern void BuildPublishTable(Candidate *cand);
 extern List *BuildForeignSchemas(Query *query);
 extern Candidate *BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed,
-											const char *sql, bool full_refresh);
+											const char *sql, bool full_refresh, Oid stage);
+extern char *BuildExtractStart(ModelDef *model, AnalyzedModel *analyzed, bool full_refresh);
+extern Oid	BuildCreateStage(ModelDef *model);
+extern void BuildDropStage(Oid stage);
+extern int64 BuildExtractBatch(ModelDef *model, AnalyzedModel *analyzed, const char *sql, Oid stage,
+							   char **mark, char **last_key, int batch_size);
 extern int64 BuildApplyDelta(Candidate *cand);
 extern int64 BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql);
 extern void BuildDropCandidate(Candidate *cand);

@@ -383,7 +383,8 @@ CatalogListSources(void)
 	CatalogEnter(&session);
 	ret = SPI_execute("SELECT name, kind, local_schema::text, tables, "
 					  "coalesce((options->>'retries')::int, 0)::text, "
-					  "coalesce(options->>'retry_delay', '1s') "
+					  "coalesce(options->>'retry_delay', '1s'), "
+					  "coalesce((options->>'batch_size')::int, 0)::text "
 					  "FROM medallion.sources ORDER BY name", false, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading sources");
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -399,6 +400,7 @@ CatalogListSources(void)
 		source->tables = spi_text_list(tuple, desc, 4);
 		source->retries = atoi(spi_text(tuple, desc, 5));
 		source->retry_delay = spi_text(tuple, desc, 6);
+		source->batch_size = atoi(spi_text(tuple, desc, 7));
 		result = lappend(result, source);
 		MemoryContextSwitchTo(spicxt);
 	}
@@ -719,6 +721,88 @@ CatalogSetState(const char *model, const char *watermark, const char *max_seen, 
 								"run_id = EXCLUDED.run_id, updated_at = pg_catalog.now()",
 								4, argtypes, values, nulls, false, 0);
 	spi_check(ret, SPI_OK_INSERT, "writing model state");
+	CatalogLeave(&session);
+}
+
+/*
+ * CatalogGetExtract
+ *		The staged extraction of a model, if any: its staging table, the
+ *		watermark and key of its last row (NULL before the first batch).
+ */
+bool
+CatalogGetExtract(const char *model, Oid *stage, char **mark, char **last_key, int64 *rows)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	bool		found;
+	int			ret;
+
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("SELECT stage::text, mark, last_key, rows::text FROM medallion.extract_state "
+								"WHERE model = $1", 1, argtypes, values, NULL, false, 0);
+	spi_check(ret, SPI_OK_SELECT, "reading extraction state");
+	found = SPI_processed == 1;
+	if (found)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+		HeapTuple	tuple = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		*stage = (Oid) strtoul(spi_text(tuple, desc, 1), NULL, 10);
+		*mark = spi_text(tuple, desc, 2);
+		*last_key = spi_text(tuple, desc, 3);
+		*rows = strtoll(spi_text(tuple, desc, 4), NULL, 10);
+		MemoryContextSwitchTo(spicxt);
+	}
+	CatalogLeave(&session);
+	return found;
+}
+
+/*
+ * CatalogSetExtract
+ *		Record a committed batch (added rows) of a staged extraction, or its
+ *		start (added 0), in the current transaction.
+ */
+void
+CatalogSetExtract(const char *model, Oid stage, const char *mark, const char *last_key, int64 added)
+{
+	CatalogSession session;
+	Oid			argtypes[5] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, INT8OID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	int			ret;
+
+	set_text_arg(values, nulls, 0, model);
+	values[1] = ObjectIdGetDatum(stage);
+	set_text_arg(values, nulls, 2, mark);
+	set_text_arg(values, nulls, 3, last_key);
+	values[4] = Int64GetDatum(added);
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("INSERT INTO medallion.extract_state AS e (model, stage, mark, last_key, rows) "
+								"VALUES ($1, $2, $3, $4, $5) ON CONFLICT (model) DO UPDATE SET "
+								"stage = EXCLUDED.stage, mark = EXCLUDED.mark, last_key = EXCLUDED.last_key, "
+								"rows = e.rows + EXCLUDED.rows, batches = e.batches + 1, "
+								"updated_at = pg_catalog.clock_timestamp()",
+								5, argtypes, values, nulls, false, 0);
+	spi_check(ret, SPI_OK_INSERT, "writing extraction state");
+	CatalogLeave(&session);
+}
+
+/* Forget a model's staged extraction (it was applied, or starts over). */
+void
+CatalogClearExtract(const char *model)
+{
+	CatalogSession session;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	int			ret;
+
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("DELETE FROM medallion.extract_state WHERE model = $1",
+								1, argtypes, values, NULL, false, 0);
+	spi_check(ret, SPI_OK_DELETE, "clearing extraction state");
 	CatalogLeave(&session);
 }
 

@@ -64,6 +64,7 @@ typedef struct SourceDef
 	List	   *tables;			/* of char *; empty means the whole schema */
 	int			retries;		/* options.retries: connection errors tried again */
 	char	   *retry_delay;	/* options.retry_delay: the first wait (interval) */
+	int			batch_size;		/* options.batch_size: rows per extraction batch, 0 for none */
 } SourceDef;
 
 /* A row of medallion.model_dependencies. */
@@ -114,6 +115,11 @@ extern void CatalogReplaceDerived(const char *model, int version,
 								  List *dependencies, List *lineage);
 
 extern bool CatalogGetState(const char *model, char **watermark, char **max_seen);
+extern bool CatalogGetExtract(const char *model, Oid *stage, char **mark, char **last_key,
+							  int64 *rows);
+extern void CatalogSetExtract(const char *model, Oid stage, const char *mark, const char *last_key,
+							  int64 added);
+extern void CatalogClearExtract(const char *model);
 extern void CatalogSetState(const char *model, const char *watermark, const char *max_seen,
 							int64 run_id);
 extern char *CatalogOldestTransactionStart(void);

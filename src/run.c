@@ -122,6 +122,7 @@ typedef struct RunStep
 	bool		worker_failed;	/* the worker's error fails the step, even a cancel */
 	int			attempt;		/* tries, with retries of a source's connection errors */
 	List	   *remote_schemas; /* schemas of the foreign tables it reads */
+	Oid			stage;			/* batched extraction: its staging table */
 } RunStep;
 
 /* A run in progress. */
@@ -726,6 +727,101 @@ drop_worker_candidate(RunStep *step)
 }
 
 /*
+ * extraction_batch_size
+ *		The batch size of an incremental model that reads a source with
+ *		batch_size (through views too), when it can be extracted in
+ *		batches: a watermark, one unique_key column, and READ COMMITTED
+ *		(the run must see what the extraction worker commits).  0 if not.
+ */
+static int
+extraction_batch_size(Run *run, RunStep *step)
+{
+	int			batch = 0;
+	ListCell   *ld,
+			   *ls;
+
+	foreach(ld, step->remote_schemas)
+	{
+		foreach(ls, run->sources)
+		{
+			SourceDef  *source = lfirst(ls);
+
+			if (strcmp(source->local_schema, lfirst(ld)) == 0 && source->batch_size > batch)
+				batch = source->batch_size;
+		}
+	}
+	if (batch == 0)
+		return 0;
+	if (step->model->watermark == NULL || list_length(step->model->unique_key) != 1)
+	{
+		ereport(NOTICE,
+				(errmsg("model %s is extracted in one go: batches need a watermark and a single-column unique_key",
+						step->model->name)));
+		return 0;
+	}
+	if (IsolationUsesXactSnapshot())
+	{
+		ereport(NOTICE,
+				(errmsg("model %s is extracted in one go: batches need READ COMMITTED", step->model->name)));
+		return 0;
+	}
+	return batch;
+}
+
+/*
+ * run_extraction
+ *		Have a worker stage the model's new rows in committed batches and
+ *		wait for it (a cancel stops it; what it committed stays staged).
+ *		Returns the staging table, or InvalidOid to extract in one go
+ *		(no worker slot free).  The worker's error is raised here.
+ */
+static Oid
+run_extraction(Run *run, RunStep *step, AnalyzedModel *analyzed, int batch)
+{
+	char	   *start = BuildExtractStart(step->model, analyzed, run->full_refresh);
+	WorkerBuild *worker = WorkerStartExtract(run->run_id, step->model->name, step->model->version,
+											 batch, start, run->full_refresh);
+	Oid			stage;
+	int64		rows;
+	int			sqlerrcode;
+	char	   *message;
+	bool		timed_out;
+
+	if (worker == NULL)
+	{
+		ereport(NOTICE,
+				(errmsg("model %s is extracted in one go: no background worker slot is free",
+						step->model->name)));
+		return InvalidOid;
+	}
+	PG_TRY();
+	{
+		while (!WorkerBuildDone(worker))
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L,
+							 PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	PG_CATCH();
+	{
+		WorkerStopBuild(worker);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (WorkerBuildResult(worker, &stage, &rows, &sqlerrcode, &message, &timed_out))
+		return stage;
+	if (sqlerrcode == ERRCODE_MEDALLION_RUN_ITSELF)
+		return InvalidOid;
+	ereport(ERROR,
+			(errcode(sqlerrcode),
+			 errmsg("%s", message),
+			 errcontext("extraction worker of model \"%s\"", step->model->name)));
+	return InvalidOid;			/* not reached */
+}
+
+/*
  * build_model
  *		Build one model's candidate; runs as the model owner inside the
  *		step's subtransaction.
@@ -771,7 +867,12 @@ build_model(Run *run, RunStep *step)
 			cand = BuildAdoptCandidate(model, analyzed->columns, step->worker_candidate,
 									   step->worker_rows);
 		else if (strcmp(model->materialized, "incremental") == 0)
-			cand = BuildIncrementalCandidate(model, analyzed, sql, run->full_refresh);
+		{
+			int			batch = extraction_batch_size(run, step);
+
+			step->stage = batch > 0 ? run_extraction(run, step, analyzed, batch) : InvalidOid;
+			cand = BuildIncrementalCandidate(model, analyzed, sql, run->full_refresh, step->stage);
+		}
 		else
 			cand = BuildTableCandidate(model, analyzed, sql, true);
 		step->candidate = cand;
@@ -861,6 +962,12 @@ build_model(Run *run, RunStep *step)
 	else if (strcmp(model->materialized, "incremental") == 0 && !model->watermark &&
 			 step->candidate != NULL)
 		CatalogSetState(model->name, NULL, NULL, run->run_id);
+	/* the staged batches are applied: they go with the run's commit */
+	if (OidIsValid(step->stage))
+	{
+		BuildDropStage(step->stage);
+		CatalogClearExtract(model->name);
+	}
 	if (gucnest > 0)
 		AtEOXact_GUC(true, gucnest);
 }
@@ -1007,6 +1114,7 @@ build_step(Run *run, RunStep *step)
 		step->up_to_date = false;
 		step->tests = NULL;
 		step->worker_failed = false;
+		step->stage = InvalidOid;
 		FreeErrorData(edata);
 	}
 

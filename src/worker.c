@@ -37,6 +37,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
@@ -241,6 +242,10 @@ typedef struct BuildShared
 	int64		run_id;
 	char		model[NAMEDATALEN];
 	int			version;		/* of the model's definition the run read */
+	int			batch_size;		/* > 0: a batched extraction, not a build */
+	bool		restart;		/* extraction: drop what is staged, start over */
+	bool		has_start;		/* extraction: start past start (else from the start) */
+	char		start[256];
 	int			timeout_ms;		/* the model's statement_timeout, 0 for none */
 	int			isolation;		/* the run's XactIsoLevel */
 	char		snapshot[64];	/* its exported snapshot (repeatable read), or "" */
@@ -269,6 +274,9 @@ struct WorkerBuild
 };
 
 PGDLLEXPORT void medallion_build_main(Datum arg);
+static WorkerBuild *start_build(int64 run_id, const char *model, int version, int timeout_ms,
+								const char *snapshot, List *from, List *to, List *readers,
+								int batch_size, const char *start, bool restart);
 
 /* The model's statement_timeout, told apart from other cancels. */
 static volatile sig_atomic_t build_timed_out = false;
@@ -350,6 +358,90 @@ build_in_worker(BuildShared *shared)
 	shared->rows = cand->rows;
 }
 
+/* Commit the worker's transaction and start the next, with a snapshot. */
+static void
+next_transaction(MemoryContext keep)
+{
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	MemoryContextSwitchTo(keep);
+}
+
+/*
+ * extract_in_worker
+ *		A batched extraction (see build.c): the staging table and its state
+ *		are committed first, then each batch with the position it reached.
+ *		Leaves the last transaction open for the caller to commit.
+ */
+static void
+extract_in_worker(BuildShared *shared)
+{
+	MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "medallion extraction",
+											   ALLOCSET_DEFAULT_SIZES);
+	ModelDef   *model;
+	Oid			stage = InvalidOid;
+	char	   *mark = NULL;
+	char	   *last_key = NULL;
+	int64		staged = 0;
+	int64		total = 0;
+
+	MemoryContextSwitchTo(keep);
+	model = CatalogGetModel(shared->model, false);
+	if (model->version != shared->version)
+		ereport(ERROR,
+				(errcode(ERRCODE_MEDALLION_RUN_ITSELF),
+				 errmsg("model \"%s\" was redefined during the run: the run builds it itself",
+						model->name)));
+	/* go on after what earlier attempts staged, or start over */
+	if (CatalogGetExtract(model->name, &stage, &mark, &last_key, &staged) &&
+		(shared->restart || get_rel_name(stage) == NULL))
+	{
+		BuildDropStage(stage);
+		CatalogClearExtract(model->name);
+		stage = InvalidOid;
+	}
+	if (!OidIsValid(stage))
+	{
+		stage = BuildCreateStage(model);
+		mark = shared->has_start ? pstrdup(shared->start) : NULL;
+		last_key = NULL;
+		CatalogSetExtract(model->name, stage, mark, NULL, 0);
+	}
+	next_transaction(keep);
+
+	for (;;)
+	{
+		List	   *models = CatalogListModels();
+		List	   *sources = CatalogListSources();
+		AnalyzedModel *analyzed;
+		Oid			save_userid;
+		int			save_sec;
+		int			nestlevel;
+		int64		rows;
+
+		GetUserIdAndSecContext(&save_userid, &save_sec);
+		SetUserIdAndSecContext(ModelOwnerId(model),
+							   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+		nestlevel = AnalyzeEnterSearchPath(model->search_path);
+		analyzed = AnalyzeModel(model->name, model->sql, model->search_path, models, sources);
+		SetConfigOption("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION);
+		rows = BuildExtractBatch(model, analyzed, pg_get_querydef(analyzed->query, false), stage,
+								 &mark, &last_key, shared->batch_size);
+		AnalyzeLeaveSearchPath(nestlevel);
+		SetUserIdAndSecContext(save_userid, save_sec);
+		if (rows > 0)
+			CatalogSetExtract(model->name, stage, mark, last_key, rows);
+		total += rows;
+		next_transaction(keep);
+		if (rows < shared->batch_size)
+			break;
+	}
+	shared->candidate = stage;
+	shared->rows = staged + total;
+}
+
 /*
  * medallion_build_main
  *		Entry point of a build worker.
@@ -376,7 +468,10 @@ medallion_build_main(Datum arg)
 		if (shared->snapshot[0] != '\0')
 			ImportSnapshot(shared->snapshot);
 		PushActiveSnapshot(GetTransactionSnapshot());
-		build_in_worker(shared);
+		if (shared->batch_size > 0)
+			extract_in_worker(shared);
+		else
+			build_in_worker(shared);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		shared->succeeded = true;
@@ -413,6 +508,31 @@ WorkerStartBuild(int64 run_id, const char *model, int version, int timeout_ms,
 				 const char *snapshot,
 				 List *from, List *to, List *readers)
 {
+	return start_build(run_id, model, version, timeout_ms, snapshot, from, to, readers,
+					   0, NULL, false);
+}
+
+/*
+ * WorkerStartExtract
+ *		Start a worker staging the new rows of an incremental model in
+ *		batches of batch_size, each committed: past start (NULL for all),
+ *		or past what is already staged, unless restart.  Its result's
+ *		candidate is the staging table.  NULL when no worker slot is free.
+ */
+WorkerBuild *
+WorkerStartExtract(int64 run_id, const char *model, int version, int batch_size,
+				   const char *start, bool restart)
+{
+	if (start != NULL && strlen(start) >= 256)
+		return NULL;
+	return start_build(run_id, model, version, 0, NULL, NIL, NIL, NIL, batch_size, start, restart);
+}
+
+static WorkerBuild *
+start_build(int64 run_id, const char *model, int version, int timeout_ms,
+			const char *snapshot, List *from, List *to, List *readers,
+			int batch_size, const char *start, bool restart)
+{
 	WorkerBuild *build = palloc0(sizeof(WorkerBuild));
 	Size		gucsize = EstimateGUCStateSpace();
 	ListCell   *lf,
@@ -432,6 +552,11 @@ WorkerStartBuild(int64 run_id, const char *model, int version, int timeout_ms,
 		strlcpy(build->shared->snapshot, snapshot, sizeof(build->shared->snapshot));
 	strlcpy(build->shared->model, model, NAMEDATALEN);
 	build->shared->version = version;
+	build->shared->batch_size = batch_size;
+	build->shared->restart = restart;
+	build->shared->has_start = start != NULL;
+	if (start != NULL)
+		strlcpy(build->shared->start, start, sizeof(build->shared->start));
 	forboth(lf, from, lt, to)
 	{
 		build->shared->from[build->shared->nredirects] = lfirst_oid(lf);
@@ -442,7 +567,7 @@ WorkerStartBuild(int64 run_id, const char *model, int version, int timeout_ms,
 	SerializeGUCState(gucsize, build->shared->gucs);
 
 	if (!worker_start("medallion_build_main", "medallion build worker",
-					  psprintf("medallion build worker for %s", model),
+					  psprintf("medallion %s worker for %s", batch_size > 0 ? "extraction" : "build", model),
 					  build->seg, &build->handle))
 	{
 		dsm_detach(build->seg);

@@ -22,6 +22,8 @@ extern void WorkerWriteLedger(const char *entry);
 extern WorkerBuild *WorkerStartBuild(int64 run_id, const char *model, int version,
 									 int timeout_ms, const char *snapshot, List *from, List *to,
 									 List *readers);
+extern WorkerBuild *WorkerStartExtract(int64 run_id, const char *model, int version,
+									   int batch_size, const char *start, bool restart);
 extern bool WorkerBuildDone(WorkerBuild *build);
 extern bool WorkerBuildResult(WorkerBuild *build, Oid *candidate, int64 *rows,
 							  int *sqlerrcode, char **message, bool *timed_out);

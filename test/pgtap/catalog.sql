@@ -11,7 +11,7 @@ SELECT schema_privs_are('medallion_build', 'public', ARRAY['USAGE'],
 	'anyone may look up medallion_build; its tables are readable by the run''s model owners only');
 SELECT has_schema('medallion_audit', 'failing rows are kept in medallion_audit');
 SELECT tables_are('medallion', ARRAY['layers', 'sources', 'models', 'analysis', 'model_dependencies',
-	'column_lineage', 'runs', 'run_models', 'tests', 'test_results', 'model_state', 'schedules'], 'the catalog tables');
+	'column_lineage', 'runs', 'run_models', 'tests', 'test_results', 'model_state', 'schedules', 'extract_state'], 'the catalog tables');
 SELECT col_is_pk('medallion', 'models', 'name', 'models are keyed by name');
 SELECT col_is_pk('medallion', 'tests', ARRAY['model', 'name'], 'tests are keyed by model and name');
 SELECT fk_ok('medallion', 'models', 'layer', 'medallion', 'layers', 'name');

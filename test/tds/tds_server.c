@@ -23,7 +23,8 @@
  * in its CREATE TABLE statements); without it DIR is used as it is.  Every
  * batch is appended to --log.  While --fail-file holds a number N > 0, the
  * next N batches that read data are answered by closing the connection
- * (N is decremented): a dropped connection, for retry tests.  Each client
+ * (N is decremented): a dropped connection, for retry tests; "N K" lets K
+ * reading batches through first.  Each client
  * connection is served by a child process; writes (INSERT, UPDATE through
  * tsql) go to the files and are seen by later connections.
  *
@@ -1051,24 +1052,34 @@ send_error(Conn *conn, int number, const char *text)
 	free(b.data);
 }
 
-/* Should this batch be answered by dropping the connection? */
+/*
+ * Should this batch be answered by dropping the connection?  The fail file
+ * holds "N [K]": let K more reading batches through, then fail N.
+ */
 static bool
 should_fail(void)
 {
 	FILE	   *f;
-	int			n = 0;
+	int			n = 0,
+				k = 0;
+	bool		fail;
 
 	if (opt_fail_file == NULL || (f = fopen(opt_fail_file, "r+")) == NULL)
 		return false;
-	if (fscanf(f, "%d", &n) != 1 || n <= 0)
+	if (fscanf(f, "%d %d", &n, &k) < 1 || n <= 0)
 	{
 		fclose(f);
 		return false;
 	}
+	fail = k <= 0;
+	if (fail)
+		n--;
+	else
+		k--;
 	rewind(f);
-	fprintf(f, "%d          \n", n - 1);
+	fprintf(f, "%d %d          \n", n, k);
 	fclose(f);
-	return true;
+	return fail;
 }
 
 /*
