@@ -173,6 +173,10 @@ SELECT count(*) AS store_columns FROM pg_attribute WHERE attrelid = 'aw_sales."S
 DROP VIEW aw_sales.store_names;
 SELECT pg_temp.tsql($$DROP TABLE Sales.Store;
 ALTER TABLE Sales.Customer DROP COLUMN Region$$);
+-- before the refresh, reading the dropped table is the remote side's error (an ERROR token)
+SET client_min_messages = notice;
+SELECT count("BusinessEntityID") FROM aw_sales."Store";
+SET client_min_messages = warning;
 SELECT * FROM medallion_refresh_source('aw') ORDER BY 1, 2, 3;
 
 -- A postgres source: a second database of this cluster through postgres_fdw
@@ -207,6 +211,27 @@ SET client_min_messages = warning;
 SELECT model, status, rows FROM medallion_run('slvr_oltp_orders');
 SELECT count(*), sum(amount) FROM silver.slvr_oltp_orders;
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM oltp_shop.orders WHERE changed_at > '2024-02-01 00:00:00'::timestamp;
+-- batches and retries work the same way through postgres_fdw
+SELECT medallion_create_source('oltp', 'oltp_shop', kind => 'postgres', server_name => 'oltp', remote_schema => 'shop',
+  tables => ARRAY['orders'], options => '{"batch_size": 40}');
+\c regress_medallion_oltp
+INSERT INTO shop.orders SELECT g, 1, '2024-03-01'::timestamp + g * interval '1 minute' FROM generate_series(201, 300) g;
+\c :regress_db
+SET medallion.log_timing = off;
+SET client_min_messages = warning;
+SELECT model, status, rows FROM medallion_run('slvr_oltp_orders');
+SELECT count(*), count(DISTINCT id) FROM silver.slvr_oltp_orders;
+-- the remote server goes away: retried (retries => 1), then failed; nothing published changes
+SELECT medallion_create_source('oltp', 'oltp_shop', kind => 'postgres', server_name => 'oltp', remote_schema => 'shop',
+  tables => ARRAY['orders'], options => '{"retries": 1, "retry_delay": "10ms"}');
+SELECT current_setting('port') AS real_port \gset
+ALTER SERVER oltp OPTIONS (SET port '1');
+SELECT model, status FROM medallion_run('slvr_oltp_orders');
+SELECT status, attempt, sqlstate FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs);
+SELECT count(*) AS still_published FROM silver.slvr_oltp_orders;
+\set ECHO none
+ALTER SERVER oltp OPTIONS (SET port :'real_port');
+\set ECHO all
 
 -- A file source: a CSV file per table, columns from its header
 CREATE EXTENSION file_fdw;
