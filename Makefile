@@ -37,3 +37,12 @@ $(OBJS): $(wildcard src/*.h)
 .PHONY: test
 test:
 	bash test/run
+
+# The README's second command: the same setup, then a cluster left running
+# with the AdventureWorks pipeline built (make demo-stop stops it).
+.PHONY: demo demo-stop
+demo:
+	bash examples/adventureworks/demo.sh
+
+demo-stop:
+	bash examples/adventureworks/demo.sh stop

@@ -110,7 +110,7 @@ SELECT i, 'Product ' || i || ' ' || (ARRAY['Sport', 'Pro', 'Classic', 'Touring',
 	   CASE WHEN i <= 295 THEN 1 + (i - 1) % 37 END,
 	   '2011-05-31', NULL, '2014-02-08'
   FROM generate_series(1, 504) i,
-	   LATERAL (SELECT round(2 + pg_temp.h(i, 7, 350000) / 100.0, 4)::numeric(19,4) AS price) p;
+	   LATERAL (SELECT round(2 + pg_temp.h(i, 7, 80000) / 100.0, 4)::numeric(19,4) AS price) p;
 
 -- persons: the first C are the customers, the rest store contacts and employees
 CREATE TABLE "Person"."Person" (
