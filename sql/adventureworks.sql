@@ -12,6 +12,7 @@ SET client_min_messages = warning;
 \set ECHO none
 \o /dev/null
 \i :root/examples/adventureworks/generate.sql
+\i :root/examples/adventureworks/sources.sql
 \i :root/examples/adventureworks/models.sql
 \o
 \set ECHO all

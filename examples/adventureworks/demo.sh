@@ -75,6 +75,7 @@ $PSQL -At -F ' | ' -c "SELECT 'orders', count(*) FROM \"Sales\".\"SalesOrderHead
 	UNION ALL SELECT 'products', count(*) FROM \"Production\".\"Product\""
 
 say "registering the models and their tests"
+$PSQL -q -f "$ROOT/examples/adventureworks/sources.sql" >/dev/null
 $PSQL -q -f "$ROOT/examples/adventureworks/models.sql" >/dev/null
 $PSQL -At -c "SELECT count(*) || ' models, ' || (SELECT count(*) FROM medallion.tests) || ' tests' FROM medallion.models"
 

@@ -2,6 +2,7 @@
 -- examples/adventureworks/models.sql: the AdventureWorks sales pipeline as a
 -- user writes it with medallion, over the source from generate.sql.
 --
+--   psql -f examples/adventureworks/sources.sql   (or docker/initdb: through tds_fdw)
 --   psql -f examples/adventureworks/models.sql
 --   SELECT * FROM medallion_run('gold');
 --
@@ -11,15 +12,6 @@
 -- fact table).  Tests gate what is published.
 --
 SET client_min_messages = warning;
-
--- Sources: the tables of the three SQL Server schemas
-SELECT medallion_create_source('aw_sales', 'Sales', kind => 'local',
-  tables => ARRAY['SalesOrderHeader', 'SalesOrderDetail', 'Customer'],
-  freshness_column => 'ModifiedDate', warn_after => '1 day', description => 'Orders and customers');
-SELECT medallion_create_source('aw_person', 'Person', kind => 'local', tables => ARRAY['Person'],
-  description => 'People: customers, store contacts, employees');
-SELECT medallion_create_source('aw_production', 'Production', kind => 'local',
-  tables => ARRAY['Product', 'ProductSubcategory', 'ProductCategory'], description => 'The product catalog');
 
 -- ---------------------------------------------------------------------
 -- Bronze: views with snake_case columns and types for PostgreSQL, invalid
