@@ -73,6 +73,37 @@ SELECT category, count(*) AS products, min(rank_in_category) AS first_rank,
        max(rank_in_category) = count(*) AS ranks_dense_enough
   FROM gold.gld_product_performance GROUP BY category ORDER BY category;
 
+-- The same input built again with two threads publishes the same tables
+CREATE TEMP TABLE single (name text, md5 text);
+DO $$
+DECLARE
+	m record;
+	h text;
+BEGIN
+	FOR m IN SELECT name, layer FROM medallion.models WHERE materialized IN ('table', 'incremental') LOOP
+		EXECUTE format('SELECT md5(string_agg(t::text, %L ORDER BY t::text)) FROM %I.%I t', '|', m.layer, m.name) INTO h;
+		INSERT INTO single VALUES (m.name, h);
+	END LOOP;
+END
+$$;
+SELECT count(*) FILTER (WHERE status IN ('success', 'up_to_date')) AS built FROM medallion_run('all', threads => 2);
+SELECT count(*) FILTER (WHERE worker) >= 6 AS most_tables_in_workers FROM medallion.run_models
+ WHERE run_id = (SELECT max(run_id) FROM medallion.runs);
+DO $$
+DECLARE
+	m record;
+	h text;
+BEGIN
+	FOR m IN SELECT s.name, s.md5, mo.layer FROM single s JOIN medallion.models mo USING (name) LOOP
+		EXECUTE format('SELECT md5(string_agg(t::text, %L ORDER BY t::text)) FROM %I.%I t', '|', m.layer, m.name) INTO h;
+		IF h IS DISTINCT FROM m.md5 THEN
+			RAISE EXCEPTION 'model % differs after the parallel run', m.name;
+		END IF;
+	END LOOP;
+END
+$$;
+SELECT count(*) AS tables_compared FROM single;
+
 -- 1% new orders (315 orders of 4 lines on 2014-07-01), and a changed product:
 -- the fact table merges the new lines, the product dimension gets a version
 INSERT INTO "Sales"."SalesOrderHeader" ("SalesOrderID", "OrderDate", "DueDate", "ShipDate", "OnlineOrderFlag",

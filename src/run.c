@@ -547,13 +547,25 @@ step_of_node(Run *run, int node)
  * Build workers (threads => n)
  *
  * The run hands table models to background workers as soon as everything
- * they read is committed: published tables, or candidates that workers of
- * this run built and that passed their tests.  It still takes the steps
+ * they read is committed: published relations (views the run leaves as
+ * they are, too), or candidates that workers of this run built and that
+ * passed their tests.  It still takes the steps
  * in plan order: for a worker's step it waits for the worker, adopts the
  * candidate, tests it and publishes it with the rest, exactly as a
  * candidate of its own.  Candidates the run builds itself are not
  * committed, so a model reading one is built by the run too.
  * ---------------------------------------------------------------- */
+
+/*
+ * A view model the run left as it is (its SQL is current and reads no
+ * candidate): readers read the published view, which is committed.
+ */
+static bool
+published_as_is(RunStep *step)
+{
+	return strcmp(step->model->materialized, "view") == 0 && step->view_sql == NULL &&
+		!OidIsValid(step->candidate_view);
+}
 
 /* Does everything node reads come committed? */
 static bool
@@ -572,7 +584,8 @@ reads_committed(Run *run, int node)
 			if (!reads_committed(run, up))
 				return false;
 		}
-		else if (upstep != NULL && !(upstep->by_worker && STEP_BUILT(upstep->status)))
+		else if (upstep != NULL && !(STEP_BUILT(upstep->status) &&
+									 (upstep->by_worker || published_as_is(upstep))))
 			return false;
 	}
 	return true;
