@@ -82,6 +82,11 @@ SELECT model, status, rows FROM medallion_run('slvr_orders_inc');   -- 1 new row
 RESET client_min_messages;
 SELECT * FROM medallion_drop_model('slvr_orders_inc');
 
+-- Layers and sources: tables that already exist in a schema
+SELECT medallion_create_source('crm', 'crm', kind => 'local', tables => ARRAY['customers', 'orders']);
+SELECT dep_name, kind FROM medallion.model_dependencies WHERE model = 'brnz_customers';
+SELECT medallion_drop_source('crm');
+
 -- clean up
 SELECT * FROM medallion_drop_model('brnz_customers', cascade => true);
 SELECT * FROM medallion_drop_model('brnz_orders', cascade => true);
