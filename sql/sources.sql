@@ -44,6 +44,10 @@ SELECT medallion_create_source('aw', 'aw_sales', kind => 'tds', server_name => '
 SELECT medallion_create_source('aw', 'aw_sales', kind => 'tds', server_name => 'aw', remote_schema => 'Sales',
   options => '{"password": "x"}');
 SELECT medallion_create_source('aw', 'aw_sales', kind => 'odbc', server_name => 'aw', remote_schema => 'Sales');
+SELECT medallion_create_source('aw', 'aw_sales', kind => 'tds', server_name => 'aw', remote_schema => 'Sales',
+  options => '{"retry_delay": "soon"}');
+SELECT medallion_create_source('aw', 'aw_sales', kind => 'tds', server_name => 'aw', remote_schema => 'Sales',
+  options => '{"batch_size": 0}');
 SELECT count(*) AS sources FROM medallion.sources;
 SELECT count(*) AS foreign_tables FROM pg_foreign_table;
 

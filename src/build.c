@@ -1107,8 +1107,15 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql, b
 		table_close(rel, NoLock);
 
 	BuildEnsureIndexes(model, cand->published);
+
+	/*
+	 * make_new_heap locks the table it copies with the lock mode it is
+	 * given (and the new heap, which nobody else sees): AccessShareLock,
+	 * so that readers of the published table are not blocked before the
+	 * publish burst.
+	 */
 	cand->candidate = make_new_heap(cand->published, tablespace, accessmethod,
-									persistence, AccessExclusiveLock);
+									persistence, AccessShareLock);
 	CommandCounterIncrement();
 	cand->rows = fill_heap(cand->candidate, analyzed->columns, sql, 0, NULL, NULL, cand->published);
 	finish_candidate(cand, cand->candidate);
@@ -1352,6 +1359,39 @@ BuildDropCandidate(Candidate *cand)
 }
 
 /*
+ * Do two lists of indexes pair up, in order, as indexes of the same kind
+ * on the same columns (so their storage can be swapped)?
+ */
+static bool
+same_indexes(List *a, List *b)
+{
+	ListCell   *la,
+			   *lb;
+	bool		same = list_length(a) == list_length(b);
+
+	forboth(la, a, lb, b)
+	{
+		Relation	ia = index_open(lfirst_oid(la), AccessShareLock);
+		Relation	ib = index_open(lfirst_oid(lb), AccessShareLock);
+
+		if (ia->rd_rel->relam != ib->rd_rel->relam ||
+			ia->rd_index->indnatts != ib->rd_index->indnatts ||
+			ia->rd_index->indisunique != ib->rd_index->indisunique ||
+			memcmp(ia->rd_index->indkey.values, ib->rd_index->indkey.values,
+				   sizeof(int16) * ia->rd_index->indnatts) != 0 ||
+			memcmp(ia->rd_indcollation, ib->rd_indcollation,
+				   sizeof(Oid) * ia->rd_index->indnkeyatts) != 0 ||
+			memcmp(ia->rd_opfamily, ib->rd_opfamily, sizeof(Oid) * ia->rd_index->indnkeyatts) != 0 ||
+			!equal(RelationGetIndexExpressions(ia), RelationGetIndexExpressions(ib)) ||
+			!equal(RelationGetIndexPredicate(ia), RelationGetIndexPredicate(ib)))
+			same = false;
+		index_close(ia, AccessShareLock);
+		index_close(ib, AccessShareLock);
+	}
+	return same;
+}
+
+/*
  * BuildRollback
  *		Swap a table model's previous version (medallion_history.<model>)
  *		back in; the current content becomes the kept version.  Returns the
@@ -1368,8 +1408,6 @@ BuildRollback(ModelDef *model)
 	Relation	histrel;
 	List	   *pub_indexes;
 	List	   *hist_indexes;
-	ListCell   *lp,
-			   *lh;
 	bool		compatible;
 
 	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
@@ -1393,19 +1431,7 @@ BuildRollback(ModelDef *model)
 	if (compatible)
 	{
 		/* indexes pair up in creation order; check they index the same */
-		forboth(lp, pub_indexes, lh, hist_indexes)
-		{
-			Relation	ip = index_open(lfirst_oid(lp), AccessShareLock);
-			Relation	ih = index_open(lfirst_oid(lh), AccessShareLock);
-
-			if (ip->rd_rel->relam != ih->rd_rel->relam ||
-				ip->rd_index->indnatts != ih->rd_index->indnatts ||
-				memcmp(ip->rd_index->indkey.values, ih->rd_index->indkey.values,
-					   sizeof(int16) * ip->rd_index->indnatts) != 0)
-				compatible = false;
-			index_close(ip, AccessShareLock);
-			index_close(ih, AccessShareLock);
-		}
+		compatible = same_indexes(pub_indexes, hist_indexes);
 	}
 	table_close(pubrel, NoLock);
 	table_close(histrel, NoLock);
@@ -1782,11 +1808,21 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	SchemaChange *change;
 	StringInfoData delta;
 	double		published_rows;
+	char	   *staged_sql = NULL;
 
-	/* staged by a batched extraction: exactly the new rows, read from there */
+	/*
+	 * Staged by a batched extraction: the new rows, read from there.  For a
+	 * first build or a full refresh the extraction staged everything, so a
+	 * full build reads the stage too; any other full build (columns
+	 * changed, above full_refresh_threshold) reads the model query.
+	 */
 	if (OidIsValid(stage))
-		sql = psprintf("SELECT %s FROM %s", name_csv(column_names(analyzed->columns)),
-					   relation_sql_name(stage));
+	{
+		staged_sql = psprintf("SELECT %s FROM %s", name_csv(column_names(analyzed->columns)),
+							  relation_sql_name(stage));
+		if (full_refresh || !has_state)
+			sql = staged_sql;
+	}
 
 	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
 		return BuildTableCandidate(model, analyzed, sql, true);	/* it reports the problem */
@@ -1810,7 +1846,9 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	 * data wrapper can push "watermark > bound" to the remote side.
 	 */
 	initStringInfo(&delta);
-	if (model->watermark && previous != NULL && !OidIsValid(stage))
+	if (staged_sql != NULL)
+		appendStringInfoString(&delta, staged_sql);
+	else if (model->watermark && previous != NULL)
 	{
 		char	   *type = query_column_type(analyzed->columns, model->watermark);
 		char	   *bound = (char *) previous;
@@ -1849,7 +1887,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	rel = table_open(published, AccessShareLock);
 	published_rows = rel->rd_rel->reltuples;
 	cand->candidate = make_new_heap(published, rel->rd_rel->reltablespace, rel->rd_rel->relam,
-									rel->rd_rel->relpersistence, AccessExclusiveLock);
+									rel->rd_rel->relpersistence, AccessShareLock);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
 	cand->rows = fill_heap(cand->candidate, analyzed->columns, delta.data, 0, NULL, NULL,
@@ -2188,7 +2226,7 @@ BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate, int64 rows)
 	cand->published_indexes = RelationGetIndexList(pubrel);
 	cand->candidate_indexes = RelationGetIndexList(candrel);
 	if (!same_physical_columns(pubrel, candrel) ||
-		list_length(cand->published_indexes) != list_length(cand->candidate_indexes))
+		!same_indexes(cand->published_indexes, cand->candidate_indexes))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the candidate of model \"%s\" built by a worker does not match %s",
@@ -2222,6 +2260,26 @@ column_names(List *columns)
 	foreach(lc, columns)
 		names = lappend(names, ((ModelColumn *) lfirst(lc))->name);
 	return names;
+}
+
+/*
+ * BuildColumnsChanged
+ *		Do the model's columns differ from its published table's (so that a
+ *		staging table shaped like the published table cannot hold them)?
+ */
+bool
+BuildColumnsChanged(ModelDef *model, AnalyzedModel *analyzed)
+{
+	Oid			published = BuildPublishedRelid(model);
+	Relation	rel;
+	SchemaChange *change;
+
+	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
+		return true;
+	rel = table_open(published, AccessShareLock);
+	change = schema_change(rel, analyzed->columns);
+	table_close(rel, NoLock);
+	return change->added != NIL || change->removed != NIL || change->retyped != NIL;
 }
 
 /*
@@ -2259,7 +2317,7 @@ BuildCreateStage(ModelDef *model)
 	Oid			published = BuildPublishedRelid(model);
 	Relation	rel = table_open(published, AccessShareLock);
 	Oid			stage = make_new_heap(published, rel->rd_rel->reltablespace, rel->rd_rel->relam,
-									  RELPERSISTENCE_PERMANENT, AccessExclusiveLock);
+									  RELPERSISTENCE_PERMANENT, AccessShareLock);
 	Candidate	cand = {0};
 
 	table_close(rel, AccessShareLock);
@@ -2325,5 +2383,30 @@ BuildExtractBatch(ModelDef *model, AnalyzedModel *analyzed, const char *sql, Oid
 		*last_key = sql_value(psprintf("SELECT %s::text FROM %s ORDER BY %s DESC, %s DESC LIMIT 1",
 									   k, relation_sql_name(stage), wm, k), 0, none, NULL);
 	}
+	return rows;
+}
+
+/*
+ * BuildExtractUnmarked
+ *		Stage the rows of a whole extraction that have no watermark (keyset
+ *		batches never reach them), skipping keys already staged.
+ */
+int64
+BuildExtractUnmarked(ModelDef *model, AnalyzedModel *analyzed, const char *sql, Oid stage)
+{
+	const char *k = quote_identifier(linitial(model->unique_key));
+	char	   *columns = name_csv(column_names(analyzed->columns));
+	int64		rows;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(psprintf("INSERT INTO %s (%s) SELECT %s FROM (%s) AS q WHERE q.%s IS NULL "
+							 "AND NOT EXISTS (SELECT 1 FROM %s s WHERE s.%s = q.%s)",
+							 relation_sql_name(stage), columns, columns, sql,
+							 quote_identifier(model->watermark), relation_sql_name(stage), k, k),
+					false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not stage the rows without a watermark of model \"%s\"", model->name);
+	rows = (int64) SPI_processed;
+	SPI_finish();
 	return rows;
 }

@@ -55,6 +55,9 @@ extern void BuildPublishTable(Candidate *cand);
 extern List *BuildForeignSchemas(Query *query);
 extern Candidate *BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed,
 											const char *sql, bool full_refresh, Oid stage);
+extern int64 BuildExtractUnmarked(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
+								  Oid stage);
+extern bool BuildColumnsChanged(ModelDef *model, AnalyzedModel *analyzed);
 extern char *BuildExtractStart(ModelDef *model, AnalyzedModel *analyzed, bool full_refresh);
 extern Oid	BuildCreateStage(ModelDef *model);
 extern void BuildDropStage(Oid stage);

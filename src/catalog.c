@@ -730,7 +730,8 @@ CatalogSetState(const char *model, const char *watermark, const char *max_seen, 
  *		watermark and key of its last row (NULL before the first batch).
  */
 bool
-CatalogGetExtract(const char *model, Oid *stage, char **mark, char **last_key, int64 *rows)
+CatalogGetExtract(const char *model, Oid *stage, char **mark, char **last_key, int64 *rows,
+				  int *version)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
 	CatalogSession session;
@@ -740,7 +741,8 @@ CatalogGetExtract(const char *model, Oid *stage, char **mark, char **last_key, i
 	int			ret;
 
 	CatalogEnter(&session);
-	ret = SPI_execute_with_args("SELECT stage::text, mark, last_key, rows::text FROM medallion.extract_state "
+	ret = SPI_execute_with_args("SELECT stage::text, mark, last_key, rows::text, version::text "
+								"FROM medallion.extract_state "
 								"WHERE model = $1", 1, argtypes, values, NULL, false, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading extraction state");
 	found = SPI_processed == 1;
@@ -754,6 +756,7 @@ CatalogGetExtract(const char *model, Oid *stage, char **mark, char **last_key, i
 		*mark = spi_text(tuple, desc, 2);
 		*last_key = spi_text(tuple, desc, 3);
 		*rows = strtoll(spi_text(tuple, desc, 4), NULL, 10);
+		*version = atoi(spi_text(tuple, desc, 5));
 		MemoryContextSwitchTo(spicxt);
 	}
 	CatalogLeave(&session);
@@ -766,12 +769,13 @@ CatalogGetExtract(const char *model, Oid *stage, char **mark, char **last_key, i
  *		start (added 0), in the current transaction.
  */
 void
-CatalogSetExtract(const char *model, Oid stage, const char *mark, const char *last_key, int64 added)
+CatalogSetExtract(const char *model, Oid stage, const char *mark, const char *last_key, int64 added,
+				  int version)
 {
 	CatalogSession session;
-	Oid			argtypes[5] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, INT8OID};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[6] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, INT8OID, INT4OID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	int			ret;
 
 	set_text_arg(values, nulls, 0, model);
@@ -779,13 +783,14 @@ CatalogSetExtract(const char *model, Oid stage, const char *mark, const char *la
 	set_text_arg(values, nulls, 2, mark);
 	set_text_arg(values, nulls, 3, last_key);
 	values[4] = Int64GetDatum(added);
+	values[5] = Int32GetDatum(version);
 	CatalogEnter(&session);
-	ret = SPI_execute_with_args("INSERT INTO medallion.extract_state AS e (model, stage, mark, last_key, rows) "
-								"VALUES ($1, $2, $3, $4, $5) ON CONFLICT (model) DO UPDATE SET "
+	ret = SPI_execute_with_args("INSERT INTO medallion.extract_state AS e (model, stage, mark, last_key, rows, version) "
+								"VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (model) DO UPDATE SET "
 								"stage = EXCLUDED.stage, mark = EXCLUDED.mark, last_key = EXCLUDED.last_key, "
 								"rows = e.rows + EXCLUDED.rows, batches = e.batches + 1, "
-								"updated_at = pg_catalog.clock_timestamp()",
-								5, argtypes, values, nulls, false, 0);
+								"version = EXCLUDED.version, updated_at = pg_catalog.clock_timestamp()",
+								6, argtypes, values, nulls, false, 0);
 	spi_check(ret, SPI_OK_INSERT, "writing extraction state");
 	CatalogLeave(&session);
 }

@@ -116,9 +116,9 @@ extern void CatalogReplaceDerived(const char *model, int version,
 
 extern bool CatalogGetState(const char *model, char **watermark, char **max_seen);
 extern bool CatalogGetExtract(const char *model, Oid *stage, char **mark, char **last_key,
-							  int64 *rows);
+							  int64 *rows, int *version);
 extern void CatalogSetExtract(const char *model, Oid stage, const char *mark, const char *last_key,
-							  int64 added);
+							  int64 added, int version);
 extern void CatalogClearExtract(const char *model);
 extern void CatalogSetState(const char *model, const char *watermark, const char *max_seen,
 							int64 run_id);

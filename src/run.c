@@ -144,6 +144,7 @@ typedef struct Run
 	int			threads;		/* models built at once in background workers */
 	int			nworkers;		/* workers started and not yet collected */
 	char	   *snapshot;		/* exported for workers (repeatable read), or NULL */
+	bool		had_writes;		/* the caller's transaction wrote before the run */
 	bool		test_only;		/* medallion_test: no steps in the ledger */
 	bool		cancelled;
 	char	   *cancel_message;
@@ -558,7 +559,8 @@ step_of_node(Run *run, int node)
 
 /*
  * A view model the run left as it is (its SQL is current and reads no
- * candidate): readers read the published view, which is committed.
+ * candidate): readers read the published view, committed, provided what
+ * the view reads is committed too (the caller checks that).
  */
 static bool
 published_as_is(RunStep *step)
@@ -581,11 +583,12 @@ reads_committed(Run *run, int node)
 		if (strcmp(run->graph->nodes[up].model->materialized, "ephemeral") == 0)
 		{
 			/* inlined: what it reads is read here */
-			if (!reads_committed(run, up))
+			if ((upstep != NULL && !STEP_BUILT(upstep->status)) || !reads_committed(run, up))
 				return false;
 		}
 		else if (upstep != NULL && !(STEP_BUILT(upstep->status) &&
-									 (upstep->by_worker || published_as_is(upstep))))
+									 (upstep->by_worker ||
+									  (published_as_is(upstep) && reads_committed(run, up)))))
 			return false;
 	}
 	return true;
@@ -716,7 +719,10 @@ stop_workers(Run *run)
 
 		if (step->worker != NULL)
 		{
+			/* a second cancel must not leave workers running */
+			HOLD_INTERRUPTS();
 			WorkerStopBuild(step->worker);
+			RESUME_INTERRUPTS();
 			step->worker = NULL;
 			run->nworkers--;
 		}
@@ -765,6 +771,13 @@ extraction_batch_size(Run *run, RunStep *step)
 	}
 	if (batch == 0)
 		return 0;
+	if (run->had_writes || !reads_committed(run, step->node))
+	{
+		ereport(NOTICE,
+				(errmsg("model %s is extracted in one go: it reads what the run has not committed",
+						step->model->name)));
+		return 0;
+	}
 	if (step->model->watermark == NULL || list_length(step->model->unique_key) != 1)
 	{
 		ereport(NOTICE,
@@ -779,6 +792,23 @@ extraction_batch_size(Run *run, RunStep *step)
 		return 0;
 	}
 	return batch;
+}
+
+/* Drop what an extraction of model staged (in the run's transaction). */
+static void
+discard_stage(ModelDef *model)
+{
+	Oid			stage;
+	char	   *mark;
+	char	   *last_key;
+	int64		rows;
+	int			version;
+
+	if (CatalogGetExtract(model->name, &stage, &mark, &last_key, &rows, &version))
+	{
+		BuildDropStage(stage);
+		CatalogClearExtract(model->name);
+	}
 }
 
 /*
@@ -819,7 +849,9 @@ run_extraction(Run *run, RunStep *step, AnalyzedModel *analyzed, int batch)
 	}
 	PG_CATCH();
 	{
+		HOLD_INTERRUPTS();
 		WorkerStopBuild(worker);
+		RESUME_INTERRUPTS();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -883,6 +915,12 @@ build_model(Run *run, RunStep *step)
 		{
 			int			batch = extraction_batch_size(run, step);
 
+			if (batch > 0 && BuildColumnsChanged(model, analyzed))
+			{
+				/* staged rows have the old columns: the model is rebuilt whole */
+				discard_stage(model);
+				batch = 0;
+			}
 			step->stage = batch > 0 ? run_extraction(run, step, analyzed, batch) : InvalidOid;
 			cand = BuildIncrementalCandidate(model, analyzed, sql, run->full_refresh, step->stage);
 		}
@@ -1009,8 +1047,8 @@ build_step_work(void *arg)
 	nestlevel = AnalyzeEnterSearchPath(work->step->model->search_path);
 	if (work->step->worker != NULL)
 		collect_worker(work->run, work->step);
-	if (work->timeout_ms > 0 && !work->step->by_worker)
-		enable_timeout_after(model_timeout_id, work->timeout_ms);
+	if (work->timeout_ms > 0)
+		enable_timeout_after(model_timeout_id, work->timeout_ms);	/* a worker's model: its tests */
 	build_model(work->run, work->step);
 	if (work->timeout_ms > 0)
 		disable_timeout(model_timeout_id, false);
@@ -1098,6 +1136,15 @@ build_step(Run *run, RunStep *step)
 
 		if (up != NULL && !STEP_BUILT(up->status))
 		{
+			if (step->worker != NULL)
+			{
+				/* started on inputs that then failed: its candidate is dropped later */
+				HOLD_INTERRUPTS();
+				WorkerStopBuild(step->worker);
+				RESUME_INTERRUPTS();
+				step->worker = NULL;
+				run->nworkers--;
+			}
 			step->status = STEP_SKIPPED;
 			step->message = psprintf("upstream model %s %s", up->model->name,
 									 up->status == STEP_FAILED ? "failed" :
@@ -1441,7 +1488,8 @@ medallion_run(PG_FUNCTION_ARGS)
 				 errhint("threads => 1 builds one model at a time; more build independent table models in background workers.")));
 	/* the run itself plus up to max_workers workers */
 	run->threads = PG_GETARG_INT32(4) == 1 ? 0 : Min(PG_GETARG_INT32(4), worker_max_workers);
-	if (run->threads > 0 && TransactionIdIsValid(GetTopTransactionIdIfAny()))
+	run->had_writes = TransactionIdIsValid(GetTopTransactionIdIfAny());
+	if (run->threads > 0 && run->had_writes)
 	{
 		ereport(NOTICE,
 				(errmsg("the run builds one model at a time: this transaction has changes that background workers cannot see"),
@@ -1470,6 +1518,17 @@ medallion_run(PG_FUNCTION_ARGS)
 
 	run->run_id = next_run_id();
 	run->started_at = GetCurrentTimestamp();
+	{
+		/*
+		 * Held to the end of the run's transaction: while it is, the next
+		 * runs' starts leave this run's committed worker candidates alone
+		 * (ledger_apply tries it with pg_try_advisory_xact_lock).
+		 */
+		LOCKTAG		tag;
+
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, (uint32) run->run_id, 2);
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	}
 	ledger_start(run);
 
 	failure = execute_run(run);
@@ -1587,6 +1646,17 @@ medallion_test(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	run->run_id = next_run_id();
 	run->started_at = GetCurrentTimestamp();
+	{
+		/*
+		 * Held to the end of the run's transaction: while it is, the next
+		 * runs' starts leave this run's committed worker candidates alone
+		 * (ledger_apply tries it with pg_try_advisory_xact_lock).
+		 */
+		LOCKTAG		tag;
+
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, (uint32) run->run_id, 2);
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	}
 	/* builds nothing: recorded once, at the end (ledger_finish) */
 
 	foreach(lc, run->steps)

@@ -34,6 +34,9 @@
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -50,6 +53,7 @@
 #include "worker.h"
 
 #define LEDGER_ERROR_SIZE 1024
+#define WORKER_LOCK_TIMEOUT_MS 5000
 
 /* Header of the DSM segment shared with a ledger worker. */
 typedef struct LedgerShared
@@ -254,7 +258,9 @@ typedef struct BuildShared
 	Oid			to[WORKER_MAX_REDIRECTS];
 	int			nreaders;
 	Oid			readers[WORKER_MAX_READERS];
+	pid_t		leader_pid;		/* the run's backend */
 	/* set by the worker */
+	bool		connected;
 	bool		finished;
 	bool		succeeded;
 	bool		timed_out;
@@ -386,6 +392,7 @@ extract_in_worker(BuildShared *shared)
 	char	   *last_key = NULL;
 	int64		staged = 0;
 	int64		total = 0;
+	int			version = 0;
 
 	MemoryContextSwitchTo(keep);
 	model = CatalogGetModel(shared->model, false);
@@ -395,8 +402,8 @@ extract_in_worker(BuildShared *shared)
 				 errmsg("model \"%s\" was redefined during the run: the run builds it itself",
 						model->name)));
 	/* go on after what earlier attempts staged, or start over */
-	if (CatalogGetExtract(model->name, &stage, &mark, &last_key, &staged) &&
-		(shared->restart || get_rel_name(stage) == NULL))
+	if (CatalogGetExtract(model->name, &stage, &mark, &last_key, &staged, &version) &&
+		(shared->restart || get_rel_name(stage) == NULL || version != model->version))
 	{
 		BuildDropStage(stage);
 		CatalogClearExtract(model->name);
@@ -407,7 +414,7 @@ extract_in_worker(BuildShared *shared)
 		stage = BuildCreateStage(model);
 		mark = shared->has_start ? pstrdup(shared->start) : NULL;
 		last_key = NULL;
-		CatalogSetExtract(model->name, stage, mark, NULL, 0);
+		CatalogSetExtract(model->name, stage, mark, NULL, 0, model->version);
 	}
 	next_transaction(keep);
 
@@ -421,6 +428,11 @@ extract_in_worker(BuildShared *shared)
 		int			nestlevel;
 		int64		rows;
 
+		/* the run is gone (killed, crashed): stop, what is staged stays */
+		if (BackendPidGetProc(shared->leader_pid) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_ADMIN_SHUTDOWN),
+					 errmsg("the run that started the extraction of model \"%s\" is gone", model->name)));
 		GetUserIdAndSecContext(&save_userid, &save_sec);
 		SetUserIdAndSecContext(ModelOwnerId(model),
 							   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
@@ -429,10 +441,13 @@ extract_in_worker(BuildShared *shared)
 		SetConfigOption("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION);
 		rows = BuildExtractBatch(model, analyzed, pg_get_querydef(analyzed->query, false), stage,
 								 &mark, &last_key, shared->batch_size);
+		/* after the last batch of a whole extraction: the rows without a watermark */
+		if (rows < shared->batch_size && !shared->has_start)
+			rows += BuildExtractUnmarked(model, analyzed, pg_get_querydef(analyzed->query, false), stage);
 		AnalyzeLeaveSearchPath(nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec);
 		if (rows > 0)
-			CatalogSetExtract(model->name, stage, mark, last_key, rows);
+			CatalogSetExtract(model->name, stage, mark, last_key, rows, model->version);
 		total += rows;
 		next_transaction(keep);
 		if (rows < shared->batch_size)
@@ -453,6 +468,7 @@ medallion_build_main(Datum arg)
 	BuildShared *shared = worker_attach(arg, &seg, "medallion build worker");
 
 	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->role, 0);
+	shared->connected = true;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -465,6 +481,16 @@ medallion_build_main(Datum arg)
 		 */
 		RestoreGUCState(shared->gucs);
 		XactIsoLevel = shared->isolation;
+
+		/*
+		 * The run waits for its workers on a latch, not on a lock: a worker
+		 * queued behind a session queued behind the run would wait forever,
+		 * unseen by the deadlock detector.  So a worker waits for locks a
+		 * few seconds at most, then hands the model back to the run.
+		 */
+		if (LockTimeout == 0 || LockTimeout > WORKER_LOCK_TIMEOUT_MS)
+			SetConfigOption("lock_timeout", CppAsString2(WORKER_LOCK_TIMEOUT_MS), PGC_USERSET,
+							PGC_S_SESSION);
 		if (shared->snapshot[0] != '\0')
 			ImportSnapshot(shared->snapshot);
 		PushActiveSnapshot(GetTransactionSnapshot());
@@ -482,7 +508,8 @@ medallion_build_main(Datum arg)
 
 		MemoryContextSwitchTo(TopMemoryContext);
 		edata = CopyErrorData();
-		shared->sqlerrcode = edata->sqlerrcode;
+		shared->sqlerrcode = edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ?
+			ERRCODE_MEDALLION_RUN_ITSELF : edata->sqlerrcode;
 		shared->timed_out = edata->sqlerrcode == ERRCODE_QUERY_CANCELED && build_timed_out;
 		strlcpy(shared->message, edata->detail ?
 				psprintf("%s (%s)", edata->message, edata->detail) : edata->message,
@@ -546,6 +573,7 @@ start_build(int64 run_id, const char *model, int version, int timeout_ms,
 	build->shared->database = MyDatabaseId;
 	build->shared->role = GetSessionUserId();
 	build->shared->run_id = run_id;
+	build->shared->leader_pid = MyProcPid;
 	build->shared->timeout_ms = timeout_ms;
 	build->shared->isolation = XactIsoLevel;
 	if (snapshot != NULL)
@@ -607,7 +635,10 @@ WorkerBuildResult(WorkerBuild *build, Oid *candidate, int64 *rows, int *sqlerrco
 	*message = build->shared->finished ? pstrdup(build->shared->message) :
 		pstrdup("the build worker stopped before it finished");
 	if (!build->shared->finished)
-		*sqlerrcode = ERRCODE_INTERNAL_ERROR;
+	{
+		/* one that could not even connect (a connection limit): the run builds it */
+		*sqlerrcode = build->shared->connected ? ERRCODE_INTERNAL_ERROR : ERRCODE_MEDALLION_RUN_ITSELF;
+	}
 	dsm_detach(build->seg);
 	return ok;
 }

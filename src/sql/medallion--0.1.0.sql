@@ -718,6 +718,19 @@ BEGIN
 	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
 		RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	IF (options ? 'retries' AND (jsonb_typeof(options->'retries') <> 'number' OR (options->>'retries')::numeric < 0))
+	   OR (options ? 'batch_size' AND (jsonb_typeof(options->'batch_size') <> 'number' OR (options->>'batch_size')::numeric < 1)) THEN
+		RAISE EXCEPTION 'options retries and batch_size must be numbers (retries >= 0, batch_size >= 1)'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF options ? 'retry_delay' THEN
+		BEGIN
+			PERFORM (options->>'retry_delay')::interval;
+		EXCEPTION WHEN OTHERS THEN
+			RAISE EXCEPTION 'option retry_delay must be an interval' USING ERRCODE = 'invalid_parameter_value',
+				HINT = 'For example "10 seconds".';
+		END;
+	END IF;
 	IF options ?| ARRAY['password', 'username', 'user'] THEN
 		RAISE EXCEPTION 'options must not hold credentials'
 			USING ERRCODE = 'invalid_parameter_value',
@@ -976,21 +989,23 @@ BEGIN
 		  INTO STRICT crashed_runs FROM crashed;
 		/*
 		 * Candidates that build workers committed for runs no longer running
-		 * (crashed, cancelled, failed to publish) are dropped; one still
-		 * locked by the end of its run is left for the next start.
+		 * (crashed, cancelled, failed to publish) are dropped.  A run holds
+		 * an advisory lock on (medallion, run id) to the end of its
+		 * transaction, even when its own start is not committed yet; one
+		 * that cannot be dropped now is left for the next start.
 		 */
 		FOR leftover IN
 			SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
 			 WHERE c.relnamespace = 'medallion_build'::regnamespace AND c.relkind = 'r'
 			   AND c.relname ~ '^r[0-9]+_'
-			   AND NOT EXISTS (SELECT 1 FROM medallion.runs r WHERE r.status = 'running'
-								  AND c.relname LIKE 'r' || r.run_id || '\_%')
+			   AND pg_catalog.pg_try_advisory_xact_lock(1835297902,
+					   (pg_catalog.substring(c.relname, '^r([0-9]+)_')::bigint % 4294967296)::bit(32)::integer)
 		LOOP
 			BEGIN
 				PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
 				EXECUTE format('DROP TABLE %s', leftover);
-			EXCEPTION WHEN lock_not_available OR undefined_table OR insufficient_privilege THEN
-				NULL;
+			EXCEPTION WHEN OTHERS THEN
+				NULL;			/* locked, gone, or depended on: next time */
 			END;
 		END LOOP;
 		PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
@@ -1303,6 +1318,7 @@ CREATE TABLE medallion.extract_state (
 	last_key	text,
 	rows		bigint NOT NULL DEFAULT 0,
 	batches		integer NOT NULL DEFAULT 0,
+	version		integer NOT NULL DEFAULT 0,
 	started_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
@@ -1314,6 +1330,7 @@ COMMENT ON COLUMN medallion.extract_state.mark IS 'Watermark of the last staged 
 COMMENT ON COLUMN medallion.extract_state.last_key IS 'unique_key of the last staged row (rows with the same watermark follow in key order)';
 COMMENT ON COLUMN medallion.extract_state.rows IS 'Rows staged';
 COMMENT ON COLUMN medallion.extract_state.batches IS 'Batches committed';
+COMMENT ON COLUMN medallion.extract_state.version IS 'Version of the model definition the batches were staged with (another starts over)';
 COMMENT ON COLUMN medallion.extract_state.started_at IS 'When the first batch was staged';
 COMMENT ON COLUMN medallion.extract_state.updated_at IS 'When the last batch was committed';
 GRANT SELECT ON medallion.extract_state TO medallion_admin;
