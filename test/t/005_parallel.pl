@@ -56,6 +56,16 @@ is(psql($in_build), '1', 'the committed candidate is still there ...');
 psql("SET client_min_messages = warning; SELECT count(*) FROM medallion_run('par_fast')");
 is(psql($in_build), '0', '... until the next run starts');
 
+# 1b. while a model builds, readers of its published table are not blocked
+# (the run locks it exclusively only to publish)
+($run, $out, $err) = start_run("SELECT * FROM medallion_run('par_slow')");
+wait_for('the serial build', sub {
+	psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%medallion_run(''par_slow'')%' AND wait_event = 'PgSleep'") eq '1' });
+is(psql("SET lock_timeout = '200ms'; SELECT count(*) FROM silver.par_slow"), '0',
+   'a reader of the table being built reads the published content at once');
+psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%medallion_run(''par_slow'')%' AND pid <> pg_backend_pid()");
+eval { finish($run) };
+
 # 2. a worker that dies is a failed step; the rest of the run goes on
 ($run, $out, $err) = start_run("SELECT model, status, message FROM medallion_run('all', threads => 2)");
 wait_for('the slow worker', sub { build_workers() eq '1' });
