@@ -1454,6 +1454,25 @@ plan_steps(Run *run)
 }
 
 /*
+ * number_run
+ *		Give the run its number and start time, and take the advisory lock
+ *		on (medallion, run number) held to the end of its transaction: while
+ *		it is held, the next runs' starts leave this run's committed worker
+ *		candidates alone (ledger_apply tries it with
+ *		pg_try_advisory_xact_lock).
+ */
+static void
+number_run(Run *run)
+{
+	LOCKTAG		tag;
+
+	run->run_id = next_run_id();
+	run->started_at = GetCurrentTimestamp();
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, (uint32) run->run_id, 2);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/*
  * medallion_run(selector, full_refresh, strict, on_conflict, threads) builds the
  * selected models and publishes them; returns a row per model.
  */
@@ -1516,19 +1535,7 @@ medallion_run(PG_FUNCTION_ARGS)
 	if (!plan_steps(run))
 		PG_RETURN_VOID();
 
-	run->run_id = next_run_id();
-	run->started_at = GetCurrentTimestamp();
-	{
-		/*
-		 * Held to the end of the run's transaction: while it is, the next
-		 * runs' starts leave this run's committed worker candidates alone
-		 * (ledger_apply tries it with pg_try_advisory_xact_lock).
-		 */
-		LOCKTAG		tag;
-
-		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, (uint32) run->run_id, 2);
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	}
+	number_run(run);
 	ledger_start(run);
 
 	failure = execute_run(run);
@@ -1644,19 +1651,7 @@ medallion_test(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (!plan_steps(run))
 		PG_RETURN_VOID();
-	run->run_id = next_run_id();
-	run->started_at = GetCurrentTimestamp();
-	{
-		/*
-		 * Held to the end of the run's transaction: while it is, the next
-		 * runs' starts leave this run's committed worker candidates alone
-		 * (ledger_apply tries it with pg_try_advisory_xact_lock).
-		 */
-		LOCKTAG		tag;
-
-		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, (uint32) run->run_id, 2);
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	}
+	number_run(run);
 	/* builds nothing: recorded once, at the end (ledger_finish) */
 
 	foreach(lc, run->steps)
