@@ -222,6 +222,7 @@ typedef struct FusedPart
 	TestResult *result;
 	char	   *failures_sql;	/* an int8 aggregate over "c" */
 	char	   *observed_sql;	/* a text expression, or NULL */
+	char	   *predicate;		/* row tests: true for a failing row */
 } FusedPart;
 
 static char *
@@ -452,6 +453,7 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 	AuditOutcome *outcome = palloc0(sizeof(AuditOutcome));
 	List	   *tests = AuditListTests(model->name);
 	List	   *fused = NIL;
+	int			npredicates = 0;
 	char	   *relsql = relation_sql(relid);
 	Oid			types[FUNC_MAX_ARGS];
 	Datum		values[FUNC_MAX_ARGS];
@@ -481,7 +483,7 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 		part = palloc0(sizeof(FusedPart));
 		part->result = result;
 		if (strcmp(test->kind, "not_null") == 0)
-			part->failures_sql = psprintf("count(*) FILTER (WHERE %s IS NULL)", qcol(col));
+			part->predicate = psprintf("%s IS NULL", qcol(col));
 		else if (strcmp(test->kind, "unique") == 0 && list_length(test->columns) == 1)
 			part->failures_sql = psprintf("count(%s) - count(DISTINCT %s)", qcol(col), qcol(col));
 		else if (strcmp(test->kind, "unique") == 0)
@@ -495,11 +497,10 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 				elog(ERROR, "model \"%s\" has too many tests", model->name);
 			types[nparams] = TEXTARRAYOID;
 			values[nparams++] = ListToTextArray(test->accepted);
-			part->failures_sql = psprintf("count(*) FILTER (WHERE %s)",
-										  failing_predicate(test, relsql, relid, nparams));
+			part->predicate = failing_predicate(test, relsql, relid, nparams);
 		}
 		else if (strcmp(test->kind, "expression") == 0)
-			part->failures_sql = psprintf("count(*) FILTER (WHERE NOT (%s))", test->expression);
+			part->predicate = psprintf("NOT (%s)", test->expression);
 		else if (strcmp(test->kind, "row_count") == 0)
 		{
 			part->failures_sql = psprintf("CASE WHEN count(*) < %s OR count(*) > %s THEN 1 ELSE 0 END",
@@ -518,6 +519,11 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 		}
 		else
 			elog(ERROR, "unknown test kind \"%s\"", test->kind);
+		if (part->predicate != NULL)
+		{
+			part->failures_sql = psprintf("count(*) FILTER (WHERE %s)", part->predicate);
+			npredicates++;
+		}
 		fused = lappend(fused, part);
 	}
 
@@ -526,20 +532,57 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 		StringInfoData sql;
 		char	  **row = NULL;
 		double		ms;
-		char	   *error;
+		char	   *error = NULL;
+		bool		passed = false;
 
-		initStringInfo(&sql);
-		appendStringInfoString(&sql, "SELECT count(*)");
-		foreach(lc, fused)
+		/*
+		 * Several row tests: first one filtered count over the predicates
+		 * OR-ed (one aggregate step per row instead of one per test).  When
+		 * no row fails, that is every row test's result; otherwise the
+		 * query below counts each test's failures.
+		 */
+		if (npredicates > 1)
 		{
-			FusedPart  *part = lfirst(lc);
+			initStringInfo(&sql);
+			appendStringInfoString(&sql, "SELECT count(*) FILTER (WHERE false");
+			foreach(lc, fused)
+			{
+				FusedPart  *part = lfirst(lc);
 
-			appendStringInfo(&sql, ", (%s)::pg_catalog.int8, %s", part->failures_sql,
-							 part->observed_sql ? part->observed_sql : "NULL::pg_catalog.text");
+				if (part->predicate != NULL)
+					appendStringInfo(&sql, " OR (%s)", part->predicate);
+			}
+			appendStringInfoChar(&sql, ')');
+			foreach(lc, fused)
+			{
+				FusedPart  *part = lfirst(lc);
+
+				if (part->predicate != NULL)
+					appendStringInfoString(&sql, ", 0::pg_catalog.int8, NULL::pg_catalog.text");
+				else
+					appendStringInfo(&sql, ", (%s)::pg_catalog.int8, %s", part->failures_sql,
+									 part->observed_sql ? part->observed_sql : "NULL::pg_catalog.text");
+			}
+			appendStringInfo(&sql, " FROM %s AS c", relsql);
+			error = run_counting_query(sql.data, nparams, types, values, &row, &ms, resultcxt);
+			outcome->queries++;
+			passed = error == NULL && strtoll(row[0], NULL, 10) == 0;
 		}
-		appendStringInfo(&sql, " FROM %s AS c", relsql);
-		error = run_counting_query(sql.data, nparams, types, values, &row, &ms, resultcxt);
-		outcome->queries++;
+		if (!passed && error == NULL)
+		{
+			initStringInfo(&sql);
+			appendStringInfoString(&sql, "SELECT count(*)");
+			foreach(lc, fused)
+			{
+				FusedPart  *part = lfirst(lc);
+
+				appendStringInfo(&sql, ", (%s)::pg_catalog.int8, %s", part->failures_sql,
+								 part->observed_sql ? part->observed_sql : "NULL::pg_catalog.text");
+			}
+			appendStringInfo(&sql, " FROM %s AS c", relsql);
+			error = run_counting_query(sql.data, nparams, types, values, &row, &ms, resultcxt);
+			outcome->queries++;
+		}
 		foreach(lc, fused)
 		{
 			FusedPart  *part = lfirst(lc);
