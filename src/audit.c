@@ -12,6 +12,10 @@
  *	 SELECT count(*), count(*) FILTER (WHERE c.a IS NULL), NULL,
  *			count(c.b) - count(DISTINCT c.b), NULL, ... FROM rel AS c
  *
+ * With several row tests (not_null, accepted_values, expression), a first
+ * query counts the rows failing any of them, one aggregate step per row;
+ * only when some row fails does the query above count each test's.
+ *
  * Each relationships test is one anti-join, each sql test one count over
  * the user's query.  Values (accepted lists, ages, bounds) are passed as
  * parameters; column names are quoted; expressions and test SQL are the
