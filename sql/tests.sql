@@ -68,6 +68,9 @@ SELECT (SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM silver.dq_cus
   FROM published_before;
 SELECT test, status, failures FROM medallion.test_results
  WHERE run_id = (SELECT max(run_id) FROM medallion.runs) AND status <> 'pass' ORDER BY model, test;
+-- a failing row: the first query (row tests OR-ed) sees it, a second counts per test
+SELECT model, test_queries FROM medallion.run_models
+ WHERE run_id = (SELECT max(run_id) FROM medallion.runs) AND model = 'dq_customers';
 -- the failing rows were kept, although the model failed
 SELECT failure_no, failing_row->>'id' AS id, failing_row->>'segment' AS segment
   FROM medallion_audit.dq_customers__unique_id ORDER BY failure_no;
