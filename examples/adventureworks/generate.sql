@@ -18,8 +18,9 @@
 --     when O >= D;
 --   order k belongs to person customer ((k-1) * P mod C) + 1, P prime and
 --     coprime to C, so each of the C customers has at least one order;
---   order k has 1 + floor(r * E / O) - floor((r-1) * E / O) lines, r the
---     order's place in a permutation of 1..O and E = L - O: L lines in all;
+--   order k has 1 + floor(E (r/O)^3) - floor(E ((r-1)/O)^3) lines, r the
+--     order's place in a permutation of 1..O and E = L - O: L lines in all,
+--     a third of the orders with one line, a few with up to ten;
 --   line m sells product ((m-1) * 97 mod 266) + 1: all 266 sold products.
 --
 \if :{?sf}
@@ -196,7 +197,9 @@ SELECT l.order_id, l.m, CASE WHEN NOT h."OnlineOrderFlag" THEN upper(to_hex(hash
 			   CASE WHEN (o.order_id * 10 + j) % 11 = 0 THEN 0.10 ELSE 0 END::numeric(19,4) AS discount,
 			   NULL::int AS product
 		  FROM (SELECT 43658 + k AS order_id,
-					   1 + (r::bigint * (p.lines - p.orders) / p.orders) - ((r - 1)::bigint * (p.lines - p.orders) / p.orders) AS n
+					   (1 + div((p.lines - p.orders)::numeric * r::numeric * r * r, p.orders::numeric * p.orders * p.orders)
+						  - div((p.lines - p.orders)::numeric * (r - 1)::numeric * (r - 1) * (r - 1),
+								p.orders::numeric * p.orders * p.orders))::int AS n
 				  FROM aw_params p, generate_series(1, p.orders) k,
 					   LATERAL (SELECT ((k - 1)::bigint * p.order_step % p.orders) + 1 AS r) perm) o,
 			   generate_series(1, o.n) j) l0,
