@@ -488,6 +488,8 @@ medallion_build_main(Datum arg)
 		 * unseen by the deadlock detector.  So a worker waits for locks a
 		 * few seconds at most, then hands the model back to the run.
 		 */
+		/* the run's threads share the cores: no parallel query on top */
+		SetConfigOption("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION);
 		if (LockTimeout == 0 || LockTimeout > WORKER_LOCK_TIMEOUT_MS)
 			SetConfigOption("lock_timeout", CppAsString2(WORKER_LOCK_TIMEOUT_MS), PGC_USERSET,
 							PGC_S_SESSION);
