@@ -1008,6 +1008,20 @@ BEGIN
 				NULL;			/* locked, gone, or depended on: next time */
 			END;
 		END LOOP;
+		/* staging tables no extraction state points at (a restore brings them back alone) */
+		FOR leftover IN
+			SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
+			 WHERE c.relnamespace = 'medallion_build'::regnamespace AND c.relkind = 'r'
+			   AND c.relname ~ '^s_[0-9]+$'
+			   AND NOT EXISTS (SELECT 1 FROM medallion.extract_state e WHERE e.stage = c.oid)
+		LOOP
+			BEGIN
+				PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
+				EXECUTE format('DROP TABLE %s', leftover);
+			EXCEPTION WHEN OTHERS THEN
+				NULL;
+			END;
+		END LOOP;
 		PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
 		INSERT INTO medallion.runs (run_id, selector, options, started_by, backend_pid,
 			started_at, models)
