@@ -874,13 +874,12 @@ fill_destroy(DestReceiver *self)
 /*
  * fill_heap
  *		Fill heap, created in the current subtransaction, with the rows of
- *		the query text sql (whose columns are given, and which takes the
- *		given parameters); returns the row count.  Errors name shown_as,
+ *		the query text sql (whose columns are given); returns the row
+ *		count.  Errors name shown_as,
  *		the relation the heap stands for.
  */
 static uint64
-fill_heap(Oid heap, List *columns, const char *sql, int nparams, Oid *types, Datum *values,
-		  Oid shown_as)
+fill_heap(Oid heap, List *columns, const char *sql, Oid shown_as)
 {
 	FillReceiver fill;
 	SPIExecuteOptions options;
@@ -912,19 +911,6 @@ fill_heap(Oid heap, List *columns, const char *sql, int nparams, Oid *types, Dat
 
 	memset(&options, 0, sizeof(options));
 	options.dest = (DestReceiver *) &fill;
-	if (nparams > 0)
-	{
-		options.params = makeParamList(nparams);
-		for (int i = 0; i < nparams; i++)
-		{
-			ParamExternData *prm = &options.params->params[i];
-
-			prm->value = values[i];
-			prm->isnull = false;
-			prm->pflags = PARAM_FLAG_CONST;
-			prm->ptype = types[i];
-		}
-	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ret = SPI_execute_extended(psprintf("SELECT %s FROM (%s) AS q", source, sql), &options);
@@ -1117,7 +1103,7 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql, b
 	cand->candidate = make_new_heap(cand->published, tablespace, accessmethod,
 									persistence, AccessShareLock);
 	CommandCounterIncrement();
-	cand->rows = fill_heap(cand->candidate, analyzed->columns, sql, 0, NULL, NULL, cand->published);
+	cand->rows = fill_heap(cand->candidate, analyzed->columns, sql, cand->published);
 	finish_candidate(cand, cand->candidate);
 	return cand;
 }
@@ -1792,12 +1778,14 @@ static List *column_names(List *columns);
  * BuildIncrementalCandidate
  *		Build an incremental model's candidate: its delta, or (first run,
  *		full_refresh, a changed share above full_refresh_threshold, changed
- *		columns) a whole new table like a table model.  Runs as the model
- *		owner.
+ *		columns) a whole new table like a table model.  stage is a batched
+ *		extraction's staging table (or InvalidOid); reads_remote says the
+ *		model reads foreign tables, whose delta query is checked for
+ *		pushdown.  Runs as the model owner.
  */
 Candidate *
 BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
-						  bool full_refresh, Oid stage)
+						  bool full_refresh, Oid stage, bool reads_remote)
 {
 	char	   *previous = NULL;
 	char	   *previous_max = NULL;
@@ -1862,7 +1850,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 		}
 		appendStringInfo(&delta, "SELECT * FROM (%s) AS q WHERE q.%s > %s::%s",
 						 sql, quote_identifier(model->watermark), quote_literal_cstr(bound), type);
-		if (BuildForeignSchemas(analyzed->query) != NIL)
+		if (reads_remote)
 			check_pushdown(model, delta.data, bound);
 	}
 	else
@@ -1890,7 +1878,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 									rel->rd_rel->relpersistence, AccessShareLock);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
-	cand->rows = fill_heap(cand->candidate, analyzed->columns, delta.data, 0, NULL, NULL,
+	cand->rows = fill_heap(cand->candidate, analyzed->columns, delta.data,
 						   published);
 
 	if (model->full_refresh_threshold && cand->rows > 0 && published_rows > 0 &&
@@ -2365,6 +2353,8 @@ BuildExtractBatch(ModelDef *model, AnalyzedModel *analyzed, const char *sql, Oid
 						 k, quote_literal_cstr(*last_key), key_type);
 	else if (*mark != NULL)
 		appendStringInfo(&where, "WHERE q.%s > %s::%s", wm, quote_literal_cstr(*mark), wm_type);
+	else
+		appendStringInfo(&where, "WHERE q.%s IS NOT NULL", wm);	/* the rest: BuildExtractUnmarked */
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -2376,12 +2366,21 @@ BuildExtractBatch(ModelDef *model, AnalyzedModel *analyzed, const char *sql, Oid
 	SPI_finish();
 	if (rows > 0)
 	{
-		Datum		none[1] = {0};
+		/* the position reached: the last staged row, in batch order */
+		MemoryContext callercxt = CurrentMemoryContext;
+		char	   *value;
 
-		*mark = sql_value(psprintf("SELECT %s::text FROM %s ORDER BY %s DESC, %s DESC LIMIT 1",
-								   wm, relation_sql_name(stage), wm, k), 0, none, NULL);
-		*last_key = sql_value(psprintf("SELECT %s::text FROM %s ORDER BY %s DESC, %s DESC LIMIT 1",
-									   k, relation_sql_name(stage), wm, k), 0, none, NULL);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute(psprintf("SELECT %s::text, %s::text FROM %s WHERE %s IS NOT NULL "
+								 "ORDER BY %s DESC, %s DESC NULLS LAST LIMIT 1",
+								 wm, k, relation_sql_name(stage), wm, wm, k), false, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "could not read the position of the extraction of model \"%s\"", model->name);
+		*mark = MemoryContextStrdup(callercxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		*last_key = value ? MemoryContextStrdup(callercxt, value) : NULL;
+		SPI_finish();
 	}
 	return rows;
 }

@@ -54,7 +54,8 @@ extern Candidate *BuildAdoptCandidate(ModelDef *model, List *columns, Oid candid
 extern void BuildPublishTable(Candidate *cand);
 extern List *BuildForeignSchemas(Query *query);
 extern Candidate *BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed,
-											const char *sql, bool full_refresh, Oid stage);
+											const char *sql, bool full_refresh, Oid stage,
+											bool reads_remote);
 extern int64 BuildExtractUnmarked(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 								  Oid stage);
 extern bool BuildColumnsChanged(ModelDef *model, AnalyzedModel *analyzed);

@@ -666,13 +666,7 @@ collect_worker(Run *run, RunStep *step)
 	char	   *message;
 	bool		timed_out;
 
-	while (!WorkerBuildDone(step->worker))
-	{
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	WorkerWaitBuild(step->worker);
 	if (WorkerBuildResult(step->worker, &candidate, &rows, &sqlerrcode, &message, &timed_out))
 	{
 		step->by_worker = true;
@@ -707,6 +701,8 @@ collect_worker(Run *run, RunStep *step)
 			 errcontext("build worker of model \"%s\"", step->model->name)));
 }
 
+static void stop_worker(Run *run, RunStep *step);
+
 /* Stop the workers still building (the run was cancelled or failed). */
 static void
 stop_workers(Run *run)
@@ -718,15 +714,17 @@ stop_workers(Run *run)
 		RunStep    *step = lfirst(lc);
 
 		if (step->worker != NULL)
-		{
-			/* a second cancel must not leave workers running */
-			HOLD_INTERRUPTS();
-			WorkerStopBuild(step->worker);
-			RESUME_INTERRUPTS();
-			step->worker = NULL;
-			run->nworkers--;
-		}
+			stop_worker(run, step);
 	}
+}
+
+/* Stop the worker building step; its candidate, if committed, goes later. */
+static void
+stop_worker(Run *run, RunStep *step)
+{
+	WorkerStopBuild(step->worker);
+	step->worker = NULL;
+	run->nworkers--;
 }
 
 /*
@@ -745,6 +743,30 @@ drop_worker_candidate(RunStep *step)
 	step->worker_candidate = InvalidOid;
 }
 
+/* The sources whose foreign tables a step's model reads. */
+static List *
+sources_read(Run *run, RunStep *step)
+{
+	List	   *sources = NIL;
+	ListCell   *ls;
+
+	foreach(ls, run->sources)
+	{
+		SourceDef  *source = lfirst(ls);
+		ListCell   *ld;
+
+		foreach(ld, step->remote_schemas)
+		{
+			if (strcmp(source->local_schema, lfirst(ld)) == 0)
+			{
+				sources = lappend(sources, source);
+				break;
+			}
+		}
+	}
+	return sources;
+}
+
 /*
  * extraction_batch_size
  *		The batch size of an incremental model that reads a source with
@@ -756,19 +778,10 @@ static int
 extraction_batch_size(Run *run, RunStep *step)
 {
 	int			batch = 0;
-	ListCell   *ld,
-			   *ls;
+	ListCell   *lc;
 
-	foreach(ld, step->remote_schemas)
-	{
-		foreach(ls, run->sources)
-		{
-			SourceDef  *source = lfirst(ls);
-
-			if (strcmp(source->local_schema, lfirst(ld)) == 0 && source->batch_size > batch)
-				batch = source->batch_size;
-		}
-	}
+	foreach(lc, sources_read(run, step))
+		batch = Max(batch, ((SourceDef *) lfirst(lc))->batch_size);
 	if (batch == 0)
 		return 0;
 	if (run->had_writes || !reads_committed(run, step->node))
@@ -839,19 +852,11 @@ run_extraction(Run *run, RunStep *step, AnalyzedModel *analyzed, int batch)
 	}
 	PG_TRY();
 	{
-		while (!WorkerBuildDone(worker))
-		{
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000L,
-							 PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-		}
+		WorkerWaitBuild(worker);
 	}
 	PG_CATCH();
 	{
-		HOLD_INTERRUPTS();
 		WorkerStopBuild(worker);
-		RESUME_INTERRUPTS();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -922,7 +927,8 @@ build_model(Run *run, RunStep *step)
 				batch = 0;
 			}
 			step->stage = batch > 0 ? run_extraction(run, step, analyzed, batch) : InvalidOid;
-			cand = BuildIncrementalCandidate(model, analyzed, sql, run->full_refresh, step->stage);
+			cand = BuildIncrementalCandidate(model, analyzed, sql, run->full_refresh, step->stage,
+											 step->remote_schemas != NIL);
 		}
 		else
 			cand = BuildTableCandidate(model, analyzed, sql, true);
@@ -1069,24 +1075,20 @@ retry_step(Run *run, RunStep *step, ErrorData *edata)
 	int			category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
 	int			retries = 0;
 	char	   *delay = NULL;
-	ListCell   *ld,
-			   *ls;
+	ListCell   *lc;
 	double		ms;
 	TimestampTz until;
 
 	if (category != ERRCODE_CONNECTION_EXCEPTION && category != ERRCODE_FDW_ERROR)
 		return false;
-	foreach(ld, step->remote_schemas)
+	foreach(lc, sources_read(run, step))
 	{
-		foreach(ls, run->sources)
-		{
-			SourceDef  *source = lfirst(ls);
+		SourceDef  *source = lfirst(lc);
 
-			if (strcmp(source->local_schema, lfirst(ld)) == 0 && source->retries > retries)
-			{
-				retries = source->retries;
-				delay = source->retry_delay;
-			}
+		if (source->retries > retries)
+		{
+			retries = source->retries;
+			delay = source->retry_delay;
 		}
 	}
 	if (step->attempt > retries)
@@ -1137,14 +1139,7 @@ build_step(Run *run, RunStep *step)
 		if (up != NULL && !STEP_BUILT(up->status))
 		{
 			if (step->worker != NULL)
-			{
-				/* started on inputs that then failed: its candidate is dropped later */
-				HOLD_INTERRUPTS();
-				WorkerStopBuild(step->worker);
-				RESUME_INTERRUPTS();
-				step->worker = NULL;
-				run->nworkers--;
-			}
+				stop_worker(run, step);	/* started on inputs that then failed */
 			step->status = STEP_SKIPPED;
 			step->message = psprintf("upstream model %s %s", up->model->name,
 									 up->status == STEP_FAILED ? "failed" :

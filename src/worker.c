@@ -607,15 +607,17 @@ start_build(int64 run_id, const char *model, int version, int timeout_ms,
 }
 
 /*
- * WorkerBuildDone
- *		Has the worker stopped?  Does not wait.
+ * WorkerWaitBuild
+ *		Wait for the worker to stop; a cancel of the caller interrupts the
+ *		wait (the worker keeps running: stop it with WorkerStopBuild).
  */
-bool
-WorkerBuildDone(WorkerBuild *build)
+void
+WorkerWaitBuild(WorkerBuild *build)
 {
-	pid_t		pid;
-
-	return GetBackgroundWorkerPid(build->handle, &pid) == BGWH_STOPPED;
+	if (WaitForBackgroundWorkerShutdown(build->handle) == BGWH_POSTMASTER_DIED)
+		ereport(FATAL,
+				(errcode(ERRCODE_ADMIN_SHUTDOWN),
+				 errmsg("postmaster exited while a build worker ran")));
 }
 
 /*
@@ -652,6 +654,9 @@ WorkerBuildResult(WorkerBuild *build, Oid *candidate, int64 *rows, int *sqlerrco
 void
 WorkerStopBuild(WorkerBuild *build)
 {
+	/* with interrupts held: a second cancel must not leave it running */
+	HOLD_INTERRUPTS();
 	TerminateBackgroundWorker(build->handle);
 	(void) WaitForBackgroundWorkerShutdown(build->handle);
+	RESUME_INTERRUPTS();
 }

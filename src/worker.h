@@ -24,7 +24,7 @@ extern WorkerBuild *WorkerStartBuild(int64 run_id, const char *model, int versio
 									 List *readers);
 extern WorkerBuild *WorkerStartExtract(int64 run_id, const char *model, int version,
 									   int batch_size, const char *start, bool restart);
-extern bool WorkerBuildDone(WorkerBuild *build);
+extern void WorkerWaitBuild(WorkerBuild *build);
 extern bool WorkerBuildResult(WorkerBuild *build, Oid *candidate, int64 *rows,
 							  int *sqlerrcode, char **message, bool *timed_out);
 extern void WorkerStopBuild(WorkerBuild *build);

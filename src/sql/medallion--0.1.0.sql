@@ -988,38 +988,29 @@ BEGIN
 							   jsonb_build_object('run_id', run_id, 'status', 'crashed', 'message', message)::text))
 		  INTO STRICT crashed_runs FROM crashed;
 		/*
-		 * Candidates that build workers committed for runs no longer running
-		 * (crashed, cancelled, failed to publish) are dropped.  A run holds
-		 * an advisory lock on (medallion, run id) to the end of its
-		 * transaction, even when its own start is not committed yet; one
-		 * that cannot be dropped now is left for the next start.
+		 * What medallion_build holds for nothing: candidates that build
+		 * workers committed for runs no longer running (crashed, cancelled,
+		 * failed to publish; a run holds an advisory lock on (medallion, run
+		 * id) to the end of its transaction, even when its own start is not
+		 * committed yet), and staging tables no extraction points at (a
+		 * restore brings them back alone).  One that cannot be dropped now
+		 * is left for the next start.
 		 */
 		FOR leftover IN
 			SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
 			 WHERE c.relnamespace = 'medallion_build'::regnamespace AND c.relkind = 'r'
-			   AND c.relname ~ '^r[0-9]+_'
-			   AND pg_catalog.pg_try_advisory_xact_lock(1835297902,
-					   (pg_catalog.substring(c.relname, '^r([0-9]+)_')::bigint % 4294967296)::bit(32)::integer)
+			   AND CASE WHEN c.relname ~ '^r[0-9]+_'
+						THEN pg_catalog.pg_try_advisory_xact_lock(1835297902,
+								 (pg_catalog.substring(c.relname, '^r([0-9]+)_')::bigint % 4294967296)::bit(32)::integer)
+						WHEN c.relname ~ '^s_[0-9]+$'
+						THEN NOT EXISTS (SELECT 1 FROM medallion.extract_state e WHERE e.stage = c.oid)
+						ELSE false END
 		LOOP
 			BEGIN
 				PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
 				EXECUTE format('DROP TABLE %s', leftover);
 			EXCEPTION WHEN OTHERS THEN
 				NULL;			/* locked, gone, or depended on: next time */
-			END;
-		END LOOP;
-		/* staging tables no extraction state points at (a restore brings them back alone) */
-		FOR leftover IN
-			SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
-			 WHERE c.relnamespace = 'medallion_build'::regnamespace AND c.relkind = 'r'
-			   AND c.relname ~ '^s_[0-9]+$'
-			   AND NOT EXISTS (SELECT 1 FROM medallion.extract_state e WHERE e.stage = c.oid)
-		LOOP
-			BEGIN
-				PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
-				EXECUTE format('DROP TABLE %s', leftover);
-			EXCEPTION WHEN OTHERS THEN
-				NULL;
 			END;
 		END LOOP;
 		PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
