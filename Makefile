@@ -13,6 +13,8 @@ OBJS = \
 	src/audit.o \
 	src/run.o \
 	src/subxact.o \
+	src/bind.o \
+	src/owners.o \
 	src/worker.o
 
 DATA = $(wildcard src/sql/medallion--*.sql)

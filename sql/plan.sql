@@ -74,8 +74,9 @@ DELETE FROM medallion.column_lineage;
 SELECT step, wave, model FROM medallion_plan('+p_d');
 SELECT count(*) > 0 AS rebuilt FROM medallion.column_lineage WHERE model = 'p_d';
 
-DROP VIEW plansrc.a_view;
+-- a model's binding reads the view: the model goes first
 SELECT * FROM medallion_drop_model('p_e');
+DROP VIEW plansrc.a_view;
 SELECT * FROM medallion_drop_model('p_a', cascade => true);
 SELECT * FROM medallion_drop_model('p_z', cascade => true);
 DROP SCHEMA plansrc CASCADE;

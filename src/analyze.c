@@ -49,8 +49,10 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/varlena.h"
 
 #include "analyze.h"
+#include "bind.h"
 #include "catalog.h"
 
 /* Kinds of lineage items, as one character while analyzing. */
@@ -111,6 +113,8 @@ typedef struct AnalyzeContext
 {
 	List	   *model_relids;	/* OIDs of the models' published relations */
 	List	   *model_names;	/* parallel to model_relids */
+	List	   *model_schemas;	/* parallel to model_relids: the models' layer schemas */
+	List	   *ephemeral_relids;	/* bindings of ephemeral models: read through */
 	List	   *sources;		/* of SourceDef * */
 	List	   *deps;			/* of DepItem * */
 	/* dependency pass */
@@ -146,7 +150,7 @@ model_error_callback(void *arg)
 	SqlErrorContext *sec = (SqlErrorContext *) arg;
 	int			position = geterrposition();
 
-	if (position > 0)
+	if (position > 0 && sec->sql != NULL)
 	{
 		errposition(0);
 		internalerrposition(position);
@@ -179,15 +183,36 @@ AnalyzePopErrorContext(SqlErrorContext *sec)
 
 /*
  * AnalyzeEnterSearchPath
- *		Set search_path for the current GUC nest level; returns the nest
+ *		Set search_path for the current GUC nest level: the given path with
+ *		any temporary schema taken out and pg_temp named last, so that no
+ *		temporary object is ever found before another; returns the nest
  *		level to pass to AnalyzeLeaveSearchPath.
  */
 int
 AnalyzeEnterSearchPath(const char *search_path)
 {
 	int			nestlevel = NewGUCNestLevel();
+	char	   *copy = pstrdup(search_path);
+	List	   *elems;
+	StringInfoData path;
+	ListCell   *lc;
 
-	(void) set_config_option("search_path", search_path,
+	if (!SplitIdentifierString(copy, ',', &elems))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search_path \"%s\" cannot be parsed", search_path)));
+	initStringInfo(&path);
+	foreach(lc, elems)
+	{
+		char	   *elem = lfirst(lc);
+
+		if (strcmp(elem, "pg_temp") == 0 || strncmp(elem, "pg_temp_", 8) == 0)
+			continue;
+		appendStringInfo(&path, "%s, ", strcmp(elem, "$user") == 0 ?
+						 "\"$user\"" : quote_identifier(elem));
+	}
+	appendStringInfoString(&path, "pg_temp");
+	(void) set_config_option("search_path", path.data,
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	return nestlevel;
@@ -348,12 +373,16 @@ is_source_relation(AnalyzeContext *ctx, Oid relid)
 	return false;
 }
 
-/* Is relid a plain view that lineage reads through (not a model)? */
+/*
+ * Is relid a view that lineage reads through: a plain view (not a model),
+ * or the binding of an ephemeral model?
+ */
 static bool
 is_read_through_view(AnalyzeContext *ctx, Oid relid)
 {
-	return get_rel_relkind(relid) == RELKIND_VIEW &&
-		model_of_relation(ctx, relid) == NULL;
+	return (get_rel_relkind(relid) == RELKIND_VIEW &&
+			model_of_relation(ctx, relid) == NULL) ||
+		list_member_oid(ctx->ephemeral_relids, relid);
 }
 
 /* A copy of a view's query (its _RETURN rule). */
@@ -425,7 +454,17 @@ deps_relation(AnalyzeContext *ctx, RangeTblEntry *rte)
 				 errdetail("Model SQL runs with the privileges of its owner."),
 				 errhint("GRANT SELECT on the relation to the model owner, or define the model as a role that can read it.")));
 
-	if (model_of_relation(ctx, relid) != NULL)
+	if (list_member_oid(ctx->ephemeral_relids, relid))
+	{
+		Oid			save_skip = ctx->skip_relid;
+
+		/* an ephemeral model: what it reads is read here too */
+		add_dependency(ctx, relid, "model");
+		ctx->skip_relid = relid;
+		(void) deps_walker((Node *) view_query(relid), ctx);
+		ctx->skip_relid = save_skip;
+	}
+	else if (model_of_relation(ctx, relid) != NULL)
 		add_dependency(ctx, relid, "model");
 	else if (is_source_relation(ctx, relid))
 		add_dependency(ctx, relid, "source");
@@ -517,6 +556,32 @@ add_items(List **set, List *from, char role)
 
 		add_item(set, item->relid, item->attno,
 				 item->kind == KIND_PROJECTION ? role : item->kind);
+	}
+}
+
+/*
+ * add_derived_items
+ *		Add the items of a derived column (of a subquery, CTE or view) seen
+ *		in role.  A derived column that filters rows (the outer WHERE of
+ *		"WHERE rn = 1" over row_number() OVER (PARTITION BY k ORDER BY t))
+ *		makes everything it derives from decide which rows exist: all its
+ *		items become filter.  Otherwise as add_items.
+ */
+static void
+add_derived_items(List **set, List *from, char role)
+{
+	ListCell   *lc;
+
+	if (role != KIND_FILTER)
+	{
+		add_items(set, from, role);
+		return;
+	}
+	foreach(lc, from)
+	{
+		LinItem    *item = lfirst(lc);
+
+		add_item(set, item->relid, item->attno, KIND_FILTER);
 	}
 }
 
@@ -692,7 +757,7 @@ var_items(AnalyzeContext *ctx, Level *level, Var *var, char role, List **out)
 
 				add_column_items(&items, rte_lineage(ctx, owner, var->varno), attno,
 								 KIND_PROJECTION);
-				add_items(out, items, role);
+				add_derived_items(out, items, role);
 			}
 			else
 				relation_items(rte->relid, attno, role, out);
@@ -704,7 +769,7 @@ var_items(AnalyzeContext *ctx, Level *level, Var *var, char role, List **out)
 
 				add_column_items(&items, rte_lineage(ctx, owner, var->varno), attno,
 								 KIND_PROJECTION);
-				add_items(out, items, role);
+				add_derived_items(out, items, role);
 			}
 			break;
 		case RTE_JOIN:
@@ -1018,8 +1083,22 @@ analyze_level(AnalyzeContext *ctx, Query *query, Level *parent)
 	{
 		expr_items(ctx, &level, query->limitCount, KIND_FILTER, &lineage->rows);
 		expr_items(ctx, &level, query->limitOffset, KIND_FILTER, &lineage->rows);
-		sortgroup_items(ctx, &level, query->sortClause, query->targetList,
-						KIND_FILTER, &lineage->rows);
+		if (query->setOperations != NULL)
+		{
+			/*
+			 * The sort keys of a set operation are its output columns, which
+			 * every branch feeds: ORDER BY ... LIMIT picks rows of them all.
+			 */
+			foreach(lc, query->sortClause)
+			{
+				TargetEntry *tle = get_sortgroupclause_tle(lfirst(lc), query->targetList);
+
+				add_items(&lineage->rows, lineage->cols[tle->resno - 1], KIND_FILTER);
+			}
+		}
+		else
+			sortgroup_items(ctx, &level, query->sortClause, query->targetList,
+							KIND_FILTER, &lineage->rows);
 	}
 
 	/* Row-level items are never projection. */
@@ -1136,199 +1215,81 @@ string_member(List *strings, const char *s)
 	return false;
 }
 
-/* ----------------------------------------------------------------
- * Ephemeral models
- *
- * An ephemeral model has no relation: models that read it get its query
- * inlined as a CTE of the same name,
- *
- *	 WITH RECURSIVE e AS (<e's SQL>), ... SELECT * FROM (<model SQL>) AS medallion_model
- *
- * (RECURSIVE lets ephemerals read each other in any order).  Which
- * ephemerals a model reads is found by their names in its SQL, and theirs;
- * CTEs the analyzed query does not use are dropped again.  Lineage goes
- * through the CTE to the columns the ephemeral reads.
- * ---------------------------------------------------------------- */
-
-/* Does text contain name as a whole identifier (case-insensitive)? */
-static bool
-mentions(const char *text, const char *name)
-{
-	size_t		len = strlen(name);
-
-	for (const char *p = text; *p; p++)
-	{
-		if (pg_strncasecmp(p, name, len) != 0)
-			continue;
-		if ((p == text || !(isalnum((unsigned char) p[-1]) || p[-1] == '_')) &&
-			!(isalnum((unsigned char) p[len]) || p[len] == '_'))
-			return true;
-	}
-	return false;
-}
-
-/* The ephemeral models (ModelDef *) that sql reads, directly or not. */
-static List *
-referenced_ephemerals(const char *self, const char *sql, List *models)
-{
-	List	   *found = NIL;
-	bool		grew = true;
-	ListCell   *lc;
-
-	while (grew)
-	{
-		grew = false;
-		foreach(lc, models)
-		{
-			ModelDef   *model = lfirst(lc);
-			ListCell   *lf;
-			bool		read;
-
-			if (strcmp(model->materialized, "ephemeral") != 0 || strcmp(model->name, self) == 0 ||
-				list_member_ptr(found, model))
-				continue;
-			read = mentions(sql, model->name);
-			foreach(lf, found)
-				read |= mentions(((ModelDef *) lfirst(lf))->sql, model->name);
-			if (read)
-			{
-				found = lappend(found, model);
-				grew = true;
-			}
-		}
-	}
-	return found;
-}
-
-/* SQL text without trailing blanks and semicolons, to nest it. */
-static char *
-nestable(const char *sql)
-{
-	char	   *copy = pstrdup(sql);
-	size_t		len = strlen(copy);
-
-	while (len > 0 && (isspace((unsigned char) copy[len - 1]) || copy[len - 1] == ';'))
-		copy[--len] = '\0';
-	return copy;
-}
-
-static char *
-inline_ephemerals(const char *sql, List *ephemerals)
-{
-	StringInfoData buf;
-	ListCell   *lc;
-
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "WITH RECURSIVE ");
-	foreach(lc, ephemerals)
-	{
-		ModelDef   *model = lfirst(lc);
-
-		appendStringInfo(&buf, "%s%s AS (\n%s\n)", foreach_current_index(lc) > 0 ? ", " : "",
-						 quote_identifier(model->name), nestable(model->sql));
-	}
-	appendStringInfo(&buf, " SELECT * FROM (\n%s\n) AS medallion_model", nestable(sql));
-	return buf.data;
-}
-
 /*
- * ephemeral_dependencies
- *		Drop the inlined CTEs the query does not use; record the ones it uses
- *		as model dependencies.
+ * AnalyzeParseModel
+ *		Parse and analyze a model's SQL as the current user (the model
+ *		owner), under its stored search_path followed by medallion_bind
+ *		(where ephemeral models are bound) and pg_temp, last.  Rejects
+ *		anything but one plain query, with the position inside the model
+ *		SQL for syntax errors.  This is the only place a model's text is
+ *		read: the result is bound (bind.c) and never parsed again.
  */
-static void
-ephemeral_dependencies(AnalyzedModel *result, List *ephemerals)
+Query *
+AnalyzeParseModel(const char *name, const char *sql, const char *search_path)
 {
-	Query	   *query = result->query;
-	List	   *kept = NIL;
-	ListCell   *lc;
+	SqlErrorContext sec;
+	int			nestlevel;
+	Query	   *query;
 
-	foreach(lc, query->cteList)
-	{
-		CommonTableExpr *cte = lfirst(lc);
-		ListCell   *le;
-
-		if (cte->cterefcount == 0)
-			continue;
-		kept = lappend(kept, cte);
-		foreach(le, ephemerals)
-		{
-			ModelDef   *model = lfirst(le);
-			DependencyRow *row;
-
-			if (strcmp(model->name, cte->ctename) != 0)
-				continue;
-			row = palloc0(sizeof(DependencyRow));
-			row->schema = pstrdup(model->schema);
-			row->name = pstrdup(model->name);
-			row->kind = "model";
-			row->via = "";
-			result->dependencies = lappend(result->dependencies, row);
-			result->upstream_models = lappend(result->upstream_models, pstrdup(model->name));
-		}
-	}
-	query->cteList = kept;
+	AnalyzePushErrorContext(&sec, psprintf("model \"%s\"", name), sql);
+	nestlevel = AnalyzeEnterSearchPath(psprintf("%s, %s", search_path, MEDALLION_BIND_SCHEMA));
+	query = parse_model_sql(sql);
+	(void) check_columns(query);
+	AnalyzeLeaveSearchPath(nestlevel);
+	AnalyzePopErrorContext(&sec);
+	return query;
 }
 
 /*
- * AnalyzeModel
- *		Parse, validate and analyze a model's SQL under search_path, as the
- *		current user (the model owner).  models (ModelDef *) and sources
- *		(SourceDef *) classify the relations read.  Returns a palloc'd
- *		AnalyzedModel; raises an error for invalid SQL, with the position
- *		inside the model SQL for syntax errors.
+ * AnalyzeDerive
+ *		What a model's analyzed query reads (dependencies), its output
+ *		columns and their lineage, as the current user (the model owner).
+ *		binding is the view the query was read from (its own "old" and "new"
+ *		entries are skipped), or InvalidOid for a query just parsed.
+ *		models (ModelDef *) and sources (SourceDef *) classify the relations
+ *		read; an ephemeral model is read through its binding.  Returns a
+ *		palloc'd AnalyzedModel.
  */
 AnalyzedModel *
-AnalyzeModel(const char *name, const char *sql, const char *search_path,
-			 List *models, List *sources)
+AnalyzeDerive(const char *name, Query *query, Oid binding, List *models, List *sources)
 {
 	AnalyzedModel *result = palloc0(sizeof(AnalyzedModel));
 	AnalyzeContext ctx;
 	SqlErrorContext sec;
-	int			nestlevel;
-	List	   *ephemerals;
 	ListCell   *lc;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.sources = sources;
-	AnalyzePushErrorContext(&sec, psprintf("model \"%s\"", name), sql);
-
-	nestlevel = AnalyzeEnterSearchPath(search_path);
-
+	ctx.skip_relid = binding;
+	AnalyzePushErrorContext(&sec, psprintf("model \"%s\"", name), NULL);
 	foreach(lc, models)
 	{
 		ModelDef   *model = lfirst(lc);
-		Oid			nsp = get_namespace_oid(model->schema, true);
-		Oid			relid = OidIsValid(nsp) ? get_relname_relid(model->name, nsp) : InvalidOid;
+		bool		ephemeral = strcmp(model->materialized, "ephemeral") == 0;
+		Oid			relid;
 
-		if (OidIsValid(relid))
+		if (ephemeral)
+			relid = BindRelid(model->name);
+		else
 		{
-			ctx.model_relids = lappend_oid(ctx.model_relids, relid);
-			ctx.model_names = lappend(ctx.model_names, model->name);
+			Oid			nsp = get_namespace_oid(model->schema, true);
+
+			relid = OidIsValid(nsp) ? get_relname_relid(model->name, nsp) : InvalidOid;
 		}
+		if (!OidIsValid(relid))
+			continue;
+		ctx.model_relids = lappend_oid(ctx.model_relids, relid);
+		ctx.model_names = lappend(ctx.model_names, model->name);
+		ctx.model_schemas = lappend(ctx.model_schemas, model->schema);
+		if (ephemeral)
+			ctx.ephemeral_relids = lappend_oid(ctx.ephemeral_relids, relid);
 	}
 
-	ephemerals = referenced_ephemerals(name, sql, models);
-	if (ephemerals == NIL)
-		result->query = parse_model_sql(sql);
-	else
-	{
-		char	   *wrapped;
-
-		/* statement checks on the SQL as written, then the inlined text */
-		check_raw_sql(sql);
-		wrapped = inline_ephemerals(sql, ephemerals);
-		AnalyzePopErrorContext(&sec);
-		AnalyzePushErrorContext(&sec, psprintf("model \"%s\" (with its ephemeral upstream inlined)", name),
-								wrapped);
-		result->query = parse_model_sql(wrapped);
-		ephemeral_dependencies(result, ephemerals);
-	}
-	result->columns = check_columns(result->query);
-
-	(void) deps_walker((Node *) result->query, &ctx);
-	result->lineage = lineage_rows(result->query,
-								   analyze_level(&ctx, result->query, NULL));
+	result->query = query;
+	result->binding = binding;
+	result->columns = check_columns(query);
+	(void) deps_walker((Node *) query, &ctx);
+	result->lineage = lineage_rows(query, analyze_level(&ctx, query, NULL));
 
 	foreach(lc, ctx.deps)
 	{
@@ -1338,6 +1299,19 @@ AnalyzeModel(const char *name, const char *sql, const char *search_path,
 
 		row->schema = get_namespace_name(get_rel_namespace(dep->relid));
 		row->name = get_rel_name(dep->relid);
+		if (model != NULL)
+		{
+			/* a model is named by its layer schema, ephemeral ones too */
+			ListCell   *lr,
+					   *ls;
+
+			forboth(lr, ctx.model_relids, ls, ctx.model_schemas)
+			{
+				if (lfirst_oid(lr) == dep->relid)
+					row->schema = pstrdup(lfirst(ls));
+			}
+			row->name = pstrdup(model);
+		}
 		row->kind = pstrdup(dep->kind);
 		row->via = dep->via;
 		result->dependencies = lappend(result->dependencies, row);
@@ -1345,10 +1319,21 @@ AnalyzeModel(const char *name, const char *sql, const char *search_path,
 			result->upstream_models = lappend(result->upstream_models, pstrdup(model));
 	}
 	list_sort(result->upstream_models, compare_strings);
-
-	AnalyzeLeaveSearchPath(nestlevel);
 	AnalyzePopErrorContext(&sec);
 	return result;
+}
+
+/*
+ * AnalyzeModel
+ *		Parse a model's SQL (AnalyzeParseModel) and derive what it reads
+ *		(AnalyzeDerive): what defining a model does before binding it.
+ */
+AnalyzedModel *
+AnalyzeModel(const char *name, const char *sql, const char *search_path,
+			 List *models, List *sources)
+{
+	return AnalyzeDerive(name, AnalyzeParseModel(name, sql, search_path), InvalidOid,
+						 models, sources);
 }
 
 /*

@@ -24,6 +24,7 @@ typedef struct ModelColumn
 typedef struct AnalyzedModel
 {
 	Query	   *query;			/* the analyzed query (not rewritten) */
+	Oid			binding;		/* the view it is bound as, when read from one */
 	List	   *columns;		/* of ModelColumn * */
 	List	   *dependencies;	/* of DependencyRow * (model unset) */
 	List	   *lineage;		/* of LineageRow * */
@@ -40,6 +41,9 @@ typedef struct SqlErrorContext
 
 extern void AnalyzePushErrorContext(SqlErrorContext *sec, const char *what, const char *sql);
 extern void AnalyzePopErrorContext(SqlErrorContext *sec);
+extern Query *AnalyzeParseModel(const char *name, const char *sql, const char *search_path);
+extern AnalyzedModel *AnalyzeDerive(const char *name, Query *query, Oid binding, List *models,
+									List *sources);
 extern AnalyzedModel *AnalyzeModel(const char *name, const char *sql,
 								   const char *search_path, List *models,
 								   List *sources);

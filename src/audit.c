@@ -57,6 +57,7 @@
 
 #include "analyze.h"
 #include "audit.h"
+#include "bind.h"
 #include "build.h"
 #include "catalog.h"
 #include "graph.h"
@@ -277,6 +278,20 @@ column_type_sql(Oid relid, const char *column)
 }
 
 /*
+ * The column of a model's fused test binding (medallion_bind."<model>$")
+ * that is true for the rows failing expression test: its expression,
+ * bound when the test was defined, negated.
+ */
+static char *
+expression_column(TestDef *test)
+{
+	return psprintf("medallion.test.%s", test->name);
+}
+
+/* The column of the fused test binding holding the whole row. */
+#define ROW_COLUMN "medallion.row"
+
+/*
  * failing_predicate
  *		A WHERE condition over "c" true for the failing rows of a column
  *		test (for store_failures), or NULL when the test has no rows.
@@ -289,10 +304,10 @@ failing_predicate(TestDef *test, const char *relsql, Oid relid, int param)
 	if (strcmp(test->kind, "not_null") == 0)
 		return psprintf("%s IS NULL", qcol(col));
 	if (strcmp(test->kind, "accepted_values") == 0)
-		return psprintf("%s IS NOT NULL AND %s <> ALL (($%d::pg_catalog.text[])::%s[])",
+		return psprintf("%s IS NOT NULL AND %s OPERATOR(pg_catalog.<>) ALL (($%d::pg_catalog.text[])::%s[])",
 						qcol(col), qcol(col), param, column_type_sql(relid, col));
 	if (strcmp(test->kind, "expression") == 0)
-		return psprintf("NOT (%s)", test->expression);
+		return qcol(expression_column(test));
 	if (strcmp(test->kind, "unique") == 0)
 		return psprintf("%s AND (%s) IN (SELECT %s FROM %s AS d GROUP BY %s HAVING count(*) > 1)",
 						all_not_null(test->columns), column_tuple(test->columns, "c."),
@@ -308,6 +323,8 @@ typedef struct CountingQuery
 	int			nparams;
 	Oid		   *types;
 	Datum	   *values;
+	List	   *from;			/* redirections, as BindExecute takes them */
+	List	   *to;
 	char	  **row;			/* out: the values as strings */
 	MemoryContext resultcxt;
 } CountingQuery;
@@ -316,37 +333,27 @@ static void
 counting_query_work(void *arg)
 {
 	CountingQuery *query = (CountingQuery *) arg;
-	int			ret;
-	int			ncols;
+	BindRows	rows;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(query->sql, query->nparams, query->types, query->values,
-								NULL, false, 0);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "test query returned %s", SPI_result_code_string(ret));
-	ncols = SPI_tuptable->tupdesc->natts;
-	query->row = MemoryContextAlloc(query->resultcxt, sizeof(char *) * ncols);
-	for (int i = 0; i < ncols; i++)
-	{
-		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1);
-
-		query->row[i] = value ? MemoryContextStrdup(query->resultcxt, value) : NULL;
-	}
-	SPI_finish();
+	(void) BindExecute(query->sql, query->nparams, query->types, query->values,
+					   query->from, query->to, BindRowsReceiver(&rows, 2, query->resultcxt));
+	if (list_length(rows.rows) != 1)
+		elog(ERROR, "test query returned %d rows", list_length(rows.rows));
+	query->row = linitial(rows.rows);
 }
 
 /*
  * run_counting_query
- *		Run sql (returning one row) with params in a subtransaction; on
- *		success returns NULL and the row's values as strings in *row, on
- *		failure the error message.  Cancels are raised again.
+ *		Run sql (returning one row) with params in a subtransaction, reading
+ *		redirect_to for redirect_from; on success returns NULL and the row's
+ *		values as strings in *row, on failure the error message.  Cancels
+ *		are raised again.
  */
 static char *
 run_counting_query(const char *sql, int nparams, Oid *types, Datum *values,
-				   char ***row, double *ms, MemoryContext resultcxt)
+				   List *from, List *to, char ***row, double *ms, MemoryContext resultcxt)
 {
-	CountingQuery query = {sql, nparams, types, values, NULL, resultcxt};
+	CountingQuery query = {sql, nparams, types, values, from, to, NULL, resultcxt};
 	TimestampTz start = GetCurrentTimestamp();
 	ErrorData  *edata = SubxactRun(counting_query_work, &query, true);
 
@@ -358,26 +365,22 @@ run_counting_query(const char *sql, int nparams, Oid *types, Datum *values,
 /* Keep up to the limit of failing rows, as JSON, for store_failures. */
 static void
 collect_failing_rows(TestResult *result, const char *sql, int nparams, Oid *types,
-					 Datum *values, MemoryContext resultcxt)
+					 Datum *values, List *from, List *to, MemoryContext resultcxt)
 {
-	int			ret;
+	BindRows	rows;
+	ListCell   *lc;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(psprintf("%s LIMIT %d", sql, audit_store_failures_limit),
-								nparams, types, values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read failing rows: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
+	(void) BindExecute(psprintf("%s LIMIT %d", sql, audit_store_failures_limit),
+					   nparams, types, values, from, to,
+					   BindRowsReceiver(&rows, audit_store_failures_limit, resultcxt));
+	foreach(lc, rows.rows)
 	{
-		char	   *json = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		MemoryContext spicxt = MemoryContextSwitchTo(resultcxt);
+		MemoryContext old = MemoryContextSwitchTo(resultcxt);
 
-		/* the list must outlive SPI and the model's subtransaction */
-		result->failing_rows = lappend(result->failing_rows, pstrdup(json));
-		MemoryContextSwitchTo(spicxt);
+		/* the list must outlive the model's subtransaction */
+		result->failing_rows = lappend(result->failing_rows, ((char **) lfirst(lc))[0]);
+		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
 }
 
 static void
@@ -409,29 +412,13 @@ record(AuditOutcome *outcome, TestResult *result, int64 failures, const char *ob
 	}
 }
 
-/* The relation a relationships test references, redirected if rebuilt. */
+/* The relation a relationships test references (what is published). */
 static Oid
-referenced_relation(TestDef *test, List *redirect_from, List *redirect_to)
+referenced_relation(TestDef *test)
 {
-	Oid			relid;
-	ListCell   *lf,
-			   *lt;
-
 	if (test->to_model != NULL)
-	{
-		ModelDef   *ref = CatalogGetModel(test->to_model, false);
-
-		relid = BuildPublishedRelid(ref);
-	}
-	else
-		relid = DatumGetObjectId(DirectFunctionCall1(regclassin,
-													 CStringGetDatum(test->to_relation)));
-	forboth(lf, redirect_from, lt, redirect_to)
-	{
-		if (lfirst_oid(lf) == relid)
-			return lfirst_oid(lt);
-	}
-	return relid;
+		return BuildPublishedRelid(CatalogGetModel(test->to_model, false));
+	return DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(test->to_relation)));
 }
 
 static char *
@@ -445,9 +432,12 @@ relation_sql(Oid relid)
  * AuditRunTests
  *		Run the tests of model against relation relid (its candidate, or what
  *		is published), as the current user (the caller made it the model
- *		owner, with the model's search_path).  References to relations in
- *		redirect_from (OIDs) read redirect_to instead, so tests see the run's
- *		candidates.  Returns the outcome, allocated in resultcxt.
+ *		owner, with medallion's safe search_path).  The tests' SQL reads
+ *		what is published and the bindings of the tests' own code;
+ *		BindExecute points each read of a relation in redirect_from (OIDs),
+ *		and of the model's published relation, at redirect_to or relid, so
+ *		tests see the run's candidates.  Returns the outcome, allocated in
+ *		resultcxt.
  */
 AuditOutcome *
 AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
@@ -458,15 +448,33 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 	List	   *tests = AuditListTests(model->name);
 	List	   *fused = NIL;
 	int			npredicates = 0;
-	char	   *relsql = relation_sql(relid);
+	Oid			published = BuildPublishedRelid(model);
+	char	   *relsql = relation_sql(published);
+	char	   *fusedsql = relsql;
+	const char *rowsql = "c";
+	List	   *from = list_copy(redirect_from);
+	List	   *to = list_copy(redirect_to);
 	Oid			types[FUNC_MAX_ARGS];
 	Datum		values[FUNC_MAX_ARGS];
 	int			nparams = 0;
+	bool		expressions_bound;
 	ListCell   *lc;
 
 	MemoryContextSwitchTo(oldcontext);
 	if (tests == NIL)
 		return outcome;
+	if (relid != published && !list_member_oid(from, published))
+	{
+		from = lappend_oid(from, published);
+		to = lappend_oid(to, relid);
+	}
+	expressions_bound = OidIsValid(BindRelid(BindName(model->name, "")));
+	if (expressions_bound)
+	{
+		/* the tests' expressions, bound, next to the columns the tests read */
+		fusedsql = BindRelationSql(BindName(model->name, ""));
+		rowsql = psprintf("c.%s", quote_identifier(ROW_COLUMN));
+	}
 
 	/* one fused query for the column-level tests */
 	foreach(lc, tests)
@@ -484,6 +492,13 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 
 		if (strcmp(test->kind, "relationships") == 0 || strcmp(test->kind, "sql") == 0)
 			continue;
+		if (strcmp(test->kind, "expression") == 0 && !expressions_bound)
+		{
+			record(outcome, result, 0, NULL,
+				   psprintf("the expression tests of model \"%s\" are not bound: its owner binds them again with medallion_reanalyze('%s')",
+							model->name, model->name), resultcxt);
+			continue;
+		}
 		part = palloc0(sizeof(FusedPart));
 		part->result = result;
 		if (strcmp(test->kind, "not_null") == 0)
@@ -501,13 +516,13 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 				elog(ERROR, "model \"%s\" has too many tests", model->name);
 			types[nparams] = TEXTARRAYOID;
 			values[nparams++] = ListToTextArray(test->accepted);
-			part->predicate = failing_predicate(test, relsql, relid, nparams);
+			part->predicate = failing_predicate(test, relsql, published, nparams);
 		}
 		else if (strcmp(test->kind, "expression") == 0)
-			part->predicate = psprintf("NOT (%s)", test->expression);
+			part->predicate = failing_predicate(test, relsql, published, 0);
 		else if (strcmp(test->kind, "row_count") == 0)
 		{
-			part->failures_sql = psprintf("CASE WHEN count(*) < %s OR count(*) > %s THEN 1 ELSE 0 END",
+			part->failures_sql = psprintf("CASE WHEN count(*) OPERATOR(pg_catalog.<) %s OR count(*) OPERATOR(pg_catalog.>) %s THEN 1 ELSE 0 END",
 										  test->min_rows ? test->min_rows : "0",
 										  test->max_rows ? test->max_rows : "9223372036854775807");
 			part->observed_sql = "count(*)::pg_catalog.text";
@@ -516,9 +531,9 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 		{
 			types[nparams] = TEXTOID;
 			values[nparams++] = CStringGetTextDatum(test->max_age);
-			part->failures_sql = psprintf("CASE WHEN max(%s) IS NULL OR pg_catalog.now() - max(%s)::pg_catalog.timestamptz > $%d::pg_catalog.interval THEN 1 ELSE 0 END",
+			part->failures_sql = psprintf("CASE WHEN max(%s) IS NULL OR pg_catalog.now() OPERATOR(pg_catalog.-) max(%s)::pg_catalog.timestamptz OPERATOR(pg_catalog.>) $%d::pg_catalog.interval THEN 1 ELSE 0 END",
 										  qcol(col), qcol(col), nparams);
-			part->observed_sql = psprintf("(pg_catalog.now() - max(%s)::pg_catalog.timestamptz)::pg_catalog.text",
+			part->observed_sql = psprintf("(pg_catalog.now() OPERATOR(pg_catalog.-) max(%s)::pg_catalog.timestamptz)::pg_catalog.text",
 										  qcol(col));
 		}
 		else
@@ -567,8 +582,9 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 					appendStringInfo(&sql, ", (%s)::pg_catalog.int8, %s", part->failures_sql,
 									 part->observed_sql ? part->observed_sql : "NULL::pg_catalog.text");
 			}
-			appendStringInfo(&sql, " FROM %s AS c", relsql);
-			error = run_counting_query(sql.data, nparams, types, values, &row, &ms, resultcxt);
+			appendStringInfo(&sql, " FROM %s AS c", fusedsql);
+			error = run_counting_query(sql.data, nparams, types, values, from, to, &row, &ms,
+									   resultcxt);
 			outcome->queries++;
 			passed = error == NULL && strtoll(row[0], NULL, 10) == 0;
 		}
@@ -583,8 +599,9 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 				appendStringInfo(&sql, ", (%s)::pg_catalog.int8, %s", part->failures_sql,
 								 part->observed_sql ? part->observed_sql : "NULL::pg_catalog.text");
 			}
-			appendStringInfo(&sql, " FROM %s AS c", relsql);
-			error = run_counting_query(sql.data, nparams, types, values, &row, &ms, resultcxt);
+			appendStringInfo(&sql, " FROM %s AS c", fusedsql);
+			error = run_counting_query(sql.data, nparams, types, values, from, to, &row, &ms,
+									   resultcxt);
 			outcome->queries++;
 		}
 		foreach(lc, fused)
@@ -609,38 +626,41 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 		char	  **row = NULL;
 		char	   *error;
 
+		if (result->status != NULL)
+			continue;			/* recorded above */
 		if (strcmp(test->kind, "relationships") == 0)
 		{
-			Oid			ref = referenced_relation(test, redirect_from, redirect_to);
 			const char *col = linitial(test->columns);
-			char	   *from = psprintf("FROM %s AS c WHERE %s IS NOT NULL AND NOT EXISTS "
-										"(SELECT 1 FROM %s AS r WHERE r.%s = %s)",
-										relsql, qcol(col), relation_sql(ref),
+			char	   *join = psprintf("FROM %s AS c WHERE %s IS NOT NULL AND NOT EXISTS "
+										"(SELECT 1 FROM %s AS r WHERE r.%s OPERATOR(pg_catalog.=) %s)",
+										relsql, qcol(col), relation_sql(referenced_relation(test)),
 										quote_identifier(test->to_column), qcol(col));
 
-			count_sql = psprintf("SELECT count(*) %s", from);
-			rows_sql = psprintf("SELECT pg_catalog.to_jsonb(c) %s", from);
+			count_sql = psprintf("SELECT count(*) %s", join);
+			rows_sql = psprintf("SELECT pg_catalog.to_jsonb(c) %s", join);
 		}
 		else if (strcmp(test->kind, "sql") == 0)
 		{
-			Query	   *query = AnalyzeQuery(test->sql, psprintf("test %s of model \"%s\"",
-																	test->name, model->name));
-			List	   *from = lappend_oid(list_copy(redirect_from), BuildPublishedRelid(model));
-			List	   *to = lappend_oid(list_copy(redirect_to), relid);
-			char	   *inner;
+			char	   *name = BindName(model->name, test->name);
 
-			(void) AnalyzeRedirect(query, from, to);
-			inner = pg_get_querydef(query, false);
-			count_sql = psprintf("SELECT count(*) FROM (%s) AS q", inner);
-			rows_sql = psprintf("SELECT pg_catalog.to_jsonb(q) FROM (%s) AS q", inner);
+			if (!OidIsValid(BindRelid(name)))
+			{
+				record(outcome, result, 0, NULL,
+					   psprintf("test %s of model \"%s\" is not bound: its owner binds it again with medallion_reanalyze('%s')",
+								test->name, model->name, model->name), resultcxt);
+				continue;
+			}
+			count_sql = psprintf("SELECT count(*) FROM %s AS q", BindRelationSql(name));
+			rows_sql = psprintf("SELECT pg_catalog.to_jsonb(q) FROM %s AS q", BindRelationSql(name));
 		}
 		else
 			continue;
-		error = run_counting_query(count_sql, 0, NULL, NULL, &row, &result->ms, resultcxt);
+		error = run_counting_query(count_sql, 0, NULL, NULL, from, to, &row, &result->ms,
+								   resultcxt);
 		outcome->queries++;
 		record(outcome, result, error ? 0 : strtoll(row[0], NULL, 10), NULL, error, resultcxt);
 		if (error == NULL && test->store_failures && result->failures > 0)
-			collect_failing_rows(result, rows_sql, 0, NULL, NULL, resultcxt);
+			collect_failing_rows(result, rows_sql, 0, NULL, NULL, from, to, resultcxt);
 	}
 
 	/* failing rows of the fused tests, for store_failures */
@@ -660,11 +680,11 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 			values[0] = ListToTextArray(test->accepted);
 			param = 1;
 		}
-		predicate = failing_predicate(test, relsql, relid, 1);
+		predicate = failing_predicate(test, fusedsql, published, 1);
 		if (predicate != NULL)
-			collect_failing_rows(result, psprintf("SELECT pg_catalog.to_jsonb(c) FROM %s AS c WHERE %s",
-												  relsql, predicate),
-								 param, types, values, resultcxt);
+			collect_failing_rows(result, psprintf("SELECT pg_catalog.to_jsonb(%s) FROM %s AS c WHERE %s",
+												  rowsql, fusedsql, predicate),
+								 param, types, values, from, to, resultcxt);
 		else
 		{
 			MemoryContext oldcxt = MemoryContextSwitchTo(resultcxt);
@@ -714,11 +734,22 @@ AuditStoreFailures(ModelDef *model, AuditOutcome *outcome, int64 run_id)
 			if (ret != SPI_OK_UTILITY)
 				elog(ERROR, "could not drop %s", table);
 		}
-		ret = SPI_execute(psprintf("CREATE TABLE %s (failure_no integer, failing_row pg_catalog.jsonb, "
-								   "run_id bigint, recorded_at timestamptz DEFAULT pg_catalog.now())",
-								   table), false, 0);
-		if (ret != SPI_OK_UTILITY)
-			elog(ERROR, "could not create %s", table);
+		{
+			/* only medallion creates in medallion_audit; the owner owns it */
+			CatalogSession session;
+
+			CatalogEnter(&session);
+			ret = SPI_execute(psprintf("CREATE TABLE %s (failure_no integer, failing_row pg_catalog.jsonb, "
+									   "run_id bigint, recorded_at timestamptz DEFAULT pg_catalog.now())",
+									   table), false, 0);
+			if (ret != SPI_OK_UTILITY)
+				elog(ERROR, "could not create %s", table);
+			ret = SPI_execute(psprintf("ALTER TABLE %s OWNER TO %s", table,
+									   quote_identifier(model->owner)), false, 0);
+			if (ret != SPI_OK_UTILITY)
+				elog(ERROR, "could not give %s to its owner", table);
+			CatalogLeave(&session);
+		}
 		foreach(lr, result->failing_rows)
 		{
 			values[0] = Int32GetDatum(foreach_current_index(lr) + 1);
@@ -732,6 +763,111 @@ AuditStoreFailures(ModelDef *model, AuditOutcome *outcome, int64 run_id)
 		}
 		SPI_finish();
 	}
+}
+
+/* ----------------------------------------------------------------
+ * Binding tests
+ *
+ * The code of a model's tests is bound like the model's query, when the
+ * test is defined (or the model redefined, or re-bound by its owner):
+ *
+ * - expression tests, all in one view medallion_bind."<model>$" over the
+ *   published relation: the row (medallion.row), the columns the model's
+ *   fused tests read, and for each expression test a column
+ *   "medallion.test.<test>" true for a failing row;
+ * - each sql test as a view medallion_bind."<model>$<test>".
+ *
+ * They are owned by the model owner and read as the owner.  A run reads
+ * them and redirects the published relation to the candidate.
+ * ---------------------------------------------------------------- */
+
+static void
+bind_one(const char *name, const char *sql, const char *what, Oid owner)
+{
+	Query	   *query = AnalyzeQuery(sql, what);
+
+	(void) BindCreateView(get_namespace_oid(MEDALLION_BIND_SCHEMA, false), name, query, owner);
+}
+
+/*
+ * AuditUnbindTests
+ *		Drop the bindings of the model's tests (those of tests, the list
+ *		given, or all when NIL).
+ */
+void
+AuditUnbindTests(ModelDef *model, List *tests)
+{
+	ListCell   *lc;
+
+	BindDrop(BindName(model->name, ""));
+	foreach(lc, tests ? tests : AuditListTests(model->name))
+		BindDrop(BindName(model->name, ((TestDef *) lfirst(lc))->name));
+}
+
+/*
+ * AuditBindTests
+ *		Bind the code of the model's tests again, as the model owner under
+ *		the model's search_path (pg_temp last): what defining a test does,
+ *		and defining the model again.
+ */
+void
+AuditBindTests(ModelDef *model)
+{
+	List	   *tests = AuditListTests(model->name);
+	Oid			owner = ModelOwnerId(model);
+	Oid			published = BuildPublishedRelid(model);
+	Oid			save_userid;
+	int			save_sec;
+	int			nestlevel;
+	StringInfoData fused;
+	List	   *columns = NIL;
+	bool		expressions = false;
+	ListCell   *lc;
+
+	AuditUnbindTests(model, tests);
+	if (tests == NIL || !OidIsValid(published))
+		return;
+	ModelBecomeOwner(model, &save_userid, &save_sec);
+	nestlevel = AnalyzeEnterSearchPath(model->search_path);
+	foreach(lc, tests)
+	{
+		TestDef    *test = lfirst(lc);
+		ListCell   *lcol;
+
+		if (strcmp(test->kind, "sql") == 0)
+			bind_one(BindName(model->name, test->name), test->sql,
+					 psprintf("sql of test %s of model \"%s\"", test->name, model->name), owner);
+		else if (strcmp(test->kind, "expression") == 0)
+			expressions = true;
+		else if (strcmp(test->kind, "relationships") != 0)
+		{
+			foreach(lcol, test->columns)
+			{
+				if (!list_member(columns, makeString(lfirst(lcol))))
+					columns = lappend(columns, makeString(lfirst(lcol)));
+			}
+		}
+	}
+	if (expressions)
+	{
+		initStringInfo(&fused);
+		appendStringInfo(&fused, "SELECT c AS %s", quote_identifier(ROW_COLUMN));
+		foreach(lc, columns)
+			appendStringInfo(&fused, ", %s", qcol(strVal(lfirst(lc))));
+		foreach(lc, tests)
+		{
+			TestDef    *test = lfirst(lc);
+
+			if (strcmp(test->kind, "expression") == 0)
+				appendStringInfo(&fused, ", (NOT (%s)) AS %s", test->expression,
+								 quote_identifier(expression_column(test)));
+		}
+		appendStringInfo(&fused, " FROM %s AS c", relation_sql(published));
+		bind_one(BindName(model->name, ""), fused.data,
+				 psprintf("expression tests of model \"%s\"", model->name), owner);
+	}
+	AnalyzeLeaveSearchPath(nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
 /* ----------------------------------------------------------------
@@ -833,6 +969,24 @@ check_prepares(const char *sql)
 	SPI_finish();
 }
 
+/* Is raw (parsed as a PL/pgSQL expression) exactly one expression? */
+static bool
+one_expression(List *raw)
+{
+	SelectStmt *select;
+
+	if (list_length(raw) != 1 || !IsA(linitial_node(RawStmt, raw)->stmt, SelectStmt))
+		return false;
+	select = (SelectStmt *) linitial_node(RawStmt, raw)->stmt;
+	return list_length(select->targetList) == 1 && select->fromClause == NIL &&
+		select->whereClause == NULL && select->groupClause == NIL &&
+		select->havingClause == NULL && select->windowClause == NIL &&
+		select->sortClause == NIL && select->limitCount == NULL &&
+		select->limitOffset == NULL && select->distinctClause == NIL &&
+		select->lockingClause == NIL && select->intoClause == NULL &&
+		((ResTarget *) linitial(select->targetList))->name == NULL;
+}
+
 /*
  * check_test
  *		Validate a test against its model, as the model owner under the
@@ -841,8 +995,7 @@ check_prepares(const char *sql)
 static void
 check_test(ModelDef *model, TestDef *test)
 {
-	AnalyzedModel *analyzed = AnalyzeModel(model->name, model->sql, model->search_path,
-										   CatalogListModels(), CatalogListSources());
+	AnalyzedModel *analyzed = BindLoad(model);
 	Oid			published = BuildPublishedRelid(model);
 	char	   *pubsql = relation_sql(published);
 	ListCell   *lc;
@@ -887,10 +1040,11 @@ check_test(ModelDef *model, TestDef *test)
 								test->expression);
 		raw = raw_parser(test->expression, RAW_PARSE_PLPGSQL_EXPR);
 		AnalyzePopErrorContext(&sec);
-		if (list_length(raw) != 1)
+		if (!one_expression(raw))
 			ereport(ERROR,
 					(errcode(ERRCODE_SYNTAX_ERROR),
-					 errmsg("the expression of an expression test must be one expression")));
+					 errmsg("the expression of an expression test must be one expression"),
+					 errdetail("It is written as a condition on a row, such as \"amount >= 0\", without FROM, WHERE or other clauses.")));
 		check_prepares(psprintf("SELECT count(*) FILTER (WHERE NOT (%s)) FROM %s AS c",
 								test->expression, pubsql));
 	}
@@ -915,7 +1069,7 @@ check_test(ModelDef *model, TestDef *test)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("column \"%s\" of %s does not exist", test->to_column, relation_sql(ref))));
-		check_prepares(psprintf("SELECT 1 FROM %s AS c JOIN %s AS r ON r.%s = c.%s",
+		check_prepares(psprintf("SELECT 1 FROM %s AS c JOIN %s AS r ON r.%s OPERATOR(pg_catalog.=) c.%s",
 								pubsql, relation_sql(ref), quote_identifier(test->to_column),
 								quote_identifier(linitial(test->columns))));
 	}
@@ -1116,6 +1270,8 @@ medallion_add_test(PG_FUNCTION_ARGS)
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "could not write the test: %s", SPI_result_code_string(ret));
 	CatalogLeave(&session);
+	CommandCounterIncrement();
+	AuditBindTests(model);
 	PG_RETURN_TEXT_P(cstring_to_text(test->name));
 }
 
@@ -1152,6 +1308,9 @@ medallion_drop_test(PG_FUNCTION_ARGS)
 				 errmsg("model \"%s\" has no test \"%s\"", model->name, name),
 				 errhint("Tests are listed in medallion.tests.")));
 	CatalogLeave(&session);
+	CommandCounterIncrement();
+	BindDrop(BindName(model->name, name));
+	AuditBindTests(model);
 	PG_RETURN_VOID();
 }
 

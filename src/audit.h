@@ -63,6 +63,8 @@ extern void AuditInit(void);
 extern List *AuditListTests(const char *model);
 extern AuditOutcome *AuditRunTests(ModelDef *model, Oid relid, List *redirect_from,
 								   List *redirect_to, MemoryContext resultcxt);
+extern void AuditBindTests(ModelDef *model);
+extern void AuditUnbindTests(ModelDef *model, List *tests);
 extern void AuditStoreFailures(ModelDef *model, AuditOutcome *outcome, int64 run_id);
 
 #endif							/* MEDALLION_AUDIT_H */

@@ -5,11 +5,13 @@
  *
  * When a model is defined its published relation is created at once in the
  * layer's schema, so BI tools see the schema before the first run: a view
- * (CREATE OR REPLACE VIEW with the deparsed analyzed query) or an empty
- * table with the query's columns.  The caller runs this as the model owner,
- * so the relation belongs to the owner.
+ * (the model's bound query stored as its rule, bind.c) or an empty table
+ * with the query's columns.  Nobody but medallion creates in the layer
+ * schemas: relations are created as the extension owner and owned by the
+ * model owner, who can then grant on them, add policies and comments.
  *
- * DDL is run through SPI with every name quoted.
+ * DDL is run through SPI with every name quoted and every type qualified
+ * (under search_path "pg_catalog, pg_temp").
  *
  *-------------------------------------------------------------------------
  */
@@ -63,7 +65,9 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
+#include "bind.h"
 #include "build.h"
+#include "model.h"
 #include "subxact.h"
 
 /*
@@ -136,24 +140,38 @@ columns_match(Oid relid, List *columns, bool prefix_ok)
 	return match && (prefix_ok || natts == list_length(columns));
 }
 
+/*
+ * create_owned_table
+ *		CREATE TABLE schema.name (columns), as the extension owner, then
+ *		give it to owner.  columns is SQL text with quoted names and
+ *		qualified types.
+ */
 static void
-create_view(ModelDef *model, AnalyzedModel *analyzed, bool replace)
+create_owned_table(const char *schema, const char *name, const char *columns, Oid owner)
 {
-	spi_utility(psprintf("CREATE %sVIEW %s AS %s", replace ? "OR REPLACE " : "",
-						 qualified(model), pg_get_querydef(analyzed->query, false)));
+	CatalogSession session;
+	char	   *table = quote_qualified_identifier(schema, name);
+
+	CatalogEnter(&session);
+	if (SPI_execute(psprintf("CREATE TABLE %s (%s)", table, columns), false, 0) != SPI_OK_UTILITY ||
+		SPI_execute(psprintf("ALTER TABLE %s OWNER TO %s", table,
+							 quote_identifier(GetUserNameFromId(owner, false))),
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create %s", table);
+	CatalogLeave(&session);
+	CommandCounterIncrement();
+	BindNotMember(get_relname_relid(name, get_namespace_oid(schema, false)));
 }
 
-static void
-create_table(ModelDef *model, AnalyzedModel *analyzed)
+/* The column list of a CREATE TABLE for columns (ModelColumn *). */
+static char *
+column_definitions(List *columns)
 {
 	StringInfoData sql;
 	ListCell   *lc;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TABLE %s (", qualified(model));
-	if (strcmp(model->materialized, "snapshot") == 0)
-		appendStringInfoString(&sql, "scd_id text, ");
-	foreach(lc, analyzed->columns)
+	foreach(lc, columns)
 	{
 		ModelColumn *col = lfirst(lc);
 
@@ -163,10 +181,19 @@ create_table(ModelDef *model, AnalyzedModel *analyzed)
 		if (OidIsValid(col->collation) && col->collation != get_typcollation(col->type))
 			appendStringInfo(&sql, " COLLATE %s", generate_collation_name(col->collation));
 	}
-	if (strcmp(model->materialized, "snapshot") == 0)
-		appendStringInfoString(&sql, ", valid_from timestamptz, valid_to timestamptz, is_current boolean");
-	appendStringInfoChar(&sql, ')');
-	spi_utility(sql.data);
+	return sql.data;
+}
+
+static void
+create_table(ModelDef *model, AnalyzedModel *analyzed)
+{
+	bool		snapshot = strcmp(model->materialized, "snapshot") == 0;
+
+	create_owned_table(model->schema, model->name,
+					   psprintf("%s%s%s", snapshot ? "scd_id text, " : "",
+								column_definitions(analyzed->columns),
+								snapshot ? ", valid_from timestamptz, valid_to timestamptz, is_current boolean" : ""),
+					   ModelOwnerId(model));
 }
 
 /* Is the table empty?  (Then it was never built and may be recreated.) */
@@ -184,9 +211,15 @@ table_is_empty(ModelDef *model)
 	return empty;
 }
 
+/*
+ * drop_relation
+ *		Drop a model's published relation; the bindings that read it are
+ *		dropped first, and their names added to *unbound.
+ */
 static void
-drop_relation(ModelDef *model, Oid relid)
+drop_relation(ModelDef *model, Oid relid, List **unbound)
 {
+	*unbound = list_concat(*unbound, BindDropDependents(relid, NIL));
 	spi_utility(psprintf("DROP %s %s",
 						 get_rel_relkind(relid) == RELKIND_VIEW ? "VIEW" : "TABLE",
 						 qualified(model)));
@@ -228,36 +261,40 @@ set_comments(ModelDef *model, Oid relid)
  * BuildDefineRelation
  *		Create or adjust the published relation of a model that is being
  *		defined (previous is its former definition, or NULL).  Runs as the
- *		current user, which the caller has made the model owner.
+ *		current user, which the caller has made the model owner; what only
+ *		medallion may create is created as the extension owner.  Returns the
+ *		names of the bindings dropped because they read a relation that had
+ *		to go (their models must be bound again).
  *
  *		A view is replaced in place when its columns only grow, and dropped
- *		and created again otherwise (an error names any object depending on
- *		it).  A table that was never built is recreated when its columns
- *		change; a built one keeps its columns until the next run applies
- *		on_schema_change.
+ *		and created again otherwise (an error names any object other than a
+ *		binding depending on it).  A table that was never built is
+ *		recreated when its columns change; a built one keeps its columns
+ *		until the next run applies on_schema_change.
  */
-void
+List *
 BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 					ModelDef *previous)
 {
-	int			nestlevel = AnalyzeEnterSearchPath(model->search_path);
+	int			nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
 	Oid			relid = BuildPublishedRelid(model);
 	bool		is_view = strcmp(model->materialized, "view") == 0;
+	List	   *unbound = NIL;
 
 	if (strcmp(model->materialized, "ephemeral") == 0)
 	{
 		/* no relation: one left from another materialization goes */
 		if (OidIsValid(relid))
-			drop_relation(model, relid);
+			drop_relation(model, relid, &unbound);
 		AnalyzeLeaveSearchPath(nestlevel);
-		return;
+		return unbound;
 	}
 
 	if (OidIsValid(relid) &&
 		(get_rel_relkind(relid) == RELKIND_VIEW) != is_view)
 	{
 		/* the materialization changed: the old relation goes */
-		drop_relation(model, relid);
+		drop_relation(model, relid, &unbound);
 		CommandCounterIncrement();
 		relid = InvalidOid;
 	}
@@ -266,11 +303,12 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 	{
 		if (OidIsValid(relid) && !columns_match(relid, analyzed->columns, true))
 		{
-			drop_relation(model, relid);
+			drop_relation(model, relid, &unbound);
 			CommandCounterIncrement();
 			relid = InvalidOid;
 		}
-		create_view(model, analyzed, OidIsValid(relid));
+		(void) BindCreateView(get_namespace_oid(model->schema, false), model->name,
+							  analyzed->query, ModelOwnerId(model));
 	}
 	else if (!OidIsValid(relid))
 		create_table(model, analyzed);
@@ -282,7 +320,7 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 	{
 		if (table_is_empty(model))
 		{
-			drop_relation(model, relid);
+			drop_relation(model, relid, &unbound);
 			CommandCounterIncrement();
 			create_table(model, analyzed);
 		}
@@ -300,11 +338,19 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 	if (!is_view)
 		BuildEnsureIndexes(model, relid);
 	if (layer->reader_role != NULL)
-		spi_utility(psprintf("GRANT SELECT ON %s TO %s", qualified(model),
-							 quote_identifier(layer->reader_role)));
+	{
+		CatalogSession session;
+
+		CatalogEnter(&session);
+		if (SPI_execute(psprintf("GRANT SELECT ON %s TO %s", qualified(model),
+								 quote_identifier(layer->reader_role)), false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not grant %s to %s", qualified(model), layer->reader_role);
+		CatalogLeave(&session);
+	}
 	set_comments(model, relid);
 
 	AnalyzeLeaveSearchPath(nestlevel);
+	return unbound;
 }
 
 /* Does relid have a plain index on exactly these columns (attnums)? */
@@ -379,7 +425,14 @@ BuildEnsureIndexes(ModelDef *model, Oid relid)
 		table_close(rel, AccessShareLock);
 		if (!present)
 		{
-			spi_utility(psprintf("CREATE INDEX ON %s (%s)", qualified(model), cols.data));
+			/* only medallion creates in the layer schemas; the index is the table owner's */
+			CatalogSession session;
+
+			CatalogEnter(&session);
+			if (SPI_execute(psprintf("CREATE INDEX ON %s (%s)", qualified(model), cols.data),
+							false, 0) != SPI_OK_UTILITY)
+				elog(ERROR, "could not index %s", qualified(model));
+			CatalogLeave(&session);
 			CommandCounterIncrement();
 		}
 	}
@@ -401,7 +454,11 @@ BuildDropRelation(ModelDef *model)
 		get_relname_relid(model->name, history_nsp) : InvalidOid;
 
 	if (OidIsValid(relid))
-		drop_relation(model, relid);
+	{
+		List	   *unbound = NIL;
+
+		drop_relation(model, relid, &unbound);
+	}
 	if (OidIsValid(history))
 		spi_utility(psprintf("DROP TABLE %s",
 							 quote_qualified_identifier("medallion_history", model->name)));
@@ -481,26 +538,6 @@ BuildInit(void)
 
 static char *relation_sql_name(Oid relid);
 
-/* The relation a rewrite rule belongs to. */
-static Oid
-get_rewrite_relid(Oid ruleoid)
-{
-	Relation	rewrite = table_open(RewriteRelationId, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Oid			relid = InvalidOid;
-
-	ScanKeyInit(&key, Anum_pg_rewrite_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(ruleoid));
-	scan = systable_beginscan(rewrite, RewriteOidIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-		relid = ((Form_pg_rewrite) GETSTRUCT(tup))->ev_class;
-	systable_endscan(scan);
-	table_close(rewrite, AccessShareLock);
-	return relid;
-}
 
 static int
 compare_oids(const ListCell *a, const ListCell *b)
@@ -669,6 +706,23 @@ static void
 check_dependents(ModelDef *model, Relation rel, List *columns)
 {
 	ListCell   *lc;
+	List	   *attnums = NIL;
+	List	   *unbound;
+
+	/*
+	 * Bindings (of downstream models, of tests) that read these columns go
+	 * first: their models must be bound again by their owners.
+	 */
+	foreach(lc, columns)
+		attnums = lappend_int(attnums, get_attnum(RelationGetRelid(rel), (char *) lfirst(lc)));
+	unbound = BindDropDependents(RelationGetRelid(rel), attnums);
+	if (unbound != NIL)
+		ereport(NOTICE,
+				(errmsg("%d binding%s read%s columns of %s that on_schema_change = %s drops or retypes: %s must be bound again",
+						list_length(unbound), list_length(unbound) == 1 ? "" : "s",
+						list_length(unbound) == 1 ? "s" : "", qualified(model),
+						model->on_schema_change, name_list(unbound, false)),
+				 errhint("The owners run medallion_reanalyze for those models.")));
 
 	foreach(lc, columns)
 	{
@@ -700,7 +754,7 @@ check_dependents(ModelDef *model, Relation rel, List *columns)
 			{
 				/* name the view, not its rule */
 				obj.classId = RelationRelationId;
-				obj.objectId = get_rewrite_relid(dep->objid);
+				obj.objectId = BindRuleRelation(dep->objid);
 				obj.objectSubId = 0;
 			}
 			ereport(ERROR,
@@ -874,18 +928,18 @@ fill_destroy(DestReceiver *self)
 /*
  * fill_heap
  *		Fill heap, created in the current subtransaction, with the rows of
- *		the query text sql (whose columns are given); returns the row
- *		count.  Errors name shown_as,
- *		the relation the heap stands for.
+ *		sql (a query medallion wrote over relations, bindings among them,
+ *		whose columns are given), reading redirect_to for redirect_from;
+ *		returns the row count.  Errors name shown_as, the relation the heap
+ *		stands for.
  */
 static uint64
-fill_heap(Oid heap, List *columns, const char *sql, Oid shown_as)
+fill_heap(Oid heap, List *columns, const char *sql, Oid shown_as, List *redirect_from,
+		  List *redirect_to)
 {
 	FillReceiver fill;
-	SPIExecuteOptions options;
 	char	   *target;
 	char	   *source;
-	int			ret;
 	TupleDesc	desc;
 
 	/* the query's columns in the order of the heap's live columns */
@@ -909,16 +963,8 @@ fill_heap(Oid heap, List *columns, const char *sql, Oid shown_as)
 	fill.bistate = GetBulkInsertState();
 	fill.cid = GetCurrentCommandId(true);
 
-	memset(&options, 0, sizeof(options));
-	options.dest = (DestReceiver *) &fill;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_extended(psprintf("SELECT %s FROM (%s) AS q", source, sql), &options);
-	/* with a DestReceiver of ours, SPI reports a SELECT as a utility */
-	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
-		elog(ERROR, "could not fill the candidate: %s", SPI_result_code_string(ret));
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
+	(void) BindExecute(psprintf("SELECT %s FROM (%s) AS q", source, sql), 0, NULL, NULL,
+					   redirect_from, redirect_to, (DestReceiver *) &fill);
 
 	fill_flush(&fill);
 	FreeBulkInsertState(fill.bistate);
@@ -1020,12 +1066,14 @@ finish_candidate(Candidate *cand, Oid heap)
 
 /*
  * BuildTableCandidate
- *		Build the candidate of a table model from sql (the model query with
- *		upstream references already redirected to their candidates).  Runs
- *		as the model owner.  Returns a palloc'd Candidate.
+ *		Build the candidate of a table model from sql (a query over the
+ *		model's binding), reading redirect_to for redirect_from (upstream
+ *		models this run rebuilt).  Runs as the model owner.  Returns a
+ *		palloc'd Candidate.
  */
 Candidate *
-BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql, bool allow_alter)
+BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
+					List *redirect_from, List *redirect_to, bool allow_alter)
 {
 	Candidate  *cand = palloc0(sizeof(Candidate));
 	Relation	rel;
@@ -1103,7 +1151,8 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql, b
 	cand->candidate = make_new_heap(cand->published, tablespace, accessmethod,
 									persistence, AccessShareLock);
 	CommandCounterIncrement();
-	cand->rows = fill_heap(cand->candidate, analyzed->columns, sql, cand->published);
+	cand->rows = fill_heap(cand->candidate, analyzed->columns, sql, cand->published,
+						   redirect_from, redirect_to);
 	finish_candidate(cand, cand->candidate);
 	return cand;
 }
@@ -1285,6 +1334,22 @@ drop_internal(Oid relid)
 	CommandCounterIncrement();
 }
 
+/* Has the model's published table row-level security enabled? */
+static bool
+published_has_rls(ModelDef *model)
+{
+	Oid			published = BuildPublishedRelid(model);
+	Relation	rel;
+	bool		rls;
+
+	if (!OidIsValid(published))
+		return false;
+	rel = table_open(published, AccessShareLock);
+	rls = rel->rd_rel->relrowsecurity;
+	table_close(rel, AccessShareLock);
+	return rls;
+}
+
 /*
  * keep_previous
  *		relid holds a model's previous content: make it
@@ -1309,6 +1374,15 @@ keep_previous(ModelDef *model, Oid relid)
 		return;
 	}
 	rel = table_open(relid, AccessExclusiveLock);
+	if (published_has_rls(model))
+	{
+		/*
+		 * The history copy has the table's grants but not its policies:
+		 * a reader limited by a policy would read every row of it.  Only
+		 * the owner reads it then.
+		 */
+		set_acl(relid, PointerGetDatum(acldefault(OBJECT_TABLE, rel->rd_rel->relowner)), false);
+	}
 	moved = new_object_addresses();
 	AlterTableNamespaceInternal(rel, RelationGetNamespace(rel), history_nsp, moved);
 	free_object_addresses(moved);
@@ -1431,89 +1505,6 @@ BuildRollback(ModelDef *model)
 	swap_storage(published, history, pub_indexes, hist_indexes);
 	return (int64) spi_run(psprintf("SELECT 1 FROM %s", relation_sql_name(published)),
 						   SPI_OK_SELECT);
-}
-
-/*
- * BuildViewSql
- *		The SQL text a view model's view should have (its analyzed query,
- *		deparsed), and whether the published view already has exactly it.
- */
-char *
-BuildViewSql(ModelDef *model, AnalyzedModel *analyzed, bool *current)
-{
-	Oid			relid = BuildPublishedRelid(model);
-	char	   *sql = pg_get_querydef(analyzed->query, false);
-
-	*current = false;
-	if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_VIEW &&
-		columns_match(relid, analyzed->columns, false))
-	{
-		Datum		def = DirectFunctionCall1(pg_get_viewdef, ObjectIdGetDatum(relid));
-		char	   *viewdef = TextDatumGetCString(def);
-		size_t		len = strlen(viewdef);
-
-		/* pg_get_viewdef ends the query with a semicolon */
-		if (len > 0 && viewdef[len - 1] == ';')
-			viewdef[len - 1] = '\0';
-		*current = strcmp(viewdef, sql) == 0;
-	}
-	else if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_VIEW &&
-			 !columns_match(relid, analyzed->columns, true))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
-				 errmsg("the columns of view model \"%s\" no longer match %s", model->name,
-						qualified(model)),
-				 errhint("Define the model again with medallion_create_model.")));
-	return sql;
-}
-
-/*
- * BuildCandidateView
- *		A view with the given SQL that downstream models of this run read
- *		instead of the published view; invisible to others until commit.
- *		Returns its OID.  Runs as the model owner.
- */
-Oid
-BuildCandidateView(ModelDef *model, const char *sql)
-{
-	Oid			published = BuildPublishedRelid(model);
-	char	   *name = psprintf("pg_temp_%u_view", published);
-
-	spi_utility(psprintf("CREATE VIEW %s AS %s",
-						 quote_qualified_identifier(model->schema, name), sql));
-	CommandCounterIncrement();
-	return get_relname_relid(name, get_namespace_oid(model->schema, false));
-}
-
-/*
- * BuildPublishView
- *		Replace the published view of a view model in place (same OID).
- *		Runs as the model owner; the caller holds the lock.
- */
-void
-BuildPublishView(ModelDef *model, const char *sql)
-{
-	spi_utility(psprintf("CREATE OR REPLACE VIEW %s AS %s", qualified(model), sql));
-	CommandCounterIncrement();
-}
-
-/*
- * BuildDropCandidateView
- *		Drop a candidate view, with the candidate views of this run that
- *		read it.
- */
-void
-BuildDropCandidateView(Oid relid)
-{
-	ObjectAddress obj;
-
-	if (get_rel_name(relid) == NULL)
-		return;					/* already gone with an upstream one */
-	obj.classId = RelationRelationId;
-	obj.objectId = relid;
-	obj.objectSubId = 0;
-	performDeletion(&obj, DROP_CASCADE, PERFORM_DELETION_INTERNAL | PERFORM_DELETION_QUIETLY);
-	CommandCounterIncrement();
 }
 
 /* ----------------------------------------------------------------
@@ -1654,8 +1645,8 @@ next_watermark(Candidate *cand, Oid heap, const char *previous, const char *prev
 		values[0] = CStringGetTextDatum(max_seen);
 		values[1] = CStringGetTextDatum(oldest);
 		cand->watermark = sql_value(psprintf(strcmp(type, "date") == 0 ?
-											 "SELECT least($1::date, $2::pg_catalog.timestamptz::date - 1)::text" :
-											 "SELECT least($1::%s, ($2::pg_catalog.timestamptz - interval '1 microsecond')::%s)::text",
+											 "SELECT least($1::date, $2::pg_catalog.timestamptz::date OPERATOR(pg_catalog.-) 1)::pg_catalog.text" :
+											 "SELECT least($1::%s, ($2::pg_catalog.timestamptz OPERATOR(pg_catalog.-) pg_catalog.interval '1 microsecond')::%s)::pg_catalog.text",
 											 type, type), 2, values, nulls);
 	}
 	else
@@ -1785,7 +1776,8 @@ static List *column_names(List *columns);
  */
 Candidate *
 BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
-						  bool full_refresh, Oid stage, bool reads_remote)
+						  List *redirect_from, List *redirect_to, bool full_refresh, Oid stage,
+						  bool reads_remote)
 {
 	char	   *previous = NULL;
 	char	   *previous_max = NULL;
@@ -1813,14 +1805,14 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	}
 
 	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
-		return BuildTableCandidate(model, analyzed, sql, true);	/* it reports the problem */
+		return BuildTableCandidate(model, analyzed, sql, redirect_from, redirect_to, true);	/* it reports the problem */
 	rel = table_open(published, AccessShareLock);
 	change = schema_change(rel, analyzed->columns);
 	table_close(rel, NoLock);
 
 	if (full_refresh || !has_state || change->added || change->removed || change->retyped)
 	{
-		cand = BuildTableCandidate(model, analyzed, sql, true);
+		cand = BuildTableCandidate(model, analyzed, sql, redirect_from, redirect_to, true);
 		cand->full_reason = full_refresh ? "full refresh" : !has_state ? "first build" :
 			"the columns changed";
 		if (model->watermark)
@@ -1845,10 +1837,10 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 		{
 			Datum		args[2] = {CStringGetTextDatum(previous), CStringGetTextDatum(model->lookback)};
 
-			bound = sql_value(psprintf("SELECT ($1::%s - $2::pg_catalog.interval)::%s::text", type, type),
+			bound = sql_value(psprintf("SELECT ($1::%s OPERATOR(pg_catalog.-) $2::pg_catalog.interval)::%s::pg_catalog.text", type, type),
 							  2, args, NULL);
 		}
-		appendStringInfo(&delta, "SELECT * FROM (%s) AS q WHERE q.%s > %s::%s",
+		appendStringInfo(&delta, "SELECT * FROM (%s) AS q WHERE q.%s OPERATOR(pg_catalog.>) %s::%s",
 						 sql, quote_identifier(model->watermark), quote_literal_cstr(bound), type);
 		if (reads_remote)
 			check_pushdown(model, delta.data, bound);
@@ -1879,7 +1871,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
 	cand->rows = fill_heap(cand->candidate, analyzed->columns, delta.data,
-						   published);
+						   published, redirect_from, redirect_to);
 
 	if (model->full_refresh_threshold && cand->rows > 0 && published_rows > 0 &&
 		cand->rows > atof(model->full_refresh_threshold) * published_rows)
@@ -1889,7 +1881,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 						model->name, (long long) cand->rows, model->full_refresh_threshold,
 						published_rows)));
 		drop_internal(cand->candidate);
-		cand = BuildTableCandidate(model, analyzed, sql, true);
+		cand = BuildTableCandidate(model, analyzed, sql, redirect_from, redirect_to, true);
 		cand->full_reason = "above full_refresh_threshold";
 		if (model->watermark)
 			next_watermark(cand, cand->candidate, NULL, NULL);
@@ -1930,7 +1922,7 @@ BuildApplyDelta(Candidate *cand)
 			if (SPI_connect() != SPI_OK_CONNECT)
 				elog(ERROR, "SPI_connect failed");
 			ret = SPI_execute_with_args(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s AS d "
-												 "WHERE NOT EXISTS (SELECT 1 FROM %s AS p WHERE p.%s >= ($1::%s - %s) "
+												 "WHERE NOT EXISTS (SELECT 1 FROM %s AS p WHERE p.%s OPERATOR(pg_catalog.>=) ($1::%s OPERATOR(pg_catalog.-) %s) "
 												 "AND ROW(%s) IS NOT DISTINCT FROM ROW(%s))",
 												 target, cols, cols, delta, target,
 												 quote_identifier(model->watermark), type,
@@ -1957,7 +1949,7 @@ BuildApplyDelta(Candidate *cand)
 
 		initStringInfo(&on);
 		foreach(lc, model->unique_key)
-			appendStringInfo(&on, "%st.%s = s.%s", on.len > 0 ? " AND " : "",
+			appendStringInfo(&on, "%st.%s OPERATOR(pg_catalog.=) s.%s", on.len > 0 ? " AND " : "",
 							 quote_identifier(lfirst(lc)), quote_identifier(lfirst(lc)));
 		if (strcmp(model->strategy, "merge") == 0)
 			rows = spi_run(psprintf("MERGE INTO %s AS t USING %s AS s ON %s "
@@ -2001,7 +1993,8 @@ BuildApplyDelta(Candidate *cand)
  *		number of versions opened or closed.  Runs as the model owner.
  */
 int64
-BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql)
+BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql, List *redirect_from,
+			  List *redirect_to)
 {
 	Oid			published = BuildPublishedRelid(model);
 	char	   *target;
@@ -2044,7 +2037,7 @@ BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql)
 	initStringInfo(&keytext);
 	foreach(lc, model->unique_key)
 	{
-		appendStringInfo(&on, "%sc.%s = s.%s", on.len > 0 ? " AND " : "",
+		appendStringInfo(&on, "%sc.%s OPERATOR(pg_catalog.=) s.%s", on.len > 0 ? " AND " : "",
 						 quote_identifier(lfirst(lc)), quote_identifier(lfirst(lc)));
 		appendStringInfo(&keytext, "%s%s::text", keytext.len > 0 ? ", " : "",
 						 quote_identifier(lfirst(lc)));
@@ -2066,7 +2059,7 @@ BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql)
 	{
 		const char *ua = quote_identifier(model->updated_at);
 
-		appendStringInfo(&changed, "(s.%s > c.%s OR (c.%s IS NULL AND s.%s IS NOT NULL))", ua, ua, ua, ua);
+		appendStringInfo(&changed, "(s.%s OPERATOR(pg_catalog.>) c.%s OR (c.%s IS NULL AND s.%s IS NOT NULL))", ua, ua, ua, ua);
 		valid_from = psprintf("coalesce(s.%s::pg_catalog.timestamptz, pg_catalog.now())", ua);
 	}
 	else
@@ -2103,7 +2096,12 @@ BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql)
 		valid_from = "pg_catalog.now()";
 	}
 
-	rows = spi_run(psprintf("CREATE TABLE %s AS "
+	/* the changes, computed as the owner into a table only medallion can create */
+	create_owned_table(model->schema, delta_name,
+					   psprintf("medallion_op text, %s, valid_from timestamptz, new_valid_to timestamptz, close_id text",
+								column_definitions(analyzed->columns)),
+					   ModelOwnerId(model));
+	rows = BindExecute(psprintf("INSERT INTO %s "
 							"WITH s AS (SELECT DISTINCT ON (%s) * FROM (%s) AS q ORDER BY %s%s), "
 							"c AS (SELECT * FROM %s WHERE is_current) "
 							"SELECT 'insert'::text AS medallion_op, %s, %s AS valid_from, "
@@ -2122,16 +2120,15 @@ BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql)
 							psprintf(" UNION ALL SELECT 'close', %s, c.valid_from, pg_catalog.now(), c.scd_id "
 									 "FROM c LEFT JOIN s ON %s WHERE s.%s IS NULL",
 									 c_cols.data, on.data, quote_identifier(linitial(model->unique_key))) : ""),
-					0);
-	CommandCounterIncrement();
+					   0, NULL, NULL, redirect_from, redirect_to, None_Receiver);
 	if (rows > 0)
 	{
 		(void) spi_run(psprintf("UPDATE %s AS p SET valid_to = d.new_valid_to, is_current = false "
-								"FROM %s AS d WHERE d.medallion_op = 'close' AND p.scd_id = d.close_id",
+								"FROM %s AS d WHERE d.medallion_op OPERATOR(pg_catalog.=) 'close' AND p.scd_id OPERATOR(pg_catalog.=) d.close_id",
 								target, delta), SPI_OK_UPDATE);
 		(void) spi_run(psprintf("INSERT INTO %s (scd_id, %s, valid_from, valid_to, is_current) "
 								"SELECT pg_catalog.md5(pg_catalog.concat_ws('|', %s, valid_from::text)), "
-								"%s, valid_from, NULL, true FROM %s WHERE medallion_op = 'insert'",
+								"%s, valid_from, NULL, true FROM %s WHERE medallion_op OPERATOR(pg_catalog.=) 'insert'",
 								target, cols.data, keytext.data, cols.data, delta), SPI_OK_INSERT);
 	}
 	spi_utility(psprintf("DROP TABLE %s", delta));
@@ -2288,7 +2285,7 @@ BuildExtractStart(ModelDef *model, AnalyzedModel *analyzed, bool full_refresh)
 	{
 		Datum		args[2] = {CStringGetTextDatum(previous), CStringGetTextDatum(model->lookback)};
 
-		return sql_value(psprintf("SELECT ($1::%s - $2::pg_catalog.interval)::%s::text", type, type),
+		return sql_value(psprintf("SELECT ($1::%s OPERATOR(pg_catalog.-) $2::pg_catalog.interval)::%s::pg_catalog.text", type, type),
 						 2, args, NULL);
 	}
 	return previous;
@@ -2348,11 +2345,11 @@ BuildExtractBatch(ModelDef *model, AnalyzedModel *analyzed, const char *sql, Oid
 
 	initStringInfo(&where);
 	if (*mark != NULL && *last_key != NULL)
-		appendStringInfo(&where, "WHERE q.%s > %s::%s OR (q.%s = %s::%s AND q.%s > %s::%s)",
+		appendStringInfo(&where, "WHERE q.%s OPERATOR(pg_catalog.>) %s::%s OR (q.%s OPERATOR(pg_catalog.=) %s::%s AND q.%s OPERATOR(pg_catalog.>) %s::%s)",
 						 wm, quote_literal_cstr(*mark), wm_type, wm, quote_literal_cstr(*mark), wm_type,
 						 k, quote_literal_cstr(*last_key), key_type);
 	else if (*mark != NULL)
-		appendStringInfo(&where, "WHERE q.%s > %s::%s", wm, quote_literal_cstr(*mark), wm_type);
+		appendStringInfo(&where, "WHERE q.%s OPERATOR(pg_catalog.>) %s::%s", wm, quote_literal_cstr(*mark), wm_type);
 	else
 		appendStringInfo(&where, "WHERE q.%s IS NOT NULL", wm);	/* the rest: BuildExtractUnmarked */
 
@@ -2400,7 +2397,7 @@ BuildExtractUnmarked(ModelDef *model, AnalyzedModel *analyzed, const char *sql, 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute(psprintf("INSERT INTO %s (%s) SELECT %s FROM (%s) AS q WHERE q.%s IS NULL "
-							 "AND NOT EXISTS (SELECT 1 FROM %s s WHERE s.%s = q.%s)",
+							 "AND NOT EXISTS (SELECT 1 FROM %s s WHERE s.%s OPERATOR(pg_catalog.=) q.%s)",
 							 relation_sql_name(stage), columns, columns, sql,
 							 quote_identifier(model->watermark), relation_sql_name(stage), k, k),
 					false, 0) != SPI_OK_INSERT)

@@ -37,8 +37,8 @@ extern int	build_publish_timeout;
 
 extern void BuildInit(void);
 extern Oid	BuildPublishedRelid(ModelDef *model);
-extern void BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed,
-								LayerDef *layer, ModelDef *previous);
+extern List *BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed,
+								 LayerDef *layer, ModelDef *previous);
 extern void BuildDropRelation(ModelDef *model);
 extern void BuildEnsureIndexes(ModelDef *model, Oid relid);
 
@@ -47,14 +47,16 @@ extern void BuildLockRelations(List *relids);
 #define ERRCODE_MEDALLION_RUN_ITSELF MAKE_SQLSTATE('M','D','0','0','1')
 
 extern Candidate *BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed,
-									  const char *sql, bool allow_alter);
+									  const char *sql, List *redirect_from,
+									  List *redirect_to, bool allow_alter);
 extern void BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers);
 extern Candidate *BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate,
 									  int64 rows);
 extern void BuildPublishTable(Candidate *cand);
 extern List *BuildForeignSchemas(Query *query);
 extern Candidate *BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed,
-											const char *sql, bool full_refresh, Oid stage,
+											const char *sql, List *redirect_from,
+											List *redirect_to, bool full_refresh, Oid stage,
 											bool reads_remote);
 extern int64 BuildExtractUnmarked(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 								  Oid stage);
@@ -65,12 +67,9 @@ extern void BuildDropStage(Oid stage);
 extern int64 BuildExtractBatch(ModelDef *model, AnalyzedModel *analyzed, const char *sql, Oid stage,
 							   char **mark, char **last_key, int batch_size);
 extern int64 BuildApplyDelta(Candidate *cand);
-extern int64 BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql);
+extern int64 BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
+						   List *redirect_from, List *redirect_to);
 extern void BuildDropCandidate(Candidate *cand);
 extern int64 BuildRollback(ModelDef *model);
-extern char *BuildViewSql(ModelDef *model, AnalyzedModel *analyzed, bool *current);
-extern Oid	BuildCandidateView(ModelDef *model, const char *sql);
-extern void BuildPublishView(ModelDef *model, const char *sql);
-extern void BuildDropCandidateView(Oid relid);
 
 #endif							/* MEDALLION_BUILD_H */

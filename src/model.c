@@ -6,14 +6,18 @@
  *
  * Definitions are serialized by one advisory lock (CatalogLockDefinitions)
  * so that the cycle check and version numbers hold under concurrency.  The
- * model SQL is analyzed and its relation created as the model owner, with
- * the search_path stored with the model; the catalog is written as the
- * extension owner (catalog.c).  Everything happens in the caller's
- * transaction: an error leaves nothing behind.
+ * model SQL is parsed and analyzed as the model owner, with the search_path
+ * stored with the model (pg_temp last), and bound (bind.c): this is the
+ * only time its names are resolved, until its owner defines or re-binds it
+ * again.  The catalog is written as the extension owner (catalog.c).
+ * Everything happens in the caller's transaction: an error leaves nothing
+ * behind.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/xact.h"
 #include "executor/spi.h"
@@ -32,6 +36,8 @@
 #include "utils/varlena.h"
 
 #include "analyze.h"
+#include "audit.h"
+#include "bind.h"
 #include "build.h"
 #include "catalog.h"
 #include "graph.h"
@@ -41,6 +47,8 @@
 PG_FUNCTION_INFO_V1(medallion_create_model);
 PG_FUNCTION_INFO_V1(medallion_drop_model);
 PG_FUNCTION_INFO_V1(medallion_reanalyze);
+
+static void rebind_unbound(List *names, const char *self);
 
 /*
  * ModelCompareNames
@@ -121,8 +129,15 @@ effective_search_path(List *layers)
 				 errmsg("search_path \"%s\" cannot be parsed", current)));
 	initStringInfo(&result);
 	foreach(lc, elems)
+	{
+		char	   *elem = lfirst(lc);
+
+		/* temporary schemas are never part of a model's path */
+		if (strcmp(elem, "pg_temp") == 0 || strncmp(elem, "pg_temp_", 8) == 0)
+			continue;
 		appendStringInfo(&result, "%s%s", result.len > 0 ? ", " : "",
-						 quote_identifier((char *) lfirst(lc)));
+						 strcmp(elem, "$user") == 0 ? "\"$user\"" : quote_identifier(elem));
+	}
 	foreach(lc, layers)
 	{
 		LayerDef   *layer = lfirst(lc);
@@ -437,11 +452,21 @@ check_materialization_settings(ModelDef *model, float4 threshold)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lookback needs a watermark")));
-	if (model->full_refresh_threshold && threshold <= 0)
+	if (model->full_refresh_threshold && (threshold <= 0 || threshold > 1 || isnan(threshold)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("full_refresh_threshold must be greater than zero"),
+				 errmsg("full_refresh_threshold must be greater than zero and at most 1"),
 				 errhint("It is a share of the table's rows, e.g. 0.15.")));
+}
+
+/* Compare an interval argument with zero: <0, 0 or >0. */
+static int
+interval_sign(FunctionCallInfo fcinfo, int n)
+{
+	Datum		zero = DirectFunctionCall3(interval_in, CStringGetDatum("0"),
+										   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+
+	return DatumGetInt32(DirectFunctionCall2(interval_cmp, PG_GETARG_DATUM(n), zero));
 }
 
 /* Text argument or NULL. */
@@ -496,6 +521,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	Oid			save_userid;
 	int			save_sec;
 	bool		unchanged;
+	List	   *unbound = NIL;
 
 	require_arg(fcinfo, 0, "model name");
 	require_arg(fcinfo, 1, "model SQL");
@@ -564,6 +590,16 @@ medallion_create_model(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown on_schema_change \"%s\"", model->on_schema_change),
 				 errhint("on_schema_change is fail, append_new_columns or sync_all_columns.")));
+	if (!PG_ARGISNULL(10) && interval_sign(fcinfo, 10) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("statement_timeout must be greater than zero"),
+				 errhint("Leave it NULL for no limit, or give a duration such as '10 minutes'.")));
+	if (!PG_ARGISNULL(14) && interval_sign(fcinfo, 14) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lookback must not be negative"),
+				 errhint("lookback is how far before the high-water mark to read again, such as '1 hour'.")));
 	model->statement_timeout = PG_ARGISNULL(10) ? NULL :
 		DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(10)));
 	model->enabled = PG_ARGISNULL(11) ? true : PG_GETARG_BOOL(11);
@@ -601,11 +637,17 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	model->version = previous == NULL ? 1 : previous->version + (unchanged ? 0 : 1);
 
 	if (!unchanged || !OidIsValid(relid))
-		BuildDefineRelation(model, analyzed, layer, previous);
+		unbound = BuildDefineRelation(model, analyzed, layer, previous);
+	if (!unchanged || !OidIsValid(BindRelid(model->name)))
+		unbound = list_concat(unbound, BindModel(model, analyzed->query));
 	SetUserIdAndSecContext(save_userid, save_sec);
 
 	if (!unchanged)
 		CatalogUpsertModel(model, previous == NULL);
+	CommandCounterIncrement();
+	if (!unchanged)
+		AuditBindTests(model);
+	rebind_unbound(unbound, model->name);
 	if (!unchanged && previous != NULL &&
 		(strcmp(model->materialized, "ephemeral") == 0 ||
 		 strcmp(previous->materialized, "ephemeral") == 0))
@@ -686,6 +728,8 @@ medallion_drop_model(PG_FUNCTION_ARGS)
 
 		check_owner(model);
 		ModelBecomeOwner(model, &save_userid, &save_sec);
+		AuditUnbindTests(model, NIL);
+		BindDrop(model->name);
 		BuildDropRelation(model);
 		SetUserIdAndSecContext(save_userid, save_sec);
 		CatalogDeleteModel(model->name);
@@ -697,20 +741,128 @@ medallion_drop_model(PG_FUNCTION_ARGS)
 
 /*
  * analyze_one
- *		Analyze a model again as its owner and store its derived rows.
+ *		Derive a model's dependencies and lineage again and store them.
+ *		With rebind (its owner asked, or the caller acts for the owner), its
+ *		SQL is parsed again as its owner, and the model, its published view
+ *		and its tests are bound anew: names resolve as they do now, and
+ *		SELECT * takes new upstream columns.  Without, they are derived from
+ *		what is bound, and nothing is resolved again.
  */
 static void
-analyze_one(ModelDef *model, List *models, List *sources)
+analyze_one(ModelDef *model, List *models, List *sources, bool rebind)
 {
 	AnalyzedModel *analyzed;
 	Oid			save_userid;
 	int			save_sec;
+	List	   *unbound = NIL;
 
 	ModelBecomeOwner(model, &save_userid, &save_sec);
-	analyzed = AnalyzeModel(model->name, model->sql, model->search_path, models, sources);
+	if (rebind)
+	{
+		analyzed = AnalyzeModel(model->name, model->sql, model->search_path, models, sources);
+		unbound = BuildDefineRelation(model, analyzed, CatalogGetLayer(model->layer, false), model);
+		unbound = list_concat(unbound, BindModel(model, analyzed->query));
+	}
+	else
+	{
+		AnalyzedModel *bound = BindLoad(model);
+
+		analyzed = AnalyzeDerive(model->name, bound->query, bound->binding, models, sources);
+	}
 	SetUserIdAndSecContext(save_userid, save_sec);
+	if (rebind)
+		AuditBindTests(model);
 	CatalogReplaceDerived(model->name, model->version, analyzed->dependencies,
 						  analyzed->lineage);
+	if (rebind)
+		rebind_unbound(unbound, model->name);
+}
+
+/*
+ * model_of_binding
+ *		The model a binding belongs to (its query's, or one of its tests'),
+ *		or NULL.
+ */
+static ModelDef *
+model_of_binding(const char *name)
+{
+	const char *dollar = strchr(name, '$');
+	ListCell   *lc;
+
+	if (dollar == NULL)
+		return CatalogGetModel(name, true);
+	if (strncmp(name, "h$", 2) != 0)
+		return CatalogGetModel(pnstrdup(name, dollar - name), true);
+	foreach(lc, CatalogListModels())
+	{
+		ModelDef   *model = lfirst(lc);
+		ListCell   *lt;
+
+		if (strcmp(BindName(model->name, ""), name) == 0)
+			return model;
+		foreach(lt, AuditListTests(model->name))
+		{
+			if (strcmp(BindName(model->name, ((TestDef *) lfirst(lt))->name), name) == 0)
+				return model;
+		}
+	}
+	return NULL;
+}
+
+static void
+rebind_work(void *arg)
+{
+	analyze_one((ModelDef *) arg, CatalogListModels(), CatalogListSources(), true);
+}
+
+/*
+ * rebind_unbound
+ *		After bindings were dropped (names) because what they read had to
+ *		change, bind their models again when the caller acts for their
+ *		owners; the others stay unbound until their owners do it (a
+ *		NOTICE says so).  A model that cannot be bound any more (what it
+ *		reads is gone) gets a WARNING and stays unbound.  self is the model
+ *		being defined, bound already.
+ */
+static void
+rebind_unbound(List *names, const char *self)
+{
+	List	   *done = list_make1(pstrdup(self));
+	ListCell   *lc;
+
+	foreach(lc, names)
+	{
+		ModelDef   *model = model_of_binding(lfirst(lc));
+		ErrorData  *edata;
+		ListCell   *ld;
+		bool		seen = false;
+
+		if (model == NULL)
+			continue;
+		foreach(ld, done)
+			seen |= strcmp(lfirst(ld), model->name) == 0;
+		if (seen)
+			continue;
+		done = lappend(done, model->name);
+		if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
+		{
+			ereport(NOTICE,
+					(errmsg("model \"%s\" must be bound again by its owner", model->name),
+					 errdetail("What it reads changed; its runs fail until then."),
+					 errhint("Role \"%s\" runs SELECT medallion_reanalyze('%s');",
+							 model->owner, model->name)));
+			continue;
+		}
+		edata = SubxactRun(rebind_work, model, true);
+		if (edata != NULL)
+		{
+			ereport(WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("model \"%s\" could not be bound again: %s", model->name, edata->message),
+					 errhint("Fix or redefine the model with medallion_create_model.")));
+			FreeErrorData(edata);
+		}
+	}
 }
 
 /* What analyze_stale_work needs. */
@@ -726,7 +878,7 @@ analyze_stale_work(void *arg)
 {
 	StaleWork  *work = (StaleWork *) arg;
 
-	analyze_one(work->model, work->models, work->sources);
+	analyze_one(work->model, work->models, work->sources, false);
 }
 
 /*
@@ -793,7 +945,11 @@ medallion_reanalyze(PG_FUNCTION_ARGS)
 		/* "all" includes disabled models too */
 		if (selected[i] || strcmp(selector, "all") == 0)
 		{
-			analyze_one(graph->nodes[i].model, models, sources);
+			ModelDef   *model = graph->nodes[i].model;
+
+			/* the owner binds again; others only derive from what is bound */
+			analyze_one(model, models, sources,
+						has_privs_of_role(GetUserId(), ModelOwnerId(model)));
 			count++;
 		}
 	}

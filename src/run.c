@@ -7,19 +7,20 @@
  * A run has two phases, both in the caller's transaction:
  *
  * 1. Build.  In plan order, each selected model is built as its owner,
- *	  under SECURITY_RESTRICTED_OPERATION, its stored search_path and its
- *	  statement_timeout, inside a subtransaction of its own: a table model
- *	  into a candidate heap (build.c), a view model into a candidate view
- *	  when its definition or its upstream changed.  References to upstream
- *	  models built earlier in the run are redirected to their candidates
- *	  (analyze.c), so the whole run reads one new state.  A failing model is
- *	  rolled back, recorded with its SQLSTATE, and its downstream skipped;
- *	  independent models go on.
+ *	  under SECURITY_RESTRICTED_OPERATION, search_path "pg_catalog, pg_temp"
+ *	  and its statement_timeout, inside a subtransaction of its own, from
+ *	  its binding (the query bound when it was defined, bind.c): a table
+ *	  model into a candidate heap (build.c).  Reads of upstream tables
+ *	  built earlier in the run are redirected to their candidates, through
+ *	  views too, so the whole run reads one new state; view models, bound
+ *	  and published when they are defined, only have their tests run.  A
+ *	  failing model is rolled back, recorded with its SQLSTATE, and its
+ *	  downstream skipped; independent models go on.
  *
- * 2. Publish.  Every model that built is published in one burst: the
- *	  published relations are locked (with retries, so BI readers are never
- *	  given an error), table storage is swapped, views are replaced.  All of
- *	  it becomes visible when the caller commits, at once.
+ * 2. Publish.  Every table model that built is published in one burst: the
+ *	  published tables are locked (with retries, so BI readers are never
+ *	  given an error) and their storage swapped.  All of it becomes visible
+ *	  when the caller commits, at once.
  *
  * Build and publish run inside one more subtransaction: a cancel, or an
  * error while publishing, rolls back everything the run did, then the
@@ -47,6 +48,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
@@ -65,6 +67,7 @@
 
 #include "analyze.h"
 #include "audit.h"
+#include "bind.h"
 #include "build.h"
 #include "catalog.h"
 #include "graph.h"
@@ -110,8 +113,6 @@ typedef struct RunStep
 	char	   *sqlstate;
 	char	   *message;
 	Candidate  *candidate;		/* table models */
-	char	   *view_sql;		/* view models: SQL to publish, NULL if current */
-	Oid			candidate_view; /* view models: what the run reads instead */
 	AuditOutcome *tests;		/* NULL when the model has none, or was not built */
 	bool		up_to_date;		/* incremental: no new rows */
 	WorkerBuild *worker;		/* threads: the worker building it, until collected */
@@ -478,8 +479,8 @@ report_step(Run *run, RunStep *step)
 								step->candidate->full_reason, format_ms(step->ms))));
 			else if (strcmp(step->model->materialized, "ephemeral") == 0)
 				ereport(NOTICE,
-						(errmsg("%s OK %s ephemeral (inlined into what reads it)", prefix,
-								step->model->name)));
+						(errmsg("%s OK %s ephemeral (read through its binding by what reads it)",
+								prefix, step->model->name)));
 			else if (step->has_rows)
 				ereport(NOTICE,
 						(errmsg("%s OK %s %s %s row%s%s", prefix, what,
@@ -558,18 +559,10 @@ step_of_node(Run *run, int node)
  * ---------------------------------------------------------------- */
 
 /*
- * A view model the run left as it is (its SQL is current and reads no
- * candidate): readers read the published view, committed, provided what
- * the view reads is committed too (the caller checks that).
+ * Does everything node reads come committed?  Published relations do, and
+ * candidates that workers of this run built; view and ephemeral models,
+ * read through, when what they read does.
  */
-static bool
-published_as_is(RunStep *step)
-{
-	return strcmp(step->model->materialized, "view") == 0 && step->view_sql == NULL &&
-		!OidIsValid(step->candidate_view);
-}
-
-/* Does everything node reads come committed? */
 static bool
 reads_committed(Run *run, int node)
 {
@@ -579,16 +572,14 @@ reads_committed(Run *run, int node)
 	{
 		int			up = lfirst_int(lc);
 		RunStep    *upstep = step_of_node(run, up);
+		const char *materialized = run->graph->nodes[up].model->materialized;
 
-		if (strcmp(run->graph->nodes[up].model->materialized, "ephemeral") == 0)
+		if (strcmp(materialized, "ephemeral") == 0 || strcmp(materialized, "view") == 0)
 		{
-			/* inlined: what it reads is read here */
 			if ((upstep != NULL && !STEP_BUILT(upstep->status)) || !reads_committed(run, up))
 				return false;
 		}
-		else if (upstep != NULL && !(STEP_BUILT(upstep->status) &&
-									 (upstep->by_worker ||
-									  (published_as_is(upstep) && reads_committed(run, up)))))
+		else if (upstep != NULL && !(STEP_BUILT(upstep->status) && upstep->by_worker))
 			return false;
 	}
 	return true;
@@ -688,11 +679,10 @@ collect_worker(Run *run, RunStep *step)
 		ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_FDW_ERROR)
 	{
 		/* what retry_step needs to know: the sources this model reads */
-		AnalyzedModel *analyzed = AnalyzeModel(step->model->name, step->model->sql,
-											   step->model->search_path, run->models, run->sources);
+		AnalyzedModel *bound = BindLoad(step->model);
 		MemoryContext old = MemoryContextSwitchTo(run->context);
 
-		step->remote_schemas = BuildForeignSchemas(analyzed->query);
+		step->remote_schemas = BuildForeignSchemas(bound->query);
 		MemoryContextSwitchTo(old);
 	}
 	ereport(ERROR,
@@ -873,21 +863,17 @@ run_extraction(Run *run, RunStep *step, AnalyzedModel *analyzed, int batch)
 
 /*
  * build_model
- *		Build one model's candidate; runs as the model owner inside the
- *		step's subtransaction.
+ *		Build one model's candidate from its binding; runs as the model
+ *		owner inside the step's subtransaction.
  */
 static void
 build_model(Run *run, RunStep *step)
 {
 	ModelDef   *model = step->model;
-	AnalyzedModel *analyzed;
-	Query	   *published_query;
+	AnalyzedModel *bound = BindLoad(model);
+	char	   *sql = psprintf("SELECT * FROM %s", BindRelationSql(model->name));
 	Oid			tested;
 	int			gucnest = 0;
-
-	analyzed = AnalyzeModel(model->name, model->sql, model->search_path,
-							run->models, run->sources);
-	published_query = copyObject(analyzed->query);
 
 	/*
 	 * A model reading foreign tables runs with DateStyle ISO: wrappers send
@@ -896,7 +882,7 @@ build_model(Run *run, RunStep *step)
 	{
 		MemoryContext old = MemoryContextSwitchTo(run->context);
 
-		step->remote_schemas = BuildForeignSchemas(analyzed->query);
+		step->remote_schemas = BuildForeignSchemas(bound->query);
 		MemoryContextSwitchTo(old);
 	}
 	if (step->remote_schemas != NIL)
@@ -909,29 +895,28 @@ build_model(Run *run, RunStep *step)
 	if (strcmp(model->materialized, "table") == 0 || strcmp(model->materialized, "incremental") == 0)
 	{
 		Candidate  *cand;
-		char	   *sql;
 
-		(void) AnalyzeRedirect(analyzed->query, run->redirect_from, run->redirect_to);
-		sql = pg_get_querydef(analyzed->query, false);
 		if (step->by_worker)
-			cand = BuildAdoptCandidate(model, analyzed->columns, step->worker_candidate,
+			cand = BuildAdoptCandidate(model, bound->columns, step->worker_candidate,
 									   step->worker_rows);
 		else if (strcmp(model->materialized, "incremental") == 0)
 		{
 			int			batch = extraction_batch_size(run, step);
 
-			if (batch > 0 && BuildColumnsChanged(model, analyzed))
+			if (batch > 0 && BuildColumnsChanged(model, bound))
 			{
 				/* staged rows have the old columns: the model is rebuilt whole */
 				discard_stage(model);
 				batch = 0;
 			}
-			step->stage = batch > 0 ? run_extraction(run, step, analyzed, batch) : InvalidOid;
-			cand = BuildIncrementalCandidate(model, analyzed, sql, run->full_refresh, step->stage,
+			step->stage = batch > 0 ? run_extraction(run, step, bound, batch) : InvalidOid;
+			cand = BuildIncrementalCandidate(model, bound, sql, run->redirect_from,
+											 run->redirect_to, run->full_refresh, step->stage,
 											 step->remote_schemas != NIL);
 		}
 		else
-			cand = BuildTableCandidate(model, analyzed, sql, true);
+			cand = BuildTableCandidate(model, bound, sql, run->redirect_from, run->redirect_to,
+									   true);
 		step->candidate = cand;
 		step->rows = cand->rows;
 		step->has_rows = true;
@@ -947,36 +932,19 @@ build_model(Run *run, RunStep *step)
 	{
 		if (gucnest > 0)
 			AtEOXact_GUC(true, gucnest);
-		return;					/* inlined into the models that read it */
+		return;					/* read through its binding by the models that read it */
 	}
 	else if (strcmp(model->materialized, "snapshot") == 0)
 	{
-		(void) AnalyzeRedirect(analyzed->query, run->redirect_from, run->redirect_to);
-		step->rows = BuildSnapshot(model, analyzed, pg_get_querydef(analyzed->query, false));
+		step->rows = BuildSnapshot(model, bound, sql, run->redirect_from, run->redirect_to);
 		step->has_rows = true;
 		step->up_to_date = step->rows == 0;
 		tested = BuildPublishedRelid(model);	/* the whole history, changes applied */
 	}
 	else
 	{
-		AnalyzedModel published = *analyzed;
-		bool		current;
-		bool		redirected;
-
-		published.query = published_query;
-		step->view_sql = BuildViewSql(model, &published, &current);
-		if (current)
-			step->view_sql = NULL;
-		redirected = AnalyzeRedirect(analyzed->query, run->redirect_from, run->redirect_to);
-		if (redirected || !current)
-		{
-			step->candidate_view = BuildCandidateView(model,
-													  pg_get_querydef(analyzed->query, false));
-			run->redirect_from = lappend_oid(run->redirect_from, BuildPublishedRelid(model));
-			run->redirect_to = lappend_oid(run->redirect_to, step->candidate_view);
-		}
-		tested = OidIsValid(step->candidate_view) ? step->candidate_view :
-			BuildPublishedRelid(model);
+		/* a view, bound and published when defined: it reads the run's candidates */
+		tested = BuildPublishedRelid(model);
 	}
 
 	/* the tests audit the candidate; a failing blocking test fails the model */
@@ -1037,7 +1005,7 @@ typedef struct StepWork
 	int			timeout_ms;
 } StepWork;
 
-/* Build one model as its owner, restricted, with its search_path and timeout. */
+/* Build one model as its owner, restricted, with a safe search_path and its timeout. */
 static void
 build_step_work(void *arg)
 {
@@ -1050,7 +1018,7 @@ build_step_work(void *arg)
 	SetUserIdAndSecContext(ModelOwnerId(work->step->model),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	nestlevel = AnalyzeEnterSearchPath(work->step->model->search_path);
+	nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
 	if (work->step->worker != NULL)
 		collect_worker(work->run, work->step);
 	if (work->timeout_ms > 0)
@@ -1164,8 +1132,6 @@ build_step(Run *run, RunStep *step)
 		run->redirect_from = saved_from;
 		run->redirect_to = saved_to;
 		step->candidate = NULL;
-		step->candidate_view = InvalidOid;
-		step->view_sql = NULL;
 		step->up_to_date = false;
 		step->tests = NULL;
 		step->worker_failed = false;
@@ -1183,8 +1149,6 @@ build_step(Run *run, RunStep *step)
 		if (step->by_worker)
 			drop_worker_candidate(step);
 		step->candidate = NULL;
-		step->candidate_view = InvalidOid;
-		step->view_sql = NULL;
 		step->up_to_date = false;
 		step->sqlstate = pstrdup(unpack_sql_state(edata->sqlerrcode));
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && model_timeout_fired)
@@ -1219,7 +1183,7 @@ build_step(Run *run, RunStep *step)
 
 /*
  * publish_all
- *		Publish every step that built, in plan order, in one burst.
+ *		Publish every table model that built, in plan order, in one burst.
  */
 static void
 publish_all(Run *run)
@@ -1228,25 +1192,12 @@ publish_all(Run *run)
 	ListCell   *lc;
 	TimestampTz start = GetCurrentTimestamp();
 
-	/* candidate views have served: nothing reads them any more */
 	foreach(lc, run->steps)
 	{
 		RunStep    *step = lfirst(lc);
 
-		if (OidIsValid(step->candidate_view))
-			BuildDropCandidateView(step->candidate_view);
-	}
-
-	foreach(lc, run->steps)
-	{
-		RunStep    *step = lfirst(lc);
-
-		if (!STEP_BUILT(step->status))
-			continue;
-		if (step->candidate != NULL && !step->candidate->delta)
+		if (STEP_BUILT(step->status) && step->candidate != NULL && !step->candidate->delta)
 			relids = lappend_oid(relids, step->candidate->published);
-		else if (step->view_sql != NULL)
-			relids = lappend_oid(relids, BuildPublishedRelid(step->model));
 	}
 	if (relids != NIL)
 		BuildLockRelations(relids);
@@ -1260,14 +1211,14 @@ publish_all(Run *run)
 
 		if (!STEP_BUILT(step->status))
 			continue;
-		ModelBecomeOwner(step->model, &save_userid, &save_sec);
-		nestlevel = AnalyzeEnterSearchPath(step->model->search_path);
 		if (step->candidate != NULL && !step->candidate->delta)
+		{
+			ModelBecomeOwner(step->model, &save_userid, &save_sec);
+			nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
 			BuildPublishTable(step->candidate);
-		else if (step->view_sql != NULL)
-			BuildPublishView(step->model, step->view_sql);
-		AnalyzeLeaveSearchPath(nestlevel);
-		SetUserIdAndSecContext(save_userid, save_sec);
+			AnalyzeLeaveSearchPath(nestlevel);
+			SetUserIdAndSecContext(save_userid, save_sec);
+		}
 		step->published = true;
 	}
 	run->publish_ms = (double) (GetCurrentTimestamp() - start) / 1000.0;
@@ -1441,6 +1392,18 @@ plan_steps(Run *run)
 		step->model = run->graph->nodes[ps->node].model;
 		run->steps = lappend(run->steps, step);
 	}
+	/*
+	 * The run builds what its models were bound to when it planned: like a
+	 * query reading a view, it holds their bindings, and a redefinition
+	 * waits for it to end.
+	 */
+	foreach(lc, run->steps)
+	{
+		Oid			binding = BindRelid(((RunStep *) lfirst(lc))->model->name);
+
+		if (OidIsValid(binding))
+			LockRelationOid(binding, AccessShareLock);
+	}
 	/* every model, not only the selected ones, classifies what is read */
 	for (int i = 0; i < run->graph->nnodes; i++)
 		run->models = lappend(run->models, run->graph->nodes[i].model);
@@ -1543,6 +1506,8 @@ medallion_run(PG_FUNCTION_ARGS)
 	}
 	else if (nfailed == 0 && count_steps(run, STEP_SKIPPED, false) == 0)
 		run->status = "success";
+	else if (nfailed == 0 && count_steps(run, STEP_SKIPPED, false) == list_length(run->steps))
+		run->status = "skipped";	/* another run held every model (on_conflict => 'skip') */
 	else if (count_steps(run, STEP_PENDING, true) > 0)
 		run->status = "partial";
 	else
@@ -1664,7 +1629,7 @@ medallion_test(PG_FUNCTION_ARGS)
 		SetUserIdAndSecContext(ModelOwnerId(step->model),
 							   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
-		nestlevel = AnalyzeEnterSearchPath(step->model->search_path);
+		nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
 		step->tests = AuditRunTests(step->model, relid, NIL, NIL, run->context);
 		AnalyzeLeaveSearchPath(nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec);

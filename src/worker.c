@@ -34,6 +34,7 @@
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
@@ -47,6 +48,7 @@
 #include "utils/timeout.h"
 
 #include "analyze.h"
+#include "bind.h"
 #include "build.h"
 #include "catalog.h"
 #include "model.h"
@@ -314,12 +316,10 @@ static void
 build_in_worker(BuildShared *shared)
 {
 	ModelDef   *model = CatalogGetModel(shared->model, false);
-	List	   *models;
-	List	   *sources = CatalogListSources();
 	List	   *from = NIL;
 	List	   *to = NIL;
 	List	   *readers = NIL;
-	AnalyzedModel *analyzed;
+	AnalyzedModel *bound;
 	Candidate  *cand;
 	Oid			save_userid;
 	int			save_sec;
@@ -332,7 +332,6 @@ build_in_worker(BuildShared *shared)
 				(errcode(ERRCODE_MEDALLION_RUN_ITSELF),
 				 errmsg("model \"%s\" was redefined during the run: the run builds it itself",
 						model->name)));
-	models = CatalogListModels();
 	for (int i = 0; i < shared->nredirects; i++)
 	{
 		from = lappend_oid(from, shared->from[i]);
@@ -343,18 +342,29 @@ build_in_worker(BuildShared *shared)
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(ModelOwnerId(model),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	nestlevel = AnalyzeEnterSearchPath(model->search_path);
+	nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
 	if (shared->timeout_ms > 0)
 	{
 		timeout = RegisterTimeout(USER_TIMEOUT, build_timeout_handler);
 		enable_timeout_after(timeout, shared->timeout_ms);
 	}
-	analyzed = AnalyzeModel(model->name, model->sql, model->search_path, models, sources);
+	/*
+	 * The run holds the model's binding; a redefinition may be queued
+	 * behind it, and this worker behind the redefinition: the run, which
+	 * waits for this worker, would never be woken.  Hand the model back.
+	 */
+	if (OidIsValid(BindRelid(model->name)) &&
+		!ConditionalLockRelationOid(BindRelid(model->name), AccessShareLock))
+		ereport(ERROR,
+				(errcode(ERRCODE_MEDALLION_RUN_ITSELF),
+				 errmsg("model \"%s\" is being redefined: the run builds it itself", model->name)));
+	bound = BindLoad(model);
 	/* as in the run: constants go to remote servers in ISO style */
-	if (BuildForeignSchemas(analyzed->query) != NIL)
-		SetConfigOption("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION);
-	(void) AnalyzeRedirect(analyzed->query, from, to);
-	cand = BuildTableCandidate(model, analyzed, pg_get_querydef(analyzed->query, false), false);
+	if (BuildForeignSchemas(bound->query) != NIL)
+		(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	cand = BuildTableCandidate(model, bound, psprintf("SELECT * FROM %s", BindRelationSql(model->name)),
+							   from, to, false);
 	if (shared->timeout_ms > 0)
 		disable_timeout(timeout, false);
 	AnalyzeLeaveSearchPath(nestlevel);
@@ -420,9 +430,8 @@ extract_in_worker(BuildShared *shared)
 
 	for (;;)
 	{
-		List	   *models = CatalogListModels();
-		List	   *sources = CatalogListSources();
-		AnalyzedModel *analyzed;
+		AnalyzedModel *bound;
+		char	   *sql = psprintf("SELECT * FROM %s", BindRelationSql(model->name));
 		Oid			save_userid;
 		int			save_sec;
 		int			nestlevel;
@@ -436,14 +445,14 @@ extract_in_worker(BuildShared *shared)
 		GetUserIdAndSecContext(&save_userid, &save_sec);
 		SetUserIdAndSecContext(ModelOwnerId(model),
 							   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-		nestlevel = AnalyzeEnterSearchPath(model->search_path);
-		analyzed = AnalyzeModel(model->name, model->sql, model->search_path, models, sources);
-		SetConfigOption("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION);
-		rows = BuildExtractBatch(model, analyzed, pg_get_querydef(analyzed->query, false), stage,
-								 &mark, &last_key, shared->batch_size);
+		nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
+		bound = BindLoad(model);
+		(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		rows = BuildExtractBatch(model, bound, sql, stage, &mark, &last_key, shared->batch_size);
 		/* after the last batch of a whole extraction: the rows without a watermark */
 		if (rows < shared->batch_size && !shared->has_start)
-			rows += BuildExtractUnmarked(model, analyzed, pg_get_querydef(analyzed->query, false), stage);
+			rows += BuildExtractUnmarked(model, bound, sql, stage);
 		AnalyzeLeaveSearchPath(nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec);
 		if (rows > 0)

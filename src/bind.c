@@ -1,0 +1,606 @@
+/*-------------------------------------------------------------------------
+ *
+ * bind.c
+ *	  Bindings: what a model's SQL names is resolved once, when the model
+ *	  is defined, and runs execute what was bound.
+ *
+ * A model's query is parsed and analyzed at definition time, as its owner,
+ * with the search_path stored with the model (pg_temp named last).  The
+ * analyzed query tree is then stored, exactly as PostgreSQL binds a view,
+ * as the view medallion_bind.<model>: its rule refers to relations,
+ * functions, operators, types and collations by OID, pg_depend records what
+ * it reads, and pg_dump writes it fully qualified.  The view is created by
+ * medallion (the extension owner, since nobody else may create in
+ * medallion_bind) and owned by the model owner, so that when it is read
+ * its reads are checked as the owner, row-level security included.
+ * Test expressions and sql tests are bound the same way (tests_bind in
+ * audit.c), as views medallion_bind.<model>$ and medallion_bind.<model>$<test>.
+ *
+ * Nothing medallion runs parses a model's text again.  The SQL medallion
+ * writes around a model (filling a candidate, incremental deltas, snapshot
+ * changes, extraction batches, fused tests) names relations only (a
+ * binding, a candidate, a published table), schema-qualified, with
+ * operators qualified too, and is parsed under search_path
+ * "pg_catalog, pg_temp".  BindExecute parses that text, lets the rewriter
+ * expand the views it reads (bindings among them), then points every read
+ * of a published table that the run rebuilt at its candidate (at every
+ * level, so through views too), and plans and runs the result into a
+ * DestReceiver, as REFRESH MATERIALIZED VIEW runs its stored query
+ * (refresh_matview_datafill in matview.c).
+ *
+ * When a relation that bindings read must be dropped or its columns
+ * changed by medallion (a view model redefined with other columns, a
+ * table's columns synced by on_schema_change), the bindings that block it
+ * are dropped first (BindDropDependents); their models are then unbound
+ * until their owners bind them again (medallion_create_model does it at
+ * once for the models whose owner the caller acts for).  A run of an
+ * unbound model fails with a message that says so.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "commands/tablecmds.h"
+#include "common/md5.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/analyze.h"
+#include "parser/parse_relation.h"
+#include "rewrite/rewriteDefine.h"
+#include "rewrite/rewriteHandler.h"
+#include "rewrite/rewriteManip.h"
+#include "rewrite/rewriteSupport.h"
+#include "storage/lmgr.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "analyze.h"
+#include "bind.h"
+#include "catalog.h"
+#include "model.h"
+
+/*
+ * BindName
+ *		The name of a binding in medallion_bind: the model's name for its
+ *		query; "<model>$" for its fused test expressions (test = ""); and
+ *		"<model>$<test>" for an sql test.  Names that would be too long
+ *		become "h$" and an md5 of the long name.  Returns a palloc'd string.
+ */
+char *
+BindName(const char *model, const char *test)
+{
+	char	   *name;
+	char		hex[33];
+	const char *errstr = NULL;
+
+	if (test == NULL)
+		return pstrdup(model);
+	name = psprintf("%s$%s", model, test);
+	if (strlen(name) < NAMEDATALEN)
+		return name;
+	if (!pg_md5_hash(name, strlen(name), hex, &errstr))
+		elog(ERROR, "could not compute md5: %s", errstr);
+	return psprintf("h$%s", hex);
+}
+
+/* The OID of binding name, or InvalidOid. */
+Oid
+BindRelid(const char *name)
+{
+	return get_relname_relid(name, get_namespace_oid(MEDALLION_BIND_SCHEMA, false));
+}
+
+/* "medallion_bind"."name", for the SQL medallion writes. */
+char *
+BindRelationSql(const char *name)
+{
+	return quote_qualified_identifier(MEDALLION_BIND_SCHEMA, name);
+}
+
+/*
+ * with_old_new
+ *		A copy of an analyzed query as a view's rule stores it: the view
+ *		itself twice at the head of the range table (the "old" and "new"
+ *		entries every view rule carries, checking no privilege), and every
+ *		reference to the query's own entries shifted past them.
+ */
+static Query *
+with_old_new(Oid viewid, Query *query)
+{
+	Query	   *copy = copyObject(query);
+	ParseState *pstate = make_parsestate(NULL);
+	Relation	rel = relation_open(viewid, AccessShareLock);
+	RangeTblEntry *entries[2];
+	const char *aliases[2] = {"old", "new"};
+
+	for (int i = 0; i < 2; i++)
+	{
+		ParseNamespaceItem *item = addRangeTableEntryForRelation(pstate, rel, AccessShareLock,
+																 makeAlias(aliases[i], NIL),
+																 false, false);
+
+		entries[i] = item->p_rte;
+		entries[i]->requiredPerms = 0;
+	}
+	copy->rtable = lcons(entries[0], lcons(entries[1], copy->rtable));
+	OffsetVarNodes((Node *) copy, 2, 0);
+	relation_close(rel, AccessShareLock);
+	free_parsestate(pstate);
+	return copy;
+}
+
+/*
+ * BindCreateView
+ *		Create (or, when it exists, replace) view name in namespace nsp
+ *		with the analyzed query, owned by owner, without turning the query
+ *		into text: the relation is defined with the query's columns and the
+ *		query stored as its rule, as CREATE VIEW does.  A view that exists
+ *		must have the query's first columns (the caller checks); columns the
+ *		query adds are added.  Runs as the extension owner, who may create
+ *		in medallion's schemas.  Returns the view's OID.
+ */
+Oid
+BindCreateView(Oid nsp, const char *name, Query *query, Oid owner)
+{
+	Oid			relid = get_relname_relid(name, nsp);
+	bool		replace = OidIsValid(relid);
+	List	   *coldefs = NIL;
+	ListCell   *lc;
+	Oid			save_userid;
+	int			save_sec;
+
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+		ColumnDef  *def;
+
+		if (tle->resjunk)
+			continue;
+		def = makeColumnDef(tle->resname, exprType((Node *) tle->expr),
+							exprTypmod((Node *) tle->expr), exprCollation((Node *) tle->expr));
+		coldefs = lappend(coldefs, def);
+	}
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(CatalogExtensionOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	if (replace)
+	{
+		Relation	rel = relation_open(relid, AccessExclusiveLock);
+		int			natts = RelationGetDescr(rel)->natts;
+		List	   *cmds = NIL;
+
+		relation_close(rel, NoLock);
+		for_each_from(lc, coldefs, natts)
+		{
+			AlterTableCmd *cmd = makeNode(AlterTableCmd);
+
+			cmd->subtype = AT_AddColumnToView;
+			cmd->def = lfirst(lc);
+			cmds = lappend(cmds, cmd);
+		}
+		if (cmds != NIL)
+		{
+			AlterTableInternal(relid, cmds, false);
+			CommandCounterIncrement();
+		}
+	}
+	else
+	{
+		CreateStmt *stmt = makeNode(CreateStmt);
+
+		stmt->relation = makeRangeVar(get_namespace_name(nsp), pstrdup(name), -1);
+		stmt->tableElts = coldefs;
+		stmt->oncommit = ONCOMMIT_NOOP;
+		relid = DefineRelation(stmt, RELKIND_VIEW, owner, NULL, NULL).objectId;
+		BindNotMember(relid);
+		CommandCounterIncrement();
+	}
+	(void) DefineQueryRewrite(pstrdup(ViewSelectRuleName), relid, NULL, CMD_SELECT, true,
+							  replace, list_make1(with_old_new(relid, query)));
+	CommandCounterIncrement();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	return relid;
+}
+
+/*
+ * BindNotMember
+ *		A relation medallion creates for a model while the extension's own
+ *		script runs (an upgrade binding the models it finds) belongs to the
+ *		model, not to the extension: pg_dump must dump it like the others.
+ */
+void
+BindNotMember(Oid relid)
+{
+	if (creating_extension)
+		(void) deleteDependencyRecordsForClass(RelationRelationId, relid,
+											   ExtensionRelationId, DEPENDENCY_EXTENSION);
+}
+
+/* Does view relid have the query's columns first (names and types)? */
+static bool
+columns_prefix(Oid relid, Query *query)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i = 0;
+	bool		match = true;
+	ListCell   *lc;
+
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+		Form_pg_attribute att;
+
+		if (tle->resjunk || i >= desc->natts)
+			continue;
+		att = TupleDescAttr(desc, i++);
+		match &= strcmp(NameStr(att->attname), tle->resname) == 0 &&
+			att->atttypid == exprType((Node *) tle->expr) &&
+			att->atttypmod == exprTypmod((Node *) tle->expr) &&
+			att->attcollation == exprCollation((Node *) tle->expr);
+	}
+	match &= i == desc->natts;
+	relation_close(rel, AccessShareLock);
+	return match;
+}
+
+/* Drop relation relid (a binding), refusing when anything else depends on it. */
+static void
+drop_binding(Oid relid)
+{
+	ObjectAddress obj;
+
+	obj.classId = RelationRelationId;
+	obj.objectId = relid;
+	obj.objectSubId = 0;
+	performDeletion(&obj, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+	CommandCounterIncrement();
+}
+
+/*
+ * BindModel
+ *		Bind the model's analyzed query: create or replace its view
+ *		medallion_bind.<model>, owned by the model owner.  When the columns
+ *		changed so that the view cannot be replaced, the bindings that read
+ *		it (of models reading an ephemeral model) are dropped with it.
+ *		Returns the names of the bindings so dropped: their models are
+ *		unbound until bound again.
+ */
+List *
+BindModel(ModelDef *model, Query *query)
+{
+	Oid			nsp = get_namespace_oid(MEDALLION_BIND_SCHEMA, false);
+	Oid			relid = get_relname_relid(model->name, nsp);
+	List	   *gone = NIL;
+
+	if (OidIsValid(relid) && !columns_prefix(relid, query))
+	{
+		gone = BindDropDependents(relid, NIL);
+		drop_binding(relid);
+	}
+	(void) BindCreateView(nsp, model->name, query, ModelOwnerId(model));
+	return gone;
+}
+
+/*
+ * BindDrop
+ *		Drop binding name, if it exists.  Anything else that depends on it
+ *		(a view a user made over an ephemeral model) makes this fail with
+ *		PostgreSQL's error naming it.
+ */
+void
+BindDrop(const char *name)
+{
+	Oid			relid = BindRelid(name);
+
+	if (OidIsValid(relid))
+		drop_binding(relid);
+}
+
+/*
+ * BindLoad
+ *		The bound query of a model (a copy of its binding's rule, which
+ *		reads as the model owner) and its columns.  The binding stays
+ *		locked (AccessShareLock) to the end of the transaction.  An unbound
+ *		model is an error that says how to bind it again.
+ */
+AnalyzedModel *
+BindLoad(ModelDef *model)
+{
+	Oid			relid = BindRelid(model->name);
+	AnalyzedModel *result = palloc0(sizeof(AnalyzedModel));
+	Relation	rel;
+	TupleDesc	desc;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" is not bound", model->name),
+				 errdetail("A change upstream of it dropped what its SQL was bound to."),
+				 errhint("Its owner binds it again with SELECT medallion_reanalyze('%s');",
+						 model->name)));
+	rel = relation_open(relid, AccessShareLock);
+	result->query = copyObject(get_view_query(rel));
+	result->binding = relid;
+	desc = RelationGetDescr(rel);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		ModelColumn *col;
+
+		if (att->attisdropped)
+			continue;
+		col = palloc(sizeof(ModelColumn));
+		col->name = pstrdup(NameStr(att->attname));
+		col->type = att->atttypid;
+		col->typmod = att->atttypmod;
+		col->collation = att->attcollation;
+		result->columns = lappend(result->columns, col);
+	}
+	relation_close(rel, NoLock);
+	return result;
+}
+
+/*
+ * BindRuleRelation
+ *		The view (or table) a pg_rewrite rule belongs to, or InvalidOid.
+ */
+Oid
+BindRuleRelation(Oid ruleoid)
+{
+	Relation	rel = table_open(RewriteRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			relid = InvalidOid;
+
+	ScanKeyInit(&key, Anum_pg_rewrite_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(ruleoid));
+	scan = systable_beginscan(rel, RewriteOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		relid = ((Form_pg_rewrite) GETSTRUCT(tup))->ev_class;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return relid;
+}
+
+/*
+ * dependent_bindings
+ *		Add to *found (OIDs) the bindings whose rules depend on relid (on one
+ *		of the columns attnums, when given), and then the bindings that
+ *		depend on those, each after everything it reads.
+ */
+static void
+dependent_bindings(Oid relid, List *attnums, Oid bindnsp, List **found)
+{
+	Relation	depRel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *direct = NIL;
+	ListCell   *lc;
+
+	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(depRel, DependReferenceIndexId, true, NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+		Oid			view;
+
+		if (dep->classid != RewriteRelationId)
+			continue;
+		if (attnums != NIL && !list_member_int(attnums, dep->refobjsubid))
+			continue;
+		view = BindRuleRelation(dep->objid);
+		if (OidIsValid(view) && view != relid && get_rel_namespace(view) == bindnsp &&
+			!list_member_oid(*found, view) && !list_member_oid(direct, view))
+			direct = lappend_oid(direct, view);
+	}
+	systable_endscan(scan);
+	table_close(depRel, AccessShareLock);
+
+	foreach(lc, direct)
+	{
+		if (list_member_oid(*found, lfirst_oid(lc)))
+			continue;
+		*found = lappend_oid(*found, lfirst_oid(lc));
+		dependent_bindings(lfirst_oid(lc), NIL, bindnsp, found);
+	}
+}
+
+/*
+ * BindDropDependents
+ *		Drop the bindings that depend on relation relid (on its columns
+ *		attnums only, when given: what dropping or retyping them would
+ *		break), and the bindings depending on those; returns their names.
+ *		Anything else depending on them (a user's view) makes this fail
+ *		with PostgreSQL's error naming it.
+ */
+List *
+BindDropDependents(Oid relid, List *attnums)
+{
+	Oid			bindnsp = get_namespace_oid(MEDALLION_BIND_SCHEMA, false);
+	List	   *found = NIL;
+	List	   *names = NIL;
+
+	dependent_bindings(relid, attnums, bindnsp, &found);
+	/* the last found depend on the earlier ones: drop them first */
+	for (int i = list_length(found) - 1; i >= 0; i--)
+	{
+		Oid			view = list_nth_oid(found, i);
+
+		names = lcons(get_rel_name(view), names);
+		LockRelationOid(view, AccessExclusiveLock);
+		drop_binding(view);
+	}
+	return names;
+}
+
+/*
+ * BindExecute
+ *		Run sql, text medallion wrote (it names relations, bindings among
+ *		them, schema-qualified), with parameters of the given types, into
+ *		dest.  After the rewriter expanded the views it reads, every read of
+ *		a relation in redirect_from (OIDs) reads the relation at the same
+ *		position of redirect_to instead, at every level.  Runs as the
+ *		current user with a fresh snapshot, as SPI would.  Returns the rows
+ *		processed (sent to dest, or written).
+ */
+uint64
+BindExecute(const char *sql, int nparams, Oid *types, Datum *values,
+			List *redirect_from, List *redirect_to, DestReceiver *dest)
+{
+	List	   *raw = pg_parse_query(sql);
+	Query	   *query;
+	List	   *rewritten;
+	PlannedStmt *plan;
+	QueryDesc  *qdesc;
+	ParamListInfo params = NULL;
+	uint64		processed;
+
+	if (list_length(raw) != 1)
+		elog(ERROR, "BindExecute takes one statement: %s", sql);
+	query = parse_analyze_fixedparams(linitial_node(RawStmt, raw), sql, types, nparams, NULL);
+	rewritten = QueryRewrite(query);
+	if (list_length(rewritten) != 1)
+		elog(ERROR, "statement rewritten into %d: %s", list_length(rewritten), sql);
+	query = linitial_node(Query, rewritten);
+	if (redirect_from != NIL)
+		(void) AnalyzeRedirect(query, redirect_from, redirect_to);
+	if (nparams > 0)
+	{
+		params = makeParamList(nparams);
+		for (int i = 0; i < nparams; i++)
+		{
+			params->params[i].value = values[i];
+			params->params[i].isnull = false;
+			params->params[i].pflags = PARAM_FLAG_CONST;
+			params->params[i].ptype = types[i];
+		}
+	}
+
+	CommandCounterIncrement();
+	plan = pg_plan_query(query, sql, CURSOR_OPT_PARALLEL_OK, params);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	qdesc = CreateQueryDesc(plan, sql, GetActiveSnapshot(), InvalidSnapshot, dest, params,
+							NULL, 0);
+	ExecutorStart(qdesc, 0);
+	ExecutorRun(qdesc, ForwardScanDirection, 0L, true);
+	processed = qdesc->estate->es_processed;
+	ExecutorFinish(qdesc);
+	ExecutorEnd(qdesc);
+	FreeQueryDesc(qdesc);
+	PopActiveSnapshot();
+	CommandCounterIncrement();
+	return processed;
+}
+
+/* A DestReceiver collecting rows as text (BindRowsReceiver). */
+typedef struct RowsReceiver
+{
+	DestReceiver pub;
+	BindRows   *rows;
+	uint64		limit;
+	MemoryContext cxt;
+	FmgrInfo   *out;			/* output functions, per column */
+} RowsReceiver;
+
+static void
+rows_startup(DestReceiver *self, int operation, TupleDesc desc)
+{
+	RowsReceiver *r = (RowsReceiver *) self;
+	MemoryContext old = MemoryContextSwitchTo(r->cxt);
+
+	r->rows->ncolumns = desc->natts;
+	r->out = palloc0(sizeof(FmgrInfo) * Max(desc->natts, 1));
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Oid			func;
+		bool		varlena;
+
+		getTypeOutputInfo(TupleDescAttr(desc, i)->atttypid, &func, &varlena);
+		fmgr_info(func, &r->out[i]);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+static bool
+rows_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	RowsReceiver *r = (RowsReceiver *) self;
+	MemoryContext old;
+	char	  **row;
+
+	if (list_length(r->rows->rows) >= r->limit)
+		return true;
+	slot_getallattrs(slot);
+	old = MemoryContextSwitchTo(r->cxt);
+	row = palloc0(sizeof(char *) * Max(r->rows->ncolumns, 1));
+	for (int i = 0; i < r->rows->ncolumns; i++)
+	{
+		if (!slot->tts_isnull[i])
+			row[i] = OutputFunctionCall(&r->out[i], slot->tts_values[i]);
+	}
+	r->rows->rows = lappend(r->rows->rows, row);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+static void
+rows_shutdown(DestReceiver *self)
+{
+}
+
+static void
+rows_destroy(DestReceiver *self)
+{
+}
+
+/*
+ * BindRowsReceiver
+ *		A DestReceiver for BindExecute that keeps up to limit rows in *rows,
+ *		as text, allocated in cxt.
+ */
+DestReceiver *
+BindRowsReceiver(BindRows *rows, uint64 limit, MemoryContext cxt)
+{
+	RowsReceiver *r = palloc0(sizeof(RowsReceiver));
+
+	r->pub.receiveSlot = rows_receive;
+	r->pub.rStartup = rows_startup;
+	r->pub.rShutdown = rows_shutdown;
+	r->pub.rDestroy = rows_destroy;
+	r->pub.mydest = DestNone;
+	r->rows = rows;
+	r->limit = limit;
+	r->cxt = cxt;
+	rows->ncolumns = 0;
+	rows->rows = NIL;
+	return (DestReceiver *) r;
+}

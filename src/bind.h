@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ *
+ * bind.h
+ *	  Bindings: a model's query (and its tests' code) bound once, at
+ *	  definition, as views in schema medallion_bind; running what is bound.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDALLION_BIND_H
+#define MEDALLION_BIND_H
+
+#include "nodes/parsenodes.h"
+#include "tcop/dest.h"
+
+#include "analyze.h"
+#include "catalog.h"
+
+#define MEDALLION_BIND_SCHEMA "medallion_bind"
+
+/* The search_path medallion runs its own SQL under: nothing a user made. */
+#define MEDALLION_SAFE_PATH "pg_catalog, pg_temp"
+
+/* Rows collected by a BindRowsReceiver: each row's values as text. */
+typedef struct BindRows
+{
+	int			ncolumns;
+	List	   *rows;			/* of char **, ncolumns each (NULL for SQL NULL) */
+} BindRows;
+
+extern char *BindName(const char *model, const char *test);
+extern Oid	BindRelid(const char *name);
+extern char *BindRelationSql(const char *name);
+extern void BindNotMember(Oid relid);
+extern Oid	BindCreateView(Oid nsp, const char *name, Query *query, Oid owner);
+extern List *BindModel(ModelDef *model, Query *query);
+extern void BindDrop(const char *name);
+extern AnalyzedModel *BindLoad(ModelDef *model);
+extern List *BindDropDependents(Oid relid, List *attnums);
+extern Oid	BindRuleRelation(Oid ruleoid);
+extern uint64 BindExecute(const char *sql, int nparams, Oid *types, Datum *values,
+						  List *redirect_from, List *redirect_to, DestReceiver *dest);
+extern DestReceiver *BindRowsReceiver(BindRows *rows, uint64 limit, MemoryContext cxt);
+
+#endif							/* MEDALLION_BIND_H */
