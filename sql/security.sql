@@ -60,6 +60,196 @@ SET ROLE medallion_reader;
 SELECT medallion_create_model('sec_y', 'SELECT 1 AS one', layer => 'gold');
 RESET ROLE;
 
+-- ---------------------------------------------------------------------
+-- A model means what it meant when it was defined.  The reproductions
+-- below are an admin (alice, not a superuser) attacking a superuser's
+-- models; each must fail safely.
+-- ---------------------------------------------------------------------
+SET medallion.log_timing = off;
+SELECT setval('medallion.runs_run_id_seq', 1, false);
+CREATE TABLE secsrc.people (customer_id int, lname varchar(20));
+INSERT INTO secsrc.people VALUES (1, 'SMITH'), (2, 'JONES');
+GRANT SELECT ON secsrc.people TO regress_med_alice;
+-- what an attacker's code would do if it ever ran as the superuser
+CREATE TABLE secsrc.pwned (who text, at timestamptz DEFAULT now());
+GRANT INSERT ON secsrc.pwned TO PUBLIC;
+SELECT medallion_create_model('slvr_x', $$SELECT customer_id, lname FROM secsrc.people$$,
+  layer => 'silver');
+SELECT medallion_create_model('gld_x', $$SELECT customer_id, lower(lname) AS lname FROM slvr_x$$,
+  layer => 'gold');
+SELECT model, status FROM medallion_run('+gld_x');
+-- the binding: a view owned by the model owner, its names resolved
+SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE oid = 'medallion_bind.gld_x'::regclass;
+SELECT pg_get_viewdef('medallion_bind.gld_x'::regclass);
+-- pg_temp is never on a stored path, and is searched last
+SET search_path = pg_temp, public;
+SELECT medallion_create_model('sec_path', 'SELECT 1 AS one', layer => 'silver');
+SELECT search_path FROM medallion.models WHERE name = 'sec_path';
+RESET search_path;
+SELECT * FROM medallion_drop_model('sec_path');
+
+-- 1. A function with a better-matching signature in a schema on the path.
+--    Admins cannot create in the layer schemas any more...
+SET ROLE regress_med_alice;
+CREATE FUNCTION bronze.lower(varchar) RETURNS text LANGUAGE sql AS $$SELECT 'pwned'$$;
+CREATE VIEW bronze.slvr_x AS SELECT 1 AS customer_id, 'x'::varchar AS lname;
+CREATE TABLE medallion_audit.scratch (id int);
+CREATE TABLE medallion_bind.gld_y (id int);
+RESET ROLE;
+--    ... and where an attacker can (a careless GRANT on public, first on
+--    the path), what the model names was bound when it was defined.
+GRANT CREATE ON SCHEMA public TO regress_med_alice;
+SET ROLE regress_med_alice;
+CREATE FUNCTION public.lower(varchar) RETURNS text LANGUAGE sql
+  AS $$INSERT INTO secsrc.pwned (who) VALUES (current_user) RETURNING 'pwned'$$;
+-- 2. A view named like the model it reads, earlier on the path.
+CREATE FUNCTION public.evil() RETURNS text LANGUAGE sql
+  AS $$INSERT INTO secsrc.pwned (who) VALUES (current_user) RETURNING 'evil'$$;
+CREATE VIEW public.slvr_x AS SELECT 1 AS customer_id, public.evil()::varchar AS lname;
+RESET ROLE;
+SELECT model, status FROM medallion_run('+gld_x');
+SELECT * FROM gold.gld_x ORDER BY customer_id;
+-- 3. A temporary view of the session that runs the model (see also the
+--    isolation spec sec_temp_view).
+SET ROLE regress_med_alice;
+CREATE TEMP VIEW slvr_x AS SELECT 1 AS customer_id, public.evil()::varchar AS lname;
+CREATE FUNCTION pg_temp.lower(varchar) RETURNS text LANGUAGE sql AS $$SELECT 'pwned'$$;
+SELECT model, status FROM medallion_run('gld_x');
+RESET ROLE;
+SELECT * FROM gold.gld_x ORDER BY customer_id;
+SELECT count(*) AS attacker_code_ran FROM secsrc.pwned;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_med_alice';
+-- the owner binds again on purpose: names resolve as they do now, and
+-- public.slvr_x (first on the path) is what the model means from then on
+SELECT medallion_reanalyze('gld_x');
+SELECT dep_schema, dep_name, kind FROM medallion.model_dependencies WHERE model = 'gld_x' ORDER BY 1, 2;
+-- what a binding reads cannot be dropped from under it...
+DROP VIEW public.slvr_x;
+-- ... unless with CASCADE: the model is then unbound, its runs fail
+-- saying so, until its owner binds it again
+DROP VIEW pg_temp.slvr_x;
+DROP FUNCTION pg_temp.lower(varchar);
+DROP VIEW public.slvr_x CASCADE;
+DROP FUNCTION public.lower(varchar), public.evil();
+REVOKE CREATE ON SCHEMA public FROM regress_med_alice;
+SELECT model, status, message FROM medallion_run('gld_x');
+SELECT medallion_reanalyze('gld_x');
+SELECT dep_schema, dep_name, kind FROM medallion.model_dependencies WHERE model = 'gld_x' ORDER BY 1, 2;
+SELECT model, status FROM medallion_run('gld_x');
+
+-- 4. Sources have owners: another admin cannot change or drop them.
+CREATE SCHEMA secbob;
+CREATE TABLE secbob.t (id int);
+GRANT USAGE ON SCHEMA secbob TO regress_med_bob;
+SET ROLE regress_med_bob;
+SELECT medallion_create_source('bob_src', 'secbob', tables => ARRAY['t']);
+RESET ROLE;
+SELECT name, owner FROM medallion.sources WHERE name = 'bob_src';
+SET ROLE regress_med_alice;
+SELECT medallion.source_write('delete', 'bob_src');
+SELECT medallion.source_write('upsert', 'bob_src', 'local', local_schema => 'secsrc');
+SELECT medallion_drop_source('bob_src');
+SELECT medallion_create_source('bob_src', 'secsrc');
+-- nor store credentials, through the helper either
+SELECT medallion.source_write('upsert', 'alice_src', 'local', local_schema => 'secsrc',
+  options => '{"password": "hunter2"}');
+RESET ROLE;
+SELECT name, owner, local_schema FROM medallion.sources WHERE name LIKE '%\_src' ORDER BY 1;
+SET ROLE regress_med_bob;
+SELECT medallion_drop_source('bob_src');
+RESET ROLE;
+DROP SCHEMA secbob CASCADE;
+-- schedules too: only their owner records an outcome or drops them
+INSERT INTO medallion.schedules (name, selector, cron, owner)
+VALUES ('sec_nightly', 'all', '0 1 * * *', 'regress_med_bob');
+SET ROLE regress_med_alice;
+SELECT medallion.schedule_write('outcome', 'sec_nightly', last_status => 'success');
+SELECT medallion.schedule_write('delete', 'sec_nightly');
+RESET ROLE;
+SELECT name, owner, last_status FROM medallion.schedules;
+DELETE FROM medallion.schedules WHERE name = 'sec_nightly';
+
+-- 5. The previous version of a table with row-level security is as
+--    private as the table; so are stored failing rows.
+CREATE ROLE regress_med_reader;
+ALTER TABLE gold.gld_x ENABLE ROW LEVEL SECURITY;
+CREATE POLICY only_one ON gold.gld_x FOR SELECT TO regress_med_reader USING (customer_id = 1);
+GRANT USAGE ON SCHEMA gold, medallion_history, medallion_audit TO regress_med_reader;
+GRANT SELECT ON gold.gld_x TO regress_med_reader;
+SELECT medallion_add_test('gld_x', 'accepted_values', column_name => 'lname',
+  accepted => ARRAY['smith'], severity => 'warn', store_failures => true);
+SELECT model, status FROM medallion_run('gld_x');
+SET ROLE regress_med_reader;
+SELECT count(*) AS rows_seen FROM gold.gld_x;
+SELECT count(*) FROM medallion_history.gld_x;
+SELECT count(*) FROM medallion_audit.gld_x__accepted_values_lname;
+RESET ROLE;
+SELECT count(*) AS failing_rows_kept FROM medallion_audit.gld_x__accepted_values_lname;
+SELECT pg_get_userbyid(relowner) AS audit_owner FROM pg_class
+ WHERE oid = 'medallion_audit.gld_x__accepted_values_lname'::regclass;
+
+-- 6. Schedules work for admins: what pg_cron needs is read for them
+SET ROLE regress_med_alice;
+SELECT medallion.cron_database() IS NOT NULL AS knows_cron_database;
+RESET ROLE;
+
+-- 7. Settings are range-checked when they are stored
+SELECT medallion_create_model('sec_bad', 'SELECT 1 AS one', layer => 'silver',
+  statement_timeout => '-1 hour');
+SELECT medallion_create_model('sec_bad', 'SELECT 1 AS one', layer => 'silver',
+  statement_timeout => '0');
+SELECT medallion_create_model('sec_bad', 'SELECT 1 AS t', layer => 'silver',
+  materialized => 'incremental', watermark => 't', lookback => '-1 day');
+SELECT medallion_create_model('sec_bad', 'SELECT 1 AS one', layer => 'silver',
+  materialized => 'incremental', full_refresh_threshold => 1.5);
+SELECT medallion_create_source('sec_bad', 'secsrc', options => '{"retries": 1e9}');
+SELECT medallion_create_source('sec_bad', 'secsrc', options => '{"retries": 2.5}');
+SELECT medallion_create_source('sec_bad', 'secsrc', options => '{"retry_delay": "-5 s"}');
+SELECT medallion_create_source('sec_bad', 'secsrc', options => '{"batch_size": 0}');
+SELECT count(*) AS stored FROM medallion.models WHERE name = 'sec_bad';
+SELECT count(*) AS stored FROM medallion.sources WHERE name = 'sec_bad';
+
+-- Upstream row-level security applies to the model as its owner
+CREATE TABLE secsrc.accounts (id int, region text);
+INSERT INTO secsrc.accounts VALUES (1, 'eu'), (2, 'us'), (3, 'eu');
+ALTER TABLE secsrc.accounts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY eu_only ON secsrc.accounts FOR SELECT TO regress_med_alice USING (region = 'eu');
+GRANT SELECT ON secsrc.accounts TO regress_med_alice;
+SET ROLE regress_med_alice;
+SELECT medallion_create_model('sec_accounts', $$SELECT id, region FROM secsrc.accounts$$, layer => 'silver');
+RESET ROLE;
+SELECT model, status, rows FROM medallion_run('sec_accounts');
+SELECT * FROM silver.sec_accounts ORDER BY id;
+
+-- An upstream change that breaks a binding: a view model redefined with
+-- other columns drops the bindings reading it; the caller, acting for
+-- their owner, binds them again at once; others wait for their owner.
+SELECT medallion_create_model('sec_v', 'SELECT id, region FROM secsrc.accounts', layer => 'bronze');
+GRANT SELECT ON secsrc.accounts TO regress_med_bob;
+GRANT SELECT ON bronze.sec_v TO regress_med_bob;
+SET ROLE regress_med_bob;
+SELECT medallion_create_model('sec_bob', 'SELECT id FROM sec_v', layer => 'gold');
+RESET ROLE;
+SELECT medallion_create_model('sec_v', 'SELECT id, region::varchar AS region FROM secsrc.accounts', layer => 'bronze');
+SELECT model, status, message FROM medallion_run('sec_bob');
+-- the view was created again: its grants too
+GRANT SELECT ON bronze.sec_v TO regress_med_bob;
+SET ROLE regress_med_bob;
+SELECT medallion_reanalyze('sec_bob');
+RESET ROLE;
+SELECT model, status FROM medallion_run('sec_bob');
+SET ROLE regress_med_bob;
+SELECT * FROM medallion_drop_model('sec_bob');
+RESET ROLE;
+SELECT * FROM medallion_drop_model('sec_v');
+
+SET ROLE regress_med_alice;
+SELECT * FROM medallion_drop_model('sec_accounts');
+RESET ROLE;
+SELECT * FROM medallion_drop_model('slvr_x', cascade => true);
+REVOKE USAGE ON SCHEMA gold, medallion_history, medallion_audit FROM regress_med_reader;
+DROP ROLE regress_med_reader;
+
 SET ROLE regress_med_alice;
 SELECT * FROM medallion_drop_model('sec_partial');
 SELECT * FROM medallion_drop_model('sec_public');

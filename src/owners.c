@@ -107,6 +107,22 @@ medallion_source_write(PG_FUNCTION_ARGS)
 	existed = check_row_owner("medallion.sources", "source", name, caller);
 	if (strcmp(op, "upsert") == 0)
 	{
+		/* credentials never reach the catalog, nor an error message */
+		if (!PG_ARGISNULL(7))
+		{
+			Oid			jtypes[1] = {JSONBOID};
+			Datum		jvalues[1] = {PG_GETARG_DATUM(7)};
+
+			if (SPI_execute_with_args("SELECT 1 WHERE $1 OPERATOR(pg_catalog.?|) "
+									  "ARRAY['password', 'username', 'user', 'passwd', 'pwd']",
+									  1, jtypes, jvalues, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not check the options of source \"%s\"", name);
+			if (SPI_processed > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("options must not hold credentials"),
+						 errhint("Credentials belong in a user mapping (CREATE USER MAPPING), which medallion never reads.")));
+		}
 		/* $1 (op) becomes the owner of a new source: the caller */
 		types[0] = NAMEOID;
 		fcinfo->args[0].value = DirectFunctionCall1(namein,
