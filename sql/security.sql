@@ -66,6 +66,7 @@ RESET ROLE;
 -- models; each must fail safely.
 -- ---------------------------------------------------------------------
 SET medallion.log_timing = off;
+TRUNCATE medallion.runs CASCADE;
 SELECT setval('medallion.runs_run_id_seq', 1, false);
 CREATE TABLE secsrc.people (customer_id int, lname varchar(20));
 INSERT INTO secsrc.people VALUES (1, 'SMITH'), (2, 'JONES');

@@ -786,7 +786,7 @@ bind_one(const char *name, const char *sql, const char *what, Oid owner)
 {
 	Query	   *query = AnalyzeQuery(sql, what);
 
-	(void) BindCreateView(get_namespace_oid(MEDALLION_BIND_SCHEMA, false), name, query, owner);
+	(void) BindCreateView(BindNamespace(true), name, query, owner);
 }
 
 /*

@@ -51,6 +51,9 @@
 #include "catalog/pg_depend.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_namespace.h"
+#include "executor/spi.h"
+#include "fmgr.h"
 #include "commands/extension.h"
 #include "commands/tablecmds.h"
 #include "common/md5.h"
@@ -80,6 +83,8 @@
 #include "catalog.h"
 #include "model.h"
 
+PG_FUNCTION_INFO_V1(medallion_adopt_bind_schema);
+
 /*
  * BindName
  *		The name of a binding in medallion_bind: the model's name for its
@@ -104,11 +109,64 @@ BindName(const char *model, const char *test)
 	return psprintf("h$%s", hex);
 }
 
+/*
+ * BindNamespace
+ *		The OID of schema medallion_bind.  The install script of 0.2.0 makes
+ *		it; a database still at 0.1.0 (the library updated, the extension
+ *		not yet) has none: with create, it is made then, as the extension
+ *		owner, and the update script makes it the extension's
+ *		(medallion.adopt_bind_schema); without, InvalidOid.
+ */
+Oid
+BindNamespace(bool create)
+{
+	Oid			nsp = get_namespace_oid(MEDALLION_BIND_SCHEMA, true);
+	CatalogSession session;
+
+	if (OidIsValid(nsp) || !create)
+		return nsp;
+	CatalogEnter(&session);
+	if (SPI_execute("CREATE SCHEMA " MEDALLION_BIND_SCHEMA, false, 0) != SPI_OK_UTILITY ||
+		SPI_execute("GRANT USAGE ON SCHEMA " MEDALLION_BIND_SCHEMA " TO medallion_admin", false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create schema %s", MEDALLION_BIND_SCHEMA);
+	CatalogLeave(&session);
+	CommandCounterIncrement();
+	return get_namespace_oid(MEDALLION_BIND_SCHEMA, false);
+}
+
+/*
+ * medallion.adopt_bind_schema() makes schema medallion_bind, when a 0.2.0
+ * library made it before the update to 0.2.0, a member of the extension
+ * (what CREATE SCHEMA in the install script makes it).  For update scripts.
+ */
+Datum
+medallion_adopt_bind_schema(PG_FUNCTION_ARGS)
+{
+	Oid			nsp = get_namespace_oid(MEDALLION_BIND_SCHEMA, true);
+	ObjectAddress obj;
+
+	if (!creating_extension)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("medallion.adopt_bind_schema() is for medallion's update scripts")));
+	if (!OidIsValid(nsp))
+		PG_RETURN_BOOL(false);
+	obj.classId = NamespaceRelationId;
+	obj.objectId = nsp;
+	obj.objectSubId = 0;
+	if (getExtensionOfObject(NamespaceRelationId, nsp) == CurrentExtensionObject)
+		PG_RETURN_BOOL(false);
+	recordDependencyOnCurrentExtension(&obj, false);
+	PG_RETURN_BOOL(true);
+}
+
 /* The OID of binding name, or InvalidOid. */
 Oid
 BindRelid(const char *name)
 {
-	return get_relname_relid(name, get_namespace_oid(MEDALLION_BIND_SCHEMA, false));
+	Oid			nsp = BindNamespace(false);
+
+	return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
 }
 
 /* "medallion_bind"."name", for the SQL medallion writes. */
@@ -290,7 +348,7 @@ drop_binding(Oid relid)
 List *
 BindModel(ModelDef *model, Query *query)
 {
-	Oid			nsp = get_namespace_oid(MEDALLION_BIND_SCHEMA, false);
+	Oid			nsp = BindNamespace(true);
 	Oid			relid = get_relname_relid(model->name, nsp);
 	List	   *gone = NIL;
 
@@ -444,10 +502,12 @@ dependent_bindings(Oid relid, List *attnums, Oid bindnsp, List **found)
 List *
 BindDropDependents(Oid relid, List *attnums)
 {
-	Oid			bindnsp = get_namespace_oid(MEDALLION_BIND_SCHEMA, false);
+	Oid			bindnsp = BindNamespace(false);
 	List	   *found = NIL;
 	List	   *names = NIL;
 
+	if (!OidIsValid(bindnsp))
+		return NIL;
 	dependent_bindings(relid, attnums, bindnsp, &found);
 	/* the last found depend on the earlier ones: drop them first */
 	for (int i = list_length(found) - 1; i >= 0; i--)

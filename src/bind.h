@@ -27,6 +27,7 @@ typedef struct BindRows
 	List	   *rows;			/* of char **, ncolumns each (NULL for SQL NULL) */
 } BindRows;
 
+extern Oid	BindNamespace(bool create);
 extern char *BindName(const char *model, const char *test);
 extern Oid	BindRelid(const char *name);
 extern char *BindRelationSql(const char *name);

@@ -83,6 +83,19 @@ COMMENT ON SCHEMA medallion_bind IS
 	'medallion: each model''s query (and its tests'' code) as bound when it was defined; runs execute these';
 GRANT USAGE ON SCHEMA medallion_bind TO medallion_admin;
 
+/*
+ * medallion_bind exists before 0.2.0's script when a 0.2.0 library bound a
+ * model in a database still at 0.1.0: the update script makes it the
+ * extension's with this function.
+ */
+CREATE FUNCTION medallion.adopt_bind_schema()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'medallion_adopt_bind_schema'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medallion.adopt_bind_schema() IS
+	'Make schema medallion_bind, made by the library before an update to 0.2.0, a member of the extension; for update scripts, internal';
+REVOKE ALL ON FUNCTION medallion.adopt_bind_schema() FROM PUBLIC;
+
 INSERT INTO medallion.layers (name, schema_name, ordinal, default_materialization, reader_role, builtin, description)
 VALUES ('bronze', 'bronze', 1, 'view', NULL, true, 'Raw source data, renamed and typed'),
 	   ('silver', 'silver', 2, 'table', NULL, true, 'Cleaned and enriched data'),
@@ -105,8 +118,8 @@ CREATE TABLE medallion.sources (
 	warn_after	interval,
 	error_after	interval,
 	description	text,
-	owner		name NOT NULL,
 	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	owner		name NOT NULL,
 	CONSTRAINT sources_no_credentials
 		CHECK (NOT options ?| ARRAY['password', 'username', 'user', 'passwd', 'pwd']),
 	CONSTRAINT sources_retries
@@ -154,10 +167,10 @@ CREATE TABLE medallion.models (
 	column_descriptions jsonb NOT NULL DEFAULT '{}',
 	on_schema_change text NOT NULL DEFAULT 'fail'
 				CHECK (on_schema_change IN ('fail', 'append_new_columns', 'sync_all_columns')),
-	statement_timeout interval CHECK (statement_timeout > '0'),
+	statement_timeout interval CONSTRAINT models_statement_timeout_check CHECK (statement_timeout > '0'),
 	strategy	text CHECK (strategy IN ('append', 'merge', 'delete+insert')),
 	watermark	text,
-	lookback	interval CHECK (lookback >= '0'),
+	lookback	interval CONSTRAINT models_lookback_check CHECK (lookback >= '0'),
 	full_refresh_threshold real CHECK (full_refresh_threshold > 0 AND full_refresh_threshold <= 1),
 	snapshot_strategy text CHECK (snapshot_strategy IN ('timestamp', 'check')),
 	updated_at_column text,

@@ -1,0 +1,488 @@
+/* src/sql/medallion--0.1.0--0.2.0.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION medallion UPDATE TO '0.2.0'" to load this file. \quit
+
+/*
+ * 0.2.0: a model means what it meant when it was defined.  Models are
+ * bound (medallion_bind), admins no longer create in medallion's schemas,
+ * sources and schedules have owners checked by their writers, settings are
+ * range-checked, a run that skipped every model is "skipped".
+ */
+
+/* Admins define models through medallion; they do not create in its schemas. */
+DO $revoke$
+DECLARE
+	l record;
+BEGIN
+	FOR l IN SELECT schema_name FROM medallion.layers LOOP
+		EXECUTE pg_catalog.format('REVOKE CREATE ON SCHEMA %I FROM medallion_admin', l.schema_name);
+	END LOOP;
+END
+$revoke$;
+REVOKE CREATE ON SCHEMA medallion_audit FROM medallion_admin;
+
+/*
+ * medallion_bind exists before 0.2.0's script when a 0.2.0 library bound a
+ * model in a database still at 0.1.0: the update script makes it the
+ * extension's with this function.
+ */
+CREATE FUNCTION medallion.adopt_bind_schema()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'medallion_adopt_bind_schema'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medallion.adopt_bind_schema() IS
+	'Make schema medallion_bind, made by the library before an update to 0.2.0, a member of the extension; for update scripts, internal';
+REVOKE ALL ON FUNCTION medallion.adopt_bind_schema() FROM PUBLIC;
+DO $bindschema$
+BEGIN
+	IF pg_catalog.to_regnamespace('medallion_bind') IS NULL THEN
+		CREATE SCHEMA medallion_bind;
+	ELSE
+		PERFORM medallion.adopt_bind_schema();
+	END IF;
+END
+$bindschema$;
+COMMENT ON SCHEMA medallion_bind IS
+	'medallion: each model''s query (and its tests'' code) as bound when it was defined; runs execute these';
+GRANT USAGE ON SCHEMA medallion_bind TO medallion_admin;
+
+/*
+ * Sources get the owner they never had: the owner of their local schema
+ * (the role that created the foreign tables there), else the role running
+ * the upgrade.  Credentials found in options are removed (they belong in a
+ * user mapping); out-of-range numbers are brought into range.
+ */
+ALTER TABLE medallion.sources ADD COLUMN owner name;
+UPDATE medallion.sources AS s
+   SET owner = COALESCE((SELECT pg_catalog.pg_get_userbyid(n.nspowner) FROM pg_catalog.pg_namespace n
+						  WHERE n.nspname = s.local_schema), current_user);
+DO $credentials$
+DECLARE
+	bad text;
+BEGIN
+	SELECT pg_catalog.string_agg(name, ', ') INTO bad FROM medallion.sources
+	 WHERE options ?| ARRAY['password', 'username', 'user', 'passwd', 'pwd'];
+	IF bad IS NOT NULL THEN
+		RAISE WARNING 'credentials removed from the options of sources %', bad
+			USING HINT = 'Credentials belong in a user mapping (CREATE USER MAPPING), which medallion never reads.';
+		UPDATE medallion.sources SET options = options - ARRAY['password', 'username', 'user', 'passwd', 'pwd'];
+	END IF;
+END
+$credentials$;
+UPDATE medallion.sources
+   SET options = options || pg_catalog.jsonb_build_object('retries',
+		   LEAST(100, GREATEST(0, pg_catalog.trunc((options->>'retries')::numeric))))
+ WHERE options ? 'retries' AND pg_catalog.jsonb_typeof(options->'retries') = 'number';
+UPDATE medallion.sources
+   SET options = options || pg_catalog.jsonb_build_object('batch_size',
+		   LEAST(100000000, GREATEST(1, pg_catalog.trunc((options->>'batch_size')::numeric))))
+ WHERE options ? 'batch_size' AND pg_catalog.jsonb_typeof(options->'batch_size') = 'number';
+ALTER TABLE medallion.sources ALTER COLUMN owner SET NOT NULL,
+	ADD CONSTRAINT sources_no_credentials
+		CHECK (NOT options ?| ARRAY['password', 'username', 'user', 'passwd', 'pwd']),
+	ADD CONSTRAINT sources_retries
+		CHECK (NOT options ? 'retries' OR (pg_catalog.jsonb_typeof(options->'retries') = 'number'
+			AND (options->>'retries')::numeric BETWEEN 0 AND 100
+			AND (options->>'retries')::numeric = pg_catalog.trunc((options->>'retries')::numeric))),
+	ADD CONSTRAINT sources_batch_size
+		CHECK (NOT options ? 'batch_size' OR (pg_catalog.jsonb_typeof(options->'batch_size') = 'number'
+			AND (options->>'batch_size')::numeric BETWEEN 1 AND 100000000
+			AND (options->>'batch_size')::numeric = pg_catalog.trunc((options->>'batch_size')::numeric)));
+COMMENT ON COLUMN medallion.sources.owner IS 'Role that registered the source: only roles with its privileges change, refresh or drop it';
+
+/* Model settings in range. */
+UPDATE medallion.models SET statement_timeout = NULL WHERE statement_timeout <= '0';
+UPDATE medallion.models SET lookback = NULL WHERE lookback < '0';
+UPDATE medallion.models SET full_refresh_threshold = 1 WHERE full_refresh_threshold > 1;
+ALTER TABLE medallion.models
+	ADD CONSTRAINT models_statement_timeout_check CHECK (statement_timeout > '0'),
+	ADD CONSTRAINT models_lookback_check CHECK (lookback >= '0'),
+	DROP CONSTRAINT models_full_refresh_threshold_check,
+	ADD CONSTRAINT models_full_refresh_threshold_check
+		CHECK (full_refresh_threshold > 0 AND full_refresh_threshold <= 1);
+COMMENT ON COLUMN medallion.models.search_path IS 'search_path the model SQL is bound with when it is defined (pg_temp is never on it; it is searched last)';
+
+/* A run that skipped every model (another run held them) is "skipped". */
+ALTER TABLE medallion.runs DROP CONSTRAINT runs_status_check,
+	ADD CONSTRAINT runs_status_check
+		CHECK (status IN ('running', 'success', 'partial', 'failed', 'cancelled', 'crashed', 'skipped'));
+COMMENT ON COLUMN medallion.runs.status IS 'running, success, partial (some models failed or were skipped), failed, cancelled, crashed, or skipped (another run held every model, on_conflict => skip)';
+
+UPDATE medallion.schedules SET retries = 100 WHERE retries > 100;
+ALTER TABLE medallion.schedules DROP CONSTRAINT schedules_retries_check,
+	ADD CONSTRAINT schedules_retries_check CHECK (retries BETWEEN 0 AND 100);
+
+/* The writers of sources and schedules check the owner themselves (C). */
+DROP FUNCTION medallion.source_write(text, text, text, name, text, name, text[], jsonb, text, interval, interval, text);
+CREATE FUNCTION medallion.source_write(op text, name text, kind text DEFAULT NULL,
+	server_name name DEFAULT NULL, remote_schema text DEFAULT NULL, local_schema name DEFAULT NULL,
+	tables text[] DEFAULT NULL, options jsonb DEFAULT NULL, freshness_column text DEFAULT NULL,
+	warn_after interval DEFAULT NULL, error_after interval DEFAULT NULL, description text DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'medallion_source_write'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medallion.source_write(text, text, text, name, text, name, text[], jsonb, text, interval, interval, text) IS
+	'Write medallion.sources (upsert, tables, delete), as the extension owner, when the caller acts for the source''s owner; internal';
+
+REVOKE ALL ON FUNCTION medallion.source_write(text, text, text, name, text, name, text[], jsonb, text, interval, interval, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medallion.source_write(text, text, text, name, text, name, text[], jsonb, text, interval, interval, text) TO medallion_admin;
+
+DROP FUNCTION medallion.schedule_write(text, text, text, text, integer, interval, bigint, bigint, text, integer, integer);
+CREATE FUNCTION medallion.schedule_write(op text, name text, selector text DEFAULT NULL,
+	cron text DEFAULT NULL, retries integer DEFAULT NULL, retry_delay interval DEFAULT NULL,
+	jobid bigint DEFAULT NULL, last_run_id bigint DEFAULT NULL, last_status text DEFAULT NULL,
+	last_attempts integer DEFAULT NULL, threads integer DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'medallion_schedule_write'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medallion.schedule_write(text, text, text, text, integer, interval, bigint, bigint, text, integer, integer) IS
+	'Write medallion.schedules (upsert, outcome, delete), as the extension owner, when the caller acts for the schedule''s owner; internal';
+
+REVOKE ALL ON FUNCTION medallion.schedule_write(text, text, text, text, integer, interval, bigint, bigint, text, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medallion.schedule_write(text, text, text, text, integer, interval, bigint, bigint, text, integer, integer) TO medallion_admin;
+
+CREATE FUNCTION medallion.cron_database()
+RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$ SELECT pg_catalog.current_setting('cron.database_name', true) $function$;
+COMMENT ON FUNCTION medallion.cron_database() IS
+	'The database pg_cron runs its jobs in (cron.database_name, which only superusers can read), or NULL when pg_cron is not loaded; internal';
+REVOKE ALL ON FUNCTION medallion.cron_database() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION medallion.cron_database() TO medallion_admin;
+
+CREATE OR REPLACE FUNCTION medallion.require_pg_cron()
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	cron_db text := medallion.cron_database();
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+			USING ERRCODE = 'undefined_object',
+				  DETAIL = format('Schedules are pg_cron jobs; pg_cron runs jobs in the database named by cron.database_name (%s).',
+								  coalesce(cron_db, 'not set: pg_cron is not loaded')),
+				  HINT = 'Add pg_cron to shared_preload_libraries, then CREATE EXTENSION pg_cron in that database, and use medallion there.';
+	END IF;
+	IF cron_db IS DISTINCT FROM current_database() THEN
+		RAISE EXCEPTION 'pg_cron runs its jobs in database "%", not in "%"', cron_db, current_database()
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Schedule from the database named by cron.database_name, or set cron.database_name to this one (it needs a restart).';
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION medallion.require_pg_cron() IS 'Raise a clear error unless pg_cron can run jobs in this database; internal';
+
+CREATE OR REPLACE FUNCTION @extschema@.medallion_create_source(
+	name text,
+	local_schema name,
+	kind text DEFAULT 'local',
+	tables text[] DEFAULT '{}',
+	server_name name DEFAULT NULL,
+	remote_schema text DEFAULT NULL,
+	freshness_column text DEFAULT NULL,
+	warn_after interval DEFAULT NULL,
+	error_after interval DEFAULT NULL,
+	description text DEFAULT NULL,
+	options jsonb DEFAULT '{}')
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	existed boolean;
+	missing text;
+	t text;
+	spec jsonb;
+	previous text[];
+BEGIN
+	IF name IS NULL OR local_schema IS NULL OR kind IS NULL THEN
+		RAISE EXCEPTION 'source name, local_schema and kind must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF name !~ '^[a-z_][a-z0-9_]*$' OR length(name) > 63 THEN
+		RAISE EXCEPTION 'invalid source name "%"', name
+			USING ERRCODE = 'invalid_name',
+				  DETAIL = 'A source name is made of lower-case letters, digits and underscores, and does not start with a digit.';
+	END IF;
+	IF kind NOT IN ('tds', 'postgres', 'file', 'local') THEN
+		RAISE EXCEPTION 'unknown source kind "%"', kind
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'kind is tds, postgres, file or local.';
+	END IF;
+	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
+		RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF options ? 'retries' AND (jsonb_typeof(options->'retries') <> 'number'
+		OR (options->>'retries')::numeric NOT BETWEEN 0 AND 100
+		OR (options->>'retries')::numeric <> trunc((options->>'retries')::numeric)) THEN
+		RAISE EXCEPTION 'option retries must be a whole number from 0 to 100'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('retries is %s.', options->'retries'),
+				  HINT = 'retries is how many times a connection error is tried again.';
+	END IF;
+	IF options ? 'batch_size' AND (jsonb_typeof(options->'batch_size') <> 'number'
+		OR (options->>'batch_size')::numeric NOT BETWEEN 1 AND 100000000
+		OR (options->>'batch_size')::numeric <> trunc((options->>'batch_size')::numeric)) THEN
+		RAISE EXCEPTION 'option batch_size must be a whole number from 1 to 100000000'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('batch_size is %s.', options->'batch_size'),
+				  HINT = 'batch_size is how many rows an extraction stages per batch.';
+	END IF;
+	IF options ? 'retry_delay' THEN
+		DECLARE
+			delay interval;
+		BEGIN
+			BEGIN
+				delay := (options->>'retry_delay')::interval;
+			EXCEPTION WHEN OTHERS THEN
+				RAISE EXCEPTION 'option retry_delay must be an interval' USING ERRCODE = 'invalid_parameter_value',
+					HINT = 'For example "10 seconds".';
+			END;
+			IF delay < '0' THEN
+				RAISE EXCEPTION 'option retry_delay must not be negative' USING ERRCODE = 'invalid_parameter_value',
+					DETAIL = format('retry_delay is %s.', options->>'retry_delay'),
+					HINT = 'For example "10 seconds".';
+			END IF;
+		END;
+	END IF;
+	IF options ?| ARRAY['password', 'username', 'user', 'passwd', 'pwd'] THEN
+		RAISE EXCEPTION 'options must not hold credentials'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Credentials belong in a user mapping (CREATE USER MAPPING), which medallion never reads.';
+	END IF;
+	IF NOT pg_has_role('medallion_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'permission denied to create sources'
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Sources are created by members of medallion_admin.';
+	END IF;
+
+	IF kind = 'local' THEN
+		IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = local_schema) THEN
+			RAISE EXCEPTION 'schema "%" does not exist', local_schema
+				USING ERRCODE = 'invalid_schema_name',
+					  HINT = 'Create the schema and its tables (or import the foreign schema) first.';
+		END IF;
+		FOREACH t IN ARRAY coalesce(tables, '{}') LOOP
+			IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+						   WHERE n.nspname = local_schema AND c.relname = t) THEN
+				missing := t;
+				EXIT;
+			END IF;
+		END LOOP;
+		IF missing IS NOT NULL THEN
+			RAISE EXCEPTION 'relation "%.%" does not exist', local_schema, missing
+				USING ERRCODE = 'undefined_table',
+					  HINT = 'A source lists relations that exist in its local schema.';
+		END IF;
+	ELSE
+		/* the remote side's tables become foreign tables here, as the caller */
+		IF kind <> 'file' AND remote_schema IS NULL THEN
+			RAISE EXCEPTION 'a % source needs remote_schema', kind USING ERRCODE = 'null_value_not_allowed';
+		END IF;
+		PERFORM medallion.require_server(kind, server_name);
+		SELECT s.tables INTO previous FROM medallion.sources s
+		 WHERE s.name = medallion_create_source.name AND s.local_schema = medallion_create_source.local_schema
+		   AND s.kind <> 'local';
+		EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', local_schema);
+		/* remembered for refreshes: the named tables, or the whole remote schema */
+		options := options || jsonb_build_object('all_tables', cardinality(coalesce(tables, '{}')) = 0);
+		spec := medallion.source_spec(kind, server_name, remote_schema, tables, options);
+		PERFORM medallion.source_sync(server_name, local_schema, spec, previous);
+		SELECT array_agg(e->>'table' ORDER BY e->>'table') INTO tables FROM jsonb_array_elements(spec) e;
+	END IF;
+
+	existed := medallion.source_write('upsert', name, kind, server_name, remote_schema, local_schema,
+									  coalesce(tables, '{}'), options, freshness_column, warn_after,
+									  error_after, description);
+
+	/* models reading that schema are classified again */
+	PERFORM @extschema@.medallion_reanalyze(string_agg(DISTINCT d.model, ','))
+	   FROM medallion.model_dependencies d
+	  WHERE d.dep_schema = local_schema
+	 HAVING count(*) > 0;
+	RETURN CASE WHEN existed THEN 'updated' ELSE 'created' END;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.medallion_create_source(text, name, text, text[], name, text, text, interval, interval, text, jsonb) IS
+	'Register (or update) a source: relations in local_schema that models read but medallion does not build; tds, postgres and file sources get their foreign tables created there; returns created or updated';
+
+CREATE OR REPLACE FUNCTION @extschema@.medallion_refresh_source(name text)
+RETURNS TABLE (relation text, change text, column_name text, old_type text, new_type text)
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	s medallion.sources;
+	spec jsonb;
+BEGIN
+	SELECT * INTO s FROM medallion.sources x WHERE x.name = medallion_refresh_source.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'source "%" does not exist', name
+			USING ERRCODE = 'undefined_object', HINT = 'Sources are listed in medallion.sources.';
+	END IF;
+	IF NOT pg_has_role(s.owner, 'USAGE') THEN
+		RAISE EXCEPTION 'must be owner of source "%"', name
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('The source belongs to role "%s".', s.owner);
+	END IF;
+	IF s.kind = 'local' THEN
+		RAISE EXCEPTION 'source "%" is local: there is nothing to refresh', name
+			USING ERRCODE = 'wrong_object_type',
+				  HINT = 'Refresh reads the remote side of tds, postgres and file sources.';
+	END IF;
+	PERFORM medallion.require_server(s.kind, s.server_name);
+	/* the tables the source was created with; all of the remote schema if none were named */
+	spec := medallion.source_spec(s.kind, s.server_name, s.remote_schema,
+								  CASE WHEN s.options->>'all_tables' = 'false' OR s.kind = 'file' THEN s.tables END,
+								  s.options);
+	RETURN QUERY SELECT * FROM medallion.source_sync(s.server_name, s.local_schema, spec, s.tables);
+	PERFORM medallion.source_write('tables', s.name,
+								   tables => (SELECT array_agg(e->>'table' ORDER BY e->>'table') FROM jsonb_array_elements(spec) e));
+	PERFORM @extschema@.medallion_reanalyze(string_agg(DISTINCT d.model, ','))
+	   FROM medallion.model_dependencies d
+	  WHERE d.dep_schema = s.local_schema
+	 HAVING count(*) > 0;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.medallion_refresh_source(text) IS
+	'Read the remote side of a source again and add, drop or retype its foreign tables and columns to match; returns each change';
+
+CREATE OR REPLACE FUNCTION @extschema@.medallion_drop_source(name text, drop_relations boolean DEFAULT true)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	s medallion.sources;
+	t text;
+BEGIN
+	SELECT * INTO s FROM medallion.sources x WHERE x.name = medallion_drop_source.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'source "%" does not exist', name
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Sources are listed in medallion.sources.';
+	END IF;
+	IF NOT pg_has_role(s.owner, 'USAGE') THEN
+		RAISE EXCEPTION 'must be owner of source "%"', name
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('The source belongs to role "%s".', s.owner);
+	END IF;
+	/* the foreign tables it created go with it; a local source's relations stay */
+	IF s.kind <> 'local' AND drop_relations THEN
+		FOREACH t IN ARRAY s.tables LOOP
+			EXECUTE format('DROP FOREIGN TABLE IF EXISTS %I.%I', s.local_schema, t);
+		END LOOP;
+	END IF;
+	PERFORM medallion.source_write('delete', name);
+	PERFORM @extschema@.medallion_reanalyze(string_agg(DISTINCT d.model, ','))
+	   FROM medallion.model_dependencies d
+	  WHERE d.dep_schema = s.local_schema
+	 HAVING count(*) > 0;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.medallion_drop_source(text, boolean) IS
+	'Forget a source and drop the foreign tables it created (a local source''s relations are left alone); models reading it are classified again';
+
+CREATE OR REPLACE FUNCTION @extschema@.medallion_schedule(name text, selector text, cron text,
+	retries integer DEFAULT 0, retry_delay interval DEFAULT '5 minutes', threads integer DEFAULT 1)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	job bigint;
+BEGIN
+	IF name IS NULL OR selector IS NULL OR cron IS NULL THEN
+		RAISE EXCEPTION 'name, selector and cron must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF name !~ '^[a-z_][a-z0-9_]*$' OR length(name) > 63 THEN
+		RAISE EXCEPTION 'invalid schedule name "%"', name USING ERRCODE = 'invalid_name',
+			DETAIL = 'A schedule name is made of lower-case letters, digits and underscores, and does not start with a digit.';
+	END IF;
+	IF retries IS NULL OR retries NOT BETWEEN 0 AND 100 THEN
+		RAISE EXCEPTION 'retries must be from 0 to 100' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('retries is %s.', coalesce(retries::text, 'NULL'));
+	END IF;
+	IF retry_delay IS NULL OR retry_delay < '0' THEN
+		RAISE EXCEPTION 'retry_delay must not be negative' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('retry_delay is %s.', coalesce(retry_delay::text, 'NULL'));
+	END IF;
+	IF threads IS NULL OR threads < 1 THEN
+		RAISE EXCEPTION 'threads must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM medallion.require_pg_cron();
+	/* the selector must select something that exists */
+	PERFORM count(*) FROM @extschema@.medallion_plan(selector);
+	/* pg_cron validates the schedule; the job runs as the caller */
+	EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
+	  USING 'medallion ' || name, cron,
+			format('CALL %I.medallion_run_scheduled(%L)', '@extschema@', name);
+	PERFORM medallion.schedule_write('upsert', name, selector, cron, retries, retry_delay, job,
+									 threads => threads);
+	RETURN job;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.medallion_schedule(text, text, text, integer, interval, integer) IS
+	'Create or update a pg_cron job that runs the selector on the cron schedule, trying again after retry_delay up to retries times; returns the pg_cron job id';
+
+CREATE OR REPLACE FUNCTION @extschema@.medallion_unschedule(name text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	job bigint;
+BEGIN
+	SELECT s.jobid INTO job FROM medallion.schedules s WHERE s.name = medallion_unschedule.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'schedule "%" does not exist', name USING ERRCODE = 'undefined_object',
+			HINT = 'Schedules are listed in medallion.schedules.';
+	END IF;
+	PERFORM medallion.require_pg_cron();
+	/* the owner check comes first: it says whose schedule it is */
+	PERFORM medallion.schedule_write('delete', name);
+	IF EXISTS (SELECT 1 FROM cron.job j WHERE j.jobid = job) THEN
+		PERFORM cron.unschedule(job);
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.medallion_unschedule(text) IS 'Remove a schedule and its pg_cron job';
+
+/*
+ * Bind every model as its owner, from the SQL it was defined with: the
+ * last time its names are resolved until its owner defines or re-binds it.
+ * Ephemeral models first, so that what reads them finds their bindings; a
+ * model that cannot be bound is reported and stays unbound (its runs say
+ * so) until its owner fixes it.
+ */
+DO $bind$
+DECLARE
+	m record;
+	pending text[];
+	failures text;
+	bound integer := 1;
+BEGIN
+	SELECT pg_catalog.array_agg(name ORDER BY materialized <> 'ephemeral', name) INTO pending
+	  FROM medallion.models;
+	WHILE bound > 0 AND pg_catalog.cardinality(pending) > 0 LOOP
+		bound := 0;
+		failures := NULL;
+		FOR m IN SELECT u.name FROM pg_catalog.unnest(pending) WITH ORDINALITY AS u (name, n) ORDER BY u.n LOOP
+			BEGIN
+				PERFORM @extschema@.medallion_reanalyze(m.name);
+				pending := pg_catalog.array_remove(pending, m.name);
+				bound := bound + 1;
+			EXCEPTION WHEN OTHERS THEN
+				failures := pg_catalog.concat_ws('; ', failures, pg_catalog.format('%s: %s', m.name, SQLERRM));
+			END;
+		END LOOP;
+	END LOOP;
+	IF failures IS NOT NULL THEN
+		RAISE WARNING 'models that could not be bound: %', failures
+			USING HINT = 'Their owners fix them and bind them with medallion_create_model or medallion_reanalyze.';
+	END IF;
+END
+$bind$;

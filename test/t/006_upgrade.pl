@@ -1,0 +1,168 @@
+# Upgrades: a database made with medallion 0.1.0 (its install script, kept
+# as it was at tag v0.1.0, against today's library) is updated with ALTER
+# EXTENSION medallion UPDATE: every model is bound (today's library binds
+# what it defines even before the update, in a medallion_bind the update
+# adopts; models the 0.1.0 library defined have no binding: the update
+# binds them), its pipeline still runs, the bindings are the database's own
+# (not members of the extension, so pg_dump writes them), and a dump of the
+# updated database restores into a working pipeline.
+use strict;
+use warnings;
+use Test::More;
+
+my $bin = $ENV{PGBIN} || '/usr/lib/postgresql/15/bin';
+my $tmp = $ENV{TEST_TMP} || '/tmp';
+
+sub run_ok
+{
+	my (@cmd) = @_;
+	my $out = `@cmd 2>&1`;
+	die "command failed: @cmd\n$out" if $? != 0;
+	return $out;
+}
+
+sub psql
+{
+	my ($db, $sql) = @_;
+	my $file = "$tmp/tap_upgrade.sql";
+	open my $fh, '>', $file or die "cannot write $file: $!";
+	print $fh "SET client_min_messages = warning;\n$sql";
+	close $fh;
+	my $out = run_ok("$bin/psql", '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', $db, '-f', $file);
+	chomp $out;
+	return $out;
+}
+
+for my $db (qw(tap_upgrade tap_upgrade_restored))
+{
+	run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE IF EXISTS $db\"");
+}
+run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"CREATE DATABASE tap_upgrade"');
+
+psql('tap_upgrade', <<'SQL');
+CREATE EXTENSION medallion VERSION '0.1.0';
+SET client_min_messages = warning;
+DO $$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tap_upgrade_alice') THEN
+		CREATE ROLE tap_upgrade_alice IN ROLE medallion_admin;
+	END IF;
+END $$;
+CREATE SCHEMA erp;
+CREATE TABLE erp.orders (id int PRIMARY KEY, customer_id int, amount numeric, at timestamptz);
+INSERT INTO erp.orders SELECT g, 1 + g % 20, g, '2026-01-01'::timestamptz + g * interval '1 hour'
+  FROM generate_series(1, 300) g;
+GRANT USAGE ON SCHEMA erp TO tap_upgrade_alice;
+GRANT SELECT ON erp.orders TO tap_upgrade_alice;
+SELECT medallion_create_source('erp', 'erp', tables => ARRAY['orders']);
+-- what 0.1.0's helper let anyone store
+SELECT medallion.source_write('upsert', 'erp', 'local', local_schema => 'erp', tables => ARRAY['orders'],
+  options => '{"retries": 1000, "password": "hunter2"}');
+SELECT medallion_create_model('brnz_orders', 'SELECT id, customer_id, amount, at FROM erp.orders', layer => 'bronze');
+SELECT medallion_create_model('eph_big', 'SELECT * FROM brnz_orders WHERE amount > 10', layer => 'silver',
+  materialized => 'ephemeral');
+SELECT medallion_create_model('slvr_customers', $$SELECT customer_id, sum(amount) AS revenue, count(*) AS orders
+  FROM eph_big GROUP BY 1$$, layer => 'silver', indexes => ARRAY['customer_id']);
+SELECT medallion_create_model('slvr_orders_inc', 'SELECT id, customer_id, amount, at FROM brnz_orders',
+  layer => 'silver', materialized => 'incremental', unique_key => ARRAY['id'], watermark => 'at');
+SELECT medallion_add_test('slvr_customers', 'expression', expression => 'revenue > 0');
+SELECT medallion_add_test('slvr_customers', 'sql', sql => 'SELECT * FROM silver.slvr_customers WHERE orders < 1',
+  name => 'has_orders');
+GRANT SELECT ON silver.slvr_customers TO tap_upgrade_alice;
+SET ROLE tap_upgrade_alice;
+SELECT medallion_create_model('gld_top', 'SELECT customer_id, revenue FROM slvr_customers ORDER BY revenue DESC LIMIT 3',
+  layer => 'gold');
+RESET ROLE;
+SELECT count(*) FROM medallion_run('all');
+-- as if the 0.1.0 library had defined these: no binding
+DROP VIEW medallion_bind.brnz_orders, medallion_bind.slvr_orders_inc, medallion_bind."slvr_customers$has_orders";
+SQL
+
+my $top = q{SELECT string_agg(customer_id || ':' || revenue, ',' ORDER BY customer_id) FROM gold.gld_top};
+my $before = psql('tap_upgrade', $top);
+is(psql('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), '0.1.0', 'installed 0.1.0');
+ok(psql('tap_upgrade', "SELECT has_schema_privilege('medallion_admin', 'silver', 'CREATE')") eq 't',
+   '0.1.0 let admins create in the layer schemas');
+
+psql('tap_upgrade', 'ALTER EXTENSION medallion UPDATE');
+is(psql('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), '0.2.0', 'updated to 0.2.0');
+is(psql('tap_upgrade', "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+						WHERE c.relnamespace = 'medallion_bind'::regnamespace AND c.relkind = 'v'"),
+   'brnz_orders,eph_big,gld_top,slvr_customers,slvr_customers$,slvr_customers$has_orders,slvr_orders_inc',
+   'every model and its tests are bound');
+is(psql('tap_upgrade', "SELECT count(*) FROM pg_depend WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+						AND classid = 'pg_namespace'::regclass AND objid = 'medallion_bind'::regnamespace"),
+   '1', 'medallion_bind is the extension\'s');
+is(psql('tap_upgrade', "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'medallion_bind.gld_top'::regclass"),
+   'tap_upgrade_alice', 'a binding belongs to the model owner');
+is(psql('tap_upgrade', "SELECT count(*) FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+						WHERE d.deptype = 'e' AND c.relnamespace = 'medallion_bind'::regnamespace"),
+   '0', 'bindings are not members of the extension');
+is(psql('tap_upgrade', "SELECT has_schema_privilege('medallion_admin', 'silver', 'CREATE')"), 'f',
+   'admins no longer create in the layer schemas');
+is(psql('tap_upgrade', "SELECT owner || ' ' || (options ? 'password') || ' ' || (options->>'retries') FROM medallion.sources"),
+   'postgres false 100', 'the source has an owner, no credentials, and retries in range');
+
+psql('tap_upgrade', 'INSERT INTO erp.orders VALUES (301, 1, 1000, now())');
+is(psql('tap_upgrade', "SELECT string_agg(model || '=' || status, ',' ORDER BY model) FROM medallion_run('all')"),
+   'brnz_orders=success,eph_big=success,gld_top=success,slvr_customers=success,slvr_orders_inc=success',
+   'the pipeline runs after the update');
+is(psql('tap_upgrade', "SELECT count(*) FROM silver.slvr_orders_inc"), '301', 'the incremental model took the new row');
+is(psql('tap_upgrade', "SELECT string_agg(status, ',' ORDER BY test) FROM medallion.test_results
+						WHERE run_id = (SELECT max(run_id) FROM medallion.runs)"),
+   'pass,pass', 'its bound tests ran');
+isnt(psql('tap_upgrade', $top), $before, 'and the new order moved the top customers');
+
+# dump and restore the updated database
+my $dump = "$tmp/tap_upgrade.dump";
+run_ok("$bin/pg_dump", '-Fc', '-f', $dump, 'tap_upgrade');
+run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"CREATE DATABASE tap_upgrade_restored"');
+run_ok("$bin/pg_restore", '-d', 'tap_upgrade_restored', $dump);
+is(psql('tap_upgrade_restored', "SELECT count(*) FROM pg_class WHERE relnamespace = 'medallion_bind'::regnamespace"),
+   '7', 'the bindings are restored');
+is(psql('tap_upgrade_restored', "SELECT string_agg(model || '=' || status, ',' ORDER BY model) FROM medallion_run('all')"),
+   'brnz_orders=success,eph_big=success,gld_top=success,slvr_customers=success,slvr_orders_inc=up_to_date',
+   'the restored pipeline runs');
+is(psql('tap_upgrade_restored', $top), psql('tap_upgrade', $top),
+   'and publishes the same data');
+
+# the updated extension is the one a fresh install makes
+run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"DROP DATABASE IF EXISTS tap_upgrade_fresh"');
+run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"CREATE DATABASE tap_upgrade_fresh"');
+psql('tap_upgrade_fresh', 'CREATE EXTENSION medallion');
+my %shape = (
+	'members' => q{SELECT string_agg(o, ', ' ORDER BY o)
+				   FROM (SELECT pg_describe_object(classid, objid, objsubid) AS o FROM pg_depend
+						  WHERE deptype = 'e' AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'medallion')) m},
+	'columns' => q{SELECT string_agg(format('%s.%s %s %s %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+										   a.attnotnull, pg_get_expr(d.adbin, d.adrelid)), ', ' ORDER BY c.relname, a.attnum)
+				   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+				   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+				   WHERE c.relnamespace = 'medallion'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped},
+	'constraints' => q{SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), ', ' ORDER BY conname)
+					   FROM pg_constraint WHERE connamespace = 'medallion'::regnamespace},
+	'functions' => q{SELECT string_agg(f, ', ' ORDER BY f)
+					 FROM (SELECT p.oid::regprocedure || ' ' || md5(concat(p.prosrc, p.probin, p.proconfig, p.prosecdef,
+									p.provolatile, p.proisstrict, p.proacl, obj_description(p.oid, 'pg_proc'))) AS f
+							 FROM pg_proc p WHERE p.pronamespace = 'medallion'::regnamespace OR p.proname LIKE 'medallion\_%') x},
+	'schemas' => q{SELECT string_agg(nspname || ' ' || coalesce(nspacl::text, '') || ' ' || coalesce(obj_description(oid, 'pg_namespace'), ''),
+								   ', ' ORDER BY nspname)
+				   FROM pg_namespace WHERE nspname IN ('medallion', 'medallion_bind', 'medallion_audit', 'medallion_build',
+													   'medallion_history', 'bronze', 'silver', 'gold')},
+	'comments' => q{SELECT string_agg(t, ', ' ORDER BY t)
+					FROM (SELECT c.relname || '.' || coalesce(a.attname, '') || ' ' || d.description AS t
+							FROM pg_description d JOIN pg_class c ON d.classoid = 'pg_class'::regclass AND c.oid = d.objoid
+							LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid
+						   WHERE c.relnamespace = 'medallion'::regnamespace) x},
+);
+for my $what (sort keys %shape)
+{
+	is(psql('tap_upgrade', $shape{$what}), psql('tap_upgrade_fresh', $shape{$what}),
+	   "updated and fresh installs have the same $what");
+}
+
+for my $db (qw(tap_upgrade tap_upgrade_restored tap_upgrade_fresh))
+{
+	run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE $db\"");
+}
+run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"DROP ROLE tap_upgrade_alice"');
+done_testing();
