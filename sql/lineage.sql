@@ -413,6 +413,30 @@ SELECT * FROM lin.check('lin_42', $$
   other|lin.orders.id|projection
   other|lin.orders.customer_id|join $$);
 
+-- 43. ORDER BY ... LIMIT over a set operation picks rows of every branch:
+--     each branch's sort column filters every output column
+SELECT lin.define('lin_43', 'SELECT id AS a, name AS b FROM lin.customers
+  UNION ALL SELECT id, category FROM lin.products ORDER BY b DESC LIMIT 5');
+SELECT * FROM lin.check('lin_43', $$
+  a|lin.customers.id|projection
+  a|lin.products.id|projection
+  a|lin.customers.name|filter
+  a|lin.products.category|filter
+  b|lin.customers.name|projection
+  b|lin.products.category|projection $$);
+
+-- 44. de-duplication with row_number(): the outer WHERE decides which rows
+--     exist, so the partition and order columns filter every column
+SELECT lin.define('lin_44', 'SELECT q.id, q.name FROM (SELECT id, name, row_number() OVER
+  (PARTITION BY country ORDER BY created_at DESC) AS rn FROM lin.customers) q WHERE rn = 1');
+SELECT * FROM lin.check('lin_44', $$
+  id|lin.customers.id|projection
+  id|lin.customers.country|filter
+  id|lin.customers.created_at|filter
+  name|lin.customers.name|projection
+  name|lin.customers.country|filter
+  name|lin.customers.created_at|filter $$);
+
 -- every case above defined a model
 SELECT count(*) AS cases FROM medallion.models WHERE name ~ '^lin_[0-9]+$';
 
