@@ -54,5 +54,16 @@ SELECT * FROM gold.sc_items ORDER BY id;
 SELECT medallion_rollback('sc_items');
 SELECT * FROM gold.sc_items ORDER BY id;
 
-SELECT * FROM medallion_drop_model('sc_items');
+-- a model downstream is bound to the columns it reads: sync_all_columns
+-- drops its binding before it drops such a column; the downstream model is
+-- then unbound, and says so, until its owner defines or binds it again
+SELECT medallion_create_model('sc_weights', 'SELECT id, weight FROM sc_items', layer => 'gold');
+SELECT medallion_create_model('sc_items', $$SELECT id, upper(label) AS label_upper FROM scsrc.items$$,
+  on_schema_change => 'sync_all_columns');
+SELECT model, status, message FROM medallion_run('sc_items+');
+SELECT medallion_create_model('sc_weights', 'SELECT id, label_upper FROM sc_items', layer => 'gold');
+SELECT model, status FROM medallion_run('sc_items+');
+SELECT * FROM gold.sc_weights ORDER BY id;
+
+SELECT * FROM medallion_drop_model('sc_items', cascade => true);
 DROP SCHEMA scsrc CASCADE;
