@@ -207,6 +207,7 @@ SELECT medallion_create_source('sec_bad', 'secsrc', options => '{"retries": 1e9}
 SELECT medallion_create_source('sec_bad', 'secsrc', options => '{"retries": 2.5}');
 SELECT medallion_create_source('sec_bad', 'secsrc', options => '{"retry_delay": "-5 s"}');
 SELECT medallion_create_source('sec_bad', 'secsrc', options => '{"batch_size": 0}');
+SELECT medallion_add_test('slvr_x', 'freshness', column_name => 'customer_id', max_age => '-1 day');
 SELECT count(*) AS stored FROM medallion.models WHERE name = 'sec_bad';
 SELECT count(*) AS stored FROM medallion.sources WHERE name = 'sec_bad';
 

@@ -1188,6 +1188,15 @@ medallion_add_test(PG_FUNCTION_ARGS)
 	}
 	if (strcmp(test->kind, "freshness") == 0 && test->max_age == NULL)
 		test_arg_error(test->kind, "max_age");
+	if (test->max_age != NULL &&
+		DatumGetInt32(DirectFunctionCall2(interval_cmp, PG_GETARG_DATUM(11),
+										  DirectFunctionCall3(interval_in, CStringGetDatum("0"),
+															  ObjectIdGetDatum(InvalidOid),
+															  Int32GetDatum(-1)))) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_age must be greater than zero"),
+				 errhint("max_age is how old the newest value may be, such as '1 day'.")));
 	if (strcmp(test->kind, "sql") == 0 && test->sql == NULL)
 		test_arg_error(test->kind, "sql (a query returning the failing rows)");
 	if (strcmp(test->severity, "error") != 0 && strcmp(test->severity, "warn") != 0)

@@ -763,6 +763,16 @@ analyze_one(ModelDef *model, List *models, List *sources, bool rebind)
 		unbound = BuildDefineRelation(model, analyzed, CatalogGetLayer(model->layer, false), model);
 		unbound = list_concat(unbound, BindModel(model, analyzed->query));
 	}
+	else if (!OidIsValid(BindRelid(model->name)))
+	{
+		/* nothing to derive from until its owner binds it */
+		SetUserIdAndSecContext(save_userid, save_sec);
+		ereport(WARNING,
+				(errmsg("model \"%s\" is not bound", model->name),
+				 errhint("Its owner, role \"%s\", binds it again with SELECT medallion_reanalyze('%s');",
+						 model->owner, model->name)));
+		return;
+	}
 	else
 	{
 		AnalyzedModel *bound = BindLoad(model);

@@ -138,7 +138,6 @@ typedef struct Run
 	TimestampTz started_at;
 	Graph	   *graph;
 	List	   *steps;			/* of RunStep * */
-	List	   *models;			/* of ModelDef *, for analysis */
 	List	   *sources;		/* of SourceDef * */
 	List	   *redirect_from;	/* published relation OIDs ... */
 	List	   *redirect_to;	/* ... and the candidates the run reads */
@@ -1404,9 +1403,6 @@ plan_steps(Run *run)
 		if (OidIsValid(binding))
 			LockRelationOid(binding, AccessShareLock);
 	}
-	/* every model, not only the selected ones, classifies what is read */
-	for (int i = 0; i < run->graph->nnodes; i++)
-		run->models = lappend(run->models, run->graph->nodes[i].model);
 	run->sources = CatalogListSources();
 	return true;
 }

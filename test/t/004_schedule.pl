@@ -73,6 +73,38 @@ psql('postgres', "SELECT medallion_unschedule('nightly')");
 is(psql('postgres', "SELECT count(*) FROM cron.job WHERE jobid = $job"), '0', 'medallion_unschedule removes the pg_cron job');
 is(psql('postgres', 'SELECT count(*) FROM medallion.schedules'), '0', 'and the schedule');
 
+# an admin who is not a superuser schedules too (pg_cron's database is read
+# for it), and owns the schedule: another admin cannot record its outcome
+# or remove it
+psql('postgres', "DROP ROLE IF EXISTS tap_sched_alice; DROP ROLE IF EXISTS tap_sched_bob;
+				  CREATE ROLE tap_sched_alice IN ROLE medallion_admin; CREATE ROLE tap_sched_bob IN ROLE medallion_admin;
+				  GRANT USAGE ON SCHEMA cron TO tap_sched_alice, tap_sched_bob;
+				  GRANT SELECT ON public.sched_src TO tap_sched_alice");
+psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_create_model('sched_alice', 'SELECT id FROM public.sched_src', layer => 'silver')");
+my $alice_job = psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_schedule('alice_daily', 'sched_alice', '0 3 * * *')");
+like($alice_job, qr/^\d+$/, 'an admin who is not a superuser can schedule');
+is(psql('postgres', "SELECT owner || ' ' || (SELECT username FROM cron.job WHERE jobid = $alice_job) FROM medallion.schedules WHERE name = 'alice_daily'"),
+   'tap_sched_alice tap_sched_alice', 'the schedule and its job are hers');
+($ok, $out) = psql('postgres', "SET ROLE tap_sched_bob; SELECT medallion_unschedule('alice_daily')");
+like($out, qr/must be owner of schedule "alice_daily"/, 'another admin cannot unschedule it');
+($ok, $out) = psql('postgres', "SET ROLE tap_sched_bob; SELECT medallion.schedule_write('outcome', 'alice_daily', last_status => 'success')");
+like($out, qr/must be owner of schedule "alice_daily"/, 'nor write its outcome');
+# a procedure that commits: its own psql command, after SET ROLE
+system("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', 'postgres', '-c', 'SET ROLE tap_sched_alice',
+	   '-c', "CALL public.medallion_run_scheduled('alice_daily')") == 0 or die 'the scheduled run failed';
+is(psql('postgres', "SELECT last_status FROM medallion.schedules WHERE name = 'alice_daily'"), 'success',
+   'her scheduled run records its outcome');
+($ok, $out) = psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_schedule('alice_daily', 'sched_alice', '0 3 * * *', retries => 101)");
+like($out, qr/retries must be from 0 to 100/, 'retries out of range are refused');
+($ok, $out) = psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_schedule('alice_daily', 'sched_alice', '0 3 * * *', retry_delay => '-1 minute')");
+like($out, qr/retry_delay must not be negative/, 'so is a negative retry_delay');
+psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_unschedule('alice_daily')");
+is(psql('postgres', "SELECT count(*) FROM cron.job WHERE jobid = $alice_job"), '0', 'she unschedules it');
+psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_drop_model('sched_alice')");
+psql('postgres', "REVOKE USAGE ON SCHEMA cron FROM tap_sched_alice, tap_sched_bob;
+				  REVOKE SELECT ON public.sched_src FROM tap_sched_alice;
+				  DROP ROLE tap_sched_alice; DROP ROLE tap_sched_bob");
+
 # a database without pg_cron
 psql('postgres', 'DROP DATABASE IF EXISTS tap_nocron');
 psql('postgres', 'CREATE DATABASE tap_nocron');
