@@ -182,6 +182,47 @@ AnalyzePopErrorContext(SqlErrorContext *sec)
 }
 
 /*
+ * AnalyzeSearchPathText
+ *		search_path text for the schemas of a search_path (a List of char *
+ *		as SplitIdentifierString gives), leaving out temporary schemas: no
+ *		path medallion stores or sets names pg_temp but last.
+ */
+char *
+AnalyzeSearchPathText(List *schemas)
+{
+	StringInfoData path;
+	ListCell   *lc;
+
+	initStringInfo(&path);
+	foreach(lc, schemas)
+	{
+		char	   *elem = lfirst(lc);
+
+		if (strcmp(elem, "pg_temp") == 0 || strncmp(elem, "pg_temp_", 8) == 0)
+			continue;
+		appendStringInfo(&path, "%s%s", path.len > 0 ? ", " : "",
+						 strcmp(elem, "$user") == 0 ? "\"$user\"" : quote_identifier(elem));
+	}
+	return path.data;
+}
+
+/*
+ * AnalyzeSearchPathSchemas
+ *		The schemas of search_path text, as a List of char *.
+ */
+List *
+AnalyzeSearchPathSchemas(const char *search_path)
+{
+	List	   *elems;
+
+	if (!SplitIdentifierString(pstrdup(search_path), ',', &elems))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search_path \"%s\" cannot be parsed", search_path)));
+	return elems;
+}
+
+/*
  * AnalyzeEnterSearchPath
  *		Set search_path for the current GUC nest level: the given path with
  *		any temporary schema taken out and pg_temp named last, so that no
@@ -192,27 +233,9 @@ int
 AnalyzeEnterSearchPath(const char *search_path)
 {
 	int			nestlevel = NewGUCNestLevel();
-	char	   *copy = pstrdup(search_path);
-	List	   *elems;
-	StringInfoData path;
-	ListCell   *lc;
+	char	   *path = AnalyzeSearchPathText(AnalyzeSearchPathSchemas(search_path));
 
-	if (!SplitIdentifierString(copy, ',', &elems))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("search_path \"%s\" cannot be parsed", search_path)));
-	initStringInfo(&path);
-	foreach(lc, elems)
-	{
-		char	   *elem = lfirst(lc);
-
-		if (strcmp(elem, "pg_temp") == 0 || strncmp(elem, "pg_temp_", 8) == 0)
-			continue;
-		appendStringInfo(&path, "%s, ", strcmp(elem, "$user") == 0 ?
-						 "\"$user\"" : quote_identifier(elem));
-	}
-	appendStringInfoString(&path, "pg_temp");
-	(void) set_config_option("search_path", path.data,
+	(void) set_config_option("search_path", psprintf("%s%spg_temp", path, path[0] ? ", " : ""),
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	return nestlevel;

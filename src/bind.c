@@ -323,9 +323,13 @@ columns_prefix(Oid relid, Query *query)
 	return match;
 }
 
-/* Drop relation relid (a binding), refusing when anything else depends on it. */
-static void
-drop_binding(Oid relid)
+/*
+ * BindDropRelation
+ *		Drop a relation medallion made (a binding, a candidate, a kept
+ *		version), refusing when anything else depends on it.
+ */
+void
+BindDropRelation(Oid relid)
 {
 	ObjectAddress obj;
 
@@ -355,7 +359,7 @@ BindModel(ModelDef *model, Query *query)
 	if (OidIsValid(relid) && !columns_prefix(relid, query))
 	{
 		gone = BindDropDependents(relid, NIL);
-		drop_binding(relid);
+		BindDropRelation(relid);
 	}
 	(void) BindCreateView(nsp, model->name, query, ModelOwnerId(model));
 	return gone;
@@ -373,7 +377,7 @@ BindDrop(const char *name)
 	Oid			relid = BindRelid(name);
 
 	if (OidIsValid(relid))
-		drop_binding(relid);
+		BindDropRelation(relid);
 }
 
 /*
@@ -516,7 +520,7 @@ BindDropDependents(Oid relid, List *attnums)
 
 		names = lcons(get_rel_name(view), names);
 		LockRelationOid(view, AccessExclusiveLock);
-		drop_binding(view);
+		BindDropRelation(view);
 	}
 	return names;
 }

@@ -35,6 +35,7 @@ extern void BindNotMember(Oid relid);
 extern Oid	BindCreateView(Oid nsp, const char *name, Query *query, Oid owner);
 extern List *BindModel(ModelDef *model, Query *query);
 extern void BindDrop(const char *name);
+extern void BindDropRelation(Oid relid);
 extern AnalyzedModel *BindLoad(ModelDef *model);
 extern List *BindDropDependents(Oid relid, List *attnums);
 extern Oid	BindRuleRelation(Oid ruleoid);

@@ -1321,18 +1321,6 @@ swap_storage(Oid a, Oid b, List *a_indexes, List *b_indexes)
 	CommandCounterIncrement();
 }
 
-/* Drop a relation medallion made (a candidate or a kept version). */
-static void
-drop_internal(Oid relid)
-{
-	ObjectAddress obj;
-
-	obj.classId = RelationRelationId;
-	obj.objectId = relid;
-	obj.objectSubId = 0;
-	performDeletion(&obj, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
-	CommandCounterIncrement();
-}
 
 /* Has the model's published table row-level security enabled? */
 static bool
@@ -1366,11 +1354,11 @@ keep_previous(ModelDef *model, Oid relid)
 	if (OidIsValid(old))
 	{
 		LockRelationOid(old, AccessExclusiveLock);
-		drop_internal(old);
+		BindDropRelation(old);
 	}
 	if (!build_keep_previous)
 	{
-		drop_internal(relid);
+		BindDropRelation(relid);
 		return;
 	}
 	rel = table_open(relid, AccessExclusiveLock);
@@ -1415,7 +1403,7 @@ void
 BuildDropCandidate(Candidate *cand)
 {
 	if (OidIsValid(cand->candidate) && get_rel_name(cand->candidate) != NULL)
-		drop_internal(cand->candidate);
+		BindDropRelation(cand->candidate);
 }
 
 /*
@@ -1880,7 +1868,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 				(errmsg("model \"%s\": %lld changed rows are more than %s of %.0f; rebuilding instead",
 						model->name, (long long) cand->rows, model->full_refresh_threshold,
 						published_rows)));
-		drop_internal(cand->candidate);
+		BindDropRelation(cand->candidate);
 		cand = BuildTableCandidate(model, analyzed, sql, redirect_from, redirect_to, true);
 		cand->full_reason = "above full_refresh_threshold";
 		if (model->watermark)
@@ -1966,7 +1954,7 @@ BuildApplyDelta(Candidate *cand)
 						   SPI_OK_INSERT);
 		}
 	}
-	drop_internal(cand->candidate);
+	BindDropRelation(cand->candidate);
 	cand->candidate = InvalidOid;
 	CommandCounterIncrement();
 	return (int64) rows;
@@ -2320,7 +2308,7 @@ void
 BuildDropStage(Oid stage)
 {
 	if (OidIsValid(stage) && get_rel_name(stage) != NULL)
-		drop_internal(stage);
+		BindDropRelation(stage);
 }
 
 /*

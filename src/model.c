@@ -118,26 +118,12 @@ check_name(const char *name, const char *what)
 static char *
 effective_search_path(List *layers)
 {
-	char	   *current = pstrdup(GetConfigOption("search_path", false, false));
-	List	   *elems;
+	List	   *elems = AnalyzeSearchPathSchemas(GetConfigOption("search_path", false, false));
 	StringInfoData result;
 	ListCell   *lc;
 
-	if (!SplitIdentifierString(current, ',', &elems))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("search_path \"%s\" cannot be parsed", current)));
 	initStringInfo(&result);
-	foreach(lc, elems)
-	{
-		char	   *elem = lfirst(lc);
-
-		/* temporary schemas are never part of a model's path */
-		if (strcmp(elem, "pg_temp") == 0 || strncmp(elem, "pg_temp_", 8) == 0)
-			continue;
-		appendStringInfo(&result, "%s%s", result.len > 0 ? ", " : "",
-						 strcmp(elem, "$user") == 0 ? "\"$user\"" : quote_identifier(elem));
-	}
+	appendStringInfoString(&result, AnalyzeSearchPathText(elems));
 	foreach(lc, layers)
 	{
 		LayerDef   *layer = lfirst(lc);

@@ -61,6 +61,31 @@ check_row_owner(const char *table, const char *what, const char *name, Oid calle
 	return true;
 }
 
+/*
+ * begin_write
+ *		What both writers do first: take op and name (arguments 1 and 2),
+ *		check the caller is an admin, become the extension owner
+ *		(CatalogEnter, ended by the caller with CatalogLeave) and check
+ *		the caller acts for the row's owner.  Returns whether the row
+ *		exists.
+ */
+static bool
+begin_write(FunctionCallInfo fcinfo, const char *table, const char *what, char **op,
+			char **name, CatalogSession *session)
+{
+	Oid			caller = GetUserId();
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("op and name must not be NULL")));
+	*op = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	*name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	CatalogRequireAdmin(psprintf("change %ss", what));
+	CatalogEnter(session);
+	return check_row_owner(table, what, *name, caller);
+}
+
 /* Run a write of the catalog with the function's arguments as parameters. */
 static void
 write_row(const char *sql, FunctionCallInfo fcinfo, Oid *types, int nargs, int expected)
@@ -96,15 +121,7 @@ medallion_source_write(PG_FUNCTION_ARGS)
 	CatalogSession session;
 	bool		existed;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("op and name must not be NULL")));
-	op = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	CatalogRequireAdmin("change sources");
-	CatalogEnter(&session);
-	existed = check_row_owner("medallion.sources", "source", name, caller);
+	existed = begin_write(fcinfo, "medallion.sources", "source", &op, &name, &session);
 	if (strcmp(op, "upsert") == 0)
 	{
 		/* credentials never reach the catalog, nor an error message */
@@ -168,15 +185,7 @@ medallion_schedule_write(PG_FUNCTION_ARGS)
 	char	   *name;
 	CatalogSession session;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("op and name must not be NULL")));
-	op = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	CatalogRequireAdmin("change schedules");
-	CatalogEnter(&session);
-	(void) check_row_owner("medallion.schedules", "schedule", name, caller);
+	(void) begin_write(fcinfo, "medallion.schedules", "schedule", &op, &name, &session);
 	if (strcmp(op, "upsert") == 0)
 	{
 		types[0] = NAMEOID;

@@ -10,28 +10,13 @@ use strict;
 use warnings;
 use Test::More;
 
-my $bin = $ENV{PGBIN} || '/usr/lib/postgresql/15/bin';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use MedallionTAP qw(psql_file run_ok $bin);
+
 my $tmp = $ENV{TEST_TMP} || '/tmp';
 
-sub run_ok
-{
-	my (@cmd) = @_;
-	my $out = `@cmd 2>&1`;
-	die "command failed: @cmd\n$out" if $? != 0;
-	return $out;
-}
-
-sub psql
-{
-	my ($db, $sql) = @_;
-	my $file = "$tmp/tap_upgrade.sql";
-	open my $fh, '>', $file or die "cannot write $file: $!";
-	print $fh "SET client_min_messages = warning;\n$sql";
-	close $fh;
-	my $out = run_ok("$bin/psql", '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', $db, '-f', $file);
-	chomp $out;
-	return $out;
-}
+sub psql { return psql_file(@_); }
 
 for my $db (qw(tap_upgrade tap_upgrade_restored))
 {
