@@ -17,7 +17,12 @@ OBJS = \
 	src/owners.o \
 	src/worker.o
 
-DATA = $(wildcard src/sql/medallion--*.sql)
+EXTVERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(EXTENSION).control)
+# The install script of the current version is made of the sections in
+# src/sql/install; an update script of its own part and the privileges
+# section.  Older install scripts are kept as they were released.
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1.0--0.2.0.sql
+DATA = src/sql/medallion--0.1.0.sql
 PGFILEDESC = "medallion - medallion data pipelines inside PostgreSQL"
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -30,6 +35,12 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-m
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard src/sql/install/*.sql))
+	cat $^ > $@
+
+$(EXTENSION)--0.1.0--0.2.0.sql: src/sql/update/0.1.0--0.2.0.sql src/sql/install/90_privileges.sql
+	cat $^ > $@
 
 # The modules share structs through their headers: rebuild when one changes.
 $(OBJS): $(wildcard src/*.h)

@@ -1,0 +1,259 @@
+/* ---------------------------------------------------------------------
+ * Runs
+ * --------------------------------------------------------------------- */
+
+/*
+ * The run ledger.  Rows are written by a short-lived background worker in
+ * transactions of their own, so a run that fails, is cancelled or raises
+ * (strict => true) is still recorded; see worker.c.
+ */
+CREATE TABLE medallion.runs (
+	run_id		bigserial PRIMARY KEY,
+	selector	text NOT NULL,
+	options		jsonb NOT NULL DEFAULT '{}',
+	started_by	name NOT NULL,
+	backend_pid	integer,
+	started_at	timestamptz NOT NULL,
+	finished_at	timestamptz,
+	status		text NOT NULL DEFAULT 'running'
+				CHECK (status IN ('running', 'success', 'partial', 'failed', 'cancelled', 'crashed', 'skipped')),
+	models		integer NOT NULL DEFAULT 0,
+	succeeded	integer NOT NULL DEFAULT 0,
+	failed		integer NOT NULL DEFAULT 0,
+	skipped		integer NOT NULL DEFAULT 0,
+	published	integer NOT NULL DEFAULT 0,
+	message		text
+);
+COMMENT ON TABLE medallion.runs IS 'One row per medallion_run call: what was asked, by whom, and how it ended';
+COMMENT ON COLUMN medallion.runs.run_id IS 'Run number';
+COMMENT ON COLUMN medallion.runs.selector IS 'The selector the run was given';
+COMMENT ON COLUMN medallion.runs.options IS 'The other arguments of medallion_run';
+COMMENT ON COLUMN medallion.runs.started_by IS 'Role that called medallion_run';
+COMMENT ON COLUMN medallion.runs.backend_pid IS 'Process that ran it';
+COMMENT ON COLUMN medallion.runs.started_at IS 'Start of the run';
+COMMENT ON COLUMN medallion.runs.finished_at IS 'End of the run (NULL while running)';
+COMMENT ON COLUMN medallion.runs.status IS 'running, success, partial (some models failed or were skipped), failed, cancelled, crashed, or skipped (another run held every model, on_conflict => skip)';
+COMMENT ON COLUMN medallion.runs.models IS 'Number of models the run selected';
+COMMENT ON COLUMN medallion.runs.succeeded IS 'Models built';
+COMMENT ON COLUMN medallion.runs.failed IS 'Models that failed';
+COMMENT ON COLUMN medallion.runs.skipped IS 'Models skipped (upstream failed, or another run held them)';
+COMMENT ON COLUMN medallion.runs.published IS 'Models published by the run';
+COMMENT ON COLUMN medallion.runs.message IS 'Why the run failed or was cancelled';
+
+CREATE TABLE medallion.run_models (
+	run_id		bigint NOT NULL REFERENCES medallion.runs ON DELETE CASCADE,
+	model		text NOT NULL,
+	step		integer NOT NULL,
+	wave		integer NOT NULL,
+	layer		text NOT NULL,
+	materialized text NOT NULL,
+	status		text NOT NULL
+				CHECK (status IN ('success', 'up_to_date', 'failed', 'skipped', 'cancelled')),
+	published	boolean NOT NULL DEFAULT false,
+	rows		bigint,
+	started_at	timestamptz,
+	finished_at	timestamptz,
+	ms			numeric,
+	attempt		integer NOT NULL DEFAULT 1,
+	worker		boolean NOT NULL DEFAULT false,
+	sqlstate	text,
+	message		text,
+	tests_passed integer NOT NULL DEFAULT 0,
+	tests_warned integer NOT NULL DEFAULT 0,
+	tests_failed integer NOT NULL DEFAULT 0,
+	test_queries integer NOT NULL DEFAULT 0,
+	PRIMARY KEY (run_id, model)
+);
+COMMENT ON TABLE medallion.run_models IS 'One row per model step of a run';
+COMMENT ON COLUMN medallion.run_models.run_id IS 'The run';
+COMMENT ON COLUMN medallion.run_models.model IS 'The model';
+COMMENT ON COLUMN medallion.run_models.step IS 'Position of the step in the run';
+COMMENT ON COLUMN medallion.run_models.wave IS 'Wave of the step (steps of one wave are independent)';
+COMMENT ON COLUMN medallion.run_models.layer IS 'Layer of the model at the time';
+COMMENT ON COLUMN medallion.run_models.materialized IS 'Materialization of the model at the time';
+COMMENT ON COLUMN medallion.run_models.status IS 'success, up_to_date (an incremental model with no new rows), failed, skipped or cancelled';
+COMMENT ON COLUMN medallion.run_models.published IS 'Whether the run published what this step built';
+COMMENT ON COLUMN medallion.run_models.rows IS 'Rows built (table models)';
+COMMENT ON COLUMN medallion.run_models.started_at IS 'Start of the step';
+COMMENT ON COLUMN medallion.run_models.finished_at IS 'End of the step';
+COMMENT ON COLUMN medallion.run_models.ms IS 'Duration of the build in milliseconds';
+COMMENT ON COLUMN medallion.run_models.attempt IS 'Attempt number (retries)';
+COMMENT ON COLUMN medallion.run_models.worker IS 'Whether a background worker built the candidate (threads > 1); the run tested and published it';
+COMMENT ON COLUMN medallion.run_models.sqlstate IS 'SQLSTATE of the error, when the step failed';
+COMMENT ON COLUMN medallion.run_models.message IS 'Error message, or why the step was skipped';
+COMMENT ON COLUMN medallion.run_models.tests_passed IS 'Tests of the model that passed';
+COMMENT ON COLUMN medallion.run_models.tests_warned IS 'Tests of the model that warned';
+COMMENT ON COLUMN medallion.run_models.tests_failed IS 'Tests of the model that failed or errored';
+COMMENT ON COLUMN medallion.run_models.test_queries IS 'Queries issued to run the model''s tests (column tests share one)';
+CREATE INDEX ON medallion.run_models (model, run_id);
+
+GRANT SELECT ON medallion.runs, medallion.run_models TO medallion_admin;
+
+/*
+ * ledger_apply: the only writer of the run ledger, called by the ledger
+ * worker (or, when no worker slot is free, by the run itself).
+ */
+CREATE FUNCTION medallion.ledger_apply(entry jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	crashed_runs bigint;
+	leftover regclass;
+	saved_lock_timeout text := pg_catalog.current_setting('lock_timeout');
+BEGIN
+	IF entry->>'op' = 'start' THEN
+		/*
+		 * Runs left "running" by a backend that is gone (a crash, a restart,
+		 * a killed process) published nothing: their transaction never
+		 * committed.  Say so before recording a new one.
+		 */
+		WITH crashed AS (
+			UPDATE medallion.runs AS r
+			   SET status = 'crashed', finished_at = pg_catalog.now(),
+				   message = 'the run was interrupted (server crash, restart or killed backend); nothing it built was published'
+			 WHERE r.status = 'running'
+			   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+								WHERE a.pid = r.backend_pid AND a.backend_start <= r.started_at)
+			RETURNING r.run_id, r.message)
+		SELECT count(pg_notify('medallion_alerts',
+							   jsonb_build_object('run_id', run_id, 'status', 'crashed', 'message', message)::text))
+		  INTO STRICT crashed_runs FROM crashed;
+		/*
+		 * What medallion_build holds for nothing: candidates that build
+		 * workers committed for runs no longer running (crashed, cancelled,
+		 * failed to publish; a run holds an advisory lock on (medallion, run
+		 * id) to the end of its transaction, even when its own start is not
+		 * committed yet), and staging tables no extraction points at (a
+		 * restore brings them back alone).  One that cannot be dropped now
+		 * is left for the next start.
+		 */
+		FOR leftover IN
+			SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
+			 WHERE c.relnamespace = 'medallion_build'::regnamespace AND c.relkind = 'r'
+			   AND CASE WHEN c.relname ~ '^r[0-9]+_'
+						THEN pg_catalog.pg_try_advisory_xact_lock(1835297902,
+								 (pg_catalog.substring(c.relname, '^r([0-9]+)_')::bigint % 4294967296)::bit(32)::integer)
+						WHEN c.relname ~ '^s_[0-9]+$'
+						THEN NOT EXISTS (SELECT 1 FROM medallion.extract_state e WHERE e.stage = c.oid)
+						ELSE false END
+		LOOP
+			BEGIN
+				PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
+				EXECUTE format('DROP TABLE %s', leftover);
+			EXCEPTION WHEN OTHERS THEN
+				NULL;			/* locked, gone, or depended on: next time */
+			END;
+		END LOOP;
+		PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
+		INSERT INTO medallion.runs (run_id, selector, options, started_by, backend_pid,
+			started_at, models)
+		SELECT r.run_id, r.selector, r.options, r.started_by, r.backend_pid, r.started_at, r.models
+		  FROM jsonb_populate_record(NULL::medallion.runs, entry) AS r;
+	ELSIF entry->>'op' = 'finish' THEN
+		/* the start may not have been recorded (medallion_test records once) */
+		INSERT INTO medallion.runs AS u (run_id, selector, options, started_by, backend_pid,
+			started_at, models, finished_at, status, succeeded, failed, skipped, published, message)
+		SELECT r.run_id, r.selector, r.options, r.started_by, r.backend_pid, r.started_at,
+			   r.models, r.finished_at, r.status, r.succeeded, r.failed, r.skipped, r.published,
+			   r.message
+		  FROM jsonb_populate_record(NULL::medallion.runs, entry) AS r
+		ON CONFLICT (run_id) DO UPDATE
+		   SET finished_at = EXCLUDED.finished_at, status = EXCLUDED.status,
+			   succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed,
+			   skipped = EXCLUDED.skipped, published = EXCLUDED.published,
+			   message = EXCLUDED.message;
+		INSERT INTO medallion.run_models
+		SELECT * FROM jsonb_populate_recordset(NULL::medallion.run_models, entry->'steps');
+		INSERT INTO medallion.test_results
+		SELECT * FROM jsonb_populate_recordset(NULL::medallion.test_results,
+											   coalesce(entry->'tests', '[]'));
+
+		/* alerts: committed with the ledger, whatever the run's transaction does */
+		PERFORM pg_notify('medallion_alerts', left(a.payload::text, 7900))
+		   FROM (SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'model', st->>'model',
+										   'status', st->>'status', 'message', st->>'message') AS payload
+				   FROM jsonb_array_elements(entry->'steps') AS st
+				  WHERE st->>'status' IN ('failed', 'cancelled')
+				 UNION ALL
+				 SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'model', t->>'model',
+										   'test', t->>'test', 'status', t->>'status',
+										   'message', coalesce(t->>'message', (t->>'failures') || ' failures'))
+				   FROM jsonb_array_elements(coalesce(entry->'tests', '[]')) AS t
+				  WHERE t->>'status' IN ('warn', 'fail', 'error')
+				 UNION ALL
+				 SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'status', entry->>'status',
+										   'message', entry->>'message')
+				  WHERE entry->>'status' IN ('failed', 'cancelled') AND entry->>'message' IS NOT NULL) AS a;
+
+	ELSE
+		RAISE EXCEPTION 'unknown ledger operation "%"', entry->>'op'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION medallion.ledger_apply(jsonb) IS
+	'Write one run ledger entry (start or finish of a run; a start marks runs whose backend is gone as crashed; a finish sends alerts); internal';
+
+/* The last build of each model at a glance. */
+CREATE VIEW medallion.status AS
+SELECT m.name AS model, m.layer, m.materialized, m.enabled,
+	   ok.finished_at AS last_success,
+	   pg_catalog.now() - ok.finished_at AS age,
+	   CASE WHEN l.freshness IS NULL OR m.materialized = 'ephemeral' THEN NULL
+			ELSE ok.finished_at IS NULL OR pg_catalog.now() - ok.finished_at > l.freshness END AS stale,
+	   ok.rows AS last_rows,
+	   last.status AS last_status,
+	   last.run_id AS last_run_id,
+	   last.message AS last_message
+  FROM medallion.models m
+  JOIN medallion.layers l ON l.name = m.layer
+  LEFT JOIN LATERAL (SELECT rm.finished_at, rm.rows FROM medallion.run_models rm
+					  WHERE rm.model = m.name AND rm.status IN ('success', 'up_to_date') AND rm.published
+					  ORDER BY rm.run_id DESC LIMIT 1) ok ON true
+  LEFT JOIN LATERAL (SELECT rm.status, rm.run_id, rm.message FROM medallion.run_models rm
+					  WHERE rm.model = m.name
+					  ORDER BY rm.run_id DESC LIMIT 1) last ON true;
+COMMENT ON VIEW medallion.status IS
+	'Each model''s last successful (published) build, its age, and the status of its last run step';
+GRANT SELECT ON medallion.status TO medallion_admin;
+
+/* Previous versions of table models, kept for medallion_rollback. */
+CREATE SCHEMA medallion_history;
+COMMENT ON SCHEMA medallion_history IS
+	'medallion: the previous content of each table model, swapped back by medallion_rollback';
+GRANT USAGE ON SCHEMA medallion_history TO medallion_admin;
+
+/*
+ * Candidates that build workers commit (medallion_run threads => n), named
+ * r<run>_<published table OID>.  USAGE lets model owners read the ones
+ * they are granted (only the run's model owners are); ledger_apply drops
+ * what a run that did not finish left here.
+ */
+CREATE SCHEMA medallion_build;
+COMMENT ON SCHEMA medallion_build IS
+	'medallion: candidates built by background workers of runs in progress, readable by the run''s model owners only';
+GRANT USAGE ON SCHEMA medallion_build TO PUBLIC;
+
+CREATE FUNCTION @extschema@.medallion_run(
+	selector text DEFAULT 'all',
+	full_refresh boolean DEFAULT false,
+	strict boolean DEFAULT false,
+	on_conflict text DEFAULT 'wait',
+	threads integer DEFAULT 1,
+	OUT model text, OUT layer text, OUT materialized text, OUT status text,
+	OUT rows bigint, OUT ms numeric, OUT tests_passed integer, OUT tests_warned integer,
+	OUT tests_failed integer, OUT message text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'medallion_run'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text, integer) IS
+	'Build the selected models into candidates no one else can see (independent table models in up to threads background workers), then publish every success in one commit; returns a row per model';
+
+CREATE FUNCTION @extschema@.medallion_rollback(model text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'medallion_rollback'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.medallion_rollback(text) IS
+	'Swap a table model''s previous content back in (running it again swaps forward); returns a summary';

@@ -1,0 +1,53 @@
+/* ---------------------------------------------------------------------
+ * State of incremental models
+ * --------------------------------------------------------------------- */
+
+CREATE TABLE medallion.model_state (
+	model		text PRIMARY KEY REFERENCES medallion.models (name)
+				ON DELETE CASCADE ON UPDATE CASCADE,
+	watermark	text,
+	max_seen	text,
+	run_id		bigint,
+	updated_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE medallion.model_state IS
+	'High-water marks of incremental models, written in the transaction that publishes their data';
+COMMENT ON COLUMN medallion.model_state.model IS 'The incremental model';
+COMMENT ON COLUMN medallion.model_state.watermark IS 'The next run reads rows past this value (held back to the oldest transaction in progress)';
+COMMENT ON COLUMN medallion.model_state.max_seen IS 'The largest watermark value published';
+COMMENT ON COLUMN medallion.model_state.run_id IS 'The run that published it';
+COMMENT ON COLUMN medallion.model_state.updated_at IS 'When it was published';
+GRANT SELECT ON medallion.model_state TO medallion_admin;
+SELECT pg_catalog.pg_extension_config_dump('medallion.model_state', '');
+
+/*
+ * Extraction in progress: an incremental model reading a source with
+ * batch_size pulls its new rows in batches, each committed by a background
+ * worker into a staging table with the position reached, before the run
+ * applies them.  A row here means batches are staged and not yet applied;
+ * the next run resumes after them.
+ */
+CREATE TABLE medallion.extract_state (
+	model		text PRIMARY KEY REFERENCES medallion.models (name)
+				ON DELETE CASCADE ON UPDATE CASCADE,
+	stage		oid NOT NULL,
+	mark		text,
+	last_key	text,
+	rows		bigint NOT NULL DEFAULT 0,
+	batches		integer NOT NULL DEFAULT 0,
+	version		integer NOT NULL DEFAULT 0,
+	started_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE medallion.extract_state IS
+	'Batched extractions staged and not yet applied: where the next batch starts';
+COMMENT ON COLUMN medallion.extract_state.model IS 'The incremental model';
+COMMENT ON COLUMN medallion.extract_state.stage IS 'The staging table (in medallion_build) holding the batches';
+COMMENT ON COLUMN medallion.extract_state.mark IS 'Watermark of the last staged row';
+COMMENT ON COLUMN medallion.extract_state.last_key IS 'unique_key of the last staged row (rows with the same watermark follow in key order)';
+COMMENT ON COLUMN medallion.extract_state.rows IS 'Rows staged';
+COMMENT ON COLUMN medallion.extract_state.batches IS 'Batches committed';
+COMMENT ON COLUMN medallion.extract_state.version IS 'Version of the model definition the batches were staged with (another starts over)';
+COMMENT ON COLUMN medallion.extract_state.started_at IS 'When the first batch was staged';
+COMMENT ON COLUMN medallion.extract_state.updated_at IS 'When the last batch was committed';
+GRANT SELECT ON medallion.extract_state TO medallion_admin;

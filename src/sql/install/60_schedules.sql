@@ -1,0 +1,198 @@
+/* ---------------------------------------------------------------------
+ * Schedules (pg_cron)
+ * --------------------------------------------------------------------- */
+
+CREATE TABLE medallion.schedules (
+	name		text PRIMARY KEY
+				CHECK (name ~ '^[a-z_][a-z0-9_]*$' AND pg_catalog.length(name) <= 63),
+	selector	text NOT NULL,
+	cron		text NOT NULL,
+	retries		integer NOT NULL DEFAULT 0 CHECK (retries BETWEEN 0 AND 100),
+	retry_delay	interval NOT NULL DEFAULT '5 minutes' CHECK (retry_delay >= '0'),
+	threads		integer NOT NULL DEFAULT 1 CHECK (threads >= 1),
+	jobid		bigint,
+	owner		name NOT NULL,
+	last_run_id	bigint,
+	last_status	text,
+	last_attempts integer,
+	last_finished_at timestamptz,
+	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE medallion.schedules IS 'Scheduled runs: a pg_cron job each, with retries';
+COMMENT ON COLUMN medallion.schedules.name IS 'Schedule name (the pg_cron job is named "medallion <name>")';
+COMMENT ON COLUMN medallion.schedules.selector IS 'What the scheduled run builds';
+COMMENT ON COLUMN medallion.schedules.cron IS 'When, in cron syntax (pg_cron: minutes, GMT)';
+COMMENT ON COLUMN medallion.schedules.retries IS 'How many times a failed run is tried again';
+COMMENT ON COLUMN medallion.schedules.retry_delay IS 'The wait before each new try';
+COMMENT ON COLUMN medallion.schedules.threads IS 'Models the scheduled run builds at once (medallion_run threads)';
+COMMENT ON COLUMN medallion.schedules.jobid IS 'The pg_cron job (cron.job.jobid)';
+COMMENT ON COLUMN medallion.schedules.owner IS 'Role the job runs as';
+COMMENT ON COLUMN medallion.schedules.last_run_id IS 'The last run of the schedule (its last attempt)';
+COMMENT ON COLUMN medallion.schedules.last_status IS 'How it ended: success, or the status of its last attempt';
+COMMENT ON COLUMN medallion.schedules.last_attempts IS 'Attempts the last scheduled run took';
+COMMENT ON COLUMN medallion.schedules.last_finished_at IS 'When the last scheduled run ended';
+COMMENT ON COLUMN medallion.schedules.created_at IS 'When the schedule was made';
+GRANT SELECT ON medallion.schedules TO medallion_admin;
+SELECT pg_catalog.pg_extension_config_dump('medallion.schedules', '');
+
+/*
+ * The one writer of medallion.schedules (the API runs as its caller): C,
+ * so that it knows its caller and lets only the owner's roles change a
+ * schedule or record its outcome.
+ */
+CREATE FUNCTION medallion.schedule_write(op text, name text, selector text DEFAULT NULL,
+	cron text DEFAULT NULL, retries integer DEFAULT NULL, retry_delay interval DEFAULT NULL,
+	jobid bigint DEFAULT NULL, last_run_id bigint DEFAULT NULL, last_status text DEFAULT NULL,
+	last_attempts integer DEFAULT NULL, threads integer DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'medallion_schedule_write'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medallion.schedule_write(text, text, text, text, integer, interval, bigint, bigint, text, integer, integer) IS
+	'Write medallion.schedules (upsert, outcome, delete), as the extension owner, when the caller acts for the schedule''s owner; internal';
+
+/*
+ * pg_cron's database: cron.database_name can be read by superusers only,
+ * so this function (owned by the extension owner) reads it for everyone
+ * and returns nothing else.
+ */
+CREATE FUNCTION medallion.cron_database()
+RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$ SELECT pg_catalog.current_setting('cron.database_name', true) $function$;
+COMMENT ON FUNCTION medallion.cron_database() IS
+	'The database pg_cron runs its jobs in (cron.database_name, which only superusers can read), or NULL when pg_cron is not loaded; internal';
+
+/* pg_cron must be installed here, and run its jobs here. */
+CREATE FUNCTION medallion.require_pg_cron()
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	cron_db text := medallion.cron_database();
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
+			USING ERRCODE = 'undefined_object',
+				  DETAIL = format('Schedules are pg_cron jobs; pg_cron runs jobs in the database named by cron.database_name (%s).',
+								  coalesce(cron_db, 'not set: pg_cron is not loaded')),
+				  HINT = 'Add pg_cron to shared_preload_libraries, then CREATE EXTENSION pg_cron in that database, and use medallion there.';
+	END IF;
+	IF cron_db IS DISTINCT FROM current_database() THEN
+		RAISE EXCEPTION 'pg_cron runs its jobs in database "%", not in "%"', cron_db, current_database()
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Schedule from the database named by cron.database_name, or set cron.database_name to this one (it needs a restart).';
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION medallion.require_pg_cron() IS 'Raise a clear error unless pg_cron can run jobs in this database; internal';
+
+CREATE FUNCTION @extschema@.medallion_schedule(name text, selector text, cron text,
+	retries integer DEFAULT 0, retry_delay interval DEFAULT '5 minutes', threads integer DEFAULT 1)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	job bigint;
+BEGIN
+	IF name IS NULL OR selector IS NULL OR cron IS NULL THEN
+		RAISE EXCEPTION 'name, selector and cron must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF name !~ '^[a-z_][a-z0-9_]*$' OR length(name) > 63 THEN
+		RAISE EXCEPTION 'invalid schedule name "%"', name USING ERRCODE = 'invalid_name',
+			DETAIL = 'A schedule name is made of lower-case letters, digits and underscores, and does not start with a digit.';
+	END IF;
+	IF retries IS NULL OR retries NOT BETWEEN 0 AND 100 THEN
+		RAISE EXCEPTION 'retries must be from 0 to 100' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('retries is %s.', coalesce(retries::text, 'NULL'));
+	END IF;
+	IF retry_delay IS NULL OR retry_delay < '0' THEN
+		RAISE EXCEPTION 'retry_delay must not be negative' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('retry_delay is %s.', coalesce(retry_delay::text, 'NULL'));
+	END IF;
+	IF threads IS NULL OR threads < 1 THEN
+		RAISE EXCEPTION 'threads must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM medallion.require_pg_cron();
+	/* the selector must select something that exists */
+	PERFORM count(*) FROM @extschema@.medallion_plan(selector);
+	/* pg_cron validates the schedule; the job runs as the caller */
+	EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
+	  USING 'medallion ' || name, cron,
+			format('CALL %I.medallion_run_scheduled(%L)', '@extschema@', name);
+	PERFORM medallion.schedule_write('upsert', name, selector, cron, retries, retry_delay, job,
+									 threads => threads);
+	RETURN job;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.medallion_schedule(text, text, text, integer, interval, integer) IS
+	'Create or update a pg_cron job that runs the selector on the cron schedule, trying again after retry_delay up to retries times; returns the pg_cron job id';
+
+CREATE FUNCTION @extschema@.medallion_unschedule(name text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	job bigint;
+BEGIN
+	SELECT s.jobid INTO job FROM medallion.schedules s WHERE s.name = medallion_unschedule.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'schedule "%" does not exist', name USING ERRCODE = 'undefined_object',
+			HINT = 'Schedules are listed in medallion.schedules.';
+	END IF;
+	PERFORM medallion.require_pg_cron();
+	/* the owner check comes first: it says whose schedule it is */
+	PERFORM medallion.schedule_write('delete', name);
+	IF EXISTS (SELECT 1 FROM cron.job j WHERE j.jobid = job) THEN
+		PERFORM cron.unschedule(job);
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION @extschema@.medallion_unschedule(text) IS 'Remove a schedule and its pg_cron job';
+
+/* No SET clause: a procedure with one cannot COMMIT between attempts. */
+CREATE PROCEDURE @extschema@.medallion_run_scheduled(name text)
+LANGUAGE plpgsql
+AS $procedure$
+DECLARE
+	s medallion.schedules;
+	attempt integer := 0;
+	bad bigint;
+	run bigint;
+	outcome text;
+BEGIN
+	SELECT * INTO s FROM medallion.schedules AS x WHERE x.name = medallion_run_scheduled.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'schedule "%" does not exist', name USING ERRCODE = 'undefined_object';
+	END IF;
+	LOOP
+		attempt := attempt + 1;
+		PERFORM set_config('medallion.run_label', format('schedule %s, attempt %s of %s', s.name, attempt, s.retries + 1), false);
+		BEGIN
+			SELECT count(*) FILTER (WHERE r.status IN ('failed', 'cancelled', 'skipped'))
+			  INTO bad FROM @extschema@.medallion_run(s.selector, threads => s.threads) AS r;
+		EXCEPTION WHEN OTHERS THEN
+			bad := -1;			/* the run itself failed (its ledger says why) */
+		END;
+		PERFORM set_config('medallion.run_label', '', false);
+		SELECT max(r.run_id), (array_agg(r.status ORDER BY r.run_id DESC))[1] INTO run, outcome
+		  FROM medallion.runs r WHERE r.options->>'label' LIKE format('schedule %s, attempt %s of %%', s.name, attempt);
+		PERFORM medallion.schedule_write('outcome', s.name, last_run_id => run,
+										 last_status => coalesce(outcome, 'failed'), last_attempts => attempt);
+		IF bad = 0 OR attempt > s.retries THEN
+			COMMIT;
+			EXIT;
+		END IF;
+		PERFORM pg_notify('medallion_alerts', jsonb_build_object('schedule', s.name, 'run_id', run,
+						  'status', 'retrying', 'attempt', attempt + 1,
+						  'message', format('run %s did not build every model; trying again in %s', run, s.retry_delay))::text);
+		COMMIT;
+		PERFORM pg_sleep(extract(epoch FROM s.retry_delay));
+	END LOOP;
+END
+$procedure$;
+COMMENT ON PROCEDURE @extschema@.medallion_run_scheduled(text) IS
+	'What a schedule''s pg_cron job calls: runs the selector, and again after retry_delay while it fails, up to retries more times; each attempt is a run in the ledger';

@@ -1,0 +1,29 @@
+/* ---------------------------------------------------------------------
+ * Privileges of the functions, in one place: every function and procedure
+ * of the extension is taken from PUBLIC and given to medallion_admin,
+ * except the internal ones only medallion itself calls.  The install
+ * script and every update script end with this, so that a version's
+ * functions have the same privileges however it was reached.
+ * --------------------------------------------------------------------- */
+
+DO $privileges$
+DECLARE
+	f record;
+BEGIN
+	FOR f IN SELECT p.oid::pg_catalog.regprocedure AS routine,
+					p.pronamespace = 'medallion'::pg_catalog.regnamespace
+					AND p.proname IN ('ledger_apply', 'adopt_bind_schema') AS internal
+			   FROM pg_catalog.pg_proc p
+			   JOIN pg_catalog.pg_depend d
+				 ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid
+			  WHERE d.deptype = 'e'
+				AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+				AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'medallion')
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', f.routine);
+		IF NOT f.internal THEN
+			EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO medallion_admin', f.routine);
+		END IF;
+	END LOOP;
+END
+$privileges$;
