@@ -8,7 +8,13 @@ OBJS = \
 	src/analyze.o \
 	src/graph.o \
 	src/model.o \
-	src/build.o \
+	src/sqltext.o \
+	src/build_relation.o \
+	src/build_candidate.o \
+	src/publish.o \
+	src/build_incremental.o \
+	src/build_snapshot.o \
+	src/extract.o \
 	src/lineage.o \
 	src/audit.o \
 	src/run.o \

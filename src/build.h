@@ -1,12 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * build.h
- *	  Materializations: published relations, candidates, publishing.
+ *	  Building models: their published relations (build_relation.c),
+ *	  table candidates (build_candidate.c), incremental deltas
+ *	  (build_incremental.c) and snapshot changes (build_snapshot.c).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef MEDALLION_BUILD_H
 #define MEDALLION_BUILD_H
+
+#include "utils/relcache.h"
 
 #include "analyze.h"
 #include "catalog.h"
@@ -30,10 +34,15 @@ typedef struct Candidate
 	char	   *max_seen;
 } Candidate;
 
-extern bool build_keep_previous;
+/* Schema changes between the published table and the query. */
+typedef struct SchemaChange
+{
+	List	   *added;			/* ModelColumn *: not in the table */
+	List	   *removed;		/* char *: in the table, not in the query */
+	List	   *retyped;		/* ModelColumn *: type differs */
+} SchemaChange;
+
 extern bool build_analyze;
-extern int	build_lock_timeout;
-extern int	build_publish_timeout;
 
 extern void BuildInit(void);
 extern Oid	BuildPublishedRelid(ModelDef *model);
@@ -42,7 +51,6 @@ extern List *BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed,
 extern void BuildDropRelation(ModelDef *model);
 extern void BuildEnsureIndexes(ModelDef *model, Oid relid);
 
-extern void BuildLockRelations(List *relids);
 /* SQLSTATE of a model a background worker hands back to the run itself */
 #define ERRCODE_MEDALLION_RUN_ITSELF MAKE_SQLSTATE('M','D','0','0','1')
 
@@ -52,24 +60,18 @@ extern Candidate *BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed,
 extern void BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers);
 extern Candidate *BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate,
 									  int64 rows);
-extern void BuildPublishTable(Candidate *cand);
-extern List *BuildForeignSchemas(Query *query);
 extern Candidate *BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed,
 											const char *sql, List *redirect_from,
 											List *redirect_to, bool full_refresh, Oid stage,
 											bool reads_remote);
-extern int64 BuildExtractUnmarked(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
-								  Oid stage);
 extern bool BuildColumnsChanged(ModelDef *model, AnalyzedModel *analyzed);
-extern char *BuildExtractStart(ModelDef *model, AnalyzedModel *analyzed, bool full_refresh);
-extern Oid	BuildCreateStage(ModelDef *model);
-extern void BuildDropStage(Oid stage);
-extern int64 BuildExtractBatch(ModelDef *model, AnalyzedModel *analyzed, const char *sql, Oid stage,
-							   char **mark, char **last_key, int batch_size);
 extern int64 BuildApplyDelta(Candidate *cand);
 extern int64 BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 						   List *redirect_from, List *redirect_to);
 extern void BuildDropCandidate(Candidate *cand);
-extern int64 BuildRollback(ModelDef *model);
+extern SchemaChange *BuildSchemaChange(Relation rel, List *columns);
+extern uint64 BuildFillHeap(Oid heap, List *columns, const char *sql, Oid shown_as,
+							List *redirect_from, List *redirect_to);
+extern void BuildSetAcl(Oid relid, Datum acl, bool isnull);
 
 #endif							/* MEDALLION_BUILD_H */

@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "build.h"
 #include "init.h"
+#include "publish.h"
 #include "run.h"
 #include "worker.h"
 
@@ -32,6 +33,7 @@ _PG_init(void)
 {
 	AuditInit();
 	BuildInit();
+	PublishInit();
 	RunInit();
 	WorkerInit();
 	MarkGUCPrefixReserved("medallion");

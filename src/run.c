@@ -69,6 +69,8 @@
 #include "audit.h"
 #include "bind.h"
 #include "build.h"
+#include "extract.h"
+#include "publish.h"
 #include "catalog.h"
 #include "graph.h"
 #include "model.h"
@@ -681,7 +683,7 @@ collect_worker(Run *run, RunStep *step)
 		AnalyzedModel *bound = BindLoad(step->model);
 		MemoryContext old = MemoryContextSwitchTo(run->context);
 
-		step->remote_schemas = BuildForeignSchemas(bound->query);
+		step->remote_schemas = ExtractForeignSchemas(bound->query);
 		MemoryContextSwitchTo(old);
 	}
 	ereport(ERROR,
@@ -808,7 +810,7 @@ discard_stage(ModelDef *model)
 
 	if (CatalogGetExtract(model->name, &stage, &mark, &last_key, &rows, &version))
 	{
-		BuildDropStage(stage);
+		ExtractDropStage(stage);
 		CatalogClearExtract(model->name);
 	}
 }
@@ -823,7 +825,7 @@ discard_stage(ModelDef *model)
 static Oid
 run_extraction(Run *run, RunStep *step, AnalyzedModel *analyzed, int batch)
 {
-	char	   *start = BuildExtractStart(step->model, analyzed, run->full_refresh);
+	char	   *start = ExtractStart(step->model, analyzed, run->full_refresh);
 	WorkerBuild *worker = WorkerStartExtract(run->run_id, step->model->name, step->model->version,
 											 batch, start, run->full_refresh);
 	Oid			stage;
@@ -881,7 +883,7 @@ build_model(Run *run, RunStep *step)
 	{
 		MemoryContext old = MemoryContextSwitchTo(run->context);
 
-		step->remote_schemas = BuildForeignSchemas(bound->query);
+		step->remote_schemas = ExtractForeignSchemas(bound->query);
 		MemoryContextSwitchTo(old);
 	}
 	if (step->remote_schemas != NIL)
@@ -989,7 +991,7 @@ build_model(Run *run, RunStep *step)
 	/* the staged batches are applied: they go with the run's commit */
 	if (OidIsValid(step->stage))
 	{
-		BuildDropStage(step->stage);
+		ExtractDropStage(step->stage);
 		CatalogClearExtract(model->name);
 	}
 	if (gucnest > 0)
@@ -1199,7 +1201,7 @@ publish_all(Run *run)
 			relids = lappend_oid(relids, step->candidate->published);
 	}
 	if (relids != NIL)
-		BuildLockRelations(relids);
+		PublishLockRelations(relids);
 
 	foreach(lc, run->steps)
 	{
@@ -1214,7 +1216,7 @@ publish_all(Run *run)
 		{
 			ModelBecomeOwner(step->model, &save_userid, &save_sec);
 			nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
-			BuildPublishTable(step->candidate);
+			PublishTable(step->candidate);
 			AnalyzeLeaveSearchPath(nestlevel);
 			SetUserIdAndSecContext(save_userid, save_sec);
 		}
@@ -1576,9 +1578,9 @@ medallion_rollback(PG_FUNCTION_ARGS)
 				 errmsg("must be owner of model \"%s\"", model->name)));
 	published = BuildPublishedRelid(model);
 	if (OidIsValid(published))
-		BuildLockRelations(list_make1_oid(published));
+		PublishLockRelations(list_make1_oid(published));
 	ModelBecomeOwner(model, &save_userid, &save_sec);
-	rows = BuildRollback(model);
+	rows = PublishRollback(model);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s rolled back: %s rows",
 											  quote_qualified_identifier(model->schema, model->name),

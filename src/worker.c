@@ -50,6 +50,7 @@
 #include "analyze.h"
 #include "bind.h"
 #include "build.h"
+#include "extract.h"
 #include "catalog.h"
 #include "model.h"
 #include "worker.h"
@@ -360,7 +361,7 @@ build_in_worker(BuildShared *shared)
 				 errmsg("model \"%s\" is being redefined: the run builds it itself", model->name)));
 	bound = BindLoad(model);
 	/* as in the run: constants go to remote servers in ISO style */
-	if (BuildForeignSchemas(bound->query) != NIL)
+	if (ExtractForeignSchemas(bound->query) != NIL)
 		(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	cand = BuildTableCandidate(model, bound, psprintf("SELECT * FROM %s", BindRelationSql(model->name)),
@@ -415,13 +416,13 @@ extract_in_worker(BuildShared *shared)
 	if (CatalogGetExtract(model->name, &stage, &mark, &last_key, &staged, &version) &&
 		(shared->restart || get_rel_name(stage) == NULL || version != model->version))
 	{
-		BuildDropStage(stage);
+		ExtractDropStage(stage);
 		CatalogClearExtract(model->name);
 		stage = InvalidOid;
 	}
 	if (!OidIsValid(stage))
 	{
-		stage = BuildCreateStage(model);
+		stage = ExtractCreateStage(model);
 		mark = shared->has_start ? pstrdup(shared->start) : NULL;
 		last_key = NULL;
 		CatalogSetExtract(model->name, stage, mark, NULL, 0, model->version);
@@ -449,10 +450,10 @@ extract_in_worker(BuildShared *shared)
 		bound = BindLoad(model);
 		(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
-		rows = BuildExtractBatch(model, bound, sql, stage, &mark, &last_key, shared->batch_size);
+		rows = ExtractBatch(model, bound, sql, stage, &mark, &last_key, shared->batch_size);
 		/* after the last batch of a whole extraction: the rows without a watermark */
 		if (rows < shared->batch_size && !shared->has_start)
-			rows += BuildExtractUnmarked(model, bound, sql, stage);
+			rows += ExtractUnmarked(model, bound, sql, stage);
 		AnalyzeLeaveSearchPath(nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec);
 		if (rows > 0)

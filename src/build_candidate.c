@@ -1,0 +1,694 @@
+/*-------------------------------------------------------------------------
+ *
+ * build_candidate.c
+ *	  Candidates: a table model's new content, built into a heap no other
+ *	  session can see, filled, indexed and analyzed before it is published
+ *	  (publish.c); candidates built by background workers, adopted.
+ *
+ * A table model is built into a candidate heap made by make_new_heap from
+ * the published table: same columns (dropped ones included), owner,
+ * persistence and access method, in the same schema, and invisible to
+ * every other session until the run commits.  The candidate is filled
+ * from the model's binding (BindExecute, reading this run's candidates of
+ * upstream models), gets clones of the published table's indexes, and is
+ * ANALYZEd, all before publishing.
+ *
+ * When the query's columns no longer match the published table, the table
+ * is altered first, as on_schema_change allows, inside the model's
+ * subtransaction (so a failure undoes it, and downstream models of the run
+ * see the new columns); readers of that table then wait until the run
+ * commits.
+ *
+ * A worker builds a table model's candidate in a transaction of its own
+ * and commits it, in schema medallion_build (no one but the owner and the
+ * extension can reach it), named r<run>_<published OID>.  The run adopts
+ * it: it tests it, reads it downstream, swaps it in at publish, or drops
+ * it.  One that a failed run leaves behind is dropped when the next run
+ * starts.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/attmap.h"
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_statistic.h"
+#include "catalog/pg_type.h"
+#include "commands/cluster.h"
+#include "commands/comment.h"
+#include "commands/defrem.h"
+#include "commands/tablecmds.h"
+#include "commands/tablespace.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/params.h"
+#include "parser/parse_utilcmd.h"
+#include "rewrite/rewriteHandler.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "bind.h"
+#include "build.h"
+#include "publish.h"
+#include "sqltext.h"
+
+bool		build_analyze = true;
+
+/*
+ * BuildInit
+ *		Define the configuration parameters of candidates.
+ */
+void
+BuildInit(void)
+{
+	DefineCustomBoolVariable("medallion.analyze_candidates",
+							 "Gathers statistics (ANALYZE) on each table candidate before it is published.",
+							 "Downstream models of the run and readers of the published table then have fresh statistics; when off, they keep the previous ones until autovacuum or an ANALYZE.",
+							 &build_analyze, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+}
+
+/*
+ * alter_published
+ *		Give the published table the query's columns: add new ones, and
+ *		with sync drop removed ones and retype changed ones (old values of a
+ *		retyped column are not converted: the rows are about to be
+ *		replaced).  Runs as the model owner.
+ */
+static void
+alter_published(Oid relid, SchemaChange *change, bool sync)
+{
+	char	   *target = SqlRelationName(relid);
+	ListCell   *lc;
+
+	if (sync)
+	{
+		foreach(lc, change->removed)
+			SqlUtility(psprintf("ALTER TABLE %s DROP COLUMN %s", target,
+								 quote_identifier((char *) lfirst(lc))));
+		foreach(lc, change->retyped)
+		{
+			ModelColumn *col = lfirst(lc);
+			char	   *type = format_type_with_typemod(col->type, col->typmod);
+
+			SqlUtility(psprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING NULL::%s",
+								 target, quote_identifier(col->name), type, type));
+		}
+	}
+	foreach(lc, change->added)
+	{
+		ModelColumn *col = lfirst(lc);
+
+		SqlUtility(psprintf("ALTER TABLE %s ADD COLUMN %s %s", target,
+							 quote_identifier(col->name),
+							 format_type_with_typemod(col->type, col->typmod)));
+	}
+	CommandCounterIncrement();
+}
+
+/* Compare the published table's live columns with the query's, by name. */
+SchemaChange *
+BuildSchemaChange(Relation rel, List *columns)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	SchemaChange *change = palloc0(sizeof(SchemaChange));
+	ListCell   *lc;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		ModelColumn *col;
+
+		if (att->attisdropped)
+			continue;
+		col = SqlFindColumn(columns, NameStr(att->attname));
+		if (col == NULL)
+			change->removed = lappend(change->removed, pstrdup(NameStr(att->attname)));
+		else if (col->type != att->atttypid || col->typmod != att->atttypmod ||
+				 col->collation != att->attcollation)
+			change->retyped = lappend(change->retyped, col);
+	}
+	foreach(lc, columns)
+	{
+		ModelColumn *col = lfirst(lc);
+
+		if (get_attnum(RelationGetRelid(rel), col->name) == InvalidAttrNumber)
+			change->added = lappend(change->added, col);
+	}
+	return change;
+}
+
+static char *
+name_list(List *names, bool columns)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+	{
+		const char *name = columns ? ((ModelColumn *) lfirst(lc))->name : (char *) lfirst(lc);
+
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", name);
+	}
+	return buf.len > 0 ? buf.data : "none";
+}
+
+/*
+ * check_dependents
+ *		Error if an object that medallion does not manage depends on one of
+ *		the columns that a schema change drops or retypes.
+ */
+static void
+check_dependents(ModelDef *model, Relation rel, List *columns)
+{
+	ListCell   *lc;
+	List	   *attnums = NIL;
+	List	   *unbound;
+
+	/*
+	 * Bindings (of downstream models, of tests) that read these columns go
+	 * first: their models must be bound again by their owners.
+	 */
+	foreach(lc, columns)
+		attnums = lappend_int(attnums, get_attnum(RelationGetRelid(rel), (char *) lfirst(lc)));
+	unbound = BindDropDependents(RelationGetRelid(rel), attnums);
+	if (unbound != NIL)
+		ereport(NOTICE,
+				(errmsg("%d binding%s read%s columns of %s that on_schema_change = %s drops or retypes: %s must be bound again",
+						list_length(unbound), list_length(unbound) == 1 ? "" : "s",
+						list_length(unbound) == 1 ? "s" : "", SqlModelName(model),
+						model->on_schema_change, name_list(unbound, false)),
+				 errhint("The owners run medallion_reanalyze for those models.")));
+
+	foreach(lc, columns)
+	{
+		AttrNumber	attno = get_attnum(RelationGetRelid(rel), (char *) lfirst(lc));
+		Relation	depRel;
+		ScanKeyData key[3];
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		depRel = table_open(DependRelationId, AccessShareLock);
+		ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(RelationRelationId));
+		ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(RelationGetRelid(rel)));
+		ScanKeyInit(&key[2], Anum_pg_depend_refobjsubid, BTEqualStrategyNumber, F_INT4EQ,
+					Int32GetDatum(attno));
+		scan = systable_beginscan(depRel, DependReferenceIndexId, true, NULL, 3, key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+			ObjectAddress obj;
+
+			if (dep->deptype != DEPENDENCY_NORMAL && dep->deptype != DEPENDENCY_AUTO)
+				continue;
+			obj.classId = dep->classid;
+			obj.objectId = dep->objid;
+			obj.objectSubId = dep->objsubid;
+			if (dep->classid == RewriteRelationId)
+			{
+				/* name the view, not its rule */
+				obj.classId = RelationRelationId;
+				obj.objectId = BindRuleRelation(dep->objid);
+				obj.objectSubId = 0;
+			}
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot change column \"%s\" of %s: %s depends on it",
+							(char *) lfirst(lc), SqlModelName(model),
+							getObjectDescription(&obj, false)),
+					 errdetail("on_schema_change = %s would drop or retype the column.",
+							   model->on_schema_change),
+					 errhint("Change or drop the dependent object first, or keep the column in the model query.")));
+		}
+		systable_endscan(scan);
+		table_close(depRel, AccessShareLock);
+	}
+}
+
+/*
+ * A DestReceiver that writes the rows of the model query into a candidate
+ * heap, frozen (as COPY FREEZE does): the heap was created in the current
+ * subtransaction and nobody else can see it before the run commits.  Rows
+ * go in with table_multi_insert in batches, so whole pages are written at
+ * once and marked all-visible: downstream models of the run then scan the
+ * candidate as cheaply as a vacuumed table.  The query's columns are the
+ * heap's live columns in order; dropped columns are stored as NULL.  NOT
+ * NULL columns are checked here, since no executor node does it.
+ */
+#define FILL_BATCH 1000
+
+typedef struct FillReceiver
+{
+	DestReceiver pub;
+	Relation	rel;
+	TupleTableSlot *slots[FILL_BATCH];	/* shaped like rel */
+	int			nbuffered;
+	AttrNumber *attnos;			/* query column i -> attnos[i] of rel */
+	int			ncolumns;
+	BulkInsertState bistate;
+	CommandId	cid;
+	uint64		rows;
+	MemoryContext context;		/* holds the slots: outlives the query */
+	const char *shown_as;		/* the relation errors name */
+} FillReceiver;
+
+static void
+fill_flush(FillReceiver *fill)
+{
+	if (fill->nbuffered == 0)
+		return;
+	table_multi_insert(fill->rel, fill->slots, fill->nbuffered, fill->cid,
+					   TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN, fill->bistate);
+	for (int i = 0; i < fill->nbuffered; i++)
+		ExecClearTuple(fill->slots[i]);
+	fill->nbuffered = 0;
+}
+
+static bool
+fill_receive(TupleTableSlot *input, DestReceiver *self)
+{
+	FillReceiver *fill = (FillReceiver *) self;
+	TupleDesc	desc = RelationGetDescr(fill->rel);
+	TupleTableSlot *slot;
+
+	if (fill->slots[fill->nbuffered] == NULL)
+	{
+		MemoryContext oldcontext = MemoryContextSwitchTo(fill->context);
+
+		fill->slots[fill->nbuffered] = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+		MemoryContextSwitchTo(oldcontext);
+	}
+	slot = fill->slots[fill->nbuffered];
+	slot_getallattrs(input);
+	ExecClearTuple(slot);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
+	for (int i = 0; i < fill->ncolumns; i++)
+	{
+		int			att = fill->attnos[i] - 1;
+
+		slot->tts_values[att] = input->tts_values[i];
+		slot->tts_isnull[att] = input->tts_isnull[i];
+		if (input->tts_isnull[i] && TupleDescAttr(desc, att)->attnotnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("null value in column \"%s\" of relation %s violates not-null constraint",
+							NameStr(TupleDescAttr(desc, att)->attname), fill->shown_as)));
+	}
+	ExecStoreVirtualTuple(slot);
+	ExecMaterializeSlot(slot);	/* the input's values go away after this */
+	fill->rows++;
+	if (++fill->nbuffered == FILL_BATCH)
+		fill_flush(fill);
+	return true;
+}
+
+static void
+fill_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+fill_shutdown(DestReceiver *self)
+{
+}
+
+static void
+fill_destroy(DestReceiver *self)
+{
+}
+
+/*
+ * BuildFillHeap
+ *		Fill heap, created in the current subtransaction, with the rows of
+ *		sql (a query medallion wrote over relations, bindings among them,
+ *		whose columns are given), reading redirect_to for redirect_from;
+ *		returns the row count.  Errors name shown_as, the relation the heap
+ *		stands for.
+ */
+uint64
+BuildFillHeap(Oid heap, List *columns, const char *sql, Oid shown_as, List *redirect_from,
+		  List *redirect_to)
+{
+	FillReceiver fill;
+	char	   *target;
+	char	   *source;
+	TupleDesc	desc;
+
+	/* the query's columns in the order of the heap's live columns */
+	SqlColumnLists(heap, columns, &target, &source);
+	memset(&fill, 0, sizeof(fill));
+	fill.pub.receiveSlot = fill_receive;
+	fill.pub.rStartup = fill_startup;
+	fill.pub.rShutdown = fill_shutdown;
+	fill.pub.rDestroy = fill_destroy;
+	fill.pub.mydest = DestNone;
+	fill.context = CurrentMemoryContext;
+	fill.shown_as = SqlRelationName(shown_as);
+	fill.rel = table_open(heap, NoLock);
+	desc = RelationGetDescr(fill.rel);
+	fill.attnos = palloc(sizeof(AttrNumber) * desc->natts);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		if (!TupleDescAttr(desc, i)->attisdropped)
+			fill.attnos[fill.ncolumns++] = i + 1;
+	}
+	fill.bistate = GetBulkInsertState();
+	fill.cid = GetCurrentCommandId(true);
+
+	(void) BindExecute(psprintf("SELECT %s FROM (%s) AS q", source, sql), 0, NULL, NULL,
+					   redirect_from, redirect_to, (DestReceiver *) &fill);
+
+	fill_flush(&fill);
+	FreeBulkInsertState(fill.bistate);
+	table_finish_bulk_insert(fill.rel, TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN);
+	for (int i = 0; i < FILL_BATCH && fill.slots[i] != NULL; i++)
+		ExecDropSingleTupleTableSlot(fill.slots[i]);
+	table_close(fill.rel, NoLock);
+	return fill.rows;
+}
+
+/*
+ * clone_indexes
+ *		Create on target a copy of every index of source (the two have the
+ *		same physical columns); returns the pairs as two parallel OID lists.
+ */
+static void
+clone_indexes(Oid source, Oid target, List **source_indexes, List **target_indexes)
+{
+	Relation	srcrel = table_open(source, AccessShareLock);
+	Relation	tgtrel = table_open(target, NoLock);
+	int			natts = RelationGetDescr(srcrel)->natts;
+	AttrMap    *map = make_attrmap(natts);
+	List	   *indexes = RelationGetIndexList(srcrel);
+	ListCell   *lc;
+
+	for (int i = 0; i < natts; i++)
+		map->attnums[i] = i + 1;
+	*source_indexes = NIL;
+	*target_indexes = NIL;
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		Relation	idxrel = index_open(indexoid, AccessShareLock);
+		Oid			constraintoid = InvalidOid;
+		IndexStmt  *stmt;
+		ObjectAddress address;
+
+		stmt = generateClonedIndexStmt(makeRangeVar(get_namespace_name(RelationGetNamespace(tgtrel)),
+													RelationGetRelationName(tgtrel), -1),
+									   idxrel, map, &constraintoid);
+		stmt->idxname = NULL;
+		address = DefineIndex(target, stmt, InvalidOid, InvalidOid, InvalidOid,
+							  false, false, false, false, true);
+		*source_indexes = lappend_oid(*source_indexes, indexoid);
+		*target_indexes = lappend_oid(*target_indexes, address.objectId);
+		index_close(idxrel, AccessShareLock);
+	}
+	table_close(tgtrel, NoLock);
+	table_close(srcrel, AccessShareLock);
+}
+
+/* Set the privileges (relacl) of a relation. */
+void
+BuildSetAcl(Oid relid, Datum acl, bool isnull)
+{
+	Relation	classrel = table_open(RelationRelationId, RowExclusiveLock);
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Datum		values[Natts_pg_class] = {0};
+	bool		nulls[Natts_pg_class] = {0};
+	bool		replaces[Natts_pg_class] = {0};
+	HeapTuple	newtup;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	values[Anum_pg_class_relacl - 1] = acl;
+	nulls[Anum_pg_class_relacl - 1] = isnull;
+	replaces[Anum_pg_class_relacl - 1] = true;
+	newtup = heap_modify_tuple(tup, RelationGetDescr(classrel), values, nulls, replaces);
+	CatalogTupleUpdate(classrel, &newtup->t_self, newtup);
+	ReleaseSysCache(tup);
+	table_close(classrel, RowExclusiveLock);
+	CommandCounterIncrement();
+}
+
+/* Copy the published table's privileges to the candidate, so downstream
+ * models of other owners can read the candidate as they read the table. */
+static void
+copy_acl(Oid from, Oid to)
+{
+	HeapTuple	fromtup = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(from));
+	bool		isnull;
+	Datum		acl;
+
+	if (!HeapTupleIsValid(fromtup))
+		elog(ERROR, "cache lookup failed for relation %u", from);
+	acl = SysCacheGetAttr(RELOID, fromtup, Anum_pg_class_relacl, &isnull);
+	BuildSetAcl(to, acl, isnull);
+}
+
+/* Index storage and ANALYZE of a filled candidate heap. */
+static void
+finish_candidate(Candidate *cand, Oid heap)
+{
+	clone_indexes(cand->published, heap, &cand->published_indexes, &cand->candidate_indexes);
+	copy_acl(cand->published, heap);
+	if (build_analyze)
+		SqlUtility(psprintf("ANALYZE %s", SqlRelationName(heap)));
+}
+
+/*
+ * BuildTableCandidate
+ *		Build the candidate of a table model from sql (a query over the
+ *		model's binding), reading redirect_to for redirect_from (upstream
+ *		models this run rebuilt).  Runs as the model owner.  Returns a
+ *		palloc'd Candidate.
+ */
+Candidate *
+BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
+					List *redirect_from, List *redirect_to, bool allow_alter)
+{
+	Candidate  *cand = palloc0(sizeof(Candidate));
+	Relation	rel;
+	SchemaChange *change;
+	Oid			tablespace;
+	Oid			accessmethod;
+	char		persistence;
+
+	cand->model = model;
+	cand->columns = analyzed->columns;
+	cand->published = BuildPublishedRelid(model);
+	if (!OidIsValid(cand->published) || get_rel_relkind(cand->published) != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the published table %s of model \"%s\" is missing", SqlModelName(model),
+						model->name),
+				 errhint("Define the model again with medallion_create_model to recreate it.")));
+
+	rel = table_open(cand->published, AccessShareLock);
+	tablespace = rel->rd_rel->reltablespace;
+	accessmethod = rel->rd_rel->relam;
+	persistence = rel->rd_rel->relpersistence;
+	change = BuildSchemaChange(rel, analyzed->columns);
+	if (change->added || change->removed || change->retyped)
+	{
+		bool		sync = strcmp(model->on_schema_change, "sync_all_columns") == 0;
+		bool		append = strcmp(model->on_schema_change, "append_new_columns") == 0;
+
+		if (!sync && !(append && change->retyped == NIL))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+					 errmsg("the columns of model \"%s\" no longer match %s", model->name,
+							SqlModelName(model)),
+					 errdetail("New columns: %s. Removed columns: %s. Columns of another type: %s.",
+							   name_list(change->added, true), name_list(change->removed, false),
+							   name_list(change->retyped, true)),
+					 errhint("Define the model with on_schema_change => 'append_new_columns' (new columns only) or 'sync_all_columns'.")));
+		if (sync)
+		{
+			List	   *touched = list_copy(change->removed);
+			ListCell   *lc;
+
+			foreach(lc, change->retyped)
+				touched = lappend(touched, ((ModelColumn *) lfirst(lc))->name);
+			check_dependents(model, rel, touched);
+		}
+		table_close(rel, NoLock);
+
+		/*
+		 * The published table takes the new columns now, inside this model's
+		 * subtransaction: downstream models of the run then see the new
+		 * shape, and a failure undoes it.  Readers of this table wait from
+		 * here to the end of the run.  A background worker, which commits on
+		 * its own, must leave that to the run itself.
+		 */
+		if (!allow_alter)
+			ereport(ERROR,
+					(errcode(ERRCODE_MEDALLION_RUN_ITSELF),
+					 errmsg("the columns of model \"%s\" change: the run builds it itself", model->name)));
+		PublishLockRelations(list_make1_oid(cand->published));
+		alter_published(cand->published, change, sync);
+		cand->schema_changed = true;
+	}
+	else
+		table_close(rel, NoLock);
+
+	BuildEnsureIndexes(model, cand->published);
+
+	/*
+	 * make_new_heap locks the table it copies with the lock mode it is
+	 * given (and the new heap, which nobody else sees): AccessShareLock,
+	 * so that readers of the published table are not blocked before the
+	 * publish burst.
+	 */
+	cand->candidate = make_new_heap(cand->published, tablespace, accessmethod,
+									persistence, AccessShareLock);
+	CommandCounterIncrement();
+	cand->rows = BuildFillHeap(cand->candidate, analyzed->columns, sql, cand->published,
+						   redirect_from, redirect_to);
+	finish_candidate(cand, cand->candidate);
+	return cand;
+}
+
+/*
+ * BuildDropCandidate
+ *		Drop a candidate that will not be published.
+ */
+void
+BuildDropCandidate(Candidate *cand)
+{
+	if (OidIsValid(cand->candidate) && get_rel_name(cand->candidate) != NULL)
+		BindDropRelation(cand->candidate);
+}
+
+/*
+ * BuildMoveToBuildSchema
+ *		Move a candidate just built into medallion_build under its name for
+ *		the run (in the worker, before it commits).  Its privileges become
+ *		SELECT for readers only (the owners of the run's other models that
+ *		may read the published table), not the published table's: readers of
+ *		the published table must not see a candidate before it is published.
+ */
+void
+BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers)
+{
+	Oid			nsp = get_namespace_oid("medallion_build", false);
+	Relation	rel = table_open(cand->candidate, AccessExclusiveLock);
+	Oid			owner = rel->rd_rel->relowner;
+	ObjectAddresses *moved = new_object_addresses();
+	Acl		   *acl = acldefault(OBJECT_TABLE, owner);
+	ListCell   *lc;
+
+	AlterTableNamespaceInternal(rel, RelationGetNamespace(rel), nsp, moved);
+	free_object_addresses(moved);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+	RenameRelationInternal(cand->candidate,
+						   psprintf("r" INT64_FORMAT "_%u", run_id, cand->published), true, false);
+	CommandCounterIncrement();
+
+	foreach(lc, readers)
+	{
+		AclItem		item;
+
+		if (lfirst_oid(lc) == owner)
+			continue;
+		item.ai_grantee = lfirst_oid(lc);
+		item.ai_grantor = owner;
+		ACLITEM_SET_PRIVS_GOPTIONS(item, ACL_SELECT, ACL_NO_RIGHTS);
+		acl = aclupdate(acl, &item, ACL_MODECHG_ADD, owner, DROP_RESTRICT);
+	}
+	BuildSetAcl(cand->candidate, PointerGetDatum(acl), false);
+}
+
+/*
+ * BuildAdoptCandidate
+ *		The Candidate of a table model that a worker built and committed:
+ *		its indexes pair up with the published table's in creation order.
+ */
+Candidate *
+BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate, int64 rows)
+{
+	Candidate  *cand = palloc0(sizeof(Candidate));
+	Relation	pubrel;
+	Relation	candrel;
+
+	cand->model = model;
+	cand->columns = columns;
+	cand->published = BuildPublishedRelid(model);
+	cand->candidate = candidate;
+	cand->rows = rows;
+	/* shared: workers building downstream models read it too */
+	LockRelationOid(candidate, AccessShareLock);
+	pubrel = table_open(cand->published, AccessShareLock);
+	candrel = table_open(candidate, NoLock);
+	cand->published_indexes = RelationGetIndexList(pubrel);
+	cand->candidate_indexes = RelationGetIndexList(candrel);
+	if (!PublishSameColumns(pubrel, candrel) ||
+		!PublishSameIndexes(cand->published_indexes, cand->candidate_indexes))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the candidate of model \"%s\" built by a worker does not match %s",
+						model->name, SqlModelName(model)),
+				 errhint("Run the model again.")));
+	table_close(candrel, NoLock);
+	table_close(pubrel, NoLock);
+	return cand;
+}
+
+/*
+ * BuildColumnsChanged
+ *		Do the model's columns differ from its published table's (so that a
+ *		staging table shaped like the published table cannot hold them)?
+ */
+bool
+BuildColumnsChanged(ModelDef *model, AnalyzedModel *analyzed)
+{
+	Oid			published = BuildPublishedRelid(model);
+	Relation	rel;
+	SchemaChange *change;
+
+	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
+		return true;
+	rel = table_open(published, AccessShareLock);
+	change = BuildSchemaChange(rel, analyzed->columns);
+	table_close(rel, NoLock);
+	return change->added != NIL || change->removed != NIL || change->retyped != NIL;
+}

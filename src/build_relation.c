@@ -1,0 +1,401 @@
+/*-------------------------------------------------------------------------
+ *
+ * build_relation.c
+ *	  The relation a model is published as, at definition time: created,
+ *	  adjusted, indexed, commented and dropped.
+ *
+ * When a model is defined its published relation is created at once in the
+ * layer's schema, so BI tools see the schema before the first run: a view
+ * (the model's bound query stored as its rule, bind.c) or an empty table
+ * with the query's columns.  Nobody but medallion creates in the layer
+ * schemas: relations are created as the extension owner and owned by the
+ * model owner, who can then grant on them, add policies and comments.
+ *
+ * DDL is run through SPI with every name quoted and every type qualified
+ * (under search_path "pg_catalog, pg_temp").
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/attmap.h"
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_statistic.h"
+#include "catalog/pg_type.h"
+#include "commands/cluster.h"
+#include "commands/comment.h"
+#include "commands/defrem.h"
+#include "commands/tablecmds.h"
+#include "commands/tablespace.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/params.h"
+#include "parser/parse_utilcmd.h"
+#include "rewrite/rewriteHandler.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "bind.h"
+#include "build.h"
+#include "model.h"
+#include "sqltext.h"
+
+/*
+ * BuildPublishedRelid
+ *		Returns the OID of the model's published relation, or InvalidOid.
+ */
+Oid
+BuildPublishedRelid(ModelDef *model)
+{
+	Oid			nsp = get_namespace_oid(model->schema, true);
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	return get_relname_relid(model->name, nsp);
+}
+
+/*
+ * columns_match
+ *		Do the relation's first columns have the names and types of the
+ *		query's?  With prefix_ok, the query may add columns at the end (what
+ *		CREATE OR REPLACE VIEW accepts).
+ */
+static bool
+columns_match(Oid relid, List *columns, bool prefix_ok)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			natts = 0;
+	bool		match = true;
+
+	for (int i = 0; i < desc->natts && match; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		ModelColumn *col;
+
+		if (att->attisdropped)
+			continue;
+		if (natts >= list_length(columns))
+		{
+			match = false;
+			break;
+		}
+		col = list_nth(columns, natts++);
+		match = strcmp(NameStr(att->attname), col->name) == 0 &&
+			att->atttypid == col->type && att->atttypmod == col->typmod &&
+			att->attcollation == col->collation;
+	}
+	table_close(rel, AccessShareLock);
+	return match && (prefix_ok || natts == list_length(columns));
+}
+
+static void
+create_table(ModelDef *model, AnalyzedModel *analyzed)
+{
+	bool		snapshot = strcmp(model->materialized, "snapshot") == 0;
+
+	SqlCreateOwnedTable(model->schema, model->name,
+					   psprintf("%s%s%s", snapshot ? "scd_id text, " : "",
+								SqlColumnDefinitions(analyzed->columns),
+								snapshot ? ", valid_from timestamptz, valid_to timestamptz, is_current boolean" : ""),
+					   ModelOwnerId(model));
+}
+
+/* Is the table empty?  (Then it was never built and may be recreated.) */
+static bool
+table_is_empty(ModelDef *model)
+{
+	bool		empty;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1", SqlModelName(model)), false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read %s", SqlModelName(model));
+	empty = SPI_processed == 0;
+	SPI_finish();
+	return empty;
+}
+
+/*
+ * drop_relation
+ *		Drop a model's published relation; the bindings that read it are
+ *		dropped first, and their names added to *unbound.
+ */
+static void
+drop_relation(ModelDef *model, Oid relid, List **unbound)
+{
+	*unbound = list_concat(*unbound, BindDropDependents(relid, NIL));
+	SqlUtility(psprintf("DROP %s %s",
+						 get_rel_relkind(relid) == RELKIND_VIEW ? "VIEW" : "TABLE",
+						 SqlModelName(model)));
+}
+
+/* Comments from the model's description and column descriptions. */
+static void
+set_comments(ModelDef *model, Oid relid)
+{
+	int			ret;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+
+	if (model->description != NULL)
+		CreateComments(relid, RelationRelationId, 0, model->description);
+	if (model->column_descriptions == NULL)
+		return;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	values[0] = CStringGetTextDatum(model->column_descriptions);
+	ret = SPI_execute_with_args("SELECT key, value FROM pg_catalog.jsonb_each_text($1::pg_catalog.jsonb)",
+								1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read column descriptions: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *column = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *text = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		AttrNumber	attno = get_attnum(relid, column);
+
+		if (attno != InvalidAttrNumber)
+			CreateComments(relid, RelationRelationId, attno, text);
+	}
+	SPI_finish();
+}
+
+/*
+ * BuildDefineRelation
+ *		Create or adjust the published relation of a model that is being
+ *		defined (previous is its former definition, or NULL).  Runs as the
+ *		current user, which the caller has made the model owner; what only
+ *		medallion may create is created as the extension owner.  Returns the
+ *		names of the bindings dropped because they read a relation that had
+ *		to go (their models must be bound again).
+ *
+ *		A view is replaced in place when its columns only grow, and dropped
+ *		and created again otherwise (an error names any object other than a
+ *		binding depending on it).  A table that was never built is
+ *		recreated when its columns change; a built one keeps its columns
+ *		until the next run applies on_schema_change.
+ */
+List *
+BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
+					ModelDef *previous)
+{
+	int			nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
+	Oid			relid = BuildPublishedRelid(model);
+	bool		is_view = strcmp(model->materialized, "view") == 0;
+	List	   *unbound = NIL;
+
+	if (strcmp(model->materialized, "ephemeral") == 0)
+	{
+		/* no relation: one left from another materialization goes */
+		if (OidIsValid(relid))
+			drop_relation(model, relid, &unbound);
+		AnalyzeLeaveSearchPath(nestlevel);
+		return unbound;
+	}
+
+	if (OidIsValid(relid) &&
+		(get_rel_relkind(relid) == RELKIND_VIEW) != is_view)
+	{
+		/* the materialization changed: the old relation goes */
+		drop_relation(model, relid, &unbound);
+		CommandCounterIncrement();
+		relid = InvalidOid;
+	}
+
+	if (is_view)
+	{
+		if (OidIsValid(relid) && !columns_match(relid, analyzed->columns, true))
+		{
+			drop_relation(model, relid, &unbound);
+			CommandCounterIncrement();
+			relid = InvalidOid;
+		}
+		(void) BindCreateView(get_namespace_oid(model->schema, false), model->name,
+							  analyzed->query, ModelOwnerId(model));
+	}
+	else if (!OidIsValid(relid))
+		create_table(model, analyzed);
+	else if (strcmp(model->materialized, "snapshot") == 0)
+	{
+		/* the history stays; a run refuses a changed query (BuildSnapshotDelta) */
+	}
+	else if (!columns_match(relid, analyzed->columns, false))
+	{
+		if (table_is_empty(model))
+		{
+			drop_relation(model, relid, &unbound);
+			CommandCounterIncrement();
+			create_table(model, analyzed);
+		}
+		else
+			ereport(NOTICE,
+					(errmsg("the columns of %s change at its next run", SqlModelName(model)),
+					 errdetail("The table holds data; on_schema_change = %s decides what the run does.",
+							   model->on_schema_change)));
+	}
+	CommandCounterIncrement();
+
+	relid = BuildPublishedRelid(model);
+	if (!OidIsValid(relid))
+		elog(ERROR, "published relation of model \"%s\" was not created", model->name);
+	if (!is_view)
+		BuildEnsureIndexes(model, relid);
+	if (layer->reader_role != NULL)
+	{
+		CatalogSession session;
+
+		CatalogEnter(&session);
+		if (SPI_execute(psprintf("GRANT SELECT ON %s TO %s", SqlModelName(model),
+								 quote_identifier(layer->reader_role)), false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not grant %s to %s", SqlModelName(model), layer->reader_role);
+		CatalogLeave(&session);
+	}
+	set_comments(model, relid);
+
+	AnalyzeLeaveSearchPath(nestlevel);
+	return unbound;
+}
+
+/* Does relid have a plain index on exactly these columns (attnums)? */
+static bool
+has_plain_index(Relation rel, List *attnums)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+		bool		match = idx->rd_index->indnatts == list_length(attnums) &&
+			RelationGetIndexExpressions(idx) == NIL &&
+			RelationGetIndexPredicate(idx) == NIL;
+
+		for (int i = 0; match && i < idx->rd_index->indnatts; i++)
+			match = idx->rd_index->indkey.values[i] == list_nth_int(attnums, i);
+		index_close(idx, AccessShareLock);
+		if (match)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * BuildEnsureIndexes
+ *		Create the indexes declared on a table model that its published
+ *		table lacks (an index on the same columns in the same order, of any
+ *		name, counts), and for incremental models that merge by key, one on
+ *		the unique_key.  Indexes no longer declared are left alone: they may
+ *		be the user's.  Runs as the model owner.
+ */
+void
+BuildEnsureIndexes(ModelDef *model, Oid relid)
+{
+	List	   *specs = list_copy(model->indexes);
+	ListCell   *lc;
+
+	/* merge and delete+insert look rows up by key: index it */
+	if (strcmp(model->materialized, "incremental") == 0 && model->unique_key != NIL &&
+		model->strategy != NULL && strcmp(model->strategy, "append") != 0)
+	{
+		StringInfoData key;
+
+		initStringInfo(&key);
+		foreach(lc, model->unique_key)
+			appendStringInfo(&key, "%s%s", key.len > 0 ? ", " : "", quote_identifier(lfirst(lc)));
+		specs = lappend(specs, key.data);
+	}
+	foreach(lc, specs)
+	{
+		char	   *spec = pstrdup(lfirst(lc));
+		List	   *names;
+		List	   *attnums = NIL;
+		StringInfoData cols;
+		ListCell   *ln;
+		Relation	rel;
+		bool		present;
+
+		if (!SplitIdentifierString(spec, ',', &names))
+			elog(ERROR, "invalid index \"%s\" of model \"%s\"", (char *) lfirst(lc), model->name);
+		initStringInfo(&cols);
+		foreach(ln, names)
+		{
+			attnums = lappend_int(attnums, get_attnum(relid, lfirst(ln)));
+			appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "",
+							 quote_identifier(lfirst(ln)));
+		}
+		rel = table_open(relid, AccessShareLock);
+		present = has_plain_index(rel, attnums);
+		table_close(rel, AccessShareLock);
+		if (!present)
+		{
+			/* only medallion creates in the layer schemas; the index is the table owner's */
+			CatalogSession session;
+
+			CatalogEnter(&session);
+			if (SPI_execute(psprintf("CREATE INDEX ON %s (%s)", SqlModelName(model), cols.data),
+							false, 0) != SPI_OK_UTILITY)
+				elog(ERROR, "could not index %s", SqlModelName(model));
+			CatalogLeave(&session);
+			CommandCounterIncrement();
+		}
+	}
+}
+
+/*
+ * BuildDropRelation
+ *		Drop the model's published relation and its kept previous version,
+ *		if they exist.  An object that
+ *		is not a model and depends on it makes this fail with PostgreSQL's
+ *		error naming that object.
+ */
+void
+BuildDropRelation(ModelDef *model)
+{
+	Oid			relid = BuildPublishedRelid(model);
+	Oid			history_nsp = get_namespace_oid("medallion_history", true);
+	Oid			history = OidIsValid(history_nsp) ?
+		get_relname_relid(model->name, history_nsp) : InvalidOid;
+
+	if (OidIsValid(relid))
+	{
+		List	   *unbound = NIL;
+
+		drop_relation(model, relid, &unbound);
+	}
+	if (OidIsValid(history))
+		SqlUtility(psprintf("DROP TABLE %s",
+							 quote_qualified_identifier("medallion_history", model->name)));
+}

@@ -1,0 +1,23 @@
+/*-------------------------------------------------------------------------
+ *
+ * extract.h
+ *	  Extraction from sources: foreign tables read, pushdown, batches.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDALLION_EXTRACT_H
+#define MEDALLION_EXTRACT_H
+
+#include "analyze.h"
+#include "catalog.h"
+
+extern List *ExtractForeignSchemas(Query *query);
+extern void ExtractCheckPushdown(ModelDef *model, const char *delta_sql, const char *bound);
+extern char *ExtractStart(ModelDef *model, AnalyzedModel *analyzed, bool full_refresh);
+extern Oid	ExtractCreateStage(ModelDef *model);
+extern void ExtractDropStage(Oid stage);
+extern int64 ExtractBatch(ModelDef *model, AnalyzedModel *analyzed, const char *sql, Oid stage,
+						  char **mark, char **last_key, int batch_size);
+extern int64 ExtractUnmarked(ModelDef *model, AnalyzedModel *analyzed, const char *sql, Oid stage);
+
+#endif							/* MEDALLION_EXTRACT_H */

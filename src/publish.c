@@ -1,0 +1,498 @@
+/*-------------------------------------------------------------------------
+ *
+ * publish.c
+ *	  Publishing a table candidate: locks, the storage swap, the previous
+ *	  version kept in medallion_history, and medallion_rollback's swap back.
+ *
+ * Publishing swaps the storage of the published table and the candidate
+ * (pg_class relfilenode, toast table, size and freeze fields, each index's
+ * storage, and pg_statistic rows), so the published table keeps its OID,
+ * grants, policies, comments and dependent views, and its indexes need no
+ * rebuild while readers wait.  The candidate then holds the previous
+ * content and becomes medallion_history.<model>, which medallion_rollback
+ * swaps back.
+ *
+ * This mirrors swap_relation_files() and finish_heap_swap() in PostgreSQL's
+ * commands/cluster.c (what CLUSTER, VACUUM FULL and REFRESH MATERIALIZED
+ * VIEW use), which cannot be called here: finish_heap_swap drops the old
+ * heap and rebuilds every index of the swapped table, while a publish
+ * keeps the old content as a table of its own (the previous version) and
+ * swaps index storage built beforehand, so that readers wait only for the
+ * catalog updates.  Statistics are swapped too, so the table is planned
+ * with the candidate's fresh ones at once.
+ *
+ * Locks for publishing are taken with medallion.lock_timeout per attempt
+ * and retried until medallion.publish_timeout, so a BI reader in a long
+ * transaction delays a run but never gets an error, and readers queued
+ * behind the run are let through between attempts.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/attmap.h"
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_statistic.h"
+#include "catalog/pg_type.h"
+#include "commands/cluster.h"
+#include "commands/comment.h"
+#include "commands/defrem.h"
+#include "commands/tablecmds.h"
+#include "commands/tablespace.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/params.h"
+#include "parser/parse_utilcmd.h"
+#include "rewrite/rewriteHandler.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "bind.h"
+#include "build.h"
+#include "publish.h"
+#include "sqltext.h"
+#include "subxact.h"
+
+bool		build_keep_previous = true;
+int			build_lock_timeout = 100;
+int			build_publish_timeout = 60000;
+
+/*
+ * PublishInit
+ *		Define the configuration parameters of publishing.
+ */
+void
+PublishInit(void)
+{
+	DefineCustomBoolVariable("medallion.keep_previous",
+							 "Keeps the previous content of each table model for medallion_rollback.",
+							 "When off, what a run replaces is dropped at once.",
+							 &build_keep_previous, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("medallion.lock_timeout",
+							"Sets how long one attempt to lock a published relation for publishing waits for readers.",
+							"Readers that arrive meanwhile wait behind the run; between attempts they go first.",
+							&build_lock_timeout, 100, 1, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("medallion.publish_timeout",
+							"Sets how long a run keeps trying to lock what it publishes before it gives up.",
+							"A run that gives up publishes nothing and is recorded as failed.",
+							&build_publish_timeout, 60000, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+static int
+compare_oids(const ListCell *a, const ListCell *b)
+{
+	Oid			oa = lfirst_oid(a);
+	Oid			ob = lfirst_oid(b);
+
+	return oa < ob ? -1 : (oa > ob ? 1 : 0);
+}
+
+/* One attempt: lock every relation, waiting at most medallion.lock_timeout. */
+static void
+lock_attempt(void *arg)
+{
+	List	   *relids = (List *) arg;
+	int			nestlevel = NewGUCNestLevel();
+	ListCell   *lc;
+
+	(void) set_config_option("lock_timeout", psprintf("%d", build_lock_timeout),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	foreach(lc, relids)
+		LockRelationOid(lfirst_oid(lc), AccessExclusiveLock);
+	AtEOXact_GUC(true, nestlevel);
+}
+
+/*
+ * PublishLockRelations
+ *		Take AccessExclusiveLock on every relation of relids (in OID order),
+ *		waiting at most medallion.lock_timeout per attempt and retrying with
+ *		a growing pause until medallion.publish_timeout has passed; then the
+ *		lock_not_available error is raised.  A failed attempt keeps no lock.
+ */
+void
+PublishLockRelations(List *relids)
+{
+	List	   *sorted = list_copy(relids);
+	TimestampTz start = GetCurrentTimestamp();
+	int			pause = 10;
+
+	list_sort(sorted, compare_oids);
+	for (;;)
+	{
+		ErrorData  *edata = SubxactRun(lock_attempt, sorted, true);
+
+		if (edata == NULL)
+			return;				/* the subtransaction's locks are ours now */
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE ||
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), build_publish_timeout))
+			ReThrowError(edata);
+		FreeErrorData(edata);
+
+		/* let the readers queued behind us go, then try again */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 pause, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		pause = Min(pause * 2, 500);
+	}
+}
+
+/*
+ * swap_class_fields
+ *		Exchange the storage-describing fields of two pg_class rows: file
+ *		node, size estimates, freeze horizons and (for heaps) the toast
+ *		table.  Each toast table's dependency follows its new owner.
+ */
+static void
+swap_class_fields(Relation classrel, Oid a, Oid b, bool heaps)
+{
+	HeapTuple	ta = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(a));
+	HeapTuple	tb = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(b));
+	Form_pg_class fa,
+				fb;
+	Oid			oid_tmp;
+	int32		int_tmp;
+	float4		float_tmp;
+	TransactionId xid_tmp;
+
+	if (!HeapTupleIsValid(ta) || !HeapTupleIsValid(tb))
+		elog(ERROR, "cache lookup failed for relation %u or %u", a, b);
+	fa = (Form_pg_class) GETSTRUCT(ta);
+	fb = (Form_pg_class) GETSTRUCT(tb);
+	if (fa->relfilenode == InvalidOid || fb->relfilenode == InvalidOid)
+		elog(ERROR, "cannot swap mapped relations %u and %u", a, b);
+	if (fa->reltablespace != fb->reltablespace || fa->relam != fb->relam ||
+		fa->relpersistence != fb->relpersistence)
+		elog(ERROR, "relations %u and %u differ in tablespace, access method or persistence", a, b);
+
+	oid_tmp = fa->relfilenode;
+	fa->relfilenode = fb->relfilenode;
+	fb->relfilenode = oid_tmp;
+	int_tmp = fa->relpages;
+	fa->relpages = fb->relpages;
+	fb->relpages = int_tmp;
+	float_tmp = fa->reltuples;
+	fa->reltuples = fb->reltuples;
+	fb->reltuples = float_tmp;
+	int_tmp = fa->relallvisible;
+	fa->relallvisible = fb->relallvisible;
+	fb->relallvisible = int_tmp;
+	if (heaps)
+	{
+		xid_tmp = fa->relfrozenxid;
+		fa->relfrozenxid = fb->relfrozenxid;
+		fb->relfrozenxid = xid_tmp;
+		xid_tmp = fa->relminmxid;
+		fa->relminmxid = fb->relminmxid;
+		fb->relminmxid = xid_tmp;
+		oid_tmp = fa->reltoastrelid;
+		fa->reltoastrelid = fb->reltoastrelid;
+		fb->reltoastrelid = oid_tmp;
+	}
+	CatalogTupleUpdate(classrel, &ta->t_self, ta);
+	CatalogTupleUpdate(classrel, &tb->t_self, tb);
+
+	/* the toast tables changed hands: so do their dependencies */
+	if (heaps && OidIsValid(fa->reltoastrelid))
+		changeDependencyFor(RelationRelationId, fa->reltoastrelid,
+							RelationRelationId, b, a);
+	if (heaps && OidIsValid(fb->reltoastrelid))
+		changeDependencyFor(RelationRelationId, fb->reltoastrelid,
+							RelationRelationId, a, b);
+	heap_freetuple(ta);
+	heap_freetuple(tb);
+}
+
+/* Exchange the pg_statistic rows of two relations with the same columns. */
+static void
+swap_statistics(Oid a, Oid b)
+{
+	Relation	statrel = table_open(StatisticRelationId, RowExclusiveLock);
+	List	   *tuples = NIL;
+	Oid			relids[2] = {a, b};
+	ListCell   *lc;
+
+	for (int i = 0; i < 2; i++)
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		ScanKeyInit(&key, Anum_pg_statistic_starelid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(relids[i]));
+		scan = systable_beginscan(statrel, StatisticRelidAttnumInhIndexId, true, NULL, 1, &key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			tuples = lappend(tuples, heap_copytuple(tup));
+			CatalogTupleDelete(statrel, &tup->t_self);
+		}
+		systable_endscan(scan);
+	}
+	CommandCounterIncrement();
+	foreach(lc, tuples)
+	{
+		HeapTuple	tup = lfirst(lc);
+		Form_pg_statistic form = (Form_pg_statistic) GETSTRUCT(tup);
+
+		form->starelid = form->starelid == a ? b : a;
+		CatalogTupleInsert(statrel, tup);
+	}
+	table_close(statrel, RowExclusiveLock);
+}
+
+/* Do two heaps have the same physical columns (so storage can move)? */
+bool
+PublishSameColumns(Relation a, Relation b)
+{
+	TupleDesc	da = RelationGetDescr(a);
+	TupleDesc	db = RelationGetDescr(b);
+
+	if (da->natts != db->natts)
+		return false;
+	for (int i = 0; i < da->natts; i++)
+	{
+		Form_pg_attribute aa = TupleDescAttr(da, i);
+		Form_pg_attribute ab = TupleDescAttr(db, i);
+
+		if (aa->attisdropped != ab->attisdropped || aa->attlen != ab->attlen ||
+			aa->attalign != ab->attalign || aa->attbyval != ab->attbyval)
+			return false;
+		if (!aa->attisdropped &&
+			(aa->atttypid != ab->atttypid || aa->atttypmod != ab->atttypmod))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * swap_storage
+ *		Exchange the contents of heaps a and b, which have the same physical
+ *		columns, with the given index pairs (parallel OID lists): after this
+ *		a has b's rows, indexes and statistics, and b has a's.  Both must be
+ *		locked AccessExclusive by the caller.
+ */
+static void
+swap_storage(Oid a, Oid b, List *a_indexes, List *b_indexes)
+{
+	Relation	rela = table_open(a, NoLock);
+	Relation	relb = table_open(b, NoLock);
+	Relation	classrel;
+	ListCell   *la,
+			   *lb;
+
+	if (!PublishSameColumns(rela, relb))
+		elog(ERROR, "relations %u and %u do not have the same columns", a, b);
+	if (list_length(a_indexes) != list_length(b_indexes))
+		elog(ERROR, "relations %u and %u do not have the same indexes", a, b);
+
+	classrel = table_open(RelationRelationId, RowExclusiveLock);
+	swap_class_fields(classrel, a, b, true);
+	forboth(la, a_indexes, lb, b_indexes)
+		swap_class_fields(classrel, lfirst_oid(la), lfirst_oid(lb), false);
+	table_close(classrel, RowExclusiveLock);
+	swap_statistics(a, b);
+	CommandCounterIncrement();
+
+	/* both relations now have file nodes new in this transaction */
+	RelationAssumeNewRelfilenode(rela);
+	RelationAssumeNewRelfilenode(relb);
+	table_close(rela, NoLock);
+	table_close(relb, NoLock);
+	CommandCounterIncrement();
+}
+
+/* Has the model's published table row-level security enabled? */
+static bool
+published_has_rls(ModelDef *model)
+{
+	Oid			published = BuildPublishedRelid(model);
+	Relation	rel;
+	bool		rls;
+
+	if (!OidIsValid(published))
+		return false;
+	rel = table_open(published, AccessShareLock);
+	rls = rel->rd_rel->relrowsecurity;
+	table_close(rel, AccessShareLock);
+	return rls;
+}
+
+/*
+ * keep_previous
+ *		relid holds a model's previous content: make it
+ *		medallion_history.<model> (replacing the one before), or drop it.
+ */
+static void
+keep_previous(ModelDef *model, Oid relid)
+{
+	Oid			history_nsp = get_namespace_oid("medallion_history", false);
+	Oid			old = get_relname_relid(model->name, history_nsp);
+	Relation	rel;
+	ObjectAddresses *moved;
+
+	if (OidIsValid(old))
+	{
+		LockRelationOid(old, AccessExclusiveLock);
+		BindDropRelation(old);
+	}
+	if (!build_keep_previous)
+	{
+		BindDropRelation(relid);
+		return;
+	}
+	rel = table_open(relid, AccessExclusiveLock);
+	if (published_has_rls(model))
+	{
+		/*
+		 * The history copy has the table's grants but not its policies:
+		 * a reader limited by a policy would read every row of it.  Only
+		 * the owner reads it then.
+		 */
+		BuildSetAcl(relid, PointerGetDatum(acldefault(OBJECT_TABLE, rel->rd_rel->relowner)), false);
+	}
+	moved = new_object_addresses();
+	AlterTableNamespaceInternal(rel, RelationGetNamespace(rel), history_nsp, moved);
+	free_object_addresses(moved);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+	RenameRelationInternal(relid, model->name, true, false);
+	CommandCounterIncrement();
+}
+
+/*
+ * PublishTable
+ *		Publish a table candidate: the published table gets the candidate's
+ *		content and keeps its OID; what it held becomes the model's previous
+ *		version.  The caller holds AccessExclusiveLock on the published table
+ *		and runs this as the model owner.
+ */
+void
+PublishTable(Candidate *cand)
+{
+	swap_storage(cand->published, cand->candidate, cand->published_indexes,
+				 cand->candidate_indexes);
+	keep_previous(cand->model, cand->candidate);
+}
+
+/*
+ * Do two lists of indexes pair up, in order, as indexes of the same kind
+ * on the same columns (so their storage can be swapped)?
+ */
+bool
+PublishSameIndexes(List *a, List *b)
+{
+	ListCell   *la,
+			   *lb;
+	bool		same = list_length(a) == list_length(b);
+
+	forboth(la, a, lb, b)
+	{
+		Relation	ia = index_open(lfirst_oid(la), AccessShareLock);
+		Relation	ib = index_open(lfirst_oid(lb), AccessShareLock);
+
+		if (ia->rd_rel->relam != ib->rd_rel->relam ||
+			ia->rd_index->indnatts != ib->rd_index->indnatts ||
+			ia->rd_index->indisunique != ib->rd_index->indisunique ||
+			memcmp(ia->rd_index->indkey.values, ib->rd_index->indkey.values,
+				   sizeof(int16) * ia->rd_index->indnatts) != 0 ||
+			memcmp(ia->rd_indcollation, ib->rd_indcollation,
+				   sizeof(Oid) * ia->rd_index->indnkeyatts) != 0 ||
+			memcmp(ia->rd_opfamily, ib->rd_opfamily, sizeof(Oid) * ia->rd_index->indnkeyatts) != 0 ||
+			!equal(RelationGetIndexExpressions(ia), RelationGetIndexExpressions(ib)) ||
+			!equal(RelationGetIndexPredicate(ia), RelationGetIndexPredicate(ib)))
+			same = false;
+		index_close(ia, AccessShareLock);
+		index_close(ib, AccessShareLock);
+	}
+	return same;
+}
+
+/*
+ * PublishRollback
+ *		Swap a table model's previous version (medallion_history.<model>)
+ *		back in; the current content becomes the kept version.  Returns the
+ *		number of rows now published.  The caller holds AccessExclusiveLock
+ *		on the published table.
+ */
+int64
+PublishRollback(ModelDef *model)
+{
+	Oid			published = BuildPublishedRelid(model);
+	Oid			history = get_relname_relid(model->name,
+											get_namespace_oid("medallion_history", false));
+	Relation	pubrel;
+	Relation	histrel;
+	List	   *pub_indexes;
+	List	   *hist_indexes;
+	bool		compatible;
+
+	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is not published as a table", model->name),
+				 errdetail("Only table models keep a previous version.")));
+	if (!OidIsValid(history))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no previous version", model->name),
+				 errhint("A previous version is kept when a run replaces the table, with medallion.keep_previous on.")));
+
+	LockRelationOid(history, AccessExclusiveLock);
+	pubrel = table_open(published, NoLock);
+	histrel = table_open(history, NoLock);
+	pub_indexes = RelationGetIndexList(pubrel);
+	hist_indexes = RelationGetIndexList(histrel);
+	compatible = PublishSameColumns(pubrel, histrel) &&
+		list_length(pub_indexes) == list_length(hist_indexes);
+	if (compatible)
+	{
+		/* indexes pair up in creation order; check they index the same */
+		compatible = PublishSameIndexes(pub_indexes, hist_indexes);
+	}
+	table_close(pubrel, NoLock);
+	table_close(histrel, NoLock);
+	if (!compatible)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the previous version of model \"%s\" has other columns or indexes than %s",
+						model->name, SqlModelName(model)),
+				 errdetail("The table or its indexes changed after that version was replaced.")));
+
+	swap_storage(published, history, pub_indexes, hist_indexes);
+	return (int64) SqlRun(psprintf("SELECT 1 FROM %s", SqlRelationName(published)),
+						   SPI_OK_SELECT);
+}

@@ -1,0 +1,300 @@
+/*-------------------------------------------------------------------------
+ *
+ * sqltext.c
+ *	  SQL text and SPI helpers shared by the build files: quoted names and
+ *	  column lists, typed values, statements run through SPI, and tables
+ *	  that only medallion may create.
+ *
+ * Everything here builds SQL that medallion writes itself: names are
+ * quoted, types qualified, values passed as parameters.  The text reads
+ * relations only (bindings, candidates, published tables), never a
+ * model's own SQL, and runs under search_path "pg_catalog, pg_temp".
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/attmap.h"
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_statistic.h"
+#include "catalog/pg_type.h"
+#include "commands/cluster.h"
+#include "commands/comment.h"
+#include "commands/defrem.h"
+#include "commands/tablecmds.h"
+#include "commands/tablespace.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/params.h"
+#include "parser/parse_utilcmd.h"
+#include "rewrite/rewriteHandler.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "bind.h"
+#include "catalog.h"
+#include "sqltext.h"
+
+char *
+SqlModelName(ModelDef *model)
+{
+	return quote_qualified_identifier(model->schema, model->name);
+}
+
+/* Run one utility statement through SPI. */
+void
+SqlUtility(const char *sql)
+{
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute(sql, false, 0);
+	if (ret != SPI_OK_UTILITY)
+		elog(ERROR, "SPI_execute failed for \"%s\": %s", sql, SPI_result_code_string(ret));
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+}
+
+/* Run one statement through SPI and return the rows it processed; expected
+ * is the SPI result code, or 0 for any success. */
+uint64
+SqlRun(const char *sql, int expected)
+{
+	int			ret;
+	uint64		rows;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute(sql, false, 0);
+	if (ret < 0 || (expected != 0 && ret != expected))
+		elog(ERROR, "SPI_execute failed for \"%s\": %s", sql, SPI_result_code_string(ret));
+	rows = SPI_processed;
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	return rows;
+}
+
+char *
+SqlRelationName(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/* "a, b" from a List of names, quoted. */
+char *
+SqlNameList(List *names)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", quote_identifier(lfirst(lc)));
+	return buf.data;
+}
+
+/*
+ * SqlEachColumn
+ *		From the quoted column list "a, b": "p.a, p.b" (prefix p.), or with
+ *		assign "a = s.a, b = s.b" (prefix s.).
+ */
+char *
+SqlEachColumn(const char *cols, const char *prefix, bool assign)
+{
+	List	   *names;
+	StringInfoData buf;
+	ListCell   *lc;
+	char	   *copy = pstrdup(cols);
+
+	if (!SplitIdentifierString(copy, ',', &names))
+		elog(ERROR, "invalid column list \"%s\"", cols);
+	initStringInfo(&buf);
+	foreach(lc, names)
+	{
+		const char *name = quote_identifier(lfirst(lc));
+
+		appendStringInfo(&buf, "%s%s%s%s%s", buf.len > 0 ? ", " : "",
+						 assign ? name : "", assign ? " = " : "", prefix, name);
+	}
+	return buf.data;
+}
+
+ModelColumn *
+SqlFindColumn(List *columns, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, columns)
+	{
+		if (strcmp(((ModelColumn *) lfirst(lc))->name, name) == 0)
+			return lfirst(lc);
+	}
+	return NULL;
+}
+
+/* The names of columns (List of ModelColumn *), as a List of char *. */
+List *
+SqlColumnNames(List *columns)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, columns)
+		names = lappend(names, ((ModelColumn *) lfirst(lc))->name);
+	return names;
+}
+
+/* The type of a model column, as SQL text. */
+char *
+SqlColumnType(List *columns, const char *name)
+{
+	ModelColumn *col = SqlFindColumn(columns, name);
+
+	if (col == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("the model query has no column \"%s\"", name)));
+	return format_type_be_qualified(col->type);
+}
+
+bool
+SqlIsTimeType(List *columns, const char *name)
+{
+	ModelColumn *col = SqlFindColumn(columns, name);
+
+	return col != NULL && (col->type == DATEOID || col->type == TIMESTAMPOID ||
+						   col->type == TIMESTAMPTZOID);
+}
+
+/* One value computed by SQL (with text parameters), as text or NULL. */
+char *
+SqlValue(const char *sql, int nparams, Datum *values, const char *nulls)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	char	   *result = NULL;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args(sql, nparams, types, values, nulls, false, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "SPI_execute failed for \"%s\": %s", sql, SPI_result_code_string(ret));
+	{
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (value != NULL)
+			result = MemoryContextStrdup(callercxt, value);
+	}
+	SPI_finish();
+	return result;
+}
+
+/*
+ * SqlColumnLists
+ *		For INSERT INTO relid (*target) SELECT *source FROM q: the live
+ *		columns of relid, and for each the column of q of the same name, or
+ *		NULL when q (whose columns are given) has none.
+ */
+void
+SqlColumnLists(Oid relid, List *columns, char **target, char **source)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	StringInfoData tbuf;
+	StringInfoData sbuf;
+
+	initStringInfo(&tbuf);
+	initStringInfo(&sbuf);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const char *name = NameStr(att->attname);
+
+		if (att->attisdropped)
+			continue;
+		appendStringInfo(&tbuf, "%s%s", tbuf.len > 0 ? ", " : "", quote_identifier(name));
+		appendStringInfo(&sbuf, "%s%s", sbuf.len > 0 ? ", " : "",
+						 SqlFindColumn(columns, name) ? quote_identifier(name) : "NULL");
+	}
+	table_close(rel, AccessShareLock);
+	*target = tbuf.data;
+	*source = sbuf.data;
+}
+
+/*
+ * SqlCreateOwnedTable
+ *		CREATE TABLE schema.name (columns), as the extension owner, then
+ *		give it to owner.  columns is SQL text with quoted names and
+ *		qualified types.
+ */
+void
+SqlCreateOwnedTable(const char *schema, const char *name, const char *columns, Oid owner)
+{
+	CatalogSession session;
+	char	   *table = quote_qualified_identifier(schema, name);
+
+	CatalogEnter(&session);
+	if (SPI_execute(psprintf("CREATE TABLE %s (%s)", table, columns), false, 0) != SPI_OK_UTILITY ||
+		SPI_execute(psprintf("ALTER TABLE %s OWNER TO %s", table,
+							 quote_identifier(GetUserNameFromId(owner, false))),
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create %s", table);
+	CatalogLeave(&session);
+	CommandCounterIncrement();
+	BindNotMember(get_relname_relid(name, get_namespace_oid(schema, false)));
+}
+
+/* The column list of a CREATE TABLE for columns (ModelColumn *). */
+char *
+SqlColumnDefinitions(List *columns)
+{
+	StringInfoData sql;
+	ListCell   *lc;
+
+	initStringInfo(&sql);
+	foreach(lc, columns)
+	{
+		ModelColumn *col = lfirst(lc);
+
+		appendStringInfo(&sql, "%s%s %s", foreach_current_index(lc) > 0 ? ", " : "",
+						 quote_identifier(col->name),
+						 format_type_with_typemod(col->type, col->typmod));
+		if (OidIsValid(col->collation) && col->collation != get_typcollation(col->type))
+			appendStringInfo(&sql, " COLLATE %s", generate_collation_name(col->collation));
+	}
+	return sql.data;
+}
