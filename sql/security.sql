@@ -120,23 +120,74 @@ RESET ROLE;
 SELECT * FROM gold.gld_x ORDER BY customer_id;
 SELECT count(*) AS attacker_code_ran FROM secsrc.pwned;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_med_alice';
--- the owner binds again on purpose: names resolve as they do now, and
--- public.slvr_x (first on the path) is what the model means from then on
+-- the owner binding again on purpose resolves names as they are now:
+-- public.slvr_x and public.lower, first on the path, would be what the
+-- model means; but their code is alice's, so the binding is refused
 SELECT medallion_reanalyze('gld_x');
 SELECT dep_schema, dep_name, kind FROM medallion.model_dependencies WHERE model = 'gld_x' ORDER BY 1, 2;
--- what a binding reads cannot be dropped from under it...
-DROP VIEW public.slvr_x;
--- ... unless with CASCADE: the model is then unbound, its runs fail
--- saying so, until its owner binds it again
 DROP VIEW pg_temp.slvr_x;
 DROP FUNCTION pg_temp.lower(varchar);
-DROP VIEW public.slvr_x CASCADE;
+DROP VIEW public.slvr_x;
 DROP FUNCTION public.lower(varchar), public.evil();
 REVOKE CREATE ON SCHEMA public FROM regress_med_alice;
-SELECT model, status, message FROM medallion_run('gld_x');
-SELECT medallion_reanalyze('gld_x');
-SELECT dep_schema, dep_name, kind FROM medallion.model_dependencies WHERE model = 'gld_x' ORDER BY 1, 2;
-SELECT model, status FROM medallion_run('gld_x');
+
+-- what a binding reads cannot be dropped from under it, unless with
+-- CASCADE: the model is then unbound, its runs fail saying so, until its
+-- owner binds it again
+CREATE VIEW secsrc.v_people AS SELECT customer_id, lname FROM secsrc.people;
+SELECT medallion_create_model('sec_unbound', 'SELECT customer_id FROM secsrc.v_people', layer => 'silver');
+DROP VIEW secsrc.v_people;
+DROP VIEW secsrc.v_people CASCADE;
+SELECT model, status, message FROM medallion_run('sec_unbound');
+CREATE VIEW secsrc.v_people AS SELECT customer_id, lname FROM secsrc.people;
+SELECT medallion_reanalyze('sec_unbound');
+SELECT model, status FROM medallion_run('sec_unbound');
+SELECT * FROM medallion_drop_model('sec_unbound');
+
+-- a model is never bound to a temporary object, which would take the
+-- model's relations with it when its session ends
+SET ROLE regress_med_alice;
+CREATE TEMP TABLE tmp_people AS SELECT * FROM secsrc.people;
+SELECT medallion_create_model('sec_tmp', 'SELECT * FROM pg_temp.tmp_people', layer => 'bronze');
+CREATE FUNCTION pg_temp.up(text) RETURNS text LANGUAGE sql AS $$SELECT upper($1)$$;
+SELECT medallion_create_model('sec_tmp', 'SELECT pg_temp.up(lname) AS l FROM secsrc.people', layer => 'bronze');
+DROP TABLE pg_temp.tmp_people;
+DROP FUNCTION pg_temp.up(text);
+RESET ROLE;
+
+-- 8. Code another role can change never runs as a model's owner: not in a
+--    view model it reads, redefined after the model was bound...
+CREATE SCHEMA alice_code AUTHORIZATION regress_med_alice;
+SET ROLE regress_med_alice;
+CREATE FUNCTION alice_code.pwn() RETURNS boolean LANGUAGE sql
+  AS $$INSERT INTO secsrc.pwned (who) VALUES (current_user) RETURNING true$$;
+SELECT medallion_create_model('sec_alice_v', 'SELECT customer_id, lname FROM secsrc.people', layer => 'bronze');
+RESET ROLE;
+SELECT medallion_create_model('sec_su_m', 'SELECT customer_id FROM sec_alice_v', layer => 'gold');
+SELECT model, status FROM medallion_run('sec_su_m');
+SET ROLE regress_med_alice;
+SELECT medallion_create_model('sec_alice_v', 'SELECT customer_id, lname FROM secsrc.people WHERE alice_code.pwn()',
+  layer => 'bronze');
+RESET ROLE;
+SELECT model, status, message FROM medallion_run('sec_su_m');
+--    ... nor in a row-level security policy of a table it reads
+SET ROLE regress_med_alice;
+CREATE TABLE alice_code.accounts (id int);
+INSERT INTO alice_code.accounts VALUES (1);
+ALTER TABLE alice_code.accounts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY everyone ON alice_code.accounts USING (alice_code.pwn());
+GRANT USAGE ON SCHEMA alice_code TO regress_med_bob;
+GRANT SELECT ON alice_code.accounts TO regress_med_bob;
+RESET ROLE;
+SET ROLE regress_med_bob;
+SELECT medallion_create_model('sec_bob_acc', 'SELECT id FROM alice_code.accounts', layer => 'silver');
+RESET ROLE;
+SELECT count(*) AS attacker_code_ran FROM secsrc.pwned;
+SELECT * FROM medallion_drop_model('sec_su_m');
+SET ROLE regress_med_alice;
+SELECT * FROM medallion_drop_model('sec_alice_v');
+RESET ROLE;
+DROP SCHEMA alice_code CASCADE;
 
 -- 4. Sources have owners: another admin cannot change or drop them.
 CREATE SCHEMA secbob;

@@ -41,6 +41,7 @@
 #include "optimizer/optimizer.h"
 #include "parser/analyze.h"
 #include "parser/parse_relation.h"
+#include "catalog/namespace.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
 #include "tcop/tcopprot.h"
@@ -289,6 +290,25 @@ check_raw_sql(const char *sql)
 	return rawstmt;
 }
 
+/* Is funcid in a temporary schema? */
+static bool
+temp_function_checker(Oid funcid, void *context)
+{
+	return isAnyTempNamespace(get_func_namespace(funcid));
+}
+
+static bool
+temp_function_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, temp_function_walker, context, 0);
+	if (check_functions_in_node(node, temp_function_checker, context))
+		return true;
+	return expression_tree_walker(node, temp_function_walker, context);
+}
+
 /*
  * parse_model_sql
  *		Parse and analyze model SQL; returns the analyzed query.  Rejects
@@ -306,6 +326,11 @@ parse_model_sql(const char *sql)
 	if (query->hasModifyingCTE)
 		reject_model_sql("The query has a data-modifying WITH clause.",
 						 "Models must not write data; use a separate step for that.");
+	if (isQueryUsingTempRelation(query) ||
+		check_functions_in_node((Node *) query, temp_function_checker, NULL) ||
+		query_tree_walker(query, temp_function_walker, NULL, 0))
+		reject_model_sql("The query reads a temporary relation or calls a temporary function.",
+						 "A model outlives the session: read permanent relations only.");
 	return query;
 }
 

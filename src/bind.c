@@ -52,6 +52,7 @@
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "commands/extension.h"
@@ -71,12 +72,15 @@
 #include "storage/lmgr.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/regproc.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "analyze.h"
 #include "bind.h"
@@ -89,8 +93,10 @@ PG_FUNCTION_INFO_V1(medallion_adopt_bind_schema);
  * BindName
  *		The name of a binding in medallion_bind: the model's name for its
  *		query; "<model>$" for its fused test expressions (test = ""); and
- *		"<model>$<test>" for an sql test.  Names that would be too long
- *		become "h$" and an md5 of the long name.  Returns a palloc'd string.
+ *		"<model>$<test>" for an sql or relationships test.  Names that would
+ *		be too long become "$" and an md5 of the long name: no model name
+ *		starts with "$", so no other binding can have it.  Returns a
+ *		palloc'd string.
  */
 char *
 BindName(const char *model, const char *test)
@@ -106,7 +112,33 @@ BindName(const char *model, const char *test)
 		return name;
 	if (!pg_md5_hash(name, strlen(name), hex, &errstr))
 		elog(ERROR, "could not compute md5: %s", errstr);
-	return psprintf("h$%s", hex);
+	return psprintf("$%s", hex);
+}
+
+/*
+ * check_bind_schema
+ *		Error unless schema medallion_bind belongs to the extension owner:
+ *		one made by anybody else (a role with CREATE on the database, before
+ *		an update made it) could hold anything.
+ */
+static void
+check_bind_schema(Oid nsp)
+{
+	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for schema %u", nsp);
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	if (owner != CatalogExtensionOwner())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("schema \"%s\" does not belong to the owner of extension medallion",
+						MEDALLION_BIND_SCHEMA),
+				 errdetail("It belongs to role \"%s\"; medallion keeps the bindings of models there.",
+						   GetUserNameFromId(owner, false)),
+				 errhint("A superuser checks what it holds, then drops it or gives it to the extension's owner.")));
 }
 
 /*
@@ -123,7 +155,12 @@ BindNamespace(bool create)
 	Oid			nsp = get_namespace_oid(MEDALLION_BIND_SCHEMA, true);
 	CatalogSession session;
 
-	if (OidIsValid(nsp) || !create)
+	if (OidIsValid(nsp))
+	{
+		check_bind_schema(nsp);
+		return nsp;
+	}
+	if (!create)
 		return nsp;
 	CatalogEnter(&session);
 	if (SPI_execute("CREATE SCHEMA " MEDALLION_BIND_SCHEMA, false, 0) != SPI_OK_UTILITY ||
@@ -151,6 +188,7 @@ medallion_adopt_bind_schema(PG_FUNCTION_ARGS)
 				 errmsg("medallion.adopt_bind_schema() is for medallion's update scripts")));
 	if (!OidIsValid(nsp))
 		PG_RETURN_BOOL(false);
+	check_bind_schema(nsp);
 	obj.classId = NamespaceRelationId;
 	obj.objectId = nsp;
 	obj.objectSubId = 0;
@@ -248,6 +286,13 @@ BindCreateView(Oid nsp, const char *name, Query *query, Oid owner)
 		int			natts = RelationGetDescr(rel)->natts;
 		List	   *cmds = NIL;
 
+		if (rel->rd_rel->relkind != RELKIND_VIEW || rel->rd_rel->relowner != owner)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("%s is not a view of role \"%s\"",
+							quote_qualified_identifier(get_namespace_name(nsp), name),
+							GetUserNameFromId(owner, false)),
+					 errdetail("medallion replaces only the views it made for that role.")));
 		relation_close(rel, NoLock);
 		for_each_from(lc, coldefs, natts)
 		{
@@ -513,16 +558,130 @@ BindDropDependents(Oid relid, List *attnums)
 	if (!OidIsValid(bindnsp))
 		return NIL;
 	dependent_bindings(relid, attnums, bindnsp, &found);
-	/* the last found depend on the earlier ones: drop them first */
-	for (int i = list_length(found) - 1; i >= 0; i--)
+	if (found != NIL)
 	{
-		Oid			view = list_nth_oid(found, i);
+		/* one deletion: PostgreSQL orders them, and refuses other dependents */
+		ObjectAddresses *objects = new_object_addresses();
+		ListCell   *lc;
 
-		names = lcons(get_rel_name(view), names);
-		LockRelationOid(view, AccessExclusiveLock);
-		BindDropRelation(view);
+		foreach(lc, found)
+		{
+			ObjectAddress obj;
+
+			obj.classId = RelationRelationId;
+			obj.objectId = lfirst_oid(lc);
+			obj.objectSubId = 0;
+			names = lappend(names, get_rel_name(obj.objectId));
+			LockRelationOid(obj.objectId, AccessExclusiveLock);
+			add_exact_object_address(&obj, objects);
+		}
+		performMultipleDeletions(objects, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+		free_object_addresses(objects);
+		CommandCounterIncrement();
 	}
 	return names;
+}
+
+/* What trust_walker looks for. */
+typedef struct TrustCheck
+{
+	Oid			user;			/* whose privileges the code would run with */
+	List	   *trusted;		/* functions seen and found trusted */
+	Oid			untrusted;		/* the first function found untrusted */
+} TrustCheck;
+
+/*
+ * Is the function trusted to run as check->user?  When it runs with the
+ * privileges of its own owner (SECURITY DEFINER), or its owner may act as
+ * that user anyway (has its privileges; superusers may), what it does gives
+ * nobody more than they have.
+ */
+static bool
+trust_checker(Oid funcid, void *context)
+{
+	TrustCheck *check = (TrustCheck *) context;
+	HeapTuple	tup;
+	bool		trusted;
+
+	if (list_member_oid(check->trusted, funcid))
+		return false;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", funcid);
+	trusted = ((Form_pg_proc) GETSTRUCT(tup))->prosecdef ||
+		has_privs_of_role(((Form_pg_proc) GETSTRUCT(tup))->proowner, check->user);
+	ReleaseSysCache(tup);
+	if (trusted)
+	{
+		check->trusted = lappend_oid(check->trusted, funcid);
+		return false;
+	}
+	check->untrusted = funcid;
+	return true;
+}
+
+static bool
+trust_walker(Node *node, TrustCheck *check)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, trust_walker, check, 0);
+	if (check_functions_in_node(node, trust_checker, check))
+		return true;
+	return expression_tree_walker(node, trust_walker, check);
+}
+
+/*
+ * BindCheckTrust
+ *		Error unless every function a rewritten query calls — its own, those
+ *		of the views it reads, of the row-level security policies the
+ *		rewriter added, of its operators and type conversions — is trusted
+ *		to run as the current user (the model owner): SECURITY DEFINER, or
+ *		owned by a role with the current user's privileges.  Otherwise a role
+ *		that can change such a function (or the view or policy calling it)
+ *		would run code as the model owner each time anybody runs the model.
+ */
+void
+BindCheckTrust(Query *query)
+{
+	TrustCheck	check = {GetUserId(), NIL, InvalidOid};
+	HeapTuple	tup;
+	char	   *owner;
+
+	if (!trust_walker((Node *) query, &check))
+		return;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(check.untrusted));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", check.untrusted);
+	owner = GetUserNameFromId(((Form_pg_proc) GETSTRUCT(tup))->proowner, false);
+	ReleaseSysCache(tup);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("function %s, owned by role \"%s\", would run as role \"%s\"",
+					format_procedure(check.untrusted), owner,
+					GetUserNameFromId(check.user, false)),
+			 errdetail("The model's query calls it, or a view or row-level security policy it reads does; role \"%s\" can change what it does.",
+					   owner),
+			 errhint("Make the function SECURITY DEFINER, give it to a role with the privileges of \"%s\", or define the model as a role \"%s\" may act for.",
+					 GetUserNameFromId(check.user, false), owner)));
+}
+
+/*
+ * BindCheckDefinition
+ *		BindCheckTrust for an analyzed query being bound: a model (or a
+ *		test's code) that would run code another role can change as its
+ *		owner is refused when it is defined, not only when it runs.
+ */
+void
+BindCheckDefinition(Query *query)
+{
+	Query	   *copy = copyObject(query);
+	ListCell   *lc;
+
+	AcquireRewriteLocks(copy, true, false);
+	foreach(lc, QueryRewrite(copy))
+		BindCheckTrust(lfirst_node(Query, lc));
 }
 
 /*
@@ -554,6 +713,7 @@ BindExecute(const char *sql, int nparams, Oid *types, Datum *values,
 	if (list_length(rewritten) != 1)
 		elog(ERROR, "statement rewritten into %d: %s", list_length(rewritten), sql);
 	query = linitial_node(Query, rewritten);
+	BindCheckTrust(query);
 	if (redirect_from != NIL)
 		(void) AnalyzeRedirect(query, redirect_from, redirect_to);
 	if (nparams > 0)
@@ -569,9 +729,9 @@ BindExecute(const char *sql, int nparams, Oid *types, Datum *values,
 	}
 
 	CommandCounterIncrement();
-	plan = pg_plan_query(query, sql, CURSOR_OPT_PARALLEL_OK, params);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
+	plan = pg_plan_query(query, sql, CURSOR_OPT_PARALLEL_OK, params);
 	qdesc = CreateQueryDesc(plan, sql, GetActiveSnapshot(), InvalidSnapshot, dest, params,
 							NULL, 0);
 	ExecutorStart(qdesc, 0);

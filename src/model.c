@@ -607,6 +607,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	ModelBecomeOwner(model, &save_userid, &save_sec);
 	analyzed = AnalyzeModel(model->name, model->sql, model->search_path,
 							CatalogListModels(), CatalogListSources());
+	BindCheckDefinition(analyzed->query);
 	check_settings(model, analyzed);
 	check_cycle(model->name, analyzed->upstream_models);
 
@@ -746,6 +747,7 @@ analyze_one(ModelDef *model, List *models, List *sources, bool rebind)
 	if (rebind)
 	{
 		analyzed = AnalyzeModel(model->name, model->sql, model->search_path, models, sources);
+		BindCheckDefinition(analyzed->query);
 		unbound = BuildDefineRelation(model, analyzed, CatalogGetLayer(model->layer, false), model);
 		unbound = list_concat(unbound, BindModel(model, analyzed->query));
 	}
