@@ -73,8 +73,14 @@ UPDATE medallion.layers SET freshness = NULL WHERE name = 'gold';
 SELECT count(*) FROM (SELECT * FROM medallion_run('gold') UNION ALL SELECT * FROM medallion_run('gold')) r;
 SELECT 'gold.run_by_country'::regclass::oid = table_oid AS same_table,
        'runsrc.bi_report'::regclass::oid = view_oid AS same_view,
-       (SELECT oid FROM pg_policy WHERE polname = 'only_eu') = policy_oid AS same_policy
+       (SELECT oid FROM pg_policy WHERE polname = 'only_eu'
+         AND polrelid = 'gold.run_by_country'::regclass) = policy_oid AS same_policy
   FROM kept;
+-- the previous version keeps the table's row-level security (and is its
+-- owner's only, as a table with policies)
+SELECT c.relrowsecurity, p.polname, pg_get_expr(p.polqual, p.polrelid) AS qual, c.relacl IS NOT NULL AS private
+  FROM pg_class c JOIN pg_policy p ON p.polrelid = c.oid
+ WHERE c.oid = 'medallion_history.run_by_country'::regclass;
 SELECT has_table_privilege('medallion_reader', 'gold.run_by_country', 'SELECT') AS granted,
        col_description('gold.run_by_country'::regclass, 2) AS column_comment,
        obj_description('gold.run_by_country'::regclass, 'pg_class') AS table_comment,

@@ -274,6 +274,42 @@ RESET ROLE;
 SELECT model, status, rows FROM medallion_run('sec_accounts');
 SELECT * FROM silver.sec_accounts ORDER BY id;
 
+-- A table rebuilt in the run is read downstream through its candidate,
+-- which has the table's row-level security too
+SELECT medallion_create_model('sec_rls_t', $$SELECT id, region FROM secsrc.accounts$$, layer => 'silver');
+SELECT count(*) FROM medallion_run('sec_rls_t');
+ALTER TABLE silver.sec_rls_t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY bob_us ON silver.sec_rls_t FOR SELECT TO regress_med_bob USING (region = 'us');
+GRANT SELECT ON silver.sec_rls_t TO regress_med_bob;
+SET ROLE regress_med_bob;
+SELECT medallion_create_model('sec_bob_rls', 'SELECT id, region FROM sec_rls_t', layer => 'gold');
+SELECT medallion_add_test('sec_bob_rls', 'relationships', column_name => 'id', to_model => 'sec_rls_t',
+  to_column => 'id');
+RESET ROLE;
+SELECT model, status, rows FROM medallion_run('+sec_bob_rls');
+SELECT * FROM gold.sec_bob_rls;
+SELECT * FROM medallion_drop_model('sec_rls_t', cascade => true);
+-- a test of bob's references alice's model: she cannot drop it from under him
+SET ROLE regress_med_alice;
+SELECT medallion_create_model('sec_alice_dim', 'SELECT customer_id FROM secsrc.people', layer => 'silver');
+GRANT SELECT ON silver.sec_alice_dim TO regress_med_bob;
+RESET ROLE;
+SET ROLE regress_med_bob;
+SELECT medallion_create_model('sec_bob_fact', 'SELECT id AS customer_id FROM secsrc.public_data', layer => 'gold');
+SELECT medallion_add_test('sec_bob_fact', 'relationships', column_name => 'customer_id',
+  to_model => 'sec_alice_dim', to_column => 'customer_id', name => 'known_customer');
+RESET ROLE;
+SET ROLE regress_med_alice;
+SELECT * FROM medallion_drop_model('sec_alice_dim');
+RESET ROLE;
+SET ROLE regress_med_bob;
+SELECT medallion_drop_test('sec_bob_fact', 'known_customer');
+SELECT * FROM medallion_drop_model('sec_bob_fact');
+RESET ROLE;
+SET ROLE regress_med_alice;
+SELECT * FROM medallion_drop_model('sec_alice_dim');
+RESET ROLE;
+
 -- An upstream change that breaks a binding: a view model redefined with
 -- other columns drops the bindings reading it; the caller, acting for
 -- their owner, binds them again at once; others wait for their owner.

@@ -335,7 +335,7 @@ counting_query_work(void *arg)
 	CountingQuery *query = (CountingQuery *) arg;
 	BindRows	rows;
 
-	(void) BindExecute(query->sql, query->nparams, query->types, query->values,
+	(void) BindExecute(query->sql, query->nparams, query->types, query->values, NULL,
 					   query->from, query->to, BindRowsReceiver(&rows, 2, query->resultcxt));
 	if (list_length(rows.rows) != 1)
 		elog(ERROR, "test query returned %d rows", list_length(rows.rows));
@@ -371,7 +371,7 @@ collect_failing_rows(TestResult *result, const char *sql, int nparams, Oid *type
 	ListCell   *lc;
 
 	(void) BindExecute(psprintf("%s LIMIT %d", sql, audit_store_failures_limit),
-					   nparams, types, values, from, to,
+					   nparams, types, values, NULL, from, to,
 					   BindRowsReceiver(&rows, audit_store_failures_limit, resultcxt));
 	foreach(lc, rows.rows)
 	{
@@ -635,18 +635,7 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 
 		if (result->status != NULL)
 			continue;			/* recorded above */
-		if (strcmp(test->kind, "relationships") == 0)
-		{
-			const char *col = linitial(test->columns);
-			char	   *join = psprintf("FROM %s AS c WHERE %s IS NOT NULL AND NOT EXISTS "
-										"(SELECT 1 FROM %s AS r WHERE r.%s OPERATOR(pg_catalog.=) %s)",
-										relsql, qcol(col), relation_sql(referenced_relation(test)),
-										quote_identifier(test->to_column), qcol(col));
-
-			count_sql = psprintf("SELECT count(*) %s", join);
-			rows_sql = psprintf("SELECT pg_catalog.to_jsonb(c) %s", join);
-		}
-		else if (strcmp(test->kind, "sql") == 0)
+		if (strcmp(test->kind, "relationships") == 0 || strcmp(test->kind, "sql") == 0)
 		{
 			char	   *name = BindName(model->name, test->name);
 
@@ -710,9 +699,10 @@ AuditRunTests(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to
 
 /*
  * AuditStoreFailures
- *		Replace medallion_audit.<model>__<test> for each test of outcome with
- *		store_failures: its failing rows as JSON (none when it passed).  Runs
- *		as the model owner.
+ *		Replace the rows of medallion_audit.<model>__<test> for each test of
+ *		outcome with store_failures: its failing rows as JSON (none when it
+ *		passed).  Runs as the model owner, who owns the table: made by
+ *		medallion once, then emptied at each run, so grants on it stay.
  */
 void
 AuditStoreFailures(ModelDef *model, AuditOutcome *outcome, int64 run_id)
@@ -737,10 +727,12 @@ AuditStoreFailures(ModelDef *model, AuditOutcome *outcome, int64 run_id)
 			elog(ERROR, "SPI_connect failed");
 		if (OidIsValid(get_relname_relid(name, get_namespace_oid("medallion_audit", false))))
 		{
-			ret = SPI_execute(psprintf("DROP TABLE %s", table), false, 0);
+			/* emptied, not dropped: the grants its owner gave stay */
+			ret = SPI_execute(psprintf("TRUNCATE %s", table), false, 0);
 			if (ret != SPI_OK_UTILITY)
-				elog(ERROR, "could not drop %s", table);
+				elog(ERROR, "could not empty %s", table);
 		}
+		else
 		{
 			/* only medallion creates in medallion_audit; the owner owns it */
 			CatalogSession session;
@@ -845,6 +837,20 @@ AuditBindTests(ModelDef *model)
 		if (strcmp(test->kind, "sql") == 0)
 			bind_one(BindName(model->name, test->name), test->sql,
 					 psprintf("sql of test %s of model \"%s\"", test->name, model->name), owner);
+		else if (strcmp(test->kind, "relationships") == 0)
+		{
+			/* the failing rows: bound, so the relation referenced is too */
+			const char *col = linitial(test->columns);
+
+			bind_one(BindName(model->name, test->name),
+					 psprintf("SELECT c.* FROM %s AS c WHERE %s IS NOT NULL AND NOT EXISTS "
+							  "(SELECT 1 FROM %s AS r WHERE r.%s OPERATOR(pg_catalog.=) %s)",
+							  relation_sql(published), qcol(col),
+							  relation_sql(referenced_relation(test)),
+							  quote_identifier(test->to_column), qcol(col)),
+					 psprintf("relationships test %s of model \"%s\"", test->name, model->name),
+					 owner);
+		}
 		else if (strcmp(test->kind, "expression") == 0)
 			expressions = true;
 		else if (strcmp(test->kind, "relationships") != 0)
@@ -1353,7 +1359,7 @@ medallion_check_sources(PG_FUNCTION_ARGS)
 	CatalogEnter(&session);
 	ret = SPI_execute("SELECT s.name, pg_catalog.quote_ident(s.local_schema) || '.' || "
 					  "pg_catalog.quote_ident(c.relname), s.freshness_column, "
-					  "s.warn_after::text, s.error_after::text "
+					  "s.warn_after::text, s.error_after::text, s.owner::text "
 					  "FROM medallion.sources s "
 					  "LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = s.local_schema "
 					  "LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
@@ -1367,9 +1373,9 @@ medallion_check_sources(PG_FUNCTION_ARGS)
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		char	  **rule = palloc(sizeof(char *) * 5);
+		char	  **rule = palloc(sizeof(char *) * 6);
 
-		for (int j = 0; j < 5; j++)
+		for (int j = 0; j < 6; j++)
 			rule[j] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1);
 		rules = lappend(rules, rule);
 		MemoryContextSwitchTo(spicxt);
@@ -1402,28 +1408,41 @@ medallion_check_sources(PG_FUNCTION_ARGS)
 			char	   *warn;
 			char	   *error;
 
+			Oid			owner = get_role_oid(rule[5], true);
+			BindRows	rows;
+			Oid			save_userid;
+			int			save_sec;
+			int			nestlevel;
+
+			if (!OidIsValid(owner))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("owner \"%s\" of source \"%s\" does not exist", rule[5], rule[0]),
+						 errhint("A superuser registers the source again as an existing role.")));
 			args[0] = rule[3] ? CStringGetTextDatum(rule[3]) : (Datum) 0;
 			args[1] = rule[4] ? CStringGetTextDatum(rule[4]) : (Datum) 0;
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			ret = SPI_execute_with_args(psprintf("SELECT max(c.%s)::text, "
-												 "(pg_catalog.now() - max(c.%s)::pg_catalog.timestamptz)::text, "
-												 "pg_catalog.now() - max(c.%s)::pg_catalog.timestamptz > $1::pg_catalog.interval, "
-												 "pg_catalog.now() - max(c.%s)::pg_catalog.timestamptz > $2::pg_catalog.interval "
-												 "FROM %s AS c",
-												 quote_identifier(rule[2]), quote_identifier(rule[2]),
-												 quote_identifier(rule[2]), quote_identifier(rule[2]),
-												 rule[1]),
-										2, argtypes, args, argnulls, false, 1);
-			if (ret != SPI_OK_SELECT || SPI_processed != 1)
-				elog(ERROR, "could not check source %s: %s", rule[1], SPI_result_code_string(ret));
-			newest = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-			age = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-			warn = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-			error = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
-			MemoryContextSwitchTo(callercxt);
-			newest = newest ? pstrdup(newest) : NULL;
-			age = age ? pstrdup(age) : NULL;
+
+			/* read as the source's owner, restricted: what it reads may run code */
+			GetUserIdAndSecContext(&save_userid, &save_sec);
+			SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+								   SECURITY_RESTRICTED_OPERATION);
+			nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
+			(void) BindExecute(psprintf("SELECT max(c.%s)::pg_catalog.text, "
+										"(pg_catalog.now() OPERATOR(pg_catalog.-) max(c.%s)::pg_catalog.timestamptz)::pg_catalog.text, "
+										"pg_catalog.now() OPERATOR(pg_catalog.-) max(c.%s)::pg_catalog.timestamptz OPERATOR(pg_catalog.>) $1::pg_catalog.interval, "
+										"pg_catalog.now() OPERATOR(pg_catalog.-) max(c.%s)::pg_catalog.timestamptz OPERATOR(pg_catalog.>) $2::pg_catalog.interval "
+										"FROM %s AS c",
+										quote_identifier(rule[2]), quote_identifier(rule[2]),
+										quote_identifier(rule[2]), quote_identifier(rule[2]),
+										rule[1]),
+							   2, argtypes, args, argnulls, NIL, NIL,
+							   BindRowsReceiver(&rows, 1, callercxt));
+			AnalyzeLeaveSearchPath(nestlevel);
+			SetUserIdAndSecContext(save_userid, save_sec);
+			newest = ((char **) linitial(rows.rows))[0];
+			age = ((char **) linitial(rows.rows))[1];
+			warn = ((char **) linitial(rows.rows))[2];
+			error = ((char **) linitial(rows.rows))[3];
 			if (newest == NULL)
 			{
 				status = "error";
@@ -1441,7 +1460,6 @@ medallion_check_sources(PG_FUNCTION_ARGS)
 			}
 			else
 				status = "pass";
-			SPI_finish();
 			values[1] = CStringGetTextDatum(rule[1]);
 			values[3] = newest ? CStringGetTextDatum(newest) : (Datum) 0;
 			nulls[3] = newest == NULL;

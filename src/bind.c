@@ -687,15 +687,15 @@ BindCheckDefinition(Query *query)
 /*
  * BindExecute
  *		Run sql, text medallion wrote (it names relations, bindings among
- *		them, schema-qualified), with parameters of the given types, into
- *		dest.  After the rewriter expanded the views it reads, every read of
+ *		them, schema-qualified), with parameters of the given types (nulls
+ *		as SPI takes them: 'n' for a NULL, or NULL for none), into dest.  After the rewriter expanded the views it reads, every read of
  *		a relation in redirect_from (OIDs) reads the relation at the same
  *		position of redirect_to instead, at every level.  Runs as the
  *		current user with a fresh snapshot, as SPI would.  Returns the rows
  *		processed (sent to dest, or written).
  */
 uint64
-BindExecute(const char *sql, int nparams, Oid *types, Datum *values,
+BindExecute(const char *sql, int nparams, Oid *types, Datum *values, const char *nulls,
 			List *redirect_from, List *redirect_to, DestReceiver *dest)
 {
 	List	   *raw = pg_parse_query(sql);
@@ -722,7 +722,7 @@ BindExecute(const char *sql, int nparams, Oid *types, Datum *values,
 		for (int i = 0; i < nparams; i++)
 		{
 			params->params[i].value = values[i];
-			params->params[i].isnull = false;
+			params->params[i].isnull = nulls != NULL && nulls[i] == 'n';
 			params->params[i].pflags = PARAM_FLAG_CONST;
 			params->params[i].ptype = types[i];
 		}

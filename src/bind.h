@@ -42,7 +42,8 @@ extern Oid	BindRuleRelation(Oid ruleoid);
 extern void BindCheckTrust(Query *query);
 extern void BindCheckDefinition(Query *query);
 extern uint64 BindExecute(const char *sql, int nparams, Oid *types, Datum *values,
-						  List *redirect_from, List *redirect_to, DestReceiver *dest);
+						  const char *nulls, List *redirect_from, List *redirect_to,
+						  DestReceiver *dest);
 extern DestReceiver *BindRowsReceiver(BindRows *rows, uint64 limit, MemoryContext cxt);
 
 #endif							/* MEDALLION_BIND_H */

@@ -48,7 +48,12 @@
 #include "catalog/pg_depend.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_statistic.h"
+#include "catalog/catalog.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_policy.h"
 #include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/inval.h"
 #include "commands/cluster.h"
 #include "commands/comment.h"
 #include "commands/defrem.h"
@@ -393,7 +398,7 @@ BuildFillHeap(Oid heap, List *columns, const char *sql, Oid shown_as, List *redi
 	fill.bistate = GetBulkInsertState();
 	fill.cid = GetCurrentCommandId(true);
 
-	(void) BindExecute(psprintf("SELECT %s FROM (%s) AS q", source, sql), 0, NULL, NULL,
+	(void) BindExecute(psprintf("SELECT %s FROM (%s) AS q", source, sql), 0, NULL, NULL, NULL,
 					   redirect_from, redirect_to, (DestReceiver *) &fill);
 
 	fill_flush(&fill);
@@ -484,12 +489,103 @@ copy_acl(Oid from, Oid to)
 	BuildSetAcl(to, acl, isnull);
 }
 
-/* Index storage and ANALYZE of a filled candidate heap. */
+/*
+ * copy_rls
+ *		Give relation to the row-level security of relation from: its
+ *		enabled and forced flags, and a copy of each policy (as CREATE POLICY
+ *		would record it, dependencies included).  A candidate is read, in
+ *		the run and by its workers, by the owners of downstream models as
+ *		they read the published table: the same policies must limit them.
+ *		After the swap the candidate holds the previous version, which keeps
+ *		them too.
+ */
+static void
+copy_rls(Oid from, Oid to)
+{
+	Relation	fromrel = table_open(from, AccessShareLock);
+	bool		rls = fromrel->rd_rel->relrowsecurity;
+	bool		force = fromrel->rd_rel->relforcerowsecurity;
+	Relation	classrel;
+	Relation	polrel;
+	HeapTuple	tup;
+	ScanKeyData key;
+	SysScanDesc scan;
+
+	table_close(fromrel, AccessShareLock);
+	if (!rls && !force)
+		return;
+
+	classrel = table_open(RelationRelationId, RowExclusiveLock);
+	tup = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(to));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", to);
+	((Form_pg_class) GETSTRUCT(tup))->relrowsecurity = rls;
+	((Form_pg_class) GETSTRUCT(tup))->relforcerowsecurity = force;
+	CatalogTupleUpdate(classrel, &tup->t_self, tup);
+	table_close(classrel, RowExclusiveLock);
+
+	polrel = table_open(PolicyRelationId, RowExclusiveLock);
+	ScanKeyInit(&key, Anum_pg_policy_polrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(from));
+	scan = systable_beginscan(polrel, PolicyPolrelidPolnameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Datum		values[Natts_pg_policy];
+		bool		nulls[Natts_pg_policy];
+		HeapTuple	copy;
+		ObjectAddress policy;
+		ObjectAddress target;
+		ArrayType  *roles;
+		Oid		   *role_oids;
+
+		heap_deform_tuple(tup, RelationGetDescr(polrel), values, nulls);
+		policy.classId = PolicyRelationId;
+		policy.objectId = GetNewOidWithIndex(polrel, PolicyOidIndexId, Anum_pg_policy_oid);
+		policy.objectSubId = 0;
+		values[Anum_pg_policy_oid - 1] = ObjectIdGetDatum(policy.objectId);
+		values[Anum_pg_policy_polrelid - 1] = ObjectIdGetDatum(to);
+		copy = heap_form_tuple(RelationGetDescr(polrel), values, nulls);
+		CatalogTupleInsert(polrel, copy);
+
+		target.classId = RelationRelationId;
+		target.objectId = to;
+		target.objectSubId = 0;
+		recordDependencyOn(&policy, &target, DEPENDENCY_AUTO);
+		if (!nulls[Anum_pg_policy_polqual - 1])
+			recordDependencyOnSingleRelExpr(&policy,
+											stringToNode(TextDatumGetCString(values[Anum_pg_policy_polqual - 1])),
+											to, DEPENDENCY_NORMAL, DEPENDENCY_AUTO, false);
+		if (!nulls[Anum_pg_policy_polwithcheck - 1])
+			recordDependencyOnSingleRelExpr(&policy,
+											stringToNode(TextDatumGetCString(values[Anum_pg_policy_polwithcheck - 1])),
+											to, DEPENDENCY_NORMAL, DEPENDENCY_AUTO, false);
+		roles = DatumGetArrayTypeP(values[Anum_pg_policy_polroles - 1]);
+		role_oids = (Oid *) ARR_DATA_PTR(roles);
+		for (int i = 0; i < ARR_DIMS(roles)[0]; i++)
+		{
+			ObjectAddress role;
+
+			if (role_oids[i] == ACL_ID_PUBLIC)
+				continue;
+			role.classId = AuthIdRelationId;
+			role.objectId = role_oids[i];
+			role.objectSubId = 0;
+			recordSharedDependencyOn(&policy, &role, SHARED_DEPENDENCY_POLICY);
+		}
+	}
+	systable_endscan(scan);
+	table_close(polrel, RowExclusiveLock);
+	CacheInvalidateRelcacheByRelid(to);
+	CommandCounterIncrement();
+}
+
+/* Index storage, privileges, row-level security and ANALYZE of a filled candidate heap. */
 static void
 finish_candidate(Candidate *cand, Oid heap)
 {
 	clone_indexes(cand->published, heap, &cand->published_indexes, &cand->candidate_indexes);
 	copy_acl(cand->published, heap);
+	copy_rls(cand->published, heap);
 	if (build_analyze)
 		SqlUtility(psprintf("ANALYZE %s", SqlRelationName(heap)));
 }

@@ -204,7 +204,7 @@ BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql, List *r
 							psprintf(" UNION ALL SELECT 'close', %s, c.valid_from, pg_catalog.now(), c.scd_id "
 									 "FROM c LEFT JOIN s ON %s WHERE s.%s IS NULL",
 									 c_cols.data, on.data, quote_identifier(linitial(model->unique_key))) : ""),
-					   0, NULL, NULL, redirect_from, redirect_to, None_Receiver);
+					   0, NULL, NULL, NULL, redirect_from, redirect_to, None_Receiver);
 	if (rows > 0)
 	{
 		(void) SqlRun(psprintf("UPDATE %s AS p SET valid_to = d.new_valid_to, is_current = false "

@@ -544,6 +544,41 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 }
 
 /*
+ * CatalogReferencingTests
+ *		The relationships tests of other models that reference model, as a
+ *		List of char *[2]: the model tested and the test's name.
+ */
+List *
+CatalogReferencingTests(const char *model)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	List	   *result = NIL;
+	int			ret;
+
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("SELECT model, name FROM medallion.tests "
+								"WHERE to_model OPERATOR(pg_catalog.=) $1 "
+								"AND model OPERATOR(pg_catalog.<>) $1 ORDER BY 1, 2",
+								1, argtypes, values, NULL, false, 0);
+	spi_check(ret, SPI_OK_SELECT, "reading tests");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+		char	  **pair = palloc(sizeof(char *) * 2);
+
+		pair[0] = spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		pair[1] = spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		result = lappend(result, pair);
+		MemoryContextSwitchTo(spicxt);
+	}
+	CatalogLeave(&session);
+	return result;
+}
+
+/*
  * CatalogDeleteModel
  *		Delete a model row; its derived rows and tests go with it (ON DELETE
  *		CASCADE), and so do other models' relationships tests referencing it.

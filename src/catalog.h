@@ -110,6 +110,7 @@ extern List *CatalogListSources(void);
 extern List *CatalogListDependencies(const char *model);
 
 extern void CatalogUpsertModel(ModelDef *model, bool is_new);
+extern List *CatalogReferencingTests(const char *model);
 extern void CatalogDeleteModel(const char *name);
 extern void CatalogReplaceDerived(const char *model, int version,
 								  List *dependencies, List *lineage);

@@ -648,6 +648,36 @@ medallion_create_model(PG_FUNCTION_ARGS)
 }
 
 /*
+ * drop_referencing_tests
+ *		The relationships tests of other models that reference model go with
+ *		it (their bindings read its relation), when the caller acts for the
+ *		owners of those models; a test of another owner's model makes the
+ *		drop fail, naming it.  The catalog rows go with the model's
+ *		(CatalogDeleteModel).
+ */
+static void
+drop_referencing_tests(ModelDef *model)
+{
+	ListCell   *lc;
+
+	foreach(lc, CatalogReferencingTests(model->name))
+	{
+		char	  **pair = lfirst(lc);
+		ModelDef   *tested = CatalogGetModel(pair[0], false);
+
+		if (!has_privs_of_role(GetUserId(), ModelOwnerId(tested)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot drop model \"%s\" because test %s of model \"%s\" references it",
+							model->name, pair[1], pair[0]),
+					 errdetail("Model \"%s\" belongs to role \"%s\".", pair[0], tested->owner),
+					 errhint("Its owner drops the test first with medallion_drop_test('%s', '%s').",
+							 pair[0], pair[1])));
+		BindDrop(BindName(pair[0], pair[1]));
+	}
+}
+
+/*
  * medallion_drop_model(name, cascade) drops a model and its relation; with
  * cascade also every model downstream of it.  Returns the dropped models,
  * downstream first.
@@ -714,6 +744,7 @@ medallion_drop_model(PG_FUNCTION_ARGS)
 		bool		isnull = false;
 
 		check_owner(model);
+		drop_referencing_tests(model);
 		ModelBecomeOwner(model, &save_userid, &save_sec);
 		AuditUnbindTests(model, NIL);
 		BindDrop(model->name);

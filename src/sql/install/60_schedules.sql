@@ -153,7 +153,12 @@ END
 $function$;
 COMMENT ON FUNCTION @extschema@.medallion_unschedule(text) IS 'Remove a schedule and its pg_cron job';
 
-/* No SET clause: a procedure with one cannot COMMIT between attempts. */
+/*
+ * No SET clause: a procedure with one cannot COMMIT between attempts.  So
+ * every function and operator is named with its schema: the job's session
+ * may have any search_path.  The run of an attempt is found as this
+ * session's newest run, not by its label (which any session can set).
+ */
 CREATE PROCEDURE @extschema@.medallion_run_scheduled(name text)
 LANGUAGE plpgsql
 AS $procedure$
@@ -164,33 +169,40 @@ DECLARE
 	run bigint;
 	outcome text;
 BEGIN
-	SELECT * INTO s FROM medallion.schedules AS x WHERE x.name = medallion_run_scheduled.name;
+	SELECT * INTO s FROM medallion.schedules AS x WHERE x.name OPERATOR(pg_catalog.=) medallion_run_scheduled.name;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'schedule "%" does not exist', name USING ERRCODE = 'undefined_object';
 	END IF;
 	LOOP
-		attempt := attempt + 1;
-		PERFORM set_config('medallion.run_label', format('schedule %s, attempt %s of %s', s.name, attempt, s.retries + 1), false);
+		attempt := attempt OPERATOR(pg_catalog.+) 1;
+		PERFORM pg_catalog.set_config('medallion.run_label',
+									  pg_catalog.format('schedule %s, attempt %s of %s', s.name, attempt,
+														s.retries OPERATOR(pg_catalog.+) 1), false);
 		BEGIN
-			SELECT count(*) FILTER (WHERE r.status IN ('failed', 'cancelled', 'skipped'))
+			SELECT pg_catalog.count(*) FILTER (WHERE r.status OPERATOR(pg_catalog.=) ANY (ARRAY['failed', 'cancelled', 'skipped']))
 			  INTO bad FROM @extschema@.medallion_run(s.selector, threads => s.threads) AS r;
 		EXCEPTION WHEN OTHERS THEN
 			bad := -1;			/* the run itself failed (its ledger says why) */
 		END;
-		PERFORM set_config('medallion.run_label', '', false);
-		SELECT max(r.run_id), (array_agg(r.status ORDER BY r.run_id DESC))[1] INTO run, outcome
-		  FROM medallion.runs r WHERE r.options->>'label' LIKE format('schedule %s, attempt %s of %%', s.name, attempt);
+		PERFORM pg_catalog.set_config('medallion.run_label', '', false);
+		SELECT r.run_id, r.status INTO run, outcome
+		  FROM medallion.runs r
+		 WHERE r.backend_pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
+		   AND r.started_by OPERATOR(pg_catalog.=) CURRENT_USER
+		 ORDER BY r.run_id DESC LIMIT 1;
 		PERFORM medallion.schedule_write('outcome', s.name, last_run_id => run,
-										 last_status => coalesce(outcome, 'failed'), last_attempts => attempt);
-		IF bad = 0 OR attempt > s.retries THEN
+										 last_status => COALESCE(outcome, 'failed'), last_attempts => attempt);
+		IF bad OPERATOR(pg_catalog.=) 0 OR attempt OPERATOR(pg_catalog.>) s.retries THEN
 			COMMIT;
 			EXIT;
 		END IF;
-		PERFORM pg_notify('medallion_alerts', jsonb_build_object('schedule', s.name, 'run_id', run,
-						  'status', 'retrying', 'attempt', attempt + 1,
-						  'message', format('run %s did not build every model; trying again in %s', run, s.retry_delay))::text);
+		PERFORM pg_catalog.pg_notify('medallion_alerts',
+			pg_catalog.jsonb_build_object('schedule', s.name, 'run_id', run, 'status', 'retrying',
+				'attempt', attempt OPERATOR(pg_catalog.+) 1,
+				'message', pg_catalog.format('run %s did not build every model; trying again in %s',
+											 run, s.retry_delay))::text);
 		COMMIT;
-		PERFORM pg_sleep(extract(epoch FROM s.retry_delay));
+		PERFORM pg_catalog.pg_sleep(pg_catalog.date_part('epoch', s.retry_delay));
 	END LOOP;
 END
 $procedure$;

@@ -455,6 +455,54 @@ END
 $function$;
 COMMENT ON FUNCTION @extschema@.medallion_unschedule(text) IS 'Remove a schedule and its pg_cron job';
 
+CREATE OR REPLACE PROCEDURE @extschema@.medallion_run_scheduled(name text)
+LANGUAGE plpgsql
+AS $procedure$
+DECLARE
+	s medallion.schedules;
+	attempt integer := 0;
+	bad bigint;
+	run bigint;
+	outcome text;
+BEGIN
+	SELECT * INTO s FROM medallion.schedules AS x WHERE x.name OPERATOR(pg_catalog.=) medallion_run_scheduled.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'schedule "%" does not exist', name USING ERRCODE = 'undefined_object';
+	END IF;
+	LOOP
+		attempt := attempt OPERATOR(pg_catalog.+) 1;
+		PERFORM pg_catalog.set_config('medallion.run_label',
+									  pg_catalog.format('schedule %s, attempt %s of %s', s.name, attempt,
+														s.retries OPERATOR(pg_catalog.+) 1), false);
+		BEGIN
+			SELECT pg_catalog.count(*) FILTER (WHERE r.status OPERATOR(pg_catalog.=) ANY (ARRAY['failed', 'cancelled', 'skipped']))
+			  INTO bad FROM @extschema@.medallion_run(s.selector, threads => s.threads) AS r;
+		EXCEPTION WHEN OTHERS THEN
+			bad := -1;			/* the run itself failed (its ledger says why) */
+		END;
+		PERFORM pg_catalog.set_config('medallion.run_label', '', false);
+		SELECT r.run_id, r.status INTO run, outcome
+		  FROM medallion.runs r
+		 WHERE r.backend_pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
+		   AND r.started_by OPERATOR(pg_catalog.=) CURRENT_USER
+		 ORDER BY r.run_id DESC LIMIT 1;
+		PERFORM medallion.schedule_write('outcome', s.name, last_run_id => run,
+										 last_status => COALESCE(outcome, 'failed'), last_attempts => attempt);
+		IF bad OPERATOR(pg_catalog.=) 0 OR attempt OPERATOR(pg_catalog.>) s.retries THEN
+			COMMIT;
+			EXIT;
+		END IF;
+		PERFORM pg_catalog.pg_notify('medallion_alerts',
+			pg_catalog.jsonb_build_object('schedule', s.name, 'run_id', run, 'status', 'retrying',
+				'attempt', attempt OPERATOR(pg_catalog.+) 1,
+				'message', pg_catalog.format('run %s did not build every model; trying again in %s',
+											 run, s.retry_delay))::text);
+		COMMIT;
+		PERFORM pg_catalog.pg_sleep(pg_catalog.date_part('epoch', s.retry_delay));
+	END LOOP;
+END
+$procedure$;
+
 /*
  * Bind every model as its owner, from the SQL it was defined with: the
  * last time its names are resolved until its owner defines or re-binds it.
