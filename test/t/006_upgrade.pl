@@ -68,6 +68,14 @@ is(psql('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'med
 ok(psql('tap_upgrade', "SELECT has_schema_privilege('medallion_admin', 'silver', 'CREATE')") eq 't',
    '0.1.0 let admins create in the layer schemas');
 
+# a function an admin left in a layer schema under 0.1.0 stops the update
+psql('tap_upgrade', 'CREATE FUNCTION silver.concat(text, text) RETURNS text LANGUAGE sql AS $$SELECT $1$$');
+my $refused = eval { psql('tap_upgrade', 'ALTER EXTENSION medallion UPDATE'); 1 } ? '' : $@;
+like($refused, qr/the layer schemas hold functions or operators: function silver.concat\(text,text\)/,
+	 'an update with a function planted in a layer schema is refused, naming it');
+is(psql('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), '0.1.0', 'and changes nothing');
+psql('tap_upgrade', 'DROP FUNCTION silver.concat(text, text)');
+
 psql('tap_upgrade', 'ALTER EXTENSION medallion UPDATE');
 is(psql('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), '0.2.0', 'updated to 0.2.0');
 is(psql('tap_upgrade', "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c

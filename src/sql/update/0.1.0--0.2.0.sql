@@ -14,6 +14,37 @@
  * range-checked, a run that skipped every model is "skipped".
  */
 
+/*
+ * 0.1.0 let admins create in the layer schemas, which every model's
+ * search_path names: a function or operator one left there could capture
+ * what models mean when this update binds them.  Refuse to update until a
+ * superuser has moved or dropped them.
+ */
+DO $planted$
+DECLARE
+	found text;
+BEGIN
+	SELECT pg_catalog.string_agg(pg_catalog.format('%s %s (owner %s)', x.kind, x.obj, x.owner), '; ')
+	  INTO found
+	  FROM (SELECT 'function' AS kind, p.oid::pg_catalog.regprocedure::text AS obj,
+				   pg_catalog.pg_get_userbyid(p.proowner) AS owner
+			  FROM pg_catalog.pg_proc p
+			  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+			  JOIN medallion.layers l ON l.schema_name OPERATOR(pg_catalog.=) n.nspname
+			UNION ALL
+			SELECT 'operator', o.oid::pg_catalog.regoperator::text, pg_catalog.pg_get_userbyid(o.oprowner)
+			  FROM pg_catalog.pg_operator o
+			  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
+			  JOIN medallion.layers l ON l.schema_name OPERATOR(pg_catalog.=) n.nspname) x;
+	IF found IS NOT NULL THEN
+		RAISE EXCEPTION 'the layer schemas hold functions or operators: %', found
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'Models resolve names through the layer schemas; this update binds them.',
+				  HINT = 'Move them to a schema of their own (ALTER FUNCTION ... SET SCHEMA) or drop them, then update again.';
+	END IF;
+END
+$planted$;
+
 /* Admins define models through medallion; they do not create in its schemas. */
 DO $revoke$
 DECLARE
