@@ -16,7 +16,8 @@ OBJS = \
 	src/build_snapshot.o \
 	src/extract.o \
 	src/lineage.o \
-	src/audit.o \
+	src/tests_define.o \
+	src/tests_run.o \
 	src/run.o \
 	src/subxact.o \
 	src/bind.o \

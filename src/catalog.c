@@ -899,3 +899,62 @@ CatalogInvalidateDownstream(const char *model)
 	spi_check(ret, SPI_OK_DELETE, "invalidating analyses");
 	CatalogLeave(&session);
 }
+
+/*
+ * CatalogListTests
+ *		Returns the tests of a model (List of TestDef *), by name.
+ */
+List *
+CatalogListTests(const char *model)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	List	   *result = NIL;
+	int			ret;
+
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("SELECT model, name, kind, columns, accepted, to_model, "
+								"to_relation, to_column, expression, min_rows::text, "
+								"max_rows::text, max_age::text, sql, severity, warn_if, "
+								"error_if, blocking, store_failures "
+								"FROM medallion.tests WHERE model = $1 ORDER BY name",
+								1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read tests: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+		TestDef    *test = palloc0(sizeof(TestDef));
+		bool		isnull;
+		Datum		d;
+
+		test->model = SPI_getvalue(tup, desc, 1);
+		test->name = SPI_getvalue(tup, desc, 2);
+		test->kind = SPI_getvalue(tup, desc, 3);
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		test->columns = isnull ? NIL : TextArrayToList(d);
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		test->accepted = isnull ? NIL : TextArrayToList(d);
+		test->to_model = SPI_getvalue(tup, desc, 6);
+		test->to_relation = SPI_getvalue(tup, desc, 7);
+		test->to_column = SPI_getvalue(tup, desc, 8);
+		test->expression = SPI_getvalue(tup, desc, 9);
+		test->min_rows = SPI_getvalue(tup, desc, 10);
+		test->max_rows = SPI_getvalue(tup, desc, 11);
+		test->max_age = SPI_getvalue(tup, desc, 12);
+		test->sql = SPI_getvalue(tup, desc, 13);
+		test->severity = SPI_getvalue(tup, desc, 14);
+		test->warn_if = SPI_getvalue(tup, desc, 15);
+		test->error_if = SPI_getvalue(tup, desc, 16);
+		test->blocking = DatumGetBool(SPI_getbinval(tup, desc, 17, &isnull));
+		test->store_failures = DatumGetBool(SPI_getbinval(tup, desc, 18, &isnull));
+		result = lappend(result, test);
+		MemoryContextSwitchTo(spicxt);
+	}
+	CatalogLeave(&session);
+	return result;
+}

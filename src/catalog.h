@@ -23,6 +23,29 @@ typedef struct LayerDef
 	char	   *reader_role;	/* NULL when the layer grants nobody */
 } LayerDef;
 
+/* A row of medallion.tests. */
+typedef struct TestDef
+{
+	char	   *model;
+	char	   *name;
+	char	   *kind;
+	List	   *columns;		/* of char * */
+	List	   *accepted;		/* of char * */
+	char	   *to_model;
+	char	   *to_relation;
+	char	   *to_column;
+	char	   *expression;
+	char	   *min_rows;		/* bigint as text, or NULL */
+	char	   *max_rows;
+	char	   *max_age;		/* interval as text, or NULL */
+	char	   *sql;
+	char	   *severity;
+	char	   *warn_if;
+	char	   *error_if;
+	bool		blocking;
+	bool		store_failures;
+} TestDef;
+
 /* A row of medallion.models, joined with its layer and analysis state. */
 typedef struct ModelDef
 {
@@ -110,6 +133,7 @@ extern List *CatalogListSources(void);
 extern List *CatalogListDependencies(const char *model);
 
 extern void CatalogUpsertModel(ModelDef *model, bool is_new);
+extern List *CatalogListTests(const char *model);
 extern List *CatalogReferencingTests(const char *model);
 extern void CatalogDeleteModel(const char *name);
 extern void CatalogReplaceDerived(const char *model, int version,

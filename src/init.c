@@ -15,7 +15,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
-#include "audit.h"
+#include "tests.h"
 #include "build.h"
 #include "init.h"
 #include "publish.h"
@@ -31,7 +31,7 @@ PG_MODULE_MAGIC;
 void
 _PG_init(void)
 {
-	AuditInit();
+	TestsInit();
 	BuildInit();
 	PublishInit();
 	RunInit();

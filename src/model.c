@@ -36,7 +36,7 @@
 #include "utils/varlena.h"
 
 #include "analyze.h"
-#include "audit.h"
+#include "tests.h"
 #include "bind.h"
 #include "build.h"
 #include "catalog.h"
@@ -633,7 +633,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 		CatalogUpsertModel(model, previous == NULL);
 	CommandCounterIncrement();
 	if (!unchanged)
-		AuditBindTests(model);
+		TestsBind(model);
 	rebind_unbound(unbound, model->name);
 	if (!unchanged && previous != NULL &&
 		(strcmp(model->materialized, "ephemeral") == 0 ||
@@ -746,7 +746,7 @@ medallion_drop_model(PG_FUNCTION_ARGS)
 		check_owner(model);
 		drop_referencing_tests(model);
 		ModelBecomeOwner(model, &save_userid, &save_sec);
-		AuditUnbindTests(model, NIL);
+		TestsUnbind(model, NIL);
 		BindDrop(model->name);
 		BuildDropRelation(model);
 		SetUserIdAndSecContext(save_userid, save_sec);
@@ -800,7 +800,7 @@ analyze_one(ModelDef *model, List *models, List *sources, bool rebind)
 	}
 	SetUserIdAndSecContext(save_userid, save_sec);
 	if (rebind)
-		AuditBindTests(model);
+		TestsBind(model);
 	CatalogReplaceDerived(model->name, model->version, analyzed->dependencies,
 						  analyzed->lineage);
 	if (rebind)
@@ -829,7 +829,7 @@ model_of_binding(const char *name)
 
 		if (strcmp(BindName(model->name, ""), name) == 0)
 			return model;
-		foreach(lt, AuditListTests(model->name))
+		foreach(lt, CatalogListTests(model->name))
 		{
 			if (strcmp(BindName(model->name, ((TestDef *) lfirst(lt))->name), name) == 0)
 				return model;

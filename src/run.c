@@ -66,7 +66,7 @@
 #include "utils/wait_event.h"
 
 #include "analyze.h"
-#include "audit.h"
+#include "tests.h"
 #include "bind.h"
 #include "build.h"
 #include "extract.h"
@@ -115,7 +115,7 @@ typedef struct RunStep
 	char	   *sqlstate;
 	char	   *message;
 	Candidate  *candidate;		/* table models */
-	AuditOutcome *tests;		/* NULL when the model has none, or was not built */
+	TestsOutcome *tests;		/* NULL when the model has none, or was not built */
 	bool		up_to_date;		/* incremental: no new rows */
 	WorkerBuild *worker;		/* threads: the worker building it, until collected */
 	bool		by_worker;		/* threads: a worker built its candidate */
@@ -949,7 +949,7 @@ build_model(Run *run, RunStep *step)
 	}
 
 	/* the tests audit the candidate; a failing blocking test fails the model */
-	step->tests = AuditRunTests(model, tested, run->redirect_from, run->redirect_to,
+	step->tests = TestsRun(model, tested, run->redirect_from, run->redirect_to,
 								run->context);
 	if (step->tests->blocker != NULL)
 	{
@@ -1240,7 +1240,7 @@ store_failures_work(void *arg)
 	int			save_sec;
 
 	ModelBecomeOwner(work->step->model, &save_userid, &save_sec);
-	AuditStoreFailures(work->step->model, work->step->tests, work->run->run_id);
+	TestsStoreFailures(work->step->model, work->step->tests, work->run->run_id);
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
@@ -1628,7 +1628,7 @@ medallion_test(PG_FUNCTION_ARGS)
 							   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
 		nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
-		step->tests = AuditRunTests(step->model, relid, NIL, NIL, run->context);
+		step->tests = TestsRun(step->model, relid, NIL, NIL, run->context);
 		AnalyzeLeaveSearchPath(nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec);
 		store_failures(run, step);

@@ -1,0 +1,58 @@
+/*-------------------------------------------------------------------------
+ *
+ * tests.h
+ *	  Data-quality tests: defined and bound (tests_define.c), run fused
+ *	  against candidates, results and stored failures (tests_run.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDALLION_TESTS_H
+#define MEDALLION_TESTS_H
+
+#include "catalog.h"
+
+/* The column of a model's fused test binding holding the whole row. */
+#define TESTS_ROW_COLUMN "medallion.row"
+
+
+/* The outcome of one test. */
+typedef struct TestResult
+{
+	TestDef    *test;
+	const char *status;			/* pass, warn, fail, error */
+	bool		has_failures;
+	int64		failures;
+	char	   *observed;
+	double		ms;
+	char	   *message;
+	List	   *failing_rows;	/* of char *: JSON, for store_failures */
+} TestResult;
+
+/* The outcome of a model's tests. */
+typedef struct TestsOutcome
+{
+	List	   *results;		/* of TestResult * */
+	int			passed;
+	int			warned;
+	int			failed;
+	int			queries;
+	TestResult *blocker;		/* first blocking test that failed, or NULL */
+} TestsOutcome;
+
+extern int	tests_store_failures_limit;
+
+/* tests_run.c */
+extern void TestsInit(void);
+extern bool TestsParseCondition(const char *text, char *op, int64 *value);
+extern char *TestsColumn(const char *column);
+extern char *TestsExpressionColumn(TestDef *test);
+extern Oid	TestsReferencedRelation(TestDef *test);
+extern TestsOutcome *TestsRun(ModelDef *model, Oid relid, List *redirect_from,
+							  List *redirect_to, MemoryContext resultcxt);
+extern void TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id);
+
+/* tests_define.c */
+extern void TestsBind(ModelDef *model);
+extern void TestsUnbind(ModelDef *model, List *tests);
+
+#endif							/* MEDALLION_TESTS_H */

@@ -1,0 +1,825 @@
+/*-------------------------------------------------------------------------
+ *
+ * tests_run.c
+ *	  Running data-quality tests: the fused query of a model's column tests,
+ *	  its relationships and sql tests, classifying the failures, storing the
+ *	  failing rows; and medallion_check_sources.
+ *
+ * Fusing: every column-level test of a model (not_null, unique,
+ * accepted_values, expression, row_count, freshness) becomes one aggregate
+ * of a single query over the relation, so k tests cost one scan:
+ *
+ *	 SELECT count(*), count(*) FILTER (WHERE c.a IS NULL), NULL,
+ *			count(c.b) - count(DISTINCT c.b), NULL, ... FROM rel AS c
+ *
+ * With several row tests (not_null, accepted_values, expression), a first
+ * query counts the rows failing any of them, one aggregate step per row;
+ * only when some row fails does the query above count each test's.
+ *
+ * Each relationships test is one anti-join, each sql test one count over
+ * the user's query, both bound when the test was defined (tests_define.c),
+ * as the expressions of expression tests are.  Values (accepted lists,
+ * ages, bounds) are passed as parameters; column names are quoted.  Every
+ * query runs through BindExecute, as the model owner, reading this run's
+ * candidates instead of what they replace.
+ *
+ * Every query runs in a subtransaction of its own, so a test whose query
+ * fails is reported as "error" while the others still run; a cancel or a
+ * timeout is raised again.
+ *
+ * Results are allocated in the caller's result context, so that they
+ * survive the rollback of a model that a blocking test failed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/md5.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parser.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/resowner.h"
+#include "utils/ruleutils.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+#include "utils/varlena.h"
+
+#include "bind.h"
+#include "build.h"
+#include "catalog.h"
+#include "model.h"
+#include "sqltext.h"
+#include "subxact.h"
+#include "tests.h"
+
+PG_FUNCTION_INFO_V1(medallion_check_sources);
+
+int			tests_store_failures_limit = 100;
+
+/*
+ * TestsInit
+ *		Define this module's configuration parameters.
+ */
+void
+TestsInit(void)
+{
+	DefineCustomIntVariable("medallion.store_failures_limit",
+							"Sets how many failing rows a test with store_failures keeps.",
+							NULL,
+							&tests_store_failures_limit, 100, 1, INT_MAX, PGC_USERSET, 0,
+							NULL, NULL, NULL);
+}
+
+bool
+TestsParseCondition(const char *text, char *op, int64 *value)
+{
+	const char *p = text;
+	int			oplen = 0;
+	char	   *end;
+
+	while (isspace((unsigned char) *p))
+		p++;
+	while (oplen < 2 && (p[oplen] == '<' || p[oplen] == '>' || p[oplen] == '=' || p[oplen] == '!'))
+	{
+		op[oplen] = p[oplen];
+		oplen++;
+	}
+	op[oplen] = '\0';
+	if (strcmp(op, ">") != 0 && strcmp(op, ">=") != 0 && strcmp(op, "<") != 0 &&
+		strcmp(op, "<=") != 0 && strcmp(op, "=") != 0 && strcmp(op, "!=") != 0 &&
+		strcmp(op, "<>") != 0)
+		return false;
+	p += oplen;
+	while (isspace((unsigned char) *p))
+		p++;
+	if (!isdigit((unsigned char) *p))
+		return false;
+	errno = 0;
+	*value = strtoll(p, &end, 10);
+	if (errno != 0)
+		return false;
+	while (isspace((unsigned char) *end))
+		end++;
+	return *end == '\0';
+}
+
+static bool
+condition_holds(const char *text, int64 failures)
+{
+	char		op[3];
+	int64		value;
+
+	if (!TestsParseCondition(text, op, &value))
+		elog(ERROR, "invalid test condition \"%s\"", text);
+	if (strcmp(op, ">") == 0)
+		return failures > value;
+	if (strcmp(op, ">=") == 0)
+		return failures >= value;
+	if (strcmp(op, "<") == 0)
+		return failures < value;
+	if (strcmp(op, "<=") == 0)
+		return failures <= value;
+	if (strcmp(op, "=") == 0)
+		return failures == value;
+	return failures != value;
+}
+
+/* pass, warn or fail for a failure count, by severity and thresholds. */
+static const char *
+classify(TestDef *test, int64 failures)
+{
+	if (strcmp(test->severity, "error") == 0 && condition_holds(test->error_if, failures))
+		return "fail";
+	if (condition_holds(test->warn_if, failures))
+		return "warn";
+	return "pass";
+}
+
+/* ----------------------------------------------------------------
+ * Running tests
+ * ---------------------------------------------------------------- */
+
+/* What the fused query needs to know about one test. */
+typedef struct FusedPart
+{
+	TestResult *result;
+	char	   *failures_sql;	/* an int8 aggregate over "c" */
+	char	   *observed_sql;	/* a text expression, or NULL */
+	char	   *predicate;		/* row tests: true for a failing row */
+} FusedPart;
+
+char *
+TestsColumn(const char *column)
+{
+	return psprintf("c.%s", quote_identifier(column));
+}
+
+/* "c.a IS NOT NULL AND c.b IS NOT NULL" */
+static char *
+all_not_null(List *columns)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, columns)
+		appendStringInfo(&buf, "%s%s IS NOT NULL", buf.len > 0 ? " AND " : "",
+						 TestsColumn(lfirst(lc)));
+	return buf.data;
+}
+
+static char *
+column_tuple(List *columns, const char *prefix)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, columns)
+		appendStringInfo(&buf, "%s%s%s", buf.len > 0 ? ", " : "", prefix,
+						 quote_identifier(lfirst(lc)));
+	return buf.data;
+}
+
+/* The type of a column of relid, as SQL text. */
+static char *
+column_type_sql(Oid relid, const char *column)
+{
+	AttrNumber	attno = get_attnum(relid, column);
+
+	if (attno == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of %s does not exist", column,
+						get_rel_name(relid))));
+	return format_type_be_qualified(get_atttype(relid, attno));
+}
+
+/*
+ * The column of a model's fused test binding (medallion_bind."<model>$")
+ * that is true for the rows failing expression test: its expression,
+ * bound when the test was defined, negated.
+ */
+char *
+TestsExpressionColumn(TestDef *test)
+{
+	return psprintf("medallion.test.%s", test->name);
+}
+
+/*
+ * failing_predicate
+ *		A WHERE condition over "c" true for the failing rows of a column
+ *		test (for store_failures), or NULL when the test has no rows.
+ */
+static char *
+failing_predicate(TestDef *test, const char *relsql, Oid relid, int param)
+{
+	const char *col = test->columns ? linitial(test->columns) : NULL;
+
+	if (strcmp(test->kind, "not_null") == 0)
+		return psprintf("%s IS NULL", TestsColumn(col));
+	if (strcmp(test->kind, "accepted_values") == 0)
+		return psprintf("%s IS NOT NULL AND %s OPERATOR(pg_catalog.<>) ALL (($%d::pg_catalog.text[])::%s[])",
+						TestsColumn(col), TestsColumn(col), param, column_type_sql(relid, col));
+	if (strcmp(test->kind, "expression") == 0)
+		return TestsColumn(TestsExpressionColumn(test));
+	if (strcmp(test->kind, "unique") == 0)
+		return psprintf("%s AND (%s) IN (SELECT %s FROM %s AS d GROUP BY %s HAVING count(*) > 1)",
+						all_not_null(test->columns), column_tuple(test->columns, "c."),
+						column_tuple(test->columns, "d."), relsql,
+						column_tuple(test->columns, "d."));
+	return NULL;
+}
+
+/* A query whose one row run_counting_query returns. */
+typedef struct CountingQuery
+{
+	const char *sql;
+	int			nparams;
+	Oid		   *types;
+	Datum	   *values;
+	List	   *from;			/* redirections, as BindExecute takes them */
+	List	   *to;
+	char	  **row;			/* out: the values as strings */
+	MemoryContext resultcxt;
+} CountingQuery;
+
+static void
+counting_query_work(void *arg)
+{
+	CountingQuery *query = (CountingQuery *) arg;
+	BindRows	rows;
+
+	(void) BindExecute(query->sql, query->nparams, query->types, query->values, NULL,
+					   query->from, query->to, BindRowsReceiver(&rows, 2, query->resultcxt));
+	if (list_length(rows.rows) != 1)
+		elog(ERROR, "test query returned %d rows", list_length(rows.rows));
+	query->row = linitial(rows.rows);
+}
+
+/*
+ * run_counting_query
+ *		Run sql (returning one row) with params in a subtransaction, reading
+ *		redirect_to for redirect_from; on success returns NULL and the row's
+ *		values as strings in *row, on failure the error message.  Cancels
+ *		are raised again.
+ */
+static char *
+run_counting_query(const char *sql, int nparams, Oid *types, Datum *values,
+				   List *from, List *to, char ***row, double *ms, MemoryContext resultcxt)
+{
+	CountingQuery query = {sql, nparams, types, values, from, to, NULL, resultcxt};
+	TimestampTz start = GetCurrentTimestamp();
+	ErrorData  *edata = SubxactRun(counting_query_work, &query, true);
+
+	*ms = (double) (GetCurrentTimestamp() - start) / 1000.0;
+	*row = query.row;
+	return edata ? MemoryContextStrdup(resultcxt, edata->message) : NULL;
+}
+
+/* Keep up to the limit of failing rows, as JSON, for store_failures. */
+static void
+collect_failing_rows(TestResult *result, const char *sql, int nparams, Oid *types,
+					 Datum *values, List *from, List *to, MemoryContext resultcxt)
+{
+	BindRows	rows;
+	ListCell   *lc;
+
+	(void) BindExecute(psprintf("%s LIMIT %d", sql, tests_store_failures_limit),
+					   nparams, types, values, NULL, from, to,
+					   BindRowsReceiver(&rows, tests_store_failures_limit, resultcxt));
+	foreach(lc, rows.rows)
+	{
+		MemoryContext old = MemoryContextSwitchTo(resultcxt);
+
+		/* the list must outlive the model's subtransaction */
+		result->failing_rows = lappend(result->failing_rows, ((char **) lfirst(lc))[0]);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+static void
+record(TestsOutcome *outcome, TestResult *result, int64 failures, const char *observed,
+	   const char *error, MemoryContext resultcxt)
+{
+	if (error != NULL)
+	{
+		result->status = "error";
+		result->message = MemoryContextStrdup(resultcxt, error);
+	}
+	else
+	{
+		result->has_failures = true;
+		result->failures = failures;
+		result->status = classify(result->test, failures);
+		if (observed != NULL)
+			result->observed = MemoryContextStrdup(resultcxt, observed);
+	}
+	if (strcmp(result->status, "pass") == 0)
+		outcome->passed++;
+	else if (strcmp(result->status, "warn") == 0)
+		outcome->warned++;
+	else
+	{
+		outcome->failed++;
+		if (result->test->blocking && outcome->blocker == NULL)
+			outcome->blocker = result;
+	}
+}
+
+/* The relation a relationships test references (what is published). */
+Oid
+TestsReferencedRelation(TestDef *test)
+{
+	if (test->to_model != NULL)
+		return BuildPublishedRelid(CatalogGetModel(test->to_model, false));
+	return DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(test->to_relation)));
+}
+
+/*
+ * TestsRun
+ *		Run the tests of model against relation relid (its candidate, or what
+ *		is published), as the current user (the caller made it the model
+ *		owner, with medallion's safe search_path).  The tests' SQL reads
+ *		what is published and the bindings of the tests' own code;
+ *		BindExecute points each read of a relation in redirect_from (OIDs),
+ *		and of the model's published relation, at redirect_to or relid, so
+ *		tests see the run's candidates.  Returns the outcome, allocated in
+ *		resultcxt.
+ */
+TestsOutcome *
+TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
+			  MemoryContext resultcxt)
+{
+	MemoryContext oldcontext = MemoryContextSwitchTo(resultcxt);
+	TestsOutcome *outcome = palloc0(sizeof(TestsOutcome));
+	List	   *tests = CatalogListTests(model->name);
+	List	   *fused = NIL;
+	int			npredicates = 0;
+	Oid			published = BuildPublishedRelid(model);
+	char	   *relsql = SqlRelationName(published);
+	char	   *fusedsql = relsql;
+	const char *rowsql = "c";
+	List	   *from = list_copy(redirect_from);
+	List	   *to = list_copy(redirect_to);
+	Oid			types[FUNC_MAX_ARGS];
+	Datum		values[FUNC_MAX_ARGS];
+	int			nparams = 0;
+	bool		expressions_bound;
+	ListCell   *lc;
+
+	MemoryContextSwitchTo(oldcontext);
+	if (tests == NIL)
+		return outcome;
+	if (relid != published && !list_member_oid(from, published))
+	{
+		from = lappend_oid(from, published);
+		to = lappend_oid(to, relid);
+	}
+	expressions_bound = OidIsValid(BindRelid(BindName(model->name, "")));
+	if (expressions_bound)
+	{
+		/* the tests' expressions, bound, next to the columns the tests read */
+		fusedsql = BindRelationSql(BindName(model->name, ""));
+		rowsql = psprintf("c.%s", quote_identifier(TESTS_ROW_COLUMN));
+	}
+
+	/* one fused query for the column-level tests */
+	foreach(lc, tests)
+	{
+		TestDef    *test = lfirst(lc);
+		TestResult *result;
+		FusedPart  *part;
+		const char *col = test->columns ? linitial(test->columns) : NULL;
+
+		oldcontext = MemoryContextSwitchTo(resultcxt);
+		result = palloc0(sizeof(TestResult));
+		result->test = test;
+		outcome->results = lappend(outcome->results, result);
+		MemoryContextSwitchTo(oldcontext);
+
+		if (strcmp(test->kind, "relationships") == 0 || strcmp(test->kind, "sql") == 0)
+			continue;
+		if (strcmp(test->kind, "expression") == 0 && !expressions_bound)
+		{
+			record(outcome, result, 0, NULL,
+				   psprintf("the expression tests of model \"%s\" are not bound: its owner binds them again with medallion_reanalyze('%s')",
+							model->name, model->name), resultcxt);
+			continue;
+		}
+		/* accepted_values and freshness tests take a parameter each */
+		if (nparams >= FUNC_MAX_ARGS &&
+			(strcmp(test->kind, "accepted_values") == 0 || strcmp(test->kind, "freshness") == 0))
+		{
+			record(outcome, result, 0, NULL,
+				   psprintf("model \"%s\" has more than %d accepted_values and freshness tests: this one did not run",
+							model->name, FUNC_MAX_ARGS), resultcxt);
+			continue;
+		}
+		part = palloc0(sizeof(FusedPart));
+		part->result = result;
+		if (strcmp(test->kind, "not_null") == 0)
+			part->predicate = psprintf("%s IS NULL", TestsColumn(col));
+		else if (strcmp(test->kind, "unique") == 0 && list_length(test->columns) == 1)
+			part->failures_sql = psprintf("count(%s) - count(DISTINCT %s)", TestsColumn(col), TestsColumn(col));
+		else if (strcmp(test->kind, "unique") == 0)
+			part->failures_sql = psprintf("count(*) FILTER (WHERE %s) - count(DISTINCT (%s)) FILTER (WHERE %s)",
+										  all_not_null(test->columns),
+										  column_tuple(test->columns, "c."),
+										  all_not_null(test->columns));
+		else if (strcmp(test->kind, "accepted_values") == 0)
+		{
+			types[nparams] = TEXTARRAYOID;
+			values[nparams++] = ListToTextArray(test->accepted);
+			part->predicate = failing_predicate(test, relsql, published, nparams);
+		}
+		else if (strcmp(test->kind, "expression") == 0)
+			part->predicate = failing_predicate(test, relsql, published, 0);
+		else if (strcmp(test->kind, "row_count") == 0)
+		{
+			part->failures_sql = psprintf("CASE WHEN count(*) OPERATOR(pg_catalog.<) %s OR count(*) OPERATOR(pg_catalog.>) %s THEN 1 ELSE 0 END",
+										  test->min_rows ? test->min_rows : "0",
+										  test->max_rows ? test->max_rows : "9223372036854775807");
+			part->observed_sql = "count(*)::pg_catalog.text";
+		}
+		else if (strcmp(test->kind, "freshness") == 0)
+		{
+			types[nparams] = TEXTOID;
+			values[nparams++] = CStringGetTextDatum(test->max_age);
+			part->failures_sql = psprintf("CASE WHEN max(%s) IS NULL OR pg_catalog.now() OPERATOR(pg_catalog.-) max(%s)::pg_catalog.timestamptz OPERATOR(pg_catalog.>) $%d::pg_catalog.interval THEN 1 ELSE 0 END",
+										  TestsColumn(col), TestsColumn(col), nparams);
+			part->observed_sql = psprintf("(pg_catalog.now() OPERATOR(pg_catalog.-) max(%s)::pg_catalog.timestamptz)::pg_catalog.text",
+										  TestsColumn(col));
+		}
+		else
+			elog(ERROR, "unknown test kind \"%s\"", test->kind);
+		if (part->predicate != NULL)
+		{
+			part->failures_sql = psprintf("count(*) FILTER (WHERE %s)", part->predicate);
+			npredicates++;
+		}
+		fused = lappend(fused, part);
+	}
+
+	if (fused != NIL)
+	{
+		StringInfoData sql;
+		char	  **row = NULL;
+		double		ms;
+		char	   *error = NULL;
+		bool		passed = false;
+
+		/*
+		 * Several row tests: first one filtered count over the predicates
+		 * OR-ed (one aggregate step per row instead of one per test).  When
+		 * no row fails, that is every row test's result; otherwise the
+		 * query below counts each test's failures.
+		 */
+		if (npredicates > 1)
+		{
+			initStringInfo(&sql);
+			appendStringInfoString(&sql, "SELECT count(*) FILTER (WHERE false");
+			foreach(lc, fused)
+			{
+				FusedPart  *part = lfirst(lc);
+
+				if (part->predicate != NULL)
+					appendStringInfo(&sql, " OR (%s)", part->predicate);
+			}
+			appendStringInfoChar(&sql, ')');
+			foreach(lc, fused)
+			{
+				FusedPart  *part = lfirst(lc);
+
+				if (part->predicate != NULL)
+					appendStringInfoString(&sql, ", 0::pg_catalog.int8, NULL::pg_catalog.text");
+				else
+					appendStringInfo(&sql, ", (%s)::pg_catalog.int8, %s", part->failures_sql,
+									 part->observed_sql ? part->observed_sql : "NULL::pg_catalog.text");
+			}
+			appendStringInfo(&sql, " FROM %s AS c", fusedsql);
+			error = run_counting_query(sql.data, nparams, types, values, from, to, &row, &ms,
+									   resultcxt);
+			outcome->queries++;
+			passed = error == NULL && strtoll(row[0], NULL, 10) == 0;
+		}
+		if (!passed && error == NULL)
+		{
+			initStringInfo(&sql);
+			appendStringInfoString(&sql, "SELECT count(*)");
+			foreach(lc, fused)
+			{
+				FusedPart  *part = lfirst(lc);
+
+				appendStringInfo(&sql, ", (%s)::pg_catalog.int8, %s", part->failures_sql,
+								 part->observed_sql ? part->observed_sql : "NULL::pg_catalog.text");
+			}
+			appendStringInfo(&sql, " FROM %s AS c", fusedsql);
+			error = run_counting_query(sql.data, nparams, types, values, from, to, &row, &ms,
+									   resultcxt);
+			outcome->queries++;
+		}
+		foreach(lc, fused)
+		{
+			FusedPart  *part = lfirst(lc);
+			int			i = foreach_current_index(lc);
+
+			part->result->ms = ms;
+			record(outcome, part->result,
+				   error ? 0 : strtoll(row[1 + 2 * i], NULL, 10),
+				   error ? NULL : row[2 + 2 * i], error, resultcxt);
+		}
+	}
+
+	/* one anti-join per relationships test, one count per sql test */
+	foreach(lc, outcome->results)
+	{
+		TestResult *result = lfirst(lc);
+		TestDef    *test = result->test;
+		char	   *count_sql;
+		char	   *rows_sql;
+		char	  **row = NULL;
+		char	   *error;
+
+		if (result->status != NULL)
+			continue;			/* recorded above */
+		if (strcmp(test->kind, "relationships") == 0 || strcmp(test->kind, "sql") == 0)
+		{
+			char	   *name = BindName(model->name, test->name);
+
+			if (!OidIsValid(BindRelid(name)))
+			{
+				record(outcome, result, 0, NULL,
+					   psprintf("test %s of model \"%s\" is not bound: its owner binds it again with medallion_reanalyze('%s')",
+								test->name, model->name, model->name), resultcxt);
+				continue;
+			}
+			count_sql = psprintf("SELECT count(*) FROM %s AS q", BindRelationSql(name));
+			rows_sql = psprintf("SELECT pg_catalog.to_jsonb(q) FROM %s AS q", BindRelationSql(name));
+		}
+		else
+			continue;
+		error = run_counting_query(count_sql, 0, NULL, NULL, from, to, &row, &result->ms,
+								   resultcxt);
+		outcome->queries++;
+		record(outcome, result, error ? 0 : strtoll(row[0], NULL, 10), NULL, error, resultcxt);
+		if (error == NULL && test->store_failures && result->failures > 0)
+			collect_failing_rows(result, rows_sql, 0, NULL, NULL, from, to, resultcxt);
+	}
+
+	/* failing rows of the fused tests, for store_failures */
+	foreach(lc, fused)
+	{
+		FusedPart  *part = lfirst(lc);
+		TestResult *result = part->result;
+		TestDef    *test = result->test;
+		char	   *predicate;
+		int			param = 0;
+
+		if (!test->store_failures || !result->has_failures || result->failures == 0)
+			continue;
+		if (strcmp(test->kind, "accepted_values") == 0)
+		{
+			types[0] = TEXTARRAYOID;
+			values[0] = ListToTextArray(test->accepted);
+			param = 1;
+		}
+		predicate = failing_predicate(test, fusedsql, published, 1);
+		if (predicate != NULL)
+			collect_failing_rows(result, psprintf("SELECT pg_catalog.to_jsonb(%s) FROM %s AS c WHERE %s",
+												  rowsql, fusedsql, predicate),
+								 param, types, values, from, to, resultcxt);
+		else
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(resultcxt);
+			StringInfoData json;
+
+			initStringInfo(&json);
+			appendStringInfoString(&json, "{\"observed\": ");
+			escape_json(&json, result->observed ? result->observed : "");
+			appendStringInfoChar(&json, '}');
+			result->failing_rows = list_make1(json.data);
+			MemoryContextSwitchTo(oldcxt);
+		}
+	}
+	return outcome;
+}
+
+/*
+ * TestsStoreFailures
+ *		Replace the rows of medallion_audit.<model>__<test> for each test of
+ *		outcome with store_failures: its failing rows as JSON (none when it
+ *		passed).  Runs as the model owner, who owns the table: made by
+ *		medallion once, then emptied at each run, so grants on it stay.
+ */
+void
+TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id)
+{
+	ListCell   *lc;
+
+	foreach(lc, outcome->results)
+	{
+		TestResult *result = lfirst(lc);
+		char	   *name;
+		char	   *table;
+		ListCell   *lr;
+		Oid			types[3] = {INT4OID, TEXTOID, INT8OID};
+		Datum		values[3];
+		int			ret;
+
+		if (!result->test->store_failures)
+			continue;
+		name = psprintf("%s__%s", model->name, result->test->name);
+		table = quote_qualified_identifier("medallion_audit", name);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (OidIsValid(get_relname_relid(name, get_namespace_oid("medallion_audit", false))))
+		{
+			/* emptied, not dropped: the grants its owner gave stay */
+			ret = SPI_execute(psprintf("TRUNCATE %s", table), false, 0);
+			if (ret != SPI_OK_UTILITY)
+				elog(ERROR, "could not empty %s", table);
+		}
+		else
+		{
+			/* only medallion creates in medallion_audit; the owner owns it */
+			CatalogSession session;
+
+			CatalogEnter(&session);
+			ret = SPI_execute(psprintf("CREATE TABLE %s (failure_no integer, failing_row pg_catalog.jsonb, "
+									   "run_id bigint, recorded_at timestamptz DEFAULT pg_catalog.now())",
+									   table), false, 0);
+			if (ret != SPI_OK_UTILITY)
+				elog(ERROR, "could not create %s", table);
+			ret = SPI_execute(psprintf("ALTER TABLE %s OWNER TO %s", table,
+									   quote_identifier(model->owner)), false, 0);
+			if (ret != SPI_OK_UTILITY)
+				elog(ERROR, "could not give %s to its owner", table);
+			CatalogLeave(&session);
+		}
+		foreach(lr, result->failing_rows)
+		{
+			values[0] = Int32GetDatum(foreach_current_index(lr) + 1);
+			values[1] = CStringGetTextDatum((char *) lfirst(lr));
+			values[2] = Int64GetDatum(run_id);
+			ret = SPI_execute_with_args(psprintf("INSERT INTO %s (failure_no, failing_row, run_id) "
+												 "VALUES ($1, $2::pg_catalog.jsonb, $3)", table),
+										3, types, values, NULL, false, 0);
+			if (ret != SPI_OK_INSERT)
+				elog(ERROR, "could not store failing rows in %s", table);
+		}
+		SPI_finish();
+	}
+}
+
+/*
+ * medallion_check_sources() checks the freshness rules of sources: for
+ * each relation of a source with a freshness_column, the age of the newest
+ * value against warn_after and error_after.
+ */
+Datum
+medallion_check_sources(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	List	   *rules = NIL;
+	ListCell   *lc;
+	int			ret;
+
+	CatalogRequireAdmin("check sources");
+	InitMaterializedSRF(fcinfo, 0);
+
+	/* (source, relation, column, warn_after, error_after) to check */
+	CatalogEnter(&session);
+	ret = SPI_execute("SELECT s.name, pg_catalog.quote_ident(s.local_schema) || '.' || "
+					  "pg_catalog.quote_ident(c.relname), s.freshness_column, "
+					  "s.warn_after::text, s.error_after::text, s.owner::text "
+					  "FROM medallion.sources s "
+					  "LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = s.local_schema "
+					  "LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
+					  " AND c.relkind IN ('r', 'v', 'm', 'f', 'p') "
+					  " AND (s.tables = '{}' OR c.relname::text = ANY (s.tables)) "
+					  " AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
+					  "             AND a.attname::text = s.freshness_column AND NOT a.attisdropped) "
+					  "ORDER BY 1, 2", false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read sources: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+		char	  **rule = palloc(sizeof(char *) * 6);
+
+		for (int j = 0; j < 6; j++)
+			rule[j] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1);
+		rules = lappend(rules, rule);
+		MemoryContextSwitchTo(spicxt);
+	}
+	CatalogLeave(&session);
+
+	foreach(lc, rules)
+	{
+		char	  **rule = lfirst(lc);
+		Datum		values[6];
+		bool		nulls[6] = {false};
+		const char *status;
+		char	   *message = NULL;
+
+		values[0] = CStringGetTextDatum(rule[0]);
+		if (rule[2] == NULL || rule[1] == NULL)
+		{
+			status = "skipped";
+			message = rule[2] == NULL ? "no freshness rule (freshness_column is not set)" :
+				psprintf("no relation of the source has column \"%s\"", rule[2]);
+			nulls[1] = nulls[3] = nulls[4] = true;
+		}
+		else
+		{
+			Oid			argtypes[2] = {TEXTOID, TEXTOID};
+			Datum		args[2];
+			char		argnulls[2] = {rule[3] ? ' ' : 'n', rule[4] ? ' ' : 'n'};
+			char	   *newest;
+			char	   *age;
+			char	   *warn;
+			char	   *error;
+
+			Oid			owner = get_role_oid(rule[5], true);
+			BindRows	rows;
+			Oid			save_userid;
+			int			save_sec;
+			int			nestlevel;
+
+			if (!OidIsValid(owner))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("owner \"%s\" of source \"%s\" does not exist", rule[5], rule[0]),
+						 errhint("A superuser registers the source again as an existing role.")));
+			args[0] = rule[3] ? CStringGetTextDatum(rule[3]) : (Datum) 0;
+			args[1] = rule[4] ? CStringGetTextDatum(rule[4]) : (Datum) 0;
+
+			/* read as the source's owner, restricted: what it reads may run code */
+			GetUserIdAndSecContext(&save_userid, &save_sec);
+			SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+								   SECURITY_RESTRICTED_OPERATION);
+			nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
+			(void) BindExecute(psprintf("SELECT max(c.%s)::pg_catalog.text, "
+										"(pg_catalog.now() OPERATOR(pg_catalog.-) max(c.%s)::pg_catalog.timestamptz)::pg_catalog.text, "
+										"pg_catalog.now() OPERATOR(pg_catalog.-) max(c.%s)::pg_catalog.timestamptz OPERATOR(pg_catalog.>) $1::pg_catalog.interval, "
+										"pg_catalog.now() OPERATOR(pg_catalog.-) max(c.%s)::pg_catalog.timestamptz OPERATOR(pg_catalog.>) $2::pg_catalog.interval "
+										"FROM %s AS c",
+										quote_identifier(rule[2]), quote_identifier(rule[2]),
+										quote_identifier(rule[2]), quote_identifier(rule[2]),
+										rule[1]),
+							   2, argtypes, args, argnulls, NIL, NIL,
+							   BindRowsReceiver(&rows, 1, callercxt));
+			AnalyzeLeaveSearchPath(nestlevel);
+			SetUserIdAndSecContext(save_userid, save_sec);
+			newest = ((char **) linitial(rows.rows))[0];
+			age = ((char **) linitial(rows.rows))[1];
+			warn = ((char **) linitial(rows.rows))[2];
+			error = ((char **) linitial(rows.rows))[3];
+			if (newest == NULL)
+			{
+				status = "error";
+				message = "the relation has no rows";
+			}
+			else if (error != NULL && strcmp(error, "t") == 0)
+			{
+				status = "error";
+				message = psprintf("newest value is older than error_after (%s)", rule[4]);
+			}
+			else if (warn != NULL && strcmp(warn, "t") == 0)
+			{
+				status = "warn";
+				message = psprintf("newest value is older than warn_after (%s)", rule[3]);
+			}
+			else
+				status = "pass";
+			values[1] = CStringGetTextDatum(rule[1]);
+			values[3] = newest ? CStringGetTextDatum(newest) : (Datum) 0;
+			nulls[3] = newest == NULL;
+			values[4] = age ? DirectFunctionCall3(interval_in, CStringGetDatum(age),
+												  ObjectIdGetDatum(InvalidOid),
+												  Int32GetDatum(-1)) : (Datum) 0;
+			nulls[4] = age == NULL;
+		}
+		values[2] = CStringGetTextDatum(status);
+		values[5] = message ? CStringGetTextDatum(message) : (Datum) 0;
+		nulls[5] = message == NULL;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
+}
