@@ -6,6 +6,7 @@ OBJS = \
 	src/init.o \
 	src/catalog.o \
 	src/analyze.o \
+	src/analyze_lineage.o \
 	src/graph.o \
 	src/model.o \
 	src/sqltext.o \
