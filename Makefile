@@ -23,7 +23,8 @@ OBJS = \
 	src/subxact.o \
 	src/bind.o \
 	src/owners.o \
-	src/worker.o
+	src/run_workers.o \
+	src/run_ledger.o
 
 EXTVERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(EXTENSION).control)
 # The install script of the current version is made of the sections in

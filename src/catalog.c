@@ -958,3 +958,23 @@ CatalogListTests(const char *model)
 	CatalogLeave(&session);
 	return result;
 }
+
+/*
+ * CatalogNextRunId
+ *		A new run number.
+ */
+int64
+CatalogNextRunId(void)
+{
+	CatalogSession session;
+	int64		id;
+	bool		isnull;
+
+	CatalogEnter(&session);
+	if (SPI_execute("SELECT pg_catalog.nextval('medallion.runs_run_id_seq')", false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not get a run number");
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	CatalogLeave(&session);
+	return id;
+}

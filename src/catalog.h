@@ -133,6 +133,7 @@ extern List *CatalogListSources(void);
 extern List *CatalogListDependencies(const char *model);
 
 extern void CatalogUpsertModel(ModelDef *model, bool is_new);
+extern int64 CatalogNextRunId(void);
 extern List *CatalogListTests(const char *model);
 extern List *CatalogReferencingTests(const char *model);
 extern void CatalogDeleteModel(const char *name);

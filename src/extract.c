@@ -50,8 +50,12 @@
 #include "parser/parse_utilcmd.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
+#include "postmaster/bgworker.h"
+#include "storage/procarray.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/snapmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -70,6 +74,7 @@
 #include "build.h"
 #include "catalog.h"
 #include "extract.h"
+#include "model.h"
 #include "sqltext.h"
 
 static bool
@@ -320,4 +325,101 @@ ExtractUnmarked(ModelDef *model, AnalyzedModel *analyzed, const char *sql, Oid s
 	rows = (int64) SPI_processed;
 	SPI_finish();
 	return rows;
+}
+
+/* Commit the worker's transaction and start the next, with a snapshot. */
+static void
+next_transaction(MemoryContext keep)
+{
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	MemoryContextSwitchTo(keep);
+}
+
+/*
+ * ExtractInWorker
+ *		A batched extraction, in a background worker (run_workers.c) for the
+ *		run whose backend is leader_pid: the staging table and its state are
+ *		committed first, then each batch with the position it reached,
+ *		past start (NULL: from the start), or past what is staged unless
+ *		restart.  run_version is the model's version the run read.  Sets the
+ *		staging table and the rows staged in all.  Leaves the last
+ *		transaction open for the caller to commit.
+ */
+void
+ExtractInWorker(const char *name, int run_version, int batch_size, const char *start, bool restart,
+				pid_t leader_pid, Oid *stage_out, int64 *rows_out)
+{
+	MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "medallion extraction",
+											   ALLOCSET_DEFAULT_SIZES);
+	ModelDef   *model;
+	Oid			stage = InvalidOid;
+	char	   *mark = NULL;
+	char	   *last_key = NULL;
+	int64		staged = 0;
+	int64		total = 0;
+	int			version = 0;
+
+	MemoryContextSwitchTo(keep);
+	model = CatalogGetModel(name, false);
+	if (model->version != run_version)
+		ereport(ERROR,
+				(errcode(ERRCODE_MEDALLION_RUN_ITSELF),
+				 errmsg("model \"%s\" was redefined during the run: the run builds it itself",
+						model->name)));
+	/* go on after what earlier attempts staged, or start over */
+	if (CatalogGetExtract(model->name, &stage, &mark, &last_key, &staged, &version) &&
+		(restart || get_rel_name(stage) == NULL || version != model->version))
+	{
+		ExtractDropStage(stage);
+		CatalogClearExtract(model->name);
+		stage = InvalidOid;
+	}
+	if (!OidIsValid(stage))
+	{
+		stage = ExtractCreateStage(model);
+		mark = start ? pstrdup(start) : NULL;
+		last_key = NULL;
+		CatalogSetExtract(model->name, stage, mark, NULL, 0, model->version);
+	}
+	next_transaction(keep);
+
+	for (;;)
+	{
+		AnalyzedModel *bound;
+		char	   *sql = psprintf("SELECT * FROM %s", BindRelationSql(model->name));
+		Oid			save_userid;
+		int			save_sec;
+		int			nestlevel;
+		int64		rows;
+
+		/* the run is gone (killed, crashed): stop, what is staged stays */
+		if (BackendPidGetProc(leader_pid) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_ADMIN_SHUTDOWN),
+					 errmsg("the run that started the extraction of model \"%s\" is gone", model->name)));
+		GetUserIdAndSecContext(&save_userid, &save_sec);
+		SetUserIdAndSecContext(ModelOwnerId(model),
+							   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+		nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
+		bound = BindLoad(model);
+		(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		rows = ExtractBatch(model, bound, sql, stage, &mark, &last_key, batch_size);
+		/* after the last batch of a whole extraction: the rows without a watermark */
+		if (rows < batch_size && start == NULL)
+			rows += ExtractUnmarked(model, bound, sql, stage);
+		AnalyzeLeaveSearchPath(nestlevel);
+		SetUserIdAndSecContext(save_userid, save_sec);
+		if (rows > 0)
+			CatalogSetExtract(model->name, stage, mark, last_key, rows, model->version);
+		total += rows;
+		next_transaction(keep);
+		if (rows < batch_size)
+			break;
+	}
+	*stage_out = stage;
+	*rows_out = staged + total;
 }

@@ -20,4 +20,7 @@ extern int64 ExtractBatch(ModelDef *model, AnalyzedModel *analyzed, const char *
 						  char **mark, char **last_key, int batch_size);
 extern int64 ExtractUnmarked(ModelDef *model, AnalyzedModel *analyzed, const char *sql, Oid stage);
 
+extern void ExtractInWorker(const char *name, int run_version, int batch_size, const char *start,
+							bool restart, pid_t leader_pid, Oid *stage, int64 *rows);
+
 #endif							/* MEDALLION_EXTRACT_H */

@@ -20,7 +20,7 @@
 #include "init.h"
 #include "publish.h"
 #include "run.h"
-#include "worker.h"
+#include "run_workers.h"
 
 PG_MODULE_MAGIC;
 

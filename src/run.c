@@ -76,87 +76,18 @@
 #include "model.h"
 #include "run.h"
 #include "subxact.h"
-#include "worker.h"
+#include "run_workers.h"
 
 PG_FUNCTION_INFO_V1(medallion_run);
 PG_FUNCTION_INFO_V1(medallion_rollback);
 PG_FUNCTION_INFO_V1(medallion_test);
 
-typedef enum StepStatus
-{
-	STEP_PENDING,
-	STEP_SUCCESS,
-	STEP_UP_TO_DATE,			/* built: an incremental model with no new rows */
-	STEP_FAILED,
-	STEP_SKIPPED,
-	STEP_CANCELLED
-} StepStatus;
-
-static const char *const step_status_names[] = {
+const char *const run_step_status_names[] = {
 	"pending", "success", "up_to_date", "failed", "skipped", "cancelled"
 };
 
-#define STEP_BUILT(status) ((status) == STEP_SUCCESS || (status) == STEP_UP_TO_DATE)
-
-/* One model of a run. */
-typedef struct RunStep
-{
-	int			stepno;
-	int			wave;
-	int			node;			/* graph node index */
-	ModelDef   *model;
-	StepStatus	status;
-	bool		published;
-	bool		has_rows;
-	int64		rows;
-	TimestampTz started_at;
-	TimestampTz finished_at;
-	double		ms;
-	char	   *sqlstate;
-	char	   *message;
-	Candidate  *candidate;		/* table models */
-	TestsOutcome *tests;		/* NULL when the model has none, or was not built */
-	bool		up_to_date;		/* incremental: no new rows */
-	WorkerBuild *worker;		/* threads: the worker building it, until collected */
-	bool		by_worker;		/* threads: a worker built its candidate */
-	bool		in_worker;		/* threads: a worker built it or failed to */
-	Oid			worker_candidate;	/* ... committed in medallion_build */
-	int64		worker_rows;
-	bool		worker_failed;	/* the worker's error fails the step, even a cancel */
-	int			attempt;		/* tries, with retries of a source's connection errors */
-	List	   *remote_schemas; /* schemas of the foreign tables it reads */
-	Oid			stage;			/* batched extraction: its staging table */
-} RunStep;
-
-/* A run in progress. */
-typedef struct Run
-{
-	MemoryContext context;		/* survives the rollback of any step */
-	int64		run_id;
-	char	   *selector;
-	bool		full_refresh;
-	bool		strict;
-	char	   *on_conflict;
-	TimestampTz started_at;
-	Graph	   *graph;
-	List	   *steps;			/* of RunStep * */
-	List	   *sources;		/* of SourceDef * */
-	List	   *redirect_from;	/* published relation OIDs ... */
-	List	   *redirect_to;	/* ... and the candidates the run reads */
-	int			threads;		/* models built at once in background workers */
-	int			nworkers;		/* workers started and not yet collected */
-	char	   *snapshot;		/* exported for workers (repeatable read), or NULL */
-	bool		had_writes;		/* the caller's transaction wrote before the run */
-	bool		test_only;		/* medallion_test: no steps in the ledger */
-	bool		cancelled;
-	char	   *cancel_message;
-	const char *status;
-	char	   *message;
-	double		publish_ms;
-} Run;
-
 static bool run_log_timing = true;
-static char *run_label = NULL;
+char	   *run_label = NULL;
 
 /* The per-model statement_timeout: our own timeout, told apart on cancel. */
 static TimeoutId model_timeout_id = MAX_TIMEOUTS;
@@ -240,94 +171,15 @@ format_ms(double ms)
  * The ledger
  * ---------------------------------------------------------------- */
 
-static void
-json_field(StringInfo buf, const char *key, const char *value)
-{
-	if (buf->len > 1)
-		appendStringInfoString(buf, ", ");
-	escape_json(buf, key);
-	appendStringInfoString(buf, ": ");
-	if (value == NULL)
-		appendStringInfoString(buf, "null");
-	else
-		escape_json(buf, value);
-}
 
-static void
-json_raw(StringInfo buf, const char *key, const char *raw)
-{
-	if (buf->len > 1)
-		appendStringInfoString(buf, ", ");
-	escape_json(buf, key);
-	appendStringInfo(buf, ": %s", raw);
-}
 
-static char *
-json_time(TimestampTz t)
-{
-	return t == 0 ? NULL : pstrdup(timestamptz_to_str(t));
-}
 
-static int64
-next_run_id(void)
-{
-	CatalogSession session;
-	int64		id;
-	bool		isnull;
 
-	CatalogEnter(&session);
-	if (SPI_execute("SELECT pg_catalog.nextval('medallion.runs_run_id_seq')", false, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not get a run number");
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	CatalogLeave(&session);
-	return id;
-}
 
-/* The fields of a run's start, appended to a JSON object being built. */
-static void
-start_fields(Run *run, StringInfo entry)
-{
-	StringInfoData options;
 
-	initStringInfo(&options);
-	appendStringInfoChar(&options, '{');
-	json_raw(&options, "full_refresh", run->full_refresh ? "true" : "false");
-	json_raw(&options, "strict", run->strict ? "true" : "false");
-	json_field(&options, "on_conflict", run->on_conflict);
-	if (run->threads > 0)
-		json_raw(&options, "threads", psprintf("%d", run->threads));
-	if (run->test_only)
-		json_raw(&options, "test_only", "true");
-	if (run_label != NULL && run_label[0] != '\0')
-		json_field(&options, "label", run_label);
-	appendStringInfoChar(&options, '}');
-
-	json_raw(entry, "run_id", psprintf(INT64_FORMAT, run->run_id));
-	json_field(entry, "selector", run->selector);
-	json_raw(entry, "options", options.data);
-	json_field(entry, "started_by", GetUserNameFromId(GetUserId(), false));
-	json_raw(entry, "backend_pid", psprintf("%d", MyProcPid));
-	json_field(entry, "started_at", json_time(run->started_at));
-	json_raw(entry, "models", psprintf("%d", list_length(run->steps)));
-}
-
-/* Record the start of a run, before anything is built. */
-static void
-ledger_start(Run *run)
-{
-	StringInfoData entry;
-
-	initStringInfo(&entry);
-	appendStringInfoChar(&entry, '{');
-	json_field(&entry, "op", "start");
-	start_fields(run, &entry);
-	appendStringInfoChar(&entry, '}');
-	WorkerWriteLedger(entry.data);
-}
-
-static int
-count_steps(Run *run, StepStatus status, bool published_only)
+/* How many steps of run have status (or, with published_only, were published). */
+int
+RunCountSteps(Run *run, StepStatus status, bool published_only)
 {
 	ListCell   *lc;
 	int			n = 0;
@@ -344,110 +196,7 @@ count_steps(Run *run, StepStatus status, bool published_only)
 	return n;
 }
 
-/* The test results of steps, as a JSON array of test_results rows. */
-static char *
-tests_json(int64 run_id, List *steps)
-{
-	StringInfoData buf;
-	ListCell   *lc;
-	bool		first = true;
 
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '[');
-	foreach(lc, steps)
-	{
-		RunStep    *step = lfirst(lc);
-		ListCell   *lt;
-
-		if (step->tests == NULL)
-			continue;
-		foreach(lt, step->tests->results)
-		{
-			TestResult *result = lfirst(lt);
-			StringInfoData row;
-
-			if (result->status == NULL)
-				continue;		/* never ran: the model failed first */
-			initStringInfo(&row);
-			appendStringInfoChar(&row, '{');
-			json_raw(&row, "run_id", psprintf(INT64_FORMAT, run_id));
-			json_field(&row, "model", step->model->name);
-			json_field(&row, "test", result->test->name);
-			json_field(&row, "kind", result->test->kind);
-			json_field(&row, "status", result->status);
-			json_raw(&row, "blocking", result->test->blocking ? "true" : "false");
-			json_raw(&row, "failures", result->has_failures ?
-					 psprintf(INT64_FORMAT, result->failures) : "null");
-			json_field(&row, "observed", result->observed);
-			json_raw(&row, "ms", psprintf("%.3f", result->ms));
-			json_field(&row, "message", result->message);
-			appendStringInfoChar(&row, '}');
-			appendStringInfo(&buf, "%s%s", first ? "" : ", ", row.data);
-			first = false;
-		}
-	}
-	appendStringInfoChar(&buf, ']');
-	return buf.data;
-}
-
-static void
-ledger_finish(Run *run)
-{
-	StringInfoData entry;
-	StringInfoData steps;
-	ListCell   *lc;
-
-	initStringInfo(&steps);
-	appendStringInfoChar(&steps, '[');
-	foreach(lc, run->test_only ? NIL : run->steps)
-	{
-		RunStep    *step = lfirst(lc);
-		StringInfoData row;
-
-		initStringInfo(&row);
-		appendStringInfoChar(&row, '{');
-		json_raw(&row, "run_id", psprintf(INT64_FORMAT, run->run_id));
-		json_field(&row, "model", step->model->name);
-		json_raw(&row, "step", psprintf("%d", step->stepno));
-		json_raw(&row, "wave", psprintf("%d", step->wave));
-		json_field(&row, "layer", step->model->layer);
-		json_field(&row, "materialized", step->model->materialized);
-		json_field(&row, "status", step_status_names[step->status]);
-		json_raw(&row, "published", step->published ? "true" : "false");
-		json_raw(&row, "rows", step->has_rows ? psprintf(INT64_FORMAT, step->rows) : "null");
-		json_field(&row, "started_at", json_time(step->started_at));
-		json_field(&row, "finished_at", json_time(step->finished_at));
-		json_raw(&row, "ms", step->started_at ? psprintf("%.3f", step->ms) : "null");
-		json_raw(&row, "attempt", psprintf("%d", Max(step->attempt, 1)));
-		json_raw(&row, "worker", step->in_worker ? "true" : "false");
-		json_raw(&row, "tests_passed", psprintf("%d", step->tests ? step->tests->passed : 0));
-		json_raw(&row, "tests_warned", psprintf("%d", step->tests ? step->tests->warned : 0));
-		json_raw(&row, "tests_failed", psprintf("%d", step->tests ? step->tests->failed : 0));
-		json_raw(&row, "test_queries", psprintf("%d", step->tests ? step->tests->queries : 0));
-		json_field(&row, "sqlstate", step->sqlstate);
-		json_field(&row, "message", step->message);
-		appendStringInfoChar(&row, '}');
-		appendStringInfo(&steps, "%s%s", foreach_current_index(lc) > 0 ? ", " : "", row.data);
-	}
-	appendStringInfoChar(&steps, ']');
-
-	initStringInfo(&entry);
-	appendStringInfoChar(&entry, '{');
-	json_field(&entry, "op", "finish");
-	start_fields(run, &entry);
-	json_field(&entry, "finished_at", json_time(GetCurrentTimestamp()));
-	json_field(&entry, "status", run->status);
-	json_raw(&entry, "succeeded", psprintf("%d", count_steps(run, STEP_SUCCESS, false)));
-	json_raw(&entry, "failed", psprintf("%d", count_steps(run, STEP_FAILED, false) +
-										count_steps(run, STEP_CANCELLED, false)));
-	json_raw(&entry, "skipped", psprintf("%d", count_steps(run, STEP_SKIPPED, false)));
-	json_raw(&entry, "published", psprintf("%d", count_steps(run, STEP_PENDING, true)));
-	json_field(&entry, "message", run->message);
-	json_raw(&entry, "steps", steps.data);
-	json_raw(&entry, "tests", tests_json(run->run_id, run->steps));
-	appendStringInfoChar(&entry, '}');
-	WorkerWriteLedger(entry.data);
-}
 
 /* ----------------------------------------------------------------
  * Building
@@ -1422,7 +1171,7 @@ number_run(Run *run)
 {
 	LOCKTAG		tag;
 
-	run->run_id = next_run_id();
+	run->run_id = CatalogNextRunId();
 	run->started_at = GetCurrentTimestamp();
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, (uint32) run->run_id, 2);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
@@ -1492,25 +1241,25 @@ medallion_run(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 
 	number_run(run);
-	ledger_start(run);
+	LedgerStart(run);
 
 	failure = execute_run(run);
 
-	nfailed = count_steps(run, STEP_FAILED, false) + count_steps(run, STEP_CANCELLED, false);
+	nfailed = RunCountSteps(run, STEP_FAILED, false) + RunCountSteps(run, STEP_CANCELLED, false);
 	if (failure != NULL)
 	{
 		run->status = failure->sqlerrcode == ERRCODE_QUERY_CANCELED ? "cancelled" : "failed";
 		run->message = psprintf("%s; nothing was published", failure->message);
 	}
-	else if (nfailed == 0 && count_steps(run, STEP_SKIPPED, false) == 0)
+	else if (nfailed == 0 && RunCountSteps(run, STEP_SKIPPED, false) == 0)
 		run->status = "success";
-	else if (nfailed == 0 && count_steps(run, STEP_SKIPPED, false) == list_length(run->steps))
+	else if (nfailed == 0 && RunCountSteps(run, STEP_SKIPPED, false) == list_length(run->steps))
 		run->status = "skipped";	/* another run held every model (on_conflict => 'skip') */
-	else if (count_steps(run, STEP_PENDING, true) > 0)
+	else if (RunCountSteps(run, STEP_PENDING, true) > 0)
 		run->status = "partial";
 	else
 		run->status = "failed";
-	ledger_finish(run);
+	LedgerFinish(run);
 
 	if (failure != NULL)
 		ReThrowError(failure);
@@ -1524,7 +1273,7 @@ medallion_run(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum(step->model->name);
 		values[1] = CStringGetTextDatum(step->model->layer);
 		values[2] = CStringGetTextDatum(step->model->materialized);
-		values[3] = CStringGetTextDatum(step_status_names[step->status]);
+		values[3] = CStringGetTextDatum(run_step_status_names[step->status]);
 		values[4] = Int64GetDatum(step->rows);
 		nulls[4] = !step->has_rows || !STEP_BUILT(step->status);
 		values[5] = DirectFunctionCall1(float8_numeric, Float8GetDatum(step->ms));
@@ -1542,17 +1291,17 @@ medallion_run(PG_FUNCTION_ARGS)
 					(long long) run->run_id, list_length(run->steps),
 					list_length(run->steps) == 1 ? "" : "s",
 					format_ms((double) (GetCurrentTimestamp() - run->started_at) / 1000.0),
-					count_steps(run, STEP_SUCCESS, false), nfailed,
-					count_steps(run, STEP_SKIPPED, false),
-					count_steps(run, STEP_PENDING, true),
+					RunCountSteps(run, STEP_SUCCESS, false), nfailed,
+					RunCountSteps(run, STEP_SKIPPED, false),
+					RunCountSteps(run, STEP_PENDING, true),
 					run_log_timing ? psprintf(" in %s ms", format_count((int64) (run->publish_ms + 0.5))) : "")));
 
-	if (run->strict && nfailed + count_steps(run, STEP_SKIPPED, false) > 0)
+	if (run->strict && nfailed + RunCountSteps(run, STEP_SKIPPED, false) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
 				 errmsg("run %lld did not build every model", (long long) run->run_id),
 				 errdetail("%d failed, %d skipped; see medallion.run_models.",
-						   nfailed, count_steps(run, STEP_SKIPPED, false)),
+						   nfailed, RunCountSteps(run, STEP_SKIPPED, false)),
 				 errhint("Without strict => true the run publishes what built and returns normally.")));
 	PG_RETURN_VOID();
 }
@@ -1655,6 +1404,6 @@ medallion_test(PG_FUNCTION_ARGS)
 		}
 	}
 	run->status = failed > 0 ? "failed" : "success";
-	ledger_finish(run);
+	LedgerFinish(run);
 	PG_RETURN_VOID();
 }

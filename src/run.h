@@ -1,13 +1,100 @@
 /*-------------------------------------------------------------------------
  *
  * run.h
- *	  Runs: orchestration, ledger, locks, progress.
+ *	  Runs: medallion_run, medallion_test, medallion_rollback and
+ *	  medallion_plan (run.c); the ledger of runs (run_ledger.c).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef MEDALLION_RUN_H
 #define MEDALLION_RUN_H
 
+#include "datatype/timestamp.h"
+
+#include "build.h"
+#include "graph.h"
+#include "run_workers.h"
+#include "tests.h"
+
+typedef enum StepStatus
+{
+	STEP_PENDING,
+	STEP_SUCCESS,
+	STEP_UP_TO_DATE,			/* built: an incremental model with no new rows */
+	STEP_FAILED,
+	STEP_SKIPPED,
+	STEP_CANCELLED
+} StepStatus;
+
+extern const char *const run_step_status_names[];
+
+#define STEP_BUILT(status) ((status) == STEP_SUCCESS || (status) == STEP_UP_TO_DATE)
+
+/* One model of a run. */
+typedef struct RunStep
+{
+	int			stepno;
+	int			wave;
+	int			node;			/* graph node index */
+	ModelDef   *model;
+	StepStatus	status;
+	bool		published;
+	bool		has_rows;
+	int64		rows;
+	TimestampTz started_at;
+	TimestampTz finished_at;
+	double		ms;
+	char	   *sqlstate;
+	char	   *message;
+	Candidate  *candidate;		/* table models */
+	TestsOutcome *tests;		/* NULL when the model has none, or was not built */
+	bool		up_to_date;		/* incremental: no new rows */
+	WorkerBuild *worker;		/* threads: the worker building it, until collected */
+	bool		by_worker;		/* threads: a worker built its candidate */
+	bool		in_worker;		/* threads: a worker built it or failed to */
+	Oid			worker_candidate;	/* ... committed in medallion_build */
+	int64		worker_rows;
+	bool		worker_failed;	/* the worker's error fails the step, even a cancel */
+	int			attempt;		/* tries, with retries of a source's connection errors */
+	List	   *remote_schemas; /* schemas of the foreign tables it reads */
+	Oid			stage;			/* batched extraction: its staging table */
+} RunStep;
+
+/* A run in progress. */
+typedef struct Run
+{
+	MemoryContext context;		/* survives the rollback of any step */
+	int64		run_id;
+	char	   *selector;
+	bool		full_refresh;
+	bool		strict;
+	char	   *on_conflict;
+	TimestampTz started_at;
+	Graph	   *graph;
+	List	   *steps;			/* of RunStep * */
+	List	   *sources;		/* of SourceDef * */
+	List	   *redirect_from;	/* published relation OIDs ... */
+	List	   *redirect_to;	/* ... and the candidates the run reads */
+	int			threads;		/* models built at once in background workers */
+	int			nworkers;		/* workers started and not yet collected */
+	char	   *snapshot;		/* exported for workers (repeatable read), or NULL */
+	bool		had_writes;		/* the caller's transaction wrote before the run */
+	bool		test_only;		/* medallion_test: no steps in the ledger */
+	bool		cancelled;
+	char	   *cancel_message;
+	const char *status;
+	char	   *message;
+	double		publish_ms;
+} Run;
+
+extern char *run_label;
+
 extern void RunInit(void);
+extern int	RunCountSteps(Run *run, StepStatus status, bool published_only);
+
+/* run_ledger.c */
+extern void LedgerWrite(const char *entry);
+extern void LedgerStart(Run *run);
+extern void LedgerFinish(Run *run);
 
 #endif							/* MEDALLION_RUN_H */

@@ -1,12 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * worker.h
- *	  Background workers: the run ledger writer and model build workers.
+ * run_workers.h
+ *	  Background workers: build workers of runs, and the plumbing the
+ *	  ledger writer shares.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef MEDALLION_WORKER_H
-#define MEDALLION_WORKER_H
+#ifndef MEDALLION_RUN_WORKERS_H
+#define MEDALLION_RUN_WORKERS_H
 
 #include "nodes/pg_list.h"
 
@@ -18,7 +19,12 @@ typedef struct WorkerBuild WorkerBuild;
 extern int	worker_max_workers;
 
 extern void WorkerInit(void);
-extern void WorkerWriteLedger(const char *entry);
+#include "storage/dsm.h"
+#include "postmaster/bgworker.h"
+
+extern void *WorkerAttach(Datum arg, dsm_segment **seg, const char *name);
+extern bool WorkerRegister(const char *function, const char *type, const char *name,
+						   dsm_segment *seg, BackgroundWorkerHandle **handle);
 extern WorkerBuild *WorkerStartBuild(int64 run_id, const char *model, int version,
 									 int timeout_ms, const char *snapshot, List *from, List *to,
 									 List *readers);
@@ -29,4 +35,4 @@ extern bool WorkerBuildResult(WorkerBuild *build, Oid *candidate, int64 *rows,
 							  int *sqlerrcode, char **message, bool *timed_out);
 extern void WorkerStopBuild(WorkerBuild *build);
 
-#endif							/* MEDALLION_WORKER_H */
+#endif							/* MEDALLION_RUN_WORKERS_H */

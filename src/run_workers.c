@@ -1,24 +1,10 @@
 /*-------------------------------------------------------------------------
  *
- * worker.c
- *	  Background workers: the ledger writer, which records run ledger
- *	  entries in a transaction of its own, and build workers, which build
- *	  the independent table models of a run in parallel.
- *
- * A run must be in the ledger even when the run's own transaction rolls
- * back (strict => true raising at the end, a cancel, a failed publish) and
- * its start must be committed before it builds anything, so that a crash
- * leaves a "running" row to be marked crashed later.  PostgreSQL has no
- * autonomous transactions, so each entry is handed to a short-lived
- * dynamic background worker that connects to the same database as the
- * extension owner and calls medallion.ledger_apply(entry).
- *
- * The entry travels in a DSM segment: a LedgerShared header followed by
- * the JSON text.  The worker writes its outcome (and the error message,
- * if any) back into the header before it exits; the caller waits for it
- * with WaitForBackgroundWorkerShutdown, which sleeps on its latch.  When no
- * worker slot is free the entry is written in the caller's transaction
- * instead, with a WARNING: the ledger is then only as durable as the run.
+ * run_workers.c
+ *	  Build workers: dynamic background workers that build the independent
+ *	  table models of a run (medallion_run threads => n), or stage a
+ *	  batched extraction (extract.c), each in transactions of its own; and
+ *	  the background worker plumbing the ledger writer uses too.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,32 +39,21 @@
 #include "extract.h"
 #include "catalog.h"
 #include "model.h"
-#include "worker.h"
+#include "run_workers.h"
 
-#define LEDGER_ERROR_SIZE 1024
 #define WORKER_LOCK_TIMEOUT_MS 5000
+#define WORKER_MESSAGE_SIZE 1024
 
-/* Header of the DSM segment shared with a ledger worker. */
-typedef struct LedgerShared
-{
-	Oid			database;
-	Oid			role;
-	bool		succeeded;		/* set by the worker */
-	char		error[LEDGER_ERROR_SIZE];	/* set by the worker on failure */
-	Size		entry_len;
-	char		entry[FLEXIBLE_ARRAY_MEMBER];	/* NUL-terminated JSON */
-} LedgerShared;
 
-PGDLLEXPORT void medallion_ledger_main(Datum arg);
 
 /*
- * worker_attach
+ * WorkerAttach
  *		First steps of a worker: signals, and the DSM segment whose handle
  *		is arg (name is for messages and pg_stat_activity).  Returns the
  *		segment's address.
  */
-static void *
-worker_attach(Datum arg, dsm_segment **seg, const char *name)
+void *
+WorkerAttach(Datum arg, dsm_segment **seg, const char *name)
 {
 	void	   *address;
 
@@ -95,13 +70,13 @@ worker_attach(Datum arg, dsm_segment **seg, const char *name)
 }
 
 /*
- * worker_start
+ * WorkerRegister
  *		Register a dynamic worker of type running function with the segment
  *		seg, notifying this backend when it stops.  Returns false when no worker
  *		slot is free.
  */
-static bool
-worker_start(const char *function, const char *type, const char *name, dsm_segment *seg,
+bool
+WorkerRegister(const char *function, const char *type, const char *name, dsm_segment *seg,
 			 BackgroundWorkerHandle **handle)
 {
 	BackgroundWorker worker;
@@ -119,113 +94,8 @@ worker_start(const char *function, const char *type, const char *name, dsm_segme
 	return RegisterDynamicBackgroundWorker(&worker, handle);
 }
 
-/* Apply one ledger entry through SPI in the current transaction. */
-static void
-apply_entry(const char *entry)
-{
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(entry)};
-	int			ret;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("SELECT medallion.ledger_apply($1::pg_catalog.jsonb)",
-								1, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not write the run ledger: %s", SPI_result_code_string(ret));
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
-}
 
-/*
- * medallion_ledger_main
- *		Entry point of a ledger worker: apply the entry in the DSM segment
- *		whose handle is arg, in a transaction of its own.
- */
-void
-medallion_ledger_main(Datum arg)
-{
-	dsm_segment *seg;
-	LedgerShared *shared = worker_attach(arg, &seg, "medallion ledger writer");
-
-	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->role, 0);
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	PG_TRY();
-	{
-		apply_entry(shared->entry);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(TopMemoryContext);
-		edata = CopyErrorData();
-		strlcpy(shared->error, edata->message, LEDGER_ERROR_SIZE);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-
-	shared->succeeded = true;
-	dsm_detach(seg);
-	proc_exit(0);
-}
-
-/*
- * WorkerWriteLedger
- *		Record one ledger entry (JSON text for medallion.ledger_apply) in a
- *		transaction of its own, and wait until it is committed.  Raises a
- *		WARNING, never an ERROR, when the worker fails: losing a ledger row
- *		must not fail a run that built and published correctly.
- */
-void
-WorkerWriteLedger(const char *entry)
-{
-	Size		len = strlen(entry);
-	dsm_segment *seg;
-	LedgerShared *shared;
-	BackgroundWorkerHandle *handle;
-	BgwHandleStatus status;
-
-	seg = dsm_create(offsetof(LedgerShared, entry) + len + 1, 0);
-	shared = dsm_segment_address(seg);
-	shared->database = MyDatabaseId;
-	shared->role = CatalogExtensionOwner();
-	shared->succeeded = false;
-	shared->error[0] = '\0';
-	shared->entry_len = len;
-	memcpy(shared->entry, entry, len + 1);
-
-	if (!worker_start("medallion_ledger_main", "medallion ledger writer", "medallion ledger writer",
-					  seg, &handle))
-	{
-		ereport(WARNING,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("no background worker slot is free for the run ledger"),
-				 errdetail("The ledger entry is written in the run's own transaction; it is lost if that transaction rolls back."),
-				 errhint("Raise max_worker_processes.")));
-		dsm_detach(seg);
-		apply_entry(entry);
-		return;
-	}
-
-	status = WaitForBackgroundWorkerShutdown(handle);
-	if (status == BGWH_POSTMASTER_DIED)
-		ereport(FATAL,
-				(errcode(ERRCODE_ADMIN_SHUTDOWN),
-				 errmsg("postmaster exited while the run ledger was written")));
-	if (!shared->succeeded)
-		ereport(WARNING,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("the run ledger could not be written: %s",
-						shared->error[0] ? shared->error : "the ledger worker did not finish"),
-				 errdetail("Entry: %s", entry)));
-	dsm_detach(seg);
-}
 
 /* ----------------------------------------------------------------
  * Build workers (medallion_run threads => n)
@@ -270,7 +140,7 @@ typedef struct BuildShared
 	Oid			candidate;
 	int64		rows;
 	int			sqlerrcode;
-	char		message[LEDGER_ERROR_SIZE];
+	char		message[WORKER_MESSAGE_SIZE];
 	/* the caller's settings (SerializeGUCState) */
 	char		gucs[FLEXIBLE_ARRAY_MEMBER];
 } BuildShared;
@@ -375,97 +245,7 @@ build_in_worker(BuildShared *shared)
 	shared->rows = cand->rows;
 }
 
-/* Commit the worker's transaction and start the next, with a snapshot. */
-static void
-next_transaction(MemoryContext keep)
-{
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	MemoryContextSwitchTo(keep);
-}
 
-/*
- * extract_in_worker
- *		A batched extraction (see build.c): the staging table and its state
- *		are committed first, then each batch with the position it reached.
- *		Leaves the last transaction open for the caller to commit.
- */
-static void
-extract_in_worker(BuildShared *shared)
-{
-	MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "medallion extraction",
-											   ALLOCSET_DEFAULT_SIZES);
-	ModelDef   *model;
-	Oid			stage = InvalidOid;
-	char	   *mark = NULL;
-	char	   *last_key = NULL;
-	int64		staged = 0;
-	int64		total = 0;
-	int			version = 0;
-
-	MemoryContextSwitchTo(keep);
-	model = CatalogGetModel(shared->model, false);
-	if (model->version != shared->version)
-		ereport(ERROR,
-				(errcode(ERRCODE_MEDALLION_RUN_ITSELF),
-				 errmsg("model \"%s\" was redefined during the run: the run builds it itself",
-						model->name)));
-	/* go on after what earlier attempts staged, or start over */
-	if (CatalogGetExtract(model->name, &stage, &mark, &last_key, &staged, &version) &&
-		(shared->restart || get_rel_name(stage) == NULL || version != model->version))
-	{
-		ExtractDropStage(stage);
-		CatalogClearExtract(model->name);
-		stage = InvalidOid;
-	}
-	if (!OidIsValid(stage))
-	{
-		stage = ExtractCreateStage(model);
-		mark = shared->has_start ? pstrdup(shared->start) : NULL;
-		last_key = NULL;
-		CatalogSetExtract(model->name, stage, mark, NULL, 0, model->version);
-	}
-	next_transaction(keep);
-
-	for (;;)
-	{
-		AnalyzedModel *bound;
-		char	   *sql = psprintf("SELECT * FROM %s", BindRelationSql(model->name));
-		Oid			save_userid;
-		int			save_sec;
-		int			nestlevel;
-		int64		rows;
-
-		/* the run is gone (killed, crashed): stop, what is staged stays */
-		if (BackendPidGetProc(shared->leader_pid) == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_ADMIN_SHUTDOWN),
-					 errmsg("the run that started the extraction of model \"%s\" is gone", model->name)));
-		GetUserIdAndSecContext(&save_userid, &save_sec);
-		SetUserIdAndSecContext(ModelOwnerId(model),
-							   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-		nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
-		bound = BindLoad(model);
-		(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		rows = ExtractBatch(model, bound, sql, stage, &mark, &last_key, shared->batch_size);
-		/* after the last batch of a whole extraction: the rows without a watermark */
-		if (rows < shared->batch_size && !shared->has_start)
-			rows += ExtractUnmarked(model, bound, sql, stage);
-		AnalyzeLeaveSearchPath(nestlevel);
-		SetUserIdAndSecContext(save_userid, save_sec);
-		if (rows > 0)
-			CatalogSetExtract(model->name, stage, mark, last_key, rows, model->version);
-		total += rows;
-		next_transaction(keep);
-		if (rows < shared->batch_size)
-			break;
-	}
-	shared->candidate = stage;
-	shared->rows = staged + total;
-}
 
 /*
  * medallion_build_main
@@ -475,7 +255,7 @@ void
 medallion_build_main(Datum arg)
 {
 	dsm_segment *seg;
-	BuildShared *shared = worker_attach(arg, &seg, "medallion build worker");
+	BuildShared *shared = WorkerAttach(arg, &seg, "medallion build worker");
 
 	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->role, 0);
 	shared->connected = true;
@@ -507,7 +287,9 @@ medallion_build_main(Datum arg)
 			ImportSnapshot(shared->snapshot);
 		PushActiveSnapshot(GetTransactionSnapshot());
 		if (shared->batch_size > 0)
-			extract_in_worker(shared);
+			ExtractInWorker(shared->model, shared->version, shared->batch_size,
+							shared->has_start ? shared->start : NULL, shared->restart,
+							shared->leader_pid, &shared->candidate, &shared->rows);
 		else
 			build_in_worker(shared);
 		PopActiveSnapshot();
@@ -525,7 +307,7 @@ medallion_build_main(Datum arg)
 		shared->timed_out = edata->sqlerrcode == ERRCODE_QUERY_CANCELED && build_timed_out;
 		strlcpy(shared->message, edata->detail ?
 				psprintf("%s (%s)", edata->message, edata->detail) : edata->message,
-				LEDGER_ERROR_SIZE);
+				WORKER_MESSAGE_SIZE);
 		shared->finished = true;
 		PG_RE_THROW();
 	}
@@ -606,7 +388,7 @@ start_build(int64 run_id, const char *model, int version, int timeout_ms,
 		build->shared->readers[build->shared->nreaders++] = lfirst_oid(lf);
 	SerializeGUCState(gucsize, build->shared->gucs);
 
-	if (!worker_start("medallion_build_main", "medallion build worker",
+	if (!WorkerRegister("medallion_build_main", "medallion build worker",
 					  psprintf("medallion %s worker for %s", batch_size > 0 ? "extraction" : "build", model),
 					  build->seg, &build->handle))
 	{
