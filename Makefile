@@ -9,6 +9,7 @@ OBJS = \
 	src/analyze_lineage.o \
 	src/graph.o \
 	src/model.o \
+	src/materialize.o \
 	src/sqltext.o \
 	src/build_relation.o \
 	src/build_candidate.o \

@@ -54,6 +54,7 @@
 #include "analyze_lineage.h"
 #include "bind.h"
 #include "catalog.h"
+#include "materialize.h"
 
 /* A relation read by the model. */
 typedef struct DepItem
@@ -575,7 +576,7 @@ AnalyzeDerive(const char *name, Query *query, Oid binding, List *models, List *s
 	foreach(lc, models)
 	{
 		ModelDef   *model = lfirst(lc);
-		bool		ephemeral = strcmp(model->materialized, "ephemeral") == 0;
+		bool		ephemeral = model->kind == MAT_EPHEMERAL;
 		Oid			relid;
 
 		if (ephemeral)

@@ -68,6 +68,7 @@
 
 #include "bind.h"
 #include "build.h"
+#include "materialize.h"
 #include "model.h"
 #include "sqltext.h"
 
@@ -123,7 +124,7 @@ columns_match(Oid relid, List *columns, bool prefix_ok)
 static void
 create_table(ModelDef *model, AnalyzedModel *analyzed)
 {
-	bool		snapshot = strcmp(model->materialized, "snapshot") == 0;
+	bool		snapshot = model->kind == MAT_SNAPSHOT;
 
 	SqlCreateOwnedTable(model->schema, model->name,
 					   psprintf("%s%s%s", snapshot ? "scd_id text, " : "",
@@ -214,10 +215,10 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 {
 	int			nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
 	Oid			relid = BuildPublishedRelid(model);
-	bool		is_view = strcmp(model->materialized, "view") == 0;
+	bool		is_view = model->kind == MAT_VIEW;
 	List	   *unbound = NIL;
 
-	if (strcmp(model->materialized, "ephemeral") == 0)
+	if (!model->ops->has_relation)
 	{
 		/* no relation: one left from another materialization goes */
 		if (OidIsValid(relid))
@@ -248,7 +249,7 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 	}
 	else if (!OidIsValid(relid))
 		create_table(model, analyzed);
-	else if (strcmp(model->materialized, "snapshot") == 0)
+	else if (model->kind == MAT_SNAPSHOT)
 	{
 		/* the history stays; a run refuses a changed query (BuildSnapshotDelta) */
 	}
@@ -327,7 +328,7 @@ BuildEnsureIndexes(ModelDef *model, Oid relid)
 	ListCell   *lc;
 
 	/* merge and delete+insert look rows up by key: index it */
-	if (strcmp(model->materialized, "incremental") == 0 && model->unique_key != NIL &&
+	if (model->kind == MAT_INCREMENTAL && model->unique_key != NIL &&
 		model->strategy != NULL && strcmp(model->strategy, "append") != 0)
 	{
 		StringInfoData key;

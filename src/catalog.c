@@ -35,6 +35,7 @@
 #include "utils/rel.h"
 
 #include "catalog.h"
+#include "materialize.h"
 
 static char *spi_text(HeapTuple tuple, TupleDesc desc, int col);
 static void spi_check(int ret, int expected, const char *what);
@@ -280,6 +281,8 @@ model_from_tuple(HeapTuple tuple, TupleDesc desc)
 	model->schema = spi_text(tuple, desc, 3);
 	model->layer_ordinal = atoi(spi_text(tuple, desc, 4));
 	model->materialized = spi_text(tuple, desc, 5);
+	model->kind = MaterializeParse(model->materialized);
+	model->ops = MaterializeOpsOf(model->kind);
 	model->sql = spi_text(tuple, desc, 6);
 	model->owner = spi_text(tuple, desc, 7);
 	model->search_path = spi_text(tuple, desc, 8);

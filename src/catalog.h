@@ -53,7 +53,9 @@ typedef struct ModelDef
 	char	   *layer;
 	char	   *schema;			/* the layer's schema */
 	int			layer_ordinal;
-	char	   *materialized;
+	char	   *materialized;	/* as stored; parsed into kind and ops */
+	int			kind;			/* Materialization (materialize.h) */
+	const struct MaterializeOps *ops;
 	char	   *sql;
 	char	   *owner;
 	char	   *search_path;

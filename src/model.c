@@ -17,8 +17,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "access/xact.h"
 #include "executor/spi.h"
 #include "catalog/pg_type.h"
@@ -41,6 +39,7 @@
 #include "build.h"
 #include "catalog.h"
 #include "graph.h"
+#include "materialize.h"
 #include "model.h"
 #include "subxact.h"
 
@@ -182,7 +181,7 @@ check_settings(ModelDef *model, AnalyzedModel *analyzed)
 		check_column(model, analyzed, lfirst(lc), "check_columns");
 	if (model->updated_at)
 		check_column(model, analyzed, model->updated_at, "updated_at");
-	if (strcmp(model->materialized, "snapshot") == 0)
+	if (model->kind == MAT_SNAPSHOT)
 	{
 		const char *reserved[] = {"valid_from", "valid_to", "is_current", "scd_id"};
 
@@ -347,104 +346,6 @@ check_cycle(const char *model, List *upstream_models)
 	}
 }
 
-static void
-setting_error(const char *setting, const char *applies_to)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("%s applies only to %s models", setting, applies_to)));
-}
-
-/*
- * check_materialization_settings
- *		The settings of incremental and snapshot models: only where they
- *		apply, with valid values, and defaults filled in.  What names a
- *		column is checked against the query in check_settings.
- */
-static void
-check_materialization_settings(ModelDef *model, float4 threshold)
-{
-	bool		incremental = strcmp(model->materialized, "incremental") == 0;
-
-	if (!incremental)
-	{
-		if (model->strategy)
-			setting_error("strategy", "incremental");
-		if (model->watermark)
-			setting_error("watermark", "incremental");
-		if (model->lookback)
-			setting_error("lookback", "incremental");
-		if (model->full_refresh_threshold)
-			setting_error("full_refresh_threshold", "incremental");
-	}
-	if (strcmp(model->materialized, "snapshot") == 0)
-	{
-		if (model->unique_key == NIL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("a snapshot model needs a unique_key"),
-					 errhint("Pass unique_key => ARRAY['id']: the key whose history is kept.")));
-		if (model->snapshot_strategy == NULL)
-			model->snapshot_strategy = pstrdup(model->updated_at ? "timestamp" : "check");
-		if (strcmp(model->snapshot_strategy, "timestamp") != 0 &&
-			strcmp(model->snapshot_strategy, "check") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown snapshot strategy \"%s\"", model->snapshot_strategy),
-					 errhint("Strategies are timestamp (with updated_at) and check (with check_columns, or all columns).")));
-		if (strcmp(model->snapshot_strategy, "timestamp") == 0 && model->updated_at == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the timestamp strategy needs updated_at"),
-					 errhint("Name the column that tells when a row changed.")));
-		if (strcmp(model->snapshot_strategy, "timestamp") == 0 && model->check_columns)
-			setting_error("check_columns", "check-strategy snapshot");
-		if (strcmp(model->snapshot_strategy, "check") == 0 && model->updated_at)
-			setting_error("updated_at", "timestamp-strategy snapshot");
-		if (model->hard_deletes == NULL)
-			model->hard_deletes = pstrdup("ignore");
-		if (strcmp(model->hard_deletes, "ignore") != 0 && strcmp(model->hard_deletes, "invalidate") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown hard_deletes \"%s\"", model->hard_deletes),
-					 errhint("hard_deletes is ignore or invalidate.")));
-		return;
-	}
-	if (model->snapshot_strategy)
-		setting_error("snapshot_strategy", "snapshot");
-	if (model->updated_at)
-		setting_error("updated_at", "snapshot");
-	if (model->check_columns)
-		setting_error("check_columns", "snapshot");
-	if (model->hard_deletes)
-		setting_error("hard_deletes", "snapshot");
-	if (!incremental)
-		return;
-
-	if (model->strategy == NULL)
-		model->strategy = pstrdup(model->unique_key ? "merge" : "append");
-	if (strcmp(model->strategy, "append") != 0 && strcmp(model->strategy, "merge") != 0 &&
-		strcmp(model->strategy, "delete+insert") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown incremental strategy \"%s\"", model->strategy),
-				 errhint("Strategies are append, merge and delete+insert.")));
-	if (strcmp(model->strategy, "append") != 0 && model->unique_key == NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the %s strategy needs a unique_key", model->strategy),
-				 errhint("Pass unique_key => ARRAY['id'] (one or several columns).")));
-	if (model->lookback && model->watermark == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lookback needs a watermark")));
-	if (model->full_refresh_threshold && (threshold <= 0 || threshold > 1 || isnan(threshold)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("full_refresh_threshold must be greater than zero and at most 1"),
-				 errhint("It is a share of the table's rows, e.g. 0.15.")));
-}
-
 /* Compare an interval argument with zero: <0, 0 or >0. */
 static int
 interval_sign(FunctionCallInfo fcinfo, int n)
@@ -552,13 +453,8 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	model->materialized = text_arg(fcinfo, 3);
 	if (model->materialized == NULL)
 		model->materialized = previous ? previous->materialized : layer->default_materialization;
-	if (strcmp(model->materialized, "view") != 0 && strcmp(model->materialized, "table") != 0 &&
-		strcmp(model->materialized, "incremental") != 0 && strcmp(model->materialized, "snapshot") != 0 &&
-		strcmp(model->materialized, "ephemeral") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown materialization \"%s\"", model->materialized),
-				 errhint("Materializations are view, table, incremental, snapshot and ephemeral.")));
+	model->kind = MaterializeParse(model->materialized);
+	model->ops = MaterializeOpsOf(model->kind);
 
 	/* the other settings */
 	model->tags = array_arg(fcinfo, 4);
@@ -599,7 +495,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	model->updated_at = text_arg(fcinfo, 17);
 	model->check_columns = array_arg(fcinfo, 18);
 	model->hard_deletes = text_arg(fcinfo, 19);
-	check_materialization_settings(model, PG_ARGISNULL(15) ? 0 : PG_GETARG_FLOAT4(15));
+	MaterializeCheckSettings(model, PG_ARGISNULL(15) ? 0 : PG_GETARG_FLOAT4(15));
 	model->owner = previous ? previous->owner : GetUserNameFromId(GetUserId(), false);
 	model->search_path = effective_search_path(layers);
 
@@ -636,8 +532,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 		TestsBind(model);
 	rebind_unbound(unbound, model->name);
 	if (!unchanged && previous != NULL &&
-		(strcmp(model->materialized, "ephemeral") == 0 ||
-		 strcmp(previous->materialized, "ephemeral") == 0))
+		(model->kind == MAT_EPHEMERAL || previous->kind == MAT_EPHEMERAL))
 		CatalogInvalidateDownstream(model->name);
 	if (!unchanged || previous->analyzed_version != model->version)
 		CatalogReplaceDerived(model->name, model->version, analyzed->dependencies,

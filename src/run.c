@@ -73,6 +73,7 @@
 #include "publish.h"
 #include "catalog.h"
 #include "graph.h"
+#include "materialize.h"
 #include "model.h"
 #include "run.h"
 #include "subxact.h"
@@ -217,7 +218,7 @@ report_step(Run *run, RunStep *step)
 			break;
 		case STEP_SUCCESS:
 			if ((step->candidate != NULL && step->candidate->delta) ||
-				strcmp(step->model->materialized, "snapshot") == 0)
+				step->model->kind == MAT_SNAPSHOT)
 				ereport(NOTICE,
 						(errmsg("%s OK %s %s %s new or changed rows%s", prefix, what,
 								step->model->materialized, format_count(step->rows),
@@ -227,7 +228,7 @@ report_step(Run *run, RunStep *step)
 						(errmsg("%s OK %s %s %s rows (%s)%s", prefix, what,
 								step->model->materialized, format_count(step->rows),
 								step->candidate->full_reason, format_ms(step->ms))));
-			else if (strcmp(step->model->materialized, "ephemeral") == 0)
+			else if (step->model->kind == MAT_EPHEMERAL)
 				ereport(NOTICE,
 						(errmsg("%s OK %s ephemeral (read through its binding by what reads it)",
 								prefix, step->model->name)));
@@ -322,9 +323,7 @@ reads_committed(Run *run, int node)
 	{
 		int			up = lfirst_int(lc);
 		RunStep    *upstep = step_of_node(run, up);
-		const char *materialized = run->graph->nodes[up].model->materialized;
-
-		if (strcmp(materialized, "ephemeral") == 0 || strcmp(materialized, "view") == 0)
+		if (run->graph->nodes[up].model->ops->reads_through)
 		{
 			if ((upstep != NULL && !STEP_BUILT(upstep->status)) || !reads_committed(run, up))
 				return false;
@@ -375,7 +374,7 @@ start_workers(Run *run)
 		if (run->nworkers >= run->threads || run->cancelled)
 			return;
 		if (step->status != STEP_PENDING || step->worker != NULL || step->by_worker ||
-			step->worker_failed || strcmp(step->model->materialized, "table") != 0 ||
+			step->worker_failed || !step->model->ops->worker_ok ||
 			!OidIsValid(BuildPublishedRelid(step->model)) ||
 			!reads_committed(run, step->node))
 			continue;
@@ -613,17 +612,29 @@ run_extraction(Run *run, RunStep *step, AnalyzedModel *analyzed, int batch)
 
 /*
  * build_model
- *		Build one model's candidate from its binding; runs as the model
+ *		Build one model from its binding by its materialization's build, run
+ *		its tests against what was built, and apply it; runs as the model
  *		owner inside the step's subtransaction.
  */
 static void
 build_model(Run *run, RunStep *step)
 {
 	ModelDef   *model = step->model;
-	AnalyzedModel *bound = BindLoad(model);
-	char	   *sql = psprintf("SELECT * FROM %s", BindRelationSql(model->name));
-	Oid			tested;
+	BuildStep	build = {0};
 	int			gucnest = 0;
+
+	build.model = model;
+	build.bound = BindLoad(model);
+	build.sql = psprintf("SELECT * FROM %s", BindRelationSql(model->name));
+	build.redirect_from = run->redirect_from;
+	build.redirect_to = run->redirect_to;
+	build.full_refresh = run->full_refresh;
+	build.run_id = run->run_id;
+	if (step->by_worker)
+	{
+		build.worker_candidate = step->worker_candidate;
+		build.worker_rows = step->worker_rows;
+	}
 
 	/*
 	 * A model reading foreign tables runs with DateStyle ISO: wrappers send
@@ -632,116 +643,70 @@ build_model(Run *run, RunStep *step)
 	{
 		MemoryContext old = MemoryContextSwitchTo(run->context);
 
-		step->remote_schemas = ExtractForeignSchemas(bound->query);
+		step->remote_schemas = ExtractForeignSchemas(build.bound->query);
 		MemoryContextSwitchTo(old);
 	}
-	if (step->remote_schemas != NIL)
+	build.reads_remote = step->remote_schemas != NIL;
+	if (build.reads_remote)
 	{
 		gucnest = NewGUCNestLevel();
 		(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	}
 
-	if (strcmp(model->materialized, "table") == 0 || strcmp(model->materialized, "incremental") == 0)
+	/* new rows staged in batches by a worker first, when the source asks */
+	if (model->ops->extracts)
 	{
-		Candidate  *cand;
+		int			batch = extraction_batch_size(run, step);
 
-		if (step->by_worker)
-			cand = BuildAdoptCandidate(model, bound->columns, step->worker_candidate,
-									   step->worker_rows);
-		else if (strcmp(model->materialized, "incremental") == 0)
+		if (batch > 0 && BuildColumnsChanged(model, build.bound))
 		{
-			int			batch = extraction_batch_size(run, step);
-
-			if (batch > 0 && BuildColumnsChanged(model, bound))
-			{
-				/* staged rows have the old columns: the model is rebuilt whole */
-				discard_stage(model);
-				batch = 0;
-			}
-			step->stage = batch > 0 ? run_extraction(run, step, bound, batch) : InvalidOid;
-			cand = BuildIncrementalCandidate(model, bound, sql, run->redirect_from,
-											 run->redirect_to, run->full_refresh, step->stage,
-											 step->remote_schemas != NIL);
+			/* staged rows have the old columns: the model is rebuilt whole */
+			discard_stage(model);
+			batch = 0;
 		}
-		else
-			cand = BuildTableCandidate(model, bound, sql, run->redirect_from, run->redirect_to,
-									   true);
-		step->candidate = cand;
-		step->rows = cand->rows;
-		step->has_rows = true;
-		if (!cand->delta)
+		step->stage = batch > 0 ? run_extraction(run, step, build.bound, batch) : InvalidOid;
+		build.stage = step->stage;
+	}
+
+	model->ops->build(&build);
+	step->candidate = build.candidate;
+	step->rows = build.rows;
+	step->has_rows = build.has_rows;
+	step->up_to_date = build.up_to_date;
+	if (build.replaces)
+	{
+		/* a whole new table: downstream reads it until it is swapped in */
+		run->redirect_from = lappend_oid(run->redirect_from, build.candidate->published);
+		run->redirect_to = lappend_oid(run->redirect_to, build.candidate->candidate);
+	}
+
+	/* the tests audit what was built; a failing blocking test fails the model */
+	if (OidIsValid(build.tested))
+	{
+		step->tests = TestsRun(model, build.tested, run->redirect_from, run->redirect_to,
+							   run->context);
+		if (step->tests->blocker != NULL)
 		{
-			/* a whole new table: downstream reads it until it is swapped in */
-			run->redirect_from = lappend_oid(run->redirect_from, cand->published);
-			run->redirect_to = lappend_oid(run->redirect_to, cand->candidate);
-		}
-		tested = cand->candidate;
-	}
-	else if (strcmp(model->materialized, "ephemeral") == 0)
-	{
-		if (gucnest > 0)
-			AtEOXact_GUC(true, gucnest);
-		return;					/* read through its binding by the models that read it */
-	}
-	else if (strcmp(model->materialized, "snapshot") == 0)
-	{
-		step->rows = BuildSnapshot(model, bound, sql, run->redirect_from, run->redirect_to);
-		step->has_rows = true;
-		step->up_to_date = step->rows == 0;
-		tested = BuildPublishedRelid(model);	/* the whole history, changes applied */
-	}
-	else
-	{
-		/* a view, bound and published when defined: it reads the run's candidates */
-		tested = BuildPublishedRelid(model);
-	}
+			TestResult *blocker = step->tests->blocker;
 
-	/* the tests audit the candidate; a failing blocking test fails the model */
-	step->tests = TestsRun(model, tested, run->redirect_from, run->redirect_to,
-								run->context);
-	if (step->tests->blocker != NULL)
-	{
-		TestResult *blocker = step->tests->blocker;
-
-		if (strcmp(blocker->status, "error") == 0)
+			if (strcmp(blocker->status, "error") == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_CHECK_VIOLATION),
+						 errmsg("blocking test %s could not run: %s", blocker->test->name,
+								blocker->message)));
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
-					 errmsg("blocking test %s could not run: %s", blocker->test->name,
-							blocker->message)));
-		ereport(ERROR,
-				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("blocking test %s failed: %s failing row%s", blocker->test->name,
-						format_count(blocker->failures), blocker->failures == 1 ? "" : "s")));
+					 errmsg("blocking test %s failed: %s failing row%s", blocker->test->name,
+							format_count(blocker->failures), blocker->failures == 1 ? "" : "s")));
+		}
 	}
 
-	/*
-	 * An incremental model's delta, audited, goes into the published table
-	 * now: nobody sees it before the run commits, and downstream models of
-	 * the run read the new state.  The high-water mark commits with it.
-	 */
-	if (step->candidate != NULL && step->candidate->delta)
+	if (model->ops->apply != NULL)
 	{
-		if (step->candidate->rows == 0)
-		{
-			BuildDropCandidate(step->candidate);
-			step->up_to_date = true;
-		}
-		else
-			step->rows = BuildApplyDelta(step->candidate);
-	}
-	if (strcmp(model->materialized, "incremental") == 0 && model->watermark &&
-		step->candidate != NULL && !step->up_to_date)
-		CatalogSetState(model->name, step->candidate->watermark, step->candidate->max_seen,
-						run->run_id);
-	else if (strcmp(model->materialized, "incremental") == 0 && !model->watermark &&
-			 step->candidate != NULL)
-		CatalogSetState(model->name, NULL, NULL, run->run_id);
-	/* the staged batches are applied: they go with the run's commit */
-	if (OidIsValid(step->stage))
-	{
-		ExtractDropStage(step->stage);
-		CatalogClearExtract(model->name);
+		model->ops->apply(&build);
+		step->rows = build.rows;
+		step->up_to_date = build.up_to_date;
 	}
 	if (gucnest > 0)
 		AtEOXact_GUC(true, gucnest);

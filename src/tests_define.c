@@ -36,6 +36,7 @@
 #include "bind.h"
 #include "build.h"
 #include "catalog.h"
+#include "materialize.h"
 #include "model.h"
 #include "sqltext.h"
 #include "tests.h"
@@ -409,7 +410,7 @@ medallion_add_test(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of model \"%s\"", model->name)));
 
-	if (strcmp(model->materialized, "ephemeral") == 0)
+	if (model->kind == MAT_EPHEMERAL)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("model \"%s\" is ephemeral: it has no relation to test", model->name),
