@@ -390,9 +390,7 @@ ExtractInWorker(const char *name, int run_version, int batch_size, const char *s
 	{
 		AnalyzedModel *bound;
 		char	   *sql = psprintf("SELECT * FROM %s", BindRelationSql(model->name));
-		Oid			save_userid;
-		int			save_sec;
-		int			nestlevel;
+		ModelScope	scope;
 		int64		rows;
 
 		/* the run is gone (killed, crashed): stop, what is staged stays */
@@ -400,19 +398,14 @@ ExtractInWorker(const char *name, int run_version, int batch_size, const char *s
 			ereport(ERROR,
 					(errcode(ERRCODE_ADMIN_SHUTDOWN),
 					 errmsg("the run that started the extraction of model \"%s\" is gone", model->name)));
-		GetUserIdAndSecContext(&save_userid, &save_sec);
-		SetUserIdAndSecContext(ModelOwnerId(model),
-							   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-		nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
+		ModelScopeEnter(&scope, ModelOwnerId(model), 0);
 		bound = BindLoad(model);
-		(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		ModelScopeIsoDates();
 		rows = ExtractBatch(model, bound, sql, stage, &mark, &last_key, batch_size);
 		/* after the last batch of a whole extraction: the rows without a watermark */
 		if (rows < batch_size && start == NULL)
 			rows += ExtractUnmarked(model, bound, sql, stage);
-		AnalyzeLeaveSearchPath(nestlevel);
-		SetUserIdAndSecContext(save_userid, save_sec);
+		ModelScopeLeave(&scope);
 		if (rows > 0)
 			CatalogSetExtract(model->name, stage, mark, last_key, rows, model->version);
 		total += rows;

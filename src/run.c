@@ -90,9 +90,6 @@ const char *const run_step_status_names[] = {
 static bool run_log_timing = true;
 char	   *run_label = NULL;
 
-/* The per-model statement_timeout: our own timeout, told apart on cancel. */
-static TimeoutId model_timeout_id = MAX_TIMEOUTS;
-static volatile sig_atomic_t model_timeout_fired = false;
 
 /*
  * RunInit
@@ -113,32 +110,7 @@ RunInit(void)
 							   NULL, NULL, NULL);
 }
 
-static void
-model_timeout_handler(void)
-{
-	model_timeout_fired = true;
-	InterruptPending = true;
-	QueryCancelPending = true;
-	SetLatch(MyLatch);
-}
 
-/* statement_timeout of a model in milliseconds (0: none). */
-static int
-model_timeout_ms(ModelDef *model)
-{
-	Interval   *interval;
-	double		ms;
-
-	if (model->statement_timeout == NULL)
-		return 0;
-	interval = DatumGetIntervalP(DirectFunctionCall3(interval_in,
-													 CStringGetDatum(model->statement_timeout),
-													 ObjectIdGetDatum(InvalidOid),
-													 Int32GetDatum(-1)));
-	ms = (interval->time + (double) interval->day * USECS_PER_DAY +
-		  (double) interval->month * DAYS_PER_MONTH * USECS_PER_DAY) / 1000.0;
-	return ms > INT_MAX ? INT_MAX : (int) Max(ms, 1);
-}
 
 /* 19820 -> "19,820" */
 static char *
@@ -379,7 +351,7 @@ start_workers(Run *run)
 			!reads_committed(run, step->node))
 			continue;
 		step->worker = WorkerStartBuild(run->run_id, step->model->name, step->model->version,
-										model_timeout_ms(step->model), run->snapshot,
+										ModelTimeoutMs(step->model), run->snapshot,
 										run->redirect_from, run->redirect_to,
 										worker_readers(run, step->model));
 		if (step->worker == NULL)
@@ -423,7 +395,8 @@ collect_worker(Run *run, RunStep *step)
 		return;
 	}
 	step->worker_failed = true;
-	model_timeout_fired = timed_out;
+	if (timed_out)
+		step->worker_timed_out = true;
 	if (ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_CONNECTION_EXCEPTION ||
 		ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_FDW_ERROR)
 	{
@@ -650,8 +623,7 @@ build_model(Run *run, RunStep *step)
 	if (build.reads_remote)
 	{
 		gucnest = NewGUCNestLevel();
-		(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		ModelScopeIsoDates();
 	}
 
 	/* new rows staged in batches by a worker first, when the source asks */
@@ -725,24 +697,15 @@ static void
 build_step_work(void *arg)
 {
 	StepWork   *work = (StepWork *) arg;
-	Oid			save_userid;
-	int			save_sec;
-	int			nestlevel;
+	ModelScope	scope;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(ModelOwnerId(work->step->model),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
+	ModelScopeEnter(&scope, ModelOwnerId(work->step->model), 0);
 	if (work->step->worker != NULL)
 		collect_worker(work->run, work->step);
-	if (work->timeout_ms > 0)
-		enable_timeout_after(model_timeout_id, work->timeout_ms);	/* a worker's model: its tests */
+	/* a worker's model: the timeout counts its tests here */
+	ModelScopeStartTimeout(&scope, work->timeout_ms);
 	build_model(work->run, work->step);
-	if (work->timeout_ms > 0)
-		disable_timeout(model_timeout_id, false);
-	AnalyzeLeaveSearchPath(nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec);
+	ModelScopeLeave(&scope);
 }
 
 /*
@@ -808,11 +771,12 @@ retry_step(Run *run, RunStep *step, ErrorData *edata)
 static void
 build_step(Run *run, RunStep *step)
 {
-	StepWork	work = {run, step, model_timeout_ms(step->model)};
+	StepWork	work = {run, step, ModelTimeoutMs(step->model)};
 	List	   *saved_from = run->redirect_from;
 	List	   *saved_to = run->redirect_to;
 	ErrorData  *edata;
 	ListCell   *lc;
+	bool		timed_out = false;
 
 	/* downstream of a failure is skipped */
 	foreach(lc, run->graph->nodes[step->node].upstream)
@@ -837,11 +801,11 @@ build_step(Run *run, RunStep *step)
 	step->attempt = 1;
 	for (;;)
 	{
-		model_timeout_fired = false;
+		step->worker_timed_out = false;
 		edata = SubxactRun(build_step_work, &work, false);
-		if (work.timeout_ms > 0)
-			disable_timeout(model_timeout_id, false);
-		if (edata == NULL || model_timeout_fired || !retry_step(run, step, edata))
+		ModelScopeStopTimeout();
+		timed_out = ModelScopeTimedOut() || step->worker_timed_out;
+		if (edata == NULL || timed_out || !retry_step(run, step, edata))
 			break;
 		/* the failed attempt left nothing behind: start over */
 		run->redirect_from = saved_from;
@@ -866,7 +830,7 @@ build_step(Run *run, RunStep *step)
 		step->candidate = NULL;
 		step->up_to_date = false;
 		step->sqlstate = pstrdup(unpack_sql_state(edata->sqlerrcode));
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && model_timeout_fired)
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && timed_out)
 		{
 			step->status = STEP_FAILED;
 			step->message = psprintf("model exceeded its statement_timeout of %s",
@@ -887,7 +851,6 @@ build_step(Run *run, RunStep *step)
 		}
 		FreeErrorData(edata);
 	}
-	model_timeout_fired = false;
 	step->finished_at = GetCurrentTimestamp();
 	step->ms = (double) (step->finished_at - step->started_at) / 1000.0;
 }
@@ -920,19 +883,15 @@ publish_all(Run *run)
 	foreach(lc, run->steps)
 	{
 		RunStep    *step = lfirst(lc);
-		Oid			save_userid;
-		int			save_sec;
-		int			nestlevel;
+		ModelScope	scope;
 
 		if (!STEP_BUILT(step->status))
 			continue;
 		if (step->candidate != NULL && !step->candidate->delta)
 		{
-			ModelBecomeOwner(step->model, &save_userid, &save_sec);
-			nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
+			ModelScopeEnter(&scope, ModelOwnerId(step->model), 0);
 			PublishTable(step->candidate);
-			AnalyzeLeaveSearchPath(nestlevel);
-			SetUserIdAndSecContext(save_userid, save_sec);
+			ModelScopeLeave(&scope);
 		}
 		step->published = true;
 	}
@@ -950,12 +909,11 @@ static void
 store_failures_work(void *arg)
 {
 	StoreWork  *work = (StoreWork *) arg;
-	Oid			save_userid;
-	int			save_sec;
+	ModelScope	scope;
 
-	ModelBecomeOwner(work->step->model, &save_userid, &save_sec);
+	ModelScopeEnter(&scope, ModelOwnerId(work->step->model), 0);
 	TestsStoreFailures(work->step->model, work->step->tests, work->run->run_id);
-	SetUserIdAndSecContext(save_userid, save_sec);
+	ModelScopeLeave(&scope);
 }
 
 /*
@@ -1199,8 +1157,6 @@ medallion_run(PG_FUNCTION_ARGS)
 	}
 	CatalogRequireAdmin("run models");
 	InitMaterializedSRF(fcinfo, 0);
-	if (model_timeout_id == MAX_TIMEOUTS)
-		model_timeout_id = RegisterTimeout(USER_TIMEOUT, model_timeout_handler);
 
 	if (!plan_steps(run))
 		PG_RETURN_VOID();
@@ -1279,8 +1235,7 @@ medallion_rollback(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	ModelDef   *model;
-	Oid			save_userid;
-	int			save_sec;
+	ModelScope	scope;
 	int64		rows;
 	Oid			published;
 
@@ -1293,9 +1248,9 @@ medallion_rollback(PG_FUNCTION_ARGS)
 	published = BuildPublishedRelid(model);
 	if (OidIsValid(published))
 		PublishLockRelations(list_make1_oid(published));
-	ModelBecomeOwner(model, &save_userid, &save_sec);
+	ModelScopeEnter(&scope, ModelOwnerId(model), 0);
 	rows = PublishRollback(model);
-	SetUserIdAndSecContext(save_userid, save_sec);
+	ModelScopeLeave(&scope);
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s rolled back: %s rows",
 											  quote_qualified_identifier(model->schema, model->name),
 											  format_count(rows))));
@@ -1330,21 +1285,14 @@ medallion_test(PG_FUNCTION_ARGS)
 	{
 		RunStep    *step = lfirst(lc);
 		Oid			relid = BuildPublishedRelid(step->model);
-		Oid			save_userid;
-		int			save_sec;
-		int			nestlevel;
+		ModelScope	scope;
 		ListCell   *lt;
 
 		if (!OidIsValid(relid))
 			continue;
-		GetUserIdAndSecContext(&save_userid, &save_sec);
-		SetUserIdAndSecContext(ModelOwnerId(step->model),
-							   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
-		nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
+		ModelScopeEnter(&scope, ModelOwnerId(step->model), 0);
 		step->tests = TestsRun(step->model, relid, NIL, NIL, run->context);
-		AnalyzeLeaveSearchPath(nestlevel);
-		SetUserIdAndSecContext(save_userid, save_sec);
+		ModelScopeLeave(&scope);
 		store_failures(run, step);
 		step->status = step->tests->failed > 0 ? STEP_FAILED : STEP_SUCCESS;
 		failed += step->tests->failed;

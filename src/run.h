@@ -55,6 +55,7 @@ typedef struct RunStep
 	Oid			worker_candidate;	/* ... committed in medallion_build */
 	int64		worker_rows;
 	bool		worker_failed;	/* the worker's error fails the step, even a cancel */
+	bool		worker_timed_out;	/* ... it hit the model's statement_timeout */
 	int			attempt;		/* tries, with retries of a source's connection errors */
 	List	   *remote_schemas; /* schemas of the foreign tables it reads */
 	Oid			stage;			/* batched extraction: its staging table */

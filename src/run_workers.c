@@ -157,17 +157,6 @@ static WorkerBuild *start_build(int64 run_id, const char *model, int version, in
 								const char *snapshot, List *from, List *to, List *readers,
 								int batch_size, const char *start, bool restart);
 
-/* The model's statement_timeout, told apart from other cancels. */
-static volatile sig_atomic_t build_timed_out = false;
-
-static void
-build_timeout_handler(void)
-{
-	build_timed_out = true;
-	InterruptPending = true;
-	QueryCancelPending = true;
-	SetLatch(MyLatch);
-}
 
 /*
  * WorkerInit
@@ -192,10 +181,7 @@ build_in_worker(BuildShared *shared)
 	List	   *readers = NIL;
 	AnalyzedModel *bound;
 	Candidate  *cand;
-	Oid			save_userid;
-	int			save_sec;
-	int			nestlevel;
-	TimeoutId	timeout = MAX_TIMEOUTS;
+	ModelScope	scope;
 
 	/* redefined since the run started: the run builds what it read */
 	if (model->version != shared->version)
@@ -210,15 +196,7 @@ build_in_worker(BuildShared *shared)
 	}
 	for (int i = 0; i < shared->nreaders; i++)
 		readers = lappend_oid(readers, shared->readers[i]);
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(ModelOwnerId(model),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
-	if (shared->timeout_ms > 0)
-	{
-		timeout = RegisterTimeout(USER_TIMEOUT, build_timeout_handler);
-		enable_timeout_after(timeout, shared->timeout_ms);
-	}
+	ModelScopeEnter(&scope, ModelOwnerId(model), shared->timeout_ms);
 	/*
 	 * The run holds the model's binding; a redefinition may be queued
 	 * behind it, and this worker behind the redefinition: the run, which
@@ -232,14 +210,10 @@ build_in_worker(BuildShared *shared)
 	bound = BindLoad(model);
 	/* as in the run: constants go to remote servers in ISO style */
 	if (ExtractForeignSchemas(bound->query) != NIL)
-		(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		ModelScopeIsoDates();
 	cand = BuildTableCandidate(model, bound, psprintf("SELECT * FROM %s", BindRelationSql(model->name)),
 							   from, to, false);
-	if (shared->timeout_ms > 0)
-		disable_timeout(timeout, false);
-	AnalyzeLeaveSearchPath(nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec);
+	ModelScopeLeave(&scope);
 	BuildMoveToBuildSchema(cand, shared->run_id, readers);
 	shared->candidate = cand->candidate;
 	shared->rows = cand->rows;
@@ -304,7 +278,7 @@ medallion_build_main(Datum arg)
 		edata = CopyErrorData();
 		shared->sqlerrcode = edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ?
 			ERRCODE_MEDALLION_RUN_ITSELF : edata->sqlerrcode;
-		shared->timed_out = edata->sqlerrcode == ERRCODE_QUERY_CANCELED && build_timed_out;
+		shared->timed_out = edata->sqlerrcode == ERRCODE_QUERY_CANCELED && ModelScopeTimedOut();
 		strlcpy(shared->message, edata->detail ?
 				psprintf("%s (%s)", edata->message, edata->detail) : edata->message,
 				WORKER_MESSAGE_SIZE);

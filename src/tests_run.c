@@ -758,9 +758,7 @@ medallion_check_sources(PG_FUNCTION_ARGS)
 
 			Oid			owner = get_role_oid(rule[5], true);
 			BindRows	rows;
-			Oid			save_userid;
-			int			save_sec;
-			int			nestlevel;
+			ModelScope	scope;
 
 			if (!OidIsValid(owner))
 				ereport(ERROR,
@@ -771,10 +769,7 @@ medallion_check_sources(PG_FUNCTION_ARGS)
 			args[1] = rule[4] ? CStringGetTextDatum(rule[4]) : (Datum) 0;
 
 			/* read as the source's owner, restricted: what it reads may run code */
-			GetUserIdAndSecContext(&save_userid, &save_sec);
-			SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-								   SECURITY_RESTRICTED_OPERATION);
-			nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
+			ModelScopeEnter(&scope, owner, 0);
 			(void) BindExecute(psprintf("SELECT max(c.%s)::pg_catalog.text, "
 										"(pg_catalog.now() OPERATOR(pg_catalog.-) max(c.%s)::pg_catalog.timestamptz)::pg_catalog.text, "
 										"pg_catalog.now() OPERATOR(pg_catalog.-) max(c.%s)::pg_catalog.timestamptz OPERATOR(pg_catalog.>) $1::pg_catalog.interval, "
@@ -785,8 +780,7 @@ medallion_check_sources(PG_FUNCTION_ARGS)
 										rule[1]),
 							   2, argtypes, args, argnulls, NIL, NIL,
 							   BindRowsReceiver(&rows, 1, callercxt));
-			AnalyzeLeaveSearchPath(nestlevel);
-			SetUserIdAndSecContext(save_userid, save_sec);
+			ModelScopeLeave(&scope);
 			newest = ((char **) linitial(rows.rows))[0];
 			age = ((char **) linitial(rows.rows))[1];
 			warn = ((char **) linitial(rows.rows))[2];
