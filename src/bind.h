@@ -14,11 +14,8 @@
 
 #include "analyze.h"
 #include "catalog.h"
+#include "medallion.h"
 
-#define MEDALLION_BIND_SCHEMA "medallion_bind"
-
-/* The search_path medallion runs its own SQL under: nothing a user made. */
-#define MEDALLION_SAFE_PATH "pg_catalog, pg_temp"
 
 /* Rows collected by a BindRowsReceiver: each row's values as text. */
 typedef struct BindRows

@@ -705,7 +705,7 @@ BuildDropCandidate(Candidate *cand)
 void
 BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers)
 {
-	Oid			nsp = get_namespace_oid("medallion_build", false);
+	Oid			nsp = get_namespace_oid(MEDALLION_BUILD_SCHEMA, false);
 	Relation	rel = table_open(cand->candidate, AccessExclusiveLock);
 	Oid			owner = rel->rd_rel->relowner;
 	ObjectAddresses *moved = new_object_addresses();

@@ -386,7 +386,7 @@ void
 BuildDropRelation(ModelDef *model)
 {
 	Oid			relid = BuildPublishedRelid(model);
-	Oid			history_nsp = get_namespace_oid("medallion_history", true);
+	Oid			history_nsp = get_namespace_oid(MEDALLION_HISTORY_SCHEMA, true);
 	Oid			history = OidIsValid(history_nsp) ?
 		get_relname_relid(model->name, history_nsp) : InvalidOid;
 
@@ -398,5 +398,5 @@ BuildDropRelation(ModelDef *model)
 	}
 	if (OidIsValid(history))
 		SqlUtility(psprintf("DROP TABLE %s",
-							 quote_qualified_identifier("medallion_history", model->name)));
+							 quote_qualified_identifier(MEDALLION_HISTORY_SCHEMA, model->name)));
 }

@@ -10,8 +10,7 @@
 
 #include "nodes/pg_list.h"
 
-/* First key of medallion's advisory locks: "mdln" */
-#define MEDALLION_LOCK_KEY 0x6d646c6e
+#include "medallion.h"
 
 /* A row of medallion.layers. */
 typedef struct LayerDef

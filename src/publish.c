@@ -85,8 +85,8 @@
 #include "subxact.h"
 
 bool		build_keep_previous = true;
-int			build_lock_timeout = 100;
-int			build_publish_timeout = 60000;
+int			build_lock_timeout = PUBLISH_DEFAULT_LOCK_TIMEOUT_MS;
+int			build_publish_timeout = PUBLISH_DEFAULT_PUBLISH_TIMEOUT_MS;
 
 /*
  * PublishInit
@@ -103,12 +103,12 @@ PublishInit(void)
 	DefineCustomIntVariable("medallion.lock_timeout",
 							"Sets how long one attempt to lock a published relation for publishing waits for readers.",
 							"Readers that arrive meanwhile wait behind the run; between attempts they go first.",
-							&build_lock_timeout, 100, 1, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
+							&build_lock_timeout, PUBLISH_DEFAULT_LOCK_TIMEOUT_MS, 1, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("medallion.publish_timeout",
 							"Sets how long a run keeps trying to lock what it publishes before it gives up.",
 							"A run that gives up publishes nothing and is recorded as failed.",
-							&build_publish_timeout, 60000, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
+							&build_publish_timeout, PUBLISH_DEFAULT_PUBLISH_TIMEOUT_MS, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 }
 
@@ -359,7 +359,7 @@ published_has_rls(ModelDef *model)
 static void
 keep_previous(ModelDef *model, Oid relid)
 {
-	Oid			history_nsp = get_namespace_oid("medallion_history", false);
+	Oid			history_nsp = get_namespace_oid(MEDALLION_HISTORY_SCHEMA, false);
 	Oid			old = get_relname_relid(model->name, history_nsp);
 	Relation	rel;
 	ObjectAddresses *moved;
@@ -453,7 +453,7 @@ PublishRollback(ModelDef *model)
 {
 	Oid			published = BuildPublishedRelid(model);
 	Oid			history = get_relname_relid(model->name,
-											get_namespace_oid("medallion_history", false));
+											get_namespace_oid(MEDALLION_HISTORY_SCHEMA, false));
 	Relation	pubrel;
 	Relation	histrel;
 	List	   *pub_indexes;

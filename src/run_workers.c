@@ -41,7 +41,6 @@
 #include "model.h"
 #include "run_workers.h"
 
-#define WORKER_LOCK_TIMEOUT_MS 5000
 #define WORKER_MESSAGE_SIZE 1024
 
 
@@ -110,7 +109,7 @@ WorkerRegister(const char *function, const char *type, const char *name, dsm_seg
  * handed back.
  * ---------------------------------------------------------------- */
 
-int			worker_max_workers = 4;
+int			worker_max_workers = WORKER_DEFAULT_MAX_WORKERS;
 
 typedef struct BuildShared
 {
@@ -168,7 +167,7 @@ WorkerInit(void)
 	DefineCustomIntVariable("medallion.max_workers",
 							"Sets the most background workers one run builds models in.",
 							"medallion_run(threads => n) uses at most this many; max_worker_processes caps them all.",
-							&worker_max_workers, 4, 1, 64, PGC_USERSET, 0,
+							&worker_max_workers, WORKER_DEFAULT_MAX_WORKERS, 1, WORKER_MAX_MAX_WORKERS, PGC_USERSET, 0,
 							NULL, NULL, NULL);
 }
 

@@ -11,8 +11,7 @@
 
 #include "nodes/pg_list.h"
 
-#define WORKER_MAX_REDIRECTS 256
-#define WORKER_MAX_READERS 64
+#include "medallion.h"
 
 typedef struct WorkerBuild WorkerBuild;
 

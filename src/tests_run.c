@@ -67,7 +67,7 @@
 
 PG_FUNCTION_INFO_V1(medallion_check_sources);
 
-int			tests_store_failures_limit = 100;
+int			tests_store_failures_limit = TESTS_DEFAULT_STORE_FAILURES_LIMIT;
 
 /*
  * TestsInit
@@ -79,7 +79,7 @@ TestsInit(void)
 	DefineCustomIntVariable("medallion.store_failures_limit",
 							"Sets how many failing rows a test with store_failures keeps.",
 							NULL,
-							&tests_store_failures_limit, 100, 1, INT_MAX, PGC_USERSET, 0,
+							&tests_store_failures_limit, TESTS_DEFAULT_STORE_FAILURES_LIMIT, 1, INT_MAX, PGC_USERSET, 0,
 							NULL, NULL, NULL);
 }
 
@@ -643,10 +643,10 @@ TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id)
 		if (!result->test->store_failures)
 			continue;
 		name = psprintf("%s__%s", model->name, result->test->name);
-		table = quote_qualified_identifier("medallion_audit", name);
+		table = quote_qualified_identifier(MEDALLION_AUDIT_SCHEMA, name);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		if (OidIsValid(get_relname_relid(name, get_namespace_oid("medallion_audit", false))))
+		if (OidIsValid(get_relname_relid(name, get_namespace_oid(MEDALLION_AUDIT_SCHEMA, false))))
 		{
 			/* emptied, not dropped: the grants its owner gave stay */
 			ret = SPI_execute(psprintf("TRUNCATE %s", table), false, 0);

@@ -1,0 +1,41 @@
+/*-------------------------------------------------------------------------
+ *
+ * medallion.h
+ *	  Names and limits, named once: the schemas medallion keeps its objects
+ *	  in, the search_path it runs its own SQL under, its advisory lock key,
+ *	  and the defaults and bounds of its configuration parameters.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDALLION_H
+#define MEDALLION_H
+
+/* Schemas (made by the install script) */
+#define MEDALLION_CATALOG_SCHEMA	"medallion"
+#define MEDALLION_BIND_SCHEMA		"medallion_bind"	/* bound queries */
+#define MEDALLION_BUILD_SCHEMA		"medallion_build"	/* workers' candidates */
+#define MEDALLION_HISTORY_SCHEMA	"medallion_history" /* previous versions */
+#define MEDALLION_AUDIT_SCHEMA		"medallion_audit"	/* failing rows */
+
+/* The search_path medallion runs its own SQL under: nothing a user made. */
+#define MEDALLION_SAFE_PATH			"pg_catalog, pg_temp"
+
+/* First key of medallion's advisory locks: "mdln" */
+#define MEDALLION_LOCK_KEY			0x6d646c6e
+
+/* medallion.lock_timeout and medallion.publish_timeout (ms) */
+#define PUBLISH_DEFAULT_LOCK_TIMEOUT_MS		100
+#define PUBLISH_DEFAULT_PUBLISH_TIMEOUT_MS	60000
+
+/* medallion.store_failures_limit */
+#define TESTS_DEFAULT_STORE_FAILURES_LIMIT	100
+
+/* medallion.max_workers, and what one worker's segment can carry */
+#define WORKER_DEFAULT_MAX_WORKERS	4
+#define WORKER_MAX_MAX_WORKERS		64
+#define WORKER_MAX_REDIRECTS		256
+#define WORKER_MAX_READERS			64
+/* how long a build worker waits for a lock before handing the model back */
+#define WORKER_LOCK_TIMEOUT_MS		5000
+
+#endif							/* MEDALLION_H */
