@@ -189,11 +189,11 @@ layer_from_tuple(HeapTuple tuple, TupleDesc desc)
 {
 	LayerDef   *layer = palloc0(sizeof(LayerDef));
 
-	layer->name = spi_text(tuple, desc, 1);
-	layer->schema = spi_text(tuple, desc, 2);
-	layer->ordinal = atoi(spi_text(tuple, desc, 3));
-	layer->default_materialization = spi_text(tuple, desc, 4);
-	layer->reader_role = spi_text(tuple, desc, 5);
+	layer->name = spi_text(tuple, desc, Anum_layers_name);
+	layer->schema = spi_text(tuple, desc, Anum_layers_schema);
+	layer->ordinal = atoi(spi_text(tuple, desc, Anum_layers_ordinal));
+	layer->default_materialization = spi_text(tuple, desc, Anum_layers_default_materialization);
+	layer->reader_role = spi_text(tuple, desc, Anum_layers_reader_role);
 	return layer;
 }
 
@@ -276,35 +276,35 @@ model_from_tuple(HeapTuple tuple, TupleDesc desc)
 	ModelDef   *model = palloc0(sizeof(ModelDef));
 	bool		isnull;
 
-	model->name = spi_text(tuple, desc, 1);
-	model->layer = spi_text(tuple, desc, 2);
-	model->schema = spi_text(tuple, desc, 3);
-	model->layer_ordinal = atoi(spi_text(tuple, desc, 4));
-	model->materialized = spi_text(tuple, desc, 5);
+	model->name = spi_text(tuple, desc, Anum_models_name);
+	model->layer = spi_text(tuple, desc, Anum_models_layer);
+	model->schema = spi_text(tuple, desc, Anum_models_schema);
+	model->layer_ordinal = atoi(spi_text(tuple, desc, Anum_models_layer_ordinal));
+	model->materialized = spi_text(tuple, desc, Anum_models_materialized);
 	model->kind = MaterializeParse(model->materialized);
 	model->ops = MaterializeOpsOf(model->kind);
-	model->sql = spi_text(tuple, desc, 6);
-	model->owner = spi_text(tuple, desc, 7);
-	model->search_path = spi_text(tuple, desc, 8);
-	model->unique_key = spi_text_list(tuple, desc, 9);
-	model->indexes = spi_text_list(tuple, desc, 10);
-	model->tags = spi_text_list(tuple, desc, 11);
-	model->description = spi_text(tuple, desc, 12);
-	model->column_descriptions = spi_text(tuple, desc, 13);
-	model->on_schema_change = spi_text(tuple, desc, 14);
-	model->statement_timeout = spi_text(tuple, desc, 15);
-	model->enabled = DatumGetBool(SPI_getbinval(tuple, desc, 16, &isnull));
-	model->version = DatumGetInt32(SPI_getbinval(tuple, desc, 17, &isnull));
-	model->sql_hash = spi_text(tuple, desc, 18);
-	model->analyzed_version = DatumGetInt32(SPI_getbinval(tuple, desc, 19, &isnull));
-	model->strategy = spi_text(tuple, desc, 20);
-	model->watermark = spi_text(tuple, desc, 21);
-	model->lookback = spi_text(tuple, desc, 22);
-	model->full_refresh_threshold = spi_text(tuple, desc, 23);
-	model->snapshot_strategy = spi_text(tuple, desc, 24);
-	model->updated_at = spi_text(tuple, desc, 25);
-	model->check_columns = spi_text_list(tuple, desc, 26);
-	model->hard_deletes = spi_text(tuple, desc, 27);
+	model->sql = spi_text(tuple, desc, Anum_models_sql);
+	model->owner = spi_text(tuple, desc, Anum_models_owner);
+	model->search_path = spi_text(tuple, desc, Anum_models_search_path);
+	model->unique_key = spi_text_list(tuple, desc, Anum_models_unique_key);
+	model->indexes = spi_text_list(tuple, desc, Anum_models_indexes);
+	model->tags = spi_text_list(tuple, desc, Anum_models_tags);
+	model->description = spi_text(tuple, desc, Anum_models_description);
+	model->column_descriptions = spi_text(tuple, desc, Anum_models_column_descriptions);
+	model->on_schema_change = spi_text(tuple, desc, Anum_models_on_schema_change);
+	model->statement_timeout = spi_text(tuple, desc, Anum_models_statement_timeout);
+	model->enabled = DatumGetBool(SPI_getbinval(tuple, desc, Anum_models_enabled, &isnull));
+	model->version = DatumGetInt32(SPI_getbinval(tuple, desc, Anum_models_version, &isnull));
+	model->sql_hash = spi_text(tuple, desc, Anum_models_sql_hash);
+	model->analyzed_version = DatumGetInt32(SPI_getbinval(tuple, desc, Anum_models_analyzed_version, &isnull));
+	model->strategy = spi_text(tuple, desc, Anum_models_strategy);
+	model->watermark = spi_text(tuple, desc, Anum_models_watermark);
+	model->lookback = spi_text(tuple, desc, Anum_models_lookback);
+	model->full_refresh_threshold = spi_text(tuple, desc, Anum_models_full_refresh_threshold);
+	model->snapshot_strategy = spi_text(tuple, desc, Anum_models_snapshot_strategy);
+	model->updated_at = spi_text(tuple, desc, Anum_models_updated_at);
+	model->check_columns = spi_text_list(tuple, desc, Anum_models_check_columns);
+	model->hard_deletes = spi_text(tuple, desc, Anum_models_hard_deletes);
 	return model;
 }
 
@@ -397,13 +397,13 @@ CatalogListSources(void)
 		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
 		SourceDef  *source = palloc0(sizeof(SourceDef));
 
-		source->name = spi_text(tuple, desc, 1);
-		source->kind = spi_text(tuple, desc, 2);
-		source->local_schema = spi_text(tuple, desc, 3);
-		source->tables = spi_text_list(tuple, desc, 4);
-		source->retries = atoi(spi_text(tuple, desc, 5));
-		source->retry_delay = spi_text(tuple, desc, 6);
-		source->batch_size = atoi(spi_text(tuple, desc, 7));
+		source->name = spi_text(tuple, desc, Anum_sources_name);
+		source->kind = spi_text(tuple, desc, Anum_sources_kind);
+		source->local_schema = spi_text(tuple, desc, Anum_sources_local_schema);
+		source->tables = spi_text_list(tuple, desc, Anum_sources_tables);
+		source->retries = atoi(spi_text(tuple, desc, Anum_sources_retries));
+		source->retry_delay = spi_text(tuple, desc, Anum_sources_retry_delay);
+		source->batch_size = atoi(spi_text(tuple, desc, Anum_sources_batch_size));
 		result = lappend(result, source);
 		MemoryContextSwitchTo(spicxt);
 	}
@@ -447,11 +447,11 @@ CatalogListDependencies(const char *model)
 		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
 		DependencyRow *dep = palloc0(sizeof(DependencyRow));
 
-		dep->model = spi_text(tuple, desc, 1);
-		dep->schema = spi_text(tuple, desc, 2);
-		dep->name = spi_text(tuple, desc, 3);
-		dep->kind = spi_text(tuple, desc, 4);
-		dep->via = spi_text(tuple, desc, 5);
+		dep->model = spi_text(tuple, desc, Anum_deps_model);
+		dep->schema = spi_text(tuple, desc, Anum_deps_schema);
+		dep->name = spi_text(tuple, desc, Anum_deps_name);
+		dep->kind = spi_text(tuple, desc, Anum_deps_kind);
+		dep->via = spi_text(tuple, desc, Anum_deps_via);
 		result = lappend(result, dep);
 		MemoryContextSwitchTo(spicxt);
 	}
@@ -742,24 +742,19 @@ CatalogGetState(const char *model, char **watermark, char **max_seen)
 void
 CatalogSetState(const char *model, const char *watermark, const char *max_seen, int64 run_id)
 {
-	CatalogSession session;
 	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, INT8OID};
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
-	int			ret;
 
 	set_text_arg(values, nulls, 0, model);
 	set_text_arg(values, nulls, 1, watermark);
 	set_text_arg(values, nulls, 2, max_seen);
 	values[3] = Int64GetDatum(run_id);
-	CatalogEnter(&session);
-	ret = SPI_execute_with_args("INSERT INTO medallion.model_state (model, watermark, max_seen, run_id) "
-								"VALUES ($1, $2, $3, $4) ON CONFLICT (model) DO UPDATE SET "
-								"watermark = EXCLUDED.watermark, max_seen = EXCLUDED.max_seen, "
-								"run_id = EXCLUDED.run_id, updated_at = pg_catalog.now()",
-								4, argtypes, values, nulls, false, 0);
-	spi_check(ret, SPI_OK_INSERT, "writing model state");
-	CatalogLeave(&session);
+	(void) CatalogExecute("INSERT INTO medallion.model_state (model, watermark, max_seen, run_id) "
+						  "VALUES ($1, $2, $3, $4) ON CONFLICT (model) DO UPDATE SET "
+						  "watermark = EXCLUDED.watermark, max_seen = EXCLUDED.max_seen, "
+						  "run_id = EXCLUDED.run_id, updated_at = pg_catalog.now()",
+						  4, argtypes, values, nulls, SPI_OK_INSERT, "writing model state");
 }
 
 /*
@@ -790,11 +785,11 @@ CatalogGetExtract(const char *model, Oid *stage, char **mark, char **last_key, i
 		HeapTuple	tuple = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 
-		*stage = (Oid) strtoul(spi_text(tuple, desc, 1), NULL, 10);
-		*mark = spi_text(tuple, desc, 2);
-		*last_key = spi_text(tuple, desc, 3);
-		*rows = strtoll(spi_text(tuple, desc, 4), NULL, 10);
-		*version = atoi(spi_text(tuple, desc, 5));
+		*stage = (Oid) strtoul(spi_text(tuple, desc, Anum_extract_stage), NULL, 10);
+		*mark = spi_text(tuple, desc, Anum_extract_mark);
+		*last_key = spi_text(tuple, desc, Anum_extract_last_key);
+		*rows = strtoll(spi_text(tuple, desc, Anum_extract_rows), NULL, 10);
+		*version = atoi(spi_text(tuple, desc, Anum_extract_version));
 		MemoryContextSwitchTo(spicxt);
 	}
 	CatalogLeave(&session);
@@ -810,11 +805,9 @@ void
 CatalogSetExtract(const char *model, Oid stage, const char *mark, const char *last_key, int64 added,
 				  int version)
 {
-	CatalogSession session;
 	Oid			argtypes[6] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, INT8OID, INT4OID};
 	Datum		values[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
-	int			ret;
 
 	set_text_arg(values, nulls, 0, model);
 	values[1] = ObjectIdGetDatum(stage);
@@ -822,31 +815,23 @@ CatalogSetExtract(const char *model, Oid stage, const char *mark, const char *la
 	set_text_arg(values, nulls, 3, last_key);
 	values[4] = Int64GetDatum(added);
 	values[5] = Int32GetDatum(version);
-	CatalogEnter(&session);
-	ret = SPI_execute_with_args("INSERT INTO medallion.extract_state AS e (model, stage, mark, last_key, rows, version) "
-								"VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (model) DO UPDATE SET "
-								"stage = EXCLUDED.stage, mark = EXCLUDED.mark, last_key = EXCLUDED.last_key, "
-								"rows = e.rows + EXCLUDED.rows, batches = e.batches + 1, "
-								"version = EXCLUDED.version, updated_at = pg_catalog.clock_timestamp()",
-								6, argtypes, values, nulls, false, 0);
-	spi_check(ret, SPI_OK_INSERT, "writing extraction state");
-	CatalogLeave(&session);
+	(void) CatalogExecute("INSERT INTO medallion.extract_state AS e (model, stage, mark, last_key, rows, version) "
+						  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (model) DO UPDATE SET "
+						  "stage = EXCLUDED.stage, mark = EXCLUDED.mark, last_key = EXCLUDED.last_key, "
+						  "rows = e.rows + EXCLUDED.rows, batches = e.batches + 1, "
+						  "version = EXCLUDED.version, updated_at = pg_catalog.clock_timestamp()",
+						  6, argtypes, values, nulls, SPI_OK_INSERT, "writing extraction state");
 }
 
 /* Forget a model's staged extraction (it was applied, or starts over). */
 void
 CatalogClearExtract(const char *model)
 {
-	CatalogSession session;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(model)};
-	int			ret;
 
-	CatalogEnter(&session);
-	ret = SPI_execute_with_args("DELETE FROM medallion.extract_state WHERE model = $1",
-								1, argtypes, values, NULL, false, 0);
-	spi_check(ret, SPI_OK_DELETE, "clearing extraction state");
-	CatalogLeave(&session);
+	(void) CatalogExecute("DELETE FROM medallion.extract_state WHERE model = $1",
+						  1, argtypes, values, NULL, SPI_OK_DELETE, "clearing extraction state");
 }
 
 /*
@@ -889,18 +874,13 @@ CatalogOldestTransactionStart(void)
 void
 CatalogInvalidateDownstream(const char *model)
 {
-	CatalogSession session;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(model)};
-	int			ret;
 
-	CatalogEnter(&session);
-	ret = SPI_execute_with_args("DELETE FROM medallion.analysis WHERE model IN "
-								"(SELECT model FROM medallion.model_dependencies "
-								" WHERE dep_name = $1 AND kind = 'model')",
-								1, argtypes, values, NULL, false, 0);
-	spi_check(ret, SPI_OK_DELETE, "invalidating analyses");
-	CatalogLeave(&session);
+	(void) CatalogExecute("DELETE FROM medallion.analysis WHERE model IN "
+						  "(SELECT model FROM medallion.model_dependencies "
+						  " WHERE dep_name = $1 AND kind = 'model')",
+						  1, argtypes, values, NULL, SPI_OK_DELETE, "invalidating analyses");
 }
 
 /*
@@ -935,26 +915,26 @@ CatalogListTests(const char *model)
 		bool		isnull;
 		Datum		d;
 
-		test->model = SPI_getvalue(tup, desc, 1);
-		test->name = SPI_getvalue(tup, desc, 2);
-		test->kind = SPI_getvalue(tup, desc, 3);
-		d = SPI_getbinval(tup, desc, 4, &isnull);
+		test->model = SPI_getvalue(tup, desc, Anum_tests_model);
+		test->name = SPI_getvalue(tup, desc, Anum_tests_name);
+		test->kind = SPI_getvalue(tup, desc, Anum_tests_kind);
+		d = SPI_getbinval(tup, desc, Anum_tests_columns, &isnull);
 		test->columns = isnull ? NIL : TextArrayToList(d);
-		d = SPI_getbinval(tup, desc, 5, &isnull);
+		d = SPI_getbinval(tup, desc, Anum_tests_accepted, &isnull);
 		test->accepted = isnull ? NIL : TextArrayToList(d);
-		test->to_model = SPI_getvalue(tup, desc, 6);
-		test->to_relation = SPI_getvalue(tup, desc, 7);
-		test->to_column = SPI_getvalue(tup, desc, 8);
-		test->expression = SPI_getvalue(tup, desc, 9);
-		test->min_rows = SPI_getvalue(tup, desc, 10);
-		test->max_rows = SPI_getvalue(tup, desc, 11);
-		test->max_age = SPI_getvalue(tup, desc, 12);
-		test->sql = SPI_getvalue(tup, desc, 13);
-		test->severity = SPI_getvalue(tup, desc, 14);
-		test->warn_if = SPI_getvalue(tup, desc, 15);
-		test->error_if = SPI_getvalue(tup, desc, 16);
-		test->blocking = DatumGetBool(SPI_getbinval(tup, desc, 17, &isnull));
-		test->store_failures = DatumGetBool(SPI_getbinval(tup, desc, 18, &isnull));
+		test->to_model = SPI_getvalue(tup, desc, Anum_tests_to_model);
+		test->to_relation = SPI_getvalue(tup, desc, Anum_tests_to_relation);
+		test->to_column = SPI_getvalue(tup, desc, Anum_tests_to_column);
+		test->expression = SPI_getvalue(tup, desc, Anum_tests_expression);
+		test->min_rows = SPI_getvalue(tup, desc, Anum_tests_min_rows);
+		test->max_rows = SPI_getvalue(tup, desc, Anum_tests_max_rows);
+		test->max_age = SPI_getvalue(tup, desc, Anum_tests_max_age);
+		test->sql = SPI_getvalue(tup, desc, Anum_tests_sql);
+		test->severity = SPI_getvalue(tup, desc, Anum_tests_severity);
+		test->warn_if = SPI_getvalue(tup, desc, Anum_tests_warn_if);
+		test->error_if = SPI_getvalue(tup, desc, Anum_tests_error_if);
+		test->blocking = DatumGetBool(SPI_getbinval(tup, desc, Anum_tests_blocking, &isnull));
+		test->store_failures = DatumGetBool(SPI_getbinval(tup, desc, Anum_tests_store_failures, &isnull));
 		result = lappend(result, test);
 		MemoryContextSwitchTo(spicxt);
 	}
@@ -980,4 +960,167 @@ CatalogNextRunId(void)
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	CatalogLeave(&session);
 	return id;
+}
+
+/*
+ * CatalogExecute
+ *		Run one statement on the catalog, as the extension owner with the
+ *		pinned search_path, with parameters (nulls as SPI takes them), and
+ *		check its SPI result code is expected (what names it in the error).
+ *		Returns the rows processed.  The writes and one-shot reads of every
+ *		module go through here.
+ */
+uint64
+CatalogExecute(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+			   int expected, const char *what)
+{
+	CatalogSession session;
+	uint64		processed;
+
+	CatalogEnter(&session);
+	spi_check(SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0), expected, what);
+	processed = SPI_processed;
+	CatalogLeave(&session);
+	return processed;
+}
+
+/*
+ * CatalogTestEdges
+ *		Pairs (model, to_model) of relationships tests between two models,
+ *		as a List of List (char *, char *): run order edges.
+ */
+List *
+CatalogTestEdges(void)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	List	   *pairs = NIL;
+
+	CatalogEnter(&session);
+	spi_check(SPI_execute("SELECT DISTINCT model, to_model FROM medallion.tests "
+						  "WHERE to_model IS NOT NULL AND to_model OPERATOR(pg_catalog.<>) model",
+						  false, 0), SPI_OK_SELECT, "reading tests");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+
+		pairs = lappend(pairs, list_make2(spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
+										  spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
+		MemoryContextSwitchTo(spicxt);
+	}
+	CatalogLeave(&session);
+	return pairs;
+}
+
+/*
+ * CatalogUpsertTest
+ *		Insert or replace a row of medallion.tests.
+ */
+void
+CatalogUpsertTest(TestDef *test, const char *description)
+{
+	Oid			types[19];
+	Datum		values[19];
+	char		nulls[19];
+
+	memset(nulls, ' ', sizeof(nulls));
+	for (int i = 0; i < 19; i++)
+		types[i] = TEXTOID;
+	values[0] = CStringGetTextDatum(test->model);
+	values[1] = CStringGetTextDatum(test->name);
+	values[2] = CStringGetTextDatum(test->kind);
+	types[3] = TEXTARRAYOID;
+	values[3] = ListToTextArray(test->columns);
+	types[4] = TEXTARRAYOID;
+	values[4] = ListToTextArray(test->accepted);
+	nulls[4] = test->accepted ? ' ' : 'n';
+#define TEXT_OR_NULL(i, v) do { values[i] = (v) ? CStringGetTextDatum(v) : (Datum) 0; nulls[i] = (v) ? ' ' : 'n'; } while (0)
+	TEXT_OR_NULL(5, test->to_model);
+	TEXT_OR_NULL(6, test->to_relation);
+	TEXT_OR_NULL(7, test->to_column);
+	TEXT_OR_NULL(8, test->expression);
+	TEXT_OR_NULL(9, test->min_rows);
+	TEXT_OR_NULL(10, test->max_rows);
+	TEXT_OR_NULL(11, test->max_age);
+	TEXT_OR_NULL(12, test->sql);
+	TEXT_OR_NULL(13, test->severity);
+	TEXT_OR_NULL(14, test->warn_if);
+	TEXT_OR_NULL(15, test->error_if);
+	types[16] = BOOLOID;
+	values[16] = BoolGetDatum(test->blocking);
+	types[17] = BOOLOID;
+	values[17] = BoolGetDatum(test->store_failures);
+	TEXT_OR_NULL(18, description);
+#undef TEXT_OR_NULL
+	(void) CatalogExecute("INSERT INTO medallion.tests (model, name, kind, columns, accepted, "
+						  "to_model, to_relation, to_column, expression, min_rows, max_rows, "
+						  "max_age, sql, severity, warn_if, error_if, blocking, store_failures, "
+						  "description) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+						  "$10::bigint, $11::bigint, $12::interval, $13, $14, $15, $16, $17, "
+						  "$18, $19) ON CONFLICT (model, name) DO UPDATE SET "
+						  "kind = EXCLUDED.kind, columns = EXCLUDED.columns, "
+						  "accepted = EXCLUDED.accepted, to_model = EXCLUDED.to_model, "
+						  "to_relation = EXCLUDED.to_relation, to_column = EXCLUDED.to_column, "
+						  "expression = EXCLUDED.expression, min_rows = EXCLUDED.min_rows, "
+						  "max_rows = EXCLUDED.max_rows, max_age = EXCLUDED.max_age, "
+						  "sql = EXCLUDED.sql, severity = EXCLUDED.severity, "
+						  "warn_if = EXCLUDED.warn_if, error_if = EXCLUDED.error_if, "
+						  "blocking = EXCLUDED.blocking, store_failures = EXCLUDED.store_failures, "
+						  "description = EXCLUDED.description",
+						  19, types, values, nulls, SPI_OK_INSERT, "writing a test");
+}
+
+/*
+ * CatalogDeleteTest
+ *		Delete a test; returns whether it existed.
+ */
+bool
+CatalogDeleteTest(const char *model, const char *name)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(model), CStringGetTextDatum(name)};
+
+	return CatalogExecute("DELETE FROM medallion.tests WHERE model OPERATOR(pg_catalog.=) $1 "
+						  "AND name OPERATOR(pg_catalog.=) $2",
+						  2, types, values, NULL, SPI_OK_DELETE, "dropping a test") > 0;
+}
+
+/*
+ * CatalogFreshnessRules
+ *		For each source, and each of its relations with its freshness column:
+ *		(source, relation as SQL, column, warn_after, error_after, owner),
+ *		as char *[6] (NULLs where the source has no rule or no such
+ *		relation).
+ */
+List *
+CatalogFreshnessRules(void)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	List	   *rules = NIL;
+
+	CatalogEnter(&session);
+	spi_check(SPI_execute("SELECT s.name, pg_catalog.quote_ident(s.local_schema) || '.' || "
+						  "pg_catalog.quote_ident(c.relname), s.freshness_column, "
+						  "s.warn_after::text, s.error_after::text, s.owner::text "
+						  "FROM medallion.sources s "
+						  "LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = s.local_schema "
+						  "LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
+						  " AND c.relkind IN ('r', 'v', 'm', 'f', 'p') "
+						  " AND (s.tables = '{}' OR c.relname::text = ANY (s.tables)) "
+						  " AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
+						  "             AND a.attname::text = s.freshness_column AND NOT a.attisdropped) "
+						  "ORDER BY 1, 2", false, 0), SPI_OK_SELECT, "reading sources");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+		char	  **rule = palloc(sizeof(char *) * 6);
+
+		for (int j = 0; j < 6; j++)
+			rule[j] = spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1);
+		rules = lappend(rules, rule);
+		MemoryContextSwitchTo(spicxt);
+	}
+	CatalogLeave(&session);
+	return rules;
 }

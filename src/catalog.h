@@ -12,6 +12,84 @@
 
 #include "medallion.h"
 
+/*
+ * Columns of the rows catalog.c reads (the SELECT lists there), by name:
+ * tuple-to-struct functions read them with these, never with bare numbers.
+ */
+#define Anum_layers_name	1
+#define Anum_layers_schema	2
+#define Anum_layers_ordinal	3
+#define Anum_layers_default_materialization	4
+#define Anum_layers_reader_role	5
+
+#define Anum_models_name	1
+#define Anum_models_layer	2
+#define Anum_models_schema	3
+#define Anum_models_layer_ordinal	4
+#define Anum_models_materialized	5
+#define Anum_models_sql	6
+#define Anum_models_owner	7
+#define Anum_models_search_path	8
+#define Anum_models_unique_key	9
+#define Anum_models_indexes	10
+#define Anum_models_tags	11
+#define Anum_models_description	12
+#define Anum_models_column_descriptions	13
+#define Anum_models_on_schema_change	14
+#define Anum_models_statement_timeout	15
+#define Anum_models_enabled	16
+#define Anum_models_version	17
+#define Anum_models_sql_hash	18
+#define Anum_models_analyzed_version	19
+#define Anum_models_strategy	20
+#define Anum_models_watermark	21
+#define Anum_models_lookback	22
+#define Anum_models_full_refresh_threshold	23
+#define Anum_models_snapshot_strategy	24
+#define Anum_models_updated_at	25
+#define Anum_models_check_columns	26
+#define Anum_models_hard_deletes	27
+
+#define Anum_sources_name	1
+#define Anum_sources_kind	2
+#define Anum_sources_local_schema	3
+#define Anum_sources_tables	4
+#define Anum_sources_retries	5
+#define Anum_sources_retry_delay	6
+#define Anum_sources_batch_size	7
+
+#define Anum_deps_model	1
+#define Anum_deps_schema	2
+#define Anum_deps_name	3
+#define Anum_deps_kind	4
+#define Anum_deps_via	5
+
+#define Anum_tests_model	1
+#define Anum_tests_name	2
+#define Anum_tests_kind	3
+#define Anum_tests_columns	4
+#define Anum_tests_accepted	5
+#define Anum_tests_to_model	6
+#define Anum_tests_to_relation	7
+#define Anum_tests_to_column	8
+#define Anum_tests_expression	9
+#define Anum_tests_min_rows	10
+#define Anum_tests_max_rows	11
+#define Anum_tests_max_age	12
+#define Anum_tests_sql	13
+#define Anum_tests_severity	14
+#define Anum_tests_warn_if	15
+#define Anum_tests_error_if	16
+#define Anum_tests_blocking	17
+#define Anum_tests_store_failures	18
+
+#define Anum_extract_stage	1
+#define Anum_extract_mark	2
+#define Anum_extract_last_key	3
+#define Anum_extract_rows	4
+#define Anum_extract_version	5
+
+
 /* A row of medallion.layers. */
 typedef struct LayerDef
 {
@@ -134,6 +212,12 @@ extern List *CatalogListSources(void);
 extern List *CatalogListDependencies(const char *model);
 
 extern void CatalogUpsertModel(ModelDef *model, bool is_new);
+extern uint64 CatalogExecute(const char *sql, int nargs, Oid *types, Datum *values,
+							 const char *nulls, int expected, const char *what);
+extern List *CatalogTestEdges(void);
+extern void CatalogUpsertTest(TestDef *test, const char *description);
+extern bool CatalogDeleteTest(const char *model, const char *name);
+extern List *CatalogFreshnessRules(void);
 extern int64 CatalogNextRunId(void);
 extern List *CatalogListTests(const char *model);
 extern List *CatalogReferencingTests(const char *model);

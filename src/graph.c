@@ -51,24 +51,8 @@ static bool find_path(Graph *graph, int node, int target, bool *seen, List **pat
 static void
 add_test_edges(Graph *graph)
 {
-	CatalogSession session;
-	List	   *pairs = NIL;
-	MemoryContext callercxt = CurrentMemoryContext;
+	List	   *pairs = CatalogTestEdges();
 	ListCell   *lc;
-
-	CatalogEnter(&session);
-	if (SPI_execute("SELECT DISTINCT model, to_model FROM medallion.tests "
-					"WHERE to_model IS NOT NULL AND to_model <> model", false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read tests");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-
-		pairs = lappend(pairs, list_make2(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
-										  SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
 
 	foreach(lc, pairs)
 	{

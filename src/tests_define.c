@@ -392,11 +392,6 @@ medallion_add_test(PG_FUNCTION_ARGS)
 	Oid			save_userid;
 	int			save_sec;
 	int			nestlevel;
-	CatalogSession session;
-	Oid			argtypes[20];
-	Datum		values[20];
-	char		nulls[20];
-	int			ret;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -519,56 +514,7 @@ medallion_add_test(PG_FUNCTION_ARGS)
 	AnalyzeLeaveSearchPath(nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 
-	memset(nulls, ' ', sizeof(nulls));
-	for (int i = 0; i < 20; i++)
-		argtypes[i] = TEXTOID;
-	values[0] = CStringGetTextDatum(test->model);
-	values[1] = CStringGetTextDatum(test->name);
-	values[2] = CStringGetTextDatum(test->kind);
-	argtypes[3] = TEXTARRAYOID;
-	values[3] = ListToTextArray(test->columns);
-	argtypes[4] = TEXTARRAYOID;
-	values[4] = ListToTextArray(test->accepted);
-	nulls[4] = test->accepted ? ' ' : 'n';
-#define TEXT_OR_NULL(i, v) do { values[i] = (v) ? CStringGetTextDatum(v) : (Datum) 0; nulls[i] = (v) ? ' ' : 'n'; } while (0)
-	TEXT_OR_NULL(5, test->to_model);
-	TEXT_OR_NULL(6, test->to_relation);
-	TEXT_OR_NULL(7, test->to_column);
-	TEXT_OR_NULL(8, test->expression);
-	TEXT_OR_NULL(9, test->min_rows);
-	TEXT_OR_NULL(10, test->max_rows);
-	TEXT_OR_NULL(11, test->max_age);
-	TEXT_OR_NULL(12, test->sql);
-	TEXT_OR_NULL(13, test->severity);
-	TEXT_OR_NULL(14, test->warn_if);
-	TEXT_OR_NULL(15, test->error_if);
-	argtypes[16] = BOOLOID;
-	values[16] = BoolGetDatum(test->blocking);
-	argtypes[17] = BOOLOID;
-	values[17] = BoolGetDatum(test->store_failures);
-	TEXT_OR_NULL(18, description);
-#undef TEXT_OR_NULL
-
-	CatalogEnter(&session);
-	ret = SPI_execute_with_args("INSERT INTO medallion.tests (model, name, kind, columns, accepted, "
-								"to_model, to_relation, to_column, expression, min_rows, max_rows, "
-								"max_age, sql, severity, warn_if, error_if, blocking, store_failures, "
-								"description) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-								"$10::bigint, $11::bigint, $12::interval, $13, $14, $15, $16, $17, "
-								"$18, $19) ON CONFLICT (model, name) DO UPDATE SET "
-								"kind = EXCLUDED.kind, columns = EXCLUDED.columns, "
-								"accepted = EXCLUDED.accepted, to_model = EXCLUDED.to_model, "
-								"to_relation = EXCLUDED.to_relation, to_column = EXCLUDED.to_column, "
-								"expression = EXCLUDED.expression, min_rows = EXCLUDED.min_rows, "
-								"max_rows = EXCLUDED.max_rows, max_age = EXCLUDED.max_age, "
-								"sql = EXCLUDED.sql, severity = EXCLUDED.severity, "
-								"warn_if = EXCLUDED.warn_if, error_if = EXCLUDED.error_if, "
-								"blocking = EXCLUDED.blocking, store_failures = EXCLUDED.store_failures, "
-								"description = EXCLUDED.description",
-								19, argtypes, values, nulls, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "could not write the test: %s", SPI_result_code_string(ret));
-	CatalogLeave(&session);
+	CatalogUpsertTest(test, description);
 	CommandCounterIncrement();
 	TestsBind(model);
 	PG_RETURN_TEXT_P(cstring_to_text(test->name));
@@ -582,10 +528,6 @@ medallion_drop_test(PG_FUNCTION_ARGS)
 {
 	ModelDef   *model;
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	CatalogSession session;
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
-	int			ret;
 
 	CatalogRequireAdmin("drop tests");
 	CatalogLockDefinitions();
@@ -594,19 +536,11 @@ medallion_drop_test(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of model \"%s\"", model->name)));
-	values[0] = CStringGetTextDatum(model->name);
-	values[1] = CStringGetTextDatum(name);
-	CatalogEnter(&session);
-	ret = SPI_execute_with_args("DELETE FROM medallion.tests WHERE model = $1 AND name = $2",
-								2, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_DELETE)
-		elog(ERROR, "could not drop the test: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
+	if (!CatalogDeleteTest(model->name, name))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" has no test \"%s\"", model->name, name),
 				 errhint("Tests are listed in medallion.tests.")));
-	CatalogLeave(&session);
 	CommandCounterIncrement();
 	BindDrop(BindName(model->name, name));
 	TestsBind(model);

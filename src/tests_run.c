@@ -695,40 +695,14 @@ medallion_check_sources(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
 	List	   *rules = NIL;
 	ListCell   *lc;
-	int			ret;
 
 	CatalogRequireAdmin("check sources");
 	InitMaterializedSRF(fcinfo, 0);
 
-	/* (source, relation, column, warn_after, error_after) to check */
-	CatalogEnter(&session);
-	ret = SPI_execute("SELECT s.name, pg_catalog.quote_ident(s.local_schema) || '.' || "
-					  "pg_catalog.quote_ident(c.relname), s.freshness_column, "
-					  "s.warn_after::text, s.error_after::text, s.owner::text "
-					  "FROM medallion.sources s "
-					  "LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = s.local_schema "
-					  "LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
-					  " AND c.relkind IN ('r', 'v', 'm', 'f', 'p') "
-					  " AND (s.tables = '{}' OR c.relname::text = ANY (s.tables)) "
-					  " AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
-					  "             AND a.attname::text = s.freshness_column AND NOT a.attisdropped) "
-					  "ORDER BY 1, 2", false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read sources: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		char	  **rule = palloc(sizeof(char *) * 6);
-
-		for (int j = 0; j < 6; j++)
-			rule[j] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1);
-		rules = lappend(rules, rule);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
+	/* (source, relation, column, warn_after, error_after, owner) to check */
+	rules = CatalogFreshnessRules();
 
 	foreach(lc, rules)
 	{
