@@ -649,8 +649,11 @@ build_model(Run *run, RunStep *step)
 	if (build.replaces)
 	{
 		/* a whole new table: downstream reads it until it is swapped in */
+		MemoryContext old = MemoryContextSwitchTo(run->context);
+
 		run->redirect_from = lappend_oid(run->redirect_from, build.candidate->published);
 		run->redirect_to = lappend_oid(run->redirect_to, build.candidate->candidate);
+		MemoryContextSwitchTo(old);
 	}
 
 	/* the tests audit what was built; a failing blocking test fails the model */
@@ -764,6 +767,33 @@ retry_step(Run *run, RunStep *step, ErrorData *edata)
 }
 
 /*
+ * keep_candidate
+ *		A copy in cxt of what publishing needs of a candidate built in the
+ *		model's memory context, which is reset after each model (so that a
+ *		run's memory does not grow with its models).
+ */
+static Candidate *
+keep_candidate(Candidate *cand, MemoryContext cxt)
+{
+	MemoryContext old;
+	Candidate  *copy;
+
+	if (cand == NULL)
+		return NULL;
+	old = MemoryContextSwitchTo(cxt);
+	copy = palloc(sizeof(Candidate));
+	*copy = *cand;
+	copy->columns = NIL;		/* the query's: not needed once built */
+	copy->published_indexes = list_copy(cand->published_indexes);
+	copy->candidate_indexes = list_copy(cand->candidate_indexes);
+	copy->lower_bound = cand->lower_bound ? pstrdup(cand->lower_bound) : NULL;
+	copy->watermark = cand->watermark ? pstrdup(cand->watermark) : NULL;
+	copy->max_seen = cand->max_seen ? pstrdup(cand->max_seen) : NULL;
+	MemoryContextSwitchTo(old);
+	return copy;
+}
+
+/*
  * build_step
  *		Build one step in a subtransaction; a failure is recorded in the
  *		step, a cancel by the user marks the run cancelled.
@@ -801,8 +831,11 @@ build_step(Run *run, RunStep *step)
 	step->attempt = 1;
 	for (;;)
 	{
+		MemoryContext old = MemoryContextSwitchTo(run->stepcxt);
+
 		step->worker_timed_out = false;
 		edata = SubxactRun(build_step_work, &work, false);
+		MemoryContextSwitchTo(old);
 		ModelScopeStopTimeout();
 		timed_out = ModelScopeTimedOut() || step->worker_timed_out;
 		if (edata == NULL || timed_out || !retry_step(run, step, edata))
@@ -819,7 +852,10 @@ build_step(Run *run, RunStep *step)
 	}
 
 	if (edata == NULL)
+	{
 		step->status = step->up_to_date ? STEP_UP_TO_DATE : STEP_SUCCESS;
+		step->candidate = keep_candidate(step->candidate, run->context);
+	}
 	else
 	{
 		/* what the failed model added to the redirections is gone */
@@ -1002,6 +1038,8 @@ execute_run_work(void *arg)
 		report_step(run, step);
 		if (step->tests != NULL)
 			store_failures(run, step);
+		/* what building this model allocated, its plans and bound query, goes */
+		MemoryContextReset(run->stepcxt);
 	}
 	if (run->cancelled)
 		ereport(ERROR,
@@ -1119,6 +1157,8 @@ medallion_run(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the arguments of medallion_run must not be NULL")));
 	run->context = CurrentMemoryContext;
+	run->stepcxt = AllocSetContextCreate(run->context, "medallion model",
+										 ALLOCSET_DEFAULT_SIZES);
 	run->selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	run->full_refresh = PG_GETARG_BOOL(1);
 	run->strict = PG_GETARG_BOOL(2);

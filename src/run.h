@@ -65,6 +65,7 @@ typedef struct RunStep
 typedef struct Run
 {
 	MemoryContext context;		/* survives the rollback of any step */
+	MemoryContext stepcxt;		/* what building one model allocates; reset after it */
 	int64		run_id;
 	char	   *selector;
 	bool		full_refresh;
