@@ -90,6 +90,50 @@ CREATE INDEX ON medallion.run_models (model, run_id);
 GRANT SELECT ON medallion.runs, medallion.run_models TO medallion_admin;
 
 /*
+ * What medallion_build holds for nothing: candidates that build workers
+ * committed for runs no longer running (crashed, cancelled, failed to
+ * publish; a run holds an advisory lock on (medallion, run id) to the end of
+ * its transaction, even when its own start is not committed yet), and
+ * staging tables no extraction points at (a restore brings them back
+ * alone).  One that cannot be dropped now is left for the next start.
+ * Called by ledger_apply when a run starts.
+ */
+CREATE FUNCTION medallion.drop_leftovers()
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	leftover regclass;
+	dropped integer := 0;
+	saved_lock_timeout text := pg_catalog.current_setting('lock_timeout');
+BEGIN
+	FOR leftover IN
+		SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
+		 WHERE c.relnamespace = 'medallion_build'::regnamespace AND c.relkind = 'r'
+		   AND CASE WHEN c.relname ~ '^r[0-9]+_'
+					THEN pg_catalog.pg_try_advisory_xact_lock(1835297902,
+							 (pg_catalog.substring(c.relname, '^r([0-9]+)_')::bigint % 4294967296)::bit(32)::integer)
+					WHEN c.relname ~ '^s_[0-9]+$'
+					THEN NOT EXISTS (SELECT 1 FROM medallion.extract_state e WHERE e.stage = c.oid)
+					ELSE false END
+	LOOP
+		BEGIN
+			PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
+			EXECUTE format('DROP TABLE %s', leftover);
+			dropped := dropped + 1;
+		EXCEPTION WHEN OTHERS THEN
+			NULL;			/* locked, gone, or depended on: next time */
+		END;
+	END LOOP;
+	PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
+	RETURN dropped;
+END
+$function$;
+COMMENT ON FUNCTION medallion.drop_leftovers() IS
+	'Drop the candidates and staging tables in medallion_build that no running run or extraction owns; returns how many; called when a run starts, internal';
+
+/*
  * ledger_apply: the only writer of the run ledger, called by the ledger
  * worker (or, when no worker slot is free, by the run itself).
  */
@@ -100,8 +144,6 @@ SET search_path = pg_catalog, pg_temp
 AS $function$
 DECLARE
 	crashed_runs bigint;
-	leftover regclass;
-	saved_lock_timeout text := pg_catalog.current_setting('lock_timeout');
 BEGIN
 	IF entry->>'op' = 'start' THEN
 		/*
@@ -120,33 +162,8 @@ BEGIN
 		SELECT count(pg_notify('medallion_alerts',
 							   jsonb_build_object('run_id', run_id, 'status', 'crashed', 'message', message)::text))
 		  INTO STRICT crashed_runs FROM crashed;
-		/*
-		 * What medallion_build holds for nothing: candidates that build
-		 * workers committed for runs no longer running (crashed, cancelled,
-		 * failed to publish; a run holds an advisory lock on (medallion, run
-		 * id) to the end of its transaction, even when its own start is not
-		 * committed yet), and staging tables no extraction points at (a
-		 * restore brings them back alone).  One that cannot be dropped now
-		 * is left for the next start.
-		 */
-		FOR leftover IN
-			SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
-			 WHERE c.relnamespace = 'medallion_build'::regnamespace AND c.relkind = 'r'
-			   AND CASE WHEN c.relname ~ '^r[0-9]+_'
-						THEN pg_catalog.pg_try_advisory_xact_lock(1835297902,
-								 (pg_catalog.substring(c.relname, '^r([0-9]+)_')::bigint % 4294967296)::bit(32)::integer)
-						WHEN c.relname ~ '^s_[0-9]+$'
-						THEN NOT EXISTS (SELECT 1 FROM medallion.extract_state e WHERE e.stage = c.oid)
-						ELSE false END
-		LOOP
-			BEGIN
-				PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
-				EXECUTE format('DROP TABLE %s', leftover);
-			EXCEPTION WHEN OTHERS THEN
-				NULL;			/* locked, gone, or depended on: next time */
-			END;
-		END LOOP;
-		PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
+		/* what runs that did not finish left in medallion_build goes first */
+		PERFORM medallion.drop_leftovers();
 		INSERT INTO medallion.runs (run_id, selector, options, started_by, backend_pid,
 			started_at, models)
 		SELECT r.run_id, r.selector, r.options, r.started_by, r.backend_pid, r.started_at, r.models

@@ -535,6 +535,130 @@ END
 $procedure$;
 
 /*
+ * What medallion_build holds for nothing: candidates that build workers
+ * committed for runs no longer running (crashed, cancelled, failed to
+ * publish; a run holds an advisory lock on (medallion, run id) to the end of
+ * its transaction, even when its own start is not committed yet), and
+ * staging tables no extraction points at (a restore brings them back
+ * alone).  One that cannot be dropped now is left for the next start.
+ * Called by ledger_apply when a run starts.
+ */
+CREATE FUNCTION medallion.drop_leftovers()
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	leftover regclass;
+	dropped integer := 0;
+	saved_lock_timeout text := pg_catalog.current_setting('lock_timeout');
+BEGIN
+	FOR leftover IN
+		SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
+		 WHERE c.relnamespace = 'medallion_build'::regnamespace AND c.relkind = 'r'
+		   AND CASE WHEN c.relname ~ '^r[0-9]+_'
+					THEN pg_catalog.pg_try_advisory_xact_lock(1835297902,
+							 (pg_catalog.substring(c.relname, '^r([0-9]+)_')::bigint % 4294967296)::bit(32)::integer)
+					WHEN c.relname ~ '^s_[0-9]+$'
+					THEN NOT EXISTS (SELECT 1 FROM medallion.extract_state e WHERE e.stage = c.oid)
+					ELSE false END
+	LOOP
+		BEGIN
+			PERFORM pg_catalog.set_config('lock_timeout', '100ms', true);
+			EXECUTE format('DROP TABLE %s', leftover);
+			dropped := dropped + 1;
+		EXCEPTION WHEN OTHERS THEN
+			NULL;			/* locked, gone, or depended on: next time */
+		END;
+	END LOOP;
+	PERFORM pg_catalog.set_config('lock_timeout', saved_lock_timeout, true);
+	RETURN dropped;
+END
+$function$;
+COMMENT ON FUNCTION medallion.drop_leftovers() IS
+	'Drop the candidates and staging tables in medallion_build that no running run or extraction owns; returns how many; called when a run starts, internal';
+
+/*
+ * ledger_apply: the only writer of the run ledger, called by the ledger
+ * worker (or, when no worker slot is free, by the run itself).
+ */
+CREATE OR REPLACE FUNCTION medallion.ledger_apply(entry jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	crashed_runs bigint;
+BEGIN
+	IF entry->>'op' = 'start' THEN
+		/*
+		 * Runs left "running" by a backend that is gone (a crash, a restart,
+		 * a killed process) published nothing: their transaction never
+		 * committed.  Say so before recording a new one.
+		 */
+		WITH crashed AS (
+			UPDATE medallion.runs AS r
+			   SET status = 'crashed', finished_at = pg_catalog.now(),
+				   message = 'the run was interrupted (server crash, restart or killed backend); nothing it built was published'
+			 WHERE r.status = 'running'
+			   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+								WHERE a.pid = r.backend_pid AND a.backend_start <= r.started_at)
+			RETURNING r.run_id, r.message)
+		SELECT count(pg_notify('medallion_alerts',
+							   jsonb_build_object('run_id', run_id, 'status', 'crashed', 'message', message)::text))
+		  INTO STRICT crashed_runs FROM crashed;
+		/* what runs that did not finish left in medallion_build goes first */
+		PERFORM medallion.drop_leftovers();
+		INSERT INTO medallion.runs (run_id, selector, options, started_by, backend_pid,
+			started_at, models)
+		SELECT r.run_id, r.selector, r.options, r.started_by, r.backend_pid, r.started_at, r.models
+		  FROM jsonb_populate_record(NULL::medallion.runs, entry) AS r;
+	ELSIF entry->>'op' = 'finish' THEN
+		/* the start may not have been recorded (medallion_test records once) */
+		INSERT INTO medallion.runs AS u (run_id, selector, options, started_by, backend_pid,
+			started_at, models, finished_at, status, succeeded, failed, skipped, published, message)
+		SELECT r.run_id, r.selector, r.options, r.started_by, r.backend_pid, r.started_at,
+			   r.models, r.finished_at, r.status, r.succeeded, r.failed, r.skipped, r.published,
+			   r.message
+		  FROM jsonb_populate_record(NULL::medallion.runs, entry) AS r
+		ON CONFLICT (run_id) DO UPDATE
+		   SET finished_at = EXCLUDED.finished_at, status = EXCLUDED.status,
+			   succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed,
+			   skipped = EXCLUDED.skipped, published = EXCLUDED.published,
+			   message = EXCLUDED.message;
+		INSERT INTO medallion.run_models
+		SELECT * FROM jsonb_populate_recordset(NULL::medallion.run_models, entry->'steps');
+		INSERT INTO medallion.test_results
+		SELECT * FROM jsonb_populate_recordset(NULL::medallion.test_results,
+											   coalesce(entry->'tests', '[]'));
+
+		/* alerts: committed with the ledger, whatever the run's transaction does */
+		PERFORM pg_notify('medallion_alerts', left(a.payload::text, 7900))
+		   FROM (SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'model', st->>'model',
+										   'status', st->>'status', 'message', st->>'message') AS payload
+				   FROM jsonb_array_elements(entry->'steps') AS st
+				  WHERE st->>'status' IN ('failed', 'cancelled')
+				 UNION ALL
+				 SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'model', t->>'model',
+										   'test', t->>'test', 'status', t->>'status',
+										   'message', coalesce(t->>'message', (t->>'failures') || ' failures'))
+				   FROM jsonb_array_elements(coalesce(entry->'tests', '[]')) AS t
+				  WHERE t->>'status' IN ('warn', 'fail', 'error')
+				 UNION ALL
+				 SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'status', entry->>'status',
+										   'message', entry->>'message')
+				  WHERE entry->>'status' IN ('failed', 'cancelled') AND entry->>'message' IS NOT NULL) AS a;
+
+	ELSE
+		RAISE EXCEPTION 'unknown ledger operation "%"', entry->>'op'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END
+$function$;
+COMMENT ON FUNCTION medallion.ledger_apply(jsonb) IS
+	'Write one run ledger entry (start or finish of a run; a start marks runs whose backend is gone as crashed; a finish sends alerts); internal';
+
+/*
  * Bind every model as its owner, from the SQL it was defined with: the
  * last time its names are resolved until its owner defines or re-binds it.
  * Ephemeral models first, so that what reads them finds their bindings; a
