@@ -2,7 +2,7 @@
  *
  * graph.c
  *	  The model DAG: loading, selectors, cycles, topological waves, and
- *	  medallion_plan().
+ *	  the plans runs follow (medallion_plan, in run.c, shows them).
  *
  * The graph is built from medallion.models and medallion.model_dependencies
  * (kind = 'model').  Models whose derived rows are missing or stale (after
@@ -36,7 +36,6 @@
 	"A selector is a comma-separated list of: all, a layer name, layer:<layer>, " \
 	"tag:<tag>, a model name, +model (with its ancestors), model+ (with its descendants)."
 
-PG_FUNCTION_INFO_V1(medallion_plan);
 
 static bool find_path(Graph *graph, int node, int target, bool *seen, List **path);
 
@@ -453,45 +452,4 @@ GraphUpstreamPath(Graph *graph, int from, int to)
 	if (find_path(graph, from, to, seen, &path))
 		return path;
 	return NIL;
-}
-
-/*
- * medallion_plan(selector) returns (step, wave, model, layer, materialized,
- * depends_on): what a run of the selector builds, in order.
- */
-Datum
-medallion_plan(PG_FUNCTION_ARGS)
-{
-	char	   *selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Graph	   *graph;
-	List	   *steps;
-	ListCell   *lc;
-	int			stepno = 0;
-
-	CatalogRequireAdmin("plan runs");
-	InitMaterializedSRF(fcinfo, 0);
-	graph = GraphLoad(true);
-	steps = GraphPlan(graph, GraphSelect(graph, selector));
-	foreach(lc, steps)
-	{
-		PlanStep   *step = lfirst(lc);
-		GraphNode  *node = &graph->nodes[step->node];
-		Datum		values[6];
-		bool		nulls[6] = {false};
-		List	   *deps = NIL;
-		ListCell   *lu;
-
-		foreach(lu, node->upstream)
-			deps = lappend(deps, graph->nodes[lfirst_int(lu)].model->name);
-		list_sort(deps, ModelCompareNames);
-		values[0] = Int32GetDatum(++stepno);
-		values[1] = Int32GetDatum(step->wave);
-		values[2] = CStringGetTextDatum(node->model->name);
-		values[3] = CStringGetTextDatum(node->model->layer);
-		values[4] = CStringGetTextDatum(node->model->materialized);
-		values[5] = ListToTextArray(deps);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	PG_RETURN_VOID();
 }

@@ -1,8 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * run.c
- *	  Runs: medallion_run() and medallion_rollback().  Orchestration, run
- *	  locks, progress, the run ledger.
+ *	  Runs, their entry points: medallion_plan (what a run would do),
+ *	  medallion_run, medallion_test (the tests of what is published) and
+ *	  medallion_rollback.  The plan, run locks, building in order (with
+ *	  workers, run_workers.c), progress, publishing; the ledger is in
+ *	  run_ledger.c.
  *
  * A run has two phases, both in the caller's transaction:
  *
@@ -82,6 +85,7 @@
 PG_FUNCTION_INFO_V1(medallion_run);
 PG_FUNCTION_INFO_V1(medallion_rollback);
 PG_FUNCTION_INFO_V1(medallion_test);
+PG_FUNCTION_INFO_V1(medallion_plan);
 
 const char *const run_step_status_names[] = {
 	"pending", "success", "up_to_date", "failed", "skipped", "cancelled"
@@ -1358,5 +1362,46 @@ medallion_test(PG_FUNCTION_ARGS)
 	}
 	run->status = failed > 0 ? "failed" : "success";
 	LedgerFinish(run);
+	PG_RETURN_VOID();
+}
+
+/*
+ * medallion_plan(selector) returns (step, wave, model, layer, materialized,
+ * depends_on): what a run of the selector builds, in order.
+ */
+Datum
+medallion_plan(PG_FUNCTION_ARGS)
+{
+	char	   *selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Graph	   *graph;
+	List	   *steps;
+	ListCell   *lc;
+	int			stepno = 0;
+
+	CatalogRequireAdmin("plan runs");
+	InitMaterializedSRF(fcinfo, 0);
+	graph = GraphLoad(true);
+	steps = GraphPlan(graph, GraphSelect(graph, selector));
+	foreach(lc, steps)
+	{
+		PlanStep   *step = lfirst(lc);
+		GraphNode  *node = &graph->nodes[step->node];
+		Datum		values[6];
+		bool		nulls[6] = {false};
+		List	   *deps = NIL;
+		ListCell   *lu;
+
+		foreach(lu, node->upstream)
+			deps = lappend(deps, graph->nodes[lfirst_int(lu)].model->name);
+		list_sort(deps, ModelCompareNames);
+		values[0] = Int32GetDatum(++stepno);
+		values[1] = Int32GetDatum(step->wave);
+		values[2] = CStringGetTextDatum(node->model->name);
+		values[3] = CStringGetTextDatum(node->model->layer);
+		values[4] = CStringGetTextDatum(node->model->materialized);
+		values[5] = ListToTextArray(deps);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 	PG_RETURN_VOID();
 }

@@ -153,6 +153,31 @@ for my $what (sort keys %shape)
 	   "updated and fresh installs have the same $what");
 }
 
+# a schedule made under 0.1.0 (pg_cron runs its jobs in database postgres)
+# keeps its job, gets its owner checked, and runs after the update
+psql('postgres', <<'SQL');
+CREATE EXTENSION medallion VERSION '0.1.0';
+CREATE TABLE public.upg_src (id int);
+INSERT INTO public.upg_src VALUES (1), (2);
+SELECT medallion_create_model('upg_m', 'SELECT id FROM public.upg_src', layer => 'silver');
+SELECT medallion_schedule('upg_nightly', 'upg_m', '0 4 * * *');
+SQL
+my $upg_job = psql('postgres', "SELECT jobid FROM medallion.schedules WHERE name = 'upg_nightly'");
+psql('postgres', 'ALTER EXTENSION medallion UPDATE');
+is(psql('postgres', "SELECT s.owner || ' ' || j.command FROM medallion.schedules s JOIN cron.job j USING (jobid)
+					 WHERE s.name = 'upg_nightly'"),
+   "postgres CALL public.medallion_run_scheduled('upg_nightly')", 'the schedule and its pg_cron job survive the update');
+run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"CALL public.medallion_run_scheduled('upg_nightly')\"");
+is(psql('postgres', "SELECT last_status || ' ' || (SELECT count(*) FROM silver.upg_m) FROM medallion.schedules WHERE name = 'upg_nightly'"),
+   'success 2', 'and the scheduled run builds the model');
+psql('postgres', <<'SQL');
+SELECT medallion_unschedule('upg_nightly');
+SELECT medallion_drop_model('upg_m');
+DROP TABLE public.upg_src;
+DROP EXTENSION medallion;
+SQL
+is(psql('postgres', "SELECT count(*) FROM cron.job WHERE jobid = $upg_job"), '0', 'unscheduling removes the job');
+
 for my $db (qw(tap_upgrade tap_upgrade_restored tap_upgrade_fresh))
 {
 	run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE $db\"");
