@@ -81,6 +81,11 @@ SELECT 'gold.run_by_country'::regclass::oid = table_oid AS same_table,
 SELECT c.relrowsecurity, p.polname, pg_get_expr(p.polqual, p.polrelid) AS qual, c.relacl IS NOT NULL AS private
   FROM pg_class c JOIN pg_policy p ON p.polrelid = c.oid
  WHERE c.oid = 'medallion_history.run_by_country'::regclass;
+-- autovacuum leaves medallion's own heaps alone (candidates, history); the
+-- published table keeps its own options
+SELECT relnamespace::regnamespace AS schema, relname, reloptions FROM pg_class
+ WHERE oid IN ('medallion_history.run_by_country'::regclass, 'gold.run_by_country'::regclass)
+ ORDER BY 1::text;
 SELECT has_table_privilege('medallion_reader', 'gold.run_by_country', 'SELECT') AS granted,
        col_description('gold.run_by_country'::regclass, 2) AS column_comment,
        obj_description('gold.run_by_country'::regclass, 'pg_class') AS table_comment,

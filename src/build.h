@@ -73,5 +73,6 @@ extern SchemaChange *BuildSchemaChange(Relation rel, List *columns);
 extern uint64 BuildFillHeap(Oid heap, List *columns, const char *sql, Oid shown_as,
 							List *redirect_from, List *redirect_to);
 extern void BuildSetAcl(Oid relid, Datum acl, bool isnull);
+extern void BuildKeepFromAutovacuum(Oid relid);
 
 #endif							/* MEDALLION_BUILD_H */

@@ -35,6 +35,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/reloptions.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -490,6 +491,51 @@ copy_acl(Oid from, Oid to)
 }
 
 /*
+ * BuildKeepFromAutovacuum
+ *		Keep autovacuum away from relid, a heap medallion made (a candidate,
+ *		a delta, a staging table): the build gathers its statistics itself,
+ *		and an autovacuum worker analyzing a candidate that a build worker
+ *		committed could hold locks the run then waits for in its publish
+ *		burst, while it waits for the run's statistics rows: a deadlock.
+ *		The setting stays with the relation (a swap exchanges storage, not
+ *		options), so the previous versions kept in medallion_history are
+ *		left alone by autovacuum too.
+ */
+void
+BuildKeepFromAutovacuum(Oid relid)
+{
+	Relation	classrel = table_open(RelationRelationId, RowExclusiveLock);
+	Oid			rels[2] = {relid, InvalidOid};
+
+	for (int i = 0; i < 2 && OidIsValid(rels[i]); i++)
+	{
+		HeapTuple	tup = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(rels[i]));
+		Datum		values[Natts_pg_class] = {0};
+		bool		nulls[Natts_pg_class] = {0};
+		bool		replaces[Natts_pg_class] = {0};
+		bool		isnull;
+		Datum		options;
+		HeapTuple	newtup;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for relation %u", rels[i]);
+		if (i == 0)
+			rels[1] = ((Form_pg_class) GETSTRUCT(tup))->reltoastrelid;
+		options = SysCacheGetAttr(RELOID, tup, Anum_pg_class_reloptions, &isnull);
+		options = transformRelOptions(isnull ? (Datum) 0 : options,
+									  list_make1(makeDefElem("autovacuum_enabled",
+															 (Node *) makeString("false"), -1)),
+									  NULL, NULL, false, false);
+		values[Anum_pg_class_reloptions - 1] = options;
+		replaces[Anum_pg_class_reloptions - 1] = true;
+		newtup = heap_modify_tuple(tup, RelationGetDescr(classrel), values, nulls, replaces);
+		CatalogTupleUpdate(classrel, &newtup->t_self, newtup);
+	}
+	table_close(classrel, RowExclusiveLock);
+	CommandCounterIncrement();
+}
+
+/*
  * copy_rls
  *		Give relation to the row-level security of relation from: its
  *		enabled and forced flags, and a copy of each policy (as CREATE POLICY
@@ -677,6 +723,7 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 	cand->candidate = make_new_heap(cand->published, tablespace, accessmethod,
 									persistence, AccessShareLock);
 	CommandCounterIncrement();
+	BuildKeepFromAutovacuum(cand->candidate);
 	cand->rows = BuildFillHeap(cand->candidate, analyzed->columns, sql, cand->published,
 						   redirect_from, redirect_to);
 	finish_candidate(cand, cand->candidate);

@@ -223,6 +223,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 									rel->rd_rel->relpersistence, AccessShareLock);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
+	BuildKeepFromAutovacuum(cand->candidate);
 	cand->rows = BuildFillHeap(cand->candidate, analyzed->columns, delta.data,
 						   published, redirect_from, redirect_to);
 

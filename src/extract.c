@@ -227,6 +227,7 @@ ExtractCreateStage(ModelDef *model)
 
 	table_close(rel, AccessShareLock);
 	CommandCounterIncrement();
+	BuildKeepFromAutovacuum(stage);
 	cand.candidate = stage;
 	cand.published = published;
 	BuildMoveToBuildSchema(&cand, -1, NIL);
