@@ -145,6 +145,24 @@ SELECT medallion_add_test('nosuch', 'not_null', column_name => 'id');
 SELECT medallion_drop_test('dq_orders', 'nosuch');
 SELECT count(*) = n AS nothing_stored FROM medallion.tests, tests_before GROUP BY n;
 
+-- a model whose blocking test fails leaves no trace in the run: a later
+-- test reading its table reads what is published, not its dropped candidate
+CREATE TABLE dq.vals (v int);
+INSERT INTO dq.vals VALUES (1), (2), (NULL);
+SELECT medallion_create_model('dq_aaa', 'SELECT 1 AS x', layer => 'silver');
+SELECT medallion_create_model('dq_fails', 'SELECT v FROM dq.vals', layer => 'silver');
+SELECT count(*) FROM medallion_run('dq_fails');
+SELECT medallion_add_test('dq_fails', 'not_null', column_name => 'v');
+SELECT medallion_create_model('dq_after', 'SELECT 1 AS one', layer => 'gold');
+SELECT medallion_add_test('dq_after', 'sql', sql => 'SELECT * FROM silver.dq_fails WHERE v > 5',
+  name => 'reads_dq_fails');
+SELECT model, status FROM medallion_run('dq_aaa, dq_fails, dq_after');
+SELECT test, status FROM medallion.test_results
+ WHERE run_id = (SELECT max(run_id) FROM medallion.runs) ORDER BY test;
+SELECT * FROM medallion_drop_model('dq_after');
+SELECT * FROM medallion_drop_model('dq_fails');
+SELECT * FROM medallion_drop_model('dq_aaa');
+
 SELECT * FROM medallion_drop_model('dq_customers', cascade => true);
 SELECT * FROM medallion_drop_model('dq_orders', cascade => true);
 SELECT count(*) AS tests_left FROM medallion.tests WHERE model LIKE 'dq\_%';

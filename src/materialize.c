@@ -191,6 +191,13 @@ static void
 build_view(BuildStep *step)
 {
 	step->tested = BuildPublishedRelid(step->model);
+	if (!OidIsValid(step->tested))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the published view %s of model \"%s\" is missing",
+						quote_qualified_identifier(step->model->schema, step->model->name),
+						step->model->name),
+				 errhint("Define the model again with medallion_create_model to recreate it.")));
 }
 
 /* A table: a new candidate (or the one a worker built), read downstream. */

@@ -806,8 +806,8 @@ static void
 build_step(Run *run, RunStep *step)
 {
 	StepWork	work = {run, step, ModelTimeoutMs(step->model)};
-	List	   *saved_from = run->redirect_from;
-	List	   *saved_to = run->redirect_to;
+	/* lists grow in place: what a failed attempt added is cut off by length */
+	int			saved_redirects = list_length(run->redirect_from);
 	ErrorData  *edata;
 	ListCell   *lc;
 	bool		timed_out = false;
@@ -845,8 +845,8 @@ build_step(Run *run, RunStep *step)
 		if (edata == NULL || timed_out || !retry_step(run, step, edata))
 			break;
 		/* the failed attempt left nothing behind: start over */
-		run->redirect_from = saved_from;
-		run->redirect_to = saved_to;
+		run->redirect_from = list_truncate(run->redirect_from, saved_redirects);
+		run->redirect_to = list_truncate(run->redirect_to, saved_redirects);
 		step->candidate = NULL;
 		step->up_to_date = false;
 		step->tests = NULL;
@@ -863,8 +863,8 @@ build_step(Run *run, RunStep *step)
 	else
 	{
 		/* what the failed model added to the redirections is gone */
-		run->redirect_from = saved_from;
-		run->redirect_to = saved_to;
+		run->redirect_from = list_truncate(run->redirect_from, saved_redirects);
+		run->redirect_to = list_truncate(run->redirect_to, saved_redirects);
 		if (step->by_worker)
 			drop_worker_candidate(step);
 		step->candidate = NULL;
