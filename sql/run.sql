@@ -185,6 +185,36 @@ SELECT medallion_rollback('run_customers');
 SELECT medallion_rollback('run_by_country');
 SELECT medallion_rollback('run_unit_price');   -- the last run changed it: swaps forward
 
+-- Ledger retention: runs older than medallion.ledger_retention go with
+-- their steps and test results, at the next run's start or on demand
+SHOW medallion.ledger_retention;
+SELECT count(*) > 2 AS several_runs FROM medallion.runs;
+UPDATE medallion.runs SET started_at = started_at - interval '40 days'
+ WHERE run_id < (SELECT max(run_id) FROM medallion.runs);
+SELECT count(*) > 0 AS old_steps FROM medallion.run_models
+ WHERE run_id < (SELECT max(run_id) FROM medallion.runs);
+CREATE TEMP TABLE runs_before_trim AS SELECT max(run_id) AS newest FROM medallion.runs;
+SELECT model, status FROM medallion_run('run_customers');
+SELECT count(*) AS runs_left FROM medallion.runs;
+SELECT count(*) AS old_steps_left FROM medallion.run_models
+ WHERE run_id < (SELECT newest FROM runs_before_trim);
+-- on demand: an admin may keep less only down to the retention
+UPDATE medallion.runs SET started_at = started_at - interval '10 days';
+CREATE ROLE regress_run_trimmer IN ROLE medallion_admin;
+SET ROLE regress_run_trimmer;
+SELECT medallion_trim_ledger(interval '1 day');
+SELECT medallion_trim_ledger(interval '-1 day');
+SELECT medallion_trim_ledger(interval '60 days') AS trimmed;
+SELECT medallion_trim_ledger() AS trimmed;
+DELETE FROM medallion.runs;
+RESET ROLE;
+DROP ROLE regress_run_trimmer;
+SELECT medallion_trim_ledger(interval '0') AS trimmed;
+SELECT count(*) AS runs_left FROM medallion.runs;
+SET medallion.ledger_retention = 0;
+SELECT medallion_trim_ledger() AS trimmed;
+RESET medallion.ledger_retention;
+
 DROP VIEW runsrc.bi_report;
 SELECT * FROM medallion_drop_model('run_customers', cascade => true);
 SELECT * FROM medallion_drop_model('run_orders', cascade => true);

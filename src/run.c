@@ -93,6 +93,7 @@ const char *const run_step_status_names[] = {
 
 static bool run_log_timing = true;
 char	   *run_label = NULL;
+int			run_ledger_retention = RUN_DEFAULT_LEDGER_RETENTION;
 
 
 /*
@@ -112,6 +113,12 @@ RunInit(void)
 							   "Scheduled runs set it to the schedule and attempt.",
 							   &run_label, "", PGC_USERSET, 0,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("medallion.ledger_retention",
+							"Sets how long the run ledger keeps runs, their steps and their test results.",
+							"Older runs are deleted at the start of each run; 0 keeps every run.",
+							&run_ledger_retention, RUN_DEFAULT_LEDGER_RETENTION, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MIN,
+							NULL, NULL, NULL);
 }
 
 

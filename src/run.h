@@ -90,6 +90,10 @@ typedef struct Run
 } Run;
 
 extern char *run_label;
+extern int	run_ledger_retention;	/* minutes; 0 keeps every run */
+
+/* 30 days, in minutes */
+#define RUN_DEFAULT_LEDGER_RETENTION (30 * 24 * 60)
 
 extern void RunInit(void);
 extern int	RunCountSteps(Run *run, StepStatus status, bool published_only);

@@ -28,6 +28,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -248,6 +249,8 @@ LedgerStart(Run *run)
 	appendStringInfoChar(&entry, '{');
 	json_field(&entry, "op", "start");
 	start_fields(run, &entry);
+	if (run_ledger_retention > 0)
+		json_field(&entry, "retention", psprintf("%d minutes", run_ledger_retention));
 	appendStringInfoChar(&entry, '}');
 	LedgerWrite(entry.data);
 }
@@ -359,4 +362,64 @@ LedgerFinish(Run *run)
 	json_raw(&entry, "tests", tests_json(run->run_id, run->steps));
 	appendStringInfoChar(&entry, '}');
 	LedgerWrite(entry.data);
+}
+
+PG_FUNCTION_INFO_V1(medallion_trim_ledger);
+
+/*
+ * medallion_trim_ledger(older_than interval DEFAULT NULL) returns bigint
+ *		Delete the runs that started longer ago than older_than (by default
+ *		medallion.ledger_retention), with their steps and test results.
+ *		Admins may trim to the retention or beyond it; only superusers, who
+ *		set the retention, may cut history shorter than it.
+ */
+Datum
+medallion_trim_ledger(PG_FUNCTION_ARGS)
+{
+	Interval   *retention = palloc0(sizeof(Interval));
+	Interval   *keep;
+	CatalogSession session;
+	Oid			argtypes[1] = {INTERVALOID};
+	Datum		values[1];
+	bool		isnull;
+	int64		trimmed;
+
+	CatalogRequireAdmin("trim the run ledger");
+	retention->time = (int64) run_ledger_retention * SECS_PER_MINUTE * USECS_PER_SEC;
+	if (PG_ARGISNULL(0))
+	{
+		if (run_ledger_retention == 0)
+			PG_RETURN_INT64(0);
+		keep = retention;
+	}
+	else
+	{
+		keep = PG_GETARG_INTERVAL_P(0);
+		if (DatumGetBool(DirectFunctionCall2(interval_lt, IntervalPGetDatum(keep),
+											 IntervalPGetDatum(palloc0(sizeof(Interval))))))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("older_than must not be negative")));
+		if (!superuser() &&
+			(run_ledger_retention == 0 ||
+			 DatumGetBool(DirectFunctionCall2(interval_lt, IntervalPGetDatum(keep),
+											  IntervalPGetDatum(retention)))))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to trim the run ledger shorter than medallion.ledger_retention"),
+					 errdetail("medallion.ledger_retention is %s; older_than is %s.",
+							   run_ledger_retention == 0 ? "0 (keep every run)" :
+							   psprintf("%d minutes", run_ledger_retention),
+							   DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(keep)))),
+					 errhint("Ask a superuser to lower medallion.ledger_retention.")));
+	}
+	values[0] = IntervalPGetDatum(keep);
+
+	CatalogEnter(&session);
+	if (SPI_execute_with_args("SELECT medallion.trim_ledger($1)", 1, argtypes, values, NULL, false, 0)
+		!= SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not trim the run ledger");
+	trimmed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	CatalogLeave(&session);
+	PG_RETURN_INT64(trimmed);
 }

@@ -578,6 +578,40 @@ $function$;
 COMMENT ON FUNCTION medallion.drop_leftovers() IS
 	'Drop the candidates and staging tables in medallion_build that no running run or extraction owns; returns how many; called when a run starts, internal';
 
+/* what each run start reads: runs still marked running, old runs to trim;
+   and a session's newest run (medallion_run_scheduled) */
+CREATE INDEX runs_running ON medallion.runs (run_id) WHERE status = 'running';
+CREATE INDEX runs_started_at ON medallion.runs (started_at);
+CREATE INDEX runs_backend ON medallion.runs (backend_pid, run_id);
+
+/*
+ * The ledger keeps medallion.ledger_retention of history: older runs go,
+ * with their steps and test results (ON DELETE CASCADE), at each run's
+ * start (ledger_apply) or on demand (medallion_trim_ledger).  Runs still
+ * marked running stay until they are marked crashed.
+ */
+CREATE FUNCTION medallion.trim_ledger(keep interval)
+RETURNS bigint
+LANGUAGE sql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $function$
+	WITH gone AS (
+		DELETE FROM medallion.runs AS r
+		 WHERE r.started_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) keep)
+		   AND r.status OPERATOR(pg_catalog.<>) 'running'
+		RETURNING 1)
+	SELECT pg_catalog.count(*) FROM gone
+$function$;
+COMMENT ON FUNCTION medallion.trim_ledger(interval) IS
+	'Delete the runs that started longer ago than keep, with their steps and test results; returns how many runs; internal';
+
+CREATE FUNCTION @extschema@.medallion_trim_ledger(older_than interval DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'medallion_trim_ledger'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.medallion_trim_ledger(interval) IS
+	'Delete the runs older than older_than (default: medallion.ledger_retention; shorter only for superusers) with their steps and test results; returns how many runs';
+
 /*
  * ledger_apply: the only writer of the run ledger, called by the ledger
  * worker (or, when no worker slot is free, by the run itself).
@@ -607,6 +641,10 @@ BEGIN
 		SELECT count(pg_notify('medallion_alerts',
 							   jsonb_build_object('run_id', run_id, 'status', 'crashed', 'message', message)::text))
 		  INTO STRICT crashed_runs FROM crashed;
+		/* the ledger keeps what medallion.ledger_retention says */
+		IF entry ? 'retention' THEN
+			PERFORM medallion.trim_ledger((entry->>'retention')::interval);
+		END IF;
 		/* what runs that did not finish left in medallion_build goes first */
 		PERFORM medallion.drop_leftovers();
 		INSERT INTO medallion.runs (run_id, selector, options, started_by, backend_pid,
