@@ -200,9 +200,14 @@ medallion_schedule_write(PG_FUNCTION_ARGS)
 				  fcinfo, types, 11, SPI_OK_INSERT);
 	}
 	else if (strcmp(op, "outcome") == 0)
-		write_row("UPDATE medallion.schedules SET last_run_id = $8, last_status = $9, "
-				  "last_attempts = $10, last_finished_at = pg_catalog.now() "
-				  "WHERE name OPERATOR(pg_catalog.=) $2",
+		/* the times are the runs' own, not this transaction's */
+		write_row("UPDATE medallion.schedules AS s SET last_run_id = $8, last_status = $9, "
+				  "last_attempts = $10, "
+				  "last_started_at = CASE WHEN $10 OPERATOR(pg_catalog.>) 1 THEN s.last_started_at ELSE "
+				  "(SELECT r.started_at FROM medallion.runs r WHERE r.run_id OPERATOR(pg_catalog.=) $8) END, "
+				  "last_finished_at = COALESCE((SELECT r.finished_at FROM medallion.runs r "
+				  "WHERE r.run_id OPERATOR(pg_catalog.=) $8), pg_catalog.clock_timestamp()) "
+				  "WHERE s.name OPERATOR(pg_catalog.=) $2",
 				  fcinfo, types, 11, SPI_OK_UPDATE);
 	else if (strcmp(op, "delete") == 0)
 		write_row("DELETE FROM medallion.schedules WHERE name OPERATOR(pg_catalog.=) $2",

@@ -55,6 +55,19 @@ psql('postgres', "CALL public.medallion_run_scheduled('nightly')");
 is(psql('postgres', "SELECT last_status || ' after ' || last_attempts FROM medallion.schedules WHERE name = 'nightly'"),
    'success after 1', 'a succeeding scheduled run is tried once');
 is(psql('postgres', 'SELECT count(*) FROM silver.sched_m'), '2', 'and publishes');
+is(psql('postgres', "SELECT s.last_started_at = r.started_at AND s.last_finished_at = r.finished_at
+					 FROM medallion.schedules s JOIN medallion.runs r ON r.run_id = s.last_run_id WHERE s.name = 'nightly'"),
+   't', 'its times are those of its run, not of the job\'s transaction');
+
+# pg_cron's log of the job keeps the ledger's retention
+psql('postgres', "INSERT INTO cron.job_run_details (jobid, database, username, command, status, start_time, end_time)
+				  SELECT jobid, database, username, command, 'succeeded', now() - d, now() - d
+					FROM cron.job, (VALUES (interval '40 days'), (interval '1 day')) AS v (d)
+				   WHERE jobname = 'medallion nightly'");
+psql('postgres', "CALL public.medallion_run_scheduled('nightly')");
+is(psql('postgres', "SELECT string_agg(extract(day FROM now() - end_time)::text, ',') FROM cron.job_run_details
+					 WHERE jobid = (SELECT jobid FROM medallion.schedules WHERE name = 'nightly')"),
+   '1', 'a scheduled run deletes its job\'s pg_cron log rows older than medallion.ledger_retention');
 is(psql('postgres', "SELECT r.options->>'threads' || ' ' || m.worker FROM medallion.runs r JOIN medallion.run_models m USING (run_id)
 					 ORDER BY run_id DESC LIMIT 1"), '2 true', 'with the schedule\'s threads, in a build worker');
 

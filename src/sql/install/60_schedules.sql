@@ -16,7 +16,8 @@ CREATE TABLE medallion.schedules (
 	last_status	text,
 	last_attempts integer,
 	last_finished_at timestamptz,
-	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	last_started_at timestamptz
 );
 COMMENT ON TABLE medallion.schedules IS 'Scheduled runs: a pg_cron job each, with retries';
 COMMENT ON COLUMN medallion.schedules.name IS 'Schedule name (the pg_cron job is named "medallion <name>")';
@@ -30,7 +31,8 @@ COMMENT ON COLUMN medallion.schedules.owner IS 'Role the job runs as';
 COMMENT ON COLUMN medallion.schedules.last_run_id IS 'The last run of the schedule (its last attempt)';
 COMMENT ON COLUMN medallion.schedules.last_status IS 'How it ended: success, or the status of its last attempt';
 COMMENT ON COLUMN medallion.schedules.last_attempts IS 'Attempts the last scheduled run took';
-COMMENT ON COLUMN medallion.schedules.last_finished_at IS 'When the last scheduled run ended';
+COMMENT ON COLUMN medallion.schedules.last_finished_at IS 'When the last scheduled run ended (its last attempt''s run, as in medallion.runs)';
+COMMENT ON COLUMN medallion.schedules.last_started_at IS 'When the last scheduled run started (its first attempt''s run, as in medallion.runs)';
 COMMENT ON COLUMN medallion.schedules.created_at IS 'When the schedule was made';
 GRANT SELECT ON medallion.schedules TO medallion_admin;
 SELECT pg_catalog.pg_extension_config_dump('medallion.schedules', '');
@@ -168,6 +170,7 @@ DECLARE
 	bad bigint;
 	run bigint;
 	outcome text;
+	keep text;
 BEGIN
 	SELECT * INTO s FROM medallion.schedules AS x WHERE x.name OPERATOR(pg_catalog.=) medallion_run_scheduled.name;
 	IF NOT FOUND THEN
@@ -204,6 +207,18 @@ BEGIN
 		COMMIT;
 		PERFORM pg_catalog.pg_sleep(pg_catalog.date_part('epoch', s.retry_delay));
 	END LOOP;
+	/* pg_cron's log of this job keeps the ledger's retention */
+	keep := pg_catalog.current_setting('medallion.ledger_retention', true);
+	IF keep IS NOT NULL AND keep OPERATOR(pg_catalog.<>) '0' THEN
+		BEGIN
+			DELETE FROM cron.job_run_details AS d
+			 WHERE d.jobid OPERATOR(pg_catalog.=) s.jobid
+			   AND d.end_time OPERATOR(pg_catalog.<)
+				   (pg_catalog.now() OPERATOR(pg_catalog.-) keep::pg_catalog.interval);
+		EXCEPTION WHEN insufficient_privilege OR undefined_table THEN
+			NULL;				/* another pg_cron: its log is its own */
+		END;
+	END IF;
 END
 $procedure$;
 COMMENT ON PROCEDURE @extschema@.medallion_run_scheduled(text) IS

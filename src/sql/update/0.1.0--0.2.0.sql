@@ -148,6 +148,11 @@ UPDATE medallion.schedules SET retries = 100 WHERE retries > 100;
 ALTER TABLE medallion.schedules DROP CONSTRAINT schedules_retries_check,
 	ADD CONSTRAINT schedules_retries_check CHECK (retries BETWEEN 0 AND 100);
 
+/* A schedule's times are those of its runs. */
+ALTER TABLE medallion.schedules ADD COLUMN last_started_at timestamptz;
+COMMENT ON COLUMN medallion.schedules.last_finished_at IS 'When the last scheduled run ended (its last attempt''s run, as in medallion.runs)';
+COMMENT ON COLUMN medallion.schedules.last_started_at IS 'When the last scheduled run started (its first attempt''s run, as in medallion.runs)';
+
 /* The writers of sources and schedules check the owner themselves (C). */
 DROP FUNCTION medallion.source_write(text, text, text, name, text, name, text[], jsonb, text, interval, interval, text);
 CREATE FUNCTION medallion.source_write(op text, name text, kind text DEFAULT NULL,
@@ -495,6 +500,7 @@ DECLARE
 	bad bigint;
 	run bigint;
 	outcome text;
+	keep text;
 BEGIN
 	SELECT * INTO s FROM medallion.schedules AS x WHERE x.name OPERATOR(pg_catalog.=) medallion_run_scheduled.name;
 	IF NOT FOUND THEN
@@ -531,6 +537,18 @@ BEGIN
 		COMMIT;
 		PERFORM pg_catalog.pg_sleep(pg_catalog.date_part('epoch', s.retry_delay));
 	END LOOP;
+	/* pg_cron's log of this job keeps the ledger's retention */
+	keep := pg_catalog.current_setting('medallion.ledger_retention', true);
+	IF keep IS NOT NULL AND keep OPERATOR(pg_catalog.<>) '0' THEN
+		BEGIN
+			DELETE FROM cron.job_run_details AS d
+			 WHERE d.jobid OPERATOR(pg_catalog.=) s.jobid
+			   AND d.end_time OPERATOR(pg_catalog.<)
+				   (pg_catalog.now() OPERATOR(pg_catalog.-) keep::pg_catalog.interval);
+		EXCEPTION WHEN insufficient_privilege OR undefined_table THEN
+			NULL;				/* another pg_cron: its log is its own */
+		END;
+	END IF;
 END
 $procedure$;
 
