@@ -143,6 +143,8 @@ LedgerWrite(const char *entry)
 	LedgerShared *shared;
 	BackgroundWorkerHandle *handle;
 	BgwHandleStatus status;
+	Oid			save_userid;
+	int			save_sec;
 
 	seg = dsm_create(offsetof(LedgerShared, entry) + len + 1, 0);
 	shared = dsm_segment_address(seg);
@@ -162,7 +164,11 @@ LedgerWrite(const char *entry)
 				 errdetail("The ledger entry is written in the run's own transaction; it is lost if that transaction rolls back."),
 				 errhint("Raise max_worker_processes.")));
 		dsm_detach(seg);
+		/* as the worker would: ledger_apply is the extension owner's alone */
+		GetUserIdAndSecContext(&save_userid, &save_sec);
+		SetUserIdAndSecContext(CatalogExtensionOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 		apply_entry(entry);
+		SetUserIdAndSecContext(save_userid, save_sec);
 		return;
 	}
 
