@@ -81,6 +81,20 @@ like($out, qr/selector "nosuch" names no model or layer/, 'an unknown selector i
 like($out, qr/threads must be at least 1/, 'threads below 1 are refused');
 is(psql('postgres', "SELECT count(*) FROM medallion.schedules WHERE name = 'weekly'"), '0', 'and nothing was stored');
 
+# can pg_cron connect here?  This cluster listens on localhost: yes.  The
+# rules, with the settings given as arguments:
+is(psql('postgres', "SELECT coalesce(medallion.cron_unreachable(), 'reachable')"), 'reachable',
+   'pg_cron reaches this cluster over TCP on localhost');
+is(psql('postgres', "SELECT medallion.cron_unreachable('off', 'localhost', '', '/tmp')"),
+   'cron.host is localhost, reached over TCP, but the server does not listen on TCP (listen_addresses is empty).',
+   'a socket-only server with the default cron.host is unreachable, and says why');
+is(psql('postgres', "SELECT coalesce(medallion.cron_unreachable('on', 'localhost', '', '/tmp'), 'reachable')"), 'reachable',
+   'background worker jobs need no connection');
+is(psql('postgres', "SELECT coalesce(medallion.cron_unreachable('off', '/tmp', '', '/var/run/postgresql, /tmp'), 'reachable')"),
+   'reachable', 'cron.host may be one of the socket directories');
+like(psql('postgres', "SELECT medallion.cron_unreachable('off', '/srv/pg', '', '/tmp')"),
+	 qr/socket directory \/srv\/pg, which is not one of unix_socket_directories/, 'but not another directory');
+
 # unschedule
 psql('postgres', "SELECT medallion_unschedule('nightly')");
 is(psql('postgres', "SELECT count(*) FROM cron.job WHERE jobid = $job"), '0', 'medallion_unschedule removes the pg_cron job');

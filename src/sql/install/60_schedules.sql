@@ -90,6 +90,45 @@ END
 $function$;
 COMMENT ON FUNCTION medallion.require_pg_cron() IS 'Raise a clear error unless pg_cron can run jobs in this database; internal';
 
+/*
+ * Whether pg_cron can connect to this server to run a job: in its default
+ * mode its launcher opens a libpq connection to cron.host (default
+ * localhost, over TCP) on this server's port.  Returns why it cannot, or
+ * NULL.  Reads cron.* settings that only superusers can read; the
+ * arguments, when given, replace the settings (to test the rules).
+ * pg_hba.conf is not checked: a refused login still shows only in
+ * cron.job_run_details.
+ */
+CREATE FUNCTION medallion.cron_unreachable(use_background_workers text DEFAULT NULL,
+	host text DEFAULT NULL, listen_addresses text DEFAULT NULL,
+	unix_socket_directories text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	bgw text := coalesce(use_background_workers, current_setting('cron.use_background_workers', true));
+	h text := coalesce(host, current_setting('cron.host', true));
+	listen text := coalesce(listen_addresses, current_setting('listen_addresses'));
+	sockets text := coalesce(unix_socket_directories, current_setting('unix_socket_directories'));
+BEGIN
+	IF bgw = 'on' OR h IS NULL THEN
+		RETURN NULL;
+	END IF;
+	IF h LIKE '/%' THEN
+		IF NOT h = ANY (SELECT btrim(d) FROM unnest(string_to_array(sockets, ',')) d) THEN
+			RETURN format('cron.host is the socket directory %s, which is not one of unix_socket_directories (%s).',
+						  h, sockets);
+		END IF;
+	ELSIF btrim(listen) = '' THEN
+		RETURN format('cron.host is %s, reached over TCP, but the server does not listen on TCP (listen_addresses is empty).', h);
+	END IF;
+	RETURN NULL;
+END
+$function$;
+COMMENT ON FUNCTION medallion.cron_unreachable(text, text, text, text) IS
+	'Why pg_cron''s launcher cannot connect to this server to run jobs (cron.host, cron.use_background_workers, listen_addresses, unix_socket_directories), or NULL; arguments replace the settings; internal to medallion_schedule';
+
 CREATE FUNCTION @extschema@.medallion_schedule(name text, selector text, cron text,
 	retries integer DEFAULT 0, retry_delay interval DEFAULT '5 minutes', threads integer DEFAULT 1)
 RETURNS bigint
@@ -98,6 +137,7 @@ SET search_path = pg_catalog, pg_temp
 AS $function$
 DECLARE
 	job bigint;
+	unreachable text;
 BEGIN
 	IF name IS NULL OR selector IS NULL OR cron IS NULL THEN
 		RAISE EXCEPTION 'name, selector and cron must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -118,6 +158,12 @@ BEGIN
 		RAISE EXCEPTION 'threads must be at least 1' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	PERFORM medallion.require_pg_cron();
+	unreachable := medallion.cron_unreachable();
+	IF unreachable IS NOT NULL THEN
+		RAISE EXCEPTION 'pg_cron cannot connect to this server to run the schedule'
+			USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = unreachable,
+				  HINT = 'Set cron.use_background_workers = on (jobs then run as background workers), or cron.host to a directory of unix_socket_directories; either needs a restart.';
+	END IF;
 	/* the selector must select something that exists */
 	PERFORM count(*) FROM @extschema@.medallion_plan(selector);
 	/* pg_cron validates the schedule; the job runs as the caller */
