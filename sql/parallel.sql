@@ -3,6 +3,9 @@
 -- in background workers; the run tests and publishes them as its own.
 --
 SET medallion.log_timing = off;
+-- the models here build in milliseconds: give every table model to a worker
+-- anyway (medallion.worker_min_ms has its own section below)
+SET medallion.worker_min_ms = 0;
 -- run numbers in this file start at 1
 SET client_min_messages = warning;
 TRUNCATE medallion.runs CASCADE;
@@ -173,6 +176,12 @@ SELECT medallion_create_model('par_many_' || g, format('SELECT g, md5(g::text) F
 SELECT count(*) FILTER (WHERE status = 'success') AS succeeded FROM medallion_run('tag:many', threads => 64);
 SELECT count(*) FILTER (WHERE worker) > 0 AS some_by_workers
   FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs);
+-- a worker builds model after model until the run ends: none is left after it
+SELECT count(*) AS workers_left FROM pg_stat_activity WHERE backend_type = 'medallion build worker';
+-- and with two threads, two workers build the 24 models
+SELECT count(*) FILTER (WHERE status = 'success') AS succeeded FROM medallion_run('tag:many', threads => 2);
+SELECT count(*) FILTER (WHERE worker) AS by_workers
+  FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs);
 SELECT count(*) FILTER (WHERE rows <> 2000 + substr(model, 10)::int) AS wrong_counts
   FROM par_src.fingerprint() WHERE model LIKE 'par\_many\_%';
 RESET medallion.max_workers;
@@ -182,7 +191,31 @@ CREATE TABLE medallion_build.s_12345 (x int);
 SELECT count(*) FILTER (WHERE status = 'success') AS succeeded FROM medallion_run('par_many_1');
 SELECT count(*) AS orphan_left FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace;
 
+-- Which models a run gives to workers, and why not the others: what the
+-- model is, what it reads, and how long its last build took
+SELECT model, materialized, worker, reason FROM medallion_plan('tag:par', threads => 2) ORDER BY step;
+RESET medallion.worker_min_ms;
+SHOW medallion.worker_min_ms;
+-- say every par model's last build took 3 ms: the run builds them all, and
+-- starts no worker
+UPDATE medallion.run_models SET ms = 3 WHERE model LIKE 'par\_%';
+SELECT model, worker, reason
+  FROM medallion_plan('tag:par', threads => 2) WHERE materialized = 'table' ORDER BY step;
+SELECT count(*) FILTER (WHERE status IN ('success', 'up_to_date')) AS built FROM medallion_run('tag:par', threads => 2);
+SELECT count(*) FILTER (WHERE worker) AS by_workers
+  FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs);
+-- a small model read by a large one goes to a worker with it: the large
+-- one can only read what is committed
+UPDATE medallion.run_models SET ms = 3 WHERE model LIKE 'par\_%';
+UPDATE medallion.run_models SET ms = 500
+ WHERE model = 'par_customer_sales' AND run_id = (SELECT max(run_id) FROM medallion.runs);
+SELECT model, worker, reason
+  FROM medallion_plan('tag:par', threads => 2) WHERE materialized = 'table' ORDER BY step;
+SELECT model, worker, reason FROM medallion_plan('par_customer_sales', threads => 1);
+SET medallion.worker_min_ms = 0;
+
 -- Bad input
+SELECT * FROM medallion_plan('tag:par', threads => 0);
 SELECT * FROM medallion_run('all', threads => 0);
 SELECT * FROM medallion_run('all', threads => NULL);
 -- with uncommitted changes in the transaction, the run stays serial

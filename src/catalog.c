@@ -867,6 +867,40 @@ CatalogOldestTransactionStart(void)
 }
 
 /*
+ * CatalogLastBuildMs
+ *		How long each model of models (names) took at its last successful
+ *		build, in milliseconds, or -1 where the ledger has none; in the
+ *		order of models.  One index probe per model, however long the
+ *		ledger.
+ */
+double *
+CatalogLastBuildMs(List *models)
+{
+	double	   *result = palloc(sizeof(double) * (list_length(models) + 1));
+	CatalogSession session;
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1] = {ListToTextArray(models)};
+	int			ret;
+
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("SELECT (SELECT r.ms::float8 FROM medallion.run_models r "
+								"        WHERE r.model = m.name AND r.status = 'success' "
+								"        ORDER BY r.run_id DESC LIMIT 1) "
+								"FROM pg_catalog.unnest($1) WITH ORDINALITY AS m (name, n) ORDER BY m.n",
+								1, argtypes, values, NULL, false, 0);
+	spi_check(ret, SPI_OK_SELECT, "reading the last builds of models");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		ms = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		result[i] = isnull ? -1 : DatumGetFloat8(ms);
+	}
+	CatalogLeave(&session);
+	return result;
+}
+
+/*
  * CatalogInvalidateDownstream
  *		Forget the analysis of the models that read model, so that they are
  *		analyzed again on next use (an ephemeral model they inline changed).

@@ -234,6 +234,7 @@ extern void CatalogClearExtract(const char *model);
 extern void CatalogSetState(const char *model, const char *watermark, const char *max_seen,
 							int64 run_id);
 extern char *CatalogOldestTransactionStart(void);
+extern double *CatalogLastBuildMs(List *models);
 extern void CatalogInvalidateDownstream(const char *model);
 
 extern List *TextArrayToList(Datum array);

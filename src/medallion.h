@@ -33,9 +33,12 @@
 /* medallion.max_workers, and what one worker's segment can carry */
 #define WORKER_DEFAULT_MAX_WORKERS	4
 #define WORKER_MAX_MAX_WORKERS		64
+#define WORKER_DEFAULT_MIN_MS		25
 #define WORKER_MAX_REDIRECTS		256
 #define WORKER_MAX_READERS			64
 /* how long a build worker waits for a lock before handing the model back */
 #define WORKER_LOCK_TIMEOUT_MS		5000
+/* how often a waiting run or worker looks again without being woken */
+#define WORKER_POLL_MS				100
 
 #endif							/* MEDALLION_H */

@@ -187,56 +187,55 @@ RunCountSteps(Run *run, StepStatus status, bool published_only)
  * Building
  * ---------------------------------------------------------------- */
 
-static void
-report_step(Run *run, RunStep *step)
+/*
+ * step_report
+ *		The progress lines of a step that was taken, in the caller's memory
+ *		context: emitted in plan order, whatever order the steps were
+ *		built in.
+ */
+static List *
+step_report(Run *run, RunStep *step)
 {
+	List	   *lines = NIL;
 	const char *what = quote_qualified_identifier(step->model->schema, step->model->name);
 	const char *prefix = psprintf("[%d/%d]", step->stepno, list_length(run->steps));
 
 	switch (step->status)
 	{
 		case STEP_UP_TO_DATE:
-			ereport(NOTICE,
-					(errmsg("%s UP TO DATE %s %s: no new rows%s", prefix, what,
-							step->model->materialized, format_ms(step->ms))));
+			lines = lappend(lines, psprintf("%s UP TO DATE %s %s: no new rows%s", prefix, what,
+											step->model->materialized, format_ms(step->ms)));
 			break;
 		case STEP_SUCCESS:
 			if ((step->candidate != NULL && step->candidate->delta) ||
 				step->model->kind == MAT_SNAPSHOT)
-				ereport(NOTICE,
-						(errmsg("%s OK %s %s %s new or changed rows%s", prefix, what,
-								step->model->materialized, format_count(step->rows),
-								format_ms(step->ms))));
+				lines = lappend(lines, psprintf("%s OK %s %s %s new or changed rows%s", prefix, what,
+												step->model->materialized, format_count(step->rows),
+												format_ms(step->ms)));
 			else if (step->candidate != NULL && step->candidate->full_reason)
-				ereport(NOTICE,
-						(errmsg("%s OK %s %s %s rows (%s)%s", prefix, what,
-								step->model->materialized, format_count(step->rows),
-								step->candidate->full_reason, format_ms(step->ms))));
+				lines = lappend(lines, psprintf("%s OK %s %s %s rows (%s)%s", prefix, what,
+												step->model->materialized, format_count(step->rows),
+												step->candidate->full_reason, format_ms(step->ms)));
 			else if (step->model->kind == MAT_EPHEMERAL)
-				ereport(NOTICE,
-						(errmsg("%s OK %s ephemeral (read through its binding by what reads it)",
-								prefix, step->model->name)));
+				lines = lappend(lines, psprintf("%s OK %s ephemeral (read through its binding by what reads it)",
+												prefix, step->model->name));
 			else if (step->has_rows)
-				ereport(NOTICE,
-						(errmsg("%s OK %s %s %s row%s%s", prefix, what,
-								step->model->materialized, format_count(step->rows),
-								step->rows == 1 ? "" : "s", format_ms(step->ms))));
+				lines = lappend(lines, psprintf("%s OK %s %s %s row%s%s", prefix, what,
+												step->model->materialized, format_count(step->rows),
+												step->rows == 1 ? "" : "s", format_ms(step->ms)));
 			else
-				ereport(NOTICE,
-						(errmsg("%s OK %s %s%s", prefix, what, step->model->materialized,
-								format_ms(step->ms))));
+				lines = lappend(lines, psprintf("%s OK %s %s%s", prefix, what, step->model->materialized,
+												format_ms(step->ms)));
 			break;
 		case STEP_FAILED:
 		case STEP_CANCELLED:
-			ereport(NOTICE,
-					(errmsg("%s %s %s %s%s: %s", prefix,
-							step->status == STEP_FAILED ? "ERROR" : "CANCELLED", what,
-							step->model->materialized, format_ms(step->ms), step->message)));
+			lines = lappend(lines, psprintf("%s %s %s %s%s: %s", prefix,
+											step->status == STEP_FAILED ? "ERROR" : "CANCELLED", what,
+											step->model->materialized, format_ms(step->ms), step->message));
 			break;
 		case STEP_SKIPPED:
-			ereport(NOTICE,
-					(errmsg("%s SKIP %s %s: %s", prefix, what, step->model->materialized,
-							step->message)));
+			lines = lappend(lines, psprintf("%s SKIP %s %s: %s", prefix, what, step->model->materialized,
+											step->message));
 			break;
 		case STEP_PENDING:
 			break;
@@ -250,18 +249,17 @@ report_step(Run *run, RunStep *step)
 			TestResult *result = lfirst(lc);
 
 			if (strcmp(result->status, "error") == 0)
-				ereport(NOTICE,
-						(errmsg("    ERROR test %s: %s", result->test->name, result->message)));
+				lines = lappend(lines, psprintf("    ERROR test %s: %s", result->test->name, result->message));
 			else if (strcmp(result->status, "pass") != 0)
-				ereport(NOTICE,
-						(errmsg("    %s test %s: %s failure%s%s",
-								strcmp(result->status, "warn") == 0 ? "WARN" : "FAIL",
-								result->test->name, format_count(result->failures),
-								result->failures == 1 ? "" : "s",
-								strcmp(result->status, "fail") == 0 && !result->test->blocking ?
-								" (not blocking)" : "")));
+				lines = lappend(lines, psprintf("    %s test %s: %s failure%s%s",
+												strcmp(result->status, "warn") == 0 ? "WARN" : "FAIL",
+												result->test->name, format_count(result->failures),
+												result->failures == 1 ? "" : "s",
+												strcmp(result->status, "fail") == 0 && !result->test->blocking ?
+												" (not blocking)" : ""));
 		}
 	}
+	return lines;
 }
 
 /* The step of a graph node in this run, or NULL. */
@@ -286,11 +284,13 @@ step_of_node(Run *run, int node)
  * The run hands table models to background workers as soon as everything
  * they read is committed: published relations (views the run leaves as
  * they are, too), or candidates that workers of this run built and that
- * passed their tests.  It still takes the steps
- * in plan order: for a worker's step it waits for the worker, adopts the
+ * passed their tests.  Candidates the run builds itself are not committed,
+ * so a model reading one is built by the run too; so are models too small
+ * to pay for a worker (plan_workers).  The run takes the steps in plan
+ * order: for a worker's step it waits for the worker, adopts the
  * candidate, tests it and publishes it with the rest, exactly as a
- * candidate of its own.  Candidates the run builds itself are not
- * committed, so a model reading one is built by the run too.
+ * candidate of its own; while it waits, it builds later steps of its own
+ * whose inputs are ready (step_ahead).  Progress is reported in plan order.
  * ---------------------------------------------------------------- */
 
 /*
@@ -316,6 +316,157 @@ reads_committed(Run *run, int node)
 			return false;
 	}
 	return true;
+}
+
+/*
+ * materialization_in_run
+ *		Why a model of this materialization is never built by a worker, or
+ *		NULL when it may be.
+ */
+static const char *
+materialization_in_run(ModelDef *model)
+{
+	switch (model->kind)
+	{
+		case MAT_VIEW:
+			return "a view is replaced in the run's transaction";
+		case MAT_EPHEMERAL:
+			return "an ephemeral model has nothing to build";
+		case MAT_INCREMENTAL:
+			return "an incremental model changes its table in the run's transaction";
+		case MAT_SNAPSHOT:
+			return "a snapshot model changes its table in the run's transaction";
+		case MAT_TABLE:
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * built_by_run
+ *		The first model that node reads (through views and ephemeral models)
+ *		which this run builds itself, or NULL.  by_node maps graph nodes to
+ *		the run's steps.
+ */
+static RunStep *
+built_by_run(Graph *graph, RunStep **by_node, int node)
+{
+	ListCell   *lc;
+
+	foreach(lc, graph->nodes[node].upstream)
+	{
+		int			up = lfirst_int(lc);
+		RunStep    *upstep = by_node[up];
+
+		if (graph->nodes[up].model->ops->reads_through)
+		{
+			RunStep    *through = built_by_run(graph, by_node, up);
+
+			if (through != NULL)
+				return through;
+		}
+		else if (upstep != NULL && upstep->run_itself != NULL)
+			return upstep;
+	}
+	return NULL;
+}
+
+/* Mark node's upstream steps (through views) as needed by a worker. */
+static void
+mark_needed(Graph *graph, RunStep **by_node, bool *needed, int node)
+{
+	ListCell   *lc;
+
+	foreach(lc, graph->nodes[node].upstream)
+	{
+		int			up = lfirst_int(lc);
+
+		if (graph->nodes[up].model->ops->reads_through)
+			mark_needed(graph, by_node, needed, up);
+		else if (by_node[up] != NULL && !needed[up])
+		{
+			needed[up] = true;
+			mark_needed(graph, by_node, needed, up);
+		}
+	}
+}
+
+/*
+ * plan_workers
+ *		Decide which steps of a run with workers may be built by a worker, and say why each other one is built by the run itself
+ *		(step->run_itself).  A worker can only read what is committed, so
+ *		a model that reads a table the run builds itself is built by the
+ *		run too.  A worker costs a few milliseconds per model (its own
+ *		transaction, moving the candidate, adopting it), and starting one
+ *		tens of milliseconds: a model whose last build took less than
+ *		medallion.worker_min_ms is built by the run, unless a larger model
+ *		given to a worker reads it.
+ */
+static void
+plan_workers(Graph *graph, List *steps, bool workers)
+{
+	RunStep   **by_node = palloc0(sizeof(RunStep *) * graph->nnodes);
+	bool	   *needed = palloc0(sizeof(bool) * graph->nnodes);
+	List	   *names = NIL;
+	double	   *last_ms;
+	ListCell   *lc;
+
+	foreach(lc, steps)
+		by_node[((RunStep *) lfirst(lc))->node] = lfirst(lc);
+
+	/* what the model is, and what it reads */
+	foreach(lc, steps)
+	{
+		RunStep    *step = lfirst(lc);
+		const char *why = materialization_in_run(step->model);
+		RunStep    *upstep;
+
+		if (!workers)
+			step->run_itself = pstrdup("threads => 1");
+		else if (why != NULL)
+			step->run_itself = pstrdup(why);
+		else if (!OidIsValid(BuildPublishedRelid(step->model)))
+			step->run_itself = pstrdup("its first build creates its table in the run's transaction");
+		else if ((upstep = built_by_run(graph, by_node, step->node)) != NULL)
+			step->run_itself = psprintf("it reads %s, which the run builds itself",
+										upstep->model->name);
+	}
+	if (!workers)
+		return;
+
+	/* large enough for a worker (or never built), or read by one that is */
+	foreach(lc, steps)
+		names = lappend(names, ((RunStep *) lfirst(lc))->model->name);
+	last_ms = CatalogLastBuildMs(names);
+	foreach(lc, steps)
+	{
+		RunStep    *step = lfirst(lc);
+		double		ms = last_ms[foreach_current_index(lc)];
+
+		if (step->run_itself == NULL && (ms < 0 || ms >= worker_min_ms))
+			needed[step->node] = true;
+	}
+	for (int i = list_length(steps) - 1; i >= 0; i--)
+	{
+		RunStep    *step = list_nth(steps, i);
+
+		if (step->run_itself == NULL && needed[step->node])
+			mark_needed(graph, by_node, needed, step->node);
+	}
+	foreach(lc, steps)
+	{
+		RunStep    *step = lfirst(lc);
+		RunStep    *upstep;
+
+		if (step->run_itself != NULL)
+			continue;
+		if (!needed[step->node])
+			step->run_itself = psprintf("its last build took %.0f ms, less than medallion.worker_min_ms (%d ms)",
+										last_ms[foreach_current_index(lc)], worker_min_ms);
+		else if ((upstep = built_by_run(graph, by_node, step->node)) != NULL)
+			step->run_itself = psprintf("it reads %s, which the run builds itself",
+										upstep->model->name);
+	}
 }
 
 /*
@@ -350,6 +501,7 @@ static void
 start_workers(Run *run)
 {
 	ListCell   *lc;
+	MemoryContext old;
 
 	foreach(lc, run->steps)
 	{
@@ -358,14 +510,16 @@ start_workers(Run *run)
 		if (run->nworkers >= run->threads || run->cancelled)
 			return;
 		if (step->status != STEP_PENDING || step->worker != NULL || step->by_worker ||
-			step->worker_failed || !step->model->ops->worker_ok ||
+			step->worker_failed || step->run_itself != NULL || !step->model->ops->worker_ok ||
 			!OidIsValid(BuildPublishedRelid(step->model)) ||
 			!reads_committed(run, step->node))
 			continue;
-		step->worker = WorkerStartBuild(run->run_id, step->model->name, step->model->version,
-										ModelTimeoutMs(step->model), run->snapshot,
-										run->redirect_from, run->redirect_to,
+		old = MemoryContextSwitchTo(run->context);
+		step->worker = WorkerStartBuild(&run->idle_workers, run->run_id, step->model->name,
+										step->model->version, ModelTimeoutMs(step->model),
+										run->snapshot, run->redirect_from, run->redirect_to,
 										worker_readers(run, step->model));
+		MemoryContextSwitchTo(old);
 		if (step->worker == NULL)
 			return;
 		step->started_at = GetCurrentTimestamp();
@@ -391,8 +545,13 @@ collect_worker(Run *run, RunStep *step)
 	bool		timed_out;
 
 	WorkerWaitBuild(step->worker);
-	if (WorkerBuildResult(step->worker, &candidate, &rows, &sqlerrcode, &message, &timed_out))
+	if (WorkerBuildResult(step->worker, true, &candidate, &rows, &sqlerrcode, &message, &timed_out))
 	{
+		/* the worker waits for the run's next model */
+		MemoryContext old = MemoryContextSwitchTo(run->context);
+
+		run->idle_workers = lappend(run->idle_workers, step->worker);
+		MemoryContextSwitchTo(old);
 		step->by_worker = true;
 		step->worker_candidate = candidate;
 		step->worker_rows = rows;
@@ -584,7 +743,7 @@ run_extraction(Run *run, RunStep *step, AnalyzedModel *analyzed, int batch)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	if (WorkerBuildResult(worker, &stage, &rows, &sqlerrcode, &message, &timed_out))
+	if (WorkerBuildResult(worker, false, &stage, &rows, &sqlerrcode, &message, &timed_out))
 		return stage;
 	if (sqlerrcode == ERRCODE_MEDALLION_RUN_ITSELF)
 		return InvalidOid;
@@ -1025,6 +1184,79 @@ lock_models(Run *run)
 	}
 }
 
+/* Let the run's idle workers go. */
+static void
+release_workers(Run *run)
+{
+	MemoryContext old = MemoryContextSwitchTo(run->context);
+
+	WorkerRelease(run->idle_workers);
+	run->released_workers = list_concat(run->released_workers, run->idle_workers);
+	run->idle_workers = NIL;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * take_step
+ *		Build a step (or skip it: the run was cancelled) and keep its report.
+ */
+static void
+take_step(Run *run, RunStep *step)
+{
+	MemoryContext old;
+
+	if (run->cancelled)
+	{
+		step->status = STEP_SKIPPED;
+		step->message = pstrdup("the run was cancelled");
+	}
+	else if (step->status == STEP_PENDING)
+	{
+		start_workers(run);
+		build_step(run, step);
+	}
+	step->taken = true;
+	old = MemoryContextSwitchTo(run->context);
+	step->report = step_report(run, step);
+	MemoryContextSwitchTo(old);
+	if (step->tests != NULL)
+		store_failures(run, step);
+	/* what building this model allocated, its plans and bound query, goes */
+	MemoryContextReset(run->stepcxt);
+}
+
+/*
+ * step_ahead
+ *		A step after the one at cell that the run builds itself and can build
+ *		now (everything it reads or waits for is built), or NULL.
+ */
+static RunStep *
+step_ahead(Run *run, ListCell *cell)
+{
+	ListCell   *lc;
+
+	for_each_cell(lc, run->steps, lnext(run->steps, cell))
+	{
+		RunStep    *step = lfirst(lc);
+		GraphNode  *node = &run->graph->nodes[step->node];
+		bool		ready = true;
+		ListCell   *lu;
+
+		if (step->taken || step->status != STEP_PENDING || step->run_itself == NULL)
+			continue;
+		foreach(lu, list_concat_copy(node->upstream, node->after))
+		{
+			RunStep    *upstep = step_of_node(run, lfirst_int(lu));
+
+			if (upstep != NULL && !upstep->taken)
+				ready = false;
+		}
+		if (ready)
+			return step;
+	}
+	return NULL;
+}
+
 /* Lock, build and publish. */
 static void
 execute_run_work(void *arg)
@@ -1036,23 +1268,21 @@ execute_run_work(void *arg)
 	foreach(lc, run->steps)
 	{
 		RunStep    *step = lfirst(lc);
+		RunStep    *ahead;
+		ListCell   *lr;
 
-		if (run->cancelled)
-		{
-			step->status = STEP_SKIPPED;
-			step->message = pstrdup("the run was cancelled");
-		}
-		else if (step->status == STEP_PENDING)
-		{
-			start_workers(run);
-			build_step(run, step);
-		}
-		report_step(run, step);
-		if (step->tests != NULL)
-			store_failures(run, step);
-		/* what building this model allocated, its plans and bound query, goes */
-		MemoryContextReset(run->stepcxt);
+		/* while a worker builds this one, the run builds what it can itself */
+		while (step->worker != NULL && !run->cancelled && !WorkerBuildDone(step->worker) &&
+			   (ahead = step_ahead(run, lc)) != NULL)
+			take_step(run, ahead);
+		if (!step->taken)
+			take_step(run, step);
+		foreach(lr, step->report)
+			ereport(NOTICE, (errmsg_internal("%s", (char *) lfirst(lr))));
+		step->report = NIL;
 	}
+	/* the workers are done: they exit while the run publishes */
+	release_workers(run);
 	if (run->cancelled)
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
@@ -1074,6 +1304,9 @@ execute_run(Run *run)
 	ListCell   *lc;
 
 	stop_workers(run);
+	release_workers(run);
+	WorkerAwaitRelease(run->released_workers);
+	run->released_workers = NIL;
 
 	if (failure != NULL)
 	{
@@ -1212,6 +1445,8 @@ medallion_run(PG_FUNCTION_ARGS)
 
 	if (!plan_steps(run))
 		PG_RETURN_VOID();
+	if (run->threads > 0)
+		plan_workers(run->graph, run->steps, true);
 
 	number_run(run);
 	LedgerStart(run);
@@ -1392,34 +1627,56 @@ Datum
 medallion_plan(PG_FUNCTION_ARGS)
 {
 	char	   *selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	/* the 0.1.0 definition, before ALTER EXTENSION UPDATE, has no threads */
+	int			threads = PG_NARGS() > 1 ? PG_GETARG_INT32(1) : 1;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Graph	   *graph;
-	List	   *steps;
+	List	   *steps = NIL;
 	ListCell   *lc;
-	int			stepno = 0;
 
+	if (threads < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("threads must be at least 1"),
+				 errhint("The plan says which models a run with that many threads gives to background workers.")));
 	CatalogRequireAdmin("plan runs");
 	InitMaterializedSRF(fcinfo, 0);
 	graph = GraphLoad(true);
-	steps = GraphPlan(graph, GraphSelect(graph, selector));
+	foreach(lc, GraphPlan(graph, GraphSelect(graph, selector)))
+	{
+		PlanStep   *ps = lfirst(lc);
+		RunStep    *step = palloc0(sizeof(RunStep));
+
+		step->stepno = foreach_current_index(lc) + 1;
+		step->wave = ps->wave;
+		step->node = ps->node;
+		step->model = graph->nodes[ps->node].model;
+		steps = lappend(steps, step);
+	}
+	plan_workers(graph, steps, threads > 1);
 	foreach(lc, steps)
 	{
-		PlanStep   *step = lfirst(lc);
+		RunStep    *step = lfirst(lc);
 		GraphNode  *node = &graph->nodes[step->node];
-		Datum		values[6];
-		bool		nulls[6] = {false};
+		Datum		values[8];
+		bool		nulls[8] = {false};
 		List	   *deps = NIL;
 		ListCell   *lu;
 
 		foreach(lu, node->upstream)
 			deps = lappend(deps, graph->nodes[lfirst_int(lu)].model->name);
 		list_sort(deps, ModelCompareNames);
-		values[0] = Int32GetDatum(++stepno);
+		values[0] = Int32GetDatum(step->stepno);
 		values[1] = Int32GetDatum(step->wave);
 		values[2] = CStringGetTextDatum(node->model->name);
 		values[3] = CStringGetTextDatum(node->model->layer);
 		values[4] = CStringGetTextDatum(node->model->materialized);
 		values[5] = ListToTextArray(deps);
+		values[6] = BoolGetDatum(step->run_itself == NULL);
+		if (step->run_itself != NULL)
+			values[7] = CStringGetTextDatum(step->run_itself);
+		else
+			nulls[7] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_VOID();

@@ -56,6 +56,9 @@ typedef struct RunStep
 	int64		worker_rows;
 	bool		worker_failed;	/* the worker's error fails the step, even a cancel */
 	bool		worker_timed_out;	/* ... it hit the model's statement_timeout */
+	char	   *run_itself;		/* threads: why the run builds it, not a worker */
+	bool		taken;			/* built (or skipped) */
+	List	   *report;			/* its progress lines, until emitted in plan order */
 	int			attempt;		/* tries, with retries of a source's connection errors */
 	List	   *remote_schemas; /* schemas of the foreign tables it reads */
 	Oid			stage;			/* batched extraction: its staging table */
@@ -79,6 +82,8 @@ typedef struct Run
 	List	   *redirect_to;	/* ... and the candidates the run reads */
 	int			threads;		/* models built at once in background workers */
 	int			nworkers;		/* workers started and not yet collected */
+	List	   *idle_workers;	/* WorkerBuild: workers waiting for a model */
+	List	   *released_workers;	/* ... no longer needed, perhaps still exiting */
 	char	   *snapshot;		/* exported for workers (repeatable read), or NULL */
 	bool		had_writes;		/* the caller's transaction wrote before the run */
 	bool		test_only;		/* medallion_test: no steps in the ledger */

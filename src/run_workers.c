@@ -16,6 +16,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "port/atomics.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
@@ -99,17 +100,24 @@ WorkerRegister(const char *function, const char *type, const char *name, dsm_seg
 /* ----------------------------------------------------------------
  * Build workers (medallion_run threads => n)
  *
- * A build worker connects as the role that started the run, builds one
- * table model's candidate as the model owner (as the run itself would),
- * moves it to medallion_build and commits it; the run adopts, tests and
- * publishes it.  The DSM segment carries the model, the candidates of the
- * run that it must read instead of published tables, and the outcome.  A
- * worker's error comes back with its SQLSTATE and message; a model whose
- * columns change (the run must alter the table in its own transaction) is
- * handed back.
+ * A build worker connects as the role that started the run and builds
+ * table models' candidates as their owners (as the run itself would), one
+ * transaction per model: it moves the candidate to medallion_build and
+ * commits it; the run adopts, tests and publishes it.  Then it waits for
+ * the run's next model: starting a worker (fork, connection, cold caches)
+ * and stopping it cost about 50 ms, more than building most models, so a
+ * run keeps its workers until it ends.  A worker leaves when told to, when
+ * the run's transaction is over (whatever ended it), or after an error.
+ *
+ * The DSM segment carries the model, the candidates of the run that it
+ * must read instead of published tables, and the outcome.  A worker's
+ * error comes back with its SQLSTATE and message; a model whose columns
+ * change (the run must alter the table in its own transaction) is handed
+ * back.  The run and the worker wake each other through their latches.
  * ---------------------------------------------------------------- */
 
 int			worker_max_workers = WORKER_DEFAULT_MAX_WORKERS;
+int			worker_min_ms = WORKER_DEFAULT_MIN_MS;
 
 typedef struct BuildShared
 {
@@ -131,8 +139,14 @@ typedef struct BuildShared
 	int			nreaders;
 	Oid			readers[WORKER_MAX_READERS];
 	pid_t		leader_pid;		/* the run's backend */
+	int			leader_procno;
+	LocalTransactionId leader_lxid; /* the run's transaction */
+	/* set by the run to hand over a model, or to let the worker go */
+	bool		assigned;
+	bool		stop;
 	/* set by the worker */
 	bool		connected;
+	int			worker_procno;
 	bool		finished;
 	bool		succeeded;
 	bool		timed_out;
@@ -152,6 +166,9 @@ struct WorkerBuild
 };
 
 PGDLLEXPORT void medallion_build_main(Datum arg);
+static bool set_assignment(WorkerBuild *build, int64 run_id, const char *model, int version,
+						   int timeout_ms, const char *snapshot, List *from, List *to,
+						   List *readers, int batch_size, const char *start, bool restart);
 static WorkerBuild *start_build(int64 run_id, const char *model, int version, int timeout_ms,
 								const char *snapshot, List *from, List *to, List *readers,
 								int batch_size, const char *start, bool restart);
@@ -168,6 +185,11 @@ WorkerInit(void)
 							"Sets the most background workers one run builds models in.",
 							"medallion_run(threads => n) uses at most this many; max_worker_processes caps them all.",
 							&worker_max_workers, WORKER_DEFAULT_MAX_WORKERS, 1, WORKER_MAX_MAX_WORKERS, PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("medallion.worker_min_ms",
+							"Sets the shortest last build of a model that a run gives to a background worker.",
+							"Shorter models are built by the run itself, unless a larger model given to a worker reads them; 0 gives every table model to a worker.",
+							&worker_min_ms, WORKER_DEFAULT_MIN_MS, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 }
 
@@ -221,41 +243,44 @@ build_in_worker(BuildShared *shared)
 
 
 /*
- * medallion_build_main
- *		Entry point of a build worker.
+ * build_one
+ *		Build (or extract) what the run handed over, in a transaction of its
+ *		own.  The first one restores the run's settings for the session.  An
+ *		error is put in the segment, then raised: the worker ends.
  */
-void
-medallion_build_main(Datum arg)
+static void
+build_one(BuildShared *shared, bool first)
 {
-	dsm_segment *seg;
-	BuildShared *shared = WorkerAttach(arg, &seg, "medallion build worker");
-
-	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->role, 0);
-	shared->connected = true;
-
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
 	{
-		/*
-		 * The run's settings (DateStyle, TimeZone, ...) and, when it reads
-		 * one snapshot for the whole transaction, that snapshot: the worker
-		 * sees what the run would have seen.
-		 */
-		RestoreGUCState(shared->gucs);
-		XactIsoLevel = shared->isolation;
+		if (first)
+		{
+			/*
+			 * The run's settings (DateStyle, TimeZone, ...): the worker
+			 * sees what the run would have seen.
+			 */
+			RestoreGUCState(shared->gucs);
+			/* the run's threads share the cores: no parallel query on top */
+			SetConfigOption("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION);
 
-		/*
-		 * The run waits for its workers on a latch, not on a lock: a worker
-		 * queued behind a session queued behind the run would wait forever,
-		 * unseen by the deadlock detector.  So a worker waits for locks a
-		 * few seconds at most, then hands the model back to the run.
-		 */
-		/* the run's threads share the cores: no parallel query on top */
-		SetConfigOption("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION);
-		if (LockTimeout == 0 || LockTimeout > WORKER_LOCK_TIMEOUT_MS)
-			SetConfigOption("lock_timeout", CppAsString2(WORKER_LOCK_TIMEOUT_MS), PGC_USERSET,
-							PGC_S_SESSION);
+			/*
+			 * The run waits for its workers on a latch, not on a lock: a
+			 * worker queued behind a session queued behind the run would
+			 * wait forever, unseen by the deadlock detector.  So a worker
+			 * waits for locks a few seconds at most, then hands the model
+			 * back to the run.
+			 */
+			if (LockTimeout == 0 || LockTimeout > WORKER_LOCK_TIMEOUT_MS)
+				SetConfigOption("lock_timeout", CppAsString2(WORKER_LOCK_TIMEOUT_MS), PGC_USERSET,
+								PGC_S_SESSION);
+		}
+		pgstat_report_activity(STATE_RUNNING, psprintf("%s model %s",
+													   shared->batch_size > 0 ? "extract" : "build",
+													   shared->model));
+		/* the run reads one snapshot for the whole transaction: so does the worker */
+		XactIsoLevel = shared->isolation;
 		if (shared->snapshot[0] != '\0')
 			ImportSnapshot(shared->snapshot);
 		PushActiveSnapshot(GetTransactionSnapshot());
@@ -281,27 +306,110 @@ medallion_build_main(Datum arg)
 		strlcpy(shared->message, edata->detail ?
 				psprintf("%s (%s)", edata->message, edata->detail) : edata->message,
 				WORKER_MESSAGE_SIZE);
+		pg_write_barrier();
 		shared->finished = true;
+		SetLatch(&ProcGlobal->allProcs[shared->leader_procno].procLatch);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	shared->finished = true;
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * wait_for_model
+ *		Wait for the run to hand over another model: true when it did, false
+ *		when the worker may go (told to, or the run's transaction is over:
+ *		the run failed, or its backend is gone).
+ */
+static bool
+wait_for_model(BuildShared *shared)
+{
+	PGPROC	   *leader = &ProcGlobal->allProcs[shared->leader_procno];
+
+	for (;;)
+	{
+		if (shared->stop)
+			return false;
+		if (shared->assigned)
+		{
+			pg_read_barrier();
+			shared->assigned = false;
+			return true;
+		}
+		if (leader->pid != shared->leader_pid || leader->lxid != shared->leader_lxid)
+			return false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 WORKER_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * medallion_build_main
+ *		Entry point of a build worker: build what the run hands over until
+ *		it lets the worker go.  An extraction worker does one job.
+ */
+void
+medallion_build_main(Datum arg)
+{
+	dsm_segment *seg;
+	BuildShared *shared = WorkerAttach(arg, &seg, "medallion build worker");
+	bool		first = true;
+
+	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->role, 0);
+	shared->worker_procno = MyProc->pgprocno;
+	shared->connected = true;
+	shared->assigned = false;
+	do
+	{
+		build_one(shared, first);
+		first = false;
+		pg_write_barrier();
+		shared->finished = true;
+		SetLatch(&ProcGlobal->allProcs[shared->leader_procno].procLatch);
+	} while (shared->batch_size == 0 && wait_for_model(shared));
 	dsm_detach(seg);
 	proc_exit(0);
 }
 
 /*
  * WorkerStartBuild
- *		Start a worker building model for run run_id, reading the candidates
+ *		Have a worker build model for run run_id, reading the candidates
  *		to[] instead of the relations from[], in snapshot (exported by the
- *		run) when not NULL; readers may read the candidate.  Returns NULL
- *		when no worker slot is free (the run then builds the model itself).
+ *		run) when not NULL; readers may read the candidate.  The first
+ *		worker of idle (the run's workers waiting for a model) gets it, or
+ *		a new one.  Returns NULL when no worker slot is free (the run then
+ *		builds the model itself).
  */
 WorkerBuild *
-WorkerStartBuild(int64 run_id, const char *model, int version, int timeout_ms,
-				 const char *snapshot,
-				 List *from, List *to, List *readers)
+WorkerStartBuild(List **idle, int64 run_id, const char *model, int version, int timeout_ms,
+				 const char *snapshot, List *from, List *to, List *readers)
 {
+	while (*idle != NIL)
+	{
+		WorkerBuild *build = linitial(*idle);
+		pid_t		pid;
+
+		*idle = list_delete_first(*idle);
+		if (GetBackgroundWorkerPid(build->handle, &pid) != BGWH_STARTED)
+		{
+			/* gone while it waited (terminated by an administrator) */
+			dsm_detach(build->seg);
+			continue;
+		}
+		if (!set_assignment(build, run_id, model, version, timeout_ms, snapshot, from, to,
+							readers, 0, NULL, false))
+		{
+			*idle = lappend(*idle, build);
+			return NULL;
+		}
+		pg_write_barrier();
+		build->shared->assigned = true;
+		SetLatch(&ProcGlobal->allProcs[build->shared->worker_procno].procLatch);
+		return build;
+	}
 	return start_build(run_id, model, version, timeout_ms, snapshot, from, to, readers,
 					   0, NULL, false);
 }
@@ -322,6 +430,52 @@ WorkerStartExtract(int64 run_id, const char *model, int version, int batch_size,
 	return start_build(run_id, model, version, 0, NULL, NIL, NIL, NIL, batch_size, start, restart);
 }
 
+/*
+ * set_assignment
+ *		Write what the worker is to do next in its segment (false when the
+ *		lists do not fit: the run builds the model itself).
+ */
+static bool
+set_assignment(WorkerBuild *build, int64 run_id, const char *model, int version,
+			   int timeout_ms, const char *snapshot, List *from, List *to, List *readers,
+			   int batch_size, const char *start, bool restart)
+{
+	BuildShared *shared = build->shared;
+	ListCell   *lf,
+			   *lt;
+
+	if (list_length(from) > WORKER_MAX_REDIRECTS || list_length(readers) > WORKER_MAX_READERS)
+		return false;
+	shared->run_id = run_id;
+	shared->timeout_ms = timeout_ms;
+	shared->isolation = XactIsoLevel;
+	strlcpy(shared->snapshot, snapshot != NULL ? snapshot : "", sizeof(shared->snapshot));
+	strlcpy(shared->model, model, NAMEDATALEN);
+	shared->version = version;
+	shared->batch_size = batch_size;
+	shared->restart = restart;
+	shared->has_start = start != NULL;
+	strlcpy(shared->start, start != NULL ? start : "", sizeof(shared->start));
+	shared->nredirects = 0;
+	forboth(lf, from, lt, to)
+	{
+		shared->from[shared->nredirects] = lfirst_oid(lf);
+		shared->to[shared->nredirects++] = lfirst_oid(lt);
+	}
+	shared->nreaders = 0;
+	foreach(lf, readers)
+		shared->readers[shared->nreaders++] = lfirst_oid(lf);
+	/* the outcome of the previous model goes */
+	shared->finished = false;
+	shared->succeeded = false;
+	shared->timed_out = false;
+	shared->candidate = InvalidOid;
+	shared->rows = 0;
+	shared->sqlerrcode = 0;
+	shared->message[0] = '\0';
+	return true;
+}
+
 static WorkerBuild *
 start_build(int64 run_id, const char *model, int version, int timeout_ms,
 			const char *snapshot, List *from, List *to, List *readers,
@@ -329,40 +483,29 @@ start_build(int64 run_id, const char *model, int version, int timeout_ms,
 {
 	WorkerBuild *build = palloc0(sizeof(WorkerBuild));
 	Size		gucsize = EstimateGUCStateSpace();
-	ListCell   *lf,
-			   *lt;
 
-	if (list_length(from) > WORKER_MAX_REDIRECTS || list_length(readers) > WORKER_MAX_READERS)
-		return NULL;
 	build->seg = dsm_create(offsetof(BuildShared, gucs) + gucsize, 0);
+	/* the run keeps it across its steps' subtransactions; detached explicitly */
+	dsm_pin_mapping(build->seg);
 	build->shared = dsm_segment_address(build->seg);
 	memset(build->shared, 0, offsetof(BuildShared, gucs));
+	if (!set_assignment(build, run_id, model, version, timeout_ms, snapshot, from, to, readers,
+						batch_size, start, restart))
+	{
+		dsm_detach(build->seg);
+		return NULL;
+	}
 	build->shared->database = MyDatabaseId;
 	build->shared->role = GetSessionUserId();
-	build->shared->run_id = run_id;
 	build->shared->leader_pid = MyProcPid;
-	build->shared->timeout_ms = timeout_ms;
-	build->shared->isolation = XactIsoLevel;
-	if (snapshot != NULL)
-		strlcpy(build->shared->snapshot, snapshot, sizeof(build->shared->snapshot));
-	strlcpy(build->shared->model, model, NAMEDATALEN);
-	build->shared->version = version;
-	build->shared->batch_size = batch_size;
-	build->shared->restart = restart;
-	build->shared->has_start = start != NULL;
-	if (start != NULL)
-		strlcpy(build->shared->start, start, sizeof(build->shared->start));
-	forboth(lf, from, lt, to)
-	{
-		build->shared->from[build->shared->nredirects] = lfirst_oid(lf);
-		build->shared->to[build->shared->nredirects++] = lfirst_oid(lt);
-	}
-	foreach(lf, readers)
-		build->shared->readers[build->shared->nreaders++] = lfirst_oid(lf);
+	build->shared->leader_procno = MyProc->pgprocno;
+	build->shared->leader_lxid = MyProc->lxid;
+	build->shared->assigned = true;
 	SerializeGUCState(gucsize, build->shared->gucs);
 
 	if (!WorkerRegister("medallion_build_main", "medallion build worker",
-					  psprintf("medallion %s worker for %s", batch_size > 0 ? "extraction" : "build", model),
+					  psprintf("medallion %s worker of run " INT64_FORMAT,
+							   batch_size > 0 ? "extraction" : "build", run_id),
 					  build->seg, &build->handle))
 	{
 		dsm_detach(build->seg);
@@ -373,43 +516,120 @@ start_build(int64 run_id, const char *model, int version, int timeout_ms,
 
 /*
  * WorkerWaitBuild
- *		Wait for the worker to stop; a cancel of the caller interrupts the
- *		wait (the worker keeps running: stop it with WorkerStopBuild).
+ *		Wait for the worker to finish its model, or to stop; a cancel of the
+ *		caller interrupts the wait (the worker keeps running: stop it with
+ *		WorkerStopBuild).
  */
 void
 WorkerWaitBuild(WorkerBuild *build)
 {
-	if (WaitForBackgroundWorkerShutdown(build->handle) == BGWH_POSTMASTER_DIED)
-		ereport(FATAL,
-				(errcode(ERRCODE_ADMIN_SHUTDOWN),
-				 errmsg("postmaster exited while a build worker ran")));
+	for (;;)
+	{
+		pid_t		pid;
+		BgwHandleStatus status;
+
+		if (build->shared->finished)
+		{
+			pg_read_barrier();
+			return;
+		}
+		status = GetBackgroundWorkerPid(build->handle, &pid);
+		if (status == BGWH_STOPPED)
+			return;
+		if (status == BGWH_POSTMASTER_DIED)
+			ereport(FATAL,
+					(errcode(ERRCODE_ADMIN_SHUTDOWN),
+					 errmsg("postmaster exited while a build worker ran")));
+		/* the worker sets the latch when it finishes, the postmaster when it stops */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 WORKER_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* Has the worker finished its model (or stopped)?  Does not wait. */
+bool
+WorkerBuildDone(WorkerBuild *build)
+{
+	pid_t		pid;
+
+	if (build->shared->finished)
+		return true;
+	return GetBackgroundWorkerPid(build->handle, &pid) == BGWH_STOPPED;
 }
 
 /*
  * WorkerBuildResult
- *		The outcome of a stopped worker: true with the candidate and its row
- *		count, or false with the error (a worker that died says so).
- *		Releases the worker's segment.
+ *		The outcome of the worker's model: true with the candidate and its
+ *		row count, or false with the error (a worker that died says so).
+ *		A worker that succeeded waits for another model when keep (the
+ *		caller puts it back among its idle ones), else it is let go; one
+ *		that failed ends.
  */
 bool
-WorkerBuildResult(WorkerBuild *build, Oid *candidate, int64 *rows, int *sqlerrcode,
+WorkerBuildResult(WorkerBuild *build, bool keep, Oid *candidate, int64 *rows, int *sqlerrcode,
 				  char **message, bool *timed_out)
 {
-	bool		ok = build->shared->succeeded;
+	BuildShared *shared = build->shared;
+	bool		ok = shared->finished && shared->succeeded;
 
-	*timed_out = build->shared->timed_out;
-	*candidate = build->shared->candidate;
-	*rows = build->shared->rows;
-	*sqlerrcode = build->shared->sqlerrcode;
-	*message = build->shared->finished ? pstrdup(build->shared->message) :
+	*timed_out = shared->timed_out;
+	*candidate = shared->candidate;
+	*rows = shared->rows;
+	*sqlerrcode = shared->sqlerrcode;
+	*message = shared->finished ? pstrdup(shared->message) :
 		pstrdup("the build worker stopped before it finished");
-	if (!build->shared->finished)
+	if (!shared->finished)
 	{
 		/* one that could not even connect (a connection limit): the run builds it */
-		*sqlerrcode = build->shared->connected ? ERRCODE_INTERNAL_ERROR : ERRCODE_MEDALLION_RUN_ITSELF;
+		*sqlerrcode = shared->connected ? ERRCODE_INTERNAL_ERROR : ERRCODE_MEDALLION_RUN_ITSELF;
 	}
-	dsm_detach(build->seg);
+	if (ok && keep)
+		return true;
+	if (ok)
+		WorkerRelease(list_make1(build));
+	else
+		dsm_detach(build->seg);
 	return ok;
+}
+
+/*
+ * WorkerRelease
+ *		Let idle workers go (the run needs no more): each leaves as soon as
+ *		it wakes.  WorkerAwaitRelease waits until they are gone.
+ */
+void
+WorkerRelease(List *idle)
+{
+	ListCell   *lc;
+
+	foreach(lc, idle)
+	{
+		WorkerBuild *build = lfirst(lc);
+
+		build->shared->stop = true;
+		SetLatch(&ProcGlobal->allProcs[build->shared->worker_procno].procLatch);
+		dsm_detach(build->seg);
+		build->seg = NULL;
+		build->shared = NULL;
+	}
+}
+
+/*
+ * WorkerAwaitRelease
+ *		Wait until the released workers have stopped, so that their slots
+ *		are free for the ledger's writer and the next run.
+ */
+void
+WorkerAwaitRelease(List *released)
+{
+	ListCell   *lc;
+
+	HOLD_INTERRUPTS();
+	foreach(lc, released)
+		(void) WaitForBackgroundWorkerShutdown(((WorkerBuild *) lfirst(lc))->handle);
+	RESUME_INTERRUPTS();
 }
 
 /*
@@ -424,4 +644,5 @@ WorkerStopBuild(WorkerBuild *build)
 	TerminateBackgroundWorker(build->handle);
 	(void) WaitForBackgroundWorkerShutdown(build->handle);
 	RESUME_INTERRUPTS();
+	dsm_detach(build->seg);
 }

@@ -16,6 +16,7 @@
 typedef struct WorkerBuild WorkerBuild;
 
 extern int	worker_max_workers;
+extern int	worker_min_ms;
 
 extern void WorkerInit(void);
 #include "storage/dsm.h"
@@ -24,14 +25,17 @@ extern void WorkerInit(void);
 extern void *WorkerAttach(Datum arg, dsm_segment **seg, const char *name);
 extern bool WorkerRegister(const char *function, const char *type, const char *name,
 						   dsm_segment *seg, BackgroundWorkerHandle **handle);
-extern WorkerBuild *WorkerStartBuild(int64 run_id, const char *model, int version,
-									 int timeout_ms, const char *snapshot, List *from, List *to,
-									 List *readers);
+extern WorkerBuild *WorkerStartBuild(List **idle, int64 run_id, const char *model,
+									 int version, int timeout_ms, const char *snapshot,
+									 List *from, List *to, List *readers);
 extern WorkerBuild *WorkerStartExtract(int64 run_id, const char *model, int version,
 									   int batch_size, const char *start, bool restart);
 extern void WorkerWaitBuild(WorkerBuild *build);
-extern bool WorkerBuildResult(WorkerBuild *build, Oid *candidate, int64 *rows,
+extern bool WorkerBuildDone(WorkerBuild *build);
+extern bool WorkerBuildResult(WorkerBuild *build, bool keep, Oid *candidate, int64 *rows,
 							  int *sqlerrcode, char **message, bool *timed_out);
+extern void WorkerRelease(List *idle);
+extern void WorkerAwaitRelease(List *released);
 extern void WorkerStopBuild(WorkerBuild *build);
 
 #endif							/* MEDALLION_RUN_WORKERS_H */

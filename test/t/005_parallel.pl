@@ -22,15 +22,21 @@ sub start_run
 	return ($h, \$out, \$err);
 }
 
+# build workers: all of them, or those building a model (a run keeps its
+# workers until it ends; between models they are idle)
 sub build_workers
 {
-	return psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'medallion build worker'");
+	my ($building) = @_;
+	return psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'medallion build worker'"
+		. ($building ? " AND state = 'active'" : ''));
 }
 
 my $in_build = "SELECT count(*) FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace AND relkind = 'r'";
 
 psql("DROP DATABASE IF EXISTS $db", 'postgres');
 psql("CREATE DATABASE $db", 'postgres');
+# the models here build in milliseconds: give every one to a worker anyway
+psql("ALTER DATABASE $db SET medallion.worker_min_ms = 0", 'postgres');
 psql("CREATE EXTENSION medallion");
 psql("CREATE TABLE public.src AS SELECT g AS id FROM generate_series(1, 100) g");
 psql("SELECT medallion_create_model('par_fast', 'SELECT id FROM public.src', layer => 'silver')");
@@ -45,11 +51,11 @@ wait_for('a committed worker candidate', sub { psql($in_build) eq '1' });
 my $cand = psql("SELECT 'medallion_build.' || relname FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace AND relkind = 'r'");
 my $denied = `$bin/psql -X -q -At -d $db -c "SET ROLE medallion_reader; SELECT count(*) FROM $cand" 2>&1`;
 like($denied, qr/permission denied for table/, 'a reader of the published table cannot read its candidate');
-is(build_workers(), '1', 'the slow model is building in a worker');
+is(build_workers(1), '1', 'the slow model is building in a worker');
 psql("SELECT pg_cancel_backend(backend_pid) FROM medallion.runs WHERE status = 'running'");
 eval { finish($run) };
 like($$err, qr/canceling statement due to user request/, 'the run is cancelled');
-is(build_workers(), '0', 'cancelling the run stopped its worker');
+is(build_workers(), '0', 'cancelling the run stopped its workers, the idle one too');
 is(psql("SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1"), 'cancelled', 'the ledger says cancelled');
 is(psql("SELECT count(*) FROM silver.par_fast"), '0', 'nothing was published');
 is(psql($in_build), '1', 'the committed candidate is still there ...');
@@ -68,7 +74,7 @@ eval { finish($run) };
 
 # 2. a worker that dies is a failed step; the rest of the run goes on
 ($run, $out, $err) = start_run("SELECT model, status, message FROM medallion_run('all', threads => 2)");
-wait_for('the slow worker', sub { build_workers() eq '1' });
+wait_for('the slow worker', sub { build_workers(1) eq '1' });
 psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'medallion build worker'");
 finish($run);
 is(psql("SELECT string_agg(model || ' ' || status || ' ' || worker || ' ' || coalesce(message, ''), '; ' ORDER BY model)

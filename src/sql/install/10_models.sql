@@ -43,14 +43,14 @@ LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@.medallion_reanalyze(text) IS
 	'Analyze the selected models again and rebuild their dependencies and column lineage (after a restore, or after upstream changes); returns the number of models analyzed';
 
-CREATE FUNCTION @extschema@.medallion_plan(selector text DEFAULT 'all',
+CREATE FUNCTION @extschema@.medallion_plan(selector text DEFAULT 'all', threads integer DEFAULT 1,
 	OUT step integer, OUT wave integer, OUT model text, OUT layer text,
-	OUT materialized text, OUT depends_on text[])
+	OUT materialized text, OUT depends_on text[], OUT worker boolean, OUT reason text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_plan'
 LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION @extschema@.medallion_plan(text) IS
-	'The models a run of the selector would build, in dependency order; models of one wave are independent of each other';
+COMMENT ON FUNCTION @extschema@.medallion_plan(text, integer) IS
+	'The models a run of the selector would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself';
 
 CREATE FUNCTION @extschema@.medallion_lineage(model text, direction text DEFAULT 'upstream',
 	depth integer DEFAULT NULL,

@@ -642,6 +642,17 @@ $function$;
 COMMENT ON FUNCTION medallion.drop_leftovers() IS
 	'Drop the candidates and staging tables in medallion_build that no running run or extraction owns; returns how many; called when a run starts, internal';
 
+/* The plan says which models a run with threads gives to workers, and why not the others. */
+DROP FUNCTION @extschema@.medallion_plan(text);
+CREATE FUNCTION @extschema@.medallion_plan(selector text DEFAULT 'all', threads integer DEFAULT 1,
+	OUT step integer, OUT wave integer, OUT model text, OUT layer text,
+	OUT materialized text, OUT depends_on text[], OUT worker boolean, OUT reason text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'medallion_plan'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.medallion_plan(text, integer) IS
+	'The models a run of the selector would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself';
+
 /* what each run start reads: runs still marked running, old runs to trim;
    and a session's newest run (medallion_run_scheduled) */
 CREATE INDEX runs_running ON medallion.runs (run_id) WHERE status = 'running';
