@@ -37,7 +37,7 @@ SELECT medallion_create_model('gld_revenue_by_country',
   layer => 'gold', description => 'Revenue of shipped orders per country');
 
 -- 4. What a run of the gold layer would build, in waves
-SELECT * FROM medallion_plan('gold');
+SELECT step, wave, model, layer, materialized, depends_on FROM medallion_plan('gold');
 
 -- 5. Build it: candidates first, then everything published in one commit
 SET client_min_messages = warning;   -- progress lines vary; the README shows them

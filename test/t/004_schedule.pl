@@ -75,6 +75,34 @@ is(psql('postgres', "SELECT string_agg(extract(day FROM now() - end_time)::text,
 is(psql('postgres', "SELECT r.options->>'threads' || ' ' || m.worker FROM medallion.runs r JOIN medallion.run_models m USING (run_id)
 					 ORDER BY run_id DESC LIMIT 1"), '2 true', 'with the schedule\'s threads, in a build worker');
 
+# a job pg_cron cannot run: its launcher cannot connect (here: the job's
+# role may not log in) and writes "connection failed" into
+# cron.job_run_details.  The schedule, medallion.status and an alert say
+# so.  This one is real: a schedule due every minute (up to a minute's wait).
+psql('postgres', 'CREATE ROLE tap_cron_nologin NOLOGIN');
+my $every = psql('postgres', "SELECT medallion_schedule('every_minute', 'sched_m', '* * * * *')");
+is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'cron.job_run_details'::regclass AND tgname = 'medallion_job_failed'"),
+   '1', 'scheduling watches pg_cron\'s log of its jobs');
+psql('postgres', "UPDATE cron.job SET username = 'tap_cron_nologin' WHERE jobid = $every");
+my $waited = `$bin/psql -X -d postgres -c 'LISTEN medallion_alerts' -c "DO \\\$\\\$ BEGIN
+	FOR i IN 1 .. 150 LOOP
+		EXIT WHEN EXISTS (SELECT 1 FROM medallion.schedules WHERE name = 'every_minute' AND last_job_failed_at IS NOT NULL);
+		PERFORM pg_sleep(0.5);
+	END LOOP; END \\\$\\\$" -c 'SELECT 1' 2>&1`;
+is(psql('postgres', "SELECT status || ': ' || return_message FROM cron.job_run_details WHERE jobid = $every ORDER BY runid DESC LIMIT 1"),
+   'failed: connection failed', 'pg_cron could not connect for the job');
+is(psql('postgres', "SELECT last_job_message FROM medallion.schedules WHERE name = 'every_minute' AND last_job_failed_at IS NOT NULL"),
+   'connection failed', 'the schedule records the failed job');
+like(psql('postgres', "SELECT schedule_failure FROM medallion.status WHERE model = 'sched_m'"),
+	 qr/^pg_cron could not run the job of schedule every_minute at .*: connection failed$/,
+	 'medallion.status shows it on the schedule\'s models');
+like($waited, qr/Asynchronous notification "medallion_alerts" with payload "\{.*"status": "job failed".*"schedule": "every_minute"/,
+	 'and it is alerted on medallion_alerts');
+psql('postgres', "SELECT medallion_unschedule('every_minute')");
+is(psql('postgres', "SELECT count(*) FROM medallion.status WHERE schedule_failure IS NOT NULL"), '0',
+   'unscheduled, it is no longer shown');
+psql('postgres', 'DROP ROLE tap_cron_nologin');
+
 # bad input
 my ($ok, $out) = psql('postgres', "SELECT medallion_schedule('weekly', 'sched_m', 'every tuesday')");
 ok(!$ok, 'an invalid cron schedule is refused');
@@ -147,6 +175,8 @@ like($out, qr/pg_cron is not installed in database "tap_nocron".*HINT:  Add pg_c
 	 'with a hint on what to do');
 
 psql('postgres', 'DROP DATABASE tap_nocron');
+is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgname = 'medallion_job_failed'"), '0',
+   'with the last schedule gone, pg_cron\'s log is no longer watched');
 psql('postgres', "SELECT medallion_drop_model('sched_m')");
 psql('postgres', 'DROP TABLE public.sched_src');
 psql('postgres', 'DROP EXTENSION medallion');

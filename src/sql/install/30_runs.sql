@@ -250,28 +250,7 @@ $function$;
 COMMENT ON FUNCTION medallion.ledger_apply(jsonb) IS
 	'Write one run ledger entry (start or finish of a run; a start marks runs whose backend is gone as crashed; a finish sends alerts); internal';
 
-/* The last build of each model at a glance. */
-CREATE VIEW medallion.status AS
-SELECT m.name AS model, m.layer, m.materialized, m.enabled,
-	   ok.finished_at AS last_success,
-	   pg_catalog.now() - ok.finished_at AS age,
-	   CASE WHEN l.freshness IS NULL OR m.materialized = 'ephemeral' THEN NULL
-			ELSE ok.finished_at IS NULL OR pg_catalog.now() - ok.finished_at > l.freshness END AS stale,
-	   ok.rows AS last_rows,
-	   last.status AS last_status,
-	   last.run_id AS last_run_id,
-	   last.message AS last_message
-  FROM medallion.models m
-  JOIN medallion.layers l ON l.name = m.layer
-  LEFT JOIN LATERAL (SELECT rm.finished_at, rm.rows FROM medallion.run_models rm
-					  WHERE rm.model = m.name AND rm.status IN ('success', 'up_to_date') AND rm.published
-					  ORDER BY rm.run_id DESC LIMIT 1) ok ON true
-  LEFT JOIN LATERAL (SELECT rm.status, rm.run_id, rm.message FROM medallion.run_models rm
-					  WHERE rm.model = m.name
-					  ORDER BY rm.run_id DESC LIMIT 1) last ON true;
-COMMENT ON VIEW medallion.status IS
-	'Each model''s last successful (published) build, its age, and the status of its last run step';
-GRANT SELECT ON medallion.status TO medallion_admin;
+/* medallion.status, the last build of each model at a glance, is made with the schedules (60). */
 
 /* Previous versions of table models, kept for medallion_rollback. */
 CREATE SCHEMA medallion_history;

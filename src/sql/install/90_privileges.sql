@@ -12,7 +12,8 @@ DECLARE
 BEGIN
 	FOR f IN SELECT p.oid::pg_catalog.regprocedure AS routine,
 					p.pronamespace = 'medallion'::pg_catalog.regnamespace
-					AND p.proname IN ('ledger_apply', 'drop_leftovers', 'trim_ledger', 'adopt_bind_schema') AS internal
+					AND p.proname IN ('ledger_apply', 'drop_leftovers', 'trim_ledger', 'adopt_bind_schema',
+										'cron_job_failed') AS internal
 			   FROM pg_catalog.pg_proc p
 			   JOIN pg_catalog.pg_depend d
 				 ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid

@@ -152,6 +152,10 @@ ALTER TABLE medallion.schedules DROP CONSTRAINT schedules_retries_check,
 ALTER TABLE medallion.schedules ADD COLUMN last_started_at timestamptz;
 COMMENT ON COLUMN medallion.schedules.last_finished_at IS 'When the last scheduled run ended (its last attempt''s run, as in medallion.runs)';
 COMMENT ON COLUMN medallion.schedules.last_started_at IS 'When the last scheduled run started (its first attempt''s run, as in medallion.runs)';
+ALTER TABLE medallion.schedules ADD COLUMN last_job_failed_at timestamptz,
+	ADD COLUMN last_job_message text;
+COMMENT ON COLUMN medallion.schedules.last_job_failed_at IS 'When pg_cron last failed to run the schedule''s job (it could not connect, or the job raised), from cron.job_run_details';
+COMMENT ON COLUMN medallion.schedules.last_job_message IS 'pg_cron''s message for that failure (connection failed, or the error)';
 
 /* The writers of sources and schedules check the owner themselves (C). */
 DROP FUNCTION medallion.source_write(text, text, text, name, text, name, text[], jsonb, text, interval, interval, text);
@@ -465,6 +469,134 @@ $function$;
 COMMENT ON FUNCTION @extschema@.medallion_drop_source(text, boolean) IS
 	'Forget a source and drop the foreign tables it created (a local source''s relations are left alone); models reading it are classified again';
 
+/*
+ * A job pg_cron could not run (its connection failed: cron.host, pg_hba,
+ * a role that may not log in) never reaches medallion_run_scheduled: only
+ * pg_cron's launcher knows, and writes it into cron.job_run_details.  A
+ * trigger there records a failed job of a schedule in medallion.schedules
+ * and alerts on medallion_alerts, as a failed run does.  It runs in the
+ * launcher's transaction: it must never make pg_cron's write fail.
+ */
+CREATE FUNCTION medallion.cron_job_failed()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	s text;
+BEGIN
+	BEGIN
+		UPDATE medallion.schedules AS x
+		   SET last_job_failed_at = coalesce(NEW.end_time, now()), last_job_message = NEW.return_message
+		 WHERE x.jobid = NEW.jobid
+		RETURNING x.name INTO s;
+		IF s IS NOT NULL THEN
+			PERFORM pg_notify('medallion_alerts', left(jsonb_build_object(
+				'schedule', s, 'jobid', NEW.jobid, 'status', 'job failed',
+				'message', format('pg_cron could not run the job of schedule %s: %s', s,
+								  coalesce(NEW.return_message, 'no message')))::text, 7900));
+		END IF;
+	EXCEPTION WHEN OTHERS THEN
+		RAISE WARNING 'medallion could not record the failure of pg_cron job %: %', NEW.jobid, SQLERRM;
+	END;
+	RETURN NULL;
+END
+$function$;
+COMMENT ON FUNCTION medallion.cron_job_failed() IS
+	'Trigger on cron.job_run_details: record a failed job of a schedule (last_job_failed_at, last_job_message) and alert; internal';
+
+/*
+ * Put the trigger on cron.job_run_details (watch), or take it away when
+ * no schedule is left (so that DROP EXTENSION needs no CASCADE).  As the
+ * extension owner, who must own that table or be a superuser; false when
+ * it could not.
+ */
+CREATE FUNCTION medallion.watch_cron_jobs(watch boolean)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+BEGIN
+	IF to_regclass('cron.job_run_details') IS NULL THEN
+		RETURN false;
+	END IF;
+	IF watch THEN
+		IF NOT EXISTS (SELECT 1 FROM pg_trigger
+						WHERE tgrelid = 'cron.job_run_details'::regclass AND tgname = 'medallion_job_failed') THEN
+			CREATE TRIGGER medallion_job_failed AFTER INSERT OR UPDATE OF status ON cron.job_run_details
+				FOR EACH ROW WHEN (NEW.status = 'failed') EXECUTE FUNCTION medallion.cron_job_failed();
+		END IF;
+	ELSIF NOT EXISTS (SELECT 1 FROM medallion.schedules) THEN
+		DROP TRIGGER IF EXISTS medallion_job_failed ON cron.job_run_details;
+	END IF;
+	RETURN true;
+EXCEPTION WHEN insufficient_privilege THEN
+	RETURN false;
+END
+$function$;
+COMMENT ON FUNCTION medallion.watch_cron_jobs(boolean) IS
+	'Create the trigger on cron.job_run_details that records failed jobs of schedules, or drop it when no schedule is left; false when pg_cron is missing or the extension owner may not; internal to medallion_schedule and medallion_unschedule';
+
+/*
+ * The models of each schedule whose pg_cron job failed after its last
+ * run ended (medallion.status shows them).  Runs as the caller, an admin.
+ */
+CREATE FUNCTION medallion.schedule_failures(OUT schedule text, OUT model text,
+	OUT failed_at timestamptz, OUT message text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	s record;
+BEGIN
+	FOR s IN SELECT x.name, x.selector, x.last_job_failed_at, x.last_job_message
+			   FROM medallion.schedules x
+			  WHERE x.last_job_failed_at > coalesce(x.last_finished_at, '-infinity')
+	LOOP
+		BEGIN
+			RETURN QUERY SELECT s.name, p.model, s.last_job_failed_at, s.last_job_message
+						   FROM @extschema@.medallion_plan(s.selector) p;
+		EXCEPTION WHEN OTHERS THEN
+			NULL;			/* its selector no longer selects anything */
+		END;
+	END LOOP;
+END
+$function$;
+COMMENT ON FUNCTION medallion.schedule_failures() IS
+	'The models of each schedule whose pg_cron job failed after the schedule''s last run ended, with when and pg_cron''s message';
+
+/*
+ * The last build of each model at a glance, and whether pg_cron failed to
+ * run the job of a schedule that builds it.
+ */
+CREATE OR REPLACE VIEW medallion.status AS
+WITH failing AS MATERIALIZED (SELECT * FROM medallion.schedule_failures())
+SELECT m.name AS model, m.layer, m.materialized, m.enabled,
+	   ok.finished_at AS last_success,
+	   pg_catalog.now() - ok.finished_at AS age,
+	   CASE WHEN l.freshness IS NULL OR m.materialized = 'ephemeral' THEN NULL
+			ELSE ok.finished_at IS NULL OR pg_catalog.now() - ok.finished_at > l.freshness END AS stale,
+	   ok.rows AS last_rows,
+	   last.status AS last_status,
+	   last.run_id AS last_run_id,
+	   last.message AS last_message,
+	   sf.failure AS schedule_failure
+  FROM medallion.models m
+  JOIN medallion.layers l ON l.name = m.layer
+  LEFT JOIN LATERAL (SELECT rm.finished_at, rm.rows FROM medallion.run_models rm
+					  WHERE rm.model = m.name AND rm.status IN ('success', 'up_to_date') AND rm.published
+					  ORDER BY rm.run_id DESC LIMIT 1) ok ON true
+  LEFT JOIN LATERAL (SELECT rm.status, rm.run_id, rm.message FROM medallion.run_models rm
+					  WHERE rm.model = m.name
+					  ORDER BY rm.run_id DESC LIMIT 1) last ON true
+  LEFT JOIN LATERAL (SELECT pg_catalog.string_agg(pg_catalog.format('pg_cron could not run the job of schedule %s at %s: %s',
+																	f.schedule, f.failed_at, f.message), '; '
+												  ORDER BY f.schedule) AS failure
+					   FROM failing f WHERE f.model = m.name) sf ON true;
+COMMENT ON VIEW medallion.status IS
+	'Each model''s last successful (published) build, its age, the status of its last run step, and a failed pg_cron job of a schedule that builds it (after that schedule''s last run)';
+
 CREATE OR REPLACE FUNCTION @extschema@.medallion_schedule(name text, selector text, cron text,
 	retries integer DEFAULT 0, retry_delay interval DEFAULT '5 minutes', threads integer DEFAULT 1)
 RETURNS bigint
@@ -508,6 +640,11 @@ BEGIN
 			format('CALL %I.medallion_run_scheduled(%L)', '@extschema@', name);
 	PERFORM medallion.schedule_write('upsert', name, selector, cron, retries, retry_delay, job,
 									 threads => threads);
+	/* a job pg_cron cannot run shows in medallion.schedules and medallion.status */
+	IF NOT medallion.watch_cron_jobs(true) THEN
+		RAISE WARNING 'a failure of pg_cron to run this schedule''s job will show only in cron.job_run_details'
+			USING HINT = 'The extension owner must be a superuser or own cron.job_run_details to watch it.';
+	END IF;
 	RETURN job;
 END
 $function$;
@@ -533,6 +670,7 @@ BEGIN
 	IF EXISTS (SELECT 1 FROM cron.job j WHERE j.jobid = job) THEN
 		PERFORM cron.unschedule(job);
 	END IF;
+	PERFORM medallion.watch_cron_jobs(false);
 END
 $function$;
 COMMENT ON FUNCTION @extschema@.medallion_unschedule(text) IS 'Remove a schedule and its pg_cron job';
@@ -806,3 +944,6 @@ BEGIN
 	END IF;
 END
 $bind$;
+
+/* schedules made before 0.2.0: watch their jobs too */
+SELECT medallion.watch_cron_jobs(true) FROM medallion.schedules LIMIT 1;
