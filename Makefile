@@ -25,7 +25,8 @@ OBJS = \
 	src/bind.o \
 	src/owners.o \
 	src/run_workers.o \
-	src/run_ledger.o
+	src/run_ledger.o \
+	src/scale.o
 
 EXTVERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(EXTENSION).control)
 # The install script of the current version is made of the sections in

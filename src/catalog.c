@@ -20,6 +20,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -266,7 +267,11 @@ CatalogGetLayer(const char *name, bool missing_ok)
 	"m.statement_timeout::text, m.enabled, m.version, m.sql_hash, " \
 	"coalesce(a.version, -1), m.strategy, m.watermark, m.lookback::text, " \
 	"m.full_refresh_threshold::text, m.snapshot_strategy, m.updated_at_column, " \
-	"m.check_columns, m.hard_deletes " \
+	"m.check_columns, m.hard_deletes, " \
+	/* columns of 0.2.0, read by name: NULL before ALTER EXTENSION UPDATE */ \
+	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'distribution', " \
+	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'distributed_by', " \
+	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'colocate_with' " \
 	"FROM medallion.models m JOIN medallion.layers l ON l.name = m.layer " \
 	"LEFT JOIN medallion.analysis a ON a.model = m.name "
 
@@ -305,6 +310,9 @@ model_from_tuple(HeapTuple tuple, TupleDesc desc)
 	model->updated_at = spi_text(tuple, desc, Anum_models_updated_at);
 	model->check_columns = spi_text_list(tuple, desc, Anum_models_check_columns);
 	model->hard_deletes = spi_text(tuple, desc, Anum_models_hard_deletes);
+	model->distribution = spi_text(tuple, desc, Anum_models_distribution);
+	model->distributed_by = spi_text(tuple, desc, Anum_models_distributed_by);
+	model->colocate_with = spi_text(tuple, desc, Anum_models_colocate_with);
 	return model;
 }
 
@@ -476,12 +484,13 @@ void
 CatalogUpsertModel(ModelDef *model, bool is_new)
 {
 	CatalogSession session;
-	Oid			argtypes[24];
-	Datum		values[24];
-	char		nulls[24];
+	Oid			argtypes[27];
+	Datum		values[27];
+	char		nulls[27];
+	bool		citus;
 	int			ret;
 
-	for (int i = 0; i < 24; i++)
+	for (int i = 0; i < 27; i++)
 		argtypes[i] = TEXTOID;
 	argtypes[6] = argtypes[7] = argtypes[8] = argtypes[22] = TEXTARRAYOID;
 	argtypes[13] = BOOLOID;
@@ -515,31 +524,40 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 	if (model->check_columns == NIL)
 		nulls[22] = 'n';
 	set_text_arg(values, nulls, 23, model->hard_deletes);
+	set_text_arg(values, nulls, 24, model->distribution);
+	set_text_arg(values, nulls, 25, model->distributed_by);
+	set_text_arg(values, nulls, 26, model->colocate_with);
 
 	CatalogEnter(&session);
+	/* the 0.1.0 catalog, before ALTER EXTENSION UPDATE, has no Citus settings */
+	citus = get_attnum(get_relname_relid("models", get_namespace_oid("medallion", false)),
+					   "distribution") != InvalidAttrNumber;
 	if (is_new)
-		ret = SPI_execute_with_args(
-									"INSERT INTO medallion.models (name, layer, materialized, sql, owner, "
-									"search_path, unique_key, indexes, tags, description, "
-									"column_descriptions, on_schema_change, statement_timeout, enabled, "
-									"version, sql_hash, strategy, watermark, lookback, "
-									"full_refresh_threshold, snapshot_strategy, updated_at_column, check_columns, "
-									"hard_deletes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-									"$11::jsonb, $12, $13::interval, $14, $15, $16, $17, $18, "
-									"$19::interval, $20::real, $21, $22, $23, $24)",
-									24, argtypes, values, nulls, false, 0);
+		ret = SPI_execute_with_args(psprintf(
+											 "INSERT INTO medallion.models (name, layer, materialized, sql, owner, "
+											 "search_path, unique_key, indexes, tags, description, "
+											 "column_descriptions, on_schema_change, statement_timeout, enabled, "
+											 "version, sql_hash, strategy, watermark, lookback, "
+											 "full_refresh_threshold, snapshot_strategy, updated_at_column, check_columns, "
+											 "hard_deletes%s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+											 "$11::jsonb, $12, $13::interval, $14, $15, $16, $17, $18, "
+											 "$19::interval, $20::real, $21, $22, $23, $24%s)",
+											 citus ? ", distribution, distributed_by, colocate_with" : "",
+											 citus ? ", $25, $26, $27" : ""),
+									citus ? 27 : 24, argtypes, values, nulls, false, 0);
 	else
-		ret = SPI_execute_with_args(
-									"UPDATE medallion.models SET layer = $2, materialized = $3, sql = $4, "
-									"owner = $5, search_path = $6, unique_key = $7, indexes = $8, "
-									"tags = $9, description = $10, column_descriptions = $11::jsonb, "
-									"on_schema_change = $12, statement_timeout = $13::interval, "
-									"enabled = $14, version = $15, sql_hash = $16, strategy = $17, "
-									"watermark = $18, lookback = $19::interval, "
-									"full_refresh_threshold = $20::real, snapshot_strategy = $21, "
-									"updated_at_column = $22, check_columns = $23, hard_deletes = $24, "
-									"updated_at = pg_catalog.now() WHERE name = $1",
-									24, argtypes, values, nulls, false, 0);
+		ret = SPI_execute_with_args(psprintf(
+											 "UPDATE medallion.models SET layer = $2, materialized = $3, sql = $4, "
+											 "owner = $5, search_path = $6, unique_key = $7, indexes = $8, "
+											 "tags = $9, description = $10, column_descriptions = $11::jsonb, "
+											 "on_schema_change = $12, statement_timeout = $13::interval, "
+											 "enabled = $14, version = $15, sql_hash = $16, strategy = $17, "
+											 "watermark = $18, lookback = $19::interval, "
+											 "full_refresh_threshold = $20::real, snapshot_strategy = $21, "
+											 "updated_at_column = $22, check_columns = $23, hard_deletes = $24, %s"
+											 "updated_at = pg_catalog.now() WHERE name = $1",
+											 citus ? "distribution = $25, distributed_by = $26, colocate_with = $27, " : ""),
+									citus ? 27 : 24, argtypes, values, nulls, false, 0);
 	spi_check(ret, is_new ? SPI_OK_INSERT : SPI_OK_UPDATE, "writing a model");
 	if (SPI_processed != 1)
 		elog(ERROR, "model \"%s\" was not written", model->name);

@@ -49,6 +49,9 @@
 #define Anum_models_updated_at	25
 #define Anum_models_check_columns	26
 #define Anum_models_hard_deletes	27
+#define Anum_models_distribution	28
+#define Anum_models_distributed_by	29
+#define Anum_models_colocate_with	30
 
 #define Anum_sources_name	1
 #define Anum_sources_kind	2
@@ -151,6 +154,9 @@ typedef struct ModelDef
 	char	   *updated_at;		/* snapshot (timestamp): column */
 	List	   *check_columns;	/* snapshot (check): of char * */
 	char	   *hard_deletes;	/* snapshot: ignore, invalidate */
+	char	   *distribution;	/* Citus: hash, reference, or NULL (local) */
+	char	   *distributed_by; /* Citus (hash): the distribution column */
+	char	   *colocate_with;	/* Citus (hash): a model, or NULL (Citus's default) */
 	bool		enabled;
 	int			version;
 	char	   *sql_hash;

@@ -44,6 +44,7 @@
 #include "graph.h"
 #include "materialize.h"
 #include "model.h"
+#include "scale.h"
 #include "subxact.h"
 
 PG_FUNCTION_INFO_V1(medallion_create_model);
@@ -411,7 +412,8 @@ definition_hash(ModelDef *model)
 	{
 		const char *settings[] = {model->strategy, model->watermark, model->lookback,
 			model->full_refresh_threshold, model->snapshot_strategy, model->updated_at,
-		model->hard_deletes};
+			model->hard_deletes, model->distribution, model->distributed_by,
+		model->colocate_with};
 
 		for (int i = 0; i < lengthof(settings); i++)
 			appendStringInfo(&buf, "%s\x1f", settings[i] ? settings[i] : "\x1e");
@@ -616,6 +618,14 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	model->updated_at = text_arg(fcinfo, 17);
 	model->check_columns = array_arg(fcinfo, 18);
 	model->hard_deletes = text_arg(fcinfo, 19);
+	/* the 0.1.0 definition, before ALTER EXTENSION UPDATE, has no Citus settings */
+	if (PG_NARGS() > 22)
+	{
+		model->distributed_by = text_arg(fcinfo, 20);
+		model->colocate_with = text_arg(fcinfo, 21);
+		model->distribution = text_arg(fcinfo, 22);
+	}
+	ScaleCheckSettings(model);
 	MaterializeCheckSettings(model, PG_ARGISNULL(15) ? 0 : PG_GETARG_FLOAT4(15));
 	model->owner = previous ? previous->owner : GetUserNameFromId(GetUserId(), false);
 	model->search_path = effective_search_path(layers);
@@ -642,6 +652,8 @@ medallion_create_model(PG_FUNCTION_ARGS)
 
 	if (!unchanged || !OidIsValid(relid))
 		unbound = BuildDefineRelation(model, analyzed, layer, previous);
+	if (!unchanged)
+		ScaleDistribute(model, analyzed);
 	if (!unchanged || !OidIsValid(BindRelid(model->name)))
 		unbound = list_concat(unbound, BindModel(model, analyzed->query));
 	SetUserIdAndSecContext(save_userid, save_sec);

@@ -81,6 +81,7 @@
 #include "bind.h"
 #include "build.h"
 #include "publish.h"
+#include "scale.h"
 #include "sqltext.h"
 #include "subxact.h"
 
@@ -403,6 +404,20 @@ keep_previous(ModelDef *model, Oid relid)
 void
 PublishTable(Candidate *cand)
 {
+	if (ScaleIsCitusTable(cand->published))
+	{
+		/* its rows are in shards on the workers: copied in, not swapped (scale.c) */
+		Oid			old = ScaleExchange(cand->published, cand->candidate, build_keep_previous);
+
+		if (OidIsValid(old))
+		{
+			BindDropRelation(cand->candidate);
+			keep_previous(cand->model, old);
+		}
+		else
+			keep_previous(cand->model, cand->candidate);	/* drops it */
+		return;
+	}
 	swap_storage(cand->published, cand->candidate, cand->published_indexes,
 				 cand->candidate_indexes);
 	keep_previous(cand->model, cand->candidate);
@@ -472,6 +487,24 @@ PublishRollback(ModelDef *model)
 				 errhint("A previous version is kept when a run replaces the table, with medallion.keep_previous on.")));
 
 	LockRelationOid(history, AccessExclusiveLock);
+	if (ScaleIsCitusTable(published))
+	{
+		/* a local copy of the previous rows: copied back in (scale.c) */
+		pubrel = table_open(published, NoLock);
+		histrel = table_open(history, NoLock);
+		compatible = PublishSameColumns(pubrel, histrel);
+		table_close(pubrel, NoLock);
+		table_close(histrel, NoLock);
+		if (!compatible)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the previous version of model \"%s\" has other columns than %s",
+							model->name, SqlModelName(model)),
+					 errdetail("The table changed after that version was replaced.")));
+		keep_previous(model, ScaleExchange(published, history, true));
+		return (int64) SqlRun(psprintf("SELECT 1 FROM %s", SqlRelationName(published)),
+							   SPI_OK_SELECT);
+	}
 	pubrel = table_open(published, NoLock);
 	histrel = table_open(history, NoLock);
 	pub_indexes = RelationGetIndexList(pubrel);

@@ -138,7 +138,12 @@ CREATE TABLE medallion.models (
 	version		integer NOT NULL DEFAULT 1,
 	sql_hash	text NOT NULL,
 	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	updated_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+	updated_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	distribution text CHECK (distribution IN ('hash', 'reference')),
+	distributed_by text,
+	colocate_with text,
+	CONSTRAINT models_distribution_settings_check CHECK (coalesce(distribution = 'hash', false) = (distributed_by IS NOT NULL)
+												 AND (colocate_with IS NULL OR coalesce(distribution = 'hash', false)))
 );
 COMMENT ON TABLE medallion.models IS
 	'Model definitions: a query, the layer it is published in and how it is materialized';
@@ -168,6 +173,9 @@ COMMENT ON COLUMN medallion.models.version IS 'Incremented each time the definit
 COMMENT ON COLUMN medallion.models.sql_hash IS 'md5 of the definition, to tell a real change from a repeated call';
 COMMENT ON COLUMN medallion.models.created_at IS 'When the model was first created';
 COMMENT ON COLUMN medallion.models.updated_at IS 'When the definition last changed';
+COMMENT ON COLUMN medallion.models.distribution IS 'Citus: hash (a distributed table, by distributed_by) or reference (a copy on every node); NULL for a local table';
+COMMENT ON COLUMN medallion.models.distributed_by IS 'Citus: the distribution column of a hash-distributed model';
+COMMENT ON COLUMN medallion.models.colocate_with IS 'Citus: the model a hash-distributed model is colocated with (NULL: Citus''s default, the first distributed table of the same column type)';
 
 /*
  * Derived tables: rebuilt from the models' analyzed queries, never dumped.

@@ -22,12 +22,15 @@ CREATE FUNCTION @extschema@.medallion_create_model(
 	snapshot_strategy text DEFAULT NULL,
 	updated_at text DEFAULT NULL,
 	check_columns text[] DEFAULT NULL,
-	hard_deletes text DEFAULT NULL)
+	hard_deletes text DEFAULT NULL,
+	distributed_by text DEFAULT NULL,
+	colocate_with text DEFAULT NULL,
+	distribution text DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'medallion_create_model'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text) IS
-	'Create or update a model: validates the query by parse analysis, records its dependencies and column lineage and creates its published relation; returns created, updated or unchanged';
+COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text, text, text, text) IS
+	'Create or update a model: validates the query by parse analysis, records its dependencies and column lineage and creates its published relation (on Citus, distributed or reference when asked); returns created, updated or unchanged';
 
 CREATE FUNCTION @extschema@.medallion_drop_model(name text, cascade boolean DEFAULT false)
 RETURNS SETOF text

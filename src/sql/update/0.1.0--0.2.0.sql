@@ -780,6 +780,46 @@ $function$;
 COMMENT ON FUNCTION medallion.drop_leftovers() IS
 	'Drop the candidates and staging tables in medallion_build that no running run or extraction owns; returns how many; called when a run starts, internal';
 
+/* Citus: models published as distributed or reference tables. */
+ALTER TABLE medallion.models ADD COLUMN distribution text CHECK (distribution IN ('hash', 'reference')),
+	ADD COLUMN distributed_by text,
+	ADD COLUMN colocate_with text,
+	ADD CONSTRAINT models_distribution_settings_check CHECK (coalesce(distribution = 'hash', false) = (distributed_by IS NOT NULL)
+													AND (colocate_with IS NULL OR coalesce(distribution = 'hash', false)));
+COMMENT ON COLUMN medallion.models.distribution IS 'Citus: hash (a distributed table, by distributed_by) or reference (a copy on every node); NULL for a local table';
+COMMENT ON COLUMN medallion.models.distributed_by IS 'Citus: the distribution column of a hash-distributed model';
+COMMENT ON COLUMN medallion.models.colocate_with IS 'Citus: the model a hash-distributed model is colocated with (NULL: Citus''s default, the first distributed table of the same column type)';
+DROP FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text);
+CREATE FUNCTION @extschema@.medallion_create_model(
+	name text,
+	sql text,
+	layer text DEFAULT NULL,
+	materialized text DEFAULT NULL,
+	tags text[] DEFAULT '{}',
+	description text DEFAULT NULL,
+	unique_key text[] DEFAULT NULL,
+	indexes text[] DEFAULT '{}',
+	column_descriptions jsonb DEFAULT '{}',
+	on_schema_change text DEFAULT 'fail',
+	statement_timeout interval DEFAULT NULL,
+	enabled boolean DEFAULT true,
+	strategy text DEFAULT NULL,
+	watermark text DEFAULT NULL,
+	lookback interval DEFAULT NULL,
+	full_refresh_threshold real DEFAULT NULL,
+	snapshot_strategy text DEFAULT NULL,
+	updated_at text DEFAULT NULL,
+	check_columns text[] DEFAULT NULL,
+	hard_deletes text DEFAULT NULL,
+	distributed_by text DEFAULT NULL,
+	colocate_with text DEFAULT NULL,
+	distribution text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'medallion_create_model'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text, text, text, text) IS
+	'Create or update a model: validates the query by parse analysis, records its dependencies and column lineage and creates its published relation (on Citus, distributed or reference when asked); returns created, updated or unchanged';
+
 /* The plan says which models a run with threads gives to workers, and why not the others. */
 DROP FUNCTION @extschema@.medallion_plan(text);
 CREATE FUNCTION @extschema@.medallion_plan(selector text DEFAULT 'all', threads integer DEFAULT 1,

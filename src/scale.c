@@ -1,0 +1,312 @@
+/*-------------------------------------------------------------------------
+ *
+ * scale.c
+ *	  Scale-out on Citus: models published as hash-distributed tables
+ *	  (distributed_by, colocate_with) or reference tables (distribution =>
+ *	  'reference').
+ *
+ * medallion.so never links against Citus: everything here is Citus's
+ * public SQL (create_distributed_table, create_reference_table,
+ * alter_distributed_table, undistribute_table, pg_dist_partition), run
+ * through SPI as the extension owner when the citus extension is installed
+ * (shards are created on the workers, where the model owner has no CREATE
+ * on the layer schemas).
+ *
+ * A distributed table's rows live in its shards on the workers, not in the
+ * coordinator's table: swapping the coordinator's storage (publish.c)
+ * would publish nothing.  So a run builds a Citus model's candidate as a
+ * local table on the coordinator, as for any model (tests and downstream
+ * models read it there), and publishes it in the run's transaction with
+ * TRUNCATE and INSERT ... SELECT, which Citus runs on every shard inside
+ * its coordinated transaction: readers wait for the run's commit and then
+ * see the new rows, on every node at once (two-phase commit).  The
+ * previous rows are copied to a local table first, the model's previous
+ * version.  See docs/scale-out.md.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "commands/cluster.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "build.h"
+#include "catalog.h"
+#include "materialize.h"
+#include "scale.h"
+#include "sqltext.h"
+
+/* Is the citus extension installed in this database? */
+bool
+ScaleCitusInstalled(void)
+{
+	return OidIsValid(get_extension_oid("citus", true));
+}
+
+static void
+setting_refused(ModelDef *model, const char *why, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("model \"%s\" cannot be distributed: %s", model->name, why),
+			 errhint("%s", hint)));
+}
+
+/*
+ * ScaleCheckSettings
+ *		The Citus settings of a model, alone: distributed_by implies
+ *		distribution hash; reference has no column; colocate_with only with
+ *		hash; only table models; and Citus must be installed.
+ */
+void
+ScaleCheckSettings(ModelDef *model)
+{
+	if (model->distributed_by != NULL && model->distribution == NULL)
+		model->distribution = pstrdup("hash");
+	if (model->colocate_with != NULL && model->distribution == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("colocate_with applies only to distributed models"),
+				 errhint("Give distributed_by => 'column' too.")));
+	if (model->distribution == NULL)
+		return;
+	if (strcmp(model->distribution, "hash") != 0 && strcmp(model->distribution, "reference") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown distribution \"%s\"", model->distribution),
+				 errhint("distribution is hash (with distributed_by) or reference.")));
+	if (strcmp(model->distribution, "hash") == 0 && model->distributed_by == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a hash-distributed model needs distributed_by"),
+				 errhint("Give distributed_by => 'column': the column whose hash places each row.")));
+	if (strcmp(model->distribution, "reference") == 0 && model->distributed_by != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a reference model has no distribution column"),
+				 errdetail("A reference table is copied whole to every node."),
+				 errhint("Give either distributed_by => 'column' or distribution => 'reference'.")));
+	if (strcmp(model->distribution, "reference") == 0 && model->colocate_with != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("colocate_with applies only to distributed models")));
+	if (model->colocate_with != NULL && strcmp(model->colocate_with, model->name) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" cannot be colocated with itself", model->name)));
+	if (model->kind == MAT_VIEW || model->kind == MAT_EPHEMERAL)
+		setting_refused(model, psprintf("%s models have no table", model->materialized),
+						"Only table models are distributed; make it materialized => 'table'.");
+	if (model->kind == MAT_INCREMENTAL || model->kind == MAT_SNAPSHOT)
+		setting_refused(model, psprintf("distributed %s models are not supported yet", model->materialized),
+						"Keep it a local table, or build it as a table model (docs/scale-out.md).");
+	if (!ScaleCitusInstalled())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("distributed models need the citus extension"),
+				 errdetail("citus is not installed in database \"%s\".",
+						   get_database_name(MyDatabaseId)),
+				 errhint("Put citus first in shared_preload_libraries, restart, CREATE EXTENSION citus and add the worker nodes (citus_add_node).")));
+}
+
+/* What Citus makes of relid now: 'h' (hash), 'r' (reference), 'o' (another Citus table), or '\0'. */
+static char
+citus_kind(Oid relid, char **column)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	char		kind = '\0';
+	int			ret;
+
+	*column = NULL;
+	if (!ScaleCitusInstalled())
+		return '\0';
+	ret = SPI_execute_with_args("SELECT p.partmethod::text, p.repmodel::text, "
+								"       CASE WHEN p.partmethod = 'h' "
+								"            THEN pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) END "
+								"  FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1",
+								1, argtypes, values, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_dist_partition: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		char	   *method = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *repmodel = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+		*column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		kind = strcmp(method, "h") == 0 ? 'h' :
+			strcmp(method, "n") == 0 && strcmp(repmodel, "t") == 0 ? 'r' : 'o';
+	}
+	return kind;
+}
+
+/* Run one Citus function call, with parameters; its errors say which model. */
+static void
+citus_call(ModelDef *model, const char *sql, int nargs, Oid *argtypes, Datum *values)
+{
+	int			ret = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
+
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not distribute model \"%s\": %s", model->name,
+			 SPI_result_code_string(ret));
+}
+
+/*
+ * ScaleDistribute
+ *		Make the model's published table what its settings say: local, a
+ *		hash-distributed table by distributed_by (colocated with
+ *		colocate_with), or a reference table.  Called when the model is
+ *		defined, after its relation; the distribution column must be one
+ *		of the query's, colocate_with a hash-distributed model.
+ */
+void
+ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
+{
+	Oid			relid = BuildPublishedRelid(model);
+	CatalogSession session;
+	char	   *column;
+	char		now;
+	char		want;
+	char	   *colocate = "default";
+	Oid			argtypes[3] = {REGCLASSOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+
+	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_RELATION || !ScaleCitusInstalled())
+		return;
+	if (model->distributed_by != NULL && SqlFindColumn(analyzed->columns, model->distributed_by) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("distributed_by names no column of model \"%s\": \"%s\"", model->name,
+						model->distributed_by),
+				 errhint("The distribution column is one of the query's output columns.")));
+	if (model->colocate_with != NULL)
+	{
+		ModelDef   *other = CatalogGetModel(model->colocate_with, true);
+
+		if (other == NULL || other->distribution == NULL || strcmp(other->distribution, "hash") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("colocate_with names no distributed model: \"%s\"", model->colocate_with),
+					 errhint("Colocate with a model defined with distributed_by.")));
+		colocate = SqlModelName(other);
+	}
+	want = model->distribution == NULL ? '\0' :
+		strcmp(model->distribution, "reference") == 0 ? 'r' : 'h';
+
+	CatalogEnter(&session);
+	now = citus_kind(relid, &column);
+	values[0] = ObjectIdGetDatum(relid);
+	if (now != '\0' && now != want)
+	{
+		/* back to a local table first (what it becomes next is below) */
+		citus_call(model, "SELECT pg_catalog.undistribute_table($1)", 1, argtypes, values);
+		now = '\0';
+	}
+	if (want == 'r' && now == '\0')
+		citus_call(model, "SELECT pg_catalog.create_reference_table($1)", 1, argtypes, values);
+	else if (want == 'h')
+	{
+		values[1] = CStringGetTextDatum(model->distributed_by);
+		values[2] = CStringGetTextDatum(colocate);
+		if (now == '\0')
+			citus_call(model, "SELECT pg_catalog.create_distributed_table($1, $2, colocate_with => $3)",
+					   3, argtypes, values);
+		else if (strcmp(column, model->distributed_by) != 0)
+			citus_call(model, "SELECT pg_catalog.alter_distributed_table($1, distribution_column => $2, "
+					   "colocate_with => $3)", 3, argtypes, values);
+		else if (model->colocate_with != NULL)
+		{
+			/* already by that column: colocate it if it is not */
+			Oid			colargs[2] = {REGCLASSOID, REGCLASSOID};
+			Datum		colvals[2] = {ObjectIdGetDatum(relid),
+			ObjectIdGetDatum(BuildPublishedRelid(CatalogGetModel(model->colocate_with, false)))};
+			int			ret = SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition a, pg_catalog.pg_dist_partition b "
+													"WHERE a.logicalrelid = $1 AND b.logicalrelid = $2 "
+													"AND a.colocationid = b.colocationid",
+													2, colargs, colvals, NULL, true, 0);
+
+			if (ret == SPI_OK_SELECT && SPI_processed == 0)
+				citus_call(model, "SELECT pg_catalog.alter_distributed_table($1, colocate_with => $3)",
+						   3, argtypes, values);
+		}
+	}
+	CatalogLeave(&session);
+	CommandCounterIncrement();
+}
+
+/*
+ * ScaleIsCitusTable
+ *		Is relid a table Citus manages (distributed, reference, or a Citus
+ *		local table)?  Its rows are not in the coordinator's storage.
+ */
+bool
+ScaleIsCitusTable(Oid relid)
+{
+	CatalogSession session;
+	char	   *column;
+	char		kind;
+
+	if (!ScaleCitusInstalled())
+		return false;
+	CatalogEnter(&session);
+	kind = citus_kind(relid, &column);
+	CatalogLeave(&session);
+	return kind != '\0';
+}
+
+/*
+ * ScaleExchange
+ *		Give the Citus table published the rows of other (a local table of
+ *		the same columns), in the caller's transaction: TRUNCATE, then
+ *		INSERT ... SELECT, both run on every shard inside Citus's
+ *		coordinated transaction; readers wait for the commit.  With keep,
+ *		the rows it had are first copied into a new local table, returned
+ *		(else InvalidOid).  The caller holds AccessExclusiveLock on
+ *		published.  Runs as the extension owner.
+ */
+Oid
+ScaleExchange(Oid published, Oid other, bool keep)
+{
+	CatalogSession session;
+	Oid			old = InvalidOid;
+	char	   *pubname = SqlRelationName(published);
+	Relation	rel;
+	int			ret;
+
+	if (keep)
+	{
+		/* shaped like other, which is shaped like published (named after other's OID) */
+		rel = table_open(other, NoLock);
+		old = make_new_heap(other, rel->rd_rel->reltablespace, rel->rd_rel->relam,
+							RELPERSISTENCE_PERMANENT, NoLock);
+		table_close(rel, NoLock);
+		CommandCounterIncrement();
+		BuildKeepFromAutovacuum(old);
+	}
+	CatalogEnter(&session);
+	if (keep)
+	{
+		ret = SPI_execute(psprintf("INSERT INTO %s SELECT * FROM %s", SqlRelationName(old), pubname),
+						  false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "could not keep the rows of %s: %s", pubname, SPI_result_code_string(ret));
+	}
+	ret = SPI_execute(psprintf("TRUNCATE %s", pubname), false, 0);
+	if (ret != SPI_OK_UTILITY)
+		elog(ERROR, "could not truncate %s: %s", pubname, SPI_result_code_string(ret));
+	ret = SPI_execute(psprintf("INSERT INTO %s SELECT * FROM %s", pubname, SqlRelationName(other)),
+					  false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "could not publish into %s: %s", pubname, SPI_result_code_string(ret));
+	CatalogLeave(&session);
+	CommandCounterIncrement();
+	return old;
+}
