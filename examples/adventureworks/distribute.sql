@@ -1,0 +1,34 @@
+-- examples/adventureworks/distribute.sql: the AdventureWorks pipeline on a
+-- Citus cluster.  Run after models.sql, on the coordinator of a database
+-- with the citus extension and its worker nodes added: the order lines,
+-- the customers and the customer metrics become tables hash-distributed
+-- by customer_id (colocated, so joins on it stay on each node), products
+-- and the calendar reference tables (a copy on every node).  The
+-- snapshot dimensions and the incremental fact table stay on the
+-- coordinator: distributed incremental and snapshot models are not
+-- supported yet (docs/scale-out.md).
+--
+-- Each model is defined again with all its settings as they are, plus its
+-- distribution: medallion_create_model takes the whole definition.
+DO $distribute$
+DECLARE
+	m medallion.models;
+	d record;
+BEGIN
+	FOR d IN SELECT * FROM (VALUES
+			('slvr_sales_orders', 'customer_id', NULL, NULL),
+			('slvr_customers', 'customer_id', 'slvr_sales_orders', NULL),
+			('gld_customer_metrics', 'customer_id', 'slvr_sales_orders', NULL),
+			('slvr_products', NULL, NULL, 'reference'),
+			('dim_date', NULL, NULL, 'reference')) AS v (model, distributed_by, colocate_with, distribution)
+	LOOP
+		SELECT * INTO STRICT m FROM medallion.models WHERE name = d.model;
+		PERFORM medallion_create_model(m.name, m.sql, m.layer, m.materialized, m.tags, m.description,
+			m.unique_key, m.indexes, m.column_descriptions, m.on_schema_change, m.statement_timeout,
+			m.enabled, m.strategy, m.watermark, m.lookback, m.full_refresh_threshold,
+			m.snapshot_strategy, m.updated_at_column, m.check_columns, m.hard_deletes,
+			distributed_by => d.distributed_by, colocate_with => d.colocate_with,
+			distribution => d.distribution);
+	END LOOP;
+END
+$distribute$;
