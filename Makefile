@@ -64,9 +64,16 @@ test:
 
 # The README's second command: the same setup, then a cluster left running
 # with the AdventureWorks pipeline built (make demo-stop stops it).
-.PHONY: demo demo-stop
+.PHONY: demo demo-stop demo-citus demo-citus-stop
 demo:
 	bash examples/adventureworks/demo.sh
 
 demo-stop:
 	bash examples/adventureworks/demo.sh stop
+
+# The same pipeline distributed on a Citus coordinator and two workers.
+demo-citus:
+	bash examples/adventureworks/demo_citus.sh
+
+demo-citus-stop:
+	bash examples/adventureworks/demo_citus.sh stop
