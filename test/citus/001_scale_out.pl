@@ -48,7 +48,8 @@ sub run_all
 {
 	my ($db) = @_;
 	return psql("SET client_min_messages = warning;
-				 SELECT string_agg(model || ' ' || status, ', ' ORDER BY model) FILTER (WHERE status NOT IN ('success', 'up_to_date'))
+				 SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ' ORDER BY model)
+						FILTER (WHERE status NOT IN ('success', 'up_to_date'))
 				   FROM medallion_run('all')", $db);
 }
 
@@ -106,7 +107,7 @@ is(psql("SET ROLE tap_citus_reader; SELECT count(*) FILTER (WHERE NOT is_store) 
 # a failing blocking test publishes nothing of its model
 my $before = psql("SELECT count(*) || ' ' || sum(lifetime_value) FROM gold.gld_customer_metrics");
 psql("SELECT medallion_add_test('gld_customer_metrics', 'row_count', min_rows => 1000000000)");
-like(run_all('postgres'), qr/^gld_customer_metrics failed$/, 'a failing blocking test fails the distributed model');
+like(run_all('postgres'), qr/^gld_customer_metrics failed: blocking test \S+ failed/, 'a failing blocking test fails the distributed model');
 is(psql("SELECT count(*) || ' ' || sum(lifetime_value) FROM gold.gld_customer_metrics"), $before, 'which publishes nothing');
 my $test = psql("SELECT name FROM medallion.tests WHERE model = 'gld_customer_metrics' AND kind = 'row_count'");
 psql("SELECT medallion_drop_test('gld_customer_metrics', '$test')");
