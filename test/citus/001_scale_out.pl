@@ -16,6 +16,7 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MedallionTAP qw(psql run_ok $bin);
+use IPC::Run qw(start finish timeout);
 
 my $root = $ENV{MEDALLION_ROOT} or die 'MEDALLION_ROOT is not set (test/run sets it)';
 my @workers = split ' ', ($ENV{CITUS_WORKER_PORTS} || '');
@@ -42,6 +43,16 @@ sub fingerprints
 		push @out, "$t " . psql("SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM $t x", $db);
 	}
 	return join("\n", @out);
+}
+
+# run a selector; the models that did not build, with their messages
+sub run_all_selected
+{
+	my ($selector) = @_;
+	return psql("SET client_min_messages = warning;
+				 SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ' ORDER BY model)
+						FILTER (WHERE status NOT IN ('success', 'up_to_date'))
+				   FROM medallion_run('$selector')");
 }
 
 sub run_all
@@ -144,6 +155,36 @@ for my $port ($ENV{PGPORT}, @workers)
 is(psql("SELECT count(*) FROM silver.slvr_sales_orders"), $now, 'nothing of the failed run was published');
 is(run_all('postgres'), '', 'the next run builds everything');
 is(fingerprints('postgres'), $single, 'and publishes the same tables as one node');
+
+# a worker down while a model reads a distributed table: that model fails
+# in its build, naming the node, and nothing is published
+system($ctl, 'stop', $workers[1]) == 0 or die "could not stop the worker on port $workers[1]";
+like(run_all_selected('gld_customer_metrics'), qr/^gld_customer_metrics failed: .*localhost:$workers[1]/,
+	 'with a worker down, a model reading a distributed table fails, naming the node');
+system($ctl, 'start', $workers[1]) == 0 or die "could not start the worker on port $workers[1]";
+psql("SELECT recover_prepared_transactions()");
+is(fingerprints('postgres'), $single, 'nothing of it was published');
+
+# readers on the coordinator never see a half-published table: while runs
+# publish the order lines (rows copied into the shards), a reader sees the
+# old count or the new one, nothing else
+my $full = psql("SELECT count(*) FROM silver.slvr_sales_orders");
+psql("DELETE FROM \\\"Sales\\\".\\\"SalesOrderDetail\\\" WHERE \\\"SalesOrderDetailID\\\" % 100 = 0");
+my ($in, $runout, $runerr) = ('', '', '');
+my $run = start([ "$bin/psql", '-X', '-q', '-At', '-d', 'postgres', '-c',
+				  "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('slvr_sales_orders')" ],
+				\$in, \$runout, \$runerr, timeout(300));
+my %seen;
+while ($run->pumpable)
+{
+	$seen{ psql("SELECT count(*) FROM silver.slvr_sales_orders") } = 1;
+	$run->pump_nb;
+}
+finish($run);
+my $new = psql("SELECT count(*) FROM silver.slvr_sales_orders");
+cmp_ok($new, '<', $full, 'the run published fewer order lines');
+is(join(',', grep { $_ ne $full && $_ ne $new } sort keys %seen), '',
+   'a reader during the run saw only the old or the new count (' . join(',', sort keys %seen) . ')');
 
 psql("DROP VIEW public.store_metrics");
 psql("DROP POLICY stores_only ON gold.gld_customer_metrics");
