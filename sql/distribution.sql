@@ -29,6 +29,14 @@ SELECT medallion_create_model('dist_t', 'SELECT id, region FROM public.dsrc', la
 SELECT medallion_create_model('dist_v', 'SELECT id, region FROM public.dsrc', layer => 'silver',
                               materialized => 'view', distributed_by => 'id');
 SELECT medallion_create_model('dist_i', 'SELECT id, region FROM public.dsrc', layer => 'silver',
+                              materialized => 'incremental', distributed_by => 'id');
+SELECT medallion_create_model('dist_i', 'SELECT id, region FROM public.dsrc', layer => 'silver',
+                              materialized => 'incremental', unique_key => ARRAY['id'], strategy => 'append',
+                              distributed_by => 'id');
+SELECT medallion_create_model('dist_s', 'SELECT id, region FROM public.dsrc', layer => 'silver',
+                              materialized => 'snapshot', unique_key => ARRAY['id'], distributed_by => 'id');
+-- an incremental model with a key may be distributed: here only Citus is missing
+SELECT medallion_create_model('dist_i', 'SELECT id, region FROM public.dsrc', layer => 'silver',
                               materialized => 'incremental', unique_key => ARRAY['id'], distributed_by => 'id');
 -- nothing was defined
 SELECT count(*) AS models FROM medallion.models WHERE name LIKE 'dist\_%';

@@ -76,6 +76,7 @@
 #include "bind.h"
 #include "build.h"
 #include "extract.h"
+#include "scale.h"
 #include "sqltext.h"
 
 /*
@@ -305,7 +306,11 @@ BuildApplyDelta(Candidate *cand)
 		foreach(lc, model->unique_key)
 			appendStringInfo(&on, "%st.%s OPERATOR(pg_catalog.=) s.%s", on.len > 0 ? " AND " : "",
 							 quote_identifier(lfirst(lc)), quote_identifier(lfirst(lc)));
-		if (strcmp(model->strategy, "merge") == 0)
+		/*
+		 * Citus runs no MERGE from a local table into a distributed one;
+		 * replacing the rows of the keys does the same there.
+		 */
+		if (strcmp(model->strategy, "merge") == 0 && !ScaleIsCitusTable(cand->published))
 			rows = SqlRun(psprintf("MERGE INTO %s AS t USING %s AS s ON %s "
 									"WHEN MATCHED THEN UPDATE SET %s "
 									"WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)",

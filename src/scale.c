@@ -105,9 +105,19 @@ ScaleCheckSettings(ModelDef *model)
 	if (model->kind == MAT_VIEW || model->kind == MAT_EPHEMERAL)
 		setting_refused(model, psprintf("%s models have no table", model->materialized),
 						"Only table models are distributed; make it materialized => 'table'.");
-	if (model->kind == MAT_INCREMENTAL || model->kind == MAT_SNAPSHOT)
-		setting_refused(model, psprintf("distributed %s models are not supported yet", model->materialized),
-						"Keep it a local table, or build it as a table model (docs/scale-out.md).");
+	if (model->kind == MAT_SNAPSHOT)
+		setting_refused(model, "distributed snapshot models are not supported yet",
+						"Keep it a local table (docs/scale-out.md).");
+
+	/*
+	 * An incremental model's delta is applied by key (scale.c: delete and
+	 * insert); an append, without a key, would read the published table
+	 * row by row against a local delta, which Citus does not plan.
+	 */
+	if (model->kind == MAT_INCREMENTAL &&
+		(model->unique_key == NIL || (model->strategy != NULL && strcmp(model->strategy, "append") == 0)))
+		setting_refused(model, "a distributed incremental model needs a unique_key, and the merge or delete+insert strategy",
+						"Give unique_key => ARRAY['key']: its new rows then replace the published ones by key.");
 	if (!ScaleCitusInstalled())
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -19,6 +19,7 @@ BEGIN
 			('slvr_sales_orders', 'customer_id', NULL, NULL),
 			('slvr_customers', 'customer_id', 'slvr_sales_orders', NULL),
 			('gld_customer_metrics', 'customer_id', 'slvr_sales_orders', NULL),
+			('fact_order_items', 'customer_id', 'slvr_sales_orders', NULL),
 			('slvr_products', NULL, NULL, 'reference'),
 			('dim_date', NULL, NULL, 'reference')) AS v (model, distributed_by, colocate_with, distribution)
 	LOOP
