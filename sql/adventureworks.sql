@@ -109,14 +109,7 @@ SELECT count(*) AS tables_compared FROM single;
 
 -- 1% new orders (315 orders of 4 lines on 2014-07-01), and a changed product:
 -- the fact table merges the new lines, the product dimension gets a version
-INSERT INTO "Sales"."SalesOrderHeader" ("SalesOrderID", "OrderDate", "DueDate", "ShipDate", "OnlineOrderFlag",
-	"SalesOrderNumber", "CustomerID", "TerritoryID", "ModifiedDate")
-SELECT 43658 + 31465 + k, '2014-07-01', '2014-07-13', '2014-07-08', true, 'SO' || (43658 + 31465 + k),
-       11000 + k, 1, '2014-07-08'
-  FROM generate_series(1, 315) k;
-INSERT INTO "Sales"."SalesOrderDetail"
-SELECT 43658 + 31465 + k, 121317 + (k - 1) * 4 + j, NULL, 1, j, 1, 10, 0, 10, '2014-07-08'
-  FROM generate_series(1, 315) k, generate_series(1, 4) j;
+\i :root/examples/adventureworks/new_orders.sql
 UPDATE "Production"."Product" SET "ListPrice" = "ListPrice" + 1 WHERE "ProductID" = 1;
 SELECT model, status FROM medallion_run('slvr_sales_orders+,fact_order_items,dim_products');
 SELECT (SELECT count(*) FROM gold.fact_order_items) = 121317 + 315 * 4 AS fact_lines,

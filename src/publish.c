@@ -474,6 +474,7 @@ PublishRollback(ModelDef *model)
 	List	   *pub_indexes;
 	List	   *hist_indexes;
 	bool		compatible;
+	bool		citus;
 
 	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
 		ereport(ERROR,
@@ -487,35 +488,21 @@ PublishRollback(ModelDef *model)
 				 errhint("A previous version is kept when a run replaces the table, with medallion.keep_previous on.")));
 
 	LockRelationOid(history, AccessExclusiveLock);
-	if (ScaleIsCitusTable(published))
-	{
-		/* a local copy of the previous rows: copied back in (scale.c) */
-		pubrel = table_open(published, NoLock);
-		histrel = table_open(history, NoLock);
-		compatible = PublishSameColumns(pubrel, histrel);
-		table_close(pubrel, NoLock);
-		table_close(histrel, NoLock);
-		if (!compatible)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the previous version of model \"%s\" has other columns than %s",
-							model->name, SqlModelName(model)),
-					 errdetail("The table changed after that version was replaced.")));
-		keep_previous(model, ScaleExchange(published, history, true));
-		return (int64) SqlRun(psprintf("SELECT 1 FROM %s", SqlRelationName(published)),
-							   SPI_OK_SELECT);
-	}
+	citus = ScaleIsCitusTable(published);
 	pubrel = table_open(published, NoLock);
 	histrel = table_open(history, NoLock);
 	pub_indexes = RelationGetIndexList(pubrel);
 	hist_indexes = RelationGetIndexList(histrel);
-	compatible = PublishSameColumns(pubrel, histrel) &&
-		list_length(pub_indexes) == list_length(hist_indexes);
-	if (compatible)
-	{
-		/* indexes pair up in creation order; check they index the same */
-		compatible = PublishSameIndexes(pub_indexes, hist_indexes);
-	}
+	compatible = PublishSameColumns(pubrel, histrel);
+
+	/*
+	 * Indexes pair up in creation order; check they index the same.  A
+	 * Citus table's previous rows are copied back in (scale.c), not
+	 * swapped: its indexes need not pair up.
+	 */
+	if (compatible && !citus)
+		compatible = list_length(pub_indexes) == list_length(hist_indexes) &&
+			PublishSameIndexes(pub_indexes, hist_indexes);
 	table_close(pubrel, NoLock);
 	table_close(histrel, NoLock);
 	if (!compatible)
@@ -525,7 +512,10 @@ PublishRollback(ModelDef *model)
 						model->name, SqlModelName(model)),
 				 errdetail("The table or its indexes changed after that version was replaced.")));
 
-	swap_storage(published, history, pub_indexes, hist_indexes);
+	if (citus)
+		keep_previous(model, ScaleExchange(published, history, true));
+	else
+		swap_storage(published, history, pub_indexes, hist_indexes);
 	return (int64) SqlRun(psprintf("SELECT 1 FROM %s", SqlRelationName(published)),
 						   SPI_OK_SELECT);
 }

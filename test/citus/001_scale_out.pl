@@ -105,7 +105,7 @@ my $oid = psql("SELECT 'gold.gld_customer_metrics'::regclass::oid");
 my $view = psql("SELECT count(*) FROM public.store_metrics");
 
 # new orders: an incremental run, the same on both
-psql_script($_, '-f', "$FindBin::Bin/new_orders.sql") for ('postgres', 'single');
+psql_script($_, '-f', "$root/examples/adventureworks/new_orders.sql") for ('postgres', 'single');
 is(run_all('single'), '', 'one node: the incremental run');
 is(run_all('postgres'), '', 'Citus: the incremental run');
 $single = fingerprints('single');
