@@ -60,6 +60,7 @@
 #include "commands/defrem.h"
 #include "commands/tablecmds.h"
 #include "commands/tablespace.h"
+#include "tcop/dest.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "nodes/makefuncs.h"
@@ -87,6 +88,7 @@
 #include "bind.h"
 #include "build.h"
 #include "publish.h"
+#include "scale.h"
 #include "sqltext.h"
 
 bool		build_analyze = true;
@@ -625,15 +627,32 @@ copy_rls(Oid from, Oid to)
 	CommandCounterIncrement();
 }
 
-/* Index storage, privileges, row-level security and ANALYZE of a filled candidate heap. */
+/* The indexes, privileges and row-level security of the published table, on a candidate heap. */
 static void
-finish_candidate(Candidate *cand, Oid heap)
+dress_candidate(Candidate *cand, Oid heap)
 {
 	clone_indexes(cand->published, heap, &cand->published_indexes, &cand->candidate_indexes);
 	copy_acl(cand->published, heap);
 	copy_rls(cand->published, heap);
-	if (build_analyze)
-		SqlUtility(psprintf("ANALYZE %s", SqlRelationName(heap)));
+}
+
+/*
+ * fill_distributed
+ *		Fill the distributed candidate heap with the rows of sql by one
+ *		INSERT ... SELECT, which Citus plans: pushed down to the shards
+ *		where the query allows it, else through the coordinator.  Returns
+ *		the row count.
+ */
+static uint64
+fill_distributed(Oid heap, List *columns, const char *sql, List *redirect_from, List *redirect_to)
+{
+	char	   *target;
+	char	   *source;
+
+	SqlColumnLists(heap, columns, &target, &source);
+	return BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM (%s) AS q",
+								SqlRelationName(heap), target, source, sql),
+					   0, NULL, NULL, NULL, redirect_from, redirect_to, None_Receiver);
 }
 
 /*
@@ -724,9 +743,27 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 									persistence, AccessShareLock);
 	CommandCounterIncrement();
 	BuildKeepFromAutovacuum(cand->candidate);
-	cand->rows = BuildFillHeap(cand->candidate, analyzed->columns, sql, cand->published,
-						   redirect_from, redirect_to);
-	finish_candidate(cand, cand->candidate);
+	if (ScaleIsDistributed(cand->published))
+	{
+		/*
+		 * The candidate of a distributed table is distributed too, colocated
+		 * with it, and filled on the workers (scale.c); its indexes go to
+		 * the shards when it is distributed, so they are made first.
+		 */
+		ScaleNameTable(cand->candidate, "candidate", cand->published);
+		dress_candidate(cand, cand->candidate);
+		ScaleDistributeLike(cand->candidate, cand->published, true);
+		cand->rows = fill_distributed(cand->candidate, analyzed->columns, sql, redirect_from,
+									  redirect_to);
+	}
+	else
+	{
+		cand->rows = BuildFillHeap(cand->candidate, analyzed->columns, sql, cand->published,
+								   redirect_from, redirect_to);
+		dress_candidate(cand, cand->candidate);
+	}
+	if (build_analyze)
+		SqlUtility(psprintf("ANALYZE %s", SqlRelationName(cand->candidate)));
 	return cand;
 }
 
@@ -737,7 +774,8 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 void
 BuildDropCandidate(Candidate *cand)
 {
-	if (OidIsValid(cand->candidate) && get_rel_name(cand->candidate) != NULL)
+	if (OidIsValid(cand->candidate) && get_rel_name(cand->candidate) != NULL &&
+		!ScaleDropTable(cand->candidate))
 		BindDropRelation(cand->candidate);
 }
 

@@ -368,13 +368,18 @@ keep_previous(ModelDef *model, Oid relid)
 	if (OidIsValid(old))
 	{
 		LockRelationOid(old, AccessExclusiveLock);
-		BindDropRelation(old);
+		if (!ScaleDropTable(old))
+			BindDropRelation(old);
 	}
 	if (!build_keep_previous)
 	{
-		BindDropRelation(relid);
+		if (!ScaleDropTable(relid))
+			BindDropRelation(relid);
 		return;
 	}
+	/* a distributed copy moves with its shards (owner only already: scale.c) */
+	if (ScaleMoveTable(relid, MEDALLION_HISTORY_SCHEMA, model->name))
+		return;
 	rel = table_open(relid, AccessExclusiveLock);
 	if (published_has_rls(model))
 	{
@@ -411,7 +416,8 @@ PublishTable(Candidate *cand)
 
 		if (OidIsValid(old))
 		{
-			BindDropRelation(cand->candidate);
+			if (!ScaleDropTable(cand->candidate))
+				BindDropRelation(cand->candidate);
 			keep_previous(cand->model, old);
 		}
 		else
@@ -516,6 +522,7 @@ PublishRollback(ModelDef *model)
 		keep_previous(model, ScaleExchange(published, history, true));
 	else
 		swap_storage(published, history, pub_indexes, hist_indexes);
-	return (int64) SqlRun(psprintf("SELECT 1 FROM %s", SqlRelationName(published)),
-						   SPI_OK_SELECT);
+	return (int64) strtoll(SqlValue(psprintf("SELECT pg_catalog.count(*) FROM %s",
+											 SqlRelationName(published)), 0, NULL, NULL),
+						   NULL, 10);
 }

@@ -80,6 +80,7 @@
 #include "materialize.h"
 #include "model.h"
 #include "run.h"
+#include "scale.h"
 #include "subxact.h"
 #include "run_workers.h"
 
@@ -425,6 +426,8 @@ plan_workers(Graph *graph, List *steps, bool workers)
 			step->run_itself = pstrdup("threads => 1");
 		else if (why != NULL)
 			step->run_itself = pstrdup(why);
+		else if (ScaleIsDistributed(BuildPublishedRelid(step->model)))
+			step->run_itself = pstrdup("a distributed model's candidate is created on the workers in the run's transaction");
 		else if (!OidIsValid(BuildPublishedRelid(step->model)))
 			step->run_itself = pstrdup("its first build creates its table in the run's transaction");
 		else if ((upstep = built_by_run(graph, by_node, step->node)) != NULL)

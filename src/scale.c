@@ -32,9 +32,11 @@
 #include "commands/cluster.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
+#include "commands/tablecmds.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -127,7 +129,11 @@ ScaleCheckSettings(ModelDef *model)
 				 errhint("Put citus first in shared_preload_libraries, restart, CREATE EXTENSION citus and add the worker nodes (citus_add_node).")));
 }
 
-/* What Citus makes of relid now: 'h' (hash), 'r' (reference), 'o' (another Citus table), or '\0'. */
+/*
+ * What Citus makes of relid now: 'h' (hash), 'r' (reference), 'o' (another
+ * Citus table), or '\0'.  Not read-only: a read-only query would use the
+ * active snapshot, which misses tables distributed since (candidates).
+ */
 static char
 citus_kind(Oid relid, char **column)
 {
@@ -143,7 +149,7 @@ citus_kind(Oid relid, char **column)
 								"       CASE WHEN p.partmethod = 'h' "
 								"            THEN pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) END "
 								"  FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = $1",
-								1, argtypes, values, NULL, true, 0);
+								1, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_dist_partition: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 1)
@@ -273,6 +279,145 @@ ScaleIsCitusTable(Oid relid)
 }
 
 /*
+ * ScaleIsDistributed
+ *		Is relid a hash-distributed table?  Its candidates are distributed
+ *		too, colocated with it (ScaleDistributeLike).
+ */
+bool
+ScaleIsDistributed(Oid relid)
+{
+	CatalogSession session;
+	char	   *column;
+	char		kind;
+
+	if (!ScaleCitusInstalled())
+		return false;
+	CatalogEnter(&session);
+	kind = citus_kind(relid, &column);
+	CatalogLeave(&session);
+	return kind == 'h';
+}
+
+/*
+ * ScaleNameTable
+ *		Give a table just made by make_new_heap for the hash-distributed
+ *		table published a name of its own, medallion_<what>_<published
+ *		OID>: make_new_heap's pg_temp_<OID> is the name Citus gives its
+ *		own copies when it converts a table, and collides with them.  The
+ *		table is new in this transaction: no other session sees it.
+ */
+void
+ScaleNameTable(Oid relid, const char *what, Oid published)
+{
+	RenameRelationInternal(relid, psprintf("medallion_%s_%u", what, published), false, false);
+	CommandCounterIncrement();
+}
+
+/*
+ * ScaleDistributeLike
+ *		Make relid, a new empty local table shaped like the hash-distributed
+ *		table published (with its indexes and privileges already), a
+ *		distributed table colocated with it: its shards are created on the
+ *		workers inside Citus's coordinated transaction, and rolled back
+ *		with it.  With not_null, its columns first take published's NOT
+ *		NULL constraints (make_new_heap copies none), so that a row
+ *		published cannot violate them fails the model's build, not the
+ *		publish.  Runs as the extension owner.
+ */
+void
+ScaleDistributeLike(Oid relid, Oid published, bool not_null)
+{
+	CatalogSession session;
+	char	   *column;
+	Oid			argtypes[3] = {REGCLASSOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	int			ret;
+
+	CatalogEnter(&session);
+	if (citus_kind(published, &column) != 'h')
+		elog(ERROR, "%s is not a hash-distributed table", SqlRelationName(published));
+	if (not_null)
+	{
+		Relation	rel = table_open(published, AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(rel);
+		StringInfoData alter;
+
+		initStringInfo(&alter);
+		for (int i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (att->attnotnull && !att->attisdropped)
+				appendStringInfo(&alter, "%s ALTER COLUMN %s SET NOT NULL", alter.len > 0 ? "," : "",
+								 quote_identifier(NameStr(att->attname)));
+		}
+		table_close(rel, AccessShareLock);
+		if (alter.len > 0)
+			SqlUtility(psprintf("ALTER TABLE %s %s", SqlRelationName(relid), alter.data));
+	}
+
+	/*
+	 * One connection per worker for the rest of the transaction: the run
+	 * fills this table and then reads it (tests, downstream models, the
+	 * publish), and Citus refuses to read placements modified over several
+	 * connections of one transaction.
+	 */
+	(void) set_config_option("citus.multi_shard_modify_mode", "sequential", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = CStringGetTextDatum(column);
+	values[2] = CStringGetTextDatum(SqlRelationName(published));
+	ret = SPI_execute_with_args("SELECT pg_catalog.create_distributed_table($1, $2, colocate_with => $3)",
+								3, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not distribute %s: %s", SqlRelationName(relid), SPI_result_code_string(ret));
+	CatalogLeave(&session);
+	CommandCounterIncrement();
+}
+
+/*
+ * ScaleDropTable
+ *		Drop relid if it is a Citus table, with DROP TABLE, so that Citus
+ *		drops its shards on the workers too (dropping it through the
+ *		catalog would leave them); returns false, doing nothing, for any
+ *		other relation.
+ */
+bool
+ScaleDropTable(Oid relid)
+{
+	CatalogSession session;
+
+	if (!ScaleIsCitusTable(relid))
+		return false;
+	CatalogEnter(&session);
+	SqlUtility(psprintf("DROP TABLE %s", SqlRelationName(relid)));
+	CatalogLeave(&session);
+	CommandCounterIncrement();
+	return true;
+}
+
+/*
+ * ScaleMoveTable
+ *		Move the Citus table relid to schema nsp under name, with ALTER
+ *		TABLE, which Citus applies to its shards too; false, doing nothing,
+ *		for any other relation.
+ */
+bool
+ScaleMoveTable(Oid relid, const char *nsp, const char *name)
+{
+	CatalogSession session;
+
+	if (!ScaleIsCitusTable(relid))
+		return false;
+	CatalogEnter(&session);
+	SqlUtility(psprintf("ALTER TABLE %s SET SCHEMA %s", SqlRelationName(relid), quote_identifier(nsp)));
+	SqlUtility(psprintf("ALTER TABLE %s RENAME TO %s", SqlRelationName(relid), quote_identifier(name)));
+	CatalogLeave(&session);
+	CommandCounterIncrement();
+	return true;
+}
+
+/*
  * ScaleExchange
  *		Give the Citus table published the rows of other (a local table of
  *		the same columns), in the caller's transaction: TRUNCATE, then
@@ -293,13 +438,24 @@ ScaleExchange(Oid published, Oid other, bool keep)
 
 	if (keep)
 	{
-		/* shaped like other, which is shaped like published (named after other's OID) */
+		/*
+		 * Shaped like other, which is shaped like published; owner only (a
+		 * reader limited by a policy of published must not read it).  A
+		 * distributed table's previous rows stay on the workers: the copy
+		 * is distributed and colocated, so both copies below are pushed
+		 * down shard by shard.
+		 */
 		rel = table_open(other, NoLock);
 		old = make_new_heap(other, rel->rd_rel->reltablespace, rel->rd_rel->relam,
 							RELPERSISTENCE_PERMANENT, NoLock);
 		table_close(rel, NoLock);
 		CommandCounterIncrement();
 		BuildKeepFromAutovacuum(old);
+		if (ScaleIsDistributed(published))
+		{
+			ScaleNameTable(old, "previous", published);
+			ScaleDistributeLike(old, published, false);
+		}
 	}
 	CatalogEnter(&session);
 	if (keep)

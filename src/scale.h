@@ -16,6 +16,11 @@ extern bool ScaleCitusInstalled(void);
 extern void ScaleCheckSettings(ModelDef *model);
 extern void ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed);
 extern bool ScaleIsCitusTable(Oid relid);
+extern bool ScaleIsDistributed(Oid relid);
+extern void ScaleNameTable(Oid relid, const char *what, Oid published);
+extern void ScaleDistributeLike(Oid relid, Oid published, bool not_null);
+extern bool ScaleDropTable(Oid relid);
+extern bool ScaleMoveTable(Oid relid, const char *nsp, const char *name);
 extern Oid	ScaleExchange(Oid published, Oid other, bool keep);
 
 #endif							/* MEDALLION_SCALE_H */
