@@ -33,9 +33,9 @@ SELECT medallion_create_model('dist_i', 'SELECT id, region FROM public.dsrc', la
 SELECT medallion_create_model('dist_i', 'SELECT id, region FROM public.dsrc', layer => 'silver',
                               materialized => 'incremental', unique_key => ARRAY['id'], strategy => 'append',
                               distributed_by => 'id');
+-- incremental models with a key and snapshots may be distributed: here only Citus is missing
 SELECT medallion_create_model('dist_s', 'SELECT id, region FROM public.dsrc', layer => 'silver',
                               materialized => 'snapshot', unique_key => ARRAY['id'], distributed_by => 'id');
--- an incremental model with a key may be distributed: here only Citus is missing
 SELECT medallion_create_model('dist_i', 'SELECT id, region FROM public.dsrc', layer => 'silver',
                               materialized => 'incremental', unique_key => ARRAY['id'], distributed_by => 'id');
 -- nothing was defined

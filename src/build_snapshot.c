@@ -69,7 +69,51 @@
 #include "bind.h"
 #include "build.h"
 #include "model.h"
+#include "scale.h"
 #include "sqltext.h"
+
+/*
+ * close_citus
+ *		Close the versions the delta says, in a Citus table: Citus does not
+ *		join a reference table with a local one in an UPDATE, so the
+ *		versions to close and their valid_to go to it as two arrays (the
+ *		run's changes, not the table).
+ */
+static void
+close_citus(const char *target, const char *delta)
+{
+	Oid			types[2] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute(psprintf("SELECT pg_catalog.array_agg(close_id), pg_catalog.array_agg(new_valid_to) "
+							   "FROM %s WHERE medallion_op OPERATOR(pg_catalog.=) 'close'", delta),
+					  false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the versions to close from %s: %s", delta, SPI_result_code_string(ret));
+	for (int i = 0; i < 2; i++)
+	{
+		bool		isnull;
+
+		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+		if (isnull)
+			nulls[i] = 'n';
+	}
+	if (nulls[0] != 'n')
+	{
+		ret = SPI_execute_with_args(psprintf("UPDATE %s AS p SET valid_to = v.valid_to, is_current = false "
+											 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS v (scd_id, valid_to) "
+											 "WHERE p.scd_id OPERATOR(pg_catalog.=) v.scd_id", target),
+									2, types, values, nulls, false, 0);
+		if (ret != SPI_OK_UPDATE)
+			elog(ERROR, "could not close versions in %s: %s", target, SPI_result_code_string(ret));
+	}
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+}
 
 /*
  * BuildSnapshot
@@ -205,11 +249,14 @@ BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql, List *r
 									 "FROM c LEFT JOIN s ON %s WHERE s.%s IS NULL",
 									 c_cols.data, on.data, quote_identifier(linitial(model->unique_key))) : ""),
 					   0, NULL, NULL, NULL, redirect_from, redirect_to, None_Receiver);
-	if (rows > 0)
-	{
+	if (rows > 0 && ScaleIsCitusTable(published))
+		close_citus(target, delta);
+	else if (rows > 0)
 		(void) SqlRun(psprintf("UPDATE %s AS p SET valid_to = d.new_valid_to, is_current = false "
 								"FROM %s AS d WHERE d.medallion_op OPERATOR(pg_catalog.=) 'close' AND p.scd_id OPERATOR(pg_catalog.=) d.close_id",
 								target, delta), SPI_OK_UPDATE);
+	if (rows > 0)
+	{
 		(void) SqlRun(psprintf("INSERT INTO %s (scd_id, %s, valid_from, valid_to, is_current) "
 								"SELECT pg_catalog.md5(pg_catalog.concat_ws('|', %s, valid_from::text)), "
 								"%s, valid_from, NULL, true FROM %s WHERE medallion_op OPERATOR(pg_catalog.=) 'insert'",

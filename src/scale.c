@@ -107,9 +107,6 @@ ScaleCheckSettings(ModelDef *model)
 	if (model->kind == MAT_VIEW || model->kind == MAT_EPHEMERAL)
 		setting_refused(model, psprintf("%s models have no table", model->materialized),
 						"Only table models are distributed; make it materialized => 'table'.");
-	if (model->kind == MAT_SNAPSHOT)
-		setting_refused(model, "distributed snapshot models are not supported yet",
-						"Keep it a local table (docs/scale-out.md).");
 
 	/*
 	 * An incremental model's delta is applied by key (scale.c: delete and
@@ -218,6 +215,9 @@ ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
 		strcmp(model->distribution, "reference") == 0 ? 'r' : 'h';
 
 	CatalogEnter(&session);
+	/* Citus's notice of the rows it copies ends with a hint done below */
+	(void) set_config_option("client_min_messages", "warning", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	now = citus_kind(relid, &column);
 	values[0] = ObjectIdGetDatum(relid);
 	if (now != '\0' && now != want)
@@ -253,6 +253,22 @@ ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
 				citus_call(model, "SELECT pg_catalog.alter_distributed_table($1, colocate_with => $3)",
 						   3, argtypes, values);
 		}
+	}
+
+	/*
+	 * Citus copies the rows of a table it distributes and leaves them on
+	 * the coordinator's disk, unread: a model redefined as distributed
+	 * would keep a dead copy of its table there.
+	 */
+	if (want != '\0' && now == '\0')
+	{
+		int			ret = SPI_execute_with_args("SELECT pg_catalog.truncate_local_data_after_distributing_table($1) "
+												"WHERE pg_catalog.pg_relation_size($1) > 0",
+												1, argtypes, values, NULL, false, 0);
+
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not drop the local rows of model \"%s\": %s", model->name,
+				 SPI_result_code_string(ret));
 	}
 	CatalogLeave(&session);
 	CommandCounterIncrement();

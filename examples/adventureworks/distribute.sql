@@ -1,12 +1,12 @@
 -- examples/adventureworks/distribute.sql: the AdventureWorks pipeline on a
 -- Citus cluster.  Run after models.sql, on the coordinator of a database
 -- with the citus extension and its worker nodes added: the order lines,
--- the customers and the customer metrics become tables hash-distributed
--- by customer_id (colocated, so joins on it stay on each node), products
--- and the calendar reference tables (a copy on every node).  The
--- snapshot dimensions and the incremental fact table stay on the
--- coordinator: distributed incremental and snapshot models are not
--- supported yet (docs/scale-out.md).
+-- the customers (silver table and snapshot dimension), the customer
+-- metrics and the incremental fact table become tables hash-distributed
+-- by customer_id (colocated, so joins on it stay on each node); products
+-- (silver table and snapshot dimension) and the calendar become reference
+-- tables (a copy on every node).  Bronze views and the sources stay on
+-- the coordinator (docs/scale-out.md).
 --
 -- Each model is defined again with all its settings as they are, plus its
 -- distribution: medallion_create_model takes the whole definition.
@@ -20,6 +20,8 @@ BEGIN
 			('slvr_customers', 'customer_id', 'slvr_sales_orders', NULL),
 			('gld_customer_metrics', 'customer_id', 'slvr_sales_orders', NULL),
 			('fact_order_items', 'customer_id', 'slvr_sales_orders', NULL),
+			('dim_customers', 'customer_id', 'slvr_sales_orders', NULL),
+			('dim_products', NULL, NULL, 'reference'),
 			('slvr_products', NULL, NULL, 'reference'),
 			('dim_date', NULL, NULL, 'reference')) AS v (model, distributed_by, colocate_with, distribution)
 	LOOP

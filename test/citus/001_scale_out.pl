@@ -37,11 +37,13 @@ sub fingerprints
 	my ($db) = @_;
 	my $models = psql("SELECT string_agg(format('%I.%I', l.schema_name, m.name), ' ' ORDER BY m.name)
 					   FROM medallion.models m JOIN medallion.layers l ON l.name = m.layer
-					  WHERE m.materialized IN ('table', 'incremental')", $db);
+					  WHERE m.materialized IN ('table', 'incremental', 'snapshot')", $db);
 	my @out;
 	for my $t (split ' ', $models)
 	{
-		push @out, "$t " . psql("SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM $t x", $db);
+		# a snapshot's scd_id and validity depend on when it ran
+		push @out, "$t " . psql("SELECT count(*) || ' ' || md5(coalesce(string_agg(x, '|' ORDER BY x), ''))
+								   FROM (SELECT (to_jsonb(x) - 'scd_id' - 'valid_from' - 'valid_to')::text AS x FROM $t x) x", $db);
 	}
 	return join("\n", @out);
 }
@@ -78,15 +80,43 @@ psql_script('postgres', '-f', "$root/examples/adventureworks/distribute.sql");
 is(psql("SELECT string_agg(logicalrelid::text || ' ' || CASE WHEN partmethod = 'h' THEN 'hash' ELSE 'reference' END, ', '
 						  ORDER BY logicalrelid::text)
 		   FROM pg_dist_partition WHERE logicalrelid::text ~ '^(silver|gold)[.]'"),
-   'gold.dim_date reference, gold.fact_order_items hash, gold.gld_customer_metrics hash, silver.slvr_customers hash, silver.slvr_products reference, silver.slvr_sales_orders hash',
+   'gold.dim_customers hash, gold.dim_date reference, gold.dim_products reference, gold.fact_order_items hash, gold.gld_customer_metrics hash, silver.slvr_customers hash, silver.slvr_products reference, silver.slvr_sales_orders hash',
    'the models are distributed or reference tables, as defined');
 is(psql("SELECT count(DISTINCT colocationid) FROM pg_dist_partition WHERE partmethod = 'h' AND logicalrelid::text ~ '^(silver|gold)[.]'"),
    '1', 'the distributed ones colocated');
 is(psql("SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'silver.slvr_sales_orders'::regclass"), '32',
    'with shards on the workers');
 
+# the candidate of a distributed model is distributed too, colocated with
+# it, its rows on the workers: a test of the model, run while its
+# candidate exists, fails otherwise
+psql("SELECT medallion_add_test('gld_customer_metrics', 'sql', name => 'candidate_distributed',
+		sql => 'SELECT ''no distributed candidate'' AS problem WHERE NOT EXISTS
+				 (SELECT FROM pg_catalog.pg_dist_partition p JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid
+				   WHERE c.relname LIKE ''medallion\\_candidate\\_%'' AND c.relnamespace = ''gold''::regnamespace
+					 AND pg_catalog.pg_relation_size(c.oid) = 0
+					 AND p.colocationid = (SELECT colocationid FROM pg_catalog.pg_dist_partition
+											WHERE logicalrelid = ''gold.gld_customer_metrics''::regclass))')");
+is(psql("SELECT worker || ': ' || reason FROM medallion_plan('gld_customer_metrics', threads => 2)
+		  WHERE model = 'gld_customer_metrics'"),
+   'false: a distributed model\'s candidate is created on the workers in the run\'s transaction',
+   'the plan says a distributed model is built by the run itself');
+
 is(run_all('single'), '', 'one node: the first run builds everything');
 is(run_all('postgres'), '', 'Citus: the first run builds everything');
+is(psql("SELECT status FROM medallion.test_results WHERE test = 'candidate_distributed' ORDER BY run_id DESC LIMIT 1"), 'pass',
+   'the candidate of a distributed model was a distributed table, colocated, empty on the coordinator');
+sub leftovers
+{
+	my @out;
+	for my $port ($ENV{PGPORT}, @workers)
+	{
+		push @out, run_ok("$bin/psql -X -q -At -p $port -d postgres -c \"SELECT count(*) FROM pg_dist_partition
+							WHERE logicalrelid::text ~ 'medallion_(candidate|previous)_'\"") =~ s/\s+$//r;
+	}
+	return join(' ', @out);
+}
+is(leftovers(), '0 0 0', 'no candidate or copy is left on any node');
 my $single = fingerprints('single');
 is(fingerprints('postgres'), $single, 'and publishes the same tables as one node');
 cmp_ok(psql("SELECT count(*) FROM gold.gld_customer_metrics"), '>', 0, 'with rows in the distributed gold table');
@@ -104,12 +134,23 @@ psql("CREATE POLICY stores_only ON gold.gld_customer_metrics FOR SELECT TO tap_c
 my $oid = psql("SELECT 'gold.gld_customer_metrics'::regclass::oid");
 my $view = psql("SELECT count(*) FROM public.store_metrics");
 
-# new orders: an incremental run, the same on both
-psql_script($_, '-f', "$root/examples/adventureworks/new_orders.sql") for ('postgres', 'single');
+# new orders, customers and products changed: an incremental run, new
+# versions in the snapshots (distributed and reference), the same on both
+for my $db ('postgres', 'single')
+{
+	psql_script($db, '-f', "$root/examples/adventureworks/new_orders.sql");
+	psql("UPDATE \\\"Sales\\\".\\\"Customer\\\" SET \\\"TerritoryID\\\" = \\\"TerritoryID\\\" % 10 + 1 WHERE \\\"CustomerID\\\" % 50 = 0", $db);
+	psql("UPDATE \\\"Production\\\".\\\"Product\\\" SET \\\"ListPrice\\\" = \\\"ListPrice\\\" + 1 WHERE \\\"ProductID\\\" % 10 = 0", $db);
+}
 is(run_all('single'), '', 'one node: the incremental run');
 is(run_all('postgres'), '', 'Citus: the incremental run');
 $single = fingerprints('single');
 is(fingerprints('postgres'), $single, 'publishes the same tables as one node');
+cmp_ok(psql("SELECT count(*) FROM gold.dim_customers WHERE NOT is_current"), '>', 0,
+	   'the distributed snapshot closed the versions of changed customers');
+cmp_ok(psql("SELECT count(*) FROM gold.dim_products WHERE NOT is_current"), '>', 0,
+	   'the reference snapshot those of changed products');
+is(leftovers(), '0 0 0', 'no candidate or copy is left on any node');
 is(psql("SELECT 'gold.gld_customer_metrics'::regclass::oid"), $oid, 'the distributed table keeps its OID');
 is(psql("SELECT count(*) FROM public.store_metrics"), psql("SELECT count(*) FROM gold.gld_customer_metrics WHERE is_store"),
    'the hand-made view reads the new rows');
@@ -121,9 +162,26 @@ my $before = psql("SELECT count(*) || ' ' || sum(lifetime_value) FROM gold.gld_c
 psql("SELECT medallion_add_test('gld_customer_metrics', 'row_count', min_rows => 1000000000)");
 like(run_all('postgres'), qr/^gld_customer_metrics failed: blocking test \S+ failed/, 'a failing blocking test fails the distributed model');
 is(psql("SELECT count(*) || ' ' || sum(lifetime_value) FROM gold.gld_customer_metrics"), $before, 'which publishes nothing');
+is(leftovers(), '0 0 0', 'and leaves nothing on any node');
 my $test = psql("SELECT name FROM medallion.tests WHERE model = 'gld_customer_metrics' AND kind = 'row_count'");
 psql("SELECT medallion_drop_test('gld_customer_metrics', '$test')");
 is(run_all('postgres'), '', 'without the test it builds again');
+
+# relationships tests where Citus cannot plan a correlated NOT EXISTS:
+# a distributed model run alone, tested against a published distributed
+# snapshot; a local model tested against a distributed table
+is(run_all_selected('fact_order_items'), '', 'the distributed fact table alone passes its relationships tests');
+psql("SELECT medallion_create_model('gld_store_customers',
+		'SELECT customer_id, customer_name FROM dim_customers WHERE is_current AND is_store', layer => 'gold')");
+psql("SELECT medallion_add_test('gld_store_customers', 'relationships', column_name => 'customer_id',
+		to_model => 'slvr_customers', to_column => 'customer_id')");
+is(run_all_selected('gld_store_customers'), '', 'a local model tested against a distributed one passes');
+psql("SELECT medallion_create_model('gld_store_customers',
+		'SELECT customer_id + 1000000 AS customer_id, customer_name FROM dim_customers WHERE is_current AND is_store',
+		layer => 'gold')");
+like(run_all_selected('gld_store_customers'), qr/^gld_store_customers failed: blocking test \S+ failed/,
+	 'and fails when its keys are missing there');
+psql("SELECT medallion_drop_model('gld_store_customers')");
 
 # rollback: the version kept is the one the last run replaced; make the
 # last run change it (one order line fewer, on both), then roll back
@@ -165,6 +223,43 @@ like(run_all_selected('gld_customer_metrics'), qr/^gld_customer_metrics failed: 
 system($ctl, 'start', $workers[1]) == 0 or die "could not start the worker on port $workers[1]";
 psql("SELECT recover_prepared_transactions()");
 is(fingerprints('postgres'), $single, 'nothing of it was published');
+
+# a worker lost in the middle of the publish: a shard of the customer
+# metrics on it is locked there, so that the run waits in its publish
+# after the order lines and customers are copied in; the worker is then
+# stopped.  The run fails naming it, nothing is published (Citus aborts
+# its coordinated transaction), no prepared transaction is left once the
+# node is back, and the next run publishes.
+my $published = fingerprints('postgres');
+psql("DELETE FROM \\\"Sales\\\".\\\"SalesOrderDetail\\\" WHERE \\\"SalesOrderDetailID\\\" % 97 = 0");
+my $shard = psql("SELECT 'gold.gld_customer_metrics_' || s.shardid FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
+				   JOIN pg_dist_node n USING (groupid)
+				  WHERE s.logicalrelid = 'gold.gld_customer_metrics'::regclass AND n.nodeport = $workers[0] LIMIT 1");
+my ($lin, $lout, $lerr) = ('', '', '');
+my $locker = start([ "$bin/psql", '-X', '-q', '-At', '-p', $workers[0], '-d', 'postgres', '-c',
+					 "SET citus.enable_manual_changes_to_shards = on; BEGIN; LOCK TABLE $shard IN ACCESS SHARE MODE; SELECT pg_sleep(600); COMMIT" ],
+				   \$lin, \$lout, \$lerr, timeout(700));
+my ($pin, $pout, $perr) = ('', '', '');
+my $publishing = start([ "$bin/psql", '-X', '-q', '-At', '-d', 'postgres', '-c',
+						 "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('all')" ],
+					   \$pin, \$pout, \$perr, timeout(300));
+MedallionTAP::wait_for('the run to wait for the shard in its publish', sub {
+	run_ok("$bin/psql -X -q -At -p $workers[0] -d postgres -c \"SELECT count(*) FROM pg_locks
+			 WHERE NOT granted AND relation = '$shard'::regclass AND mode = 'AccessExclusiveLock'\"") =~ /^1/ });
+system($ctl, 'stop', $workers[0]) == 0 or die "could not stop the worker on port $workers[0]";
+eval { finish($publishing) };
+isnt($publishing->result(0), 0, 'a worker lost during the publish fails the run');
+like($perr, qr/localhost:$workers[0]/, 'naming the node');
+eval { finish($locker) };
+is(psql("SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1"), 'failed', 'the ledger records the failed run');
+system($ctl, 'start', $workers[0]) == 0 or die "could not start the worker on port $workers[0]";
+psql("SELECT recover_prepared_transactions()");
+is(join(' ', map { run_ok("$bin/psql -X -q -At -p $_ -d postgres -c 'SELECT count(*) FROM pg_prepared_xacts'") =~ s/\s+$//r }
+			 ($ENV{PGPORT}, @workers)), '0 0 0', 'no prepared transaction is left on any node');
+is(fingerprints('postgres'), $published, 'nothing of that run was published, on any table');
+is(leftovers(), '0 0 0', 'nothing of it is left on any node');
+is(run_all('postgres'), '', 'the next run builds everything');
+isnt(fingerprints('postgres'), $published, 'and publishes the order lines deleted');
 
 # readers on the coordinator never see a half-published table: while runs
 # publish the order lines (rows copied into the shards), a reader sees the
