@@ -13,6 +13,10 @@
  * upstream models), gets clones of the published table's indexes, and is
  * ANALYZEd, all before publishing.
  *
+ * The candidate of a hash-distributed (Citus) table is a distributed
+ * table colocated with it, filled on the workers by INSERT ... SELECT
+ * (scale.c).
+ *
  * When the query's columns no longer match the published table, the table
  * is altered first, as on_schema_change allows, inside the model's
  * subtransaction (so a failure undoes it, and downstream models of the run

@@ -14,14 +14,17 @@
  *
  * A distributed table's rows live in its shards on the workers, not in the
  * coordinator's table: swapping the coordinator's storage (publish.c)
- * would publish nothing.  So a run builds a Citus model's candidate as a
- * local table on the coordinator, as for any model (tests and downstream
- * models read it there), and publishes it in the run's transaction with
- * TRUNCATE and INSERT ... SELECT, which Citus runs on every shard inside
- * its coordinated transaction: readers wait for the run's commit and then
- * see the new rows, on every node at once (two-phase commit).  The
- * previous rows are copied to a local table first, the model's previous
- * version.  See docs/scale-out.md.
+ * would publish nothing.  So the candidate of a hash-distributed model is
+ * a distributed table too, colocated with the published one, created and
+ * filled on the workers in the run's transaction (build_candidate.c); a
+ * reference model's candidate is a local table.  The publish, in the
+ * run's transaction, is TRUNCATE and INSERT ... SELECT from the candidate,
+ * which Citus runs shard by shard inside its coordinated transaction:
+ * readers wait for the run's commit and then see the new rows, on every
+ * node at once (two-phase commit).  The previous rows are copied first
+ * into a table like the candidate, the model's previous version.  Citus
+ * tables are dropped, moved and renamed with SQL, so that Citus follows
+ * on the workers.  See docs/scale-out.md.
  *
  *-------------------------------------------------------------------------
  */
