@@ -26,7 +26,8 @@ OBJS = \
 	src/owners.o \
 	src/run_workers.o \
 	src/run_ledger.o \
-	src/scale.o
+	src/scale.o \
+	src/changes.o
 
 EXTVERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(EXTENSION).control)
 # The install script of the current version is made of the sections in
@@ -50,7 +51,9 @@ include $(PGXS)
 $(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard src/sql/install/*.sql))
 	cat $^ > $@
 
-$(EXTENSION)--0.1.0--0.2.0.sql: src/sql/update/0.1.0--0.2.0.sql src/sql/install/90_privileges.sql
+# 55_changes.sql is new in 0.2.0 as a whole: the update takes it as it is.
+$(EXTENSION)--0.1.0--0.2.0.sql: src/sql/update/0.1.0--0.2.0.sql src/sql/install/55_changes.sql \
+		src/sql/install/90_privileges.sql
 	cat $^ > $@
 
 # The modules share structs through their headers: rebuild when one changes.

@@ -2,6 +2,8 @@
 -- Incremental models: each run reads only the rows past the high-water mark
 -- of the watermark column, tests them, and applies them by strategy.
 --
+-- every run here builds its models: change-aware runs are tested in changes.sql
+SET medallion.changed_only = off;
 SET medallion.log_timing = off;
 SET client_min_messages = warning;
 TRUNCATE medallion.runs CASCADE;

@@ -2,6 +2,8 @@
 -- Parallel runs: medallion_run(threads => n) builds independent table models
 -- in background workers; the run tests and publishes them as its own.
 --
+-- every run here builds its models: change-aware runs are tested in changes.sql
+SET medallion.changed_only = off;
 SET medallion.log_timing = off;
 -- the models here build in milliseconds: give every table model to a worker
 -- anyway (medallion.worker_min_ms has its own section below)

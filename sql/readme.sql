@@ -44,9 +44,11 @@ SET client_min_messages = warning;   -- progress lines vary; the README shows th
 SELECT model, status, rows FROM medallion_run('gold');
 RESET client_min_messages;
 SELECT * FROM gold.gld_revenue_by_country ORDER BY country;
--- Parallel runs: the same, with table models built in background workers
+-- Run it again: nothing changed since, so nothing is built
 SET client_min_messages = warning;
-SELECT model, status, rows FROM medallion_run('gold', threads => 4);
+SELECT model, status FROM medallion_run('gold');
+-- Parallel runs: every model built again (changed_only => false), table models in background workers
+SELECT model, status, rows FROM medallion_run('gold', threads => 4, changed_only => false);
 RESET client_min_messages;
 
 -- 6. Where does gold revenue come from?

@@ -2,6 +2,8 @@
 -- Runs: medallion_run builds candidates nobody else can see, then publishes
 -- every model that built in one burst.
 --
+-- every run here builds its models: change-aware runs are tested in changes.sql
+SET medallion.changed_only = off;
 SET medallion.log_timing = off;     -- progress lines without durations
 -- run numbers in this file start at 1
 SET client_min_messages = warning;

@@ -1,6 +1,8 @@
 --
 -- Column changes of table models at run time: on_schema_change
 --
+-- every run here builds its models: change-aware runs are tested in changes.sql
+SET medallion.changed_only = off;
 SET medallion.log_timing = off;
 SET client_min_messages = warning;
 CREATE SCHEMA scsrc;

@@ -1,6 +1,8 @@
 --
 -- Security: who may define models, and model SQL running as its owner
 --
+-- every run here builds its models: change-aware runs are tested in changes.sql
+SET medallion.changed_only = off;
 CREATE ROLE regress_med_alice LOGIN IN ROLE medallion_admin;
 CREATE ROLE regress_med_bob LOGIN IN ROLE medallion_admin;
 CREATE ROLE regress_med_eve LOGIN;

@@ -3,6 +3,8 @@
 -- every key, with valid_from, valid_to (NULL while current), is_current
 -- and a surrogate key scd_id.
 --
+-- every run here builds its models: change-aware runs are tested in changes.sql
+SET medallion.changed_only = off;
 SET medallion.log_timing = off;
 SET client_min_messages = warning;
 TRUNCATE medallion.runs CASCADE;

@@ -2,6 +2,8 @@
 -- Data-quality tests: defined against the model's columns, run on the
 -- candidate before anything is published, fused into one scan per model.
 --
+-- every run here builds its models: change-aware runs are tested in changes.sql
+SET medallion.changed_only = off;
 SET medallion.log_timing = off;
 -- run numbers in this file start at 1
 SET client_min_messages = warning;

@@ -15,6 +15,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "changes.h"
 #include "tests.h"
 #include "build.h"
 #include "init.h"
@@ -36,5 +37,6 @@ _PG_init(void)
 	PublishInit();
 	RunInit();
 	WorkerInit();
+	ChangesInit();
 	MarkGUCPrefixReserved("medallion");
 }

@@ -43,6 +43,7 @@
 #include "catalog.h"
 #include "graph.h"
 #include "materialize.h"
+#include "changes.h"
 #include "model.h"
 #include "scale.h"
 #include "subxact.h"
@@ -670,6 +671,8 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	if (!unchanged || previous->analyzed_version != model->version)
 		CatalogReplaceDerived(model->name, model->version, analyzed->dependencies,
 							  analyzed->lineage);
+	/* the tables it reads that its owner owns: their writes are logged (changes.c) */
+	ChangesTrackInputs(model);
 
 	PG_RETURN_TEXT_P(cstring_to_text(previous == NULL ? "created" :
 									 unchanged ? "unchanged" : "updated"));

@@ -73,6 +73,7 @@
 #include "tests.h"
 #include "bind.h"
 #include "build.h"
+#include "changes.h"
 #include "extract.h"
 #include "publish.h"
 #include "catalog.h"
@@ -94,6 +95,7 @@ const char *const run_step_status_names[] = {
 };
 
 static bool run_log_timing = true;
+static bool run_changed_only = true;
 char	   *run_label = NULL;
 int			run_ledger_retention = RUN_DEFAULT_LEDGER_RETENTION;
 
@@ -109,6 +111,11 @@ RunInit(void)
 							 "Shows durations in the progress messages of runs.",
 							 "Turn it off for output that does not vary between runs.",
 							 &run_log_timing, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("medallion.changed_only",
+							 "Runs skip the models whose definition and inputs did not change since their last build.",
+							 "medallion_run(changed_only => ...) overrides it for one run; full_refresh builds everything.",
+							 &run_changed_only, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomStringVariable("medallion.run_label",
 							   "Sets a label recorded with the runs of this session in medallion.runs.options.",
@@ -204,8 +211,13 @@ step_report(Run *run, RunStep *step)
 	switch (step->status)
 	{
 		case STEP_UP_TO_DATE:
-			lines = lappend(lines, psprintf("%s UP TO DATE %s %s: no new rows%s", prefix, what,
-											step->model->materialized, format_ms(step->ms)));
+			if (step->unchanged_since > 0)
+				lines = lappend(lines, psprintf("%s UP TO DATE %s %s: inputs unchanged since run %lld%s",
+												prefix, what, step->model->materialized,
+												(long long) step->unchanged_since, format_ms(step->ms)));
+			else
+				lines = lappend(lines, psprintf("%s UP TO DATE %s %s: no new rows%s", prefix, what,
+												step->model->materialized, format_ms(step->ms)));
 			break;
 		case STEP_SUCCESS:
 			if ((step->candidate != NULL && step->candidate->delta) ||
@@ -758,6 +770,23 @@ run_extraction(Run *run, RunStep *step, AnalyzedModel *analyzed, int batch)
 }
 
 /*
+ * change_reason
+ *		Why the model needs building, from its check: a view is replaced only
+ *		when its definition changed (or it is missing), not when what it
+ *		reads changed.
+ */
+static const char *
+change_reason(ModelDef *model, ChangeCheck *check)
+{
+	if (model->kind == MAT_VIEW && check->reason != NULL &&
+		strncmp(check->reason, "definition changed", 18) != 0 &&
+		strncmp(check->reason, "never built", 11) != 0 &&
+		OidIsValid(BuildPublishedRelid(model)))
+		return NULL;
+	return check->reason;
+}
+
+/*
  * build_model
  *		Build one model from its binding by its materialization's build, run
  *		its tests against what was built, and apply it; runs as the model
@@ -769,6 +798,7 @@ build_model(Run *run, RunStep *step)
 	ModelDef   *model = step->model;
 	BuildStep	build = {0};
 	int			gucnest = 0;
+	ChangeCheck *check = NULL;
 
 	build.model = model;
 	build.bound = BindLoad(model);
@@ -815,6 +845,34 @@ build_model(Run *run, RunStep *step)
 		build.stage = step->stage;
 	}
 
+	/*
+	 * Change-aware: a model whose definition and inputs did not change since
+	 * its last build is not built again (changes.c).  A view only when its
+	 * definition changed; an ephemeral model has nothing to build.
+	 */
+	if (run->changed_only && !run->full_refresh && model->kind != MAT_EPHEMERAL)
+	{
+		check = ChangesCheck(model, build.bound->query);
+		check->reason = (char *) change_reason(model, check);
+		if (check->reason != NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(run->context);
+
+			step->build_reason = pstrdup(check->reason);
+			MemoryContextSwitchTo(old);
+		}
+		else
+		{
+			if (step->by_worker)
+				drop_worker_candidate(step);
+			step->up_to_date = true;
+			step->unchanged_since = check->since;
+			if (gucnest > 0)
+				AtEOXact_GUC(true, gucnest);
+			return;
+		}
+	}
+
 	model->ops->build(&build);
 	step->candidate = build.candidate;
 	step->rows = build.rows;
@@ -857,6 +915,8 @@ build_model(Run *run, RunStep *step)
 		step->rows = build.rows;
 		step->up_to_date = build.up_to_date;
 	}
+	if (check != NULL)
+		ChangesRecord(model, run->run_id, check, !step->up_to_date);
 	if (gucnest > 0)
 		AtEOXact_GUC(true, gucnest);
 }
@@ -1019,6 +1079,8 @@ build_step(Run *run, RunStep *step)
 		run->redirect_to = list_truncate(run->redirect_to, saved_redirects);
 		step->candidate = NULL;
 		step->up_to_date = false;
+		step->unchanged_since = 0;
+		step->build_reason = NULL;
 		step->tests = NULL;
 		step->worker_failed = false;
 		step->stage = InvalidOid;
@@ -1028,6 +1090,11 @@ build_step(Run *run, RunStep *step)
 	if (edata == NULL)
 	{
 		step->status = step->up_to_date ? STEP_UP_TO_DATE : STEP_SUCCESS;
+		if (step->unchanged_since > 0)
+			step->message = psprintf("inputs unchanged since run %lld",
+									 (long long) step->unchanged_since);
+		else if (step->build_reason != NULL)
+			step->message = step->build_reason;	/* why it built */
 		step->candidate = keep_candidate(step->candidate, run->context);
 	}
 	else
@@ -1409,6 +1476,13 @@ medallion_run(PG_FUNCTION_ARGS)
 										 ALLOCSET_DEFAULT_SIZES);
 	run->selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	run->full_refresh = PG_GETARG_BOOL(1);
+	/*
+	 * changed_only NULL: medallion.changed_only.  Before ALTER EXTENSION
+	 * UPDATE to 0.2.0 the function has no changed_only and the catalog no
+	 * change tracking: every model builds.
+	 */
+	run->changed_only = PG_NARGS() <= 5 ? false :
+		PG_ARGISNULL(5) ? run_changed_only : PG_GETARG_BOOL(5);
 	run->strict = PG_GETARG_BOOL(2);
 	run->on_conflict = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	if (strcmp(run->on_conflict, "wait") != 0 && strcmp(run->on_conflict, "skip") != 0)
@@ -1453,6 +1527,8 @@ medallion_run(PG_FUNCTION_ARGS)
 
 	number_run(run);
 	LedgerStart(run);
+	if (run->changed_only)
+		ChangesTrim();
 
 	/*
 	 * Every table a run creates with a TOAST table leaves this backend a
@@ -1552,6 +1628,7 @@ medallion_rollback(PG_FUNCTION_ARGS)
 	ModelScopeEnter(&scope, ModelOwnerId(model), 0);
 	rows = PublishRollback(model);
 	ModelScopeLeave(&scope);
+	ChangesForget(model);
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s rolled back: %s rows",
 											  quote_qualified_identifier(model->schema, model->name),
 											  format_count(rows))));
@@ -1623,6 +1700,55 @@ medallion_test(PG_FUNCTION_ARGS)
 }
 
 /*
+ * plan_why
+ *		Why a change-aware run of the plan would build the model of node
+ *		(builds says which models before it in the plan would), or NULL
+ *		when it would not.
+ */
+static const char *
+plan_why(Graph *graph, GraphNode *node, bool *builds)
+{
+	ModelDef   *model = node->model;
+	ChangeCheck *check;
+	ListCell   *lc;
+
+	if (model->kind == MAT_EPHEMERAL)
+		return NULL;
+	if (!run_changed_only)
+		return "medallion.changed_only is off";
+	check = ChangesCheck(model, BindLoad(model)->query);
+	if (change_reason(model, check) != NULL)
+		return check->reason;
+	if (model->kind == MAT_VIEW)
+		return NULL;
+	foreach(lc, node->upstream)
+	{
+		if (builds[lfirst_int(lc)])
+			return psprintf("input model %s builds first, and may change",
+							graph->nodes[lfirst_int(lc)].model->name);
+	}
+	return NULL;
+}
+
+/* Does what node reads change in the plan (builds), through views and ephemeral models? */
+static bool
+plan_changes(Graph *graph, GraphNode *node, bool *builds, const char *why)
+{
+	ListCell   *lc;
+
+	if (why != NULL && node->model->kind != MAT_VIEW)
+		return true;
+	if (node->model->kind != MAT_VIEW && node->model->kind != MAT_EPHEMERAL)
+		return false;
+	foreach(lc, node->upstream)
+	{
+		if (builds[lfirst_int(lc)])
+			return true;
+	}
+	return false;
+}
+
+/*
  * medallion_plan(selector) returns (step, wave, model, layer, materialized,
  * depends_on): what a run of the selector builds, in order.
  */
@@ -1636,6 +1762,8 @@ medallion_plan(PG_FUNCTION_ARGS)
 	Graph	   *graph;
 	List	   *steps = NIL;
 	ListCell   *lc;
+	bool	   *builds;
+	const char *why;
 
 	if (threads < 1)
 		ereport(ERROR,
@@ -1657,12 +1785,13 @@ medallion_plan(PG_FUNCTION_ARGS)
 		steps = lappend(steps, step);
 	}
 	plan_workers(graph, steps, threads > 1);
+	builds = palloc0(sizeof(bool) * graph->nnodes);
 	foreach(lc, steps)
 	{
 		RunStep    *step = lfirst(lc);
 		GraphNode  *node = &graph->nodes[step->node];
-		Datum		values[8];
-		bool		nulls[8] = {false};
+		Datum		values[10];
+		bool		nulls[10] = {false};
 		List	   *deps = NIL;
 		ListCell   *lu;
 
@@ -1680,6 +1809,12 @@ medallion_plan(PG_FUNCTION_ARGS)
 			values[7] = CStringGetTextDatum(step->run_itself);
 		else
 			nulls[7] = true;
+		/* before ALTER EXTENSION UPDATE to 0.2.0 there is no change tracking */
+		why = rsinfo->setDesc->natts >= 10 ? plan_why(graph, node, builds) : NULL;
+		builds[step->node] = plan_changes(graph, node, builds, why);
+		values[8] = BoolGetDatum(why != NULL);
+		values[9] = why ? CStringGetTextDatum(why) : (Datum) 0;
+		nulls[9] = why == NULL;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_VOID();

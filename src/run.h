@@ -48,7 +48,9 @@ typedef struct RunStep
 	char	   *message;
 	Candidate  *candidate;		/* table models */
 	TestsOutcome *tests;		/* NULL when the model has none, or was not built */
-	bool		up_to_date;		/* incremental: no new rows */
+	bool		up_to_date;		/* incremental: no new rows; or unchanged inputs */
+	int64		unchanged_since;	/* up to date: inputs unchanged since this run */
+	char	   *build_reason;	/* change-aware: why it was built */
 	WorkerBuild *worker;		/* threads: the worker building it, until collected */
 	bool		by_worker;		/* threads: a worker built its candidate */
 	bool		in_worker;		/* threads: a worker built it or failed to */
@@ -72,6 +74,7 @@ typedef struct Run
 	int64		run_id;
 	char	   *selector;
 	bool		full_refresh;
+	bool		changed_only;	/* skip models whose definition and inputs did not change */
 	bool		strict;
 	char	   *on_conflict;
 	TimestampTz started_at;

@@ -11,7 +11,8 @@ SELECT schema_privs_are('medallion_build', 'public', ARRAY['USAGE'],
 	'anyone may look up medallion_build; its tables are readable by the run''s model owners only');
 SELECT has_schema('medallion_audit', 'failing rows are kept in medallion_audit');
 SELECT tables_are('medallion', ARRAY['layers', 'sources', 'models', 'analysis', 'model_dependencies',
-	'column_lineage', 'runs', 'run_models', 'tests', 'test_results', 'model_state', 'schedules', 'extract_state'], 'the catalog tables');
+	'column_lineage', 'runs', 'run_models', 'tests', 'test_results', 'model_state', 'schedules', 'extract_state',
+	'changes', 'build_state'], 'the catalog tables');
 SELECT col_is_pk('medallion', 'models', 'name', 'models are keyed by name');
 SELECT col_is_pk('medallion', 'tests', ARRAY['model', 'name'], 'tests are keyed by model and name');
 SELECT fk_ok('medallion', 'models', 'layer', 'medallion', 'layers', 'name');
@@ -43,16 +44,18 @@ SELECT is((SELECT extcondition[array_position(extconfig, 'medallion.layers'::reg
              FROM pg_extension WHERE extname = 'medallion'), 'WHERE NOT builtin',
           'built-in layers are not dumped (the extension creates them)');
 
--- the API: medallion_admin may run it, PUBLIC may not
+-- the API: medallion_admin may run it, PUBLIC may not (but a table's
+-- owner tracks it: medallion_track checks the owner itself)
 SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_proc p
-	 WHERE p.proname LIKE 'medallion\_%' AND has_function_privilege('public', p.oid, 'EXECUTE')
-$$, 'no medallion_* function is executable by PUBLIC');
+	 WHERE p.proname LIKE 'medallion\_%' AND p.proname <> 'medallion_track'
+	   AND has_function_privilege('public', p.oid, 'EXECUTE')
+$$, 'no medallion_* function but medallion_track is executable by PUBLIC');
 SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_proc p
 	 WHERE p.proname LIKE 'medallion\_%' AND NOT has_function_privilege('medallion_admin', p.oid, 'EXECUTE')
 $$, 'medallion_admin may execute every medallion_* function');
-SELECT ok(NOT has_function_privilege('medallion_reader', 'medallion_run(text, boolean, boolean, text, integer)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('medallion_reader', 'medallion_run(text, boolean, boolean, text, integer, boolean)', 'EXECUTE'),
           'medallion_reader may not run the pipeline');
 SELECT ok(has_schema_privilege('medallion_reader', 'gold', 'USAGE'), 'medallion_reader reaches gold');
 SELECT ok(NOT has_table_privilege('medallion_admin', 'medallion.models', 'INSERT'),

@@ -73,7 +73,7 @@ psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%med
 eval { finish($run) };
 
 # 2. a worker that dies is a failed step; the rest of the run goes on
-($run, $out, $err) = start_run("SELECT model, status, message FROM medallion_run('all', threads => 2)");
+($run, $out, $err) = start_run("SELECT model, status, message FROM medallion_run('all', threads => 2, changed_only => false)");
 wait_for('the slow worker', sub { build_workers(1) eq '1' });
 psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'medallion build worker'");
 finish($run);
@@ -86,7 +86,7 @@ is(psql("SELECT count(*) FROM silver.par_fast"), '100', 'and publishes what buil
 
 # 3. a crash (kill -9 of the run's backend) with a committed worker candidate
 psql("TRUNCATE public.src; INSERT INTO public.src SELECT g FROM generate_series(1, 200) g");
-($run, $out, $err) = start_run("SELECT * FROM medallion_run('all', threads => 2)");
+($run, $out, $err) = start_run("SELECT * FROM medallion_run('all', threads => 2, changed_only => false)");
 wait_for('a committed worker candidate', sub { psql($in_build) eq '1' });
 my $pid = psql("SELECT backend_pid FROM medallion.runs WHERE status = 'running'");
 # the worker's commit must be on disk to survive (synchronous_commit may be off)
@@ -97,7 +97,7 @@ wait_for('the server to come back', sub { psql('SELECT 1', 'postgres') eq '1' })
 is(psql($in_build), '1', 'after the crash the committed candidate is left');
 is(psql("SELECT count(*) FROM silver.par_fast"), '100', 'and nothing of the crashed run was published');
 psql("SELECT medallion_create_model('par_slow', 'SELECT id, true AS slept FROM public.src', layer => 'silver')");
-is(psql("SET client_min_messages = warning; SELECT string_agg(status, ',' ORDER BY model) FROM medallion_run('all', threads => 2)"),
+is(psql("SET client_min_messages = warning; SELECT string_agg(status, ',' ORDER BY model) FROM medallion_run('all', threads => 2, changed_only => false)"),
    'success,success', 'the next run builds everything');
 is(psql($in_build), '0', 'and has dropped the leftover candidate');
 like(psql("SELECT status FROM medallion.runs WHERE backend_pid = $pid"), qr/^crashed$/, 'the killed run is marked crashed');

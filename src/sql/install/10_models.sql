@@ -48,12 +48,13 @@ COMMENT ON FUNCTION @extschema@.medallion_reanalyze(text) IS
 
 CREATE FUNCTION @extschema@.medallion_plan(selector text DEFAULT 'all', threads integer DEFAULT 1,
 	OUT step integer, OUT wave integer, OUT model text, OUT layer text,
-	OUT materialized text, OUT depends_on text[], OUT worker boolean, OUT reason text)
+	OUT materialized text, OUT depends_on text[], OUT worker boolean, OUT reason text,
+	OUT build boolean, OUT why text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_plan'
 LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@.medallion_plan(text, integer) IS
-	'The models a run of the selector would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself';
+	'The models a run of the selector would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself; whether a change-aware run would build each model, and why (build, why)';
 
 CREATE FUNCTION @extschema@.medallion_lineage(model text, direction text DEFAULT 'upstream',
 	depth integer DEFAULT NULL,

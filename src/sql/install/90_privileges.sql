@@ -13,7 +13,8 @@ BEGIN
 	FOR f IN SELECT p.oid::pg_catalog.regprocedure AS routine,
 					p.pronamespace = 'medallion'::pg_catalog.regnamespace
 					AND p.proname IN ('ledger_apply', 'drop_leftovers', 'trim_ledger', 'adopt_bind_schema',
-										'cron_job_failed') AS internal
+										'cron_job_failed', 'track_changes', 'model_inputs', 'build_check',
+										'build_record', 'trim_changes') AS internal
 			   FROM pg_catalog.pg_proc p
 			   JOIN pg_catalog.pg_depend d
 				 ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid
@@ -26,5 +27,7 @@ BEGIN
 			EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO medallion_admin', f.routine);
 		END IF;
 	END LOOP;
+	/* a table's owner tracks it, admin or not (the function checks the owner) */
+	GRANT EXECUTE ON FUNCTION @extschema@.medallion_track(pg_catalog.regclass) TO PUBLIC;
 END
 $privileges$;

@@ -824,12 +824,13 @@ COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, t
 DROP FUNCTION @extschema@.medallion_plan(text);
 CREATE FUNCTION @extschema@.medallion_plan(selector text DEFAULT 'all', threads integer DEFAULT 1,
 	OUT step integer, OUT wave integer, OUT model text, OUT layer text,
-	OUT materialized text, OUT depends_on text[], OUT worker boolean, OUT reason text)
+	OUT materialized text, OUT depends_on text[], OUT worker boolean, OUT reason text,
+	OUT build boolean, OUT why text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_plan'
 LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@.medallion_plan(text, integer) IS
-	'The models a run of the selector would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself';
+	'The models a run of the selector would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself; whether a change-aware run would build each model, and why (build, why)';
 
 /* what each run start reads: runs still marked running, old runs to trim;
    and a session's newest run (medallion_run_scheduled) */
@@ -987,3 +988,21 @@ $bind$;
 
 /* schedules made before 0.2.0: watch their jobs too */
 SELECT medallion.watch_cron_jobs(true) FROM medallion.schedules LIMIT 1;
+
+/* Change-aware runs: medallion_run takes changed_only (the rest is 55_changes.sql). */
+DROP FUNCTION @extschema@.medallion_run(text, boolean, boolean, text, integer);
+CREATE FUNCTION @extschema@.medallion_run(
+	selector text DEFAULT 'all',
+	full_refresh boolean DEFAULT false,
+	strict boolean DEFAULT false,
+	on_conflict text DEFAULT 'wait',
+	threads integer DEFAULT 1,
+	changed_only boolean DEFAULT NULL,
+	OUT model text, OUT layer text, OUT materialized text, OUT status text,
+	OUT rows bigint, OUT ms numeric, OUT tests_passed integer, OUT tests_warned integer,
+	OUT tests_failed integer, OUT message text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'medallion_run'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text, integer, boolean) IS
+	'Build the selected models into candidates no one else can see (independent table models in up to threads background workers), then publish every success in one commit; with changed_only (NULL: medallion.changed_only, on by default), a model whose definition and inputs did not change since its last build is not built again; returns a row per model';

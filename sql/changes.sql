@@ -1,0 +1,170 @@
+--
+-- Change-aware runs: a model whose definition and inputs did not change
+-- since its last build is not built again (reported up_to_date with the
+-- reason); every kind of change to what it reads makes it build.
+--
+SET medallion.log_timing = off;
+SET client_min_messages = warning;
+CREATE SCHEMA chg;
+CREATE TABLE chg.orders (id int, amount numeric, region text);
+INSERT INTO chg.orders SELECT g, g * 10, CASE WHEN g % 2 = 0 THEN 'north' ELSE 'south' END
+  FROM generate_series(1, 10) g;
+SELECT medallion_create_model('chg_orders', 'SELECT id, amount, region FROM chg.orders', layer => 'silver');
+SELECT medallion_create_model('chg_by_region',
+  'SELECT region, sum(amount) AS amount, count(*) AS orders FROM chg_orders GROUP BY region', layer => 'gold');
+SELECT medallion_create_model('chg_view', 'SELECT region, amount FROM chg_by_region', layer => 'gold',
+                              materialized => 'view');
+-- the model owner owns the table it reads: its writes are tracked
+SELECT tgname, tgenabled, tgtype FROM pg_trigger WHERE tgrelid = 'chg.orders'::regclass;
+
+-- a run builds each model and records what it read; the next one skips them
+SELECT model, status, rows, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
+SELECT model, status, rows, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
+SELECT model, regexp_replace(inputs::text, '\d+', 'N', 'g') AS inputs FROM medallion.build_state WHERE model LIKE 'chg%' ORDER BY model;
+
+-- the plan says which models a run would build, and why
+SELECT model, build, why FROM medallion_plan('chg_orders+');
+INSERT INTO chg.orders VALUES (13, 130, 'south');
+SELECT model, build, regexp_replace(why, 'run \d+', 'run N') AS why FROM medallion_plan('chg_orders+');
+DELETE FROM chg.orders WHERE id = 13;
+-- forced
+SELECT model, status FROM medallion_run('chg_orders+', changed_only => false);
+SELECT model, status FROM medallion_run('chg_orders+', full_refresh => true);
+SET medallion.changed_only = off;
+SELECT model, status FROM medallion_run('chg_orders+');
+RESET medallion.changed_only;
+
+-- each kind of write makes the reader (and what reads it) build
+INSERT INTO chg.orders VALUES (11, 110, 'north');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
+UPDATE chg.orders SET amount = amount WHERE id = 1;   -- the same value: still a write
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
+DELETE FROM chg.orders WHERE id = 11;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
+COPY chg.orders FROM stdin;
+12	120	south
+\.
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+TRUNCATE chg.orders;
+INSERT INTO chg.orders SELECT g, g * 10, 'north' FROM generate_series(1, 3) g;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+-- a write rolled back is no change; one in a subtransaction that commits is
+BEGIN;
+INSERT INTO chg.orders VALUES (99, 1, 'x');
+ROLLBACK;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+BEGIN;
+SAVEPOINT a;
+INSERT INTO chg.orders VALUES (98, 1, 'x');
+ROLLBACK TO a;
+INSERT INTO chg.orders VALUES (97, 1, 'x');
+COMMIT;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+-- a write earlier in the run's own transaction is read by it
+BEGIN;
+DELETE FROM chg.orders WHERE id = 97;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+COMMIT;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+
+-- a rewrite fires no trigger: its new storage is seen (a column the model
+-- reads cannot change type: the model is bound to it)
+ALTER TABLE chg.orders ADD COLUMN note int;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+ALTER TABLE chg.orders ALTER COLUMN note TYPE text;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+-- a disabled trigger makes the table untracked: the model always builds
+ALTER TABLE chg.orders DISABLE TRIGGER medallion_changes;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+SELECT medallion_track('chg.orders');
+SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'chg.orders'::regclass AND tgname = 'medallion_changes';
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+
+-- a redefinition builds; so does a test added, and only the model tested
+SELECT medallion_create_model('chg_by_region',
+  'SELECT region, sum(amount) AS amount, count(*) AS orders, max(id) AS last_id FROM chg_orders GROUP BY region',
+  layer => 'gold', on_schema_change => 'append_new_columns');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
+SELECT medallion_add_test('chg_by_region', 'not_null', column_name => 'region');
+SELECT model, status, tests_passed, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
+SELECT model, status, tests_passed, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
+
+-- a view read through: its redefinition is a change
+CREATE VIEW chg.north AS SELECT id, amount FROM chg.orders WHERE region = 'north';
+SELECT medallion_create_model('chg_north', 'SELECT count(*) AS n FROM chg.north', layer => 'gold');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_north');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_north');
+CREATE OR REPLACE VIEW chg.north AS SELECT id, amount FROM chg.orders WHERE region = 'south';
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_north');
+INSERT INTO chg.orders VALUES (50, 5, 'south');   -- through the view
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_north');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_north');
+
+-- partitions: writes to each, and partitions attached and detached
+CREATE TABLE chg.events (id int, day date) PARTITION BY RANGE (day);
+CREATE TABLE chg.events_1 PARTITION OF chg.events FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+INSERT INTO chg.events VALUES (1, '2026-01-05');
+SELECT medallion_create_model('chg_events', 'SELECT count(*) AS n FROM chg.events', layer => 'gold');
+SELECT c.relname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE t.tgname = 'medallion_changes' AND c.relname LIKE 'events%' ORDER BY 1;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');
+INSERT INTO chg.events_1 VALUES (2, '2026-01-06');    -- into the partition itself
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');
+CREATE TABLE chg.events_2 (id int, day date);
+INSERT INTO chg.events_2 VALUES (3, '2026-02-03');
+ALTER TABLE chg.events ATTACH PARTITION chg.events_2 FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');   -- attached, and untracked
+SELECT medallion_track('chg.events');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');
+ALTER TABLE chg.events DETACH PARTITION chg.events_1;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');
+SELECT * FROM gold.chg_events;
+
+-- functions: volatile and time functions always build; immutable built-ins do not
+SELECT medallion_create_model('chg_now', 'SELECT now()::date AS day, count(*) AS n FROM chg_orders', layer => 'gold');
+SELECT medallion_create_model('chg_random', 'SELECT random() < 2 AS yes FROM chg_orders', layer => 'gold');
+SELECT medallion_create_model('chg_round', 'SELECT round(amount) AS amount FROM chg_orders', layer => 'gold');
+SELECT model, status FROM medallion_run('chg_now,chg_random,chg_round');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_now,chg_random,chg_round');
+
+-- a table without the trigger is untracked: its readers always build,
+-- until its owner tracks it
+CREATE ROLE chg_owner;
+CREATE TABLE chg.theirs (id int);
+ALTER TABLE chg.theirs OWNER TO chg_owner;
+GRANT USAGE ON SCHEMA chg TO PUBLIC;
+GRANT SELECT ON chg.theirs TO PUBLIC;
+SELECT medallion_create_model('chg_theirs', 'SELECT count(*) AS n FROM chg.theirs', layer => 'gold');
+DROP TRIGGER medallion_changes ON chg.theirs;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_theirs');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_theirs');
+CREATE ROLE chg_stranger;
+SET ROLE chg_stranger;
+SELECT medallion_track('chg.theirs');                 -- not its owner
+RESET ROLE;
+SET ROLE chg_owner;
+SELECT medallion_track('chg.theirs');
+RESET ROLE;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_theirs');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_theirs');
+SELECT medallion_track('chg.north');                  -- a view
+SELECT medallion.track_changes();                     -- not as a trigger
+
+-- the change log keeps only what a stored build may not have seen (runs
+-- trim it past 10,000 rows)
+SELECT count(*) FROM medallion_run('all') WHERE status = 'failed';
+SELECT count(*) AS before FROM medallion.changes \gset
+SELECT medallion.trim_changes(0) > 0 AS trimmed;
+SELECT count(*) < :before AS fewer FROM medallion.changes;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');   -- and decides as before
+
+DROP ROLE chg_stranger;
+SELECT medallion_drop_model(m, cascade => true)
+  FROM unnest(ARRAY['chg_theirs', 'chg_now', 'chg_random', 'chg_round', 'chg_events', 'chg_north',
+                    'chg_view', 'chg_by_region', 'chg_orders']) AS m;
+DROP TABLE chg.theirs;
+DROP ROLE chg_owner;

@@ -1,0 +1,490 @@
+/*-------------------------------------------------------------------------
+ *
+ * changes.c
+ *	  Change tracking for change-aware runs: which tables changed since a
+ *	  model's last build.
+ *
+ * A tracked table has a statement-level trigger, medallion_changes, AFTER
+ * INSERT, UPDATE, DELETE and TRUNCATE, enabled ALWAYS (so that logical
+ * replication's apply and session_replication_role = replica fire it
+ * too), on the table and on each of its leaf partitions (a statement on a
+ * partitioned table fires no statement trigger of its partitions, nor one
+ * on a partition its parent's).  The trigger appends (table, writing
+ * transaction's xid8) to medallion.changes, once per table and
+ * transaction: a backend-local set remembers what this transaction has
+ * logged, and is forgotten when a subtransaction aborts (the row it wrote
+ * is gone with it) and at the end of the transaction.  The row is written
+ * straight into the log's heap, with the rights of the extension rather
+ * than the writer's, and without contention between writers (an insert
+ * only; no index, no row updated).
+ *
+ * Each build of a model stores the snapshot it read with
+ * (medallion.build_state); a change logged by a transaction that snapshot
+ * does not see means the model's input changed.  What no trigger reports
+ * (rewrites, partitions attached or detached, views and functions
+ * redefined, triggers disabled) is compared through the inputs'
+ * fingerprint stored with the build (medallion.input_state).  See
+ * docs/change-aware-runs.md.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/xid8.h"
+
+#include "catalog.h"
+#include "changes.h"
+#include "model.h"
+#include "scale.h"
+#include "sqltext.h"
+
+/* tables this transaction has logged (OIDs), in TopTransactionContext */
+static List *logged = NIL;
+static bool callbacks_registered = false;
+
+static void
+changes_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			logged = NIL;		/* its memory goes with TopTransactionContext */
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+changes_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	/* the rows logged in it are rolled back: log again when written again */
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		logged = NIL;
+}
+
+/*
+ * ChangesInit
+ *		Register the transaction callbacks that forget what was logged.
+ */
+void
+ChangesInit(void)
+{
+	if (callbacks_registered)
+		return;
+	RegisterXactCallback(changes_xact_callback, NULL);
+	RegisterSubXactCallback(changes_subxact_callback, NULL);
+	callbacks_registered = true;
+}
+
+PG_FUNCTION_INFO_V1(medallion_track_changes);
+
+/*
+ * medallion_track_changes
+ *		The statement trigger of tracked tables: log (table, xid8) once per
+ *		table and transaction.
+ */
+Datum
+medallion_track_changes(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Oid			relid;
+	Oid			nsp;
+	Oid			logid;
+	Relation	log;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	MemoryContext old;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("medallion.track_changes() runs only as an AFTER ... FOR EACH STATEMENT trigger"),
+				 errhint("Track a table with medallion_track(table).")));
+	relid = RelationGetRelid(trigdata->tg_relation);
+	if (list_member_oid(logged, relid))
+		return PointerGetDatum(NULL);
+
+	nsp = get_namespace_oid("medallion", true);
+	logid = OidIsValid(nsp) ? get_relname_relid("changes", nsp) : InvalidOid;
+	if (!OidIsValid(logid))
+		return PointerGetDatum(NULL);	/* the extension is being dropped */
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	log = table_open(logid, RowExclusiveLock);
+	simple_heap_insert(log, heap_form_tuple(RelationGetDescr(log), values, nulls));
+	table_close(log, RowExclusiveLock);
+
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	logged = lappend_oid(logged, relid);
+	MemoryContextSwitchTo(old);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * track_one
+ *		Give relid the trigger medallion_changes, enabled always, unless it
+ *		has it.  As the extension owner: the caller checked the table's
+ *		owner.
+ */
+static void
+track_one(Oid relid)
+{
+	char	   *name = SqlRelationName(relid);
+	char	   *enabled = SqlValue(psprintf("SELECT (SELECT t.tgenabled::text FROM pg_catalog.pg_trigger t "
+											"WHERE t.tgrelid = %u AND t.tgname = 'medallion_changes')", relid),
+								   0, NULL, NULL);
+
+	if (enabled == NULL)
+		SqlUtility(psprintf("CREATE TRIGGER medallion_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+							"ON %s FOR EACH STATEMENT EXECUTE FUNCTION medallion.track_changes()", name));
+	if (enabled == NULL || strcmp(enabled, "A") != 0)
+		SqlUtility(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER medallion_changes", name));
+}
+
+/* relid and, when partitioned, each of its leaf partitions */
+static List *
+tree_of(Oid relid)
+{
+	List	   *relids = list_make1_oid(relid);
+
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+	{
+		List	   *all = find_all_inheritors(relid, NoLock, NULL);
+		ListCell   *lc;
+
+		foreach(lc, all)
+		{
+			if (lfirst_oid(lc) != relid && get_rel_relkind(lfirst_oid(lc)) == RELKIND_RELATION)
+				relids = lappend_oid(relids, lfirst_oid(lc));
+		}
+	}
+	return relids;
+}
+
+/*
+ * ChangesTrack
+ *		Track the writes to relid (and its partitions) for role owner, who
+ *		must own it; false when owner does not.
+ */
+bool
+ChangesTrack(Oid relid, Oid owner)
+{
+	CatalogSession session;
+	List	   *relids;
+	ListCell   *lc;
+
+	if (!pg_class_ownercheck(relid, owner))
+		return false;
+	relids = tree_of(relid);
+	CatalogEnter(&session);
+	foreach(lc, relids)
+		track_one(lfirst_oid(lc));
+	CatalogLeave(&session);
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(medallion_track);
+
+/*
+ * medallion_track(relation) tracks a table its caller owns.
+ */
+Datum
+medallion_track(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s is not a table", SqlRelationName(relid)),
+				 errdetail("Only the writes to tables and partitioned tables are tracked."),
+				 errhint("Models reading views are tracked through the tables the views read.")));
+	if (ScaleIsCitusTable(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s is a Citus table: its writes are not tracked", SqlRelationName(relid)),
+				 errdetail("Writes to its shards fire no trigger on the coordinator."),
+				 errhint("Models reading it build at every run.")));
+	LockRelationOid(relid, ShareRowExclusiveLock);
+	if (!ChangesTrack(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", SqlRelationName(relid)),
+				 errhint("The table's owner tracks it: a trigger is added to the table.")));
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s tracked", SqlRelationName(relid))));
+}
+
+/*
+ * ChangesTrackInputs
+ *		Track the tables the model reads that its owner owns (when it is
+ *		defined); the others stay untracked until their owners track them.
+ */
+void
+ChangesTrackInputs(ModelDef *model)
+{
+	CatalogSession session;
+	MemoryContext callercxt = CurrentMemoryContext;
+	List	   *relids = NIL;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model->name)};
+	ListCell   *lc;
+	int			ret;
+
+	CatalogEnter(&session);
+	/* before ALTER EXTENSION UPDATE to 0.2.0 there is no tracking */
+	if (SqlValue("SELECT pg_catalog.to_regprocedure('medallion.track_changes()')", 0, NULL, NULL) == NULL)
+	{
+		CatalogLeave(&session);
+		return;
+	}
+	ret = SPI_execute_with_args("SELECT DISTINCT c.oid FROM medallion.model_dependencies d "
+								"JOIN pg_catalog.pg_namespace n ON n.nspname = d.dep_schema "
+								"JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = d.dep_name "
+								"WHERE d.model = $1 AND d.kind <> 'model' AND c.relkind IN ('r', 'p')",
+								1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the inputs of model \"%s\": %s", model->name,
+			 SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(callercxt);	/* SPI's goes at CatalogLeave */
+
+		relids = lappend_oid(relids, DatumGetObjectId(d));
+		MemoryContextSwitchTo(old);
+	}
+	CatalogLeave(&session);
+	foreach(lc, relids)
+	{
+		if (!ScaleIsCitusTable(lfirst_oid(lc)))
+			(void) ChangesTrack(lfirst_oid(lc), ModelOwnerId(model));
+	}
+}
+
+/* ----------------------------------------------------------------
+ * Does a model need building?
+ * ---------------------------------------------------------------- */
+
+/* the time functions: stable, but a model calling them must build again the next day */
+static bool
+is_time_function(Oid funcid)
+{
+	return funcid == F_NOW || funcid == F_STATEMENT_TIMESTAMP || funcid == F_TRANSACTION_TIMESTAMP ||
+		funcid == F_CLOCK_TIMESTAMP || funcid == F_TIMEOFDAY;
+}
+
+static bool
+reads_outside_check(Oid funcid, void *context)
+{
+	const char **why = (const char **) context;
+
+	if (is_time_function(funcid))
+		*why = psprintf("it calls %s()", get_func_name(funcid));
+	else if (func_volatile(funcid) == PROVOLATILE_VOLATILE)
+		*why = psprintf("it calls %s(), a volatile function", get_func_name(funcid));
+	else if (funcid >= FirstNormalObjectId && func_volatile(funcid) != PROVOLATILE_IMMUTABLE)
+		*why = psprintf("it calls %s(), which is not immutable and may read what is not tracked",
+						get_func_name(funcid));
+	return *why != NULL;
+}
+
+static bool
+reads_outside_walker(Node *node, const char **why)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SQLValueFunction))
+	{
+		*why = "it reads the current time or user";
+		return true;
+	}
+	if (IsA(node, NextValueExpr))
+	{
+		*why = "it calls nextval()";
+		return true;
+	}
+	if (check_functions_in_node(node, reads_outside_check, (void *) why))
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, reads_outside_walker, (void *) why, 0);
+	return expression_tree_walker(node, reads_outside_walker, (void *) why);
+}
+
+/*
+ * reads_outside
+ *		Why the query's result can change with nothing it reads changing
+ *		(a volatile or time function, a function that is not a built-in and
+ *		not immutable), or NULL.
+ */
+static const char *
+reads_outside(Query *query)
+{
+	const char *why = NULL;
+
+	(void) reads_outside_walker((Node *) query, &why);
+	return why;
+}
+
+/*
+ * ChangesCheck
+ *		Whether the model needs building, and why: its definition, its
+ *		inputs (medallion.build_check), the functions it calls, the Citus
+ *		tables it reads.  Runs as the extension owner.
+ */
+ChangeCheck *
+ChangesCheck(ModelDef *model, Query *query)
+{
+	ChangeCheck *check = palloc0(sizeof(ChangeCheck));
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model->name)};
+	const char *outside = reads_outside(query);
+	int			ret;
+
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("SELECT reason, since, inputs::text, snapshot::text "
+								"FROM medallion.build_check($1)", 1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not check model \"%s\": %s", model->name, SPI_result_code_string(ret));
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *reason = SPI_getvalue(tup, desc, 1);
+		char	   *since = SPI_getvalue(tup, desc, 2);
+
+		check->reason = reason ? MemoryContextStrdup(callercxt, reason) : NULL;
+		check->since = since ? strtoll(since, NULL, 10) : 0;
+		check->inputs = MemoryContextStrdup(callercxt, SPI_getvalue(tup, desc, 3));
+		check->snapshot = MemoryContextStrdup(callercxt, SPI_getvalue(tup, desc, 4));
+	}
+	if (check->reason == NULL && outside != NULL)
+		check->reason = MemoryContextStrdup(callercxt, outside);
+	if (check->reason == NULL && ScaleCitusInstalled())
+	{
+		ret = SPI_execute_with_args("SELECT label, relid FROM medallion.model_inputs($1) WHERE relid IS NOT NULL",
+									1, argtypes, values, NULL, false, 0);
+		for (uint64 i = 0; ret == SPI_OK_SELECT && i < SPI_processed && check->reason == NULL; i++)
+		{
+			bool		isnull;
+			Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc, 2, &isnull));
+
+			if (ScaleIsCitusTable(relid))
+				check->reason = MemoryContextStrdup(callercxt,
+													psprintf("input %s untracked: a Citus table",
+															 SPI_getvalue(SPI_tuptable->vals[i],
+																		  SPI_tuptable->tupdesc, 1)));
+		}
+	}
+	CatalogLeave(&session);
+	return check;
+}
+
+/*
+ * ChangesRecord
+ *		Store what the model's build read with (in the run's transaction:
+ *		undone with the build).  changed: what it publishes may differ, so
+ *		models reading it build too.
+ */
+void
+ChangesRecord(ModelDef *model, int64 run_id, ChangeCheck *check, bool changed)
+{
+	CatalogSession session;
+	Oid			argtypes[5] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, BOOLOID};
+	Datum		values[5];
+	int			ret;
+
+	values[0] = CStringGetTextDatum(model->name);
+	values[1] = Int64GetDatum(run_id);
+	values[2] = CStringGetTextDatum(check->snapshot);
+	values[3] = CStringGetTextDatum(check->inputs);
+	values[4] = BoolGetDatum(changed);
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("SELECT medallion.build_record($1, $2, $3::pg_catalog.pg_snapshot, "
+								"$4::pg_catalog.jsonb, $5)", 5, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not record the build of model \"%s\": %s", model->name,
+			 SPI_result_code_string(ret));
+	CatalogLeave(&session);
+}
+
+/*
+ * ChangesTrim
+ *		Drop what no stored build snapshot needs from the change log, unless
+ *		another run is doing it.
+ */
+void
+ChangesTrim(void)
+{
+	CatalogSession session;
+	int			ret;
+
+	CatalogEnter(&session);
+	ret = SPI_execute("SELECT medallion.trim_changes() "
+					  "WHERE pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('medallion.trim_changes'))",
+					  false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not trim medallion.changes: %s", SPI_result_code_string(ret));
+	CatalogLeave(&session);
+}
+
+/*
+ * ChangesForget
+ *		Forget the model's last build (its table was rolled back, so what
+ *		it publishes is no longer what that build made): the next run
+ *		builds it, and its readers after it.
+ */
+void
+ChangesForget(ModelDef *model)
+{
+	CatalogSession session;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model->name)};
+	int			ret;
+
+	CatalogEnter(&session);
+	/* before ALTER EXTENSION UPDATE to 0.2.0 there is no build state */
+	if (SqlValue("SELECT pg_catalog.to_regclass('medallion.build_state')", 0, NULL, NULL) != NULL)
+	{
+		ret = SPI_execute_with_args("DELETE FROM medallion.build_state WHERE model = $1",
+									1, argtypes, values, NULL, false, 0);
+		if (ret != SPI_OK_DELETE)
+			elog(ERROR, "could not forget the build of model \"%s\": %s", model->name,
+				 SPI_result_code_string(ret));
+	}
+	CatalogLeave(&session);
+}

@@ -1,0 +1,31 @@
+/*-------------------------------------------------------------------------
+ *
+ * changes.h
+ *	  Change tracking for change-aware runs (changes.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDALLION_CHANGES_H
+#define MEDALLION_CHANGES_H
+
+#include "catalog.h"
+#include "nodes/parsenodes.h"
+
+/* Whether a model needs building (ChangesCheck). */
+typedef struct ChangeCheck
+{
+	char	   *reason;			/* why it builds; NULL: up to date */
+	int64		since;			/* up to date: the run that built it */
+	char	   *inputs;			/* the state of its inputs now (jsonb text) */
+	char	   *snapshot;		/* a snapshot taken before its build */
+} ChangeCheck;
+
+extern void ChangesInit(void);
+extern bool ChangesTrack(Oid relid, Oid owner);
+extern void ChangesTrackInputs(ModelDef *model);
+extern ChangeCheck *ChangesCheck(ModelDef *model, Query *query);
+extern void ChangesTrim(void);
+extern void ChangesForget(ModelDef *model);
+extern void ChangesRecord(ModelDef *model, int64 run_id, ChangeCheck *check, bool changed);
+
+#endif							/* MEDALLION_CHANGES_H */
