@@ -48,6 +48,11 @@ SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FRO
 TRUNCATE chg.orders;
 INSERT INTO chg.orders SELECT g, g * 10, 'north' FROM generate_series(1, 3) g;
 SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+-- replication's apply runs as a replica: the trigger, enabled always, still fires
+SET session_replication_role = replica;
+INSERT INTO chg.orders VALUES (14, 140, 'north');
+RESET session_replication_role;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
 -- a write rolled back is no change; one in a subtransaction that commits is
 BEGIN;
 INSERT INTO chg.orders VALUES (99, 1, 'x');
