@@ -237,12 +237,14 @@ medallion_track(PG_FUNCTION_ARGS)
 				 errmsg("%s is a Citus table: its writes are not tracked", SqlRelationName(relid)),
 				 errdetail("Writes to its shards fire no trigger on the coordinator."),
 				 errhint("Models reading it build at every run.")));
-	LockRelationOid(relid, ShareRowExclusiveLock);
-	if (!ChangesTrack(relid, GetUserId()))
+	/* the owner first: no one else may even make writers wait on the table */
+	if (!pg_class_ownercheck(relid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", SqlRelationName(relid)),
 				 errhint("The table's owner tracks it: a trigger is added to the table.")));
+	LockRelationOid(relid, ShareRowExclusiveLock);
+	(void) ChangesTrack(relid, GetUserId());
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s tracked", SqlRelationName(relid))));
 }
 
