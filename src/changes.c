@@ -35,7 +35,12 @@
 #include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_trigger.h"
+#include "commands/extension.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -151,6 +156,19 @@ medallion_track_changes(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* Has the trigger an automatic dependency on the extension? */
+static bool
+depends_on_extension(Oid trigger, Oid extension)
+{
+	char	   *found = SqlValue(psprintf("SELECT (SELECT 1 FROM pg_catalog.pg_depend d "
+										  "WHERE d.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass "
+										  "AND d.objid = %u AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass "
+										  "AND d.refobjid = %u AND d.deptype = 'a')", trigger, extension),
+								 0, NULL, NULL);
+
+	return found != NULL;
+}
+
 /*
  * track_one
  *		Give relid the trigger medallion_changes, enabled always, unless it
@@ -164,10 +182,32 @@ track_one(Oid relid)
 	char	   *enabled = SqlValue(psprintf("SELECT (SELECT t.tgenabled::text FROM pg_catalog.pg_trigger t "
 											"WHERE t.tgrelid = %u AND t.tgname = 'medallion_changes')", relid),
 								   0, NULL, NULL);
+	Oid			trigger;
+	Oid			extension = get_extension_oid("medallion", false);
 
 	if (enabled == NULL)
+	{
 		SqlUtility(psprintf("CREATE TRIGGER medallion_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
 							"ON %s FOR EACH STATEMENT EXECUTE FUNCTION medallion.track_changes()", name));
+		CommandCounterIncrement();
+	}
+
+	/*
+	 * The trigger goes with the extension: DROP EXTENSION medallion then
+	 * drops it without CASCADE.  It is not a member (pg_dump dumps it with
+	 * its table); one restored so gets the dependency when tracked again.
+	 */
+	trigger = get_trigger_oid(relid, "medallion_changes", false);
+	if (!depends_on_extension(trigger, extension))
+	{
+		ObjectAddress trigaddr;
+		ObjectAddress extaddr;
+
+		ObjectAddressSet(trigaddr, TriggerRelationId, trigger);
+		ObjectAddressSet(extaddr, ExtensionRelationId, extension);
+		recordDependencyOn(&trigaddr, &extaddr, DEPENDENCY_AUTO);
+		CommandCounterIncrement();
+	}
 	if (enabled == NULL || strcmp(enabled, "A") != 0)
 		SqlUtility(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER medallion_changes", name));
 }

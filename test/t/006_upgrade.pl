@@ -178,6 +178,20 @@ DROP EXTENSION medallion;
 SQL
 is(psql('postgres', "SELECT count(*) FROM cron.job WHERE jobid = $upg_job"), '0', 'unscheduling removes the job');
 
+# tracked tables keep no trigger of a dropped extension, and need no CASCADE
+psql('postgres', <<'SQL');
+CREATE EXTENSION medallion;
+CREATE TABLE public.upg_tracked (id int);
+SELECT medallion_create_model('upg_t', 'SELECT id FROM public.upg_tracked', layer => 'silver');
+SQL
+is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.upg_tracked'::regclass"), '1',
+   'a table a model reads is tracked');
+psql('postgres', "SELECT medallion_drop_model('upg_t')");
+psql('postgres', 'DROP EXTENSION medallion');
+is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.upg_tracked'::regclass"), '0',
+   'DROP EXTENSION without CASCADE drops the tracking trigger and keeps the table');
+psql('postgres', 'INSERT INTO public.upg_tracked VALUES (1); DROP TABLE public.upg_tracked');
+
 for my $db (qw(tap_upgrade tap_upgrade_restored tap_upgrade_fresh))
 {
 	run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE $db\"");
