@@ -62,6 +62,7 @@
 
 #include "catalog.h"
 #include "changes.h"
+#include "materialize.h"
 #include "model.h"
 #include "scale.h"
 #include "sqltext.h"
@@ -404,7 +405,8 @@ reads_outside(Query *query)
  * ChangesCheck
  *		Whether the model needs building, and why: its definition, its
  *		inputs (medallion.build_check), the functions it calls, the Citus
- *		tables it reads.  Runs as the extension owner.
+ *		tables it reads; for a view, its definition only.  Runs as the
+ *		extension owner.
  */
 ChangeCheck *
 ChangesCheck(ModelDef *model, Query *query)
@@ -414,7 +416,9 @@ ChangesCheck(ModelDef *model, Query *query)
 	CatalogSession session;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(model->name)};
-	const char *outside = reads_outside(query);
+	/* a view holds no data: only its definition matters (build_check) */
+	bool		data = model->kind != MAT_VIEW;
+	const char *outside = data ? reads_outside(query) : NULL;
 	int			ret;
 
 	CatalogEnter(&session);
@@ -435,7 +439,7 @@ ChangesCheck(ModelDef *model, Query *query)
 	}
 	if (check->reason == NULL && outside != NULL)
 		check->reason = MemoryContextStrdup(callercxt, outside);
-	if (check->reason == NULL && ScaleCitusInstalled())
+	if (check->reason == NULL && data && ScaleCitusInstalled())
 	{
 		ret = SPI_execute_with_args("SELECT label, relid FROM medallion.model_inputs($1) WHERE relid IS NOT NULL",
 									1, argtypes, values, NULL, false, 0);

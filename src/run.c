@@ -770,23 +770,6 @@ run_extraction(Run *run, RunStep *step, AnalyzedModel *analyzed, int batch)
 }
 
 /*
- * change_reason
- *		Why the model needs building, from its check: a view is replaced only
- *		when its definition changed (or it is missing), not when what it
- *		reads changed.
- */
-static const char *
-change_reason(ModelDef *model, ChangeCheck *check)
-{
-	if (model->kind == MAT_VIEW && check->reason != NULL &&
-		strncmp(check->reason, "definition changed", 18) != 0 &&
-		strncmp(check->reason, "never built", 11) != 0 &&
-		OidIsValid(BuildPublishedRelid(model)))
-		return NULL;
-	return check->reason;
-}
-
-/*
  * build_model
  *		Build one model from its binding by its materialization's build, run
  *		its tests against what was built, and apply it; runs as the model
@@ -853,7 +836,6 @@ build_model(Run *run, RunStep *step)
 	if (run->changed_only && !run->full_refresh && model->kind != MAT_EPHEMERAL)
 	{
 		check = ChangesCheck(model, build.bound->query);
-		check->reason = (char *) change_reason(model, check);
 		if (check->reason != NULL)
 		{
 			MemoryContext old = MemoryContextSwitchTo(run->context);
@@ -1717,7 +1699,7 @@ plan_why(Graph *graph, GraphNode *node, bool *builds)
 	if (!run_changed_only)
 		return "medallion.changed_only is off";
 	check = ChangesCheck(model, BindLoad(model)->query);
-	if (change_reason(model, check) != NULL)
+	if (check->reason != NULL)
 		return check->reason;
 	if (model->kind == MAT_VIEW)
 		return NULL;

@@ -394,6 +394,18 @@ ScaleDistributeLike(Oid relid, Oid published, bool not_null)
 	CommandCounterIncrement();
 }
 
+/* One utility statement on a Citus table, as the extension owner. */
+static void
+citus_utility(const char *sql)
+{
+	CatalogSession session;
+
+	CatalogEnter(&session);
+	SqlUtility(sql);
+	CatalogLeave(&session);
+	CommandCounterIncrement();
+}
+
 /*
  * ScaleDropTable
  *		Drop relid if it is a Citus table, with DROP TABLE, so that Citus
@@ -404,14 +416,9 @@ ScaleDistributeLike(Oid relid, Oid published, bool not_null)
 bool
 ScaleDropTable(Oid relid)
 {
-	CatalogSession session;
-
 	if (!ScaleIsCitusTable(relid))
 		return false;
-	CatalogEnter(&session);
-	SqlUtility(psprintf("DROP TABLE %s", SqlRelationName(relid)));
-	CatalogLeave(&session);
-	CommandCounterIncrement();
+	citus_utility(psprintf("DROP TABLE %s", SqlRelationName(relid)));
 	return true;
 }
 
@@ -424,15 +431,10 @@ ScaleDropTable(Oid relid)
 bool
 ScaleMoveTable(Oid relid, const char *nsp, const char *name)
 {
-	CatalogSession session;
-
 	if (!ScaleIsCitusTable(relid))
 		return false;
-	CatalogEnter(&session);
-	SqlUtility(psprintf("ALTER TABLE %s SET SCHEMA %s", SqlRelationName(relid), quote_identifier(nsp)));
-	SqlUtility(psprintf("ALTER TABLE %s RENAME TO %s", SqlRelationName(relid), quote_identifier(name)));
-	CatalogLeave(&session);
-	CommandCounterIncrement();
+	citus_utility(psprintf("ALTER TABLE %s SET SCHEMA %s", SqlRelationName(relid), quote_identifier(nsp)));
+	citus_utility(psprintf("ALTER TABLE %s RENAME TO %s", SqlRelationName(relid), quote_identifier(name)));
 	return true;
 }
 

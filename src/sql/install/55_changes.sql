@@ -150,6 +150,15 @@ BEGIN
 		reason := format('definition changed (version %s, last built from version %s)', m.version, s.version);
 		RETURN;
 	END IF;
+	/* a view holds no data: it is replaced only when its definition changed, or it is gone */
+	IF m.materialized = 'view' THEN
+		IF NOT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+						 JOIN medallion.layers l ON l.schema_name = n.nspname
+						WHERE l.name = m.layer AND c.relname = m.name) THEN
+			reason := 'its view is missing';
+		END IF;
+		RETURN;
+	END IF;
 	FOR i IN SELECT * FROM jsonb_to_recordset(now_inputs)
 					AS x (label text, state text, relid oid, tracked boolean, why text)
 			  WHERE NOT x.tracked ORDER BY x.label LIMIT 1 LOOP
