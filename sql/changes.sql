@@ -65,11 +65,15 @@ ROLLBACK TO a;
 INSERT INTO chg.orders VALUES (97, 1, 'x');
 COMMIT;
 SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
--- a write earlier in the run's own transaction is read by it
+-- a write earlier in the run's own transaction is read by it; the next run
+-- builds again all the same (the transaction's writes after the run, such
+-- as this UPDATE, are logged under the same transaction)
 BEGIN;
 DELETE FROM chg.orders WHERE id = 97;
 SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
+UPDATE chg.orders SET amount = amount WHERE id = 14;
 COMMIT;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
 SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders');
 
 -- a rewrite fires no trigger: its new storage is seen (a column the model

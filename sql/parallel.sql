@@ -191,6 +191,14 @@ RESET medallion.max_workers;
 -- A staging table no extraction points at (as a restore leaves one) goes at the next run
 CREATE TABLE medallion_build.s_12345 (x int);
 SELECT count(*) FILTER (WHERE status = 'success') AS succeeded FROM medallion_run('par_many_1');
+-- (dropped by the worker that records the run's start, while the run goes on)
+DO $$ BEGIN
+  FOR i IN 1..200 LOOP
+    EXIT WHEN NOT EXISTS (SELECT FROM pg_class WHERE relname = 's_12345'
+                            AND relnamespace = 'medallion_build'::regnamespace);
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
 SELECT count(*) AS orphan_left FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace;
 
 -- Which models a run gives to workers, and why not the others: what the

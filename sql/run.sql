@@ -187,6 +187,24 @@ SELECT medallion_rollback('run_customers');
 SELECT medallion_rollback('run_by_country');
 SELECT medallion_rollback('run_unit_price');   -- the last run changed it: swaps forward
 
+-- A run whose caller rolls back published nothing: it is not recorded as a
+-- success (a quiet run's finish goes with its caller's transaction; a start
+-- its worker recorded meanwhile is marked cancelled by the next run's worker)
+CREATE TEMP TABLE before_rollback AS SELECT pg_catalog.nextval('medallion.runs_run_id_seq') AS last;
+BEGIN;
+SELECT model, status FROM medallion_run('run_customers');
+ROLLBACK;
+SELECT model, status FROM medallion_run('run_customers');
+DO $$ BEGIN
+  FOR i IN 1..200 LOOP
+    EXIT WHEN NOT EXISTS (SELECT FROM medallion.runs WHERE status = 'running');
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+SELECT coalesce((SELECT status FROM medallion.runs r, before_rollback b WHERE r.run_id = b.last + 1),
+                'cancelled') = 'cancelled' AS rolled_back_not_a_success,
+       (SELECT status FROM medallion.runs r, before_rollback b WHERE r.run_id = b.last + 2) AS next_run;
+
 -- Ledger retention: runs older than medallion.ledger_retention go with
 -- their steps and test results, at the next run's start or on demand
 SHOW medallion.ledger_retention;
@@ -197,6 +215,14 @@ SELECT count(*) > 0 AS old_steps FROM medallion.run_models
  WHERE run_id < (SELECT max(run_id) FROM medallion.runs);
 CREATE TEMP TABLE runs_before_trim AS SELECT max(run_id) AS newest FROM medallion.runs;
 SELECT model, status FROM medallion_run('run_customers');
+-- the worker that records a run's start tidies the ledger after it, while
+-- the run goes on: wait for it
+DO $$ BEGIN
+  FOR i IN 1..200 LOOP
+    EXIT WHEN (SELECT count(*) FROM medallion.runs) <= 2;
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
 SELECT count(*) AS runs_left FROM medallion.runs;
 SELECT count(*) AS old_steps_left FROM medallion.run_models
  WHERE run_id < (SELECT newest FROM runs_before_trim);

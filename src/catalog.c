@@ -33,6 +33,7 @@
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "catalog.h"
@@ -215,8 +216,7 @@ CatalogListLayers(void)
 	int			ret;
 
 	CatalogEnter(&session);
-	ret = SPI_execute("SELECT " LAYER_COLUMNS " FROM medallion.layers ORDER BY ordinal",
-					  false, 0);
+	ret = CatalogQuery("SELECT " LAYER_COLUMNS " FROM medallion.layers ORDER BY ordinal", 0, NULL, NULL, NULL, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading layers");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -333,10 +333,10 @@ fetch_models(const char *where, const char *name)
 	if (name != NULL)
 	{
 		values[0] = CStringGetTextDatum(name);
-		ret = SPI_execute_with_args(query, 1, argtypes, values, NULL, false, 0);
+		ret = CatalogQuery(query, 1, argtypes, values, NULL, 0);
 	}
 	else
-		ret = SPI_execute(query, false, 0);
+		ret = CatalogQuery(query, 0, NULL, NULL, NULL, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading models");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -392,11 +392,11 @@ CatalogListSources(void)
 	int			ret;
 
 	CatalogEnter(&session);
-	ret = SPI_execute("SELECT name, kind, local_schema::text, tables, "
+	ret = CatalogQuery("SELECT name, kind, local_schema::text, tables, "
 					  "coalesce((options->>'retries')::int, 0)::text, "
 					  "coalesce(options->>'retry_delay', '1s'), "
 					  "coalesce((options->>'batch_size')::int, 0)::text "
-					  "FROM medallion.sources ORDER BY name", false, 0);
+					  "FROM medallion.sources ORDER BY name", 0, NULL, NULL, NULL, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading sources");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -442,11 +442,11 @@ CatalogListDependencies(const char *model)
 	if (model != NULL)
 	{
 		values[0] = CStringGetTextDatum(model);
-		ret = SPI_execute_with_args(psprintf(query, "WHERE model = $1"),
-									1, argtypes, values, NULL, false, 0);
+		ret = CatalogQuery(psprintf(query, "WHERE model = $1"),
+									1, argtypes, values, NULL, 0);
 	}
 	else
-		ret = SPI_execute(psprintf(query, ""), false, 0);
+		ret = CatalogQuery(psprintf(query, ""), 0, NULL, NULL, NULL, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading model dependencies");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -736,8 +736,8 @@ CatalogGetState(const char *model, char **watermark, char **max_seen)
 	int			ret;
 
 	CatalogEnter(&session);
-	ret = SPI_execute_with_args("SELECT watermark, max_seen FROM medallion.model_state WHERE model = $1",
-								1, argtypes, values, NULL, false, 0);
+	ret = CatalogQuery("SELECT watermark, max_seen FROM medallion.model_state WHERE model = $1",
+								1, argtypes, values, NULL, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading model state");
 	found = SPI_processed == 1;
 	if (found)
@@ -792,9 +792,9 @@ CatalogGetExtract(const char *model, Oid *stage, char **mark, char **last_key, i
 	int			ret;
 
 	CatalogEnter(&session);
-	ret = SPI_execute_with_args("SELECT stage::text, mark, last_key, rows::text, version::text "
+	ret = CatalogQuery("SELECT stage::text, mark, last_key, rows::text, version::text "
 								"FROM medallion.extract_state "
-								"WHERE model = $1", 1, argtypes, values, NULL, false, 0);
+								"WHERE model = $1", 1, argtypes, values, NULL, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading extraction state");
 	found = SPI_processed == 1;
 	if (found)
@@ -867,11 +867,11 @@ CatalogOldestTransactionStart(void)
 	int			ret;
 
 	CatalogEnter(&session);
-	ret = SPI_execute("SELECT min(xact_start)::text FROM pg_catalog.pg_stat_activity "
+	ret = CatalogQuery("SELECT min(xact_start)::text FROM pg_catalog.pg_stat_activity "
 					  "WHERE xact_start IS NOT NULL AND pid <> pg_catalog.pg_backend_pid() "
 					  "AND datid = (SELECT oid FROM pg_catalog.pg_database "
 					  "             WHERE datname = pg_catalog.current_database()) "
-					  "AND backend_type = 'client backend'", false, 0);
+					  "AND backend_type = 'client backend'", 0, NULL, NULL, NULL, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading transactions in progress");
 	if (SPI_processed == 1)
 	{
@@ -901,11 +901,11 @@ CatalogLastBuildMs(List *models)
 	int			ret;
 
 	CatalogEnter(&session);
-	ret = SPI_execute_with_args("SELECT (SELECT r.ms::float8 FROM medallion.run_models r "
+	ret = CatalogQuery("SELECT (SELECT r.ms::float8 FROM medallion.run_models r "
 								"        WHERE r.model = m.name AND r.status = 'success' "
 								"        ORDER BY r.run_id DESC LIMIT 1) "
 								"FROM pg_catalog.unnest($1) WITH ORDINALITY AS m (name, n) ORDER BY m.n",
-								1, argtypes, values, NULL, false, 0);
+								1, argtypes, values, NULL, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading the last builds of models");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -950,12 +950,12 @@ CatalogListTests(const char *model)
 	int			ret;
 
 	CatalogEnter(&session);
-	ret = SPI_execute_with_args("SELECT model, name, kind, columns, accepted, to_model, "
+	ret = CatalogQuery("SELECT model, name, kind, columns, accepted, to_model, "
 								"to_relation, to_column, expression, min_rows::text, "
 								"max_rows::text, max_age::text, sql, severity, warn_if, "
 								"error_if, blocking, store_failures "
 								"FROM medallion.tests WHERE model = $1 ORDER BY name",
-								1, argtypes, values, NULL, false, 0);
+								1, argtypes, values, NULL, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read tests: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -1006,12 +1006,70 @@ CatalogNextRunId(void)
 	bool		isnull;
 
 	CatalogEnter(&session);
-	if (SPI_execute("SELECT pg_catalog.nextval('medallion.runs_run_id_seq')", false, 1) != SPI_OK_SELECT ||
+	if (CatalogQuery("SELECT pg_catalog.nextval('medallion.runs_run_id_seq')", 0, NULL, NULL, NULL, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "could not get a run number");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	CatalogLeave(&session);
 	return id;
+}
+
+/* A statement prepared once per session (CatalogQuery). */
+typedef struct CachedStatement
+{
+	char	   *sql;
+	int			nargs;
+	SPIPlanPtr	plan;
+} CachedStatement;
+
+static List *cached_statements = NIL;
+
+/*
+ * CatalogQuery
+ *		Run one constant statement through SPI (connected, as CatalogEnter
+ *		leaves it), from a plan prepared the first time this backend runs
+ *		it: a run reads the catalog with the same few dozen statements, and
+ *		parsing and planning them again each time cost more than running
+ *		them.  The plan cache re-plans after catalog changes (DROP and
+ *		CREATE EXTENSION included) and when search_path differs.  sql must
+ *		not vary from call to call (values go in parameters): the cache
+ *		keeps every statement it is given.  Returns SPI's result code.
+ */
+int
+CatalogQuery(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+			 long count)
+{
+	ListCell   *lc;
+	CachedStatement *found = NULL;
+
+	foreach(lc, cached_statements)
+	{
+		CachedStatement *cs = lfirst(lc);
+
+		if (cs->nargs == nargs && strcmp(cs->sql, sql) == 0)
+		{
+			found = cs;
+			break;
+		}
+	}
+	if (found == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+		MemoryContext old;
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		found = palloc(sizeof(CachedStatement));
+		found->sql = pstrdup(sql);
+		found->nargs = nargs;
+		found->plan = plan;
+		cached_statements = lappend(cached_statements, found);
+		MemoryContextSwitchTo(old);
+	}
+	return SPI_execute_plan(found->plan, values, nulls, false, count);
 }
 
 /*
@@ -1049,9 +1107,8 @@ CatalogTestEdges(void)
 	List	   *pairs = NIL;
 
 	CatalogEnter(&session);
-	spi_check(SPI_execute("SELECT DISTINCT model, to_model FROM medallion.tests "
-						  "WHERE to_model IS NOT NULL AND to_model OPERATOR(pg_catalog.<>) model",
-						  false, 0), SPI_OK_SELECT, "reading tests");
+	spi_check(CatalogQuery("SELECT DISTINCT model, to_model FROM medallion.tests "
+						  "WHERE to_model IS NOT NULL AND to_model OPERATOR(pg_catalog.<>) model", 0, NULL, NULL, NULL, 0), SPI_OK_SELECT, "reading tests");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
@@ -1152,7 +1209,7 @@ CatalogFreshnessRules(void)
 	List	   *rules = NIL;
 
 	CatalogEnter(&session);
-	spi_check(SPI_execute("SELECT s.name, pg_catalog.quote_ident(s.local_schema) || '.' || "
+	spi_check(CatalogQuery("SELECT s.name, pg_catalog.quote_ident(s.local_schema) || '.' || "
 						  "pg_catalog.quote_ident(c.relname), s.freshness_column, "
 						  "s.warn_after::text, s.error_after::text, s.owner::text "
 						  "FROM medallion.sources s "
@@ -1162,7 +1219,7 @@ CatalogFreshnessRules(void)
 						  " AND (s.tables = '{}' OR c.relname::text = ANY (s.tables)) "
 						  " AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
 						  "             AND a.attname::text = s.freshness_column AND NOT a.attisdropped) "
-						  "ORDER BY 1, 2", false, 0), SPI_OK_SELECT, "reading sources");
+						  "ORDER BY 1, 2", 0, NULL, NULL, NULL, 0), SPI_OK_SELECT, "reading sources");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);

@@ -218,6 +218,8 @@ extern List *CatalogListSources(void);
 extern List *CatalogListDependencies(const char *model);
 
 extern void CatalogUpsertModel(ModelDef *model, bool is_new);
+extern int	CatalogQuery(const char *sql, int nargs, Oid *types, Datum *values,
+						 const char *nulls, long count);
 extern uint64 CatalogExecute(const char *sql, int nargs, Oid *types, Datum *values,
 							 const char *nulls, int expected, const char *what);
 extern List *CatalogTestEdges(void);

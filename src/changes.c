@@ -422,8 +422,8 @@ ChangesCheck(ModelDef *model, Query *query)
 	int			ret;
 
 	CatalogEnter(&session);
-	ret = SPI_execute_with_args("SELECT reason, since, inputs::text, snapshot::text "
-								"FROM medallion.build_check($1)", 1, argtypes, values, NULL, false, 0);
+	ret = CatalogQuery("SELECT reason, since, inputs::text, snapshot::text "
+					   "FROM medallion.build_check($1)", 1, argtypes, values, NULL, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not check model \"%s\": %s", model->name, SPI_result_code_string(ret));
 	{
@@ -480,8 +480,8 @@ ChangesRecord(ModelDef *model, int64 run_id, ChangeCheck *check, bool changed)
 	values[3] = CStringGetTextDatum(check->inputs);
 	values[4] = BoolGetDatum(changed);
 	CatalogEnter(&session);
-	ret = SPI_execute_with_args("SELECT medallion.build_record($1, $2, $3::pg_catalog.pg_snapshot, "
-								"$4::pg_catalog.jsonb, $5)", 5, argtypes, values, NULL, false, 0);
+	ret = CatalogQuery("SELECT medallion.build_record($1, $2, $3::pg_catalog.pg_snapshot, "
+					   "$4::pg_catalog.jsonb, $5)", 5, argtypes, values, NULL, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not record the build of model \"%s\": %s", model->name,
 			 SPI_result_code_string(ret));
@@ -500,9 +500,9 @@ ChangesTrim(void)
 	int			ret;
 
 	CatalogEnter(&session);
-	ret = SPI_execute("SELECT medallion.trim_changes() "
-					  "WHERE pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('medallion.trim_changes'))",
-					  false, 0);
+	ret = CatalogQuery("SELECT medallion.trim_changes() "
+					   "WHERE pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('medallion.trim_changes'))",
+					   0, NULL, NULL, NULL, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not trim medallion.changes: %s", SPI_result_code_string(ret));
 	CatalogLeave(&session);

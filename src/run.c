@@ -529,6 +529,7 @@ start_workers(Run *run)
 			!OidIsValid(BuildPublishedRelid(step->model)) ||
 			!reads_committed(run, step->node))
 			continue;
+		LedgerStart(run);
 		old = MemoryContextSwitchTo(run->context);
 		step->worker = WorkerStartBuild(&run->idle_workers, run->run_id, step->model->name,
 										step->model->version, ModelTimeoutMs(step->model),
@@ -818,6 +819,7 @@ build_model(Run *run, RunStep *step)
 	{
 		int			batch = extraction_batch_size(run, step);
 
+		LedgerStart(run);
 		if (batch > 0 && BuildColumnsChanged(model, build.bound))
 		{
 			/* staged rows have the old columns: the model is rebuilt whole */
@@ -855,6 +857,7 @@ build_model(Run *run, RunStep *step)
 		}
 	}
 
+	LedgerStart(run);
 	model->ops->build(&build);
 	step->candidate = build.candidate;
 	step->rows = build.rows;
@@ -1508,7 +1511,7 @@ medallion_run(PG_FUNCTION_ARGS)
 		plan_workers(run->graph, run->steps, true);
 
 	number_run(run);
-	LedgerStart(run);
+	/* the ledger records the start when the run first builds (LedgerStart) */
 	if (run->changed_only)
 		ChangesTrim();
 

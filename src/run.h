@@ -72,6 +72,8 @@ typedef struct Run
 	MemoryContext context;		/* survives the rollback of any step */
 	MemoryContext stepcxt;		/* what building one model allocates; reset after it */
 	int64		run_id;
+	FullTransactionId xact;		/* the caller's transaction, once started */
+	bool		ledger_started; /* LedgerStart has recorded the start */
 	char	   *selector;
 	bool		full_refresh;
 	bool		changed_only;	/* skip models whose definition and inputs did not change */
@@ -107,7 +109,6 @@ extern void RunInit(void);
 extern int	RunCountSteps(Run *run, StepStatus status, bool published_only);
 
 /* run_ledger.c */
-extern void LedgerWrite(const char *entry);
 extern void LedgerStart(Run *run);
 extern void LedgerFinish(Run *run);
 

@@ -8,16 +8,31 @@
  * back (strict => true raising at the end, a cancel, a failed publish) and
  * its start must be committed before it builds anything, so that a crash
  * leaves a "running" row to be marked crashed later.  PostgreSQL has no
- * autonomous transactions, so each entry is handed to a short-lived
+ * autonomous transactions, so such an entry is handed to a short-lived
  * dynamic background worker that connects to the same database as the
  * extension owner and calls medallion.ledger_apply(entry).
  *
+ * Starting a worker costs tens of milliseconds (fork, connection, cold
+ * caches), more than a run that has nothing to build, so the run does not
+ * wait for the worker that records its start: the worker commits it soon
+ * after, while the run builds.  A run that ends with nothing to report
+ * (every step succeeded or was up to date, no test warned) records its
+ * finish in its caller's transaction instead, where it commits with what
+ * the run published, before the published tables' locks are released; a
+ * run still marked running whose transaction ended without its finish
+ * was rolled back by its caller, and the next run's start says so.
+ * Failures, warnings and alerts go through a worker the run waits for,
+ * so they are recorded whatever the caller's transaction does.  The start
+ * and the finish may reach the ledger in either order (ledger_apply).
+ *
  * The entry travels in a DSM segment: a LedgerShared header followed by
  * the JSON text.  The worker writes its outcome (and the error message,
- * if any) back into the header before it exits; the caller waits for it
- * with WaitForBackgroundWorkerShutdown, which sleeps on its latch.  When no
- * worker slot is free the entry is written in the caller's transaction
- * instead, with a WARNING: the ledger is then only as durable as the run.
+ * if any) back into the header before it exits; a caller that waits does
+ * so with WaitForBackgroundWorkerShutdown, which sleeps on its latch.  A
+ * start entry's segment is pinned until its worker has mapped it, since
+ * the run may be over before the worker starts.  When no worker slot is
+ * free the entry is written in the caller's transaction instead, with a
+ * WARNING: the ledger is then only as durable as the run.
  *
  * The entries are JSON, made here from the run's steps; the SQL half,
  * medallion.ledger_apply, is in the install script (section runs).
@@ -59,11 +74,18 @@
 
 #define LEDGER_ERROR_SIZE 1024
 
+/* What became of a run's start entry (LedgerShared.state). */
+#define LEDGER_START_PENDING	0	/* the worker has not begun */
+#define LEDGER_START_RECORDING	1	/* the worker records it */
+#define LEDGER_START_TAKEN		2	/* the run's finish records it instead */
+
 /* Header of the DSM segment shared with a ledger worker. */
 typedef struct LedgerShared
 {
 	Oid			database;
 	Oid			role;
+	bool		start;			/* a run's start: the caller does not wait */
+	pg_atomic_uint32 state;		/* of a start: LEDGER_START_* */
 	bool		succeeded;		/* set by the worker */
 	char		error[LEDGER_ERROR_SIZE];	/* set by the worker on failure */
 	Size		entry_len;
@@ -72,43 +94,43 @@ typedef struct LedgerShared
 
 PGDLLEXPORT void medallion_ledger_main(Datum arg);
 
-/* Apply one ledger entry through SPI in the current transaction. */
+/* A start's segment this backend still maps, until the run's finish. */
+static dsm_segment *start_segment = NULL;
+
+/*
+ * Apply one ledger entry through SPI in the current transaction, as
+ * operation op when not NULL (a start's two halves: "start", "tidy").
+ */
 static void
-apply_entry(const char *entry)
+apply_entry(const char *entry, const char *op)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(entry)};
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(entry), CStringGetTextDatum(op ? op : "")};
 	int			ret;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("SELECT medallion.ledger_apply($1::pg_catalog.jsonb)",
-								1, argtypes, values, NULL, false, 0);
+	ret = CatalogQuery(op == NULL ?
+					   "SELECT medallion.ledger_apply($1::pg_catalog.jsonb)" :
+					   "SELECT medallion.ledger_apply($1::pg_catalog.jsonb OPERATOR(pg_catalog.||)"
+					   " pg_catalog.jsonb_build_object('op', $2))",
+					   op == NULL ? 1 : 2, argtypes, values, NULL, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not write the run ledger: %s", SPI_result_code_string(ret));
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
 }
 
-/*
- * medallion_ledger_main
- *		Entry point of a ledger worker: apply the entry in the DSM segment
- *		whose handle is arg, in a transaction of its own.
- */
-void
-medallion_ledger_main(Datum arg)
+/* Apply an entry (as op) in a transaction of the worker's own. */
+static void
+apply_committed(LedgerShared *shared, const char *op)
 {
-	dsm_segment *seg;
-	LedgerShared *shared = WorkerAttach(arg, &seg, "medallion ledger writer");
-
-	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->role, 0);
-
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	PG_TRY();
 	{
-		apply_entry(shared->entry);
+		apply_entry(shared->entry, op);
 	}
 	PG_CATCH();
 	{
@@ -122,6 +144,38 @@ medallion_ledger_main(Datum arg)
 	PG_END_TRY();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+}
+
+/*
+ * medallion_ledger_main
+ *		Entry point of a ledger worker: apply the entry in the DSM segment
+ *		whose handle is arg, in a transaction of its own.  A run's start is
+ *		recorded in one short transaction, unless the run has finished and
+ *		taken it over meanwhile, and the ledger tidied in another (runs
+ *		that crashed, history past its retention, leftovers), so that a run
+ *		whose finish meets its start waits for the first alone.
+ */
+void
+medallion_ledger_main(Datum arg)
+{
+	dsm_segment *seg;
+	LedgerShared *shared = WorkerAttach(arg, &seg, "medallion ledger writer");
+
+	/* mapped here: the segment now lives as long as this worker needs it */
+	if (shared->start)
+		dsm_unpin_segment(dsm_segment_handle(seg));
+	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->role, 0);
+
+	if (!shared->start)
+		apply_committed(shared, NULL);
+	else
+	{
+		uint32		expected = LEDGER_START_PENDING;
+
+		if (pg_atomic_compare_exchange_u32(&shared->state, &expected, LEDGER_START_RECORDING))
+			apply_committed(shared, "start");
+		apply_committed(shared, "tidy");
+	}
 
 	shared->succeeded = true;
 	dsm_detach(seg);
@@ -129,31 +183,57 @@ medallion_ledger_main(Datum arg)
 }
 
 /*
- * LedgerWrite
+ * apply_as_owner
+ *		Apply an entry in the caller's transaction, as the worker would:
+ *		ledger_apply is the extension owner's alone.
+ */
+static void
+apply_as_owner(const char *entry)
+{
+	Oid			save_userid;
+	int			save_sec;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(CatalogExtensionOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	apply_entry(entry, NULL);
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/*
+ * write_entry
  *		Record one ledger entry (JSON text for medallion.ledger_apply) in a
  *		transaction of its own, and wait until it is committed.  Raises a
  *		WARNING, never an ERROR, when the worker fails: losing a ledger row
- *		must not fail a run that built and published correctly.
+ *		must not fail a run that built and published correctly.  A run's
+ *		start is not waited for (start is true): its segment stays mapped
+ *		in start_segment until the run's finish (ledger_take_start).
  */
-void
-LedgerWrite(const char *entry)
+static void
+write_entry(const char *entry, bool start)
 {
 	Size		len = strlen(entry);
 	dsm_segment *seg;
 	LedgerShared *shared;
 	BackgroundWorkerHandle *handle;
 	BgwHandleStatus status;
-	Oid			save_userid;
-	int			save_sec;
 
 	seg = dsm_create(offsetof(LedgerShared, entry) + len + 1, 0);
 	shared = dsm_segment_address(seg);
 	shared->database = MyDatabaseId;
 	shared->role = CatalogExtensionOwner();
+	shared->start = start;
+	pg_atomic_init_u32(&shared->state, LEDGER_START_PENDING);
 	shared->succeeded = false;
 	shared->error[0] = '\0';
 	shared->entry_len = len;
 	memcpy(shared->entry, entry, len + 1);
+	if (start)
+	{
+		/* the run may be over before the worker maps it: it unpins */
+		dsm_pin_segment(seg);
+		/* and the run's finish may come after a subtransaction's end */
+		dsm_pin_mapping(seg);
+	}
 
 	if (!WorkerRegister("medallion_ledger_main", "medallion ledger writer", "medallion ledger writer",
 					  seg, &handle))
@@ -163,12 +243,15 @@ LedgerWrite(const char *entry)
 				 errmsg("no background worker slot is free for the run ledger"),
 				 errdetail("The ledger entry is written in the run's own transaction; it is lost if that transaction rolls back."),
 				 errhint("Raise max_worker_processes.")));
+		if (start)
+			dsm_unpin_segment(dsm_segment_handle(seg));
 		dsm_detach(seg);
-		/* as the worker would: ledger_apply is the extension owner's alone */
-		GetUserIdAndSecContext(&save_userid, &save_sec);
-		SetUserIdAndSecContext(CatalogExtensionOwner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-		apply_entry(entry);
-		SetUserIdAndSecContext(save_userid, save_sec);
+		apply_as_owner(entry);
+		return;
+	}
+	if (start)
+	{
+		start_segment = seg;
 		return;
 	}
 
@@ -184,6 +267,31 @@ LedgerWrite(const char *entry)
 						shared->error[0] ? shared->error : "the ledger worker did not finish"),
 				 errdetail("Entry: %s", entry)));
 	dsm_detach(seg);
+}
+
+/*
+ * ledger_take_start
+ *		At a run's finish (take is true): if the worker recording its start
+ *		has not begun, the finish records the start (the worker only
+ *		tidies); if it has, the finish updates its row, waiting for its
+ *		short transaction when they meet.  At a run's start, forget the
+ *		segment of an earlier run that ended with an error: its start is
+ *		recorded, and marked as rolled back by the next run's worker.
+ */
+static void
+ledger_take_start(bool take)
+{
+	if (start_segment == NULL)
+		return;
+	if (take)
+	{
+		LedgerShared *shared = dsm_segment_address(start_segment);
+		uint32		expected = LEDGER_START_PENDING;
+
+		(void) pg_atomic_compare_exchange_u32(&shared->state, &expected, LEDGER_START_TAKEN);
+	}
+	dsm_detach(start_segment);
+	start_segment = NULL;
 }
 
 static void
@@ -240,17 +348,26 @@ start_fields(Run *run, StringInfo entry)
 	json_raw(entry, "backend_pid", psprintf("%d", MyProcPid));
 	json_field(entry, "started_at", json_time(run->started_at));
 	json_raw(entry, "models", psprintf("%d", list_length(run->steps)));
+	json_field(entry, "xact", FullTransactionIdIsValid(run->xact) ?
+			   psprintf(UINT64_FORMAT, U64FromFullTransactionId(run->xact)) : NULL);
 }
 
 /*
  * LedgerStart
- *		Record the start of a run, before anything is built.
+ *		Record the start of a run, without waiting for it to be committed;
+ *		called before the run first builds or extracts anything (a run that
+ *		builds nothing leaves nothing for a crash to lose), once.
  */
 void
 LedgerStart(Run *run)
 {
 	StringInfoData entry;
 
+	if (run->ledger_started || run->test_only)
+		return;
+	run->ledger_started = true;
+	ledger_take_start(false);
+	run->xact = GetTopFullTransactionId();
 	initStringInfo(&entry);
 	appendStringInfoChar(&entry, '{');
 	json_field(&entry, "op", "start");
@@ -258,7 +375,7 @@ LedgerStart(Run *run)
 	if (run_ledger_retention > 0)
 		json_field(&entry, "retention", psprintf("%d minutes", run_ledger_retention));
 	appendStringInfoChar(&entry, '}');
-	LedgerWrite(entry.data);
+	write_entry(entry.data, true);
 }
 
 /* The test results of steps, as a JSON array of test_results rows. */
@@ -308,8 +425,34 @@ tests_json(int64 run_id, List *steps)
 }
 
 /*
+ * quiet
+ *		Whether a run ended with nothing to report: every step built, was
+ *		up to date or skipped as unchanged, and no test warned or failed.
+ */
+static bool
+quiet(Run *run)
+{
+	ListCell   *lc;
+
+	if (strcmp(run->status, "success") != 0)
+		return false;
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+
+		if (step->tests != NULL && (step->tests->warned > 0 || step->tests->failed > 0))
+			return false;
+	}
+	return true;
+}
+
+/*
  * LedgerFinish
- *		Record how a run ended: its steps, their tests, its outcome.
+ *		Record how a run ended: its steps, their tests, its outcome.  A
+ *		quiet run's finish commits with its caller's transaction, unless
+ *		that transaction reads with one snapshot (repeatable read and
+ *		serializable), in which the start the worker committed meanwhile
+ *		cannot be updated.
  */
 void
 LedgerFinish(Run *run)
@@ -367,7 +510,11 @@ LedgerFinish(Run *run)
 	json_raw(&entry, "steps", steps.data);
 	json_raw(&entry, "tests", tests_json(run->run_id, run->steps));
 	appendStringInfoChar(&entry, '}');
-	LedgerWrite(entry.data);
+	ledger_take_start(true);
+	if (quiet(run) && !IsolationUsesXactSnapshot())
+		apply_as_owner(entry.data);
+	else
+		write_entry(entry.data, false);
 }
 
 PG_FUNCTION_INFO_V1(medallion_trim_ledger);

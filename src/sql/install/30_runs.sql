@@ -3,9 +3,12 @@
  * --------------------------------------------------------------------- */
 
 /*
- * The run ledger.  Rows are written by a short-lived background worker in
- * transactions of their own, so a run that fails, is cancelled or raises
- * (strict => true) is still recorded; see worker.c.
+ * The run ledger.  A run's start is written by a short-lived background
+ * worker in a transaction of its own, so that a crash leaves a row; its
+ * finish too when it failed, is cancelled or raises (strict => true), so
+ * that it is recorded whatever its transaction does.  A run with nothing
+ * to report records its finish in its caller's transaction, which also
+ * publishes it.  See run_ledger.c.
  */
 CREATE TABLE medallion.runs (
 	run_id		bigserial PRIMARY KEY,
@@ -22,7 +25,8 @@ CREATE TABLE medallion.runs (
 	failed		integer NOT NULL DEFAULT 0,
 	skipped		integer NOT NULL DEFAULT 0,
 	published	integer NOT NULL DEFAULT 0,
-	message		text
+	message		text,
+	xact		xid8
 );
 COMMENT ON TABLE medallion.runs IS 'One row per medallion_run call: what was asked, by whom, and how it ended';
 COMMENT ON COLUMN medallion.runs.run_id IS 'Run number';
@@ -38,6 +42,7 @@ COMMENT ON COLUMN medallion.runs.succeeded IS 'Models built';
 COMMENT ON COLUMN medallion.runs.failed IS 'Models that failed';
 COMMENT ON COLUMN medallion.runs.skipped IS 'Models skipped (upstream failed, or another run held them)';
 COMMENT ON COLUMN medallion.runs.published IS 'Models published by the run';
+COMMENT ON COLUMN medallion.runs.xact IS 'The transaction that called medallion_run: a run still marked running whose transaction ended did not publish (its caller rolled back)';
 COMMENT ON COLUMN medallion.runs.message IS 'Why the run failed or was cancelled';
 
 CREATE TABLE medallion.run_models (
@@ -168,7 +173,8 @@ COMMENT ON FUNCTION medallion.drop_leftovers() IS
 
 /*
  * ledger_apply: the only writer of the run ledger, called by the ledger
- * worker (or, when no worker slot is free, by the run itself).
+ * worker, by a run whose finish has nothing to report (in the caller's
+ * transaction) and, when no worker slot is free, by the run itself.
  */
 CREATE FUNCTION medallion.ledger_apply(entry jsonb)
 RETURNS void
@@ -179,39 +185,59 @@ DECLARE
 	crashed_runs bigint;
 BEGIN
 	IF entry->>'op' = 'start' THEN
+		/* a run that ended quickly may have recorded its finish already */
+		INSERT INTO medallion.runs (run_id, selector, options, started_by, backend_pid,
+			started_at, models, xact)
+		SELECT r.run_id, r.selector, r.options, r.started_by, r.backend_pid, r.started_at, r.models,
+			   r.xact
+		  FROM jsonb_populate_record(NULL::medallion.runs, entry) AS r
+		ON CONFLICT (run_id) DO NOTHING;
+	ELSIF entry->>'op' = 'tidy' THEN
 		/*
 		 * Runs left "running" by a backend that is gone (a crash, a restart,
 		 * a killed process) published nothing: their transaction never
-		 * committed.  Say so before recording a new one.
+		 * committed.  Nor did those whose transaction ended without their
+		 * finish: a run that succeeds records its finish in its caller's
+		 * transaction, so the caller rolled it back.  Say so (the start
+		 * of the run that tidies is committed and its transaction is in
+		 * progress).
 		 */
-		WITH crashed AS (
+		WITH gone AS (
+			SELECT r.run_id,
+				   NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+								WHERE a.pid = r.backend_pid AND a.backend_start <= r.started_at) AS crashed,
+				   r.xact IS NOT NULL AND pg_xact_status(r.xact) IS DISTINCT FROM 'in progress' AS ended
+			  FROM medallion.runs AS r
+			 WHERE r.status = 'running'),
+		marked AS (
 			UPDATE medallion.runs AS r
-			   SET status = 'crashed', finished_at = pg_catalog.now(),
-				   message = 'the run was interrupted (server crash, restart or killed backend); nothing it built was published'
-			 WHERE r.status = 'running'
-			   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
-								WHERE a.pid = r.backend_pid AND a.backend_start <= r.started_at)
-			RETURNING r.run_id, r.message)
+			   SET status = CASE WHEN g.crashed THEN 'crashed' ELSE 'cancelled' END,
+				   finished_at = pg_catalog.now(),
+				   message = CASE WHEN g.crashed
+							 THEN 'the run was interrupted (server crash, restart or killed backend); nothing it built was published'
+							 ELSE 'the transaction that called medallion_run rolled back after the run; nothing it published was kept' END
+			  FROM gone AS g
+			 WHERE r.run_id = g.run_id AND r.status = 'running' AND (g.crashed OR g.ended)
+			RETURNING r.run_id, r.status, r.message)
 		SELECT count(pg_notify('medallion_alerts',
-							   jsonb_build_object('run_id', run_id, 'status', 'crashed', 'message', message)::text))
-		  INTO STRICT crashed_runs FROM crashed;
+							   jsonb_build_object('run_id', run_id, 'status', status, 'message', message)::text))
+		  INTO STRICT crashed_runs FROM marked;
 		/* the ledger keeps what medallion.ledger_retention says */
 		IF entry ? 'retention' THEN
 			PERFORM medallion.trim_ledger((entry->>'retention')::interval);
 		END IF;
-		/* what runs that did not finish left in medallion_build goes first */
+		/* and what runs that did not finish left in medallion_build */
 		PERFORM medallion.drop_leftovers();
-		INSERT INTO medallion.runs (run_id, selector, options, started_by, backend_pid,
-			started_at, models)
-		SELECT r.run_id, r.selector, r.options, r.started_by, r.backend_pid, r.started_at, r.models
-		  FROM jsonb_populate_record(NULL::medallion.runs, entry) AS r;
 	ELSIF entry->>'op' = 'finish' THEN
-		/* the start may not have been recorded (medallion_test records once) */
+		/* the start may not be recorded: medallion_test records once, a
+		   run that builds nothing records no start, and a quick run may
+		   finish before its start's worker begins */
 		INSERT INTO medallion.runs AS u (run_id, selector, options, started_by, backend_pid,
-			started_at, models, finished_at, status, succeeded, failed, skipped, published, message)
+			started_at, models, finished_at, status, succeeded, failed, skipped, published, message,
+			xact)
 		SELECT r.run_id, r.selector, r.options, r.started_by, r.backend_pid, r.started_at,
 			   r.models, r.finished_at, r.status, r.succeeded, r.failed, r.skipped, r.published,
-			   r.message
+			   r.message, r.xact
 		  FROM jsonb_populate_record(NULL::medallion.runs, entry) AS r
 		ON CONFLICT (run_id) DO UPDATE
 		   SET finished_at = EXCLUDED.finished_at, status = EXCLUDED.status,
@@ -248,7 +274,7 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION medallion.ledger_apply(jsonb) IS
-	'Write one run ledger entry (start or finish of a run; a start marks runs whose backend is gone as crashed; a finish sends alerts); internal';
+	'Write one run ledger entry (start or finish of a run, or tidy: mark runs whose backend is gone as crashed and those whose transaction rolled back as cancelled, trim, drop leftovers; a finish sends alerts); internal';
 
 /* medallion.status, the last build of each model at a glance, is made with the schedules (60). */
 

@@ -49,9 +49,13 @@ COMMENT ON FUNCTION medallion.track_changes() IS
 CREATE FUNCTION medallion.model_inputs(model text,
 	OUT label text, OUT state text, OUT relid oid, OUT tracked boolean, OUT why text)
 RETURNS SETOF record
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+/* plpgsql, not sql: its plan is kept for the session (each run checks each model) */
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
 WITH RECURSIVE deps (dep_schema, dep_name, kind) AS (
 	SELECT d.dep_schema, d.dep_name, d.kind FROM medallion.model_dependencies d WHERE d.model = $1
 	UNION
@@ -113,7 +117,8 @@ SELECT format('partition %s', t.relid::regclass), 'leaf', t.relid::oid, true, NU
   JOIN pg_namespace n ON n.nspname = p.dep_schema
   JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.dep_name AND c.relkind = 'p'
  CROSS JOIN LATERAL pg_partition_tree(c.oid) t
- WHERE t.isleaf AND p.kind <> 'model'
+ WHERE t.isleaf AND p.kind <> 'model';
+END
 $$;
 COMMENT ON FUNCTION medallion.model_inputs(text) IS
 	'The inputs of a model (through view and ephemeral models and plain views), with the state no trigger reports and whether their writes are tracked';
@@ -134,8 +139,21 @@ DECLARE
 	s medallion.build_state;
 	i record;
 	now_inputs jsonb;
+	own xid8;
 BEGIN
+	/*
+	 * The snapshot the build reads with, except that the run's own
+	 * transaction counts as not seen: it may write the model's inputs
+	 * after the build too (and its write before it is logged once), so the
+	 * next run builds again.
+	 */
 	snapshot := pg_current_snapshot();
+	own := pg_current_xact_id_if_assigned();
+	IF own IS NOT NULL AND pg_visible_in_snapshot(own, snapshot) THEN
+		snapshot := (SELECT format('%s:%s:%s', pg_snapshot_xmin(snapshot), pg_snapshot_xmax(snapshot),
+								   string_agg(x::text, ',' ORDER BY x))
+					   FROM (SELECT pg_snapshot_xip(snapshot) AS x UNION ALL SELECT own) AS xip)::pg_snapshot;
+	END IF;
 	SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') INTO now_inputs FROM medallion.model_inputs(build_check.model) x;
 	SELECT coalesce(jsonb_object_agg(x.label, x.state), '{}') INTO inputs
 	  FROM jsonb_to_recordset(now_inputs) AS x (label text, state text, relid oid, tracked boolean, why text);
@@ -217,20 +235,28 @@ COMMENT ON FUNCTION medallion.build_record(text, bigint, pg_snapshot, jsonb, boo
  */
 CREATE FUNCTION medallion.trim_changes(min_rows bigint DEFAULT 10000)
 RETURNS bigint
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-WITH needed AS (
-	SELECT i.relid, min(pg_snapshot_xmin(b.snapshot)) AS xmin
-	  FROM medallion.build_state b CROSS JOIN LATERAL medallion.model_inputs(b.model) i
-	 WHERE i.relid IS NOT NULL
-	 GROUP BY i.relid
-), gone AS (
-	DELETE FROM medallion.changes c
-	 WHERE (SELECT count(*) FROM medallion.changes) > $1
-	   AND NOT EXISTS (SELECT FROM needed n WHERE n.relid = c.relid AND c.xid >= n.xmin)
-	RETURNING 1)
-SELECT count(*) FROM gone;
+DECLARE
+	trimmed bigint;
+BEGIN
+	/* each change-aware run calls it: counting stops at min_rows */
+	IF (SELECT count(*) FROM (SELECT FROM medallion.changes LIMIT min_rows + 1) c) <= min_rows THEN
+		RETURN 0;
+	END IF;
+	WITH needed AS (
+		SELECT i.relid, min(pg_snapshot_xmin(b.snapshot)) AS xmin
+		  FROM medallion.build_state b CROSS JOIN LATERAL medallion.model_inputs(b.model) i
+		 WHERE i.relid IS NOT NULL
+		 GROUP BY i.relid
+	), gone AS (
+		DELETE FROM medallion.changes c
+		 WHERE NOT EXISTS (SELECT FROM needed n WHERE n.relid = c.relid AND c.xid >= n.xmin)
+		RETURNING 1)
+	SELECT count(*) INTO trimmed FROM gone;
+	RETURN trimmed;
+END
 $$;
 COMMENT ON FUNCTION medallion.trim_changes(bigint) IS
 	'Delete the change log rows no stored build needs, when the log holds more than min_rows';
