@@ -189,7 +189,7 @@ SELECT medallion_rollback('run_unit_price');   -- the last run changed it: swaps
 
 -- A run whose caller rolls back published nothing: it is not recorded as a
 -- success (a quiet run's finish goes with its caller's transaction; a start
--- its worker recorded meanwhile is marked cancelled by the next run's worker)
+-- recorded meanwhile is marked cancelled when the ledger is next tidied)
 CREATE TEMP TABLE before_rollback AS SELECT pg_catalog.nextval('medallion.runs_run_id_seq') AS last;
 BEGIN;
 SELECT model, status FROM medallion_run('run_customers');
@@ -215,8 +215,8 @@ SELECT count(*) > 0 AS old_steps FROM medallion.run_models
  WHERE run_id < (SELECT max(run_id) FROM medallion.runs);
 CREATE TEMP TABLE runs_before_trim AS SELECT max(run_id) AS newest FROM medallion.runs;
 SELECT model, status FROM medallion_run('run_customers');
--- the worker that records a run's start tidies the ledger after it, while
--- the run goes on: wait for it
+-- the ledger is tidied by the worker that records a run's start, while the
+-- run goes on, or at the end of a run too short to record its start: wait
 DO $$ BEGIN
   FOR i IN 1..200 LOOP
     EXIT WHEN (SELECT count(*) FROM medallion.runs) <= 2;

@@ -529,7 +529,7 @@ start_workers(Run *run)
 			!OidIsValid(BuildPublishedRelid(step->model)) ||
 			!reads_committed(run, step->node))
 			continue;
-		LedgerStart(run);
+		LedgerStart(run, NULL);
 		old = MemoryContextSwitchTo(run->context);
 		step->worker = WorkerStartBuild(&run->idle_workers, run->run_id, step->model->name,
 										step->model->version, ModelTimeoutMs(step->model),
@@ -819,7 +819,7 @@ build_model(Run *run, RunStep *step)
 	{
 		int			batch = extraction_batch_size(run, step);
 
-		LedgerStart(run);
+		LedgerStart(run, step);
 		if (batch > 0 && BuildColumnsChanged(model, build.bound))
 		{
 			/* staged rows have the old columns: the model is rebuilt whole */
@@ -857,7 +857,7 @@ build_model(Run *run, RunStep *step)
 		}
 	}
 
-	LedgerStart(run);
+	LedgerStart(run, step);
 	model->ops->build(&build);
 	step->candidate = build.candidate;
 	step->rows = build.rows;
@@ -1511,7 +1511,7 @@ medallion_run(PG_FUNCTION_ARGS)
 		plan_workers(run->graph, run->steps, true);
 
 	number_run(run);
-	/* the ledger records the start when the run first builds (LedgerStart) */
+	/* the ledger records the start once the run builds for long enough (LedgerStart) */
 	if (run->changed_only)
 		ChangesTrim();
 

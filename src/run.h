@@ -109,7 +109,7 @@ extern void RunInit(void);
 extern int	RunCountSteps(Run *run, StepStatus status, bool published_only);
 
 /* run_ledger.c */
-extern void LedgerStart(Run *run);
+extern void LedgerStart(Run *run, RunStep *step);
 extern void LedgerFinish(Run *run);
 
 #endif							/* MEDALLION_RUN_H */

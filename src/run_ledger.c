@@ -15,7 +15,8 @@
  * Starting a worker costs tens of milliseconds (fork, connection, cold
  * caches), more than a run that has nothing to build, so the run does not
  * wait for the worker that records its start: the worker commits it soon
- * after, while the run builds.  A run that ends with nothing to report
+ * after, while the run builds.  A run that is over sooner than that does
+ * not start it at all (worth_recording): its finish records it.  A run that ends with nothing to report
  * (every step succeeded or was up to date, no test warned) records its
  * finish in its caller's transaction instead, where it commits with what
  * the run published, before the published tables' locks are released; a
@@ -73,6 +74,9 @@
 #include "run_workers.h"
 
 #define LEDGER_ERROR_SIZE 1024
+
+/* a run that takes less leaves no start in the ledger, only its finish */
+#define LEDGER_START_AFTER_MS 50
 
 /* What became of a run's start entry (LedgerShared.state). */
 #define LEDGER_START_PENDING	0	/* the worker has not begun */
@@ -353,17 +357,40 @@ start_fields(Run *run, StringInfo entry)
 }
 
 /*
+ * worth_recording
+ *		Whether a run about to build step (NULL: to start build workers)
+ *		should record its start now.  A run that is over within
+ *		LEDGER_START_AFTER_MS leaves nothing a crash could lose and is
+ *		recorded by its finish alone: its start would cost a worker launch
+ *		(tens of milliseconds of CPU, more than such a run).  So the start
+ *		is recorded once the run has taken that long, or before a model
+ *		that took that long at its last build or was never built.
+ */
+static bool
+worth_recording(Run *run, RunStep *step)
+{
+	double	   *last_ms;
+
+	if (step == NULL ||
+		TimestampDifferenceExceeds(run->started_at, GetCurrentTimestamp(), LEDGER_START_AFTER_MS))
+		return true;
+	last_ms = CatalogLastBuildMs(list_make1(step->model->name));
+	return last_ms[0] < 0 || last_ms[0] >= LEDGER_START_AFTER_MS;
+}
+
+/*
  * LedgerStart
  *		Record the start of a run, without waiting for it to be committed;
- *		called before the run first builds or extracts anything (a run that
- *		builds nothing leaves nothing for a crash to lose), once.
+ *		called before the run builds or extracts each model (step) or
+ *		starts build workers (NULL), and records it once, when it is worth
+ *		it (worth_recording).
  */
 void
-LedgerStart(Run *run)
+LedgerStart(Run *run, RunStep *step)
 {
 	StringInfoData entry;
 
-	if (run->ledger_started || run->test_only)
+	if (run->ledger_started || run->test_only || !worth_recording(run, step))
 		return;
 	run->ledger_started = true;
 	ledger_take_start(false);
@@ -376,6 +403,37 @@ LedgerStart(Run *run)
 		json_field(&entry, "retention", psprintf("%d minutes", run_ledger_retention));
 	appendStringInfoChar(&entry, '}');
 	write_entry(entry.data, true);
+}
+
+/*
+ * tidy_here
+ *		For a run that recorded no start (no worker tidied the ledger for
+ *		it): tidy it in the run's transaction when there is anything to
+ *		tidy (a run marked running, something in medallion_build, a run
+ *		past the retention), which one query of index probes tells.
+ */
+static void
+tidy_here(void)
+{
+	CatalogSession session;
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	char	   *retention = psprintf("%d minutes", run_ledger_retention);
+
+	values[0] = CStringGetTextDatum(run_ledger_retention > 0 ?
+									psprintf("{\"retention\": \"%s\"}", retention) : "{}");
+	values[1] = CStringGetTextDatum(retention);
+	if (run_ledger_retention <= 0)
+		nulls[1] = 'n';
+	CatalogEnter(&session);
+	if (CatalogQuery("SELECT medallion.ledger_apply(jsonb_build_object('op', 'tidy') || $1::jsonb) "
+					 "WHERE EXISTS (SELECT FROM medallion.runs WHERE status = 'running') "
+					 "OR EXISTS (SELECT FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace) "
+					 "OR EXISTS (SELECT FROM medallion.runs WHERE started_at < now() - $2::interval)",
+					 2, argtypes, values, nulls, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not tidy the run ledger");
+	CatalogLeave(&session);
 }
 
 /* The test results of steps, as a JSON array of test_results rows. */
@@ -511,6 +569,8 @@ LedgerFinish(Run *run)
 	json_raw(&entry, "tests", tests_json(run->run_id, run->steps));
 	appendStringInfoChar(&entry, '}');
 	ledger_take_start(true);
+	if (!run->ledger_started && !run->test_only)
+		tidy_here();
 	if (quiet(run) && !IsolationUsesXactSnapshot())
 		apply_as_owner(entry.data);
 	else
