@@ -353,9 +353,42 @@ published_has_rls(ModelDef *model)
 }
 
 /*
+ * discard
+ *		A table the run no longer needs goes to medallion_build as
+ *		d_<OID>, dropped when the ledger is next tidied, in a transaction
+ *		of its own: dropped here, its files would be unlinked and its
+ *		buffers dropped when the run commits, while the published tables
+ *		are still locked (tens of milliseconds for a million rows, which
+ *		every reader would wait).  A Citus table is dropped at once.
+ */
+static void
+discard(Oid relid)
+{
+	Relation	rel;
+	ObjectAddresses *moved;
+	ListCell   *lc;
+
+	if (ScaleDropTable(relid))
+		return;
+	rel = table_open(relid, AccessExclusiveLock);
+	/* its indexes move with it: unique names there first */
+	foreach(lc, RelationGetIndexList(rel))
+		RenameRelationInternal(lfirst_oid(lc), psprintf("d_%u", lfirst_oid(lc)), true, true);
+	CommandCounterIncrement();
+	moved = new_object_addresses();
+	AlterTableNamespaceInternal(rel, RelationGetNamespace(rel),
+								get_namespace_oid(MEDALLION_BUILD_SCHEMA, false), moved);
+	free_object_addresses(moved);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+	RenameRelationInternal(relid, psprintf("d_%u", relid), true, false);
+	CommandCounterIncrement();
+}
+
+/*
  * keep_previous
  *		relid holds a model's previous content: make it
- *		medallion_history.<model> (replacing the one before), or drop it.
+ *		medallion_history.<model> (discarding the one before), or discard it.
  */
 static void
 keep_previous(ModelDef *model, Oid relid)
@@ -368,13 +401,11 @@ keep_previous(ModelDef *model, Oid relid)
 	if (OidIsValid(old))
 	{
 		LockRelationOid(old, AccessExclusiveLock);
-		if (!ScaleDropTable(old))
-			BindDropRelation(old);
+		discard(old);
 	}
 	if (!build_keep_previous)
 	{
-		if (!ScaleDropTable(relid))
-			BindDropRelation(relid);
+		discard(relid);
 		return;
 	}
 	/* a distributed copy moves with its shards (owner only already: scale.c) */

@@ -744,9 +744,11 @@ $procedure$;
  * What medallion_build holds for nothing: candidates that build workers
  * committed for runs no longer running (crashed, cancelled, failed to
  * publish; a run holds an advisory lock on (medallion, run id) to the end of
- * its transaction, even when its own start is not committed yet), and
- * staging tables no extraction points at (a restore brings them back
- * alone).  One that cannot be dropped now is left for the next start.
+ * its transaction, even when its own start is not committed yet), staging
+ * tables no extraction points at (a restore brings them back alone), and
+ * the tables committed runs discarded (d_<OID>: dropped here rather than in
+ * the run, so that their files are not unlinked while the run's published
+ * tables are locked).  One that cannot be dropped now is left for the next start.
  * Called by ledger_apply when a run starts.
  */
 CREATE FUNCTION medallion.drop_leftovers()
@@ -767,6 +769,8 @@ BEGIN
 							 (pg_catalog.substring(c.relname, '^r([0-9]+)_')::bigint % 4294967296)::bit(32)::integer)
 					WHEN c.relname ~ '^s_[0-9]+$'
 					THEN NOT EXISTS (SELECT 1 FROM medallion.extract_state e WHERE e.stage = c.oid)
+					/* what a committed run discarded (an older previous version) */
+					WHEN c.relname ~ '^d_[0-9]+$' THEN true
 					ELSE false END
 	LOOP
 		BEGIN
