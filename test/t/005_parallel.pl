@@ -31,7 +31,8 @@ sub build_workers
 		. ($building ? " AND state = 'active'" : ''));
 }
 
-my $in_build = "SELECT count(*) FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace AND relkind = 'r'";
+# workers' candidates (not the previous versions runs discard, d_<OID>)
+my $in_build = "SELECT count(*) FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace AND relkind = 'r' AND relname ~ '^r'";
 
 psql("DROP DATABASE IF EXISTS $db", 'postgres');
 psql("CREATE DATABASE $db", 'postgres');

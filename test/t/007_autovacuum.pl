@@ -115,7 +115,8 @@ is(psql("SELECT count(*) FROM (TABLE gold.av_country_sales EXCEPT
 		   SELECT c.country, sum(o.amount), count(o.id)
 			 FROM public.customers c LEFT JOIN public.orders o ON o.customer_id = c.id GROUP BY 1) d"),
    '0', 'and so is the gold one');
-is(psql("SELECT count(*) FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace"), '0',
+# (the previous versions runs discarded, d_<OID>, wait there for the next tidy)
+is(psql("SELECT count(*) FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace AND relname !~ '^d_'"), '0',
    'no candidate is left behind');
 
 restore_settings();
