@@ -100,6 +100,20 @@ SELECT medallion_add_test('chg_by_region', 'not_null', column_name => 'region');
 SELECT model, status, tests_passed, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
 SELECT model, status, tests_passed, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
 
+-- a model that is up to date keeps its tests' results, except freshness:
+-- the data's age grows, so a freshness test runs again (and warns again)
+CREATE TABLE chg.stamps (id int, at timestamptz);
+INSERT INTO chg.stamps VALUES (1, now() - interval '2 hours');
+SELECT medallion_create_model('chg_stamped', 'SELECT id, at FROM chg.stamps', layer => 'silver');
+SELECT medallion_add_test('chg_stamped', 'freshness', column_name => 'at', max_age => '1 hour', severity => 'warn');
+SELECT medallion_add_test('chg_stamped', 'not_null', column_name => 'id');
+SELECT model, status, tests_passed, tests_warned FROM medallion_run('chg_stamped');
+SELECT model, status, tests_passed, tests_warned FROM medallion_run('chg_stamped');
+SELECT test, status FROM medallion.test_results
+ WHERE run_id = (SELECT max(run_id) FROM medallion.runs) ORDER BY test;
+SELECT medallion_drop_model('chg_stamped');
+DROP TABLE chg.stamps;
+
 -- a view read through: its redefinition is a change
 CREATE VIEW chg.north AS SELECT id, amount FROM chg.orders WHERE region = 'north';
 SELECT medallion_create_model('chg_north', 'SELECT count(*) AS n FROM chg.north', layer => 'gold');
@@ -125,10 +139,33 @@ SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FRO
 CREATE TABLE chg.events_2 (id int, day date);
 INSERT INTO chg.events_2 VALUES (3, '2026-02-03');
 ALTER TABLE chg.events ATTACH PARTITION chg.events_2 FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
-SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');   -- attached, and untracked
+-- statement triggers are not inherited: the partition attached is tracked at once
+SELECT c.relname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE t.tgname = 'medallion_changes' AND c.relname LIKE 'events%' ORDER BY 1;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');   -- attached
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');
+-- and so is one created as a partition, by the owner of the partitioned table
+CREATE ROLE chg_events_owner;
+GRANT USAGE, CREATE ON SCHEMA chg TO chg_events_owner;
+ALTER TABLE chg.events OWNER TO chg_events_owner;
+SET ROLE chg_events_owner;
+CREATE TABLE chg.events_3 PARTITION OF chg.events FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');
+RESET ROLE;
+SELECT t.tgenabled FROM pg_trigger t WHERE t.tgname = 'medallion_changes' AND t.tgrelid = 'chg.events_3'::regclass;
+ALTER TABLE chg.events OWNER TO CURRENT_USER;
+ALTER TABLE chg.events_3 OWNER TO CURRENT_USER;
+REVOKE ALL ON SCHEMA chg FROM chg_events_owner;
+DROP ROLE chg_events_owner;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');   -- created
+INSERT INTO chg.events_3 VALUES (4, '2026-03-02');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');
+-- a partition of a table no one tracks stays untracked
+CREATE TABLE chg.plain (id int) PARTITION BY LIST (id);
+CREATE TABLE chg.plain_1 PARTITION OF chg.plain FOR VALUES IN (1);
+SELECT count(*) AS plain_triggers FROM pg_trigger WHERE tgrelid IN ('chg.plain'::regclass, 'chg.plain_1'::regclass);
+DROP TABLE chg.plain;
 SELECT medallion_track('chg.events');
-SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');
-SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');
 ALTER TABLE chg.events DETACH PARTITION chg.events_1;
 SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_events');
 SELECT * FROM gold.chg_events;
@@ -139,6 +176,20 @@ SELECT medallion_create_model('chg_random', 'SELECT random() < 2 AS yes FROM chg
 SELECT medallion_create_model('chg_round', 'SELECT round(amount) AS amount FROM chg_orders', layer => 'gold');
 SELECT model, status FROM medallion_run('chg_now,chg_random,chg_round');
 SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_now,chg_random,chg_round');
+-- a function that is not a built-in and not immutable builds too, unless
+-- the model's owner declares the model deterministic
+CREATE FUNCTION chg.gross(numeric) RETURNS numeric LANGUAGE sql STABLE AS 'SELECT $1 * 1.21';
+SELECT medallion_create_model('chg_gross', 'SELECT chg.gross(amount) AS gross FROM chg_orders', layer => 'gold');
+SELECT model, status FROM medallion_run('chg_gross');
+SELECT model, status, message FROM medallion_run('chg_gross');
+SELECT medallion_create_model('chg_gross', 'SELECT chg.gross(amount) AS gross FROM chg_orders', layer => 'gold',
+                              deterministic => true);
+SELECT deterministic FROM medallion.models WHERE name = 'chg_gross';
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_gross');
+SELECT model, build, why FROM medallion_plan('chg_gross');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_gross');
+SELECT medallion_create_model('chg_gross', 'SELECT chg.gross(amount) AS gross FROM chg_orders', layer => 'gold',
+                              deterministic => true);  -- the same again
 
 -- a table without the trigger is untracked: its readers always build,
 -- until its owner tracks it
@@ -171,9 +222,27 @@ SELECT medallion.trim_changes(0) > 0 AS trimmed;
 SELECT count(*) < :before AS fewer FROM medallion.changes;
 SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');   -- and decides as before
 
+-- tracking goes when no model reads the table any more: a model defined
+-- again to read another table, or dropped
+CREATE TABLE chg.first (id int);
+CREATE TABLE chg.second (id int);
+SELECT medallion_create_model('chg_switch', 'SELECT id FROM chg.first', layer => 'silver');
+SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE t.tgname = 'medallion_changes' AND c.relname IN ('first', 'second');
+SELECT medallion_create_model('chg_switch', 'SELECT id FROM chg.second', layer => 'silver');
+SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE t.tgname = 'medallion_changes' AND c.relname IN ('first', 'second');
+SELECT medallion_drop_model('chg_switch');
+SELECT count(*) AS switch_triggers FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE t.tgname = 'medallion_changes' AND c.relname IN ('first', 'second');
+DROP TABLE chg.first, chg.second;
+
 DROP ROLE chg_stranger;
 SELECT medallion_drop_model(m, cascade => true)
-  FROM unnest(ARRAY['chg_theirs', 'chg_now', 'chg_random', 'chg_round', 'chg_events', 'chg_north',
+  FROM unnest(ARRAY['chg_theirs', 'chg_gross', 'chg_now', 'chg_random', 'chg_round', 'chg_events', 'chg_north',
                     'chg_view', 'chg_by_region', 'chg_orders']) AS m;
+-- no model reads them: no table is tracked any more
+SELECT count(*) AS tracked_left FROM pg_trigger WHERE tgname = 'medallion_changes';
 DROP TABLE chg.theirs;
+DROP FUNCTION chg.gross(numeric);
 DROP ROLE chg_owner;

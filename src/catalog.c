@@ -271,7 +271,8 @@ CatalogGetLayer(const char *name, bool missing_ok)
 	/* columns of 0.2.0, read by name: NULL before ALTER EXTENSION UPDATE */ \
 	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'distribution', " \
 	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'distributed_by', " \
-	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'colocate_with' " \
+	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'colocate_with', " \
+	"(pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool " \
 	"FROM medallion.models m JOIN medallion.layers l ON l.name = m.layer " \
 	"LEFT JOIN medallion.analysis a ON a.model = m.name "
 
@@ -313,6 +314,11 @@ model_from_tuple(HeapTuple tuple, TupleDesc desc)
 	model->distribution = spi_text(tuple, desc, Anum_models_distribution);
 	model->distributed_by = spi_text(tuple, desc, Anum_models_distributed_by);
 	model->colocate_with = spi_text(tuple, desc, Anum_models_colocate_with);
+	{
+		Datum		d = SPI_getbinval(tuple, desc, Anum_models_deterministic, &isnull);
+
+		model->deterministic = !isnull && DatumGetBool(d);
+	}
 	return model;
 }
 
@@ -484,9 +490,9 @@ void
 CatalogUpsertModel(ModelDef *model, bool is_new)
 {
 	CatalogSession session;
-	Oid			argtypes[27];
-	Datum		values[27];
-	char		nulls[27];
+	Oid			argtypes[28];
+	Datum		values[28];
+	char		nulls[28];
 	bool		citus;
 	int			ret;
 
@@ -527,9 +533,11 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 	set_text_arg(values, nulls, 24, model->distribution);
 	set_text_arg(values, nulls, 25, model->distributed_by);
 	set_text_arg(values, nulls, 26, model->colocate_with);
+	argtypes[27] = BOOLOID;
+	values[27] = BoolGetDatum(model->deterministic);
 
 	CatalogEnter(&session);
-	/* the 0.1.0 catalog, before ALTER EXTENSION UPDATE, has no Citus settings */
+	/* the 0.1.0 catalog, before ALTER EXTENSION UPDATE, has no Citus settings nor deterministic */
 	citus = get_attnum(get_relname_relid("models", get_namespace_oid("medallion", false)),
 					   "distribution") != InvalidAttrNumber;
 	if (is_new)
@@ -542,9 +550,9 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 											 "hard_deletes%s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
 											 "$11::jsonb, $12, $13::interval, $14, $15, $16, $17, $18, "
 											 "$19::interval, $20::real, $21, $22, $23, $24%s)",
-											 citus ? ", distribution, distributed_by, colocate_with" : "",
-											 citus ? ", $25, $26, $27" : ""),
-									citus ? 27 : 24, argtypes, values, nulls, false, 0);
+											 citus ? ", distribution, distributed_by, colocate_with, deterministic" : "",
+											 citus ? ", $25, $26, $27, $28" : ""),
+									citus ? 28 : 24, argtypes, values, nulls, false, 0);
 	else
 		ret = SPI_execute_with_args(psprintf(
 											 "UPDATE medallion.models SET layer = $2, materialized = $3, sql = $4, "
@@ -556,8 +564,9 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 											 "full_refresh_threshold = $20::real, snapshot_strategy = $21, "
 											 "updated_at_column = $22, check_columns = $23, hard_deletes = $24, %s"
 											 "updated_at = pg_catalog.now() WHERE name = $1",
-											 citus ? "distribution = $25, distributed_by = $26, colocate_with = $27, " : ""),
-									citus ? 27 : 24, argtypes, values, nulls, false, 0);
+											 citus ? "distribution = $25, distributed_by = $26, colocate_with = $27, "
+											 "deterministic = $28, " : ""),
+									citus ? 28 : 24, argtypes, values, nulls, false, 0);
 	spi_check(ret, is_new ? SPI_OK_INSERT : SPI_OK_UPDATE, "writing a model");
 	if (SPI_processed != 1)
 		elog(ERROR, "model \"%s\" was not written", model->name);

@@ -52,6 +52,7 @@
 #define Anum_models_distribution	28
 #define Anum_models_distributed_by	29
 #define Anum_models_colocate_with	30
+#define Anum_models_deterministic	31
 
 #define Anum_sources_name	1
 #define Anum_sources_kind	2
@@ -157,6 +158,7 @@ typedef struct ModelDef
 	char	   *distribution;	/* Citus: hash, reference, or NULL (local) */
 	char	   *distributed_by; /* Citus (hash): the distribution column */
 	char	   *colocate_with;	/* Citus (hash): a model, or NULL (Citus's default) */
+	bool		deterministic;	/* its owner says: no function it calls changes it */
 	bool		enabled;
 	int			version;
 	char	   *sql_hash;

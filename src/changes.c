@@ -41,7 +41,9 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_trigger.h"
 #include "commands/extension.h"
+#include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
+#include "commands/event_trigger.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -337,6 +339,140 @@ ChangesTrackInputs(ModelDef *model)
 	}
 }
 
+/* Has relid the trigger medallion_changes, enabled always? */
+static bool
+has_tracking(Oid relid)
+{
+	char	   *enabled = SqlValue(psprintf("SELECT (SELECT t.tgenabled::text FROM pg_catalog.pg_trigger t "
+											"WHERE t.tgrelid = %u AND t.tgname = 'medallion_changes')", relid),
+								   0, NULL, NULL);
+
+	return enabled != NULL && strcmp(enabled, "A") == 0;
+}
+
+/* The partition a CREATE TABLE ... PARTITION OF or ATTACH PARTITION adds, or InvalidOid. */
+static Oid
+partition_added(Node *parsetree)
+{
+	if (IsA(parsetree, CreateStmt) && ((CreateStmt *) parsetree)->partbound != NULL)
+		return RangeVarGetRelid(((CreateStmt *) parsetree)->relation, NoLock, true);
+	if (IsA(parsetree, AlterTableStmt))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((AlterTableStmt *) parsetree)->cmds)
+		{
+			AlterTableCmd *cmd = lfirst(lc);
+
+			if (cmd->subtype == AT_AttachPartition)
+				return RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, true);
+		}
+	}
+	return InvalidOid;
+}
+
+PG_FUNCTION_INFO_V1(medallion_track_partitions);
+
+/*
+ * medallion_track_partitions
+ *		Event trigger (ddl_command_end of CREATE TABLE and ALTER TABLE): a
+ *		partition created in or attached to a tracked partitioned table is
+ *		tracked too (each of its leaves), as the table's other partitions
+ *		are; statement triggers are not inherited.  Its owner may create
+ *		or attach it only as the owner of the partitioned table, who asked
+ *		for tracking.  Anything else passes through untouched.
+ */
+Datum
+medallion_track_partitions(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	Oid			added;
+	List	   *leaves;
+	ListCell   *lc;
+	CatalogSession session;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("medallion.track_partitions() runs only as an event trigger")));
+	trigdata = (EventTriggerData *) fcinfo->context;
+	added = partition_added(trigdata->parsetree);
+	if (!OidIsValid(added) || !get_rel_relispartition(added))
+		PG_RETURN_VOID();
+
+	leaves = tree_of(added);
+	CatalogEnter(&session);
+	foreach(lc, leaves)
+	{
+		Oid			leaf = lfirst_oid(lc);
+		ListCell   *la;
+		bool		tracked_above = false;
+
+		if (has_tracking(leaf) || ScaleIsCitusTable(leaf))
+			continue;
+		foreach(la, get_partition_ancestors(leaf))
+			tracked_above = tracked_above || has_tracking(lfirst_oid(la));
+		if (tracked_above)
+			track_one(leaf);
+	}
+	CatalogLeave(&session);
+	PG_RETURN_VOID();
+}
+
+/*
+ * ChangesUntrackUnread
+ *		Remove the tracking medallion added (its triggers depend on the
+ *		extension) from the tables no model reads any more, after a model
+ *		is dropped or defined again: their writers no longer pay for it.
+ *		A table some transaction is using keeps it until the next time:
+ *		dropping a trigger locks the table out.
+ */
+void
+ChangesUntrackUnread(void)
+{
+	CatalogSession session;
+	MemoryContext callercxt = CurrentMemoryContext;
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	CatalogEnter(&session);
+	/* before ALTER EXTENSION UPDATE to 0.2.0 there is no tracking */
+	if (SqlValue("SELECT pg_catalog.to_regprocedure('medallion.track_changes()')", 0, NULL, NULL) == NULL)
+	{
+		CatalogLeave(&session);
+		return;
+	}
+	if (CatalogQuery("WITH inputs AS ("
+					 "  SELECT DISTINCT i.relid FROM medallion.models m "
+					 "  CROSS JOIN LATERAL medallion.model_inputs(m.name) i WHERE i.relid IS NOT NULL), "
+					 "needed AS ("
+					 "  SELECT i.relid FROM inputs i "
+					 "  UNION SELECT a.relid FROM inputs i CROSS JOIN LATERAL pg_partition_ancestors(i.relid) a) "
+					 "SELECT t.tgrelid FROM pg_trigger t "
+					 "  JOIN pg_depend d ON d.classid = 'pg_trigger'::regclass AND d.objid = t.oid "
+					 "   AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'a' "
+					 "  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'medallion' "
+					 " WHERE t.tgname = 'medallion_changes' "
+					 "   AND NOT EXISTS (SELECT FROM needed n WHERE n.relid = t.tgrelid)",
+					 0, NULL, NULL, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the tracked tables");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(callercxt);
+
+		relids = lappend_oid(relids, DatumGetObjectId(d));
+		MemoryContextSwitchTo(old);
+	}
+	foreach(lc, relids)
+	{
+		if (ConditionalLockRelationOid(lfirst_oid(lc), AccessExclusiveLock))
+			SqlUtility(psprintf("DROP TRIGGER medallion_changes ON %s", SqlRelationName(lfirst_oid(lc))));
+	}
+	CatalogLeave(&session);
+}
+
 /* ----------------------------------------------------------------
  * Does a model need building?
  * ---------------------------------------------------------------- */
@@ -418,7 +554,8 @@ ChangesCheck(ModelDef *model, Query *query)
 	Datum		values[1] = {CStringGetTextDatum(model->name)};
 	/* a view holds no data: only its definition matters (build_check) */
 	bool		data = model->kind != MAT_VIEW;
-	const char *outside = data ? reads_outside(query) : NULL;
+	/* ... unless its owner declared it deterministic */
+	const char *outside = data && !model->deterministic ? reads_outside(query) : NULL;
 	int			ret;
 
 	CatalogEnter(&session);

@@ -23,6 +23,7 @@ typedef struct ChangeCheck
 extern void ChangesInit(void);
 extern bool ChangesTrack(Oid relid, Oid owner);
 extern void ChangesTrackInputs(ModelDef *model);
+extern void ChangesUntrackUnread(void);
 extern ChangeCheck *ChangesCheck(ModelDef *model, Query *query);
 extern void ChangesTrim(void);
 extern void ChangesForget(ModelDef *model);

@@ -418,6 +418,9 @@ definition_hash(ModelDef *model)
 
 		for (int i = 0; i < lengthof(settings); i++)
 			appendStringInfo(&buf, "%s\x1f", settings[i] ? settings[i] : "\x1e");
+		/* only when set: the hashes of models defined before 0.2.0 stay */
+		if (model->deterministic)
+			appendStringInfoString(&buf, "deterministic\x1f");
 		foreach(lc, model->check_columns)
 			appendStringInfo(&buf, "%s\x1d", (char *) lfirst(lc));
 	}
@@ -516,7 +519,8 @@ check_owner(ModelDef *model)
 /*
  * medallion_create_model(name, sql, layer, materialized, tags, description,
  *		unique_key, indexes, column_descriptions, on_schema_change,
- *		statement_timeout, enabled) returns 'created', 'updated' or
+ *		statement_timeout, enabled, the incremental, snapshot and Citus
+ *		settings, deterministic) returns 'created', 'updated' or
  *		'unchanged'.
  */
 Datum
@@ -626,6 +630,8 @@ medallion_create_model(PG_FUNCTION_ARGS)
 		model->colocate_with = text_arg(fcinfo, 21);
 		model->distribution = text_arg(fcinfo, 22);
 	}
+	if (PG_NARGS() > 23)
+		model->deterministic = !PG_ARGISNULL(23) && PG_GETARG_BOOL(23);
 	ScaleCheckSettings(model);
 	MaterializeCheckSettings(model, PG_ARGISNULL(15) ? 0 : PG_GETARG_FLOAT4(15));
 	model->owner = previous ? previous->owner : GetUserNameFromId(GetUserId(), false);
@@ -673,6 +679,8 @@ medallion_create_model(PG_FUNCTION_ARGS)
 							  analyzed->lineage);
 	/* the tables it reads that its owner owns: their writes are logged (changes.c) */
 	ChangesTrackInputs(model);
+	if (previous != NULL && !unchanged)
+		ChangesUntrackUnread();
 
 	PG_RETURN_TEXT_P(cstring_to_text(previous == NULL ? "created" :
 									 unchanged ? "unchanged" : "updated"));
@@ -785,6 +793,8 @@ medallion_drop_model(PG_FUNCTION_ARGS)
 		CommandCounterIncrement();
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 	}
+	/* the tables only they read are no longer tracked */
+	ChangesUntrackUnread();
 	PG_RETURN_VOID();
 }
 

@@ -381,8 +381,7 @@ ScaleDistributeLike(Oid relid, Oid published, bool not_null)
 	 * publish), and Citus refuses to read placements modified over several
 	 * connections of one transaction.
 	 */
-	(void) set_config_option("citus.multi_shard_modify_mode", "sequential", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+	ScaleSequential();
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = CStringGetTextDatum(column);
 	values[2] = CStringGetTextDatum(SqlRelationName(published));
@@ -392,6 +391,20 @@ ScaleDistributeLike(Oid relid, Oid published, bool not_null)
 		elog(ERROR, "could not distribute %s: %s", SqlRelationName(relid), SPI_result_code_string(ret));
 	CatalogLeave(&session);
 	CommandCounterIncrement();
+}
+
+/*
+ * ScaleSequential
+ *		Citus: one connection per worker for the rest of the transaction.
+ *		Set before the first query on a Citus table that a run makes, for
+ *		once a query of the transaction ran over several connections,
+ *		Citus refuses to distribute a table in it.
+ */
+void
+ScaleSequential(void)
+{
+	(void) set_config_option("citus.multi_shard_modify_mode", "sequential", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 }
 
 /* One utility statement on a Citus table, as the extension owner. */

@@ -16,6 +16,7 @@ extern bool ScaleCitusInstalled(void);
 extern void ScaleCheckSettings(ModelDef *model);
 extern void ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed);
 extern bool ScaleIsCitusTable(Oid relid);
+extern void ScaleSequential(void);
 extern bool ScaleIsDistributed(Oid relid);
 extern void ScaleNameTable(Oid relid, const char *what, Oid published);
 extern void ScaleDistributeLike(Oid relid, Oid published, bool not_null);

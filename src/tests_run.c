@@ -357,12 +357,12 @@ TestsReferencedRelation(TestDef *test)
  *		what is published and the bindings of the tests' own code;
  *		BindExecute points each read of a relation in redirect_from (OIDs),
  *		and of the model's published relation, at redirect_to or relid, so
- *		tests see the run's candidates.  Returns the outcome, allocated in
- *		resultcxt.
+ *		tests see the run's candidates.  With only_kind, only the tests of
+ *		that kind run.  Returns the outcome, allocated in resultcxt.
  */
 TestsOutcome *
 TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
-			  MemoryContext resultcxt)
+			  MemoryContext resultcxt, const char *only_kind)
 {
 	MemoryContext oldcontext = MemoryContextSwitchTo(resultcxt);
 	TestsOutcome *outcome = palloc0(sizeof(TestsOutcome));
@@ -381,6 +381,17 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 	bool		expressions_bound;
 	ListCell   *lc;
 
+	if (only_kind != NULL)
+	{
+		List	   *kept = NIL;
+
+		foreach(lc, tests)
+		{
+			if (strcmp(((TestDef *) lfirst(lc))->kind, only_kind) == 0)
+				kept = lappend(kept, lfirst(lc));
+		}
+		tests = kept;
+	}
 	MemoryContextSwitchTo(oldcontext);
 	if (tests == NIL)
 		return outcome;

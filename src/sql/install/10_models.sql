@@ -25,12 +25,13 @@ CREATE FUNCTION @extschema@.medallion_create_model(
 	hard_deletes text DEFAULT NULL,
 	distributed_by text DEFAULT NULL,
 	colocate_with text DEFAULT NULL,
-	distribution text DEFAULT NULL)
+	distribution text DEFAULT NULL,
+	deterministic boolean DEFAULT false)
 RETURNS text
 AS 'MODULE_PATHNAME', 'medallion_create_model'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text, text, text, text) IS
-	'Create or update a model: validates the query by parse analysis, records its dependencies and column lineage and creates its published relation (on Citus, distributed or reference when asked); returns created, updated or unchanged';
+COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text, text, text, text, boolean) IS
+	'Create or update a model: validates the query by parse analysis, records its dependencies and column lineage and creates its published relation (on Citus, distributed or reference when asked); with deterministic, its owner declares that the functions it calls do not make it change without its inputs (change-aware runs); returns created, updated or unchanged';
 
 CREATE FUNCTION @extschema@.medallion_drop_model(name text, cascade boolean DEFAULT false)
 RETURNS SETOF text

@@ -40,6 +40,19 @@ LANGUAGE C;
 COMMENT ON FUNCTION medallion.track_changes() IS
 	'Statement trigger of tracked tables: logs the table and the writing transaction in medallion.changes, once per transaction';
 
+/* statement triggers are not inherited: a partition added later is tracked here */
+CREATE FUNCTION medallion.track_partitions()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'medallion_track_partitions'
+LANGUAGE C;
+COMMENT ON FUNCTION medallion.track_partitions() IS
+	'Event trigger: a partition created in or attached to a tracked partitioned table is tracked too; internal';
+CREATE EVENT TRIGGER medallion_track_partitions ON ddl_command_end
+	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+	EXECUTE FUNCTION medallion.track_partitions();
+COMMENT ON EVENT TRIGGER medallion_track_partitions IS
+	'medallion: tracks the partitions created in or attached to tracked partitioned tables (change-aware runs)';
+
 /*
  * The inputs of a model: what it reads, through view and ephemeral models
  * and plain views, one row per relation; state is what no trigger reports

@@ -797,6 +797,8 @@ ALTER TABLE medallion.models ADD COLUMN distribution text CHECK (distribution IN
 COMMENT ON COLUMN medallion.models.distribution IS 'Citus: hash (a distributed table, by distributed_by) or reference (a copy on every node); NULL for a local table';
 COMMENT ON COLUMN medallion.models.distributed_by IS 'Citus: the distribution column of a hash-distributed model';
 COMMENT ON COLUMN medallion.models.colocate_with IS 'Citus: the model a hash-distributed model is colocated with (NULL: Citus''s default, the first distributed table of the same column type)';
+ALTER TABLE medallion.models ADD COLUMN deterministic boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN medallion.models.deterministic IS 'Its owner declares that its result depends only on what it reads: the functions it calls do not make a change-aware run build it';
 DROP FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text);
 CREATE FUNCTION @extschema@.medallion_create_model(
 	name text,
@@ -821,12 +823,13 @@ CREATE FUNCTION @extschema@.medallion_create_model(
 	hard_deletes text DEFAULT NULL,
 	distributed_by text DEFAULT NULL,
 	colocate_with text DEFAULT NULL,
-	distribution text DEFAULT NULL)
+	distribution text DEFAULT NULL,
+	deterministic boolean DEFAULT false)
 RETURNS text
 AS 'MODULE_PATHNAME', 'medallion_create_model'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text, text, text, text) IS
-	'Create or update a model: validates the query by parse analysis, records its dependencies and column lineage and creates its published relation (on Citus, distributed or reference when asked); returns created, updated or unchanged';
+COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text, text, text, text, boolean) IS
+	'Create or update a model: validates the query by parse analysis, records its dependencies and column lineage and creates its published relation (on Citus, distributed or reference when asked); with deterministic, its owner declares that the functions it calls do not make it change without its inputs (change-aware runs); returns created, updated or unchanged';
 
 /* The plan says which models a run with threads gives to workers, and why not the others. */
 DROP FUNCTION @extschema@.medallion_plan(text);
