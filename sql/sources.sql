@@ -157,7 +157,7 @@ SELECT count(*) AS lines, count(DISTINCT line_id) AS distinct_lines FROM silver.
 SELECT count(*) > 0 AS resumed_after_the_last_staged_row FROM regexp_split_to_table(pg_read_file(:'tds_log'), E'\n') l
  WHERE l LIKE 'SELECT %FROM [Sales].[SalesOrderDetail] WHERE %[ModifiedDate] = ''2014-08-01 00:00:00''%[SalesOrderDetailID] > %';
 SELECT count(*) AS staged_left FROM medallion.extract_state;
-SELECT count(*) AS stages_left FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace;
+SELECT count(*) AS stages_left FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace AND relname !~ '^d_';
 SELECT * FROM medallion_drop_model('slvr_aw_lines');
 SELECT medallion_drop_source('aw_batched');
 

@@ -854,16 +854,23 @@ build_model(Run *run, RunStep *step)
 
 			/*
 			 * Its other tests would say what they said of the same data; a
-			 * freshness test measures the data's age, which grows: it runs
-			 * again (a failure is reported, and blocks nothing: nothing is
-			 * published).
+			 * freshness test measures the data's age, which grows: it is
+			 * evaluated again from its last result (a failure is reported,
+			 * and blocks nothing: nothing is published).  Its tests run
+			 * when the ledger has no result to start from.
 			 */
-			if (model->kind != MAT_VIEW && OidIsValid(BuildPublishedRelid(model)))
+			if (model->kind != MAT_VIEW)
 			{
-				if (ScaleIsCitusTable(BuildPublishedRelid(model)))
-					ScaleSequential();
-				step->tests = TestsRun(model, BuildPublishedRelid(model), run->redirect_from,
-									   run->redirect_to, run->context, "freshness");
+				step->tests = TestsFreshnessAgain(model, run->context);
+				if (step->tests == NULL)
+				{
+					if (ScaleIsCitusTable(BuildPublishedRelid(model)))
+						ScaleSequential();
+					step->tests = TestsRun(model, BuildPublishedRelid(model), run->redirect_from,
+										   run->redirect_to, run->context);
+				}
+				else if (step->tests->results == NIL)
+					step->tests = NULL;
 			}
 			if (gucnest > 0)
 				AtEOXact_GUC(true, gucnest);
@@ -891,7 +898,7 @@ build_model(Run *run, RunStep *step)
 	if (OidIsValid(build.tested))
 	{
 		step->tests = TestsRun(model, build.tested, run->redirect_from, run->redirect_to,
-							   run->context, NULL);
+							   run->context);
 		if (step->tests->blocker != NULL)
 		{
 			TestResult *blocker = step->tests->blocker;
@@ -1556,7 +1563,8 @@ medallion_run(PG_FUNCTION_ARGS)
 		run->status = "partial";
 	else
 		run->status = "failed";
-	LedgerFinish(run);
+	LedgerFinish(run, failure != NULL ||
+				 (run->strict && nfailed + RunCountSteps(run, STEP_SKIPPED, false) > 0));
 
 	if (failure != NULL)
 		ReThrowError(failure);
@@ -1668,7 +1676,7 @@ medallion_test(PG_FUNCTION_ARGS)
 		if (!OidIsValid(relid))
 			continue;
 		ModelScopeEnter(&scope, ModelOwnerId(step->model), 0);
-		step->tests = TestsRun(step->model, relid, NIL, NIL, run->context, NULL);
+		step->tests = TestsRun(step->model, relid, NIL, NIL, run->context);
 		ModelScopeLeave(&scope);
 		store_failures(run, step);
 		step->status = step->tests->failed > 0 ? STEP_FAILED : STEP_SUCCESS;
@@ -1694,7 +1702,7 @@ medallion_test(PG_FUNCTION_ARGS)
 		}
 	}
 	run->status = failed > 0 ? "failed" : "success";
-	LedgerFinish(run);
+	LedgerFinish(run, false);
 	PG_RETURN_VOID();
 }
 

@@ -110,6 +110,6 @@ extern int	RunCountSteps(Run *run, StepStatus status, bool published_only);
 
 /* run_ledger.c */
 extern void LedgerStart(Run *run, RunStep *step);
-extern void LedgerFinish(Run *run);
+extern void LedgerFinish(Run *run, bool raising);
 
 #endif							/* MEDALLION_RUN_H */

@@ -16,15 +16,16 @@
  * caches), more than a run that has nothing to build, so the run does not
  * wait for the worker that records its start: the worker commits it soon
  * after, while the run builds.  A run that is over sooner than that does
- * not start it at all (worth_recording): its finish records it.  A run that ends with nothing to report
- * (every step succeeded or was up to date, no test warned) records its
- * finish in its caller's transaction instead, where it commits with what
- * the run published, before the published tables' locks are released; a
- * run still marked running whose transaction ended without its finish
- * was rolled back by its caller, and the next run's start says so.
- * Failures, warnings and alerts go through a worker the run waits for,
- * so they are recorded whatever the caller's transaction does.  The start
- * and the finish may reach the ledger in either order (ledger_apply).
+ * not start it at all (worth_recording): its finish records it.
+ *
+ * A run that returns records its finish in its caller's transaction, where
+ * it commits with what the run published (and its alerts are sent), before
+ * the published tables' locks are released; a run still marked running
+ * whose transaction ended without its finish was rolled back by its
+ * caller, and the next tidy says so.  A run about to raise (a cancel, a
+ * failed publish, strict => true) has its finish written by a worker it
+ * waits for, since its caller's transaction rolls back.  The start and the
+ * finish may reach the ledger in either order (ledger_apply).
  *
  * The entry travels in a DSM segment: a LedgerShared header followed by
  * the JSON text.  The worker writes its outcome (and the error message,
@@ -483,37 +484,18 @@ tests_json(int64 run_id, List *steps)
 }
 
 /*
- * quiet
- *		Whether a run ended with nothing to report: every step built, was
- *		up to date or skipped as unchanged, and no test warned or failed.
- */
-static bool
-quiet(Run *run)
-{
-	ListCell   *lc;
-
-	if (strcmp(run->status, "success") != 0)
-		return false;
-	foreach(lc, run->steps)
-	{
-		RunStep    *step = lfirst(lc);
-
-		if (step->tests != NULL && (step->tests->warned > 0 || step->tests->failed > 0))
-			return false;
-	}
-	return true;
-}
-
-/*
  * LedgerFinish
- *		Record how a run ended: its steps, their tests, its outcome.  A
- *		quiet run's finish commits with its caller's transaction, unless
- *		that transaction reads with one snapshot (repeatable read and
- *		serializable), in which the start the worker committed meanwhile
- *		cannot be updated.
+ *		Record how a run ended: its steps, their tests, its outcome.  The
+ *		finish of a run that returns (raising is false) commits with its
+ *		caller's transaction, with what the run published and its alerts,
+ *		unless that transaction reads with one snapshot (repeatable read
+ *		and serializable), in which the start the worker committed
+ *		meanwhile cannot be updated.  That of a run about to raise (a
+ *		cancel, a failed publish, strict => true) is written by a worker:
+ *		the caller's transaction rolls back.
  */
 void
-LedgerFinish(Run *run)
+LedgerFinish(Run *run, bool raising)
 {
 	StringInfoData entry;
 	StringInfoData steps;
@@ -571,7 +553,7 @@ LedgerFinish(Run *run)
 	ledger_take_start(true);
 	if (!run->ledger_started && !run->test_only)
 		tidy_here();
-	if (quiet(run) && !IsolationUsesXactSnapshot())
+	if (!raising && !IsolationUsesXactSnapshot())
 		apply_as_owner(entry.data);
 	else
 		write_entry(entry.data, false);

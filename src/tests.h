@@ -48,8 +48,8 @@ extern char *TestsColumn(const char *column);
 extern char *TestsExpressionColumn(TestDef *test);
 extern Oid	TestsReferencedRelation(TestDef *test);
 extern TestsOutcome *TestsRun(ModelDef *model, Oid relid, List *redirect_from,
-							  List *redirect_to, MemoryContext resultcxt,
-							  const char *only_kind);
+							  List *redirect_to, MemoryContext resultcxt);
+extern TestsOutcome *TestsFreshnessAgain(ModelDef *model, MemoryContext resultcxt);
 extern void TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id);
 
 /* tests_define.c */

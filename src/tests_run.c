@@ -340,6 +340,68 @@ record(TestsOutcome *outcome, TestResult *result, int64 failures, const char *ob
 	}
 }
 
+/*
+ * TestsFreshnessAgain
+ *		The freshness tests of a model whose data did not change since its
+ *		last build, evaluated again without reading it: the newest value
+ *		is what it was, so its age is the age the test's last result saw
+ *		plus the time since that run started.  NULL (the caller runs them)
+ *		when one of them has no result in the ledger; an outcome with no
+ *		result when the model has no freshness test.
+ */
+TestsOutcome *
+TestsFreshnessAgain(ModelDef *model, MemoryContext resultcxt)
+{
+	TestsOutcome *outcome = MemoryContextAllocZero(resultcxt, sizeof(TestsOutcome));
+	MemoryContext oldcontext = MemoryContextSwitchTo(resultcxt);
+	List	   *tests = CatalogListTests(model->name);	/* the results point at them */
+	ListCell   *lc;
+
+	MemoryContextSwitchTo(oldcontext);
+	foreach(lc, tests)
+	{
+		TestDef    *test = lfirst(lc);
+		CatalogSession session;
+		Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+		Datum		values[3];
+		char	   *age = NULL;
+		bool		stale = false;
+		TestResult *result;
+
+		if (strcmp(test->kind, "freshness") != 0)
+			continue;
+		values[0] = CStringGetTextDatum(model->name);
+		values[1] = CStringGetTextDatum(test->name);
+		values[2] = CStringGetTextDatum(test->max_age);
+		CatalogEnter(&session);
+		if (CatalogQuery("SELECT a.age::text, a.age > $3::interval "
+						 "  FROM (SELECT r.observed::interval + (now() - u.started_at) AS age "
+						 "          FROM medallion.test_results r JOIN medallion.runs u ON u.run_id = r.run_id "
+						 "         WHERE r.model = $1 AND r.test = $2 AND r.status <> 'error' "
+						 "           AND r.observed IS NOT NULL "
+						 "         ORDER BY r.run_id DESC LIMIT 1) a",
+						 3, argtypes, values, NULL, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the last freshness of model \"%s\"", model->name);
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+
+			age = MemoryContextStrdup(resultcxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+			stale = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		}
+		CatalogLeave(&session);
+		if (age == NULL)
+			return NULL;
+		oldcontext = MemoryContextSwitchTo(resultcxt);
+		result = palloc0(sizeof(TestResult));
+		result->test = test;
+		outcome->results = lappend(outcome->results, result);
+		MemoryContextSwitchTo(oldcontext);
+		record(outcome, result, stale ? 1 : 0, age, NULL, resultcxt);
+	}
+	return outcome;
+}
+
 /* The relation a relationships test references (what is published). */
 Oid
 TestsReferencedRelation(TestDef *test)
@@ -357,12 +419,12 @@ TestsReferencedRelation(TestDef *test)
  *		what is published and the bindings of the tests' own code;
  *		BindExecute points each read of a relation in redirect_from (OIDs),
  *		and of the model's published relation, at redirect_to or relid, so
- *		tests see the run's candidates.  With only_kind, only the tests of
- *		that kind run.  Returns the outcome, allocated in resultcxt.
+ *		tests see the run's candidates.  Returns the outcome, allocated in
+ *		resultcxt.
  */
 TestsOutcome *
 TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
-			  MemoryContext resultcxt, const char *only_kind)
+			  MemoryContext resultcxt)
 {
 	MemoryContext oldcontext = MemoryContextSwitchTo(resultcxt);
 	TestsOutcome *outcome = palloc0(sizeof(TestsOutcome));
@@ -381,17 +443,6 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 	bool		expressions_bound;
 	ListCell   *lc;
 
-	if (only_kind != NULL)
-	{
-		List	   *kept = NIL;
-
-		foreach(lc, tests)
-		{
-			if (strcmp(((TestDef *) lfirst(lc))->kind, only_kind) == 0)
-				kept = lappend(kept, lfirst(lc));
-		}
-		tests = kept;
-	}
 	MemoryContextSwitchTo(oldcontext);
 	if (tests == NIL)
 		return outcome;
