@@ -64,8 +64,10 @@ CREATE FUNCTION medallion.model_inputs(model text,
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
-/* plpgsql, not sql: its plan is kept for the session (each run checks each model) */
+/* plpgsql, not sql: its plan is kept for the session (each run checks each
+   model), planned once (generic) rather than once per model */
 #variable_conflict use_column
 BEGIN
 RETURN QUERY
@@ -146,6 +148,7 @@ CREATE FUNCTION medallion.build_check(model text,
 RETURNS record
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
 	m medallion.models;
