@@ -88,7 +88,7 @@ END
 $$;
 -- (at this size every model builds in milliseconds: give them to workers anyway)
 SET medallion.worker_min_ms = 0;
-SELECT count(*) FILTER (WHERE status IN ('success', 'up_to_date')) AS built FROM medallion_run('all', threads => 2);
+SELECT count(*) FILTER (WHERE status IN ('success', 'up_to_date')) AS built FROM medallion_run('all', threads => 2, changed_only => false);
 RESET medallion.worker_min_ms;
 SELECT count(*) FILTER (WHERE worker) >= 6 AS most_tables_in_workers FROM medallion.run_models
  WHERE run_id = (SELECT max(run_id) FROM medallion.runs);

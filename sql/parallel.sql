@@ -188,6 +188,14 @@ SELECT count(*) FILTER (WHERE worker) AS by_workers
   FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs);
 SELECT count(*) FILTER (WHERE rows <> 2000 + substr(model, 10)::int) AS wrong_counts
   FROM par_src.fingerprint() WHERE model LIKE 'par\_many\_%';
+-- change-aware with threads: the models are checked before a worker would
+-- build them, and those up to date are given to none
+SET medallion.changed_only = on;
+SELECT count(*) FILTER (WHERE status = 'success') AS built FROM medallion_run('tag:many', threads => 2);
+SELECT count(*) FILTER (WHERE status = 'up_to_date') AS up_to_date FROM medallion_run('tag:many', threads => 2);
+SELECT count(*) FILTER (WHERE worker) AS by_workers
+  FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs);
+SET medallion.changed_only = off;
 RESET medallion.max_workers;
 
 -- A staging table no extraction points at (as a restore leaves one) goes at the next run

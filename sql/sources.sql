@@ -237,6 +237,35 @@ SELECT count(*) AS still_published FROM silver.slvr_oltp_orders;
 ALTER SERVER oltp OPTIONS (SET port :'real_port');
 \set ECHO all
 
+-- Change-aware runs and foreign tables: a model reading one builds at every
+-- run, unless its source probes them (count(*) and max(freshness_column),
+-- pushed to the remote side, stored with the build)
+SET medallion.changed_only = on;
+SELECT medallion_create_model('gld_oltp_totals', 'SELECT count(*) AS n, sum(amount) AS amount FROM oltp_shop.orders',
+  layer => 'gold');
+SELECT model, status FROM medallion_run('gld_oltp_totals');
+SELECT model, status, message FROM medallion_run('gld_oltp_totals');
+SELECT medallion_create_source('oltp', 'oltp_shop', kind => 'postgres', server_name => 'oltp', remote_schema => 'shop',
+  tables => ARRAY['orders'], options => '{"changes": "probe"}');          -- no freshness_column
+SELECT medallion_create_source('oltp', 'oltp_shop', kind => 'postgres', server_name => 'oltp', remote_schema => 'shop',
+  tables => ARRAY['orders'], options => '{"changes": "sometimes"}');
+SELECT medallion_create_source('oltp', 'oltp_shop', kind => 'postgres', server_name => 'oltp', remote_schema => 'shop',
+  tables => ARRAY['orders'], freshness_column => 'changed_at', options => '{"changes": "probe"}');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('gld_oltp_totals');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('gld_oltp_totals');
+SELECT model, build, why FROM medallion_plan('gld_oltp_totals');
+\c regress_medallion_oltp
+INSERT INTO shop.orders VALUES (400, 4, '2024-04-01');
+\c :regress_db
+SET medallion.log_timing = off;
+SET client_min_messages = warning;
+SET medallion.changed_only = on;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('gld_oltp_totals');
+SELECT n FROM gold.gld_oltp_totals;
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('gld_oltp_totals');
+SELECT medallion_drop_model('gld_oltp_totals');
+RESET medallion.changed_only;
+
 -- A file source: a CSV file per table, columns from its header
 CREATE EXTENSION file_fdw;
 CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;

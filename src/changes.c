@@ -57,6 +57,8 @@
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "utils/fmgrprotos.h"
+#include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -538,6 +540,88 @@ reads_outside(Query *query)
 }
 
 /*
+ * probe_inputs
+ *		The probes of the foreign tables the model reads whose source asks
+ *		for them (options => {"changes": "probe"}), as a jsonb object text
+ *		keyed by their OIDs: count(*) and max(freshness_column), one query
+ *		each, which a wrapper that pushes aggregates down (postgres_fdw)
+ *		answers on the remote side.  Run as the model's owner, whose user
+ *		mapping the model's reads use too.
+ */
+static char *
+probe_inputs(ModelDef *model)
+{
+	CatalogSession session;
+	MemoryContext callercxt = CurrentMemoryContext;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model->name)};
+	List	   *relids = NIL;
+	List	   *columns = NIL;
+	StringInfoData probes;
+	ListCell   *lr;
+	ListCell   *lc;
+
+	CatalogEnter(&session);
+	if (CatalogQuery("SELECT i.relid, s.freshness_column "
+					 "  FROM medallion.model_inputs($1) i "
+					 "  JOIN pg_class c ON c.oid = i.relid AND c.relkind = 'f' "
+					 "  JOIN pg_namespace n ON n.oid = c.relnamespace "
+					 "  JOIN medallion.sources s ON s.local_schema = n.nspname "
+					 " WHERE s.options->>'changes' = 'probe' "
+					 "   AND EXISTS (SELECT FROM medallion.sources p WHERE p.options->>'changes' = 'probe')",
+					 1, argtypes, values, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the foreign inputs of model \"%s\"", model->name);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(callercxt);
+
+		relids = lappend_oid(relids, DatumGetObjectId(d));
+		columns = lappend(columns, pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
+		MemoryContextSwitchTo(old);
+	}
+	CatalogLeave(&session);
+
+	initStringInfo(&probes);
+	appendStringInfoChar(&probes, '{');
+	forboth(lr, relids, lc, columns)
+	{
+		Oid			save_userid;
+		int			save_sec;
+		char	   *found;
+
+		int			gucnest = NewGUCNestLevel();
+
+		/* the same text whatever the session's settings */
+		(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		GetUserIdAndSecContext(&save_userid, &save_sec);
+		SetUserIdAndSecContext(ModelOwnerId(model),
+							   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+		found = SqlValue(psprintf("SELECT pg_catalog.count(*)::pg_catalog.text OPERATOR(pg_catalog.||) ' rows, newest ' "
+								  "OPERATOR(pg_catalog.||) coalesce(pg_catalog.max(%s)::pg_catalog.text, 'none') FROM %s",
+								  quote_identifier(lfirst(lc)), SqlRelationName(lfirst_oid(lr))),
+						 0, NULL, NULL);
+		SetUserIdAndSecContext(save_userid, save_sec);
+		AtEOXact_GUC(true, gucnest);
+		if (probes.len > 1)
+			appendStringInfoString(&probes, ", ");
+		escape_json(&probes, psprintf("%u", lfirst_oid(lr)));
+		appendStringInfoString(&probes, ": ");
+		escape_json(&probes, found);
+	}
+	appendStringInfoChar(&probes, '}');
+	return probes.data;
+}
+
+/*
  * ChangesCheck
  *		Whether the model needs building, and why: its definition, its
  *		inputs (medallion.build_check), the functions it calls, the Citus
@@ -550,17 +634,18 @@ ChangesCheck(ModelDef *model, Query *query)
 	ChangeCheck *check = palloc0(sizeof(ChangeCheck));
 	MemoryContext callercxt = CurrentMemoryContext;
 	CatalogSession session;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(model->name)};
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(model->name), (Datum) 0};
 	/* a view holds no data: only its definition matters (build_check) */
 	bool		data = model->kind != MAT_VIEW;
 	/* ... unless its owner declared it deterministic */
 	const char *outside = data && !model->deterministic ? reads_outside(query) : NULL;
 	int			ret;
 
+	values[1] = CStringGetTextDatum(data ? probe_inputs(model) : "{}");
 	CatalogEnter(&session);
 	ret = CatalogQuery("SELECT reason, since, inputs::text, snapshot::text "
-					   "FROM medallion.build_check($1)", 1, argtypes, values, NULL, 0);
+					   "FROM medallion.build_check($1, $2::jsonb)", 2, argtypes, values, NULL, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not check model \"%s\": %s", model->name, SPI_result_code_string(ret));
 	{

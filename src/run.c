@@ -529,6 +529,24 @@ start_workers(Run *run)
 			!OidIsValid(BuildPublishedRelid(step->model)) ||
 			!reads_committed(run, step->node))
 			continue;
+
+		/*
+		 * Change-aware: checked here, before the worker reads anything, so
+		 * that the snapshot stored with its build is one its reads saw at
+		 * least; a model that is up to date is not given to a worker at
+		 * all (build_model takes the check).
+		 */
+		if (run->changed_only && !run->full_refresh)
+		{
+			if (step->pre_check == NULL)
+			{
+				old = MemoryContextSwitchTo(run->context);
+				step->pre_check = ChangesCheck(step->model, BindLoad(step->model)->query);
+				MemoryContextSwitchTo(old);
+			}
+			if (step->pre_check->reason == NULL)
+				continue;
+		}
 		LedgerStart(run, NULL);
 		old = MemoryContextSwitchTo(run->context);
 		step->worker = WorkerStartBuild(&run->idle_workers, run->run_id, step->model->name,
@@ -837,7 +855,7 @@ build_model(Run *run, RunStep *step)
 	 */
 	if (run->changed_only && !run->full_refresh && model->kind != MAT_EPHEMERAL)
 	{
-		check = ChangesCheck(model, build.bound->query);
+		check = step->pre_check != NULL ? step->pre_check : ChangesCheck(model, build.bound->query);
 		if (check->reason != NULL)
 		{
 			MemoryContext old = MemoryContextSwitchTo(run->context);

@@ -51,6 +51,7 @@ typedef struct RunStep
 	bool		up_to_date;		/* incremental: no new rows; or unchanged inputs */
 	int64		unchanged_since;	/* up to date: inputs unchanged since this run */
 	char	   *build_reason;	/* change-aware: why it was built */
+	struct ChangeCheck *pre_check;	/* change-aware: checked before a worker built it */
 	WorkerBuild *worker;		/* threads: the worker building it, until collected */
 	bool		by_worker;		/* threads: a worker built its candidate */
 	bool		in_worker;		/* threads: a worker built it or failed to */

@@ -30,7 +30,10 @@ CREATE TABLE medallion.sources (
 	CONSTRAINT sources_batch_size
 		CHECK (NOT options ? 'batch_size' OR (pg_catalog.jsonb_typeof(options->'batch_size') = 'number'
 			AND (options->>'batch_size')::numeric BETWEEN 1 AND 100000000
-			AND (options->>'batch_size')::numeric = pg_catalog.trunc((options->>'batch_size')::numeric)))
+			AND (options->>'batch_size')::numeric = pg_catalog.trunc((options->>'batch_size')::numeric))),
+	CONSTRAINT sources_changes
+		CHECK (NOT options ? 'changes' OR options->>'changes' = 'always'
+			OR (options->>'changes' = 'probe' AND freshness_column IS NOT NULL))
 );
 COMMENT ON TABLE medallion.sources IS
 	'External or local relation sets that models read; relations in local_schema are classified as source dependencies';
@@ -40,7 +43,7 @@ COMMENT ON COLUMN medallion.sources.server_name IS 'Foreign server, for tds and 
 COMMENT ON COLUMN medallion.sources.remote_schema IS 'Schema on the remote side';
 COMMENT ON COLUMN medallion.sources.local_schema IS 'Local schema holding the source''s relations';
 COMMENT ON COLUMN medallion.sources.tables IS 'Relations of the source (empty: every relation of local_schema)';
-COMMENT ON COLUMN medallion.sources.options IS 'Wrapper-specific options, never credentials';
+COMMENT ON COLUMN medallion.sources.options IS 'Wrapper-specific options, never credentials; retries, retry_delay, batch_size; changes (always, or probe: change-aware runs compare count(*) and max(freshness_column) of each foreign table with the last build''s)';
 COMMENT ON COLUMN medallion.sources.freshness_column IS 'Timestamp column whose maximum tells how fresh the source is';
 COMMENT ON COLUMN medallion.sources.warn_after IS 'Age after which the source is reported stale (warning)';
 COMMENT ON COLUMN medallion.sources.error_after IS 'Age after which the source is reported stale (error)';
@@ -437,6 +440,19 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = format('batch_size is %s.', options->'batch_size'),
 				  HINT = 'batch_size is how many rows an extraction stages per batch.';
+	END IF;
+	IF options ? 'changes' AND coalesce(options->>'changes', '') NOT IN ('always', 'probe') THEN
+		RAISE EXCEPTION 'option changes must be always or probe'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('changes is %s.', options->'changes'),
+				  HINT = 'always: a model reading the source''s foreign tables builds at every run; probe: only when a query of count(*) and max(freshness_column) on the remote side returns something new.';
+	END IF;
+	IF options->>'changes' = 'probe' AND (freshness_column IS NULL OR kind NOT IN ('tds', 'postgres', 'file')) THEN
+		RAISE EXCEPTION 'option changes => probe needs a source of foreign tables with a freshness_column'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('Source "%s" is of kind %s, freshness_column %s.', name, kind,
+								  coalesce(quote_literal(freshness_column), 'not set')),
+				  HINT = 'The probe compares count(*) and max(freshness_column) of each foreign table with the last build''s.';
 	END IF;
 	IF options ? 'retry_delay' THEN
 		DECLARE

@@ -59,7 +59,7 @@ COMMENT ON EVENT TRIGGER medallion_track_partitions IS
  * (compared with the last build's), tracked whether writes to it are
  * logged (relid, when set, is looked up in medallion.changes).
  */
-CREATE FUNCTION medallion.model_inputs(model text,
+CREATE FUNCTION medallion.model_inputs(model text, probes jsonb DEFAULT '{}',
 	OUT label text, OUT state text, OUT relid oid, OUT tracked boolean, OUT why text)
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE
@@ -100,13 +100,15 @@ SELECT CASE WHEN r.model IS NOT NULL THEN format('model %s', r.model)
 			WHEN r.model IS NOT NULL
 			THEN coalesce('run ' || (SELECT b.run_id FROM medallion.build_state b WHERE b.model = r.model), 'never built')
 			WHEN r.relid IS NULL THEN 'missing'
+			WHEN r.relkind = 'f' AND probes ? r.relid::text THEN 'probe ' || (probes->>r.relid::text)
 			WHEN r.relkind = 'v' THEN 'rule ' || (SELECT w.xmin FROM pg_rewrite w WHERE w.ev_class = r.relid LIMIT 1)
 			WHEN r.relkind = 'p' THEN 'partitions ' ||
 				 (SELECT string_agg(t.relid::oid || ':' || pg_relation_filenode(t.relid), ',' ORDER BY t.relid::oid)
 					FROM pg_partition_tree(r.relid) t WHERE t.isleaf)
 			ELSE 'storage ' || r.relfilenode END,
-	   CASE WHEN r.model IS NULL AND r.relkind = 'r' THEN r.relid END,
+	   CASE WHEN r.model IS NULL AND r.relkind IN ('r', 'f') THEN r.relid END,
 	   coalesce(r.model IS NOT NULL OR r.relkind = 'v' OR
+				(r.relkind = 'f' AND probes ? r.relid::text) OR
 				(r.relkind = 'r' AND r.trigger = 'A') OR
 				(r.relkind = 'p' AND r.trigger = 'A' AND NOT EXISTS
 					(SELECT FROM pg_partition_tree(r.relid) t
@@ -115,7 +117,7 @@ SELECT CASE WHEN r.model IS NOT NULL THEN format('model %s', r.model)
 				false),
 	   CASE WHEN r.model IS NOT NULL OR r.relkind = 'v' THEN NULL
 			WHEN r.relid IS NULL THEN 'it is missing'
-			WHEN r.relkind = 'f' THEN 'a foreign table: its changes are not seen here'
+			WHEN r.relkind = 'f' THEN 'a foreign table: its changes are not seen here (its source may probe them: options => {"changes": "probe"})'
 			WHEN r.relkind = 'm' THEN 'a materialized view: its refreshes fire no trigger'
 			WHEN r.trigger IS NULL THEN 'not tracked (its owner can call medallion_track)'
 			WHEN r.trigger <> 'A' THEN 'its trigger medallion_changes is not enabled always'
@@ -135,15 +137,15 @@ SELECT format('partition %s', t.relid::regclass), 'leaf', t.relid::oid, true, NU
  WHERE t.isleaf AND p.kind <> 'model';
 END
 $$;
-COMMENT ON FUNCTION medallion.model_inputs(text) IS
-	'The inputs of a model (through view and ephemeral models and plain views), with the state no trigger reports and whether their writes are tracked';
+COMMENT ON FUNCTION medallion.model_inputs(text, jsonb) IS
+	'The inputs of a model (through view and ephemeral models and plain views), with the state no trigger reports (for a foreign table, its probe in probes, by OID) and whether their writes are tracked';
 
 /*
  * Does the model need building?  reason is why (NULL: its definition and
  * inputs are unchanged since its last build, run since); inputs and
  * snapshot are what to store if it is built now.
  */
-CREATE FUNCTION medallion.build_check(model text,
+CREATE FUNCTION medallion.build_check(model text, probes jsonb DEFAULT '{}',
 	OUT reason text, OUT since bigint, OUT inputs jsonb, OUT snapshot pg_snapshot)
 RETURNS record
 LANGUAGE plpgsql VOLATILE
@@ -170,7 +172,7 @@ BEGIN
 								   string_agg(x::text, ',' ORDER BY x))
 					   FROM (SELECT pg_snapshot_xip(snapshot) AS x UNION ALL SELECT own) AS xip)::pg_snapshot;
 	END IF;
-	SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') INTO now_inputs FROM medallion.model_inputs(build_check.model) x;
+	SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') INTO now_inputs FROM medallion.model_inputs(build_check.model, probes) x;
 	SELECT coalesce(jsonb_object_agg(x.label, x.state), '{}') INTO inputs
 	  FROM jsonb_to_recordset(now_inputs) AS x (label text, state text, relid oid, tracked boolean, why text);
 	SELECT * INTO m FROM medallion.models WHERE name = build_check.model;
@@ -223,7 +225,7 @@ BEGIN
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION medallion.build_check(text) IS
+COMMENT ON FUNCTION medallion.build_check(text, jsonb) IS
 	'Why a model needs building (NULL when its definition and inputs are unchanged since its last build), with the state of its inputs and a snapshot to store if it is built';
 
 /* A model built: what it read with.  changed: what it publishes may differ. */
