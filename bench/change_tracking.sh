@@ -12,7 +12,8 @@
 #    alternation; untracked time / tracked time (target >= 0.98).
 # 3. Runs: the 24-model pipeline of bench/soak_pipeline.sql reading the
 #    tracked tables, full run against a run when nothing changed (change-
-#    aware, the default), as ms and ratio (target <= 0.01).
+#    aware, the default), as ms and ratio (target <= 0.01), each in a new
+#    connection, then 10 of each in one warm session.
 # Median (and range) of $ROUNDS rounds.
 . "$(dirname "$0")/common.sh"
 ROUNDS=${ROUNDS:-5}
@@ -86,6 +87,17 @@ for i in $(seq 1 "$ROUNDS"); do
 	full+=($(run_ms false))
 	idle+=($(run_ms true))
 done
+# the same in one warm session (\timing: the time inside the server, as a
+# pool or a scheduler's session sees it), 10 of each, alternating
+warm_full=(); warm_idle=()
+while read -r kind ms; do
+	if [ "$kind" = f ]; then warm_full+=("$ms"); else warm_idle+=("$ms"); fi
+done < <({ echo '\timing on'; echo 'SET client_min_messages = warning;'
+		   for _ in $(seq 10); do
+			   echo "\\echo f"; echo "SELECT count(*) FROM medallion_run('tag:soak', changed_only => false);"
+			   echo "\\echo i"; echo "SELECT count(*) FROM medallion_run('tag:soak', changed_only => true);"
+		   done; } | $PSQL 2>/dev/null |
+		 awk '/^[fi]$/ {k = $1} /^Time: / && k != "" {print k, $2; k = ""}')
 [ "$($PSQL -At -c "SET client_min_messages = warning" -c "SELECT count(*) FROM medallion_run('tag:soak', changed_only => true) WHERE status <> 'up_to_date'")" = 0 ] ||
 	{ echo "a run with nothing changed built something" >&2; exit 1; }
 
@@ -103,3 +115,7 @@ echo "runs of the 24-model soak pipeline (scale 1):"
 echo "  full (changed_only => false): $(median "${full[@]}") ms ($(range "${full[@]}"))"
 echo "  nothing changed:            $(median "${idle[@]}") ms ($(range "${idle[@]}"))"
 awk -v a="$(median "${idle[@]}")" -v b="$(median "${full[@]}")" 'BEGIN { printf "  ratio idle / full:          %.3f (target <= 0.01)\n", a / b }'
+echo "  (each run above in a new connection; in one warm session, 10 each:)"
+echo "  full, warm session:           $(median "${warm_full[@]}") ms ($(range "${warm_full[@]}"))"
+echo "  nothing changed, warm session: $(median "${warm_idle[@]}") ms ($(range "${warm_idle[@]}"))"
+awk -v a="$(median "${warm_idle[@]}")" -v b="$(median "${warm_full[@]}")" 'BEGIN { printf "  ratio idle / full, warm:     %.3f\n", a / b }'

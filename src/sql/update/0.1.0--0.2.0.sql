@@ -973,7 +973,7 @@ BEGIN
 		SELECT * FROM jsonb_populate_recordset(NULL::medallion.test_results,
 											   coalesce(entry->'tests', '[]'));
 
-		/* alerts: committed with the ledger, whatever the run's transaction does */
+		/* alerts: sent when this entry commits (with the run, or in the worker's transaction when the run raises) */
 		PERFORM pg_notify('medallion_alerts', left(a.payload::text, 7900))
 		   FROM (SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'model', st->>'model',
 										   'status', st->>'status', 'message', st->>'message') AS payload
