@@ -444,18 +444,35 @@ ChangesUntrackUnread(void)
 		CatalogLeave(&session);
 		return;
 	}
-	if (CatalogQuery("WITH inputs AS ("
+	/*
+	 * Only the tracked tables no model names (nor any partitioned table
+	 * above them) can have lost their last reader: the inputs of every
+	 * model, through views and partitions, are worked out only when there
+	 * is one, so that defining models one after another stays cheap.
+	 */
+	if (CatalogQuery("WITH tracked AS ("
+					 "  SELECT t.tgrelid FROM pg_trigger t "
+					 "    JOIN pg_depend d ON d.classid = 'pg_trigger'::regclass AND d.objid = t.oid "
+					 "     AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'a' "
+					 "    JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'medallion' "
+					 "   WHERE t.tgname = 'medallion_changes'), "
+					 "unnamed AS ("
+					 "  SELECT tr.tgrelid FROM tracked tr "
+					 "   WHERE NOT EXISTS (SELECT FROM (SELECT tr.tgrelid AS relid "
+					 "                                  UNION SELECT a.relid FROM pg_partition_ancestors(tr.tgrelid) a) r "
+					 "                       JOIN pg_class c ON c.oid = r.relid "
+					 "                       JOIN pg_namespace n ON n.oid = c.relnamespace "
+					 "                       JOIN medallion.model_dependencies md "
+					 "                         ON md.dep_schema = n.nspname AND md.dep_name = c.relname)), "
+					 "inputs AS ("
 					 "  SELECT DISTINCT i.relid FROM medallion.models m "
-					 "  CROSS JOIN LATERAL medallion.model_inputs(m.name) i WHERE i.relid IS NOT NULL), "
+					 "  CROSS JOIN LATERAL medallion.model_inputs(m.name) i "
+					 "   WHERE i.relid IS NOT NULL AND EXISTS (SELECT FROM unnamed)), "
 					 "needed AS ("
 					 "  SELECT i.relid FROM inputs i "
 					 "  UNION SELECT a.relid FROM inputs i CROSS JOIN LATERAL pg_partition_ancestors(i.relid) a) "
-					 "SELECT t.tgrelid FROM pg_trigger t "
-					 "  JOIN pg_depend d ON d.classid = 'pg_trigger'::regclass AND d.objid = t.oid "
-					 "   AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'a' "
-					 "  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'medallion' "
-					 " WHERE t.tgname = 'medallion_changes' "
-					 "   AND NOT EXISTS (SELECT FROM needed n WHERE n.relid = t.tgrelid)",
+					 "SELECT u.tgrelid FROM unnamed u "
+					 " WHERE NOT EXISTS (SELECT FROM needed n WHERE n.relid = u.tgrelid)",
 					 0, NULL, NULL, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the tracked tables");
 	for (uint64 i = 0; i < SPI_processed; i++)
