@@ -70,6 +70,7 @@
 #include "model.h"
 #include "scale.h"
 #include "sqltext.h"
+#include "subxact.h"
 
 /* tables this transaction has logged (OIDs), in TopTransactionContext */
 static List *logged = NIL;
@@ -373,6 +374,13 @@ partition_added(Node *parsetree)
 	return InvalidOid;
 }
 
+/* SubxactWork: track_one of the partition *arg. */
+static void
+track_leaf(void *arg)
+{
+	track_one(*(Oid *) arg);
+}
+
 PG_FUNCTION_INFO_V1(medallion_track_partitions);
 
 /*
@@ -410,12 +418,21 @@ medallion_track_partitions(PG_FUNCTION_ARGS)
 		ListCell   *la;
 		bool		tracked_above = false;
 
+		ErrorData  *edata;
+
 		if (has_tracking(leaf) || ScaleIsCitusTable(leaf))
 			continue;
 		foreach(la, get_partition_ancestors(leaf))
 			tracked_above = tracked_above || has_tracking(lfirst_oid(la));
-		if (tracked_above)
-			track_one(leaf);
+		if (!tracked_above)
+			continue;
+		/* the DDL goes on whatever happens here: the partition is then untracked */
+		edata = SubxactRun(track_leaf, &leaf, true);
+		if (edata != NULL)
+			ereport(WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("partition %s is not tracked: %s", SqlRelationName(leaf), edata->message),
+					 errhint("Its owner tracks it with medallion_track(); until then the models reading it build at every run.")));
 	}
 	CatalogLeave(&session);
 	PG_RETURN_VOID();
