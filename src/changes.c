@@ -64,6 +64,7 @@
 #include "utils/rel.h"
 #include "utils/xid8.h"
 
+#include "bind.h"
 #include "catalog.h"
 #include "changes.h"
 #include "materialize.h"
@@ -580,7 +581,7 @@ reads_outside(Query *query)
  *		keyed by their OIDs: count(*) and max(freshness_column), one query
  *		each, which a wrapper that pushes aggregates down (postgres_fdw)
  *		answers on the remote side.  Run as the model's owner, whose user
- *		mapping the model's reads use too.
+ *		mapping the model's reads use too, as a run's queries are.
  */
 static char *
 probe_inputs(ModelDef *model)
@@ -621,35 +622,34 @@ probe_inputs(ModelDef *model)
 	appendStringInfoChar(&probes, '{');
 	forboth(lr, relids, lc, columns)
 	{
-		Oid			save_userid;
-		int			save_sec;
-		char	   *found;
+		ModelScope	scope;
+		BindRows	rows = {0};
 
-		int			gucnest = NewGUCNestLevel();
-
-		/* the same text whatever the session's settings */
-		(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		/*
+		 * As the model's owner, restricted, through the trust check of
+		 * every query a run executes (a policy on the foreign table may
+		 * call code); the same text whatever the session's settings.  No
+		 * timeout of its own: the build's, when there is one, goes on.
+		 */
+		ModelScopeEnter(&scope, ModelOwnerId(model), 0);
+		ModelScopeIsoDates();
 		(void) set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 		(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 		(void) set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
-		GetUserIdAndSecContext(&save_userid, &save_sec);
-		SetUserIdAndSecContext(ModelOwnerId(model),
-							   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-		found = SqlValue(psprintf("SELECT pg_catalog.count(*)::pg_catalog.text OPERATOR(pg_catalog.||) ' rows, newest ' "
-								  "OPERATOR(pg_catalog.||) coalesce(pg_catalog.max(%s)::pg_catalog.text, 'none') FROM %s",
-								  quote_identifier(lfirst(lc)), SqlRelationName(lfirst_oid(lr))),
-						 0, NULL, NULL);
-		SetUserIdAndSecContext(save_userid, save_sec);
-		AtEOXact_GUC(true, gucnest);
+		(void) BindExecute(psprintf("SELECT pg_catalog.count(*)::pg_catalog.text OPERATOR(pg_catalog.||) ' rows, newest ' "
+									"OPERATOR(pg_catalog.||) coalesce(pg_catalog.max(c.%s)::pg_catalog.text, 'none') "
+									"FROM %s AS c",
+									quote_identifier(lfirst(lc)), SqlRelationName(lfirst_oid(lr))),
+						   0, NULL, NULL, NULL, NIL, NIL, BindRowsReceiver(&rows, 1, callercxt));
+		ModelScopeLeave(&scope);
 		if (probes.len > 1)
 			appendStringInfoString(&probes, ", ");
 		escape_json(&probes, psprintf("%u", lfirst_oid(lr)));
 		appendStringInfoString(&probes, ": ");
-		escape_json(&probes, found);
+		escape_json(&probes, ((char **) linitial(rows.rows))[0]);
 	}
 	appendStringInfoChar(&probes, '}');
 	return probes.data;
