@@ -878,18 +878,7 @@ build_model(Run *run, RunStep *step)
 			 * when the ledger has no result to start from.
 			 */
 			if (model->kind != MAT_VIEW)
-			{
-				step->tests = TestsFreshnessAgain(model, run->context);
-				if (step->tests == NULL)
-				{
-					if (ScaleIsCitusTable(BuildPublishedRelid(model)))
-						ScaleSequential();
-					step->tests = TestsRun(model, BuildPublishedRelid(model), run->redirect_from,
-										   run->redirect_to, run->context);
-				}
-				else if (step->tests->results == NIL)
-					step->tests = NULL;
-			}
+				step->tests = TestsFreshnessAgain(model, BuildPublishedRelid(model), run->context);
 			if (gucnest > 0)
 				AtEOXact_GUC(true, gucnest);
 			return;

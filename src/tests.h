@@ -49,7 +49,7 @@ extern char *TestsExpressionColumn(TestDef *test);
 extern Oid	TestsReferencedRelation(TestDef *test);
 extern TestsOutcome *TestsRun(ModelDef *model, Oid relid, List *redirect_from,
 							  List *redirect_to, MemoryContext resultcxt);
-extern TestsOutcome *TestsFreshnessAgain(ModelDef *model, MemoryContext resultcxt);
+extern TestsOutcome *TestsFreshnessAgain(ModelDef *model, Oid relid, MemoryContext resultcxt);
 extern void TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id);
 
 /* tests_define.c */

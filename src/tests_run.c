@@ -61,6 +61,7 @@
 #include "build.h"
 #include "catalog.h"
 #include "model.h"
+#include "scale.h"
 #include "sqltext.h"
 #include "subxact.h"
 #include "tests.h"
@@ -345,12 +346,12 @@ record(TestsOutcome *outcome, TestResult *result, int64 failures, const char *ob
  *		The freshness tests of a model whose data did not change since its
  *		last build, evaluated again without reading it: the newest value
  *		is what it was, so its age is the age the test's last result saw
- *		plus the time since that run started.  NULL (the caller runs them)
- *		when one of them has no result in the ledger; an outcome with no
- *		result when the model has no freshness test.
+ *		plus the time since that run started.  When one of them has no
+ *		result in the ledger, the model's tests run against what is
+ *		published (relid).  NULL when the model has no freshness test.
  */
 TestsOutcome *
-TestsFreshnessAgain(ModelDef *model, MemoryContext resultcxt)
+TestsFreshnessAgain(ModelDef *model, Oid relid, MemoryContext resultcxt)
 {
 	TestsOutcome *outcome = MemoryContextAllocZero(resultcxt, sizeof(TestsOutcome));
 	MemoryContext oldcontext = MemoryContextSwitchTo(resultcxt);
@@ -391,7 +392,12 @@ TestsFreshnessAgain(ModelDef *model, MemoryContext resultcxt)
 		}
 		CatalogLeave(&session);
 		if (age == NULL)
-			return NULL;
+		{
+			/* on Citus, before its first multi-shard query: see ScaleSequential */
+			if (ScaleIsCitusTable(relid))
+				ScaleSequential();
+			return TestsRun(model, relid, NIL, NIL, resultcxt);
+		}
 		oldcontext = MemoryContextSwitchTo(resultcxt);
 		result = palloc0(sizeof(TestResult));
 		result->test = test;
@@ -399,7 +405,7 @@ TestsFreshnessAgain(ModelDef *model, MemoryContext resultcxt)
 		MemoryContextSwitchTo(oldcontext);
 		record(outcome, result, stale ? 1 : 0, age, NULL, resultcxt);
 	}
-	return outcome;
+	return outcome->results != NIL ? outcome : NULL;
 }
 
 /* The relation a relationships test references (what is published). */
