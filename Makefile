@@ -27,7 +27,22 @@ OBJS = \
 	src/run_workers.o \
 	src/run_ledger.o \
 	src/scale.o \
-	src/changes.o
+	src/changes.o \
+	src/docs.o \
+	src/docs_graph.o \
+	src/docs_cron.o
+
+# medallion_docs.so lays graphs out with Graphviz (src/medallion_docs.c).
+# It is a module of its own so that medallion.so loads where Graphviz is not
+# installed; it is built when libgvc's headers are (Debian:
+# libgraphviz-dev).  The dot layout and core render plugins are linked in.
+GRAPHVIZ_LIBDIR := $(shell pkg-config --variable=libdir libgvc 2>/dev/null)
+ifneq ($(GRAPHVIZ_LIBDIR),)
+MODULES = src/medallion_docs
+GRAPHVIZ_CFLAGS := $(shell pkg-config --cflags libgvc)
+GRAPHVIZ_LIBS := $(shell pkg-config --libs libgvc) -L$(GRAPHVIZ_LIBDIR)/graphviz \
+	-lgvplugin_dot_layout -lgvplugin_core -Wl,-rpath,$(GRAPHVIZ_LIBDIR)/graphviz
+endif
 
 EXTVERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(EXTENSION).control)
 # The install script of the current version is made of the sections in
@@ -55,6 +70,11 @@ $(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard src/sql/install/*.sql))
 $(EXTENSION)--0.1.0--0.2.0.sql: src/sql/update/0.1.0--0.2.0.sql src/sql/install/55_changes.sql \
 		src/sql/install/90_privileges.sql
 	cat $^ > $@
+
+src/medallion_docs.o src/medallion_docs.bc: override CPPFLAGS += $(GRAPHVIZ_CFLAGS)
+
+src/medallion_docs.so: src/medallion_docs.o
+	$(CC) $(CFLAGS) $< $(LDFLAGS) $(LDFLAGS_SL) -shared -o $@ $(GRAPHVIZ_LIBS)
 
 # The modules share structs through their headers: rebuild when one changes.
 $(OBJS): $(wildcard src/*.h)

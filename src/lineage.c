@@ -2,7 +2,7 @@
  *
  * lineage.c
  *	  Lineage out: medallion_lineage() as rows, medallion_graph() as
- *	  Mermaid, DOT or JSON text.
+ *	  Mermaid, DOT, JSON or SVG text (SVG laid out by docs_graph.c).
  *
  * Both read the graph of graph.c (models and model_dependencies).  Output
  * is deterministic: models by layer and name, other relations by name.
@@ -18,6 +18,7 @@
 #include "utils/json.h"
 #include "utils/tuplestore.h"
 
+#include "docs.h"
 #include "graph.h"
 #include "lineage.h"
 
@@ -208,30 +209,6 @@ medallion_lineage(PG_FUNCTION_ARGS)
  * medallion_graph
  * ---------------------------------------------------------------- */
 
-/* A node of the drawn graph. */
-typedef struct DrawNode
-{
-	char	   *id;				/* schema.name */
-	char	   *schema;
-	char	   *name;
-	const char *kind;			/* model, source, view, relation */
-	ModelDef   *model;			/* for models */
-} DrawNode;
-
-typedef struct DrawEdge
-{
-	char	   *from;
-	char	   *to;
-	int			from_index;		/* positions in the sorted node list */
-	int			to_index;
-} DrawEdge;
-
-typedef struct Drawing
-{
-	List	   *nodes;			/* of DrawNode * */
-	List	   *edges;			/* of DrawEdge * */
-} Drawing;
-
 static DrawNode *
 draw_node(Drawing *drawing, const char *schema, const char *name, const char *kind,
 		  ModelDef *model)
@@ -314,9 +291,14 @@ node_index(Drawing *drawing, const char *id)
 	return 0;					/* keep compiler quiet */
 }
 
-/* The selected models, what they read, and the edges between them. */
-static Drawing *
-build_drawing(Graph *graph, bool *selected)
+/*
+ * LineageDrawing
+ *		The selected models, what they read, and the edges between them,
+ *		sorted (models by layer and name, then the other relations);
+ *		palloc'd in the current context.
+ */
+Drawing *
+LineageDrawing(Graph *graph, bool *selected)
 {
 	Drawing    *drawing = palloc0(sizeof(Drawing));
 	ListCell   *lc;
@@ -581,18 +563,20 @@ medallion_graph(PG_FUNCTION_ARGS)
 	char	   *result;
 
 	if (strcmp(format, "mermaid") != 0 && strcmp(format, "dot") != 0 &&
-		strcmp(format, "json") != 0)
+		strcmp(format, "json") != 0 && strcmp(format, "svg") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown graph format \"%s\"", format),
-				 errhint("format is mermaid, dot or json.")));
+				 errhint("format is mermaid, dot, json or svg.")));
 	CatalogRequireAdmin("read lineage");
 	graph = GraphLoad(false);
-	drawing = build_drawing(graph, GraphSelect(graph, selector));
+	drawing = LineageDrawing(graph, GraphSelect(graph, selector));
 	if (strcmp(format, "mermaid") == 0)
 		result = render_mermaid(drawing, graph);
 	else if (strcmp(format, "dot") == 0)
 		result = render_dot(drawing, graph);
+	else if (strcmp(format, "svg") == 0)
+		result = DocsGraphSvg(drawing, graph, true);
 	else
 		result = render_json(drawing);
 	PG_RETURN_TEXT_P(cstring_to_text(result));

@@ -72,4 +72,11 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'medallion_graph'
 LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@.medallion_graph(text, text) IS
-	'The dependency graph of the selected models and the sources and relations they read, as mermaid, dot or json text';
+	'The dependency graph of the selected models and the sources and relations they read, as mermaid, dot, json or svg text (svg: laid out by Graphviz, needs medallion_docs.so)';
+
+CREATE FUNCTION @extschema@.medallion_docs(selector text DEFAULT 'all')
+RETURNS text
+AS 'MODULE_PATHNAME', 'medallion_docs'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.medallion_docs(text) IS
+	'The selected part of the pipeline as one self-contained HTML page: the graph, the last run as a Gantt chart, runs, sources, schedules, and each model with its SQL, columns, lineage, tests and last steps; shows what the caller may read';

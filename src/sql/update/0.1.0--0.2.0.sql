@@ -1055,3 +1055,14 @@ AS 'MODULE_PATHNAME', 'medallion_run'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text, integer, boolean) IS
 	'Build the selected models into candidates no one else can see (independent table models in up to threads background workers), then publish every success in one commit; with changed_only (NULL: medallion.changed_only, on by default), a model whose definition and inputs did not change since its last build is not built again; returns a row per model';
+
+/* The pipeline as a page; medallion_graph also draws SVG. */
+COMMENT ON FUNCTION @extschema@.medallion_graph(text, text) IS
+	'The dependency graph of the selected models and the sources and relations they read, as mermaid, dot, json or svg text (svg: laid out by Graphviz, needs medallion_docs.so)';
+
+CREATE FUNCTION @extschema@.medallion_docs(selector text DEFAULT 'all')
+RETURNS text
+AS 'MODULE_PATHNAME', 'medallion_docs'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.medallion_docs(text) IS
+	'The selected part of the pipeline as one self-contained HTML page: the graph, the last run as a Gantt chart, runs, sources, schedules, and each model with its SQL, columns, lineage, tests and last steps; shows what the caller may read';
