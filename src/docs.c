@@ -336,7 +336,10 @@ html_text(StringInfo buf, const char *text)
 	}
 }
 
-/* Append "<tag>text</tag>" with text escaped; a dash for NULL. */
+/*
+ * Append "<tag attributes>text</tag>" with text escaped, a dash for NULL;
+ * tag may carry attributes ("td class=\"num\"").
+ */
 static void
 html_cell(StringInfo buf, const char *tag, const char *text)
 {
@@ -345,7 +348,7 @@ html_cell(StringInfo buf, const char *tag, const char *text)
 		appendStringInfoString(buf, "<span class=\"muted\">-</span>");
 	else
 		html_text(buf, text);
-	appendStringInfo(buf, "</%s>", tag);
+	appendStringInfo(buf, "</%.*s>", (int) strcspn(tag, " "), tag);
 }
 
 /* A status badge; its class is one of the page's own names. */

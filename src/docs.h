@@ -54,5 +54,6 @@ extern char *DocsGraphSvg(Drawing *drawing, Graph *graph, bool standalone);
 extern bool DocsCronNext(const char *cron, TimestampTz after, TimestampTz *next);
 
 extern Datum medallion_docs(PG_FUNCTION_ARGS);
+extern Datum medallion_cron_next(PG_FUNCTION_ARGS);
 
 #endif							/* MEDALLION_DOCS_H */

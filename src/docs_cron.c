@@ -15,9 +15,13 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
 #include "utils/datetime.h"
 
 #include "docs.h"
+
+PG_FUNCTION_INFO_V1(medallion_cron_next);
 
 /* One field: the values it allows, and whether it was "*" (or "*\/n"). */
 typedef struct CronField
@@ -231,4 +235,20 @@ DocsCronNext(const char *cron, TimestampTz after, TimestampTz *next)
 		}
 	}
 	return false;
+}
+
+/*
+ * medallion.cron_next(cron, after) returns the first time after "after"
+ * that a pg_cron schedule fires, or NULL when the expression is not one
+ * this understands.
+ */
+Datum
+medallion_cron_next(PG_FUNCTION_ARGS)
+{
+	char	   *cron = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TimestampTz next;
+
+	if (!DocsCronNext(cron, PG_GETARG_TIMESTAMPTZ(1), &next))
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(next);
 }

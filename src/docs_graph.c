@@ -245,7 +245,7 @@ DocsGraphSvg(Drawing *drawing, Graph *graph, bool standalone)
 				if (strcmp(((LayerDef *) lfirst(ll))->name, node->model->layer) == 0)
 					out->cluster = layer_cluster[foreach_current_index(ll)];
 			}
-			out->id = psprintf("graph-model-%s", node->name);
+			out->id = psprintf("graph_model_%s", node->name);
 			if (state->readable)
 			{
 				const DocsStatusInfo *info = &DocsStatuses[state->status];
@@ -264,7 +264,7 @@ DocsGraphSvg(Drawing *drawing, Graph *graph, bool standalone)
 			}
 			continue;
 		}
-		out->id = psprintf("graph-relation-%d", foreach_current_index(lc) + 1);
+		out->id = psprintf("graph_relation_%d", foreach_current_index(lc) + 1);
 		out->label = node->id;
 		if (strcmp(node->kind, "source") == 0)
 		{

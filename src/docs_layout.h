@@ -13,7 +13,11 @@
 #ifndef MEDALLION_DOCS_LAYOUT_H
 #define MEDALLION_DOCS_LAYOUT_H
 
-#define DOCS_MODULE				"$libdir/medallion_docs"
+/*
+ * Found through dynamic_library_path ($libdir unless a superuser says
+ * otherwise), as "LOAD 'medallion_docs'" would.
+ */
+#define DOCS_MODULE				"medallion_docs"
 #define DOCS_LAYOUT_FUNCTION	"DocsLayoutSvg"
 
 /* A layout of the child process is given this long (seconds) to finish. */

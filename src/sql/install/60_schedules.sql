@@ -408,3 +408,10 @@ SELECT m.name AS model, m.layer, m.materialized, m.enabled,
 COMMENT ON VIEW medallion.status IS
 	'Each model''s last successful (published) build, its age, the status of its last run step, and a failed pg_cron job of a schedule that builds it (after that schedule''s last run)';
 GRANT SELECT ON medallion.status TO medallion_admin;
+
+CREATE FUNCTION medallion.cron_next(cron text, after timestamptz DEFAULT pg_catalog.now())
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'medallion_cron_next'
+LANGUAGE C IMMUTABLE STRICT;
+COMMENT ON FUNCTION medallion.cron_next(text, timestamptz) IS
+	'The first time after "after" that a pg_cron schedule (five fields or an @macro, in GMT) fires, or NULL when the expression is not understood';

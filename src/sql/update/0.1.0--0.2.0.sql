@@ -1066,3 +1066,10 @@ AS 'MODULE_PATHNAME', 'medallion_docs'
 LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@.medallion_docs(text) IS
 	'The selected part of the pipeline as one self-contained HTML page: the graph, the last run as a Gantt chart, runs, sources, schedules, and each model with its SQL, columns, lineage, tests and last steps; shows what the caller may read';
+
+CREATE FUNCTION medallion.cron_next(cron text, after timestamptz DEFAULT pg_catalog.now())
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'medallion_cron_next'
+LANGUAGE C IMMUTABLE STRICT;
+COMMENT ON FUNCTION medallion.cron_next(text, timestamptz) IS
+	'The first time after "after" that a pg_cron schedule (five fields or an @macro, in GMT) fires, or NULL when the expression is not understood';
