@@ -61,6 +61,10 @@ SELECT depth_from_model, relation_schema, relation_name, kind
 
 -- 7. The whole graph, for a README or a wiki
 SELECT medallion_graph('all', 'mermaid');
+-- and as a page (the README writes it to a file; here its first line and
+-- a section per model)
+SELECT split_part(medallion_docs(), E'\n', 1) AS first_line,
+       (SELECT count(*) FROM regexp_matches(medallion_docs(), '<article class="model" id="model-', 'g')) AS model_sections;
 
 -- The "Data-quality tests" section of the README, on the walkthrough's models
 SELECT medallion_add_test('slvr_customers', 'unique', column_name => 'customer_id');

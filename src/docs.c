@@ -476,6 +476,19 @@ page_policy(void)
 					"base-uri 'none'; form-action 'none'", encoded);
 }
 
+/* A time as "YYYY-MM-DD HH:MM" in UTC ("-" when out of range). */
+static char *
+utc_minute(TimestampTz time)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(time, NULL, &tm, &fsec, NULL, NULL) != 0)
+		return "-";
+	return psprintf("%04d-%02d-%02d %02d:%02d", tm.tm_year, tm.tm_mon, tm.tm_mday,
+					tm.tm_hour, tm.tm_min);
+}
+
 /* A number of milliseconds as "812 ms" or "3.4 s". */
 static char *
 duration_text(double ms)
@@ -511,9 +524,8 @@ write_header(DocsPage *page)
 	html_text(buf, page->selector);
 	appendStringInfo(buf, "</b>: %d models, %d of them readable by ", list_length(page->models), readable);
 	html_text(buf, GetUserNameFromId(GetUserId(), false));
-	appendStringInfoString(buf, ". Written at ");
-	html_text(buf, timestamptz_to_str(GetCurrentTransactionStartTimestamp()));
-	appendStringInfoString(buf, ".</p>\n<nav><a href=\"#graph\">Graph</a><a href=\"#last-run\">Last run</a>"
+	appendStringInfo(buf, ". Written at %s UTC.</p>\n", utc_minute(GetCurrentTransactionStartTimestamp()));
+	appendStringInfoString(buf, "\n<nav><a href=\"#graph\">Graph</a><a href=\"#last-run\">Last run</a>"
 						   "<a href=\"#runs\">Runs</a><a href=\"#sources\">Sources</a>"
 						   "<a href=\"#schedules\">Schedules</a><a href=\"#models\">Models</a></nav>\n"
 						   "</header>\n<main>\n");
@@ -621,11 +633,17 @@ write_gantt(DocsPage *page)
 						 DocsStatuses[status].label, row[G_WORKER] && is_true(row[G_WORKER]) ? "in a worker, " : "",
 						 row[G_ROWS] ? row[G_ROWS] : "no", "",
 						 duration_text(atof(row[G_MS] ? row[G_MS] : "0")));
-		if (width > 60)
+		/* the name inside its bar, cut to what fits (about 6 px a letter) */
+		if (width > 40)
 		{
+			int			fits = (int) ((width - 8) / 6);
+			char	   *label = pstrdup(row[G_MODEL]);
+
+			if (strlen(label) > fits)
+				label[fits] = '\0';
 			appendStringInfo(buf, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" fill=\"#1f2630\">",
 							 x + 4, y + 12);
-			html_text(buf, row[G_MODEL]);
+			html_text(buf, label);
 			appendStringInfoString(buf, "</text>");
 		}
 		appendStringInfoString(buf, link ? "</a>\n" : "\n");
@@ -766,14 +784,7 @@ write_schedules(DocsPage *page)
 		char	   *next_text = NULL;
 
 		if (DocsCronNext(row[SC_CRON], now, &next))
-		{
-			struct pg_tm tm;
-			fsec_t		fsec;
-
-			if (timestamp2tm(next, NULL, &tm, &fsec, NULL, NULL) == 0)
-				next_text = psprintf("%04d-%02d-%02d %02d:%02d", tm.tm_year, tm.tm_mon,
-									 tm.tm_mday, tm.tm_hour, tm.tm_min);
-		}
+			next_text = utc_minute(next);
 		appendStringInfoString(buf, "<tr>");
 		html_cell(buf, "td", row[SC_NAME]);
 		html_cell(buf, "td", row[SC_SELECTOR]);

@@ -5,7 +5,9 @@
 # Sets up as make test does (packages, build, install), starts a cluster in
 # /tmp/medallion-demo, generates the AdventureWorks source (sf = 1),
 # registers both model sets, runs medallion_run('gold') with its progress,
-# shows a few gold rows and the lineage graph, and says how to connect.
+# shows a few gold rows and the lineage graph, writes the pipeline's page
+# (/tmp/medallion-demo/pipeline.html, from medallion_docs()) and says how
+# to connect.
 # The cluster keeps running; "demo.sh stop" (make demo-stop) stops it and
 # removes it.  SF=n changes the scale.
 #
@@ -95,6 +97,10 @@ $PSQL -c "SELECT rfm_segment, count(*) AS customers, round(avg(lifetime_value), 
 say "lineage: SELECT medallion_graph('all', 'mermaid')"
 $PSQL -At -c "SELECT medallion_graph('all', 'mermaid')"
 
+say "the pipeline as a page: SELECT medallion_docs()"
+$PSQL -At -c "SELECT medallion_docs()" > "$DEMO/pipeline.html"
+echo "  wrote $DEMO/pipeline.html: open it in a browser"
+
 $PSQL -q -c "CREATE ROLE bi_reader LOGIN PASSWORD 'bi_reader' IN ROLE medallion_reader" >/dev/null
 say "ready in $(( $(date +%s) - start )) s; the cluster keeps running"
 cat <<EOF
@@ -102,6 +108,7 @@ cat <<EOF
   BI tools, read-only gold: host localhost, port $PORT, database adventureworks,
                             user bi_reader, password bi_reader (member of medallion_reader)
                             postgresql://bi_reader:bi_reader@localhost:$PORT/adventureworks
+  the pipeline as a page:   $DEMO/pipeline.html
   try:                      SELECT * FROM medallion.status;
                             SELECT * FROM medallion_lineage('gld_sales_summary', 'revenue');
                             SELECT * FROM medallion_run('gold', threads => 2);

@@ -1,0 +1,179 @@
+# The pipeline as a page, as a person sees it.  The demo pipeline's page
+# (AdventureWorks, sf 1, after a run) rendered in headless Chromium: one
+# SVG node per model, every link target present, no console message (a
+# refused style or script would log one), a screenshot kept in test/tmp.
+# A pathological graph (300 models with 63-character names, one of them
+# reading 100 models) is laid out and its page keeps a cluster per layer.
+# A layout process that crashes is an error of that call only: the server
+# and the session go on.  Runs against the cluster that test/run started.
+use strict;
+use warnings;
+use Test::More;
+use IPC::Run qw(start finish timeout);
+use Time::HiRes qw(usleep);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use MedallionTAP;
+
+my $db = $MedallionTAP::db = 'tap_docs';
+my $tmp = $ENV{TEST_TMP} || '/tmp';
+my $root = "$FindBin::Bin/../..";
+
+psql("DROP DATABASE IF EXISTS $db", 'postgres');
+psql("CREATE DATABASE $db", 'postgres');
+psql("CREATE EXTENSION medallion");
+
+# Render a file in headless Chromium; returns what it printed and the
+# console's messages (errors, refused loads, policy violations).
+sub chromium
+{
+	my ($file, @options) = @_;
+	my @cmd = ('chromium', '--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars',
+		"--user-data-dir=$tmp/chromium-profile", '--enable-logging=stderr', '--v=0',
+		@options, "file://$file");
+	my ($in, $out, $err) = ('', '', '');
+	IPC::Run::run(\@cmd, \$in, \$out, \$err, timeout(180))
+	  or die "chromium failed: $err";
+	my @console = grep { /CONSOLE|Refused to|Uncaught|violates/ } split /\n/, $err;
+	return ($out, \@console);
+}
+
+sub write_file
+{
+	my ($file, $text) = @_;
+	open my $fh, '>', $file or die "cannot write $file: $!";
+	print $fh $text;
+	close $fh;
+}
+
+# The console check sees what it looks for: a page with a failing script
+# and a style its policy refuses.
+write_file("$tmp/docs_console_check.html",
+	    "<!DOCTYPE html><html><head><meta http-equiv=\"Content-Security-Policy\" "
+	  . "content=\"default-src 'none'; script-src 'unsafe-inline'\"><style>p{color:red}</style></head>"
+	  . "<body><p>x</p><script>no_such_function();</script></body></html>");
+my (undef, $control) = chromium("$tmp/docs_console_check.html", '--dump-dom');
+ok((grep { /no_such_function/ } @$control), 'the console check sees a script error');
+ok((grep { /inline style violates the following Content Security Policy/ } @$control),
+	'the console check sees a refused style');
+
+# --- the demo pipeline ------------------------------------------------
+run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', 'sf=1', '-v', 'seed=42', '-d', $db,
+	'-f', "$root/examples/adventureworks/generate.sql");
+run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $db, '-f', "$root/examples/adventureworks/sources.sql");
+run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $db, '-f', "$root/examples/adventureworks/models.sql");
+psql("SELECT count(*) FROM medallion_run('gold')");
+my $models = psql("SELECT count(*) FROM medallion.models");
+my $page_file = "$tmp/docs_demo.html";
+write_file($page_file, psql("SELECT medallion_docs()"));
+
+my ($dom, $console) = chromium($page_file, '--dump-dom');
+like($dom, qr/<svg/, 'Chromium rendered the page');
+my $nodes = () = $dom =~ /<g id="graph_model_[a-z0-9_]+" class="node">/g;
+is($nodes, $models, "one SVG node per model ($models)");
+my $sections = () = $dom =~ /<article class="model" id="model-/g;
+is($sections, $models, 'a section per model');
+my %ids = map { $_ => 1 } ($dom =~ /\bid="([^"]+)"/g);
+my @targets = ($dom =~ /href="#([^"]*)"/g);
+my @missing = grep { !$ids{$_} } @targets;
+ok(@targets > $models, scalar(@targets) . ' links inside the page');
+is_deeply(\@missing, [], 'every link target exists');
+is_deeply($console, [], 'no console message (no script error, nothing refused)');
+like($dom, qr/<section id="last-run">.*?<rect /s, 'the last run has a Gantt chart');
+
+my $shot = "$tmp/docs_demo.png";
+unlink $shot;
+chromium($page_file, "--screenshot=$shot", '--window-size=1400,1600');
+ok(-s $shot > 50_000, "a screenshot of the page: $shot");
+
+# --- a pathological graph ---------------------------------------------
+psql_file($db, <<'SQL');
+CREATE TABLE public.base (id int);
+DO $$
+DECLARE
+	pad text := repeat('x', 58);
+BEGIN
+	FOR i IN 1..100 LOOP
+		PERFORM medallion_create_model(left(format('b%s_%s', i, pad), 63), 'SELECT id FROM public.base', 'bronze',
+			tags => '{wide}');
+	END LOOP;
+	FOR i IN 1..150 LOOP
+		PERFORM medallion_create_model(left(format('s%s_%s', i, pad), 63),
+			format('SELECT a.id FROM bronze.%I a JOIN bronze.%I b USING (id) JOIN bronze.%I c USING (id)',
+				   left(format('b%s_%s', 1 + (i * 7) % 100, pad), 63),
+				   left(format('b%s_%s', 1 + (i * 13) % 100, pad), 63),
+				   left(format('b%s_%s', 1 + (i * 31) % 100, pad), 63)),
+			'silver', materialized => 'view', tags => '{wide}');
+	END LOOP;
+	FOR i IN 1..49 LOOP
+		PERFORM medallion_create_model(left(format('g%s_%s', i, pad), 63),
+			format('SELECT a.id FROM silver.%I a JOIN silver.%I b USING (id)',
+				   left(format('s%s_%s', 1 + (i * 11) % 150, pad), 63),
+				   left(format('s%s_%s', 1 + (i * 17) % 150, pad), 63)),
+			'gold', materialized => 'view', tags => '{wide}');
+	END LOOP;
+	PERFORM medallion_create_model(left('g_reads_100_' || pad, 63),
+		(SELECT string_agg(format('SELECT id FROM silver.%I', left(format('s%s_%s', i, pad), 63)), ' UNION ALL ')
+		   FROM generate_series(1, 100) i),
+		'gold', materialized => 'view', tags => '{wide}');
+END
+$$;
+SQL
+is(psql("SELECT count(*) FROM medallion.model_dependencies WHERE model LIKE 'g\\_reads\\_100\\_%'"), 100,
+	'a model reads 100 models');
+my $svg = psql("SELECT medallion_graph('tag:wide', 'svg')");
+my $wide_nodes = () = $svg =~ /<g id="graph_model_/g;
+is($wide_nodes, 300, 'the 300-model graph is laid out');
+my $wide_page = psql("SELECT medallion_docs('tag:wide')");
+my @clusters = ($wide_page =~ /<g id="clust\d+" class="cluster">\s*<title>[^<]*<\/title>\s*<path[^>]*>\s*<text[^>]*>([a-z]+)<\/text>/g);
+is_deeply([ sort @clusters ], [ 'bronze', 'gold', 'silver' ], 'its page keeps a cluster per layer');
+
+# --- a layout process that crashes ------------------------------------
+# The layout runs in a child of the backend: kill it with SIGSEGV while it
+# works.  The call fails with an error naming the signal; the session and
+# the server go on.  (A layout can end before it is caught: try again.)
+my ($bystander_in, $bystander_out) = ("SELECT 'watching';\n", '');
+my $bystander = start([ "$bin/psql", '-X', '-At', '-d', $db ], \$bystander_in, \$bystander_out, timeout(300));
+$bystander->pump until $bystander_out =~ /watching/;
+my $caught = 0;
+for my $attempt (1 .. 20)
+{
+	my ($in, $out, $err) = ('', '', '');
+	my $h = start([ "$bin/psql", '-X', '-At', '-d', $db, '-c', "SELECT 'pid ' || pg_backend_pid()",
+			'-c', "SELECT length(medallion_graph('tag:wide', 'svg'))", '-c', "SELECT 'after'" ],
+		\$in, \$out, \$err, timeout(120));
+	my $backend;
+	while ($h->pumpable && !defined $backend)
+	{
+		$h->pump_nb;
+		$backend = $1 if $out =~ /pid (\d+)/;
+		usleep(1000);
+	}
+	while (defined $backend && $h->pumpable)
+	{
+		my @children = split /\s+/, `pgrep -P $backend 2>/dev/null`;
+		if (@children && $children[0] ne '')
+		{
+			kill 'SEGV', grep { /^\d+$/ } @children;
+			last;
+		}
+		$h->pump_nb;
+		usleep(2000);
+	}
+	finish $h;
+	if ($err =~ /the graph layout failed/)
+	{
+		$caught = 1;
+		like($err, qr/terminated by signal 11/, 'the error names the signal');
+		like($out, qr/after/, 'the session goes on');
+		last;
+	}
+}
+ok($caught, 'a crashed layout process is an error of the call');
+# a crash of a backend would have ended every session: this one goes on
+$bystander_in .= "SELECT 'still here';\n\\q\n";
+finish $bystander;
+like($bystander_out, qr/still here/, 'another session was not interrupted: the server did not restart');
+like(psql("SELECT left(medallion_graph('tag:wide', 'svg'), 5)"), qr/<\?xml/, 'the next layout works');
+
+done_testing();
