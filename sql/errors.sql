@@ -112,7 +112,7 @@ SELECT * FROM errs.try($q$SELECT * FROM medallion_plan('tag:')$q$);
 SELECT * FROM errs.try($q$SELECT * FROM medallion_lineage('nosuch')$q$);
 SELECT * FROM errs.try($q$SELECT * FROM medallion_lineage('err_a', 'sideways')$q$);
 SELECT * FROM errs.try($q$SELECT * FROM medallion_lineage('err_a', 'upstream', 0)$q$);
-SELECT * FROM errs.try($q$SELECT medallion_graph('all', 'svg')$q$);
+SELECT * FROM errs.try($q$SELECT medallion_graph('all', 'png')$q$);
 SELECT * FROM errs.try($q$SELECT medallion_graph('nosuch', 'dot')$q$);
 
 -- Sources
