@@ -49,6 +49,16 @@ SELECT status FROM medallion_run('docs_orders');
 GRANT SELECT ON gold.docs_top TO regress_docs_bob;
 RESET ROLE;
 
+-- A run's message (a failed publish writes one) and a schedule, as the
+-- ledger and medallion_schedule record them (pg_cron is not needed to
+-- show a schedule)
+UPDATE medallion.runs SET message = 'could not lock <i>gold</i>; nothing was published'
+ WHERE run_id = (SELECT min(run_id) FROM medallion.runs WHERE selector = 'tag:docs');
+INSERT INTO medallion.schedules (name, selector, cron, owner, last_status, last_run_id, last_attempts,
+								 last_finished_at, last_job_message)
+VALUES ('docs_nightly', 'tag:docs', '30 2 * * *', 'regress_docs_alice', 'failed', 1, 2,
+		'2026-01-01 02:31:00+00', 'job said <b>no</b>');
+
 -- The graph: a node per model and per relation read, a cluster per layer
 -- and one for sources; each node colored by its last step
 SELECT medallion_graph('tag:docs', 'svg') AS svg \gset
@@ -75,6 +85,11 @@ SELECT left(:'page', 15) AS doctype,
 	   position('note &lt;&gt; &#39;&lt;/pre&gt;&lt;b&gt;&#39;' IN :'page') > 0 AS sql_escaped,
 	   position('total &lt; 200 /* &lt;script&gt; */' IN :'page') > 0 AS test_escaped;
 SELECT * FROM docs_src.broken_links(:'page');
+-- the schedule with its next time, the owner's message escaped; the
+-- owner's failed run with its message
+SELECT position('<td>' || to_char(medallion.cron_next('30 2 * * *') AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || '</td>' IN :'page') > 0 AS next_time,
+	   position('job said &lt;b&gt;no&lt;/b&gt;' IN :'page') > 0 AS schedule_message,
+	   position('could not lock &lt;i&gt;gold&lt;/i&gt;; nothing was published' IN :'page') > 0 AS run_message;
 -- the Content-Security-Policy loads nothing and allows the one style by its hash
 SELECT substring(:'page' FROM 'content="(default-src [^"]*)"') ~
 	   '^default-src ''none''; style-src ''sha256-[A-Za-z0-9+/=]{44}''; img-src data:; base-uri ''none''; form-action ''none''$' AS policy;
@@ -96,7 +111,9 @@ SELECT docs_src.occurrences(:'page', '<article class="model" id="model-') AS mod
 	   position('id="model-docs_top"' IN :'page') > 0 AS readable_top,
 	   position('amount, note FROM docs_src.orders' IN :'page') > 0 AS sql_shown,
 	   docs_src.occurrences(:'page', 'not readable') AS grey_nodes,
-	   position('Orders &lt;script' IN :'page') > 0 AS description_shown;
+	   position('Orders &lt;script' IN :'page') > 0 AS description_shown,
+	   position('job said' IN :'page') > 0 AS schedule_message,
+	   position('nothing was published' IN :'page') > 0 AS run_message;
 -- a test of a model it may read, without the failing row count
 SELECT regexp_replace(substring(:'page' FROM '<tr><td>negative_totals</td>.*?</tr>'), 'run [0-9]+', 'run N') AS negative_totals;
 SELECT * FROM docs_src.broken_links(:'page');
@@ -125,6 +142,7 @@ SELECT c AS cron, medallion.cron_next(c, '2026-02-27 23:50:30+00') AT TIME ZONE 
 					'0 12 * jan,jul sun', '0 0 13 * 5', '5,10 */6 * * *', '0 0 31 2 *',
 					'not cron', '61 * * * *', '* * * *']) c;
 
+DELETE FROM medallion.schedules WHERE name = 'docs_nightly';
 DROP OWNED BY regress_docs_alice, regress_docs_bob, regress_docs_carol CASCADE;
 SELECT medallion_drop_model(name, cascade => true) FROM medallion.models WHERE 'docs' = ANY (tags) AND layer = 'bronze';
 DROP ROLE regress_docs_alice, regress_docs_bob, regress_docs_carol;
