@@ -204,7 +204,7 @@ static const char *const Q_RUNS =
 "       r.status, r.models, r.succeeded, r.failed, r.skipped, r.published,"
 "       CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_roles o WHERE o.rolname = r.started_by"
 "                           AND pg_catalog.pg_has_role($1, o.oid, 'USAGE')) THEN r.message END"
-"  FROM medallion.runs r WHERE $2 IS NOT NULL"
+"  FROM medallion.runs r"
 " ORDER BY r.run_id DESC LIMIT 20";
 
 enum
@@ -213,7 +213,7 @@ enum
 	G_RUN_MS, G_WORKER
 };
 static const char *const Q_GANTT =
-"WITH " VISIBLE_SQL ", r AS (SELECT * FROM medallion.runs ORDER BY run_id DESC LIMIT 1)"
+"WITH r AS (SELECT * FROM medallion.runs ORDER BY run_id DESC LIMIT 1)"
 "SELECT rm.model, rm.status, rm.tests_warned > 0,"
 "       EXTRACT(epoch FROM rm.started_at - r.started_at) * 1000,"
 "       EXTRACT(epoch FROM coalesce(rm.finished_at, rm.started_at) - r.started_at) * 1000,"
@@ -235,7 +235,7 @@ static const char *const Q_SOURCES =
 "SELECT s.name, s.kind, s.server_name, s.remote_schema, s.local_schema, s.freshness_column,"
 "       s.warn_after::text, s.error_after::text, s.description, s.owner,"
 "       coalesce(s.options ->> 'changes', 'always')"
-"  FROM medallion.sources s WHERE $1 IS NOT NULL AND $2 IS NOT NULL ORDER BY s.name";
+"  FROM medallion.sources s ORDER BY s.name";
 
 enum
 {
@@ -256,7 +256,7 @@ static const char *const Q_SOURCE_TABLES =
 "       (SELECT " UTC("pg_catalog.max(rm.finished_at)")
 "          FROM medallion.model_dependencies d JOIN medallion.run_models rm ON rm.model = d.model"
 "         WHERE d.dep_schema = t.local_schema AND d.dep_name = t.tab AND rm.status = 'success')"
-"  FROM t WHERE $1 IS NOT NULL AND $2 IS NOT NULL ORDER BY t.source, t.tab";
+"  FROM t ORDER BY t.source, t.tab";
 
 enum
 {
@@ -269,7 +269,7 @@ static const char *const Q_SCHEDULES =
 "       CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_roles o WHERE o.rolname = sc.owner"
 "                           AND pg_catalog.pg_has_role($1, o.oid, 'USAGE')) THEN sc.last_job_message END,"
 "       sc.last_run_id"
-"  FROM medallion.schedules sc WHERE $2 IS NOT NULL ORDER BY sc.name";
+"  FROM medallion.schedules sc ORDER BY sc.name";
 
 /*
  * The page's style: one element, allowed by the page's policy through its
@@ -370,9 +370,9 @@ is_true(const char *value)
 
 /*
  * read_rows
- *		Runs one of the page's queries with ($1 caller, $2 selected models)
- *		and returns its rows copied into the page's context.  The caller is
- *		inside CatalogEnter.
+ *		Runs one of the page's queries with ($1 caller, $2 selected models;
+ *		a query may use neither) and returns its rows copied into the page's
+ *		context.  The caller is inside CatalogEnter.
  */
 static List *
 read_rows(DocsPage *page, const char *sql)

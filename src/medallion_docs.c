@@ -60,7 +60,7 @@ static const lt_symlist_t docs_plugins[] = {
 /* Graphviz's error messages in the child, collected by collect_error. */
 static char child_errors[2048];
 
-extern char *DocsLayoutSvg(const DocsLayout *layout);
+extern PGDLLEXPORT char *DocsLayoutSvg(const DocsLayout *layout);
 
 static void layout_child(const DocsLayout *layout, int fd) pg_attribute_noreturn();
 static char *read_child(int fd, pid_t child);
@@ -391,6 +391,9 @@ DocsLayoutSvg(const DocsLayout *layout)
 				 errhint("The server is not affected: the layout runs in a process of its own.")));
 	if (message[0] == 'S')
 		return message + 1;
+	/* Graphviz ends its messages with a newline */
+	for (char *end = message + strlen(message); end > message && isspace((unsigned char) end[-1]); end--)
+		end[-1] = '\0';
 	ereport(ERROR,
 			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 			 errmsg("Graphviz could not lay out the graph"),
