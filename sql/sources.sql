@@ -303,3 +303,13 @@ DROP SERVER not_tds;
 DROP SERVER files;
 DROP SCHEMA aw_sales, aw_dbo, oltp_shop, crm_files;
 DROP DATABASE regress_medallion_oltp;
+
+-- medallion_create_source twice in one session (the writer once changed
+-- the constant argument its caller keeps from one call to the next)
+CREATE SCHEMA twice_src;
+SELECT medallion_create_source('twice', 'twice_src', description => 'first');
+SELECT medallion_create_source('twice', 'twice_src', description => 'second');
+SELECT medallion_create_source('twice', 'twice_src', description => 'third');
+SELECT description, owner = current_user AS owned FROM medallion.sources WHERE name = 'twice';
+SELECT medallion_drop_source('twice');
+DROP SCHEMA twice_src;

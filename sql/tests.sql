@@ -169,3 +169,16 @@ SELECT * FROM medallion_drop_model('dq_customers', cascade => true);
 SELECT * FROM medallion_drop_model('dq_orders', cascade => true);
 SELECT count(*) AS tests_left FROM medallion.tests WHERE model LIKE 'dq\_%';
 DROP SCHEMA dq CASCADE;
+
+-- accepted_values on a char(n) column: the values are cast to the
+-- column's type with its length (character alone is character(1))
+CREATE TABLE public.dq_codes (code char(2), label varchar(3));
+INSERT INTO public.dq_codes VALUES ('NL', 'abc'), ('DE', 'de');
+SELECT medallion_create_model('dq_code_list', 'SELECT code, label FROM public.dq_codes', 'silver');
+SELECT medallion_add_test('dq_code_list', 'accepted_values', column_name => 'code', accepted => '{NL,DE}');
+SELECT medallion_add_test('dq_code_list', 'accepted_values', column_name => 'label', accepted => '{abc,de}');
+SET client_min_messages = warning;
+SELECT model, status, tests_passed, tests_failed FROM medallion_run('dq_code_list');
+RESET client_min_messages;
+SELECT * FROM medallion_drop_model('dq_code_list');
+DROP TABLE public.dq_codes;

@@ -86,9 +86,15 @@ begin_write(FunctionCallInfo fcinfo, const char *table, const char *what, char *
 	return check_row_owner(table, what, *name, caller);
 }
 
-/* Run a write of the catalog with the function's arguments as parameters. */
+/*
+ * Run a write of the catalog with the function's arguments as parameters;
+ * with first (not 0), $1 is first instead of the first argument (op).  The
+ * arguments themselves are never changed: the caller's expression keeps a
+ * constant argument there from one call to the next.
+ */
 static void
-write_row(const char *sql, FunctionCallInfo fcinfo, Oid *types, int nargs, int expected)
+write_row(const char *sql, FunctionCallInfo fcinfo, Oid *types, int nargs, int expected,
+		  Datum first)
 {
 	Datum		values[FUNC_MAX_ARGS];
 	char		nulls[FUNC_MAX_ARGS];
@@ -98,6 +104,11 @@ write_row(const char *sql, FunctionCallInfo fcinfo, Oid *types, int nargs, int e
 	{
 		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
 		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	if (first != (Datum) 0)
+	{
+		values[0] = first;
+		nulls[0] = ' ';
 	}
 	ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
 	if (ret != expected)
@@ -120,6 +131,7 @@ medallion_source_write(PG_FUNCTION_ARGS)
 	char	   *name;
 	CatalogSession session;
 	bool		existed;
+	Datum		owner;
 
 	existed = begin_write(fcinfo, "medallion.sources", "source", &op, &name, &session);
 	if (strcmp(op, "upsert") == 0)
@@ -140,10 +152,9 @@ medallion_source_write(PG_FUNCTION_ARGS)
 						 errmsg("options must not hold credentials"),
 						 errhint("Credentials belong in a user mapping (CREATE USER MAPPING), which medallion never reads.")));
 		}
-		/* $1 (op) becomes the owner of a new source: the caller */
+		/* $1 (op) is the owner of a new source: the caller */
 		types[0] = NAMEOID;
-		fcinfo->args[0].value = DirectFunctionCall1(namein,
-													CStringGetDatum(GetUserNameFromId(caller, false)));
+		owner = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(caller, false)));
 		write_row("INSERT INTO medallion.sources AS s (owner, name, kind, server_name, remote_schema, "
 				  "local_schema, tables, options, freshness_column, warn_after, error_after, description) "
 				  "VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, '{}'::pg_catalog.text[]), COALESCE($8, '{}'::pg_catalog.jsonb), "
@@ -154,14 +165,14 @@ medallion_source_write(PG_FUNCTION_ARGS)
 				  "tables = EXCLUDED.tables, options = EXCLUDED.options, "
 				  "freshness_column = EXCLUDED.freshness_column, warn_after = EXCLUDED.warn_after, "
 				  "error_after = EXCLUDED.error_after, description = EXCLUDED.description",
-				  fcinfo, types, 12, SPI_OK_INSERT);
+				  fcinfo, types, 12, SPI_OK_INSERT, owner);
 	}
 	else if (strcmp(op, "tables") == 0)
 		write_row("UPDATE medallion.sources SET tables = $7 WHERE name OPERATOR(pg_catalog.=) $2",
-				  fcinfo, types, 12, SPI_OK_UPDATE);
+				  fcinfo, types, 12, SPI_OK_UPDATE, (Datum) 0);
 	else if (strcmp(op, "delete") == 0)
 		write_row("DELETE FROM medallion.sources WHERE name OPERATOR(pg_catalog.=) $2",
-				  fcinfo, types, 12, SPI_OK_DELETE);
+				  fcinfo, types, 12, SPI_OK_DELETE, (Datum) 0);
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -184,20 +195,20 @@ medallion_schedule_write(PG_FUNCTION_ARGS)
 	char	   *op;
 	char	   *name;
 	CatalogSession session;
+	Datum		owner;
 
 	(void) begin_write(fcinfo, "medallion.schedules", "schedule", &op, &name, &session);
 	if (strcmp(op, "upsert") == 0)
 	{
 		types[0] = NAMEOID;
-		fcinfo->args[0].value = DirectFunctionCall1(namein,
-													CStringGetDatum(GetUserNameFromId(caller, false)));
+		owner = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(caller, false)));
 		write_row("INSERT INTO medallion.schedules AS s (owner, name, selector, cron, retries, "
 				  "retry_delay, jobid, threads) "
 				  "VALUES ($1, $2, $3, $4, $5, $6, $7, $11) "
 				  "ON CONFLICT ON CONSTRAINT schedules_pkey DO UPDATE "
 				  "SET selector = EXCLUDED.selector, cron = EXCLUDED.cron, retries = EXCLUDED.retries, "
 				  "retry_delay = EXCLUDED.retry_delay, threads = EXCLUDED.threads, jobid = EXCLUDED.jobid",
-				  fcinfo, types, 11, SPI_OK_INSERT);
+				  fcinfo, types, 11, SPI_OK_INSERT, owner);
 	}
 	else if (strcmp(op, "outcome") == 0)
 		/* the times are the runs' own, not this transaction's */
@@ -208,10 +219,10 @@ medallion_schedule_write(PG_FUNCTION_ARGS)
 				  "last_finished_at = COALESCE((SELECT r.finished_at FROM medallion.runs r "
 				  "WHERE r.run_id OPERATOR(pg_catalog.=) $8), pg_catalog.clock_timestamp()) "
 				  "WHERE s.name OPERATOR(pg_catalog.=) $2",
-				  fcinfo, types, 11, SPI_OK_UPDATE);
+				  fcinfo, types, 11, SPI_OK_UPDATE, (Datum) 0);
 	else if (strcmp(op, "delete") == 0)
 		write_row("DELETE FROM medallion.schedules WHERE name OPERATOR(pg_catalog.=) $2",
-				  fcinfo, types, 11, SPI_OK_DELETE);
+				  fcinfo, types, 11, SPI_OK_DELETE, (Datum) 0);
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -333,7 +333,9 @@ check_test(ModelDef *model, TestDef *test)
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		ret = SPI_execute_with_args(psprintf("SELECT $1::pg_catalog.text[]::%s[]",
-											 format_type_be_qualified(col->type)),
+											 format_type_extended(col->type, col->typmod,
+																  FORMAT_TYPE_TYPEMOD_GIVEN |
+																  FORMAT_TYPE_FORCE_QUALIFY)),
 									1, argtypes, values, NULL, false, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "could not check accepted values: %s", SPI_result_code_string(ret));

@@ -200,13 +200,18 @@ static char *
 column_type_sql(Oid relid, const char *column)
 {
 	AttrNumber	attno = get_attnum(relid, column);
+	Oid			type;
+	int32		typmod;
+	Oid			collation;
 
 	if (attno == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of %s does not exist", column,
 						get_rel_name(relid))));
-	return format_type_be_qualified(get_atttype(relid, attno));
+	/* with its modifier: "character" alone would be character(1) */
+	get_atttypetypmodcoll(relid, attno, &type, &typmod, &collation);
+	return format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
 }
 
 /*
