@@ -52,6 +52,10 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1.0--0.2.0.sql
 DATA = src/sql/medallion--0.1.0.sql
 PGFILEDESC = "medallion - medallion data pipelines inside PostgreSQL"
 
+# medallion-dbt (Python 3) goes to PostgreSQL's bindir, which Debian does
+# not put on PATH: make install also links it into /usr/local/bin.
+SCRIPTS = tools/medallion-dbt
+
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=medallion
 ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
@@ -75,6 +79,18 @@ src/medallion_docs.o src/medallion_docs.bc: override CPPFLAGS += $(GRAPHVIZ_CFLA
 
 src/medallion_docs.so: src/medallion_docs.o
 	$(CC) $(CFLAGS) $< $(LDFLAGS) $(LDFLAGS_SL) -shared -o $@ $(GRAPHVIZ_LIBS)
+
+install: install-medallion-dbt
+uninstall: uninstall-medallion-dbt
+.PHONY: install-medallion-dbt uninstall-medallion-dbt
+install-medallion-dbt:
+	@if [ -z "$(DESTDIR)" ] && [ -w /usr/local/bin ]; then \
+		ln -sf '$(bindir)/medallion-dbt' /usr/local/bin/medallion-dbt; \
+	else \
+		echo "medallion-dbt is in $(DESTDIR)$(bindir)"; \
+	fi
+uninstall-medallion-dbt:
+	@if [ -L /usr/local/bin/medallion-dbt ]; then rm -f /usr/local/bin/medallion-dbt; fi
 
 # The modules share structs through their headers: rebuild when one changes.
 $(OBJS): $(wildcard src/*.h)

@@ -1,0 +1,2 @@
+{{ config(materialized='materialized_view') }}
+select x from {{ ref('fine') }}

@@ -1,0 +1,1 @@
+select x from {{ ref('no_such_model') }}

@@ -1,0 +1,223 @@
+# medallion-dbt: importing dbt projects as they are.  test/dbt/shop (16
+# models over three layers, sources with freshness, a seed, a snapshot, an
+# incremental model, macros, vars, loops, 55 tests) is imported, run and
+# checked against results worked out by hand; a dry run changes nothing;
+# re-importing changes nothing; a changed model is the one update; --prune
+# drops what left the project.  test/dbt/tsql_sales (T-SQL) imports what
+# translates and reports the rest.  Bad projects import nothing.  Runs
+# against the cluster that test/run started, with the installed tool.
+use strict;
+use warnings;
+use Test::More;
+use File::Path qw(remove_tree);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use MedallionTAP;
+
+my $db = $MedallionTAP::db = 'tap_dbt';
+my $root = "$FindBin::Bin/../..";
+my $tmp = $ENV{TEST_TMP} || '/tmp';
+my $tool = -x "$bin/medallion-dbt" ? "$bin/medallion-dbt" : "$root/tools/medallion-dbt";
+my $dsn = "dbname=$db";
+
+psql("DROP DATABASE IF EXISTS $db", 'postgres');
+psql("CREATE DATABASE $db", 'postgres');
+psql("CREATE EXTENSION medallion");
+run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $db, '-f', "$root/test/dbt/shop/setup.sql");
+# the T-SQL project in a database of its own (both projects have a stg_orders)
+my $tsql_db = 'tap_dbt_tsql';
+psql("DROP DATABASE IF EXISTS $tsql_db", 'postgres');
+psql("CREATE DATABASE $tsql_db", 'postgres');
+psql("CREATE EXTENSION medallion", $tsql_db);
+run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $tsql_db, '-f', "$root/test/dbt/tsql_sales/setup.sql");
+
+# Run the tool; returns (exit status, stdout, stderr).
+sub dbt
+{
+	my (@args) = @_;
+	my $out = `$tool @args 2>$tmp/dbt_stderr`;
+	my $status = $? >> 8;
+	my $err = do { local (@ARGV, $/) = ("$tmp/dbt_stderr"); <> } // '';
+	return ($status, $out, $err);
+}
+
+# The report's lines of one kind and status, as "name" strings.
+sub report
+{
+	my ($out, $kind, $status) = @_;
+	return [ map { /^\Q$kind\E\s+(.*?)\s+\Q$status\E\b/ ? $1 : () } split /\n/, $out ];
+}
+
+my $shop = "$root/test/dbt/shop";
+
+# A test of a model by the start of its name (long names end in a hash).
+my %tests;
+sub test_of
+{
+	my ($model, $start) = @_;
+	my @found = grep { /^\Q$model.$start\E/ } sort keys %tests;
+	return @found == 1 ? $tests{ $found[0] } : "found @found";
+}
+my $models = "SELECT count(*) FROM medallion.models";
+
+# --- a dry run prints the SQL and changes nothing ---------------------------
+my ($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'", '--dry-run');
+is($status, 0, 'dry run: exit 0') or diag($err);
+like($out, qr/SELECT medallion_create_model\(name => 'fct_orders'/, 'dry run: prints medallion_create_model');
+like($out, qr/SELECT medallion_add_test\(/, 'dry run: prints medallion_add_test');
+like($out, qr/SELECT medallion_create_source\('shop_raw'/, 'dry run: prints medallion_create_source');
+like($out, qr/COPY seeds\.country_codes FROM STDIN/, 'dry run: prints the COPY of the seed');
+is(psql($models), 0, 'dry run: no model was created');
+is(psql("SELECT to_regclass('seeds.country_codes') IS NULL"), 't', 'dry run: no seed table');
+
+# --- the import ----------------------------------------------------------------
+($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'");
+is($status, 0, 'import: exit 0') or diag($out, $err);
+is(scalar @{ report($out, 'model', 'created') }, 16, '16 models created');
+is_deeply(report($out, 'snapshot', 'created'), ['snap_customers'], 'the snapshot created');
+is(scalar @{ report($out, 'test', 'created') }, 54, '54 tests created');
+is_deeply(report($out, 'seed', 'created'), ['country_codes'], 'the seed created');
+is_deeply([ sort @{ report($out, 'source', 'created') } ], [ 'shop_raw', 'shop_seeds' ], 'two sources');
+is_deeply(report($out, 'model', 'disabled'), ['mart_status_overview'], 'a disabled model is reported, not imported');
+is_deeply(report($out, 'test', 'disabled'), ['stg_order_items.item_id: not_null'], 'a disabled test too');
+is(psql($models), 17, '17 models in medallion');
+
+# the mappings, as medallion recorded them
+is(psql("SELECT layer || ' ' || materialized FROM medallion.models WHERE name = 'stg_orders'"), 'bronze view',
+	'staging is bronze, views');
+is(psql("SELECT layer || ' ' || materialized FROM medallion.models WHERE name = 'int_order_totals'"), 'silver table',
+	'intermediate is silver, tables');
+is(psql("SELECT layer || ' ' || materialized || ' ' || on_schema_change FROM medallion.models WHERE name = 'fct_orders'"),
+	'gold table append_new_columns', 'marts are gold, with the folder configs');
+is(psql("SELECT materialized || ' ' || watermark || ' ' || lookback || ' ' || strategy || ' ' || unique_key::text "
+	  . "FROM medallion.models WHERE name = 'int_orders_enriched'"),
+	'incremental loaded_at 01:00:00 merge {order_id}', 'the incremental model: watermark and lookback from its is_incremental() block');
+is(psql("SELECT layer || ' ' || materialized || ' ' || snapshot_strategy || ' ' || updated_at_column || ' ' || hard_deletes "
+	  . "FROM medallion.models WHERE name = 'snap_customers'"),
+	'silver snapshot timestamp updated_at invalidate', 'the snapshot');
+is(psql("SELECT tags::text FROM medallion.models WHERE name = 'mart_top_products'"), '{dbt_shop,marts,top}',
+	'tags: the folder, the config() call and the project');
+is(psql("SELECT description FROM medallion.models WHERE name = 'fct_orders'"),
+	'One row per order that earned revenue (completed or shipped), with its amount in euros.', 'a doc() description');
+is(psql("SELECT column_descriptions->>'amount_euros' FROM medallion.models WHERE name = 'fct_orders'"),
+	'What the customer paid, in euros', 'column descriptions');
+like(psql("SELECT sql FROM medallion.models WHERE name = 'int_order_status_counts'"),
+	qr/count\(\*\) filter \(where status = 'returned'\) as returned_orders/, 'a macro with a loop over a var');
+like(psql("SELECT sql FROM medallion.models WHERE name = 'fct_orders'"),
+	qr/round\(amount_cents \/ 100\.0, 2\) as amount_euros.*status in \('completed', 'shipped'\)/s, 'a macro and a var');
+is(psql("SELECT freshness_column || ' ' || warn_after || ' ' || error_after FROM medallion.sources WHERE name = 'shop_raw'"),
+	'loaded_at 12:00:00 1 day', 'source freshness');
+is(psql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'seeds.country_codes'::regclass AND attname = 'code'"),
+	'character(2)', 'the seed column_types');
+%tests = map { my ($k, $v) = split /\|/, $_, 2; ($k => $v) } split /\n/, psql(
+	"SELECT model || '.' || name, kind || ' ' || coalesce(array_to_string(columns, ','), '') || ' ' || severity "
+  . "|| coalesce(' to ' || to_model || '.' || to_column, '') || coalesce(' accepted ' || array_to_string(accepted, ','), '') "
+  . "|| coalesce(' expr ' || expression, '') || coalesce(' rows ' || min_rows || '-' || max_rows, '') "
+  . "|| coalesce(' age ' || max_age, '') || CASE WHEN store_failures THEN ' stored' ELSE '' END "
+  . "|| CASE WHEN warn_if <> '> 0' THEN ' warn_if ' || warn_if ELSE '' END FROM medallion.tests");
+is(test_of('stg_order_items', 'stg_order_items_dbt_utils_unique_combin'), 'unique order_id,product_id error',
+	'dbt_utils.unique_combination_of_columns: unique on both');
+is(test_of('stg_orders', 'stg_orders_status_accepted_values'), 'accepted_values status warn accepted completed,shipped,cancelled,returned',
+	'accepted_values with severity warn');
+is(test_of('stg_orders', 'stg_orders_dbt_utils_recency'), 'freshness loaded_at error age 2 days', 'dbt_utils.recency: freshness');
+is(test_of('stg_orders', 'stg_orders_dbt_expectations_expect_tabl'),
+	'row_count  error rows 1-1000', 'expect_table_row_count_to_be_between: row_count');
+is(test_of('stg_customers', 'stg_customers_country_code_relationship'), 'relationships country_code error to stg_countries.country_code',
+	'relationships to a model');
+is(test_of('stg_customers', 'stg_customers_country_code_accepted_val'), 'accepted_values country_code error accepted NL,DE,FR,BE',
+	'accepted_values from a Jinja list');
+is(test_of('fct_orders', 'fct_orders_amount_euros_dbt_utils_expre'), 'expression  warn expr amount_euros < 1000 warn_if > 1',
+	'dbt_utils.expression_is_true on a column, with severity and warn_if');
+is(test_of('int_product_sales', 'int_product_sales_units_sold_positive'), 'sql  error stored', 'a custom generic test with store_failures: sql');
+is(test_of('int_orders_enriched', 'int_orders_enriched_country_code_not_nu'), 'sql  error', 'not_null with where: sql');
+is(test_of('fct_daily_revenue', 'assert_daily_revenue_matches_orders'), 'sql  error', 'a singular test on the model it reads');
+is(test_of('stg_products', 'stg_products_price_cents_dbt_utils_acce'), 'expression  error expr ("price_cents" IS NULL OR ("price_cents" >= 1 AND "price_cents" <= 100000))'
+	=~ s/"//gr, 'dbt_utils.accepted_range: expression');
+
+# --- the run, and what it published ------------------------------------------
+is(psql("SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')"),
+	'success', 'every model builds');
+is(psql("SELECT sum(tests_failed + tests_warned) FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs)"),
+	0, 'every test passes');
+is(psql("SELECT string_agg(country_code || '=' || revenue_euros, ' ' ORDER BY country_code) FROM gold.mart_country_revenue"),
+	'BE=0 DE=149.00 FR=0.00 NL=103.50', 'revenue by country');
+is(psql("SELECT string_agg(product_name || '=' || revenue_euros, ' ' ORDER BY rank) FROM gold.mart_top_products"),
+	'Desk=120.00 Lamp=75.00 Mug=32.00', 'the top 3 products');
+is(psql("SELECT string_agg(customer_name || '=' || orders || '/' || lifetime_euros, ' ' ORDER BY customer_id) FROM gold.dim_customers"),
+	'Ann=2/36.00 Bob=1/126.00 Cas=2/67.50 Dee=0/0.00 Eve=1/23.00', 'customers');
+is(psql("SELECT string_agg(day || '=' || revenue_euros, ' ' ORDER BY day) FROM gold.fct_daily_revenue"),
+	'2026-01-01=11.00 2026-01-02=151.00 2026-01-03=16.00 2026-01-04=23.00 2026-01-05=51.50', 'daily revenue');
+is(psql("SELECT string_agg(customer_id || ':' || completed_orders || shipped_orders || cancelled_orders || returned_orders, ' ' "
+	  . "ORDER BY customer_id) FROM silver.int_order_status_counts"),
+	'1:2000 2:0101 3:1100 4:0010 5:1000', 'order counts per status');
+is(psql("SELECT count(*) FROM silver.snap_customers"), 5, 'the snapshot holds every customer');
+
+# --- again: nothing changes --------------------------------------------------
+($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'");
+is($status, 0, 're-import: exit 0');
+like($out, qr/^2 disabled, 74 unchanged$/m, 're-import: everything unchanged');
+
+# --- a changed model, and a model that left the project ----------------------
+my $copy = "$tmp/dbt_shop_copy";
+remove_tree($copy);
+system('cp', '-r', $shop, $copy) == 0 or die "cannot copy $shop";
+open my $fh, '>>', "$copy/models/marts/fct_daily_revenue.sql" or die;
+print $fh "having count(*) > 0\n";
+close $fh;
+($status, $out, $err) = dbt('import', $copy, '--dsn', "'$dsn'");
+is($status, 0, 'a change: exit 0');
+like($out, qr/^2 disabled, 73 unchanged, 1 updated$/m, 'a change: one update');
+is_deeply(report($out, 'model', 'updated'), ['fct_daily_revenue'], 'the changed model');
+
+unlink "$copy/models/marts/mart_top_products.sql";
+my $yml = do { local (@ARGV, $/) = ("$copy/models/marts/marts.yml"); <> };
+$yml =~ s/  - name: mart_top_products.*//s;
+open $fh, '>', "$copy/models/marts/marts.yml" or die;
+print $fh $yml;
+close $fh;
+($status, $out, $err) = dbt('import', $copy, '--dsn', "'$dsn'", '--prune');
+is($status, 0, 'prune: exit 0') or diag($out, $err);
+is_deeply(report($out, 'model', 'dropped'), ['mart_top_products'], 'prune: the model that left is dropped');
+is(psql("SELECT to_regclass('gold.mart_top_products') IS NULL AND NOT EXISTS (SELECT FROM medallion.models WHERE name = 'mart_top_products')"),
+	't', 'prune: its table and catalog row are gone');
+is(psql("SELECT count(*) FROM medallion.tests WHERE model = 'mart_top_products'"), 0, 'prune: its tests too');
+
+# --- T-SQL --------------------------------------------------------------------------
+my $tsql_dsn = "dbname=$tsql_db";
+my $before = psql($models, $tsql_db);
+($status, $out, $err) = dbt('import', "$root/test/dbt/tsql_sales", '--dsn', "'$tsql_dsn'");
+is($status, 1, 'T-SQL with skips: exit 1');
+like($out, qr/^model\s+region_pivot\s+skipped\s+T-SQL could not be translated/m, 'PIVOT is reported as not translated');
+like($out, qr/^model\s+customer_labels\s+skipped\s+operator does not exist: text \+ unknown/m,
+	'a translation PostgreSQL refuses is reported with its error');
+like($err, qr/rolled back: nothing was imported/, 'the import was rolled back');
+is(psql($models, $tsql_db), $before, 'nothing was imported');
+($status, $out, $err) = dbt('import', "$root/test/dbt/tsql_sales", '--dsn', "'$tsql_dsn'", '--allow-partial');
+is($status, 0, 'T-SQL with --allow-partial: exit 0');
+is(psql("SELECT string_agg(name, ',' ORDER BY name) FROM medallion.models WHERE 'dbt_tsql_sales' = ANY (tags)", $tsql_db),
+	'region_sales,stg_customers,stg_orders,top_customers', 'what translates is imported');
+is(psql("SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')", $tsql_db),
+	'success', 'and runs');
+is(psql("SELECT string_agg(region || '=' || round(net, 2) || '/' || orders, ' ' ORDER BY region) FROM gold.region_sales", $tsql_db),
+	'north=145.13/2 south=70.00/1 unknown=20.50/1', 'ISNULL, CONVERT, GETDATE translated');
+is(psql("SELECT string_agg(name || '=' || total, ' ' ORDER BY total DESC) FROM gold.top_customers", $tsql_db),
+	'Acme=150.13 Bolt=80.00', 'TOP 2 translated');
+
+# --- bad projects: a clear message, nothing imported -----------------------
+$before = psql($models);
+my %bad = (
+	no_project => [ 2, qr/no dbt_project\.yml \(is this a dbt project\?\)/ ],
+	jinja_error => [ 2, qr/models\/broken\.sql:4: Unexpected end of template/ ],
+	missing_ref => [ 1, qr/ref\("no_such_model"\) names no model, seed or snapshot of the project/ ],
+	cycle => [ 2, qr/the models form a cycle: cycle_a -> cycle_b -> cycle_c -> cycle_a/ ],
+	materialization => [ 1, qr/materialization "materialized_view" has no medallion equivalent/ ],
+);
+for my $case (sort keys %bad)
+{
+	($status, $out, $err) = dbt('import', "$root/test/dbt/bad/$case", '--dsn', "'$dsn'");
+	is($status, $bad{$case}[0], "$case: exit $bad{$case}[0]");
+	like($out . $err, $bad{$case}[1], "$case: the message says why");
+	is(psql($models), $before, "$case: nothing imported");
+}
+
+done_testing();
