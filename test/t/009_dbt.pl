@@ -73,14 +73,14 @@ is(psql("SELECT to_regclass('seeds.country_codes') IS NULL"), 't', 'dry run: no 
 # --- the import ----------------------------------------------------------------
 ($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'");
 is($status, 0, 'import: exit 0') or diag($out, $err);
-is(scalar @{ report($out, 'model', 'created') }, 16, '16 models created');
+is(scalar @{ report($out, 'model', 'created') }, 19, '19 models created');
 is_deeply(report($out, 'snapshot', 'created'), ['snap_customers'], 'the snapshot created');
 is(scalar @{ report($out, 'test', 'created') }, 54, '54 tests created');
 is_deeply(report($out, 'seed', 'created'), ['country_codes'], 'the seed created');
 is_deeply([ sort @{ report($out, 'source', 'created') } ], [ 'shop_raw', 'shop_seeds' ], 'two sources');
 is_deeply(report($out, 'model', 'disabled'), ['mart_status_overview'], 'a disabled model is reported, not imported');
 is_deeply(report($out, 'test', 'disabled'), ['stg_order_items.item_id: not_null'], 'a disabled test too');
-is(psql($models), 17, '17 models in medallion');
+is(psql($models), 20, '20 models in medallion (and the snapshot)');
 
 # the mappings, as medallion recorded them
 is(psql("SELECT layer || ' ' || materialized FROM medallion.models WHERE name = 'stg_orders'"), 'bronze view',
@@ -105,6 +105,16 @@ like(psql("SELECT sql FROM medallion.models WHERE name = 'int_order_status_count
 	qr/count\(\*\) filter \(where status = 'returned'\) as returned_orders/, 'a macro with a loop over a var');
 like(psql("SELECT sql FROM medallion.models WHERE name = 'fct_orders'"),
 	qr/round\(amount_cents \/ 100\.0, 2\) as amount_euros.*status in \('completed', 'shipped'\)/s, 'a macro and a var');
+like($out, qr/^model\s+int_items_log\s+created\s+incremental without a watermark.*imported as a table$/m,
+	'an incremental model without a watermark: a table, and the report says so');
+is(psql("SELECT materialized || ' ' || watermark || ' ' || lookback FROM medallion.models WHERE name = 'int_orders_by_day'"),
+	'incremental ordered_at 2 days', 'a watermark from meta.medallion');
+like(psql("SELECT sql FROM medallion.models WHERE name = 'int_items_log'"),
+	qr/\(i\.quantity \* p\.price_cents\)::bigint as amount_cents.*join bronze\.stg_products p/s,
+	'adapter.dispatch and return(), ref(package, model)');
+like(psql("SELECT sql FROM medallion.models WHERE name = 'stg_order_statuses'"),
+	qr/'EUR' as currency,\s+'dev' as target_name\s+from \(values \('cancelled'\), \('completed'\), \('returned'\), \('shipped'\)\)/,
+	'run_query, env_var with its default, target');
 is(psql("SELECT freshness_column || ' ' || warn_after || ' ' || error_after FROM medallion.sources WHERE name = 'shop_raw'"),
 	'loaded_at 12:00:00 1 day', 'source freshness');
 is(psql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'seeds.country_codes'::regclass AND attname = 'code'"),
@@ -155,7 +165,15 @@ is(psql("SELECT count(*) FROM silver.snap_customers"), 5, 'the snapshot holds ev
 # --- again: nothing changes --------------------------------------------------
 ($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'");
 is($status, 0, 're-import: exit 0');
-like($out, qr/^2 disabled, 74 unchanged$/m, 're-import: everything unchanged');
+like($out, qr/^2 disabled, 77 unchanged$/m, 're-import: everything unchanged');
+
+# --- --vars, and a seed that changed --------------------------------------------------
+($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'", '--vars', "'{top_n: 2}'");
+is_deeply(report($out, 'model', 'updated'), ['mart_top_products'], '--vars: the model using the var is updated');
+is(psql("SET client_min_messages = warning; SELECT count(*) FROM medallion_run('mart_top_products'); "
+	  . "SELECT count(*) FROM gold.mart_top_products"), "1\n2", '--vars: two products');
+($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'");
+is_deeply(report($out, 'model', 'updated'), ['mart_top_products'], 'without --vars: the project\'s value again');
 
 # --- a changed model, and a model that left the project ----------------------
 my $copy = "$tmp/dbt_shop_copy";
@@ -166,8 +184,16 @@ print $fh "having count(*) > 0\n";
 close $fh;
 ($status, $out, $err) = dbt('import', $copy, '--dsn', "'$dsn'");
 is($status, 0, 'a change: exit 0');
-like($out, qr/^2 disabled, 73 unchanged, 1 updated$/m, 'a change: one update');
+like($out, qr/^2 disabled, 76 unchanged, 1 updated$/m, 'a change: one update');
 is_deeply(report($out, 'model', 'updated'), ['fct_daily_revenue'], 'the changed model');
+
+open $fh, '>>', "$copy/seeds/country_codes.csv" or die;
+print $fh "LU,Luxembourg,west\n";
+close $fh;
+($status, $out, $err) = dbt('import', $copy, '--dsn', "'$dsn'");
+is_deeply(report($out, 'seed', 'updated'), ['country_codes'], 'a changed seed is loaded again');
+is(psql("SET client_min_messages = warning; SELECT count(*) FROM medallion_run('mart_country_revenue'); "
+	  . "SELECT count(*) FROM gold.mart_country_revenue"), "1\n5", 'in place: the models reading it see the new row');
 
 unlink "$copy/models/marts/mart_top_products.sql";
 my $yml = do { local (@ARGV, $/) = ("$copy/models/marts/marts.yml"); <> };

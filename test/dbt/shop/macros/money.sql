@@ -9,3 +9,12 @@
     count(*) filter (where status = '{{ s }}') as {{ s }}_orders{% if not loop.last %},{% endif %}
     {%- endfor %}
 {%- endmacro %}
+
+{# Cents as a whole number of cents: adapters may say it their way. #}
+{% macro cents(column) -%}
+    {{ return(adapter.dispatch('cents', 'shop')(column)) }}
+{%- endmacro %}
+
+{% macro default__cents(column) -%}
+    ({{ column }})::bigint
+{%- endmacro %}
