@@ -75,7 +75,7 @@ is(psql("SELECT to_regclass('seeds.country_codes') IS NULL"), 't', 'dry run: no 
 is($status, 0, 'import: exit 0') or diag($out, $err);
 is(scalar @{ report($out, 'model', 'created') }, 19, '19 models created');
 is_deeply(report($out, 'snapshot', 'created'), ['snap_customers'], 'the snapshot created');
-is(scalar @{ report($out, 'test', 'created') }, 54, '54 tests created');
+is(scalar @{ report($out, 'test', 'created') }, 55, '55 tests created');
 is_deeply(report($out, 'seed', 'created'), ['country_codes'], 'the seed created');
 is_deeply([ sort @{ report($out, 'source', 'created') } ], [ 'shop_raw', 'shop_seeds' ], 'two sources');
 is_deeply(report($out, 'model', 'disabled'), ['mart_status_overview'], 'a disabled model is reported, not imported');
@@ -140,6 +140,9 @@ is(test_of('fct_orders', 'fct_orders_amount_euros_dbt_utils_expre'), 'expression
 	'dbt_utils.expression_is_true on a column, with severity and warn_if');
 is(test_of('int_product_sales', 'int_product_sales_units_sold_positive'), 'sql  error stored', 'a custom generic test with store_failures: sql');
 is(test_of('int_orders_enriched', 'int_orders_enriched_country_code_not_nu'), 'sql  error', 'not_null with where: sql');
+like(psql("SELECT sql FROM medallion.tests WHERE model = 'stg_orders' AND name = 'stg_orders_order_id_positive'"),
+	qr/^select \* from \(SELECT \* FROM bronze\.stg_orders WHERE status <> 'cancelled'\) dbt_subquery where order_id <= 0$/,
+	'a custom generic test with where reads the rows the where selects');
 is(test_of('fct_daily_revenue', 'assert_daily_revenue_matches_orders'), 'sql  error', 'a singular test on the model it reads');
 is(test_of('stg_products', 'stg_products_price_cents_dbt_utils_acce'), 'expression  error expr ("price_cents" IS NULL OR ("price_cents" >= 1 AND "price_cents" <= 100000))'
 	=~ s/"//gr, 'dbt_utils.accepted_range: expression');
@@ -165,7 +168,7 @@ is(psql("SELECT count(*) FROM silver.snap_customers"), 5, 'the snapshot holds ev
 # --- again: nothing changes --------------------------------------------------
 ($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'");
 is($status, 0, 're-import: exit 0');
-like($out, qr/^2 disabled, 77 unchanged$/m, 're-import: everything unchanged');
+like($out, qr/^2 disabled, 78 unchanged$/m, 're-import: everything unchanged');
 
 # --- --vars, and a seed that changed --------------------------------------------------
 ($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'", '--vars', "'{top_n: 2}'");
@@ -184,7 +187,7 @@ print $fh "having count(*) > 0\n";
 close $fh;
 ($status, $out, $err) = dbt('import', $copy, '--dsn', "'$dsn'");
 is($status, 0, 'a change: exit 0');
-like($out, qr/^2 disabled, 76 unchanged, 1 updated$/m, 'a change: one update');
+like($out, qr/^2 disabled, 77 unchanged, 1 updated$/m, 'a change: one update');
 is_deeply(report($out, 'model', 'updated'), ['fct_daily_revenue'], 'the changed model');
 
 open $fh, '>>', "$copy/seeds/country_codes.csv" or die;
