@@ -136,6 +136,17 @@ SELECT medallion_graph('tag:docs', 'svg');
 RESET dynamic_library_path;
 SELECT left(medallion_graph('tag:docs', 'svg'), 5) AS loads_again;
 
+-- A relation named like markup: Graphviz escapes it in the graph as the
+-- page escapes the rest
+CREATE TABLE docs_src."<script>alert(1)</script>" (id int);
+SELECT medallion_create_model('docs_markup', 'SELECT id FROM docs_src."<script>alert(1)</script>"', 'bronze',
+	tags => '{docs_markup}');
+SELECT medallion_docs('tag:docs_markup') AS page \gset
+SELECT docs_src.occurrences(:'page', '<script') AS scripts,
+	   position('docs_src.&lt;script&gt;alert(1)&lt;/script&gt;</text>' IN :'page') > 0 AS label_escaped;
+SELECT * FROM medallion_drop_model('docs_markup');
+DROP TABLE docs_src."<script>alert(1)</script>";
+
 -- The next time of a schedule (GMT), as the page shows it
 SELECT c AS cron, medallion.cron_next(c, '2026-02-27 23:50:30+00') AT TIME ZONE 'UTC' AS next
   FROM unnest(ARRAY['*/15 * * * *', '0 3 * * 1-5', '30 2 1 * *', '@daily', '@hourly', '0 0 29 2 *',
