@@ -240,6 +240,7 @@ my %bad = (
 	missing_ref => [ 1, qr/ref\("no_such_model"\) names no model, seed or snapshot of the project/ ],
 	cycle => [ 2, qr/the models form a cycle: cycle_a -> cycle_b -> cycle_c -> cycle_a/ ],
 	materialization => [ 1, qr/materialization "materialized_view" has no medallion equivalent/ ],
+	seed_type => [ 1, qr/column code: "text\); DROP TABLE seeds\.other; --" is not a type name/ ],
 );
 for my $case (sort keys %bad)
 {
