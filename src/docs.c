@@ -244,8 +244,9 @@ enum
 static const char *const Q_SOURCE_TABLES =
 "WITH t AS (SELECT s.name AS source, s.local_schema, c.relname AS tab"
 "             FROM medallion.sources s"
-"             JOIN pg_catalog.pg_class c ON c.relnamespace = pg_catalog.to_regnamespace(s.local_schema::text)"
-"              AND c.relkind IN ('r', 'p', 'v', 'f')"
+"             JOIN pg_catalog.pg_namespace n ON n.nspname = s.local_schema"
+"             JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'f')"
+"              AND (s.tables = '{}' OR c.relname::text = ANY (s.tables))"
 "            UNION"
 "           SELECT s.name, s.local_schema, d.dep_name"
 "             FROM medallion.sources s JOIN medallion.model_dependencies d"
@@ -629,9 +630,9 @@ write_gantt(DocsPage *page)
 						 "fill=\"%s\" stroke=\"#5b6470\" stroke-width=\"0.5\"><title>",
 						 x, y, width, lane_height - 5, DocsStatuses[status].fill);
 		html_text(buf, row[G_MODEL]);
-		appendStringInfo(buf, ": %s, %s%s%s rows, %s</title></rect>",
-						 DocsStatuses[status].label, row[G_WORKER] && is_true(row[G_WORKER]) ? "in a worker, " : "",
-						 row[G_ROWS] ? row[G_ROWS] : "no", "",
+		appendStringInfo(buf, ": %s, %s%s rows, %s</title></rect>",
+						 DocsStatuses[status].label, is_true(row[G_WORKER]) ? "in a worker, " : "",
+						 row[G_ROWS] ? row[G_ROWS] : "no",
 						 duration_text(atof(row[G_MS] ? row[G_MS] : "0")));
 		/* the name inside its bar, cut to what fits (about 6 px a letter) */
 		if (width > 40)
@@ -639,7 +640,7 @@ write_gantt(DocsPage *page)
 			int			fits = (int) ((width - 8) / 6);
 			char	   *label = pstrdup(row[G_MODEL]);
 
-			if (strlen(label) > fits)
+			if (strlen(label) > (size_t) fits)
 				label[fits] = '\0';
 			appendStringInfo(buf, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" fill=\"#1f2630\">",
 							 x + 4, y + 12);

@@ -78,18 +78,21 @@ parse_field(const char *text, int min, int max, const char *const *names,
 		int			low,
 					high,
 					step = 1;
+		bool		range = true;
 
 		if (*p == '*')
 		{
 			low = min;
 			high = max;
-			field->star = true;
+			/* as cron: a field that starts with "*" leaves the day to the other */
+			field->star = field->star || p == text;
 			p++;
 		}
 		else
 		{
 			low = high = cron_value(&p, names, min);
-			if (*p == '-')
+			range = *p == '-';
+			if (range)
 			{
 				p++;
 				high = cron_value(&p, names, min);
@@ -97,12 +100,13 @@ parse_field(const char *text, int min, int max, const char *const *names,
 		}
 		if (*p == '/')
 		{
+			/* a step follows "*" or a range, never a single value */
+			if (!range)
+				return false;
 			p++;
 			step = cron_value(&p, NULL, 0);
 			if (step <= 0)
 				return false;
-			if (low == high)
-				high = max;
 		}
 		if (low < min || high > max || low > high)
 			return false;
@@ -183,10 +187,15 @@ DocsCronNext(const char *cron, TimestampTz after, TimestampTz *next)
 	fsec_t		fsec;
 	int			julian;
 
-	if (!parse_cron(cron, fields))
+	TimestampTz within;
+
+	if (!parse_cron(cron, fields) || TIMESTAMP_NOT_FINITE(after))
 		return false;
-	/* from the next whole minute */
-	after = after - after % USECS_PER_MINUTE + USECS_PER_MINUTE;
+	/* from the next whole minute (before 2000 the remainder is negative) */
+	within = after % USECS_PER_MINUTE;
+	if (within < 0)
+		within += USECS_PER_MINUTE;
+	after = after - within + USECS_PER_MINUTE;
 	if (timestamp2tm(after, NULL, &tm, &fsec, NULL, NULL) != 0)
 		return false;
 	julian = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);

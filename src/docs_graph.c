@@ -91,7 +91,7 @@ layout_function(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("medallion cannot draw graphs as SVG here"),
-				 errdetail("Loading medallion_docs failed: %s", error->message),
+				 errdetail("Loading the module medallion_docs failed: %s.", error->message),
 				 errhint("Install Graphviz's library (Debian: apt-get install libgvc6), "
 						 "then build and install medallion with libgraphviz-dev installed, "
 						 "which adds medallion_docs.so.")));

@@ -33,10 +33,14 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "storage/latch.h"
 #include "utils/wait_event.h"
 
@@ -62,8 +66,8 @@ static char child_errors[2048];
 
 extern PGDLLEXPORT char *DocsLayoutSvg(const DocsLayout *layout);
 
-static void layout_child(const DocsLayout *layout, int fd) pg_attribute_noreturn();
-static char *read_child(int fd, pid_t child);
+static void layout_child(const DocsLayout *layout, int fd, sigset_t *parent_mask) pg_attribute_noreturn();
+static char *read_child(int fd);
 
 /*
  * collect_error
@@ -220,11 +224,26 @@ build_graph(const DocsLayout *layout)
 }
 
 /*
- * layout_child
- *		The child process: lay out, render, write the message, exit.
+ * child_exit
+ *		Registered last, so run first, when Graphviz calls exit() in the
+ *		child (it does on errors such as running out of memory): leave
+ *		before the backend's own exit handlers, inherited with the fork,
+ *		touch shared memory.
  */
 static void
-layout_child(const DocsLayout *layout, int fd)
+child_exit(void)
+{
+	_exit(3);
+}
+
+/*
+ * layout_child
+ *		The child process: lay out, render, write the message, exit.  It
+ *		starts with every signal blocked (DocsLayoutSvg blocks them around
+ *		the fork), so no handler of the backend runs here.
+ */
+static void
+layout_child(const DocsLayout *layout, int fd, sigset_t *parent_mask)
 {
 	GVC_t	   *gvc;
 	Agraph_t   *graph;
@@ -232,6 +251,11 @@ layout_child(const DocsLayout *layout, int fd)
 	unsigned int len = 0;
 	bool		done = false;
 
+	atexit(child_exit);
+#ifdef __linux__
+	/* the backend gone, the layout has no one to answer */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
 	/* the backend's handlers would act on shared state: not here */
 	pqsignal(SIGINT, SIG_IGN);
 	pqsignal(SIGTERM, SIG_DFL);
@@ -241,6 +265,8 @@ layout_child(const DocsLayout *layout, int fd)
 	pqsignal(SIGUSR2, SIG_IGN);
 	pqsignal(SIGPIPE, SIG_IGN);
 	pqsignal(SIGALRM, SIG_DFL);
+	pqsignal(SIGCHLD, SIG_DFL);
+	sigprocmask(SIG_SETMASK, parent_mask, NULL);
 	alarm(DOCS_LAYOUT_TIME_LIMIT);
 
 	child_errors[0] = '\0';
@@ -282,7 +308,7 @@ layout_child(const DocsLayout *layout, int fd)
  *		this raises.
  */
 static char *
-read_child(int fd, pid_t child)
+read_child(int fd)
 {
 	StringInfoData message;
 	char		buffer[65536];
@@ -332,33 +358,48 @@ DocsLayoutSvg(const DocsLayout *layout)
 	char	   *volatile message = NULL;
 	int			status = 0;
 
+	sigset_t	all,
+				before;
+
+	/* the pipe's two descriptors count against the backend's budget */
+	ReserveExternalFD();
+	ReserveExternalFD();
 	if (pipe(pipefd) != 0)
+	{
+		ReleaseExternalFD();
+		ReleaseExternalFD();
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not create a pipe for the graph layout: %m")));
+	}
 	fflush(NULL);
+	/* no signal is handled in the child before it sets its own handlers */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &before);
 	child = fork();
+	if (child == 0)
+	{
+		close(pipefd[0]);
+		layout_child(layout, pipefd[1], &before);
+	}
+	sigprocmask(SIG_SETMASK, &before, NULL);
+	close(pipefd[1]);
+	ReleaseExternalFD();
 	if (child < 0)
 	{
 		close(pipefd[0]);
-		close(pipefd[1]);
+		ReleaseExternalFD();
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("could not start the graph layout process: %m")));
 	}
-	if (child == 0)
-	{
-		close(pipefd[0]);
-		layout_child(layout, pipefd[1]);
-	}
-	close(pipefd[1]);
 	PG_TRY();
 	{
 		if (!pg_set_noblock(pipefd[0]))
 			ereport(ERROR,
 					(errcode_for_file_access(),
 					 errmsg("could not set the graph layout pipe to non-blocking mode: %m")));
-		message = read_child(pipefd[0], child);
+		message = read_child(pipefd[0]);
 	}
 	PG_CATCH();
 	{
@@ -366,10 +407,12 @@ DocsLayoutSvg(const DocsLayout *layout)
 		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
 			;
 		close(pipefd[0]);
+		ReleaseExternalFD();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	close(pipefd[0]);
+	ReleaseExternalFD();
 	while (waitpid(child, &status, 0) < 0)
 	{
 		if (errno != EINTR)
@@ -388,7 +431,14 @@ DocsLayoutSvg(const DocsLayout *layout)
 				 WTERMSIG(status) == SIGALRM ?
 				 errhint("The layout took longer than %d seconds; select fewer models.",
 						 DOCS_LAYOUT_TIME_LIMIT) :
-				 errhint("The server is not affected: the layout runs in a process of its own.")));
+				 errhint("The layout ran in a process of its own: this session goes on.")));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("the graph layout failed"),
+				 errdetail("Graphviz ended the layout process: %s",
+						   message[0] == 'E' ? message + 1 : "it gave no reason."),
+				 errhint("The layout ran in a process of its own: this session goes on.")));
 	if (message[0] == 'S')
 		return message + 1;
 	/* Graphviz ends its messages with a newline */
