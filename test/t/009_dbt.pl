@@ -95,7 +95,7 @@ is(psql("SELECT materialized || ' ' || watermark || ' ' || lookback || ' ' || st
 is(psql("SELECT layer || ' ' || materialized || ' ' || snapshot_strategy || ' ' || updated_at_column || ' ' || hard_deletes "
 	  . "FROM medallion.models WHERE name = 'snap_customers'"),
 	'silver snapshot timestamp updated_at invalidate', 'the snapshot');
-is(psql("SELECT tags::text FROM medallion.models WHERE name = 'mart_top_products'"), '{dbt_shop,marts,top}',
+is(psql("SELECT tags::text FROM medallion.models WHERE name = 'mart_top_products'"), '{dbt_project_shop,marts,top}',
 	'tags: the folder, the config() call and the project');
 is(psql("SELECT description FROM medallion.models WHERE name = 'fct_orders'"),
 	'One row per order that earned revenue (completed or shipped), with its amount in euros.', 'a doc() description');
@@ -223,7 +223,7 @@ like($err, qr/rolled back: nothing was imported/, 'the import was rolled back');
 is(psql($models, $tsql_db), $before, 'nothing was imported');
 ($status, $out, $err) = dbt('import', "$root/test/dbt/tsql_sales", '--dsn', "'$tsql_dsn'", '--allow-partial');
 is($status, 0, 'T-SQL with --allow-partial: exit 0');
-is(psql("SELECT string_agg(name, ',' ORDER BY name) FROM medallion.models WHERE 'dbt_tsql_sales' = ANY (tags)", $tsql_db),
+is(psql("SELECT string_agg(name, ',' ORDER BY name) FROM medallion.models WHERE 'dbt_project_tsql_sales' = ANY (tags)", $tsql_db),
 	'region_sales,stg_customers,stg_orders,top_customers', 'what translates is imported');
 is(psql("SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')", $tsql_db),
 	'success', 'and runs');
