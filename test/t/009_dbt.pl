@@ -232,6 +232,53 @@ is(psql("SELECT string_agg(region || '=' || round(net, 2) || '/' || orders, ' ' 
 is(psql("SELECT string_agg(name || '=' || total, ' ' ORDER BY total DESC) FROM gold.top_customers", $tsql_db),
 	'Acme=150.13 Bolt=80.00', 'TOP 2 translated');
 
+# --- shapes of real projects (test/dbt/edge) -----------------------------------
+my $edge_db = 'tap_dbt_edge';
+psql("DROP DATABASE IF EXISTS $edge_db", 'postgres');
+psql("CREATE DATABASE $edge_db", 'postgres');
+psql("CREATE EXTENSION medallion", $edge_db);
+run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $edge_db, '-f', "$root/test/dbt/edge/setup.sql");
+my $edge = "$root/test/dbt/edge";
+($status, $out, $err) = dbt('import', $edge, '--dsn', "'dbname=$edge_db'");
+is($status, 1, 'edge: a Python model is a skip');
+like($out, qr/^model\s+payment_totals\s+skipped\s+no layer: the folder reporting names none/m,
+	'edge: a folder that names no layer is said so');
+($status, $out, $err) = dbt('import', $edge, '--dsn', "'dbname=$edge_db'", '--allow-partial', '--layer-map', 'reporting=silver');
+is($status, 0, 'edge: --allow-partial, --layer-map: exit 0') or diag($out, $err);
+like($out, qr/^model\s+forecast\s+skipped\s+Python models are not supported$/m, 'edge: the Python model is reported');
+like($out, qr/^model\s+legacy\s+disabled\b/m, 'edge: enabled from a var, in Jinja');
+like($out, qr/^model\s+legacy_model_gone\s+ignored\s+models\/staging\/sources.yml describes it/m,
+	'edge: properties of a model with no file are reported, as dbt warns');
+is(scalar @{ report($out, 'test', 'unsupported') }, 3, 'edge: tests of a source (table and column) and of a seed are reported');
+is(psql("SELECT string_agg(name || ' ' || layer || ' ' || materialized, ', ' ORDER BY name) FROM medallion.models", $edge_db),
+	'payment_kpis gold table, payment_totals silver table, stg_payments bronze view',
+	'edge: a schema that is no layer falls back to the folder; a materialization written in Jinja');
+like(psql("SELECT sql FROM medallion.models WHERE name = 'stg_payments'", $edge_db),
+	qr/now\(\) as loaded_at,\s+'bronze\.stg_payments' as built_as, 'view' as materialized_as/,
+	'edge: dbt.current_timestamp(), this, config.get()');
+like(psql("SELECT sql FROM medallion.models WHERE name = 'payment_totals'", $edge_db),
+	qr/status = 'failed' then round\(amount_cents::numeric \/ 100, 2\).*as paid_euros,\s+6 as six/s,
+	'edge: run_query on a model of the project, a macro calling one of another file, return() in a macro a macro calls');
+is(psql("SELECT count(*) FROM medallion.tests WHERE model = 'stg_payments' AND kind = 'accepted_values'", $edge_db), 2,
+	'edge: two accepted_values tests on one column stay two');
+like(psql("SELECT sql FROM medallion.tests WHERE name = 'stg_payments_user_not_null'", $edge_db),
+	qr/AND NOT \("user" IS NOT NULL\)/, 'edge: a reserved word as a column is quoted');
+is(psql("SET client_min_messages = warning; SELECT string_agg(status, ',') FROM medallion_run('all')", $edge_db),
+	'success,success,success', 'edge: it runs');
+is(psql("SELECT paid_euros || ' ' || six FROM gold.payment_kpis", $edge_db), '12.00 6', 'edge: what it published');
+
+# --prune never drops a model something else reads
+psql("SELECT medallion_create_model('handmade', 'SELECT paid_euros FROM gold.payment_kpis', 'gold')", $edge_db);
+my $edge_copy = "$tmp/dbt_edge_copy";
+remove_tree($edge_copy);
+system('cp', '-r', $edge, $edge_copy) == 0 or die "cannot copy $edge";
+unlink "$edge_copy/models/marts/payment_kpis.sql";
+($status, $out, $err) = dbt('import', $edge_copy, '--dsn', "'dbname=$edge_db'", '--allow-partial', '--layer-map', 'reporting=silver', '--prune');
+like($out, qr/^model\s+payment_kpis\s+skipped\s+left the project, but could not be dropped/m,
+	'prune: a model another model reads is not dropped, and the report says why');
+is(psql("SELECT count(*) FROM medallion.models WHERE name IN ('payment_kpis', 'handmade')", $edge_db), 2,
+	'prune: both are still there');
+
 # --- bad projects: a clear message, nothing imported -----------------------
 $before = psql($models);
 my %bad = (

@@ -1,0 +1,3 @@
+{% macro cents_to(column, per) -%}
+    round({{ column }}::numeric / {{ per }}, 2)
+{%- endmacro %}

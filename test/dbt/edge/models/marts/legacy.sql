@@ -1,0 +1,2 @@
+{{ config(enabled=var('keep_legacy')) }}
+select 1 as x

@@ -1,0 +1,1 @@
+select paid_euros, six from {{ ref('payment_totals') }}
