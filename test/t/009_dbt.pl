@@ -67,6 +67,7 @@ like($out, qr/SELECT medallion_create_model\(name => 'fct_orders'/, 'dry run: pr
 like($out, qr/SELECT medallion_add_test\(/, 'dry run: prints medallion_add_test');
 like($out, qr/SELECT medallion_create_source\('shop_raw'/, 'dry run: prints medallion_create_source');
 like($out, qr/COPY seeds\.country_codes FROM STDIN/, 'dry run: prints the COPY of the seed');
+like($err, qr/a dry run: what it ran was rolled back/, 'dry run: says it rolled back');
 is(psql($models), 0, 'dry run: no model was created');
 is(psql("SELECT to_regclass('seeds.country_codes') IS NULL"), 't', 'dry run: no seed table');
 
@@ -251,7 +252,7 @@ like($out, qr/^model\s+legacy_model_gone\s+ignored\s+models\/staging\/sources.ym
 	'edge: properties of a model with no file are reported, as dbt warns');
 is(scalar @{ report($out, 'test', 'unsupported') }, 3, 'edge: tests of a source (table and column) and of a seed are reported');
 is(psql("SELECT string_agg(name || ' ' || layer || ' ' || materialized, ', ' ORDER BY name) FROM medallion.models", $edge_db),
-	'payment_kpis gold table, payment_totals silver table, stg_payments bronze view',
+	'a_first gold table, payment_kpis gold table, payment_totals silver table, stg_payments bronze view',
 	'edge: a schema that is no layer falls back to the folder; a materialization written in Jinja');
 like(psql("SELECT sql FROM medallion.models WHERE name = 'stg_payments'", $edge_db),
 	qr/now\(\) as loaded_at,\s+'bronze\.stg_payments' as built_as, 'view' as materialized_as/,
@@ -264,8 +265,12 @@ is(psql("SELECT count(*) FROM medallion.tests WHERE model = 'stg_payments' AND k
 like(psql("SELECT sql FROM medallion.tests WHERE name = 'stg_payments_user_not_null'", $edge_db),
 	qr/AND NOT \("user" IS NOT NULL\)/, 'edge: a reserved word as a column is quoted');
 is(psql("SET client_min_messages = warning; SELECT string_agg(status, ',') FROM medallion_run('all')", $edge_db),
-	'success,success,success', 'edge: it runs');
+	'success,success,success,success', 'edge: it runs');
 is(psql("SELECT paid_euros || ' ' || six FROM gold.payment_kpis", $edge_db), '12.00 6', 'edge: what it published');
+is(psql("SELECT max_id || ' ' || paid_euros || ' ' || label FROM gold.a_first", $edge_db), '3 12.00 cents: 1250',
+	'edge: a model whose run_query hid what it reads is imported after it; a package macro calls its own unqualified');
+like(psql("SELECT sql FROM medallion.tests WHERE name = 'stg_payments_amount_cents_not_null'", $edge_db),
+	qr/WHERE \(id > 0\) AND NOT/, 'edge: a where written as Jinja is rendered');
 
 # --prune never drops a model something else reads
 psql("SELECT medallion_create_model('handmade', 'SELECT paid_euros FROM gold.payment_kpis', 'gold')", $edge_db);

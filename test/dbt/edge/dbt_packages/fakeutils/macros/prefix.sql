@@ -1,0 +1,3 @@
+{% macro label_prefix() -%}
+    'cents: '
+{%- endmacro %}
