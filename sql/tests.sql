@@ -182,3 +182,18 @@ SELECT model, status, tests_passed, tests_failed FROM medallion_run('dq_code_lis
 RESET client_min_messages;
 SELECT * FROM medallion_drop_model('dq_code_list');
 DROP TABLE public.dq_codes;
+
+-- expression tests with long names that share their first 48 characters:
+-- each keeps a column of its own in the model's test binding
+CREATE TABLE public.dq_long (n int);
+INSERT INTO public.dq_long VALUES (1), (2);
+SELECT medallion_create_model('dq_long_names', 'SELECT n FROM public.dq_long', 'silver');
+SELECT medallion_add_test('dq_long_names', 'expression', expression => 'n > 0',
+	name => 'a_rather_long_test_name_that_goes_on_and_on_and_on_positive');
+SELECT medallion_add_test('dq_long_names', 'expression', expression => 'n < 2', severity => 'warn',
+	name => 'a_rather_long_test_name_that_goes_on_and_on_and_on_below_two');
+SET client_min_messages = warning;
+SELECT model, status, tests_passed, tests_warned, tests_failed FROM medallion_run('dq_long_names');
+RESET client_min_messages;
+SELECT * FROM medallion_drop_model('dq_long_names');
+DROP TABLE public.dq_long;

@@ -54,7 +54,8 @@ PG_FUNCTION_INFO_V1(medallion_drop_test);
  * - expression tests, all in one view medallion_bind."<model>$" over the
  *   published relation: the row (medallion.row), the columns the model's
  *   fused tests read, and for each expression test a column
- *   "medallion.test.<test>" true for a failing row;
+ *   "medallion.test.<test>" true for a failing row (named by a hash when
+ *   that would not fit a name: TestsExpressionColumn);
  * - each sql test as a view medallion_bind."<model>$<test>".
  *
  * They are owned by the model owner and read as the owner.  A run reads

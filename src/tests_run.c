@@ -222,7 +222,16 @@ column_type_sql(Oid relid, const char *column)
 char *
 TestsExpressionColumn(TestDef *test)
 {
-	return psprintf("medallion.test.%s", test->name);
+	char	   *column = psprintf("medallion.test.%s", test->name);
+	char		hex[33];
+	const char *errstr = NULL;
+
+	if (strlen(column) < NAMEDATALEN)
+		return column;
+	/* cut to NAMEDATALEN, two long names could meet: named by a hash */
+	if (!pg_md5_hash(test->name, strlen(test->name), hex, &errstr))
+		elog(ERROR, "could not compute md5: %s", errstr);
+	return psprintf("medallion.test.$%s", hex);
 }
 
 /*
