@@ -130,9 +130,8 @@ RESET ROLE;
 -- loaded medallion_docs yet)
 \c
 SET dynamic_library_path = '/nonexistent';
-\set VERBOSITY verbose
 SELECT medallion_graph('tag:docs', 'svg');
-\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
 RESET dynamic_library_path;
 SELECT left(medallion_graph('tag:docs', 'svg'), 5) AS loads_again;
 

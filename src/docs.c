@@ -51,7 +51,10 @@ typedef struct DocsPage
 {
 	StringInfoData html;
 	MemoryContext cxt;			/* where rows are copied */
-	Datum		params[2];		/* the caller's role, the selected models */
+	Datum		params[3];		/* the caller's role, the selected models it
+								 * may read (in graph order), those it owns */
+	int			selected;		/* how many models the selector picked */
+	List	   *states;			/* DocsModelStates of the drawn models */
 	List	   *models;			/* Q_MODELS, in graph order */
 	List	   *columns;		/* Q_COLUMNS, by model then attnum */
 	List	   *lineage;		/* Q_LINEAGE, by model then column */
@@ -74,25 +77,26 @@ static bool on_page(DocsPage *page, const char *model);
 /* Timestamps are shown in UTC, whatever the session's time zone. */
 #define UTC(expr) "pg_catalog.to_char((" expr ") AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
 
-/* The selected models ($2), numbered in graph order. */
+/*
+ * The selected models the caller may read ($2, worked out once by
+ * DocsModelStates), numbered in graph order.
+ */
 #define SELECTED_SQL \
 	"sel AS (SELECT s.name, s.ord FROM pg_catalog.unnest($2::text[]) WITH ORDINALITY s (name, ord))"
 
-/* The selected models the caller may read. */
+/* Those models with what the queries read of them; owned: in $3. */
 #define VISIBLE_SQL \
 	SELECTED_SQL ", vis AS (SELECT sel.ord, m.name, l.schema_name, m.column_descriptions," \
-	" " DOCS_MODEL_OWNED_SQL " AS owned," \
+	" m.name = ANY ($3::text[]) AS owned," \
 	" coalesce(pg_catalog.to_regclass(pg_catalog.format('%I.%I', l.schema_name, m.name))," \
 	"          pg_catalog.to_regclass(pg_catalog.format('medallion_bind.%I', m.name))) AS rel" \
 	" FROM sel JOIN medallion.models m ON m.name = sel.name" \
-	" JOIN medallion.layers l ON l.name = m.layer" \
-	" WHERE " DOCS_MODEL_READABLE_SQL ")"
+	" JOIN medallion.layers l ON l.name = m.layer)"
 
 enum
 {
 	M_NAME, M_LAYER, M_MATERIALIZED, M_OWNER, M_DESCRIPTION, M_SQL, M_SETTINGS,
-	M_READABLE, M_OWNED, M_RELATION, M_AS_OF, M_LAYER_FRESHNESS, M_STALE, M_AGE,
-	M_STATUS, M_WARNED
+	M_RELATION, M_AS_OF, M_LAYER_FRESHNESS, M_STALE, M_AGE
 };
 static const char *const Q_MODELS =
 "WITH " SELECTED_SQL
@@ -109,20 +113,15 @@ static const char *const Q_MODELS =
 "               'distribution', m.distribution, 'distributed_by', m.distributed_by,"
 "               'colocate_with', m.colocate_with, 'deterministic', NULLIF(m.deterministic, false),"
 "               'enabled', m.enabled, 'version', m.version))) e),"
-"       " DOCS_MODEL_READABLE_SQL ", " DOCS_MODEL_OWNED_SQL ","
 "       pg_catalog.format('%I.%I', l.schema_name, m.name),"
 "       " UTC("good.at") ", l.freshness::text,"
 "       good.at IS NOT NULL AND l.freshness IS NOT NULL AND pg_catalog.now() - good.at > l.freshness,"
-"       pg_catalog.date_trunc('second', pg_catalog.now() - good.at)::text,"
-"       last.status, last.tests_warned > 0"
+"       pg_catalog.date_trunc('second', pg_catalog.now() - good.at)::text"
 "  FROM sel JOIN medallion.models m ON m.name = sel.name"
 "  JOIN medallion.layers l ON l.name = m.layer"
 "  LEFT JOIN (SELECT rm.model, pg_catalog.max(rm.finished_at) AS at FROM medallion.run_models rm"
 "              WHERE rm.model = ANY ($2) AND rm.status IN ('success', 'up_to_date')"
 "              GROUP BY rm.model) good ON good.model = m.name"
-"  LEFT JOIN (SELECT DISTINCT ON (rm.model) rm.model, rm.status, rm.tests_warned"
-"               FROM medallion.run_models rm WHERE rm.model = ANY ($2)"
-"              ORDER BY rm.model, rm.run_id DESC) last ON last.model = m.name"
 " ORDER BY sel.ord";
 
 enum
@@ -371,18 +370,19 @@ is_true(const char *value)
 
 /*
  * read_rows
- *		Runs one of the page's queries with ($1 caller, $2 selected models;
- *		a query may use neither) and returns its rows copied into the page's
- *		context.  The caller is inside CatalogEnter.
+ *		Runs one of the page's queries with ($1 caller, $2 the selected
+ *		models it may read, $3 those it owns; a query may use none) and
+ *		returns its rows copied into the page's context.  The caller is
+ *		inside CatalogEnter.
  */
 static List *
 read_rows(DocsPage *page, const char *sql)
 {
-	Oid			types[2] = {OIDOID, TEXTARRAYOID};
+	Oid			types[3] = {OIDOID, TEXTARRAYOID, TEXTARRAYOID};
 	List	   *rows = NIL;
 	int			ret;
 
-	ret = CatalogQuery(sql, 2, types, page->params, NULL, 0);
+	ret = CatalogQuery(sql, 3, types, page->params, NULL, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI failed while reading the page: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -425,10 +425,8 @@ on_page(DocsPage *page, const char *model)
 
 	foreach(lc, page->models)
 	{
-		DocsRow		row = lfirst(lc);
-
-		if (strcmp(row[M_NAME], model) == 0)
-			return is_true(row[M_READABLE]);
+		if (strcmp(((DocsRow) lfirst(lc))[M_NAME], model) == 0)
+			return true;
 	}
 	return false;
 }
@@ -507,11 +505,6 @@ static void
 write_header(DocsPage *page)
 {
 	StringInfo	buf = &page->html;
-	int			readable = 0;
-	ListCell   *lc;
-
-	foreach(lc, page->models)
-		readable += is_true(((DocsRow) lfirst(lc))[M_READABLE]);
 
 	appendStringInfo(buf, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 					 "<meta http-equiv=\"Content-Security-Policy\" content=\"%s\">\n"
@@ -523,7 +516,7 @@ write_header(DocsPage *page)
 	html_text(buf, get_database_name(MyDatabaseId));
 	appendStringInfoString(buf, "</h1>\n<p>Selector <b>");
 	html_text(buf, page->selector);
-	appendStringInfo(buf, "</b>: %d models, %d of them readable by ", list_length(page->models), readable);
+	appendStringInfo(buf, "</b>: %d models, %d of them readable by ", page->selected, list_length(page->models));
 	html_text(buf, GetUserNameFromId(GetUserId(), false));
 	appendStringInfo(buf, ". Written at %s UTC.</p>\n", utc_minute(GetCurrentTransactionStartTimestamp()));
 	appendStringInfoString(buf, "\n<nav><a href=\"#graph\">Graph</a><a href=\"#last-run\">Last run</a>"
@@ -812,6 +805,19 @@ write_schedules(DocsPage *page)
 	appendStringInfoString(buf, "</table>\n</section>\n");
 }
 
+/*
+ * A model's subsection heading; when it has no rows, the note that says so.
+ * Returns whether there are rows to write.
+ */
+static bool
+write_subsection(StringInfo buf, const char *heading, List *rows, const char *none)
+{
+	appendStringInfo(buf, "<h4>%s</h4>\n", heading);
+	if (rows == NIL)
+		appendStringInfo(buf, "<p class=\"muted\">%s</p>\n", none);
+	return rows != NIL;
+}
+
 /* A model's columns with their lineage: projections apart from the rest. */
 static void
 write_columns(DocsPage *page, DocsRow model)
@@ -821,12 +827,8 @@ write_columns(DocsPage *page, DocsRow model)
 	List	   *lineage = rows_of(page->lineage, L_MODEL, model[M_NAME]);
 	ListCell   *lc;
 
-	appendStringInfoString(buf, "<h4>Columns</h4>\n");
-	if (columns == NIL)
-	{
-		appendStringInfoString(buf, "<p class=\"muted\">No relation to read the columns of.</p>\n");
+	if (!write_subsection(buf, "Columns", columns, "No relation to read the columns of."))
 		return;
-	}
 	appendStringInfoString(buf, "<table class=\"lineage\">\n<tr><th>column</th><th>type</th>"
 						   "<th>description</th><th>computed from</th>"
 						   "<th>filtered, joined or grouped by</th></tr>\n");
@@ -893,12 +895,8 @@ write_tests(DocsPage *page, DocsRow model)
 	List	   *tests = rows_of(page->tests, T_MODEL, model[M_NAME]);
 	ListCell   *lc;
 
-	appendStringInfoString(buf, "<h4>Tests</h4>\n");
-	if (tests == NIL)
-	{
-		appendStringInfoString(buf, "<p class=\"muted\">No test.</p>\n");
+	if (!write_subsection(buf, "Tests", tests, "No test."))
 		return;
-	}
 	appendStringInfoString(buf, "<table>\n<tr><th>test</th><th>kind</th><th>severity</th>"
 						   "<th>checks</th><th>last result</th><th>failing rows</th>"
 						   "<th>observed</th><th>message</th></tr>\n");
@@ -949,12 +947,8 @@ write_steps(DocsPage *page, DocsRow model)
 	int			n = list_length(steps);
 	ListCell   *lc;
 
-	appendStringInfoString(buf, "<h4>Last steps</h4>\n");
-	if (steps == NIL)
-	{
-		appendStringInfoString(buf, "<p class=\"muted\">Never built.</p>\n");
+	if (!write_subsection(buf, "Last steps", steps, "Never built."))
 		return;
-	}
 	foreach(lc, steps)
 		max_ms = Max(max_ms, atof(((DocsRow) lfirst(lc))[S_MS] ? ((DocsRow) lfirst(lc))[S_MS] : "0"));
 	appendStringInfo(buf, "<svg class=\"spark\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"28\" "
@@ -997,7 +991,7 @@ static void
 write_model(DocsPage *page, DocsRow model)
 {
 	StringInfo	buf = &page->html;
-	DocsStatus	status = DocsStatusOf(model[M_STATUS], is_true(model[M_WARNED]));
+	DocsStatus	status = DocsFindState(page->states, model[M_NAME])->status;
 
 	appendStringInfoString(buf, "<article class=\"model\" id=\"model-");
 	html_text(buf, model[M_NAME]);
@@ -1065,8 +1059,6 @@ write_models(DocsPage *page)
 	{
 		DocsRow		model = lfirst(lc);
 
-		if (!is_true(model[M_READABLE]))
-			continue;
 		if (layer == NULL || strcmp(layer, model[M_LAYER]) != 0)
 		{
 			if (layer != NULL)
@@ -1085,12 +1077,7 @@ write_models(DocsPage *page)
 	else
 		appendStringInfoString(buf, "<p class=\"muted\">No model you may read is selected.</p>\n");
 	foreach(lc, page->models)
-	{
-		DocsRow		model = lfirst(lc);
-
-		if (is_true(model[M_READABLE]))
-			write_model(page, model);
-	}
+		write_model(page, lfirst(lc));
 	appendStringInfoString(buf, "</section>\n");
 }
 
@@ -1104,23 +1091,37 @@ medallion_docs(PG_FUNCTION_ARGS)
 	DocsPage	page = {0};
 	Graph	   *graph;
 	bool	   *selected;
-	List	   *names = NIL;
+	Drawing    *drawing;
+	List	   *readable = NIL;
+	List	   *owned = NIL;
 	CatalogSession session;
 
 	page.selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	CatalogRequireAdmin("read the pipeline's page");
 	graph = GraphLoad(false);
 	selected = GraphSelect(graph, page.selector);
+	drawing = LineageDrawing(graph, selected);
+	/* what the caller may see of each model drawn: once, for the graph and the page */
+	page.states = DocsModelStates(DocsDrawnModels(drawing));
 	for (int i = 0; i < graph->nnodes; i++)
 	{
-		if (selected[i])
-			names = lappend(names, graph->nodes[i].model->name);
+		DocsModelState *state;
+
+		if (!selected[i])
+			continue;
+		page.selected++;
+		state = DocsFindState(page.states, graph->nodes[i].model->name);
+		if (state != NULL && state->readable)
+			readable = lappend(readable, state->name);
+		if (state != NULL && state->owned)
+			owned = lappend(owned, state->name);
 	}
-	page.svg = DocsGraphSvg(LineageDrawing(graph, selected), graph, false);
+	page.svg = DocsGraphSvg(drawing, graph, false, page.states);
 
 	page.cxt = CurrentMemoryContext;
 	page.params[0] = ObjectIdGetDatum(GetUserId());
-	page.params[1] = ListToTextArray(names);
+	page.params[1] = ListToTextArray(readable);
+	page.params[2] = ListToTextArray(owned);
 	CatalogEnter(&session);
 	page.models = read_rows(&page, Q_MODELS);
 	page.columns = read_rows(&page, Q_COLUMNS);

@@ -50,7 +50,19 @@ typedef struct DocsStatusInfo
 extern const DocsStatusInfo DocsStatuses[DOCS_NSTATUS];
 extern DocsStatus DocsStatusOf(const char *step_status, bool warned);
 
-extern char *DocsGraphSvg(Drawing *drawing, Graph *graph, bool standalone);
+/* What the caller may see of a model, read once for the graph and the page. */
+typedef struct DocsModelState
+{
+	char	   *name;
+	bool		readable;		/* DOCS_MODEL_READABLE_SQL */
+	bool		owned;			/* DOCS_MODEL_OWNED_SQL */
+	DocsStatus	status;			/* its last step's */
+} DocsModelState;
+
+extern List *DocsDrawnModels(Drawing *drawing);
+extern List *DocsModelStates(List *names);
+extern DocsModelState *DocsFindState(List *states, const char *name);
+extern char *DocsGraphSvg(Drawing *drawing, Graph *graph, bool standalone, List *states);
 extern bool DocsCronNext(const char *cron, TimestampTz after, TimestampTz *next);
 
 extern Datum medallion_docs(PG_FUNCTION_ARGS);

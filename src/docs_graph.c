@@ -38,13 +38,6 @@ const DocsStatusInfo DocsStatuses[DOCS_NSTATUS] = {
 #define DOCS_HIDDEN_FILL	"#eef0f3"
 #define DOCS_SOURCE_FILL	"#e9e1f5"
 
-/* What a model node shows: filled from the catalog. */
-typedef struct NodeState
-{
-	bool		readable;
-	DocsStatus	status;
-} NodeState;
-
 /*
  * DocsStatusOf
  *		The page's status of a step (run_models.status), or of a model with
@@ -99,32 +92,26 @@ layout_function(void)
 }
 
 /*
- * load_states
- *		For each model node of the drawing, whether the caller may read it
- *		and its last step's status.
+ * DocsModelStates
+ *		For each model named, whether the caller may read it or has its
+ *		owner's privileges, and its last step's status: a List of
+ *		DocsModelState, palloc'd in the current context.
  */
-static NodeState *
-load_states(Drawing *drawing)
+List *
+DocsModelStates(List *names)
 {
-	NodeState  *states = palloc0(sizeof(NodeState) * (list_length(drawing->nodes) + 1));
-	List	   *names = NIL;
-	ListCell   *lc;
+	MemoryContext callercxt = CurrentMemoryContext;
+	List	   *states = NIL;
 	CatalogSession session;
 	Oid			types[2] = {OIDOID, TEXTARRAYOID};
 	Datum		values[2];
 	int			ret;
 
-	foreach(lc, drawing->nodes)
-	{
-		DrawNode   *node = lfirst(lc);
-
-		if (node->model != NULL)
-			names = lappend(names, node->name);
-	}
 	values[0] = ObjectIdGetDatum(GetUserId());
 	values[1] = ListToTextArray(names);
 	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT m.name, " DOCS_MODEL_READABLE_SQL ", s.status, s.tests_warned > 0"
+	ret = CatalogQuery("SELECT m.name, " DOCS_MODEL_READABLE_SQL ", " DOCS_MODEL_OWNED_SQL ","
+					   "       s.status, s.tests_warned > 0"
 					   "  FROM medallion.models m"
 					   "  JOIN medallion.layers l ON l.name = m.layer"
 					   "  LEFT JOIN (SELECT DISTINCT ON (rm.model) rm.model, rm.status, rm.tests_warned"
@@ -139,24 +126,53 @@ load_states(Drawing *drawing)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *name = SPI_getvalue(tuple, desc, 1);
-		char	   *readable = SPI_getvalue(tuple, desc, 2);
-		char	   *status = SPI_getvalue(tuple, desc, 3);
-		char	   *warned = SPI_getvalue(tuple, desc, 4);
+		char	   *warned = SPI_getvalue(tuple, desc, 5);
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+		DocsModelState *state = palloc(sizeof(DocsModelState));
 
-		foreach(lc, drawing->nodes)
-		{
-			DrawNode   *node = lfirst(lc);
-
-			if (node->model == NULL || strcmp(node->name, name) != 0)
-				continue;
-			states[foreach_current_index(lc)].readable = strcmp(readable, "t") == 0;
-			states[foreach_current_index(lc)].status =
-				DocsStatusOf(status, warned != NULL && strcmp(warned, "t") == 0);
-		}
+		state->name = SPI_getvalue(tuple, desc, 1);
+		state->readable = strcmp(SPI_getvalue(tuple, desc, 2), "t") == 0;
+		state->owned = strcmp(SPI_getvalue(tuple, desc, 3), "t") == 0;
+		state->status = DocsStatusOf(SPI_getvalue(tuple, desc, 4),
+									 warned != NULL && strcmp(warned, "t") == 0);
+		states = lappend(states, state);
+		MemoryContextSwitchTo(spicxt);
 	}
 	CatalogLeave(&session);
 	return states;
+}
+
+/* The state of a model in a list of DocsModelStates, or NULL. */
+DocsModelState *
+DocsFindState(List *states, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, states)
+	{
+		DocsModelState *state = lfirst(lc);
+
+		if (strcmp(state->name, name) == 0)
+			return state;
+	}
+	return NULL;
+}
+
+/* The names of the models a drawing shows (selected or read by them). */
+List *
+DocsDrawnModels(Drawing *drawing)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, drawing->nodes)
+	{
+		DrawNode   *node = lfirst(lc);
+
+		if (node->model != NULL)
+			names = lappend(names, node->name);
+	}
+	return names;
 }
 
 /* The source a relation belongs to (by its schema and tables), or NULL. */
@@ -187,13 +203,13 @@ source_of(List *sources, const char *schema, const char *name)
  * DocsGraphSvg
  *		The drawing laid out as SVG, palloc'd.  standalone: an SVG file
  *		(with its XML declaration); otherwise the <svg> element alone, to
- *		be part of an HTML page.
+ *		be part of an HTML page.  states: DocsModelStates of the drawing's
+ *		models, or NIL to read them.
  */
 char *
-DocsGraphSvg(Drawing *drawing, Graph *graph, bool standalone)
+DocsGraphSvg(Drawing *drawing, Graph *graph, bool standalone, List *states)
 {
 	DocsLayoutSvgFunction layout_svg = layout_function();
-	NodeState  *states = load_states(drawing);
 	List	   *sources = CatalogListSources();
 	DocsLayout	layout = {0};
 	int		   *layer_cluster = palloc(sizeof(int) * (list_length(graph->layers) + 1));
@@ -201,6 +217,8 @@ DocsGraphSvg(Drawing *drawing, Graph *graph, bool standalone)
 	ListCell   *lc;
 	char	   *svg;
 
+	if (states == NIL)
+		states = DocsModelStates(DocsDrawnModels(drawing));
 	layout.nodes = palloc0(sizeof(DocsLayoutNode) * (list_length(drawing->nodes) + 1));
 	layout.edges = palloc0(sizeof(DocsLayoutEdge) * (list_length(drawing->edges) + 1));
 	layout.clusters = palloc0(sizeof(DocsLayoutCluster) * (list_length(graph->layers) + 2));
@@ -231,7 +249,7 @@ DocsGraphSvg(Drawing *drawing, Graph *graph, bool standalone)
 	{
 		DrawNode   *node = lfirst(lc);
 		DocsLayoutNode *out = &layout.nodes[layout.nnodes++];
-		NodeState  *state = &states[foreach_current_index(lc)];
+		DocsModelState *state = node->model ? DocsFindState(states, node->name) : NULL;
 
 		out->cluster = -1;
 		out->shape = "box";
@@ -246,7 +264,7 @@ DocsGraphSvg(Drawing *drawing, Graph *graph, bool standalone)
 					out->cluster = layer_cluster[foreach_current_index(ll)];
 			}
 			out->id = psprintf("graph_model_%s", node->name);
-			if (state->readable)
+			if (state != NULL && state->readable)
 			{
 				const DocsStatusInfo *info = &DocsStatuses[state->status];
 

@@ -576,7 +576,7 @@ medallion_graph(PG_FUNCTION_ARGS)
 	else if (strcmp(format, "dot") == 0)
 		result = render_dot(drawing, graph);
 	else if (strcmp(format, "svg") == 0)
-		result = DocsGraphSvg(drawing, graph, true);
+		result = DocsGraphSvg(drawing, graph, true, NIL);
 	else
 		result = render_json(drawing);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
