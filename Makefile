@@ -47,9 +47,10 @@ endif
 EXTVERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(EXTENSION).control)
 # The install script of the current version is made of the sections in
 # src/sql/install; an update script of its own part and the privileges
-# section.  Older install scripts are kept as they were released.
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1.0--0.2.0.sql
-DATA = src/sql/medallion--0.1.0.sql
+# section.  Released install and update scripts are kept as they were
+# released (src/sql/medallion--*.sql).
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.2.0--0.3.0.sql
+DATA = src/sql/medallion--0.1.0.sql src/sql/medallion--0.2.0.sql src/sql/medallion--0.1.0--0.2.0.sql
 PGFILEDESC = "medallion - medallion data pipelines inside PostgreSQL"
 
 # medallion-dbt (Python 3) goes to PostgreSQL's bindir, which Debian does
@@ -70,9 +71,7 @@ include $(PGXS)
 $(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard src/sql/install/*.sql))
 	cat $^ > $@
 
-# 55_changes.sql is new in 0.2.0 as a whole: the update takes it as it is.
-$(EXTENSION)--0.1.0--0.2.0.sql: src/sql/update/0.1.0--0.2.0.sql src/sql/install/55_changes.sql \
-		src/sql/install/90_privileges.sql
+$(EXTENSION)--0.2.0--0.3.0.sql: src/sql/update/0.2.0--0.3.0.sql src/sql/install/90_privileges.sql
 	cat $^ > $@
 
 src/medallion_docs.o src/medallion_docs.bc: override CPPFLAGS += $(GRAPHVIZ_CFLAGS)

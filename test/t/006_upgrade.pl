@@ -77,7 +77,9 @@ is(psql('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'med
 psql('tap_upgrade', 'DROP FUNCTION silver.concat(text, text)');
 
 psql('tap_upgrade', 'ALTER EXTENSION medallion UPDATE');
-is(psql('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), '0.2.0', 'updated to 0.2.0');
+my $current = psql('tap_upgrade', "SELECT default_version FROM pg_available_extensions WHERE name = 'medallion'");
+is(psql('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), $current,
+   "updated to $current through every update script");
 is(psql('tap_upgrade', "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
 						WHERE c.relnamespace = 'medallion_bind'::regnamespace AND c.relkind = 'v'"),
    'brnz_orders,eph_big,gld_top,slvr_customers,slvr_customers$,slvr_customers$has_orders,slvr_orders_inc',
@@ -147,10 +149,33 @@ my %shape = (
 							LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid
 						   WHERE c.relnamespace = 'medallion'::regnamespace) x},
 );
+# 0.2.0 as released, updated to the current version
+run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"DROP DATABASE IF EXISTS tap_upgrade_020"');
+run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"CREATE DATABASE tap_upgrade_020"');
+psql('tap_upgrade_020', <<'SQL');
+CREATE EXTENSION medallion VERSION '0.2.0';
+SET client_min_messages = warning;
+CREATE TABLE public.src (id int PRIMARY KEY, amount numeric);
+INSERT INTO public.src SELECT g, g FROM generate_series(1, 50) g;
+SELECT medallion_create_model('brnz_src', 'SELECT id, amount FROM public.src', layer => 'bronze');
+SELECT medallion_create_model('slvr_total', 'SELECT sum(amount) AS total FROM brnz_src', layer => 'silver');
+SELECT medallion_add_test('slvr_total', 'not_null', column_name => 'total');
+SELECT count(*) FROM medallion_run('all');
+ALTER EXTENSION medallion UPDATE;
+SQL
+is(psql('tap_upgrade_020', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), $current,
+   "0.2.0 updated to $current");
+psql('tap_upgrade_020', 'INSERT INTO public.src VALUES (51, 51)');
+is(psql('tap_upgrade_020', "SELECT string_agg(model || '=' || status, ',' ORDER BY model) FROM medallion_run('all')"),
+   'brnz_src=success,slvr_total=success', 'a 0.2.0 pipeline runs after the update');
+is(psql('tap_upgrade_020', 'SELECT total FROM silver.slvr_total'), '1326', 'and publishes the new total');
+
 for my $what (sort keys %shape)
 {
 	is(psql('tap_upgrade', $shape{$what}), psql('tap_upgrade_fresh', $shape{$what}),
-	   "updated and fresh installs have the same $what");
+	   "updated (from 0.1.0) and fresh installs have the same $what");
+	is(psql('tap_upgrade_020', $shape{$what}), psql('tap_upgrade_fresh', $shape{$what}),
+	   "updated (from 0.2.0) and fresh installs have the same $what");
 }
 
 # a schedule made under 0.1.0 (pg_cron runs its jobs in database postgres)
@@ -192,7 +217,7 @@ is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.upg
    'DROP EXTENSION without CASCADE drops the tracking trigger and keeps the table');
 psql('postgres', 'INSERT INTO public.upg_tracked VALUES (1); DROP TABLE public.upg_tracked');
 
-for my $db (qw(tap_upgrade tap_upgrade_restored tap_upgrade_fresh))
+for my $db (qw(tap_upgrade tap_upgrade_restored tap_upgrade_fresh tap_upgrade_020))
 {
 	run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE $db\"");
 }

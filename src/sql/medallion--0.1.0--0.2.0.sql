@@ -1073,3 +1073,328 @@ AS 'MODULE_PATHNAME', 'medallion_cron_next'
 LANGUAGE C IMMUTABLE STRICT;
 COMMENT ON FUNCTION medallion.cron_next(text, timestamptz) IS
 	'The first time after "after" that a pg_cron schedule (five fields or an @macro, in GMT) fires, or NULL when the expression is not understood';
+/* ---------------------------------------------------------------------
+ * Change-aware runs: what each model's last build read, and which
+ * tracked tables changed since (src/changes.c, docs/change-aware-runs.md).
+ * Neither table is dumped: after a restore the first run builds all.
+ * --------------------------------------------------------------------- */
+
+CREATE TABLE medallion.changes (
+	relid		oid NOT NULL,
+	xid			xid8 NOT NULL
+);
+COMMENT ON TABLE medallion.changes IS
+	'Tracked tables written, and by which transaction: a row per table and writing transaction, appended by the statement trigger medallion_changes (insert only; trimmed by runs)';
+COMMENT ON COLUMN medallion.changes.relid IS 'The table written (a leaf partition, or a partitioned table written through)';
+COMMENT ON COLUMN medallion.changes.xid IS 'The writing transaction (top level)';
+GRANT SELECT ON medallion.changes TO medallion_admin;
+
+CREATE TABLE medallion.build_state (
+	model		text PRIMARY KEY REFERENCES medallion.models (name)
+				ON DELETE CASCADE ON UPDATE CASCADE,
+	run_id		bigint NOT NULL,
+	version		integer NOT NULL,
+	snapshot	pg_snapshot NOT NULL,
+	inputs		jsonb NOT NULL,
+	built_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE medallion.build_state IS
+	'Each model''s last build: the snapshot it read with and the state of its inputs, written in the transaction that publishes it (derived, not dumped)';
+COMMENT ON COLUMN medallion.build_state.model IS 'Model';
+COMMENT ON COLUMN medallion.build_state.run_id IS 'The last run that changed what the model publishes (models reading it compare it)';
+COMMENT ON COLUMN medallion.build_state.version IS 'The model version built';
+COMMENT ON COLUMN medallion.build_state.snapshot IS 'A snapshot the build''s reads saw at least: a change by a transaction it does not see is new';
+COMMENT ON COLUMN medallion.build_state.inputs IS 'Each input with what no trigger reports: storage (relfilenode), partitions, view rules, upstream builds';
+COMMENT ON COLUMN medallion.build_state.built_at IS 'When it was built';
+GRANT SELECT ON medallion.build_state TO medallion_admin;
+
+CREATE FUNCTION medallion.track_changes()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'medallion_track_changes'
+LANGUAGE C;
+COMMENT ON FUNCTION medallion.track_changes() IS
+	'Statement trigger of tracked tables: logs the table and the writing transaction in medallion.changes, once per transaction';
+
+/* statement triggers are not inherited: a partition added later is tracked here */
+CREATE FUNCTION medallion.track_partitions()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'medallion_track_partitions'
+LANGUAGE C;
+COMMENT ON FUNCTION medallion.track_partitions() IS
+	'Event trigger: a partition created in or attached to a tracked partitioned table is tracked too; internal';
+CREATE EVENT TRIGGER medallion_track_partitions ON ddl_command_end
+	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+	EXECUTE FUNCTION medallion.track_partitions();
+COMMENT ON EVENT TRIGGER medallion_track_partitions IS
+	'medallion: tracks the partitions created in or attached to tracked partitioned tables (change-aware runs)';
+
+/*
+ * The inputs of a model: what it reads, through view and ephemeral models
+ * and plain views, one row per relation; state is what no trigger reports
+ * (compared with the last build's), tracked whether writes to it are
+ * logged (relid, when set, is looked up in medallion.changes).
+ */
+CREATE FUNCTION medallion.model_inputs(model text, probes jsonb DEFAULT '{}',
+	OUT label text, OUT state text, OUT relid oid, OUT tracked boolean, OUT why text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+/* plpgsql, not sql: its plan is kept for the session (each run checks each
+   model), planned once (generic) rather than once per model */
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
+WITH RECURSIVE deps (dep_schema, dep_name, kind) AS (
+	SELECT d.dep_schema, d.dep_name, d.kind FROM medallion.model_dependencies d WHERE d.model = $1
+	UNION
+	/* the models its relationships tests reference: their rebuild may fail a test */
+	SELECT '', t.to_model, 'model' FROM medallion.tests t WHERE t.model = $1 AND t.to_model IS NOT NULL
+	UNION
+	SELECT d.dep_schema, d.dep_name, d.kind
+	  FROM deps p
+	  JOIN medallion.models m ON p.kind = 'model' AND m.name = p.dep_name
+							 AND m.materialized IN ('view', 'ephemeral')
+	  JOIN medallion.model_dependencies d ON d.model = m.name
+), rels AS (
+	SELECT DISTINCT p.dep_schema, p.dep_name, p.kind, m.name AS model, m.materialized, m.version,
+		   c.oid AS relid, c.relkind, c.relfilenode,
+		   (SELECT t.tgenabled FROM pg_trigger t
+			 WHERE t.tgrelid = c.oid AND t.tgname = 'medallion_changes') AS trigger
+	  FROM deps p
+	  LEFT JOIN medallion.models m ON p.kind = 'model' AND m.name = p.dep_name
+	  LEFT JOIN pg_namespace n ON n.nspname = p.dep_schema
+	  LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.dep_name
+)
+SELECT CASE WHEN r.model IS NOT NULL THEN format('model %s', r.model)
+			ELSE format('%s %I.%I', CASE r.relkind WHEN 'v' THEN 'view' WHEN 'f' THEN 'foreign table'
+											 WHEN 'm' THEN 'materialized view' ELSE 'table' END,
+						r.dep_schema, r.dep_name) END,
+	   CASE WHEN r.model IS NOT NULL AND r.materialized IN ('view', 'ephemeral') THEN 'version ' || r.version
+			WHEN r.model IS NOT NULL
+			THEN coalesce('run ' || (SELECT b.run_id FROM medallion.build_state b WHERE b.model = r.model), 'never built')
+			WHEN r.relid IS NULL THEN 'missing'
+			WHEN r.relkind = 'f' AND probes ? r.relid::text THEN 'probe ' || (probes->>r.relid::text)
+			WHEN r.relkind = 'v' THEN 'rule ' || (SELECT w.xmin FROM pg_rewrite w WHERE w.ev_class = r.relid LIMIT 1)
+			WHEN r.relkind = 'p' THEN 'partitions ' ||
+				 (SELECT string_agg(t.relid::oid || ':' || pg_relation_filenode(t.relid), ',' ORDER BY t.relid::oid)
+					FROM pg_partition_tree(r.relid) t WHERE t.isleaf)
+			ELSE 'storage ' || r.relfilenode END,
+	   CASE WHEN r.model IS NULL AND r.relkind IN ('r', 'f') THEN r.relid END,
+	   coalesce(r.model IS NOT NULL OR r.relkind = 'v' OR
+				(r.relkind = 'f' AND probes ? r.relid::text) OR
+				(r.relkind = 'r' AND r.trigger = 'A') OR
+				(r.relkind = 'p' AND r.trigger = 'A' AND NOT EXISTS
+					(SELECT FROM pg_partition_tree(r.relid) t
+					  WHERE t.isleaf AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = t.relid
+														AND g.tgname = 'medallion_changes' AND g.tgenabled = 'A'))),
+				false),
+	   CASE WHEN r.model IS NOT NULL OR r.relkind = 'v' THEN NULL
+			WHEN r.relid IS NULL THEN 'it is missing'
+			WHEN r.relkind = 'f' THEN 'a foreign table: its changes are not seen here (its source may probe them: options => {"changes": "probe"})'
+			WHEN r.relkind = 'm' THEN 'a materialized view: its refreshes fire no trigger'
+			WHEN r.trigger IS NULL THEN 'not tracked (its owner can call medallion_track)'
+			WHEN r.trigger <> 'A' THEN 'its trigger medallion_changes is not enabled always'
+			ELSE 'a partition is not tracked (medallion_track tracks new ones)' END
+  FROM rels r
+UNION ALL
+/* its tests: a test added, changed or dropped runs them again */
+SELECT 'tests', coalesce(md5(string_agg(to_jsonb(t)::text, '|' ORDER BY t.name)), 'none'), NULL, true, NULL
+  FROM medallion.tests t WHERE t.model = $1
+UNION ALL
+/* the leaf partitions of partitioned tables read: their writes are logged under their own OIDs */
+SELECT format('partition %s', t.relid::regclass), 'leaf', t.relid::oid, true, NULL
+  FROM deps p
+  JOIN pg_namespace n ON n.nspname = p.dep_schema
+  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.dep_name AND c.relkind = 'p'
+ CROSS JOIN LATERAL pg_partition_tree(c.oid) t
+ WHERE t.isleaf AND p.kind <> 'model';
+END
+$$;
+COMMENT ON FUNCTION medallion.model_inputs(text, jsonb) IS
+	'The inputs of a model (through view and ephemeral models and plain views), with the state no trigger reports (for a foreign table, its probe in probes, by OID) and whether their writes are tracked';
+
+/*
+ * Does the model need building?  reason is why (NULL: its definition and
+ * inputs are unchanged since its last build, run since); inputs and
+ * snapshot are what to store if it is built now.
+ */
+CREATE FUNCTION medallion.build_check(model text, probes jsonb DEFAULT '{}',
+	OUT reason text, OUT since bigint, OUT inputs jsonb, OUT snapshot pg_snapshot)
+RETURNS record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+	m medallion.models;
+	s medallion.build_state;
+	i record;
+	now_inputs jsonb;
+	own xid8;
+BEGIN
+	/*
+	 * The snapshot the build reads with, except that the run's own
+	 * transaction counts as not seen: it may write the model's inputs
+	 * after the build too (and its write before it is logged once), so the
+	 * next run builds again.
+	 */
+	snapshot := pg_current_snapshot();
+	own := pg_current_xact_id_if_assigned();
+	IF own IS NOT NULL AND pg_visible_in_snapshot(own, snapshot) THEN
+		snapshot := (SELECT format('%s:%s:%s', pg_snapshot_xmin(snapshot), pg_snapshot_xmax(snapshot),
+								   string_agg(x::text, ',' ORDER BY x))
+					   FROM (SELECT pg_snapshot_xip(snapshot) AS x UNION ALL SELECT own) AS xip)::pg_snapshot;
+	END IF;
+	SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') INTO now_inputs FROM medallion.model_inputs(build_check.model, probes) x;
+	SELECT coalesce(jsonb_object_agg(x.label, x.state), '{}') INTO inputs
+	  FROM jsonb_to_recordset(now_inputs) AS x (label text, state text, relid oid, tracked boolean, why text);
+	SELECT * INTO m FROM medallion.models WHERE name = build_check.model;
+	SELECT * INTO s FROM medallion.build_state b WHERE b.model = build_check.model;
+	IF NOT FOUND THEN
+		reason := 'never built (with change tracking)';
+		RETURN;
+	END IF;
+	since := s.run_id;
+	IF s.version <> m.version THEN
+		reason := format('definition changed (version %s, last built from version %s)', m.version, s.version);
+		RETURN;
+	END IF;
+	/* a view holds no data: it is replaced only when its definition changed, or it is gone */
+	IF m.materialized = 'view' THEN
+		IF NOT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+						 JOIN medallion.layers l ON l.schema_name = n.nspname
+						WHERE l.name = m.layer AND c.relname = m.name) THEN
+			reason := 'its view is missing';
+		END IF;
+		RETURN;
+	END IF;
+	FOR i IN SELECT * FROM jsonb_to_recordset(now_inputs)
+					AS x (label text, state text, relid oid, tracked boolean, why text)
+			  WHERE NOT x.tracked ORDER BY x.label LIMIT 1 LOOP
+		reason := format('input %s untracked: %s', i.label, i.why);
+		RETURN;
+	END LOOP;
+	FOR i IN SELECT coalesce(a.key, b.key) AS label, a.value AS was, b.value AS now
+			   FROM jsonb_each_text(s.inputs) a FULL JOIN jsonb_each_text(inputs) b ON a.key = b.key
+			  WHERE a.value IS DISTINCT FROM b.value ORDER BY 1 LIMIT 1 LOOP
+		reason := CASE WHEN i.label = 'tests' THEN 'its tests changed'
+					   WHEN i.was IS NULL THEN format('new input %s', i.label)
+					   WHEN i.now IS NULL THEN format('input %s no longer read', i.label)
+					   WHEN i.now LIKE 'run %' THEN format('input %s was built again (%s)', i.label, i.now)
+					   WHEN i.now LIKE 'storage %' THEN format('input %s was rewritten', i.label)
+					   WHEN i.now LIKE 'partitions %' THEN format('the partitions of input %s changed', i.label)
+					   WHEN i.now LIKE 'rule %' OR i.now LIKE 'version %' THEN format('input %s was redefined', i.label)
+					   ELSE format('input %s changed (%s)', i.label, i.now) END;
+		RETURN;
+	END LOOP;
+	FOR i IN SELECT x.label FROM jsonb_to_recordset(now_inputs)
+					AS x (label text, state text, relid oid, tracked boolean, why text)
+			  WHERE x.relid IS NOT NULL
+				AND EXISTS (SELECT FROM medallion.changes c
+							 WHERE c.relid = x.relid AND NOT pg_visible_in_snapshot(c.xid, s.snapshot))
+			  ORDER BY x.label LIMIT 1 LOOP
+		reason := format('input %s changed since run %s', i.label, s.run_id);
+		RETURN;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION medallion.build_check(text, jsonb) IS
+	'Why a model needs building (NULL when its definition and inputs are unchanged since its last build), with the state of its inputs and a snapshot to store if it is built';
+
+/* A model built: what it read with.  changed: what it publishes may differ. */
+CREATE FUNCTION medallion.build_record(model text, run_id bigint, snapshot pg_snapshot,
+	inputs jsonb, changed boolean)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+INSERT INTO medallion.build_state AS b (model, run_id, version, snapshot, inputs)
+SELECT m.name, $2, m.version, $3, $4 FROM medallion.models m WHERE m.name = $1
+ON CONFLICT (model) DO UPDATE
+   SET run_id = CASE WHEN $5 THEN excluded.run_id ELSE b.run_id END,
+	   version = excluded.version, snapshot = excluded.snapshot, inputs = excluded.inputs,
+	   built_at = pg_catalog.now();
+$$;
+COMMENT ON FUNCTION medallion.build_record(text, bigint, pg_snapshot, jsonb, boolean) IS
+	'Store what a model''s build read with (medallion.build_state)';
+
+/*
+ * Drop what no stored snapshot needs from the change log, when it holds
+ * more than min_rows: the rows of a table written by transactions every
+ * stored build reading that table has seen, and the rows of tables no
+ * built model reads.  Returns the rows deleted.
+ */
+CREATE FUNCTION medallion.trim_changes(min_rows bigint DEFAULT 10000)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	trimmed bigint;
+BEGIN
+	/* each change-aware run calls it: counting stops at min_rows */
+	IF (SELECT count(*) FROM (SELECT FROM medallion.changes LIMIT min_rows + 1) c) <= min_rows THEN
+		RETURN 0;
+	END IF;
+	WITH needed AS (
+		SELECT i.relid, min(pg_snapshot_xmin(b.snapshot)) AS xmin
+		  FROM medallion.build_state b CROSS JOIN LATERAL medallion.model_inputs(b.model) i
+		 WHERE i.relid IS NOT NULL
+		 GROUP BY i.relid
+	), gone AS (
+		DELETE FROM medallion.changes c
+		 WHERE NOT EXISTS (SELECT FROM needed n WHERE n.relid = c.relid AND c.xid >= n.xmin)
+		RETURNING 1)
+	SELECT count(*) INTO trimmed FROM gone;
+	RETURN trimmed;
+END
+$$;
+COMMENT ON FUNCTION medallion.trim_changes(bigint) IS
+	'Delete the change log rows no stored build needs, when the log holds more than min_rows';
+
+/*
+ * medallion_track: the owner of a table (or partitioned table, with each
+ * of its partitions) has its writes logged, so that models reading it
+ * skip their build when it did not change.
+ */
+CREATE FUNCTION @extschema@.medallion_track(relation regclass)
+RETURNS text
+AS 'MODULE_PATHNAME', 'medallion_track'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.medallion_track(regclass) IS
+	'Track the writes to a table (and each partition of a partitioned table) for change-aware runs; by its owner';
+/* ---------------------------------------------------------------------
+ * Privileges of the functions, in one place: every function and procedure
+ * of the extension is taken from PUBLIC and given to medallion_admin,
+ * except the internal ones only medallion itself calls.  The install
+ * script and every update script end with this, so that a version's
+ * functions have the same privileges however it was reached.
+ * --------------------------------------------------------------------- */
+
+DO $privileges$
+DECLARE
+	f record;
+BEGIN
+	FOR f IN SELECT p.oid::pg_catalog.regprocedure AS routine,
+					p.pronamespace = 'medallion'::pg_catalog.regnamespace
+					AND p.proname IN ('ledger_apply', 'drop_leftovers', 'trim_ledger', 'adopt_bind_schema',
+										'cron_job_failed', 'track_changes', 'model_inputs', 'build_check',
+										'build_record', 'trim_changes', 'track_partitions') AS internal
+			   FROM pg_catalog.pg_proc p
+			   JOIN pg_catalog.pg_depend d
+				 ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid
+			  WHERE d.deptype = 'e'
+				AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+				AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'medallion')
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', f.routine);
+		IF NOT f.internal THEN
+			EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO medallion_admin', f.routine);
+		END IF;
+	END LOOP;
+	/* a table's owner tracks it, admin or not (the function checks the owner) */
+	GRANT EXECUTE ON FUNCTION @extschema@.medallion_track(pg_catalog.regclass) TO PUBLIC;
+END
+$privileges$;
