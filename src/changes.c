@@ -62,6 +62,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/xid8.h"
 
 #include "bind.h"
@@ -239,25 +240,40 @@ tree_of(Oid relid)
 	return relids;
 }
 
-/*
- * ChangesTrack
- *		Track the writes to relid (and its partitions) for role owner, who
- *		must own it; false when owner does not.
- */
-bool
-ChangesTrack(Oid relid, Oid owner)
+/* Track relid and, when partitioned, its leaves: the caller checked the owner. */
+static void
+track_tree(Oid relid)
 {
 	CatalogSession session;
-	List	   *relids;
+	List	   *relids = tree_of(relid);
 	ListCell   *lc;
 
-	if (!pg_class_ownercheck(relid, owner))
-		return false;
-	relids = tree_of(relid);
 	CatalogEnter(&session);
 	foreach(lc, relids)
 		track_one(lfirst_oid(lc));
 	CatalogLeave(&session);
+}
+
+/*
+ * ChangesTrack
+ *		Track the writes to relid (and its partitions) for role owner when
+ *		owner owns it, compared exactly: a superuser model owner adds no
+ *		trigger to another role's table (its owner decides, with
+ *		medallion_track).  False when owner does not own it.
+ */
+bool
+ChangesTrack(Oid relid, Oid owner)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			relowner;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	relowner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	if (relowner != owner)
+		return false;
+	track_tree(relid);
 	return true;
 }
 
@@ -272,6 +288,11 @@ medallion_track(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	char		relkind = get_rel_relkind(relid);
 
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errhint("Name the table, as in medallion_track('schema.table').")));
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -291,7 +312,12 @@ medallion_track(PG_FUNCTION_ARGS)
 				 errmsg("must be owner of table %s", SqlRelationName(relid)),
 				 errhint("The table's owner tracks it: a trigger is added to the table.")));
 	LockRelationOid(relid, ShareRowExclusiveLock);
-	(void) ChangesTrack(relid, GetUserId());
+	/* dropped while the lock was awaited */
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	track_tree(relid);
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s tracked", SqlRelationName(relid))));
 }
 
