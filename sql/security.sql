@@ -236,11 +236,11 @@ SELECT model, status FROM medallion_run('gld_x');
 SET ROLE regress_med_reader;
 SELECT count(*) AS rows_seen FROM gold.gld_x;
 SELECT count(*) FROM medallion_history.gld_x;
-SELECT count(*) FROM medallion_audit.gld_x__accepted_values_lname;
+SELECT count(*) FROM medallion_audit."gld_x$accepted_values_lname";
 RESET ROLE;
-SELECT count(*) AS failing_rows_kept FROM medallion_audit.gld_x__accepted_values_lname;
+SELECT count(*) AS failing_rows_kept FROM medallion_audit."gld_x$accepted_values_lname";
 SELECT pg_get_userbyid(relowner) AS audit_owner FROM pg_class
- WHERE oid = 'medallion_audit.gld_x__accepted_values_lname'::regclass;
+ WHERE oid = 'medallion_audit."gld_x$accepted_values_lname"'::regclass;
 
 -- 6. Schedules work for admins: what pg_cron needs is read for them
 SET ROLE regress_med_alice;

@@ -56,7 +56,7 @@ SELECT model, test_queries FROM medallion.run_models
  WHERE run_id = (SELECT max(run_id) FROM medallion.runs) ORDER BY step;
 SELECT test, status, failures, observed FROM medallion.test_results
  WHERE run_id = (SELECT max(run_id) FROM medallion.runs) AND test <> 'freshness_signup' ORDER BY model, test;
-SELECT count(*) FROM medallion_audit.dq_customers__unique_id;
+SELECT count(*) FROM medallion_audit."dq_customers$unique_id";
 
 -- A failing blocking test: the model fails and says which test, nothing it
 -- built is published (byte-identical), its downstream is skipped
@@ -75,8 +75,8 @@ SELECT model, test_queries FROM medallion.run_models
  WHERE run_id = (SELECT max(run_id) FROM medallion.runs) AND model = 'dq_customers';
 -- the failing rows were kept, although the model failed
 SELECT failure_no, failing_row->>'id' AS id, failing_row->>'segment' AS segment
-  FROM medallion_audit.dq_customers__unique_id ORDER BY failure_no;
-SELECT failing_row->>'segment' AS segment FROM medallion_audit.dq_customers__accepted_values_segment;
+  FROM medallion_audit."dq_customers$unique_id" ORDER BY failure_no;
+SELECT failing_row->>'segment' AS segment FROM medallion_audit."dq_customers$accepted_values_segment";
 
 -- Severity warn and thresholds: warnings are reported and published
 SELECT medallion_add_test('dq_customers', 'unique', column_name => 'id', severity => 'warn', store_failures => true);
@@ -92,7 +92,7 @@ SELECT model, status, tests_failed FROM medallion_run('dq_customers');
 DELETE FROM dq.customers WHERE id = 3;
 SELECT medallion_add_test('dq_customers', 'row_count', min_rows => 1);
 SELECT model, status, message FROM medallion_run('all');
-SELECT failing_row->>'customer_id' AS orphan FROM medallion_audit.dq_orders__customer_exists;
+SELECT failing_row->>'customer_id' AS orphan FROM medallion_audit."dq_orders$customer_exists";
 
 -- An expression failing at run time, and a test query that errors
 INSERT INTO dq.customers VALUES (3, 'c@x', 'bronze', now());

@@ -84,6 +84,7 @@
 
 #include "analyze.h"
 #include "bind.h"
+#include "trust.h"
 #include "catalog.h"
 #include "model.h"
 
@@ -582,94 +583,9 @@ BindDropDependents(Oid relid, List *attnums)
 	return names;
 }
 
-/* What trust_walker looks for. */
-typedef struct TrustCheck
-{
-	Oid			user;			/* whose privileges the code would run with */
-	List	   *trusted;		/* functions seen and found trusted */
-	Oid			untrusted;		/* the first function found untrusted */
-} TrustCheck;
-
-/*
- * Is the function trusted to run as check->user?  When it runs with the
- * privileges of its own owner (SECURITY DEFINER), or its owner may act as
- * that user anyway (has its privileges; superusers may), what it does gives
- * nobody more than they have.
- */
-static bool
-trust_checker(Oid funcid, void *context)
-{
-	TrustCheck *check = (TrustCheck *) context;
-	HeapTuple	tup;
-	bool		trusted;
-
-	if (list_member_oid(check->trusted, funcid))
-		return false;
-	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for function %u", funcid);
-	trusted = ((Form_pg_proc) GETSTRUCT(tup))->prosecdef ||
-		has_privs_of_role(((Form_pg_proc) GETSTRUCT(tup))->proowner, check->user);
-	ReleaseSysCache(tup);
-	if (trusted)
-	{
-		check->trusted = lappend_oid(check->trusted, funcid);
-		return false;
-	}
-	check->untrusted = funcid;
-	return true;
-}
-
-static bool
-trust_walker(Node *node, TrustCheck *check)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, trust_walker, check, 0);
-	if (check_functions_in_node(node, trust_checker, check))
-		return true;
-	return expression_tree_walker(node, trust_walker, check);
-}
-
-/*
- * BindCheckTrust
- *		Error unless every function a rewritten query calls — its own, those
- *		of the views it reads, of the row-level security policies the
- *		rewriter added, of its operators and type conversions — is trusted
- *		to run as the current user (the model owner): SECURITY DEFINER, or
- *		owned by a role with the current user's privileges.  Otherwise a role
- *		that can change such a function (or the view or policy calling it)
- *		would run code as the model owner each time anybody runs the model.
- */
-void
-BindCheckTrust(Query *query)
-{
-	TrustCheck	check = {GetUserId(), NIL, InvalidOid};
-	HeapTuple	tup;
-	char	   *owner;
-
-	if (!trust_walker((Node *) query, &check))
-		return;
-	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(check.untrusted));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for function %u", check.untrusted);
-	owner = GetUserNameFromId(((Form_pg_proc) GETSTRUCT(tup))->proowner, false);
-	ReleaseSysCache(tup);
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("function %s, owned by role \"%s\", would run as role \"%s\"",
-					format_procedure(check.untrusted), owner,
-					GetUserNameFromId(check.user, false)),
-			 errdetail("The model's query calls it, or a view or row-level security policy it reads does; role \"%s\" can change what it does.",
-					   owner),
-			 errhint("Make the function SECURITY DEFINER, give it to a role with the privileges of \"%s\", or define the model as a role \"%s\" may act for.",
-					 GetUserNameFromId(check.user, false), owner)));
-}
-
 /*
  * BindCheckDefinition
- *		BindCheckTrust for an analyzed query being bound: a model (or a
+ *		TrustCheckQuery for an analyzed query being bound: a model (or a
  *		test's code) that would run code another role can change as its
  *		owner is refused when it is defined, not only when it runs.
  */
@@ -681,7 +597,7 @@ BindCheckDefinition(Query *query)
 
 	AcquireRewriteLocks(copy, true, false);
 	foreach(lc, QueryRewrite(copy))
-		BindCheckTrust(lfirst_node(Query, lc));
+		TrustCheckQuery(lfirst_node(Query, lc));
 }
 
 /*
@@ -713,7 +629,7 @@ BindExecute(const char *sql, int nparams, Oid *types, Datum *values, const char 
 	if (list_length(rewritten) != 1)
 		elog(ERROR, "statement rewritten into %d: %s", list_length(rewritten), sql);
 	query = linitial_node(Query, rewritten);
-	BindCheckTrust(query);
+	TrustCheckQuery(query);
 	if (redirect_from != NIL)
 		(void) AnalyzeRedirect(query, redirect_from, redirect_to);
 	if (nparams > 0)

@@ -36,7 +36,6 @@ extern void BindDropRelation(Oid relid);
 extern AnalyzedModel *BindLoad(ModelDef *model);
 extern List *BindDropDependents(Oid relid, List *attnums);
 extern Oid	BindRuleRelation(Oid ruleoid);
-extern void BindCheckTrust(Query *query);
 extern void BindCheckDefinition(Query *query);
 extern uint64 BindExecute(const char *sql, int nparams, Oid *types, Datum *values,
 						  const char *nulls, List *redirect_from, List *redirect_to,

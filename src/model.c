@@ -64,154 +64,6 @@ ModelCompareNames(const ListCell *a, const ListCell *b)
 	return strcmp((char *) lfirst(a), (char *) lfirst(b));
 }
 
-/*
- * ModelOwnerId
- *		Returns the OID of the model's owner; errors if the role is gone.
- */
-Oid
-ModelOwnerId(ModelDef *model)
-{
-	Oid			owner = get_role_oid(model->owner, true);
-
-	if (!OidIsValid(owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("owner \"%s\" of model \"%s\" does not exist",
-						model->owner, model->name),
-				 errhint("Create the role, or define the model again as an existing role.")));
-	return owner;
-}
-
-/*
- * ModelBecomeOwner
- *		Switch the current user to the model owner, saving the previous
- *		identity.  Restore with SetUserIdAndSecContext.
- */
-void
-ModelBecomeOwner(ModelDef *model, Oid *save_userid, int *save_sec)
-{
-	GetUserIdAndSecContext(save_userid, save_sec);
-	SetUserIdAndSecContext(ModelOwnerId(model), *save_sec | SECURITY_LOCAL_USERID_CHANGE);
-}
-
-/* ----------------------------------------------------------------
- * The owner scope: where a model's SQL runs
- *
- * Everything medallion runs of a model's (or a source's) SQL runs in this
- * scope: as the owner, under SECURITY_RESTRICTED_OPERATION, with
- * search_path "pg_catalog, pg_temp" (the SQL medallion writes is qualified;
- * the model's own was bound when defined), DateStyle ISO when it reads
- * foreign tables, and the model's statement_timeout.  The run, the build
- * and extraction workers, tests and source checks all enter it the same
- * way.  An error inside is cleaned up by (sub)transaction abort, except
- * the timeout: callers that catch errors stop it (ModelScopeStopTimeout).
- * ---------------------------------------------------------------- */
-
-static TimeoutId scope_timeout_id = MAX_TIMEOUTS;
-static volatile sig_atomic_t scope_timed_out = false;
-
-static void
-scope_timeout_handler(void)
-{
-	scope_timed_out = true;
-	InterruptPending = true;
-	QueryCancelPending = true;
-	SetLatch(MyLatch);
-}
-
-/*
- * ModelScopeEnter
- *		Become role (a model's or a source's owner), restricted, with the
- *		safe search_path, and start timeout_ms (0: none).  Leave with
- *		ModelScopeLeave.
- */
-void
-ModelScopeEnter(ModelScope *scope, Oid role, int timeout_ms)
-{
-	GetUserIdAndSecContext(&scope->save_userid, &scope->save_sec);
-	SetUserIdAndSecContext(role, scope->save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	scope->nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
-	scope->timeout_ms = 0;
-	ModelScopeStartTimeout(scope, timeout_ms);
-}
-
-/*
- * ModelScopeStartTimeout
- *		Start the scope's statement timeout now (timeout_ms > 0), forgetting
- *		whether an earlier one fired.
- */
-void
-ModelScopeStartTimeout(ModelScope *scope, int timeout_ms)
-{
-	scope_timed_out = false;
-	if (timeout_ms <= 0)
-		return;
-	if (scope_timeout_id == MAX_TIMEOUTS)
-		scope_timeout_id = RegisterTimeout(USER_TIMEOUT, scope_timeout_handler);
-	scope->timeout_ms = timeout_ms;
-	enable_timeout_after(scope_timeout_id, timeout_ms);
-}
-
-/*
- * ModelScopeIsoDates
- *		In the scope, DateStyle ISO: foreign data wrappers send date and time
- *		constants to the remote side as text in that style.  Undone when the
- *		scope is left.
- */
-void
-ModelScopeIsoDates(void)
-{
-	(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-}
-
-/* Stop the scope's timeout, if it runs (after an error left the scope too). */
-void
-ModelScopeStopTimeout(void)
-{
-	if (scope_timeout_id != MAX_TIMEOUTS)
-		disable_timeout(scope_timeout_id, false);
-}
-
-/* Did the last scope's timeout fire (and so cancel what ran)? */
-bool
-ModelScopeTimedOut(void)
-{
-	return scope_timed_out;
-}
-
-/* Leave the scope: the timeout stops, identity and settings come back. */
-void
-ModelScopeLeave(ModelScope *scope)
-{
-	if (scope->timeout_ms > 0)
-		ModelScopeStopTimeout();
-	AnalyzeLeaveSearchPath(scope->nestlevel);
-	SetUserIdAndSecContext(scope->save_userid, scope->save_sec);
-}
-
-/*
- * ModelTimeoutMs
- *		The model's statement_timeout in milliseconds (0: none).
- */
-int
-ModelTimeoutMs(ModelDef *model)
-{
-	Interval   *interval;
-	double		ms;
-
-	if (model->statement_timeout == NULL)
-		return 0;
-	interval = DatumGetIntervalP(DirectFunctionCall3(interval_in,
-													 CStringGetDatum(model->statement_timeout),
-													 ObjectIdGetDatum(InvalidOid),
-													 Int32GetDatum(-1)));
-	ms = (interval->time + (double) interval->day * USECS_PER_DAY +
-		  (double) interval->month * DAYS_PER_MONTH * USECS_PER_DAY) / 1000.0;
-	return ms > INT_MAX ? INT_MAX : (int) Max(ms, 1);
-}
-
 /* Names of models, layers, tags: lower-case identifiers that need no quoting. */
 static void
 check_name(const char *name, const char *what)
@@ -544,6 +396,18 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	model->name = text_arg(fcinfo, 0);
 	model->sql = text_arg(fcinfo, 1);
 	check_name(model->name, "model");
+
+	/*
+	 * PostgreSQL names its transient relations pg_temp_<OID> in the schema
+	 * of the relation they replace (make_new_heap): a model so named could
+	 * take the name of another model's candidate first.
+	 */
+	if (strncmp(model->name, "pg_", 3) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESERVED_NAME),
+				 errmsg("model name \"%s\" is reserved", model->name),
+				 errdetail("Names starting with \"pg_\" are reserved for PostgreSQL's own relations, such as the transient tables a run builds."),
+				 errhint("Choose a name that does not start with \"pg_\".")));
 
 	CatalogLockDefinitions();
 	previous = CatalogGetModel(model->name, true);

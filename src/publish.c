@@ -82,6 +82,7 @@
 #include "build.h"
 #include "publish.h"
 #include "scale.h"
+#include "scope.h"
 #include "sqltext.h"
 #include "subxact.h"
 
@@ -386,6 +387,17 @@ discard(Oid relid)
 }
 
 /*
+ * keeps_previous
+ *		Does medallion.keep_previous hold for the model: the caller's
+ *		setting only when the caller acts for its owner (ScopeOwnerSetting).
+ */
+static bool
+keeps_previous(ModelDef *model)
+{
+	return ScopeOwnerBool(ModelOwnerId(model), "medallion.keep_previous", build_keep_previous);
+}
+
+/*
  * keep_previous
  *		relid holds a model's previous content: make it
  *		medallion_history.<model> (discarding the one before), or discard it.
@@ -403,7 +415,7 @@ keep_previous(ModelDef *model, Oid relid)
 		LockRelationOid(old, AccessExclusiveLock);
 		discard(old);
 	}
-	if (!build_keep_previous)
+	if (!keeps_previous(model))
 	{
 		discard(relid);
 		return;
@@ -443,7 +455,8 @@ PublishTable(Candidate *cand)
 	if (ScaleIsCitusTable(cand->published))
 	{
 		/* its rows are in shards on the workers: copied in, not swapped (scale.c) */
-		Oid			old = ScaleExchange(cand->published, cand->candidate, build_keep_previous);
+		Oid			old = ScaleExchange(cand->published, cand->candidate,
+												keeps_previous(cand->model));
 
 		if (OidIsValid(old))
 		{

@@ -1448,6 +1448,36 @@ plan_steps(Run *run)
 }
 
 /*
+ * refuse_others_in_block
+ *		Error when the run is inside a transaction block (or a
+ *		subtransaction) and selects models whose owner's privileges the
+ *		caller does not have: a publish locks the published tables until
+ *		the transaction ends, and the caller would decide for how long
+ *		another owner's readers and runs wait.  One's own models may be run
+ *		inside a transaction.
+ */
+static void
+refuse_others_in_block(Run *run)
+{
+	ListCell   *lc;
+
+	if (!IsTransactionBlock() && !IsSubTransaction())
+		return;
+	foreach(lc, run->steps)
+	{
+		ModelDef   *model = ((RunStep *) lfirst(lc))->model;
+
+		if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("medallion_run cannot run model \"%s\" of role \"%s\" inside a transaction block",
+							model->name, model->owner),
+					 errdetail("Publishing locks the model's table until the transaction ends; only the model's owner may hold it that long."),
+					 errhint("Call medallion_run outside BEGIN ... COMMIT, or select only models of your own.")));
+	}
+}
+
+/*
  * number_run
  *		Give the run its number and start time, and take the advisory lock
  *		on (medallion, run number) held to the end of its transaction: while
@@ -1535,6 +1565,7 @@ medallion_run(PG_FUNCTION_ARGS)
 
 	if (!plan_steps(run))
 		PG_RETURN_VOID();
+	refuse_others_in_block(run);
 	if (run->threads > 0)
 		plan_workers(run->graph, run->steps, true);
 

@@ -523,12 +523,6 @@ medallion_add_test(PG_FUNCTION_ARGS)
 						  strcmp(test->kind, "relationships") == 0 ?
 						  (test->to_model ? test->to_model : test->to_relation) : NULL);
 	check_test_name(test->name);
-	if (test->store_failures && strlen(model->name) + 2 + strlen(test->name) >= NAMEDATALEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_NAME_TOO_LONG),
-				 errmsg("the failure table name %s__%s would be too long", model->name, test->name),
-				 errhint("Give the test a shorter name.")));
-
 	ModelBecomeOwner(model, &save_userid, &save_sec);
 	nestlevel = AnalyzeEnterSearchPath(model->search_path);
 	check_test(model, test);

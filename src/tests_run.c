@@ -35,7 +35,10 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "common/md5.h"
 #include "executor/spi.h"
@@ -53,6 +56,8 @@
 #include "utils/regproc.h"
 #include "utils/resowner.h"
 #include "utils/ruleutils.h"
+#include "utils/syscache.h"
+#include "storage/lmgr.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 #include "utils/varlena.h"
@@ -313,9 +318,13 @@ collect_failing_rows(TestResult *result, const char *sql, int nparams, Oid *type
 	BindRows	rows;
 	ListCell   *lc;
 
-	(void) BindExecute(psprintf("%s LIMIT %d", sql, tests_store_failures_limit),
+	/* in the owner scope: the owner's limit, unless the caller acts for it */
+	int			limit = ScopeOwnerInt(GetUserId(), "medallion.store_failures_limit",
+									  tests_store_failures_limit);
+
+	(void) BindExecute(psprintf("%s LIMIT %d", sql, limit),
 					   nparams, types, values, NULL, from, to,
-					   BindRowsReceiver(&rows, tests_store_failures_limit, resultcxt));
+					   BindRowsReceiver(&rows, limit, resultcxt));
 	foreach(lc, rows.rows)
 	{
 		MemoryContext old = MemoryContextSwitchTo(resultcxt);
@@ -701,9 +710,116 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 }
 
 /*
+ * audit_owner_of
+ *		The owner of relation relid, InvalidOid when it is gone.
+ */
+static Oid
+audit_owner_of(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		return InvalidOid;
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relkind == RELKIND_RELATION ?
+		((Form_pg_class) GETSTRUCT(tup))->relowner : InvalidOid;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * audit_table
+ *		The table in medallion_audit that keeps the failing rows of test of
+ *		model: the relation recorded for them in medallion.audit_tables, or
+ *		one made now.  Its name is BindName(model, test): "<model>$<test>"
+ *		(no model or test name holds "$", so no other pair has it) or "$"
+ *		and an md5 of that when it would not fit.  Only medallion creates in
+ *		medallion_audit, as the extension owner, and gives the table to the
+ *		model owner.  A relation there bearing the name is used only when it
+ *		is a table of the model owner (compared exactly) that is recorded
+ *		for this pair or for none (a dump restores the tables, not the
+ *		record); one left by a dropped test of another owner is dropped; one
+ *		recorded for another pair (renamed by its owner) is refused, and
+ *		nothing is written.  Returns the table's OID, locked.
+ */
+static Oid
+audit_table(ModelDef *model, const char *test)
+{
+	char	   *name = BindName(model->name, test);
+	Oid			nsp = get_namespace_oid(MEDALLION_AUDIT_SCHEMA, false);
+	Oid			owner = ModelOwnerId(model);
+	Oid			relid;
+	Oid			recorded = InvalidOid;
+	char	   *value;
+	char	   *other;
+	Datum		args[3];
+	CatalogSession session;
+
+	relid = get_relname_relid(name, nsp);
+	args[0] = CStringGetTextDatum(model->name);
+	args[1] = CStringGetTextDatum(test);
+	CatalogEnter(&session);
+	value = SqlValue("SELECT (SELECT relid::pg_catalog.text FROM medallion.audit_tables "
+					 "WHERE model = $1 AND test = $2)", 2, args, NULL);
+	if (value != NULL)
+		recorded = DatumGetObjectId(DirectFunctionCall1(oidin, CStringGetDatum(value)));
+	if (OidIsValid(relid))
+	{
+		LockRelationOid(relid, AccessExclusiveLock);
+		args[2] = CStringGetTextDatum(psprintf("%u", relid));
+		other = SqlValue("SELECT (SELECT pg_catalog.format('test \"%s\" of model \"%s\"', test, model) "
+						 "FROM medallion.audit_tables WHERE relid = $3::pg_catalog.oid "
+						 "AND (model, test) <> ($1, $2))", 3, args, NULL);
+		if (other != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_TABLE),
+					 errmsg("%s, where the failing rows of test \"%s\" of model \"%s\" go, is the table of %s",
+							SqlRelationName(relid), test, model->name, other),
+					 errdetail("Its owner \"%s\" renamed it; nothing was written to it.",
+							   GetUserNameFromId(audit_owner_of(relid) != InvalidOid ?
+												 audit_owner_of(relid) : BOOTSTRAP_SUPERUSERID, false)),
+					 errhint("A superuser renames it back or drops it.")));
+		if (audit_owner_of(relid) != owner || (OidIsValid(recorded) && recorded != relid))
+		{
+			/* a dropped test's, another owner's: not ours to write to */
+			ObjectAddress obj;
+
+			ObjectAddressSet(obj, RelationRelationId, relid);
+			performDeletion(&obj, DROP_RESTRICT, 0);
+			CommandCounterIncrement();
+			relid = InvalidOid;
+		}
+	}
+	if (!OidIsValid(relid))
+	{
+		CatalogLeave(&session);
+		SqlCreateOwnedTable(MEDALLION_AUDIT_SCHEMA, name,
+							"failure_no integer, failing_row pg_catalog.jsonb, run_id bigint, "
+							"recorded_at timestamptz DEFAULT pg_catalog.now()", owner);
+		relid = get_relname_relid(name, nsp);
+		LockRelationOid(relid, AccessExclusiveLock);
+		CatalogEnter(&session);
+	}
+	if (relid != recorded)
+	{
+		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+
+		args[2] = CStringGetTextDatum(psprintf("%u", relid));
+		if (SPI_execute_with_args("INSERT INTO medallion.audit_tables (model, test, relid) "
+								  "VALUES ($1, $2, $3::pg_catalog.oid) "
+								  "ON CONFLICT (model, test) DO UPDATE SET relid = excluded.relid",
+								  3, types, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not record the audit table of test \"%s\"", test);
+		CommandCounterIncrement();
+	}
+	CatalogLeave(&session);
+	return relid;
+}
+
+/*
  * TestsStoreFailures
- *		Replace the rows of medallion_audit.<model>__<test> for each test of
- *		outcome with store_failures: its failing rows as JSON (none when it
+ *		Replace the rows of the audit table of each test of outcome with
+ *		store_failures (audit_table): its failing rows as JSON (none when it
  *		passed).  Runs as the model owner, who owns the table: made by
  *		medallion once, then emptied at each run, so grants on it stay.
  */
@@ -715,7 +831,6 @@ TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id)
 	foreach(lc, outcome->results)
 	{
 		TestResult *result = lfirst(lc);
-		char	   *name;
 		char	   *table;
 		ListCell   *lr;
 		Oid			types[3] = {INT4OID, TEXTOID, INT8OID};
@@ -724,34 +839,13 @@ TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id)
 
 		if (!result->test->store_failures)
 			continue;
-		name = psprintf("%s__%s", model->name, result->test->name);
-		table = quote_qualified_identifier(MEDALLION_AUDIT_SCHEMA, name);
+		table = SqlRelationName(audit_table(model, result->test->name));
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		if (OidIsValid(get_relname_relid(name, get_namespace_oid(MEDALLION_AUDIT_SCHEMA, false))))
-		{
-			/* emptied, not dropped: the grants its owner gave stay */
-			ret = SPI_execute(psprintf("TRUNCATE %s", table), false, 0);
-			if (ret != SPI_OK_UTILITY)
-				elog(ERROR, "could not empty %s", table);
-		}
-		else
-		{
-			/* only medallion creates in medallion_audit; the owner owns it */
-			CatalogSession session;
-
-			CatalogEnter(&session);
-			ret = SPI_execute(psprintf("CREATE TABLE %s (failure_no integer, failing_row pg_catalog.jsonb, "
-									   "run_id bigint, recorded_at timestamptz DEFAULT pg_catalog.now())",
-									   table), false, 0);
-			if (ret != SPI_OK_UTILITY)
-				elog(ERROR, "could not create %s", table);
-			ret = SPI_execute(psprintf("ALTER TABLE %s OWNER TO %s", table,
-									   quote_identifier(model->owner)), false, 0);
-			if (ret != SPI_OK_UTILITY)
-				elog(ERROR, "could not give %s to its owner", table);
-			CatalogLeave(&session);
-		}
+		/* emptied, not dropped: the grants its owner gave stay */
+		ret = SPI_execute(psprintf("TRUNCATE %s", table), false, 0);
+		if (ret != SPI_OK_UTILITY)
+			elog(ERROR, "could not empty %s", table);
 		foreach(lr, result->failing_rows)
 		{
 			values[0] = Int32GetDatum(foreach_current_index(lr) + 1);

@@ -48,11 +48,26 @@ COMMENT ON COLUMN medallion.tests.severity IS 'error or warn';
 COMMENT ON COLUMN medallion.tests.warn_if IS 'Condition on the failure count that makes the test warn, e.g. > 0';
 COMMENT ON COLUMN medallion.tests.error_if IS 'Condition on the failure count that makes an error-severity test fail, e.g. > 10';
 COMMENT ON COLUMN medallion.tests.blocking IS 'A failing blocking test keeps the model from being published';
-COMMENT ON COLUMN medallion.tests.store_failures IS 'Keep failing rows in medallion_audit.<model>__<test>';
+COMMENT ON COLUMN medallion.tests.store_failures IS 'Keep failing rows in medallion_audit."<model>$<test>" (medallion.audit_tables)';
 COMMENT ON COLUMN medallion.tests.description IS 'Free text';
 COMMENT ON COLUMN medallion.tests.created_at IS 'When the test was defined';
 GRANT SELECT ON medallion.tests TO medallion_admin;
 SELECT pg_catalog.pg_extension_config_dump('medallion.tests', '');
+
+CREATE TABLE medallion.audit_tables (
+	model		text NOT NULL,
+	test		text NOT NULL,
+	relid		oid NOT NULL UNIQUE,
+	PRIMARY KEY (model, test),
+	FOREIGN KEY (model, test) REFERENCES medallion.tests (model, name)
+		ON DELETE CASCADE ON UPDATE CASCADE
+);
+COMMENT ON TABLE medallion.audit_tables IS
+	'The table in medallion_audit that keeps each test''s failing rows, by OID: written only when it is this relation and belongs to the model owner (derived; not dumped)';
+COMMENT ON COLUMN medallion.audit_tables.model IS 'The model tested';
+COMMENT ON COLUMN medallion.audit_tables.test IS 'The test';
+COMMENT ON COLUMN medallion.audit_tables.relid IS 'OID of the table in medallion_audit named <model>$<test> (or $ and an md5 of that when too long)';
+GRANT SELECT ON medallion.audit_tables TO medallion_admin;
 
 CREATE TABLE medallion.test_results (
 	run_id		bigint NOT NULL REFERENCES medallion.runs ON DELETE CASCADE,

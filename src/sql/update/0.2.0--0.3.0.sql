@@ -6,3 +6,45 @@
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION medallion UPDATE TO '0.3.0'" to load this file. \quit
+
+/* ---------------------------------------------------------------------
+ * Failing rows: tables named "<model>$<test>", recorded by OID (0.2.0's
+ * "<model>__<test>" let two pairs meet).  0.2.0's tables stay where they
+ * are, with their rows; new failing rows go to the new tables.
+ * --------------------------------------------------------------------- */
+
+CREATE TABLE medallion.audit_tables (
+	model		text NOT NULL,
+	test		text NOT NULL,
+	relid		oid NOT NULL UNIQUE,
+	PRIMARY KEY (model, test),
+	FOREIGN KEY (model, test) REFERENCES medallion.tests (model, name)
+		ON DELETE CASCADE ON UPDATE CASCADE
+);
+COMMENT ON TABLE medallion.audit_tables IS
+	'The table in medallion_audit that keeps each test''s failing rows, by OID: written only when it is this relation and belongs to the model owner (derived; not dumped)';
+COMMENT ON COLUMN medallion.audit_tables.model IS 'The model tested';
+COMMENT ON COLUMN medallion.audit_tables.test IS 'The test';
+COMMENT ON COLUMN medallion.audit_tables.relid IS 'OID of the table in medallion_audit named <model>$<test> (or $ and an md5 of that when too long)';
+GRANT SELECT ON medallion.audit_tables TO medallion_admin;
+COMMENT ON COLUMN medallion.tests.store_failures IS 'Keep failing rows in medallion_audit."<model>$<test>" (medallion.audit_tables)';
+
+/* ---------------------------------------------------------------------
+ * Model names starting with "pg_" are refused from 0.3.0 on: a model so
+ * named could take the transient name (pg_temp_<OID>) of another model's
+ * candidate.  Refuse to update while one exists.
+ * --------------------------------------------------------------------- */
+DO $reserved$
+DECLARE
+	found text;
+BEGIN
+	SELECT pg_catalog.string_agg(pg_catalog.quote_literal(name), ', ' ORDER BY name) INTO found
+	  FROM medallion.models WHERE name OPERATOR(pg_catalog.~~) 'pg\_%';
+	IF found IS NOT NULL THEN
+		RAISE EXCEPTION 'models named with the reserved prefix "pg_" exist: %', found
+			USING ERRCODE = 'reserved_name',
+				  DETAIL = 'Names starting with "pg_" are reserved for PostgreSQL''s transient relations, which a run builds in the layer schemas.',
+				  HINT = 'Drop these models (medallion_drop_model) and define them again under other names, then update.';
+	END IF;
+END
+$reserved$;

@@ -1,0 +1,147 @@
+--
+-- Security, round three: no code of another role runs as a model owner
+-- (types included), no name another role can take, a model's result does
+-- not depend on who runs it, and no caller holds another owner's tables.
+--
+SET medallion.changed_only = off;
+SET medallion.log_timing = off;
+CREATE ROLE regress_own_alice LOGIN IN ROLE medallion_admin;
+CREATE ROLE regress_own_mallory LOGIN IN ROLE medallion_admin;
+CREATE ROLE regress_own_tab LOGIN;		-- owns a table, nothing of medallion
+CREATE SCHEMA own_src AUTHORIZATION regress_own_tab;
+GRANT USAGE ON SCHEMA own_src TO PUBLIC;
+
+-- 1. Failing rows: a table per (model, test) that no other pair can name.
+--    "a" + "b__c" and "a__b" + "c" made one name in 0.2.0.
+CREATE TABLE own_src.nums (id int);
+INSERT INTO own_src.nums VALUES (1), (2), (3);
+GRANT SELECT ON own_src.nums TO PUBLIC;
+SET ROLE regress_own_mallory;
+SELECT medallion_create_model('own_a__b', 'SELECT id FROM own_src.nums', layer => 'silver');
+SELECT medallion_add_test('own_a__b', 'expression', expression => 'id < 0', name => 'c',
+  severity => 'warn', store_failures => true);
+SELECT model, status FROM medallion_run('own_a__b');
+RESET ROLE;
+SELECT medallion_create_model('own_a', 'SELECT id FROM own_src.nums WHERE id > 1', layer => 'silver');
+SELECT medallion_add_test('own_a', 'expression', expression => 'id < 0', name => 'b__c',
+  severity => 'warn', store_failures => true);
+SELECT model, status FROM medallion_run('own_a');
+SELECT c.relname, pg_get_userbyid(c.relowner) AS owner,
+       (SELECT count(*) FROM medallion.audit_tables a WHERE a.relid = c.oid) AS recorded
+  FROM pg_class c WHERE c.relnamespace = 'medallion_audit'::regnamespace AND c.relname LIKE 'own_a%'
+ ORDER BY 1;
+SELECT count(*) AS mallory_rows FROM medallion_audit."own_a__b$c";
+SELECT count(*) AS own_rows FROM medallion_audit."own_a$b__c";
+-- its owner cannot rename it to take another pair's name
+SET ROLE regress_own_mallory;
+ALTER TABLE medallion_audit."own_a__b$c" RENAME TO "own_a$x";
+RESET ROLE;
+-- a name longer than PostgreSQL keeps is an md5 of it
+SELECT medallion_add_test('own_a', 'expression', expression => 'id < 0',
+  name => 'a_test_name_long_enough_that_model_and_test_do_not_fit_in_63',
+  severity => 'warn', store_failures => true);
+SELECT model, status FROM medallion_run('own_a');
+SELECT c.relname ~ '^\$[0-9a-f]{32}$' AS hashed FROM medallion.audit_tables a JOIN pg_class c ON c.oid = a.relid
+ WHERE a.test LIKE 'a_test_name_long%';
+
+-- 2. Names starting with pg_ are PostgreSQL's: a model named like another
+--    model's transient table (pg_temp_<OID>) is refused.
+DO $$
+BEGIN
+	PERFORM medallion_create_model('pg_temp_' || 'silver.own_a'::regclass::oid, 'SELECT 1 AS one', layer => 'silver');
+EXCEPTION WHEN reserved_name THEN
+	RAISE NOTICE 'refused: %', regexp_replace(SQLERRM, '\d+', 'N');
+END $$;
+SELECT medallion_create_model('pg_anything', 'SELECT 1 AS one', layer => 'silver');
+
+-- 3. No crash from an OID that names no table; a dropped table neither.
+SELECT medallion_track(0::regclass);
+CREATE TABLE own_src.gone (id int);
+SELECT set_config('own.gone', 'own_src.gone'::regclass::oid::text, false) IS NOT NULL AS noted;
+DROP TABLE own_src.gone;
+DO $$
+BEGIN
+	PERFORM medallion_track(current_setting('own.gone')::oid::regclass);
+EXCEPTION WHEN undefined_table THEN
+	RAISE NOTICE 'refused: %', regexp_replace(SQLERRM, '\d+', 'N');
+END $$;
+
+-- 4. Code reached through types runs as the model owner: a range type's
+--    subtype_diff, a domain's check, owned by a table owner, refused for a
+--    superuser's model; reading the other columns is fine.
+SET ROLE regress_own_tab;
+CREATE FUNCTION own_src.diff(float8, float8) RETURNS float8 LANGUAGE sql IMMUTABLE AS 'SELECT $1 - $2';
+CREATE TYPE own_src.frange AS RANGE (subtype = float8, subtype_diff = own_src.diff);
+CREATE FUNCTION own_src.ok(int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE DOMAIN own_src.checked AS int CHECK (own_src.ok(VALUE));
+CREATE DOMAIN own_src.plain AS int;
+CREATE TABLE own_src.typed (id int, r own_src.frange, c own_src.checked, p own_src.plain);
+INSERT INTO own_src.typed VALUES (1, '[1,2)', 1, 1);
+GRANT SELECT ON own_src.typed TO PUBLIC;
+RESET ROLE;
+SELECT medallion_create_model('own_range', 'SELECT id, r FROM own_src.typed', layer => 'silver');
+SELECT medallion_create_model('own_domain', 'SELECT id, c FROM own_src.typed', layer => 'silver');
+SELECT medallion_create_model('own_row', 'SELECT t FROM own_src.typed t', layer => 'silver');
+SELECT medallion_create_model('own_plain', 'SELECT id, p FROM own_src.typed', layer => 'silver');
+SELECT model, status FROM medallion_run('own_plain');
+-- the table owner gives its domain a check later: the next run refuses it
+SET ROLE regress_own_tab;
+ALTER DOMAIN own_src.plain ADD CONSTRAINT ok CHECK (own_src.ok(VALUE));
+RESET ROLE;
+SELECT model, status, message FROM medallion_run('own_plain');
+-- the model owner's own types are its business
+SET ROLE regress_own_tab;
+ALTER DOMAIN own_src.plain DROP CONSTRAINT ok;
+RESET ROLE;
+SELECT model, status FROM medallion_run('own_plain');
+
+-- 5. The caller's session settings do not reach the owner's model: the
+--    owner's (ALTER ROLE) values apply, whoever runs it.
+ALTER ROLE regress_own_alice SET TimeZone = 'UTC';
+ALTER ROLE regress_own_alice SET DateStyle = 'ISO, MDY';
+SET ROLE regress_own_alice;
+SELECT medallion_create_model('own_day', $$SELECT ('2024-01-02 03:00:00+00'::timestamptz)::date AS day,
+  ('2024-01-02 03:00:00+00'::timestamptz)::date::text AS day_text,
+  current_setting('TimeZone') AS tz, current_setting('search_path') AS path$$, layer => 'silver');
+RESET ROLE;
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'SQL, DMY';
+SET ROLE regress_own_mallory;
+SET TimeZone = 'Pacific/Honolulu';
+SELECT model, status FROM medallion_run('own_day');
+RESET ROLE;
+SELECT day::text, day_text, tz, path FROM silver.own_day;
+SELECT model, status FROM medallion_run('own_day');
+SELECT day::text, day_text, tz FROM silver.own_day;
+RESET TimeZone;
+RESET DateStyle;
+
+-- 6. medallion.keep_previous of a caller who does not act for the owner
+--    does not drop the owner's previous version.
+SET ROLE regress_own_alice;
+SELECT medallion_create_model('own_kept', 'SELECT id FROM own_src.nums', layer => 'silver');
+SELECT model, status FROM medallion_run('own_kept');
+RESET ROLE;
+SET ROLE regress_own_mallory;
+SET medallion.keep_previous = off;
+SELECT model, status FROM medallion_run('own_kept');
+RESET medallion.keep_previous;
+RESET ROLE;
+SELECT count(*) AS previous_kept FROM medallion_history.own_kept;
+
+-- 7. A run of another owner's models is its own transaction.
+SET ROLE regress_own_mallory;
+BEGIN;
+SELECT model, status FROM medallion_run('own_kept');
+ROLLBACK;
+BEGIN;
+SELECT model, status FROM medallion_run('own_a__b');	-- its own: fine
+COMMIT;
+RESET ROLE;
+-- a superuser acts for every owner
+BEGIN;
+SELECT model, status FROM medallion_run('own_kept');
+COMMIT;
+
+-- leave nothing for the suites after this one
+SELECT medallion_drop_model(name) FROM medallion.models WHERE name LIKE 'own\_%' ORDER BY name DESC;

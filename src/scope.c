@@ -1,0 +1,533 @@
+/*-------------------------------------------------------------------------
+ *
+ * scope.c
+ *	  The owner scope: the identity and settings under which medallion runs
+ *	  a model's (or a test's, or a source's) SQL.
+ *
+ * Everything medallion runs of a model's SQL runs in this scope: as the
+ * owner, under SECURITY_RESTRICTED_OPERATION, with search_path
+ * "pg_catalog, pg_temp" (the SQL medallion writes is qualified; the model's
+ * own was bound when defined), the model's statement_timeout, and every
+ * setting that changes what a query returns, or which messages reach the
+ * caller, at the value a new session of the owner would have: the server's
+ * (configuration files, or the built-in default), then ALTER ROLE ALL,
+ * ALTER DATABASE, ALTER ROLE owner and ALTER ROLE owner IN DATABASE, in
+ * PostgreSQL's order of precedence.  Whoever starts a run, in whatever
+ * session, gets the same result: a caller's SET TimeZone or
+ * client_min_messages = debug3 does not reach another owner's model (or
+ * its foreign connections, whose debug output names credentials).  The
+ * run, the build and extraction workers, tests and source checks all enter
+ * the scope the same way.
+ *
+ * The values are worked out once per transaction and owner (the
+ * configuration files read once per transaction), in a context that goes
+ * with the transaction.  An error inside the scope is cleaned up by
+ * (sub)transaction abort, except the timeout: callers that catch errors
+ * stop it (ModelScopeStopTimeout).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_db_role_setting.h"
+#include "datatype/timestamp.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/guc_tables.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timeout.h"
+
+#include "analyze.h"
+#include "catalog.h"
+#include "scope.h"
+
+/*
+ * The settings pinned in the scope: those that change what a query returns
+ * (date and time input and output, numbers' text, locale formats, bytea and
+ * XML output, array and string literal parsing, text search defaults,
+ * identifier quoting, row security, GIN's fuzzy limit, which triggers
+ * fire, large object checks) and those that decide which server messages
+ * reach the caller or the log.  search_path is set apart (safe path).
+ */
+static const char *const scope_pinned[] = {
+	"TimeZone", "timezone_abbreviations", "DateStyle", "IntervalStyle",
+	"extra_float_digits", "bytea_output", "xmlbinary", "xmloption",
+	"lc_monetary", "lc_numeric", "lc_time", "default_text_search_config",
+	"array_nulls", "standard_conforming_strings", "backslash_quote",
+	"quote_all_identifiers", "transform_null_equals", "row_security",
+	"gin_fuzzy_search_limit", "session_replication_role", "lo_compat_privileges",
+	"client_min_messages", "log_min_messages", "log_min_error_statement",
+	"log_statement", "log_min_duration_statement", "log_parameter_max_length",
+	"log_parameter_max_length_on_error",
+};
+
+#define SCOPE_NPINNED lengthof(scope_pinned)
+
+/* The values of scope_pinned (and asked-for others) for one owner. */
+typedef struct OwnerSettings
+{
+	Oid			owner;
+	char	  **values;			/* of scope_pinned; NULL: no such setting */
+} OwnerSettings;
+
+/* per transaction: the servers' values read from the files, and per owner */
+static MemoryContext settings_cxt = NULL;
+static ConfigVariable *file_settings = NULL;
+static bool file_settings_read = false;
+static List *owner_settings = NIL;
+
+/* ----------------------------------------------------------------
+ * The owner's settings
+ * ---------------------------------------------------------------- */
+
+/* The transaction ended: forget what was worked out in it. */
+static void
+settings_forget(void *arg)
+{
+	settings_cxt = NULL;
+	file_settings = NULL;
+	file_settings_read = false;
+	owner_settings = NIL;
+}
+
+/* The context of this transaction's settings, made on first use. */
+static MemoryContext
+settings_context(void)
+{
+	if (settings_cxt == NULL)
+	{
+		MemoryContextCallback *cb;
+
+		settings_cxt = AllocSetContextCreate(TopTransactionContext, "medallion owner settings",
+											 ALLOCSET_SMALL_SIZES);
+		cb = MemoryContextAlloc(settings_cxt, sizeof(MemoryContextCallback));
+		cb->func = settings_forget;
+		cb->arg = NULL;
+		MemoryContextRegisterResetCallback(settings_cxt, cb);
+	}
+	return settings_cxt;
+}
+
+/* The setting's definition, or NULL (a placeholder, an unknown name). */
+static struct config_generic *
+find_setting(const char *name)
+{
+	struct config_generic **vars = get_guc_variables();
+	int			n = GetNumConfigOptions();
+
+	for (int i = 0; i < n; i++)
+	{
+		if (pg_strcasecmp(vars[i]->name, name) == 0)
+			return (vars[i]->flags & GUC_CUSTOM_PLACEHOLDER) ? NULL : vars[i];
+	}
+	return NULL;
+}
+
+/* The built-in default of a setting, as text (NULL for a NULL string). */
+static char *
+boot_value(struct config_generic *gen)
+{
+	switch (gen->vartype)
+	{
+		case PGC_BOOL:
+			return pstrdup(((struct config_bool *) gen)->boot_val ? "on" : "off");
+		case PGC_INT:
+			return psprintf("%d", ((struct config_int *) gen)->boot_val);
+		case PGC_REAL:
+			return psprintf("%.17g", ((struct config_real *) gen)->boot_val);
+		case PGC_STRING:
+			return ((struct config_string *) gen)->boot_val ?
+				pstrdup(((struct config_string *) gen)->boot_val) : NULL;
+		case PGC_ENUM:
+			return pstrdup(config_enum_lookup_by_value((struct config_enum *) gen,
+													   ((struct config_enum *) gen)->boot_val));
+	}
+	return NULL;
+}
+
+/*
+ * server_value
+ *		The value of gen for a new session before any role, database or
+ *		client setting: the value this session started with when none of
+ *		those of its own role or client set it, else the configuration
+ *		files' (postgresql.conf and what it includes, then
+ *		postgresql.auto.conf), else the built-in default.  A value given on
+ *		the postmaster's command line is not seen in the last case.
+ */
+static char *
+server_value(struct config_generic *gen)
+{
+	char	   *value = NULL;
+
+	if (gen->reset_source <= PGC_S_DATABASE || gen->reset_source == PGC_S_OVERRIDE)
+		return pstrdup(GetConfigOptionResetString(gen->name));
+	if (!file_settings_read)
+	{
+		MemoryContext old = MemoryContextSwitchTo(settings_context());
+		ConfigVariable *tail = NULL;
+
+		if (ConfigFileName != NULL)
+			(void) ParseConfigFile(ConfigFileName, false, NULL, 0, 0, DEBUG2,
+								   &file_settings, &tail);
+		if (DataDir != NULL)
+			(void) ParseConfigFile(PG_AUTOCONF_FILENAME, false, NULL, 0, 0, DEBUG2,
+								   &file_settings, &tail);
+		file_settings_read = true;
+		MemoryContextSwitchTo(old);
+	}
+	for (ConfigVariable *v = file_settings; v != NULL; v = v->next)
+	{
+		if (v->errmsg == NULL && !v->ignore && pg_strcasecmp(v->name, gen->name) == 0)
+			value = v->value;	/* the last one wins */
+	}
+	return value != NULL ? pstrdup(value) : boot_value(gen);
+}
+
+/*
+ * overlay_role_settings
+ *		Where pg_db_role_setting has a value for (database, role) of one of
+ *		names, put it in values (at the same index).
+ */
+static void
+overlay_role_settings(Relation rel, Oid database, Oid role, int n, const char *const *names,
+					  char **values)
+{
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&keys[0], Anum_pg_db_role_setting_setdatabase, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(database));
+	ScanKeyInit(&keys[1], Anum_pg_db_role_setting_setrole, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(role));
+	scan = systable_beginscan(rel, DbRoleSettingDatidRolidIndexId, true, NULL, 2, keys);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		config = heap_getattr(tup, Anum_pg_db_role_setting_setconfig,
+										  RelationGetDescr(rel), &isnull);
+		Datum	   *elems;
+		bool	   *elemnulls;
+		int			nelems;
+
+		if (isnull)
+			continue;
+		deconstruct_array(DatumGetArrayTypeP(config), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &elemnulls, &nelems);
+		for (int i = 0; i < nelems; i++)
+		{
+			char	   *name;
+			char	   *value;
+
+			if (elemnulls[i])
+				continue;
+			ParseLongOption(TextDatumGetCString(elems[i]), &name, &value);
+			if (value == NULL)
+				continue;
+			for (int j = 0; j < n; j++)
+			{
+				if (pg_strcasecmp(names[j], name) == 0)
+					values[j] = value;
+			}
+		}
+	}
+	systable_endscan(scan);
+}
+
+/*
+ * owner_values
+ *		The values of names (n of them) a new session of role owner in this
+ *		database would start with: the server's, then ALTER ROLE ALL, ALTER
+ *		DATABASE, ALTER ROLE and ALTER ROLE IN DATABASE settings, each over
+ *		the one before.  NULL for a name that is no setting.  Allocated in
+ *		the current context.
+ */
+static char **
+owner_values(Oid owner, int n, const char *const *names)
+{
+	char	  **values = palloc0(sizeof(char *) * n);
+	Relation	rel;
+
+	for (int i = 0; i < n; i++)
+	{
+		struct config_generic *gen = find_setting(names[i]);
+
+		if (gen != NULL)
+			values[i] = server_value(gen);
+	}
+	rel = table_open(DbRoleSettingRelationId, AccessShareLock);
+	overlay_role_settings(rel, InvalidOid, InvalidOid, n, names, values);
+	overlay_role_settings(rel, MyDatabaseId, InvalidOid, n, names, values);
+	overlay_role_settings(rel, InvalidOid, owner, n, names, values);
+	overlay_role_settings(rel, MyDatabaseId, owner, n, names, values);
+	table_close(rel, AccessShareLock);
+	return values;
+}
+
+/* The pinned settings' values for owner, worked out once per transaction. */
+static char **
+pinned_values(Oid owner)
+{
+	ListCell   *lc;
+	OwnerSettings *found;
+	MemoryContext old;
+
+	foreach(lc, owner_settings)
+	{
+		if (((OwnerSettings *) lfirst(lc))->owner == owner)
+			return ((OwnerSettings *) lfirst(lc))->values;
+	}
+	old = MemoryContextSwitchTo(settings_context());
+	found = palloc0(sizeof(OwnerSettings));
+	found->owner = owner;
+	found->values = owner_values(owner, SCOPE_NPINNED, scope_pinned);
+	owner_settings = lappend(owner_settings, found);
+	MemoryContextSwitchTo(old);
+	return found->values;
+}
+
+/*
+ * Is message level a (of enum setting name) at least as quiet as b?  Both
+ * name levels of client_min_messages, whose order is the levels' own.
+ */
+static bool
+quieter(const char *name, const char *a, const char *b)
+{
+	struct config_generic *gen = find_setting(name);
+	int			level_a;
+	int			level_b;
+
+	if (gen == NULL || gen->vartype != PGC_ENUM ||
+		!config_enum_lookup_by_name((struct config_enum *) gen, a, &level_a) ||
+		!config_enum_lookup_by_name((struct config_enum *) gen, b, &level_b))
+		return false;
+	return level_a >= level_b;
+}
+
+/*
+ * pin_settings
+ *		Set each pinned setting to owner's value for the current GUC nest
+ *		level (undone when it ends); client_min_messages keeps the caller's
+ *		value when it lets fewer messages through.
+ */
+static void
+pin_settings(Oid owner)
+{
+	char	  **values = pinned_values(owner);
+
+	for (int i = 0; i < SCOPE_NPINNED; i++)
+	{
+		const char *current;
+
+		if (values[i] == NULL)
+			continue;
+		current = GetConfigOption(scope_pinned[i], true, false);
+		if (current != NULL && strcmp(current, values[i]) == 0)
+			continue;
+		if (current != NULL && strcmp(scope_pinned[i], "client_min_messages") == 0 &&
+			quieter(scope_pinned[i], current, values[i]))
+			continue;			/* the caller asked for fewer messages: fine */
+		(void) set_config_option(scope_pinned[i], values[i], PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+}
+
+/*
+ * ScopeOwnerSetting
+ *		The value of setting name that decides what happens to role owner's
+ *		data (medallion.keep_previous, medallion.store_failures_limit): the
+ *		caller's (the session's role, whoever medallion acts as now) when it
+ *		has owner's privileges, otherwise the one a new session of owner
+ *		would have.  NULL when there is no such
+ *		setting.  palloc'd.
+ */
+char *
+ScopeOwnerSetting(Oid owner, const char *name)
+{
+	const char *names[1] = {name};
+	const char *current;
+
+	if (has_privs_of_role(GetOuterUserId(), owner))
+	{
+		current = GetConfigOption(name, true, false);
+		return current ? pstrdup(current) : NULL;
+	}
+	return owner_values(owner, 1, names)[0];
+}
+
+/* ScopeOwnerSetting of a boolean setting; current when it cannot be read. */
+bool
+ScopeOwnerBool(Oid owner, const char *name, bool current)
+{
+	char	   *value = ScopeOwnerSetting(owner, name);
+	bool		result;
+
+	if (value == NULL || !parse_bool(value, &result))
+		return current;
+	return result;
+}
+
+/* ScopeOwnerSetting of an integer setting; current when it cannot be read. */
+int
+ScopeOwnerInt(Oid owner, const char *name, int current)
+{
+	char	   *value = ScopeOwnerSetting(owner, name);
+	int			result;
+
+	if (value == NULL || !parse_int(value, &result, 0, NULL))
+		return current;
+	return result;
+}
+
+/*
+ * ModelOwnerId
+ *		Returns the OID of the model's owner; errors if the role is gone.
+ */
+Oid
+ModelOwnerId(ModelDef *model)
+{
+	Oid			owner = get_role_oid(model->owner, true);
+
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("owner \"%s\" of model \"%s\" does not exist",
+						model->owner, model->name),
+				 errhint("Create the role, or define the model again as an existing role.")));
+	return owner;
+}
+
+/*
+ * ModelBecomeOwner
+ *		Switch the current user to the model owner, saving the previous
+ *		identity.  Restore with SetUserIdAndSecContext.
+ */
+void
+ModelBecomeOwner(ModelDef *model, Oid *save_userid, int *save_sec)
+{
+	GetUserIdAndSecContext(save_userid, save_sec);
+	SetUserIdAndSecContext(ModelOwnerId(model), *save_sec | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+/* ----------------------------------------------------------------
+ * The scope
+ * ---------------------------------------------------------------- */
+
+static TimeoutId scope_timeout_id = MAX_TIMEOUTS;
+static volatile sig_atomic_t scope_timed_out = false;
+
+static void
+scope_timeout_handler(void)
+{
+	scope_timed_out = true;
+	InterruptPending = true;
+	QueryCancelPending = true;
+	SetLatch(MyLatch);
+}
+
+/*
+ * ModelScopeEnter
+ *		Become role (a model's or a source's owner), restricted, with the
+ *		safe search_path and role's settings (pin_settings), and start
+ *		timeout_ms (0: none).  Leave with
+ *		ModelScopeLeave.
+ */
+void
+ModelScopeEnter(ModelScope *scope, Oid role, int timeout_ms)
+{
+	GetUserIdAndSecContext(&scope->save_userid, &scope->save_sec);
+	SetUserIdAndSecContext(role, scope->save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	scope->nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
+	pin_settings(role);
+	scope->timeout_ms = 0;
+	ModelScopeStartTimeout(scope, timeout_ms);
+}
+
+/*
+ * ModelScopeStartTimeout
+ *		Start the scope's statement timeout now (timeout_ms > 0), forgetting
+ *		whether an earlier one fired.
+ */
+void
+ModelScopeStartTimeout(ModelScope *scope, int timeout_ms)
+{
+	scope_timed_out = false;
+	if (timeout_ms <= 0)
+		return;
+	if (scope_timeout_id == MAX_TIMEOUTS)
+		scope_timeout_id = RegisterTimeout(USER_TIMEOUT, scope_timeout_handler);
+	scope->timeout_ms = timeout_ms;
+	enable_timeout_after(scope_timeout_id, timeout_ms);
+}
+
+/*
+ * ModelScopeIsoDates
+ *		In the scope, DateStyle ISO: foreign data wrappers send date and time
+ *		constants to the remote side as text in that style.  Undone when the
+ *		scope is left.
+ */
+void
+ModelScopeIsoDates(void)
+{
+	(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/* Stop the scope's timeout, if it runs (after an error left the scope too). */
+void
+ModelScopeStopTimeout(void)
+{
+	if (scope_timeout_id != MAX_TIMEOUTS)
+		disable_timeout(scope_timeout_id, false);
+}
+
+/* Did the last scope's timeout fire (and so cancel what ran)? */
+bool
+ModelScopeTimedOut(void)
+{
+	return scope_timed_out;
+}
+
+/* Leave the scope: the timeout stops, identity and settings come back. */
+void
+ModelScopeLeave(ModelScope *scope)
+{
+	if (scope->timeout_ms > 0)
+		ModelScopeStopTimeout();
+	AnalyzeLeaveSearchPath(scope->nestlevel);
+	SetUserIdAndSecContext(scope->save_userid, scope->save_sec);
+}
+
+/*
+ * ModelTimeoutMs
+ *		The model's statement_timeout in milliseconds (0: none).
+ */
+int
+ModelTimeoutMs(ModelDef *model)
+{
+	Interval   *interval;
+	double		ms;
+
+	if (model->statement_timeout == NULL)
+		return 0;
+	interval = DatumGetIntervalP(DirectFunctionCall3(interval_in,
+													 CStringGetDatum(model->statement_timeout),
+													 ObjectIdGetDatum(InvalidOid),
+													 Int32GetDatum(-1)));
+	ms = (interval->time + (double) interval->day * USECS_PER_DAY +
+		  (double) interval->month * DAYS_PER_MONTH * USECS_PER_DAY) / 1000.0;
+	return ms > INT_MAX ? INT_MAX : (int) Max(ms, 1);
+}
+

@@ -1,0 +1,561 @@
+/*-------------------------------------------------------------------------
+ *
+ * trust.c
+ *	  No code another role can change runs as a model owner.
+ *
+ * Any admin may run any model, and a model runs as its owner: every piece
+ * of code a query medallion runs may call must be such that nobody but the
+ * owner (or a role it trusts) decides what it does.  TrustCheckQuery walks
+ * a rewritten query (the model's own SQL, the views it reads, the
+ * row-level security policies the rewriter added) and checks everything
+ * PostgreSQL can call while planning and running it, or while medallion
+ * stores, analyzes, sorts, hashes or indexes what it produces:
+ *
+ *	- functions called by the expressions, and those of their operators
+ *	  (the operator's function and its selectivity estimators, which run at
+ *	  planning), of the sort, group and distinct operators, of aggregates
+ *	  (transition, final, combine, serial and moving functions, sort
+ *	  operator, state type);
+ *	- everything reached through each type read or produced: input,
+ *	  output, receive, send, typmod, analyze and subscript functions;
+ *	  domain constraints and defaults (their expressions, walked the same
+ *	  way) and the base type; a range's subtype, canonical and subtype_diff
+ *	  functions and the comparison of its operator class; a multirange's
+ *	  range; an array's element type; a composite type's attributes; the
+ *	  default equality, ordering and hash support of the type (ANALYZE,
+ *	  sorting and hashing use them); every cast from the type (medallion's
+ *	  own SQL casts values to text and json when it stores failing rows);
+ *	- collations.
+ *
+ * A function is trusted when it is SECURITY DEFINER (it runs as its own
+ * owner, giving nobody more than it has) or its owner has the privileges
+ * of the user it would run as (the owner itself, a role that is a member
+ * of it, a superuser: the bootstrap superuser owns PostgreSQL's own
+ * objects).  A collation is trusted when its owner is.  Anything else is
+ * refused, naming the object, its owner and the type it was reached
+ * through.  The check runs when a model or test is bound and on every
+ * query a run executes (BindExecute), so an object changed after the
+ * definition is caught before it runs.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_aggregate.h"
+#include "catalog/pg_cast.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_range.h"
+#include "catalog/pg_type.h"
+#include "access/nbtree.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/catcache.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "trust.h"
+
+/* What the walk has seen and what it found. */
+typedef struct TrustCheck
+{
+	Oid			user;			/* whose privileges the code would run with */
+	List	   *seen_funcs;		/* functions found trusted */
+	List	   *seen_types;		/* types checked or being checked */
+	List	   *seen_ops;		/* operators checked */
+	List	   *seen_aggs;		/* aggregates checked */
+	List	   *seen_colls;		/* collations found trusted */
+	Oid			via_type;		/* the type being checked, if any */
+	/* the first object found untrusted */
+	Oid			bad_class;		/* ProcedureRelationId or CollationRelationId */
+	Oid			bad_object;
+	Oid			bad_owner;
+	Oid			bad_via_type;
+} TrustCheck;
+
+static bool trust_walker(Node *node, TrustCheck *check);
+static bool type_trusted(Oid typid, TrustCheck *check);
+
+/* Record an untrusted object; returns true (the walkers' "stop"). */
+static bool
+untrusted(TrustCheck *check, Oid classid, Oid objid, Oid owner)
+{
+	check->bad_class = classid;
+	check->bad_object = objid;
+	check->bad_owner = owner;
+	check->bad_via_type = check->via_type;
+	return true;
+}
+
+/* May code owned by owner run as check->user? */
+static bool
+owner_trusted(Oid owner, TrustCheck *check)
+{
+	return has_privs_of_role(owner, check->user);
+}
+
+/*
+ * func_untrusted
+ *		true (recorded) when funcid is set and not trusted: neither SECURITY
+ *		DEFINER nor owned by a role with check->user's privileges.  Fits
+ *		check_functions_in_node.
+ */
+static bool
+func_untrusted(Oid funcid, void *context)
+{
+	TrustCheck *check = (TrustCheck *) context;
+	HeapTuple	tup;
+	Form_pg_proc proc;
+	bool		trusted;
+	Oid			owner;
+
+	if (!OidIsValid(funcid) || list_member_oid(check->seen_funcs, funcid))
+		return false;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", funcid);
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	owner = proc->proowner;
+	trusted = proc->prosecdef || owner_trusted(owner, check);
+	ReleaseSysCache(tup);
+	if (!trusted)
+		return untrusted(check, ProcedureRelationId, funcid, owner);
+	check->seen_funcs = lappend_oid(check->seen_funcs, funcid);
+	return false;
+}
+
+#define FUNC_UNTRUSTED(f, check) func_untrusted((f), (void *) (check))
+
+/* Is the collation untrusted (owned by a role without the user's privileges)? */
+static bool
+collation_untrusted(Oid collid, TrustCheck *check)
+{
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(collid) || list_member_oid(check->seen_colls, collid))
+		return false;
+	tup = SearchSysCache1(COLLOID, ObjectIdGetDatum(collid));
+	if (!HeapTupleIsValid(tup))
+		return false;			/* dropped meanwhile: the query fails anyway */
+	owner = ((Form_pg_collation) GETSTRUCT(tup))->collowner;
+	ReleaseSysCache(tup);
+	if (!owner_trusted(owner, check))
+		return untrusted(check, CollationRelationId, collid, owner);
+	check->seen_colls = lappend_oid(check->seen_colls, collid);
+	return false;
+}
+
+/* An operator's function and its estimators (they run at planning). */
+static bool
+operator_untrusted(Oid opno, TrustCheck *check)
+{
+	HeapTuple	tup;
+	Form_pg_operator op;
+	Oid			funcs[3];
+
+	if (!OidIsValid(opno) || list_member_oid(check->seen_ops, opno))
+		return false;
+	check->seen_ops = lappend_oid(check->seen_ops, opno);
+	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", opno);
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	funcs[0] = op->oprcode;
+	funcs[1] = op->oprrest;
+	funcs[2] = op->oprjoin;
+	ReleaseSysCache(tup);
+	for (int i = 0; i < lengthof(funcs); i++)
+	{
+		if (FUNC_UNTRUSTED(funcs[i], check))
+			return true;
+	}
+	return false;
+}
+
+/* An aggregate's support functions, sort operator and state types. */
+static bool
+aggregate_untrusted(Oid aggfnoid, TrustCheck *check)
+{
+	HeapTuple	tup;
+	Form_pg_aggregate agg;
+	Oid			funcs[8];
+	Oid			sortop;
+	Oid			types[2];
+
+	if (list_member_oid(check->seen_aggs, aggfnoid))
+		return false;
+	check->seen_aggs = lappend_oid(check->seen_aggs, aggfnoid);
+	tup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggfnoid));
+	if (!HeapTupleIsValid(tup))
+		return false;			/* a plain window function */
+	agg = (Form_pg_aggregate) GETSTRUCT(tup);
+	funcs[0] = agg->aggtransfn;
+	funcs[1] = agg->aggfinalfn;
+	funcs[2] = agg->aggcombinefn;
+	funcs[3] = agg->aggserialfn;
+	funcs[4] = agg->aggdeserialfn;
+	funcs[5] = agg->aggmtransfn;
+	funcs[6] = agg->aggminvtransfn;
+	funcs[7] = agg->aggmfinalfn;
+	sortop = agg->aggsortop;
+	types[0] = agg->aggtranstype;
+	types[1] = agg->aggmtranstype;
+	ReleaseSysCache(tup);
+	for (int i = 0; i < lengthof(funcs); i++)
+	{
+		if (FUNC_UNTRUSTED(funcs[i], check))
+			return true;
+	}
+	if (operator_untrusted(sortop, check))
+		return true;
+	return type_trusted(types[0], check) && type_trusted(types[1], check) ? false : true;
+}
+
+/* A stored expression (nodeToString form) of a domain: walked as a query's. */
+static bool
+stored_expr_untrusted(Datum stored, TrustCheck *check)
+{
+	Node	   *expr = stringToNode(TextDatumGetCString(stored));
+
+	return trust_walker(expr, check);
+}
+
+/* The CHECK constraints of a domain. */
+static bool
+domain_constraints_untrusted(Oid typid, TrustCheck *check)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	rel = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_constraint_contypid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(typid));
+	scan = systable_beginscan(rel, ConstraintTypidIndexId, true, NULL, 1, &key);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		bin = heap_getattr(tup, Anum_pg_constraint_conbin, RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			found = stored_expr_untrusted(bin, check);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* Every cast from typid: medallion's own SQL casts to text and json. */
+static bool
+casts_untrusted(Oid typid, TrustCheck *check)
+{
+	CatCList   *casts = SearchSysCacheList1(CASTSOURCETARGET, ObjectIdGetDatum(typid));
+	bool		found = false;
+
+	for (int i = 0; i < casts->n_members && !found; i++)
+	{
+		Form_pg_cast cast = (Form_pg_cast) GETSTRUCT(&casts->members[i]->tuple);
+
+		found = FUNC_UNTRUSTED(cast->castfunc, check);
+	}
+	ReleaseSysCacheList(casts);
+	return found;
+}
+
+/* A range: subtype, canonical, subtype_diff, the comparison of its opclass, collation. */
+static bool
+range_untrusted(Oid typid, TrustCheck *check)
+{
+	HeapTuple	tup = SearchSysCache1(RANGETYPE, ObjectIdGetDatum(typid));
+	Form_pg_range rng;
+	Oid			subtype;
+	Oid			funcs[3];
+	Oid			collation;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	rng = (Form_pg_range) GETSTRUCT(tup);
+	subtype = rng->rngsubtype;
+	funcs[0] = rng->rngcanonical;
+	funcs[1] = rng->rngsubdiff;
+	funcs[2] = get_opfamily_proc(get_opclass_family(rng->rngsubopc),
+								 get_opclass_input_type(rng->rngsubopc),
+								 get_opclass_input_type(rng->rngsubopc), BTORDER_PROC);
+	collation = rng->rngcollation;
+	ReleaseSysCache(tup);
+	for (int i = 0; i < lengthof(funcs); i++)
+	{
+		if (FUNC_UNTRUSTED(funcs[i], check))
+			return true;
+	}
+	return collation_untrusted(collation, check) || !type_trusted(subtype, check);
+}
+
+/*
+ * type_trusted
+ *		Is everything PostgreSQL calls through typid trusted (see the file
+ *		header)?  Records what is not.
+ */
+static bool
+type_trusted(Oid typid, TrustCheck *check)
+{
+	HeapTuple	tup;
+	Form_pg_type typ;
+	Oid			funcs[8];
+	Oid			basetype;
+	Oid			elemtype;
+	Oid			relid;
+	char		typtype;
+	bool		hasdefault;
+	Datum		defaultbin = (Datum) 0;
+	Oid			outer_via = check->via_type;
+	bool		found = false;
+	TypeCacheEntry *tce;
+
+	if (!OidIsValid(typid) || list_member_oid(check->seen_types, typid))
+		return true;
+	check->seen_types = lappend_oid(check->seen_types, typid);
+	check_stack_depth();
+
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		return true;			/* dropped meanwhile: the query fails anyway */
+	typ = (Form_pg_type) GETSTRUCT(tup);
+	funcs[0] = typ->typinput;
+	funcs[1] = typ->typoutput;
+	funcs[2] = typ->typreceive;
+	funcs[3] = typ->typsend;
+	funcs[4] = typ->typmodin;
+	funcs[5] = typ->typmodout;
+	funcs[6] = typ->typanalyze;
+	funcs[7] = typ->typsubscript;
+	basetype = typ->typbasetype;
+	elemtype = typ->typelem;
+	relid = typ->typrelid;
+	typtype = typ->typtype;
+	hasdefault = !heap_attisnull(tup, Anum_pg_type_typdefaultbin, NULL);
+	if (hasdefault)
+		defaultbin = datumCopy(SysCacheGetAttr(TYPEOID, tup, Anum_pg_type_typdefaultbin, &hasdefault),
+							   false, -1);
+	ReleaseSysCache(tup);
+
+	/* what is reached through a type's parts is reported as reached through it */
+	if (!OidIsValid(outer_via))
+		check->via_type = typid;
+	for (int i = 0; i < lengthof(funcs) && !found; i++)
+		found = FUNC_UNTRUSTED(funcs[i], check);
+	if (!found && typtype == TYPTYPE_DOMAIN)
+		found = domain_constraints_untrusted(typid, check) ||
+			(hasdefault && stored_expr_untrusted(defaultbin, check)) ||
+			!type_trusted(basetype, check);
+	if (!found && typtype == TYPTYPE_RANGE)
+		found = range_untrusted(typid, check);
+	if (!found && typtype == TYPTYPE_MULTIRANGE)
+		found = !type_trusted(get_multirange_range(typid), check);
+	if (!found && OidIsValid(elemtype))
+		found = !type_trusted(elemtype, check);
+	if (!found && OidIsValid(relid))
+	{
+		TupleDesc	desc = lookup_rowtype_tupdesc_noerror(typid, -1, true);
+
+		for (int i = 0; desc != NULL && i < desc->natts && !found; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (!att->attisdropped)
+				found = !type_trusted(att->atttypid, check) ||
+					collation_untrusted(att->attcollation, check);
+		}
+		if (desc != NULL)
+			ReleaseTupleDesc(desc);
+	}
+	if (!found && typtype != TYPTYPE_PSEUDO)
+	{
+		/* ANALYZE, sorts, DISTINCT, GROUP BY and hashing use these */
+		tce = lookup_type_cache(typid, TYPECACHE_EQ_OPR | TYPECACHE_LT_OPR | TYPECACHE_GT_OPR |
+								TYPECACHE_CMP_PROC | TYPECACHE_HASH_PROC);
+		found = operator_untrusted(tce->eq_opr, check) ||
+			operator_untrusted(tce->lt_opr, check) ||
+			operator_untrusted(tce->gt_opr, check) ||
+			FUNC_UNTRUSTED(tce->cmp_proc, check) ||
+			FUNC_UNTRUSTED(tce->hash_proc, check);
+	}
+	if (!found)
+		found = casts_untrusted(typid, check);
+	check->via_type = outer_via;
+	return !found;
+}
+
+/* The operators of sort, group, distinct and set-operation clauses. */
+static bool
+clauses_untrusted(List *clauses, TrustCheck *check)
+{
+	ListCell   *lc;
+
+	foreach(lc, clauses)
+	{
+		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+
+		if (operator_untrusted(sgc->eqop, check) || operator_untrusted(sgc->sortop, check))
+			return true;
+	}
+	return false;
+}
+
+static bool
+setop_untrusted(Node *node, TrustCheck *check)
+{
+	SetOperationStmt *setop;
+
+	if (node == NULL || !IsA(node, SetOperationStmt))
+		return false;
+	setop = (SetOperationStmt *) node;
+	if (clauses_untrusted(setop->groupClauses, check))
+		return true;
+	return setop_untrusted(setop->larg, check) || setop_untrusted(setop->rarg, check);
+}
+
+/* What a query level holds besides its expressions. */
+static bool
+query_untrusted(Query *query, TrustCheck *check)
+{
+	ListCell   *lc;
+
+	if (clauses_untrusted(query->sortClause, check) ||
+		clauses_untrusted(query->groupClause, check) ||
+		clauses_untrusted(query->distinctClause, check) ||
+		setop_untrusted(query->setOperations, check))
+		return true;
+	foreach(lc, query->windowClause)
+	{
+		WindowClause *wc = lfirst_node(WindowClause, lc);
+
+		if (clauses_untrusted(wc->partitionClause, check) ||
+			clauses_untrusted(wc->orderClause, check))
+			return true;
+	}
+	return false;
+}
+
+/* Operators of an expression node, and its aggregate. */
+static bool
+node_operators_untrusted(Node *node, TrustCheck *check)
+{
+	switch (nodeTag(node))
+	{
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+			return operator_untrusted(((OpExpr *) node)->opno, check);
+		case T_ScalarArrayOpExpr:
+			return operator_untrusted(((ScalarArrayOpExpr *) node)->opno, check);
+		case T_RowCompareExpr:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((RowCompareExpr *) node)->opnos)
+				{
+					if (operator_untrusted(lfirst_oid(lc), check))
+						return true;
+				}
+				return false;
+			}
+		case T_Aggref:
+			return aggregate_untrusted(((Aggref *) node)->aggfnoid, check);
+		case T_WindowFunc:
+			return aggregate_untrusted(((WindowFunc *) node)->winfnoid, check);
+		default:
+			return false;
+	}
+}
+
+static bool
+trust_walker(Node *node, TrustCheck *check)
+{
+	if (node == NULL)
+		return false;
+	check_stack_depth();
+	if (IsA(node, Query))
+	{
+		if (query_untrusted((Query *) node, check))
+			return true;
+		return query_tree_walker((Query *) node, trust_walker, check, 0);
+	}
+	if (check_functions_in_node(node, func_untrusted, check))
+		return true;
+	if (node_operators_untrusted(node, check))
+		return true;
+	if (IsA(node, SortGroupClause))
+		return clauses_untrusted(list_make1(node), check);
+	/* an expression (the primitive Expr nodes): its type and collations */
+	if (nodeTag(node) >= T_Var && nodeTag(node) <= T_InferenceElem)
+	{
+		if (!type_trusted(exprType(node), check))
+			return true;
+		if (collation_untrusted(exprCollation(node), check) ||
+			collation_untrusted(exprInputCollation(node), check))
+			return true;
+	}
+	return expression_tree_walker(node, trust_walker, check);
+}
+
+/* The refusal: names the object, its owner and the type it came through. */
+static void
+report_untrusted(TrustCheck *check)
+{
+	char	   *owner = GetUserNameFromId(check->bad_owner, false);
+	char	   *user = GetUserNameFromId(check->user, false);
+	char	   *object;
+	char	   *through = NULL;
+
+	if (check->bad_class == CollationRelationId)
+		object = psprintf("collation %s", generate_collation_name(check->bad_object));
+	else
+		object = psprintf("function %s", format_procedure(check->bad_object));
+	if (OidIsValid(check->bad_via_type))
+		through = format_type_be(check->bad_via_type);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s, owned by role \"%s\", would run as role \"%s\"", object, owner, user),
+			 through != NULL ?
+			 errdetail("The model's query reaches it through type %s (its input, output, analyze, comparison or range functions, domain constraints, or a cast from it); role \"%s\" can change what it does.",
+					   through, owner) :
+			 errdetail("The model's query calls it, or a view, operator, aggregate or row-level security policy it reads does; role \"%s\" can change what it does.",
+					   owner),
+			 errhint("Make the function SECURITY DEFINER, give it to a role with the privileges of \"%s\", or define the model as a role \"%s\" may act for.",
+					 user, owner)));
+}
+
+/*
+ * TrustCheckQuery
+ *		Error unless every piece of code the rewritten query can reach (see
+ *		the file header) is trusted to run as the current user.
+ */
+void
+TrustCheckQuery(Query *query)
+{
+	TrustCheck	check;
+
+	memset(&check, 0, sizeof(check));
+	check.user = GetUserId();
+	if (trust_walker((Node *) query, &check))
+		report_untrusted(&check);
+}
