@@ -113,6 +113,15 @@ RESET ROLE;
 SELECT day::text, day_text, tz, path FROM silver.own_day;
 SELECT model, status FROM medallion_run('own_day');
 SELECT day::text, day_text, tz FROM silver.own_day;
+-- background workers (threads) too: they start with the caller's settings
+SET ROLE regress_own_alice;
+SELECT medallion_create_model('own_day2', 'SELECT day, day_text, tz FROM own_day', layer => 'silver');
+RESET ROLE;
+SET medallion.worker_min_ms = 0;
+SELECT model, status, message FROM medallion_run('own_day,own_day2', threads => 2);
+RESET medallion.worker_min_ms;
+SELECT worker, count(*) FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs) GROUP BY 1;
+SELECT day::text, day_text, tz FROM silver.own_day2;
 RESET TimeZone;
 RESET DateStyle;
 
@@ -142,6 +151,13 @@ RESET ROLE;
 BEGIN;
 SELECT model, status FROM medallion_run('own_kept');
 COMMIT;
+
+-- 8. Names are escaped in every drawing of the graph.
+CREATE TABLE own_src."a<b>&c""#d`e" (id int);
+SELECT medallion_create_model('own_markup', 'SELECT id FROM own_src."a<b>&c""#d`e"', layer => 'silver');
+SELECT medallion_graph('own_markup', 'mermaid') AS mermaid;
+SELECT medallion_graph('own_markup', 'dot') AS dot;
+SELECT position('<b>' IN medallion_graph('own_markup', 'svg')) = 0 AS svg_escaped;
 
 -- leave nothing for the suites after this one
 SELECT medallion_drop_model(name) FROM medallion.models WHERE name LIKE 'own\_%' ORDER BY name DESC;

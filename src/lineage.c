@@ -354,16 +354,44 @@ LineageDrawing(Graph *graph, bool *selected)
 	return drawing;
 }
 
-/* Mermaid labels: quotes are written as entity codes. */
+/*
+ * Mermaid labels are read as HTML and as Mermaid's own syntax: what could
+ * be markup or close the label (quotes, angle brackets, ampersands, '#'
+ * that starts Mermaid's entity codes, backticks of its markdown strings) is
+ * written as an entity code, and line breaks as spaces.
+ */
 static void
 append_mermaid_label(StringInfo buf, const char *text)
 {
 	for (const char *p = text; *p; p++)
 	{
-		if (*p == '"')
-			appendStringInfoString(buf, "#quot;");
-		else
-			appendStringInfoChar(buf, *p);
+		switch (*p)
+		{
+			case '"':
+				appendStringInfoString(buf, "#quot;");
+				break;
+			case '<':
+				appendStringInfoString(buf, "#lt;");
+				break;
+			case '>':
+				appendStringInfoString(buf, "#gt;");
+				break;
+			case '&':
+				appendStringInfoString(buf, "#amp;");
+				break;
+			case '#':
+				appendStringInfoString(buf, "#35;");
+				break;
+			case '`':
+				appendStringInfoString(buf, "#96;");
+				break;
+			case '\n':
+			case '\r':
+				appendStringInfoChar(buf, ' ');
+				break;
+			default:
+				appendStringInfoChar(buf, *p);
+		}
 	}
 }
 
@@ -429,6 +457,11 @@ append_dot_string(StringInfo buf, const char *text)
 	appendStringInfoChar(buf, '"');
 	for (const char *p = text; *p; p++)
 	{
+		if (*p == '\n' || *p == '\r')
+		{
+			appendStringInfoChar(buf, ' ');
+			continue;
+		}
 		if (*p == '"' || *p == '\\')
 			appendStringInfoChar(buf, '\\');
 		appendStringInfoChar(buf, *p);
