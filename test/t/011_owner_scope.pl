@@ -1,0 +1,70 @@
+# The owner scope pins which messages reach the caller: another admin who
+# runs an owner's model reading a SQL Server source, with
+# client_min_messages = debug3 in its session, sees none of tds_fdw's debug
+# output, which names the owner's user-mapping password.  The same query run
+# by the owner itself at debug3 shows that line (so the check can fail).
+# Uses the TDS test server that test/run starts (TDS_PORT).
+use strict;
+use warnings;
+use Test::More;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use MedallionTAP qw(psql_file run_ok $bin);
+
+my $port = $ENV{TDS_PORT} or plan skip_all => 'the TDS test server is not running (test/run starts it)';
+my $db = 'tap_owner_scope';
+
+run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE IF EXISTS $db\"");
+run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"CREATE DATABASE $db\"");
+psql_file($db, <<"SQL");
+CREATE EXTENSION medallion;
+CREATE EXTENSION tds_fdw;
+DO \$\$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tap_scope_alice') THEN
+		CREATE ROLE tap_scope_alice LOGIN IN ROLE medallion_admin;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tap_scope_mallory') THEN
+		CREATE ROLE tap_scope_mallory LOGIN IN ROLE medallion_admin;
+	END IF;
+END \$\$;
+CREATE SERVER aw FOREIGN DATA WRAPPER tds_fdw OPTIONS (servername '127.0.0.1', port '$port',
+  database 'AdventureWorks', tds_version '7.2', character_set 'UTF-8', msg_handler 'notice');
+GRANT USAGE ON FOREIGN SERVER aw TO tap_scope_alice;
+GRANT CREATE ON DATABASE $db TO tap_scope_alice;
+CREATE USER MAPPING FOR tap_scope_alice SERVER aw OPTIONS (username 'medallion', password 'medallion');
+SET ROLE tap_scope_alice;
+SELECT medallion_create_source('aw', 'aw_sales', kind => 'tds', server_name => 'aw', remote_schema => 'Sales',
+  tables => ARRAY['SalesOrderHeader']);
+SELECT medallion_create_model('brnz_scope_orders',
+  'SELECT "SalesOrderID" AS id FROM aw_sales."SalesOrderHeader"', layer => 'silver');
+SQL
+
+# Run SQL as a role in a session at debug3; returns everything psql printed.
+sub debug_session
+{
+	my ($role, $sql) = @_;
+	my $file = ($ENV{TEST_TMP} || '/tmp') . "/tap_scope_$$.sql";
+	open my $fh, '>', $file or die "cannot write $file: $!";
+	print $fh "SET ROLE $role;\nSET client_min_messages = debug3;\n$sql\n";
+	close $fh;
+	return run_ok("$bin/psql", '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', $db, '-f', $file);
+}
+
+my $direct = debug_session('tap_scope_alice', 'SELECT count(*) FROM aw_sales."SalesOrderHeader";');
+like($direct, qr/login password/i,
+	 'control: tds_fdw names the login password at debug3 in a session of the owner');
+
+my $run = debug_session('tap_scope_mallory',
+						"SELECT model || ' ' || status FROM medallion_run('brnz_scope_orders', changed_only => false);");
+like($run, qr/brnz_scope_orders success/, 'another admin runs the owner\'s model');
+unlike($run, qr/login password|password to/i, 'and sees no debug output of the owner\'s foreign connection');
+unlike($run, qr/\bmedallion\b.*password|password.*\bmedallion\b/i, 'nor the password');
+
+my $threads = debug_session('tap_scope_mallory',
+							"SET medallion.worker_min_ms = 0; SELECT model || ' ' || status FROM medallion_run('brnz_scope_orders', threads => 2, changed_only => false);");
+like($threads, qr/brnz_scope_orders success/, 'with threads too');
+unlike($threads, qr/login password/i, 'a background worker passes none on either');
+
+run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE $db\"");
+done_testing();
