@@ -137,6 +137,12 @@ SELECT model, status FROM medallion_run('own_kept');
 RESET medallion.keep_previous;
 RESET ROLE;
 SELECT count(*) AS previous_kept FROM medallion_history.own_kept;
+-- a previous version that is not the owner's is never rolled back to
+ALTER TABLE medallion_history.own_kept OWNER TO regress_own_mallory;
+SET ROLE regress_own_alice;
+SELECT medallion_rollback('own_kept');
+RESET ROLE;
+ALTER TABLE medallion_history.own_kept OWNER TO regress_own_alice;
 
 -- 7. A run of another owner's models is its own transaction.
 SET ROLE regress_own_mallory;

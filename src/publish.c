@@ -538,6 +538,16 @@ PublishRollback(ModelDef *model)
 				 errhint("A previous version is kept when a run replaces the table, with medallion.keep_previous on.")));
 
 	LockRelationOid(history, AccessExclusiveLock);
+	/* only the previous version medallion kept: a table of the model's owner */
+	if (get_rel_relkind(history) != RELKIND_RELATION ||
+		SqlRelationOwner(history) != ModelOwnerId(model))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s is not the previous version of model \"%s\"",
+						SqlRelationName(history), model->name),
+				 errdetail("It is not a table of the model's owner \"%s\"; nothing was rolled back.",
+						   model->owner),
+				 errhint("A superuser checks what it holds and drops it.")));
 	citus = ScaleIsCitusTable(published);
 	pubrel = table_open(published, NoLock);
 	histrel = table_open(history, NoLock);

@@ -113,6 +113,23 @@ SqlRelationName(Oid relid)
 									  get_rel_name(relid));
 }
 
+/*
+ * SqlRelationOwner
+ *		The owner of relation relid, InvalidOid when it is gone.
+ */
+Oid
+SqlRelationOwner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		return InvalidOid;
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
 /* "a, b" from a List of names, quoted. */
 char *
 SqlNameList(List *names)

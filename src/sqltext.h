@@ -13,6 +13,7 @@
 
 extern char *SqlModelName(ModelDef *model);
 extern char *SqlRelationName(Oid relid);
+extern Oid	SqlRelationOwner(Oid relid);
 extern char *SqlNameList(List *names);
 extern char *SqlEachColumn(const char *cols, const char *prefix, bool assign);
 extern ModelColumn *SqlFindColumn(List *columns, const char *name);

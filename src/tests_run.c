@@ -709,22 +709,11 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 	return outcome;
 }
 
-/*
- * audit_owner_of
- *		The owner of relation relid, InvalidOid when it is gone.
- */
+/* The owner of relid when it is a table; InvalidOid otherwise. */
 static Oid
 audit_owner_of(Oid relid)
 {
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		return InvalidOid;
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relkind == RELKIND_RELATION ?
-		((Form_pg_class) GETSTRUCT(tup))->relowner : InvalidOid;
-	ReleaseSysCache(tup);
-	return owner;
+	return get_rel_relkind(relid) == RELKIND_RELATION ? SqlRelationOwner(relid) : InvalidOid;
 }
 
 /*
