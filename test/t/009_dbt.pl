@@ -295,6 +295,7 @@ my %bad = (
 	cycle => [ 2, qr/the models form a cycle: cycle_a -> cycle_b -> cycle_c -> cycle_a/ ],
 	materialization => [ 1, qr/materialization "materialized_view" has no medallion equivalent/ ],
 	seed_type => [ 1, qr/column code: "text\); DROP TABLE seeds\.other; --" is not a type name/ ],
+	run_query_commit => [ 2, qr/models\/staging\/ends_it\.sql:2: run_query\("commit"\) ended the transaction the import runs in: what ran before it may have been committed, also in a dry run/ ],
 );
 for my $case (sort keys %bad)
 {
