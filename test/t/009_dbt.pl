@@ -4,7 +4,9 @@
 # checked against results worked out by hand; a dry run changes nothing;
 # re-importing changes nothing; a changed model is the one update; --prune
 # drops what left the project.  test/dbt/tsql_sales (T-SQL) imports what
-# translates and reports the rest.  Bad projects import nothing.  Runs
+# translates and reports the rest.  Bad projects import nothing, and
+# neither do projects whose templates reach for Python's internals
+# (test/dbt/escape: each payload refused with its file and line).  Runs
 # against the cluster that test/run started, with the installed tool.
 use strict;
 use warnings;
@@ -293,6 +295,7 @@ my %bad = (
 	cycle => [ 2, qr/the models form a cycle: cycle_a -> cycle_b -> cycle_c -> cycle_a/ ],
 	materialization => [ 1, qr/materialization "materialized_view" has no medallion equivalent/ ],
 	seed_type => [ 1, qr/column code: "text\); DROP TABLE seeds\.other; --" is not a type name/ ],
+	run_query_commit => [ 2, qr/models\/staging\/ends_it\.sql:2: run_query\("commit"\) ended the transaction the import runs in: what ran before it may have been committed, also in a dry run/ ],
 );
 for my $case (sort keys %bad)
 {
@@ -301,5 +304,64 @@ for my $case (sort keys %bad)
 	like($out . $err, $bad{$case}[1], "$case: the message says why");
 	is(psql($models), $before, "$case: nothing imported");
 }
+
+# --- an imported project renders in a sandbox --------------------------------
+# Each test/dbt/escape/cases/CASE is laid over test/dbt/escape/project: a
+# model, a macro (called, run when loaded, of a package), a test (generic,
+# singular), a snapshot or a YAML value (schema.yml, sources, dbt_project.yml)
+# reaching for os through Python's internals, to create the file named by
+# $ESCAPE_MARKER.  Without the sandbox 21 of them do (the format strings only
+# read).  Each is refused, or finds nothing there, with its file and line;
+# nothing is imported; the file is not created; a dry run commits nothing.
+my $refused = 'refused \(templates render in a sandbox\)';
+my %escape = (
+	generic_test => [ 2, 'tests/generic/stamp.sql:4', "unsafe access to attribute __class__ of str $refused" ],
+	macro_called => [ 2, 'macros/stamp.sql:3', "unsafe access to attribute __init__ of class Cycler $refused" ],
+	macro_top_level => [ 2, 'macros/load.sql:3', "unsafe access to attribute __globals__ of function $refused" ],
+	model_attr_filter => [ 2, 'models/staging/escape_stamp.sql:3', "unsafe access to attribute __init__ of class Namespace $refused" ],
+	model_config_class => [ 2, 'models/staging/escape_stamp.sql:3', "unsafe access to attribute __class__ of ConfigProxy $refused" ],
+	model_connection => [ 1, 'models/staging/escape_stamp.sql:2', q{'__main__\.ConfigProxy object' has no attribute 'renderer'} ],
+	model_format => [ 2, 'models/staging/escape_stamp.sql:3', "unsafe access to attribute __class__ of str $refused" ],
+	model_format_map => [ 2, 'models/staging/escape_stamp.sql:3', "unsafe access to attribute __globals__ of function $refused" ],
+	model_globals => [ 2, 'models/staging/escape_stamp.sql:2', "unsafe access to attribute __init__ of class Cycler $refused" ],
+	model_import_subprocess => [ 2, 'models/staging/escape_stamp.sql:2', "unsafe access to attribute __init__ of TemplateReference $refused" ],
+	model_is_defined => [ 2, 'models/staging/escape_stamp.sql:2', "unsafe access to attribute __init__ of class Joiner $refused" ],
+	model_modules => [ 1, 'models/staging/escape_stamp.sql:3', q{'__main__\.SafeModule object' has no attribute 'sys'} ],
+	model_self_context => [ 2, 'models/staging/escape_stamp.sql:3', "unsafe access to attribute _TemplateReference__context of TemplateReference $refused" ],
+	model_set_chain => [ 2, 'models/staging/escape_stamp.sql:3', "unsafe access to attribute __globals__ of function $refused" ],
+	model_subclasses => [ 2, 'models/staging/escape_stamp.sql:2', "unsafe access to attribute __class__ of str $refused" ],
+	package_macro => [ 2, 'dbt_packages/helpers/macros/helpers.sql:3', "unsafe access to attribute __init__ of class Joiner $refused" ],
+	project_yml => [ 2, 'dbt_project.yml:6', "unsafe access to attribute __globals__ of function $refused" ],
+	singular_test => [ 2, 'tests/escape_check.sql:3', "unsafe access to attribute __init__ of class Cycler $refused" ],
+	snapshot => [ 2, 'snapshots/escape_snap.sql:6', "unsafe access to attribute __globals__ of function $refused" ],
+	yml_block => [ 2, 'models/staging/schema.yml:6', "unsafe access to attribute __init__ of class Joiner $refused" ],
+	yml_description => [ 2, 'models/staging/schema.yml:4', "unsafe access to attribute __init__ of class Cycler $refused" ],
+	yml_source => [ 2, 'models/staging/sources.yml:4', "unsafe access to attribute __init__ of class Cycler $refused" ],
+	yml_test_where => [ 2, 'models/staging/schema.yml:9', "unsafe access to attribute __init__ of class Namespace $refused" ],
+);
+my @cases = sort map { m{/([^/]+)$} } glob("$root/test/dbt/escape/cases/*");
+is_deeply(\@cases, [ sort keys %escape ], 'escape: every case of test/dbt/escape/cases is checked');
+$before = psql($models);
+for my $case (@cases)
+{
+	my ($want, $where, $message) = @{ $escape{$case} };
+	my $dir = "$tmp/dbt_escape_$case";
+	remove_tree($dir);
+	system('cp', '-r', "$root/test/dbt/escape/project", $dir) == 0 or die "cannot copy the escape project";
+	system('cp', '-r', "$root/test/dbt/escape/cases/$case/.", $dir) == 0 or die "cannot copy the escape case $case";
+	for my $dry ('', '--dry-run')
+	{
+		my $how = $dry ? "$case, dry run" : $case;
+		local $ENV{ESCAPE_MARKER} = "$tmp/dbt_escape_marker_$case" . ($dry ? '_dry' : '');
+		unlink $ENV{ESCAPE_MARKER};
+		($status, $out, $err) = dbt('import', $dir, '--dsn', "'$dsn'", $dry || ());
+		is($status, $want, "escape $how: exit $want");
+		like($out . $err, qr/\Q$where\E: $message/, "escape $how: the message names $where");
+		ok(!-e $ENV{ESCAPE_MARKER}, "escape $how: the payload's file was not created");
+		is(psql($models), $before, "escape $how: nothing imported");
+	}
+}
+is(psql("SELECT to_regclass('public.escape_committed') IS NULL"), 't',
+	'escape: the connection is out of reach: a dry run commits nothing');
 
 done_testing();

@@ -1,0 +1,1 @@
+select {{ stamp() }} 1 as id

@@ -1,0 +1,1 @@
+select {{ helpers.now() }} as at
