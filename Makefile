@@ -70,10 +70,18 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard src/sql/install/*.sql))
+# State (schemas, tables) and the functions written before 0.3.0 are in
+# src/sql/install's sections; functions written once since are in
+# src/sql/functions as CREATE OR REPLACE, put in the install script and in
+# every update script after their state changes; the privileges come last.
+SQL_STATE = $(filter-out src/sql/install/90_privileges.sql,$(sort $(wildcard src/sql/install/*.sql)))
+SQL_FUNCTIONS = $(sort $(wildcard src/sql/functions/*.sql))
+SQL_PRIVILEGES = src/sql/install/90_privileges.sql
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_STATE) $(SQL_FUNCTIONS) $(SQL_PRIVILEGES)
 	cat $^ > $@
 
-$(EXTENSION)--0.2.0--0.3.0.sql: src/sql/update/0.2.0--0.3.0.sql src/sql/install/90_privileges.sql
+$(EXTENSION)--0.2.0--0.3.0.sql: src/sql/update/0.2.0--0.3.0.sql $(SQL_FUNCTIONS) $(SQL_PRIVILEGES)
 	cat $^ > $@
 
 src/medallion_docs.o src/medallion_docs.bc: override CPPFLAGS += $(GRAPHVIZ_CFLAGS)

@@ -5,6 +5,8 @@
 --
 SET medallion.changed_only = off;
 SET medallion.log_timing = off;
+-- run numbers depend on the suites before this one: no progress lines
+SET client_min_messages = warning;
 CREATE ROLE regress_own_alice LOGIN IN ROLE medallion_admin;
 CREATE ROLE regress_own_mallory LOGIN IN ROLE medallion_admin;
 CREATE ROLE regress_own_tab LOGIN;		-- owns a table, nothing of medallion
@@ -50,7 +52,7 @@ DO $$
 BEGIN
 	PERFORM medallion_create_model('pg_temp_' || 'silver.own_a'::regclass::oid, 'SELECT 1 AS one', layer => 'silver');
 EXCEPTION WHEN reserved_name THEN
-	RAISE NOTICE 'refused: %', regexp_replace(SQLERRM, '\d+', 'N');
+	RAISE WARNING 'refused: %', regexp_replace(SQLERRM, '\d+', 'N');
 END $$;
 SELECT medallion_create_model('pg_anything', 'SELECT 1 AS one', layer => 'silver');
 
@@ -63,7 +65,7 @@ DO $$
 BEGIN
 	PERFORM medallion_track(current_setting('own.gone')::oid::regclass);
 EXCEPTION WHEN undefined_table THEN
-	RAISE NOTICE 'refused: %', regexp_replace(SQLERRM, '\d+', 'N');
+	RAISE WARNING 'refused: %', regexp_replace(SQLERRM, '\d+', 'N');
 END $$;
 
 -- 4. Code reached through types runs as the model owner: a range type's

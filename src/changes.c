@@ -43,6 +43,8 @@
 #include "commands/extension.h"
 #include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
+#include "access/genam.h"
+#include "catalog/indexing.h"
 #include "commands/event_trigger.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -137,11 +139,10 @@ medallion_track_changes(PG_FUNCTION_ARGS)
 	bool		nulls[2] = {false, false};
 	MemoryContext old;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
-		!TRIGGER_FIRED_AFTER(trigdata->tg_event))
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("medallion.track_changes() runs only as an AFTER ... FOR EACH STATEMENT trigger"),
+				 errmsg("medallion.track_changes() runs only as an AFTER trigger"),
 				 errhint("Track a table with medallion_track(table).")));
 	relid = RelationGetRelid(trigdata->tg_relation);
 	if (list_member_oid(logged, relid))
@@ -178,25 +179,26 @@ depends_on_extension(Oid trigger, Oid extension)
 }
 
 /*
- * track_one
- *		Give relid the trigger medallion_changes, enabled always, unless it
- *		has it.  As the extension owner: the caller checked the table's
- *		owner.
+ * add_trigger
+ *		Give relid (named name) trigger tgname calling track_changes, made
+ *		with the CREATE TRIGGER clause (its %s the table), enabled as
+ *		enabled ("A" ALWAYS, "R" REPLICA; the keyword in keyword), unless
+ *		it has it so.  As the extension owner: the caller checked the
+ *		table's owner.
  */
 static void
-track_one(Oid relid)
+add_trigger(Oid relid, const char *name, const char *tgname, const char *clause,
+			const char *enabled, const char *keyword, Oid extension)
 {
-	char	   *name = SqlRelationName(relid);
-	char	   *enabled = SqlValue(psprintf("SELECT (SELECT t.tgenabled::text FROM pg_catalog.pg_trigger t "
-											"WHERE t.tgrelid = %u AND t.tgname = 'medallion_changes')", relid),
-								   0, NULL, NULL);
+	char	   *now = SqlValue(psprintf("SELECT (SELECT t.tgenabled::text FROM pg_catalog.pg_trigger t "
+										"WHERE t.tgrelid = %u AND t.tgname = '%s')", relid, tgname),
+							   0, NULL, NULL);
 	Oid			trigger;
-	Oid			extension = get_extension_oid("medallion", false);
 
-	if (enabled == NULL)
+	if (now == NULL)
 	{
-		SqlUtility(psprintf("CREATE TRIGGER medallion_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-							"ON %s FOR EACH STATEMENT EXECUTE FUNCTION medallion.track_changes()", name));
+		SqlUtility(psprintf("CREATE TRIGGER %s %s EXECUTE FUNCTION medallion.track_changes()",
+							tgname, psprintf(clause, name)));
 		CommandCounterIncrement();
 	}
 
@@ -205,7 +207,7 @@ track_one(Oid relid)
 	 * drops it without CASCADE.  It is not a member (pg_dump dumps it with
 	 * its table); one restored so gets the dependency when tracked again.
 	 */
-	trigger = get_trigger_oid(relid, "medallion_changes", false);
+	trigger = get_trigger_oid(relid, tgname, false);
 	if (!depends_on_extension(trigger, extension))
 	{
 		ObjectAddress trigaddr;
@@ -216,38 +218,115 @@ track_one(Oid relid)
 		recordDependencyOn(&trigaddr, &extaddr, DEPENDENCY_AUTO);
 		CommandCounterIncrement();
 	}
-	if (enabled == NULL || strcmp(enabled, "A") != 0)
-		SqlUtility(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER medallion_changes", name));
+	if (now == NULL || strcmp(now, enabled) != 0)
+		SqlUtility(psprintf("ALTER TABLE %s ENABLE %s TRIGGER %s", name, keyword, tgname));
 }
 
-/* relid and, when partitioned, each of its leaf partitions */
+/*
+ * track_one
+ *		Give relid the statement trigger medallion_changes, enabled ALWAYS
+ *		(origin sessions, sessions in replica role, TRUNCATE by a
+ *		subscription), and a table the row trigger medallion_changes_row,
+ *		enabled REPLICA (a subscription's apply worker fires row triggers
+ *		only): in a replica-role session both fire, and the first logs the
+ *		transaction.  As the extension owner: the caller checked the
+ *		table's owner.
+ */
+static void
+track_one(Oid relid)
+{
+	char	   *name = SqlRelationName(relid);
+	Oid			extension = get_extension_oid("medallion", false);
+
+	add_trigger(relid, name, CHANGES_TRIGGER,
+				"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s FOR EACH STATEMENT",
+				"A", "ALWAYS", extension);
+	/* the apply worker of a subscription fires row triggers only: one enabled REPLICA */
+	if (get_rel_relkind(relid) == RELKIND_RELATION)
+		add_trigger(relid, name, CHANGES_ROW_TRIGGER,
+					"AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW",
+					"R", "REPLICA", extension);
+}
+
+/*
+ * tree_of
+ *		relid and every table below it: partitions at every level
+ *		(partitioned ones too: a statement naming one fires its trigger,
+ *		not its partitions') and inheritance children.
+ */
 static List *
 tree_of(Oid relid)
 {
-	List	   *relids = list_make1_oid(relid);
+	List	   *relids = NIL;
+	ListCell   *lc;
 
-	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
 	{
-		List	   *all = find_all_inheritors(relid, NoLock, NULL);
-		ListCell   *lc;
+		char		relkind = get_rel_relkind(lfirst_oid(lc));
 
-		foreach(lc, all)
-		{
-			if (lfirst_oid(lc) != relid && get_rel_relkind(lfirst_oid(lc)) == RELKIND_RELATION)
-				relids = lappend_oid(relids, lfirst_oid(lc));
-		}
+		if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE)
+			relids = lappend_oid(relids, lfirst_oid(lc));
 	}
 	return relids;
 }
 
-/* Track relid and, when partitioned, its leaves: the caller checked the owner. */
+/*
+ * ancestors_of
+ *		The tables above relid, through partitioning or inheritance
+ *		(pg_inherits), nearest first.
+ */
+static List *
+ancestors_of(Oid relid)
+{
+	List	   *found = NIL;
+	List	   *todo = list_make1_oid(relid);
+	Relation	inherits = table_open(InheritsRelationId, AccessShareLock);
+
+	while (todo != NIL)
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		Oid			child = linitial_oid(todo);
+
+		todo = list_delete_first(todo);
+		ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(child));
+		scan = systable_beginscan(inherits, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Oid			parent = ((Form_pg_inherits) GETSTRUCT(tup))->inhparent;
+
+			if (!list_member_oid(found, parent))
+			{
+				found = lappend_oid(found, parent);
+				todo = lappend_oid(todo, parent);
+			}
+		}
+		systable_endscan(scan);
+	}
+	table_close(inherits, AccessShareLock);
+	return found;
+}
+
+/*
+ * track_tree
+ *		Track relid and every table below it (tree_of), and the tables above
+ *		it that owner owns (writes naming a parent fire the parent's
+ *		statement trigger only).  The caller checked relid's owner.
+ */
 static void
-track_tree(Oid relid)
+track_tree(Oid relid, Oid owner)
 {
 	CatalogSession session;
 	List	   *relids = tree_of(relid);
 	ListCell   *lc;
 
+	foreach(lc, ancestors_of(relid))
+	{
+		if (SqlRelationOwner(lfirst_oid(lc)) == owner)
+			relids = lappend_oid(relids, lfirst_oid(lc));
+	}
 	CatalogEnter(&session);
 	foreach(lc, relids)
 		track_one(lfirst_oid(lc));
@@ -273,7 +352,7 @@ ChangesTrack(Oid relid, Oid owner)
 	ReleaseSysCache(tup);
 	if (relowner != owner)
 		return false;
-	track_tree(relid);
+	track_tree(relid, owner);
 	return true;
 }
 
@@ -317,7 +396,7 @@ medallion_track(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	track_tree(relid);
+	track_tree(relid, SqlRelationOwner(relid));
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s tracked", SqlRelationName(relid))));
 }
 
@@ -369,22 +448,35 @@ ChangesTrackInputs(ModelDef *model)
 	}
 }
 
-/* Has relid the trigger medallion_changes, enabled always? */
+/*
+ * Is relid tracked: its statement trigger enabled ALWAYS and, for a table,
+ * its row trigger enabled REPLICA?
+ */
 static bool
 has_tracking(Oid relid)
 {
-	char	   *enabled = SqlValue(psprintf("SELECT (SELECT t.tgenabled::text FROM pg_catalog.pg_trigger t "
-											"WHERE t.tgrelid = %u AND t.tgname = 'medallion_changes')", relid),
-								   0, NULL, NULL);
+	char	   *found = SqlValue(psprintf("SELECT (SELECT pg_catalog.string_agg(t.tgname::pg_catalog.text || '=' || t.tgenabled::pg_catalog.text, ',' "
+										  "ORDER BY t.tgname) FROM pg_catalog.pg_trigger t "
+										  "WHERE t.tgrelid = %u AND t.tgname IN ('%s', '%s'))",
+										  relid, CHANGES_TRIGGER, CHANGES_ROW_TRIGGER),
+								 0, NULL, NULL);
 
-	return enabled != NULL && strcmp(enabled, "A") == 0;
+	if (found == NULL)
+		return false;
+	if (get_rel_relkind(relid) != RELKIND_RELATION)
+		return strcmp(found, CHANGES_TRIGGER "=A") == 0;
+	return strcmp(found, CHANGES_TRIGGER "=A," CHANGES_ROW_TRIGGER "=R") == 0;
 }
 
-/* The partition a CREATE TABLE ... PARTITION OF or ATTACH PARTITION adds, or InvalidOid. */
+/*
+ * The table a CREATE TABLE ... PARTITION OF or INHERITS, an ATTACH
+ * PARTITION or an ALTER TABLE ... INHERIT puts below another, or InvalidOid.
+ */
 static Oid
 partition_added(Node *parsetree)
 {
-	if (IsA(parsetree, CreateStmt) && ((CreateStmt *) parsetree)->partbound != NULL)
+	if (IsA(parsetree, CreateStmt) && (((CreateStmt *) parsetree)->partbound != NULL ||
+									   ((CreateStmt *) parsetree)->inhRelations != NIL))
 		return RangeVarGetRelid(((CreateStmt *) parsetree)->relation, NoLock, true);
 	if (IsA(parsetree, AlterTableStmt))
 	{
@@ -396,6 +488,8 @@ partition_added(Node *parsetree)
 
 			if (cmd->subtype == AT_AttachPartition)
 				return RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, true);
+			if (cmd->subtype == AT_AddInherit)
+				return RangeVarGetRelid(((AlterTableStmt *) parsetree)->relation, NoLock, true);
 		}
 	}
 	return InvalidOid;
@@ -434,7 +528,7 @@ medallion_track_partitions(PG_FUNCTION_ARGS)
 				 errmsg("medallion.track_partitions() runs only as an event trigger")));
 	trigdata = (EventTriggerData *) fcinfo->context;
 	added = partition_added(trigdata->parsetree);
-	if (!OidIsValid(added) || !get_rel_relispartition(added))
+	if (!OidIsValid(added) || ancestors_of(added) == NIL)
 		PG_RETURN_VOID();
 
 	leaves = tree_of(added);
@@ -449,7 +543,7 @@ medallion_track_partitions(PG_FUNCTION_ARGS)
 
 		if (has_tracking(leaf) || ScaleIsCitusTable(leaf))
 			continue;
-		foreach(la, get_partition_ancestors(leaf))
+		foreach(la, ancestors_of(leaf))
 			tracked_above = tracked_above || has_tracking(lfirst_oid(la));
 		if (!tracked_above)
 			continue;

@@ -11,6 +11,10 @@
 #include "catalog.h"
 #include "nodes/parsenodes.h"
 
+/* The triggers that log a tracked table's writes (changes.c) */
+#define CHANGES_TRIGGER			"medallion_changes"	/* statement, ALWAYS */
+#define CHANGES_ROW_TRIGGER		"medallion_changes_row" /* row, REPLICA */
+
 /* Whether a model needs building (ChangesCheck). */
 typedef struct ChangeCheck
 {

@@ -48,3 +48,28 @@ BEGIN
 	END IF;
 END
 $reserved$;
+
+/* ---------------------------------------------------------------------
+ * Change capture: a change found before the log rows showing it were
+ * trimmed is noted with the build; tables tracked by 0.2.0 get the row
+ * trigger (enabled REPLICA) that logs a subscription's writes.
+ * --------------------------------------------------------------------- */
+ALTER TABLE medallion.build_state ADD COLUMN changed text;
+COMMENT ON COLUMN medallion.build_state.changed IS 'An input change found since the build, kept here when the change log rows showing it were trimmed (NULL: none noted)';
+DO $row_triggers$
+DECLARE
+	t record;
+BEGIN
+	FOR t IN SELECT g.tgrelid::pg_catalog.regclass AS rel
+			   FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid
+			  WHERE g.tgname = 'medallion_changes' AND c.relkind = 'r'
+				AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger r
+								 WHERE r.tgrelid = g.tgrelid AND r.tgname = 'medallion_changes_row') LOOP
+		EXECUTE pg_catalog.format('CREATE TRIGGER medallion_changes_row AFTER INSERT OR UPDATE OR DELETE ON %s '
+								  'FOR EACH ROW EXECUTE FUNCTION medallion.track_changes()', t.rel);
+		EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE REPLICA TRIGGER medallion_changes_row', t.rel);
+		/* dropped with the extension, as the statement trigger is */
+		EXECUTE pg_catalog.format('ALTER TRIGGER medallion_changes_row ON %s DEPENDS ON EXTENSION medallion', t.rel);
+	END LOOP;
+END
+$row_triggers$;

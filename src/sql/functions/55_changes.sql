@@ -1,0 +1,290 @@
+/* ---------------------------------------------------------------------
+ * Change-aware runs: which inputs a model reads and whether they changed
+ * (src/changes.c, docs/change-aware-runs.md).  Functions only, written
+ * once: the Makefile puts this file in the install script and in every
+ * update script, after their state changes.
+ * --------------------------------------------------------------------- */
+
+/*
+ * The inputs of a model: what it reads, through view and ephemeral models
+ * and plain views, one row per relation, and for each table read every
+ * table above it and below it (partitions at every level, inheritance
+ * parents and children: a statement naming one of them fires its own
+ * trigger, and its rows are read through the others); state is what no
+ * trigger reports (compared with the last build's), tracked whether writes
+ * to it are logged (relid, when set, is looked up in medallion.changes):
+ * a table needs its statement trigger enabled ALWAYS and its row trigger
+ * enabled REPLICA (subscriptions), a partitioned table the first.
+ */
+CREATE OR REPLACE FUNCTION medallion.model_inputs(model text, probes jsonb DEFAULT '{}',
+	OUT label text, OUT state text, OUT relid oid, OUT tracked boolean, OUT why text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+/* plpgsql, not sql: its plan is kept for the session (each run checks each
+   model), planned once (generic) rather than once per model */
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
+WITH RECURSIVE deps (dep_schema, dep_name, kind) AS (
+	SELECT d.dep_schema, d.dep_name, d.kind FROM medallion.model_dependencies d WHERE d.model = $1
+	UNION
+	/* the models its relationships tests reference: their rebuild may fail a test */
+	SELECT '', t.to_model, 'model' FROM medallion.tests t WHERE t.model = $1 AND t.to_model IS NOT NULL
+	UNION
+	SELECT d.dep_schema, d.dep_name, d.kind
+	  FROM deps p
+	  JOIN medallion.models m ON p.kind = 'model' AND m.name = p.dep_name
+							 AND m.materialized IN ('view', 'ephemeral')
+	  JOIN medallion.model_dependencies d ON d.model = m.name
+), rels AS (
+	SELECT DISTINCT p.dep_schema, p.dep_name, p.kind, m.name AS model, m.materialized, m.version,
+		   c.oid AS relid, c.relkind, c.relfilenode
+	  FROM deps p
+	  LEFT JOIN medallion.models m ON p.kind = 'model' AND m.name = p.dep_name
+	  LEFT JOIN pg_namespace n ON n.nspname = p.dep_schema
+	  LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.dep_name
+), family AS (
+	SELECT DISTINCT f.relid, f.above
+	  FROM rels r
+	 CROSS JOIN LATERAL (
+		WITH RECURSIVE up (relid) AS (
+			SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = r.relid
+			UNION SELECT i.inhparent FROM pg_inherits i JOIN up u ON i.inhrelid = u.relid
+		), down (relid) AS (
+			SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = r.relid
+			UNION SELECT i.inhrelid FROM pg_inherits i JOIN down d ON i.inhparent = d.relid
+		)
+		SELECT u.relid, true AS above FROM up u
+		UNION ALL
+		SELECT d.relid, false FROM down d) f
+	 WHERE r.model IS NULL AND r.relkind IN ('r', 'p')
+	   AND NOT EXISTS (SELECT FROM rels o WHERE o.relid = f.relid)
+), tables AS (
+	/* each relation with the triggers that log its writes */
+	SELECT x.relid, x.relkind,
+		   (SELECT string_agg(t.tgname::text || '=' || t.tgenabled::text, ',' ORDER BY t.tgname) FROM pg_trigger t
+			 WHERE t.tgrelid = x.relid AND t.tgname IN ('medallion_changes', 'medallion_changes_row')) AS triggers
+	  FROM (SELECT r.relid, r.relkind FROM rels r WHERE r.model IS NULL AND r.relid IS NOT NULL
+			UNION SELECT c.oid, c.relkind FROM family f JOIN pg_class c ON c.oid = f.relid) x
+), logged AS (
+	SELECT t.relid,
+		   (t.relkind = 'r' AND t.triggers = 'medallion_changes=A,medallion_changes_row=R') OR
+		   (t.relkind = 'p' AND t.triggers LIKE 'medallion_changes=A%') AS ok,
+		   CASE WHEN t.relkind = 'f' THEN 'a foreign table: its changes are not seen here (its source may probe them: options => {"changes": "probe"})'
+				WHEN t.relkind = 'm' THEN 'a materialized view: its refreshes fire no trigger'
+				WHEN t.triggers IS NULL THEN 'not tracked (its owner can call medallion_track)'
+				ELSE 'its triggers medallion_changes (enabled always) and medallion_changes_row (enabled replica) are not both there (its owner can call medallion_track)' END AS why
+	  FROM tables t
+)
+SELECT CASE WHEN r.model IS NOT NULL THEN format('model %s', r.model)
+			ELSE format('%s %I.%I', CASE r.relkind WHEN 'v' THEN 'view' WHEN 'f' THEN 'foreign table'
+											 WHEN 'm' THEN 'materialized view' ELSE 'table' END,
+						r.dep_schema, r.dep_name) END,
+	   CASE WHEN r.model IS NOT NULL AND r.materialized IN ('view', 'ephemeral') THEN 'version ' || r.version
+			WHEN r.model IS NOT NULL
+			THEN coalesce('run ' || (SELECT b.run_id FROM medallion.build_state b WHERE b.model = r.model), 'never built')
+			WHEN r.relid IS NULL THEN 'missing'
+			WHEN r.relkind = 'f' AND probes ? r.relid::text THEN 'probe ' || (probes->>r.relid::text)
+			WHEN r.relkind = 'v' THEN 'rule ' || (SELECT w.xmin FROM pg_rewrite w WHERE w.ev_class = r.relid LIMIT 1)
+			WHEN r.relkind = 'p' THEN 'partitions ' ||
+				 (SELECT string_agg(t.relid::oid || ':' || pg_relation_filenode(t.relid), ',' ORDER BY t.relid::oid)
+					FROM pg_partition_tree(r.relid) t WHERE t.isleaf)
+			ELSE 'storage ' || r.relfilenode END,
+	   CASE WHEN r.model IS NULL AND r.relkind IN ('r', 'p', 'f') THEN r.relid END,
+	   coalesce(r.model IS NOT NULL OR r.relkind = 'v' OR
+				(r.relkind = 'f' AND probes ? r.relid::text) OR
+				(r.relkind IN ('r', 'p') AND (SELECT l.ok FROM logged l WHERE l.relid = r.relid)),
+				false),
+	   CASE WHEN r.model IS NOT NULL OR r.relkind = 'v' THEN NULL
+			WHEN r.relid IS NULL THEN 'it is missing'
+			ELSE (SELECT l.why FROM logged l WHERE l.relid = r.relid) END
+  FROM rels r
+UNION ALL
+/* its tests: a test added, changed or dropped runs them again */
+SELECT 'tests', coalesce(md5(string_agg(to_jsonb(t)::text, '|' ORDER BY t.name)), 'none'), NULL, true, NULL
+  FROM medallion.tests t WHERE t.model = $1
+UNION ALL
+/* the tables above and below the tables read: their writes are logged under their own OIDs */
+SELECT format('%s %s', CASE WHEN f.above THEN 'parent' WHEN c.relispartition THEN 'partition' ELSE 'child' END,
+			  f.relid::regclass),
+	   CASE WHEN f.above THEN 'above' ELSE 'below' END,
+	   CASE WHEN c.relkind IN ('r', 'p') THEN f.relid END,
+	   coalesce(l.ok, false),
+	   CASE WHEN NOT coalesce(l.ok, false) THEN l.why END
+  FROM family f
+  JOIN pg_class c ON c.oid = f.relid
+  LEFT JOIN logged l ON l.relid = f.relid;
+END
+$$;
+COMMENT ON FUNCTION medallion.model_inputs(text, jsonb) IS
+	'The inputs of a model (through view and ephemeral models and plain views, with the tables above and below each table read), with the state no trigger reports (for a foreign table, its probe in probes, by OID) and whether their writes are tracked';
+
+/*
+ * Does the model need building?  reason is why (NULL: its definition and
+ * inputs are unchanged since its last build, run since); inputs and
+ * snapshot are what to store if it is built now.
+ */
+CREATE OR REPLACE FUNCTION medallion.build_check(model text, probes jsonb DEFAULT '{}',
+	OUT reason text, OUT since bigint, OUT inputs jsonb, OUT snapshot pg_snapshot)
+RETURNS record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+	m medallion.models;
+	s medallion.build_state;
+	i record;
+	now_inputs jsonb;
+	own xid8;
+BEGIN
+	/*
+	 * The snapshot the build reads with, except that the run's own
+	 * transaction counts as not seen: it may write the model's inputs
+	 * after the build too (and its write before it is logged once), so the
+	 * next run builds again.
+	 */
+	snapshot := pg_current_snapshot();
+	own := pg_current_xact_id_if_assigned();
+	IF own IS NOT NULL AND pg_visible_in_snapshot(own, snapshot) THEN
+		snapshot := (SELECT format('%s:%s:%s', pg_snapshot_xmin(snapshot), pg_snapshot_xmax(snapshot),
+								   string_agg(x::text, ',' ORDER BY x))
+					   FROM (SELECT pg_snapshot_xip(snapshot) AS x UNION ALL SELECT own) AS xip)::pg_snapshot;
+	END IF;
+	SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') INTO now_inputs FROM medallion.model_inputs(build_check.model, probes) x;
+	SELECT coalesce(jsonb_object_agg(x.label, x.state), '{}') INTO inputs
+	  FROM jsonb_to_recordset(now_inputs) AS x (label text, state text, relid oid, tracked boolean, why text);
+	SELECT * INTO m FROM medallion.models WHERE name = build_check.model;
+	SELECT * INTO s FROM medallion.build_state b WHERE b.model = build_check.model;
+	IF NOT FOUND THEN
+		reason := 'never built (with change tracking)';
+		RETURN;
+	END IF;
+	since := s.run_id;
+	IF s.version <> m.version THEN
+		reason := format('definition changed (version %s, last built from version %s)', m.version, s.version);
+		RETURN;
+	END IF;
+	/* a view holds no data: it is replaced only when its definition changed, or it is gone */
+	IF m.materialized = 'view' THEN
+		IF NOT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+						 JOIN medallion.layers l ON l.schema_name = n.nspname
+						WHERE l.name = m.layer AND c.relname = m.name) THEN
+			reason := 'its view is missing';
+		END IF;
+		RETURN;
+	END IF;
+	FOR i IN SELECT * FROM jsonb_to_recordset(now_inputs)
+					AS x (label text, state text, relid oid, tracked boolean, why text)
+			  WHERE NOT x.tracked ORDER BY x.label LIMIT 1 LOOP
+		reason := format('input %s untracked: %s', i.label, i.why);
+		RETURN;
+	END LOOP;
+	FOR i IN SELECT coalesce(a.key, b.key) AS label, a.value AS was, b.value AS now
+			   FROM jsonb_each_text(s.inputs) a FULL JOIN jsonb_each_text(inputs) b ON a.key = b.key
+			  WHERE a.value IS DISTINCT FROM b.value ORDER BY 1 LIMIT 1 LOOP
+		reason := CASE WHEN i.label = 'tests' THEN 'its tests changed'
+					   WHEN i.was IS NULL THEN format('new input %s', i.label)
+					   WHEN i.now IS NULL THEN format('input %s no longer read', i.label)
+					   WHEN i.now LIKE 'run %' THEN format('input %s was built again (%s)', i.label, i.now)
+					   WHEN i.now LIKE 'storage %' THEN format('input %s was rewritten', i.label)
+					   WHEN i.now LIKE 'partitions %' THEN format('the partitions of input %s changed', i.label)
+					   WHEN i.now LIKE 'rule %' OR i.now LIKE 'version %' THEN format('input %s was redefined', i.label)
+					   ELSE format('input %s changed (%s)', i.label, i.now) END;
+		RETURN;
+	END LOOP;
+	IF s.changed IS NOT NULL THEN
+		reason := s.changed;
+		RETURN;
+	END IF;
+	FOR i IN SELECT x.label FROM jsonb_to_recordset(now_inputs)
+					AS x (label text, state text, relid oid, tracked boolean, why text)
+			  WHERE x.relid IS NOT NULL
+				AND EXISTS (SELECT FROM medallion.changes c
+							 WHERE c.relid = x.relid AND NOT pg_visible_in_snapshot(c.xid, s.snapshot))
+			  ORDER BY x.label LIMIT 1 LOOP
+		reason := format('input %s changed since run %s', i.label, s.run_id);
+		RETURN;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION medallion.build_check(text, jsonb) IS
+	'Why a model needs building (NULL when its definition and inputs are unchanged since its last build), with the state of its inputs and a snapshot to store if it is built';
+
+/* A model built: what it read with.  changed: what it publishes may differ. */
+CREATE OR REPLACE FUNCTION medallion.build_record(model text, run_id bigint, snapshot pg_snapshot,
+	inputs jsonb, changed boolean)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+INSERT INTO medallion.build_state AS b (model, run_id, version, snapshot, inputs)
+SELECT m.name, $2, m.version, $3, $4 FROM medallion.models m WHERE m.name = $1
+ON CONFLICT (model) DO UPDATE
+   SET run_id = CASE WHEN $5 THEN excluded.run_id ELSE b.run_id END,
+	   version = excluded.version, snapshot = excluded.snapshot, inputs = excluded.inputs,
+	   built_at = pg_catalog.now(), changed = NULL;
+$$;
+COMMENT ON FUNCTION medallion.build_record(text, bigint, pg_snapshot, jsonb, boolean) IS
+	'Store what a model''s build read with (medallion.build_state)';
+
+/*
+ * Drop what no stored snapshot needs from the change log, when it holds
+ * more than min_rows.  First, a built table model whose inputs changed
+ * since its build (a logged change its snapshot does not see) has that
+ * noted in build_state.changed: it builds at its next run whatever the log
+ * holds then, and its snapshot no longer holds rows back (a model that is
+ * never run again would otherwise keep every row).  Then the rows of a
+ * table written by transactions every remaining build reading it has seen
+ * go, and the rows of tables no such build reads.  View and ephemeral
+ * models are never checked against the log: they keep nothing.  Returns
+ * the rows deleted.
+ */
+CREATE OR REPLACE FUNCTION medallion.trim_changes(min_rows bigint DEFAULT 10000)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	trimmed bigint;
+BEGIN
+	/* each change-aware run calls it: counting stops at min_rows */
+	IF (SELECT count(*) FROM (SELECT FROM medallion.changes LIMIT min_rows + 1) c) <= min_rows THEN
+		RETURN 0;
+	END IF;
+	WITH inputs AS MATERIALIZED (
+		SELECT b.model, b.snapshot, b.run_id, i.relid, i.label
+		  FROM medallion.build_state b
+		  JOIN medallion.models m ON m.name = b.model AND m.materialized NOT IN ('view', 'ephemeral')
+		 CROSS JOIN LATERAL medallion.model_inputs(b.model) i
+		 WHERE b.changed IS NULL AND i.relid IS NOT NULL
+	), found AS (
+		SELECT DISTINCT ON (t.model) t.model, t.label, t.run_id
+		  FROM inputs t
+		 WHERE EXISTS (SELECT FROM medallion.changes c
+						WHERE c.relid = t.relid AND NOT pg_visible_in_snapshot(c.xid, t.snapshot))
+		 ORDER BY t.model, t.label
+	), noted AS (
+		UPDATE medallion.build_state b
+		   SET changed = format('input %s changed since run %s', f.label, f.run_id)
+		  FROM found f
+		 WHERE b.model = f.model
+		RETURNING b.model
+	), needed AS (
+		SELECT t.relid, min(pg_snapshot_xmin(t.snapshot)) AS xmin
+		  FROM inputs t
+		 WHERE NOT EXISTS (SELECT FROM noted n WHERE n.model = t.model)
+		 GROUP BY t.relid
+	), gone AS (
+		DELETE FROM medallion.changes c
+		 WHERE NOT EXISTS (SELECT FROM needed n WHERE n.relid = c.relid AND c.xid >= n.xmin)
+		RETURNING 1)
+	SELECT count(*) INTO trimmed FROM gone;
+	RETURN trimmed;
+END
+$$;
+COMMENT ON FUNCTION medallion.trim_changes(bigint) IS
+	'Delete the change log rows no stored build needs, when the log holds more than min_rows (a model found changed has it noted in build_state.changed first)';
