@@ -536,7 +536,7 @@ start_workers(Run *run)
 		 * least; a model that is up to date is not given to a worker at
 		 * all (build_model takes the check).
 		 */
-		if (run->changed_only && !run->full_refresh)
+		if (run->tracking)
 		{
 			if (step->pre_check == NULL)
 			{
@@ -544,7 +544,7 @@ start_workers(Run *run)
 				step->pre_check = ChangesCheck(step->model, BindLoad(step->model)->query);
 				MemoryContextSwitchTo(old);
 			}
-			if (step->pre_check->reason == NULL)
+			if (run->changed_only && !run->full_refresh && step->pre_check->reason == NULL)
 				continue;
 		}
 		LedgerStart(run, NULL);
@@ -853,9 +853,11 @@ build_model(Run *run, RunStep *step)
 	 * its last build is not built again (changes.c).  A view only when its
 	 * definition changed; an ephemeral model has nothing to build.
 	 */
-	if (run->changed_only && !run->full_refresh && model->kind != MAT_EPHEMERAL)
-	{
+	if (run->tracking && model->kind != MAT_EPHEMERAL)
 		check = step->pre_check != NULL ? step->pre_check : ChangesCheck(model, build.bound->query);
+	/* built whatever changed (full refresh, changed_only off): recorded all the same */
+	if (check != NULL && run->changed_only && !run->full_refresh)
+	{
 		if (check->reason != NULL)
 		{
 			MemoryContext old = MemoryContextSwitchTo(run->context);
@@ -1524,7 +1526,8 @@ medallion_run(PG_FUNCTION_ARGS)
 	 * UPDATE to 0.2.0 the function has no changed_only and the catalog no
 	 * change tracking: every model builds.
 	 */
-	run->changed_only = PG_NARGS() <= 5 ? false :
+	run->tracking = PG_NARGS() > 5;
+	run->changed_only = !run->tracking ? false :
 		PG_ARGISNULL(5) ? run_changed_only : PG_GETARG_BOOL(5);
 	run->strict = PG_GETARG_BOOL(2);
 	run->on_conflict = text_to_cstring(PG_GETARG_TEXT_PP(3));

@@ -77,6 +77,7 @@ typedef struct Run
 	bool		ledger_started; /* LedgerStart has recorded the start */
 	char	   *selector;
 	bool		full_refresh;
+	bool		tracking;		/* the catalog has change tracking (0.2.0 and later) */
 	bool		changed_only;	/* skip models whose definition and inputs did not change */
 	bool		strict;
 	char	   *on_conflict;
