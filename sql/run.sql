@@ -242,6 +242,16 @@ SELECT count(*) AS runs_left FROM medallion.runs;
 SET medallion.ledger_retention = 0;
 SELECT medallion_trim_ledger() AS trimmed;
 RESET medallion.ledger_retention;
+-- any interval, as PostgreSQL reads intervals; minutes without a unit
+SET medallion.ledger_retention = '1 hour';
+SHOW medallion.ledger_retention;
+SET medallion.ledger_retention = '90d';
+SET medallion.ledger_retention = 'P1D';
+SET medallion.ledger_retention = 1440;
+SET medallion.ledger_retention = 'soon';
+SET medallion.ledger_retention = '-1 day';
+RESET medallion.ledger_retention;
+SHOW medallion.ledger_retention;
 
 DROP VIEW runsrc.bi_report;
 SELECT * FROM medallion_drop_model('run_customers', cascade => true);

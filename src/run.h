@@ -104,8 +104,9 @@ typedef struct Run
 extern char *run_label;
 extern int	run_ledger_retention;	/* minutes; 0 keeps every run */
 
-/* 30 days, in minutes */
+/* 30 days, in minutes, and as medallion.ledger_retention gives it */
 #define RUN_DEFAULT_LEDGER_RETENTION (30 * 24 * 60)
+#define RUN_DEFAULT_LEDGER_RETENTION_TEXT "30 days"
 
 extern void RunInit(void);
 extern int	RunCountSteps(Run *run, StepStatus status, bool published_only);
