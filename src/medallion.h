@@ -40,5 +40,6 @@
 #define WORKER_LOCK_TIMEOUT_MS		5000
 /* how often a waiting run or worker looks again without being woken */
 #define WORKER_POLL_MS				100
+#define WORKER_WATCH_MS				500	/* a build worker checks its run is there */
 
 #endif							/* MEDALLION_H */

@@ -569,6 +569,23 @@ worker_readers(Run *run, ModelDef *model)
 	return readers;
 }
 
+/* SubxactWork: the change check of a step, before a worker builds it. */
+typedef struct PreCheck
+{
+	Run		   *run;
+	RunStep    *step;
+} PreCheck;
+
+static void
+pre_check_work(void *arg)
+{
+	PreCheck   *pre = (PreCheck *) arg;
+	MemoryContext old = MemoryContextSwitchTo(pre->run->context);
+
+	pre->step->pre_check = ChangesCheck(pre->step->model, BindLoad(pre->step->model)->query);
+	MemoryContextSwitchTo(old);
+}
+
 /*
  * start_workers
  *		Start a worker for each pending table model that can be built
@@ -603,9 +620,23 @@ start_workers(Run *run)
 		{
 			if (step->pre_check == NULL)
 			{
-				old = MemoryContextSwitchTo(run->context);
-				step->pre_check = ChangesCheck(step->model, BindLoad(step->model)->query);
-				MemoryContextSwitchTo(old);
+				PreCheck	pre = {run, step};
+				ErrorData  *edata = SubxactRun(pre_check_work, &pre, true);
+
+				if (edata != NULL)
+				{
+					/*
+					 * A probe that failed (a refused connection, a renamed
+					 * remote column): the run builds the model itself, in
+					 * its own step, where the same error fails that model
+					 * only.
+					 */
+					old = MemoryContextSwitchTo(run->context);
+					step->run_itself = psprintf("its change check failed: %s", edata->message);
+					MemoryContextSwitchTo(old);
+					FreeErrorData(edata);
+					continue;
+				}
 			}
 			if (run->changed_only && !run->full_refresh && step->pre_check->reason == NULL)
 				continue;

@@ -243,14 +243,61 @@ build_in_worker(BuildShared *shared)
 
 
 /*
+ * The run this worker builds for.  Its backend may be terminated while the
+ * worker builds (pg_terminate_backend, a crash of that session): the
+ * worker then stops at once, writing nothing, rather than leaving a
+ * candidate in medallion_build after the next run has tidied.
+ */
+static BuildShared *watched_run = NULL;
+
+/* Is the run's transaction over (its backend gone, or on to another)? */
+static bool
+run_gone(BuildShared *shared)
+{
+	PGPROC	   *leader = &ProcGlobal->allProcs[shared->leader_procno];
+
+	return leader->pid != shared->leader_pid || leader->lxid != shared->leader_lxid;
+}
+
+/* Timeout handler, every WORKER_WATCH_MS: end the worker when the run is gone. */
+static void
+run_gone_handler(void)
+{
+	if (watched_run != NULL && run_gone(watched_run))
+	{
+		ProcDiePending = true;
+		InterruptPending = true;
+		SetLatch(MyLatch);
+	}
+}
+
+/* errcontext of a worker's errors (the server log): which run, which model */
+static void
+worker_error_context(void *arg)
+{
+	BuildShared *shared = (BuildShared *) arg;
+
+	errcontext("%s of model \"%s\" for run %lld in a medallion build worker",
+			   shared->batch_size > 0 ? "extraction" : "build", shared->model,
+			   (long long) shared->run_id);
+}
+
+/*
  * build_one
  *		Build (or extract) what the run handed over, in a transaction of its
  *		own.  The first one restores the run's settings for the session.  An
- *		error is put in the segment, then raised: the worker ends.
+ *		error is put in the segment, then raised: the worker ends.  Its
+ *		errors name the model and the run (worker_error_context).
  */
 static void
 build_one(BuildShared *shared, bool first)
 {
+	ErrorContextCallback context;
+
+	context.callback = worker_error_context;
+	context.arg = shared;
+	context.previous = error_context_stack;
+	error_context_stack = &context;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
@@ -291,6 +338,11 @@ build_one(BuildShared *shared, bool first)
 		else
 			build_in_worker(shared);
 		PopActiveSnapshot();
+		if (run_gone(shared))
+			ereport(ERROR,
+					(errcode(ERRCODE_ADMIN_SHUTDOWN),
+					 errmsg("the run ended before its worker finished: nothing of model \"%s\" is kept",
+							shared->model)));
 		CommitTransactionCommand();
 		shared->succeeded = true;
 	}
@@ -312,6 +364,7 @@ build_one(BuildShared *shared, bool first)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	error_context_stack = context.previous;
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
@@ -325,8 +378,6 @@ build_one(BuildShared *shared, bool first)
 static bool
 wait_for_model(BuildShared *shared)
 {
-	PGPROC	   *leader = &ProcGlobal->allProcs[shared->leader_procno];
-
 	for (;;)
 	{
 		if (shared->stop)
@@ -337,7 +388,7 @@ wait_for_model(BuildShared *shared)
 			shared->assigned = false;
 			return true;
 		}
-		if (leader->pid != shared->leader_pid || leader->lxid != shared->leader_lxid)
+		if (run_gone(shared))
 			return false;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 WORKER_POLL_MS, PG_WAIT_EXTENSION);
@@ -359,6 +410,11 @@ medallion_build_main(Datum arg)
 	bool		first = true;
 
 	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->role, 0);
+	/* a run terminated while the worker builds: the worker stops too */
+	watched_run = shared;
+	enable_timeout_every(RegisterTimeout(USER_TIMEOUT, run_gone_handler),
+						 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), WORKER_WATCH_MS),
+						 WORKER_WATCH_MS);
 	shared->worker_procno = MyProc->pgprocno;
 	shared->connected = true;
 	shared->assigned = false;

@@ -85,6 +85,22 @@ is(psql("SELECT string_agg(model || ' ' || status || ' ' || worker || ' ' || coa
 is(psql("SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1"), 'partial', 'the run is partial');
 is(psql("SELECT count(*) FROM silver.par_fast"), '100', 'and publishes what built');
 
+# 2b. the run's backend terminated while a worker builds: the worker stops
+# too, writing nothing (it used to finish and leave its candidate after the
+# next run had tidied)
+psql("SELECT medallion_run('par_fast', changed_only => false)");
+($run, $out, $err) = start_run("SELECT * FROM medallion_run('all', threads => 2, changed_only => false)");
+wait_for('the slow worker', sub { build_workers(1) eq '1' });
+my $before = psql($in_build);
+psql("SELECT pg_terminate_backend(backend_pid) FROM medallion.runs WHERE status = 'running'");
+eval { finish($run) };
+wait_for('the workers to stop', sub { build_workers() eq '0' });
+pass('the terminated run\'s workers stopped');
+sleep(6);	# longer than the slow model's build would have taken
+is(psql($in_build), $before, 'and its slow model\'s candidate was never written');
+psql("SET client_min_messages = warning; SELECT count(*) FROM medallion_run('par_fast', changed_only => false)");
+is(psql($in_build), '0', 'the next run drops what the terminated run committed');
+
 # 3. a crash (kill -9 of the run's backend) with a committed worker candidate
 psql("TRUNCATE public.src; INSERT INTO public.src SELECT g FROM generate_series(1, 200) g");
 ($run, $out, $err) = start_run("SELECT * FROM medallion_run('all', threads => 2, changed_only => false)");
