@@ -5,6 +5,7 @@ MODULE_big = medallion
 OBJS = \
 	src/init.o \
 	src/catalog.o \
+	src/trust.o \
 	src/analyze.o \
 	src/analyze_lineage.o \
 	src/graph.o \
