@@ -25,9 +25,10 @@
  * moment, without any lock that would wait for us.
  *
  * Not listed, because only superusers create them: operator classes
- * (index and exclusion support, uniqueness), access methods, base types'
- * I/O functions (checked anyway, as they are cheap to check), event
- * triggers, and languages.
+ * (index and exclusion support, uniqueness), access methods, event
+ * triggers and languages.  Foreign keys' queries run as the owner of the
+ * table they read, not as the writer; their comparison operators are
+ * listed.
  *
  * Locking: the relation is locked in ShareRowExclusiveLock, kept until
  * the end of the transaction, so that no constraint, trigger, policy,

@@ -381,16 +381,44 @@ sub refusal
 	my $function = 'function tap_alice\.checked\(bigint\)';
 	return qr/ERROR:  42501: cannot \Q$action\E: constraint "sec_checked" of table \Q$table\E uses $function, owned by role "tap_citus_alice"\nDETAIL:  That writes the table's rows as role "postgres", which would run $function with its rights; role "tap_citus_alice" is not a superuser and can change what it does\.\nHINT:  Drop the constraint "sec_checked" first and add it again afterwards, or have a superuser own $function\./;
 }
-my ($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT},
+my ($ok, $err);
+($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT},
 	"SELECT medallion_create_model('sec_items', '$items', layer => 'silver', distributed_by => 'id')");
 ok(!$ok, 'distributing the table is refused');
 like($err, refusal('distribute model "sec_items"', 'silver.sec_items'), 'naming the constraint, the function and its owner');
 is(psql("SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass"), '0',
    'the table stays local');
 
+# the same for the other code a table evaluates on the rows written: a
+# default, a trigger, a column of a domain with a check (each in turn)
+as_alice("ALTER TABLE silver.sec_items DROP CONSTRAINT sec_checked");
+as_alice(q{CREATE FUNCTION tap_alice.kept() RETURNS trigger LANGUAGE plpgsql AS $f$BEGIN RETURN NEW; END$f$});
+as_alice("CREATE DOMAIN tap_alice.checked_id AS bigint CHECK (tap_alice.checked(VALUE))");
+for my $case (
+	[ 'ALTER TABLE silver.sec_items ALTER COLUMN id SET DEFAULT (CASE WHEN tap_alice.checked(0) THEN 0 END)',
+	  'ALTER TABLE silver.sec_items ALTER COLUMN id DROP DEFAULT',
+	  'default of column "id" of table silver.sec_items uses function tap_alice.checked(bigint)' ],
+	[ 'CREATE TRIGGER sec_kept BEFORE INSERT ON silver.sec_items FOR EACH ROW EXECUTE FUNCTION tap_alice.kept()',
+	  'DROP TRIGGER sec_kept ON silver.sec_items',
+	  'trigger "sec_kept" of table silver.sec_items uses function tap_alice.kept()' ],
+	[ 'ALTER TABLE silver.sec_items ALTER COLUMN id TYPE tap_alice.checked_id',
+	  'ALTER TABLE silver.sec_items ALTER COLUMN id TYPE bigint',
+	  'column "id" of table silver.sec_items uses domain tap_alice.checked_id' ])
+{
+	my ($add, $drop, $what) = @$case;
+	as_alice($add);
+	($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT},
+		"SELECT medallion_create_model('sec_items', '$items', layer => 'silver', distributed_by => 'id')");
+	like($err, qr/ERROR:  42501: cannot distribute model "sec_items": \Q$what\E, owned by role "tap_citus_alice"\n/,
+		 "distributing is refused: $what");
+	as_alice($drop);
+}
+is(psql("SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass"), '0',
+   'the table stays local');
+calls();
+
 # distributed without the constraint, which its owner then adds again:
 # undistributing it is refused
-as_alice("ALTER TABLE silver.sec_items DROP CONSTRAINT sec_checked");
 as_alice("SELECT medallion_create_model('sec_items', '$items', layer => 'silver', distributed_by => 'id')");
 as_alice("ALTER TABLE silver.sec_items ADD CONSTRAINT sec_checked CHECK (tap_alice.checked(id))");
 like(calls(), qr/^coordinator: none; worker 1: tap_citus_alice\/false \d+; worker 2: tap_citus_alice\/false \d+$/,
@@ -421,6 +449,15 @@ like("$out\n$err", refusal('copy rows into silver.sec_ref', 'silver.sec_ref'), '
 ok(!$ok, 'rolling it back is refused');
 like($err, refusal('copy rows into silver.sec_ref', 'silver.sec_ref'), 'naming the constraint, the function and its owner');
 is(psql("SELECT count(*) FROM silver.sec_ref"), '100', 'the reference table keeps its rows');
+
+# a superuser's distributed table with a constraint calling that function
+# (added NOT VALID: nothing ran it): the run does not publish it
+psql("ALTER TABLE gold.gld_customer_metrics ADD CONSTRAINT sec_checked CHECK (tap_alice.checked(customer_id)) NOT VALID");
+($ok, $out, $err) = sql_as('postgres', $ENV{PGPORT},
+	"SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ') FROM medallion_run('gld_customer_metrics', changed_only => false)");
+like("$out\n$err", qr/cannot copy rows into gold\.gld_customer_metrics: constraint "sec_checked" of table gold\.gld_customer_metrics uses function tap_alice\.checked\(bigint\), owned by role "tap_citus_alice"/,
+	 'publishing a distributed table with the constraint is refused, whoever owns the table');
+psql("ALTER TABLE gold.gld_customer_metrics DROP CONSTRAINT sec_checked");
 
 is(calls(), 'coordinator: none; worker 1: none; worker 2: none', 'no node ran the function for the refusals');
 is(marks(), '', 'no node ever ran the function as a superuser (it wrote no file)');
