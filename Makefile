@@ -7,6 +7,7 @@ OBJS = \
 	src/catalog.o \
 	src/scope.o \
 	src/trust.o \
+	src/trust_relation.o \
 	src/analyze.o \
 	src/analyze_lineage.o \
 	src/graph.o \

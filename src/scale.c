@@ -8,9 +8,25 @@
  * medallion.so never links against Citus: everything here is Citus's
  * public SQL (create_distributed_table, create_reference_table,
  * alter_distributed_table, undistribute_table, pg_dist_partition), run
- * through SPI as the extension owner when the citus extension is installed
- * (shards are created on the workers, where the model owner has no CREATE
- * on the layer schemas).
+ * through SPI when the citus extension is installed.
+ *
+ * Identity.  Citus runs what it does on the workers over connections as
+ * the current user.  Its distribution functions create shards (and
+ * undistribute_table a new table) in the layer schemas, where the model
+ * owner has no CREATE: they run as the extension owner, and copy the
+ * table's rows as that superuser, evaluating on every node whatever the
+ * table evaluates on rows written (CHECK constraints, triggers, index
+ * expressions, column types...).  So each such call is preceded by
+ * TrustCheckRelation (trust.c), which refuses when any of that is code a
+ * role other than a superuser can change.  The row copies of the publish
+ * and of a rollback (ScaleExchange) are checked the same way: they too
+ * run as the extension owner, for Citus uses one role per group of
+ * colocated shards in a transaction, and the tables around them (the
+ * previous version's copy, the candidates) are created, moved and dropped
+ * as the extension owner.  DROP TABLE, ALTER TABLE SET SCHEMA and RENAME
+ * of Citus tables run as the extension owner (moving into
+ * medallion_history needs it); they write no row and evaluate nothing of
+ * the table.
  *
  * A distributed table's rows live in its shards on the workers, not in the
  * coordinator's table: swapping the coordinator's storage (publish.c)
@@ -48,6 +64,7 @@
 #include "materialize.h"
 #include "scale.h"
 #include "sqltext.h"
+#include "trust.h"
 
 /* Is the citus extension installed in this database? */
 bool
@@ -192,6 +209,8 @@ ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
 	char		now;
 	char		want;
 	char	   *colocate = "default";
+	bool		undistribute = false;
+	const char *call = NULL;
 	Oid			argtypes[3] = {REGCLASSOID, TEXTOID, TEXTOID};
 	Datum		values[3];
 
@@ -223,47 +242,61 @@ ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
 							 GUC_ACTION_SAVE, true, 0, false);
 	now = citus_kind(relid, &column);
 	values[0] = ObjectIdGetDatum(relid);
-	if (now != '\0' && now != want)
-	{
-		/* back to a local table first (what it becomes next is below) */
-		citus_call(model, "SELECT pg_catalog.undistribute_table($1)", 1, argtypes, values);
-		now = '\0';
-	}
-	if (want == 'r' && now == '\0')
-		citus_call(model, "SELECT pg_catalog.create_reference_table($1)", 1, argtypes, values);
-	else if (want == 'h')
+	if (want == 'h')
 	{
 		values[1] = CStringGetTextDatum(model->distributed_by);
 		values[2] = CStringGetTextDatum(colocate);
-		if (now == '\0')
-			citus_call(model, "SELECT pg_catalog.create_distributed_table($1, $2, colocate_with => $3)",
-					   3, argtypes, values);
-		else if (strcmp(column, model->distributed_by) != 0)
-			citus_call(model, "SELECT pg_catalog.alter_distributed_table($1, distribution_column => $2, "
-					   "colocate_with => $3)", 3, argtypes, values);
-		else if (model->colocate_with != NULL)
-		{
-			/* already by that column: colocate it if it is not */
-			Oid			colargs[2] = {REGCLASSOID, REGCLASSOID};
-			Datum		colvals[2] = {ObjectIdGetDatum(relid),
-			ObjectIdGetDatum(BuildPublishedRelid(CatalogGetModel(model->colocate_with, false)))};
-			int			ret = SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition a, pg_catalog.pg_dist_partition b "
-													"WHERE a.logicalrelid = $1 AND b.logicalrelid = $2 "
-													"AND a.colocationid = b.colocationid",
-													2, colargs, colvals, NULL, true, 0);
-
-			if (ret == SPI_OK_SELECT && SPI_processed == 0)
-				citus_call(model, "SELECT pg_catalog.alter_distributed_table($1, colocate_with => $3)",
-						   3, argtypes, values);
-		}
 	}
+
+	/* what Citus is to do, if anything */
+	if (now != '\0' && now != want)
+		undistribute = true;	/* back to a local table first */
+	if (want == 'r' && (now == '\0' || undistribute))
+		call = "SELECT pg_catalog.create_reference_table($1)";
+	else if (want == 'h' && (now == '\0' || undistribute))
+		call = "SELECT pg_catalog.create_distributed_table($1, $2, colocate_with => $3)";
+	else if (want == 'h' && strcmp(column, model->distributed_by) != 0)
+		call = "SELECT pg_catalog.alter_distributed_table($1, distribution_column => $2, colocate_with => $3)";
+	else if (want == 'h' && model->colocate_with != NULL)
+	{
+		/* already by that column: colocate it if it is not */
+		Oid			colargs[2] = {REGCLASSOID, REGCLASSOID};
+		Datum		colvals[2] = {ObjectIdGetDatum(relid),
+		ObjectIdGetDatum(BuildPublishedRelid(CatalogGetModel(model->colocate_with, false)))};
+		int			ret = SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition a, pg_catalog.pg_dist_partition b "
+												"WHERE a.logicalrelid = $1 AND b.logicalrelid = $2 "
+												"AND a.colocationid = b.colocationid",
+												2, colargs, colvals, NULL, true, 0);
+
+		if (ret == SPI_OK_SELECT && SPI_processed == 0)
+			call = "SELECT pg_catalog.alter_distributed_table($1, colocate_with => $3)";
+	}
+	if (!undistribute && call == NULL)
+	{
+		CatalogLeave(&session);
+		return;
+	}
+
+	/*
+	 * Each of these copies the table's rows (into shards on the workers, or
+	 * back into a local table) as the extension owner, which Citus needs
+	 * (the shards and the new tables are created in the layer schemas):
+	 * nothing the model owner can change may run on them (trust.c).
+	 */
+	TrustCheckRelation(relid, GetUserId(),
+					   psprintf(want == '\0' ? "undistribute model \"%s\"" : "distribute model \"%s\"",
+								model->name));
+	if (undistribute)
+		citus_call(model, "SELECT pg_catalog.undistribute_table($1)", 1, argtypes, values);
+	if (call != NULL)
+		citus_call(model, call, want == 'h' ? 3 : 1, argtypes, values);
 
 	/*
 	 * Citus copies the rows of a table it distributes and leaves them on
 	 * the coordinator's disk, unread: a model redefined as distributed
 	 * would keep a dead copy of its table there.
 	 */
-	if (want != '\0' && now == '\0')
+	if (want != '\0' && (now == '\0' || undistribute))
 	{
 		int			ret = SPI_execute_with_args("SELECT pg_catalog.truncate_local_data_after_distributing_table($1) "
 												"WHERE pg_catalog.pg_relation_size($1) > 0",
@@ -341,7 +374,7 @@ ScaleNameTable(Oid relid, const char *what, Oid published)
  *		with it.  With not_null, its columns first take published's NOT
  *		NULL constraints (make_new_heap copies none), so that a row
  *		published cannot violate them fails the model's build, not the
- *		publish.  Runs as the extension owner.
+ *		publish.  Runs as the extension owner, after TrustCheckRelation.
  */
 void
 ScaleDistributeLike(Oid relid, Oid published, bool not_null)
@@ -355,6 +388,13 @@ ScaleDistributeLike(Oid relid, Oid published, bool not_null)
 	CatalogEnter(&session);
 	if (citus_kind(published, &column) != 'h')
 		elog(ERROR, "%s is not a hash-distributed table", SqlRelationName(published));
+
+	/*
+	 * relid is new and empty, so Citus copies no row of it; still, what
+	 * its shards are made of is checked as any table medallion
+	 * distributes as the extension owner is (trust.c).
+	 */
+	TrustCheckRelation(relid, GetUserId(), psprintf("distribute a copy of %s", SqlRelationName(published)));
 	if (not_null)
 	{
 		Relation	rel = table_open(published, AccessShareLock);
@@ -407,7 +447,11 @@ ScaleSequential(void)
 							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 }
 
-/* One utility statement on a Citus table, as the extension owner. */
+/*
+ * One utility statement on a Citus table, as the extension owner: DROP,
+ * SET SCHEMA or RENAME, which write no row and evaluate nothing of the
+ * table, on the coordinator or on the workers.
+ */
 static void
 citus_utility(const char *sql)
 {
@@ -453,13 +497,24 @@ ScaleMoveTable(Oid relid, const char *nsp, const char *name)
 
 /*
  * ScaleExchange
- *		Give the Citus table published the rows of other (a local table of
- *		the same columns), in the caller's transaction: TRUNCATE, then
+ *		Give the Citus table published the rows of other (a table of the
+ *		same columns), in the caller's transaction: TRUNCATE, then
  *		INSERT ... SELECT, both run on every shard inside Citus's
  *		coordinated transaction; readers wait for the commit.  With keep,
- *		the rows it had are first copied into a new local table, returned
- *		(else InvalidOid).  The caller holds AccessExclusiveLock on
- *		published.  Runs as the extension owner.
+ *		the rows it had are first copied into a new table, returned (else
+ *		InvalidOid).  The caller holds AccessExclusiveLock on published.
+ *
+ *		Runs as the extension owner, after TrustCheckRelation on published
+ *		and other: the copies evaluate published's code (CHECK constraints,
+ *		triggers, index expressions, column types...) on every node where
+ *		its rows are.  They cannot run as the model owner: Citus uses one
+ *		connection, and so one role, per group of colocated shards in a
+ *		transaction ("cannot perform query on placements that were
+ *		modified in this transaction by a different user"), and the copy
+ *		of the previous rows, the moves and drops around these copies are
+ *		the extension owner's (ScaleDistributeLike, ScaleMoveTable), as are
+ *		the publishes of the other models of the run into colocated and
+ *		reference tables.
  */
 Oid
 ScaleExchange(Oid published, Oid other, bool keep)
@@ -470,6 +525,10 @@ ScaleExchange(Oid published, Oid other, bool keep)
 	Relation	rel;
 	int			ret;
 
+	/* before anything is made or copied: what the copies evaluate */
+	TrustCheckRelation(published, CatalogExtensionOwner(), psprintf("copy rows into %s", pubname));
+	TrustCheckRelation(other, CatalogExtensionOwner(),
+					   psprintf("copy the rows of %s", SqlRelationName(other)));
 	if (keep)
 	{
 		/*
@@ -492,6 +551,8 @@ ScaleExchange(Oid published, Oid other, bool keep)
 		}
 	}
 	CatalogEnter(&session);
+	if (keep && !ScaleIsDistributed(published))
+		TrustCheckRelation(old, GetUserId(), psprintf("copy the rows of %s", pubname));
 	if (keep)
 	{
 		ret = SPI_execute(psprintf("INSERT INTO %s SELECT * FROM %s", SqlRelationName(old), pubname),

@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * trust.h
- *	  No code another role can change runs as a model owner.
+ *	  No code another role can change runs as a model owner (trust.c), nor
+ *	  as the extension owner when medallion writes a table's rows with its
+ *	  rights (trust_relation.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -11,5 +13,6 @@
 #include "nodes/parsenodes.h"
 
 extern void TrustCheckQuery(Query *query);
+extern void TrustCheckRelation(Oid relid, Oid runner, const char *action);
 
 #endif							/* MEDALLION_TRUST_H */

@@ -10,7 +10,10 @@
 # security policy on a distributed table survive runs; rollback; and with
 # a worker down the run fails naming it, nothing is published, no
 # prepared transaction is left once the node is back, and the next run
-# publishes; a reader never sees a half-published table.
+# publishes; a reader never sees a half-published table; code a model
+# owner who is not a superuser attached to its table never runs as a
+# superuser on any node (distributing, undistributing, publishing and
+# rolling back such a table are refused).
 use strict;
 use warnings;
 use Test::More;
@@ -283,6 +286,191 @@ my $new = psql("SELECT count(*) FROM silver.slvr_sales_orders");
 cmp_ok($new, '<', $full, 'the run published fewer order lines');
 is(join(',', grep { $_ ne $full && $_ ne $new } sort keys %seen), '',
    'a reader during the run saw only the old or the new count (' . join(',', sort keys %seen) . ')');
+
+# Nothing medallion runs with the extension owner's rights for Citus
+# evaluates code another role can change.  A model owner who is not a
+# superuser puts a CHECK constraint calling its own function on its
+# published table; the function records, on the node where it runs, who
+# ran it, and as a superuser it also writes a file (which only a superuser
+# may).  Distributing and undistributing the table (Citus copies its rows,
+# and must run as the extension owner) are refused, naming the function
+# and its owner, before any row is copied; the publish and the rollback
+# copy the rows as the owner.  No node ever ran the function as a
+# superuser.
+my $marks = "/tmp/medallion-citus-marks-$$";
+mkdir $marks or die "cannot create $marks: $!";
+chmod 0777, $marks;
+END { system('rm', '-rf', $marks) if defined $marks && -d $marks; }
+my @nodes = ($ENV{PGPORT}, @workers);
+
+# run sql as user on the node on port: (succeeded, output, errors)
+sub sql_as
+{
+	my ($user, $port, $sql) = @_;
+	my ($out, $err) = ('', '');
+	my $ok = IPC::Run::run([ "$bin/psql", '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-v', 'VERBOSITY=verbose',
+							 '-U', $user, '-p', $port, '-d', 'postgres', '-c', 'SET client_min_messages = warning', '-c', $sql ],
+						   '<', \undef, '>', \$out, '2>', \$err);
+	chomp $out;
+	return ($ok, $out, $err);
+}
+sub as_alice
+{
+	my ($sql) = @_;
+	my ($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT}, $sql);
+	die "as tap_citus_alice: $sql\n$err" unless $ok;
+	return $out;
+}
+# who ran the function on each node since the last call:
+# "node: user/superuser count, ..."
+sub calls
+{
+	my @out;
+	for my $i (0 .. $#nodes)
+	{
+		my ($ok, $out, $err) = sql_as('postgres', $nodes[$i],
+			"SELECT coalesce(string_agg(usr || '/' || su || ' ' || n, ', ' ORDER BY usr, su), 'none')
+			   FROM (SELECT usr, su, count(*) AS n FROM public.tap_calls GROUP BY usr, su) c");
+		die $err unless $ok;
+		(sql_as('postgres', $nodes[$i], 'TRUNCATE public.tap_calls'))[0] or die "could not empty public.tap_calls";
+		push @out, ($i == 0 ? 'coordinator' : "worker $i") . ": $out";
+	}
+	return join('; ', @out);
+}
+sub marks
+{
+	opendir(my $dh, $marks) or die "cannot read $marks: $!";
+	my @files = sort grep { !/^\.\.?$/ } readdir $dh;
+	closedir $dh;
+	return join(' ', @files);
+}
+
+psql("CREATE ROLE tap_citus_alice LOGIN IN ROLE medallion_admin");
+psql("CREATE SCHEMA tap_alice AUTHORIZATION tap_citus_alice");
+for my $port (@nodes)
+{
+	my ($ok, $out, $err) = sql_as('postgres', $port,
+		"CREATE TABLE public.tap_calls (port int, usr text, su text)");
+	die $err unless $ok;
+	(sql_as('postgres', $port, 'GRANT INSERT ON public.tap_calls TO PUBLIC'))[0] or die "could not grant on public.tap_calls";
+}
+as_alice(sprintf(q{CREATE FUNCTION tap_alice.checked(id bigint) RETURNS boolean LANGUAGE plpgsql AS $f$
+DECLARE
+	su boolean := (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user);
+BEGIN
+	INSERT INTO public.tap_calls VALUES (pg_catalog.current_setting('port')::int, current_user, su::text);
+	IF su THEN
+		EXECUTE pg_catalog.format('COPY (SELECT %%L) TO %%L', current_user,
+								  '%s/port-' || pg_catalog.current_setting('port'));
+	END IF;
+	RETURN true;
+END
+$f$}, $marks));
+my $items = "SELECT g::bigint AS id FROM pg_catalog.generate_series(1, 100) g";
+as_alice("SELECT medallion_create_model('sec_items', '$items', layer => 'silver')");
+is(as_alice("SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ') FROM medallion_run('sec_items', changed_only => false)"),
+   'sec_items success', 'a model of an owner who is not a superuser builds');
+as_alice("ALTER TABLE silver.sec_items ADD CONSTRAINT sec_checked CHECK (tap_alice.checked(id))");
+is(calls(), 'coordinator: tap_citus_alice/false 100; worker 1: none; worker 2: none',
+   'its owner adds a CHECK constraint calling its own function, which runs as the owner');
+
+# the error of a refusal to do $action on $table
+sub refusal
+{
+	my ($action, $table) = @_;
+	my $function = 'function tap_alice\.checked\(bigint\)';
+	return qr/ERROR:  42501: cannot \Q$action\E: constraint "sec_checked" of table \Q$table\E uses $function, owned by role "tap_citus_alice"\nDETAIL:  That writes the table's rows as role "postgres", which would run $function with its rights; role "tap_citus_alice" is not a superuser and can change what it does\.\nHINT:  Drop the constraint "sec_checked" first and add it again afterwards, or have a superuser own $function\./;
+}
+my ($ok, $err);
+($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT},
+	"SELECT medallion_create_model('sec_items', '$items', layer => 'silver', distributed_by => 'id')");
+ok(!$ok, 'distributing the table is refused');
+like($err, refusal('distribute model "sec_items"', 'silver.sec_items'), 'naming the constraint, the function and its owner');
+is(psql("SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass"), '0',
+   'the table stays local');
+
+# the same for the other code a table evaluates on the rows written: a
+# default, a trigger, a column of a domain with a check (each in turn)
+as_alice("ALTER TABLE silver.sec_items DROP CONSTRAINT sec_checked");
+as_alice(q{CREATE FUNCTION tap_alice.kept() RETURNS trigger LANGUAGE plpgsql AS $f$BEGIN RETURN NEW; END$f$});
+as_alice("CREATE DOMAIN tap_alice.checked_id AS bigint CHECK (tap_alice.checked(VALUE))");
+for my $case (
+	[ 'ALTER TABLE silver.sec_items ALTER COLUMN id SET DEFAULT (CASE WHEN tap_alice.checked(0) THEN 0 END)',
+	  'ALTER TABLE silver.sec_items ALTER COLUMN id DROP DEFAULT',
+	  'default of column "id" of table silver.sec_items uses function tap_alice.checked(bigint)' ],
+	[ 'CREATE TRIGGER sec_kept BEFORE INSERT ON silver.sec_items FOR EACH ROW EXECUTE FUNCTION tap_alice.kept()',
+	  'DROP TRIGGER sec_kept ON silver.sec_items',
+	  'trigger "sec_kept" of table silver.sec_items uses function tap_alice.kept()' ],
+	[ 'ALTER TABLE silver.sec_items ALTER COLUMN id TYPE tap_alice.checked_id',
+	  'ALTER TABLE silver.sec_items ALTER COLUMN id TYPE bigint',
+	  'column "id" of table silver.sec_items uses domain tap_alice.checked_id' ])
+{
+	my ($add, $drop, $what) = @$case;
+	as_alice($add);
+	($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT},
+		"SELECT medallion_create_model('sec_items', '$items', layer => 'silver', distributed_by => 'id')");
+	like($err, qr/ERROR:  42501: cannot distribute model "sec_items": \Q$what\E, owned by role "tap_citus_alice"\n/,
+		 "distributing is refused: $what");
+	as_alice($drop);
+}
+is(psql("SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass"), '0',
+   'the table stays local');
+calls();
+
+# distributed without the constraint, which its owner then adds again:
+# undistributing it is refused
+as_alice("SELECT medallion_create_model('sec_items', '$items', layer => 'silver', distributed_by => 'id')");
+as_alice("ALTER TABLE silver.sec_items ADD CONSTRAINT sec_checked CHECK (tap_alice.checked(id))");
+like(calls(), qr/^coordinator: none; worker 1: tap_citus_alice\/false \d+; worker 2: tap_citus_alice\/false \d+$/,
+	 'the owner adds the constraint to the distributed table, checked on the workers as the owner');
+($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT},
+	"SELECT medallion_create_model('sec_items', '$items', layer => 'silver')");
+ok(!$ok, 'undistributing the table is refused');
+like($err, refusal('undistribute model "sec_items"', 'silver.sec_items'), 'naming the constraint, the function and its owner');
+is(psql("SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass"), '1',
+   'the table stays distributed');
+
+# a reference model of the same owner, run twice (a previous version is
+# kept), then given the constraint: the publish and the rollback, which
+# copy rows into it on every node, are refused
+as_alice("SELECT medallion_create_model('sec_ref', '$items', layer => 'silver', distribution => 'reference')");
+for my $n (1, 2)
+{
+	is(as_alice("SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ') FROM medallion_run('sec_ref', changed_only => false)"),
+	   'sec_ref success', "the reference model of an owner who is not a superuser builds ($n)");
+}
+as_alice("ALTER TABLE silver.sec_ref ADD CONSTRAINT sec_checked CHECK (tap_alice.checked(id))");
+is(calls(), 'coordinator: tap_citus_alice/false 100; worker 1: tap_citus_alice/false 100; worker 2: tap_citus_alice/false 100',
+   'the owner adds the constraint to the reference table, checked on every node as the owner');
+($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT},
+	"SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ') FROM medallion_run('sec_ref', changed_only => false)");
+like("$out\n$err", refusal('copy rows into silver.sec_ref', 'silver.sec_ref'), 'publishing the reference table is refused');
+($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT}, "SELECT medallion_rollback('sec_ref')");
+ok(!$ok, 'rolling it back is refused');
+like($err, refusal('copy rows into silver.sec_ref', 'silver.sec_ref'), 'naming the constraint, the function and its owner');
+is(psql("SELECT count(*) FROM silver.sec_ref"), '100', 'the reference table keeps its rows');
+
+# a superuser's distributed table with a constraint calling that function
+# (added NOT VALID: nothing ran it): the run does not publish it
+psql("ALTER TABLE gold.gld_customer_metrics ADD CONSTRAINT sec_checked CHECK (tap_alice.checked(customer_id)) NOT VALID");
+($ok, $out, $err) = sql_as('postgres', $ENV{PGPORT},
+	"SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ') FROM medallion_run('gld_customer_metrics', changed_only => false)");
+like("$out\n$err", qr/cannot copy rows into gold\.gld_customer_metrics: constraint "sec_checked" of table gold\.gld_customer_metrics uses function tap_alice\.checked\(bigint\), owned by role "tap_citus_alice"/,
+	 'publishing a distributed table with the constraint is refused, whoever owns the table');
+psql("ALTER TABLE gold.gld_customer_metrics DROP CONSTRAINT sec_checked");
+
+is(calls(), 'coordinator: none; worker 1: none; worker 2: none', 'no node ran the function for the refusals');
+is(marks(), '', 'no node ever ran the function as a superuser (it wrote no file)');
+
+as_alice("SELECT medallion_drop_model('sec_ref')");
+as_alice("SELECT medallion_drop_model('sec_items')");
+psql("DROP SCHEMA tap_alice CASCADE");
+for my $port (@nodes)
+{
+	my ($ok, $out, $err) = sql_as('postgres', $port, "DROP TABLE public.tap_calls");
+	die $err unless $ok;
+}
+psql("DROP ROLE tap_citus_alice");
 
 psql("DROP VIEW public.store_metrics");
 psql("DROP POLICY stores_only ON gold.gld_customer_metrics");
