@@ -6,3 +6,236 @@
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION medallion UPDATE TO '0.3.0'" to load this file. \quit
+
+/* =====================================================================
+ * Security review, source owners (sec-src): probes, extraction and
+ * freshness checks use only sources whose owner acts for the model owner
+ * and owns the schema; probes keep keyed digests, not values; import
+ * scratch schemas get unpredictable names
+ * ===================================================================== */
+
+CREATE TABLE medallion.probe_key (
+	key			text NOT NULL
+);
+INSERT INTO medallion.probe_key (key)
+	SELECT pg_catalog.gen_random_uuid()::text OPERATOR(pg_catalog.||) pg_catalog.gen_random_uuid()::text;
+COMMENT ON TABLE medallion.probe_key IS
+	'The secret key of the digests of probe answers kept in build_state (no grants: the extension owner reads it)';
+COMMENT ON COLUMN medallion.probe_key.key IS 'Random text';
+COMMENT ON COLUMN medallion.build_state.inputs IS 'Each input with what no trigger reports: storage (relfilenode), partitions, view rules, upstream builds, a keyed digest of a foreign table''s probe';
+/* what earlier probes read, kept in the catalog: gone (those models build once more) */
+DELETE FROM medallion.build_state WHERE inputs::text LIKE '%"probe %';
+UPDATE medallion.run_models
+   SET message = pg_catalog.regexp_replace(message, '\(probe \d+ rows, newest .*\)', '(its probe answered otherwise)')
+ WHERE message ~ '\(probe \d+ rows, newest ';
+
+CREATE OR REPLACE FUNCTION medallion.build_check(model text, probes jsonb DEFAULT '{}',
+	OUT reason text, OUT since bigint, OUT inputs jsonb, OUT snapshot pg_snapshot)
+RETURNS record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+	m medallion.models;
+	s medallion.build_state;
+	i record;
+	now_inputs jsonb;
+	own xid8;
+BEGIN
+	/*
+	 * The snapshot the build reads with, except that the run's own
+	 * transaction counts as not seen: it may write the model's inputs
+	 * after the build too (and its write before it is logged once), so the
+	 * next run builds again.
+	 */
+	snapshot := pg_current_snapshot();
+	own := pg_current_xact_id_if_assigned();
+	IF own IS NOT NULL AND pg_visible_in_snapshot(own, snapshot) THEN
+		snapshot := (SELECT format('%s:%s:%s', pg_snapshot_xmin(snapshot), pg_snapshot_xmax(snapshot),
+								   string_agg(x::text, ',' ORDER BY x))
+					   FROM (SELECT pg_snapshot_xip(snapshot) AS x UNION ALL SELECT own) AS xip)::pg_snapshot;
+	END IF;
+	SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') INTO now_inputs FROM medallion.model_inputs(build_check.model, probes) x;
+	SELECT coalesce(jsonb_object_agg(x.label, x.state), '{}') INTO inputs
+	  FROM jsonb_to_recordset(now_inputs) AS x (label text, state text, relid oid, tracked boolean, why text);
+	SELECT * INTO m FROM medallion.models WHERE name = build_check.model;
+	SELECT * INTO s FROM medallion.build_state b WHERE b.model = build_check.model;
+	IF NOT FOUND THEN
+		reason := 'never built (with change tracking)';
+		RETURN;
+	END IF;
+	since := s.run_id;
+	IF s.version <> m.version THEN
+		reason := format('definition changed (version %s, last built from version %s)', m.version, s.version);
+		RETURN;
+	END IF;
+	/* a view holds no data: it is replaced only when its definition changed, or it is gone */
+	IF m.materialized = 'view' THEN
+		IF NOT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+						 JOIN medallion.layers l ON l.schema_name = n.nspname
+						WHERE l.name = m.layer AND c.relname = m.name) THEN
+			reason := 'its view is missing';
+		END IF;
+		RETURN;
+	END IF;
+	FOR i IN SELECT * FROM jsonb_to_recordset(now_inputs)
+					AS x (label text, state text, relid oid, tracked boolean, why text)
+			  WHERE NOT x.tracked ORDER BY x.label LIMIT 1 LOOP
+		reason := format('input %s untracked: %s', i.label, i.why);
+		RETURN;
+	END LOOP;
+	FOR i IN SELECT coalesce(a.key, b.key) AS label, a.value AS was, b.value AS now
+			   FROM jsonb_each_text(s.inputs) a FULL JOIN jsonb_each_text(inputs) b ON a.key = b.key
+			  WHERE a.value IS DISTINCT FROM b.value ORDER BY 1 LIMIT 1 LOOP
+		reason := CASE WHEN i.label = 'tests' THEN 'its tests changed'
+					   WHEN i.was IS NULL THEN format('new input %s', i.label)
+					   WHEN i.now IS NULL THEN format('input %s no longer read', i.label)
+					   WHEN i.now LIKE 'run %' THEN format('input %s was built again (%s)', i.label, i.now)
+					   WHEN i.now LIKE 'storage %' THEN format('input %s was rewritten', i.label)
+					   WHEN i.now LIKE 'partitions %' THEN format('the partitions of input %s changed', i.label)
+					   WHEN i.now LIKE 'rule %' OR i.now LIKE 'version %' THEN format('input %s was redefined', i.label)
+					   WHEN i.now LIKE 'probe %' THEN format('input %s changed (its probe answered otherwise)', i.label)
+					   ELSE format('input %s changed (%s)', i.label, i.now) END;
+		RETURN;
+	END LOOP;
+	FOR i IN SELECT x.label FROM jsonb_to_recordset(now_inputs)
+					AS x (label text, state text, relid oid, tracked boolean, why text)
+			  WHERE x.relid IS NOT NULL
+				AND EXISTS (SELECT FROM medallion.changes c
+							 WHERE c.relid = x.relid AND NOT pg_visible_in_snapshot(c.xid, s.snapshot))
+			  ORDER BY x.label LIMIT 1 LOOP
+		reason := format('input %s changed since run %s', i.label, s.run_id);
+		RETURN;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION medallion.build_check(text, jsonb) IS
+	'Why a model needs building (NULL when its definition and inputs are unchanged since its last build), with the state of its inputs and a snapshot to store if it is built';
+
+CREATE OR REPLACE FUNCTION medallion.source_spec(kind text, server_name name, remote_schema text,
+	tables text[], options jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	/*
+	 * Unpredictable: a name another role could guess, it could create
+	 * first and make this call fail (or own what is imported into it).
+	 */
+	scratch text := 'medallion_import_' || replace(gen_random_uuid()::text, '-', '');
+	spec jsonb;
+	remote_sql text;
+	t text;
+BEGIN
+	IF kind = 'tds' THEN
+		/* the remote catalog through a foreign table of our own, dropped at once */
+		remote_sql := format(
+			'SELECT c.TABLE_NAME AS table_name, c.COLUMN_NAME AS column_name, c.DATA_TYPE AS data_type, '
+			'c.IS_NULLABLE AS is_nullable, c.CHARACTER_MAXIMUM_LENGTH AS char_length, '
+			'c.NUMERIC_PRECISION AS num_precision, c.NUMERIC_SCALE AS num_scale, '
+			'c.DATETIME_PRECISION AS dt_precision, c.ORDINAL_POSITION AS ordinal_position '
+			'FROM INFORMATION_SCHEMA.COLUMNS c JOIN INFORMATION_SCHEMA.TABLES t '
+			'ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME '
+			'WHERE t.TABLE_TYPE IN (''BASE TABLE'', ''VIEW'') AND c.TABLE_SCHEMA = %s%s',
+			'''' || replace(remote_schema, '''', '''''') || '''',
+			CASE WHEN cardinality(tables) > 0 THEN
+				' AND c.TABLE_NAME IN (' || (SELECT string_agg('''' || replace(x, '''', '''''') || '''', ', ') FROM unnest(tables) x) || ')'
+			ELSE '' END);
+		EXECUTE format('CREATE SCHEMA %I', scratch);
+		EXECUTE format('CREATE FOREIGN TABLE %I.remote_columns (table_name text, column_name text, data_type text, '
+					   'is_nullable text, char_length integer, num_precision integer, num_scale integer, '
+					   'dt_precision integer, ordinal_position integer) SERVER %I OPTIONS (query %L, row_estimate_method %L)',
+					   scratch, server_name, remote_sql, 'showplan_all');
+		BEGIN
+			EXECUTE format(
+				'SELECT jsonb_agg(jsonb_build_object(''table'', table_name, ''options'', '
+				'  jsonb_build_object(''schema_name'', %L, ''table_name'', table_name, ''match_column_names'', ''1'', '
+				'                     ''row_estimate_method'', ''showplan_all''), '
+				'  ''columns'', cols) ORDER BY table_name) '
+				'FROM (SELECT table_name, jsonb_agg(jsonb_build_object(''name'', column_name, '
+				'        ''type'', medallion.tds_type(data_type, char_length, num_precision, num_scale, dt_precision), '
+				'        ''not_null'', is_nullable = ''NO'', ''options'', jsonb_build_object(''column_name'', column_name)) '
+				'        ORDER BY ordinal_position) AS cols '
+				'      FROM %I.remote_columns GROUP BY table_name) r', remote_schema, scratch)
+			INTO spec;
+		EXCEPTION WHEN OTHERS THEN
+			RAISE EXCEPTION 'could not read the tables of "%" through server "%"', remote_schema, server_name
+				USING ERRCODE = 'fdw_unable_to_establish_connection', DETAIL = SQLERRM,
+					  HINT = 'Check the server options (servername, port, database, tds_version), the user mapping and that the server is reachable.';
+		END;
+		EXECUTE format('DROP SCHEMA %I CASCADE', scratch);
+	ELSIF kind = 'postgres' THEN
+		/* postgres_fdw imports faithfully: import into a scratch schema, read it */
+		EXECUTE format('CREATE SCHEMA %I', scratch);
+		BEGIN
+			EXECUTE format('IMPORT FOREIGN SCHEMA %I %s FROM SERVER %I INTO %I', remote_schema,
+						   CASE WHEN cardinality(tables) > 0 THEN
+							   'LIMIT TO (' || (SELECT string_agg(quote_ident(x), ', ') FROM unnest(tables) x) || ')'
+						   ELSE '' END, server_name, scratch);
+		EXCEPTION WHEN OTHERS THEN
+			RAISE EXCEPTION 'could not import the tables of "%" through server "%"', remote_schema, server_name
+				USING ERRCODE = 'fdw_unable_to_establish_connection', DETAIL = SQLERRM,
+					  HINT = 'Check the server options (host, port, dbname), the user mapping and that the server is reachable.';
+		END;
+		SELECT jsonb_agg(jsonb_build_object('table', c.relname,
+				   'options', (SELECT jsonb_object_agg(split_part(o, '=', 1), substr(o, strpos(o, '=') + 1))
+								 FROM unnest(ft.ftoptions) o),
+				   'columns', (SELECT jsonb_agg(jsonb_build_object('name', a.attname,
+										  'type', format_type(a.atttypid, a.atttypmod), 'not_null', a.attnotnull,
+										  'options', coalesce((SELECT jsonb_object_agg(split_part(o, '=', 1), substr(o, strpos(o, '=') + 1))
+															  FROM unnest(a.attfdwoptions) o), '{}'))
+										  ORDER BY a.attnum)
+								 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))
+			   ORDER BY c.relname)
+		  INTO spec
+		  FROM pg_class c JOIN pg_foreign_table ft ON ft.ftrelid = c.oid
+		 WHERE c.relnamespace = scratch::regnamespace;
+		EXECUTE format('DROP SCHEMA %I CASCADE', scratch);
+	ELSIF kind = 'file' THEN
+		/* a CSV file per table, <directory>/<table>.csv; columns from its header, as text */
+		IF options->>'directory' IS NULL OR cardinality(tables) = 0 THEN
+			RAISE EXCEPTION 'a file source needs tables and options => ''{"directory": "..."}'''
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Each table reads <directory>/<table>.csv, whose header line names the columns.';
+		END IF;
+		spec := '[]';
+		FOREACH t IN ARRAY tables LOOP
+			DECLARE
+				path text := rtrim(options->>'directory', '/') || '/' || t || '.csv';
+				header text;
+			BEGIN
+				BEGIN
+					header := split_part(pg_read_file(path, 0, 65536), E'\n', 1);
+				EXCEPTION WHEN OTHERS THEN
+					RAISE EXCEPTION 'could not read the header of "%"', path
+						USING ERRCODE = 'undefined_file', DETAIL = SQLERRM,
+							  HINT = 'The file must exist and be readable by the server; reading it needs pg_read_server_files.';
+				END;
+				spec := spec || jsonb_build_array(jsonb_build_object('table', t,
+						'options', jsonb_build_object('filename', path, 'format', 'csv', 'header', 'true'),
+						'columns', (SELECT jsonb_agg(jsonb_build_object('name', btrim(h, E' \r"'), 'type', 'text',
+																	 'not_null', false, 'options', '{}'::jsonb) ORDER BY n)
+									  FROM unnest(string_to_array(rtrim(header, E'\r'), ',')) WITH ORDINALITY AS x(h, n))));
+			END;
+		END LOOP;
+	END IF;
+	IF spec IS NULL OR jsonb_array_length(spec) = 0 THEN
+		RAISE EXCEPTION 'remote schema "%" has no tables%', remote_schema,
+			CASE WHEN cardinality(tables) > 0 THEN ' named ' || array_to_string(tables, ', ') ELSE '' END
+			USING ERRCODE = 'undefined_table',
+				  HINT = 'Check remote_schema and tables (names are compared as the remote side spells them).';
+	END IF;
+	FOREACH t IN ARRAY coalesce(tables, '{}') LOOP
+		IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(spec) e WHERE e->>'table' = t) THEN
+			RAISE EXCEPTION 'remote table "%.%" does not exist', remote_schema, t
+				USING ERRCODE = 'undefined_table',
+					  HINT = 'Names are compared as the remote side spells them.';
+		END IF;
+	END LOOP;
+	RETURN spec;
+END
+$function$;
+COMMENT ON FUNCTION medallion.source_spec(text, name, text, text[], jsonb) IS
+	'The foreign tables a source should have, read from the remote side; internal';
