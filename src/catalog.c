@@ -403,8 +403,10 @@ CatalogListSources(void)
 	ret = CatalogQuery("SELECT name, kind, local_schema::text, tables, "
 					  "coalesce((options->>'retries')::int, 0)::text, "
 					  "coalesce(options->>'retry_delay', '1s'), "
-					  "coalesce((options->>'batch_size')::int, 0)::text, owner::text "
-					  "FROM medallion.sources ORDER BY name", 0, NULL, NULL, NULL, 0);
+					  "coalesce((options->>'batch_size')::int, 0)::text, "
+					  /* no owner column before 0.2.0's update: no owner */
+					  "pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'owner' "
+					  "FROM medallion.sources s ORDER BY name", 0, NULL, NULL, NULL, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading sources");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -434,7 +436,7 @@ CatalogListSources(void)
  *		owner's rights (its probe, extraction in batches, retries) or with
  *		its own (its freshness check): its owner has the privileges of the
  *		model owner (when model_owner is valid) and of the owner of its
- *		local schema.
+ *		local schema.  False for a source without an owner.
  *
  *		Any admin registers sources, naming any schema: without this, one
  *		could point a probe of another's foreign tables at a column of
@@ -449,11 +451,16 @@ CatalogListSources(void)
 bool
 CatalogSourceActsFor(const char *source_owner, const char *local_schema, Oid model_owner)
 {
-	Oid			owner = get_role_oid(source_owner, true);
-	Oid			nsp = get_namespace_oid(local_schema, true);
+	Oid			owner;
+	Oid			nsp;
 	HeapTuple	tup;
 	Oid			nspowner;
 
+	/* a catalog not yet updated from 0.1.0 has sources of no one */
+	if (source_owner == NULL || local_schema == NULL)
+		return false;
+	owner = get_role_oid(source_owner, true);
+	nsp = get_namespace_oid(local_schema, true);
 	if (!OidIsValid(owner) || !OidIsValid(nsp))
 		return false;
 	if (OidIsValid(model_owner) && !has_privs_of_role(owner, model_owner))

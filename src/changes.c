@@ -659,6 +659,12 @@ probe_inputs(ModelDef *model)
 	ListCell   *lc;
 
 	CatalogEnter(&session);
+	/* before ALTER EXTENSION UPDATE to 0.3.0 there is no key: no probes (the model builds) */
+	if (SqlValue("SELECT pg_catalog.to_regclass('medallion.probe_key')", 0, NULL, NULL) == NULL)
+	{
+		CatalogLeave(&session);
+		return pstrdup("{}");
+	}
 	if (CatalogQuery("SELECT i.relid, s.freshness_column, s.owner::pg_catalog.text, n.nspname::pg_catalog.text "
 					 "  FROM medallion.model_inputs($1) i "
 					 "  JOIN pg_class c ON c.oid = i.relid AND c.relkind = 'f' "
