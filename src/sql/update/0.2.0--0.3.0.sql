@@ -317,3 +317,197 @@ COMMENT ON EVENT TRIGGER medallion_follow_grants IS
 	'medallion: history copies and stored failing rows keep only the grants their published table allows now';
 /* copies made before: their grants were the table's when they were made */
 SELECT medallion.private_copies_follow();
+
+/* =====================================================================
+ * Security review, pg_cron (sec-src): the launcher's trigger and
+ * scheduled runs never wait for a schedule's row
+ * ===================================================================== */
+
+CREATE TABLE medallion.schedule_job_failures (
+	jobid		bigint NOT NULL,
+	failed_at	timestamptz NOT NULL,
+	message		text
+);
+COMMENT ON TABLE medallion.schedule_job_failures IS
+	'Failed pg_cron jobs of schedules whose row was locked when pg_cron reported them; taken into medallion.schedules by the next report';
+COMMENT ON COLUMN medallion.schedule_job_failures.jobid IS 'The pg_cron job (medallion.schedules.jobid)';
+COMMENT ON COLUMN medallion.schedule_job_failures.failed_at IS 'When pg_cron failed to run it';
+COMMENT ON COLUMN medallion.schedule_job_failures.message IS 'pg_cron''s message for that failure';
+GRANT SELECT ON medallion.schedule_job_failures TO medallion_admin;
+
+CREATE OR REPLACE FUNCTION medallion.cron_job_failed()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '100ms'
+AS $function$
+DECLARE
+	s text;
+	failed_at timestamptz := coalesce(NEW.end_time, now());
+BEGIN
+	BEGIN
+		SELECT x.name INTO s FROM medallion.schedules AS x WHERE x.jobid = NEW.jobid
+		   FOR UPDATE SKIP LOCKED;
+		IF s IS NOT NULL THEN
+			UPDATE medallion.schedules AS x
+			   SET last_job_failed_at = failed_at, last_job_message = NEW.return_message
+			 WHERE x.name = s;
+			/* this failure is newer than any noted while the row was held */
+			DELETE FROM medallion.schedule_job_failures AS n WHERE n.jobid = NEW.jobid;
+		ELSE
+			/* held by an open transaction (or not a schedule's job): a plain read does not wait */
+			SELECT x.name INTO s FROM medallion.schedules AS x WHERE x.jobid = NEW.jobid;
+			IF s IS NOT NULL THEN
+				INSERT INTO medallion.schedule_job_failures (jobid, failed_at, message)
+				VALUES (NEW.jobid, failed_at, NEW.return_message);
+			END IF;
+		END IF;
+		IF s IS NOT NULL THEN
+			PERFORM pg_notify('medallion_alerts', left(jsonb_build_object(
+				'schedule', s, 'jobid', NEW.jobid, 'status', 'job failed',
+				'message', format('pg_cron could not run the job of schedule %s: %s', s,
+								  coalesce(NEW.return_message, 'no message')))::text, 7900));
+		END IF;
+	EXCEPTION WHEN OTHERS THEN
+		RAISE WARNING 'medallion could not record the failure of pg_cron job %: %', NEW.jobid, SQLERRM
+			USING DETAIL = 'cron.job_run_details keeps it.';
+	END;
+	RETURN NULL;
+END
+$function$;
+COMMENT ON FUNCTION medallion.cron_job_failed() IS
+	'Trigger on cron.job_run_details: record a failed job of a schedule (last_job_failed_at, last_job_message, or a note in schedule_job_failures while its row is held) and alert, never waiting for a lock; internal';
+
+CREATE OR REPLACE FUNCTION medallion.watch_cron_jobs(watch boolean)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+BEGIN
+	IF to_regclass('cron.job_run_details') IS NULL THEN
+		RETURN false;
+	END IF;
+	IF watch THEN
+		IF NOT EXISTS (SELECT 1 FROM pg_trigger
+						WHERE tgrelid = 'cron.job_run_details'::regclass AND tgname = 'medallion_job_failed') THEN
+			CREATE TRIGGER medallion_job_failed AFTER INSERT OR UPDATE OF status ON cron.job_run_details
+				FOR EACH ROW WHEN (NEW.status = 'failed') EXECUTE FUNCTION medallion.cron_job_failed();
+		END IF;
+	ELSIF NOT EXISTS (SELECT 1 FROM medallion.schedules) THEN
+		DROP TRIGGER IF EXISTS medallion_job_failed ON cron.job_run_details;
+	END IF;
+	/* notes of jobs no schedule has any more */
+	DELETE FROM medallion.schedule_job_failures AS n
+	 WHERE NOT EXISTS (SELECT 1 FROM medallion.schedules x WHERE x.jobid = n.jobid);
+	RETURN true;
+EXCEPTION WHEN insufficient_privilege THEN
+	RETURN false;
+END
+$function$;
+COMMENT ON FUNCTION medallion.watch_cron_jobs(boolean) IS
+	'Create the trigger on cron.job_run_details that records failed jobs of schedules, or drop it when no schedule is left; false when pg_cron is missing or the extension owner may not; internal to medallion_schedule and medallion_unschedule';
+
+CREATE OR REPLACE FUNCTION medallion.schedule_failures(OUT schedule text, OUT model text,
+	OUT failed_at timestamptz, OUT message text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	s record;
+BEGIN
+	/* the newest failure: on the row, or noted while the row was held */
+	FOR s IN SELECT x.name, x.selector, f.failed_at AS last_job_failed_at, f.message AS last_job_message
+			   FROM medallion.schedules x
+			  CROSS JOIN LATERAL (
+					SELECT x.last_job_failed_at AS failed_at, x.last_job_message AS message
+					UNION ALL
+					SELECT n.failed_at, n.message FROM medallion.schedule_job_failures n WHERE n.jobid = x.jobid
+					ORDER BY 1 DESC NULLS LAST LIMIT 1) f
+			  WHERE f.failed_at > coalesce(x.last_finished_at, '-infinity')
+	LOOP
+		BEGIN
+			RETURN QUERY SELECT s.name, p.model, s.last_job_failed_at, s.last_job_message
+						   FROM @extschema@.medallion_plan(s.selector) p;
+		EXCEPTION WHEN OTHERS THEN
+			NULL;			/* its selector no longer selects anything */
+		END;
+	END LOOP;
+END
+$function$;
+COMMENT ON FUNCTION medallion.schedule_failures() IS
+	'The models of each schedule whose pg_cron job failed after the schedule''s last run ended, with when and pg_cron''s message (also one noted while the schedule''s row was held)';
+
+CREATE OR REPLACE PROCEDURE @extschema@.medallion_run_scheduled(name text)
+LANGUAGE plpgsql
+AS $procedure$
+DECLARE
+	s medallion.schedules;
+	attempt integer := 0;
+	bad bigint;
+	run bigint;
+	outcome text;
+	keep text;
+BEGIN
+	SELECT * INTO s FROM medallion.schedules AS x WHERE x.name OPERATOR(pg_catalog.=) medallion_run_scheduled.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'schedule "%" does not exist', name USING ERRCODE = 'undefined_object';
+	END IF;
+	LOOP
+		attempt := attempt OPERATOR(pg_catalog.+) 1;
+		PERFORM pg_catalog.set_config('medallion.run_label',
+									  pg_catalog.format('schedule %s, attempt %s of %s', s.name, attempt,
+														s.retries OPERATOR(pg_catalog.+) 1), false);
+		BEGIN
+			SELECT pg_catalog.count(*) FILTER (WHERE r.status OPERATOR(pg_catalog.=) ANY (ARRAY['failed', 'cancelled', 'skipped']))
+			  INTO bad FROM @extschema@.medallion_run(s.selector, threads => s.threads) AS r;
+		EXCEPTION WHEN OTHERS THEN
+			bad := -1;			/* the run itself failed (its ledger says why) */
+		END;
+		PERFORM pg_catalog.set_config('medallion.run_label', '', false);
+		SELECT r.run_id, r.status INTO run, outcome
+		  FROM medallion.runs r
+		 WHERE r.backend_pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
+		   AND r.started_by OPERATOR(pg_catalog.=) CURRENT_USER
+		 ORDER BY r.run_id DESC LIMIT 1;
+		/*
+		 * The schedule's row may be held by an open transaction of its
+		 * owner: wait a little, not for ever (this job would hold its
+		 * pg_cron slot); the ledger has the outcome anyway.
+		 */
+		BEGIN
+			PERFORM pg_catalog.set_config('lock_timeout', '1s', true);
+			PERFORM medallion.schedule_write('outcome', s.name, last_run_id => run,
+											 last_status => COALESCE(outcome, 'failed'), last_attempts => attempt);
+		EXCEPTION WHEN lock_not_available THEN
+			RAISE WARNING 'the outcome of schedule % is in medallion.runs only (run %)', s.name, run
+				USING DETAIL = 'Its row in medallion.schedules was locked by another transaction.';
+		END;
+		IF bad OPERATOR(pg_catalog.=) 0 OR attempt OPERATOR(pg_catalog.>) s.retries THEN
+			COMMIT;
+			EXIT;
+		END IF;
+		PERFORM pg_catalog.pg_notify('medallion_alerts',
+			pg_catalog.jsonb_build_object('schedule', s.name, 'run_id', run, 'status', 'retrying',
+				'attempt', attempt OPERATOR(pg_catalog.+) 1,
+				'message', pg_catalog.format('run %s did not build every model; trying again in %s',
+											 run, s.retry_delay))::text);
+		COMMIT;
+		PERFORM pg_catalog.pg_sleep(pg_catalog.date_part('epoch', s.retry_delay));
+	END LOOP;
+	/* pg_cron's log of this job keeps the ledger's retention */
+	keep := pg_catalog.current_setting('medallion.ledger_retention', true);
+	IF keep IS NOT NULL AND keep OPERATOR(pg_catalog.<>) '0' THEN
+		BEGIN
+			DELETE FROM cron.job_run_details AS d
+			 WHERE d.jobid OPERATOR(pg_catalog.=) s.jobid
+			   AND d.end_time OPERATOR(pg_catalog.<)
+				   (pg_catalog.now() OPERATOR(pg_catalog.-) keep::pg_catalog.interval);
+		EXCEPTION WHEN insufficient_privilege OR undefined_table THEN
+			NULL;				/* another pg_cron: its log is its own */
+		END;
+	END IF;
+END
+$procedure$;
+COMMENT ON PROCEDURE @extschema@.medallion_run_scheduled(text) IS
+	'What a schedule''s pg_cron job calls: runs the selector, and again after retry_delay while it fails, up to retries more times; each attempt is a run in the ledger';
