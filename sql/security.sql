@@ -242,6 +242,47 @@ SELECT count(*) AS failing_rows_kept FROM medallion_audit."gld_x$accepted_values
 SELECT pg_get_userbyid(relowner) AS audit_owner FROM pg_class
  WHERE oid = 'medallion_audit."gld_x$accepted_values_lname"'::regclass;
 
+-- 5b. Private copies follow the table's current grants: the previous
+--     version is its owner's only (not the grants the table had when it
+--     was copied); grants the owner gives it and the stored failing rows
+--     last only while the table allows them (a later REVOKE or row-level
+--     security takes them back); a rollback publishes the old rows under
+--     the table's grants and keeps the newer ones private.
+SELECT medallion_create_model('sec_hist', $$SELECT customer_id, lower(lname) AS lname FROM slvr_x$$,
+  layer => 'gold');
+SELECT medallion_add_test('sec_hist', 'accepted_values', column_name => 'lname',
+  accepted => ARRAY['smith'], severity => 'warn', store_failures => true);
+GRANT SELECT ON gold.sec_hist TO regress_med_reader;
+SELECT model, status FROM medallion_run('sec_hist');
+SELECT model, status FROM medallion_run('sec_hist');
+SET ROLE regress_med_reader;
+SELECT count(*) FROM medallion_history.sec_hist;
+RESET ROLE;
+GRANT SELECT ON medallion_history.sec_hist, medallion_audit."sec_hist$accepted_values_lname" TO regress_med_reader;
+SET ROLE regress_med_reader;
+SELECT count(*) AS history_rows FROM medallion_history.sec_hist;
+SELECT count(*) AS failing_rows FROM medallion_audit."sec_hist$accepted_values_lname";
+RESET ROLE;
+REVOKE SELECT ON gold.sec_hist FROM regress_med_reader;
+SET ROLE regress_med_reader;
+SELECT count(*) FROM medallion_history.sec_hist;
+SELECT count(*) FROM medallion_audit."sec_hist$accepted_values_lname";
+RESET ROLE;
+GRANT SELECT ON gold.sec_hist, medallion_history.sec_hist,
+  medallion_audit."sec_hist$accepted_values_lname" TO regress_med_reader;
+ALTER TABLE gold.sec_hist ENABLE ROW LEVEL SECURITY;
+CREATE POLICY none_for_reader ON gold.sec_hist FOR SELECT TO regress_med_reader USING (false);
+SELECT c.relname, c.relacl IS NOT NULL AND c.relacl::text LIKE '%regress_med_reader%' AS reader_granted
+  FROM pg_class c WHERE c.oid IN ('gold.sec_hist'::regclass, 'medallion_history.sec_hist'::regclass,
+                                  'medallion_audit."sec_hist$accepted_values_lname"'::regclass)
+ ORDER BY 1;
+SELECT medallion_rollback('sec_hist');
+SET ROLE regress_med_reader;
+SELECT count(*) AS rows_seen FROM gold.sec_hist;
+SELECT count(*) FROM medallion_history.sec_hist;
+RESET ROLE;
+SELECT * FROM medallion_drop_model('sec_hist');
+
 -- 6. Schedules work for admins: what pg_cron needs is read for them
 SET ROLE regress_med_alice;
 SELECT medallion.cron_database() IS NOT NULL AS knows_cron_database;

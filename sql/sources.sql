@@ -263,8 +263,64 @@ SET medallion.changed_only = on;
 SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('gld_oltp_totals');
 SELECT n FROM gold.gld_oltp_totals;
 SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('gld_oltp_totals');
+-- what the probe read (a count, a maximum) is kept as a keyed digest: the
+-- catalog every admin reads does not show it
+SELECT inputs::text LIKE '%2024-04-01%' OR inputs::text LIKE '%203 rows%' AS probe_values_shown,
+       inputs::text ~ '"probe [0-9a-f]{64}"' AS digest_kept
+  FROM medallion.build_state WHERE model = 'gld_oltp_totals';
 SELECT medallion_drop_model('gld_oltp_totals');
 RESET medallion.changed_only;
+
+-- A probe source registered by another admin over someone else's schema
+-- is not used: a model's foreign tables are probed (with its owner's
+-- rights) only through a source whose owner acts for the model's owner
+-- and owns the schema.  Otherwise mallory chooses the column (amount here,
+-- a card number in the review) whose maximum the owner's probe reads.
+SELECT medallion_create_source('oltp', 'oltp_shop', kind => 'postgres', server_name => 'oltp', remote_schema => 'shop',
+  tables => ARRAY['orders']);          -- changes => always again
+CREATE ROLE regress_src_mallory IN ROLE medallion_admin;
+GRANT USAGE ON FOREIGN SERVER oltp TO regress_src_mallory;
+SELECT format('GRANT CREATE ON DATABASE %I TO regress_src_mallory', current_database()) \gexec
+SELECT format('CREATE USER MAPPING FOR regress_src_mallory SERVER oltp OPTIONS (user %L, password_required %L)',
+              current_user, 'false') \gexec
+SET ROLE regress_src_mallory;
+SELECT medallion_create_source('mal_probe', 'oltp_shop', kind => 'postgres', server_name => 'oltp', remote_schema => 'shop',
+  tables => ARRAY['orders'], freshness_column => 'amount', options => '{"changes": "probe"}');
+RESET ROLE;
+SET medallion.changed_only = on;
+SELECT medallion_create_model('gld_oltp_totals', 'SELECT count(*) AS n, sum(amount) AS amount FROM oltp_shop.orders',
+  layer => 'gold');
+SELECT model, status FROM medallion_run('gld_oltp_totals');
+SELECT model, status, message FROM medallion_run('gld_oltp_totals');
+SELECT count(*) AS probed FROM medallion.build_state WHERE model = 'gld_oltp_totals' AND inputs::text LIKE '%probe%';
+SELECT medallion_drop_model('gld_oltp_totals');
+RESET medallion.changed_only;
+-- medallion_check_sources reads a source only over a schema its owner
+-- owns, and shows the newest value and its age only to roles that may
+-- read them (mallory may not read oltp_shop.orders)
+SELECT medallion_create_source('oltp', 'oltp_shop', kind => 'postgres', server_name => 'oltp', remote_schema => 'shop',
+  tables => ARRAY['orders'], freshness_column => 'changed_at', warn_after => '1 day');
+SELECT source, relation, status, newest IS NOT NULL AS newest_shown, age IS NOT NULL AS age_shown, message
+  FROM medallion_check_sources() ORDER BY source;
+SET ROLE regress_src_mallory;
+SELECT source, relation, status, newest IS NOT NULL AS newest_shown, age IS NOT NULL AS age_shown, message
+  FROM medallion_check_sources() ORDER BY source;
+SELECT medallion_drop_source('mal_probe', drop_relations => false);
+RESET ROLE;
+-- the scratch schema of an import has a name no one can take first
+-- (created as the name the call used: medallion_import_<backend pid>)
+\set ECHO none
+SELECT format('CREATE SCHEMA %I', 'medallion_import_' || pg_backend_pid()) \gexec
+\set ECHO all
+SELECT * FROM medallion_refresh_source('oltp');
+\set ECHO none
+SELECT format('DROP SCHEMA %I', 'medallion_import_' || pg_backend_pid()) \gexec
+\set ECHO all
+SELECT count(*) AS scratch_left FROM pg_namespace WHERE nspname LIKE 'medallion\_import\_%';
+DROP USER MAPPING FOR regress_src_mallory SERVER oltp;
+REVOKE USAGE ON FOREIGN SERVER oltp FROM regress_src_mallory;
+SELECT format('REVOKE CREATE ON DATABASE %I FROM regress_src_mallory', current_database()) \gexec
+DROP ROLE regress_src_mallory;
 
 -- A file source: a CSV file per table, columns from its header
 CREATE EXTENSION file_fdw;

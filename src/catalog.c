@@ -22,6 +22,7 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -35,6 +36,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "catalog.h"
 #include "materialize.h"
@@ -401,8 +403,10 @@ CatalogListSources(void)
 	ret = CatalogQuery("SELECT name, kind, local_schema::text, tables, "
 					  "coalesce((options->>'retries')::int, 0)::text, "
 					  "coalesce(options->>'retry_delay', '1s'), "
-					  "coalesce((options->>'batch_size')::int, 0)::text "
-					  "FROM medallion.sources ORDER BY name", 0, NULL, NULL, NULL, 0);
+					  "coalesce((options->>'batch_size')::int, 0)::text, "
+					  /* no owner column before 0.2.0's update: no owner */
+					  "pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'owner' "
+					  "FROM medallion.sources s ORDER BY name", 0, NULL, NULL, NULL, 0);
 	spi_check(ret, SPI_OK_SELECT, "reading sources");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -418,11 +422,55 @@ CatalogListSources(void)
 		source->retries = atoi(spi_text(tuple, desc, Anum_sources_retries));
 		source->retry_delay = spi_text(tuple, desc, Anum_sources_retry_delay);
 		source->batch_size = atoi(spi_text(tuple, desc, Anum_sources_batch_size));
+		source->owner = spi_text(tuple, desc, Anum_sources_owner);
 		result = lappend(result, source);
 		MemoryContextSwitchTo(spicxt);
 	}
 	CatalogLeave(&session);
 	return result;
+}
+
+/*
+ * CatalogSourceActsFor
+ *		Whether a source's settings may steer what is read with a model
+ *		owner's rights (its probe, extraction in batches, retries) or with
+ *		its own (its freshness check): its owner has the privileges of the
+ *		model owner (when model_owner is valid) and of the owner of its
+ *		local schema.  False for a source without an owner.
+ *
+ *		Any admin registers sources, naming any schema: without this, one
+ *		could point a probe of another's foreign tables at a column of
+ *		theirs and read its maximum in the catalog.  The direction matters:
+ *		has_privs_of_role(model_owner, source_owner) would accept a source
+ *		of any group the model owner is in (medallion_admin itself, which
+ *		every admin may SET ROLE to); has_privs_of_role(source_owner,
+ *		model_owner) accepts only roles that could act as the model owner
+ *		anyway.  Owning the schema, not CREATE on it, is asked: CREATE lets
+ *		a role add objects beside others' tables, not decide what they are.
+ */
+bool
+CatalogSourceActsFor(const char *source_owner, const char *local_schema, Oid model_owner)
+{
+	Oid			owner;
+	Oid			nsp;
+	HeapTuple	tup;
+	Oid			nspowner;
+
+	/* a catalog not yet updated from 0.1.0 has sources of no one */
+	if (source_owner == NULL || local_schema == NULL)
+		return false;
+	owner = get_role_oid(source_owner, true);
+	nsp = get_namespace_oid(local_schema, true);
+	if (!OidIsValid(owner) || !OidIsValid(nsp))
+		return false;
+	if (OidIsValid(model_owner) && !has_privs_of_role(owner, model_owner))
+		return false;
+	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	nspowner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	return has_privs_of_role(owner, nspowner);
 }
 
 /*
@@ -1206,9 +1254,9 @@ CatalogDeleteTest(const char *model, const char *name)
 /*
  * CatalogFreshnessRules
  *		For each source, and each of its relations with its freshness column:
- *		(source, relation as SQL, column, warn_after, error_after, owner),
- *		as char *[6] (NULLs where the source has no rule or no such
- *		relation).
+ *		(source, relation as SQL, column, warn_after, error_after, owner,
+ *		local schema, relation OID), as char *[8] (NULLs where the source has
+ *		no rule or no such relation).
  */
 List *
 CatalogFreshnessRules(void)
@@ -1220,7 +1268,8 @@ CatalogFreshnessRules(void)
 	CatalogEnter(&session);
 	spi_check(CatalogQuery("SELECT s.name, pg_catalog.quote_ident(s.local_schema) || '.' || "
 						  "pg_catalog.quote_ident(c.relname), s.freshness_column, "
-						  "s.warn_after::text, s.error_after::text, s.owner::text "
+						  "s.warn_after::text, s.error_after::text, s.owner::text, "
+						  "s.local_schema::text, c.oid::text "
 						  "FROM medallion.sources s "
 						  "LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = s.local_schema "
 						  "LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
@@ -1232,9 +1281,9 @@ CatalogFreshnessRules(void)
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		char	  **rule = palloc(sizeof(char *) * 6);
+		char	  **rule = palloc(sizeof(char *) * 8);
 
-		for (int j = 0; j < 6; j++)
+		for (int j = 0; j < 8; j++)
 			rule[j] = spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1);
 		rules = lappend(rules, rule);
 		MemoryContextSwitchTo(spicxt);

@@ -61,6 +61,7 @@
 #define Anum_sources_retries	5
 #define Anum_sources_retry_delay	6
 #define Anum_sources_batch_size	7
+#define Anum_sources_owner	8
 
 #define Anum_deps_model	1
 #define Anum_deps_schema	2
@@ -175,6 +176,7 @@ typedef struct SourceDef
 	int			retries;		/* options.retries: connection errors tried again */
 	char	   *retry_delay;	/* options.retry_delay: the first wait (interval) */
 	int			batch_size;		/* options.batch_size: rows per extraction batch, 0 for none */
+	char	   *owner;			/* the role that registered it */
 } SourceDef;
 
 /* A row of medallion.model_dependencies. */
@@ -217,6 +219,7 @@ extern LayerDef *CatalogGetLayer(const char *name, bool missing_ok);
 extern List *CatalogListModels(void);
 extern ModelDef *CatalogGetModel(const char *name, bool missing_ok);
 extern List *CatalogListSources(void);
+extern bool CatalogSourceActsFor(const char *source_owner, const char *local_schema, Oid model_owner);
 extern List *CatalogListDependencies(const char *model);
 
 extern void CatalogUpsertModel(ModelDef *model, bool is_new);

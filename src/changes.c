@@ -695,13 +695,48 @@ reads_outside(Query *query)
 }
 
 /*
+ * probe_digest
+ *		What a probe stores of its answer: a digest keyed by the secret
+ *		medallion.probe_key (readable by the extension owner only), so that
+ *		the catalog, which every admin reads, shows whether a foreign table
+ *		changed but not what the model's owner read there (a count and a
+ *		maximum of some column); unkeyed, a digest of a low-entropy value
+ *		could be reversed by trying values.  In the caller's memory.
+ */
+static char *
+probe_digest(Oid relid, const char *answer)
+{
+	CatalogSession session;
+	MemoryContext callercxt = CurrentMemoryContext;
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), CStringGetTextDatum(answer)};
+	char	   *digest;
+
+	CatalogEnter(&session);
+	if (CatalogQuery("SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to("
+					 "k.key OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) $1::pg_catalog.text "
+					 "OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) $2, 'UTF8')), 'hex') "
+					 "FROM medallion.probe_key k",
+					 2, argtypes, values, NULL, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read medallion.probe_key");
+	digest = MemoryContextStrdup(callercxt,
+								 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	CatalogLeave(&session);
+	return digest;
+}
+
+/*
  * probe_inputs
  *		The probes of the foreign tables the model reads whose source asks
  *		for them (options => {"changes": "probe"}), as a jsonb object text
- *		keyed by their OIDs: count(*) and max(freshness_column), one query
- *		each, which a wrapper that pushes aggregates down (postgres_fdw)
- *		answers on the remote side.  Run as the model's owner, whose user
- *		mapping the model's reads use too, as a run's queries are.
+ *		keyed by their OIDs: a digest (probe_digest) of count(*) and
+ *		max(freshness_column), one query each, which a wrapper that pushes
+ *		aggregates down (postgres_fdw) answers on the remote side.  Run as
+ *		the model's owner, whose user mapping the model's reads use too, as
+ *		a run's queries are; so only a source whose owner acts for the
+ *		model's owner and owns its schema counts (CatalogSourceActsFor):
+ *		another admin's source over the owner's schema does not choose the
+ *		column read with the owner's rights.
  */
 static char *
 probe_inputs(ModelDef *model)
@@ -710,6 +745,7 @@ probe_inputs(ModelDef *model)
 	MemoryContext callercxt = CurrentMemoryContext;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(model->name)};
+	Oid			model_owner = ModelOwnerId(model);
 	List	   *relids = NIL;
 	List	   *columns = NIL;
 	StringInfoData probes;
@@ -717,23 +753,38 @@ probe_inputs(ModelDef *model)
 	ListCell   *lc;
 
 	CatalogEnter(&session);
-	if (CatalogQuery("SELECT i.relid, s.freshness_column "
+	/* before ALTER EXTENSION UPDATE to 0.3.0 there is no key: no probes (the model builds) */
+	if (SqlValue("SELECT pg_catalog.to_regclass('medallion.probe_key')", 0, NULL, NULL) == NULL)
+	{
+		CatalogLeave(&session);
+		return pstrdup("{}");
+	}
+	if (CatalogQuery("SELECT i.relid, s.freshness_column, s.owner::pg_catalog.text, n.nspname::pg_catalog.text "
 					 "  FROM medallion.model_inputs($1) i "
 					 "  JOIN pg_class c ON c.oid = i.relid AND c.relkind = 'f' "
 					 "  JOIN pg_namespace n ON n.oid = c.relnamespace "
 					 "  JOIN medallion.sources s ON s.local_schema = n.nspname "
+					 "   AND (s.tables = '{}' OR c.relname::pg_catalog.text = ANY (s.tables)) "
 					 " WHERE s.options->>'changes' = 'probe' "
-					 "   AND EXISTS (SELECT FROM medallion.sources p WHERE p.options->>'changes' = 'probe')",
+					 "   AND EXISTS (SELECT FROM medallion.sources p WHERE p.options->>'changes' = 'probe') "
+					 " ORDER BY i.relid, s.name",
 					 1, argtypes, values, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the foreign inputs of model \"%s\"", model->name);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		MemoryContext old = MemoryContextSwitchTo(callercxt);
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		MemoryContext old;
 
-		relids = lappend_oid(relids, DatumGetObjectId(d));
-		columns = lappend(columns, pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
+		/* one probe per table: the first source that may choose it */
+		if (list_member_oid(relids, relid) ||
+			!CatalogSourceActsFor(SPI_getvalue(tup, desc, 3), SPI_getvalue(tup, desc, 4), model_owner))
+			continue;
+		old = MemoryContextSwitchTo(callercxt);
+		relids = lappend_oid(relids, relid);
+		columns = lappend(columns, pstrdup(SPI_getvalue(tup, desc, 2)));
 		MemoryContextSwitchTo(old);
 	}
 	CatalogLeave(&session);
@@ -751,7 +802,7 @@ probe_inputs(ModelDef *model)
 		 * call code); the same text whatever the session's settings.  No
 		 * timeout of its own: the build's, when there is one, goes on.
 		 */
-		ModelScopeEnter(&scope, ModelOwnerId(model), 0);
+		ModelScopeEnter(&scope, model_owner, 0);
 		ModelScopeIsoDates();
 		(void) set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
@@ -769,7 +820,7 @@ probe_inputs(ModelDef *model)
 			appendStringInfoString(&probes, ", ");
 		escape_json(&probes, psprintf("%u", lfirst_oid(lr)));
 		appendStringInfoString(&probes, ": ");
-		escape_json(&probes, ((char **) linitial(rows.rows))[0]);
+		escape_json(&probes, probe_digest(lfirst_oid(lr), ((char **) linitial(rows.rows))[0]));
 	}
 	appendStringInfoChar(&probes, '}');
 	return probes.data;

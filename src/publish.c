@@ -10,7 +10,8 @@
  * grants, policies, comments and dependent views, and its indexes need no
  * rebuild while readers wait.  The candidate then holds the previous
  * content and becomes medallion_history.<model>, which medallion_rollback
- * swaps back.
+ * swaps back.  The history copy is its owner's only: what roles may read
+ * of the table is decided on the table, now, not when the copy was made.
  *
  * This mirrors swap_relation_files() and finish_heap_swap() in PostgreSQL's
  * commands/cluster.c (what CLUSTER, VACUUM FULL and REFRESH MATERIALIZED
@@ -337,22 +338,6 @@ swap_storage(Oid a, Oid b, List *a_indexes, List *b_indexes)
 	CommandCounterIncrement();
 }
 
-/* Has the model's published table row-level security enabled? */
-static bool
-published_has_rls(ModelDef *model)
-{
-	Oid			published = BuildPublishedRelid(model);
-	Relation	rel;
-	bool		rls;
-
-	if (!OidIsValid(published))
-		return false;
-	rel = table_open(published, AccessShareLock);
-	rls = rel->rd_rel->relrowsecurity;
-	table_close(rel, AccessShareLock);
-	return rls;
-}
-
 /*
  * discard
  *		A table the run no longer needs goes to medallion_build as
@@ -424,15 +409,14 @@ keep_previous(ModelDef *model, Oid relid)
 	if (ScaleMoveTable(relid, MEDALLION_HISTORY_SCHEMA, model->name))
 		return;
 	rel = table_open(relid, AccessExclusiveLock);
-	if (published_has_rls(model))
-	{
-		/*
-		 * The history copy has the table's grants but not its policies:
-		 * a reader limited by a policy would read every row of it.  Only
-		 * the owner reads it then.
-		 */
-		BuildSetAcl(relid, PointerGetDatum(acldefault(OBJECT_TABLE, rel->rd_rel->relowner)), false);
-	}
+
+	/*
+	 * Only the owner reads the history copy: the grants it had as a
+	 * candidate are the table's as they were then, and would stay when the
+	 * table's change (a REVOKE, row-level security enabled).  Grants its
+	 * owner gives it later follow the table's (medallion.follow_grants).
+	 */
+	BuildSetAcl(relid, PointerGetDatum(acldefault(OBJECT_TABLE, rel->rd_rel->relowner)), false);
 	moved = new_object_addresses();
 	AlterTableNamespaceInternal(rel, RelationGetNamespace(rel), history_nsp, moved);
 	free_object_addresses(moved);

@@ -754,11 +754,16 @@ drop_worker_candidate(RunStep *step)
 	step->worker_candidate = InvalidOid;
 }
 
-/* The sources whose foreign tables a step's model reads. */
+/*
+ * The sources whose foreign tables a step's model reads, and whose settings
+ * may steer its reads (CatalogSourceActsFor: not another role's source over
+ * its owner's schema).
+ */
 static List *
 sources_read(Run *run, RunStep *step)
 {
 	List	   *sources = NIL;
+	Oid			model_owner = ModelOwnerId(step->model);
 	ListCell   *ls;
 
 	foreach(ls, run->sources)
@@ -766,6 +771,8 @@ sources_read(Run *run, RunStep *step)
 		SourceDef  *source = lfirst(ls);
 		ListCell   *ld;
 
+		if (!CatalogSourceActsFor(source->owner, source->local_schema, model_owner))
+			continue;
 		foreach(ld, step->remote_schemas)
 		{
 			if (strcmp(source->local_schema, lfirst(ld)) == 0)

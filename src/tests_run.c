@@ -55,6 +55,7 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/resowner.h"
+#include "utils/rls.h"
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 #include "storage/lmgr.h"
@@ -851,22 +852,48 @@ TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id)
 }
 
 /*
+ * source_values_readable
+ *		May role read the freshness column of a source's relation itself?
+ *		It acts for the source's owner, or may SELECT the column of a
+ *		relation without row-level security (with it, the newest value it
+ *		may see can differ from the owner's).
+ */
+static bool
+source_values_readable(Oid role, Oid owner, Oid relid, const char *column)
+{
+	AttrNumber	attnum;
+
+	if (has_privs_of_role(role, owner))
+		return true;
+	attnum = get_attnum(relid, column);
+	if (attnum == InvalidAttrNumber || check_enable_rls(relid, role, true) != RLS_NONE)
+		return false;
+	return pg_attribute_aclcheck(relid, attnum, role, ACL_SELECT) == ACLCHECK_OK ||
+		pg_class_aclcheck(relid, role, ACL_SELECT) == ACLCHECK_OK;
+}
+
+/*
  * medallion_check_sources() checks the freshness rules of sources: for
  * each relation of a source with a freshness_column, the age of the newest
- * value against warn_after and error_after.
+ * value against warn_after and error_after.  It reads as the source's
+ * owner, and only a source over a schema its owner owns
+ * (CatalogSourceActsFor); the newest value and its age are shown only to
+ * a caller that may read them itself (source_values_readable), others
+ * get the status.
  */
 Datum
 medallion_check_sources(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext callercxt = CurrentMemoryContext;
+	Oid			caller = GetUserId();
 	List	   *rules = NIL;
 	ListCell   *lc;
 
 	CatalogRequireAdmin("check sources");
 	InitMaterializedSRF(fcinfo, 0);
 
-	/* (source, relation, column, warn_after, error_after, owner) to check */
+	/* (source, relation, column, warn_after, error_after, owner, schema, OID) to check */
 	rules = CatalogFreshnessRules();
 
 	foreach(lc, rules)
@@ -884,6 +911,14 @@ medallion_check_sources(PG_FUNCTION_ARGS)
 			message = rule[2] == NULL ? "no freshness rule (freshness_column is not set)" :
 				psprintf("no relation of the source has column \"%s\"", rule[2]);
 			nulls[1] = nulls[3] = nulls[4] = true;
+		}
+		else if (!CatalogSourceActsFor(rule[5], rule[6], InvalidOid))
+		{
+			/* another role's schema: its owner, not the source's, says what is read there */
+			status = "skipped";
+			message = psprintf("the source's owner \"%s\" does not own schema \"%s\"", rule[5], rule[6]);
+			values[1] = CStringGetTextDatum(rule[1]);
+			nulls[3] = nulls[4] = true;
 		}
 		else
 		{
@@ -942,6 +977,10 @@ medallion_check_sources(PG_FUNCTION_ARGS)
 			else
 				status = "pass";
 			values[1] = CStringGetTextDatum(rule[1]);
+			/* read with the owner's rights: shown to whom may read them */
+			if (!source_values_readable(caller, get_role_oid(rule[5], false),
+										(Oid) strtoul(rule[7], NULL, 10), rule[2]))
+				newest = age = NULL;
 			values[3] = newest ? CStringGetTextDatum(newest) : (Datum) 0;
 			nulls[3] = newest == NULL;
 			values[4] = age ? DirectFunctionCall3(interval_in, CStringGetDatum(age),

@@ -7,6 +7,7 @@
 use strict;
 use warnings;
 use Test::More;
+use IPC::Run qw(start);
 
 my $bin = $ENV{PGBIN} || '/usr/lib/postgresql/15/bin';
 
@@ -99,6 +100,47 @@ like(psql('postgres', "SELECT schedule_failure FROM medallion.status WHERE model
 	 'medallion.status shows it on the schedule\'s models');
 like($waited, qr/Asynchronous notification "medallion_alerts" with payload "\{.*"status": "job failed".*"schedule": "every_minute"/,
 	 'and it is alerted on medallion_alerts');
+# pg_cron's launcher records that failure through medallion's trigger, in
+# its own transaction: it must not wait for the schedule's row, which its
+# owner can hold in an open transaction (medallion_schedule or, as here,
+# the outcome writer), or no job of any user would start.  While the row
+# is held, the job fails again, and another job due the minute after still
+# runs; the failure is noted beside the row.
+my $other = psql('postgres', "SELECT cron.schedule('tap other job', '* * * * *', 'SELECT 1')");
+my $holder = start(["$bin/psql", '-X', '-q', '-d', 'postgres', '-c',
+					"BEGIN; SELECT medallion.schedule_write('outcome', 'every_minute', last_status => 'held'); SELECT pg_sleep(600)"],
+				   '>', \my $held_out, '2>&1', init => sub { $ENV{PGAPPNAME} = 'tap_holder' });
+psql('postgres', "DO \\\$\\\$ BEGIN
+	FOR i IN 1 .. 100 LOOP
+		EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'tap_holder' AND wait_event = 'PgSleep');
+		PERFORM pg_sleep(0.1);
+	END LOOP; END \\\$\\\$");
+my $held_from = psql('postgres', 'SELECT now()');
+my $runs_before = psql('postgres', 'SELECT coalesce(max(runid), 0) FROM cron.job_run_details');
+psql('postgres', "DO \\\$\\\$ BEGIN
+	FOR i IN 1 .. 400 LOOP
+		EXIT WHEN EXISTS (SELECT 1 FROM cron.job_run_details f, cron.job_run_details o
+						   WHERE f.jobid = $every AND f.status = 'failed' AND f.runid > $runs_before
+							 AND o.jobid = $other AND o.status = 'succeeded'
+							 AND o.start_time >= date_trunc('minute', '$held_from'::timestamptz) + interval '2 minutes');
+		PERFORM pg_sleep(0.5);
+	END LOOP; END \\\$\\\$");
+is(psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tap_holder' AND wait_event = 'PgSleep'"),
+   '1', 'the schedule\'s row is still held');
+is(psql('postgres', "SELECT count(*) > 0 FROM cron.job_run_details f, cron.job_run_details o
+					 WHERE f.jobid = $every AND f.status = 'failed' AND f.runid > $runs_before
+					   AND o.jobid = $other AND o.status = 'succeeded'
+					   AND o.start_time >= date_trunc('minute', '$held_from'::timestamptz) + interval '2 minutes'"),
+   't', 'a job failing while its schedule\'s row is held does not stop pg_cron: another job runs after it')
+	or diag(psql('postgres', "SELECT string_agg(concat_ws(' ', runid, jobid, status, start_time, end_time), '; ' ORDER BY runid) FROM cron.job_run_details"));
+is(psql('postgres', "SELECT count(*) > 0 AND bool_and(message = 'connection failed') FROM medallion.schedule_job_failures
+					 WHERE jobid = $every AND failed_at >= '$held_from'"),
+   't', 'the failure is noted beside the held row');
+is(psql('postgres', "SELECT failed_at >= '$held_from' FROM medallion.schedule_failures() WHERE schedule = 'every_minute'"),
+   't', 'and medallion.status shows that newest failure');
+psql('postgres', "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tap_holder'");
+$holder->finish;
+psql('postgres', "SELECT cron.unschedule($other)");
 psql('postgres', "SELECT medallion_unschedule('every_minute')");
 is(psql('postgres', "SELECT count(*) FROM medallion.status WHERE schedule_failure IS NOT NULL"), '0',
    'unscheduled, it is no longer shown');

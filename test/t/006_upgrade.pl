@@ -209,8 +209,8 @@ CREATE EXTENSION medallion;
 CREATE TABLE public.upg_tracked (id int);
 SELECT medallion_create_model('upg_t', 'SELECT id FROM public.upg_tracked', layer => 'silver');
 SQL
-is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.upg_tracked'::regclass"), '1',
-   'a table a model reads is tracked');
+is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.upg_tracked'::regclass"), '2',
+   'a table a model reads is tracked (a statement and a row trigger)');
 psql('postgres', "SELECT medallion_drop_model('upg_t')");
 psql('postgres', 'DROP EXTENSION medallion');
 is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.upg_tracked'::regclass"), '0',

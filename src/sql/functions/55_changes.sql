@@ -192,6 +192,7 @@ BEGIN
 					   WHEN i.now LIKE 'run %' THEN format('input %s was built again (%s)', i.label, i.now)
 					   WHEN i.now LIKE 'storage %' THEN format('input %s was rewritten', i.label)
 					   WHEN i.now LIKE 'partitions %' THEN format('the partitions of input %s changed', i.label)
+					   WHEN i.now LIKE 'probe %' THEN format('input %s changed (its probe answered otherwise)', i.label)
 					   WHEN i.now LIKE 'rule %' OR i.now LIKE 'version %' THEN format('input %s was redefined', i.label)
 					   ELSE format('input %s changed (%s)', i.label, i.now) END;
 		RETURN;

@@ -178,7 +178,11 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $function$
 DECLARE
-	scratch text := 'medallion_import_' || pg_backend_pid();
+	/*
+	 * Unpredictable: a name another role could guess, it could create
+	 * first and make this call fail (or own what is imported into it).
+	 */
+	scratch text := 'medallion_import_' || replace(gen_random_uuid()::text, '-', '');
 	spec jsonb;
 	remote_sql text;
 	t text;

@@ -30,10 +30,26 @@ COMMENT ON COLUMN medallion.build_state.model IS 'Model';
 COMMENT ON COLUMN medallion.build_state.run_id IS 'The last run that changed what the model publishes (models reading it compare it)';
 COMMENT ON COLUMN medallion.build_state.version IS 'The model version built';
 COMMENT ON COLUMN medallion.build_state.snapshot IS 'A snapshot the build''s reads saw at least: a change by a transaction it does not see is new';
-COMMENT ON COLUMN medallion.build_state.inputs IS 'Each input with what no trigger reports: storage (relfilenode), partitions, view rules, upstream builds';
+COMMENT ON COLUMN medallion.build_state.inputs IS 'Each input with what no trigger reports: storage (relfilenode), partitions, view rules, upstream builds, a keyed digest of a foreign table''s probe';
 COMMENT ON COLUMN medallion.build_state.built_at IS 'When it was built';
 COMMENT ON COLUMN medallion.build_state.changed IS 'An input change found since the build, kept here when the change log rows showing it were trimmed (NULL: none noted)';
 GRANT SELECT ON medallion.build_state TO medallion_admin;
+
+/*
+ * The key of the digests that probes of foreign tables store in
+ * build_state (src/changes.c, probe_digest): the catalog, which every admin
+ * reads, tells whether a probe's answer changed, not what the model owner's
+ * probe read (a count and the maximum of a column).  Random, made once;
+ * readable by the extension owner only.
+ */
+CREATE TABLE medallion.probe_key (
+	key			text NOT NULL
+);
+INSERT INTO medallion.probe_key (key)
+	SELECT pg_catalog.gen_random_uuid()::text OPERATOR(pg_catalog.||) pg_catalog.gen_random_uuid()::text;
+COMMENT ON TABLE medallion.probe_key IS
+	'The secret key of the digests of probe answers kept in build_state (no grants: the extension owner reads it)';
+COMMENT ON COLUMN medallion.probe_key.key IS 'Random text';
 
 CREATE FUNCTION medallion.track_changes()
 RETURNS trigger

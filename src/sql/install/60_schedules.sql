@@ -42,6 +42,26 @@ GRANT SELECT ON medallion.schedules TO medallion_admin;
 SELECT pg_catalog.pg_extension_config_dump('medallion.schedules', '');
 
 /*
+ * Failures of pg_cron jobs that medallion.cron_job_failed could not write
+ * into medallion.schedules at once: pg_cron's launcher fires it, and must
+ * never wait for a schedule's row that its owner holds in an open
+ * transaction (every job of every user would wait too).  The next failure
+ * recorded on the row takes them in; medallion.schedule_failures reads
+ * both.  Not dumped: cron.job_run_details keeps them too.
+ */
+CREATE TABLE medallion.schedule_job_failures (
+	jobid		bigint NOT NULL,
+	failed_at	timestamptz NOT NULL,
+	message		text
+);
+COMMENT ON TABLE medallion.schedule_job_failures IS
+	'Failed pg_cron jobs of schedules whose row was locked when pg_cron reported them; taken into medallion.schedules by the next report';
+COMMENT ON COLUMN medallion.schedule_job_failures.jobid IS 'The pg_cron job (medallion.schedules.jobid)';
+COMMENT ON COLUMN medallion.schedule_job_failures.failed_at IS 'When pg_cron failed to run it';
+COMMENT ON COLUMN medallion.schedule_job_failures.message IS 'pg_cron''s message for that failure';
+GRANT SELECT ON medallion.schedule_job_failures TO medallion_admin;
+
+/*
  * The one writer of medallion.schedules (the API runs as its caller): C,
  * so that it knows its caller and lets only the owner's roles change a
  * schedule or record its outcome.
@@ -139,21 +159,40 @@ COMMENT ON FUNCTION medallion.cron_unreachable(text, text, text, text) IS
  * pg_cron's launcher knows, and writes it into cron.job_run_details.  A
  * trigger there records a failed job of a schedule in medallion.schedules
  * and alerts on medallion_alerts, as a failed run does.  It runs in the
- * launcher's transaction: it must never make pg_cron's write fail.
+ * launcher's transaction: it must never make pg_cron's write fail, and
+ * never wait, since the launcher starts every job of every user.  So the
+ * schedule's row is locked with SKIP LOCKED (its owner may hold it in an
+ * open transaction: medallion_schedule), a held row gets a note in
+ * medallion.schedule_job_failures instead, and lock_timeout bounds any
+ * other wait (a table lock).
  */
 CREATE FUNCTION medallion.cron_job_failed()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '100ms'
 AS $function$
 DECLARE
 	s text;
+	failed_at timestamptz := coalesce(NEW.end_time, now());
 BEGIN
 	BEGIN
-		UPDATE medallion.schedules AS x
-		   SET last_job_failed_at = coalesce(NEW.end_time, now()), last_job_message = NEW.return_message
-		 WHERE x.jobid = NEW.jobid
-		RETURNING x.name INTO s;
+		SELECT x.name INTO s FROM medallion.schedules AS x WHERE x.jobid = NEW.jobid
+		   FOR UPDATE SKIP LOCKED;
+		IF s IS NOT NULL THEN
+			UPDATE medallion.schedules AS x
+			   SET last_job_failed_at = failed_at, last_job_message = NEW.return_message
+			 WHERE x.name = s;
+			/* this failure is newer than any noted while the row was held */
+			DELETE FROM medallion.schedule_job_failures AS n WHERE n.jobid = NEW.jobid;
+		ELSE
+			/* held by an open transaction (or not a schedule's job): a plain read does not wait */
+			SELECT x.name INTO s FROM medallion.schedules AS x WHERE x.jobid = NEW.jobid;
+			IF s IS NOT NULL THEN
+				INSERT INTO medallion.schedule_job_failures (jobid, failed_at, message)
+				VALUES (NEW.jobid, failed_at, NEW.return_message);
+			END IF;
+		END IF;
 		IF s IS NOT NULL THEN
 			PERFORM pg_notify('medallion_alerts', left(jsonb_build_object(
 				'schedule', s, 'jobid', NEW.jobid, 'status', 'job failed',
@@ -161,13 +200,14 @@ BEGIN
 								  coalesce(NEW.return_message, 'no message')))::text, 7900));
 		END IF;
 	EXCEPTION WHEN OTHERS THEN
-		RAISE WARNING 'medallion could not record the failure of pg_cron job %: %', NEW.jobid, SQLERRM;
+		RAISE WARNING 'medallion could not record the failure of pg_cron job %: %', NEW.jobid, SQLERRM
+			USING DETAIL = 'cron.job_run_details keeps it.';
 	END;
 	RETURN NULL;
 END
 $function$;
 COMMENT ON FUNCTION medallion.cron_job_failed() IS
-	'Trigger on cron.job_run_details: record a failed job of a schedule (last_job_failed_at, last_job_message) and alert; internal';
+	'Trigger on cron.job_run_details: record a failed job of a schedule (last_job_failed_at, last_job_message, or a note in schedule_job_failures while its row is held) and alert, never waiting for a lock; internal';
 
 /*
  * Put the trigger on cron.job_run_details (watch), or take it away when
@@ -193,6 +233,9 @@ BEGIN
 	ELSIF NOT EXISTS (SELECT 1 FROM medallion.schedules) THEN
 		DROP TRIGGER IF EXISTS medallion_job_failed ON cron.job_run_details;
 	END IF;
+	/* notes of jobs no schedule has any more */
+	DELETE FROM medallion.schedule_job_failures AS n
+	 WHERE NOT EXISTS (SELECT 1 FROM medallion.schedules x WHERE x.jobid = n.jobid);
 	RETURN true;
 EXCEPTION WHEN insufficient_privilege THEN
 	RETURN false;
@@ -214,9 +257,15 @@ AS $function$
 DECLARE
 	s record;
 BEGIN
-	FOR s IN SELECT x.name, x.selector, x.last_job_failed_at, x.last_job_message
+	/* the newest failure: on the row, or noted while the row was held */
+	FOR s IN SELECT x.name, x.selector, f.failed_at AS last_job_failed_at, f.message AS last_job_message
 			   FROM medallion.schedules x
-			  WHERE x.last_job_failed_at > coalesce(x.last_finished_at, '-infinity')
+			  CROSS JOIN LATERAL (
+					SELECT x.last_job_failed_at AS failed_at, x.last_job_message AS message
+					UNION ALL
+					SELECT n.failed_at, n.message FROM medallion.schedule_job_failures n WHERE n.jobid = x.jobid
+					ORDER BY 1 DESC NULLS LAST LIMIT 1) f
+			  WHERE f.failed_at > coalesce(x.last_finished_at, '-infinity')
 	LOOP
 		BEGIN
 			RETURN QUERY SELECT s.name, p.model, s.last_job_failed_at, s.last_job_message
@@ -228,7 +277,7 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION medallion.schedule_failures() IS
-	'The models of each schedule whose pg_cron job failed after the schedule''s last run ended, with when and pg_cron''s message';
+	'The models of each schedule whose pg_cron job failed after the schedule''s last run ended, with when and pg_cron''s message (also one noted while the schedule''s row was held)';
 
 CREATE FUNCTION @extschema@.medallion_schedule(name text, selector text, cron text,
 	retries integer DEFAULT 0, retry_delay interval DEFAULT '5 minutes', threads integer DEFAULT 1)
@@ -346,8 +395,19 @@ BEGIN
 		 WHERE r.backend_pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()
 		   AND r.started_by OPERATOR(pg_catalog.=) CURRENT_USER
 		 ORDER BY r.run_id DESC LIMIT 1;
-		PERFORM medallion.schedule_write('outcome', s.name, last_run_id => run,
-										 last_status => COALESCE(outcome, 'failed'), last_attempts => attempt);
+		/*
+		 * The schedule's row may be held by an open transaction of its
+		 * owner: wait a little, not for ever (this job would hold its
+		 * pg_cron slot); the ledger has the outcome anyway.
+		 */
+		BEGIN
+			PERFORM pg_catalog.set_config('lock_timeout', '1s', true);
+			PERFORM medallion.schedule_write('outcome', s.name, last_run_id => run,
+											 last_status => COALESCE(outcome, 'failed'), last_attempts => attempt);
+		EXCEPTION WHEN lock_not_available THEN
+			RAISE WARNING 'the outcome of schedule % is in medallion.runs only (run %)', s.name, run
+				USING DETAIL = 'Its row in medallion.schedules was locked by another transaction.';
+		END;
 		IF bad OPERATOR(pg_catalog.=) 0 OR attempt OPERATOR(pg_catalog.>) s.retries THEN
 			COMMIT;
 			EXIT;
