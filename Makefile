@@ -71,19 +71,29 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# State (schemas, tables) and the functions written before 0.3.0 are in
-# src/sql/install's sections; functions written once since are in
-# src/sql/functions as CREATE OR REPLACE, put in the install script and in
-# every update script after their state changes; the privileges come last.
+# Each SQL object is written once.  src/sql/install holds the state
+# (schemas, tables, roles, data), src/sql/functions the functions and
+# views as CREATE OR REPLACE, src/sql/after what needs the functions
+# (event triggers), src/sql/install/90_privileges.sql the privileges.  The
+# install script is all four in that order; an update script is its own
+# state changes (src/sql/update/A--B.sql), the functions, what it makes
+# after them (A--B.after.sql) and the privileges.  make check-sql keeps
+# the parts apart.
 SQL_STATE = $(filter-out src/sql/install/90_privileges.sql,$(sort $(wildcard src/sql/install/*.sql)))
 SQL_FUNCTIONS = $(sort $(wildcard src/sql/functions/*.sql))
+SQL_AFTER = $(sort $(wildcard src/sql/after/*.sql))
 SQL_PRIVILEGES = src/sql/install/90_privileges.sql
 
-$(EXTENSION)--$(EXTVERSION).sql: $(SQL_STATE) $(SQL_FUNCTIONS) $(SQL_PRIVILEGES)
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_STATE) $(SQL_FUNCTIONS) $(SQL_AFTER) $(SQL_PRIVILEGES)
 	cat $^ > $@
 
-$(EXTENSION)--0.2.0--0.3.0.sql: src/sql/update/0.2.0--0.3.0.sql $(SQL_FUNCTIONS) $(SQL_PRIVILEGES)
+$(EXTENSION)--0.2.0--0.3.0.sql: src/sql/update/0.2.0--0.3.0.sql $(SQL_FUNCTIONS) \
+		src/sql/update/0.2.0--0.3.0.after.sql $(SQL_PRIVILEGES)
 	cat $^ > $@
+
+.PHONY: check-sql
+check-sql:
+	python3 test/check_sql.py src/sql
 
 src/medallion_docs.o src/medallion_docs.bc: override CPPFLAGS += $(GRAPHVIZ_CFLAGS)
 

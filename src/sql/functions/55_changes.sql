@@ -289,3 +289,30 @@ END
 $$;
 COMMENT ON FUNCTION medallion.trim_changes(bigint) IS
 	'Delete the change log rows no stored build needs, when the log holds more than min_rows (a model found changed has it noted in build_state.changed first)';
+
+CREATE OR REPLACE FUNCTION medallion.track_changes()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'medallion_track_changes'
+LANGUAGE C;
+COMMENT ON FUNCTION medallion.track_changes() IS
+	'Statement trigger of tracked tables: logs the table and the writing transaction in medallion.changes, once per transaction';
+
+/* statement triggers are not inherited: a partition added later is tracked here */
+CREATE OR REPLACE FUNCTION medallion.track_partitions()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'medallion_track_partitions'
+LANGUAGE C;
+COMMENT ON FUNCTION medallion.track_partitions() IS
+	'Event trigger: a partition created in or attached to a tracked partitioned table is tracked too; internal';
+
+/*
+ * medallion_track: the owner of a table (or partitioned table, with each
+ * of its partitions) has its writes logged, so that models reading it
+ * skip their build when it did not change.
+ */
+CREATE OR REPLACE FUNCTION @extschema@.medallion_track(relation regclass)
+RETURNS text
+AS 'MODULE_PATHNAME', 'medallion_track'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.medallion_track(regclass) IS
+	'Track the writes to a table (and each partition of a partitioned table) for change-aware runs; by its owner';

@@ -88,18 +88,6 @@ COMMENT ON SCHEMA medallion_bind IS
 	'medallion: each model''s query (and its tests'' code) as bound when it was defined; runs execute these';
 GRANT USAGE ON SCHEMA medallion_bind TO medallion_admin;
 
-/*
- * medallion_bind exists before 0.2.0's script when a 0.2.0 library bound a
- * model in a database still at 0.1.0: the update script makes it the
- * extension's with this function.
- */
-CREATE FUNCTION medallion.adopt_bind_schema()
-RETURNS boolean
-AS 'MODULE_PATHNAME', 'medallion_adopt_bind_schema'
-LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION medallion.adopt_bind_schema() IS
-	'Make schema medallion_bind, made by the library before an update to 0.2.0, a member of the extension; for update scripts, internal';
-
 INSERT INTO medallion.layers (name, schema_name, ordinal, default_materialization, reader_role, builtin, description)
 VALUES ('bronze', 'bronze', 1, 'view', NULL, true, 'Raw source data, renamed and typed'),
 	   ('silver', 'silver', 2, 'table', NULL, true, 'Cleaned and enriched data'),

@@ -50,35 +50,3 @@ INSERT INTO medallion.probe_key (key)
 COMMENT ON TABLE medallion.probe_key IS
 	'The secret key of the digests of probe answers kept in build_state (no grants: the extension owner reads it)';
 COMMENT ON COLUMN medallion.probe_key.key IS 'Random text';
-
-CREATE FUNCTION medallion.track_changes()
-RETURNS trigger
-AS 'MODULE_PATHNAME', 'medallion_track_changes'
-LANGUAGE C;
-COMMENT ON FUNCTION medallion.track_changes() IS
-	'Statement trigger of tracked tables: logs the table and the writing transaction in medallion.changes, once per transaction';
-
-/* statement triggers are not inherited: a partition added later is tracked here */
-CREATE FUNCTION medallion.track_partitions()
-RETURNS event_trigger
-AS 'MODULE_PATHNAME', 'medallion_track_partitions'
-LANGUAGE C;
-COMMENT ON FUNCTION medallion.track_partitions() IS
-	'Event trigger: a partition created in or attached to a tracked partitioned table is tracked too; internal';
-CREATE EVENT TRIGGER medallion_track_partitions ON ddl_command_end
-	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
-	EXECUTE FUNCTION medallion.track_partitions();
-COMMENT ON EVENT TRIGGER medallion_track_partitions IS
-	'medallion: tracks the partitions created in or attached to tracked partitioned tables (change-aware runs)';
-
-/*
- * medallion_track: the owner of a table (or partitioned table, with each
- * of its partitions) has its writes logged, so that models reading it
- * skip their build when it did not change.
- */
-CREATE FUNCTION @extschema@.medallion_track(relation regclass)
-RETURNS text
-AS 'MODULE_PATHNAME', 'medallion_track'
-LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION @extschema@.medallion_track(regclass) IS
-	'Track the writes to a table (and each partition of a partitioned table) for change-aware runs; by its owner';

@@ -16,7 +16,7 @@
  * table's owner; GRANTED BY names the role that granted).  One REVOKE per
  * copy and grantor: each fires the event trigger again, which finds less.
  */
-CREATE FUNCTION medallion.private_copies_follow()
+CREATE OR REPLACE FUNCTION medallion.private_copies_follow()
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -70,7 +70,7 @@ $function$;
 COMMENT ON FUNCTION medallion.private_copies_follow() IS
 	'Revoke the grants on history copies and stored failing rows that their published table no longer allows (a grantee that may not SELECT it, or any but its owner''s roles under row-level security); returns how many REVOKEs it made; internal';
 
-CREATE FUNCTION medallion.follow_grants()
+CREATE OR REPLACE FUNCTION medallion.follow_grants()
 RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -81,8 +81,3 @@ END
 $function$;
 COMMENT ON FUNCTION medallion.follow_grants() IS
 	'Event trigger: after GRANT, REVOKE, ALTER TABLE or a policy change, private copies keep only what their table allows; internal';
-CREATE EVENT TRIGGER medallion_follow_grants ON ddl_command_end
-	WHEN TAG IN ('GRANT', 'REVOKE', 'ALTER TABLE', 'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY')
-	EXECUTE FUNCTION medallion.follow_grants();
-COMMENT ON EVENT TRIGGER medallion_follow_grants IS
-	'medallion: history copies and stored failing rows keep only the grants their published table allows now';
