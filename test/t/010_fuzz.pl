@@ -32,11 +32,18 @@ $MedallionTAP::db = $db;
 my $tmp = $ENV{TEST_TMP} || '/tmp';
 my $timeout = '5s';
 
-psql("DROP DATABASE IF EXISTS $db", 'postgres');
-psql("DROP DATABASE IF EXISTS ${db}_remote", 'postgres');
+psql("DROP DATABASE IF EXISTS $db WITH (FORCE)", 'postgres');
+psql("DROP DATABASE IF EXISTS ${db}_remote WITH (FORCE)", 'postgres');
 psql("CREATE DATABASE $db", 'postgres');
 psql("CREATE EXTENSION medallion");
+
+# A server restart after a crash keeps pg_postmaster_start_time (the
+# postmaster itself goes on), so a session that waits through the whole
+# test tells too: a crash ends every session.
 my $started = psql("SELECT pg_postmaster_start_time()");
+system("PGAPPNAME=fuzz_sentinel $bin/psql -X -q -d $db -c 'SELECT pg_catalog.pg_sleep(3600)' >/dev/null 2>&1 &");
+my $sentinel = "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE application_name = 'fuzz_sentinel'";
+wait_for('the sentinel session', sub { psql($sentinel) eq '1' });
 
 # the server log (test/run starts the server with pg_ctl -l beside the data
 # directory): where it ends now, to read only what this test adds
@@ -526,12 +533,15 @@ for my $role (qw(superuser admin reader plain))
 	ok(!$crashed_fn{$_}, "no crash calling $_ as $role") for @fns;
 }
 
-is(psql("SELECT pg_postmaster_start_time()"), $started, 'the server did not restart')
+is(psql("SELECT pg_postmaster_start_time()"), $started, 'the postmaster did not restart');
+is(psql($sentinel), '1', 'the server did not restart (the session open since the start is still there)')
 	or diag("crashes:\n" . join("\n", @crashes));
+psql("SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE application_name = 'fuzz_sentinel'");
 is(scalar(@internal), 0, 'no internal error (XX000) reached')
 	or diag("internal errors:\n" . join("\n", @internal));
 
 my $logtext = '';
+ok(-f $log, "the server log is where test/run writes it ($log)");
 if (open my $lf, '<', $log)
 {
 	seek($lf, $log_from, 0);
