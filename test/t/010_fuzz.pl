@@ -366,6 +366,7 @@ my @order = sort { ($a->{name} =~ /drop|unschedule|rollback|trim/ ? 1 : 0) <=> (
 
 # One statement (with its description) per function, argument and value.
 my @calls;
+my @plausible_calls;	# per function, its first plausible call: [function, SELECT or CALL]
 for my $f (@order)
 {
 	my $qname = "$f->{schema}.$f->{name}";
@@ -389,6 +390,12 @@ for my $f (@order)
 		}
 		my $pdesc = %$profile ? ' (' . join(', ', map { "$_ => $profile->{$_}" } sort keys %$profile) . ')' : '';
 		$call->(\%base, "plausible arguments$pdesc");
+		if (!%$profile && $f->{returns} !~ /trigger/)
+		{
+			my %all = (%base, map { $_->{name} eq 'selector' ? (selector => "'all'") : () } @args);
+			my $list = join(', ', map { "$_ => $all{$_}" } grep { exists $all{$_} } map { $_->{name} } @args);
+			push @plausible_calls, [ $f, ($f->{kind} eq 'p' ? 'CALL' : 'SELECT') . " $qname($list)" ];
+		}
 		for my $a (@args)
 		{
 			my $vals = $values{$a->{type}} or die "no hostile values for type $a->{type} ($f->{sig})";
@@ -466,6 +473,40 @@ for my $f (grep { $_->{returns} eq 'event_trigger' } @order)
 		}
 	}
 }
+# Damaged state: what a superuser (or an owner) can do to the objects
+# medallion made or reads, under it, in the transaction of a call with
+# plausible arguments (selectors: all) of every function.
+my @damage = (
+	'DROP TABLE public.fz_src CASCADE', 'DROP VIEW medallion_bind.fz_m CASCADE', 'DROP TABLE silver.fz_m CASCADE',
+	'ALTER TABLE public.fz_src DROP COLUMN v CASCADE', 'ALTER TABLE public.fz_src RENAME TO fz_src_renamed',
+	'ALTER TABLE silver.fz_m RENAME TO fz_m_renamed', 'ALTER TABLE silver.fz_m ADD COLUMN extra int, DROP COLUMN t',
+	'ALTER TABLE silver.fz_m SET SCHEMA public', 'DROP TABLE medallion_history.fz_m',
+	'DROP TABLE medallion_audit.fz_m__unique_id', 'DROP SCHEMA gold CASCADE', 'DROP SCHEMA medallion_bind CASCADE',
+	'DROP SCHEMA medallion_history CASCADE', 'TRUNCATE medallion.runs CASCADE',
+	'TRUNCATE medallion.model_dependencies, medallion.analysis, medallion.column_lineage',
+	'TRUNCATE medallion.build_state, medallion.model_state', 'TRUNCATE medallion.changes',
+	q{UPDATE medallion.build_state SET inputs = '{"x": 1, "public.fz_src": [1]}', snapshot = '1:1:'},
+	q{UPDATE medallion.models SET layer = 'gold' WHERE name = 'fz_m'},
+	q{UPDATE medallion.models SET unique_key = '{nosuch}', check_columns = '{}', indexes = '{nosuch}', watermark = 'nosuch'},
+	q{UPDATE medallion.models SET column_descriptions = '[1]', sql = '', search_path = '"'},
+	q{UPDATE medallion.models SET owner = 'nosuch_role'}, q{UPDATE medallion.tests SET kind = 'nosuch'},
+	q{UPDATE medallion.sources SET tables = '{nosuch}', options = '{"batch_size": -1}'},
+	'DROP TABLE fz_pg.orders CASCADE', 'DROP SCHEMA fz_local CASCADE', 'DROP SERVER fz_remote CASCADE',
+	'ALTER TABLE public.fz_src OWNER TO postgres', 'REVOKE medallion_admin FROM fuzz_admin',
+	'ALTER TABLE public.fz_src ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY',
+	'DROP TRIGGER medallion_changes ON public.fz_src', 'DROP EVENT TRIGGER medallion_track_partitions',
+	q{SELECT medallion.schedule_write('delete', 'fz_sched')}, 'DROP TABLE public."fz odd""tbl" CASCADE',
+	'DROP TABLE public.fz_part CASCADE',
+);
+for my $d (@damage)
+{
+	for my $c (@plausible_calls)
+	{
+		push @calls, { fn => $c->[0]{sig}, what => "plausible arguments after: $d", roles => [ 'superuser' ],
+					   sql => "BEGIN; $d; $c->[1]; ROLLBACK;" };
+	}
+}
+
 # and the extension's own event trigger, by DDL of every role
 for my $ddl (@ddl)
 {
@@ -476,6 +517,13 @@ my %seen_fn;
 my @fns = grep { !$seen_fn{$_}++ } map { $_->{fn} } @calls;
 
 # --- running them ------------------------------------------------------
+
+# Is the call made as role? (The damaged-state calls only as the superuser.)
+sub for_role
+{
+	my ($call, $role) = @_;
+	return !$call->{roles} || scalar(grep { $_ eq $role } @{ $call->{roles} });
+}
 
 # Wait until the server takes connections again (after a crash).
 sub wait_server
@@ -500,7 +548,8 @@ for my $role (qw(superuser admin reader plain))
 		open my $fh, ">:encoding(UTF-8)", $script or die "cannot write $script: $!";
 		print $fh "\\set ON_ERROR_STOP 0\n\\set VERBOSITY verbose\n\\set SHOW_CONTEXT never\n\\o /dev/null\n",
 			"SET client_min_messages = error;\nSET statement_timeout = '$timeout';\nSET lock_timeout = '$timeout';\n";
-		print $fh "\\warn \@\@ $_\n$calls[$_]{sql}\n" for $from .. $#calls;
+		print $fh "\\warn \@\@ $_\n$calls[$_]{sql}\n"
+			for grep { for_role($calls[$_], $role) } $from .. $#calls;
 		print $fh "\\warn \@\@ end\n";
 		close $fh;
 		my $err = "$tmp/fuzz_$role.err";
