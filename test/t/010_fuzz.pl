@@ -230,7 +230,9 @@ my %values = (
 				 '{"changes": "probe", "all_tables": "false", "directory": "/"}',
 				 '{"id": 1, "v": {"x": []}, "nosuch": "x"}',
 				 '{"op": "start", "run_id": -1}', '{"op": "finish", "run_id": 9223372036854775807, "steps": {}}',
-				 '{"public.fz_src": "x", "0": 1}'),
+				 '{"public.fz_src": "x", "0": 1}',
+				 '[{"table": "x\\"; DROP TABLE public.fz_src; --", "columns": [{"name": "a\\"b", "type": "int); DROP TABLE public.fz_src; --", "options": {}, "not_null": null}], "options": {"table_name": "%s%n"}}]',
+				 '[{"table": "orders", "columns": [], "options": {}}]', '[{"table": null, "columns": null}]'),
 				 [ 'invalid JSON', q('{"a":') ],
 				 [ '10,000 keys', q{(SELECT pg_catalog.jsonb_object_agg('k' || i, i) FROM pg_catalog.generate_series(1, 10000) i)} ],
 				 [ '1000 levels deep', lit(('[' x 1000) . (']' x 1000)) . '::jsonb' ] ],
@@ -275,6 +277,11 @@ push @{ $by_name{cron} }, '*/-1 * * * *', '-1 * * * *', '1,,2 * * * *', '@yearly
 	'* * * * 8', '0 0 29 2 *', '0 0 * * 0-7', '5-3 * * * *', '1-59/0 * * * *', '* * L * *', '0-59/59 0-23/23 1-31/31 1-12/12 0-6/6',
 	'99999999999999999999 * * * *', '1-99999 * * * *', '* * * *', '*', ',', '0 0 31 4,6,9,11 *';
 push @{ $by_name{column_name} }, '%s%n', 'we"ird col', "\x{fc}\x{540d}";
+# models of every materialization, a model on a foreign table, odd names
+$by_name{model} = [ 'fz_g', 'fz_view_m', 'fz_inc', 'fz_snap', 'fz_eph', 'fz_part_m', 'fz_orders', 'fz_odd', 'fz_odd_snap' ];
+$by_name{to_model} = $by_name{model};
+$by_name{name} = [ @{ $by_name{model} }, 'fz_source', 'fz_pg', 'fz_files', 'fz_sched', 'not_null_id', 'unique_we_ird_col' ];
+$by_name{to_relation} = [ @{ $by_name{to_relation} }, 'silver.fz_m', 'gold.fz_view_m', 'fz_pg.orders', 'public."fz odd""tbl"', 'medallion.models' ];
 $by_name{$_} = $by_name{warn_if} for qw(error_if);
 $by_name{$_} = $by_name{unique_key} for qw(columns check_columns indexes tables);
 
@@ -298,7 +305,8 @@ my %plausible = (
 	medallion_refresh_source => { name => "'fz_pg'" },
 	source_spec => { kind => "'postgres'", server_name => "'fz_remote'", remote_schema => "'shop'", tables => q{'{orders}'} },
 	source_sync => { server_name => "'fz_remote'", local_schema => "'fz_pg'",
-					 spec => q{'[{"name": "orders", "remote": "orders", "columns": [{"name": "id", "type": "integer"}]}]'} },
+					 spec => q{'[{"table": "orders", "columns": [{"name": "id", "type": "integer", "options": {"column_name": "id"}, }
+						 . q{"not_null": true}], "options": {"table_name": "orders", "schema_name": "shop"}}]'} },
 	require_server => { kind => "'postgres'", server_name => "'fz_remote'" },
 	source_write => { name => "'fz_source'", kind => "'local'", local_schema => "'fz_local'" },
 	medallion_schedule => { name => "'fz_sched'", cron => "'0 3 * * *'" },
@@ -504,6 +512,29 @@ for my $d (@damage)
 	{
 		push @calls, { fn => $c->[0]{sig}, what => "plausible arguments after: $d", roles => [ 'superuser' ],
 					   sql => "BEGIN; $d; $c->[1]; ROLLBACK;" };
+	}
+}
+
+# Settings: each of medallion's at its extremes (SET LOCAL in the call's
+# transaction), under every function with plausible arguments; as the
+# superuser and as an admin (who may not set the superuser's settings).
+my @settings;
+for my $row (split /\n/, psql("SELECT name || '|' || vartype || '|' || coalesce(min_val, '') || '|' || coalesce(max_val, '') || '|' || setting FROM pg_catalog.pg_settings WHERE name LIKE 'medallion.%' ORDER BY 1"))
+{
+	my ($name, $type, $min, $max, $setting) = split /\|/, $row, -1;
+	my @v = $type eq 'bool' ? ($setting eq 'on' ? 'off' : 'on')
+		: $type eq 'integer' ? ($min, $max)
+		: $type eq 'string' ? ('', '%s%n', '"}, "x": {\\', 'x' x 10000) : ();
+	push @settings, map { [ $name, $_ ] } @v;
+}
+cmp_ok(scalar(@settings), '>=', 10, 'settings to fuzz: ' . scalar(@settings));
+for my $set (@settings)
+{
+	for my $c (@plausible_calls)
+	{
+		push @calls, { fn => $c->[0]{sig}, what => "plausible arguments with $set->[0] = " . substr($set->[1], 0, 20),
+					   roles => [ 'superuser', 'admin' ],
+					   sql => "BEGIN; SET LOCAL $set->[0] = " . lit($set->[1]) . "; $c->[1]; ROLLBACK;" };
 	}
 }
 
