@@ -5,20 +5,26 @@
 # an index, a sequence, a view, a composite type, a dropped table, a foreign
 # table; empty and 10,000-element arrays; empty, long and odd identifiers;
 # extreme numbers, NaN and infinities; huge and negative intervals; invalid
-# and odd JSON) while the other arguments keep a plausible value, as a
-# superuser, a medallion_admin member, a medallion_reader member and a plain
-# login role.  Each call is its own statement (in a transaction rolled back
-# after it, so that the fixtures stay for the next one) under a statement
-# timeout; a call may return or raise an error, nothing else.
+# and odd JSON; the fixtures' models, tests and sources by name) while the
+# other arguments keep a plausible value, as a superuser, a medallion_admin
+# member, a medallion_reader member and a plain login role.  Then trigger
+# functions as triggers and event triggers of every kind; every function
+# after what medallion made or reads was dropped, renamed or moved, or its
+# catalog written by hand (as the superuser); and with each of medallion's
+# settings at its extremes.  Each call is its own statement (in a
+# transaction rolled back after it, so that the fixtures stay for the next
+# one) under a statement timeout; a call may return or raise an error,
+# nothing else.
 #
 # The calls of a role are one psql script; each is preceded by a marker on
 # stderr (\warn), so a crash (psql loses its connection) names the call that
 # was running: it is reported in full (role, function, argument, value, the
 # statement), the test waits for the server to come back and carries on
-# after it, so one run finds every crash.  At the end the postmaster must
-# have started no later than before (pg_postmaster_start_time) and the
-# server log must show no crashed process.  Internal errors (SQLSTATE XX000,
-# e.g. "cache lookup failed") reached by a caller fail the test too.
+# after it, so one run finds every crash.  At the end the postmaster start
+# time must be the same, a session open since the start still there, and
+# the server log must show no crashed process.  Internal errors (SQLSTATE
+# XX000, e.g. "cache lookup failed") reached by a caller fail the test too.
+# FUZZ_KEEP=1 keeps the databases and roles, to repeat a call by hand.
 use strict;
 use warnings;
 use Test::More;
