@@ -290,6 +290,31 @@ $by_name{model} = [ 'fz_g', 'fz_view_m', 'fz_inc', 'fz_snap', 'fz_eph', 'fz_part
 $by_name{to_model} = $by_name{model};
 $by_name{name} = [ @{ $by_name{model} }, 'fz_source', 'fz_pg', 'fz_files', 'fz_sched', 'not_null_id', 'unique_we_ird_col' ];
 $by_name{to_relation} = [ @{ $by_name{to_relation} }, 'silver.fz_m', 'gold.fz_view_m', 'fz_pg.orders', 'public."fz odd""tbl"', 'medallion.models' ];
+# queries that the analyzer and the lineage walk have to take apart
+push @{ $by_name{sql} },
+	'SELECT s FROM public.fz_src s', 'SELECT s.*, s FROM public.fz_src s', 'SELECT ROW(1, 2) AS r', q{SELECT '1' AS u},
+	'SELECT ARRAY[]::int[] AS a', 'SELECT generate_series(1, 3) AS g', 'SELECT ctid, xmin, id FROM public.fz_src',
+	'SELECT id FROM ONLY public.fz_src', 'SELECT * FROM public.fz_src TABLESAMPLE SYSTEM (50)',
+	'SELECT v, count(*) AS n FROM public.fz_src GROUP BY GROUPING SETS ((v), ()) ',
+	'SELECT id, sum(v) OVER (ORDER BY id ROWS 2 PRECEDING) AS w FROM public.fz_src',
+	'SELECT a.id, b.x FROM public.fz_src a, LATERAL (SELECT a.v + 1 AS x) b',
+	'SELECT (SELECT max(v) FROM public.fz_src i WHERE i.id = o.id) AS m, id FROM public.fz_src o',
+	'WITH d AS (DELETE FROM public.fz_src RETURNING id) SELECT id FROM d',
+	'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT n FROM r',
+	'SELECT id FROM public.fz_src UNION SELECT id FROM silver.fz_m INTERSECT SELECT 1 EXCEPT SELECT 2',
+	'SELECT * FROM medallion.models', 'SELECT * FROM medallion_bind.fz_m', 'SELECT * FROM fz_pg.orders',
+	'SELECT * FROM public.fz_comp', 'SELECT * FROM public.fz_seq', 'SELECT * FROM public.fz_matview',
+	'SELECT * FROM public.fz_part', 'SELECT * FROM gold.fz_view_m', 'SELECT * FROM silver.fz_eph',
+	'SELECT * FROM ROWS FROM (generate_series(1, 2), generate_series(1, 3)) AS t(a, b)',
+	'SELECT * FROM (VALUES (1, NULL), (NULL, 2)) AS v(a, b)', 'SELECT DISTINCT ON (v) v, id FROM public.fz_src ORDER BY v, id',
+	'SELECT ' . join(', ', map { "$_ AS c$_" } 1 .. 1600), 'SELECT ' . join(', ', map { "$_ AS c$_" } 1 .. 1700),
+	'SELECT ' . ('(' x 1000) . '1' . (')' x 1000) . ' AS deep',
+	'SELECT 1 AS a FROM ' . join(' JOIN ', map { "public.fz_src t$_" . ($_ > 1 ? " ON t$_.id = t1.id" : '') } 1 .. 60),
+	'SELECT x FROM ' . ('(SELECT 1 AS x ' x 200) . (') s ' x 200), 'SELECT pg_catalog.pg_sleep(100)', 'SELECT pg_catalog.txid_current() AS x',
+	'SELECT * FROM public.fz_src FOR UPDATE', 'TABLE public.fz_src', 'SELECT NULL::public.fz_comp AS c', 'SELECT 1 INTO TEMP fz_into';
+push @{ $by_name{expression} }, 'v > (SELECT max(v) FROM public.fz_src)', 'sum(v) > 0', 'row_number() OVER () > 0',
+	'generate_series(1, 2) > 0', 'c IS NOT NULL', 'c.id = c.id', '(c).id > 0', 'EXISTS (SELECT 1 FROM silver.fz_m)',
+	'v IN (SELECT v FROM public.fz_src)', 'pg_catalog.pg_sleep(100) IS NULL', 'true; DROP TABLE public.fz_src';
 $by_name{$_} = $by_name{warn_if} for qw(error_if);
 $by_name{$_} = $by_name{unique_key} for qw(columns check_columns indexes tables);
 
@@ -305,7 +330,7 @@ my %plausible = (
 			 changed => 'true', spec => q{'{}'}, previous => q{'{}'}, remote_schema => "'dbo'",
 			 tables => q{'{items}'}, options => q{'{}'} },
 	medallion_create_model => { name => "'fz_new'", sql => "'SELECT id, v, updated_at FROM public.fz_src'",
-								layer => "'silver'", unique_key => q{'{id}'} },
+								layer => "'silver'" },
 	medallion_add_test => { kind => "'accepted_values'", column_name => "'v'", accepted => q{'{1,2}'} },
 	medallion_drop_test => { name => "'not_null_id'" },
 	medallion_create_source => { name => "'fz_newsrc'" },
@@ -334,7 +359,7 @@ my %profiles = (
 	medallion_create_source => [ {}, { kind => "'postgres'", server_name => "'fz_remote'", remote_schema => "'shop'",
 								   local_schema => "'fz_pg2'", tables => q{'{orders}'} } ],
 	medallion_create_model => [ {}, { materialized => "'incremental'", watermark => "'updated_at'" },
-								{ materialized => "'snapshot'", updated_at => "'updated_at'" } ],
+								{ materialized => "'snapshot'", updated_at => "'updated_at'", unique_key => q{'{id}'} } ],
 	medallion_add_test => [ {}, { model => "'fz_odd'", column_name => lit('%s%n'), accepted => lit('{"%s%n",x}') }, { kind => "'relationships'", column_name => "'v'", to_model => "'fz_g'", to_column => "'v'" },
 							{ kind => "'sql'", column_name => 'NULL', sql => "'SELECT id FROM silver.fz_m WHERE v < 0'" },
 							{ kind => "'freshness'", column_name => "'updated_at'", max_age => "'1 day'" } ],
