@@ -603,6 +603,15 @@ for my $ddl (@ddl)
 {
 	push @calls, { fn => 'event trigger medallion_track_partitions', what => "fired by: $ddl", sql => "BEGIN; $ddl; ROLLBACK;" };
 }
+# Last, as the superuser (who goes last), committed: runs in background
+# workers over state broken for good
+push @calls, map { { fn => 'runs in background workers', what => "committed: $_", roles => [ 'superuser' ], sql => "$_;" } }
+	"SELECT count(*) FROM medallion_run('all', threads => 4)", 'DROP TABLE silver.fz_odd CASCADE',
+	"SELECT count(*) FROM medallion_run('all', threads => 4)", 'ALTER TABLE public.fz_src RENAME TO fz_src_gone',
+	"SELECT count(*) FROM medallion_run('all', threads => 4, full_refresh => true)", "SELECT count(*) FROM medallion_test('all')",
+	'SELECT length(medallion_docs())', 'DROP SCHEMA medallion_bind CASCADE', "SELECT count(*) FROM medallion_run('all', threads => 4)",
+	"SELECT count(*) FROM medallion_run('all')", "SELECT count(*) FROM medallion_plan('all', threads => 4)";
+
 note(scalar(@calls) . " calls per role");
 my %seen_fn;
 my @fns = grep { !$seen_fn{$_}++ } map { $_->{fn} } @calls;
@@ -628,8 +637,34 @@ sub wait_server
 	die "the server did not come back";
 }
 
+# The crashes found so far, as errors (sql/errors.sql has those a caller
+# reaches with arguments alone)
+my @found = (
+	[ q{BEGIN; DROP TABLE silver.fz_m CASCADE; SELECT medallion_add_test('fz_odd', 'relationships', column_name => 'we"ird col', to_model => 'fz_m', to_column => 'id');},
+	  qr/ERROR:  42P01: model "fz_m" has no relation silver.fz_m to reference/ ],
+	[ q{BEGIN; UPDATE medallion.models SET layer = 'gold' WHERE name = 'fz_m'; SELECT medallion_reanalyze('all');},
+	  qr/ERROR:  42P01: relation with OID 0 does not exist/ ],
+	[ q{BEGIN; UPDATE medallion.tests SET columns = '{}' WHERE model = 'fz_m'; SELECT medallion_test('fz_m');},
+	  qr/ERROR:  XX001: medallion.tests holds an invalid row for test \w+ of model "fz_m"/ ],
+	[ q{BEGIN; UPDATE medallion.tests SET accepted = NULL WHERE kind = 'accepted_values'; SELECT medallion_reanalyze('all');},
+	  qr/ERROR:  XX001: medallion.tests holds an invalid row for test accepted_values_v of model "fz_m"/ ],
+	[ q{BEGIN; UPDATE medallion.models SET unique_key = '{NULL}' WHERE name = 'fz_snap'; SELECT medallion_run('fz_snap');},
+	  qr/ERROR:  XX001: medallion.models holds an invalid row for model "fz_snap"/ ],
+	[ q{BEGIN; UPDATE medallion.models SET snapshot_strategy = 'timestamp', updated_at_column = NULL WHERE name = 'fz_snap'; SELECT medallion_run('fz_snap');},
+	  qr/ERROR:  XX001: medallion.models holds an invalid row for model "fz_snap"/ ],
+);
+for my $f (@found)
+{
+	my $file = "$tmp/fuzz_found.sql";
+	open my $fh, '>', $file or die "cannot write $file: $!";
+	print $fh "\\set VERBOSITY verbose\nSET client_min_messages = error;\n$f->[0]\nROLLBACK;\n";
+	close $fh;
+	my $out = `$bin/psql -X -q -d $db -f $file 2>&1 >/dev/null`;
+	like($out, $f->[1], "an error, not a crash: $f->[0]");
+}
+
 my (@crashes, @internal, @internal_tampered);
-for my $role (qw(superuser admin reader plain))
+for my $role (qw(admin reader plain superuser))
 {
 	my %crashed_fn;
 	my $from = 0;
@@ -684,32 +719,6 @@ psql("SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activi
 is(scalar(@internal), 0, 'no internal error (XX000) reached')
 	or diag("internal errors:\n" . join("\n", @internal));
 note("internal errors after the catalog was written by hand:\n" . join("\n", @internal_tampered)) if @internal_tampered;
-
-# The crashes found so far, as errors (sql/errors.sql has those a caller
-# reaches with arguments alone)
-my @found = (
-	[ q{BEGIN; DROP TABLE silver.fz_m CASCADE; SELECT medallion_add_test('fz_odd', 'relationships', column_name => 'we"ird col', to_model => 'fz_m', to_column => 'id');},
-	  qr/ERROR:  42P01: model "fz_m" has no relation silver.fz_m to reference/ ],
-	[ q{BEGIN; UPDATE medallion.models SET layer = 'gold' WHERE name = 'fz_m'; SELECT medallion_reanalyze('all');},
-	  qr/ERROR:  42P01: relation with OID 0 does not exist/ ],
-	[ q{BEGIN; UPDATE medallion.tests SET columns = '{}' WHERE model = 'fz_m'; SELECT medallion_test('fz_m');},
-	  qr/ERROR:  XX001: medallion.tests holds an invalid row for test \w+ of model "fz_m"/ ],
-	[ q{BEGIN; UPDATE medallion.tests SET accepted = NULL WHERE kind = 'accepted_values'; SELECT medallion_reanalyze('all');},
-	  qr/ERROR:  XX001: medallion.tests holds an invalid row for test accepted_values_v of model "fz_m"/ ],
-	[ q{BEGIN; UPDATE medallion.models SET unique_key = '{NULL}' WHERE name = 'fz_snap'; SELECT medallion_run('fz_snap');},
-	  qr/ERROR:  XX001: medallion.models holds an invalid row for model "fz_snap"/ ],
-	[ q{BEGIN; UPDATE medallion.models SET snapshot_strategy = 'timestamp', updated_at_column = NULL WHERE name = 'fz_snap'; SELECT medallion_run('fz_snap');},
-	  qr/ERROR:  XX001: medallion.models holds an invalid row for model "fz_snap"/ ],
-);
-for my $f (@found)
-{
-	my $file = "$tmp/fuzz_found.sql";
-	open my $fh, '>', $file or die "cannot write $file: $!";
-	print $fh "\\set VERBOSITY verbose\nSET client_min_messages = error;\n$f->[0]\nROLLBACK;\n";
-	close $fh;
-	my $out = `$bin/psql -X -q -d $db -f $file 2>&1 >/dev/null`;
-	like($out, $f->[1], "an error, not a crash: $f->[0]");
-}
 
 my $logtext = '';
 ok(-f $log, "the server log is where test/run writes it ($log)");
