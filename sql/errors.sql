@@ -8,6 +8,7 @@ INSERT INTO errs.items VALUES (1, 'a', 1.5), (2, 'b', 2.5);
 SELECT medallion_create_model('err_a', $$SELECT id, label FROM errs.items$$, layer => 'silver');
 SELECT medallion_create_model('err_b', $$SELECT id, label FROM err_a$$, layer => 'gold');
 SELECT medallion_create_model('err_c', $$SELECT b.id FROM err_b b$$, layer => 'gold');
+SELECT medallion_create_model('err_e', $$SELECT id FROM errs.items$$, layer => 'silver', materialized => 'ephemeral');
 
 -- try(sql): runs one statement and shows the error it raises
 CREATE FUNCTION errs.try(sql text)
@@ -122,8 +123,18 @@ SELECT * FROM errs.try($q$SELECT medallion_create_source('src1', 'errs', kind =>
 SELECT * FROM errs.try($q$SELECT medallion_create_source('src1', 'errs', tables => ARRAY['items', 'nosuch'])$q$);
 SELECT * FROM errs.try($q$SELECT medallion_drop_source('nosuch')$q$);
 
+-- Relations that are not there (test/t/010_fuzz.pl found each of these
+-- crashing the server): an ephemeral model referenced, a model whose
+-- relation its owner dropped or moved, a table OID that names nothing
+SELECT * FROM errs.try($q$SELECT medallion_add_test('err_a', 'relationships', column_name => 'id', to_model => 'err_e', to_column => 'id')$q$);
+SELECT * FROM errs.try($q$DO $d$ BEGIN DROP TABLE silver.err_a CASCADE; PERFORM medallion_add_test('err_a', 'not_null', column_name => 'id'); END $d$$q$);
+SELECT * FROM errs.try($q$DO $d$ BEGIN ALTER TABLE silver.err_a SET SCHEMA errs; PERFORM medallion_add_test('err_c', 'relationships', column_name => 'id', to_model => 'err_a', to_column => 'id'); END $d$$q$);
+SELECT * FROM errs.try($q$SELECT medallion_track(0)$q$);
+SELECT * FROM errs.try($q$SELECT medallion_track('errs.items_pkey')$q$);
+
 -- Nothing above changed anything
 SELECT f = b AS unchanged FROM errs.fingerprint f, before b;
 
 SELECT * FROM medallion_drop_model('err_a', cascade => true);
+SELECT * FROM medallion_drop_model('err_e');
 DROP SCHEMA errs CASCADE;

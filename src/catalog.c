@@ -43,6 +43,10 @@
 
 static char *spi_text(HeapTuple tuple, TupleDesc desc, int col);
 static void spi_check(int ret, int expected, const char *what);
+static bool spi_array_has_nulls(HeapTuple tuple, TupleDesc desc, int col);
+static void invalid_row(const char *table, const char *what, const char *detail);
+static void check_model_row(ModelDef *model, HeapTuple tuple, TupleDesc desc);
+static void check_test_row(TestDef *test, HeapTuple tuple, TupleDesc desc);
 
 /*
  * CatalogExtensionOwner
@@ -188,6 +192,96 @@ spi_text_list(HeapTuple tuple, TupleDesc desc, int col)
 	return isnull ? NIL : TextArrayToList(d);
 }
 
+/* Has the text[] column NULL elements? */
+static bool
+spi_array_has_nulls(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+
+	return !isnull && array_contains_nulls(DatumGetArrayTypeP(d));
+}
+
+/*
+ * invalid_row
+ *		Refuse a catalog row that medallion's functions never write (the
+ *		check constraints cannot say it all): the code reading it relies on
+ *		what they check, and would crash on it.
+ */
+static void
+invalid_row(const char *table, const char *what, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("medallion.%s holds an invalid row for %s", table, what),
+			 errdetail("%s", detail),
+			 errhint("medallion's functions never write such a row: it was changed by hand. Correct the row.")));
+}
+
+/*
+ * check_model_row
+ *		What the code building a model relies on, as medallion_create_model
+ *		stores it (MaterializeCheckSettings).
+ */
+static void
+check_model_row(ModelDef *model, HeapTuple tuple, TupleDesc desc)
+{
+	char	   *what = psprintf("model \"%s\"", model->name);
+
+	if (spi_array_has_nulls(tuple, desc, Anum_models_unique_key) ||
+		spi_array_has_nulls(tuple, desc, Anum_models_indexes) ||
+		spi_array_has_nulls(tuple, desc, Anum_models_tags) ||
+		spi_array_has_nulls(tuple, desc, Anum_models_check_columns))
+		invalid_row("models", what, "Its unique_key, indexes, tags or check_columns hold a NULL.");
+	if (model->kind == MAT_SNAPSHOT &&
+		(model->unique_key == NIL || model->snapshot_strategy == NULL || model->hard_deletes == NULL ||
+		 (strcmp(model->snapshot_strategy, "timestamp") == 0 && model->updated_at == NULL)))
+		invalid_row("models", what,
+					"A snapshot model has a unique_key, a snapshot_strategy, hard_deletes, and updated_at with the timestamp strategy.");
+	if (model->kind == MAT_INCREMENTAL &&
+		(model->strategy == NULL || (strcmp(model->strategy, "append") != 0 && model->unique_key == NIL)))
+		invalid_row("models", what, "An incremental model has a strategy, and a unique_key unless it appends.");
+}
+
+/*
+ * check_test_row
+ *		What each kind of test needs, as medallion_add_test stores it.
+ */
+static void
+check_test_row(TestDef *test, HeapTuple tuple, TupleDesc desc)
+{
+	char	   *what = psprintf("test %s of model \"%s\"", test->name, test->model);
+	const char *kind = test->kind;
+	int			ncolumns = list_length(test->columns);
+	bool		valid;
+
+	if (spi_array_has_nulls(tuple, desc, Anum_tests_columns) ||
+		spi_array_has_nulls(tuple, desc, Anum_tests_accepted))
+		invalid_row("tests", what, "Its columns or accepted values hold a NULL.");
+	if (strcmp(kind, "not_null") == 0)
+		valid = ncolumns == 1;
+	else if (strcmp(kind, "unique") == 0)
+		valid = ncolumns >= 1;
+	else if (strcmp(kind, "accepted_values") == 0)
+		valid = ncolumns == 1 && test->accepted != NIL;
+	else if (strcmp(kind, "relationships") == 0)
+		valid = ncolumns == 1 && test->to_column != NULL &&
+			(test->to_model == NULL) != (test->to_relation == NULL);
+	else if (strcmp(kind, "freshness") == 0)
+		valid = ncolumns == 1 && test->max_age != NULL;
+	else if (strcmp(kind, "expression") == 0)
+		valid = ncolumns == 0 && test->expression != NULL;
+	else if (strcmp(kind, "row_count") == 0)
+		valid = ncolumns == 0 && (test->min_rows != NULL || test->max_rows != NULL);
+	else if (strcmp(kind, "sql") == 0)
+		valid = ncolumns == 0 && test->sql != NULL;
+	else
+		valid = false;
+	if (!valid)
+		invalid_row("tests", what,
+					psprintf("A test of kind %s does not have the columns and settings medallion_add_test requires of its kind.", kind));
+}
+
 static LayerDef *
 layer_from_tuple(HeapTuple tuple, TupleDesc desc)
 {
@@ -321,6 +415,7 @@ model_from_tuple(HeapTuple tuple, TupleDesc desc)
 
 		model->deterministic = !isnull && DatumGetBool(d);
 	}
+	check_model_row(model, tuple, desc);
 	return model;
 }
 
@@ -1044,6 +1139,7 @@ CatalogListTests(const char *model)
 		test->error_if = SPI_getvalue(tup, desc, Anum_tests_error_if);
 		test->blocking = DatumGetBool(SPI_getbinval(tup, desc, Anum_tests_blocking, &isnull));
 		test->store_failures = DatumGetBool(SPI_getbinval(tup, desc, Anum_tests_store_failures, &isnull));
+		check_test_row(test, tup, desc);
 		result = lappend(result, test);
 		MemoryContextSwitchTo(spicxt);
 	}

@@ -106,11 +106,25 @@ SqlRun(const char *sql, int expected)
 	return rows;
 }
 
+/*
+ * SqlRelationName
+ *		Returns the quoted, schema-qualified name of relid (palloc'd).
+ *		Errors when relid names no relation (InvalidOid included): one that
+ *		medallion looked up, such as a model's published relation, has
+ *		been dropped, renamed or moved since.
+ */
 char *
 SqlRelationName(Oid relid)
 {
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
+	char	   *name = OidIsValid(relid) ? get_rel_name(relid) : NULL;
+	char	   *nspname = name ? get_namespace_name(get_rel_namespace(relid)) : NULL;
+
+	if (nspname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errdetail("A relation medallion made or reads has been dropped, renamed or moved to another schema.")));
+	return quote_qualified_identifier(nspname, name);
 }
 
 /*

@@ -306,8 +306,17 @@ check_test(ModelDef *model, TestDef *test)
 {
 	AnalyzedModel *analyzed = BindLoad(model);
 	Oid			published = BuildPublishedRelid(model);
-	char	   *pubsql = SqlRelationName(published);
+	char	   *pubsql;
 	ListCell   *lc;
+
+	if (!OidIsValid(published))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("model \"%s\" has no relation %s to test", model->name,
+						quote_qualified_identifier(model->schema, model->name)),
+				 errdetail("Its relation has been dropped, renamed or moved to another schema."),
+				 errhint("Define the model again with medallion_create_model.")));
+	pubsql = SqlRelationName(published);
 
 	foreach(lc, test->columns)
 		(void) model_column(model, analyzed, lfirst(lc));
@@ -368,6 +377,18 @@ check_test(ModelDef *model, TestDef *test)
 			ModelDef   *refmodel = CatalogGetModel(test->to_model, false);
 
 			ref = BuildPublishedRelid(refmodel);
+			if (refmodel->kind == MAT_EPHEMERAL)
+				ereport(ERROR,
+						(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						 errmsg("model \"%s\" is ephemeral: it has no relation to reference", refmodel->name),
+						 errhint("Reference a model that is not ephemeral, or a relation (to_relation).")));
+			if (!OidIsValid(ref))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_TABLE),
+						 errmsg("model \"%s\" has no relation %s to reference", refmodel->name,
+								quote_qualified_identifier(refmodel->schema, refmodel->name)),
+						 errdetail("Its relation has been dropped, renamed or moved to another schema."),
+						 errhint("Define the model again with medallion_create_model.")));
 		}
 		else
 		{
