@@ -88,4 +88,16 @@ SELECT model, status FROM medallion_run('chx_idle');
 SELECT n FROM silver.chx_idle;
 SELECT changed IS NULL AS cleared FROM medallion.build_state WHERE model = 'chx_idle';
 
+-- 5. A table model whose table its owner dropped is not up to date
+DROP TABLE silver.chx_idle;
+SELECT model, status, message FROM medallion_run('chx_idle');
+SELECT medallion_create_model('chx_idle', 'SELECT count(*) AS n FROM chx.src', layer => 'silver',
+  description => 'defined again: its table is made again');
+SELECT model, status FROM medallion_run('chx_idle');
+SELECT n FROM silver.chx_idle;
+
+-- 6. A source specification is data: a column type is a type name
+SELECT medallion.source_sync('none', 'chx', '[{"table": "t", "columns": [{"name": "a", "type": "int) SERVER x; DROP TABLE chx.src; --"}]}]', NULL);
+SELECT count(*) AS src_kept FROM chx.src;
+
 SELECT medallion_drop_model(name) FROM medallion.models WHERE name LIKE 'chx\_%' ORDER BY name DESC;

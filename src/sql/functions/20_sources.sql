@@ -270,6 +270,19 @@ DECLARE
 	coldefs text;
 	name_ text;
 BEGIN
+	/* types are written into DDL: only names of types that exist (a spec is data, even from a remote catalog) */
+	FOR c IN SELECT y.col FROM jsonb_array_elements(spec) AS x (tab), jsonb_array_elements(x.tab->'columns') AS y (col) LOOP
+		BEGIN
+			IF NOT coalesce(c->>'type' ~ '^[A-Za-z_][A-Za-z0-9_ .(),\[\]]*$', false)
+				OR to_regtype(c->>'type') IS NULL THEN
+				RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+		EXCEPTION WHEN OTHERS THEN
+			RAISE EXCEPTION 'invalid type % of column % in a source specification', c->>'type', c->>'name'
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = 'A column type is the name of a type that exists.';
+		END;
+	END LOOP;
 	FOR t IN SELECT * FROM jsonb_array_elements(spec) LOOP
 		relation := format('%I.%I', local_schema, t->>'table');
 		SELECT cl.oid INTO rel FROM pg_class cl

@@ -168,6 +168,14 @@ BEGIN
 		reason := format('definition changed (version %s, last built from version %s)', m.version, s.version);
 		RETURN;
 	END IF;
+	/* a table whose relation went (its owner dropped it) is built again */
+	IF m.materialized NOT IN ('view', 'ephemeral') AND NOT EXISTS (
+			SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			  JOIN medallion.layers l ON l.schema_name = n.nspname
+			 WHERE l.name = m.layer AND c.relname = m.name) THEN
+		reason := 'its table is missing';
+		RETURN;
+	END IF;
 	/* a view holds no data: it is replaced only when its definition changed, or it is gone */
 	IF m.materialized = 'view' THEN
 		IF NOT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
