@@ -268,6 +268,19 @@ SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FRO
 SELECT inputs::text LIKE '%2024-04-01%' OR inputs::text LIKE '%203 rows%' AS probe_values_shown,
        inputs::text ~ '"probe [0-9a-f]{64}"' AS digest_kept
   FROM medallion.build_state WHERE model = 'gld_oltp_totals';
+-- a probe that fails (the remote server went away) fails its model only,
+-- with threads as without: the local model of the same run is published
+SELECT medallion_create_model('gld_local_one', 'SELECT 1 AS one', layer => 'gold');
+ALTER SERVER oltp OPTIONS (SET port '1');
+SET medallion.worker_min_ms = 0;
+SELECT model, status FROM medallion_run('gld_oltp_totals,gld_local_one', threads => 2, changed_only => false);
+SELECT model, status FROM medallion_run('gld_oltp_totals,gld_local_one', threads => 2);
+SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1;
+RESET medallion.worker_min_ms;
+\set ECHO none
+ALTER SERVER oltp OPTIONS (SET port :'real_port');
+\set ECHO all
+SELECT medallion_drop_model('gld_local_one');
 SELECT medallion_drop_model('gld_oltp_totals');
 RESET medallion.changed_only;
 
