@@ -38,6 +38,7 @@ max_wal_size = 4GB
 checkpoint_timeout = 30min
 synchronous_commit = off
 max_worker_processes = 16
+${BENCH_CONF:-}
 # the benchmarks set a build against the same SQL by hand: every run builds
 # (a benchmark of change-aware runs passes changed_only => true)
 medallion.changed_only = off
