@@ -78,6 +78,7 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/fmgrprotos.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -601,6 +602,50 @@ BindCheckDefinition(Query *query)
 }
 
 /*
+ * The snapshot of a build's first read (BindCaptureStart, BindCaptureTake):
+ * what a build stores as the snapshot it read with is then the one its
+ * query ran under, not one taken before it.  Kept in TopTransactionContext
+ * and forgotten at the end of the transaction.
+ */
+static bool capture_wanted = false;
+static char *captured_snapshot = NULL;
+static bool capture_callback_registered = false;
+
+static void
+capture_xact_callback(XactEvent event, void *arg)
+{
+	capture_wanted = false;
+	captured_snapshot = NULL;
+}
+
+/* Capture the snapshot of the next BindExecute in this transaction. */
+void
+BindCaptureStart(void)
+{
+	if (!capture_callback_registered)
+	{
+		RegisterXactCallback(capture_xact_callback, NULL);
+		capture_callback_registered = true;
+	}
+	capture_wanted = true;
+	captured_snapshot = NULL;
+}
+
+/*
+ * The snapshot captured since BindCaptureStart (pg_snapshot text, palloc'd
+ * in the current context), or NULL when no BindExecute ran since.
+ */
+char *
+BindCaptureTake(void)
+{
+	char	   *taken = captured_snapshot ? pstrdup(captured_snapshot) : NULL;
+
+	capture_wanted = false;
+	captured_snapshot = NULL;
+	return taken;
+}
+
+/*
  * BindExecute
  *		Run sql, text medallion wrote (it names relations, bindings among
  *		them, schema-qualified), with parameters of the given types (nulls
@@ -647,6 +692,16 @@ BindExecute(const char *sql, int nparams, Oid *types, Datum *values, const char 
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
+	if (capture_wanted)
+	{
+		/* the snapshot this read runs under, for the model's build state */
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		captured_snapshot = DatumGetCString(DirectFunctionCall1(pg_snapshot_out,
+																DirectFunctionCall1(pg_current_snapshot, (Datum) 0)));
+		MemoryContextSwitchTo(old);
+		capture_wanted = false;
+	}
 	plan = pg_plan_query(query, sql, CURSOR_OPT_PARALLEL_OK, params);
 	qdesc = CreateQueryDesc(plan, sql, GetActiveSnapshot(), InvalidSnapshot, dest, params,
 							NULL, 0);

@@ -37,6 +37,8 @@ extern AnalyzedModel *BindLoad(ModelDef *model);
 extern List *BindDropDependents(Oid relid, List *attnums);
 extern Oid	BindRuleRelation(Oid ruleoid);
 extern void BindCheckDefinition(Query *query);
+extern void BindCaptureStart(void);
+extern char *BindCaptureTake(void);
 extern uint64 BindExecute(const char *sql, int nparams, Oid *types, Datum *values,
 						  const char *nulls, List *redirect_from, List *redirect_to,
 						  DestReceiver *dest);

@@ -989,7 +989,22 @@ build_model(Run *run, RunStep *step)
 	}
 
 	LedgerStart(run, step);
+	if (check != NULL && !step->by_worker)
+		BindCaptureStart();
 	model->ops->build(&build);
+	if (check != NULL && !step->by_worker)
+	{
+		/* the snapshot the build's first read ran under: exactly what it saw */
+		char	   *read_with = BindCaptureTake();
+
+		if (read_with != NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(run->context);
+
+			check->snapshot = pstrdup(read_with);
+			MemoryContextSwitchTo(old);
+		}
+	}
 	step->candidate = build.candidate;
 	step->rows = build.rows;
 	step->has_rows = build.has_rows;
