@@ -14,4 +14,10 @@ start_cluster
 args=(--dsn "host=$BENCH_DIR port=$BENCH_PORT user=postgres" --checks "${CHECKS:-1000}" --writers "${WRITERS:-3}")
 [ -n "${SEED:-}" ] && args+=(--seed "$SEED")
 [ -n "${INCREMENTAL:-}" ] && args+=(--incremental)
-/usr/bin/python3 "$(dirname "$0")/soak_exact.py" "${args[@]}"
+status=0
+/usr/bin/python3 "$(dirname "$0")/soak_exact.py" "${args[@]}" || status=$?
+if [ "$status" != 0 ]; then
+	cp "$BENCH_DIR/log" "${TMPDIR:-/tmp}/soak_exact-server.log"
+	echo "the server log is in ${TMPDIR:-/tmp}/soak_exact-server.log"
+fi
+exit "$status"

@@ -248,7 +248,11 @@ build_in_worker(BuildShared *shared)
  * worker then stops at once, writing nothing, rather than leaving a
  * candidate in medallion_build after the next run has tidied.
  */
-static BuildShared *watched_run = NULL;
+static bool watching = false;
+static TimeoutId watch_timeout;
+static int	watched_procno;
+static int	watched_pid;
+static LocalTransactionId watched_lxid;
 
 /* Is the run's transaction over (its backend gone, or on to another)? */
 static bool
@@ -259,11 +263,21 @@ run_gone(BuildShared *shared)
 	return leader->pid != shared->leader_pid || leader->lxid != shared->leader_lxid;
 }
 
-/* Timeout handler, every WORKER_WATCH_MS: end the worker when the run is gone. */
+/*
+ * Timeout handler, every WORKER_WATCH_MS: end the worker when the run is
+ * gone.  It reads only copies of the segment's fields and the run's PGPROC
+ * (main shared memory): the segment may be unmapped when it fires, as the
+ * worker exits.
+ */
 static void
 run_gone_handler(void)
 {
-	if (watched_run != NULL && run_gone(watched_run))
+	PGPROC	   *leader;
+
+	if (!watching)
+		return;
+	leader = &ProcGlobal->allProcs[watched_procno];
+	if (leader->pid != watched_pid || leader->lxid != watched_lxid)
 	{
 		ProcDiePending = true;
 		InterruptPending = true;
@@ -411,8 +425,12 @@ medallion_build_main(Datum arg)
 
 	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->role, 0);
 	/* a run terminated while the worker builds: the worker stops too */
-	watched_run = shared;
-	enable_timeout_every(RegisterTimeout(USER_TIMEOUT, run_gone_handler),
+	watched_procno = shared->leader_procno;
+	watched_pid = shared->leader_pid;
+	watched_lxid = shared->leader_lxid;
+	watching = true;
+	watch_timeout = RegisterTimeout(USER_TIMEOUT, run_gone_handler);
+	enable_timeout_every(watch_timeout,
 						 TimestampTzPlusMilliseconds(GetCurrentTimestamp(), WORKER_WATCH_MS),
 						 WORKER_WATCH_MS);
 	shared->worker_procno = MyProc->pgprocno;
@@ -426,6 +444,8 @@ medallion_build_main(Datum arg)
 		shared->finished = true;
 		SetLatch(&ProcGlobal->allProcs[shared->leader_procno].procLatch);
 	} while (shared->batch_size == 0 && wait_for_model(shared));
+	watching = false;
+	disable_timeout(watch_timeout, false);
 	dsm_detach(seg);
 	proc_exit(0);
 }
