@@ -4,11 +4,28 @@
 # cluster runs as user postgres.  Prints nothing but errors.
 #
 # After "start_cluster", PSQL runs psql against it (database "bench").
+#
+# PG_CONFIG names the PostgreSQL installation (as for test/run and make);
+# BENCH_PORT the first port tried: the cluster takes the first one no other
+# cluster on this machine listens on, so benchmarks can run side by side.
 
 set -euo pipefail
-PGBIN=/usr/lib/postgresql/15/bin
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PGBIN=$($PG_CONFIG --bindir)
 BENCH_DIR=$(mktemp -d /tmp/medallion-bench.XXXXXX)
 BENCH_PORT=${BENCH_PORT:-55499}
+# is a port taken by a server on TCP or by a socket in the usual places?
+port_taken() {
+	local s
+	(echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+	for s in /tmp/.s.PGSQL."$1" /tmp/*/.s.PGSQL."$1" /var/run/postgresql/.s.PGSQL."$1"; do
+		[ -e "$s" ] && return 0
+	done
+	return 1
+}
+while port_taken "$BENCH_PORT"; do
+	BENCH_PORT=$((BENCH_PORT + 1))
+done
 
 as_cluster_owner() {
 	if [ "$(id -u)" = 0 ]; then
