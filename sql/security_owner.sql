@@ -97,6 +97,38 @@ ALTER DOMAIN own_src.plain DROP CONSTRAINT ok;
 RESET ROLE;
 SELECT model, status FROM medallion_run('own_plain');
 
+-- 4b. Code PostgreSQL runs though the query does not name it: the planner
+--    folds immutable functions of the index predicates, CHECK constraints
+--    and statistics of the tables read.  A function a table owner declares
+--    immutable in an index predicate is refused when it would be called as
+--    the model owner (at run: the guard checks each function as it is set
+--    up to be called), and nothing of it runs.
+SET ROLE regress_own_tab;
+CREATE TABLE own_src.ran (who text);
+GRANT INSERT ON own_src.ran TO PUBLIC;
+CREATE FUNCTION own_src.payload() RETURNS boolean LANGUAGE plpgsql AS
+  $$BEGIN INSERT INTO own_src.ran VALUES (current_user); RETURN true; END$$;
+CREATE FUNCTION own_src.folded() RETURNS boolean LANGUAGE sql IMMUTABLE AS $$SELECT own_src.payload()$$;
+CREATE TABLE own_src.indexed (id int);
+INSERT INTO own_src.indexed VALUES (1), (2);
+GRANT SELECT ON own_src.indexed TO PUBLIC;
+RESET ROLE;
+SELECT medallion_create_model('own_indexed', 'SELECT id FROM own_src.indexed WHERE id > 0', layer => 'silver');
+SELECT model, status FROM medallion_run('own_indexed');
+SET ROLE regress_own_tab;
+CREATE INDEX indexed_folded ON own_src.indexed (id) WHERE own_src.folded();
+CREATE TABLE own_src.indexed_child (CHECK (own_src.folded())) INHERITS (own_src.indexed);
+RESET ROLE;
+SET ROLE regress_own_mallory;
+SELECT model, status, message FROM medallion_run('own_indexed');
+RESET ROLE;
+SELECT count(*) AS ran_as_someone_else FROM own_src.ran WHERE who <> 'regress_own_tab';
+SET ROLE regress_own_tab;
+DROP INDEX own_src.indexed_folded;
+DROP TABLE own_src.indexed_child;
+RESET ROLE;
+SELECT model, status FROM medallion_run('own_indexed');
+
 -- 5. The caller's session settings do not reach the owner's model: the
 --    owner's (ALTER ROLE) values apply, whoever runs it.
 ALTER ROLE regress_own_alice SET TimeZone = 'UTC';

@@ -39,6 +39,7 @@
 #include "utils/syscache.h"
 
 #include "catalog.h"
+#include "trust.h"
 #include "materialize.h"
 
 static char *spi_text(HeapTuple tuple, TupleDesc desc, int col);
@@ -90,6 +91,8 @@ CatalogEnter(CatalogSession *session)
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
+	/* as the extension owner, only a superuser's code runs */
+	TrustRequire();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 }
@@ -860,14 +863,15 @@ CatalogReplaceDerived(const char *model, int version, List *dependencies,
  *		transaction.  Definitions change rarely; one lock keeps the cycle
  *		check and the version numbers right when two sessions redefine
  *		models at once.  It is an advisory lock (key 'medallion', 1) so that
- *		readers of the catalog are never blocked.
+ *		readers of the catalog are never blocked, of a kind SQL cannot take
+ *		(MEDALLION_LOCK_CATALOG), so that no role can hold it from outside.
  */
 void
 CatalogLockDefinitions(void)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, 1, 2);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, 1, MEDALLION_LOCK_CATALOG);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
@@ -1386,4 +1390,35 @@ CatalogFreshnessRules(void)
 	}
 	CatalogLeave(&session);
 	return rules;
+}
+
+PG_FUNCTION_INFO_V1(medallion_try_run_lock);
+
+/*
+ * medallion.try_run_lock(run_id) takes the lock a run holds while it is in
+ * progress (MEDALLION_LOCK_RUN), to the end of the transaction, if it is
+ * free: true when no run with that number is in progress.  Internal.
+ */
+Datum
+medallion_try_run_lock(PG_FUNCTION_ARGS)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, (uint32) PG_GETARG_INT64(0),
+						 MEDALLION_LOCK_RUN);
+	PG_RETURN_BOOL(LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL);
+}
+
+/*
+ * CatalogTryLockTrim
+ *		Take the lock of trimming the change log to the end of the
+ *		transaction if no other run holds it; false when one does.
+ */
+bool
+CatalogTryLockTrim(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, 2, MEDALLION_LOCK_CATALOG);
+	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
 }

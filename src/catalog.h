@@ -213,6 +213,7 @@ extern void CatalogEnter(CatalogSession *session);
 extern void CatalogLeave(CatalogSession *session);
 extern void CatalogRequireAdmin(const char *action);
 extern void CatalogLockDefinitions(void);
+extern bool CatalogTryLockTrim(void);
 
 extern List *CatalogListLayers(void);
 extern LayerDef *CatalogGetLayer(const char *name, bool missing_ok);

@@ -926,10 +926,10 @@ ChangesTrim(void)
 	CatalogSession session;
 	int			ret;
 
+	if (!CatalogTryLockTrim())
+		return;					/* another run trims */
 	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT medallion.trim_changes() "
-					   "WHERE pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('medallion.trim_changes'))",
-					   0, NULL, NULL, NULL, 0);
+	ret = CatalogQuery("SELECT medallion.trim_changes()", 0, NULL, NULL, NULL, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not trim medallion.changes: %s", SPI_result_code_string(ret));
 	CatalogLeave(&session);

@@ -22,6 +22,7 @@
 #include "publish.h"
 #include "run.h"
 #include "run_workers.h"
+#include "trust.h"
 
 PG_MODULE_MAGIC;
 
@@ -38,5 +39,6 @@ _PG_init(void)
 	RunInit();
 	WorkerInit();
 	ChangesInit();
+	TrustInit();
 	MarkGUCPrefixReserved("medallion");
 }

@@ -22,6 +22,13 @@
 
 /* First key of medallion's advisory locks: "mdln" */
 #define MEDALLION_LOCK_KEY			0x6d646c6e
+/*
+ * The last field of medallion's advisory lock tags: SQL's advisory lock
+ * functions use 1 and 2 only, so no role can take these from SQL.
+ */
+#define MEDALLION_LOCK_MODEL		3	/* (key, hash of the model's name): its run lock */
+#define MEDALLION_LOCK_CATALOG		4	/* (key, 1): definitions; (key, 2): trimming the change log */
+#define MEDALLION_LOCK_RUN			5	/* (key, run id): a run in progress */
 
 /* medallion.lock_timeout and medallion.publish_timeout (ms) */
 #define PUBLISH_DEFAULT_LOCK_TIMEOUT_MS		100

@@ -1365,7 +1365,7 @@ lock_models(Run *run)
 
 		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY,
 							 (uint32) DatumGetInt32(hash_any((const unsigned char *) name,
-															 strlen(name))), 3);
+															 strlen(name))), MEDALLION_LOCK_MODEL);
 		if (strcmp(run->on_conflict, "skip") == 0)
 		{
 			if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
@@ -1602,7 +1602,7 @@ refuse_others_in_block(Run *run)
  *		on (medallion, run number) held to the end of its transaction: while
  *		it is held, the next runs' starts leave this run's committed worker
  *		candidates alone (ledger_apply tries it with
- *		pg_try_advisory_xact_lock).
+ *		medallion.try_run_lock).
  */
 static void
 number_run(Run *run)
@@ -1611,7 +1611,7 @@ number_run(Run *run)
 
 	run->run_id = CatalogNextRunId();
 	run->started_at = GetCurrentTimestamp();
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, (uint32) run->run_id, 2);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, (uint32) run->run_id, MEDALLION_LOCK_RUN);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 

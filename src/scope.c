@@ -51,6 +51,7 @@
 #include "analyze.h"
 #include "catalog.h"
 #include "scope.h"
+#include "trust.h"
 
 /*
  * The settings pinned in the scope: those that change what a query returns
@@ -451,6 +452,7 @@ ModelScopeEnter(ModelScope *scope, Oid role, int timeout_ms)
 						   SECURITY_RESTRICTED_OPERATION);
 	scope->nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
 	pin_settings(role);
+	TrustRequire();
 	scope->timeout_ms = 0;
 	ModelScopeStartTimeout(scope, timeout_ms);
 }

@@ -37,6 +37,19 @@
  * query a run executes (BindExecute), so an object changed after the
  * definition is caught before it runs.
  *
+ * The walk sees what the query names; PostgreSQL also runs code the query
+ * does not name (the planner folds immutable functions of the index
+ * predicates and expressions, CHECK constraints and extended statistics
+ * of the tables it reads), and a function can be redefined between the
+ * walk and its call.  So while medallion runs anything in the owner scope
+ * or as the extension owner (medallion.trusted_code_only, set for the
+ * scope's GUC nest level and so undone by an error too), a needs_fmgr_hook
+ * checks every function when PostgreSQL sets it up to be called or
+ * inlined, against the pg_proc row it is about to use: one that is not
+ * trusted for the current user raises an error instead of running.
+ * Built-in functions never reach the hook; they belong to the bootstrap
+ * superuser.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -68,8 +81,14 @@
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
+#include "utils/guc.h"
+#include "fmgr.h"
 
 #include "trust.h"
+
+/* while set, only trusted functions may be called (TrustRequire) */
+static bool trusted_code_only = false;
+static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
 
 /* What the walk has seen and what it found. */
 typedef struct TrustCheck
@@ -519,7 +538,7 @@ trust_walker(Node *node, TrustCheck *check)
 
 /* The refusal: names the object, its owner and the type it came through. */
 static void
-report_untrusted(TrustCheck *check)
+report_untrusted(TrustCheck *check, bool at_call)
 {
 	char	   *owner = GetUserNameFromId(check->bad_owner, false);
 	char	   *user = GetUserNameFromId(check->user, false);
@@ -535,6 +554,9 @@ report_untrusted(TrustCheck *check)
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("%s, owned by role \"%s\", would run as role \"%s\"", object, owner, user),
+			 at_call ?
+			 errdetail("PostgreSQL was about to call it for what medallion runs (the model's query, a view or policy it reads, an index predicate, constraint or statistics of a table it reads, a type's function); role \"%s\" can change what it does.",
+					   owner) :
 			 through != NULL ?
 			 errdetail("The model's query reaches it through type %s (its input, output, analyze, comparison or range functions, domain constraints, or a cast from it); role \"%s\" can change what it does.",
 					   through, owner) :
@@ -557,5 +579,68 @@ TrustCheckQuery(Query *query)
 	memset(&check, 0, sizeof(check));
 	check.user = GetUserId();
 	if (trust_walker((Node *) query, &check))
-		report_untrusted(&check);
+		report_untrusted(&check, false);
+}
+
+/*
+ * trust_needs_fmgr_hook
+ *		needs_fmgr_hook: while medallion.trusted_code_only is on, error
+ *		unless funcid is trusted for the current user (SECURITY DEFINER, or
+ *		owned by a role with its privileges).  Called when a function is set
+ *		up to be called (fmgr_info) and before the planner inlines or folds
+ *		one, with the pg_proc row that will be used.
+ */
+static bool
+trust_needs_fmgr_hook(Oid funcid)
+{
+	if (trusted_code_only)
+	{
+		TrustCheck	check;
+
+		memset(&check, 0, sizeof(check));
+		check.user = GetUserId();
+		if (func_untrusted(funcid, &check))
+		{
+			trusted_code_only = false;	/* the report calls functions of its own */
+			PG_TRY();
+			{
+				report_untrusted(&check, true);
+			}
+			PG_FINALLY();
+			{
+				trusted_code_only = true;
+			}
+			PG_END_TRY();
+		}
+	}
+	return prev_needs_fmgr_hook != NULL ? prev_needs_fmgr_hook(funcid) : false;
+}
+
+/*
+ * TrustInit
+ *		Define medallion.trusted_code_only and install the hook.
+ */
+void
+TrustInit(void)
+{
+	DefineCustomBoolVariable("medallion.trusted_code_only",
+							 "While on, only functions trusted for the current user may be called.",
+							 "medallion sets it for what it runs in a model owner's scope or as the extension owner; internal.",
+							 &trusted_code_only, false, PGC_SUSET,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							 NULL, NULL, NULL);
+	prev_needs_fmgr_hook = needs_fmgr_hook;
+	needs_fmgr_hook = trust_needs_fmgr_hook;
+}
+
+/*
+ * TrustRequire
+ *		Turn medallion.trusted_code_only on for the current GUC nest level:
+ *		undone when the caller ends the level, or by an error.
+ */
+void
+TrustRequire(void)
+{
+	(void) set_config_option("medallion.trusted_code_only", "on", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 }

@@ -12,6 +12,8 @@
 
 #include "nodes/parsenodes.h"
 
+extern void TrustInit(void);
+extern void TrustRequire(void);
 extern void TrustCheckQuery(Query *query);
 extern void TrustCheckRelation(Oid relid, Oid runner, const char *action);
 

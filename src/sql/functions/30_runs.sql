@@ -32,10 +32,18 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.medallion_trim_ledger(interval) IS
 	'Delete the runs older than older_than (default: medallion.ledger_retention; shorter only for superusers) with their steps and test results; returns how many runs';
 
+/* Is run run_id over?  Takes its lock to the end of the transaction if so (src/catalog.c). */
+CREATE OR REPLACE FUNCTION medallion.try_run_lock(run_id bigint)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'medallion_try_run_lock'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION medallion.try_run_lock(bigint) IS
+	'Take the lock a run in progress holds (one SQL''s advisory lock functions cannot take), to the end of the transaction: true when that run is over; internal';
+
 /*
  * What medallion_build holds for nothing: candidates that build workers
  * committed for runs no longer running (crashed, cancelled, failed to
- * publish; a run holds an advisory lock on (medallion, run id) to the end of
+ * publish; a run holds the lock medallion.try_run_lock tries to the end of
  * its transaction, even when its own start is not committed yet), staging
  * tables no extraction points at (a restore brings them back alone), and
  * the tables committed runs discarded (d_<OID>: dropped here rather than in
@@ -57,8 +65,7 @@ BEGIN
 		SELECT c.oid::regclass AS rel FROM pg_catalog.pg_class c
 		 WHERE c.relnamespace = 'medallion_build'::regnamespace AND c.relkind = 'r'
 		   AND CASE WHEN c.relname ~ '^r[0-9]+_'
-					THEN pg_catalog.pg_try_advisory_xact_lock(1835297902,
-							 (pg_catalog.substring(c.relname, '^r([0-9]+)_')::bigint % 4294967296)::bit(32)::integer)
+					THEN medallion.try_run_lock(pg_catalog.substring(c.relname, '^r([0-9]+)_')::bigint)
 					WHEN c.relname ~ '^s_[0-9]+$'
 					THEN NOT EXISTS (SELECT 1 FROM medallion.extract_state e WHERE e.stage = c.oid)
 					/* what a committed run discarded (an older previous version) */
