@@ -178,6 +178,22 @@ SELECT medallion_rollback('own_kept');
 RESET ROLE;
 ALTER TABLE medallion_history.own_kept OWNER TO regress_own_alice;
 
+-- 6b. A grant the owner (not a superuser) gave on its history copy is
+--    taken back when its grantee may no longer read the table, and the
+--    statement that fired it goes through (PostgreSQL 15 refuses REVOKE
+--    ... GRANTED BY another role; every GRANT, REVOKE and ALTER TABLE of
+--    the database failed once such a grant was left).
+CREATE ROLE regress_own_bi;
+GRANT USAGE ON SCHEMA silver, medallion_history TO regress_own_bi;
+SET ROLE regress_own_alice;
+GRANT SELECT ON silver.own_kept, medallion_history.own_kept TO regress_own_bi;
+REVOKE SELECT ON silver.own_kept FROM regress_own_bi;
+RESET ROLE;
+SELECT has_table_privilege('regress_own_bi', 'medallion_history.own_kept', 'SELECT') AS bi_reads_history;
+SET ROLE regress_own_tab;
+ALTER TABLE own_src.ran ADD COLUMN extra int;
+RESET ROLE;
+
 -- 7. A run of another owner's models is its own transaction.
 SET ROLE regress_own_mallory;
 BEGIN;
