@@ -33,7 +33,7 @@ def import_tests(imp):
                 continue
             if conf.get('enabled') is False or node.name in imp.disabled:
                 imp.note('test', label, 'disabled', 'enabled: false' if conf.get('enabled') is False
-                          else f'its model {node.name} is disabled')
+                         else f'its model {node.name} is disabled')
                 continue
             if node.name not in imp.imported:
                 raise Skip(f'its model {node.name} was not imported')
@@ -61,6 +61,7 @@ def import_tests(imp):
         except Skip as s:
             imp.note('test', name, 'skipped', str(s))
 
+
 def add_test(imp, node, params, label):
     params.setdefault('model', node.name)
     params['description'] = test_mark(imp.p)
@@ -85,7 +86,7 @@ def add_test(imp, node, params, label):
     casts = {'max_age': '::interval', 'min_rows': '::bigint', 'max_rows': '::bigint'}
     before = existing
     imp.db.run('SELECT medallion_add_test(' + ', '.join(f'{k} => %s{casts.get(k, "")}' for k in names) + ')',
-             [params[k] for k in names], fetch=True)
+               [params[k] for k in names], fetch=True)
     imp.test_names.add((params['model'], params['name']))
     if not imp.db.connected:
         imp.note('test', label, 'would import')
@@ -96,6 +97,7 @@ def add_test(imp, node, params, label):
         'WHERE model = %s AND name = %s', [params['model'], params['name']])
     status = 'created' if before is None else 'unchanged' if after and after[0] == before else 'updated'
     imp.note('test', label, status)
+
 
 def map_test(imp, node, column, name, args, conf):
     """A dbt test as medallion_add_test's parameters."""

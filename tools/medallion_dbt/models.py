@@ -56,6 +56,7 @@ def render_config(imp, node, conf):
         out[k] = v
     return out
 
+
 def prepare(imp, node):
     """Render a model or snapshot and work out its settings."""
     if node.python:
@@ -84,6 +85,7 @@ def prepare(imp, node):
         sql = translate_tsql(sql)
     node.sql = sql
     return node
+
 
 def settings(imp, node):
     conf = node.conf
@@ -147,6 +149,7 @@ def settings(imp, node):
             params['hard_deletes'] = 'invalidate'
     return params
 
+
 def create_model(imp, node):
     params = settings(imp, node)
     owner_tags = imp.db.query_params('SELECT tags FROM medallion.models WHERE name = %s', [node.name])
@@ -161,6 +164,7 @@ def create_model(imp, node):
         for k in names) + ')'
     row = imp.db.run(sql, [params[k] for k in names], fetch=True)
     return row[0] if row else 'would import'
+
 
 def order(imp):
     """Render every model and snapshot; return them upstream first.
@@ -199,6 +203,7 @@ def order(imp):
     for name in sorted(nodes):
         visit(name, [])
     return ordered
+
 
 def import_models(imp):
     imported = set()

@@ -26,6 +26,7 @@ def check_type(imp, column, type_name):
         if found == (None,):
             raise Skip(f'column {column}: type "{type_name}" does not exist')
 
+
 def import_seeds(imp):
     schema = imp.args.seed_schema
     if imp.p.seeds:
@@ -75,7 +76,7 @@ def import_seeds(imp):
                 imp.db.copy(table, text)
                 imp.db.run(f'COMMENT ON TABLE {table} IS {quote_literal(mark)}')
             imp.note('seed', name, 'would import' if not imp.db.connected else 'updated' if current else 'created',
-                      f'{len(data)} rows')
+                     f'{len(data)} rows')
         except Skip as s:
             imp.note('seed', name, 'skipped', str(s))
     if imp.p.seeds:

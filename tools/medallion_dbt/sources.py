@@ -21,7 +21,7 @@ def import_sources(imp):
                   if t.get('freshness') is not None or t.get('loaded_at_field') not in (None, loaded_at)]
         if differ:
             imp.note('source', name, 'note', f'tables {", ".join(differ)} have freshness of their own: '
-                      'medallion keeps one per source, the source\'s')
+                     'medallion keeps one per source, the source\'s')
 
         def after(x):
             if not x:
@@ -33,8 +33,8 @@ def import_sources(imp):
             if not NAME_RE.match(name):
                 raise Skip('a medallion source name is lower-case letters, digits and underscores')
             create_source(imp, name, schema, tables, loaded_at if fresh else None,
-                               after(fresh.get('warn_after')), after(fresh.get('error_after')),
-                               source.get('description'))
+                          after(fresh.get('warn_after')), after(fresh.get('error_after')),
+                          source.get('description'))
         except Skip as s:
             imp.note('source', name, 'skipped', str(s))
         why = ('a test of a source: medallion tests models (and checks sources\' freshness with '
@@ -46,15 +46,16 @@ def import_sources(imp):
                 for test in col.get('tests') or col.get('data_tests') or []:
                     imp.note('test', f'{name}.{t["name"]}.{col["name"]}: {test_name(test)}', 'unsupported', why)
 
+
 def create_source(imp, name, schema, tables, freshness_column, warn_after, error_after, description):
     """medallion_create_source, reported created, updated or unchanged."""
     row_sql = ('SELECT kind, local_schema, tables, freshness_column, warn_after, error_after, description '
                'FROM medallion.sources WHERE name = %s')
     before = imp.db.query_params(row_sql, [name])
     status = imp.db.run('SELECT medallion_create_source(%s, %s, tables => %s, freshness_column => %s, '
-                      'warn_after => %s::interval, error_after => %s::interval, description => %s)',
-                      [name, schema, tables, freshness_column, warn_after, error_after, description],
-                      fetch=True)
+                        'warn_after => %s::interval, error_after => %s::interval, description => %s)',
+                        [name, schema, tables, freshness_column, warn_after, error_after, description],
+                        fetch=True)
     if status is None:
         imp.note('source', name, 'would import')
     elif status[0] == 'updated' and before == imp.db.query_params(row_sql, [name]):
