@@ -6,9 +6,9 @@ import re
 
 from . import mapping, models, seeds, sources
 from .db import Database
+from .errors import Skip
 from .project import Node
 from .render import Renderer, Resolver
-from .errors import Skip
 from .sqltext import Relation, set_keywords
 
 
