@@ -56,9 +56,13 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.2.0--0.3.0.sql
 DATA = src/sql/medallion--0.1.0.sql src/sql/medallion--0.2.0.sql src/sql/medallion--0.1.0--0.2.0.sql
 PGFILEDESC = "medallion - medallion data pipelines inside PostgreSQL"
 
-# medallion-dbt (Python 3) goes to PostgreSQL's bindir, which Debian does
-# not put on PATH: make install also links it into /usr/local/bin.
-SCRIPTS = tools/medallion-dbt
+# medallion-dbt (Python 3) is the package tools/medallion_dbt, which
+# tools/medallion-dbt runs from the tree.  make builds it into one
+# executable file, a zipapp of the package, which goes to PostgreSQL's
+# bindir, which Debian does not put on PATH: make install also links it
+# into /usr/local/bin.
+PYTHON3 = /usr/bin/python3
+SCRIPTS_built = medallion-dbt
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=medallion
@@ -90,6 +94,10 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_STATE) $(SQL_FUNCTIONS) $(SQL_AFTER) $(SQ
 $(EXTENSION)--0.2.0--0.3.0.sql: src/sql/update/0.2.0--0.3.0.sql $(SQL_FUNCTIONS) \
 		src/sql/update/0.2.0--0.3.0.after.sql $(SQL_PRIVILEGES)
 	cat $^ > $@
+
+medallion-dbt: $(wildcard tools/medallion_dbt/*.py)
+	$(PYTHON3) -c "import zipapp; zipapp.create_archive('tools', '$@', interpreter='$(PYTHON3)', \
+		main='medallion_dbt.cli:run', filter=lambda p: p.parts[0] == 'medallion_dbt' and p.suffix == '.py')"
 
 .PHONY: check-sql
 check-sql:

@@ -9,19 +9,25 @@ to a module, the database driver, the importer or a dangerous builtin.
 """
 import argparse
 import builtins
-import importlib.machinery
-import importlib.util
 import os
+import sys
 import types
 import unittest
 
 import jinja2
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-_loader = importlib.machinery.SourceFileLoader('medallion_dbt', os.path.join(ROOT, 'tools', 'medallion-dbt'))
-_spec = importlib.util.spec_from_loader('medallion_dbt', _loader)
-dbt = importlib.util.module_from_spec(_spec)
-_loader.exec_module(dbt)
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+
+from medallion_dbt import db, errors, importer, project, render, sandbox, sqltext  # noqa: E402
+
+# the names this test reaches, wherever the package keeps them
+dbt = types.SimpleNamespace(
+    Importer=importer.Importer, Database=db.Database, Project=project.Project, Node=project.Node,
+    YamlText=project.YamlText, Renderer=render.Renderer, jinja_line=render.jinja_line,
+    SAFE_MODULES=sandbox.SAFE_MODULES, _from_psycopg=sandbox._from_psycopg, Refused=errors.Refused,
+    Skip=errors.Skip, Relation=sqltext.Relation, Filtered=sqltext.Filtered, Column=sqltext.Column,
+    QueryResult=sqltext.QueryResult, UnknownResult=sqltext.UnknownResult)
 
 # test/dbt/edge has macros of its own and of a package (fakeutils)
 PROJECT = os.path.join(ROOT, 'test', 'dbt', 'edge')
@@ -143,7 +149,7 @@ class Sandbox(unittest.TestCase):
             seen.add(id(obj))
             if isinstance(obj, (types.ModuleType, types.FrameType, types.CodeType, types.TracebackType)) \
                     or dbt._from_psycopg(obj) \
-                    or isinstance(obj, (dbt.Renderer, dbt.Importer, dbt.Project, jinja2.Environment)) \
+                    or isinstance(obj, (dbt.Renderer, dbt.Importer, dbt.Database, dbt.Project, jinja2.Environment)) \
                     or (callable(obj) and any(obj is d for d in DANGEROUS_BUILTINS)) \
                     or (isinstance(obj, (types.FunctionType, types.BuiltinFunctionType))
                         and (getattr(obj, '__module__', None) or '').split('.')[0] in DANGEROUS_MODULES):

@@ -1,0 +1,134 @@
+"""The import: one transaction (sources, seeds, models and snapshots,
+tests, and with --prune the drops), a line of the report per object.  The
+Importer is also the render.Resolver that answers templates' ref(),
+source() and run_query()."""
+import re
+
+from . import mapping, models, seeds, sources
+from .db import Database
+from .errors import Skip
+from .project import Node
+from .render import Renderer, Resolver
+from .sqltext import Relation, set_keywords
+
+
+class Importer(Resolver):
+    def __init__(self, project, args):
+        self.p = project
+        self.args = args
+        self.report = []        # (kind, name, status, reason)
+        self.disabled = set()
+        self.tests_skipped_on = set()   # models with a test skipped in this import
+        self.used_tests = {}    # (model, name) -> parameters, in this import
+        self.imported = set()
+        self.test_names = set()
+        self.db = Database(args.dsn, args.dry_run)
+        self.layers = {r[0] for r in self.db.query_params('SELECT name FROM medallion.layers', [])} \
+            or {'bronze', 'silver', 'gold'}
+        words = self.db.query_params("SELECT word FROM pg_catalog.pg_get_keywords() WHERE catcode <> 'U'", [])
+        if words:
+            set_keywords(w for (w,) in words)
+        self.renderer = Renderer(project, self)
+
+    def import_all(self):
+        """The import, in its order; the caller commits or rolls back."""
+        sources.import_sources(self)
+        seeds.import_seeds(self)
+        models.import_models(self)
+        mapping.import_tests(self)
+        if self.args.prune:
+            self.prune()
+
+    # render.Resolver: what templates ask
+    def query(self, sql):
+        return self.db.query(sql)
+
+    def columns_of(self, relation):
+        return self.db.columns_of(relation)
+
+    def relation_of(self, name, reader):
+        node = self.p.models.get(name) or self.p.snapshots.get(name)
+        if node is not None:
+            if reader is not None:
+                reader.refs.append(name)
+            if node.layer is None:
+                node.layer = models.layer_of_unrendered(node, self.p.layer_map, self.layers)
+            return Relation(node.layer, name, node)
+        if name in self.p.seeds:
+            if reader is not None:
+                reader.refs.append(name)
+            return Relation(self.args.seed_schema, name)
+        raise Skip(f'ref("{name}") names no model, seed or snapshot of the project')
+
+    def source_relation(self, source_name, table_name, reader):
+        source = self.p.sources.get(source_name)
+        if source is None:
+            raise Skip(f'source("{source_name}", "{table_name}"): no source {source_name} in the project')
+        for t in source.get('tables') or []:
+            if t.get('name') == table_name:
+                return Relation(source.get('schema', source_name), t.get('identifier', table_name))
+        raise Skip(f'source("{source_name}", "{table_name}"): the source has no table {table_name}')
+
+    # the report
+    def note(self, kind, name, status, reason=''):
+        if status == 'disabled' and kind in ('model', 'snapshot'):
+            self.disabled.add(name)
+        self.report.append((kind, name, status, reason))
+
+    # YAML values and test arguments written as Jinja
+    def render_value(self, node, value):
+        """A YAML value holding Jinja ("{{ ... }}"), rendered; its errors
+        name the YAML file and line it is written at."""
+        if isinstance(value, str) and '{{' in value:
+            path, line = getattr(value, '_origin', (node.path, 1))
+            m = re.fullmatch(r'\s*{{(.*)}}\s*', value, re.S)
+            if m and '{{' not in m.group(1):
+                # the braces as blanks: the expression keeps its lines
+                return self.render_expr(node, value[:m.start(1)].replace('{{', '  ') + m.group(1), (path, line))
+            return self.renderer.render(Node('yml', node.name, path, None), value, line)
+        return value
+
+    def render_expr(self, node, text, origin=None):
+        """ref('x') / source('s', 't') in a test argument, as a relation;
+        origin (file, line), or the YAML string's own, for errors."""
+        path, line = origin or getattr(text, '_origin', (None, 1))
+        text = str(text)
+        holder = Node('test', node.name, node.path, None)
+        self.renderer.current = holder
+        try:
+            value = self.renderer.evaluate(re.sub(r'^(\s*){{(.*)}}\s*$', r'\1  \2', text, flags=re.S), path, line)
+        finally:
+            self.renderer.current = None
+        return value
+
+    # --prune
+    def prune(self):
+        rows = self.db.query_params('SELECT name FROM medallion.models WHERE %s = ANY (tags) ORDER BY name',
+                                    [models.project_tag(self.p)])
+        gone = [r[0] for r in rows if r[0] not in self.p.models and r[0] not in self.p.snapshots]
+        # readers first: a model read by another is dropped after it, never
+        # with cascade (a model from elsewhere reading it stops the drop)
+        while gone:
+            left, errors = [], {}
+            for name in gone:
+                try:
+                    self.db.run('SELECT medallion_drop_model(%s)', [name])
+                    self.note('model', name, 'dropped', 'left the project')
+                except Skip as e:
+                    left.append(name)
+                    errors[name] = str(e)
+            if len(left) == len(gone):
+                for name in left:
+                    self.note('model', name, 'skipped', f'left the project, but could not be dropped: {errors[name]}')
+                break
+            gone = left
+        rows = self.db.query_params(
+            'SELECT t.model, t.name FROM medallion.tests t JOIN medallion.models m ON m.name = t.model '
+            'WHERE %s = ANY (m.tags) ORDER BY 1, 2', [models.project_tag(self.p)])
+        ours = {(m, n) for m, n in self.db.query_params(
+            'SELECT model, name FROM medallion.tests WHERE description = %s', [mapping.test_mark(self.p)])}
+        for model, name in rows:
+            if model in self.imported and (model, name) not in self.test_names and (model, name) in ours \
+                    and model not in self.tests_skipped_on:
+                self.db.run('SELECT medallion_drop_test(%s, %s)', [model, name])
+                self.note('test', f'{model}: {name}', 'dropped', 'left the project')

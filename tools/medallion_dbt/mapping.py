@@ -1,0 +1,309 @@
+"""dbt tests as medallion tests: each schema.yml test entry (dbt's own,
+dbt_utils', dbt_expectations', the project's {% test %} macros) mapped to
+medallion_add_test's arguments; singular tests as sql tests."""
+import hashlib
+import re
+
+import jinja2
+
+from .dialect import translate_tsql
+from .errors import Skip
+from .project import Node
+from .sqltext import Filtered, Relation, quote_ident, quote_literal
+
+# The arguments of dbt's and the packages' tests that the mapping reads.
+KNOWN_TEST_ARGUMENTS = {
+    'column_name', 'values', 'value_set', 'quote', 'to', 'field', 'combination_of_columns', 'column_list',
+    'expression', 'min_value', 'max_value', 'inclusive', 'strictly', 'datepart', 'interval', 'at_least',
+    'compare_model', 'column_type', 'from_condition', 'to_condition', 'where',
+}
+PERIODS = {'minute': 'minutes', 'hour': 'hours', 'day': 'days', 'week': 'weeks', 'month': 'months'}
+
+
+def import_tests(imp):
+    imp.test_names = set()
+    for node, column, entry, origin in imp.p.model_tests:
+        label = f'{node.name}{"." + column if column else ""}: {test_name(entry)}'
+        try:
+            name, kind_args, conf = parse_test(entry)
+            label = f'{node.name}{"." + column if column else ""}: {name}'
+            conf = {k: imp.render_value(node, v) for k, v in conf.items()}
+            if node.kind == 'seed':
+                imp.note('test', label, 'unsupported', 'a test of a seed: medallion tests models')
+                continue
+            if conf.get('enabled') is False or node.name in imp.disabled:
+                imp.note('test', label, 'disabled', 'enabled: false' if conf.get('enabled') is False
+                         else f'its model {node.name} is disabled')
+                continue
+            if node.name not in imp.imported:
+                raise Skip(f'its model {node.name} was not imported')
+            params = map_test(imp, node, column, name, kind_args, conf)
+            add_test(imp, node, params, label)
+        except Skip as s:
+            imp.note('test', label, 'skipped', str(s))
+            imp.tests_skipped_on.add(node.name)
+        except (jinja2.TemplateError, KeyError, ValueError, TypeError, AttributeError) as e:
+            imp.note('test', label, 'skipped', f'{type(e).__name__}: {e}')
+            imp.tests_skipped_on.add(node.name)
+    for name, path, raw in imp.p.singular:
+        node = Node('test', name, path, raw)
+        try:
+            sql = imp.renderer.render(node, raw).strip().rstrip(';')
+            models = [r for r in node.refs if r in imp.imported]
+            if not models:
+                raise Skip('a singular test must read an imported model (ref)')
+            if imp.p.dialect == 'tsql':
+                sql = translate_tsql(sql)
+            conf = node.config
+            params = {'model': models[0], 'kind': 'sql', 'sql': sql, 'name': test_ident(name)}
+            params.update(test_config(conf))
+            add_test(imp, imp.p.models.get(models[0]) or imp.p.snapshots[models[0]], params, name)
+        except Skip as s:
+            imp.note('test', name, 'skipped', str(s))
+
+
+def add_test(imp, node, params, label):
+    params.setdefault('model', node.name)
+    params['description'] = test_mark(imp.p)
+    if 'name' not in params:
+        params['name'] = test_ident(label.replace(': ', '_').replace('.', '_'))
+    params['name'] = test_ident(params['name'])
+    key = (params['model'], params['name'])
+    if key in imp.used_tests and imp.used_tests[key] != params:
+        # two tests of one kind on one column: dbt tells them apart by their arguments
+        params['name'] = test_ident(params['name'][:39] + '_' + hashlib.sha256(
+            repr(sorted(params.items())).encode()).hexdigest()[:8])
+        key = (params['model'], params['name'])
+    imp.used_tests[key] = dict(params)
+    existing = None
+    if imp.db.connected:
+        found = imp.db.query_params(
+            'SELECT kind, columns, accepted, to_model, to_relation, to_column, expression, min_rows, '
+            'max_rows, max_age, sql, severity, warn_if, error_if, store_failures FROM medallion.tests '
+            'WHERE model = %s AND name = %s', [params['model'], params['name']])
+        existing = found[0] if found else None
+    names = list(params)
+    casts = {'max_age': '::interval', 'min_rows': '::bigint', 'max_rows': '::bigint'}
+    before = existing
+    imp.db.run('SELECT medallion_add_test(' + ', '.join(f'{k} => %s{casts.get(k, "")}' for k in names) + ')',
+               [params[k] for k in names], fetch=True)
+    imp.test_names.add((params['model'], params['name']))
+    if not imp.db.connected:
+        imp.note('test', label, 'would import')
+        return
+    after = imp.db.query_params(
+        'SELECT kind, columns, accepted, to_model, to_relation, to_column, expression, min_rows, '
+        'max_rows, max_age, sql, severity, warn_if, error_if, store_failures FROM medallion.tests '
+        'WHERE model = %s AND name = %s', [params['model'], params['name']])
+    status = 'created' if before is None else 'unchanged' if after and after[0] == before else 'updated'
+    imp.note('test', label, status)
+
+
+def map_test(imp, node, column, name, args, conf):
+    """A dbt test as medallion_add_test's parameters."""
+    base = name.split('.')[-1]
+    args = {k: imp.render_value(node, v) for k, v in args.items()}
+    if base not in imp.p.generic or '.' in name:
+        unknown = sorted(set(args) - KNOWN_TEST_ARGUMENTS)
+        if unknown:
+            # row_condition, mostly, fail_calc...: what they change is not mapped
+            raise Skip(f'{name}: argument {", ".join(unknown)} is not supported')
+    col = args.get('column_name', column)
+    p = {'model': node.name}
+    p.update(test_config(conf))
+    where = conf.get('where') or args.get('where')
+    rel = f'{quote_ident(node.layer)}.{quote_ident(node.name)}'
+
+    def need_col():
+        if not col:
+            raise Skip(f'{name} needs a column')
+        return col
+
+    def sql_test(failing):
+        p.update(kind='sql', sql=failing)
+        return p
+
+    def filtered(condition_fails):
+        # rows failing a row condition, within the test's where
+        return sql_test(f'SELECT * FROM {rel} WHERE ({where}) AND NOT ({condition_fails})')
+
+    if base in ('not_null', 'expect_column_values_to_not_be_null'):
+        c = need_col()
+        if where:
+            return filtered(f'{quote_ident(c)} IS NOT NULL')
+        p.update(kind='not_null', column_name=c)
+    elif base in ('unique', 'expect_column_values_to_be_unique', 'unique_combination_of_columns',
+                  'expect_compound_columns_to_be_unique'):
+        cols = args.get('combination_of_columns') or args.get('column_list') or [need_col()]
+        if where:
+            keys = ', '.join(quote_ident(c) for c in cols)
+            return sql_test(f'SELECT {keys} FROM {rel} WHERE ({where}) GROUP BY {keys} HAVING count(*) > 1')
+        p.update(kind='unique', columns=list(cols))
+    elif base in ('accepted_values', 'expect_column_values_to_be_in_set'):
+        c = need_col()
+        values = args.get('values') or args.get('value_set')
+        if values is None:
+            raise Skip(f'{name} without values')
+        if where:
+            vals = ', '.join(quote_literal(str(v)) for v in values)
+            return filtered(f'{quote_ident(c)}::text IN ({vals}) OR {quote_ident(c)} IS NULL')
+        p.update(kind='accepted_values', column_name=c, accepted=[str(v) for v in values])
+    elif base in ('relationships', 'relationships_where'):
+        c = need_col()
+        to, field = args.get('to'), args.get('field')
+        if to is None or field is None:
+            raise Skip(f'{name} needs to and field')
+        target = to if isinstance(to, Relation) else imp.render_expr(node, to)
+        if base == 'relationships_where' or where:
+            cond = args.get('from_condition') or where or 'true'
+            tcond = args.get('to_condition') or 'true'
+            return sql_test(f'SELECT f.* FROM {rel} f WHERE ({cond}) AND f.{quote_ident(c)} IS NOT NULL '
+                            f'AND NOT EXISTS (SELECT FROM {target} t WHERE ({tcond}) '
+                            f'AND t.{quote_ident(field)} = f.{quote_ident(c)})')
+        if isinstance(target, Relation) and target.model is not None:
+            p.update(kind='relationships', column_name=c, to_model=target.model.name, to_column=field)
+        else:
+            p.update(kind='relationships', column_name=c, to_relation=str(target), to_column=field)
+    elif base == 'expression_is_true':
+        expr = args.get('expression')
+        if expr is None:
+            raise Skip('expression_is_true without expression')
+        expr = f'{quote_ident(col)} {expr}' if col else str(expr)
+        if where:
+            return filtered(expr)
+        p.update(kind='expression', expression=expr)
+    elif base in ('accepted_range', 'expect_column_values_to_be_between'):
+        c = quote_ident(need_col())
+        lo, hi = args.get('min_value'), args.get('max_value')
+        strict = args.get('strictly', False) or args.get('inclusive', True) is False
+        parts = []
+        if lo is not None:
+            parts.append(f'{c} {">" if strict else ">="} {lo}')
+        if hi is not None:
+            parts.append(f'{c} {"<" if strict else "<="} {hi}')
+        if not parts:
+            raise Skip(f'{name} without min_value or max_value')
+        expr = f'({c} IS NULL OR ({" AND ".join(parts)}))'
+        if where:
+            return filtered(expr)
+        p.update(kind='expression', expression=expr)
+    elif base in ('expect_table_row_count_to_be_between',):
+        p.update(kind='row_count')
+        if args.get('min_value') is not None:
+            p['min_rows'] = int(args['min_value'])
+        if args.get('max_value') is not None:
+            p['max_rows'] = int(args['max_value'])
+    elif base == 'recency':
+        field = args.get('field') or need_col()
+        p.update(kind='freshness', column_name=field,
+                 max_age=f"{args.get('interval', 1)} {PERIODS.get(args.get('datepart', 'day'), args.get('datepart', 'day'))}")
+    elif base == 'not_null_proportion':
+        c = quote_ident(need_col())
+        least = args.get('at_least', 0)
+        return sql_test(f'SELECT p FROM (SELECT count({c})::numeric / nullif(count(*), 0) AS p FROM {rel}'
+                        f'{" WHERE " + where if where else ""}) s WHERE p < {least}')
+    elif base == 'equal_rowcount':
+        other = args.get('compare_model')
+        other = other if isinstance(other, Relation) else imp.render_expr(node, other)
+        return sql_test(f'SELECT 1 FROM (SELECT count(*) AS n FROM {rel}) a, (SELECT count(*) AS n FROM {other}) b '
+                        f'WHERE a.n <> b.n')
+    elif base == 'expect_column_values_to_be_of_type':
+        c = need_col()
+        want = str(args.get('column_type', '')).lower()
+        return sql_test(f"SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = {quote_literal(rel)}::regclass "
+                        f"AND a.attname = {quote_literal(c)} "
+                        f"AND pg_catalog.format_type(a.atttypid, a.atttypmod) !~* {quote_literal('^' + re.escape(want))}")
+    elif base in imp.p.generic:
+        macro = imp.p.generic[base]
+        relation = Relation(node.layer, node.name, node)
+        if where:
+            # as dbt does: the test reads the rows its where selects
+            relation = Filtered(relation, where)
+        kwargs = {k: v for k, v in args.items() if k != 'column_name'}
+        holder = Node('test', base, node.path, None)
+        imp.renderer.current = holder
+        try:
+            if col is not None:
+                sql = macro(model=relation, column_name=quote_ident(col) if col in node.quoted else col, **kwargs)
+            else:
+                sql = macro(model=relation, **kwargs)
+        except TypeError as e:
+            raise Skip(f'custom test {base}: {e}')
+        finally:
+            imp.renderer.current = None
+        sql = str(sql).strip().rstrip(';')
+        if imp.p.dialect == 'tsql':
+            sql = translate_tsql(sql)
+        return sql_test(sql)
+    else:
+        raise Skip(f'test {name} has no medallion mapping and no {{% test %}} definition in the project')
+    return p
+
+
+def test_mark(project):
+    """The description of the tests imported from this project."""
+    return f'dbt project {project.name}'
+
+
+
+def test_name(entry):
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict) and entry:
+        return str(next(iter(entry)))
+    return str(entry)
+
+
+def parse_test(entry):
+    """(name, arguments, config) of a schema.yml test entry."""
+    if isinstance(entry, str):
+        return entry, {}, {}
+    entry = dict(entry)
+    name = None
+    for k in list(entry):
+        if k not in ('config', 'severity', 'warn_if', 'error_if', 'where', 'store_failures', 'enabled',
+                     'name', 'tags', 'meta', 'limit'):
+            name = k
+            break
+    if name is None:
+        raise Skip(f'a test entry without a test: {entry}')
+    args = entry.pop(name) or {}
+    if not isinstance(args, dict):
+        raise Skip(f'the arguments of {name} are not a mapping: {args}')
+    args = dict(args)
+    args.update(args.pop('arguments', None) or {})      # dbt 1.10
+    conf = dict(args.pop('config', None) or {})
+    for k in ('severity', 'warn_if', 'error_if', 'where', 'store_failures', 'enabled'):
+        if k in args:
+            conf.setdefault(k, args.pop(k))
+        if k in entry:
+            conf.setdefault(k, entry[k])
+    conf.update(entry.get('config') or {})
+    if 'name' in entry:
+        conf['name'] = entry['name']
+    return name, args, conf
+
+
+def test_config(conf):
+    out = {}
+    if conf.get('severity'):
+        out['severity'] = str(conf['severity']).lower()
+    for k in ('warn_if', 'error_if'):
+        if conf.get(k):
+            out[k] = str(conf[k])
+    if conf.get('store_failures'):
+        out['store_failures'] = True
+    if conf.get('name'):
+        out['name'] = conf['name']
+    return out
+
+
+def test_ident(text):
+    name = re.sub(r'[^a-z0-9_]+', '_', text.lower()).strip('_')
+    if not name or name[0].isdigit():
+        name = 't_' + name
+    # medallion names a test's column medallion.test.<name>: 48 keeps it whole
+    if len(name) > 48:
+        name = name[:39] + '_' + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return name
+

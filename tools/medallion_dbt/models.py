@@ -1,0 +1,279 @@
+"""Models and snapshots: rendered, ordered upstream first, and created
+with medallion_create_model; their layer, materialization, tags,
+incremental watermark and snapshot settings."""
+import json
+import os
+import re
+
+from .dialect import translate_tsql
+from .errors import Disabled, ProjectError, Skip
+from .project import deep_merge
+
+MATERIALIZATIONS = {'view', 'table', 'incremental', 'ephemeral', 'snapshot'}
+NAME_RE = re.compile(r'^[a-z_][a-z0-9_]{0,62}$')
+
+
+def layer_of(node, layer_map, layers):
+    """The layer of a rendered model or snapshot: its schema (config(),
+    schema.yml, +schema) when that names a layer, as is or through
+    layer_map; else the deepest folder layer_map knows; a snapshot silver."""
+    schema = node.config.get('schema') or node.config.get('target_schema') \
+        or (node.yml.get('config') or {}).get('schema') or node.folder_config.get('schema')
+    schema = layer_map.get(schema, schema) if isinstance(schema, str) else None
+    if schema in layers:
+        return schema
+    for folder in reversed(getattr(node, 'folders', [])):
+        if folder in layer_map:
+            return layer_map[folder]
+    if node.kind == 'snapshot':
+        return 'silver'
+    raise Skip(f'no layer: the folder {"/".join(getattr(node, "folders", [])) or "(top)"} names none '
+               f'(use +schema or --layer-map FOLDER=LAYER)')
+
+
+def layer_of_unrendered(node, layer_map, layers):
+    """A model's layer before it is rendered: its config() call's literal
+    schema, else folder and file configs (the call is read when it is
+    rendered)."""
+    m = re.search(r"config\s*\((.*?)\)\s*}}", node.raw or '', re.S)
+    if m:
+        s = re.search(r"schema\s*=\s*['\"](\w+)['\"]", m.group(1))
+        if s:
+            layer = layer_map.get(s.group(1), s.group(1))
+            if layer in layers:
+                return layer
+    return layer_of(node, layer_map, layers)
+
+
+def render_config(imp, node, conf):
+    """Configs written as Jinja ("{{ var('x') }}"), rendered."""
+    out = {}
+    for k, v in conf.items():
+        if isinstance(v, str) and '{{' in v:
+            v = imp.render_value(node, v)
+            if isinstance(v, str) and v.strip().lower() in ('true', 'false'):
+                v = v.strip().lower() == 'true'
+        out[k] = v
+    return out
+
+
+def prepare(imp, node):
+    """Render a model or snapshot and work out its settings."""
+    if node.python:
+        raise Skip('Python models are not supported')
+    node.refs = []
+    node.config = {}
+    raw = node.raw
+    early = render_config(imp, node, deep_merge(node.folder_config, node.yml.get('config') or {}))
+    if early.get('enabled') is False:
+        raise Disabled()
+    sql = imp.renderer.render(node, raw)
+    conf = deep_merge(early, render_config(imp, node, node.config))
+    node.conf = conf
+    if conf.get('enabled') is False:
+        raise Disabled()
+    if not NAME_RE.match(node.name):
+        raise Skip('a medallion model name is lower-case letters, digits and underscores, at most 63')
+    materialized = 'snapshot' if node.kind == 'snapshot' else conf.get('materialized', 'view')
+    if materialized not in MATERIALIZATIONS:
+        raise Skip(f'materialization "{materialized}" has no medallion equivalent '
+                   f'(view, table, incremental, ephemeral, snapshot)')
+    node.layer = layer_of(node, imp.p.layer_map, imp.layers)
+    node.materialized = materialized
+    sql = sql.strip().rstrip(';').strip()
+    if imp.p.dialect == 'tsql':
+        sql = translate_tsql(sql)
+    node.sql = sql
+    return node
+
+
+def settings(imp, node):
+    conf = node.conf
+    params = {'name': node.name, 'sql': node.sql, 'layer': node.layer, 'materialized': node.materialized}
+    tags = []
+    for level in (node.folder_config, node.yml.get('config') or {}, node.config, {'tags': node.yml.get('tags')}):
+        found = level.get('tags') or []
+        tags += [found] if isinstance(found, str) else list(found)
+    renamed = [t for t in tags if tag_ident(t) != t]
+    if renamed:
+        node.note = ((node.note + '; ') if node.note else '') + 'tags as medallion spells them: ' + \
+            ', '.join(f'{t} -> {tag_ident(t)}' for t in renamed)
+    params['tags'] = sorted(set([tag_ident(t) for t in tags] + [project_tag(imp.p)]))
+    try:
+        desc = imp.render_value(node, node.yml.get('description'))
+    except Skip as e:
+        desc = None
+        node.note = f'description left out: {e}'
+    if desc:
+        params['description'] = str(desc).strip()
+    cols = {c['name']: str(imp.render_value(node, c['description'])).strip()
+            for c in node.yml.get('columns') or [] if c.get('description')}
+    if cols:
+        params['column_descriptions'] = json.dumps(cols)
+    if conf.get('on_schema_change') in ('append_new_columns', 'sync_all_columns', 'fail'):
+        params['on_schema_change'] = conf['on_schema_change']
+    key = conf.get('unique_key')
+    if key and node.materialized in ('incremental', 'snapshot', 'table'):
+        params['unique_key'] = [key] if isinstance(key, str) else list(key)
+    if node.materialized == 'table' and 'unique_key' in params:
+        del params['unique_key']
+    if node.materialized == 'incremental':
+        strategy = conf.get('incremental_strategy')
+        if strategy not in (None, 'merge', 'delete+insert', 'append'):
+            raise Skip(f'incremental_strategy "{strategy}" has no medallion equivalent (merge, delete+insert, append)')
+        params['strategy'] = strategy or ('merge' if key else 'append')
+        meta = (conf.get('meta') or {}).get('medallion') or {}
+        mark, lookback = meta.get('watermark'), meta.get('lookback')
+        if not mark:
+            mark, lookback = watermark_of(node.raw)
+        if not mark:
+            params['materialized'] = 'table'
+            for k in ('strategy', 'unique_key'):
+                params.pop(k, None)
+            node.note = ('incremental without a watermark (no is_incremental() block of the usual shape, '
+                         'no meta.medallion.watermark): imported as a table')
+        else:
+            params['watermark'] = mark
+            if lookback:
+                params['lookback'] = lookback
+    if node.kind == 'snapshot':
+        strategy = conf.get('strategy', 'timestamp')
+        params['snapshot_strategy'] = strategy
+        if strategy == 'timestamp':
+            params['updated_at'] = conf.get('updated_at')
+        else:
+            cc = conf.get('check_cols')
+            if cc and cc != 'all':
+                params['check_columns'] = [cc] if isinstance(cc, str) else list(cc)
+        if conf.get('invalidate_hard_deletes') or conf.get('hard_deletes') == 'invalidate':
+            params['hard_deletes'] = 'invalidate'
+    return params
+
+
+def create_model(imp, node):
+    params = settings(imp, node)
+    owner_tags = imp.db.query_params('SELECT tags FROM medallion.models WHERE name = %s', [node.name])
+    if owner_tags:
+        others = [t for t in owner_tags[0][0] if t.startswith('dbt_project_') and t != project_tag(imp.p)]
+        if others or project_tag(imp.p) not in owner_tags[0][0]:
+            raise Skip(f'a model {node.name} already exists and was not imported from this project'
+                       + (f' (tag {others[0]})' if others else ''))
+    names = list(params)
+    sql = 'SELECT medallion_create_model(' + ', '.join(
+        f'{k} => %s' + ('::jsonb' if k == 'column_descriptions' else '::interval' if k == 'lookback' else '')
+        for k in names) + ')'
+    row = imp.db.run(sql, [params[k] for k in names], fetch=True)
+    return row[0] if row else 'would import'
+
+
+def order(imp):
+    """Render every model and snapshot; return them upstream first.
+    Layers are worked out first, so that ref() renders the same
+    whatever order models are read in."""
+    nodes = {}
+    for node in list(imp.p.models.values()) + list(imp.p.snapshots.values()):
+        try:
+            node.layer = None if node.python else layer_of_unrendered(node, imp.p.layer_map, imp.layers)
+        except Skip:
+            node.layer = None
+    for node in list(imp.p.models.values()) + list(imp.p.snapshots.values()):
+        try:
+            nodes[node.name] = prepare(imp, node)
+        except Disabled:
+            imp.note(node.kind, node.name, 'disabled', 'enabled: false')
+        except Skip as s:
+            if node.python or not node.refs:
+                imp.note(node.kind, node.name, 'skipped', str(s))
+            else:
+                # ordered by the refs met so far; rendered again when imported
+                nodes[node.name] = node
+    ordered, state = [], {}
+
+    def visit(name, path):
+        if state.get(name) == 'done' or name not in nodes:
+            return
+        if state.get(name) == 'visiting':
+            cycle = path[path.index(name):] + [name]
+            raise ProjectError('the models form a cycle: ' + ' -> '.join(cycle))
+        state[name] = 'visiting'
+        for up in nodes[name].refs:
+            visit(up, path + [name])
+        state[name] = 'done'
+        ordered.append(nodes[name])
+    for name in sorted(nodes):
+        visit(name, [])
+    return ordered
+
+
+def import_models(imp):
+    imported = set()
+    for kind, name, path in imp.p.stale:
+        imp.note(kind, name, 'ignored', f'{os.path.relpath(path, imp.p.dir)} describes it, but there is no such file')
+    pending = order(imp)
+    imp.db.phase = 'import'
+    waiting = {}
+    while pending:
+        node = pending.pop(0)
+        try:
+            # rendered again now that what it reads exists (run_query)
+            prepare(imp, node)
+        except Disabled:
+            imp.note(node.kind, node.name, 'disabled', 'enabled: false')
+            continue
+        except Skip as s:
+            imp.note(node.kind, node.name, 'skipped', str(s))
+            continue
+        missing = [r for r in node.refs if r not in imported and r not in imp.p.seeds]
+        later = [r for r in missing if any(n.name == r for n in pending)]
+        if later and waiting.get(node.name) != len(pending):
+            # read a model still to come (found only now): after it
+            waiting[node.name] = len(pending)
+            pending.append(node)
+            continue
+        if missing:
+            imp.note(node.kind, node.name, 'skipped', f'reads {", ".join(missing)}, which was not imported')
+            continue
+        try:
+            status = create_model(imp, node)
+            imported.add(node.name)
+            imp.note(node.kind, node.name, status, node.note or '')
+        except Skip as s:
+            imp.note(node.kind, node.name, 'skipped', str(s))
+    imp.imported = imported
+
+
+
+def project_tag(project):
+    """The tag that marks the models imported from this project."""
+    return 'dbt_project_' + tag_ident(project.name)
+
+
+def tag_ident(tag):
+    """A dbt tag as a medallion tag (lower-case letters, digits, _)."""
+    out = re.sub(r'[^a-z0-9_]+', '_', str(tag).lower()).strip('_') or 'tag'
+    return ('t_' + out if out[0].isdigit() else out)[:63]
+
+
+
+INTERVAL_RE = r"(?:interval\s*'(\d+\s*[a-z]+)'|'(\d+\s*[a-z]+)'\s*::\s*interval)"
+
+
+def watermark_of(raw):
+    """The watermark column and lookback of the usual is_incremental()
+    block, and only of it: the block is one condition,
+    where col >[=] (select max(col) [- interval 'n unit'] from {{ this }})
+    [- interval 'n unit'].  Anything else is not recognised."""
+    text = re.sub(r'{#.*?#}', '', raw or '', flags=re.S)
+    text = re.sub(r'/\*.*?\*/', '', text, flags=re.S)
+    text = re.sub(r'--[^\n]*', '', text)
+    blocks = re.findall(r'{%-?\s*if\s+is_incremental\(\)\s*-?%}(.*?){%-?\s*endif\s*-?%}', text, re.S | re.I)
+    if len(blocks) != 1:
+        return None, None
+    m = re.fullmatch(r'\s*(?:where|and)\s+(?:\w+\.)?"?(\w+)"?\s*>=?\s*\(\s*select\s+max\s*\(\s*"?(\w+)"?\s*\)'
+                     r'(?:\s*-\s*' + INTERVAL_RE + r')?\s+from\s*{{\s*this\s*}}\s*\)'
+                     r'(?:\s*-\s*' + INTERVAL_RE + r')?\s*', blocks[0], re.S | re.I)
+    if not m or m.group(1) != m.group(2):
+        return None, None
+    lookback = next((g for g in m.groups()[2:] if g), None)
+    return m.group(1), lookback
+

@@ -1,0 +1,269 @@
+"""The dbt project on disk: dbt_project.yml, its folders and their
+configs, schema.yml properties, sources, docs blocks and singular tests."""
+import glob
+import os
+import re
+
+import yaml
+
+from .errors import ProjectError
+
+
+# Folders that name a layer, as dbt projects lay them out.
+FOLDER_LAYERS = {
+    'bronze': 'bronze', 'staging': 'bronze', 'stg': 'bronze', 'raw': 'bronze',
+    'silver': 'silver', 'intermediate': 'silver', 'int': 'silver',
+    'gold': 'gold', 'marts': 'gold', 'mart': 'gold',
+}
+
+
+class Node:
+    """A model, seed or snapshot of the project."""
+
+    def __init__(self, kind, name, path, raw):
+        self.kind = kind            # model, seed, snapshot
+        self.name = name
+        self.path = path
+        self.raw = raw
+        self.line = 1               # where raw starts in the file
+        self.folder_config = {}
+        self.yml = {}               # the schema.yml entry
+        self.config = {}            # config() calls, while rendering
+        self.refs = []
+        self.sql = None
+        self.python = False
+        self.folders = []
+        self.quoted = set()         # columns with quote: true
+        self.layer = None
+        self.status = None
+        self.note = None
+
+
+def as_list(value):
+    """A YAML list, or one item written without the list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def read(path):
+    with open(path, encoding='utf-8') as f:
+        return f.read()
+
+
+class YamlText(str):
+    """A string of the project's YAML files, with where it is written: a
+    value rendered as Jinja names its file and line when it fails."""
+
+    def __new__(cls, value, path, line):
+        text = super().__new__(cls, value)
+        text._origin = (path, line)
+        return text
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """yaml.safe_load that marks strings with their place."""
+
+    def construct_text(self, node):
+        value = self.construct_scalar(node)
+        # a block scalar's text starts on the line after its | or >
+        line = node.start_mark.line + 1 + (1 if node.style in ('|', '>') else 0)
+        return YamlText(value, self.path, line)
+
+
+_YamlLoader.add_constructor('tag:yaml.org,2002:str', _YamlLoader.construct_text)
+
+
+def load_yaml(path):
+    """The YAML file at path, as yaml.safe_load reads it, strings as
+    YamlText."""
+    loader = _YamlLoader(read(path))
+    loader.path = path
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def deep_merge(base, extra):
+    out = dict(base)
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def folder_config(root, project, parts):
+    """dbt_project.yml's configs for a path: '+key' (or plain key) values
+    of the root (models: +x), the project and every folder on the way, the
+    deeper winning; tags add up."""
+    config = {'tags': []}
+    root = root if isinstance(root, dict) else {}
+    levels = [{k: v for k, v in root.items() if k.startswith('+')}]
+    level = root.get(project)
+    for part in [None] + parts:
+        if part is not None:
+            level = level.get(part) if isinstance(level, dict) else None
+        if not isinstance(level, dict):
+            break
+        levels.append(level)
+    for level in levels:
+        for k, v in level.items():
+            key = k[1:] if k.startswith('+') else k
+            if not k.startswith('+') and isinstance(v, dict):
+                continue
+            if key == 'tags':
+                config['tags'] += [v] if isinstance(v, str) else list(v or [])
+            else:
+                config[key] = v
+    return config
+
+
+class Project:
+    def __init__(self, directory, args):
+        self.dir = os.path.abspath(directory)
+        path = os.path.join(self.dir, 'dbt_project.yml')
+        if not os.path.exists(path):
+            raise ProjectError(f'{directory}: no dbt_project.yml (is this a dbt project?)')
+        try:
+            self.conf = load_yaml(path) or {}
+        except yaml.YAMLError as e:
+            raise ProjectError(f'{path}: {e}')
+        self.name = self.conf.get('name') or os.path.basename(self.dir)
+        self.vars = dict(self.conf.get('vars') or {})
+        if args.vars:
+            try:
+                extra = yaml.safe_load(args.vars) or {}
+            except yaml.YAMLError as e:
+                raise ProjectError(f'--vars: {e}')
+            if not isinstance(extra, dict):
+                raise ProjectError('--vars: a YAML mapping, as "{name: value}"')
+            self.vars.update(extra)
+        self.layer_map = dict(FOLDER_LAYERS)
+        for item in args.layer_map or []:
+            folder, _, layer = item.partition('=')
+            self.layer_map[folder] = layer
+        self.dialect = args.dialect or self.profile_dialect()
+        self.target = args.target or 'dev'
+        self.models = {}
+        self.seeds = {}
+        self.snapshots = {}
+        self.sources = {}       # name -> yml entry
+        self.docs = {}
+        self.model_tests = []   # (model, column or None, test entry, origin)
+        self.stale = []         # properties of files that are not there
+        self.singular = []      # (name, path, raw)
+        self.generic = {}       # test name -> macro
+        self.load()
+
+    def profile_dialect(self):
+        """tsql when the project's own profiles.yml targets SQL Server."""
+        path = os.path.join(self.dir, 'profiles.yml')
+        if not os.path.exists(path):
+            return 'postgres'
+        try:
+            profiles = yaml.safe_load(read(path)) or {}
+        except yaml.YAMLError:
+            return 'postgres'
+        for profile in profiles.values():
+            for output in (profile or {}).get('outputs', {}).values() if isinstance(profile, dict) else []:
+                if isinstance(output, dict) and output.get('type') in ('sqlserver', 'synapse', 'fabric'):
+                    return 'tsql'
+        return 'postgres'
+
+    def paths(self, key, default):
+        return [os.path.join(self.dir, p) for p in (self.conf.get(key) or [default])]
+
+    def files(self, key, default, ext):
+        out = []
+        for base in self.paths(key, default):
+            for f in sorted(glob.glob(os.path.join(base, '**', '*' + ext), recursive=True)):
+                out.append((base, f))
+        return out
+
+    def load(self):
+        for base, f in self.files('model-paths', 'models', '.sql'):
+            name = os.path.splitext(os.path.basename(f))[0]
+            if name in self.models:
+                raise ProjectError(f'{f}: a second model named {name}')
+            node = Node('model', name, f, read(f))
+            parts = os.path.relpath(os.path.dirname(f), base).split(os.sep)
+            parts = [] if parts == ['.'] else parts
+            node.folders = parts
+            node.folder_config = folder_config(self.conf.get('models'), self.name, parts)
+            self.models[name] = node
+        for base, f in self.files('model-paths', 'models', '.py'):
+            name = os.path.splitext(os.path.basename(f))[0]
+            node = Node('model', name, f, None)
+            node.python = True
+            node.folders = []
+            self.models[name] = node
+        for base, f in self.files('seed-paths', 'seeds', '.csv'):
+            name = os.path.splitext(os.path.basename(f))[0]
+            node = Node('seed', name, f, None)
+            parts = os.path.relpath(os.path.dirname(f), base).split(os.sep)
+            node.folder_config = folder_config(self.conf.get('seeds'), self.name,
+                                               ([] if parts == ['.'] else parts) + [name])
+            self.seeds[name] = node
+        for base, f in self.files('snapshot-paths', 'snapshots', '.sql'):
+            text = read(f)
+            for m in re.finditer(r'{%-?\s*snapshot\s+(\w+)\s*-?%}(.*?){%-?\s*endsnapshot\s*-?%}', text, re.S):
+                node = Node('snapshot', m.group(1), f, m.group(2))
+                node.line = text.count('\n', 0, m.start(2)) + 1
+                node.folder_config = folder_config(self.conf.get('snapshots'), self.name, [m.group(1)])
+                self.snapshots[m.group(1)] = node
+        # schema files: model, seed and snapshot properties, sources, tests
+        ymls = self.files('model-paths', 'models', '.yml') + self.files('model-paths', 'models', '.yaml') \
+            + self.files('seed-paths', 'seeds', '.yml') + self.files('snapshot-paths', 'snapshots', '.yml')
+        for _, f in ymls:
+            try:
+                doc = load_yaml(f) or {}
+            except yaml.YAMLError as e:
+                raise ProjectError(f'{f}: {e}')
+            if not isinstance(doc, dict):
+                raise ProjectError(f'{f}: not a properties file (a mapping with version, models, sources ...)')
+            for kind, table in (('models', self.models), ('seeds', self.seeds), ('snapshots', self.snapshots)):
+                for entry in doc.get(kind) or []:
+                    if not isinstance(entry, dict) or 'name' not in entry:
+                        raise ProjectError(f'{f}: a {kind[:-1]} entry without a name')
+                    node = table.get(entry.get('name'))
+                    if node is None:
+                        self.stale.append((kind[:-1], entry.get('name'), f))
+                        continue
+                    node.yml = entry
+                    for t in as_list(entry.get('tests') or entry.get('data_tests')):
+                        self.model_tests.append((node, None, t, f))
+                    for col in entry.get('columns') or []:
+                        if not isinstance(col, dict) or 'name' not in col:
+                            raise ProjectError(f'{f}: a column of {entry["name"]} without a name')
+                        # dbt writes the name into SQL unquoted unless quote: true
+                        cname = col['name'] if col.get('quote') else str(col['name']).lower()
+                        if col.get('quote'):
+                            node.quoted.add(cname)
+                        for t in as_list(col.get('tests') or col.get('data_tests')):
+                            self.model_tests.append((node, cname, t, f))
+            for source in doc.get('sources') or []:
+                if not isinstance(source, dict) or 'name' not in source:
+                    raise ProjectError(f'{f}: a source without a name')
+                for table in source.get('tables') or []:
+                    if not isinstance(table, dict) or 'name' not in table:
+                        raise ProjectError(f'{f}: a table of source {source["name"]} without a name')
+                self.sources[source['name']] = source
+        doc_files = []
+        for key, default in (('docs-paths', None), ('model-paths', 'models'), ('macro-paths', 'macros'),
+                             ('seed-paths', 'seeds'), ('snapshot-paths', 'snapshots'), ('test-paths', 'tests'),
+                             ('analysis-paths', 'analyses')):
+            if default is None and not self.conf.get(key):
+                continue
+            doc_files += [f for _, f in self.files(key, default, '.md')]
+        for f in sorted(set(doc_files)):
+            for m in re.finditer(r'{%-?\s*docs\s+(\w+)\s*-?%}(.*?){%-?\s*enddocs\s*-?%}', read(f), re.S):
+                self.docs[m.group(1)] = m.group(2).strip()
+        for _, f in self.files('test-paths', 'tests', '.sql'):
+            text = read(f)
+            if re.search(r'{%-?\s*test\s', text):
+                continue        # generic tests, loaded with the macros
+            self.singular.append((os.path.splitext(os.path.basename(f))[0], f, text))
+

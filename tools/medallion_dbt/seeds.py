@@ -1,0 +1,106 @@
+"""Seeds: a table per CSV file in the seed schema, loaded with COPY when its
+file or types changed, and a local medallion source over the schema."""
+import csv
+import hashlib
+import io
+import re
+
+from .errors import Skip
+from .models import NAME_RE
+from .project import deep_merge, read
+from .sources import create_source
+from .sqltext import quote_ident, quote_literal
+
+
+def check_type(imp, column, type_name):
+    """A seed's column type is a type name (it is written into CREATE
+    TABLE): letters, digits, spaces, dots, a modifier, an array mark,
+    and known to the database."""
+    if not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_ .]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?(\s*\[\])?', str(type_name)):
+        raise Skip(f'column {column}: "{type_name}" is not a type name')
+    if imp.db.connected:
+        try:
+            found = imp.db.run('SELECT pg_catalog.to_regtype(%s)', [str(type_name)], fetch=True)
+        except Skip as e:
+            raise Skip(f'column {column}: "{type_name}": {e}')
+        if found == (None,):
+            raise Skip(f'column {column}: type "{type_name}" does not exist')
+
+
+def import_seeds(imp):
+    schema = imp.args.seed_schema
+    if imp.p.seeds:
+        imp.db.run(f'CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}')
+    for name, node in imp.p.seeds.items():
+        try:
+            text = read(node.path).lstrip('\ufeff')
+            rows = list(csv.reader(io.StringIO(text)))
+            if not rows:
+                raise Skip('empty CSV file')
+            header, data = rows[0], rows[1:]
+            conf = deep_merge(node.folder_config, node.yml.get('config') or {})
+            types = conf.get('column_types') or {}
+            cols = [(h, types.get(h) or infer_type([r[i] for r in data if i < len(r)]))
+                    for i, h in enumerate(header)]
+            for column, type_name in cols:
+                check_type(imp, column, type_name)
+            digest = hashlib.sha256((repr(cols) + text).encode()).hexdigest()[:16]
+            shape = hashlib.sha256(repr(cols).encode()).hexdigest()[:16]
+            mark = f'medallion-dbt seed {digest} shape {shape}'
+            current = None
+            if imp.db.connected:
+                found = imp.db.query_params(
+                    "SELECT pg_catalog.obj_description(pg_catalog.to_regclass(%s), 'pg_class')",
+                    [f'{quote_ident(schema)}.{quote_ident(name)}'])
+                current = found[0][0] if found else None
+            if current == mark:
+                imp.note('seed', name, 'unchanged')
+                continue
+            with imp.db.group():
+                table = f'{quote_ident(schema)}.{quote_ident(name)}'
+                exists = imp.db.query_params('SELECT pg_catalog.to_regclass(%s) IS NOT NULL', [table]) == [(True,)]
+                if exists and not (current or '').startswith('medallion-dbt seed '):
+                    raise Skip(f'{table} exists and was not loaded by medallion-dbt')
+                if exists and current.split(' shape ')[-1] == shape:
+                    # the same columns: loaded again in place (models read it)
+                    imp.db.run(f'TRUNCATE {table}')
+                else:
+                    if exists:
+                        try:
+                            imp.db.run(f'DROP TABLE {table}')
+                        except Skip as e:
+                            raise Skip(f'its columns changed and models read it: drop them first ({e})')
+                    imp.db.run(f'CREATE TABLE {table} (' + ', '.join(f'{quote_ident(c)} {t}' for c, t in cols) + ')')
+                if imp.args.dry_run:
+                    print(f'COPY {table} FROM STDIN (FORMAT csv, HEADER true);  -- {len(data)} rows of {node.path}')
+                imp.db.copy(table, text)
+                imp.db.run(f'COMMENT ON TABLE {table} IS {quote_literal(mark)}')
+            imp.note('seed', name, 'would import' if not imp.db.connected else 'updated' if current else 'created',
+                     f'{len(data)} rows')
+        except Skip as s:
+            imp.note('seed', name, 'skipped', str(s))
+    if imp.p.seeds:
+        # models read seeds: a local medallion source names them
+        name = f'{imp.p.name}_seeds' if NAME_RE.match(f'{imp.p.name}_seeds') else 'dbt_seeds'
+        try:
+            create_source(imp, name, schema, [], None, None, None, f'the seeds of dbt project {imp.p.name}')
+        except Skip as s:
+            imp.note('source', name, 'skipped', str(s))
+
+
+
+def infer_type(values):
+    values = [v for v in values if v != '']
+    if not values:
+        return 'text'
+    if all(re.fullmatch(r'-?\d{1,18}', v) for v in values):
+        return 'bigint' if any(len(v) > 9 for v in values) else 'integer'
+    if all(re.fullmatch(r'-?\d+(\.\d+)?', v) for v in values):
+        return 'numeric'
+    if all(re.fullmatch(r'\d{4}-\d{2}-\d{2}', v) for v in values):
+        return 'date'
+    if all(re.fullmatch(r'\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?', v) for v in values):
+        return 'timestamp'
+    if all(v.lower() in ('true', 'false') for v in values):
+        return 'boolean'
+    return 'text'

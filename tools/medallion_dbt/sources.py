@@ -1,0 +1,64 @@
+"""dbt sources as medallion sources (medallion_create_source, kind local),
+with the source's freshness."""
+import os
+
+from .errors import Skip
+from .mapping import PERIODS, test_name
+from .models import NAME_RE
+from .project import Node
+
+
+def import_sources(imp):
+    holder = Node('source', 'sources', os.path.join(imp.p.dir, 'dbt_project.yml'), None)
+    for name, source in imp.p.sources.items():
+        source = {k: imp.render_value(holder, v) for k, v in source.items()}
+        imp.p.sources[name] = source
+        schema = source.get('schema', name)
+        tables = [imp.render_value(holder, t.get('identifier', t['name'])) for t in source.get('tables') or []]
+        fresh = source.get('freshness') or {}
+        loaded_at = source.get('loaded_at_field')
+        differ = [t['name'] for t in source.get('tables') or []
+                  if t.get('freshness') is not None or t.get('loaded_at_field') not in (None, loaded_at)]
+        if differ:
+            imp.note('source', name, 'note', f'tables {", ".join(differ)} have freshness of their own: '
+                     'medallion keeps one per source, the source\'s')
+
+        def after(x):
+            if not x:
+                return None
+            if not isinstance(x, dict) or 'count' not in x or 'period' not in x:
+                raise Skip(f'freshness {x}: needs count and period')
+            return f"{x['count']} {PERIODS.get(x['period'], x['period'])}"
+        try:
+            if not NAME_RE.match(name):
+                raise Skip('a medallion source name is lower-case letters, digits and underscores')
+            create_source(imp, name, schema, tables, loaded_at if fresh else None,
+                          after(fresh.get('warn_after')), after(fresh.get('error_after')),
+                          source.get('description'))
+        except Skip as s:
+            imp.note('source', name, 'skipped', str(s))
+        why = ('a test of a source: medallion tests models (and checks sources\' freshness with '
+               'medallion_check_sources); write it on the bronze model that reads the source')
+        for t in source.get('tables') or []:
+            for test in t.get('tests') or t.get('data_tests') or []:
+                imp.note('test', f'{name}.{t["name"]}: {test_name(test)}', 'unsupported', why)
+            for col in t.get('columns') or []:
+                for test in col.get('tests') or col.get('data_tests') or []:
+                    imp.note('test', f'{name}.{t["name"]}.{col["name"]}: {test_name(test)}', 'unsupported', why)
+
+
+def create_source(imp, name, schema, tables, freshness_column, warn_after, error_after, description):
+    """medallion_create_source, reported created, updated or unchanged."""
+    row_sql = ('SELECT kind, local_schema, tables, freshness_column, warn_after, error_after, description '
+               'FROM medallion.sources WHERE name = %s')
+    before = imp.db.query_params(row_sql, [name])
+    status = imp.db.run('SELECT medallion_create_source(%s, %s, tables => %s, freshness_column => %s, '
+                        'warn_after => %s::interval, error_after => %s::interval, description => %s)',
+                        [name, schema, tables, freshness_column, warn_after, error_after, description],
+                        fetch=True)
+    if status is None:
+        imp.note('source', name, 'would import')
+    elif status[0] == 'updated' and before == imp.db.query_params(row_sql, [name]):
+        imp.note('source', name, 'unchanged')
+    else:
+        imp.note('source', name, status[0])
