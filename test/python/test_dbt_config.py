@@ -162,3 +162,26 @@ class Quoting(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class EnvVar(unittest.TestCase):
+    """env_var() as dbt has it, secrets kept out of what is stored."""
+
+    def test_plain_and_default(self):
+        import os
+        from medallion_dbt import render
+        os.environ['MEDALLION_UNIT_PLAIN'] = 'x'
+        self.assertEqual(render.env_value('MEDALLION_UNIT_PLAIN'), 'x')
+        self.assertEqual(render.env_value('MEDALLION_UNIT_UNSET', 'd'), 'd')
+        with self.assertRaises(Skip):
+            render.env_value('MEDALLION_UNIT_UNSET')
+
+    def test_secrets_refused(self):
+        import os
+        from medallion_dbt import render
+        os.environ['DBT_ENV_SECRET_TOKEN'] = 's3cr3t'
+        os.environ['PGPASSWORD'] = 'hunter2'
+        for name in ('DBT_ENV_SECRET_TOKEN', 'PGPASSWORD', 'PGPASSFILE'):
+            with self.assertRaises(Skip) as refused:
+                render.env_value(name, 'default')
+            self.assertIn('secret', str(refused.exception))

@@ -23,6 +23,26 @@ from .sandbox import SAFE_MODULES, Sandbox
 from .sqltext import Relation, quote_ident
 
 
+
+# Environment variables a template may not read: what is rendered is
+# stored in the catalog every admin reads.  dbt keeps DBT_ENV_SECRET_*
+# out of models; the importer's own connection secrets go with them.
+SECRET_PREFIXES = ('DBT_ENV_SECRET_',)
+SECRET_NAMES = ('PGPASSWORD', 'PGPASSFILE', 'PGSSLKEY', 'PGSSLPASSWORD', 'PGSERVICEFILE')
+
+
+def env_value(name, default=None):
+    """dbt's env_var(): the variable's value, else default; secrets refused."""
+    name = str(name)
+    if name.startswith(SECRET_PREFIXES) or name in SECRET_NAMES:
+        raise Skip(f'env_var("{name}") is a secret: what a model renders is stored in the catalog '
+                   'every admin reads (dbt allows DBT_ENV_SECRET_* in profiles only)')
+    if name in os.environ:
+        return os.environ[name]
+    if default is not None:
+        return default
+    raise Skip(f'env_var("{name}") is not set')
+
 class Resolver:
     """What templates ask beyond the project's text, answered by whoever
     renders (the importer): ref(), source(), run_query() and
@@ -154,11 +174,7 @@ class Renderer:
             raise Skip(f'var("{name}") is not defined in dbt_project.yml or --vars')
 
         def env_var(name, default=None):
-            if name in os.environ:
-                return os.environ[name]
-            if default is not None:
-                return default
-            raise Skip(f'env_var("{name}") is not set')
+            return env_value(name, default)
 
         def ref(*args, **kwargs):
             name = args[-1]
