@@ -136,7 +136,7 @@ BEGIN
 			 WHERE r.run_id = g.run_id AND r.status = 'running' AND (g.crashed OR g.ended)
 			RETURNING r.run_id, r.status, r.message)
 		SELECT count(pg_notify('medallion_alerts',
-							   jsonb_build_object('run_id', run_id, 'status', status, 'message', message)::text))
+							   jsonb_build_object('run_id', run_id, 'status', status)::text))
 		  INTO STRICT crashed_runs FROM marked;
 		/* the ledger keeps what medallion.ledger_retention says */
 		IF entry ? 'retention' THEN
@@ -166,21 +166,26 @@ BEGIN
 		SELECT * FROM jsonb_populate_recordset(NULL::medallion.test_results,
 											   coalesce(entry->'tests', '[]'));
 
-		/* alerts: sent when this entry commits (with the run, or in the worker's transaction when the run raises) */
+		/*
+		 * alerts: sent when this entry commits (with the run, or in the
+		 * worker's transaction when the run raises).  Any role may LISTEN,
+		 * so a payload names what failed and its SQLSTATE, never a message
+		 * (an error's text can quote the data): the ledger, which admins
+		 * read, has the messages.
+		 */
 		PERFORM pg_notify('medallion_alerts', left(a.payload::text, 7900))
 		   FROM (SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'model', st->>'model',
-										   'status', st->>'status', 'message', st->>'message') AS payload
+										   'status', st->>'status', 'sqlstate', st->>'sqlstate') AS payload
 				   FROM jsonb_array_elements(entry->'steps') AS st
 				  WHERE st->>'status' IN ('failed', 'cancelled')
 				 UNION ALL
 				 SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'model', t->>'model',
 										   'test', t->>'test', 'status', t->>'status',
-										   'message', coalesce(t->>'message', (t->>'failures') || ' failures'))
+										   'failures', (t->>'failures')::bigint)
 				   FROM jsonb_array_elements(coalesce(entry->'tests', '[]')) AS t
 				  WHERE t->>'status' IN ('warn', 'fail', 'error')
 				 UNION ALL
-				 SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'status', entry->>'status',
-										   'message', entry->>'message')
+				 SELECT jsonb_build_object('run_id', (entry->>'run_id')::bigint, 'status', entry->>'status')
 				  WHERE entry->>'status' IN ('failed', 'cancelled') AND entry->>'message' IS NOT NULL) AS a;
 
 	ELSE

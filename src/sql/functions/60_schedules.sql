@@ -139,8 +139,8 @@ BEGIN
 		IF s IS NOT NULL THEN
 			PERFORM pg_notify('medallion_alerts', left(jsonb_build_object(
 				'schedule', s, 'jobid', NEW.jobid, 'status', 'job failed',
-				'message', format('pg_cron could not run the job of schedule %s: %s', s,
-								  coalesce(NEW.return_message, 'no message')))::text, 7900));
+				/* any role may LISTEN: pg_cron's message stays in its log and medallion.status */
+				'message', format('pg_cron could not run the job of schedule %s', s))::text, 7900));
 		END IF;
 	EXCEPTION WHEN OTHERS THEN
 		RAISE WARNING 'medallion could not record the failure of pg_cron job %: %', NEW.jobid, SQLERRM
