@@ -232,6 +232,7 @@ CREATE ROLE regress_run_trimmer IN ROLE medallion_admin;
 SET ROLE regress_run_trimmer;
 SELECT medallion_trim_ledger(interval '1 day');
 SELECT medallion_trim_ledger(interval '-1 day');
+SELECT medallion_trim_ledger(interval '-10 years 3630 days');  -- more than 30 days as an interval, a cutoff after now
 SELECT medallion_trim_ledger(interval '60 days') AS trimmed;
 SELECT medallion_trim_ledger() AS trimmed;
 DELETE FROM medallion.runs;

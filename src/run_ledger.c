@@ -589,16 +589,29 @@ medallion_trim_ledger(PG_FUNCTION_ARGS)
 	}
 	else
 	{
+		/*
+		 * Compared as the cutoffs trim_ledger deletes before (now() minus
+		 * the interval, in calendar arithmetic), not as intervals: '-10
+		 * years 3630 days' is more than 30 days as an interval and yet
+		 * cuts off after now.
+		 */
+		TimestampTz now = GetCurrentTransactionStartTimestamp();
+		TimestampTz cutoff;
+		TimestampTz allowed;
+
 		keep = PG_GETARG_INTERVAL_P(0);
-		if (DatumGetBool(DirectFunctionCall2(interval_lt, IntervalPGetDatum(keep),
-											 IntervalPGetDatum(palloc0(sizeof(Interval))))))
+		cutoff = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+														 TimestampTzGetDatum(now),
+														 IntervalPGetDatum(keep)));
+		allowed = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+														  TimestampTzGetDatum(now),
+														  IntervalPGetDatum(retention)));
+		if (cutoff > now)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("older_than must not be negative")));
-		if (!superuser() &&
-			(run_ledger_retention == 0 ||
-			 DatumGetBool(DirectFunctionCall2(interval_lt, IntervalPGetDatum(keep),
-											  IntervalPGetDatum(retention)))))
+					 errmsg("older_than must not be negative"),
+					 errdetail("now() - older_than is later than now().")));
+		if (!superuser() && (run_ledger_retention == 0 || cutoff > allowed))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied to trim the run ledger shorter than medallion.ledger_retention"),
