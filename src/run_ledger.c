@@ -516,7 +516,9 @@ LedgerFinish(Run *run, bool raising)
 		json_raw(&row, "wave", psprintf("%d", step->wave));
 		json_field(&row, "layer", step->model->layer);
 		json_field(&row, "materialized", step->model->materialized);
-		json_field(&row, "status", run_step_status_names[step->status]);
+		/* a step the run never reached (cancelled while it waited for a lock) */
+		json_field(&row, "status", run_step_status_names[step->status == STEP_PENDING ?
+														  STEP_CANCELLED : step->status]);
 		json_raw(&row, "published", step->published ? "true" : "false");
 		json_raw(&row, "rows", step->has_rows ? psprintf(INT64_FORMAT, step->rows) : "null");
 		json_field(&row, "started_at", json_time(step->started_at));

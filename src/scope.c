@@ -43,6 +43,7 @@
 #include "utils/timestamp.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/fmgrprotos.h"
 #include "utils/guc_tables.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -438,6 +439,22 @@ scope_timeout_handler(void)
 }
 
 /*
+ * reseed_random
+ *		random() of what runs in the scope starts from a seed no caller
+ *		chose: a caller's setseed() made another owner's model's random
+ *		values predictable.
+ */
+static void
+reseed_random(void)
+{
+	uint64		seed;
+
+	if (!pg_strong_random(&seed, sizeof(seed)))
+		return;					/* keep the session's sequence */
+	(void) DirectFunctionCall1(setseed, Float8GetDatum((double) (seed % 2000001) / 1000000.0 - 1.0));
+}
+
+/*
  * ModelScopeEnter
  *		Become role (a model's or a source's owner), restricted, with the
  *		safe search_path and role's settings (pin_settings), and start
@@ -453,6 +470,7 @@ ModelScopeEnter(ModelScope *scope, Oid role, int timeout_ms)
 	scope->nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
 	pin_settings(role);
 	TrustRequire();
+	reseed_random();
 	scope->timeout_ms = 0;
 	ModelScopeStartTimeout(scope, timeout_ms);
 }

@@ -48,6 +48,10 @@ is(psql("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnam
 psql("SELECT medallion_create_model('crash_slow', 'SELECT id FROM crash_fast', layer => 'gold')");
 is(psql("SET client_min_messages = warning; SELECT string_agg(status, ',' ORDER BY model) FROM medallion_run('all')"),
    'success,success', 'the next run builds everything');
+# (a run too short to record its start tidies in a worker it does not wait for)
+wait_for('the killed run to be marked', sub {
+	return psql("SELECT status FROM medallion.runs ORDER BY run_id LIMIT 1") ne 'running';
+});
 like(psql("SELECT status || ': ' || message FROM medallion.runs ORDER BY run_id LIMIT 1"),
 	 qr/^crashed: the run was interrupted/, 'the killed run is marked crashed');
 is(psql("SELECT count(*) FROM gold.crash_slow"), '100', 'and the pipeline is published');

@@ -29,6 +29,8 @@ COMMENT ON COLUMN medallion.schedules.retries IS 'How many times a failed run is
 COMMENT ON COLUMN medallion.schedules.retry_delay IS 'The wait before each new try';
 COMMENT ON COLUMN medallion.schedules.threads IS 'Models the scheduled run builds at once (medallion_run threads)';
 COMMENT ON COLUMN medallion.schedules.jobid IS 'The pg_cron job (cron.job.jobid)';
+/* one schedule per job: pg_cron's failures are told to the schedule of their job */
+ALTER TABLE medallion.schedules ADD CONSTRAINT schedules_jobid_key UNIQUE (jobid);
 COMMENT ON COLUMN medallion.schedules.owner IS 'Role the job runs as';
 COMMENT ON COLUMN medallion.schedules.last_run_id IS 'The last run of the schedule (its last attempt)';
 COMMENT ON COLUMN medallion.schedules.last_status IS 'How it ended: success, or the status of its last attempt';

@@ -95,3 +95,9 @@ COMMENT ON COLUMN medallion.schedule_job_failures.failed_at IS 'When pg_cron fai
 COMMENT ON COLUMN medallion.schedule_job_failures.message IS 'pg_cron''s message for that failure';
 GRANT SELECT ON medallion.schedule_job_failures TO medallion_admin;
 
+
+/* ---------------------------------------------------------------------
+ * One schedule per pg_cron job: another admin's schedule written with
+ * someone's job id took in that job's failures.
+ * --------------------------------------------------------------------- */
+ALTER TABLE medallion.schedules ADD CONSTRAINT schedules_jobid_key UNIQUE (jobid);
