@@ -95,6 +95,12 @@ $(EXTENSION)--0.2.0--0.3.0.sql: src/sql/update/0.2.0--0.3.0.sql $(SQL_FUNCTIONS)
 check-sql:
 	python3 test/check_sql.py src/sql
 
+# Each C module calls only its own layer and those below (src/MODULES);
+# the calls are read from the built objects.
+.PHONY: check-layers
+check-layers: $(OBJS)
+	python3 test/check_layers.py src
+
 src/medallion_docs.o src/medallion_docs.bc: override CPPFLAGS += $(GRAPHVIZ_CFLAGS)
 
 src/medallion_docs.so: src/medallion_docs.o
