@@ -86,7 +86,7 @@
 #include "bind.h"
 #include "trust.h"
 #include "catalog.h"
-#include "model.h"
+#include "scope.h"
 
 PG_FUNCTION_INFO_V1(medallion_adopt_bind_schema);
 

@@ -69,7 +69,7 @@
 #include "bind.h"
 #include "build.h"
 #include "materialize.h"
-#include "model.h"
+#include "scope.h"
 #include "sqltext.h"
 
 /*

@@ -68,8 +68,8 @@
 
 #include "bind.h"
 #include "build.h"
-#include "model.h"
 #include "scale.h"
+#include "scope.h"
 #include "sqltext.h"
 
 /*

@@ -71,8 +71,8 @@
 #include "catalog.h"
 #include "changes.h"
 #include "materialize.h"
-#include "model.h"
 #include "scale.h"
+#include "scope.h"
 #include "sqltext.h"
 #include "subxact.h"
 

@@ -74,7 +74,7 @@
 #include "build.h"
 #include "catalog.h"
 #include "extract.h"
-#include "model.h"
+#include "scope.h"
 #include "sqltext.h"
 
 static bool

@@ -39,8 +39,8 @@
 #include "build.h"
 #include "extract.h"
 #include "catalog.h"
-#include "model.h"
 #include "run_workers.h"
+#include "scope.h"
 
 #define WORKER_MESSAGE_SIZE 1024
 

@@ -37,8 +37,8 @@
 #include "build.h"
 #include "catalog.h"
 #include "materialize.h"
-#include "model.h"
 #include "scale.h"
+#include "scope.h"
 #include "sqltext.h"
 #include "tests.h"
 
