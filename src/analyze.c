@@ -55,6 +55,7 @@
 #include "bind.h"
 #include "catalog.h"
 #include "materialize.h"
+#include "scope.h"
 
 /* A relation read by the model. */
 typedef struct DepItem
@@ -106,72 +107,6 @@ void
 AnalyzePopErrorContext(SqlErrorContext *sec)
 {
 	error_context_stack = sec->callback.previous;
-}
-
-/*
- * AnalyzeSearchPathText
- *		search_path text for the schemas of a search_path (a List of char *
- *		as SplitIdentifierString gives), leaving out temporary schemas: no
- *		path medallion stores or sets names pg_temp but last.
- */
-char *
-AnalyzeSearchPathText(List *schemas)
-{
-	StringInfoData path;
-	ListCell   *lc;
-
-	initStringInfo(&path);
-	foreach(lc, schemas)
-	{
-		char	   *elem = lfirst(lc);
-
-		if (strcmp(elem, "pg_temp") == 0 || strncmp(elem, "pg_temp_", 8) == 0)
-			continue;
-		appendStringInfo(&path, "%s%s", path.len > 0 ? ", " : "",
-						 strcmp(elem, "$user") == 0 ? "\"$user\"" : quote_identifier(elem));
-	}
-	return path.data;
-}
-
-/*
- * AnalyzeSearchPathSchemas
- *		The schemas of search_path text, as a List of char *.
- */
-List *
-AnalyzeSearchPathSchemas(const char *search_path)
-{
-	List	   *elems;
-
-	if (!SplitIdentifierString(pstrdup(search_path), ',', &elems))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("search_path \"%s\" cannot be parsed", search_path)));
-	return elems;
-}
-
-/*
- * AnalyzeEnterSearchPath
- *		Set search_path for the current GUC nest level: the given path with
- *		any temporary schema taken out and pg_temp named last, so that no
- *		temporary object is ever found before another; returns the nest
- *		level to pass to AnalyzeLeaveSearchPath.
- */
-int
-AnalyzeEnterSearchPath(const char *search_path)
-{
-	int			nestlevel = NewGUCNestLevel();
-	char	   *path = AnalyzeSearchPathText(AnalyzeSearchPathSchemas(search_path));
-
-	(void) set_config_option("search_path", psprintf("%s%spg_temp", path, path[0] ? ", " : ""),
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-	return nestlevel;
-}
-
-void
-AnalyzeLeaveSearchPath(int nestlevel)
-{
-	AtEOXact_GUC(true, nestlevel);
 }
 
 /* ----------------------------------------------------------------
@@ -543,10 +478,10 @@ AnalyzeParseModel(const char *name, const char *sql, const char *search_path)
 	Query	   *query;
 
 	AnalyzePushErrorContext(&sec, psprintf("model \"%s\"", name), sql);
-	nestlevel = AnalyzeEnterSearchPath(psprintf("%s, %s", search_path, MEDALLION_BIND_SCHEMA));
+	nestlevel = ScopeEnterSearchPath(psprintf("%s, %s", search_path, MEDALLION_BIND_SCHEMA));
 	query = parse_model_sql(sql);
 	(void) check_columns(query);
-	AnalyzeLeaveSearchPath(nestlevel);
+	ScopeLeaveSearchPath(nestlevel);
 	AnalyzePopErrorContext(&sec);
 	return query;
 }

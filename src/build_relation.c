@@ -213,7 +213,7 @@ List *
 BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 					ModelDef *previous)
 {
-	int			nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
+	int			nestlevel = ScopeEnterSearchPath(MEDALLION_SAFE_PATH);
 	Oid			relid = BuildPublishedRelid(model);
 	bool		is_view = model->kind == MAT_VIEW;
 	List	   *unbound = NIL;
@@ -223,7 +223,7 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 		/* no relation: one left from another materialization goes */
 		if (OidIsValid(relid))
 			drop_relation(model, relid, &unbound);
-		AnalyzeLeaveSearchPath(nestlevel);
+		ScopeLeaveSearchPath(nestlevel);
 		return unbound;
 	}
 
@@ -286,7 +286,7 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 	}
 	set_comments(model, relid);
 
-	AnalyzeLeaveSearchPath(nestlevel);
+	ScopeLeaveSearchPath(nestlevel);
 	return unbound;
 }
 

@@ -46,6 +46,7 @@
 #include "changes.h"
 #include "model.h"
 #include "scale.h"
+#include "scope.h"
 #include "subxact.h"
 
 PG_FUNCTION_INFO_V1(medallion_create_model);
@@ -92,12 +93,12 @@ check_name(const char *name, const char *what)
 static char *
 effective_search_path(List *layers)
 {
-	List	   *elems = AnalyzeSearchPathSchemas(GetConfigOption("search_path", false, false));
+	List	   *elems = ScopeSearchPathSchemas(GetConfigOption("search_path", false, false));
 	StringInfoData result;
 	ListCell   *lc;
 
 	initStringInfo(&result);
-	appendStringInfoString(&result, AnalyzeSearchPathText(elems));
+	appendStringInfoString(&result, ScopeSearchPathText(elems));
 	foreach(lc, layers)
 	{
 		LayerDef   *layer = lfirst(lc);

@@ -110,7 +110,7 @@ TestsBind(ModelDef *model)
 	if (tests == NIL || !OidIsValid(published))
 		return;
 	ModelBecomeOwner(model, &save_userid, &save_sec);
-	nestlevel = AnalyzeEnterSearchPath(model->search_path);
+	nestlevel = ScopeEnterSearchPath(model->search_path);
 	foreach(lc, tests)
 	{
 		TestDef    *test = lfirst(lc);
@@ -179,7 +179,7 @@ TestsBind(ModelDef *model)
 		bind_one(BindName(model->name, ""), fused.data,
 				 psprintf("expression tests of model \"%s\"", model->name), owner);
 	}
-	AnalyzeLeaveSearchPath(nestlevel);
+	ScopeLeaveSearchPath(nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
@@ -545,9 +545,9 @@ medallion_add_test(PG_FUNCTION_ARGS)
 						  (test->to_model ? test->to_model : test->to_relation) : NULL);
 	check_test_name(test->name);
 	ModelBecomeOwner(model, &save_userid, &save_sec);
-	nestlevel = AnalyzeEnterSearchPath(model->search_path);
+	nestlevel = ScopeEnterSearchPath(model->search_path);
 	check_test(model, test);
-	AnalyzeLeaveSearchPath(nestlevel);
+	ScopeLeaveSearchPath(nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 
 	CatalogUpsertTest(test, description);
