@@ -6,6 +6,7 @@ OBJS = \
 	src/init.o \
 	src/catalog.o \
 	src/scope.o \
+	src/relation.o \
 	src/trust.o \
 	src/trust_relation.o \
 	src/analyze.o \

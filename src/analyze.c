@@ -52,9 +52,9 @@
 
 #include "analyze.h"
 #include "analyze_lineage.h"
-#include "bind.h"
 #include "catalog.h"
 #include "materialize.h"
+#include "relation.h"
 #include "scope.h"
 
 /* A relation read by the model. */
@@ -515,7 +515,7 @@ AnalyzeDerive(const char *name, Query *query, Oid binding, List *models, List *s
 		Oid			relid;
 
 		if (ephemeral)
-			relid = BindRelid(model->name);
+			relid = RelBinding(model->name);
 		else
 		{
 			Oid			nsp = get_namespace_oid(model->schema, true);

@@ -45,7 +45,6 @@ typedef struct SchemaChange
 extern bool build_analyze;
 
 extern void BuildInit(void);
-extern Oid	BuildPublishedRelid(ModelDef *model);
 extern List *BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed,
 								 LayerDef *layer, ModelDef *previous);
 extern void BuildDropRelation(ModelDef *model);
@@ -73,6 +72,5 @@ extern SchemaChange *BuildSchemaChange(Relation rel, List *columns);
 extern uint64 BuildFillHeap(Oid heap, List *columns, const char *sql, Oid shown_as,
 							List *redirect_from, List *redirect_to);
 extern void BuildSetAcl(Oid relid, Datum acl, bool isnull);
-extern void BuildKeepFromAutovacuum(Oid relid);
 
 #endif							/* MEDALLION_BUILD_H */

@@ -76,6 +76,7 @@
 #include "bind.h"
 #include "build.h"
 #include "extract.h"
+#include "relation.h"
 #include "scale.h"
 #include "sqltext.h"
 
@@ -136,7 +137,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	char	   *previous = NULL;
 	char	   *previous_max = NULL;
 	bool		has_state = CatalogGetState(model->name, &previous, &previous_max);
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	Candidate  *cand;
 	Relation	rel;
 	SchemaChange *change;
@@ -224,7 +225,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 									rel->rd_rel->relpersistence, AccessShareLock);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
-	BuildKeepFromAutovacuum(cand->candidate);
+	RelKeepFromAutovacuum(cand->candidate);
 	cand->rows = BuildFillHeap(cand->candidate, analyzed->columns, delta.data,
 						   published, redirect_from, redirect_to);
 

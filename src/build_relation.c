@@ -69,22 +69,9 @@
 #include "bind.h"
 #include "build.h"
 #include "materialize.h"
+#include "relation.h"
 #include "scope.h"
 #include "sqltext.h"
-
-/*
- * BuildPublishedRelid
- *		Returns the OID of the model's published relation, or InvalidOid.
- */
-Oid
-BuildPublishedRelid(ModelDef *model)
-{
-	Oid			nsp = get_namespace_oid(model->schema, true);
-
-	if (!OidIsValid(nsp))
-		return InvalidOid;
-	return get_relname_relid(model->name, nsp);
-}
 
 /*
  * columns_match
@@ -214,7 +201,7 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 					ModelDef *previous)
 {
 	int			nestlevel = ScopeEnterSearchPath(MEDALLION_SAFE_PATH);
-	Oid			relid = BuildPublishedRelid(model);
+	Oid			relid = RelPublished(model);
 	bool		is_view = model->kind == MAT_VIEW;
 	List	   *unbound = NIL;
 
@@ -269,7 +256,7 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 	}
 	CommandCounterIncrement();
 
-	relid = BuildPublishedRelid(model);
+	relid = RelPublished(model);
 	if (!OidIsValid(relid))
 		elog(ERROR, "published relation of model \"%s\" was not created", model->name);
 	if (!is_view)
@@ -385,7 +372,7 @@ BuildEnsureIndexes(ModelDef *model, Oid relid)
 void
 BuildDropRelation(ModelDef *model)
 {
-	Oid			relid = BuildPublishedRelid(model);
+	Oid			relid = RelPublished(model);
 	Oid			history_nsp = get_namespace_oid(MEDALLION_HISTORY_SCHEMA, true);
 	Oid			history = OidIsValid(history_nsp) ?
 		get_relname_relid(model->name, history_nsp) : InvalidOid;

@@ -74,6 +74,7 @@
 #include "build.h"
 #include "catalog.h"
 #include "extract.h"
+#include "relation.h"
 #include "scope.h"
 #include "sqltext.h"
 
@@ -219,7 +220,7 @@ ExtractStart(ModelDef *model, AnalyzedModel *analyzed, bool full_refresh)
 Oid
 ExtractCreateStage(ModelDef *model)
 {
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	Relation	rel = table_open(published, AccessShareLock);
 	Oid			stage = make_new_heap(published, rel->rd_rel->reltablespace, rel->rd_rel->relam,
 									  RELPERSISTENCE_PERMANENT, AccessShareLock);
@@ -227,7 +228,7 @@ ExtractCreateStage(ModelDef *model)
 
 	table_close(rel, AccessShareLock);
 	CommandCounterIncrement();
-	BuildKeepFromAutovacuum(stage);
+	RelKeepFromAutovacuum(stage);
 	cand.candidate = stage;
 	cand.published = published;
 	BuildMoveToBuildSchema(&cand, -1, NIL);

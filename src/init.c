@@ -16,6 +16,7 @@
 #include "utils/guc.h"
 
 #include "changes.h"
+#include "relation.h"
 #include "tests.h"
 #include "build.h"
 #include "init.h"
@@ -34,6 +35,7 @@ _PG_init(void)
 {
 	TestsInit();
 	BuildInit();
+	RelationInit();
 	PublishInit();
 	RunInit();
 	WorkerInit();

@@ -29,6 +29,7 @@
 #include "catalog.h"
 #include "extract.h"
 #include "materialize.h"
+#include "relation.h"
 
 static void check_incremental(ModelDef *model, float4 threshold);
 static void build_view(BuildStep *step);
@@ -190,7 +191,7 @@ check_incremental(ModelDef *model, float4 threshold)
 static void
 build_view(BuildStep *step)
 {
-	step->tested = BuildPublishedRelid(step->model);
+	step->tested = RelPublished(step->model);
 	if (!OidIsValid(step->tested))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -272,7 +273,7 @@ build_snapshot(BuildStep *step)
 							   step->redirect_to);
 	step->has_rows = true;
 	step->up_to_date = step->rows == 0;
-	step->tested = BuildPublishedRelid(step->model);
+	step->tested = RelPublished(step->model);
 }
 
 /* An ephemeral model: nothing to build; what reads it reads its binding. */

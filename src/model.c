@@ -37,6 +37,7 @@
 #include "storage/latch.h"
 
 #include "analyze.h"
+#include "relation.h"
 #include "tests.h"
 #include "bind.h"
 #include "build.h"
@@ -510,7 +511,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	check_settings(model, analyzed);
 	check_cycle(model->name, analyzed->upstream_models);
 
-	relid = BuildPublishedRelid(model);
+	relid = RelPublished(model);
 	if (previous == NULL && OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_TABLE),
@@ -526,7 +527,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 		unbound = BuildDefineRelation(model, analyzed, layer, previous);
 	if (!unchanged)
 		ScaleDistribute(model, analyzed);
-	if (!unchanged || !OidIsValid(BindRelid(model->name)))
+	if (!unchanged || !OidIsValid(RelBinding(model->name)))
 		unbound = list_concat(unbound, BindModel(model, analyzed->query));
 	SetUserIdAndSecContext(save_userid, save_sec);
 
@@ -688,7 +689,7 @@ analyze_one(ModelDef *model, List *models, List *sources, bool rebind)
 		unbound = BuildDefineRelation(model, analyzed, CatalogGetLayer(model->layer, false), model);
 		unbound = list_concat(unbound, BindModel(model, analyzed->query));
 	}
-	else if (!OidIsValid(BindRelid(model->name)))
+	else if (!OidIsValid(RelBinding(model->name)))
 	{
 		/* nothing to derive from until its owner binds it */
 		SetUserIdAndSecContext(save_userid, save_sec);

@@ -72,6 +72,7 @@
 #include "utils/wait_event.h"
 
 #include "analyze.h"
+#include "relation.h"
 #include "tests.h"
 #include "bind.h"
 #include "build.h"
@@ -501,9 +502,9 @@ plan_workers(Graph *graph, List *steps, bool workers)
 			step->run_itself = pstrdup("threads => 1");
 		else if (why != NULL)
 			step->run_itself = pstrdup(why);
-		else if (ScaleIsDistributed(BuildPublishedRelid(step->model)))
+		else if (ScaleIsDistributed(RelPublished(step->model)))
 			step->run_itself = pstrdup("a distributed model's candidate is created on the workers in the run's transaction");
-		else if (!OidIsValid(BuildPublishedRelid(step->model)))
+		else if (!OidIsValid(RelPublished(step->model)))
 			step->run_itself = pstrdup("its first build creates its table in the run's transaction");
 		else if ((upstep = built_by_run(graph, by_node, step->node)) != NULL)
 			step->run_itself = psprintf("it reads %s, which the run builds itself",
@@ -555,7 +556,7 @@ plan_workers(Graph *graph, List *steps, bool workers)
 static List *
 worker_readers(Run *run, ModelDef *model)
 {
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	List	   *readers = NIL;
 	ListCell   *lc;
 
@@ -606,7 +607,7 @@ start_workers(Run *run)
 			return;
 		if (step->status != STEP_PENDING || step->worker != NULL || step->by_worker ||
 			step->worker_failed || step->run_itself != NULL || !step->model->ops->worker_ok ||
-			!OidIsValid(BuildPublishedRelid(step->model)) ||
+			!OidIsValid(RelPublished(step->model)) ||
 			!reads_committed(run, step->node))
 			continue;
 
@@ -981,7 +982,7 @@ build_model(Run *run, RunStep *step)
 			 * when the ledger has no result to start from.
 			 */
 			if (model->kind != MAT_VIEW)
-				step->tests = TestsFreshnessAgain(model, BuildPublishedRelid(model), run->context);
+				step->tests = TestsFreshnessAgain(model, RelPublished(model), run->context);
 			if (gucnest > 0)
 				AtEOXact_GUC(true, gucnest);
 			return;
@@ -1271,7 +1272,7 @@ publish_all(Run *run)
 			relids = lappend_oid(relids, step->candidate->published);
 	}
 	if (relids != NIL)
-		PublishLockRelations(relids);
+		RelLockPatiently(relids);
 
 	foreach(lc, run->steps)
 	{
@@ -1541,7 +1542,7 @@ plan_steps(Run *run)
 	 */
 	foreach(lc, run->steps)
 	{
-		Oid			binding = BindRelid(((RunStep *) lfirst(lc))->model->name);
+		Oid			binding = RelBinding(((RunStep *) lfirst(lc))->model->name);
 
 		if (OidIsValid(binding))
 			LockRelationOid(binding, AccessShareLock);
@@ -1771,9 +1772,9 @@ medallion_rollback(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of model \"%s\"", model->name)));
-	published = BuildPublishedRelid(model);
+	published = RelPublished(model);
 	if (OidIsValid(published))
-		PublishLockRelations(list_make1_oid(published));
+		RelLockPatiently(list_make1_oid(published));
 	ModelScopeEnter(&scope, ModelOwnerId(model), 0);
 	rows = PublishRollback(model);
 	ModelScopeLeave(&scope);
@@ -1811,7 +1812,7 @@ medallion_test(PG_FUNCTION_ARGS)
 	foreach(lc, run->steps)
 	{
 		RunStep    *step = lfirst(lc);
-		Oid			relid = BuildPublishedRelid(step->model);
+		Oid			relid = RelPublished(step->model);
 		ModelScope	scope;
 		ListCell   *lt;
 

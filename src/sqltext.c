@@ -62,8 +62,8 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
-#include "bind.h"
 #include "catalog.h"
+#include "relation.h"
 #include "sqltext.h"
 
 char *
@@ -306,7 +306,7 @@ SqlCreateOwnedTable(const char *schema, const char *name, const char *columns, O
 		elog(ERROR, "could not create %s", table);
 	CatalogLeave(&session);
 	CommandCounterIncrement();
-	BindNotMember(get_relname_relid(name, get_namespace_oid(schema, false)));
+	RelNotExtensionMember(get_relname_relid(name, get_namespace_oid(schema, false)));
 }
 
 /* The column list of a CREATE TABLE for columns (ModelColumn *). */

@@ -37,6 +37,7 @@
 #include "build.h"
 #include "catalog.h"
 #include "materialize.h"
+#include "relation.h"
 #include "scale.h"
 #include "scope.h"
 #include "sqltext.h"
@@ -68,7 +69,7 @@ bind_one(const char *name, const char *sql, const char *what, Oid owner)
 	Query	   *query = AnalyzeQuery(sql, what);
 
 	BindCheckDefinition(query);
-	(void) BindCreateView(BindNamespace(true), name, query, owner);
+	(void) BindCreateView(RelBindNamespace(true), name, query, owner);
 }
 
 /*
@@ -97,7 +98,7 @@ TestsBind(ModelDef *model)
 {
 	List	   *tests = CatalogListTests(model->name);
 	Oid			owner = ModelOwnerId(model);
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	Oid			save_userid;
 	int			save_sec;
 	int			nestlevel;
@@ -305,7 +306,7 @@ static void
 check_test(ModelDef *model, TestDef *test)
 {
 	AnalyzedModel *analyzed = BindLoad(model);
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	char	   *pubsql;
 	ListCell   *lc;
 
@@ -376,7 +377,7 @@ check_test(ModelDef *model, TestDef *test)
 		{
 			ModelDef   *refmodel = CatalogGetModel(test->to_model, false);
 
-			ref = BuildPublishedRelid(refmodel);
+			ref = RelPublished(refmodel);
 			if (refmodel->kind == MAT_EPHEMERAL)
 				ereport(ERROR,
 						(errcode(ERRCODE_WRONG_OBJECT_TYPE),
