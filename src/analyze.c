@@ -53,7 +53,6 @@
 #include "analyze.h"
 #include "analyze_lineage.h"
 #include "catalog.h"
-#include "materialize.h"
 #include "relation.h"
 #include "scope.h"
 

@@ -68,7 +68,6 @@
 
 #include "bind.h"
 #include "build.h"
-#include "materialize.h"
 #include "relation.h"
 #include "scope.h"
 #include "sqltext.h"
@@ -205,7 +204,7 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 	bool		is_view = model->kind == MAT_VIEW;
 	List	   *unbound = NIL;
 
-	if (!model->ops->has_relation)
+	if (!model->mat->has_relation)
 	{
 		/* no relation: one left from another materialization goes */
 		if (OidIsValid(relid))

@@ -70,7 +70,6 @@
 #include "bind.h"
 #include "catalog.h"
 #include "changes.h"
-#include "materialize.h"
 #include "scale.h"
 #include "scope.h"
 #include "sqltext.h"

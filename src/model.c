@@ -447,8 +447,8 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	model->materialized = text_arg(fcinfo, 3);
 	if (model->materialized == NULL)
 		model->materialized = previous ? previous->materialized : layer->default_materialization;
-	model->kind = MaterializeParse(model->materialized);
-	model->ops = MaterializeOpsOf(model->kind);
+	model->mat = CatalogMaterialization(model->materialized);
+	model->kind = model->mat->kind;
 
 	/* the other settings */
 	model->tags = array_arg(fcinfo, 4);

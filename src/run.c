@@ -384,7 +384,7 @@ reads_committed(Run *run, int node)
 	{
 		int			up = lfirst_int(lc);
 		RunStep    *upstep = step_of_node(run, up);
-		if (run->graph->nodes[up].model->ops->reads_through)
+		if (run->graph->nodes[up].model->mat->reads_through)
 		{
 			if ((upstep != NULL && !STEP_BUILT(upstep->status)) || !reads_committed(run, up))
 				return false;
@@ -435,7 +435,7 @@ built_by_run(Graph *graph, RunStep **by_node, int node)
 		int			up = lfirst_int(lc);
 		RunStep    *upstep = by_node[up];
 
-		if (graph->nodes[up].model->ops->reads_through)
+		if (graph->nodes[up].model->mat->reads_through)
 		{
 			RunStep    *through = built_by_run(graph, by_node, up);
 
@@ -458,7 +458,7 @@ mark_needed(Graph *graph, RunStep **by_node, bool *needed, int node)
 	{
 		int			up = lfirst_int(lc);
 
-		if (graph->nodes[up].model->ops->reads_through)
+		if (graph->nodes[up].model->mat->reads_through)
 			mark_needed(graph, by_node, needed, up);
 		else if (by_node[up] != NULL && !needed[up])
 		{
@@ -606,7 +606,7 @@ start_workers(Run *run)
 		if (run->nworkers >= run->threads || run->cancelled)
 			return;
 		if (step->status != STEP_PENDING || step->worker != NULL || step->by_worker ||
-			step->worker_failed || step->run_itself != NULL || !step->model->ops->worker_ok ||
+			step->worker_failed || step->run_itself != NULL || !step->model->mat->worker_ok ||
 			!OidIsValid(RelPublished(step->model)) ||
 			!reads_committed(run, step->node))
 			continue;
@@ -935,7 +935,7 @@ build_model(Run *run, RunStep *step)
 	}
 
 	/* new rows staged in batches by a worker first, when the source asks */
-	if (model->ops->extracts)
+	if (model->mat->extracts)
 	{
 		int			batch = extraction_batch_size(run, step);
 
@@ -990,7 +990,7 @@ build_model(Run *run, RunStep *step)
 	}
 
 	LedgerStart(run, step);
-	model->ops->build(&build);
+	MaterializeBuild(&build);
 	step->candidate = build.candidate;
 	step->rows = build.rows;
 	step->has_rows = build.has_rows;
@@ -1026,9 +1026,8 @@ build_model(Run *run, RunStep *step)
 		}
 	}
 
-	if (model->ops->apply != NULL)
+	if (MaterializeApply(&build))
 	{
-		model->ops->apply(&build);
 		step->rows = build.rows;
 		step->up_to_date = build.up_to_date;
 	}

@@ -60,7 +60,6 @@
 #include "utils/rel.h"
 
 #include "catalog.h"
-#include "materialize.h"
 #include "relation.h"
 #include "scale.h"
 #include "sqltext.h"

@@ -36,7 +36,6 @@
 #include "bind.h"
 #include "build.h"
 #include "catalog.h"
-#include "materialize.h"
 #include "relation.h"
 #include "scale.h"
 #include "scope.h"
