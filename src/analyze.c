@@ -241,21 +241,6 @@ check_columns(Query *query)
  * Classification of relations
  * ---------------------------------------------------------------- */
 
-/* The model published as relid, or NULL. */
-const char *
-AnalyzeModelOf(AnalyzeContext *ctx, Oid relid)
-{
-	ListCell   *lc1,
-			   *lc2;
-
-	forboth(lc1, ctx->model_relids, lc2, ctx->model_names)
-	{
-		if (lfirst_oid(lc1) == relid)
-			return lfirst(lc2);
-	}
-	return NULL;
-}
-
 static bool
 is_source_relation(AnalyzeContext *ctx, Oid relid)
 {
@@ -279,29 +264,6 @@ is_source_relation(AnalyzeContext *ctx, Oid relid)
 		}
 	}
 	return false;
-}
-
-/*
- * Is relid a view that lineage reads through: a plain view (not a model),
- * or the binding of an ephemeral model?
- */
-bool
-AnalyzeReadsThrough(AnalyzeContext *ctx, Oid relid)
-{
-	return (get_rel_relkind(relid) == RELKIND_VIEW &&
-			AnalyzeModelOf(ctx, relid) == NULL) ||
-		list_member_oid(ctx->ephemeral_relids, relid);
-}
-
-/* A copy of a view's query (its _RETURN rule). */
-Query *
-AnalyzeViewQuery(Oid relid)
-{
-	Relation	rel = table_open(relid, AccessShareLock);
-	Query	   *query = copyObject(get_view_query(rel));
-
-	table_close(rel, AccessShareLock);
-	return query;
 }
 
 static char *
