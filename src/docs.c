@@ -40,6 +40,7 @@
 #include "docs.h"
 #include "graph.h"
 #include "lineage.h"
+#include "model.h"
 
 PG_FUNCTION_INFO_V1(medallion_docs);
 
@@ -1098,7 +1099,7 @@ medallion_docs(PG_FUNCTION_ARGS)
 
 	page.selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	CatalogRequireAdmin("read the pipeline's page");
-	graph = GraphLoad(false);
+	graph = GraphLoad(ModelListFresh(), false);
 	selected = GraphSelect(graph, page.selector);
 	drawing = LineageDrawing(graph, selected);
 	/* what the caller may see of each model drawn: once, for the graph and the page */

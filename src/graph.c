@@ -29,8 +29,8 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
+#include "catalog.h"
 #include "graph.h"
-#include "model.h"
 
 #define SELECTOR_HINT \
 	"A selector is a comma-separated list of: all, a layer name, layer:<layer>, " \
@@ -73,22 +73,18 @@ add_test_edges(Graph *graph)
 
 /*
  * GraphLoad
- *		Returns the graph of all models, re-analyzing models whose derived
- *		rows are stale first.  With test_edges (for plans and runs), a model
- *		with a relationships test also comes after the model it references.
+ *		Returns the graph of models, all of them (a List of ModelDef *,
+ *		ModelListFresh's: those whose derived rows were stale re-analyzed
+ *		first).  With test_edges (for plans and runs), a model with a
+ *		relationships test also comes after the model it references.
  *		Allocated in the current memory context.
  */
 Graph *
-GraphLoad(bool test_edges)
+GraphLoad(List *models, bool test_edges)
 {
 	Graph	   *graph = palloc0(sizeof(Graph));
-	List	   *models;
 	ListCell   *lc;
 	int			i = 0;
-
-	models = CatalogListModels();
-	if (ModelAnalyzeStale(models) > 0)
-		models = CatalogListModels();
 
 	graph->layers = CatalogListLayers();
 	graph->nnodes = list_length(models);

@@ -35,7 +35,7 @@ typedef struct PlanStep
 	int			wave;
 } PlanStep;
 
-extern Graph *GraphLoad(bool test_edges);
+extern Graph *GraphLoad(List *models, bool test_edges);
 extern int	GraphFind(Graph *graph, const char *name);
 extern bool *GraphSelect(Graph *graph, const char *selector);
 extern List *GraphPlan(Graph *graph, bool *selected);

@@ -21,6 +21,7 @@
 #include "docs.h"
 #include "graph.h"
 #include "lineage.h"
+#include "model.h"
 
 PG_FUNCTION_INFO_V1(medallion_lineage);
 PG_FUNCTION_INFO_V1(medallion_graph);
@@ -196,7 +197,7 @@ medallion_lineage(PG_FUNCTION_ARGS)
 	CatalogRequireAdmin("read lineage");
 	InitMaterializedSRF(fcinfo, 0);
 	(void) CatalogGetModel(name, false);
-	graph = GraphLoad(false);
+	graph = GraphLoad(ModelListFresh(), false);
 	start = GraphFind(graph, name);
 	if (strcmp(direction, "downstream") != 0)
 		walk_lineage(rsinfo, graph, start, true, depth);
@@ -602,7 +603,7 @@ medallion_graph(PG_FUNCTION_ARGS)
 				 errmsg("unknown graph format \"%s\"", format),
 				 errhint("format is mermaid, dot, json or svg.")));
 	CatalogRequireAdmin("read lineage");
-	graph = GraphLoad(false);
+	graph = GraphLoad(ModelListFresh(), false);
 	drawing = LineageDrawing(graph, GraphSelect(graph, selector));
 	if (strcmp(format, "mermaid") == 0)
 		result = render_mermaid(drawing, graph);

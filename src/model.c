@@ -297,7 +297,7 @@ definition_hash(ModelDef *model)
 static void
 check_cycle(const char *model, List *upstream_models)
 {
-	Graph	   *graph = GraphLoad(false);
+	Graph	   *graph = GraphLoad(ModelListFresh(), false);
 	int			self = GraphFind(graph, model);
 	ListCell   *lc;
 
@@ -604,7 +604,7 @@ medallion_drop_model(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	CatalogLockDefinitions();
 	(void) CatalogGetModel(name, false);
-	graph = GraphLoad(false);
+	graph = GraphLoad(ModelListFresh(), false);
 	node = GraphFind(graph, name);
 
 	doomed = palloc0(sizeof(bool) * (graph->nnodes + 1));
@@ -857,6 +857,22 @@ ModelAnalyzeStale(List *models)
 }
 
 /*
+ * ModelListFresh
+ *		All models (CatalogListModels), after re-analyzing those whose
+ *		derived rows are stale (ModelAnalyzeStale): what GraphLoad takes.
+ *		Allocated in the current memory context.
+ */
+List *
+ModelListFresh(void)
+{
+	List	   *models = CatalogListModels();
+
+	if (ModelAnalyzeStale(models) > 0)
+		models = CatalogListModels();
+	return models;
+}
+
+/*
  * medallion_reanalyze(selector) analyzes the selected models again and
  * returns how many there were.
  */
@@ -872,7 +888,7 @@ medallion_reanalyze(PG_FUNCTION_ARGS)
 
 	CatalogRequireAdmin("analyze models");
 	CatalogLockDefinitions();
-	graph = GraphLoad(false);
+	graph = GraphLoad(ModelListFresh(), false);
 	selected = GraphSelect(graph, selector);
 	models = CatalogListModels();
 	sources = CatalogListSources();

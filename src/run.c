@@ -1514,7 +1514,7 @@ plan_steps(Run *run)
 	List	   *plan;
 	ListCell   *lc;
 
-	run->graph = GraphLoad(true);
+	run->graph = GraphLoad(ModelListFresh(), true);
 	selected = GraphSelect(run->graph, run->selector);
 	plan = GraphPlan(run->graph, selected);
 	if (plan == NIL)
@@ -1921,7 +1921,7 @@ medallion_plan(PG_FUNCTION_ARGS)
 				 errhint("The plan says which models a run with that many threads gives to background workers.")));
 	CatalogRequireAdmin("plan runs");
 	InitMaterializedSRF(fcinfo, 0);
-	graph = GraphLoad(true);
+	graph = GraphLoad(ModelListFresh(), true);
 	foreach(lc, GraphPlan(graph, GraphSelect(graph, selector)))
 	{
 		PlanStep   *ps = lfirst(lc);
