@@ -38,6 +38,7 @@ _PG_init(void)
 	RelationInit();
 	PublishInit();
 	RunInit();
+	LedgerInit();
 	WorkerInit();
 	ChangesInit();
 	MarkGUCPrefixReserved("medallion");

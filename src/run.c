@@ -13,7 +13,7 @@
  *	  under SECURITY_RESTRICTED_OPERATION, search_path "pg_catalog, pg_temp"
  *	  and its statement_timeout, inside a subtransaction of its own, from
  *	  its binding (the query bound when it was defined, bind.c): a table
- *	  model into a candidate heap (build.c).  Reads of upstream tables
+ *	  model into a candidate heap (build_candidate.c).  Reads of upstream tables
  *	  built earlier in the run are redirected to their candidates, through
  *	  views too, so the whole run reads one new state; view models, bound
  *	  and published when they are defined, only have their tests run.  A
@@ -35,14 +35,12 @@
  * on_conflict => 'skip' a model another run holds is skipped instead.
  *
  * The ledger (medallion.runs, medallion.run_models) is written through the
- * ledger worker (worker.c), in transactions of its own: the start before
- * anything is built, the outcome at the end, whatever happened.
+ * ledger worker (run_ledger.c), in transactions of its own: the start
+ * before anything is built, the outcome at the end, whatever happened.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
-
-#include <math.h>
 
 #include "access/xact.h"
 #include "common/hashfn.h"
@@ -59,7 +57,6 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/catcache.h"
-#include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
@@ -99,13 +96,6 @@ const char *const run_step_status_names[] = {
 
 static bool run_log_timing = true;
 static bool run_changed_only = true;
-char	   *run_label = NULL;
-int			run_ledger_retention = RUN_DEFAULT_LEDGER_RETENTION;
-static char *run_ledger_retention_text = NULL;
-
-static bool check_ledger_retention(char **newval, void **extra, GucSource source);
-static void assign_ledger_retention(const char *newval, void *extra);
-
 
 /*
  * RunInit
@@ -124,77 +114,7 @@ RunInit(void)
 							 "medallion_run(changed_only => ...) overrides it for one run; full_refresh builds everything.",
 							 &run_changed_only, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
-	DefineCustomStringVariable("medallion.run_label",
-							   "Sets a label recorded with the runs of this session in medallion.runs.options.",
-							   "Scheduled runs set it to the schedule and attempt.",
-							   &run_label, "", PGC_USERSET, 0,
-							   NULL, NULL, NULL);
-	DefineCustomStringVariable("medallion.ledger_retention",
-							   "Sets how long the run ledger keeps runs, their steps and their test results.",
-							   "An interval, such as '30 days' or '1 hour' (at least a minute); older runs are deleted at the start of each run; 0 keeps every run.",
-							   &run_ledger_retention_text, RUN_DEFAULT_LEDGER_RETENTION_TEXT,
-							   PGC_SUSET, 0,
-							   check_ledger_retention, assign_ledger_retention, NULL);
 }
-
-/*
- * check_ledger_retention
- *		GUC check hook of medallion.ledger_retention: an interval (PostgreSQL's
- *		interval input: '30 days', '1 hour', 'P1D', '90 min') of zero or more,
- *		or a bare number of minutes (the unit 0.2.0 took); the minutes are
- *		passed on in *extra, a part of a minute counting as one.
- */
-static bool
-check_ledger_retention(char **newval, void **extra, GucSource source)
-{
-	char		workbuf[256];
-	char	   *field[MAXDATEFIELDS];
-	int			ftype[MAXDATEFIELDS];
-	int			nf;
-	int			dtype;
-	struct pg_itm_in itm;
-	char	   *end;
-	long		number;
-	double		minutes;
-	int		   *result;
-
-	memset(&itm, 0, sizeof(itm));
-	number = strtol(*newval, &end, 10);
-	if (end != *newval && *end == '\0')
-		minutes = number;
-	else if ((ParseDateTime(*newval, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf) == 0 &&
-			  DecodeInterval(field, ftype, nf, INTERVAL_FULL_RANGE, &dtype, &itm) == 0) ||
-			 DecodeISO8601Interval(*newval, &dtype, &itm) == 0)
-		minutes = ((double) itm.tm_usec / USECS_PER_SEC / SECS_PER_MINUTE) +
-			((double) itm.tm_mday + (double) itm.tm_mon * DAYS_PER_MONTH +
-			 (double) itm.tm_year * MONTHS_PER_YEAR * DAYS_PER_MONTH) * MINS_PER_HOUR * HOURS_PER_DAY;
-	else
-	{
-		GUC_check_errdetail("\"%s\" is not an interval.", *newval);
-		GUC_check_errhint("Give an interval such as '30 days' or '1 hour'; 0 keeps every run.");
-		return false;
-	}
-	if (minutes < 0)
-	{
-		GUC_check_errdetail("The retention must not be negative.");
-		return false;
-	}
-	result = malloc(sizeof(int));	/* GUC frees extra with free() */
-	if (result == NULL)
-		return false;
-	*result = minutes > INT_MAX ? INT_MAX : (int) ceil(minutes);
-	*extra = result;
-	return true;
-}
-
-/* GUC assign hook of medallion.ledger_retention: the minutes check_ledger_retention found. */
-static void
-assign_ledger_retention(const char *newval, void *extra)
-{
-	run_ledger_retention = *(int *) extra;
-}
-
-
 
 /* 19820 -> "19,820" */
 static char *
@@ -223,16 +143,6 @@ format_ms(double ms)
 {
 	return run_log_timing ? psprintf(" in %s ms", format_count((int64) (ms + 0.5))) : "";
 }
-
-/* ----------------------------------------------------------------
- * The ledger
- * ---------------------------------------------------------------- */
-
-
-
-
-
-
 
 /* How many steps of run have status (or, with published_only, were published). */
 int

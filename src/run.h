@@ -101,9 +101,6 @@ typedef struct Run
 	double		publish_ms;
 } Run;
 
-extern char *run_label;
-extern int	run_ledger_retention;	/* minutes; 0 keeps every run */
-
 /* 30 days, in minutes, and as medallion.ledger_retention gives it */
 #define RUN_DEFAULT_LEDGER_RETENTION (30 * 24 * 60)
 #define RUN_DEFAULT_LEDGER_RETENTION_TEXT "30 days"
@@ -112,6 +109,7 @@ extern void RunInit(void);
 extern int	RunCountSteps(Run *run, StepStatus status, bool published_only);
 
 /* run_ledger.c */
+extern void LedgerInit(void);
 extern void LedgerStart(Run *run, RunStep *step);
 extern void LedgerFinish(Run *run, bool raising);
 
