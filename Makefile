@@ -30,6 +30,7 @@ OBJS = \
 	src/owners.o \
 	src/run_workers.o \
 	src/run_ledger.o \
+	src/run_state.o \
 	src/scale.o \
 	src/changes.o \
 	src/docs.o \

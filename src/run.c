@@ -13,12 +13,12 @@
  *	  under SECURITY_RESTRICTED_OPERATION, search_path "pg_catalog, pg_temp"
  *	  and its statement_timeout, inside a subtransaction of its own, from
  *	  its binding (the query bound when it was defined, bind.c): a table
- *	  model into a candidate heap (build_candidate.c).  Reads of upstream tables
- *	  built earlier in the run are redirected to their candidates, through
- *	  views too, so the whole run reads one new state; view models, bound
- *	  and published when they are defined, only have their tests run.  A
- *	  failing model is rolled back, recorded with its SQLSTATE, and its
- *	  downstream skipped; independent models go on.
+ *	  model into a candidate heap (build_candidate.c).  Reads of upstream
+ *	  tables built earlier in the run are redirected to their candidates,
+ *	  through views too, so the whole run reads one new state; view
+ *	  models, bound and published when they are defined, only have their
+ *	  tests run.  A failing model is rolled back, recorded with its
+ *	  SQLSTATE, and its downstream skipped; independent models go on.
  *
  * 2. Publish.  Every table model that built is published in one burst: the
  *	  published tables are locked (with retries, so BI readers are never
@@ -90,10 +90,6 @@ PG_FUNCTION_INFO_V1(medallion_rollback);
 PG_FUNCTION_INFO_V1(medallion_test);
 PG_FUNCTION_INFO_V1(medallion_plan);
 
-const char *const run_step_status_names[] = {
-	"pending", "success", "up_to_date", "failed", "skipped", "cancelled"
-};
-
 static bool run_log_timing = true;
 static bool run_changed_only = true;
 
@@ -142,25 +138,6 @@ static char *
 format_ms(double ms)
 {
 	return run_log_timing ? psprintf(" in %s ms", format_count((int64) (ms + 0.5))) : "";
-}
-
-/* How many steps of run have status (or, with published_only, were published). */
-int
-RunCountSteps(Run *run, StepStatus status, bool published_only)
-{
-	ListCell   *lc;
-	int			n = 0;
-
-	foreach(lc, run->steps)
-	{
-		RunStep    *step = lfirst(lc);
-
-		if (published_only ? step->published :
-			(step->status == status ||
-			 (status == STEP_SUCCESS && step->status == STEP_UP_TO_DATE)))
-			n++;
-	}
-	return n;
 }
 
 
