@@ -1,9 +1,8 @@
 #!/usr/bin/python3
 """make check-layers: each C module calls only its own layer and those below.
 
-Reads the table src/MODULES (layer, layer name, file, header, purpose; and
-"allow" lines for today's exceptions) and fails, printing each finding,
-when
+Reads the table src/MODULES (layer, layer name, file, header, purpose)
+and fails, printing each finding, when
   - a C file or header in src/ is not in the table, or the table lists a
     file that is not there;
   - a file (.c or .h) includes the header of a higher layer;
@@ -11,8 +10,8 @@ when
     variable defined by a file of a higher layer: nm -u of the caller
     joined with nm -g --defined-only of the callee;
   - the layers, with each file collapsed to its layer, are not a DAG
-    (tsort), or the files of one layer call each other in a loop;
-  - an "allow" line no longer matches anything (remove it).
+    (tsort), or the files of one layer call each other in a loop.
+There are no exceptions.
 Usage: check_layers.py SRC_DIR.  Exit status 0 when all is well, 1 if not.
 """
 import collections
@@ -25,20 +24,14 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
 def read_table(path):
-    """The table: files {file: (layer, header)}, layer names, allowances."""
-    files, names, allow, errors = {}, {}, set(), []
+    """The table: files {file: (layer, header)}, layer names, errors."""
+    files, names, errors = {}, {}, []
     with open(path) as f:
         for n, line in enumerate(f, 1):
             line = line.split('#', 1)[0].strip()
             if not line:
                 continue
             words = line.split()
-            if words[0] == 'allow':
-                if len(words) < 4 or words[1] not in ('call', 'include'):
-                    errors.append(f'{path}:{n}: allow call|include FROM TO WHY')
-                    continue
-                allow.add((words[1], words[2], words[3]))
-                continue
             if len(words) < 5 or not words[0].isdigit():
                 errors.append(f'{path}:{n}: expected LAYER NAME FILE HEADER PURPOSE')
                 continue
@@ -48,7 +41,7 @@ def read_table(path):
             if file in files:
                 errors.append(f'{path}:{n}: {file} is listed twice')
             files[file] = (layer, header)
-    return files, names, allow, errors
+    return files, names, errors
 
 
 def header_layers(files):
@@ -101,10 +94,9 @@ def loops(edges):
 
 
 def main(src):
-    files, names, allow, problems = read_table(os.path.join(src, 'MODULES'))
+    files, names, problems = read_table(os.path.join(src, 'MODULES'))
     headers, errors = header_layers(files)
     problems += errors
-    used_allow = set()
 
     present = sorted(f for f in os.listdir(src) if f.endswith(('.c', '.h')))
     for f in present:
@@ -130,9 +122,6 @@ def main(src):
             inc = m.group(1)
             if inc not in headers or headers[inc] <= layer:
                 continue
-            if ('include', f, inc) in allow:
-                used_allow.add(('include', f, inc))
-                continue
             line = text.count('\n', 0, m.start()) + 1
             problems.append(f'src/{f}:{line} includes {inc} (layer {headers[inc]} {names[headers[inc]]}) '
                             f'from layer {layer} {names[layer]}')
@@ -143,33 +132,23 @@ def main(src):
     if error:
         problems.append(error)
         pairs = {}
-    kept = []
     for (a, b), symbols in sorted(pairs.items()):
-        if ('call', a, b) in allow:
-            used_allow.add(('call', a, b))
-            continue
-        kept.append((a, b))
         if files[b][0] > files[a][0]:
             problems.append(f'{a} (layer {files[a][0]} {names[files[a][0]]}) calls up into {b} '
                             f'(layer {files[b][0]} {names[files[b][0]]}): {" ".join(symbols)}')
 
     # loops: the layers must form a DAG, and so must the files of each layer
-    layer_edges = {(files[a][0], files[b][0]) for a, b in kept if files[a][0] != files[b][0]}
+    layer_edges = {(files[a][0], files[b][0]) for a, b in pairs if files[a][0] != files[b][0]}
     for loop in loops(layer_edges):
         problems.append(f'the layers call each other in a loop: {" ".join(loop)}')
-    same_layer = {(a, b) for a, b in kept if files[a][0] == files[b][0]}
+    same_layer = {(a, b) for a, b in pairs if files[a][0] == files[b][0]}
     for loop in loops(same_layer):
         problems.append(f'files of one layer call each other in a loop: {" ".join(loop)}')
 
-    if pairs:
-        for entry in sorted(allow - used_allow):
-            problems.append(f'src/MODULES allows "{" ".join(entry)}", which no longer happens: remove it')
-
     for p in problems:
         print(p)
-    n_allow = len(allow)
     print(f'check-layers: {len(files)} files in {len(names)} layers, {len(pairs)} calling pairs, '
-          f'{n_allow} allowed exceptions, {len(problems)} problems')
+          f'{len(problems)} problems')
     return 1 if problems else 0
 
 
