@@ -75,6 +75,7 @@
 
 #include "bind.h"
 #include "build.h"
+#include "catalog.h"
 #include "relation.h"
 #include "scale.h"
 #include "sqltext.h"

@@ -68,6 +68,7 @@
 
 #include "bind.h"
 #include "build.h"
+#include "catalog.h"
 #include "relation.h"
 #include "scope.h"
 #include "sqltext.h"

@@ -18,6 +18,7 @@
 #include "utils/json.h"
 #include "utils/tuplestore.h"
 
+#include "catalog.h"
 #include "docs.h"
 #include "graph.h"
 #include "lineage.h"

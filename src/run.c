@@ -70,6 +70,7 @@
 
 #include "analyze.h"
 #include "relation.h"
+#include "scope.h"
 #include "tests.h"
 #include "bind.h"
 #include "build.h"

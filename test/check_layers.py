@@ -10,7 +10,10 @@ and fails, printing each finding, when
     variable defined by a file of a higher layer: nm -u of the caller
     joined with nm -g --defined-only of the callee;
   - the layers, with each file collapsed to its layer, are not a DAG
-    (tsort), or the files of one layer call each other in a loop.
+    (tsort), or the files of one layer call each other in a loop;
+  - a file calls into a file whose header (in the table) it does not
+    include itself: each file includes what it uses, not through another
+    header.
 There are no exceptions.
 Usage: check_layers.py SRC_DIR.  Exit status 0 when all is well, 1 if not.
 """
@@ -133,6 +136,10 @@ def main(src):
         problems.append(error)
         pairs = {}
     for (a, b), symbols in sorted(pairs.items()):
+        with open(os.path.join(src, a)) as fh:
+            included = set(INCLUDE.findall(fh.read()))
+        if files[b][1] not in included:
+            problems.append(f'{a} calls {b} ({" ".join(symbols)}) but does not include {files[b][1]}')
         if files[b][0] > files[a][0]:
             problems.append(f'{a} (layer {files[a][0]} {names[files[a][0]]}) calls up into {b} '
                             f'(layer {files[b][0]} {names[files[b][0]]}): {" ".join(symbols)}')
