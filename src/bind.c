@@ -13,8 +13,9 @@
  * medallion (the extension owner, since nobody else may create in
  * medallion_bind) and owned by the model owner, so that when it is read
  * its reads are checked as the owner, row-level security included.
- * Test expressions and sql tests are bound the same way (tests_bind in
- * audit.c), as views medallion_bind.<model>$ and medallion_bind.<model>$<test>.
+ * Test expressions and sql tests are bound the same way (TestsBind in
+ * tests_define.c), as views medallion_bind.<model>$ and
+ * medallion_bind.<model>$<test>.
  *
  * Nothing medallion runs parses a model's text again.  The SQL medallion
  * writes around a model (filling a candidate, incremental deltas, snapshot

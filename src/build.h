@@ -50,9 +50,6 @@ extern List *BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed,
 extern void BuildDropRelation(ModelDef *model);
 extern void BuildEnsureIndexes(ModelDef *model, Oid relid);
 
-/* SQLSTATE of a model a background worker hands back to the run itself */
-#define ERRCODE_MEDALLION_RUN_ITSELF MAKE_SQLSTATE('M','D','0','0','1')
-
 extern Candidate *BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed,
 									  const char *sql, List *redirect_from,
 									  List *redirect_to, bool allow_alter);

@@ -91,6 +91,7 @@
 
 #include "bind.h"
 #include "build.h"
+#include "medallion.h"
 #include "relation.h"
 #include "scale.h"
 #include "sqltext.h"

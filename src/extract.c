@@ -74,6 +74,7 @@
 #include "build.h"
 #include "catalog.h"
 #include "extract.h"
+#include "medallion.h"
 #include "relation.h"
 #include "scope.h"
 #include "sqltext.h"

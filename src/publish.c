@@ -88,7 +88,7 @@
 #include "sqltext.h"
 #include "subxact.h"
 
-bool		build_keep_previous = true;
+static bool keep_previous_setting = true;
 
 /*
  * PublishInit
@@ -100,7 +100,7 @@ PublishInit(void)
 	DefineCustomBoolVariable("medallion.keep_previous",
 							 "Keeps the previous content of each table model for medallion_rollback.",
 							 "When off, what a run replaces is dropped at once.",
-							 &build_keep_previous, true, PGC_USERSET, 0,
+							 &keep_previous_setting, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 }
 
@@ -285,7 +285,7 @@ discard(Oid relid)
 static bool
 keeps_previous(ModelDef *model)
 {
-	return ScopeOwnerBool(ModelOwnerId(model), "medallion.keep_previous", build_keep_previous);
+	return ScopeOwnerBool(ModelOwnerId(model), "medallion.keep_previous", keep_previous_setting);
 }
 
 /*

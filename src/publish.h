@@ -12,8 +12,6 @@
 
 #include "build.h"
 
-extern bool build_keep_previous;
-
 extern void PublishInit(void);
 extern void PublishTable(Candidate *cand);
 extern int64 PublishRollback(ModelDef *model);

@@ -69,6 +69,7 @@
 #include "utils/wait_event.h"
 
 #include "analyze.h"
+#include "medallion.h"
 #include "relation.h"
 #include "scope.h"
 #include "tests.h"

@@ -39,6 +39,7 @@
 #include "build.h"
 #include "extract.h"
 #include "catalog.h"
+#include "medallion.h"
 #include "relation.h"
 #include "run_workers.h"
 #include "scope.h"
