@@ -27,7 +27,7 @@ OBJS = \
 	src/run.o \
 	src/subxact.o \
 	src/bind.o \
-	src/owners.o \
+	src/catalog_owners.o \
 	src/run_workers.o \
 	src/run_ledger.o \
 	src/run_state.o \
