@@ -38,6 +38,7 @@
 
 #include "analyze.h"
 #include "relation.h"
+#include "sqltext.h"
 #include "tests.h"
 #include "bind.h"
 #include "build.h"
@@ -55,16 +56,6 @@ PG_FUNCTION_INFO_V1(medallion_drop_model);
 PG_FUNCTION_INFO_V1(medallion_reanalyze);
 
 static void rebind_unbound(List *names, const char *self);
-
-/*
- * ModelCompareNames
- *		list_sort comparator for Lists of C strings.
- */
-int
-ModelCompareNames(const ListCell *a, const ListCell *b)
-{
-	return strcmp((char *) lfirst(a), (char *) lfirst(b));
-}
 
 /* Names of models, layers, tags: lower-case identifiers that need no quoting. */
 static void
@@ -452,7 +443,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 
 	/* the other settings */
 	model->tags = array_arg(fcinfo, 4);
-	list_sort(model->tags, ModelCompareNames);
+	list_sort(model->tags, SqlCompareNames);
 	model->description = text_arg(fcinfo, 5);
 	model->unique_key = array_arg(fcinfo, 6);
 	model->indexes = array_arg(fcinfo, 7);

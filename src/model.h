@@ -13,6 +13,5 @@
 
 extern int	ModelAnalyzeStale(List *models);
 extern List *ModelListFresh(void);
-extern int	ModelCompareNames(const ListCell *a, const ListCell *b);
 
 #endif							/* MEDALLION_MODEL_H */

@@ -72,6 +72,7 @@
 #include "medallion.h"
 #include "relation.h"
 #include "scope.h"
+#include "sqltext.h"
 #include "tests.h"
 #include "bind.h"
 #include "build.h"
@@ -1229,7 +1230,7 @@ lock_models(Run *run)
 
 	foreach(lc, run->steps)
 		names = lappend(names, ((RunStep *) lfirst(lc))->model->name);
-	list_sort(names, ModelCompareNames);
+	list_sort(names, SqlCompareNames);
 	foreach(lc, names)
 	{
 		char	   *name = lfirst(lc);
@@ -1835,7 +1836,7 @@ medallion_plan(PG_FUNCTION_ARGS)
 
 		foreach(lu, node->upstream)
 			deps = lappend(deps, graph->nodes[lfirst_int(lu)].model->name);
-		list_sort(deps, ModelCompareNames);
+		list_sort(deps, SqlCompareNames);
 		values[0] = Int32GetDatum(step->stepno);
 		values[1] = Int32GetDatum(step->wave);
 		values[2] = CStringGetTextDatum(node->model->name);

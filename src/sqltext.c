@@ -66,6 +66,16 @@
 #include "relation.h"
 #include "sqltext.h"
 
+/*
+ * SqlCompareNames
+ *		list_sort comparator for Lists of C strings (names).
+ */
+int
+SqlCompareNames(const ListCell *a, const ListCell *b)
+{
+	return strcmp((char *) lfirst(a), (char *) lfirst(b));
+}
+
 char *
 SqlModelName(ModelDef *model)
 {
