@@ -6,6 +6,7 @@ OBJS = \
 	src/init.o \
 	src/catalog.o \
 	src/scope.o \
+	src/relation.o \
 	src/trust.o \
 	src/trust_relation.o \
 	src/analyze.o \
@@ -26,9 +27,10 @@ OBJS = \
 	src/run.o \
 	src/subxact.o \
 	src/bind.o \
-	src/owners.o \
+	src/catalog_owners.o \
 	src/run_workers.o \
 	src/run_ledger.o \
+	src/run_state.o \
 	src/scale.o \
 	src/changes.o \
 	src/docs.o \
@@ -102,6 +104,12 @@ medallion-dbt: $(wildcard tools/medallion_dbt/*.py)
 .PHONY: check-sql
 check-sql:
 	python3 test/check_sql.py src/sql
+
+# Each C module calls only its own layer and those below (src/MODULES);
+# the calls are read from the built objects.
+.PHONY: check-layers
+check-layers: $(OBJS)
+	python3 test/check_layers.py src
 
 src/medallion_docs.o src/medallion_docs.bc: override CPPFLAGS += $(GRAPHVIZ_CFLAGS)
 

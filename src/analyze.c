@@ -52,9 +52,9 @@
 
 #include "analyze.h"
 #include "analyze_lineage.h"
-#include "bind.h"
 #include "catalog.h"
-#include "materialize.h"
+#include "relation.h"
+#include "scope.h"
 
 /* A relation read by the model. */
 typedef struct DepItem
@@ -106,72 +106,6 @@ void
 AnalyzePopErrorContext(SqlErrorContext *sec)
 {
 	error_context_stack = sec->callback.previous;
-}
-
-/*
- * AnalyzeSearchPathText
- *		search_path text for the schemas of a search_path (a List of char *
- *		as SplitIdentifierString gives), leaving out temporary schemas: no
- *		path medallion stores or sets names pg_temp but last.
- */
-char *
-AnalyzeSearchPathText(List *schemas)
-{
-	StringInfoData path;
-	ListCell   *lc;
-
-	initStringInfo(&path);
-	foreach(lc, schemas)
-	{
-		char	   *elem = lfirst(lc);
-
-		if (strcmp(elem, "pg_temp") == 0 || strncmp(elem, "pg_temp_", 8) == 0)
-			continue;
-		appendStringInfo(&path, "%s%s", path.len > 0 ? ", " : "",
-						 strcmp(elem, "$user") == 0 ? "\"$user\"" : quote_identifier(elem));
-	}
-	return path.data;
-}
-
-/*
- * AnalyzeSearchPathSchemas
- *		The schemas of search_path text, as a List of char *.
- */
-List *
-AnalyzeSearchPathSchemas(const char *search_path)
-{
-	List	   *elems;
-
-	if (!SplitIdentifierString(pstrdup(search_path), ',', &elems))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("search_path \"%s\" cannot be parsed", search_path)));
-	return elems;
-}
-
-/*
- * AnalyzeEnterSearchPath
- *		Set search_path for the current GUC nest level: the given path with
- *		any temporary schema taken out and pg_temp named last, so that no
- *		temporary object is ever found before another; returns the nest
- *		level to pass to AnalyzeLeaveSearchPath.
- */
-int
-AnalyzeEnterSearchPath(const char *search_path)
-{
-	int			nestlevel = NewGUCNestLevel();
-	char	   *path = AnalyzeSearchPathText(AnalyzeSearchPathSchemas(search_path));
-
-	(void) set_config_option("search_path", psprintf("%s%spg_temp", path, path[0] ? ", " : ""),
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-	return nestlevel;
-}
-
-void
-AnalyzeLeaveSearchPath(int nestlevel)
-{
-	AtEOXact_GUC(true, nestlevel);
 }
 
 /* ----------------------------------------------------------------
@@ -307,21 +241,6 @@ check_columns(Query *query)
  * Classification of relations
  * ---------------------------------------------------------------- */
 
-/* The model published as relid, or NULL. */
-const char *
-AnalyzeModelOf(AnalyzeContext *ctx, Oid relid)
-{
-	ListCell   *lc1,
-			   *lc2;
-
-	forboth(lc1, ctx->model_relids, lc2, ctx->model_names)
-	{
-		if (lfirst_oid(lc1) == relid)
-			return lfirst(lc2);
-	}
-	return NULL;
-}
-
 static bool
 is_source_relation(AnalyzeContext *ctx, Oid relid)
 {
@@ -345,29 +264,6 @@ is_source_relation(AnalyzeContext *ctx, Oid relid)
 		}
 	}
 	return false;
-}
-
-/*
- * Is relid a view that lineage reads through: a plain view (not a model),
- * or the binding of an ephemeral model?
- */
-bool
-AnalyzeReadsThrough(AnalyzeContext *ctx, Oid relid)
-{
-	return (get_rel_relkind(relid) == RELKIND_VIEW &&
-			AnalyzeModelOf(ctx, relid) == NULL) ||
-		list_member_oid(ctx->ephemeral_relids, relid);
-}
-
-/* A copy of a view's query (its _RETURN rule). */
-Query *
-AnalyzeViewQuery(Oid relid)
-{
-	Relation	rel = table_open(relid, AccessShareLock);
-	Query	   *query = copyObject(get_view_query(rel));
-
-	table_close(rel, AccessShareLock);
-	return query;
 }
 
 static char *
@@ -543,10 +439,10 @@ AnalyzeParseModel(const char *name, const char *sql, const char *search_path)
 	Query	   *query;
 
 	AnalyzePushErrorContext(&sec, psprintf("model \"%s\"", name), sql);
-	nestlevel = AnalyzeEnterSearchPath(psprintf("%s, %s", search_path, MEDALLION_BIND_SCHEMA));
+	nestlevel = ScopeEnterSearchPath(psprintf("%s, %s", search_path, MEDALLION_BIND_SCHEMA));
 	query = parse_model_sql(sql);
 	(void) check_columns(query);
-	AnalyzeLeaveSearchPath(nestlevel);
+	ScopeLeaveSearchPath(nestlevel);
 	AnalyzePopErrorContext(&sec);
 	return query;
 }
@@ -580,7 +476,7 @@ AnalyzeDerive(const char *name, Query *query, Oid binding, List *models, List *s
 		Oid			relid;
 
 		if (ephemeral)
-			relid = BindRelid(model->name);
+			relid = RelBinding(model->name);
 		else
 		{
 			Oid			nsp = get_namespace_oid(model->schema, true);

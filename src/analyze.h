@@ -49,9 +49,5 @@ extern AnalyzedModel *AnalyzeModel(const char *name, const char *sql,
 								   List *sources);
 extern Query *AnalyzeQuery(const char *sql, const char *what);
 extern bool AnalyzeRedirect(Query *query, List *from, List *to);
-extern char *AnalyzeSearchPathText(List *schemas);
-extern List *AnalyzeSearchPathSchemas(const char *search_path);
-extern int	AnalyzeEnterSearchPath(const char *search_path);
-extern void AnalyzeLeaveSearchPath(int nestlevel);
 
 #endif							/* MEDALLION_ANALYZE_H */

@@ -105,6 +105,48 @@ static void expr_items(AnalyzeContext *ctx, Level *level, Node *node, char role,
 static bool expr_walker(Node *node, ExprWalk *walk);
 
 /* ----------------------------------------------------------------
+ * Classification of relations, for both passes (analyze.c calls these)
+ * ---------------------------------------------------------------- */
+
+/* The model published as relid, or NULL. */
+const char *
+AnalyzeModelOf(AnalyzeContext *ctx, Oid relid)
+{
+	ListCell   *lc1,
+			   *lc2;
+
+	forboth(lc1, ctx->model_relids, lc2, ctx->model_names)
+	{
+		if (lfirst_oid(lc1) == relid)
+			return lfirst(lc2);
+	}
+	return NULL;
+}
+
+/*
+ * Is relid a view that lineage reads through: a plain view (not a model),
+ * or the binding of an ephemeral model?
+ */
+bool
+AnalyzeReadsThrough(AnalyzeContext *ctx, Oid relid)
+{
+	return (get_rel_relkind(relid) == RELKIND_VIEW &&
+			AnalyzeModelOf(ctx, relid) == NULL) ||
+		list_member_oid(ctx->ephemeral_relids, relid);
+}
+
+/* A copy of a view's query (its _RETURN rule). */
+Query *
+AnalyzeViewQuery(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	Query	   *query = copyObject(get_view_query(rel));
+
+	table_close(rel, AccessShareLock);
+	return query;
+}
+
+/* ----------------------------------------------------------------
  * Lineage pass: item sets
  * ---------------------------------------------------------------- */
 

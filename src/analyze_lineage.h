@@ -2,7 +2,9 @@
  *
  * analyze_lineage.h
  *	  What the dependency pass (analyze.c) and the lineage pass
- *	  (analyze_lineage.c) of the analyzer share.
+ *	  (analyze_lineage.c) of the analyzer share.  analyze_lineage.c holds
+ *	  the classification both use, so analyze.c calls it and never the
+ *	  other way round.
  *
  *-------------------------------------------------------------------------
  */

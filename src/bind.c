@@ -13,8 +13,9 @@
  * medallion (the extension owner, since nobody else may create in
  * medallion_bind) and owned by the model owner, so that when it is read
  * its reads are checked as the owner, row-level security included.
- * Test expressions and sql tests are bound the same way (tests_bind in
- * audit.c), as views medallion_bind.<model>$ and medallion_bind.<model>$<test>.
+ * Test expressions and sql tests are bound the same way (TestsBind in
+ * tests_define.c), as views medallion_bind.<model>$ and
+ * medallion_bind.<model>$<test>.
  *
  * Nothing medallion runs parses a model's text again.  The SQL medallion
  * writes around a model (filling a candidate, incremental deltas, snapshot
@@ -85,9 +86,10 @@
 
 #include "analyze.h"
 #include "bind.h"
+#include "relation.h"
 #include "trust.h"
 #include "catalog.h"
-#include "model.h"
+#include "scope.h"
 
 PG_FUNCTION_INFO_V1(medallion_adopt_bind_schema);
 
@@ -118,62 +120,6 @@ BindName(const char *model, const char *test)
 }
 
 /*
- * check_bind_schema
- *		Error unless schema medallion_bind belongs to the extension owner:
- *		one made by anybody else (a role with CREATE on the database, before
- *		an update made it) could hold anything.
- */
-static void
-check_bind_schema(Oid nsp)
-{
-	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for schema %u", nsp);
-	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-	ReleaseSysCache(tup);
-	if (owner != CatalogExtensionOwner())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("schema \"%s\" does not belong to the owner of extension medallion",
-						MEDALLION_BIND_SCHEMA),
-				 errdetail("It belongs to role \"%s\"; medallion keeps the bindings of models there.",
-						   GetUserNameFromId(owner, false)),
-				 errhint("A superuser checks what it holds, then drops it or gives it to the extension's owner.")));
-}
-
-/*
- * BindNamespace
- *		The OID of schema medallion_bind.  The install script of 0.2.0 makes
- *		it; a database still at 0.1.0 (the library updated, the extension
- *		not yet) has none: with create, it is made then, as the extension
- *		owner, and the update script makes it the extension's
- *		(medallion.adopt_bind_schema); without, InvalidOid.
- */
-Oid
-BindNamespace(bool create)
-{
-	Oid			nsp = get_namespace_oid(MEDALLION_BIND_SCHEMA, true);
-	CatalogSession session;
-
-	if (OidIsValid(nsp))
-	{
-		check_bind_schema(nsp);
-		return nsp;
-	}
-	if (!create)
-		return nsp;
-	CatalogEnter(&session);
-	if (SPI_execute("CREATE SCHEMA " MEDALLION_BIND_SCHEMA, false, 0) != SPI_OK_UTILITY ||
-		SPI_execute("GRANT USAGE ON SCHEMA " MEDALLION_BIND_SCHEMA " TO medallion_admin", false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not create schema %s", MEDALLION_BIND_SCHEMA);
-	CatalogLeave(&session);
-	CommandCounterIncrement();
-	return get_namespace_oid(MEDALLION_BIND_SCHEMA, false);
-}
-
-/*
  * medallion.adopt_bind_schema() makes schema medallion_bind, when a 0.2.0
  * library made it before the update to 0.2.0, a member of the extension
  * (what CREATE SCHEMA in the install script makes it).  For update scripts.
@@ -181,16 +127,16 @@ BindNamespace(bool create)
 Datum
 medallion_adopt_bind_schema(PG_FUNCTION_ARGS)
 {
-	Oid			nsp = get_namespace_oid(MEDALLION_BIND_SCHEMA, true);
+	Oid			nsp;
 	ObjectAddress obj;
 
 	if (!creating_extension)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("medallion.adopt_bind_schema() is for medallion's update scripts")));
+	nsp = RelBindNamespace(false);	/* checks who owns it */
 	if (!OidIsValid(nsp))
 		PG_RETURN_BOOL(false);
-	check_bind_schema(nsp);
 	obj.classId = NamespaceRelationId;
 	obj.objectId = nsp;
 	obj.objectSubId = 0;
@@ -198,15 +144,6 @@ medallion_adopt_bind_schema(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 	recordDependencyOnCurrentExtension(&obj, false);
 	PG_RETURN_BOOL(true);
-}
-
-/* The OID of binding name, or InvalidOid. */
-Oid
-BindRelid(const char *name)
-{
-	Oid			nsp = BindNamespace(false);
-
-	return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
 }
 
 /* "medallion_bind"."name", for the SQL medallion writes. */
@@ -318,7 +255,7 @@ BindCreateView(Oid nsp, const char *name, Query *query, Oid owner)
 		stmt->tableElts = coldefs;
 		stmt->oncommit = ONCOMMIT_NOOP;
 		relid = DefineRelation(stmt, RELKIND_VIEW, owner, NULL, NULL).objectId;
-		BindNotMember(relid);
+		RelNotExtensionMember(relid);
 		CommandCounterIncrement();
 	}
 	(void) DefineQueryRewrite(pstrdup(ViewSelectRuleName), relid, NULL, CMD_SELECT, true,
@@ -326,20 +263,6 @@ BindCreateView(Oid nsp, const char *name, Query *query, Oid owner)
 	CommandCounterIncrement();
 	SetUserIdAndSecContext(save_userid, save_sec);
 	return relid;
-}
-
-/*
- * BindNotMember
- *		A relation medallion creates for a model while the extension's own
- *		script runs (an upgrade binding the models it finds) belongs to the
- *		model, not to the extension: pg_dump must dump it like the others.
- */
-void
-BindNotMember(Oid relid)
-{
-	if (creating_extension)
-		(void) deleteDependencyRecordsForClass(RelationRelationId, relid,
-											   ExtensionRelationId, DEPENDENCY_EXTENSION);
 }
 
 /* Does view relid have the query's columns first (names and types)? */
@@ -399,7 +322,7 @@ BindDropRelation(Oid relid)
 List *
 BindModel(ModelDef *model, Query *query)
 {
-	Oid			nsp = BindNamespace(true);
+	Oid			nsp = RelBindNamespace(true);
 	Oid			relid = get_relname_relid(model->name, nsp);
 	List	   *gone = NIL;
 
@@ -421,7 +344,7 @@ BindModel(ModelDef *model, Query *query)
 void
 BindDrop(const char *name)
 {
-	Oid			relid = BindRelid(name);
+	Oid			relid = RelBinding(name);
 
 	if (OidIsValid(relid))
 		BindDropRelation(relid);
@@ -437,7 +360,7 @@ BindDrop(const char *name)
 AnalyzedModel *
 BindLoad(ModelDef *model)
 {
-	Oid			relid = BindRelid(model->name);
+	Oid			relid = RelBinding(model->name);
 	AnalyzedModel *result = palloc0(sizeof(AnalyzedModel));
 	Relation	rel;
 	TupleDesc	desc;
@@ -553,7 +476,7 @@ dependent_bindings(Oid relid, List *attnums, Oid bindnsp, List **found)
 List *
 BindDropDependents(Oid relid, List *attnums)
 {
-	Oid			bindnsp = BindNamespace(false);
+	Oid			bindnsp = RelBindNamespace(false);
 	List	   *found = NIL;
 	List	   *names = NIL;
 

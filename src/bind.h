@@ -24,11 +24,8 @@ typedef struct BindRows
 	List	   *rows;			/* of char **, ncolumns each (NULL for SQL NULL) */
 } BindRows;
 
-extern Oid	BindNamespace(bool create);
 extern char *BindName(const char *model, const char *test);
-extern Oid	BindRelid(const char *name);
 extern char *BindRelationSql(const char *name);
-extern void BindNotMember(Oid relid);
 extern Oid	BindCreateView(Oid nsp, const char *name, Query *query, Oid owner);
 extern List *BindModel(ModelDef *model, Query *query);
 extern void BindDrop(const char *name);

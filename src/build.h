@@ -45,14 +45,10 @@ typedef struct SchemaChange
 extern bool build_analyze;
 
 extern void BuildInit(void);
-extern Oid	BuildPublishedRelid(ModelDef *model);
 extern List *BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed,
 								 LayerDef *layer, ModelDef *previous);
 extern void BuildDropRelation(ModelDef *model);
 extern void BuildEnsureIndexes(ModelDef *model, Oid relid);
-
-/* SQLSTATE of a model a background worker hands back to the run itself */
-#define ERRCODE_MEDALLION_RUN_ITSELF MAKE_SQLSTATE('M','D','0','0','1')
 
 extern Candidate *BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed,
 									  const char *sql, List *redirect_from,
@@ -73,6 +69,5 @@ extern SchemaChange *BuildSchemaChange(Relation rel, List *columns);
 extern uint64 BuildFillHeap(Oid heap, List *columns, const char *sql, Oid shown_as,
 							List *redirect_from, List *redirect_to);
 extern void BuildSetAcl(Oid relid, Datum acl, bool isnull);
-extern void BuildKeepFromAutovacuum(Oid relid);
 
 #endif							/* MEDALLION_BUILD_H */

@@ -91,7 +91,8 @@
 
 #include "bind.h"
 #include "build.h"
-#include "publish.h"
+#include "medallion.h"
+#include "relation.h"
 #include "scale.h"
 #include "sqltext.h"
 
@@ -497,51 +498,6 @@ copy_acl(Oid from, Oid to)
 }
 
 /*
- * BuildKeepFromAutovacuum
- *		Keep autovacuum away from relid, a heap medallion made (a candidate,
- *		a delta, a staging table): the build gathers its statistics itself,
- *		and an autovacuum worker analyzing a candidate that a build worker
- *		committed could hold locks the run then waits for in its publish
- *		burst, while it waits for the run's statistics rows: a deadlock.
- *		The setting stays with the relation (a swap exchanges storage, not
- *		options), so the previous versions kept in medallion_history are
- *		left alone by autovacuum too.
- */
-void
-BuildKeepFromAutovacuum(Oid relid)
-{
-	Relation	classrel = table_open(RelationRelationId, RowExclusiveLock);
-	Oid			rels[2] = {relid, InvalidOid};
-
-	for (int i = 0; i < 2 && OidIsValid(rels[i]); i++)
-	{
-		HeapTuple	tup = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(rels[i]));
-		Datum		values[Natts_pg_class] = {0};
-		bool		nulls[Natts_pg_class] = {0};
-		bool		replaces[Natts_pg_class] = {0};
-		bool		isnull;
-		Datum		options;
-		HeapTuple	newtup;
-
-		if (!HeapTupleIsValid(tup))
-			elog(ERROR, "cache lookup failed for relation %u", rels[i]);
-		if (i == 0)
-			rels[1] = ((Form_pg_class) GETSTRUCT(tup))->reltoastrelid;
-		options = SysCacheGetAttr(RELOID, tup, Anum_pg_class_reloptions, &isnull);
-		options = transformRelOptions(isnull ? (Datum) 0 : options,
-									  list_make1(makeDefElem("autovacuum_enabled",
-															 (Node *) makeString("false"), -1)),
-									  NULL, NULL, false, false);
-		values[Anum_pg_class_reloptions - 1] = options;
-		replaces[Anum_pg_class_reloptions - 1] = true;
-		newtup = heap_modify_tuple(tup, RelationGetDescr(classrel), values, nulls, replaces);
-		CatalogTupleUpdate(classrel, &newtup->t_self, newtup);
-	}
-	table_close(classrel, RowExclusiveLock);
-	CommandCounterIncrement();
-}
-
-/*
  * copy_rls
  *		Give relation to the row-level security of relation from: its
  *		enabled and forced flags, and a copy of each policy (as CREATE POLICY
@@ -679,7 +635,7 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 
 	cand->model = model;
 	cand->columns = analyzed->columns;
-	cand->published = BuildPublishedRelid(model);
+	cand->published = RelPublished(model);
 	if (!OidIsValid(cand->published) || get_rel_relkind(cand->published) != RELKIND_RELATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -728,7 +684,7 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 			ereport(ERROR,
 					(errcode(ERRCODE_MEDALLION_RUN_ITSELF),
 					 errmsg("the columns of model \"%s\" change: the run builds it itself", model->name)));
-		PublishLockRelations(list_make1_oid(cand->published));
+		RelLockPatiently(list_make1_oid(cand->published));
 		alter_published(cand->published, change, sync);
 		cand->schema_changed = true;
 	}
@@ -746,7 +702,7 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 	cand->candidate = make_new_heap(cand->published, tablespace, accessmethod,
 									persistence, AccessShareLock);
 	CommandCounterIncrement();
-	BuildKeepFromAutovacuum(cand->candidate);
+	RelKeepFromAutovacuum(cand->candidate);
 	if (ScaleIsDistributed(cand->published))
 	{
 		/*
@@ -837,7 +793,7 @@ BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate, int64 rows)
 
 	cand->model = model;
 	cand->columns = columns;
-	cand->published = BuildPublishedRelid(model);
+	cand->published = RelPublished(model);
 	cand->candidate = candidate;
 	cand->rows = rows;
 	/* shared: workers building downstream models read it too */
@@ -846,8 +802,8 @@ BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate, int64 rows)
 	candrel = table_open(candidate, NoLock);
 	cand->published_indexes = RelationGetIndexList(pubrel);
 	cand->candidate_indexes = RelationGetIndexList(candrel);
-	if (!PublishSameColumns(pubrel, candrel) ||
-		!PublishSameIndexes(cand->published_indexes, cand->candidate_indexes))
+	if (!RelSameColumns(pubrel, candrel) ||
+		!RelSameIndexes(cand->published_indexes, cand->candidate_indexes))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the candidate of model \"%s\" built by a worker does not match %s",
@@ -866,7 +822,7 @@ BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate, int64 rows)
 bool
 BuildColumnsChanged(ModelDef *model, AnalyzedModel *analyzed)
 {
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	Relation	rel;
 	SchemaChange *change;
 

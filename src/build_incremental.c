@@ -75,7 +75,8 @@
 
 #include "bind.h"
 #include "build.h"
-#include "extract.h"
+#include "catalog.h"
+#include "relation.h"
 #include "scale.h"
 #include "sqltext.h"
 
@@ -119,6 +120,67 @@ next_watermark(Candidate *cand, Oid heap, const char *previous, const char *prev
 		cand->watermark = previous ? pstrdup(previous) : NULL;
 }
 
+/* EXPLAIN (VERBOSE, FORMAT JSON) of sql, as text. */
+static char *
+explain_json(const char *sql)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	char	   *plan = NULL;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute(psprintf("EXPLAIN (VERBOSE, FORMAT JSON) %s", sql), false, 1);
+	if ((ret == SPI_OK_UTILITY || ret == SPI_OK_SELECT) && SPI_tuptable != NULL && SPI_processed == 1)
+	{
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (value != NULL)
+			plan = MemoryContextStrdup(callercxt, value);
+	}
+	SPI_finish();
+	if (plan == NULL)
+		elog(ERROR, "could not EXPLAIN \"%s\"", sql);
+	return plan;
+}
+
+/*
+ * check_pushdown
+ *		EXPLAIN VERBOSE the delta query of an incremental model that reads
+ *		a foreign table: when no remote query carries the watermark bound,
+ *		the wrapper pulls the whole remote table at every run; say so.
+ *		postgres_fdw shows "Remote SQL", tds_fdw "Remote query".
+ */
+static void
+check_pushdown(ModelDef *model, const char *delta_sql, const char *bound)
+{
+	char	   *plan = explain_json(delta_sql);
+	const char *keys[] = {"\"Remote SQL\": \"", "\"Remote query\": \""};
+	char	   *remote = NULL;
+
+	for (int k = 0; k < lengthof(keys); k++)
+	{
+		for (char *p = strstr(plan, keys[k]); p != NULL; p = strstr(p + 1, keys[k]))
+		{
+			char	   *start = p + strlen(keys[k]);
+			char	   *end = start;
+
+			while (*end && !(*end == '"' && end[-1] != '\\'))
+				end++;
+			remote = pnstrdup(start, end - start);
+			if (strstr(remote, bound) != NULL)
+				return;			/* pushed down */
+		}
+	}
+	if (remote != NULL)
+		ereport(WARNING,
+				(errmsg("the watermark of model \"%s\" is not pushed to the remote server: every run reads the whole remote table",
+						model->name),
+				 errdetail("Remote query: %s", remote),
+				 errhint("Select the remote column as it is (no function or cast on it) as the watermark, so that \"%s > bound\" can be sent to the remote side.",
+						 model->watermark)));
+}
+
 /*
  * BuildIncrementalCandidate
  *		Build an incremental model's candidate: its delta, or (first run,
@@ -136,7 +198,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	char	   *previous = NULL;
 	char	   *previous_max = NULL;
 	bool		has_state = CatalogGetState(model->name, &previous, &previous_max);
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	Candidate  *cand;
 	Relation	rel;
 	SchemaChange *change;
@@ -197,7 +259,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 		appendStringInfo(&delta, "SELECT * FROM (%s) AS q WHERE q.%s OPERATOR(pg_catalog.>) %s::%s",
 						 sql, quote_identifier(model->watermark), quote_literal_cstr(bound), type);
 		if (reads_remote)
-			ExtractCheckPushdown(model, delta.data, bound);
+			check_pushdown(model, delta.data, bound);
 	}
 	else
 		appendStringInfoString(&delta, sql);
@@ -224,7 +286,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 									rel->rd_rel->relpersistence, AccessShareLock);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
-	BuildKeepFromAutovacuum(cand->candidate);
+	RelKeepFromAutovacuum(cand->candidate);
 	cand->rows = BuildFillHeap(cand->candidate, analyzed->columns, delta.data,
 						   published, redirect_from, redirect_to);
 

@@ -68,23 +68,10 @@
 
 #include "bind.h"
 #include "build.h"
-#include "materialize.h"
-#include "model.h"
+#include "catalog.h"
+#include "relation.h"
+#include "scope.h"
 #include "sqltext.h"
-
-/*
- * BuildPublishedRelid
- *		Returns the OID of the model's published relation, or InvalidOid.
- */
-Oid
-BuildPublishedRelid(ModelDef *model)
-{
-	Oid			nsp = get_namespace_oid(model->schema, true);
-
-	if (!OidIsValid(nsp))
-		return InvalidOid;
-	return get_relname_relid(model->name, nsp);
-}
 
 /*
  * columns_match
@@ -213,17 +200,17 @@ List *
 BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 					ModelDef *previous)
 {
-	int			nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
-	Oid			relid = BuildPublishedRelid(model);
+	int			nestlevel = ScopeEnterSearchPath(MEDALLION_SAFE_PATH);
+	Oid			relid = RelPublished(model);
 	bool		is_view = model->kind == MAT_VIEW;
 	List	   *unbound = NIL;
 
-	if (!model->ops->has_relation)
+	if (!model->mat->has_relation)
 	{
 		/* no relation: one left from another materialization goes */
 		if (OidIsValid(relid))
 			drop_relation(model, relid, &unbound);
-		AnalyzeLeaveSearchPath(nestlevel);
+		ScopeLeaveSearchPath(nestlevel);
 		return unbound;
 	}
 
@@ -269,7 +256,7 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 	}
 	CommandCounterIncrement();
 
-	relid = BuildPublishedRelid(model);
+	relid = RelPublished(model);
 	if (!OidIsValid(relid))
 		elog(ERROR, "published relation of model \"%s\" was not created", model->name);
 	if (!is_view)
@@ -286,7 +273,7 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 	}
 	set_comments(model, relid);
 
-	AnalyzeLeaveSearchPath(nestlevel);
+	ScopeLeaveSearchPath(nestlevel);
 	return unbound;
 }
 
@@ -385,7 +372,7 @@ BuildEnsureIndexes(ModelDef *model, Oid relid)
 void
 BuildDropRelation(ModelDef *model)
 {
-	Oid			relid = BuildPublishedRelid(model);
+	Oid			relid = RelPublished(model);
 	Oid			history_nsp = get_namespace_oid(MEDALLION_HISTORY_SCHEMA, true);
 	Oid			history = OidIsValid(history_nsp) ?
 		get_relname_relid(model->name, history_nsp) : InvalidOid;

@@ -68,8 +68,9 @@
 
 #include "bind.h"
 #include "build.h"
-#include "model.h"
+#include "relation.h"
 #include "scale.h"
+#include "scope.h"
 #include "sqltext.h"
 
 /*
@@ -124,7 +125,7 @@ int64
 BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql, List *redirect_from,
 			  List *redirect_to)
 {
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	char	   *target;
 	char	   *keys = SqlNameList(model->unique_key);
 	char	   *delta_name = psprintf("pg_temp_%u_snapshot", published);

@@ -39,8 +39,6 @@
 #include "utils/syscache.h"
 
 #include "catalog.h"
-#include "trust.h"
-#include "materialize.h"
 
 static char *spi_text(HeapTuple tuple, TupleDesc desc, int col);
 static void spi_check(int ret, int expected, const char *what);
@@ -91,8 +89,9 @@ CatalogEnter(CatalogSession *session)
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-	/* as the extension owner, only a superuser's code runs */
-	TrustRequire();
+	/* as the extension owner, only a superuser's code runs (trust.c's guard) */
+	(void) set_config_option("medallion.trusted_code_only", "on", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 }
@@ -359,6 +358,39 @@ CatalogGetLayer(const char *name, bool missing_ok)
 	return NULL;				/* keep compiler quiet */
 }
 
+/*
+ * The kinds of materialization, what each is (catalog.h); what each does
+ * is in materialize.c.
+ */
+static const MaterializationKind materialization_kinds[MAT_KINDS] = {
+	/* kind, name, has_table, has_relation, reads_through, worker_ok, extracts */
+	[MAT_VIEW] = {MAT_VIEW, "view", false, true, true, false, false},
+	[MAT_TABLE] = {MAT_TABLE, "table", true, true, false, true, false},
+	[MAT_INCREMENTAL] = {MAT_INCREMENTAL, "incremental", true, true, false, false, true},
+	[MAT_SNAPSHOT] = {MAT_SNAPSHOT, "snapshot", true, true, false, false, false},
+	[MAT_EPHEMERAL] = {MAT_EPHEMERAL, "ephemeral", false, false, true, false, false},
+};
+
+/*
+ * CatalogMaterialization
+ *		The kind of materialization named name (a static row); an error
+ *		names the ones there are.
+ */
+const MaterializationKind *
+CatalogMaterialization(const char *name)
+{
+	for (int i = 0; i < MAT_KINDS; i++)
+	{
+		if (strcmp(materialization_kinds[i].name, name) == 0)
+			return &materialization_kinds[i];
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown materialization \"%s\"", name),
+			 errhint("Materializations are view, table, incremental, snapshot and ephemeral.")));
+	return NULL;				/* keep compiler quiet */
+}
+
 #define MODEL_COLUMNS \
 	"m.name, m.layer, l.schema_name::text, l.ordinal, m.materialized, m.sql, " \
 	"m.owner::text, m.search_path, m.unique_key, m.indexes, m.tags, " \
@@ -386,8 +418,8 @@ model_from_tuple(HeapTuple tuple, TupleDesc desc)
 	model->schema = spi_text(tuple, desc, Anum_models_schema);
 	model->layer_ordinal = atoi(spi_text(tuple, desc, Anum_models_layer_ordinal));
 	model->materialized = spi_text(tuple, desc, Anum_models_materialized);
-	model->kind = MaterializeParse(model->materialized);
-	model->ops = MaterializeOpsOf(model->kind);
+	model->mat = CatalogMaterialization(model->materialized);
+	model->kind = model->mat->kind;
 	model->sql = spi_text(tuple, desc, Anum_models_sql);
 	model->owner = spi_text(tuple, desc, Anum_models_owner);
 	model->search_path = spi_text(tuple, desc, Anum_models_search_path);

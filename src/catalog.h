@@ -128,6 +128,34 @@ typedef struct TestDef
 	bool		store_failures;
 } TestDef;
 
+/*
+ * The kinds of materialization: a model's "materialized" is parsed once,
+ * when the model is read or defined, into its MaterializationKind, what
+ * the kind is.  What each kind does (checks, builds, applies) is
+ * behaviour, in materialize.c.
+ */
+typedef enum Materialization
+{
+	MAT_VIEW,
+	MAT_TABLE,
+	MAT_INCREMENTAL,
+	MAT_SNAPSHOT,
+	MAT_EPHEMERAL
+} Materialization;
+
+#define MAT_KINDS (MAT_EPHEMERAL + 1)
+
+typedef struct MaterializationKind
+{
+	Materialization kind;
+	const char *name;
+	bool		has_table;		/* published as a table (indexes, candidates) */
+	bool		has_relation;	/* has a relation in its layer at all */
+	bool		reads_through;	/* readers read its query (views, ephemerals) */
+	bool		worker_ok;		/* a background worker may build it */
+	bool		extracts;		/* may stage a batched extraction first */
+} MaterializationKind;
+
 /* A row of medallion.models, joined with its layer and analysis state. */
 typedef struct ModelDef
 {
@@ -135,9 +163,9 @@ typedef struct ModelDef
 	char	   *layer;
 	char	   *schema;			/* the layer's schema */
 	int			layer_ordinal;
-	char	   *materialized;	/* as stored; parsed into kind and ops */
-	int			kind;			/* Materialization (materialize.h) */
-	const struct MaterializeOps *ops;
+	char	   *materialized;	/* as stored; parsed into kind and mat */
+	Materialization kind;
+	const MaterializationKind *mat;
 	char	   *sql;
 	char	   *owner;
 	char	   *search_path;
@@ -209,6 +237,7 @@ typedef struct CatalogSession
 } CatalogSession;
 
 extern Oid	CatalogExtensionOwner(void);
+extern const MaterializationKind *CatalogMaterialization(const char *name);
 extern void CatalogEnter(CatalogSession *session);
 extern void CatalogLeave(CatalogSession *session);
 extern void CatalogRequireAdmin(const char *action);

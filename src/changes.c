@@ -70,9 +70,8 @@
 #include "bind.h"
 #include "catalog.h"
 #include "changes.h"
-#include "materialize.h"
-#include "model.h"
 #include "scale.h"
+#include "scope.h"
 #include "sqltext.h"
 #include "subxact.h"
 

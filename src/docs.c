@@ -39,7 +39,7 @@
 #include "catalog.h"
 #include "docs.h"
 #include "graph.h"
-#include "lineage.h"
+#include "model.h"
 
 PG_FUNCTION_INFO_V1(medallion_docs);
 
@@ -1098,9 +1098,9 @@ medallion_docs(PG_FUNCTION_ARGS)
 
 	page.selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	CatalogRequireAdmin("read the pipeline's page");
-	graph = GraphLoad(false);
+	graph = GraphLoad(ModelListFresh(), false);
 	selected = GraphSelect(graph, page.selector);
-	drawing = LineageDrawing(graph, selected);
+	drawing = GraphDrawing(graph, selected);
 	/* what the caller may see of each model drawn: once, for the graph and the page */
 	page.states = DocsModelStates(DocsDrawnModels(drawing));
 	for (int i = 0; i < graph->nnodes; i++)

@@ -13,7 +13,7 @@
 #include "fmgr.h"
 #include "utils/timestamp.h"
 
-#include "lineage.h"
+#include "graph.h"
 
 /*
  * What a caller may read of a model m (joined with its layer l), as SQL

@@ -74,7 +74,9 @@
 #include "build.h"
 #include "catalog.h"
 #include "extract.h"
-#include "model.h"
+#include "medallion.h"
+#include "relation.h"
+#include "scope.h"
 #include "sqltext.h"
 
 static bool
@@ -126,67 +128,6 @@ ExtractForeignSchemas(Query *query)
 	return schemas;
 }
 
-/* EXPLAIN (VERBOSE, FORMAT JSON) of sql, as text. */
-static char *
-explain_json(const char *sql)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	char	   *plan = NULL;
-	int			ret;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute(psprintf("EXPLAIN (VERBOSE, FORMAT JSON) %s", sql), false, 1);
-	if ((ret == SPI_OK_UTILITY || ret == SPI_OK_SELECT) && SPI_tuptable != NULL && SPI_processed == 1)
-	{
-		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		if (value != NULL)
-			plan = MemoryContextStrdup(callercxt, value);
-	}
-	SPI_finish();
-	if (plan == NULL)
-		elog(ERROR, "could not EXPLAIN \"%s\"", sql);
-	return plan;
-}
-
-/*
- * ExtractCheckPushdown
- *		EXPLAIN VERBOSE the delta query of an incremental model that reads
- *		a foreign table: when no remote query carries the watermark bound,
- *		the wrapper pulls the whole remote table at every run; say so.
- *		postgres_fdw shows "Remote SQL", tds_fdw "Remote query".
- */
-void
-ExtractCheckPushdown(ModelDef *model, const char *delta_sql, const char *bound)
-{
-	char	   *plan = explain_json(delta_sql);
-	const char *keys[] = {"\"Remote SQL\": \"", "\"Remote query\": \""};
-	char	   *remote = NULL;
-
-	for (int k = 0; k < lengthof(keys); k++)
-	{
-		for (char *p = strstr(plan, keys[k]); p != NULL; p = strstr(p + 1, keys[k]))
-		{
-			char	   *start = p + strlen(keys[k]);
-			char	   *end = start;
-
-			while (*end && !(*end == '"' && end[-1] != '\\'))
-				end++;
-			remote = pnstrdup(start, end - start);
-			if (strstr(remote, bound) != NULL)
-				return;			/* pushed down */
-		}
-	}
-	if (remote != NULL)
-		ereport(WARNING,
-				(errmsg("the watermark of model \"%s\" is not pushed to the remote server: every run reads the whole remote table",
-						model->name),
-				 errdetail("Remote query: %s", remote),
-				 errhint("Select the remote column as it is (no function or cast on it) as the watermark, so that \"%s > bound\" can be sent to the remote side.",
-						 model->watermark)));
-}
-
 /*
  * ExtractStart
  *		Where a new extraction starts: the stored high-water mark minus the
@@ -219,7 +160,7 @@ ExtractStart(ModelDef *model, AnalyzedModel *analyzed, bool full_refresh)
 Oid
 ExtractCreateStage(ModelDef *model)
 {
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	Relation	rel = table_open(published, AccessShareLock);
 	Oid			stage = make_new_heap(published, rel->rd_rel->reltablespace, rel->rd_rel->relam,
 									  RELPERSISTENCE_PERMANENT, AccessShareLock);
@@ -227,7 +168,7 @@ ExtractCreateStage(ModelDef *model)
 
 	table_close(rel, AccessShareLock);
 	CommandCounterIncrement();
-	BuildKeepFromAutovacuum(stage);
+	RelKeepFromAutovacuum(stage);
 	cand.candidate = stage;
 	cand.published = published;
 	BuildMoveToBuildSchema(&cand, -1, NIL);

@@ -12,7 +12,6 @@
 #include "catalog.h"
 
 extern List *ExtractForeignSchemas(Query *query);
-extern void ExtractCheckPushdown(ModelDef *model, const char *delta_sql, const char *bound);
 extern char *ExtractStart(ModelDef *model, AnalyzedModel *analyzed, bool full_refresh);
 extern Oid	ExtractCreateStage(ModelDef *model);
 extern void ExtractDropStage(Oid stage);

@@ -29,8 +29,8 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
+#include "catalog.h"
 #include "graph.h"
-#include "model.h"
 
 #define SELECTOR_HINT \
 	"A selector is a comma-separated list of: all, a layer name, layer:<layer>, " \
@@ -73,22 +73,18 @@ add_test_edges(Graph *graph)
 
 /*
  * GraphLoad
- *		Returns the graph of all models, re-analyzing models whose derived
- *		rows are stale first.  With test_edges (for plans and runs), a model
- *		with a relationships test also comes after the model it references.
+ *		Returns the graph of models, all of them (a List of ModelDef *,
+ *		ModelListFresh's: those whose derived rows were stale re-analyzed
+ *		first).  With test_edges (for plans and runs), a model with a
+ *		relationships test also comes after the model it references.
  *		Allocated in the current memory context.
  */
 Graph *
-GraphLoad(bool test_edges)
+GraphLoad(List *models, bool test_edges)
 {
 	Graph	   *graph = palloc0(sizeof(Graph));
-	List	   *models;
 	ListCell   *lc;
 	int			i = 0;
-
-	models = CatalogListModels();
-	if (ModelAnalyzeStale(models) > 0)
-		models = CatalogListModels();
 
 	graph->layers = CatalogListLayers();
 	graph->nnodes = list_length(models);
@@ -452,4 +448,154 @@ GraphUpstreamPath(Graph *graph, int from, int to)
 	if (find_path(graph, from, to, seen, &path))
 		return path;
 	return NIL;
+}
+
+/* ----------------------------------------------------------------
+ * The drawing: selected models, what they read, and the edges
+ * (medallion_graph, the page)
+ * ---------------------------------------------------------------- */
+
+static DrawNode *
+draw_node(Drawing *drawing, const char *schema, const char *name, const char *kind,
+		  ModelDef *model)
+{
+	char	   *id = psprintf("%s.%s", schema, name);
+	ListCell   *lc;
+	DrawNode   *node;
+
+	foreach(lc, drawing->nodes)
+	{
+		node = lfirst(lc);
+		if (strcmp(node->id, id) == 0)
+			return node;
+	}
+	node = palloc0(sizeof(DrawNode));
+	node->id = id;
+	node->schema = pstrdup(schema);
+	node->name = pstrdup(name);
+	node->kind = kind;
+	node->model = model;
+	drawing->nodes = lappend(drawing->nodes, node);
+	return node;
+}
+
+static void
+draw_edge(Drawing *drawing, const char *from, const char *to)
+{
+	ListCell   *lc;
+	DrawEdge   *edge;
+
+	foreach(lc, drawing->edges)
+	{
+		edge = lfirst(lc);
+		if (strcmp(edge->from, from) == 0 && strcmp(edge->to, to) == 0)
+			return;
+	}
+	edge = palloc(sizeof(DrawEdge));
+	edge->from = pstrdup(from);
+	edge->to = pstrdup(to);
+	drawing->edges = lappend(drawing->edges, edge);
+}
+
+/* Models first (layer, name), then the other relations by id. */
+static int
+compare_draw_nodes(const ListCell *a, const ListCell *b)
+{
+	DrawNode   *na = lfirst(a);
+	DrawNode   *nb = lfirst(b);
+
+	if ((na->model != NULL) != (nb->model != NULL))
+		return na->model != NULL ? -1 : 1;
+	if (na->model != NULL && na->model->layer_ordinal != nb->model->layer_ordinal)
+		return na->model->layer_ordinal - nb->model->layer_ordinal;
+	return strcmp(na->id, nb->id);
+}
+
+/* Edges by the position of their target node, then of their source. */
+static int
+compare_draw_edges(const ListCell *a, const ListCell *b)
+{
+	DrawEdge   *ea = lfirst(a);
+	DrawEdge   *eb = lfirst(b);
+
+	if (ea->to_index != eb->to_index)
+		return ea->to_index - eb->to_index;
+	return ea->from_index - eb->from_index;
+}
+
+static int
+node_index(Drawing *drawing, const char *id)
+{
+	ListCell   *lc;
+
+	foreach(lc, drawing->nodes)
+	{
+		if (strcmp(((DrawNode *) lfirst(lc))->id, id) == 0)
+			return foreach_current_index(lc) + 1;
+	}
+	elog(ERROR, "graph edge names unknown node %s", id);
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * GraphDrawing
+ *		The selected models, what they read, and the edges between them,
+ *		sorted (models by layer and name, then the other relations);
+ *		palloc'd in the current context.
+ */
+Drawing *
+GraphDrawing(Graph *graph, bool *selected)
+{
+	Drawing    *drawing = palloc0(sizeof(Drawing));
+	ListCell   *lc;
+
+	for (int i = 0; i < graph->nnodes; i++)
+	{
+		ModelDef   *model = graph->nodes[i].model;
+
+		if (selected[i])
+			draw_node(drawing, model->schema, model->name, "model", model);
+	}
+	foreach(lc, graph->dependencies)
+	{
+		DependencyRow *dep = lfirst(lc);
+		int			reader = GraphFind(graph, dep->model);
+		ModelDef   *model;
+		DrawNode   *from;
+		char	   *to;
+
+		if (reader < 0 || !selected[reader])
+			continue;
+		model = graph->nodes[reader].model;
+		if (strcmp(dep->kind, "model") == 0)
+		{
+			int			up = GraphFind(graph, dep->name);
+
+			from = draw_node(drawing, dep->schema, dep->name, "model",
+							 up >= 0 ? graph->nodes[up].model : NULL);
+		}
+		else
+			from = draw_node(drawing, dep->schema, dep->name, dep->kind, NULL);
+
+		/* read through a view: the edge goes to the innermost view */
+		if (dep->via[0] == '\0')
+			to = psprintf("%s.%s", model->schema, model->name);
+		else
+		{
+			char	   *last = strrchr(dep->via, '>');
+
+			to = pstrdup(last ? last + 2 : dep->via);
+		}
+		draw_edge(drawing, from->id, to);
+	}
+	list_sort(drawing->nodes, compare_draw_nodes);
+	foreach(lc, drawing->edges)
+	{
+		DrawEdge   *edge = lfirst(lc);
+
+		edge->from_index = node_index(drawing, edge->from);
+		edge->to_index = node_index(drawing, edge->to);
+	}
+	list_sort(drawing->edges, compare_draw_edges);
+	return drawing;
 }

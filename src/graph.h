@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * graph.h
- *	  The model DAG: loading, selectors, cycles, topological waves.
+ *	  The model DAG: loading, selectors, cycles, topological waves, and
+ *	  the drawing of selected models (graph.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -35,10 +36,35 @@ typedef struct PlanStep
 	int			wave;
 } PlanStep;
 
-extern Graph *GraphLoad(bool test_edges);
+/* A node of the drawn graph. */
+typedef struct DrawNode
+{
+	char	   *id;				/* schema.name */
+	char	   *schema;
+	char	   *name;
+	const char *kind;			/* model, source, view, relation */
+	ModelDef   *model;			/* for models */
+} DrawNode;
+
+typedef struct DrawEdge
+{
+	char	   *from;
+	char	   *to;
+	int			from_index;		/* 1-based positions in the sorted node list */
+	int			to_index;
+} DrawEdge;
+
+typedef struct Drawing
+{
+	List	   *nodes;			/* of DrawNode * */
+	List	   *edges;			/* of DrawEdge * */
+} Drawing;
+
+extern Graph *GraphLoad(List *models, bool test_edges);
 extern int	GraphFind(Graph *graph, const char *name);
 extern bool *GraphSelect(Graph *graph, const char *selector);
 extern List *GraphPlan(Graph *graph, bool *selected);
 extern List *GraphUpstreamPath(Graph *graph, int from, int to);
+extern Drawing *GraphDrawing(Graph *graph, bool *selected);
 
 #endif							/* MEDALLION_GRAPH_H */

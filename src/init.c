@@ -16,6 +16,7 @@
 #include "utils/guc.h"
 
 #include "changes.h"
+#include "relation.h"
 #include "tests.h"
 #include "build.h"
 #include "init.h"
@@ -35,8 +36,10 @@ _PG_init(void)
 {
 	TestsInit();
 	BuildInit();
+	RelationInit();
 	PublishInit();
 	RunInit();
+	LedgerInit();
 	WorkerInit();
 	ChangesInit();
 	TrustInit();

@@ -1,18 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * materialize.c
- *	  Materializations as a type: a model's "materialized" parsed once, when
- *	  the model is read from the catalog or defined, into a Materialization
- *	  and its MaterializeOps: what settings apply, how a run builds it, what
- *	  happens once its tests pass.  Nothing outside this file compares
- *	  materialization names.
+ *	  What each kind of materialization does: what settings apply, how a
+ *	  run builds it, what happens once its tests pass.  What each kind is
+ *	  (its name, whether it has a table, ...) is data of the catalog layer
+ *	  (MaterializationKind, catalog.h), where a model's "materialized" is
+ *	  parsed once; nothing compares materialization names.
  *
- * A run (run.c) calls ops->build with a BuildStep: the model, its binding
- * and the run's redirections.  The build fills in what it made (a table
- * candidate, a delta, a snapshot's changes), what the model's tests read,
- * and whether its candidate replaces the published table for the rest of
- * the run.  ops->apply, when there is one, runs after the tests passed
- * (an incremental delta goes into the published table then).  Publishing
+ * A run (run.c) calls MaterializeBuild with a BuildStep: the model, its
+ * binding and the run's redirections.  The build fills in what it made (a
+ * table candidate, a delta, a snapshot's changes), what the model's tests
+ * read, and whether its candidate replaces the published table for the
+ * rest of the run.  MaterializeApply runs after the tests passed (an
+ * incremental delta goes into the published table then).  Publishing
  * table candidates is the same for every kind (publish.c).
  *
  *-------------------------------------------------------------------------
@@ -29,6 +29,7 @@
 #include "catalog.h"
 #include "extract.h"
 #include "materialize.h"
+#include "relation.h"
 
 static void check_incremental(ModelDef *model, float4 threshold);
 static void build_view(BuildStep *step);
@@ -38,44 +39,47 @@ static void apply_incremental(BuildStep *step);
 static void build_snapshot(BuildStep *step);
 static void build_ephemeral(BuildStep *step);
 
+/* What each materialization does; what it is is its MaterializationKind (catalog.h). */
+typedef struct MaterializeOps
+{
+	void		(*check_settings) (ModelDef *model, float4 threshold);
+	void		(*build) (BuildStep *step);
+	void		(*apply) (BuildStep *step);	/* after its tests passed, or NULL */
+} MaterializeOps;
+
 static const MaterializeOps materializations[MAT_KINDS] = {
-	[MAT_VIEW] = {MAT_VIEW, "view", false, true, true, false, false,
-	NULL, build_view, NULL},
-	[MAT_TABLE] = {MAT_TABLE, "table", true, true, false, true, false,
-	NULL, build_table, NULL},
-	[MAT_INCREMENTAL] = {MAT_INCREMENTAL, "incremental", true, true, false, false, true,
-	check_incremental, build_incremental, apply_incremental},
-	[MAT_SNAPSHOT] = {MAT_SNAPSHOT, "snapshot", true, true, false, false, false,
-	NULL, build_snapshot, NULL},
-	[MAT_EPHEMERAL] = {MAT_EPHEMERAL, "ephemeral", false, false, true, false, false,
-	NULL, build_ephemeral, NULL},
+	[MAT_VIEW] = {NULL, build_view, NULL},
+	[MAT_TABLE] = {NULL, build_table, NULL},
+	[MAT_INCREMENTAL] = {check_incremental, build_incremental, apply_incremental},
+	[MAT_SNAPSHOT] = {NULL, build_snapshot, NULL},
+	[MAT_EPHEMERAL] = {NULL, build_ephemeral, NULL},
 };
 
 /*
- * MaterializeParse
- *		The Materialization named name; an error names the ones there are.
+ * MaterializeBuild
+ *		Build step->model the way its kind builds (see the file header).
  */
-Materialization
-MaterializeParse(const char *name)
+void
+MaterializeBuild(BuildStep *step)
 {
-	for (int i = 0; i < MAT_KINDS; i++)
-	{
-		if (strcmp(materializations[i].name, name) == 0)
-			return materializations[i].kind;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown materialization \"%s\"", name),
-			 errhint("Materializations are view, table, incremental, snapshot and ephemeral.")));
-	return MAT_TABLE;			/* keep compiler quiet */
+	materializations[step->model->kind].build(step);
 }
 
-/* The operations of a kind. */
-const MaterializeOps *
-MaterializeOpsOf(Materialization kind)
+/*
+ * MaterializeApply
+ *		What step->model's kind does once its tests passed (an incremental
+ *		delta goes into the published table); false when the kind does
+ *		nothing then.
+ */
+bool
+MaterializeApply(BuildStep *step)
 {
-	Assert(kind >= 0 && kind < MAT_KINDS);
-	return &materializations[kind];
+	const MaterializeOps *ops = &materializations[step->model->kind];
+
+	if (ops->apply == NULL)
+		return false;
+	ops->apply(step);
+	return true;
 }
 
 static void
@@ -150,8 +154,8 @@ MaterializeCheckSettings(ModelDef *model, float4 threshold)
 		setting_error("check_columns", "snapshot");
 	if (model->hard_deletes)
 		setting_error("hard_deletes", "snapshot");
-	if (model->ops->check_settings != NULL)
-		model->ops->check_settings(model, threshold);
+	if (materializations[model->kind].check_settings != NULL)
+		materializations[model->kind].check_settings(model, threshold);
 }
 
 /* The settings of an incremental model: strategy, watermark, lookback, threshold. */
@@ -190,7 +194,7 @@ check_incremental(ModelDef *model, float4 threshold)
 static void
 build_view(BuildStep *step)
 {
-	step->tested = BuildPublishedRelid(step->model);
+	step->tested = RelPublished(step->model);
 	if (!OidIsValid(step->tested))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -272,7 +276,7 @@ build_snapshot(BuildStep *step)
 							   step->redirect_to);
 	step->has_rows = true;
 	step->up_to_date = step->rows == 0;
-	step->tested = BuildPublishedRelid(step->model);
+	step->tested = RelPublished(step->model);
 }
 
 /* An ephemeral model: nothing to build; what reads it reads its binding. */

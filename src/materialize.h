@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * materialize.h
- *	  Materializations as a type: the enum a model's "materialized" is
- *	  parsed into once, and the table of what each kind does.
+ *	  What each kind of materialization does (what it is: catalog.h), and
+ *	  what a run's step gives a build and gets back.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,17 +11,6 @@
 
 #include "analyze.h"
 #include "catalog.h"
-
-typedef enum Materialization
-{
-	MAT_VIEW,
-	MAT_TABLE,
-	MAT_INCREMENTAL,
-	MAT_SNAPSHOT,
-	MAT_EPHEMERAL
-} Materialization;
-
-#define MAT_KINDS (MAT_EPHEMERAL + 1)
 
 struct Candidate;
 
@@ -49,23 +38,8 @@ typedef struct BuildStep
 	Oid			tested;			/* what its tests read, or InvalidOid: none */
 } BuildStep;
 
-/* What each materialization does, and what it is. */
-typedef struct MaterializeOps
-{
-	Materialization kind;
-	const char *name;
-	bool		has_table;		/* published as a table (indexes, candidates) */
-	bool		has_relation;	/* has a relation in its layer at all */
-	bool		reads_through;	/* readers read its query (views, ephemerals) */
-	bool		worker_ok;		/* a background worker may build it */
-	bool		extracts;		/* may stage a batched extraction first */
-	void		(*check_settings) (ModelDef *model, float4 threshold);
-	void		(*build) (BuildStep *step);
-	void		(*apply) (BuildStep *step);	/* after its tests passed, or NULL */
-} MaterializeOps;
-
-extern Materialization MaterializeParse(const char *name);
-extern const MaterializeOps *MaterializeOpsOf(Materialization kind);
 extern void MaterializeCheckSettings(ModelDef *model, float4 threshold);
+extern void MaterializeBuild(BuildStep *step);
+extern bool MaterializeApply(BuildStep *step);
 
 #endif							/* MEDALLION_MATERIALIZE_H */

@@ -49,4 +49,7 @@
 #define WORKER_POLL_MS				100
 #define WORKER_WATCH_MS				500	/* a build worker checks its run is there */
 
+/* SQLSTATE of a model a background worker hands back to the run itself */
+#define ERRCODE_MEDALLION_RUN_ITSELF MAKE_SQLSTATE('M','D','0','0','1')
+
 #endif							/* MEDALLION_H */

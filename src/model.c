@@ -37,6 +37,8 @@
 #include "storage/latch.h"
 
 #include "analyze.h"
+#include "relation.h"
+#include "sqltext.h"
 #include "tests.h"
 #include "bind.h"
 #include "build.h"
@@ -46,6 +48,7 @@
 #include "changes.h"
 #include "model.h"
 #include "scale.h"
+#include "scope.h"
 #include "subxact.h"
 
 PG_FUNCTION_INFO_V1(medallion_create_model);
@@ -53,16 +56,6 @@ PG_FUNCTION_INFO_V1(medallion_drop_model);
 PG_FUNCTION_INFO_V1(medallion_reanalyze);
 
 static void rebind_unbound(List *names, const char *self);
-
-/*
- * ModelCompareNames
- *		list_sort comparator for Lists of C strings.
- */
-int
-ModelCompareNames(const ListCell *a, const ListCell *b)
-{
-	return strcmp((char *) lfirst(a), (char *) lfirst(b));
-}
 
 /* Names of models, layers, tags: lower-case identifiers that need no quoting. */
 static void
@@ -92,12 +85,12 @@ check_name(const char *name, const char *what)
 static char *
 effective_search_path(List *layers)
 {
-	List	   *elems = AnalyzeSearchPathSchemas(GetConfigOption("search_path", false, false));
+	List	   *elems = ScopeSearchPathSchemas(GetConfigOption("search_path", false, false));
 	StringInfoData result;
 	ListCell   *lc;
 
 	initStringInfo(&result);
-	appendStringInfoString(&result, AnalyzeSearchPathText(elems));
+	appendStringInfoString(&result, ScopeSearchPathText(elems));
 	foreach(lc, layers)
 	{
 		LayerDef   *layer = lfirst(lc);
@@ -295,7 +288,7 @@ definition_hash(ModelDef *model)
 static void
 check_cycle(const char *model, List *upstream_models)
 {
-	Graph	   *graph = GraphLoad(false);
+	Graph	   *graph = GraphLoad(ModelListFresh(), false);
 	int			self = GraphFind(graph, model);
 	ListCell   *lc;
 
@@ -445,12 +438,12 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	model->materialized = text_arg(fcinfo, 3);
 	if (model->materialized == NULL)
 		model->materialized = previous ? previous->materialized : layer->default_materialization;
-	model->kind = MaterializeParse(model->materialized);
-	model->ops = MaterializeOpsOf(model->kind);
+	model->mat = CatalogMaterialization(model->materialized);
+	model->kind = model->mat->kind;
 
 	/* the other settings */
 	model->tags = array_arg(fcinfo, 4);
-	list_sort(model->tags, ModelCompareNames);
+	list_sort(model->tags, SqlCompareNames);
 	model->description = text_arg(fcinfo, 5);
 	model->unique_key = array_arg(fcinfo, 6);
 	model->indexes = array_arg(fcinfo, 7);
@@ -509,7 +502,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	check_settings(model, analyzed);
 	check_cycle(model->name, analyzed->upstream_models);
 
-	relid = BuildPublishedRelid(model);
+	relid = RelPublished(model);
 	if (previous == NULL && OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_TABLE),
@@ -525,7 +518,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 		unbound = BuildDefineRelation(model, analyzed, layer, previous);
 	if (!unchanged)
 		ScaleDistribute(model, analyzed);
-	if (!unchanged || !OidIsValid(BindRelid(model->name)))
+	if (!unchanged || !OidIsValid(RelBinding(model->name)))
 		unbound = list_concat(unbound, BindModel(model, analyzed->query));
 	SetUserIdAndSecContext(save_userid, save_sec);
 
@@ -602,7 +595,7 @@ medallion_drop_model(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	CatalogLockDefinitions();
 	(void) CatalogGetModel(name, false);
-	graph = GraphLoad(false);
+	graph = GraphLoad(ModelListFresh(), false);
 	node = GraphFind(graph, name);
 
 	doomed = palloc0(sizeof(bool) * (graph->nnodes + 1));
@@ -687,7 +680,7 @@ analyze_one(ModelDef *model, List *models, List *sources, bool rebind)
 		unbound = BuildDefineRelation(model, analyzed, CatalogGetLayer(model->layer, false), model);
 		unbound = list_concat(unbound, BindModel(model, analyzed->query));
 	}
-	else if (!OidIsValid(BindRelid(model->name)))
+	else if (!OidIsValid(RelBinding(model->name)))
 	{
 		/* nothing to derive from until its owner binds it */
 		SetUserIdAndSecContext(save_userid, save_sec);
@@ -855,6 +848,22 @@ ModelAnalyzeStale(List *models)
 }
 
 /*
+ * ModelListFresh
+ *		All models (CatalogListModels), after re-analyzing those whose
+ *		derived rows are stale (ModelAnalyzeStale): what GraphLoad takes.
+ *		Allocated in the current memory context.
+ */
+List *
+ModelListFresh(void)
+{
+	List	   *models = CatalogListModels();
+
+	if (ModelAnalyzeStale(models) > 0)
+		models = CatalogListModels();
+	return models;
+}
+
+/*
  * medallion_reanalyze(selector) analyzes the selected models again and
  * returns how many there were.
  */
@@ -870,7 +879,7 @@ medallion_reanalyze(PG_FUNCTION_ARGS)
 
 	CatalogRequireAdmin("analyze models");
 	CatalogLockDefinitions();
-	graph = GraphLoad(false);
+	graph = GraphLoad(ModelListFresh(), false);
 	selected = GraphSelect(graph, selector);
 	models = CatalogListModels();
 	sources = CatalogListSources();

@@ -12,6 +12,6 @@
 #include "scope.h"
 
 extern int	ModelAnalyzeStale(List *models);
-extern int	ModelCompareNames(const ListCell *a, const ListCell *b);
+extern List *ModelListFresh(void);
 
 #endif							/* MEDALLION_MODEL_H */

@@ -22,10 +22,10 @@
  * catalog updates.  Statistics are swapped too, so the table is planned
  * with the candidate's fresh ones at once.
  *
- * Locks for publishing are taken with medallion.lock_timeout per attempt
- * and retried until medallion.publish_timeout, so a BI reader in a long
- * transaction delays a run but never gets an error, and readers queued
- * behind the run are let through between attempts.
+ * The run locks what it publishes patiently (RelLockPatiently in
+ * relation.c): medallion.lock_timeout per attempt, retried until
+ * medallion.publish_timeout, so a BI reader in a long transaction delays a
+ * run but never gets an error.
  *
  *-------------------------------------------------------------------------
  */
@@ -82,14 +82,13 @@
 #include "bind.h"
 #include "build.h"
 #include "publish.h"
+#include "relation.h"
 #include "scale.h"
 #include "scope.h"
 #include "sqltext.h"
 #include "subxact.h"
 
-bool		build_keep_previous = true;
-int			build_lock_timeout = PUBLISH_DEFAULT_LOCK_TIMEOUT_MS;
-int			build_publish_timeout = PUBLISH_DEFAULT_PUBLISH_TIMEOUT_MS;
+static bool keep_previous_setting = true;
 
 /*
  * PublishInit
@@ -101,77 +100,8 @@ PublishInit(void)
 	DefineCustomBoolVariable("medallion.keep_previous",
 							 "Keeps the previous content of each table model for medallion_rollback.",
 							 "When off, what a run replaces is dropped at once.",
-							 &build_keep_previous, true, PGC_USERSET, 0,
+							 &keep_previous_setting, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
-	DefineCustomIntVariable("medallion.lock_timeout",
-							"Sets how long one attempt to lock a published relation for publishing waits for readers.",
-							"Readers that arrive meanwhile wait behind the run; between attempts they go first.",
-							&build_lock_timeout, PUBLISH_DEFAULT_LOCK_TIMEOUT_MS, 1, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("medallion.publish_timeout",
-							"Sets how long a run keeps trying to lock what it publishes before it gives up.",
-							"A run that gives up publishes nothing and is recorded as failed.",
-							&build_publish_timeout, PUBLISH_DEFAULT_PUBLISH_TIMEOUT_MS, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
-							NULL, NULL, NULL);
-}
-
-static int
-compare_oids(const ListCell *a, const ListCell *b)
-{
-	Oid			oa = lfirst_oid(a);
-	Oid			ob = lfirst_oid(b);
-
-	return oa < ob ? -1 : (oa > ob ? 1 : 0);
-}
-
-/* One attempt: lock every relation, waiting at most medallion.lock_timeout. */
-static void
-lock_attempt(void *arg)
-{
-	List	   *relids = (List *) arg;
-	int			nestlevel = NewGUCNestLevel();
-	ListCell   *lc;
-
-	(void) set_config_option("lock_timeout", psprintf("%d", build_lock_timeout),
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	foreach(lc, relids)
-		LockRelationOid(lfirst_oid(lc), AccessExclusiveLock);
-	AtEOXact_GUC(true, nestlevel);
-}
-
-/*
- * PublishLockRelations
- *		Take AccessExclusiveLock on every relation of relids (in OID order),
- *		waiting at most medallion.lock_timeout per attempt and retrying with
- *		a growing pause until medallion.publish_timeout has passed; then the
- *		lock_not_available error is raised.  A failed attempt keeps no lock.
- */
-void
-PublishLockRelations(List *relids)
-{
-	List	   *sorted = list_copy(relids);
-	TimestampTz start = GetCurrentTimestamp();
-	int			pause = 10;
-
-	list_sort(sorted, compare_oids);
-	for (;;)
-	{
-		ErrorData  *edata = SubxactRun(lock_attempt, sorted, true);
-
-		if (edata == NULL)
-			return;				/* the subtransaction's locks are ours now */
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE ||
-			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), build_publish_timeout))
-			ReThrowError(edata);
-		FreeErrorData(edata);
-
-		/* let the readers queued behind us go, then try again */
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 pause, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		pause = Min(pause * 2, 500);
-	}
 }
 
 /*
@@ -277,30 +207,6 @@ swap_statistics(Oid a, Oid b)
 	table_close(statrel, RowExclusiveLock);
 }
 
-/* Do two heaps have the same physical columns (so storage can move)? */
-bool
-PublishSameColumns(Relation a, Relation b)
-{
-	TupleDesc	da = RelationGetDescr(a);
-	TupleDesc	db = RelationGetDescr(b);
-
-	if (da->natts != db->natts)
-		return false;
-	for (int i = 0; i < da->natts; i++)
-	{
-		Form_pg_attribute aa = TupleDescAttr(da, i);
-		Form_pg_attribute ab = TupleDescAttr(db, i);
-
-		if (aa->attisdropped != ab->attisdropped || aa->attlen != ab->attlen ||
-			aa->attalign != ab->attalign || aa->attbyval != ab->attbyval)
-			return false;
-		if (!aa->attisdropped &&
-			(aa->atttypid != ab->atttypid || aa->atttypmod != ab->atttypmod))
-			return false;
-	}
-	return true;
-}
-
 /*
  * swap_storage
  *		Exchange the contents of heaps a and b, which have the same physical
@@ -317,7 +223,7 @@ swap_storage(Oid a, Oid b, List *a_indexes, List *b_indexes)
 	ListCell   *la,
 			   *lb;
 
-	if (!PublishSameColumns(rela, relb))
+	if (!RelSameColumns(rela, relb))
 		elog(ERROR, "relations %u and %u do not have the same columns", a, b);
 	if (list_length(a_indexes) != list_length(b_indexes))
 		elog(ERROR, "relations %u and %u do not have the same indexes", a, b);
@@ -379,7 +285,7 @@ discard(Oid relid)
 static bool
 keeps_previous(ModelDef *model)
 {
-	return ScopeOwnerBool(ModelOwnerId(model), "medallion.keep_previous", build_keep_previous);
+	return ScopeOwnerBool(ModelOwnerId(model), "medallion.keep_previous", keep_previous_setting);
 }
 
 /*
@@ -458,39 +364,6 @@ PublishTable(Candidate *cand)
 }
 
 /*
- * Do two lists of indexes pair up, in order, as indexes of the same kind
- * on the same columns (so their storage can be swapped)?
- */
-bool
-PublishSameIndexes(List *a, List *b)
-{
-	ListCell   *la,
-			   *lb;
-	bool		same = list_length(a) == list_length(b);
-
-	forboth(la, a, lb, b)
-	{
-		Relation	ia = index_open(lfirst_oid(la), AccessShareLock);
-		Relation	ib = index_open(lfirst_oid(lb), AccessShareLock);
-
-		if (ia->rd_rel->relam != ib->rd_rel->relam ||
-			ia->rd_index->indnatts != ib->rd_index->indnatts ||
-			ia->rd_index->indisunique != ib->rd_index->indisunique ||
-			memcmp(ia->rd_index->indkey.values, ib->rd_index->indkey.values,
-				   sizeof(int16) * ia->rd_index->indnatts) != 0 ||
-			memcmp(ia->rd_indcollation, ib->rd_indcollation,
-				   sizeof(Oid) * ia->rd_index->indnkeyatts) != 0 ||
-			memcmp(ia->rd_opfamily, ib->rd_opfamily, sizeof(Oid) * ia->rd_index->indnkeyatts) != 0 ||
-			!equal(RelationGetIndexExpressions(ia), RelationGetIndexExpressions(ib)) ||
-			!equal(RelationGetIndexPredicate(ia), RelationGetIndexPredicate(ib)))
-			same = false;
-		index_close(ia, AccessShareLock);
-		index_close(ib, AccessShareLock);
-	}
-	return same;
-}
-
-/*
  * PublishRollback
  *		Swap a table model's previous version (medallion_history.<model>)
  *		back in; the current content becomes the kept version.  Returns the
@@ -500,7 +373,7 @@ PublishSameIndexes(List *a, List *b)
 int64
 PublishRollback(ModelDef *model)
 {
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	Oid			history = get_relname_relid(model->name,
 											get_namespace_oid(MEDALLION_HISTORY_SCHEMA, false));
 	Relation	pubrel;
@@ -537,7 +410,7 @@ PublishRollback(ModelDef *model)
 	histrel = table_open(history, NoLock);
 	pub_indexes = RelationGetIndexList(pubrel);
 	hist_indexes = RelationGetIndexList(histrel);
-	compatible = PublishSameColumns(pubrel, histrel);
+	compatible = RelSameColumns(pubrel, histrel);
 
 	/*
 	 * Indexes pair up in creation order; check they index the same.  A
@@ -546,7 +419,7 @@ PublishRollback(ModelDef *model)
 	 */
 	if (compatible && !citus)
 		compatible = list_length(pub_indexes) == list_length(hist_indexes) &&
-			PublishSameIndexes(pub_indexes, hist_indexes);
+			RelSameIndexes(pub_indexes, hist_indexes);
 	table_close(pubrel, NoLock);
 	table_close(histrel, NoLock);
 	if (!compatible)

@@ -13,12 +13,12 @@
  *	  under SECURITY_RESTRICTED_OPERATION, search_path "pg_catalog, pg_temp"
  *	  and its statement_timeout, inside a subtransaction of its own, from
  *	  its binding (the query bound when it was defined, bind.c): a table
- *	  model into a candidate heap (build.c).  Reads of upstream tables
- *	  built earlier in the run are redirected to their candidates, through
- *	  views too, so the whole run reads one new state; view models, bound
- *	  and published when they are defined, only have their tests run.  A
- *	  failing model is rolled back, recorded with its SQLSTATE, and its
- *	  downstream skipped; independent models go on.
+ *	  model into a candidate heap (build_candidate.c).  Reads of upstream
+ *	  tables built earlier in the run are redirected to their candidates,
+ *	  through views too, so the whole run reads one new state; view
+ *	  models, bound and published when they are defined, only have their
+ *	  tests run.  A failing model is rolled back, recorded with its
+ *	  SQLSTATE, and its downstream skipped; independent models go on.
  *
  * 2. Publish.  Every table model that built is published in one burst: the
  *	  published tables are locked (with retries, so BI readers are never
@@ -35,14 +35,12 @@
  * on_conflict => 'skip' a model another run holds is skipped instead.
  *
  * The ledger (medallion.runs, medallion.run_models) is written through the
- * ledger worker (worker.c), in transactions of its own: the start before
- * anything is built, the outcome at the end, whatever happened.
+ * ledger worker (run_ledger.c), in transactions of its own: the start
+ * before anything is built, the outcome at the end, whatever happened.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
-
-#include <math.h>
 
 #include "access/xact.h"
 #include "common/hashfn.h"
@@ -60,7 +58,6 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/catcache.h"
-#include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
@@ -73,6 +70,10 @@
 #include "utils/wait_event.h"
 
 #include "analyze.h"
+#include "medallion.h"
+#include "relation.h"
+#include "scope.h"
+#include "sqltext.h"
 #include "tests.h"
 #include "bind.h"
 #include "build.h"
@@ -93,19 +94,8 @@ PG_FUNCTION_INFO_V1(medallion_rollback);
 PG_FUNCTION_INFO_V1(medallion_test);
 PG_FUNCTION_INFO_V1(medallion_plan);
 
-const char *const run_step_status_names[] = {
-	"pending", "success", "up_to_date", "failed", "skipped", "cancelled"
-};
-
 static bool run_log_timing = true;
 static bool run_changed_only = true;
-char	   *run_label = NULL;
-int			run_ledger_retention = RUN_DEFAULT_LEDGER_RETENTION;
-static char *run_ledger_retention_text = NULL;
-
-static bool check_ledger_retention(char **newval, void **extra, GucSource source);
-static void assign_ledger_retention(const char *newval, void *extra);
-
 
 /*
  * RunInit
@@ -124,77 +114,7 @@ RunInit(void)
 							 "medallion_run(changed_only => ...) overrides it for one run; full_refresh builds everything.",
 							 &run_changed_only, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
-	DefineCustomStringVariable("medallion.run_label",
-							   "Sets a label recorded with the runs of this session in medallion.runs.options.",
-							   "Scheduled runs set it to the schedule and attempt.",
-							   &run_label, "", PGC_USERSET, 0,
-							   NULL, NULL, NULL);
-	DefineCustomStringVariable("medallion.ledger_retention",
-							   "Sets how long the run ledger keeps runs, their steps and their test results.",
-							   "An interval, such as '30 days' or '1 hour' (at least a minute); older runs are deleted at the start of each run; 0 keeps every run.",
-							   &run_ledger_retention_text, RUN_DEFAULT_LEDGER_RETENTION_TEXT,
-							   PGC_SUSET, 0,
-							   check_ledger_retention, assign_ledger_retention, NULL);
 }
-
-/*
- * check_ledger_retention
- *		GUC check hook of medallion.ledger_retention: an interval (PostgreSQL's
- *		interval input: '30 days', '1 hour', 'P1D', '90 min') of zero or more,
- *		or a bare number of minutes (the unit 0.2.0 took); the minutes are
- *		passed on in *extra, a part of a minute counting as one.
- */
-static bool
-check_ledger_retention(char **newval, void **extra, GucSource source)
-{
-	char		workbuf[256];
-	char	   *field[MAXDATEFIELDS];
-	int			ftype[MAXDATEFIELDS];
-	int			nf;
-	int			dtype;
-	struct pg_itm_in itm;
-	char	   *end;
-	long		number;
-	double		minutes;
-	int		   *result;
-
-	memset(&itm, 0, sizeof(itm));
-	number = strtol(*newval, &end, 10);
-	if (end != *newval && *end == '\0')
-		minutes = number;
-	else if ((ParseDateTime(*newval, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf) == 0 &&
-			  DecodeInterval(field, ftype, nf, INTERVAL_FULL_RANGE, &dtype, &itm) == 0) ||
-			 DecodeISO8601Interval(*newval, &dtype, &itm) == 0)
-		minutes = ((double) itm.tm_usec / USECS_PER_SEC / SECS_PER_MINUTE) +
-			((double) itm.tm_mday + (double) itm.tm_mon * DAYS_PER_MONTH +
-			 (double) itm.tm_year * MONTHS_PER_YEAR * DAYS_PER_MONTH) * MINS_PER_HOUR * HOURS_PER_DAY;
-	else
-	{
-		GUC_check_errdetail("\"%s\" is not an interval.", *newval);
-		GUC_check_errhint("Give an interval such as '30 days' or '1 hour'; 0 keeps every run.");
-		return false;
-	}
-	if (minutes < 0)
-	{
-		GUC_check_errdetail("The retention must not be negative.");
-		return false;
-	}
-	result = malloc(sizeof(int));	/* GUC frees extra with free() */
-	if (result == NULL)
-		return false;
-	*result = minutes > INT_MAX ? INT_MAX : (int) ceil(minutes);
-	*extra = result;
-	return true;
-}
-
-/* GUC assign hook of medallion.ledger_retention: the minutes check_ledger_retention found. */
-static void
-assign_ledger_retention(const char *newval, void *extra)
-{
-	run_ledger_retention = *(int *) extra;
-}
-
-
 
 /* 19820 -> "19,820" */
 static char *
@@ -222,35 +142,6 @@ static char *
 format_ms(double ms)
 {
 	return run_log_timing ? psprintf(" in %s ms", format_count((int64) (ms + 0.5))) : "";
-}
-
-/* ----------------------------------------------------------------
- * The ledger
- * ---------------------------------------------------------------- */
-
-
-
-
-
-
-
-/* How many steps of run have status (or, with published_only, were published). */
-int
-RunCountSteps(Run *run, StepStatus status, bool published_only)
-{
-	ListCell   *lc;
-	int			n = 0;
-
-	foreach(lc, run->steps)
-	{
-		RunStep    *step = lfirst(lc);
-
-		if (published_only ? step->published :
-			(step->status == status ||
-			 (status == STEP_SUCCESS && step->status == STEP_UP_TO_DATE)))
-			n++;
-	}
-	return n;
 }
 
 
@@ -384,7 +275,7 @@ reads_committed(Run *run, int node)
 	{
 		int			up = lfirst_int(lc);
 		RunStep    *upstep = step_of_node(run, up);
-		if (run->graph->nodes[up].model->ops->reads_through)
+		if (run->graph->nodes[up].model->mat->reads_through)
 		{
 			if ((upstep != NULL && !STEP_BUILT(upstep->status)) || !reads_committed(run, up))
 				return false;
@@ -435,7 +326,7 @@ built_by_run(Graph *graph, RunStep **by_node, int node)
 		int			up = lfirst_int(lc);
 		RunStep    *upstep = by_node[up];
 
-		if (graph->nodes[up].model->ops->reads_through)
+		if (graph->nodes[up].model->mat->reads_through)
 		{
 			RunStep    *through = built_by_run(graph, by_node, up);
 
@@ -458,7 +349,7 @@ mark_needed(Graph *graph, RunStep **by_node, bool *needed, int node)
 	{
 		int			up = lfirst_int(lc);
 
-		if (graph->nodes[up].model->ops->reads_through)
+		if (graph->nodes[up].model->mat->reads_through)
 			mark_needed(graph, by_node, needed, up);
 		else if (by_node[up] != NULL && !needed[up])
 		{
@@ -502,9 +393,9 @@ plan_workers(Graph *graph, List *steps, bool workers)
 			step->run_itself = pstrdup("threads => 1");
 		else if (why != NULL)
 			step->run_itself = pstrdup(why);
-		else if (ScaleIsDistributed(BuildPublishedRelid(step->model)))
+		else if (ScaleIsDistributed(RelPublished(step->model)))
 			step->run_itself = pstrdup("a distributed model's candidate is created on the workers in the run's transaction");
-		else if (!OidIsValid(BuildPublishedRelid(step->model)))
+		else if (!OidIsValid(RelPublished(step->model)))
 			step->run_itself = pstrdup("its first build creates its table in the run's transaction");
 		else if ((upstep = built_by_run(graph, by_node, step->node)) != NULL)
 			step->run_itself = psprintf("it reads %s, which the run builds itself",
@@ -556,7 +447,7 @@ plan_workers(Graph *graph, List *steps, bool workers)
 static List *
 worker_readers(Run *run, ModelDef *model)
 {
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	List	   *readers = NIL;
 	ListCell   *lc;
 
@@ -606,8 +497,8 @@ start_workers(Run *run)
 		if (run->nworkers >= run->threads || run->cancelled)
 			return;
 		if (step->status != STEP_PENDING || step->worker != NULL || step->by_worker ||
-			step->worker_failed || step->run_itself != NULL || !step->model->ops->worker_ok ||
-			!OidIsValid(BuildPublishedRelid(step->model)) ||
+			step->worker_failed || step->run_itself != NULL || !step->model->mat->worker_ok ||
+			!OidIsValid(RelPublished(step->model)) ||
 			!reads_committed(run, step->node))
 			continue;
 
@@ -935,7 +826,7 @@ build_model(Run *run, RunStep *step)
 	}
 
 	/* new rows staged in batches by a worker first, when the source asks */
-	if (model->ops->extracts)
+	if (model->mat->extracts)
 	{
 		int			batch = extraction_batch_size(run, step);
 
@@ -982,7 +873,7 @@ build_model(Run *run, RunStep *step)
 			 * when the ledger has no result to start from.
 			 */
 			if (model->kind != MAT_VIEW)
-				step->tests = TestsFreshnessAgain(model, BuildPublishedRelid(model), run->context);
+				step->tests = TestsFreshnessAgain(model, RelPublished(model), run->context);
 			if (gucnest > 0)
 				AtEOXact_GUC(true, gucnest);
 			return;
@@ -992,7 +883,7 @@ build_model(Run *run, RunStep *step)
 	LedgerStart(run, step);
 	if (check != NULL && !step->by_worker)
 		BindCaptureStart();
-	model->ops->build(&build);
+	MaterializeBuild(&build);
 	if (check != NULL && !step->by_worker)
 	{
 		/* the snapshot the build's first read ran under: exactly what it saw */
@@ -1041,9 +932,8 @@ build_model(Run *run, RunStep *step)
 		}
 	}
 
-	if (model->ops->apply != NULL)
+	if (MaterializeApply(&build))
 	{
-		model->ops->apply(&build);
 		step->rows = build.rows;
 		step->up_to_date = build.up_to_date;
 	}
@@ -1287,7 +1177,7 @@ publish_all(Run *run)
 			relids = lappend_oid(relids, step->candidate->published);
 	}
 	if (relids != NIL)
-		PublishLockRelations(relids);
+		RelLockPatiently(relids);
 
 	foreach(lc, run->steps)
 	{
@@ -1356,7 +1246,7 @@ lock_models(Run *run)
 
 	foreach(lc, run->steps)
 		names = lappend(names, ((RunStep *) lfirst(lc))->model->name);
-	list_sort(names, ModelCompareNames);
+	list_sort(names, SqlCompareNames);
 	foreach(lc, names)
 	{
 		char	   *name = lfirst(lc);
@@ -1530,7 +1420,7 @@ plan_steps(Run *run)
 	List	   *plan;
 	ListCell   *lc;
 
-	run->graph = GraphLoad(true);
+	run->graph = GraphLoad(ModelListFresh(), true);
 	selected = GraphSelect(run->graph, run->selector);
 	plan = GraphPlan(run->graph, selected);
 	if (plan == NIL)
@@ -1557,7 +1447,7 @@ plan_steps(Run *run)
 	 */
 	foreach(lc, run->steps)
 	{
-		Oid			binding = BindRelid(((RunStep *) lfirst(lc))->model->name);
+		Oid			binding = RelBinding(((RunStep *) lfirst(lc))->model->name);
 
 		if (OidIsValid(binding))
 			LockRelationOid(binding, AccessShareLock);
@@ -1810,9 +1700,9 @@ medallion_rollback(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of model \"%s\"", model->name)));
-	published = BuildPublishedRelid(model);
+	published = RelPublished(model);
 	if (OidIsValid(published))
-		PublishLockRelations(list_make1_oid(published));
+		RelLockPatiently(list_make1_oid(published));
 	ModelScopeEnter(&scope, ModelOwnerId(model), 0);
 	rows = PublishRollback(model);
 	ModelScopeLeave(&scope);
@@ -1850,7 +1740,7 @@ medallion_test(PG_FUNCTION_ARGS)
 	foreach(lc, run->steps)
 	{
 		RunStep    *step = lfirst(lc);
-		Oid			relid = BuildPublishedRelid(step->model);
+		Oid			relid = RelPublished(step->model);
 		ModelScope	scope;
 		ListCell   *lt;
 
@@ -1960,7 +1850,7 @@ medallion_plan(PG_FUNCTION_ARGS)
 				 errhint("The plan says which models a run with that many threads gives to background workers.")));
 	CatalogRequireAdmin("plan runs");
 	InitMaterializedSRF(fcinfo, 0);
-	graph = GraphLoad(true);
+	graph = GraphLoad(ModelListFresh(), true);
 	foreach(lc, GraphPlan(graph, GraphSelect(graph, selector)))
 	{
 		PlanStep   *ps = lfirst(lc);
@@ -1985,7 +1875,7 @@ medallion_plan(PG_FUNCTION_ARGS)
 
 		foreach(lu, node->upstream)
 			deps = lappend(deps, graph->nodes[lfirst_int(lu)].model->name);
-		list_sort(deps, ModelCompareNames);
+		list_sort(deps, SqlCompareNames);
 		values[0] = Int32GetDatum(step->stepno);
 		values[1] = Int32GetDatum(step->wave);
 		values[2] = CStringGetTextDatum(node->model->name);

@@ -2,13 +2,15 @@
  *
  * run.h
  *	  Runs: medallion_run, medallion_test, medallion_rollback and
- *	  medallion_plan (run.c); the ledger of runs (run_ledger.c).
+ *	  medallion_plan (run.c); a run as data (run_state.c); the ledger of
+ *	  runs (run_ledger.c).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef MEDALLION_RUN_H
 #define MEDALLION_RUN_H
 
+#include "access/transam.h"
 #include "datatype/timestamp.h"
 
 #include "build.h"
@@ -26,7 +28,7 @@ typedef enum StepStatus
 	STEP_CANCELLED
 } StepStatus;
 
-extern const char *const run_step_status_names[];
+extern const char *const run_step_status_names[];	/* run_state.c */
 
 #define STEP_BUILT(status) ((status) == STEP_SUCCESS || (status) == STEP_UP_TO_DATE)
 
@@ -101,17 +103,17 @@ typedef struct Run
 	double		publish_ms;
 } Run;
 
-extern char *run_label;
-extern int	run_ledger_retention;	/* minutes; 0 keeps every run */
-
 /* 30 days, in minutes, and as medallion.ledger_retention gives it */
 #define RUN_DEFAULT_LEDGER_RETENTION (30 * 24 * 60)
 #define RUN_DEFAULT_LEDGER_RETENTION_TEXT "30 days"
 
 extern void RunInit(void);
+
+/* run_state.c */
 extern int	RunCountSteps(Run *run, StepStatus status, bool published_only);
 
 /* run_ledger.c */
+extern void LedgerInit(void);
 extern void LedgerStart(Run *run, RunStep *step);
 extern void LedgerFinish(Run *run, bool raising);
 

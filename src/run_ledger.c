@@ -43,6 +43,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
@@ -60,6 +62,7 @@
 #include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -97,7 +100,91 @@ typedef struct LedgerShared
 	char		entry[FLEXIBLE_ARRAY_MEMBER];	/* NUL-terminated JSON */
 } LedgerShared;
 
+static char *run_label = NULL;
+static int	run_ledger_retention = RUN_DEFAULT_LEDGER_RETENTION;	/* minutes; 0 keeps every run */
+static char *run_ledger_retention_text = NULL;
+
+static bool check_ledger_retention(char **newval, void **extra, GucSource source);
+static void assign_ledger_retention(const char *newval, void *extra);
+
 PGDLLEXPORT void medallion_ledger_main(Datum arg);
+
+/*
+ * LedgerInit
+ *		Define the ledger's configuration parameters.
+ */
+void
+LedgerInit(void)
+{
+	DefineCustomStringVariable("medallion.run_label",
+							   "Sets a label recorded with the runs of this session in medallion.runs.options.",
+							   "Scheduled runs set it to the schedule and attempt.",
+							   &run_label, "", PGC_USERSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("medallion.ledger_retention",
+							   "Sets how long the run ledger keeps runs, their steps and their test results.",
+							   "An interval, such as '30 days' or '1 hour' (at least a minute); older runs are deleted at the start of each run; 0 keeps every run.",
+							   &run_ledger_retention_text, RUN_DEFAULT_LEDGER_RETENTION_TEXT,
+							   PGC_SUSET, 0,
+							   check_ledger_retention, assign_ledger_retention, NULL);
+}
+
+/*
+ * check_ledger_retention
+ *		GUC check hook of medallion.ledger_retention: an interval (PostgreSQL's
+ *		interval input: '30 days', '1 hour', 'P1D', '90 min') of zero or more,
+ *		or a bare number of minutes (the unit 0.2.0 took); the minutes are
+ *		passed on in *extra, a part of a minute counting as one.
+ */
+static bool
+check_ledger_retention(char **newval, void **extra, GucSource source)
+{
+	char		workbuf[256];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype;
+	struct pg_itm_in itm;
+	char	   *end;
+	long		number;
+	double		minutes;
+	int		   *result;
+
+	memset(&itm, 0, sizeof(itm));
+	number = strtol(*newval, &end, 10);
+	if (end != *newval && *end == '\0')
+		minutes = number;
+	else if ((ParseDateTime(*newval, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf) == 0 &&
+			  DecodeInterval(field, ftype, nf, INTERVAL_FULL_RANGE, &dtype, &itm) == 0) ||
+			 DecodeISO8601Interval(*newval, &dtype, &itm) == 0)
+		minutes = ((double) itm.tm_usec / USECS_PER_SEC / SECS_PER_MINUTE) +
+			((double) itm.tm_mday + (double) itm.tm_mon * DAYS_PER_MONTH +
+			 (double) itm.tm_year * MONTHS_PER_YEAR * DAYS_PER_MONTH) * MINS_PER_HOUR * HOURS_PER_DAY;
+	else
+	{
+		GUC_check_errdetail("\"%s\" is not an interval.", *newval);
+		GUC_check_errhint("Give an interval such as '30 days' or '1 hour'; 0 keeps every run.");
+		return false;
+	}
+	if (minutes < 0)
+	{
+		GUC_check_errdetail("The retention must not be negative.");
+		return false;
+	}
+	result = malloc(sizeof(int));	/* GUC frees extra with free() */
+	if (result == NULL)
+		return false;
+	*result = minutes > INT_MAX ? INT_MAX : (int) ceil(minutes);
+	*extra = result;
+	return true;
+}
+
+/* GUC assign hook of medallion.ledger_retention: the minutes check_ledger_retention found. */
+static void
+assign_ledger_retention(const char *newval, void *extra)
+{
+	run_ledger_retention = *(int *) extra;
+}
 
 /* A start's segment this backend still maps, until the run's finish. */
 static dsm_segment *start_segment = NULL;

@@ -39,8 +39,10 @@
 #include "build.h"
 #include "extract.h"
 #include "catalog.h"
-#include "model.h"
+#include "medallion.h"
+#include "relation.h"
 #include "run_workers.h"
+#include "scope.h"
 
 #define WORKER_MESSAGE_SIZE 1024
 
@@ -223,8 +225,8 @@ build_in_worker(BuildShared *shared)
 	 * behind it, and this worker behind the redefinition: the run, which
 	 * waits for this worker, would never be woken.  Hand the model back.
 	 */
-	if (OidIsValid(BindRelid(model->name)) &&
-		!ConditionalLockRelationOid(BindRelid(model->name), AccessShareLock))
+	if (OidIsValid(RelBinding(model->name)) &&
+		!ConditionalLockRelationOid(RelBinding(model->name), AccessShareLock))
 		ereport(ERROR,
 				(errcode(ERRCODE_MEDALLION_RUN_ITSELF),
 				 errmsg("model \"%s\" is being redefined: the run builds it itself", model->name)));

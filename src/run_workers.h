@@ -10,6 +10,8 @@
 #define MEDALLION_RUN_WORKERS_H
 
 #include "nodes/pg_list.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
 
 #include "medallion.h"
 
@@ -19,8 +21,6 @@ extern int	worker_max_workers;
 extern int	worker_min_ms;
 
 extern void WorkerInit(void);
-#include "storage/dsm.h"
-#include "postmaster/bgworker.h"
 
 extern void *WorkerAttach(Datum arg, dsm_segment **seg, const char *name);
 extern bool WorkerRegister(const char *function, const char *type, const char *name,

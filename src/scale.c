@@ -59,9 +59,8 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
-#include "build.h"
 #include "catalog.h"
-#include "materialize.h"
+#include "relation.h"
 #include "scale.h"
 #include "sqltext.h"
 #include "trust.h"
@@ -203,7 +202,7 @@ citus_call(ModelDef *model, const char *sql, int nargs, Oid *argtypes, Datum *va
 void
 ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
 {
-	Oid			relid = BuildPublishedRelid(model);
+	Oid			relid = RelPublished(model);
 	CatalogSession session;
 	char	   *column;
 	char		now;
@@ -262,7 +261,7 @@ ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
 		/* already by that column: colocate it if it is not */
 		Oid			colargs[2] = {REGCLASSOID, REGCLASSOID};
 		Datum		colvals[2] = {ObjectIdGetDatum(relid),
-		ObjectIdGetDatum(BuildPublishedRelid(CatalogGetModel(model->colocate_with, false)))};
+		ObjectIdGetDatum(RelPublished(CatalogGetModel(model->colocate_with, false)))};
 		int			ret = SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition a, pg_catalog.pg_dist_partition b "
 												"WHERE a.logicalrelid = $1 AND b.logicalrelid = $2 "
 												"AND a.colocationid = b.colocationid",
@@ -543,7 +542,7 @@ ScaleExchange(Oid published, Oid other, bool keep)
 							RELPERSISTENCE_PERMANENT, NoLock);
 		table_close(rel, NoLock);
 		CommandCounterIncrement();
-		BuildKeepFromAutovacuum(old);
+		RelKeepFromAutovacuum(old);
 		if (ScaleIsDistributed(published))
 		{
 			ScaleNameTable(old, "previous", published);

@@ -48,8 +48,8 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timeout.h"
+#include "utils/varlena.h"
 
-#include "analyze.h"
 #include "catalog.h"
 #include "scope.h"
 #include "trust.h"
@@ -423,6 +423,76 @@ ModelBecomeOwner(ModelDef *model, Oid *save_userid, int *save_sec)
 }
 
 /* ----------------------------------------------------------------
+ * The search_path
+ * ---------------------------------------------------------------- */
+
+/*
+ * ScopeSearchPathText
+ *		search_path text for the schemas of a search_path (a List of char *
+ *		as SplitIdentifierString gives), leaving out temporary schemas: no
+ *		path medallion stores or sets names pg_temp but last.
+ */
+char *
+ScopeSearchPathText(List *schemas)
+{
+	StringInfoData path;
+	ListCell   *lc;
+
+	initStringInfo(&path);
+	foreach(lc, schemas)
+	{
+		char	   *elem = lfirst(lc);
+
+		if (strcmp(elem, "pg_temp") == 0 || strncmp(elem, "pg_temp_", 8) == 0)
+			continue;
+		appendStringInfo(&path, "%s%s", path.len > 0 ? ", " : "",
+						 strcmp(elem, "$user") == 0 ? "\"$user\"" : quote_identifier(elem));
+	}
+	return path.data;
+}
+
+/*
+ * ScopeSearchPathSchemas
+ *		The schemas of search_path text, as a List of char *.
+ */
+List *
+ScopeSearchPathSchemas(const char *search_path)
+{
+	List	   *elems;
+
+	if (!SplitIdentifierString(pstrdup(search_path), ',', &elems))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("search_path \"%s\" cannot be parsed", search_path)));
+	return elems;
+}
+
+/*
+ * ScopeEnterSearchPath
+ *		Set search_path for the current GUC nest level: the given path with
+ *		any temporary schema taken out and pg_temp named last, so that no
+ *		temporary object is ever found before another; returns the nest
+ *		level to pass to ScopeLeaveSearchPath.
+ */
+int
+ScopeEnterSearchPath(const char *search_path)
+{
+	int			nestlevel = NewGUCNestLevel();
+	char	   *path = ScopeSearchPathText(ScopeSearchPathSchemas(search_path));
+
+	(void) set_config_option("search_path", psprintf("%s%spg_temp", path, path[0] ? ", " : ""),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	return nestlevel;
+}
+
+void
+ScopeLeaveSearchPath(int nestlevel)
+{
+	AtEOXact_GUC(true, nestlevel);
+}
+
+/* ----------------------------------------------------------------
  * The scope
  * ---------------------------------------------------------------- */
 
@@ -467,7 +537,7 @@ ModelScopeEnter(ModelScope *scope, Oid role, int timeout_ms)
 	GetUserIdAndSecContext(&scope->save_userid, &scope->save_sec);
 	SetUserIdAndSecContext(role, scope->save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	scope->nestlevel = AnalyzeEnterSearchPath(MEDALLION_SAFE_PATH);
+	scope->nestlevel = ScopeEnterSearchPath(MEDALLION_SAFE_PATH);
 	pin_settings(role);
 	TrustRequire();
 	reseed_random();
@@ -526,7 +596,7 @@ ModelScopeLeave(ModelScope *scope)
 {
 	if (scope->timeout_ms > 0)
 		ModelScopeStopTimeout();
-	AnalyzeLeaveSearchPath(scope->nestlevel);
+	ScopeLeaveSearchPath(scope->nestlevel);
 	SetUserIdAndSecContext(scope->save_userid, scope->save_sec);
 }
 

@@ -62,9 +62,19 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
-#include "bind.h"
 #include "catalog.h"
+#include "relation.h"
 #include "sqltext.h"
+
+/*
+ * SqlCompareNames
+ *		list_sort comparator for Lists of C strings (names).
+ */
+int
+SqlCompareNames(const ListCell *a, const ListCell *b)
+{
+	return strcmp((char *) lfirst(a), (char *) lfirst(b));
+}
 
 char *
 SqlModelName(ModelDef *model)
@@ -306,7 +316,7 @@ SqlCreateOwnedTable(const char *schema, const char *name, const char *columns, O
 		elog(ERROR, "could not create %s", table);
 	CatalogLeave(&session);
 	CommandCounterIncrement();
-	BindNotMember(get_relname_relid(name, get_namespace_oid(schema, false)));
+	RelNotExtensionMember(get_relname_relid(name, get_namespace_oid(schema, false)));
 }
 
 /* The column list of a CREATE TABLE for columns (ModelColumn *). */

@@ -11,6 +11,7 @@
 #include "analyze.h"
 #include "catalog.h"
 
+extern int	SqlCompareNames(const ListCell *a, const ListCell *b);
 extern char *SqlModelName(ModelDef *model);
 extern char *SqlRelationName(Oid relid);
 extern Oid	SqlRelationOwner(Oid relid);

@@ -36,9 +36,9 @@
 #include "bind.h"
 #include "build.h"
 #include "catalog.h"
-#include "materialize.h"
-#include "model.h"
+#include "relation.h"
 #include "scale.h"
+#include "scope.h"
 #include "sqltext.h"
 #include "tests.h"
 
@@ -68,7 +68,7 @@ bind_one(const char *name, const char *sql, const char *what, Oid owner)
 	Query	   *query = AnalyzeQuery(sql, what);
 
 	BindCheckDefinition(query);
-	(void) BindCreateView(BindNamespace(true), name, query, owner);
+	(void) BindCreateView(RelBindNamespace(true), name, query, owner);
 }
 
 /*
@@ -97,7 +97,7 @@ TestsBind(ModelDef *model)
 {
 	List	   *tests = CatalogListTests(model->name);
 	Oid			owner = ModelOwnerId(model);
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	Oid			save_userid;
 	int			save_sec;
 	int			nestlevel;
@@ -110,7 +110,7 @@ TestsBind(ModelDef *model)
 	if (tests == NIL || !OidIsValid(published))
 		return;
 	ModelBecomeOwner(model, &save_userid, &save_sec);
-	nestlevel = AnalyzeEnterSearchPath(model->search_path);
+	nestlevel = ScopeEnterSearchPath(model->search_path);
 	foreach(lc, tests)
 	{
 		TestDef    *test = lfirst(lc);
@@ -179,7 +179,7 @@ TestsBind(ModelDef *model)
 		bind_one(BindName(model->name, ""), fused.data,
 				 psprintf("expression tests of model \"%s\"", model->name), owner);
 	}
-	AnalyzeLeaveSearchPath(nestlevel);
+	ScopeLeaveSearchPath(nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
@@ -305,7 +305,7 @@ static void
 check_test(ModelDef *model, TestDef *test)
 {
 	AnalyzedModel *analyzed = BindLoad(model);
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	char	   *pubsql;
 	ListCell   *lc;
 
@@ -376,7 +376,7 @@ check_test(ModelDef *model, TestDef *test)
 		{
 			ModelDef   *refmodel = CatalogGetModel(test->to_model, false);
 
-			ref = BuildPublishedRelid(refmodel);
+			ref = RelPublished(refmodel);
 			if (refmodel->kind == MAT_EPHEMERAL)
 				ereport(ERROR,
 						(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -545,9 +545,9 @@ medallion_add_test(PG_FUNCTION_ARGS)
 						  (test->to_model ? test->to_model : test->to_relation) : NULL);
 	check_test_name(test->name);
 	ModelBecomeOwner(model, &save_userid, &save_sec);
-	nestlevel = AnalyzeEnterSearchPath(model->search_path);
+	nestlevel = ScopeEnterSearchPath(model->search_path);
 	check_test(model, test);
-	AnalyzeLeaveSearchPath(nestlevel);
+	ScopeLeaveSearchPath(nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 
 	CatalogUpsertTest(test, description);

@@ -66,8 +66,9 @@
 #include "bind.h"
 #include "build.h"
 #include "catalog.h"
-#include "model.h"
+#include "relation.h"
 #include "scale.h"
+#include "scope.h"
 #include "sqltext.h"
 #include "subxact.h"
 #include "tests.h"
@@ -437,7 +438,7 @@ Oid
 TestsReferencedRelation(TestDef *test)
 {
 	if (test->to_model != NULL)
-		return BuildPublishedRelid(CatalogGetModel(test->to_model, false));
+		return RelPublished(CatalogGetModel(test->to_model, false));
 	return DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(test->to_relation)));
 }
 
@@ -461,7 +462,7 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 	List	   *tests = CatalogListTests(model->name);
 	List	   *fused = NIL;
 	int			npredicates = 0;
-	Oid			published = BuildPublishedRelid(model);
+	Oid			published = RelPublished(model);
 	char	   *relsql = SqlRelationName(published);
 	char	   *fusedsql = relsql;
 	const char *rowsql = "c";
@@ -481,7 +482,7 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 		from = lappend_oid(from, published);
 		to = lappend_oid(to, relid);
 	}
-	expressions_bound = OidIsValid(BindRelid(BindName(model->name, "")));
+	expressions_bound = OidIsValid(RelBinding(BindName(model->name, "")));
 	if (expressions_bound)
 	{
 		/* the tests' expressions, bound, next to the columns the tests read */
@@ -652,7 +653,7 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 		{
 			char	   *name = BindName(model->name, test->name);
 
-			if (!OidIsValid(BindRelid(name)))
+			if (!OidIsValid(RelBinding(name)))
 			{
 				record(outcome, result, 0, NULL,
 					   psprintf("test %s of model \"%s\" is not bound: its owner binds it again with medallion_reanalyze('%s')",

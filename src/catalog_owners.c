@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * owners.c
+ * catalog_owners.c
  *	  The writers of medallion.sources and medallion.schedules, which check
  *	  that the caller acts for the owner.
  *

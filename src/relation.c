@@ -1,0 +1,341 @@
+/*-------------------------------------------------------------------------
+ *
+ * relation.c
+ *	  The relations medallion makes, where they are and what it does to
+ *	  them that every layer above needs: a model's published relation, the
+ *	  schema of bindings and a binding in it, membership of the extension,
+ *	  the pg_class flag that keeps autovacuum away, whether two relations'
+ *	  columns and indexes match (so storage can move), and patient locks.
+ *
+ * These helpers stayed in the file that first needed them when build.c
+ * was split (build_relation.c, build_candidate.c, bind.c, publish.c), so
+ * that scale.c, analyze.c and sqltext.c called up into the builders and
+ * the bindings.  Here they sit below all of them and call only the
+ * catalog layer.
+ *
+ * Locks for publishing are taken with medallion.lock_timeout per attempt
+ * and retried until medallion.publish_timeout (RelLockPatiently), so a BI
+ * reader in a long transaction delays a run but never gets an error, and
+ * readers queued behind the run are let through between attempts.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/reloptions.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_namespace.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "relation.h"
+#include "subxact.h"
+
+static int	rel_lock_timeout = PUBLISH_DEFAULT_LOCK_TIMEOUT_MS;
+static int	rel_publish_timeout = PUBLISH_DEFAULT_PUBLISH_TIMEOUT_MS;
+
+/*
+ * RelationInit
+ *		Define the configuration parameters of patient locks.
+ */
+void
+RelationInit(void)
+{
+	DefineCustomIntVariable("medallion.lock_timeout",
+							"Sets how long one attempt to lock a published relation for publishing waits for readers.",
+							"Readers that arrive meanwhile wait behind the run; between attempts they go first.",
+							&rel_lock_timeout, PUBLISH_DEFAULT_LOCK_TIMEOUT_MS, 1, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("medallion.publish_timeout",
+							"Sets how long a run keeps trying to lock what it publishes before it gives up.",
+							"A run that gives up publishes nothing and is recorded as failed.",
+							&rel_publish_timeout, PUBLISH_DEFAULT_PUBLISH_TIMEOUT_MS, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+/* ----------------------------------------------------------------
+ * Where medallion's relations are
+ * ---------------------------------------------------------------- */
+
+/*
+ * RelPublished
+ *		Returns the OID of the model's published relation, or InvalidOid.
+ */
+Oid
+RelPublished(ModelDef *model)
+{
+	Oid			nsp = get_namespace_oid(model->schema, true);
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	return get_relname_relid(model->name, nsp);
+}
+
+/*
+ * check_bind_schema
+ *		Error unless schema medallion_bind belongs to the extension owner:
+ *		one made by anybody else (a role with CREATE on the database, before
+ *		an update made it) could hold anything.
+ */
+static void
+check_bind_schema(Oid nsp)
+{
+	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for schema %u", nsp);
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	if (owner != CatalogExtensionOwner())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("schema \"%s\" does not belong to the owner of extension medallion",
+						MEDALLION_BIND_SCHEMA),
+				 errdetail("It belongs to role \"%s\"; medallion keeps the bindings of models there.",
+						   GetUserNameFromId(owner, false)),
+				 errhint("A superuser checks what it holds, then drops it or gives it to the extension's owner.")));
+}
+
+/*
+ * RelBindNamespace
+ *		The OID of schema medallion_bind.  The install script of 0.2.0 makes
+ *		it; a database still at 0.1.0 (the library updated, the extension
+ *		not yet) has none: with create, it is made then, as the extension
+ *		owner, and the update script makes it the extension's
+ *		(medallion.adopt_bind_schema); without, InvalidOid.
+ */
+Oid
+RelBindNamespace(bool create)
+{
+	Oid			nsp = get_namespace_oid(MEDALLION_BIND_SCHEMA, true);
+	CatalogSession session;
+
+	if (OidIsValid(nsp))
+	{
+		check_bind_schema(nsp);
+		return nsp;
+	}
+	if (!create)
+		return nsp;
+	CatalogEnter(&session);
+	if (SPI_execute("CREATE SCHEMA " MEDALLION_BIND_SCHEMA, false, 0) != SPI_OK_UTILITY ||
+		SPI_execute("GRANT USAGE ON SCHEMA " MEDALLION_BIND_SCHEMA " TO medallion_admin", false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create schema %s", MEDALLION_BIND_SCHEMA);
+	CatalogLeave(&session);
+	CommandCounterIncrement();
+	return get_namespace_oid(MEDALLION_BIND_SCHEMA, false);
+}
+
+/* The OID of binding name, or InvalidOid. */
+Oid
+RelBinding(const char *name)
+{
+	Oid			nsp = RelBindNamespace(false);
+
+	return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
+}
+
+/*
+ * RelNotExtensionMember
+ *		A relation medallion creates for a model while the extension's own
+ *		script runs (an upgrade binding the models it finds) belongs to the
+ *		model, not to the extension: pg_dump must dump it like the others.
+ */
+void
+RelNotExtensionMember(Oid relid)
+{
+	if (creating_extension)
+		(void) deleteDependencyRecordsForClass(RelationRelationId, relid,
+											   ExtensionRelationId, DEPENDENCY_EXTENSION);
+}
+
+/* ----------------------------------------------------------------
+ * What medallion does to the heaps it makes
+ * ---------------------------------------------------------------- */
+
+/*
+ * RelKeepFromAutovacuum
+ *		Keep autovacuum away from relid, a heap medallion made (a candidate,
+ *		a delta, a staging table): the build gathers its statistics itself,
+ *		and an autovacuum worker analyzing a candidate that a build worker
+ *		committed could hold locks the run then waits for in its publish
+ *		burst, while it waits for the run's statistics rows: a deadlock.
+ *		The setting stays with the relation (a swap exchanges storage, not
+ *		options), so the previous versions kept in medallion_history are
+ *		left alone by autovacuum too.
+ */
+void
+RelKeepFromAutovacuum(Oid relid)
+{
+	Relation	classrel = table_open(RelationRelationId, RowExclusiveLock);
+	Oid			rels[2] = {relid, InvalidOid};
+
+	for (int i = 0; i < 2 && OidIsValid(rels[i]); i++)
+	{
+		HeapTuple	tup = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(rels[i]));
+		Datum		values[Natts_pg_class] = {0};
+		bool		nulls[Natts_pg_class] = {0};
+		bool		replaces[Natts_pg_class] = {0};
+		bool		isnull;
+		Datum		options;
+		HeapTuple	newtup;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for relation %u", rels[i]);
+		if (i == 0)
+			rels[1] = ((Form_pg_class) GETSTRUCT(tup))->reltoastrelid;
+		options = SysCacheGetAttr(RELOID, tup, Anum_pg_class_reloptions, &isnull);
+		options = transformRelOptions(isnull ? (Datum) 0 : options,
+									  list_make1(makeDefElem("autovacuum_enabled",
+															 (Node *) makeString("false"), -1)),
+									  NULL, NULL, false, false);
+		values[Anum_pg_class_reloptions - 1] = options;
+		replaces[Anum_pg_class_reloptions - 1] = true;
+		newtup = heap_modify_tuple(tup, RelationGetDescr(classrel), values, nulls, replaces);
+		CatalogTupleUpdate(classrel, &newtup->t_self, newtup);
+	}
+	table_close(classrel, RowExclusiveLock);
+	CommandCounterIncrement();
+}
+
+/* Do two heaps have the same physical columns (so storage can move)? */
+bool
+RelSameColumns(Relation a, Relation b)
+{
+	TupleDesc	da = RelationGetDescr(a);
+	TupleDesc	db = RelationGetDescr(b);
+
+	if (da->natts != db->natts)
+		return false;
+	for (int i = 0; i < da->natts; i++)
+	{
+		Form_pg_attribute aa = TupleDescAttr(da, i);
+		Form_pg_attribute ab = TupleDescAttr(db, i);
+
+		if (aa->attisdropped != ab->attisdropped || aa->attlen != ab->attlen ||
+			aa->attalign != ab->attalign || aa->attbyval != ab->attbyval)
+			return false;
+		if (!aa->attisdropped &&
+			(aa->atttypid != ab->atttypid || aa->atttypmod != ab->atttypmod))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Do two lists of indexes pair up, in order, as indexes of the same kind
+ * on the same columns (so their storage can be swapped)?
+ */
+bool
+RelSameIndexes(List *a, List *b)
+{
+	ListCell   *la,
+			   *lb;
+	bool		same = list_length(a) == list_length(b);
+
+	forboth(la, a, lb, b)
+	{
+		Relation	ia = index_open(lfirst_oid(la), AccessShareLock);
+		Relation	ib = index_open(lfirst_oid(lb), AccessShareLock);
+
+		if (ia->rd_rel->relam != ib->rd_rel->relam ||
+			ia->rd_index->indnatts != ib->rd_index->indnatts ||
+			ia->rd_index->indisunique != ib->rd_index->indisunique ||
+			memcmp(ia->rd_index->indkey.values, ib->rd_index->indkey.values,
+				   sizeof(int16) * ia->rd_index->indnatts) != 0 ||
+			memcmp(ia->rd_indcollation, ib->rd_indcollation,
+				   sizeof(Oid) * ia->rd_index->indnkeyatts) != 0 ||
+			memcmp(ia->rd_opfamily, ib->rd_opfamily, sizeof(Oid) * ia->rd_index->indnkeyatts) != 0 ||
+			!equal(RelationGetIndexExpressions(ia), RelationGetIndexExpressions(ib)) ||
+			!equal(RelationGetIndexPredicate(ia), RelationGetIndexPredicate(ib)))
+			same = false;
+		index_close(ia, AccessShareLock);
+		index_close(ib, AccessShareLock);
+	}
+	return same;
+}
+
+/* ----------------------------------------------------------------
+ * Patient locks
+ * ---------------------------------------------------------------- */
+
+static int
+compare_oids(const ListCell *a, const ListCell *b)
+{
+	Oid			oa = lfirst_oid(a);
+	Oid			ob = lfirst_oid(b);
+
+	return oa < ob ? -1 : (oa > ob ? 1 : 0);
+}
+
+/* One attempt: lock every relation, waiting at most medallion.lock_timeout. */
+static void
+lock_attempt(void *arg)
+{
+	List	   *relids = (List *) arg;
+	int			nestlevel = NewGUCNestLevel();
+	ListCell   *lc;
+
+	(void) set_config_option("lock_timeout", psprintf("%d", rel_lock_timeout),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	foreach(lc, relids)
+		LockRelationOid(lfirst_oid(lc), AccessExclusiveLock);
+	AtEOXact_GUC(true, nestlevel);
+}
+
+/*
+ * RelLockPatiently
+ *		Take AccessExclusiveLock on every relation of relids (in OID order),
+ *		waiting at most medallion.lock_timeout per attempt and retrying with
+ *		a growing pause until medallion.publish_timeout has passed; then the
+ *		lock_not_available error is raised.  A failed attempt keeps no lock.
+ */
+void
+RelLockPatiently(List *relids)
+{
+	List	   *sorted = list_copy(relids);
+	TimestampTz start = GetCurrentTimestamp();
+	int			pause = 10;
+
+	list_sort(sorted, compare_oids);
+	for (;;)
+	{
+		ErrorData  *edata = SubxactRun(lock_attempt, sorted, true);
+
+		if (edata == NULL)
+			return;				/* the subtransaction's locks are ours now */
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE ||
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), rel_publish_timeout))
+			ReThrowError(edata);
+		FreeErrorData(edata);
+
+		/* let the readers queued behind us go, then try again */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 pause, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		pause = Min(pause * 2, 500);
+	}
+}

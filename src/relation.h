@@ -1,0 +1,27 @@
+/*-------------------------------------------------------------------------
+ *
+ * relation.h
+ *	  The relations medallion makes: where they are, pg_class flags,
+ *	  comparisons, patient locks (relation.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MEDALLION_RELATION_H
+#define MEDALLION_RELATION_H
+
+#include "nodes/pg_list.h"
+#include "utils/relcache.h"
+
+#include "catalog.h"
+
+extern void RelationInit(void);
+extern Oid	RelPublished(ModelDef *model);
+extern Oid	RelBindNamespace(bool create);
+extern Oid	RelBinding(const char *name);
+extern void RelNotExtensionMember(Oid relid);
+extern void RelKeepFromAutovacuum(Oid relid);
+extern bool RelSameColumns(Relation a, Relation b);
+extern bool RelSameIndexes(List *a, List *b);
+extern void RelLockPatiently(List *relids);
+
+#endif							/* MEDALLION_RELATION_H */
