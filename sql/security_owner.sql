@@ -133,6 +133,19 @@ DROP TABLE own_src.indexed_child;
 RESET ROLE;
 SELECT model, status FROM medallion_run('own_indexed');
 
+-- 4c. Another role's foreign table is read with the model owner's user
+--    mapping, and its owner decides (its options) what that reads: refused
+--    like another role's code.
+CREATE EXTENSION postgres_fdw;
+CREATE SERVER own_remote FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname 'nowhere');
+GRANT USAGE ON FOREIGN SERVER own_remote TO regress_own_tab;
+SET ROLE regress_own_tab;
+CREATE FOREIGN TABLE own_src.remote (id int) SERVER own_remote OPTIONS (table_name 'public_data');
+GRANT SELECT ON own_src.remote TO PUBLIC;
+RESET ROLE;
+SELECT medallion_create_model('own_remote', 'SELECT id FROM own_src.remote', layer => 'silver');
+DROP EXTENSION postgres_fdw CASCADE;
+
 -- 5. The caller's session settings do not reach the owner's model: the
 --    owner's (ALTER ROLE) values apply, whoever runs it.
 ALTER ROLE regress_own_alice SET TimeZone = 'UTC';

@@ -67,6 +67,9 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_range.h"
 #include "catalog/pg_type.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_foreign_server.h"
+#include "foreign/foreign.h"
 #include "access/nbtree.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
@@ -452,6 +455,43 @@ setop_untrusted(Node *node, TrustCheck *check)
 	return setop_untrusted(setop->larg, check) || setop_untrusted(setop->rarg, check);
 }
 
+/*
+ * A foreign table's options and its server's decide what the reader's user
+ * mapping fetches: like code, they must be the model owner's (or a
+ * trusted role's) to decide.  Another role's foreign table could be pointed
+ * at the owner's private remote tables, read with the owner's credentials.
+ */
+static bool
+foreign_table_untrusted(Oid relid, TrustCheck *check)
+{
+	ForeignTable *ft = GetForeignTable(relid);
+	ForeignServer *server = GetForeignServer(ft->serverid);
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		return false;			/* dropped meanwhile: the query fails anyway */
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	if (!owner_trusted(owner, check))
+	{
+		check->bad_class = RelationRelationId;
+		check->bad_object = relid;
+		check->bad_owner = owner;
+		check->bad_via_type = InvalidOid;
+		return true;
+	}
+	if (!owner_trusted(server->owner, check))
+	{
+		check->bad_class = ForeignServerRelationId;
+		check->bad_object = server->serverid;
+		check->bad_owner = server->owner;
+		check->bad_via_type = InvalidOid;
+		return true;
+	}
+	return false;
+}
+
 /* What a query level holds besides its expressions. */
 static bool
 query_untrusted(Query *query, TrustCheck *check)
@@ -469,6 +509,14 @@ query_untrusted(Query *query, TrustCheck *check)
 
 		if (clauses_untrusted(wc->partitionClause, check) ||
 			clauses_untrusted(wc->orderClause, check))
+			return true;
+	}
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_FOREIGN_TABLE &&
+			foreign_table_untrusted(rte->relid, check))
 			return true;
 	}
 	return false;
@@ -536,6 +584,13 @@ trust_walker(Node *node, TrustCheck *check)
 	return expression_tree_walker(node, trust_walker, check);
 }
 
+/* schema.name of a relation, quoted */
+static char *
+generate_relation_name_for_trust(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+}
+
 /* The refusal: names the object, its owner and the type it came through. */
 static void
 report_untrusted(TrustCheck *check, bool at_call)
@@ -547,10 +602,23 @@ report_untrusted(TrustCheck *check, bool at_call)
 
 	if (check->bad_class == CollationRelationId)
 		object = psprintf("collation %s", generate_collation_name(check->bad_object));
+	else if (check->bad_class == RelationRelationId)
+		object = psprintf("foreign table %s", generate_relation_name_for_trust(check->bad_object));
+	else if (check->bad_class == ForeignServerRelationId)
+		object = psprintf("foreign server %s", quote_identifier(GetForeignServer(check->bad_object)->servername));
 	else
 		object = psprintf("function %s", format_procedure(check->bad_object));
 	if (OidIsValid(check->bad_via_type))
 		through = format_type_be(check->bad_via_type);
+	if (check->bad_class == RelationRelationId || check->bad_class == ForeignServerRelationId)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s, owned by role \"%s\", would be read with the user mapping of role \"%s\"",
+						object, owner, user),
+				 errdetail("Its options decide what the remote side returns for role \"%s\"'s credentials; role \"%s\" can change them.",
+						   user, owner),
+				 errhint("Read foreign tables of a role with the privileges of \"%s\" (its own source, medallion_create_source), or define the model as a role \"%s\" may act for.",
+						 user, owner)));
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("%s, owned by role \"%s\", would run as role \"%s\"", object, owner, user),
