@@ -219,6 +219,9 @@ ROLLBACK;
 BEGIN;
 SELECT model, status FROM medallion_run('own_a__b');	-- its own: fine
 COMMIT;
+-- nor one statement that goes on after the run: it has two seconds to end
+SELECT (SELECT count(*) FROM medallion_run('own_kept')) AS runs, pg_sleep(30);
+SELECT (SELECT count(*) FROM medallion_run('own_a__b')) AS runs, pg_sleep(2.5) IS NOT NULL AS own_may_wait;
 RESET ROLE;
 -- a superuser acts for every owner
 BEGIN;

@@ -1487,6 +1487,61 @@ refuse_others_in_block(Run *run)
 }
 
 /*
+ * A run that published another owner's models holds their tables locked
+ * until its transaction ends.  Outside a transaction block that is the end
+ * of the statement (refuse_others_in_block), but one statement can go on
+ * after the run: SELECT (SELECT count(*) FROM medallion_run(...)),
+ * pg_sleep(...).  So the transaction gets RUN_HOLD_OTHERS_MS after the run
+ * to end; then it is cancelled (the publish rolls back with it).
+ */
+static TimeoutId hold_timeout = MAX_TIMEOUTS;
+static bool hold_callback_registered = false;
+
+static void
+hold_timeout_handler(void)
+{
+	QueryCancelPending = true;
+	InterruptPending = true;
+	SetLatch(MyLatch);
+}
+
+static void
+hold_xact_callback(XactEvent event, void *arg)
+{
+	if (hold_timeout != MAX_TIMEOUTS &&
+		(event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		 event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
+		 event == XACT_EVENT_PARALLEL_ABORT))
+		disable_timeout(hold_timeout, false);
+}
+
+/* Arm the hold timeout when the run published a model of another owner. */
+static void
+hold_others_briefly(Run *run)
+{
+	ListCell   *lc;
+	bool		others = false;
+
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+
+		if (step->published && !has_privs_of_role(GetUserId(), ModelOwnerId(step->model)))
+			others = true;
+	}
+	if (!others)
+		return;
+	if (hold_timeout == MAX_TIMEOUTS)
+		hold_timeout = RegisterTimeout(USER_TIMEOUT, hold_timeout_handler);
+	if (!hold_callback_registered)
+	{
+		RegisterXactCallback(hold_xact_callback, NULL);
+		hold_callback_registered = true;
+	}
+	enable_timeout_after(hold_timeout, RUN_HOLD_OTHERS_MS);
+}
+
+/*
  * number_run
  *		Give the run its number and start time, and take the advisory lock
  *		on (medallion, run number) held to the end of its transaction: while
@@ -1672,6 +1727,7 @@ medallion_run(PG_FUNCTION_ARGS)
 					RunCountSteps(run, STEP_PENDING, true),
 					run_log_timing ? psprintf(" in %s ms", format_count((int64) (run->publish_ms + 0.5))) : "")));
 
+	hold_others_briefly(run);
 	if (run->strict && nfailed + RunCountSteps(run, STEP_SKIPPED, false) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),

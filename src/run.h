@@ -103,6 +103,9 @@ typedef struct Run
 	double		publish_ms;
 } Run;
 
+/* how long a transaction may go on after publishing other owners' models */
+#define RUN_HOLD_OTHERS_MS 2000
+
 /* 30 days, in minutes, and as medallion.ledger_retention gives it */
 #define RUN_DEFAULT_LEDGER_RETENTION (30 * 24 * 60)
 #define RUN_DEFAULT_LEDGER_RETENTION_TEXT "30 days"
