@@ -282,6 +282,11 @@ reads_committed(Run *run, int node)
 		}
 		else if (upstep != NULL && !(STEP_BUILT(upstep->status) && upstep->by_worker))
 			return false;
+		/* another owner's committed candidate: the run reads it (worker_readers) */
+		else if (upstep != NULL &&
+				 !has_privs_of_role(ModelOwnerId(run->graph->nodes[node].model),
+									ModelOwnerId(upstep->model)))
+			return false;
 	}
 	return true;
 }
@@ -306,6 +311,36 @@ materialization_in_run(ModelDef *model)
 			return "a snapshot model changes its table in the run's transaction";
 		case MAT_TABLE:
 			break;
+	}
+	return NULL;
+}
+
+/*
+ * reads_other_owner
+ *		The step of a table model node reads (through view and ephemeral
+ *		models) whose owner the node's owner does not act for, or NULL: a
+ *		worker's candidate is readable by its owner's roles only
+ *		(worker_readers), so the run builds such a reader itself.
+ */
+static RunStep *
+reads_other_owner(Graph *graph, RunStep **by_node, int node, Oid owner)
+{
+	ListCell   *lc;
+
+	foreach(lc, graph->nodes[node].upstream)
+	{
+		int			up = lfirst_int(lc);
+		RunStep    *upstep = by_node[up];
+
+		if (graph->nodes[up].model->mat->reads_through)
+		{
+			RunStep    *through = reads_other_owner(graph, by_node, up, owner);
+
+			if (through != NULL)
+				return through;
+		}
+		else if (upstep != NULL && !has_privs_of_role(owner, ModelOwnerId(upstep->model)))
+			return upstep;
 	}
 	return NULL;
 }
@@ -400,6 +435,10 @@ plan_workers(Graph *graph, List *steps, bool workers)
 		else if ((upstep = built_by_run(graph, by_node, step->node)) != NULL)
 			step->run_itself = psprintf("it reads %s, which the run builds itself",
 										upstep->model->name);
+		else if ((upstep = reads_other_owner(graph, by_node, step->node,
+											 ModelOwnerId(step->model))) != NULL)
+			step->run_itself = psprintf("it reads %s of role \"%s\", whose worker candidate only that owner's roles may read",
+										upstep->model->name, upstep->model->owner);
 	}
 	if (!workers)
 		return;
@@ -441,13 +480,19 @@ plan_workers(Graph *graph, List *steps, bool workers)
 
 /*
  * worker_readers
- *		The roles that may read a worker's candidate of model: the owners of
- *		the run's models that may read its published table.
+ *		The roles that may read a worker's candidate of model once it is
+ *		committed: the owners of the run's models that act for its owner and
+ *		may read its published table.  Another owner's model reading it is
+ *		built by the run itself (reads_committed), which grants it the
+ *		candidate in the run's own transaction (grant_worker_candidates):
+ *		a committed grant let that owner read rows its tests had not passed
+ *		yet, and would never publish.
  */
 static List *
 worker_readers(Run *run, ModelDef *model)
 {
 	Oid			published = RelPublished(model);
+	Oid			model_owner = ModelOwnerId(model);
 	List	   *readers = NIL;
 	ListCell   *lc;
 
@@ -455,10 +500,51 @@ worker_readers(Run *run, ModelDef *model)
 	{
 		Oid			owner = ModelOwnerId(((RunStep *) lfirst(lc))->model);
 
-		if (pg_class_aclcheck(published, owner, ACL_SELECT) == ACLCHECK_OK)
+		if (has_privs_of_role(owner, model_owner) &&
+			pg_class_aclcheck(published, owner, ACL_SELECT) == ACLCHECK_OK)
 			readers = list_append_unique_oid(readers, owner);
 	}
 	return readers;
+}
+
+/*
+ * grant_worker_candidates
+ *		Before the run builds model itself: SELECT on each committed worker
+ *		candidate it reads to its owner, when that owner may read the
+ *		candidate's published table, in the run's transaction (no other
+ *		session sees the grant; the candidate is published or dropped with
+ *		it).
+ */
+static void
+grant_worker_candidates(Run *run, ModelDef *model)
+{
+	Oid			owner = ModelOwnerId(model);
+	ListCell   *lc;
+
+	foreach(lc, run->steps)
+	{
+		RunStep    *up = lfirst(lc);
+		Oid			published;
+
+		if (!up->by_worker || !OidIsValid(up->worker_candidate) || up->model == model)
+			continue;
+		published = RelPublished(up->model);
+		if (!OidIsValid(published) ||
+			pg_class_aclcheck(up->worker_candidate, owner, ACL_SELECT) == ACLCHECK_OK ||
+			pg_class_aclcheck(published, owner, ACL_SELECT) != ACLCHECK_OK)
+			continue;
+		{
+			CatalogSession session;
+
+			CatalogEnter(&session);
+			if (SPI_execute(psprintf("GRANT SELECT ON %s TO %s", SqlRelationName(up->worker_candidate),
+									 quote_identifier(GetUserNameFromId(owner, false))),
+							false, 0) != SPI_OK_UTILITY)
+				elog(ERROR, "could not grant the candidate of model \"%s\"", up->model->name);
+			CatalogLeave(&session);
+			CommandCounterIncrement();
+		}
+	}
 }
 
 /* SubxactWork: the change check of a step, before a worker builds it. */
@@ -881,6 +967,8 @@ build_model(Run *run, RunStep *step)
 	}
 
 	LedgerStart(run, step);
+	if (!step->by_worker)
+		grant_worker_candidates(run, model);
 	if (check != NULL && !step->by_worker)
 		BindCaptureStart();
 	MaterializeBuild(&build);
