@@ -211,6 +211,17 @@ SET ROLE regress_own_tab;
 ALTER TABLE own_src.ran ADD COLUMN extra int;
 RESET ROLE;
 
+-- 6c. What an owner's reads found (the largest watermark) is its own
+SET ROLE regress_own_alice;
+SELECT medallion_create_model('own_inc', 'SELECT id FROM own_src.nums', layer => 'silver',
+  materialized => 'incremental', unique_key => ARRAY['id'], watermark => 'id');
+SELECT model, status FROM medallion_run('own_inc');
+SELECT count(*) AS alice_sees FROM medallion.model_state WHERE model = 'own_inc';
+RESET ROLE;
+SET ROLE regress_own_mallory;
+SELECT count(*) AS mallory_sees FROM medallion.model_state WHERE model = 'own_inc';
+RESET ROLE;
+
 -- 7. A run of another owner's models is its own transaction.
 SET ROLE regress_own_mallory;
 BEGIN;

@@ -449,6 +449,18 @@ like("$out\n$err", refusal('copy rows into silver.sec_ref', 'silver.sec_ref'), '
 ok(!$ok, 'rolling it back is refused');
 like($err, refusal('copy rows into silver.sec_ref', 'silver.sec_ref'), 'naming the constraint, the function and its owner');
 is(psql("SELECT count(*) FROM silver.sec_ref"), '100', 'the reference table keeps its rows');
+as_alice("ALTER TABLE silver.sec_ref DROP CONSTRAINT sec_checked");
+
+# statistics with an expression calling the owner's lying immutable
+# function, on its own schema: the planner of the copy would fold it as the
+# extension owner; the guard refuses it at the call (nothing runs)
+as_alice(q{CREATE FUNCTION tap_alice.folded() RETURNS bigint LANGUAGE sql IMMUTABLE AS $f$SELECT CASE WHEN tap_alice.checked(0) THEN 0 END$f$});
+as_alice("CREATE STATISTICS tap_alice.sec_stats ON (id + tap_alice.folded()), id FROM silver.sec_ref");
+($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT},
+	"SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ') FROM medallion_run('sec_ref', full_refresh => true)");
+like("$out\n$err", qr/function tap_alice\.folded\(\), owned by role "tap_citus_alice", would run as role "postgres"/,
+	 'a statistics expression calling the owner\'s function is refused where the extension owner would fold it');
+as_alice("DROP STATISTICS tap_alice.sec_stats");
 
 # a superuser's distributed table with a constraint calling that function
 # (added NOT VALID: nothing ran it): the run does not publish it

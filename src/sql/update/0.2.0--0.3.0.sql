@@ -101,3 +101,20 @@ GRANT SELECT ON medallion.schedule_job_failures TO medallion_admin;
  * someone's job id took in that job's failures.
  * --------------------------------------------------------------------- */
 ALTER TABLE medallion.schedules ADD CONSTRAINT schedules_jobid_key UNIQUE (jobid);
+
+/*
+ * What a model owner's reads found (the largest watermark, the key where an
+ * extraction stopped) is shown only to roles acting for that owner: the
+ * values come from data other admins may not read.  medallion's own
+ * writes and reads run as the extension owner.
+ */
+ALTER TABLE medallion.model_state ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_state_owner ON medallion.model_state FOR SELECT TO medallion_admin
+	USING (EXISTS (SELECT FROM medallion.models m
+					WHERE m.name OPERATOR(pg_catalog.=) model_state.model
+					  AND pg_catalog.pg_has_role(m.owner, 'USAGE')));
+ALTER TABLE medallion.extract_state ENABLE ROW LEVEL SECURITY;
+CREATE POLICY extract_state_owner ON medallion.extract_state FOR SELECT TO medallion_admin
+	USING (EXISTS (SELECT FROM medallion.models m
+					WHERE m.name OPERATOR(pg_catalog.=) extract_state.model
+					  AND pg_catalog.pg_has_role(m.owner, 'USAGE')));
