@@ -866,6 +866,15 @@ source_values_readable(Oid role, Oid owner, Oid relid, const char *column)
 
 	if (has_privs_of_role(role, owner))
 		return true;
+
+	/*
+	 * Only a table's own grants and policies say what role may read: a
+	 * view (security_invoker or not) reads others, whose policies would
+	 * apply to role differently than to the source's owner.
+	 */
+	if (get_rel_relkind(relid) != RELKIND_RELATION && get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE &&
+		get_rel_relkind(relid) != RELKIND_FOREIGN_TABLE)
+		return false;
 	attnum = get_attnum(relid, column);
 	if (attnum == InvalidAttrNumber || check_enable_rls(relid, role, true) != RLS_NONE)
 		return false;
