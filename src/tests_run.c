@@ -870,10 +870,10 @@ source_values_readable(Oid role, Oid owner, Oid relid, const char *column)
 	/*
 	 * Only a table's own grants and policies say what role may read: a
 	 * view (security_invoker or not) reads others, whose policies would
-	 * apply to role differently than to the source's owner.
+	 * apply to role differently than to the source's owner, and a foreign
+	 * table was read through the owner's user mapping, not role's.
 	 */
-	if (get_rel_relkind(relid) != RELKIND_RELATION && get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE &&
-		get_rel_relkind(relid) != RELKIND_FOREIGN_TABLE)
+	if (get_rel_relkind(relid) != RELKIND_RELATION && get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
 		return false;
 	attnum = get_attnum(relid, column);
 	if (attnum == InvalidAttrNumber || check_enable_rls(relid, role, true) != RLS_NONE)
