@@ -90,6 +90,8 @@ CatalogEnter(CatalogSession *session)
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	/* as the extension owner, only a superuser's code runs (trust.c's guard) */
+	(void) set_config_option("medallion.trusted_for", psprintf("%u", CatalogExtensionOwner()),
+							 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("medallion.trusted_code_only", "on", PGC_SUSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)

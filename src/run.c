@@ -1580,7 +1580,7 @@ refuse_others_in_block(Run *run)
  * of the statement (refuse_others_in_block), but one statement can go on
  * after the run: SELECT (SELECT count(*) FROM medallion_run(...)),
  * pg_sleep(...).  So the transaction gets RUN_HOLD_OTHERS_MS after the run
- * to end; then it is cancelled (the publish rolls back with it).
+ * to end; then its session is ended (the publish rolls back with it).
  */
 static TimeoutId hold_timeout = MAX_TIMEOUTS;
 static bool hold_callback_registered = false;
@@ -1588,7 +1588,11 @@ static bool hold_callback_registered = false;
 static void
 hold_timeout_handler(void)
 {
-	QueryCancelPending = true;
+	/*
+	 * Not a cancel, which a caught exception or an open pipeline outlasts:
+	 * the session ends, and its transaction with it.
+	 */
+	ProcDiePending = true;
 	InterruptPending = true;
 	SetLatch(MyLatch);
 }
@@ -1627,6 +1631,10 @@ hold_others_briefly(Run *run)
 		hold_callback_registered = true;
 	}
 	enable_timeout_after(hold_timeout, RUN_HOLD_OTHERS_MS);
+	ereport(DEBUG1,
+			(errmsg("this transaction published models of other owners: it must end within %d ms, or its session is ended",
+					RUN_HOLD_OTHERS_MS),
+			 errhint("Call medallion_run on its own, outside a function that goes on after it.")));
 }
 
 /*

@@ -539,7 +539,7 @@ ModelScopeEnter(ModelScope *scope, Oid role, int timeout_ms)
 						   SECURITY_RESTRICTED_OPERATION);
 	scope->nestlevel = ScopeEnterSearchPath(MEDALLION_SAFE_PATH);
 	pin_settings(role);
-	TrustRequire();
+	TrustRequire(role);
 	reseed_random();
 	scope->timeout_ms = 0;
 	ModelScopeStartTimeout(scope, timeout_ms);

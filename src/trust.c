@@ -27,11 +27,11 @@
  *	  own SQL casts values to text and json when it stores failing rows);
  *	- collations.
  *
- * A function is trusted when it is SECURITY DEFINER (it runs as its own
- * owner, giving nobody more than it has) or its owner has the privileges
- * of the user it would run as (the owner itself, a role that is a member
- * of it, a superuser: the bootstrap superuser owns PostgreSQL's own
- * objects).  A collation is trusted when its owner is.  Anything else is
+ * A function is trusted when its owner has the privileges of the user it
+ * would run as (the owner itself, a role that is a member of it, a
+ * superuser: the bootstrap superuser owns PostgreSQL's own objects).
+ * SECURITY DEFINER is not enough: its owner can drop the clause, or run
+ * RESET ALL in the scope, at any moment.  A collation is trusted when its owner is.  Anything else is
  * refused, naming the object, its owner and the type it was reached
  * through.  The check runs when a model or test is bound and on every
  * query a run executes (BindExecute), so an object changed after the
@@ -57,6 +57,8 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/relation.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_cast.h"
@@ -89,9 +91,15 @@
 
 #include "trust.h"
 
-/* while set, only trusted functions may be called (TrustRequire) */
+/*
+ * While medallion.trusted_code_only is on, only functions owned by roles
+ * with the privileges of medallion.trusted_for (a role's OID: the model
+ * owner, or the extension owner) may be set up or called (TrustRequire).
+ */
 static bool trusted_code_only = false;
+static char *trusted_for = NULL;
 static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
+static fmgr_hook_type prev_fmgr_hook = NULL;
 
 /* What the walk has seen and what it found. */
 typedef struct TrustCheck
@@ -153,7 +161,13 @@ func_untrusted(Oid funcid, void *context)
 		elog(ERROR, "cache lookup failed for function %u", funcid);
 	proc = (Form_pg_proc) GETSTRUCT(tup);
 	owner = proc->proowner;
-	trusted = proc->prosecdef || owner_trusted(owner, check);
+	/*
+	 * SECURITY DEFINER does not make another role's function trusted: its
+	 * owner can drop the clause, or RESET ALL and change the session, at
+	 * any moment, and a call set up before (a type's cached function) runs
+	 * the new definition.
+	 */
+	trusted = owner_trusted(owner, check);
 	ReleaseSysCache(tup);
 	if (!trusted)
 		return untrusted(check, ProcedureRelationId, funcid, owner);
@@ -492,6 +506,30 @@ foreign_table_untrusted(Oid relid, TrustCheck *check)
 	return false;
 }
 
+/*
+ * A security_invoker view reads with its reader's privileges what its owner
+ * chose: another role's could be redefined to read the model owner's
+ * private tables into the model.
+ */
+static bool
+invoker_view_untrusted(Oid relid, TrustCheck *check)
+{
+	Relation	rel = relation_open(relid, NoLock);
+	bool		invoker = RelationHasSecurityInvoker(rel);
+	Oid			owner = rel->rd_rel->relowner;
+
+	relation_close(rel, NoLock);
+	if (invoker && !owner_trusted(owner, check))
+	{
+		check->bad_class = RelationRelationId;
+		check->bad_object = relid;
+		check->bad_owner = owner;
+		check->bad_via_type = InvalidOid;
+		return true;
+	}
+	return false;
+}
+
 /* What a query level holds besides its expressions. */
 static bool
 query_untrusted(Query *query, TrustCheck *check)
@@ -515,9 +553,25 @@ query_untrusted(Query *query, TrustCheck *check)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
-		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_FOREIGN_TABLE &&
-			foreign_table_untrusted(rte->relid, check))
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		if (rte->relkind == RELKIND_FOREIGN_TABLE && foreign_table_untrusted(rte->relid, check))
 			return true;
+		if (rte->relkind == RELKIND_VIEW && invoker_view_untrusted(rte->relid, check))
+			return true;
+		if (rte->inh && (rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_PARTITIONED_TABLE))
+		{
+			/* a foreign table below: a partition or inheritance child another role added */
+			ListCell   *lk;
+
+			foreach(lk, find_all_inheritors(rte->relid, NoLock, NULL))
+			{
+				if (lfirst_oid(lk) != rte->relid &&
+					get_rel_relkind(lfirst_oid(lk)) == RELKIND_FOREIGN_TABLE &&
+					foreign_table_untrusted(lfirst_oid(lk), check))
+					return true;
+			}
+		}
 	}
 	return false;
 }
@@ -603,13 +657,24 @@ report_untrusted(TrustCheck *check, bool at_call)
 	if (check->bad_class == CollationRelationId)
 		object = psprintf("collation %s", generate_collation_name(check->bad_object));
 	else if (check->bad_class == RelationRelationId)
-		object = psprintf("foreign table %s", generate_relation_name_for_trust(check->bad_object));
+		object = psprintf("%s %s", get_rel_relkind(check->bad_object) == RELKIND_VIEW ?
+						  "security_invoker view" : "foreign table",
+						  generate_relation_name_for_trust(check->bad_object));
 	else if (check->bad_class == ForeignServerRelationId)
 		object = psprintf("foreign server %s", quote_identifier(GetForeignServer(check->bad_object)->servername));
 	else
 		object = psprintf("function %s", format_procedure(check->bad_object));
 	if (OidIsValid(check->bad_via_type))
 		through = format_type_be(check->bad_via_type);
+	if (check->bad_class == RelationRelationId && get_rel_relkind(check->bad_object) == RELKIND_VIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s, owned by role \"%s\", would read with the privileges of role \"%s\"",
+						object, owner, user),
+				 errdetail("Role \"%s\" decides what the view reads, and can redefine it to read what only \"%s\" may read.",
+						   owner, user),
+				 errhint("Read a view of a role with the privileges of \"%s\", or one without security_invoker.",
+						 user)));
 	if (check->bad_class == RelationRelationId || check->bad_class == ForeignServerRelationId)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -630,7 +695,7 @@ report_untrusted(TrustCheck *check, bool at_call)
 					   through, owner) :
 			 errdetail("The model's query calls it, or a view, operator, aggregate or row-level security policy it reads does; role \"%s\" can change what it does.",
 					   owner),
-			 errhint("Make the function SECURITY DEFINER, give it to a role with the privileges of \"%s\", or define the model as a role \"%s\" may act for.",
+			 errhint("Give it to a role with the privileges of \"%s\" (SECURITY DEFINER is not enough: its owner can change what it does), or define the model as a role \"%s\" may act for.",
 					 user, owner)));
 }
 
@@ -650,38 +715,74 @@ TrustCheckQuery(Query *query)
 		report_untrusted(&check, false);
 }
 
+/* The role the guard checks functions for; InvalidOid when it is off. */
+static Oid
+guard_role(void)
+{
+	if (!trusted_code_only || trusted_for == NULL || trusted_for[0] == '\0')
+		return InvalidOid;
+	return (Oid) strtoul(trusted_for, NULL, 10);
+}
+
+/* Error unless funcid is owned by a role with role's privileges. */
+static void
+guard_check(Oid funcid, Oid role)
+{
+	TrustCheck	check;
+
+	memset(&check, 0, sizeof(check));
+	check.user = role;
+	if (func_untrusted(funcid, &check))
+	{
+		trusted_code_only = false;	/* the report calls functions of its own */
+		PG_TRY();
+		{
+			report_untrusted(&check, true);
+		}
+		PG_FINALLY();
+		{
+			trusted_code_only = true;
+		}
+		PG_END_TRY();
+	}
+}
+
 /*
  * trust_needs_fmgr_hook
- *		needs_fmgr_hook: while medallion.trusted_code_only is on, error
- *		unless funcid is trusted for the current user (SECURITY DEFINER, or
- *		owned by a role with its privileges).  Called when a function is set
- *		up to be called (fmgr_info) and before the planner inlines or folds
- *		one, with the pg_proc row that will be used.
+ *		needs_fmgr_hook: while the guard is on, error unless funcid is
+ *		trusted for the guard's role.  Called when a function is set up to
+ *		be called (fmgr_info) and before the planner inlines or folds one,
+ *		with the pg_proc row that will be used.  Functions with a SET
+ *		clause or SECURITY DEFINER do not come here: trust_fmgr_hook checks
+ *		them at each call.
  */
 static bool
 trust_needs_fmgr_hook(Oid funcid)
 {
-	if (trusted_code_only)
-	{
-		TrustCheck	check;
+	Oid			role = guard_role();
 
-		memset(&check, 0, sizeof(check));
-		check.user = GetUserId();
-		if (func_untrusted(funcid, &check))
-		{
-			trusted_code_only = false;	/* the report calls functions of its own */
-			PG_TRY();
-			{
-				report_untrusted(&check, true);
-			}
-			PG_FINALLY();
-			{
-				trusted_code_only = true;
-			}
-			PG_END_TRY();
-		}
-	}
+	if (OidIsValid(role))
+		guard_check(funcid, role);
 	return prev_needs_fmgr_hook != NULL ? prev_needs_fmgr_hook(funcid) : false;
+}
+
+/*
+ * trust_fmgr_hook
+ *		fmgr_hook: at the start of each call of a function PostgreSQL wraps
+ *		(SECURITY DEFINER, a SET clause), the same check.
+ */
+static void
+trust_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
+{
+	if (event == FHET_START)
+	{
+		Oid			role = guard_role();
+
+		if (OidIsValid(role))
+			guard_check(flinfo->fn_oid, role);
+	}
+	if (prev_fmgr_hook != NULL)
+		prev_fmgr_hook(event, flinfo, private);
 }
 
 /*
@@ -691,24 +792,35 @@ trust_needs_fmgr_hook(Oid funcid)
 void
 TrustInit(void)
 {
+	/* GUC_NO_RESET_ALL: a RESET ALL of code in the scope does not turn it off */
 	DefineCustomBoolVariable("medallion.trusted_code_only",
-							 "While on, only functions trusted for the current user may be called.",
+							 "While on, only functions trusted for medallion.trusted_for may be called.",
 							 "medallion sets it for what it runs in a model owner's scope or as the extension owner; internal.",
 							 &trusted_code_only, false, PGC_SUSET,
-							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_RESET_ALL,
 							 NULL, NULL, NULL);
+	DefineCustomStringVariable("medallion.trusted_for",
+							   "The role (OID) whose privileges a function's owner must have while medallion.trusted_code_only is on.",
+							   "Internal.",
+							   &trusted_for, "", PGC_SUSET,
+							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_RESET_ALL,
+							   NULL, NULL, NULL);
 	prev_needs_fmgr_hook = needs_fmgr_hook;
 	needs_fmgr_hook = trust_needs_fmgr_hook;
+	prev_fmgr_hook = fmgr_hook;
+	fmgr_hook = trust_fmgr_hook;
 }
 
 /*
  * TrustRequire
- *		Turn medallion.trusted_code_only on for the current GUC nest level:
- *		undone when the caller ends the level, or by an error.
+ *		Turn the guard on for role for the current GUC nest level: undone
+ *		when the caller ends the level, or by an error.
  */
 void
-TrustRequire(void)
+TrustRequire(Oid role)
 {
+	(void) set_config_option("medallion.trusted_for", psprintf("%u", role), PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("medallion.trusted_code_only", "on", PGC_SUSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 }

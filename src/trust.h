@@ -13,7 +13,7 @@
 #include "nodes/parsenodes.h"
 
 extern void TrustInit(void);
-extern void TrustRequire(void);
+extern void TrustRequire(Oid role);
 extern void TrustCheckQuery(Query *query);
 extern void TrustCheckRelation(Oid relid, Oid runner, const char *action);
 

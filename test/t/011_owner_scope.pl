@@ -66,5 +66,27 @@ my $threads = debug_session('tap_scope_mallory',
 like($threads, qr/brnz_scope_orders success/, 'with threads too');
 unlike($threads, qr/login password/i, 'a background worker passes none on either');
 
+# One statement that goes on after publishing another owner's models (or
+# catches the cancel) holds their tables: its session ends two seconds
+# after the run, and the publish goes with it.
+psql_file($db, q{SET ROLE tap_scope_alice;
+SELECT medallion_create_model('scope_local', 'SELECT g AS id FROM generate_series(1, 10) g', layer => 'silver');});
+for my $hold ("SELECT (SELECT count(*) FROM medallion_run('scope_local', changed_only => false)), pg_sleep(60);",
+			  q{DO $d$ BEGIN PERFORM count(*) FROM medallion_run('scope_local', changed_only => false);
+				  LOOP BEGIN PERFORM pg_sleep(60); EXCEPTION WHEN query_canceled THEN NULL; END; END LOOP; END $d$;})
+{
+	my $file = ($ENV{TEST_TMP} || '/tmp') . "/tap_hold_$$.sql";
+	open my $fh, '>', $file or die "cannot write $file: $!";
+	print $fh "SET ROLE tap_scope_mallory;\nSET client_min_messages = warning;\n$hold\n";
+	close $fh;
+	my $started = time();
+	my $out = `$bin/psql -X -At -d $db -f $file 2>&1`;
+	my $took = time() - $started;
+	like($out, qr/terminating connection|server closed the connection/, 'the holding session is ended');
+	cmp_ok($took, '<', 20, "well before the statement would have ended ($took s)");
+}
+is(psql_file($db, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'scope_local'"),
+   '0', 'and holds no lock on the owner\'s table');
+
 run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE $db\"");
 done_testing();
