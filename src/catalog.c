@@ -37,6 +37,10 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "utils/timestamp.h"
+#include "pgstat.h"
 
 #include "catalog.h"
 
@@ -904,9 +908,31 @@ void
 CatalogLockDefinitions(void)
 {
 	LOCKTAG		tag;
+	int			wait_ms = LockTimeout > 0 && LockTimeout < CATALOG_DEFINITIONS_WAIT_MS ?
+		LockTimeout : CATALOG_DEFINITIONS_WAIT_MS;
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), wait_ms);
 
+	/*
+	 * Another session's definition holds it until its transaction ends: an
+	 * admin who leaves one open (or prepared) must not stop every other
+	 * owner's definitions for good.  Wait a while, then say so.
+	 */
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, 1, MEDALLION_LOCK_CATALOG);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	while (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		if (GetCurrentTimestamp() >= deadline)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("another transaction is defining models"),
+					 errdetail("It has held medallion's definitions lock for over %d ms (the lesser of lock_timeout and %d s); definitions wait for each other so that cycles and versions stay right.",
+							   wait_ms, CATALOG_DEFINITIONS_WAIT_MS / 1000),
+					 errhint("Try again when it ends. A superuser finds it in pg_locks (locktype advisory, objsubid %d) and may end it.",
+							 MEDALLION_LOCK_CATALOG)));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 50,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /*

@@ -241,6 +241,9 @@ extern const MaterializationKind *CatalogMaterialization(const char *name);
 extern void CatalogEnter(CatalogSession *session);
 extern void CatalogLeave(CatalogSession *session);
 extern void CatalogRequireAdmin(const char *action);
+/* how long a definition waits for another session's */
+#define CATALOG_DEFINITIONS_WAIT_MS 30000
+
 extern void CatalogLockDefinitions(void);
 extern bool CatalogTryLockTrim(void);
 
