@@ -904,6 +904,25 @@ CatalogReplaceDerived(const char *model, int version, List *dependencies,
  *		readers of the catalog are never blocked, of a kind SQL cannot take
  *		(MEDALLION_LOCK_CATALOG), so that no role can hold it from outside.
  */
+/* this transaction holds the definitions lock (CatalogLockDefinitions) */
+static bool definitions_locked = false;
+static bool definitions_callback = false;
+
+static void
+definitions_xact_callback(XactEvent event, void *arg)
+{
+	/* prepared, it would hold every owner's definitions with no session to end */
+	if (event == XACT_EVENT_PRE_PREPARE && definitions_locked)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("cannot prepare a transaction that defined models"),
+				 errdetail("It holds medallion's definitions lock, which every owner's definitions wait for."),
+				 errhint("Commit it.")));
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+		definitions_locked = false;
+}
+
 void
 CatalogLockDefinitions(void)
 {
@@ -933,6 +952,12 @@ CatalogLockDefinitions(void)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
+	if (!definitions_callback)
+	{
+		RegisterXactCallback(definitions_xact_callback, NULL);
+		definitions_callback = true;
+	}
+	definitions_locked = true;
 }
 
 /*

@@ -1584,6 +1584,7 @@ refuse_others_in_block(Run *run)
  */
 static TimeoutId hold_timeout = MAX_TIMEOUTS;
 static bool hold_callback_registered = false;
+static bool hold_armed = false;	/* this transaction's deadline is set */
 
 static void
 hold_timeout_handler(void)
@@ -1600,11 +1601,21 @@ hold_timeout_handler(void)
 static void
 hold_xact_callback(XactEvent event, void *arg)
 {
+	/* a prepared transaction would hold the tables with no session to end */
+	if (event == XACT_EVENT_PRE_PREPARE && hold_armed)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("cannot prepare a transaction that published models of other owners"),
+				 errdetail("Their tables stay locked until it ends."),
+				 errhint("Commit it, or run medallion_run on its own.")));
 	if (hold_timeout != MAX_TIMEOUTS &&
 		(event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		 event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
 		 event == XACT_EVENT_PARALLEL_ABORT))
+	{
 		disable_timeout(hold_timeout, false);
+		hold_armed = false;
+	}
 }
 
 /* Arm the hold timeout when the run published a model of another owner. */
@@ -1630,6 +1641,10 @@ hold_others_briefly(Run *run)
 		RegisterXactCallback(hold_xact_callback, NULL);
 		hold_callback_registered = true;
 	}
+	/* once per transaction: another run in the same statement does not push it back */
+	if (hold_armed)
+		return;
+	hold_armed = true;
 	enable_timeout_after(hold_timeout, RUN_HOLD_OTHERS_MS);
 	ereport(DEBUG1,
 			(errmsg("this transaction published models of other owners: it must end within %d ms, or its session is ended",

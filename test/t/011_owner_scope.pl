@@ -72,6 +72,8 @@ unlike($threads, qr/login password/i, 'a background worker passes none on either
 psql_file($db, q{SET ROLE tap_scope_alice;
 SELECT medallion_create_model('scope_local', 'SELECT g AS id FROM generate_series(1, 10) g', layer => 'silver');});
 for my $hold ("SELECT (SELECT count(*) FROM medallion_run('scope_local', changed_only => false)), pg_sleep(60);",
+			  # runs again and again in one statement do not push the deadline back
+			  "SELECT count(*) FROM generate_series(1, 5000) g, LATERAL medallion_run('scope_local', changed_only => false, full_refresh => (g > 0)) r;",
 			  q{DO $d$ BEGIN PERFORM count(*) FROM medallion_run('scope_local', changed_only => false);
 				  LOOP BEGIN PERFORM pg_sleep(60); EXCEPTION WHEN query_canceled THEN NULL; END; END LOOP; END $d$;})
 {
