@@ -277,9 +277,11 @@ tree_of(Oid relid)
 static List *
 ancestors_of(Oid relid)
 {
-	List	   *found = NIL;
-	List	   *todo = list_make1_oid(relid);
+	List	   *found = NIL;	/* ancestors, each once, nearest first */
+	List	   *todo = list_make1_oid(relid);	/* tables whose parents are still to be read */
 	Relation	inherits = table_open(InheritsRelationId, AccessShareLock);
+
+	/* breadth first: PostgreSQL's get_partition_ancestors knows partitions only */
 
 	while (todo != NIL)
 	{
