@@ -2,9 +2,9 @@
 """bench/soak_exact.py: a randomized differential soak of change-aware runs.
 
 A pipeline of every materialization (views, an ephemeral model, tables
-with joins and aggregates, a snapshot, and with --incremental incremental
-models) over a plain table, a partitioned table (two levels, read through
-the top and at a leaf), an inheritance parent with children, a dimension,
+with joins and aggregates, a snapshot, and incremental models: merge,
+delete+insert and append) over a plain table, a partitioned table (two
+levels, read through the top and at a leaf), an inheritance parent with children, a dimension,
 and a table kept current by a logical replication subscription from a
 second database.  Writers change the sources at random meanwhile:
 inserts, updates, deletes, COPY, TRUNCATE and reload, writes through every
@@ -16,8 +16,10 @@ At each check point the writers pause (open and prepared transactions end),
 replication catches up, a change-aware run builds what changed, and every
 model is compared with its own query (the binding medallion runs), both
 ways with EXCEPT ALL: a model reported up to date, or built, must equal it.
-A snapshot's current rows must equal its source, an incremental model must
-hold every current source row.  A mismatch prints the model, the rows that
+A snapshot's current rows must equal its source, an incremental model
+(merge, delete+insert and append; over a plain table, through a view, over
+a partitioned table, an inheritance tree and a subscribed table) must hold
+every current source row, and append each version once.  A mismatch prints the model, the rows that
 differ and the writes since the last check point, and the exit status is 1.
 
     soak_exact.py --dsn "host=... dbname=postgres" [--seed N] [--checks N]
@@ -88,7 +90,19 @@ MODELS = [
      "(SELECT sum(n) FROM slvr_logs) AS n, (SELECT sum(val) FROM slvr_repl) AS val"),
 ]
 SNAPSHOT = ("snap_customers", "SELECT id, name, tier FROM src.customers")
-INCREMENTAL = ("inc_orders", "SELECT id, customer, amount, status, at FROM src.orders")
+# name, SQL, strategy, unique key, watermark; the source each is compared with
+INCREMENTAL = [
+    ("inc_orders", "SELECT id, customer, amount, status, at FROM src.orders", "merge", ["id"], "at",
+     "SELECT id, customer, amount, status, at FROM src.orders"),
+    ("inc_orders_di", "SELECT id, customer, amount, status, at FROM brnz_orders", "delete+insert", ["id"], "at",
+     "SELECT id, customer, amount, status, at FROM src.orders"),
+    ("inc_orders_app", "SELECT id, amount, status, at FROM src.orders", "append", None, "at",
+     "SELECT id, amount, status, at FROM src.orders"),
+    ("inc_events", "SELECT id, region, kind, v FROM src.events WHERE id >= 1000", "merge", ["id"], "id",
+     "SELECT id, region, kind, v FROM src.events WHERE id >= 1000"),
+    ("inc_logs", "SELECT id, level, n FROM src.logs", "merge", ["id"], "id", "SELECT id, level, n FROM src.logs"),
+    ("inc_repl", "SELECT id, grp, val FROM src.repl", "merge", ["id"], "id", "SELECT id, grp, val FROM src.repl"),
+]
 
 
 def layer(name):
@@ -148,8 +162,9 @@ class Soak:
                       "unique_key => ARRAY['id'], snapshot_strategy => 'check', check_columns => ARRAY['name', 'tier'])",
                       SNAPSHOT)
             if self.args.incremental:
-                c.execute("SELECT medallion_create_model(%s, %s, layer => 'silver', materialized => 'incremental', "
-                          "unique_key => ARRAY['id'], watermark => 'at')", INCREMENTAL)
+                for name, sql, strategy, key, watermark, _ in INCREMENTAL:
+                    c.execute("SELECT medallion_create_model(%s, %s, layer => 'silver', materialized => 'incremental', "
+                              "strategy => %s, unique_key => %s, watermark => %s)", (name, sql, strategy, key, watermark))
             info = c.info
             conninfo = f"host={info.host} port={info.port} user={info.user} dbname=soak_exact_pub"
             c.execute(f"CREATE SUBSCRIPTION soak_sub CONNECTION '{conninfo}' PUBLICATION soak_pub "
@@ -316,10 +331,18 @@ class Soak:
         if diff:
             bad.append(("snap_customers (current rows against src.customers)", diff))
         if self.args.incremental:
-            diff = c.execute("SELECT * FROM (SELECT id, customer, amount, status, at FROM src.orders "
-                             "EXCEPT ALL SELECT id, customer, amount, status, at FROM silver.inc_orders) d LIMIT 10").fetchall()
-            if diff:
-                bad.append(("inc_orders (source rows missing or stale)", diff))
+            # every current source row is published (deleted ones may stay, as in dbt);
+            # append adds each version once
+            for name, _, strategy, _, _, source in INCREMENTAL:
+                cols = source.split(" FROM ")[0][len("SELECT "):]
+                diff = c.execute(f"SELECT * FROM ({source} EXCEPT ALL SELECT {cols} FROM silver.{name}) d LIMIT 10").fetchall()
+                if diff:
+                    bad.append((f"{name} (source rows missing or stale)", diff))
+                if strategy == "append":
+                    twice = c.execute(f"SELECT {cols}, count(*) FROM silver.{name} GROUP BY {cols} "
+                                      "HAVING count(*) > 1 LIMIT 10").fetchall()
+                    if twice:
+                        bad.append((f"{name} (rows appended twice)", twice))
         return bad
 
     def soak(self):
@@ -392,8 +415,8 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--checks", type=int, default=30, help="check points to reach")
     ap.add_argument("--writers", type=int, default=3)
-    ap.add_argument("--incremental", action="store_true",
-                    help="add an incremental model (over a local table: exact only once row capture lands)")
+    ap.add_argument("--no-incremental", dest="incremental", action="store_false",
+                    help="leave out the incremental models (merge, delete+insert, append over every kind of source)")
     args = ap.parse_args()
     if args.seed is None:
         args.seed = random.randrange(1, 1000000)

@@ -84,7 +84,7 @@ SELECT medallion_create_model('slvr_orders_inc',
 SET client_min_messages = warning;
 SELECT model, status, rows FROM medallion_run('slvr_orders_inc');   -- first build: 4 rows
 INSERT INTO crm.orders VALUES (14, 2, 42.00, 'shipped', '2024-03-06');
-SELECT model, status, rows FROM medallion_run('slvr_orders_inc');   -- 1 new row (and the day before, again)
+SELECT model, status, rows FROM medallion_run('slvr_orders_inc');   -- 1 new row
 RESET client_min_messages;
 SELECT * FROM medallion_drop_model('slvr_orders_inc');
 

@@ -625,3 +625,141 @@ AnalyzeRedirect(Query *query, List *from, List *to)
 	(void) redirect_walker((Node *) query, &ctx);
 	return ctx.count > 0;
 }
+
+/*
+ * column_source
+ *		Follow expr, an expression of query, to the table column it is,
+ *		unchanged: a Var, through subqueries (views expanded), CTEs and
+ *		join aliases, down to a plain or partitioned table.  False for
+ *		anything else: an expression, a cast, an aggregate, a set
+ *		operation, a merged join column, an outer query's column.
+ */
+static bool
+column_source(Query *query, Expr *expr, Oid *relid, AttrNumber *attnum, int depth)
+{
+	Var		   *var;
+	RangeTblEntry *rte;
+
+	check_stack_depth();
+	if (expr == NULL || !IsA(expr, Var) || depth > ANALYZE_MAX_VIEW_DEPTH)
+		return false;
+	var = (Var *) expr;
+	if (var->varlevelsup != 0 || var->varattno <= 0 || query->setOperations != NULL ||
+		var->varno < 1 || var->varno > list_length(query->rtable))
+		return false;
+	rte = rt_fetch(var->varno, query->rtable);
+	switch (rte->rtekind)
+	{
+		case RTE_RELATION:
+			if (rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE)
+				return false;
+			*relid = rte->relid;
+			*attnum = var->varattno;
+			return true;
+		case RTE_SUBQUERY:
+			{
+				TargetEntry *te = get_tle_by_resno(rte->subquery->targetList, var->varattno);
+
+				return te != NULL && !te->resjunk &&
+					column_source(rte->subquery, te->expr, relid, attnum, depth + 1);
+			}
+		case RTE_JOIN:
+			if (var->varattno > list_length(rte->joinaliasvars))
+				return false;
+			return column_source(query, list_nth(rte->joinaliasvars, var->varattno - 1),
+								 relid, attnum, depth + 1);
+		case RTE_CTE:
+			{
+				ListCell   *lc;
+
+				if (rte->ctelevelsup != 0 || rte->self_reference)
+					return false;
+				foreach(lc, query->cteList)
+				{
+					CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+					Query	   *ctequery = (Query *) cte->ctequery;
+					TargetEntry *te;
+
+					if (strcmp(cte->ctename, rte->ctename) != 0)
+						continue;
+					if (cte->cterecursive || !IsA(ctequery, Query) ||
+						ctequery->commandType != CMD_SELECT)
+						return false;
+					te = get_tle_by_resno(ctequery->targetList, var->varattno);
+					return te != NULL && !te->resjunk &&
+						column_source(ctequery, te->expr, relid, attnum, depth + 1);
+				}
+				return false;
+			}
+		default:
+			return false;
+	}
+}
+
+/*
+ * AnalyzeColumnSource
+ *		The table column that the output column named column of query (an
+ *		analyzed model query, not rewritten) is, unchanged, through the
+ *		views, subqueries and CTEs it reads: sets *relid and *attnum and
+ *		returns true; false when the column is computed (see
+ *		column_source).  An incremental model's rows past its watermark are
+ *		then the rows written to that column's table (build_incremental.c).
+ */
+bool
+AnalyzeColumnSource(Query *query, const char *column, Oid *relid, AttrNumber *attnum)
+{
+	Query	   *copy = copyObject(query);
+	List	   *rewritten;
+	ListCell   *lc;
+
+	AcquireRewriteLocks(copy, true, false);
+	rewritten = QueryRewrite(copy);
+	if (list_length(rewritten) != 1)
+		return false;
+	copy = linitial_node(Query, rewritten);
+	foreach(lc, copy->targetList)
+	{
+		TargetEntry *te = lfirst_node(TargetEntry, lc);
+
+		if (!te->resjunk && te->resname != NULL && strcmp(te->resname, column) == 0)
+			return column_source(copy, te->expr, relid, attnum, 0);
+	}
+	return false;
+}
+
+static bool
+reads_foreign_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		return rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_FOREIGN_TABLE;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, reads_foreign_walker, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, reads_foreign_walker, context);
+}
+
+/*
+ * AnalyzeReadsForeign
+ *		Does query (analyzed, not rewritten) read a foreign table, through
+ *		the views it reads too?
+ */
+bool
+AnalyzeReadsForeign(Query *query)
+{
+	Query	   *copy = copyObject(query);
+	ListCell   *lc;
+
+	AcquireRewriteLocks(copy, true, false);
+	foreach(lc, QueryRewrite(copy))
+	{
+		if (reads_foreign_walker(lfirst(lc), NULL))
+			return true;
+	}
+	return false;
+}

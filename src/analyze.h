@@ -49,5 +49,8 @@ extern AnalyzedModel *AnalyzeModel(const char *name, const char *sql,
 								   List *sources);
 extern Query *AnalyzeQuery(const char *sql, const char *what);
 extern bool AnalyzeRedirect(Query *query, List *from, List *to);
+extern bool AnalyzeReadsForeign(Query *query);
+extern bool AnalyzeColumnSource(Query *query, const char *column, Oid *relid,
+								AttrNumber *attnum);
 
 #endif							/* MEDALLION_ANALYZE_H */

@@ -531,6 +531,7 @@ BindCheckDefinition(Query *query)
  * and forgotten at the end of the transaction.
  */
 static bool capture_wanted = false;
+static Snapshot pinned_snapshot = NULL;	/* BindPinSnapshot */
 static char *captured_snapshot = NULL;
 static bool capture_callback_registered = false;
 
@@ -539,6 +540,57 @@ capture_xact_callback(XactEvent event, void *arg)
 {
 	capture_wanted = false;
 	captured_snapshot = NULL;
+	pinned_snapshot = NULL;		/* unpinned by its build, or released at abort */
+}
+
+/*
+ * active_snapshot_text
+ *		The active snapshot as pg_snapshot text, with this transaction (if
+ *		it has an id) among those in progress: what this transaction writes
+ *		after the read is then new to whoever compares with the text.  The
+ *		snapshot itself leaves its own transaction out of the list, so a
+ *		later write of it would look seen as soon as a newer transaction
+ *		ended.
+ */
+static char *
+active_snapshot_text(void)
+{
+	char	   *text = DatumGetCString(DirectFunctionCall1(pg_snapshot_out,
+														   DirectFunctionCall1(pg_current_snapshot, (Datum) 0)));
+	FullTransactionId own = GetTopFullTransactionIdIfAny();
+	uint64		xmin;
+	uint64		xmax;
+	uint64		me;
+	char	   *list;
+	StringInfoData out;
+	bool		placed = false;
+
+	if (!FullTransactionIdIsValid(own) ||
+		sscanf(text, UINT64_FORMAT ":" UINT64_FORMAT ":", &xmin, &xmax) != 2)
+		return text;
+	me = U64FromFullTransactionId(own);
+	if (me >= xmax)
+		return text;			/* seen as in progress already */
+	list = strchr(strchr(text, ':') + 1, ':') + 1;
+	initStringInfo(&out);
+	appendStringInfo(&out, UINT64_FORMAT ":" UINT64_FORMAT ":", Min(xmin, me), xmax);
+	while (*list != '\0')
+	{
+		uint64		xip = strtou64(list, &list, 10);
+
+		if (!placed && me <= xip)
+		{
+			if (me < xip)
+				appendStringInfo(&out, "%s" UINT64_FORMAT, out.data[out.len - 1] == ':' ? "" : ",", me);
+			placed = true;
+		}
+		appendStringInfo(&out, "%s" UINT64_FORMAT, out.data[out.len - 1] == ':' ? "" : ",", xip);
+		if (*list == ',')
+			list++;
+	}
+	if (!placed)
+		appendStringInfo(&out, "%s" UINT64_FORMAT, out.data[out.len - 1] == ':' ? "" : ",", me);
+	return out.data;
 }
 
 /* Capture the snapshot of the next BindExecute in this transaction. */
@@ -569,13 +621,63 @@ BindCaptureTake(void)
 }
 
 /*
+ * A snapshot pinned for one build (BindPinSnapshot): every BindExecute
+ * until BindUnpinSnapshot reads under it, so a build made of several
+ * statements (an incremental model's lowest captured value, then its
+ * delta) reads one state of the database, the one it stores.
+ */
+/*
+ * BindPinSnapshot
+ *		Take a snapshot for the build that starts (registered on the
+ *		current resource owner) and return it as pg_snapshot text.  The
+ *		caller unpins it with BindUnpinSnapshot, also when the build fails.
+ */
+char *
+BindPinSnapshot(void)
+{
+	char	   *text;
+
+	BindUnpinSnapshot();
+	CommandCounterIncrement();
+	pinned_snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	BindPushPinned();
+	text = active_snapshot_text();
+	PopActiveSnapshot();
+	return text;
+}
+
+/*
+ * BindPushPinned
+ *		Make the pinned snapshot the active one (with the current command
+ *		id: what this transaction wrote is seen), for SPI's read-only
+ *		queries; the caller pops it.
+ */
+void
+BindPushPinned(void)
+{
+	Assert(pinned_snapshot != NULL);
+	PushActiveSnapshot(pinned_snapshot);
+	UpdateActiveSnapshotCommandId();
+}
+
+/* Forget the pinned snapshot, if any. */
+void
+BindUnpinSnapshot(void)
+{
+	if (pinned_snapshot != NULL)
+		UnregisterSnapshot(pinned_snapshot);
+	pinned_snapshot = NULL;
+}
+
+/*
  * BindExecute
  *		Run sql, text medallion wrote (it names relations, bindings among
  *		them, schema-qualified), with parameters of the given types (nulls
  *		as SPI takes them: 'n' for a NULL, or NULL for none), into dest.  After the rewriter expanded the views it reads, every read of
  *		a relation in redirect_from (OIDs) reads the relation at the same
  *		position of redirect_to instead, at every level.  Runs as the
- *		current user with a fresh snapshot, as SPI would.  Returns the rows
+ *		current user with a fresh snapshot, as SPI would, or the pinned one
+ *		(BindPinSnapshot).  Returns the rows
  *		processed (sent to dest, or written).
  */
 uint64
@@ -613,15 +715,14 @@ BindExecute(const char *sql, int nparams, Oid *types, Datum *values, const char 
 	}
 
 	CommandCounterIncrement();
-	PushActiveSnapshot(GetTransactionSnapshot());
+	PushActiveSnapshot(pinned_snapshot != NULL ? pinned_snapshot : GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
 	if (capture_wanted)
 	{
 		/* the snapshot this read runs under, for the model's build state */
 		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 
-		captured_snapshot = DatumGetCString(DirectFunctionCall1(pg_snapshot_out,
-																DirectFunctionCall1(pg_current_snapshot, (Datum) 0)));
+		captured_snapshot = active_snapshot_text();
 		MemoryContextSwitchTo(old);
 		capture_wanted = false;
 	}

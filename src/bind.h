@@ -36,6 +36,9 @@ extern Oid	BindRuleRelation(Oid ruleoid);
 extern void BindCheckDefinition(Query *query);
 extern void BindCaptureStart(void);
 extern char *BindCaptureTake(void);
+extern char *BindPinSnapshot(void);
+extern void BindPushPinned(void);
+extern void BindUnpinSnapshot(void);
 extern uint64 BindExecute(const char *sql, int nparams, Oid *types, Datum *values,
 						  const char *nulls, List *redirect_from, List *redirect_to,
 						  DestReceiver *dest);

@@ -28,10 +28,15 @@ typedef struct Candidate
 	int64		rows;
 	/* incremental models */
 	bool		delta;			/* candidate holds new rows to apply */
-	const char *full_reason;	/* why it was rebuilt whole, or NULL */
+	const char *full_reason;	/* why it was rebuilt whole (or, a delta, why
+								 * all rows were read), or NULL */
 	char	   *lower_bound;	/* the high-water mark the delta starts at */
+	bool		reread;			/* rows published before may be in the delta */
 	char	   *watermark;		/* the high-water mark to store */
 	char	   *max_seen;
+	char	   *snapshot;		/* the snapshot it read with (pg_snapshot text) */
+	char	   *capture;		/* the state of row capture it relied on, or NULL */
+	char	   *previous_snapshot;	/* the one its previous build stored */
 } Candidate;
 
 /* Schema changes between the published table and the query. */

@@ -5,21 +5,34 @@
  *	  applied to the published table by the model's strategy.
  *
  * The candidate of an incremental model is its delta: the rows of the
- * model query past the stored high-water mark (minus the lookback), in a
- * heap shaped like the published table, deduplicated by unique_key for
- * merge and delete+insert (the row with the highest watermark wins).  The
- * run tests it, then applies it to the published table with ordinary DML
- * inside the model's subtransaction: readers keep seeing the old rows
- * until the run commits (MVCC), so no exclusive lock is needed, and the
- * new high-water mark is stored in the same transaction.
+ * model query that are new since its last build, in a heap shaped like
+ * the published table, deduplicated by unique_key for merge and
+ * delete+insert (the row with the highest watermark wins).  The run tests
+ * it, then applies it to the published table with ordinary DML inside the
+ * model's subtransaction: readers keep seeing the old rows until the run
+ * commits (MVCC), so no exclusive lock is needed, and the model's state
+ * is stored in the same transaction.
  *
- * The high-water mark is held back to the start of the oldest transaction
- * in progress in another session: a row such a transaction writes with a
- * timestamp from before its commit is then read by the next run instead of
- * being skipped forever.  For a numeric watermark, in-flight transactions
- * keep the previous mark.  Rows read again are merged by key (merge,
- * delete+insert) or not inserted again (append: an anti-join over the
- * rows past the lower bound).
+ * Which rows are new depends on where the watermark column comes from
+ * (AnalyzeColumnSource):
+ *
+ * - A column of a local table (through views and subqueries): row
+ *   capture.  Triggers on that table, and on every table its rows can be
+ *   written through, log the lowest watermark value each transaction
+ *   writes (changes.c, medallion.written_lows).  A build reads under one
+ *   pinned snapshot, which it stores: the rows past the lowest value
+ *   written by the transactions its previous build's snapshot does not
+ *   see.  Every row written since, whatever its watermark, whenever its
+ *   transaction began or committed (prepared, open across runs, rolled
+ *   back in part), is read exactly once more at least, and merged by key
+ *   (or, for append, not added twice).  The state of capture (storage and
+ *   triggers of those tables) is stored too: when it differs, a rewrite,
+ *   a partition attached or detached, a trigger disabled or made again,
+ *   the build reads all rows again.
+ * - A column of a foreign table (a source medallion cannot track): the
+ *   rows past the stored high-water mark, minus the lookback.
+ * - A computed column, or a table that cannot be captured: all rows, every
+ *   build (medallion_create_model warns).
  *
  *-------------------------------------------------------------------------
  */
@@ -32,6 +45,7 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/skey.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
@@ -43,12 +57,14 @@
 #include "catalog/pg_depend.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_statistic.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/cluster.h"
 #include "commands/comment.h"
 #include "commands/defrem.h"
 #include "commands/tablecmds.h"
 #include "commands/tablespace.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "nodes/makefuncs.h"
@@ -64,6 +80,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
@@ -73,9 +90,11 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
+#include "analyze.h"
 #include "bind.h"
 #include "build.h"
 #include "catalog.h"
+#include "medallion.h"
 #include "relation.h"
 #include "scale.h"
 #include "sqltext.h"
@@ -83,41 +102,181 @@
 /*
  * next_watermark
  *		The high-water mark to store after building heap: the largest
- *		watermark in it (or the previous one), held back to the oldest
- *		transaction in progress.
+ *		watermark in it, or the previous one when that is larger.
  */
 static void
 next_watermark(Candidate *cand, Oid heap, const char *previous, const char *previous_max)
 {
 	ModelDef   *model = cand->model;
-	char	   *type = SqlColumnType(cand->columns, model->watermark);
-	char	   *oldest = CatalogOldestTransactionStart();
 	char	   *max_seen;
-	Datum		values[2];
-	char		nulls[2] = {' ', ' '};
 
 	max_seen = SqlValue(psprintf("SELECT max(%s)::text FROM %s", quote_identifier(model->watermark),
 								  SqlRelationName(heap)), 0, NULL, NULL);
 	if (max_seen == NULL)
 		max_seen = previous_max ? pstrdup(previous_max) : NULL;
 	cand->max_seen = max_seen;
-	if (max_seen == NULL || oldest == NULL)
-		cand->watermark = max_seen;
-	else if (SqlIsTimeType(cand->columns, model->watermark))
-	{
-		/*
-		 * Strictly before that transaction began: what it writes with now()
-		 * is then past the mark.  A date mark goes back a whole day.
-		 */
-		values[0] = CStringGetTextDatum(max_seen);
-		values[1] = CStringGetTextDatum(oldest);
-		cand->watermark = SqlValue(psprintf(strcmp(type, "date") == 0 ?
-											 "SELECT least($1::date, $2::pg_catalog.timestamptz::date OPERATOR(pg_catalog.-) 1)::pg_catalog.text" :
-											 "SELECT least($1::%s, ($2::pg_catalog.timestamptz OPERATOR(pg_catalog.-) pg_catalog.interval '1 microsecond')::%s)::pg_catalog.text",
-											 type, type), 2, values, nulls);
-	}
+	if (max_seen == NULL || previous == NULL)
+		cand->watermark = max_seen ? max_seen : (previous ? pstrdup(previous) : NULL);
 	else
-		cand->watermark = previous ? pstrdup(previous) : NULL;
+	{
+		Datum		values[2] = {CStringGetTextDatum(previous), CStringGetTextDatum(max_seen)};
+		char	   *type = SqlColumnType(cand->columns, model->watermark);
+
+		cand->watermark = SqlValue(psprintf("SELECT CASE WHEN $1::%s OPERATOR(pg_catalog.>=) $2::%s "
+											 "THEN $1 ELSE $2 END", type, type), 2, values, NULL);
+	}
+}
+
+/* Does the tgargs of a pg_trigger tuple name column? */
+static bool
+trigger_names(HeapTuple tuple, TupleDesc desc, const char *column)
+{
+	Form_pg_trigger form = (Form_pg_trigger) GETSTRUCT(tuple);
+	bool		isnull;
+	Datum		args = heap_getattr(tuple, Anum_pg_trigger_tgargs, desc, &isnull);
+	bytea	   *bytes;
+	char	   *p;
+	char	   *end;
+
+	if (isnull)
+		return false;
+	bytes = DatumGetByteaPP(args);
+	p = VARDATA_ANY(bytes);
+	end = p + VARSIZE_ANY_EXHDR(bytes);
+	for (int i = 0; i < form->tgnargs && p < end; i++)
+	{
+		if (strcmp(p, column) == 0)
+			return true;
+		p += strlen(p) + 1;
+	}
+	return false;
+}
+
+/*
+ * capture_state
+ *		The state of row capture of column on relid and every table its
+ *		rows can be written through (the tables below and above it): each
+ *		one's storage and capture triggers (OID, row version), as text.  It
+ *		is the same at two builds only if none of them was rewritten,
+ *		attached, detached, or had a capture trigger disabled, dropped or
+ *		made again in between.  NULL, with *why set, when one of them does
+ *		not capture column.
+ *
+ *		Read before the build's snapshot is taken: a trigger seen here was
+ *		made by a transaction that waited for every writer of its table, so
+ *		every write the snapshot does not see was captured.
+ */
+static char *
+capture_state(Oid relid, const char *column, char **why)
+{
+	List	   *relids = list_concat(RelTree(relid), RelAncestors(relid));
+	const char *names[3] = {ROWS_INSERT_TRIGGER, ROWS_UPDATE_TRIGGER, ROWS_ROW_TRIGGER};
+	const char	enabled[3] = {TRIGGER_FIRES_ALWAYS, TRIGGER_FIRES_ALWAYS, TRIGGER_FIRES_ON_REPLICA};
+	Relation	triggers = table_open(TriggerRelationId, AccessShareLock);
+	StringInfoData state;
+	ListCell   *lc;
+
+	list_sort(relids, list_oid_cmp);
+	initStringInfo(&state);
+	foreach(lc, relids)
+	{
+		Oid			r = lfirst_oid(lc);
+		HeapTuple	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(r));
+		Form_pg_class form;
+		int			needed;
+
+		if (!HeapTupleIsValid(classtup))
+			elog(ERROR, "cache lookup failed for relation %u", r);
+		form = (Form_pg_class) GETSTRUCT(classtup);
+		needed = form->relkind == RELKIND_RELATION ? 3 : 2;
+		appendStringInfo(&state, "%s%u:%u", state.len > 0 ? ";" : "", r, form->relfilenode);
+		ReleaseSysCache(classtup);
+		for (int t = 0; t < needed; t++)
+		{
+			ScanKeyData key[2];
+			SysScanDesc scan;
+			HeapTuple	tup;
+			bool		ok;
+
+			ScanKeyInit(&key[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+						ObjectIdGetDatum(r));
+			ScanKeyInit(&key[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ,
+						CStringGetDatum(names[t]));
+			scan = systable_beginscan(triggers, TriggerRelidNameIndexId, true, NULL, 2, key);
+			tup = systable_getnext(scan);
+			ok = HeapTupleIsValid(tup) &&
+				((Form_pg_trigger) GETSTRUCT(tup))->tgenabled == enabled[t] &&
+				trigger_names(tup, RelationGetDescr(triggers), column);
+			if (ok)
+				appendStringInfo(&state, ",%u/%u", ((Form_pg_trigger) GETSTRUCT(tup))->oid,
+								 HeapTupleHeaderGetRawXmin(tup->t_data));
+			systable_endscan(scan);
+			if (!ok)
+			{
+				table_close(triggers, AccessShareLock);
+				*why = psprintf("%s does not capture column \"%s\"", SqlRelationName(r), column);
+				return NULL;
+			}
+		}
+	}
+	table_close(triggers, AccessShareLock);
+	return state.data;
+}
+
+/*
+ * lowest_written
+ *		The lowest value of column, as captured, that the transactions the
+ *		snapshot previous does not see wrote to relid or a table its rows
+ *		can be written through, read under the pinned snapshot (what it
+ *		sees was written; what it does not, the next build reads): NULL
+ *		when there is none.  *nulls: one of them wrote a NULL there.
+ */
+static char *
+lowest_written(Oid relid, const char *column, Oid type, const char *previous, bool *nulls)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	List	   *relids = list_concat(RelTree(relid), RelAncestors(relid));
+	StringInfoData array;
+	CatalogSession session;
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	char	   *low = NULL;
+	ListCell   *lc;
+	int			ret;
+
+	initStringInfo(&array);
+	appendStringInfoChar(&array, '{');
+	foreach(lc, relids)
+		appendStringInfo(&array, "%s%u", foreach_current_index(lc) > 0 ? "," : "", lfirst_oid(lc));
+	appendStringInfoChar(&array, '}');
+	values[0] = CStringGetTextDatum(array.data);
+	values[1] = CStringGetTextDatum(column);
+	values[2] = CStringGetTextDatum(previous);
+
+	CatalogEnter(&session);
+	BindPushPinned();
+	ret = SPI_execute_with_args(psprintf("WITH new AS (SELECT w.low FROM medallion.written_lows w "
+										 "WHERE w.relid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[]) "
+										 "AND w.attname OPERATOR(pg_catalog.=) $2::pg_catalog.name "
+										 "AND NOT pg_catalog.pg_visible_in_snapshot(w.xid, $3::pg_catalog.pg_snapshot)) "
+										 "SELECT (SELECT n.low FROM new n WHERE n.low IS NOT NULL "
+										 "        ORDER BY n.low::%s LIMIT 1), "
+										 "       EXISTS (SELECT FROM new n WHERE n.low IS NULL)",
+										 format_type_be(type)),
+								3, argtypes, values, NULL, true, 1);
+	PopActiveSnapshot();
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the captured rows: %s", SPI_result_code_string(ret));
+	{
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		bool		isnull;
+
+		if (value != NULL)
+			low = MemoryContextStrdup(callercxt, value);
+		*nulls = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	CatalogLeave(&session);
+	return low;
 }
 
 /* EXPLAIN (VERBOSE, FORMAT JSON) of sql, as text. */
@@ -181,55 +340,117 @@ check_pushdown(ModelDef *model, const char *delta_sql, const char *bound)
 						 model->watermark)));
 }
 
-/*
- * BuildIncrementalCandidate
- *		Build an incremental model's candidate: its delta, or (first run,
- *		full_refresh, a changed share above full_refresh_threshold, changed
- *		columns) a whole new table like a table model.  stage is a batched
- *		extraction's staging table (or InvalidOid); reads_remote says the
- *		model reads foreign tables, whose delta query is checked for
- *		pushdown.  Runs as the model owner.
- */
-Candidate *
-BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
-						  List *redirect_from, List *redirect_to, bool full_refresh, Oid stage,
-						  bool reads_remote)
+/* How an incremental model's new rows are found (see the top of the file). */
+typedef enum NewRows
 {
+	NEW_BY_CAPTURE,				/* past the lowest value written since */
+	NEW_BY_WATERMARK,			/* past the high-water mark (foreign tables, staged) */
+	NEW_ALL						/* all rows */
+} NewRows;
+
+/* What one incremental build works from. */
+typedef struct IncrementalBuild
+{
+	ModelDef   *model;
+	AnalyzedModel *analyzed;
+	const char *sql;
+	List	   *redirect_from;
+	List	   *redirect_to;
+	bool		full_refresh;
+	bool		reads_remote;
+	char	   *staged_sql;		/* the stage's rows, or NULL */
+	NewRows		how;
+	Oid			source;			/* NEW_BY_CAPTURE: the watermark's table ... */
+	char	   *column;			/* ... and column */
+	char	   *capture;		/* the state of capture now */
+	char	   *why;			/* NEW_ALL: why */
+	char	   *stored_snapshot;	/* what the previous build stored */
+	char	   *stored_capture;
+} IncrementalBuild;
+
+/*
+ * new_rows_by
+ *		How the build finds the model's new rows, from where its watermark
+ *		column comes from; read before the build's snapshot is taken.
+ */
+static void
+new_rows_by(IncrementalBuild *b)
+{
+	ModelDef   *model = b->model;
+	AttrNumber	attnum;
+
+	if (b->staged_sql != NULL)
+		b->how = NEW_BY_WATERMARK;	/* the stage holds the new rows */
+	else if (model->watermark == NULL)
+	{
+		b->how = NEW_ALL;
+		b->why = "it has no watermark";
+	}
+	else if (!AnalyzeColumnSource(b->analyzed->query, model->watermark, &b->source, &attnum))
+	{
+		b->how = b->reads_remote ? NEW_BY_WATERMARK : NEW_ALL;
+		b->why = psprintf("its watermark \"%s\" is computed", model->watermark);
+	}
+	else if (get_rel_relkind(b->source) == RELKIND_FOREIGN_TABLE)
+		b->how = NEW_BY_WATERMARK;
+	else if (!RelCapturableType(get_atttype(b->source, attnum)))
+	{
+		b->how = NEW_ALL;
+		b->why = psprintf("its watermark \"%s\" is of type %s", model->watermark,
+						  format_type_be(get_atttype(b->source, attnum)));
+	}
+	else if (!CatalogHasCapture())
+	{
+		b->how = NEW_ALL;
+		b->why = "the extension is not updated to 0.3.0";
+	}
+	else
+	{
+		b->column = get_attname(b->source, attnum, false);
+		b->capture = capture_state(b->source, b->column, &b->why);
+		b->how = b->capture != NULL ? NEW_BY_CAPTURE : NEW_ALL;
+	}
+}
+
+/*
+ * incremental_candidate
+ *		BuildIncrementalCandidate's work, under the pinned snapshot.
+ */
+static Candidate *
+incremental_candidate(IncrementalBuild *b, Oid published)
+{
+	ModelDef   *model = b->model;
+	AnalyzedModel *analyzed = b->analyzed;
+	const char *sql = b->sql;
 	char	   *previous = NULL;
 	char	   *previous_max = NULL;
 	bool		has_state = CatalogGetState(model->name, &previous, &previous_max);
-	Oid			published = RelPublished(model);
 	Candidate  *cand;
 	Relation	rel;
 	SchemaChange *change;
 	StringInfoData delta;
 	double		published_rows;
-	char	   *staged_sql = NULL;
+	char	   *bound = NULL;
+	bool		reread = false;
+	const char *why_all = NULL;
 
 	/*
-	 * Staged by a batched extraction: the new rows, read from there.  For a
-	 * first build or a full refresh the extraction staged everything, so a
-	 * full build reads the stage too; any other full build (columns
-	 * changed, above full_refresh_threshold) reads the model query.
+	 * For a first build or a full refresh a batched extraction staged
+	 * everything, so a full build reads the stage too; any other full
+	 * build (columns changed, above full_refresh_threshold) reads the model
+	 * query.
 	 */
-	if (OidIsValid(stage))
-	{
-		staged_sql = psprintf("SELECT %s FROM %s", SqlNameList(SqlColumnNames(analyzed->columns)),
-							  SqlRelationName(stage));
-		if (full_refresh || !has_state)
-			sql = staged_sql;
-	}
+	if (b->staged_sql != NULL && (b->full_refresh || !has_state))
+		sql = b->staged_sql;
 
-	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
-		return BuildTableCandidate(model, analyzed, sql, redirect_from, redirect_to, true);	/* it reports the problem */
 	rel = table_open(published, AccessShareLock);
 	change = BuildSchemaChange(rel, analyzed->columns);
 	table_close(rel, NoLock);
 
-	if (full_refresh || !has_state || change->added || change->removed || change->retyped)
+	if (b->full_refresh || !has_state || change->added || change->removed || change->retyped)
 	{
-		cand = BuildTableCandidate(model, analyzed, sql, redirect_from, redirect_to, true);
-		cand->full_reason = full_refresh ? "full refresh" : !has_state ? "first build" :
+		cand = BuildTableCandidate(model, analyzed, sql, b->redirect_from, b->redirect_to, true);
+		cand->full_reason = b->full_refresh ? "full refresh" : !has_state ? "first build" :
 			"the columns changed";
 		if (model->watermark)
 			next_watermark(cand, cand->candidate, NULL, NULL);
@@ -237,32 +458,61 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	}
 
 	/*
-	 * The delta: rows past the high-water mark (minus the lookback), one per
-	 * key.  The bound is a typed literal, not a parameter, so that a foreign
+	 * The delta: the new rows (of the stage; past the lowest value written
+	 * since; past the high-water mark minus the lookback; or all), one per
+	 * key.  A bound is a typed literal, not a parameter, so that a foreign
 	 * data wrapper can push "watermark > bound" to the remote side.
 	 */
 	initStringInfo(&delta);
-	if (staged_sql != NULL)
-		appendStringInfoString(&delta, staged_sql);
-	else if (model->watermark && previous != NULL)
+	if (b->staged_sql != NULL)
+		appendStringInfoString(&delta, b->staged_sql);
+	else if (b->how == NEW_BY_CAPTURE && b->stored_capture != NULL && b->stored_snapshot != NULL &&
+			 strcmp(b->stored_capture, b->capture) == 0)
 	{
 		char	   *type = SqlColumnType(analyzed->columns, model->watermark);
-		char	   *bound = (char *) previous;
+		bool		nulls;
 
+		bound = lowest_written(b->source, b->column, get_atttype(b->source, get_attnum(b->source, b->column)),
+							   b->stored_snapshot, &nulls);
+		reread = true;
+		appendStringInfo(&delta, "SELECT * FROM (%s) AS q WHERE ", sql);
+		if (bound != NULL)
+			appendStringInfo(&delta, "q.%s OPERATOR(pg_catalog.>=) %s::%s",
+							 quote_identifier(model->watermark), quote_literal_cstr(bound), type);
+		if (nulls)
+			appendStringInfo(&delta, "%sq.%s IS NULL", bound != NULL ? " OR " : "",
+							 quote_identifier(model->watermark));
+		if (bound == NULL && !nulls)
+			appendStringInfoString(&delta, "false");	/* nothing written since */
+	}
+	else if (b->how == NEW_BY_WATERMARK && previous != NULL)
+	{
+		char	   *type = SqlColumnType(analyzed->columns, model->watermark);
+
+		bound = previous;
 		if (model->lookback)
 		{
 			Datum		args[2] = {CStringGetTextDatum(previous), CStringGetTextDatum(model->lookback)};
 
 			bound = SqlValue(psprintf("SELECT ($1::%s OPERATOR(pg_catalog.-) $2::pg_catalog.interval)::%s::pg_catalog.text", type, type),
 							  2, args, NULL);
+			reread = true;
 		}
 		appendStringInfo(&delta, "SELECT * FROM (%s) AS q WHERE q.%s OPERATOR(pg_catalog.>) %s::%s",
 						 sql, quote_identifier(model->watermark), quote_literal_cstr(bound), type);
-		if (reads_remote)
+		if (b->reads_remote)
 			check_pushdown(model, delta.data, bound);
 	}
 	else
+	{
+		/* all rows: capture started or changed, or cannot be */
 		appendStringInfoString(&delta, sql);
+		reread = true;
+		why_all = b->how == NEW_BY_CAPTURE ?
+			(b->stored_capture == NULL ? "row capture starts" :
+			 "a table of the watermark was rewritten, attached or detached, or its capture changed") :
+			b->why;
+	}
 	if (strcmp(model->strategy, "append") != 0)
 	{
 		char	   *keys = SqlNameList(model->unique_key);
@@ -279,7 +529,10 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	cand->columns = analyzed->columns;
 	cand->published = published;
 	cand->delta = true;
-	cand->lower_bound = previous;
+	cand->lower_bound = bound;
+	cand->reread = reread;
+	if (why_all != NULL)
+		cand->full_reason = psprintf("all rows read: %s", why_all);
 	rel = table_open(published, AccessShareLock);
 	published_rows = rel->rd_rel->reltuples;
 	cand->candidate = make_new_heap(published, rel->rd_rel->reltablespace, rel->rd_rel->relam,
@@ -288,7 +541,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	CommandCounterIncrement();
 	RelKeepFromAutovacuum(cand->candidate);
 	cand->rows = BuildFillHeap(cand->candidate, analyzed->columns, delta.data,
-						   published, redirect_from, redirect_to);
+							   published, b->redirect_from, b->redirect_to);
 
 	if (model->full_refresh_threshold && cand->rows > 0 && published_rows > 0 &&
 		cand->rows > atof(model->full_refresh_threshold) * published_rows)
@@ -298,7 +551,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 						model->name, (long long) cand->rows, model->full_refresh_threshold,
 						published_rows)));
 		BindDropRelation(cand->candidate);
-		cand = BuildTableCandidate(model, analyzed, sql, redirect_from, redirect_to, true);
+		cand = BuildTableCandidate(model, analyzed, sql, b->redirect_from, b->redirect_to, true);
 		cand->full_reason = "above full_refresh_threshold";
 		if (model->watermark)
 			next_watermark(cand, cand->candidate, NULL, NULL);
@@ -306,6 +559,59 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	}
 	if (model->watermark)
 		next_watermark(cand, cand->candidate, previous, previous_max);
+	return cand;
+}
+
+/*
+ * BuildIncrementalCandidate
+ *		Build an incremental model's candidate: its delta, or (first run,
+ *		full_refresh, a changed share above full_refresh_threshold, changed
+ *		columns) a whole new table like a table model.  stage is a batched
+ *		extraction's staging table (or InvalidOid); reads_remote says the
+ *		model reads foreign tables, whose delta query is checked for
+ *		pushdown.  Everything it reads, it reads under one snapshot, which
+ *		the candidate carries to be stored with the model's state.  Runs as
+ *		the model owner.
+ */
+Candidate *
+BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
+						  List *redirect_from, List *redirect_to, bool full_refresh, Oid stage,
+						  bool reads_remote)
+{
+	IncrementalBuild b = {0};
+	Oid			published = RelPublished(model);
+	Candidate  *volatile cand = NULL;
+	char	   *snapshot;
+
+	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
+		return BuildTableCandidate(model, analyzed, sql, redirect_from, redirect_to, true);	/* it reports the problem */
+
+	b.model = model;
+	b.analyzed = analyzed;
+	b.sql = sql;
+	b.redirect_from = redirect_from;
+	b.redirect_to = redirect_to;
+	b.full_refresh = full_refresh;
+	b.reads_remote = reads_remote;
+	if (OidIsValid(stage))
+		b.staged_sql = psprintf("SELECT %s FROM %s", SqlNameList(SqlColumnNames(analyzed->columns)),
+								SqlRelationName(stage));
+	new_rows_by(&b);
+	CatalogGetCapture(model->name, &b.stored_snapshot, &b.stored_capture);
+
+	snapshot = BindPinSnapshot();
+	PG_TRY();
+	{
+		cand = incremental_candidate(&b, published);
+	}
+	PG_FINALLY();
+	{
+		BindUnpinSnapshot();
+	}
+	PG_END_TRY();
+	cand->snapshot = snapshot;
+	cand->capture = b.capture;
+	cand->previous_snapshot = b.stored_snapshot;
 	return cand;
 }
 
@@ -328,32 +634,25 @@ BuildApplyDelta(Candidate *cand)
 	SqlColumnLists(cand->published, cand->columns, &cols, &source);
 	if (strcmp(model->strategy, "append") == 0)
 	{
-		if (model->watermark && cand->lower_bound != NULL)
+		if (cand->reread)
 		{
-			/* rows read again (held-back mark, lookback) are not added twice */
-			Datum		values[1] = {CStringGetTextDatum(cand->lower_bound)};
-			char	   *type = SqlColumnType(cand->columns, model->watermark);
-			Oid			types[1] = {TEXTOID};
-			int			ret;
+			/*
+			 * Rows read again (the lowest value written since, the
+			 * lookback, all rows) are not added twice: a row equal to one
+			 * published at or past the bound is left out.
+			 */
+			const char *from = "";
 
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			ret = SPI_execute_with_args(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s AS d "
-												 "WHERE NOT EXISTS (SELECT 1 FROM %s AS p WHERE p.%s OPERATOR(pg_catalog.>=) ($1::%s OPERATOR(pg_catalog.-) %s) "
-												 "AND ROW(%s) IS NOT DISTINCT FROM ROW(%s))",
-												 target, cols, cols, delta, target,
-												 quote_identifier(model->watermark), type,
-												 model->lookback ? psprintf("%s::pg_catalog.interval",
-																			quote_literal_cstr(model->lookback)) :
-												 psprintf("'0'::%s", strcmp(type, "date") == 0 ? "integer" :
-														  SqlIsTimeType(cand->columns, model->watermark) ?
-														  "pg_catalog.interval" : type),
-												 SqlEachColumn(cols, "p.", false), SqlEachColumn(cols, "d.", false)),
-										1, types, values, NULL, false, 0);
-			if (ret != SPI_OK_INSERT)
-				elog(ERROR, "could not append the delta: %s", SPI_result_code_string(ret));
-			rows = SPI_processed;
-			SPI_finish();
+			if (model->watermark && cand->lower_bound != NULL)
+				from = psprintf("p.%s OPERATOR(pg_catalog.>=) %s::%s AND ",
+								quote_identifier(model->watermark), quote_literal_cstr(cand->lower_bound),
+								SqlColumnType(cand->columns, model->watermark));
+			rows = SqlRun(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s AS d "
+								   "WHERE NOT EXISTS (SELECT 1 FROM %s AS p WHERE %s"
+								   "ROW(%s) IS NOT DISTINCT FROM ROW(%s))",
+								   target, cols, cols, delta, target, from,
+								   SqlEachColumn(cols, "p.", false), SqlEachColumn(cols, "d.", false)),
+						  SPI_OK_INSERT);
 		}
 		else
 			rows = SqlRun(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", target, cols, cols, delta),
@@ -363,27 +662,40 @@ BuildApplyDelta(Candidate *cand)
 	{
 		StringInfoData on;
 		ListCell   *lc;
+		char	   *differs;
 
 		initStringInfo(&on);
 		foreach(lc, model->unique_key)
 			appendStringInfo(&on, "%st.%s OPERATOR(pg_catalog.=) s.%s", on.len > 0 ? " AND " : "",
 							 quote_identifier(lfirst(lc)), quote_identifier(lfirst(lc)));
 		/*
+		 * A row equal to the published one is left alone: a delta read
+		 * again (rows past the lowest value written since, or all rows)
+		 * then writes and counts only what changed.  Compared as text, which
+		 * every type has.
+		 */
+		differs = psprintf("ROW(%s)::pg_catalog.text IS DISTINCT FROM ROW(%s)::pg_catalog.text",
+						   SqlEachColumn(cols, "t.", false), SqlEachColumn(cols, "s.", false));
+
+		/*
 		 * Citus runs no MERGE from a local table into a distributed one;
 		 * replacing the rows of the keys does the same there.
 		 */
 		if (strcmp(model->strategy, "merge") == 0 && !ScaleIsCitusTable(cand->published))
 			rows = SqlRun(psprintf("MERGE INTO %s AS t USING %s AS s ON %s "
-									"WHEN MATCHED THEN UPDATE SET %s "
+									"WHEN MATCHED AND %s THEN UPDATE SET %s "
 									"WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)",
-									target, delta, on.data, SqlEachColumn(cols, "s.", true),
+									target, delta, on.data, differs, SqlEachColumn(cols, "s.", true),
 									cols, SqlEachColumn(cols, "s.", false)),
 						   SPI_OK_MERGE);
 		else
 		{
-			(void) SqlRun(psprintf("DELETE FROM %s AS t USING %s AS s WHERE %s", target, delta, on.data),
+			(void) SqlRun(psprintf("DELETE FROM %s AS t USING %s AS s WHERE %s AND %s",
+								   target, delta, on.data, differs),
 						   SPI_OK_DELETE);
-			rows = SqlRun(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", target, cols, cols, delta),
+			rows = SqlRun(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s AS s "
+								   "WHERE NOT EXISTS (SELECT 1 FROM %s AS t WHERE %s)",
+								   target, cols, cols, delta, target, on.data),
 						   SPI_OK_INSERT);
 		}
 	}

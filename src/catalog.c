@@ -1017,6 +1017,80 @@ CatalogSetState(const char *model, const char *watermark, const char *max_seen, 
 }
 
 /*
+ * CatalogHasCapture
+ *		Has the catalog row capture (0.3.0 on)?  Before ALTER EXTENSION
+ *		UPDATE the library runs with an older catalog, without it.
+ */
+bool
+CatalogHasCapture(void)
+{
+	Oid			nsp = get_namespace_oid(MEDALLION_CATALOG_SCHEMA, true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("written_lows", nsp));
+}
+
+/*
+ * CatalogGetCapture
+ *		What an incremental model's last build stored for row capture: the
+ *		snapshot it read with and the state of capture on its watermark's
+ *		tables (build_incremental.c); each NULL when there is none.
+ */
+void
+CatalogGetCapture(const char *model, char **snapshot, char **capture)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	int			ret;
+
+	*snapshot = *capture = NULL;
+	if (!CatalogHasCapture())
+		return;
+	CatalogEnter(&session);
+	ret = CatalogQuery("SELECT snapshot::text, capture FROM medallion.model_state WHERE model = $1",
+					   1, argtypes, values, NULL, 0);
+	spi_check(ret, SPI_OK_SELECT, "reading model state");
+	if (SPI_processed == 1)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+
+		*snapshot = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		*capture = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		MemoryContextSwitchTo(spicxt);
+	}
+	CatalogLeave(&session);
+}
+
+/*
+ * CatalogSetCapture
+ *		Store with an incremental model's state (CatalogSetState first) the
+ *		snapshot its build read with and the state of capture, in the
+ *		current transaction.  When the stored snapshot is no longer
+ *		previous (trim_lows gave up on it meanwhile), the capture state is
+ *		stored NULL: the next build reads all rows again.
+ */
+void
+CatalogSetCapture(const char *model, const char *snapshot, const char *capture,
+				  const char *previous)
+{
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	if (!CatalogHasCapture())
+		return;
+	set_text_arg(values, nulls, 0, model);
+	set_text_arg(values, nulls, 1, snapshot);
+	set_text_arg(values, nulls, 2, capture);
+	set_text_arg(values, nulls, 3, previous);
+	(void) CatalogExecute("UPDATE medallion.model_state SET snapshot = $2::pg_catalog.pg_snapshot, "
+						  "capture = CASE WHEN snapshot::pg_catalog.text IS NOT DISTINCT FROM $4 "
+						  "THEN $3 END WHERE model = $1",
+						  4, argtypes, values, nulls, SPI_OK_UPDATE, "writing model state");
+}
+
+/*
  * CatalogGetExtract
  *		The staged extraction of a model, if any: its staging table, the
  *		watermark and key of its last row (NULL before the first batch).
@@ -1091,38 +1165,6 @@ CatalogClearExtract(const char *model)
 
 	(void) CatalogExecute("DELETE FROM medallion.extract_state WHERE model = $1",
 						  1, argtypes, values, NULL, SPI_OK_DELETE, "clearing extraction state");
-}
-
-/*
- * CatalogOldestTransactionStart
- *		The start of the oldest transaction in progress in another session
- *		of this database, as timestamptz text, or NULL.  Read as the
- *		extension owner, who sees every session's xact_start.
- */
-char *
-CatalogOldestTransactionStart(void)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	char	   *result = NULL;
-	int			ret;
-
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT min(xact_start)::text FROM pg_catalog.pg_stat_activity "
-					  "WHERE xact_start IS NOT NULL AND pid <> pg_catalog.pg_backend_pid() "
-					  "AND datid = (SELECT oid FROM pg_catalog.pg_database "
-					  "             WHERE datname = pg_catalog.current_database()) "
-					  "AND backend_type = 'client backend'", 0, NULL, NULL, NULL, 0);
-	spi_check(ret, SPI_OK_SELECT, "reading transactions in progress");
-	if (SPI_processed == 1)
-	{
-		char	   *value = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		if (value != NULL)
-			result = MemoryContextStrdup(callercxt, value);
-	}
-	CatalogLeave(&session);
-	return result;
 }
 
 /*

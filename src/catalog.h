@@ -279,7 +279,10 @@ extern void CatalogSetExtract(const char *model, Oid stage, const char *mark, co
 extern void CatalogClearExtract(const char *model);
 extern void CatalogSetState(const char *model, const char *watermark, const char *max_seen,
 							int64 run_id);
-extern char *CatalogOldestTransactionStart(void);
+extern bool CatalogHasCapture(void);
+extern void CatalogGetCapture(const char *model, char **snapshot, char **capture);
+extern void CatalogSetCapture(const char *model, const char *snapshot, const char *capture,
+							  const char *previous);
 extern double *CatalogLastBuildMs(List *models);
 extern void CatalogInvalidateDownstream(const char *model);
 

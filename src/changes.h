@@ -11,9 +11,7 @@
 #include "catalog.h"
 #include "nodes/parsenodes.h"
 
-/* The triggers that log a tracked table's writes (changes.c) */
-#define CHANGES_TRIGGER			"medallion_changes"	/* statement, ALWAYS */
-#define CHANGES_ROW_TRIGGER		"medallion_changes_row" /* row, REPLICA */
+/* The triggers' names are in medallion.h: the builders read them too. */
 
 /* Whether a model needs building (ChangesCheck). */
 typedef struct ChangeCheck

@@ -255,12 +255,19 @@ apply_incremental(BuildStep *step)
 			step->up_to_date = true;
 		}
 		else
+		{
 			step->rows = BuildApplyDelta(cand);
+			/* rows read again, all as published: nothing changed */
+			step->up_to_date = step->rows == 0;
+		}
 	}
 	if (model->watermark && !step->up_to_date)
 		CatalogSetState(model->name, cand->watermark, cand->max_seen, step->run_id);
 	else if (!model->watermark)
 		CatalogSetState(model->name, NULL, NULL, step->run_id);
+	/* what it read with, so that the next build reads what this one did not see */
+	if (cand->snapshot != NULL)
+		CatalogSetCapture(model->name, cand->snapshot, cand->capture, cand->previous_snapshot);
 	if (OidIsValid(step->stage))
 	{
 		ExtractDropStage(step->stage);

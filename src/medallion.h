@@ -30,6 +30,18 @@
 #define MEDALLION_LOCK_CATALOG		4	/* (key, 1): definitions; (key, 2): trimming the change log */
 #define MEDALLION_LOCK_RUN			5	/* (key, run id): a run in progress */
 
+/*
+ * Triggers medallion puts on tracked tables (src/changes.c): the change
+ * log's statement and row triggers, and the row capture of an incremental
+ * model's watermark column (insert and update statement triggers with
+ * transition tables, and a row trigger for a subscription's apply worker).
+ */
+#define CHANGES_TRIGGER				"medallion_changes"	/* statement, ALWAYS */
+#define CHANGES_ROW_TRIGGER			"medallion_changes_row" /* row, REPLICA */
+#define ROWS_INSERT_TRIGGER			"medallion_rows_insert"	/* statement, ALWAYS */
+#define ROWS_UPDATE_TRIGGER			"medallion_rows_update"	/* statement, ALWAYS */
+#define ROWS_ROW_TRIGGER			"medallion_rows_row"	/* row, REPLICA */
+
 /* medallion.lock_timeout and medallion.publish_timeout (ms) */
 #define PUBLISH_DEFAULT_LOCK_TIMEOUT_MS		100
 #define PUBLISH_DEFAULT_PUBLISH_TIMEOUT_MS	60000
@@ -43,6 +55,8 @@
 #define WORKER_DEFAULT_MIN_MS		25
 #define WORKER_MAX_REDIRECTS		256
 #define WORKER_MAX_READERS			64
+/* the snapshot a build worker read with, as pg_snapshot text (longer: not sent) */
+#define WORKER_SNAPSHOT_SIZE		8192
 /* how long a build worker waits for a lock before handing the model back */
 #define WORKER_LOCK_TIMEOUT_MS		5000
 /* how often a waiting run or worker looks again without being woken */

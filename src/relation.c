@@ -5,7 +5,8 @@
  *	  them that every layer above needs: a model's published relation, the
  *	  schema of bindings and a binding in it, membership of the extension,
  *	  the pg_class flag that keeps autovacuum away, whether two relations'
- *	  columns and indexes match (so storage can move), and patient locks.
+ *	  columns and indexes match (so storage can move), patient locks, and
+ *	  the tables above and below a table (partitions, inheritance).
  *
  * These helpers stayed in the file that first needed them when build.c
  * was split (build_relation.c, build_candidate.c, bind.c, publish.c), so
@@ -33,7 +34,9 @@
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -42,6 +45,7 @@
 #include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -338,4 +342,80 @@ RelLockPatiently(List *relids)
 		CHECK_FOR_INTERRUPTS();
 		pause = Min(pause * 2, 500);
 	}
+}
+
+/*
+ * RelTree
+ *		relid and every table below it: partitions at every level
+ *		(partitioned ones too: a statement naming one fires its trigger,
+ *		not its partitions') and inheritance children.
+ */
+List *
+RelTree(Oid relid)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		char		relkind = get_rel_relkind(lfirst_oid(lc));
+
+		if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE)
+			relids = lappend_oid(relids, lfirst_oid(lc));
+	}
+	return relids;
+}
+
+/*
+ * RelAncestors
+ *		The tables above relid, through partitioning or inheritance
+ *		(pg_inherits), nearest first.
+ */
+List *
+RelAncestors(Oid relid)
+{
+	List	   *found = NIL;	/* ancestors, each once, nearest first */
+	List	   *todo = list_make1_oid(relid);	/* tables whose parents are still to be read */
+	Relation	inherits = table_open(InheritsRelationId, AccessShareLock);
+
+	/* breadth first: PostgreSQL's get_partition_ancestors knows partitions only */
+
+	while (todo != NIL)
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		Oid			child = linitial_oid(todo);
+
+		todo = list_delete_first(todo);
+		ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(child));
+		scan = systable_beginscan(inherits, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Oid			parent = ((Form_pg_inherits) GETSTRUCT(tup))->inhparent;
+
+			if (!list_member_oid(found, parent))
+			{
+				found = lappend_oid(found, parent);
+				todo = lappend_oid(todo, parent);
+			}
+		}
+		systable_endscan(scan);
+	}
+	table_close(inherits, AccessShareLock);
+	return found;
+}
+
+/*
+ * RelCapturableType
+ *		Whether row capture (changes.c) logs values of type: the types a
+ *		watermark has in practice, built in, whose text reads back the same
+ *		under any settings (dates and timestamps written in ISO 8601).
+ */
+bool
+RelCapturableType(Oid type)
+{
+	return type == INT2OID || type == INT4OID || type == INT8OID || type == NUMERICOID ||
+		type == DATEOID || type == TIMESTAMPOID || type == TIMESTAMPTZOID;
 }

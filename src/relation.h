@@ -23,5 +23,8 @@ extern void RelKeepFromAutovacuum(Oid relid);
 extern bool RelSameColumns(Relation a, Relation b);
 extern bool RelSameIndexes(List *a, List *b);
 extern void RelLockPatiently(List *relids);
+extern List *RelTree(Oid relid);
+extern List *RelAncestors(Oid relid);
+extern bool RelCapturableType(Oid type);
 
 #endif							/* MEDALLION_RELATION_H */

@@ -177,8 +177,12 @@ step_report(Run *run, RunStep *step)
 		case STEP_SUCCESS:
 			if ((step->candidate != NULL && step->candidate->delta) ||
 				step->model->kind == MAT_SNAPSHOT)
-				lines = lappend(lines, psprintf("%s OK %s %s %s new or changed rows%s", prefix, what,
+				lines = lappend(lines, psprintf("%s OK %s %s %s new or changed rows%s%s%s%s", prefix, what,
 												step->model->materialized, format_count(step->rows),
+												step->candidate && step->candidate->full_reason ? " (" : "",
+												step->candidate && step->candidate->full_reason ?
+												step->candidate->full_reason : "",
+												step->candidate && step->candidate->full_reason ? ")" : "",
 												format_ms(step->ms)));
 			else if (step->candidate != NULL && step->candidate->full_reason)
 				lines = lappend(lines, psprintf("%s OK %s %s %s rows (%s)%s", prefix, what,
@@ -646,12 +650,14 @@ collect_worker(Run *run, RunStep *step)
 {
 	Oid			candidate;
 	int64		rows;
+	char	   *read_with;
 	int			sqlerrcode;
 	char	   *message;
 	bool		timed_out;
 
 	WorkerWaitBuild(step->worker);
-	if (WorkerBuildResult(step->worker, true, &candidate, &rows, &sqlerrcode, &message, &timed_out))
+	if (WorkerBuildResult(step->worker, true, &candidate, &rows, &read_with, &sqlerrcode, &message,
+						  &timed_out))
 	{
 		/* the worker waits for the run's next model */
 		MemoryContext old = MemoryContextSwitchTo(run->context);
@@ -661,6 +667,7 @@ collect_worker(Run *run, RunStep *step)
 		step->by_worker = true;
 		step->worker_candidate = candidate;
 		step->worker_rows = rows;
+		step->worker_read_with = read_with ? pstrdup(read_with) : NULL;
 	}
 	step->worker = NULL;
 	run->nworkers--;
@@ -836,6 +843,7 @@ run_extraction(Run *run, RunStep *step, AnalyzedModel *analyzed, int batch)
 	Oid			stage;
 	int64		rows;
 	int			sqlerrcode;
+	char	   *read_with;
 	char	   *message;
 	bool		timed_out;
 
@@ -856,7 +864,7 @@ run_extraction(Run *run, RunStep *step, AnalyzedModel *analyzed, int batch)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	if (WorkerBuildResult(worker, false, &stage, &rows, &sqlerrcode, &message, &timed_out))
+	if (WorkerBuildResult(worker, false, &stage, &rows, &read_with, &sqlerrcode, &message, &timed_out))
 		return stage;
 	if (sqlerrcode == ERRCODE_MEDALLION_RUN_ITSELF)
 		return InvalidOid;
@@ -972,10 +980,13 @@ build_model(Run *run, RunStep *step)
 	if (check != NULL && !step->by_worker)
 		BindCaptureStart();
 	MaterializeBuild(&build);
-	if (check != NULL && !step->by_worker)
+	if (check != NULL)
 	{
-		/* the snapshot the build's first read ran under: exactly what it saw */
-		char	   *read_with = BindCaptureTake();
+		/*
+		 * The snapshot the build's first read ran under (here, or in the
+		 * worker that built it): exactly what it saw.
+		 */
+		char	   *read_with = step->by_worker ? step->worker_read_with : BindCaptureTake();
 
 		if (read_with != NULL)
 		{

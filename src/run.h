@@ -59,6 +59,7 @@ typedef struct RunStep
 	bool		in_worker;		/* threads: a worker built it or failed to */
 	Oid			worker_candidate;	/* ... committed in medallion_build */
 	int64		worker_rows;
+	char	   *worker_read_with;	/* the snapshot the worker read with, or NULL */
 	bool		worker_failed;	/* the worker's error fails the step, even a cancel */
 	bool		worker_timed_out;	/* ... it hit the model's statement_timeout */
 	char	   *run_itself;		/* threads: why the run builds it, not a worker */

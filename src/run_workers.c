@@ -154,6 +154,7 @@ typedef struct BuildShared
 	bool		timed_out;
 	Oid			candidate;
 	int64		rows;
+	char		read_with[WORKER_SNAPSHOT_SIZE];	/* the snapshot its build read with, or "" */
 	int			sqlerrcode;
 	char		message[WORKER_MESSAGE_SIZE];
 	/* the caller's settings (SerializeGUCState) */
@@ -204,6 +205,7 @@ build_in_worker(BuildShared *shared)
 	List	   *readers = NIL;
 	AnalyzedModel *bound;
 	Candidate  *cand;
+	char	   *read_with;
 	ModelScope	scope;
 
 	/* redefined since the run started: the run builds what it read */
@@ -234,12 +236,17 @@ build_in_worker(BuildShared *shared)
 	/* as in the run: constants go to remote servers in ISO style */
 	if (ExtractForeignSchemas(bound->query) != NIL)
 		ModelScopeIsoDates();
+	BindCaptureStart();
 	cand = BuildTableCandidate(model, bound, psprintf("SELECT * FROM %s", BindRelationSql(model->name)),
 							   from, to, false);
+	read_with = BindCaptureTake();
 	ModelScopeLeave(&scope);
 	BuildMoveToBuildSchema(cand, shared->run_id, readers);
 	shared->candidate = cand->candidate;
 	shared->rows = cand->rows;
+	/* the run stores it with the build (too long: the run's earlier one, which it saw) */
+	if (read_with != NULL && strlen(read_with) < sizeof(shared->read_with))
+		strlcpy(shared->read_with, read_with, sizeof(shared->read_with));
 }
 
 
@@ -549,6 +556,7 @@ set_assignment(WorkerBuild *build, int64 run_id, const char *model, int version,
 	shared->timed_out = false;
 	shared->candidate = InvalidOid;
 	shared->rows = 0;
+	shared->read_with[0] = '\0';
 	shared->sqlerrcode = 0;
 	shared->message[0] = '\0';
 	return true;
@@ -639,19 +647,20 @@ WorkerBuildDone(WorkerBuild *build)
 
 /*
  * WorkerBuildResult
- *		The outcome of the worker's model: true with the candidate and its
- *		row count, or false with the error (a worker that died says so).
+ *		The outcome of the worker's model: true with the candidate, its
+ *		row count and the snapshot it read with (NULL: not known), or false with the error (a worker that died says so).
  *		A worker that succeeded waits for another model when keep (the
  *		caller puts it back among its idle ones), else it is let go; one
  *		that failed ends.
  */
 bool
-WorkerBuildResult(WorkerBuild *build, bool keep, Oid *candidate, int64 *rows, int *sqlerrcode,
-				  char **message, bool *timed_out)
+WorkerBuildResult(WorkerBuild *build, bool keep, Oid *candidate, int64 *rows, char **read_with,
+				  int *sqlerrcode, char **message, bool *timed_out)
 {
 	BuildShared *shared = build->shared;
 	bool		ok = shared->finished && shared->succeeded;
 
+	*read_with = shared->read_with[0] != '\0' ? pstrdup(shared->read_with) : NULL;
 	*timed_out = shared->timed_out;
 	*candidate = shared->candidate;
 	*rows = shared->rows;

@@ -33,7 +33,8 @@ extern WorkerBuild *WorkerStartExtract(int64 run_id, const char *model, int vers
 extern void WorkerWaitBuild(WorkerBuild *build);
 extern bool WorkerBuildDone(WorkerBuild *build);
 extern bool WorkerBuildResult(WorkerBuild *build, bool keep, Oid *candidate, int64 *rows,
-							  int *sqlerrcode, char **message, bool *timed_out);
+							  char **read_with, int *sqlerrcode, char **message,
+							  bool *timed_out);
 extern void WorkerRelease(List *idle);
 extern void WorkerAwaitRelease(List *released);
 extern void WorkerStopBuild(WorkerBuild *build);

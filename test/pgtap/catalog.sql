@@ -12,7 +12,7 @@ SELECT schema_privs_are('medallion_build', 'public', ARRAY['USAGE'],
 SELECT has_schema('medallion_audit', 'failing rows are kept in medallion_audit');
 SELECT tables_are('medallion', ARRAY['layers', 'sources', 'models', 'analysis', 'model_dependencies',
 	'column_lineage', 'runs', 'run_models', 'tests', 'test_results', 'model_state', 'schedules', 'extract_state',
-	'changes', 'build_state', 'probe_key', 'schedule_job_failures', 'audit_tables'], 'the catalog tables');
+	'changes', 'build_state', 'probe_key', 'schedule_job_failures', 'audit_tables', 'written_lows'], 'the catalog tables');
 SELECT col_is_pk('medallion', 'models', 'name', 'models are keyed by name');
 SELECT col_is_pk('medallion', 'tests', ARRAY['model', 'name'], 'tests are keyed by model and name');
 SELECT fk_ok('medallion', 'models', 'layer', 'medallion', 'layers', 'name');

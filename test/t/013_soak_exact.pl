@@ -1,10 +1,12 @@
 # The short variant of bench/soak_exact.py (a fixed seed, 20 check points):
-# a pipeline of views, an ephemeral model, tables and a snapshot over a
-# plain, a partitioned, an inherited, a dimension and a subscribed table,
+# a pipeline of views, an ephemeral model, tables, a snapshot and
+# incremental models (merge, delete+insert, append) over a plain, a
+# partitioned, an inherited, a dimension and a subscribed table,
 # with writers doing inserts, updates, deletes, COPY, TRUNCATE, two-phase
 # commits, rolled-back subtransactions, replica-role writes and
 # transactions open across runs, and runs serial and with threads; at each
-# check point every model equals its query.  bench/soak_exact.sh runs the
+# check point every model equals its query (an incremental model holds
+# every current source row; append adds each once).  bench/soak_exact.sh runs the
 # long one.
 use strict;
 use warnings;

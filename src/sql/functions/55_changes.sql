@@ -311,6 +311,56 @@ $$;
 COMMENT ON FUNCTION medallion.trim_changes(bigint) IS
 	'Delete the change log rows no stored build needs, when the log holds more than min_rows (a model found changed has it noted in build_state.changed first)';
 
+/*
+ * trim_lows: the captured lows no incremental model needs any more (seen
+ * by every stored snapshot); a model whose stored snapshot still needs
+ * more than ten times min_rows of them reads all its rows again at its
+ * next build instead, so that the table stays bounded.
+ */
+CREATE OR REPLACE FUNCTION medallion.trim_lows(min_rows bigint DEFAULT 10000)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	trimmed bigint;
+BEGIN
+	IF (SELECT count(*) FROM (SELECT FROM medallion.written_lows LIMIT min_rows + 1) w) <= min_rows THEN
+		RETURN 0;
+	END IF;
+	/*
+	 * Snapshot and capture both forgotten: a build of the model in
+	 * progress then stores no capture state either (CatalogSetCapture).
+	 * A model being built now is skipped, not waited for.
+	 */
+	UPDATE medallion.model_state s
+	   SET capture = NULL, snapshot = NULL
+	 WHERE s.model IN (SELECT h.model FROM medallion.model_state h
+						WHERE h.capture IS NOT NULL
+						  AND (SELECT count(*) FROM (SELECT FROM medallion.written_lows w
+													  WHERE NOT pg_visible_in_snapshot(w.xid, h.snapshot)
+													  LIMIT 10 * min_rows + 1) n) > 10 * min_rows
+						  FOR UPDATE SKIP LOCKED);
+	WITH gone AS (
+		DELETE FROM medallion.written_lows w
+		 WHERE NOT EXISTS (SELECT FROM medallion.model_state s
+							WHERE s.capture IS NOT NULL
+							  AND NOT pg_visible_in_snapshot(w.xid, s.snapshot))
+		RETURNING 1)
+	SELECT count(*) INTO trimmed FROM gone;
+	RETURN trimmed;
+END
+$$;
+COMMENT ON FUNCTION medallion.trim_lows(bigint) IS
+	'Delete the captured lows no incremental model needs, when there are more than min_rows (a model needing over ten times that reads all its rows again instead)';
+
+CREATE OR REPLACE FUNCTION medallion.track_rows()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'medallion_track_rows'
+LANGUAGE C;
+COMMENT ON FUNCTION medallion.track_rows() IS
+	'Row capture triggers of the tables incremental models'' watermarks come from: logs the lowest value of each column named in its arguments that a transaction wrote, in medallion.written_lows';
+
 CREATE OR REPLACE FUNCTION medallion.track_changes()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'medallion_track_changes'

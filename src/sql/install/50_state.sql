@@ -8,15 +8,19 @@ CREATE TABLE medallion.model_state (
 	watermark	text,
 	max_seen	text,
 	run_id		bigint,
-	updated_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+	updated_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	snapshot	pg_snapshot,
+	capture		text
 );
 COMMENT ON TABLE medallion.model_state IS
 	'High-water marks of incremental models, written in the transaction that publishes their data';
 COMMENT ON COLUMN medallion.model_state.model IS 'The incremental model';
-COMMENT ON COLUMN medallion.model_state.watermark IS 'The next run reads rows past this value (held back to the oldest transaction in progress)';
+COMMENT ON COLUMN medallion.model_state.watermark IS 'The largest watermark value published so far; for a watermark from a foreign table, the next run reads rows past it (minus the lookback)';
 COMMENT ON COLUMN medallion.model_state.max_seen IS 'The largest watermark value published';
 COMMENT ON COLUMN medallion.model_state.run_id IS 'The run that published it';
 COMMENT ON COLUMN medallion.model_state.updated_at IS 'When it was published';
+COMMENT ON COLUMN medallion.model_state.snapshot IS 'The snapshot the last build read with: the next one reads again every row written by a transaction it does not see (row capture, medallion.written_lows)';
+COMMENT ON COLUMN medallion.model_state.capture IS 'The state of row capture the last build relied on (storage and capture triggers of the watermark''s tables); when it differs, the next build reads all rows again';
 GRANT SELECT ON medallion.model_state TO medallion_admin;
 SELECT pg_catalog.pg_extension_config_dump('medallion.model_state', '');
 

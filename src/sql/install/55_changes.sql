@@ -14,6 +14,26 @@ COMMENT ON COLUMN medallion.changes.relid IS 'The table written (a leaf partitio
 COMMENT ON COLUMN medallion.changes.xid IS 'The writing transaction (top level)';
 GRANT SELECT ON medallion.changes TO medallion_admin;
 
+/*
+ * Row capture of incremental models' watermark columns: the lowest value
+ * each transaction wrote to a column, appended by the triggers
+ * medallion_rows_* (src/changes.c); a build reads again the rows past the
+ * lowest value written by the transactions its previous build did not
+ * see (src/build_incremental.c).  Values of the owners' tables: no grants.
+ */
+CREATE TABLE medallion.written_lows (
+	relid		oid NOT NULL,
+	xid			xid8 NOT NULL,
+	attname		name NOT NULL,
+	low			text
+);
+COMMENT ON TABLE medallion.written_lows IS
+	'The lowest value each transaction wrote to a captured column: a row per table, column and transaction (another when a later statement writes lower), appended by the triggers medallion_rows_*; trimmed by runs; readable by the extension owner only';
+COMMENT ON COLUMN medallion.written_lows.relid IS 'The table written (the one the statement named, or a partition a subscription wrote)';
+COMMENT ON COLUMN medallion.written_lows.xid IS 'The writing transaction (top level)';
+COMMENT ON COLUMN medallion.written_lows.attname IS 'The column captured';
+COMMENT ON COLUMN medallion.written_lows.low IS 'The lowest value written (ISO 8601 for dates and timestamps), or NULL: a NULL was written';
+
 CREATE TABLE medallion.build_state (
 	model		text PRIMARY KEY REFERENCES medallion.models (name)
 				ON DELETE CASCADE ON UPDATE CASCADE,

@@ -118,3 +118,27 @@ CREATE POLICY extract_state_owner ON medallion.extract_state FOR SELECT TO medal
 	USING (EXISTS (SELECT FROM medallion.models m
 					WHERE m.name OPERATOR(pg_catalog.=) extract_state.model
 					  AND pg_catalog.pg_has_role(m.owner, 'USAGE')));
+
+/* ---------------------------------------------------------------------
+ * Row capture of incremental models (#26): the snapshot and capture
+ * state of each model's last build, and the lowest values written.
+ * Models defined before capture read all their rows once at their next
+ * build (no stored capture state); defining them again adds the capture
+ * triggers.
+ * --------------------------------------------------------------------- */
+ALTER TABLE medallion.model_state ADD COLUMN snapshot pg_snapshot, ADD COLUMN capture text;
+COMMENT ON COLUMN medallion.model_state.watermark IS 'The largest watermark value published so far; for a watermark from a foreign table, the next run reads rows past it (minus the lookback)';
+COMMENT ON COLUMN medallion.model_state.snapshot IS 'The snapshot the last build read with: the next one reads again every row written by a transaction it does not see (row capture, medallion.written_lows)';
+COMMENT ON COLUMN medallion.model_state.capture IS 'The state of row capture the last build relied on (storage and capture triggers of the watermark''s tables); when it differs, the next build reads all rows again';
+CREATE TABLE medallion.written_lows (
+	relid		oid NOT NULL,
+	xid			xid8 NOT NULL,
+	attname		name NOT NULL,
+	low			text
+);
+COMMENT ON TABLE medallion.written_lows IS
+	'The lowest value each transaction wrote to a captured column: a row per table, column and transaction (another when a later statement writes lower), appended by the triggers medallion_rows_*; trimmed by runs; readable by the extension owner only';
+COMMENT ON COLUMN medallion.written_lows.relid IS 'The table written (the one the statement named, or a partition a subscription wrote)';
+COMMENT ON COLUMN medallion.written_lows.xid IS 'The writing transaction (top level)';
+COMMENT ON COLUMN medallion.written_lows.attname IS 'The column captured';
+COMMENT ON COLUMN medallion.written_lows.low IS 'The lowest value written (ISO 8601 for dates and timestamps), or NULL: a NULL was written';
