@@ -100,4 +100,35 @@ SELECT n FROM silver.chx_idle;
 SELECT medallion.source_sync('none', 'chx', '[{"table": "t", "columns": [{"name": "a", "type": "int) SERVER x; DROP TABLE chx.src; --"}]}]', NULL);
 SELECT count(*) AS src_kept FROM chx.src;
 
+-- 7. A trigger named like medallion's that calls something else logs
+-- nothing: the table counts as untracked (its readers build), and
+-- tracking it again puts medallion's back.  One made again, or disabled
+-- and enabled, may have missed writes: the readers build once.
+CREATE TABLE chx.fake (id int);
+INSERT INTO chx.fake VALUES (1);
+SELECT medallion_create_model('chx_fake', 'SELECT count(*) AS n FROM chx.fake', layer => 'silver');
+SELECT model, status FROM medallion_run('chx_fake');
+SELECT model, status FROM medallion_run('chx_fake');
+CREATE FUNCTION chx.noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+DROP TRIGGER medallion_changes ON chx.fake;
+DROP TRIGGER medallion_changes_row ON chx.fake;
+CREATE TRIGGER medallion_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON chx.fake
+  FOR EACH STATEMENT EXECUTE FUNCTION chx.noop();
+ALTER TABLE chx.fake ENABLE ALWAYS TRIGGER medallion_changes;
+CREATE TRIGGER medallion_changes_row AFTER INSERT OR UPDATE OR DELETE ON chx.fake
+  FOR EACH ROW EXECUTE FUNCTION chx.noop();
+ALTER TABLE chx.fake ENABLE REPLICA TRIGGER medallion_changes_row;
+INSERT INTO chx.fake VALUES (2), (3);
+SELECT model, status FROM medallion_run('chx_fake');
+SELECT n FROM silver.chx_fake;
+SELECT medallion_track('chx.fake');
+SELECT t.tgname, t.tgfoid::regproc FROM pg_trigger t WHERE t.tgrelid = 'chx.fake'::regclass ORDER BY 1;
+SELECT model, status FROM medallion_run('chx_fake');
+SELECT model, status FROM medallion_run('chx_fake');
+ALTER TABLE chx.fake DISABLE TRIGGER medallion_changes;
+INSERT INTO chx.fake VALUES (4);
+ALTER TABLE chx.fake ENABLE ALWAYS TRIGGER medallion_changes;
+SELECT model, status FROM medallion_run('chx_fake');
+SELECT n FROM silver.chx_fake;
+
 SELECT medallion_drop_model(name) FROM medallion.models WHERE name LIKE 'chx\_%' ORDER BY name DESC;

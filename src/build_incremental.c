@@ -55,6 +55,7 @@
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_depend.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_trigger.h"
@@ -152,6 +153,27 @@ trigger_names(HeapTuple tuple, TupleDesc desc, const char *column)
 	return false;
 }
 
+/* medallion's function name() (no arguments), or InvalidOid */
+static Oid
+get_func_oid_of(const char *name)
+{
+	Oid			nsp = get_namespace_oid(MEDALLION_CATALOG_SCHEMA, true);
+	oidvector  *none = buildoidvector(NULL, 0);
+	HeapTuple	tup;
+	Oid			found = InvalidOid;
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	tup = SearchSysCache3(PROCNAMEARGSNSP, CStringGetDatum(name), PointerGetDatum(none),
+						  ObjectIdGetDatum(nsp));
+	if (HeapTupleIsValid(tup))
+	{
+		found = ((Form_pg_proc) GETSTRUCT(tup))->oid;
+		ReleaseSysCache(tup);
+	}
+	return found;
+}
+
 /*
  * capture_state
  *		The state of row capture of column on relid and every table its
@@ -173,6 +195,8 @@ capture_state(Oid relid, const char *column, char **why)
 	const char *names[3] = {ROWS_INSERT_TRIGGER, ROWS_UPDATE_TRIGGER, ROWS_ROW_TRIGGER};
 	const char	enabled[3] = {TRIGGER_FIRES_ALWAYS, TRIGGER_FIRES_ALWAYS, TRIGGER_FIRES_ON_REPLICA};
 	Relation	triggers = table_open(TriggerRelationId, AccessShareLock);
+	/* a trigger of the name calling another function captures nothing */
+	Oid			capture_function = get_func_oid_of("track_rows");
 	StringInfoData state;
 	ListCell   *lc;
 
@@ -206,6 +230,7 @@ capture_state(Oid relid, const char *column, char **why)
 			tup = systable_getnext(scan);
 			ok = HeapTupleIsValid(tup) &&
 				((Form_pg_trigger) GETSTRUCT(tup))->tgenabled == enabled[t] &&
+				((Form_pg_trigger) GETSTRUCT(tup))->tgfoid == capture_function &&
 				trigger_names(tup, RelationGetDescr(triggers), column);
 			if (ok)
 				appendStringInfo(&state, ",%u/%u", ((Form_pg_trigger) GETSTRUCT(tup))->oid,

@@ -447,11 +447,17 @@ static void
 add_trigger(Oid relid, const char *name, const char *tgname, const char *clause,
 			const char *function, const char *enabled, const char *keyword, Oid extension)
 {
+	char	   *procedure = pnstrdup(function, strchr(function, '(') - function);
 	char	   *now = SqlValue(psprintf("SELECT (SELECT t.tgenabled::text FROM pg_catalog.pg_trigger t "
-										"WHERE t.tgrelid = %u AND t.tgname = '%s')", relid, tgname),
+										"WHERE t.tgrelid = %u AND t.tgname = '%s' "
+										"AND t.tgfoid = '%s()'::pg_catalog.regprocedure)",
+										relid, tgname, procedure),
 							   0, NULL, NULL);
 	Oid			trigger;
 
+	/* one of the same name calling something else is not medallion's: it goes */
+	if (now == NULL && OidIsValid(get_trigger_oid(relid, tgname, true)))
+		SqlUtility(psprintf("DROP TRIGGER %s ON %s", tgname, name));
 	if (now == NULL)
 	{
 		SqlUtility(psprintf("CREATE TRIGGER %s %s EXECUTE FUNCTION %s",
@@ -815,7 +821,8 @@ has_tracking(Oid relid)
 {
 	char	   *found = SqlValue(psprintf("SELECT (SELECT pg_catalog.string_agg(t.tgname::pg_catalog.text || '=' || t.tgenabled::pg_catalog.text, ',' "
 										  "ORDER BY t.tgname) FROM pg_catalog.pg_trigger t "
-										  "WHERE t.tgrelid = %u AND t.tgname IN ('%s', '%s'))",
+										  "WHERE t.tgrelid = %u AND t.tgname IN ('%s', '%s') "
+										  "AND t.tgfoid = 'medallion.track_changes()'::pg_catalog.regprocedure)",
 										  relid, CHANGES_TRIGGER, CHANGES_ROW_TRIGGER),
 								 0, NULL, NULL);
 

@@ -64,13 +64,19 @@ WITH RECURSIVE deps (dep_schema, dep_name, kind) AS (
 	   AND NOT EXISTS (SELECT FROM rels o WHERE o.relid = f.relid)
 ), tables AS (
 	/* each relation with the triggers that log its writes */
+	/* medallion's: another function under the name logs nothing */
 	SELECT x.relid, x.relkind,
 		   (SELECT string_agg(t.tgname::text || '=' || t.tgenabled::text, ',' ORDER BY t.tgname) FROM pg_trigger t
-			 WHERE t.tgrelid = x.relid AND t.tgname IN ('medallion_changes', 'medallion_changes_row')) AS triggers
+			 WHERE t.tgrelid = x.relid AND t.tgname IN ('medallion_changes', 'medallion_changes_row')
+			   AND t.tgfoid = 'medallion.track_changes()'::regprocedure) AS triggers,
+		   /* which triggers they are: made again, or disabled and enabled, they missed writes */
+		   (SELECT string_agg(t.oid::text || '/' || t.xmin::text, ',' ORDER BY t.tgname) FROM pg_trigger t
+			 WHERE t.tgrelid = x.relid AND t.tgname IN ('medallion_changes', 'medallion_changes_row')
+			   AND t.tgfoid = 'medallion.track_changes()'::regprocedure) AS ident
 	  FROM (SELECT r.relid, r.relkind FROM rels r WHERE r.model IS NULL AND r.relid IS NOT NULL
 			UNION SELECT c.oid, c.relkind FROM family f JOIN pg_class c ON c.oid = f.relid) x
 ), logged AS (
-	SELECT t.relid,
+	SELECT t.relid, t.ident,
 		   (t.relkind = 'r' AND t.triggers = 'medallion_changes=A,medallion_changes_row=R') OR
 		   (t.relkind = 'p' AND t.triggers LIKE 'medallion_changes=A%') AS ok,
 		   CASE WHEN t.relkind = 'f' THEN 'a foreign table: its changes are not seen here (its source may probe them: options => {"changes": "probe"})'
@@ -92,7 +98,8 @@ SELECT CASE WHEN r.model IS NOT NULL THEN format('model %s', r.model)
 			WHEN r.relkind = 'p' THEN 'partitions ' ||
 				 (SELECT string_agg(t.relid::oid || ':' || pg_relation_filenode(t.relid), ',' ORDER BY t.relid::oid)
 					FROM pg_partition_tree(r.relid) t WHERE t.isleaf)
-			ELSE 'storage ' || r.relfilenode END,
+			ELSE 'storage ' || r.relfilenode ||
+				 coalesce(' triggers ' || (SELECT l.ident FROM logged l WHERE l.relid = r.relid), '') END,
 	   CASE WHEN r.model IS NULL AND r.relkind IN ('r', 'p', 'f') THEN r.relid END,
 	   coalesce(r.model IS NOT NULL OR r.relkind = 'v' OR
 				(r.relkind = 'f' AND probes ? r.relid::text) OR
@@ -110,7 +117,7 @@ UNION ALL
 /* the tables above and below the tables read: their writes are logged under their own OIDs */
 SELECT format('%s %s', CASE WHEN f.above THEN 'parent' WHEN c.relispartition THEN 'partition' ELSE 'child' END,
 			  f.relid::regclass),
-	   CASE WHEN f.above THEN 'above' ELSE 'below' END,
+	   CASE WHEN f.above THEN 'above' ELSE 'below' END || coalesce(' triggers ' || l.ident, ''),
 	   CASE WHEN c.relkind IN ('r', 'p') THEN f.relid END,
 	   coalesce(l.ok, false),
 	   CASE WHEN NOT coalesce(l.ok, false) THEN l.why END
@@ -198,7 +205,11 @@ BEGIN
 					   WHEN i.was IS NULL THEN format('new input %s', i.label)
 					   WHEN i.now IS NULL THEN format('input %s no longer read', i.label)
 					   WHEN i.now LIKE 'run %' THEN format('input %s was built again (%s)', i.label, i.now)
+					   WHEN i.now LIKE 'storage %' AND split_part(i.now, ' triggers ', 1) = split_part(i.was, ' triggers ', 1)
+					   THEN format('the change triggers of input %s were made, enabled or disabled', i.label)
 					   WHEN i.now LIKE 'storage %' THEN format('input %s was rewritten', i.label)
+					   WHEN i.now LIKE 'above%' OR i.now LIKE 'below%'
+					   THEN format('the change triggers of %s were made, enabled or disabled', i.label)
 					   WHEN i.now LIKE 'partitions %' THEN format('the partitions of input %s changed', i.label)
 					   WHEN i.now LIKE 'probe %' THEN format('input %s changed (its probe answered otherwise)', i.label)
 					   WHEN i.now LIKE 'rule %' OR i.now LIKE 'version %' THEN format('input %s was redefined', i.label)
