@@ -65,6 +65,8 @@ def main(argv=None):
                      help='a folder (or +schema) that names a layer')
     imp.add_argument('--dialect', choices=['postgres', 'tsql'], help="the models' SQL dialect")
     imp.add_argument('--seed-schema', default='seeds', help='where seeds are loaded (default seeds)')
+    imp.add_argument('--allow-local-package', action='append', metavar='DIR',
+                     help="a local package outside the project (packages.yml local:) whose files may be read")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return do_import(args)

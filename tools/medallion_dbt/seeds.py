@@ -7,7 +7,7 @@ import re
 
 from .errors import Skip
 from .models import NAME_RE
-from .project import deep_merge, read
+from .project import deep_merge
 from .sources import create_source
 from .sqltext import quote_ident, quote_literal
 
@@ -33,7 +33,7 @@ def import_seeds(imp):
         imp.db.run(f'CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}')
     for name, node in imp.p.seeds.items():
         try:
-            text = read(node.path).lstrip('\ufeff')
+            text = imp.p.read(node.path).lstrip('\ufeff')
             rows = list(csv.reader(io.StringIO(text)))
             if not rows:
                 raise Skip('empty CSV file')
