@@ -10,7 +10,9 @@ to it.  Each is refused before anything is read from there: exit 2,
 nothing imported, the message names the file and the rule, and the secret
 is nowhere in what the importer printed.  Links that stay inside the
 project are followed; a local package outside it is read when
---allow-local-package names it.
+--allow-local-package names it.  Then the seed schema (review finding 2):
+a role that may not create schemas in the database loads seeds into a
+schema that is there, and is told why when it cannot, never a traceback.
 
     /usr/bin/python3 -m unittest discover -s test/python -p test_dbt_files.py
 """
@@ -22,7 +24,9 @@ import tempfile
 import unittest
 from unittest import mock
 
-from medallion_dbt import cli, files
+import dbt_unit
+from medallion_dbt import cli, files, seeds
+from medallion_dbt.errors import ProjectError, Skip
 
 SECRET = 'localhost:5432:*:postgres:s3cr3t-password'
 RULE = "medallion-dbt reads a project's files only inside its directory"
@@ -294,6 +298,88 @@ class Files(unittest.TestCase):
                 self.assertRegex(out, r'model\s+inc\s+skipped\s+models/marts/inc.sql: TemplateNotFound: .*: '
                                       r'templates read no file')
                 self.assertNotIn(SECRET, out + err)
+
+
+class FakeDatabase:
+    """What seeds ask of the database, answered as for a role that may not
+    create schemas in the database (no CREATE on it)."""
+    connected = True
+
+    def __init__(self, schema_privileges):
+        self.schema_privileges = schema_privileges      # (CREATE, USAGE) on seeds, or None: not there
+        self.ran = []
+
+    def role(self):
+        return 'importer'
+
+    def query_params(self, sql, params):
+        if 'pg_namespace' in sql:
+            return [self.schema_privileges] if self.schema_privileges else []
+        return []
+
+    def run(self, sql, params=(), fetch=False):
+        self.ran.append(sql)
+        if sql.startswith('CREATE SCHEMA'):
+            # PostgreSQL checks CREATE on the database first, IF NOT EXISTS or not
+            raise Skip('permission denied for database db')
+        return ('created',) if fetch else None
+
+    @contextlib.contextmanager
+    def group(self):
+        yield
+
+    def copy(self, table, text):
+        self.ran.append(f'COPY {table}')
+
+
+class SeedSchema(unittest.TestCase):
+    """Review finding 2: an uncaught Skip at CREATE SCHEMA IF NOT EXISTS
+    when the role lacks CREATE on the database, the schema there or not."""
+
+    def seeds(self, schema_privileges):
+        directory = dbt_unit.write_project(PROJECT)
+        try:
+            imp = dbt_unit.importer(directory)
+            imp.db = FakeDatabase(schema_privileges)
+            dbt_unit.printed(seeds.import_seeds, imp)
+        finally:
+            dbt_unit.remove_project(directory)
+        return imp
+
+    def test_schema_there(self):
+        imp = self.seeds((True, True))
+        self.assertNotIn('CREATE SCHEMA IF NOT EXISTS seeds', imp.db.ran)
+        self.assertIn('COPY seeds.codes', imp.db.ran)
+        self.assertIn(('seed', 'codes', 'created', '1 rows'), imp.report)
+
+    def test_schema_not_there(self):
+        imp = self.seeds(None)
+        why = ('schema seeds is not there, and role importer cannot create it: permission denied for database db '
+               '(create it, or name another with --seed-schema)')
+        self.assertEqual(imp.report, [('seed', 'codes', 'skipped', why), ('source', 'files_seeds', 'skipped', why)])
+
+    def test_schema_not_writable(self):
+        imp = self.seeds((False, True))
+        why = 'role importer may not create tables in schema seeds (it needs CREATE and USAGE on it; ' \
+              '--seed-schema names another)'
+        self.assertEqual(imp.report, [('seed', 'codes', 'skipped', why), ('source', 'files_seeds', 'skipped', why)])
+        self.assertEqual(imp.db.ran, [])
+
+    def test_no_traceback(self):
+        # a Skip that reaches the command line stops the import, said plainly
+        directory = dbt_unit.write_project(PROJECT)
+        err = io.StringIO()
+        try:
+            with mock.patch('medallion_dbt.importer.Importer.import_all', side_effect=Skip('it went wrong')), \
+                    contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                status = cli.main(['import', directory, '--dry-run'])
+        finally:
+            dbt_unit.remove_project(directory)
+        self.assertEqual(status, 2)
+        self.assertEqual(err.getvalue(), 'medallion-dbt: it went wrong\nnothing was imported\n')
+
+    def test_project_error_is_exit_2(self):
+        self.assertTrue(issubclass(files.Outside, ProjectError))
 
 
 if __name__ == '__main__':
