@@ -3,6 +3,8 @@
 The modules, each using only those listed before it:
 
     errors      the exceptions
+    files       reading the project's files, only inside it (and a
+                package's inside the package)
     sqltext     SQL quoting; relations, columns and query results as
                 templates see them
     project     dbt_project.yml, folders and their configs, schema.yml,

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from . import VERSION
-from .errors import ProjectError, Refused, TransactionEnded
+from .errors import ProjectError, Refused, Skip, TransactionEnded
 from .importer import Importer
 from .project import Project
 from .render import jinja_line
@@ -28,9 +28,13 @@ def do_import(args):
     try:
         importer = Importer(project, args)
         importer.import_all()
-    except (ProjectError, Refused) as e:
+    except (ProjectError, Refused, Skip) as e:
         if importer is not None:
             importer.db.rollback()
+        if isinstance(e, Skip):
+            # a skip of one object is reported where it happens; one that
+            # gets here stopped the import: said, never a traceback
+            raise ProjectError(str(e)) from None
         if isinstance(e, (Refused, TransactionEnded)):
             # said with the template's file and line
             where = jinja_line(e, project.dir) or project.dir
@@ -65,6 +69,8 @@ def main(argv=None):
                      help='a folder (or +schema) that names a layer')
     imp.add_argument('--dialect', choices=['postgres', 'tsql'], help="the models' SQL dialect")
     imp.add_argument('--seed-schema', default='seeds', help='where seeds are loaded (default seeds)')
+    imp.add_argument('--allow-local-package', action='append', metavar='DIR',
+                     help="a local package outside the project (packages.yml local:) whose files may be read")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return do_import(args)

@@ -63,6 +63,11 @@ class Database:
             [str(relation)])
         return [Column(n, t) for n, t in rows]
 
+    def role(self):
+        """The importing role's name (current_user), for messages."""
+        found = self.query_params('SELECT current_user', [])
+        return found[0][0] if found else None
+
     def query_params(self, sql, params):
         if self.conn is None:
             return []

@@ -1,12 +1,17 @@
 """The dbt project on disk: dbt_project.yml, its folders and their
 configs, schema.yml properties, sources, docs blocks and singular tests."""
-import glob
 import os
 import re
 
 import yaml
 
 from .errors import ProjectError
+from .files import Area, relative_setting
+
+# dbt_project.yml's folders that are read: each a relative path without
+# '..' (packages-install-path is one path, the others lists).
+PATH_SETTINGS = ('model-paths', 'seed-paths', 'snapshot-paths', 'macro-paths', 'test-paths',
+                 'analysis-paths', 'docs-paths', 'packages-install-path')
 
 
 # Folders that name a layer, as dbt projects lay them out.
@@ -46,11 +51,6 @@ def as_list(value):
     return value if isinstance(value, list) else [value]
 
 
-def read(path):
-    with open(path, encoding='utf-8') as f:
-        return f.read()
-
-
 class YamlText(str):
     """A string of the project's YAML files, with where it is written: a
     value rendered as Jinja names its file and line when it fails."""
@@ -74,10 +74,10 @@ class _YamlLoader(yaml.SafeLoader):
 _YamlLoader.add_constructor('tag:yaml.org,2002:str', _YamlLoader.construct_text)
 
 
-def load_yaml(path):
-    """The YAML file at path, as yaml.safe_load reads it, strings as
-    YamlText."""
-    loader = _YamlLoader(read(path))
+def load_yaml(text, path):
+    """The YAML text of the file at path, as yaml.safe_load reads it,
+    strings as YamlText."""
+    loader = _YamlLoader(text)
     loader.path = path
     try:
         return loader.get_single_data()
@@ -123,14 +123,27 @@ def folder_config(root, project, parts):
 
 class Project:
     def __init__(self, directory, args):
+        # its files are read inside the directory named on the command line
+        # (where it really is: files.Area), and nowhere else
         self.dir = os.path.abspath(directory)
+        self.area = Area([self.dir], self.dir)
         path = os.path.join(self.dir, 'dbt_project.yml')
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             raise ProjectError(f'{directory}: no dbt_project.yml (is this a dbt project?)')
         try:
-            self.conf = load_yaml(path) or {}
+            self.conf = load_yaml(self.read(path), path) or {}
         except yaml.YAMLError as e:
             raise ProjectError(f'{path}: {e}')
+        if not isinstance(self.conf, dict):
+            raise ProjectError(f'{path}: not a mapping of settings')
+        self.path_settings = {key: relative_setting(key, self.conf.get(key)) for key in PATH_SETTINGS}
+        if isinstance(self.conf.get('packages-install-path'), list):
+            raise ProjectError('dbt_project.yml: packages-install-path: one path, not a list')
+        self.local_packages = []    # --allow-local-package: folders outside it that packages may be
+        for folder in getattr(args, 'allow_local_package', None) or []:
+            if not os.path.isdir(folder):
+                raise ProjectError(f'--allow-local-package {folder}: not a directory')
+            self.local_packages.append(os.path.realpath(folder))
         self.name = self.conf.get('name') or os.path.basename(self.dir)
         self.vars = dict(self.conf.get('vars') or {})
         if args.vars:
@@ -161,26 +174,37 @@ class Project:
     def profile_dialect(self):
         """tsql when the project's own profiles.yml targets SQL Server."""
         path = os.path.join(self.dir, 'profiles.yml')
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             return 'postgres'
         try:
-            profiles = yaml.safe_load(read(path)) or {}
+            text = self.read(path)
+        except ProjectError as e:
+            raise ProjectError(f'{e} (--dialect says the dialect: then profiles.yml is not read)')
+        try:
+            profiles = yaml.safe_load(text) or {}
         except yaml.YAMLError:
             return 'postgres'
-        for profile in profiles.values():
+        for profile in profiles.values() if isinstance(profiles, dict) else []:
             for output in (profile or {}).get('outputs', {}).values() if isinstance(profile, dict) else []:
                 if isinstance(output, dict) and output.get('type') in ('sqlserver', 'synapse', 'fabric'):
                     return 'tsql'
         return 'postgres'
 
+    def read(self, path):
+        """The text of the project's file at path (files.Area.read: inside
+        the project, as it is when opened)."""
+        return self.area.read(path)
+
     def paths(self, key, default):
-        return [os.path.join(self.dir, p) for p in (self.conf.get(key) or [default])]
+        """The folders of a path setting, under the project's directory."""
+        return [os.path.join(self.dir, p) for p in (self.path_settings.get(key) or [default])]
 
     def files(self, key, default, ext):
+        """(folder, file) for the files of a path setting's folders whose
+        names end in ext: only inside the project."""
         out = []
         for base in self.paths(key, default):
-            for f in sorted(glob.glob(os.path.join(base, '**', '*' + ext), recursive=True)):
-                out.append((base, f))
+            out += [(base, f) for f in self.area.files(base, ext)]
         return out
 
     def load(self):
@@ -188,7 +212,7 @@ class Project:
             name = os.path.splitext(os.path.basename(f))[0]
             if name in self.models:
                 raise ProjectError(f'{f}: a second model named {name}')
-            node = Node('model', name, f, read(f))
+            node = Node('model', name, f, self.read(f))
             parts = os.path.relpath(os.path.dirname(f), base).split(os.sep)
             parts = [] if parts == ['.'] else parts
             node.folders = parts
@@ -208,7 +232,7 @@ class Project:
                                                ([] if parts == ['.'] else parts) + [name])
             self.seeds[name] = node
         for base, f in self.files('snapshot-paths', 'snapshots', '.sql'):
-            text = read(f)
+            text = self.read(f)
             for m in re.finditer(r'{%-?\s*snapshot\s+(\w+)\s*-?%}(.*?){%-?\s*endsnapshot\s*-?%}', text, re.S):
                 node = Node('snapshot', m.group(1), f, m.group(2))
                 node.line = text.count('\n', 0, m.start(2)) + 1
@@ -219,7 +243,7 @@ class Project:
             + self.files('seed-paths', 'seeds', '.yml') + self.files('snapshot-paths', 'snapshots', '.yml')
         for _, f in ymls:
             try:
-                doc = load_yaml(f) or {}
+                doc = load_yaml(self.read(f), f) or {}
             except yaml.YAMLError as e:
                 raise ProjectError(f'{f}: {e}')
             if not isinstance(doc, dict):
@@ -255,14 +279,14 @@ class Project:
         for key, default in (('docs-paths', None), ('model-paths', 'models'), ('macro-paths', 'macros'),
                              ('seed-paths', 'seeds'), ('snapshot-paths', 'snapshots'), ('test-paths', 'tests'),
                              ('analysis-paths', 'analyses')):
-            if default is None and not self.conf.get(key):
+            if default is None and not self.path_settings.get(key):
                 continue
             doc_files += [f for _, f in self.files(key, default, '.md')]
         for f in sorted(set(doc_files)):
-            for m in re.finditer(r'{%-?\s*docs\s+(\w+)\s*-?%}(.*?){%-?\s*enddocs\s*-?%}', read(f), re.S):
+            for m in re.finditer(r'{%-?\s*docs\s+(\w+)\s*-?%}(.*?){%-?\s*enddocs\s*-?%}', self.read(f), re.S):
                 self.docs[m.group(1)] = m.group(2).strip()
         for _, f in self.files('test-paths', 'tests', '.sql'):
-            text = read(f)
+            text = self.read(f)
             if re.search(r'{%-?\s*test\s', text):
                 continue        # generic tests, loaded with the macros
             self.singular.append((os.path.splitext(os.path.basename(f))[0], f, text))

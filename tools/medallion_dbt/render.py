@@ -5,7 +5,6 @@ is_incremental, adapter, return, doc, run_query, the dbt.* macros).
 What a template asks of the project's models and of the database is
 answered by a Resolver the caller passes in: render does not know the
 importer."""
-import glob
 import json
 import os
 import re
@@ -18,7 +17,8 @@ import jinja2.runtime
 import yaml
 
 from .errors import MacroReturn, ProjectError, Skip
-from .project import deep_merge, read
+from .files import Area
+from .project import deep_merge
 from .sandbox import SAFE_MODULES, Sandbox
 from .sqltext import Relation, quote_ident
 
@@ -263,26 +263,22 @@ class Renderer:
 
     def load_macros(self):
         p = self.project
-        files = []
-        pkg_dir = os.path.join(p.dir, p.conf.get('packages-install-path', 'dbt_packages'))
-        for pkg in sorted(glob.glob(os.path.join(pkg_dir, '*'))):
-            name = os.path.basename(pkg)
-            try:
-                pconf = yaml.safe_load(read(os.path.join(pkg, 'dbt_project.yml'))) or {}
-                name = pconf.get('name', name)
-            except (OSError, yaml.YAMLError, AttributeError):
-                pass
+        files = []                          # (path, macro table, where it may be read)
+        for name, root, area in self.package_areas():
+            config = os.path.join(root, 'dbt_project.yml')
+            if os.path.lexists(config):
+                try:
+                    name = (yaml.safe_load(area.read(config)) or {}).get('name', name)
+                except (yaml.YAMLError, AttributeError):
+                    pass
             space = Namespace(name)
             self.packages[name] = space
             self.env.globals[name] = space
-            files += [(f, space._macros) for f in
-                      sorted(glob.glob(os.path.join(pkg, 'macros', '**', '*.sql'), recursive=True))]
-        for base in p.paths('macro-paths', 'macros'):
-            files += [(f, self.macros) for f in sorted(glob.glob(os.path.join(base, '**', '*.sql'), recursive=True))]
-        for base in p.paths('test-paths', 'tests'):
-            for f in sorted(glob.glob(os.path.join(base, '**', '*.sql'), recursive=True)):
-                if re.search(r'{%-?\s*test\s', read(f)):
-                    files.append((f, self.macros))
+            files += [(f, space._macros, area) for f in area.files(os.path.join(root, 'macros'), '.sql')]
+        files += [(f, self.macros, p.area) for _, f in p.files('macro-paths', 'macros', '.sql')]
+        for _, f in p.files('test-paths', 'tests', '.sql'):
+            if re.search(r'{%-?\s*test\s', p.read(f)):
+                files.append((f, self.macros, p.area))
         # a package the project names but did not install: its macros skip
         for pkg in ('dbt_utils', 'dbt_expectations', 'dbt_date', 'codegen', 'audit_helper'):
             if pkg not in self.env.globals:
@@ -291,8 +287,8 @@ class Renderer:
             self.env.globals['dbt'] = cross_database_macros()
         # names first, then bodies: a macro may call one of a later file
         parsed = []
-        for path, table in files:
-            source = block_to_macro(read(path))
+        for path, table, area in files:
+            source = block_to_macro(area.read(path))
             try:
                 tree = self.env.parse(source)
             except jinja2.TemplateSyntaxError as e:
@@ -311,6 +307,34 @@ class Renderer:
                 value = getattr(module, name)
                 if isinstance(value, jinja2.runtime.Macro):
                     self.defined[(id(table), name)] = value
+
+    def package_areas(self):
+        """(name, folder, files.Area) of each package in the packages folder
+        (packages-install-path), where dbt deps puts them.  A hub or git
+        package is a folder there; a local one (packages.yml local:) is a
+        link to its folder, which may be anywhere in the project, or in a
+        folder named with --allow-local-package; anything else is refused.
+        A package's files are read only inside it."""
+        p = self.project
+        packages = p.paths('packages-install-path', 'dbt_packages')[0]
+        if not os.path.lexists(packages):
+            return []
+        p.area.resolve(packages)
+        where = Area([p.dir] + p.local_packages, p.dir, 'the project',
+                     'a local package outside it is read only when named with --allow-local-package')
+        out = []
+        try:
+            entries = sorted(os.scandir(packages), key=lambda e: e.name)
+        except OSError:
+            return []
+        for entry in entries:
+            if entry.name.startswith('.'):
+                continue
+            real = where.resolve(entry.path)
+            if os.path.isdir(real):
+                own = Area([real], p.dir, 'its package', "a package's files are read only inside it")
+                out.append((entry.name, entry.path, own))
+        return out
 
     def render(self, node, text, first_line=None):
         """Render text for node (which collects config() and refs); text

@@ -7,9 +7,20 @@ import itertools
 import re
 import types
 
+import jinja2
 import jinja2.sandbox
 
 from .errors import Refused
+
+
+class NoFiles(jinja2.BaseLoader):
+    """The loader of the sandbox: {% include %}, {% import %} and
+    {% extends %} find no template, so that no template reads a file (the
+    project's files are read by the importer, only inside the project)."""
+
+    def get_source(self, environment, template):
+        raise jinja2.TemplateNotFound(template, f'"{template}": templates read no file '
+                                                f'({{% include %}}, {{% import %}} and {{% extends %}} are not provided)')
 
 
 class Sandbox(jinja2.sandbox.SandboxedEnvironment):
@@ -20,7 +31,11 @@ class Sandbox(jinja2.sandbox.SandboxedEnvironment):
     rule (no attribute that starts with an underscore, no internals of
     functions, frames and generators, str.format only through the same
     rule), no attribute may be a module or a database object: nothing this
-    tool gives templates holds one, and this keeps it so."""
+    tool gives templates holds one, and this keeps it so.  It loads no
+    template from a file (NoFiles)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(loader=NoFiles(), **kwargs)
 
     def is_safe_attribute(self, obj, attr, value):
         if isinstance(value, types.ModuleType) or _from_psycopg(value):

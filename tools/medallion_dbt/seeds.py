@@ -7,7 +7,7 @@ import re
 
 from .errors import Skip
 from .models import NAME_RE
-from .project import deep_merge, read
+from .project import deep_merge
 from .sources import create_source
 from .sqltext import quote_ident, quote_literal
 
@@ -27,13 +27,46 @@ def check_type(imp, column, type_name):
             raise Skip(f'column {column}: type "{type_name}" does not exist')
 
 
+def seed_schema(imp, schema):
+    """The seed schema, made when it is not there; Skip saying why the
+    importing role cannot load seeds into it.  CREATE SCHEMA IF NOT EXISTS
+    needs CREATE on the database even when the schema exists, so it runs
+    only when the schema is not there; an existing one needs CREATE and
+    USAGE on it."""
+    if not imp.db.connected:
+        imp.db.run(f'CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}')
+        return
+    found = imp.db.query_params(
+        "SELECT pg_catalog.has_schema_privilege(oid, 'CREATE'), pg_catalog.has_schema_privilege(oid, 'USAGE') "
+        "FROM pg_catalog.pg_namespace WHERE nspname = %s", [schema])
+    if found:
+        if found[0] != (True, True):
+            raise Skip(f'role {imp.db.role()} may not create tables in schema {schema} (it needs CREATE and '
+                       f'USAGE on it; --seed-schema names another)')
+        return
+    try:
+        imp.db.run(f'CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}')
+    except Skip as e:
+        raise Skip(f'schema {schema} is not there, and role {imp.db.role()} cannot create it: {e} (create it, or '
+                   f'name another with --seed-schema)')
+
+
 def import_seeds(imp):
     schema = imp.args.seed_schema
+    # models read seeds: a local medallion source names them
+    source = f'{imp.p.name}_seeds' if NAME_RE.match(f'{imp.p.name}_seeds') else 'dbt_seeds'
     if imp.p.seeds:
-        imp.db.run(f'CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}')
+        try:
+            seed_schema(imp, schema)
+        except Skip as s:
+            # no seed can be loaded, nor their source made: each says why
+            for name in imp.p.seeds:
+                imp.note('seed', name, 'skipped', str(s))
+            imp.note('source', source, 'skipped', str(s))
+            return
     for name, node in imp.p.seeds.items():
         try:
-            text = read(node.path).lstrip('\ufeff')
+            text = imp.p.read(node.path).lstrip('\ufeff')
             rows = list(csv.reader(io.StringIO(text)))
             if not rows:
                 raise Skip('empty CSV file')
@@ -80,12 +113,10 @@ def import_seeds(imp):
         except Skip as s:
             imp.note('seed', name, 'skipped', str(s))
     if imp.p.seeds:
-        # models read seeds: a local medallion source names them
-        name = f'{imp.p.name}_seeds' if NAME_RE.match(f'{imp.p.name}_seeds') else 'dbt_seeds'
         try:
-            create_source(imp, name, schema, [], None, None, None, f'the seeds of dbt project {imp.p.name}')
+            create_source(imp, source, schema, [], None, None, None, f'the seeds of dbt project {imp.p.name}')
         except Skip as s:
-            imp.note('source', name, 'skipped', str(s))
+            imp.note('source', source, 'skipped', str(s))
 
 
 
