@@ -274,6 +274,42 @@ RESET ROLE;
 BEGIN;
 SELECT model, status FROM medallion_run('own_kept');
 COMMIT;
+-- testing another owner's models locks their relations too: not inside a
+-- transaction block either (a savepoint in one is no way out); a plan
+-- there does not check them
+SET ROLE regress_own_mallory;
+BEGIN;
+SELECT test, status FROM medallion_test('own_kept');
+ROLLBACK;
+BEGIN;
+SELECT model, build, why FROM medallion_plan('own_kept');	-- says what, not whether
+SELECT count(*) AS binding_locks FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+ WHERE l.pid = pg_backend_pid() AND c.relname = 'own_kept';
+ROLLBACK;
+BEGIN;
+SAVEPOINT s;
+SELECT model, status FROM medallion_run('own_kept');
+ROLLBACK;
+BEGIN;
+SELECT medallion.note_outside_block() AS outside;		-- says no inside a block
+SAVEPOINT s;
+SELECT model, status FROM medallion_run('own_kept');
+ROLLBACK;
+-- ... and on their own they are fine, also in an exception block of a
+-- statement that said it is outside one (medallion_run_scheduled)
+SELECT count(*) >= 0 AS tested FROM medallion_test('own_kept');
+SELECT count(*) AS planned FROM medallion_plan('own_kept');
+DO $$
+BEGIN
+	PERFORM medallion.note_outside_block();
+	BEGIN
+		PERFORM count(*) FROM medallion_run('own_kept', changed_only => false);
+	EXCEPTION WHEN OTHERS THEN
+		RAISE WARNING 'refused: %', SQLERRM;
+	END;
+END $$;
+-- (a schedule of another owner's models: test/t/004_schedule.pl)
+RESET ROLE;
 
 -- 8. Names are escaped in every drawing of the graph.
 CREATE TABLE own_src."a<b>&c""#d`e" (id int);

@@ -53,6 +53,7 @@
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "storage/lock.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
@@ -1556,32 +1557,60 @@ plan_steps(Run *run)
 }
 
 /*
+ * The local transaction that medallion.note_outside_block() found outside
+ * any transaction block: a subtransaction of it (a PL/pgSQL exception
+ * block around medallion_run, as medallion_run_scheduled has) is not a
+ * transaction block the caller keeps open.
+ */
+static LocalTransactionId outside_block_lxid = InvalidLocalTransactionId;
+
+PG_FUNCTION_INFO_V1(medallion_note_outside_block);
+
+/*
+ * medallion_note_outside_block
+ *		Whether the caller is outside a transaction block; when it is, its
+ *		transaction may run other owners' models inside exception blocks
+ *		(the session is still ended RUN_HOLD_OTHERS_MS after such a run).
+ */
+Datum
+medallion_note_outside_block(PG_FUNCTION_ARGS)
+{
+	if (IsTransactionBlock())
+		PG_RETURN_BOOL(false);
+	outside_block_lxid = MyProc->lxid;
+	PG_RETURN_BOOL(true);
+}
+
+/*
  * refuse_others_in_block
- *		Error when the run is inside a transaction block (or a
- *		subtransaction) and selects models whose owner's privileges the
- *		caller does not have: a publish locks the published tables until
- *		the transaction ends, and the caller would decide for how long
- *		another owner's readers and runs wait.  One's own models may be run
- *		inside a transaction.
+ *		Error when what (medallion_run, medallion_test, medallion_plan) is
+ *		called inside a transaction block and steps hold models whose
+ *		owner's privileges the caller does not have: what it locks of
+ *		theirs (published tables, stored failing rows, bindings) stays
+ *		locked until the transaction ends, and the caller would decide for
+ *		how long another owner's readers and runs wait.  One's own models
+ *		may be run, tested and planned inside a transaction.
  */
 static void
-refuse_others_in_block(Run *run)
+refuse_others_in_block(List *steps, const char *what)
 {
 	ListCell   *lc;
 
-	if (!IsTransactionBlock() && !IsSubTransaction())
+	if (!IsTransactionBlock())
 		return;
-	foreach(lc, run->steps)
+	if (IsSubTransaction() && outside_block_lxid == MyProc->lxid)
+		return;					/* an exception block of a statement, not a block left open */
+	foreach(lc, steps)
 	{
 		ModelDef   *model = ((RunStep *) lfirst(lc))->model;
 
 		if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
 			ereport(ERROR,
 					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-					 errmsg("medallion_run cannot run model \"%s\" of role \"%s\" inside a transaction block",
-							model->name, model->owner),
-					 errdetail("Publishing locks the model's table until the transaction ends; only the model's owner may hold it that long."),
-					 errhint("Call medallion_run outside BEGIN ... COMMIT, or select only models of your own.")));
+					 errmsg("%s cannot take model \"%s\" of role \"%s\" inside a transaction block",
+							what, model->name, model->owner),
+					 errdetail("It locks the model's relations until the transaction ends; only the model's owner may hold them that long."),
+					 errhint("Call %s outside BEGIN ... COMMIT, or select only models of your own.", what)));
 	}
 }
 
@@ -1616,9 +1645,9 @@ hold_xact_callback(XactEvent event, void *arg)
 	if (event == XACT_EVENT_PRE_PREPARE && hold_armed)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("cannot prepare a transaction that published models of other owners"),
-				 errdetail("Their tables stay locked until it ends."),
-				 errhint("Commit it, or run medallion_run on its own.")));
+				 errmsg("cannot prepare a transaction that published, tested or planned models of other owners"),
+				 errdetail("Their relations stay locked until it ends."),
+				 errhint("Commit it, or call medallion_run, medallion_test or medallion_plan on its own.")));
 	if (hold_timeout != MAX_TIMEOUTS &&
 		(event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		 event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_COMMIT ||
@@ -1629,18 +1658,21 @@ hold_xact_callback(XactEvent event, void *arg)
 	}
 }
 
-/* Arm the hold timeout when the run published a model of another owner. */
+/*
+ * Arm the hold timeout when steps hold a model of another owner that the
+ * call locked: published (a run; all steps when all), tested or planned.
+ */
 static void
-hold_others_briefly(Run *run)
+hold_others_briefly(List *steps, bool all)
 {
 	ListCell   *lc;
 	bool		others = false;
 
-	foreach(lc, run->steps)
+	foreach(lc, steps)
 	{
 		RunStep    *step = lfirst(lc);
 
-		if (step->published && !has_privs_of_role(GetUserId(), ModelOwnerId(step->model)))
+		if ((all || step->published) && !has_privs_of_role(GetUserId(), ModelOwnerId(step->model)))
 			others = true;
 	}
 	if (!others)
@@ -1784,7 +1816,7 @@ medallion_run(PG_FUNCTION_ARGS)
 
 	if (!plan_steps(run))
 		PG_RETURN_VOID();
-	refuse_others_in_block(run);
+	refuse_others_in_block(run->steps, "medallion_run");
 	if (run->threads > 0)
 		plan_workers(run->graph, run->steps, true);
 
@@ -1849,7 +1881,7 @@ medallion_run(PG_FUNCTION_ARGS)
 					RunCountSteps(run, STEP_PENDING, true),
 					run_log_timing ? psprintf(" in %s ms", format_count((int64) (run->publish_ms + 0.5))) : "")));
 
-	hold_others_briefly(run);
+	hold_others_briefly(run->steps, false);
 	if (run->strict && nfailed + RunCountSteps(run, STEP_SKIPPED, false) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
@@ -1912,6 +1944,7 @@ medallion_test(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (!plan_steps(run))
 		PG_RETURN_VOID();
+	refuse_others_in_block(run->steps, "medallion_test");
 	number_run(run);
 	/* builds nothing: recorded once, at the end (ledger_finish) */
 
@@ -1952,6 +1985,7 @@ medallion_test(PG_FUNCTION_ARGS)
 	}
 	run->status = failed > 0 ? "failed" : "success";
 	LedgerFinish(run, false);
+	hold_others_briefly(run->steps, true);
 	PG_RETURN_VOID();
 }
 
@@ -2066,12 +2100,25 @@ medallion_plan(PG_FUNCTION_ARGS)
 		else
 			nulls[7] = true;
 		/* before ALTER EXTENSION UPDATE to 0.2.0 there is no change tracking */
-		why = rsinfo->setDesc->natts >= 10 ? plan_why(graph, node, builds) : NULL;
+		if (rsinfo->setDesc->natts < 10)
+			why = NULL;
+		else if (IsTransactionBlock() && !has_privs_of_role(GetUserId(), ModelOwnerId(node->model)))
+		{
+			/*
+			 * Checking reads the model's binding, locked to the end of the
+			 * transaction: not for another owner's model inside a block
+			 * (refuse_others_in_block).
+			 */
+			why = "not checked: another owner's model, inside a transaction block";
+		}
+		else
+			why = plan_why(graph, node, builds);
 		builds[step->node] = plan_changes(graph, node, builds, why);
 		values[8] = BoolGetDatum(why != NULL);
 		values[9] = why ? CStringGetTextDatum(why) : (Datum) 0;
 		nulls[9] = why == NULL;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	hold_others_briefly(steps, true);
 	PG_RETURN_VOID();
 }

@@ -196,6 +196,14 @@ system("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', 'postgres', '-c',
 	   '-c', "CALL public.medallion_run_scheduled('alice_daily')") == 0 or die 'the scheduled run failed';
 is(psql('postgres', "SELECT last_status FROM medallion.schedules WHERE name = 'alice_daily'"), 'success',
    'her scheduled run records its outcome');
+# another admin's schedule of her model runs it: pg_cron calls the procedure
+# outside any transaction block (its exception block around the run is not one)
+psql('postgres', "SET ROLE tap_sched_bob; SELECT medallion_schedule('bob_runs_alice', 'sched_alice', '0 4 * * *')");
+system("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', 'postgres', '-c', 'SET ROLE tap_sched_bob',
+	   '-c', "CALL public.medallion_run_scheduled('bob_runs_alice')") == 0 or die 'the scheduled run failed';
+is(psql('postgres', "SELECT last_status FROM medallion.schedules WHERE name = 'bob_runs_alice'"), 'success',
+   'a schedule of another owner\'s model runs it');
+psql('postgres', "SET ROLE tap_sched_bob; SELECT medallion_unschedule('bob_runs_alice')");
 ($ok, $out) = psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_schedule('alice_daily', 'sched_alice', '0 3 * * *', retries => 101)");
 like($out, qr/retries must be from 0 to 100/, 'retries out of range are refused');
 ($ok, $out) = psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_schedule('alice_daily', 'sched_alice', '0 3 * * *', retry_delay => '-1 minute')");

@@ -219,3 +219,17 @@ AS 'MODULE_PATHNAME', 'medallion_rollback'
 LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@.medallion_rollback(text) IS
 	'Swap a table model''s previous content back in (running it again swaps forward); returns a summary';
+
+/*
+ * note_outside_block: a caller outside a transaction block (a procedure
+ * such as medallion_run_scheduled) says so before an exception block
+ * around medallion_run, which is then not refused other owners' models as
+ * if a transaction were left open (its session still ends 2 s after such
+ * a run if its transaction goes on).
+ */
+CREATE OR REPLACE FUNCTION medallion.note_outside_block()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'medallion_note_outside_block'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medallion.note_outside_block() IS
+	'Whether the caller is outside a transaction block; if so, exception blocks of its transaction may run other owners'' models';

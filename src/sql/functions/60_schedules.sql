@@ -326,6 +326,8 @@ BEGIN
 		PERFORM pg_catalog.set_config('medallion.run_label',
 									  pg_catalog.format('schedule %s, attempt %s of %s', s.name, attempt,
 														s.retries OPERATOR(pg_catalog.+) 1), false);
+		/* not a transaction block: the exception block below may run other owners' models */
+		PERFORM medallion.note_outside_block();
 		BEGIN
 			SELECT pg_catalog.count(*) FILTER (WHERE r.status OPERATOR(pg_catalog.=) ANY (ARRAY['failed', 'cancelled', 'skipped']))
 			  INTO bad FROM @extschema@.medallion_run(s.selector, threads => s.threads) AS r;
