@@ -13,7 +13,7 @@
 #include "medallion.h"
 
 /*
- * Columns of the rows catalog.c reads (the SELECT lists there), by name:
+ * Columns of the rows catalog_tables.c reads (the SELECT lists there), by name:
  * tuple-to-struct functions read them with these, never with bare numbers.
  */
 #define Anum_layers_name	1
@@ -236,17 +236,27 @@ typedef struct CatalogSession
 	int			save_nestlevel;
 } CatalogSession;
 
+/* catalog.c */
 extern Oid	CatalogExtensionOwner(void);
 extern const MaterializationKind *CatalogMaterialization(const char *name);
 extern void CatalogEnter(CatalogSession *session);
 extern void CatalogLeave(CatalogSession *session);
 extern void CatalogRequireAdmin(const char *action);
+extern void CatalogCheckSpi(int ret, int expected, const char *what);
+extern int	CatalogQuery(const char *sql, int nargs, Oid *types, Datum *values,
+						 const char *nulls, long count);
+extern uint64 CatalogExecute(const char *sql, int nargs, Oid *types, Datum *values,
+							 const char *nulls, int expected, const char *what);
+extern List *TextArrayToList(Datum array);
+extern Datum ListToTextArray(List *strings);
+
 /* how long a definition waits for another session's */
 #define CATALOG_DEFINITIONS_WAIT_MS 30000
 
 extern void CatalogLockDefinitions(void);
 extern bool CatalogTryLockTrim(void);
 
+/* catalog_tables.c */
 extern List *CatalogListLayers(void);
 extern LayerDef *CatalogGetLayer(const char *name, bool missing_ok);
 extern List *CatalogListModels(void);
@@ -256,10 +266,6 @@ extern bool CatalogSourceActsFor(const char *source_owner, const char *local_sch
 extern List *CatalogListDependencies(const char *model);
 
 extern void CatalogUpsertModel(ModelDef *model, bool is_new);
-extern int	CatalogQuery(const char *sql, int nargs, Oid *types, Datum *values,
-						 const char *nulls, long count);
-extern uint64 CatalogExecute(const char *sql, int nargs, Oid *types, Datum *values,
-							 const char *nulls, int expected, const char *what);
 extern List *CatalogTestEdges(void);
 extern void CatalogUpsertTest(TestDef *test, const char *description);
 extern bool CatalogDeleteTest(const char *model, const char *name);
@@ -282,8 +288,5 @@ extern void CatalogSetState(const char *model, const char *watermark, const char
 extern char *CatalogOldestTransactionStart(void);
 extern double *CatalogLastBuildMs(List *models);
 extern void CatalogInvalidateDownstream(const char *model);
-
-extern List *TextArrayToList(Datum array);
-extern Datum ListToTextArray(List *strings);
 
 #endif							/* MEDALLION_CATALOG_H */

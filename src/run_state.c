@@ -1,17 +1,26 @@
 /*-------------------------------------------------------------------------
  *
  * run_state.c
- *	  A run as data: the names of step statuses and counts of steps.  What
- *	  run.c reports and run_ledger.c records both read these, so they sit
- *	  below both (the types, Run and RunStep, are in run.h).
+ *	  A run as data: the names of step statuses, counts of steps, and the
+ *	  progress lines of a run (its counts and durations, each step's
+ *	  outcome and failing tests).  What run.c reports and run_ledger.c
+ *	  records both read these, so they sit below both (the types, Run and
+ *	  RunStep, are in run.h).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "utils/builtins.h"
 
+#include "catalog.h"
 #include "run.h"
+#include "tests.h"
+
+/* medallion.log_timing (RunInit): durations in the progress lines */
+bool		run_log_timing = true;
 
 const char *const run_step_status_names[] = {
 	"pending", "success", "up_to_date", "failed", "skipped", "cancelled"
@@ -34,4 +43,137 @@ RunCountSteps(Run *run, StepStatus status, bool published_only)
 			n++;
 	}
 	return n;
+}
+
+/*
+ * RunFormatCount
+ *		n with thousands separators (19820 -> "19,820"), palloc'd in the
+ *		caller's memory context.
+ */
+char *
+RunFormatCount(int64 n)
+{
+	char		digits[32];
+	StringInfoData buf;
+	int			len;
+
+	snprintf(digits, sizeof(digits), INT64_FORMAT, n < 0 ? -n : n);
+	len = strlen(digits);
+	initStringInfo(&buf);
+	if (n < 0)
+		appendStringInfoChar(&buf, '-');
+	for (int i = 0; i < len; i++)
+	{
+		if (i > 0 && (len - i) % 3 == 0)
+			appendStringInfoChar(&buf, ',');
+		appendStringInfoChar(&buf, digits[i]);
+	}
+	return buf.data;
+}
+
+/*
+ * RunFormatMs
+ *		" in N ms" for a progress line, or "" when medallion.log_timing is
+ *		off; palloc'd in the caller's memory context.
+ */
+char *
+RunFormatMs(double ms)
+{
+	return run_log_timing ? psprintf(" in %s ms", RunFormatCount((int64) (ms + 0.5))) : "";
+}
+
+/*
+ * RunStepReport
+ *		The progress lines of a step that was taken, in the caller's memory
+ *		context: emitted in plan order, whatever order the steps were
+ *		built in.
+ */
+List *
+RunStepReport(Run *run, RunStep *step)
+{
+	List	   *lines = NIL;
+	const char *what = quote_qualified_identifier(step->model->schema, step->model->name);
+	const char *prefix = psprintf("[%d/%d]", step->stepno, list_length(run->steps));
+
+	switch (step->status)
+	{
+		case STEP_UP_TO_DATE:
+			if (step->unchanged_since > 0)
+				lines = lappend(lines, psprintf("%s UP TO DATE %s %s: inputs unchanged since run %lld%s",
+												prefix, what, step->model->materialized,
+												(long long) step->unchanged_since, RunFormatMs(step->ms)));
+			else
+				lines = lappend(lines, psprintf("%s UP TO DATE %s %s: no new rows%s", prefix, what,
+												step->model->materialized, RunFormatMs(step->ms)));
+			break;
+		case STEP_SUCCESS:
+			if ((step->candidate != NULL && step->candidate->delta) ||
+				step->model->kind == MAT_SNAPSHOT)
+				lines = lappend(lines, psprintf("%s OK %s %s %s new or changed rows%s", prefix, what,
+												step->model->materialized, RunFormatCount(step->rows),
+												RunFormatMs(step->ms)));
+			else if (step->candidate != NULL && step->candidate->full_reason)
+				lines = lappend(lines, psprintf("%s OK %s %s %s rows (%s)%s", prefix, what,
+												step->model->materialized, RunFormatCount(step->rows),
+												step->candidate->full_reason, RunFormatMs(step->ms)));
+			else if (step->model->kind == MAT_EPHEMERAL)
+				lines = lappend(lines, psprintf("%s OK %s ephemeral (read through its binding by what reads it)",
+												prefix, step->model->name));
+			else if (step->has_rows)
+				lines = lappend(lines, psprintf("%s OK %s %s %s row%s%s", prefix, what,
+												step->model->materialized, RunFormatCount(step->rows),
+												step->rows == 1 ? "" : "s", RunFormatMs(step->ms)));
+			else
+				lines = lappend(lines, psprintf("%s OK %s %s%s", prefix, what, step->model->materialized,
+												RunFormatMs(step->ms)));
+			break;
+		case STEP_FAILED:
+		case STEP_CANCELLED:
+			lines = lappend(lines, psprintf("%s %s %s %s%s: %s", prefix,
+											step->status == STEP_FAILED ? "ERROR" : "CANCELLED", what,
+											step->model->materialized, RunFormatMs(step->ms), step->message));
+			break;
+		case STEP_SKIPPED:
+			lines = lappend(lines, psprintf("%s SKIP %s %s: %s", prefix, what, step->model->materialized,
+											step->message));
+			break;
+		case STEP_PENDING:
+			break;
+	}
+	if (step->tests != NULL)
+	{
+		ListCell   *lc;
+
+		foreach(lc, step->tests->results)
+		{
+			TestResult *result = lfirst(lc);
+
+			if (strcmp(result->status, "error") == 0)
+				lines = lappend(lines, psprintf("    ERROR test %s: %s", result->test->name, result->message));
+			else if (strcmp(result->status, "pass") != 0)
+				lines = lappend(lines, psprintf("    %s test %s: %s failure%s%s",
+												strcmp(result->status, "warn") == 0 ? "WARN" : "FAIL",
+												result->test->name, RunFormatCount(result->failures),
+												result->failures == 1 ? "" : "s",
+												strcmp(result->status, "fail") == 0 && !result->test->blocking ?
+												" (not blocking)" : ""));
+		}
+	}
+	return lines;
+}
+
+/* The step of a graph node in this run, or NULL. */
+RunStep *
+RunStepOfNode(Run *run, int node)
+{
+	ListCell   *lc;
+
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+
+		if (step->node == node)
+			return step;
+	}
+	return NULL;
 }
