@@ -335,6 +335,102 @@ CatalogQuery(const char *sql, int nargs, Oid *types, Datum *values, const char *
 }
 
 /*
+ * CatalogScanRows
+ *		The one catalog row reader: run a constant query (CatalogQuery, so
+ *		its plan is kept) on the SPI connection the caller has open (a
+ *		catalog session, or its own), check it ran (what names it in the
+ *		error), and hand each row to fn, in memory context cxt.  Returns
+ *		the List, allocated in cxt, of what fn returned that is not NULL:
+ *		fn copies out of the row what the caller keeps (CatalogText and the
+ *		other column readers below allocate in cxt), or acts on the row and
+ *		returns NULL.
+ */
+List *
+CatalogScanRows(MemoryContext cxt, const char *sql, int nargs, Oid *types, Datum *values,
+				const char *what, CatalogRowFn fn, void *arg)
+{
+	SPITupleTable *tuptable;
+	uint64		nrows;
+	List	   *rows = NIL;
+
+	CatalogCheckSpi(CatalogQuery(sql, nargs, types, values, NULL, 0), SPI_OK_SELECT, what);
+	/* fn may run SPI itself: the result is kept here, not in SPI's globals */
+	tuptable = SPI_tuptable;
+	nrows = SPI_processed;
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		void	   *row = fn(tuptable->vals[i], tuptable->tupdesc, arg);
+
+		if (row != NULL)
+			rows = lappend(rows, row);
+		MemoryContextSwitchTo(old);
+	}
+	return rows;
+}
+
+/*
+ * CatalogReadRows
+ *		CatalogScanRows in a catalog session of its own (as the extension
+ *		owner, CatalogEnter), the rows made in the caller's memory context.
+ */
+List *
+CatalogReadRows(const char *sql, int nargs, Oid *types, Datum *values, const char *what,
+				CatalogRowFn fn, void *arg)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	List	   *rows;
+
+	CatalogEnter(&session);
+	rows = CatalogScanRows(callercxt, sql, nargs, types, values, what, fn, arg);
+	CatalogLeave(&session);
+	return rows;
+}
+
+/*
+ * CatalogRowTexts
+ *		A CatalogRowFn: every column of the row as a string (NULL for SQL
+ *		NULL), in an array of as many, palloc'd in the current context.
+ */
+void *
+CatalogRowTexts(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	char	  **row = palloc(sizeof(char *) * desc->natts);
+
+	for (int col = 0; col < desc->natts; col++)
+		row[col] = SPI_getvalue(tuple, desc, col + 1);
+	return row;
+}
+
+/* Column col (1-based) of a row as a palloc'd string, or NULL. */
+char *
+CatalogText(HeapTuple tuple, TupleDesc desc, int col)
+{
+	return SPI_getvalue(tuple, desc, col);
+}
+
+/* Column col (1-based, text[]) of a row as a List of strings, NIL for NULL. */
+List *
+CatalogTextList(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+
+	return isnull ? NIL : TextArrayToList(d);
+}
+
+/* Column col (1-based, boolean) of a row; false for NULL. */
+bool
+CatalogBool(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}
+
+/*
  * CatalogExecute
  *		Run one statement on the catalog, as the extension owner with the
  *		pinned search_path, with parameters (nulls as SPI takes them), and

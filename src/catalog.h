@@ -8,6 +8,8 @@
 #ifndef MEDALLION_CATALOG_H
 #define MEDALLION_CATALOG_H
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
 #include "nodes/pg_list.h"
 
 #include "medallion.h"
@@ -249,6 +251,22 @@ extern uint64 CatalogExecute(const char *sql, int nargs, Oid *types, Datum *valu
 							 const char *nulls, int expected, const char *what);
 extern List *TextArrayToList(Datum array);
 extern Datum ListToTextArray(List *strings);
+
+/*
+ * What makes one struct of a catalog row (CatalogScanRows, CatalogReadRows):
+ * it runs in the memory context the rows go to, and returns what to add to
+ * the List, or NULL for nothing.
+ */
+typedef void *(*CatalogRowFn) (HeapTuple tuple, TupleDesc desc, void *arg);
+
+extern List *CatalogScanRows(MemoryContext cxt, const char *sql, int nargs, Oid *types,
+							 Datum *values, const char *what, CatalogRowFn fn, void *arg);
+extern List *CatalogReadRows(const char *sql, int nargs, Oid *types, Datum *values,
+							 const char *what, CatalogRowFn fn, void *arg);
+extern void *CatalogRowTexts(HeapTuple tuple, TupleDesc desc, void *arg);
+extern char *CatalogText(HeapTuple tuple, TupleDesc desc, int col);
+extern List *CatalogTextList(HeapTuple tuple, TupleDesc desc, int col);
+extern bool CatalogBool(HeapTuple tuple, TupleDesc desc, int col);
 
 /* how long a definition waits for another session's */
 #define CATALOG_DEFINITIONS_WAIT_MS 30000

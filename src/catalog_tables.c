@@ -27,28 +27,10 @@
 
 #include "catalog.h"
 
-static char *spi_text(HeapTuple tuple, TupleDesc desc, int col);
 static bool spi_array_has_nulls(HeapTuple tuple, TupleDesc desc, int col);
 static void invalid_row(const char *table, const char *what, const char *detail);
 static void check_model_row(ModelDef *model, HeapTuple tuple, TupleDesc desc);
 static void check_test_row(TestDef *test, HeapTuple tuple, TupleDesc desc);
-
-/* Column col (1-based) of an SPI result as a palloc'd string, or NULL. */
-static char *
-spi_text(HeapTuple tuple, TupleDesc desc, int col)
-{
-	return SPI_getvalue(tuple, desc, col);
-}
-
-/* Value of a text[] column as a List, in the caller's memory context. */
-static List *
-spi_text_list(HeapTuple tuple, TupleDesc desc, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
-
-	return isnull ? NIL : TextArrayToList(d);
-}
 
 /* Has the text[] column NULL elements? */
 static bool
@@ -140,16 +122,17 @@ check_test_row(TestDef *test, HeapTuple tuple, TupleDesc desc)
 					psprintf("A test of kind %s does not have the columns and settings medallion_add_test requires of its kind.", kind));
 }
 
-static LayerDef *
-layer_from_tuple(HeapTuple tuple, TupleDesc desc)
+/* A row of LAYER_COLUMNS as a LayerDef (a CatalogRowFn). */
+static void *
+layer_from_tuple(HeapTuple tuple, TupleDesc desc, void *arg)
 {
 	LayerDef   *layer = palloc0(sizeof(LayerDef));
 
-	layer->name = spi_text(tuple, desc, Anum_layers_name);
-	layer->schema = spi_text(tuple, desc, Anum_layers_schema);
-	layer->ordinal = atoi(spi_text(tuple, desc, Anum_layers_ordinal));
-	layer->default_materialization = spi_text(tuple, desc, Anum_layers_default_materialization);
-	layer->reader_role = spi_text(tuple, desc, Anum_layers_reader_role);
+	layer->name = CatalogText(tuple, desc, Anum_layers_name);
+	layer->schema = CatalogText(tuple, desc, Anum_layers_schema);
+	layer->ordinal = atoi(CatalogText(tuple, desc, Anum_layers_ordinal));
+	layer->default_materialization = CatalogText(tuple, desc, Anum_layers_default_materialization);
+	layer->reader_role = CatalogText(tuple, desc, Anum_layers_reader_role);
 	return layer;
 }
 
@@ -164,24 +147,8 @@ layer_from_tuple(HeapTuple tuple, TupleDesc desc)
 List *
 CatalogListLayers(void)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	List	   *result = NIL;
-	int			ret;
-
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT " LAYER_COLUMNS " FROM medallion.layers ORDER BY ordinal", 0, NULL, NULL, NULL, 0);
-	CatalogCheckSpi(ret, SPI_OK_SELECT, "reading layers");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-
-		result = lappend(result, layer_from_tuple(SPI_tuptable->vals[i],
-												  SPI_tuptable->tupdesc));
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return result;
+	return CatalogReadRows("SELECT " LAYER_COLUMNS " FROM medallion.layers ORDER BY ordinal",
+						   0, NULL, NULL, "reading layers", layer_from_tuple, NULL);
 }
 
 /*
@@ -230,49 +197,46 @@ CatalogGetLayer(const char *name, bool missing_ok)
 	"FROM medallion.models m JOIN medallion.layers l ON l.name = m.layer " \
 	"LEFT JOIN medallion.analysis a ON a.model = m.name "
 
-static ModelDef *
-model_from_tuple(HeapTuple tuple, TupleDesc desc)
+/* A row of MODEL_COLUMNS as a ModelDef, checked (a CatalogRowFn). */
+static void *
+model_from_tuple(HeapTuple tuple, TupleDesc desc, void *arg)
 {
 	ModelDef   *model = palloc0(sizeof(ModelDef));
 	bool		isnull;
 
-	model->name = spi_text(tuple, desc, Anum_models_name);
-	model->layer = spi_text(tuple, desc, Anum_models_layer);
-	model->schema = spi_text(tuple, desc, Anum_models_schema);
-	model->layer_ordinal = atoi(spi_text(tuple, desc, Anum_models_layer_ordinal));
-	model->materialized = spi_text(tuple, desc, Anum_models_materialized);
+	model->name = CatalogText(tuple, desc, Anum_models_name);
+	model->layer = CatalogText(tuple, desc, Anum_models_layer);
+	model->schema = CatalogText(tuple, desc, Anum_models_schema);
+	model->layer_ordinal = atoi(CatalogText(tuple, desc, Anum_models_layer_ordinal));
+	model->materialized = CatalogText(tuple, desc, Anum_models_materialized);
 	model->mat = CatalogMaterialization(model->materialized);
 	model->kind = model->mat->kind;
-	model->sql = spi_text(tuple, desc, Anum_models_sql);
-	model->owner = spi_text(tuple, desc, Anum_models_owner);
-	model->search_path = spi_text(tuple, desc, Anum_models_search_path);
-	model->unique_key = spi_text_list(tuple, desc, Anum_models_unique_key);
-	model->indexes = spi_text_list(tuple, desc, Anum_models_indexes);
-	model->tags = spi_text_list(tuple, desc, Anum_models_tags);
-	model->description = spi_text(tuple, desc, Anum_models_description);
-	model->column_descriptions = spi_text(tuple, desc, Anum_models_column_descriptions);
-	model->on_schema_change = spi_text(tuple, desc, Anum_models_on_schema_change);
-	model->statement_timeout = spi_text(tuple, desc, Anum_models_statement_timeout);
-	model->enabled = DatumGetBool(SPI_getbinval(tuple, desc, Anum_models_enabled, &isnull));
+	model->sql = CatalogText(tuple, desc, Anum_models_sql);
+	model->owner = CatalogText(tuple, desc, Anum_models_owner);
+	model->search_path = CatalogText(tuple, desc, Anum_models_search_path);
+	model->unique_key = CatalogTextList(tuple, desc, Anum_models_unique_key);
+	model->indexes = CatalogTextList(tuple, desc, Anum_models_indexes);
+	model->tags = CatalogTextList(tuple, desc, Anum_models_tags);
+	model->description = CatalogText(tuple, desc, Anum_models_description);
+	model->column_descriptions = CatalogText(tuple, desc, Anum_models_column_descriptions);
+	model->on_schema_change = CatalogText(tuple, desc, Anum_models_on_schema_change);
+	model->statement_timeout = CatalogText(tuple, desc, Anum_models_statement_timeout);
+	model->enabled = CatalogBool(tuple, desc, Anum_models_enabled);
 	model->version = DatumGetInt32(SPI_getbinval(tuple, desc, Anum_models_version, &isnull));
-	model->sql_hash = spi_text(tuple, desc, Anum_models_sql_hash);
+	model->sql_hash = CatalogText(tuple, desc, Anum_models_sql_hash);
 	model->analyzed_version = DatumGetInt32(SPI_getbinval(tuple, desc, Anum_models_analyzed_version, &isnull));
-	model->strategy = spi_text(tuple, desc, Anum_models_strategy);
-	model->watermark = spi_text(tuple, desc, Anum_models_watermark);
-	model->lookback = spi_text(tuple, desc, Anum_models_lookback);
-	model->full_refresh_threshold = spi_text(tuple, desc, Anum_models_full_refresh_threshold);
-	model->snapshot_strategy = spi_text(tuple, desc, Anum_models_snapshot_strategy);
-	model->updated_at = spi_text(tuple, desc, Anum_models_updated_at);
-	model->check_columns = spi_text_list(tuple, desc, Anum_models_check_columns);
-	model->hard_deletes = spi_text(tuple, desc, Anum_models_hard_deletes);
-	model->distribution = spi_text(tuple, desc, Anum_models_distribution);
-	model->distributed_by = spi_text(tuple, desc, Anum_models_distributed_by);
-	model->colocate_with = spi_text(tuple, desc, Anum_models_colocate_with);
-	{
-		Datum		d = SPI_getbinval(tuple, desc, Anum_models_deterministic, &isnull);
-
-		model->deterministic = !isnull && DatumGetBool(d);
-	}
+	model->strategy = CatalogText(tuple, desc, Anum_models_strategy);
+	model->watermark = CatalogText(tuple, desc, Anum_models_watermark);
+	model->lookback = CatalogText(tuple, desc, Anum_models_lookback);
+	model->full_refresh_threshold = CatalogText(tuple, desc, Anum_models_full_refresh_threshold);
+	model->snapshot_strategy = CatalogText(tuple, desc, Anum_models_snapshot_strategy);
+	model->updated_at = CatalogText(tuple, desc, Anum_models_updated_at);
+	model->check_columns = CatalogTextList(tuple, desc, Anum_models_check_columns);
+	model->hard_deletes = CatalogText(tuple, desc, Anum_models_hard_deletes);
+	model->distribution = CatalogText(tuple, desc, Anum_models_distribution);
+	model->distributed_by = CatalogText(tuple, desc, Anum_models_distributed_by);
+	model->colocate_with = CatalogText(tuple, desc, Anum_models_colocate_with);
+	model->deterministic = CatalogBool(tuple, desc, Anum_models_deterministic);
 	check_model_row(model, tuple, desc);
 	return model;
 }
@@ -281,34 +245,14 @@ model_from_tuple(HeapTuple tuple, TupleDesc desc)
 static List *
 fetch_models(const char *where, const char *name)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	List	   *result = NIL;
-	char	   *query;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
-	int			ret;
 
-	CatalogEnter(&session);
-	query = psprintf("SELECT " MODEL_COLUMNS "%s ORDER BY l.ordinal, m.name", where);
 	if (name != NULL)
-	{
 		values[0] = CStringGetTextDatum(name);
-		ret = CatalogQuery(query, 1, argtypes, values, NULL, 0);
-	}
-	else
-		ret = CatalogQuery(query, 0, NULL, NULL, NULL, 0);
-	CatalogCheckSpi(ret, SPI_OK_SELECT, "reading models");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-
-		result = lappend(result, model_from_tuple(SPI_tuptable->vals[i],
-												  SPI_tuptable->tupdesc));
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return result;
+	return CatalogReadRows(psprintf("SELECT " MODEL_COLUMNS "%s ORDER BY l.ordinal, m.name", where),
+						   name != NULL ? 1 : 0, argtypes, values, "reading models",
+						   model_from_tuple, NULL);
 }
 
 /*
@@ -340,6 +284,23 @@ CatalogGetModel(const char *name, bool missing_ok)
 	return NULL;
 }
 
+/* A row of CatalogListSources as a SourceDef (a CatalogRowFn). */
+static void *
+source_from_tuple(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	SourceDef  *source = palloc0(sizeof(SourceDef));
+
+	source->name = CatalogText(tuple, desc, Anum_sources_name);
+	source->kind = CatalogText(tuple, desc, Anum_sources_kind);
+	source->local_schema = CatalogText(tuple, desc, Anum_sources_local_schema);
+	source->tables = CatalogTextList(tuple, desc, Anum_sources_tables);
+	source->retries = atoi(CatalogText(tuple, desc, Anum_sources_retries));
+	source->retry_delay = CatalogText(tuple, desc, Anum_sources_retry_delay);
+	source->batch_size = atoi(CatalogText(tuple, desc, Anum_sources_batch_size));
+	source->owner = CatalogText(tuple, desc, Anum_sources_owner);
+	return source;
+}
+
 /*
  * CatalogListSources
  *		Returns every source (List of SourceDef *).
@@ -347,40 +308,14 @@ CatalogGetModel(const char *name, bool missing_ok)
 List *
 CatalogListSources(void)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	List	   *result = NIL;
-	int			ret;
-
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT name, kind, local_schema::text, tables, "
-					  "coalesce((options->>'retries')::int, 0)::text, "
-					  "coalesce(options->>'retry_delay', '1s'), "
-					  "coalesce((options->>'batch_size')::int, 0)::text, "
-					  /* no owner column before 0.2.0's update: no owner */
-					  "pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'owner' "
-					  "FROM medallion.sources s ORDER BY name", 0, NULL, NULL, NULL, 0);
-	CatalogCheckSpi(ret, SPI_OK_SELECT, "reading sources");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		SourceDef  *source = palloc0(sizeof(SourceDef));
-
-		source->name = spi_text(tuple, desc, Anum_sources_name);
-		source->kind = spi_text(tuple, desc, Anum_sources_kind);
-		source->local_schema = spi_text(tuple, desc, Anum_sources_local_schema);
-		source->tables = spi_text_list(tuple, desc, Anum_sources_tables);
-		source->retries = atoi(spi_text(tuple, desc, Anum_sources_retries));
-		source->retry_delay = spi_text(tuple, desc, Anum_sources_retry_delay);
-		source->batch_size = atoi(spi_text(tuple, desc, Anum_sources_batch_size));
-		source->owner = spi_text(tuple, desc, Anum_sources_owner);
-		result = lappend(result, source);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return result;
+	return CatalogReadRows("SELECT name, kind, local_schema::text, tables, "
+						   "coalesce((options->>'retries')::int, 0)::text, "
+						   "coalesce(options->>'retry_delay', '1s'), "
+						   "coalesce((options->>'batch_size')::int, 0)::text, "
+						   /* no owner column before 0.2.0's update: no owner */
+						   "pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'owner' "
+						   "FROM medallion.sources s ORDER BY name", 0, NULL, NULL,
+						   "reading sources", source_from_tuple, NULL);
 }
 
 /*
@@ -431,47 +366,35 @@ CatalogSourceActsFor(const char *source_owner, const char *local_schema, Oid mod
  *		Returns the dependency rows of one model, or of all models when model
  *		is NULL (List of DependencyRow *, ordered by model then relation).
  */
+/* A row of medallion.model_dependencies as a DependencyRow (a CatalogRowFn). */
+static void *
+dependency_from_tuple(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	DependencyRow *dep = palloc0(sizeof(DependencyRow));
+
+	dep->model = CatalogText(tuple, desc, Anum_deps_model);
+	dep->schema = CatalogText(tuple, desc, Anum_deps_schema);
+	dep->name = CatalogText(tuple, desc, Anum_deps_name);
+	dep->kind = CatalogText(tuple, desc, Anum_deps_kind);
+	dep->via = CatalogText(tuple, desc, Anum_deps_via);
+	return dep;
+}
+
 List *
 CatalogListDependencies(const char *model)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	List	   *result = NIL;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
-	int			ret;
 	const char *query =
 		"SELECT model, dep_schema::text, dep_name::text, kind, via "
 		"FROM medallion.model_dependencies %s "
 		"ORDER BY model, dep_schema, dep_name, via";
 
-	CatalogEnter(&session);
 	if (model != NULL)
-	{
 		values[0] = CStringGetTextDatum(model);
-		ret = CatalogQuery(psprintf(query, "WHERE model = $1"),
-									1, argtypes, values, NULL, 0);
-	}
-	else
-		ret = CatalogQuery(psprintf(query, ""), 0, NULL, NULL, NULL, 0);
-	CatalogCheckSpi(ret, SPI_OK_SELECT, "reading model dependencies");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		DependencyRow *dep = palloc0(sizeof(DependencyRow));
-
-		dep->model = spi_text(tuple, desc, Anum_deps_model);
-		dep->schema = spi_text(tuple, desc, Anum_deps_schema);
-		dep->name = spi_text(tuple, desc, Anum_deps_name);
-		dep->kind = spi_text(tuple, desc, Anum_deps_kind);
-		dep->via = spi_text(tuple, desc, Anum_deps_via);
-		result = lappend(result, dep);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return result;
+	return CatalogReadRows(psprintf(query, model != NULL ? "WHERE model = $1" : ""),
+						   model != NULL ? 1 : 0, argtypes, values,
+						   "reading model dependencies", dependency_from_tuple, NULL);
 }
 
 /* A nullable text parameter. */
@@ -582,31 +505,13 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 List *
 CatalogReferencingTests(const char *model)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(model)};
-	List	   *result = NIL;
-	int			ret;
 
-	CatalogEnter(&session);
-	ret = SPI_execute_with_args("SELECT model, name FROM medallion.tests "
-								"WHERE to_model OPERATOR(pg_catalog.=) $1 "
-								"AND model OPERATOR(pg_catalog.<>) $1 ORDER BY 1, 2",
-								1, argtypes, values, NULL, false, 0);
-	CatalogCheckSpi(ret, SPI_OK_SELECT, "reading tests");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		char	  **pair = palloc(sizeof(char *) * 2);
-
-		pair[0] = spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		pair[1] = spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		result = lappend(result, pair);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return result;
+	return CatalogReadRows("SELECT model, name FROM medallion.tests "
+						   "WHERE to_model OPERATOR(pg_catalog.=) $1 "
+						   "AND model OPERATOR(pg_catalog.<>) $1 ORDER BY 1, 2",
+						   1, argtypes, values, "reading tests", CatalogRowTexts, NULL);
 }
 
 /*
@@ -721,28 +626,19 @@ CatalogReplaceDerived(const char *model, int version, List *dependencies,
 bool
 CatalogGetState(const char *model, char **watermark, char **max_seen)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(model)};
-	bool		found;
-	int			ret;
+	List	   *rows;
+	char	  **row;
 
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT watermark, max_seen FROM medallion.model_state WHERE model = $1",
-								1, argtypes, values, NULL, 0);
-	CatalogCheckSpi(ret, SPI_OK_SELECT, "reading model state");
-	found = SPI_processed == 1;
-	if (found)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-
-		*watermark = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		*max_seen = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return found;
+	rows = CatalogReadRows("SELECT watermark, max_seen FROM medallion.model_state WHERE model = $1",
+						   1, argtypes, values, "reading model state", CatalogRowTexts, NULL);
+	if (list_length(rows) != 1)
+		return false;
+	row = linitial(rows);
+	*watermark = row[0];
+	*max_seen = row[1];
+	return true;
 }
 
 /*
@@ -777,34 +673,24 @@ bool
 CatalogGetExtract(const char *model, Oid *stage, char **mark, char **last_key, int64 *rows,
 				  int *version)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(model)};
-	bool		found;
-	int			ret;
+	List	   *found;
+	char	  **row;
 
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT stage::text, mark, last_key, rows::text, version::text "
-								"FROM medallion.extract_state "
-								"WHERE model = $1", 1, argtypes, values, NULL, 0);
-	CatalogCheckSpi(ret, SPI_OK_SELECT, "reading extraction state");
-	found = SPI_processed == 1;
-	if (found)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		HeapTuple	tuple = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		*stage = (Oid) strtoul(spi_text(tuple, desc, Anum_extract_stage), NULL, 10);
-		*mark = spi_text(tuple, desc, Anum_extract_mark);
-		*last_key = spi_text(tuple, desc, Anum_extract_last_key);
-		*rows = strtoll(spi_text(tuple, desc, Anum_extract_rows), NULL, 10);
-		*version = atoi(spi_text(tuple, desc, Anum_extract_version));
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return found;
+	found = CatalogReadRows("SELECT stage::text, mark, last_key, rows::text, version::text "
+							"FROM medallion.extract_state "
+							"WHERE model = $1", 1, argtypes, values, "reading extraction state",
+							CatalogRowTexts, NULL);
+	if (list_length(found) != 1)
+		return false;
+	row = linitial(found);
+	*stage = (Oid) strtoul(row[Anum_extract_stage - 1], NULL, 10);
+	*mark = row[Anum_extract_mark - 1];
+	*last_key = row[Anum_extract_last_key - 1];
+	*rows = strtoll(row[Anum_extract_rows - 1], NULL, 10);
+	*version = atoi(row[Anum_extract_version - 1]);
+	return true;
 }
 
 /*
@@ -854,27 +740,15 @@ CatalogClearExtract(const char *model)
 char *
 CatalogOldestTransactionStart(void)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	char	   *result = NULL;
-	int			ret;
+	List	   *rows;
 
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT min(xact_start)::text FROM pg_catalog.pg_stat_activity "
-					  "WHERE xact_start IS NOT NULL AND pid <> pg_catalog.pg_backend_pid() "
-					  "AND datid = (SELECT oid FROM pg_catalog.pg_database "
-					  "             WHERE datname = pg_catalog.current_database()) "
-					  "AND backend_type = 'client backend'", 0, NULL, NULL, NULL, 0);
-	CatalogCheckSpi(ret, SPI_OK_SELECT, "reading transactions in progress");
-	if (SPI_processed == 1)
-	{
-		char	   *value = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		if (value != NULL)
-			result = MemoryContextStrdup(callercxt, value);
-	}
-	CatalogLeave(&session);
-	return result;
+	rows = CatalogReadRows("SELECT min(xact_start)::text FROM pg_catalog.pg_stat_activity "
+						   "WHERE xact_start IS NOT NULL AND pid <> pg_catalog.pg_backend_pid() "
+						   "AND datid = (SELECT oid FROM pg_catalog.pg_database "
+						   "             WHERE datname = pg_catalog.current_database()) "
+						   "AND backend_type = 'client backend'", 0, NULL, NULL,
+						   "reading transactions in progress", CatalogRowTexts, NULL);
+	return list_length(rows) == 1 ? ((char **) linitial(rows))[0] : NULL;
 }
 
 /*
@@ -884,30 +758,32 @@ CatalogOldestTransactionStart(void)
  *		order of models.  One index probe per model, however long the
  *		ledger.
  */
+/* CatalogLastBuildMs: the next row's milliseconds into the array at arg. */
+static void *
+last_build_ms(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	double	  **next = (double **) arg;
+	bool		isnull;
+	Datum		ms = SPI_getbinval(tuple, desc, 1, &isnull);
+
+	*(*next)++ = isnull ? -1 : DatumGetFloat8(ms);
+	return NULL;
+}
+
 double *
 CatalogLastBuildMs(List *models)
 {
 	double	   *result = palloc(sizeof(double) * (list_length(models) + 1));
-	CatalogSession session;
+	double	   *next = result;
 	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		values[1] = {ListToTextArray(models)};
-	int			ret;
 
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT (SELECT r.ms::float8 FROM medallion.run_models r "
-								"        WHERE r.model = m.name AND r.status = 'success' "
-								"        ORDER BY r.run_id DESC LIMIT 1) "
-								"FROM pg_catalog.unnest($1) WITH ORDINALITY AS m (name, n) ORDER BY m.n",
-								1, argtypes, values, NULL, 0);
-	CatalogCheckSpi(ret, SPI_OK_SELECT, "reading the last builds of models");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		ms = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-
-		result[i] = isnull ? -1 : DatumGetFloat8(ms);
-	}
-	CatalogLeave(&session);
+	(void) CatalogReadRows("SELECT (SELECT r.ms::float8 FROM medallion.run_models r "
+						   "        WHERE r.model = m.name AND r.status = 'success' "
+						   "        ORDER BY r.run_id DESC LIMIT 1) "
+						   "FROM pg_catalog.unnest($1) WITH ORDINALITY AS m (name, n) ORDER BY m.n",
+						   1, argtypes, values, "reading the last builds of models",
+						   last_build_ms, &next);
 	return result;
 }
 
@@ -932,60 +808,46 @@ CatalogInvalidateDownstream(const char *model)
  * CatalogListTests
  *		Returns the tests of a model (List of TestDef *), by name.
  */
+/* A row of medallion.tests as a TestDef, checked (a CatalogRowFn). */
+static void *
+test_from_tuple(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	TestDef    *test = palloc0(sizeof(TestDef));
+
+	test->model = CatalogText(tup, desc, Anum_tests_model);
+	test->name = CatalogText(tup, desc, Anum_tests_name);
+	test->kind = CatalogText(tup, desc, Anum_tests_kind);
+	test->columns = CatalogTextList(tup, desc, Anum_tests_columns);
+	test->accepted = CatalogTextList(tup, desc, Anum_tests_accepted);
+	test->to_model = CatalogText(tup, desc, Anum_tests_to_model);
+	test->to_relation = CatalogText(tup, desc, Anum_tests_to_relation);
+	test->to_column = CatalogText(tup, desc, Anum_tests_to_column);
+	test->expression = CatalogText(tup, desc, Anum_tests_expression);
+	test->min_rows = CatalogText(tup, desc, Anum_tests_min_rows);
+	test->max_rows = CatalogText(tup, desc, Anum_tests_max_rows);
+	test->max_age = CatalogText(tup, desc, Anum_tests_max_age);
+	test->sql = CatalogText(tup, desc, Anum_tests_sql);
+	test->severity = CatalogText(tup, desc, Anum_tests_severity);
+	test->warn_if = CatalogText(tup, desc, Anum_tests_warn_if);
+	test->error_if = CatalogText(tup, desc, Anum_tests_error_if);
+	test->blocking = CatalogBool(tup, desc, Anum_tests_blocking);
+	test->store_failures = CatalogBool(tup, desc, Anum_tests_store_failures);
+	check_test_row(test, tup, desc);
+	return test;
+}
+
 List *
 CatalogListTests(const char *model)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(model)};
-	List	   *result = NIL;
-	int			ret;
 
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT model, name, kind, columns, accepted, to_model, "
-								"to_relation, to_column, expression, min_rows::text, "
-								"max_rows::text, max_age::text, sql, severity, warn_if, "
-								"error_if, blocking, store_failures "
-								"FROM medallion.tests WHERE model = $1 ORDER BY name",
-								1, argtypes, values, NULL, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read tests: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		TestDef    *test = palloc0(sizeof(TestDef));
-		bool		isnull;
-		Datum		d;
-
-		test->model = SPI_getvalue(tup, desc, Anum_tests_model);
-		test->name = SPI_getvalue(tup, desc, Anum_tests_name);
-		test->kind = SPI_getvalue(tup, desc, Anum_tests_kind);
-		d = SPI_getbinval(tup, desc, Anum_tests_columns, &isnull);
-		test->columns = isnull ? NIL : TextArrayToList(d);
-		d = SPI_getbinval(tup, desc, Anum_tests_accepted, &isnull);
-		test->accepted = isnull ? NIL : TextArrayToList(d);
-		test->to_model = SPI_getvalue(tup, desc, Anum_tests_to_model);
-		test->to_relation = SPI_getvalue(tup, desc, Anum_tests_to_relation);
-		test->to_column = SPI_getvalue(tup, desc, Anum_tests_to_column);
-		test->expression = SPI_getvalue(tup, desc, Anum_tests_expression);
-		test->min_rows = SPI_getvalue(tup, desc, Anum_tests_min_rows);
-		test->max_rows = SPI_getvalue(tup, desc, Anum_tests_max_rows);
-		test->max_age = SPI_getvalue(tup, desc, Anum_tests_max_age);
-		test->sql = SPI_getvalue(tup, desc, Anum_tests_sql);
-		test->severity = SPI_getvalue(tup, desc, Anum_tests_severity);
-		test->warn_if = SPI_getvalue(tup, desc, Anum_tests_warn_if);
-		test->error_if = SPI_getvalue(tup, desc, Anum_tests_error_if);
-		test->blocking = DatumGetBool(SPI_getbinval(tup, desc, Anum_tests_blocking, &isnull));
-		test->store_failures = DatumGetBool(SPI_getbinval(tup, desc, Anum_tests_store_failures, &isnull));
-		check_test_row(test, tup, desc);
-		result = lappend(result, test);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return result;
+	return CatalogReadRows("SELECT model, name, kind, columns, accepted, to_model, "
+						   "to_relation, to_column, expression, min_rows::text, "
+						   "max_rows::text, max_age::text, sql, severity, warn_if, "
+						   "error_if, blocking, store_failures "
+						   "FROM medallion.tests WHERE model = $1 ORDER BY name",
+						   1, argtypes, values, "reading tests", test_from_tuple, NULL);
 }
 
 /*
@@ -1013,26 +875,19 @@ CatalogNextRunId(void)
  *		Pairs (model, to_model) of relationships tests between two models,
  *		as a List of List (char *, char *): run order edges.
  */
+/* A row (model, to_model) as a List of the two (a CatalogRowFn). */
+static void *
+edge_from_tuple(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	return list_make2(CatalogText(tuple, desc, 1), CatalogText(tuple, desc, 2));
+}
+
 List *
 CatalogTestEdges(void)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	List	   *pairs = NIL;
-
-	CatalogEnter(&session);
-	CatalogCheckSpi(CatalogQuery("SELECT DISTINCT model, to_model FROM medallion.tests "
-						  "WHERE to_model IS NOT NULL AND to_model OPERATOR(pg_catalog.<>) model", 0, NULL, NULL, NULL, 0), SPI_OK_SELECT, "reading tests");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-
-		pairs = lappend(pairs, list_make2(spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
-										  spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return pairs;
+	return CatalogReadRows("SELECT DISTINCT model, to_model FROM medallion.tests "
+						   "WHERE to_model IS NOT NULL AND to_model OPERATOR(pg_catalog.<>) model",
+						   0, NULL, NULL, "reading tests", edge_from_tuple, NULL);
 }
 
 /*
@@ -1118,33 +973,17 @@ CatalogDeleteTest(const char *model, const char *name)
 List *
 CatalogFreshnessRules(void)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	List	   *rules = NIL;
-
-	CatalogEnter(&session);
-	CatalogCheckSpi(CatalogQuery("SELECT s.name, pg_catalog.quote_ident(s.local_schema) || '.' || "
-						  "pg_catalog.quote_ident(c.relname), s.freshness_column, "
-						  "s.warn_after::text, s.error_after::text, s.owner::text, "
-						  "s.local_schema::text, c.oid::text "
-						  "FROM medallion.sources s "
-						  "LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = s.local_schema "
-						  "LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
-						  " AND c.relkind IN ('r', 'v', 'm', 'f', 'p') "
-						  " AND (s.tables = '{}' OR c.relname::text = ANY (s.tables)) "
-						  " AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
-						  "             AND a.attname::text = s.freshness_column AND NOT a.attisdropped) "
-						  "ORDER BY 1, 2", 0, NULL, NULL, NULL, 0), SPI_OK_SELECT, "reading sources");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		char	  **rule = palloc(sizeof(char *) * 8);
-
-		for (int j = 0; j < 8; j++)
-			rule[j] = spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1);
-		rules = lappend(rules, rule);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return rules;
+	return CatalogReadRows("SELECT s.name, pg_catalog.quote_ident(s.local_schema) || '.' || "
+						   "pg_catalog.quote_ident(c.relname), s.freshness_column, "
+						   "s.warn_after::text, s.error_after::text, s.owner::text, "
+						   "s.local_schema::text, c.oid::text "
+						   "FROM medallion.sources s "
+						   "LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = s.local_schema "
+						   "LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
+						   " AND c.relkind IN ('r', 'v', 'm', 'f', 'p') "
+						   " AND (s.tables = '{}' OR c.relname::text = ANY (s.tables)) "
+						   " AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
+						   "             AND a.attname::text = s.freshness_column AND NOT a.attisdropped) "
+						   "ORDER BY 1, 2", 0, NULL, NULL, "reading sources",
+						   CatalogRowTexts, NULL);
 }

@@ -131,6 +131,33 @@ check_column(ModelDef *model, AnalyzedModel *analyzed, const char *column,
 				 errhint("Columns are named by the query's output names.")));
 }
 
+/* What check_description checks a model's column descriptions against. */
+typedef struct DescriptionCheck
+{
+	ModelDef   *model;
+	AnalyzedModel *analyzed;
+} DescriptionCheck;
+
+/*
+ * check_description
+ *		A row (key, JSON type) of column_descriptions: an error unless the
+ *		model has the column and the description is a string.
+ */
+static void *
+check_description(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	DescriptionCheck *check = (DescriptionCheck *) arg;
+	char	   *key = CatalogText(tuple, desc, 1);
+	char	   *type = CatalogText(tuple, desc, 2);
+
+	check_column(check->model, check->analyzed, key, "column_descriptions");
+	if (strcmp(type, "string") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the description of column \"%s\" must be a JSON string", key)));
+	return NULL;
+}
+
 /*
  * check_settings
  *		Validate the settings that name columns against the analyzed query.
@@ -142,6 +169,7 @@ check_settings(ModelDef *model, AnalyzedModel *analyzed)
 	int			ret;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
+	DescriptionCheck check = {model, analyzed};
 
 	foreach(lc, model->unique_key)
 		check_column(model, analyzed, lfirst(lc), "unique_key");
@@ -219,22 +247,11 @@ check_settings(ModelDef *model, AnalyzedModel *analyzed)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column_descriptions must be a JSON object"),
 				 errhint("Write it as '{\"column\": \"description\"}'.")));
-	ret = SPI_execute_with_args("SELECT key, pg_catalog.jsonb_typeof(value) "
-								"FROM pg_catalog.jsonb_each($1::pg_catalog.jsonb)",
-								1, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not check column descriptions: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		char	   *key = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		char	   *type = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-
-		check_column(model, analyzed, key, "column_descriptions");
-		if (strcmp(type, "string") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the description of column \"%s\" must be a JSON string", key)));
-	}
+	(void) CatalogScanRows(CurrentMemoryContext,
+						   "SELECT key, pg_catalog.jsonb_typeof(value) "
+						   "FROM pg_catalog.jsonb_each($1::pg_catalog.jsonb)",
+						   1, argtypes, values, "checking column descriptions",
+						   check_description, &check);
 	SPI_finish();
 }
 
