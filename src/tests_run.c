@@ -50,7 +50,6 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
@@ -701,8 +700,8 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 			StringInfoData json;
 
 			initStringInfo(&json);
-			appendStringInfoString(&json, "{\"observed\": ");
-			escape_json(&json, result->observed ? result->observed : "");
+			appendStringInfoChar(&json, '{');
+			SqlJsonField(&json, "observed", result->observed ? result->observed : "", false);
 			appendStringInfoChar(&json, '}');
 			result->failing_rows = list_make1(json.data);
 			MemoryContextSwitchTo(oldcxt);
