@@ -584,7 +584,7 @@ CatalogReplaceDerived(const char *model, int version, List *dependencies,
 		values[3] = CStringGetTextDatum(dep->kind);
 		values[4] = CStringGetTextDatum(dep->via);
 		CatalogCheckSpi(SPI_execute_plan(plan, values, NULL, false, 0), SPI_OK_INSERT,
-				  "writing a dependency");
+						"writing a dependency");
 	}
 
 	argtypes[2] = INT4OID;
@@ -604,7 +604,7 @@ CatalogReplaceDerived(const char *model, int version, List *dependencies,
 		values[5] = CStringGetTextDatum(row->src_column);
 		values[6] = CStringGetTextDatum(row->kind);
 		CatalogCheckSpi(SPI_execute_plan(plan, values, NULL, false, 0), SPI_OK_INSERT,
-				  "writing column lineage");
+						"writing column lineage");
 	}
 
 	ver_values[0] = CStringGetTextDatum(model);

@@ -367,17 +367,6 @@ require_arg(FunctionCallInfo fcinfo, int n, const char *what)
 				 errmsg("%s must not be NULL", what)));
 }
 
-/* Error unless the current user may change a model owned by model->owner. */
-static void
-check_owner(ModelDef *model)
-{
-	if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of model \"%s\"", model->name),
-				 errdetail("The model is owned by role \"%s\".", model->owner)));
-}
-
 /*
  * medallion_create_model(name, sql, layer, materialized, tags, description,
  *		unique_key, indexes, column_descriptions, on_schema_change,
@@ -422,7 +411,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	CatalogLockDefinitions();
 	previous = CatalogGetModel(model->name, true);
 	if (previous != NULL)
-		check_owner(previous);
+		ModelRequireOwner(previous);
 
 	/* layer and materialization */
 	if (layer_name == NULL && previous == NULL)
@@ -656,7 +645,7 @@ medallion_drop_model(PG_FUNCTION_ARGS)
 		Datum		value = CStringGetTextDatum(model->name);
 		bool		isnull = false;
 
-		check_owner(model);
+		ModelRequireOwner(model);
 		drop_referencing_tests(model);
 		ModelBecomeOwner(model, &save_userid, &save_sec);
 		TestsUnbind(model, NIL);

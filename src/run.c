@@ -669,10 +669,7 @@ medallion_rollback(PG_FUNCTION_ARGS)
 
 	CatalogRequireAdmin("roll back models");
 	model = CatalogGetModel(name, false);
-	if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of model \"%s\"", model->name)));
+	ModelRequireOwner(model);
 	published = RelPublished(model);
 	if (OidIsValid(published))
 		RelLockPatiently(list_make1_oid(published));
