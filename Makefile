@@ -5,6 +5,7 @@ MODULE_big = medallion
 OBJS = \
 	src/init.o \
 	src/catalog.o \
+	src/catalog_tables.o \
 	src/scope.o \
 	src/relation.o \
 	src/trust.o \
@@ -25,6 +26,9 @@ OBJS = \
 	src/tests_define.o \
 	src/tests_run.o \
 	src/run.o \
+	src/run_plan.o \
+	src/run_step.o \
+	src/run_threads.o \
 	src/subxact.o \
 	src/bind.o \
 	src/catalog_owners.o \

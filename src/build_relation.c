@@ -149,11 +149,22 @@ drop_relation(ModelDef *model, Oid relid, List **unbound)
 						 SqlModelName(model)));
 }
 
+/* set_comments: the comment of one column, from a row (column, description). */
+static void *
+set_column_comment(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	Oid			relid = *(Oid *) arg;
+	AttrNumber	attno = get_attnum(relid, CatalogText(tuple, desc, 1));
+
+	if (attno != InvalidAttrNumber)
+		CreateComments(relid, RelationRelationId, attno, CatalogText(tuple, desc, 2));
+	return NULL;
+}
+
 /* Comments from the model's description and column descriptions. */
 static void
 set_comments(ModelDef *model, Oid relid)
 {
-	int			ret;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
 
@@ -165,19 +176,10 @@ set_comments(ModelDef *model, Oid relid)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = CStringGetTextDatum(model->column_descriptions);
-	ret = SPI_execute_with_args("SELECT key, value FROM pg_catalog.jsonb_each_text($1::pg_catalog.jsonb)",
-								1, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read column descriptions: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		char	   *column = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		char	   *text = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		AttrNumber	attno = get_attnum(relid, column);
-
-		if (attno != InvalidAttrNumber)
-			CreateComments(relid, RelationRelationId, attno, text);
-	}
+	(void) CatalogScanRows(CurrentMemoryContext,
+						   "SELECT key, value FROM pg_catalog.jsonb_each_text($1::pg_catalog.jsonb)",
+						   1, argtypes, values, "reading column descriptions",
+						   set_column_comment, &relid);
 	SPI_finish();
 }
 

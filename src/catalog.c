@@ -1,7 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * catalog.c
- *	  Reading and writing medallion's catalog tables (schema "medallion").
+ *	  The catalog session and catalog SQL: how medallion reads and writes
+ *	  its catalog tables (schema "medallion"), the lists and arrays they
+ *	  hold, the materialization kinds as data, and the catalog's locks.
+ *	  The readers and writers of each table are in catalog_tables.c and
+ *	  catalog_owners.c.
  *
  * All catalog access goes through SPI with parameters, as the extension
  * owner (members of medallion_admin can read the catalog but not write it
@@ -19,37 +23,24 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
-#include "catalog/indexing.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
-#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/rel.h"
-#include "utils/syscache.h"
-#include "storage/latch.h"
-#include "storage/proc.h"
 #include "utils/timestamp.h"
-#include "pgstat.h"
 
 #include "catalog.h"
-
-static char *spi_text(HeapTuple tuple, TupleDesc desc, int col);
-static void spi_check(int ret, int expected, const char *what);
-static bool spi_array_has_nulls(HeapTuple tuple, TupleDesc desc, int col);
-static void invalid_row(const char *table, const char *what, const char *detail);
-static void check_model_row(ModelDef *model, HeapTuple tuple, TupleDesc desc);
-static void check_test_row(TestDef *test, HeapTuple tuple, TupleDesc desc);
 
 /*
  * CatalogExtensionOwner
@@ -136,19 +127,16 @@ CatalogRequireAdmin(const char *action)
 						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 }
 
-/* Check an SPI return code; every code other than the expected one is a bug. */
-static void
-spi_check(int ret, int expected, const char *what)
+/*
+ * CatalogCheckSpi
+ *		Check an SPI return code; every code other than the expected one is
+ *		a bug (what says what was being done).
+ */
+void
+CatalogCheckSpi(int ret, int expected, const char *what)
 {
 	if (ret != expected)
 		elog(ERROR, "SPI failed while %s: %s", what, SPI_result_code_string(ret));
-}
-
-/* Column col (1-based) of an SPI result as a palloc'd string, or NULL. */
-static char *
-spi_text(HeapTuple tuple, TupleDesc desc, int col)
-{
-	return SPI_getvalue(tuple, desc, col);
 }
 
 /*
@@ -190,180 +178,6 @@ ListToTextArray(List *strings)
 	return PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* Value of a text[] column as a List, in the caller's memory context. */
-static List *
-spi_text_list(HeapTuple tuple, TupleDesc desc, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
-
-	return isnull ? NIL : TextArrayToList(d);
-}
-
-/* Has the text[] column NULL elements? */
-static bool
-spi_array_has_nulls(HeapTuple tuple, TupleDesc desc, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
-
-	return !isnull && array_contains_nulls(DatumGetArrayTypeP(d));
-}
-
-/*
- * invalid_row
- *		Refuse a catalog row that medallion's functions never write (the
- *		check constraints cannot say it all): the code reading it relies on
- *		what they check, and would crash on it.
- */
-static void
-invalid_row(const char *table, const char *what, const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("medallion.%s holds an invalid row for %s", table, what),
-			 errdetail("%s", detail),
-			 errhint("medallion's functions never write such a row: it was changed by hand. Correct the row.")));
-}
-
-/*
- * check_model_row
- *		What the code building a model relies on, as medallion_create_model
- *		stores it (MaterializeCheckSettings).
- */
-static void
-check_model_row(ModelDef *model, HeapTuple tuple, TupleDesc desc)
-{
-	char	   *what = psprintf("model \"%s\"", model->name);
-
-	if (spi_array_has_nulls(tuple, desc, Anum_models_unique_key) ||
-		spi_array_has_nulls(tuple, desc, Anum_models_indexes) ||
-		spi_array_has_nulls(tuple, desc, Anum_models_tags) ||
-		spi_array_has_nulls(tuple, desc, Anum_models_check_columns))
-		invalid_row("models", what, "Its unique_key, indexes, tags or check_columns hold a NULL.");
-	if (model->kind == MAT_SNAPSHOT &&
-		(model->unique_key == NIL || model->snapshot_strategy == NULL || model->hard_deletes == NULL ||
-		 (strcmp(model->snapshot_strategy, "timestamp") == 0 && model->updated_at == NULL)))
-		invalid_row("models", what,
-					"A snapshot model has a unique_key, a snapshot_strategy, hard_deletes, and updated_at with the timestamp strategy.");
-	if (model->kind == MAT_INCREMENTAL &&
-		(model->strategy == NULL || (strcmp(model->strategy, "append") != 0 && model->unique_key == NIL)))
-		invalid_row("models", what, "An incremental model has a strategy, and a unique_key unless it appends.");
-}
-
-/*
- * check_test_row
- *		What each kind of test needs, as medallion_add_test stores it.
- */
-static void
-check_test_row(TestDef *test, HeapTuple tuple, TupleDesc desc)
-{
-	char	   *what = psprintf("test %s of model \"%s\"", test->name, test->model);
-	const char *kind = test->kind;
-	int			ncolumns = list_length(test->columns);
-	bool		valid;
-
-	if (spi_array_has_nulls(tuple, desc, Anum_tests_columns) ||
-		spi_array_has_nulls(tuple, desc, Anum_tests_accepted))
-		invalid_row("tests", what, "Its columns or accepted values hold a NULL.");
-	if (strcmp(kind, "not_null") == 0)
-		valid = ncolumns == 1;
-	else if (strcmp(kind, "unique") == 0)
-		valid = ncolumns >= 1;
-	else if (strcmp(kind, "accepted_values") == 0)
-		valid = ncolumns == 1 && test->accepted != NIL;
-	else if (strcmp(kind, "relationships") == 0)
-		valid = ncolumns == 1 && test->to_column != NULL &&
-			(test->to_model == NULL) != (test->to_relation == NULL);
-	else if (strcmp(kind, "freshness") == 0)
-		valid = ncolumns == 1 && test->max_age != NULL;
-	else if (strcmp(kind, "expression") == 0)
-		valid = ncolumns == 0 && test->expression != NULL;
-	else if (strcmp(kind, "row_count") == 0)
-		valid = ncolumns == 0 && (test->min_rows != NULL || test->max_rows != NULL);
-	else if (strcmp(kind, "sql") == 0)
-		valid = ncolumns == 0 && test->sql != NULL;
-	else
-		valid = false;
-	if (!valid)
-		invalid_row("tests", what,
-					psprintf("A test of kind %s does not have the columns and settings medallion_add_test requires of its kind.", kind));
-}
-
-static LayerDef *
-layer_from_tuple(HeapTuple tuple, TupleDesc desc)
-{
-	LayerDef   *layer = palloc0(sizeof(LayerDef));
-
-	layer->name = spi_text(tuple, desc, Anum_layers_name);
-	layer->schema = spi_text(tuple, desc, Anum_layers_schema);
-	layer->ordinal = atoi(spi_text(tuple, desc, Anum_layers_ordinal));
-	layer->default_materialization = spi_text(tuple, desc, Anum_layers_default_materialization);
-	layer->reader_role = spi_text(tuple, desc, Anum_layers_reader_role);
-	return layer;
-}
-
-#define LAYER_COLUMNS \
-	"name, schema_name::text, ordinal, default_materialization, reader_role::text"
-
-/*
- * CatalogListLayers
- *		Returns all layers (List of LayerDef *) by ordinal, allocated in the
- *		caller's memory context.
- */
-List *
-CatalogListLayers(void)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	List	   *result = NIL;
-	int			ret;
-
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT " LAYER_COLUMNS " FROM medallion.layers ORDER BY ordinal", 0, NULL, NULL, NULL, 0);
-	spi_check(ret, SPI_OK_SELECT, "reading layers");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-
-		result = lappend(result, layer_from_tuple(SPI_tuptable->vals[i],
-												  SPI_tuptable->tupdesc));
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return result;
-}
-
-/*
- * CatalogGetLayer
- *		Returns the named layer, or NULL (missing_ok) / an error if there is
- *		none.  The error lists the layers that exist.
- */
-LayerDef *
-CatalogGetLayer(const char *name, bool missing_ok)
-{
-	List	   *layers = CatalogListLayers();
-	ListCell   *lc;
-	StringInfoData names;
-
-	initStringInfo(&names);
-	foreach(lc, layers)
-	{
-		LayerDef   *layer = lfirst(lc);
-
-		if (strcmp(layer->name, name) == 0)
-			return layer;
-		appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "", layer->name);
-	}
-	if (missing_ok)
-		return NULL;
-	ereport(ERROR,
-			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("layer \"%s\" does not exist", name),
-			 errhint("Layers are: %s.", names.data)));
-	return NULL;				/* keep compiler quiet */
-}
-
 /*
  * The kinds of materialization, what each is (catalog.h); what each does
  * is in materialize.c.
@@ -395,504 +209,6 @@ CatalogMaterialization(const char *name)
 			 errmsg("unknown materialization \"%s\"", name),
 			 errhint("Materializations are view, table, incremental, snapshot and ephemeral.")));
 	return NULL;				/* keep compiler quiet */
-}
-
-#define MODEL_COLUMNS \
-	"m.name, m.layer, l.schema_name::text, l.ordinal, m.materialized, m.sql, " \
-	"m.owner::text, m.search_path, m.unique_key, m.indexes, m.tags, " \
-	"m.description, m.column_descriptions::text, m.on_schema_change, " \
-	"m.statement_timeout::text, m.enabled, m.version, m.sql_hash, " \
-	"coalesce(a.version, -1), m.strategy, m.watermark, m.lookback::text, " \
-	"m.full_refresh_threshold::text, m.snapshot_strategy, m.updated_at_column, " \
-	"m.check_columns, m.hard_deletes, " \
-	/* columns of 0.2.0, read by name: NULL before ALTER EXTENSION UPDATE */ \
-	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'distribution', " \
-	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'distributed_by', " \
-	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'colocate_with', " \
-	"(pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool " \
-	"FROM medallion.models m JOIN medallion.layers l ON l.name = m.layer " \
-	"LEFT JOIN medallion.analysis a ON a.model = m.name "
-
-static ModelDef *
-model_from_tuple(HeapTuple tuple, TupleDesc desc)
-{
-	ModelDef   *model = palloc0(sizeof(ModelDef));
-	bool		isnull;
-
-	model->name = spi_text(tuple, desc, Anum_models_name);
-	model->layer = spi_text(tuple, desc, Anum_models_layer);
-	model->schema = spi_text(tuple, desc, Anum_models_schema);
-	model->layer_ordinal = atoi(spi_text(tuple, desc, Anum_models_layer_ordinal));
-	model->materialized = spi_text(tuple, desc, Anum_models_materialized);
-	model->mat = CatalogMaterialization(model->materialized);
-	model->kind = model->mat->kind;
-	model->sql = spi_text(tuple, desc, Anum_models_sql);
-	model->owner = spi_text(tuple, desc, Anum_models_owner);
-	model->search_path = spi_text(tuple, desc, Anum_models_search_path);
-	model->unique_key = spi_text_list(tuple, desc, Anum_models_unique_key);
-	model->indexes = spi_text_list(tuple, desc, Anum_models_indexes);
-	model->tags = spi_text_list(tuple, desc, Anum_models_tags);
-	model->description = spi_text(tuple, desc, Anum_models_description);
-	model->column_descriptions = spi_text(tuple, desc, Anum_models_column_descriptions);
-	model->on_schema_change = spi_text(tuple, desc, Anum_models_on_schema_change);
-	model->statement_timeout = spi_text(tuple, desc, Anum_models_statement_timeout);
-	model->enabled = DatumGetBool(SPI_getbinval(tuple, desc, Anum_models_enabled, &isnull));
-	model->version = DatumGetInt32(SPI_getbinval(tuple, desc, Anum_models_version, &isnull));
-	model->sql_hash = spi_text(tuple, desc, Anum_models_sql_hash);
-	model->analyzed_version = DatumGetInt32(SPI_getbinval(tuple, desc, Anum_models_analyzed_version, &isnull));
-	model->strategy = spi_text(tuple, desc, Anum_models_strategy);
-	model->watermark = spi_text(tuple, desc, Anum_models_watermark);
-	model->lookback = spi_text(tuple, desc, Anum_models_lookback);
-	model->full_refresh_threshold = spi_text(tuple, desc, Anum_models_full_refresh_threshold);
-	model->snapshot_strategy = spi_text(tuple, desc, Anum_models_snapshot_strategy);
-	model->updated_at = spi_text(tuple, desc, Anum_models_updated_at);
-	model->check_columns = spi_text_list(tuple, desc, Anum_models_check_columns);
-	model->hard_deletes = spi_text(tuple, desc, Anum_models_hard_deletes);
-	model->distribution = spi_text(tuple, desc, Anum_models_distribution);
-	model->distributed_by = spi_text(tuple, desc, Anum_models_distributed_by);
-	model->colocate_with = spi_text(tuple, desc, Anum_models_colocate_with);
-	{
-		Datum		d = SPI_getbinval(tuple, desc, Anum_models_deterministic, &isnull);
-
-		model->deterministic = !isnull && DatumGetBool(d);
-	}
-	check_model_row(model, tuple, desc);
-	return model;
-}
-
-/* Run a model query (with an optional name parameter) and collect rows. */
-static List *
-fetch_models(const char *where, const char *name)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	List	   *result = NIL;
-	char	   *query;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	int			ret;
-
-	CatalogEnter(&session);
-	query = psprintf("SELECT " MODEL_COLUMNS "%s ORDER BY l.ordinal, m.name", where);
-	if (name != NULL)
-	{
-		values[0] = CStringGetTextDatum(name);
-		ret = CatalogQuery(query, 1, argtypes, values, NULL, 0);
-	}
-	else
-		ret = CatalogQuery(query, 0, NULL, NULL, NULL, 0);
-	spi_check(ret, SPI_OK_SELECT, "reading models");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-
-		result = lappend(result, model_from_tuple(SPI_tuptable->vals[i],
-												  SPI_tuptable->tupdesc));
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return result;
-}
-
-/*
- * CatalogListModels
- *		Returns every model (List of ModelDef *), by layer ordinal and name.
- */
-List *
-CatalogListModels(void)
-{
-	return fetch_models("", NULL);
-}
-
-/*
- * CatalogGetModel
- *		Returns the named model, or NULL (missing_ok) / an error.
- */
-ModelDef *
-CatalogGetModel(const char *name, bool missing_ok)
-{
-	List	   *models = fetch_models("WHERE m.name = $1", name);
-
-	if (models != NIL)
-		return linitial(models);
-	if (!missing_ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" does not exist", name),
-				 errhint("Models are listed in medallion.models.")));
-	return NULL;
-}
-
-/*
- * CatalogListSources
- *		Returns every source (List of SourceDef *).
- */
-List *
-CatalogListSources(void)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	List	   *result = NIL;
-	int			ret;
-
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT name, kind, local_schema::text, tables, "
-					  "coalesce((options->>'retries')::int, 0)::text, "
-					  "coalesce(options->>'retry_delay', '1s'), "
-					  "coalesce((options->>'batch_size')::int, 0)::text, "
-					  /* no owner column before 0.2.0's update: no owner */
-					  "pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'owner' "
-					  "FROM medallion.sources s ORDER BY name", 0, NULL, NULL, NULL, 0);
-	spi_check(ret, SPI_OK_SELECT, "reading sources");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		SourceDef  *source = palloc0(sizeof(SourceDef));
-
-		source->name = spi_text(tuple, desc, Anum_sources_name);
-		source->kind = spi_text(tuple, desc, Anum_sources_kind);
-		source->local_schema = spi_text(tuple, desc, Anum_sources_local_schema);
-		source->tables = spi_text_list(tuple, desc, Anum_sources_tables);
-		source->retries = atoi(spi_text(tuple, desc, Anum_sources_retries));
-		source->retry_delay = spi_text(tuple, desc, Anum_sources_retry_delay);
-		source->batch_size = atoi(spi_text(tuple, desc, Anum_sources_batch_size));
-		source->owner = spi_text(tuple, desc, Anum_sources_owner);
-		result = lappend(result, source);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return result;
-}
-
-/*
- * CatalogSourceActsFor
- *		Whether a source's settings may steer what is read with a model
- *		owner's rights (its probe, extraction in batches, retries) or with
- *		its own (its freshness check): its owner has the privileges of the
- *		model owner (when model_owner is valid) and of the owner of its
- *		local schema.  False for a source without an owner.
- *
- *		Any admin registers sources, naming any schema: without this, one
- *		could point a probe of another's foreign tables at a column of
- *		theirs and read its maximum in the catalog.  The direction matters:
- *		has_privs_of_role(model_owner, source_owner) would accept a source
- *		of any group the model owner is in (medallion_admin itself, which
- *		every admin may SET ROLE to); has_privs_of_role(source_owner,
- *		model_owner) accepts only roles that could act as the model owner
- *		anyway.  Owning the schema, not CREATE on it, is asked: CREATE lets
- *		a role add objects beside others' tables, not decide what they are.
- */
-bool
-CatalogSourceActsFor(const char *source_owner, const char *local_schema, Oid model_owner)
-{
-	Oid			owner;
-	Oid			nsp;
-	HeapTuple	tup;
-	Oid			nspowner;
-
-	/* a catalog not yet updated from 0.1.0 has sources of no one */
-	if (source_owner == NULL || local_schema == NULL)
-		return false;
-	owner = get_role_oid(source_owner, true);
-	nsp = get_namespace_oid(local_schema, true);
-	if (!OidIsValid(owner) || !OidIsValid(nsp))
-		return false;
-	if (OidIsValid(model_owner) && !has_privs_of_role(owner, model_owner))
-		return false;
-	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
-	if (!HeapTupleIsValid(tup))
-		return false;
-	nspowner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-	ReleaseSysCache(tup);
-	return has_privs_of_role(owner, nspowner);
-}
-
-/*
- * CatalogListDependencies
- *		Returns the dependency rows of one model, or of all models when model
- *		is NULL (List of DependencyRow *, ordered by model then relation).
- */
-List *
-CatalogListDependencies(const char *model)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	List	   *result = NIL;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	int			ret;
-	const char *query =
-		"SELECT model, dep_schema::text, dep_name::text, kind, via "
-		"FROM medallion.model_dependencies %s "
-		"ORDER BY model, dep_schema, dep_name, via";
-
-	CatalogEnter(&session);
-	if (model != NULL)
-	{
-		values[0] = CStringGetTextDatum(model);
-		ret = CatalogQuery(psprintf(query, "WHERE model = $1"),
-									1, argtypes, values, NULL, 0);
-	}
-	else
-		ret = CatalogQuery(psprintf(query, ""), 0, NULL, NULL, NULL, 0);
-	spi_check(ret, SPI_OK_SELECT, "reading model dependencies");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		DependencyRow *dep = palloc0(sizeof(DependencyRow));
-
-		dep->model = spi_text(tuple, desc, Anum_deps_model);
-		dep->schema = spi_text(tuple, desc, Anum_deps_schema);
-		dep->name = spi_text(tuple, desc, Anum_deps_name);
-		dep->kind = spi_text(tuple, desc, Anum_deps_kind);
-		dep->via = spi_text(tuple, desc, Anum_deps_via);
-		result = lappend(result, dep);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return result;
-}
-
-/* A nullable text parameter. */
-static void
-set_text_arg(Datum *values, char *nulls, int i, const char *value)
-{
-	values[i] = value ? CStringGetTextDatum(value) : (Datum) 0;
-	nulls[i] = value ? ' ' : 'n';
-}
-
-/*
- * CatalogUpsertModel
- *		Insert a new model row, or update the definition of an existing one
- *		(the caller has already decided the version number).
- */
-void
-CatalogUpsertModel(ModelDef *model, bool is_new)
-{
-	CatalogSession session;
-	Oid			argtypes[28];
-	Datum		values[28];
-	char		nulls[28];
-	bool		citus;
-	int			ret;
-
-	for (int i = 0; i < 27; i++)
-		argtypes[i] = TEXTOID;
-	argtypes[6] = argtypes[7] = argtypes[8] = argtypes[22] = TEXTARRAYOID;
-	argtypes[13] = BOOLOID;
-	argtypes[14] = INT4OID;
-	memset(nulls, ' ', sizeof(nulls));
-	set_text_arg(values, nulls, 0, model->name);
-	set_text_arg(values, nulls, 1, model->layer);
-	set_text_arg(values, nulls, 2, model->materialized);
-	set_text_arg(values, nulls, 3, model->sql);
-	set_text_arg(values, nulls, 4, model->owner);
-	set_text_arg(values, nulls, 5, model->search_path);
-	values[6] = ListToTextArray(model->unique_key);
-	if (model->unique_key == NIL)
-		nulls[6] = 'n';
-	values[7] = ListToTextArray(model->indexes);
-	values[8] = ListToTextArray(model->tags);
-	set_text_arg(values, nulls, 9, model->description);
-	set_text_arg(values, nulls, 10, model->column_descriptions);
-	set_text_arg(values, nulls, 11, model->on_schema_change);
-	set_text_arg(values, nulls, 12, model->statement_timeout);
-	values[13] = BoolGetDatum(model->enabled);
-	values[14] = Int32GetDatum(model->version);
-	set_text_arg(values, nulls, 15, model->sql_hash);
-	set_text_arg(values, nulls, 16, model->strategy);
-	set_text_arg(values, nulls, 17, model->watermark);
-	set_text_arg(values, nulls, 18, model->lookback);
-	set_text_arg(values, nulls, 19, model->full_refresh_threshold);
-	set_text_arg(values, nulls, 20, model->snapshot_strategy);
-	set_text_arg(values, nulls, 21, model->updated_at);
-	values[22] = ListToTextArray(model->check_columns);
-	if (model->check_columns == NIL)
-		nulls[22] = 'n';
-	set_text_arg(values, nulls, 23, model->hard_deletes);
-	set_text_arg(values, nulls, 24, model->distribution);
-	set_text_arg(values, nulls, 25, model->distributed_by);
-	set_text_arg(values, nulls, 26, model->colocate_with);
-	argtypes[27] = BOOLOID;
-	values[27] = BoolGetDatum(model->deterministic);
-
-	CatalogEnter(&session);
-	/* the 0.1.0 catalog, before ALTER EXTENSION UPDATE, has no Citus settings nor deterministic */
-	citus = get_attnum(get_relname_relid("models", get_namespace_oid("medallion", false)),
-					   "distribution") != InvalidAttrNumber;
-	if (is_new)
-		ret = SPI_execute_with_args(psprintf(
-											 "INSERT INTO medallion.models (name, layer, materialized, sql, owner, "
-											 "search_path, unique_key, indexes, tags, description, "
-											 "column_descriptions, on_schema_change, statement_timeout, enabled, "
-											 "version, sql_hash, strategy, watermark, lookback, "
-											 "full_refresh_threshold, snapshot_strategy, updated_at_column, check_columns, "
-											 "hard_deletes%s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-											 "$11::jsonb, $12, $13::interval, $14, $15, $16, $17, $18, "
-											 "$19::interval, $20::real, $21, $22, $23, $24%s)",
-											 citus ? ", distribution, distributed_by, colocate_with, deterministic" : "",
-											 citus ? ", $25, $26, $27, $28" : ""),
-									citus ? 28 : 24, argtypes, values, nulls, false, 0);
-	else
-		ret = SPI_execute_with_args(psprintf(
-											 "UPDATE medallion.models SET layer = $2, materialized = $3, sql = $4, "
-											 "owner = $5, search_path = $6, unique_key = $7, indexes = $8, "
-											 "tags = $9, description = $10, column_descriptions = $11::jsonb, "
-											 "on_schema_change = $12, statement_timeout = $13::interval, "
-											 "enabled = $14, version = $15, sql_hash = $16, strategy = $17, "
-											 "watermark = $18, lookback = $19::interval, "
-											 "full_refresh_threshold = $20::real, snapshot_strategy = $21, "
-											 "updated_at_column = $22, check_columns = $23, hard_deletes = $24, %s"
-											 "updated_at = pg_catalog.now() WHERE name = $1",
-											 citus ? "distribution = $25, distributed_by = $26, colocate_with = $27, "
-											 "deterministic = $28, " : ""),
-									citus ? 28 : 24, argtypes, values, nulls, false, 0);
-	spi_check(ret, is_new ? SPI_OK_INSERT : SPI_OK_UPDATE, "writing a model");
-	if (SPI_processed != 1)
-		elog(ERROR, "model \"%s\" was not written", model->name);
-	CatalogLeave(&session);
-}
-
-/*
- * CatalogReferencingTests
- *		The relationships tests of other models that reference model, as a
- *		List of char *[2]: the model tested and the test's name.
- */
-List *
-CatalogReferencingTests(const char *model)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(model)};
-	List	   *result = NIL;
-	int			ret;
-
-	CatalogEnter(&session);
-	ret = SPI_execute_with_args("SELECT model, name FROM medallion.tests "
-								"WHERE to_model OPERATOR(pg_catalog.=) $1 "
-								"AND model OPERATOR(pg_catalog.<>) $1 ORDER BY 1, 2",
-								1, argtypes, values, NULL, false, 0);
-	spi_check(ret, SPI_OK_SELECT, "reading tests");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		char	  **pair = palloc(sizeof(char *) * 2);
-
-		pair[0] = spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		pair[1] = spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		result = lappend(result, pair);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return result;
-}
-
-/*
- * CatalogDeleteModel
- *		Delete a model row; its derived rows and tests go with it (ON DELETE
- *		CASCADE), and so do other models' relationships tests referencing it.
- */
-void
-CatalogDeleteModel(const char *name)
-{
-	CatalogSession session;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(name)};
-	int			ret;
-
-	CatalogEnter(&session);
-	ret = SPI_execute_with_args("DELETE FROM medallion.tests WHERE to_model = $1 AND model <> $1",
-								1, argtypes, values, NULL, false, 0);
-	spi_check(ret, SPI_OK_DELETE, "deleting tests");
-	if (SPI_processed > 0)
-		ereport(NOTICE,
-				(errmsg("dropped %llu relationships test%s referencing model \"%s\"",
-						(unsigned long long) SPI_processed, SPI_processed == 1 ? "" : "s", name)));
-	ret = SPI_execute_with_args("DELETE FROM medallion.models WHERE name = $1",
-								1, argtypes, values, NULL, false, 0);
-	spi_check(ret, SPI_OK_DELETE, "deleting a model");
-	CatalogLeave(&session);
-}
-
-/*
- * CatalogReplaceDerived
- *		Replace a model's dependency and column lineage rows with the given
- *		ones (Lists of DependencyRow * and LineageRow *) and record the model
- *		version they were derived from.
- */
-void
-CatalogReplaceDerived(const char *model, int version, List *dependencies,
-					  List *lineage)
-{
-	CatalogSession session;
-	Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID};
-	Datum		values[7];
-	Oid			ver_types[2] = {TEXTOID, INT4OID};
-	Datum		ver_values[2];
-	SPIPlanPtr	plan;
-	ListCell   *lc;
-	int			ret;
-
-	CatalogEnter(&session);
-	values[0] = CStringGetTextDatum(model);
-	ret = SPI_execute_with_args("DELETE FROM medallion.model_dependencies WHERE model = $1",
-								1, argtypes, values, NULL, false, 0);
-	spi_check(ret, SPI_OK_DELETE, "replacing dependencies");
-	ret = SPI_execute_with_args("DELETE FROM medallion.column_lineage WHERE model = $1",
-								1, argtypes, values, NULL, false, 0);
-	spi_check(ret, SPI_OK_DELETE, "replacing column lineage");
-
-	plan = SPI_prepare("INSERT INTO medallion.model_dependencies "
-					   "(model, dep_schema, dep_name, kind, via) VALUES ($1, $2, $3, $4, $5)",
-					   5, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	foreach(lc, dependencies)
-	{
-		DependencyRow *dep = lfirst(lc);
-
-		values[1] = CStringGetTextDatum(dep->schema);
-		values[2] = CStringGetTextDatum(dep->name);
-		values[3] = CStringGetTextDatum(dep->kind);
-		values[4] = CStringGetTextDatum(dep->via);
-		spi_check(SPI_execute_plan(plan, values, NULL, false, 0), SPI_OK_INSERT,
-				  "writing a dependency");
-	}
-
-	argtypes[2] = INT4OID;
-	plan = SPI_prepare("INSERT INTO medallion.column_lineage (model, column_name, "
-					   "column_ordinal, src_schema, src_relation, src_column, kind) "
-					   "VALUES ($1, $2, $3, $4, $5, $6, $7)", 7, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	foreach(lc, lineage)
-	{
-		LineageRow *row = lfirst(lc);
-
-		values[1] = CStringGetTextDatum(row->column);
-		values[2] = Int32GetDatum(row->ordinal);
-		values[3] = CStringGetTextDatum(row->src_schema);
-		values[4] = CStringGetTextDatum(row->src_relation);
-		values[5] = CStringGetTextDatum(row->src_column);
-		values[6] = CStringGetTextDatum(row->kind);
-		spi_check(SPI_execute_plan(plan, values, NULL, false, 0), SPI_OK_INSERT,
-				  "writing column lineage");
-	}
-
-	ver_values[0] = CStringGetTextDatum(model);
-	ver_values[1] = Int32GetDatum(version);
-	ret = SPI_execute_with_args("INSERT INTO medallion.analysis (model, version) "
-								"VALUES ($1, $2) ON CONFLICT (model) DO UPDATE "
-								"SET version = EXCLUDED.version, analyzed_at = pg_catalog.now()",
-								2, ver_types, ver_values, NULL, false, 0);
-	spi_check(ret, SPI_OK_INSERT, "recording the analysis");
-	CatalogLeave(&session);
 }
 
 /*
@@ -960,344 +276,6 @@ CatalogLockDefinitions(void)
 	definitions_locked = true;
 }
 
-/*
- * CatalogGetState
- *		The stored high-water mark of an incremental model: returns false
- *		when there is none (never built), else sets *watermark and
- *		*max_seen (either may be NULL), allocated in the caller's context.
- */
-bool
-CatalogGetState(const char *model, char **watermark, char **max_seen)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(model)};
-	bool		found;
-	int			ret;
-
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT watermark, max_seen FROM medallion.model_state WHERE model = $1",
-								1, argtypes, values, NULL, 0);
-	spi_check(ret, SPI_OK_SELECT, "reading model state");
-	found = SPI_processed == 1;
-	if (found)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-
-		*watermark = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		*max_seen = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return found;
-}
-
-/*
- * CatalogSetState
- *		Store an incremental model's high-water mark, in the current
- *		transaction (so it commits with the data it describes).
- */
-void
-CatalogSetState(const char *model, const char *watermark, const char *max_seen, int64 run_id)
-{
-	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, INT8OID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
-
-	set_text_arg(values, nulls, 0, model);
-	set_text_arg(values, nulls, 1, watermark);
-	set_text_arg(values, nulls, 2, max_seen);
-	values[3] = Int64GetDatum(run_id);
-	(void) CatalogExecute("INSERT INTO medallion.model_state (model, watermark, max_seen, run_id) "
-						  "VALUES ($1, $2, $3, $4) ON CONFLICT (model) DO UPDATE SET "
-						  "watermark = EXCLUDED.watermark, max_seen = EXCLUDED.max_seen, "
-						  "run_id = EXCLUDED.run_id, updated_at = pg_catalog.now()",
-						  4, argtypes, values, nulls, SPI_OK_INSERT, "writing model state");
-}
-
-/*
- * CatalogHasCapture
- *		Has the catalog row capture (0.3.0 on)?  Before ALTER EXTENSION
- *		UPDATE the library runs with an older catalog, without it.
- */
-bool
-CatalogHasCapture(void)
-{
-	Oid			nsp = get_namespace_oid(MEDALLION_CATALOG_SCHEMA, true);
-
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("written_lows", nsp));
-}
-
-/*
- * CatalogGetCapture
- *		What an incremental model's last build stored for row capture: the
- *		snapshot it read with and the state of capture on its watermark's
- *		tables (build_incremental.c); each NULL when there is none.
- */
-void
-CatalogGetCapture(const char *model, char **snapshot, char **capture)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(model)};
-	int			ret;
-
-	*snapshot = *capture = NULL;
-	if (!CatalogHasCapture())
-		return;
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT snapshot::text, capture FROM medallion.model_state WHERE model = $1",
-					   1, argtypes, values, NULL, 0);
-	spi_check(ret, SPI_OK_SELECT, "reading model state");
-	if (SPI_processed == 1)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-
-		*snapshot = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		*capture = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-}
-
-/*
- * CatalogSetCapture
- *		Store with an incremental model's state (CatalogSetState first) the
- *		snapshot its build read with and the state of capture, in the
- *		current transaction.  When the stored snapshot is no longer
- *		previous (trim_lows gave up on it meanwhile), the capture state is
- *		stored NULL: the next build reads all rows again.
- */
-void
-CatalogSetCapture(const char *model, const char *snapshot, const char *capture,
-				  const char *previous)
-{
-	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
-
-	if (!CatalogHasCapture())
-		return;
-	set_text_arg(values, nulls, 0, model);
-	set_text_arg(values, nulls, 1, snapshot);
-	set_text_arg(values, nulls, 2, capture);
-	set_text_arg(values, nulls, 3, previous);
-	(void) CatalogExecute("UPDATE medallion.model_state SET snapshot = $2::pg_catalog.pg_snapshot, "
-						  "capture = CASE WHEN snapshot::pg_catalog.text IS NOT DISTINCT FROM $4 "
-						  "THEN $3 END WHERE model = $1",
-						  4, argtypes, values, nulls, SPI_OK_UPDATE, "writing model state");
-}
-
-/*
- * CatalogGetExtract
- *		The staged extraction of a model, if any: its staging table, the
- *		watermark and key of its last row (NULL before the first batch).
- */
-bool
-CatalogGetExtract(const char *model, Oid *stage, char **mark, char **last_key, int64 *rows,
-				  int *version)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(model)};
-	bool		found;
-	int			ret;
-
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT stage::text, mark, last_key, rows::text, version::text "
-								"FROM medallion.extract_state "
-								"WHERE model = $1", 1, argtypes, values, NULL, 0);
-	spi_check(ret, SPI_OK_SELECT, "reading extraction state");
-	found = SPI_processed == 1;
-	if (found)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		HeapTuple	tuple = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		*stage = (Oid) strtoul(spi_text(tuple, desc, Anum_extract_stage), NULL, 10);
-		*mark = spi_text(tuple, desc, Anum_extract_mark);
-		*last_key = spi_text(tuple, desc, Anum_extract_last_key);
-		*rows = strtoll(spi_text(tuple, desc, Anum_extract_rows), NULL, 10);
-		*version = atoi(spi_text(tuple, desc, Anum_extract_version));
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return found;
-}
-
-/*
- * CatalogSetExtract
- *		Record a committed batch (added rows) of a staged extraction, or its
- *		start (added 0), in the current transaction.
- */
-void
-CatalogSetExtract(const char *model, Oid stage, const char *mark, const char *last_key, int64 added,
-				  int version)
-{
-	Oid			argtypes[6] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, INT8OID, INT4OID};
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
-
-	set_text_arg(values, nulls, 0, model);
-	values[1] = ObjectIdGetDatum(stage);
-	set_text_arg(values, nulls, 2, mark);
-	set_text_arg(values, nulls, 3, last_key);
-	values[4] = Int64GetDatum(added);
-	values[5] = Int32GetDatum(version);
-	(void) CatalogExecute("INSERT INTO medallion.extract_state AS e (model, stage, mark, last_key, rows, version) "
-						  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (model) DO UPDATE SET "
-						  "stage = EXCLUDED.stage, mark = EXCLUDED.mark, last_key = EXCLUDED.last_key, "
-						  "rows = e.rows + EXCLUDED.rows, batches = e.batches + 1, "
-						  "version = EXCLUDED.version, updated_at = pg_catalog.clock_timestamp()",
-						  6, argtypes, values, nulls, SPI_OK_INSERT, "writing extraction state");
-}
-
-/* Forget a model's staged extraction (it was applied, or starts over). */
-void
-CatalogClearExtract(const char *model)
-{
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(model)};
-
-	(void) CatalogExecute("DELETE FROM medallion.extract_state WHERE model = $1",
-						  1, argtypes, values, NULL, SPI_OK_DELETE, "clearing extraction state");
-}
-
-/*
- * CatalogLastBuildMs
- *		How long each model of models (names) took at its last successful
- *		build, in milliseconds, or -1 where the ledger has none; in the
- *		order of models.  One index probe per model, however long the
- *		ledger.
- */
-double *
-CatalogLastBuildMs(List *models)
-{
-	double	   *result = palloc(sizeof(double) * (list_length(models) + 1));
-	CatalogSession session;
-	Oid			argtypes[1] = {TEXTARRAYOID};
-	Datum		values[1] = {ListToTextArray(models)};
-	int			ret;
-
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT (SELECT r.ms::float8 FROM medallion.run_models r "
-								"        WHERE r.model = m.name AND r.status = 'success' "
-								"        ORDER BY r.run_id DESC LIMIT 1) "
-								"FROM pg_catalog.unnest($1) WITH ORDINALITY AS m (name, n) ORDER BY m.n",
-								1, argtypes, values, NULL, 0);
-	spi_check(ret, SPI_OK_SELECT, "reading the last builds of models");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		ms = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-
-		result[i] = isnull ? -1 : DatumGetFloat8(ms);
-	}
-	CatalogLeave(&session);
-	return result;
-}
-
-/*
- * CatalogInvalidateDownstream
- *		Forget the analysis of the models that read model, so that they are
- *		analyzed again on next use (an ephemeral model they inline changed).
- */
-void
-CatalogInvalidateDownstream(const char *model)
-{
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(model)};
-
-	(void) CatalogExecute("DELETE FROM medallion.analysis WHERE model IN "
-						  "(SELECT model FROM medallion.model_dependencies "
-						  " WHERE dep_name = $1 AND kind = 'model')",
-						  1, argtypes, values, NULL, SPI_OK_DELETE, "invalidating analyses");
-}
-
-/*
- * CatalogListTests
- *		Returns the tests of a model (List of TestDef *), by name.
- */
-List *
-CatalogListTests(const char *model)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(model)};
-	List	   *result = NIL;
-	int			ret;
-
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT model, name, kind, columns, accepted, to_model, "
-								"to_relation, to_column, expression, min_rows::text, "
-								"max_rows::text, max_age::text, sql, severity, warn_if, "
-								"error_if, blocking, store_failures "
-								"FROM medallion.tests WHERE model = $1 ORDER BY name",
-								1, argtypes, values, NULL, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read tests: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		TestDef    *test = palloc0(sizeof(TestDef));
-		bool		isnull;
-		Datum		d;
-
-		test->model = SPI_getvalue(tup, desc, Anum_tests_model);
-		test->name = SPI_getvalue(tup, desc, Anum_tests_name);
-		test->kind = SPI_getvalue(tup, desc, Anum_tests_kind);
-		d = SPI_getbinval(tup, desc, Anum_tests_columns, &isnull);
-		test->columns = isnull ? NIL : TextArrayToList(d);
-		d = SPI_getbinval(tup, desc, Anum_tests_accepted, &isnull);
-		test->accepted = isnull ? NIL : TextArrayToList(d);
-		test->to_model = SPI_getvalue(tup, desc, Anum_tests_to_model);
-		test->to_relation = SPI_getvalue(tup, desc, Anum_tests_to_relation);
-		test->to_column = SPI_getvalue(tup, desc, Anum_tests_to_column);
-		test->expression = SPI_getvalue(tup, desc, Anum_tests_expression);
-		test->min_rows = SPI_getvalue(tup, desc, Anum_tests_min_rows);
-		test->max_rows = SPI_getvalue(tup, desc, Anum_tests_max_rows);
-		test->max_age = SPI_getvalue(tup, desc, Anum_tests_max_age);
-		test->sql = SPI_getvalue(tup, desc, Anum_tests_sql);
-		test->severity = SPI_getvalue(tup, desc, Anum_tests_severity);
-		test->warn_if = SPI_getvalue(tup, desc, Anum_tests_warn_if);
-		test->error_if = SPI_getvalue(tup, desc, Anum_tests_error_if);
-		test->blocking = DatumGetBool(SPI_getbinval(tup, desc, Anum_tests_blocking, &isnull));
-		test->store_failures = DatumGetBool(SPI_getbinval(tup, desc, Anum_tests_store_failures, &isnull));
-		check_test_row(test, tup, desc);
-		result = lappend(result, test);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return result;
-}
-
-/*
- * CatalogNextRunId
- *		A new run number.
- */
-int64
-CatalogNextRunId(void)
-{
-	CatalogSession session;
-	int64		id;
-	bool		isnull;
-
-	CatalogEnter(&session);
-	if (CatalogQuery("SELECT pg_catalog.nextval('medallion.runs_run_id_seq')", 0, NULL, NULL, NULL, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not get a run number");
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	CatalogLeave(&session);
-	return id;
-}
-
 /* A statement prepared once per session (CatalogQuery). */
 typedef struct CachedStatement
 {
@@ -1357,6 +335,102 @@ CatalogQuery(const char *sql, int nargs, Oid *types, Datum *values, const char *
 }
 
 /*
+ * CatalogScanRows
+ *		The one catalog row reader: run a constant query (CatalogQuery, so
+ *		its plan is kept) on the SPI connection the caller has open (a
+ *		catalog session, or its own), check it ran (what names it in the
+ *		error), and hand each row to fn, in memory context cxt.  Returns
+ *		the List, allocated in cxt, of what fn returned that is not NULL:
+ *		fn copies out of the row what the caller keeps (CatalogText and the
+ *		other column readers below allocate in cxt), or acts on the row and
+ *		returns NULL.
+ */
+List *
+CatalogScanRows(MemoryContext cxt, const char *sql, int nargs, Oid *types, Datum *values,
+				const char *what, CatalogRowFn fn, void *arg)
+{
+	SPITupleTable *tuptable;
+	uint64		nrows;
+	List	   *rows = NIL;
+
+	CatalogCheckSpi(CatalogQuery(sql, nargs, types, values, NULL, 0), SPI_OK_SELECT, what);
+	/* fn may run SPI itself: the result is kept here, not in SPI's globals */
+	tuptable = SPI_tuptable;
+	nrows = SPI_processed;
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		void	   *row = fn(tuptable->vals[i], tuptable->tupdesc, arg);
+
+		if (row != NULL)
+			rows = lappend(rows, row);
+		MemoryContextSwitchTo(old);
+	}
+	return rows;
+}
+
+/*
+ * CatalogReadRows
+ *		CatalogScanRows in a catalog session of its own (as the extension
+ *		owner, CatalogEnter), the rows made in the caller's memory context.
+ */
+List *
+CatalogReadRows(const char *sql, int nargs, Oid *types, Datum *values, const char *what,
+				CatalogRowFn fn, void *arg)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	List	   *rows;
+
+	CatalogEnter(&session);
+	rows = CatalogScanRows(callercxt, sql, nargs, types, values, what, fn, arg);
+	CatalogLeave(&session);
+	return rows;
+}
+
+/*
+ * CatalogRowTexts
+ *		A CatalogRowFn: every column of the row as a string (NULL for SQL
+ *		NULL), in an array of as many, palloc'd in the current context.
+ */
+void *
+CatalogRowTexts(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	char	  **row = palloc(sizeof(char *) * desc->natts);
+
+	for (int col = 0; col < desc->natts; col++)
+		row[col] = SPI_getvalue(tuple, desc, col + 1);
+	return row;
+}
+
+/* Column col (1-based) of a row as a palloc'd string, or NULL. */
+char *
+CatalogText(HeapTuple tuple, TupleDesc desc, int col)
+{
+	return SPI_getvalue(tuple, desc, col);
+}
+
+/* Column col (1-based, text[]) of a row as a List of strings, NIL for NULL. */
+List *
+CatalogTextList(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+
+	return isnull ? NIL : TextArrayToList(d);
+}
+
+/* Column col (1-based, boolean) of a row; false for NULL. */
+bool
+CatalogBool(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}
+
+/*
  * CatalogExecute
  *		Run one statement on the catalog, as the extension owner with the
  *		pinned search_path, with parameters (nulls as SPI takes them), and
@@ -1372,151 +446,10 @@ CatalogExecute(const char *sql, int nargs, Oid *types, Datum *values, const char
 	uint64		processed;
 
 	CatalogEnter(&session);
-	spi_check(SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0), expected, what);
+	CatalogCheckSpi(SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0), expected, what);
 	processed = SPI_processed;
 	CatalogLeave(&session);
 	return processed;
-}
-
-/*
- * CatalogTestEdges
- *		Pairs (model, to_model) of relationships tests between two models,
- *		as a List of List (char *, char *): run order edges.
- */
-List *
-CatalogTestEdges(void)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	List	   *pairs = NIL;
-
-	CatalogEnter(&session);
-	spi_check(CatalogQuery("SELECT DISTINCT model, to_model FROM medallion.tests "
-						  "WHERE to_model IS NOT NULL AND to_model OPERATOR(pg_catalog.<>) model", 0, NULL, NULL, NULL, 0), SPI_OK_SELECT, "reading tests");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-
-		pairs = lappend(pairs, list_make2(spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
-										  spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return pairs;
-}
-
-/*
- * CatalogUpsertTest
- *		Insert or replace a row of medallion.tests.
- */
-void
-CatalogUpsertTest(TestDef *test, const char *description)
-{
-	Oid			types[19];
-	Datum		values[19];
-	char		nulls[19];
-
-	memset(nulls, ' ', sizeof(nulls));
-	for (int i = 0; i < 19; i++)
-		types[i] = TEXTOID;
-	values[0] = CStringGetTextDatum(test->model);
-	values[1] = CStringGetTextDatum(test->name);
-	values[2] = CStringGetTextDatum(test->kind);
-	types[3] = TEXTARRAYOID;
-	values[3] = ListToTextArray(test->columns);
-	types[4] = TEXTARRAYOID;
-	values[4] = ListToTextArray(test->accepted);
-	nulls[4] = test->accepted ? ' ' : 'n';
-#define TEXT_OR_NULL(i, v) do { values[i] = (v) ? CStringGetTextDatum(v) : (Datum) 0; nulls[i] = (v) ? ' ' : 'n'; } while (0)
-	TEXT_OR_NULL(5, test->to_model);
-	TEXT_OR_NULL(6, test->to_relation);
-	TEXT_OR_NULL(7, test->to_column);
-	TEXT_OR_NULL(8, test->expression);
-	TEXT_OR_NULL(9, test->min_rows);
-	TEXT_OR_NULL(10, test->max_rows);
-	TEXT_OR_NULL(11, test->max_age);
-	TEXT_OR_NULL(12, test->sql);
-	TEXT_OR_NULL(13, test->severity);
-	TEXT_OR_NULL(14, test->warn_if);
-	TEXT_OR_NULL(15, test->error_if);
-	types[16] = BOOLOID;
-	values[16] = BoolGetDatum(test->blocking);
-	types[17] = BOOLOID;
-	values[17] = BoolGetDatum(test->store_failures);
-	TEXT_OR_NULL(18, description);
-#undef TEXT_OR_NULL
-	(void) CatalogExecute("INSERT INTO medallion.tests (model, name, kind, columns, accepted, "
-						  "to_model, to_relation, to_column, expression, min_rows, max_rows, "
-						  "max_age, sql, severity, warn_if, error_if, blocking, store_failures, "
-						  "description) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-						  "$10::bigint, $11::bigint, $12::interval, $13, $14, $15, $16, $17, "
-						  "$18, $19) ON CONFLICT (model, name) DO UPDATE SET "
-						  "kind = EXCLUDED.kind, columns = EXCLUDED.columns, "
-						  "accepted = EXCLUDED.accepted, to_model = EXCLUDED.to_model, "
-						  "to_relation = EXCLUDED.to_relation, to_column = EXCLUDED.to_column, "
-						  "expression = EXCLUDED.expression, min_rows = EXCLUDED.min_rows, "
-						  "max_rows = EXCLUDED.max_rows, max_age = EXCLUDED.max_age, "
-						  "sql = EXCLUDED.sql, severity = EXCLUDED.severity, "
-						  "warn_if = EXCLUDED.warn_if, error_if = EXCLUDED.error_if, "
-						  "blocking = EXCLUDED.blocking, store_failures = EXCLUDED.store_failures, "
-						  "description = EXCLUDED.description",
-						  19, types, values, nulls, SPI_OK_INSERT, "writing a test");
-}
-
-/*
- * CatalogDeleteTest
- *		Delete a test; returns whether it existed.
- */
-bool
-CatalogDeleteTest(const char *model, const char *name)
-{
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2] = {CStringGetTextDatum(model), CStringGetTextDatum(name)};
-
-	return CatalogExecute("DELETE FROM medallion.tests WHERE model OPERATOR(pg_catalog.=) $1 "
-						  "AND name OPERATOR(pg_catalog.=) $2",
-						  2, types, values, NULL, SPI_OK_DELETE, "dropping a test") > 0;
-}
-
-/*
- * CatalogFreshnessRules
- *		For each source, and each of its relations with its freshness column:
- *		(source, relation as SQL, column, warn_after, error_after, owner,
- *		local schema, relation OID), as char *[8] (NULLs where the source has
- *		no rule or no such relation).
- */
-List *
-CatalogFreshnessRules(void)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	List	   *rules = NIL;
-
-	CatalogEnter(&session);
-	spi_check(CatalogQuery("SELECT s.name, pg_catalog.quote_ident(s.local_schema) || '.' || "
-						  "pg_catalog.quote_ident(c.relname), s.freshness_column, "
-						  "s.warn_after::text, s.error_after::text, s.owner::text, "
-						  "s.local_schema::text, c.oid::text "
-						  "FROM medallion.sources s "
-						  "LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = s.local_schema "
-						  "LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
-						  " AND c.relkind IN ('r', 'v', 'm', 'f', 'p') "
-						  " AND (s.tables = '{}' OR c.relname::text = ANY (s.tables)) "
-						  " AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
-						  "             AND a.attname::text = s.freshness_column AND NOT a.attisdropped) "
-						  "ORDER BY 1, 2", 0, NULL, NULL, NULL, 0), SPI_OK_SELECT, "reading sources");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		char	  **rule = palloc(sizeof(char *) * 8);
-
-		for (int j = 0; j < 8; j++)
-			rule[j] = spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1);
-		rules = lappend(rules, rule);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return rules;
 }
 
 PG_FUNCTION_INFO_V1(medallion_try_run_lock);

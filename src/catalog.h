@@ -8,12 +8,14 @@
 #ifndef MEDALLION_CATALOG_H
 #define MEDALLION_CATALOG_H
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
 #include "nodes/pg_list.h"
 
 #include "medallion.h"
 
 /*
- * Columns of the rows catalog.c reads (the SELECT lists there), by name:
+ * Columns of the rows catalog_tables.c reads (the SELECT lists there), by name:
  * tuple-to-struct functions read them with these, never with bare numbers.
  */
 #define Anum_layers_name	1
@@ -236,17 +238,43 @@ typedef struct CatalogSession
 	int			save_nestlevel;
 } CatalogSession;
 
+/* catalog.c */
 extern Oid	CatalogExtensionOwner(void);
 extern const MaterializationKind *CatalogMaterialization(const char *name);
 extern void CatalogEnter(CatalogSession *session);
 extern void CatalogLeave(CatalogSession *session);
 extern void CatalogRequireAdmin(const char *action);
+extern void CatalogCheckSpi(int ret, int expected, const char *what);
+extern int	CatalogQuery(const char *sql, int nargs, Oid *types, Datum *values,
+						 const char *nulls, long count);
+extern uint64 CatalogExecute(const char *sql, int nargs, Oid *types, Datum *values,
+							 const char *nulls, int expected, const char *what);
+extern List *TextArrayToList(Datum array);
+extern Datum ListToTextArray(List *strings);
+
+/*
+ * What makes one struct of a catalog row (CatalogScanRows, CatalogReadRows):
+ * it runs in the memory context the rows go to, and returns what to add to
+ * the List, or NULL for nothing.
+ */
+typedef void *(*CatalogRowFn) (HeapTuple tuple, TupleDesc desc, void *arg);
+
+extern List *CatalogScanRows(MemoryContext cxt, const char *sql, int nargs, Oid *types,
+							 Datum *values, const char *what, CatalogRowFn fn, void *arg);
+extern List *CatalogReadRows(const char *sql, int nargs, Oid *types, Datum *values,
+							 const char *what, CatalogRowFn fn, void *arg);
+extern void *CatalogRowTexts(HeapTuple tuple, TupleDesc desc, void *arg);
+extern char *CatalogText(HeapTuple tuple, TupleDesc desc, int col);
+extern List *CatalogTextList(HeapTuple tuple, TupleDesc desc, int col);
+extern bool CatalogBool(HeapTuple tuple, TupleDesc desc, int col);
+
 /* how long a definition waits for another session's */
 #define CATALOG_DEFINITIONS_WAIT_MS 30000
 
 extern void CatalogLockDefinitions(void);
 extern bool CatalogTryLockTrim(void);
 
+/* catalog_tables.c */
 extern List *CatalogListLayers(void);
 extern LayerDef *CatalogGetLayer(const char *name, bool missing_ok);
 extern List *CatalogListModels(void);
@@ -256,10 +284,6 @@ extern bool CatalogSourceActsFor(const char *source_owner, const char *local_sch
 extern List *CatalogListDependencies(const char *model);
 
 extern void CatalogUpsertModel(ModelDef *model, bool is_new);
-extern int	CatalogQuery(const char *sql, int nargs, Oid *types, Datum *values,
-						 const char *nulls, long count);
-extern uint64 CatalogExecute(const char *sql, int nargs, Oid *types, Datum *values,
-							 const char *nulls, int expected, const char *what);
 extern List *CatalogTestEdges(void);
 extern void CatalogUpsertTest(TestDef *test, const char *description);
 extern bool CatalogDeleteTest(const char *model, const char *name);
@@ -285,8 +309,5 @@ extern void CatalogSetCapture(const char *model, const char *snapshot, const cha
 							  const char *previous);
 extern double *CatalogLastBuildMs(List *models);
 extern void CatalogInvalidateDownstream(const char *model);
-
-extern List *TextArrayToList(Datum array);
-extern Datum ListToTextArray(List *strings);
 
 #endif							/* MEDALLION_CATALOG_H */

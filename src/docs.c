@@ -26,12 +26,12 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "common/base64.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -379,25 +379,9 @@ static List *
 read_rows(DocsPage *page, const char *sql)
 {
 	Oid			types[3] = {OIDOID, TEXTARRAYOID, TEXTARRAYOID};
-	List	   *rows = NIL;
-	int			ret;
 
-	ret = CatalogQuery(sql, 3, types, page->params, NULL, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI failed while reading the page: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		MemoryContext old = MemoryContextSwitchTo(page->cxt);
-		DocsRow		row = palloc(sizeof(char *) * desc->natts);
-
-		for (int col = 0; col < desc->natts; col++)
-			row[col] = SPI_getvalue(tuple, desc, col + 1);
-		rows = lappend(rows, row);
-		MemoryContextSwitchTo(old);
-	}
-	return rows;
+	return CatalogScanRows(page->cxt, sql, 3, types, page->params, "reading the page",
+						   CatalogRowTexts, NULL);
 }
 
 /* The rows of a list whose column col is value (rows are grouped by it). */

@@ -16,7 +16,6 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
@@ -97,49 +96,37 @@ layout_function(void)
  *		owner's privileges, and its last step's status: a List of
  *		DocsModelState, palloc'd in the current context.
  */
+/* A row of DocsModelStates as a DocsModelState (a CatalogRowFn). */
+static void *
+state_from_tuple(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	DocsModelState *state = palloc(sizeof(DocsModelState));
+
+	state->name = CatalogText(tuple, desc, 1);
+	state->readable = CatalogBool(tuple, desc, 2);
+	state->owned = CatalogBool(tuple, desc, 3);
+	state->status = DocsStatusOf(CatalogText(tuple, desc, 4), CatalogBool(tuple, desc, 5));
+	return state;
+}
+
 List *
 DocsModelStates(List *names)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	List	   *states = NIL;
-	CatalogSession session;
 	Oid			types[2] = {OIDOID, TEXTARRAYOID};
 	Datum		values[2];
-	int			ret;
 
 	values[0] = ObjectIdGetDatum(GetUserId());
 	values[1] = ListToTextArray(names);
-	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT m.name, " DOCS_MODEL_READABLE_SQL ", " DOCS_MODEL_OWNED_SQL ","
-					   "       s.status, s.tests_warned > 0"
-					   "  FROM medallion.models m"
-					   "  JOIN medallion.layers l ON l.name = m.layer"
-					   "  LEFT JOIN (SELECT DISTINCT ON (rm.model) rm.model, rm.status, rm.tests_warned"
-					   "               FROM medallion.run_models rm"
-					   "              WHERE rm.model = ANY ($2)"
-					   "              ORDER BY rm.model, rm.run_id DESC) s ON s.model = m.name"
-					   " WHERE m.name = ANY ($2)",
-					   2, types, values, NULL, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI failed while reading model states: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		char	   *warned = SPI_getvalue(tuple, desc, 5);
-		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-		DocsModelState *state = palloc(sizeof(DocsModelState));
-
-		state->name = SPI_getvalue(tuple, desc, 1);
-		state->readable = strcmp(SPI_getvalue(tuple, desc, 2), "t") == 0;
-		state->owned = strcmp(SPI_getvalue(tuple, desc, 3), "t") == 0;
-		state->status = DocsStatusOf(SPI_getvalue(tuple, desc, 4),
-									 warned != NULL && strcmp(warned, "t") == 0);
-		states = lappend(states, state);
-		MemoryContextSwitchTo(spicxt);
-	}
-	CatalogLeave(&session);
-	return states;
+	return CatalogReadRows("SELECT m.name, " DOCS_MODEL_READABLE_SQL ", " DOCS_MODEL_OWNED_SQL ","
+						   "       s.status, s.tests_warned > 0"
+						   "  FROM medallion.models m"
+						   "  JOIN medallion.layers l ON l.name = m.layer"
+						   "  LEFT JOIN (SELECT DISTINCT ON (rm.model) rm.model, rm.status, rm.tests_warned"
+						   "               FROM medallion.run_models rm"
+						   "              WHERE rm.model = ANY ($2)"
+						   "              ORDER BY rm.model, rm.run_id DESC) s ON s.model = m.name"
+						   " WHERE m.name = ANY ($2)",
+						   2, types, values, "reading model states", state_from_tuple, NULL);
 }
 
 /* The state of a model in a list of DocsModelStates, or NULL. */

@@ -2,7 +2,7 @@
  *
  * graph.c
  *	  The model DAG: loading, selectors, cycles, topological waves, and
- *	  the plans runs follow (medallion_plan, in run.c, shows them).
+ *	  the plans runs follow (medallion_plan, in run_plan.c, shows them).
  *
  * The graph is built from medallion.models and medallion.model_dependencies
  * (kind = 'model').  Models whose derived rows are missing or stale (after

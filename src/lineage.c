@@ -15,7 +15,6 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
@@ -23,6 +22,7 @@
 #include "graph.h"
 #include "lineage.h"
 #include "model.h"
+#include "sqltext.h"
 
 PG_FUNCTION_INFO_V1(medallion_lineage);
 PG_FUNCTION_INFO_V1(medallion_graph);
@@ -390,19 +390,6 @@ render_dot(Drawing *drawing, Graph *graph)
 	return buf.data;
 }
 
-static void
-append_json_field(StringInfo buf, const char *key, const char *value, bool first)
-{
-	if (!first)
-		appendStringInfoString(buf, ", ");
-	escape_json(buf, key);
-	appendStringInfoString(buf, ": ");
-	if (value == NULL)
-		appendStringInfoString(buf, "null");
-	else
-		escape_json(buf, value);
-}
-
 static char *
 render_json(Drawing *drawing)
 {
@@ -416,13 +403,12 @@ render_json(Drawing *drawing)
 		DrawNode   *node = lfirst(lc);
 
 		appendStringInfoString(&buf, foreach_current_index(lc) > 0 ? ", {" : "{");
-		append_json_field(&buf, "id", node->id, true);
-		append_json_field(&buf, "schema", node->schema, false);
-		append_json_field(&buf, "name", node->name, false);
-		append_json_field(&buf, "kind", node->kind, false);
-		append_json_field(&buf, "layer", node->model ? node->model->layer : NULL, false);
-		append_json_field(&buf, "materialized",
-						  node->model ? node->model->materialized : NULL, false);
+		SqlJsonField(&buf, "id", node->id, false);
+		SqlJsonField(&buf, "schema", node->schema, false);
+		SqlJsonField(&buf, "name", node->name, false);
+		SqlJsonField(&buf, "kind", node->kind, false);
+		SqlJsonField(&buf, "layer", node->model ? node->model->layer : NULL, false);
+		SqlJsonField(&buf, "materialized", node->model ? node->model->materialized : NULL, false);
 		appendStringInfoChar(&buf, '}');
 	}
 	appendStringInfoString(&buf, "], \"edges\": [");
@@ -431,8 +417,8 @@ render_json(Drawing *drawing)
 		DrawEdge   *edge = lfirst(lc);
 
 		appendStringInfoString(&buf, foreach_current_index(lc) > 0 ? ", {" : "{");
-		append_json_field(&buf, "from", edge->from, true);
-		append_json_field(&buf, "to", edge->to, false);
+		SqlJsonField(&buf, "from", edge->from, false);
+		SqlJsonField(&buf, "to", edge->to, false);
 		appendStringInfoChar(&buf, '}');
 	}
 	appendStringInfoString(&buf, "]}");

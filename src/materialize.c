@@ -7,13 +7,13 @@
  *	  (MaterializationKind, catalog.h), where a model's "materialized" is
  *	  parsed once; nothing compares materialization names.
  *
- * A run (run.c) calls MaterializeBuild with a BuildStep: the model, its
- * binding and the run's redirections.  The build fills in what it made (a
- * table candidate, a delta, a snapshot's changes), what the model's tests
- * read, and whether its candidate replaces the published table for the
- * rest of the run.  MaterializeApply runs after the tests passed (an
- * incremental delta goes into the published table then).  Publishing
- * table candidates is the same for every kind (publish.c).
+ * A run's step (run_step.c) calls MaterializeBuild with a BuildStep: the
+ * model, its binding and the run's redirections.  The build fills in what
+ * it made (a table candidate, a delta, a snapshot's changes), what the
+ * model's tests read, and whether its candidate replaces the published
+ * table for the rest of the run.  MaterializeApply runs after the tests
+ * passed (an incremental delta goes into the published table then).
+ * Publishing table candidates is the same for every kind (publish.c).
  *
  *-------------------------------------------------------------------------
  */

@@ -131,6 +131,33 @@ check_column(ModelDef *model, AnalyzedModel *analyzed, const char *column,
 				 errhint("Columns are named by the query's output names.")));
 }
 
+/* What check_description checks a model's column descriptions against. */
+typedef struct DescriptionCheck
+{
+	ModelDef   *model;
+	AnalyzedModel *analyzed;
+} DescriptionCheck;
+
+/*
+ * check_description
+ *		A row (key, JSON type) of column_descriptions: an error unless the
+ *		model has the column and the description is a string.
+ */
+static void *
+check_description(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	DescriptionCheck *check = (DescriptionCheck *) arg;
+	char	   *key = CatalogText(tuple, desc, 1);
+	char	   *type = CatalogText(tuple, desc, 2);
+
+	check_column(check->model, check->analyzed, key, "column_descriptions");
+	if (strcmp(type, "string") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the description of column \"%s\" must be a JSON string", key)));
+	return NULL;
+}
+
 /*
  * check_settings
  *		Validate the settings that name columns against the analyzed query.
@@ -142,6 +169,7 @@ check_settings(ModelDef *model, AnalyzedModel *analyzed)
 	int			ret;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1];
+	DescriptionCheck check = {model, analyzed};
 
 	foreach(lc, model->unique_key)
 		check_column(model, analyzed, lfirst(lc), "unique_key");
@@ -219,22 +247,11 @@ check_settings(ModelDef *model, AnalyzedModel *analyzed)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column_descriptions must be a JSON object"),
 				 errhint("Write it as '{\"column\": \"description\"}'.")));
-	ret = SPI_execute_with_args("SELECT key, pg_catalog.jsonb_typeof(value) "
-								"FROM pg_catalog.jsonb_each($1::pg_catalog.jsonb)",
-								1, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not check column descriptions: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		char	   *key = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		char	   *type = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-
-		check_column(model, analyzed, key, "column_descriptions");
-		if (strcmp(type, "string") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the description of column \"%s\" must be a JSON string", key)));
-	}
+	(void) CatalogScanRows(CurrentMemoryContext,
+						   "SELECT key, pg_catalog.jsonb_typeof(value) "
+						   "FROM pg_catalog.jsonb_each($1::pg_catalog.jsonb)",
+						   1, argtypes, values, "checking column descriptions",
+						   check_description, &check);
 	SPI_finish();
 }
 
@@ -350,17 +367,6 @@ require_arg(FunctionCallInfo fcinfo, int n, const char *what)
 				 errmsg("%s must not be NULL", what)));
 }
 
-/* Error unless the current user may change a model owned by model->owner. */
-static void
-check_owner(ModelDef *model)
-{
-	if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of model \"%s\"", model->name),
-				 errdetail("The model is owned by role \"%s\".", model->owner)));
-}
-
 /*
  * medallion_create_model(name, sql, layer, materialized, tags, description,
  *		unique_key, indexes, column_descriptions, on_schema_change,
@@ -405,7 +411,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	CatalogLockDefinitions();
 	previous = CatalogGetModel(model->name, true);
 	if (previous != NULL)
-		check_owner(previous);
+		ModelRequireOwner(previous);
 
 	/* layer and materialization */
 	if (layer_name == NULL && previous == NULL)
@@ -639,7 +645,7 @@ medallion_drop_model(PG_FUNCTION_ARGS)
 		Datum		value = CStringGetTextDatum(model->name);
 		bool		isnull = false;
 
-		check_owner(model);
+		ModelRequireOwner(model);
 		drop_referencing_tests(model);
 		ModelBecomeOwner(model, &save_userid, &save_sec);
 		TestsUnbind(model, NIL);

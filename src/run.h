@@ -1,9 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * run.h
- *	  Runs: medallion_run, medallion_test, medallion_rollback and
- *	  medallion_plan (run.c); a run as data (run_state.c); the ledger of
- *	  runs (run_ledger.c).
+ *	  Runs: medallion_run, medallion_test, medallion_rollback (run.c); the
+ *	  plan and medallion_plan (run_plan.c); one step (run_step.c); build
+ *	  workers (run_threads.c); a run as data and its progress lines
+ *	  (run_state.c); the ledger of runs (run_ledger.c).  The files of the
+ *	  run call each other in one direction: run.c, run_plan.c, run_step.c,
+ *	  run_threads.c, run_ledger.c, run_state.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -111,10 +114,35 @@ typedef struct Run
 #define RUN_DEFAULT_LEDGER_RETENTION (30 * 24 * 60)
 #define RUN_DEFAULT_LEDGER_RETENTION_TEXT "30 days"
 
+/* run.c */
 extern void RunInit(void);
 
+/* run_plan.c */
+extern bool run_changed_only;
+extern bool RunPlanSteps(Run *run);
+
+/* run_step.c */
+extern void RunBuildStep(Run *run, RunStep *step);
+
+/* run_threads.c */
+extern bool RunReadsCommitted(Run *run, int node);
+extern void RunPlanWorkers(Graph *graph, List *steps, bool workers);
+extern void RunGrantWorkerCandidates(Run *run, ModelDef *model);
+extern void RunStartWorkers(Run *run);
+extern void RunCollectWorker(Run *run, RunStep *step);
+extern void RunStopWorker(Run *run, RunStep *step);
+extern void RunStopWorkers(Run *run);
+extern void RunDropWorkerCandidate(RunStep *step);
+extern void RunReleaseWorkers(Run *run);
+
 /* run_state.c */
+extern bool run_log_timing;
 extern int	RunCountSteps(Run *run, StepStatus status, bool published_only);
+extern char *RunFormatCount(int64 n);
+extern char *RunFormatMs(double ms);
+extern List *RunStepReport(Run *run, RunStep *step);
+extern void RunHoldOthersBriefly(List *steps, bool all);
+extern RunStep *RunStepOfNode(Run *run, int node);
 
 /* run_ledger.c */
 extern void LedgerInit(void);

@@ -70,12 +70,12 @@
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 
-#include "utils/json.h"
 #include "utils/timestamp.h"
 
 #include "catalog.h"
 #include "run.h"
 #include "run_workers.h"
+#include "sqltext.h"
 
 #define LEDGER_ERROR_SIZE 1024
 
@@ -386,28 +386,6 @@ ledger_take_start(bool take)
 	start_segment = NULL;
 }
 
-static void
-json_field(StringInfo buf, const char *key, const char *value)
-{
-	if (buf->len > 1)
-		appendStringInfoString(buf, ", ");
-	escape_json(buf, key);
-	appendStringInfoString(buf, ": ");
-	if (value == NULL)
-		appendStringInfoString(buf, "null");
-	else
-		escape_json(buf, value);
-}
-
-static void
-json_raw(StringInfo buf, const char *key, const char *raw)
-{
-	if (buf->len > 1)
-		appendStringInfoString(buf, ", ");
-	escape_json(buf, key);
-	appendStringInfo(buf, ": %s", raw);
-}
-
 static char *
 json_time(TimestampTz t)
 {
@@ -422,26 +400,26 @@ start_fields(Run *run, StringInfo entry)
 
 	initStringInfo(&options);
 	appendStringInfoChar(&options, '{');
-	json_raw(&options, "full_refresh", run->full_refresh ? "true" : "false");
-	json_raw(&options, "strict", run->strict ? "true" : "false");
-	json_field(&options, "on_conflict", run->on_conflict);
+	SqlJsonField(&options, "full_refresh", run->full_refresh ? "true" : "false", true);
+	SqlJsonField(&options, "strict", run->strict ? "true" : "false", true);
+	SqlJsonField(&options, "on_conflict", run->on_conflict, false);
 	if (run->threads > 0)
-		json_raw(&options, "threads", psprintf("%d", run->threads));
+		SqlJsonField(&options, "threads", psprintf("%d", run->threads), true);
 	if (run->test_only)
-		json_raw(&options, "test_only", "true");
+		SqlJsonField(&options, "test_only", "true", true);
 	if (run_label != NULL && run_label[0] != '\0')
-		json_field(&options, "label", run_label);
+		SqlJsonField(&options, "label", run_label, false);
 	appendStringInfoChar(&options, '}');
 
-	json_raw(entry, "run_id", psprintf(INT64_FORMAT, run->run_id));
-	json_field(entry, "selector", run->selector);
-	json_raw(entry, "options", options.data);
-	json_field(entry, "started_by", GetUserNameFromId(GetUserId(), false));
-	json_raw(entry, "backend_pid", psprintf("%d", MyProcPid));
-	json_field(entry, "started_at", json_time(run->started_at));
-	json_raw(entry, "models", psprintf("%d", list_length(run->steps)));
-	json_field(entry, "xact", FullTransactionIdIsValid(run->xact) ?
-			   psprintf(UINT64_FORMAT, U64FromFullTransactionId(run->xact)) : NULL);
+	SqlJsonField(entry, "run_id", psprintf(INT64_FORMAT, run->run_id), true);
+	SqlJsonField(entry, "selector", run->selector, false);
+	SqlJsonField(entry, "options", options.data, true);
+	SqlJsonField(entry, "started_by", GetUserNameFromId(GetUserId(), false), false);
+	SqlJsonField(entry, "backend_pid", psprintf("%d", MyProcPid), true);
+	SqlJsonField(entry, "started_at", json_time(run->started_at), false);
+	SqlJsonField(entry, "models", psprintf("%d", list_length(run->steps)), true);
+	SqlJsonField(entry, "xact", FullTransactionIdIsValid(run->xact) ?
+				 psprintf(UINT64_FORMAT, U64FromFullTransactionId(run->xact)) : NULL, false);
 }
 
 /*
@@ -485,10 +463,10 @@ LedgerStart(Run *run, RunStep *step)
 	run->xact = GetTopFullTransactionId();
 	initStringInfo(&entry);
 	appendStringInfoChar(&entry, '{');
-	json_field(&entry, "op", "start");
+	SqlJsonField(&entry, "op", "start", false);
 	start_fields(run, &entry);
 	if (run_ledger_retention > 0)
-		json_field(&entry, "retention", psprintf("%d minutes", run_ledger_retention));
+		SqlJsonField(&entry, "retention", psprintf("%d minutes", run_ledger_retention), false);
 	appendStringInfoChar(&entry, '}');
 	write_entry(entry.data, true);
 }
@@ -508,9 +486,14 @@ tidy_here(void)
 	Datum		values[2];
 	char		nulls[2] = {' ', ' '};
 	char	   *retention = psprintf("%d minutes", run_ledger_retention);
+	StringInfoData fields;
 
-	values[0] = CStringGetTextDatum(run_ledger_retention > 0 ?
-									psprintf("{\"retention\": \"%s\"}", retention) : "{}");
+	initStringInfo(&fields);
+	appendStringInfoChar(&fields, '{');
+	if (run_ledger_retention > 0)
+		SqlJsonField(&fields, "retention", retention, false);
+	appendStringInfoChar(&fields, '}');
+	values[0] = CStringGetTextDatum(fields.data);
 	values[1] = CStringGetTextDatum(retention);
 	if (run_ledger_retention <= 0)
 		nulls[1] = 'n';
@@ -550,17 +533,17 @@ tests_json(int64 run_id, List *steps)
 				continue;		/* never ran: the model failed first */
 			initStringInfo(&row);
 			appendStringInfoChar(&row, '{');
-			json_raw(&row, "run_id", psprintf(INT64_FORMAT, run_id));
-			json_field(&row, "model", step->model->name);
-			json_field(&row, "test", result->test->name);
-			json_field(&row, "kind", result->test->kind);
-			json_field(&row, "status", result->status);
-			json_raw(&row, "blocking", result->test->blocking ? "true" : "false");
-			json_raw(&row, "failures", result->has_failures ?
-					 psprintf(INT64_FORMAT, result->failures) : "null");
-			json_field(&row, "observed", result->observed);
-			json_raw(&row, "ms", psprintf("%.3f", result->ms));
-			json_field(&row, "message", result->message);
+			SqlJsonField(&row, "run_id", psprintf(INT64_FORMAT, run_id), true);
+			SqlJsonField(&row, "model", step->model->name, false);
+			SqlJsonField(&row, "test", result->test->name, false);
+			SqlJsonField(&row, "kind", result->test->kind, false);
+			SqlJsonField(&row, "status", result->status, false);
+			SqlJsonField(&row, "blocking", result->test->blocking ? "true" : "false", true);
+			SqlJsonField(&row, "failures", result->has_failures ?
+						 psprintf(INT64_FORMAT, result->failures) : "null", true);
+			SqlJsonField(&row, "observed", result->observed, false);
+			SqlJsonField(&row, "ms", psprintf("%.3f", result->ms), true);
+			SqlJsonField(&row, "message", result->message, false);
 			appendStringInfoChar(&row, '}');
 			appendStringInfo(&buf, "%s%s", first ? "" : ", ", row.data);
 			first = false;
@@ -597,28 +580,28 @@ LedgerFinish(Run *run, bool raising)
 
 		initStringInfo(&row);
 		appendStringInfoChar(&row, '{');
-		json_raw(&row, "run_id", psprintf(INT64_FORMAT, run->run_id));
-		json_field(&row, "model", step->model->name);
-		json_raw(&row, "step", psprintf("%d", step->stepno));
-		json_raw(&row, "wave", psprintf("%d", step->wave));
-		json_field(&row, "layer", step->model->layer);
-		json_field(&row, "materialized", step->model->materialized);
+		SqlJsonField(&row, "run_id", psprintf(INT64_FORMAT, run->run_id), true);
+		SqlJsonField(&row, "model", step->model->name, false);
+		SqlJsonField(&row, "step", psprintf("%d", step->stepno), true);
+		SqlJsonField(&row, "wave", psprintf("%d", step->wave), true);
+		SqlJsonField(&row, "layer", step->model->layer, false);
+		SqlJsonField(&row, "materialized", step->model->materialized, false);
 		/* a step the run never reached (cancelled while it waited for a lock) */
-		json_field(&row, "status", run_step_status_names[step->status == STEP_PENDING ?
-														  STEP_CANCELLED : step->status]);
-		json_raw(&row, "published", step->published ? "true" : "false");
-		json_raw(&row, "rows", step->has_rows ? psprintf(INT64_FORMAT, step->rows) : "null");
-		json_field(&row, "started_at", json_time(step->started_at));
-		json_field(&row, "finished_at", json_time(step->finished_at));
-		json_raw(&row, "ms", step->started_at ? psprintf("%.3f", step->ms) : "null");
-		json_raw(&row, "attempt", psprintf("%d", Max(step->attempt, 1)));
-		json_raw(&row, "worker", step->in_worker ? "true" : "false");
-		json_raw(&row, "tests_passed", psprintf("%d", step->tests ? step->tests->passed : 0));
-		json_raw(&row, "tests_warned", psprintf("%d", step->tests ? step->tests->warned : 0));
-		json_raw(&row, "tests_failed", psprintf("%d", step->tests ? step->tests->failed : 0));
-		json_raw(&row, "test_queries", psprintf("%d", step->tests ? step->tests->queries : 0));
-		json_field(&row, "sqlstate", step->sqlstate);
-		json_field(&row, "message", step->message);
+		SqlJsonField(&row, "status", run_step_status_names[step->status == STEP_PENDING ?
+														   STEP_CANCELLED : step->status], false);
+		SqlJsonField(&row, "published", step->published ? "true" : "false", true);
+		SqlJsonField(&row, "rows", step->has_rows ? psprintf(INT64_FORMAT, step->rows) : "null", true);
+		SqlJsonField(&row, "started_at", json_time(step->started_at), false);
+		SqlJsonField(&row, "finished_at", json_time(step->finished_at), false);
+		SqlJsonField(&row, "ms", step->started_at ? psprintf("%.3f", step->ms) : "null", true);
+		SqlJsonField(&row, "attempt", psprintf("%d", Max(step->attempt, 1)), true);
+		SqlJsonField(&row, "worker", step->in_worker ? "true" : "false", true);
+		SqlJsonField(&row, "tests_passed", psprintf("%d", step->tests ? step->tests->passed : 0), true);
+		SqlJsonField(&row, "tests_warned", psprintf("%d", step->tests ? step->tests->warned : 0), true);
+		SqlJsonField(&row, "tests_failed", psprintf("%d", step->tests ? step->tests->failed : 0), true);
+		SqlJsonField(&row, "test_queries", psprintf("%d", step->tests ? step->tests->queries : 0), true);
+		SqlJsonField(&row, "sqlstate", step->sqlstate, false);
+		SqlJsonField(&row, "message", step->message, false);
 		appendStringInfoChar(&row, '}');
 		appendStringInfo(&steps, "%s%s", foreach_current_index(lc) > 0 ? ", " : "", row.data);
 	}
@@ -626,18 +609,18 @@ LedgerFinish(Run *run, bool raising)
 
 	initStringInfo(&entry);
 	appendStringInfoChar(&entry, '{');
-	json_field(&entry, "op", "finish");
+	SqlJsonField(&entry, "op", "finish", false);
 	start_fields(run, &entry);
-	json_field(&entry, "finished_at", json_time(GetCurrentTimestamp()));
-	json_field(&entry, "status", run->status);
-	json_raw(&entry, "succeeded", psprintf("%d", RunCountSteps(run, STEP_SUCCESS, false)));
-	json_raw(&entry, "failed", psprintf("%d", RunCountSteps(run, STEP_FAILED, false) +
-										RunCountSteps(run, STEP_CANCELLED, false)));
-	json_raw(&entry, "skipped", psprintf("%d", RunCountSteps(run, STEP_SKIPPED, false)));
-	json_raw(&entry, "published", psprintf("%d", RunCountSteps(run, STEP_PENDING, true)));
-	json_field(&entry, "message", run->message);
-	json_raw(&entry, "steps", steps.data);
-	json_raw(&entry, "tests", tests_json(run->run_id, run->steps));
+	SqlJsonField(&entry, "finished_at", json_time(GetCurrentTimestamp()), false);
+	SqlJsonField(&entry, "status", run->status, false);
+	SqlJsonField(&entry, "succeeded", psprintf("%d", RunCountSteps(run, STEP_SUCCESS, false)), true);
+	SqlJsonField(&entry, "failed", psprintf("%d", RunCountSteps(run, STEP_FAILED, false) +
+											RunCountSteps(run, STEP_CANCELLED, false)), true);
+	SqlJsonField(&entry, "skipped", psprintf("%d", RunCountSteps(run, STEP_SKIPPED, false)), true);
+	SqlJsonField(&entry, "published", psprintf("%d", RunCountSteps(run, STEP_PENDING, true)), true);
+	SqlJsonField(&entry, "message", run->message, false);
+	SqlJsonField(&entry, "steps", steps.data, true);
+	SqlJsonField(&entry, "tests", tests_json(run->run_id, run->steps), true);
 	appendStringInfoChar(&entry, '}');
 	ledger_take_start(true);
 	if (!run->ledger_started && !run->test_only)

@@ -310,6 +310,26 @@ ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
 }
 
 /*
+ * citus_kind_of
+ *		citus_kind of relid in a catalog session of its own: '\0' when
+ *		Citus is not installed or relid is not its table.
+ */
+static char
+citus_kind_of(Oid relid)
+{
+	CatalogSession session;
+	char	   *column;
+	char		kind;
+
+	if (!ScaleCitusInstalled())
+		return '\0';
+	CatalogEnter(&session);
+	kind = citus_kind(relid, &column);
+	CatalogLeave(&session);
+	return kind;
+}
+
+/*
  * ScaleIsCitusTable
  *		Is relid a table Citus manages (distributed, reference, or a Citus
  *		local table)?  Its rows are not in the coordinator's storage.
@@ -317,16 +337,7 @@ ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
 bool
 ScaleIsCitusTable(Oid relid)
 {
-	CatalogSession session;
-	char	   *column;
-	char		kind;
-
-	if (!ScaleCitusInstalled())
-		return false;
-	CatalogEnter(&session);
-	kind = citus_kind(relid, &column);
-	CatalogLeave(&session);
-	return kind != '\0';
+	return citus_kind_of(relid) != '\0';
 }
 
 /*
@@ -337,16 +348,7 @@ ScaleIsCitusTable(Oid relid)
 bool
 ScaleIsDistributed(Oid relid)
 {
-	CatalogSession session;
-	char	   *column;
-	char		kind;
-
-	if (!ScaleCitusInstalled())
-		return false;
-	CatalogEnter(&session);
-	kind = citus_kind(relid, &column);
-	CatalogLeave(&session);
-	return kind == 'h';
+	return citus_kind_of(relid) == 'h';
 }
 
 /*

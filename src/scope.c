@@ -411,6 +411,21 @@ ModelOwnerId(ModelDef *model)
 }
 
 /*
+ * ModelRequireOwner
+ *		Error unless the current user has the privileges of the model's
+ *		owner: only they may change it, its tests, or roll it back.
+ */
+void
+ModelRequireOwner(ModelDef *model)
+{
+	if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of model \"%s\"", model->name),
+				 errdetail("The model is owned by role \"%s\".", model->owner)));
+}
+
+/*
  * ModelBecomeOwner
  *		Switch the current user to the model owner, saving the previous
  *		identity.  Restore with SetUserIdAndSecContext.

@@ -26,6 +26,7 @@ extern bool ModelScopeTimedOut(void);
 extern void ModelScopeLeave(ModelScope *scope);
 extern int	ModelTimeoutMs(ModelDef *model);
 extern Oid	ModelOwnerId(ModelDef *model);
+extern void ModelRequireOwner(ModelDef *model);
 extern void ModelBecomeOwner(ModelDef *model, Oid *save_userid, int *save_sec);
 extern char *ScopeSearchPathText(List *schemas);
 extern List *ScopeSearchPathSchemas(const char *search_path);

@@ -2,8 +2,9 @@
  *
  * sqltext.c
  *	  SQL text and SPI helpers shared by the build files: quoted names and
- *	  column lists, typed values, statements run through SPI, and tables
- *	  that only medallion may create.
+ *	  column lists, typed values, statements run through SPI, tables that
+ *	  only medallion may create, and the fields of JSON objects medallion
+ *	  writes (the ledger's entries, the graph as JSON).
  *
  * Everything here builds SQL that medallion writes itself: names are
  * quoted, types qualified, values passed as parameters.  The text reads
@@ -50,6 +51,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
@@ -238,6 +240,29 @@ SqlIsTimeType(List *columns, const char *name)
 
 	return col != NULL && (col->type == DATEOID || col->type == TIMESTAMPOID ||
 						   col->type == TIMESTAMPTZOID);
+}
+
+/*
+ * SqlJsonField
+ *		Append "key": value to the JSON object being written in buf, after
+ *		", " unless it is the object's first field (buf is empty or ends
+ *		with "{").  value is a string, escaped, or NULL for null; with raw,
+ *		value is JSON already (a number, true, an object) and goes in as it
+ *		is.  Every JSON object medallion writes by hand is written with it.
+ */
+void
+SqlJsonField(StringInfo buf, const char *key, const char *value, bool raw)
+{
+	if (buf->len > 0 && buf->data[buf->len - 1] != '{')
+		appendStringInfoString(buf, ", ");
+	escape_json(buf, key);
+	appendStringInfoString(buf, ": ");
+	if (value == NULL)
+		appendStringInfoString(buf, "null");
+	else if (raw)
+		appendStringInfoString(buf, value);
+	else
+		escape_json(buf, value);
 }
 
 /* One value computed by SQL (with text parameters), as text or NULL. */

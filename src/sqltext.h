@@ -8,6 +8,8 @@
 #ifndef MEDALLION_SQLTEXT_H
 #define MEDALLION_SQLTEXT_H
 
+#include "lib/stringinfo.h"
+
 #include "analyze.h"
 #include "catalog.h"
 
@@ -26,6 +28,7 @@ extern char *SqlColumnDefinitions(List *columns);
 extern void SqlUtility(const char *sql);
 extern uint64 SqlRun(const char *sql, int expected);
 extern char *SqlValue(const char *sql, int nparams, Datum *values, const char *nulls);
+extern void SqlJsonField(StringInfo buf, const char *key, const char *value, bool raw);
 extern void SqlCreateOwnedTable(const char *schema, const char *name, const char *columns, Oid owner);
 
 #endif							/* MEDALLION_SQLTEXT_H */

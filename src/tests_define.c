@@ -19,7 +19,6 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parser.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
@@ -442,10 +441,7 @@ medallion_add_test(PG_FUNCTION_ARGS)
 	CatalogRequireAdmin("define tests");
 	CatalogLockDefinitions();
 	model = CatalogGetModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
-	if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of model \"%s\"", model->name)));
+	ModelRequireOwner(model);
 
 	if (model->kind == MAT_EPHEMERAL)
 		ereport(ERROR,
@@ -568,10 +564,7 @@ medallion_drop_test(PG_FUNCTION_ARGS)
 	CatalogRequireAdmin("drop tests");
 	CatalogLockDefinitions();
 	model = CatalogGetModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
-	if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of model \"%s\"", model->name)));
+	ModelRequireOwner(model);
 	if (!CatalogDeleteTest(model->name, name))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

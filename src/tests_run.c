@@ -50,7 +50,6 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
@@ -290,6 +289,30 @@ counting_query_work(void *arg)
 	if (list_length(rows.rows) != 1)
 		elog(ERROR, "test query returned %d rows", list_length(rows.rows));
 	query->row = linitial(rows.rows);
+}
+
+/*
+ * append_counts
+ *		Append each fused part's failure count and observed value to the
+ *		select list being written in sql; with zero_predicates, a row test
+ *		(a part with a predicate) gets 0 and NULL: the filtered count over
+ *		the predicates stands for them.
+ */
+static void
+append_counts(StringInfo sql, List *fused, bool zero_predicates)
+{
+	ListCell   *lc;
+
+	foreach(lc, fused)
+	{
+		FusedPart  *part = lfirst(lc);
+
+		if (zero_predicates && part->predicate != NULL)
+			appendStringInfoString(sql, ", 0::pg_catalog.int8, NULL::pg_catalog.text");
+		else
+			appendStringInfo(sql, ", (%s)::pg_catalog.int8, %s", part->failures_sql,
+							 part->observed_sql ? part->observed_sql : "NULL::pg_catalog.text");
+	}
 }
 
 /*
@@ -593,16 +616,7 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 					appendStringInfo(&sql, " OR (%s)", part->predicate);
 			}
 			appendStringInfoChar(&sql, ')');
-			foreach(lc, fused)
-			{
-				FusedPart  *part = lfirst(lc);
-
-				if (part->predicate != NULL)
-					appendStringInfoString(&sql, ", 0::pg_catalog.int8, NULL::pg_catalog.text");
-				else
-					appendStringInfo(&sql, ", (%s)::pg_catalog.int8, %s", part->failures_sql,
-									 part->observed_sql ? part->observed_sql : "NULL::pg_catalog.text");
-			}
+			append_counts(&sql, fused, true);
 			appendStringInfo(&sql, " FROM %s AS c", fusedsql);
 			error = run_counting_query(sql.data, nparams, types, values, from, to, &row, &ms,
 									   resultcxt);
@@ -613,13 +627,7 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 		{
 			initStringInfo(&sql);
 			appendStringInfoString(&sql, "SELECT count(*)");
-			foreach(lc, fused)
-			{
-				FusedPart  *part = lfirst(lc);
-
-				appendStringInfo(&sql, ", (%s)::pg_catalog.int8, %s", part->failures_sql,
-								 part->observed_sql ? part->observed_sql : "NULL::pg_catalog.text");
-			}
+			append_counts(&sql, fused, false);
 			appendStringInfo(&sql, " FROM %s AS c", fusedsql);
 			error = run_counting_query(sql.data, nparams, types, values, from, to, &row, &ms,
 									   resultcxt);
@@ -701,8 +709,8 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 			StringInfoData json;
 
 			initStringInfo(&json);
-			appendStringInfoString(&json, "{\"observed\": ");
-			escape_json(&json, result->observed ? result->observed : "");
+			appendStringInfoChar(&json, '{');
+			SqlJsonField(&json, "observed", result->observed ? result->observed : "", false);
 			appendStringInfoChar(&json, '}');
 			result->failing_rows = list_make1(json.data);
 			MemoryContextSwitchTo(oldcxt);

@@ -19,34 +19,27 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/../t/lib";
-use MedallionTAP qw(psql run_ok $bin);
-use IPC::Run qw(start finish timeout);
+use MedallionTAP;
+use IPC::Run qw(finish);
 
 my $root = $ENV{MEDALLION_ROOT} or die 'MEDALLION_ROOT is not set (test/run sets it)';
 my @workers = split ' ', ($ENV{CITUS_WORKER_PORTS} || '');
 my $ctl = $ENV{CITUS_CTL} or die 'CITUS_CTL is not set (test/run sets it)';
-$MedallionTAP::db = 'postgres';
-
-sub psql_script
-{
-	my ($db, @args) = @_;
-	return run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $db, @args);
-}
 
 # every table and incremental model of a database, as one fingerprint
 # per model (rows sorted as text)
 sub fingerprints
 {
 	my ($db) = @_;
-	my $models = psql("SELECT string_agg(format('%I.%I', l.schema_name, m.name), ' ' ORDER BY m.name)
+	my $models = psql($db, "SELECT string_agg(format('%I.%I', l.schema_name, m.name), ' ' ORDER BY m.name)
 					   FROM medallion.models m JOIN medallion.layers l ON l.name = m.layer
-					  WHERE m.materialized IN ('table', 'incremental', 'snapshot')", $db);
+					  WHERE m.materialized IN ('table', 'incremental', 'snapshot')");
 	my @out;
 	for my $t (split ' ', $models)
 	{
 		# a snapshot's scd_id and validity depend on when it ran
-		push @out, "$t " . psql("SELECT count(*) || ' ' || md5(coalesce(string_agg(x, '|' ORDER BY x), ''))
-								   FROM (SELECT (to_jsonb(x) - 'scd_id' - 'valid_from' - 'valid_to')::text AS x FROM $t x) x", $db);
+		push @out, "$t " . psql($db, "SELECT count(*) || ' ' || md5(coalesce(string_agg(x, '|' ORDER BY x), ''))
+								   FROM (SELECT (to_jsonb(x) - 'scd_id' - 'valid_from' - 'valid_to')::text AS x FROM $t x) x");
 	}
 	return join("\n", @out);
 }
@@ -56,7 +49,7 @@ sub run_all_selected
 {
 	my ($selector, $changed_only) = @_;
 	$changed_only //= 'true';
-	return psql("SET client_min_messages = warning;
+	return psql('postgres', "SET client_min_messages = warning;
 				 SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ' ORDER BY model)
 						FILTER (WHERE status NOT IN ('success', 'up_to_date'))
 				   FROM medallion_run('$selector', changed_only => $changed_only)");
@@ -65,158 +58,159 @@ sub run_all_selected
 sub run_all
 {
 	my ($db) = @_;
-	return psql("SET client_min_messages = warning;
+	return psql($db, "SET client_min_messages = warning;
 				 SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ' ORDER BY model)
 						FILTER (WHERE status NOT IN ('success', 'up_to_date'))
-				   FROM medallion_run('all')", $db);
+				   FROM medallion_run('all')");
 }
 
 # the same pipeline twice: on one node, and distributed
-psql('CREATE DATABASE single');
+psql('postgres', 'CREATE DATABASE single');
 for my $db ('postgres', 'single')
 {
-	psql('CREATE EXTENSION medallion', $db);
-	psql_script($db, '-v', 'sf=1', '-v', 'seed=42', '-f', "$root/examples/adventureworks/generate.sql");
-	psql_script($db, '-f', "$root/examples/adventureworks/sources.sql");
-	psql_script($db, '-f', "$root/examples/adventureworks/models.sql");
+	psql($db, 'CREATE EXTENSION medallion');
+	psql_file($db, "$root/examples/adventureworks/generate.sql", vars => { sf => 1, seed => 42 });
+	psql_file($db, "$root/examples/adventureworks/sources.sql");
+	psql_file($db, "$root/examples/adventureworks/models.sql");
 }
-psql_script('postgres', '-f', "$root/examples/adventureworks/distribute.sql");
-is(psql("SELECT string_agg(logicalrelid::text || ' ' || CASE WHEN partmethod = 'h' THEN 'hash' ELSE 'reference' END, ', '
+psql_file('postgres', "$root/examples/adventureworks/distribute.sql");
+is(psql('postgres', "SELECT string_agg(logicalrelid::text || ' ' || CASE WHEN partmethod = 'h' THEN 'hash' ELSE 'reference' END, ', '
 						  ORDER BY logicalrelid::text)
 		   FROM pg_dist_partition WHERE logicalrelid::text ~ '^(silver|gold)[.]'"),
    'gold.dim_customers hash, gold.dim_date reference, gold.dim_products reference, gold.fact_order_items hash, gold.gld_customer_metrics hash, silver.slvr_customers hash, silver.slvr_products reference, silver.slvr_sales_orders hash',
    'the models are distributed or reference tables, as defined');
-is(psql("SELECT count(DISTINCT colocationid) FROM pg_dist_partition WHERE partmethod = 'h' AND logicalrelid::text ~ '^(silver|gold)[.]'"),
+is(psql('postgres', "SELECT count(DISTINCT colocationid) FROM pg_dist_partition WHERE partmethod = 'h' AND logicalrelid::text ~ '^(silver|gold)[.]'"),
    '1', 'the distributed ones colocated');
-is(psql("SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'silver.slvr_sales_orders'::regclass"), '32',
+is(psql('postgres', "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'silver.slvr_sales_orders'::regclass"), '32',
    'with shards on the workers');
 
 # the candidate of a distributed model is distributed too, colocated with
 # it, its rows on the workers: a test of the model, run while its
 # candidate exists, fails otherwise
-psql("SELECT medallion_add_test('gld_customer_metrics', 'sql', name => 'candidate_distributed',
+psql('postgres', "SELECT medallion_add_test('gld_customer_metrics', 'sql', name => 'candidate_distributed',
 		sql => 'SELECT ''no distributed candidate'' AS problem WHERE NOT EXISTS
 				 (SELECT FROM pg_catalog.pg_dist_partition p JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid
 				   WHERE c.relname LIKE ''medallion\\_candidate\\_%'' AND c.relnamespace = ''gold''::regnamespace
 					 AND pg_catalog.pg_relation_size(c.oid) = 0
 					 AND p.colocationid = (SELECT colocationid FROM pg_catalog.pg_dist_partition
 											WHERE logicalrelid = ''gold.gld_customer_metrics''::regclass))')");
-is(psql("SELECT worker || ': ' || reason FROM medallion_plan('gld_customer_metrics', threads => 2)
+is(psql('postgres', "SELECT worker || ': ' || reason FROM medallion_plan('gld_customer_metrics', threads => 2)
 		  WHERE model = 'gld_customer_metrics'"),
    'false: a distributed model\'s candidate is created on the workers in the run\'s transaction',
    'the plan says a distributed model is built by the run itself');
 
 is(run_all('single'), '', 'one node: the first run builds everything');
 is(run_all('postgres'), '', 'Citus: the first run builds everything');
-is(psql("SELECT status FROM medallion.test_results WHERE test = 'candidate_distributed' ORDER BY run_id DESC LIMIT 1"), 'pass',
+is(psql('postgres', "SELECT status FROM medallion.test_results WHERE test = 'candidate_distributed' ORDER BY run_id DESC LIMIT 1"), 'pass',
    'the candidate of a distributed model was a distributed table, colocated, empty on the coordinator');
 sub leftovers
 {
 	my @out;
 	for my $port ($ENV{PGPORT}, @workers)
 	{
-		push @out, run_ok("$bin/psql -X -q -At -p $port -d postgres -c \"SELECT count(*) FROM pg_dist_partition
-							WHERE logicalrelid::text ~ 'medallion_(candidate|previous)_'\"") =~ s/\s+$//r;
+		push @out, psql('postgres', "SELECT count(*) FROM pg_dist_partition
+									 WHERE logicalrelid::text ~ 'medallion_(candidate|previous)_'", port => $port);
 	}
 	return join(' ', @out);
 }
 is(leftovers(), '0 0 0', 'no candidate or copy is left on any node');
 my $single = fingerprints('single');
 is(fingerprints('postgres'), $single, 'and publishes the same tables as one node');
-cmp_ok(psql("SELECT count(*) FROM gold.gld_customer_metrics"), '>', 0, 'with rows in the distributed gold table');
-is(psql("SELECT count(*) FROM silver.slvr_sales_orders"),
-   psql("SELECT count(*) FROM silver.slvr_sales_orders", 'single'), 'its order lines are all there');
-is(psql("SELECT pg_relation_size('silver.slvr_sales_orders')"), '0',
+cmp_ok(psql('postgres', "SELECT count(*) FROM gold.gld_customer_metrics"), '>', 0, 'with rows in the distributed gold table');
+is(psql('postgres', "SELECT count(*) FROM silver.slvr_sales_orders"),
+   psql('single', "SELECT count(*) FROM silver.slvr_sales_orders"), 'its order lines are all there');
+is(psql('postgres', "SELECT pg_relation_size('silver.slvr_sales_orders')"), '0',
    'in the shards: the coordinator\'s table holds none of them');
 
 # what users add to a published table survives runs
-psql("CREATE VIEW public.store_metrics AS SELECT customer_id, orders FROM gold.gld_customer_metrics WHERE is_store");
-psql("CREATE ROLE tap_citus_reader LOGIN IN ROLE medallion_reader");
-psql("GRANT SELECT ON gold.gld_customer_metrics TO tap_citus_reader");
-psql("ALTER TABLE gold.gld_customer_metrics ENABLE ROW LEVEL SECURITY");
-psql("CREATE POLICY stores_only ON gold.gld_customer_metrics FOR SELECT TO tap_citus_reader USING (is_store)");
-my $oid = psql("SELECT 'gold.gld_customer_metrics'::regclass::oid");
-my $view = psql("SELECT count(*) FROM public.store_metrics");
+psql('postgres', "CREATE VIEW public.store_metrics AS SELECT customer_id, orders FROM gold.gld_customer_metrics WHERE is_store");
+psql('postgres', "CREATE ROLE tap_citus_reader LOGIN IN ROLE medallion_reader");
+psql('postgres', "GRANT SELECT ON gold.gld_customer_metrics TO tap_citus_reader");
+psql('postgres', "ALTER TABLE gold.gld_customer_metrics ENABLE ROW LEVEL SECURITY");
+psql('postgres', "CREATE POLICY stores_only ON gold.gld_customer_metrics FOR SELECT TO tap_citus_reader USING (is_store)");
+my $oid = psql('postgres', "SELECT 'gold.gld_customer_metrics'::regclass::oid");
+my $view = psql('postgres', "SELECT count(*) FROM public.store_metrics");
 
 # new orders, customers and products changed: an incremental run, new
 # versions in the snapshots (distributed and reference), the same on both
 for my $db ('postgres', 'single')
 {
-	psql_script($db, '-f', "$root/examples/adventureworks/new_orders.sql");
-	psql("UPDATE \\\"Sales\\\".\\\"Customer\\\" SET \\\"TerritoryID\\\" = \\\"TerritoryID\\\" % 10 + 1 WHERE \\\"CustomerID\\\" % 50 = 0", $db);
-	psql("UPDATE \\\"Production\\\".\\\"Product\\\" SET \\\"ListPrice\\\" = \\\"ListPrice\\\" + 1 WHERE \\\"ProductID\\\" % 10 = 0", $db);
+	psql_file($db, "$root/examples/adventureworks/new_orders.sql");
+	psql($db, "UPDATE \"Sales\".\"Customer\" SET \"TerritoryID\" = \"TerritoryID\" % 10 + 1 WHERE \"CustomerID\" % 50 = 0");
+	psql($db, "UPDATE \"Production\".\"Product\" SET \"ListPrice\" = \"ListPrice\" + 1 WHERE \"ProductID\" % 10 = 0");
 }
 is(run_all('single'), '', 'one node: the incremental run');
 is(run_all('postgres'), '', 'Citus: the incremental run');
 $single = fingerprints('single');
 is(fingerprints('postgres'), $single, 'publishes the same tables as one node');
-cmp_ok(psql("SELECT count(*) FROM gold.dim_customers WHERE NOT is_current"), '>', 0,
+cmp_ok(psql('postgres', "SELECT count(*) FROM gold.dim_customers WHERE NOT is_current"), '>', 0,
 	   'the distributed snapshot closed the versions of changed customers');
-cmp_ok(psql("SELECT count(*) FROM gold.dim_products WHERE NOT is_current"), '>', 0,
+cmp_ok(psql('postgres', "SELECT count(*) FROM gold.dim_products WHERE NOT is_current"), '>', 0,
 	   'the reference snapshot those of changed products');
 is(leftovers(), '0 0 0', 'no candidate or copy is left on any node');
-is(psql("SELECT 'gold.gld_customer_metrics'::regclass::oid"), $oid, 'the distributed table keeps its OID');
-is(psql("SELECT count(*) FROM public.store_metrics"), psql("SELECT count(*) FROM gold.gld_customer_metrics WHERE is_store"),
+is(psql('postgres', "SELECT 'gold.gld_customer_metrics'::regclass::oid"), $oid, 'the distributed table keeps its OID');
+is(psql('postgres', "SELECT count(*) FROM public.store_metrics"), psql('postgres', "SELECT count(*) FROM gold.gld_customer_metrics WHERE is_store"),
    'the hand-made view reads the new rows');
-is(psql("SET ROLE tap_citus_reader; SELECT count(*) FILTER (WHERE NOT is_store) || ' ' || (count(*) > 0) FROM gold.gld_customer_metrics"),
+is(psql('postgres', "SET ROLE tap_citus_reader; SELECT count(*) FILTER (WHERE NOT is_store) || ' ' || (count(*) > 0) FROM gold.gld_customer_metrics"),
    '0 true', 'the policy still limits the reader to stores');
 
 # a failing blocking test publishes nothing of its model
-my $before = psql("SELECT count(*) || ' ' || sum(lifetime_value) FROM gold.gld_customer_metrics");
-psql("SELECT medallion_add_test('gld_customer_metrics', 'row_count', min_rows => 1000000000)");
+my $before = psql('postgres', "SELECT count(*) || ' ' || sum(lifetime_value) FROM gold.gld_customer_metrics");
+psql('postgres', "SELECT medallion_add_test('gld_customer_metrics', 'row_count', min_rows => 1000000000)");
 like(run_all('postgres'), qr/^gld_customer_metrics failed: blocking test \S+ failed/, 'a failing blocking test fails the distributed model');
-is(psql("SELECT count(*) || ' ' || sum(lifetime_value) FROM gold.gld_customer_metrics"), $before, 'which publishes nothing');
+is(psql('postgres', "SELECT count(*) || ' ' || sum(lifetime_value) FROM gold.gld_customer_metrics"), $before, 'which publishes nothing');
 is(leftovers(), '0 0 0', 'and leaves nothing on any node');
-my $test = psql("SELECT name FROM medallion.tests WHERE model = 'gld_customer_metrics' AND kind = 'row_count'");
-psql("SELECT medallion_drop_test('gld_customer_metrics', '$test')");
+my $test = psql('postgres', "SELECT name FROM medallion.tests WHERE model = 'gld_customer_metrics' AND kind = 'row_count'");
+psql('postgres', "SELECT medallion_drop_test('gld_customer_metrics', '$test')");
 is(run_all('postgres'), '', 'without the test it builds again');
 
 # relationships tests where Citus cannot plan a correlated NOT EXISTS:
 # a distributed model run alone, tested against a published distributed
 # snapshot; a local model tested against a distributed table
 is(run_all_selected('fact_order_items', 'false'), '', 'the distributed fact table alone passes its relationships tests');
-psql("SELECT medallion_create_model('gld_store_customers',
+psql('postgres', "SELECT medallion_create_model('gld_store_customers',
 		'SELECT customer_id, customer_name FROM dim_customers WHERE is_current AND is_store', layer => 'gold')");
-psql("SELECT medallion_add_test('gld_store_customers', 'relationships', column_name => 'customer_id',
+psql('postgres', "SELECT medallion_add_test('gld_store_customers', 'relationships', column_name => 'customer_id',
 		to_model => 'slvr_customers', to_column => 'customer_id')");
 is(run_all_selected('gld_store_customers'), '', 'a local model tested against a distributed one passes');
-psql("SELECT medallion_create_model('gld_store_customers',
+psql('postgres', "SELECT medallion_create_model('gld_store_customers',
 		'SELECT customer_id + 1000000 AS customer_id, customer_name FROM dim_customers WHERE is_current AND is_store',
 		layer => 'gold')");
 like(run_all_selected('gld_store_customers'), qr/^gld_store_customers failed: blocking test \S+ failed/,
 	 'and fails when its keys are missing there');
-psql("SELECT medallion_drop_model('gld_store_customers')");
+psql('postgres', "SELECT medallion_drop_model('gld_store_customers')");
 
 # rollback: the version kept is the one the last run replaced; make the
 # last run change it (one order line fewer, on both), then roll back
-my $now = psql("SELECT count(*) FROM silver.slvr_sales_orders");
+my $now = psql('postgres', "SELECT count(*) FROM silver.slvr_sales_orders");
 for my $db ('postgres', 'single')
 {
-	psql("DELETE FROM \\\"Sales\\\".\\\"SalesOrderDetail\\\" WHERE \\\"SalesOrderDetailID\\\" = 121317 + 1260", $db);
+	psql($db, "DELETE FROM \"Sales\".\"SalesOrderDetail\" WHERE \"SalesOrderDetailID\" = 121317 + 1260");
 	is(run_all($db), '', "a run without one order line ($db)");
 }
 $single = fingerprints('single');
-is(psql("SELECT count(*) FROM silver.slvr_sales_orders"), $now - 1, 'publishes one order line fewer');
-psql("SET client_min_messages = warning; SELECT medallion_rollback('slvr_sales_orders')");
-is(psql("SELECT count(*) FROM silver.slvr_sales_orders"), $now, 'rollback brings the previous version back');
-is(psql("SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.slvr_sales_orders'::regclass"), '1',
+is(psql('postgres', "SELECT count(*) FROM silver.slvr_sales_orders"), $now - 1, 'publishes one order line fewer');
+psql('postgres', "SET client_min_messages = warning; SELECT medallion_rollback('slvr_sales_orders')");
+is(psql('postgres', "SELECT count(*) FROM silver.slvr_sales_orders"), $now, 'rollback brings the previous version back');
+is(psql('postgres', "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.slvr_sales_orders'::regclass"), '1',
    'and the table stays distributed');
 
 # a worker down: the run fails naming it and publishes nothing
 system($ctl, 'stop', $workers[0]) == 0 or die "could not stop the worker on port $workers[0]";
 # (every model built: a change-aware run of unchanged inputs would read nothing)
-my $out = `$bin/psql -X -q -At -d postgres -c "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('all', changed_only => false)" 2>&1`;
-isnt($?, 0, 'with a worker down, the run fails');
+my $out = psql('postgres', "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('all', changed_only => false)",
+			   ok => \my $ran);
+ok(!$ran, 'with a worker down, the run fails');
 like($out, qr/localhost:$workers[0]/, 'naming the node');
-is(psql("SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1"), 'failed', 'the ledger records the failed run');
+is(psql('postgres', "SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1"), 'failed', 'the ledger records the failed run');
 system($ctl, 'start', $workers[0]) == 0 or die "could not start the worker on port $workers[0]";
-psql("SELECT recover_prepared_transactions()");
+psql('postgres', "SELECT recover_prepared_transactions()");
 for my $port ($ENV{PGPORT}, @workers)
 {
-	is(run_ok("$bin/psql -X -q -At -p $port -d postgres -c 'SELECT count(*) FROM pg_prepared_xacts'") =~ s/\s+$//r,
+	is(psql('postgres', 'SELECT count(*) FROM pg_prepared_xacts', port => $port),
 	   '0', "no prepared transaction is left on the node on port $port");
 }
-is(psql("SELECT count(*) FROM silver.slvr_sales_orders"), $now, 'nothing of the failed run was published');
+is(psql('postgres', "SELECT count(*) FROM silver.slvr_sales_orders"), $now, 'nothing of the failed run was published');
 is(run_all('postgres'), '', 'the next run builds everything');
 is(fingerprints('postgres'), $single, 'and publishes the same tables as one node');
 
@@ -226,7 +220,7 @@ system($ctl, 'stop', $workers[1]) == 0 or die "could not stop the worker on port
 like(run_all_selected('gld_customer_metrics', 'false'), qr/^gld_customer_metrics failed: .*localhost:$workers[1]/,
 	 'with a worker down, a model reading a distributed table fails, naming the node');
 system($ctl, 'start', $workers[1]) == 0 or die "could not start the worker on port $workers[1]";
-psql("SELECT recover_prepared_transactions()");
+psql('postgres', "SELECT recover_prepared_transactions()");
 is(fingerprints('postgres'), $single, 'nothing of it was published');
 
 # a worker lost in the middle of the publish: a shard of the customer
@@ -236,31 +230,29 @@ is(fingerprints('postgres'), $single, 'nothing of it was published');
 # its coordinated transaction), no prepared transaction is left once the
 # node is back, and the next run publishes.
 my $published = fingerprints('postgres');
-psql("DELETE FROM \\\"Sales\\\".\\\"SalesOrderDetail\\\" WHERE \\\"SalesOrderDetailID\\\" % 97 = 0");
-my $shard = psql("SELECT 'gold.gld_customer_metrics_' || s.shardid FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
+psql('postgres', "DELETE FROM \"Sales\".\"SalesOrderDetail\" WHERE \"SalesOrderDetailID\" % 97 = 0");
+my $shard = psql('postgres', "SELECT 'gold.gld_customer_metrics_' || s.shardid FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
 				   JOIN pg_dist_node n USING (groupid)
 				  WHERE s.logicalrelid = 'gold.gld_customer_metrics'::regclass AND n.nodeport = $workers[0] LIMIT 1");
-my ($lin, $lout, $lerr) = ('', '', '');
-my $locker = start([ "$bin/psql", '-X', '-q', '-At', '-p', $workers[0], '-d', 'postgres', '-c',
-					 "SET citus.enable_manual_changes_to_shards = on; BEGIN; LOCK TABLE $shard IN ACCESS SHARE MODE; SELECT pg_sleep(600); COMMIT" ],
-				   \$lin, \$lout, \$lerr, timeout(700));
-my ($pin, $pout, $perr) = ('', '', '');
-my $publishing = start([ "$bin/psql", '-X', '-q', '-At', '-d', 'postgres', '-c',
-						 "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('all')" ],
-					   \$pin, \$pout, \$perr, timeout(300));
-MedallionTAP::wait_for('the run to wait for the shard in its publish', sub {
-	run_ok("$bin/psql -X -q -At -p $workers[0] -d postgres -c \"SELECT count(*) FROM pg_locks
-			 WHERE NOT granted AND relation = '$shard'::regclass AND mode = 'AccessExclusiveLock'\"") =~ /^1/ });
+my $locker = psql_start('postgres', "SET citus.enable_manual_changes_to_shards = on; BEGIN; LOCK TABLE $shard IN ACCESS SHARE MODE; SELECT pg_sleep(600); COMMIT",
+						port => $workers[0], timeout => 700);
+my ($pout, $perr) = ('', '');
+my $publishing = psql_start('postgres', "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('all')",
+							out => \$pout, err => \$perr, timeout => 300);
+wait_for('the run to wait for the shard in its publish', sub {
+	psql('postgres', "SELECT count(*) FROM pg_locks
+					  WHERE NOT granted AND relation = '$shard'::regclass AND mode = 'AccessExclusiveLock'",
+		 port => $workers[0]) =~ /^1/ });
 system($ctl, 'stop', $workers[0]) == 0 or die "could not stop the worker on port $workers[0]";
 eval { finish($publishing) };
 isnt($publishing->result(0), 0, 'a worker lost during the publish fails the run');
 like($perr, qr/localhost:$workers[0]/, 'naming the node');
 eval { finish($locker) };
-is(psql("SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1"), 'failed', 'the ledger records the failed run');
+is(psql('postgres', "SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1"), 'failed', 'the ledger records the failed run');
 system($ctl, 'start', $workers[0]) == 0 or die "could not start the worker on port $workers[0]";
-psql("SELECT recover_prepared_transactions()");
-is(join(' ', map { run_ok("$bin/psql -X -q -At -p $_ -d postgres -c 'SELECT count(*) FROM pg_prepared_xacts'") =~ s/\s+$//r }
-			 ($ENV{PGPORT}, @workers)), '0 0 0', 'no prepared transaction is left on any node');
+psql('postgres', "SELECT recover_prepared_transactions()");
+is(join(' ', map { psql('postgres', 'SELECT count(*) FROM pg_prepared_xacts', port => $_) } ($ENV{PGPORT}, @workers)),
+   '0 0 0', 'no prepared transaction is left on any node');
 is(fingerprints('postgres'), $published, 'nothing of that run was published, on any table');
 is(leftovers(), '0 0 0', 'nothing of it is left on any node');
 is(run_all('postgres'), '', 'the next run builds everything');
@@ -269,20 +261,18 @@ isnt(fingerprints('postgres'), $published, 'and publishes the order lines delete
 # readers on the coordinator never see a half-published table: while runs
 # publish the order lines (rows copied into the shards), a reader sees the
 # old count or the new one, nothing else
-my $full = psql("SELECT count(*) FROM silver.slvr_sales_orders");
-psql("DELETE FROM \\\"Sales\\\".\\\"SalesOrderDetail\\\" WHERE \\\"SalesOrderDetailID\\\" % 100 = 0");
-my ($in, $runout, $runerr) = ('', '', '');
-my $run = start([ "$bin/psql", '-X', '-q', '-At', '-d', 'postgres', '-c',
-				  "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('slvr_sales_orders')" ],
-				\$in, \$runout, \$runerr, timeout(300));
+my $full = psql('postgres', "SELECT count(*) FROM silver.slvr_sales_orders");
+psql('postgres', "DELETE FROM \"Sales\".\"SalesOrderDetail\" WHERE \"SalesOrderDetailID\" % 100 = 0");
+my $run = psql_start('postgres', "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('slvr_sales_orders')",
+					 timeout => 300);
 my %seen;
 while ($run->pumpable)
 {
-	$seen{ psql("SELECT count(*) FROM silver.slvr_sales_orders") } = 1;
+	$seen{ psql('postgres', "SELECT count(*) FROM silver.slvr_sales_orders") } = 1;
 	$run->pump_nb;
 }
 finish($run);
-my $new = psql("SELECT count(*) FROM silver.slvr_sales_orders");
+my $new = psql('postgres', "SELECT count(*) FROM silver.slvr_sales_orders");
 cmp_ok($new, '<', $full, 'the run published fewer order lines');
 is(join(',', grep { $_ ne $full && $_ ne $new } sort keys %seen), '',
    'a reader during the run saw only the old or the new count (' . join(',', sort keys %seen) . ')');
@@ -307,11 +297,9 @@ my @nodes = ($ENV{PGPORT}, @workers);
 sub sql_as
 {
 	my ($user, $port, $sql) = @_;
-	my ($out, $err) = ('', '');
-	my $ok = IPC::Run::run([ "$bin/psql", '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-v', 'VERBOSITY=verbose',
-							 '-U', $user, '-p', $port, '-d', 'postgres', '-c', 'SET client_min_messages = warning', '-c', $sql ],
-						   '<', \undef, '>', \$out, '2>', \$err);
-	chomp $out;
+	my $err = '';
+	my $out = psql('postgres', [ 'SET client_min_messages = warning', $sql ], user => $user, port => $port,
+				   vars => { VERBOSITY => 'verbose' }, stdout => \my $stdout, stderr => \$err, ok => \my $ok);
 	return ($ok, $out, $err);
 }
 sub as_alice
@@ -345,8 +333,8 @@ sub marks
 	return join(' ', @files);
 }
 
-psql("CREATE ROLE tap_citus_alice LOGIN IN ROLE medallion_admin");
-psql("CREATE SCHEMA tap_alice AUTHORIZATION tap_citus_alice");
+psql('postgres', "CREATE ROLE tap_citus_alice LOGIN IN ROLE medallion_admin");
+psql('postgres', "CREATE SCHEMA tap_alice AUTHORIZATION tap_citus_alice");
 for my $port (@nodes)
 {
 	my ($ok, $out, $err) = sql_as('postgres', $port,
@@ -386,7 +374,7 @@ my ($ok, $err);
 	"SELECT medallion_create_model('sec_items', '$items', layer => 'silver', distributed_by => 'id')");
 ok(!$ok, 'distributing the table is refused');
 like($err, refusal('distribute model "sec_items"', 'silver.sec_items'), 'naming the constraint, the function and its owner');
-is(psql("SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass"), '0',
+is(psql('postgres', "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass"), '0',
    'the table stays local');
 
 # the same for the other code a table evaluates on the rows written: a
@@ -413,7 +401,7 @@ for my $case (
 		 "distributing is refused: $what");
 	as_alice($drop);
 }
-is(psql("SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass"), '0',
+is(psql('postgres', "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass"), '0',
    'the table stays local');
 calls();
 
@@ -427,7 +415,7 @@ like(calls(), qr/^coordinator: none; worker 1: tap_citus_alice\/false \d+; worke
 	"SELECT medallion_create_model('sec_items', '$items', layer => 'silver')");
 ok(!$ok, 'undistributing the table is refused');
 like($err, refusal('undistribute model "sec_items"', 'silver.sec_items'), 'naming the constraint, the function and its owner');
-is(psql("SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass"), '1',
+is(psql('postgres', "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass"), '1',
    'the table stays distributed');
 
 # a reference model of the same owner, run twice (a previous version is
@@ -448,7 +436,7 @@ like("$out\n$err", refusal('copy rows into silver.sec_ref', 'silver.sec_ref'), '
 ($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT}, "SELECT medallion_rollback('sec_ref')");
 ok(!$ok, 'rolling it back is refused');
 like($err, refusal('copy rows into silver.sec_ref', 'silver.sec_ref'), 'naming the constraint, the function and its owner');
-is(psql("SELECT count(*) FROM silver.sec_ref"), '100', 'the reference table keeps its rows');
+is(psql('postgres', "SELECT count(*) FROM silver.sec_ref"), '100', 'the reference table keeps its rows');
 as_alice("ALTER TABLE silver.sec_ref DROP CONSTRAINT sec_checked");
 
 # statistics with an expression calling the owner's lying immutable
@@ -464,28 +452,28 @@ as_alice("DROP STATISTICS tap_alice.sec_stats");
 
 # a superuser's distributed table with a constraint calling that function
 # (added NOT VALID: nothing ran it): the run does not publish it
-psql("ALTER TABLE gold.gld_customer_metrics ADD CONSTRAINT sec_checked CHECK (tap_alice.checked(customer_id)) NOT VALID");
+psql('postgres', "ALTER TABLE gold.gld_customer_metrics ADD CONSTRAINT sec_checked CHECK (tap_alice.checked(customer_id)) NOT VALID");
 ($ok, $out, $err) = sql_as('postgres', $ENV{PGPORT},
 	"SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ') FROM medallion_run('gld_customer_metrics', changed_only => false)");
 like("$out\n$err", qr/cannot copy rows into gold\.gld_customer_metrics: constraint "sec_checked" of table gold\.gld_customer_metrics uses function tap_alice\.checked\(bigint\), owned by role "tap_citus_alice"/,
 	 'publishing a distributed table with the constraint is refused, whoever owns the table');
-psql("ALTER TABLE gold.gld_customer_metrics DROP CONSTRAINT sec_checked");
+psql('postgres', "ALTER TABLE gold.gld_customer_metrics DROP CONSTRAINT sec_checked");
 
 is(calls(), 'coordinator: none; worker 1: none; worker 2: none', 'no node ran the function for the refusals');
 is(marks(), '', 'no node ever ran the function as a superuser (it wrote no file)');
 
 as_alice("SELECT medallion_drop_model('sec_ref')");
 as_alice("SELECT medallion_drop_model('sec_items')");
-psql("DROP SCHEMA tap_alice CASCADE");
+psql('postgres', "DROP SCHEMA tap_alice CASCADE");
 for my $port (@nodes)
 {
 	my ($ok, $out, $err) = sql_as('postgres', $port, "DROP TABLE public.tap_calls");
 	die $err unless $ok;
 }
-psql("DROP ROLE tap_citus_alice");
+psql('postgres', "DROP ROLE tap_citus_alice");
 
-psql("DROP VIEW public.store_metrics");
-psql("DROP POLICY stores_only ON gold.gld_customer_metrics");
-psql("REVOKE ALL ON gold.gld_customer_metrics FROM tap_citus_reader");
-psql("DROP ROLE tap_citus_reader");
+psql('postgres', "DROP VIEW public.store_metrics");
+psql('postgres', "DROP POLICY stores_only ON gold.gld_customer_metrics");
+psql('postgres', "REVOKE ALL ON gold.gld_customer_metrics FROM tap_citus_reader");
+psql('postgres', "DROP ROLE tap_citus_reader");
 done_testing();

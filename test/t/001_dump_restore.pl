@@ -4,36 +4,19 @@
 use strict;
 use warnings;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use MedallionTAP;
 
-my $bin = $ENV{PGBIN} || '/usr/lib/postgresql/15/bin';
 my $tmp = $ENV{TEST_TMP} || '/tmp';
-
-# run a program, die with its output when it fails
-sub run_ok
-{
-	my (@cmd) = @_;
-	my $out = `@cmd 2>&1`;
-	die "command failed: @cmd\n$out" if $? != 0;
-	return $out;
-}
-
-sub psql
-{
-	my ($db, $sql) = @_;
-	my $file = "$tmp/tap_dump_restore.sql";
-	open my $fh, '>', $file or die "cannot write $file: $!";
-	print $fh $sql;
-	close $fh;
-	return run_ok("$bin/psql", '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', $db, '-f', $file);
-}
 
 for my $db (qw(tap_dump_src tap_dump_plain tap_dump_custom))
 {
-	run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE IF EXISTS $db\"");
+	psql('postgres', "DROP DATABASE IF EXISTS $db");
 }
-run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"CREATE DATABASE tap_dump_src"');
+psql('postgres', 'CREATE DATABASE tap_dump_src');
 
-psql('tap_dump_src', <<'SQL');
+psql_script('tap_dump_src', <<'SQL');
 CREATE EXTENSION medallion;
 SET client_min_messages = warning;
 CREATE SCHEMA erp;
@@ -81,10 +64,10 @@ SELECT has_table_privilege('medallion_reader', 'gold.gld_country', 'SELECT');
 SELECT count(*) FROM pg_indexes WHERE schemaname = 'silver' AND tablename = 'slvr_sales';
 SQL
 
-my $src_catalog = psql('tap_dump_src', $catalog);
-my $src_derived = psql('tap_dump_src', $derived);
-my $src_plan = psql('tap_dump_src', $plan);
-my $src_data = psql('tap_dump_src', $data);
+my $src_catalog = psql_script('tap_dump_src', $catalog);
+my $src_derived = psql_script('tap_dump_src', $derived);
+my $src_plan = psql_script('tap_dump_src', $plan);
+my $src_data = psql_script('tap_dump_src', $data);
 like($src_catalog, qr/platinum/, 'the source database has a layer of its own');
 like($src_derived, qr/slvr_sales\|bronze\|brnz_customers\|model/, 'and derived dependencies');
 
@@ -94,25 +77,25 @@ run_ok("$bin/pg_dump", '-Fc', '-d', 'tap_dump_src', '-f', "$tmp/tap_dump.dump");
 for my $case (['tap_dump_plain', 'plain'], ['tap_dump_custom', 'custom'])
 {
 	my ($db, $format) = @$case;
-	run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"CREATE DATABASE $db\"");
+	psql('postgres', "CREATE DATABASE $db");
 	if ($format eq 'plain')
 	{
-		run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $db, '-f', "$tmp/tap_dump.sql");
+		psql_file($db, "$tmp/tap_dump.sql");
 	}
 	else
 	{
 		run_ok("$bin/pg_restore", '--exit-on-error', '-d', $db, "$tmp/tap_dump.dump");
 	}
 
-	is(psql($db, $catalog), $src_catalog, "$format restore: same layers, sources, models and tests");
-	is(psql($db, "SELECT count(*) FROM medallion.model_dependencies;\n"), "0\n",
+	is(psql_script($db, $catalog), $src_catalog, "$format restore: same layers, sources, models and tests");
+	is(psql($db, 'SELECT count(*) FROM medallion.model_dependencies'), '0',
 	   "$format restore: derived tables are not dumped");
-	is(psql($db, $plan), $src_plan, "$format restore: the same plan (derived tables rebuilt on use)");
-	is(psql($db, $derived), $src_derived, "$format restore: the same dependencies and column lineage");
-	is(psql($db, $data), $src_data, "$format restore: the published data, comments, grants and indexes");
+	is(psql_script($db, $plan), $src_plan, "$format restore: the same plan (derived tables rebuilt on use)");
+	is(psql_script($db, $derived), $src_derived, "$format restore: the same dependencies and column lineage");
+	is(psql_script($db, $data), $src_data, "$format restore: the published data, comments, grants and indexes");
 
 	# the pipeline works: new source data, a run, the new numbers in gold
-	my $after = psql($db, <<'SQL');
+	my $after = psql_script($db, <<'SQL');
 SET client_min_messages = warning;
 INSERT INTO erp.orders VALUES (1000, 1, 1000);
 SELECT string_agg(status, ',') FROM medallion_run('gold');
@@ -120,10 +103,10 @@ SELECT revenue FROM gold.gld_country WHERE country = 'DE';
 SQL
 	like($after, qr/^success,success,success,success\n\d+/, "$format restore: a run succeeds");
 	my ($before_de) = $src_data =~ /DE\|(\d+)/;
-	my ($after_de) = $after =~ /\n(\d+)\n$/;
+	my ($after_de) = $after =~ /\n(\d+)$/;
 	is($after_de, $before_de + 1000, "$format restore: and publishes the new data");
-	is(psql($db, "SELECT medallion_create_model('brnz_orders', 'SELECT id AS order_id, customer_id, amount FROM erp.orders WHERE amount > 0');\n"),
-	   "updated\n", "$format restore: models can be redefined");
+	is(psql($db, "SELECT medallion_create_model('brnz_orders', 'SELECT id AS order_id, customer_id, amount FROM erp.orders WHERE amount > 0')"),
+	   'updated', "$format restore: models can be redefined");
 }
 
 done_testing();

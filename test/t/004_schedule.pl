@@ -7,19 +7,9 @@
 use strict;
 use warnings;
 use Test::More;
-use IPC::Run qw(start);
-
-my $bin = $ENV{PGBIN} || '/usr/lib/postgresql/15/bin';
-
-sub psql
-{
-	my ($db, $sql) = @_;
-	my $out = `$bin/psql -X -q -At -v ON_ERROR_STOP=1 -d $db -c "$sql" 2>&1`;
-	return ($? == 0, $out) if wantarray;
-	die "psql failed: $sql\n$out" if $? != 0;
-	chomp $out;
-	return $out;
-}
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use MedallionTAP;
 
 psql('postgres', 'CREATE EXTENSION medallion');
 psql('postgres', 'CREATE TABLE public.sched_src (id int, v int); INSERT INTO public.sched_src VALUES (1, 0), (2, 1)');
@@ -86,11 +76,11 @@ my $every = psql('postgres', "SELECT medallion_schedule('every_minute', 'sched_m
 is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'cron.job_run_details'::regclass AND tgname = 'medallion_job_failed'"),
    '1', 'scheduling watches pg_cron\'s log of its jobs');
 psql('postgres', "UPDATE cron.job SET username = 'tap_cron_nologin' WHERE jobid = $every");
-my $waited = `$bin/psql -X -d postgres -c 'LISTEN medallion_alerts' -c "DO \\\$\\\$ BEGIN
+my $waited = psql('postgres', [ 'LISTEN medallion_alerts', "DO \$\$ BEGIN
 	FOR i IN 1 .. 150 LOOP
 		EXIT WHEN EXISTS (SELECT 1 FROM medallion.schedules WHERE name = 'every_minute' AND last_job_failed_at IS NOT NULL);
 		PERFORM pg_sleep(0.5);
-	END LOOP; END \\\$\\\$" -c 'SELECT 1' 2>&1`;
+	END LOOP; END \$\$", 'SELECT 1' ], on_error_stop => 0, ok => \my $listened);
 is(psql('postgres', "SELECT status || ': ' || return_message FROM cron.job_run_details WHERE jobid = $every ORDER BY runid DESC LIMIT 1"),
    'failed: connection failed', 'pg_cron could not connect for the job');
 is(psql('postgres', "SELECT last_job_message FROM medallion.schedules WHERE name = 'every_minute' AND last_job_failed_at IS NOT NULL"),
@@ -107,24 +97,24 @@ like($waited, qr/Asynchronous notification "medallion_alerts" with payload "\{.*
 # is held, the job fails again, and another job due the minute after still
 # runs; the failure is noted beside the row.
 my $other = psql('postgres', "SELECT cron.schedule('tap other job', '* * * * *', 'SELECT 1')");
-my $holder = start(["$bin/psql", '-X', '-q', '-d', 'postgres', '-c',
-					"BEGIN; SELECT medallion.schedule_write('outcome', 'every_minute', last_status => 'held'); SELECT pg_sleep(600)"],
-				   '>', \my $held_out, '2>&1', init => sub { $ENV{PGAPPNAME} = 'tap_holder' });
-psql('postgres', "DO \\\$\\\$ BEGIN
+my $holder = psql_start('postgres',
+						"BEGIN; SELECT medallion.schedule_write('outcome', 'every_minute', last_status => 'held'); SELECT pg_sleep(600)",
+						merged => \my $held_out, env => { PGAPPNAME => 'tap_holder' });
+psql('postgres', "DO \$\$ BEGIN
 	FOR i IN 1 .. 100 LOOP
 		EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'tap_holder' AND wait_event = 'PgSleep');
 		PERFORM pg_sleep(0.1);
-	END LOOP; END \\\$\\\$");
+	END LOOP; END \$\$");
 my $held_from = psql('postgres', 'SELECT now()');
 my $runs_before = psql('postgres', 'SELECT coalesce(max(runid), 0) FROM cron.job_run_details');
-psql('postgres', "DO \\\$\\\$ BEGIN
+psql('postgres', "DO \$\$ BEGIN
 	FOR i IN 1 .. 400 LOOP
 		EXIT WHEN EXISTS (SELECT 1 FROM cron.job_run_details f, cron.job_run_details o
 						   WHERE f.jobid = $every AND f.status = 'failed' AND f.runid > $runs_before
 							 AND o.jobid = $other AND o.status = 'succeeded'
 							 AND o.start_time >= date_trunc('minute', '$held_from'::timestamptz) + interval '2 minutes');
 		PERFORM pg_sleep(0.5);
-	END LOOP; END \\\$\\\$");
+	END LOOP; END \$\$");
 is(psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tap_holder' AND wait_event = 'PgSleep'"),
    '1', 'the schedule\'s row is still held');
 is(psql('postgres', "SELECT count(*) > 0 FROM cron.job_run_details f, cron.job_run_details o
@@ -147,12 +137,12 @@ is(psql('postgres', "SELECT count(*) FROM medallion.status WHERE schedule_failur
 psql('postgres', 'DROP ROLE tap_cron_nologin');
 
 # bad input
-my ($ok, $out) = psql('postgres', "SELECT medallion_schedule('weekly', 'sched_m', 'every tuesday')");
+my $out = psql('postgres', "SELECT medallion_schedule('weekly', 'sched_m', 'every tuesday')", ok => \my $ok);
 ok(!$ok, 'an invalid cron schedule is refused');
 like($out, qr/invalid schedule/, 'by pg_cron, saying so');
-($ok, $out) = psql('postgres', "SELECT medallion_schedule('weekly', 'nosuch', '0 1 * * 1')");
+$out = psql('postgres', "SELECT medallion_schedule('weekly', 'nosuch', '0 1 * * 1')", ok => \$ok);
 like($out, qr/selector "nosuch" names no model or layer/, 'an unknown selector is refused');
-($ok, $out) = psql('postgres', "SELECT medallion_schedule('weekly', 'sched_m', '0 1 * * 1', threads => 0)");
+$out = psql('postgres', "SELECT medallion_schedule('weekly', 'sched_m', '0 1 * * 1', threads => 0)", ok => \$ok);
 like($out, qr/threads must be at least 1/, 'threads below 1 are refused');
 is(psql('postgres', "SELECT count(*) FROM medallion.schedules WHERE name = 'weekly'"), '0', 'and nothing was stored');
 
@@ -187,26 +177,24 @@ my $alice_job = psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_sch
 like($alice_job, qr/^\d+$/, 'an admin who is not a superuser can schedule');
 is(psql('postgres', "SELECT owner || ' ' || (SELECT username FROM cron.job WHERE jobid = $alice_job) FROM medallion.schedules WHERE name = 'alice_daily'"),
    'tap_sched_alice tap_sched_alice', 'the schedule and its job are hers');
-($ok, $out) = psql('postgres', "SET ROLE tap_sched_bob; SELECT medallion_unschedule('alice_daily')");
+$out = psql('postgres', "SET ROLE tap_sched_bob; SELECT medallion_unschedule('alice_daily')", ok => \$ok);
 like($out, qr/must be owner of schedule "alice_daily"/, 'another admin cannot unschedule it');
-($ok, $out) = psql('postgres', "SET ROLE tap_sched_bob; SELECT medallion.schedule_write('outcome', 'alice_daily', last_status => 'success')");
+$out = psql('postgres', "SET ROLE tap_sched_bob; SELECT medallion.schedule_write('outcome', 'alice_daily', last_status => 'success')", ok => \$ok);
 like($out, qr/must be owner of schedule "alice_daily"/, 'nor write its outcome');
 # a procedure that commits: its own psql command, after SET ROLE
-system("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', 'postgres', '-c', 'SET ROLE tap_sched_alice',
-	   '-c', "CALL public.medallion_run_scheduled('alice_daily')") == 0 or die 'the scheduled run failed';
+psql('postgres', [ 'SET ROLE tap_sched_alice', "CALL public.medallion_run_scheduled('alice_daily')" ]);
 is(psql('postgres', "SELECT last_status FROM medallion.schedules WHERE name = 'alice_daily'"), 'success',
    'her scheduled run records its outcome');
 # another admin's schedule of her model runs it: pg_cron calls the procedure
 # outside any transaction block (its exception block around the run is not one)
 psql('postgres', "SET ROLE tap_sched_bob; SELECT medallion_schedule('bob_runs_alice', 'sched_alice', '0 4 * * *')");
-system("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', 'postgres', '-c', 'SET ROLE tap_sched_bob',
-	   '-c', "CALL public.medallion_run_scheduled('bob_runs_alice')") == 0 or die 'the scheduled run failed';
+psql('postgres', [ 'SET ROLE tap_sched_bob', "CALL public.medallion_run_scheduled('bob_runs_alice')" ]);
 is(psql('postgres', "SELECT last_status FROM medallion.schedules WHERE name = 'bob_runs_alice'"), 'success',
    'a schedule of another owner\'s model runs it');
 psql('postgres', "SET ROLE tap_sched_bob; SELECT medallion_unschedule('bob_runs_alice')");
-($ok, $out) = psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_schedule('alice_daily', 'sched_alice', '0 3 * * *', retries => 101)");
+$out = psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_schedule('alice_daily', 'sched_alice', '0 3 * * *', retries => 101)", ok => \$ok);
 like($out, qr/retries must be from 0 to 100/, 'retries out of range are refused');
-($ok, $out) = psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_schedule('alice_daily', 'sched_alice', '0 3 * * *', retry_delay => '-1 minute')");
+$out = psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_schedule('alice_daily', 'sched_alice', '0 3 * * *', retry_delay => '-1 minute')", ok => \$ok);
 like($out, qr/retry_delay must not be negative/, 'so is a negative retry_delay');
 psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_unschedule('alice_daily')");
 is(psql('postgres', "SELECT count(*) FROM cron.job WHERE jobid = $alice_job"), '0', 'she unschedules it');
@@ -220,7 +208,7 @@ psql('postgres', 'DROP DATABASE IF EXISTS tap_nocron');
 psql('postgres', 'CREATE DATABASE tap_nocron');
 psql('tap_nocron', 'CREATE EXTENSION medallion');
 psql('tap_nocron', "SELECT medallion_create_model('m', 'SELECT 1 AS one', layer => 'silver')");
-($ok, $out) = psql('tap_nocron', "SELECT medallion_schedule('nightly', 'm', '0 1 * * *')");
+$out = psql('tap_nocron', "SELECT medallion_schedule('nightly', 'm', '0 1 * * *')", ok => \$ok);
 ok(!$ok, 'without pg_cron, scheduling fails');
 like($out, qr/pg_cron is not installed in database "tap_nocron".*HINT:  Add pg_cron to shared_preload_libraries/s,
 	 'with a hint on what to do');

@@ -6,19 +6,19 @@
 use strict;
 use warnings;
 use Test::More;
-use IPC::Run qw(start finish timeout);
+use IPC::Run qw(finish);
 use Time::HiRes qw(usleep);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use MedallionTAP;
 
-my $db = $MedallionTAP::db = 'tap_parallel';
+my $db = 'tap_parallel';
 
 sub start_run
 {
 	my ($sql) = @_;
-	my ($in, $out, $err) = ('', '', '');
-	my $h = start([ "$bin/psql", '-X', '-d', $db, '-c', $sql ], \$in, \$out, \$err, timeout(120));
+	my ($out, $err) = ('', '');
+	my $h = psql_start($db, $sql, out => \$out, err => \$err, timeout => 120);
 	return ($h, \$out, \$err);
 }
 
@@ -27,98 +27,98 @@ sub start_run
 sub build_workers
 {
 	my ($building) = @_;
-	return psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'medallion build worker'"
+	return psql($db, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'medallion build worker'"
 		. ($building ? " AND state = 'active'" : ''));
 }
 
 # workers' candidates (not the previous versions runs discard, d_<OID>)
 my $in_build = "SELECT count(*) FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace AND relkind = 'r' AND relname ~ '^r'";
 
-psql("DROP DATABASE IF EXISTS $db", 'postgres');
-psql("CREATE DATABASE $db", 'postgres');
+psql('postgres', "DROP DATABASE IF EXISTS $db");
+psql('postgres', "CREATE DATABASE $db");
 # the models here build in milliseconds: give every one to a worker anyway
-psql("ALTER DATABASE $db SET medallion.worker_min_ms = 0", 'postgres');
-psql("CREATE EXTENSION medallion");
-psql("CREATE TABLE public.src AS SELECT g AS id FROM generate_series(1, 100) g");
-psql("SELECT medallion_create_model('par_fast', 'SELECT id FROM public.src', layer => 'silver')");
+psql('postgres', "ALTER DATABASE $db SET medallion.worker_min_ms = 0");
+psql($db, "CREATE EXTENSION medallion");
+psql($db, "CREATE TABLE public.src AS SELECT g AS id FROM generate_series(1, 100) g");
+psql($db, "SELECT medallion_create_model('par_fast', 'SELECT id FROM public.src', layer => 'silver')");
 # 100 rows x 0.05 s: five seconds in a worker
-psql("SELECT medallion_create_model('par_slow', 'SELECT id, pg_sleep(0.05) IS NULL AS slept FROM public.src', layer => 'silver')");
-psql("GRANT SELECT ON silver.par_fast TO medallion_reader");
+psql($db, "SELECT medallion_create_model('par_slow', 'SELECT id, pg_sleep(0.05) IS NULL AS slept FROM public.src', layer => 'silver')");
+psql($db, "GRANT SELECT ON silver.par_fast TO medallion_reader");
 
 # 1. cancel: the fast candidate is committed in medallion_build while the
 # slow one builds; a reader of silver.par_fast cannot read it
 my ($run, $out, $err) = start_run("SELECT * FROM medallion_run('all', threads => 2)");
-wait_for('a committed worker candidate', sub { psql($in_build) eq '1' });
-my $cand = psql("SELECT 'medallion_build.' || relname FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace AND relkind = 'r'");
-my $denied = `$bin/psql -X -q -At -d $db -c "SET ROLE medallion_reader; SELECT count(*) FROM $cand" 2>&1`;
+wait_for('a committed worker candidate', sub { psql($db, $in_build) eq '1' });
+my $cand = psql($db, "SELECT 'medallion_build.' || relname FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace AND relkind = 'r'");
+my $denied = psql($db, "SET ROLE medallion_reader; SELECT count(*) FROM $cand", ok => \my $read);
 like($denied, qr/permission denied for table/, 'a reader of the published table cannot read its candidate');
 is(build_workers(1), '1', 'the slow model is building in a worker');
-psql("SELECT pg_cancel_backend(backend_pid) FROM medallion.runs WHERE status = 'running'");
+psql($db, "SELECT pg_cancel_backend(backend_pid) FROM medallion.runs WHERE status = 'running'");
 eval { finish($run) };
 like($$err, qr/canceling statement due to user request/, 'the run is cancelled');
 is(build_workers(), '0', 'cancelling the run stopped its workers, the idle one too');
-is(psql("SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1"), 'cancelled', 'the ledger says cancelled');
-is(psql("SELECT count(*) FROM silver.par_fast"), '0', 'nothing was published');
-is(psql($in_build), '1', 'the committed candidate is still there ...');
-psql("SET client_min_messages = warning; SELECT count(*) FROM medallion_run('par_fast')");
-is(psql($in_build), '0', '... until the next run starts');
+is(psql($db, "SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1"), 'cancelled', 'the ledger says cancelled');
+is(psql($db, "SELECT count(*) FROM silver.par_fast"), '0', 'nothing was published');
+is(psql($db, $in_build), '1', 'the committed candidate is still there ...');
+psql($db, "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('par_fast')");
+is(psql($db, $in_build), '0', '... until the next run starts');
 
 # 1b. while a model builds, readers of its published table are not blocked
 # (the run locks it exclusively only to publish)
 ($run, $out, $err) = start_run("SELECT * FROM medallion_run('par_slow')");
 wait_for('the serial build', sub {
-	psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%medallion_run(''par_slow'')%' AND wait_event = 'PgSleep'") eq '1' });
-is(psql("SET lock_timeout = '200ms'; SELECT count(*) FROM silver.par_slow"), '0',
+	psql($db, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%medallion_run(''par_slow'')%' AND wait_event = 'PgSleep'") eq '1' });
+is(psql($db, "SET lock_timeout = '200ms'; SELECT count(*) FROM silver.par_slow"), '0',
    'a reader of the table being built reads the published content at once');
-psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%medallion_run(''par_slow'')%' AND pid <> pg_backend_pid()");
+psql($db, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%medallion_run(''par_slow'')%' AND pid <> pg_backend_pid()");
 eval { finish($run) };
 
 # 2. a worker that dies is a failed step; the rest of the run goes on
 ($run, $out, $err) = start_run("SELECT model, status, message FROM medallion_run('all', threads => 2, changed_only => false)");
 wait_for('the slow worker', sub { build_workers(1) eq '1' });
-psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'medallion build worker'");
+psql($db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'medallion build worker'");
 finish($run);
-is(psql("SELECT string_agg(model || ' ' || status || ' ' || worker || ' ' || coalesce(message, ''), '; ' ORDER BY model)
+is(psql($db, "SELECT string_agg(model || ' ' || status || ' ' || worker || ' ' || coalesce(message, ''), '; ' ORDER BY model)
 		 FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs)"),
    'par_fast success true ; par_slow failed true the build worker stopped before it finished',
    'the killed worker fails its step; the other model builds');
-is(psql("SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1"), 'partial', 'the run is partial');
-is(psql("SELECT count(*) FROM silver.par_fast"), '100', 'and publishes what built');
+is(psql($db, "SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1"), 'partial', 'the run is partial');
+is(psql($db, "SELECT count(*) FROM silver.par_fast"), '100', 'and publishes what built');
 
 # 2b. the run's backend terminated while a worker builds: the worker stops
 # too, writing nothing (it used to finish and leave its candidate after the
 # next run had tidied)
-psql("SELECT medallion_run('par_fast', changed_only => false)");
+psql($db, "SELECT medallion_run('par_fast', changed_only => false)");
 ($run, $out, $err) = start_run("SELECT * FROM medallion_run('all', threads => 2, changed_only => false)");
 wait_for('the slow worker', sub { build_workers(1) eq '1' });
-my $before = psql($in_build);
-psql("SELECT pg_terminate_backend(backend_pid) FROM medallion.runs WHERE status = 'running'");
+my $before = psql($db, $in_build);
+psql($db, "SELECT pg_terminate_backend(backend_pid) FROM medallion.runs WHERE status = 'running'");
 eval { finish($run) };
 wait_for('the workers to stop', sub { build_workers() eq '0' });
 pass('the terminated run\'s workers stopped');
 sleep(6);	# longer than the slow model's build would have taken
-is(psql($in_build), $before, 'and its slow model\'s candidate was never written');
-psql("SET client_min_messages = warning; SELECT count(*) FROM medallion_run('par_fast', changed_only => false)");
-is(psql($in_build), '0', 'the next run drops what the terminated run committed');
+is(psql($db, $in_build), $before, 'and its slow model\'s candidate was never written');
+psql($db, "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('par_fast', changed_only => false)");
+is(psql($db, $in_build), '0', 'the next run drops what the terminated run committed');
 
 # 3. a crash (kill -9 of the run's backend) with a committed worker candidate
-psql("TRUNCATE public.src; INSERT INTO public.src SELECT g FROM generate_series(1, 200) g");
+psql($db, "TRUNCATE public.src; INSERT INTO public.src SELECT g FROM generate_series(1, 200) g");
 ($run, $out, $err) = start_run("SELECT * FROM medallion_run('all', threads => 2, changed_only => false)");
-wait_for('a committed worker candidate', sub { psql($in_build) eq '1' });
-my $pid = psql("SELECT backend_pid FROM medallion.runs WHERE status = 'running'");
+wait_for('a committed worker candidate', sub { psql($db, $in_build) eq '1' });
+my $pid = psql($db, "SELECT backend_pid FROM medallion.runs WHERE status = 'running'");
 # the worker's commit must be on disk to survive (synchronous_commit may be off)
-psql("CHECKPOINT");
+psql($db, "CHECKPOINT");
 ok(kill('KILL', $pid), "killed the running backend $pid");
 eval { finish($run) };
-wait_for('the server to come back', sub { psql('SELECT 1', 'postgres') eq '1' });
-is(psql($in_build), '1', 'after the crash the committed candidate is left');
-is(psql("SELECT count(*) FROM silver.par_fast"), '100', 'and nothing of the crashed run was published');
-psql("SELECT medallion_create_model('par_slow', 'SELECT id, true AS slept FROM public.src', layer => 'silver')");
-is(psql("SET client_min_messages = warning; SELECT string_agg(status, ',' ORDER BY model) FROM medallion_run('all', threads => 2, changed_only => false)"),
+wait_for('the server to come back', sub { psql('postgres', 'SELECT 1') eq '1' });
+is(psql($db, $in_build), '1', 'after the crash the committed candidate is left');
+is(psql($db, "SELECT count(*) FROM silver.par_fast"), '100', 'and nothing of the crashed run was published');
+psql($db, "SELECT medallion_create_model('par_slow', 'SELECT id, true AS slept FROM public.src', layer => 'silver')");
+is(psql($db, "SET client_min_messages = warning; SELECT string_agg(status, ',' ORDER BY model) FROM medallion_run('all', threads => 2, changed_only => false)"),
    'success,success', 'the next run builds everything');
-is(psql($in_build), '0', 'and has dropped the leftover candidate');
-like(psql("SELECT status FROM medallion.runs WHERE backend_pid = $pid"), qr/^crashed$/, 'the killed run is marked crashed');
-is(psql("SELECT count(*) FROM silver.par_fast"), '200', 'the pipeline is published');
+is(psql($db, $in_build), '0', 'and has dropped the leftover candidate');
+like(psql($db, "SELECT status FROM medallion.runs WHERE backend_pid = $pid"), qr/^crashed$/, 'the killed run is marked crashed');
+is(psql($db, "SELECT count(*) FROM silver.par_fast"), '200', 'the pipeline is published');
 
-psql("DROP DATABASE $db", 'postgres');
+psql('postgres', "DROP DATABASE $db");
 done_testing();

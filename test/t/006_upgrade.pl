@@ -12,19 +12,17 @@ use Test::More;
 
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use MedallionTAP qw(psql_file run_ok $bin);
+use MedallionTAP;
 
 my $tmp = $ENV{TEST_TMP} || '/tmp';
 
-sub psql { return psql_file(@_); }
-
 for my $db (qw(tap_upgrade tap_upgrade_restored))
 {
-	run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE IF EXISTS $db\"");
+	psql('postgres', "DROP DATABASE IF EXISTS $db");
 }
-run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"CREATE DATABASE tap_upgrade"');
+psql('postgres', 'CREATE DATABASE tap_upgrade');
 
-psql('tap_upgrade', <<'SQL');
+psql_script('tap_upgrade', <<'SQL');
 CREATE EXTENSION medallion VERSION '0.1.0';
 SET client_min_messages = warning;
 DO $$ BEGIN
@@ -63,67 +61,67 @@ DROP VIEW medallion_bind.brnz_orders, medallion_bind.slvr_orders_inc, medallion_
 SQL
 
 my $top = q{SELECT string_agg(customer_id || ':' || revenue, ',' ORDER BY customer_id) FROM gold.gld_top};
-my $before = psql('tap_upgrade', $top);
-is(psql('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), '0.1.0', 'installed 0.1.0');
-ok(psql('tap_upgrade', "SELECT has_schema_privilege('medallion_admin', 'silver', 'CREATE')") eq 't',
+my $before = psql_script('tap_upgrade', $top);
+is(psql_script('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), '0.1.0', 'installed 0.1.0');
+ok(psql_script('tap_upgrade', "SELECT has_schema_privilege('medallion_admin', 'silver', 'CREATE')") eq 't',
    '0.1.0 let admins create in the layer schemas');
 
 # a function an admin left in a layer schema under 0.1.0 stops the update
-psql('tap_upgrade', 'CREATE FUNCTION silver.concat(text, text) RETURNS text LANGUAGE sql AS $$SELECT $1$$');
-my $refused = eval { psql('tap_upgrade', 'ALTER EXTENSION medallion UPDATE'); 1 } ? '' : $@;
+psql_script('tap_upgrade', 'CREATE FUNCTION silver.concat(text, text) RETURNS text LANGUAGE sql AS $$SELECT $1$$');
+my $refused = eval { psql_script('tap_upgrade', 'ALTER EXTENSION medallion UPDATE'); 1 } ? '' : $@;
 like($refused, qr/the layer schemas hold functions or operators: function silver.concat\(text,text\)/,
 	 'an update with a function planted in a layer schema is refused, naming it');
-is(psql('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), '0.1.0', 'and changes nothing');
-psql('tap_upgrade', 'DROP FUNCTION silver.concat(text, text)');
+is(psql_script('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), '0.1.0', 'and changes nothing');
+psql_script('tap_upgrade', 'DROP FUNCTION silver.concat(text, text)');
 
-psql('tap_upgrade', 'ALTER EXTENSION medallion UPDATE');
-my $current = psql('tap_upgrade', "SELECT default_version FROM pg_available_extensions WHERE name = 'medallion'");
-is(psql('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), $current,
+psql_script('tap_upgrade', 'ALTER EXTENSION medallion UPDATE');
+my $current = psql_script('tap_upgrade', "SELECT default_version FROM pg_available_extensions WHERE name = 'medallion'");
+is(psql_script('tap_upgrade', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), $current,
    "updated to $current through every update script");
-is(psql('tap_upgrade', "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
+is(psql_script('tap_upgrade', "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c
 						WHERE c.relnamespace = 'medallion_bind'::regnamespace AND c.relkind = 'v'"),
    'brnz_orders,eph_big,gld_top,slvr_customers,slvr_customers$,slvr_customers$has_orders,slvr_orders_inc',
    'every model and its tests are bound');
-is(psql('tap_upgrade', "SELECT count(*) FROM pg_depend WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+is(psql_script('tap_upgrade', "SELECT count(*) FROM pg_depend WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
 						AND classid = 'pg_namespace'::regclass AND objid = 'medallion_bind'::regnamespace"),
    '1', 'medallion_bind is the extension\'s');
-is(psql('tap_upgrade', "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'medallion_bind.gld_top'::regclass"),
+is(psql_script('tap_upgrade', "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'medallion_bind.gld_top'::regclass"),
    'tap_upgrade_alice', 'a binding belongs to the model owner');
-is(psql('tap_upgrade', "SELECT count(*) FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+is(psql_script('tap_upgrade', "SELECT count(*) FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
 						WHERE d.deptype = 'e' AND c.relnamespace = 'medallion_bind'::regnamespace"),
    '0', 'bindings are not members of the extension');
-is(psql('tap_upgrade', "SELECT has_schema_privilege('medallion_admin', 'silver', 'CREATE')"), 'f',
+is(psql_script('tap_upgrade', "SELECT has_schema_privilege('medallion_admin', 'silver', 'CREATE')"), 'f',
    'admins no longer create in the layer schemas');
-is(psql('tap_upgrade', "SELECT owner || ' ' || (options ? 'password') || ' ' || (options->>'retries') FROM medallion.sources"),
+is(psql_script('tap_upgrade', "SELECT owner || ' ' || (options ? 'password') || ' ' || (options->>'retries') FROM medallion.sources"),
    'postgres false 100', 'the source has an owner, no credentials, and retries in range');
 
-psql('tap_upgrade', 'INSERT INTO erp.orders VALUES (301, 1, 1000, now())');
-is(psql('tap_upgrade', "SELECT string_agg(model || '=' || status, ',' ORDER BY model) FROM medallion_run('all')"),
+psql_script('tap_upgrade', 'INSERT INTO erp.orders VALUES (301, 1, 1000, now())');
+is(psql_script('tap_upgrade', "SELECT string_agg(model || '=' || status, ',' ORDER BY model) FROM medallion_run('all')"),
    'brnz_orders=success,eph_big=success,gld_top=success,slvr_customers=success,slvr_orders_inc=success',
    'the pipeline runs after the update');
-is(psql('tap_upgrade', "SELECT count(*) FROM silver.slvr_orders_inc"), '301', 'the incremental model took the new row');
-is(psql('tap_upgrade', "SELECT string_agg(status, ',' ORDER BY test) FROM medallion.test_results
+is(psql_script('tap_upgrade', "SELECT count(*) FROM silver.slvr_orders_inc"), '301', 'the incremental model took the new row');
+is(psql_script('tap_upgrade', "SELECT string_agg(status, ',' ORDER BY test) FROM medallion.test_results
 						WHERE run_id = (SELECT max(run_id) FROM medallion.runs)"),
    'pass,pass', 'its bound tests ran');
-isnt(psql('tap_upgrade', $top), $before, 'and the new order moved the top customers');
+isnt(psql_script('tap_upgrade', $top), $before, 'and the new order moved the top customers');
 
 # dump and restore the updated database
 my $dump = "$tmp/tap_upgrade.dump";
 run_ok("$bin/pg_dump", '-Fc', '-f', $dump, 'tap_upgrade');
-run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"CREATE DATABASE tap_upgrade_restored"');
+psql('postgres', 'CREATE DATABASE tap_upgrade_restored');
 run_ok("$bin/pg_restore", '-d', 'tap_upgrade_restored', $dump);
-is(psql('tap_upgrade_restored', "SELECT count(*) FROM pg_class WHERE relnamespace = 'medallion_bind'::regnamespace"),
+is(psql_script('tap_upgrade_restored', "SELECT count(*) FROM pg_class WHERE relnamespace = 'medallion_bind'::regnamespace"),
    '7', 'the bindings are restored');
-is(psql('tap_upgrade_restored', "SELECT string_agg(model || '=' || status, ',' ORDER BY model) FROM medallion_run('all')"),
+is(psql_script('tap_upgrade_restored', "SELECT string_agg(model || '=' || status, ',' ORDER BY model) FROM medallion_run('all')"),
    'brnz_orders=success,eph_big=success,gld_top=success,slvr_customers=success,slvr_orders_inc=up_to_date',
    'the restored pipeline runs');
-is(psql('tap_upgrade_restored', $top), psql('tap_upgrade', $top),
+is(psql_script('tap_upgrade_restored', $top), psql_script('tap_upgrade', $top),
    'and publishes the same data');
 
 # the updated extension is the one a fresh install makes
-run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"DROP DATABASE IF EXISTS tap_upgrade_fresh"');
-run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"CREATE DATABASE tap_upgrade_fresh"');
-psql('tap_upgrade_fresh', 'CREATE EXTENSION medallion');
+psql('postgres', 'DROP DATABASE IF EXISTS tap_upgrade_fresh');
+psql('postgres', 'CREATE DATABASE tap_upgrade_fresh');
+psql_script('tap_upgrade_fresh', 'CREATE EXTENSION medallion');
 my %shape = (
 	'members' => q{SELECT string_agg(o, ', ' ORDER BY o)
 				   FROM (SELECT pg_describe_object(classid, objid, objsubid) AS o FROM pg_depend
@@ -150,9 +148,9 @@ my %shape = (
 						   WHERE c.relnamespace = 'medallion'::regnamespace) x},
 );
 # 0.2.0 as released, updated to the current version
-run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"DROP DATABASE IF EXISTS tap_upgrade_020"');
-run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"CREATE DATABASE tap_upgrade_020"');
-psql('tap_upgrade_020', <<'SQL');
+psql('postgres', 'DROP DATABASE IF EXISTS tap_upgrade_020');
+psql('postgres', 'CREATE DATABASE tap_upgrade_020');
+psql_script('tap_upgrade_020', <<'SQL');
 CREATE EXTENSION medallion VERSION '0.2.0';
 SET client_min_messages = warning;
 CREATE TABLE public.src (id int PRIMARY KEY, amount numeric);
@@ -163,63 +161,63 @@ SELECT medallion_add_test('slvr_total', 'not_null', column_name => 'total');
 SELECT count(*) FROM medallion_run('all');
 ALTER EXTENSION medallion UPDATE;
 SQL
-is(psql('tap_upgrade_020', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), $current,
+is(psql_script('tap_upgrade_020', "SELECT extversion FROM pg_extension WHERE extname = 'medallion'"), $current,
    "0.2.0 updated to $current");
-psql('tap_upgrade_020', 'INSERT INTO public.src VALUES (51, 51)');
-is(psql('tap_upgrade_020', "SELECT string_agg(model || '=' || status, ',' ORDER BY model) FROM medallion_run('all')"),
+psql_script('tap_upgrade_020', 'INSERT INTO public.src VALUES (51, 51)');
+is(psql_script('tap_upgrade_020', "SELECT string_agg(model || '=' || status, ',' ORDER BY model) FROM medallion_run('all')"),
    'brnz_src=up_to_date,slvr_total=success', 'a 0.2.0 pipeline runs after the update');
-is(psql('tap_upgrade_020', 'SELECT total FROM silver.slvr_total'), '1326', 'and publishes the new total');
+is(psql_script('tap_upgrade_020', 'SELECT total FROM silver.slvr_total'), '1326', 'and publishes the new total');
 
 for my $what (sort keys %shape)
 {
-	is(psql('tap_upgrade', $shape{$what}), psql('tap_upgrade_fresh', $shape{$what}),
+	is(psql_script('tap_upgrade', $shape{$what}), psql_script('tap_upgrade_fresh', $shape{$what}),
 	   "updated (from 0.1.0) and fresh installs have the same $what");
-	is(psql('tap_upgrade_020', $shape{$what}), psql('tap_upgrade_fresh', $shape{$what}),
+	is(psql_script('tap_upgrade_020', $shape{$what}), psql_script('tap_upgrade_fresh', $shape{$what}),
 	   "updated (from 0.2.0) and fresh installs have the same $what");
 }
 
 # a schedule made under 0.1.0 (pg_cron runs its jobs in database postgres)
 # keeps its job, gets its owner checked, and runs after the update
-psql('postgres', <<'SQL');
+psql_script('postgres', <<'SQL');
 CREATE EXTENSION medallion VERSION '0.1.0';
 CREATE TABLE public.upg_src (id int);
 INSERT INTO public.upg_src VALUES (1), (2);
 SELECT medallion_create_model('upg_m', 'SELECT id FROM public.upg_src', layer => 'silver');
 SELECT medallion_schedule('upg_nightly', 'upg_m', '0 4 * * *');
 SQL
-my $upg_job = psql('postgres', "SELECT jobid FROM medallion.schedules WHERE name = 'upg_nightly'");
-psql('postgres', 'ALTER EXTENSION medallion UPDATE');
-is(psql('postgres', "SELECT s.owner || ' ' || j.command FROM medallion.schedules s JOIN cron.job j USING (jobid)
+my $upg_job = psql_script('postgres', "SELECT jobid FROM medallion.schedules WHERE name = 'upg_nightly'");
+psql_script('postgres', 'ALTER EXTENSION medallion UPDATE');
+is(psql_script('postgres', "SELECT s.owner || ' ' || j.command FROM medallion.schedules s JOIN cron.job j USING (jobid)
 					 WHERE s.name = 'upg_nightly'"),
    "postgres CALL public.medallion_run_scheduled('upg_nightly')", 'the schedule and its pg_cron job survive the update');
-run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"CALL public.medallion_run_scheduled('upg_nightly')\"");
-is(psql('postgres', "SELECT last_status || ' ' || (SELECT count(*) FROM silver.upg_m) FROM medallion.schedules WHERE name = 'upg_nightly'"),
+psql('postgres', "CALL public.medallion_run_scheduled('upg_nightly')");
+is(psql_script('postgres', "SELECT last_status || ' ' || (SELECT count(*) FROM silver.upg_m) FROM medallion.schedules WHERE name = 'upg_nightly'"),
    'success 2', 'and the scheduled run builds the model');
-psql('postgres', <<'SQL');
+psql_script('postgres', <<'SQL');
 SELECT medallion_unschedule('upg_nightly');
 SELECT medallion_drop_model('upg_m');
 DROP TABLE public.upg_src;
 DROP EXTENSION medallion;
 SQL
-is(psql('postgres', "SELECT count(*) FROM cron.job WHERE jobid = $upg_job"), '0', 'unscheduling removes the job');
+is(psql_script('postgres', "SELECT count(*) FROM cron.job WHERE jobid = $upg_job"), '0', 'unscheduling removes the job');
 
 # tracked tables keep no trigger of a dropped extension, and need no CASCADE
-psql('postgres', <<'SQL');
+psql_script('postgres', <<'SQL');
 CREATE EXTENSION medallion;
 CREATE TABLE public.upg_tracked (id int);
 SELECT medallion_create_model('upg_t', 'SELECT id FROM public.upg_tracked', layer => 'silver');
 SQL
-is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.upg_tracked'::regclass"), '2',
+is(psql_script('postgres', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.upg_tracked'::regclass"), '2',
    'a table a model reads is tracked (a statement and a row trigger)');
-psql('postgres', "SELECT medallion_drop_model('upg_t')");
-psql('postgres', 'DROP EXTENSION medallion');
-is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.upg_tracked'::regclass"), '0',
+psql_script('postgres', "SELECT medallion_drop_model('upg_t')");
+psql_script('postgres', 'DROP EXTENSION medallion');
+is(psql_script('postgres', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.upg_tracked'::regclass"), '0',
    'DROP EXTENSION without CASCADE drops the tracking trigger and keeps the table');
-psql('postgres', 'INSERT INTO public.upg_tracked VALUES (1); DROP TABLE public.upg_tracked');
+psql_script('postgres', 'INSERT INTO public.upg_tracked VALUES (1); DROP TABLE public.upg_tracked');
 
 for my $db (qw(tap_upgrade tap_upgrade_restored tap_upgrade_fresh tap_upgrade_020))
 {
-	run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE $db\"");
+	psql('postgres', "DROP DATABASE $db");
 }
-run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', '"DROP ROLE tap_upgrade_alice"');
+psql('postgres', 'DROP ROLE tap_upgrade_alice');
 done_testing();

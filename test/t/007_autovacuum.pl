@@ -9,12 +9,12 @@
 use strict;
 use warnings;
 use Test::More;
-use IPC::Run qw(start finish timeout);
+use IPC::Run qw(finish);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use MedallionTAP;
 
-my $db = $MedallionTAP::db = 'tap_autovacuum';
+my $db = 'tap_autovacuum';
 my $runs = 300;
 
 my @aggressive = (
@@ -32,14 +32,14 @@ sub restore_settings
 	for my $setting (@aggressive)
 	{
 		my ($name) = split / = /, $setting;
-		eval { psql("ALTER SYSTEM RESET $name", 'postgres') };
+		eval { psql('postgres', "ALTER SYSTEM RESET $name") };
 	}
-	eval { psql('SELECT pg_reload_conf()', 'postgres') };
+	eval { psql('postgres', 'SELECT pg_reload_conf()') };
 }
 
-psql("DROP DATABASE IF EXISTS $db", 'postgres');
-psql("CREATE DATABASE $db", 'postgres');
-psql_file($db, <<'SQL');
+psql('postgres', "DROP DATABASE IF EXISTS $db");
+psql('postgres', "CREATE DATABASE $db");
+psql_script($db, <<'SQL');
 CREATE EXTENSION medallion;
 CREATE TABLE public.customers (id int PRIMARY KEY, country text NOT NULL);
 CREATE TABLE public.orders (id int PRIMARY KEY, customer_id int NOT NULL, amount numeric NOT NULL);
@@ -64,62 +64,55 @@ SELECT medallion_add_test('av_country_sales', 'row_count', min_rows => 7, max_ro
 SELECT medallion_add_test('av_top_customers', 'expression', expression => 'big_orders > 0');
 SQL
 
-psql("ALTER SYSTEM SET $_", 'postgres') for @aggressive;
-psql('SELECT pg_reload_conf()', 'postgres');
+psql('postgres', "ALTER SYSTEM SET $_") for @aggressive;
+psql('postgres', 'SELECT pg_reload_conf()');
 END { restore_settings() if defined $db; }
 
-my $vacuums_before = psql("SELECT sum(autovacuum_count + autoanalyze_count) FROM pg_stat_all_tables");
+my $vacuums_before = psql($db, "SELECT sum(autovacuum_count + autoanalyze_count) FROM pg_stat_all_tables");
 
 # the writer: a source row changes every 20 ms, each change committed
-my ($win, $wout, $werr) = ('', '', '');
-my $writer = start([ "$bin/psql", '-X', '-q', '-d', $db, '-c',
+my $writer = psql_start($db,
 	"DO \$\$ BEGIN FOR i IN 1..1000000 LOOP
 		UPDATE public.orders SET amount = (amount + 1) % 100 WHERE id = 1 + (random() * 4999)::int;
 		UPDATE public.customers SET country = 'c' || ((random() * 6)::int) WHERE id = 1 + (random() * 499)::int;
-		COMMIT; PERFORM pg_sleep(0.02); END LOOP; END \$\$" ],
-	\$win, \$wout, \$werr, timeout(900));
+		COMMIT; PERFORM pg_sleep(0.02); END LOOP; END \$\$", timeout => 900);
 
 # the runs: one session, each run its own transaction
-my $script = "SET client_min_messages = warning;\n"
-  . "SELECT count(*) FROM medallion_run('all', threads => 2, changed_only => false);\n" x $runs;
-my $file = ($ENV{TEST_TMP} || '/tmp') . "/autovacuum_runs.sql";
-open my $fh, '>', $file or die "cannot write $file: $!";
-print $fh $script;
-close $fh;
-my $output = `$bin/psql -X -q -At -d $db -f $file 2>&1`;
+my $script = "SELECT count(*) FROM medallion_run('all', threads => 2, changed_only => false);\n" x $runs;
+my $output = psql_script($db, $script, on_error_stop => 0, ok => \my $ran);
 
-psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = '$db' AND query LIKE 'DO %'");
+psql($db, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = '$db' AND query LIKE 'DO %'");
 eval { finish($writer) };
-my $vacuums_after = psql("SELECT sum(autovacuum_count + autoanalyze_count) FROM pg_stat_all_tables");
+my $vacuums_after = psql($db, "SELECT sum(autovacuum_count + autoanalyze_count) FROM pg_stat_all_tables");
 
 my $errors = join("\n", grep { /ERROR|DETAIL/ } split /\n/, $output);
 unlike($errors, qr/deadlock/, 'no run met a deadlock');
 is($errors, '', 'no run raised an error');
-is(psql("SELECT count(*) FROM medallion.runs"), $runs, "$runs runs are in the ledger");
-is(psql("SELECT count(*) FROM medallion.runs WHERE status <> 'success'"), '0', 'every run succeeded')
-	or diag(psql("SELECT string_agg(run_id || ' ' || status || ' ' || coalesce(message, ''), '; ') FROM medallion.runs WHERE status <> 'success'"));
-is(psql("SELECT count(*) FROM medallion.run_models WHERE status <> 'success'"), '0', 'every step succeeded')
-	or diag(psql("SELECT string_agg(model || ' ' || status || ' ' || coalesce(message, ''), '; ') FROM medallion.run_models WHERE status <> 'success'"));
-cmp_ok(psql("SELECT count(*) FROM medallion.run_models WHERE worker"), '>', 0, 'steps were built in workers');
+is(psql($db, "SELECT count(*) FROM medallion.runs"), $runs, "$runs runs are in the ledger");
+is(psql($db, "SELECT count(*) FROM medallion.runs WHERE status <> 'success'"), '0', 'every run succeeded')
+	or diag(psql($db, "SELECT string_agg(run_id || ' ' || status || ' ' || coalesce(message, ''), '; ') FROM medallion.runs WHERE status <> 'success'"));
+is(psql($db, "SELECT count(*) FROM medallion.run_models WHERE status <> 'success'"), '0', 'every step succeeded')
+	or diag(psql($db, "SELECT string_agg(model || ' ' || status || ' ' || coalesce(message, ''), '; ') FROM medallion.run_models WHERE status <> 'success'"));
+cmp_ok(psql($db, "SELECT count(*) FROM medallion.run_models WHERE worker"), '>', 0, 'steps were built in workers');
 cmp_ok($vacuums_after - $vacuums_before, '>', 50, 'autovacuum worked all along ('
 	  . ($vacuums_after - $vacuums_before) . ' vacuums and analyzes)');
 
 # the last run's tables are the same SQL by hand, on the sources as they are
 # now that the writer has stopped
-psql("SET client_min_messages = warning; SELECT count(*) FROM medallion_run('all')");
-is(psql("SELECT count(*) FROM (TABLE silver.av_customer_sales EXCEPT
+psql($db, "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('all')");
+is(psql($db, "SELECT count(*) FROM (TABLE silver.av_customer_sales EXCEPT
 		   SELECT c.id, c.country, count(o.id), coalesce(sum(o.amount), 0)
 			 FROM public.customers c LEFT JOIN public.orders o ON o.customer_id = c.id GROUP BY 1, 2) d"),
    '0', 'the published silver table is its SQL by hand');
-is(psql("SELECT count(*) FROM (TABLE gold.av_country_sales EXCEPT
+is(psql($db, "SELECT count(*) FROM (TABLE gold.av_country_sales EXCEPT
 		   SELECT c.country, sum(o.amount), count(o.id)
 			 FROM public.customers c LEFT JOIN public.orders o ON o.customer_id = c.id GROUP BY 1) d"),
    '0', 'and so is the gold one');
 # (the previous versions runs discarded, d_<OID>, wait there for the next tidy)
-is(psql("SELECT count(*) FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace AND relname !~ '^d_'"), '0',
+is(psql($db, "SELECT count(*) FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace AND relname !~ '^d_'"), '0',
    'no candidate is left behind');
 
 restore_settings();
-psql("DROP DATABASE $db", 'postgres');
+psql('postgres', "DROP DATABASE $db");
 undef $db;
 done_testing();

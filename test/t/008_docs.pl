@@ -9,19 +9,19 @@
 use strict;
 use warnings;
 use Test::More;
-use IPC::Run qw(start finish timeout);
+use IPC::Run qw(finish timeout);
 use Time::HiRes qw(usleep);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use MedallionTAP;
 
-my $db = $MedallionTAP::db = 'tap_docs';
+my $db = 'tap_docs';
 my $tmp = $ENV{TEST_TMP} || '/tmp';
 my $root = "$FindBin::Bin/../..";
 
-psql("DROP DATABASE IF EXISTS $db", 'postgres');
-psql("CREATE DATABASE $db", 'postgres');
-psql("CREATE EXTENSION medallion");
+psql('postgres', "DROP DATABASE IF EXISTS $db");
+psql('postgres', "CREATE DATABASE $db");
+psql($db, "CREATE EXTENSION medallion");
 
 # Render a file in headless Chromium; returns what it printed and the
 # console's messages (errors, refused loads, policy violations).
@@ -58,14 +58,13 @@ ok((grep { /inline style violates the following Content Security Policy/ } @$con
 	'the console check sees a refused style');
 
 # --- the demo pipeline ------------------------------------------------
-run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', 'sf=1', '-v', 'seed=42', '-d', $db,
-	'-f', "$root/examples/adventureworks/generate.sql");
-run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $db, '-f', "$root/examples/adventureworks/sources.sql");
-run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $db, '-f', "$root/examples/adventureworks/models.sql");
-psql("SELECT count(*) FROM medallion_run('gold')");
-my $models = psql("SELECT count(*) FROM medallion.models");
+psql_file($db, "$root/examples/adventureworks/generate.sql", vars => { sf => 1, seed => 42 });
+psql_file($db, "$root/examples/adventureworks/sources.sql");
+psql_file($db, "$root/examples/adventureworks/models.sql");
+psql($db, "SELECT count(*) FROM medallion_run('gold')");
+my $models = psql($db, "SELECT count(*) FROM medallion.models");
 my $page_file = "$tmp/docs_demo.html";
-write_file($page_file, psql("SELECT medallion_docs()"));
+write_file($page_file, psql($db, "SELECT medallion_docs()"));
 
 my ($dom, $console) = chromium($page_file, '--dump-dom');
 like($dom, qr/<svg/, 'Chromium rendered the page');
@@ -87,7 +86,7 @@ chromium($page_file, "--screenshot=$shot", '--window-size=1400,1600');
 ok(-s $shot > 50_000, "a screenshot of the page: $shot");
 
 # --- a pathological graph ---------------------------------------------
-psql_file($db, <<'SQL');
+psql_script($db, <<'SQL');
 CREATE TABLE public.base (id int);
 DO $$
 DECLARE
@@ -119,12 +118,12 @@ BEGIN
 END
 $$;
 SQL
-is(psql("SELECT count(*) FROM medallion.model_dependencies WHERE model LIKE 'g\\_reads\\_100\\_%'"), 100,
+is(psql($db, "SELECT count(*) FROM medallion.model_dependencies WHERE model LIKE 'g\\_reads\\_100\\_%'"), 100,
 	'a model reads 100 models');
-my $svg = psql("SELECT medallion_graph('tag:wide', 'svg')");
+my $svg = psql($db, "SELECT medallion_graph('tag:wide', 'svg')");
 my $wide_nodes = () = $svg =~ /<g id="graph_model_/g;
 is($wide_nodes, 300, 'the 300-model graph is laid out');
-my $wide_page = psql("SELECT medallion_docs('tag:wide')");
+my $wide_page = psql($db, "SELECT medallion_docs('tag:wide')");
 my @clusters = ($wide_page =~ /<g id="clust\d+" class="cluster">\s*<title>[^<]*<\/title>\s*<path[^>]*>\s*<text[^>]*>([a-z]+)<\/text>/g);
 is_deeply([ sort @clusters ], [ 'bronze', 'gold', 'silver' ], 'its page keeps a cluster per layer');
 
@@ -133,15 +132,14 @@ is_deeply([ sort @clusters ], [ 'bronze', 'gold', 'silver' ], 'its page keeps a 
 # works.  The call fails with an error naming the signal; the session and
 # the server go on.  (A layout can end before it is caught: try again.)
 my ($bystander_in, $bystander_out) = ("SELECT 'watching';\n", '');
-my $bystander = start([ "$bin/psql", '-X', '-At', '-d', $db ], \$bystander_in, \$bystander_out, timeout(300));
+my $bystander = psql_start($db, undef, in => \$bystander_in, out => \$bystander_out, timeout => 300);
 $bystander->pump until $bystander_out =~ /watching/;
 my $caught = 0;
 for my $attempt (1 .. 20)
 {
-	my ($in, $out, $err) = ('', '', '');
-	my $h = start([ "$bin/psql", '-X', '-At', '-d', $db, '-c', "SELECT 'pid ' || pg_backend_pid()",
-			'-c', "SELECT length(medallion_graph('tag:wide', 'svg'))", '-c', "SELECT 'after'" ],
-		\$in, \$out, \$err, timeout(120));
+	my ($out, $err) = ('', '');
+	my $h = psql_start($db, [ "SELECT 'pid ' || pg_backend_pid()", "SELECT length(medallion_graph('tag:wide', 'svg'))",
+							  "SELECT 'after'" ], out => \$out, err => \$err, on_error_stop => 0, timeout => 120);
 	my $backend;
 	while ($h->pumpable && !defined $backend)
 	{
@@ -174,6 +172,6 @@ ok($caught, 'a crashed layout process is an error of the call');
 $bystander_in .= "SELECT 'still here';\n\\q\n";
 finish $bystander;
 like($bystander_out, qr/still here/, 'another session was not interrupted: the server did not restart');
-like(psql("SELECT left(medallion_graph('tag:wide', 'svg'), 5)"), qr/<\?xml/, 'the next layout works');
+like(psql($db, "SELECT left(medallion_graph('tag:wide', 'svg'), 5)"), qr/<\?xml/, 'the next layout works');
 
 done_testing();

@@ -15,35 +15,36 @@ use strict;
 use warnings;
 use Test::More;
 use File::Path qw(remove_tree);
+use IPC::Run ();
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use MedallionTAP;
 
-my $db = $MedallionTAP::db = 'tap_dbt';
+my $db = 'tap_dbt';
 my $root = "$FindBin::Bin/../..";
 my $tmp = $ENV{TEST_TMP} || '/tmp';
 my $tool = -x "$bin/medallion-dbt" ? "$bin/medallion-dbt" : "$root/tools/medallion-dbt";
 my $dsn = "dbname=$db";
 
-psql("DROP DATABASE IF EXISTS $db", 'postgres');
-psql("CREATE DATABASE $db", 'postgres');
-psql("CREATE EXTENSION medallion");
-run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $db, '-f', "$root/test/dbt/shop/setup.sql");
+psql('postgres', "DROP DATABASE IF EXISTS $db");
+psql('postgres', "CREATE DATABASE $db");
+psql($db, "CREATE EXTENSION medallion");
+psql_file($db, "$root/test/dbt/shop/setup.sql");
 # the T-SQL project in a database of its own (both projects have a stg_orders)
 my $tsql_db = 'tap_dbt_tsql';
-psql("DROP DATABASE IF EXISTS $tsql_db", 'postgres');
-psql("CREATE DATABASE $tsql_db", 'postgres');
-psql("CREATE EXTENSION medallion", $tsql_db);
-run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $tsql_db, '-f', "$root/test/dbt/tsql_sales/setup.sql");
+psql('postgres', "DROP DATABASE IF EXISTS $tsql_db");
+psql('postgres', "CREATE DATABASE $tsql_db");
+psql($tsql_db, "CREATE EXTENSION medallion");
+psql_file($tsql_db, "$root/test/dbt/tsql_sales/setup.sql");
 
-# Run the tool; returns (exit status, stdout, stderr).
+# Run the tool (its arguments as a list, no shell); returns (exit status,
+# stdout, stderr).
 sub dbt
 {
 	my (@args) = @_;
-	my $out = `$tool @args 2>$tmp/dbt_stderr`;
-	my $status = $? >> 8;
-	my $err = do { local (@ARGV, $/) = ("$tmp/dbt_stderr"); <> } // '';
-	return ($status, $out, $err);
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ $tool, @args ], '<', \undef, '>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
 }
 
 # The report's lines of one kind and status, as "name" strings.
@@ -66,18 +67,18 @@ sub test_of
 my $models = "SELECT count(*) FROM medallion.models";
 
 # --- a dry run prints the SQL and changes nothing ---------------------------
-my ($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'", '--dry-run');
+my ($status, $out, $err) = dbt('import', $shop, '--dsn', $dsn, '--dry-run');
 is($status, 0, 'dry run: exit 0') or diag($err);
 like($out, qr/SELECT medallion_create_model\(name => 'fct_orders'/, 'dry run: prints medallion_create_model');
 like($out, qr/SELECT medallion_add_test\(/, 'dry run: prints medallion_add_test');
 like($out, qr/SELECT medallion_create_source\('shop_raw'/, 'dry run: prints medallion_create_source');
 like($out, qr/COPY seeds\.country_codes FROM STDIN/, 'dry run: prints the COPY of the seed');
 like($err, qr/a dry run: what it ran was rolled back/, 'dry run: says it rolled back');
-is(psql($models), 0, 'dry run: no model was created');
-is(psql("SELECT to_regclass('seeds.country_codes') IS NULL"), 't', 'dry run: no seed table');
+is(psql($db, $models), 0, 'dry run: no model was created');
+is(psql($db, "SELECT to_regclass('seeds.country_codes') IS NULL"), 't', 'dry run: no seed table');
 
 # --- the import ----------------------------------------------------------------
-($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'");
+($status, $out, $err) = dbt('import', $shop, '--dsn', $dsn);
 is($status, 0, 'import: exit 0') or diag($out, $err);
 is(scalar @{ report($out, 'model', 'created') }, 19, '19 models created');
 is_deeply(report($out, 'snapshot', 'created'), ['snap_customers'], 'the snapshot created');
@@ -86,46 +87,46 @@ is_deeply(report($out, 'seed', 'created'), ['country_codes'], 'the seed created'
 is_deeply([ sort @{ report($out, 'source', 'created') } ], [ 'shop_raw', 'shop_seeds' ], 'two sources');
 is_deeply(report($out, 'model', 'disabled'), ['mart_status_overview'], 'a disabled model is reported, not imported');
 is_deeply(report($out, 'test', 'disabled'), ['stg_order_items.item_id: not_null'], 'a disabled test too');
-is(psql($models), 20, '20 models in medallion (and the snapshot)');
+is(psql($db, $models), 20, '20 models in medallion (and the snapshot)');
 
 # the mappings, as medallion recorded them
-is(psql("SELECT layer || ' ' || materialized FROM medallion.models WHERE name = 'stg_orders'"), 'bronze view',
+is(psql($db, "SELECT layer || ' ' || materialized FROM medallion.models WHERE name = 'stg_orders'"), 'bronze view',
 	'staging is bronze, views');
-is(psql("SELECT layer || ' ' || materialized FROM medallion.models WHERE name = 'int_order_totals'"), 'silver table',
+is(psql($db, "SELECT layer || ' ' || materialized FROM medallion.models WHERE name = 'int_order_totals'"), 'silver table',
 	'intermediate is silver, tables');
-is(psql("SELECT layer || ' ' || materialized || ' ' || on_schema_change FROM medallion.models WHERE name = 'fct_orders'"),
+is(psql($db, "SELECT layer || ' ' || materialized || ' ' || on_schema_change FROM medallion.models WHERE name = 'fct_orders'"),
 	'gold table append_new_columns', 'marts are gold, with the folder configs');
-is(psql("SELECT materialized || ' ' || watermark || ' ' || lookback || ' ' || strategy || ' ' || unique_key::text "
+is(psql($db, "SELECT materialized || ' ' || watermark || ' ' || lookback || ' ' || strategy || ' ' || unique_key::text "
 	  . "FROM medallion.models WHERE name = 'int_orders_enriched'"),
 	'incremental loaded_at 01:00:00 merge {order_id}', 'the incremental model: watermark and lookback from its is_incremental() block');
-is(psql("SELECT layer || ' ' || materialized || ' ' || snapshot_strategy || ' ' || updated_at_column || ' ' || hard_deletes "
+is(psql($db, "SELECT layer || ' ' || materialized || ' ' || snapshot_strategy || ' ' || updated_at_column || ' ' || hard_deletes "
 	  . "FROM medallion.models WHERE name = 'snap_customers'"),
 	'silver snapshot timestamp updated_at invalidate', 'the snapshot');
-is(psql("SELECT tags::text FROM medallion.models WHERE name = 'mart_top_products'"), '{dbt_project_shop,marts,top}',
+is(psql($db, "SELECT tags::text FROM medallion.models WHERE name = 'mart_top_products'"), '{dbt_project_shop,marts,top}',
 	'tags: the folder, the config() call and the project');
-is(psql("SELECT description FROM medallion.models WHERE name = 'fct_orders'"),
+is(psql($db, "SELECT description FROM medallion.models WHERE name = 'fct_orders'"),
 	'One row per order that earned revenue (completed or shipped), with its amount in euros.', 'a doc() description');
-is(psql("SELECT column_descriptions->>'amount_euros' FROM medallion.models WHERE name = 'fct_orders'"),
+is(psql($db, "SELECT column_descriptions->>'amount_euros' FROM medallion.models WHERE name = 'fct_orders'"),
 	'What the customer paid, in euros', 'column descriptions');
-like(psql("SELECT sql FROM medallion.models WHERE name = 'int_order_status_counts'"),
+like(psql($db, "SELECT sql FROM medallion.models WHERE name = 'int_order_status_counts'"),
 	qr/count\(\*\) filter \(where status = 'returned'\) as returned_orders/, 'a macro with a loop over a var');
-like(psql("SELECT sql FROM medallion.models WHERE name = 'fct_orders'"),
+like(psql($db, "SELECT sql FROM medallion.models WHERE name = 'fct_orders'"),
 	qr/round\(amount_cents \/ 100\.0, 2\) as amount_euros.*status in \('completed', 'shipped'\)/s, 'a macro and a var');
 like($out, qr/^model\s+int_items_log\s+created\s+incremental without a watermark.*imported as a table$/m,
 	'an incremental model without a watermark: a table, and the report says so');
-is(psql("SELECT materialized || ' ' || watermark || ' ' || lookback FROM medallion.models WHERE name = 'int_orders_by_day'"),
+is(psql($db, "SELECT materialized || ' ' || watermark || ' ' || lookback FROM medallion.models WHERE name = 'int_orders_by_day'"),
 	'incremental ordered_at 2 days', 'a watermark from meta.medallion');
-like(psql("SELECT sql FROM medallion.models WHERE name = 'int_items_log'"),
+like(psql($db, "SELECT sql FROM medallion.models WHERE name = 'int_items_log'"),
 	qr/\(i\.quantity \* p\.price_cents\)::bigint as amount_cents.*join bronze\.stg_products p/s,
 	'adapter.dispatch and return(), ref(package, model)');
-like(psql("SELECT sql FROM medallion.models WHERE name = 'stg_order_statuses'"),
+like(psql($db, "SELECT sql FROM medallion.models WHERE name = 'stg_order_statuses'"),
 	qr/'EUR' as currency,\s+'dev' as target_name\s+from \(values \('cancelled'\), \('completed'\), \('returned'\), \('shipped'\)\)/,
 	'run_query, env_var with its default, target');
-is(psql("SELECT freshness_column || ' ' || warn_after || ' ' || error_after FROM medallion.sources WHERE name = 'shop_raw'"),
+is(psql($db, "SELECT freshness_column || ' ' || warn_after || ' ' || error_after FROM medallion.sources WHERE name = 'shop_raw'"),
 	'loaded_at 12:00:00 1 day', 'source freshness');
-is(psql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'seeds.country_codes'::regclass AND attname = 'code'"),
+is(psql($db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'seeds.country_codes'::regclass AND attname = 'code'"),
 	'character(2)', 'the seed column_types');
-%tests = map { my ($k, $v) = split /\|/, $_, 2; ($k => $v) } split /\n/, psql(
+%tests = map { my ($k, $v) = split /\|/, $_, 2; ($k => $v) } split /\n/, psql($db,
 	"SELECT model || '.' || name, kind || ' ' || coalesce(array_to_string(columns, ','), '') || ' ' || severity "
   . "|| coalesce(' to ' || to_model || '.' || to_column, '') || coalesce(' accepted ' || array_to_string(accepted, ','), '') "
   . "|| coalesce(' expr ' || expression, '') || coalesce(' rows ' || min_rows || '-' || max_rows, '') "
@@ -146,7 +147,7 @@ is(test_of('fct_orders', 'fct_orders_amount_euros_dbt_utils_expre'), 'expression
 	'dbt_utils.expression_is_true on a column, with severity and warn_if');
 is(test_of('int_product_sales', 'int_product_sales_units_sold_positive'), 'sql  error stored', 'a custom generic test with store_failures: sql');
 is(test_of('int_orders_enriched', 'int_orders_enriched_country_code_not_nu'), 'sql  error', 'not_null with where: sql');
-like(psql("SELECT sql FROM medallion.tests WHERE model = 'stg_orders' AND name = 'stg_orders_order_id_positive'"),
+like(psql($db, "SELECT sql FROM medallion.tests WHERE model = 'stg_orders' AND name = 'stg_orders_order_id_positive'"),
 	qr/^select \* from \(SELECT \* FROM bronze\.stg_orders WHERE status <> 'cancelled'\) dbt_subquery where order_id <= 0$/,
 	'a custom generic test with where reads the rows the where selects');
 is(test_of('fct_daily_revenue', 'assert_daily_revenue_matches_orders'), 'sql  error', 'a singular test on the model it reads');
@@ -154,34 +155,34 @@ is(test_of('stg_products', 'stg_products_price_cents_dbt_utils_acce'), 'expressi
 	=~ s/"//gr, 'dbt_utils.accepted_range: expression');
 
 # --- the run, and what it published ------------------------------------------
-is(psql("SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')"),
+is(psql($db, "SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')"),
 	'success', 'every model builds');
-is(psql("SELECT sum(tests_failed + tests_warned) FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs)"),
+is(psql($db, "SELECT sum(tests_failed + tests_warned) FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs)"),
 	0, 'every test passes');
-is(psql("SELECT string_agg(country_code || '=' || revenue_euros, ' ' ORDER BY country_code) FROM gold.mart_country_revenue"),
+is(psql($db, "SELECT string_agg(country_code || '=' || revenue_euros, ' ' ORDER BY country_code) FROM gold.mart_country_revenue"),
 	'BE=0 DE=149.00 FR=0.00 NL=103.50', 'revenue by country');
-is(psql("SELECT string_agg(product_name || '=' || revenue_euros, ' ' ORDER BY rank) FROM gold.mart_top_products"),
+is(psql($db, "SELECT string_agg(product_name || '=' || revenue_euros, ' ' ORDER BY rank) FROM gold.mart_top_products"),
 	'Desk=120.00 Lamp=75.00 Mug=32.00', 'the top 3 products');
-is(psql("SELECT string_agg(customer_name || '=' || orders || '/' || lifetime_euros, ' ' ORDER BY customer_id) FROM gold.dim_customers"),
+is(psql($db, "SELECT string_agg(customer_name || '=' || orders || '/' || lifetime_euros, ' ' ORDER BY customer_id) FROM gold.dim_customers"),
 	'Ann=2/36.00 Bob=1/126.00 Cas=2/67.50 Dee=0/0.00 Eve=1/23.00', 'customers');
-is(psql("SELECT string_agg(day || '=' || revenue_euros, ' ' ORDER BY day) FROM gold.fct_daily_revenue"),
+is(psql($db, "SELECT string_agg(day || '=' || revenue_euros, ' ' ORDER BY day) FROM gold.fct_daily_revenue"),
 	'2026-01-01=11.00 2026-01-02=151.00 2026-01-03=16.00 2026-01-04=23.00 2026-01-05=51.50', 'daily revenue');
-is(psql("SELECT string_agg(customer_id || ':' || completed_orders || shipped_orders || cancelled_orders || returned_orders, ' ' "
+is(psql($db, "SELECT string_agg(customer_id || ':' || completed_orders || shipped_orders || cancelled_orders || returned_orders, ' ' "
 	  . "ORDER BY customer_id) FROM silver.int_order_status_counts"),
 	'1:2000 2:0101 3:1100 4:0010 5:1000', 'order counts per status');
-is(psql("SELECT count(*) FROM silver.snap_customers"), 5, 'the snapshot holds every customer');
+is(psql($db, "SELECT count(*) FROM silver.snap_customers"), 5, 'the snapshot holds every customer');
 
 # --- again: nothing changes --------------------------------------------------
-($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'");
+($status, $out, $err) = dbt('import', $shop, '--dsn', $dsn);
 is($status, 0, 're-import: exit 0');
 like($out, qr/^2 disabled, 78 unchanged$/m, 're-import: everything unchanged');
 
 # --- --vars, and a seed that changed --------------------------------------------------
-($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'", '--vars', "'{top_n: 2}'");
+($status, $out, $err) = dbt('import', $shop, '--dsn', $dsn, '--vars', '{top_n: 2}');
 is_deeply(report($out, 'model', 'updated'), ['mart_top_products'], '--vars: the model using the var is updated');
-is(psql("SET client_min_messages = warning; SELECT count(*) FROM medallion_run('mart_top_products'); "
+is(psql($db, "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('mart_top_products'); "
 	  . "SELECT count(*) FROM gold.mart_top_products"), "1\n2", '--vars: two products');
-($status, $out, $err) = dbt('import', $shop, '--dsn', "'$dsn'");
+($status, $out, $err) = dbt('import', $shop, '--dsn', $dsn);
 is_deeply(report($out, 'model', 'updated'), ['mart_top_products'], 'without --vars: the project\'s value again');
 
 # --- a changed model, and a model that left the project ----------------------
@@ -191,7 +192,7 @@ system('cp', '-r', $shop, $copy) == 0 or die "cannot copy $shop";
 open my $fh, '>>', "$copy/models/marts/fct_daily_revenue.sql" or die;
 print $fh "having count(*) > 0\n";
 close $fh;
-($status, $out, $err) = dbt('import', $copy, '--dsn', "'$dsn'");
+($status, $out, $err) = dbt('import', $copy, '--dsn', $dsn);
 is($status, 0, 'a change: exit 0');
 like($out, qr/^2 disabled, 77 unchanged, 1 updated$/m, 'a change: one update');
 is_deeply(report($out, 'model', 'updated'), ['fct_daily_revenue'], 'the changed model');
@@ -199,9 +200,9 @@ is_deeply(report($out, 'model', 'updated'), ['fct_daily_revenue'], 'the changed 
 open $fh, '>>', "$copy/seeds/country_codes.csv" or die;
 print $fh "LU,Luxembourg,west\n";
 close $fh;
-($status, $out, $err) = dbt('import', $copy, '--dsn', "'$dsn'");
+($status, $out, $err) = dbt('import', $copy, '--dsn', $dsn);
 is_deeply(report($out, 'seed', 'updated'), ['country_codes'], 'a changed seed is loaded again');
-is(psql("SET client_min_messages = warning; SELECT count(*) FROM medallion_run('mart_country_revenue'); "
+is(psql($db, "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('mart_country_revenue'); "
 	  . "SELECT count(*) FROM gold.mart_country_revenue"), "1\n5", 'in place: the models reading it see the new row');
 
 unlink "$copy/models/marts/mart_top_products.sql";
@@ -210,87 +211,87 @@ $yml =~ s/  - name: mart_top_products.*//s;
 open $fh, '>', "$copy/models/marts/marts.yml" or die;
 print $fh $yml;
 close $fh;
-($status, $out, $err) = dbt('import', $copy, '--dsn', "'$dsn'", '--prune');
+($status, $out, $err) = dbt('import', $copy, '--dsn', $dsn, '--prune');
 is($status, 0, 'prune: exit 0') or diag($out, $err);
 is_deeply(report($out, 'model', 'dropped'), ['mart_top_products'], 'prune: the model that left is dropped');
-is(psql("SELECT to_regclass('gold.mart_top_products') IS NULL AND NOT EXISTS (SELECT FROM medallion.models WHERE name = 'mart_top_products')"),
+is(psql($db, "SELECT to_regclass('gold.mart_top_products') IS NULL AND NOT EXISTS (SELECT FROM medallion.models WHERE name = 'mart_top_products')"),
 	't', 'prune: its table and catalog row are gone');
-is(psql("SELECT count(*) FROM medallion.tests WHERE model = 'mart_top_products'"), 0, 'prune: its tests too');
+is(psql($db, "SELECT count(*) FROM medallion.tests WHERE model = 'mart_top_products'"), 0, 'prune: its tests too');
 
 # --- T-SQL --------------------------------------------------------------------------
 my $tsql_dsn = "dbname=$tsql_db";
-my $before = psql($models, $tsql_db);
-($status, $out, $err) = dbt('import', "$root/test/dbt/tsql_sales", '--dsn', "'$tsql_dsn'");
+my $before = psql($tsql_db, $models);
+($status, $out, $err) = dbt('import', "$root/test/dbt/tsql_sales", '--dsn', $tsql_dsn);
 is($status, 1, 'T-SQL with skips: exit 1');
 like($out, qr/^model\s+region_pivot\s+skipped\s+T-SQL could not be translated/m, 'PIVOT is reported as not translated');
 like($out, qr/^model\s+customer_labels\s+skipped\s+operator does not exist: text \+ unknown/m,
 	'a translation PostgreSQL refuses is reported with its error');
 like($err, qr/rolled back: nothing was imported/, 'the import was rolled back');
-is(psql($models, $tsql_db), $before, 'nothing was imported');
-($status, $out, $err) = dbt('import', "$root/test/dbt/tsql_sales", '--dsn', "'$tsql_dsn'", '--allow-partial');
+is(psql($tsql_db, $models), $before, 'nothing was imported');
+($status, $out, $err) = dbt('import', "$root/test/dbt/tsql_sales", '--dsn', $tsql_dsn, '--allow-partial');
 is($status, 0, 'T-SQL with --allow-partial: exit 0');
-is(psql("SELECT string_agg(name, ',' ORDER BY name) FROM medallion.models WHERE 'dbt_project_tsql_sales' = ANY (tags)", $tsql_db),
+is(psql($tsql_db, "SELECT string_agg(name, ',' ORDER BY name) FROM medallion.models WHERE 'dbt_project_tsql_sales' = ANY (tags)"),
 	'region_sales,stg_customers,stg_orders,top_customers', 'what translates is imported');
-is(psql("SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')", $tsql_db),
+is(psql($tsql_db, "SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')"),
 	'success', 'and runs');
-is(psql("SELECT string_agg(region || '=' || round(net, 2) || '/' || orders, ' ' ORDER BY region) FROM gold.region_sales", $tsql_db),
+is(psql($tsql_db, "SELECT string_agg(region || '=' || round(net, 2) || '/' || orders, ' ' ORDER BY region) FROM gold.region_sales"),
 	'north=145.13/2 south=70.00/1 unknown=20.50/1', 'ISNULL, CONVERT, GETDATE translated');
-is(psql("SELECT string_agg(name || '=' || total, ' ' ORDER BY total DESC) FROM gold.top_customers", $tsql_db),
+is(psql($tsql_db, "SELECT string_agg(name || '=' || total, ' ' ORDER BY total DESC) FROM gold.top_customers"),
 	'Acme=150.13 Bolt=80.00', 'TOP 2 translated');
 
 # --- shapes of real projects (test/dbt/edge) -----------------------------------
 my $edge_db = 'tap_dbt_edge';
-psql("DROP DATABASE IF EXISTS $edge_db", 'postgres');
-psql("CREATE DATABASE $edge_db", 'postgres');
-psql("CREATE EXTENSION medallion", $edge_db);
-run_ok("$bin/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $edge_db, '-f', "$root/test/dbt/edge/setup.sql");
+psql('postgres', "DROP DATABASE IF EXISTS $edge_db");
+psql('postgres', "CREATE DATABASE $edge_db");
+psql($edge_db, "CREATE EXTENSION medallion");
+psql_file($edge_db, "$root/test/dbt/edge/setup.sql");
 my $edge = "$root/test/dbt/edge";
-($status, $out, $err) = dbt('import', $edge, '--dsn', "'dbname=$edge_db'");
+($status, $out, $err) = dbt('import', $edge, '--dsn', "dbname=$edge_db");
 is($status, 1, 'edge: a Python model is a skip');
 like($out, qr/^model\s+payment_totals\s+skipped\s+no layer: the folder reporting names none/m,
 	'edge: a folder that names no layer is said so');
-($status, $out, $err) = dbt('import', $edge, '--dsn', "'dbname=$edge_db'", '--allow-partial', '--layer-map', 'reporting=silver');
+($status, $out, $err) = dbt('import', $edge, '--dsn', "dbname=$edge_db", '--allow-partial', '--layer-map', 'reporting=silver');
 is($status, 0, 'edge: --allow-partial, --layer-map: exit 0') or diag($out, $err);
 like($out, qr/^model\s+forecast\s+skipped\s+Python models are not supported$/m, 'edge: the Python model is reported');
 like($out, qr/^model\s+legacy\s+disabled\b/m, 'edge: enabled from a var, in Jinja');
 like($out, qr/^model\s+legacy_model_gone\s+ignored\s+models\/staging\/sources.yml describes it/m,
 	'edge: properties of a model with no file are reported, as dbt warns');
 is(scalar @{ report($out, 'test', 'unsupported') }, 3, 'edge: tests of a source (table and column) and of a seed are reported');
-is(psql("SELECT string_agg(name || ' ' || layer || ' ' || materialized, ', ' ORDER BY name) FROM medallion.models", $edge_db),
+is(psql($edge_db, "SELECT string_agg(name || ' ' || layer || ' ' || materialized, ', ' ORDER BY name) FROM medallion.models"),
 	'a_first gold table, payment_kpis gold table, payment_totals silver table, stg_payments bronze view',
 	'edge: a schema that is no layer falls back to the folder; a materialization written in Jinja');
-like(psql("SELECT sql FROM medallion.models WHERE name = 'stg_payments'", $edge_db),
+like(psql($edge_db, "SELECT sql FROM medallion.models WHERE name = 'stg_payments'"),
 	qr/now\(\) as loaded_at,\s+'bronze\.stg_payments' as built_as, 'view' as materialized_as/,
 	'edge: dbt.current_timestamp(), this, config.get()');
-like(psql("SELECT sql FROM medallion.models WHERE name = 'payment_totals'", $edge_db),
+like(psql($edge_db, "SELECT sql FROM medallion.models WHERE name = 'payment_totals'"),
 	qr/status = 'failed' then round\(amount_cents::numeric \/ 100, 2\).*as paid_euros,\s+6 as six/s,
 	'edge: run_query on a model of the project, a macro calling one of another file, return() in a macro a macro calls');
-is(psql("SELECT count(*) FROM medallion.tests WHERE model = 'stg_payments' AND kind = 'accepted_values'", $edge_db), 2,
+is(psql($edge_db, "SELECT count(*) FROM medallion.tests WHERE model = 'stg_payments' AND kind = 'accepted_values'"), 2,
 	'edge: two accepted_values tests on one column stay two');
-like(psql("SELECT sql FROM medallion.tests WHERE name = 'stg_payments_user_not_null'", $edge_db),
+like(psql($edge_db, "SELECT sql FROM medallion.tests WHERE name = 'stg_payments_user_not_null'"),
 	qr/AND NOT \("user" IS NOT NULL\)/, 'edge: a reserved word as a column is quoted');
-is(psql("SET client_min_messages = warning; SELECT string_agg(status, ',') FROM medallion_run('all')", $edge_db),
+is(psql($edge_db, "SET client_min_messages = warning; SELECT string_agg(status, ',') FROM medallion_run('all')"),
 	'success,success,success,success', 'edge: it runs');
-is(psql("SELECT paid_euros || ' ' || six FROM gold.payment_kpis", $edge_db), '12.00 6', 'edge: what it published');
-is(psql("SELECT max_id || ' ' || paid_euros || ' ' || label FROM gold.a_first", $edge_db), '3 12.00 cents: 1250',
+is(psql($edge_db, "SELECT paid_euros || ' ' || six FROM gold.payment_kpis"), '12.00 6', 'edge: what it published');
+is(psql($edge_db, "SELECT max_id || ' ' || paid_euros || ' ' || label FROM gold.a_first"), '3 12.00 cents: 1250',
 	'edge: a model whose run_query hid what it reads is imported after it; a package macro calls its own unqualified');
-like(psql("SELECT sql FROM medallion.tests WHERE name = 'stg_payments_amount_cents_not_null'", $edge_db),
+like(psql($edge_db, "SELECT sql FROM medallion.tests WHERE name = 'stg_payments_amount_cents_not_null'"),
 	qr/WHERE \(id > 0\) AND NOT/, 'edge: a where written as Jinja is rendered');
 
 # --prune never drops a model something else reads
-psql("SELECT medallion_create_model('handmade', 'SELECT paid_euros FROM gold.payment_kpis', 'gold')", $edge_db);
+psql($edge_db, "SELECT medallion_create_model('handmade', 'SELECT paid_euros FROM gold.payment_kpis', 'gold')");
 my $edge_copy = "$tmp/dbt_edge_copy";
 remove_tree($edge_copy);
 system('cp', '-r', $edge, $edge_copy) == 0 or die "cannot copy $edge";
 unlink "$edge_copy/models/marts/payment_kpis.sql";
-($status, $out, $err) = dbt('import', $edge_copy, '--dsn', "'dbname=$edge_db'", '--allow-partial', '--layer-map', 'reporting=silver', '--prune');
+($status, $out, $err) = dbt('import', $edge_copy, '--dsn', "dbname=$edge_db", '--allow-partial', '--layer-map', 'reporting=silver', '--prune');
 like($out, qr/^model\s+payment_kpis\s+skipped\s+left the project, but could not be dropped/m,
 	'prune: a model another model reads is not dropped, and the report says why');
-is(psql("SELECT count(*) FROM medallion.models WHERE name IN ('payment_kpis', 'handmade')", $edge_db), 2,
+is(psql($edge_db, "SELECT count(*) FROM medallion.models WHERE name IN ('payment_kpis', 'handmade')"), 2,
 	'prune: both are still there');
 
 # --- bad projects: a clear message, nothing imported -----------------------
-$before = psql($models);
+$before = psql($db, $models);
 my %bad = (
 	no_project => [ 2, qr/no dbt_project\.yml \(is this a dbt project\?\)/ ],
 	jinja_error => [ 2, qr/models\/broken\.sql:4: Unexpected end of template/ ],
@@ -302,10 +303,10 @@ my %bad = (
 );
 for my $case (sort keys %bad)
 {
-	($status, $out, $err) = dbt('import', "$root/test/dbt/bad/$case", '--dsn', "'$dsn'");
+	($status, $out, $err) = dbt('import', "$root/test/dbt/bad/$case", '--dsn', $dsn);
 	is($status, $bad{$case}[0], "$case: exit $bad{$case}[0]");
 	like($out . $err, $bad{$case}[1], "$case: the message says why");
-	is(psql($models), $before, "$case: nothing imported");
+	is(psql($db, $models), $before, "$case: nothing imported");
 }
 
 # --- an imported project renders in a sandbox --------------------------------
@@ -344,7 +345,7 @@ my %escape = (
 );
 my @cases = sort map { m{/([^/]+)$} } glob("$root/test/dbt/escape/cases/*");
 is_deeply(\@cases, [ sort keys %escape ], 'escape: every case of test/dbt/escape/cases is checked');
-$before = psql($models);
+$before = psql($db, $models);
 for my $case (@cases)
 {
 	my ($want, $where, $message) = @{ $escape{$case} };
@@ -357,14 +358,14 @@ for my $case (@cases)
 		my $how = $dry ? "$case, dry run" : $case;
 		local $ENV{ESCAPE_MARKER} = "$tmp/dbt_escape_marker_$case" . ($dry ? '_dry' : '');
 		unlink $ENV{ESCAPE_MARKER};
-		($status, $out, $err) = dbt('import', $dir, '--dsn', "'$dsn'", $dry || ());
+		($status, $out, $err) = dbt('import', $dir, '--dsn', $dsn, $dry || ());
 		is($status, $want, "escape $how: exit $want");
 		like($out . $err, qr/\Q$where\E: $message/, "escape $how: the message names $where");
 		ok(!-e $ENV{ESCAPE_MARKER}, "escape $how: the payload's file was not created");
-		is(psql($models), $before, "escape $how: nothing imported");
+		is(psql($db, $models), $before, "escape $how: nothing imported");
 	}
 }
-is(psql("SELECT to_regclass('public.escape_committed') IS NULL"), 't',
+is(psql($db, "SELECT to_regclass('public.escape_committed') IS NULL"), 't',
 	'escape: the connection is out of reach: a dry run commits nothing');
 
 # --- files outside the project are not read ------------------------------------

@@ -36,33 +36,33 @@ use Time::HiRes qw(time);
 use List::Util qw(min);
 
 my $db = 'tap_fuzz';
-$MedallionTAP::db = $db;
 my $tmp = $ENV{TEST_TMP} || '/tmp';
 my $timeout = '5s';
 
-psql("DROP DATABASE IF EXISTS $db WITH (FORCE)", 'postgres');
-psql("DROP DATABASE IF EXISTS ${db}_remote WITH (FORCE)", 'postgres');
-psql("CREATE DATABASE $db", 'postgres');
-psql("CREATE EXTENSION medallion");
+psql('postgres', "DROP DATABASE IF EXISTS $db WITH (FORCE)");
+psql('postgres', "DROP DATABASE IF EXISTS ${db}_remote WITH (FORCE)");
+psql('postgres', "CREATE DATABASE $db");
+psql($db, "CREATE EXTENSION medallion");
 
 # A server restart after a crash keeps pg_postmaster_start_time (the
 # postmaster itself goes on), so a session that waits through the whole
 # test tells too: a crash ends every session.
-my $started = psql("SELECT pg_postmaster_start_time()");
-system("PGAPPNAME=fuzz_sentinel $bin/psql -X -q -d $db -c 'SELECT pg_catalog.pg_sleep(3600)' >/dev/null 2>&1 &");
+my $started = psql($db, "SELECT pg_postmaster_start_time()");
+my $sentinel_psql = psql_start($db, 'SELECT pg_catalog.pg_sleep(3600)', env => { PGAPPNAME => 'fuzz_sentinel' },
+							   merged => \my $sentinel_out);
 my $sentinel = "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE application_name = 'fuzz_sentinel'";
-wait_for('the sentinel session', sub { psql($sentinel) eq '1' });
+wait_for('the sentinel session', sub { psql($db, $sentinel) eq '1' });
 
 # the server log (test/run starts the server with pg_ctl -l beside the data
 # directory): where it ends now, to read only what this test adds
-my $log = dirname(psql("SHOW data_directory")) . '/postgresql.log';
+my $log = dirname(psql($db, "SHOW data_directory")) . '/postgresql.log';
 my $log_from = -s $log || 0;
 
 # --- roles and fixtures ------------------------------------------------
 
 my %login = (superuser => $ENV{PGUSER} || 'postgres', admin => 'fuzz_admin',
 			 reader => 'fuzz_reader', plain => 'fuzz_plain');
-psql_file('postgres', <<'EOF');
+psql_script('postgres', <<'EOF');
 DROP ROLE IF EXISTS fuzz_admin;
 DROP ROLE IF EXISTS fuzz_reader;
 DROP ROLE IF EXISTS fuzz_plain;
@@ -74,7 +74,7 @@ EOF
 # Models, tests, a source, runs and history, so that calls reach deep code;
 # the models belong to fuzz_admin, so that its calls and the superuser's
 # reach past the owner checks.  Relations of every kind give OIDs.
-psql_file($db, <<'EOF');
+psql_script($db, <<'EOF');
 GRANT CREATE, USAGE ON SCHEMA public TO fuzz_admin;
 CREATE TABLE public.fz_src (id int PRIMARY KEY, v int, t text, updated_at timestamptz DEFAULT now());
 INSERT INTO public.fz_src SELECT i, i % 7, 'row ' || i, now() - i * interval '1 minute' FROM generate_series(1, 50) i;
@@ -145,20 +145,20 @@ EOF
 # A postgres source (postgres_fdw to a second database of this cluster) of
 # fuzz_admin's and a file source (file_fdw) of the superuser's, whose
 # refreshes reach the extraction.
-psql("CREATE DATABASE ${db}_remote", 'postgres');
-psql_file("${db}_remote", <<'EOF');
+psql('postgres', "CREATE DATABASE ${db}_remote");
+psql_script("${db}_remote", <<'EOF');
 CREATE SCHEMA shop;
 CREATE TABLE shop.orders (id int PRIMARY KEY, amount numeric(10,2), changed_at timestamp NOT NULL);
 INSERT INTO shop.orders SELECT g, g * 1.5, '2024-01-01'::timestamp + g * interval '1 hour' FROM generate_series(1, 20) g;
 GRANT USAGE ON SCHEMA shop TO fuzz_admin;
 GRANT SELECT ON shop.orders TO fuzz_admin;
 EOF
-my $files = dirname(psql("SHOW data_directory")) . '/fuzz_files';
+my $files = dirname(psql($db, "SHOW data_directory")) . '/fuzz_files';
 mkdir $files;
 open my $csv, '>', "$files/regions.csv" or die "cannot write $files/regions.csv: $!";
 print $csv "region_id,name,opened\n1,north,2024-01-01\n2,south,2024-01-02\n";
 close $csv;
-psql_file($db, <<"EOF");
+psql_script($db, <<"EOF");
 CREATE EXTENSION postgres_fdw;
 CREATE EXTENSION file_fdw;
 CREATE SERVER fz_remote FOREIGN DATA WRAPPER postgres_fdw
@@ -179,7 +179,7 @@ RESET ROLE;
 EOF
 
 my %oid;
-for my $row (split /\n/, psql_file($db, <<'EOF'))
+for my $row (split /\n/, psql_script($db, <<'EOF'))
 SELECT 'index|' || 'public.fz_src_pkey'::regclass::oid
 UNION ALL SELECT 'sequence|' || 'public.fz_seq'::regclass::oid
 UNION ALL SELECT 'view|' || 'public.fz_view'::regclass::oid
@@ -377,7 +377,7 @@ my $fallback = { 'text' => "'x'", 'name' => "'x'", 'text[]' => q{'{}'}, 'integer
 
 # name|kind|schema|returns|argument position|argument name|type|mode|has a default
 my %fn;
-for my $row (split /\n/, psql_file($db, <<'EOF'))
+for my $row (split /\n/, psql_script($db, <<'EOF'))
 SELECT p.oid::regprocedure::text || '|' || p.proname || '|' || p.prokind::text || '|' || n.nspname || '|' ||
 	   p.prorettype::regtype::text || '|' ||
 	   coalesce(a.ord::text, '') || '|' || coalesce(p.proargnames[a.ord], '') || '|' ||
@@ -577,7 +577,7 @@ for my $d (@damage)
 # transaction), under every function with plausible arguments; as the
 # superuser and as an admin (who may not set the superuser's settings).
 my @settings;
-for my $row (split /\n/, psql("SELECT name || '|' || vartype || '|' || coalesce(min_val, '') || '|' || coalesce(max_val, '') || '|' || setting FROM pg_catalog.pg_settings WHERE name LIKE 'medallion.%' ORDER BY 1"))
+for my $row (split /\n/, psql($db, "SELECT name || '|' || vartype || '|' || coalesce(min_val, '') || '|' || coalesce(max_val, '') || '|' || setting FROM pg_catalog.pg_settings WHERE name LIKE 'medallion.%' ORDER BY 1"))
 {
 	my ($name, $type, $min, $max, $setting) = split /\|/, $row, -1;
 	my @v = $type eq 'bool' ? ($setting eq 'on' ? 'off' : 'on')
@@ -630,8 +630,8 @@ sub wait_server
 {
 	for (1 .. 600)
 	{
-		my $out = `$bin/psql -X -At -d $db -c 'SELECT 1' 2>&1`;
-		return if $? == 0;
+		psql($db, 'SELECT 1', ok => \my $up);
+		return if $up;
 		select(undef, undef, undef, 0.1);
 	}
 	die "the server did not come back";
@@ -655,11 +655,9 @@ my @found = (
 );
 for my $f (@found)
 {
-	my $file = "$tmp/fuzz_found.sql";
-	open my $fh, '>', $file or die "cannot write $file: $!";
-	print $fh "\\set VERBOSITY verbose\nSET client_min_messages = error;\n$f->[0]\nROLLBACK;\n";
-	close $fh;
-	my $out = `$bin/psql -X -q -d $db -f $file 2>&1 >/dev/null`;
+	my $out = '';
+	psql_script($db, "\\set VERBOSITY verbose\nSET client_min_messages = error;\n$f->[0]\nROLLBACK;\n",
+				notices => 1, on_error_stop => 0, stdout => '/dev/null', stderr => \$out, ok => \my $ran);
 	like($out, $f->[1], "an error, not a crash: $f->[0]");
 }
 
@@ -680,7 +678,8 @@ for my $role (qw(admin reader plain superuser))
 		print $fh "\\warn \@\@ end\n";
 		close $fh;
 		my $err = "$tmp/fuzz_$role.err";
-		system("timeout 600 $bin/psql -X -q -d $db -U $login{$role} -f $script 2>$err >/dev/null");
+		psql_file($db, $script, user => $login{$role}, on_error_stop => 0, timeout => 600,
+				  stdout => '/dev/null', stderr => $err, ok => \my $ran);
 		my $rc = $? >> 8;
 		open my $in, '<', $err or die "cannot read $err: $!";
 		my ($at, $ended);
@@ -712,10 +711,11 @@ for my $role (qw(admin reader plain superuser))
 	ok(!$crashed_fn{$_}, "no crash calling $_ as $role") for @fns;
 }
 
-is(psql("SELECT pg_postmaster_start_time()"), $started, 'the postmaster did not restart');
-is(psql($sentinel), '1', 'the server did not restart (the session open since the start is still there)')
+is(psql($db, "SELECT pg_postmaster_start_time()"), $started, 'the postmaster did not restart');
+is(psql($db, $sentinel), '1', 'the server did not restart (the session open since the start is still there)')
 	or diag("crashes:\n" . join("\n", @crashes));
-psql("SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE application_name = 'fuzz_sentinel'");
+psql($db, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE application_name = 'fuzz_sentinel'");
+eval { $sentinel_psql->finish };
 is(scalar(@internal), 0, 'no internal error (XX000) reached')
 	or diag("internal errors:\n" . join("\n", @internal));
 note("internal errors after the catalog was written by hand:\n" . join("\n", @internal_tampered)) if @internal_tampered;
@@ -735,8 +735,8 @@ is(scalar(@bad), 0, "the server log shows no crashed process ($log)")
 # FUZZ_KEEP=1 keeps the databases and roles, to reproduce a call by hand
 unless ($ENV{FUZZ_KEEP})
 {
-	psql("DROP DATABASE $db", 'postgres');
-	psql("DROP DATABASE ${db}_remote", 'postgres');
-	psql_file('postgres', "DROP ROLE fuzz_admin; DROP ROLE fuzz_reader; DROP ROLE fuzz_plain;");
+	psql('postgres', "DROP DATABASE $db");
+	psql('postgres', "DROP DATABASE ${db}_remote");
+	psql_script('postgres', "DROP ROLE fuzz_admin; DROP ROLE fuzz_reader; DROP ROLE fuzz_plain;");
 }
 done_testing();

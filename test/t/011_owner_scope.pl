@@ -10,14 +10,14 @@ use Test::More;
 
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use MedallionTAP qw(psql_file run_ok $bin);
+use MedallionTAP;
 
 my $port = $ENV{TDS_PORT} or plan skip_all => 'the TDS test server is not running (test/run starts it)';
 my $db = 'tap_owner_scope';
 
-run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE IF EXISTS $db\"");
-run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"CREATE DATABASE $db\"");
-psql_file($db, <<"SQL");
+psql('postgres', "DROP DATABASE IF EXISTS $db");
+psql('postgres', "CREATE DATABASE $db");
+psql_script($db, <<"SQL");
 CREATE EXTENSION medallion;
 CREATE EXTENSION tds_fdw;
 DO \$\$ BEGIN
@@ -44,11 +44,7 @@ SQL
 sub debug_session
 {
 	my ($role, $sql) = @_;
-	my $file = ($ENV{TEST_TMP} || '/tmp') . "/tap_scope_$$.sql";
-	open my $fh, '>', $file or die "cannot write $file: $!";
-	print $fh "SET ROLE $role;\nSET client_min_messages = debug3;\n$sql\n";
-	close $fh;
-	return run_ok("$bin/psql", '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', $db, '-f', $file);
+	return psql_script($db, "SET ROLE $role;\nSET client_min_messages = debug3;\n$sql\n", notices => 1);
 }
 
 my $direct = debug_session('tap_scope_alice', 'SELECT count(*) FROM aw_sales."SalesOrderHeader";');
@@ -69,7 +65,7 @@ unlike($threads, qr/login password/i, 'a background worker passes none on either
 # One statement that goes on after publishing another owner's models (or
 # catches the cancel) holds their tables: its session ends two seconds
 # after the run, and the publish goes with it.
-psql_file($db, q{SET ROLE tap_scope_alice;
+psql_script($db, q{SET ROLE tap_scope_alice;
 SELECT medallion_create_model('scope_local', 'SELECT g AS id FROM generate_series(1, 10) g', layer => 'silver');});
 for my $hold ("SELECT (SELECT count(*) FROM medallion_run('scope_local', changed_only => false)), pg_sleep(60);",
 			  # runs again and again in one statement do not push the deadline back
@@ -77,18 +73,14 @@ for my $hold ("SELECT (SELECT count(*) FROM medallion_run('scope_local', changed
 			  q{DO $d$ BEGIN PERFORM count(*) FROM medallion_run('scope_local', changed_only => false);
 				  LOOP BEGIN PERFORM pg_sleep(60); EXCEPTION WHEN query_canceled THEN NULL; END; END LOOP; END $d$;})
 {
-	my $file = ($ENV{TEST_TMP} || '/tmp') . "/tap_hold_$$.sql";
-	open my $fh, '>', $file or die "cannot write $file: $!";
-	print $fh "SET ROLE tap_scope_mallory;\nSET client_min_messages = warning;\n$hold\n";
-	close $fh;
 	my $started = time();
-	my $out = `$bin/psql -X -At -d $db -f $file 2>&1`;
+	my $out = psql_script($db, "SET ROLE tap_scope_mallory;\n$hold\n", on_error_stop => 0, ok => \my $held);
 	my $took = time() - $started;
 	like($out, qr/terminating connection|server closed the connection/, 'the holding session is ended');
 	cmp_ok($took, '<', 20, "well before the statement would have ended ($took s)");
 }
-is(psql_file($db, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'scope_local'"),
+is(psql($db, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'scope_local'"),
    '0', 'and holds no lock on the owner\'s table');
 
-run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE $db\"");
+psql('postgres', "DROP DATABASE $db");
 done_testing();

@@ -14,20 +14,20 @@ use Test::More;
 
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use MedallionTAP qw(psql_file run_ok $bin);
+use MedallionTAP;
 
-my $wal_level = psql_file('postgres', 'SHOW wal_level');
+my $wal_level = psql('postgres', 'SHOW wal_level');
 plan skip_all => "wal_level is $wal_level: the soak subscribes to a publication" if $wal_level ne 'logical';
 my $python = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
 my $root = $ENV{MEDALLION_ROOT} || "$FindBin::Bin/../..";
 my $dsn = "host=$ENV{PGHOST} port=$ENV{PGPORT} user=" . ($ENV{PGUSER} || 'postgres');
-my $out = `$python $root/bench/soak_exact.py --dsn '$dsn' --seed 1 --checks 20 --writers 3 2>&1`;
-my $status = $? >> 8;
+my ($status, $out) = run_status($python, "$root/bench/soak_exact.py", '--dsn', $dsn, '--seed', 1, '--checks', 20,
+								'--writers', 3);
 diag($out) if $status != 0;
 is($status, 0, 'the short soak ends without a mismatch or an error');
 like($out, qr/20 check points, \d+ runs, 0 mismatches/, 'twenty check points, every model equal to its query');
 for my $db (qw(soak_exact soak_exact_pub))
 {
-	run_ok("$bin/psql", '-X', '-q', '-d', 'postgres', '-c', "\"DROP DATABASE IF EXISTS $db WITH (FORCE)\"");
+	psql('postgres', "DROP DATABASE IF EXISTS $db WITH (FORCE)");
 }
 done_testing();
