@@ -36,6 +36,7 @@ OBJS = \
 	src/run_ledger.o \
 	src/run_state.o \
 	src/scale.o \
+	src/changes_triggers.o \
 	src/changes.o \
 	src/docs.o \
 	src/docs_graph.o \

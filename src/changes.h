@@ -23,6 +23,18 @@ typedef struct ChangeCheck
 } ChangeCheck;
 
 extern void ChangesInit(void);
+
+/* changes_triggers.c */
+extern void ChangesAddTrigger(Oid relid, const char *name, const char *tgname, const char *clause,
+							  const char *function, const char *enabled, const char *keyword,
+							  Oid extension);
+extern bool ChangesHasTracking(Oid relid);
+extern void ChangesCaptureColumns(Oid relid, List *columns);
+extern void ChangesCaptureWatermark(ModelDef *model);
+extern List *ChangesCapturedAbove(Oid relid);
+extern void ChangesForgetCaptured(void);
+
+/* changes.c */
 extern bool ChangesTrack(Oid relid, Oid owner);
 extern void ChangesTrackInputs(ModelDef *model);
 extern void ChangesUntrackUnread(void);
