@@ -311,6 +311,32 @@ END $$;
 -- (a schedule of another owner's models: test/t/004_schedule.pl)
 RESET ROLE;
 
+-- 7b. What a step's error or a test says may quote the owner's data: a
+--    caller who does not act for the owner sees its SQLSTATE, and no admin
+--    reads those columns of the ledger but through medallion.run_messages,
+--    for the owners it acts for.
+SET ROLE regress_own_tab;
+CREATE TABLE own_src.cards (card text);
+INSERT INTO own_src.cards VALUES ('4111-1111');
+GRANT SELECT ON own_src.cards TO regress_own_alice;
+RESET ROLE;
+SET ROLE regress_own_alice;
+SELECT medallion_create_model('own_cards', 'SELECT card::int AS n FROM own_src.cards', layer => 'silver');
+SELECT model, status, message FROM medallion_run('own_cards');
+RESET ROLE;
+SET ROLE regress_own_mallory;
+SELECT model, status, message FROM medallion_run('own_cards');
+SELECT message FROM medallion.run_models WHERE model = 'own_cards';
+SELECT count(*) AS steps, count(sqlstate) AS with_sqlstate FROM medallion.run_models WHERE model = 'own_cards';
+SELECT count(*) AS mallory_reads FROM medallion.run_messages WHERE model = 'own_cards';
+SELECT last_status, last_message FROM medallion.status WHERE model = 'own_cards';
+RESET ROLE;
+SET ROLE regress_own_alice;
+SELECT status, sqlstate, message FROM medallion.run_messages WHERE model = 'own_cards' ORDER BY run_id;
+SELECT last_message FROM medallion.status WHERE model = 'own_cards';
+SELECT medallion_drop_model('own_cards');
+RESET ROLE;
+
 -- 8. Names are escaped in every drawing of the graph.
 CREATE TABLE own_src."a<b>&c""#d`e" (id int);
 SELECT medallion_create_model('own_markup', 'SELECT id FROM own_src."a<b>&c""#d`e"', layer => 'silver');

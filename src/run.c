@@ -568,6 +568,7 @@ medallion_run(PG_FUNCTION_ARGS)
 		RunStep    *step = lfirst(lc);
 		Datum		values[10];
 		bool		nulls[10] = {false};
+		char	   *message;
 
 		values[0] = CStringGetTextDatum(step->model->name);
 		values[1] = CStringGetTextDatum(step->model->layer);
@@ -580,8 +581,10 @@ medallion_run(PG_FUNCTION_ARGS)
 		values[6] = Int32GetDatum(step->tests ? step->tests->passed : 0);
 		values[7] = Int32GetDatum(step->tests ? step->tests->warned : 0);
 		values[8] = Int32GetDatum(step->tests ? step->tests->failed : 0);
-		values[9] = step->message ? CStringGetTextDatum(step->message) : (Datum) 0;
-		nulls[9] = step->message == NULL;
+		message = step->sqlstate ? RunVisibleText(step->model, step->message, step->sqlstate) :
+			step->message;
+		values[9] = message ? CStringGetTextDatum(message) : (Datum) 0;
+		nulls[9] = message == NULL;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
@@ -680,6 +683,8 @@ medallion_test(PG_FUNCTION_ARGS)
 			TestResult *result = lfirst(lt);
 			Datum		values[7];
 			bool		nulls[7] = {false};
+			char	   *observed;
+			char	   *message;
 
 			values[0] = CStringGetTextDatum(step->model->name);
 			values[1] = CStringGetTextDatum(result->test->name);
@@ -687,10 +692,12 @@ medallion_test(PG_FUNCTION_ARGS)
 			values[3] = CStringGetTextDatum(result->status);
 			values[4] = Int64GetDatum(result->failures);
 			nulls[4] = !result->has_failures;
-			values[5] = result->observed ? CStringGetTextDatum(result->observed) : (Datum) 0;
-			nulls[5] = result->observed == NULL;
-			values[6] = result->message ? CStringGetTextDatum(result->message) : (Datum) 0;
-			nulls[6] = result->message == NULL;
+			observed = RunVisibleText(step->model, result->observed, NULL);
+			message = RunVisibleText(step->model, result->message, NULL);
+			values[5] = observed ? CStringGetTextDatum(observed) : (Datum) 0;
+			nulls[5] = observed == NULL;
+			values[6] = message ? CStringGetTextDatum(message) : (Datum) 0;
+			nulls[6] = message == NULL;
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}

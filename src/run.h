@@ -142,6 +142,7 @@ extern char *RunFormatCount(int64 n);
 extern char *RunFormatMs(double ms);
 extern List *RunStepReport(Run *run, RunStep *step);
 extern void RunHoldOthersBriefly(List *steps, bool all);
+extern char *RunVisibleText(ModelDef *model, const char *text, const char *sqlstate);
 extern RunStep *RunStepOfNode(Run *run, int node);
 
 /* run_ledger.c */

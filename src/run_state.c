@@ -142,7 +142,9 @@ RunStepReport(Run *run, RunStep *step)
 		case STEP_CANCELLED:
 			lines = lappend(lines, psprintf("%s %s %s %s%s: %s", prefix,
 											step->status == STEP_FAILED ? "ERROR" : "CANCELLED", what,
-											step->model->materialized, RunFormatMs(step->ms), step->message));
+											step->model->materialized, RunFormatMs(step->ms),
+											step->sqlstate ? RunVisibleText(step->model, step->message, step->sqlstate) :
+											step->message));
 			break;
 		case STEP_SKIPPED:
 			lines = lappend(lines, psprintf("%s SKIP %s %s: %s", prefix, what, step->model->materialized,
@@ -160,7 +162,8 @@ RunStepReport(Run *run, RunStep *step)
 			TestResult *result = lfirst(lc);
 
 			if (strcmp(result->status, "error") == 0)
-				lines = lappend(lines, psprintf("    ERROR test %s: %s", result->test->name, result->message));
+				lines = lappend(lines, psprintf("    ERROR test %s: %s", result->test->name,
+												RunVisibleText(step->model, result->message, NULL)));
 			else if (strcmp(result->status, "pass") != 0)
 				lines = lappend(lines, psprintf("    %s test %s: %s failure%s%s",
 												strcmp(result->status, "warn") == 0 ? "WARN" : "FAIL",
@@ -274,4 +277,48 @@ RunHoldOthersBriefly(List *steps, bool all)
 			(errmsg("this transaction published models of other owners: it must end within %d ms, or its session is ended",
 					RUN_HOLD_OTHERS_MS),
 			 errhint("Call medallion_run on its own, outside a function that goes on after it.")));
+}
+
+/* ----------------------------------------------------------------
+ * What the caller may read of another owner's step
+ * ---------------------------------------------------------------- */
+
+/*
+ * The classes of SQLSTATE whose messages (and details) can quote values:
+ * data exceptions, integrity violations, errors of SQL-, PL- and external
+ * routines (RAISE, foreign data wrappers) and internal errors.  The same
+ * list is in medallion.run_messages and medallion.status.
+ */
+static const char *const quoting_classes[] = {"22", "23", "2F", "38", "39", "44", "HV", "P0", "XX"};
+
+static bool
+may_quote_data(const char *sqlstate)
+{
+	if (sqlstate == NULL)
+		return true;			/* a test's message or observed value */
+	for (int i = 0; i < lengthof(quoting_classes); i++)
+	{
+		if (strncmp(sqlstate, quoting_classes[i], 2) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * RunVisibleText
+ *		text, an error message (with its SQLSTATE) or a test's message or
+ *		observed value (sqlstate NULL) of model's step, as the caller may
+ *		see it: as it is when the caller acts for the model's owner or it
+ *		cannot quote data, else only its SQLSTATE, and where the owner's
+ *		roles read it.  NULL stays NULL.
+ */
+char *
+RunVisibleText(ModelDef *model, const char *text, const char *sqlstate)
+{
+	if (text == NULL || !may_quote_data(sqlstate) ||
+		has_privs_of_role(GetUserId(), ModelOwnerId(model)))
+		return (char *) text;
+	return psprintf("%s (the message is shown to roles acting for %s, in medallion.run_messages)",
+					sqlstate ? psprintf("failed with SQLSTATE %s", sqlstate) : "not shown",
+					model->owner);
 }

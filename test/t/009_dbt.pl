@@ -380,7 +380,7 @@ open $fh, '>', $secret or die;
 print $fh "host,password\nlocalhost,s3cret\n";
 close $fh;
 symlink($secret, "$confined/seeds/creds.csv") or die "cannot link: $!";
-$before = psql($models);
+$before = psql($db, $models);
 my %outside = (
 	link => [ '', qr{seeds/creds\.csv: a symbolic link to \S*dbt_outside/pgpass, outside the project \(medallion-dbt reads a project's files only inside its directory\)} ],
 	absolute => [ "seed-paths: ['$tmp/dbt_outside']\n", qr{dbt_project\.yml: seed-paths: "\Q$tmp\E/dbt_outside" is an absolute path} ],
@@ -393,12 +393,12 @@ for my $case (sort keys %outside)
 	close $fh;
 	for my $dry ('', '--dry-run')
 	{
-		($status, $out, $err) = dbt('import', $confined, '--dsn', "'$dsn'", $dry || ());
+		($status, $out, $err) = dbt('import', $confined, '--dsn', $dsn, $dry || ());
 		is($status, 2, "outside $case$dry: exit 2");
 		like($err, $outside{$case}[1], "outside $case$dry: the message names the file and the rule");
 		unlike($out . $err, qr/s3cret/, "outside $case$dry: the secret is not shown");
-		is(psql($models), $before, "outside $case$dry: nothing imported");
-		is(psql("SELECT count(*) FROM pg_class WHERE relname IN ('creds', 'pgpass')"), 0, "outside $case$dry: no table of it");
+		is(psql($db, $models), $before, "outside $case$dry: nothing imported");
+		is(psql($db, "SELECT count(*) FROM pg_class WHERE relname IN ('creds', 'pgpass')"), 0, "outside $case$dry: no table of it");
 	}
 }
 
@@ -406,12 +406,12 @@ for my $case (sort keys %outside)
 # CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the
 # schema exists: it ended the import with a traceback (review finding 2).
 my $seed_db = 'tap_dbt_seedrole';
-psql("DROP DATABASE IF EXISTS $seed_db", 'postgres');
-psql("DROP ROLE IF EXISTS tap_dbt_importer", 'postgres');
-psql("CREATE DATABASE $seed_db", 'postgres');
-psql("CREATE EXTENSION medallion", $seed_db);
-psql("CREATE ROLE tap_dbt_importer LOGIN IN ROLE medallion_admin", $seed_db);
-is(psql("SELECT has_database_privilege('tap_dbt_importer', '$seed_db', 'CREATE')", $seed_db), 'f',
+psql('postgres', "DROP DATABASE IF EXISTS $seed_db");
+psql('postgres', "DROP ROLE IF EXISTS tap_dbt_importer");
+psql('postgres', "CREATE DATABASE $seed_db");
+psql($seed_db, "CREATE EXTENSION medallion");
+psql($seed_db, "CREATE ROLE tap_dbt_importer LOGIN IN ROLE medallion_admin");
+is(psql($seed_db, "SELECT has_database_privilege('tap_dbt_importer', '$seed_db', 'CREATE')"), 'f',
 	'seed schema: the role may not create schemas');
 my $seedrole = "$tmp/dbt_seedrole";
 remove_tree($seedrole);
@@ -422,24 +422,24 @@ close $fh;
 open $fh, '>', "$seedrole/seeds/codes.csv" or die;
 print $fh "code,name\nFR,France\nDE,Germany\n";
 close $fh;
-my $as_role = "'dbname=$seed_db user=tap_dbt_importer'";
+my $as_role = "dbname=$seed_db user=tap_dbt_importer";
 ($status, $out, $err) = dbt('import', $seedrole, '--dsn', $as_role);
 is($status, 1, 'seed schema not there: exit 1, a skip') or diag($out, $err);
 like($out, qr/^seed\s+codes\s+skipped\s+schema seeds is not there, and role tap_dbt_importer cannot create it: permission denied for database $seed_db/m,
 	'seed schema not there: the seed says why');
 unlike($err, qr/Traceback/, 'seed schema not there: no traceback');
-psql("CREATE SCHEMA seeds; GRANT USAGE ON SCHEMA seeds TO tap_dbt_importer", $seed_db);
+psql($seed_db, "CREATE SCHEMA seeds; GRANT USAGE ON SCHEMA seeds TO tap_dbt_importer");
 ($status, $out, $err) = dbt('import', $seedrole, '--dsn', $as_role);
 is($status, 1, 'seed schema without CREATE on it: exit 1') or diag($out, $err);
 like($out, qr/^seed\s+codes\s+skipped\s+role tap_dbt_importer may not create tables in schema seeds/m,
 	'seed schema without CREATE on it: the seed says why');
 unlike($err, qr/Traceback/, 'seed schema without CREATE on it: no traceback');
-psql("GRANT CREATE ON SCHEMA seeds TO tap_dbt_importer", $seed_db);
+psql($seed_db, "GRANT CREATE ON SCHEMA seeds TO tap_dbt_importer");
 ($status, $out, $err) = dbt('import', $seedrole, '--dsn', $as_role);
 is($status, 0, 'seed schema there: exit 0') or diag($out, $err);
 is_deeply(report($out, 'seed', 'created'), ['codes'], 'seed schema there: the seed is loaded');
-is(psql("SELECT count(*) FROM seeds.codes", $seed_db), 2, 'seed schema there: its rows');
-psql("DROP DATABASE $seed_db", 'postgres');
-psql("DROP ROLE tap_dbt_importer", 'postgres');
+is(psql($seed_db, "SELECT count(*) FROM seeds.codes"), 2, 'seed schema there: its rows');
+psql('postgres', "DROP DATABASE $seed_db");
+psql('postgres', "DROP ROLE tap_dbt_importer");
 
 done_testing();

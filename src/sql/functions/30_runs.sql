@@ -233,3 +233,31 @@ AS 'MODULE_PATHNAME', 'medallion_note_outside_block'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION medallion.note_outside_block() IS
 	'Whether the caller is outside a transaction block; if so, exception blocks of its transaction may run other owners'' models';
+
+/*
+ * The messages of the ledger a role may read: a step's message when
+ * medallion wrote it (no SQLSTATE: skipped, up to date, why it built), when
+ * its SQLSTATE's class cannot quote values (see RunVisibleText in
+ * run_state.c for the list) or when the role acts for the model's owner; a test's message and observed
+ * value when it acts for the owner.  The tables' message and observed
+ * columns are not granted to admins (they may quote the owner's data).
+ */
+CREATE OR REPLACE VIEW medallion.run_messages WITH (security_barrier) AS
+SELECT rm.run_id, rm.model, NULL::text AS test, rm.status, rm.sqlstate, rm.message,
+	   NULL::text AS observed
+  FROM medallion.run_models rm
+  LEFT JOIN medallion.models m ON m.name OPERATOR(pg_catalog.=) rm.model
+ WHERE rm.message IS NOT NULL
+   AND (rm.sqlstate IS NULL
+		OR pg_catalog."left"(rm.sqlstate, 2) OPERATOR(pg_catalog.<>) ALL
+		   (ARRAY['22', '23', '2F', '38', '39', '44', 'HV', 'P0', 'XX'])
+		OR pg_catalog.pg_has_role(m.owner, 'USAGE'))
+UNION ALL
+SELECT tr.run_id, tr.model, tr.test, tr.status, NULL, tr.message, tr.observed
+  FROM medallion.test_results tr
+  LEFT JOIN medallion.models m ON m.name OPERATOR(pg_catalog.=) tr.model
+ WHERE (tr.message IS NOT NULL OR tr.observed IS NOT NULL)
+   AND pg_catalog.pg_has_role(m.owner, 'USAGE');
+COMMENT ON VIEW medallion.run_messages IS
+	'The messages of run steps and tests (and tests'' observed values) that the current role may read: medallion''s own, and those of models whose owners it acts for';
+GRANT SELECT ON medallion.run_messages TO medallion_admin;

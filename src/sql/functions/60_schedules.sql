@@ -396,14 +396,19 @@ SELECT m.name AS model, m.layer, m.materialized, m.enabled,
 	   ok.rows AS last_rows,
 	   last.status AS last_status,
 	   last.run_id AS last_run_id,
-	   last.message AS last_message,
+	   /* an error's message may quote the owner's data (medallion.run_messages) */
+	   CASE WHEN last.sqlstate IS NULL
+				 OR pg_catalog."left"(last.sqlstate, 2) OPERATOR(pg_catalog.<>) ALL
+					(ARRAY['22', '23', '2F', '38', '39', '44', 'HV', 'P0', 'XX'])
+				 OR pg_catalog.pg_has_role(m.owner, 'USAGE')
+			THEN last.message END AS last_message,
 	   sf.failure AS schedule_failure
   FROM medallion.models m
   JOIN medallion.layers l ON l.name = m.layer
   LEFT JOIN LATERAL (SELECT rm.finished_at, rm.rows FROM medallion.run_models rm
 					  WHERE rm.model = m.name AND rm.status IN ('success', 'up_to_date') AND rm.published
 					  ORDER BY rm.run_id DESC LIMIT 1) ok ON true
-  LEFT JOIN LATERAL (SELECT rm.status, rm.run_id, rm.message FROM medallion.run_models rm
+  LEFT JOIN LATERAL (SELECT rm.status, rm.run_id, rm.sqlstate, rm.message FROM medallion.run_models rm
 					  WHERE rm.model = m.name
 					  ORDER BY rm.run_id DESC LIMIT 1) last ON true
   LEFT JOIN LATERAL (SELECT pg_catalog.string_agg(pg_catalog.format('pg_cron could not run the job of schedule %s at %s: %s',

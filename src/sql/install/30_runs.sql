@@ -97,7 +97,9 @@ CREATE INDEX runs_running ON medallion.runs (run_id) WHERE status = 'running';
 CREATE INDEX runs_started_at ON medallion.runs (started_at);
 CREATE INDEX runs_backend ON medallion.runs (backend_pid, run_id);
 
-GRANT SELECT ON medallion.runs, medallion.run_models TO medallion_admin;
+GRANT SELECT ON medallion.runs TO medallion_admin;
+/* a step's message may quote what the owner's query read: medallion.run_messages */
+GRANT SELECT (run_id, model, step, wave, layer, materialized, status, published, rows, started_at, finished_at, ms, attempt, worker, sqlstate, tests_passed, tests_warned, tests_failed, test_queries) ON medallion.run_models TO medallion_admin;
 
 /* medallion.status, the last build of each model at a glance, is made with the schedules (60). */
 

@@ -93,7 +93,8 @@ COMMENT ON COLUMN medallion.test_results.failures IS 'Number of failing rows (ro
 COMMENT ON COLUMN medallion.test_results.observed IS 'What was measured: the row count, the age of the newest value, ...';
 COMMENT ON COLUMN medallion.test_results.ms IS 'Time of the query the test ran in (fused tests share one)';
 COMMENT ON COLUMN medallion.test_results.message IS 'Why the test failed or errored';
-GRANT SELECT ON medallion.test_results TO medallion_admin;
+/* a test's message and observed value may quote data: medallion.run_messages */
+GRANT SELECT (run_id, model, test, kind, status, blocking, failures, ms) ON medallion.test_results TO medallion_admin;
 
 CREATE SCHEMA medallion_audit;
 COMMENT ON SCHEMA medallion_audit IS

@@ -142,3 +142,12 @@ COMMENT ON COLUMN medallion.written_lows.relid IS 'The table written (the one th
 COMMENT ON COLUMN medallion.written_lows.xid IS 'The writing transaction (top level)';
 COMMENT ON COLUMN medallion.written_lows.attname IS 'The column captured';
 COMMENT ON COLUMN medallion.written_lows.low IS 'The lowest value written (ISO 8601 for dates and timestamps), or NULL: a NULL was written';
+
+/* ---------------------------------------------------------------------
+ * Messages and observed values may quote what an owner's query read:
+ * every admin reads the ledger, but those columns only through
+ * medallion.run_messages, for the models whose owners they act for.
+ * --------------------------------------------------------------------- */
+REVOKE SELECT ON medallion.run_models, medallion.test_results FROM medallion_admin;
+GRANT SELECT (run_id, model, step, wave, layer, materialized, status, published, rows, started_at, finished_at, ms, attempt, worker, sqlstate, tests_passed, tests_warned, tests_failed, test_queries) ON medallion.run_models TO medallion_admin;
+GRANT SELECT (run_id, model, test, kind, status, blocking, failures, ms) ON medallion.test_results TO medallion_admin;
