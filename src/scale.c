@@ -47,6 +47,7 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/cluster.h"
 #include "commands/dbcommands.h"
@@ -54,6 +55,7 @@
 #include "commands/tablecmds.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -65,11 +67,42 @@
 #include "sqltext.h"
 #include "trust.h"
 
+/*
+ * What ScaleCitusInstalled found, and for which transaction and command:
+ * CREATE and DROP EXTENSION are seen by this backend from its next command
+ * on, so the same command always gets the same answer; a subtransaction's
+ * rollback takes its DDL back, and the answer with it.  A run asks a few
+ * times per model (its change check, its tests, its publish).
+ */
+static bool citus_found = false;
+static LocalTransactionId citus_found_lxid = InvalidLocalTransactionId;
+static CommandId citus_found_cid = InvalidCommandId;
+static bool citus_callback_registered = false;
+
+static void
+citus_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		citus_found_lxid = InvalidLocalTransactionId;
+}
+
 /* Is the citus extension installed in this database? */
 bool
 ScaleCitusInstalled(void)
 {
-	return OidIsValid(get_extension_oid("citus", true));
+	if (citus_found_lxid != InvalidLocalTransactionId && citus_found_lxid == MyProc->lxid &&
+		citus_found_cid == GetCurrentCommandId(false))
+		return citus_found;
+	if (!citus_callback_registered)
+	{
+		RegisterSubXactCallback(citus_subxact_callback, NULL);
+		citus_callback_registered = true;
+	}
+	citus_found = OidIsValid(get_extension_oid("citus", true));
+	citus_found_lxid = MyProc->lxid;
+	citus_found_cid = GetCurrentCommandId(false);
+	return citus_found;
 }
 
 static void

@@ -121,19 +121,55 @@ settings_context(void)
 	return settings_cxt;
 }
 
-/* The setting's definition, or NULL (a placeholder, an unknown name). */
+/*
+ * setting_name_compare
+ *		bsearch comparator of a name against a setting: the order of
+ *		guc.c's guc_name_compare, by which PostgreSQL 15 keeps its array of
+ *		settings sorted (find_option searches it the same way): ASCII
+ *		letters folded to lower case, nothing else.
+ */
+static int
+setting_name_compare(const void *key, const void *elem)
+{
+	const char *a = (const char *) key;
+	const char *b = (*(struct config_generic *const *) elem)->name;
+
+	while (*a && *b)
+	{
+		char		ca = *a++;
+		char		cb = *b++;
+
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+		if (ca != cb)
+			return ca - cb;
+	}
+	if (*a)
+		return 1;
+	if (*b)
+		return -1;
+	return 0;
+}
+
+/*
+ * find_setting
+ *		The setting's definition, or NULL (a placeholder, an unknown name).
+ *		A binary search: each transaction that enters an owner's scope looks
+ *		up every pinned setting, and a scan of the ~350 settings per name
+ *		was most of what working out an owner's settings cost.
+ */
 static struct config_generic *
 find_setting(const char *name)
 {
-	struct config_generic **vars = get_guc_variables();
-	int			n = GetNumConfigOptions();
+	struct config_generic **found;
 
-	for (int i = 0; i < n; i++)
-	{
-		if (pg_strcasecmp(vars[i]->name, name) == 0)
-			return (vars[i]->flags & GUC_CUSTOM_PLACEHOLDER) ? NULL : vars[i];
-	}
-	return NULL;
+	found = bsearch(name, get_guc_variables(), GetNumConfigOptions(),
+					sizeof(struct config_generic *), setting_name_compare);
+	if (found == NULL || ((*found)->flags & GUC_CUSTOM_PLACEHOLDER))
+		return NULL;
+	return *found;
 }
 
 /* The built-in default of a setting, as text (NULL for a NULL string). */
