@@ -211,6 +211,38 @@ SELECT worker, count(*) FROM medallion.run_models WHERE run_id = (SELECT max(run
 SELECT day::text, day_text, tz FROM silver.own_day2;
 RESET TimeZone;
 RESET DateStyle;
+-- any other setting the caller changed that can change a result (a
+-- plug-in's: plpgsql.check_asserts) has the owner's value too, with
+-- threads as without
+CREATE SCHEMA own_alice AUTHORIZATION regress_own_alice;
+SET ROLE regress_own_alice;
+CREATE FUNCTION own_alice.checked(i int) RETURNS int LANGUAGE plpgsql IMMUTABLE
+  AS $$BEGIN ASSERT i < 100, 'value out of range'; RETURN i; END$$;
+SELECT medallion_create_model('own_checked', 'SELECT own_alice.checked(id * 100) AS id FROM own_src.nums',
+  layer => 'silver');
+SELECT model, status, message FROM medallion_run('own_checked');
+RESET ROLE;
+SET ROLE regress_own_mallory;
+SET plpgsql.check_asserts = off;
+SELECT model, status, message FROM medallion_run('own_checked');
+SET medallion.worker_min_ms = 0;
+SELECT model, status FROM medallion_run('own_checked', threads => 2);
+RESET medallion.worker_min_ms;
+RESET plpgsql.check_asserts;
+RESET ROLE;
+SELECT count(*) AS rows_published FROM silver.own_checked;
+-- a variable no library defines (set_config of an application's) does
+-- not reach the owner's model either
+SET ROLE regress_own_alice;
+SELECT medallion_create_model('own_tenant', $$SELECT coalesce(current_setting('own_app.tenant', true), 'unset') AS tenant$$,
+  layer => 'silver');
+RESET ROLE;
+SET ROLE regress_own_mallory;
+SET own_app.tenant = '7';
+SELECT model, status FROM medallion_run('own_tenant');
+RESET own_app.tenant;
+RESET ROLE;
+SELECT tenant = '7' AS callers_value FROM silver.own_tenant;
 
 -- 6. medallion.keep_previous of a caller who does not act for the owner
 --    does not drop the owner's previous version.

@@ -157,7 +157,8 @@ typedef struct BuildShared
 	char		read_with[WORKER_SNAPSHOT_SIZE];	/* the snapshot its build read with, or "" */
 	int			sqlerrcode;
 	char		message[WORKER_MESSAGE_SIZE];
-	/* the caller's settings (SerializeGUCState) */
+	/* the caller's loaded libraries (SerializeLibraryState), then settings */
+	Size		libraries_size;
 	char		gucs[FLEXIBLE_ARRAY_MEMBER];
 } BuildShared;
 
@@ -331,7 +332,14 @@ build_one(BuildShared *shared, bool first)
 			 * The run's settings (DateStyle, TimeZone, ...): the worker
 			 * sees what the run would have seen.
 			 */
-			RestoreGUCState(shared->gucs);
+			/*
+			 * The libraries the run had loaded first, as a parallel
+			 * worker does: their settings are then settings here too, and
+			 * the owner scope gives them the owner's values (a library
+			 * loaded later would take the caller's).
+			 */
+			RestoreLibraryState(shared->gucs);
+			RestoreGUCState(shared->gucs + shared->libraries_size);
 			/* the run's threads share the cores: no parallel query on top */
 			SetConfigOption("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION);
 
@@ -568,9 +576,10 @@ start_build(int64 run_id, const char *model, int version, int timeout_ms,
 			int batch_size, const char *start, bool restart)
 {
 	WorkerBuild *build = palloc0(sizeof(WorkerBuild));
+	Size		libsize = EstimateLibraryStateSpace();
 	Size		gucsize = EstimateGUCStateSpace();
 
-	build->seg = dsm_create(offsetof(BuildShared, gucs) + gucsize, 0);
+	build->seg = dsm_create(offsetof(BuildShared, gucs) + libsize + gucsize, 0);
 	/* the run keeps it across its steps' subtransactions; detached explicitly */
 	dsm_pin_mapping(build->seg);
 	build->shared = dsm_segment_address(build->seg);
@@ -587,7 +596,9 @@ start_build(int64 run_id, const char *model, int version, int timeout_ms,
 	build->shared->leader_procno = MyProc->pgprocno;
 	build->shared->leader_lxid = MyProc->lxid;
 	build->shared->assigned = true;
-	SerializeGUCState(gucsize, build->shared->gucs);
+	build->shared->libraries_size = libsize;
+	SerializeLibraryState(libsize, build->shared->gucs);
+	SerializeGUCState(gucsize, build->shared->gucs + libsize);
 
 	if (!WorkerRegister("medallion_build_main", "medallion build worker",
 					  psprintf("medallion %s worker of run " INT64_FORMAT,

@@ -354,10 +354,118 @@ quieter(const char *name, const char *a, const char *b)
 }
 
 /*
+ * Settings the caller keeps inside the scope although it set them: those
+ * that cannot change what a query returns or which messages reach whom
+ * (the planner's, resources', statistics', logging's but the pinned ones),
+ * those set apart (search_path, the timeouts), the transaction's own,
+ * medallion's (read per owner where they matter) and Citus's (how a query
+ * runs, not what it returns).
+ */
+static bool
+caller_keeps(struct config_generic *gen)
+{
+	static const char *const kept[] = {
+		"search_path", "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout",
+		"idle_session_timeout", "application_name", "client_encoding", "transaction_isolation",
+		"transaction_read_only", "transaction_deferrable", "default_transaction_isolation",
+		"default_transaction_read_only", "default_transaction_deferrable", "role",
+		"session_authorization", "is_superuser",
+	};
+
+	switch (gen->group)
+	{
+		case CLIENT_CONN_STATEMENT:
+		case CLIENT_CONN_LOCALE:
+		case CLIENT_CONN_PRELOAD:
+		case CLIENT_CONN_OTHER:
+		case COMPAT_OPTIONS_PREVIOUS:
+		case COMPAT_OPTIONS_CLIENT:
+		case ERROR_HANDLING_OPTIONS:
+		case CUSTOM_OPTIONS:
+		case DEVELOPER_OPTIONS:
+		case UNGROUPED:
+			break;
+		default:
+			return true;
+	}
+	if (pg_strncasecmp(gen->name, "medallion.", 10) == 0 || pg_strncasecmp(gen->name, "citus.", 6) == 0)
+		return true;
+	for (int i = 0; i < lengthof(kept); i++)
+	{
+		if (pg_strcasecmp(gen->name, kept[i]) == 0)
+			return true;
+	}
+	for (int i = 0; i < SCOPE_NPINNED; i++)
+	{
+		if (pg_strcasecmp(gen->name, scope_pinned[i]) == 0)
+			return true;		/* pin_settings sets it */
+	}
+	return false;
+}
+
+/*
+ * reset_caller_settings
+ *		Any other setting the caller changed (SET, its client, its role's
+ *		or its role-in-database defaults) gets owner's value for the
+ *		current GUC nest level: a plug-in's setting (plpgsql.check_asserts,
+ *		pg_trgm.similarity_threshold, ...) can change what a model's query
+ *		returns as much as DateStyle can.  Server-wide values (files,
+ *		ALTER SYSTEM, ALTER ROLE ALL, ALTER DATABASE) are owner's already.
+ *		A setting no loaded library defines (a placeholder: set_config of
+ *		an application's variable, or of a library loaded later) gets
+ *		owner's role value, or the empty string: the model's query reads
+ *		no variable of the caller's.  (A library loaded for the first time
+ *		inside the scope still takes the caller's value of its settings:
+ *		build workers load the run's libraries before its settings.)
+ */
+static void
+reset_caller_settings(Oid owner)
+{
+	struct config_generic **all = get_guc_variables();
+	int			n = GetNumConfigOptions();
+	List	   *names = NIL;
+	const char **array;
+	char	  **values;
+	ListCell   *lc;
+
+	for (int i = 0; i < n; i++)
+	{
+		struct config_generic *gen = all[i];
+
+		if ((gen->context != PGC_USERSET && gen->context != PGC_SUSET) ||
+			gen->source <= PGC_S_DATABASE || gen->source == PGC_S_OVERRIDE ||
+			caller_keeps(gen))
+			continue;
+		names = lappend(names, (char *) gen->name);
+	}
+	if (names == NIL)
+		return;
+	array = palloc(sizeof(char *) * list_length(names));
+	foreach(lc, names)
+		array[foreach_current_index(lc)] = lfirst(lc);
+	values = owner_values(owner, list_length(names), array);
+	foreach(lc, names)
+	{
+		const char *name = lfirst(lc);
+		const char *value = values[foreach_current_index(lc)];
+		const char *current = GetConfigOption(name, true, false);
+
+		if (value == NULL && (find_setting(name) == NULL))
+			value = "";			/* a placeholder no role setting gives a value */
+		if (value == NULL || (current != NULL && strcmp(current, value) == 0))
+			continue;
+		(void) set_config_option(name, value, PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+	}
+}
+
+/*
  * pin_settings
  *		Set each pinned setting to owner's value for the current GUC nest
  *		level (undone when it ends); client_min_messages keeps the caller's
- *		value when it lets fewer messages through.
+ *		value when it lets fewer messages through.  Then every other
+ *		setting the caller changed that can change a query's result gets
+ *		owner's value too (reset_caller_settings).
  */
 static void
 pin_settings(Oid owner)
@@ -379,6 +487,7 @@ pin_settings(Oid owner)
 		(void) set_config_option(scope_pinned[i], values[i], PGC_SUSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	}
+	reset_caller_settings(owner);
 }
 
 /*
