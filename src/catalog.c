@@ -403,6 +403,17 @@ CatalogRowTexts(HeapTuple tuple, TupleDesc desc, void *arg)
 	return row;
 }
 
+/* A CatalogRowFn: the row's first column, an OID, palloc'd. */
+void *
+CatalogRowOid(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	Oid		   *oid = palloc(sizeof(Oid));
+	bool		isnull;
+
+	*oid = DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull));
+	return oid;
+}
+
 /* Column col (1-based) of a row as a palloc'd string, or NULL. */
 char *
 CatalogText(HeapTuple tuple, TupleDesc desc, int col)

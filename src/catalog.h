@@ -264,6 +264,7 @@ extern List *CatalogScanRows(MemoryContext cxt, const char *sql, int nargs, Oid 
 extern List *CatalogReadRows(const char *sql, int nargs, Oid *types, Datum *values,
 							 const char *what, CatalogRowFn fn, void *arg);
 extern void *CatalogRowTexts(HeapTuple tuple, TupleDesc desc, void *arg);
+extern void *CatalogRowOid(HeapTuple tuple, TupleDesc desc, void *arg);
 extern char *CatalogText(HeapTuple tuple, TupleDesc desc, int col);
 extern List *CatalogTextList(HeapTuple tuple, TupleDesc desc, int col);
 extern bool CatalogBool(HeapTuple tuple, TupleDesc desc, int col);

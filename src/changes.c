@@ -315,7 +315,6 @@ ChangesTrackInputs(ModelDef *model)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(model->name)};
 	ListCell   *lc;
-	int			ret;
 
 	CatalogEnter(&session);
 	/* before ALTER EXTENSION UPDATE to 0.2.0 there is no tracking */
@@ -324,28 +323,19 @@ ChangesTrackInputs(ModelDef *model)
 		CatalogLeave(&session);
 		return;
 	}
-	ret = SPI_execute_with_args("SELECT DISTINCT c.oid FROM medallion.model_dependencies d "
-								"JOIN pg_catalog.pg_namespace n ON n.nspname = d.dep_schema "
-								"JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = d.dep_name "
-								"WHERE d.model = $1 AND d.kind <> 'model' AND c.relkind IN ('r', 'p')",
-								1, argtypes, values, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read the inputs of model \"%s\": %s", model->name,
-			 SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		MemoryContext old = MemoryContextSwitchTo(callercxt);	/* SPI's goes at CatalogLeave */
-
-		relids = lappend_oid(relids, DatumGetObjectId(d));
-		MemoryContextSwitchTo(old);
-	}
+	relids = CatalogScanRows(callercxt,
+							 "SELECT DISTINCT c.oid FROM medallion.model_dependencies d "
+							 "JOIN pg_catalog.pg_namespace n ON n.nspname = d.dep_schema "
+							 "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = d.dep_name "
+							 "WHERE d.model = $1 AND d.kind <> 'model' AND c.relkind IN ('r', 'p')",
+							 1, argtypes, values, "reading the inputs of a model", CatalogRowOid, NULL);
 	CatalogLeave(&session);
 	foreach(lc, relids)
 	{
-		if (!ScaleIsCitusTable(lfirst_oid(lc)))
-			(void) ChangesTrack(lfirst_oid(lc), ModelOwnerId(model));
+		Oid			relid = *(Oid *) lfirst(lc);
+
+		if (!ScaleIsCitusTable(relid))
+			(void) ChangesTrack(relid, ModelOwnerId(model));
 	}
 	if (model->kind == MAT_INCREMENTAL && model->watermark != NULL && CatalogHasCapture())
 		ChangesCaptureWatermark(model);
@@ -476,7 +466,7 @@ ChangesUntrackUnread(void)
 	 * model, through views and partitions, are worked out only when there
 	 * is one, so that defining models one after another stays cheap.
 	 */
-	if (CatalogQuery("WITH tracked AS ("
+	relids = CatalogScanRows(callercxt, "WITH tracked AS ("
 					 "  SELECT t.tgrelid FROM pg_trigger t "
 					 "    JOIN pg_depend d ON d.classid = 'pg_trigger'::regclass AND d.objid = t.oid "
 					 "     AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'a' "
@@ -499,29 +489,20 @@ ChangesUntrackUnread(void)
 					 "  UNION SELECT a.relid FROM inputs i CROSS JOIN LATERAL pg_partition_ancestors(i.relid) a) "
 					 "SELECT u.tgrelid FROM unnamed u "
 					 " WHERE NOT EXISTS (SELECT FROM needed n WHERE n.relid = u.tgrelid)",
-					 0, NULL, NULL, NULL, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the tracked tables");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		MemoryContext old = MemoryContextSwitchTo(callercxt);
-
-		relids = lappend_oid(relids, DatumGetObjectId(d));
-		MemoryContextSwitchTo(old);
-	}
+					 0, NULL, NULL, "reading the tracked tables", CatalogRowOid, NULL);
 	foreach(lc, relids)
 	{
-		if (ConditionalLockRelationOid(lfirst_oid(lc), AccessExclusiveLock))
+		Oid			relid = *(Oid *) lfirst(lc);
+
+		if (ConditionalLockRelationOid(relid, AccessExclusiveLock))
 		{
 			const char *triggers[] = {CHANGES_TRIGGER, CHANGES_ROW_TRIGGER, ROWS_INSERT_TRIGGER,
 			ROWS_UPDATE_TRIGGER, ROWS_ROW_TRIGGER};
 
 			for (int t = 0; t < lengthof(triggers); t++)
 			{
-				if (OidIsValid(get_trigger_oid(lfirst_oid(lc), triggers[t], true)))
-					SqlUtility(psprintf("DROP TRIGGER %s ON %s", triggers[t],
-										SqlRelationName(lfirst_oid(lc))));
+				if (OidIsValid(get_trigger_oid(relid, triggers[t], true)))
+					SqlUtility(psprintf("DROP TRIGGER %s ON %s", triggers[t], SqlRelationName(relid)));
 			}
 		}
 	}
@@ -714,11 +695,8 @@ probe_inputs(ModelDef *model)
 									quote_identifier(lfirst(lc)), SqlRelationName(lfirst_oid(lr))),
 						   0, NULL, NULL, NULL, NIL, NIL, BindRowsReceiver(&rows, 1, callercxt));
 		ModelScopeLeave(&scope);
-		if (probes.len > 1)
-			appendStringInfoString(&probes, ", ");
-		escape_json(&probes, psprintf("%u", lfirst_oid(lr)));
-		appendStringInfoString(&probes, ": ");
-		escape_json(&probes, probe_digest(lfirst_oid(lr), ((char **) linitial(rows.rows))[0]));
+		SqlJsonField(&probes, psprintf("%u", lfirst_oid(lr)),
+					 probe_digest(lfirst_oid(lr), ((char **) linitial(rows.rows))[0]), false);
 	}
 	appendStringInfoChar(&probes, '}');
 	return probes.data;
