@@ -26,7 +26,8 @@ differ and the writes since the last check point, and the exit status is 1.
                   [--writers N] [--incremental]
 
 The seed is printed; the same seed replays the same choices (the timing of
-the threads still varies).  The change log's size is printed at the end.
+the threads still varies).  The sizes of the change log and of the
+captured lows (row capture of incremental models) are printed at the end.
 """
 import argparse
 import random
@@ -396,6 +397,7 @@ class Soak:
             for t in threads:
                 t.join(timeout=10)
             log = c.execute("SELECT count(*) FROM medallion.changes").fetchone()[0]
+            lows = c.execute("SELECT count(*) FROM medallion.written_lows").fetchone()[0]
         with self.connect("soak_exact") as c:
             c.execute("ALTER SUBSCRIPTION soak_sub DISABLE")
             c.execute("ALTER SUBSCRIPTION soak_sub SET (slot_name = NONE)")
@@ -403,7 +405,7 @@ class Soak:
         with self.connect("soak_exact_pub") as c:
             c.execute("SELECT pg_drop_replication_slot('soak_slot')")
         print(f"seed {self.args.seed}: {checks} check points, {runs} runs, {mismatches} mismatches, "
-              f"change log {log} rows")
+              f"change log {log} rows, captured lows {lows} rows")
         for e in self.errors:
             print(f"ERROR {e}")
         return 1 if mismatches or self.errors or checks < self.args.checks else 0
