@@ -632,6 +632,7 @@ BuildApplyDelta(Candidate *cand)
 	uint64		rows = 0;
 
 	SqlColumnLists(cand->published, cand->columns, &cols, &source);
+	ScaleClaim(cand->published, psprintf("model \"%s\"", model->name));
 	if (strcmp(model->strategy, "append") == 0)
 	{
 		if (cand->reread)
