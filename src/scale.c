@@ -35,8 +35,13 @@
  * Only defining a model runs Citus's distribution functions, as the
  * extension owner: they create shards (and new tables) in the layer
  * schemas and medallion_history, where model owners have no CREATE.
- * They are preceded by TrustCheckRelation (trust_relation.c) on the
- * coordinator's table.  DROP TABLE of Citus tables writes no row and
+ * Those that copy the rows of a local table into new shards
+ * (create_distributed_table, create_reference_table) are preceded by
+ * TrustCheckRelation (trust_relation.c) on the coordinator's table, whose
+ * code the new shards take; those that read existing shards
+ * (undistribute_table, alter_distributed_table) also lock every shard
+ * placement on every node and check what is attached to each
+ * (check_placements).  DROP TABLE of Citus tables writes no row and
  * evaluates nothing of the table.
  *
  * A distributed table's rows live in its shards on the workers, not in the
@@ -95,6 +100,7 @@ typedef struct CitusClaim
 } CitusClaim;
 
 static void citus_table(Oid relid, CitusTable *table);
+static void check_placements(Oid relid, const char *action);
 static void drop_as_extension_owner(Oid relid);
 
 /* the claims of this transaction, in a context that goes with it */
@@ -345,6 +351,7 @@ ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
 	char		want;
 	char	   *colocate = "default";
 	bool		undistribute = false;
+	bool		alter = false;
 	const char *call = NULL;
 	const char *action;
 	Oid			argtypes[3] = {REGCLASSOID, TEXTOID, TEXTOID};
@@ -393,7 +400,10 @@ ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
 	else if (want == 'h' && (now == '\0' || undistribute))
 		call = "SELECT pg_catalog.create_distributed_table($1, $2, colocate_with => $3)";
 	else if (want == 'h' && strcmp(now_table.column, model->distributed_by) != 0)
+	{
 		call = "SELECT pg_catalog.alter_distributed_table($1, distribution_column => $2, colocate_with => $3)";
+		alter = true;
+	}
 	else if (want == 'h' && model->colocate_with != NULL)
 	{
 		/* already by that column: colocate it if it is not */
@@ -406,7 +416,10 @@ ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
 												2, colargs, colvals, NULL, true, 0);
 
 		if (ret == SPI_OK_SELECT && SPI_processed == 0)
+		{
 			call = "SELECT pg_catalog.alter_distributed_table($1, colocate_with => $3)";
+			alter = true;
+		}
 	}
 	if (!undistribute && call == NULL)
 	{
@@ -426,9 +439,15 @@ ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
 	 * Each of these copies the table's rows (into shards on the workers, or
 	 * back into a local table) as the extension owner, which Citus needs
 	 * (the shards and the new tables are created in the layer schemas):
-	 * nothing the model owner can change may run on them (trust.c).
+	 * nothing the model owner can change may run on them (trust.c).  The
+	 * rows of a local table go to new shards, made from the coordinator's
+	 * table: checking it is enough.  Undistributing and altering read the
+	 * existing shards, where the owner may have attached more: each
+	 * placement is locked, then checked.
 	 */
 	TrustCheckRelation(relid, GetUserId(), action);
+	if (undistribute || alter)
+		check_placements(relid, action);
 	if (undistribute)
 		citus_call(model, "SELECT pg_catalog.undistribute_table($1)", 1, argtypes, values);
 	if (call != NULL)
@@ -457,6 +476,137 @@ ScaleDistribute(ModelDef *model, AnalyzedModel *analyzed)
 	}
 	CatalogLeave(&session);
 	CommandCounterIncrement();
+}
+
+/*
+ * The check each shard placement runs on its node: one line naming the
+ * first thing attached to the shard that the extension owner must not run
+ * (or read through) there, or ''.  %L is the shard's name (Citus hides no
+ * shard from its run_command connections; one missing fails it); the query
+ * reads catalogs only (planning a query of the shard could already run
+ * the owner's code: immutable functions of index predicates are folded).
+ * Reported: a shard that is not a table, a rule (Citus makes none: its
+ * actions could call any function), and anything attached to the shard
+ * (indexes, constraints, defaults, triggers, statistics) or making up its
+ * columns' types (domains, and the types composite and array types are
+ * made of) that uses a function, operator or domain of a role that is
+ * not a superuser.  Policies are not: the extension owner bypasses them.
+ */
+static const char *const placement_check =
+"WITH RECURSIVE shard AS ("
+"  SELECT c.oid, c.relkind, c.relhasrules FROM pg_catalog.pg_class c WHERE c.oid = %L::pg_catalog.regclass"
+"), attached AS ("
+"  SELECT 'pg_catalog.pg_class'::pg_catalog.regclass AS classid, s.oid AS objid FROM shard s"
+"  UNION SELECT d.classid, d.objid FROM pg_catalog.pg_depend d, shard s"
+"   WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = s.oid"
+"     AND d.classid <> 'pg_catalog.pg_policy'::pg_catalog.regclass"
+"), types(typid) AS ("
+"  SELECT a.atttypid FROM pg_catalog.pg_attribute a, shard s"
+"   WHERE a.attrelid = s.oid AND a.attnum > 0 AND NOT a.attisdropped"
+"  UNION SELECT n.typid FROM types t JOIN pg_catalog.pg_type y ON y.oid = t.typid"
+"   CROSS JOIN LATERAL (SELECT y.typbasetype UNION ALL SELECT y.typelem"
+"     UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute a"
+"      WHERE a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped"
+"     UNION ALL SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = y.oid) n(typid)"
+"   WHERE n.typid <> 0"
+"), used AS ("
+"  SELECT a.classid, a.objid, d.refclassid, d.refobjid"
+"    FROM attached a JOIN pg_catalog.pg_depend d ON d.classid = a.classid AND d.objid = a.objid"
+"   WHERE d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, 'pg_catalog.pg_operator'::pg_catalog.regclass,"
+"                          'pg_catalog.pg_type'::pg_catalog.regclass)"
+"  UNION ALL SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, s.oid, 'pg_catalog.pg_type'::pg_catalog.regclass, t.typid"
+"    FROM types t, shard s"
+"  UNION ALL SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, r.rngtypid, 'pg_catalog.pg_proc'::pg_catalog.regclass, f.f"
+"    FROM pg_catalog.pg_range r JOIN types t ON t.typid = r.rngtypid"
+"   CROSS JOIN LATERAL (VALUES (r.rngcanonical::pg_catalog.oid), (r.rngsubdiff::pg_catalog.oid)) f(f) WHERE f.f <> 0"
+"  UNION ALL SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, c.oid, d.refclassid, d.refobjid"
+"    FROM pg_catalog.pg_constraint c JOIN types t ON c.contypid = t.typid"
+"    JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass AND d.objid = c.oid"
+"   WHERE d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, 'pg_catalog.pg_operator'::pg_catalog.regclass)"
+"), owned AS ("
+"  SELECT u.*, CASE u.refclassid"
+"    WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN (SELECT p.proowner FROM pg_catalog.pg_proc p WHERE p.oid = u.refobjid)"
+"    WHEN 'pg_catalog.pg_operator'::pg_catalog.regclass THEN (SELECT o.oprowner FROM pg_catalog.pg_operator o WHERE o.oid = u.refobjid)"
+"    ELSE (SELECT y.typowner FROM pg_catalog.pg_type y WHERE y.oid = u.refobjid AND y.typtype = 'd') END AS owner"
+"    FROM used u"
+")"
+"SELECT CASE WHEN NOT EXISTS (SELECT FROM shard) THEN 'is not in pg_class'"
+"  ELSE (SELECT CASE WHEN s.relkind <> 'r' THEN 'is not a table'"
+"    WHEN s.relhasrules THEN (SELECT 'has rule ' || pg_catalog.quote_ident(r.rulename) FROM pg_catalog.pg_rewrite r"
+"                             WHERE r.ev_class = s.oid ORDER BY r.rulename LIMIT 1)"
+"    ELSE COALESCE((SELECT 'has ' || pg_catalog.pg_describe_object(o.classid, o.objid, 0) || ' using '"
+"               || pg_catalog.pg_describe_object(o.refclassid, o.refobjid, 0) || ', owned by role '"
+"               || pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o.owner))"
+"          FROM owned o WHERE o.owner IS NOT NULL"
+"           AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = o.owner)"
+"         ORDER BY 1 LIMIT 1), '') END"
+"  FROM shard s) END";
+
+/*
+ * check_placements
+ *		Before the extension owner reads the shards of Citus table relid
+ *		(undistributing or altering it): lock every placement of it, on
+ *		every node, in the transaction (SHARE UPDATE EXCLUSIVE, through an
+ *		ALTER TABLE that Citus applies to each shard and that changes
+ *		nothing: no trigger, constraint, index, rule, statistics or policy
+ *		can be added to a shard until the transaction ends), then check
+ *		each (placement_check, over connections of its own), and error
+ *		naming the first placement with something the extension owner
+ *		must not run.  action names what would be done ("distribute model
+ *		\"m\"").  The caller is in a catalog session.
+ */
+static void
+check_placements(Oid relid, const char *action)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	const char *option = "parallel_workers";
+	char	   *setting = NULL;
+	Oid			argtypes[2] = {REGCLASSOID, TEXTOID};
+	Datum		values[2];
+	int			ret;
+
+	/* the option as it is (Citus sets the shards' to the table's) */
+	if (rel->rd_options != NULL && ((StdRdOptions *) rel->rd_options)->parallel_workers >= 0)
+		setting = psprintf("%d", ((StdRdOptions *) rel->rd_options)->parallel_workers);
+	table_close(rel, AccessShareLock);
+	SqlUtility(setting != NULL ?
+			   psprintf("ALTER TABLE %s SET (%s = %s)", SqlRelationName(relid), option, setting) :
+			   psprintf("ALTER TABLE %s RESET (%s)", SqlRelationName(relid), option));
+	CommandCounterIncrement();
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = CStringGetTextDatum(placement_check);
+	ret = SPI_execute_with_args("SELECT p.nodename || ':' || p.nodeport, p.shardid, p.success, p.result "
+								"  FROM pg_catalog.run_command_on_placements($1, $2) p "
+								" WHERE NOT p.success OR p.result IS DISTINCT FROM '' "
+								" ORDER BY p.shardid, p.nodename, p.nodeport LIMIT 1",
+								2, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not check the placements of %s: %s", SqlRelationName(relid),
+			 SPI_result_code_string(ret));
+	if (SPI_processed > 0)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *node = SPI_getvalue(tup, desc, 1);
+		char	   *shard = SPI_getvalue(tup, desc, 2);
+		char	   *success = SPI_getvalue(tup, desc, 3);
+		char	   *result = SPI_getvalue(tup, desc, 4);
+
+		if (strcmp(success, "t") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("cannot %s: the placement of shard %s of table %s on %s could not be checked",
+							action, shard, SqlRelationName(relid), node),
+					 errdetail("%s", result != NULL ? result : "No result.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot %s: the placement of shard %s of table %s on %s %s",
+						action, shard, SqlRelationName(relid), node, result),
+				 errdetail("That reads the table's shards as role \"%s\", on the nodes where they are; only a superuser's code may run there.",
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("Its owner drops it from the shard (with citus.enable_manual_changes_to_shards) first.")));
+	}
 }
 
 /* ----------------------------------------------------------------
