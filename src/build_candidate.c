@@ -918,6 +918,8 @@ BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate, int64 rows)
 	cand->published = RelPublished(model);
 	cand->candidate = candidate;
 	cand->rows = rows;
+	/* the run publishes it as its owner: claimed now, as a build would */
+	ScaleClaim(cand->published, psprintf("model \"%s\"", model->name));
 	/* shared: workers building downstream models read it too */
 	LockRelationOid(candidate, AccessShareLock);
 	pubrel = table_open(cand->published, AccessShareLock);

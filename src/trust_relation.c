@@ -506,9 +506,13 @@ TrustCheckRelation(Oid relid, Oid runner, const char *action)
 	check_rules(&cxt);
 	check_indexes(&cxt);
 
-	/* policies bind only roles that do not bypass them (superusers do) */
+	/*
+	 * policies bind only roles that do not bypass them: not superusers, nor
+	 * the table's owner unless it forces them (as check_enable_rls decides)
+	 */
 	if (cxt.rel->rd_rel->relrowsecurity && cxt.rel->rd_rsdesc != NULL &&
-		!superuser_arg(runner) && !has_bypassrls_privilege(runner))
+		!superuser_arg(runner) && !has_bypassrls_privilege(runner) &&
+		(cxt.rel->rd_rel->relforcerowsecurity || !pg_class_ownercheck(relid, runner)))
 	{
 		ListCell   *lc;
 
