@@ -21,6 +21,8 @@ typedef struct Candidate
 	ModelDef   *model;
 	Oid			published;		/* the published table */
 	Oid			candidate;		/* heap shaped like it */
+	bool		kept;			/* candidate is a hash-distributed model's
+								 * candidate copy: emptied, never dropped */
 	bool		schema_changed; /* the published table was altered */
 	List	   *columns;		/* ModelColumn *: the query's columns */
 	List	   *published_indexes;	/* OIDs, paired with ... */
@@ -55,6 +57,7 @@ extern List *BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed,
 extern void BuildDropRelation(ModelDef *model);
 extern void BuildEnsureIndexes(ModelDef *model, Oid relid);
 
+extern void BuildDistributedCopies(ModelDef *model, bool renew);
 extern Candidate *BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed,
 									  const char *sql, List *redirect_from,
 									  List *redirect_to, bool allow_alter);

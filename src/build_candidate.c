@@ -13,9 +13,11 @@
  * upstream models), gets clones of the published table's indexes, and is
  * ANALYZEd, all before publishing.
  *
- * The candidate of a hash-distributed (Citus) table is a distributed
- * table colocated with it, filled on the workers by INSERT ... SELECT
- * (scale.c).
+ * The candidate of a hash-distributed (Citus) table is the model's
+ * candidate copy, medallion_history."<model>$candidate": a distributed
+ * table colocated with it, made when the model is defined, emptied and
+ * filled on the workers by INSERT ... SELECT as the model owner (scale.c
+ * says why it is not made in the run).
  *
  * When the query's columns no longer match the published table, the table
  * is altered first, as on_schema_change allows, inside the model's
@@ -91,9 +93,11 @@
 
 #include "bind.h"
 #include "build.h"
+#include "catalog.h"
 #include "medallion.h"
 #include "relation.h"
 #include "scale.h"
+#include "scope.h"
 #include "sqltext.h"
 
 bool		build_analyze = true;
@@ -597,6 +601,118 @@ dress_candidate(Candidate *cand, Oid heap)
 }
 
 /*
+ * make_copy
+ *		Make a hash-distributed model's copy (ScaleCopyName): a new table
+ *		shaped like the published one, of the same owner, in
+ *		medallion_history, readable by its owner only, distributed and
+ *		colocated with it (as the extension owner: its shards are created
+ *		in medallion_history on the workers).  The candidate copy also
+ *		gets the published table's indexes, row-level security and NOT
+ *		NULL constraints.  Returns its OID.
+ */
+static Oid
+make_copy(ModelDef *model, ScaleCopyKind which)
+{
+	Oid			published = RelPublished(model);
+	Oid			nsp = get_namespace_oid(MEDALLION_HISTORY_SCHEMA, false);
+	Relation	rel = table_open(published, AccessShareLock);
+	Oid			owner = rel->rd_rel->relowner;
+	Oid			heap;
+	ObjectAddresses *moved;
+
+	heap = make_new_heap(published, rel->rd_rel->reltablespace, rel->rd_rel->relam,
+						 rel->rd_rel->relpersistence, AccessShareLock);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+	RelKeepFromAutovacuum(heap);
+	rel = table_open(heap, AccessExclusiveLock);
+	moved = new_object_addresses();
+	AlterTableNamespaceInternal(rel, RelationGetNamespace(rel), nsp, moved);
+	free_object_addresses(moved);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+	RenameRelationInternal(heap, ScaleCopyName(model, which), false, false);
+	CommandCounterIncrement();
+	BuildSetAcl(heap, PointerGetDatum(acldefault(OBJECT_TABLE, owner)), false);
+	if (which == SCALE_CANDIDATE)
+	{
+		List	   *pub_indexes;
+		List	   *copy_indexes;
+
+		clone_indexes(published, heap, &pub_indexes, &copy_indexes);
+		copy_rls(published, heap);
+	}
+	ScaleDistributeLike(heap, published, which == SCALE_CANDIDATE);
+	return heap;
+}
+
+/*
+ * BuildDistributedCopies
+ *		When a model is defined: a hash-distributed table or incremental
+ *		model gets its copies (ScaleCopy), made again with renew (its table
+ *		or indexes may have changed) or when one does not fit; the previous
+ *		version is kept when it fits.  Any other model loses those that
+ *		are Citus tables.
+ */
+void
+BuildDistributedCopies(ModelDef *model, bool renew)
+{
+	Oid			published = RelPublished(model);
+	Oid			nsp = get_namespace_oid(MEDALLION_HISTORY_SCHEMA, false);
+	Oid			previous;
+
+	if (!ScaleCitusInstalled())
+		return;
+	/* a snapshot is written in place: no candidate, no previous version */
+	if (!OidIsValid(published) || model->kind == MAT_SNAPSHOT || !ScaleIsDistributed(published))
+	{
+		ScaleDropCopies(model);
+		return;
+	}
+	if (renew || !OidIsValid(ScaleCopy(model, SCALE_CANDIDATE)))
+	{
+		ScaleDropCopy(model, SCALE_CANDIDATE);
+		(void) make_copy(model, SCALE_CANDIDATE);
+	}
+	previous = get_relname_relid(ScaleCopyName(model, SCALE_PREVIOUS), nsp);
+	if (OidIsValid(previous) && previous != ScaleCopy(model, SCALE_PREVIOUS))
+	{
+		/* a version kept before the table was distributed so, or another's */
+		ScaleDropCopy(model, SCALE_PREVIOUS);
+		previous = InvalidOid;
+	}
+	if (!OidIsValid(previous))
+		(void) make_copy(model, SCALE_PREVIOUS);
+}
+
+/*
+ * distributed_copy
+ *		A hash-distributed model's copy for a run.  Made now only when the
+ *		model owner is the extension owner (a model defined before copies
+ *		were: Citus lets one role write their shards in the run); for any
+ *		other owner, defining the model again makes it.
+ */
+static Oid
+distributed_copy(ModelDef *model, ScaleCopyKind which)
+{
+	Oid			copy = ScaleCopy(model, which);
+
+	if (OidIsValid(copy))
+		return copy;
+	if (ModelOwnerId(model) != CatalogExtensionOwner())
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the %s copy %s of model \"%s\" is missing",
+						which == SCALE_CANDIDATE ? "candidate" : "previous version's",
+						quote_qualified_identifier(MEDALLION_HISTORY_SCHEMA, ScaleCopyName(model, which)),
+						model->name),
+				 errdetail("The runs of a hash-distributed model write tables made, distributed and colocated with it, when the model is defined."),
+				 errhint("Define the model again with medallion_create_model.")));
+	BuildDistributedCopies(model, false);
+	return ScaleCopy(model, which);
+}
+
+/*
  * fill_distributed
  *		Fill the distributed candidate heap with the rows of sql by one
  *		INSERT ... SELECT, which Citus plans: pushed down to the shards
@@ -642,6 +758,8 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 				 errmsg("the published table %s of model \"%s\" is missing", SqlModelName(model),
 						model->name),
 				 errhint("Define the model again with medallion_create_model to recreate it.")));
+	/* before anything of a Citus table is written: by one role per transaction */
+	ScaleClaim(cand->published, psprintf("model \"%s\"", model->name));
 
 	rel = table_open(cand->published, AccessShareLock);
 	tablespace = rel->rd_rel->reltablespace;
@@ -693,31 +811,33 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 
 	BuildEnsureIndexes(model, cand->published);
 
-	/*
-	 * make_new_heap locks the table it copies with the lock mode it is
-	 * given (and the new heap, which nobody else sees): AccessShareLock,
-	 * so that readers of the published table are not blocked before the
-	 * publish burst.
-	 */
-	cand->candidate = make_new_heap(cand->published, tablespace, accessmethod,
-									persistence, AccessShareLock);
-	CommandCounterIncrement();
-	RelKeepFromAutovacuum(cand->candidate);
 	if (ScaleIsDistributed(cand->published))
 	{
 		/*
-		 * The candidate of a distributed table is distributed too, colocated
-		 * with it, and filled on the workers (scale.c); its indexes go to
-		 * the shards when it is distributed, so they are made first.
+		 * The candidate of a distributed table is its candidate copy,
+		 * distributed and colocated with it, filled on the workers
+		 * (scale.c); the previous version's copy must be there for the
+		 * publish.
 		 */
-		ScaleNameTable(cand->candidate, "candidate", cand->published);
-		dress_candidate(cand, cand->candidate);
-		ScaleDistributeLike(cand->candidate, cand->published, true);
+		cand->candidate = distributed_copy(model, SCALE_CANDIDATE);
+		(void) distributed_copy(model, SCALE_PREVIOUS);
+		cand->kept = true;
+		ScaleFillDistributed(cand->candidate, cand->published, model->name);
 		cand->rows = fill_distributed(cand->candidate, analyzed->columns, sql, redirect_from,
 									  redirect_to);
 	}
 	else
 	{
+		/*
+		 * make_new_heap locks the table it copies with the lock mode it is
+		 * given (and the new heap, which nobody else sees): AccessShareLock,
+		 * so that readers of the published table are not blocked before
+		 * the publish burst.
+		 */
+		cand->candidate = make_new_heap(cand->published, tablespace, accessmethod,
+										persistence, AccessShareLock);
+		CommandCounterIncrement();
+		RelKeepFromAutovacuum(cand->candidate);
 		cand->rows = BuildFillHeap(cand->candidate, analyzed->columns, sql, cand->published,
 								   redirect_from, redirect_to);
 		dress_candidate(cand, cand->candidate);
@@ -734,6 +854,8 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 void
 BuildDropCandidate(Candidate *cand)
 {
+	if (cand->kept)
+		return;					/* emptied by the next build */
 	if (OidIsValid(cand->candidate) && get_rel_name(cand->candidate) != NULL &&
 		!ScaleDropTable(cand->candidate))
 		BindDropRelation(cand->candidate);
@@ -796,6 +918,8 @@ BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate, int64 rows)
 	cand->published = RelPublished(model);
 	cand->candidate = candidate;
 	cand->rows = rows;
+	/* the run publishes it as its owner: claimed now, as a build would */
+	ScaleClaim(cand->published, psprintf("model \"%s\"", model->name));
 	/* shared: workers building downstream models read it too */
 	LockRelationOid(candidate, AccessShareLock);
 	pubrel = table_open(cand->published, AccessShareLock);

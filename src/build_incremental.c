@@ -657,6 +657,7 @@ BuildApplyDelta(Candidate *cand)
 	uint64		rows = 0;
 
 	SqlColumnLists(cand->published, cand->columns, &cols, &source);
+	ScaleClaim(cand->published, psprintf("model \"%s\"", model->name));
 	if (strcmp(model->strategy, "append") == 0)
 	{
 		if (cand->reread)
@@ -713,6 +714,20 @@ BuildApplyDelta(Candidate *cand)
 									target, delta, on.data, differs, SqlEachColumn(cols, "s.", true),
 									cols, SqlEachColumn(cols, "s.", false)),
 						   SPI_OK_MERGE);
+		else if (ScaleIsCitusTable(cand->published))
+		{
+			/*
+			 * Citus plans neither a stable function of the columns
+			 * (record_out) in a DELETE nor an INSERT whose NOT EXISTS reads
+			 * the distributed table for each row of the local delta: there
+			 * every row of the delta replaces its key's, changed or not,
+			 * and is counted.
+			 */
+			(void) SqlRun(psprintf("DELETE FROM %s AS t USING %s AS s WHERE %s", target, delta, on.data),
+						   SPI_OK_DELETE);
+			rows = SqlRun(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", target, cols, cols, delta),
+						   SPI_OK_INSERT);
+		}
 		else
 		{
 			(void) SqlRun(psprintf("DELETE FROM %s AS t USING %s AS s WHERE %s AND %s",

@@ -70,6 +70,7 @@
 #include "build.h"
 #include "catalog.h"
 #include "relation.h"
+#include "scale.h"
 #include "scope.h"
 #include "sqltext.h"
 
@@ -388,4 +389,10 @@ BuildDropRelation(ModelDef *model)
 	if (OidIsValid(history))
 		SqlUtility(psprintf("DROP TABLE %s",
 							 quote_qualified_identifier(MEDALLION_HISTORY_SCHEMA, model->name)));
+	/* a hash-distributed model's candidate copy (scale.c) */
+	if (OidIsValid(history_nsp) &&
+		OidIsValid(get_relname_relid(ScaleCopyName(model, SCALE_CANDIDATE), history_nsp)))
+		SqlUtility(psprintf("DROP TABLE %s",
+							 quote_qualified_identifier(MEDALLION_HISTORY_SCHEMA,
+														ScaleCopyName(model, SCALE_CANDIDATE))));
 }

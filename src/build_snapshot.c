@@ -250,6 +250,8 @@ BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql, List *r
 									 "FROM c LEFT JOIN s ON %s WHERE s.%s IS NULL",
 									 c_cols.data, on.data, quote_identifier(linitial(model->unique_key))) : ""),
 					   0, NULL, NULL, NULL, redirect_from, redirect_to, None_Receiver);
+	if (rows > 0)
+		ScaleClaim(published, psprintf("model \"%s\"", model->name));
 	if (rows > 0 && ScaleIsCitusTable(published))
 		close_citus(target, delta);
 	else if (rows > 0)

@@ -524,6 +524,8 @@ medallion_create_model(PG_FUNCTION_ARGS)
 		unbound = BuildDefineRelation(model, analyzed, layer, previous);
 	if (!unchanged)
 		ScaleDistribute(model, analyzed);
+	/* a hash-distributed model's candidate and previous version (scale.c) */
+	BuildDistributedCopies(model, !unchanged);
 	if (!unchanged || !OidIsValid(RelBinding(model->name)))
 		unbound = list_concat(unbound, BindModel(model, analyzed->query));
 	SetUserIdAndSecContext(save_userid, save_sec);

@@ -311,9 +311,6 @@ keep_previous(ModelDef *model, Oid relid)
 		discard(relid);
 		return;
 	}
-	/* a distributed copy moves with its shards (owner only already: scale.c) */
-	if (ScaleMoveTable(relid, MEDALLION_HISTORY_SCHEMA, model->name))
-		return;
 	rel = table_open(relid, AccessExclusiveLock);
 
 	/*
@@ -342,25 +339,72 @@ keep_previous(ModelDef *model, Oid relid)
 void
 PublishTable(Candidate *cand)
 {
+	ModelDef   *model = cand->model;
+
+	if (cand->kept)
+	{
+		/*
+		 * Hash-distributed: its rows are in shards on the workers, copied
+		 * in from its candidate copy and out to its previous version's, as
+		 * the owner (scale.c).
+		 */
+		ScalePublishDistributed(cand->published, cand->candidate, ScaleCopy(model, SCALE_PREVIOUS),
+								keeps_previous(model), model->name);
+		return;
+	}
 	if (ScaleIsCitusTable(cand->published))
 	{
-		/* its rows are in shards on the workers: copied in, not swapped (scale.c) */
-		Oid			old = ScaleExchange(cand->published, cand->candidate,
-												keeps_previous(cand->model));
+		/* a reference table: the local candidate's rows copied in, as the owner */
+		Oid			old = ScaleExchange(cand->published, cand->candidate, keeps_previous(model),
+										psprintf("model \"%s\"", model->name));
 
 		if (OidIsValid(old))
 		{
-			if (!ScaleDropTable(cand->candidate))
-				BindDropRelation(cand->candidate);
-			keep_previous(cand->model, old);
+			BindDropRelation(cand->candidate);
+			keep_previous(model, old);
 		}
 		else
-			keep_previous(cand->model, cand->candidate);	/* drops it */
+			keep_previous(model, cand->candidate);	/* drops it */
 		return;
 	}
 	swap_storage(cand->published, cand->candidate, cand->published_indexes,
 				 cand->candidate_indexes);
-	keep_previous(cand->model, cand->candidate);
+	keep_previous(model, cand->candidate);
+}
+
+/*
+ * same_live_columns
+ *		Have a and b the same live columns, by name, type, typmod and
+ *		collation (in any order)?  What a row copied column by column needs.
+ */
+static bool
+same_live_columns(Relation a, Relation b)
+{
+	TupleDesc	da = RelationGetDescr(a);
+	TupleDesc	db = RelationGetDescr(b);
+	int			na = 0;
+	int			nb = 0;
+
+	for (int i = 0; i < db->natts; i++)
+		nb += TupleDescAttr(db, i)->attisdropped ? 0 : 1;
+	for (int i = 0; i < da->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(da, i);
+		AttrNumber	attno;
+		Form_pg_attribute other;
+
+		if (att->attisdropped)
+			continue;
+		na++;
+		attno = get_attnum(RelationGetRelid(b), NameStr(att->attname));
+		if (attno == InvalidAttrNumber)
+			return false;
+		other = TupleDescAttr(db, attno - 1);
+		if (other->atttypid != att->atttypid || other->atttypmod != att->atttypmod ||
+			other->attcollation != att->attcollation)
+			return false;
+	}
+	return na == nb;
 }
 
 /*
@@ -382,6 +426,7 @@ PublishRollback(ModelDef *model)
 	List	   *hist_indexes;
 	bool		compatible;
 	bool		citus;
+	bool		distributed;
 
 	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
 		ereport(ERROR,
@@ -395,9 +440,12 @@ PublishRollback(ModelDef *model)
 				 errhint("A previous version is kept when a run replaces the table, with medallion.keep_previous on.")));
 
 	LockRelationOid(history, AccessExclusiveLock);
+	citus = ScaleIsCitusTable(published);
+	distributed = citus && ScaleIsDistributed(published);
 	/* only the previous version medallion kept: a table of the model's owner */
 	if (get_rel_relkind(history) != RELKIND_RELATION ||
-		SqlRelationOwner(history) != ModelOwnerId(model))
+		SqlRelationOwner(history) != ModelOwnerId(model) ||
+		(distributed && history != ScaleCopy(model, SCALE_PREVIOUS)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("%s is not the previous version of model \"%s\"",
@@ -405,18 +453,29 @@ PublishRollback(ModelDef *model)
 				 errdetail("It is not a table of the model's owner \"%s\"; nothing was rolled back.",
 						   model->owner),
 				 errhint("A superuser checks what it holds and drops it.")));
-	citus = ScaleIsCitusTable(published);
+	/*
+	 * A distributed model's previous version's copy is always there: empty,
+	 * there is none.  (Citus plans no EXISTS of an empty target list.)
+	 */
+	if (distributed &&
+		strcmp(SqlValue(psprintf("SELECT EXISTS (SELECT 1 FROM %s)", SqlRelationName(history)),
+						0, NULL, NULL), "f") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no previous version", model->name),
+				 errhint("A previous version is kept when a run replaces the table, with medallion.keep_previous on.")));
 	pubrel = table_open(published, NoLock);
 	histrel = table_open(history, NoLock);
 	pub_indexes = RelationGetIndexList(pubrel);
 	hist_indexes = RelationGetIndexList(histrel);
-	compatible = RelSameColumns(pubrel, histrel);
 
 	/*
-	 * Indexes pair up in creation order; check they index the same.  A
-	 * Citus table's previous rows are copied back in (scale.c), not
-	 * swapped: its indexes need not pair up.
+	 * A Citus table's previous rows are copied back in (scale.c), column
+	 * by column, not swapped: the same live columns are enough, and its
+	 * indexes need not pair up.  Otherwise indexes pair up in creation
+	 * order; check they index the same.
 	 */
+	compatible = citus ? same_live_columns(pubrel, histrel) : RelSameColumns(pubrel, histrel);
 	if (compatible && !citus)
 		compatible = list_length(pub_indexes) == list_length(hist_indexes) &&
 			RelSameIndexes(pub_indexes, hist_indexes);
@@ -429,8 +488,24 @@ PublishRollback(ModelDef *model)
 						model->name, SqlModelName(model)),
 				 errdetail("The table or its indexes changed after that version was replaced.")));
 
-	if (citus)
-		keep_previous(model, ScaleExchange(published, history, true));
+	if (distributed)
+	{
+		Oid			candidate = ScaleCopy(model, SCALE_CANDIDATE);
+
+		if (!OidIsValid(candidate))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("the candidate copy %s of model \"%s\" is missing",
+							quote_qualified_identifier(MEDALLION_HISTORY_SCHEMA,
+													   ScaleCopyName(model, SCALE_CANDIDATE)),
+							model->name),
+					 errdetail("A hash-distributed model's previous version is swapped back through it."),
+					 errhint("Define the model again with medallion_create_model.")));
+		ScaleRollbackDistributed(published, history, candidate, model->name);
+	}
+	else if (citus)
+		keep_previous(model, ScaleExchange(published, history, true,
+										   psprintf("rolling back model \"%s\"", model->name)));
 	else
 		swap_storage(published, history, pub_indexes, hist_indexes);
 	return (int64) strtoll(SqlValue(psprintf("SELECT pg_catalog.count(*) FROM %s",

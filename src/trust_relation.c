@@ -2,7 +2,7 @@
  *
  * trust_relation.c
  *	  The code a table makes run when its rows are written, and whether a
- *	  role the extension owner does not trust wrote it.
+ *	  role the writer does not trust wrote it.
  *
  * A table's owner attaches code to it: CHECK constraints, column
  * defaults and generated columns, triggers, row-level security policies,
@@ -13,16 +13,23 @@
  * superuser, where Citus needs those rights (its distribution functions
  * create shards in the layer schemas and copy the rows over connections
  * as the current user): the owner would run code as a superuser on every
- * node.
+ * node.  Nor, as a model's owner (who writes its Citus tables in a run),
+ * another role's code.
  *
  * TrustCheckRelation lists what a statement that writes a table's rows
  * may evaluate, and refuses, before anything runs, when any of it is, or
- * calls, a function (or a domain, or a relation) owned by a role that is
- * not a superuser.  Trusted are superusers only: the bootstrap superuser
- * owns the built-in functions, and only a superuser can change what a
- * superuser's function does.  A SECURITY DEFINER function of another role
- * is not trusted either: its owner can make it SECURITY INVOKER at any
- * moment, without any lock that would wait for us.
+ * calls, a function (or a domain, or a relation) owned by a role the
+ * writer does not trust.  A superuser trusts superusers only: the
+ * bootstrap superuser owns the built-in functions, and only a superuser
+ * can change what a superuser's function does.  Any other role also
+ * trusts the roles that have its privileges (itself, its members), as
+ * trust.c does for a model's query.  A SECURITY DEFINER function of
+ * another role is not trusted either: its owner can make it SECURITY
+ * INVOKER at any moment, without any lock that would wait for us.
+ *
+ * This sees the coordinator's table only.  What a table's shards on
+ * other nodes have besides is checked by scale.c before the extension
+ * owner reads them.
  *
  * Not listed, because only superusers create them: operator classes
  * (index and exclusion support, uniqueness), access methods, event
@@ -101,23 +108,40 @@ refuse(TrustContext *cxt, const char *what, Oid owner)
 					quote_qualified_identifier(get_namespace_name(RelationGetNamespace(cxt->rel)),
 											   RelationGetRelationName(cxt->rel)),
 					what, ownername),
+			 superuser_arg(cxt->runner) ?
 			 errdetail("That writes the table's rows as role \"%s\", which would run %s with its rights; role \"%s\" is not a superuser and can change what it does.",
-					   GetUserNameFromId(cxt->runner, false), what, ownername),
+					   GetUserNameFromId(cxt->runner, false), what, ownername) :
+			 errdetail("That writes the table's rows as role \"%s\", which would run %s with its rights; role \"%s\" does not act for role \"%s\" and can change what it does.",
+					   GetUserNameFromId(cxt->runner, false), what, ownername,
+					   GetUserNameFromId(cxt->runner, false)),
 			 cxt->droppable ?
 			 errhint("Drop the %s first and add it again afterwards, or have a superuser own %s.",
 					 cxt->where, what) :
 			 errhint("Have a superuser own %s.", what)));
 }
 
-/* Error unless role owner, of what, is a superuser. */
+/*
+ * May the statement's role run code of role owner?  When it is a superuser,
+ * only a superuser's; otherwise also that of roles with its privileges (it
+ * and its members), who could run anything as it anyway: as trust.c
+ * decides for a model's query.
+ */
+static bool
+trusted(TrustContext *cxt, Oid owner)
+{
+	return superuser_arg(owner) ||
+		(!superuser_arg(cxt->runner) && has_privs_of_role(owner, cxt->runner));
+}
+
+/* Error unless role owner, of what, is trusted (above). */
 static void
 check_owner(TrustContext *cxt, Oid owner, const char *what)
 {
-	if (!superuser_arg(owner))
+	if (!trusted(cxt, owner))
 		refuse(cxt, what, owner);
 }
 
-/* Error unless function funcid is a superuser's. */
+/* Error unless function funcid's owner is trusted. */
 static void
 check_function(TrustContext *cxt, Oid funcid)
 {
@@ -131,7 +155,7 @@ check_function(TrustContext *cxt, Oid funcid)
 		elog(ERROR, "cache lookup failed for function %u", funcid);
 	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
 	ReleaseSysCache(tup);
-	if (!superuser_arg(owner))
+	if (!trusted(cxt, owner))
 		refuse(cxt, psprintf("function %s", format_procedure(funcid)), owner);
 }
 
@@ -143,7 +167,7 @@ function_checker(Oid funcid, void *context)
 	return false;
 }
 
-/* Error unless operator opno's function is a superuser's. */
+/* Error unless operator opno's function's owner is trusted. */
 static void
 check_operator(TrustContext *cxt, Oid opno)
 {
@@ -162,9 +186,9 @@ check_stored_expr(TrustContext *cxt, const char *text)
 /*
  * check_domain
  *		A domain's constraints and default, which run where a value becomes
- *		the domain (a row copied as text, a cast).  Its owner must be a
- *		superuser: the owner of a domain adds a constraint to it (NOT
- *		VALID) without a lock on the tables that use it.
+ *		the domain (a row copied as text, a cast).  Its owner must be
+ *		trusted: the owner of a domain adds a constraint to it (NOT VALID)
+ *		without a lock on the tables that use it.
  */
 static void
 check_domain(TrustContext *cxt, Form_pg_type typ, HeapTuple typtup)
@@ -275,7 +299,7 @@ check_type(TrustContext *cxt, Oid typid)
  *		Every function an expression (or a query inside it: a policy's or
  *		a rule's) calls, the domains it coerces to, and the relations a
  *		query inside it reads or writes, other than the table checked.
- *		Errors at the first that is not a superuser's; returns false.
+ *		Errors at the first whose owner is not trusted; returns false.
  */
 static bool
 code_walker(Node *node, TrustContext *cxt)
@@ -416,7 +440,9 @@ check_rules(TrustContext *cxt)
  * TrustCheckRelation
  *		Before a statement that writes the rows of table relid as role
  *		runner (creating, filling or copying it), error unless everything
- *		it may evaluate on that table is code only superusers can change:
+ *		it may evaluate on that table is code only roles runner trusts
+ *		can change (superusers; when runner is not one, roles with its
+ *		privileges too):
  *		its columns' types, defaults and generated columns, CHECK
  *		constraints, foreign keys, triggers (with their WHEN conditions),
  *		rules, index expressions and predicates, and its row-level
@@ -480,9 +506,13 @@ TrustCheckRelation(Oid relid, Oid runner, const char *action)
 	check_rules(&cxt);
 	check_indexes(&cxt);
 
-	/* policies bind only roles that do not bypass them (superusers do) */
+	/*
+	 * policies bind only roles that do not bypass them: not superusers, nor
+	 * the table's owner unless it forces them (as check_enable_rls decides)
+	 */
 	if (cxt.rel->rd_rel->relrowsecurity && cxt.rel->rd_rsdesc != NULL &&
-		!superuser_arg(runner) && !has_bypassrls_privilege(runner))
+		!superuser_arg(runner) && !has_bypassrls_privilege(runner) &&
+		(cxt.rel->rd_rel->relforcerowsecurity || !pg_class_ownercheck(relid, runner)))
 	{
 		ListCell   *lc;
 

@@ -11,9 +11,10 @@
 # a worker down the run fails naming it, nothing is published, no
 # prepared transaction is left once the node is back, and the next run
 # publishes; a reader never sees a half-published table; code a model
-# owner who is not a superuser attached to its table never runs as a
-# superuser on any node (distributing, undistributing, publishing and
-# rolling back such a table are refused).
+# owner who is not a superuser attached to its table, or to its shards,
+# never runs as a superuser on any node (distributing and undistributing
+# such a table are refused; runs and rollbacks write it as its owner),
+# and that owner's distributed model builds, publishes and rolls back.
 use strict;
 use warnings;
 use Test::More;
@@ -85,13 +86,19 @@ is(psql('postgres', "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'si
    'with shards on the workers');
 
 # the candidate of a distributed model is distributed too, colocated with
-# it, its rows on the workers: a test of the model, run while its
-# candidate exists, fails otherwise
+# it, its rows on the workers: its candidate copy, made when the model was
+# defined, which a test of the model, run while the candidate exists,
+# finds so
+is(psql('postgres', "SELECT string_agg(c.relname, ', ' ORDER BY c.relname) FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
+		  WHERE c.relnamespace = 'medallion_history'::regnamespace
+			AND p.colocationid = (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = 'silver.slvr_sales_orders'::regclass)"),
+   'fact_order_items, fact_order_items$candidate, gld_customer_metrics, gld_customer_metrics$candidate, slvr_customers, slvr_customers$candidate, slvr_sales_orders, slvr_sales_orders$candidate',
+   'each distributed table and incremental model has a candidate copy and a previous version\'s, colocated with it (not the snapshot)');
 psql('postgres', "SELECT medallion_add_test('gld_customer_metrics', 'sql', name => 'candidate_distributed',
 		sql => 'SELECT ''no distributed candidate'' AS problem WHERE NOT EXISTS
-				 (SELECT FROM pg_catalog.pg_dist_partition p JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid
-				   WHERE c.relname LIKE ''medallion\\_candidate\\_%'' AND c.relnamespace = ''gold''::regnamespace
-					 AND pg_catalog.pg_relation_size(c.oid) = 0
+				 (SELECT FROM pg_catalog.pg_dist_partition p
+				   WHERE p.logicalrelid = pg_catalog.to_regclass(''medallion_history.\"gld_customer_metrics\$candidate\"'')
+					 AND pg_catalog.pg_relation_size(p.logicalrelid) = 0
 					 AND p.colocationid = (SELECT colocationid FROM pg_catalog.pg_dist_partition
 											WHERE logicalrelid = ''gold.gld_customer_metrics''::regclass))')");
 is(psql('postgres', "SELECT worker || ': ' || reason FROM medallion_plan('gld_customer_metrics', threads => 2)
@@ -103,6 +110,8 @@ is(run_all('single'), '', 'one node: the first run builds everything');
 is(run_all('postgres'), '', 'Citus: the first run builds everything');
 is(psql('postgres', "SELECT status FROM medallion.test_results WHERE test = 'candidate_distributed' ORDER BY run_id DESC LIMIT 1"), 'pass',
    'the candidate of a distributed model was a distributed table, colocated, empty on the coordinator');
+# what a run leaves of the candidates: their copies empty, and on no node
+# another table made for a run
 sub leftovers
 {
 	my @out;
@@ -111,9 +120,12 @@ sub leftovers
 		push @out, psql('postgres', "SELECT count(*) FROM pg_dist_partition
 									 WHERE logicalrelid::text ~ 'medallion_(candidate|previous)_'", port => $port);
 	}
+	push @out, psql('postgres', "SELECT coalesce(sum((xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %s', logicalrelid),
+																	   false, true, '')))[1]::text::bigint), 0)
+					   FROM pg_dist_partition WHERE logicalrelid::text LIKE 'medallion_history.%\$candidate%'");
 	return join(' ', @out);
 }
-is(leftovers(), '0 0 0', 'no candidate or copy is left on any node');
+is(leftovers(), '0 0 0 0', 'no candidate is left on any node, no row in a candidate copy');
 my $single = fingerprints('single');
 is(fingerprints('postgres'), $single, 'and publishes the same tables as one node');
 cmp_ok(psql('postgres', "SELECT count(*) FROM gold.gld_customer_metrics"), '>', 0, 'with rows in the distributed gold table');
@@ -147,7 +159,7 @@ cmp_ok(psql('postgres', "SELECT count(*) FROM gold.dim_customers WHERE NOT is_cu
 	   'the distributed snapshot closed the versions of changed customers');
 cmp_ok(psql('postgres', "SELECT count(*) FROM gold.dim_products WHERE NOT is_current"), '>', 0,
 	   'the reference snapshot those of changed products');
-is(leftovers(), '0 0 0', 'no candidate or copy is left on any node');
+is(leftovers(), '0 0 0 0', 'no candidate or copy is left on any node');
 is(psql('postgres', "SELECT 'gold.gld_customer_metrics'::regclass::oid"), $oid, 'the distributed table keeps its OID');
 is(psql('postgres', "SELECT count(*) FROM public.store_metrics"), psql('postgres', "SELECT count(*) FROM gold.gld_customer_metrics WHERE is_store"),
    'the hand-made view reads the new rows');
@@ -159,7 +171,7 @@ my $before = psql('postgres', "SELECT count(*) || ' ' || sum(lifetime_value) FRO
 psql('postgres', "SELECT medallion_add_test('gld_customer_metrics', 'row_count', min_rows => 1000000000)");
 like(run_all('postgres'), qr/^gld_customer_metrics failed: blocking test \S+ failed/, 'a failing blocking test fails the distributed model');
 is(psql('postgres', "SELECT count(*) || ' ' || sum(lifetime_value) FROM gold.gld_customer_metrics"), $before, 'which publishes nothing');
-is(leftovers(), '0 0 0', 'and leaves nothing on any node');
+is(leftovers(), '0 0 0 0', 'and leaves nothing on any node');
 my $test = psql('postgres', "SELECT name FROM medallion.tests WHERE model = 'gld_customer_metrics' AND kind = 'row_count'");
 psql('postgres', "SELECT medallion_drop_test('gld_customer_metrics', '$test')");
 is(run_all('postgres'), '', 'without the test it builds again');
@@ -254,7 +266,7 @@ psql('postgres', "SELECT recover_prepared_transactions()");
 is(join(' ', map { psql('postgres', 'SELECT count(*) FROM pg_prepared_xacts', port => $_) } ($ENV{PGPORT}, @workers)),
    '0 0 0', 'no prepared transaction is left on any node');
 is(fingerprints('postgres'), $published, 'nothing of that run was published, on any table');
-is(leftovers(), '0 0 0', 'nothing of it is left on any node');
+is(leftovers(), '0 0 0 0', 'nothing of it is left on any node');
 is(run_all('postgres'), '', 'the next run builds everything');
 isnt(fingerprints('postgres'), $published, 'and publishes the order lines deleted');
 
@@ -277,16 +289,19 @@ cmp_ok($new, '<', $full, 'the run published fewer order lines');
 is(join(',', grep { $_ ne $full && $_ ne $new } sort keys %seen), '',
    'a reader during the run saw only the old or the new count (' . join(',', sort keys %seen) . ')');
 
-# Nothing medallion runs with the extension owner's rights for Citus
-# evaluates code another role can change.  A model owner who is not a
-# superuser puts a CHECK constraint calling its own function on its
-# published table; the function records, on the node where it runs, who
-# ran it, and as a superuser it also writes a file (which only a superuser
-# may).  Distributing and undistributing the table (Citus copies its rows,
-# and must run as the extension owner) are refused, naming the function
-# and its owner, before any row is copied; the publish and the rollback
-# copy the rows as the owner.  No node ever ran the function as a
-# superuser.
+# No code a model owner who is not a superuser attached to its table, on
+# any node, runs as a superuser.  The owner puts a CHECK constraint (or a
+# default, a trigger, a domain) calling its own function on its published
+# table; the function records, on the node where it runs, who ran it, and
+# as a superuser it also writes a file (which only a superuser may).
+# Distributing and undistributing the table (Citus copies its rows, and
+# must run as the extension owner) are refused, naming the function and
+# its owner, before any row is copied; so is undistributing it with a
+# trigger on its shards only.  Runs and rollbacks write the table as its
+# owner, by whoever they are started: the owner's hash-distributed model
+# builds, publishes and rolls back, and the trigger on its shards (the
+# attack a review found) runs as the owner.  No node ever ran the function
+# as a superuser, and the owner is made a superuser on none.
 my $marks = "/tmp/medallion-citus-marks-$$";
 mkdir $marks or die "cannot create $marks: $!";
 chmod 0777, $marks;
@@ -418,9 +433,102 @@ like($err, refusal('undistribute model "sec_items"', 'silver.sec_items'), 'namin
 is(psql('postgres', "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass"), '1',
    'the table stays distributed');
 
+# Every statement that writes a model's Citus table in a run or a rollback
+# runs as the model owner, on every node.  Its hash-distributed model
+# builds, publishes and rolls back: its candidate and previous version are
+# tables it owns, made when the model was defined (Citus lets one role
+# write colocated shards in a transaction).
+as_alice("ALTER TABLE silver.sec_items DROP CONSTRAINT sec_checked");
+is(psql('postgres', "SELECT string_agg(c.relname || ' ' || pg_get_userbyid(c.relowner), ', ' ORDER BY c.relname)
+		   FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
+		  WHERE c.relnamespace = 'medallion_history'::regnamespace AND c.relname LIKE 'sec\_items%'
+			AND p.colocationid = (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass)"),
+   'sec_items tap_citus_alice, sec_items$candidate tap_citus_alice',
+   'the distributed model of an owner who is not a superuser has its candidate and previous version, colocated, the owner\'s');
+is(as_alice("SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ') FROM medallion_run('sec_items', changed_only => false)"),
+   'sec_items success', 'it builds and publishes');
+as_alice("SELECT medallion_create_model('sec_items', 'SELECT g::bigint AS id FROM pg_catalog.generate_series(1, 50) g',
+		  layer => 'silver', distributed_by => 'id')");
+is(as_alice("SELECT string_agg(model || ' ' || status, ', ') FROM medallion_run('sec_items')"),
+   'sec_items success', 'defined again with fewer rows, it builds and publishes');
+is(psql('postgres', "SELECT count(*) FROM silver.sec_items"), '50', 'the new rows');
+is(as_alice("SELECT medallion_rollback('sec_items')"), 'silver.sec_items rolled back: 100 rows', 'its owner rolls it back');
+is(psql('postgres', "SELECT (SELECT count(*) FROM silver.sec_items) || ' ' || (SELECT count(*) FROM medallion_history.sec_items)"), '100 50',
+   'the previous rows are published, the replaced ones kept');
+is(leftovers(), '0 0 0 0', 'no candidate is left, its copy is empty');
+
+# The attack a security review found: the owner adds a trigger to the
+# shards of its table on the workers, calling a function that makes it a
+# superuser when a superuser runs it (and, through tap_alice.checked,
+# writes a file).  Another admin runs the model, a superuser rolls it
+# back: the trigger runs as the owner on every worker, and makes nothing
+# of it.  (Before, the publish and the rollback of a reference table ran
+# it as the extension owner there.)
+psql('postgres', "CREATE ROLE tap_citus_bob LOGIN IN ROLE medallion_admin");
+as_alice(q{CREATE FUNCTION tap_alice.evil() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+	IF tap_alice.checked(NEW.id) AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+		PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+		EXECUTE 'ALTER ROLE tap_citus_alice SUPERUSER';
+	END IF;
+	RETURN NEW;
+END
+$f$});
+# the trigger on each placement of table on a worker (not the
+# coordinator's, where medallion's guard ran before), as the owner, from
+# the coordinator: "placements with it of all"
+sub shard_trigger
+{
+	my ($table) = @_;
+	as_alice("SELECT count(*) FROM run_command_on_placements('$table', \$c\$DO \$d\$ BEGIN
+				IF pg_catalog.current_setting('port')::int <> $ENV{PGPORT} THEN
+					PERFORM pg_catalog.set_config('citus.enable_manual_changes_to_shards', 'on', true);
+					EXECUTE 'CREATE TRIGGER sec_evil BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION tap_alice.evil()';
+				END IF;
+			  END \$d\$ \$c\$)");
+	my ($ok, $out, $err) = sql_as('postgres', $ENV{PGPORT},
+		"SELECT count(*) FILTER (WHERE result = '1') || ' of ' || count(*) FROM run_command_on_placements('$table',
+		 \$\$SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid = %L::pg_catalog.regclass AND tgname = 'sec_evil'\$\$)");
+	die $err unless $ok;
+	return $out;
+}
+# is tap_citus_alice a superuser on each node?
+sub superusers
+{
+	return join(' ', map { (sql_as('postgres', $_, "SELECT rolsuper FROM pg_roles WHERE rolname = 'tap_citus_alice'"))[1] } @nodes);
+}
+sub run_as
+{
+	my ($user, $selector) = @_;
+	my ($ok, $out, $err) = sql_as($user, $ENV{PGPORT},
+		"SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ' ORDER BY model)
+		   FROM medallion_run('$selector', changed_only => false)");
+	return $ok ? $out : $err;
+}
+is(shard_trigger('silver.sec_items'), '32 of 32', 'the owner puts the trigger on each shard of its distributed table');
+is(run_as('tap_citus_bob', 'sec_items'), 'sec_items success', 'another admin runs the distributed model');
+like(calls(), qr/^coordinator: none; worker 1: tap_citus_alice\/false \d+; worker 2: tap_citus_alice\/false \d+$/,
+	 'the trigger ran on the workers as the owner');
+is(superusers(), 'f f f', 'which is a superuser on no node');
+psql('postgres', "SELECT medallion_rollback('sec_items')");
+like(calls(), qr/^coordinator: none; worker 1: tap_citus_alice\/false \d+; worker 2: tap_citus_alice\/false \d+$/,
+	 'a superuser rolls it back: the trigger ran as the owner');
+is(superusers(), 'f f f', 'still no superuser on any node');
+
+# undistributing reads the shards as the extension owner: refused, naming
+# the trigger on a placement (the coordinator's table has none)
+($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT},
+	"SELECT medallion_create_model('sec_items', '$items', layer => 'silver')");
+like($err, qr/ERROR:  42501: cannot undistribute model "sec_items": the placement of shard \d+ of table silver\.sec_items on localhost:\d+ has trigger sec_evil on table silver\.sec_items_\d+ using function tap_alice\.evil\(\), owned by role tap_citus_alice\n/,
+	 'undistributing a table with the trigger on its shards is refused, naming it');
+is(psql('postgres', "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'silver.sec_items'::regclass"), '1',
+   'the table stays distributed');
+is(calls(), 'coordinator: none; worker 1: none; worker 2: none', 'nothing ran');
+
 # a reference model of the same owner, run twice (a previous version is
-# kept), then given the constraint: the publish and the rollback, which
-# copy rows into it on every node, are refused
+# kept), given the CHECK constraint, then the trigger on its placement on
+# each worker: another admin's publish and a superuser's rollback copy
+# rows into it on every node, as the owner
 as_alice("SELECT medallion_create_model('sec_ref', '$items', layer => 'silver', distribution => 'reference')");
 for my $n (1, 2)
 {
@@ -428,27 +536,42 @@ for my $n (1, 2)
 	   'sec_ref success', "the reference model of an owner who is not a superuser builds ($n)");
 }
 as_alice("ALTER TABLE silver.sec_ref ADD CONSTRAINT sec_checked CHECK (tap_alice.checked(id))");
-is(calls(), 'coordinator: tap_citus_alice/false 100; worker 1: tap_citus_alice/false 100; worker 2: tap_citus_alice/false 100',
-   'the owner adds the constraint to the reference table, checked on every node as the owner');
-($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT},
-	"SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ') FROM medallion_run('sec_ref', changed_only => false)");
-like("$out\n$err", refusal('copy rows into silver.sec_ref', 'silver.sec_ref'), 'publishing the reference table is refused');
-($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT}, "SELECT medallion_rollback('sec_ref')");
-ok(!$ok, 'rolling it back is refused');
-like($err, refusal('copy rows into silver.sec_ref', 'silver.sec_ref'), 'naming the constraint, the function and its owner');
-is(psql('postgres', "SELECT count(*) FROM silver.sec_ref"), '100', 'the reference table keeps its rows');
+my $everywhere = 'coordinator: tap_citus_alice/false 100; worker 1: tap_citus_alice/false 100; worker 2: tap_citus_alice/false 100';
+is(calls(), $everywhere, 'the owner adds the constraint to the reference table, checked on every node as the owner');
+is(run_as('tap_citus_bob', 'sec_ref'), 'sec_ref success', 'another admin publishes the reference table');
+is(calls(), $everywhere, 'the constraint ran on every node as the owner');
 as_alice("ALTER TABLE silver.sec_ref DROP CONSTRAINT sec_checked");
+is(shard_trigger('silver.sec_ref'), '2 of 3', 'the owner puts the trigger on the placement on each worker');
+my $workers_only = 'coordinator: none; worker 1: tap_citus_alice/false 100; worker 2: tap_citus_alice/false 100';
+is(run_as('tap_citus_bob', 'sec_ref'), 'sec_ref success', 'another admin publishes the reference table again');
+is(calls(), $workers_only, 'the trigger ran on each worker as the owner');
+is(superusers(), 'f f f', 'which is a superuser on no node');
+is(psql('postgres', "SELECT medallion_rollback('sec_ref')"), 'silver.sec_ref rolled back: 100 rows', 'a superuser rolls it back');
+is(calls(), $workers_only, 'the trigger ran on each worker as the owner');
+is(superusers(), 'f f f', 'still no superuser on any node');
+is(psql('postgres', "SELECT count(*) FROM silver.sec_ref"), '100', 'the reference table has its rows');
 
 # statistics with an expression calling the owner's lying immutable
-# function, on its own schema: the planner of the copy would fold it as the
-# extension owner; the guard refuses it at the call (nothing runs)
+# function: the planner folds it as the owner, who runs the publish
 as_alice(q{CREATE FUNCTION tap_alice.folded() RETURNS bigint LANGUAGE sql IMMUTABLE AS $f$SELECT CASE WHEN tap_alice.checked(0) THEN 0 END$f$});
 as_alice("CREATE STATISTICS tap_alice.sec_stats ON (id + tap_alice.folded()), id FROM silver.sec_ref");
-($ok, $out, $err) = sql_as('tap_citus_alice', $ENV{PGPORT},
-	"SELECT string_agg(model || ' ' || status || coalesce(': ' || message, ''), ', ') FROM medallion_run('sec_ref', full_refresh => true)");
-like("$out\n$err", qr/function tap_alice\.folded\(\), owned by role "tap_citus_alice", would run as role "postgres"/,
-	 'a statistics expression calling the owner\'s function is refused where the extension owner would fold it');
+is(run_as('tap_citus_bob', 'sec_ref'), 'sec_ref success', 'a statistics expression calling the owner\'s function: published');
+unlike(calls(), qr/true/, 'the function ran as the owner only');
 as_alice("DROP STATISTICS tap_alice.sec_stats");
+
+# Citus lets one role write the shards of a colocation group in a
+# transaction, and all reference tables are one group: a run of two
+# owners' reference models builds one, and fails the other saying why
+# (rather than failing its whole publish)
+sql_as('tap_citus_bob', $ENV{PGPORT}, "SELECT medallion_create_model('sec_ref_bob', '$items', layer => 'silver', distribution => 'reference')");
+is(run_as('tap_citus_bob', 'sec_ref_bob'), 'sec_ref_bob success', 'another owner\'s reference model builds in a run of its own');
+like(run_as('postgres', 'sec_ref,sec_ref_bob'),
+	 qr/^sec_ref (success|failed: cannot write silver\.sec_ref as role "tap_citus_alice" in this transaction: model "sec_ref_bob" wrote its Citus colocation group as role "tap_citus_bob" \(.*\)), sec_ref_bob (success|failed: cannot write silver\.sec_ref_bob as role "tap_citus_bob" in this transaction: model "sec_ref" wrote its Citus colocation group as role "tap_citus_alice" \(.*\))$/,
+	 'with the other\'s, in one run, one of them fails saying why');
+like(run_as('postgres', 'sec_ref,sec_ref_bob'), qr/success.*failed|failed.*success/, 'and only one');
+calls();
+is(superusers(), 'f f f', 'no superuser on any node');
+(sql_as('tap_citus_bob', $ENV{PGPORT}, "SELECT medallion_drop_model('sec_ref_bob')"))[0] or die "could not drop sec_ref_bob";
 
 # a superuser's distributed table with a constraint calling that function
 # (added NOT VALID: nothing ran it): the run does not publish it
@@ -471,6 +594,7 @@ for my $port (@nodes)
 	die $err unless $ok;
 }
 psql('postgres', "DROP ROLE tap_citus_alice");
+psql('postgres', "DROP ROLE tap_citus_bob");
 
 psql('postgres', "DROP VIEW public.store_metrics");
 psql('postgres', "DROP POLICY stores_only ON gold.gld_customer_metrics");
