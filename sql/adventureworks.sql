@@ -13,7 +13,12 @@ SET client_min_messages = warning;
 \o /dev/null
 \i :root/examples/adventureworks/generate.sql
 \i :root/examples/adventureworks/sources.sql
+-- (fact_order_items's watermark is computed: its definition warns that it
+-- reads all its rows at each run, with the file's path, which differs
+-- between checkouts; that model is checked below)
+SET client_min_messages = error;
 \i :root/examples/adventureworks/models.sql
+SET client_min_messages = warning;
 \o
 \set ECHO all
 SET client_min_messages = warning;
