@@ -536,7 +536,13 @@ medallion_run(PG_FUNCTION_ARGS)
 
 	number_run(run);
 	/* the ledger records the start once the run builds for long enough (LedgerStart) */
-	if (run->changed_only)
+	/*
+	 * Every run, forced ones too, records its builds' state (and a forced
+	 * pipeline's models keep the logs growing): each run trims them (one
+	 * count of at most 10,001 rows per log when there is little to trim).
+	 * Before ALTER EXTENSION UPDATE to 0.2.0 there are no logs.
+	 */
+	if (run->tracking)
 		ChangesTrim();
 
 	forget_dropped_relations();
