@@ -176,8 +176,8 @@ get_func_oid_of(const char *name)
 
 /*
  * capture_state
- *		The state of row capture of column on relid and every table its
- *		rows can be written through (the tables below and above it): each
+ *		The state of row capture of column on relids (a table and every
+ *		table its rows can be written through, below and above it): each
  *		one's storage and capture triggers (OID, row version), as text.  It
  *		is the same at two builds only if none of them was rewritten,
  *		attached, detached, or had a capture trigger disabled, dropped or
@@ -189,9 +189,8 @@ get_func_oid_of(const char *name)
  *		every write the snapshot does not see was captured.
  */
 static char *
-capture_state(Oid relid, const char *column, char **why)
+capture_state(List *relids, const char *column, char **why)
 {
-	List	   *relids = list_concat(RelTree(relid), RelAncestors(relid));
 	const char *names[3] = {ROWS_INSERT_TRIGGER, ROWS_UPDATE_TRIGGER, ROWS_ROW_TRIGGER};
 	const char	enabled[3] = {TRIGGER_FIRES_ALWAYS, TRIGGER_FIRES_ALWAYS, TRIGGER_FIRES_ON_REPLICA};
 	Relation	triggers = table_open(TriggerRelationId, AccessShareLock);
@@ -200,6 +199,7 @@ capture_state(Oid relid, const char *column, char **why)
 	StringInfoData state;
 	ListCell   *lc;
 
+	relids = list_copy(relids);
 	list_sort(relids, list_oid_cmp);
 	initStringInfo(&state);
 	foreach(lc, relids)
@@ -251,16 +251,15 @@ capture_state(Oid relid, const char *column, char **why)
 /*
  * lowest_written
  *		The lowest value of column, as captured, that the transactions the
- *		snapshot previous does not see wrote to relid or a table its rows
- *		can be written through, read under the pinned snapshot (what it
+ *		snapshot previous does not see wrote to relids (a table and those
+ *		its rows can be written through), read under the pinned snapshot (what it
  *		sees was written; what it does not, the next build reads): NULL
  *		when there is none.  *nulls: one of them wrote a NULL there.
  */
 static char *
-lowest_written(Oid relid, const char *column, Oid type, const char *previous, bool *nulls)
+lowest_written(List *relids, const char *column, Oid type, const char *previous, bool *nulls)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
-	List	   *relids = list_concat(RelTree(relid), RelAncestors(relid));
 	StringInfoData array;
 	CatalogSession session;
 	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
@@ -386,7 +385,9 @@ typedef struct IncrementalBuild
 	char	   *staged_sql;		/* the stage's rows, or NULL */
 	NewRows		how;
 	Oid			source;			/* NEW_BY_CAPTURE: the watermark's table ... */
-	char	   *column;			/* ... and column */
+	List	   *relids;			/* ... with the tables its rows are written through */
+	char	   *column;			/* ... its column */
+	Oid			type;			/* ... and that column's type */
 	char	   *capture;		/* the state of capture now */
 	char	   *why;			/* NEW_ALL: why */
 	char	   *stored_snapshot;	/* what the previous build stored */
@@ -432,7 +433,9 @@ new_rows_by(IncrementalBuild *b)
 	else
 	{
 		b->column = get_attname(b->source, attnum, false);
-		b->capture = capture_state(b->source, b->column, &b->why);
+		b->type = get_atttype(b->source, attnum);
+		b->relids = list_concat(RelTree(b->source), RelAncestors(b->source));
+		b->capture = capture_state(b->relids, b->column, &b->why);
 		b->how = b->capture != NULL ? NEW_BY_CAPTURE : NEW_ALL;
 	}
 }
@@ -497,8 +500,7 @@ incremental_candidate(IncrementalBuild *b, Oid published)
 		char	   *type = SqlColumnType(analyzed->columns, model->watermark);
 		bool		nulls;
 
-		bound = lowest_written(b->source, b->column, get_atttype(b->source, get_attnum(b->source, b->column)),
-							   b->stored_snapshot, &nulls);
+		bound = lowest_written(b->relids, b->column, b->type, b->stored_snapshot, &nulls);
 		reread = true;
 		appendStringInfo(&delta, "SELECT * FROM (%s) AS q WHERE ", sql);
 		if (bound != NULL)

@@ -375,19 +375,19 @@ List *
 RelAncestors(Oid relid)
 {
 	List	   *found = NIL;	/* ancestors, each once, nearest first */
-	List	   *todo = list_make1_oid(relid);	/* tables whose parents are still to be read */
+	List	   *unread = list_make1_oid(relid);	/* tables whose parents are not read yet */
 	Relation	inherits = table_open(InheritsRelationId, AccessShareLock);
 
 	/* breadth first: PostgreSQL's get_partition_ancestors knows partitions only */
 
-	while (todo != NIL)
+	while (unread != NIL)
 	{
 		ScanKeyData key;
 		SysScanDesc scan;
 		HeapTuple	tup;
-		Oid			child = linitial_oid(todo);
+		Oid			child = linitial_oid(unread);
 
-		todo = list_delete_first(todo);
+		unread = list_delete_first(unread);
 		ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
 					ObjectIdGetDatum(child));
 		scan = systable_beginscan(inherits, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
@@ -398,7 +398,7 @@ RelAncestors(Oid relid)
 			if (!list_member_oid(found, parent))
 			{
 				found = lappend_oid(found, parent);
-				todo = lappend_oid(todo, parent);
+				unread = lappend_oid(unread, parent);
 			}
 		}
 		systable_endscan(scan);
