@@ -23,6 +23,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -43,29 +44,65 @@
 #include "catalog.h"
 
 /*
+ * What CatalogExtensionOwner found, and for which transaction and command.
+ * pg_extension changes only by DDL (CREATE and DROP EXTENSION, REASSIGN
+ * OWNED), which this backend sees from its next command on, so the same
+ * command always finds the same owner; a subtransaction's rollback takes
+ * its DDL back, and the answer with it.  A run becomes the extension owner
+ * a few dozen times (every catalog session), and each time read
+ * pg_extension twice.
+ */
+static Oid	owner_found = InvalidOid;
+static LocalTransactionId owner_found_lxid = InvalidLocalTransactionId;
+static CommandId owner_found_cid = InvalidCommandId;
+
+static void
+forget_owner_found(SubXactEvent event, SubTransactionId mySubid,
+				   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		owner_found_lxid = InvalidLocalTransactionId;
+}
+
+/*
  * CatalogExtensionOwner
- *		Returns the role that owns the medallion extension.
+ *		Returns the role that owns the medallion extension: one lookup of
+ *		pg_extension by name per command.
  */
 Oid
 CatalogExtensionOwner(void)
 {
-	Oid			extoid = get_extension_oid("medallion", false);
+	static bool callback_registered = false;
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tuple;
 	Oid			owner;
 
+	if (owner_found_lxid != InvalidLocalTransactionId &&
+		owner_found_lxid == MyProc->lxid &&
+		owner_found_cid == GetCurrentCommandId(false))
+		return owner_found;
+	if (!callback_registered)
+	{
+		RegisterSubXactCallback(forget_owner_found, NULL);
+		callback_registered = true;
+	}
 	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber,
-				F_OIDEQ, ObjectIdGetDatum(extoid));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("medallion"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
 	tuple = systable_getnext(scan);
 	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "could not find extension medallion (oid %u)", extoid);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"medallion\" does not exist")));
 	owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	owner_found = owner;
+	owner_found_lxid = MyProc->lxid;
+	owner_found_cid = GetCurrentCommandId(false);
 	return owner;
 }
 

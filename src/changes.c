@@ -625,19 +625,18 @@ probe_inputs(ModelDef *model)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(model->name)};
 	Oid			model_owner = ModelOwnerId(model);
+	Oid			nsp;
 	List	   *relids = NIL;
 	List	   *columns = NIL;
 	StringInfoData probes;
 	ListCell   *lr;
 	ListCell   *lc;
 
-	CatalogEnter(&session);
 	/* before ALTER EXTENSION UPDATE to 0.3.0 there is no key: no probes (the model builds) */
-	if (SqlValue("SELECT pg_catalog.to_regclass('medallion.probe_key')", 0, NULL, NULL) == NULL)
-	{
-		CatalogLeave(&session);
+	nsp = get_namespace_oid("medallion", true);
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("probe_key", nsp)))
 		return pstrdup("{}");
-	}
+	CatalogEnter(&session);
 	if (CatalogQuery("SELECT i.relid, s.freshness_column, s.owner::pg_catalog.text, n.nspname::pg_catalog.text "
 					 "  FROM medallion.model_inputs($1) i "
 					 "  JOIN pg_class c ON c.oid = i.relid AND c.relkind = 'f' "
@@ -759,6 +758,47 @@ ChangesCheck(ModelDef *model, Query *query)
 																		  SPI_tuptable->tupdesc, 1)));
 		}
 	}
+	CatalogLeave(&session);
+	return check;
+}
+
+/*
+ * ChangesInputs
+ *		What ChangesRecord stores of a build that was not asked whether it
+ *		needs building (changed_only off, a full refresh): the state of the
+ *		model's inputs (with the probes of its foreign tables) and a
+ *		snapshot taken now, without what ChangesCheck works out besides
+ *		(build_check's reason: the last build, the log of changes, the
+ *		functions it calls), which nobody reads on such a run.  The
+ *		snapshot is the transaction's own; build_record counts the run's
+ *		own transaction as not seen, as it does build_check's.  Runs as the
+ *		extension owner.
+ */
+ChangeCheck *
+ChangesInputs(ModelDef *model)
+{
+	ChangeCheck *check = palloc0(sizeof(ChangeCheck));
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	int			ret;
+
+	values[0] = CStringGetTextDatum(model->name);
+	/* a view holds no data: no probes (build_check) */
+	values[1] = CStringGetTextDatum(model->kind != MAT_VIEW ? probe_inputs(model) : "{}");
+	CatalogEnter(&session);
+	ret = CatalogQuery("SELECT coalesce(pg_catalog.jsonb_object_agg(x.label, x.state), '{}')::pg_catalog.text, "
+					   "pg_catalog.pg_current_snapshot()::pg_catalog.text "
+					   "FROM medallion.model_inputs($1, $2::pg_catalog.jsonb) x",
+					   2, argtypes, values, NULL, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the inputs of model \"%s\": %s", model->name,
+			 SPI_result_code_string(ret));
+	check->inputs = MemoryContextStrdup(callercxt,
+										SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	check->snapshot = MemoryContextStrdup(callercxt,
+										  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
 	CatalogLeave(&session);
 	return check;
 }

@@ -13,10 +13,10 @@
 
 /* The triggers' names are in medallion.h: the builders read them too. */
 
-/* Whether a model needs building (ChangesCheck). */
+/* Whether a model needs building (ChangesCheck), or what its build read (ChangesInputs). */
 typedef struct ChangeCheck
 {
-	char	   *reason;			/* why it builds; NULL: up to date */
+	char	   *reason;			/* why it builds; NULL: up to date (or not asked) */
 	int64		since;			/* up to date: the run that built it */
 	char	   *inputs;			/* the state of its inputs now (jsonb text) */
 	char	   *snapshot;		/* a snapshot taken before its build */
@@ -39,6 +39,7 @@ extern bool ChangesTrack(Oid relid, Oid owner);
 extern void ChangesTrackInputs(ModelDef *model);
 extern void ChangesUntrackUnread(void);
 extern ChangeCheck *ChangesCheck(ModelDef *model, Query *query);
+extern ChangeCheck *ChangesInputs(ModelDef *model);
 extern void ChangesTrim(void);
 extern void ChangesForget(ModelDef *model);
 extern void ChangesRecord(ModelDef *model, int64 run_id, ChangeCheck *check, bool changed);

@@ -431,7 +431,9 @@ number_run(Run *run)
 /*
  * forget_dropped_relations
  *		Drop this backend's caches of pg_type and pg_statistic rows, so that
- *		what earlier runs' dropped relations left there goes.
+ *		what earlier runs' dropped relations left there goes, once the runs
+ *		since the last reset took RUN_CACHE_RESET_STEPS steps; count the
+ *		steps of run.
  *
  * PostgreSQL removes a catalog cache entry when a row with its key is
  * written or deleted; a negative entry (a lookup that found no row) whose
@@ -449,15 +451,26 @@ number_run(Run *run)
  *	 run for the 24 models of bench/soak_pipeline.sql.
  *
  * The same DDL written by hand leaves the same entries (bench/README.md).
- * Resetting both caches at each run's start frees those of the earlier
- * runs, failed ones included; the entries still needed are read again at
- * an index lookup each, a few hundred per run at most.
+ * A reset frees those of the earlier runs, failed ones included; the
+ * entries still needed are then read again, an index lookup each: every
+ * query a run plans looks up the statistics of the catalog columns it
+ * reads, so a reset at every run cost a one-model run about 0.5 ms
+ * (bench/README.md, issue 27).  Resetting after a number of steps keeps
+ * what runs leave bounded (RUN_CACHE_RESET_STEPS steps' worth, about 1 kB
+ * each) at a small share of that cost.
  */
 static void
-forget_dropped_relations(void)
+forget_dropped_relations(Run *run)
 {
-	CatalogCacheFlushCatalog(TypeRelationId);
-	CatalogCacheFlushCatalog(StatisticRelationId);
+	static int	steps_since_reset = 0;
+
+	if (steps_since_reset >= RUN_CACHE_RESET_STEPS)
+	{
+		CatalogCacheFlushCatalog(TypeRelationId);
+		CatalogCacheFlushCatalog(StatisticRelationId);
+		steps_since_reset = 0;
+	}
+	steps_since_reset += list_length(run->steps);
 }
 
 /*
@@ -545,7 +558,7 @@ medallion_run(PG_FUNCTION_ARGS)
 	if (run->tracking)
 		ChangesTrim();
 
-	forget_dropped_relations();
+	forget_dropped_relations(run);
 
 	failure = execute_run(run);
 

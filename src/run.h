@@ -107,6 +107,13 @@ typedef struct Run
 	double		publish_ms;
 } Run;
 
+/*
+ * A run resets this backend's caches of pg_type and pg_statistic rows (what
+ * dropped relations leave there: run.c's forget_dropped_relations) once the
+ * runs since the last reset took this many steps.
+ */
+#define RUN_CACHE_RESET_STEPS 256
+
 /* how long a transaction may go on after publishing other owners' models */
 #define RUN_HOLD_OTHERS_MS 2000
 

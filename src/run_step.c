@@ -244,7 +244,9 @@ build_model(Run *run, RunStep *step)
 	 * definition changed; an ephemeral model has nothing to build.
 	 */
 	if (run->tracking && model->kind != MAT_EPHEMERAL)
-		check = step->pre_check != NULL ? step->pre_check : ChangesCheck(model, build.bound->query);
+		check = step->pre_check != NULL ? step->pre_check :
+			run->changed_only && !run->full_refresh ? ChangesCheck(model, build.bound->query) :
+			ChangesInputs(model);
 	/* built whatever changed (full refresh, changed_only off): recorded all the same */
 	if (check != NULL && run->changed_only && !run->full_refresh)
 	{

@@ -345,7 +345,9 @@ pre_check_work(void *arg)
 	PreCheck   *pre = (PreCheck *) arg;
 	MemoryContext old = MemoryContextSwitchTo(pre->run->context);
 
-	pre->step->pre_check = ChangesCheck(pre->step->model, BindLoad(pre->step->model)->query);
+	pre->step->pre_check = pre->run->changed_only && !pre->run->full_refresh ?
+		ChangesCheck(pre->step->model, BindLoad(pre->step->model)->query) :
+		ChangesInputs(pre->step->model);
 	MemoryContextSwitchTo(old);
 }
 

@@ -238,28 +238,37 @@ COMMENT ON FUNCTION medallion.build_check(text, jsonb) IS
 CREATE OR REPLACE FUNCTION medallion.build_record(model text, run_id bigint, snapshot pg_snapshot,
 	inputs jsonb, changed boolean)
 RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
-/*
- * The snapshot the build read with, except that the run's own transaction
- * counts as not seen: it may write the model's inputs after the build too
- * (and its write before it is logged once), so the next run builds again.
- */
-WITH own AS (SELECT pg_current_xact_id_if_assigned() AS xid),
-read_with AS (
-	SELECT CASE WHEN o.xid IS NOT NULL AND pg_visible_in_snapshot(o.xid, $3)
-				THEN (SELECT format('%s:%s:%s', pg_snapshot_xmin($3), pg_snapshot_xmax($3),
+/* plpgsql, not sql: its plan is kept for the session (a run records every
+   model it builds), where a sql function with SET clauses is parsed and
+   planned again at each call */
+#variable_conflict use_column
+DECLARE
+	own xid8 := pg_current_xact_id_if_assigned();
+	read_with pg_snapshot := build_record.snapshot;
+BEGIN
+	/*
+	 * The snapshot the build read with, except that the run's own
+	 * transaction counts as not seen: it may write the model's inputs after
+	 * the build too (and its write before it is logged once), so the next
+	 * run builds again.
+	 */
+	IF own IS NOT NULL AND pg_visible_in_snapshot(own, read_with) THEN
+		read_with := (SELECT format('%s:%s:%s', pg_snapshot_xmin(read_with), pg_snapshot_xmax(read_with),
 									string_agg(x::text, ',' ORDER BY x))
-						FROM (SELECT pg_snapshot_xip($3) AS x UNION ALL SELECT o.xid) AS xip)::pg_snapshot
-				ELSE $3 END AS snapshot
-	  FROM own o)
-INSERT INTO medallion.build_state AS b (model, run_id, version, snapshot, inputs)
-SELECT m.name, $2, m.version, r.snapshot, $4 FROM medallion.models m, read_with r WHERE m.name = $1
-ON CONFLICT (model) DO UPDATE
-   SET run_id = CASE WHEN $5 THEN excluded.run_id ELSE b.run_id END,
-	   version = excluded.version, snapshot = excluded.snapshot, inputs = excluded.inputs,
-	   built_at = pg_catalog.now(), changed = NULL;
+						FROM (SELECT pg_snapshot_xip(read_with) AS x UNION ALL SELECT own) AS xip)::pg_snapshot;
+	END IF;
+	INSERT INTO medallion.build_state AS b (model, run_id, version, snapshot, inputs)
+	SELECT m.name, build_record.run_id, m.version, read_with, build_record.inputs
+	  FROM medallion.models m WHERE m.name = build_record.model
+	ON CONFLICT (model) DO UPDATE
+	   SET run_id = CASE WHEN build_record.changed THEN excluded.run_id ELSE b.run_id END,
+		   version = excluded.version, snapshot = excluded.snapshot, inputs = excluded.inputs,
+		   built_at = now(), changed = NULL;
+END
 $$;
 COMMENT ON FUNCTION medallion.build_record(text, bigint, pg_snapshot, jsonb, boolean) IS
 	'Store what a model''s build read with (medallion.build_state): the snapshot its first read ran under, the run''s own transaction counted as not seen';

@@ -91,6 +91,9 @@ COMMENT ON COLUMN medallion.run_models.tests_warned IS 'Tests of the model that 
 COMMENT ON COLUMN medallion.run_models.tests_failed IS 'Tests of the model that failed or errored';
 COMMENT ON COLUMN medallion.run_models.test_queries IS 'Queries issued to run the model''s tests (column tests share one)';
 CREATE INDEX ON medallion.run_models (model, run_id);
+/* a model's last successful build (a run's start in the ledger, its choice
+   of workers): one probe however many up_to_date steps came after it */
+CREATE INDEX run_models_success ON medallion.run_models (model, run_id) WHERE status = 'success';
 /* what each run start reads: runs still marked running, old runs to trim;
    and a session's newest run (medallion_run_scheduled) */
 CREATE INDEX runs_running ON medallion.runs (run_id) WHERE status = 'running';

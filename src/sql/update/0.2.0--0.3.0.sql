@@ -151,3 +151,10 @@ COMMENT ON COLUMN medallion.written_lows.low IS 'The lowest value written (ISO 8
 REVOKE SELECT ON medallion.run_models, medallion.test_results FROM medallion_admin;
 GRANT SELECT (run_id, model, step, wave, layer, materialized, status, published, rows, started_at, finished_at, ms, attempt, worker, sqlstate, tests_passed, tests_warned, tests_failed, test_queries) ON medallion.run_models TO medallion_admin;
 GRANT SELECT (run_id, model, test, kind, status, blocking, failures, ms) ON medallion.test_results TO medallion_admin;
+
+/*
+ * A model's last successful build (a run's start in the ledger, its choice
+ * of workers) is one index probe, however many up_to_date steps of
+ * change-aware runs came after it.
+ */
+CREATE INDEX run_models_success ON medallion.run_models (model, run_id) WHERE status = 'success';
