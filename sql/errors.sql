@@ -66,7 +66,7 @@ SELECT * FROM errs.try($q$SELECT medallion_create_model('err_x', 'SELECT id + 1 
 SELECT * FROM errs.try($q$SELECT medallion_create_model('err_x', 'SELECT 1 AS one', layer => 'platinum')$q$);
 SELECT * FROM errs.try($q$SELECT medallion_create_model('err_x', 'SELECT 1 AS one')$q$);
 SELECT * FROM errs.try($q$SELECT medallion_create_model('err_x', 'SELECT 1 AS one', layer => 'silver', materialized => 'matview')$q$);
-SELECT * FROM errs.try($q$SELECT medallion_create_model('err_x', 'SELECT 1 AS one', layer => 'silver', on_schema_change => 'ignore')$q$);
+SELECT * FROM errs.try($q$SELECT medallion_create_model('err_x', 'SELECT 1 AS one', layer => 'silver', on_schema_change => 'sometimes')$q$);
 SELECT * FROM errs.try($q$SELECT medallion_create_model(NULL, 'SELECT 1 AS one', layer => 'silver')$q$);
 SELECT * FROM errs.try($q$SELECT medallion_create_model('err_x', NULL, layer => 'silver')$q$);
 SELECT * FROM errs.try($q$SELECT medallion_create_model('err_a', 'SELECT id, label FROM errs.items', layer => 'gold')$q$);

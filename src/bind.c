@@ -466,6 +466,40 @@ dependent_bindings(Oid relid, List *attnums, Oid bindnsp, List **found)
 }
 
 /*
+ * BindDependentViews
+ *		The views (of any schema) whose rules read relation relid directly.
+ */
+List *
+BindDependentViews(Oid relid)
+{
+	Relation	depRel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *views = NIL;
+
+	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(depRel, DependReferenceIndexId, true, NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+		Oid			view;
+
+		if (dep->classid != RewriteRelationId)
+			continue;
+		view = BindRuleRelation(dep->objid);
+		if (OidIsValid(view) && view != relid && !list_member_oid(views, view))
+			views = lappend_oid(views, view);
+	}
+	systable_endscan(scan);
+	table_close(depRel, AccessShareLock);
+	return views;
+}
+
+/*
  * BindDropDependents
  *		Drop the bindings that depend on relation relid (on its columns
  *		attnums only, when given: what dropping or retyping them would

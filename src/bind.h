@@ -33,6 +33,7 @@ extern void BindDropRelation(Oid relid);
 extern AnalyzedModel *BindLoad(ModelDef *model);
 extern List *BindDropDependents(Oid relid, List *attnums);
 extern Oid	BindRuleRelation(Oid ruleoid);
+extern List *BindDependentViews(Oid relid);
 extern void BindCheckDefinition(Query *query);
 extern void BindCaptureStart(void);
 extern char *BindCaptureTake(void);

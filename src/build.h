@@ -24,6 +24,7 @@ typedef struct Candidate
 	bool		kept;			/* candidate is a hash-distributed model's
 								 * candidate copy: emptied, never dropped */
 	bool		schema_changed; /* the published table was altered */
+	List	   *unbound;		/* bindings that altering it dropped (names) */
 	List	   *columns;		/* ModelColumn *: the query's columns */
 	List	   *published_indexes;	/* OIDs, paired with ... */
 	List	   *candidate_indexes;	/* ... the candidate's copies */
@@ -60,7 +61,7 @@ extern void BuildEnsureIndexes(ModelDef *model, Oid relid);
 extern void BuildDistributedCopies(ModelDef *model, bool renew);
 extern Candidate *BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed,
 									  const char *sql, List *redirect_from,
-									  List *redirect_to, bool allow_alter);
+									  List *redirect_to, bool allow_alter, bool whole);
 extern void BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers);
 extern Candidate *BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate,
 									  int64 rows);
@@ -74,6 +75,8 @@ extern int64 BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char 
 						   List *redirect_from, List *redirect_to);
 extern void BuildDropCandidate(Candidate *cand);
 extern SchemaChange *BuildSchemaChange(Relation rel, List *columns);
+extern char *BuildNameList(List *names, bool columns);
+extern List *BuildCheckDependents(ModelDef *model, Relation rel, List *columns);
 extern uint64 BuildFillHeap(Oid heap, List *columns, const char *sql, Oid shown_as,
 							List *redirect_from, List *redirect_to);
 extern void BuildSetAcl(Oid relid, Datum acl, bool isnull);

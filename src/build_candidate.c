@@ -154,61 +154,15 @@ alter_published(Oid relid, SchemaChange *change, bool sync)
 	CommandCounterIncrement();
 }
 
-/* Compare the published table's live columns with the query's, by name. */
-SchemaChange *
-BuildSchemaChange(Relation rel, List *columns)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	SchemaChange *change = palloc0(sizeof(SchemaChange));
-	ListCell   *lc;
-
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		ModelColumn *col;
-
-		if (att->attisdropped)
-			continue;
-		col = SqlFindColumn(columns, NameStr(att->attname));
-		if (col == NULL)
-			change->removed = lappend(change->removed, pstrdup(NameStr(att->attname)));
-		else if (col->type != att->atttypid || col->typmod != att->atttypmod ||
-				 col->collation != att->attcollation)
-			change->retyped = lappend(change->retyped, col);
-	}
-	foreach(lc, columns)
-	{
-		ModelColumn *col = lfirst(lc);
-
-		if (get_attnum(RelationGetRelid(rel), col->name) == InvalidAttrNumber)
-			change->added = lappend(change->added, col);
-	}
-	return change;
-}
-
-static char *
-name_list(List *names, bool columns)
-{
-	StringInfoData buf;
-	ListCell   *lc;
-
-	initStringInfo(&buf);
-	foreach(lc, names)
-	{
-		const char *name = columns ? ((ModelColumn *) lfirst(lc))->name : (char *) lfirst(lc);
-
-		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", name);
-	}
-	return buf.len > 0 ? buf.data : "none";
-}
-
 /*
- * check_dependents
- *		Error if an object that medallion does not manage depends on one of
- *		the columns that a schema change drops or retypes.
+ * BuildCheckDependents
+ *		Before a schema change drops or retypes these columns of a model's
+ *		table: drop the bindings that read them, returning their names
+ *		(their models must be bound again), and error if any other object
+ *		(a user's view) depends on one of them.
  */
-static void
-check_dependents(ModelDef *model, Relation rel, List *columns)
+List *
+BuildCheckDependents(ModelDef *model, Relation rel, List *columns)
 {
 	ListCell   *lc;
 	List	   *attnums = NIL;
@@ -221,13 +175,6 @@ check_dependents(ModelDef *model, Relation rel, List *columns)
 	foreach(lc, columns)
 		attnums = lappend_int(attnums, get_attnum(RelationGetRelid(rel), (char *) lfirst(lc)));
 	unbound = BindDropDependents(RelationGetRelid(rel), attnums);
-	if (unbound != NIL)
-		ereport(NOTICE,
-				(errmsg("%d binding%s read%s columns of %s that on_schema_change = %s drops or retypes: %s must be bound again",
-						list_length(unbound), list_length(unbound) == 1 ? "" : "s",
-						list_length(unbound) == 1 ? "s" : "", SqlModelName(model),
-						model->on_schema_change, name_list(unbound, false)),
-				 errhint("The owners run medallion_reanalyze for those models.")));
 
 	foreach(lc, columns)
 	{
@@ -267,13 +214,13 @@ check_dependents(ModelDef *model, Relation rel, List *columns)
 					 errmsg("cannot change column \"%s\" of %s: %s depends on it",
 							(char *) lfirst(lc), SqlModelName(model),
 							getObjectDescription(&obj, false)),
-					 errdetail("on_schema_change = %s would drop or retype the column.",
-							   model->on_schema_change),
+					 errdetail("The model's new columns drop or retype the column."),
 					 errhint("Change or drop the dependent object first, or keep the column in the model query.")));
 		}
 		systable_endscan(scan);
 		table_close(depRel, AccessShareLock);
 	}
+	return unbound;
 }
 
 /*
@@ -736,11 +683,14 @@ fill_distributed(Oid heap, List *columns, const char *sql, List *redirect_from, 
  *		Build the candidate of a table model from sql (a query over the
  *		model's binding), reading redirect_to for redirect_from (upstream
  *		models this run rebuilt).  Runs as the model owner.  Returns a
- *		palloc'd Candidate.
+ *		palloc'd Candidate.  whole: the table is rebuilt from the query
+ *		whatever on_schema_change says (a table model; an incremental
+ *		model's full refresh or first build); allow_alter: the published
+ *		table may be altered here (not in a worker, which commits alone).
  */
 Candidate *
 BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
-					List *redirect_from, List *redirect_to, bool allow_alter)
+					List *redirect_from, List *redirect_to, bool allow_alter, bool whole)
 {
 	Candidate  *cand = palloc0(sizeof(Candidate));
 	Relation	rel;
@@ -768,7 +718,13 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 	change = BuildSchemaChange(rel, analyzed->columns);
 	if (change->added || change->removed || change->retyped)
 	{
-		bool		sync = strcmp(model->on_schema_change, "sync_all_columns") == 0;
+		/*
+		 * A table rebuilt whole (a table model, an incremental model's full
+		 * refresh or first build) takes the query's columns, as dbt rebuilds
+		 * a table: on_schema_change is about the rows an incremental model
+		 * keeps.
+		 */
+		bool		sync = whole || strcmp(model->on_schema_change, "sync_all_columns") == 0;
 		bool		append = strcmp(model->on_schema_change, "append_new_columns") == 0;
 
 		if (!sync && !(append && change->retyped == NIL))
@@ -777,9 +733,9 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 					 errmsg("the columns of model \"%s\" no longer match %s", model->name,
 							SqlModelName(model)),
 					 errdetail("New columns: %s. Removed columns: %s. Columns of another type: %s.",
-							   name_list(change->added, true), name_list(change->removed, false),
-							   name_list(change->retyped, true)),
-					 errhint("Define the model with on_schema_change => 'append_new_columns' (new columns only) or 'sync_all_columns'.")));
+							   BuildNameList(change->added, true), BuildNameList(change->removed, false),
+							   BuildNameList(change->retyped, true)),
+					 errhint("Run it with full_refresh => true to rebuild it with the new columns, or define it with on_schema_change => 'append_new_columns' (new columns only) or 'sync_all_columns'.")));
 		if (sync)
 		{
 			List	   *touched = list_copy(change->removed);
@@ -787,7 +743,7 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 
 			foreach(lc, change->retyped)
 				touched = lappend(touched, ((ModelColumn *) lfirst(lc))->name);
-			check_dependents(model, rel, touched);
+			cand->unbound = BuildCheckDependents(model, rel, touched);
 		}
 		table_close(rel, NoLock);
 

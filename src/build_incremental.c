@@ -444,6 +444,31 @@ new_rows_by(IncrementalBuild *b)
  * incremental_candidate
  *		BuildIncrementalCandidate's work, under the pinned snapshot.
  */
+/*
+ * ignore_schema_change
+ *		on_schema_change = 'ignore' (dbt's default): new columns of the
+ *		query are not added (the delta fills the table's columns by name),
+ *		and a column the table has that the query no longer gives, or gives
+ *		with another type, fails the build, as dbt's insert would.
+ */
+static void
+ignore_schema_change(ModelDef *model, SchemaChange *change)
+{
+	if (change->removed != NIL || change->retyped != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("the columns of incremental model \"%s\" no longer match %s", model->name,
+						SqlModelName(model)),
+				 errdetail("Removed columns: %s. Columns of another type: %s. on_schema_change = ignore adds no column and changes none.",
+						   BuildNameList(change->removed, false), BuildNameList(change->retyped, true)),
+				 errhint("Run it with full_refresh => true to rebuild it with the new columns, or define it with on_schema_change => 'sync_all_columns'.")));
+	if (change->added != NIL)
+		ereport(NOTICE,
+				(errmsg("incremental model \"%s\": new columns not added to %s: %s", model->name,
+						SqlModelName(model), BuildNameList(change->added, true)),
+				 errdetail("on_schema_change = ignore; a full refresh adds them.")));
+}
+
 static Candidate *
 incremental_candidate(IncrementalBuild *b, Oid published)
 {
@@ -475,9 +500,13 @@ incremental_candidate(IncrementalBuild *b, Oid published)
 	change = BuildSchemaChange(rel, analyzed->columns);
 	table_close(rel, NoLock);
 
-	if (b->full_refresh || !has_state || change->added || change->removed || change->retyped)
+	if (strcmp(model->on_schema_change, "ignore") == 0 && !b->full_refresh && has_state)
+		ignore_schema_change(model, change);
+	else if (b->full_refresh || !has_state || change->added || change->removed || change->retyped)
 	{
-		cand = BuildTableCandidate(model, analyzed, sql, b->redirect_from, b->redirect_to, true);
+		/* a full refresh or first build takes the query's columns, whatever on_schema_change says */
+		cand = BuildTableCandidate(model, analyzed, sql, b->redirect_from, b->redirect_to, true,
+								   b->full_refresh || !has_state);
 		cand->full_reason = b->full_refresh ? "full refresh" : !has_state ? "first build" :
 			"the columns changed";
 		if (model->watermark)
@@ -578,7 +607,7 @@ incremental_candidate(IncrementalBuild *b, Oid published)
 						model->name, (long long) cand->rows, model->full_refresh_threshold,
 						published_rows)));
 		BindDropRelation(cand->candidate);
-		cand = BuildTableCandidate(model, analyzed, sql, b->redirect_from, b->redirect_to, true);
+		cand = BuildTableCandidate(model, analyzed, sql, b->redirect_from, b->redirect_to, true, false);
 		cand->full_reason = "above full_refresh_threshold";
 		if (model->watermark)
 			next_watermark(cand, cand->candidate, NULL, NULL);
@@ -611,7 +640,7 @@ BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *
 	char	   *snapshot;
 
 	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
-		return BuildTableCandidate(model, analyzed, sql, redirect_from, redirect_to, true);	/* it reports the problem */
+		return BuildTableCandidate(model, analyzed, sql, redirect_from, redirect_to, true, true); /* it reports the problem */
 
 	b.model = model;
 	b.analyzed = analyzed;

@@ -50,6 +50,7 @@
 #include "parser/parse_utilcmd.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -109,6 +110,149 @@ columns_match(Oid relid, List *columns, bool prefix_ok)
 	return match && (prefix_ok || natts == list_length(columns));
 }
 
+/* Compare the published table's live columns with the query's, by name. */
+SchemaChange *
+BuildSchemaChange(Relation rel, List *columns)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	SchemaChange *change = palloc0(sizeof(SchemaChange));
+	ListCell   *lc;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		ModelColumn *col;
+
+		if (att->attisdropped)
+			continue;
+		col = SqlFindColumn(columns, NameStr(att->attname));
+		if (col == NULL)
+			change->removed = lappend(change->removed, pstrdup(NameStr(att->attname)));
+		else if (col->type != att->atttypid || col->typmod != att->atttypmod ||
+				 col->collation != att->attcollation)
+			change->retyped = lappend(change->retyped, col);
+	}
+	foreach(lc, columns)
+	{
+		ModelColumn *col = lfirst(lc);
+
+		if (get_attnum(RelationGetRelid(rel), col->name) == InvalidAttrNumber)
+			change->added = lappend(change->added, col);
+	}
+	return change;
+}
+
+/* The names (columns: of ModelColumns) as "a, b", or "none". */
+char *
+BuildNameList(List *names, bool columns)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+	{
+		const char *name = columns ? ((ModelColumn *) lfirst(lc))->name : (char *) lfirst(lc);
+
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", name);
+	}
+	return buf.len > 0 ? buf.data : "none";
+}
+
+/*
+ * in_published_order
+ *		The query to publish a view model as, when its view relid exists: the
+ *		query itself when the view's columns are its first ones; when the
+ *		view's columns are all still there (same names and types) but in
+ *		another place, the query wrapped in a SELECT of the view's columns in
+ *		their places, then the new ones, so that every column keeps its
+ *		number and what depends on the view (users' views, grants, models'
+ *		bindings) survives, as with CREATE OR REPLACE VIEW.  NULL when a
+ *		column of the view is gone or of another type: the view must be
+ *		made again.
+ */
+static Query *
+in_published_order(Oid relid, Query *query)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *order = NIL;	/* TargetEntries of query, in published order */
+	List	   *colnames = NIL;
+	bool		in_place = true;
+	int			live = 0;
+	Query	   *wrapper;
+	RangeTblEntry *rte;
+	RangeTblRef *rtr;
+	ListCell   *lc;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		TargetEntry *found = NULL;
+
+		if (att->attisdropped)
+			continue;
+		foreach(lc, query->targetList)
+		{
+			TargetEntry *tle = lfirst(lc);
+
+			if (!tle->resjunk && strcmp(tle->resname, NameStr(att->attname)) == 0)
+				found = tle;
+		}
+		if (found == NULL || exprType((Node *) found->expr) != att->atttypid ||
+			exprTypmod((Node *) found->expr) != att->atttypmod ||
+			exprCollation((Node *) found->expr) != att->attcollation)
+		{
+			relation_close(rel, AccessShareLock);
+			return NULL;
+		}
+		in_place &= found->resno == ++live;
+		order = lappend(order, found);
+	}
+	relation_close(rel, AccessShareLock);
+	if (in_place)
+		return query;
+
+	/* then the new columns, in the query's order */
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+
+		if (!tle->resjunk && !list_member_ptr(order, tle))
+			order = lappend(order, tle);
+		if (!tle->resjunk)
+			colnames = lappend(colnames, makeString(pstrdup(tle->resname)));
+	}
+
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = copyObject(query);
+	rte->alias = makeAlias("q", NIL);
+	rte->eref = makeAlias("q", colnames);
+	rte->inFromCl = true;
+	rtr = makeNode(RangeTblRef);
+	rtr->rtindex = 1;
+
+	wrapper = makeNode(Query);
+	wrapper->commandType = CMD_SELECT;
+	wrapper->querySource = QSRC_ORIGINAL;
+	wrapper->canSetTag = true;
+	wrapper->rtable = list_make1(rte);
+	wrapper->jointree = makeFromExpr(list_make1(rtr), NULL);
+	live = 0;
+	foreach(lc, order)
+	{
+		TargetEntry *tle = lfirst(lc);
+		Expr	   *var = (Expr *) makeVar(1, tle->resno, exprType((Node *) tle->expr),
+										   exprTypmod((Node *) tle->expr),
+										   exprCollation((Node *) tle->expr), 0);
+
+		wrapper->targetList = lappend(wrapper->targetList,
+									  makeTargetEntry(var, ++live, pstrdup(tle->resname), false));
+	}
+	return wrapper;
+}
+
 static void
 create_table(ModelDef *model, AnalyzedModel *analyzed)
 {
@@ -148,6 +292,152 @@ drop_relation(ModelDef *model, Oid relid, List **unbound)
 	SqlUtility(psprintf("DROP %s %s",
 						 get_rel_relkind(relid) == RELKIND_VIEW ? "VIEW" : "TABLE",
 						 SqlModelName(model)));
+}
+
+/*
+ * The grants of the views of view models that drop_view_and_readers
+ * dropped in this transaction, by OID of the model's schema and name: the
+ * view made again for the model gets them back (keep_grants, give_grants).
+ */
+typedef struct KeptGrants
+{
+	Oid			nsp;
+	char	   *name;
+	Acl		   *acl;
+} KeptGrants;
+
+static List *kept_grants = NIL;
+static LocalTransactionId kept_grants_lxid = InvalidLocalTransactionId;
+
+static void
+keep_grants(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		isnull;
+	Datum		acl;
+	MemoryContext old;
+	KeptGrants *kept;
+
+	if (!HeapTupleIsValid(tuple))
+		return;
+	acl = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relacl, &isnull);
+	if (kept_grants_lxid != MyProc->lxid)
+	{
+		kept_grants = NIL;		/* of an earlier transaction, freed with it */
+		kept_grants_lxid = MyProc->lxid;
+	}
+	if (!isnull)
+	{
+		old = MemoryContextSwitchTo(TopTransactionContext);
+		kept = palloc(sizeof(KeptGrants));
+		kept->nsp = get_rel_namespace(relid);
+		kept->name = pstrdup(get_rel_name(relid));
+		kept->acl = DatumGetAclPCopy(acl);
+		kept_grants = lappend(kept_grants, kept);
+		MemoryContextSwitchTo(old);
+	}
+	ReleaseSysCache(tuple);
+}
+
+/*
+ * give_grants
+ *		The new view relid gets the grants its model's former view had (the
+ *		same owner: a model's owner does not change), as GRANT records them,
+ *		dependencies on the grantees included.
+ */
+static void
+give_grants(Oid relid)
+{
+	ListCell   *lc;
+
+	if (kept_grants_lxid != MyProc->lxid)
+		return;
+	foreach(lc, kept_grants)
+	{
+		KeptGrants *kept = lfirst(lc);
+		Relation	rel;
+		HeapTuple	tuple;
+		HeapTuple	newtuple;
+		Datum		values[Natts_pg_class] = {0};
+		bool		nulls[Natts_pg_class] = {0};
+		bool		replace[Natts_pg_class] = {0};
+		Oid		   *members;
+		int			nmembers;
+		Oid			owner;
+
+		if (kept->nsp != get_rel_namespace(relid) || strcmp(kept->name, get_rel_name(relid)) != 0)
+			continue;
+		rel = table_open(RelationRelationId, RowExclusiveLock);
+		tuple = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(relid));
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "cache lookup failed for relation %u", relid);
+		owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+		values[Anum_pg_class_relacl - 1] = PointerGetDatum(kept->acl);
+		replace[Anum_pg_class_relacl - 1] = true;
+		newtuple = heap_modify_tuple(tuple, RelationGetDescr(rel), values, nulls, replace);
+		CatalogTupleUpdate(rel, &newtuple->t_self, newtuple);
+		nmembers = aclmembers(kept->acl, &members);
+		updateAclDependencies(RelationRelationId, relid, 0, owner, 0, NULL, nmembers, members);
+		table_close(rel, RowExclusiveLock);
+		CommandCounterIncrement();
+		kept_grants = foreach_delete_current(kept_grants, lc);
+		return;
+	}
+}
+
+/*
+ * drop_view_and_readers
+ *		A view model's view that must be made again (a column of it is gone
+ *		or of another type) goes, with what reads it: the bindings of the
+ *		models that read it (their names are added to *unbound, and
+ *		model.c binds them again, which makes the views of view models
+ *		again) and the views of view models that read it, and what reads
+ *		those.  A view medallion does not manage (a user's) is in the way:
+ *		the error names it and the columns that change.
+ */
+static void
+drop_view_and_readers(ModelDef *model, Oid relid, List *columns, List **unbound)
+{
+	Oid			bindnsp = RelBindNamespace(false);
+	ListCell   *lc;
+
+	foreach(lc, BindDependentViews(relid))
+	{
+		Oid			view = lfirst_oid(lc);
+		ModelDef   *reader;
+
+		if (get_rel_namespace(view) == bindnsp)
+			continue;			/* BindDropDependents drops the bindings */
+		reader = CatalogGetModel(get_rel_name(view), true);
+		if (reader == NULL || reader->kind != MAT_VIEW || RelPublished(reader) != view)
+		{
+			SchemaChange *change = NULL;
+
+			if (columns != NIL)
+			{
+				Relation	rel = relation_open(relid, AccessShareLock);
+
+				change = BuildSchemaChange(rel, columns);
+				relation_close(rel, AccessShareLock);
+			}
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot change the columns of view model \"%s\": view %s depends on %s",
+							model->name, SqlRelationName(view), SqlRelationName(relid)),
+					 change != NULL ?
+					 errdetail("The new definition removes columns (%s) or changes their types (%s); medallion keeps the other columns in place, but a view it does not manage cannot follow a removed or retyped column.",
+							   BuildNameList(change->removed, false), BuildNameList(change->retyped, true)) :
+					 errdetail("%s is the view of a view model that reads the changed model, so it is made again, and a view medallion does not manage cannot follow it.",
+							   SqlRelationName(relid)),
+					 errhint("Keep those columns in the model (new columns may go anywhere), or drop view %s first and create it again afterwards.",
+							 SqlRelationName(view))));
+		}
+		/* a view model reading it: its view goes too, and it is bound and made again */
+		drop_view_and_readers(reader, view, NIL, unbound);
+		*unbound = lappend(*unbound, pstrdup(reader->name));
+	}
+	keep_grants(relid);
+	drop_relation(model, relid, unbound);
 }
 
 /* set_comments: the comment of one column, from a row (column, description). */
@@ -228,14 +518,18 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 
 	if (is_view)
 	{
-		if (OidIsValid(relid) && !columns_match(relid, analyzed->columns, true))
+		Query	   *published = OidIsValid(relid) ? in_published_order(relid, analyzed->query) :
+			analyzed->query;
+
+		if (published == NULL)
 		{
-			drop_relation(model, relid, &unbound);
+			drop_view_and_readers(model, relid, analyzed->columns, &unbound);
 			CommandCounterIncrement();
-			relid = InvalidOid;
+			published = analyzed->query;
 		}
-		(void) BindCreateView(get_namespace_oid(model->schema, false), model->name,
-							  analyzed->query, ModelOwnerId(model));
+		relid = BindCreateView(get_namespace_oid(model->schema, false), model->name,
+							   published, ModelOwnerId(model));
+		give_grants(relid);
 	}
 	else if (!OidIsValid(relid))
 		create_table(model, analyzed);

@@ -117,6 +117,58 @@ close_citus(const char *target, const char *delta)
 }
 
 /*
+ * follow_columns
+ *		The history table takes the query's new columns (earlier versions
+ *		hold NULL there) and its new types (earlier versions cast, kept);
+ *		a column the query no longer gives stays, NULL in new versions.  As
+ *		dbt's snapshots do: history is never dropped.  A user's view on a
+ *		retyped column is in the way (the error names it).
+ */
+static void
+follow_columns(ModelDef *model, Oid published, List *columns)
+{
+	Relation	rel = table_open(published, AccessShareLock);
+	SchemaChange *change = BuildSchemaChange(rel, columns);
+	char	   *target = SqlModelName(model);
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (change->added == NIL && change->retyped == NIL)
+	{
+		table_close(rel, AccessShareLock);
+		return;
+	}
+	foreach(lc, change->retyped)
+		names = lappend(names, ((ModelColumn *) lfirst(lc))->name);
+	if (names != NIL && BuildCheckDependents(model, rel, names) != NIL)
+		ereport(NOTICE,
+				(errmsg("models reading columns of %s whose type changes must be bound again", target),
+				 errhint("Their owners run medallion_reanalyze for them.")));
+	table_close(rel, NoLock);
+	RelLockPatiently(list_make1_oid(published));
+	foreach(lc, change->retyped)
+	{
+		ModelColumn *col = lfirst(lc);
+		char	   *type = format_type_with_typemod(col->type, col->typmod);
+
+		SqlUtility(psprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s", target,
+							 quote_identifier(col->name), type, quote_identifier(col->name), type));
+	}
+	foreach(lc, change->added)
+	{
+		ModelColumn *col = lfirst(lc);
+
+		SqlUtility(psprintf("ALTER TABLE %s ADD COLUMN %s %s", target, quote_identifier(col->name),
+							 format_type_with_typemod(col->type, col->typmod)));
+	}
+	CommandCounterIncrement();
+	ereport(NOTICE,
+			(errmsg("snapshot model \"%s\": %s takes its new columns", model->name, target),
+			 errdetail("New columns: %s. Columns of another type: %s.",
+					   BuildNameList(change->added, true), BuildNameList(change->retyped, true))));
+}
+
+/*
  * BuildSnapshot
  *		Apply one snapshot step to the model's history table; returns the
  *		number of versions opened or closed.  Runs as the model owner.
@@ -147,19 +199,7 @@ BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql, List *r
 				 errmsg("the history table %s of snapshot model \"%s\" is missing",
 						SqlModelName(model), model->name),
 				 errhint("Define the model again with medallion_create_model to recreate it.")));
-	foreach(lc, analyzed->columns)
-	{
-		ModelColumn *col = lfirst(lc);
-		AttrNumber	attno = get_attnum(published, col->name);
-
-		if (attno == InvalidAttrNumber || get_atttype(published, attno) != col->type)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
-					 errmsg("the columns of snapshot model \"%s\" no longer match its history table %s",
-							model->name, SqlModelName(model)),
-					 errdetail("Column \"%s\" is new or of another type.", col->name),
-					 errhint("A snapshot keeps its columns; add the column to the table by hand, or start a new snapshot model.")));
-	}
+	follow_columns(model, published, analyzed->columns);
 	target = SqlModelName(model);
 
 	initStringInfo(&on);

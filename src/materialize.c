@@ -213,7 +213,7 @@ build_table(BuildStep *step)
 											  step->worker_candidate, step->worker_rows);
 	else
 		step->candidate = BuildTableCandidate(step->model, step->bound, step->sql,
-											  step->redirect_from, step->redirect_to, true);
+											  step->redirect_from, step->redirect_to, true, true);
 	step->rows = step->candidate->rows;
 	step->has_rows = true;
 	step->replaces = true;

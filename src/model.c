@@ -55,7 +55,7 @@ PG_FUNCTION_INFO_V1(medallion_create_model);
 PG_FUNCTION_INFO_V1(medallion_drop_model);
 PG_FUNCTION_INFO_V1(medallion_reanalyze);
 
-static void rebind_unbound(List *names, const char *self);
+static void rebind_unbound(List *names, const char *self, bool strict);
 
 /* Names of models, layers, tags: lower-case identifiers that need no quoting. */
 static void
@@ -457,12 +457,13 @@ medallion_create_model(PG_FUNCTION_ARGS)
 		DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(8)));
 	model->on_schema_change = PG_ARGISNULL(9) ? pstrdup("fail") : text_arg(fcinfo, 9);
 	if (strcmp(model->on_schema_change, "fail") != 0 &&
+		strcmp(model->on_schema_change, "ignore") != 0 &&
 		strcmp(model->on_schema_change, "append_new_columns") != 0 &&
 		strcmp(model->on_schema_change, "sync_all_columns") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown on_schema_change \"%s\"", model->on_schema_change),
-				 errhint("on_schema_change is fail, append_new_columns or sync_all_columns.")));
+				 errhint("on_schema_change is fail, ignore, append_new_columns or sync_all_columns.")));
 	if (!PG_ARGISNULL(10) && interval_sign(fcinfo, 10) <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -535,7 +536,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	CommandCounterIncrement();
 	if (!unchanged)
 		TestsBind(model);
-	rebind_unbound(unbound, model->name);
+	rebind_unbound(unbound, model->name, true);
 	if (!unchanged && previous != NULL &&
 		(model->kind == MAT_EPHEMERAL || previous->kind == MAT_EPHEMERAL))
 		CatalogInvalidateDownstream(model->name);
@@ -710,7 +711,7 @@ analyze_one(ModelDef *model, List *models, List *sources, bool rebind)
 	CatalogReplaceDerived(model->name, model->version, analyzed->dependencies,
 						  analyzed->lineage);
 	if (rebind)
-		rebind_unbound(unbound, model->name);
+		rebind_unbound(unbound, model->name, true);
 }
 
 /*
@@ -753,51 +754,110 @@ rebind_work(void *arg)
 /*
  * rebind_unbound
  *		After bindings were dropped (names) because what they read had to
- *		change, bind their models again when the caller acts for their
- *		owners; the others stay unbound until their owners do it (a
- *		NOTICE says so).  A model that cannot be bound any more (what it
- *		reads is gone) gets a WARNING and stays unbound.  self is the model
- *		being defined, bound already.
+ *		change, bind their models again, in the same transaction: in
+ *		dependency order (a model whose upstream is not bound again yet is
+ *		tried again after the others), each as its owner, from its stored
+ *		SQL, as medallion_reanalyze does.  self is the model that changed,
+ *		bound already.
+ *
+ *		strict (a definition): a model that no longer binds (it reads a
+ *		column that is gone) makes the whole change fail, naming it and
+ *		PostgreSQL's reason; so does one whose owner the caller does not act
+ *		for (binding it again resolves its names again, which only its owner
+ *		may ask for).  Not strict (a run that changed a table's columns):
+ *		those stay unbound, with a NOTICE or a WARNING that says why, and
+ *		fail when the run reaches them.
  */
 static void
-rebind_unbound(List *names, const char *self)
+rebind_unbound(List *names, const char *self, bool strict)
 {
-	List	   *done = list_make1(pstrdup(self));
+	List	   *pending = NIL;
 	ListCell   *lc;
 
 	foreach(lc, names)
 	{
 		ModelDef   *model = model_of_binding(lfirst(lc));
-		ErrorData  *edata;
-		ListCell   *ld;
-		bool		seen = false;
+		ListCell   *lp;
+		bool		seen;
 
 		if (model == NULL)
 			continue;
-		foreach(ld, done)
-			seen |= strcmp(lfirst(ld), model->name) == 0;
+		seen = strcmp(model->name, self) == 0;
+		foreach(lp, pending)
+			seen |= strcmp(((ModelDef *) lfirst(lp))->name, model->name) == 0;
 		if (seen)
 			continue;
-		done = lappend(done, model->name);
-		if (!has_privs_of_role(GetUserId(), ModelOwnerId(model)))
-		{
+		if (has_privs_of_role(GetUserId(), ModelOwnerId(model)))
+			pending = lappend(pending, model);
+		else if (strict)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("model \"%s\" of role \"%s\" reads what changes and would have to be bound again",
+							model->name, model->owner),
+					 errdetail("Changing model \"%s\" this way makes its view or columns again; a model that reads them is bound again from its SQL, as its owner, which only a role acting for that owner may ask for.",
+							   self),
+					 errhint("Keep the columns in place (new columns may go anywhere), or make the change as a role that is a member of \"%s\".",
+							 model->owner)));
+		else
 			ereport(NOTICE,
 					(errmsg("model \"%s\" must be bound again by its owner", model->name),
-					 errdetail("What it reads changed; its runs fail until then."),
+					 errdetail("The columns of model \"%s\" that it reads changed; its runs fail until then.",
+							   self),
 					 errhint("Role \"%s\" runs SELECT medallion_reanalyze('%s');",
 							 model->owner, model->name)));
-			continue;
-		}
-		edata = SubxactRun(rebind_work, model, true);
-		if (edata != NULL)
-		{
-			ereport(WARNING,
-					(errcode(edata->sqlerrcode),
-					 errmsg("model \"%s\" could not be bound again: %s", model->name, edata->message),
-					 errhint("Fix or redefine the model with medallion_create_model.")));
-			FreeErrorData(edata);
-		}
 	}
+
+	while (pending != NIL)
+	{
+		List	   *failed = NIL;
+		List	   *errors = NIL;
+
+		foreach(lc, pending)
+		{
+			ErrorData  *edata = SubxactRun(rebind_work, lfirst(lc), true);
+
+			if (edata == NULL)
+				continue;
+			failed = lappend(failed, lfirst(lc));
+			errors = lappend(errors, edata);
+		}
+		if (failed != NIL && list_length(failed) == list_length(pending))
+		{
+			ListCell   *le;
+
+			forboth(lc, failed, le, errors)
+			{
+				ModelDef   *model = lfirst(lc);
+				ErrorData  *edata = lfirst(le);
+
+				ereport(strict ? ERROR : WARNING,
+						(errcode(edata->sqlerrcode),
+						 errmsg("model \"%s\", which reads model \"%s\", no longer binds: %s",
+								model->name, self, edata->message),
+						 strict ?
+						 errdetail("A model that reads a changed model is bound again in the same transaction; nothing was changed.") :
+						 errdetail("It stays unbound, and fails, until it is changed to match."),
+						 errhint("Change model \"%s\" to match (medallion_create_model), or keep what it reads in model \"%s\".",
+								 model->name, self)));
+			}
+			break;
+		}
+		pending = failed;
+	}
+}
+
+/*
+ * ModelRebindReaders
+ *		A run changed the columns of model self's table, and dropped the
+ *		bindings (names) that read what changed: bind those models again
+ *		now, so that the run builds them with the new columns; the ones
+ *		that no longer bind, or whose owners the caller does not act for,
+ *		stay unbound and say so.
+ */
+void
+ModelRebindReaders(List *names, const char *self)
+{
+	rebind_unbound(names, self, false);
 }
 
 /* What analyze_stale_work needs. */

@@ -13,5 +13,6 @@
 
 extern int	ModelAnalyzeStale(List *models);
 extern List *ModelListFresh(void);
+extern void ModelRebindReaders(List *names, const char *self);
 
 #endif							/* MEDALLION_MODEL_H */

@@ -36,6 +36,7 @@
 #include "extract.h"
 #include "materialize.h"
 #include "medallion.h"
+#include "model.h"
 #include "relation.h"
 #include "run.h"
 #include "run_workers.h"
@@ -369,6 +370,14 @@ build_step_work(void *arg)
 	ModelScopeStartTimeout(&scope, work->timeout_ms);
 	build_model(work->run, work->step);
 	ModelScopeLeave(&scope);
+
+	/*
+	 * The build changed the columns of the model's table and dropped the
+	 * bindings that read what changed: those models are bound again now,
+	 * as the caller may, so that this run builds them with the new columns.
+	 */
+	if (work->step->candidate != NULL && work->step->candidate->unbound != NIL)
+		ModelRebindReaders(work->step->candidate->unbound, work->step->model->name);
 }
 
 /*
@@ -444,6 +453,7 @@ keep_candidate(Candidate *cand, MemoryContext cxt)
 	copy = palloc(sizeof(Candidate));
 	*copy = *cand;
 	copy->columns = NIL;		/* the query's: not needed once built */
+	copy->unbound = NIL;		/* bound again already (build_step_work) */
 	copy->published_indexes = list_copy(cand->published_indexes);
 	copy->candidate_indexes = list_copy(cand->candidate_indexes);
 	copy->lower_bound = cand->lower_bound ? pstrdup(cand->lower_bound) : NULL;

@@ -239,7 +239,7 @@ build_in_worker(BuildShared *shared)
 		ModelScopeIsoDates();
 	BindCaptureStart();
 	cand = BuildTableCandidate(model, bound, psprintf("SELECT * FROM %s", BindRelationSql(model->name)),
-							   from, to, false);
+							   from, to, false, model->kind == MAT_TABLE);
 	read_with = BindCaptureTake();
 	ModelScopeLeave(&scope);
 	BuildMoveToBuildSchema(cand, shared->run_id, readers);

@@ -99,6 +99,8 @@ is(psql($db, "SELECT layer || ' ' || materialized || ' ' || on_schema_change FRO
 is(psql($db, "SELECT materialized || ' ' || watermark || ' ' || lookback || ' ' || strategy || ' ' || unique_key::text "
 	  . "FROM medallion.models WHERE name = 'int_orders_enriched'"),
 	'incremental loaded_at 01:00:00 merge {order_id}', 'the incremental model: watermark and lookback from its is_incremental() block');
+is(psql($db, "SELECT on_schema_change FROM medallion.models WHERE name = 'int_orders_enriched'"),
+	'ignore', 'an incremental model that does not say gets dbt\'s on_schema_change, ignore');
 is(psql($db, "SELECT layer || ' ' || materialized || ' ' || snapshot_strategy || ' ' || updated_at_column || ' ' || hard_deletes "
 	  . "FROM medallion.models WHERE name = 'snap_customers'"),
 	'silver snapshot timestamp updated_at invalidate', 'the snapshot');

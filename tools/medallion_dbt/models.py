@@ -110,8 +110,12 @@ def settings(imp, node):
             for c in node.yml.get('columns') or [] if c.get('description')}
     if cols:
         params['column_descriptions'] = json.dumps(cols)
-    if conf.get('on_schema_change') in ('append_new_columns', 'sync_all_columns', 'fail'):
+    # dbt's meanings; its default, ignore, for incremental models (a table
+    # model is rebuilt whole, taking its new columns, whatever it says)
+    if conf.get('on_schema_change') in ('ignore', 'append_new_columns', 'sync_all_columns', 'fail'):
         params['on_schema_change'] = conf['on_schema_change']
+    elif node.materialized == 'incremental':
+        params['on_schema_change'] = 'ignore'
     key = conf.get('unique_key')
     if key and node.materialized in ('incremental', 'snapshot', 'table'):
         params['unique_key'] = [key] if isinstance(key, str) else list(key)

@@ -112,7 +112,8 @@ CREATE TABLE medallion.models (
 	description	text,
 	column_descriptions jsonb NOT NULL DEFAULT '{}',
 	on_schema_change text NOT NULL DEFAULT 'fail'
-				CHECK (on_schema_change IN ('fail', 'append_new_columns', 'sync_all_columns')),
+				CONSTRAINT models_on_schema_change_check
+				CHECK (on_schema_change IN ('fail', 'ignore', 'append_new_columns', 'sync_all_columns')),
 	statement_timeout interval CONSTRAINT models_statement_timeout_check CHECK (statement_timeout > '0'),
 	strategy	text CHECK (strategy IN ('append', 'merge', 'delete+insert')),
 	watermark	text,
@@ -147,7 +148,7 @@ COMMENT ON COLUMN medallion.models.indexes IS 'Index column lists built on the p
 COMMENT ON COLUMN medallion.models.tags IS 'Tags, for tag:x selectors';
 COMMENT ON COLUMN medallion.models.description IS 'Description, also set as COMMENT ON the published relation';
 COMMENT ON COLUMN medallion.models.column_descriptions IS 'Column descriptions {column: text}, also set as column comments';
-COMMENT ON COLUMN medallion.models.on_schema_change IS 'What a run does when the query''s columns change: fail, append_new_columns, sync_all_columns';
+COMMENT ON COLUMN medallion.models.on_schema_change IS 'What an incremental run does when the query''s columns change: fail, ignore, append_new_columns, sync_all_columns (a table rebuilt whole takes the new columns)';
 COMMENT ON COLUMN medallion.models.statement_timeout IS 'statement_timeout the model SQL runs under';
 COMMENT ON COLUMN medallion.models.strategy IS 'Incremental models: append, merge (on unique_key) or delete+insert (on unique_key)';
 COMMENT ON COLUMN medallion.models.watermark IS 'Incremental models: the column (timestamp, date or number) whose high-water mark selects new rows';

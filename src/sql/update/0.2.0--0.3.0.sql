@@ -158,3 +158,12 @@ GRANT SELECT (run_id, model, test, kind, status, blocking, failures, ms) ON meda
  * change-aware runs came after it.
  */
 CREATE INDEX run_models_success ON medallion.run_models (model, run_id) WHERE status = 'success';
+
+/*
+ * on_schema_change takes dbt's 'ignore' too; a table rebuilt whole (a table
+ * model, a full refresh) takes the query's columns whatever it says.
+ */
+ALTER TABLE medallion.models DROP CONSTRAINT models_on_schema_change_check;
+ALTER TABLE medallion.models ADD CONSTRAINT models_on_schema_change_check
+	CHECK (on_schema_change IN ('fail', 'ignore', 'append_new_columns', 'sync_all_columns'));
+COMMENT ON COLUMN medallion.models.on_schema_change IS 'What an incremental run does when the query''s columns change: fail, ignore, append_new_columns, sync_all_columns (a table rebuilt whole takes the new columns)';
