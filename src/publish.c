@@ -38,6 +38,7 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/toast_internals.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
@@ -105,6 +106,25 @@ PublishInit(void)
 }
 
 /*
+ * name_toast
+ *		Give toast table toast (and its index) the names PostgreSQL gives
+ *		the toast table of relation owner, pg_toast_<OID> and
+ *		pg_toast_<OID>_index; with temporary, a name of its own first, to
+ *		free the usual one for another toast table.
+ */
+static void
+name_toast(Oid toast, Oid owner, bool temporary)
+{
+	char	   *name = psprintf(temporary ? "pg_toast_%u_swapped" : "pg_toast_%u", owner);
+
+	RenameRelationInternal(toast, name, true, false);
+	CommandCounterIncrement();
+	RenameRelationInternal(toast_get_valid_index(toast, AccessExclusiveLock),
+						   psprintf("%s_index", name), true, true);
+	CommandCounterIncrement();
+}
+
+/*
  * swap_class_fields
  *		Exchange the storage-describing fields of two pg_class rows: file
  *		node, size estimates, freeze horizons and (for heaps) the toast
@@ -166,6 +186,21 @@ swap_class_fields(Relation classrel, Oid a, Oid b, bool heaps)
 	if (heaps && OidIsValid(fb->reltoastrelid))
 		changeDependencyFor(RelationRelationId, fb->reltoastrelid,
 							RelationRelationId, a, b);
+
+	/*
+	 * ... and their names, which PostgreSQL derives from the owner's OID:
+	 * a toast table left named after the other relation made a later
+	 * rewrite of either one (ALTER TABLE ... TYPE, VACUUM FULL, CLUSTER),
+	 * which names its new toast table after its owner, fail with "relation
+	 * pg_toast_<OID> already exists".
+	 */
+	if (heaps && OidIsValid(fa->reltoastrelid) && OidIsValid(fb->reltoastrelid))
+	{
+		CommandCounterIncrement();
+		name_toast(fa->reltoastrelid, a, true);
+		name_toast(fb->reltoastrelid, b, false);
+		name_toast(fa->reltoastrelid, a, false);
+	}
 	heap_freetuple(ta);
 	heap_freetuple(tb);
 }
