@@ -14,6 +14,7 @@ OBJS = \
 	src/analyze_lineage.o \
 	src/graph.o \
 	src/model.o \
+	src/impact.o \
 	src/materialize.o \
 	src/sqltext.o \
 	src/build_relation.o \

@@ -167,6 +167,24 @@ SELECT model, status FROM medallion_run('sc_v+');
 GRANT SELECT ON bronze.sc_v, silver.sc_v2 TO regress_sc_bi;
 CREATE VIEW scsrc.bi_v AS SELECT id, label FROM bronze.sc_v;
 CREATE TEMP TABLE voids AS SELECT 'bronze.sc_v'::regclass::oid AS oid;
+SELECT medallion_add_test('sc_v', 'not_null', column_name => 'label');
+SELECT medallion_add_test('sc_t', 'relationships', column_name => 'id', to_model => 'sc_v', to_column => 'id');
+
+-- the impact report, before anything changes: per column, and per model,
+-- test, user view and grant reading it, whether it breaks and why
+SELECT * FROM medallion_impact('sc_v', $$SELECT id, price, label FROM scsrc.items$$);
+SELECT * FROM medallion_impact('sc_v', $$SELECT id, label::varchar(10) AS label FROM scsrc.items$$);
+SELECT * FROM medallion_impact('sc_v', $$SELECT id AS item_id, price FROM scsrc.items$$);
+SELECT * FROM medallion_impact('sc_new', $$SELECT 1 AS one$$);
+-- nothing changed
+SELECT version FROM medallion.models WHERE name = 'sc_v';
+-- bad input: SQL that does not bind, missing arguments, another owner's model
+SELECT medallion_impact('sc_v', $$SELECT nosuch FROM scsrc.items$$);
+SELECT medallion_impact('sc_v', NULL);
+SET ROLE regress_sc_other;
+SELECT medallion_impact('sc_v', $$SELECT id FROM scsrc.items$$);
+RESET ROLE;
+
 -- a column in the middle
 SELECT medallion_create_model('sc_v', $$SELECT id, price, label FROM scsrc.items$$);
 SELECT attname FROM pg_attribute WHERE attrelid = 'bronze.sc_v'::regclass AND attnum > 0 ORDER BY attnum;

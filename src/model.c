@@ -78,12 +78,12 @@ check_name(const char *name, const char *what)
 }
 
 /*
- * effective_search_path
+ * ModelSearchPath
  *		The caller's search_path followed by every layer's schema that is
  *		not on it yet, so models can name other models without a schema.
  */
-static char *
-effective_search_path(List *layers)
+char *
+ModelSearchPath(List *layers)
 {
 	List	   *elems = ScopeSearchPathSchemas(GetConfigOption("search_path", false, false));
 	StringInfoData result;
@@ -499,7 +499,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	ScaleCheckSettings(model);
 	MaterializeCheckSettings(model, PG_ARGISNULL(15) ? 0 : PG_GETARG_FLOAT4(15));
 	model->owner = previous ? previous->owner : GetUserNameFromId(GetUserId(), false);
-	model->search_path = effective_search_path(layers);
+	model->search_path = ModelSearchPath(layers);
 
 	/* analyze and check as the owner */
 	ModelBecomeOwner(model, &save_userid, &save_sec);

@@ -14,5 +14,6 @@
 extern int	ModelAnalyzeStale(List *models);
 extern List *ModelListFresh(void);
 extern void ModelRebindReaders(List *names, const char *self);
+extern char *ModelSearchPath(List *layers);
 
 #endif							/* MEDALLION_MODEL_H */

@@ -57,6 +57,202 @@ LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@.medallion_plan(text, integer) IS
 	'The models a run of the selector would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself; whether a change-aware run would build each model, and why (build, why)';
 
+CREATE OR REPLACE FUNCTION medallion.impact_columns(model text, sql text,
+	OUT column_name text, OUT ordinal integer, OUT type_now text, OUT type_new text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'medallion_impact_columns'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medallion.impact_columns(text, text) IS
+	'The columns a model publishes now (position, type) and their types under new SQL (NULL: removed), then the columns it adds; the SQL is analyzed as medallion_create_model would, as the model''s owner, and nothing changes';
+
+/*
+ * What redefining a model with new SQL would change, and break, before
+ * anything changes: its columns, the models, tests and users' views that
+ * read them (exactly: pg_depend's column dependencies of their bindings and
+ * views, the catalog's tests, column lineage) and the grants on what it
+ * publishes.  breaking: the change fails (a view model) or fails that
+ * object at the next build (a table model).
+ */
+CREATE OR REPLACE FUNCTION @extschema@.medallion_impact(model text, sql text,
+	OUT object_kind text, OUT object text, OUT change text, OUT breaking boolean, OUT why text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	m medallion.models;
+	rel oid;
+	bind_nsp oid := to_regnamespace('medallion_bind');
+	gone text[];
+	retyped text[];
+	remade boolean;
+	c record;
+	d record;
+	reads text[];
+	cols jsonb;
+	readers jsonb := '[]';
+BEGIN
+	SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') INTO cols
+	  FROM medallion.impact_columns(medallion_impact.model, medallion_impact.sql) x;
+	SELECT * INTO m FROM medallion.models mm WHERE mm.name = medallion_impact.model;
+	SELECT coalesce(array_agg(x.column_name) FILTER (WHERE x.type_now IS NOT NULL AND x.type_new IS NULL), '{}'),
+		   coalesce(array_agg(x.column_name) FILTER (WHERE x.type_now <> x.type_new), '{}')
+	  INTO gone, retyped
+	  FROM jsonb_to_recordset(cols) AS x (column_name text, ordinal integer, type_now text, type_new text);
+	/* a view model's view is made again when a column goes or changes type */
+	remade := m.materialized = 'view' AND (gone <> '{}' OR retyped <> '{}');
+	IF m.name IS NOT NULL THEN
+		rel := CASE WHEN m.materialized = 'ephemeral'
+					THEN to_regclass(format('medallion_bind.%I', m.name))
+					ELSE to_regclass(format('%I.%I', (SELECT l.schema_name FROM medallion.layers l WHERE l.name = m.layer), m.name)) END;
+	END IF;
+
+	/* what depends on the relation, and which of its columns each reads */
+	IF rel IS NOT NULL THEN
+		SELECT coalesce(jsonb_agg(jsonb_build_object('view', x.view, 'reads', x.reads)), '[]') INTO readers
+		  FROM (SELECT r.ev_class AS view,
+					   coalesce(array_agg(DISTINCT a.attname::text) FILTER (WHERE a.attname IS NOT NULL), '{}') AS reads
+				  FROM pg_depend dep
+				  JOIN pg_rewrite r ON r.oid = dep.objid
+				  LEFT JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = dep.refobjsubid AND dep.refobjsubid > 0
+				 WHERE dep.classid = 'pg_rewrite'::regclass AND dep.refclassid = 'pg_class'::regclass
+				   AND dep.refobjid = rel AND r.ev_class <> rel
+				 GROUP BY r.ev_class) x;
+	END IF;
+
+	/* the columns */
+	FOR c IN SELECT * FROM jsonb_to_recordset(cols) AS x (column_name text, ordinal integer, type_now text, type_new text)
+			  ORDER BY coalesce(x.ordinal, 100000), x.column_name LOOP
+		object_kind := 'column';
+		object := c.column_name;
+		SELECT coalesce(array_agg(v.view::regclass::text ORDER BY v.view::regclass::text), '{}') INTO reads
+		  FROM jsonb_to_recordset(readers) AS v (view oid, reads text[]) WHERE c.column_name = ANY (v.reads);
+		IF c.type_now IS NULL THEN
+			change := 'added';
+			breaking := false;
+			why := format('new column (%s)%s', c.type_new,
+						  CASE WHEN m.materialized = 'view' THEN ', published after the columns the view has' ELSE '' END);
+		ELSIF c.type_new IS NULL THEN
+			change := 'removed';
+			breaking := reads <> '{}';
+			why := format('no longer in the query (was %s)%s', c.type_now,
+						  CASE WHEN reads <> '{}' THEN '; read by ' || array_to_string(reads, ', ') ELSE '; nothing reads it' END);
+		ELSIF c.type_now <> c.type_new THEN
+			change := 'retyped';
+			breaking := false;
+			why := format('%s -> %s%s', c.type_now, c.type_new,
+						  CASE WHEN reads <> '{}' THEN '; read by ' || array_to_string(reads, ', ') ELSE '' END);
+		ELSE
+			change := 'unchanged';
+			breaking := false;
+			why := c.type_now;
+		END IF;
+		RETURN NEXT;
+	END LOOP;
+	IF m.name IS NULL THEN
+		RETURN;
+	END IF;
+
+	/* models (their bindings), tests (theirs) and users' views reading it */
+	FOR d IN SELECT v.view, v.reads, c.relnamespace = bind_nsp AS binding, c.relname::text AS relname,
+					c.oid::regclass::text AS shown,
+					(SELECT mm FROM medallion.models mm WHERE c.relnamespace = bind_nsp AND mm.name = c.relname::text) AS reader,
+					EXISTS (SELECT FROM medallion.models mm JOIN medallion.layers l ON l.name = mm.layer
+							 WHERE mm.materialized = 'view' AND l.schema_name = c.relnamespace::regnamespace::text
+							   AND mm.name = c.relname::text) AS model_view
+			   FROM jsonb_to_recordset(readers) AS v (view oid, reads text[]) JOIN pg_class c ON c.oid = v.view
+			  ORDER BY 4 LOOP
+		IF d.model_view THEN
+			CONTINUE;			/* a view model's view: its binding says it */
+		END IF;
+		IF d.binding AND (d.reader).name IS NOT NULL THEN
+			object_kind := 'model';
+			object := (d.reader).name;
+			IF d.reads && gone THEN
+				change := 'reads a removed column';
+				breaking := true;
+				why := format('reads %s, which the new query removes%s', array_to_string(ARRAY(SELECT unnest(d.reads) INTERSECT SELECT unnest(gone) ORDER BY 1), ', '),
+							  coalesce('; its columns ' || (SELECT string_agg(DISTINCT l.column_name::text, ', ') FROM medallion.column_lineage l
+															 WHERE l.model = (d.reader).name AND l.src_relation = m.name
+															   AND l.src_column = ANY (gone)) || ' derive from it', ''));
+			ELSIF remade OR d.reads && retyped THEN
+				change := 'bound again';
+				breaking := NOT pg_has_role((d.reader).owner, 'USAGE');
+				why := CASE WHEN breaking
+							THEN format('its owner %s is not a role you act for, and binding it again resolves its names again: the change is refused', (d.reader).owner)
+							WHEN d.reads && retyped
+							THEN format('reads %s, of a new type: bound again with it (an expression that does not take the new type fails the change, or for a table model the next build)',
+										array_to_string(ARRAY(SELECT unnest(d.reads) INTERSECT SELECT unnest(retyped) ORDER BY 1), ', '))
+							ELSE 'the view is made again: bound again, reading the same columns' END;
+			ELSE
+				change := 'unaffected';
+				breaking := false;
+				why := CASE WHEN d.reads = '{}' THEN 'reads no column of it by number'
+							ELSE 'reads only columns that stay: ' || array_to_string(d.reads, ', ') END;
+			END IF;
+			RETURN NEXT;
+		ELSIF d.binding THEN
+			object_kind := 'test';
+			object := replace(d.relname, '$', '.');
+			breaking := d.reads && gone;
+			change := CASE WHEN breaking THEN 'reads a removed column' ELSE 'unaffected' END;
+			why := CASE WHEN breaking THEN format('the test''s binding reads %s, which the new query removes', array_to_string(d.reads, ', '))
+						ELSE 'reads only columns that stay' END;
+			RETURN NEXT;
+		ELSE
+			object_kind := 'view';
+			object := d.shown;
+			breaking := d.reads && gone OR d.reads && retyped OR remade;
+			change := CASE WHEN breaking THEN 'in the way' ELSE 'unaffected' END;
+			why := CASE WHEN d.reads && gone OR d.reads && retyped
+						THEN format('a view medallion does not manage reads %s, which the change removes or retypes: drop it first, or keep the column',
+									array_to_string(ARRAY(SELECT unnest(d.reads) INTERSECT (SELECT unnest(gone) UNION SELECT unnest(retyped)) ORDER BY 1), ', '))
+						WHEN remade THEN 'the model''s view is made again, and a view medallion does not manage cannot follow: drop it first, or keep the columns in place'
+						ELSE 'reads only columns that stay' END;
+			RETURN NEXT;
+		END IF;
+	END LOOP;
+
+	/* the model's own tests, and other models' relationships tests, on removed columns */
+	FOR d IN SELECT t.model AS tested, t.name, t.columns, t.to_model, t.to_column FROM medallion.tests t
+			  WHERE ((t.model = m.name AND t.columns && gone)
+					 OR (t.to_model = m.name AND t.to_column = ANY (gone)))
+				/* reported above by its binding */
+				AND NOT EXISTS (SELECT FROM jsonb_to_recordset(readers) AS v (view oid, reads text[])
+								  JOIN pg_class c ON c.oid = v.view
+								 WHERE c.relnamespace = bind_nsp AND c.relname = t.model || '$' || t.name
+								   AND v.reads && gone)
+			  ORDER BY 1, 2 LOOP
+		object_kind := 'test';
+		object := d.tested || '.' || d.name;
+		change := 'tests a removed column';
+		breaking := true;
+		why := CASE WHEN d.tested = m.name THEN format('tests %s, which the new query removes', array_to_string(d.columns, ', '))
+					ELSE format('references %s.%s, which the new query removes', m.name, d.to_column) END;
+		RETURN NEXT;
+	END LOOP;
+
+	/* the grants on what it publishes */
+	IF rel IS NOT NULL AND m.materialized <> 'ephemeral' THEN
+		FOR d IN SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END AS grantee,
+						string_agg(a.privilege_type, ', ' ORDER BY a.privilege_type) AS privileges
+				   FROM pg_class c, aclexplode(c.relacl) a
+				  WHERE c.oid = rel AND a.grantee <> c.relowner
+				  GROUP BY 1 ORDER BY 1 LOOP
+			object_kind := 'grant';
+			object := d.grantee;
+			change := 'kept';
+			breaking := false;
+			why := d.privileges || CASE WHEN remade THEN ': given back to the view made again' ELSE ': the relation keeps its OID' END;
+			RETURN NEXT;
+		END LOOP;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.medallion_impact(text, text) IS
+	'What redefining a model with new SQL would change and break, before anything changes: per column added, removed, retyped or unchanged; per model, test and user view reading it, and per grant on it, whether it breaks and why (from pg_depend, the catalog and column lineage)';
+
 CREATE OR REPLACE FUNCTION @extschema@.medallion_lineage(model text, direction text DEFAULT 'upstream',
 	depth integer DEFAULT NULL,
 	OUT depth_from_model integer, OUT direction_of text, OUT relation_schema name,
