@@ -74,6 +74,9 @@ FILES = {
                                  " unique_key=['id', 'kind'],"
                                  " meta={'medallion': {'watermark': 'loaded_at', 'lookback': '2 hours'}}) }}\n"
                                  + HEAD,
+    'models/silver/extras.sql': "{{ config(materialized='table', meta={'medallion': {'indexes': ['kind'],"
+                                " 'statement_timeout': '5 minutes', 'deterministic': true, 'nosuch': 1}}) }}\n"
+                                + HEAD,
     'models/silver/odd.sql': "{{ config(materialized='incremental', unique_key='id') }}\n"
                              + block('where id > (select max(id) from {{ this }}) or id < 0'),
     'models/silver/overwrite.sql': "{{ config(materialized='incremental', incremental_strategy='insert_overwrite') }}\n"
@@ -100,15 +103,23 @@ class Incremental(unittest.TestCase):
     def test_usual_block(self):
         self.assertEqual(self.settings('usual'),
                          ({'layer': 'silver', 'materialized': 'incremental', 'unique_key': ['id'], 'strategy': 'merge',
-                           'watermark': 'updated_at', 'lookback': '1 day'}, None))
+                           'watermark': 'updated_at', 'lookback': '1 day', 'on_schema_change': 'ignore'}, None))
         self.assertEqual(self.settings('appended')[0],
                          {'layer': 'silver', 'materialized': 'incremental', 'strategy': 'append',
-                          'watermark': 'updated_at'})
+                          'watermark': 'updated_at', 'on_schema_change': 'ignore'})
 
     def test_meta(self):
         self.assertEqual(self.settings('by_meta')[0],
                          {'layer': 'silver', 'materialized': 'incremental', 'unique_key': ['id', 'kind'],
-                          'strategy': 'delete+insert', 'watermark': 'loaded_at', 'lookback': '2 hours'})
+                          'strategy': 'delete+insert', 'watermark': 'loaded_at', 'lookback': '2 hours',
+                          'on_schema_change': 'ignore'})
+
+    def test_medallion_meta(self):
+        # medallion's settings with no dbt word, as medallion export writes them
+        got = self.settings('extras')[0]
+        self.assertEqual((got['indexes'], got['statement_timeout'], got['deterministic']),
+                         (['kind'], '5 minutes', True))
+        self.assertNotIn('nosuch', got)
 
     def test_other_shapes_are_tables(self):
         params, note = self.settings('odd')

@@ -53,24 +53,30 @@ def do_import(args):
     return 0
 
 
+def import_arguments(parser):
+    """The options that say how a project is read (medallion-dbt import, and
+    medallion deploy, which imports the same way)."""
+    parser.add_argument('project', help='the dbt project directory (with dbt_project.yml)')
+    parser.add_argument('--dsn', help='libpq connection string (default: PG* environment variables)')
+    parser.add_argument('--prune', action='store_true', help='drop models and tests that left the project')
+    parser.add_argument('--target', help='the dbt target name templates see (default dev)')
+    parser.add_argument('--vars', help="YAML of variables, as dbt's --vars")
+    parser.add_argument('--layer-map', action='append', metavar='FOLDER=LAYER',
+                        help='a folder (or +schema) that names a layer')
+    parser.add_argument('--dialect', choices=['postgres', 'tsql'], help="the models' SQL dialect")
+    parser.add_argument('--seed-schema', default='seeds', help='where seeds are loaded (default seeds)')
+    parser.add_argument('--allow-local-package', action='append', metavar='DIR',
+                        help="a local package outside the project (packages.yml local:) whose files may be read")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='medallion-dbt', description='Import a dbt project into medallion.')
     parser.add_argument('--version', action='version', version=f'medallion-dbt {VERSION}')
     sub = parser.add_subparsers(dest='command', required=True)
     imp = sub.add_parser('import', help='import (or re-import) a dbt project')
-    imp.add_argument('project', help='the dbt project directory (with dbt_project.yml)')
-    imp.add_argument('--dsn', help='libpq connection string (default: PG* environment variables)')
+    import_arguments(imp)
     imp.add_argument('--dry-run', action='store_true', help='print the SQL it would run; change nothing')
-    imp.add_argument('--prune', action='store_true', help='drop models and tests that left the project')
-    imp.add_argument('--target', help='the dbt target name templates see (default dev)')
-    imp.add_argument('--vars', help="YAML of variables, as dbt's --vars")
     imp.add_argument('--allow-partial', action='store_true', help='commit what could be imported')
-    imp.add_argument('--layer-map', action='append', metavar='FOLDER=LAYER',
-                     help='a folder (or +schema) that names a layer')
-    imp.add_argument('--dialect', choices=['postgres', 'tsql'], help="the models' SQL dialect")
-    imp.add_argument('--seed-schema', default='seeds', help='where seeds are loaded (default seeds)')
-    imp.add_argument('--allow-local-package', action='append', metavar='DIR',
-                     help="a local package outside the project (packages.yml local:) whose files may be read")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return do_import(args)

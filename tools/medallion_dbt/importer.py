@@ -13,7 +13,9 @@ from .sqltext import Relation, set_keywords
 
 
 class Importer(Resolver):
-    def __init__(self, project, args):
+    def __init__(self, project, args, db=None):
+        """db: a Database whose transaction the import joins (medallion
+        deploy imports twice in one), or None for a connection of its own."""
         self.p = project
         self.args = args
         self.report = []        # (kind, name, status, reason)
@@ -22,7 +24,7 @@ class Importer(Resolver):
         self.used_tests = {}    # (model, name) -> parameters, in this import
         self.imported = set()
         self.test_names = set()
-        self.db = Database(args.dsn, args.dry_run)
+        self.db = db or Database(args.dsn, args.dry_run)
         self.layers = {r[0] for r in self.db.query_params('SELECT name FROM medallion.layers', [])} \
             or {'bronze', 'silver', 'gold'}
         words = self.db.query_params("SELECT word FROM pg_catalog.pg_get_keywords() WHERE catcode <> 'U'", [])

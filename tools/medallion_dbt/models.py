@@ -114,8 +114,6 @@ def settings(imp, node):
     # model is rebuilt whole, taking its new columns, whatever it says)
     if conf.get('on_schema_change') in ('ignore', 'append_new_columns', 'sync_all_columns', 'fail'):
         params['on_schema_change'] = conf['on_schema_change']
-    elif node.materialized == 'incremental':
-        params['on_schema_change'] = 'ignore'
     key = conf.get('unique_key')
     if key and node.materialized in ('incremental', 'snapshot', 'table'):
         params['unique_key'] = [key] if isinstance(key, str) else list(key)
@@ -151,7 +149,22 @@ def settings(imp, node):
                 params['check_columns'] = [cc] if isinstance(cc, str) else list(cc)
         if conf.get('invalidate_hard_deletes') or conf.get('hard_deletes') == 'invalidate':
             params['hard_deletes'] = 'invalidate'
+    if params['materialized'] == 'incremental' and 'on_schema_change' not in params:
+        params['on_schema_change'] = 'ignore'
+    # medallion's own settings, which dbt has no word for (medallion export
+    # writes them so): meta: {medallion: {indexes: [...], ...}}
+    extra = (conf.get('meta') or {}).get('medallion') or {}
+    for k in MEDALLION_META:
+        if extra.get(k) is not None:
+            params[k] = extra[k]
     return params
+
+
+# settings a model's meta.medallion may give (watermark and lookback: above)
+MEDALLION_META = ('indexes', 'statement_timeout', 'full_refresh_threshold', 'deterministic',
+                  'distributed_by', 'colocate_with', 'distribution')
+CASTS = {'column_descriptions': '::jsonb', 'lookback': '::interval', 'statement_timeout': '::interval',
+         'full_refresh_threshold': '::real'}
 
 
 def create_model(imp, node):
@@ -163,9 +176,7 @@ def create_model(imp, node):
             raise Skip(f'a model {node.name} already exists and was not imported from this project'
                        + (f' (tag {others[0]})' if others else ''))
     names = list(params)
-    sql = 'SELECT medallion_create_model(' + ', '.join(
-        f'{k} => %s' + ('::jsonb' if k == 'column_descriptions' else '::interval' if k == 'lookback' else '')
-        for k in names) + ')'
+    sql = 'SELECT medallion_create_model(' + ', '.join(f'{k} => %s' + CASTS.get(k, '') for k in names) + ')'
     row = imp.db.run(sql, [params[k] for k in names], fetch=True)
     return row[0] if row else 'would import'
 
