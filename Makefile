@@ -70,7 +70,7 @@ PGFILEDESC = "medallion - medallion data pipelines inside PostgreSQL"
 # bindir, which Debian does not put on PATH: make install also links it
 # into /usr/local/bin.
 PYTHON3 = /usr/bin/python3
-SCRIPTS_built = medallion-dbt
+SCRIPTS_built = medallion-dbt medallion
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=medallion
@@ -107,6 +107,13 @@ medallion-dbt: $(wildcard tools/medallion_dbt/*.py)
 	$(PYTHON3) -c "import zipapp; zipapp.create_archive('tools', '$@', interpreter='$(PYTHON3)', \
 		main='medallion_dbt.cli:run', filter=lambda p: p.parts[0] == 'medallion_dbt' and p.suffix == '.py')"
 
+# medallion (deploy, export, run, test, plan, docs): tools/medallion_cli,
+# which reads projects with medallion_dbt; one zipapp of both packages.
+medallion: $(wildcard tools/medallion_dbt/*.py tools/medallion_cli/*.py)
+	$(PYTHON3) -c "import zipapp; zipapp.create_archive('tools', '$@', interpreter='$(PYTHON3)', \
+		main='medallion_cli.cli:run', \
+		filter=lambda p: p.parts[0] in ('medallion_dbt', 'medallion_cli') and p.suffix == '.py')"
+
 .PHONY: check-sql
 check-sql:
 	python3 test/check_sql.py src/sql
@@ -128,11 +135,13 @@ uninstall: uninstall-medallion-dbt
 install-medallion-dbt:
 	@if [ -z "$(DESTDIR)" ] && [ -w /usr/local/bin ]; then \
 		ln -sf '$(bindir)/medallion-dbt' /usr/local/bin/medallion-dbt; \
+		ln -sf '$(bindir)/medallion' /usr/local/bin/medallion; \
 	else \
-		echo "medallion-dbt is in $(DESTDIR)$(bindir)"; \
+		echo "medallion-dbt and medallion are in $(DESTDIR)$(bindir)"; \
 	fi
 uninstall-medallion-dbt:
 	@if [ -L /usr/local/bin/medallion-dbt ]; then rm -f /usr/local/bin/medallion-dbt; fi
+	@if [ -L /usr/local/bin/medallion ]; then rm -f /usr/local/bin/medallion; fi
 
 # The modules share structs through their headers: rebuild when one changes.
 $(OBJS): $(wildcard src/*.h)

@@ -1,0 +1,259 @@
+"""medallion export: the catalog as a project directory that medallion deploy
+(and medallion-dbt import) reads back into the same pipeline.
+
+  dbt_project.yml
+  models/<layer>/<model>.sql   config() with every setting, the upstream
+                               models as refs that render nothing
+                               ({%- set _ = ref('x') -%}), the SQL as
+                               written, in {% raw %}
+  models/<layer>/schema.yml    descriptions, column descriptions, tests
+  snapshots/<model>.sql        snapshot models
+  models/sources.yml           local sources
+  tests/<model>__<test>.sql    sql tests (dbt's singular tests)
+
+Settings dbt has no word for go to meta: {medallion: {...}}.  What cannot
+be written (a source over a foreign server, a relationships test to a
+relation that is not a model, a disabled model) is said on standard error;
+the directory is written all the same."""
+import os
+import sys
+
+import yaml
+
+from medallion_dbt.errors import ProjectError
+
+from .connect import connect
+
+MODEL_COLUMNS = ('name', 'layer', 'materialized', 'sql', 'tags', 'description', 'unique_key', 'indexes',
+                 'column_descriptions', 'on_schema_change', 'statement_timeout::text', 'enabled', 'strategy',
+                 'watermark', 'lookback::text', 'full_refresh_threshold', 'snapshot_strategy',
+                 'updated_at_column', 'check_columns', 'hard_deletes', 'distribution', 'distributed_by',
+                 'colocate_with', 'deterministic')
+TEST_COLUMNS = ('model', 'name', 'kind', 'columns', 'accepted', 'to_model', 'to_relation', 'to_column',
+                'expression', 'min_rows', 'max_rows', 'extract(epoch FROM max_age)::bigint', 'sql',
+                'severity', 'warn_if', 'error_if', 'store_failures')
+
+
+def jinja_literal(value):
+    """A Python value as a Jinja literal (strings, numbers, booleans, lists, dicts)."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace('\\', '\\\\').replace("'", "\\'") + "'"
+    if isinstance(value, (list, tuple)):
+        return '[' + ', '.join(jinja_literal(v) for v in value) + ']'
+    if isinstance(value, dict):
+        return '{' + ', '.join(f'{jinja_literal(k)}: {jinja_literal(v)}' for k, v in value.items()) + '}'
+    raise ValueError(f'no Jinja literal for {value!r}')
+
+
+def raw(sql):
+    """SQL as Jinja leaves it: inside {% raw %}, which it cannot contain."""
+    if '{% endraw' in sql or '{%- endraw' in sql:
+        raise ProjectError('a model\'s SQL contains "{% endraw": it cannot be written as a dbt model')
+    return '{% raw %}' + sql.rstrip() + '\n{% endraw %}\n'
+
+
+def model_config(m):
+    conf = {'materialized': m['materialized'], 'schema': m['layer']}
+    # the tag an import marks its models with is the project's, not a setting
+    tags = [t for t in m['tags'] or [] if not t.startswith('dbt_project_')]
+    if tags:
+        conf['tags'] = tags
+    if m['unique_key']:
+        conf['unique_key'] = list(m['unique_key'])
+    if m['materialized'] == 'incremental':
+        conf['incremental_strategy'] = m['strategy']
+    conf['on_schema_change'] = m['on_schema_change']
+    meta = {}
+    for k in ('indexes', 'statement_timeout', 'full_refresh_threshold', 'distribution', 'distributed_by',
+              'colocate_with'):
+        if m[k]:
+            meta[k] = list(m[k]) if isinstance(m[k], list) else m[k]
+    if m['deterministic']:
+        meta['deterministic'] = True
+    if m['materialized'] == 'incremental' and m['watermark']:
+        meta['watermark'] = m['watermark']
+        if m['lookback']:
+            meta['lookback'] = m['lookback']
+    if m['materialized'] == 'snapshot':
+        conf.pop('schema')
+        conf.pop('on_schema_change')
+        conf['target_schema'] = m['layer']
+        conf['strategy'] = m['snapshot_strategy']
+        if m['snapshot_strategy'] == 'timestamp':
+            conf['updated_at'] = m['updated_at_column']
+        else:
+            conf['check_cols'] = list(m['check_columns']) if m['check_columns'] else 'all'
+        if m['hard_deletes'] == 'invalidate':
+            conf['hard_deletes'] = 'invalidate'
+    if meta:
+        conf['meta'] = {'medallion': meta}
+    return conf
+
+
+def model_file(m, upstream):
+    conf = model_config(m)
+    head = '{{ config(' + ', '.join(f'{k}={jinja_literal(v)}' for k, v in conf.items()) + ') }}\n'
+    # the upstream models as refs that render nothing: the import orders by them
+    deps = ''.join(f"{{%- set _ = ref('{u}') -%}}\n" for u in upstream)
+    if m['materialized'] == 'snapshot':
+        return f"{{% snapshot {m['name']} %}}\n{head}{deps}{raw(m['sql'])}{{% endsnapshot %}}\n"
+    return head + deps + raw(m['sql'])
+
+
+def test_entry(t, warn):
+    """A schema.yml test entry, and whether it is a column's (its column)
+    or the model's (None); None when it is written as a singular test."""
+    conf = {'name': t['name']}
+    if t['severity'] != 'error':
+        conf['severity'] = t['severity']
+    for k in ('warn_if', 'error_if'):
+        if t[k] != '> 0':
+            conf[k] = t[k]
+    if t['store_failures']:
+        conf['store_failures'] = True
+    cols = list(t['columns'] or [])
+    kind = t['kind']
+    if kind == 'not_null':
+        return {'not_null': {'config': conf}}, cols[0]
+    if kind == 'unique' and len(cols) == 1:
+        return {'unique': {'config': conf}}, cols[0]
+    if kind == 'unique':
+        return {'dbt_utils.unique_combination_of_columns': {'combination_of_columns': cols, 'config': conf}}, None
+    if kind == 'accepted_values':
+        return {'accepted_values': {'values': list(t['accepted']), 'config': conf}}, cols[0]
+    if kind == 'relationships':
+        if not t['to_model']:
+            warn(f"test {t['model']}.{t['name']}: a relationships test to {t['to_relation']}, not a model: not written")
+            return None, None
+        return {'relationships': {'to': f"ref('{t['to_model']}')", 'field': t['to_column'], 'config': conf}}, cols[0]
+    if kind == 'expression':
+        return {'dbt_utils.expression_is_true': {'expression': t['expression'], 'config': conf}}, None
+    if kind == 'row_count':
+        args = {k: t[c] for k, c in (('min_value', 'min_rows'), ('max_value', 'max_rows')) if t[c] is not None}
+        return {'dbt_expectations.expect_table_row_count_to_be_between': dict(args, config=conf)}, None
+    if kind == 'freshness':
+        seconds = t['max_age']
+        datepart, interval = ('day', seconds // 86400) if seconds % 86400 == 0 else \
+            ('hour', seconds // 3600) if seconds % 3600 == 0 else ('minute', max(1, seconds // 60))
+        return {'dbt_utils.recency': {'field': cols[0], 'datepart': datepart, 'interval': int(interval),
+                                      'config': conf}}, None
+    return None, None       # sql: a singular test
+
+
+def export(args, out=sys.stderr):
+    target = args.directory
+    if os.path.exists(target) and os.listdir(target):
+        raise ProjectError(f'{target} is not empty: export writes a new directory')
+    conn = connect(args.dsn, autocommit=False, quiet=True)
+    warned = []
+
+    def warn(text):
+        warned.append(text)
+        out.write(f'medallion export: {text}\n')
+
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {', '.join(MODEL_COLUMNS)} FROM medallion.models ORDER BY name")
+        names = [c.split('::')[0] for c in MODEL_COLUMNS]
+        models = [dict(zip(names, r)) for r in cur.fetchall()]
+        cur.execute("SELECT d.model, d.dep_name FROM medallion.model_dependencies d "
+                    "WHERE d.kind = 'model' AND d.via = '' ORDER BY 1, 2")
+        upstream = {}
+        for model, dep in cur.fetchall():
+            upstream.setdefault(model, []).append(dep)
+        cur.execute(f"SELECT {', '.join(TEST_COLUMNS)} FROM medallion.tests ORDER BY model, name")
+        tnames = ['model', 'name', 'kind', 'columns', 'accepted', 'to_model', 'to_relation', 'to_column',
+                  'expression', 'min_rows', 'max_rows', 'max_age', 'sql', 'severity', 'warn_if', 'error_if',
+                  'store_failures']
+        tests = [dict(zip(tnames, r)) for r in cur.fetchall()]
+        cur.execute("SELECT name, kind, local_schema, tables, freshness_column, "
+                    "extract(epoch FROM warn_after)::bigint, extract(epoch FROM error_after)::bigint, description "
+                    "FROM medallion.sources ORDER BY name")
+        sources = cur.fetchall()
+    conn.rollback()
+    conn.close()
+
+    # the project's name: given, or the one the models were imported from
+    # (their dbt_project_<name> tag), so that a deploy of the export is a
+    # re-import of the same project
+    name = args.name
+    if name is None:
+        marks = {t for m in models for t in m['tags'] or [] if t.startswith('dbt_project_')}
+        name = marks.pop()[len('dbt_project_'):] if len(marks) == 1 else 'medallion'
+    os.makedirs(os.path.join(target, 'models'), exist_ok=True)
+    with open(os.path.join(target, 'dbt_project.yml'), 'w') as f:
+        yaml.safe_dump({'name': name, 'version': '1.0', 'config-version': 2, 'profile': name},
+                       f, sort_keys=False)
+
+    props = {}      # layer -> schema.yml models entries
+    entries = {}
+    for m in models:
+        if not m['enabled']:
+            warn(f"model {m['name']} is disabled: written with enabled=false, which an import skips")
+        folder = 'snapshots' if m['materialized'] == 'snapshot' else os.path.join('models', m['layer'])
+        os.makedirs(os.path.join(target, folder), exist_ok=True)
+        text = model_file(m, upstream.get(m['name'], []))
+        if not m['enabled']:
+            text = text.replace('{{ config(', '{{ config(enabled=false, ', 1)
+        with open(os.path.join(target, folder, m['name'] + '.sql'), 'w') as f:
+            f.write(text)
+        entry = {'name': m['name']}
+        if m['description']:
+            entry['description'] = m['description']
+        cols = {c: {'name': c, 'description': d} for c, d in (m['column_descriptions'] or {}).items()}
+        entry['columns'] = cols
+        entries[m['name']] = entry
+        props.setdefault('snapshots' if m['materialized'] == 'snapshot' else m['layer'], []).append(entry)
+
+    for t in tests:
+        entry = entries.get(t['model'])
+        test, column = test_entry(t, warn)
+        if t['kind'] == 'sql':
+            os.makedirs(os.path.join(target, 'tests'), exist_ok=True)
+            conf = {'name': t['name']}
+            if t['severity'] != 'error':
+                conf['severity'] = t['severity']
+            if t['store_failures']:
+                conf['store_failures'] = True
+            head = '{{ config(' + ', '.join(f'{k}={jinja_literal(v)}' for k, v in conf.items()) + ') }}\n'
+            with open(os.path.join(target, 'tests', f"{t['model']}__{t['name']}.sql"), 'w') as f:
+                f.write(head + f"{{%- set _ = ref('{t['model']}') -%}}\n" + raw(t['sql']))
+        elif test is not None and column is not None:
+            entry['columns'].setdefault(column, {'name': column}).setdefault('tests', []).append(test)
+        elif test is not None:
+            entry.setdefault('tests', []).append(test)
+
+    for layer, items in props.items():
+        for e in items:
+            e['columns'] = list(e['columns'].values())
+            if not e['columns']:
+                del e['columns']
+        folder = 'snapshots' if layer == 'snapshots' else os.path.join('models', layer)
+        key = 'snapshots' if layer == 'snapshots' else 'models'
+        with open(os.path.join(target, folder, 'schema.yml'), 'w') as f:
+            yaml.safe_dump({'version': 2, key: items}, f, sort_keys=False, allow_unicode=True)
+
+    local = []
+    for name, kind, schema, tables, fresh, warn_after, error_after, description in sources:
+        if kind != 'local':
+            warn(f'source {name} reads a foreign server ({kind}): define it with medallion_create_source '
+                 'where the project is deployed')
+            continue
+        s = {'name': name, 'schema': schema}
+        if description:
+            s['description'] = description
+        if fresh:
+            s['loaded_at_field'] = fresh
+            s['freshness'] = {k: {'count': v // 60, 'period': 'minute'}
+                              for k, v in (('warn_after', warn_after), ('error_after', error_after)) if v}
+        s['tables'] = [{'name': t} for t in tables]
+        local.append(s)
+    if local:
+        with open(os.path.join(target, 'models', 'sources.yml'), 'w') as f:
+            yaml.safe_dump({'version': 2, 'sources': local}, f, sort_keys=False, allow_unicode=True)
+    out.write(f'medallion export: {len(models)} models, {len(tests)} tests, {len(local)} sources written to '
+              f'{target}\n')
+    return 0
