@@ -188,18 +188,27 @@ def deploy(args, out=sys.stdout):
     out.write('== project\n')
     table([r for r in importer.report if r[2] not in ('unchanged',)], ['kind', 'name', 'status', 'reason'], out)
     added, changed, removed = print_definitions(before, after, out)
-    if refused:
+    # the project's SQL of every deployed model it changes, refused or not
+    rendered = {n.name: n.sql for n in list(importer.p.models.values()) + list(importer.p.snapshots.values())
+                if getattr(n, 'sql', None)}
+    redefined = sorted(n for n in rendered if n in before and rendered[n].strip() != before[n][0].strip())
+    if refused and not args.plan:
         db.finish(commit=False)
         sys.stderr.write(f'medallion: {len(refused)} refused, so nothing was deployed\n')
         return 1
 
     if args.plan:
-        plan = db.query_params('SELECT model, materialized, build, why FROM medallion_plan(%s) ORDER BY step',
-                               [f'tag:{tag}'])
-        out.write('== builds\n')
-        table([p for p in plan if p[2]], ['model', 'materialized', 'build', 'why'], out)
+        if not refused:
+            plan = db.query_params('SELECT model, materialized, build, why FROM medallion_plan(%s) ORDER BY step',
+                                   [f'tag:{tag}'])
+            out.write('== builds\n')
+            table([p for p in plan if p[2]], ['model', 'materialized', 'build', 'why'], out)
         savepoint(db, 'ROLLBACK TO SAVEPOINT')
-        breaking = impact(db, changed, after, out)
+        breaking = impact(db, redefined, {n: (rendered[n],) for n in redefined}, out)
+        if refused:
+            db.finish(commit=False)
+            sys.stderr.write(f'medallion: a plan: {len(refused)} would be refused; nothing was changed\n')
+            return 1
         if args.diff:
             kept = keep_old_rows(db, changed + added)
             import_project(args, db)

@@ -104,6 +104,14 @@ def model_file(m, upstream):
     return head + deps + raw(m['sql'])
 
 
+def period(seconds):
+    """An interval in seconds as dbt's count and period, in the largest unit that divides it."""
+    for unit, size in (('day', 86400), ('hour', 3600)):
+        if seconds % size == 0:
+            return {'count': seconds // size, 'period': unit}
+    return {'count': max(1, seconds // 60), 'period': 'minute'}
+
+
 def test_entry(t, warn):
     """A schema.yml test entry, and whether it is a column's (its column)
     or the model's (None); None when it is written as a singular test."""
@@ -136,10 +144,8 @@ def test_entry(t, warn):
         args = {k: t[c] for k, c in (('min_value', 'min_rows'), ('max_value', 'max_rows')) if t[c] is not None}
         return {'dbt_expectations.expect_table_row_count_to_be_between': dict(args, config=conf)}, None
     if kind == 'freshness':
-        seconds = t['max_age']
-        datepart, interval = ('day', seconds // 86400) if seconds % 86400 == 0 else \
-            ('hour', seconds // 3600) if seconds % 3600 == 0 else ('minute', max(1, seconds // 60))
-        return {'dbt_utils.recency': {'field': cols[0], 'datepart': datepart, 'interval': int(interval),
+        p = period(t['max_age'])
+        return {'dbt_utils.recency': {'field': cols[0], 'datepart': p['period'], 'interval': int(p['count']),
                                       'config': conf}}, None
     return None, None       # sql: a singular test
 
@@ -247,8 +253,7 @@ def export(args, out=sys.stderr):
             s['description'] = description
         if fresh:
             s['loaded_at_field'] = fresh
-            s['freshness'] = {k: {'count': v // 60, 'period': 'minute'}
-                              for k, v in (('warn_after', warn_after), ('error_after', error_after)) if v}
+            s['freshness'] = {k: period(v) for k, v in (('warn_after', warn_after), ('error_after', error_after)) if v}
         s['tables'] = [{'name': t} for t in tables]
         local.append(s)
     if local:

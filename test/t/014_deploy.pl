@@ -1,0 +1,261 @@
+# medallion deploy: the flow of docs/deploy.md, command for command, with
+# test/dbt/shop.  Prod gets the project; a pull request is deployed into a
+# scratch database and planned (with a data diff) against prod, which it
+# leaves unchanged; prod gets it.  A breaking change, a failing test and a
+# bind error are refused with exit 1 and leave prod as it was (its catalog
+# and a gold table's rows); a missing project and an unreachable database
+# exit 2; --prune drops what left the project.  medallion run, test, plan
+# and docs.  medallion export of the AdventureWorks pipeline deployed into a
+# database with only its sources gives the same pipeline: the same models,
+# tests and sources, and the same rows in every table.  Runs against the
+# cluster that test/run started, with the installed tool.
+use strict;
+use warnings;
+use Test::More;
+use File::Temp qw(tempdir);
+use IPC::Run ();
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use MedallionTAP;
+
+my $root = "$FindBin::Bin/../..";
+my $tool = -x "$bin/medallion" ? "$bin/medallion" : "$root/tools/medallion";
+my $tmp = tempdir('medallion-deploy-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $shop = "$root/test/dbt/shop";
+
+# Run the tool (its arguments as a list, no shell): (exit status, stdout, stderr).
+sub medallion
+{
+	my (@args) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ $tool, @args ], '<', \undef, '>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
+}
+
+# A database with the extension and the shop's sources.
+sub fresh_db
+{
+	my ($db) = @_;
+	psql('postgres', "DROP DATABASE IF EXISTS $db");
+	psql('postgres', "CREATE DATABASE $db");
+	psql($db, 'CREATE EXTENSION medallion');
+	psql_file($db, "$shop/setup.sql");
+}
+
+sub write_file
+{
+	my ($path, $text) = @_;
+	open my $f, '>', $path or die "$path: $!";
+	print $f $text;
+	close $f;
+}
+
+# A copy of the shop project as a pull request would change it.
+sub project
+{
+	my ($name, $change) = @_;
+	my $dir = "$tmp/$name";
+	IPC::Run::run([ 'cp', '-r', $shop, $dir ]) or die "cp failed";
+	$change->($dir);
+	return $dir;
+}
+
+# What prod publishes and defines, to show it did not change.
+sub prod_state
+{
+	my ($db) = @_;
+	return psql($db,
+		"SELECT (SELECT string_agg(name || ' ' || version, ',' ORDER BY name) FROM medallion.models) || ' / ' "
+		  . "|| (SELECT count(*) FROM medallion.tests) || ' / ' "
+		  . "|| (SELECT md5(string_agg(x::text, ',' ORDER BY x::text)) FROM gold.fct_orders x)");
+}
+
+# Does a published table equal its model's query (its binding)?
+sub equals_query
+{
+	my ($db, $model, $relation) = @_;
+	return psql($db, "SELECT count(*) FROM ((TABLE $relation EXCEPT ALL TABLE medallion_bind.$model) "
+		  . "UNION ALL (TABLE medallion_bind.$model EXCEPT ALL TABLE $relation)) d");
+}
+
+my $prod = 'tap_deploy_prod';
+fresh_db($prod);
+
+# the first deploy into prod
+my ($rc, $out, $err) = medallion('deploy', $shop, '--dsn', "dbname=$prod");
+is($rc, 0, 'the first deploy into prod') or diag("$out\n$err");
+like($err, qr/deployed: 20 added, 0 changed, 0 removed, 20 built/, 'it says what it did');
+is(equals_query($prod, 'fct_orders', 'gold.fct_orders'), 0, 'a gold table equals its query');
+($rc, $out, $err) = medallion('deploy', $shop, '--dsn', "dbname=$prod");
+is($rc, 0, 'deploying the same project again');
+like($err, qr/deployed: 0 added, 0 changed, 0 removed, 0 built/, '... changes and builds nothing');
+
+# 1. a pull request: stg_orders gains a column in the middle
+my $pr = project('pr', sub {
+	write_file("$_[0]/models/staging/stg_orders.sql",
+		"select id as order_id, customer_id, upper(status) as status_code, status, ordered_at, loaded_at\n"
+		  . "from {{ source('shop_raw', 'orders') }}\n");
+});
+my $ci = 'tap_deploy_ci_pr';
+fresh_db($ci);
+($rc, $out, $err) = medallion('deploy', $pr, '--dsn', "dbname=$ci");
+is($rc, 0, 'CI: the pull request deploys into a scratch database') or diag("$out\n$err");
+my $before = prod_state($prod);
+($rc, $out, $err) = medallion('deploy', $pr, '--plan', '--diff', '--dsn', "dbname=$prod");
+is($rc, 0, 'CI: the plan against prod finds nothing breaking') or diag("$out\n$err");
+like($out, qr/^changed  stg_orders \(version 1 -> 2\)$/m, 'the plan names the changed definition');
+like($out, qr/^\+select id as order_id, customer_id, upper\(status\) as status_code/m, '... with a SQL diff');
+like($out, qr/^stg_orders\s+view\s+True\s+definition changed/m, '... what builds and why');
+like($out, qr/^int_order_totals\s+table\s+True\s+input model stg_orders was redefined/m, '... the readers too');
+like($out, qr/^stg_orders\s+column\s+status_code\s+added\s/m, '... the impact: the new column');
+like($out, qr/^stg_orders\s+model\s+int_order_totals\s+unaffected\s/m, '... and the readers it leaves alone');
+like($out, qr/== data\n.*\nstg_orders\s+0\s+0\s/, '... and the data diff: the same rows');
+like($err, qr/a plan: nothing was changed/, 'the plan says it changed nothing');
+is(prod_state($prod), $before, '... and prod is as it was');
+is(psql($prod, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'bronze.stg_orders'::regclass AND attname = 'status_code'"),
+	0, '... its view too');
+psql('postgres', "DROP DATABASE $ci");
+
+# 2. merged: dev
+my $dev = 'tap_deploy_dev';
+fresh_db($dev);
+($rc, $out, $err) = medallion('deploy', $pr, '--dsn', "dbname=$dev");
+is($rc, 0, 'dev: deployed');
+($rc, $out, $err) = medallion('test', '--dsn', "dbname=$dev");
+is($rc, 0, 'dev: its tests pass') or diag("$out\n$err");
+psql('postgres', "DROP DATABASE $dev");
+
+# 3. prod, then the health check
+($rc, $out, $err) = medallion('deploy', $pr, '--prune', '--dsn', "dbname=$prod");
+is($rc, 0, 'prod: deployed') or diag("$out\n$err");
+like($err, qr/deployed: 0 added, 1 changed, 0 removed/, '... one definition changed');
+is(psql($prod, "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'bronze.stg_orders'::regclass AND attnum > 0"),
+	'order_id,customer_id,status,ordered_at,loaded_at,status_code', '... the view keeps its columns in place, the new one at the end');
+is(equals_query($prod, 'fct_orders', 'gold.fct_orders'), 0, '... and what it publishes equals its query');
+($rc, $out, $err) = medallion('test', '--dsn', "dbname=$prod");
+is($rc, 0, 'prod: the health check passes');
+
+# refused: a breaking change (a column the silver models read goes)
+my $breaking = project('breaking', sub {
+	write_file("$_[0]/models/staging/stg_orders.sql",
+		"select id as order_id, customer_id, upper(status) as status_code, status, loaded_at\n"
+		  . "from {{ source('shop_raw', 'orders') }}\n");
+});
+$before = prod_state($prod);
+($rc, $out, $err) = medallion('deploy', $breaking, '--plan', '--dsn', "dbname=$prod");
+is($rc, 1, 'a breaking change: the plan exits 1');
+like($out, qr/^stg_orders\s+column\s+ordered_at\s+removed\s+BREAKING\s/m, '... the column, breaking');
+like($out, qr/^stg_orders\s+model\s+int_order_totals\s+reads a removed column\s+BREAKING\s+reads ordered_at/m,
+	'... and the model that reads it');
+($rc, $out, $err) = medallion('deploy', $breaking, '--dsn', "dbname=$prod");
+is($rc, 1, '... the deploy exits 1');
+like($out, qr/stg_orders\s+skipped\s+model "\w+", which reads model "stg_orders", no longer binds: column \S*ordered_at\S* does not exist/,
+	'... naming the reader and the column');
+like($err, qr/refused, so nothing was deployed/, '... and says nothing was deployed');
+is(prod_state($prod), $before, '... prod is as it was');
+
+# refused: a failing blocking test
+my $failing = project('failing', sub {
+	write_file("$_[0]/tests/no_orders_at_all.sql", "select order_id from {{ ref('fct_orders') }}\n");
+});
+($rc, $out, $err) = medallion('deploy', $failing, '--dsn', "dbname=$prod");
+is($rc, 1, 'a failing test: the deploy exits 1') or diag("$out\n$err");
+like($out, qr/^fct_orders\s+failed\s/m, '... the run names the model');
+like($err, qr/did not build or pass their tests, so nothing was deployed/, '... nothing was deployed');
+is(prod_state($prod), $before, '... prod is as it was, its tests too');
+
+# refused: a bind error
+my $bad = project('bad', sub {
+	write_file("$_[0]/models/marts/mart_top_products.sql", "select nosuch from {{ ref('stg_products') }}\n");
+});
+($rc, $out, $err) = medallion('deploy', $bad, '--dsn', "dbname=$prod");
+is($rc, 1, 'a bind error: the deploy exits 1');
+like($out, qr/mart_top_products\s+skipped\s+column "nosuch" does not exist/, '... naming the model and the error');
+is(prod_state($prod), $before, '... prod is as it was');
+
+# problems with the project or the connection: 2
+($rc, $out, $err) = medallion('deploy', "$tmp/nosuch", '--dsn', "dbname=$prod");
+is($rc, 2, 'a missing project: exit 2');
+($rc, $out, $err) = medallion('deploy', $pr, '--dsn', 'dbname=tap_deploy_nosuch');
+is($rc, 2, 'an unreachable database: exit 2');
+like($err, qr/tap_deploy_nosuch.*\n.*nothing was changed/s, '... said plainly');
+
+# --prune: a mart leaves the project
+my $pruned = project('pruned', sub {
+	write_file("$_[0]/models/staging/stg_orders.sql",
+		"select id as order_id, customer_id, upper(status) as status_code, status, ordered_at, loaded_at\n"
+		  . "from {{ source('shop_raw', 'orders') }}\n");
+	unlink "$_[0]/models/marts/mart_top_products.sql" or die;
+});
+my $had = psql($prod, "SELECT count(*) FROM medallion.models WHERE name = 'mart_top_products'");
+($rc, $out, $err) = medallion('deploy', $pruned, '--prune', '--dsn', "dbname=$prod");
+is($rc, 0, '--prune: deployed') or diag("$out\n$err");
+is(psql($prod, "SELECT count(*) FROM medallion.models WHERE name = 'mart_top_products'") . ' '
+	  . psql($prod, "SELECT to_regclass('gold.mart_top_products') IS NULL"), '0 t',
+	"... the model that left the project is dropped (it had $had)");
+
+# run, test, plan, docs
+($rc, $out, $err) = medallion('run', 'fct_orders', '--dsn', "dbname=$prod");
+is($rc, 0, 'medallion run');
+like($out, qr/^fct_orders\s+(success|up_to_date)\s/m, '... a line per model');
+like($err, qr/\[1\/1\] (OK|UP TO DATE) gold\.fct_orders/, '... with the progress lines');
+($rc, $out, $err) = medallion('plan', '--dsn', "dbname=$prod");
+is($rc, 0, 'medallion plan');
+like($out, qr/^\d+\s+\d+\s+fct_orders\s+table\s/m, '... the steps');
+($rc, $out, $err) = medallion('docs', '--dsn', "dbname=$prod");
+like($out, qr/^<!DOCTYPE html>/, 'medallion docs: the page');
+($rc, $out, $err) = medallion('run', 'nosuch_model', '--dsn', "dbname=$prod");
+is($rc, 2, 'medallion run of a selector that names nothing: exit 2');
+psql($prod, "UPDATE shop_raw.customers SET country = 'XX' WHERE id = 1");
+($rc, $out, $err) = medallion('test', 'stg_customers', '--dsn', "dbname=$prod");
+is($rc, 1, 'medallion test with a failing test: exit 1');
+like($out, qr/^stg_customers\s+\S*country_code\S*\s+accepted_values\s+fail\s/m, '... naming it');
+psql('postgres', "DROP DATABASE $prod");
+
+# export: the AdventureWorks pipeline, deployed where only its sources are,
+# is the same pipeline
+my ($aw1, $aw2) = ('tap_deploy_aw1', 'tap_deploy_aw2');
+for my $db ($aw1, $aw2)
+{
+	psql('postgres', "DROP DATABASE IF EXISTS $db");
+	psql('postgres', "CREATE DATABASE $db");
+	psql($db, 'CREATE EXTENSION medallion');
+	psql_file($db, "$root/examples/adventureworks/generate.sql", vars => { sf => 1, seed => 42 });
+}
+psql_file($aw1, "$root/examples/adventureworks/sources.sql");
+psql_file($aw1, "$root/examples/adventureworks/models.sql");
+psql($aw1, "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('all')");
+($rc, $out, $err) = medallion('export', "$tmp/aw", '--dsn', "dbname=$aw1");
+is($rc, 0, 'export') or diag("$out\n$err");
+like($err, qr/13 models, 73 tests, 3 sources written/, '... every model, test and source');
+($rc, $out, $err) = medallion('deploy', "$tmp/aw", '--dsn', "dbname=$aw2");
+is($rc, 0, '... deployed into a database with only the sources') or diag("$out\n$err");
+my %catalog = (
+	models => "SELECT string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s', name, layer, materialized, "
+	  . "btrim(sql, E' \\n'), unique_key, indexes, array(SELECT t FROM unnest(tags) t WHERE t NOT LIKE 'dbt_project_%' ORDER BY 1), "
+	  . "description, column_descriptions, on_schema_change, statement_timeout, strategy, watermark, lookback, "
+	  . "snapshot_strategy, updated_at_column, check_columns, hard_deletes), E'\\n' ORDER BY name) FROM medallion.models",
+	tests => "SELECT string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s', model, name, kind, columns, "
+	  . "accepted, to_model, to_relation, to_column, expression, min_rows, max_rows, max_age, btrim(sql, E' \\n'), severity, "
+	  . "warn_if, error_if, store_failures), E'\\n' ORDER BY model, name) FROM medallion.tests",
+	sources => "SELECT string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s', name, kind, local_schema, tables, freshness_column, "
+	  . "warn_after, error_after, description), E'\\n' ORDER BY name) FROM medallion.sources");
+for my $what (sort keys %catalog)
+{
+	is(psql($aw2, $catalog{$what}), psql($aw1, $catalog{$what}), "... the same $what");
+}
+# every table model's rows (a snapshot's: its query's columns and is_current;
+# valid_from is when it was taken)
+for my $row (split /\n/, psql($aw1, "SELECT format('%I.%I', l.schema_name, m.name) || ' ' || m.materialized "
+	  . "FROM medallion.models m JOIN medallion.layers l ON l.name = m.layer "
+	  . "WHERE m.materialized IN ('table', 'incremental', 'snapshot') ORDER BY 1"))
+{
+	my ($relation, $kind) = split / /, $row;
+	my $rows = $kind eq 'snapshot'
+	  ? "SELECT md5(string_agg(r::text, ',' ORDER BY r::text)) FROM (SELECT (to_jsonb(x) - 'scd_id' - 'valid_from' - 'valid_to') AS r FROM $relation x) y"
+	  : "SELECT count(*) || ' ' || md5(string_agg(x::text, ',' ORDER BY x::text)) FROM $relation x";
+	is(psql($aw2, $rows), psql($aw1, $rows), "... the same rows in $relation");
+}
+psql('postgres', "DROP DATABASE $_") for ($aw1, $aw2);
+
+done_testing();
