@@ -109,6 +109,14 @@ DELETE FROM dq.orders WHERE amount < 0;
 SELECT model, status FROM medallion_run('all');
 SELECT model, test, status, failures FROM medallion_test('dq_customers, dq_orders') WHERE test <> 'freshness_signup';
 SELECT (options->>'test_only')::boolean AS test_only, status FROM medallion.runs ORDER BY run_id DESC LIMIT 1;
+-- a table never built is empty: its tests say "not built", never pass
+SELECT medallion_create_model('dq_never', 'SELECT id FROM dq.customers', layer => 'silver', materialized => 'table');
+SELECT medallion_add_test('dq_never', 'not_null', column_name => 'id');
+SELECT model, test, status, failures, message FROM medallion_test('dq_never');
+SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1;
+SELECT status FROM medallion_run('dq_never');
+SELECT model, test, status, failures FROM medallion_test('dq_never');
+SELECT * FROM medallion_drop_model('dq_never');
 
 -- Source freshness
 CREATE TABLE dq.events (id int, loaded_at timestamptz);

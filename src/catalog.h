@@ -309,6 +309,7 @@ extern void CatalogGetCapture(const char *model, char **snapshot, char **capture
 extern void CatalogSetCapture(const char *model, const char *snapshot, const char *capture,
 							  const char *previous);
 extern double *CatalogLastBuildMs(List *models);
+extern bool CatalogEverBuilt(const char *model);
 extern void CatalogInvalidateDownstream(const char *model);
 
 #endif							/* MEDALLION_CATALOG_H */

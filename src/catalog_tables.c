@@ -834,6 +834,35 @@ CatalogLastBuildMs(List *models)
 }
 
 /*
+ * CatalogEverBuilt
+ *		Has model ever been built: a build recorded (medallion.build_state,
+ *		every build since 0.3.0) or a successful step in the ledger?
+ */
+bool
+CatalogEverBuilt(const char *model)
+{
+	CatalogSession session;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	bool		isnull;
+	bool		built;
+	bool		has_state;
+
+	/* a 0.1.0 catalog, before ALTER EXTENSION UPDATE, has no build_state */
+	has_state = OidIsValid(get_relname_relid("build_state", get_namespace_oid("medallion", false)));
+	CatalogEnter(&session);
+	if (CatalogQuery(has_state ?
+					 "SELECT EXISTS (SELECT FROM medallion.build_state b WHERE b.model = $1) "
+					 "OR EXISTS (SELECT FROM medallion.run_models r WHERE r.model = $1 AND r.status = 'success')" :
+					 "SELECT EXISTS (SELECT FROM medallion.run_models r WHERE r.model = $1 AND r.status = 'success')",
+					 1, argtypes, values, NULL, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the builds of model \"%s\"", model);
+	built = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	CatalogLeave(&session);
+	return built;
+}
+
+/*
  * CatalogInvalidateDownstream
  *		Forget the analysis of the models that read model, so that they are
  *		analyzed again on next use (an ephemeral model they inline changed).

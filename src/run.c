@@ -690,6 +690,31 @@ medallion_test(PG_FUNCTION_ARGS)
 
 		if (!OidIsValid(relid))
 			continue;
+
+		/*
+		 * A table that was never built is empty, and its tests would pass:
+		 * they are reported "not built", and fail the call's status.
+		 */
+		if (step->model->kind != MAT_VIEW && !CatalogEverBuilt(step->model->name))
+		{
+			foreach(lt, CatalogListTests(step->model->name))
+			{
+				TestDef    *test = lfirst(lt);
+				Datum		values[7];
+				bool		nulls[7] = {false, false, false, false, true, true, false};
+
+				values[0] = CStringGetTextDatum(step->model->name);
+				values[1] = CStringGetTextDatum(test->name);
+				values[2] = CStringGetTextDatum(test->kind);
+				values[3] = CStringGetTextDatum("not built");
+				values[6] = CStringGetTextDatum(psprintf("model \"%s\" was never built: run it first (medallion_run)",
+														  step->model->name));
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+				failed++;
+			}
+			step->status = STEP_SKIPPED;
+			continue;
+		}
 		ModelScopeEnter(&scope, ModelOwnerId(step->model), 0);
 		step->tests = TestsRun(step->model, relid, NIL, NIL, run->context);
 		ModelScopeLeave(&scope);
