@@ -203,6 +203,20 @@ DROP VIEW scsrc.bi_v;
 SELECT medallion_create_model('sc_v', $$SELECT id, price FROM scsrc.items$$);
 SELECT version, sql FROM medallion.models WHERE name = 'sc_v';
 SELECT * FROM bronze.sc_v ORDER BY id;
+-- a reader bound again must mean what it meant: resolving its names again
+-- must not find an object made since (here a function that the new type
+-- would choose)
+CREATE SCHEMA scx;
+CREATE SCHEMA scy;
+CREATE FUNCTION scx.fmt(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$SELECT '<' || t || '>'$$;
+SET search_path = scy, scx, public;
+SELECT medallion_create_model('sc_fmt', $$SELECT id, fmt(label) AS l FROM sc_v$$, layer => 'gold', materialized => 'view');
+RESET search_path;
+CREATE FUNCTION scy.fmt(t varchar) RETURNS text LANGUAGE sql IMMUTABLE AS $$SELECT 'captured'$$;
+SELECT medallion_create_model('sc_v', $$SELECT id, label::varchar(10) AS label FROM scsrc.items$$);
+SELECT * FROM gold.sc_fmt ORDER BY id;
+SELECT * FROM medallion_drop_model('sc_fmt');
+DROP SCHEMA scx, scy CASCADE;
 -- a column retyped and one removed that no reader reads: the view and its
 -- reader's view are made again, bound again, and keep their grants
 SELECT medallion_create_model('sc_v', $$SELECT id, label::varchar(10) AS label FROM scsrc.items$$);

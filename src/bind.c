@@ -49,6 +49,7 @@
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_depend.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_extension.h"
@@ -71,6 +72,7 @@
 #include "rewrite/rewriteManip.h"
 #include "rewrite/rewriteSupport.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
@@ -500,6 +502,121 @@ BindDependentViews(Oid relid)
 }
 
 /*
+ * What the bindings BindDropDependents dropped read (their names, and for
+ * each the objects its query referred to), so that a model bound again
+ * after a change can be held to reading what it read (BindReadsAsBefore).
+ * Kept in TopTransactionContext, for the transaction that dropped them.
+ */
+typedef struct DroppedReads
+{
+	char	   *name;
+	List	   *reads;			/* char *: reads_of's keys */
+} DroppedReads;
+
+static List *dropped_reads = NIL;
+static LocalTransactionId dropped_reads_lxid = InvalidLocalTransactionId;
+
+/*
+ * reads_of
+ *		What binding view reads, as keys: a relation medallion manages (a
+ *		model's published relation, a binding) by name, since changes make
+ *		them again under new OIDs; any other object by class and OID.
+ *		Objects of pg_catalog are left out: only a superuser makes them, so
+ *		they cannot capture a name.
+ */
+static List *
+reads_of(Oid view)
+{
+	Oid			rule = get_rewrite_oid(view, ViewSelectRuleName, true);
+	Oid			bindnsp = RelBindNamespace(false);
+	List	   *layer_nsps = NIL;
+	List	   *keys = NIL;
+	Relation	depRel;
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	ListCell   *lc;
+
+	if (!OidIsValid(rule))
+		return NIL;
+	foreach(lc, CatalogListLayers())
+		layer_nsps = lappend_oid(layer_nsps, get_namespace_oid(((LayerDef *) lfirst(lc))->schema, true));
+	depRel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RewriteRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(rule));
+	scan = systable_beginscan(depRel, DependDependerIndexId, true, NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+		ObjectAddress ref = {dep->refclassid, dep->refobjid, 0};
+		char	   *k;
+
+		if (dep->refclassid == RelationRelationId && dep->refobjid == view)
+			continue;
+		if (dep->refclassid == RelationRelationId &&
+			(get_rel_namespace(dep->refobjid) == bindnsp ||
+			 list_member_oid(layer_nsps, get_rel_namespace(dep->refobjid))))
+			k = psprintf("relation %s", get_rel_name(dep->refobjid));
+		else if (get_object_namespace(&ref) == PG_CATALOG_NAMESPACE)
+			continue;
+		else
+			k = psprintf("%u:%u", dep->refclassid, dep->refobjid);
+		if (!list_member(keys, makeString(k)))
+			keys = lappend(keys, makeString(k));
+	}
+	systable_endscan(scan);
+	table_close(depRel, AccessShareLock);
+	return keys;
+}
+
+/*
+ * BindReadsAsBefore
+ *		Does binding name, made again in this transaction after a change
+ *		dropped it, read only what it read before (besides PostgreSQL's
+ *		own objects)?  When not, *extra describes an object it reads now
+ *		and did not.  A binding this transaction did not drop is as before.
+ */
+bool
+BindReadsAsBefore(const char *name, char **extra)
+{
+	Oid			relid = RelBinding(name);
+	ListCell   *lc;
+
+	if (dropped_reads_lxid != MyProc->lxid || !OidIsValid(relid))
+		return true;
+	foreach(lc, dropped_reads)
+	{
+		DroppedReads *before = lfirst(lc);
+		ListCell   *lk;
+
+		if (strcmp(before->name, name) != 0)
+			continue;
+		foreach(lk, reads_of(relid))
+		{
+			char	   *k = strVal(lfirst(lk));
+			unsigned int classid;
+			unsigned int objid;
+
+			if (list_member(before->reads, lfirst(lk)))
+				continue;
+			if (sscanf(k, "%u:%u", &classid, &objid) == 2)
+			{
+				ObjectAddress obj = {classid, objid, 0};
+
+				*extra = getObjectDescription(&obj, true);
+			}
+			else
+				*extra = pstrdup(k);
+			return false;
+		}
+		return true;
+	}
+	return true;
+}
+
+/*
  * BindDropDependents
  *		Drop the bindings that depend on relation relid (on its columns
  *		attnums only, when given: what dropping or retyping them would
@@ -523,14 +640,28 @@ BindDropDependents(Oid relid, List *attnums)
 		ObjectAddresses *objects = new_object_addresses();
 		ListCell   *lc;
 
+		if (dropped_reads_lxid != MyProc->lxid)
+		{
+			dropped_reads = NIL;	/* an earlier transaction's, freed with it */
+			dropped_reads_lxid = MyProc->lxid;
+		}
 		foreach(lc, found)
 		{
 			ObjectAddress obj;
+			MemoryContext old;
+			DroppedReads *dropped;
+			List	   *reads = reads_of(lfirst_oid(lc));
 
 			obj.classId = RelationRelationId;
 			obj.objectId = lfirst_oid(lc);
 			obj.objectSubId = 0;
 			names = lappend(names, get_rel_name(obj.objectId));
+			old = MemoryContextSwitchTo(TopTransactionContext);
+			dropped = palloc(sizeof(DroppedReads));
+			dropped->name = pstrdup(get_rel_name(obj.objectId));
+			dropped->reads = copyObject(reads);
+			dropped_reads = lappend(dropped_reads, dropped);
+			MemoryContextSwitchTo(old);
 			LockRelationOid(obj.objectId, AccessExclusiveLock);
 			add_exact_object_address(&obj, objects);
 		}

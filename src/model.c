@@ -745,10 +745,26 @@ model_of_binding(const char *name)
 	return NULL;
 }
 
+/*
+ * rebind_work
+ *		Bind a model again, as its owner, from its SQL, after a change
+ *		dropped its binding; it must read what it read (BindReadsAsBefore):
+ *		resolving its names again must not find an object made since, which
+ *		would change what the model means.
+ */
 static void
 rebind_work(void *arg)
 {
-	analyze_one((ModelDef *) arg, CatalogListModels(), CatalogListSources(), true);
+	ModelDef   *model = (ModelDef *) arg;
+	char	   *extra = NULL;
+
+	analyze_one(model, CatalogListModels(), CatalogListSources(), true);
+	if (!BindReadsAsBefore(model->name, &extra))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("bound again, it would read %s, which it did not read before", extra),
+				 errdetail("A model bound again after a change upstream of it must mean what it meant: its names are resolved again, and found another object."),
+				 errhint("Its owner defines it again with medallion_create_model, which binds it as it is now.")));
 }
 
 /*
