@@ -18,6 +18,7 @@ OBJS = \
 	src/materialize.o \
 	src/sqltext.o \
 	src/build_relation.o \
+	src/contract.o \
 	src/build_candidate.o \
 	src/publish.o \
 	src/build_incremental.o \

@@ -76,6 +76,11 @@ extern int64 BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char 
 extern void BuildDropCandidate(Candidate *cand);
 extern SchemaChange *BuildSchemaChange(Relation rel, List *columns);
 extern char *BuildNameList(List *names, bool columns);
+
+/* contract.c */
+extern void ContractCheck(ModelDef *model, List *columns);
+extern void ContractApply(ModelDef *model, Oid relid);
+extern void ContractVerifyCandidate(ModelDef *model, Oid published, Oid candidate);
 extern List *BuildCheckDependents(ModelDef *model, Relation rel, List *columns);
 extern uint64 BuildFillHeap(Oid heap, List *columns, const char *sql, Oid shown_as,
 							List *redirect_from, List *redirect_to);

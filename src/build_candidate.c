@@ -798,6 +798,8 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 								   redirect_from, redirect_to);
 		dress_candidate(cand, cand->candidate);
 	}
+	/* the table's CHECK constraints (a contract's too) hold for what replaces it */
+	ContractVerifyCandidate(model, cand->published, cand->candidate);
 	if (build_analyze)
 		SqlUtility(psprintf("ANALYZE %s", SqlRelationName(cand->candidate)));
 	return cand;
@@ -891,6 +893,7 @@ BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate, int64 rows)
 				 errhint("Run the model again.")));
 	table_close(candrel, NoLock);
 	table_close(pubrel, NoLock);
+	ContractVerifyCandidate(model, cand->published, cand->candidate);
 	return cand;
 }
 

@@ -557,7 +557,10 @@ BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed, LayerDef *layer,
 	if (!OidIsValid(relid))
 		elog(ERROR, "published relation of model \"%s\" was not created", model->name);
 	if (!is_view)
+	{
+		ContractApply(model, relid);
 		BuildEnsureIndexes(model, relid);
+	}
 	if (layer->reader_role != NULL)
 	{
 		CatalogSession session;

@@ -55,6 +55,7 @@
 #define Anum_models_distributed_by	29
 #define Anum_models_colocate_with	30
 #define Anum_models_deterministic	31
+#define Anum_models_contract	32
 
 #define Anum_sources_name	1
 #define Anum_sources_kind	2
@@ -190,6 +191,7 @@ typedef struct ModelDef
 	char	   *distributed_by; /* Citus (hash): the distribution column */
 	char	   *colocate_with;	/* Citus (hash): a model, or NULL (Citus's default) */
 	bool		deterministic;	/* its owner says: no function it calls changes it */
+	char	   *contract;		/* jsonb text: promised columns and constraints, or NULL */
 	bool		enabled;
 	int			version;
 	char	   *sql_hash;

@@ -193,7 +193,9 @@ CatalogGetLayer(const char *name, bool missing_ok)
 	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'distribution', " \
 	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'distributed_by', " \
 	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'colocate_with', " \
-	"(pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool " \
+	"(pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool, " \
+	/* of 0.3.0 */ \
+	"(pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->) 'contract')::text " \
 	"FROM medallion.models m JOIN medallion.layers l ON l.name = m.layer " \
 	"LEFT JOIN medallion.analysis a ON a.model = m.name "
 
@@ -237,6 +239,9 @@ model_from_tuple(HeapTuple tuple, TupleDesc desc, void *arg)
 	model->distributed_by = CatalogText(tuple, desc, Anum_models_distributed_by);
 	model->colocate_with = CatalogText(tuple, desc, Anum_models_colocate_with);
 	model->deterministic = CatalogBool(tuple, desc, Anum_models_deterministic);
+	model->contract = CatalogText(tuple, desc, Anum_models_contract);
+	if (model->contract != NULL && strcmp(model->contract, "null") == 0)
+		model->contract = NULL;
 	check_model_row(model, tuple, desc);
 	return model;
 }
@@ -414,13 +419,14 @@ void
 CatalogUpsertModel(ModelDef *model, bool is_new)
 {
 	CatalogSession session;
-	Oid			argtypes[28];
-	Datum		values[28];
-	char		nulls[28];
+	Oid			argtypes[29];
+	Datum		values[29];
+	char		nulls[29];
 	bool		citus;
+	bool		contract;
 	int			ret;
 
-	for (int i = 0; i < 27; i++)
+	for (int i = 0; i < 29; i++)
 		argtypes[i] = TEXTOID;
 	argtypes[6] = argtypes[7] = argtypes[8] = argtypes[22] = TEXTARRAYOID;
 	argtypes[13] = BOOLOID;
@@ -459,11 +465,15 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 	set_text_arg(values, nulls, 26, model->colocate_with);
 	argtypes[27] = BOOLOID;
 	values[27] = BoolGetDatum(model->deterministic);
+	set_text_arg(values, nulls, 28, model->contract);
 
 	CatalogEnter(&session);
 	/* the 0.1.0 catalog, before ALTER EXTENSION UPDATE, has no Citus settings nor deterministic */
 	citus = get_attnum(get_relname_relid("models", get_namespace_oid("medallion", false)),
 					   "distribution") != InvalidAttrNumber;
+	/* ... and the 0.2.0 catalog no contract */
+	contract = get_attnum(get_relname_relid("models", get_namespace_oid("medallion", false)),
+						  "contract") != InvalidAttrNumber;
 	if (is_new)
 		ret = SPI_execute_with_args(psprintf(
 											 "INSERT INTO medallion.models (name, layer, materialized, sql, owner, "
@@ -474,9 +484,10 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 											 "hard_deletes%s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
 											 "$11::jsonb, $12, $13::interval, $14, $15, $16, $17, $18, "
 											 "$19::interval, $20::real, $21, $22, $23, $24%s)",
-											 citus ? ", distribution, distributed_by, colocate_with, deterministic" : "",
-											 citus ? ", $25, $26, $27, $28" : ""),
-									citus ? 28 : 24, argtypes, values, nulls, false, 0);
+											 !citus ? "" : contract ? ", distribution, distributed_by, colocate_with, deterministic, contract" :
+											 ", distribution, distributed_by, colocate_with, deterministic",
+											 !citus ? "" : contract ? ", $25, $26, $27, $28, $29::jsonb" : ", $25, $26, $27, $28"),
+									!citus ? 24 : contract ? 29 : 28, argtypes, values, nulls, false, 0);
 	else
 		ret = SPI_execute_with_args(psprintf(
 											 "UPDATE medallion.models SET layer = $2, materialized = $3, sql = $4, "
@@ -488,9 +499,12 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 											 "full_refresh_threshold = $20::real, snapshot_strategy = $21, "
 											 "updated_at_column = $22, check_columns = $23, hard_deletes = $24, %s"
 											 "updated_at = pg_catalog.now() WHERE name = $1",
-											 citus ? "distribution = $25, distributed_by = $26, colocate_with = $27, "
-											 "deterministic = $28, " : ""),
-									citus ? 28 : 24, argtypes, values, nulls, false, 0);
+											 !citus ? "" : contract ?
+											 "distribution = $25, distributed_by = $26, colocate_with = $27, "
+											 "deterministic = $28, contract = $29::jsonb, " :
+											 "distribution = $25, distributed_by = $26, colocate_with = $27, "
+											 "deterministic = $28, "),
+									!citus ? 24 : contract ? 29 : 28, argtypes, values, nulls, false, 0);
 	CatalogCheckSpi(ret, is_new ? SPI_OK_INSERT : SPI_OK_UPDATE, "writing a model");
 	if (SPI_processed != 1)
 		elog(ERROR, "model \"%s\" was not written", model->name);

@@ -283,6 +283,8 @@ definition_hash(ModelDef *model)
 		/* only when set: the hashes of models defined before 0.2.0 stay */
 		if (model->deterministic)
 			appendStringInfoString(&buf, "deterministic\x1f");
+		if (model->contract)
+			appendStringInfo(&buf, "contract %s\x1f", model->contract);
 		foreach(lc, model->check_columns)
 			appendStringInfo(&buf, "%s\x1d", (char *) lfirst(lc));
 	}
@@ -496,6 +498,8 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	}
 	if (PG_NARGS() > 23)
 		model->deterministic = !PG_ARGISNULL(23) && PG_GETARG_BOOL(23);
+	if (PG_NARGS() > 24 && !PG_ARGISNULL(24))
+		model->contract = DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(24)));
 	ScaleCheckSettings(model);
 	MaterializeCheckSettings(model, PG_ARGISNULL(15) ? 0 : PG_GETARG_FLOAT4(15));
 	model->owner = previous ? previous->owner : GetUserNameFromId(GetUserId(), false);
@@ -507,6 +511,7 @@ medallion_create_model(PG_FUNCTION_ARGS)
 							CatalogListModels(), CatalogListSources());
 	BindCheckDefinition(analyzed->query);
 	check_settings(model, analyzed);
+	ContractCheck(model, analyzed->columns);
 	check_cycle(model->name, analyzed->upstream_models);
 
 	relid = RelPublished(model);

@@ -151,6 +151,9 @@ def settings(imp, node):
             params['hard_deletes'] = 'invalidate'
     if params['materialized'] == 'incremental' and 'on_schema_change' not in params:
         params['on_schema_change'] = 'ignore'
+    contract = contract_of(node, conf)
+    if contract is not None:
+        params['contract'] = json.dumps(contract)
     # medallion's own settings, which dbt has no word for (medallion export
     # writes them so): meta: {medallion: {indexes: [...], ...}}
     extra = (conf.get('meta') or {}).get('medallion') or {}
@@ -160,10 +163,41 @@ def settings(imp, node):
     return params
 
 
+def contract_of(node, conf):
+    """dbt's enforced contract (config contract: {enforced: true}, the YAML
+    columns' data_type and constraints, the model's constraints) as
+    medallion's contract, or None."""
+    if not (conf.get('contract') or {}).get('enforced'):
+        return None
+    columns, key = [], []
+    for c in node.yml.get('columns') or []:
+        if not c.get('data_type'):
+            raise Skip(f'contract: column {c.get("name")} has no data_type')
+        col = {'name': c['name'], 'data_type': str(c['data_type'])}
+        for k in c.get('constraints') or []:
+            kind = k.get('type')
+            if kind in ('not_null', 'unique', 'primary_key'):
+                col[kind] = True
+            elif kind == 'check' and k.get('expression'):
+                col['check'] = str(k['expression'])
+            elif kind not in ('foreign_key', 'custom'):
+                raise Skip(f'contract: column {c["name"]}: constraint {kind} is not supported')
+        columns.append(col)
+    for k in node.yml.get('constraints') or []:
+        if k.get('type') == 'primary_key':
+            key += list(k.get('columns') or [])
+    if not columns:
+        raise Skip('contract: enforced, but no column is described with a data_type')
+    out = {'columns': columns}
+    if key:
+        out['primary_key'] = key
+    return out
+
+
 # settings a model's meta.medallion may give (watermark and lookback: above)
 MEDALLION_META = ('indexes', 'statement_timeout', 'full_refresh_threshold', 'deterministic',
                   'distributed_by', 'colocate_with', 'distribution')
-CASTS = {'column_descriptions': '::jsonb', 'lookback': '::interval', 'statement_timeout': '::interval',
+CASTS = {'column_descriptions': '::jsonb', 'contract': '::jsonb', 'lookback': '::interval', 'statement_timeout': '::interval',
          'full_refresh_threshold': '::real'}
 
 

@@ -26,12 +26,13 @@ CREATE OR REPLACE FUNCTION @extschema@.medallion_create_model(
 	distributed_by text DEFAULT NULL,
 	colocate_with text DEFAULT NULL,
 	distribution text DEFAULT NULL,
-	deterministic boolean DEFAULT false)
+	deterministic boolean DEFAULT false,
+	contract jsonb DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'medallion_create_model'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text, text, text, text, boolean) IS
-	'Create or update a model: validates the query by parse analysis, records its dependencies and column lineage and creates its published relation (on Citus, distributed or reference when asked); with deterministic, its owner declares that the functions it calls do not make it change without its inputs (change-aware runs); returns created, updated or unchanged';
+COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text, text, text, text, boolean, jsonb) IS
+	'Create or update a model: validates the query by parse analysis, records its dependencies and column lineage and creates its published relation (on Citus, distributed or reference when asked); with deterministic, its owner declares that the functions it calls do not make it change without its inputs (change-aware runs); with a contract, the query''s columns must be the contract''s (names and types) and a table model''s published table enforces its constraints; returns created, updated or unchanged';
 
 CREATE OR REPLACE FUNCTION @extschema@.medallion_drop_model(name text, cascade boolean DEFAULT false)
 RETURNS SETOF text

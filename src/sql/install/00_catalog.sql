@@ -132,6 +132,7 @@ CREATE TABLE medallion.models (
 	distributed_by text,
 	colocate_with text,
 	deterministic boolean NOT NULL DEFAULT false,
+	contract	jsonb,
 	CONSTRAINT models_distribution_settings_check CHECK (coalesce(distribution = 'hash', false) = (distributed_by IS NOT NULL)
 												 AND (colocate_with IS NULL OR coalesce(distribution = 'hash', false)))
 );
@@ -166,6 +167,7 @@ COMMENT ON COLUMN medallion.models.updated_at IS 'When the definition last chang
 COMMENT ON COLUMN medallion.models.distribution IS 'Citus: hash (a distributed table, by distributed_by) or reference (a copy on every node); NULL for a local table';
 COMMENT ON COLUMN medallion.models.distributed_by IS 'Citus: the distribution column of a hash-distributed model';
 COMMENT ON COLUMN medallion.models.colocate_with IS 'Citus: the model a hash-distributed model is colocated with (NULL: Citus''s default, the first distributed table of the same column type)';
+COMMENT ON COLUMN medallion.models.contract IS 'The columns (names, types) the query must give, and the constraints (not_null, unique, primary_key, check) its published table enforces; NULL: none';
 COMMENT ON COLUMN medallion.models.deterministic IS 'Its owner declares that its result depends only on what it reads: the functions it calls do not make a change-aware run build it';
 
 /*

@@ -167,3 +167,12 @@ ALTER TABLE medallion.models DROP CONSTRAINT models_on_schema_change_check;
 ALTER TABLE medallion.models ADD CONSTRAINT models_on_schema_change_check
 	CHECK (on_schema_change IN ('fail', 'ignore', 'append_new_columns', 'sync_all_columns'));
 COMMENT ON COLUMN medallion.models.on_schema_change IS 'What an incremental run does when the query''s columns change: fail, ignore, append_new_columns, sync_all_columns (a table rebuilt whole takes the new columns)';
+
+/*
+ * Contracts: the columns a model promises, and the constraints its table
+ * enforces; medallion_create_model takes one (a new argument, so the old
+ * signature goes; the functions section makes the new one).
+ */
+ALTER TABLE medallion.models ADD COLUMN contract jsonb;
+COMMENT ON COLUMN medallion.models.contract IS 'The columns (names, types) the query must give, and the constraints (not_null, unique, primary_key, check) its published table enforces; NULL: none';
+DROP FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text, text, text, text, boolean);
