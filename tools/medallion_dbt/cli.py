@@ -66,7 +66,10 @@ def main(argv=None):
     imp.add_argument('--vars', help="YAML of variables, as dbt's --vars")
     imp.add_argument('--allow-partial', action='store_true', help='commit what could be imported')
     imp.add_argument('--layer-map', action='append', metavar='FOLDER=LAYER',
-                     help='a folder (or +schema) that names a layer')
+                     help='a folder (or +schema, or (top) for the top of models/) that names a layer')
+    imp.add_argument('--default-layer', metavar='LAYER',
+                     help='the layer of a model whose folders and schema name none (else a model at the top of '
+                          'models/ goes where its place in the DAG says)')
     imp.add_argument('--dialect', choices=['postgres', 'tsql'], help="the models' SQL dialect")
     imp.add_argument('--seed-schema', default='seeds', help='where seeds are loaded (default seeds)')
     imp.add_argument('--allow-local-package', action='append', metavar='DIR',

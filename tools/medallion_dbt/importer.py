@@ -6,7 +6,7 @@ import re
 
 from . import mapping, models, seeds, sources
 from .db import Database
-from .errors import Skip
+from .errors import ProjectError, Skip
 from .project import Node
 from .render import Renderer, Resolver
 from .sqltext import Relation, set_keywords
@@ -23,8 +23,13 @@ class Importer(Resolver):
         self.imported = set()
         self.test_names = set()
         self.db = Database(args.dsn, args.dry_run)
-        self.layers = {r[0] for r in self.db.query_params('SELECT name FROM medallion.layers', [])} \
-            or {'bronze', 'silver', 'gold'}
+        self.layer_order = [r[0] for r in self.db.query_params('SELECT name FROM medallion.layers ORDER BY ordinal',
+                                                               [])] or ['bronze', 'silver', 'gold']
+        self.layers = set(self.layer_order)
+        for option, layer in [('--default-layer', project.default_layer)] + \
+                [(f'--layer-map {k}={v}', v) for k, v in project.layer_map.items() if k in project.mapped]:
+            if layer is not None and layer not in self.layers:
+                raise ProjectError(f'{option}: {layer} is not a layer (the layers: {", ".join(self.layer_order)})')
         words = self.db.query_params("SELECT word FROM pg_catalog.pg_get_keywords() WHERE catcode <> 'U'", [])
         if words:
             set_keywords(w for (w,) in words)
@@ -52,7 +57,7 @@ class Importer(Resolver):
             if reader is not None:
                 reader.refs.append(name)
             if node.layer is None:
-                node.layer = models.layer_of_unrendered(node, self.p.layer_map, self.layers)
+                node.layer = models.node_layer(self, node, rendered=False)
             return Relation(node.layer, name, node)
         if name in self.p.seeds:
             if reader is not None:

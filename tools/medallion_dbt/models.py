@@ -13,25 +13,36 @@ MATERIALIZATIONS = {'view', 'table', 'incremental', 'ephemeral', 'snapshot'}
 NAME_RE = re.compile(r'^[a-z_][a-z0-9_]{0,62}$')
 
 
-def layer_of(node, layer_map, layers):
+TOP = '(top)'
+
+
+def layer_of(node, layer_map, layers, default=None):
     """The layer of a rendered model or snapshot: its schema (config(),
     schema.yml, +schema) when that names a layer, as is or through
-    layer_map; else the deepest folder layer_map knows; a snapshot silver."""
+    layer_map; else the deepest folder layer_map knows; a snapshot silver;
+    a model at the top of models/ the layer layer_map gives '(top)';
+    else default (--default-layer).  Skip when none: node_layer then
+    places a model at the top by the DAG."""
     schema = node.config.get('schema') or node.config.get('target_schema') \
         or (node.yml.get('config') or {}).get('schema') or node.folder_config.get('schema')
     schema = layer_map.get(schema, schema) if isinstance(schema, str) else None
     if schema in layers:
         return schema
-    for folder in reversed(getattr(node, 'folders', [])):
+    folders = getattr(node, 'folders', [])
+    for folder in reversed(folders):
         if folder in layer_map:
             return layer_map[folder]
     if node.kind == 'snapshot':
         return 'silver'
-    raise Skip(f'no layer: the folder {"/".join(getattr(node, "folders", [])) or "(top)"} names none '
-               f'(use +schema or --layer-map FOLDER=LAYER)')
+    if not folders and TOP in layer_map:
+        return layer_map[TOP]
+    if default:
+        return default
+    raise Skip(f'no layer: the folder {"/".join(folders) or TOP} names none '
+               f'(use +schema, --layer-map FOLDER=LAYER or --default-layer LAYER)')
 
 
-def layer_of_unrendered(node, layer_map, layers):
+def layer_of_unrendered(node, layer_map, layers, default=None):
     """A model's layer before it is rendered: its config() call's literal
     schema, else folder and file configs (the call is read when it is
     rendered)."""
@@ -42,7 +53,52 @@ def layer_of_unrendered(node, layer_map, layers):
             layer = layer_map.get(s.group(1), s.group(1))
             if layer in layers:
                 return layer
-    return layer_of(node, layer_map, layers)
+    return layer_of(node, layer_map, layers, default)
+
+
+def node_layer(imp, node, rendered=True):
+    """layer_of (or layer_of_unrendered) with the import's options; a model
+    at the top of models/ that they place nowhere goes where its place in
+    the DAG says (imp.p.top_layers), noted in the report."""
+    how = layer_of if rendered else layer_of_unrendered
+    try:
+        return how(node, imp.p.layer_map, imp.layers, imp.p.default_layer)
+    except Skip:
+        chosen = imp.p.top_layers.get(node.name) if node.kind == 'model' and not node.folders else None
+        if chosen is None:
+            raise
+        if rendered:
+            add_note(node, f'layer {chosen[0]}: at the top of models/, and {chosen[1]} (--default-layer or '
+                           f'--layer-map "{TOP}=LAYER" chooses another)')
+        return chosen[0]
+
+
+def add_note(node, text):
+    """A note for the node's line of the report, after those it has."""
+    node.note = f'{node.note}; {text}' if node.note else text
+
+
+def top_layers(nodes, project, ordered_layers):
+    """The layer of each model at the top of models/ whose schema names
+    none, by its place in the DAG (nodes: name -> rendered node, whose refs
+    are known): one that reads no model (only sources, seeds, or nothing)
+    goes to the first layer; one no model reads to the last; any other to
+    the middle one.  name -> (layer, why)."""
+    first, last = ordered_layers[0], ordered_layers[-1]
+    middle = ordered_layers[len(ordered_layers) // 2]
+    read = set()
+    for node in nodes.values():
+        read.update(node.refs)
+    out = {}
+    for name, node in nodes.items():
+        if node.kind != 'model' or node.folders:
+            continue
+        if any(r in project.models or r in project.snapshots for r in node.refs):
+            out[name] = (last, 'no model reads it') if name not in read \
+                else (middle, 'it reads models and models read it')
+        else:
+            out[name] = (first, 'it reads only sources and seeds')
+    return out
 
 
 def render_config(imp, node, conf):
@@ -63,6 +119,7 @@ def prepare(imp, node):
         raise Skip('Python models are not supported')
     node.refs = []
     node.config = {}
+    node.note = None
     raw = node.raw
     early = render_config(imp, node, deep_merge(node.folder_config, node.yml.get('config') or {}))
     if early.get('enabled') is False:
@@ -78,7 +135,7 @@ def prepare(imp, node):
     if materialized not in MATERIALIZATIONS:
         raise Skip(f'materialization "{materialized}" has no medallion equivalent '
                    f'(view, table, incremental, ephemeral, snapshot)')
-    node.layer = layer_of(node, imp.p.layer_map, imp.layers)
+    node.layer = node_layer(imp, node)
     node.materialized = materialized
     sql = sql.strip().rstrip(';').strip()
     if imp.p.dialect == 'tsql':
@@ -96,14 +153,13 @@ def settings(imp, node):
         tags += [found] if isinstance(found, str) else list(found)
     renamed = [t for t in tags if tag_ident(t) != t]
     if renamed:
-        node.note = ((node.note + '; ') if node.note else '') + 'tags as medallion spells them: ' + \
-            ', '.join(f'{t} -> {tag_ident(t)}' for t in renamed)
+        add_note(node, 'tags as medallion spells them: ' + ', '.join(f'{t} -> {tag_ident(t)}' for t in renamed))
     params['tags'] = sorted(set([tag_ident(t) for t in tags] + [project_tag(imp.p)]))
     try:
         desc = imp.render_value(node, node.yml.get('description'))
     except Skip as e:
         desc = None
-        node.note = f'description left out: {e}'
+        add_note(node, f'description left out: {e}')
     if desc:
         params['description'] = str(desc).strip()
     cols = {c['name']: str(imp.render_value(node, c['description'])).strip()
@@ -130,8 +186,8 @@ def settings(imp, node):
             params['materialized'] = 'table'
             for k in ('strategy', 'unique_key'):
                 params.pop(k, None)
-            node.note = ('incremental without a watermark (no is_incremental() block of the usual shape, '
-                         'no meta.medallion.watermark): imported as a table')
+            add_note(node, 'incremental without a watermark (no is_incremental() block of the usual shape, '
+                           'no meta.medallion.watermark): imported as a table')
         else:
             params['watermark'] = mark
             if lookback:
@@ -171,9 +227,14 @@ def order(imp):
     Layers are worked out first, so that ref() renders the same
     whatever order models are read in."""
     nodes = {}
+    # models at the top of models/ that nothing else places: the middle
+    # layer while the DAG is read, then where their place in it says
+    middle = imp.layer_order[len(imp.layer_order) // 2]
+    imp.p.top_layers = {name: (middle, 'the DAG is being read') for name, node in imp.p.models.items()
+                        if not node.folders and not node.python}
     for node in list(imp.p.models.values()) + list(imp.p.snapshots.values()):
         try:
-            node.layer = None if node.python else layer_of_unrendered(node, imp.p.layer_map, imp.layers)
+            node.layer = None if node.python else node_layer(imp, node, rendered=False)
         except Skip:
             node.layer = None
     for node in list(imp.p.models.values()) + list(imp.p.snapshots.values()):
@@ -187,6 +248,9 @@ def order(imp):
             else:
                 # ordered by the refs met so far; rendered again when imported
                 nodes[node.name] = node
+    imp.p.top_layers = top_layers(nodes, imp.p, imp.layer_order)
+    for name, (layer, _) in imp.p.top_layers.items():
+        nodes[name].layer = layer
     ordered, state = [], {}
 
     def visit(name, path):

@@ -155,9 +155,16 @@ class Project:
                 raise ProjectError('--vars: a YAML mapping, as "{name: value}"')
             self.vars.update(extra)
         self.layer_map = dict(FOLDER_LAYERS)
+        self.mapped = set()         # the folders --layer-map names
         for item in args.layer_map or []:
-            folder, _, layer = item.partition('=')
+            folder, eq, layer = item.partition('=')
+            if not eq or not folder or not layer:
+                raise ProjectError(f'--layer-map {item}: FOLDER=LAYER (a folder or +schema value, or (top) for '
+                                   f'the models at the top of models/)')
             self.layer_map[folder] = layer
+            self.mapped.add(folder)
+        self.default_layer = getattr(args, 'default_layer', None)
+        self.top_layers = {}        # models at the top of models/: name -> (layer, why), by the DAG
         self.dialect = args.dialect or self.profile_dialect()
         self.target = args.target or 'dev'
         self.models = {}
