@@ -9,7 +9,7 @@ import jinja2
 from .dialect import translate_tsql
 from .errors import Skip
 from .project import Node
-from .sqltext import Filtered, Relation, quote_ident, quote_literal
+from .sqltext import Filtered, Relation, fold_ident, fold_idents, quote_ident, quote_literal
 
 # The arguments of dbt's and the packages' tests that the mapping reads.
 KNOWN_TEST_ARGUMENTS = {
@@ -108,7 +108,7 @@ def map_test(imp, node, column, name, args, conf):
         if unknown:
             # row_condition, mostly, fail_calc...: what they change is not mapped
             raise Skip(f'{name}: argument {", ".join(unknown)} is not supported')
-    col = args.get('column_name', column)
+    col = fold_ident(args['column_name']) if args.get('column_name') is not None else column
     p = {'model': node.name}
     p.update(test_config(conf))
     where = conf.get('where') or args.get('where')
@@ -134,7 +134,7 @@ def map_test(imp, node, column, name, args, conf):
         p.update(kind='not_null', column_name=c)
     elif base in ('unique', 'expect_column_values_to_be_unique', 'unique_combination_of_columns',
                   'expect_compound_columns_to_be_unique'):
-        cols = args.get('combination_of_columns') or args.get('column_list') or [need_col()]
+        cols = fold_idents(args.get('combination_of_columns') or args.get('column_list')) or [need_col()]
         if where:
             keys = ', '.join(quote_ident(c) for c in cols)
             return sql_test(f'SELECT {keys} FROM {rel} WHERE ({where}) GROUP BY {keys} HAVING count(*) > 1')
@@ -150,7 +150,7 @@ def map_test(imp, node, column, name, args, conf):
         p.update(kind='accepted_values', column_name=c, accepted=[str(v) for v in values])
     elif base in ('relationships', 'relationships_where'):
         c = need_col()
-        to, field = args.get('to'), args.get('field')
+        to, field = args.get('to'), fold_ident(args.get('field'))
         if to is None or field is None:
             raise Skip(f'{name} needs to and field')
         target = to if isinstance(to, Relation) else imp.render_expr(node, to)
@@ -194,7 +194,7 @@ def map_test(imp, node, column, name, args, conf):
         if args.get('max_value') is not None:
             p['max_rows'] = int(args['max_value'])
     elif base == 'recency':
-        field = args.get('field') or need_col()
+        field = fold_ident(args.get('field')) or need_col()
         p.update(kind='freshness', column_name=field,
                  max_age=f"{args.get('interval', 1)} {PERIODS.get(args.get('datepart', 'day'), args.get('datepart', 'day'))}")
     elif base == 'not_null_proportion':

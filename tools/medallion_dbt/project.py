@@ -7,6 +7,7 @@ import yaml
 
 from .errors import ProjectError
 from .files import Area, relative_setting
+from .sqltext import fold_ident
 
 # dbt_project.yml's folders that are read: each a relative path without
 # '..' (packages-install-path is one path, the others lists).
@@ -270,7 +271,7 @@ class Project:
                         if not isinstance(col, dict) or 'name' not in col:
                             raise ProjectError(f'{f}: a column of {entry["name"]} without a name')
                         # dbt writes the name into SQL unquoted unless quote: true
-                        cname = col['name'] if col.get('quote') else str(col['name']).lower()
+                        cname = fold_ident(col['name'], col.get('quote'))
                         if col.get('quote'):
                             node.quoted.add(cname)
                         for t in as_list(col.get('tests') or col.get('data_tests')):

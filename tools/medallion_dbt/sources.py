@@ -6,6 +6,7 @@ from .errors import Skip
 from .mapping import PERIODS, test_name
 from .models import NAME_RE
 from .project import Node
+from .sqltext import fold_ident
 
 
 def import_sources(imp):
@@ -16,9 +17,11 @@ def import_sources(imp):
         schema = source.get('schema', name)
         tables = [imp.render_value(holder, t.get('identifier', t['name'])) for t in source.get('tables') or []]
         fresh = source.get('freshness') or {}
-        loaded_at = source.get('loaded_at_field')
+        # dbt writes loaded_at_field into SQL: ModifiedDate is modifieddate
+        loaded_at = fold_ident(source.get('loaded_at_field'))
         differ = [t['name'] for t in source.get('tables') or []
-                  if t.get('freshness') is not None or t.get('loaded_at_field') not in (None, loaded_at)]
+                  if t.get('freshness') is not None
+                  or fold_ident(t.get('loaded_at_field')) not in (None, loaded_at)]
         if differ:
             imp.note('source', name, 'note', f'tables {", ".join(differ)} have freshness of their own: '
                      'medallion keeps one per source, the source\'s')
