@@ -290,6 +290,46 @@ like($out, qr/^model\s+payment_kpis\s+skipped\s+left the project, but could not 
 is(psql($edge_db, "SELECT count(*) FROM medallion.models WHERE name IN ('payment_kpis', 'handmade')"), 2,
 	'prune: both are still there');
 
+# --- a plain project: models at the top of models/, names in another case -------
+my $plain_db = 'tap_dbt_plain';
+psql('postgres', "DROP DATABASE IF EXISTS $plain_db");
+psql('postgres', "CREATE DATABASE $plain_db");
+psql($plain_db, "CREATE EXTENSION medallion");
+psql_file($plain_db, "$root/test/dbt/plain/setup.sql");
+($status, $out, $err) = dbt('import', "$root/test/dbt/plain", '--dsn', "dbname=$plain_db");
+is($status, 0, 'plain: exit 0') or diag($out, $err);
+is(psql($plain_db, "SELECT string_agg(name || ' ' || layer, ', ' ORDER BY name) FROM medallion.models"),
+	'sales bronze, store_ranking gold, store_sales silver, stores bronze',
+	'plain: models at the top of models/ placed by the DAG (sources only: bronze; read by none: gold; else silver)');
+like($out, qr/^model\s+store_sales\s+created\s+layer silver: at the top of models\/, and it reads models and models read it/m,
+	'plain: the report says where and why');
+like($out, qr/^model\s+stores\s+created\s+.*the description of region left out: the model has no such column \(dbt ignores it\)$/m,
+	'plain: a description of a column the model lacks is left out, with a note');
+is(psql($plain_db, "SELECT column_descriptions::text FROM medallion.models WHERE name = 'stores'"),
+	'{"storeid": "The store\'s number", "modifieddate": "When the row last changed"}',
+	'plain: StoreID and ModifiedDate describe storeid and modifieddate');
+is(psql($plain_db, "SELECT string_agg(model || ':' || kind || ':' || coalesce(array_to_string(columns, ','), '') "
+	  . "|| coalesce(':' || to_model || '.' || to_column, ''), ' ' ORDER BY model, kind) FROM medallion.tests"),
+	'store_ranking:unique:storeid,rnk store_sales:relationships:storeid:stores.storeid stores:not_null:storeid stores:unique:storeid',
+	'plain: tests and their arguments on the folded names');
+is(psql($plain_db, "SELECT freshness_column FROM medallion.sources WHERE name = 'raw_shop'"), 'modifieddate',
+	'plain: loaded_at_field ModifiedDate is the column modifieddate');
+is(psql($plain_db, "SELECT string_agg(status, ',') FROM medallion_check_sources()"), 'pass', 'plain: and the freshness check runs');
+is(psql($plain_db, "SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')"),
+	'success', 'plain: it runs');
+is(psql($plain_db, "SELECT string_agg(name || '=' || total || '#' || rnk, ' ' ORDER BY rnk) FROM gold.store_ranking"),
+	'North=150.50#1 South=120.00#2 East=20.00#3', 'plain: what it published');
+is(psql($plain_db, "SELECT sum(tests_failed + tests_warned) FROM medallion.run_models"), 0, 'plain: every test passes');
+($status, $out, $err) = dbt('import', "$root/test/dbt/plain", '--dsn', "dbname=$plain_db");
+like($out, qr/^9 unchanged$/m, 'plain: a re-import changes nothing');
+($status, $out, $err) = dbt('import', "$root/test/dbt/plain", '--dsn', "dbname=$plain_db", '--layer-map', '(top)=silver');
+is($status, 1, 'plain: --layer-map (top)=silver would move the models: a skip') or diag($out, $err);
+like($out, qr/^model\s+sales\s+skipped\s+cannot move model "sales" from layer "bronze" to layer "silver"/m,
+	'plain: --layer-map (top)=silver places the models at the top in silver');
+($status, $out, $err) = dbt('import', "$root/test/dbt/plain", '--dsn', "dbname=$plain_db", '--default-layer', 'platinum');
+is($status, 2, 'plain: --default-layer naming no layer: exit 2');
+like($err, qr/--default-layer: platinum is not a layer \(the layers: bronze, silver, gold\)/, 'plain: and says so');
+
 # --- bad projects: a clear message, nothing imported -----------------------
 $before = psql($db, $models);
 my %bad = (

@@ -8,6 +8,7 @@ import re
 from .dialect import translate_tsql
 from .errors import Disabled, ProjectError, Skip
 from .project import deep_merge
+from .sqltext import fold_ident, fold_idents
 
 MATERIALIZATIONS = {'view', 'table', 'incremental', 'ephemeral', 'snapshot'}
 NAME_RE = re.compile(r'^[a-z_][a-z0-9_]{0,62}$')
@@ -162,7 +163,7 @@ def settings(imp, node):
         add_note(node, f'description left out: {e}')
     if desc:
         params['description'] = str(desc).strip()
-    cols = {c['name']: str(imp.render_value(node, c['description'])).strip()
+    cols = {fold_ident(c['name'], c.get('quote')): str(imp.render_value(node, c['description'])).strip()
             for c in node.yml.get('columns') or [] if c.get('description')}
     if cols:
         params['column_descriptions'] = json.dumps(cols)
@@ -170,7 +171,7 @@ def settings(imp, node):
         params['on_schema_change'] = conf['on_schema_change']
     key = conf.get('unique_key')
     if key and node.materialized in ('incremental', 'snapshot', 'table'):
-        params['unique_key'] = [key] if isinstance(key, str) else list(key)
+        params['unique_key'] = fold_idents([key] if isinstance(key, str) else list(key))
     if node.materialized == 'table' and 'unique_key' in params:
         del params['unique_key']
     if node.materialized == 'incremental':
@@ -179,7 +180,7 @@ def settings(imp, node):
             raise Skip(f'incremental_strategy "{strategy}" has no medallion equivalent (merge, delete+insert, append)')
         params['strategy'] = strategy or ('merge' if key else 'append')
         meta = (conf.get('meta') or {}).get('medallion') or {}
-        mark, lookback = meta.get('watermark'), meta.get('lookback')
+        mark, lookback = fold_ident(meta.get('watermark')), meta.get('lookback')
         if not mark:
             mark, lookback = watermark_of(node.raw)
         if not mark:
@@ -196,11 +197,11 @@ def settings(imp, node):
         strategy = conf.get('strategy', 'timestamp')
         params['snapshot_strategy'] = strategy
         if strategy == 'timestamp':
-            params['updated_at'] = conf.get('updated_at')
+            params['updated_at'] = fold_ident(conf.get('updated_at'))
         else:
             cc = conf.get('check_cols')
             if cc and cc != 'all':
-                params['check_columns'] = [cc] if isinstance(cc, str) else list(cc)
+                params['check_columns'] = fold_idents([cc] if isinstance(cc, str) else list(cc))
         if conf.get('invalidate_hard_deletes') or conf.get('hard_deletes') == 'invalidate':
             params['hard_deletes'] = 'invalidate'
     return params
@@ -214,12 +215,47 @@ def create_model(imp, node):
         if others or project_tag(imp.p) not in owner_tags[0][0]:
             raise Skip(f'a model {node.name} already exists and was not imported from this project'
                        + (f' (tag {others[0]})' if others else ''))
-    names = list(params)
-    sql = 'SELECT medallion_create_model(' + ', '.join(
-        f'{k} => %s' + ('::jsonb' if k == 'column_descriptions' else '::interval' if k == 'lookback' else '')
-        for k in names) + ')'
-    row = imp.db.run(sql, [params[k] for k in names], fetch=True)
+    dropped = []
+    while True:
+        names = list(params)
+        sql = 'SELECT medallion_create_model(' + ', '.join(
+            f'{k} => %s' + ('::jsonb' if k == 'column_descriptions' else '::interval' if k == 'lookback' else '')
+            for k in names) + ')'
+        values = [params[k] for k in names]
+        try:
+            row = imp.db.run(sql, values, fetch=True, show=False)
+        except Skip as e:
+            column = undescribable(e, params)
+            if column is None:
+                if imp.args.dry_run:
+                    imp.db.show(sql, values)
+                raise
+            # documentation never blocks a model: dbt ignores the description
+            dropped.append(column)
+            left = json.loads(params['column_descriptions'])
+            del left[column]
+            params['column_descriptions'] = json.dumps(left)
+            if not left:
+                del params['column_descriptions']
+            continue
+        if imp.args.dry_run:
+            imp.db.show(sql, values)
+        break
+    if dropped:
+        add_note(node, f'the description of {", ".join(dropped)} left out: the model has no such column '
+                       f'(dbt ignores it)')
     return row[0] if row else 'would import'
+
+
+def undescribable(error, params):
+    """The described column medallion_create_model refused because the
+    model's query has no such column (the error names it), when params
+    describe it; else None."""
+    m = re.fullmatch(r'column_descriptions of model ".*" names column "(.*)", which the model query does not have',
+                     getattr(error, 'primary', None) or '', re.S)
+    if getattr(error, 'sqlstate', None) != '42703' or m is None or 'column_descriptions' not in params:
+        return None
+    return m.group(1) if m.group(1) in json.loads(params['column_descriptions']) else None
 
 
 def order(imp):
@@ -333,11 +369,11 @@ def watermark_of(raw):
     blocks = re.findall(r'{%-?\s*if\s+is_incremental\(\)\s*-?%}(.*?){%-?\s*endif\s*-?%}', text, re.S | re.I)
     if len(blocks) != 1:
         return None, None
-    m = re.fullmatch(r'\s*(?:where|and)\s+(?:\w+\.)?"?(\w+)"?\s*>=?\s*\(\s*select\s+max\s*\(\s*"?(\w+)"?\s*\)'
+    m = re.fullmatch(r'\s*(?:where|and)\s+(?:\w+\.)?("?\w+"?)\s*>=?\s*\(\s*select\s+max\s*\(\s*("?\w+"?)\s*\)'
                      r'(?:\s*-\s*' + INTERVAL_RE + r')?\s+from\s*{{\s*this\s*}}\s*\)'
                      r'(?:\s*-\s*' + INTERVAL_RE + r')?\s*', blocks[0], re.S | re.I)
-    if not m or m.group(1) != m.group(2):
+    if not m or fold_ident(m.group(1)) != fold_ident(m.group(2)):
         return None, None
     lookback = next((g for g in m.groups()[2:] if g), None)
-    return m.group(1), lookback
+    return fold_ident(m.group(1)), lookback
 
