@@ -239,6 +239,49 @@ is(psql($tsql_db, "SELECT string_agg(region || '=' || round(net, 2) || '/' || or
 is(psql($tsql_db, "SELECT string_agg(name || '=' || total, ' ' ORDER BY total DESC) FROM gold.top_customers"),
 	'Acme=150.13 Bolt=80.00', 'TOP 2 translated');
 
+# --- T-SQL over tables with SQL Server's names and case (test/dbt/tsql_case) --------
+my $case_db = 'tap_dbt_tsql_case';
+psql('postgres', "DROP DATABASE IF EXISTS $case_db");
+psql('postgres', "CREATE DATABASE $case_db");
+psql($case_db, "CREATE EXTENSION medallion");
+psql_file($case_db, "$root/test/dbt/tsql_case/setup.sql");
+my $tsql_case = "$root/test/dbt/tsql_case";
+($status, $out, $err) = dbt('import', $tsql_case, '--dsn', "dbname=$case_db", '--dialect', 'postgres');
+is($status, 1, 'tsql_case read as PostgreSQL: exit 1');
+like($out, qr/^model\s+stg_orders\s+skipped\s+syntax error at or near "\[" \(this is T-SQL: --dialect tsql translates it\)$/m,
+	'tsql_case read as PostgreSQL: the error names --dialect tsql');
+($status, $out, $err) = dbt('import', $tsql_case, '--dsn', "dbname=$case_db");
+is($status, 1, 'tsql_case: one model is ambiguous, exit 1');
+like($out, qr/^project\s+tsql_case\s+note\s+T-SQL, translated to PostgreSQL: requirements\.txt installs dbt-sqlserver/m,
+	'tsql_case: T-SQL found in the requirements, and said');
+like($out, qr/^model\s+person_orders\s+skipped\s+column personid is ambiguous: it matches "PersonID" and "PersonId"/m,
+	'tsql_case: a name matching two spellings is skipped naming both');
+($status, $out, $err) = dbt('import', $tsql_case, '--dsn', "dbname=$case_db", '--allow-partial');
+is($status, 0, 'tsql_case: --allow-partial, exit 0') or diag($out, $err);
+is(psql($case_db, "SELECT string_agg(name, ',' ORDER BY name) FROM medallion.models"),
+	'customer_orders,online_customers,stg_customers,stg_orders', 'tsql_case: the rest is imported');
+is(psql($case_db, "SELECT local_schema || ' ' || array_to_string(tables, ',') || ' ' || freshness_column FROM medallion.sources "
+	  . "WHERE name = 'sales'"), 'Sales Customer,SalesOrderHeader ModifiedDate',
+	'tsql_case: the source names schema, tables and loaded_at_field as the catalog spells them');
+like(psql($case_db, "SELECT sql FROM medallion.models WHERE name = 'stg_customers'"),
+	qr/SELECT "CustomerID" AS customer_id, "PersonID" AS "personid", "StoreID" AS store_id, "AccountNumber" AS account_number FROM "Sales"\."Customer"$/,
+	'tsql_case: personid is "PersonID" and keeps its name; WITH (NOLOCK) is dropped');
+like(psql($case_db, "SELECT sql FROM medallion.models WHERE name = 'customer_orders'"),
+	qr/SUM\(CASE WHEN o\.online_order_flag = TRUE THEN .*online_order_flag = FALSE THEN 1 ELSE 0 END\)/,
+	'tsql_case: a bit compared with 1 and 0 is a boolean compared with true and false');
+is(psql($case_db, "SELECT string_agg(status, ',') FROM medallion_check_sources() WHERE source = 'sales'"), 'pass',
+	'tsql_case: the freshness check reads "ModifiedDate"');
+is(psql($case_db, "SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')"),
+	'success', 'tsql_case: it runs');
+is(psql($case_db, "SELECT string_agg(customer_id || ':' || coalesce(personid::text, '-') || ' ' || orders || '/' || online_orders "
+	  . "|| '/' || online_due || '/' || offline_orders || '/' || any_online, ' ' ORDER BY customer_id) FROM gold.customer_orders"),
+	'1:101 2/1/100.00/1/1 2:102 1/1/25.50/0/1 3:- 1/0/0/1/0', 'tsql_case: the bits counted, summed and compared');
+is(psql($case_db, "SELECT string_agg(customer_id || ':' || person_id, ' ' ORDER BY customer_id) FROM gold.online_customers"),
+	'1:101 2:102', 'tsql_case: TOP, and PersonID of a model of the project');
+is(psql($case_db, "SELECT sum(tests_failed + tests_warned) FROM medallion.run_models"), 0, 'tsql_case: its tests pass');
+($status, $out, $err) = dbt('import', $tsql_case, '--dsn', "dbname=$case_db", '--allow-partial');
+like($out, qr/^1 note, 1 skipped, 8 unchanged$/m, 'tsql_case: a re-import changes nothing');
+
 # --- shapes of real projects (test/dbt/edge) -----------------------------------
 my $edge_db = 'tap_dbt_edge';
 psql('postgres', "DROP DATABASE IF EXISTS $edge_db");

@@ -1,14 +1,274 @@
-"""T-SQL models and tests translated to PostgreSQL's SQL by sqlglot
-(python3-sqlglot, imported only when a project is T-SQL)."""
+"""T-SQL models and tests as PostgreSQL's SQL: parsed by sqlglot
+(python3-sqlglot, imported only when a project is T-SQL), their names
+resolved against the connected database's catalog as SQL Server resolves
+them (without case: personid is "PersonID" when that is the only match),
+comparisons of bits (booleans here) with 0 and 1 made boolean, and
+written as PostgreSQL's SQL.  What cannot be translated is a Skip naming
+the construct.  Also: what tells a project is T-SQL (its models' SQL), and
+the hint a PostgreSQL error gets when the SQL is T-SQL."""
+import re
+
 from .errors import Skip
 
+# Bracketed identifiers ([status], [dbo].[Customer]) in SQL with its Jinja
+# and comments taken out: T-SQL, never PostgreSQL (an array subscript
+# follows a name or a closing bracket, not a blank, a comma or a dot).
+BRACKETED_RE = re.compile(r'(?:^|[\s,(=.])\[[A-Za-z_][A-Za-z0-9_ $#@]*\]')
 
-def translate_tsql(sql):
+# T-SQL functions sqlglot 10.6 passes through (or names so) that
+# PostgreSQL does not have: the report names the construct.
+UNTRANSLATED = {'STUFF': 'STUFF()', 'PATINDEX': 'PATINDEX()',
+                'DATENAME': 'DATENAME()', 'SWITCHOFFSET': 'SWITCHOFFSET()', 'TODATETIMEOFFSET': 'TODATETIMEOFFSET()',
+                'FORMATMESSAGE': 'FORMATMESSAGE()', 'OBJECT_ID': 'OBJECT_ID()', 'SCOPE_IDENTITY': 'SCOPE_IDENTITY()'}
+# ... and those with a PostgreSQL function of another name
+RENAMED = {'NEWID': 'GEN_RANDOM_UUID', 'SYSDATETIME': 'CLOCK_TIMESTAMP',
+           'SYSUTCDATETIME': 'CLOCK_TIMESTAMP'}
+
+
+def strip_jinja_and_comments(text):
+    text = re.sub(r'{#.*?#}|{%.*?%}|{{.*?}}', ' ', text or '', flags=re.S)
+    text = re.sub(r'/\*.*?\*/', ' ', text, flags=re.S)
+    text = re.sub(r'--[^\n]*', ' ', text)
+    return re.sub(r"'(?:[^']|'')*'", "''", text)
+
+
+def bracketed(text):
+    """The first bracketed identifier of a model's SQL ([status]), or None."""
+    m = BRACKETED_RE.search(strip_jinja_and_comments(text))
+    return m.group(0).lstrip(' \t\n,(=.') if m else None
+
+
+TSQL_ERROR_RE = re.compile(r'syntax error at or near "(\[|TOP|NOLOCK)"|function (isnull|getdate|len|charindex|'
+                           r'datediff|dateadd|datepart|iif|convert|newid|eomonth|datefromparts)\(.*\) does not exist',
+                           re.I)
+
+
+def tsql_hint(sql, message):
+    """The hint a PostgreSQL error on a project read as PostgreSQL gets
+    when what failed is T-SQL ([status], TOP, ISNULL ...): '' otherwise."""
+    if TSQL_ERROR_RE.search(message or '') or ('syntax error' in (message or '') and bracketed(sql)):
+        return ' (this is T-SQL: --dialect tsql translates it)'
+    return ''
+
+
+class Catalog:
+    """What the translation asks of the connected database (the
+    importer answers): the relation a schema and name name without case,
+    and its columns."""
+
+    def relation(self, schema, name):
+        """(schema, name) as the catalog spells them, or None; Skip when
+        several match without case."""
+        raise NotImplementedError
+
+    def columns(self, schema, name):
+        """[(column, is boolean)] of the relation, or None."""
+        raise NotImplementedError
+
+
+def parse_tsql(sql):
+    import sqlglot
     try:
-        import sqlglot
-        out = sqlglot.transpile(sql, read='tsql', write='postgres')
-    except Exception as e:      # sqlglot raises its own ParseError and others
+        trees = sqlglot.parse(sql, read='tsql')
+    except sqlglot.errors.ParseError as e:
+        errors = getattr(e, 'errors', None) or []
+        if errors and errors[0].get('highlight'):
+            err = errors[0]
+            raise Skip(f'T-SQL could not be translated: {err.get("description")} at "{err.get("highlight")}" '
+                       f'(line {err.get("line")}, column {err.get("col")})')
         raise Skip(f'T-SQL could not be translated: {str(e).splitlines()[0]}')
-    if len(out) != 1:
+    except Exception as e:      # sqlglot raises TokenError and others
+        raise Skip(f'T-SQL could not be translated: {str(e).splitlines()[0]}')
+    trees = [t for t in trees if t is not None]
+    if len(trees) != 1:
         raise Skip('T-SQL could not be translated: not one statement')
-    return out[0]
+    return trees[0]
+
+
+def translate_tsql(sql, catalog=None):
+    """sql (T-SQL) as PostgreSQL's SQL; names resolved against catalog
+    (a Catalog) when there is one."""
+    import sqlglot
+    from sqlglot import exp
+    tree = parse_tsql(sql)
+    for fn in tree.find_all(exp.Anonymous):
+        name = str(fn.this).upper()
+        if name in UNTRANSLATED:
+            raise Skip(f'T-SQL could not be translated: {UNTRANSLATED[name]} has no PostgreSQL translation')
+        if name in RENAMED:
+            fn.set('this', RENAMED[name])
+    for node in list(tree.find_all(exp.Func)):
+        kind = type(node).__name__
+        if kind == 'DateFromParts':
+            node.replace(exp.Anonymous(this='MAKE_DATE', expressions=[node.args.get(k) for k in ('year', 'month', 'day')]))
+        elif kind == 'LastDateOfMonth':
+            # EOMONTH(d): the month's first day, a month on, a day back
+            month = sqlglot.parse_one("CAST(DATE_TRUNC('month', x) + INTERVAL '1 month - 1 day' AS DATE)",
+                                      read='postgres')
+            month.find(exp.Column).replace(node.this.copy())
+            node.replace(month)
+    for table in tree.find_all(exp.Table):
+        # WITH (NOLOCK) and other table hints: PostgreSQL's readers take no
+        # locks that writers wait for (and never read uncommitted rows)
+        if table.args.get('hints'):
+            table.set('hints', None)
+    if catalog is not None:
+        booleans = resolve(tree, catalog)
+        make_boolean(tree, booleans)
+    try:
+        return tree.sql(dialect='postgres')
+    except Exception as e:
+        raise Skip(f'T-SQL could not be translated: {str(e).splitlines()[0]}')
+
+
+def effective(ident):
+    """The name PostgreSQL reads: quoted as written, else folded."""
+    return ident.this if ident.quoted else ident.this.lower()
+
+
+def output_ident(select):
+    """The identifier naming a select-list item's column, or None."""
+    from sqlglot import exp
+    if isinstance(select, exp.Alias):
+        return select.args.get('alias')
+    if isinstance(select, exp.Column) and isinstance(select.this, exp.Identifier):
+        return select.this
+    return None
+
+
+def resolve(tree, catalog):
+    """Names of tables and columns as the catalog spells them, matched
+    without case as SQL Server matches them; a column whose spelling
+    changed in a select list keeps its name as written (folded) by an
+    alias.  Returns the ids of the column nodes that are booleans (bits)."""
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import traverse_scope
+
+    for table in list(tree.find_all(exp.Table)):
+        db = table.args.get('db')
+        if not isinstance(db, exp.Identifier) or not isinstance(table.this, exp.Identifier):
+            continue
+        found = catalog.relation(effective(db), effective(table.this))
+        if found is not None:
+            table.set('db', exp.Identifier(this=found[0], quoted=True))
+            table.set('this', exp.Identifier(this=found[1], quoted=True))
+
+    booleans = set()
+    outputs_of = {}         # id(scope expression) -> {name: is boolean}, or None when unknown
+
+    def table_columns(table):
+        db = table.args.get('db')
+        if not isinstance(db, exp.Identifier) or not isinstance(table.this, exp.Identifier):
+            return None
+        cols = catalog.columns(effective(db), effective(table.this))
+        return None if cols is None else dict(cols)
+
+    for scope in traverse_scope(tree):
+        sources = {}
+        for name, (_, source) in scope.selected_sources.items():
+            if isinstance(source, exp.Table):
+                sources[name.lower()] = table_columns(source)
+            else:
+                sources[name.lower()] = outputs_of.get(id(source.expression))
+        # (scope.columns leaves out ORDER BY's output names)
+        for column in list(scope.columns):
+            ident = column.this
+            if not isinstance(ident, exp.Identifier):
+                continue
+            qualifier = column.args.get('table')
+            if isinstance(qualifier, exp.Identifier):
+                known = [sources.get(qualifier.this.lower())] if qualifier.this.lower() in sources else []
+            else:
+                known = list(sources.values())
+            known = [k for k in known if k is not None]
+            name = effective(ident)
+            exact = [k for k in known if name in k]
+            if exact:
+                if any(k[name] for k in exact):
+                    booleans.add(id(column))
+                continue
+            matches = {c: b for k in known for c, b in k.items() if c.lower() == ident.this.lower()}
+            if len(matches) > 1:
+                raise Skip(f'column {ident.this} is ambiguous: it matches '
+                           + ' and '.join(f'"{c}"' for c in sorted(matches))
+                           + ' (SQL Server compares names without case; write the one meant in double quotes)')
+            if not matches:
+                continue
+            spelling, is_bool = next(iter(matches.items()))
+            if is_bool:
+                booleans.add(id(column))
+            written = ident.this
+            column.set('this', exp.Identifier(this=spelling, quoted=True))
+            if column.parent is scope.expression and column.arg_key == 'expressions':
+                # the output column keeps the name as written, as in SQL Server
+                alias = exp.Alias(this=column.copy(), alias=exp.Identifier(this=written.lower(), quoted=True))
+                if is_bool:
+                    booleans.add(id(alias.this))
+                column.replace(alias)
+        outputs = {}
+        # read again: a column of the list may have become an alias
+        for select in (scope.expression.selects if hasattr(scope.expression, 'selects') else []):
+            if isinstance(select, exp.Star) or (isinstance(select, exp.Column) and isinstance(select.this, exp.Star)):
+                for cols in sources.values():
+                    if cols is None:
+                        outputs = None
+                        break
+                    outputs.update(cols)
+                if outputs is None:
+                    break
+                continue
+            ident = output_ident(select)
+            if ident is not None:
+                inner = select.this if isinstance(select, exp.Alias) else select
+                outputs[effective(ident)] = id(inner) in booleans or is_boolean_cast(inner)
+        outputs_of[id(scope.expression)] = outputs
+    return booleans
+
+
+def is_boolean_cast(node):
+    from sqlglot import exp
+    return isinstance(node, exp.Cast) and node.args['to'].this == exp.DataType.Type.BOOLEAN
+
+
+def make_boolean(tree, booleans):
+    """A SQL Server bit is a boolean here (tds_fdw brings it over so):
+    compared with 0 or 1, or defaulted to them (ISNULL(flag, 0)), the
+    number is false or true; cast to a number other than int (which
+    PostgreSQL casts a boolean to) through int; in arithmetic, an int."""
+    from sqlglot import exp
+
+    def is_bool(node):
+        while isinstance(node, (exp.Paren, exp.Coalesce)):
+            node = node.this        # ISNULL(flag, 0) is a bit too
+        return id(node) in booleans or is_boolean_cast(node)
+
+    def zero_one(node):
+        return isinstance(node, exp.Literal) and not node.is_string and node.this in ('0', '1')
+
+    def as_boolean(literal):
+        literal.replace(exp.Boolean(this=literal.this == '1'))
+
+    for node in list(tree.find_all(exp.EQ, exp.NEQ)):
+        for a, b in ((node.this, node.expression), (node.expression, node.this)):
+            if is_bool(a) and zero_one(b):
+                as_boolean(b)
+    for node in list(tree.find_all(exp.In)):
+        if is_bool(node.this) and node.expressions and all(zero_one(e) for e in node.expressions):
+            for e in list(node.expressions):
+                as_boolean(e)
+    for node in list(tree.find_all(exp.Coalesce)):
+        if is_bool(node.this):
+            for e in list(node.expressions):
+                if zero_one(e):
+                    as_boolean(e)
+    for node in list(tree.find_all(exp.Cast)):
+        to = node.args['to']
+        if is_bool(node.this) and to.this in (exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT,
+                                              exp.DataType.Type.BIGINT, exp.DataType.Type.DECIMAL,
+                                              exp.DataType.Type.FLOAT, exp.DataType.Type.DOUBLE):
+            node.set('this', exp.Cast(this=node.this.copy(), to=exp.DataType.build('int')))
+    for node in list(tree.find_all(exp.Add, exp.Sub, exp.Mul, exp.Div)):
+        for key in ('this', 'expression'):
+            operand = node.args.get(key)
+            if operand is not None and is_bool(operand):
+                node.set(key, exp.Cast(this=operand.copy(), to=exp.DataType.build('int')))

@@ -6,13 +6,14 @@ import re
 
 from . import mapping, models, seeds, sources
 from .db import Database
+from .dialect import Catalog, translate_tsql
 from .errors import ProjectError, Skip
 from .project import Node
 from .render import Renderer, Resolver
 from .sqltext import Relation, set_keywords
 
 
-class Importer(Resolver):
+class Importer(Resolver, Catalog):
     def __init__(self, project, args):
         self.p = project
         self.args = args
@@ -37,6 +38,9 @@ class Importer(Resolver):
 
     def import_all(self):
         """The import, in its order; the caller commits or rolls back."""
+        if self.p.dialect_why:
+            self.note('project', self.p.name, 'note', f'T-SQL, translated to PostgreSQL: {self.p.dialect_why} '
+                                                      f'(--dialect postgres reads it as PostgreSQL)')
         sources.import_sources(self)
         seeds.import_seeds(self)
         models.import_models(self)
@@ -73,6 +77,52 @@ class Importer(Resolver):
             if t.get('name') == table_name:
                 return Relation(source.get('schema', source_name), t.get('identifier', table_name))
         raise Skip(f'source("{source_name}", "{table_name}"): the source has no table {table_name}')
+
+    # dialect.Catalog: T-SQL's names, resolved without case
+    def relation(self, schema, name):
+        """(schema, name) of the relation the catalog spells so, or as
+        the only one that matches without case; None when none does."""
+        rows = self.db.query_params(
+            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE lower(n.nspname) = lower(%s) AND lower(c.relname) = lower(%s) "
+            "AND c.relkind IN ('r', 'v', 'm', 'f', 'p') ORDER BY 1, 2", [schema, name])
+        if (schema, name) in rows or not rows:
+            return (schema, name) if rows else None
+        if len(rows) > 1:
+            raise Skip(f'{schema}.{name} is ambiguous: it matches '
+                       + ' and '.join(f'"{s}"."{n}"' for s, n in rows)
+                       + ' (SQL Server compares names without case; write the one meant in double quotes)')
+        return rows[0]
+
+    def columns(self, schema, name):
+        """[(column, is boolean)] of schema.name, or None when there is none."""
+        # asked afresh each time: a model of the project changes in the import
+        rows = self.db.query_params(
+            "SELECT a.attname, a.atttypid = 'pg_catalog.bool'::pg_catalog.regtype FROM pg_catalog.pg_attribute a "
+            "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 "
+            "AND NOT a.attisdropped ORDER BY a.attnum", [schema, name])
+        return rows or None
+
+    def resolve_column(self, relations, name):
+        """A column name of the project (folded) as the catalog spells it
+        in one of relations ((schema, name)), matched without case as SQL
+        Server does, when the folded name is none of theirs; as it is
+        otherwise.  Skip when it matches two spellings."""
+        spelled = set()
+        for schema, table in relations:
+            cols = [c for c, _ in self.columns(schema, table) or []]
+            if name in cols:
+                return name
+            spelled.update(c for c in cols if c.lower() == name.lower())
+        if len(spelled) > 1:
+            raise Skip(f'column {name} is ambiguous: it matches ' + ' and '.join(f'"{c}"' for c in sorted(spelled)))
+        return spelled.pop() if spelled else name
+
+    def translate(self, sql):
+        """A T-SQL project's rendered SQL as PostgreSQL's, its names
+        resolved against the catalog when connected."""
+        return translate_tsql(sql, self if self.db.connected else None)
 
     # the report
     def note(self, kind, name, status, reason=''):

@@ -6,7 +6,6 @@ import re
 
 import jinja2
 
-from .dialect import translate_tsql
 from .errors import Skip
 from .project import Node
 from .sqltext import Filtered, Relation, fold_ident, fold_idents, quote_ident, quote_literal
@@ -53,7 +52,7 @@ def import_tests(imp):
             if not models:
                 raise Skip('a singular test must read an imported model (ref)')
             if imp.p.dialect == 'tsql':
-                sql = translate_tsql(sql)
+                sql = imp.translate(sql)
             conf = node.config
             params = {'model': models[0], 'kind': 'sql', 'sql': sql, 'name': test_ident(name)}
             params.update(test_config(conf))
@@ -233,7 +232,7 @@ def map_test(imp, node, column, name, args, conf):
             imp.renderer.current = None
         sql = str(sql).strip().rstrip(';')
         if imp.p.dialect == 'tsql':
-            sql = translate_tsql(sql)
+            sql = imp.translate(sql)
         return sql_test(sql)
     else:
         raise Skip(f'test {name} has no medallion mapping and no {{% test %}} definition in the project')

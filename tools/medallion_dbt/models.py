@@ -5,7 +5,7 @@ import json
 import os
 import re
 
-from .dialect import translate_tsql
+from .dialect import tsql_hint
 from .errors import Disabled, ProjectError, Skip
 from .project import deep_merge
 from .sqltext import fold_ident, fold_idents
@@ -140,7 +140,7 @@ def prepare(imp, node):
     node.materialized = materialized
     sql = sql.strip().rstrip(';').strip()
     if imp.p.dialect == 'tsql':
-        sql = translate_tsql(sql)
+        sql = imp.translate(sql)
     node.sql = sql
     return node
 
@@ -338,7 +338,8 @@ def import_models(imp):
             imported.add(node.name)
             imp.note(node.kind, node.name, status, node.note or '')
         except Skip as s:
-            imp.note(node.kind, node.name, 'skipped', str(s))
+            hint = tsql_hint(node.sql, str(s)) if imp.p.dialect == 'postgres' else ''
+            imp.note(node.kind, node.name, 'skipped', str(s) + hint)
     imp.imported = imported
 
 

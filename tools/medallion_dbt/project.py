@@ -6,6 +6,7 @@ import re
 import yaml
 
 from .errors import ProjectError
+from .dialect import bracketed
 from .files import Area, relative_setting
 from .sqltext import fold_ident
 
@@ -16,6 +17,9 @@ PATH_SETTINGS = ('model-paths', 'seed-paths', 'snapshot-paths', 'macro-paths', '
 
 
 # Folders that name a layer, as dbt projects lay them out.
+# dbt adapters whose SQL is T-SQL
+TSQL_ADAPTERS = ('sqlserver', 'synapse', 'fabric')
+
 FOLDER_LAYERS = {
     'bronze': 'bronze', 'staging': 'bronze', 'stg': 'bronze', 'raw': 'bronze',
     'silver': 'silver', 'intermediate': 'silver', 'int': 'silver',
@@ -166,7 +170,7 @@ class Project:
             self.mapped.add(folder)
         self.default_layer = getattr(args, 'default_layer', None)
         self.top_layers = {}        # models at the top of models/: name -> (layer, why), by the DAG
-        self.dialect = args.dialect or self.profile_dialect()
+        self.dialect, self.dialect_why = (args.dialect, None) if args.dialect else self.profile_dialect()
         self.target = args.target or 'dev'
         self.models = {}
         self.seeds = {}
@@ -178,12 +182,18 @@ class Project:
         self.singular = []      # (name, path, raw)
         self.generic = {}       # test name -> macro
         self.load()
+        if self.dialect == 'postgres' and not args.dialect:
+            why = self.tsql_elsewhere()
+            if why:
+                self.dialect, self.dialect_why = 'tsql', why
 
     def profile_dialect(self):
-        """tsql when the project's own profiles.yml targets SQL Server."""
+        """('tsql', why) when the project's own profiles.yml targets SQL
+        Server (type sqlserver, synapse or fabric), else ('postgres', None);
+        load() looks further (requirements, Dockerfile, brackets)."""
         path = os.path.join(self.dir, 'profiles.yml')
         if not os.path.lexists(path):
-            return 'postgres'
+            return 'postgres', None
         try:
             text = self.read(path)
         except ProjectError as e:
@@ -191,12 +201,37 @@ class Project:
         try:
             profiles = yaml.safe_load(text) or {}
         except yaml.YAMLError:
-            return 'postgres'
+            return 'postgres', None
         for profile in profiles.values() if isinstance(profiles, dict) else []:
             for output in (profile or {}).get('outputs', {}).values() if isinstance(profile, dict) else []:
-                if isinstance(output, dict) and output.get('type') in ('sqlserver', 'synapse', 'fabric'):
-                    return 'tsql'
-        return 'postgres'
+                if isinstance(output, dict) and output.get('type') in TSQL_ADAPTERS:
+                    return 'tsql', f'profiles.yml targets {output.get("type")}'
+        return 'postgres', None
+
+    def tsql_elsewhere(self):
+        """Why the project is T-SQL when its profiles.yml does not say so:
+        the Python requirements or Dockerfile at its top install
+        dbt-sqlserver, dbt-synapse or dbt-fabric, or a model writes a
+        bracketed identifier ([status]).  None when nothing says so."""
+        names = sorted(f for f in os.listdir(self.dir)
+                       if re.fullmatch(r'requirements.*\.(txt|in)|Dockerfile.*|pyproject\.toml|Pipfile', f))
+        for f in names:
+            path = os.path.join(self.dir, f)
+            if not os.path.isfile(path):
+                continue
+            try:
+                text = self.read(path)
+            except ProjectError:
+                continue        # a link out of the project is not read: nothing said
+            m = re.search(r'\bdbt-(sqlserver|synapse|fabric)\b', text, re.I)
+            if m:
+                return f'{f} installs dbt-{m.group(1).lower()}'
+        for name in sorted(self.models):
+            node = self.models[name]
+            found = bracketed(node.raw) if node.raw else None
+            if found:
+                return f'model {name} writes the bracketed identifier {found}'
+        return None
 
     def read(self, path):
         """The text of the project's file at path (files.Area.read: inside

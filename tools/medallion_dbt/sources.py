@@ -35,6 +35,8 @@ def import_sources(imp):
         try:
             if not NAME_RE.match(name):
                 raise Skip('a medallion source name is lower-case letters, digits and underscores')
+            if imp.db.connected:
+                schema, tables, loaded_at = in_catalog(imp, name, schema, tables, loaded_at if fresh else None)
             create_source(imp, name, schema, tables, loaded_at if fresh else None,
                           after(fresh.get('warn_after')), after(fresh.get('error_after')),
                           source.get('description'))
@@ -48,6 +50,27 @@ def import_sources(imp):
             for col in t.get('columns') or []:
                 for test in col.get('tests') or col.get('data_tests') or []:
                     imp.note('test', f'{name}.{t["name"]}.{col["name"]}: {test_name(test)}', 'unsupported', why)
+
+
+def in_catalog(imp, name, schema, tables, loaded_at):
+    """The source's schema, tables and freshness column as the connected
+    database spells them.  A T-SQL project's names are matched without
+    case, as SQL Server matches them (tds_fdw's IMPORT FOREIGN SCHEMA keeps
+    SQL Server's: "Sales"."Customer"); a freshness column no table has is
+    said in a note, as medallion_check_sources would skip it."""
+    if imp.p.dialect == 'tsql':
+        found = [imp.relation(schema, t) or (schema, t) for t in tables]
+        schemas = {s for s, _ in found}
+        if len(schemas) == 1:
+            schema, tables = schemas.pop(), [t for _, t in found]
+    if loaded_at:
+        there = [(schema, t) for t in tables if imp.columns(schema, t)]
+        if imp.p.dialect == 'tsql':
+            loaded_at = imp.resolve_column(there, loaded_at)
+        if there and not any(loaded_at in [c for c, _ in imp.columns(s, t)] for s, t in there):
+            imp.note('source', name, 'note', f'loaded_at_field {loaded_at}: no table of the source has the column, '
+                     f'so medallion_check_sources skips its freshness')
+    return schema, tables, loaded_at
 
 
 def create_source(imp, name, schema, tables, freshness_column, warn_after, error_after, description):
