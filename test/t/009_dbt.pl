@@ -342,8 +342,9 @@ psql_file($plain_db, "$root/test/dbt/plain/setup.sql");
 ($status, $out, $err) = dbt('import', "$root/test/dbt/plain", '--dsn', "dbname=$plain_db");
 is($status, 0, 'plain: exit 0') or diag($out, $err);
 is(psql($plain_db, "SELECT string_agg(name || ' ' || layer, ', ' ORDER BY name) FROM medallion.models"),
-	'sales bronze, store_ranking gold, store_sales silver, stores bronze',
-	'plain: models at the top of models/ placed by the DAG (sources only: bronze; read by none: gold; else silver)');
+	'calendar silver, sales bronze, store_ranking gold, store_region_sales gold, store_sales silver, stores bronze',
+	'plain: models at the top of models/ placed by the DAG (sources only: bronze; read by none: gold; else silver); '
+	. 'config(schema=\'SILVER\') through the project\'s generate_schema_name');
 like($out, qr/^model\s+store_sales\s+created\s+layer silver: at the top of models\/, and it reads models and models read it/m,
 	'plain: the report says where and why');
 like($out, qr/^model\s+stores\s+created\s+.*the description of region left out: the model has no such column \(dbt ignores it\)$/m,
@@ -357,14 +358,25 @@ is(psql($plain_db, "SELECT string_agg(model || ':' || kind || ':' || coalesce(ar
 	'plain: tests and their arguments on the folded names');
 is(psql($plain_db, "SELECT freshness_column FROM medallion.sources WHERE name = 'raw_shop'"), 'modifieddate',
 	'plain: loaded_at_field ModifiedDate is the column modifieddate');
-is(psql($plain_db, "SELECT string_agg(status, ',') FROM medallion_check_sources()"), 'pass', 'plain: and the freshness check runs');
+is(psql($plain_db, "SELECT string_agg(status, ',') FROM medallion_check_sources() WHERE source = 'raw_shop'"), 'pass',
+	'plain: and the freshness check runs');
 is(psql($plain_db, "SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')"),
 	'success', 'plain: it runs');
 is(psql($plain_db, "SELECT string_agg(name || '=' || total || '#' || rnk, ' ' ORDER BY rnk) FROM gold.store_ranking"),
 	'North=150.50#1 South=120.00#2 East=20.00#3', 'plain: what it published');
 is(psql($plain_db, "SELECT sum(tests_failed + tests_warned) FROM medallion.run_models"), 0, 'plain: every test passes');
+like($out, qr/^seed\s+store_regions\s+created.*\nsource\s+plain_seeds_ref_data\s+created.*\nsource\s+raw_shop\s+created.*\nsource\s+ref_data\s+created/m,
+	'plain: the seed and its source, then the sources (one names the seed\'s schema)');
+is(psql($plain_db, "SELECT count(*) FROM ref_data.store_regions"), 3,
+	'plain: the seed is in its +schema, as the project\'s generate_schema_name says (ref_data)');
+is(psql($plain_db, "SELECT string_agg(name || ' ' || local_schema, ', ' ORDER BY name) FROM medallion.sources"),
+	'plain_seeds_ref_data ref_data, raw_shop raw_shop, ref_data ref_data', 'plain: the sources');
+is(psql($plain_db, "SELECT string_agg(day::text, ' ' ORDER BY day) FROM silver.calendar"),
+	'2026-01-01 2026-01-02 2026-01-03 2026-01-04', 'plain: a date spine from statement() and load_result()');
+is(psql($plain_db, "SELECT string_agg(region || '=' || total, ' ' ORDER BY total DESC) FROM gold.store_region_sales"),
+	'north=150.50 south=120.00 east=20.00', 'plain: a model reading the seed by ref() and by its source');
 ($status, $out, $err) = dbt('import', "$root/test/dbt/plain", '--dsn', "dbname=$plain_db");
-like($out, qr/^9 unchanged$/m, 'plain: a re-import changes nothing');
+like($out, qr/^14 unchanged$/m, 'plain: a re-import changes nothing');
 ($status, $out, $err) = dbt('import', "$root/test/dbt/plain", '--dsn', "dbname=$plain_db", '--layer-map', '(top)=silver');
 is($status, 1, 'plain: --layer-map (top)=silver would move the models: a skip') or diag($out, $err);
 like($out, qr/^model\s+sales\s+skipped\s+cannot move model "sales" from layer "bronze" to layer "silver"/m,

@@ -27,6 +27,8 @@ class Importer(Resolver, Catalog):
         self.layer_order = [r[0] for r in self.db.query_params('SELECT name FROM medallion.layers ORDER BY ordinal',
                                                                [])] or ['bronze', 'silver', 'gold']
         self.layers = set(self.layer_order)
+        self.layer_schemas = {r[0] for r in self.db.query_params('SELECT schema_name FROM medallion.layers', [])} \
+            or self.layers
         for option, layer in [('--default-layer', project.default_layer)] + \
                 [(f'--layer-map {k}={v}', v) for k, v in project.layer_map.items() if k in project.mapped]:
             if layer is not None and layer not in self.layers:
@@ -41,8 +43,9 @@ class Importer(Resolver, Catalog):
         if self.p.dialect_why:
             self.note('project', self.p.name, 'note', f'T-SQL, translated to PostgreSQL: {self.p.dialect_why} '
                                                       f'(--dialect postgres reads it as PostgreSQL)')
-        sources.import_sources(self)
+        # seeds first: a source may name a seed's schema
         seeds.import_seeds(self)
+        sources.import_sources(self)
         models.import_models(self)
         mapping.import_tests(self)
         if self.args.prune:
@@ -66,7 +69,7 @@ class Importer(Resolver, Catalog):
         if name in self.p.seeds:
             if reader is not None:
                 reader.refs.append(name)
-            return Relation(self.args.seed_schema, name)
+            return Relation(getattr(self.p.seeds[name], 'schema', None) or self.args.seed_schema, name)
         raise Skip(f'ref("{name}") names no model, seed or snapshot of the project')
 
     def source_relation(self, source_name, table_name, reader):

@@ -17,14 +17,28 @@ NAME_RE = re.compile(r'^[a-z_][a-z0-9_]{0,62}$')
 TOP = '(top)'
 
 
-def layer_of(node, layer_map, layers, default=None):
+def custom_schema(node, rendered=True):
+    """The schema a model or snapshot configures (config(schema=...),
+    schema.yml, +schema), None when none; before it is rendered, its
+    config() call's literal schema."""
+    if not rendered:
+        m = re.search(r"config\s*\((.*?)\)\s*}}", node.raw or '', re.S)
+        s = re.search(r"schema\s*=\s*['\"](\w+)['\"]", m.group(1)) if m else None
+        if s:
+            return s.group(1)
+    schema = node.config.get('schema') or (node.yml.get('config') or {}).get('schema') \
+        or node.folder_config.get('schema')
+    return schema if isinstance(schema, str) else None
+
+
+def layer_of(node, layer_map, layers, default=None, generated=None):
     """The layer of a rendered model or snapshot: its schema (config(),
     schema.yml, +schema) when that names a layer, as is or through
     layer_map; else the deepest folder layer_map knows; a snapshot silver;
     a model at the top of models/ the layer layer_map gives '(top)';
     else default (--default-layer).  Skip when none: node_layer then
     places a model at the top by the DAG."""
-    schema = node.config.get('schema') or node.config.get('target_schema') \
+    schema = generated or node.config.get('schema') or node.config.get('target_schema') \
         or (node.yml.get('config') or {}).get('schema') or node.folder_config.get('schema')
     schema = layer_map.get(schema, schema) if isinstance(schema, str) else None
     if schema in layers:
@@ -43,10 +57,12 @@ def layer_of(node, layer_map, layers, default=None):
                f'(use +schema, --layer-map FOLDER=LAYER or --default-layer LAYER)')
 
 
-def layer_of_unrendered(node, layer_map, layers, default=None):
+def layer_of_unrendered(node, layer_map, layers, default=None, generated=None):
     """A model's layer before it is rendered: its config() call's literal
     schema, else folder and file configs (the call is read when it is
-    rendered)."""
+    rendered); generated, the project's generate_schema_name of them."""
+    if generated is not None:
+        return layer_of(node, layer_map, layers, default, generated)
     m = re.search(r"config\s*\((.*?)\)\s*}}", node.raw or '', re.S)
     if m:
         s = re.search(r"schema\s*=\s*['\"](\w+)['\"]", m.group(1))
@@ -62,8 +78,13 @@ def node_layer(imp, node, rendered=True):
     at the top of models/ that they place nowhere goes where its place in
     the DAG says (imp.p.top_layers), noted in the report."""
     how = layer_of if rendered else layer_of_unrendered
+    generated = None
+    if not (node.kind == 'snapshot' and node.config.get('target_schema')):
+        # the project's generate_schema_name, as dbt calls it (a snapshot's
+        # target_schema is its schema as it is, as in dbt)
+        generated = imp.renderer.generated_schema(custom_schema(node, rendered), node)
     try:
-        return how(node, imp.p.layer_map, imp.layers, imp.p.default_layer)
+        return how(node, imp.p.layer_map, imp.layers, imp.p.default_layer, generated)
     except Skip:
         chosen = imp.p.top_layers.get(node.name) if node.kind == 'model' and not node.folders else None
         if chosen is None:
