@@ -199,6 +199,60 @@ class TopOfModels(unittest.TestCase):
             dbt_unit.remove_project(directory)
 
 
+class EveryObject(unittest.TestCase):
+    """The report names every object of the project: what is not imported
+    says why."""
+
+    def test_named(self):
+        files = {
+            'dbt_project.yml': 'name: every\nseeds:\n  every:\n    unused:\n      +enabled: false\n',
+            'models/staging/m.sql': 'select 1 as one\n',
+            'models/staging/things.yml': '''
+                version: 2
+                unit_tests:
+                  - {name: t1, model: m, given: [], expect: {rows: []}}
+                semantic_models: [{name: sm, model: "ref('m')"}]
+                metrics: [{name: me, type: simple}]
+                saved_queries: [{name: sq}]
+                exposures: [{name: ex, type: dashboard}]
+                groups: [{name: gr}]
+                snapshots: [{name: ys, relation: "ref('m')"}]
+            ''',
+            'analyses/an.sql': 'select 1\n',
+            'seeds/unused.csv': 'a\n1\n',
+            'dbt_packages/pkg/dbt_project.yml': 'name: pkg\n',
+            'dbt_packages/pkg/models/pkg_model.sql': 'select 1\n',
+        }
+        directory = dbt_unit.write_project(files)
+        try:
+            imp = dbt_unit.importer(directory)
+            dbt_unit.printed(imp.import_all)
+        finally:
+            dbt_unit.remove_project(directory)
+        named = {(r[0], r[1]): r[2] for r in imp.report}
+        self.assertEqual(named, {
+            ('seed', 'unused'): 'disabled', ('model', 'm'): 'would import',
+            ('unit_test', 'm: t1'): 'not imported', ('semantic_model', 'sm'): 'not imported',
+            ('metric', 'me'): 'not imported', ('saved_query', 'sq'): 'not imported',
+            ('exposure', 'ex'): 'not imported', ('group', 'gr'): 'not imported',
+            ('snapshot', 'ys'): 'not imported', ('analysis', 'an'): 'not imported',
+            ('model', 'pkg.pkg_model'): 'not imported'})
+        why = {r[1]: r[3] for r in imp.report}
+        self.assertEqual(why['pkg.pkg_model'], "medallion-dbt imports the project's own models, not its packages' "
+                                               "(dbt_packages/pkg/models/pkg_model.sql)")
+        self.assertTrue(why['m: t1'].startswith('medallion has no unit tests'))
+
+    def test_entry_without_a_name(self):
+        directory = dbt_unit.write_project({'dbt_project.yml': 'name: x\n',
+                                            'models/s.yml': 'version: 2\nmetrics:\n  - {type: simple}\n'})
+        try:
+            with self.assertRaises(ProjectError) as e:
+                dbt_unit.importer(directory)
+        finally:
+            dbt_unit.remove_project(directory)
+        self.assertTrue(str(e.exception).endswith('models/s.yml: a metric entry without a name'), str(e.exception))
+
+
 class Quoting(unittest.TestCase):
     def test_quote_ident(self):
         self.assertEqual(sqltext.quote_ident('orders'), 'orders')

@@ -14,8 +14,9 @@ from .render import jinja_line
 
 def print_report(report, out):
     width = max([len(n) for _, n, _, _ in report] + [10])
+    kinds = max([len(k) for k, _, _, _ in report] + [9])
     for kind, name, status, reason in report:
-        out.write(f'{kind:<9} {name:<{width}} {status:<12} {reason}\n')
+        out.write(f'{kind:<{kinds}} {name:<{width}} {status:<12} {reason}'.rstrip() + '\n')
     counts = {}
     for _, _, status, _ in report:
         counts[status] = counts.get(status, 0) + 1

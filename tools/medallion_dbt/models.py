@@ -7,7 +7,7 @@ import re
 
 from .dialect import tsql_hint
 from .errors import Disabled, ProjectError, Skip
-from .project import deep_merge
+from .project import WHY, deep_merge
 from .sqltext import fold_ident, fold_idents
 
 MATERIALIZATIONS = {'view', 'table', 'incremental', 'ephemeral', 'snapshot'}
@@ -330,6 +330,12 @@ def import_models(imp):
     imported = set()
     for kind, name, path in imp.p.stale:
         imp.note(kind, name, 'ignored', f'{os.path.relpath(path, imp.p.dir)} describes it, but there is no such file')
+    for kind, name, path, why in imp.p.not_imported:
+        imp.note(kind, name, 'not imported', f'{why} ({os.path.relpath(path, imp.p.dir)})')
+    for package, root, area in imp.renderer.package_areas():
+        for f in area.files(os.path.join(root, 'models'), '.sql') + area.files(os.path.join(root, 'models'), '.py'):
+            imp.note('model', f'{package}.{os.path.splitext(os.path.basename(f))[0]}', 'not imported',
+                     f'{WHY["package_model"]} ({os.path.relpath(f, imp.p.dir)})')
     pending = order(imp)
     imp.db.phase = 'import'
     waiting = {}

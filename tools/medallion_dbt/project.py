@@ -27,6 +27,24 @@ FOLDER_LAYERS = {
 }
 
 
+# What a project's YAML may hold besides models, seeds, snapshots and
+# sources: reported, not imported (the import names every object).
+OTHER_RESOURCES = {'unit_tests': 'unit_test', 'semantic_models': 'semantic_model', 'metrics': 'metric',
+                   'saved_queries': 'saved_query', 'exposures': 'exposure', 'groups': 'group'}
+WHY = {
+    'unit_test': 'medallion has no unit tests of a model on given rows (yet)',
+    'semantic_model': "dbt's semantic layer (MetricFlow) has no medallion equivalent",
+    'metric': "dbt's semantic layer (MetricFlow) has no medallion equivalent",
+    'saved_query': "dbt's semantic layer (MetricFlow) has no medallion equivalent",
+    'exposure': 'it documents a use downstream of the project; medallion keeps none',
+    'group': "medallion has no groups (who reads a model is the layer's grants)",
+    'analysis': 'an analysis is SQL dbt compiles and never runs',
+    'yaml_snapshot': 'a snapshot written in YAML (dbt 1.9) is not read; write it as a '
+                     '{% snapshot %} block',
+    'package_model': "medallion-dbt imports the project's own models, not its packages'",
+}
+
+
 class Node:
     """A model, seed or snapshot of the project."""
 
@@ -116,6 +134,8 @@ def folder_config(root, project, parts):
         levels.append(level)
     for level in levels:
         for k, v in level.items():
+            if not isinstance(k, str):
+                continue        # YAML 1.1 reads a folder named off or yes as a boolean
             key = k[1:] if k.startswith('+') else k
             if not k.startswith('+') and isinstance(v, dict):
                 continue
@@ -179,6 +199,7 @@ class Project:
         self.docs = {}
         self.model_tests = []   # (model, column or None, test entry, origin)
         self.stale = []         # properties of files that are not there
+        self.not_imported = []  # (kind, name, path, why): what the project has that is not imported
         self.singular = []      # (name, path, raw)
         self.generic = {}       # test name -> macro
         self.load()
@@ -296,6 +317,9 @@ class Project:
                     if not isinstance(entry, dict) or 'name' not in entry:
                         raise ProjectError(f'{f}: a {kind[:-1]} entry without a name')
                     node = table.get(entry.get('name'))
+                    if node is None and kind == 'snapshots' and 'relation' in entry:
+                        self.not_imported.append(('snapshot', str(entry['name']), f, WHY['yaml_snapshot']))
+                        continue
                     if node is None:
                         self.stale.append((kind[:-1], entry.get('name'), f))
                         continue
@@ -311,6 +335,14 @@ class Project:
                             node.quoted.add(cname)
                         for t in as_list(col.get('tests') or col.get('data_tests')):
                             self.model_tests.append((node, cname, t, f))
+            for key, kind in OTHER_RESOURCES.items():
+                for entry in as_list(doc.get(key)):
+                    name = entry.get('name') if isinstance(entry, dict) else None
+                    if name is None:
+                        raise ProjectError(f'{f}: a {kind.replace("_", " ")} entry without a name')
+                    if kind == 'unit_test':
+                        name = f'{entry.get("model", "?")}: {name}'
+                    self.not_imported.append((kind, str(name), f, WHY[kind]))
             for source in doc.get('sources') or []:
                 if not isinstance(source, dict) or 'name' not in source:
                     raise ProjectError(f'{f}: a source without a name')
@@ -328,6 +360,8 @@ class Project:
         for f in sorted(set(doc_files)):
             for m in re.finditer(r'{%-?\s*docs\s+(\w+)\s*-?%}(.*?){%-?\s*enddocs\s*-?%}', self.read(f), re.S):
                 self.docs[m.group(1)] = m.group(2).strip()
+        for _, f in self.files('analysis-paths', 'analyses', '.sql'):
+            self.not_imported.append(('analysis', os.path.splitext(os.path.basename(f))[0], f, WHY['analysis']))
         for _, f in self.files('test-paths', 'tests', '.sql'):
             text = self.read(f)
             if re.search(r'{%-?\s*test\s', text):

@@ -78,11 +78,14 @@ def seeds_source(imp, schema):
 def import_seeds(imp):
     by_schema = {}
     for name, node in imp.p.seeds.items():
+        node.schema = None
+        if str(deep_merge(node.folder_config, node.yml.get('config') or {}).get('enabled')).lower() == 'false':
+            imp.note('seed', name, 'disabled', 'enabled: false')
+            continue
         try:
             node.schema = seed_schema_of(imp, node)
             by_schema.setdefault(node.schema, []).append(node)
         except Skip as s:
-            node.schema = None
             imp.note('seed', name, 'skipped', str(s))
     for schema, nodes in by_schema.items():
         try:
