@@ -78,6 +78,8 @@ class Importer(Resolver, Catalog):
             raise Skip(f'source("{source_name}", "{table_name}"): no source {source_name} in the project')
         for t in source.get('tables') or []:
             if t.get('name') == table_name:
+                if reader is not None:
+                    reader.sources.append((source_name, table_name))
                 return Relation(source.get('schema', source_name), t.get('identifier', table_name))
         raise Skip(f'source("{source_name}", "{table_name}"): the source has no table {table_name}')
 

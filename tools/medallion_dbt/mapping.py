@@ -7,7 +7,7 @@ import re
 import jinja2
 
 from .errors import Skip
-from .project import Node
+from .project import Node, as_list
 from .sqltext import Filtered, Relation, fold_ident, fold_idents, quote_ident, quote_literal
 
 # The arguments of dbt's and the packages' tests that the mapping reads.
@@ -44,6 +44,7 @@ def import_tests(imp):
         except (jinja2.TemplateError, KeyError, ValueError, TypeError, AttributeError) as e:
             imp.note('test', label, 'skipped', f'{type(e).__name__}: {e}')
             imp.tests_skipped_on.add(node.name)
+    import_source_tests(imp)
     for name, path, raw in imp.p.singular:
         node = Node('test', name, path, raw)
         try:
@@ -59,6 +60,94 @@ def import_tests(imp):
             add_test(imp, imp.p.models.get(models[0]) or imp.p.snapshots[models[0]], params, name)
         except Skip as s:
             imp.note('test', name, 'skipped', str(s))
+
+
+SOURCE_TESTS = ('not_null', 'unique', 'accepted_values', 'relationships')
+
+
+def import_source_tests(imp):
+    """The tests of a source's tables and columns: medallion's tests
+    belong to a model (medallion.tests.model), so each becomes an sql test
+    reading the source's relation on every imported model that reads that
+    table, which a failing test with severity error keeps from being
+    published, as dbt build skips what is downstream of a failing source
+    test.  not_null, unique, accepted_values and relationships (with their
+    where, severity, warn_if, error_if, store_failures); others, and tests
+    of a table no imported model reads, are reported unsupported."""
+    readers = {}
+    for model in sorted(imp.imported):
+        node = imp.p.models.get(model) or imp.p.snapshots.get(model)
+        for key in set(getattr(node, 'sources', None) or []):
+            readers.setdefault(key, []).append(node)
+    for source_name, source in imp.p.sources.items():
+        for table in source.get('tables') or []:
+            entries = [(None, None, t) for t in as_list(table.get('tests') or table.get('data_tests'))]
+            for col in table.get('columns') or []:
+                entries += [(col['name'], col.get('quote'), t)
+                            for t in as_list(col.get('tests') or col.get('data_tests'))]
+            for column, quoted, entry in entries:
+                where = f'{source_name}.{table["name"]}{"." + str(column) if column else ""}'
+                label = f'{where}: {test_name(entry)}'
+                try:
+                    name, args, conf = parse_test(entry)
+                    holder = Node('source', source_name, imp.p.dir, None)
+                    conf = {k: imp.render_value(holder, v) for k, v in conf.items()}
+                    args = {k: imp.render_value(holder, v) for k, v in args.items()}
+                    if conf.get('enabled') is False:
+                        imp.note('test', label, 'disabled', 'enabled: false')
+                        continue
+                    if name not in SOURCE_TESTS:
+                        imp.note('test', label, 'unsupported', f'a test of a source is imported when it is one of '
+                                 f'{", ".join(SOURCE_TESTS)} (medallion\'s tests belong to models)')
+                        continue
+                    on = readers.get((source_name, table['name']), [])
+                    if not on:
+                        imp.note('test', label, 'unsupported', 'no imported model reads the table: a test of a source '
+                                 'runs on the models that read it (medallion\'s tests belong to models)')
+                        continue
+                    relation = imp.source_relation(source_name, table['name'], None)
+                    col = fold_ident(args.get('column_name', column), quoted)
+                    if imp.p.dialect == 'tsql' and imp.db.connected:
+                        found = imp.relation(relation.schema, relation.identifier)
+                        if found:
+                            relation = Relation(*found)
+                            if col:
+                                col = imp.resolve_column([found], col)
+                    sql = source_test_sql(imp, holder, name, relation, col, args, conf.get('where') or args.get('where'))
+                    for node in on:
+                        params = {'model': node.name, 'kind': 'sql', 'sql': sql,
+                                  'name': test_ident(f'{where.replace(".", "_")}_{name}')}
+                        params.update(test_config(conf))
+                        add_test(imp, node, params, label + (f' (on {node.name})' if len(on) > 1 else ''))
+                except Skip as s:
+                    imp.note('test', label, 'skipped', str(s))
+                except (jinja2.TemplateError, KeyError, ValueError, TypeError, AttributeError) as e:
+                    imp.note('test', label, 'skipped', f'{type(e).__name__}: {e}')
+
+
+def source_test_sql(imp, holder, name, relation, col, args, where):
+    """The failing rows of dbt's test name on a source's relation, as dbt
+    selects them."""
+    if not col:
+        raise Skip(f'{name} needs a column')
+    c = quote_ident(col)
+    cond = f' AND ({where})' if where else ''
+    if name == 'not_null':
+        return f'SELECT * FROM {relation} WHERE {c} IS NULL{cond}'
+    if name == 'unique':
+        return f'SELECT {c} FROM {relation} WHERE {c} IS NOT NULL{cond} GROUP BY {c} HAVING count(*) > 1'
+    if name == 'accepted_values':
+        values = args.get('values')
+        if not values:
+            raise Skip('accepted_values without values')
+        vals = ', '.join(quote_literal(str(v)) for v in values)
+        return f'SELECT * FROM {relation} WHERE {c} IS NOT NULL AND {c}::text NOT IN ({vals}){cond}'
+    to, field = args.get('to'), fold_ident(args.get('field'))
+    if to is None or field is None:
+        raise Skip('relationships needs to and field')
+    target = to if isinstance(to, Relation) else imp.render_expr(holder, to)
+    return (f'SELECT f.* FROM {relation} f WHERE f.{c} IS NOT NULL{cond} '
+            f'AND NOT EXISTS (SELECT FROM {target} t WHERE t.{quote_ident(field)} = f.{c})')
 
 
 def add_test(imp, node, params, label):

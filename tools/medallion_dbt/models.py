@@ -140,6 +140,7 @@ def prepare(imp, node):
     if node.python:
         raise Skip('Python models are not supported')
     node.refs = []
+    node.sources = []
     node.config = {}
     node.note = None
     raw = node.raw

@@ -58,6 +58,7 @@ class Node:
         self.yml = {}               # the schema.yml entry
         self.config = {}            # config() calls, while rendering
         self.refs = []
+        self.sources = []           # (source, table) it reads, while rendering
         self.sql = None
         self.python = False
         self.folders = []

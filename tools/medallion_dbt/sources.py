@@ -3,7 +3,7 @@ with the source's freshness."""
 import os
 
 from .errors import Skip
-from .mapping import PERIODS, test_name
+from .mapping import PERIODS
 from .models import NAME_RE
 from .project import Node
 from .sqltext import fold_ident
@@ -42,14 +42,6 @@ def import_sources(imp):
                           source.get('description'))
         except Skip as s:
             imp.note('source', name, 'skipped', str(s))
-        why = ('a test of a source: medallion tests models (and checks sources\' freshness with '
-               'medallion_check_sources); write it on the bronze model that reads the source')
-        for t in source.get('tables') or []:
-            for test in t.get('tests') or t.get('data_tests') or []:
-                imp.note('test', f'{name}.{t["name"]}: {test_name(test)}', 'unsupported', why)
-            for col in t.get('columns') or []:
-                for test in col.get('tests') or col.get('data_tests') or []:
-                    imp.note('test', f'{name}.{t["name"]}.{col["name"]}: {test_name(test)}', 'unsupported', why)
 
 
 def in_catalog(imp, name, schema, tables, loaded_at):
