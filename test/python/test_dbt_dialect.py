@@ -7,7 +7,7 @@ models and tests go through it.
 import unittest
 
 import dbt_unit
-from medallion_dbt.dialect import Catalog, translate_tsql, tsql_hint
+from medallion_dbt.dialect import Catalog, translate_tsql, translate_tsql_condition, tsql_hint
 from medallion_dbt.errors import Skip
 
 
@@ -143,6 +143,15 @@ class Resolve(unittest.TestCase):
             with self.subTest(tsql=tsql):
                 self.assertEqual(self.translated(tsql), want)
 
+    def test_conditions(self):
+        self.assertEqual(translate_tsql_condition('online_order_flag = 1 AND ISNULL(order_id, 0) > 0',
+                                                  'bronze.stg_orders', FakeCatalog()),
+                         'online_order_flag = TRUE AND COALESCE(order_id, 0) > 0')
+        self.assertEqual(translate_tsql_condition('PersonID > 0', 'sales.customer', FakeCatalog()),
+                         '"PersonID" > 0')
+        with self.assertRaises(Skip):
+            translate_tsql_condition('a = (', 't')
+
     def test_functions(self):
         self.assertEqual(translate_tsql('SELECT EOMONTH(d), DATEFROMPARTS(2020, 1, 2), NEWID() FROM t WITH (NOLOCK)'),
                          "SELECT CAST(DATE_TRUNC('month', d) + INTERVAL '1 month - 1 day' AS DATE), "
@@ -238,10 +247,8 @@ class Project(unittest.TestCase):
         self.assertIn("sql => 'SELECT COALESCE(\"amount\", 0) AS amount, CURRENT_TIMESTAMP AS seen "
                       "FROM raw.orders LIMIT 10'", out)
         self.assertIn("sql => 'SELECT * FROM bronze.stg_orders WHERE seen > CURRENT_TIMESTAMP'", out)
-        # Not translated today: a test argument that is SQL (an expression,
-        # a where) keeps its T-SQL; only rendered models and tests go through
-        # sqlglot.  PostgreSQL has no ISNULL: such a test fails when it runs.
-        self.assertIn("kind => 'expression', expression => 'ISNULL(amount, 0) >= 0'", out)
+        # a test argument that is SQL (an expression, a where) is T-SQL too
+        self.assertIn("kind => 'expression', expression => 'COALESCE(amount, 0) >= 0'", out)
 
 
 if __name__ == '__main__':

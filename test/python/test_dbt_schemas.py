@@ -107,6 +107,26 @@ class Schemas(unittest.TestCase):
             dbt_unit.remove_project(directory)
         self.assertEqual(imp.report, [('seed', 'c', 'skipped', "its schema silver is a medallion layer's: seeds are "
                                        "loaded into plain schemas (+schema names another)")])
+        for schema in ('pg_catalog', 'medallion', 'information_schema', 'pg_temp'):
+            directory = dbt_unit.write_project({'dbt_project.yml': f'name: s\nseeds:\n  s:\n    +schema: {schema}\n',
+                                                'seeds/c.csv': 'code\nNL\n'})
+            try:
+                imp = dbt_unit.importer(directory)
+                dbt_unit.printed(imp.import_all)
+            finally:
+                dbt_unit.remove_project(directory)
+            self.assertEqual(imp.report, [('seed', 'c', 'skipped', f"its schema {schema} is the system's or "
+                                           "medallion's: seeds are loaded into plain schemas (+schema names another)")])
+
+    def test_seed_without_a_schema(self):
+        # the macro is not asked: --seed-schema, the importing user's choice
+        directory = dbt_unit.write_project(dict(FILES, **{'dbt_project.yml': 'name: schemas\n'}))
+        try:
+            imp = dbt_unit.importer(directory, seed_schema='loaded')
+            dbt_unit.printed(imp.import_all)
+        finally:
+            dbt_unit.remove_project(directory)
+        self.assertEqual(imp.p.seeds['codes'].schema, 'loaded')
 
     def test_statement(self):
         self.assertIn('select generate_series(1, 3) as n', self.imp.p.models['spine'].sql)

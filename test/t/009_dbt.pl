@@ -259,7 +259,13 @@ like($out, qr/^model\s+person_orders\s+skipped\s+column personid is ambiguous: i
 ($status, $out, $err) = dbt('import', $tsql_case, '--dsn', "dbname=$case_db", '--allow-partial');
 is($status, 0, 'tsql_case: --allow-partial, exit 0') or diag($out, $err);
 is(psql($case_db, "SELECT string_agg(name, ',' ORDER BY name) FROM medallion.models"),
-	'customer_orders,online_customers,stg_customers,stg_orders', 'tsql_case: the rest is imported');
+	'customer_orders,online_customers,stg_customers,stg_orders,stg_people', 'tsql_case: the rest is imported');
+is(psql($case_db, "SELECT string_agg(model || ' ' || kind || ' ' || array_to_string(columns, ',') || coalesce(expression, ''), '; ' "
+	  . "ORDER BY model, name) FROM medallion.tests"),
+	'customer_orders accepted_values online_orders; customer_orders unique personid; '
+	. 'stg_orders expression COALESCE(total_due, 0) > 0 OR online_order_flag = TRUE; '
+	. 'stg_people not_null PersonId; stg_people unique PersonId',
+	'tsql_case: tests name the columns as the models spell them; a T-SQL expression is translated');
 is(psql($case_db, "SELECT local_schema || ' ' || array_to_string(tables, ',') || ' ' || freshness_column FROM medallion.sources "
 	  . "WHERE name = 'sales'"), 'Sales Customer,SalesOrderHeader ModifiedDate',
 	'tsql_case: the source names schema, tables and loaded_at_field as the catalog spells them');
@@ -280,7 +286,7 @@ is(psql($case_db, "SELECT string_agg(customer_id || ':' || person_id, ' ' ORDER 
 	'1:101 2:102', 'tsql_case: TOP, and PersonID of a model of the project');
 is(psql($case_db, "SELECT sum(tests_failed + tests_warned) FROM medallion.run_models"), 0, 'tsql_case: its tests pass');
 ($status, $out, $err) = dbt('import', $tsql_case, '--dsn', "dbname=$case_db", '--allow-partial');
-like($out, qr/^1 note, 1 skipped, 8 unchanged$/m, 'tsql_case: a re-import changes nothing');
+like($out, qr/^1 note, 1 skipped, 12 unchanged$/m, 'tsql_case: a re-import changes nothing');
 
 # --- shapes of real projects (test/dbt/edge) -----------------------------------
 my $edge_db = 'tap_dbt_edge';

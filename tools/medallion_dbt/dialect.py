@@ -88,9 +88,28 @@ def parse_tsql(sql):
 def translate_tsql(sql, catalog=None):
     """sql (T-SQL) as PostgreSQL's SQL; names resolved against catalog
     (a Catalog) when there is one."""
+    tree = transform(parse_tsql(sql), catalog)
+    try:
+        return tree.sql(dialect='postgres')
+    except Exception as e:
+        raise Skip(f'T-SQL could not be translated: {str(e).splitlines()[0]}')
+
+
+def translate_tsql_condition(condition, relation, catalog=None):
+    """A T-SQL condition on the rows of relation (a test's expression or
+    where) as PostgreSQL's, its names resolved against that relation."""
+    tree = transform(parse_tsql(f'SELECT 1 FROM {relation} WHERE {condition}'), catalog)
+    try:
+        return tree.args['where'].this.sql(dialect='postgres')
+    except Exception as e:
+        raise Skip(f'T-SQL could not be translated: {str(e).splitlines()[0]}')
+
+
+def transform(tree, catalog):
+    """The parsed T-SQL changed where PostgreSQL differs: functions,
+    table hints, and with a catalog names and bits."""
     import sqlglot
     from sqlglot import exp
-    tree = parse_tsql(sql)
     for fn in tree.find_all(exp.Anonymous):
         name = str(fn.this).upper()
         if name in UNTRANSLATED:
@@ -115,10 +134,7 @@ def translate_tsql(sql, catalog=None):
     if catalog is not None:
         booleans = resolve(tree, catalog)
         make_boolean(tree, booleans)
-    try:
-        return tree.sql(dialect='postgres')
-    except Exception as e:
-        raise Skip(f'T-SQL could not be translated: {str(e).splitlines()[0]}')
+    return tree
 
 
 def effective(ident):

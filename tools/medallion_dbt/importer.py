@@ -29,6 +29,9 @@ class Importer(Resolver, Catalog):
         self.layers = set(self.layer_order)
         self.layer_schemas = {r[0] for r in self.db.query_params('SELECT schema_name FROM medallion.layers', [])} \
             or self.layers
+        self.extension_schemas = {r[0] for r in self.db.query_params(
+            'SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace',
+            [])}
         for option, layer in [('--default-layer', project.default_layer)] + \
                 [(f'--layer-map {k}={v}', v) for k, v in project.layer_map.items() if k in project.mapped]:
             if layer is not None and layer not in self.layers:

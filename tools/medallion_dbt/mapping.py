@@ -6,6 +6,7 @@ import re
 
 import jinja2
 
+from .dialect import translate_tsql_condition
 from .errors import Skip
 from .project import Node, as_list
 from .sqltext import Filtered, Relation, fold_ident, fold_idents, quote_ident, quote_literal
@@ -199,8 +200,15 @@ def map_test(imp, node, column, name, args, conf):
     col = fold_ident(args['column_name']) if args.get('column_name') is not None else column
     p = {'model': node.name}
     p.update(test_config(conf))
-    where = conf.get('where') or args.get('where')
     rel = f'{quote_ident(node.layer)}.{quote_ident(node.name)}'
+    tsql = imp.p.dialect == 'tsql'
+    where = tsql_condition(imp, rel, conf.get('where') or args.get('where'))
+    if tsql and imp.db.connected:
+        # names as the model's relation spells them, matched without case
+        col = imp.resolve_column([(node.layer, node.name)], col) if col else col
+        for key in ('combination_of_columns', 'column_list'):
+            if args.get(key):
+                args[key] = [imp.resolve_column([(node.layer, node.name)], c) for c in fold_idents(args[key])]
 
     def need_col():
         if not col:
@@ -256,7 +264,7 @@ def map_test(imp, node, column, name, args, conf):
         expr = args.get('expression')
         if expr is None:
             raise Skip('expression_is_true without expression')
-        expr = f'{quote_ident(col)} {expr}' if col else str(expr)
+        expr = tsql_condition(imp, rel, f'{quote_ident(col)} {expr}' if col else str(expr))
         if where:
             return filtered(expr)
         p.update(kind='expression', expression=expr)
@@ -326,6 +334,14 @@ def map_test(imp, node, column, name, args, conf):
     else:
         raise Skip(f'test {name} has no medallion mapping and no {{% test %}} definition in the project')
     return p
+
+
+def tsql_condition(imp, relation, condition):
+    """A test's SQL argument (an expression, a where) of a T-SQL project as
+    PostgreSQL's, on the rows of relation; as it is otherwise."""
+    if imp.p.dialect != 'tsql' or not condition:
+        return condition
+    return translate_tsql_condition(str(condition), relation, imp if imp.db.connected else None)
 
 
 def test_mark(project):

@@ -58,10 +58,15 @@ def seed_schema_of(imp, node):
     live there)."""
     conf = deep_merge(node.folder_config, node.yml.get('config') or {})
     custom = conf.get('schema') if isinstance(conf.get('schema'), str) else None
-    generated = imp.renderer.generated_schema(custom, node)
-    schema = generated or custom or imp.args.seed_schema
+    if custom is None:
+        return imp.args.seed_schema     # the importing user's choice, as dbt's target schema is
+    schema = imp.renderer.generated_schema(custom, node) or custom
     if schema in imp.layer_schemas:
         raise Skip(f'its schema {schema} is a medallion layer\'s: seeds are loaded into plain schemas '
+                   f'(+schema names another)')
+    if schema.startswith(('pg_', 'medallion')) or schema == 'information_schema' or schema in imp.extension_schemas:
+        # the project chooses it: never PostgreSQL's or medallion's own
+        raise Skip(f'its schema {schema} is the system\'s or medallion\'s: seeds are loaded into plain schemas '
                    f'(+schema names another)')
     return schema
 
