@@ -52,12 +52,13 @@ class FakeCatalog(Catalog):
     """The catalog of a database whose tables came from SQL Server with
     their names' case (as tds_fdw's IMPORT FOREIGN SCHEMA makes them)."""
     RELATIONS = {
-        ('Sales', 'Customer'): [('CustomerID', False), ('PersonID', False), ('ModifiedDate', False)],
-        ('Sales', 'SalesOrderHeader'): [('SalesOrderID', False), ('CustomerID', False), ('OnlineOrderFlag', True),
-                                        ('TotalDue', False)],
-        ('Person', 'Person'): [('BusinessEntityID', False), ('PersonId', False)],
-        ('bronze', 'stg_orders'): [('order_id', False), ('online_order_flag', True)],
-        ('Two', 'T'): [('a', False)], ('two', 't'): [('a', False)],
+        ('Sales', 'Customer'): [('CustomerID', 'N'), ('PersonID', 'N'), ('ModifiedDate', 'D'),
+                                ('AccountNumber', 'S')],
+        ('Sales', 'SalesOrderHeader'): [('SalesOrderID', 'N'), ('CustomerID', 'N'), ('OnlineOrderFlag', 'B'),
+                                        ('TotalDue', 'N')],
+        ('Person', 'Person'): [('BusinessEntityID', 'N'), ('PersonId', 'N')],
+        ('bronze', 'stg_orders'): [('order_id', 'N'), ('online_order_flag', 'B')],
+        ('Two', 'T'): [('a', 'N')], ('two', 't'): [('a', 'N')],
     }
 
     def relation(self, schema, name):
@@ -138,6 +139,20 @@ class Resolve(unittest.TestCase):
             ('SELECT 1 FROM t WHERE CAST(x AS bit) = 0', 'SELECT 1 FROM t WHERE CAST(x AS BOOLEAN) = FALSE'),
             # a number column compared with 1 stays a number
             ('SELECT 1 FROM bronze.stg_orders WHERE order_id = 1', 'SELECT 1 FROM "bronze"."stg_orders" WHERE order_id = 1'),
+        ]
+        for tsql, want in cases:
+            with self.subTest(tsql=tsql):
+                self.assertEqual(self.translated(tsql), want)
+
+    def test_concatenation(self):
+        cases = [
+            ("SELECT AccountNumber + '-' + CAST(PersonID AS varchar(10)) AS label FROM sales.customer",
+             'SELECT "AccountNumber" || \'-\' || CAST("PersonID" AS VARCHAR(10)) AS label FROM "Sales"."Customer"'),
+            ("SELECT 'a' + 'b', UPPER(AccountNumber) + ISNULL(AccountNumber, '') FROM sales.customer",
+             'SELECT \'a\' || \'b\', UPPER("AccountNumber") || COALESCE("AccountNumber", \'\') FROM "Sales"."Customer"'),
+            # a number on either side: SQL Server adds
+            ("SELECT PersonID + 1, PersonID + CustomerID, '1' + PersonID FROM sales.customer",
+             'SELECT "PersonID" + 1, "PersonID" + "CustomerID", \'1\' + "PersonID" FROM "Sales"."Customer"'),
         ]
         for tsql, want in cases:
             with self.subTest(tsql=tsql):

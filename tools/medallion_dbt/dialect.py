@@ -62,7 +62,8 @@ class Catalog:
         raise NotImplementedError
 
     def columns(self, schema, name):
-        """[(column, is boolean)] of the relation, or None."""
+        """[(column, its type's category)] of the relation, or None: B
+        boolean, S string, N numeric, ... (pg_type.typcategory)."""
         raise NotImplementedError
 
 
@@ -132,8 +133,9 @@ def transform(tree, catalog):
         if table.args.get('hints'):
             table.set('hints', None)
     if catalog is not None:
-        booleans = resolve(tree, catalog)
-        make_boolean(tree, booleans)
+        kinds = resolve(tree, catalog)
+        make_boolean(tree, kinds)
+        make_concatenation(tree, kinds)
     return tree
 
 
@@ -156,7 +158,8 @@ def resolve(tree, catalog):
     """Names of tables and columns as the catalog spells them, matched
     without case as SQL Server matches them; a column whose spelling
     changed in a select list keeps its name as written (folded) by an
-    alias.  Returns the ids of the column nodes that are booleans (bits)."""
+    alias.  Returns the type category (B boolean, S string, ...) of the
+    column nodes whose type it knows, by their ids."""
     from sqlglot import exp
     from sqlglot.optimizer.scope import traverse_scope
 
@@ -169,8 +172,8 @@ def resolve(tree, catalog):
             table.set('db', exp.Identifier(this=found[0], quoted=True))
             table.set('this', exp.Identifier(this=found[1], quoted=True))
 
-    booleans = set()
-    outputs_of = {}         # id(scope expression) -> {name: is boolean}, or None when unknown
+    kinds = {}
+    outputs_of = {}         # id(scope expression) -> {name: category}, or None when unknown
 
     def table_columns(table):
         db = table.args.get('db')
@@ -200,8 +203,7 @@ def resolve(tree, catalog):
             name = effective(ident)
             exact = [k for k in known if name in k]
             if exact:
-                if any(k[name] for k in exact):
-                    booleans.add(id(column))
+                kinds[id(column)] = exact[0][name]
                 continue
             matches = {c: b for k in known for c, b in k.items() if c.lower() == ident.this.lower()}
             if len(matches) > 1:
@@ -210,16 +212,14 @@ def resolve(tree, catalog):
                            + ' (SQL Server compares names without case; write the one meant in double quotes)')
             if not matches:
                 continue
-            spelling, is_bool = next(iter(matches.items()))
-            if is_bool:
-                booleans.add(id(column))
+            spelling, kind = next(iter(matches.items()))
+            kinds[id(column)] = kind
             written = ident.this
             column.set('this', exp.Identifier(this=spelling, quoted=True))
             if column.parent is scope.expression and column.arg_key == 'expressions':
                 # the output column keeps the name as written, as in SQL Server
                 alias = exp.Alias(this=column.copy(), alias=exp.Identifier(this=written.lower(), quoted=True))
-                if is_bool:
-                    booleans.add(id(alias.this))
+                kinds[id(alias.this)] = kind
                 column.replace(alias)
         outputs = {}
         # read again: a column of the list may have become an alias
@@ -236,17 +236,49 @@ def resolve(tree, catalog):
             ident = output_ident(select)
             if ident is not None:
                 inner = select.this if isinstance(select, exp.Alias) else select
-                outputs[effective(ident)] = id(inner) in booleans or is_boolean_cast(inner)
+                outputs[effective(ident)] = kind_of(inner, kinds)
         outputs_of[id(scope.expression)] = outputs
-    return booleans
+    return kinds
 
 
-def is_boolean_cast(node):
+def kind_of(node, kinds):
+    """The type category of an expression, when known: of a column from
+    the catalog (kinds), of a cast from its type, of a string literal or
+    a concatenation; None otherwise."""
     from sqlglot import exp
-    return isinstance(node, exp.Cast) and node.args['to'].this == exp.DataType.Type.BOOLEAN
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if id(node) in kinds:
+        return kinds[id(node)]
+    if isinstance(node, exp.Cast):
+        to = node.args['to'].this
+        T = exp.DataType.Type
+        if to == T.BOOLEAN:
+            return 'B'
+        if to in (T.CHAR, T.NCHAR, T.VARCHAR, T.NVARCHAR, T.TEXT):
+            return 'S'
+        return None
+    if isinstance(node, exp.Literal):
+        return 'S' if node.is_string else 'N'
+    if isinstance(node, (exp.DPipe, exp.Upper, exp.Lower, exp.Trim, exp.Substring)):
+        return 'S'
+    if isinstance(node, exp.Coalesce):
+        return kind_of(node.this, kinds)
+    return None
 
 
-def make_boolean(tree, booleans):
+def make_concatenation(tree, kinds):
+    """T-SQL's + of two strings (a string literal, a string column, a cast
+    to a string type, a concatenation) is PostgreSQL's ||; with a number on
+    either side it stays +, as SQL Server adds then."""
+    from sqlglot import exp
+    adds = list(tree.find_all(exp.Add))
+    for node in reversed(adds):     # the innermost first: a + b + c is (a + b) + c
+        if kind_of(node.this, kinds) == 'S' and kind_of(node.expression, kinds) == 'S':
+            node.replace(exp.DPipe(this=node.this.copy(), expression=node.expression.copy()))
+
+
+def make_boolean(tree, kinds):
     """A SQL Server bit is a boolean here (tds_fdw brings it over so):
     compared with 0 or 1, or defaulted to them (ISNULL(flag, 0)), the
     number is false or true; cast to a number other than int (which
@@ -254,9 +286,7 @@ def make_boolean(tree, booleans):
     from sqlglot import exp
 
     def is_bool(node):
-        while isinstance(node, (exp.Paren, exp.Coalesce)):
-            node = node.this        # ISNULL(flag, 0) is a bit too
-        return id(node) in booleans or is_boolean_cast(node)
+        return kind_of(node, kinds) == 'B'       # ISNULL(flag, 0) is a bit too
 
     def zero_one(node):
         return isinstance(node, exp.Literal) and not node.is_string and node.this in ('0', '1')

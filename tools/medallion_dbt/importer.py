@@ -103,12 +103,14 @@ class Importer(Resolver, Catalog):
         return rows[0]
 
     def columns(self, schema, name):
-        """[(column, is boolean)] of schema.name, or None when there is none."""
+        """[(column, its type's category: B boolean, S string, ...)] of
+        schema.name, or None when there is none."""
         # asked afresh each time: a model of the project changes in the import
         rows = self.db.query_params(
-            "SELECT a.attname, a.atttypid = 'pg_catalog.bool'::pg_catalog.regtype FROM pg_catalog.pg_attribute a "
+            "SELECT a.attname, t.typcategory::text FROM pg_catalog.pg_attribute a "
             "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n "
-            "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 "
+            "ON n.oid = c.relnamespace JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+            "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 "
             "AND NOT a.attisdropped ORDER BY a.attnum", [schema, name])
         return rows or None
 
