@@ -219,6 +219,15 @@ class EveryObject(unittest.TestCase):
                 snapshots: [{name: ys, relation: "ref('m')"}]
             ''',
             'analyses/an.sql': 'select 1\n',
+            'models/staging/sources.yml': '''
+                version: 2
+                sources:
+                  - name: gone
+                    config: {enabled: false}
+                    tables: [{name: a}]
+                  - name: half
+                    tables: [{name: a}, {name: b, config: {enabled: false}}]
+            ''',
             'seeds/unused.csv': 'a\n1\n',
             'dbt_packages/pkg/dbt_project.yml': 'name: pkg\n',
             'dbt_packages/pkg/models/pkg_model.sql': 'select 1\n',
@@ -236,7 +245,8 @@ class EveryObject(unittest.TestCase):
             ('metric', 'me'): 'not imported', ('saved_query', 'sq'): 'not imported',
             ('exposure', 'ex'): 'not imported', ('group', 'gr'): 'not imported',
             ('snapshot', 'ys'): 'not imported', ('analysis', 'an'): 'not imported',
-            ('model', 'pkg.pkg_model'): 'not imported'})
+            ('model', 'pkg.pkg_model'): 'not imported', ('source', 'gone'): 'disabled', ('source', 'half'): 'would import'})
+        self.assertIn(('source', 'half', 'note', 'tables b are disabled (enabled: false): left out'), imp.report)
         why = {r[1]: r[3] for r in imp.report}
         self.assertEqual(why['pkg.pkg_model'], "medallion-dbt imports the project's own models, not its packages' "
                                                "(dbt_packages/pkg/models/pkg_model.sql)")

@@ -80,8 +80,12 @@ def import_source_tests(imp):
         node = imp.p.models.get(model) or imp.p.snapshots.get(model)
         for key in set(getattr(node, 'sources', None) or []):
             readers.setdefault(key, []).append(node)
+    def off(entry):
+        return str((entry.get('config') or {}).get('enabled', entry.get('enabled'))).strip().lower() == 'false'
     for source_name, source in imp.p.sources.items():
         for table in source.get('tables') or []:
+            if off(source) or off(table):
+                continue        # reported disabled with its source
             entries = [(None, None, t) for t in as_list(table.get('tests') or table.get('data_tests'))]
             for col in table.get('columns') or []:
                 entries += [(col['name'], col.get('quote'), t)

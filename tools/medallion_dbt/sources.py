@@ -14,8 +14,15 @@ def import_sources(imp):
     for name, source in imp.p.sources.items():
         source = {k: imp.render_value(holder, v) for k, v in source.items()}
         imp.p.sources[name] = source
+        if disabled(imp, holder, source):
+            imp.note('source', name, 'disabled', 'enabled: false')
+            continue
         schema = source.get('schema', name)
-        tables = [imp.render_value(holder, t.get('identifier', t['name'])) for t in source.get('tables') or []]
+        off = [t['name'] for t in source.get('tables') or [] if disabled(imp, holder, t)]
+        if off:
+            imp.note('source', name, 'note', f'tables {", ".join(off)} are disabled (enabled: false): left out')
+        tables = [imp.render_value(holder, t.get('identifier', t['name'])) for t in source.get('tables') or []
+                  if t['name'] not in off]
         fresh = source.get('freshness') or {}
         # dbt writes loaded_at_field into SQL: ModifiedDate is modifieddate
         loaded_at = fold_ident(source.get('loaded_at_field'))
@@ -42,6 +49,12 @@ def import_sources(imp):
                           source.get('description'))
         except Skip as s:
             imp.note('source', name, 'skipped', str(s))
+
+
+def disabled(imp, holder, entry):
+    """enabled: false in a source's (or table's) config, or on it."""
+    value = (entry.get('config') or {}).get('enabled', entry.get('enabled'))
+    return str(imp.render_value(holder, value)).strip().lower() == 'false'
 
 
 def in_catalog(imp, name, schema, tables, loaded_at):
