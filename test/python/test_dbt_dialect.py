@@ -93,6 +93,11 @@ class Resolve(unittest.TestCase):
              'WITH x AS (SELECT "PersonID" AS "personid" FROM "Sales"."Customer") SELECT PersonId FROM x'),
             ('SELECT s.pid FROM (SELECT PersonID pid FROM sales.customer) s ORDER BY s.pid',
              'SELECT s.pid FROM (SELECT "PersonID" AS pid FROM "Sales"."Customer") AS s ORDER BY s.pid NULLS FIRST'),
+            # inside a lateral join (CROSS APPLY), the outer table's names too
+            ('SELECT z.totaldue FROM sales.customer c CROSS APPLY (SELECT TOP 1 o.TotalDue FROM '
+             'sales.salesorderheader o WHERE o.customerid = c.customerid) z',
+             'SELECT z.totaldue FROM "Sales"."Customer" AS c JOIN LATERAL (SELECT o."TotalDue" AS "totaldue" FROM '
+             '"Sales"."SalesOrderHeader" AS o WHERE o."CustomerID" = c."CustomerID" LIMIT 1) AS z ON TRUE'),
             # what the catalog does not know is left as written
             ('SELECT nothing, x.y FROM sales.customer JOIN elsewhere.t x ON 1 = 1',
              'SELECT nothing, x.y FROM "Sales"."Customer" JOIN elsewhere.t AS x ON 1 = 1'),
@@ -168,6 +173,11 @@ class Resolve(unittest.TestCase):
             translate_tsql_condition('a = (', 't')
 
     def test_functions(self):
+        # CROSS and OUTER APPLY: lateral joins ON TRUE
+        self.assertEqual(translate_tsql('SELECT a, z.b FROM t CROSS APPLY (SELECT TOP 1 b FROM u WHERE u.x = t.x) z'),
+                         'SELECT a, z.b FROM t JOIN LATERAL (SELECT b FROM u WHERE u.x = t.x LIMIT 1) AS z ON TRUE')
+        self.assertEqual(translate_tsql('SELECT a FROM t OUTER APPLY (SELECT b FROM u) z'),
+                         'SELECT a FROM t LEFT JOIN LATERAL (SELECT b FROM u) AS z ON TRUE')
         self.assertEqual(translate_tsql('SELECT EOMONTH(d), DATEFROMPARTS(2020, 1, 2), NEWID() FROM t WITH (NOLOCK)'),
                          "SELECT CAST(DATE_TRUNC('month', d) + INTERVAL '1 month - 1 day' AS DATE), "
                          "MAKE_DATE(2020, 1, 2), GEN_RANDOM_UUID() FROM t")
