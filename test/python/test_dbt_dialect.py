@@ -172,6 +172,13 @@ class Resolve(unittest.TestCase):
         with self.assertRaises(Skip):
             translate_tsql_condition('a = (', 't')
 
+    def test_joins(self):
+        # FROM a JOIN b ON ..., c: c is a CROSS JOIN before the joins (sqlglot
+        # wrote it before them, beside a, where b's ON could not see a)
+        self.assertEqual(translate_tsql('SELECT 1 FROM f s JOIN p ON s.k = p.k JOIN c ON c.k = p.c, t WHERE s.x < t.y'),
+                         'SELECT 1 FROM f AS s CROSS JOIN t JOIN p ON s.k = p.k JOIN c ON c.k = p.c WHERE s.x < t.y')
+        self.assertEqual(translate_tsql('SELECT 1 FROM a, b'), 'SELECT 1 FROM a, b')
+
     def test_functions(self):
         # CROSS and OUTER APPLY: lateral joins ON TRUE
         self.assertEqual(translate_tsql('SELECT a, z.b FROM t CROSS APPLY (SELECT TOP 1 b FROM u WHERE u.x = t.x) z'),
@@ -233,6 +240,7 @@ class Detect(unittest.TestCase):
         self.assertEqual(tsql_hint('select isnull(a, 0) from t', 'function isnull(integer, integer) does not exist'),
                          hint)
         self.assertEqual(tsql_hint('select a from t', 'relation "t" does not exist'), '')
+        self.assertEqual(tsql_hint('select a from t cross apply u', 'syntax error at or near "APPLY"'), hint)
 
 
 FILES = {

@@ -252,6 +252,10 @@ my $tsql_case = "$root/test/dbt/tsql_case";
 is($status, 1, 'tsql_case read as PostgreSQL: exit 1');
 like($out, qr/^model\s+stg_orders\s+skipped\s+syntax error at or near "\[" \(this is T-SQL: --dialect tsql translates it\)$/m,
 	'tsql_case read as PostgreSQL: the error names --dialect tsql');
+like($out, qr/^model\s+biggest_order\s+skipped\s+syntax error at or near "APPLY" \(this is T-SQL: --dialect tsql translates it\)$/m,
+	'tsql_case read as PostgreSQL: CROSS APPLY too');
+like($out, qr/^model\s+person_orders\s+skipped\s+relation "sales\.customer" does not exist \(the database has "Sales"\."Customer": SQL Server's names\? --dialect tsql matches names without case\)$/m,
+	'tsql_case read as PostgreSQL: a name the database has in another case is said');
 ($status, $out, $err) = dbt('import', $tsql_case, '--dsn', "dbname=$case_db");
 is($status, 1, 'tsql_case: one model is ambiguous, exit 1');
 like($out, qr/^project\s+tsql_case\s+note\s+T-SQL, translated to PostgreSQL: requirements\.txt installs dbt-sqlserver/m,

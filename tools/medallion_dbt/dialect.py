@@ -38,7 +38,7 @@ def bracketed(text):
     return m.group(0).lstrip(' \t\n,(=.') if m else None
 
 
-TSQL_ERROR_RE = re.compile(r'syntax error at or near "(\[|TOP|NOLOCK)"|function (isnull|getdate|len|charindex|'
+TSQL_ERROR_RE = re.compile(r'syntax error at or near "(\[|TOP|NOLOCK|APPLY)"|function (isnull|getdate|len|charindex|'
                            r'datediff|dateadd|datepart|iif|convert|newid|eomonth|datefromparts)\(.*\) does not exist',
                            re.I)
 
@@ -127,6 +127,16 @@ def transform(tree, catalog):
                                       read='postgres')
             month.find(exp.Column).replace(node.this.copy())
             node.replace(month)
+    for select in tree.find_all(exp.Select):
+        # FROM a JOIN b ON ..., c: sqlglot keeps c beside a and writes it
+        # before the joins (FROM a, c JOIN b ON ...), where b's ON cannot
+        # see a; a CROSS JOIN first means the same and sees both
+        source = select.args.get('from')
+        joins = select.args.get('joins') or []
+        if source is not None and len(source.expressions) > 1 and joins:
+            first, rest = source.expressions[0], source.expressions[1:]
+            source.set('expressions', [first])
+            select.set('joins', [exp.Join(this=t.copy(), kind='cross') for t in rest] + list(joins))
     for join in tree.find_all(exp.Join):
         # CROSS / OUTER APPLY: a lateral join, which PostgreSQL joins ON TRUE
         if isinstance(join.this, exp.Lateral) and not join.args.get('on') and not join.args.get('using'):

@@ -366,9 +366,38 @@ def import_models(imp):
             imported.add(node.name)
             imp.note(node.kind, node.name, status, node.note or '')
         except Skip as s:
-            hint = tsql_hint(node.sql, str(s)) if imp.p.dialect == 'postgres' else ''
+            hint = (tsql_hint(node.sql, str(s)) or case_hint(imp, node, s)) if imp.p.dialect == 'postgres' else ''
             imp.note(node.kind, node.name, 'skipped', str(s) + hint)
     imp.imported = imported
+
+
+def case_hint(imp, node, error):
+    """The hint a model read as PostgreSQL gets when a column it names is
+    not there but a relation it reads has it in another case ("CustomerKey"
+    for CustomerKey, which PostgreSQL reads as customerkey): SQL Server's
+    names, which a T-SQL project matches without case."""
+    how = ' SQL Server\'s names? --dialect tsql matches names without case)'
+    if not imp.db.connected:
+        return ''
+    m = re.fullmatch(r'relation "([^".]+)\.([^".]+)" does not exist', getattr(error, 'primary', None) or '')
+    if getattr(error, 'sqlstate', None) == '42P01' and m:
+        try:
+            found = imp.relation(m.group(1), m.group(2))
+        except Skip:
+            found = None
+        return f' (the database has "{found[0]}"."{found[1]}":{how}' if found else ''
+    m = re.fullmatch(r'column "(.*)" does not exist', getattr(error, 'primary', None) or '')
+    if getattr(error, 'sqlstate', None) != '42703' or m is None:
+        return ''
+    relations = [imp.source_relation(s, t, None) for s, t in set(node.sources)]
+    for name in set(node.refs):
+        other = imp.p.models.get(name) or imp.p.snapshots.get(name)
+        relations.append(imp.relation_of(name, None) if other is not None or name in imp.p.seeds else None)
+    spelled = sorted({c for r in relations if r is not None for c, _ in imp.columns(r.schema, r.identifier) or []
+                      if c.lower() == m.group(1).lower() and c != m.group(1)})
+    if not spelled:
+        return ''
+    return f' (what it reads has {" and ".join(chr(34) + c + chr(34) for c in spelled)}:{how}'
 
 
 
