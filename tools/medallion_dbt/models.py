@@ -420,18 +420,23 @@ def watermark_of(raw):
     """The watermark column and lookback of the usual is_incremental()
     block, and only of it: the block is one condition,
     where col >[=] (select max(col) [- interval 'n unit'] from {{ this }})
-    [- interval 'n unit'].  Anything else is not recognised."""
+    [- interval 'n unit'], max(col) also as coalesce(max(col), 'literal')
+    (or isnull).  Anything else is not recognised."""
     text = re.sub(r'{#.*?#}', '', raw or '', flags=re.S)
     text = re.sub(r'/\*.*?\*/', '', text, flags=re.S)
     text = re.sub(r'--[^\n]*', '', text)
     blocks = re.findall(r'{%-?\s*if\s+is_incremental\(\)\s*-?%}(.*?){%-?\s*endif\s*-?%}', text, re.S | re.I)
     if len(blocks) != 1:
         return None, None
-    m = re.fullmatch(r'\s*(?:where|and)\s+(?:\w+\.)?("?\w+"?)\s*>=?\s*\(\s*select\s+max\s*\(\s*("?\w+"?)\s*\)'
+    m = re.fullmatch(r'\s*(?:where|and)\s+(?:\w+\.)?(?P<col>"?\w+"?)\s*>=?\s*\(\s*select\s+'
+                     r'(?:max\s*\(\s*(?P<max>"?\w+"?)\s*\)'
+                     # coalesce(max(col), '1900-01-01'): the same on every run but the first,
+                     # which builds everything anyway
+                     r'|(?:coalesce|isnull)\s*\(\s*max\s*\(\s*(?P<cmax>"?\w+"?)\s*\)\s*,\s*\'[^\']*\'\s*\))'
                      r'(?:\s*-\s*' + INTERVAL_RE + r')?\s+from\s*{{\s*this\s*}}\s*\)'
                      r'(?:\s*-\s*' + INTERVAL_RE + r')?\s*', blocks[0], re.S | re.I)
-    if not m or fold_ident(m.group(1)) != fold_ident(m.group(2)):
+    if not m or fold_ident(m.group('col')) != fold_ident(m.group('max') or m.group('cmax')):
         return None, None
-    lookback = next((g for g in m.groups()[2:] if g), None)
-    return fold_ident(m.group(1)), lookback
+    lookback = next((g for g in m.groups()[3:] if g), None)
+    return fold_ident(m.group('col')), lookback
 
