@@ -574,6 +574,16 @@ psql($seed_db, "GRANT CREATE ON SCHEMA seeds TO tap_dbt_importer");
 is($status, 0, 'seed schema there: exit 0') or diag($out, $err);
 is_deeply(report($out, 'seed', 'created'), ['codes'], 'seed schema there: the seed is loaded');
 is(psql($seed_db, "SELECT count(*) FROM seeds.codes"), 2, 'seed schema there: its rows');
+# a seed schema the project names after a role: first on that role's search_path
+open $fh, '>', "$seedrole/dbt_project.yml" or die;
+print $fh "name: seedrole\nseeds:\n  seedrole:\n    +schema: tap_dbt_importer\n";
+close $fh;
+($status, $out, $err) = dbt('import', $seedrole, '--dsn', "dbname=$seed_db");
+is($status, 1, 'seed schema named as a role: exit 1') or diag($out, $err);
+like($out, qr/^seed\s+codes\s+skipped\s+its schema tap_dbt_importer is named as a role, whose search_path \("\$user"\) would find its tables first/m,
+	'seed schema named as a role: refused, saying why');
+is(psql($seed_db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'tap_dbt_importer'"), 0,
+	'seed schema named as a role: not made');
 psql('postgres', "DROP DATABASE $seed_db");
 psql('postgres', "DROP ROLE tap_dbt_importer");
 

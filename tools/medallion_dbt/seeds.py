@@ -68,6 +68,11 @@ def seed_schema_of(imp, node):
         # the project chooses it: never PostgreSQL's or medallion's own
         raise Skip(f'its schema {schema} is the system\'s or medallion\'s: seeds are loaded into plain schemas '
                    f'(+schema names another)')
+    if imp.db.query_params('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s', [schema]):
+        # a schema named as a role is first on that role's search_path
+        # ("$user"): its tables would stand in for the ones that role reads
+        raise Skip(f'its schema {schema} is named as a role, whose search_path ("$user") would find its tables first '
+                   f'(+schema names another)')
     return schema
 
 
