@@ -172,6 +172,18 @@ class Resolve(unittest.TestCase):
         with self.assertRaises(Skip):
             translate_tsql_condition('a = (', 't')
 
+    def test_datediff(self):
+        # the boundaries crossed, as SQL Server counts them
+        self.assertEqual(translate_tsql('SELECT DATEDIFF(day, a, b) FROM t'),
+                         'SELECT CAST((CAST(CAST(b AS TIMESTAMP) AS DATE) - CAST(CAST(a AS TIMESTAMP) AS DATE)) AS BIGINT) '
+                         'FROM t')
+        self.assertEqual(translate_tsql('SELECT DATEDIFF(mm, a, b) FROM t'),
+                         'SELECT CAST(((EXTRACT(YEAR FROM CAST(b AS TIMESTAMP)) - EXTRACT(YEAR FROM CAST(a AS TIMESTAMP))) '
+                         '* 12 + EXTRACT(MONTH FROM CAST(b AS TIMESTAMP)) - EXTRACT(MONTH FROM CAST(a AS TIMESTAMP))) '
+                         'AS BIGINT) FROM t')
+        self.assertIn("DATE_TRUNC('hour', CAST(b AS TIMESTAMP))", translate_tsql('SELECT DATEDIFF(hour, a, b) FROM t'))
+        self.assertIn('EXTRACT(DOW FROM CAST(b AS TIMESTAMP))', translate_tsql('SELECT DATEDIFF(week, a, b) FROM t'))
+
     def test_joins(self):
         # FROM a JOIN b ON ..., c: c is a CROSS JOIN before the joins (sqlglot
         # wrote it before them, beside a, where b's ON could not see a)

@@ -153,9 +153,42 @@ def transform(tree, catalog):
         except Skip:
             raise
         except Exception:       # a shape sqlglot's scopes do not follow: names as written
-            return snapshot
+            return count_boundaries(snapshot)
         make_boolean(tree, kinds)
         make_concatenation(tree, kinds)
+    return count_boundaries(tree)
+
+
+# DATEDIFF(unit, a, b) as SQL Server counts it: the unit's boundaries
+# crossed from a to b (DATEDIFF(day, '23:00', '01:00 the next day') is 1),
+# not the time between them / the unit's length (sqlglot's epoch
+# difference, 0 there).  {a} and {b} are the two timestamps.
+YEARS = '(EXTRACT(YEAR FROM {b}) - EXTRACT(YEAR FROM {a}))'
+BOUNDARIES = {
+    'year': YEARS,
+    'quarter': f'({YEARS} * 4 + EXTRACT(QUARTER FROM {{b}}) - EXTRACT(QUARTER FROM {{a}}))',
+    'month': f'({YEARS} * 12 + EXTRACT(MONTH FROM {{b}}) - EXTRACT(MONTH FROM {{a}}))',
+    # weeks start on Sunday (SQL Server's default DATEFIRST 7): EXTRACT(DOW) is 0 then
+    'week': '(((CAST({b} AS DATE) - CAST(EXTRACT(DOW FROM {b}) AS INT)) '
+            '- (CAST({a} AS DATE) - CAST(EXTRACT(DOW FROM {a}) AS INT))) / 7)',
+    'day': '(CAST({b} AS DATE) - CAST({a} AS DATE))',
+    'hour': "(EXTRACT(EPOCH FROM DATE_TRUNC('hour', {b}) - DATE_TRUNC('hour', {a})) / 3600)",
+    'minute': "(EXTRACT(EPOCH FROM DATE_TRUNC('minute', {b}) - DATE_TRUNC('minute', {a})) / 60)",
+    'second': "EXTRACT(EPOCH FROM DATE_TRUNC('second', {b}) - DATE_TRUNC('second', {a}))",
+}
+
+
+def count_boundaries(tree):
+    """Each DATEDIFF of tree as SQL Server counts it (BOUNDARIES)."""
+    import sqlglot
+    from sqlglot import exp
+    for node in list(tree.find_all(exp.DateDiff)):
+        template = BOUNDARIES.get(str(node.args.get('unit') or 'day').lower())
+        if template is None:
+            continue
+        a = f'CAST({node.expression.sql(dialect="postgres")} AS TIMESTAMP)'
+        b = f'CAST({node.this.sql(dialect="postgres")} AS TIMESTAMP)'
+        node.replace(sqlglot.parse_one(f'CAST({template.format(a=a, b=b)} AS BIGINT)', read='postgres'))
     return tree
 
 
