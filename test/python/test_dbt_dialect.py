@@ -155,6 +155,9 @@ class Resolve(unittest.TestCase):
              'SELECT "AccountNumber" || \'-\' || CAST("PersonID" AS VARCHAR(10)) AS label FROM "Sales"."Customer"'),
             ("SELECT 'a' + 'b', UPPER(AccountNumber) + ISNULL(AccountNumber, '') FROM sales.customer",
              'SELECT \'a\' || \'b\', UPPER("AccountNumber") || COALESCE("AccountNumber", \'\') FROM "Sales"."Customer"'),
+            ("SELECT LEFT(AccountNumber, 2) + DATENAME(month, ModifiedDate) FROM sales.customer",
+             'SELECT LEFT("AccountNumber", 2) || TO_CHAR(CAST("ModifiedDate" AS TIMESTAMP), \'FMMonth\') '
+             'FROM "Sales"."Customer"'),
             # a number on either side: SQL Server adds
             ("SELECT PersonID + 1, PersonID + CustomerID, '1' + PersonID FROM sales.customer",
              'SELECT "PersonID" + 1, "PersonID" + "CustomerID", \'1\' + "PersonID" FROM "Sales"."Customer"'),
@@ -183,6 +186,20 @@ class Resolve(unittest.TestCase):
                          'AS BIGINT) FROM t')
         self.assertIn("DATE_TRUNC('hour', CAST(b AS TIMESTAMP))", translate_tsql('SELECT DATEDIFF(hour, a, b) FROM t'))
         self.assertIn('EXTRACT(DOW FROM CAST(b AS TIMESTAMP))', translate_tsql('SELECT DATEDIFF(week, a, b) FROM t'))
+
+    def test_datepart(self):
+        # SQL Server's numbers (weekday from Sunday, week 1 holding January 1st), as int
+        self.assertEqual(translate_tsql('SELECT DATEPART(dw, d), DATEPART(yyyy, d) FROM t'),
+                         'SELECT CAST(EXTRACT(DOW FROM CAST(d AS TIMESTAMP)) AS INT) + 1, '
+                         'CAST(EXTRACT(YEAR FROM CAST(d AS TIMESTAMP)) AS INT) FROM t')
+        self.assertIn("DATE_TRUNC('year', CAST(d AS TIMESTAMP))", translate_tsql('SELECT DATEPART(week, d) FROM t'))
+        self.assertEqual(translate_tsql("SELECT DATENAME(month, d), YEAR(d), 'DATEPART(dw, x)' FROM t"),
+                         "SELECT TO_CHAR(CAST(d AS TIMESTAMP), 'FMMonth'), "
+                         "CAST(EXTRACT(YEAR FROM CAST(d AS TIMESTAMP)) AS INT), 'DATEPART(dw, x)' FROM t")
+        with self.assertRaises(Skip) as caught:
+            translate_tsql('SELECT DATEPART(millisecond, d) FROM t')
+        self.assertEqual(str(caught.exception),
+                         'T-SQL could not be translated: DATEPART(millisecond, ...) has no PostgreSQL translation')
 
     def test_joins(self):
         # FROM a JOIN b ON ..., c: c is a CROSS JOIN before the joins (sqlglot

@@ -294,6 +294,8 @@ is(psql($case_db, "SELECT string_agg(customer_id || '=' || biggest_due, ' ' ORDE
 	'1=100.00 2=25.50 3=70.00', 'tsql_case: CROSS APPLY is a lateral join');
 is(psql($case_db, "SELECT days || ' ' || weeks || ' ' || months || ' ' || years || ' ' || hours FROM gold.date_math"),
 	'1 4 1 1 1', 'tsql_case: DATEDIFF counts boundaries, as SQL Server does');
+is(psql($case_db, "SELECT weekday || ' ' || week || ' ' || yearmonth || ' ' || names FROM gold.date_math"),
+	'1 2 202401 January Sunday', 'tsql_case: DATEPART, YEAR, MONTH and DATENAME as SQL Server numbers and names');
 is(psql($case_db, "SELECT sum(tests_failed + tests_warned) FROM medallion.run_models"), 0, 'tsql_case: its tests pass');
 ($status, $out, $err) = dbt('import', $tsql_case, '--dsn', "dbname=$case_db", '--allow-partial');
 like($out, qr/^1 note, 1 skipped, 14 unchanged$/m, 'tsql_case: a re-import changes nothing');

@@ -17,9 +17,8 @@ BRACKETED_RE = re.compile(r'(?:^|[\s,(=.])\[[A-Za-z_][A-Za-z0-9_ $#@]*\]')
 
 # T-SQL functions sqlglot 10.6 passes through (or names so) that
 # PostgreSQL does not have: the report names the construct.
-UNTRANSLATED = {'STUFF': 'STUFF()', 'PATINDEX': 'PATINDEX()',
-                'DATENAME': 'DATENAME()', 'SWITCHOFFSET': 'SWITCHOFFSET()', 'TODATETIMEOFFSET': 'TODATETIMEOFFSET()',
-                'FORMATMESSAGE': 'FORMATMESSAGE()', 'OBJECT_ID': 'OBJECT_ID()', 'SCOPE_IDENTITY': 'SCOPE_IDENTITY()'}
+UNTRANSLATED = {'STUFF': 'STUFF()', 'PATINDEX': 'PATINDEX()', 'SWITCHOFFSET': 'SWITCHOFFSET()',
+                'TODATETIMEOFFSET': 'TODATETIMEOFFSET()', 'FORMATMESSAGE': 'FORMATMESSAGE()', 'OBJECT_ID': 'OBJECT_ID()', 'SCOPE_IDENTITY': 'SCOPE_IDENTITY()'}
 # ... and those with a PostgreSQL function of another name
 RENAMED = {'NEWID': 'GEN_RANDOM_UUID', 'SYSDATETIME': 'CLOCK_TIMESTAMP',
            'SYSUTCDATETIME': 'CLOCK_TIMESTAMP'}
@@ -67,8 +66,59 @@ class Catalog:
         raise NotImplementedError
 
 
+# DATEPART(unit, x) and DATENAME(unit, x): sqlglot 10.6 reads both as a
+# strftime format, where weekday and week are one (%W), and writes TO_CHAR
+# (text, not SQL Server's int).  They are read as MEDALLION_DATEPART_<unit>(x)
+# and translated here, outside strings and comments.
+DATE_FUNCTION_RE = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/|\b(DATEPART|DATENAME)\s*\(\s*([A-Za-z_]+)\s*,",
+                              re.I | re.S)
+DATE_UNITS = {
+    'year': 'year', 'yy': 'year', 'yyyy': 'year', 'quarter': 'quarter', 'qq': 'quarter', 'q': 'quarter',
+    'month': 'month', 'mm': 'month', 'm': 'month', 'dayofyear': 'doy', 'dy': 'doy', 'y': 'doy',
+    'day': 'day', 'dd': 'day', 'd': 'day', 'week': 'week', 'wk': 'week', 'ww': 'week',
+    'weekday': 'weekday', 'dw': 'weekday', 'hour': 'hour', 'hh': 'hour', 'minute': 'minute', 'mi': 'minute',
+    'n': 'minute', 'second': 'second', 'ss': 'second', 's': 'second', 'iso_week': 'isoweek', 'isowk': 'isoweek',
+    'isoww': 'isoweek',
+}
+# SQL Server's numbers, of a timestamp {x}: weekday from Sunday = 1 (DATEFIRST
+# 7); week 1 holds January 1st, weeks start on Sunday
+DATE_PARTS = {
+    'weekday': 'CAST(EXTRACT(DOW FROM {x}) AS INT) + 1',
+    'week': "CAST(FLOOR((EXTRACT(DOY FROM {x}) - 1 + EXTRACT(DOW FROM DATE_TRUNC('year', {x}))) / 7) AS INT) + 1",
+    'second': 'CAST(FLOOR(EXTRACT(SECOND FROM {x})) AS INT)',
+    'isoweek': 'CAST(EXTRACT(WEEK FROM {x}) AS INT)',
+}
+DATE_NAMES = {'month': "TO_CHAR({x}, 'FMMonth')", 'weekday': "TO_CHAR({x}, 'FMDay')"}
+
+
+def mark_date_functions(sql):
+    def mark(m):
+        if m.group(1) is None:
+            return m.group(0)
+        return f'MEDALLION_{m.group(1).upper()}_{m.group(2).upper()}('
+    return DATE_FUNCTION_RE.sub(mark, sql)
+
+
+def date_function(fn, name):
+    """The PostgreSQL expression of a marked DATEPART or DATENAME node."""
+    import sqlglot
+    from sqlglot import exp
+    what, _, unit = name[len('MEDALLION_'):].partition('_')
+    part = DATE_UNITS.get(unit.lower())
+    if part is None or len(fn.expressions) != 1:
+        raise Skip(f'T-SQL could not be translated: {what}({unit.lower()}, ...) has no PostgreSQL translation')
+    number = DATE_PARTS.get(part, f'CAST(EXTRACT({part.upper()} FROM {{x}}) AS INT)')
+    template = DATE_NAMES.get(part, f'CAST({number} AS TEXT)') if what == 'DATENAME' else number
+    tree = sqlglot.parse_one(template.format(x='CAST(medallion_x AS TIMESTAMP)'), read='postgres')
+    for placeholder in list(tree.find_all(exp.Column)):
+        if placeholder.name == 'medallion_x':
+            placeholder.replace(fn.expressions[0].copy())
+    return tree
+
+
 def parse_tsql(sql):
     import sqlglot
+    sql = mark_date_functions(sql)
     try:
         trees = sqlglot.parse(sql, read='tsql')
     except sqlglot.errors.ParseError as e:
@@ -111,8 +161,11 @@ def transform(tree, catalog):
     table hints, and with a catalog names and bits."""
     import sqlglot
     from sqlglot import exp
-    for fn in tree.find_all(exp.Anonymous):
+    for fn in list(tree.find_all(exp.Anonymous)):
         name = str(fn.this).upper()
+        if name.startswith(('MEDALLION_DATEPART_', 'MEDALLION_DATENAME_')):
+            fn.replace(date_function(fn, name))
+            continue
         if name in UNTRANSLATED:
             raise Skip(f'T-SQL could not be translated: {UNTRANSLATED[name]} has no PostgreSQL translation')
         if name in RENAMED:
@@ -121,6 +174,12 @@ def transform(tree, catalog):
         kind = type(node).__name__
         if kind == 'DateFromParts':
             node.replace(exp.Anonymous(this='MAKE_DATE', expressions=[node.args.get(k) for k in ('year', 'month', 'day')]))
+        elif kind in ('Year', 'Month', 'Day'):
+            # YEAR(d), MONTH(d), DAY(d): PostgreSQL has no such functions
+            part = sqlglot.parse_one(f'CAST(EXTRACT({kind.upper()} FROM CAST(medallion_x AS TIMESTAMP)) AS INT)',
+                                     read='postgres')
+            part.find(exp.Column).replace(node.this.copy())
+            node.replace(part)
         elif kind == 'LastDateOfMonth':
             # EOMONTH(d): the month's first day, a month on, a day back
             month = sqlglot.parse_one("CAST(DATE_TRUNC('month', x) + INTERVAL '1 month - 1 day' AS DATE)",
@@ -313,11 +372,18 @@ def kind_of(node, kinds):
         return None
     if isinstance(node, exp.Literal):
         return 'S' if node.is_string else 'N'
-    if isinstance(node, (exp.DPipe, exp.Upper, exp.Lower, exp.Trim, exp.Substring)):
+    if isinstance(node, (exp.DPipe, exp.Upper, exp.Lower, exp.Trim, exp.Substring, exp.Concat, exp.TimeToStr)):
+        return 'S'
+    if isinstance(node, exp.Anonymous) and str(node.this).upper() in STRING_FUNCTIONS:
         return 'S'
     if isinstance(node, exp.Coalesce):
         return kind_of(node.this, kinds)
     return None
+
+
+# T-SQL functions of strings that give a string
+STRING_FUNCTIONS = {'LEFT', 'RIGHT', 'REPLACE', 'LTRIM', 'RTRIM', 'REVERSE', 'REPLICATE', 'STUFF', 'FORMAT',
+                    'TO_CHAR', 'CONCAT_WS', 'SPACE', 'CHAR', 'NCHAR', 'QUOTENAME'}
 
 
 def make_concatenation(tree, kinds):
