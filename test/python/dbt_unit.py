@@ -103,7 +103,7 @@ def remove_project(directory):
 
 def arguments(**kwargs):
     """medallion-dbt import's options, as the command line gives them."""
-    args = dict(dsn=None, dry_run=True, vars=None, layer_map=None, dialect=None, target=None,
+    args = dict(dsn=None, dry_run=True, vars=None, layer_map=None, default_layer=None, dialect=None, target=None,
                 seed_schema='seeds', prune=False, allow_partial=False, allow_local_package=None)
     args.update(kwargs)
     return argparse.Namespace(**args)

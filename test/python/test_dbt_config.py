@@ -10,7 +10,7 @@ import unittest
 
 import dbt_unit
 from medallion_dbt import models, project, sqltext
-from medallion_dbt.errors import Skip
+from medallion_dbt.errors import ProjectError, Skip
 
 
 class FolderConfig(unittest.TestCase):
@@ -68,7 +68,7 @@ class Layers(unittest.TestCase):
         skipped = {r[1]: r[3] for r in imp.report if r[2] == 'skipped'}
         self.assertEqual(sorted(skipped), ['helper', 'stripe_payments', 'summary'])
         self.assertEqual(skipped['summary'], 'no layer: the folder reporting names none '
-                                             '(use +schema or --layer-map FOLDER=LAYER)')
+                                             '(use +schema, --layer-map FOLDER=LAYER or --default-layer LAYER)')
 
     def test_layer_map(self):
         imp = self.imported(layer_map=['reporting=silver', 'stripe=gold', 'other=bronze'])
@@ -77,6 +77,14 @@ class Layers(unittest.TestCase):
         self.assertEqual(layers['stripe_payments'], 'gold')     # +schema stripe, mapped
         self.assertEqual(layers['stripe_raw'], 'gold')          # the schema before the folder
         self.assertEqual(layers['helper'], 'bronze')            # the folder, mapped
+        self.assertEqual([r for r in imp.report if r[2] == 'skipped'], [])
+
+    def test_default_layer(self):
+        # a folder that names no layer takes --default-layer; --layer-map wins over it
+        imp = self.imported(default_layer='gold', layer_map=['reporting=silver'])
+        layers = {n: m.layer for n, m in imp.p.models.items()}
+        self.assertEqual((layers['summary'], layers['helper'], layers['stripe_payments']), ('silver', 'gold', 'gold'))
+        self.assertEqual(layers['stg_orders'], 'bronze')
         self.assertEqual([r for r in imp.report if r[2] == 'skipped'], [])
 
     def test_layer_of(self):
@@ -117,6 +125,142 @@ class Layers(unittest.TestCase):
         self.assertEqual(models.tag_ident('2024-q1'), 't_2024_q1')
         self.assertEqual(models.tag_ident('!!'), 'tag')
         self.assertEqual(len(models.tag_ident('x' * 80)), 63)
+
+
+TOP_FILES = {
+    'dbt_project.yml': 'name: top\n',
+    'models/sources.yml': '''
+        version: 2
+        sources:
+          - name: shop
+            tables: [{name: orders}]
+    ''',
+    'models/raw_orders.sql': "select * from {{ source('shop', 'orders') }}\n",
+    'models/with_seed.sql': "select * from {{ ref('codes') }} join {{ source('shop', 'orders') }} on true\n",
+    'models/lonely.sql': "select 1 as one\n",
+    'models/enriched.sql': "select o.* from {{ ref('raw_orders') }} o join {{ ref('with_seed') }} s on true\n",
+    'models/report.sql': "select count(*) from {{ ref('enriched') }}\n",
+    'models/marts/deep.sql': "select * from {{ ref('report') }}\n",
+    'models/widget.sql': "select * from {{ ref('deep') }}\n",
+    'seeds/codes.csv': 'code\nNL\n',
+}
+
+
+class TopOfModels(unittest.TestCase):
+    """Models at the top of models/ (no folder, no +schema): the layer of
+    their place in the DAG, --default-layer, --layer-map (top)=LAYER."""
+
+    def imported(self, **kwargs):
+        directory = dbt_unit.write_project(TOP_FILES)
+        try:
+            imp = dbt_unit.importer(directory, **kwargs)
+            dbt_unit.printed(imp.import_all)
+        finally:
+            dbt_unit.remove_project(directory)
+        return imp
+
+    def test_by_the_dag(self):
+        imp = self.imported()
+        layers = {n: m.layer for n, m in imp.p.models.items()}
+        self.assertEqual(layers, {'raw_orders': 'bronze', 'with_seed': 'bronze', 'lonely': 'bronze',
+                                  'enriched': 'silver', 'report': 'silver', 'deep': 'gold', 'widget': 'gold'})
+        notes = {r[1]: r[3] for r in imp.report if r[0] == 'model'}
+        self.assertEqual(notes['raw_orders'], 'layer bronze: at the top of models/, and it reads only sources and '
+                                              'seeds (--default-layer or --layer-map "(top)=LAYER" chooses another)')
+        self.assertTrue(notes['enriched'].startswith('layer silver: at the top of models/, and it reads models and '
+                                                     'models read it'))
+        self.assertTrue(notes['widget'].startswith('layer gold: at the top of models/, and no model reads it'))
+        self.assertEqual(notes['deep'], '')                  # its folder names the layer
+        self.assertEqual([r for r in imp.report if r[2] == 'skipped'], [])
+        # ref() renders the layer chosen: the reader's SQL names it
+        self.assertIn('bronze.raw_orders', imp.p.models['enriched'].sql)
+        self.assertIn('silver.report', imp.p.models['deep'].sql)
+
+    def test_options(self):
+        imp = self.imported(default_layer='silver')
+        self.assertEqual({m.layer for n, m in imp.p.models.items() if n != 'deep'}, {'silver'})
+        self.assertFalse([r for r in imp.report if 'at the top of models' in r[3]])
+        imp = self.imported(default_layer='silver', layer_map=['(top)=gold'])
+        self.assertEqual({m.layer for n, m in imp.p.models.items()}, {'gold'})
+        self.assertIn('gold.enriched', imp.p.models['report'].sql)
+
+    def test_bad_options(self):
+        directory = dbt_unit.write_project(TOP_FILES)
+        try:
+            for kwargs, message in (
+                    ({'default_layer': 'platinum'}, '--default-layer: platinum is not a layer (the layers: bronze, '
+                                                    'silver, gold)'),
+                    ({'layer_map': ['(top)=platinum']}, '--layer-map (top)=platinum: platinum is not a layer'),
+                    ({'layer_map': ['(top)']}, '--layer-map (top): FOLDER=LAYER')):
+                with self.assertRaises(ProjectError) as e:
+                    dbt_unit.importer(directory, **kwargs)
+                self.assertTrue(str(e.exception).startswith(message), str(e.exception))
+        finally:
+            dbt_unit.remove_project(directory)
+
+
+class EveryObject(unittest.TestCase):
+    """The report names every object of the project: what is not imported
+    says why."""
+
+    def test_named(self):
+        files = {
+            'dbt_project.yml': 'name: every\nseeds:\n  every:\n    unused:\n      +enabled: false\n',
+            'models/staging/m.sql': 'select 1 as one\n',
+            'models/staging/things.yml': '''
+                version: 2
+                unit_tests:
+                  - {name: t1, model: m, given: [], expect: {rows: []}}
+                semantic_models: [{name: sm, model: "ref('m')"}]
+                metrics: [{name: me, type: simple}]
+                saved_queries: [{name: sq}]
+                exposures: [{name: ex, type: dashboard}]
+                groups: [{name: gr}]
+                snapshots: [{name: ys, relation: "ref('m')"}]
+            ''',
+            'analyses/an.sql': 'select 1\n',
+            'models/staging/sources.yml': '''
+                version: 2
+                sources:
+                  - name: gone
+                    config: {enabled: false}
+                    tables: [{name: a}]
+                  - name: half
+                    tables: [{name: a}, {name: b, config: {enabled: false}}]
+            ''',
+            'seeds/unused.csv': 'a\n1\n',
+            'dbt_packages/pkg/dbt_project.yml': 'name: pkg\n',
+            'dbt_packages/pkg/models/pkg_model.sql': 'select 1\n',
+        }
+        directory = dbt_unit.write_project(files)
+        try:
+            imp = dbt_unit.importer(directory)
+            dbt_unit.printed(imp.import_all)
+        finally:
+            dbt_unit.remove_project(directory)
+        named = {(r[0], r[1]): r[2] for r in imp.report}
+        self.assertEqual(named, {
+            ('seed', 'unused'): 'disabled', ('model', 'm'): 'would import',
+            ('unit_test', 'm: t1'): 'not imported', ('semantic_model', 'sm'): 'not imported',
+            ('metric', 'me'): 'not imported', ('saved_query', 'sq'): 'not imported',
+            ('exposure', 'ex'): 'not imported', ('group', 'gr'): 'not imported',
+            ('snapshot', 'ys'): 'not imported', ('analysis', 'an'): 'not imported',
+            ('model', 'pkg.pkg_model'): 'not imported', ('source', 'gone'): 'disabled', ('source', 'half'): 'would import'})
+        self.assertIn(('source', 'half', 'note', 'tables b are disabled (enabled: false): left out'), imp.report)
+        why = {r[1]: r[3] for r in imp.report}
+        self.assertEqual(why['pkg.pkg_model'], "medallion-dbt imports the project's own models, not its packages' "
+                                               "(dbt_packages/pkg/models/pkg_model.sql)")
+        self.assertTrue(why['m: t1'].startswith('medallion has no unit tests'))
+
+    def test_entry_without_a_name(self):
+        directory = dbt_unit.write_project({'dbt_project.yml': 'name: x\n',
+                                            'models/s.yml': 'version: 2\nmetrics:\n  - {type: simple}\n'})
+        try:
+            with self.assertRaises(ProjectError) as e:
+                dbt_unit.importer(directory)
+        finally:
+            dbt_unit.remove_project(directory)
+        self.assertTrue(str(e.exception).endswith('models/s.yml: a metric entry without a name'), str(e.exception))
 
 
 class Quoting(unittest.TestCase):

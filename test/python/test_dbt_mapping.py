@@ -199,5 +199,67 @@ class AddTestCalls(unittest.TestCase):
                                  ('test', 'orders.amount: positive', 'would import', '')])
 
 
+SOURCE_FILES = {
+    'dbt_project.yml': 'name: src\n',
+    'models/staging/sources.yml': '''
+        version: 2
+        sources:
+          - name: shop
+            schema: raw
+            tables:
+              - name: orders
+                tests:
+                  - dbt_utils.recency: {datepart: day, field: at, interval: 1}
+                columns:
+                  - name: ID
+                    tests:
+                      - not_null
+                      - unique: {config: {severity: warn, warn_if: '> 2'}}
+                  - name: status
+                    tests:
+                      - accepted_values: {values: [a, b], where: "id > 0"}
+                      - not_null: {config: {enabled: false}}
+                  - name: customer_id
+                    tests:
+                      - relationships: {to: "source('shop', 'customers')", field: ID}
+              - name: customers
+                columns:
+                  - name: id
+                    tests: [not_null]
+    ''',
+    'models/staging/stg_orders.sql': "select * from {{ source('shop', 'orders') }}\n",
+    'models/staging/stg_orders2.sql': "select id from {{ source('shop', 'orders') }}\n",
+}
+
+
+class SourceTests(unittest.TestCase):
+    """Tests of a source's tables: sql tests reading the source, on each
+    model that reads the table."""
+
+    def test_source_tests(self):
+        directory = dbt_unit.write_project(SOURCE_FILES)
+        try:
+            imp = dbt_unit.importer(directory)
+            _, out = dbt_unit.printed(imp.import_all)
+        finally:
+            dbt_unit.remove_project(directory)
+        tests = {r[1]: (r[2], r[3]) for r in imp.report if r[0] == 'test'}
+        self.assertEqual(tests['shop.orders: dbt_utils.recency'][0], 'unsupported')
+        self.assertEqual(tests['shop.customers.id: not_null'],
+                         ('unsupported', 'no imported model reads the table: a test of a source runs on the models '
+                                         "that read it (medallion's tests belong to models)"))
+        self.assertEqual(tests['shop.orders.status: not_null'], ('disabled', 'enabled: false'))
+        for model in ('stg_orders', 'stg_orders2'):
+            self.assertEqual(tests[f'shop.orders.ID: not_null (on {model})'][0], 'would import')
+            self.assertIn(f"SELECT medallion_add_test(model => '{model}', kind => 'sql', sql => 'SELECT * FROM "
+                          f"raw.orders WHERE id IS NULL', name => 'shop_orders_id_not_null'", out)
+        self.assertIn("sql => 'SELECT id FROM raw.orders WHERE id IS NOT NULL GROUP BY id HAVING count(*) > 1', "
+                      "name => 'shop_orders_id_unique', severity => 'warn', warn_if => '> 2'", out)
+        self.assertIn("sql => 'SELECT * FROM raw.orders WHERE status IS NOT NULL AND status::text NOT IN "
+                      "(''a'', ''b'') AND (id > 0)'", out)
+        self.assertIn("sql => 'SELECT f.* FROM raw.orders f WHERE f.customer_id IS NOT NULL AND NOT EXISTS "
+                      "(SELECT FROM raw.customers t WHERE t.id = f.customer_id)'", out)
+
+
 if __name__ == '__main__':
     unittest.main()

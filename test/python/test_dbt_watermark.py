@@ -35,6 +35,11 @@ class Watermark(unittest.TestCase):
              ('updated_at', '1 day')),
             (block("where updated_at > (select max(updated_at) from {{ this }}) - '10 minutes' :: interval"),
              ('updated_at', '10 minutes')),
+            # coalesce (or isnull) of the max with a literal, as for the first run
+            (block("where order_date > (select coalesce(max(order_date), '1900-01-01') from {{ this }})"),
+             ('order_date', None)),
+            (block("where OrderDate >= (SELECT ISNULL(MAX(orderdate), '19000101') - interval '1 day' FROM {{ this }})"),
+             ('orderdate', '1 day')),
             # comments do not count
             (block('-- only the new rows\n  where updated_at > (select max(updated_at) from {{ this }})'
                    ' /* the usual */ {# dbt #}'), ('updated_at', None)),
@@ -54,6 +59,8 @@ class Watermark(unittest.TestCase):
             block('where updated_at > (select max(updated_at) from {{ this }}) and kind = 1'),
             block('where updated_at > (select max(updated_at) from other)'),
             block('where updated_at > (select min(updated_at) from {{ this }})'),
+            block("where updated_at > (select coalesce(max(created_at), '1900-01-01') from {{ this }})"),
+            block('where updated_at > (select coalesce(max(updated_at), updated_at) from {{ this }})'),
             block("where updated_at > (select max(updated_at) from {{ this }}) - interval 'a while'"),
             block('where updated_at > (select max(updated_at) from {{ this }})')
             + block('where updated_at > (select max(updated_at) from {{ this }})'),      # two blocks

@@ -226,20 +226,81 @@ my $before = psql($tsql_db, $models);
 ($status, $out, $err) = dbt('import', "$root/test/dbt/tsql_sales", '--dsn', $tsql_dsn);
 is($status, 1, 'T-SQL with skips: exit 1');
 like($out, qr/^model\s+region_pivot\s+skipped\s+T-SQL could not be translated/m, 'PIVOT is reported as not translated');
-like($out, qr/^model\s+customer_labels\s+skipped\s+operator does not exist: text \+ unknown/m,
+like($out, qr/^model\s+customer_codes\s+skipped\s+function str\(integer\) does not exist/m,
 	'a translation PostgreSQL refuses is reported with its error');
 like($err, qr/rolled back: nothing was imported/, 'the import was rolled back');
 is(psql($tsql_db, $models), $before, 'nothing was imported');
 ($status, $out, $err) = dbt('import', "$root/test/dbt/tsql_sales", '--dsn', $tsql_dsn, '--allow-partial');
 is($status, 0, 'T-SQL with --allow-partial: exit 0');
 is(psql($tsql_db, "SELECT string_agg(name, ',' ORDER BY name) FROM medallion.models WHERE 'dbt_project_tsql_sales' = ANY (tags)"),
-	'region_sales,stg_customers,stg_orders,top_customers', 'what translates is imported');
+	'customer_labels,region_sales,stg_customers,stg_orders,top_customers', 'what translates is imported');
 is(psql($tsql_db, "SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')"),
 	'success', 'and runs');
 is(psql($tsql_db, "SELECT string_agg(region || '=' || round(net, 2) || '/' || orders, ' ' ORDER BY region) FROM gold.region_sales"),
 	'north=145.13/2 south=70.00/1 unknown=20.50/1', 'ISNULL, CONVERT, GETDATE translated');
 is(psql($tsql_db, "SELECT string_agg(name || '=' || total, ' ' ORDER BY total DESC) FROM gold.top_customers"),
 	'Acme=150.13 Bolt=80.00', 'TOP 2 translated');
+is(psql($tsql_db, "SELECT string_agg(label || '/' || code, ' ' ORDER BY customer_id) FROM gold.customer_labels"),
+	'north-Acme/101 south-Bolt/102 unknown-Crux/103', 'string + string is ||, number + number +');
+
+# --- T-SQL over tables with SQL Server's names and case (test/dbt/tsql_case) --------
+my $case_db = 'tap_dbt_tsql_case';
+psql('postgres', "DROP DATABASE IF EXISTS $case_db");
+psql('postgres', "CREATE DATABASE $case_db");
+psql($case_db, "CREATE EXTENSION medallion");
+psql_file($case_db, "$root/test/dbt/tsql_case/setup.sql");
+my $tsql_case = "$root/test/dbt/tsql_case";
+($status, $out, $err) = dbt('import', $tsql_case, '--dsn', "dbname=$case_db", '--dialect', 'postgres');
+is($status, 1, 'tsql_case read as PostgreSQL: exit 1');
+like($out, qr/^model\s+stg_orders\s+skipped\s+syntax error at or near "\[" \(this is T-SQL: --dialect tsql translates it\)$/m,
+	'tsql_case read as PostgreSQL: the error names --dialect tsql');
+like($out, qr/^model\s+biggest_order\s+skipped\s+syntax error at or near "APPLY" \(this is T-SQL: --dialect tsql translates it\)$/m,
+	'tsql_case read as PostgreSQL: CROSS APPLY too');
+like($out, qr/^model\s+person_orders\s+skipped\s+relation "sales\.customer" does not exist \(the database has "Sales"\."Customer": SQL Server's names\? --dialect tsql matches names without case\)$/m,
+	'tsql_case read as PostgreSQL: a name the database has in another case is said');
+($status, $out, $err) = dbt('import', $tsql_case, '--dsn', "dbname=$case_db");
+is($status, 1, 'tsql_case: one model is ambiguous, exit 1');
+like($out, qr/^project\s+tsql_case\s+note\s+T-SQL, translated to PostgreSQL: requirements\.txt installs dbt-sqlserver/m,
+	'tsql_case: T-SQL found in the requirements, and said');
+like($out, qr/^model\s+person_orders\s+skipped\s+column personid is ambiguous: it matches "PersonID" and "PersonId"/m,
+	'tsql_case: a name matching two spellings is skipped naming both');
+($status, $out, $err) = dbt('import', $tsql_case, '--dsn', "dbname=$case_db", '--allow-partial');
+is($status, 0, 'tsql_case: --allow-partial, exit 0') or diag($out, $err);
+is(psql($case_db, "SELECT string_agg(name, ',' ORDER BY name) FROM medallion.models"),
+	'biggest_order,customer_orders,date_math,online_customers,stg_customers,stg_orders,stg_people', 'tsql_case: the rest is imported');
+is(psql($case_db, "SELECT string_agg(model || ' ' || kind || ' ' || array_to_string(columns, ',') || coalesce(expression, ''), '; ' "
+	  . "ORDER BY model, name) FROM medallion.tests"),
+	'customer_orders accepted_values online_orders; customer_orders unique personid; '
+	. 'stg_orders expression COALESCE(total_due, 0) > 0 OR online_order_flag = TRUE; '
+	. 'stg_people not_null PersonId; stg_people unique PersonId',
+	'tsql_case: tests name the columns as the models spell them; a T-SQL expression is translated');
+is(psql($case_db, "SELECT local_schema || ' ' || array_to_string(tables, ',') || ' ' || freshness_column FROM medallion.sources "
+	  . "WHERE name = 'sales'"), 'Sales Customer,SalesOrderHeader ModifiedDate',
+	'tsql_case: the source names schema, tables and loaded_at_field as the catalog spells them');
+like(psql($case_db, "SELECT sql FROM medallion.models WHERE name = 'stg_customers'"),
+	qr/SELECT "CustomerID" AS customer_id, "PersonID" AS "personid", "StoreID" AS store_id, "AccountNumber" AS account_number FROM "Sales"\."Customer"$/,
+	'tsql_case: personid is "PersonID" and keeps its name; WITH (NOLOCK) is dropped');
+like(psql($case_db, "SELECT sql FROM medallion.models WHERE name = 'customer_orders'"),
+	qr/SUM\(CASE WHEN o\.online_order_flag = TRUE THEN .*online_order_flag = FALSE THEN 1 ELSE 0 END\)/,
+	'tsql_case: a bit compared with 1 and 0 is a boolean compared with true and false');
+is(psql($case_db, "SELECT string_agg(status, ',') FROM medallion_check_sources() WHERE source = 'sales'"), 'pass',
+	'tsql_case: the freshness check reads "ModifiedDate"');
+is(psql($case_db, "SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')"),
+	'success', 'tsql_case: it runs');
+is(psql($case_db, "SELECT string_agg(customer_id || ':' || coalesce(personid::text, '-') || ' ' || orders || '/' || online_orders "
+	  . "|| '/' || online_due || '/' || offline_orders || '/' || any_online, ' ' ORDER BY customer_id) FROM gold.customer_orders"),
+	'1:101 2/1/100.00/1/1 2:102 1/1/25.50/0/1 3:- 1/0/0/1/0', 'tsql_case: the bits counted, summed and compared');
+is(psql($case_db, "SELECT string_agg(customer_id || ':' || person_id, ' ' ORDER BY customer_id) FROM gold.online_customers"),
+	'1:101 2:102', 'tsql_case: TOP, and PersonID of a model of the project');
+is(psql($case_db, "SELECT string_agg(customer_id || '=' || biggest_due, ' ' ORDER BY customer_id) FROM gold.biggest_order"),
+	'1=100.00 2=25.50 3=70.00', 'tsql_case: CROSS APPLY is a lateral join');
+is(psql($case_db, "SELECT days || ' ' || weeks || ' ' || months || ' ' || years || ' ' || hours FROM gold.date_math"),
+	'1 4 1 1 1', 'tsql_case: DATEDIFF counts boundaries, as SQL Server does');
+is(psql($case_db, "SELECT weekday || ' ' || week || ' ' || yearmonth || ' ' || names FROM gold.date_math"),
+	'1 2 202401 January Sunday', 'tsql_case: DATEPART, YEAR, MONTH and DATENAME as SQL Server numbers and names');
+is(psql($case_db, "SELECT sum(tests_failed + tests_warned) FROM medallion.run_models"), 0, 'tsql_case: its tests pass');
+($status, $out, $err) = dbt('import', $tsql_case, '--dsn', "dbname=$case_db", '--allow-partial');
+like($out, qr/^1 note, 1 skipped, 14 unchanged$/m, 'tsql_case: a re-import changes nothing');
 
 # --- shapes of real projects (test/dbt/edge) -----------------------------------
 my $edge_db = 'tap_dbt_edge';
@@ -258,7 +319,11 @@ like($out, qr/^model\s+forecast\s+skipped\s+Python models are not supported$/m, 
 like($out, qr/^model\s+legacy\s+disabled\b/m, 'edge: enabled from a var, in Jinja');
 like($out, qr/^model\s+legacy_model_gone\s+ignored\s+models\/staging\/sources.yml describes it/m,
 	'edge: properties of a model with no file are reported, as dbt warns');
-is(scalar @{ report($out, 'test', 'unsupported') }, 3, 'edge: tests of a source (table and column) and of a seed are reported');
+is_deeply(report($out, 'test', 'unsupported'), [ 'currencies.code: unique', 'edge_raw.payments: dbt_utils.recency' ],
+	'edge: a test of a source other than not_null, unique, accepted_values, relationships and a test of a seed are reported');
+is(psql($edge_db, "SELECT kind || ': ' || sql FROM medallion.tests WHERE model = 'stg_payments' AND name = 'edge_raw_payments_id_unique'"),
+	'sql: SELECT id FROM edge_raw.payments WHERE id IS NOT NULL GROUP BY id HAVING count(*) > 1',
+	'edge: a unique test of a source column, on the model that reads it');
 is(psql($edge_db, "SELECT string_agg(name || ' ' || layer || ' ' || materialized, ', ' ORDER BY name) FROM medallion.models"),
 	'a_first gold table, payment_kpis gold table, payment_totals silver table, stg_payments bronze view',
 	'edge: a schema that is no layer falls back to the folder; a materialization written in Jinja');
@@ -291,6 +356,80 @@ like($out, qr/^model\s+payment_kpis\s+skipped\s+left the project, but could not 
 	'prune: a model another model reads is not dropped, and the report says why');
 is(psql($edge_db, "SELECT count(*) FROM medallion.models WHERE name IN ('payment_kpis', 'handmade')"), 2,
 	'prune: both are still there');
+
+# --- a plain project: models at the top of models/, names in another case -------
+my $plain_db = 'tap_dbt_plain';
+psql('postgres', "DROP DATABASE IF EXISTS $plain_db");
+psql('postgres', "CREATE DATABASE $plain_db");
+psql($plain_db, "CREATE EXTENSION medallion");
+psql_file($plain_db, "$root/test/dbt/plain/setup.sql");
+($status, $out, $err) = dbt('import', "$root/test/dbt/plain", '--dsn', "dbname=$plain_db");
+is($status, 0, 'plain: exit 0') or diag($out, $err);
+is_deeply([ map { /^(\w+)\s+(.*?)\s+not imported\s+(.*)$/ ? "$1 $2: $3" : () } split /\n/, $out ], [
+	'snapshot stores_history: a snapshot written in YAML (dbt 1.9) is not read; write it as a {% snapshot %} block (models/semantic.yml)',
+	'unit_test store_ranking: ranks_by_total: medallion has no unit tests of a model on given rows (yet) (models/semantic.yml)',
+	'semantic_model sales_semantic: dbt\'s semantic layer (MetricFlow) has no medallion equivalent (models/semantic.yml)',
+	'metric revenue: dbt\'s semantic layer (MetricFlow) has no medallion equivalent (models/semantic.yml)',
+	'saved_query revenue_by_store: dbt\'s semantic layer (MetricFlow) has no medallion equivalent (models/semantic.yml)',
+	'exposure weekly_dashboard: it documents a use downstream of the project; medallion keeps none (models/semantic.yml)',
+	'group finance: medallion has no groups (who reads a model is the layer\'s grants) (models/semantic.yml)',
+	'analysis top_store: an analysis is SQL dbt compiles and never runs (analyses/top_store.sql)' ],
+	'plain: what is not imported is named, with the reason');
+is(psql($plain_db, "SELECT string_agg(name || ' ' || layer, ', ' ORDER BY name) FROM medallion.models"),
+	'calendar silver, sales bronze, store_ranking gold, store_region_sales gold, store_sales silver, stores bronze',
+	'plain: models at the top of models/ placed by the DAG (sources only: bronze; read by none: gold; else silver); '
+	. 'config(schema=\'SILVER\') through the project\'s generate_schema_name');
+like($out, qr/^model\s+store_sales\s+created\s+layer silver: at the top of models\/, and it reads models and models read it/m,
+	'plain: the report says where and why');
+like($out, qr/^model\s+stores\s+created\s+.*the description of region left out: the model has no such column \(dbt ignores it\)$/m,
+	'plain: a description of a column the model lacks is left out, with a note');
+is(psql($plain_db, "SELECT column_descriptions::text FROM medallion.models WHERE name = 'stores'"),
+	'{"storeid": "The store\'s number", "modifieddate": "When the row last changed"}',
+	'plain: StoreID and ModifiedDate describe storeid and modifieddate');
+is(psql($plain_db, "SELECT string_agg(model || ':' || kind || ':' || coalesce(array_to_string(columns, ','), '') "
+	  . "|| coalesce(':' || to_model || '.' || to_column, ''), ' ' ORDER BY model, kind) FROM medallion.tests WHERE kind <> 'sql'"),
+	'store_ranking:unique:storeid,rnk store_sales:relationships:storeid:stores.storeid stores:not_null:storeid stores:unique:storeid',
+	'plain: tests and their arguments on the folded names');
+is(psql($plain_db, "SELECT freshness_column FROM medallion.sources WHERE name = 'raw_shop'"), 'modifieddate',
+	'plain: loaded_at_field ModifiedDate is the column modifieddate');
+is(psql($plain_db, "SELECT string_agg(status, ',') FROM medallion_check_sources() WHERE source = 'raw_shop'"), 'pass',
+	'plain: and the freshness check runs');
+is(psql($plain_db, "SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')"),
+	'success', 'plain: it runs');
+is(psql($plain_db, "SELECT string_agg(name || '=' || total || '#' || rnk, ' ' ORDER BY rnk) FROM gold.store_ranking"),
+	'North=150.50#1 South=120.00#2 East=20.00#3', 'plain: what it published');
+is(psql($plain_db, "SELECT string_agg(model || ' ' || tests_failed || '/' || tests_warned, ', ') FROM medallion.run_models "
+	  . "WHERE tests_failed + tests_warned > 0"), 'stores 0/1',
+	'plain: every test passes but the source test of severity warn, which warns (East is not accepted)');
+is(psql($plain_db, "SELECT string_agg(model || '.' || name || ' ' || severity || ': ' || sql, '; ' ORDER BY name) FROM medallion.tests "
+	  . "WHERE name LIKE 'raw_shop%'"),
+	"sales.raw_shop_sales_storeid_relationships error: SELECT f.* FROM raw_shop.sales f WHERE f.storeid IS NOT NULL AND (amount > 0) "
+	. "AND NOT EXISTS (SELECT FROM raw_shop.stores t WHERE t.storeid = f.storeid); "
+	. "stores.raw_shop_stores_name_accepted_values warn: SELECT * FROM raw_shop.stores WHERE name IS NOT NULL AND name::text NOT IN ('North', 'South'); "
+	. "stores.raw_shop_stores_storeid_not_null error: SELECT * FROM raw_shop.stores WHERE storeid IS NULL; "
+	. "stores.raw_shop_stores_storeid_unique error: SELECT storeid FROM raw_shop.stores WHERE storeid IS NOT NULL GROUP BY storeid HAVING count(*) > 1",
+	'plain: tests of a source are sql tests reading it, on the models that read it, with their severity and where');
+like($out, qr/^test\s+raw_shop\.stores: dbt_utils\.recency\s+unsupported\s+a test of a source is imported when it is one of not_null, unique, accepted_values, relationships/m,
+	'plain: another test of a source is reported unsupported');
+like($out, qr/^seed\s+store_regions\s+created.*\nsource\s+plain_seeds_ref_data\s+created.*\nsource\s+raw_shop\s+created.*\nsource\s+ref_data\s+created/m,
+	'plain: the seed and its source, then the sources (one names the seed\'s schema)');
+is(psql($plain_db, "SELECT count(*) FROM ref_data.store_regions"), 3,
+	'plain: the seed is in its +schema, as the project\'s generate_schema_name says (ref_data)');
+is(psql($plain_db, "SELECT string_agg(name || ' ' || local_schema, ', ' ORDER BY name) FROM medallion.sources"),
+	'plain_seeds_ref_data ref_data, raw_shop raw_shop, ref_data ref_data', 'plain: the sources');
+is(psql($plain_db, "SELECT string_agg(day::text, ' ' ORDER BY day) FROM silver.calendar"),
+	'2026-01-01 2026-01-02 2026-01-03 2026-01-04', 'plain: a date spine from statement() and load_result()');
+is(psql($plain_db, "SELECT string_agg(region || '=' || total, ' ' ORDER BY total DESC) FROM gold.store_region_sales"),
+	'north=150.50 south=120.00 east=20.00', 'plain: a model reading the seed by ref() and by its source');
+($status, $out, $err) = dbt('import', "$root/test/dbt/plain", '--dsn', "dbname=$plain_db");
+like($out, qr/^8 not imported, 18 unchanged, 1 unsupported$/m, 'plain: a re-import changes nothing');
+($status, $out, $err) = dbt('import', "$root/test/dbt/plain", '--dsn', "dbname=$plain_db", '--layer-map', '(top)=silver');
+is($status, 1, 'plain: --layer-map (top)=silver would move the models: a skip') or diag($out, $err);
+like($out, qr/^model\s+sales\s+skipped\s+cannot move model "sales" from layer "bronze" to layer "silver"/m,
+	'plain: --layer-map (top)=silver places the models at the top in silver');
+($status, $out, $err) = dbt('import', "$root/test/dbt/plain", '--dsn', "dbname=$plain_db", '--default-layer', 'platinum');
+is($status, 2, 'plain: --default-layer naming no layer: exit 2');
+like($err, qr/--default-layer: platinum is not a layer \(the layers: bronze, silver, gold\)/, 'plain: and says so');
 
 # --- bad projects: a clear message, nothing imported -----------------------
 $before = psql($db, $models);
@@ -441,6 +580,16 @@ psql($seed_db, "GRANT CREATE ON SCHEMA seeds TO tap_dbt_importer");
 is($status, 0, 'seed schema there: exit 0') or diag($out, $err);
 is_deeply(report($out, 'seed', 'created'), ['codes'], 'seed schema there: the seed is loaded');
 is(psql($seed_db, "SELECT count(*) FROM seeds.codes"), 2, 'seed schema there: its rows');
+# a seed schema the project names after a role: first on that role's search_path
+open $fh, '>', "$seedrole/dbt_project.yml" or die;
+print $fh "name: seedrole\nseeds:\n  seedrole:\n    +schema: tap_dbt_importer\n";
+close $fh;
+($status, $out, $err) = dbt('import', $seedrole, '--dsn', "dbname=$seed_db");
+is($status, 1, 'seed schema named as a role: exit 1') or diag($out, $err);
+like($out, qr/^seed\s+codes\s+skipped\s+its schema tap_dbt_importer is named as a role, whose search_path \("\$user"\) would find its tables first/m,
+	'seed schema named as a role: refused, saying why');
+is(psql($seed_db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'tap_dbt_importer'"), 0,
+	'seed schema named as a role: not made');
 psql('postgres', "DROP DATABASE $seed_db");
 psql('postgres', "DROP ROLE tap_dbt_importer");
 

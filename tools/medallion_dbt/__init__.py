@@ -7,13 +7,14 @@ The modules, each using only those listed before it:
                 package's inside the package)
     sqltext     SQL quoting; relations, columns and query results as
                 templates see them
+    dialect     T-SQL to PostgreSQL (sqlglot), names resolved against a
+                catalog it is given
     project     dbt_project.yml, folders and their configs, schema.yml,
                 sources, docs blocks, singular tests
     sandbox     the Jinja sandbox templates render in, and modules.*
     render      dbt's Jinja context, macros; asks a Resolver for ref(),
                 source(), run_query()
     db          the connection: one transaction, savepoints, dry runs
-    dialect     T-SQL to PostgreSQL (sqlglot)
     models      models and snapshots: layers, settings, watermarks, order
     mapping     dbt tests as medallion tests
     sources     sources with their freshness

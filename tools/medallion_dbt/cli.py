@@ -14,8 +14,9 @@ from .render import jinja_line
 
 def print_report(report, out):
     width = max([len(n) for _, n, _, _ in report] + [10])
+    kinds = max([len(k) for k, _, _, _ in report] + [9])
     for kind, name, status, reason in report:
-        out.write(f'{kind:<9} {name:<{width}} {status:<12} {reason}\n')
+        out.write(f'{kind:<{kinds}} {name:<{width}} {status:<12} {reason}'.rstrip() + '\n')
     counts = {}
     for _, _, status, _ in report:
         counts[status] = counts.get(status, 0) + 1
@@ -62,7 +63,10 @@ def import_arguments(parser):
     parser.add_argument('--target', help='the dbt target name templates see (default dev)')
     parser.add_argument('--vars', help="YAML of variables, as dbt's --vars")
     parser.add_argument('--layer-map', action='append', metavar='FOLDER=LAYER',
-                        help='a folder (or +schema) that names a layer')
+                        help='a folder (or +schema, or (top) for the top of models/) that names a layer')
+    parser.add_argument('--default-layer', metavar='LAYER',
+                        help='the layer of a model whose folders and schema name none (else a model at the top of '
+                             'models/ goes where its place in the DAG says)')
     parser.add_argument('--dialect', choices=['postgres', 'tsql'], help="the models' SQL dialect")
     parser.add_argument('--seed-schema', default='seeds', help='where seeds are loaded (default seeds)')
     parser.add_argument('--allow-local-package', action='append', metavar='DIR',

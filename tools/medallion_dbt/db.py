@@ -76,14 +76,20 @@ class Database:
             return cur.fetchall()
 
     # statements: run (or print) each in a savepoint
-    def run(self, sql, params=(), fetch=False):
-        """Run a statement in a savepoint; a dry run prints it, and runs it
-        too when connected (the transaction is rolled back at the end), so
-        that what follows sees it as the import would."""
-        if self.dry_run:
-            pieces = sql.split('%s')
-            shown = pieces[0] + ''.join(quote_literal(v) + piece for v, piece in zip(params, pieces[1:]))
-            print(shown.rstrip() + ';')
+    def show(self, sql, params=()):
+        """Print a statement with its parameters, as a dry run does."""
+        pieces = sql.split('%s')
+        shown = pieces[0] + ''.join(quote_literal(v) + piece for v, piece in zip(params, pieces[1:]))
+        print(shown.rstrip() + ';')
+
+    def run(self, sql, params=(), fetch=False, show=True):
+        """Run a statement in a savepoint; a dry run prints it (unless not
+        show: the caller prints what it keeps), and runs it too when
+        connected (the transaction is rolled back at the end), so that what
+        follows sees it as the import would.  A failure is a Skip with
+        PostgreSQL's message and its sqlstate."""
+        if self.dry_run and show:
+            self.show(sql, params)
         if self.conn is None:
             return None
         with self.conn.cursor() as cur:
@@ -94,8 +100,11 @@ class Database:
             except self.psycopg.Error as e:
                 cur.execute('ROLLBACK TO SAVEPOINT medallion_dbt')
                 diag = e.diag
-                raise Skip((diag.message_primary or str(e)).strip()
-                           + (f' ({diag.message_detail})' if diag.message_detail else ''))
+                skip = Skip((diag.message_primary or str(e)).strip()
+                            + (f' ({diag.message_detail})' if diag.message_detail else ''))
+                skip.sqlstate = e.sqlstate
+                skip.primary = diag.message_primary
+                raise skip
             cur.execute('RELEASE SAVEPOINT medallion_dbt')
             return result
 

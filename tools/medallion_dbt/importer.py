@@ -6,13 +6,14 @@ import re
 
 from . import mapping, models, seeds, sources
 from .db import Database
-from .errors import Skip
+from .dialect import Catalog, translate_tsql
+from .errors import ProjectError, Skip
 from .project import Node
 from .render import Renderer, Resolver
 from .sqltext import Relation, set_keywords
 
 
-class Importer(Resolver):
+class Importer(Resolver, Catalog):
     def __init__(self, project, args, db=None):
         """db: a Database whose transaction the import joins (medallion
         deploy imports twice in one), or None for a connection of its own."""
@@ -25,8 +26,18 @@ class Importer(Resolver):
         self.imported = set()
         self.test_names = set()
         self.db = db or Database(args.dsn, args.dry_run)
-        self.layers = {r[0] for r in self.db.query_params('SELECT name FROM medallion.layers', [])} \
-            or {'bronze', 'silver', 'gold'}
+        self.layer_order = [r[0] for r in self.db.query_params('SELECT name FROM medallion.layers ORDER BY ordinal',
+                                                               [])] or ['bronze', 'silver', 'gold']
+        self.layers = set(self.layer_order)
+        self.layer_schemas = {r[0] for r in self.db.query_params('SELECT schema_name FROM medallion.layers', [])} \
+            or self.layers
+        self.extension_schemas = {r[0] for r in self.db.query_params(
+            'SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace',
+            [])}
+        for option, layer in [('--default-layer', project.default_layer)] + \
+                [(f'--layer-map {k}={v}', v) for k, v in project.layer_map.items() if k in project.mapped]:
+            if layer is not None and layer not in self.layers:
+                raise ProjectError(f'{option}: {layer} is not a layer (the layers: {", ".join(self.layer_order)})')
         words = self.db.query_params("SELECT word FROM pg_catalog.pg_get_keywords() WHERE catcode <> 'U'", [])
         if words:
             set_keywords(w for (w,) in words)
@@ -34,8 +45,12 @@ class Importer(Resolver):
 
     def import_all(self):
         """The import, in its order; the caller commits or rolls back."""
-        sources.import_sources(self)
+        if self.p.dialect_why:
+            self.note('project', self.p.name, 'note', f'T-SQL, translated to PostgreSQL: {self.p.dialect_why} '
+                                                      f'(--dialect postgres reads it as PostgreSQL)')
+        # seeds first: a source may name a seed's schema
         seeds.import_seeds(self)
+        sources.import_sources(self)
         models.import_models(self)
         mapping.import_tests(self)
         if self.args.prune:
@@ -54,12 +69,12 @@ class Importer(Resolver):
             if reader is not None:
                 reader.refs.append(name)
             if node.layer is None:
-                node.layer = models.layer_of_unrendered(node, self.p.layer_map, self.layers)
+                node.layer = models.node_layer(self, node, rendered=False)
             return Relation(node.layer, name, node)
         if name in self.p.seeds:
             if reader is not None:
                 reader.refs.append(name)
-            return Relation(self.args.seed_schema, name)
+            return Relation(getattr(self.p.seeds[name], 'schema', None) or self.args.seed_schema, name)
         raise Skip(f'ref("{name}") names no model, seed or snapshot of the project')
 
     def source_relation(self, source_name, table_name, reader):
@@ -68,8 +83,58 @@ class Importer(Resolver):
             raise Skip(f'source("{source_name}", "{table_name}"): no source {source_name} in the project')
         for t in source.get('tables') or []:
             if t.get('name') == table_name:
+                if reader is not None:
+                    reader.sources.append((source_name, table_name))
                 return Relation(source.get('schema', source_name), t.get('identifier', table_name))
         raise Skip(f'source("{source_name}", "{table_name}"): the source has no table {table_name}')
+
+    # dialect.Catalog: T-SQL's names, resolved without case
+    def relation(self, schema, name):
+        """(schema, name) of the relation the catalog spells so, or as
+        the only one that matches without case; None when none does."""
+        rows = self.db.query_params(
+            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE lower(n.nspname) = lower(%s) AND lower(c.relname) = lower(%s) "
+            "AND c.relkind IN ('r', 'v', 'm', 'f', 'p') ORDER BY 1, 2", [schema, name])
+        if (schema, name) in rows or not rows:
+            return (schema, name) if rows else None
+        if len(rows) > 1:
+            raise Skip(f'{schema}.{name} is ambiguous: it matches '
+                       + ' and '.join(f'"{s}"."{n}"' for s, n in rows)
+                       + ' (SQL Server compares names without case; write the one meant in double quotes)')
+        return rows[0]
+
+    def columns(self, schema, name):
+        """[(column, its type's category: B boolean, S string, ...)] of
+        schema.name, or None when there is none."""
+        # asked afresh each time: a model of the project changes in the import
+        rows = self.db.query_params(
+            "SELECT a.attname, t.typcategory::text FROM pg_catalog.pg_attribute a "
+            "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+            "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 "
+            "AND NOT a.attisdropped ORDER BY a.attnum", [schema, name])
+        return rows or None
+
+    def resolve_column(self, relations, name):
+        """A column name of the project (folded) as the catalog spells it
+        in one of relations ((schema, name)), matched without case as SQL
+        Server does, when the folded name is none of theirs; as it is
+        otherwise.  Skip when it matches two spellings."""
+        spelled = set()
+        for schema, table in relations:
+            cols = [c for c, _ in self.columns(schema, table) or []]
+            if name in cols:
+                return name
+            spelled.update(c for c in cols if c.lower() == name.lower())
+        if len(spelled) > 1:
+            raise Skip(f'column {name} is ambiguous: it matches ' + ' and '.join(f'"{c}"' for c in sorted(spelled)))
+        return spelled.pop() if spelled else name
+
+    def translate(self, sql):
+        """A T-SQL project's rendered SQL as PostgreSQL's, its names
+        resolved against the catalog when connected."""
+        return translate_tsql(sql, self if self.db.connected else None)
 
     # the report
     def note(self, kind, name, status, reason=''):

@@ -6,10 +6,10 @@ import re
 
 import jinja2
 
-from .dialect import translate_tsql
+from .dialect import translate_tsql_condition
 from .errors import Skip
-from .project import Node
-from .sqltext import Filtered, Relation, quote_ident, quote_literal
+from .project import Node, as_list
+from .sqltext import Filtered, Relation, fold_ident, fold_idents, quote_ident, quote_literal
 
 # The arguments of dbt's and the packages' tests that the mapping reads.
 KNOWN_TEST_ARGUMENTS = {
@@ -45,6 +45,7 @@ def import_tests(imp):
         except (jinja2.TemplateError, KeyError, ValueError, TypeError, AttributeError) as e:
             imp.note('test', label, 'skipped', f'{type(e).__name__}: {e}')
             imp.tests_skipped_on.add(node.name)
+    import_source_tests(imp)
     for name, path, raw in imp.p.singular:
         node = Node('test', name, path, raw)
         try:
@@ -53,13 +54,105 @@ def import_tests(imp):
             if not models:
                 raise Skip('a singular test must read an imported model (ref)')
             if imp.p.dialect == 'tsql':
-                sql = translate_tsql(sql)
+                sql = imp.translate(sql)
             conf = node.config
             params = {'model': models[0], 'kind': 'sql', 'sql': sql, 'name': test_ident(name)}
             params.update(test_config(conf))
             add_test(imp, imp.p.models.get(models[0]) or imp.p.snapshots[models[0]], params, name)
         except Skip as s:
             imp.note('test', name, 'skipped', str(s))
+
+
+SOURCE_TESTS = ('not_null', 'unique', 'accepted_values', 'relationships')
+
+
+def import_source_tests(imp):
+    """The tests of a source's tables and columns: medallion's tests
+    belong to a model (medallion.tests.model), so each becomes an sql test
+    reading the source's relation on every imported model that reads that
+    table, which a failing test with severity error keeps from being
+    published, as dbt build skips what is downstream of a failing source
+    test.  not_null, unique, accepted_values and relationships (with their
+    where, severity, warn_if, error_if, store_failures); others, and tests
+    of a table no imported model reads, are reported unsupported."""
+    readers = {}
+    for model in sorted(imp.imported):
+        node = imp.p.models.get(model) or imp.p.snapshots.get(model)
+        for key in set(getattr(node, 'sources', None) or []):
+            readers.setdefault(key, []).append(node)
+    def off(entry):
+        return str((entry.get('config') or {}).get('enabled', entry.get('enabled'))).strip().lower() == 'false'
+    for source_name, source in imp.p.sources.items():
+        for table in source.get('tables') or []:
+            if off(source) or off(table):
+                continue        # reported disabled with its source
+            entries = [(None, None, t) for t in as_list(table.get('tests') or table.get('data_tests'))]
+            for col in table.get('columns') or []:
+                entries += [(col['name'], col.get('quote'), t)
+                            for t in as_list(col.get('tests') or col.get('data_tests'))]
+            for column, quoted, entry in entries:
+                where = f'{source_name}.{table["name"]}{"." + str(column) if column else ""}'
+                label = f'{where}: {test_name(entry)}'
+                try:
+                    name, args, conf = parse_test(entry)
+                    holder = Node('source', source_name, imp.p.dir, None)
+                    conf = {k: imp.render_value(holder, v) for k, v in conf.items()}
+                    args = {k: imp.render_value(holder, v) for k, v in args.items()}
+                    if conf.get('enabled') is False:
+                        imp.note('test', label, 'disabled', 'enabled: false')
+                        continue
+                    if name not in SOURCE_TESTS:
+                        imp.note('test', label, 'unsupported', f'a test of a source is imported when it is one of '
+                                 f'{", ".join(SOURCE_TESTS)} (medallion\'s tests belong to models)')
+                        continue
+                    on = readers.get((source_name, table['name']), [])
+                    if not on:
+                        imp.note('test', label, 'unsupported', 'no imported model reads the table: a test of a source '
+                                 'runs on the models that read it (medallion\'s tests belong to models)')
+                        continue
+                    relation = imp.source_relation(source_name, table['name'], None)
+                    col = fold_ident(args.get('column_name', column), quoted)
+                    if imp.p.dialect == 'tsql' and imp.db.connected:
+                        found = imp.relation(relation.schema, relation.identifier)
+                        if found:
+                            relation = Relation(*found)
+                            if col:
+                                col = imp.resolve_column([found], col)
+                    sql = source_test_sql(imp, holder, name, relation, col, args, conf.get('where') or args.get('where'))
+                    for node in on:
+                        params = {'model': node.name, 'kind': 'sql', 'sql': sql,
+                                  'name': test_ident(f'{where.replace(".", "_")}_{name}')}
+                        params.update(test_config(conf))
+                        add_test(imp, node, params, label + (f' (on {node.name})' if len(on) > 1 else ''))
+                except Skip as s:
+                    imp.note('test', label, 'skipped', str(s))
+                except (jinja2.TemplateError, KeyError, ValueError, TypeError, AttributeError) as e:
+                    imp.note('test', label, 'skipped', f'{type(e).__name__}: {e}')
+
+
+def source_test_sql(imp, holder, name, relation, col, args, where):
+    """The failing rows of dbt's test name on a source's relation, as dbt
+    selects them."""
+    if not col:
+        raise Skip(f'{name} needs a column')
+    c = quote_ident(col)
+    cond = f' AND ({where})' if where else ''
+    if name == 'not_null':
+        return f'SELECT * FROM {relation} WHERE {c} IS NULL{cond}'
+    if name == 'unique':
+        return f'SELECT {c} FROM {relation} WHERE {c} IS NOT NULL{cond} GROUP BY {c} HAVING count(*) > 1'
+    if name == 'accepted_values':
+        values = args.get('values')
+        if not values:
+            raise Skip('accepted_values without values')
+        vals = ', '.join(quote_literal(str(v)) for v in values)
+        return f'SELECT * FROM {relation} WHERE {c} IS NOT NULL AND {c}::text NOT IN ({vals}){cond}'
+    to, field = args.get('to'), fold_ident(args.get('field'))
+    if to is None or field is None:
+        raise Skip('relationships needs to and field')
+    target = to if isinstance(to, Relation) else imp.render_expr(holder, to)
+    return (f'SELECT f.* FROM {relation} f WHERE f.{c} IS NOT NULL{cond} '
+            f'AND NOT EXISTS (SELECT FROM {target} t WHERE t.{quote_ident(field)} = f.{c})')
 
 
 def add_test(imp, node, params, label):
@@ -108,11 +201,18 @@ def map_test(imp, node, column, name, args, conf):
         if unknown:
             # row_condition, mostly, fail_calc...: what they change is not mapped
             raise Skip(f'{name}: argument {", ".join(unknown)} is not supported')
-    col = args.get('column_name', column)
+    col = fold_ident(args['column_name']) if args.get('column_name') is not None else column
     p = {'model': node.name}
     p.update(test_config(conf))
-    where = conf.get('where') or args.get('where')
     rel = f'{quote_ident(node.layer)}.{quote_ident(node.name)}'
+    tsql = imp.p.dialect == 'tsql'
+    where = tsql_condition(imp, rel, conf.get('where') or args.get('where'))
+    if tsql and imp.db.connected:
+        # names as the model's relation spells them, matched without case
+        col = imp.resolve_column([(node.layer, node.name)], col) if col else col
+        for key in ('combination_of_columns', 'column_list'):
+            if args.get(key):
+                args[key] = [imp.resolve_column([(node.layer, node.name)], c) for c in fold_idents(args[key])]
 
     def need_col():
         if not col:
@@ -134,7 +234,7 @@ def map_test(imp, node, column, name, args, conf):
         p.update(kind='not_null', column_name=c)
     elif base in ('unique', 'expect_column_values_to_be_unique', 'unique_combination_of_columns',
                   'expect_compound_columns_to_be_unique'):
-        cols = args.get('combination_of_columns') or args.get('column_list') or [need_col()]
+        cols = fold_idents(args.get('combination_of_columns') or args.get('column_list')) or [need_col()]
         if where:
             keys = ', '.join(quote_ident(c) for c in cols)
             return sql_test(f'SELECT {keys} FROM {rel} WHERE ({where}) GROUP BY {keys} HAVING count(*) > 1')
@@ -150,7 +250,7 @@ def map_test(imp, node, column, name, args, conf):
         p.update(kind='accepted_values', column_name=c, accepted=[str(v) for v in values])
     elif base in ('relationships', 'relationships_where'):
         c = need_col()
-        to, field = args.get('to'), args.get('field')
+        to, field = args.get('to'), fold_ident(args.get('field'))
         if to is None or field is None:
             raise Skip(f'{name} needs to and field')
         target = to if isinstance(to, Relation) else imp.render_expr(node, to)
@@ -168,7 +268,7 @@ def map_test(imp, node, column, name, args, conf):
         expr = args.get('expression')
         if expr is None:
             raise Skip('expression_is_true without expression')
-        expr = f'{quote_ident(col)} {expr}' if col else str(expr)
+        expr = tsql_condition(imp, rel, f'{quote_ident(col)} {expr}' if col else str(expr))
         if where:
             return filtered(expr)
         p.update(kind='expression', expression=expr)
@@ -194,7 +294,7 @@ def map_test(imp, node, column, name, args, conf):
         if args.get('max_value') is not None:
             p['max_rows'] = int(args['max_value'])
     elif base == 'recency':
-        field = args.get('field') or need_col()
+        field = fold_ident(args.get('field')) or need_col()
         p.update(kind='freshness', column_name=field,
                  max_age=f"{args.get('interval', 1)} {PERIODS.get(args.get('datepart', 'day'), args.get('datepart', 'day'))}")
     elif base == 'not_null_proportion':
@@ -233,11 +333,19 @@ def map_test(imp, node, column, name, args, conf):
             imp.renderer.current = None
         sql = str(sql).strip().rstrip(';')
         if imp.p.dialect == 'tsql':
-            sql = translate_tsql(sql)
+            sql = imp.translate(sql)
         return sql_test(sql)
     else:
         raise Skip(f'test {name} has no medallion mapping and no {{% test %}} definition in the project')
     return p
+
+
+def tsql_condition(imp, relation, condition):
+    """A test's SQL argument (an expression, a where) of a T-SQL project as
+    PostgreSQL's, on the rows of relation; as it is otherwise."""
+    if imp.p.dialect != 'tsql' or not condition:
+        return condition
+    return translate_tsql_condition(str(condition), relation, imp if imp.db.connected else None)
 
 
 def test_mark(project):

@@ -6,7 +6,9 @@ import re
 import yaml
 
 from .errors import ProjectError
+from .dialect import bracketed
 from .files import Area, relative_setting
+from .sqltext import fold_ident
 
 # dbt_project.yml's folders that are read: each a relative path without
 # '..' (packages-install-path is one path, the others lists).
@@ -15,10 +17,31 @@ PATH_SETTINGS = ('model-paths', 'seed-paths', 'snapshot-paths', 'macro-paths', '
 
 
 # Folders that name a layer, as dbt projects lay them out.
+# dbt adapters whose SQL is T-SQL
+TSQL_ADAPTERS = ('sqlserver', 'synapse', 'fabric')
+
 FOLDER_LAYERS = {
     'bronze': 'bronze', 'staging': 'bronze', 'stg': 'bronze', 'raw': 'bronze',
     'silver': 'silver', 'intermediate': 'silver', 'int': 'silver',
     'gold': 'gold', 'marts': 'gold', 'mart': 'gold',
+}
+
+
+# What a project's YAML may hold besides models, seeds, snapshots and
+# sources: reported, not imported (the import names every object).
+OTHER_RESOURCES = {'unit_tests': 'unit_test', 'semantic_models': 'semantic_model', 'metrics': 'metric',
+                   'saved_queries': 'saved_query', 'exposures': 'exposure', 'groups': 'group'}
+WHY = {
+    'unit_test': 'medallion has no unit tests of a model on given rows (yet)',
+    'semantic_model': "dbt's semantic layer (MetricFlow) has no medallion equivalent",
+    'metric': "dbt's semantic layer (MetricFlow) has no medallion equivalent",
+    'saved_query': "dbt's semantic layer (MetricFlow) has no medallion equivalent",
+    'exposure': 'it documents a use downstream of the project; medallion keeps none',
+    'group': "medallion has no groups (who reads a model is the layer's grants)",
+    'analysis': 'an analysis is SQL dbt compiles and never runs',
+    'yaml_snapshot': 'a snapshot written in YAML (dbt 1.9) is not read; write it as a '
+                     '{% snapshot %} block',
+    'package_model': "medallion-dbt imports the project's own models, not its packages'",
 }
 
 
@@ -35,6 +58,7 @@ class Node:
         self.yml = {}               # the schema.yml entry
         self.config = {}            # config() calls, while rendering
         self.refs = []
+        self.sources = []           # (source, table) it reads, while rendering
         self.sql = None
         self.python = False
         self.folders = []
@@ -111,6 +135,8 @@ def folder_config(root, project, parts):
         levels.append(level)
     for level in levels:
         for k, v in level.items():
+            if not isinstance(k, str):
+                continue        # YAML 1.1 reads a folder named off or yes as a boolean
             key = k[1:] if k.startswith('+') else k
             if not k.startswith('+') and isinstance(v, dict):
                 continue
@@ -155,10 +181,17 @@ class Project:
                 raise ProjectError('--vars: a YAML mapping, as "{name: value}"')
             self.vars.update(extra)
         self.layer_map = dict(FOLDER_LAYERS)
+        self.mapped = set()         # the folders --layer-map names
         for item in args.layer_map or []:
-            folder, _, layer = item.partition('=')
+            folder, eq, layer = item.partition('=')
+            if not eq or not folder or not layer:
+                raise ProjectError(f'--layer-map {item}: FOLDER=LAYER (a folder or +schema value, or (top) for '
+                                   f'the models at the top of models/)')
             self.layer_map[folder] = layer
-        self.dialect = args.dialect or self.profile_dialect()
+            self.mapped.add(folder)
+        self.default_layer = getattr(args, 'default_layer', None)
+        self.top_layers = {}        # models at the top of models/: name -> (layer, why), by the DAG
+        self.dialect, self.dialect_why = (args.dialect, None) if args.dialect else self.profile_dialect()
         self.target = args.target or 'dev'
         self.models = {}
         self.seeds = {}
@@ -167,15 +200,22 @@ class Project:
         self.docs = {}
         self.model_tests = []   # (model, column or None, test entry, origin)
         self.stale = []         # properties of files that are not there
+        self.not_imported = []  # (kind, name, path, why): what the project has that is not imported
         self.singular = []      # (name, path, raw)
         self.generic = {}       # test name -> macro
         self.load()
+        if self.dialect == 'postgres' and not args.dialect:
+            why = self.tsql_elsewhere()
+            if why:
+                self.dialect, self.dialect_why = 'tsql', why
 
     def profile_dialect(self):
-        """tsql when the project's own profiles.yml targets SQL Server."""
+        """('tsql', why) when the project's own profiles.yml targets SQL
+        Server (type sqlserver, synapse or fabric), else ('postgres', None);
+        load() looks further (requirements, Dockerfile, brackets)."""
         path = os.path.join(self.dir, 'profiles.yml')
         if not os.path.lexists(path):
-            return 'postgres'
+            return 'postgres', None
         try:
             text = self.read(path)
         except ProjectError as e:
@@ -183,12 +223,37 @@ class Project:
         try:
             profiles = yaml.safe_load(text) or {}
         except yaml.YAMLError:
-            return 'postgres'
+            return 'postgres', None
         for profile in profiles.values() if isinstance(profiles, dict) else []:
             for output in (profile or {}).get('outputs', {}).values() if isinstance(profile, dict) else []:
-                if isinstance(output, dict) and output.get('type') in ('sqlserver', 'synapse', 'fabric'):
-                    return 'tsql'
-        return 'postgres'
+                if isinstance(output, dict) and output.get('type') in TSQL_ADAPTERS:
+                    return 'tsql', f'profiles.yml targets {output.get("type")}'
+        return 'postgres', None
+
+    def tsql_elsewhere(self):
+        """Why the project is T-SQL when its profiles.yml does not say so:
+        the Python requirements or Dockerfile at its top install
+        dbt-sqlserver, dbt-synapse or dbt-fabric, or a model writes a
+        bracketed identifier ([status]).  None when nothing says so."""
+        names = sorted(f for f in os.listdir(self.dir)
+                       if re.fullmatch(r'requirements.*\.(txt|in)|Dockerfile.*|pyproject\.toml|Pipfile', f))
+        for f in names:
+            path = os.path.join(self.dir, f)
+            if not os.path.isfile(path):
+                continue
+            try:
+                text = self.read(path)
+            except ProjectError:
+                continue        # a link out of the project is not read: nothing said
+            m = re.search(r'\bdbt-(sqlserver|synapse|fabric)\b', text, re.I)
+            if m:
+                return f'{f} installs dbt-{m.group(1).lower()}'
+        for name in sorted(self.models):
+            node = self.models[name]
+            found = bracketed(node.raw) if node.raw else None
+            if found:
+                return f'model {name} writes the bracketed identifier {found}'
+        return None
 
     def read(self, path):
         """The text of the project's file at path (files.Area.read: inside
@@ -253,6 +318,9 @@ class Project:
                     if not isinstance(entry, dict) or 'name' not in entry:
                         raise ProjectError(f'{f}: a {kind[:-1]} entry without a name')
                     node = table.get(entry.get('name'))
+                    if node is None and kind == 'snapshots' and 'relation' in entry:
+                        self.not_imported.append(('snapshot', str(entry['name']), f, WHY['yaml_snapshot']))
+                        continue
                     if node is None:
                         self.stale.append((kind[:-1], entry.get('name'), f))
                         continue
@@ -263,11 +331,19 @@ class Project:
                         if not isinstance(col, dict) or 'name' not in col:
                             raise ProjectError(f'{f}: a column of {entry["name"]} without a name')
                         # dbt writes the name into SQL unquoted unless quote: true
-                        cname = col['name'] if col.get('quote') else str(col['name']).lower()
+                        cname = fold_ident(col['name'], col.get('quote'))
                         if col.get('quote'):
                             node.quoted.add(cname)
                         for t in as_list(col.get('tests') or col.get('data_tests')):
                             self.model_tests.append((node, cname, t, f))
+            for key, kind in OTHER_RESOURCES.items():
+                for entry in as_list(doc.get(key)):
+                    name = entry.get('name') if isinstance(entry, dict) else None
+                    if name is None:
+                        raise ProjectError(f'{f}: a {kind.replace("_", " ")} entry without a name')
+                    if kind == 'unit_test':
+                        name = f'{entry.get("model", "?")}: {name}'
+                    self.not_imported.append((kind, str(name), f, WHY[kind]))
             for source in doc.get('sources') or []:
                 if not isinstance(source, dict) or 'name' not in source:
                     raise ProjectError(f'{f}: a source without a name')
@@ -285,6 +361,8 @@ class Project:
         for f in sorted(set(doc_files)):
             for m in re.finditer(r'{%-?\s*docs\s+(\w+)\s*-?%}(.*?){%-?\s*enddocs\s*-?%}', self.read(f), re.S):
                 self.docs[m.group(1)] = m.group(2).strip()
+        for _, f in self.files('analysis-paths', 'analyses', '.sql'):
+            self.not_imported.append(('analysis', os.path.splitext(os.path.basename(f))[0], f, WHY['analysis']))
         for _, f in self.files('test-paths', 'tests', '.sql'):
             text = self.read(f)
             if re.search(r'{%-?\s*test\s', text):

@@ -157,6 +157,7 @@ class Renderer:
         self.packages = {}                  # namespace per package
         self.defined = {}                   # (table, name) -> the Jinja macro
         self.current = None
+        self.results = {}                   # statement() results of the template being rendered
         self.env.globals.update(self.context())
         self.load_macros()
 
@@ -198,6 +199,25 @@ class Renderer:
 
         def run_query(sql):
             return self.resolver.query(str(sql))
+
+        def statement(name=None, fetch_result=False, auto_begin=True, language='sql', caller=None):
+            # {% call statement('x', fetch_result=True) %} SQL {% endcall %}:
+            # run as run_query is, its result kept for load_result('x')
+            if caller is None:
+                return ''
+            if language != 'sql':
+                raise Skip(f'statement() in {language}: only SQL statements are run')
+            result = self.resolver.query(str(caller()))
+            if name is not None:
+                self.results[str(name)] = {
+                    'response': {'code': 'SELECT' if result.column_names else 'OK', 'rows_affected': len(result)},
+                    'data': list(result.rows) if fetch_result else [],
+                    'table': result if fetch_result else None,
+                }
+            return ''
+
+        def load_result(name):
+            return self.results.get(str(name))
 
         def log(msg, info=False):
             return ''
@@ -246,7 +266,8 @@ class Renderer:
 
         return {
             'var': var, 'env_var': env_var, 'ref': ref, 'source': source, 'config': ConfigProxy(config, self),
-            'return': return_, 'doc': doc, 'run_query': run_query, 'log': log, 'target': target,
+            'return': return_, 'doc': doc, 'run_query': run_query, 'statement': statement,
+            'load_result': load_result, 'log': log, 'target': target,
             'adapter': Adapter(), 'exceptions': Exceptions(), 'modules': types.SimpleNamespace(**SAFE_MODULES),
             'execute': True,
             'is_incremental': lambda: False, 'flags': {'FULL_REFRESH': False}, 'graph': {'nodes': {}},
@@ -341,6 +362,7 @@ class Renderer:
         starts at first_line of node's file (a YAML value), or where node's
         text does (a snapshot block)."""
         self.current = node
+        self.results = {}
         first_line = first_line or node.line
         try:
             source = block_to_macro(text)
@@ -362,6 +384,36 @@ class Renderer:
             raise Skip(f'{os.path.relpath(node.path, self.project.dir)}: {type(e).__name__}: {e}')
         finally:
             self.current = None
+
+    def generated_schema(self, custom, node):
+        """The schema the project's own generate_schema_name macro gives
+        a node (custom: its configured schema, or None), as dbt calls it;
+        None when the project has no such macro (then the configured
+        schema is the schema)."""
+        macro = self.macros.get('generate_schema_name')
+        if macro is None:
+            return None
+        p = self.project
+        rel = os.path.relpath(node.path, p.dir)
+        config = deep_merge(deep_merge(node.folder_config, node.yml.get('config') or {}), node.config)
+        info = {'name': node.name, 'resource_type': node.kind, 'package_name': p.name,
+                'unique_id': f'{node.kind}.{p.name}.{node.name}', 'path': rel, 'original_file_path': rel,
+                'fqn': [p.name] + list(getattr(node, 'folders', [])) + [node.name], 'config': config}
+        saved = self.current
+        self.current = node
+        try:
+            value = macro(custom, info)
+        except MacroReturn as r:
+            value = r.value
+        except Skip as e:
+            raise Skip(f'generate_schema_name: {e}')
+        except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
+            where = jinja_line(e, p.dir)
+            raise Skip(f'{where + ": " if where else ""}generate_schema_name: {type(e).__name__}: {e}')
+        finally:
+            self.current = saved
+        value = str(value).strip() if value is not None else ''
+        return value or None
 
     def evaluate(self, text, filename=None, first_line=1):
         """The value of the Jinja expression text ("ref('x')"), which starts

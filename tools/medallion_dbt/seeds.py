@@ -51,20 +51,73 @@ def seed_schema(imp, schema):
                    f'name another with --seed-schema)')
 
 
+def seed_schema_of(imp, node):
+    """Where a seed is loaded: its schema config (+schema, schema.yml),
+    through the project's generate_schema_name when it has one, else
+    --seed-schema.  A plain schema, never a layer's (medallion's models
+    live there)."""
+    conf = deep_merge(node.folder_config, node.yml.get('config') or {})
+    custom = conf.get('schema') if isinstance(conf.get('schema'), str) else None
+    if custom is None:
+        return imp.args.seed_schema     # the importing user's choice, as dbt's target schema is
+    schema = imp.renderer.generated_schema(custom, node) or custom
+    if schema in imp.layer_schemas:
+        raise Skip(f'its schema {schema} is a medallion layer\'s: seeds are loaded into plain schemas '
+                   f'(+schema names another)')
+    if schema.startswith(('pg_', 'medallion')) or schema == 'information_schema' or schema in imp.extension_schemas:
+        # the project chooses it: never PostgreSQL's or medallion's own
+        raise Skip(f'its schema {schema} is the system\'s or medallion\'s: seeds are loaded into plain schemas '
+                   f'(+schema names another)')
+    if imp.db.query_params('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s', [schema]):
+        # a schema named as a role is first on that role's search_path
+        # ("$user"): its tables would stand in for the ones that role reads
+        raise Skip(f'its schema {schema} is named as a role, whose search_path ("$user") would find its tables first '
+                   f'(+schema names another)')
+    return schema
+
+
+def seeds_source(imp, schema):
+    """The local medallion source over a seed schema: <project>_seeds for
+    --seed-schema, <project>_seeds_<schema> for another."""
+    base = f'{imp.p.name}_seeds' if NAME_RE.match(f'{imp.p.name}_seeds') else 'dbt_seeds'
+    if schema == imp.args.seed_schema:
+        return base
+    return f'{base}_{re.sub(r"[^a-z0-9_]+", "_", schema.lower())}'[:63]
+
+
 def import_seeds(imp):
-    schema = imp.args.seed_schema
-    # models read seeds: a local medallion source names them
-    source = f'{imp.p.name}_seeds' if NAME_RE.match(f'{imp.p.name}_seeds') else 'dbt_seeds'
-    if imp.p.seeds:
+    by_schema = {}
+    for name, node in imp.p.seeds.items():
+        node.schema = None
+        if str(deep_merge(node.folder_config, node.yml.get('config') or {}).get('enabled')).lower() == 'false':
+            imp.note('seed', name, 'disabled', 'enabled: false')
+            continue
+        try:
+            node.schema = seed_schema_of(imp, node)
+            by_schema.setdefault(node.schema, []).append(node)
+        except Skip as s:
+            imp.note('seed', name, 'skipped', str(s))
+    for schema, nodes in by_schema.items():
         try:
             seed_schema(imp, schema)
         except Skip as s:
-            # no seed can be loaded, nor their source made: each says why
-            for name in imp.p.seeds:
-                imp.note('seed', name, 'skipped', str(s))
-            imp.note('source', source, 'skipped', str(s))
-            return
-    for name, node in imp.p.seeds.items():
+            # no seed can be loaded there, nor their source made: each says why
+            for node in nodes:
+                imp.note('seed', node.name, 'skipped', str(s))
+            imp.note('source', seeds_source(imp, schema), 'skipped', str(s))
+            continue
+        load_seeds(imp, schema, nodes)
+        try:
+            create_source(imp, seeds_source(imp, schema), schema, [], None, None, None,
+                          f'the seeds of dbt project {imp.p.name}')
+        except Skip as s:
+            imp.note('source', seeds_source(imp, schema), 'skipped', str(s))
+
+
+def load_seeds(imp, schema, nodes):
+    """Each seed of nodes loaded into schema (created or checked)."""
+    for node in nodes:
+        name = node.name
         try:
             text = imp.p.read(node.path).lstrip('\ufeff')
             rows = list(csv.reader(io.StringIO(text)))
@@ -112,11 +165,6 @@ def import_seeds(imp):
                      f'{len(data)} rows')
         except Skip as s:
             imp.note('seed', name, 'skipped', str(s))
-    if imp.p.seeds:
-        try:
-            create_source(imp, source, schema, [], None, None, None, f'the seeds of dbt project {imp.p.name}')
-        except Skip as s:
-            imp.note('source', source, 'skipped', str(s))
 
 
 

@@ -24,6 +24,38 @@ def quote_ident(name):
     return '"' + name.replace('"', '""') + '"'
 
 
+NAME_TEXT_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_$]*')
+
+
+def fold_ident(name, quote=False):
+    """A name the project writes in YAML or passes to a macro (a column of
+    schema.yml, a test's column arguments, a relationships field, a
+    source's loaded_at_field, unique_key, updated_at, check_cols, a
+    watermark) as PostgreSQL reads it in the SQL dbt writes it into:
+    unquoted, so folded to lower case (ModifiedDate is modifieddate), unless
+    quote (quote: true) or it is written in double quotes ("ModifiedDate"),
+    when it is the name as written.  What is not a name (an expression) is
+    left as written.  The one place names are folded: every reader calls it."""
+    if name is None:
+        return None
+    text = str(name).strip()
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"' and '"' not in text[1:-1].replace('""', ''):
+        return text[1:-1].replace('""', '"')
+    if quote:
+        return text
+    if NAME_TEXT_RE.fullmatch(text):
+        return text.lower()
+    return text
+
+
+def fold_idents(value, quote=False):
+    """fold_ident of one name or of each of a list (unique_key, check_cols,
+    combination_of_columns)."""
+    if isinstance(value, (list, tuple)):
+        return [fold_ident(v, quote) for v in value]
+    return fold_ident(value, quote)
+
+
 def quote_literal(value):
     if value is None:
         return 'NULL'

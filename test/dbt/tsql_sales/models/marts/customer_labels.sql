@@ -1,3 +1,3 @@
--- string + string translates word for word, and PostgreSQL refuses it:
--- reported as skipped with PostgreSQL's error, never imported wrong
-SELECT customer_id, region + '-' + name AS label FROM {{ ref('stg_customers') }}
+-- string + string is PostgreSQL's || (region and name are text columns
+-- of stg_customers, '-' a string); number + number stays +
+SELECT customer_id, region + '-' + name AS label, customer_id + 100 AS code FROM {{ ref('stg_customers') }}

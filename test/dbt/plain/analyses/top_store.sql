@@ -1,0 +1,1 @@
+select * from {{ ref('store_ranking') }} where rnk = 1

@@ -1,0 +1,1 @@
+select saleid, storeid, amount from {{ source('raw_shop', 'sales') }}

@@ -1,0 +1,1 @@
+select storeid, name, modifieddate from {{ source('raw_shop', 'stores') }}
