@@ -83,9 +83,9 @@ SELECT medallion_create_model('inc_by_id', 'SELECT id, amount FROM inc.events',
   layer => 'silver', materialized => 'incremental', watermark => 'id');
 SELECT medallion_create_model('inc_nowm', 'SELECT id, amount FROM inc.events',
   layer => 'silver', materialized => 'incremental', unique_key => ARRAY['id']);
-SELECT model, status, rows FROM medallion_run('inc_by_id, inc_nowm');
+SELECT model, status, rows FROM medallion_run('inc_by_id inc_nowm');
 INSERT INTO inc.events VALUES (23, 'acct2', 23, '2024-03-02 00:00+00');
-SELECT model, status, rows FROM medallion_run('inc_by_id, inc_nowm');
+SELECT model, status, rows FROM medallion_run('inc_by_id inc_nowm');
 SELECT count(*) FROM silver.inc_by_id;
 
 -- bad settings

@@ -31,8 +31,8 @@ SELECT step, wave, model FROM medallion_plan('p_a+');
 SELECT step, wave, model FROM medallion_plan('+p_b+');
 -- Tags and unions (duplicates are built once)
 SELECT step, wave, model FROM medallion_plan('tag:daily');
-SELECT step, wave, model FROM medallion_plan('tag:finance, p_b, p_d, p_b');
-SELECT step, wave, model FROM medallion_plan('+p_y,p_c');
+SELECT step, wave, model FROM medallion_plan('tag:finance p_b p_d p_b');
+SELECT step, wave, model FROM medallion_plan('+p_y p_c');
 
 -- Disabled models are left out
 SELECT medallion_create_model('p_c', $$SELECT id, v + 1 AS v1 FROM p_a WHERE v > 0$$, enabled => false);

@@ -205,7 +205,7 @@ SET ROLE regress_own_alice;
 SELECT medallion_create_model('own_day2', 'SELECT day, day_text, tz FROM own_day', layer => 'silver');
 RESET ROLE;
 SET medallion.worker_min_ms = 0;
-SELECT model, status, message FROM medallion_run('own_day,own_day2', threads => 2);
+SELECT model, status, message FROM medallion_run('own_day own_day2', threads => 2);
 RESET medallion.worker_min_ms;
 SELECT worker, count(*) FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs) GROUP BY 1;
 SELECT day::text, day_text, tz FROM silver.own_day2;

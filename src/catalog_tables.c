@@ -936,6 +936,34 @@ CatalogTestEdges(void)
 						   0, NULL, NULL, "reading tests", edge_from_tuple, NULL);
 }
 
+/* The first column of a row, as text (a CatalogRowFn). */
+static void *
+first_text_from_tuple(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	return CatalogText(tuple, desc, 1);
+}
+
+/*
+ * CatalogModifiedModels
+ *		Names of the models (a List of char *) whose definition changed
+ *		since their last build: never built, or built from an earlier
+ *		version (medallion.build_state); with new_only, only those never
+ *		built.  For the selector state:modified (and state:new).
+ */
+List *
+CatalogModifiedModels(bool new_only)
+{
+	Oid			types[1] = {BOOLOID};
+	Datum		values[1] = {BoolGetDatum(new_only)};
+
+	return CatalogReadRows("SELECT m.name FROM medallion.models m "
+						   "LEFT JOIN medallion.build_state b ON b.model OPERATOR(pg_catalog.=) m.name "
+						   "WHERE b.model IS NULL "
+						   "OR (NOT $1 AND b.version OPERATOR(pg_catalog.<>) m.version)",
+						   1, types, values, "reading the last builds",
+						   first_text_from_tuple, NULL);
+}
+
 /*
  * CatalogUpsertTest
  *		Insert or replace a row of medallion.tests.

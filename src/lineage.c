@@ -432,12 +432,22 @@ render_json(Drawing *drawing)
 Datum
 medallion_graph(PG_FUNCTION_ARGS)
 {
-	char	   *selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *format = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *selector;
+	char	   *format;
+	/* exclude came in 0.3.0 */
+	char	   *exclude = PG_NARGS() > 2 && !PG_ARGISNULL(2) ?
+		text_to_cstring(PG_GETARG_TEXT_PP(2)) : NULL;
 	Graph	   *graph;
 	Drawing    *drawing;
 	char	   *result;
 
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the selector and format of medallion_graph must not be NULL"),
+				 errhint("Select every model with 'all'; format is mermaid, dot, json or svg.")));
+	selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	format = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (strcmp(format, "mermaid") != 0 && strcmp(format, "dot") != 0 &&
 		strcmp(format, "json") != 0 && strcmp(format, "svg") != 0)
 		ereport(ERROR,
@@ -446,7 +456,7 @@ medallion_graph(PG_FUNCTION_ARGS)
 				 errhint("format is mermaid, dot, json or svg.")));
 	CatalogRequireAdmin("read lineage");
 	graph = GraphLoad(ModelListFresh(), false);
-	drawing = GraphDrawing(graph, GraphSelect(graph, selector));
+	drawing = GraphDrawing(graph, GraphSelect(graph, selector, exclude));
 	if (strcmp(format, "mermaid") == 0)
 		result = render_mermaid(drawing, graph);
 	else if (strcmp(format, "dot") == 0)

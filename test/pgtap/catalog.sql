@@ -55,7 +55,7 @@ SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_proc p
 	 WHERE p.proname LIKE 'medallion\_%' AND NOT has_function_privilege('medallion_admin', p.oid, 'EXECUTE')
 $$, 'medallion_admin may execute every medallion_* function');
-SELECT ok(NOT has_function_privilege('medallion_reader', 'medallion_run(text, boolean, boolean, text, integer, boolean)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('medallion_reader', 'medallion_run(text, boolean, boolean, text, integer, boolean, text)', 'EXECUTE'),
           'medallion_reader may not run the pipeline');
 SELECT ok(has_schema_privilege('medallion_reader', 'gold', 'USAGE'), 'medallion_reader reaches gold');
 SELECT ok(NOT has_table_privilege('medallion_admin', 'medallion.models', 'INSERT'),
