@@ -59,14 +59,15 @@ COMMENT ON FUNCTION @extschema@.medallion_plan(text, integer, text) IS
 	'The models a run of the selector (less those exclude selects) would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself; whether a change-aware run would build each model, and why (build, why)';
 
 CREATE OR REPLACE FUNCTION @extschema@.medallion_lineage(model text, direction text DEFAULT 'upstream',
-	depth integer DEFAULT NULL,
+	depth integer DEFAULT NULL, column_name text DEFAULT NULL,
 	OUT depth_from_model integer, OUT direction_of text, OUT relation_schema name,
-	OUT relation_name name, OUT kind text, OUT via text, OUT path text[])
+	OUT relation_name name, OUT kind text, OUT via text, OUT path text[],
+	OUT relation_column name)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_lineage'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.medallion_lineage(text, text, integer) IS
-	'Relations upstream or downstream of a model (direction upstream, downstream or both), up to depth steps away, with the path that reaches each';
+COMMENT ON FUNCTION @extschema@.medallion_lineage(text, text, integer, text) IS
+	'Relations upstream or downstream of a model (direction upstream, downstream or both), up to depth steps away, with the path that reaches each; with column_name (or a column of the model in place of direction), the columns that column is computed from (kind projection, followed through models) or filtered, joined or grouped by, or the columns computed from it downstream';
 
 CREATE OR REPLACE FUNCTION @extschema@.medallion_graph(selector text DEFAULT 'all', format text DEFAULT 'mermaid',
 	exclude text DEFAULT NULL)

@@ -58,6 +58,8 @@ DROP FUNCTION @extschema@.medallion_run(text, boolean, boolean, text, integer, b
 DROP FUNCTION @extschema@.medallion_plan(text, integer);
 DROP FUNCTION @extschema@.medallion_test(text);
 DROP FUNCTION @extschema@.medallion_graph(text, text);
+/* medallion_lineage follows a column too (#30): a parameter and a column more */
+DROP FUNCTION @extschema@.medallion_lineage(text, text, integer);
 
 /* ---------------------------------------------------------------------
  * Change capture: a change found before the log rows showing it were
