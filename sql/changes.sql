@@ -19,6 +19,8 @@ SELECT tgname, tgenabled, tgtype FROM pg_trigger WHERE tgrelid = 'chg.orders'::r
 
 -- a run builds each model and records what it read; the next one skips them
 SELECT model, status, rows, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
+-- a model built says why it was built, never that it was never built (#30)
+SELECT model, last_status, last_message FROM medallion.status WHERE model LIKE 'chg\_%' ORDER BY model;
 SELECT model, status, rows, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
 SELECT model, regexp_replace(inputs::text, '\d+', 'N', 'g') AS inputs FROM medallion.build_state WHERE model LIKE 'chg%' ORDER BY model;
 
