@@ -87,7 +87,7 @@ BEGIN
 		('medallion_create_model', 'deterministic', NULL, 'its owner declares its functions do not change it without its inputs (change-aware runs)'),
 		('medallion_drop_model', 'cascade', NULL, 'drop the models that read it too'),
 		('medallion_run', 'full_refresh', '--full-refresh', 'rebuild incremental models from scratch'),
-		('medallion_run', 'strict', '--warn-error', 'warnings fail the run (for CI: a test that warns fails it)'),
+		('medallion_run', 'strict', 'dbt build''s exit code', 'raise an error at the end when a model failed or was skipped, so psql exits non-zero (CI); the whole run, its publishing too, rolls back; warnings do not count'),
 		('medallion_run', 'on_conflict', NULL, 'when another run builds the same model: wait or skip'),
 		('medallion_run', 'changed_only', '--select state:modified+ (roughly)', 'skip models whose definition and inputs did not change (NULL: medallion.changed_only)'),
 		('medallion_plan', 'threads', '--threads', 'with more than 1, says which models a worker may build'),
