@@ -103,6 +103,18 @@ SELECT selsrc.sel('state:modified+');
 SELECT selsrc.sel('state:modified+,tag:daily');
 SELECT model, status FROM medallion_run('state:modified+1');
 SELECT selsrc.sel('state:modified');
+-- an ephemeral model builds nothing: it is modified when redefined after
+-- the last build of a model that reads it
+SELECT medallion_create_model('sel_eph', $$SELECT id FROM sel_a$$, layer => 'silver', materialized => 'ephemeral');
+SELECT medallion_create_model('sel_f', $$SELECT count(*) AS n FROM sel_eph$$, layer => 'gold');
+SELECT selsrc.sel('state:modified');
+SELECT model, status FROM medallion_run('sel_f');
+SELECT selsrc.sel('state:modified');
+SELECT medallion_create_model('sel_eph', $$SELECT id FROM sel_a WHERE id > 1$$, layer => 'silver', materialized => 'ephemeral');
+SELECT selsrc.sel('state:modified+');
+SELECT selsrc.sel('state:new');
+SELECT medallion_drop_model('sel_f');
+SELECT medallion_drop_model('sel_eph');
 
 -- medallion_test takes exclude too
 SELECT medallion_add_test('sel_b', 'not_null', column_name => 'v');
