@@ -115,7 +115,7 @@ SELECT count(*) AS tables_compared FROM single;
 -- the fact table merges the new lines, the product dimension gets a version
 \i :root/examples/adventureworks/new_orders.sql
 UPDATE "Production"."Product" SET "ListPrice" = "ListPrice" + 1 WHERE "ProductID" = 1;
-SELECT model, status FROM medallion_run('slvr_sales_orders+,fact_order_items,dim_products');
+SELECT model, status FROM medallion_run('slvr_sales_orders+ fact_order_items dim_products');
 SELECT (SELECT count(*) FROM gold.fact_order_items) = 121317 + 315 * 4 AS fact_lines,
        (SELECT count(*) FROM gold.dim_products) = 504 + 1 AS product_versions,
        (SELECT count(*) FROM gold.dim_products WHERE product_id = 1 AND valid_to IS NULL) = 1 AS one_current_version,

@@ -19,6 +19,8 @@ SELECT tgname, tgenabled, tgtype FROM pg_trigger WHERE tgrelid = 'chg.orders'::r
 
 -- a run builds each model and records what it read; the next one skips them
 SELECT model, status, rows, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
+-- a model built says why it was built, never that it was never built (#30)
+SELECT model, last_status, last_message FROM medallion.status WHERE model LIKE 'chg\_%' ORDER BY model;
 SELECT model, status, rows, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');
 SELECT model, regexp_replace(inputs::text, '\d+', 'N', 'g') AS inputs FROM medallion.build_state WHERE model LIKE 'chg%' ORDER BY model;
 
@@ -174,8 +176,8 @@ SELECT * FROM gold.chg_events;
 SELECT medallion_create_model('chg_now', 'SELECT now()::date AS day, count(*) AS n FROM chg_orders', layer => 'gold');
 SELECT medallion_create_model('chg_random', 'SELECT random() < 2 AS yes FROM chg_orders', layer => 'gold');
 SELECT medallion_create_model('chg_round', 'SELECT round(amount) AS amount FROM chg_orders', layer => 'gold');
-SELECT model, status FROM medallion_run('chg_now,chg_random,chg_round');
-SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_now,chg_random,chg_round');
+SELECT model, status FROM medallion_run('chg_now chg_random chg_round');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_now chg_random chg_round');
 -- a function that is not a built-in and not immutable builds too, unless
 -- the model's owner declares the model deterministic
 CREATE FUNCTION chg.gross(numeric) RETURNS numeric LANGUAGE sql STABLE AS 'SELECT $1 * 1.21';

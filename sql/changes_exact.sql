@@ -21,17 +21,17 @@ SELECT medallion_create_model('chx_leaf', 'SELECT sum(amount) AS amount FROM chx
 SELECT c.relname, string_agg(t.tgname || '=' || t.tgenabled::text, ', ' ORDER BY t.tgname) AS triggers
   FROM pg_class c LEFT JOIN pg_trigger t ON t.tgrelid = c.oid AND t.tgname LIKE 'medallion_changes%'
  WHERE c.relnamespace = 'chx'::regnamespace GROUP BY 1 ORDER BY 1;
-SELECT model, status FROM medallion_run('chx_all,chx_leaf');
-SELECT model, status FROM medallion_run('chx_all,chx_leaf');
+SELECT model, status FROM medallion_run('chx_all chx_leaf');
+SELECT model, status FROM medallion_run('chx_all chx_leaf');
 -- through the top: the leaf's reader builds too
 INSERT INTO chx.sales VALUES (3, 'n', 30);
-SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chx_all,chx_leaf');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chx_all chx_leaf');
 -- through the middle
 UPDATE chx.sales_n SET amount = amount + 1 WHERE id = 3;
-SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chx_all,chx_leaf');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chx_all chx_leaf');
 -- into the other leaf: only the parent's reader
 DELETE FROM chx.sales_s;
-SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chx_all,chx_leaf');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chx_all chx_leaf');
 SELECT (SELECT amount FROM silver.chx_leaf) = (SELECT sum(amount) FROM chx.sales_n1) AS leaf_exact,
        (SELECT count(*) FROM silver.chx_all) = (SELECT count(DISTINCT region) FROM chx.sales) AS all_exact;
 
@@ -70,7 +70,7 @@ SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FRO
 CREATE TABLE chx.src (id int);
 SELECT medallion_create_model('chx_view', 'SELECT id FROM chx.src', layer => 'bronze');
 SELECT medallion_create_model('chx_idle', 'SELECT count(*) AS n FROM chx.src', layer => 'silver');
-SELECT model, status FROM medallion_run('chx_view,chx_idle');
+SELECT model, status FROM medallion_run('chx_view chx_idle');
 DO $$
 BEGIN
 	FOR i IN 1 .. 50 LOOP

@@ -112,6 +112,8 @@ SELECT * FROM errs.try($q$SELECT * FROM medallion_plan('tag:')$q$);
 -- Lineage and graph arguments
 SELECT * FROM errs.try($q$SELECT * FROM medallion_lineage('nosuch')$q$);
 SELECT * FROM errs.try($q$SELECT * FROM medallion_lineage('err_a', 'sideways')$q$);
+SELECT * FROM errs.try($q$SELECT * FROM medallion_lineage('err_a', 'sideways', column_name => 'label')$q$);
+SELECT * FROM errs.try($q$SELECT * FROM medallion_lineage('err_a', column_name => 'nope')$q$);
 SELECT * FROM errs.try($q$SELECT * FROM medallion_lineage('err_a', 'upstream', 0)$q$);
 SELECT * FROM errs.try($q$SELECT medallion_graph('all', 'png')$q$);
 SELECT * FROM errs.try($q$SELECT medallion_graph('nosuch', 'dot')$q$);

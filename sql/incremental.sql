@@ -83,9 +83,9 @@ SELECT medallion_create_model('inc_by_id', 'SELECT id, amount FROM inc.events',
   layer => 'silver', materialized => 'incremental', watermark => 'id');
 SELECT medallion_create_model('inc_nowm', 'SELECT id, amount FROM inc.events',
   layer => 'silver', materialized => 'incremental', unique_key => ARRAY['id']);
-SELECT model, status, rows FROM medallion_run('inc_by_id, inc_nowm');
+SELECT model, status, rows FROM medallion_run('inc_by_id inc_nowm');
 INSERT INTO inc.events VALUES (23, 'acct2', 23, '2024-03-02 00:00+00');
-SELECT model, status, rows FROM medallion_run('inc_by_id, inc_nowm');
+SELECT model, status, rows FROM medallion_run('inc_by_id inc_nowm');
 SELECT count(*) FROM silver.inc_by_id;
 
 -- bad settings
@@ -103,6 +103,12 @@ SELECT medallion_create_model('inc_bad', 'SELECT id FROM inc.events', layer => '
   materialized => 'table', watermark => 'id');
 SELECT medallion_create_model('inc_bad', 'SELECT id FROM inc.events', layer => 'silver',
   materialized => 'incremental', full_refresh_threshold => 0);
+-- no watermark and no unique key: it could only append duplicates
+SELECT medallion_create_model('inc_bad', 'SELECT id FROM inc.events', layer => 'silver',
+  materialized => 'incremental');
+SELECT medallion_create_model('inc_bad', 'SELECT id FROM inc.events', layer => 'silver',
+  materialized => 'incremental', strategy => 'append', unique_key => ARRAY['id']);
+SELECT count(*) AS inc_bad_defined FROM medallion.models WHERE name = 'inc_bad';
 
 SELECT * FROM medallion_drop_model('inc_merge', cascade => true);
 SELECT * FROM medallion_drop_model('inc_append');

@@ -31,8 +31,8 @@ SELECT step, wave, model FROM medallion_plan('p_a+');
 SELECT step, wave, model FROM medallion_plan('+p_b+');
 -- Tags and unions (duplicates are built once)
 SELECT step, wave, model FROM medallion_plan('tag:daily');
-SELECT step, wave, model FROM medallion_plan('tag:finance, p_b, p_d, p_b');
-SELECT step, wave, model FROM medallion_plan('+p_y,p_c');
+SELECT step, wave, model FROM medallion_plan('tag:finance p_b p_d p_b');
+SELECT step, wave, model FROM medallion_plan('+p_y p_c');
 
 -- Disabled models are left out
 SELECT medallion_create_model('p_c', $$SELECT id, v + 1 AS v1 FROM p_a WHERE v > 0$$, enabled => false);
@@ -50,6 +50,19 @@ SELECT * FROM medallion_lineage('p_a', 'downstream');
 SELECT depth_from_model, direction_of, relation_name, kind FROM medallion_lineage('p_d', 'upstream', 1);
 SELECT depth_from_model, direction_of, relation_name, kind FROM medallion_lineage('p_b', 'both');
 SELECT depth_from_model, relation_schema, relation_name, kind, via FROM medallion_lineage('p_e');
+-- A column's lineage: what it is computed from (followed through models)
+-- and what filters it; a column of the model where a direction goes means
+-- that column (the demo's medallion_lineage('gld_sales_summary', 'revenue'))
+SELECT depth_from_model, direction_of, relation_schema, relation_name, relation_column, kind, path
+  FROM medallion_lineage('p_c', 'v1');
+SELECT depth_from_model, relation_name, relation_column, kind
+  FROM medallion_lineage('p_d', column_name => 'v2');
+SELECT depth_from_model, relation_name, relation_column, kind
+  FROM medallion_lineage('p_d', column_name => 'v2', depth => 1);
+SELECT depth_from_model, direction_of, relation_name, relation_column, kind
+  FROM medallion_lineage('p_a', 'downstream', column_name => 'v');
+SELECT depth_from_model, direction_of, relation_name, relation_column, kind
+  FROM medallion_lineage('p_b', 'both', column_name => 'v2');
 
 -- The graph as Mermaid, DOT and JSON
 SELECT medallion_graph('all', 'mermaid');

@@ -58,6 +58,8 @@ SELECT column_name, src_relation, src_column, kind
  ORDER BY src_relation, src_column, kind;
 SELECT depth_from_model, relation_schema, relation_name, kind
   FROM medallion_lineage('gld_revenue_by_country');
+SELECT depth_from_model, relation_name, relation_column, kind
+  FROM medallion_lineage('gld_revenue_by_country', 'revenue');
 
 -- 7. The whole graph, for a README or a wiki
 SELECT medallion_graph('all', 'mermaid');

@@ -125,7 +125,7 @@ UPDATE runsrc.orders SET qty = 1 WHERE customer_id = 7;
 -- A model over its statement_timeout fails; the rest of the run goes on
 SELECT medallion_create_model('run_slow', $$SELECT pg_sleep(2) IS NULL AS slept$$,
   layer => 'gold', statement_timeout => '50 ms');
-SELECT model, status, message FROM medallion_run('run_slow, run_by_country');
+SELECT model, status, message FROM medallion_run('run_slow run_by_country');
 
 -- Cancelling a run (here: the session's own statement_timeout) publishes
 -- nothing of it, and the ledger says so
@@ -133,7 +133,7 @@ SELECT medallion_create_model('run_slow', $$SELECT pg_sleep(0.5) IS NULL AS slep
   layer => 'gold', statement_timeout => NULL);
 UPDATE runsrc.orders SET amount = amount + 100 WHERE customer_id = 9;
 SET statement_timeout = '300ms';
-SELECT * FROM medallion_run('run_customer_sales, run_slow');
+SELECT * FROM medallion_run('run_customer_sales run_slow');
 RESET statement_timeout;
 SELECT status, message FROM medallion.runs ORDER BY run_id DESC LIMIT 1;
 SELECT model, status, published FROM medallion.run_models
@@ -177,7 +177,7 @@ SELECT relname FROM pg_class WHERE relnamespace = 'medallion_history'::regnamesp
    AND relkind = 'r' ORDER BY 1;
 
 -- Nothing selected, bad arguments
-SELECT model, status FROM medallion_run('layer:bronze, run_customers');
+SELECT model, status FROM medallion_run('layer:bronze run_customers');
 SELECT medallion_create_model('run_orders', $$SELECT id AS order_id, customer_id, amount, qty FROM runsrc.orders$$, enabled => false);
 SELECT * FROM medallion_run('run_orders');
 SELECT * FROM medallion_run('all', on_conflict => 'queue');

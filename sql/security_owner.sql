@@ -205,7 +205,7 @@ SET ROLE regress_own_alice;
 SELECT medallion_create_model('own_day2', 'SELECT day, day_text, tz FROM own_day', layer => 'silver');
 RESET ROLE;
 SET medallion.worker_min_ms = 0;
-SELECT model, status, message FROM medallion_run('own_day,own_day2', threads => 2);
+SELECT model, status, message FROM medallion_run('own_day own_day2', threads => 2);
 RESET medallion.worker_min_ms;
 SELECT worker, count(*) FROM medallion.run_models WHERE run_id = (SELECT max(run_id) FROM medallion.runs) GROUP BY 1;
 SELECT day::text, day_text, tz FROM silver.own_day2;
@@ -367,6 +367,43 @@ SET ROLE regress_own_alice;
 SELECT status, sqlstate, message FROM medallion.run_messages WHERE model = 'own_cards' ORDER BY run_id;
 SELECT last_message FROM medallion.status WHERE model = 'own_cards';
 SELECT medallion_drop_model('own_cards');
+RESET ROLE;
+
+-- 7c. A failing test's messages show a few failing rows, read as the owner:
+--     they are the owner's data, shown by the same rules as 7b.
+SET ROLE regress_own_tab;
+CREATE TABLE own_src.vips (id int, tier text);
+INSERT INTO own_src.vips VALUES (1, 'gold'), (2, 'tier-secret-42'), (3, 'silver');
+GRANT SELECT ON own_src.vips TO regress_own_alice;
+RESET ROLE;
+SET ROLE regress_own_alice;
+SELECT medallion_create_model('own_vips', 'SELECT id, tier FROM own_src.vips', layer => 'silver');
+SELECT model, status FROM medallion_run('own_vips');
+SELECT medallion_add_test('own_vips', 'accepted_values', column_name => 'tier', accepted => ARRAY['gold', 'silver']);
+SELECT medallion_add_test('own_vips', 'accepted_values', column_name => 'tier', accepted => ARRAY['gold'],
+                          severity => 'warn', name => 'only_gold');
+-- the owner sees them, in the step's message, the test lines and medallion_test
+SET client_min_messages = notice;
+SET medallion.log_timing = off;
+SELECT model, status, message FROM medallion_run('own_vips');
+SELECT test, status, failures, message FROM medallion_test('own_vips') ORDER BY test;
+RESET ROLE;
+-- an admin who does not act for the owner sees counts, never the rows
+SET ROLE regress_own_mallory;
+SELECT model, status, message FROM medallion_run('own_vips');
+SELECT test, status, failures, message FROM medallion_test('own_vips') ORDER BY test;
+SELECT count(*) AS mallory_reads FROM medallion.run_messages WHERE model = 'own_vips';
+SELECT message FROM medallion.test_results WHERE model = 'own_vips';
+SELECT message FROM medallion.run_models WHERE model = 'own_vips';
+SELECT last_message FROM medallion.status WHERE model = 'own_vips';
+SELECT count(*) FILTER (WHERE message LIKE '%tier-secret%') AS leaked FROM medallion.run_messages;
+RESET client_min_messages;
+RESET medallion.log_timing;
+RESET ROLE;
+SET ROLE regress_own_alice;
+SELECT DISTINCT test, message FROM medallion.run_messages
+ WHERE model = 'own_vips' AND test IS NOT NULL ORDER BY test;
+SELECT medallion_drop_model('own_vips');
 RESET ROLE;
 
 -- 8. Names are escaped in every drawing of the graph.

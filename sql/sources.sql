@@ -273,8 +273,8 @@ SELECT inputs::text LIKE '%2024-04-01%' OR inputs::text LIKE '%203 rows%' AS pro
 SELECT medallion_create_model('gld_local_one', 'SELECT 1 AS one', layer => 'gold');
 ALTER SERVER oltp OPTIONS (SET port '1');
 SET medallion.worker_min_ms = 0;
-SELECT model, status FROM medallion_run('gld_oltp_totals,gld_local_one', threads => 2, changed_only => false);
-SELECT model, status FROM medallion_run('gld_oltp_totals,gld_local_one', threads => 2);
+SELECT model, status FROM medallion_run('gld_oltp_totals gld_local_one', threads => 2, changed_only => false);
+SELECT model, status FROM medallion_run('gld_oltp_totals gld_local_one', threads => 2);
 SELECT status FROM medallion.runs ORDER BY run_id DESC LIMIT 1;
 RESET medallion.worker_min_ms;
 \set ECHO none

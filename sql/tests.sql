@@ -41,10 +41,10 @@ SELECT model, name, kind, columns, severity, blocking, store_failures FROM medal
 -- a relationships test orders the tested model after the one it references
 SELECT medallion_create_model('dq_a_refs', 'SELECT customer_id FROM dq.orders', layer => 'silver');
 SELECT medallion_create_model('dq_z_target', 'SELECT id FROM dq.customers', layer => 'silver');
-SELECT step, wave, model FROM medallion_plan('dq_a_refs, dq_z_target');
+SELECT step, wave, model FROM medallion_plan('dq_a_refs dq_z_target');
 SELECT medallion_add_test('dq_a_refs', 'relationships', column_name => 'customer_id',
   to_model => 'dq_z_target', to_column => 'id');
-SELECT step, wave, model FROM medallion_plan('dq_a_refs, dq_z_target');
+SELECT step, wave, model FROM medallion_plan('dq_a_refs dq_z_target');
 -- dropping the referenced model drops that test, not the model tested
 SELECT * FROM medallion_drop_model('dq_z_target');
 SELECT count(*) AS tests_of_dq_a_refs FROM medallion.tests WHERE model = 'dq_a_refs';
@@ -107,7 +107,7 @@ SELECT medallion_drop_test('dq_orders', 'amount_not_negative');
 -- medallion_test runs the tests of what is published, without building
 DELETE FROM dq.orders WHERE amount < 0;
 SELECT model, status FROM medallion_run('all');
-SELECT model, test, status, failures FROM medallion_test('dq_customers, dq_orders') WHERE test <> 'freshness_signup';
+SELECT model, test, status, failures FROM medallion_test('dq_customers dq_orders') WHERE test <> 'freshness_signup';
 SELECT (options->>'test_only')::boolean AS test_only, status FROM medallion.runs ORDER BY run_id DESC LIMIT 1;
 -- a table never built is empty: its tests say "not built", never pass
 SELECT medallion_create_model('dq_never', 'SELECT id FROM dq.customers', layer => 'silver', materialized => 'table');
@@ -166,7 +166,7 @@ SELECT medallion_add_test('dq_fails', 'not_null', column_name => 'v');
 SELECT medallion_create_model('dq_after', 'SELECT 1 AS one', layer => 'gold');
 SELECT medallion_add_test('dq_after', 'sql', sql => 'SELECT * FROM silver.dq_fails WHERE v > 5',
   name => 'reads_dq_fails');
-SELECT model, status FROM medallion_run('dq_aaa, dq_fails, dq_after');
+SELECT model, status FROM medallion_run('dq_aaa dq_fails dq_after');
 SELECT test, status FROM medallion.test_results
  WHERE run_id = (SELECT max(run_id) FROM medallion.runs) ORDER BY test;
 SELECT * FROM medallion_drop_model('dq_after');

@@ -288,6 +288,7 @@ extern List *CatalogListDependencies(const char *model);
 
 extern void CatalogUpsertModel(ModelDef *model, bool is_new);
 extern List *CatalogTestEdges(void);
+extern List *CatalogModifiedModels(bool new_only);
 extern void CatalogUpsertTest(TestDef *test, const char *description);
 extern bool CatalogDeleteTest(const char *model, const char *name);
 extern List *CatalogFreshnessRules(void);

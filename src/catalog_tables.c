@@ -979,6 +979,43 @@ CatalogTestEdges(void)
 						   0, NULL, NULL, "reading tests", edge_from_tuple, NULL);
 }
 
+/* The first column of a row, as text (a CatalogRowFn). */
+static void *
+first_text_from_tuple(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	return CatalogText(tuple, desc, 1);
+}
+
+/*
+ * CatalogModifiedModels
+ *		Names of the models (a List of char *) whose definition changed
+ *		since their last build: never built, or built from an earlier
+ *		version (medallion.build_state); with new_only, only those never
+ *		built.  An ephemeral model builds nothing of its own: it is
+ *		modified when it was redefined after the last build of a model
+ *		reading it (or one reading it was never built).  For the selector
+ *		state:modified (and state:new).
+ */
+List *
+CatalogModifiedModels(bool new_only)
+{
+	Oid			types[1] = {BOOLOID};
+	Datum		values[1] = {BoolGetDatum(new_only)};
+
+	return CatalogReadRows("SELECT m.name FROM medallion.models m "
+						   "LEFT JOIN medallion.build_state b ON b.model OPERATOR(pg_catalog.=) m.name "
+						   "WHERE CASE WHEN m.materialized OPERATOR(pg_catalog.<>) 'ephemeral' "
+						   "THEN b.model IS NULL "
+						   "OR (NOT $1 AND b.version OPERATOR(pg_catalog.<>) m.version) "
+						   "ELSE NOT $1 AND EXISTS (SELECT FROM medallion.model_dependencies d "
+						   "LEFT JOIN medallion.build_state rb ON rb.model OPERATOR(pg_catalog.=) d.model "
+						   "WHERE d.dep_name OPERATOR(pg_catalog.=) m.name::pg_catalog.name "
+						   "AND d.kind OPERATOR(pg_catalog.=) 'model' "
+						   "AND (rb.model IS NULL OR rb.built_at OPERATOR(pg_catalog.<) m.updated_at)) END",
+						   1, types, values, "reading the last builds",
+						   first_text_from_tuple, NULL);
+}
+
 /*
  * CatalogUpsertTest
  *		Insert or replace a row of medallion.tests.

@@ -1083,7 +1083,7 @@ medallion_docs(PG_FUNCTION_ARGS)
 	page.selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	CatalogRequireAdmin("read the pipeline's page");
 	graph = GraphLoad(ModelListFresh(), false);
-	selected = GraphSelect(graph, page.selector);
+	selected = GraphSelect(graph, page.selector, NULL);
 	drawing = GraphDrawing(graph, selected);
 	/* what the caller may see of each model drawn: once, for the graph and the page */
 	page.states = DocsModelStates(DocsDrawnModels(drawing));

@@ -9,14 +9,18 @@
  * a pg_dump/restore, where derived tables are not dumped) are analyzed
  * again before the graph is built.
  *
- * Selectors: a comma-separated union of terms
+ * Selectors follow dbt's grammar: terms separated by spaces are a union,
+ * atoms joined by commas an intersection (a union before 0.3.0), each atom
  *	 all			every enabled model
  *	 <layer>		the layer's models and everything upstream of them
+ *	 <model>		one model
  *	 layer:<layer>	only the layer's models
  *	 tag:<tag>		models tagged <tag>
- *	 <model>		one model; +<model> adds its ancestors, <model>+ its
- *					descendants (both signs may be used)
- * Disabled models are never selected.
+ *	 materialized:<kind>, owner:<role>
+ *	 state:modified	models never built, or changed since their last build
+ * with graph operators: +atom (ancestors), atom+ (descendants), n+atom and
+ * atom+n (up to n steps), @atom (descendants and their ancestors).  An
+ * exclude selector takes models away.  Disabled models are never selected.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,15 +30,12 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
 #include "graph.h"
-
-#define SELECTOR_HINT \
-	"A selector is a comma-separated list of: all, a layer name, layer:<layer>, " \
-	"tag:<tag>, a model name, +model (with its ancestors), model+ (with its descendants)."
 
 
 static bool find_path(Graph *graph, int node, int target, bool *seen, List **path);
@@ -128,26 +129,59 @@ GraphFind(Graph *graph, const char *name)
 	return -1;
 }
 
-/* Mark every model reachable from node (not node itself), one direction. */
-static void
-mark_reachable(Graph *graph, int node, bool upstream, bool *marks)
+/* ----------------------------------------------------------------
+ * Selectors (dbt's grammar)
+ *
+ * A selector is a space-separated union of terms; a term is a
+ * comma-separated intersection of atoms; an atom is
+ *	 [@][n+]<value>[+n]	or	[@][n+]<method>:<value>[+n]
+ * whose methods are listed in selector_methods.  "+" before a value adds
+ * its ancestors (n: up to n steps), after it its descendants; "@" adds its
+ * descendants and all their ancestors.  An exclude selector, in the same
+ * grammar, takes models away.
+ * ---------------------------------------------------------------- */
+
+#define SELECTOR_HINT \
+	"Terms separated by spaces add up; a comma joins terms that must all match. " \
+	"A term is all, a model or layer name, or tag:, layer:, materialized:, owner: or state: and a value, " \
+	"with + before (ancestors) or after (descendants), n+ or +n for a depth, or @ before."
+
+/* The methods an atom may name before a colon, and a bare value. */
+typedef enum SelectorMethod
 {
-	List	   *edges;
-	ListCell   *lc;
+	SELECT_NAME,				/* a model or layer name, or all */
+	SELECT_TAG,
+	SELECT_LAYER,
+	SELECT_PATH,
+	SELECT_MATERIALIZED,
+	SELECT_OWNER,
+	SELECT_STATE
+} SelectorMethod;
 
-	check_stack_depth();
-	edges = upstream ? graph->nodes[node].upstream : graph->nodes[node].downstream;
-	foreach(lc, edges)
-	{
-		int			next = lfirst_int(lc);
+static const struct
+{
+	const char *name;
+	SelectorMethod method;
+}			selector_methods[] =
+{
+	{"tag", SELECT_TAG},
+	{"layer", SELECT_LAYER},
+	{"path", SELECT_PATH},
+	{"materialized", SELECT_MATERIALIZED},
+	{"config.materialized", SELECT_MATERIALIZED},
+	{"owner", SELECT_OWNER},
+	{"state", SELECT_STATE}
+};
 
-		if (!marks[next])
-		{
-			marks[next] = true;
-			mark_reachable(graph, next, upstream, marks);
-		}
-	}
-}
+/* One parsed atom. */
+typedef struct SelectorAtom
+{
+	SelectorMethod method;
+	char	   *value;
+	bool		at;				/* @: descendants and their ancestors */
+	int			ancestors;		/* -1: none, 0: unlimited, n: up to n steps */
+	int			descendants;	/* likewise */
+} SelectorAtom;
 
 static bool
 valid_selector_word(const char *word)
@@ -185,141 +219,442 @@ find_layer(Graph *graph, const char *name)
 	return NULL;
 }
 
-/* Apply one selector term to marks. */
+/*
+ * Mark the models up to depth steps from node (0: any number), not node
+ * itself, in one direction: a breadth-first walk, so that each model gets
+ * its shortest distance.
+ */
 static void
-select_term(Graph *graph, const char *selector, char *term, bool *marks)
+mark_within(Graph *graph, int node, bool upstream, int depth, bool *marks)
 {
-	bool	   *reach = palloc0(sizeof(bool) * (graph->nnodes + 1));
-	bool		ancestors = false;
-	bool		descendants = false;
-	size_t		len;
-	int			node;
+	int		   *queue = palloc(sizeof(int) * (graph->nnodes + 1));
+	int		   *dist = palloc(sizeof(int) * (graph->nnodes + 1));
+	bool	   *seen = palloc0(sizeof(bool) * (graph->nnodes + 1));
+	int			head = 0,
+				tail = 0;
 
-	if (strcmp(term, "all") == 0)
+	queue[tail++] = node;
+	dist[node] = 0;
+	seen[node] = true;
+	while (head < tail)
 	{
-		for (int i = 0; i < graph->nnodes; i++)
-			marks[i] = true;
-		return;
-	}
-	if (strncmp(term, "tag:", 4) == 0 || strncmp(term, "layer:", 6) == 0)
-	{
-		bool		is_tag = term[0] == 't';
-		char	   *value = term + (is_tag ? 4 : 6);
-		bool		found = false;
+		int			cur = queue[head++];
+		ListCell   *lc;
 
-		if (!valid_selector_word(value))
-			selector_error(selector, psprintf("\"%s\" is not a valid %s name.",
-											  value, is_tag ? "tag" : "layer"));
-		if (!is_tag && find_layer(graph, value) == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("layer \"%s\" in selector \"%s\" does not exist", value, selector),
-					 errhint("Layers are listed in medallion.layers.")));
-		for (int i = 0; i < graph->nnodes; i++)
+		CHECK_FOR_INTERRUPTS();
+		if (depth > 0 && dist[cur] >= depth)
+			continue;
+		foreach(lc, upstream ? graph->nodes[cur].upstream : graph->nodes[cur].downstream)
 		{
-			ModelDef   *model = graph->nodes[i].model;
-			ListCell   *lc;
+			int			next = lfirst_int(lc);
 
-			if (!is_tag && strcmp(model->layer, value) == 0)
-				marks[i] = found = true;
-			foreach(lc, is_tag ? model->tags : NIL)
-			{
-				if (strcmp((char *) lfirst(lc), value) == 0)
-					marks[i] = found = true;
-			}
-		}
-		if (is_tag && !found)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("no model has tag \"%s\" (selector \"%s\")", value, selector),
-					 errhint("Tags are listed in medallion.models.tags.")));
-		return;
-	}
-
-	if (*term == '+')
-	{
-		ancestors = true;
-		term++;
-	}
-	len = strlen(term);
-	if (len > 0 && term[len - 1] == '+')
-	{
-		descendants = true;
-		term[--len] = '\0';
-	}
-	if (!valid_selector_word(term))
-		selector_error(selector, psprintf("\"%s\" is not a model or layer name.", term));
-
-	node = GraphFind(graph, term);
-	if (node >= 0)
-	{
-		marks[node] = true;
-		if (ancestors)
-			mark_reachable(graph, node, true, reach);
-		if (descendants)
-			mark_reachable(graph, node, false, reach);
-	}
-	else if (find_layer(graph, term) != NULL)
-	{
-		/* a layer made current: its models and all they need */
-		for (int i = 0; i < graph->nnodes; i++)
-		{
-			if (strcmp(graph->nodes[i].model->layer, term) == 0)
-			{
-				reach[i] = true;
-				mark_reachable(graph, i, true, reach);
-				if (descendants)
-					mark_reachable(graph, i, false, reach);
-			}
+			if (seen[next])
+				continue;
+			seen[next] = true;
+			dist[next] = dist[cur] + 1;
+			marks[next] = true;
+			queue[tail++] = next;
 		}
 	}
-	else
+	pfree(queue);
+	pfree(dist);
+	pfree(seen);
+}
+
+/*
+ * Parse a depth before or after a "+": digits[from, to).  Errors when it
+ * is not a number of steps a graph could have.
+ */
+static int
+parse_depth(const char *selector, const char *atom, const char *from, const char *to)
+{
+	int64		depth = 0;
+
+	for (const char *p = from; p < to; p++)
+	{
+		depth = depth * 10 + (*p - '0');
+		if (depth > MaxAllocSize / sizeof(int))
+			selector_error(selector, psprintf("The depth in \"%s\" is too large.", atom));
+	}
+	if (depth == 0)
+		selector_error(selector,
+					   psprintf("The depth in \"%s\" is 0: a depth counts the steps taken, from 1.", atom));
+	return (int) depth;
+}
+
+/*
+ * Parse one atom (a palloc'd copy, trimmed) of selector.  Syntax errors
+ * only: names are checked when the atom is applied.
+ */
+static SelectorAtom *
+parse_atom(const char *selector, char *atom)
+{
+	SelectorAtom *parsed = palloc0(sizeof(SelectorAtom));
+	char	   *text = pstrdup(atom);
+	char	   *p = text;
+	char	   *end;
+	char	   *colon;
+
+	parsed->ancestors = parsed->descendants = -1;
+	if (*p == '@')
+	{
+		parsed->at = true;
+		p++;
+	}
+	/* [n]+ before the value */
+	{
+		char	   *digits = p;
+
+		while (isdigit((unsigned char) *p))
+			p++;
+		if (*p == '+')
+		{
+			parsed->ancestors = p > digits ? parse_depth(selector, atom, digits, p) : 0;
+			p++;
+		}
+		else if (p > digits)
+			selector_error(selector,
+						   psprintf("\"%s\" starts with a number: a depth of ancestors is written n+model.", atom));
+	}
+	/* +[n] after it */
+	end = p + strlen(p);
+	{
+		char	   *q = end;
+
+		while (q > p && isdigit((unsigned char) q[-1]))
+			q--;
+		if (q > p && q[-1] == '+')
+		{
+			parsed->descendants = q < end ? parse_depth(selector, atom, q, end) : 0;
+			end = q - 1;
+			*end = '\0';
+		}
+	}
+	if (parsed->at && parsed->ancestors >= 0)
+		selector_error(selector,
+					   psprintf("\"%s\" has both @ and a + before its value: @ already adds the ancestors of every descendant.", atom));
+	if (strchr(p, '+') != NULL || strchr(p, '@') != NULL)
+		selector_error(selector,
+					   psprintf("\"%s\" has a + or @ inside it: they belong before or after the value only.", atom));
+
+	colon = strchr(p, ':');
+	parsed->method = SELECT_NAME;
+	if (colon != NULL)
+	{
+		bool		known = false;
+
+		*colon = '\0';
+		for (int i = 0; i < lengthof(selector_methods); i++)
+		{
+			if (strcmp(p, selector_methods[i].name) == 0)
+			{
+				parsed->method = selector_methods[i].method;
+				known = true;
+			}
+		}
+		if (!known)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("unknown selector method \"%s\" in selector \"%s\"", p, selector),
+					 errdetail("The methods are tag, layer, path, materialized, owner and state."),
+					 errhint(SELECTOR_HINT)));
+		p = colon + 1;
+	}
+	if (parsed->method == SELECT_PATH)
 		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("selector \"%s\" names no model or layer \"%s\"", selector, term),
-				 errhint("Models are listed in medallion.models, layers in medallion.layers.")));
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("selector method path: is not supported (selector \"%s\")", selector),
+				 errdetail("Models do not record the file they were defined in."),
+				 errhint("Select by layer: (imported projects get their layers from folders), by tag:, or by model name.")));
+	if (!valid_selector_word(p))
+		selector_error(selector,
+					   psprintf(*p == '\0' ? "\"%s\" names nothing%s." :
+								"\"%s\" is not a valid name%s: names are letters, digits, _, - and .",
+								atom, parsed->method == SELECT_NAME ? "" : " after its method"));
+	parsed->value = pstrdup(p);
+	if (parsed->method == SELECT_NAME && strcmp(parsed->value, "all") == 0 &&
+		(parsed->at || parsed->ancestors >= 0 || parsed->descendants >= 0))
+		selector_error(selector,
+					   psprintf("\"%s\" adds ancestors or descendants to all, which has them already.", atom));
+	return parsed;
+}
 
+/*
+ * The models an atom names before its graph operators: into base, and
+ * the seeds its operators start from into seeds (a layer name makes the
+ * layer current: its models and all they read are selected, and
+ * operators start from the layer's models).
+ */
+static void
+atom_base(Graph *graph, const char *selector, SelectorAtom *atom, bool *base, bool *seeds)
+{
+	const char *value = atom->value;
+	bool		found = false;
+
+	switch (atom->method)
+	{
+		case SELECT_NAME:
+			{
+				int			node;
+
+				if (strcmp(value, "all") == 0)
+				{
+					for (int i = 0; i < graph->nnodes; i++)
+						base[i] = seeds[i] = true;
+					return;
+				}
+				node = GraphFind(graph, value);
+				if (node >= 0)
+				{
+					base[node] = seeds[node] = true;
+					return;
+				}
+				if (find_layer(graph, value) == NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_OBJECT),
+							 errmsg("selector \"%s\" names no model or layer \"%s\"", selector, value),
+							 errdetail("A name alone selects a model, or a layer and all its models read."),
+							 errhint("Models are listed in medallion.models, layers in medallion.layers; a tag is selected with tag:<tag>.")));
+				for (int i = 0; i < graph->nnodes; i++)
+				{
+					if (strcmp(graph->nodes[i].model->layer, value) == 0)
+					{
+						base[i] = seeds[i] = true;
+						mark_within(graph, i, true, 0, base);
+					}
+				}
+				return;
+			}
+		case SELECT_LAYER:
+			if (find_layer(graph, value) == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("layer \"%s\" in selector \"%s\" does not exist", value, selector),
+						 errdetail("layer: selects the models published in a layer."),
+						 errhint("Layers are listed in medallion.layers.")));
+			for (int i = 0; i < graph->nnodes; i++)
+			{
+				if (strcmp(graph->nodes[i].model->layer, value) == 0)
+					base[i] = true;
+			}
+			break;
+		case SELECT_TAG:
+			for (int i = 0; i < graph->nnodes; i++)
+			{
+				ListCell   *lc;
+
+				foreach(lc, graph->nodes[i].model->tags)
+				{
+					if (strcmp((char *) lfirst(lc), value) == 0)
+						base[i] = found = true;
+				}
+			}
+			if (!found)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("no model has tag \"%s\" (selector \"%s\")", value, selector),
+						 errdetail("tag: selects the models whose tags include it (medallion_create_model's tags)."),
+						 errhint("Tags are listed in medallion.models.tags.")));
+			break;
+		case SELECT_PATH:
+			/* refused by parse_atom */
+			break;
+		case SELECT_MATERIALIZED:
+			(void) CatalogMaterialization(value);	/* errors on unknown kinds */
+			for (int i = 0; i < graph->nnodes; i++)
+			{
+				if (strcmp(graph->nodes[i].model->materialized, value) == 0)
+					base[i] = true;
+			}
+			break;
+		case SELECT_OWNER:
+			if (!OidIsValid(get_role_oid(value, true)))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("role \"%s\" in selector \"%s\" does not exist", value, selector),
+						 errdetail("owner: selects the models a role owns."),
+						 errhint("Owners are listed in medallion.models.owner.")));
+			for (int i = 0; i < graph->nnodes; i++)
+			{
+				if (strcmp(graph->nodes[i].model->owner, value) == 0)
+					base[i] = true;
+			}
+			break;
+		case SELECT_STATE:
+			{
+				ListCell   *lc;
+				bool		new_only = strcmp(value, "new") == 0;
+
+				if (!new_only && strcmp(value, "modified") != 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("unknown state \"%s\" in selector \"%s\"", value, selector),
+							 errdetail("state:modified selects the models whose definition changed since their last successful build (or that were never built); state:new those never built."),
+							 errhint("Write state:modified or state:new.")));
+				foreach(lc, CatalogModifiedModels(new_only))
+				{
+					int			node = GraphFind(graph, lfirst(lc));
+
+					if (node >= 0)
+						base[node] = true;
+				}
+				break;
+			}
+	}
 	for (int i = 0; i < graph->nnodes; i++)
-		marks[i] |= reach[i];
+		seeds[i] = base[i];
+}
+
+/* Add the models atom selects to marks. */
+static void
+select_atom(Graph *graph, const char *selector, SelectorAtom *atom, bool *marks)
+{
+	bool	   *base = palloc0(sizeof(bool) * (graph->nnodes + 1));
+	bool	   *seeds = palloc0(sizeof(bool) * (graph->nnodes + 1));
+
+	atom_base(graph, selector, atom, base, seeds);
+	for (int i = 0; i < graph->nnodes; i++)
+	{
+		if (!seeds[i])
+			continue;
+		if (atom->ancestors >= 0)
+			mark_within(graph, i, true, atom->ancestors, base);
+		if (atom->descendants >= 0 || atom->at)
+			mark_within(graph, i, false, atom->at ? 0 : atom->descendants, base);
+	}
+	if (atom->at)
+	{
+		/* the ancestors of everything selected so far */
+		bool	   *down = palloc(sizeof(bool) * (graph->nnodes + 1));
+
+		memcpy(down, base, sizeof(bool) * (graph->nnodes + 1));
+		for (int i = 0; i < graph->nnodes; i++)
+		{
+			if (down[i])
+				mark_within(graph, i, true, 0, base);
+		}
+	}
+	for (int i = 0; i < graph->nnodes; i++)
+		marks[i] |= base[i];
+}
+
+/*
+ * Split selector into terms (a List of Lists of atoms, char *): spaces
+ * separate terms, commas (spaces around them allowed) the atoms of one.
+ * Sets *comma when an atom follows a comma.
+ */
+static List *
+split_selector(const char *selector, bool *comma)
+{
+	List	   *terms = NIL;
+	List	   *atoms = NIL;
+	StringInfoData atom;
+	const char *p = selector;
+
+	*comma = false;
+	initStringInfo(&atom);
+	for (;;)
+	{
+		while (isspace((unsigned char) *p))
+			p++;
+		if (*p == '\0')
+			break;
+		resetStringInfo(&atom);
+		while (*p != '\0' && *p != ',' && !isspace((unsigned char) *p))
+			appendStringInfoChar(&atom, *p++);
+		if (atom.len == 0)
+			selector_error(selector,
+						   atoms == NIL ? "A comma follows nothing: a comma joins two terms that must both match." :
+						   "Two commas follow each other: a comma joins two terms that must both match.");
+		atoms = lappend(atoms, pstrdup(atom.data));
+		while (isspace((unsigned char) *p))
+			p++;
+		if (*p == ',')
+		{
+			p++;
+			while (isspace((unsigned char) *p))
+				p++;
+			if (*p == '\0')
+				selector_error(selector, "The selector ends with a comma: a comma joins two terms that must both match.");
+			*comma = true;
+			continue;
+		}
+		terms = lappend(terms, atoms);
+		atoms = NIL;
+	}
+	if (terms == NIL)
+		selector_error(selector, "It is empty.");
+	return terms;
+}
+
+/* Mark the models selector picks (disabled ones too) into marks. */
+static void
+select_into(Graph *graph, const char *selector, bool *marks, bool notice_comma)
+{
+	bool		comma;
+	List	   *terms = split_selector(selector, &comma);
+	List	   *parsed = NIL;
+	ListCell   *lc;
+
+	/* all syntax errors before name errors */
+	foreach(lc, terms)
+	{
+		List	   *atoms = NIL;
+		ListCell   *la;
+
+		foreach(la, (List *) lfirst(lc))
+			atoms = lappend(atoms, parse_atom(selector, lfirst(la)));
+		parsed = lappend(parsed, atoms);
+	}
+	if (comma && notice_comma)
+		ereport(NOTICE,
+				(errmsg("a comma in selector \"%s\" means intersection since medallion 0.3.0", selector),
+				 errdetail("\"a,b\" selects the models that match both a and b, as in dbt; before 0.3.0 it selected the models that match either."),
+				 errhint("Separate terms with a space to select the models that match either: \"a b\".")));
+	foreach(lc, parsed)
+	{
+		bool	   *term = NULL;
+		ListCell   *la;
+
+		foreach(la, (List *) lfirst(lc))
+		{
+			bool	   *one = palloc0(sizeof(bool) * (graph->nnodes + 1));
+
+			select_atom(graph, selector, lfirst(la), one);
+			if (term == NULL)
+				term = one;
+			else
+			{
+				for (int i = 0; i < graph->nnodes; i++)
+					term[i] = term[i] && one[i];
+			}
+		}
+		for (int i = 0; i < graph->nnodes; i++)
+			marks[i] |= term[i];
+	}
 }
 
 /*
  * GraphSelect
  *		Returns a palloc'd array of nnodes flags: the enabled models the
- *		selector picks.  Errors on syntax errors and unknown names.
+ *		selector picks, less those exclude (NULL: none) picks.  Errors on
+ *		syntax errors and unknown names (syntax first); a NOTICE when a
+ *		comma joins atoms (its meaning changed in 0.3.0).
  */
 bool *
-GraphSelect(Graph *graph, const char *selector)
+GraphSelect(Graph *graph, const char *selector, const char *exclude)
 {
 	bool	   *marks = palloc0(sizeof(bool) * (graph->nnodes + 1));
-	char	   *copy = pstrdup(selector);
-	char	   *term = copy;
-	List	   *terms = NIL;
-	ListCell   *lc;
 
-	/* split and trim first, so that syntax errors come before name errors */
-	for (;;)
+	select_into(graph, selector, marks, true);
+	if (exclude != NULL)
 	{
-		char	   *comma = strchr(term, ',');
-		char	   *end;
+		bool	   *out = palloc0(sizeof(bool) * (graph->nnodes + 1));
 
-		if (comma)
-			*comma = '\0';
-		while (isspace((unsigned char) *term))
-			term++;
-		end = term + strlen(term);
-		while (end > term && isspace((unsigned char) end[-1]))
-			*--end = '\0';
-		if (*term == '\0')
-			selector_error(selector, psprintf("Term %d is empty.", list_length(terms) + 1));
-		terms = lappend(terms, term);
-		if (comma == NULL)
-			break;
-		term = comma + 1;
+		select_into(graph, exclude, out, true);
+		for (int i = 0; i < graph->nnodes; i++)
+			marks[i] = marks[i] && !out[i];
 	}
-	foreach(lc, terms)
-		select_term(graph, selector, lfirst(lc), marks);
-
 	for (int i = 0; i < graph->nnodes; i++)
 	{
 		if (!graph->nodes[i].model->enabled)

@@ -62,7 +62,7 @@ typedef struct Drawing
 
 extern Graph *GraphLoad(List *models, bool test_edges);
 extern int	GraphFind(Graph *graph, const char *name);
-extern bool *GraphSelect(Graph *graph, const char *selector);
+extern bool *GraphSelect(Graph *graph, const char *selector, const char *exclude);
 extern List *GraphPlan(Graph *graph, bool *selected);
 extern List *GraphUpstreamPath(Graph *graph, int from, int to);
 extern Drawing *GraphDrawing(Graph *graph, bool *selected);

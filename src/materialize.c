@@ -184,6 +184,16 @@ check_incremental(ModelDef *model, float4 threshold)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("full_refresh_threshold must be greater than zero and at most 1"),
 				 errhint("It is a share of the table's rows, e.g. 0.15.")));
+	/*
+	 * Appending with no watermark: nothing tells new rows from old ones, so
+	 * every run would append all rows again.
+	 */
+	if (model->watermark == NULL && strcmp(model->strategy, "append") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("incremental model \"%s\" appends and has no watermark", model->name),
+				 errdetail("Each run would read every row of its query and append them all again: its table would fill with duplicates."),
+				 errhint("Pass watermark => 'a column that grows' (a run appends the rows past it), or unique_key => ARRAY['id'] with strategy merge (a run merges on it); or materialize it as a table.")));
 }
 
 /* ----------------------------------------------------------------

@@ -969,7 +969,7 @@ medallion_reanalyze(PG_FUNCTION_ARGS)
 	CatalogRequireAdmin("analyze models");
 	CatalogLockDefinitions();
 	graph = GraphLoad(ModelListFresh(), false);
-	selected = GraphSelect(graph, selector);
+	selected = GraphSelect(graph, selector, NULL);
 	models = CatalogListModels();
 	sources = CatalogListSources();
 	for (int i = 0; i < graph->nnodes; i++)

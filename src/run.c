@@ -474,7 +474,8 @@ forget_dropped_relations(Run *run)
 }
 
 /*
- * medallion_run(selector, full_refresh, strict, on_conflict, threads) builds the
+ * medallion_run(selector, full_refresh, strict, on_conflict, threads,
+ * changed_only, exclude) builds the
  * selected models and publishes them; returns a row per model.
  */
 Datum
@@ -495,6 +496,9 @@ medallion_run(PG_FUNCTION_ARGS)
 	run->stepcxt = AllocSetContextCreate(run->context, "medallion model",
 										 ALLOCSET_DEFAULT_SIZES);
 	run->selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	/* exclude came in 0.3.0 */
+	run->exclude = PG_NARGS() > 6 && !PG_ARGISNULL(6) ?
+		text_to_cstring(PG_GETARG_TEXT_PP(6)) : NULL;
 	run->full_refresh = PG_GETARG_BOOL(1);
 	/*
 	 * changed_only NULL: medallion.changed_only.  Before ALTER EXTENSION
@@ -669,8 +673,16 @@ medallion_test(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	int			failed = 0;
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the selector of medallion_test must not be NULL"),
+				 errhint("Select every model with 'all'.")));
 	run->context = CurrentMemoryContext;
 	run->selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	/* exclude came in 0.3.0 */
+	run->exclude = PG_NARGS() > 1 && !PG_ARGISNULL(1) ?
+		text_to_cstring(PG_GETARG_TEXT_PP(1)) : NULL;
 	run->on_conflict = "wait";
 	run->test_only = true;
 	CatalogRequireAdmin("run tests");

@@ -82,6 +82,7 @@ typedef struct Run
 	FullTransactionId xact;		/* the caller's transaction, once started */
 	bool		ledger_started; /* LedgerStart has recorded the start */
 	char	   *selector;
+	char	   *exclude;		/* a selector of models left out, or NULL */
 	bool		full_refresh;
 	bool		tracking;		/* the catalog has change tracking (0.2.0 and later) */
 	bool		changed_only;	/* skip models whose definition and inputs did not change */

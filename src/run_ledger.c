@@ -403,6 +403,8 @@ start_fields(Run *run, StringInfo entry)
 	SqlJsonField(&options, "full_refresh", run->full_refresh ? "true" : "false", true);
 	SqlJsonField(&options, "strict", run->strict ? "true" : "false", true);
 	SqlJsonField(&options, "on_conflict", run->on_conflict, false);
+	if (run->exclude)
+		SqlJsonField(&options, "exclude", run->exclude, false);
 	if (run->threads > 0)
 		SqlJsonField(&options, "threads", psprintf("%d", run->threads), true);
 	if (run->test_only)

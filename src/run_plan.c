@@ -47,7 +47,7 @@ RunPlanSteps(Run *run)
 	ListCell   *lc;
 
 	run->graph = GraphLoad(ModelListFresh(), true);
-	selected = GraphSelect(run->graph, run->selector);
+	selected = GraphSelect(run->graph, run->selector, run->exclude);
 	plan = GraphPlan(run->graph, selected);
 	if (plan == NIL)
 	{
@@ -138,9 +138,12 @@ plan_changes(Graph *graph, GraphNode *node, bool *builds, const char *why)
 Datum
 medallion_plan(PG_FUNCTION_ARGS)
 {
-	char	   *selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *selector;
 	/* the 0.1.0 definition, before ALTER EXTENSION UPDATE, has no threads */
-	int			threads = PG_NARGS() > 1 ? PG_GETARG_INT32(1) : 1;
+	int			threads = PG_NARGS() > 1 && !PG_ARGISNULL(1) ? PG_GETARG_INT32(1) : 1;
+	/* nor the one before 0.3.0 exclude */
+	char	   *exclude = PG_NARGS() > 2 && !PG_ARGISNULL(2) ?
+		text_to_cstring(PG_GETARG_TEXT_PP(2)) : NULL;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Graph	   *graph;
 	List	   *steps = NIL;
@@ -148,6 +151,12 @@ medallion_plan(PG_FUNCTION_ARGS)
 	bool	   *builds;
 	const char *why;
 
+	if (PG_ARGISNULL(0) || (PG_NARGS() > 1 && PG_ARGISNULL(1)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the selector and threads of medallion_plan must not be NULL"),
+				 errhint("Select every model with 'all'.")));
+	selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (threads < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -156,7 +165,7 @@ medallion_plan(PG_FUNCTION_ARGS)
 	CatalogRequireAdmin("plan runs");
 	InitMaterializedSRF(fcinfo, 0);
 	graph = GraphLoad(ModelListFresh(), true);
-	foreach(lc, GraphPlan(graph, GraphSelect(graph, selector)))
+	foreach(lc, GraphPlan(graph, GraphSelect(graph, selector, exclude)))
 	{
 		PlanStep   *ps = lfirst(lc);
 		RunStep    *step = palloc0(sizeof(RunStep));

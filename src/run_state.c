@@ -165,12 +165,24 @@ RunStepReport(Run *run, RunStep *step)
 				lines = lappend(lines, psprintf("    ERROR test %s: %s", result->test->name,
 												RunVisibleText(step->model, result->message, NULL)));
 			else if (strcmp(result->status, "pass") != 0)
-				lines = lappend(lines, psprintf("    %s test %s: %s failure%s%s",
+			{
+				/*
+				 * A few failing rows, to roles acting for the owner only;
+				 * a failed step's own line shows its blocker's already.
+				 */
+				bool		rows = result->message != NULL &&
+					!(step->status == STEP_FAILED && result == step->tests->blocker) &&
+					has_privs_of_role(GetUserId(), ModelOwnerId(step->model));
+
+				lines = lappend(lines, psprintf("    %s test %s%s: %s",
 												strcmp(result->status, "warn") == 0 ? "WARN" : "FAIL",
-												result->test->name, RunFormatCount(result->failures),
-												result->failures == 1 ? "" : "s",
+												result->test->name,
 												strcmp(result->status, "fail") == 0 && !result->test->blocking ?
-												" (not blocking)" : ""));
+												" (not blocking)" : "",
+												rows ? result->message :
+												psprintf("%s failure%s", RunFormatCount(result->failures),
+														 result->failures == 1 ? "" : "s")));
+			}
 		}
 	}
 	return lines;

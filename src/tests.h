@@ -14,6 +14,10 @@
 /* The column of a model's fused test binding holding the whole row. */
 #define TESTS_ROW_COLUMN "medallion.row"
 
+/* A failing test's message shows this many of its rows, each cut to this many bytes */
+#define TESTS_SAMPLE_ROWS 5
+#define TESTS_SAMPLE_WIDTH 200
+
 
 /* The outcome of one test. */
 typedef struct TestResult

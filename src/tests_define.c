@@ -39,6 +39,7 @@
 #include "scale.h"
 #include "scope.h"
 #include "sqltext.h"
+#include "subxact.h"
 #include "tests.h"
 
 PG_FUNCTION_INFO_V1(medallion_add_test);
@@ -295,6 +296,31 @@ one_expression(List *raw)
 		((ResTarget *) linitial(select->targetList))->name == NULL;
 }
 
+/* The accepted values of a test, and the column type they must cast to. */
+typedef struct AcceptedCheck
+{
+	List	   *values;			/* of char * */
+	char	   *type;			/* the column's type, qualified, with typmod */
+} AcceptedCheck;
+
+/* Cast the accepted values to the column's type (a SubxactWork). */
+static void
+check_accepted_values(void *arg)
+{
+	AcceptedCheck *check = arg;
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1] = {ListToTextArray(check->values)};
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args(psprintf("SELECT $1::pg_catalog.text[]::%s[]", check->type),
+								1, argtypes, values, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not check accepted values: %s", SPI_result_code_string(ret));
+	SPI_finish();
+}
+
 /*
  * check_test
  *		Validate a test against its model, as the model owner under the
@@ -334,21 +360,22 @@ check_test(ModelDef *model, TestDef *test)
 	else if (strcmp(test->kind, "accepted_values") == 0)
 	{
 		ModelColumn *col = model_column(model, analyzed, linitial(test->columns));
-		Oid			argtypes[1] = {TEXTARRAYOID};
-		Datum		values[1] = {ListToTextArray(test->accepted)};
-		int			ret;
+		AcceptedCheck check;
+		ErrorData  *edata;
 
 		/* every accepted value must be a value of the column's type */
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		ret = SPI_execute_with_args(psprintf("SELECT $1::pg_catalog.text[]::%s[]",
-											 format_type_extended(col->type, col->typmod,
-																  FORMAT_TYPE_TYPEMOD_GIVEN |
-																  FORMAT_TYPE_FORCE_QUALIFY)),
-									1, argtypes, values, NULL, false, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "could not check accepted values: %s", SPI_result_code_string(ret));
-		SPI_finish();
+		check.values = test->accepted;
+		check.type = format_type_extended(col->type, col->typmod,
+										  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
+		edata = SubxactRun(check_accepted_values, &check, true);
+		if (edata != NULL)
+			ereport(ERROR,
+					(errcode(edata->sqlerrcode),
+					 errmsg("accepted_values test \"%s\" lists a value that column \"%s\" of model \"%s\" cannot hold",
+							test->name, col->name, model->name),
+					 errdetail("Column \"%s\" is of type %s: %s.", col->name,
+							   format_type_be(col->type), edata->message),
+					 errhint("Write the accepted values as text the column's type reads, e.g. ARRAY['1', '2'] for an integer column.")));
 	}
 	else if (strcmp(test->kind, "expression") == 0)
 	{

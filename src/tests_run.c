@@ -34,6 +34,7 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
@@ -44,6 +45,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parser.h"
@@ -360,6 +362,126 @@ collect_failing_rows(TestResult *result, const char *sql, int nparams, Oid *type
 	}
 }
 
+/* A query for a few failing rows (a SubxactWork): their texts into rows. */
+typedef struct SampleQuery
+{
+	const char *sql;
+	int			nparams;
+	Oid		   *types;
+	Datum	   *values;
+	List	   *from;
+	List	   *to;
+	List	   *rows;			/* out: of char **, in resultcxt */
+	MemoryContext resultcxt;
+} SampleQuery;
+
+static void
+sample_query_work(void *arg)
+{
+	SampleQuery *query = (SampleQuery *) arg;
+	BindRows	rows;
+
+	(void) BindExecute(psprintf("%s ORDER BY 1 LIMIT %d", query->sql, TESTS_SAMPLE_ROWS),
+					   query->nparams, query->types, query->values, NULL,
+					   query->from, query->to,
+					   BindRowsReceiver(&rows, TESTS_SAMPLE_ROWS, query->resultcxt));
+	query->rows = rows.rows;
+}
+
+/*
+ * sample_failing_rows
+ *		Set a failing test's message to its count of failing rows and a few
+ *		of them (sql returns each as one text), read as the model owner (the
+ *		caller's scope), and how to keep them all.  The message quotes the
+ *		owner's data: it is shown only to roles acting for the owner
+ *		(RunVisibleText, medallion.run_messages).  When the rows cannot be
+ *		read, the message says so and the test's result stands.
+ */
+static void
+sample_failing_rows(ModelDef *model, TestResult *result, const char *sql, int nparams,
+					Oid *types, Datum *values, List *from, List *to,
+					MemoryContext resultcxt)
+{
+	SampleQuery query = {sql, nparams, types, values, from, to, NIL, resultcxt};
+	ErrorData  *edata = SubxactRun(sample_query_work, &query, true);
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, INT64_FORMAT " failure%s", result->failures,
+					 result->failures == 1 ? "" : "s");
+	if (edata != NULL)
+		appendStringInfo(&buf, " (the failing rows could not be read: %s)", edata->message);
+	foreach(lc, query.rows)
+	{
+		const char *row = ((char **) lfirst(lc))[0];
+
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoString(&buf, ", ");
+		else if (list_length(query.rows) < TESTS_SAMPLE_ROWS)
+			appendStringInfoString(&buf, ": ");
+		else
+			appendStringInfo(&buf, ", the first %d: ", TESTS_SAMPLE_ROWS);
+		if (row == NULL)
+			appendStringInfoString(&buf, "(null)");
+		else if (strlen(row) > TESTS_SAMPLE_WIDTH)
+			appendStringInfo(&buf, "%.*s...", pg_mbcliplen(row, strlen(row), TESTS_SAMPLE_WIDTH), row);
+		else
+			appendStringInfoString(&buf, row);
+	}
+	if (result->test->store_failures)
+		appendStringInfoString(&buf, "; all failing rows are kept in medallion_audit (medallion.audit_tables)");
+	else
+		appendStringInfoString(&buf, "; to keep all failing rows, add the test again with store_failures => true");
+	result->message = MemoryContextStrdup(resultcxt, buf.data);
+}
+
+/*
+ * The columns a failing row is shown by, as a JSON object: the model's
+ * unique key (without one, its first column) and the columns the test
+ * reads.  NULL for an expression test: the whole row.
+ */
+static char *
+sample_columns(ModelDef *model, TestDef *test, Oid relid)
+{
+	List	   *columns = NIL;
+	StringInfoData buf;
+	ListCell   *lc;
+
+	if (strcmp(test->kind, "expression") == 0)
+		return NULL;
+	foreach(lc, model->unique_key)
+		columns = list_append_unique(columns, makeString(lfirst(lc)));
+	if (model->unique_key == NIL)
+	{
+		Relation	rel = relation_open(relid, AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		for (int i = 0; i < desc->natts; i++)
+		{
+			if (!TupleDescAttr(desc, i)->attisdropped)
+			{
+				columns = lappend(columns, makeString(pstrdup(NameStr(TupleDescAttr(desc, i)->attname))));
+				break;
+			}
+		}
+		relation_close(rel, AccessShareLock);
+	}
+	foreach(lc, test->columns)
+		columns = list_append_unique(columns, makeString(lfirst(lc)));
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "pg_catalog.jsonb_build_object(");
+	foreach(lc, columns)
+	{
+		const char *col = strVal(lfirst(lc));
+
+		appendStringInfo(&buf, "%s%s, %s", foreach_current_index(lc) > 0 ? ", " : "",
+						 quote_literal_cstr(col), TestsColumn(col));
+	}
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
 static void
 record(TestsOutcome *outcome, TestResult *result, int64 failures, const char *observed,
 	   const char *error, MemoryContext resultcxt)
@@ -652,6 +774,7 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 		TestDef    *test = result->test;
 		char	   *count_sql;
 		char	   *rows_sql;
+		char	   *sample_sql;
 		char	  **row = NULL;
 		char	   *error;
 
@@ -670,6 +793,8 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 			}
 			count_sql = psprintf("SELECT count(*) FROM %s AS q", BindRelationSql(name));
 			rows_sql = psprintf("SELECT pg_catalog.to_jsonb(q) FROM %s AS q", BindRelationSql(name));
+			sample_sql = psprintf("SELECT pg_catalog.to_jsonb(q)::pg_catalog.text FROM %s AS q",
+								  BindRelationSql(name));
 		}
 		else
 			continue;
@@ -677,8 +802,40 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 								   resultcxt);
 		outcome->queries++;
 		record(outcome, result, error ? 0 : strtoll(row[0], NULL, 10), NULL, error, resultcxt);
+		if (error == NULL && result->failures > 0 && strcmp(result->status, "pass") != 0)
+			sample_failing_rows(model, result, sample_sql, 0, NULL, NULL, from, to, resultcxt);
 		if (error == NULL && test->store_failures && result->failures > 0)
 			collect_failing_rows(result, rows_sql, 0, NULL, NULL, from, to, resultcxt);
+	}
+
+	/* a few failing rows of the fused tests, in their messages */
+	foreach(lc, fused)
+	{
+		FusedPart  *part = lfirst(lc);
+		TestResult *result = part->result;
+		TestDef    *test = result->test;
+		char	   *predicate;
+		char	   *shown;
+		int			param = 0;
+
+		if (!result->has_failures || result->failures == 0 || strcmp(result->status, "pass") == 0)
+			continue;
+		if (strcmp(test->kind, "accepted_values") == 0)
+		{
+			types[0] = TEXTARRAYOID;
+			values[0] = ListToTextArray(test->accepted);
+			param = 1;
+		}
+		predicate = failing_predicate(test, fusedsql, published, 1);
+		if (predicate == NULL)
+			continue;			/* row_count, freshness: the observed value says it */
+		shown = sample_columns(model, test, published);
+		sample_failing_rows(model, result,
+							psprintf("SELECT %s%s::pg_catalog.text FROM %s AS c WHERE %s",
+									 strcmp(test->kind, "unique") == 0 ? "DISTINCT " : "",
+									 shown ? shown : psprintf("pg_catalog.to_jsonb(%s)", rowsql),
+									 fusedsql, predicate),
+							param, types, values, from, to, resultcxt);
 	}
 
 	/* failing rows of the fused tests, for store_failures */

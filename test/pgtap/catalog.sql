@@ -45,17 +45,18 @@ SELECT is((SELECT extcondition[array_position(extconfig, 'medallion.layers'::reg
           'built-in layers are not dumped (the extension creates them)');
 
 -- the API: medallion_admin may run it, PUBLIC may not (but a table's
--- owner tracks it: medallion_track checks the owner itself)
+-- owner tracks it: medallion_track checks the owner itself; medallion_help
+-- reads only the catalog's function signatures)
 SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_proc p
-	 WHERE p.proname LIKE 'medallion\_%' AND p.proname <> 'medallion_track'
+	 WHERE p.proname LIKE 'medallion\_%' AND p.proname NOT IN ('medallion_track', 'medallion_help')
 	   AND has_function_privilege('public', p.oid, 'EXECUTE')
-$$, 'no medallion_* function but medallion_track is executable by PUBLIC');
+$$, 'no medallion_* function but medallion_track and medallion_help is executable by PUBLIC');
 SELECT is_empty($$
 	SELECT p.oid::regprocedure::text FROM pg_proc p
 	 WHERE p.proname LIKE 'medallion\_%' AND NOT has_function_privilege('medallion_admin', p.oid, 'EXECUTE')
 $$, 'medallion_admin may execute every medallion_* function');
-SELECT ok(NOT has_function_privilege('medallion_reader', 'medallion_run(text, boolean, boolean, text, integer, boolean)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('medallion_reader', 'medallion_run(text, boolean, boolean, text, integer, boolean, text)', 'EXECUTE'),
           'medallion_reader may not run the pipeline');
 SELECT ok(has_schema_privilege('medallion_reader', 'gold', 'USAGE'), 'medallion_reader reaches gold');
 SELECT ok(NOT has_table_privilege('medallion_admin', 'medallion.models', 'INSERT'),

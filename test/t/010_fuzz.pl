@@ -283,7 +283,11 @@ my %by_name = (
 	severity => [ 'warn', 'error' ],
 );
 push @{ $by_name{selector} }, 'fz_odd+', '+fz_odd_snap', 'fz_m, fz_g', ' fz_m ,', ',', '++fz_m++', '2147483648+fz_m',
-	'-1+fz_m', 'layer:silver,tag:fz', 'tag:%s%n', 'fz_m+,+fz_m';
+	'-1+fz_m', 'layer:silver,tag:fz', 'tag:%s%n', 'fz_m+,+fz_m', '@fz_m', '@2+fz_m', '99999999999+fz_m', 'fz_m+0',
+	'state:modified+', 'state:%s', 'owner:%s%n', 'materialized:%s', 'path:x/y', 'config.materialized:view',
+	'@', ':', 'tag:', '1+', '+1', "fz_m\tfz_g", "\x{fc}:\x{540d}";
+$by_name{exclude} = $by_name{selector};
+push @{ $by_name{direction} }, 'id', 'v', '%s%n', 'we"ird col';
 push @{ $by_name{cron} }, '*/-1 * * * *', '-1 * * * *', '1,,2 * * * *', '@yearly', '@every 5m', '* * * * 7',
 	'* * * * 8', '0 0 29 2 *', '0 0 * * 0-7', '5-3 * * * *', '1-59/0 * * * *', '* * L * *', '0-59/59 0-23/23 1-31/31 1-12/12 0-6/6',
 	'99999999999999999999 * * * *', '1-99999 * * * *', '* * * *', '*', ',', '0 0 31 4,6,9,11 *';

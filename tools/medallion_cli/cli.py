@@ -17,7 +17,7 @@ def run_command(args):
     conn = connect(args.dsn, autocommit=True)
     with conn.cursor() as cur:
         cur.execute('SELECT model, status, rows, ms, message FROM medallion_run(%s, full_refresh => %s, '
-                    'threads => %s)', [args.selector, args.full_refresh, args.threads])
+                    'threads => %s, exclude => %s)', [args.selector, args.full_refresh, args.threads, args.exclude])
         rows = cur.fetchall()
     table(rows, ['model', 'status', 'rows', 'ms', 'message'])
     return 1 if any(r[1] not in deploy.OK_STEPS for r in rows) else 0
@@ -26,7 +26,8 @@ def run_command(args):
 def test_command(args):
     conn = connect(args.dsn, autocommit=True)
     with conn.cursor() as cur:
-        cur.execute('SELECT model, test, kind, status, failures, message FROM medallion_test(%s)', [args.selector])
+        cur.execute('SELECT model, test, kind, status, failures, message FROM medallion_test(%s, exclude => %s)',
+                    [args.selector, args.exclude])
         rows = cur.fetchall()
     table(rows, ['model', 'test', 'kind', 'status', 'failures', 'message'])
     return 1 if any(r[3] not in ('pass', 'warn') for r in rows) else 0
@@ -35,8 +36,8 @@ def test_command(args):
 def plan_command(args):
     conn = connect(args.dsn, autocommit=True)
     with conn.cursor() as cur:
-        cur.execute('SELECT step, wave, model, materialized, build, why FROM medallion_plan(%s, threads => %s) '
-                    'ORDER BY step', [args.selector, args.threads])
+        cur.execute('SELECT step, wave, model, materialized, build, why FROM medallion_plan(%s, threads => %s, '
+                    'exclude => %s) ORDER BY step', [args.selector, args.threads, args.exclude])
         rows = cur.fetchall()
     table(rows, ['step', 'wave', 'model', 'materialized', 'build', 'why'])
     return 0
@@ -74,7 +75,10 @@ def parser():
                                  ('plan', 'what a run would build, and why', plan_command),
                                  ('docs', 'the pipeline as one HTML page, on standard output', docs_command)):
         c = sub.add_parser(name, help=helptext)
-        c.add_argument('selector', nargs='?', default='all', help='the models (default all)')
+        c.add_argument('selector', nargs='?', default='all',
+                       help='the models, in dbt\'s selector grammar (default all)')
+        if name in ('run', 'test', 'plan'):
+            c.add_argument('--exclude', help='models to leave out (a selector)')
         c.add_argument('--dsn', help='libpq connection string (default: PG* environment variables)')
         if name in ('run', 'plan'):
             c.add_argument('--threads', type=int, default=1, help='build workers (default 1)')

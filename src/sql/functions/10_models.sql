@@ -49,14 +49,15 @@ COMMENT ON FUNCTION @extschema@.medallion_reanalyze(text) IS
 	'Analyze the selected models again and rebuild their dependencies and column lineage (after a restore, or after upstream changes); returns the number of models analyzed';
 
 CREATE OR REPLACE FUNCTION @extschema@.medallion_plan(selector text DEFAULT 'all', threads integer DEFAULT 1,
+	exclude text DEFAULT NULL,
 	OUT step integer, OUT wave integer, OUT model text, OUT layer text,
 	OUT materialized text, OUT depends_on text[], OUT worker boolean, OUT reason text,
 	OUT build boolean, OUT why text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_plan'
-LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION @extschema@.medallion_plan(text, integer) IS
-	'The models a run of the selector would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself; whether a change-aware run would build each model, and why (build, why)';
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.medallion_plan(text, integer, text) IS
+	'The models a run of the selector (less those exclude selects) would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself; whether a change-aware run would build each model, and why (build, why)';
 
 CREATE OR REPLACE FUNCTION medallion.impact_columns(model text, sql text,
 	OUT column_name text, OUT ordinal integer, OUT type_now text, OUT type_new text)
@@ -274,21 +275,23 @@ COMMENT ON FUNCTION @extschema@.medallion_impact(text, text) IS
 	'What redefining a model with new SQL would change and break, before anything changes: per column added, removed, retyped or unchanged; per model, test and user view reading it, and per grant on it, whether it breaks and why (from pg_depend, the catalog and column lineage)';
 
 CREATE OR REPLACE FUNCTION @extschema@.medallion_lineage(model text, direction text DEFAULT 'upstream',
-	depth integer DEFAULT NULL,
+	depth integer DEFAULT NULL, column_name text DEFAULT NULL,
 	OUT depth_from_model integer, OUT direction_of text, OUT relation_schema name,
-	OUT relation_name name, OUT kind text, OUT via text, OUT path text[])
+	OUT relation_name name, OUT kind text, OUT via text, OUT path text[],
+	OUT relation_column name)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_lineage'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.medallion_lineage(text, text, integer) IS
-	'Relations upstream or downstream of a model (direction upstream, downstream or both), up to depth steps away, with the path that reaches each';
+COMMENT ON FUNCTION @extschema@.medallion_lineage(text, text, integer, text) IS
+	'Relations upstream or downstream of a model (direction upstream, downstream or both), up to depth steps away, with the path that reaches each; with column_name (or a column of the model in place of direction), the columns that column is computed from (kind projection, followed through models) or filtered, joined or grouped by, or the columns computed from it downstream';
 
-CREATE OR REPLACE FUNCTION @extschema@.medallion_graph(selector text DEFAULT 'all', format text DEFAULT 'mermaid')
+CREATE OR REPLACE FUNCTION @extschema@.medallion_graph(selector text DEFAULT 'all', format text DEFAULT 'mermaid',
+	exclude text DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'medallion_graph'
-LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION @extschema@.medallion_graph(text, text) IS
-	'The dependency graph of the selected models and the sources and relations they read, as mermaid, dot, json or svg text (svg: laid out by Graphviz, needs medallion_docs.so)';
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.medallion_graph(text, text, text) IS
+	'The dependency graph of the selected models (less those exclude selects) and the sources and relations they read, as mermaid, dot, json or svg text (svg: laid out by Graphviz, needs medallion_docs.so)';
 
 CREATE OR REPLACE FUNCTION @extschema@.medallion_docs(selector text DEFAULT 'all')
 RETURNS text

@@ -488,7 +488,7 @@ BEGIN
 									  error_after, description);
 
 	/* models reading that schema are classified again */
-	PERFORM @extschema@.medallion_reanalyze(string_agg(DISTINCT d.model, ','))
+	PERFORM @extschema@.medallion_reanalyze(string_agg(DISTINCT d.model, ' '))
 	   FROM medallion.model_dependencies d
 	  WHERE d.dep_schema = local_schema
 	 HAVING count(*) > 0;
@@ -530,7 +530,7 @@ BEGIN
 	RETURN QUERY SELECT * FROM medallion.source_sync(s.server_name, s.local_schema, spec, s.tables);
 	PERFORM medallion.source_write('tables', s.name,
 								   tables => (SELECT array_agg(e->>'table' ORDER BY e->>'table') FROM jsonb_array_elements(spec) e));
-	PERFORM @extschema@.medallion_reanalyze(string_agg(DISTINCT d.model, ','))
+	PERFORM @extschema@.medallion_reanalyze(string_agg(DISTINCT d.model, ' '))
 	   FROM medallion.model_dependencies d
 	  WHERE d.dep_schema = s.local_schema
 	 HAVING count(*) > 0;
@@ -566,7 +566,7 @@ BEGIN
 		END LOOP;
 	END IF;
 	PERFORM medallion.source_write('delete', name);
-	PERFORM @extschema@.medallion_reanalyze(string_agg(DISTINCT d.model, ','))
+	PERFORM @extschema@.medallion_reanalyze(string_agg(DISTINCT d.model, ' '))
 	   FROM medallion.model_dependencies d
 	  WHERE d.dep_schema = s.local_schema
 	 HAVING count(*) > 0;

@@ -204,14 +204,15 @@ CREATE OR REPLACE FUNCTION @extschema@.medallion_run(
 	on_conflict text DEFAULT 'wait',
 	threads integer DEFAULT 1,
 	changed_only boolean DEFAULT NULL,
+	exclude text DEFAULT NULL,
 	OUT model text, OUT layer text, OUT materialized text, OUT status text,
 	OUT rows bigint, OUT ms numeric, OUT tests_passed integer, OUT tests_warned integer,
 	OUT tests_failed integer, OUT message text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_run'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text, integer, boolean) IS
-	'Build the selected models into candidates no one else can see (independent table models in up to threads background workers), then publish every success in one commit; with changed_only (NULL: medallion.changed_only, on by default), a model whose definition and inputs did not change since its last build is not built again; returns a row per model';
+COMMENT ON FUNCTION @extschema@.medallion_run(text, boolean, boolean, text, integer, boolean, text) IS
+	'Build the selected models (less those exclude selects) into candidates no one else can see (independent table models in up to threads background workers), then publish every success in one commit; with changed_only (NULL: medallion.changed_only, on by default), a model whose definition and inputs did not change since its last build is not built again; returns a row per model';
 
 CREATE OR REPLACE FUNCTION @extschema@.medallion_rollback(model text)
 RETURNS text

@@ -38,13 +38,14 @@ LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION @extschema@.medallion_drop_test(text, text) IS 'Drop a test of a model';
 
 CREATE OR REPLACE FUNCTION @extschema@.medallion_test(selector text DEFAULT 'all',
+	exclude text DEFAULT NULL,
 	OUT model text, OUT test text, OUT kind text, OUT status text,
 	OUT failures bigint, OUT observed text, OUT message text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_test'
-LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION @extschema@.medallion_test(text) IS
-	'Run the tests of the selected models against what is published, without building; returns a row per test';
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.medallion_test(text, text) IS
+	'Run the tests of the selected models (less those exclude selects) against what is published, without building; returns a row per test';
 
 CREATE OR REPLACE FUNCTION @extschema@.medallion_check_sources(
 	OUT source text, OUT relation text, OUT status text, OUT newest text,

@@ -167,7 +167,7 @@ BEGIN
 	SELECT * INTO m FROM medallion.models WHERE name = build_check.model;
 	SELECT * INTO s FROM medallion.build_state b WHERE b.model = build_check.model;
 	IF NOT FOUND THEN
-		reason := 'never built (with change tracking)';
+		reason := 'first build: no earlier build is recorded';
 		RETURN;
 	END IF;
 	since := s.run_id;

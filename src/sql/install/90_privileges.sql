@@ -31,5 +31,7 @@ BEGIN
 	END LOOP;
 	/* a table's owner tracks it, admin or not (the function checks the owner) */
 	GRANT EXECUTE ON FUNCTION @extschema@.medallion_track(pg_catalog.regclass) TO PUBLIC;
+	/* help is for everyone, newcomers without a grant first */
+	GRANT EXECUTE ON FUNCTION @extschema@.medallion_help(pg_catalog.text) TO PUBLIC;
 END
 $privileges$;

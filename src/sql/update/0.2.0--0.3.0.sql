@@ -50,6 +50,18 @@ END
 $reserved$;
 
 /* ---------------------------------------------------------------------
+ * Selectors (#30): the functions that take a selector take an exclude
+ * selector too; their 0.2.0 signatures go (the functions section makes
+ * the new ones).
+ * --------------------------------------------------------------------- */
+DROP FUNCTION @extschema@.medallion_run(text, boolean, boolean, text, integer, boolean);
+DROP FUNCTION @extschema@.medallion_plan(text, integer);
+DROP FUNCTION @extschema@.medallion_test(text);
+DROP FUNCTION @extschema@.medallion_graph(text, text);
+/* medallion_lineage follows a column too (#30): a parameter and a column more */
+DROP FUNCTION @extschema@.medallion_lineage(text, text, integer);
+
+/* ---------------------------------------------------------------------
  * Change capture: a change found before the log rows showing it were
  * trimmed is noted with the build; tables tracked by 0.2.0 get the row
  * trigger (enabled REPLICA) that logs a subscription's writes.
