@@ -429,34 +429,16 @@ BindRuleRelation(Oid ruleoid)
 static void
 dependent_bindings(Oid relid, List *attnums, Oid bindnsp, List **found)
 {
-	Relation	depRel = table_open(DependRelationId, AccessShareLock);
-	ScanKeyData key[2];
-	SysScanDesc scan;
-	HeapTuple	tup;
 	List	   *direct = NIL;
 	ListCell   *lc;
 
-	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(RelationRelationId));
-	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(relid));
-	scan = systable_beginscan(depRel, DependReferenceIndexId, true, NULL, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	foreach(lc, BindDependentViews(relid, attnums))
 	{
-		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
-		Oid			view;
+		Oid			view = lfirst_oid(lc);
 
-		if (dep->classid != RewriteRelationId)
-			continue;
-		if (attnums != NIL && !list_member_int(attnums, dep->refobjsubid))
-			continue;
-		view = BindRuleRelation(dep->objid);
-		if (OidIsValid(view) && view != relid && get_rel_namespace(view) == bindnsp &&
-			!list_member_oid(*found, view) && !list_member_oid(direct, view))
+		if (get_rel_namespace(view) == bindnsp && !list_member_oid(*found, view))
 			direct = lappend_oid(direct, view);
 	}
-	systable_endscan(scan);
-	table_close(depRel, AccessShareLock);
 
 	foreach(lc, direct)
 	{
@@ -469,10 +451,11 @@ dependent_bindings(Oid relid, List *attnums, Oid bindnsp, List **found)
 
 /*
  * BindDependentViews
- *		The views (of any schema) whose rules read relation relid directly.
+ *		The views (of any schema) whose rules read relation relid directly
+ *		(its columns attnums only, when given).
  */
 List *
-BindDependentViews(Oid relid)
+BindDependentViews(Oid relid, List *attnums)
 {
 	Relation	depRel = table_open(DependRelationId, AccessShareLock);
 	ScanKeyData key[2];
@@ -491,6 +474,8 @@ BindDependentViews(Oid relid)
 		Oid			view;
 
 		if (dep->classid != RewriteRelationId)
+			continue;
+		if (attnums != NIL && !list_member_int(attnums, dep->refobjsubid))
 			continue;
 		view = BindRuleRelation(dep->objid);
 		if (OidIsValid(view) && view != relid && !list_member_oid(views, view))

@@ -33,7 +33,7 @@ extern void BindDropRelation(Oid relid);
 extern AnalyzedModel *BindLoad(ModelDef *model);
 extern List *BindDropDependents(Oid relid, List *attnums);
 extern Oid	BindRuleRelation(Oid ruleoid);
-extern List *BindDependentViews(Oid relid);
+extern List *BindDependentViews(Oid relid, List *attnums);
 extern bool BindReadsAsBefore(const char *name, char **extra);
 extern void BindCheckDefinition(Query *query);
 extern void BindCaptureStart(void);

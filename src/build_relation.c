@@ -401,7 +401,7 @@ drop_view_and_readers(ModelDef *model, Oid relid, List *columns, List **unbound)
 	Oid			bindnsp = RelBindNamespace(false);
 	ListCell   *lc;
 
-	foreach(lc, BindDependentViews(relid))
+	foreach(lc, BindDependentViews(relid, NIL))
 	{
 		Oid			view = lfirst_oid(lc);
 		ModelDef   *reader;

@@ -44,24 +44,49 @@
 #include "catalog.h"
 
 /*
- * What CatalogExtensionOwner found, and for which transaction and command.
- * pg_extension changes only by DDL (CREATE and DROP EXTENSION, REASSIGN
- * OWNED), which this backend sees from its next command on, so the same
- * command always finds the same owner; a subtransaction's rollback takes
- * its DDL back, and the answer with it.  A run becomes the extension owner
- * a few dozen times (every catalog session), and each time read
- * pg_extension twice.
+ * Command memos: an answer kept for the current transaction and command.
+ * What DDL changes (the extensions installed, their owners) this backend
+ * sees from its next command on, so the same command always gets the same
+ * answer; a subtransaction's rollback takes its DDL back, and every memo's
+ * answer with it.
  */
-static Oid	owner_found = InvalidOid;
-static LocalTransactionId owner_found_lxid = InvalidLocalTransactionId;
-static CommandId owner_found_cid = InvalidCommandId;
+static List *memos = NIL;		/* CommandMemo *, each kept for the session */
 
 static void
-forget_owner_found(SubXactEvent event, SubTransactionId mySubid,
-				   SubTransactionId parentSubid, void *arg)
+forget_memos(SubXactEvent event, SubTransactionId mySubid,
+			 SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-		owner_found_lxid = InvalidLocalTransactionId;
+	ListCell   *lc;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	foreach(lc, memos)
+		((CommandMemo *) lfirst(lc))->lxid = InvalidLocalTransactionId;
+}
+
+/* Does memo (a static variable of its caller) hold an answer for this command? */
+bool
+CatalogMemoValid(CommandMemo *memo)
+{
+	return memo->lxid != InvalidLocalTransactionId && memo->lxid == MyProc->lxid &&
+		memo->cid == GetCurrentCommandId(false);
+}
+
+/* The caller stored this command's answer in memo's owner. */
+void
+CatalogMemoSet(CommandMemo *memo)
+{
+	if (!list_member_ptr(memos, memo))
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		if (memos == NIL)
+			RegisterSubXactCallback(forget_memos, NULL);
+		memos = lappend(memos, memo);
+		MemoryContextSwitchTo(old);
+	}
+	memo->lxid = MyProc->lxid;
+	memo->cid = GetCurrentCommandId(false);
 }
 
 /*
@@ -72,22 +97,16 @@ forget_owner_found(SubXactEvent event, SubTransactionId mySubid,
 Oid
 CatalogExtensionOwner(void)
 {
-	static bool callback_registered = false;
+	static CommandMemo memo;	/* a run asks a few dozen times */
+	static Oid	owner_found;
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tuple;
 	Oid			owner;
 
-	if (owner_found_lxid != InvalidLocalTransactionId &&
-		owner_found_lxid == MyProc->lxid &&
-		owner_found_cid == GetCurrentCommandId(false))
+	if (CatalogMemoValid(&memo))
 		return owner_found;
-	if (!callback_registered)
-	{
-		RegisterSubXactCallback(forget_owner_found, NULL);
-		callback_registered = true;
-	}
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
 				F_NAMEEQ, CStringGetDatum("medallion"));
@@ -101,8 +120,7 @@ CatalogExtensionOwner(void)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	owner_found = owner;
-	owner_found_lxid = MyProc->lxid;
-	owner_found_cid = GetCurrentCommandId(false);
+	CatalogMemoSet(&memo);
 	return owner;
 }
 

@@ -241,6 +241,15 @@ typedef struct CatalogSession
 } CatalogSession;
 
 /* catalog.c */
+/* An answer kept for one command (CatalogMemoValid, CatalogMemoSet). */
+typedef struct CommandMemo
+{
+	LocalTransactionId lxid;
+	CommandId	cid;
+} CommandMemo;
+
+extern bool CatalogMemoValid(CommandMemo *memo);
+extern void CatalogMemoSet(CommandMemo *memo);
 extern Oid	CatalogExtensionOwner(void);
 extern const MaterializationKind *CatalogMaterialization(const char *name);
 extern void CatalogEnter(CatalogSession *session);

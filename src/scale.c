@@ -109,41 +109,18 @@ static void drop_as_extension_owner(Oid relid);
 static MemoryContext claims_cxt = NULL;
 static List *claims = NIL;
 
-/*
- * What ScaleCitusInstalled found, and for which transaction and command:
- * CREATE and DROP EXTENSION are seen by this backend from its next command
- * on, so the same command always gets the same answer; a subtransaction's
- * rollback takes its DDL back, and the answer with it.  A run asks a few
- * times per model (its change check, its tests, its publish).
- */
-static bool citus_found = false;
-static LocalTransactionId citus_found_lxid = InvalidLocalTransactionId;
-static CommandId citus_found_cid = InvalidCommandId;
-static bool citus_callback_registered = false;
-
-static void
-citus_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					   SubTransactionId parentSubid, void *arg)
-{
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-		citus_found_lxid = InvalidLocalTransactionId;
-}
-
 /* Is the citus extension installed in this database? */
 bool
 ScaleCitusInstalled(void)
 {
-	if (citus_found_lxid != InvalidLocalTransactionId && citus_found_lxid == MyProc->lxid &&
-		citus_found_cid == GetCurrentCommandId(false))
+	/* a run asks a few times per model (its change check, tests, publish) */
+	static CommandMemo memo;
+	static bool citus_found;
+
+	if (CatalogMemoValid(&memo))
 		return citus_found;
-	if (!citus_callback_registered)
-	{
-		RegisterSubXactCallback(citus_subxact_callback, NULL);
-		citus_callback_registered = true;
-	}
 	citus_found = OidIsValid(get_extension_oid("citus", true));
-	citus_found_lxid = MyProc->lxid;
-	citus_found_cid = GetCurrentCommandId(false);
+	CatalogMemoSet(&memo);
 	return citus_found;
 }
 
