@@ -97,29 +97,29 @@ SELECT medallion_create_model('sc_inc', $$SELECT id, label FROM scsrc.items$$, l
   materialized => 'incremental', unique_key => ARRAY['id']);
 SELECT status, rows FROM medallion_run('sc_inc');
 -- fail (the default): the run fails the model, and says what to do
-SELECT medallion_create_model('sc_inc', $$SELECT id, label, price FROM scsrc.items$$);
+SELECT medallion_create_model('sc_inc', $$SELECT id, label, price FROM scsrc.items$$, unique_key => ARRAY['id']);
 SELECT status, message FROM medallion_run('sc_inc');
 -- ignore: new columns are not added; the rows go on merging
 SELECT medallion_create_model('sc_inc', $$SELECT id, label, price FROM scsrc.items$$,
-  on_schema_change => 'ignore');
+  on_schema_change => 'ignore', unique_key => ARRAY['id']);
 INSERT INTO scsrc.items VALUES (3, 'c', 3.5, 30);
 SELECT status, rows FROM medallion_run('sc_inc');
 SELECT * FROM silver.sc_inc ORDER BY id;
 -- ignore, with a column removed: the table's column would get nothing
 SELECT medallion_create_model('sc_inc', $$SELECT id, price FROM scsrc.items$$,
-  on_schema_change => 'ignore');
+  on_schema_change => 'ignore', unique_key => ARRAY['id']);
 SELECT status, message FROM medallion_run('sc_inc');
 -- a full refresh takes the query's columns
 SELECT status FROM medallion_run('sc_inc', full_refresh => true);
 SELECT * FROM silver.sc_inc ORDER BY id;
 -- append_new_columns: the table is rebuilt with the new column added
 SELECT medallion_create_model('sc_inc', $$SELECT id, price, weight FROM scsrc.items$$,
-  on_schema_change => 'append_new_columns');
+  on_schema_change => 'append_new_columns', unique_key => ARRAY['id']);
 SELECT status FROM medallion_run('sc_inc');
 SELECT * FROM silver.sc_inc ORDER BY id;
 -- sync_all_columns: removed and retyped too
 SELECT medallion_create_model('sc_inc', $$SELECT id, weight::bigint AS weight FROM scsrc.items$$,
-  on_schema_change => 'sync_all_columns');
+  on_schema_change => 'sync_all_columns', unique_key => ARRAY['id']);
 SELECT status FROM medallion_run('sc_inc');
 SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
  WHERE attrelid = 'silver.sc_inc'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;

@@ -28,10 +28,32 @@ MODEL_COLUMNS = ('name', 'layer', 'materialized', 'sql', 'tags', 'description', 
                  'column_descriptions', 'on_schema_change', 'statement_timeout::text', 'enabled', 'strategy',
                  'watermark', 'lookback::text', 'full_refresh_threshold', 'snapshot_strategy',
                  'updated_at_column', 'check_columns', 'hard_deletes', 'distribution', 'distributed_by',
-                 'colocate_with', 'deterministic')
+                 'colocate_with', 'deterministic', 'contract')
 TEST_COLUMNS = ('model', 'name', 'kind', 'columns', 'accepted', 'to_model', 'to_relation', 'to_column',
                 'expression', 'min_rows', 'max_rows', 'extract(epoch FROM max_age)::bigint', 'sql',
                 'severity', 'warn_if', 'error_if', 'store_failures')
+
+
+def name(column):
+    """A column name as a project writes it so that the import reads it back
+    as it is: a name with upper case (or that needs quotes) in double quotes,
+    which the import does not fold to lower case."""
+    if column == column.lower() and column.replace('_', 'a').isalnum() and not column[0].isdigit():
+        return column
+    return '"' + column.replace('"', '""') + '"'
+
+
+def names(columns):
+    return [name(c) for c in columns]
+
+
+def column_entry(column, rest):
+    """A schema.yml column: quote: true keeps a name with upper case as it is."""
+    entry = {'name': column}
+    if name(column) != column:
+        entry['quote'] = True
+    entry.update(rest)
+    return entry
 
 
 def jinja_literal(value):
@@ -63,7 +85,7 @@ def model_config(m):
     if tags:
         conf['tags'] = tags
     if m['unique_key']:
-        conf['unique_key'] = list(m['unique_key'])
+        conf['unique_key'] = names(m['unique_key'])
     if m['materialized'] == 'incremental':
         conf['incremental_strategy'] = m['strategy']
     conf['on_schema_change'] = m['on_schema_change']
@@ -75,7 +97,7 @@ def model_config(m):
     if m['deterministic']:
         meta['deterministic'] = True
     if m['materialized'] == 'incremental' and m['watermark']:
-        meta['watermark'] = m['watermark']
+        meta['watermark'] = name(m['watermark'])
         if m['lookback']:
             meta['lookback'] = m['lookback']
     if m['materialized'] == 'snapshot':
@@ -84,13 +106,15 @@ def model_config(m):
         conf['target_schema'] = m['layer']
         conf['strategy'] = m['snapshot_strategy']
         if m['snapshot_strategy'] == 'timestamp':
-            conf['updated_at'] = m['updated_at_column']
+            conf['updated_at'] = name(m['updated_at_column'])
         else:
-            conf['check_cols'] = list(m['check_columns']) if m['check_columns'] else 'all'
+            conf['check_cols'] = names(m['check_columns']) if m['check_columns'] else 'all'
         if m['hard_deletes'] == 'invalidate':
             conf['hard_deletes'] = 'invalidate'
     if meta:
         conf['meta'] = {'medallion': meta}
+    if m['contract']:
+        conf['contract'] = {'enforced': True}
     return conf
 
 
@@ -130,14 +154,14 @@ def test_entry(t, warn):
     if kind == 'unique' and len(cols) == 1:
         return {'unique': {'config': conf}}, cols[0]
     if kind == 'unique':
-        return {'dbt_utils.unique_combination_of_columns': {'combination_of_columns': cols, 'config': conf}}, None
+        return {'dbt_utils.unique_combination_of_columns': {'combination_of_columns': names(cols), 'config': conf}}, None
     if kind == 'accepted_values':
         return {'accepted_values': {'values': list(t['accepted']), 'config': conf}}, cols[0]
     if kind == 'relationships':
         if not t['to_model']:
             warn(f"test {t['model']}.{t['name']}: a relationships test to {t['to_relation']}, not a model: not written")
             return None, None
-        return {'relationships': {'to': f"ref('{t['to_model']}')", 'field': t['to_column'], 'config': conf}}, cols[0]
+        return {'relationships': {'to': f"ref('{t['to_model']}')", 'field': name(t['to_column']), 'config': conf}}, cols[0]
     if kind == 'expression':
         return {'dbt_utils.expression_is_true': {'expression': t['expression'], 'config': conf}}, None
     if kind == 'row_count':
@@ -145,7 +169,7 @@ def test_entry(t, warn):
         return {'dbt_expectations.expect_table_row_count_to_be_between': dict(args, config=conf)}, None
     if kind == 'freshness':
         p = period(t['max_age'])
-        return {'dbt_utils.recency': {'field': cols[0], 'datepart': p['period'], 'interval': int(p['count']),
+        return {'dbt_utils.recency': {'field': name(cols[0]), 'datepart': p['period'], 'interval': int(p['count']),
                                       'config': conf}}, None
     return None, None       # sql: a singular test
 
@@ -209,7 +233,19 @@ def export(args, out=sys.stderr):
         entry = {'name': m['name']}
         if m['description']:
             entry['description'] = m['description']
-        cols = {c: {'name': c, 'description': d} for c, d in (m['column_descriptions'] or {}).items()}
+        cols = {c: column_entry(c, {'description': d}) for c, d in (m['column_descriptions'] or {}).items()}
+        if m['contract']:
+            # the contract's columns: data_type and constraints, as dbt writes them
+            for c in m['contract'].get('columns', []):
+                entry_c = cols.setdefault(c['name'], column_entry(c['name'], {}))
+                entry_c['data_type'] = c['data_type']
+                constraints = [{'type': k} for k in ('not_null', 'unique', 'primary_key') if c.get(k)]
+                if c.get('check'):
+                    constraints.append({'type': 'check', 'expression': c['check']})
+                if constraints:
+                    entry_c['constraints'] = constraints
+            if m['contract'].get('primary_key'):
+                entry['constraints'] = [{'type': 'primary_key', 'columns': list(m['contract']['primary_key'])}]
         entry['columns'] = cols
         entries[m['name']] = entry
         props.setdefault('snapshots' if m['materialized'] == 'snapshot' else m['layer'], []).append(entry)
@@ -228,7 +264,7 @@ def export(args, out=sys.stderr):
             with open(os.path.join(target, 'tests', f"{t['model']}__{t['name']}.sql"), 'w') as f:
                 f.write(head + f"{{%- set _ = ref('{t['model']}') -%}}\n" + raw(t['sql']))
         elif test is not None and column is not None:
-            entry['columns'].setdefault(column, {'name': column}).setdefault('tests', []).append(test)
+            entry['columns'].setdefault(column, column_entry(column, {})).setdefault('tests', []).append(test)
         elif test is not None:
             entry.setdefault('tests', []).append(test)
 
@@ -252,7 +288,7 @@ def export(args, out=sys.stderr):
         if description:
             s['description'] = description
         if fresh:
-            s['loaded_at_field'] = fresh
+            s['loaded_at_field'] = name(fresh)
             s['freshness'] = {k: period(v) for k, v in (('warn_after', warn_after), ('error_after', error_after)) if v}
         s['tables'] = [{'name': t} for t in tables]
         local.append(s)

@@ -252,7 +252,7 @@ def contract_of(node, conf):
     for c in node.yml.get('columns') or []:
         if not c.get('data_type'):
             raise Skip(f'contract: column {c.get("name")} has no data_type')
-        col = {'name': c['name'], 'data_type': str(c['data_type'])}
+        col = {'name': fold_ident(c['name'], c.get('quote')), 'data_type': str(c['data_type'])}
         for k in c.get('constraints') or []:
             kind = k.get('type')
             if kind in ('not_null', 'unique', 'primary_key'):
@@ -264,7 +264,7 @@ def contract_of(node, conf):
         columns.append(col)
     for k in node.yml.get('constraints') or []:
         if k.get('type') == 'primary_key':
-            key += list(k.get('columns') or [])
+            key += fold_idents(list(k.get('columns') or []))
     if not columns:
         raise Skip('contract: enforced, but no column is described with a data_type')
     out = {'columns': columns}
