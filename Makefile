@@ -41,6 +41,8 @@ OBJS = \
 	src/changes.o \
 	src/docs.o \
 	src/docs_graph.o \
+	src/docs_html.o \
+	src/docs_runs.o \
 	src/docs_cron.o
 
 # medallion_docs.so lays graphs out with Graphviz (src/medallion_docs.c).

@@ -151,3 +151,11 @@ COMMENT ON COLUMN medallion.written_lows.low IS 'The lowest value written (ISO 8
 REVOKE SELECT ON medallion.run_models, medallion.test_results FROM medallion_admin;
 GRANT SELECT (run_id, model, step, wave, layer, materialized, status, published, rows, started_at, finished_at, ms, attempt, worker, sqlstate, tests_passed, tests_warned, tests_failed, test_queries) ON medallion.run_models TO medallion_admin;
 GRANT SELECT (run_id, model, test, kind, status, blocking, failures, ms) ON medallion.test_results TO medallion_admin;
+
+/* ---------------------------------------------------------------------
+ * medallion_docs(selector, run_id): the page shows the Gantt chart of
+ * any run.  0.2.0's medallion_docs(selector) goes; the functions section
+ * makes the new one.
+ * --------------------------------------------------------------------- */
+
+DROP FUNCTION @extschema@.medallion_docs(text);
