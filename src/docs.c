@@ -91,7 +91,7 @@ static const char *const Q_MODELS =
 "       pg_catalog.date_trunc('second', pg_catalog.now() - good.at)::text,"
 "       pg_catalog.array_to_string(m.tags, ','),"
 "       (SELECT pg_catalog.string_agg(DISTINCT d.dep_name, ',') FROM medallion.model_dependencies d"
-"         WHERE d.model = m.name AND d.kind = 'model')"
+"         WHERE d.model = m.name AND d.kind = 'model' AND d.dep_name::text = ANY ($2))"
 "  FROM sel JOIN medallion.models m ON m.name = sel.name"
 "  JOIN medallion.layers l ON l.name = m.layer"
 "  LEFT JOIN (SELECT rm.model, pg_catalog.max(rm.finished_at) AS at FROM medallion.run_models rm"
