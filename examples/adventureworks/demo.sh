@@ -17,7 +17,9 @@
 #
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PGBIN=/usr/lib/postgresql/15/bin
+# the PostgreSQL that test/run sets up (PG_CONFIG picks another install)
+export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PGBIN=$($PG_CONFIG --bindir)
 STATE=${TMPDIR:-/tmp}/medallion-demo.current
 MARK=.medallion-demo
 SF=${SF:-1}
