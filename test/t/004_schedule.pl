@@ -267,8 +267,38 @@ psql('tap_second', "CREATE ROLE tap_cron_nologin2 NOLOGIN IN ROLE medallion_admi
 $out = psql('tap_second', "SET ROLE tap_cron_nologin2; SELECT medallion_schedule('nologin_daily', 'second_m', '0 1 * * *')", ok => \$ok);
 like($out, qr/pg_cron could not start the job of schedule "nologin_daily"\nDETAIL:  Role "tap_cron_nologin2" may not log in \(NOLOGIN\).*\nHINT:  Schedule as a role that may log in, or ALTER ROLE tap_cron_nologin2 LOGIN\./s,
 	 'a role that may not log in is refused');
-psql('tap_second', "REVOKE SELECT ON public.second_src FROM tap_cron_pw, tap_cron_nologin2; DROP ROLE tap_cron_pw; DROP ROLE tap_cron_nologin2");
+# a role that may not connect to this database (its jobs could not either)
+psql('tap_second', "CREATE ROLE tap_cron_noconnect LOGIN IN ROLE medallion_admin; GRANT SELECT ON public.second_src TO tap_cron_noconnect;
+					REVOKE CONNECT ON DATABASE tap_second FROM PUBLIC");
+$out = psql('tap_second', "SET ROLE tap_cron_noconnect; SELECT medallion_schedule('noconnect_daily', 'second_m', '0 1 * * *')", ok => \$ok);
+like($out, qr/pg_cron could not start the job of schedule "noconnect_daily"\nDETAIL:  Role "tap_cron_noconnect" may not connect to database "tap_second"\.\nHINT:  GRANT CONNECT ON DATABASE tap_second TO tap_cron_noconnect\./,
+	 'a role that may not connect here is refused');
+psql('tap_second', 'GRANT CONNECT ON DATABASE tap_second TO PUBLIC');
+
+# an admin who is not a superuser, from another database than pg_cron's:
+# pg_cron takes cron.schedule_in_database from PUBLIC; the error says what
+# to grant there, and with it the schedule is made
+psql('tap_second', "CREATE ROLE tap_cron_admin LOGIN IN ROLE medallion_admin; GRANT SELECT ON public.second_src TO tap_cron_admin");
+$out = psql('tap_second', "SET ROLE tap_cron_admin; SELECT medallion_schedule('admin_daily', 'second_m', '0 1 * * *')", ok => \$ok);
+ok(!$ok, 'without the grants in pg_cron\'s database, an admin\'s schedule elsewhere is refused');
+like($out, qr/ERROR:  permission denied for .* \(in pg_cron's database "postgres"\).*\nHINT:  A schedule in another database than pg_cron's is made with cron.schedule_in_database: in database "postgres", GRANT USAGE ON SCHEMA cron and GRANT EXECUTE ON FUNCTION cron.schedule_in_database/s,
+	 'saying what to grant there');
+is(psql('tap_second', "SELECT count(*) FROM medallion.schedules WHERE name = 'admin_daily'"), '0', 'and nothing is stored');
+psql('postgres', 'GRANT USAGE ON SCHEMA cron TO tap_cron_admin;
+				  GRANT EXECUTE ON FUNCTION cron.schedule_in_database(text, text, text, text, text, boolean) TO tap_cron_admin');
+my $admin_job = psql('tap_second', "SET ROLE tap_cron_admin; SELECT medallion_schedule('admin_daily', 'second_m', '0 1 * * *')");
+is(psql('postgres', "SELECT username || ' ' || database FROM cron.job WHERE jobid = $admin_job"), 'tap_cron_admin tap_second',
+   'with them, the job is hers, in her database');
+psql('tap_second', "SET ROLE tap_cron_admin; SELECT medallion_unschedule('admin_daily')");
+is(psql('postgres', "SELECT count(*) FROM cron.job WHERE jobid = $admin_job"), '0', 'and she removes it');
+psql('postgres', 'REVOKE USAGE ON SCHEMA cron FROM tap_cron_admin;
+				  REVOKE EXECUTE ON FUNCTION cron.schedule_in_database(text, text, text, text, text, boolean) FROM tap_cron_admin');
+$out = psql('tap_second', "SELECT medallion.cron_job('reschedule')", ok => \$ok);
+like($out, qr/unknown pg_cron call "reschedule"/, 'an unknown pg_cron call is refused');
+psql('tap_second', "REVOKE SELECT ON public.second_src FROM tap_cron_pw, tap_cron_nologin2, tap_cron_noconnect, tap_cron_admin;
+					DROP ROLE tap_cron_pw; DROP ROLE tap_cron_nologin2; DROP ROLE tap_cron_noconnect");
 psql('postgres', 'DROP DATABASE tap_second');
+psql('postgres', 'DROP ROLE tap_cron_admin');
 is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgname = 'medallion_job_failed'"), '0',
    'with the last schedule gone, pg_cron\'s log is no longer watched');
 psql('postgres', "SELECT medallion_drop_model('sched_m')");
