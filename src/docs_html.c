@@ -71,7 +71,7 @@ static const char *const PAGE_CSS =
  */
 static const char *const PAGE_JS =
 "(function(){'use strict';\n"
-"var d=document,f={},by={},order=[],focus='',names=['q','layer','tag','owner','status','dir'];\n"
+"var d=document,f={},by=Object.create(null),order=[],focus='',names=['q','layer','tag','owner','status','dir'];\n"
 "names.forEach(function(n){f[n]=d.getElementById('f-'+n);});\n"
 "if(!f.q)return;\n"
 "[].forEach.call(d.querySelectorAll('[data-model]'),function(e){\n"
@@ -93,7 +93,7 @@ static const char *const PAGE_JS =
 "return true;}\n"
 "function apply(){\n"
 "var near=null,shown=0;\n"
-"if(focus&&by[focus]){var up={},down={};walk(focus,'up',up);walk(focus,'down',down);\n"
+"if(focus&&by[focus]){var up=Object.create(null),down=Object.create(null);walk(focus,'up',up);walk(focus,'down',down);\n"
 "near=f.dir.value==='up'?up:f.dir.value==='down'?down:Object.assign(up,down);}\n"
 "order.forEach(function(n){\n"
 "var ok=matches(n)&&(!near||near[n]===true);if(ok&&by[n].art)shown++;\n"

@@ -142,6 +142,10 @@ is_deeply([ sort keys %$shown ], models_of($down_sql), 'focus downstream: the mo
 is_deeply([ sort keys %$shown ], models_of("SELECT * FROM ($up_sql) u UNION SELECT * FROM ($down_sql) d"), 'focus: both');
 ok(keys %$shown > 1 && keys %$shown < $models, 'which is some models, not all');
 is_deeply($fconsole, [], 'with no console message');
+($shown, $hidden, $fconsole) = filtered('focus=__proto__&layer=%3Cscript%3E&q=%27%22%3C');
+is_deeply([ scalar(keys %$shown), $fconsole ], [ 0, [] ], 'odd values in the address match nothing and break nothing');
+($shown, undef, $fconsole) = filtered('focus=no_such_model');
+is_deeply([ scalar(keys %$shown), $fconsole ], [ $models, [] ], 'a focus on no model of the page shows them all');
 like($dom, qr/<table class="grid">.*?<td class="success"><a href="#run-\d+" title="/s, 'the runs grid colors each step');
 
 my $shot = "$tmp/docs_demo.png";
