@@ -304,4 +304,18 @@ is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgname = 'medallion_j
 psql('postgres', "SELECT medallion_drop_model('sched_m')");
 psql('postgres', 'DROP TABLE public.sched_src');
 psql('postgres', 'DROP EXTENSION medallion');
+
+# pg_cron loaded but not installed in its database: a schedule from any
+# database says where to install it (pg_cron is installed again after)
+psql('postgres', 'DROP DATABASE IF EXISTS tap_nocron');
+psql('postgres', 'CREATE DATABASE tap_nocron');
+psql('tap_nocron', "CREATE EXTENSION medallion; SELECT medallion_create_model('m', 'SELECT 1 AS one', layer => 'silver')");
+psql('postgres', 'DROP EXTENSION pg_cron');
+$out = psql('tap_nocron', "SELECT medallion_schedule('nightly', 'm', '0 1 * * *')", ok => \$ok);
+psql('postgres', 'CREATE EXTENSION pg_cron');
+ok(!$ok, 'without pg_cron in its database, scheduling fails');
+like($out, qr/ERROR:  pg_cron is not installed in its database "postgres".*\nHINT:  CREATE EXTENSION pg_cron in database "postgres": schedules of every database are pg_cron jobs there\./s,
+	 'saying where to install it');
+is(psql('tap_nocron', 'SELECT count(*) FROM medallion.schedules'), '0', 'and nothing is stored');
+psql('postgres', 'DROP DATABASE tap_nocron');
 done_testing();
