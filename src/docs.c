@@ -14,7 +14,7 @@
  * their hashes), so it also works offline and where a stricter policy is
  * served with it.
  *
- * Safe: every text that comes from the catalog goes through html_text
+ * Safe: every text that comes from the catalog goes through DocsText
  * (names, SQL, descriptions, test expressions, messages).  The page shows
  * what the caller may read (DOCS_MODEL_READABLE_SQL): sections for the
  * models it owns or may SELECT from; failing row counts, observed values
