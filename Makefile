@@ -37,11 +37,14 @@ OBJS = \
 	src/run_workers.o \
 	src/run_ledger.o \
 	src/run_state.o \
+	src/run_cron.o \
 	src/scale.o \
 	src/changes_triggers.o \
 	src/changes.o \
 	src/docs.o \
 	src/docs_graph.o \
+	src/docs_html.o \
+	src/docs_runs.o \
 	src/docs_cron.o
 
 # medallion_docs.so lays graphs out with Graphviz (src/medallion_docs.c).
@@ -78,6 +81,9 @@ REGRESS_OPTS = --load-extension=medallion
 ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
 ISOLATION_OPTS = --inputdir=test
 
+# run_cron.c logs in as pg_cron's launcher would (libpq), to check that it can
+PG_CPPFLAGS += -I$(libpq_srcdir)
+SHLIB_LINK_INTERNAL += $(libpq)
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 
 PG_CONFIG ?= pg_config

@@ -77,7 +77,7 @@ SELECT medallion_docs('tag:docs') AS page \gset
 RESET ROLE;
 SELECT left(:'page', 15) AS doctype,
 	   docs_src.occurrences(:'page', '<article class="model" id="model-') AS model_sections,
-	   docs_src.occurrences(:'page', '<script') AS scripts,
+	   docs_src.occurrences(:'page', '<script') AS scripts, -- the page's own
 	   docs_src.occurrences(:'page', '<img') AS images,
 	   docs_src.occurrences(:'page', 'https?://(?!www\.w3\.org/)') AS addresses,
 	   position('Orders &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more' IN :'page') > 0 AS description_escaped,
@@ -90,9 +90,20 @@ SELECT * FROM docs_src.broken_links(:'page');
 SELECT position('<td>' || to_char(medallion.cron_next('30 2 * * *') AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || '</td>' IN :'page') > 0 AS next_time,
 	   position('job said &lt;b&gt;no&lt;/b&gt;' IN :'page') > 0 AS schedule_message,
 	   position('could not lock &lt;i&gt;gold&lt;/i&gt;; nothing was published' IN :'page') > 0 AS run_message;
--- the Content-Security-Policy loads nothing and allows the one style by its hash
+-- the Content-Security-Policy loads nothing and allows the one style and
+-- the one script by their hashes
 SELECT substring(:'page' FROM 'content="(default-src [^"]*)"') ~
-	   '^default-src ''none''; style-src ''sha256-[A-Za-z0-9+/=]{44}''; img-src data:; base-uri ''none''; form-action ''none''$' AS policy;
+	   '^default-src ''none''; style-src ''sha256-[A-Za-z0-9+/=]{44}''; script-src ''sha256-[A-Za-z0-9+/=]{44}''; img-src data:; base-uri ''none''; form-action ''none''$' AS policy;
+-- the filter bar offers what the page's models have; each model's section
+-- carries what the filters and the focus read (escaped)
+SELECT substring(:'page' FROM '<select id="f-layer".*?</select>') AS layers,
+	   substring(:'page' FROM '<select id="f-tag".*?</select>') AS tags,
+	   substring(:'page' FROM '<article class="model" id="model-docs_customers"[^>]*>') AS customers_section;
+-- the last runs by model: a row per model, a cell per step, linked to the
+-- run's Gantt chart, which the page holds
+SELECT docs_src.occurrences(substring(:'page' FROM '<table class="grid">.*?</table>'), '<tr data-model=') AS grid_rows,
+	   docs_src.occurrences(:'page', '<section class="run-gantt" id="run-') =
+	   least(20, (SELECT count(*) FROM medallion.runs)) AS a_chart_per_run;
 -- column lineage links to the upstream model's column; filters shown apart
 SELECT (regexp_match(:'page', '<tr id="c-docs_customers-2">.*?</tr>'))[1] IS NULL AS row_found,
 	   substring(:'page' FROM '<tr id="c-docs_customers-2">.*?</tr>') AS total_column;
@@ -141,7 +152,7 @@ CREATE TABLE docs_src."<script>alert(1)</script>" (id int);
 SELECT medallion_create_model('docs_markup', 'SELECT id FROM docs_src."<script>alert(1)</script>"', 'bronze',
 	tags => '{docs_markup}');
 SELECT medallion_docs('tag:docs_markup') AS page \gset
-SELECT docs_src.occurrences(:'page', '<script') AS scripts,
+SELECT docs_src.occurrences(:'page', '<script') AS scripts, -- the page's own
 	   position('docs_src.&lt;script&gt;alert(1)&lt;/script&gt;</text>' IN :'page') > 0 AS label_escaped;
 SELECT * FROM medallion_drop_model('docs_markup');
 DROP TABLE docs_src."<script>alert(1)</script>";
@@ -151,6 +162,46 @@ SELECT c AS cron, medallion.cron_next(c, '2026-02-27 23:50:30+00') AT TIME ZONE 
   FROM unnest(ARRAY['*/15 * * * *', '0 3 * * 1-5', '30 2 1 * *', '@daily', '@hourly', '0 0 29 2 *',
 					'0 12 * jan,jul sun', '0 0 13 * 5', '5,10 */6 * * *', '0 0 31 2 *',
 					'not cron', '61 * * * *', '* * * *']) c;
+
+-- Why a step failed, shown as medallion.run_messages shows it: to the
+-- model's owner; another admin who may read the model sees only its
+-- SQLSTATE (a division by zero may quote the owner's data)
+SET client_min_messages = warning;
+CREATE TABLE docs_src.divisor (d int);
+INSERT INTO docs_src.divisor VALUES (1);
+GRANT SELECT ON docs_src.divisor TO regress_docs_alice;
+SET ROLE regress_docs_alice;
+SELECT medallion_create_model('docs_flaky', 'SELECT id / (SELECT min(d) FROM docs_src.divisor) AS x FROM docs_src.orders',
+	'silver', tags => '{docs_reason}');
+SELECT status FROM medallion_run('docs_flaky');
+SELECT max(run_id) AS good_run FROM medallion.runs \gset
+RESET ROLE;
+UPDATE docs_src.divisor SET d = 0;
+SET ROLE regress_docs_alice;
+SELECT status FROM medallion_run('docs_flaky', changed_only => false);
+GRANT SELECT ON silver.docs_flaky TO regress_docs_bob;
+SELECT medallion_docs('tag:docs_reason') AS page \gset
+RESET ROLE;
+SELECT position('<td class="reason">division by zero</td>' IN :'page') > 0 AS in_last_steps,
+	   position('<p class="reason"><b><a href="#model-docs_flaky">docs_flaky</a></b> failed: division by zero</p>'
+				IN substring(:'page' FROM '<section id="last-run">.*?</section>')) > 0 AS under_the_gantt_chart,
+	   :'page' ~ '<td class="failed"><a href="#run-[0-9]+" title="docs_flaky, run [0-9]+: failed, [^"]*: division by zero"></a></td>' AS in_the_grid;
+SET ROLE regress_docs_bob;
+SELECT medallion_docs('tag:docs_reason') AS page \gset
+RESET ROLE;
+SELECT position('<article class="model" id="model-docs_flaky"' IN :'page') > 0 AS readable,
+	   position('division by zero' IN :'page') = 0 AS message_hidden,
+	   position('<td class="reason">failed with SQLSTATE 22012 (the message is shown to roles acting for regress_docs_alice, in medallion.run_messages)</td>'
+				IN :'page') > 0 AS sqlstate_shown;
+-- the Gantt chart of another run than the last: medallion_docs(run_id => n)
+SET ROLE regress_docs_alice;
+SELECT medallion_docs('tag:docs_reason', run_id => :good_run) AS page \gset
+SELECT medallion_docs('tag:docs_reason', run_id => -1);
+RESET ROLE;
+SELECT position('<h2>Run ' || :good_run || '</h2>' IN :'page') > 0 AS its_heading,
+	   docs_src.occurrences(substring(:'page' FROM '<section id="last-run">.*?</section>'), '<rect [^>]*fill="#b9e4c2"') AS successful_bars,
+	   position('failed: division by zero' IN substring(:'page' FROM '<section id="last-run">.*?</section>')) = 0 AS not_the_failure;
+SELECT medallion_drop_model('docs_flaky');
 
 DELETE FROM medallion.schedules WHERE name = 'docs_nightly';
 DROP OWNED BY regress_docs_alice, regress_docs_bob, regress_docs_carol CASCADE;

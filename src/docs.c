@@ -2,22 +2,25 @@
  *
  * docs.c
  *	  medallion_docs(): the pipeline as one self-contained HTML document.
- *	  The graph (SVG, docs_graph.c), the last run as a Gantt chart, the
- *	  last runs, sources, schedules, and a section per model: settings,
- *	  SQL, columns with their lineage, tests with their last results, and
- *	  the last steps.
+ *	  The graph (SVG, docs_graph.c), a run as a Gantt chart and the last
+ *	  runs by model (docs_runs.c), the last runs, sources, schedules, and
+ *	  a section per model: settings, SQL, columns with their lineage,
+ *	  tests with their last results, and the last steps with why they
+ *	  failed; models can be filtered and focused on (docs_html.c).
  *
- * Self-contained: inline CSS, no script, no request to any address.  The
- * page carries its own Content-Security-Policy (nothing may be loaded; the
- * one style element is allowed by its hash), so it also works offline and
- * where a stricter policy is served with it.
+ * Self-contained: inline CSS and one small script, no request to any
+ * address.  The page carries its own Content-Security-Policy (nothing may
+ * be loaded; the one style and the one script elements are allowed by
+ * their hashes), so it also works offline and where a stricter policy is
+ * served with it.
  *
- * Safe: every text that comes from the catalog goes through html_text
+ * Safe: every text that comes from the catalog goes through DocsText
  * (names, SQL, descriptions, test expressions, messages).  The page shows
  * what the caller may read (DOCS_MODEL_READABLE_SQL): sections for the
  * models it owns or may SELECT from; failing row counts, observed values
- * and messages of tests only of models it owns; messages only of its own
- * runs and schedules.
+ * and messages of tests only of models it owns; messages of steps as
+ * medallion.run_messages shows them (DOCS_STEP_MESSAGE_SQL); messages
+ * only of its own runs and schedules.
  *
  * Memory: the catalog is read first, each query's rows copied into the
  * function's context; the page is written after, in that context.
@@ -29,50 +32,19 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
-#include "common/base64.h"
-#include "common/cryptohash.h"
-#include "common/sha2.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 
 #include "catalog.h"
 #include "docs.h"
+#include "docs_page.h"
 #include "graph.h"
 #include "model.h"
 
 PG_FUNCTION_INFO_V1(medallion_docs);
 
-/* A row of a query: its columns as strings (NULL for SQL NULL). */
-typedef char **DocsRow;
-
-/* Everything the page shows, read before it is written. */
-typedef struct DocsPage
-{
-	StringInfoData html;
-	MemoryContext cxt;			/* where rows are copied */
-	Datum		params[3];		/* the caller's role, the selected models it
-								 * may read (in graph order), those it owns */
-	int			selected;		/* how many models the selector picked */
-	List	   *states;			/* DocsModelStates of the drawn models */
-	List	   *models;			/* Q_MODELS, in graph order */
-	List	   *columns;		/* Q_COLUMNS, by model then attnum */
-	List	   *lineage;		/* Q_LINEAGE, by model then column */
-	List	   *tests;			/* Q_TESTS, by model then name */
-	List	   *steps;			/* Q_STEPS, by model then newest first */
-	List	   *runs;			/* Q_RUNS, newest first */
-	List	   *gantt;			/* Q_GANTT, by start */
-	List	   *sources;		/* Q_SOURCES */
-	List	   *source_tables;	/* Q_SOURCE_TABLES, by source */
-	List	   *schedules;		/* Q_SCHEDULES */
-	char	   *svg;
-	const char *selector;
-} DocsPage;
-
-static void html_text(StringInfo buf, const char *text);
 static List *read_rows(DocsPage *page, const char *sql);
-static bool is_true(const char *value);
-static bool on_page(DocsPage *page, const char *model);
 
 /* Timestamps are shown in UTC, whatever the session's time zone. */
 #define UTC(expr) "pg_catalog.to_char((" expr ") AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
@@ -96,7 +68,7 @@ static bool on_page(DocsPage *page, const char *model);
 enum
 {
 	M_NAME, M_LAYER, M_MATERIALIZED, M_OWNER, M_DESCRIPTION, M_SQL, M_SETTINGS,
-	M_RELATION, M_AS_OF, M_LAYER_FRESHNESS, M_STALE, M_AGE
+	M_RELATION, M_AS_OF, M_LAYER_FRESHNESS, M_STALE, M_AGE, M_TAGS, M_UP
 };
 static const char *const Q_MODELS =
 "WITH " SELECTED_SQL
@@ -116,7 +88,10 @@ static const char *const Q_MODELS =
 "       pg_catalog.format('%I.%I', l.schema_name, m.name),"
 "       " UTC("good.at") ", l.freshness::text,"
 "       good.at IS NOT NULL AND l.freshness IS NOT NULL AND pg_catalog.now() - good.at > l.freshness,"
-"       pg_catalog.date_trunc('second', pg_catalog.now() - good.at)::text"
+"       pg_catalog.date_trunc('second', pg_catalog.now() - good.at)::text,"
+"       pg_catalog.array_to_string(m.tags, ','),"
+"       (SELECT pg_catalog.string_agg(DISTINCT d.dep_name, ',') FROM medallion.model_dependencies d"
+"         WHERE d.model = m.name AND d.kind = 'model' AND d.dep_name::text = ANY ($2))"
 "  FROM sel JOIN medallion.models m ON m.name = sel.name"
 "  JOIN medallion.layers l ON l.name = m.layer"
 "  LEFT JOIN (SELECT rm.model, pg_catalog.max(rm.finished_at) AS at FROM medallion.run_models rm"
@@ -180,23 +155,20 @@ static const char *const Q_TESTS =
 
 enum
 {
-	S_MODEL, S_RUN, S_STATUS, S_ROWS, S_MS, S_STARTED, S_WARNED
+	S_MODEL, S_RUN, S_STATUS, S_ROWS, S_MS, S_STARTED, S_WARNED, S_MESSAGE
 };
 static const char *const Q_STEPS =
 "WITH " VISIBLE_SQL
 "SELECT s.model, s.run_id, s.status, s.rows, pg_catalog.round(s.ms, 1), " UTC("s.started_at") ","
-"       s.tests_warned > 0"
-"  FROM (SELECT rm.*, pg_catalog.row_number() OVER (PARTITION BY rm.model ORDER BY rm.run_id DESC) AS k"
-"          FROM medallion.run_models rm WHERE rm.model = ANY ($2)) s"
+"       s.tests_warned > 0, s.reason"
+"  FROM (SELECT rm.*, " DOCS_STEP_MESSAGE_SQL " AS reason,"
+"               pg_catalog.row_number() OVER (PARTITION BY rm.model ORDER BY rm.run_id DESC) AS k"
+"          FROM medallion.run_models rm LEFT JOIN medallion.models m ON m.name = rm.model"
+"         WHERE rm.model = ANY ($2)) s"
 "  JOIN vis v ON v.name = s.model"
 " WHERE s.k <= 10"
 " ORDER BY v.ord, s.run_id DESC";
 
-enum
-{
-	R_ID, R_SELECTOR, R_BY, R_STARTED, R_SECONDS, R_STATUS, R_MODELS, R_SUCCEEDED,
-	R_FAILED, R_SKIPPED, R_PUBLISHED, R_MESSAGE
-};
 static const char *const Q_RUNS =
 "SELECT r.run_id, r.selector, r.started_by, " UTC("r.started_at") ","
 "       pg_catalog.round(EXTRACT(epoch FROM r.finished_at - r.started_at), 2),"
@@ -204,26 +176,7 @@ static const char *const Q_RUNS =
 "       CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_roles o WHERE o.rolname = r.started_by"
 "                           AND pg_catalog.pg_has_role($1, o.oid, 'USAGE')) THEN r.message END"
 "  FROM medallion.runs r"
-" ORDER BY r.run_id DESC LIMIT 20";
-
-enum
-{
-	G_MODEL, G_STATUS, G_WARNED, G_START_MS, G_END_MS, G_ROWS, G_MS, G_RUN, G_RUN_STATUS,
-	G_RUN_MS, G_WORKER
-};
-static const char *const Q_GANTT =
-"WITH r AS (SELECT * FROM medallion.runs ORDER BY run_id DESC LIMIT 1)"
-"SELECT rm.model, rm.status, rm.tests_warned > 0,"
-"       EXTRACT(epoch FROM rm.started_at - r.started_at) * 1000,"
-"       EXTRACT(epoch FROM coalesce(rm.finished_at, rm.started_at) - r.started_at) * 1000,"
-"       rm.rows, pg_catalog.round(rm.ms, 1), r.run_id, r.status,"
-"       EXTRACT(epoch FROM coalesce(r.finished_at, pg_catalog.now()) - r.started_at) * 1000,"
-"       rm.worker"
-"  FROM r JOIN medallion.run_models rm ON rm.run_id = r.run_id"
-"  JOIN medallion.models m ON m.name = rm.model"
-"  JOIN medallion.layers l ON l.name = m.layer"
-" WHERE rm.started_at IS NOT NULL AND " DOCS_MODEL_READABLE_SQL
-" ORDER BY rm.started_at, rm.model";
+" ORDER BY r.run_id DESC LIMIT " CppAsString2(DOCS_GRID_RUNS);
 
 enum
 {
@@ -272,191 +225,20 @@ static const char *const Q_SCHEDULES =
 "  FROM medallion.schedules sc ORDER BY sc.name";
 
 /*
- * The page's style: one element, allowed by the page's policy through its
- * hash (page_policy), so it must stay a constant.
- */
-static const char *const PAGE_CSS =
-"body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;"
-"margin:0;color:#1f2630;background:#fbfcfd}"
-"header{background:#1f2a37;color:#fff;padding:14px 28px}"
-"header h1{margin:0;font-size:20px;font-weight:600}header p{margin:4px 0 0;color:#c9d2dc}"
-"nav a{color:#9fd0ff;margin-right:16px;text-decoration:none}"
-"main{padding:8px 28px 40px;max-width:1400px}"
-"h2{border-bottom:1px solid #d8dde3;padding-bottom:4px;margin-top:28px}"
-"h3{margin:0 0 6px;font-size:17px}h4{margin:14px 0 4px;font-size:14px;color:#46505c}"
-"a{color:#0a5bb5}"
-"table{border-collapse:collapse;margin:4px 0 8px;font-size:13px}"
-"th,td{border:1px solid #dfe3e8;padding:3px 8px;text-align:left;vertical-align:top}"
-"th{background:#f0f3f6;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}"
-"pre{background:#f4f6f8;border:1px solid #e1e5ea;padding:8px;overflow:auto;font-size:12.5px}"
-".graph{overflow:auto;border:1px solid #e1e5ea;background:#fff;padding:8px}"
-".graph svg{max-width:none;height:auto}"
-".model{border:1px solid #dfe3e8;border-radius:6px;background:#fff;padding:12px 16px;margin:14px 0}"
-".meta{color:#46505c;margin:2px 0}.desc{margin:6px 0}.muted{color:#7a8491}"
-".badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;border:1px solid #aab2bc}"
-".success{background:#b9e4c2}.warned,.warn{background:#fbe7a1}.failed,.fail,.error{background:#f5b7b1}"
-".cancelled,.crashed{background:#f2c6a0}.skipped,.partial{background:#d9dce1}"
-".up_to_date{background:#c4dcf4}.never_built{background:#fff}.pass{background:#b9e4c2}"
-".running{background:#e9e1f5}.stale{background:#f5b7b1}"
-".legend span{margin-right:10px}.lineage{font-size:12.5px}.lineage em{color:#7a8491;font-style:normal}"
-".index{columns:3 240px;padding-left:18px}";
-
-/* ----------------------------------------------------------------
- * Helpers
- * ---------------------------------------------------------------- */
-
-/* Append text with HTML's special characters escaped (NULL: nothing). */
-static void
-html_text(StringInfo buf, const char *text)
-{
-	if (text == NULL)
-		return;
-	for (const char *p = text; *p; p++)
-	{
-		switch (*p)
-		{
-			case '&':
-				appendStringInfoString(buf, "&amp;");
-				break;
-			case '<':
-				appendStringInfoString(buf, "&lt;");
-				break;
-			case '>':
-				appendStringInfoString(buf, "&gt;");
-				break;
-			case '"':
-				appendStringInfoString(buf, "&quot;");
-				break;
-			case '\'':
-				appendStringInfoString(buf, "&#39;");
-				break;
-			default:
-				appendStringInfoChar(buf, *p);
-		}
-	}
-}
-
-/*
- * Append "<tag attributes>text</tag>" with text escaped, a dash for NULL;
- * tag may carry attributes ("td class=\"num\"").
- */
-static void
-html_cell(StringInfo buf, const char *tag, const char *text)
-{
-	appendStringInfo(buf, "<%s>", tag);
-	if (text == NULL)
-		appendStringInfoString(buf, "<span class=\"muted\">-</span>");
-	else
-		html_text(buf, text);
-	appendStringInfo(buf, "</%.*s>", (int) strcspn(tag, " "), tag);
-}
-
-/* A status badge; its class is one of the page's own names. */
-static void
-html_badge(StringInfo buf, const char *css_class, const char *label)
-{
-	appendStringInfoString(buf, "<span class=\"badge ");
-	html_text(buf, css_class);
-	appendStringInfoString(buf, "\">");
-	html_text(buf, label);
-	appendStringInfoString(buf, "</span>");
-}
-
-static bool
-is_true(const char *value)
-{
-	return value != NULL && strcmp(value, "t") == 0;
-}
-
-/*
  * read_rows
  *		Runs one of the page's queries with ($1 caller, $2 the selected
- *		models it may read, $3 those it owns; a query may use none) and
+ *		models it may read, $3 those it owns, $4 the run asked for; a query
+ *		may use none) and
  *		returns its rows copied into the page's context.  The caller is
  *		inside CatalogEnter.
  */
 static List *
 read_rows(DocsPage *page, const char *sql)
 {
-	Oid			types[3] = {OIDOID, TEXTARRAYOID, TEXTARRAYOID};
+	Oid			types[DOCS_NPARAMS] = {OIDOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID};
 
-	return CatalogScanRows(page->cxt, sql, 3, types, page->params, "reading the page",
+	return CatalogScanRows(page->cxt, sql, DOCS_NPARAMS, types, page->params, "reading the page",
 						   CatalogRowTexts, NULL);
-}
-
-/* The rows of a list whose column col is value (rows are grouped by it). */
-static List *
-rows_of(List *rows, int col, const char *value)
-{
-	List	   *result = NIL;
-	ListCell   *lc;
-
-	foreach(lc, rows)
-	{
-		DocsRow		row = lfirst(lc);
-
-		if (row[col] != NULL && strcmp(row[col], value) == 0)
-			result = lappend(result, row);
-	}
-	return result;
-}
-
-/* Whether a model has a section on this page (selected and readable). */
-static bool
-on_page(DocsPage *page, const char *model)
-{
-	ListCell   *lc;
-
-	foreach(lc, page->models)
-	{
-		if (strcmp(((DocsRow) lfirst(lc))[M_NAME], model) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* A link to a model's section when it has one, its name otherwise. */
-static void
-model_link(DocsPage *page, const char *model)
-{
-	StringInfo	buf = &page->html;
-
-	if (on_page(page, model))
-	{
-		appendStringInfoString(buf, "<a href=\"#model-");
-		html_text(buf, model);
-		appendStringInfoString(buf, "\">");
-		html_text(buf, model);
-		appendStringInfoString(buf, "</a>");
-	}
-	else
-		html_text(buf, model);
-}
-
-/*
- * page_policy
- *		The page's Content-Security-Policy: nothing is loaded from anywhere,
- *		no script runs, and the one style element is allowed by its SHA-256.
- */
-static char *
-page_policy(void)
-{
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	char		encoded[64];
-	int			len;
-
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) PAGE_CSS, strlen(PAGE_CSS)) < 0 ||
-		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not compute the page's style hash");
-	pg_cryptohash_free(ctx);
-	len = pg_b64_encode((const char *) digest, sizeof(digest), encoded, sizeof(encoded) - 1);
-	if (len < 0)
-		elog(ERROR, "could not encode the page's style hash");
-	encoded[len] = '\0';
-	return psprintf("default-src 'none'; style-src 'sha256-%s'; img-src data:; "
-					"base-uri 'none'; form-action 'none'", encoded);
 }
 
 /* A time as "YYYY-MM-DD HH:MM" in UTC ("-" when out of range). */
@@ -472,15 +254,6 @@ utc_minute(TimestampTz time)
 					tm.tm_hour, tm.tm_min);
 }
 
-/* A number of milliseconds as "812 ms" or "3.4 s". */
-static char *
-duration_text(double ms)
-{
-	if (ms < 1000)
-		return psprintf("%.0f ms", ms);
-	return psprintf("%.1f s", ms / 1000);
-}
-
 /* ----------------------------------------------------------------
  * Sections
  * ---------------------------------------------------------------- */
@@ -493,20 +266,110 @@ write_header(DocsPage *page)
 	appendStringInfo(buf, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 					 "<meta http-equiv=\"Content-Security-Policy\" content=\"%s\">\n"
 					 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-					 "<title>medallion: ", page_policy());
-	html_text(buf, get_database_name(MyDatabaseId));
+					 "<title>medallion: ", DocsPolicy());
+	DocsText(buf, get_database_name(MyDatabaseId));
 	appendStringInfo(buf, "</title>\n<style>%s</style>\n</head>\n<body>\n<header>\n<h1>medallion pipeline: ",
-					 PAGE_CSS);
-	html_text(buf, get_database_name(MyDatabaseId));
+					 DocsStyle());
+	DocsText(buf, get_database_name(MyDatabaseId));
 	appendStringInfoString(buf, "</h1>\n<p>Selector <b>");
-	html_text(buf, page->selector);
+	DocsText(buf, page->selector);
 	appendStringInfo(buf, "</b>: %d models, %d of them readable by ", page->selected, list_length(page->models));
-	html_text(buf, GetUserNameFromId(GetUserId(), false));
+	DocsText(buf, GetUserNameFromId(GetUserId(), false));
 	appendStringInfo(buf, ". Written at %s UTC.</p>\n", utc_minute(GetCurrentTransactionStartTimestamp()));
-	appendStringInfoString(buf, "\n<nav><a href=\"#graph\">Graph</a><a href=\"#last-run\">Last run</a>"
-						   "<a href=\"#runs\">Runs</a><a href=\"#sources\">Sources</a>"
-						   "<a href=\"#schedules\">Schedules</a><a href=\"#models\">Models</a></nav>\n"
-						   "</header>\n<main>\n");
+	appendStringInfo(buf, "\n<nav><a href=\"#graph\">Graph</a><a href=\"#last-run\">%s</a>"
+					 "<a href=\"#grid\">Runs by model</a>"
+					 "<a href=\"#runs\">Runs</a><a href=\"#sources\">Sources</a>"
+					 "<a href=\"#schedules\">Schedules</a><a href=\"#models\">Models</a></nav>\n"
+					 "</header>\n<main>\n", page->run_id ? "Run" : "Last run");
+}
+
+/* Add value to the list of distinct strings *values. */
+static void
+add_distinct(List **values, const char *value)
+{
+	ListCell   *lc;
+
+	if (value == NULL || value[0] == '\0')
+		return;
+	foreach(lc, *values)
+	{
+		if (strcmp(lfirst(lc), value) == 0)
+			return;
+	}
+	*values = lappend(*values, (char *) value);
+}
+
+/* list_sort's order of strings */
+static int
+compare_strings(const ListCell *a, const ListCell *b)
+{
+	return strcmp(lfirst(a), lfirst(b));
+}
+
+/* A select of the filter bar: "every <what>", then each value. */
+static void
+write_select(StringInfo buf, const char *id, const char *what, List *values)
+{
+	ListCell   *lc;
+
+	appendStringInfo(buf, "<select id=\"f-%s\" aria-label=\"%s\"><option value=\"\">every %s</option>",
+					 id, what, what);
+	foreach(lc, values)
+	{
+		appendStringInfoString(buf, "<option value=\"");
+		DocsText(buf, lfirst(lc));
+		appendStringInfoString(buf, "\">");
+		DocsText(buf, lfirst(lc));
+		appendStringInfoString(buf, "</option>");
+	}
+	appendStringInfoString(buf, "</select>\n");
+}
+
+/*
+ * write_filters
+ *		The filter bar (docs_html.c's script makes it work): search text,
+ *		layer, tag, owner and status of the models on the page, and the
+ *		model focused on with what it reads, what reads it, or both.
+ */
+static void
+write_filters(DocsPage *page)
+{
+	StringInfo	buf = &page->html;
+	List	   *layers = NIL,
+			   *tags = NIL,
+			   *owners = NIL,
+			   *statuses = NIL;
+	ListCell   *lc;
+
+	if (page->models == NIL)
+		return;
+	foreach(lc, page->models)
+	{
+		DocsRow		model = lfirst(lc);
+		char	   *tag_list = model[M_TAGS] ? pstrdup(model[M_TAGS]) : "";
+		char	   *save = NULL;
+
+		add_distinct(&layers, model[M_LAYER]);
+		add_distinct(&owners, model[M_OWNER]);
+		add_distinct(&statuses, DocsStatuses[DocsFindState(page->states, model[M_NAME])->status].name);
+		for (char *tag = strtok_r(tag_list, ",", &save); tag; tag = strtok_r(NULL, ",", &save))
+			add_distinct(&tags, tag);
+	}
+	list_sort(tags, compare_strings);
+	list_sort(owners, compare_strings);
+	appendStringInfoString(buf, "<div class=\"filters\" role=\"search\">\n"
+						   "<input type=\"search\" id=\"f-q\" placeholder=\"Search models: names, SQL, columns, descriptions\" "
+						   "aria-label=\"Search models\">\n");
+	write_select(buf, "layer", "layer", layers);
+	write_select(buf, "tag", "tag", tags);
+	write_select(buf, "owner", "owner", owners);
+	write_select(buf, "status", "status", statuses);
+	appendStringInfoString(buf, "<b id=\"f-focus\"></b>"
+						   "<select id=\"f-dir\" aria-label=\"focus on\"><option value=\"\">upstream and downstream</option>"
+						   "<option value=\"up\">upstream</option><option value=\"down\">downstream</option></select>\n"
+						   "<button type=\"button\" id=\"f-unfocus\" hidden>unfocus</button>"
+						   "<button type=\"button\" id=\"f-clear\">clear</button>"
+						   "<span id=\"f-count\" class=\"muted\"></span>\n</div>\n");
 }
 
 static void
@@ -516,117 +379,11 @@ write_graph(DocsPage *page)
 
 	appendStringInfoString(buf, "<section id=\"graph\">\n<h2>Graph</h2>\n<p class=\"legend\">");
 	for (int s = 0; s < DOCS_NSTATUS; s++)
-		html_badge(buf, DocsStatuses[s].name, DocsStatuses[s].label);
+		DocsBadge(buf, DocsStatuses[s].name, DocsStatuses[s].label);
 	appendStringInfoString(buf, "<span class=\"muted\">Each model is colored by its last step; "
 						   "a click opens its section.</span></p>\n<div class=\"graph\">\n");
 	appendStringInfoString(buf, page->svg);
 	appendStringInfoString(buf, "</div>\n</section>\n");
-}
-
-/*
- * write_gantt
- *		The last run: one bar per model step from its start to its end, in
- *		lanes (a step goes to the first lane free at its start: with
- *		threads, the lanes are the workers at work).
- */
-static void
-write_gantt(DocsPage *page)
-{
-	StringInfo	buf = &page->html;
-	const int	label_width = 70,
-				chart_width = 900,
-				lane_height = 22;
-	double		total_ms = 1;
-	double	   *lane_end = palloc0(sizeof(double) * (list_length(page->gantt) + 1));
-	int		   *lane_of = palloc0(sizeof(int) * (list_length(page->gantt) + 1));
-	int			lanes = 0;
-	ListCell   *lc;
-	DocsRow		first;
-
-	appendStringInfoString(buf, "<section id=\"last-run\">\n<h2>Last run</h2>\n");
-	if (page->gantt == NIL)
-	{
-		appendStringInfoString(buf, "<p class=\"muted\">No run has built a model you may read.</p>\n</section>\n");
-		return;
-	}
-	first = linitial(page->gantt);
-	total_ms = Max(atof(first[G_RUN_MS]), 1);
-	foreach(lc, page->gantt)
-	{
-		DocsRow		row = lfirst(lc);
-		double		start = atof(row[G_START_MS]);
-		int			lane;
-
-		total_ms = Max(total_ms, atof(row[G_END_MS]));
-		for (lane = 0; lane < lanes && lane_end[lane] > start + 0.01; lane++)
-			;
-		if (lane == lanes)
-			lanes++;
-		lane_end[lane] = atof(row[G_END_MS]);
-		lane_of[foreach_current_index(lc)] = lane;
-	}
-	appendStringInfo(buf, "<p>Run %s: ", first[G_RUN]);
-	html_badge(buf, first[G_RUN_STATUS], first[G_RUN_STATUS]);
-	appendStringInfo(buf, " %d steps in %s, %d lane%s.</p>\n", list_length(page->gantt),
-					 duration_text(total_ms), lanes, lanes == 1 ? "" : "s");
-	appendStringInfo(buf, "<svg class=\"gantt\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-					 "viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Gantt chart of the last run\">\n",
-					 label_width + chart_width + 10, lanes * lane_height + 24,
-					 label_width + chart_width + 10, lanes * lane_height + 24);
-	for (int lane = 0; lane < lanes; lane++)
-		appendStringInfo(buf, "<text x=\"0\" y=\"%d\" font-size=\"11\" fill=\"#46505c\">lane %d</text>\n",
-						 lane * lane_height + 15, lane + 1);
-	for (int tick = 0; tick <= 4; tick++)
-	{
-		int			x = label_width + chart_width * tick / 4;
-
-		appendStringInfo(buf, "<line x1=\"%d\" y1=\"0\" x2=\"%d\" y2=\"%d\" stroke=\"#e1e5ea\"/>"
-						 "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#7a8491\" text-anchor=\"%s\">%s</text>\n",
-						 x, x, lanes * lane_height + 4, x, lanes * lane_height + 18,
-						 tick == 0 ? "start" : tick == 4 ? "end" : "middle",
-						 duration_text(total_ms * tick / 4));
-	}
-	foreach(lc, page->gantt)
-	{
-		DocsRow		row = lfirst(lc);
-		DocsStatus	status = DocsStatusOf(row[G_STATUS], is_true(row[G_WARNED]));
-		double		start = atof(row[G_START_MS]);
-		double		end = atof(row[G_END_MS]);
-		double		x = label_width + chart_width * start / total_ms;
-		double		width = Max(chart_width * (end - start) / total_ms, 1.5);
-		int			y = lane_of[foreach_current_index(lc)] * lane_height + 2;
-		bool		link = on_page(page, row[G_MODEL]);
-
-		if (link)
-		{
-			appendStringInfoString(buf, "<a href=\"#model-");
-			html_text(buf, row[G_MODEL]);
-			appendStringInfoString(buf, "\">");
-		}
-		appendStringInfo(buf, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" rx=\"3\" "
-						 "fill=\"%s\" stroke=\"#5b6470\" stroke-width=\"0.5\"><title>",
-						 x, y, width, lane_height - 5, DocsStatuses[status].fill);
-		html_text(buf, row[G_MODEL]);
-		appendStringInfo(buf, ": %s, %s%s rows, %s</title></rect>",
-						 DocsStatuses[status].label, is_true(row[G_WORKER]) ? "in a worker, " : "",
-						 row[G_ROWS] ? row[G_ROWS] : "no",
-						 duration_text(atof(row[G_MS] ? row[G_MS] : "0")));
-		/* the name inside its bar, cut to what fits (about 6 px a letter) */
-		if (width > 40)
-		{
-			int			fits = (int) ((width - 8) / 6);
-			char	   *label = pstrdup(row[G_MODEL]);
-
-			if (strlen(label) > (size_t) fits)
-				label[fits] = '\0';
-			appendStringInfo(buf, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" fill=\"#1f2630\">",
-							 x + 4, y + 12);
-			html_text(buf, label);
-			appendStringInfoString(buf, "</text>");
-		}
-		appendStringInfoString(buf, link ? "</a>\n" : "\n");
-	}
-	appendStringInfoString(buf, "</svg>\n</section>\n");
 }
 
 static void
@@ -648,21 +405,19 @@ write_runs(DocsPage *page)
 	{
 		DocsRow		row = lfirst(lc);
 
-		appendStringInfoString(buf, "<tr>");
-		html_cell(buf, "td", row[R_ID]);
-		appendStringInfoString(buf, "<td>");
-		html_badge(buf, row[R_STATUS], row[R_STATUS]);
+		appendStringInfo(buf, "<tr><td><a href=\"#run-%s\">%s</a></td><td>", row[R_ID], row[R_ID]);
+		DocsBadge(buf, row[R_STATUS], row[R_STATUS]);
 		appendStringInfoString(buf, "</td>");
-		html_cell(buf, "td", row[R_SELECTOR]);
-		html_cell(buf, "td", row[R_BY]);
-		html_cell(buf, "td", row[R_STARTED]);
-		html_cell(buf, "td class=\"num\"", row[R_SECONDS]);
-		html_cell(buf, "td class=\"num\"", row[R_MODELS]);
-		html_cell(buf, "td class=\"num\"", row[R_SUCCEEDED]);
-		html_cell(buf, "td class=\"num\"", row[R_FAILED]);
-		html_cell(buf, "td class=\"num\"", row[R_SKIPPED]);
-		html_cell(buf, "td class=\"num\"", row[R_PUBLISHED]);
-		html_cell(buf, "td", row[R_MESSAGE]);
+		DocsCell(buf, "td", row[R_SELECTOR]);
+		DocsCell(buf, "td", row[R_BY]);
+		DocsCell(buf, "td", row[R_STARTED]);
+		DocsCell(buf, "td class=\"num\"", row[R_SECONDS]);
+		DocsCell(buf, "td class=\"num\"", row[R_MODELS]);
+		DocsCell(buf, "td class=\"num\"", row[R_SUCCEEDED]);
+		DocsCell(buf, "td class=\"num\"", row[R_FAILED]);
+		DocsCell(buf, "td class=\"num\"", row[R_SKIPPED]);
+		DocsCell(buf, "td class=\"num\"", row[R_PUBLISHED]);
+		DocsCell(buf, "td", row[R_MESSAGE]);
 		appendStringInfoString(buf, "</tr>\n");
 	}
 	appendStringInfoString(buf, "</table>\n</section>\n");
@@ -680,46 +435,46 @@ write_sources(DocsPage *page)
 	foreach(lc, page->sources)
 	{
 		DocsRow		row = lfirst(lc);
-		List	   *tables = rows_of(page->source_tables, ST_SOURCE, row[SO_NAME]);
+		List	   *tables = DocsRowsOf(page->source_tables, ST_SOURCE, row[SO_NAME]);
 		ListCell   *lt;
 
 		appendStringInfoString(buf, "<article class=\"model\" id=\"source-");
-		html_text(buf, row[SO_NAME]);
+		DocsText(buf, row[SO_NAME]);
 		appendStringInfoString(buf, "\">\n<h3>");
-		html_text(buf, row[SO_NAME]);
+		DocsText(buf, row[SO_NAME]);
 		appendStringInfoString(buf, "</h3>\n<p class=\"meta\">");
-		html_text(buf, row[SO_KIND]);
+		DocsText(buf, row[SO_KIND]);
 		if (row[SO_SERVER])
 		{
 			appendStringInfoString(buf, " on server ");
-			html_text(buf, row[SO_SERVER]);
+			DocsText(buf, row[SO_SERVER]);
 		}
 		if (row[SO_REMOTE])
 		{
 			appendStringInfoString(buf, ", remote schema ");
-			html_text(buf, row[SO_REMOTE]);
+			DocsText(buf, row[SO_REMOTE]);
 		}
 		appendStringInfoString(buf, " &rarr; schema <b>");
-		html_text(buf, row[SO_LOCAL]);
+		DocsText(buf, row[SO_LOCAL]);
 		appendStringInfoString(buf, "</b> &middot; owner ");
-		html_text(buf, row[SO_OWNER]);
+		DocsText(buf, row[SO_OWNER]);
 		appendStringInfoString(buf, " &middot; changes ");
-		html_text(buf, row[SO_CHANGES]);
+		DocsText(buf, row[SO_CHANGES]);
 		if (row[SO_FRESHNESS])
 		{
 			appendStringInfoString(buf, " &middot; freshness column ");
-			html_text(buf, row[SO_FRESHNESS]);
+			DocsText(buf, row[SO_FRESHNESS]);
 			appendStringInfoString(buf, " (warn after ");
-			html_text(buf, row[SO_WARN] ? row[SO_WARN] : "-");
+			DocsText(buf, row[SO_WARN] ? row[SO_WARN] : "-");
 			appendStringInfoString(buf, ", error after ");
-			html_text(buf, row[SO_ERROR] ? row[SO_ERROR] : "-");
+			DocsText(buf, row[SO_ERROR] ? row[SO_ERROR] : "-");
 			appendStringInfoString(buf, ")");
 		}
 		appendStringInfoString(buf, "</p>\n");
 		if (row[SO_DESCRIPTION])
 		{
 			appendStringInfoString(buf, "<p class=\"desc\">");
-			html_text(buf, row[SO_DESCRIPTION]);
+			DocsText(buf, row[SO_DESCRIPTION]);
 			appendStringInfoString(buf, "</p>\n");
 		}
 		appendStringInfoString(buf, "<table>\n<tr><th>table</th><th>read by</th>"
@@ -729,9 +484,9 @@ write_sources(DocsPage *page)
 			DocsRow		table = lfirst(lt);
 
 			appendStringInfoString(buf, "<tr>");
-			html_cell(buf, "td", table[ST_TABLE]);
-			html_cell(buf, "td", table[ST_READERS]);
-			html_cell(buf, "td", table[ST_LAST]);
+			DocsCell(buf, "td", table[ST_TABLE]);
+			DocsCell(buf, "td", table[ST_READERS]);
+			DocsCell(buf, "td", table[ST_LAST]);
 			appendStringInfoString(buf, "</tr>\n");
 		}
 		appendStringInfoString(buf, "</table>\n</article>\n");
@@ -764,17 +519,17 @@ write_schedules(DocsPage *page)
 		if (DocsCronNext(row[SC_CRON], now, &next))
 			next_text = utc_minute(next);
 		appendStringInfoString(buf, "<tr>");
-		html_cell(buf, "td", row[SC_NAME]);
-		html_cell(buf, "td", row[SC_SELECTOR]);
-		html_cell(buf, "td", row[SC_CRON]);
-		html_cell(buf, "td", next_text);
-		html_cell(buf, "td class=\"num\"", row[SC_RETRIES]);
-		html_cell(buf, "td class=\"num\"", row[SC_THREADS]);
-		html_cell(buf, "td", row[SC_OWNER]);
+		DocsCell(buf, "td", row[SC_NAME]);
+		DocsCell(buf, "td", row[SC_SELECTOR]);
+		DocsCell(buf, "td", row[SC_CRON]);
+		DocsCell(buf, "td", next_text);
+		DocsCell(buf, "td class=\"num\"", row[SC_RETRIES]);
+		DocsCell(buf, "td class=\"num\"", row[SC_THREADS]);
+		DocsCell(buf, "td", row[SC_OWNER]);
 		appendStringInfoString(buf, "<td>");
 		if (row[SC_STATUS])
 		{
-			html_badge(buf, row[SC_STATUS], row[SC_STATUS]);
+			DocsBadge(buf, row[SC_STATUS], row[SC_STATUS]);
 			appendStringInfo(buf, " run %s, %s attempt%s", row[SC_RUN] ? row[SC_RUN] : "-",
 							 row[SC_ATTEMPTS] ? row[SC_ATTEMPTS] : "1",
 							 row[SC_ATTEMPTS] && strcmp(row[SC_ATTEMPTS], "1") != 0 ? "s" : "");
@@ -782,8 +537,8 @@ write_schedules(DocsPage *page)
 		else
 			appendStringInfoString(buf, "<span class=\"muted\">not run yet</span>");
 		appendStringInfoString(buf, "</td>");
-		html_cell(buf, "td", row[SC_FINISHED]);
-		html_cell(buf, "td", row[SC_MESSAGE]);
+		DocsCell(buf, "td", row[SC_FINISHED]);
+		DocsCell(buf, "td", row[SC_MESSAGE]);
 		appendStringInfoString(buf, "</tr>\n");
 	}
 	appendStringInfoString(buf, "</table>\n</section>\n");
@@ -807,8 +562,8 @@ static void
 write_columns(DocsPage *page, DocsRow model)
 {
 	StringInfo	buf = &page->html;
-	List	   *columns = rows_of(page->columns, C_MODEL, model[M_NAME]);
-	List	   *lineage = rows_of(page->lineage, L_MODEL, model[M_NAME]);
+	List	   *columns = DocsRowsOf(page->columns, C_MODEL, model[M_NAME]);
+	List	   *lineage = DocsRowsOf(page->lineage, L_MODEL, model[M_NAME]);
 	ListCell   *lc;
 
 	if (!write_subsection(buf, "Columns", columns, "No relation to read the columns of."))
@@ -821,11 +576,11 @@ write_columns(DocsPage *page, DocsRow model)
 		DocsRow		column = lfirst(lc);
 
 		appendStringInfoString(buf, "<tr id=\"c-");
-		html_text(buf, model[M_NAME]);
+		DocsText(buf, model[M_NAME]);
 		appendStringInfo(buf, "-%s\">", column[C_ATTNUM]);
-		html_cell(buf, "td", column[C_NAME]);
-		html_cell(buf, "td", column[C_TYPE]);
-		html_cell(buf, "td", column[C_DESCRIPTION]);
+		DocsCell(buf, "td", column[C_NAME]);
+		DocsCell(buf, "td", column[C_TYPE]);
+		DocsCell(buf, "td", column[C_DESCRIPTION]);
 		for (int pass = 0; pass < 2; pass++)
 		{
 			ListCell   *ll;
@@ -846,22 +601,22 @@ write_columns(DocsPage *page, DocsRow model)
 				if (!projection)
 				{
 					appendStringInfoString(buf, "<em>");
-					html_text(buf, src[L_KIND]);
+					DocsText(buf, src[L_KIND]);
 					appendStringInfoString(buf, "</em> ");
 				}
 				link = src[L_UP_MODEL] != NULL && src[L_UP_ATTNUM] != NULL &&
-					on_page(page, src[L_UP_MODEL]);
+					DocsOnPage(page, src[L_UP_MODEL]);
 				if (link)
 				{
 					appendStringInfoString(buf, "<a href=\"#c-");
-					html_text(buf, src[L_UP_MODEL]);
+					DocsText(buf, src[L_UP_MODEL]);
 					appendStringInfo(buf, "-%s\">", src[L_UP_ATTNUM]);
 				}
-				html_text(buf, src[L_SCHEMA]);
+				DocsText(buf, src[L_SCHEMA]);
 				appendStringInfoChar(buf, '.');
-				html_text(buf, src[L_RELATION]);
+				DocsText(buf, src[L_RELATION]);
 				appendStringInfoChar(buf, '.');
-				html_text(buf, src[L_SRC_COLUMN]);
+				DocsText(buf, src[L_SRC_COLUMN]);
 				if (link)
 					appendStringInfoString(buf, "</a>");
 			}
@@ -876,7 +631,7 @@ static void
 write_tests(DocsPage *page, DocsRow model)
 {
 	StringInfo	buf = &page->html;
-	List	   *tests = rows_of(page->tests, T_MODEL, model[M_NAME]);
+	List	   *tests = DocsRowsOf(page->tests, T_MODEL, model[M_NAME]);
 	ListCell   *lc;
 
 	if (!write_subsection(buf, "Tests", tests, "No test."))
@@ -890,32 +645,32 @@ write_tests(DocsPage *page, DocsRow model)
 
 		appendStringInfoString(buf, "<tr>");
 		appendStringInfoString(buf, "<td>");
-		html_text(buf, test[T_NAME]);
+		DocsText(buf, test[T_NAME]);
 		if (test[T_DESCRIPTION])
 		{
 			appendStringInfoString(buf, "<br><span class=\"muted\">");
-			html_text(buf, test[T_DESCRIPTION]);
+			DocsText(buf, test[T_DESCRIPTION]);
 			appendStringInfoString(buf, "</span>");
 		}
 		appendStringInfoString(buf, "</td>");
-		html_cell(buf, "td", test[T_KIND]);
+		DocsCell(buf, "td", test[T_KIND]);
 		appendStringInfoString(buf, "<td>");
-		html_text(buf, test[T_SEVERITY]);
-		appendStringInfoString(buf, is_true(test[T_BLOCKING]) ? ", blocks publishing" : "");
+		DocsText(buf, test[T_SEVERITY]);
+		appendStringInfoString(buf, DocsIsTrue(test[T_BLOCKING]) ? ", blocks publishing" : "");
 		appendStringInfoString(buf, "</td>");
-		html_cell(buf, "td", test[T_DETAIL]);
+		DocsCell(buf, "td", test[T_DETAIL]);
 		appendStringInfoString(buf, "<td>");
 		if (test[T_STATUS])
 		{
-			html_badge(buf, test[T_STATUS], test[T_STATUS]);
+			DocsBadge(buf, test[T_STATUS], test[T_STATUS]);
 			appendStringInfo(buf, " <span class=\"muted\">run %s</span>", test[T_RUN]);
 		}
 		else
 			appendStringInfoString(buf, "<span class=\"muted\">not run yet</span>");
 		appendStringInfoString(buf, "</td>");
-		html_cell(buf, "td class=\"num\"", test[T_FAILURES]);
-		html_cell(buf, "td", test[T_OBSERVED]);
-		html_cell(buf, "td", test[T_MESSAGE]);
+		DocsCell(buf, "td class=\"num\"", test[T_FAILURES]);
+		DocsCell(buf, "td", test[T_OBSERVED]);
+		DocsCell(buf, "td", test[T_MESSAGE]);
 		appendStringInfoString(buf, "</tr>\n");
 	}
 	appendStringInfoString(buf, "</table>\n");
@@ -926,7 +681,7 @@ static void
 write_steps(DocsPage *page, DocsRow model)
 {
 	StringInfo	buf = &page->html;
-	List	   *steps = rows_of(page->steps, S_MODEL, model[M_NAME]);
+	List	   *steps = DocsRowsOf(page->steps, S_MODEL, model[M_NAME]);
 	double		max_ms = 1;
 	int			n = list_length(steps);
 	ListCell   *lc;
@@ -944,28 +699,28 @@ write_steps(DocsPage *page, DocsRow model)
 		DocsRow		step = list_nth(steps, i);
 		double		ms = atof(step[S_MS] ? step[S_MS] : "0");
 		double		height = Max(26 * ms / max_ms, 2);
-		DocsStatus	status = DocsStatusOf(step[S_STATUS], is_true(step[S_WARNED]));
+		DocsStatus	status = DocsStatusOf(step[S_STATUS], DocsIsTrue(step[S_WARNED]));
 
 		appendStringInfo(buf, "<rect x=\"%d\" y=\"%.1f\" width=\"11\" height=\"%.1f\" fill=\"%s\" "
 						 "stroke=\"#5b6470\" stroke-width=\"0.5\"><title>run %s: %s, %s</title></rect>",
 						 (n - 1 - i) * 14, 27 - height, height, DocsStatuses[status].fill,
-						 step[S_RUN], DocsStatuses[status].label, duration_text(ms));
+						 step[S_RUN], DocsStatuses[status].label, DocsDuration(ms));
 	}
 	appendStringInfoString(buf, "</svg>\n<table>\n<tr><th>run</th><th>status</th><th>rows</th>"
-						   "<th>ms</th><th>started (UTC)</th></tr>\n");
+						   "<th>ms</th><th>started (UTC)</th><th>why</th></tr>\n");
 	foreach(lc, steps)
 	{
 		DocsRow		step = lfirst(lc);
-		DocsStatus	status = DocsStatusOf(step[S_STATUS], is_true(step[S_WARNED]));
+		DocsStatus	status = DocsStatusOf(step[S_STATUS], DocsIsTrue(step[S_WARNED]));
 
 		appendStringInfoString(buf, "<tr>");
-		html_cell(buf, "td", step[S_RUN]);
-		appendStringInfoString(buf, "<td>");
-		html_badge(buf, DocsStatuses[status].name, DocsStatuses[status].label);
+		appendStringInfo(buf, "<td><a href=\"#run-%s\">%s</a></td><td>", step[S_RUN], step[S_RUN]);
+		DocsBadge(buf, DocsStatuses[status].name, DocsStatuses[status].label);
 		appendStringInfoString(buf, "</td>");
-		html_cell(buf, "td class=\"num\"", step[S_ROWS]);
-		html_cell(buf, "td class=\"num\"", step[S_MS]);
-		html_cell(buf, "td", step[S_STARTED]);
+		DocsCell(buf, "td class=\"num\"", step[S_ROWS]);
+		DocsCell(buf, "td class=\"num\"", step[S_MS]);
+		DocsCell(buf, "td", step[S_STARTED]);
+		DocsCell(buf, "td class=\"reason\"", step[S_MESSAGE]);
 		appendStringInfoString(buf, "</tr>\n");
 	}
 	appendStringInfoString(buf, "</table>\n");
@@ -978,34 +733,47 @@ write_model(DocsPage *page, DocsRow model)
 	DocsStatus	status = DocsFindState(page->states, model[M_NAME])->status;
 
 	appendStringInfoString(buf, "<article class=\"model\" id=\"model-");
-	html_text(buf, model[M_NAME]);
-	appendStringInfoString(buf, "\">\n<h3>");
-	html_text(buf, model[M_RELATION]);
+	DocsText(buf, model[M_NAME]);
+	appendStringInfoString(buf, "\" data-model=\"");
+	DocsText(buf, model[M_NAME]);
+	appendStringInfoString(buf, "\" data-layer=\"");
+	DocsText(buf, model[M_LAYER]);
+	appendStringInfoString(buf, "\" data-owner=\"");
+	DocsText(buf, model[M_OWNER]);
+	appendStringInfoString(buf, "\" data-tags=\"");
+	DocsText(buf, model[M_TAGS]);
+	appendStringInfoString(buf, "\" data-up=\"");
+	DocsText(buf, model[M_UP]);
+	appendStringInfo(buf, "\" data-status=\"%s\">\n<h3>", DocsStatuses[status].name);
+	DocsText(buf, model[M_RELATION]);
 	appendStringInfoChar(buf, ' ');
-	html_badge(buf, DocsStatuses[status].name, DocsStatuses[status].label);
-	appendStringInfoString(buf, "</h3>\n<p class=\"meta\">layer <b>");
-	html_text(buf, model[M_LAYER]);
+	DocsBadge(buf, DocsStatuses[status].name, DocsStatuses[status].label);
+	appendStringInfoString(buf, "<button type=\"button\" class=\"focus\" data-focus=\"");
+	DocsText(buf, model[M_NAME]);
+	appendStringInfoString(buf, "\" title=\"show only this model, what it reads and what reads it\">focus</button>"
+						   "</h3>\n<p class=\"meta\">layer <b>");
+	DocsText(buf, model[M_LAYER]);
 	appendStringInfoString(buf, "</b> &middot; ");
-	html_text(buf, model[M_MATERIALIZED]);
+	DocsText(buf, model[M_MATERIALIZED]);
 	appendStringInfoString(buf, " &middot; owner <b>");
-	html_text(buf, model[M_OWNER]);
+	DocsText(buf, model[M_OWNER]);
 	appendStringInfoString(buf, "</b> &middot; ");
 	if (model[M_AS_OF])
 	{
 		appendStringInfoString(buf, "data as of ");
-		html_text(buf, model[M_AS_OF]);
+		DocsText(buf, model[M_AS_OF]);
 		appendStringInfoString(buf, " UTC (");
-		html_text(buf, model[M_AGE]);
+		DocsText(buf, model[M_AGE]);
 		appendStringInfoString(buf, " ago");
 		if (model[M_LAYER_FRESHNESS])
 		{
 			appendStringInfoString(buf, "; the layer expects ");
-			html_text(buf, model[M_LAYER_FRESHNESS]);
+			DocsText(buf, model[M_LAYER_FRESHNESS]);
 			appendStringInfoString(buf, ")");
-			if (is_true(model[M_STALE]))
+			if (DocsIsTrue(model[M_STALE]))
 			{
 				appendStringInfoChar(buf, ' ');
-				html_badge(buf, "stale", "stale");
+				DocsBadge(buf, "stale", "stale");
 			}
 		}
 		else
@@ -1017,13 +785,13 @@ write_model(DocsPage *page, DocsRow model)
 	if (model[M_DESCRIPTION])
 	{
 		appendStringInfoString(buf, "<p class=\"desc\">");
-		html_text(buf, model[M_DESCRIPTION]);
+		DocsText(buf, model[M_DESCRIPTION]);
 		appendStringInfoString(buf, "</p>\n");
 	}
 	appendStringInfoString(buf, "<p class=\"meta\">");
-	html_text(buf, model[M_SETTINGS]);
+	DocsText(buf, model[M_SETTINGS]);
 	appendStringInfoString(buf, "</p>\n<details><summary>SQL</summary><pre><code>");
-	html_text(buf, model[M_SQL]);
+	DocsText(buf, model[M_SQL]);
 	appendStringInfoString(buf, "</code></pre></details>\n");
 	write_columns(page, model);
 	write_tests(page, model);
@@ -1049,11 +817,13 @@ write_models(DocsPage *page)
 				appendStringInfoString(buf, "</ul>\n");
 			layer = model[M_LAYER];
 			appendStringInfoString(buf, "<h4>");
-			html_text(buf, layer);
+			DocsText(buf, layer);
 			appendStringInfoString(buf, "</h4>\n<ul class=\"index\">\n");
 		}
-		appendStringInfoString(buf, "<li>");
-		model_link(page, model[M_NAME]);
+		appendStringInfoString(buf, "<li data-model=\"");
+		DocsText(buf, model[M_NAME]);
+		appendStringInfoString(buf, "\">");
+		DocsModelLink(page, model[M_NAME]);
 		appendStringInfoString(buf, "</li>\n");
 	}
 	if (layer != NULL)
@@ -1066,8 +836,9 @@ write_models(DocsPage *page)
 }
 
 /*
- * medallion_docs(selector) returns the page of the selected models as one
- * HTML document.
+ * medallion_docs(selector, run_id) returns the page of the selected models
+ * as one HTML document, with the Gantt chart of run run_id (NULL: the
+ * last run).  A NULL selector gives NULL.
  */
 Datum
 medallion_docs(PG_FUNCTION_ARGS)
@@ -1078,9 +849,13 @@ medallion_docs(PG_FUNCTION_ARGS)
 	Drawing    *drawing;
 	List	   *readable = NIL;
 	List	   *owned = NIL;
+	bool		run_found;
 	CatalogSession session;
 
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
 	page.selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	page.run_id = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1);
 	CatalogRequireAdmin("read the pipeline's page");
 	graph = GraphLoad(ModelListFresh(), false);
 	selected = GraphSelect(graph, page.selector, NULL);
@@ -1106,6 +881,7 @@ medallion_docs(PG_FUNCTION_ARGS)
 	page.params[0] = ObjectIdGetDatum(GetUserId());
 	page.params[1] = ListToTextArray(readable);
 	page.params[2] = ListToTextArray(owned);
+	page.params[3] = Int64GetDatum(page.run_id);
 	CatalogEnter(&session);
 	page.models = read_rows(&page, Q_MODELS);
 	page.columns = read_rows(&page, Q_COLUMNS);
@@ -1113,20 +889,28 @@ medallion_docs(PG_FUNCTION_ARGS)
 	page.tests = read_rows(&page, Q_TESTS);
 	page.steps = read_rows(&page, Q_STEPS);
 	page.runs = read_rows(&page, Q_RUNS);
-	page.gantt = read_rows(&page, Q_GANTT);
+	page.gantt = read_rows(&page, DOCS_Q_GANTT);
 	page.sources = read_rows(&page, Q_SOURCES);
 	page.source_tables = read_rows(&page, Q_SOURCE_TABLES);
 	page.schedules = read_rows(&page, Q_SCHEDULES);
+	run_found = read_rows(&page, "SELECT r.run_id FROM medallion.runs r WHERE r.run_id = $4") != NIL;
 	CatalogLeave(&session);
+	if (page.run_id != 0 && !run_found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("run " INT64_FORMAT " does not exist", page.run_id),
+				 errhint("medallion.runs lists the runs the ledger keeps (medallion.ledger_retention).")));
 
 	initStringInfo(&page.html);
 	write_header(&page);
+	write_filters(&page);
 	write_graph(&page);
-	write_gantt(&page);
+	DocsWriteRun(&page);
+	DocsWriteGrid(&page);
 	write_runs(&page);
 	write_sources(&page);
 	write_schedules(&page);
 	write_models(&page);
-	appendStringInfoString(&page.html, "</main>\n</body>\n</html>\n");
+	appendStringInfo(&page.html, "</main>\n<script>%s</script>\n</body>\n</html>\n", DocsScript());
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(page.html.data, page.html.len));
 }

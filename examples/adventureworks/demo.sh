@@ -3,18 +3,25 @@
 # examples/adventureworks/demo.sh: what "make demo" does.
 #
 # Sets up as make test does (packages, build, install), starts a cluster in
-# /tmp/medallion-demo, generates the AdventureWorks source (sf = 1),
-# registers both model sets, runs medallion_run('gold') with its progress,
-# shows a few gold rows and the lineage graph, writes the pipeline's page
-# (/tmp/medallion-demo/pipeline.html, from medallion_docs()) and says how
-# to connect.
+# a new temporary directory (mktemp -d, printed), generates the
+# AdventureWorks source (sf = 1), registers both model sets, runs
+# medallion_run('gold') with its progress, schedules it every hour (pg_cron
+# runs the job as a background worker), shows a few gold rows and the
+# lineage graph, writes the pipeline's page (pipeline.html in that
+# directory, from medallion_docs()) and says how to connect.
 # The cluster keeps running; "demo.sh stop" (make demo-stop) stops it and
-# removes it.  SF=n changes the scale.
+# removes its directory.  The directory of the running demo is kept in
+# $STATE; a new demo stops the previous one first.  Nothing else is
+# removed: stop removes only a directory that has demo.sh's mark in it.
+# SF=n changes the scale.
 #
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PGBIN=/usr/lib/postgresql/15/bin
-DEMO=/tmp/medallion-demo
+# the PostgreSQL that test/run sets up (PG_CONFIG picks another install)
+export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PGBIN=$($PG_CONFIG --bindir)
+STATE=${TMPDIR:-/tmp}/medallion-demo.current
+MARK=.medallion-demo
 SF=${SF:-1}
 
 as_cluster_owner() {
@@ -25,12 +32,20 @@ as_cluster_owner() {
 	fi
 }
 
+# Stop the demo whose directory $STATE names, and remove that directory
+# if demo.sh made it (it has $MARK).
 stop() {
-	if [ -f "$DEMO/data/postmaster.pid" ]; then
-		as_cluster_owner "$PGBIN/pg_ctl" -D "$DEMO/data" -m fast -w stop >/dev/null
-		echo "demo: stopped"
+	local dir
+	[ -f "$STATE" ] || { echo "demo: none is running"; return 0; }
+	dir=$(cat "$STATE")
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		as_cluster_owner "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+		echo "demo: stopped the cluster in $dir"
 	fi
-	rm -rf "$DEMO"
+	if [ -n "$dir" ] && [ -f "$dir/$MARK" ]; then
+		rm -rf "$dir"
+	fi
+	rm -f "$STATE"
 }
 
 if [ "${1:-}" = "stop" ]; then
@@ -42,8 +57,11 @@ say() { printf '\n== %s\n' "$*"; }
 
 bash "$ROOT/test/run" --setup-only
 stop >/dev/null 2>&1 || true
-mkdir -p "$DEMO"
+DEMO=$(mktemp -d "${TMPDIR:-/tmp}/medallion-demo.XXXXXX")
+touch "$DEMO/$MARK"
+echo "$DEMO" > "$STATE"
 [ "$(id -u)" = 0 ] && chown postgres "$DEMO"
+echo "demo: its files are in $DEMO"
 
 PORT=54399
 while (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do
@@ -59,6 +77,9 @@ unix_socket_directories = '$DEMO'
 listen_addresses = 'localhost'
 shared_preload_libraries = 'pg_cron,medallion'
 cron.database_name = 'adventureworks'
+# pg_cron runs each job as a background worker: its launcher needs no
+# login (host connections here ask for a password, which it has not)
+cron.use_background_workers = on
 max_worker_processes = 16
 EOF
 as_cluster_owner "$PGBIN/pg_ctl" -D "$DEMO/data" -l "$DEMO/postgresql.log" -w start >/dev/null
@@ -83,6 +104,9 @@ $PSQL -At -c "SELECT count(*) || ' models, ' || (SELECT count(*) FROM medallion.
 
 say "SELECT * FROM medallion_run('gold')"
 $PSQL -c "SELECT model, status, rows, ms, tests_passed AS passed, tests_warned AS warned, tests_failed AS failed FROM medallion_run('gold')"
+
+say "SELECT medallion_schedule('gold_hourly', 'gold', '7 * * * *')"
+$PSQL -At -c "SELECT 'pg_cron job ' || medallion_schedule('gold_hourly', 'gold', '7 * * * *') || ': gold at 7 past every hour (GMT)'"
 
 say "gold: the last days of sales"
 $PSQL -c "SELECT order_date, orders, revenue, avg_order_value, revenue_ma_7d, revenue_ytd
@@ -112,5 +136,6 @@ cat <<EOF
   try:                      SELECT * FROM medallion.status;
                             SELECT * FROM medallion_lineage('gld_sales_summary', 'revenue');
                             SELECT * FROM medallion_run('gold', threads => 2);
+                            SELECT * FROM medallion.schedules;
   stop it:                  make demo-stop
 EOF

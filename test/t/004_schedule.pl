@@ -165,11 +165,12 @@ psql('postgres', "SELECT medallion_unschedule('nightly')");
 is(psql('postgres', "SELECT count(*) FROM cron.job WHERE jobid = $job"), '0', 'medallion_unschedule removes the pg_cron job');
 is(psql('postgres', 'SELECT count(*) FROM medallion.schedules'), '0', 'and the schedule');
 
-# an admin who is not a superuser schedules too (pg_cron's database is read
+# an admin who is not a superuser (who may log in: pg_cron starts her jobs
+# as her sessions) schedules too (pg_cron's database is read
 # for it), and owns the schedule: another admin cannot record its outcome
 # or remove it
 psql('postgres', "DROP ROLE IF EXISTS tap_sched_alice; DROP ROLE IF EXISTS tap_sched_bob;
-				  CREATE ROLE tap_sched_alice IN ROLE medallion_admin; CREATE ROLE tap_sched_bob IN ROLE medallion_admin;
+				  CREATE ROLE tap_sched_alice LOGIN IN ROLE medallion_admin; CREATE ROLE tap_sched_bob LOGIN IN ROLE medallion_admin;
 				  GRANT USAGE ON SCHEMA cron TO tap_sched_alice, tap_sched_bob;
 				  GRANT SELECT ON public.sched_src TO tap_sched_alice");
 psql('postgres', "SET ROLE tap_sched_alice; SELECT medallion_create_model('sched_alice', 'SELECT id FROM public.sched_src', layer => 'silver')");
@@ -203,20 +204,118 @@ psql('postgres', "REVOKE USAGE ON SCHEMA cron FROM tap_sched_alice, tap_sched_bo
 				  REVOKE SELECT ON public.sched_src FROM tap_sched_alice;
 				  DROP ROLE tap_sched_alice; DROP ROLE tap_sched_bob");
 
-# a database without pg_cron
-psql('postgres', 'DROP DATABASE IF EXISTS tap_nocron');
-psql('postgres', 'CREATE DATABASE tap_nocron');
-psql('tap_nocron', 'CREATE EXTENSION medallion');
-psql('tap_nocron', "SELECT medallion_create_model('m', 'SELECT 1 AS one', layer => 'silver')");
-$out = psql('tap_nocron', "SELECT medallion_schedule('nightly', 'm', '0 1 * * *')", ok => \$ok);
-ok(!$ok, 'without pg_cron, scheduling fails');
-like($out, qr/pg_cron is not installed in database "tap_nocron".*HINT:  Add pg_cron to shared_preload_libraries/s,
-	 'with a hint on what to do');
+# a schedule in another database than pg_cron's: its job is made in
+# pg_cron's database (cron.schedule_in_database, by a worker connected
+# there as the caller), runs in this one, and logs no progress notices.
+# This one is real: a schedule due every minute (up to a minute's wait).
+psql('postgres', 'DROP DATABASE IF EXISTS tap_second');
+psql('postgres', 'CREATE DATABASE tap_second');
+psql('tap_second', 'CREATE EXTENSION medallion');
+psql('tap_second', "CREATE TABLE public.second_src AS SELECT 1 AS id UNION ALL SELECT 2");
+psql('tap_second', "SELECT medallion_create_model('second_m', 'SELECT id FROM public.second_src', layer => 'silver')");
+my $second = psql('tap_second', "SELECT medallion_schedule('second_minutely', 'second_m', '* * * * *')");
+like($second, qr/^\d+$/, 'a database without pg_cron schedules too');
+is(psql('postgres', "SELECT jobname || ' | ' || database || ' | ' || command || ' | ' || username FROM cron.job WHERE jobid = $second"),
+   "medallion second_minutely in tap_second | tap_second | CALL public.medallion_run_scheduled('second_minutely') | postgres",
+   'its job is in pg_cron\'s database and runs in the schedule\'s');
+is(psql('tap_second', "SELECT medallion_schedule('second_minutely', 'second_m', '* * * * *', retries => 1)"), $second,
+   'rescheduling there keeps the job');
+is(psql('tap_second', "SELECT jobid || ' ' || retries FROM medallion.schedules WHERE name = 'second_minutely'"), "$second 1",
+   'and medallion.schedules there has it');
+psql('tap_second', "DO \$\$ BEGIN
+	FOR i IN 1 .. 300 LOOP
+		EXIT WHEN EXISTS (SELECT 1 FROM medallion.schedules WHERE name = 'second_minutely' AND last_status IS NOT NULL);
+		PERFORM pg_sleep(0.5);
+	END LOOP; END \$\$");
+is(psql('tap_second', "SELECT last_status || ' after ' || last_attempts FROM medallion.schedules WHERE name = 'second_minutely'"),
+   'success after 1', 'pg_cron ran the schedule in the second database')
+	or diag(psql('postgres', "SELECT string_agg(concat_ws(' ', runid, status, return_message), '; ') FROM cron.job_run_details WHERE jobid = $second"));
+is(psql('tap_second', 'SELECT count(*) FROM silver.second_m'), '2', 'and it published');
+is(psql('tap_second', "SELECT options->>'label' FROM medallion.runs ORDER BY run_id LIMIT 1"),
+   'schedule second_minutely, attempt 1 of 2', 'its run is in that database\'s ledger');
+is(psql('tap_second', [ 'SET client_min_messages = notice', "CALL public.medallion_run_scheduled('second_minutely')",
+						'SHOW client_min_messages', 'SELECT count(*) FROM medallion.runs WHERE backend_pid = pg_backend_pid()' ]),
+   "notice\n1", 'a scheduled run sends no notices, only warnings and errors, and leaves the session\'s setting as it was');
+psql('tap_second', "SELECT medallion_unschedule('second_minutely')");
+is(psql('postgres', "SELECT count(*) FROM cron.job WHERE jobid = $second"), '0', 'unscheduled there, its job is gone');
 
-psql('postgres', 'DROP DATABASE tap_nocron');
+# pg_cron cannot start a job: with cron.use_background_workers off (here)
+# its launcher logs in over TCP as the job's role, with no password; a
+# role pg_hba.conf asks a password of would fail every minute.  Refused,
+# saying what to change.
+my $hba = psql('postgres', "SELECT pg_read_file(current_setting('hba_file'))");
+# (the file is written by the server: lo_export; a large object is seen
+# by the statement after the one that made it)
+sub write_hba
+{
+	my ($content) = @_;
+	my $lo = psql('postgres', "SELECT lo_from_bytea(0, convert_to(\$hba\$$content\$hba\$, 'UTF8'))");
+	psql('postgres', "SELECT lo_export($lo, current_setting('hba_file')); SELECT lo_unlink($lo); SELECT pg_reload_conf()");
+}
+write_hba("host all tap_cron_pw 127.0.0.1/32 scram-sha-256\nhost all tap_cron_pw ::1/128 scram-sha-256\n$hba\n");
+psql('tap_second', "CREATE ROLE tap_cron_pw LOGIN PASSWORD 'secret' IN ROLE medallion_admin;
+					GRANT SELECT ON public.second_src TO tap_cron_pw");
+$out = psql('tap_second', "SET ROLE tap_cron_pw; SELECT medallion_schedule('pw_daily', 'second_m', '0 1 * * *')", ok => \$ok);
+ok(!$ok, 'a schedule pg_cron could not log in for is refused');
+like($out, qr/ERROR:  pg_cron could not start the job of schedule "pw_daily"\nDETAIL:  pg_cron starts each job by logging in as role "tap_cron_pw" to database "tap_second" at cron.host \(localhost\), port \d+, with no password \(cron.use_background_workers is off\), and that login fails: .*password.*\nHINT:  Set cron.use_background_workers = on in postgresql.conf and restart/s,
+	 'saying why and which setting to change');
+is(psql('tap_second', "SELECT count(*) FROM medallion.schedules WHERE name = 'pw_daily'"), '0', 'and nothing was stored');
+is(psql('postgres', "SELECT count(*) FROM cron.job WHERE jobname LIKE 'medallion pw_daily%'"), '0', 'nor a job made');
+write_hba("$hba\n");
+# a role that may not log in: neither as a worker nor over TCP
+psql('tap_second', "CREATE ROLE tap_cron_nologin2 NOLOGIN IN ROLE medallion_admin; GRANT SELECT ON public.second_src TO tap_cron_nologin2");
+$out = psql('tap_second', "SET ROLE tap_cron_nologin2; SELECT medallion_schedule('nologin_daily', 'second_m', '0 1 * * *')", ok => \$ok);
+like($out, qr/pg_cron could not start the job of schedule "nologin_daily"\nDETAIL:  Role "tap_cron_nologin2" may not log in \(NOLOGIN\).*\nHINT:  Schedule as a role that may log in, or ALTER ROLE tap_cron_nologin2 LOGIN\./s,
+	 'a role that may not log in is refused');
+# a role that may not connect to this database (its jobs could not either)
+psql('tap_second', "CREATE ROLE tap_cron_noconnect LOGIN IN ROLE medallion_admin; GRANT SELECT ON public.second_src TO tap_cron_noconnect;
+					REVOKE CONNECT ON DATABASE tap_second FROM PUBLIC");
+$out = psql('tap_second', "SET ROLE tap_cron_noconnect; SELECT medallion_schedule('noconnect_daily', 'second_m', '0 1 * * *')", ok => \$ok);
+like($out, qr/pg_cron could not start the job of schedule "noconnect_daily"\nDETAIL:  Role "tap_cron_noconnect" may not connect to database "tap_second"\.\nHINT:  GRANT CONNECT ON DATABASE tap_second TO tap_cron_noconnect\./,
+	 'a role that may not connect here is refused');
+psql('tap_second', 'GRANT CONNECT ON DATABASE tap_second TO PUBLIC');
+
+# an admin who is not a superuser, from another database than pg_cron's:
+# pg_cron takes cron.schedule_in_database from PUBLIC; the error says what
+# to grant there, and with it the schedule is made
+psql('tap_second', "CREATE ROLE tap_cron_admin LOGIN IN ROLE medallion_admin; GRANT SELECT ON public.second_src TO tap_cron_admin");
+$out = psql('tap_second', "SET ROLE tap_cron_admin; SELECT medallion_schedule('admin_daily', 'second_m', '0 1 * * *')", ok => \$ok);
+ok(!$ok, 'without the grants in pg_cron\'s database, an admin\'s schedule elsewhere is refused');
+like($out, qr/ERROR:  permission denied for .* \(in pg_cron's database "postgres"\).*\nHINT:  A schedule in another database than pg_cron's is made with cron.schedule_in_database: in database "postgres", GRANT USAGE ON SCHEMA cron and GRANT EXECUTE ON FUNCTION cron.schedule_in_database/s,
+	 'saying what to grant there');
+is(psql('tap_second', "SELECT count(*) FROM medallion.schedules WHERE name = 'admin_daily'"), '0', 'and nothing is stored');
+psql('postgres', 'GRANT USAGE ON SCHEMA cron TO tap_cron_admin;
+				  GRANT EXECUTE ON FUNCTION cron.schedule_in_database(text, text, text, text, text, boolean) TO tap_cron_admin');
+my $admin_job = psql('tap_second', "SET ROLE tap_cron_admin; SELECT medallion_schedule('admin_daily', 'second_m', '0 1 * * *')");
+is(psql('postgres', "SELECT username || ' ' || database FROM cron.job WHERE jobid = $admin_job"), 'tap_cron_admin tap_second',
+   'with them, the job is hers, in her database');
+psql('tap_second', "SET ROLE tap_cron_admin; SELECT medallion_unschedule('admin_daily')");
+is(psql('postgres', "SELECT count(*) FROM cron.job WHERE jobid = $admin_job"), '0', 'and she removes it');
+psql('postgres', 'REVOKE USAGE ON SCHEMA cron FROM tap_cron_admin;
+				  REVOKE EXECUTE ON FUNCTION cron.schedule_in_database(text, text, text, text, text, boolean) FROM tap_cron_admin');
+$out = psql('tap_second', "SELECT medallion.cron_job('reschedule')", ok => \$ok);
+like($out, qr/unknown pg_cron call "reschedule"/, 'an unknown pg_cron call is refused');
+psql('tap_second', "REVOKE SELECT ON public.second_src FROM tap_cron_pw, tap_cron_nologin2, tap_cron_noconnect, tap_cron_admin;
+					DROP ROLE tap_cron_pw; DROP ROLE tap_cron_nologin2; DROP ROLE tap_cron_noconnect");
+psql('postgres', 'DROP DATABASE tap_second');
+psql('postgres', 'DROP ROLE tap_cron_admin');
 is(psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgname = 'medallion_job_failed'"), '0',
    'with the last schedule gone, pg_cron\'s log is no longer watched');
 psql('postgres', "SELECT medallion_drop_model('sched_m')");
 psql('postgres', 'DROP TABLE public.sched_src');
 psql('postgres', 'DROP EXTENSION medallion');
+
+# pg_cron loaded but not installed in its database: a schedule from any
+# database says where to install it (pg_cron is installed again after)
+psql('postgres', 'DROP DATABASE IF EXISTS tap_nocron');
+psql('postgres', 'CREATE DATABASE tap_nocron');
+psql('tap_nocron', "CREATE EXTENSION medallion; SELECT medallion_create_model('m', 'SELECT 1 AS one', layer => 'silver')");
+psql('postgres', 'DROP EXTENSION pg_cron');
+$out = psql('tap_nocron', "SELECT medallion_schedule('nightly', 'm', '0 1 * * *')", ok => \$ok);
+psql('postgres', 'CREATE EXTENSION pg_cron');
+ok(!$ok, 'without pg_cron in its database, scheduling fails');
+like($out, qr/ERROR:  pg_cron is not installed in its database "postgres".*\nHINT:  CREATE EXTENSION pg_cron in database "postgres": schedules of every database are pg_cron jobs there\./s,
+	 'saying where to install it');
+is(psql('tap_nocron', 'SELECT count(*) FROM medallion.schedules'), '0', 'and nothing is stored');
+psql('postgres', 'DROP DATABASE tap_nocron');
 done_testing();

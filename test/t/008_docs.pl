@@ -80,6 +80,74 @@ is_deeply(\@missing, [], 'every link target exists');
 is_deeply($console, [], 'no console message (no script error, nothing refused)');
 like($dom, qr/<section id="last-run">.*?<rect /s, 'the last run has a Gantt chart');
 
+# --- filters and focus, as the page's script applies them -------------
+# The script reads the page's query string (what the filter bar writes
+# there): each model's section, index entry and grid row is hidden when it
+# does not match, its graph node dimmed.  Returns the models shown and
+# hidden, and the console.
+sub filtered
+{
+	my ($query) = @_;
+	my ($dom, $console) = chromium("$page_file?$query", '--dump-dom');
+	my (%shown, %hidden);
+	while ($dom =~ /<article ([^>]*)>(.*?)<\/article>/gs)
+	{
+		my ($attrs, $body) = ($1, $2);
+		next unless $attrs =~ /\bid="model-([^"]+)"/;
+		my $name = $1;
+		$body =~ s/<[^>]*>//g;
+		($attrs =~ /\bhidden\b/ ? \%hidden : \%shown)->{$name} = $body;
+	}
+	my $dimmed = () = $dom =~ /<g id="graph_model_[a-z0-9_]+" class="node dim">/g;
+	my $grid_hidden = () = $dom =~ /<tr data-model="[^"]+" hidden="">/g;
+	return (\%shown, \%hidden, $console, $dimmed, $grid_hidden);
+}
+sub models_of
+{
+	my ($sql) = @_;
+	return [ sort split /\n/, psql($db, $sql) ];
+}
+
+my ($shown, $hidden, $fconsole, $dimmed, $grid_hidden) = filtered('layer=gold');
+is_deeply([ sort keys %$shown ], models_of("SELECT name FROM medallion.models WHERE layer = 'gold'"),
+		  'the layer filter shows the gold models only');
+is($dimmed, scalar(keys %$hidden), 'and dims the graph nodes of the others');
+is($grid_hidden, scalar(keys %$hidden), 'and hides their rows of the runs grid');
+is_deeply($fconsole, [], 'the script runs without a console message');
+
+($shown, $hidden, $fconsole) = filtered('q=Customer');
+ok(keys %$shown > 0 && keys %$hidden > 0, 'a search shows some models, not all');
+is_deeply([ grep { lc($shown->{$_}) !~ /customer/ } keys %$shown ], [], 'each one shown has the text');
+is_deeply([ grep { lc($hidden->{$_}) =~ /customer/ } keys %$hidden ], [], 'each one hidden has not');
+
+($shown) = filtered('layer=silver&status=success&q=order');
+is_deeply([ sort keys %$shown ],
+		  models_of("SELECT name FROM medallion.models m WHERE layer = 'silver'
+					 AND (SELECT status FROM medallion.run_models r WHERE r.model = m.name ORDER BY run_id DESC LIMIT 1) = 'success'
+					 AND (m.sql ILIKE '%order%' OR m.name ILIKE '%order%' OR m.description ILIKE '%order%'
+						  OR EXISTS (SELECT FROM medallion.column_lineage c WHERE c.model = m.name AND c.column_name ILIKE '%order%'))"),
+		  'filters combine');
+
+my $up_sql = "WITH RECURSIVE up (name) AS (SELECT 'slvr_customers'::text
+				UNION SELECT d.dep_name::text COLLATE \"default\" FROM medallion.model_dependencies d JOIN up ON d.model = up.name AND d.kind = 'model')
+			  SELECT name FROM up";
+my $down_sql = "WITH RECURSIVE down (name) AS (SELECT 'slvr_customers'::text
+				  UNION SELECT d.model FROM medallion.model_dependencies d JOIN down ON d.dep_name = down.name AND d.kind = 'model')
+				SELECT name FROM down";
+($shown, undef, $fconsole) = filtered('focus=slvr_customers&dir=up');
+is_deeply([ sort keys %$shown ], models_of($up_sql), 'focus upstream: the model and all it reads, through models');
+($shown) = filtered('focus=slvr_customers&dir=down');
+is_deeply([ sort keys %$shown ], models_of($down_sql), 'focus downstream: the model and all that reads it');
+($shown) = filtered('focus=slvr_customers');
+is_deeply([ sort keys %$shown ], models_of("SELECT * FROM ($up_sql) u UNION SELECT * FROM ($down_sql) d"), 'focus: both');
+ok(keys %$shown > 1 && keys %$shown < $models, 'which is some models, not all');
+is_deeply($fconsole, [], 'with no console message');
+($shown, $hidden, $fconsole) = filtered('focus=__proto__&layer=%3Cscript%3E&q=%27%22%3C');
+is_deeply([ scalar(keys %$shown), $fconsole ], [ 0, [] ], 'odd values in the address match nothing and break nothing');
+($shown, undef, $fconsole) = filtered('focus=no_such_model');
+is_deeply([ scalar(keys %$shown), $fconsole ], [ $models, [] ], 'a focus on no model of the page shows them all');
+like($dom, qr/<table class="grid">.*?<td class="success"><a href="#run-\d+" title="/s, 'the runs grid colors each step');
+
 my $shot = "$tmp/docs_demo.png";
 unlink $shot;
 chromium($page_file, "--screenshot=$shot", '--window-size=1400,1600');

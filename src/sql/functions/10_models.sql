@@ -293,9 +293,9 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.medallion_graph(text, text, text) IS
 	'The dependency graph of the selected models (less those exclude selects) and the sources and relations they read, as mermaid, dot, json or svg text (svg: laid out by Graphviz, needs medallion_docs.so)';
 
-CREATE OR REPLACE FUNCTION @extschema@.medallion_docs(selector text DEFAULT 'all')
+CREATE OR REPLACE FUNCTION @extschema@.medallion_docs(selector text DEFAULT 'all', run_id bigint DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'medallion_docs'
-LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION @extschema@.medallion_docs(text) IS
-	'The selected part of the pipeline as one self-contained HTML page: the graph, the last run as a Gantt chart, runs, sources, schedules, and each model with its SQL, columns, lineage, tests and last steps; shows what the caller may read';
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.medallion_docs(text, bigint) IS
+	'The selected part of the pipeline as one self-contained HTML page: the graph, a run as a Gantt chart (run_id, else the last), the last runs by model, runs, sources, schedules, and each model with its SQL, columns, lineage, tests and last steps (and why they failed, to whom may read it), with filters and focus; shows what the caller may read';

@@ -32,7 +32,11 @@ AS $function$ SELECT pg_catalog.current_setting('cron.database_name', true) $fun
 COMMENT ON FUNCTION medallion.cron_database() IS
 	'The database pg_cron runs its jobs in (cron.database_name, which only superusers can read), or NULL when pg_cron is not loaded; internal';
 
-/* pg_cron must be installed here, and run its jobs here. */
+/*
+ * pg_cron must be loaded; in its own database it must be installed (a
+ * schedule elsewhere is made there by medallion.cron_job, which says so
+ * when it is not).
+ */
 CREATE OR REPLACE FUNCTION medallion.require_pg_cron()
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -41,21 +45,38 @@ AS $function$
 DECLARE
 	cron_db text := medallion.cron_database();
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+	IF cron_db IS NULL THEN
+		RAISE EXCEPTION 'pg_cron is not loaded'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'Schedules are pg_cron jobs, and pg_cron is not in shared_preload_libraries.',
+				  HINT = 'Add pg_cron to shared_preload_libraries, restart, and CREATE EXTENSION pg_cron in the database named by cron.database_name.';
+	END IF;
+	IF cron_db = current_database() AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
 		RAISE EXCEPTION 'pg_cron is not installed in database "%"', current_database()
 			USING ERRCODE = 'undefined_object',
-				  DETAIL = format('Schedules are pg_cron jobs; pg_cron runs jobs in the database named by cron.database_name (%s).',
-								  coalesce(cron_db, 'not set: pg_cron is not loaded')),
-				  HINT = 'Add pg_cron to shared_preload_libraries, then CREATE EXTENSION pg_cron in that database, and use medallion there.';
-	END IF;
-	IF cron_db IS DISTINCT FROM current_database() THEN
-		RAISE EXCEPTION 'pg_cron runs its jobs in database "%", not in "%"', cron_db, current_database()
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  HINT = 'Schedule from the database named by cron.database_name, or set cron.database_name to this one (it needs a restart).';
+				  DETAIL = format('Schedules are pg_cron jobs; pg_cron keeps the jobs of every database in the database named by cron.database_name (%s).',
+								  cron_db),
+				  HINT = 'CREATE EXTENSION pg_cron in this database.';
 	END IF;
 END
 $function$;
-COMMENT ON FUNCTION medallion.require_pg_cron() IS 'Raise a clear error unless pg_cron can run jobs in this database; internal';
+COMMENT ON FUNCTION medallion.require_pg_cron() IS
+	'Raise a clear error unless pg_cron is loaded (and installed, in its own database: cron.database_name); internal';
+
+CREATE OR REPLACE FUNCTION medallion.cron_start_failure(OUT failure text, OUT hint text)
+RETURNS record
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'medallion_cron_start_failure';
+COMMENT ON FUNCTION medallion.cron_start_failure() IS
+	'Why pg_cron could not start a job of the current role in this database (the role may not log in or connect; or, with cron.use_background_workers off, the login its launcher would make fails), and what to change; NULLs when it can; internal to medallion_schedule';
+
+CREATE OR REPLACE FUNCTION medallion.cron_job(op text, jobname text DEFAULT NULL, cron text DEFAULT NULL,
+	command text DEFAULT NULL, jobid bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'medallion_cron_job';
+COMMENT ON FUNCTION medallion.cron_job(text, text, text, text, bigint) IS
+	'In pg_cron''s database, through a background worker connected there as the caller: schedule makes or updates the job jobname running command in this database (cron.schedule_in_database) and returns its id; unschedule removes job jobid of this database; internal to medallion_schedule and medallion_unschedule';
 
 /*
  * Whether pg_cron can connect to this server to run a job: in its default
@@ -230,7 +251,11 @@ SET search_path = pg_catalog, pg_temp
 AS $function$
 DECLARE
 	job bigint;
+	here boolean;
 	unreachable text;
+	start_failure text;
+	start_hint text;
+	command text;
 BEGIN
 	IF name IS NULL OR selector IS NULL OR cron IS NULL THEN
 		RAISE EXCEPTION 'name, selector and cron must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -251,22 +276,35 @@ BEGIN
 		RAISE EXCEPTION 'threads must be at least 1' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	PERFORM medallion.require_pg_cron();
+	here := medallion.cron_database() = current_database();
 	unreachable := medallion.cron_unreachable();
 	IF unreachable IS NOT NULL THEN
 		RAISE EXCEPTION 'pg_cron cannot connect to this server to run the schedule'
 			USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = unreachable,
 				  HINT = 'Set cron.use_background_workers = on (jobs then run as background workers), or cron.host to a directory of unix_socket_directories; either needs a restart.';
 	END IF;
+	/* pg_cron starts each job as a new session of the caller: can it? */
+	SELECT f.failure, f.hint INTO start_failure, start_hint FROM medallion.cron_start_failure() f;
+	IF start_failure IS NOT NULL THEN
+		RAISE EXCEPTION 'pg_cron could not start the job of schedule "%"', name
+			USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = start_failure, HINT = start_hint;
+	END IF;
 	/* the selector must select something that exists */
 	PERFORM count(*) FROM @extschema@.medallion_plan(selector);
-	/* pg_cron validates the schedule; the job runs as the caller */
-	EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
-	  USING 'medallion ' || name, cron,
-			format('CALL %I.medallion_run_scheduled(%L)', '@extschema@', name);
+	PERFORM medallion.schedule_write('upsert', name, selector, cron, retries, retry_delay, NULL,
+									 threads => threads);
+	/* pg_cron validates the schedule; the job runs as the caller, in this database */
+	command := format('CALL %I.medallion_run_scheduled(%L)', '@extschema@', name);
+	IF here THEN
+		EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job USING 'medallion ' || name, cron, command;
+	ELSE
+		/* pg_cron's job table is in its own database: the last step, it commits there */
+		job := medallion.cron_job('schedule', format('medallion %s in %s', name, current_database()), cron, command);
+	END IF;
 	PERFORM medallion.schedule_write('upsert', name, selector, cron, retries, retry_delay, job,
 									 threads => threads);
 	/* a job pg_cron cannot run shows in medallion.schedules and medallion.status */
-	IF NOT medallion.watch_cron_jobs(true) THEN
+	IF here AND NOT medallion.watch_cron_jobs(true) THEN
 		RAISE WARNING 'a failure of pg_cron to run this schedule''s job will show only in cron.job_run_details'
 			USING HINT = 'The extension owner must be a superuser or own cron.job_run_details to watch it.';
 	END IF;
@@ -283,6 +321,7 @@ SET search_path = pg_catalog, pg_temp
 AS $function$
 DECLARE
 	job bigint;
+	here boolean;
 BEGIN
 	SELECT s.jobid INTO job FROM medallion.schedules s WHERE s.name = medallion_unschedule.name;
 	IF NOT FOUND THEN
@@ -290,8 +329,15 @@ BEGIN
 			HINT = 'Schedules are listed in medallion.schedules.';
 	END IF;
 	PERFORM medallion.require_pg_cron();
+	here := medallion.cron_database() = current_database();
 	/* the owner check comes first: it says whose schedule it is */
 	PERFORM medallion.schedule_write('delete', name);
+	IF NOT here THEN
+		IF job IS NOT NULL THEN
+			PERFORM medallion.cron_job('unschedule', jobid => job);
+		END IF;
+		RETURN;
+	END IF;
 	IF EXISTS (SELECT 1 FROM cron.job j WHERE j.jobid = job) THEN
 		PERFORM cron.unschedule(job);
 	END IF;
@@ -316,7 +362,15 @@ DECLARE
 	run bigint;
 	outcome text;
 	keep text;
+	verbosity text := pg_catalog.current_setting('client_min_messages');
 BEGIN
+	/*
+	 * A job's log is its warnings and errors: not the progress of every
+	 * step (pg_cron logs each notice its job sends)
+	 */
+	IF verbosity OPERATOR(pg_catalog.=) ANY (ARRAY['debug5', 'debug4', 'debug3', 'debug2', 'debug1', 'log', 'notice', 'info']) THEN
+		PERFORM pg_catalog.set_config('client_min_messages', 'warning', false);
+	END IF;
 	SELECT * INTO s FROM medallion.schedules AS x WHERE x.name OPERATOR(pg_catalog.=) medallion_run_scheduled.name;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'schedule "%" does not exist', name USING ERRCODE = 'undefined_object';
@@ -373,10 +427,11 @@ BEGIN
 			 WHERE d.jobid OPERATOR(pg_catalog.=) s.jobid
 			   AND d.end_time OPERATOR(pg_catalog.<)
 				   (pg_catalog.now() OPERATOR(pg_catalog.-) keep::pg_catalog.interval);
-		EXCEPTION WHEN insufficient_privilege OR undefined_table THEN
-			NULL;				/* another pg_cron: its log is its own */
+		EXCEPTION WHEN insufficient_privilege OR undefined_table OR invalid_schema_name THEN
+			NULL;				/* another pg_cron, or pg_cron's database is another: its log is its own */
 		END;
 	END IF;
+	PERFORM pg_catalog.set_config('client_min_messages', verbosity, false);
 END
 $procedure$;
 COMMENT ON PROCEDURE @extschema@.medallion_run_scheduled(text) IS

@@ -188,3 +188,11 @@ COMMENT ON COLUMN medallion.models.on_schema_change IS 'What an incremental run 
 ALTER TABLE medallion.models ADD COLUMN contract jsonb;
 COMMENT ON COLUMN medallion.models.contract IS 'The columns (names, types) the query must give, and the constraints (not_null, unique, primary_key, check) its published table enforces; NULL: none';
 DROP FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text, text, text, text, boolean);
+
+/* ---------------------------------------------------------------------
+ * medallion_docs(selector, run_id): the page shows the Gantt chart of
+ * any run.  0.2.0's medallion_docs(selector) goes; the functions section
+ * makes the new one.
+ * --------------------------------------------------------------------- */
+
+DROP FUNCTION @extschema@.medallion_docs(text);
