@@ -203,7 +203,8 @@ BEGIN
 			/* the model's own test: bound again with the new definition (a
 			   SELECT * in it reads every column, so its reads say little) */
 			object_kind := 'test';
-			object := replace(d.relname, '$', '.');
+			object := CASE WHEN right(d.relname, 1) = '$' THEN m.name || ' (its test expressions)'
+						   ELSE replace(d.relname, '$', '.') END;
 			breaking := false;
 			change := CASE WHEN d.reads && gone OR d.reads && retyped OR remade THEN 'bound again' ELSE 'unaffected' END;
 			why := CASE WHEN d.reads && gone
