@@ -236,7 +236,7 @@ my %catalog = (
 	  . "description, column_descriptions, on_schema_change, statement_timeout, strategy, watermark, lookback, "
 	  . "snapshot_strategy, updated_at_column, check_columns, hard_deletes), E'\\n' ORDER BY name) FROM medallion.models",
 	tests => "SELECT string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s', model, name, kind, columns, "
-	  . "accepted, to_model, to_relation, to_column, expression, min_rows, max_rows, max_age, btrim(sql, E' \\n'), severity, "
+	  . "accepted, to_model, to_relation, to_column, expression, min_rows, max_rows, extract(epoch FROM max_age), btrim(sql, E' \\n'), severity, "
 	  . "warn_if, error_if, store_failures), E'\\n' ORDER BY model, name) FROM medallion.tests",
 	sources => "SELECT string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s', name, kind, local_schema, tables, freshness_column, "
 	  . "warn_after, error_after, description), E'\\n' ORDER BY name) FROM medallion.sources");

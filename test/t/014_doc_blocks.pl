@@ -16,18 +16,40 @@ use MedallionTAP;
 
 my $root = "$FindBin::Bin/../..";
 
-# file:first line of the block => why it cannot run here
+# A block is named by its file and its first two lines (not its line
+# number, which every edit above it moves), joined by " / ":
+# file:lines => why it cannot run here
 my %needs = (
-	'README.md:9' => 'an excerpt of the walkthrough, whose blocks below define brnz_customers and brnz_orders',
-	'docs/scale-out.md:15' => 'a Citus cluster (test/citus/001_scale_out.pl builds the pipeline on one)',
-	'docs/scale-out.md:34' => 'a Citus cluster (test/citus/001_scale_out.pl builds the pipeline on one)',
-	'docs/sources.md:117' => 'a SQL Server named aw2014 (docker/compose.yaml runs one; test/tds has its TDS peer)',
+	'README.md:CREATE EXTENSION medallion; / SELECT medallion_create_model(\'slvr_customers\',' => 'an excerpt of the walkthrough, whose blocks below define brnz_customers and brnz_orders',
+	'docs/scale-out.md:CREATE EXTENSION citus;' => 'a Citus cluster (test/citus/001_scale_out.pl builds the pipeline on one)',
+	'docs/scale-out.md:SELECT medallion_create_model(\'slvr_sales_orders\', $$ ... $$, layer => \'silver\','
+	  => 'a Citus cluster (test/citus/001_scale_out.pl builds the pipeline on one)',
+	'docs/sources.md:CREATE EXTENSION tds_fdw;' => 'a SQL Server named aw2014 (docker/compose.yaml runs one; test/tds has its TDS peer)',
 );
 
 # Blocks that go on from the README's walkthrough (its crm schema and
 # models): they run after its blocks, but its last (the clean-up), in a
 # database of their own.
-my %after_walkthrough = map { $_ => 1 } ('docs/reference.md:400', 'docs/reference.md:491', 'docs/sources.md:18');
+my %after_walkthrough = map { $_ => 1 } (
+	'docs/reference.md:SELECT medallion_create_model(\'slvr_orders_inc\',',
+	'docs/reference.md:SELECT medallion_add_test(\'slvr_customers\', \'unique\', column_name => \'customer_id\');',
+	'docs/sources.md:-- tables that already exist in a schema');
+
+# A block's name: its file and first line, and its second when that
+# names it (see %needs and %after_walkthrough).
+sub block_name
+{
+	my ($file, $sql, $lines) = @_;
+	my @lines = split /\n/, $sql;
+	return "$file:" . join(' / ', @lines[ 0 .. ($lines // 1) - 1 ]);
+}
+
+# Is a block in %$table, by its first line or its first two?
+sub named_in
+{
+	my ($table, $file, $sql) = @_;
+	return $table->{ block_name($file, $sql, 2) } // $table->{ block_name($file, $sql, 1) };
+}
 
 # The ```sql blocks of a file: [line, text].
 sub blocks
@@ -59,7 +81,7 @@ my @files = ('README.md', map { s{^\Q$root\E/}{}r } sort glob("$root/docs/*.md")
 my $n = 0;
 my @walkthrough = blocks("$root/README.md");
 pop @walkthrough;
-@walkthrough = grep { !$needs{"README.md:$_->[0]"} } @walkthrough;
+@walkthrough = grep { !named_in(\%needs, 'README.md', $_->[1]) } @walkthrough;
 
 # a database with the README's walkthrough done, but its clean-up
 sub walkthrough_database
@@ -96,12 +118,12 @@ foreach my $file (@files)
 	{
 		my ($line, $sql) = @$block;
 		my $where = "$file:$line";
-		if (my $why = $needs{$where})
+		if (my $why = named_in(\%needs, $file, $sql))
 		{
 			note("$where not run: it needs $why");
 			next;
 		}
-		my $in = $after_walkthrough{$where} ? walkthrough_database() : $db;
+		my $in = named_in(\%after_walkthrough, $file, $sql) ? walkthrough_database() : $db;
 		my $out = psql_script($in, $sql, ok => \my $ok, timeout => 300);
 		ok($ok, "$where runs" . ($in eq $db ? '' : ' after the README\'s walkthrough')) or diag($out);
 		psql('postgres', "DROP DATABASE $in WITH (FORCE)") if $in ne $db;

@@ -34,7 +34,7 @@ TEST_COLUMNS = ('model', 'name', 'kind', 'columns', 'accepted', 'to_model', 'to_
                 'severity', 'warn_if', 'error_if', 'store_failures')
 
 
-def name(column):
+def ident_name(column):
     """A column name as a project writes it so that the import reads it back
     as it is: a name with upper case (or that needs quotes) in double quotes,
     which the import does not fold to lower case."""
@@ -44,13 +44,13 @@ def name(column):
 
 
 def names(columns):
-    return [name(c) for c in columns]
+    return [ident_name(c) for c in columns]
 
 
 def column_entry(column, rest):
     """A schema.yml column: quote: true keeps a name with upper case as it is."""
     entry = {'name': column}
-    if name(column) != column:
+    if ident_name(column) != column:
         entry['quote'] = True
     entry.update(rest)
     return entry
@@ -97,7 +97,7 @@ def model_config(m):
     if m['deterministic']:
         meta['deterministic'] = True
     if m['materialized'] == 'incremental' and m['watermark']:
-        meta['watermark'] = name(m['watermark'])
+        meta['watermark'] = ident_name(m['watermark'])
         if m['lookback']:
             meta['lookback'] = m['lookback']
     if m['materialized'] == 'snapshot':
@@ -106,7 +106,7 @@ def model_config(m):
         conf['target_schema'] = m['layer']
         conf['strategy'] = m['snapshot_strategy']
         if m['snapshot_strategy'] == 'timestamp':
-            conf['updated_at'] = name(m['updated_at_column'])
+            conf['updated_at'] = ident_name(m['updated_at_column'])
         else:
             conf['check_cols'] = names(m['check_columns']) if m['check_columns'] else 'all'
         if m['hard_deletes'] == 'invalidate':
@@ -130,10 +130,10 @@ def model_file(m, upstream):
 
 def period(seconds):
     """An interval in seconds as dbt's count and period, in the largest unit that divides it."""
-    for unit, size in (('day', 86400), ('hour', 3600)):
+    for unit, size in (('day', 86400), ('hour', 3600), ('minute', 60)):
         if seconds % size == 0:
             return {'count': seconds // size, 'period': unit}
-    return {'count': max(1, seconds // 60), 'period': 'minute'}
+    return {'count': seconds, 'period': 'second'}
 
 
 def test_entry(t, warn):
@@ -161,7 +161,7 @@ def test_entry(t, warn):
         if not t['to_model']:
             warn(f"test {t['model']}.{t['name']}: a relationships test to {t['to_relation']}, not a model: not written")
             return None, None
-        return {'relationships': {'to': f"ref('{t['to_model']}')", 'field': name(t['to_column']), 'config': conf}}, cols[0]
+        return {'relationships': {'to': f"ref('{t['to_model']}')", 'field': ident_name(t['to_column']), 'config': conf}}, cols[0]
     if kind == 'expression':
         return {'dbt_utils.expression_is_true': {'expression': t['expression'], 'config': conf}}, None
     if kind == 'row_count':
@@ -169,7 +169,7 @@ def test_entry(t, warn):
         return {'dbt_expectations.expect_table_row_count_to_be_between': dict(args, config=conf)}, None
     if kind == 'freshness':
         p = period(t['max_age'])
-        return {'dbt_utils.recency': {'field': name(cols[0]), 'datepart': p['period'], 'interval': int(p['count']),
+        return {'dbt_utils.recency': {'field': ident_name(cols[0]), 'datepart': p['period'], 'interval': int(p['count']),
                                       'config': conf}}, None
     return None, None       # sql: a singular test
 
@@ -288,7 +288,7 @@ def export(args, out=sys.stderr):
         if description:
             s['description'] = description
         if fresh:
-            s['loaded_at_field'] = name(fresh)
+            s['loaded_at_field'] = ident_name(fresh)
             s['freshness'] = {k: period(v) for k, v in (('warn_after', warn_after), ('error_after', error_after)) if v}
         s['tables'] = [{'name': t} for t in tables]
         local.append(s)
