@@ -728,10 +728,14 @@ BuildApplyDelta(Candidate *cand)
 		/*
 		 * A row equal to the published one is left alone: a delta read
 		 * again (rows past the lowest value written since, or all rows)
-		 * then writes and counts only what changed.  Compared as text, which
-		 * every type has.
+		 * then writes and counts only what changed.  Compared by the
+		 * records' binary images (*=, as REFRESH MATERIALIZED VIEW
+		 * CONCURRENTLY compares), which every type has and which tells
+		 * 1.0 from 1.00; comparing them as text cost a call of every
+		 * column's output function per row on both sides (a third of an
+		 * incremental run's time, issue 27).
 		 */
-		differs = psprintf("ROW(%s)::pg_catalog.text IS DISTINCT FROM ROW(%s)::pg_catalog.text",
+		differs = psprintf("NOT (ROW(%s)::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(%s)::pg_catalog.record)",
 						   SqlEachColumn(cols, "t.", false), SqlEachColumn(cols, "s.", false));
 
 		/*
