@@ -30,6 +30,9 @@ SELECT medallion_create_model('ct_people', 'SELECT id, email, age FROM ctsrc.peo
 SELECT medallion_create_model('ct_people', 'SELECT id, email, age FROM ctsrc.people',
   contract => '{"columns": [{"name": "id", "data_type": "no_such_type"}]}');
 SELECT medallion_create_model('ct_people', 'SELECT id, email, age FROM ctsrc.people', contract => '{"columns": []}');
+SELECT medallion_create_model('ct_people', 'SELECT id, email, age FROM ctsrc.people', layer => 'silver', materialized => 'table',
+  contract => '{"columns": [{"name": "id", "data_type": "integer", "check": "true); DROP TABLE ctsrc.people; SELECT (1"}, {"name": "email", "data_type": "text"}, {"name": "age", "data_type": "integer"}]}');
+SELECT count(*) AS people_still_there FROM ctsrc.people;
 SELECT version FROM medallion.models WHERE name = 'ct_people';
 
 -- rows that break a constraint fail the run; what is published stays

@@ -34,6 +34,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "parser/parse_type.h"
+#include "parser/parser.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -244,8 +245,20 @@ ContractApply(ModelDef *model, Oid relid)
 			SqlUtility(psprintf("ALTER TABLE %s ADD CONSTRAINT %s UNIQUE (%s)", table,
 								 quote_identifier(psprintf("medallion_contract_%s_key", col->name)), name));
 		if (col->check != NULL)
-			SqlUtility(psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s)", table,
-								 quote_identifier(psprintf("medallion_contract_%s_check", col->name)), col->check));
+		{
+			char	   *sql = psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s)", table,
+									   quote_identifier(psprintf("medallion_contract_%s_check", col->name)),
+									   col->check);
+
+			/* an expression, not more statements after it */
+			if (list_length(raw_parser(sql, RAW_PARSE_DEFAULT)) != 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid check of column \"%s\" in the contract of model \"%s\"",
+								col->name, model->name),
+						 errdetail("A check is one boolean expression over the model's columns.")));
+			SqlUtility(sql);
+		}
 	}
 	if (key != NIL)
 		SqlUtility(psprintf("ALTER TABLE %s ADD CONSTRAINT medallion_contract_pkey PRIMARY KEY (%s)", table,
@@ -280,6 +293,15 @@ ContractVerifyCandidate(ModelDef *model, Oid published, Oid candidate)
 	 */
 	if (ScaleIsCitusTable(published))
 		return;
+	/* most tables have none: the relation cache says so without a scan */
+	{
+		Relation	rel = table_open(published, AccessShareLock);
+		bool		none = rel->rd_rel->relchecks == 0;
+
+		table_close(rel, AccessShareLock);
+		if (none)
+			return;
+	}
 	conrel = table_open(ConstraintRelationId, AccessShareLock);
 	ScanKeyInit(&skey, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(published));
