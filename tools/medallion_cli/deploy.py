@@ -163,7 +163,7 @@ def data_diff(db, kept, out):
             f'(SELECT count(*) FROM (SELECT {c} FROM {new} EXCEPT ALL SELECT {c} FROM {old}) y)', [])[0]
         changed = ''
         if key:
-            k = ', '.join(f'"{p}"' for p in key)
+            k = ', '.join('"' + p.replace('"', '""') + '"' for p in key)
             changed = db.query_params(
                 f'SELECT count(*) FROM (SELECT {k} FROM (SELECT {c} FROM {old} EXCEPT ALL SELECT {c} FROM {new}) o '
                 f'INTERSECT SELECT {k} FROM (SELECT {c} FROM {new} EXCEPT ALL SELECT {c} FROM {old}) n) z', [])[0][0]
