@@ -13,9 +13,9 @@ SET client_min_messages = warning;
 \o /dev/null
 \i :root/examples/adventureworks/generate.sql
 \i :root/examples/adventureworks/sources.sql
--- (from the checkout's root, so that the warning of fact_order_items's
--- definition, whose watermark is computed, names the file the same way
--- in every checkout)
+-- (from the checkout's root, so that a warning of a definition would
+-- name the file the same way in every checkout; fact_order_items, whose
+-- watermark is the GREATEST of two tables' columns, gives none)
 \cd :root
 \i examples/adventureworks/models.sql
 \o

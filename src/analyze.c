@@ -628,20 +628,38 @@ AnalyzeRedirect(Query *query, List *from, List *to)
 
 /*
  * column_source
- *		Follow expr, an expression of query, to the table column it is,
- *		unchanged: a Var, through subqueries (views expanded), CTEs and
- *		join aliases, down to a plain or partitioned table.  False for
- *		anything else: an expression, a cast, an aggregate, a set
- *		operation, a merged join column, an outer query's column.
+ *		Follow expr, an expression of query, to the table columns whose
+ *		values it takes, unchanged, appending each table's OID to *relids
+ *		and the column's number to *attnums: a Var, through subqueries
+ *		(views expanded), CTEs and join aliases, down to a plain or
+ *		partitioned table; or GREATEST of such columns of its own type,
+ *		which is never below a non-null argument.  False for anything else:
+ *		another expression, a cast, an aggregate, a set operation, a merged
+ *		join column, an outer query's column.
  */
 static bool
-column_source(Query *query, Expr *expr, Oid *relid, AttrNumber *attnum, int depth)
+column_source(Query *query, Expr *expr, List **relids, List **attnums, int depth)
 {
 	Var		   *var;
 	RangeTblEntry *rte;
 
 	check_stack_depth();
-	if (expr == NULL || !IsA(expr, Var) || depth > ANALYZE_MAX_VIEW_DEPTH)
+	if (expr == NULL || depth > ANALYZE_MAX_VIEW_DEPTH)
+		return false;
+	if (IsA(expr, MinMaxExpr) && ((MinMaxExpr *) expr)->op == IS_GREATEST)
+	{
+		MinMaxExpr *greatest = (MinMaxExpr *) expr;
+		ListCell   *lc;
+
+		foreach(lc, greatest->args)
+		{
+			if (exprType(lfirst(lc)) != greatest->minmaxtype ||
+				!column_source(query, lfirst(lc), relids, attnums, depth + 1))
+				return false;
+		}
+		return true;
+	}
+	if (!IsA(expr, Var))
 		return false;
 	var = (Var *) expr;
 	if (var->varlevelsup != 0 || var->varattno <= 0 || query->setOperations != NULL ||
@@ -653,21 +671,21 @@ column_source(Query *query, Expr *expr, Oid *relid, AttrNumber *attnum, int dept
 		case RTE_RELATION:
 			if (rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE)
 				return false;
-			*relid = rte->relid;
-			*attnum = var->varattno;
+			*relids = lappend_oid(*relids, rte->relid);
+			*attnums = lappend_int(*attnums, var->varattno);
 			return true;
 		case RTE_SUBQUERY:
 			{
 				TargetEntry *te = get_tle_by_resno(rte->subquery->targetList, var->varattno);
 
 				return te != NULL && !te->resjunk &&
-					column_source(rte->subquery, te->expr, relid, attnum, depth + 1);
+					column_source(rte->subquery, te->expr, relids, attnums, depth + 1);
 			}
 		case RTE_JOIN:
 			if (var->varattno > list_length(rte->joinaliasvars))
 				return false;
 			return column_source(query, list_nth(rte->joinaliasvars, var->varattno - 1),
-								 relid, attnum, depth + 1);
+								 relids, attnums, depth + 1);
 		case RTE_CTE:
 			{
 				ListCell   *lc;
@@ -687,7 +705,7 @@ column_source(Query *query, Expr *expr, Oid *relid, AttrNumber *attnum, int dept
 						return false;
 					te = get_tle_by_resno(ctequery->targetList, var->varattno);
 					return te != NULL && !te->resjunk &&
-						column_source(ctequery, te->expr, relid, attnum, depth + 1);
+						column_source(ctequery, te->expr, relids, attnums, depth + 1);
 				}
 				return false;
 			}
@@ -697,21 +715,26 @@ column_source(Query *query, Expr *expr, Oid *relid, AttrNumber *attnum, int dept
 }
 
 /*
- * AnalyzeColumnSource
- *		The table column that the output column named column of query (an
- *		analyzed model query, not rewritten) is, unchanged, through the
- *		views, subqueries and CTEs it reads: sets *relid and *attnum and
- *		returns true; false when the column is computed (see
- *		column_source).  An incremental model's rows past its watermark are
- *		then the rows written to that column's table (build_incremental.c).
+ * AnalyzeColumnSources
+ *		The table columns that the output column named column of query (an
+ *		analyzed model query, not rewritten) takes its values from,
+ *		unchanged, through the views, subqueries and CTEs it reads: one
+ *		column, or the arguments of GREATEST(...).  Sets *relids and
+ *		*attnums (in step, a table may come twice) and returns true; false
+ *		when the column is computed otherwise (see column_source).  Every
+ *		row built from a row written with a value v in one of them has a
+ *		value at least v there: an incremental model's rows past its
+ *		watermark are then found from the rows written to those tables
+ *		(build_incremental.c).
  */
 bool
-AnalyzeColumnSource(Query *query, const char *column, Oid *relid, AttrNumber *attnum)
+AnalyzeColumnSources(Query *query, const char *column, List **relids, List **attnums)
 {
 	Query	   *copy = copyObject(query);
 	List	   *rewritten;
 	ListCell   *lc;
 
+	*relids = *attnums = NIL;
 	AcquireRewriteLocks(copy, true, false);
 	rewritten = QueryRewrite(copy);
 	if (list_length(rewritten) != 1)
@@ -722,7 +745,7 @@ AnalyzeColumnSource(Query *query, const char *column, Oid *relid, AttrNumber *at
 		TargetEntry *te = lfirst_node(TargetEntry, lc);
 
 		if (!te->resjunk && te->resname != NULL && strcmp(te->resname, column) == 0)
-			return column_source(copy, te->expr, relid, attnum, 0);
+			return column_source(copy, te->expr, relids, attnums, 0);
 	}
 	return false;
 }

@@ -50,7 +50,7 @@ extern AnalyzedModel *AnalyzeModel(const char *name, const char *sql,
 extern Query *AnalyzeQuery(const char *sql, const char *what);
 extern bool AnalyzeRedirect(Query *query, List *from, List *to);
 extern bool AnalyzeReadsForeign(Query *query);
-extern bool AnalyzeColumnSource(Query *query, const char *column, Oid *relid,
-								AttrNumber *attnum);
+extern bool AnalyzeColumnSources(Query *query, const char *column, List **relids,
+								 List **attnums);
 
 #endif							/* MEDALLION_ANALYZE_H */

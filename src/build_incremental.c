@@ -14,15 +14,18 @@
  * is stored in the same transaction.
  *
  * Which rows are new depends on where the watermark column comes from
- * (AnalyzeColumnSource):
+ * (AnalyzeColumnSources):
  *
- * - A column of a local table (through views and subqueries): row
- *   capture.  Triggers on that table, and on every table its rows can be
- *   written through, log the lowest watermark value each transaction
- *   writes (changes.c, medallion.written_lows).  A build reads under one
- *   pinned snapshot, which it stores: the rows past the lowest value
- *   written by the transactions its previous build's snapshot does not
- *   see.  Every row written since, whatever its watermark, whenever its
+ * - A column of a local table (through views and subqueries), or the
+ *   GREATEST of such columns: row capture.  Triggers on each such table,
+ *   and on every table its rows can be written through, log the lowest
+ *   value of the column each transaction writes (changes.c,
+ *   medallion.written_lows).  A build reads under one pinned snapshot,
+ *   which it stores: the rows past the lowest value written by the
+ *   transactions its previous build's snapshot does not see (a row built
+ *   from a row written with value v has a watermark of v at least, since
+ *   GREATEST is never below a non-null argument; a NULL written to one of
+ *   several columns makes the build read all rows).  Every row written since, whatever its watermark, whenever its
  *   transaction began or committed (prepared, open across runs, rolled
  *   back in part), is read exactly once more at least, and merged by key
  *   (or, for append, not added twice).  The state of capture (storage and
@@ -372,6 +375,17 @@ typedef enum NewRows
 	NEW_ALL						/* all rows */
 } NewRows;
 
+/*
+ * A column the watermark is, or is the GREATEST of: its table with the
+ * tables its rows are written through, its name and type.
+ */
+typedef struct CapturedColumn
+{
+	List	   *relids;
+	char	   *column;
+	Oid			type;
+} CapturedColumn;
+
 /* What one incremental build works from. */
 typedef struct IncrementalBuild
 {
@@ -384,11 +398,8 @@ typedef struct IncrementalBuild
 	bool		reads_remote;
 	char	   *staged_sql;		/* the stage's rows, or NULL */
 	NewRows		how;
-	Oid			source;			/* NEW_BY_CAPTURE: the watermark's table ... */
-	List	   *relids;			/* ... with the tables its rows are written through */
-	char	   *column;			/* ... its column */
-	Oid			type;			/* ... and that column's type */
-	char	   *capture;		/* the state of capture now */
+	List	   *captured;		/* NEW_BY_CAPTURE: the watermark's CapturedColumns */
+	char	   *capture;		/* the state of their capture now */
 	char	   *why;			/* NEW_ALL: why */
 	char	   *stored_snapshot;	/* what the previous build stored */
 	char	   *stored_capture;
@@ -403,41 +414,105 @@ static void
 new_rows_by(IncrementalBuild *b)
 {
 	ModelDef   *model = b->model;
-	AttrNumber	attnum;
+	List	   *sources;
+	List	   *attnums;
+	ListCell   *ls;
+	ListCell   *la;
+	StringInfoData state;
 
 	if (b->staged_sql != NULL)
+	{
 		b->how = NEW_BY_WATERMARK;	/* the stage holds the new rows */
-	else if (model->watermark == NULL)
+		return;
+	}
+	if (model->watermark == NULL)
 	{
 		b->how = NEW_ALL;
 		b->why = "it has no watermark";
+		return;
 	}
-	else if (!AnalyzeColumnSource(b->analyzed->query, model->watermark, &b->source, &attnum))
+	if (!AnalyzeColumnSources(b->analyzed->query, model->watermark, &sources, &attnums))
 	{
 		b->how = b->reads_remote ? NEW_BY_WATERMARK : NEW_ALL;
 		b->why = psprintf("its watermark \"%s\" is computed", model->watermark);
+		return;
 	}
-	else if (get_rel_relkind(b->source) == RELKIND_FOREIGN_TABLE)
-		b->how = NEW_BY_WATERMARK;
-	else if (!RelCapturableType(get_atttype(b->source, attnum)))
-	{
-		b->how = NEW_ALL;
-		b->why = psprintf("its watermark \"%s\" is of type %s", model->watermark,
-						  format_type_be(get_atttype(b->source, attnum)));
-	}
-	else if (!CatalogHasCapture())
+	if (!CatalogHasCapture())
 	{
 		b->how = NEW_ALL;
 		b->why = "the extension is not updated to 0.3.0";
+		return;
 	}
-	else
+	initStringInfo(&state);
+	b->how = NEW_BY_CAPTURE;
+	forboth(ls, sources, la, attnums)
 	{
-		b->column = get_attname(b->source, attnum, false);
-		b->type = get_atttype(b->source, attnum);
-		b->relids = list_concat(RelTree(b->source), RelAncestors(b->source));
-		b->capture = capture_state(b->relids, b->column, &b->why);
-		b->how = b->capture != NULL ? NEW_BY_CAPTURE : NEW_ALL;
+		Oid			source = lfirst_oid(ls);
+		AttrNumber	attnum = lfirst_int(la);
+		CapturedColumn *captured;
+		char	   *one;
+
+		if (get_rel_relkind(source) == RELKIND_FOREIGN_TABLE)
+		{
+			b->how = NEW_BY_WATERMARK;
+			return;
+		}
+		if (!RelCapturableType(get_atttype(source, attnum)))
+		{
+			b->how = NEW_ALL;
+			b->why = psprintf("its watermark \"%s\" is of type %s", model->watermark,
+							  format_type_be(get_atttype(source, attnum)));
+			return;
+		}
+		captured = palloc(sizeof(CapturedColumn));
+		captured->column = get_attname(source, attnum, false);
+		captured->type = get_atttype(source, attnum);
+		captured->relids = list_concat(RelTree(source), RelAncestors(source));
+		one = capture_state(captured->relids, captured->column, &b->why);
+		if (one == NULL)
+			b->how = NEW_ALL;
+		else
+			appendStringInfo(&state, "%s%s", state.len > 0 ? "|" : "", one);
+		b->captured = lappend(b->captured, captured);
 	}
+	if (b->how == NEW_BY_CAPTURE)
+		b->capture = state.data;
+}
+
+/*
+ * lowest_written_all
+ *		The lowest value written to any of the captured columns since the
+ *		snapshot previous (lowest_written), as text of type (the
+ *		watermark's), or NULL for none; *nulls: a NULL was written to one
+ *		of them.
+ */
+static char *
+lowest_written_all(List *captured, const char *type, const char *previous, bool *nulls)
+{
+	char	   *low = NULL;
+	ListCell   *lc;
+
+	*nulls = false;
+	foreach(lc, captured)
+	{
+		CapturedColumn *c = lfirst(lc);
+		bool		one_nulls;
+		char	   *one = lowest_written(c->relids, c->column, c->type, previous, &one_nulls);
+
+		*nulls = *nulls || one_nulls;
+		if (one == NULL)
+			continue;
+		if (low == NULL)
+			low = one;
+		else
+		{
+			Datum		values[2] = {CStringGetTextDatum(low), CStringGetTextDatum(one)};
+
+			low = SqlValue(psprintf("SELECT LEAST($1::%s, $2::%s)::pg_catalog.text",
+									type, type), 2, values, NULL);
+		}
+	}
+	return low;
 }
 
 /*
@@ -529,17 +604,27 @@ incremental_candidate(IncrementalBuild *b, Oid published)
 		char	   *type = SqlColumnType(analyzed->columns, model->watermark);
 		bool		nulls;
 
-		bound = lowest_written(b->relids, b->column, b->type, b->stored_snapshot, &nulls);
+		bound = lowest_written_all(b->captured, type, b->stored_snapshot, &nulls);
 		reread = true;
 		appendStringInfo(&delta, "SELECT * FROM (%s) AS q WHERE ", sql);
-		if (bound != NULL)
-			appendStringInfo(&delta, "q.%s OPERATOR(pg_catalog.>=) %s::%s",
-							 quote_identifier(model->watermark), quote_literal_cstr(bound), type);
-		if (nulls)
-			appendStringInfo(&delta, "%sq.%s IS NULL", bound != NULL ? " OR " : "",
-							 quote_identifier(model->watermark));
-		if (bound == NULL && !nulls)
-			appendStringInfoString(&delta, "false");	/* nothing written since */
+		if (nulls && list_length(b->captured) > 1)
+		{
+			/* GREATEST(NULL, x) is x: a row written with a NULL can give any value */
+			appendStringInfoString(&delta, "true");
+			bound = NULL;
+			why_all = "a NULL was written to a column its watermark is the GREATEST of";
+		}
+		else
+		{
+			if (bound != NULL)
+				appendStringInfo(&delta, "q.%s OPERATOR(pg_catalog.>=) %s::%s",
+								 quote_identifier(model->watermark), quote_literal_cstr(bound), type);
+			if (nulls)
+				appendStringInfo(&delta, "%sq.%s IS NULL", bound != NULL ? " OR " : "",
+								 quote_identifier(model->watermark));
+			if (bound == NULL && !nulls)
+				appendStringInfoString(&delta, "false");	/* nothing written since */
+		}
 	}
 	else if (b->how == NEW_BY_WATERMARK && previous != NULL)
 	{

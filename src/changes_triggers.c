@@ -465,63 +465,74 @@ ChangesCaptureColumns(Oid relid, List *columns)
 /*
  * ChangesCaptureWatermark
  *		An incremental model over local tables finds its new rows by row
- *		capture: the column its watermark is (through views and
- *		subqueries) is captured on its table and on every table rows of it
- *		can be written through (above and below it) that the model owner
- *		owns or whose owner tracks it.  When that cannot be, say so: each
- *		build then reads all of the model's rows again.
+ *		capture: each column its watermark is, or is the GREATEST of
+ *		(through views and subqueries), is captured on its table and on
+ *		every table rows of it can be written through (above and below it)
+ *		that the model owner owns or whose owner tracks it.  When that
+ *		cannot be, say so: each build then reads all of the model's rows
+ *		again.
  */
 void
 ChangesCaptureWatermark(ModelDef *model)
 {
 	AnalyzedModel *bound = BindLoad(model);
-	Oid			source;
-	AttrNumber	attnum;
+	List	   *sources;
+	List	   *attnums;
 	Oid			owner = ModelOwnerId(model);
-	List	   *relids;
-	char	   *column;
-	ListCell   *lc;
+	ListCell   *ls;
+	ListCell   *la;
 	CatalogSession session;
 
-	if (!AnalyzeColumnSource(bound->query, model->watermark, &source, &attnum))
+	if (!AnalyzeColumnSources(bound->query, model->watermark, &sources, &attnums))
 	{
 		if (AnalyzeReadsForeign(bound->query))
 			return;				/* new rows by the watermark (and lookback) alone */
 		ereport(WARNING,
 				(errmsg("incremental model \"%s\" reads all its rows again at every run", model->name),
-				 errdetail("Its watermark \"%s\" is computed, not a column of a table it reads as it is.",
+				 errdetail("Its watermark \"%s\" is computed, not a column of a table it reads as it is, nor the GREATEST of such columns.",
 						   model->watermark),
 				 errhint("Select the column the watermark comes from as it is (no expression or cast): the rows written since the last build are then found exactly.")));
 		return;
 	}
-	if (get_rel_relkind(source) == RELKIND_FOREIGN_TABLE)
-		return;					/* new rows by the watermark (and lookback) alone */
-	if (!RelCapturableType(get_atttype(source, attnum)))
+	forboth(ls, sources, la, attnums)
 	{
-		ereport(WARNING,
-				(errmsg("incremental model \"%s\" reads all its rows again at every run", model->name),
-				 errdetail("Its watermark \"%s\" is of type %s; row capture takes integers, numeric, date and timestamps.",
-						   model->watermark, format_type_be(get_atttype(source, attnum)))));
-		return;
-	}
-	column = get_attname(source, attnum, false);
-	relids = list_concat(RelTree(source), RelAncestors(source));
-	CatalogEnter(&session);
-	foreach(lc, relids)
-	{
-		Oid			relid = lfirst_oid(lc);
+		Oid			source = lfirst_oid(ls);
+		AttrNumber	attnum = lfirst_int(la);
 
-		if (ScaleIsCitusTable(relid))
-			continue;
-		if (SqlRelationOwner(relid) == owner || ChangesHasTracking(relid))
-			ChangesCaptureColumns(relid, list_make1(column));
-		else
+		if (get_rel_relkind(source) == RELKIND_FOREIGN_TABLE)
+			return;				/* new rows by the watermark (and lookback) alone */
+		if (!RelCapturableType(get_atttype(source, attnum)))
+		{
 			ereport(WARNING,
 					(errmsg("incremental model \"%s\" reads all its rows again at every run", model->name),
-					 errdetail("Rows of its watermark's table can be written through %s, which its owner does not track.",
-							   SqlRelationName(relid)),
-					 errhint("The owner of %s tracks it with medallion_track(); then define the model again.",
-							 SqlRelationName(relid))));
+					 errdetail("Its watermark \"%s\" is of type %s; row capture takes integers, numeric, date and timestamps.",
+							   model->watermark, format_type_be(get_atttype(source, attnum)))));
+			return;
+		}
+	}
+	CatalogEnter(&session);
+	forboth(ls, sources, la, attnums)
+	{
+		Oid			source = lfirst_oid(ls);
+		char	   *column = get_attname(source, lfirst_int(la), false);
+		ListCell   *lc;
+
+		foreach(lc, list_concat(RelTree(source), RelAncestors(source)))
+		{
+			Oid			relid = lfirst_oid(lc);
+
+			if (ScaleIsCitusTable(relid))
+				continue;
+			if (SqlRelationOwner(relid) == owner || ChangesHasTracking(relid))
+				ChangesCaptureColumns(relid, list_make1(column));
+			else
+				ereport(WARNING,
+						(errmsg("incremental model \"%s\" reads all its rows again at every run", model->name),
+						 errdetail("Rows of its watermark's table can be written through %s, which its owner does not track.",
+								   SqlRelationName(relid)),
+						 errhint("The owner of %s tracks it with medallion_track(); then define the model again.",
+								 SqlRelationName(relid))));
+		}
 	}
 	CatalogLeave(&session);
 }
