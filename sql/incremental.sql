@@ -34,7 +34,7 @@ SELECT model, watermark, max_seen FROM medallion.model_state ORDER BY model;
 
 -- no new rows: up to date, nothing applied (the lookback of delete+insert
 -- is for watermarks of foreign tables: row capture needs none)
-SELECT model, status, rows FROM medallion_run('layer:silver');
+SELECT model, status, rows, message FROM medallion_run('layer:silver');
 
 -- new and changed rows
 UPDATE inc.events SET amount = amount * 100, updated_at = '2024-02-01 00:00+00' WHERE id IN (1, 2);

@@ -538,6 +538,10 @@ RunBuildStep(Run *run, RunStep *step)
 		if (step->unchanged_since > 0)
 			step->message = psprintf("inputs unchanged since run %lld",
 									 (long long) step->unchanged_since);
+		else if (step->up_to_date)
+			/* an incremental or snapshot model built, with nothing new */
+			step->message = step->build_reason != NULL ?
+				psprintf("no new rows (%s)", step->build_reason) : "no new rows";
 		else if (step->build_reason != NULL)
 			step->message = step->build_reason;	/* why it built */
 		step->candidate = keep_candidate(step->candidate, run->context);
