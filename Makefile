@@ -40,6 +40,7 @@ OBJS = \
 	src/run_cron.o \
 	src/scale.o \
 	src/changes_triggers.o \
+	src/changes_inputs.o \
 	src/changes.o \
 	src/docs.o \
 	src/docs_graph.o \

@@ -156,27 +156,6 @@ trigger_names(HeapTuple tuple, TupleDesc desc, const char *column)
 	return false;
 }
 
-/* medallion's function name() (no arguments), or InvalidOid */
-static Oid
-get_func_oid_of(const char *name)
-{
-	Oid			nsp = get_namespace_oid(MEDALLION_CATALOG_SCHEMA, true);
-	oidvector  *none = buildoidvector(NULL, 0);
-	HeapTuple	tup;
-	Oid			found = InvalidOid;
-
-	if (!OidIsValid(nsp))
-		return InvalidOid;
-	tup = SearchSysCache3(PROCNAMEARGSNSP, CStringGetDatum(name), PointerGetDatum(none),
-						  ObjectIdGetDatum(nsp));
-	if (HeapTupleIsValid(tup))
-	{
-		found = ((Form_pg_proc) GETSTRUCT(tup))->oid;
-		ReleaseSysCache(tup);
-	}
-	return found;
-}
-
 /*
  * capture_state
  *		The state of row capture of column on relids (a table and every
@@ -198,7 +177,7 @@ capture_state(List *relids, const char *column, char **why)
 	const char	enabled[3] = {TRIGGER_FIRES_ALWAYS, TRIGGER_FIRES_ALWAYS, TRIGGER_FIRES_ON_REPLICA};
 	Relation	triggers = table_open(TriggerRelationId, AccessShareLock);
 	/* a trigger of the name calling another function captures nothing */
-	Oid			capture_function = get_func_oid_of("track_rows");
+	Oid			capture_function = CatalogFunctionOid("track_rows");
 	StringInfoData state;
 	ListCell   *lc;
 
@@ -220,17 +199,9 @@ capture_state(List *relids, const char *column, char **why)
 		ReleaseSysCache(classtup);
 		for (int t = 0; t < needed; t++)
 		{
-			ScanKeyData key[2];
-			SysScanDesc scan;
-			HeapTuple	tup;
+			HeapTuple	tup = RelTriggerNamed(triggers, r, names[t]);
 			bool		ok;
 
-			ScanKeyInit(&key[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
-						ObjectIdGetDatum(r));
-			ScanKeyInit(&key[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ,
-						CStringGetDatum(names[t]));
-			scan = systable_beginscan(triggers, TriggerRelidNameIndexId, true, NULL, 2, key);
-			tup = systable_getnext(scan);
 			ok = HeapTupleIsValid(tup) &&
 				((Form_pg_trigger) GETSTRUCT(tup))->tgenabled == enabled[t] &&
 				((Form_pg_trigger) GETSTRUCT(tup))->tgfoid == capture_function &&
@@ -238,7 +209,6 @@ capture_state(List *relids, const char *column, char **why)
 			if (ok)
 				appendStringInfo(&state, ",%u/%u", ((Form_pg_trigger) GETSTRUCT(tup))->oid,
 								 HeapTupleHeaderGetRawXmin(tup->t_data));
-			systable_endscan(scan);
 			if (!ok)
 			{
 				table_close(triggers, AccessShareLock);

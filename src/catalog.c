@@ -24,7 +24,9 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -39,6 +41,7 @@
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "catalog.h"
@@ -122,6 +125,31 @@ CatalogExtensionOwner(void)
 	owner_found = owner;
 	CatalogMemoSet(&memo);
 	return owner;
+}
+
+/*
+ * CatalogFunctionOid
+ *		medallion's function name() (taking no arguments), or InvalidOid:
+ *		what a trigger of medallion's must call to be medallion's.
+ */
+Oid
+CatalogFunctionOid(const char *name)
+{
+	Oid			nsp = get_namespace_oid(MEDALLION_CATALOG_SCHEMA, true);
+	oidvector  *none = buildoidvector(NULL, 0);
+	HeapTuple	tup;
+	Oid			found = InvalidOid;
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	tup = SearchSysCache3(PROCNAMEARGSNSP, CStringGetDatum(name), PointerGetDatum(none),
+						  ObjectIdGetDatum(nsp));
+	if (HeapTupleIsValid(tup))
+	{
+		found = ((Form_pg_proc) GETSTRUCT(tup))->oid;
+		ReleaseSysCache(tup);
+	}
+	return found;
 }
 
 /*

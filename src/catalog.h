@@ -251,6 +251,7 @@ typedef struct CommandMemo
 extern bool CatalogMemoValid(CommandMemo *memo);
 extern void CatalogMemoSet(CommandMemo *memo);
 extern Oid	CatalogExtensionOwner(void);
+extern Oid	CatalogFunctionOid(const char *name);
 extern const MaterializationKind *CatalogMaterialization(const char *name);
 extern void CatalogEnter(CatalogSession *session);
 extern void CatalogLeave(CatalogSession *session);

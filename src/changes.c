@@ -778,27 +778,17 @@ ChangeCheck *
 ChangesInputs(ModelDef *model)
 {
 	ChangeCheck *check = palloc0(sizeof(ChangeCheck));
-	MemoryContext callercxt = CurrentMemoryContext;
-	CatalogSession session;
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
-	int			ret;
-
-	values[0] = CStringGetTextDatum(model->name);
 	/* a view holds no data: no probes (build_check) */
-	values[1] = CStringGetTextDatum(model->kind != MAT_VIEW ? probe_inputs(model) : "{}");
+	char	   *probes = model->kind != MAT_VIEW ? probe_inputs(model) : "{}";
+	CatalogSession session;
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext old;
+
 	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT coalesce(pg_catalog.jsonb_object_agg(x.label, x.state), '{}')::pg_catalog.text, "
-					   "pg_catalog.pg_current_snapshot()::pg_catalog.text "
-					   "FROM medallion.model_inputs($1, $2::pg_catalog.jsonb) x",
-					   2, argtypes, values, NULL, 0);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read the inputs of model \"%s\": %s", model->name,
-			 SPI_result_code_string(ret));
-	check->inputs = MemoryContextStrdup(callercxt,
-										SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-	check->snapshot = MemoryContextStrdup(callercxt,
-										  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+	old = MemoryContextSwitchTo(callercxt);		/* out of SPI's, gone at CatalogLeave */
+	check->inputs = ChangesInputState(model->name, probes);
+	check->snapshot = ChangesSnapshotNow();
+	MemoryContextSwitchTo(old);
 	CatalogLeave(&session);
 	return check;
 }

@@ -34,6 +34,10 @@ extern void ChangesCaptureWatermark(ModelDef *model);
 extern List *ChangesCapturedAbove(Oid relid);
 extern void ChangesForgetCaptured(void);
 
+/* changes_inputs.c */
+extern char *ChangesInputState(const char *model, const char *probes);
+extern char *ChangesSnapshotNow(void);
+
 /* changes.c */
 extern bool ChangesTrack(Oid relid, Oid owner);
 extern void ChangesTrackInputs(ModelDef *model);

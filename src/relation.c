@@ -36,6 +36,7 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -367,6 +368,50 @@ RelTree(Oid relid)
 }
 
 /*
+ * inheritance_walk
+ *		The relations above relid (up) or below it, through partitioning or
+ *		inheritance (pg_inherits, every row: foreign partitions and
+ *		partitions being detached too), at every level, nearest first.
+ *		Takes no lock.
+ */
+static List *
+inheritance_walk(Oid relid, bool up)
+{
+	List	   *found = NIL;	/* each once, nearest first */
+	List	   *unread = list_make1_oid(relid);	/* relations whose next level is not read yet */
+	Relation	inherits = table_open(InheritsRelationId, AccessShareLock);
+
+	/* breadth first: PostgreSQL's get_partition_ancestors knows partitions only */
+	while (unread != NIL)
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		Oid			from = linitial_oid(unread);
+
+		unread = list_delete_first(unread);
+		ScanKeyInit(&key, up ? Anum_pg_inherits_inhrelid : Anum_pg_inherits_inhparent,
+					BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(from));
+		scan = systable_beginscan(inherits, up ? InheritsRelidSeqnoIndexId : InheritsParentIndexId,
+								  true, NULL, 1, &key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_inherits form = (Form_pg_inherits) GETSTRUCT(tup);
+			Oid			next = up ? form->inhparent : form->inhrelid;
+
+			if (next != relid && !list_member_oid(found, next))
+			{
+				found = lappend_oid(found, next);
+				unread = lappend_oid(unread, next);
+			}
+		}
+		systable_endscan(scan);
+	}
+	table_close(inherits, AccessShareLock);
+	return found;
+}
+
+/*
  * RelAncestors
  *		The tables above relid, through partitioning or inheritance
  *		(pg_inherits), nearest first.
@@ -374,37 +419,42 @@ RelTree(Oid relid)
 List *
 RelAncestors(Oid relid)
 {
-	List	   *found = NIL;	/* ancestors, each once, nearest first */
-	List	   *unread = list_make1_oid(relid);	/* tables whose parents are not read yet */
-	Relation	inherits = table_open(InheritsRelationId, AccessShareLock);
+	return inheritance_walk(relid, true);
+}
 
-	/* breadth first: PostgreSQL's get_partition_ancestors knows partitions only */
+/*
+ * RelDescendants
+ *		The relations below relid, through partitioning or inheritance
+ *		(pg_inherits), of every kind, nearest first.
+ */
+List *
+RelDescendants(Oid relid)
+{
+	return inheritance_walk(relid, false);
+}
 
-	while (unread != NIL)
-	{
-		ScanKeyData key;
-		SysScanDesc scan;
-		HeapTuple	tup;
-		Oid			child = linitial_oid(unread);
+/*
+ * RelTriggerNamed
+ *		A copy of relid's trigger named name (pg_trigger tuple), or NULL;
+ *		triggers is pg_trigger, open.
+ */
+HeapTuple
+RelTriggerNamed(Relation triggers, Oid relid, const char *name)
+{
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
 
-		unread = list_delete_first(unread);
-		ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
-					ObjectIdGetDatum(child));
-		scan = systable_beginscan(inherits, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
-		while (HeapTupleIsValid(tup = systable_getnext(scan)))
-		{
-			Oid			parent = ((Form_pg_inherits) GETSTRUCT(tup))->inhparent;
-
-			if (!list_member_oid(found, parent))
-			{
-				found = lappend_oid(found, parent);
-				unread = lappend_oid(unread, parent);
-			}
-		}
-		systable_endscan(scan);
-	}
-	table_close(inherits, AccessShareLock);
-	return found;
+	ScanKeyInit(&key[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum(name));
+	scan = systable_beginscan(triggers, TriggerRelidNameIndexId, true, NULL, 2, key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		tup = heap_copytuple(tup);
+	systable_endscan(scan);
+	return tup;
 }
 
 /*

@@ -9,6 +9,7 @@
 #ifndef MEDALLION_RELATION_H
 #define MEDALLION_RELATION_H
 
+#include "access/htup.h"
 #include "nodes/pg_list.h"
 #include "utils/relcache.h"
 
@@ -25,6 +26,8 @@ extern bool RelSameIndexes(List *a, List *b);
 extern void RelLockPatiently(List *relids);
 extern List *RelTree(Oid relid);
 extern List *RelAncestors(Oid relid);
+extern List *RelDescendants(Oid relid);
+extern HeapTuple RelTriggerNamed(Relation triggers, Oid relid, const char *name);
 extern bool RelCapturableType(Oid type);
 
 #endif							/* MEDALLION_RELATION_H */

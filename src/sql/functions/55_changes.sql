@@ -14,118 +14,15 @@
  * trigger reports (compared with the last build's), tracked whether writes
  * to it are logged (relid, when set, is looked up in medallion.changes):
  * a table needs its statement trigger enabled ALWAYS and its row trigger
- * enabled REPLICA (subscriptions), a partitioned table the first.
+ * enabled REPLICA (subscriptions), a partitioned table the first.  In C
+ * (src/changes_inputs.c): as one query it cost more than building a small
+ * model, and every build and every check of a change-aware run asks.
  */
 CREATE OR REPLACE FUNCTION medallion.model_inputs(model text, probes jsonb DEFAULT '{}',
 	OUT label text, OUT state text, OUT relid oid, OUT tracked boolean, OUT why text)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan
-AS $$
-/* plpgsql, not sql: its plan is kept for the session (each run checks each
-   model), planned once (generic) rather than once per model */
-#variable_conflict use_column
-BEGIN
-RETURN QUERY
-WITH RECURSIVE deps (dep_schema, dep_name, kind) AS (
-	SELECT d.dep_schema, d.dep_name, d.kind FROM medallion.model_dependencies d WHERE d.model = $1
-	UNION
-	/* the models its relationships tests reference: their rebuild may fail a test */
-	SELECT '', t.to_model, 'model' FROM medallion.tests t WHERE t.model = $1 AND t.to_model IS NOT NULL
-	UNION
-	SELECT d.dep_schema, d.dep_name, d.kind
-	  FROM deps p
-	  JOIN medallion.models m ON p.kind = 'model' AND m.name = p.dep_name
-							 AND m.materialized IN ('view', 'ephemeral')
-	  JOIN medallion.model_dependencies d ON d.model = m.name
-), rels AS (
-	SELECT DISTINCT p.dep_schema, p.dep_name, p.kind, m.name AS model, m.materialized, m.version,
-		   c.oid AS relid, c.relkind, c.relfilenode
-	  FROM deps p
-	  LEFT JOIN medallion.models m ON p.kind = 'model' AND m.name = p.dep_name
-	  LEFT JOIN pg_namespace n ON n.nspname = p.dep_schema
-	  LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.dep_name
-), family AS (
-	SELECT DISTINCT f.relid, f.above
-	  FROM rels r
-	 CROSS JOIN LATERAL (
-		WITH RECURSIVE up (relid) AS (
-			SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = r.relid
-			UNION SELECT i.inhparent FROM pg_inherits i JOIN up u ON i.inhrelid = u.relid
-		), down (relid) AS (
-			SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = r.relid
-			UNION SELECT i.inhrelid FROM pg_inherits i JOIN down d ON i.inhparent = d.relid
-		)
-		SELECT u.relid, true AS above FROM up u
-		UNION ALL
-		SELECT d.relid, false FROM down d) f
-	 WHERE r.model IS NULL AND r.relkind IN ('r', 'p')
-	   AND NOT EXISTS (SELECT FROM rels o WHERE o.relid = f.relid)
-), tables AS (
-	/* each relation with the triggers that log its writes */
-	/* medallion's: another function under the name logs nothing */
-	SELECT x.relid, x.relkind,
-		   (SELECT string_agg(t.tgname::text || '=' || t.tgenabled::text, ',' ORDER BY t.tgname) FROM pg_trigger t
-			 WHERE t.tgrelid = x.relid AND t.tgname IN ('medallion_changes', 'medallion_changes_row')
-			   AND t.tgfoid = 'medallion.track_changes()'::regprocedure) AS triggers,
-		   /* which triggers they are: made again, or disabled and enabled, they missed writes */
-		   (SELECT string_agg(t.oid::text || '/' || t.xmin::text, ',' ORDER BY t.tgname) FROM pg_trigger t
-			 WHERE t.tgrelid = x.relid AND t.tgname IN ('medallion_changes', 'medallion_changes_row')
-			   AND t.tgfoid = 'medallion.track_changes()'::regprocedure) AS ident
-	  FROM (SELECT r.relid, r.relkind FROM rels r WHERE r.model IS NULL AND r.relid IS NOT NULL
-			UNION SELECT c.oid, c.relkind FROM family f JOIN pg_class c ON c.oid = f.relid) x
-), logged AS (
-	SELECT t.relid, t.ident,
-		   (t.relkind = 'r' AND t.triggers = 'medallion_changes=A,medallion_changes_row=R') OR
-		   (t.relkind = 'p' AND t.triggers LIKE 'medallion_changes=A%') AS ok,
-		   CASE WHEN t.relkind = 'f' THEN 'a foreign table: its changes are not seen here (its source may probe them: options => {"changes": "probe"})'
-				WHEN t.relkind = 'm' THEN 'a materialized view: its refreshes fire no trigger'
-				WHEN t.triggers IS NULL THEN 'not tracked (its owner can call medallion_track)'
-				ELSE 'its triggers medallion_changes (enabled always) and medallion_changes_row (enabled replica) are not both there (its owner can call medallion_track)' END AS why
-	  FROM tables t
-)
-SELECT CASE WHEN r.model IS NOT NULL THEN format('model %s', r.model)
-			ELSE format('%s %I.%I', CASE r.relkind WHEN 'v' THEN 'view' WHEN 'f' THEN 'foreign table'
-											 WHEN 'm' THEN 'materialized view' ELSE 'table' END,
-						r.dep_schema, r.dep_name) END,
-	   CASE WHEN r.model IS NOT NULL AND r.materialized IN ('view', 'ephemeral') THEN 'version ' || r.version
-			WHEN r.model IS NOT NULL
-			THEN coalesce('run ' || (SELECT b.run_id FROM medallion.build_state b WHERE b.model = r.model), 'never built')
-			WHEN r.relid IS NULL THEN 'missing'
-			WHEN r.relkind = 'f' AND probes ? r.relid::text THEN 'probe ' || (probes->>r.relid::text)
-			WHEN r.relkind = 'v' THEN 'rule ' || (SELECT w.xmin FROM pg_rewrite w WHERE w.ev_class = r.relid LIMIT 1)
-			WHEN r.relkind = 'p' THEN 'partitions ' ||
-				 (SELECT string_agg(t.relid::oid || ':' || pg_relation_filenode(t.relid), ',' ORDER BY t.relid::oid)
-					FROM pg_partition_tree(r.relid) t WHERE t.isleaf)
-			ELSE 'storage ' || r.relfilenode ||
-				 coalesce(' triggers ' || (SELECT l.ident FROM logged l WHERE l.relid = r.relid), '') END,
-	   CASE WHEN r.model IS NULL AND r.relkind IN ('r', 'p', 'f') THEN r.relid END,
-	   coalesce(r.model IS NOT NULL OR r.relkind = 'v' OR
-				(r.relkind = 'f' AND probes ? r.relid::text) OR
-				(r.relkind IN ('r', 'p') AND (SELECT l.ok FROM logged l WHERE l.relid = r.relid)),
-				false),
-	   CASE WHEN r.model IS NOT NULL OR r.relkind = 'v' THEN NULL
-			WHEN r.relid IS NULL THEN 'it is missing'
-			ELSE (SELECT l.why FROM logged l WHERE l.relid = r.relid) END
-  FROM rels r
-UNION ALL
-/* its tests: a test added, changed or dropped runs them again */
-SELECT 'tests', coalesce(md5(string_agg(to_jsonb(t)::text, '|' ORDER BY t.name)), 'none'), NULL, true, NULL
-  FROM medallion.tests t WHERE t.model = $1
-UNION ALL
-/* the tables above and below the tables read: their writes are logged under their own OIDs */
-SELECT format('%s %s', CASE WHEN f.above THEN 'parent' WHEN c.relispartition THEN 'partition' ELSE 'child' END,
-			  f.relid::regclass),
-	   CASE WHEN f.above THEN 'above' ELSE 'below' END || coalesce(' triggers ' || l.ident, ''),
-	   CASE WHEN c.relkind IN ('r', 'p') THEN f.relid END,
-	   coalesce(l.ok, false),
-	   CASE WHEN NOT coalesce(l.ok, false) THEN l.why END
-  FROM family f
-  JOIN pg_class c ON c.oid = f.relid
-  LEFT JOIN logged l ON l.relid = f.relid;
-END
-$$;
+LANGUAGE C STABLE
+AS 'MODULE_PATHNAME', 'medallion_model_inputs';
 COMMENT ON FUNCTION medallion.model_inputs(text, jsonb) IS
 	'The inputs of a model (through view and ephemeral models and plain views, with the tables above and below each table read), with the state no trigger reports (for a foreign table, its probe in probes, by OID) and whether their writes are tracked';
 
