@@ -634,7 +634,7 @@ probe_inputs(ModelDef *model)
 
 	/* before ALTER EXTENSION UPDATE to 0.3.0 there is no key: no probes (the model builds) */
 	nsp = get_namespace_oid("medallion", true);
-	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("probe_key", nsp)))
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("probe_key", nsp)) || !ChangesAnyProbes())
 		return pstrdup("{}");
 	CatalogEnter(&session);
 	if (CatalogQuery("SELECT i.relid, s.freshness_column, s.owner::pg_catalog.text, n.nspname::pg_catalog.text "

@@ -37,6 +37,7 @@ extern void ChangesForgetCaptured(void);
 /* changes_inputs.c */
 extern char *ChangesInputState(const char *model, const char *probes);
 extern char *ChangesSnapshotNow(void);
+extern bool ChangesAnyProbes(void);
 
 /* changes.c */
 extern bool ChangesTrack(Oid relid, Oid owner);

@@ -623,6 +623,40 @@ ChangesSnapshotNow(void)
 											OidFunctionCall0Coll(F_PG_CURRENT_SNAPSHOT, InvalidOid)));
 }
 
+/*
+ * ChangesAnyProbes
+ *		Does a source ask for probes (options => {"changes": "probe"})?
+ *		Most pipelines have none, and then no model's inputs are probed: a
+ *		scan of medallion.sources (a few rows) instead of a query per build.
+ */
+bool
+ChangesAnyProbes(void)
+{
+	Oid			nsp = get_namespace_oid(MEDALLION_CATALOG_SCHEMA, false);
+	Relation	rel = table_open(get_relname_relid("sources", nsp), AccessShareLock);
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), "options");
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false,
+										  ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot(),
+										  0, NULL);
+	HeapTuple	tuple;
+	bool		any = false;
+
+	while (!any && attnum > 0 && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		options = heap_getattr(tuple, attnum, RelationGetDescr(rel), &isnull);
+		JsonbValue	value;
+
+		if (!isnull && getKeyJsonValueFromContainer(&DatumGetJsonbP(options)->root, "changes",
+													strlen("changes"), &value) != NULL)
+			any = value.type == jbvString && value.val.string.len == strlen("probe") &&
+				strncmp(value.val.string.val, "probe", value.val.string.len) == 0;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return any;
+}
+
 PG_FUNCTION_INFO_V1(medallion_model_inputs);
 
 /*
