@@ -188,16 +188,33 @@ CatalogGetLayer(const char *name, bool missing_ok)
 	"m.statement_timeout::text, m.enabled, m.version, m.sql_hash, " \
 	"coalesce(a.version, -1), m.strategy, m.watermark, m.lookback::text, " \
 	"m.full_refresh_threshold::text, m.snapshot_strategy, m.updated_at_column, " \
-	"m.check_columns, m.hard_deletes, " \
-	/* columns of 0.2.0, read by name: NULL before ALTER EXTENSION UPDATE */ \
-	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'distribution', " \
-	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'distributed_by', " \
-	"pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'colocate_with', " \
-	"(pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'deterministic')::pg_catalog.bool, " \
-	/* of 0.3.0 */ \
-	"(pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->) 'contract')::text " \
+	"m.check_columns, m.hard_deletes, %s " \
 	"FROM medallion.models m JOIN medallion.layers l ON l.name = m.layer " \
 	"LEFT JOIN medallion.analysis a ON a.model = m.name "
+
+/*
+ * later_model_columns
+ *		The columns of medallion.models that later versions added (0.2.0's,
+ *		0.3.0's), for MODEL_COLUMNS: each as it is, or NULL before ALTER
+ *		EXTENSION UPDATE made it.  (Read through to_jsonb of the row, as
+ *		they once were, they cost more than the rest of a small run.)
+ */
+static char *
+later_model_columns(void)
+{
+	static const char *const columns[] = {"distribution", "distributed_by", "colocate_with",
+	"deterministic", "contract"};
+	static const char *const casts[] = {"", "", "", "::pg_catalog.bool", "::pg_catalog.text"};
+	Oid			models = get_relname_relid("models", get_namespace_oid(MEDALLION_CATALOG_SCHEMA, false));
+	StringInfoData list;
+
+	initStringInfo(&list);
+	for (int i = 0; i < lengthof(columns); i++)
+		appendStringInfo(&list, "%s%s%s", i > 0 ? ", " : "",
+						 get_attnum(models, columns[i]) != InvalidAttrNumber ?
+						 psprintf("m.%s", columns[i]) : "NULL", casts[i]);
+	return list.data;
+}
 
 /* A row of MODEL_COLUMNS as a ModelDef, checked (a CatalogRowFn). */
 static void *
@@ -241,7 +258,7 @@ model_from_tuple(HeapTuple tuple, TupleDesc desc, void *arg)
 	model->deterministic = CatalogBool(tuple, desc, Anum_models_deterministic);
 	model->contract = CatalogText(tuple, desc, Anum_models_contract);
 	if (model->contract != NULL && strcmp(model->contract, "null") == 0)
-		model->contract = NULL;
+		model->contract = NULL; /* a JSON null */
 	check_model_row(model, tuple, desc);
 	return model;
 }
@@ -255,7 +272,8 @@ fetch_models(const char *where, const char *name)
 
 	if (name != NULL)
 		values[0] = CStringGetTextDatum(name);
-	return CatalogReadRows(psprintf("SELECT " MODEL_COLUMNS "%s ORDER BY l.ordinal, m.name", where),
+	return CatalogReadRows(psprintf("SELECT " MODEL_COLUMNS "%s ORDER BY l.ordinal, m.name",
+									later_model_columns(), where),
 						   name != NULL ? 1 : 0, argtypes, values, "reading models",
 						   model_from_tuple, NULL);
 }
