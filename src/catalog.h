@@ -91,6 +91,12 @@
 #define Anum_tests_blocking	17
 #define Anum_tests_store_failures	18
 
+#define Anum_unit_tests_model	1
+#define Anum_unit_tests_name	2
+#define Anum_unit_tests_given	3
+#define Anum_unit_tests_expect	4
+#define Anum_unit_tests_incremental	5
+
 #define Anum_extract_stage	1
 #define Anum_extract_mark	2
 #define Anum_extract_last_key	3
@@ -130,6 +136,16 @@ typedef struct TestDef
 	bool		blocking;
 	bool		store_failures;
 } TestDef;
+
+/* A row of medallion.unit_tests: given and expect as jsonb text. */
+typedef struct UnitTestDef
+{
+	char	   *model;
+	char	   *name;
+	char	   *given;
+	char	   *expect;
+	bool		incremental;
+} UnitTestDef;
 
 /*
  * The kinds of materialization: a model's "materialized" is parsed once,
@@ -303,6 +319,9 @@ extern bool CatalogDeleteTest(const char *model, const char *name);
 extern List *CatalogFreshnessRules(void);
 extern int64 CatalogNextRunId(void);
 extern List *CatalogListTests(const char *model);
+extern List *CatalogListUnitTests(const char *model);
+extern void CatalogUpsertUnitTest(UnitTestDef *test, const char *description);
+extern bool CatalogDeleteUnitTest(const char *model, const char *name);
 extern List *CatalogReferencingTests(const char *model);
 extern void CatalogDeleteModel(const char *name);
 extern void CatalogReplaceDerived(const char *model, int version,

@@ -1090,6 +1090,76 @@ CatalogDeleteTest(const char *model, const char *name)
 }
 
 /*
+ * CatalogListUnitTests
+ *		The unit tests of a model (List of UnitTestDef *), by name.
+ */
+/* A row of medallion.unit_tests as a UnitTestDef (a CatalogRowFn). */
+static void *
+unit_test_from_tuple(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	UnitTestDef *test = palloc0(sizeof(UnitTestDef));
+
+	test->model = CatalogText(tup, desc, Anum_unit_tests_model);
+	test->name = CatalogText(tup, desc, Anum_unit_tests_name);
+	test->given = CatalogText(tup, desc, Anum_unit_tests_given);
+	test->expect = CatalogText(tup, desc, Anum_unit_tests_expect);
+	test->incremental = CatalogBool(tup, desc, Anum_unit_tests_incremental);
+	return test;
+}
+
+List *
+CatalogListUnitTests(const char *model)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+
+	return CatalogReadRows("SELECT model, name, given::text, expect::text, incremental "
+						   "FROM medallion.unit_tests WHERE model OPERATOR(pg_catalog.=) $1 ORDER BY name",
+						   1, argtypes, values, "reading unit tests", unit_test_from_tuple, NULL);
+}
+
+/*
+ * CatalogUpsertUnitTest
+ *		Insert or replace a row of medallion.unit_tests.
+ */
+void
+CatalogUpsertUnitTest(UnitTestDef *test, const char *description)
+{
+	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+	values[0] = CStringGetTextDatum(test->model);
+	values[1] = CStringGetTextDatum(test->name);
+	values[2] = CStringGetTextDatum(test->given);
+	values[3] = CStringGetTextDatum(test->expect);
+	values[4] = BoolGetDatum(test->incremental);
+	values[5] = description ? CStringGetTextDatum(description) : (Datum) 0;
+	nulls[5] = description ? ' ' : 'n';
+	(void) CatalogExecute("INSERT INTO medallion.unit_tests (model, name, given, expect, "
+						  "incremental, description) VALUES ($1, $2, $3::pg_catalog.jsonb, "
+						  "$4::pg_catalog.jsonb, $5, $6) ON CONFLICT (model, name) DO UPDATE SET "
+						  "given = EXCLUDED.given, expect = EXCLUDED.expect, "
+						  "incremental = EXCLUDED.incremental, description = EXCLUDED.description",
+						  6, types, values, nulls, SPI_OK_INSERT, "defining a unit test");
+}
+
+/*
+ * CatalogDeleteUnitTest
+ *		Delete a unit test; returns whether it existed.
+ */
+bool
+CatalogDeleteUnitTest(const char *model, const char *name)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(model), CStringGetTextDatum(name)};
+
+	return CatalogExecute("DELETE FROM medallion.unit_tests WHERE model OPERATOR(pg_catalog.=) $1 "
+						  "AND name OPERATOR(pg_catalog.=) $2",
+						  2, types, values, NULL, SPI_OK_DELETE, "dropping a unit test") > 0;
+}
+
+/*
  * CatalogFreshnessRules
  *		For each source, and each of its relations with its freshness column:
  *		(source, relation as SQL, column, warn_after, error_after, owner,

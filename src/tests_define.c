@@ -183,8 +183,9 @@ TestsBind(ModelDef *model)
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
-static void
-check_test_name(const char *name)
+/* Error unless name is a test's name (also a unit test's: tests_unit.c). */
+void
+TestsCheckName(const char *name)
 {
 	bool		ok = name[0] != '\0' && !isdigit((unsigned char) name[0]) &&
 		strlen(name) < NAMEDATALEN;
@@ -566,7 +567,7 @@ medallion_add_test(PG_FUNCTION_ARGS)
 						  strcmp(test->kind, "sql") == 0 ? test->sql :
 						  strcmp(test->kind, "relationships") == 0 ?
 						  (test->to_model ? test->to_model : test->to_relation) : NULL);
-	check_test_name(test->name);
+	TestsCheckName(test->name);
 	ModelBecomeOwner(model, &save_userid, &save_sec);
 	nestlevel = ScopeEnterSearchPath(model->search_path);
 	check_test(model, test);
