@@ -112,3 +112,37 @@ SELECT medallion_drop_unit_test('ut_customer_totals', 'wrong_on_purpose');
 SELECT medallion_drop_model('ut_ratio');
 SELECT model, name FROM medallion.unit_tests ORDER BY model, name;
 SELECT * FROM medallion_help('medallion_add_unit_test');
+
+-- the model's SQL runs as its owner, whoever runs the test; only the owner
+-- defines its unit tests; the caller's temporary objects change nothing
+CREATE ROLE regress_unit_alice LOGIN IN ROLE medallion_admin;
+CREATE ROLE regress_unit_carol LOGIN IN ROLE medallion_admin;
+CREATE SCHEMA ut_alice AUTHORIZATION regress_unit_alice;
+GRANT USAGE ON SCHEMA utsrc TO regress_unit_carol;
+SET ROLE regress_unit_alice;
+CREATE TABLE ut_alice.t (id int, v text);
+SELECT medallion_create_model('ut_alice_view', 'SELECT id, upper(v) AS v FROM ut_alice.t', layer => 'bronze', materialized => 'view');
+SELECT medallion_create_model('ut_alice_table', 'SELECT id, v || current_user AS v FROM bronze.ut_alice_view',
+  layer => 'silver', materialized => 'table');
+SELECT medallion_add_unit_test('ut_alice_table', 'runs_as_owner', given => '{"ut_alice_view": [{"id": 1, "v": "x"}]}',
+  expect => '[{"id": 1, "v": "xregress_unit_alice"}]');
+RESET ROLE;
+SET ROLE regress_unit_carol;
+SELECT test, status, message FROM medallion_test('ut_alice_table', unit => true);
+SELECT utsrc.try($$SELECT medallion_add_unit_test('ut_alice_table', 'x', given => '{}', expect => '[]')$$);
+RESET ROLE;
+CREATE TEMP TABLE ut_alice_view (id int, v text);
+INSERT INTO ut_alice_view VALUES (2, 'temp');
+SET search_path = pg_temp, public;
+SELECT test, status, message FROM medallion_test('ut_alice_table', unit => true);
+RESET search_path;
+SELECT medallion_drop_model('ut_alice_table');
+SELECT medallion_drop_model('ut_alice_view');
+DROP OWNED BY regress_unit_alice, regress_unit_carol CASCADE;
+DROP ROLE regress_unit_alice;
+DROP ROLE regress_unit_carol;
+
+-- leaves nothing behind
+SELECT medallion_drop_model(name, cascade => true) FROM medallion.models WHERE name = 'ut_orders';
+DROP SCHEMA utsrc CASCADE;
+SELECT count(*) AS unit_tests_left FROM medallion.unit_tests;
