@@ -225,9 +225,15 @@ for my $db ($aw1, $aw2)
 psql_file($aw1, "$root/examples/adventureworks/sources.sql");
 psql_file($aw1, "$root/examples/adventureworks/models.sql");
 psql($aw1, "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('all')");
+# a unit test of a model reading a source's table, and one reading a model
+my ($unit_model, $unit_input) = split /\|/, psql($aw1, "SELECT m.name, d.dep_name FROM medallion.models m "
+	. "JOIN medallion.model_dependencies d ON d.model = m.name AND d.via = '' AND d.kind = 'model' "
+	. "WHERE m.materialized = 'table' ORDER BY 1, 2 LIMIT 1");
+psql($aw1, "SELECT medallion_add_unit_test('$unit_model', 'nothing_in_nothing_out', "
+	. "given => jsonb_build_object('$unit_input', '[]'::jsonb), expect => '[]', description => 'no rows, no rows')");
 ($rc, $out, $err) = medallion('export', "$tmp/aw", '--dsn', "dbname=$aw1");
 is($rc, 0, 'export') or diag("$out\n$err");
-like($err, qr/13 models, 73 tests, 3 sources written/, '... every model, test and source');
+like($err, qr/13 models, 73 tests, 3 sources, 1 unit tests written/, '... every model, test, source and unit test');
 ($rc, $out, $err) = medallion('deploy', "$tmp/aw", '--dsn', "dbname=$aw2");
 is($rc, 0, '... deployed into a database with only the sources') or diag("$out\n$err");
 my %catalog = (
@@ -239,7 +245,9 @@ my %catalog = (
 	  . "accepted, to_model, to_relation, to_column, expression, min_rows, max_rows, extract(epoch FROM max_age), btrim(sql, E' \\n'), severity, "
 	  . "warn_if, error_if, store_failures), E'\\n' ORDER BY model, name) FROM medallion.tests",
 	sources => "SELECT string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s', name, kind, local_schema, tables, freshness_column, "
-	  . "warn_after, error_after, description), E'\\n' ORDER BY name) FROM medallion.sources");
+	  . "warn_after, error_after, description), E'\\n' ORDER BY name) FROM medallion.sources",
+	unit_tests => "SELECT string_agg(format('%s|%s|%s|%s|%s|%s', model, name, given, expect, incremental, description), "
+	  . "E'\\n' ORDER BY model, name) FROM medallion.unit_tests");
 for my $what (sort keys %catalog)
 {
 	is(psql($aw2, $catalog{$what}), psql($aw1, $catalog{$what}), "... the same $what");
