@@ -154,6 +154,36 @@ like($out, qr/stg_orders\s+skipped\s+model "\w+", which reads model "stg_orders"
 like($err, qr/refused, so nothing was deployed/, '... and says nothing was deployed');
 is(prod_state($prod), $before, '... prod is as it was');
 
+# a contract changed or dropped is breaking (#29): the plan says so, naming
+# what the promise loses
+my $contracted = sub {
+	my ($type, $not_null, $enforced) = @_;
+	return sub {
+		write_file("$_[0]/models/marts/fct_contracted.sql",
+			"{{ config(materialized='table') }}\nselect order_id, amount_euros from {{ ref('fct_orders') }}\n");
+		write_file("$_[0]/models/marts/contracted.yml", "version: 2\nmodels:\n  - name: fct_contracted\n"
+			  . "    config:\n      contract: {enforced: $enforced}\n    columns:\n"
+			  . "      - name: order_id\n        data_type: integer\n"
+			  . ($not_null ? "        constraints: [{type: not_null}]\n" : '')
+			  . "      - name: amount_euros\n        data_type: $type\n");
+	};
+};
+my $contract_db = 'tap_deploy_contract';
+fresh_db($contract_db);
+($rc, $out, $err) = medallion('deploy', project('contract_a', $contracted->('numeric', 1, 'true')), '--dsn', "dbname=$contract_db");
+is($rc, 0, 'a model with a contract deployed') or diag("$out\n$err");
+($rc, $out, $err) = medallion('deploy', project('contract_b', $contracted->('numeric', 0, 'true')), '--plan', '--dsn', "dbname=$contract_db");
+is($rc, 1, 'a constraint of the contract dropped: the plan exits 1') or diag("$out\n$err");
+like($out, qr/^fct_contracted\s+contract\s+order_id\s+weakened or retyped\s+BREAKING\s+drops not_null/m,
+	'... naming the column and the constraint');
+($rc, $out, $err) = medallion('deploy', project('contract_c', $contracted->('numeric', 1, 'false')), '--plan', '--dsn', "dbname=$contract_db");
+is($rc, 1, 'the contract dropped: the plan exits 1') or diag("$out\n$err");
+like($out, qr/^fct_contracted\s+contract\s+fct_contracted\s+dropped\s+BREAKING\s+the model no longer promises/m,
+	'... and says so');
+($rc, $out, $err) = medallion('deploy', project('contract_d', $contracted->('numeric', 1, 'true')), '--plan', '--dsn', "dbname=$contract_db");
+is($rc, 0, 'the same contract: nothing breaking') or diag("$out\n$err");
+psql('postgres', "DROP DATABASE $contract_db");
+
 # refused: a failing blocking test
 my $failing = project('failing', sub {
 	write_file("$_[0]/tests/no_orders_at_all.sql", "select order_id from {{ ref('fct_orders') }}\n");

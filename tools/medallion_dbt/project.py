@@ -65,6 +65,7 @@ class Node:
         self.layer = None
         self.status = None
         self.note = None
+        self.contract = None        # the enforced contract, as medallion takes it
 
 
 def as_list(value):

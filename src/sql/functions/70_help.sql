@@ -88,6 +88,7 @@ BEGIN
 		('medallion_create_model', 'contract', 'contract: {enforced: true} with columns'' data_type and constraints', 'the columns the query must give (names, types) and the constraints its table enforces'),
 		('medallion_docs', 'run_id', NULL, 'the run whose Gantt chart the page shows (NULL: the last run)'),
 		('medallion_impact', 'sql', NULL, 'the new SQL of the model, analyzed as medallion_create_model would, without changing anything'),
+		('medallion_impact', 'contract', 'contract, columns: data_type, constraints', 'the new definition''s contract (NULL: none, as medallion_create_model takes it): a contract dropped, a promised column dropped or retyped, a constraint dropped is breaking'),
 		('medallion_drop_model', 'cascade', NULL, 'drop the models that read it too'),
 		('medallion_run', 'full_refresh', '--full-refresh', 'rebuild incremental models from scratch'),
 		('medallion_run', 'strict', 'dbt build''s exit code', 'raise an error at the end when a model failed or was skipped, so psql exits non-zero (CI); the whole run, its publishing too, rolls back; warnings do not count'),
