@@ -1090,6 +1090,27 @@ CatalogDeleteTest(const char *model, const char *name)
 }
 
 /*
+ * CatalogCheckTestName
+ *		Error unless name is a test's name, as medallion.tests,
+ *		unit_tests and source_tests take it.
+ */
+void
+CatalogCheckTestName(const char *name)
+{
+	bool		ok = name[0] != '\0' && !isdigit((unsigned char) name[0]) &&
+		strlen(name) < NAMEDATALEN;
+
+	for (const char *p = name; *p && ok; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("invalid test name \"%s\"", name),
+				 errdetail("A test name is made of lower-case letters, digits and underscores, does not start with a digit, and has at most %d characters.",
+						   NAMEDATALEN - 1)));
+}
+
+/*
  * CatalogListUnitTests
  *		The unit tests of a model (List of UnitTestDef *), by name.
  */
@@ -1157,6 +1178,87 @@ CatalogDeleteUnitTest(const char *model, const char *name)
 	return CatalogExecute("DELETE FROM medallion.unit_tests WHERE model OPERATOR(pg_catalog.=) $1 "
 						  "AND name OPERATOR(pg_catalog.=) $2",
 						  2, types, values, NULL, SPI_OK_DELETE, "dropping a unit test") > 0;
+}
+
+/*
+ * CatalogListSourceTests
+ *		The tests of sources' relations (List of SourceTestDef *), with
+ *		their source's owner and schema, by source and name.
+ */
+/* A row of medallion.source_tests as a SourceTestDef (a CatalogRowFn). */
+static void *
+source_test_from_tuple(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	SourceTestDef *test = palloc0(sizeof(SourceTestDef));
+
+	test->source = CatalogText(tup, desc, Anum_source_tests_source);
+	test->name = CatalogText(tup, desc, Anum_source_tests_name);
+	test->relation = CatalogText(tup, desc, Anum_source_tests_relation);
+	test->kind = CatalogText(tup, desc, Anum_source_tests_kind);
+	test->column_name = CatalogText(tup, desc, Anum_source_tests_column);
+	test->accepted = CatalogTextList(tup, desc, Anum_source_tests_accepted);
+	test->to_relation = CatalogText(tup, desc, Anum_source_tests_to_relation);
+	test->to_column = CatalogText(tup, desc, Anum_source_tests_to_column);
+	test->severity = CatalogText(tup, desc, Anum_source_tests_severity);
+	test->owner = CatalogText(tup, desc, Anum_source_tests_owner);
+	test->local_schema = CatalogText(tup, desc, Anum_source_tests_local_schema);
+	return test;
+}
+
+List *
+CatalogListSourceTests(void)
+{
+	return CatalogReadRows("SELECT t.source, t.name, t.relation, t.kind, t.column_name, t.accepted, "
+						   "t.to_relation, t.to_column, t.severity, s.owner::text, s.local_schema::text "
+						   "FROM medallion.source_tests t JOIN medallion.sources s ON s.name OPERATOR(pg_catalog.=) t.source "
+						   "ORDER BY t.source, t.name",
+						   0, NULL, NULL, "reading tests of sources", source_test_from_tuple, NULL);
+}
+
+/*
+ * CatalogUpsertSourceTest
+ *		Insert or replace a row of medallion.source_tests.
+ */
+void
+CatalogUpsertSourceTest(SourceTestDef *test, const char *description)
+{
+	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[10];
+	char		nulls[10];
+	const char *texts[10] = {test->source, test->name, test->relation, test->kind, test->column_name,
+	NULL, test->to_relation, test->to_column, test->severity, description};
+
+	for (int i = 0; i < 10; i++)
+	{
+		values[i] = texts[i] ? CStringGetTextDatum(texts[i]) : (Datum) 0;
+		nulls[i] = texts[i] ? ' ' : 'n';
+	}
+	values[5] = ListToTextArray(test->accepted);
+	nulls[5] = test->accepted ? ' ' : 'n';
+	(void) CatalogExecute("INSERT INTO medallion.source_tests (source, name, relation, kind, column_name, "
+						  "accepted, to_relation, to_column, severity, description) "
+						  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (source, name) DO UPDATE SET "
+						  "relation = EXCLUDED.relation, kind = EXCLUDED.kind, column_name = EXCLUDED.column_name, "
+						  "accepted = EXCLUDED.accepted, to_relation = EXCLUDED.to_relation, "
+						  "to_column = EXCLUDED.to_column, severity = EXCLUDED.severity, "
+						  "description = EXCLUDED.description",
+						  10, types, values, nulls, SPI_OK_INSERT, "defining a test of a source");
+}
+
+/*
+ * CatalogDeleteSourceTest
+ *		Delete a test of a source; returns whether it existed.
+ */
+bool
+CatalogDeleteSourceTest(const char *source, const char *name)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(source), CStringGetTextDatum(name)};
+
+	return CatalogExecute("DELETE FROM medallion.source_tests WHERE source OPERATOR(pg_catalog.=) $1 "
+						  "AND name OPERATOR(pg_catalog.=) $2",
+						  2, types, values, NULL, SPI_OK_DELETE, "dropping a test of a source") > 0;
 }
 
 /*

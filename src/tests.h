@@ -57,9 +57,11 @@ extern TestsOutcome *TestsFreshnessAgain(ModelDef *model, Oid relid, MemoryConte
 extern void TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id);
 
 /* tests_define.c */
-extern void TestsCheckName(const char *name);
 extern void TestsBind(ModelDef *model);
 extern void TestsUnbind(ModelDef *model, List *tests);
+
+/* tests_source.c */
+extern void TestsSourceCheck(SourceTestDef *test, const char **status, char **message);
 
 /* tests_unit.c */
 extern TestsOutcome *TestsUnitRun(ModelDef *model, MemoryContext resultcxt);

@@ -183,23 +183,6 @@ TestsBind(ModelDef *model)
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
-/* Error unless name is a test's name (also a unit test's: tests_unit.c). */
-void
-TestsCheckName(const char *name)
-{
-	bool		ok = name[0] != '\0' && !isdigit((unsigned char) name[0]) &&
-		strlen(name) < NAMEDATALEN;
-
-	for (const char *p = name; *p && ok; p++)
-		ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_NAME),
-				 errmsg("invalid test name \"%s\"", name),
-				 errdetail("A test name is made of lower-case letters, digits and underscores, does not start with a digit, and has at most %d characters.",
-						   NAMEDATALEN - 1)));
-}
-
 /* A default name: kind and columns, shortened with a hash when too long. */
 static char *
 default_test_name(TestDef *test, const char *extra)
@@ -567,7 +550,7 @@ medallion_add_test(PG_FUNCTION_ARGS)
 						  strcmp(test->kind, "sql") == 0 ? test->sql :
 						  strcmp(test->kind, "relationships") == 0 ?
 						  (test->to_model ? test->to_model : test->to_relation) : NULL);
-	TestsCheckName(test->name);
+	CatalogCheckTestName(test->name);
 	ModelBecomeOwner(model, &save_userid, &save_sec);
 	nestlevel = ScopeEnterSearchPath(model->search_path);
 	check_test(model, test);

@@ -624,7 +624,7 @@ medallion_add_unit_test(PG_FUNCTION_ARGS)
 				 errhint("Unit-test the models that read it: give rows for what it reads, or for it.")));
 	test->model = model->name;
 	test->name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	TestsCheckName(test->name);
+	CatalogCheckTestName(test->name);
 	test->given = DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(2)));
 	test->expect = DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(3)));
 	test->incremental = PG_ARGISNULL(4) ? false : PG_GETARG_BOOL(4);

@@ -74,4 +74,4 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_check_sources'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.medallion_check_sources() IS
-	'Check the freshness rules of sources: pass, warn (older than warn_after) or error (older than error_after)';
+	'Check the freshness rules of sources: pass, warn (older than warn_after) or error (older than error_after); then the tests of their relations (medallion.source_tests): pass, or warn or error by severity with the failing rows counted';
