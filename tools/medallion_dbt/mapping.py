@@ -74,19 +74,24 @@ SOURCE_TESTS = ('not_null', 'unique', 'accepted_values', 'relationships')
 
 
 def import_source_tests(imp):
-    """The tests of a source's tables and columns: medallion's tests
-    belong to a model (medallion.tests.model), so each becomes an sql test
-    reading the source's relation on every imported model that reads that
-    table, which a failing test with severity error keeps from being
-    published, as dbt build skips what is downstream of a failing source
-    test.  not_null, unique, accepted_values and relationships (with their
-    where, severity, warn_if, error_if, store_failures); others, and tests
-    of a table no imported model reads, are reported unsupported."""
+    """The tests of a source's tables and columns.  not_null, unique,
+    accepted_values and relationships run on the source's relation itself
+    (medallion_add_source_test: medallion_check_sources runs them as the
+    source's owner), whether or not a model reads the table; and, as dbt
+    build skips what is downstream of a failing source test, each is also
+    an sql test reading the source's relation on every imported model that
+    reads that table, which a failing test with severity error keeps from
+    being published (with the test's where, severity, warn_if, error_if
+    and store_failures).  A test with a where is only the latter (the
+    check of the source takes none); other tests of sources are reported
+    unsupported."""
     readers = {}
     for model in sorted(imp.imported):
         node = imp.p.models.get(model) or imp.p.snapshots.get(model)
         for key in set(getattr(node, 'sources', None) or []):
             readers.setdefault(key, []).append(node)
+    created = {r[1] for r in imp.report if r[0] == 'source' and r[2] in ('created', 'updated', 'unchanged',
+                                                                         'would import')}
     def off(entry):
         return str((entry.get('config') or {}).get('enabled', entry.get('enabled'))).strip().lower() == 'false'
     for source_name, source in imp.p.sources.items():
@@ -110,13 +115,9 @@ def import_source_tests(imp):
                         continue
                     if name not in SOURCE_TESTS:
                         imp.note('test', label, 'unsupported', f'a test of a source is imported when it is one of '
-                                 f'{", ".join(SOURCE_TESTS)} (medallion\'s tests belong to models)')
+                                 f'{", ".join(SOURCE_TESTS)}')
                         continue
                     on = readers.get((source_name, table['name']), [])
-                    if not on:
-                        imp.note('test', label, 'unsupported', 'no imported model reads the table: a test of a source '
-                                 'runs on the models that read it (medallion\'s tests belong to models)')
-                        continue
                     relation = imp.source_relation(source_name, table['name'], None)
                     col = fold_ident(args.get('column_name', column), quoted)
                     if imp.p.dialect == 'tsql' and imp.db.connected:
@@ -125,16 +126,59 @@ def import_source_tests(imp):
                             relation = Relation(*found)
                             if col:
                                 col = imp.resolve_column([found], col)
-                    sql = source_test_sql(imp, holder, name, relation, col, args, conf.get('where') or args.get('where'))
+                    condition = conf.get('where') or args.get('where')
+                    test_id = test_ident(f'{where.replace(".", "_")}_{name}')
+                    if source_name not in created:
+                        imp.note('source test', label, 'skipped', f'its source {source_name} was not imported')
+                    elif condition:
+                        imp.note('source test', label, 'unsupported', 'a where: the check of the source takes none'
+                                 + (' (it is a test of the models that read the table)' if on else ''))
+                    else:
+                        add_source_test(imp, holder, source_name, relation, name, col, args, conf, test_id, label)
+                    sql = source_test_sql(imp, holder, name, relation, col, args, condition)
                     for node in on:
-                        params = {'model': node.name, 'kind': 'sql', 'sql': sql,
-                                  'name': test_ident(f'{where.replace(".", "_")}_{name}')}
+                        params = {'model': node.name, 'kind': 'sql', 'sql': sql, 'name': test_id}
                         params.update(test_config(conf))
                         add_test(imp, node, params, label + (f' (on {node.name})' if len(on) > 1 else ''))
                 except Skip as s:
                     imp.note('test', label, 'skipped', str(s))
                 except (jinja2.TemplateError, KeyError, ValueError, TypeError, AttributeError) as e:
                     imp.note('test', label, 'skipped', f'{type(e).__name__}: {e}')
+
+
+def add_source_test(imp, holder, source_name, relation, name, col, args, conf, test_id, label):
+    """medallion_add_source_test of a dbt test of a source's column,
+    reported created, updated or unchanged."""
+    if not col:
+        raise Skip(f'{name} needs a column')
+    params = {'source': source_name, 'relation': relation.identifier, 'kind': name, 'column_name': col,
+              'name': test_id, 'severity': str(conf.get('severity') or 'error').lower(),
+              'description': test_mark(imp.p)}
+    if name == 'accepted_values':
+        if not args.get('values'):
+            raise Skip('accepted_values without values')
+        params['accepted'] = [str(v) for v in args['values']]
+    if name == 'relationships':
+        to, field = args.get('to'), fold_ident(args.get('field'))
+        if to is None or field is None:
+            raise Skip('relationships needs to and field')
+        target = to if isinstance(to, Relation) else imp.render_expr(holder, to)
+        params['to_relation'] = str(target)
+        params['to_column'] = field
+    query = ('SELECT relation, kind, column_name, accepted, to_relation, to_column, severity '
+             'FROM medallion.source_tests WHERE source = %s AND name = %s')
+    before = imp.db.query_params(query, [source_name, test_id])
+    names = list(params)
+    imp.db.run('SELECT medallion_add_source_test(' + ', '.join(f'{k} => %s' for k in names) + ')',
+               [params[k] for k in names], fetch=True)
+    ignored = [k for k in ('warn_if', 'error_if', 'store_failures') if conf.get(k)]
+    reason = f'{", ".join(ignored)} not applied to the check of the source' if ignored else ''
+    if not imp.db.connected:
+        imp.note('source test', label, 'would import', reason)
+        return
+    after = imp.db.query_params(query, [source_name, test_id])
+    imp.note('source test', label, 'created' if not before else 'unchanged' if before == after else 'updated',
+             reason)
 
 
 def source_test_sql(imp, holder, name, relation, col, args, where):
