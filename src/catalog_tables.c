@@ -1078,15 +1078,27 @@ CatalogUpsertTest(TestDef *test, const char *description)
  * CatalogDeleteTest
  *		Delete a test; returns whether it existed.
  */
+/*
+ * delete_test_row
+ *		Delete the row of a tests table (medallion.tests, unit_tests,
+ *		source_tests) whose holder (its model or source, in column holder)
+ *		and name are given; returns whether it existed.
+ */
+static bool
+delete_test_row(const char *table, const char *holder, const char *of, const char *name)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(of), CStringGetTextDatum(name)};
+
+	return CatalogExecute(psprintf("DELETE FROM medallion.%s WHERE %s OPERATOR(pg_catalog.=) $1 "
+								   "AND name OPERATOR(pg_catalog.=) $2", table, holder),
+						  2, types, values, NULL, SPI_OK_DELETE, psprintf("dropping a row of medallion.%s", table)) > 0;
+}
+
 bool
 CatalogDeleteTest(const char *model, const char *name)
 {
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2] = {CStringGetTextDatum(model), CStringGetTextDatum(name)};
-
-	return CatalogExecute("DELETE FROM medallion.tests WHERE model OPERATOR(pg_catalog.=) $1 "
-						  "AND name OPERATOR(pg_catalog.=) $2",
-						  2, types, values, NULL, SPI_OK_DELETE, "dropping a test") > 0;
+	return delete_test_row("tests", "model", model, name);
 }
 
 /*
@@ -1172,12 +1184,7 @@ CatalogUpsertUnitTest(UnitTestDef *test, const char *description)
 bool
 CatalogDeleteUnitTest(const char *model, const char *name)
 {
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2] = {CStringGetTextDatum(model), CStringGetTextDatum(name)};
-
-	return CatalogExecute("DELETE FROM medallion.unit_tests WHERE model OPERATOR(pg_catalog.=) $1 "
-						  "AND name OPERATOR(pg_catalog.=) $2",
-						  2, types, values, NULL, SPI_OK_DELETE, "dropping a unit test") > 0;
+	return delete_test_row("unit_tests", "model", model, name);
 }
 
 /*
@@ -1253,12 +1260,7 @@ CatalogUpsertSourceTest(SourceTestDef *test, const char *description)
 bool
 CatalogDeleteSourceTest(const char *source, const char *name)
 {
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2] = {CStringGetTextDatum(source), CStringGetTextDatum(name)};
-
-	return CatalogExecute("DELETE FROM medallion.source_tests WHERE source OPERATOR(pg_catalog.=) $1 "
-						  "AND name OPERATOR(pg_catalog.=) $2",
-						  2, types, values, NULL, SPI_OK_DELETE, "dropping a test of a source") > 0;
+	return delete_test_row("source_tests", "source", source, name);
 }
 
 /*

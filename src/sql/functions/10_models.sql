@@ -185,17 +185,17 @@ BEGIN
 					  (SELECT string_agg(c->>'name', ', ') FROM jsonb_array_elements(medallion_impact.contract->'columns') c));
 		RETURN NEXT;
 	ELSIF m.contract IS NOT NULL THEN
-		FOR d IN WITH was AS (SELECT c->>'name' AS name, c FROM jsonb_array_elements(m.contract->'columns') c),
-					  will AS (SELECT c->>'name' AS name, c FROM jsonb_array_elements(medallion_impact.contract->'columns') c),
+		FOR d IN WITH sides AS (SELECT s.side, c->>'name' AS name, c,
+											 /* a type as the catalog spells it, its modifier kept */
+											 coalesce(format_type(to_regtype(c->>'data_type'), NULL)
+													  || coalesce(regexp_replace(substring(c->>'data_type' FROM '\(.*\)\s*$'), '\s', '', 'g'), ''),
+													  c->>'data_type') AS type
+										FROM (VALUES ('was', m.contract), ('will', medallion_impact.contract)) s (side, contract),
+											 jsonb_array_elements(s.contract->'columns') c),
 					  pairs AS (SELECT coalesce(o.name, n.name) AS name, o.c AS was, n.c AS will,
-									   /* a type as the catalog spells it, its modifier kept */
-									   (SELECT coalesce(format_type(to_regtype(t), NULL)
-														|| coalesce(regexp_replace(substring(t FROM '\(.*\)\s*$'), '\s', '', 'g'), ''), t)
-										  FROM (SELECT o.c->>'data_type' AS t) x) AS type_was,
-									   (SELECT coalesce(format_type(to_regtype(t), NULL)
-														|| coalesce(regexp_replace(substring(t FROM '\(.*\)\s*$'), '\s', '', 'g'), ''), t)
-										  FROM (SELECT n.c->>'data_type' AS t) x) AS type_will
-								  FROM was o FULL JOIN will n ON n.name = o.name)
+									   o.type AS type_was, n.type AS type_will
+								  FROM (SELECT * FROM sides WHERE side = 'was') o
+								  FULL JOIN (SELECT * FROM sides WHERE side = 'will') n ON n.name = o.name)
 				 SELECT p.name, p.was, p.will, p.type_was, p.type_will,
 						ARRAY(SELECT k FROM unnest(ARRAY['not_null', 'unique', 'primary_key']) k
 							   WHERE coalesce((p.was->>k)::boolean, false) AND NOT coalesce((p.will->>k)::boolean, false)) AS dropped,
