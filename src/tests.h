@@ -57,6 +57,7 @@ extern TestsOutcome *TestsFreshnessAgain(ModelDef *model, Oid relid, MemoryConte
 extern void TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id);
 
 /* tests_define.c */
+extern ModelDef *TestsOwnedModel(const char *name, const char *action);
 extern void TestsBind(ModelDef *model);
 extern void TestsUnbind(ModelDef *model, List *tests);
 

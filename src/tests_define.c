@@ -426,6 +426,24 @@ nullable_text(FunctionCallInfo fcinfo, int n)
 }
 
 /*
+ * TestsOwnedModel
+ *		The model named, for a caller who may action (a medallion admin)
+ *		and acts for its owner, the definitions locked: where defining or
+ *		dropping a test (a unit test: tests_unit.c) starts.
+ */
+ModelDef *
+TestsOwnedModel(const char *name, const char *action)
+{
+	ModelDef   *model;
+
+	CatalogRequireAdmin(action);
+	CatalogLockDefinitions();
+	model = CatalogGetModel(name, false);
+	ModelRequireOwner(model);
+	return model;
+}
+
+/*
  * medallion_add_test(model, kind, column_name, columns, accepted, to_model,
  *		to_relation, to_column, expression, min_rows, max_rows, max_age, sql,
  *		severity, warn_if, error_if, blocking, store_failures, name,
@@ -449,10 +467,7 @@ medallion_add_test(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model and kind must not be NULL")));
-	CatalogRequireAdmin("define tests");
-	CatalogLockDefinitions();
-	model = CatalogGetModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
-	ModelRequireOwner(model);
+	model = TestsOwnedModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), "define tests");
 
 	if (model->kind == MAT_EPHEMERAL)
 		ereport(ERROR,
@@ -572,10 +587,7 @@ medallion_drop_test(PG_FUNCTION_ARGS)
 	ModelDef   *model;
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-	CatalogRequireAdmin("drop tests");
-	CatalogLockDefinitions();
-	model = CatalogGetModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
-	ModelRequireOwner(model);
+	model = TestsOwnedModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), "drop tests");
 	if (!CatalogDeleteTest(model->name, name))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -613,10 +613,7 @@ medallion_add_unit_test(PG_FUNCTION_ARGS)
 					 errmsg("model, name, given and expect must not be NULL"),
 					 errhint("A unit test that gives no rows says given => '{}'; one that expects none, expect => '[]'.")));
 	}
-	CatalogRequireAdmin("define unit tests");
-	CatalogLockDefinitions();
-	model = CatalogGetModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
-	ModelRequireOwner(model);
+	model = TestsOwnedModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), "define unit tests");
 	if (model->kind == MAT_EPHEMERAL)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -653,10 +650,7 @@ medallion_drop_unit_test(PG_FUNCTION_ARGS)
 	ModelDef   *model;
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-	CatalogRequireAdmin("drop unit tests");
-	CatalogLockDefinitions();
-	model = CatalogGetModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
-	ModelRequireOwner(model);
+	model = TestsOwnedModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), "drop unit tests");
 	if (!CatalogDeleteUnitTest(model->name, name))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
