@@ -69,6 +69,9 @@ SELECT * FROM medallion_test('all', unit => true) ORDER BY model, test;
 SELECT count(*) AS rows_published FROM silver.ut_customer_totals;
 SELECT count(*) AS temporary_tables_left FROM pg_class WHERE relname LIKE 'medallion_unit%';
 SELECT status, count(*) FROM medallion.test_results WHERE kind = 'unit' GROUP BY status ORDER BY status;
+-- the page lists them with the model's tests: inputs given, rows expected, last result
+SELECT regexp_replace(substring(medallion_docs('ut_customer_totals') FROM '<td>totals_of_paid_orders</td><td>unit</td>.*?</tr>'),
+                      'run [0-9]+', 'run N') AS on_the_page;
 
 -- errors: each clear (SQLSTATE, message, detail, hint), and nothing changes
 CREATE FUNCTION utsrc.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
@@ -98,6 +101,10 @@ SELECT utsrc.try($$SELECT medallion_add_unit_test('ut_customer_totals', 't', giv
 SELECT utsrc.try($$SELECT medallion_add_unit_test('ut_customer_totals', 't', given => '{}', expect => '[]', incremental => true)$$);
 SELECT utsrc.try($$SELECT medallion_add_unit_test('ut_customer_totals', 'Bad Name', given => '{}', expect => '[]')$$);
 SELECT utsrc.try($$SELECT medallion_drop_unit_test('ut_customer_totals', 'no_such_test')$$);
+SELECT medallion_add_test('ut_customer_totals', 'not_null', column_name => 'customer_id', name => 'customer_given');
+SELECT utsrc.try($$SELECT medallion_add_unit_test('ut_customer_totals', 'customer_given', given => '{}', expect => '[]')$$);
+SELECT utsrc.try($$SELECT medallion_add_test('ut_customer_totals', 'not_null', column_name => 'name', name => 'totals_of_paid_orders')$$);
+SELECT medallion_drop_test('ut_customer_totals', 'customer_given');
 SELECT count(*) AS unit_tests FROM medallion.unit_tests;
 
 -- a model query that fails on the given rows: the test errors, the others run

@@ -344,6 +344,7 @@ extern List *CatalogTestEdges(void);
 extern List *CatalogModifiedModels(bool new_only);
 extern void CatalogUpsertTest(TestDef *test, const char *description);
 extern bool CatalogDeleteTest(const char *model, const char *name);
+extern void CatalogTestNameTaken(const char *model, const char *name, bool unit);
 extern List *CatalogFreshnessRules(void);
 extern int64 CatalogNextRunId(void);
 extern List *CatalogListTests(const char *model);

@@ -1095,6 +1095,28 @@ delete_test_row(const char *table, const char *holder, const char *of, const cha
 						  2, types, values, NULL, SPI_OK_DELETE, psprintf("dropping a row of medallion.%s", table)) > 0;
 }
 
+/*
+ * CatalogTestNameTaken
+ *		Error when model already has a test (unit: a unit test) of that
+ *		name: a model's tests and unit tests share names, as their results
+ *		share medallion.test_results.
+ */
+void
+CatalogTestNameTaken(const char *model, const char *name, bool unit)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(model), CStringGetTextDatum(name)};
+
+	if (CatalogExecute(psprintf("SELECT FROM medallion.%s WHERE model OPERATOR(pg_catalog.=) $1 "
+								"AND name OPERATOR(pg_catalog.=) $2", unit ? "unit_tests" : "tests"),
+					   2, types, values, NULL, SPI_OK_SELECT, "reading tests") > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("model \"%s\" has a %s named \"%s\"", model, unit ? "unit test" : "test", name),
+				 errdetail("A model's tests and unit tests share names, as their results share medallion.test_results."),
+				 errhint("Name it otherwise.")));
+}
+
 bool
 CatalogDeleteTest(const char *model, const char *name)
 {

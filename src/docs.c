@@ -5,7 +5,7 @@
  *	  The graph (SVG, docs_graph.c), a run as a Gantt chart and the last
  *	  runs by model (docs_runs.c), the last runs, sources, schedules, and
  *	  a section per model: settings, SQL, columns with their lineage,
- *	  tests with their last results, and the last steps with why they
+ *	  tests (unit tests too) with their last results, and the last steps with why they
  *	  failed; models can be filtered and focused on (docs_html.c).
  *
  * Self-contained: inline CSS and one small script, no request to any
@@ -144,10 +144,22 @@ static const char *const Q_TESTS =
 "         CASE WHEN t.max_age IS NOT NULL THEN 'max_age ' || t.max_age END,"
 "         CASE WHEN t.sql IS NOT NULL THEN 'sql ' || t.sql END,"
 "         CASE WHEN t.warn_if <> '> 0' THEN 'warn_if ' || t.warn_if END,"
-"         CASE WHEN t.error_if <> '> 0' THEN 'error_if ' || t.error_if END),"
+"         CASE WHEN t.error_if <> '> 0' THEN 'error_if ' || t.error_if END,"
+"         t.unit),"
 "       r.status, CASE WHEN v.owned THEN r.failures END, CASE WHEN v.owned THEN r.observed END,"
 "       r.run_id, CASE WHEN v.owned THEN r.message END"
-"  FROM vis v JOIN medallion.tests t ON t.model = v.name"
+"  FROM vis v JOIN (SELECT tt.model, tt.name, tt.kind, tt.severity, tt.blocking, tt.description, tt.columns,"
+"                           tt.accepted, tt.to_model, tt.to_relation, tt.to_column, tt.expression, tt.min_rows,"
+"                           tt.max_rows, tt.max_age, tt.sql, tt.warn_if, tt.error_if, NULL::pg_catalog.text AS unit"
+"                      FROM medallion.tests tt"
+"                    UNION ALL"
+"                    SELECT u.model, u.name, 'unit', 'error', false, u.description, '{}', NULL, NULL, NULL,"
+"                           NULL, NULL, NULL, NULL, NULL, NULL, '> 0', '> 0',"
+"                           'given ' || coalesce((SELECT pg_catalog.string_agg(k, ', ' ORDER BY k)"
+"                                                   FROM pg_catalog.jsonb_object_keys(u.given) k), 'nothing')"
+"                           || '; expects ' || pg_catalog.jsonb_array_length(u.expect) || ' rows'"
+"                           || CASE WHEN u.incremental THEN ' (incremental form)' ELSE '' END"
+"                      FROM medallion.unit_tests u) t ON t.model = v.name"
 "  LEFT JOIN (SELECT DISTINCT ON (tr.model, tr.test) tr.*"
 "               FROM medallion.test_results tr WHERE tr.model = ANY ($2)"
 "              ORDER BY tr.model, tr.test, tr.run_id DESC) r ON r.model = t.model AND r.test = t.name"

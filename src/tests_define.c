@@ -572,6 +572,7 @@ medallion_add_test(PG_FUNCTION_ARGS)
 	ScopeLeaveSearchPath(nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 
+	CatalogTestNameTaken(model->name, test->name, true);
 	CatalogUpsertTest(test, description);
 	CommandCounterIncrement();
 	TestsBind(model);

@@ -636,6 +636,7 @@ medallion_add_unit_test(PG_FUNCTION_ARGS)
 	run->test = test;
 	run->execute = false;
 	initStringInfo(&run->diff);
+	CatalogTestNameTaken(model->name, test->name, false);
 	error = SubxactDiscard(unit_work, run);
 	if (error != NULL)
 		ReThrowError(error);
