@@ -627,6 +627,36 @@ is(psql($unit_db, "SELECT string_agg(test || ' ' || status, ', ' ORDER BY test) 
 is(psql($unit_db, "SELECT count(*) FROM gold.member_contacts"), 0, 'unit: nothing published');
 ($status, $out, $err) = dbt('import', "$root/test/dbt/unit", '--dsn', "dbname=$unit_db", '--allow-partial');
 is(scalar @{ report($out, 'unit test', 'unchanged') }, 6, 'unit: re-imported, unchanged');
+is_deeply(report($out, 'source test', 'unchanged'), [ 'gym.members.member_id: not_null', 'gym.members.member_id: unique' ],
+	'unit: the tests of a source no model reads are tests of the source');
+is(psql($unit_db, "SELECT string_agg(status, ',') FROM medallion_check_sources() WHERE message LIKE 'test %'"), 'pass,pass',
+	'unit: and pass on the source');
+# --prune drops the unit tests and the tests of sources that left the project
+my $unit_copy = "$tmp/dbt_unit_copy";
+remove_tree($unit_copy);
+IPC::Run::run([ 'cp', '-r', "$root/test/dbt/unit", $unit_copy ]) or die "cp failed";
+{
+	local $/;
+	open my $in, '<', "$unit_copy/models/marts/unit_tests.yml" or die;
+	my $yml = <$in>;
+	close $in;
+	$yml =~ s/  - name: default_phone_rule_spelt_out.*//s;
+	open my $out_fh, '>', "$unit_copy/models/marts/unit_tests.yml" or die;
+	print $out_fh $yml;
+	close $out_fh;
+	open $out_fh, '>', "$unit_copy/models/staging/sources.yml" or die;
+	print $out_fh "version: 2\nsources:\n  - name: gym\n    schema: gym_raw\n    tables:\n      - name: members\n"
+	  . "        columns:\n          - name: member_id\n            tests: [not_null]\n      - name: visits\n";
+	close $out_fh;
+}
+($status, $out, $err) = dbt('import', $unit_copy, '--dsn', "dbname=$unit_db", '--allow-partial', '--prune');
+is($status, 0, 'unit: --prune') or diag($out, $err);
+like($out, qr/^unit test\s+member_contacts: default_phone_rule_spelt_out\s+dropped\s+left the project$/m,
+	'unit: --prune drops the unit test that left');
+like($out, qr/^source test\s+gym: gym_members_member_id_unique\s+dropped\s+left the project$/m,
+	'unit: and the test of the source that left');
+is(psql($unit_db, "SELECT count(*) FROM medallion.unit_tests") . ' ' . psql($unit_db, "SELECT count(*) FROM medallion.source_tests"),
+	'5 1', 'unit: the others stay');
 psql('postgres', "DROP DATABASE $unit_db");
 
 done_testing();

@@ -276,7 +276,8 @@ my %catalog = (
 	  . "warn_if, error_if, store_failures), E'\\n' ORDER BY model, name) FROM medallion.tests",
 	sources => "SELECT string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s', name, kind, local_schema, tables, freshness_column, "
 	  . "warn_after, error_after, description), E'\\n' ORDER BY name) FROM medallion.sources",
-	unit_tests => "SELECT string_agg(format('%s|%s|%s|%s|%s|%s', model, name, given, expect, incremental, description), "
+	unit_tests => "SELECT string_agg(format('%s|%s|%s|%s|%s|%s', model, name, given, expect, incremental, "
+	  . "regexp_replace(description, '^dbt project \\w+: ', '')), "
 	  . "E'\\n' ORDER BY model, name) FROM medallion.unit_tests");
 for my $what (sort keys %catalog)
 {

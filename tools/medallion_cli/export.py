@@ -192,13 +192,17 @@ def unit_input(name, sources, models):
     return None
 
 
-def unit_test_entry(row, sources, models, warn):
+def unit_test_entry(row, sources, models, warn, mark):
     """A unit_tests: entry for a row of medallion.unit_tests, or None
     (said on standard error) when an input is neither a model nor a table
-    of a local source."""
+    of a local source.  The mark an import put before the description
+    (mark: the project's, "dbt project <name>") is left out: the import
+    puts it back."""
     model, name, given, expect, incremental, description = row
     entry = {'name': name, 'model': model}
-    if description:
+    if description and description.startswith(mark + ': '):
+        description = description[len(mark) + 2:]
+    if description and description != mark:
         entry['description'] = description
     if incremental:
         entry['overrides'] = {'macros': {'is_incremental': True}}
@@ -338,7 +342,8 @@ def export(args, out=sys.stderr):
     if local:
         with open(os.path.join(target, 'models', 'sources.yml'), 'w') as f:
             yaml.safe_dump({'version': 2, 'sources': local}, f, sort_keys=False, allow_unicode=True)
-    units = [u for u in (unit_test_entry(row, sources, {m['name'] for m in models}, warn) for row in unit_tests) if u]
+    units = [u for u in (unit_test_entry(row, sources, {m['name'] for m in models}, warn, f'dbt project {name}')
+                         for row in unit_tests) if u]
     if units:
         with open(os.path.join(target, 'models', 'unit_tests.yml'), 'w') as f:
             yaml.safe_dump({'version': 2, 'unit_tests': units}, f, sort_keys=False, allow_unicode=True)

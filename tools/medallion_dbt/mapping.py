@@ -165,6 +165,7 @@ def add_source_test(imp, holder, source_name, relation, name, col, args, conf, t
         target = to if isinstance(to, Relation) else imp.render_expr(holder, to)
         params['to_relation'] = str(target)
         params['to_column'] = field
+    imp.source_test_names.add((source_name, test_id))
     query = ('SELECT relation, kind, column_name, accepted, to_relation, to_column, severity '
              'FROM medallion.source_tests WHERE source = %s AND name = %s')
     before = imp.db.query_params(query, [source_name, test_id])
@@ -588,7 +589,7 @@ def unit_test_params(imp, entry):
     return {'model': model, 'name': test_ident(fold_ident(str(entry['name']))),
             'given': json.dumps(given, default=str, sort_keys=True),
             'expect': json.dumps(expect, default=str), 'incremental': incremental,
-            'description': entry.get('description') or test_mark(imp.p)}
+            'description': test_mark(imp.p) + (f': {entry["description"]}' if entry.get('description') else '')}
 
 
 def import_unit_tests(imp):
@@ -600,6 +601,7 @@ def import_unit_tests(imp):
                 imp.note('unit test', label, 'disabled', 'enabled: false' if conf.get('enabled') is False
                          else f'its model {entry.get("model")} is disabled')
                 continue
+            imp.unit_test_names.add((entry.get('model'), test_ident(fold_ident(str(entry.get('name'))))))
             params = unit_test_params(imp, entry)
             query = ('SELECT given::text, expect::text, incremental FROM medallion.unit_tests '
                      'WHERE model = %s AND name = %s')
