@@ -368,6 +368,7 @@ extern void CatalogSetExtract(const char *model, Oid stage, const char *mark, co
 extern void CatalogClearExtract(const char *model);
 extern void CatalogSetState(const char *model, const char *watermark, const char *max_seen,
 							int64 run_id);
+extern bool CatalogHasTable(const char *name);
 extern bool CatalogHasCapture(void);
 extern void CatalogGetCapture(const char *model, char **snapshot, char **capture);
 extern void CatalogSetCapture(const char *model, const char *snapshot, const char *capture,

@@ -746,16 +746,25 @@ CatalogClearExtract(const char *model)
 }
 
 /*
- * CatalogHasCapture
- *		Has the catalog row capture (0.3.0 on)?  Before ALTER EXTENSION
- *		UPDATE the library runs with an older catalog, without it.
+ * CatalogHasTable
+ *		Has the catalog the table name?  Before ALTER EXTENSION UPDATE the
+ *		library runs with an older catalog, without the tables of later
+ *		versions (0.3.0's: written_lows for row capture, unit_tests,
+ *		source_tests).
  */
 bool
-CatalogHasCapture(void)
+CatalogHasTable(const char *name)
 {
 	Oid			nsp = get_namespace_oid(MEDALLION_CATALOG_SCHEMA, true);
 
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("written_lows", nsp));
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid(name, nsp));
+}
+
+/* Has the catalog row capture (0.3.0 on)? */
+bool
+CatalogHasCapture(void)
+{
+	return CatalogHasTable("written_lows");
 }
 
 /*
@@ -1107,6 +1116,8 @@ CatalogTestNameTaken(const char *model, const char *name, bool unit)
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	Datum		values[2] = {CStringGetTextDatum(model), CStringGetTextDatum(name)};
 
+	if (!CatalogHasTable(unit ? "unit_tests" : "tests"))
+		return;					/* a catalog from before 0.3.0 */
 	if (CatalogExecute(psprintf("SELECT FROM medallion.%s WHERE model OPERATOR(pg_catalog.=) $1 "
 								"AND name OPERATOR(pg_catalog.=) $2", unit ? "unit_tests" : "tests"),
 					   2, types, values, NULL, SPI_OK_SELECT, "reading tests") > 0)
@@ -1167,6 +1178,9 @@ CatalogListUnitTests(const char *model)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(model)};
+
+	if (!CatalogHasTable("unit_tests"))
+		return NIL;				/* a catalog from before 0.3.0 */
 
 	return CatalogReadRows("SELECT model, name, given::text, expect::text, incremental "
 						   "FROM medallion.unit_tests WHERE model OPERATOR(pg_catalog.=) $1 ORDER BY name",
@@ -1237,6 +1251,8 @@ source_test_from_tuple(HeapTuple tup, TupleDesc desc, void *arg)
 List *
 CatalogListSourceTests(void)
 {
+	if (!CatalogHasTable("source_tests"))
+		return NIL;				/* a catalog from before 0.3.0 */
 	return CatalogReadRows("SELECT t.source, t.name, t.relation, t.kind, t.column_name, t.accepted, "
 						   "t.to_relation, t.to_column, t.severity, s.owner::text, s.local_schema::text "
 						   "FROM medallion.source_tests t JOIN medallion.sources s ON s.name OPERATOR(pg_catalog.=) t.source "

@@ -32,8 +32,9 @@ OK_STEPS = ('success', 'up_to_date')
 
 def catalog(db, tag):
     """The project's models now: name -> (sql, version, materialized, layer, contract)."""
-    rows = db.query_params('SELECT name, sql, version, materialized, layer, contract FROM medallion.models '
-                           'WHERE %s = ANY (tags) ORDER BY name', [tag])
+    # a catalog before 0.3.0 has no contract: to_jsonb(m) says NULL then
+    rows = db.query_params("SELECT name, sql, version, materialized, layer, to_jsonb(m)->'contract' "
+                           'FROM medallion.models m WHERE %s = ANY (tags) ORDER BY name', [tag])
     return {r[0]: r[1:] for r in rows}
 
 

@@ -58,6 +58,15 @@ class Importer(Resolver, Catalog):
         if self.args.prune:
             self.prune()
 
+    def catalog_has(self, table):
+        """Has the database's medallion catalog table (a version before
+        0.3.0 has no unit_tests, no source_tests)?  Without a connection,
+        yes: a dry run prints what it would run."""
+        if not self.db.connected:
+            return True
+        return self.db.query_params('SELECT pg_catalog.to_regclass(%s) IS NOT NULL',
+                                    [f'medallion.{table}'])[0][0]
+
     # render.Resolver: what templates ask
     def query(self, sql):
         return self.db.query(sql)
@@ -213,6 +222,8 @@ class Importer(Resolver, Catalog):
         """Drop the unit tests (or tests of sources) this project imported
         (their description starts with the project's mark) that are not in
         this import, of the models it imported (of its sources)."""
+        if not self.catalog_has(table):
+            return
         mark = mapping.test_mark(self.p)
         ours = self.db.query_params(f'SELECT {holder}, name FROM medallion.{table} '
                                     'WHERE description = %s OR starts_with(description, %s) ORDER BY 1, 2',

@@ -130,6 +130,9 @@ def import_source_tests(imp):
                     test_id = test_ident(f'{where.replace(".", "_")}_{name}')
                     if source_name not in created:
                         imp.note('source test', label, 'skipped', f'its source {source_name} was not imported')
+                    elif not imp.catalog_has('source_tests'):
+                        imp.note('source test', label, 'unsupported', "the database's medallion has no tests of "
+                                 "sources before 0.3.0 (ALTER EXTENSION medallion UPDATE)")
                     elif condition:
                         imp.note('source test', label, 'unsupported', 'a where: the check of the source takes none'
                                  + (' (it is a test of the models that read the table)' if on else ''))
@@ -596,6 +599,9 @@ def import_unit_tests(imp):
     for entry, path in imp.p.unit_tests:
         label = f'{entry.get("model", "?")}: {entry.get("name")}'
         try:
+            if not imp.catalog_has('unit_tests'):
+                raise Skip("the database's medallion has no unit tests before 0.3.0 "
+                           "(ALTER EXTENSION medallion UPDATE)")
             conf = entry.get('config') or {}
             if conf.get('enabled') is False or entry.get('model') in imp.disabled:
                 imp.note('unit test', label, 'disabled', 'enabled: false' if conf.get('enabled') is False
