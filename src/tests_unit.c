@@ -93,8 +93,8 @@ typedef struct UnitRun
 	StringInfoData diff;		/* some of both */
 } UnitRun;
 
-static int	unit_tables = 0;	/* to name temporary tables: counted from 1 in each
-								 * subtransaction, which drops them */
+/* To name temporary tables: counted from 1 in each subtransaction, which drops them */
+static int	unit_tables = 0;
 
 /* errcontext: which part of which unit test a value error is in */
 static void
@@ -399,7 +399,6 @@ unit_work(void *arg)
 	UnitTestDef *test = run->test;
 	Oid			owner = ModelOwnerId(model);
 	AnalyzedModel *analyzed = BindLoad(model);
-	List	   *inputs = NIL;
 	List	   *from = NIL;
 	List	   *to = NIL;
 	List	   *given;
@@ -426,8 +425,8 @@ unit_work(void *arg)
 	foreach(lc, given)
 	{
 		UnitInput  *input = palloc0(sizeof(UnitInput));
-		List	   *pair = unit_query("SELECT $1->>0 UNION ALL SELECT ($1->1)::pg_catalog.text",
-									  lfirst(lc), SPI_OK_SELECT);
+		List	   *pair = unit_query("SELECT x FROM pg_catalog.unnest(ARRAY[$1->>0, ($1->1)::pg_catalog.text]) "
+									  "WITH ORDINALITY AS u (x, n) ORDER BY n", lfirst(lc), SPI_OK_SELECT);
 		char	   *what;
 		char	   *sqlname;
 		List	   *columns;
@@ -457,7 +456,6 @@ unit_work(void *arg)
 			to = lappend_oid(to, input->temp);
 		}
 		fill_temp(sqlname, input->rows, psprintf("%s of unit test \"%s\"", what, test->name));
-		inputs = lappend(inputs, input);
 	}
 
 	/* the rows expected, typed by the model's columns */
