@@ -27,6 +27,8 @@ OBJS = \
 	src/lineage.o \
 	src/tests_define.o \
 	src/tests_run.o \
+	src/tests_unit.o \
+	src/tests_source.o \
 	src/run.o \
 	src/run_plan.o \
 	src/run_step.o \

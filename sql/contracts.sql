@@ -62,6 +62,21 @@ DELETE FROM ctsrc.people WHERE id = 4;
 SELECT medallion_create_model('ct_view', 'SELECT id, email FROM ctsrc.people', layer => 'bronze',
   contract => '{"columns": [{"name": "id", "data_type": "integer"}, {"name": "email", "data_type": "varchar"}]}');
 
+-- the impact report: a contract dropped, a promised column dropped or
+-- retyped, a constraint dropped or a check changed are breaking; what is
+-- added is not; the same contract (types spelt otherwise) changes nothing
+SELECT object, change, breaking, why FROM medallion_impact('ct_people', 'SELECT id, email, age FROM ctsrc.people',
+  contract => '{"columns": [{"name": "id", "data_type": "int4", "primary_key": true}, {"name": "email", "data_type": "text", "not_null": true, "unique": true}, {"name": "age", "data_type": "integer", "check": "age >= 0"}]}')
+ WHERE object_kind = 'contract' ORDER BY 1;
+SELECT object, change, breaking, why FROM medallion_impact('ct_people', 'SELECT id, email, age::bigint AS age, 1 AS n FROM ctsrc.people',
+  contract => '{"columns": [{"name": "id", "data_type": "integer", "primary_key": true, "not_null": true}, {"name": "email", "data_type": "text", "unique": true}, {"name": "age", "data_type": "bigint", "check": "age > 0"}, {"name": "n", "data_type": "numeric(10, 2)"}], "primary_key": ["id"]}')
+ WHERE object_kind = 'contract' ORDER BY 1;
+SELECT object, change, breaking, why FROM medallion_impact('ct_people', 'SELECT id, email FROM ctsrc.people',
+  contract => '{"columns": [{"name": "id", "data_type": "integer", "primary_key": true}, {"name": "email", "data_type": "text", "not_null": true, "unique": true}]}')
+ WHERE object_kind = 'contract' ORDER BY 1;
+SELECT object, change, breaking, why FROM medallion_impact('ct_people', 'SELECT id, email, age FROM ctsrc.people')
+ WHERE object_kind = 'contract';
+
 -- without a contract the constraints it made go
 SELECT medallion_create_model('ct_people', 'SELECT id, email, age FROM ctsrc.people', layer => 'silver',
   materialized => 'table');

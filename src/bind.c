@@ -820,49 +820,15 @@ BindUnpinSnapshot(void)
 }
 
 /*
- * BindExecute
- *		Run sql, text medallion wrote (it names relations, bindings among
- *		them, schema-qualified), with parameters of the given types (nulls
- *		as SPI takes them: 'n' for a NULL, or NULL for none), into dest.  After the rewriter expanded the views it reads, every read of
- *		a relation in redirect_from (OIDs) reads the relation at the same
- *		position of redirect_to instead, at every level.  Runs as the
- *		current user with a fresh snapshot, as SPI would, or the pinned one
- *		(BindPinSnapshot).  Returns the rows
- *		processed (sent to dest, or written).
+ * execute_rewritten
+ *		Plan and run query, rewritten and checked, into dest (BindExecute).
  */
-uint64
-BindExecute(const char *sql, int nparams, Oid *types, Datum *values, const char *nulls,
-			List *redirect_from, List *redirect_to, DestReceiver *dest)
+static uint64
+execute_rewritten(Query *query, const char *sql, ParamListInfo params, DestReceiver *dest)
 {
-	List	   *raw = pg_parse_query(sql);
-	Query	   *query;
-	List	   *rewritten;
 	PlannedStmt *plan;
 	QueryDesc  *qdesc;
-	ParamListInfo params = NULL;
 	uint64		processed;
-
-	if (list_length(raw) != 1)
-		elog(ERROR, "BindExecute takes one statement: %s", sql);
-	query = parse_analyze_fixedparams(linitial_node(RawStmt, raw), sql, types, nparams, NULL);
-	rewritten = QueryRewrite(query);
-	if (list_length(rewritten) != 1)
-		elog(ERROR, "statement rewritten into %d: %s", list_length(rewritten), sql);
-	query = linitial_node(Query, rewritten);
-	TrustCheckQuery(query);
-	if (redirect_from != NIL)
-		(void) AnalyzeRedirect(query, redirect_from, redirect_to);
-	if (nparams > 0)
-	{
-		params = makeParamList(nparams);
-		for (int i = 0; i < nparams; i++)
-		{
-			params->params[i].value = values[i];
-			params->params[i].isnull = nulls != NULL && nulls[i] == 'n';
-			params->params[i].pflags = PARAM_FLAG_CONST;
-			params->params[i].ptype = types[i];
-		}
-	}
 
 	CommandCounterIncrement();
 	PushActiveSnapshot(pinned_snapshot != NULL ? pinned_snapshot : GetTransactionSnapshot());
@@ -888,6 +854,79 @@ BindExecute(const char *sql, int nparams, Oid *types, Datum *values, const char 
 	PopActiveSnapshot();
 	CommandCounterIncrement();
 	return processed;
+}
+
+/*
+ * BindExecute
+ *		Run sql, text medallion wrote (it names relations, bindings among
+ *		them, schema-qualified), with parameters of the given types (nulls
+ *		as SPI takes them: 'n' for a NULL, or NULL for none), into dest.  After the rewriter expanded the views it reads, every read of
+ *		a relation in redirect_from (OIDs) reads the relation at the same
+ *		position of redirect_to instead, at every level.  Runs as the
+ *		current user with a fresh snapshot, as SPI would, or the pinned one
+ *		(BindPinSnapshot).  Returns the rows
+ *		processed (sent to dest, or written).
+ */
+uint64
+BindExecute(const char *sql, int nparams, Oid *types, Datum *values, const char *nulls,
+			List *redirect_from, List *redirect_to, DestReceiver *dest)
+{
+	List	   *raw = pg_parse_query(sql);
+	Query	   *query;
+	List	   *rewritten;
+	ParamListInfo params = NULL;
+
+	if (list_length(raw) != 1)
+		elog(ERROR, "BindExecute takes one statement: %s", sql);
+	query = parse_analyze_fixedparams(linitial_node(RawStmt, raw), sql, types, nparams, NULL);
+	rewritten = QueryRewrite(query);
+	if (list_length(rewritten) != 1)
+		elog(ERROR, "statement rewritten into %d: %s", list_length(rewritten), sql);
+	query = linitial_node(Query, rewritten);
+	TrustCheckQuery(query);
+	if (redirect_from != NIL)
+		(void) AnalyzeRedirect(query, redirect_from, redirect_to);
+	if (nparams > 0)
+	{
+		params = makeParamList(nparams);
+		for (int i = 0; i < nparams; i++)
+		{
+			params->params[i].value = values[i];
+			params->params[i].isnull = nulls != NULL && nulls[i] == 'n';
+			params->params[i].pflags = PARAM_FLAG_CONST;
+			params->params[i].ptype = types[i];
+		}
+	}
+	return execute_rewritten(query, sql, params, dest);
+}
+
+/*
+ * BindExecuteBound
+ *		Run query, a model's bound query (BindLoad), into dest, with every
+ *		read of a relation in redirect_from reading the relation at the
+ *		same position of redirect_to instead.  The reads are redirected
+ *		before the rewriter expands views, so a view the model reads (a
+ *		view model) can be replaced by a table too; what is not redirected
+ *		is expanded and read as a run reads it.  sql is what errors show.
+ *		Runs as the current user, with a fresh snapshot.  Returns the rows
+ *		sent to dest.
+ */
+uint64
+BindExecuteBound(Query *query, const char *sql, List *redirect_from, List *redirect_to,
+				 DestReceiver *dest)
+{
+	List	   *rewritten;
+
+	query = copyObject(query);
+	query->canSetTag = true;
+	query->querySource = QSRC_ORIGINAL;
+	(void) AnalyzeRedirect(query, redirect_from, redirect_to);
+	rewritten = QueryRewrite(query);
+	if (list_length(rewritten) != 1)
+		elog(ERROR, "a bound query rewritten into %d", list_length(rewritten));
+	query = linitial_node(Query, rewritten);
+	TrustCheckQuery(query);
+	return execute_rewritten(query, sql, NULL, dest);
 }
 
 /* A DestReceiver collecting rows as text (BindRowsReceiver). */

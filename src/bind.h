@@ -44,6 +44,8 @@ extern void BindUnpinSnapshot(void);
 extern uint64 BindExecute(const char *sql, int nparams, Oid *types, Datum *values,
 						  const char *nulls, List *redirect_from, List *redirect_to,
 						  DestReceiver *dest);
+extern uint64 BindExecuteBound(Query *query, const char *sql, List *redirect_from,
+							   List *redirect_to, DestReceiver *dest);
 extern DestReceiver *BindRowsReceiver(BindRows *rows, uint64 limit, MemoryContext cxt);
 
 #endif							/* MEDALLION_BIND_H */

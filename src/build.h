@@ -84,6 +84,8 @@ extern void ContractVerifyCandidate(ModelDef *model, Oid published, Oid candidat
 extern List *BuildCheckDependents(ModelDef *model, Relation rel, List *columns);
 extern uint64 BuildFillHeap(Oid heap, List *columns, const char *sql, Oid shown_as,
 							List *redirect_from, List *redirect_to);
+extern uint64 BuildFillHeapBound(Oid heap, AnalyzedModel *analyzed, const char *shown_as,
+								 List *redirect_from, List *redirect_to);
 extern void BuildSetAcl(Oid relid, Datum acl, bool isnull);
 
 #endif							/* MEDALLION_BUILD_H */

@@ -320,6 +320,48 @@ fill_destroy(DestReceiver *self)
 }
 
 /*
+ * fill_begin, fill_end
+ *		Set up fill to write into heap (live columns in order), and finish
+ *		it; fill_end returns the rows written.
+ */
+static void
+fill_begin(FillReceiver *fill, Oid heap, Oid shown_as)
+{
+	TupleDesc	desc;
+
+	memset(fill, 0, sizeof(FillReceiver));
+	fill->pub.receiveSlot = fill_receive;
+	fill->pub.rStartup = fill_startup;
+	fill->pub.rShutdown = fill_shutdown;
+	fill->pub.rDestroy = fill_destroy;
+	fill->pub.mydest = DestNone;
+	fill->context = CurrentMemoryContext;
+	fill->shown_as = SqlRelationName(shown_as);
+	fill->rel = table_open(heap, NoLock);
+	desc = RelationGetDescr(fill->rel);
+	fill->attnos = palloc(sizeof(AttrNumber) * desc->natts);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		if (!TupleDescAttr(desc, i)->attisdropped)
+			fill->attnos[fill->ncolumns++] = i + 1;
+	}
+	fill->bistate = GetBulkInsertState();
+	fill->cid = GetCurrentCommandId(true);
+}
+
+static uint64
+fill_end(FillReceiver *fill)
+{
+	fill_flush(fill);
+	FreeBulkInsertState(fill->bistate);
+	table_finish_bulk_insert(fill->rel, TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN);
+	for (int i = 0; i < FILL_BATCH && fill->slots[i] != NULL; i++)
+		ExecDropSingleTupleTableSlot(fill->slots[i]);
+	table_close(fill->rel, NoLock);
+	return fill->rows;
+}
+
+/*
  * BuildFillHeap
  *		Fill heap, created in the current subtransaction, with the rows of
  *		sql (a query medallion wrote over relations, bindings among them,
@@ -334,39 +376,33 @@ BuildFillHeap(Oid heap, List *columns, const char *sql, Oid shown_as, List *redi
 	FillReceiver fill;
 	char	   *target;
 	char	   *source;
-	TupleDesc	desc;
 
 	/* the query's columns in the order of the heap's live columns */
 	SqlColumnLists(heap, columns, &target, &source);
-	memset(&fill, 0, sizeof(fill));
-	fill.pub.receiveSlot = fill_receive;
-	fill.pub.rStartup = fill_startup;
-	fill.pub.rShutdown = fill_shutdown;
-	fill.pub.rDestroy = fill_destroy;
-	fill.pub.mydest = DestNone;
-	fill.context = CurrentMemoryContext;
-	fill.shown_as = SqlRelationName(shown_as);
-	fill.rel = table_open(heap, NoLock);
-	desc = RelationGetDescr(fill.rel);
-	fill.attnos = palloc(sizeof(AttrNumber) * desc->natts);
-	for (int i = 0; i < desc->natts; i++)
-	{
-		if (!TupleDescAttr(desc, i)->attisdropped)
-			fill.attnos[fill.ncolumns++] = i + 1;
-	}
-	fill.bistate = GetBulkInsertState();
-	fill.cid = GetCurrentCommandId(true);
-
+	fill_begin(&fill, heap, shown_as);
 	(void) BindExecute(psprintf("SELECT %s FROM (%s) AS q", source, sql), 0, NULL, NULL, NULL,
 					   redirect_from, redirect_to, (DestReceiver *) &fill);
+	return fill_end(&fill);
+}
 
-	fill_flush(&fill);
-	FreeBulkInsertState(fill.bistate);
-	table_finish_bulk_insert(fill.rel, TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN);
-	for (int i = 0; i < FILL_BATCH && fill.slots[i] != NULL; i++)
-		ExecDropSingleTupleTableSlot(fill.slots[i]);
-	table_close(fill.rel, NoLock);
-	return fill.rows;
+/*
+ * BuildFillHeapBound
+ *		Fill heap, created in the current subtransaction with the columns
+ *		of the model analyzed (in order), with the rows of its bound query,
+ *		reading redirect_to for redirect_from (BindExecuteBound: views
+ *		the model reads can be redirected too); returns the row count.
+ */
+uint64
+BuildFillHeapBound(Oid heap, AnalyzedModel *analyzed, const char *shown_as, List *redirect_from,
+				   List *redirect_to)
+{
+	FillReceiver fill;
+
+	fill_begin(&fill, heap, heap);
+	fill.shown_as = shown_as;
+	(void) BindExecuteBound(analyzed->query, shown_as, redirect_from, redirect_to,
+							(DestReceiver *) &fill);
+	return fill_end(&fill);
 }
 
 /*

@@ -91,6 +91,24 @@
 #define Anum_tests_blocking	17
 #define Anum_tests_store_failures	18
 
+#define Anum_unit_tests_model	1
+#define Anum_unit_tests_name	2
+#define Anum_unit_tests_given	3
+#define Anum_unit_tests_expect	4
+#define Anum_unit_tests_incremental	5
+
+#define Anum_source_tests_source	1
+#define Anum_source_tests_name	2
+#define Anum_source_tests_relation	3
+#define Anum_source_tests_kind	4
+#define Anum_source_tests_column	5
+#define Anum_source_tests_accepted	6
+#define Anum_source_tests_to_relation	7
+#define Anum_source_tests_to_column	8
+#define Anum_source_tests_severity	9
+#define Anum_source_tests_owner	10
+#define Anum_source_tests_local_schema	11
+
 #define Anum_extract_stage	1
 #define Anum_extract_mark	2
 #define Anum_extract_last_key	3
@@ -130,6 +148,32 @@ typedef struct TestDef
 	bool		blocking;
 	bool		store_failures;
 } TestDef;
+
+/* A row of medallion.source_tests, with its source's owner and schema. */
+typedef struct SourceTestDef
+{
+	char	   *source;
+	char	   *name;
+	char	   *relation;
+	char	   *kind;
+	char	   *column_name;
+	List	   *accepted;		/* of char * */
+	char	   *to_relation;
+	char	   *to_column;
+	char	   *severity;
+	char	   *owner;			/* the source's */
+	char	   *local_schema;	/* the source's */
+} SourceTestDef;
+
+/* A row of medallion.unit_tests: given and expect as jsonb text. */
+typedef struct UnitTestDef
+{
+	char	   *model;
+	char	   *name;
+	char	   *given;
+	char	   *expect;
+	bool		incremental;
+} UnitTestDef;
 
 /*
  * The kinds of materialization: a model's "materialized" is parsed once,
@@ -301,9 +345,17 @@ extern List *CatalogTestEdges(void);
 extern List *CatalogModifiedModels(bool new_only);
 extern void CatalogUpsertTest(TestDef *test, const char *description);
 extern bool CatalogDeleteTest(const char *model, const char *name);
+extern void CatalogTestNameTaken(const char *model, const char *name, bool unit);
 extern List *CatalogFreshnessRules(void);
 extern int64 CatalogNextRunId(void);
 extern List *CatalogListTests(const char *model);
+extern void CatalogCheckTestName(const char *name);
+extern List *CatalogListUnitTests(const char *model);
+extern List *CatalogListSourceTests(void);
+extern void CatalogUpsertSourceTest(SourceTestDef *test, const char *description);
+extern bool CatalogDeleteSourceTest(const char *source, const char *name);
+extern void CatalogUpsertUnitTest(UnitTestDef *test, const char *description);
+extern bool CatalogDeleteUnitTest(const char *model, const char *name);
 extern List *CatalogReferencingTests(const char *model);
 extern void CatalogDeleteModel(const char *name);
 extern void CatalogReplaceDerived(const char *model, int version,
@@ -317,6 +369,7 @@ extern void CatalogSetExtract(const char *model, Oid stage, const char *mark, co
 extern void CatalogClearExtract(const char *model);
 extern void CatalogSetState(const char *model, const char *watermark, const char *max_seen,
 							int64 run_id);
+extern bool CatalogHasTable(const char *name);
 extern bool CatalogHasCapture(void);
 extern void CatalogGetCapture(const char *model, char **snapshot, char **capture);
 extern void CatalogSetCapture(const char *model, const char *snapshot, const char *capture,

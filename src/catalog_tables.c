@@ -764,16 +764,25 @@ CatalogClearExtract(const char *model)
 }
 
 /*
- * CatalogHasCapture
- *		Has the catalog row capture (0.3.0 on)?  Before ALTER EXTENSION
- *		UPDATE the library runs with an older catalog, without it.
+ * CatalogHasTable
+ *		Has the catalog the table name?  Before ALTER EXTENSION UPDATE the
+ *		library runs with an older catalog, without the tables of later
+ *		versions (0.3.0's: written_lows for row capture, unit_tests,
+ *		source_tests).
  */
 bool
-CatalogHasCapture(void)
+CatalogHasTable(const char *name)
 {
 	Oid			nsp = get_namespace_oid(MEDALLION_CATALOG_SCHEMA, true);
 
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("written_lows", nsp));
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid(name, nsp));
+}
+
+/* Has the catalog row capture (0.3.0 on)? */
+bool
+CatalogHasCapture(void)
+{
+	return CatalogHasTable("written_lows");
 }
 
 /*
@@ -1096,15 +1105,218 @@ CatalogUpsertTest(TestDef *test, const char *description)
  * CatalogDeleteTest
  *		Delete a test; returns whether it existed.
  */
-bool
-CatalogDeleteTest(const char *model, const char *name)
+/*
+ * delete_test_row
+ *		Delete the row of a tests table (medallion.tests, unit_tests,
+ *		source_tests) whose holder (its model or source, in column holder)
+ *		and name are given; returns whether it existed.
+ */
+static bool
+delete_test_row(const char *table, const char *holder, const char *of, const char *name)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(of), CStringGetTextDatum(name)};
+
+	return CatalogExecute(psprintf("DELETE FROM medallion.%s WHERE %s OPERATOR(pg_catalog.=) $1 "
+								   "AND name OPERATOR(pg_catalog.=) $2", table, holder),
+						  2, types, values, NULL, SPI_OK_DELETE, psprintf("dropping a row of medallion.%s", table)) > 0;
+}
+
+/*
+ * CatalogTestNameTaken
+ *		Error when model already has a test (unit: a unit test) of that
+ *		name: a model's tests and unit tests share names, as their results
+ *		share medallion.test_results.
+ */
+void
+CatalogTestNameTaken(const char *model, const char *name, bool unit)
 {
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	Datum		values[2] = {CStringGetTextDatum(model), CStringGetTextDatum(name)};
 
-	return CatalogExecute("DELETE FROM medallion.tests WHERE model OPERATOR(pg_catalog.=) $1 "
-						  "AND name OPERATOR(pg_catalog.=) $2",
-						  2, types, values, NULL, SPI_OK_DELETE, "dropping a test") > 0;
+	if (!CatalogHasTable(unit ? "unit_tests" : "tests"))
+		return;					/* a catalog from before 0.3.0 */
+	if (CatalogExecute(psprintf("SELECT FROM medallion.%s WHERE model OPERATOR(pg_catalog.=) $1 "
+								"AND name OPERATOR(pg_catalog.=) $2", unit ? "unit_tests" : "tests"),
+					   2, types, values, NULL, SPI_OK_SELECT, "reading tests") > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("model \"%s\" has a %s named \"%s\"", model, unit ? "unit test" : "test", name),
+				 errdetail("A model's tests and unit tests share names, as their results share medallion.test_results."),
+				 errhint("Name it otherwise.")));
+}
+
+bool
+CatalogDeleteTest(const char *model, const char *name)
+{
+	return delete_test_row("tests", "model", model, name);
+}
+
+/*
+ * CatalogCheckTestName
+ *		Error unless name is a test's name, as medallion.tests,
+ *		unit_tests and source_tests take it.
+ */
+void
+CatalogCheckTestName(const char *name)
+{
+	bool		ok = name[0] != '\0' && !isdigit((unsigned char) name[0]) &&
+		strlen(name) < NAMEDATALEN;
+
+	for (const char *p = name; *p && ok; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("invalid test name \"%s\"", name),
+				 errdetail("A test name is made of lower-case letters, digits and underscores, does not start with a digit, and has at most %d characters.",
+						   NAMEDATALEN - 1)));
+}
+
+/*
+ * CatalogListUnitTests
+ *		The unit tests of a model (List of UnitTestDef *), by name.
+ */
+/* A row of medallion.unit_tests as a UnitTestDef (a CatalogRowFn). */
+static void *
+unit_test_from_tuple(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	UnitTestDef *test = palloc0(sizeof(UnitTestDef));
+
+	test->model = CatalogText(tup, desc, Anum_unit_tests_model);
+	test->name = CatalogText(tup, desc, Anum_unit_tests_name);
+	test->given = CatalogText(tup, desc, Anum_unit_tests_given);
+	test->expect = CatalogText(tup, desc, Anum_unit_tests_expect);
+	test->incremental = CatalogBool(tup, desc, Anum_unit_tests_incremental);
+	return test;
+}
+
+List *
+CatalogListUnitTests(const char *model)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+
+	if (!CatalogHasTable("unit_tests"))
+		return NIL;				/* a catalog from before 0.3.0 */
+
+	return CatalogReadRows("SELECT model, name, given::text, expect::text, incremental "
+						   "FROM medallion.unit_tests WHERE model OPERATOR(pg_catalog.=) $1 ORDER BY name",
+						   1, argtypes, values, "reading unit tests", unit_test_from_tuple, NULL);
+}
+
+/*
+ * CatalogUpsertUnitTest
+ *		Insert or replace a row of medallion.unit_tests.
+ */
+void
+CatalogUpsertUnitTest(UnitTestDef *test, const char *description)
+{
+	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+	values[0] = CStringGetTextDatum(test->model);
+	values[1] = CStringGetTextDatum(test->name);
+	values[2] = CStringGetTextDatum(test->given);
+	values[3] = CStringGetTextDatum(test->expect);
+	values[4] = BoolGetDatum(test->incremental);
+	values[5] = description ? CStringGetTextDatum(description) : (Datum) 0;
+	nulls[5] = description ? ' ' : 'n';
+	(void) CatalogExecute("INSERT INTO medallion.unit_tests (model, name, given, expect, "
+						  "incremental, description) VALUES ($1, $2, $3::pg_catalog.jsonb, "
+						  "$4::pg_catalog.jsonb, $5, $6) ON CONFLICT (model, name) DO UPDATE SET "
+						  "given = EXCLUDED.given, expect = EXCLUDED.expect, "
+						  "incremental = EXCLUDED.incremental, description = EXCLUDED.description",
+						  6, types, values, nulls, SPI_OK_INSERT, "defining a unit test");
+}
+
+/*
+ * CatalogDeleteUnitTest
+ *		Delete a unit test; returns whether it existed.
+ */
+bool
+CatalogDeleteUnitTest(const char *model, const char *name)
+{
+	return delete_test_row("unit_tests", "model", model, name);
+}
+
+/*
+ * CatalogListSourceTests
+ *		The tests of sources' relations (List of SourceTestDef *), with
+ *		their source's owner and schema, by source and name.
+ */
+/* A row of medallion.source_tests as a SourceTestDef (a CatalogRowFn). */
+static void *
+source_test_from_tuple(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	SourceTestDef *test = palloc0(sizeof(SourceTestDef));
+
+	test->source = CatalogText(tup, desc, Anum_source_tests_source);
+	test->name = CatalogText(tup, desc, Anum_source_tests_name);
+	test->relation = CatalogText(tup, desc, Anum_source_tests_relation);
+	test->kind = CatalogText(tup, desc, Anum_source_tests_kind);
+	test->column_name = CatalogText(tup, desc, Anum_source_tests_column);
+	test->accepted = CatalogTextList(tup, desc, Anum_source_tests_accepted);
+	test->to_relation = CatalogText(tup, desc, Anum_source_tests_to_relation);
+	test->to_column = CatalogText(tup, desc, Anum_source_tests_to_column);
+	test->severity = CatalogText(tup, desc, Anum_source_tests_severity);
+	test->owner = CatalogText(tup, desc, Anum_source_tests_owner);
+	test->local_schema = CatalogText(tup, desc, Anum_source_tests_local_schema);
+	return test;
+}
+
+List *
+CatalogListSourceTests(void)
+{
+	if (!CatalogHasTable("source_tests"))
+		return NIL;				/* a catalog from before 0.3.0 */
+	return CatalogReadRows("SELECT t.source, t.name, t.relation, t.kind, t.column_name, t.accepted, "
+						   "t.to_relation, t.to_column, t.severity, s.owner::text, s.local_schema::text "
+						   "FROM medallion.source_tests t JOIN medallion.sources s ON s.name OPERATOR(pg_catalog.=) t.source "
+						   "ORDER BY t.source, t.name",
+						   0, NULL, NULL, "reading tests of sources", source_test_from_tuple, NULL);
+}
+
+/*
+ * CatalogUpsertSourceTest
+ *		Insert or replace a row of medallion.source_tests.
+ */
+void
+CatalogUpsertSourceTest(SourceTestDef *test, const char *description)
+{
+	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[10];
+	char		nulls[10];
+	const char *texts[10] = {test->source, test->name, test->relation, test->kind, test->column_name,
+	NULL, test->to_relation, test->to_column, test->severity, description};
+
+	for (int i = 0; i < 10; i++)
+	{
+		values[i] = texts[i] ? CStringGetTextDatum(texts[i]) : (Datum) 0;
+		nulls[i] = texts[i] ? ' ' : 'n';
+	}
+	values[5] = ListToTextArray(test->accepted);
+	nulls[5] = test->accepted ? ' ' : 'n';
+	(void) CatalogExecute("INSERT INTO medallion.source_tests (source, name, relation, kind, column_name, "
+						  "accepted, to_relation, to_column, severity, description) "
+						  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (source, name) DO UPDATE SET "
+						  "relation = EXCLUDED.relation, kind = EXCLUDED.kind, column_name = EXCLUDED.column_name, "
+						  "accepted = EXCLUDED.accepted, to_relation = EXCLUDED.to_relation, "
+						  "to_column = EXCLUDED.to_column, severity = EXCLUDED.severity, "
+						  "description = EXCLUDED.description",
+						  10, types, values, nulls, SPI_OK_INSERT, "defining a test of a source");
+}
+
+/*
+ * CatalogDeleteSourceTest
+ *		Delete a test of a source; returns whether it existed.
+ */
+bool
+CatalogDeleteSourceTest(const char *source, const char *name)
+{
+	return delete_test_row("source_tests", "source", source, name);
 }
 
 /*

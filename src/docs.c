@@ -5,7 +5,7 @@
  *	  The graph (SVG, docs_graph.c), a run as a Gantt chart and the last
  *	  runs by model (docs_runs.c), the last runs, sources, schedules, and
  *	  a section per model: settings, SQL, columns with their lineage,
- *	  tests with their last results, and the last steps with why they
+ *	  tests (unit tests too) with their last results, and the last steps with why they
  *	  failed; models can be filtered and focused on (docs_html.c).
  *
  * Self-contained: inline CSS and one small script, no request to any
@@ -130,28 +130,47 @@ enum
 	T_MODEL, T_NAME, T_KIND, T_SEVERITY, T_BLOCKING, T_DESCRIPTION, T_DETAIL,
 	T_STATUS, T_FAILURES, T_OBSERVED, T_RUN, T_MESSAGE
 };
-static const char *const Q_TESTS =
-"WITH " VISIBLE_SQL
-"SELECT t.model, t.name, t.kind, t.severity, t.blocking, t.description,"
-"       pg_catalog.concat_ws('; ',"
-"         CASE WHEN t.columns <> '{}' THEN 'columns ' || pg_catalog.array_to_string(t.columns, ', ') END,"
-"         CASE WHEN t.accepted IS NOT NULL THEN 'accepted ' || pg_catalog.array_to_string(t.accepted, ', ') END,"
-"         CASE WHEN t.to_model IS NOT NULL THEN 'to ' || t.to_model || coalesce(' (' || t.to_column || ')', '') END,"
-"         CASE WHEN t.to_relation IS NOT NULL THEN 'to ' || t.to_relation || coalesce(' (' || t.to_column || ')', '') END,"
-"         CASE WHEN t.expression IS NOT NULL THEN 'expression ' || t.expression END,"
-"         CASE WHEN t.min_rows IS NOT NULL THEN 'min_rows ' || t.min_rows END,"
-"         CASE WHEN t.max_rows IS NOT NULL THEN 'max_rows ' || t.max_rows END,"
-"         CASE WHEN t.max_age IS NOT NULL THEN 'max_age ' || t.max_age END,"
-"         CASE WHEN t.sql IS NOT NULL THEN 'sql ' || t.sql END,"
-"         CASE WHEN t.warn_if <> '> 0' THEN 'warn_if ' || t.warn_if END,"
-"         CASE WHEN t.error_if <> '> 0' THEN 'error_if ' || t.error_if END),"
-"       r.status, CASE WHEN v.owned THEN r.failures END, CASE WHEN v.owned THEN r.observed END,"
-"       r.run_id, CASE WHEN v.owned THEN r.message END"
-"  FROM vis v JOIN medallion.tests t ON t.model = v.name"
-"  LEFT JOIN (SELECT DISTINCT ON (tr.model, tr.test) tr.*"
-"               FROM medallion.test_results tr WHERE tr.model = ANY ($2)"
-"              ORDER BY tr.model, tr.test, tr.run_id DESC) r ON r.model = t.model AND r.test = t.name"
-" ORDER BY v.ord, t.name";
+/* a model's tests, and (0.3.0 on) its unit tests */
+#define Q_TESTS_SELECT \
+"WITH " VISIBLE_SQL \
+"SELECT t.model, t.name, t.kind, t.severity, t.blocking, t.description," \
+"       pg_catalog.concat_ws('; '," \
+"         CASE WHEN t.columns <> '{}' THEN 'columns ' || pg_catalog.array_to_string(t.columns, ', ') END," \
+"         CASE WHEN t.accepted IS NOT NULL THEN 'accepted ' || pg_catalog.array_to_string(t.accepted, ', ') END," \
+"         CASE WHEN t.to_model IS NOT NULL THEN 'to ' || t.to_model || coalesce(' (' || t.to_column || ')', '') END," \
+"         CASE WHEN t.to_relation IS NOT NULL THEN 'to ' || t.to_relation || coalesce(' (' || t.to_column || ')', '') END," \
+"         CASE WHEN t.expression IS NOT NULL THEN 'expression ' || t.expression END," \
+"         CASE WHEN t.min_rows IS NOT NULL THEN 'min_rows ' || t.min_rows END," \
+"         CASE WHEN t.max_rows IS NOT NULL THEN 'max_rows ' || t.max_rows END," \
+"         CASE WHEN t.max_age IS NOT NULL THEN 'max_age ' || t.max_age END," \
+"         CASE WHEN t.sql IS NOT NULL THEN 'sql ' || t.sql END," \
+"         CASE WHEN t.warn_if <> '> 0' THEN 'warn_if ' || t.warn_if END," \
+"         CASE WHEN t.error_if <> '> 0' THEN 'error_if ' || t.error_if END," \
+"         t.unit)," \
+"       r.status, CASE WHEN v.owned THEN r.failures END, CASE WHEN v.owned THEN r.observed END," \
+"       r.run_id, CASE WHEN v.owned THEN r.message END" \
+"  FROM vis v JOIN (SELECT tt.model, tt.name, tt.kind, tt.severity, tt.blocking, tt.description, tt.columns," \
+"                           tt.accepted, tt.to_model, tt.to_relation, tt.to_column, tt.expression, tt.min_rows," \
+"                           tt.max_rows, tt.max_age, tt.sql, tt.warn_if, tt.error_if, NULL::pg_catalog.text AS unit" \
+"                      FROM medallion.tests tt"
+#define Q_TESTS_UNIT \
+"                    UNION ALL" \
+"                    SELECT u.model, u.name, 'unit', 'error', false, u.description, '{}', NULL, NULL, NULL," \
+"                           NULL, NULL, NULL, NULL, NULL, NULL, '> 0', '> 0'," \
+"                           'given ' || coalesce((SELECT pg_catalog.string_agg(k, ', ' ORDER BY k)" \
+"                                                   FROM pg_catalog.jsonb_object_keys(u.given) k), 'nothing')" \
+"                           || '; expects ' || pg_catalog.jsonb_array_length(u.expect) || ' rows'" \
+"                           || CASE WHEN u.incremental THEN ' (incremental form)' ELSE '' END" \
+"                      FROM medallion.unit_tests u"
+#define Q_TESTS_REST \
+") t ON t.model = v.name" \
+"  LEFT JOIN (SELECT DISTINCT ON (tr.model, tr.test) tr.*" \
+"               FROM medallion.test_results tr WHERE tr.model = ANY ($2)" \
+"              ORDER BY tr.model, tr.test, tr.run_id DESC) r ON r.model = t.model AND r.test = t.name" \
+" ORDER BY v.ord, t.name"
+static const char *const Q_TESTS = Q_TESTS_SELECT Q_TESTS_UNIT Q_TESTS_REST;
+/* before ALTER EXTENSION UPDATE to 0.3.0: no unit tests */
+static const char *const Q_TESTS_BEFORE_UNIT = Q_TESTS_SELECT Q_TESTS_REST;
 
 enum
 {
@@ -886,7 +905,7 @@ medallion_docs(PG_FUNCTION_ARGS)
 	page.models = read_rows(&page, Q_MODELS);
 	page.columns = read_rows(&page, Q_COLUMNS);
 	page.lineage = read_rows(&page, Q_LINEAGE);
-	page.tests = read_rows(&page, Q_TESTS);
+	page.tests = read_rows(&page, CatalogHasTable("unit_tests") ? Q_TESTS : Q_TESTS_BEFORE_UNIT);
 	page.steps = read_rows(&page, Q_STEPS);
 	page.runs = read_rows(&page, Q_RUNS);
 	page.gantt = read_rows(&page, DOCS_Q_GANTT);

@@ -660,8 +660,9 @@ medallion_rollback(PG_FUNCTION_ARGS)
 }
 
 /*
- * medallion_test(selector) runs the tests of the selected models against
- * what is published, without building; returns a row per test.  It is
+ * medallion_test(selector, exclude, unit) runs the tests of the selected
+ * models against what is published, without building, or with unit their
+ * unit tests (tests_unit.c); returns a row per test.  It is
  * recorded in the ledger as a run with options {"test_only": true} and its
  * test_results.
  */
@@ -672,6 +673,7 @@ medallion_test(PG_FUNCTION_ARGS)
 	Run		   *run = palloc0(sizeof(Run));
 	ListCell   *lc;
 	int			failed = 0;
+	bool		unit;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -683,6 +685,8 @@ medallion_test(PG_FUNCTION_ARGS)
 	/* exclude came in 0.3.0 */
 	run->exclude = PG_NARGS() > 1 && !PG_ARGISNULL(1) ?
 		text_to_cstring(PG_GETARG_TEXT_PP(1)) : NULL;
+	/* unit came in 0.3.0 too */
+	unit = PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
 	run->on_conflict = "wait";
 	run->test_only = true;
 	CatalogRequireAdmin("run tests");
@@ -700,15 +704,20 @@ medallion_test(PG_FUNCTION_ARGS)
 		ModelScope	scope;
 		ListCell   *lt;
 
-		if (!OidIsValid(relid))
-			continue;
-
-		/*
-		 * A table that was never built is empty, and its tests would pass:
-		 * they are reported "not built", and fail the call's status.
-		 */
-		if (step->model->kind != MAT_VIEW && !CatalogEverBuilt(step->model->name))
+		if (unit)
 		{
+			/* unit tests read given rows: built or not, published or not */
+			step->tests = TestsUnitRun(step->model, run->context);
+		}
+		else if (!OidIsValid(relid))
+			continue;
+		else if (step->model->kind != MAT_VIEW && !CatalogEverBuilt(step->model->name))
+		{
+			/*
+			 * A table that was never built is empty, and its tests would
+			 * pass: they are reported "not built", and fail the call's
+			 * status.
+			 */
 			foreach(lt, CatalogListTests(step->model->name))
 			{
 				TestDef    *test = lfirst(lt);
@@ -727,10 +736,13 @@ medallion_test(PG_FUNCTION_ARGS)
 			step->status = STEP_SKIPPED;
 			continue;
 		}
-		ModelScopeEnter(&scope, ModelOwnerId(step->model), 0);
-		step->tests = TestsRun(step->model, relid, NIL, NIL, run->context);
-		ModelScopeLeave(&scope);
-		store_failures(run, step);
+		else
+		{
+			ModelScopeEnter(&scope, ModelOwnerId(step->model), 0);
+			step->tests = TestsRun(step->model, relid, NIL, NIL, run->context);
+			ModelScopeLeave(&scope);
+			store_failures(run, step);
+		}
 		step->status = step->tests->failed > 0 ? STEP_FAILED : STEP_SUCCESS;
 		failed += step->tests->failed;
 

@@ -20,14 +20,13 @@
 #include "subxact.h"
 
 /*
- * SubxactRun
- *		Run work(arg) in an internal subtransaction.  Returns NULL when it
- *		succeeded (its changes are kept), or its error after rolling it back.
- *		A cancel (query_canceled) is raised again when reraise_cancel: the
- *		user asked for the whole statement to stop.
+ * run_in_subxact
+ *		Run work(arg) in an internal subtransaction; keep its changes when
+ *		keep and it succeeded, else roll it back.  Returns its error, or
+ *		NULL.
  */
-ErrorData *
-SubxactRun(SubxactWork work, void *arg, bool reraise_cancel)
+static ErrorData *
+run_in_subxact(SubxactWork work, void *arg, bool keep, bool reraise_cancel)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -38,7 +37,10 @@ SubxactRun(SubxactWork work, void *arg, bool reraise_cancel)
 	PG_TRY();
 	{
 		work(arg);
-		ReleaseCurrentSubTransaction();
+		if (keep)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
 	}
@@ -55,4 +57,30 @@ SubxactRun(SubxactWork work, void *arg, bool reraise_cancel)
 	if (edata != NULL && reraise_cancel && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 		ReThrowError(edata);
 	return edata;
+}
+
+/*
+ * SubxactRun
+ *		Run work(arg) in an internal subtransaction.  Returns NULL when it
+ *		succeeded (its changes are kept), or its error after rolling it back.
+ *		A cancel (query_canceled) is raised again when reraise_cancel: the
+ *		user asked for the whole statement to stop.
+ */
+ErrorData *
+SubxactRun(SubxactWork work, void *arg, bool reraise_cancel)
+{
+	return run_in_subxact(work, arg, true, reraise_cancel);
+}
+
+/*
+ * SubxactDiscard
+ *		Run work(arg) in an internal subtransaction that is rolled back
+ *		whatever happens: what it changed is gone, what it allocated (in the
+ *		caller's memory context) stays.  Returns its error, or NULL; a
+ *		cancel is raised again.
+ */
+ErrorData *
+SubxactDiscard(SubxactWork work, void *arg)
+{
+	return run_in_subxact(work, arg, false, true);
 }

@@ -14,5 +14,6 @@
 typedef void (*SubxactWork) (void *arg);
 
 extern ErrorData *SubxactRun(SubxactWork work, void *arg, bool reraise_cancel);
+extern ErrorData *SubxactDiscard(SubxactWork work, void *arg);
 
 #endif							/* MEDALLION_SUBXACT_H */

@@ -57,7 +57,14 @@ extern TestsOutcome *TestsFreshnessAgain(ModelDef *model, Oid relid, MemoryConte
 extern void TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id);
 
 /* tests_define.c */
+extern ModelDef *TestsOwnedModel(const char *name, const char *action);
 extern void TestsBind(ModelDef *model);
 extern void TestsUnbind(ModelDef *model, List *tests);
+
+/* tests_source.c */
+extern void TestsSourceCheck(SourceTestDef *test, const char **status, char **message);
+
+/* tests_unit.c */
+extern TestsOutcome *TestsUnitRun(ModelDef *model, MemoryContext resultcxt);
 
 #endif							/* MEDALLION_TESTS_H */

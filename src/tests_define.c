@@ -183,22 +183,6 @@ TestsBind(ModelDef *model)
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
-static void
-check_test_name(const char *name)
-{
-	bool		ok = name[0] != '\0' && !isdigit((unsigned char) name[0]) &&
-		strlen(name) < NAMEDATALEN;
-
-	for (const char *p = name; *p && ok; p++)
-		ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_NAME),
-				 errmsg("invalid test name \"%s\"", name),
-				 errdetail("A test name is made of lower-case letters, digits and underscores, does not start with a digit, and has at most %d characters.",
-						   NAMEDATALEN - 1)));
-}
-
 /* A default name: kind and columns, shortened with a hash when too long. */
 static char *
 default_test_name(TestDef *test, const char *extra)
@@ -442,6 +426,24 @@ nullable_text(FunctionCallInfo fcinfo, int n)
 }
 
 /*
+ * TestsOwnedModel
+ *		The model named, for a caller who may action (a medallion admin)
+ *		and acts for its owner, the definitions locked: where defining or
+ *		dropping a test (a unit test: tests_unit.c) starts.
+ */
+ModelDef *
+TestsOwnedModel(const char *name, const char *action)
+{
+	ModelDef   *model;
+
+	CatalogRequireAdmin(action);
+	CatalogLockDefinitions();
+	model = CatalogGetModel(name, false);
+	ModelRequireOwner(model);
+	return model;
+}
+
+/*
  * medallion_add_test(model, kind, column_name, columns, accepted, to_model,
  *		to_relation, to_column, expression, min_rows, max_rows, max_age, sql,
  *		severity, warn_if, error_if, blocking, store_failures, name,
@@ -465,10 +467,7 @@ medallion_add_test(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model and kind must not be NULL")));
-	CatalogRequireAdmin("define tests");
-	CatalogLockDefinitions();
-	model = CatalogGetModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
-	ModelRequireOwner(model);
+	model = TestsOwnedModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), "define tests");
 
 	if (model->kind == MAT_EPHEMERAL)
 		ereport(ERROR,
@@ -566,13 +565,14 @@ medallion_add_test(PG_FUNCTION_ARGS)
 						  strcmp(test->kind, "sql") == 0 ? test->sql :
 						  strcmp(test->kind, "relationships") == 0 ?
 						  (test->to_model ? test->to_model : test->to_relation) : NULL);
-	check_test_name(test->name);
+	CatalogCheckTestName(test->name);
 	ModelBecomeOwner(model, &save_userid, &save_sec);
 	nestlevel = ScopeEnterSearchPath(model->search_path);
 	check_test(model, test);
 	ScopeLeaveSearchPath(nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 
+	CatalogTestNameTaken(model->name, test->name, true);
 	CatalogUpsertTest(test, description);
 	CommandCounterIncrement();
 	TestsBind(model);
@@ -588,10 +588,7 @@ medallion_drop_test(PG_FUNCTION_ARGS)
 	ModelDef   *model;
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-	CatalogRequireAdmin("drop tests");
-	CatalogLockDefinitions();
-	model = CatalogGetModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
-	ModelRequireOwner(model);
+	model = TestsOwnedModel(text_to_cstring(PG_GETARG_TEXT_PP(0)), "drop tests");
 	if (!CatalogDeleteTest(model->name, name))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

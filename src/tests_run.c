@@ -1048,7 +1048,8 @@ source_values_readable(Oid role, Oid owner, Oid relid, const char *column)
 }
 
 /*
- * medallion_check_sources() checks the freshness rules of sources: for
+ * medallion_check_sources() checks the freshness rules of sources, then
+ * the tests of their relations (TestsSourceCheck, tests_source.c): for
  * each relation of a source with a freshness_column, the age of the newest
  * value against warn_after and error_after.  It reads as the source's
  * owner, and only a source over a schema its owner owns
@@ -1166,6 +1167,23 @@ medallion_check_sources(PG_FUNCTION_ARGS)
 		values[2] = CStringGetTextDatum(status);
 		values[5] = message ? CStringGetTextDatum(message) : (Datum) 0;
 		nulls[5] = message == NULL;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	/* then the tests of the sources' relations (tests_source.c) */
+	foreach(lc, CatalogListSourceTests())
+	{
+		SourceTestDef *test = lfirst(lc);
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, true, true, false};
+		const char *status;
+		char	   *message;
+
+		TestsSourceCheck(test, &status, &message);
+		values[0] = CStringGetTextDatum(test->source);
+		values[1] = CStringGetTextDatum(quote_qualified_identifier(test->local_schema, test->relation));
+		values[2] = CStringGetTextDatum(status);
+		values[5] = CStringGetTextDatum(message);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_VOID();

@@ -12,7 +12,8 @@ SELECT schema_privs_are('medallion_build', 'public', ARRAY['USAGE'],
 SELECT has_schema('medallion_audit', 'failing rows are kept in medallion_audit');
 SELECT tables_are('medallion', ARRAY['layers', 'sources', 'models', 'analysis', 'model_dependencies',
 	'column_lineage', 'runs', 'run_models', 'tests', 'test_results', 'model_state', 'schedules', 'extract_state',
-	'changes', 'build_state', 'probe_key', 'schedule_job_failures', 'audit_tables', 'written_lows'], 'the catalog tables');
+	'changes', 'build_state', 'probe_key', 'schedule_job_failures', 'audit_tables', 'written_lows',
+	'unit_tests', 'source_tests'], 'the catalog tables');
 SELECT col_is_pk('medallion', 'models', 'name', 'models are keyed by name');
 SELECT col_is_pk('medallion', 'tests', ARRAY['model', 'name'], 'tests are keyed by model and name');
 SELECT fk_ok('medallion', 'models', 'layer', 'medallion', 'layers', 'name');
@@ -38,7 +39,8 @@ $$, 'every column of every catalog table has a comment');
 -- pg_dump keeps what users author, not what is derived
 SELECT set_eq($$
 	SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'medallion'
-$$, ARRAY['medallion.layers', 'medallion.sources', 'medallion.models', 'medallion.tests', 'medallion.model_state', 'medallion.schedules'],
+$$, ARRAY['medallion.layers', 'medallion.sources', 'medallion.models', 'medallion.tests', 'medallion.model_state', 'medallion.schedules',
+	'medallion.unit_tests', 'medallion.source_tests'],
 'user-authored tables are registered with pg_extension_config_dump');
 SELECT is((SELECT extcondition[array_position(extconfig, 'medallion.layers'::regclass)]
              FROM pg_extension WHERE extname = 'medallion'), 'WHERE NOT builtin',

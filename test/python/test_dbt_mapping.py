@@ -233,7 +233,8 @@ SOURCE_FILES = {
 
 
 class SourceTests(unittest.TestCase):
-    """Tests of a source's tables: sql tests reading the source, on each
+    """Tests of a source's tables: checks of the source's relation itself
+    (medallion_add_source_test), and sql tests reading the source, on each
     model that reads the table."""
 
     def test_source_tests(self):
@@ -245,9 +246,22 @@ class SourceTests(unittest.TestCase):
             dbt_unit.remove_project(directory)
         tests = {r[1]: (r[2], r[3]) for r in imp.report if r[0] == 'test'}
         self.assertEqual(tests['shop.orders: dbt_utils.recency'][0], 'unsupported')
-        self.assertEqual(tests['shop.customers.id: not_null'],
-                         ('unsupported', 'no imported model reads the table: a test of a source runs on the models '
-                                         "that read it (medallion's tests belong to models)"))
+        self.assertNotIn('shop.customers.id: not_null', tests)    # no model reads the table: the source's check only
+        checks = {r[1]: (r[2], r[3]) for r in imp.report if r[0] == 'source test'}
+        self.assertEqual(checks, {
+            'shop.orders.ID: not_null': ('would import', ''),
+            'shop.orders.ID: unique': ('would import', 'warn_if not applied to the check of the source'),
+            'shop.orders.status: accepted_values': ('unsupported', 'a where: the check of the source takes none '
+                                                                   '(it is a test of the models that read the table)'),
+            'shop.orders.customer_id: relationships': ('would import', ''),
+            'shop.customers.id: not_null': ('would import', '')})
+        self.assertIn("SELECT medallion_add_source_test(source => 'shop', relation => 'orders', kind => 'unique', "
+                      "column_name => 'id', name => 'shop_orders_id_unique', severity => 'warn'", out)
+        self.assertIn("kind => 'relationships', column_name => 'customer_id', name => "
+                      "'shop_orders_customer_id_relationships', severity => 'error', description => 'dbt project src', "
+                      "to_relation => 'raw.customers', to_column => 'id')", out)
+        self.assertIn("SELECT medallion_add_source_test(source => 'shop', relation => 'customers', kind => 'not_null', "
+                      "column_name => 'id', name => 'shop_customers_id_not_null'", out)
         self.assertEqual(tests['shop.orders.status: not_null'], ('disabled', 'enabled: false'))
         for model in ('stg_orders', 'stg_orders2'):
             self.assertEqual(tests[f'shop.orders.ID: not_null (on {model})'][0], 'would import')

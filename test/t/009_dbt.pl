@@ -367,7 +367,6 @@ psql_file($plain_db, "$root/test/dbt/plain/setup.sql");
 is($status, 0, 'plain: exit 0') or diag($out, $err);
 is_deeply([ map { /^(\w+)\s+(.*?)\s+not imported\s+(.*)$/ ? "$1 $2: $3" : () } split /\n/, $out ], [
 	'snapshot stores_history: a snapshot written in YAML (dbt 1.9) is not read; write it as a {% snapshot %} block (models/semantic.yml)',
-	'unit_test store_ranking: ranks_by_total: medallion has no unit tests of a model on given rows (yet) (models/semantic.yml)',
 	'semantic_model sales_semantic: dbt\'s semantic layer (MetricFlow) has no medallion equivalent (models/semantic.yml)',
 	'metric revenue: dbt\'s semantic layer (MetricFlow) has no medallion equivalent (models/semantic.yml)',
 	'saved_query revenue_by_store: dbt\'s semantic layer (MetricFlow) has no medallion equivalent (models/semantic.yml)',
@@ -375,6 +374,8 @@ is_deeply([ map { /^(\w+)\s+(.*?)\s+not imported\s+(.*)$/ ? "$1 $2: $3" : () } s
 	'group finance: medallion has no groups (who reads a model is the layer\'s grants) (models/semantic.yml)',
 	'analysis top_store: an analysis is SQL dbt compiles and never runs (analyses/top_store.sql)' ],
 	'plain: what is not imported is named, with the reason');
+like($out, qr/^unit test\s+store_ranking: ranks_by_total\s+created$/m, 'plain: its unit test is imported');
+is(psql($plain_db, "SELECT status FROM medallion_test('store_ranking', unit => true)"), 'pass', 'plain: and passes');
 is(psql($plain_db, "SELECT string_agg(name || ' ' || layer, ', ' ORDER BY name) FROM medallion.models"),
 	'calendar silver, sales bronze, store_ranking gold, store_region_sales gold, store_sales silver, stores bronze',
 	'plain: models at the top of models/ placed by the DAG (sources only: bronze; read by none: gold; else silver); '
@@ -392,8 +393,13 @@ is(psql($plain_db, "SELECT string_agg(model || ':' || kind || ':' || coalesce(ar
 	'plain: tests and their arguments on the folded names');
 is(psql($plain_db, "SELECT freshness_column FROM medallion.sources WHERE name = 'raw_shop'"), 'modifieddate',
 	'plain: loaded_at_field ModifiedDate is the column modifieddate');
-is(psql($plain_db, "SELECT string_agg(status, ',') FROM medallion_check_sources() WHERE source = 'raw_shop'"), 'pass',
+is(psql($plain_db, "SELECT string_agg(status, ',') FROM medallion_check_sources() WHERE source = 'raw_shop' "
+	  . "AND coalesce(message, '') NOT LIKE 'test %'"), 'pass',
 	'plain: and the freshness check runs');
+is(psql($plain_db, "SELECT string_agg(substring(message FROM '^test (\\S+)') || ' ' || status, ', ' ORDER BY message) "
+	  . "FROM medallion_check_sources() WHERE source = 'raw_shop' AND message LIKE 'test %'"),
+	'raw_shop_stores_name_accepted_values warn, raw_shop_stores_storeid_not_null pass, raw_shop_stores_storeid_unique pass',
+	'plain: the tests of the source run on the source itself (its test with a where only on the models reading it)');
 is(psql($plain_db, "SET client_min_messages = warning; SELECT string_agg(DISTINCT status, ',') FROM medallion_run('all')"),
 	'success', 'plain: it runs');
 is(psql($plain_db, "SELECT string_agg(name || '=' || total || '#' || rnk, ' ' ORDER BY rnk) FROM gold.store_ranking"),
@@ -422,7 +428,7 @@ is(psql($plain_db, "SELECT string_agg(day::text, ' ' ORDER BY day) FROM silver.c
 is(psql($plain_db, "SELECT string_agg(region || '=' || total, ' ' ORDER BY total DESC) FROM gold.store_region_sales"),
 	'north=150.50 south=120.00 east=20.00', 'plain: a model reading the seed by ref() and by its source');
 ($status, $out, $err) = dbt('import', "$root/test/dbt/plain", '--dsn', "dbname=$plain_db");
-like($out, qr/^8 not imported, 18 unchanged, 1 unsupported$/m, 'plain: a re-import changes nothing');
+like($out, qr/^7 not imported, 22 unchanged, 2 unsupported$/m, 'plain: a re-import changes nothing');
 ($status, $out, $err) = dbt('import', "$root/test/dbt/plain", '--dsn', "dbname=$plain_db", '--layer-map', '(top)=silver');
 is($status, 1, 'plain: --layer-map (top)=silver would move the models: a skip') or diag($out, $err);
 like($out, qr/^model\s+sales\s+skipped\s+cannot move model "sales" from layer "bronze" to layer "silver"/m,
@@ -592,5 +598,65 @@ is(psql($seed_db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'tap_dbt_im
 	'seed schema named as a role: not made');
 psql('postgres', "DROP DATABASE $seed_db");
 psql('postgres', "DROP ROLE tap_dbt_importer");
+
+# --- unit tests (issue 29): dbt's unit_tests: as medallion unit tests ---------
+my $unit_db = 'tap_dbt_unit';
+psql('postgres', "DROP DATABASE IF EXISTS $unit_db");
+psql('postgres', "CREATE DATABASE $unit_db");
+psql($unit_db, "CREATE EXTENSION medallion");
+psql_file($unit_db, "$root/test/dbt/unit/setup.sql");
+($status, $out, $err) = dbt('import', "$root/test/dbt/unit", '--dsn', "dbname=$unit_db");
+is($status, 1, 'unit: a unit test skipped, exit 1') or diag($out, $err);
+like($out, qr/^unit test\s+member_contacts: stricter_phone_rule\s+skipped\s+overrides of vars render the model's SQL otherwise than it was imported/m,
+	'unit: overrides of vars that change the model\'s SQL are skipped, saying why');
+($status, $out, $err) = dbt('import', "$root/test/dbt/unit", '--dsn', "dbname=$unit_db", '--allow-partial');
+is($status, 0, 'unit: imported with --allow-partial') or diag($out, $err);
+is_deeply(report($out, 'unit test', 'created'), [
+	'member_contacts: phone_numbers_are_cleaned', 'member_contacts: visits_are_counted', 'stg_members: plan_is_upper_case',
+	'visit_log: only_visits_after_the_last_one', 'visit_log: all_visits_on_a_full_build',
+	'member_contacts: default_phone_rule_spelt_out' ],
+	'unit: dict, csv and sql rows, a source and a ref given, the incremental form, vars that change nothing');
+is(psql($unit_db, "SELECT string_agg(name || ' ' || incremental, ', ' ORDER BY name) FROM medallion.unit_tests WHERE model = 'visit_log'"),
+	'all_visits_on_a_full_build false, only_visits_after_the_last_one true', 'unit: is_incremental overridden is the incremental form');
+is(psql($unit_db, "SELECT given->'gym_raw.visits' FROM medallion.unit_tests WHERE name = 'visits_are_counted'"),
+	'[{"visit_id": 10, "member_id": 1}, {"visit_id": 11, "member_id": 1}, {"visit_id": 12, "member_id": 2}]',
+	'unit: rows in format sql, answered by the database');
+is(psql($unit_db, "SELECT string_agg(test || ' ' || status, ', ' ORDER BY test) FROM medallion_test('all', unit => true)"),
+	'all_visits_on_a_full_build pass, default_phone_rule_spelt_out pass, only_visits_after_the_last_one pass, phone_numbers_are_cleaned pass, '
+	. 'plan_is_upper_case pass, visits_are_counted pass', 'unit: every unit test passes, nothing built');
+is(psql($unit_db, "SELECT count(*) FROM gold.member_contacts"), 0, 'unit: nothing published');
+($status, $out, $err) = dbt('import', "$root/test/dbt/unit", '--dsn', "dbname=$unit_db", '--allow-partial');
+is(scalar @{ report($out, 'unit test', 'unchanged') }, 6, 'unit: re-imported, unchanged');
+is_deeply(report($out, 'source test', 'unchanged'), [ 'gym.members.member_id: not_null', 'gym.members.member_id: unique' ],
+	'unit: the tests of a source no model reads are tests of the source');
+is(psql($unit_db, "SELECT string_agg(status, ',') FROM medallion_check_sources() WHERE message LIKE 'test %'"), 'pass,pass',
+	'unit: and pass on the source');
+# --prune drops the unit tests and the tests of sources that left the project
+my $unit_copy = "$tmp/dbt_unit_copy";
+remove_tree($unit_copy);
+IPC::Run::run([ 'cp', '-r', "$root/test/dbt/unit", $unit_copy ]) or die "cp failed";
+{
+	local $/;
+	open my $in, '<', "$unit_copy/models/marts/unit_tests.yml" or die;
+	my $yml = <$in>;
+	close $in;
+	$yml =~ s/  - name: default_phone_rule_spelt_out.*//s;
+	open my $out_fh, '>', "$unit_copy/models/marts/unit_tests.yml" or die;
+	print $out_fh $yml;
+	close $out_fh;
+	open $out_fh, '>', "$unit_copy/models/staging/sources.yml" or die;
+	print $out_fh "version: 2\nsources:\n  - name: gym\n    schema: gym_raw\n    tables:\n      - name: members\n"
+	  . "        columns:\n          - name: member_id\n            tests: [not_null]\n      - name: visits\n";
+	close $out_fh;
+}
+($status, $out, $err) = dbt('import', $unit_copy, '--dsn', "dbname=$unit_db", '--allow-partial', '--prune');
+is($status, 0, 'unit: --prune') or diag($out, $err);
+like($out, qr/^unit test\s+member_contacts: default_phone_rule_spelt_out\s+dropped\s+left the project$/m,
+	'unit: --prune drops the unit test that left');
+like($out, qr/^source test\s+gym: gym_members_member_id_unique\s+dropped\s+left the project$/m,
+	'unit: and the test of the source that left');
+is(psql($unit_db, "SELECT count(*) FROM medallion.unit_tests") . ' ' . psql($unit_db, "SELECT count(*) FROM medallion.source_tests"),
+	'5 1', 'unit: the others stay');
+psql('postgres', "DROP DATABASE $unit_db");
 
 done_testing();

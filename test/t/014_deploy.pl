@@ -154,6 +154,36 @@ like($out, qr/stg_orders\s+skipped\s+model "\w+", which reads model "stg_orders"
 like($err, qr/refused, so nothing was deployed/, '... and says nothing was deployed');
 is(prod_state($prod), $before, '... prod is as it was');
 
+# a contract changed or dropped is breaking (#29): the plan says so, naming
+# what the promise loses
+my $contracted = sub {
+	my ($type, $not_null, $enforced) = @_;
+	return sub {
+		write_file("$_[0]/models/marts/fct_contracted.sql",
+			"{{ config(materialized='table') }}\nselect order_id, amount_euros from {{ ref('fct_orders') }}\n");
+		write_file("$_[0]/models/marts/contracted.yml", "version: 2\nmodels:\n  - name: fct_contracted\n"
+			  . "    config:\n      contract: {enforced: $enforced}\n    columns:\n"
+			  . "      - name: order_id\n        data_type: integer\n"
+			  . ($not_null ? "        constraints: [{type: not_null}]\n" : '')
+			  . "      - name: amount_euros\n        data_type: $type\n");
+	};
+};
+my $contract_db = 'tap_deploy_contract';
+fresh_db($contract_db);
+($rc, $out, $err) = medallion('deploy', project('contract_a', $contracted->('numeric', 1, 'true')), '--dsn', "dbname=$contract_db");
+is($rc, 0, 'a model with a contract deployed') or diag("$out\n$err");
+($rc, $out, $err) = medallion('deploy', project('contract_b', $contracted->('numeric', 0, 'true')), '--plan', '--dsn', "dbname=$contract_db");
+is($rc, 1, 'a constraint of the contract dropped: the plan exits 1') or diag("$out\n$err");
+like($out, qr/^fct_contracted\s+contract\s+order_id\s+weakened or retyped\s+BREAKING\s+drops not_null/m,
+	'... naming the column and the constraint');
+($rc, $out, $err) = medallion('deploy', project('contract_c', $contracted->('numeric', 1, 'false')), '--plan', '--dsn', "dbname=$contract_db");
+is($rc, 1, 'the contract dropped: the plan exits 1') or diag("$out\n$err");
+like($out, qr/^fct_contracted\s+contract\s+fct_contracted\s+dropped\s+BREAKING\s+the model no longer promises/m,
+	'... and says so');
+($rc, $out, $err) = medallion('deploy', project('contract_d', $contracted->('numeric', 1, 'true')), '--plan', '--dsn', "dbname=$contract_db");
+is($rc, 0, 'the same contract: nothing breaking') or diag("$out\n$err");
+psql('postgres', "DROP DATABASE $contract_db");
+
 # refused: a failing blocking test
 my $failing = project('failing', sub {
 	write_file("$_[0]/tests/no_orders_at_all.sql", "select order_id from {{ ref('fct_orders') }}\n");
@@ -225,9 +255,15 @@ for my $db ($aw1, $aw2)
 psql_file($aw1, "$root/examples/adventureworks/sources.sql");
 psql_file($aw1, "$root/examples/adventureworks/models.sql");
 psql($aw1, "SET client_min_messages = warning; SELECT count(*) FROM medallion_run('all')");
+# a unit test of a model reading a source's table, and one reading a model
+my ($unit_model, $unit_input) = split /\|/, psql($aw1, "SELECT m.name, d.dep_name FROM medallion.models m "
+	. "JOIN medallion.model_dependencies d ON d.model = m.name AND d.via = '' AND d.kind = 'model' "
+	. "WHERE m.materialized = 'table' ORDER BY 1, 2 LIMIT 1");
+psql($aw1, "SELECT medallion_add_unit_test('$unit_model', 'nothing_in_nothing_out', "
+	. "given => jsonb_build_object('$unit_input', '[]'::jsonb), expect => '[]', description => 'no rows, no rows')");
 ($rc, $out, $err) = medallion('export', "$tmp/aw", '--dsn', "dbname=$aw1");
 is($rc, 0, 'export') or diag("$out\n$err");
-like($err, qr/13 models, 73 tests, 3 sources written/, '... every model, test and source');
+like($err, qr/13 models, 73 tests, 3 sources, 1 unit tests written/, '... every model, test, source and unit test');
 ($rc, $out, $err) = medallion('deploy', "$tmp/aw", '--dsn', "dbname=$aw2");
 is($rc, 0, '... deployed into a database with only the sources') or diag("$out\n$err");
 my %catalog = (
@@ -239,7 +275,10 @@ my %catalog = (
 	  . "accepted, to_model, to_relation, to_column, expression, min_rows, max_rows, extract(epoch FROM max_age), btrim(sql, E' \\n'), severity, "
 	  . "warn_if, error_if, store_failures), E'\\n' ORDER BY model, name) FROM medallion.tests",
 	sources => "SELECT string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s', name, kind, local_schema, tables, freshness_column, "
-	  . "warn_after, error_after, description), E'\\n' ORDER BY name) FROM medallion.sources");
+	  . "warn_after, error_after, description), E'\\n' ORDER BY name) FROM medallion.sources",
+	unit_tests => "SELECT string_agg(format('%s|%s|%s|%s|%s|%s', model, name, given, expect, incremental, "
+	  . "regexp_replace(description, '^dbt project \\w+: ', '')), "
+	  . "E'\\n' ORDER BY model, name) FROM medallion.unit_tests");
 for my $what (sort keys %catalog)
 {
 	is(psql($aw2, $catalog{$what}), psql($aw1, $catalog{$what}), "... the same $what");

@@ -33,7 +33,9 @@ my %needs = (
 my %after_walkthrough = map { $_ => 1 } (
 	'docs/reference.md:SELECT medallion_create_model(\'slvr_orders_inc\',',
 	'docs/reference.md:SELECT medallion_add_test(\'slvr_customers\', \'unique\', column_name => \'customer_id\');',
-	'docs/sources.md:-- tables that already exist in a schema');
+	'docs/sources.md:-- tables that already exist in a schema',
+	'docs/reference.md:-- the README\'s walkthrough: slvr_customers counts each customer\'s orders',
+	'docs/reference.md:-- the README\'s walkthrough: its crm schema as a source, tested');
 
 # A block's name: its file and first line, and its second when that
 # names it (see %needs and %after_walkthrough).

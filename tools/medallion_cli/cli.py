@@ -26,8 +26,8 @@ def run_command(args):
 def test_command(args):
     conn = connect(args.dsn, autocommit=True)
     with conn.cursor() as cur:
-        cur.execute('SELECT model, test, kind, status, failures, message FROM medallion_test(%s, exclude => %s)',
-                    [args.selector, args.exclude])
+        cur.execute('SELECT model, test, kind, status, failures, message FROM medallion_test(%s, exclude => %s, '
+                    'unit => %s)', [args.selector, args.exclude, args.unit])
         rows = cur.fetchall()
     table(rows, ['model', 'test', 'kind', 'status', 'failures', 'message'])
     return 1 if any(r[3] not in ('pass', 'warn') for r in rows) else 0
@@ -82,6 +82,9 @@ def parser():
         c.add_argument('--dsn', help='libpq connection string (default: PG* environment variables)')
         if name in ('run', 'plan'):
             c.add_argument('--threads', type=int, default=1, help='build workers (default 1)')
+        if name == 'test':
+            c.add_argument('--unit', action='store_true',
+                           help='run the unit tests of the selected models (on given rows) instead of their data tests')
         if name == 'run':
             c.add_argument('--full-refresh', action='store_true', help='rebuild incremental models whole')
         c.set_defaults(func=func)

@@ -15,6 +15,7 @@ deployed, and with --diff imports again, runs, and compares each changed
 model's rows with what is published now (rows only in the old, only in the
 new, changed by key), all in a transaction that is rolled back."""
 import difflib
+import json
 import sys
 
 from medallion_dbt import models as dbt_models
@@ -30,9 +31,10 @@ OK_STEPS = ('success', 'up_to_date')
 
 
 def catalog(db, tag):
-    """The project's models now: name -> (sql, version, materialized, layer)."""
-    rows = db.query_params('SELECT name, sql, version, materialized, layer FROM medallion.models '
-                           'WHERE %s = ANY (tags) ORDER BY name', [tag])
+    """The project's models now: name -> (sql, version, materialized, layer, contract)."""
+    # a catalog before 0.3.0 has no contract: to_jsonb(m) says NULL then
+    rows = db.query_params("SELECT name, sql, version, materialized, layer, to_jsonb(m)->'contract' "
+                           'FROM medallion.models m WHERE %s = ANY (tags) ORDER BY name', [tag])
     return {r[0]: r[1:] for r in rows}
 
 
@@ -109,14 +111,15 @@ def impact(db, changed, after, out):
         savepoint(db, 'SAVEPOINT', 'medallion_impact')
         try:
             found = db.query_params('SELECT object_kind, object, change, breaking, why '
-                                    'FROM medallion_impact(%s, %s)', [name, after[name][0]])
+                                    'FROM medallion_impact(%s, %s, contract => %s::jsonb)',
+                                    [name, after[name][0], json.dumps(after[name][1]) if after[name][1] else None])
         except db.psycopg.Error as e:
             savepoint(db, 'ROLLBACK TO SAVEPOINT', 'medallion_impact')
             found = [('model', name, 'not analyzed', None,
                       f'{(e.diag.message_primary or str(e)).strip()} (it may read what this deploy adds)')]
         savepoint(db, 'RELEASE SAVEPOINT', 'medallion_impact')
         for kind, obj, change, brk, why in found:
-            if kind == 'column' and change == 'unchanged':
+            if kind in ('column', 'contract') and change == 'unchanged':
                 continue
             rows.append((name, kind, obj, change, 'BREAKING' if brk else '', why))
             breaking += bool(brk)
@@ -191,7 +194,11 @@ def deploy(args, out=sys.stdout):
     # the project's SQL of every deployed model it changes, refused or not
     rendered = {n.name: n.sql for n in list(importer.p.models.values()) + list(importer.p.snapshots.values())
                 if getattr(n, 'sql', None)}
-    redefined = sorted(n for n in rendered if n in before and rendered[n].strip() != before[n][0].strip())
+    # and of every one whose contract it changes (or drops)
+    contracts = {n.name: n.contract for n in list(importer.p.models.values()) + list(importer.p.snapshots.values())
+                 if getattr(n, 'sql', None)}
+    redefined = sorted(n for n in rendered if n in before and (rendered[n].strip() != before[n][0].strip()
+                                                               or contracts[n] != before[n][4]))
     if refused and not args.plan:
         db.finish(commit=False)
         sys.stderr.write(f'medallion: {len(refused)} refused, so nothing was deployed\n')
@@ -204,7 +211,7 @@ def deploy(args, out=sys.stdout):
             out.write('== builds\n')
             table([p for p in plan if p[2]], ['model', 'materialized', 'build', 'why'], out)
         savepoint(db, 'ROLLBACK TO SAVEPOINT')
-        breaking = impact(db, redefined, {n: (rendered[n],) for n in redefined}, out)
+        breaking = impact(db, redefined, {n: (rendered[n], contracts[n]) for n in redefined}, out)
         if refused:
             db.finish(commit=False)
             sys.stderr.write(f'medallion: a plan: {len(refused)} would be refused; nothing was changed\n')

@@ -10,6 +10,7 @@
   snapshots/<model>.sql        snapshot models
   models/sources.yml           local sources
   tests/<model>__<test>.sql    sql tests (dbt's singular tests)
+  models/unit_tests.yml        unit tests (dbt's unit_tests:)
 
 Settings dbt has no word for go to meta: {medallion: {...}}.  What cannot
 be written (a source over a foreign server, a relationships test to a
@@ -174,6 +175,49 @@ def test_entry(t, warn):
     return None, None       # sql: a singular test
 
 
+def unit_input(name, sources, models):
+    """How a unit test's input (a model, this, or schema.name) is written
+    in dbt's words: ref('m'), this, or source('s', 't') of a local source
+    over its schema; None when there is none."""
+    if name == 'this':
+        return 'this'
+    if name in models:
+        return f"ref('{name}')"
+    schema, _, table = name.partition('.')
+    unquote = lambda n: n[1:-1].replace('""', '"') if n.startswith('"') else n    # noqa: E731
+    schema, table = unquote(schema), unquote(table)
+    for source, kind, local_schema, tables, *_ in sources:
+        if kind == 'local' and local_schema == schema and table in tables:
+            return f"source('{source}', '{table}')"
+    return None
+
+
+def unit_test_entry(row, sources, models, warn, mark):
+    """A unit_tests: entry for a row of medallion.unit_tests, or None
+    (said on standard error) when an input is neither a model nor a table
+    of a local source.  The mark an import put before the description
+    (mark: the project's, "dbt project <name>") is left out: the import
+    puts it back."""
+    model, name, given, expect, incremental, description = row
+    entry = {'name': name, 'model': model}
+    if description and description.startswith(mark + ': '):
+        description = description[len(mark) + 2:]
+    if description and description != mark:
+        entry['description'] = description
+    if incremental:
+        entry['overrides'] = {'macros': {'is_incremental': True}}
+    entry['given'] = []
+    for input_name, rows in given.items():
+        written = unit_input(input_name, sources, models)
+        if written is None:
+            warn(f'unit test {model}.{name} gives rows for {input_name}, which is neither a model nor a table of '
+                 'a local source: not written')
+            return None
+        entry['given'].append({'input': written, 'rows': [{ident_name(k): v for k, v in r.items()} for r in rows]})
+    entry['expect'] = {'rows': [{ident_name(k): v for k, v in r.items()} for r in expect]}
+    return entry
+
+
 def export(args, out=sys.stderr):
     target = args.directory
     if os.path.exists(target) and os.listdir(target):
@@ -203,6 +247,12 @@ def export(args, out=sys.stderr):
                     "extract(epoch FROM warn_after)::bigint, extract(epoch FROM error_after)::bigint, description "
                     "FROM medallion.sources ORDER BY name")
         sources = cur.fetchall()
+        cur.execute("SELECT pg_catalog.to_regclass('medallion.unit_tests') IS NOT NULL")
+        unit_tests = []
+        if cur.fetchone()[0]:       # a catalog before 0.3.0 has none
+            cur.execute("SELECT model, name, given, expect, incremental, description FROM medallion.unit_tests "
+                        "ORDER BY model, name")
+            unit_tests = cur.fetchall()
     conn.rollback()
     conn.close()
 
@@ -295,6 +345,11 @@ def export(args, out=sys.stderr):
     if local:
         with open(os.path.join(target, 'models', 'sources.yml'), 'w') as f:
             yaml.safe_dump({'version': 2, 'sources': local}, f, sort_keys=False, allow_unicode=True)
-    out.write(f'medallion export: {len(models)} models, {len(tests)} tests, {len(local)} sources written to '
-              f'{target}\n')
+    units = [u for u in (unit_test_entry(row, sources, {m['name'] for m in models}, warn, f'dbt project {name}')
+                         for row in unit_tests) if u]
+    if units:
+        with open(os.path.join(target, 'models', 'unit_tests.yml'), 'w') as f:
+            yaml.safe_dump({'version': 2, 'unit_tests': units}, f, sort_keys=False, allow_unicode=True)
+    out.write(f'medallion export: {len(models)} models, {len(tests)} tests, {len(local)} sources'
+              + (f', {len(units)} unit tests' if units else '') + f' written to {target}\n')
     return 0

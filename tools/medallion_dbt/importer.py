@@ -25,6 +25,8 @@ class Importer(Resolver, Catalog):
         self.used_tests = {}    # (model, name) -> parameters, in this import
         self.imported = set()
         self.test_names = set()
+        self.unit_test_names = set()    # (model, name) of the unit tests of this import
+        self.source_test_names = set()  # (source, name) of the tests of sources of this import
         self.db = db or Database(args.dsn, args.dry_run)
         self.layer_order = [r[0] for r in self.db.query_params('SELECT name FROM medallion.layers ORDER BY ordinal',
                                                                [])] or ['bronze', 'silver', 'gold']
@@ -55,6 +57,15 @@ class Importer(Resolver, Catalog):
         mapping.import_tests(self)
         if self.args.prune:
             self.prune()
+
+    def catalog_has(self, table):
+        """Has the database's medallion catalog table (a version before
+        0.3.0 has no unit_tests, no source_tests)?  Without a connection,
+        yes: a dry run prints what it would run."""
+        if not self.db.connected:
+            return True
+        return self.db.query_params('SELECT pg_catalog.to_regclass(%s) IS NOT NULL',
+                                    [f'medallion.{table}'])[0][0]
 
     # render.Resolver: what templates ask
     def query(self, sql):
@@ -202,3 +213,27 @@ class Importer(Resolver, Catalog):
                     self.note('test', f'{model}: {name}', 'dropped', 'left the project')
                 except Skip as e:
                     self.note('test', f'{model}: {name}', 'skipped', f'left the project, but could not be dropped: {e}')
+        self.prune_tests('unit_tests', 'model', 'medallion_drop_unit_test', 'unit test', self.unit_test_names,
+                         'SELECT name FROM medallion.models WHERE %s = ANY (tags)')
+        self.prune_tests('source_tests', 'source', 'medallion_drop_source_test', 'source test',
+                         self.source_test_names, None)
+
+    def prune_tests(self, table, holder, drop, kind, kept, holders_sql):
+        """Drop the unit tests (or tests of sources) this project imported
+        (their description starts with the project's mark) that are not in
+        this import, of the models it imported (of its sources)."""
+        if not self.catalog_has(table):
+            return
+        mark = mapping.test_mark(self.p)
+        ours = self.db.query_params(f'SELECT {holder}, name FROM medallion.{table} '
+                                    'WHERE description = %s OR starts_with(description, %s) ORDER BY 1, 2',
+                                    [mark, mark + ': '])
+        holders = {r[0] for r in self.db.query_params(holders_sql, [models.project_tag(self.p)])} \
+            if holders_sql else set(self.p.sources)
+        for of, name in ours:
+            if of in holders and (of, name) not in kept:
+                try:
+                    self.db.run(f'SELECT {drop}(%s, %s)', [of, name])
+                    self.note(kind, f'{of}: {name}', 'dropped', 'left the project')
+                except Skip as e:
+                    self.note(kind, f'{of}: {name}', 'skipped', f'left the project, but could not be dropped: {e}')

@@ -1,7 +1,13 @@
 """dbt tests as medallion tests: each schema.yml test entry (dbt's own,
 dbt_utils', dbt_expectations', the project's {% test %} macros) mapped to
-medallion_add_test's arguments; singular tests as sql tests."""
+medallion_add_test's arguments; singular tests as sql tests; unit tests
+(unit_tests:) as medallion_add_unit_test calls."""
+import copy
+import csv
 import hashlib
+import io
+import json
+import os
 import re
 
 import jinja2
@@ -46,6 +52,7 @@ def import_tests(imp):
             imp.note('test', label, 'skipped', f'{type(e).__name__}: {e}')
             imp.tests_skipped_on.add(node.name)
     import_source_tests(imp)
+    import_unit_tests(imp)
     for name, path, raw in imp.p.singular:
         node = Node('test', name, path, raw)
         try:
@@ -67,19 +74,24 @@ SOURCE_TESTS = ('not_null', 'unique', 'accepted_values', 'relationships')
 
 
 def import_source_tests(imp):
-    """The tests of a source's tables and columns: medallion's tests
-    belong to a model (medallion.tests.model), so each becomes an sql test
-    reading the source's relation on every imported model that reads that
-    table, which a failing test with severity error keeps from being
-    published, as dbt build skips what is downstream of a failing source
-    test.  not_null, unique, accepted_values and relationships (with their
-    where, severity, warn_if, error_if, store_failures); others, and tests
-    of a table no imported model reads, are reported unsupported."""
+    """The tests of a source's tables and columns.  not_null, unique,
+    accepted_values and relationships run on the source's relation itself
+    (medallion_add_source_test: medallion_check_sources runs them as the
+    source's owner), whether or not a model reads the table; and, as dbt
+    build skips what is downstream of a failing source test, each is also
+    an sql test reading the source's relation on every imported model that
+    reads that table, which a failing test with severity error keeps from
+    being published (with the test's where, severity, warn_if, error_if
+    and store_failures).  A test with a where is only the latter (the
+    check of the source takes none); other tests of sources are reported
+    unsupported."""
     readers = {}
     for model in sorted(imp.imported):
         node = imp.p.models.get(model) or imp.p.snapshots.get(model)
         for key in set(getattr(node, 'sources', None) or []):
             readers.setdefault(key, []).append(node)
+    created = {r[1] for r in imp.report if r[0] == 'source' and r[2] in ('created', 'updated', 'unchanged',
+                                                                         'would import')}
     def off(entry):
         return str((entry.get('config') or {}).get('enabled', entry.get('enabled'))).strip().lower() == 'false'
     for source_name, source in imp.p.sources.items():
@@ -103,13 +115,9 @@ def import_source_tests(imp):
                         continue
                     if name not in SOURCE_TESTS:
                         imp.note('test', label, 'unsupported', f'a test of a source is imported when it is one of '
-                                 f'{", ".join(SOURCE_TESTS)} (medallion\'s tests belong to models)')
+                                 f'{", ".join(SOURCE_TESTS)}')
                         continue
                     on = readers.get((source_name, table['name']), [])
-                    if not on:
-                        imp.note('test', label, 'unsupported', 'no imported model reads the table: a test of a source '
-                                 'runs on the models that read it (medallion\'s tests belong to models)')
-                        continue
                     relation = imp.source_relation(source_name, table['name'], None)
                     col = fold_ident(args.get('column_name', column), quoted)
                     if imp.p.dialect == 'tsql' and imp.db.connected:
@@ -118,16 +126,63 @@ def import_source_tests(imp):
                             relation = Relation(*found)
                             if col:
                                 col = imp.resolve_column([found], col)
-                    sql = source_test_sql(imp, holder, name, relation, col, args, conf.get('where') or args.get('where'))
+                    condition = conf.get('where') or args.get('where')
+                    test_id = test_ident(f'{where.replace(".", "_")}_{name}')
+                    if source_name not in created:
+                        imp.note('source test', label, 'skipped', f'its source {source_name} was not imported')
+                    elif not imp.catalog_has('source_tests'):
+                        imp.note('source test', label, 'unsupported', "the database's medallion has no tests of "
+                                 "sources before 0.3.0 (ALTER EXTENSION medallion UPDATE)")
+                    elif condition:
+                        imp.note('source test', label, 'unsupported', 'a where: the check of the source takes none'
+                                 + (' (it is a test of the models that read the table)' if on else ''))
+                    else:
+                        add_source_test(imp, holder, source_name, relation, name, col, args, conf, test_id, label)
+                    sql = source_test_sql(imp, holder, name, relation, col, args, condition)
                     for node in on:
-                        params = {'model': node.name, 'kind': 'sql', 'sql': sql,
-                                  'name': test_ident(f'{where.replace(".", "_")}_{name}')}
+                        params = {'model': node.name, 'kind': 'sql', 'sql': sql, 'name': test_id}
                         params.update(test_config(conf))
                         add_test(imp, node, params, label + (f' (on {node.name})' if len(on) > 1 else ''))
                 except Skip as s:
                     imp.note('test', label, 'skipped', str(s))
                 except (jinja2.TemplateError, KeyError, ValueError, TypeError, AttributeError) as e:
                     imp.note('test', label, 'skipped', f'{type(e).__name__}: {e}')
+
+
+def add_source_test(imp, holder, source_name, relation, name, col, args, conf, test_id, label):
+    """medallion_add_source_test of a dbt test of a source's column,
+    reported created, updated or unchanged."""
+    if not col:
+        raise Skip(f'{name} needs a column')
+    params = {'source': source_name, 'relation': relation.identifier, 'kind': name, 'column_name': col,
+              'name': test_id, 'severity': str(conf.get('severity') or 'error').lower(),
+              'description': test_mark(imp.p)}
+    if name == 'accepted_values':
+        if not args.get('values'):
+            raise Skip('accepted_values without values')
+        params['accepted'] = [str(v) for v in args['values']]
+    if name == 'relationships':
+        to, field = args.get('to'), fold_ident(args.get('field'))
+        if to is None or field is None:
+            raise Skip('relationships needs to and field')
+        target = to if isinstance(to, Relation) else imp.render_expr(holder, to)
+        params['to_relation'] = str(target)
+        params['to_column'] = field
+    imp.source_test_names.add((source_name, test_id))
+    query = ('SELECT relation, kind, column_name, accepted, to_relation, to_column, severity '
+             'FROM medallion.source_tests WHERE source = %s AND name = %s')
+    before = imp.db.query_params(query, [source_name, test_id])
+    names = list(params)
+    imp.db.run('SELECT medallion_add_source_test(' + ', '.join(f'{k} => %s' for k in names) + ')',
+               [params[k] for k in names], fetch=True)
+    ignored = [k for k in ('warn_if', 'error_if', 'store_failures') if conf.get(k)]
+    reason = f'{", ".join(ignored)} not applied to the check of the source' if ignored else ''
+    if not imp.db.connected:
+        imp.note('source test', label, 'would import', reason)
+        return
+    after = imp.db.query_params(query, [source_name, test_id])
+    imp.note('source test', label, 'created' if not before else 'unchanged' if before == after else 'updated',
+             reason)
 
 
 def source_test_sql(imp, holder, name, relation, col, args, where):
@@ -415,3 +470,156 @@ def test_ident(text):
         name = name[:39] + '_' + hashlib.sha256(name.encode()).hexdigest()[:8]
     return name
 
+
+
+# ---------------------------------------------------------------------------
+# Unit tests: dbt's unit_tests: entries as medallion_add_unit_test calls.
+# An input is ref('m') (the model's name; a seed's table as schema.name),
+# source('s', 't') (the source's relation as schema.name) or this; rows are
+# dict (YAML rows), csv or sql (a query the database answers, as dbt runs
+# it), given as jsonb lists of row objects whose column names are folded as
+# dbt's YAML names are.  overrides: macros: is_incremental: true is the
+# incremental form; other overrides (vars, env_vars, other macros) would
+# render the model's SQL otherwise than it was imported: skipped, saying so.
+
+INPUT = re.compile(r"""^\s*(ref|source)\(\s*(['"])([^'"]+)\2\s*(?:,\s*(['"])([^'"]+)\4\s*)?(?:,\s*\w+\s*=\s*[^)]*)?\)\s*$""")
+
+
+def unit_input(imp, text):
+    """The name medallion_add_unit_test takes for a unit test's input."""
+    text = str(text).strip()
+    if text == 'this':
+        return 'this'
+    m = INPUT.match(text.strip('{} '))
+    if not m:
+        raise Skip(f'input {text!r} is not ref(...), source(...) or this')
+    if m.group(1) == 'source':
+        if m.group(5) is None:
+            raise Skip(f'input {text!r}: source() takes a source and a table')
+        relation = imp.source_relation(m.group(3), m.group(5), None)
+        return f'{quote_ident(relation.schema)}.{quote_ident(relation.identifier)}'
+    name = m.group(5) or m.group(3)         # ref('package', 'model') or ref('model')
+    if name in imp.p.seeds:
+        relation = imp.relation_of(name, None)
+        return f'{quote_ident(relation.schema)}.{quote_ident(relation.identifier)}'
+    if name not in imp.imported:
+        raise Skip(f'input {text!r}: model {name} was not imported')
+    return name
+
+
+def csv_rows(text):
+    """CSV with a header as row objects; an empty field or null is NULL."""
+    reader = csv.DictReader(io.StringIO(str(text).strip() + '\n'))
+    return [{k.strip(): (None if v is None or v.strip() in ('', 'null') else v.strip())
+             for k, v in row.items() if k is not None} for row in reader]
+
+
+def unit_rows(imp, part, what):
+    """The rows of a given input or of expect, as a list of dicts with
+    folded column names."""
+    fmt = str(part.get('format') or 'dict').lower()
+    if 'fixture' in part:
+        raise Skip(f'{what}: fixture files are not read (write the rows in the YAML)')
+    rows = part.get('rows')
+    if fmt == 'dict':
+        rows = rows or []
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise Skip(f'{what}: dict rows must be a list of mappings')
+    elif fmt == 'csv':
+        rows = csv_rows(rows or '')
+    elif fmt == 'sql':
+        if not imp.db.connected:
+            raise Skip(f'{what}: rows in format sql are answered by the database (--dsn)')
+        result = imp.db.query(f'SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(t)), \'[]\')::text '
+                              f'FROM ({str(rows).strip().rstrip(";")}) t')
+        rows = json.loads(result.rows[0][0]) if getattr(result, 'rows', None) else []
+    else:
+        raise Skip(f'{what}: format {fmt} (dict, csv and sql are read)')
+    return [{fold_ident(str(k)): v for k, v in r.items()} for r in rows]
+
+
+def same_sql_with(imp, node, variables, environment):
+    """Skip unless node's SQL rendered with the vars and env_vars a unit
+    test overrides is the SQL imported: medallion tests the model's SQL as
+    it was imported (rendered once), so overrides that change it cannot
+    be tested."""
+    saved_vars, saved_env = dict(imp.p.vars), dict(os.environ)
+    probe = copy.copy(node)
+    probe.refs, probe.sources, probe.config = [], [], {}
+    try:
+        imp.p.vars.update(variables)
+        os.environ.update({str(k): str(v) for k, v in environment.items()})
+        sql = imp.renderer.render(probe, node.raw).strip().rstrip(';').strip()
+        if imp.p.dialect == 'tsql':
+            sql = imp.translate(sql)
+    finally:
+        imp.p.vars.clear()
+        imp.p.vars.update(saved_vars)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    if sql != node.sql:
+        what = ', '.join(['vars'] * bool(variables) + ['env_vars'] * bool(environment))
+        raise Skip(f'overrides of {what} render the model\'s SQL otherwise than it was imported: medallion '
+                   f'tests the SQL imported (import with --vars to test that SQL)')
+
+
+def unit_test_params(imp, entry):
+    """medallion_add_unit_test's arguments for a unit_tests: entry (given
+    and expect as JSON text)."""
+    model = entry.get('model')
+    if model not in imp.imported:
+        raise Skip(f'its model {model} was not imported')
+    overrides = entry.get('overrides') or {}
+    macros = dict(overrides.get('macros') or {})
+    incremental = bool(macros.pop('is_incremental', False))
+    if macros:
+        raise Skip(f'overrides of {", ".join(sorted(macros))}: medallion tests the model\'s SQL as it was '
+                   f'imported, rendered once')
+    if overrides.get('vars') or overrides.get('env_vars'):
+        same_sql_with(imp, imp.p.models.get(model) or imp.p.snapshots.get(model),
+                      overrides.get('vars') or {}, overrides.get('env_vars') or {})
+    given = {}
+    for part in as_list(entry.get('given')):
+        name = unit_input(imp, part.get('input'))
+        if name == 'this' and not incremental:
+            continue        # dbt reads this only in the incremental form
+        given[name] = unit_rows(imp, part, f'given {part.get("input")}')
+    expect = unit_rows(imp, entry.get('expect') or {}, 'expect')
+    if incremental and imp.db.connected:
+        found = imp.db.query_params('SELECT materialized FROM medallion.models WHERE name = %s', [model])
+        if found and found[0][0] != 'incremental':
+            raise Skip(f'is_incremental: model {model} was imported as a {found[0][0]}, not incremental')
+    return {'model': model, 'name': test_ident(fold_ident(str(entry['name']))),
+            'given': json.dumps(given, default=str, sort_keys=True),
+            'expect': json.dumps(expect, default=str), 'incremental': incremental,
+            'description': test_mark(imp.p) + (f': {entry["description"]}' if entry.get('description') else '')}
+
+
+def import_unit_tests(imp):
+    for entry, path in imp.p.unit_tests:
+        label = f'{entry.get("model", "?")}: {entry.get("name")}'
+        try:
+            if not imp.catalog_has('unit_tests'):
+                raise Skip("the database's medallion has no unit tests before 0.3.0 "
+                           "(ALTER EXTENSION medallion UPDATE)")
+            conf = entry.get('config') or {}
+            if conf.get('enabled') is False or entry.get('model') in imp.disabled:
+                imp.note('unit test', label, 'disabled', 'enabled: false' if conf.get('enabled') is False
+                         else f'its model {entry.get("model")} is disabled')
+                continue
+            imp.unit_test_names.add((entry.get('model'), test_ident(fold_ident(str(entry.get('name'))))))
+            params = unit_test_params(imp, entry)
+            query = ('SELECT given::text, expect::text, incremental FROM medallion.unit_tests '
+                     'WHERE model = %s AND name = %s')
+            before = imp.db.query_params(query, [params['model'], params['name']])
+            names = list(params)
+            casts = {'given': '::jsonb', 'expect': '::jsonb'}
+            imp.db.run('SELECT medallion_add_unit_test(' + ', '.join(f'{k} => %s{casts.get(k, "")}' for k in names)
+                       + ')', [params[k] for k in names], fetch=True)
+            if not imp.db.connected:
+                imp.note('unit test', label, 'would import')
+                continue
+            after = imp.db.query_params(query, [params['model'], params['name']])
+            imp.note('unit test', label, 'created' if not before else 'unchanged' if before == after else 'updated')
+        except Skip as s:
+            imp.note('unit test', label, 'skipped', f'{s} ({os.path.relpath(path, imp.p.dir)})')

@@ -231,6 +231,7 @@ def settings(imp, node):
     if params['materialized'] == 'incremental' and 'on_schema_change' not in params:
         params['on_schema_change'] = 'ignore'
     contract = contract_of(node, conf)
+    node.contract = contract        # medallion deploy --plan compares it with the deployed one
     if contract is not None:
         params['contract'] = json.dumps(contract)
     # medallion's own settings, which dbt has no word for (medallion export

@@ -32,7 +32,6 @@ FOLDER_LAYERS = {
 OTHER_RESOURCES = {'unit_tests': 'unit_test', 'semantic_models': 'semantic_model', 'metrics': 'metric',
                    'saved_queries': 'saved_query', 'exposures': 'exposure', 'groups': 'group'}
 WHY = {
-    'unit_test': 'medallion has no unit tests of a model on given rows (yet)',
     'semantic_model': "dbt's semantic layer (MetricFlow) has no medallion equivalent",
     'metric': "dbt's semantic layer (MetricFlow) has no medallion equivalent",
     'saved_query': "dbt's semantic layer (MetricFlow) has no medallion equivalent",
@@ -66,6 +65,7 @@ class Node:
         self.layer = None
         self.status = None
         self.note = None
+        self.contract = None        # the enforced contract, as medallion takes it
 
 
 def as_list(value):
@@ -201,6 +201,7 @@ class Project:
         self.model_tests = []   # (model, column or None, test entry, origin)
         self.stale = []         # properties of files that are not there
         self.not_imported = []  # (kind, name, path, why): what the project has that is not imported
+        self.unit_tests = []    # (entry, path): unit_tests: of schema.yml files
         self.singular = []      # (name, path, raw)
         self.generic = {}       # test name -> macro
         self.load()
@@ -342,7 +343,8 @@ class Project:
                     if name is None:
                         raise ProjectError(f'{f}: a {kind.replace("_", " ")} entry without a name')
                     if kind == 'unit_test':
-                        name = f'{entry.get("model", "?")}: {name}'
+                        self.unit_tests.append((entry, f))     # medallion_add_unit_test (mapping.py)
+                        continue
                     self.not_imported.append((kind, str(name), f, WHY[kind]))
             for source in doc.get('sources') or []:
                 if not isinstance(source, dict) or 'name' not in source:

@@ -75,7 +75,7 @@ COMMENT ON FUNCTION medallion.impact_columns(text, text) IS
  * publishes.  breaking: the change fails (a view model) or fails that
  * object at the next build (a table model).
  */
-CREATE OR REPLACE FUNCTION @extschema@.medallion_impact(model text, sql text,
+CREATE OR REPLACE FUNCTION @extschema@.medallion_impact(model text, sql text, contract jsonb DEFAULT NULL,
 	OUT object_kind text, OUT object text, OUT change text, OUT breaking boolean, OUT why text)
 RETURNS SETOF record
 LANGUAGE plpgsql VOLATILE
@@ -158,6 +158,88 @@ BEGIN
 	END LOOP;
 	IF m.name IS NULL THEN
 		RETURN;
+	END IF;
+
+	/*
+	 * The contract (#29): what the model promises its readers.  The new
+	 * definition's contract is the one given (NULL: none, as
+	 * medallion_create_model takes it).  Dropping it, or a promised column,
+	 * changing a promised type, or dropping a constraint (not_null, unique,
+	 * primary_key, a check changed or gone) breaks the promise; what it adds
+	 * does not.
+	 */
+	IF m.contract IS NOT NULL AND medallion_impact.contract IS NULL THEN
+		object_kind := 'contract';
+		object := m.name;
+		change := 'dropped';
+		breaking := true;
+		why := format('the model no longer promises its columns, their types and constraints (%s)',
+					  (SELECT string_agg(c->>'name', ', ') FROM jsonb_array_elements(m.contract->'columns') c));
+		RETURN NEXT;
+	ELSIF m.contract IS NULL AND medallion_impact.contract IS NOT NULL THEN
+		object_kind := 'contract';
+		object := m.name;
+		change := 'added';
+		breaking := false;
+		why := format('the model promises %s',
+					  (SELECT string_agg(c->>'name', ', ') FROM jsonb_array_elements(medallion_impact.contract->'columns') c));
+		RETURN NEXT;
+	ELSIF m.contract IS NOT NULL THEN
+		FOR d IN WITH sides AS (SELECT s.side, c->>'name' AS name, c,
+											 /* a type as the catalog spells it, its modifier kept */
+											 coalesce(format_type(to_regtype(c->>'data_type'), NULL)
+													  || coalesce(regexp_replace(substring(c->>'data_type' FROM '\(.*\)\s*$'), '\s', '', 'g'), ''),
+													  c->>'data_type') AS type
+										FROM (VALUES ('was', m.contract), ('will', medallion_impact.contract)) s (side, contract),
+											 jsonb_array_elements(s.contract->'columns') c),
+					  pairs AS (SELECT coalesce(o.name, n.name) AS name, o.c AS was, n.c AS will,
+									   o.type AS type_was, n.type AS type_will
+								  FROM (SELECT * FROM sides WHERE side = 'was') o
+								  FULL JOIN (SELECT * FROM sides WHERE side = 'will') n ON n.name = o.name)
+				 SELECT p.name, p.was, p.will, p.type_was, p.type_will,
+						ARRAY(SELECT k FROM unnest(ARRAY['not_null', 'unique', 'primary_key']) k
+							   WHERE coalesce((p.was->>k)::boolean, false) AND NOT coalesce((p.will->>k)::boolean, false)) AS dropped,
+						ARRAY(SELECT k FROM unnest(ARRAY['not_null', 'unique', 'primary_key']) k
+							   WHERE coalesce((p.will->>k)::boolean, false) AND NOT coalesce((p.was->>k)::boolean, false)) AS added
+				   FROM pairs p ORDER BY 1 LOOP
+			object_kind := 'contract';
+			object := d.name;
+			IF d.was IS NULL THEN
+				change := 'added';
+				breaking := false;
+				why := format('a new promised column (%s)', d.type_will);
+			ELSIF d.will IS NULL THEN
+				change := 'removed';
+				breaking := true;
+				why := format('no longer promised (was %s)', d.type_was);
+			ELSE
+				why := concat_ws('; ',
+					CASE WHEN d.type_was IS DISTINCT FROM d.type_will THEN format('type %s -> %s', d.type_was, d.type_will) END,
+					CASE WHEN d.dropped <> '{}' THEN 'drops ' || array_to_string(d.dropped, ', ') END,
+					CASE WHEN d.was->>'check' IS NOT NULL AND d.was->>'check' IS DISTINCT FROM d.will->>'check'
+						 THEN format('check %s %s', d.was->>'check', CASE WHEN d.will->>'check' IS NULL THEN 'dropped'
+																	  ELSE 'becomes ' || (d.will->>'check') END) END,
+					CASE WHEN d.added <> '{}' THEN 'adds ' || array_to_string(d.added, ', ') END,
+					CASE WHEN d.was->>'check' IS NULL AND d.will->>'check' IS NOT NULL
+						 THEN 'adds check ' || (d.will->>'check') END);
+				breaking := d.type_was IS DISTINCT FROM d.type_will OR d.dropped <> '{}'
+							OR (d.was->>'check' IS NOT NULL AND d.was->>'check' IS DISTINCT FROM d.will->>'check');
+				change := CASE WHEN breaking THEN 'weakened or retyped' WHEN why <> '' THEN 'strengthened' ELSE 'unchanged' END;
+				IF why = '' THEN
+					why := coalesce(d.type_will, '');
+				END IF;
+			END IF;
+			RETURN NEXT;
+		END LOOP;
+		IF (m.contract->'primary_key') IS DISTINCT FROM (medallion_impact.contract->'primary_key') THEN
+			object_kind := 'contract';
+			object := m.name || ' (primary key)';
+			breaking := m.contract->'primary_key' IS NOT NULL;
+			change := CASE WHEN breaking THEN 'weakened or retyped' ELSE 'strengthened' END;
+			why := format('primary key %s -> %s', coalesce(m.contract->>'primary_key', 'none'),
+						  coalesce(medallion_impact.contract->>'primary_key', 'none'));
+			RETURN NEXT;
+		END IF;
 	END IF;
 
 	/* models (their bindings), tests (theirs) and users' views reading it */
@@ -272,8 +354,8 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.medallion_impact(text, text) IS
-	'What redefining a model with new SQL would change and break, before anything changes: per column added, removed, retyped or unchanged; per model, test and user view reading it, and per grant on it, whether it breaks and why (from pg_depend, the catalog and column lineage)';
+COMMENT ON FUNCTION @extschema@.medallion_impact(text, text, jsonb) IS
+	'What redefining a model with new SQL (and contract: NULL for none) would change and break, before anything changes: per column added, removed, retyped or unchanged; per promised column of the contract, what is dropped, retyped or added; per model, test and user view reading it, and per grant on it, whether it breaks and why (from pg_depend, the catalog and column lineage)';
 
 CREATE OR REPLACE FUNCTION @extschema@.medallion_lineage(model text, direction text DEFAULT 'upstream',
 	depth integer DEFAULT NULL, column_name text DEFAULT NULL,

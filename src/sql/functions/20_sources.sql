@@ -574,3 +574,27 @@ END
 $function$;
 COMMENT ON FUNCTION @extschema@.medallion_drop_source(text, boolean) IS
 	'Forget a source and drop the foreign tables it created (a local source''s relations are left alone); models reading it are classified again';
+
+/* Tests of a source's own relation (#29): src/sql/install/43_source_tests.sql */
+CREATE OR REPLACE FUNCTION @extschema@.medallion_add_source_test(
+	source text,
+	relation text,
+	kind text,
+	column_name text,
+	accepted text[] DEFAULT NULL,
+	to_relation text DEFAULT NULL,
+	to_column text DEFAULT NULL,
+	severity text DEFAULT 'error',
+	name text DEFAULT NULL,
+	description text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'medallion_add_source_test'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.medallion_add_source_test(text, text, text, text, text[], text, text, text, text, text) IS
+	'Define (or redefine) a test of a source''s relation itself (not_null, unique, accepted_values, relationships), run by medallion_check_sources as the source''s owner; returns the test name';
+
+CREATE OR REPLACE FUNCTION @extschema@.medallion_drop_source_test(source text, name text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'medallion_drop_source_test'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.medallion_drop_source_test(text, text) IS 'Drop a test of a source';

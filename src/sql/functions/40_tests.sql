@@ -39,13 +39,33 @@ COMMENT ON FUNCTION @extschema@.medallion_drop_test(text, text) IS 'Drop a test 
 
 CREATE OR REPLACE FUNCTION @extschema@.medallion_test(selector text DEFAULT 'all',
 	exclude text DEFAULT NULL,
+	unit boolean DEFAULT false,
 	OUT model text, OUT test text, OUT kind text, OUT status text,
 	OUT failures bigint, OUT observed text, OUT message text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_test'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.medallion_test(text, text) IS
-	'Run the tests of the selected models (less those exclude selects) against what is published, without building; returns a row per test';
+COMMENT ON FUNCTION @extschema@.medallion_test(text, text, boolean) IS
+	'Run the tests of the selected models (less those exclude selects) against what is published, without building, or with unit => true their unit tests on given rows; returns a row per test';
+
+CREATE OR REPLACE FUNCTION @extschema@.medallion_add_unit_test(
+	model text,
+	name text,
+	given jsonb,
+	expect jsonb,
+	incremental boolean DEFAULT false,
+	description text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'medallion_add_unit_test'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.medallion_add_unit_test(text, text, jsonb, jsonb, boolean, text) IS
+	'Define (or redefine) a unit test of a model: rows given for the relations it reads, the rows expected of it; checked against the model''s inputs and columns; returns the test name';
+
+CREATE OR REPLACE FUNCTION @extschema@.medallion_drop_unit_test(model text, name text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'medallion_drop_unit_test'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.medallion_drop_unit_test(text, text) IS 'Drop a unit test of a model';
 
 CREATE OR REPLACE FUNCTION @extschema@.medallion_check_sources(
 	OUT source text, OUT relation text, OUT status text, OUT newest text,
@@ -54,4 +74,4 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_check_sources'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.medallion_check_sources() IS
-	'Check the freshness rules of sources: pass, warn (older than warn_after) or error (older than error_after)';
+	'Check the freshness rules of sources: pass, warn (older than warn_after) or error (older than error_after); then the tests of their relations (medallion.source_tests): pass, or warn or error by severity with the failing rows counted';

@@ -196,3 +196,67 @@ DROP FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[],
  * --------------------------------------------------------------------- */
 
 DROP FUNCTION @extschema@.medallion_docs(text);
+
+/* ===== unit tests (#29): begin ===================================== */
+
+CREATE TABLE medallion.unit_tests (
+	model		text NOT NULL REFERENCES medallion.models (name)
+				ON DELETE CASCADE ON UPDATE CASCADE,
+	name		text NOT NULL
+				CHECK (name ~ '^[a-z_][a-z0-9_]*$' AND pg_catalog.length(name) <= 63),
+	given		jsonb NOT NULL,
+	expect		jsonb NOT NULL,
+	incremental	boolean NOT NULL DEFAULT false,
+	description	text,
+	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (model, name)
+);
+COMMENT ON TABLE medallion.unit_tests IS
+	'Unit tests of models: the model''s bound query run on given rows for its inputs, its rows compared with those expected (medallion_test(unit => true))';
+COMMENT ON COLUMN medallion.unit_tests.model IS 'The model tested';
+COMMENT ON COLUMN medallion.unit_tests.name IS 'Unit test name, unique per model';
+COMMENT ON COLUMN medallion.unit_tests.given IS 'Rows of the inputs, {"input": [{"column": value, ...}, ...], ...}: an input is a model the model reads, another relation it reads as schema.name, or this (the model''s own rows, for the incremental form); columns not given are NULL';
+COMMENT ON COLUMN medallion.unit_tests.expect IS 'The rows expected of the model, [{"column": value, ...}, ...], compared as a multiset on the columns they name';
+COMMENT ON COLUMN medallion.unit_tests.incremental IS 'Test the incremental form: only the rows past the high-water mark of the given this (less the lookback)';
+COMMENT ON COLUMN medallion.unit_tests.description IS 'Free text';
+COMMENT ON COLUMN medallion.unit_tests.created_at IS 'When the unit test was defined';
+GRANT SELECT ON medallion.unit_tests TO medallion_admin;
+SELECT pg_catalog.pg_extension_config_dump('medallion.unit_tests', '');
+
+/* ===== unit tests (#29): end ======================================= */
+
+/* ===== tests of sources (#29): begin =============================== */
+
+CREATE TABLE medallion.source_tests (
+	source		text NOT NULL REFERENCES medallion.sources (name)
+				ON DELETE CASCADE ON UPDATE CASCADE,
+	name		text NOT NULL
+				CHECK (name ~ '^[a-z_][a-z0-9_]*$' AND pg_catalog.length(name) <= 63),
+	relation	text NOT NULL,
+	kind		text NOT NULL CHECK (kind IN ('not_null', 'unique', 'accepted_values', 'relationships')),
+	column_name	text NOT NULL,
+	accepted	text[],
+	to_relation	text,
+	to_column	text,
+	severity	text NOT NULL DEFAULT 'error' CHECK (severity IN ('error', 'warn')),
+	description	text,
+	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (source, name)
+);
+COMMENT ON TABLE medallion.source_tests IS
+	'Tests of a source''s relation itself (dbt''s tests of sources), run by medallion_check_sources as the source''s owner';
+COMMENT ON COLUMN medallion.source_tests.source IS 'The source';
+COMMENT ON COLUMN medallion.source_tests.name IS 'Test name, unique per source';
+COMMENT ON COLUMN medallion.source_tests.relation IS 'The relation tested: a table of the source, in its local schema';
+COMMENT ON COLUMN medallion.source_tests.kind IS 'not_null, unique, accepted_values or relationships';
+COMMENT ON COLUMN medallion.source_tests.column_name IS 'The column tested';
+COMMENT ON COLUMN medallion.source_tests.accepted IS 'accepted_values: the values allowed';
+COMMENT ON COLUMN medallion.source_tests.to_relation IS 'relationships: the relation referenced (schema.name)';
+COMMENT ON COLUMN medallion.source_tests.to_column IS 'relationships: the column referenced';
+COMMENT ON COLUMN medallion.source_tests.severity IS 'error or warn: the status medallion_check_sources gives a failing test';
+COMMENT ON COLUMN medallion.source_tests.description IS 'Free text';
+COMMENT ON COLUMN medallion.source_tests.created_at IS 'When the test was defined';
+GRANT SELECT ON medallion.source_tests TO medallion_admin;
+SELECT pg_catalog.pg_extension_config_dump('medallion.source_tests', '');
+
+/* ===== tests of sources (#29): end ================================= */
