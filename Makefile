@@ -38,6 +38,7 @@ OBJS = \
 	src/run_ledger.o \
 	src/run_state.o \
 	src/run_cron.o \
+	src/run_stage.o \
 	src/scale.o \
 	src/changes_triggers.o \
 	src/changes.o \

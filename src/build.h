@@ -11,6 +11,8 @@
 #define MEDALLION_BUILD_H
 
 #include "utils/relcache.h"
+#include "utils/resowner.h"
+#include "utils/tuplestore.h"
 
 #include "analyze.h"
 #include "catalog.h"
@@ -63,6 +65,9 @@ extern Candidate *BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed,
 									  const char *sql, List *redirect_from,
 									  List *redirect_to, bool allow_alter, bool whole);
 extern void BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers);
+extern Tuplestorestate *BuildHoldRows(Oid candidate, MemoryContext cxt, ResourceOwner owner);
+extern Oid	BuildStagedCandidate(ModelDef *model, Tuplestorestate *rows, TupleDesc desc,
+								 const char *name);
 extern Candidate *BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate,
 									  int64 rows);
 extern Candidate *BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed,

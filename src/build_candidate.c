@@ -90,6 +90,9 @@
 #include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+#include "access/heaptoast.h"
 
 #include "bind.h"
 #include "build.h"
@@ -820,6 +823,26 @@ BuildDropCandidate(Candidate *cand)
 }
 
 /*
+ * move_candidate
+ *		Move a candidate heap into the schema medallion keeps it in
+ *		(medallion_build, medallion_stage), under name.
+ */
+static void
+move_candidate(Oid relid, const char *schema, const char *name)
+{
+	Oid			nsp = get_namespace_oid(schema, false);
+	Relation	rel = table_open(relid, AccessExclusiveLock);
+	ObjectAddresses *moved = new_object_addresses();
+
+	AlterTableNamespaceInternal(rel, RelationGetNamespace(rel), nsp, moved);
+	free_object_addresses(moved);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+	RenameRelationInternal(relid, name, true, false);
+	CommandCounterIncrement();
+}
+
+/*
  * BuildMoveToBuildSchema
  *		Move a candidate just built into medallion_build under its name for
  *		the run (in the worker, before it commits).  Its privileges become
@@ -830,21 +853,12 @@ BuildDropCandidate(Candidate *cand)
 void
 BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers)
 {
-	Oid			nsp = get_namespace_oid(MEDALLION_BUILD_SCHEMA, false);
-	Relation	rel = table_open(cand->candidate, AccessExclusiveLock);
-	Oid			owner = rel->rd_rel->relowner;
-	ObjectAddresses *moved = new_object_addresses();
+	Oid			owner = SqlRelationOwner(cand->candidate);
 	Acl		   *acl = acldefault(OBJECT_TABLE, owner);
 	ListCell   *lc;
 
-	AlterTableNamespaceInternal(rel, RelationGetNamespace(rel), nsp, moved);
-	free_object_addresses(moved);
-	table_close(rel, NoLock);
-	CommandCounterIncrement();
-	RenameRelationInternal(cand->candidate,
-						   psprintf("r" INT64_FORMAT "_%u", run_id, cand->published), true, false);
-	CommandCounterIncrement();
-
+	move_candidate(cand->candidate, MEDALLION_BUILD_SCHEMA,
+				   psprintf("r" INT64_FORMAT "_%u", run_id, cand->published));
 	foreach(lc, readers)
 	{
 		AclItem		item;
@@ -857,6 +871,117 @@ BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers)
 		acl = aclupdate(acl, &item, ACL_MODECHG_ADD, owner, DROP_RESTRICT);
 	}
 	BuildSetAcl(cand->candidate, PointerGetDatum(acl), false);
+}
+
+/*
+ * BuildHoldRows
+ *		The rows of a candidate, copied into a tuplestore allocated in cxt
+ *		whose temporary files belong to owner, so that it outlives the
+ *		rollback of the subtransaction that built the candidate (a staged
+ *		deploy rolls back the definitions it built with).  Values stored
+ *		out of line are copied inline: the candidate's TOAST table goes
+ *		with it.
+ */
+Tuplestorestate *
+BuildHoldRows(Oid candidate, MemoryContext cxt, ResourceOwner owner)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ResourceOwner oldowner = CurrentResourceOwner;
+	Tuplestorestate *store;
+	Relation	rel = table_open(candidate, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Snapshot	snapshot;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+
+	CurrentResourceOwner = owner;
+	store = tuplestore_begin_heap(false, false, work_mem);
+	CurrentResourceOwner = oldowner;
+	MemoryContextSwitchTo(old);
+
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		HeapTuple	flat = HeapTupleHasExternal(tuple) ? toast_flatten_tuple(tuple, desc) : tuple;
+
+		old = MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		tuplestore_puttuple(store, flat);
+		CurrentResourceOwner = oldowner;
+		MemoryContextSwitchTo(old);
+		if (flat != tuple)
+			heap_freetuple(flat);
+	}
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return store;
+}
+
+/*
+ * BuildStagedCandidate
+ *		A candidate of model made again from rows held by BuildHoldRows
+ *		(shaped as desc, which must be the published table's shape): a heap
+ *		made from the published table, filled, with clones of its indexes,
+ *		analyzed, moved to medallion_stage as name.  It stays its owner's
+ *		only (no grants, no policies: nobody else reads it).  Returns its
+ *		OID, or InvalidOid when the published table's columns are no
+ *		longer desc's.
+ */
+Oid
+BuildStagedCandidate(ModelDef *model, Tuplestorestate *rows, TupleDesc desc, const char *name)
+{
+	Oid			published = RelPublished(model);
+	Relation	pubrel;
+	Relation	rel;
+	Oid			heap;
+	TupleTableSlot *slot;
+	BulkInsertState bistate;
+	CommandId	cid;
+	List	   *published_indexes;
+	List	   *heap_indexes;
+	bool		same;
+
+	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
+		return InvalidOid;
+	pubrel = table_open(published, AccessShareLock);
+	same = RelationGetDescr(pubrel)->natts == desc->natts;
+	for (int i = 0; same && i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(RelationGetDescr(pubrel), i);
+		Form_pg_attribute b = TupleDescAttr(desc, i);
+
+		same = a->attisdropped == b->attisdropped &&
+			(a->attisdropped || (a->atttypid == b->atttypid && a->atttypmod == b->atttypmod));
+	}
+	heap = same ? make_new_heap(published, pubrel->rd_rel->reltablespace, pubrel->rd_rel->relam,
+								pubrel->rd_rel->relpersistence, AccessShareLock) : InvalidOid;
+	table_close(pubrel, NoLock);
+	if (!same)
+		return InvalidOid;
+	CommandCounterIncrement();
+	RelKeepFromAutovacuum(heap);
+
+	rel = table_open(heap, NoLock);
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	bistate = GetBulkInsertState();
+	cid = GetCurrentCommandId(true);
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+		table_tuple_insert(rel, slot, cid, TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN, bistate);
+	FreeBulkInsertState(bistate);
+	table_finish_bulk_insert(rel, TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+
+	clone_indexes(published, heap, &published_indexes, &heap_indexes);
+	if (build_analyze)
+		SqlUtility(psprintf("ANALYZE %s", SqlRelationName(heap)));
+	move_candidate(heap, MEDALLION_STAGE_SCHEMA, name);
+	return heap;
 }
 
 /*

@@ -193,6 +193,18 @@ build_model(Run *run, RunStep *step)
 	int			gucnest = 0;
 	ChangeCheck *check = NULL;
 
+	/*
+	 * A staged deploy keeps table candidates; what incremental and snapshot
+	 * models build goes into their published table, so they are built
+	 * when the stage is promoted.
+	 */
+	if (run->stage && (model->kind == MAT_INCREMENTAL || model->kind == MAT_SNAPSHOT))
+	{
+		step->up_to_date = true;
+		step->build_reason = MemoryContextStrdup(run->context, "built when the stage is promoted");
+		return;
+	}
+
 	build.model = model;
 	build.bound = BindLoad(model);
 	build.sql = psprintf("SELECT * FROM %s", BindRelationSql(model->name));

@@ -1,0 +1,657 @@
+/*-------------------------------------------------------------------------
+ *
+ * run_stage.c
+ *	  Staged deploys: candidates built and tested under new definitions,
+ *	  kept with the definitions pending (medallion_stage_build,
+ *	  medallion_stage_keep), then published in one commit
+ *	  (medallion_promote) or dropped (medallion_discard).
+ *
+ * A stage is made in one transaction:
+ *
+ *	  SAVEPOINT s;
+ *	  -- the new definitions (medallion_create_model, medallion_add_test ...)
+ *	  SELECT * FROM medallion_stage_build('tag:shop');
+ *	  ROLLBACK TO SAVEPOINT s;
+ *	  SELECT medallion_stage_keep();
+ *
+ * medallion_stage_build is a change-aware run that does not publish: its
+ * table candidates are copied into tuplestores of the top transaction
+ * (their temporary files belong to its resource owner), with what the
+ * stage needs of the catalog as it is under the new definitions: the
+ * selected models' rows and tests (the pending definitions), the build
+ * state of what it built, the models they depend on.  The rollback to
+ * the savepoint undoes the definitions and the candidates;
+ * medallion_stage_keep makes each candidate again from its rows, beside
+ * the published table it replaces (same columns, clones of its indexes),
+ * in schema medallion_stage, readable by the model owner only, and
+ * records the stage.  Nothing that readers or other runs read changed.
+ *
+ * medallion_promote applies the pending definitions as the caller (the
+ * role that staged it, or one with its privileges), swaps each kept
+ * candidate in as a run publishes (publish.c), restores the build state
+ * recorded with it, and runs the stage's selector change-aware: a model
+ * whose inputs changed since it was staged (or that was not kept: new
+ * models, incremental and snapshot models, changed columns) is built
+ * then; the others are up to date.  All of it in the caller's
+ * transaction.  A definition that a stage depends on changing meanwhile
+ * discards it (the trigger medallion.stage_follow on medallion.models).
+ *
+ * Incremental and snapshot models apply what they build to their
+ * published table inside the run: a stage does not build them, the
+ * promote does.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+#include "utils/tuplestore.h"
+
+#include "build.h"
+#include "catalog.h"
+#include "medallion.h"
+#include "publish.h"
+#include "relation.h"
+#include "run.h"
+#include "scope.h"
+#include "sqltext.h"
+
+PG_FUNCTION_INFO_V1(medallion_stage_keep);
+PG_FUNCTION_INFO_V1(medallion_promote);
+PG_FUNCTION_INFO_V1(medallion_discard);
+
+/* A table candidate's rows, held across the rollback of its definitions. */
+typedef struct HeldCandidate
+{
+	char	   *model;
+	Oid			published;
+	int64		rows;
+	TupleDesc	desc;			/* the candidate's (the published table's shape) */
+	Tuplestorestate *store;
+} HeldCandidate;
+
+/* What medallion_stage_build held, in TopTransactionContext. */
+typedef struct HeldStage
+{
+	int64		run_id;
+	char	   *selector;
+	int			nest_level;		/* the (sub)transaction it was built in */
+	int			not_built;		/* steps that failed or were skipped */
+	List	   *models;			/* names, every selected model */
+	List	   *candidates;		/* HeldCandidate * */
+	char	   *catalog;		/* jsonb: definitions, tests, builds, depends */
+} HeldStage;
+
+/* A row of medallion.stages, as promote and discard check it. */
+typedef struct StageRow
+{
+	int64		id;
+	char	   *state;
+	char	   *created_by;
+	char	   *selector;
+	char	   *definitions;
+	char	   *tests;
+	char	   *reason;
+} StageRow;
+
+static HeldStage *held = NULL;
+static bool callback_registered = false;
+
+/*
+ * release_held
+ *		Close what is held (its temporary files) and forget it.
+ */
+static void
+release_held(bool close)
+{
+	ListCell   *lc;
+
+	if (held != NULL && close)
+	{
+		foreach(lc, held->candidates)
+			tuplestore_end(((HeldCandidate *) lfirst(lc))->store);
+	}
+	held = NULL;
+}
+
+/*
+ * stage_xact_callback
+ *		What a transaction held and did not keep goes when it ends: before
+ *		its commit the tuplestores are closed; an abort releases their
+ *		files with the transaction's resource owner.
+ */
+static void
+stage_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PARALLEL_PRE_COMMIT ||
+		event == XACT_EVENT_PRE_PREPARE)
+		release_held(true);
+	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		release_held(false);
+}
+
+/*
+ * catalog_value
+ *		The first column of the one row a catalog statement returns (a
+ *		SELECT, or a write with RETURNING), as the extension owner, as a
+ *		string palloc'd in the caller's context, or NULL.
+ */
+static char *
+catalog_value(const char *sql, int nargs, Oid *types, Datum *values)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	CatalogSession session;
+	char	   *value = NULL;
+	int			ret;
+
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+	if (ret < 0 || SPI_tuptable == NULL)
+		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(ret));
+	if (SPI_processed > 0)
+	{
+		char	   *text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (text != NULL)
+			value = MemoryContextStrdup(callercxt, text);
+	}
+	CatalogLeave(&session);
+	return value;
+}
+
+/* The catalog as a stage keeps it, read under the new definitions. */
+static const char *const capture_sql =
+"WITH RECURSIVE up (name) AS ("
+"  SELECT pg_catalog.unnest($1::pg_catalog.text[])"
+"  UNION SELECT d.dep_name::pg_catalog.text COLLATE \"default\" FROM medallion.model_dependencies d JOIN up ON d.model = up.name"
+"   WHERE d.kind = 'model')"
+" SELECT pg_catalog.jsonb_build_object("
+"  'definitions', (SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(m) ORDER BY o.n)"
+"     FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY AS o (name, n)"
+"     JOIN medallion.models m ON m.name = o.name),"
+"  'tests', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(t) ORDER BY t.model, t.name), '[]'::pg_catalog.jsonb)"
+"     FROM medallion.tests t WHERE t.model = ANY ($1::pg_catalog.text[])),"
+"  'builds', (SELECT COALESCE(pg_catalog.jsonb_object_agg(b.model, pg_catalog.to_jsonb(b)), '{}'::pg_catalog.jsonb)"
+"     FROM medallion.build_state b WHERE b.model = ANY ($2::pg_catalog.text[])),"
+"  'depends', (SELECT pg_catalog.jsonb_agg(up.name ORDER BY up.name) FROM up))::pg_catalog.text";
+
+/*
+ * StageHold
+ *		At the end of medallion_stage_build's run, instead of publishing:
+ *		hold the rows of every table candidate built (one whose columns the
+ *		build changed is built again at promote) and what the stage needs of
+ *		the catalog, in TopTransactionContext.
+ */
+void
+StageHold(Run *run)
+{
+	MemoryContext old;
+	HeldStage  *stage;
+	ListCell   *lc;
+	Oid			argtypes[2] = {TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[2];
+	CatalogSession session;
+	int			ret;
+
+	if (!callback_registered)
+	{
+		RegisterXactCallback(stage_xact_callback, NULL);
+		callback_registered = true;
+	}
+	release_held(true);			/* a second stage in one transaction replaces it */
+
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	stage = palloc0(sizeof(HeldStage));
+	stage->run_id = run->run_id;
+	stage->selector = pstrdup(run->selector);
+	stage->nest_level = GetCurrentTransactionNestLevel();
+	foreach(lc, run->steps)
+		stage->models = lappend(stage->models, pstrdup(((RunStep *) lfirst(lc))->model->name));
+	MemoryContextSwitchTo(old);
+
+	/* what an error leaves held is closed: only a whole stage is kept */
+	PG_TRY();
+	{
+		foreach(lc, run->steps)
+		{
+			RunStep    *step = lfirst(lc);
+			Candidate  *cand = step->candidate;
+			HeldCandidate *h;
+			Relation	rel;
+
+			if (!STEP_BUILT(step->status))
+			{
+				stage->not_built++;
+				continue;
+			}
+			if (cand == NULL || cand->delta || cand->kept || cand->schema_changed)
+				continue;
+			h = MemoryContextAllocZero(TopTransactionContext, sizeof(HeldCandidate));
+			h->model = MemoryContextStrdup(TopTransactionContext, step->model->name);
+			h->published = cand->published;
+			h->rows = cand->rows;
+			rel = relation_open(cand->candidate, AccessShareLock);
+			old = MemoryContextSwitchTo(TopTransactionContext);
+			h->desc = CreateTupleDescCopy(RelationGetDescr(rel));
+			MemoryContextSwitchTo(old);
+			relation_close(rel, AccessShareLock);
+			h->store = BuildHoldRows(cand->candidate, TopTransactionContext,
+									 TopTransactionResourceOwner);
+			old = MemoryContextSwitchTo(TopTransactionContext);
+			stage->candidates = lappend(stage->candidates, h);
+			MemoryContextSwitchTo(old);
+			step->published = true; /* held: counted as staged */
+		}
+
+		values[0] = ListToTextArray(stage->models);
+		{
+			List	   *built = NIL;
+			ListCell   *lh;
+
+			foreach(lh, stage->candidates)
+				built = lappend(built, ((HeldCandidate *) lfirst(lh))->model);
+			values[1] = ListToTextArray(built);
+		}
+		CatalogEnter(&session);
+		ret = CatalogQuery(capture_sql, 2, argtypes, values, NULL, 1);
+		CatalogCheckSpi(ret, SPI_OK_SELECT, "read the definitions of a stage");
+		stage->catalog = MemoryContextStrdup(TopTransactionContext,
+											 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		CatalogLeave(&session);
+	}
+	PG_CATCH();
+	{
+		foreach(lc, stage->candidates)
+			tuplestore_end(((HeldCandidate *) lfirst(lc))->store);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	held = stage;
+}
+
+/*
+ * require_pending
+ *		Error unless the definitions the held stage was built with were
+ *		rolled back: no selected model's row was written by this
+ *		transaction.
+ */
+static void
+require_pending(void)
+{
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1] = {ListToTextArray(held->models)};
+	CatalogSession session;
+	int			ret;
+
+	if (GetCurrentTransactionNestLevel() >= held->nest_level)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("the savepoint medallion_stage_build ran in is still open"),
+				 errdetail("A stage keeps the new definitions pending: they must be rolled back first."),
+				 errhint("ROLLBACK TO SAVEPOINT the savepoint made before the definitions, then call medallion_stage_keep().")));
+	CatalogEnter(&session);
+	ret = CatalogQuery("SELECT name, xmin::pg_catalog.text FROM medallion.models WHERE name = ANY ($1)",
+					   1, argtypes, values, NULL, 0);
+	CatalogCheckSpi(ret, SPI_OK_SELECT, "read the models of a stage");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *xmin = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		TransactionId xid = (TransactionId) strtoul(xmin, NULL, 10);
+
+		if (TransactionIdIsCurrentTransactionId(xid))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("model \"%s\" was defined in this transaction: a stage cannot keep its definition pending",
+							SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)),
+					 errdetail("Its new definition must be rolled back to the savepoint made before it, which was released instead."),
+					 errhint("Start again: BEGIN; SAVEPOINT s; the definitions; medallion_stage_build; ROLLBACK TO SAVEPOINT s; medallion_stage_keep();")));
+	}
+	CatalogLeave(&session);
+}
+
+/*
+ * medallion_stage_keep() keeps what medallion_stage_build held in this
+ * transaction, after its definitions were rolled back: records the stage
+ * and makes its candidates in medallion_stage; returns the stage's ID.
+ */
+Datum
+medallion_stage_keep(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, INT8OID, TEXTOID};
+	Datum		values[4];
+	Oid			tabtypes[5] = {INT8OID, TEXTOID, OIDOID, OIDOID, INT8OID};
+	Datum		tabvalues[5];
+	int64		id;
+	int			kept = 0;
+	int64		rows = 0;
+	ListCell   *lc;
+
+	CatalogRequireAdmin("stage models");
+	if (held == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no stage was built in this transaction"),
+				 errhint("Call medallion_stage_build inside a savepoint first (docs/deploy.md, Staged deploys).")));
+	require_pending();
+	if (held->not_built > 0)
+	{
+		int			n = held->not_built;
+
+		release_held(true);
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("%d model%s of the stage did not build or pass their tests", n, n == 1 ? "" : "s"),
+				 errdetail("A stage keeps only a run where every selected model built."),
+				 errhint("See the rows medallion_stage_build returned.")));
+	}
+
+	values[0] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	values[1] = CStringGetTextDatum(held->selector);
+	values[2] = Int64GetDatum(held->run_id);
+	values[3] = CStringGetTextDatum(held->catalog);
+	id = DatumGetInt64(DirectFunctionCall1(int8in, CStringGetDatum(
+		catalog_value("INSERT INTO medallion.stages (created_by, selector, run_id, definitions, tests, builds, depends) "
+						"SELECT $1, $2, $3, c -> 'definitions', c -> 'tests', c -> 'builds', "
+						"ARRAY(SELECT pg_catalog.jsonb_array_elements_text(c -> 'depends')) "
+						"FROM (SELECT $4::pg_catalog.jsonb AS c) x RETURNING stage_id::pg_catalog.text",
+						4, argtypes, values))));
+
+	foreach(lc, held->candidates)
+	{
+		HeldCandidate *h = lfirst(lc);
+		ModelDef   *model = CatalogGetModel(h->model, true);
+		ModelScope	scope;
+		Oid			relid;
+
+		/* a model the new definitions added is built when the stage is promoted */
+		if (model == NULL || RelPublished(model) != h->published)
+			continue;
+		ModelScopeEnter(&scope, ModelOwnerId(model), 0);
+		relid = BuildStagedCandidate(model, h->store, h->desc,
+									 psprintf("s" INT64_FORMAT "_%u", id, h->published));
+		ModelScopeLeave(&scope);
+		if (!OidIsValid(relid))
+			continue;
+		tabvalues[0] = Int64GetDatum(id);
+		tabvalues[1] = CStringGetTextDatum(h->model);
+		tabvalues[2] = ObjectIdGetDatum(relid);
+		tabvalues[3] = ObjectIdGetDatum(h->published);
+		tabvalues[4] = Int64GetDatum(h->rows);
+		CatalogExecute("INSERT INTO medallion.stage_tables (stage_id, model, relid, published, rows) "
+					   "VALUES ($1, $2, $3, $4, $5)", 5, tabtypes, tabvalues, NULL,
+					   SPI_OK_INSERT, "record a staged candidate");
+		kept++;
+		rows += h->rows;
+	}
+	/* the build state of what it kept, and the oldest snapshot of those builds */
+	CatalogExecute("UPDATE medallion.stages s SET builds = k.builds, snapshot_xmin = k.snapshot_xmin "
+				   "FROM (SELECT COALESCE(pg_catalog.jsonb_object_agg(b.key, b.value), '{}'::pg_catalog.jsonb) AS builds, "
+				   "  min(pg_catalog.pg_snapshot_xmin((b.value ->> 'snapshot')::pg_catalog.pg_snapshot)) AS snapshot_xmin "
+				   "  FROM medallion.stages o, pg_catalog.jsonb_each(o.builds) b "
+				   " WHERE o.stage_id = $1 AND b.key IN (SELECT t.model FROM medallion.stage_tables t WHERE t.stage_id = $1)) k "
+				   "WHERE s.stage_id = $1", 1, tabtypes, tabvalues, NULL, SPI_OK_UPDATE,
+				   "record the builds of a stage");
+	release_held(true);
+	ereport(NOTICE,
+			(errmsg("stage " INT64_FORMAT ": %d candidate%s kept, %s rows", id, kept,
+					kept == 1 ? "" : "s", RunFormatCount(rows)),
+			 errhint("medallion_promote(" INT64_FORMAT ") publishes them, medallion_discard(" INT64_FORMAT ") drops them.",
+					 id, id)));
+	PG_RETURN_INT64(id);
+}
+
+/* A row of medallion.stages as a StageRow. */
+static void *
+stage_row(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	StageRow   *row = palloc0(sizeof(StageRow));
+
+	row->id = *(int64 *) arg;
+	row->state = CatalogText(tuple, desc, 1);
+	row->created_by = CatalogText(tuple, desc, 2);
+	row->selector = CatalogText(tuple, desc, 3);
+	row->definitions = CatalogText(tuple, desc, 4);
+	row->tests = CatalogText(tuple, desc, 5);
+	row->reason = CatalogText(tuple, desc, 6);
+	return row;
+}
+
+/*
+ * stage_to_change
+ *		The stage id, locked for the rest of the transaction, that what
+ *		(promote, discard) may change: it exists, is staged and the caller
+ *		has the privileges of the role that staged it.
+ */
+static StageRow *
+stage_to_change(int64 id, const char *what)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+	List	   *rows;
+	StageRow   *row;
+
+	rows = CatalogReadRows("SELECT state, created_by::pg_catalog.text, selector, definitions::pg_catalog.text, "
+						   "tests::pg_catalog.text, reason FROM medallion.stages WHERE stage_id = $1 FOR UPDATE",
+						   1, argtypes, values, "read a stage", stage_row, &id);
+	if (rows == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("stage " INT64_FORMAT " does not exist", id),
+				 errhint("medallion.stages lists the stages.")));
+	row = linitial(rows);
+	if (strcmp(row->state, "staged") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("stage " INT64_FORMAT " was %s: it cannot be %s", id, row->state, what),
+				 row->reason ? errdetail("%s.", row->reason) : 0,
+				 errhint("Stage the project again (medallion deploy --stage).")));
+	if (!has_privs_of_role(GetUserId(), get_role_oid(row->created_by, false)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("stage " INT64_FORMAT " was staged by role \"%s\": only roles with its privileges may have it %s",
+						id, row->created_by, what)));
+	return row;
+}
+
+/* What publish_staged reads of each staged candidate. */
+typedef struct StagedTable
+{
+	char	   *model;
+	Oid			relid;
+	Oid			published;
+	int64		rows;
+} StagedTable;
+
+static void *
+staged_table(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	StagedTable *t = palloc0(sizeof(StagedTable));
+	char	   *relid = CatalogText(tuple, desc, 2);
+	char	   *published = CatalogText(tuple, desc, 3);
+	char	   *rows = CatalogText(tuple, desc, 4);
+
+	t->model = CatalogText(tuple, desc, 1);
+	t->relid = (Oid) strtoul(relid, NULL, 10);
+	t->published = (Oid) strtoul(published, NULL, 10);
+	t->rows = strtoll(rows, NULL, 10);
+	return t;
+}
+
+/*
+ * publish_staged
+ *		Swap in each candidate of stage id that still fits its model's
+ *		published table (the definitions applied kept its columns and
+ *		indexes), and restore the build state it was staged with; those
+ *		that do not fit are dropped (the run builds their models).  Returns
+ *		the names of the models published.
+ */
+static List *
+publish_staged(int64 id)
+{
+	Oid			argtypes[2] = {INT8OID, TEXTARRAYOID};
+	Datum		values[2] = {Int64GetDatum(id), 0};
+	List	   *staged;
+	List	   *fits = NIL;
+	List	   *locks = NIL;
+	List	   *published = NIL;
+	ListCell   *lc;
+
+	staged = CatalogReadRows("SELECT model, relid::pg_catalog.text, published::pg_catalog.text, rows::pg_catalog.text "
+							 "FROM medallion.stage_tables WHERE stage_id = $1 ORDER BY model",
+							 1, argtypes, values, "read the candidates of a stage", staged_table, NULL);
+	foreach(lc, staged)
+	{
+		StagedTable *t = lfirst(lc);
+		ModelDef   *model = CatalogGetModel(t->model, true);
+		bool		fit = false;
+
+		if (model != NULL && RelPublished(model) == t->published &&
+			get_rel_namespace(t->relid) == get_namespace_oid(MEDALLION_STAGE_SCHEMA, false))
+		{
+			Relation	pubrel = table_open(t->published, AccessShareLock);
+			Relation	rel = table_open(t->relid, AccessShareLock);
+
+			fit = RelSameColumns(pubrel, rel) &&
+				RelSameIndexes(RelationGetIndexList(pubrel), RelationGetIndexList(rel));
+			table_close(rel, NoLock);
+			table_close(pubrel, NoLock);
+		}
+		if (fit)
+		{
+			fits = lappend(fits, t);
+			locks = lappend_oid(locks, t->published);
+		}
+		else if (get_rel_namespace(t->relid) == get_namespace_oid(MEDALLION_STAGE_SCHEMA, false))
+			SqlUtility(psprintf("DROP TABLE %s", SqlRelationName(t->relid)));
+	}
+	if (locks != NIL)
+		RelLockPatiently(locks);
+	foreach(lc, fits)
+	{
+		StagedTable *t = lfirst(lc);
+		ModelDef   *model = CatalogGetModel(t->model, false);
+		Candidate  *cand = BuildAdoptCandidate(model, NIL, t->relid, t->rows);
+		ModelScope	scope;
+
+		ModelScopeEnter(&scope, ModelOwnerId(model), 0);
+		PublishTable(cand);
+		ModelScopeLeave(&scope);
+		published = lappend(published, t->model);
+	}
+	values[1] = ListToTextArray(published);
+	CatalogExecute("INSERT INTO medallion.build_state (model, run_id, version, snapshot, inputs, built_at) "
+				   "SELECT b.key, (b.value ->> 'run_id')::pg_catalog.int8, m.version, "
+				   "(b.value ->> 'snapshot')::pg_catalog.pg_snapshot, b.value -> 'inputs', "
+				   "(b.value ->> 'built_at')::pg_catalog.timestamptz "
+				   "FROM medallion.stages s, pg_catalog.jsonb_each(s.builds) b "
+				   "JOIN medallion.models m ON m.name = b.key "
+				   "WHERE s.stage_id = $1 AND b.key = ANY ($2) "
+				   "ON CONFLICT (model) DO UPDATE SET run_id = excluded.run_id, version = excluded.version, "
+				   "snapshot = excluded.snapshot, inputs = excluded.inputs, built_at = excluded.built_at, changed = NULL",
+				   2, argtypes, values, NULL, SPI_OK_INSERT, "restore the build state of a stage");
+	CatalogExecute("DELETE FROM medallion.stage_tables WHERE stage_id = $1", 1, argtypes, values, NULL,
+				   SPI_OK_DELETE, "forget the candidates of a stage");
+	return published;
+}
+
+/*
+ * medallion_promote(stage_id) publishes a stage in the caller's
+ * transaction: its pending definitions applied, its candidates swapped
+ * in, then what changed since it was staged built by a change-aware run
+ * of its selector; returns what it did.
+ */
+Datum
+medallion_promote(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	StageRow   *row;
+	Datum		values[2];
+	char	   *schema;
+	char	   *outcome;
+	char	   *state;
+	List	   *published;
+	int			failed;
+	int			built;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		idvalue[1] = {Int64GetDatum(id)};
+
+	CatalogRequireAdmin("promote stages");
+	row = stage_to_change(id, "promoted");
+
+	/* the definitions, as the caller: what it could do by hand */
+	values[0] = CStringGetTextDatum(row->definitions);
+	values[1] = CStringGetTextDatum(row->tests);
+	(void) SqlValue("SELECT medallion.stage_apply($1::pg_catalog.jsonb, $2::pg_catalog.jsonb)",
+					2, values, NULL);
+	state = catalog_value("SELECT state FROM medallion.stages WHERE stage_id = $1", 1, argtypes, idvalue);
+	if (strcmp(state, "staged") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("stage " INT64_FORMAT " cannot be promoted: a definition it depends on is not the one it was staged with",
+						id),
+				 errdetail("%s.", catalog_value("SELECT reason FROM medallion.stages WHERE stage_id = $1",
+												  1, argtypes, idvalue)),
+				 errhint("Discard it (medallion_discard) and stage the project again.")));
+
+	published = publish_staged(id);
+
+	/* what changed since it was staged, and what it could not keep */
+	schema = catalog_value("SELECT e.extnamespace::pg_catalog.regnamespace::pg_catalog.text "
+						   "FROM pg_catalog.pg_extension e WHERE e.extname = 'medallion'", 0, NULL, NULL);
+	values[0] = CStringGetTextDatum(row->selector);
+	outcome = SqlValue(psprintf("SELECT pg_catalog.format('%%s %%s', "
+								"count(*) FILTER (WHERE status NOT IN ('success', 'up_to_date')), "
+								"count(*) FILTER (WHERE status = 'success')) "
+								"FROM %s.medallion_run($1, changed_only => true)",
+								schema), 1, values, NULL);
+	if (sscanf(outcome, "%d %d", &failed, &built) != 2)
+		elog(ERROR, "unexpected outcome of the promote's run: %s", outcome);
+	if (failed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				 errmsg("stage " INT64_FORMAT " was not promoted: %d model%s changed since it was staged did not build",
+						id, failed, failed == 1 ? "" : "s"),
+				 errdetail("Nothing was published; the stage is kept."),
+				 errhint("See medallion.run_models for the last run.")));
+
+	CatalogExecute("UPDATE medallion.stages SET state = 'promoted', finished_at = pg_catalog.now() "
+				   "WHERE stage_id = $1", 1, argtypes, idvalue, NULL, SPI_OK_UPDATE,
+				   "record a promoted stage");
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("stage " INT64_FORMAT " promoted: %d published as staged, %d built again",
+											  id, list_length(published), built)));
+}
+
+/*
+ * medallion_discard(stage_id) drops a stage's candidates and marks it
+ * discarded; returns what it did.
+ */
+Datum
+medallion_discard(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	char	   *dropped;
+
+	CatalogRequireAdmin("discard stages");
+	(void) stage_to_change(id, "discarded");
+	values[0] = Int64GetDatum(id);
+	values[1] = CStringGetTextDatum(psprintf("discarded by role %s",
+											 GetUserNameFromId(GetUserId(), false)));
+	dropped = catalog_value("SELECT medallion.stage_discard($1, $2)::pg_catalog.text", 2, argtypes, values);
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("stage " INT64_FORMAT " discarded: %s candidate%s dropped",
+											  id, dropped, strcmp(dropped, "1") == 0 ? "" : "s")));
+}
