@@ -596,6 +596,14 @@ medallion_promote(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(row->tests);
 	(void) SqlValue("SELECT medallion.stage_apply($1::pg_catalog.jsonb, $2::pg_catalog.jsonb)",
 					2, values, NULL);
+	/*
+	 * The tests are the ones it was staged with (a change-aware run
+	 * compares a digest of their rows): their definition time too.
+	 */
+	CatalogExecute("UPDATE medallion.tests t SET created_at = (p ->> 'created_at')::pg_catalog.timestamptz "
+				   "FROM medallion.stages s, pg_catalog.jsonb_array_elements(s.tests) p "
+				   "WHERE s.stage_id = $1 AND t.model = p ->> 'model' AND t.name = p ->> 'name'",
+				   1, argtypes, idvalue, NULL, SPI_OK_UPDATE, "keep the tests of a stage");
 	state = catalog_value("SELECT state FROM medallion.stages WHERE stage_id = $1", 1, argtypes, idvalue);
 	if (strcmp(state, "staged") != 0)
 		ereport(ERROR,
