@@ -139,7 +139,7 @@ SELECT medallion_promote(9999);
 SELECT medallion_promote(1);
 SELECT * FROM medallion_stage_build('tag:stg');
 SELECT medallion_stage_keep();
--- the definitions must be rolled back, not released
+-- the definitions must be rolled back, not kept or released
 BEGIN;
 SAVEPOINT s;
 SELECT medallion_create_model('stg_total', 'SELECT sum(amount) AS total FROM silver.stg_orders',
@@ -152,6 +152,16 @@ SELECT medallion_create_model('stg_total', 'SELECT sum(amount) AS total FROM sil
 SAVEPOINT t;
 SELECT model, status FROM medallion_stage_build('stg_total');
 RELEASE SAVEPOINT t;
+SELECT medallion_stage_keep();
+ROLLBACK;
+-- ... all of them: a savepoint inside theirs is not enough
+BEGIN;
+SAVEPOINT s;
+SELECT medallion_create_model('stg_total', 'SELECT sum(amount) AS total FROM silver.stg_orders',
+                              layer => 'gold', tags => '{stg}');
+SAVEPOINT t;
+SELECT model, status FROM medallion_stage_build('stg_total');
+ROLLBACK TO SAVEPOINT t;
 SELECT medallion_stage_keep();
 ROLLBACK;
 -- a stage whose model fails its tests is not kept

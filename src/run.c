@@ -686,6 +686,7 @@ medallion_stage_build(PG_FUNCTION_ARGS)
 	run->on_conflict = "wait";
 	run->had_writes = true;
 	run->stage = true;
+	run->stage_subxact = GetCurrentSubTransactionId();
 	return run_and_report(fcinfo, run);
 }
 

@@ -103,6 +103,7 @@ typedef struct Run
 	bool		had_writes;		/* the caller's transaction wrote before the run */
 	bool		test_only;		/* medallion_test: no steps in the ledger */
 	bool		stage;			/* medallion_stage_build: candidates held, not published */
+	SubTransactionId stage_subxact; /* ... the caller's, holding the definitions */
 	bool		cancelled;
 	char	   *cancel_message;
 	const char *status;

@@ -88,7 +88,9 @@ typedef struct HeldStage
 {
 	int64		run_id;
 	char	   *selector;
-	int			nest_level;		/* the (sub)transaction it was built in */
+	SubTransactionId definitions;	/* the subtransaction holding the new
+									 * definitions (or, released, its parent) */
+	bool		rolled_back;	/* ... was rolled back: they are pending */
 	int			not_built;		/* steps that failed or were skipped */
 	List	   *models;			/* names, every selected model */
 	List	   *candidates;		/* HeldCandidate * */
@@ -141,6 +143,23 @@ stage_xact_callback(XactEvent event, void *arg)
 		release_held(true);
 	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 		release_held(false);
+}
+
+/*
+ * stage_subxact_callback
+ *		Follow the subtransaction the held stage's definitions were made in:
+ *		rolled back, they are pending; released, they belong to its parent.
+ */
+static void
+stage_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (held == NULL || held->rolled_back || mySubid != held->definitions)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		held->rolled_back = true;
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		held->definitions = parentSubid;
 }
 
 /*
@@ -209,6 +228,7 @@ StageHold(Run *run)
 	if (!callback_registered)
 	{
 		RegisterXactCallback(stage_xact_callback, NULL);
+		RegisterSubXactCallback(stage_subxact_callback, NULL);
 		callback_registered = true;
 	}
 	release_held(true);			/* a second stage in one transaction replaces it */
@@ -217,7 +237,7 @@ StageHold(Run *run)
 	stage = palloc0(sizeof(HeldStage));
 	stage->run_id = run->run_id;
 	stage->selector = pstrdup(run->selector);
-	stage->nest_level = GetCurrentTransactionNestLevel();
+	stage->definitions = run->stage_subxact;
 	foreach(lc, run->steps)
 		stage->models = lappend(stage->models, pstrdup(((RunStep *) lfirst(lc))->model->name));
 	MemoryContextSwitchTo(old);
@@ -285,23 +305,25 @@ StageHold(Run *run)
 /*
  * require_pending
  *		Error unless the definitions the held stage was built with were
- *		rolled back: no selected model's row was written by this
- *		transaction.
+ *		rolled back: the subtransaction they were made in was, and no row
+ *		of a selected model was written by this transaction (one defined
+ *		outside that savepoint would be committed with the stage).
  */
 static void
 require_pending(void)
 {
 	Oid			argtypes[1] = {TEXTARRAYOID};
-	Datum		values[1] = {ListToTextArray(held->models)};
+	Datum		values[1];
 	CatalogSession session;
 	int			ret;
 
-	if (GetCurrentTransactionNestLevel() >= held->nest_level)
+	if (!held->rolled_back)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("the savepoint medallion_stage_build ran in is still open"),
-				 errdetail("A stage keeps the new definitions pending: they must be rolled back first."),
-				 errhint("ROLLBACK TO SAVEPOINT the savepoint made before the definitions, then call medallion_stage_keep().")));
+				 errmsg("the definitions medallion_stage_build ran with were not rolled back"),
+				 errdetail("A stage keeps them pending: the savepoint made before them must be rolled back, not released or left open."),
+				 errhint("ROLLBACK TO SAVEPOINT that savepoint, then call medallion_stage_keep().")));
+	values[0] = ListToTextArray(held->models);
 	CatalogEnter(&session);
 	ret = CatalogQuery("SELECT name, xmin::pg_catalog.text FROM medallion.models WHERE name = ANY ($1)",
 					   1, argtypes, values, NULL, 0);
@@ -309,15 +331,14 @@ require_pending(void)
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		char	   *xmin = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		TransactionId xid = (TransactionId) strtoul(xmin, NULL, 10);
 
-		if (TransactionIdIsCurrentTransactionId(xid))
+		if (TransactionIdIsCurrentTransactionId((TransactionId) strtoul(xmin, NULL, 10)))
 			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("model \"%s\" was defined in this transaction: a stage cannot keep its definition pending",
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("model \"%s\" was defined in this transaction, outside the savepoint rolled back",
 							SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)),
-					 errdetail("Its new definition must be rolled back to the savepoint made before it, which was released instead."),
-					 errhint("Start again: BEGIN; SAVEPOINT s; the definitions; medallion_stage_build; ROLLBACK TO SAVEPOINT s; medallion_stage_keep();")));
+					 errdetail("A stage keeps its definitions pending: its transaction must not commit any of them."),
+					 errhint("Stage in a transaction of its own: BEGIN; SAVEPOINT s; the definitions; medallion_stage_build; ROLLBACK TO SAVEPOINT s; medallion_stage_keep(); COMMIT.")));
 	}
 	CatalogLeave(&session);
 }
