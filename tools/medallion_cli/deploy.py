@@ -183,6 +183,17 @@ def data_diff(db, kept, out):
         out.write('no changed model publishes data yet\n')
 
 
+def refuse_failed(db, steps, what):
+    """When a model of the run's steps did not build or pass its tests:
+    roll back, say so, and return True."""
+    failed = [s for s in steps if s[1] not in OK_STEPS]
+    if failed:
+        db.finish(commit=False)
+        sys.stderr.write(f'medallion: {len(failed)} model(s) did not build or pass their tests, '
+                         f'so nothing was {what}\n')
+    return bool(failed)
+
+
 def staged_tables(db, stage_id):
     """The candidates a stage kept, as data_diff compares them:
     model -> (published relation, staged candidate, unique key)."""
@@ -204,11 +215,7 @@ def stage(db, tag, importer, out):
     steps = db.query_params('SELECT model, status, message FROM medallion_stage_build(%s)', [f'tag:{tag}'])
     out.write('== run (staged)\n')
     table(steps, ['model', 'status', 'message'], out)
-    failed = [s for s in steps if s[1] not in OK_STEPS]
-    if failed:
-        db.finish(commit=False)
-        sys.stderr.write(f'medallion: {len(failed)} model(s) did not build or pass their tests, '
-                         f'so nothing was staged\n')
+    if refuse_failed(db, steps, 'staged'):
         return 1
     savepoint(db, 'ROLLBACK TO SAVEPOINT')
     stage_id = db.query_params('SELECT medallion_stage_keep()', [])[0][0]
@@ -237,6 +244,7 @@ def finish_stage(args, sql, out):
     or discarded stage, or a model that does not build: nothing changed),
     2 a connection error."""
     db = Database(args.dsn, False)
+    db.conn.add_notice_handler(lambda diag: sys.stderr.write(f'{diag.message_primary}\n'))
     try:
         said = db.query_params(sql, [args.stage_id])[0][0]
     except db.psycopg.Error as e:
@@ -301,11 +309,7 @@ def deploy(args, out=sys.stdout):
         return 1 if breaking else 0
 
     steps = run_project(db, tag, out)
-    failed = [s for s in steps if s[1] not in OK_STEPS]
-    if failed:
-        db.finish(commit=False)
-        sys.stderr.write(f'medallion: {len(failed)} model(s) did not build or pass their tests, '
-                         f'so nothing was deployed\n')
+    if refuse_failed(db, steps, 'deployed'):
         return 1
     db.finish(commit=True)
     sys.stderr.write(f'medallion: deployed: {len(added)} added, {len(changed)} changed, {len(removed)} removed, '
