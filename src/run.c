@@ -46,7 +46,6 @@
 #include "access/xact.h"
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -198,15 +197,11 @@ lock_models(Run *run)
 	foreach(lc, names)
 	{
 		char	   *name = lfirst(lc);
-		LOCKTAG		tag;
 		ListCell   *ls;
 
-		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY,
-							 (uint32) DatumGetInt32(hash_any((const unsigned char *) name,
-															 strlen(name))), MEDALLION_LOCK_MODEL);
 		if (strcmp(run->on_conflict, "skip") == 0)
 		{
-			if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+			if (CatalogLockModel(name, false))
 				continue;
 			foreach(ls, run->steps)
 			{
@@ -220,7 +215,7 @@ lock_models(Run *run)
 			}
 		}
 		else
-			(void) LockAcquire(&tag, ExclusiveLock, false, false);
+			(void) CatalogLockModel(name, true);
 	}
 }
 

@@ -608,9 +608,24 @@ medallion_promote(PG_FUNCTION_ARGS)
 	int			built;
 	Oid			argtypes[1] = {INT8OID};
 	Datum		idvalue[1] = {Int64GetDatum(id)};
+	List	   *names = NIL;
+	ListCell   *lc;
 
 	CatalogRequireAdmin("promote stages");
 	row = stage_to_change(id, "promoted");
+
+	/*
+	 * The run locks of its models first, in name order as a run takes
+	 * them: a run building one of them finishes before its candidate is
+	 * swapped in, and waits for the promote after.
+	 */
+	foreach(lc, CatalogReadRows("SELECT d ->> 'name' FROM medallion.stages s, "
+								"pg_catalog.jsonb_array_elements(s.definitions) d WHERE s.stage_id = $1",
+								1, argtypes, idvalue, "read the models of a stage", CatalogRowTexts, NULL))
+		names = lappend(names, ((char **) lfirst(lc))[0]);
+	list_sort(names, SqlCompareNames);
+	foreach(lc, names)
+		(void) CatalogLockModel(lfirst(lc), true);
 
 	/* the definitions, as the caller: what it could do by hand */
 	values[0] = CStringGetTextDatum(row->definitions);
