@@ -593,7 +593,8 @@ run_and_report(FunctionCallInfo fcinfo, Run *run)
 		run->status = "partial";
 	else
 		run->status = "failed";
-	LedgerFinish(run, failure != NULL ||
+	/* a stage's savepoint is rolled back: its finish is written by a worker */
+	LedgerFinish(run, failure != NULL || run->stage ||
 				 (run->strict && nfailed + RunCountSteps(run, STEP_SKIPPED, false) > 0));
 
 	if (failure != NULL)
@@ -632,7 +633,7 @@ run_and_report(FunctionCallInfo fcinfo, Run *run)
 					RunCountSteps(run, STEP_SUCCESS, false), nfailed,
 					RunCountSteps(run, STEP_SKIPPED, false),
 					run->stage ? "staged" : "published",
-					RunCountSteps(run, STEP_PENDING, true),
+					run->stage ? run->staged : RunCountSteps(run, STEP_PENDING, true),
 					RunFormatMs(run->publish_ms))));
 
 	RunHoldOthersBriefly(run->steps, false);

@@ -104,6 +104,7 @@ typedef struct Run
 	bool		test_only;		/* medallion_test: no steps in the ledger */
 	bool		stage;			/* medallion_stage_build: candidates held, not published */
 	SubTransactionId stage_subxact; /* ... the caller's, holding the definitions */
+	int			staged;			/* ... the table candidates it held */
 	bool		cancelled;
 	char	   *cancel_message;
 	const char *status;

@@ -273,7 +273,7 @@ StageHold(Run *run)
 			old = MemoryContextSwitchTo(TopTransactionContext);
 			stage->candidates = lappend(stage->candidates, h);
 			MemoryContextSwitchTo(old);
-			step->published = true; /* held: counted as staged */
+			run->staged++;
 		}
 
 		values[0] = ListToTextArray(stage->models);
