@@ -32,14 +32,14 @@ SELECT medallion_create_model('stg_orders', 'SELECT id, amount * 2 AS amount, no
                               layer => 'silver', tags => '{stg}');
 SELECT medallion_add_test('stg_total', 'row_count', min_rows => 1);
 SELECT model, status, rows, tests_passed, regexp_replace(message, 'run \d+', 'run N') AS message
-  FROM medallion_stage_build('tag:stg');
+  FROM medallion_stage_build('tag:stg', exclude => 'stg_other');
 ROLLBACK TO SAVEPOINT s;
 SELECT medallion_stage_keep() AS stage_id \gset
 COMMIT;
 SELECT * FROM gold.stg_total;
 SELECT sql FROM medallion.models WHERE name = 'stg_orders';
 SELECT count(*) AS tests FROM medallion.tests WHERE model = 'stg_total';
-SELECT state, created_by = current_user AS mine, selector, depends,
+SELECT state, created_by = current_user AS mine, selector, exclude, depends,
        (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(builds) k) AS builds,
        jsonb_array_length(definitions) AS definitions, jsonb_array_length(tests) AS tests
   FROM medallion.stages WHERE stage_id = :stage_id;

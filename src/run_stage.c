@@ -88,6 +88,7 @@ typedef struct HeldStage
 {
 	int64		run_id;
 	char	   *selector;
+	char	   *exclude;		/* or NULL */
 	SubTransactionId definitions;	/* the subtransaction holding the new
 									 * definitions (or, released, its parent) */
 	bool		rolled_back;	/* ... was rolled back: they are pending */
@@ -104,6 +105,7 @@ typedef struct StageRow
 	char	   *state;
 	char	   *created_by;
 	char	   *selector;
+	char	   *exclude;
 	char	   *definitions;
 	char	   *tests;
 	char	   *reason;
@@ -169,7 +171,7 @@ stage_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
  *		string palloc'd in the caller's context, or NULL.
  */
 static char *
-catalog_value(const char *sql, int nargs, Oid *types, Datum *values)
+catalog_value(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
 	CatalogSession session;
@@ -177,7 +179,7 @@ catalog_value(const char *sql, int nargs, Oid *types, Datum *values)
 	int			ret;
 
 	CatalogEnter(&session);
-	ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+	ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
 	if (ret < 0 || SPI_tuptable == NULL)
 		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(ret));
 	if (SPI_processed > 0)
@@ -237,6 +239,7 @@ StageHold(Run *run)
 	stage = palloc0(sizeof(HeldStage));
 	stage->run_id = run->run_id;
 	stage->selector = pstrdup(run->selector);
+	stage->exclude = run->exclude ? pstrdup(run->exclude) : NULL;
 	stage->definitions = run->stage_subxact;
 	foreach(lc, run->steps)
 		stage->models = lappend(stage->models, pstrdup(((RunStep *) lfirst(lc))->model->name));
@@ -351,8 +354,8 @@ require_pending(void)
 Datum
 medallion_stage_keep(PG_FUNCTION_ARGS)
 {
-	Oid			argtypes[4] = {TEXTOID, TEXTOID, INT8OID, TEXTOID};
-	Datum		values[4];
+	Oid			argtypes[5] = {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
+	Datum		values[5];
 	Oid			tabtypes[5] = {INT8OID, TEXTOID, OIDOID, OIDOID, INT8OID};
 	Datum		tabvalues[5];
 	int64		id;
@@ -383,12 +386,14 @@ medallion_stage_keep(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(held->selector);
 	values[2] = Int64GetDatum(held->run_id);
 	values[3] = CStringGetTextDatum(held->catalog);
+	values[4] = held->exclude ? CStringGetTextDatum(held->exclude) : (Datum) 0;
 	id = DatumGetInt64(DirectFunctionCall1(int8in, CStringGetDatum(
-		catalog_value("INSERT INTO medallion.stages (created_by, selector, run_id, definitions, tests, builds, depends) "
-						"SELECT $1, $2, $3, c -> 'definitions', c -> 'tests', c -> 'builds', "
-						"ARRAY(SELECT pg_catalog.jsonb_array_elements_text(c -> 'depends')) "
-						"FROM (SELECT $4::pg_catalog.jsonb AS c) x RETURNING stage_id::pg_catalog.text",
-						4, argtypes, values))));
+		catalog_value("INSERT INTO medallion.stages (created_by, selector, exclude, run_id, definitions, tests, "
+					  "builds, depends) "
+					  "SELECT $1, $2, $5, $3, c -> 'definitions', c -> 'tests', c -> 'builds', "
+					  "ARRAY(SELECT pg_catalog.jsonb_array_elements_text(c -> 'depends')) "
+					  "FROM (SELECT $4::pg_catalog.jsonb AS c) x RETURNING stage_id::pg_catalog.text",
+					  5, argtypes, values, held->exclude ? NULL : "    n"))));
 
 	foreach(lc, held->candidates)
 	{
@@ -447,6 +452,7 @@ stage_row(HeapTuple tuple, TupleDesc desc, void *arg)
 	row->definitions = CatalogText(tuple, desc, 4);
 	row->tests = CatalogText(tuple, desc, 5);
 	row->reason = CatalogText(tuple, desc, 6);
+	row->exclude = CatalogText(tuple, desc, 7);
 	return row;
 }
 
@@ -465,7 +471,7 @@ stage_to_change(int64 id, const char *what)
 	StageRow   *row;
 
 	rows = CatalogReadRows("SELECT state, created_by::pg_catalog.text, selector, definitions::pg_catalog.text, "
-						   "tests::pg_catalog.text, reason FROM medallion.stages WHERE stage_id = $1 FOR UPDATE",
+						   "tests::pg_catalog.text, reason, exclude FROM medallion.stages WHERE stage_id = $1 FOR UPDATE",
 						   1, argtypes, values, "read a stage", stage_row, &id);
 	if (rows == NIL)
 		ereport(ERROR,
@@ -640,27 +646,28 @@ medallion_promote(PG_FUNCTION_ARGS)
 				   "FROM medallion.stages s, pg_catalog.jsonb_array_elements(s.tests) p "
 				   "WHERE s.stage_id = $1 AND t.model = p ->> 'model' AND t.name = p ->> 'name'",
 				   1, argtypes, idvalue, NULL, SPI_OK_UPDATE, "keep the tests of a stage");
-	state = catalog_value("SELECT state FROM medallion.stages WHERE stage_id = $1", 1, argtypes, idvalue);
+	state = catalog_value("SELECT state FROM medallion.stages WHERE stage_id = $1", 1, argtypes, idvalue, NULL);
 	if (strcmp(state, "staged") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("stage " INT64_FORMAT " cannot be promoted: a definition it depends on is not the one it was staged with",
 						id),
 				 errdetail("%s.", catalog_value("SELECT reason FROM medallion.stages WHERE stage_id = $1",
-												  1, argtypes, idvalue)),
+												  1, argtypes, idvalue, NULL)),
 				 errhint("Discard it (medallion_discard) and stage the project again.")));
 
 	published = publish_staged(id);
 
 	/* what changed since it was staged, and what it could not keep */
 	schema = catalog_value("SELECT e.extnamespace::pg_catalog.regnamespace::pg_catalog.text "
-						   "FROM pg_catalog.pg_extension e WHERE e.extname = 'medallion'", 0, NULL, NULL);
+						   "FROM pg_catalog.pg_extension e WHERE e.extname = 'medallion'", 0, NULL, NULL, NULL);
 	values[0] = CStringGetTextDatum(row->selector);
+	values[1] = row->exclude ? CStringGetTextDatum(row->exclude) : (Datum) 0;
 	outcome = SqlValue(psprintf("SELECT pg_catalog.format('%%s %%s', "
 								"count(*) FILTER (WHERE status NOT IN ('success', 'up_to_date')), "
 								"count(*) FILTER (WHERE status = 'success')) "
-								"FROM %s.medallion_run($1, changed_only => true)",
-								schema), 1, values, NULL);
+								"FROM %s.medallion_run($1, changed_only => true, exclude => $2)",
+								schema), 2, values, row->exclude ? NULL : " n");
 	if (sscanf(outcome, "%d %d", &failed, &built) != 2)
 		elog(ERROR, "unexpected outcome of the promote's run: %s", outcome);
 	if (failed > 0)
@@ -695,7 +702,7 @@ medallion_discard(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(id);
 	values[1] = CStringGetTextDatum(psprintf("discarded by role %s",
 											 GetUserNameFromId(GetUserId(), false)));
-	dropped = catalog_value("SELECT medallion.stage_discard($1, $2)::pg_catalog.text", 2, argtypes, values);
+	dropped = catalog_value("SELECT medallion.stage_discard($1, $2)::pg_catalog.text", 2, argtypes, values, NULL);
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("stage " INT64_FORMAT " discarded: %s candidate%s dropped",
 											  id, dropped, strcmp(dropped, "1") == 0 ? "" : "s")));
 }

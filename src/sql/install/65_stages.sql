@@ -20,6 +20,7 @@ CREATE TABLE medallion.stages (
 	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	created_by	name NOT NULL,
 	selector	text NOT NULL,
+	exclude		text,
 	state		text NOT NULL DEFAULT 'staged'
 				CHECK (state IN ('staged', 'promoted', 'discarded')),
 	finished_at	timestamptz,
@@ -37,6 +38,7 @@ COMMENT ON COLUMN medallion.stages.stage_id IS 'The ID medallion_promote and med
 COMMENT ON COLUMN medallion.stages.created_at IS 'When it was staged';
 COMMENT ON COLUMN medallion.stages.created_by IS 'The role that staged it: promoting or discarding it takes its privileges';
 COMMENT ON COLUMN medallion.stages.selector IS 'The models the stage''s run selected (with the new definitions)';
+COMMENT ON COLUMN medallion.stages.exclude IS 'The models the stage''s run left out (a selector), or NULL';
 COMMENT ON COLUMN medallion.stages.state IS 'staged, promoted or discarded';
 COMMENT ON COLUMN medallion.stages.finished_at IS 'When it was promoted or discarded';
 COMMENT ON COLUMN medallion.stages.reason IS 'Why it was discarded: by whom, or the definition that changed';
