@@ -93,6 +93,22 @@ SELECT medallion_promote(:stage_id);
 SELECT * FROM gold.stg_total;
 SELECT model, status FROM medallion_run('tag:stg');
 
+-- A candidate that no longer fits its table when the definitions are
+-- applied (a new index) is dropped, and its model built at the promote
+BEGIN;
+SAVEPOINT s;
+SELECT medallion_create_model('stg_orders', 'SELECT id, amount * 2 AS amount, note FROM stg.orders',
+                              layer => 'silver', tags => '{stg}', indexes => '{amount}');
+SELECT model, status FROM medallion_stage_build('stg_orders');
+ROLLBACK TO SAVEPOINT s;
+SELECT medallion_stage_keep() AS stage_id \gset
+COMMIT;
+SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'silver.stg_orders'::regclass;
+SELECT medallion_promote(:stage_id);
+SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'silver.stg_orders'::regclass;
+SELECT count(*) AS left_over FROM pg_class WHERE relnamespace = 'medallion_stage'::regnamespace;
+SELECT sum(amount) FROM silver.stg_orders;
+
 -- ---------------------------------------------------------------------
 -- Discard
 -- ---------------------------------------------------------------------

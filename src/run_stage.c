@@ -60,6 +60,7 @@
 #include "utils/resowner.h"
 #include "utils/tuplestore.h"
 
+#include "bind.h"
 #include "build.h"
 #include "catalog.h"
 #include "medallion.h"
@@ -395,6 +396,7 @@ medallion_stage_keep(PG_FUNCTION_ARGS)
 					  "FROM (SELECT $4::pg_catalog.jsonb AS c) x RETURNING stage_id::pg_catalog.text",
 					  5, argtypes, values, held->exclude ? NULL : "    n"))));
 
+	tabvalues[0] = Int64GetDatum(id);
 	foreach(lc, held->candidates)
 	{
 		HeldCandidate *h = lfirst(lc);
@@ -411,7 +413,6 @@ medallion_stage_keep(PG_FUNCTION_ARGS)
 		ModelScopeLeave(&scope);
 		if (!OidIsValid(relid))
 			continue;
-		tabvalues[0] = Int64GetDatum(id);
 		tabvalues[1] = CStringGetTextDatum(h->model);
 		tabvalues[2] = ObjectIdGetDatum(relid);
 		tabvalues[3] = ObjectIdGetDatum(h->published);
@@ -562,7 +563,7 @@ publish_staged(int64 id)
 			locks = lappend_oid(locks, t->published);
 		}
 		else if (get_rel_namespace(t->relid) == get_namespace_oid(MEDALLION_STAGE_SCHEMA, false))
-			SqlUtility(psprintf("DROP TABLE %s", SqlRelationName(t->relid)));
+			BindDropRelation(t->relid);
 	}
 	if (locks != NIL)
 		RelLockPatiently(locks);
