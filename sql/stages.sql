@@ -93,8 +93,8 @@ SELECT medallion_promote(:stage_id);
 SELECT * FROM gold.stg_total;
 SELECT model, status FROM medallion_run('tag:stg');
 
--- A candidate that no longer fits its table when the definitions are
--- applied (a new index) is dropped, and its model built at the promote
+-- A definition that changes the table's indexes: the candidate gets the
+-- new ones at the promote, and nothing is built again
 BEGIN;
 SAVEPOINT s;
 SELECT medallion_create_model('stg_orders', 'SELECT id, amount * 2 AS amount, note FROM stg.orders',

@@ -66,6 +66,7 @@ extern Candidate *BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed,
 									  List *redirect_to, bool allow_alter, bool whole);
 extern void BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers);
 extern Tuplestorestate *BuildHoldRows(Oid candidate, MemoryContext cxt, ResourceOwner owner);
+extern void BuildMatchIndexes(Oid published, Oid candidate);
 extern Oid	BuildStagedCandidate(ModelDef *model, Tuplestorestate *rows, TupleDesc desc,
 								 const char *name);
 extern Candidate *BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate,

@@ -1023,6 +1023,29 @@ BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate, int64 rows)
 }
 
 /*
+ * BuildMatchIndexes
+ *		Give a candidate kept apart (a staged one) the published table's
+ *		indexes when they no longer pair up (the model's indexes changed
+ *		since it was built): its own are dropped and the published table's
+ *		cloned.  The rows are not read again.
+ */
+void
+BuildMatchIndexes(Oid published, Oid candidate)
+{
+	Relation	rel = table_open(candidate, AccessExclusiveLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	List	   *published_indexes;
+	List	   *candidate_indexes;
+	ListCell   *lc;
+
+	table_close(rel, NoLock);
+	foreach(lc, indexes)
+		BindDropRelation(lfirst_oid(lc));
+	CommandCounterIncrement();
+	clone_indexes(published, candidate, &published_indexes, &candidate_indexes);
+}
+
+/*
  * BuildColumnsChanged
  *		Do the model's columns differ from its published table's (so that a
  *		staging table shaped like the published table cannot hold them)?

@@ -521,10 +521,10 @@ staged_table(HeapTuple tuple, TupleDesc desc, void *arg)
 /*
  * publish_staged
  *		Swap in each candidate of stage id that still fits its model's
- *		published table (the definitions applied kept its columns and
- *		indexes), and restore the build state it was staged with; those
- *		that do not fit are dropped (the run builds their models).  Returns
- *		the names of the models published.
+ *		published table (the definitions applied kept its columns; indexes
+ *		that changed are made again on it), and restore the build state it
+ *		was staged with; those that do not fit are dropped (the run builds
+ *		their models).  Returns the names of the models published.
  */
 static List *
 publish_staged(int64 id)
@@ -551,11 +551,21 @@ publish_staged(int64 id)
 		{
 			Relation	pubrel = table_open(t->published, AccessShareLock);
 			Relation	rel = table_open(t->relid, AccessShareLock);
+			bool		same_indexes;
 
-			fit = RelSameColumns(pubrel, rel) &&
-				RelSameIndexes(RelationGetIndexList(pubrel), RelationGetIndexList(rel));
+			fit = RelSameColumns(pubrel, rel);
+			same_indexes = RelSameIndexes(RelationGetIndexList(pubrel), RelationGetIndexList(rel));
 			table_close(rel, NoLock);
 			table_close(pubrel, NoLock);
+			/* its indexes changed: the candidate gets the new ones, its rows stay */
+			if (fit && !same_indexes)
+			{
+				ModelScope	scope;
+
+				ModelScopeEnter(&scope, ModelOwnerId(model), 0);
+				BuildMatchIndexes(t->published, t->relid);
+				ModelScopeLeave(&scope);
+			}
 		}
 		if (fit)
 		{
