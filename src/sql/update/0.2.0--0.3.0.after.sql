@@ -27,20 +27,3 @@ COMMENT ON EVENT TRIGGER medallion_follow_grants IS
 	'medallion: history copies and stored failing rows keep only the grants their published table allows now';
 /* copies made before: their grants were the table's when they were made */
 SELECT medallion.private_copies_follow();
-
-/* BEGIN staged deploys (#28): a stage is discarded when a definition it
- * depends on changes or goes (src/sql/after/65_stages.sql) */
-CREATE TRIGGER medallion_stage_follow
-	AFTER UPDATE ON medallion.models
-	FOR EACH ROW
-	WHEN (OLD.sql_hash IS DISTINCT FROM NEW.sql_hash)
-	EXECUTE FUNCTION medallion.stage_follow();
-COMMENT ON TRIGGER medallion_stage_follow ON medallion.models IS
-	'medallion: discards the stages that depend on a model whose definition changes';
-CREATE TRIGGER medallion_stage_follow_drop
-	AFTER DELETE ON medallion.models
-	FOR EACH ROW
-	EXECUTE FUNCTION medallion.stage_follow();
-COMMENT ON TRIGGER medallion_stage_follow_drop ON medallion.models IS
-	'medallion: discards the stages that depend on a model that is dropped';
-/* END staged deploys (#28) */
