@@ -180,6 +180,19 @@ run_extraction(Run *run, RunStep *step, AnalyzedModel *analyzed, int batch)
 }
 
 /*
+ * stage_later
+ *		A staged deploy keeps table candidates; what incremental and snapshot
+ *		models build goes into their published table, so one that needs
+ *		building is built when the stage is promoted: the step says so.
+ */
+static void
+stage_later(Run *run, RunStep *step)
+{
+	step->up_to_date = true;
+	step->build_reason = MemoryContextStrdup(run->context, "built when the stage is promoted");
+}
+
+/*
  * build_model
  *		Build one model from its binding by its materialization's build, run
  *		its tests against what was built, and apply it; runs as the model
@@ -193,15 +206,10 @@ build_model(Run *run, RunStep *step)
 	int			gucnest = 0;
 	ChangeCheck *check = NULL;
 
-	/*
-	 * A staged deploy keeps table candidates; what incremental and snapshot
-	 * models build goes into their published table, so they are built
-	 * when the stage is promoted.
-	 */
-	if (run->stage && (model->kind == MAT_INCREMENTAL || model->kind == MAT_SNAPSHOT))
+	/* a staged deploy extracts nothing: the promote does (stage_later) */
+	if (run->stage && model->mat->extracts)
 	{
-		step->up_to_date = true;
-		step->build_reason = MemoryContextStrdup(run->context, "built when the stage is promoted");
+		stage_later(run, step);
 		return;
 	}
 
@@ -290,6 +298,14 @@ build_model(Run *run, RunStep *step)
 				AtEOXact_GUC(true, gucnest);
 			return;
 		}
+	}
+
+	if (run->stage && (model->kind == MAT_INCREMENTAL || model->kind == MAT_SNAPSHOT))
+	{
+		stage_later(run, step);
+		if (gucnest > 0)
+			AtEOXact_GUC(true, gucnest);
+		return;
 	}
 
 	LedgerStart(run, step);

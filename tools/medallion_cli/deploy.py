@@ -212,7 +212,9 @@ def stage(db, tag, importer, out):
         names = ', '.join(f'{r[0]} {r[1]}' for r in changed_data)
         raise ProjectError(f'a stage keeps models and tests, not sources or seeds ({names} would change): '
                            f'deploy them first without --stage')
-    steps = db.query_params('SELECT model, status, message FROM medallion_stage_build(%s)', [f'tag:{tag}'])
+    built = db.query_params('SELECT model, status, message, materialized FROM medallion_stage_build(%s)',
+                            [f'tag:{tag}'])
+    steps = [b[:3] for b in built]
     out.write('== run (staged)\n')
     table(steps, ['model', 'status', 'message'], out)
     if refuse_failed(db, steps, 'staged'):
@@ -222,6 +224,12 @@ def stage(db, tag, importer, out):
     kept = staged_tables(db, stage_id)
     data_diff(db, kept, out)
     db.finish(commit=True)
+    # what the stage built but could not keep: its promote builds it
+    later = [b[0] for b in built if b[3] in ('table', 'incremental', 'snapshot') and b[0] not in kept and
+             (b[1] == 'success' or b[2] == 'built when the stage is promoted')]
+    if later:
+        out.write('== built when promoted (new, incremental or snapshot, or new columns)\n')
+        out.writelines(f'{name}\n' for name in later)
     out.write(f'== stage\nstaged {stage_id}\n')
     sys.stderr.write(f'medallion: staged {stage_id}: {len(kept)} candidate(s) kept, nothing published; '
                      f'publish them with "medallion promote {stage_id}", drop them with '
