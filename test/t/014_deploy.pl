@@ -152,6 +152,8 @@ my ($stage) = $out =~ /^staged (\d+)$/m;
 ok(defined $stage, '... it names the stage');
 like($out, qr/^int_order_totals\s+success\s+input model stg_orders was redefined/m, '... built what reads the change');
 like($out, qr/== data\n(.*\n)*int_order_totals\s+1\s+0\s/, '... and shows the data diff: a row goes');
+like($out, qr/== built when promoted [^\n]*\n(\w+\n)*int_orders_enriched\n/,
+	'... and what its promote builds (an incremental model reading the change)');
 like($err, qr/staged $stage: \d+ candidate\(s\) kept, nothing published; publish them with "medallion promote $stage"/,
 	'... and how to publish it');
 is(prod_state($prod), $before, '... prod publishes what it did');
