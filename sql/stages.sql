@@ -109,6 +109,30 @@ SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'silver.stg_orders'::r
 SELECT count(*) AS left_over FROM pg_class WHERE relnamespace = 'medallion_stage'::regnamespace;
 SELECT sum(amount) FROM silver.stg_orders;
 
+-- A definition that changes a table's columns (one added, one removed):
+-- the promote gives the published table the candidate's columns, as the
+-- build did, keeping its OID, and swaps the candidate in; nothing is
+-- built again
+CREATE TEMP TABLE oids_orders AS SELECT 'silver.stg_orders'::regclass::oid AS oid;
+BEGIN;
+SAVEPOINT s;
+SELECT medallion_create_model('stg_orders', 'SELECT id, amount * 2 AS amount, amount > 500 AS big FROM stg.orders',
+                              layer => 'silver', tags => '{stg}', indexes => '{amount}');
+SELECT model, status FROM medallion_stage_build('tag:stg');
+ROLLBACK TO SAVEPOINT s;
+SELECT medallion_stage_keep() AS stage_id \gset
+COMMIT;
+SELECT model, rows FROM medallion.stage_tables WHERE stage_id = :stage_id ORDER BY model;
+SELECT string_agg(attname, ', ' ORDER BY attnum) AS columns FROM pg_attribute
+ WHERE attrelid = 'silver.stg_orders'::regclass AND attnum > 0 AND NOT attisdropped;
+SELECT medallion_promote(:stage_id);
+SELECT string_agg(attname, ', ' ORDER BY attnum) AS columns FROM pg_attribute
+ WHERE attrelid = 'silver.stg_orders'::regclass AND attnum > 0 AND NOT attisdropped;
+SELECT 'silver.stg_orders'::regclass::oid = oid AS same_oid FROM oids_orders;
+SELECT count(*) FILTER (WHERE big) AS big, sum(amount) FROM silver.stg_orders;
+SELECT * FROM gold.stg_total;
+SELECT model, status FROM medallion_run('tag:stg');
+
 -- ---------------------------------------------------------------------
 -- Discard
 -- ---------------------------------------------------------------------

@@ -920,15 +920,85 @@ BuildHoldRows(Oid candidate, MemoryContext cxt, ResourceOwner owner)
 	return store;
 }
 
+/* Do two tuple descriptors have the same physical columns (dropped ones included)? */
+static bool
+same_layout(TupleDesc a, TupleDesc b)
+{
+	if (a->natts != b->natts)
+		return false;
+	for (int i = 0; i < a->natts; i++)
+	{
+		Form_pg_attribute x = TupleDescAttr(a, i);
+		Form_pg_attribute y = TupleDescAttr(b, i);
+
+		if (x->attisdropped != y->attisdropped ||
+			(!x->attisdropped && (x->atttypid != y->atttypid || x->atttypmod != y->atttypmod)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * BuildAlterLike
+ *		Give table relid the live columns of desc, as a run's build gives a
+ *		table model's published table the query's columns: new ones added
+ *		(in desc's order), removed ones dropped, retyped ones retyped.  With
+ *		model (relid is its published table), the bindings that read a
+ *		column dropped or retyped are dropped and their names returned
+ *		(their models must be bound again); an error names any other object
+ *		that reads one.  Runs as the model owner.
+ */
+List *
+BuildAlterLike(Oid relid, TupleDesc desc, ModelDef *model)
+{
+	List	   *columns = NIL;
+	List	   *unbound = NIL;
+	Relation	rel;
+	SchemaChange *change;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		ModelColumn *col;
+
+		if (att->attisdropped)
+			continue;
+		col = palloc0(sizeof(ModelColumn));
+		col->name = pstrdup(NameStr(att->attname));
+		col->type = att->atttypid;
+		col->typmod = att->atttypmod;
+		col->collation = att->attcollation;
+		columns = lappend(columns, col);
+	}
+	rel = table_open(relid, AccessExclusiveLock);
+	change = BuildSchemaChange(rel, columns);
+	if (model != NULL && (change->removed != NIL || change->retyped != NIL))
+	{
+		List	   *touched = list_copy(change->removed);
+		ListCell   *lc;
+
+		foreach(lc, change->retyped)
+			touched = lappend(touched, ((ModelColumn *) lfirst(lc))->name);
+		unbound = BuildCheckDependents(model, rel, touched);
+	}
+	table_close(rel, NoLock);
+	if (change->added != NIL || change->removed != NIL || change->retyped != NIL)
+		alter_published(relid, change, true);
+	return unbound;
+}
+
 /*
  * BuildStagedCandidate
  *		A candidate of model made again from rows held by BuildHoldRows
- *		(shaped as desc, which must be the published table's shape): a heap
- *		made from the published table, filled, with clones of its indexes,
- *		analyzed, moved to medallion_stage as name.  It stays its owner's
- *		only (no grants, no policies: nobody else reads it).  Returns its
- *		OID, or InvalidOid when the published table's columns are no
- *		longer desc's.
+ *		(shaped as desc): a heap made from the published table, given
+ *		desc's columns when the build changed them (BuildAlterLike, as the
+ *		build altered the published table), filled, analyzed, moved to
+ *		medallion_stage as name.  When its columns are the published
+ *		table's it gets clones of its indexes; otherwise the promote gives
+ *		it the indexes of the published table altered alike.  It stays its
+ *		owner's only (no grants, no policies: nobody else reads it).
+ *		Returns its OID, or InvalidOid when desc's columns cannot be made
+ *		so.
  */
 Oid
 BuildStagedCandidate(ModelDef *model, Tuplestorestate *rows, TupleDesc desc, const char *name)
@@ -947,22 +1017,26 @@ BuildStagedCandidate(ModelDef *model, Tuplestorestate *rows, TupleDesc desc, con
 	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
 		return InvalidOid;
 	pubrel = table_open(published, AccessShareLock);
-	same = RelationGetDescr(pubrel)->natts == desc->natts;
-	for (int i = 0; same && i < desc->natts; i++)
-	{
-		Form_pg_attribute a = TupleDescAttr(RelationGetDescr(pubrel), i);
-		Form_pg_attribute b = TupleDescAttr(desc, i);
-
-		same = a->attisdropped == b->attisdropped &&
-			(a->attisdropped || (a->atttypid == b->atttypid && a->atttypmod == b->atttypmod));
-	}
-	heap = same ? make_new_heap(published, pubrel->rd_rel->reltablespace, pubrel->rd_rel->relam,
-								pubrel->rd_rel->relpersistence, AccessShareLock) : InvalidOid;
+	same = same_layout(RelationGetDescr(pubrel), desc);
+	heap = make_new_heap(published, pubrel->rd_rel->reltablespace, pubrel->rd_rel->relam,
+						 pubrel->rd_rel->relpersistence, AccessShareLock);
 	table_close(pubrel, NoLock);
-	if (!same)
-		return InvalidOid;
 	CommandCounterIncrement();
 	RelKeepFromAutovacuum(heap);
+	if (!same)
+	{
+		bool		made;
+
+		(void) BuildAlterLike(heap, desc, NULL);
+		rel = table_open(heap, NoLock);
+		made = same_layout(RelationGetDescr(rel), desc);
+		table_close(rel, NoLock);
+		if (!made)
+		{
+			BindDropRelation(heap);
+			return InvalidOid;
+		}
+	}
 
 	rel = table_open(heap, NoLock);
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
@@ -977,7 +1051,8 @@ BuildStagedCandidate(ModelDef *model, Tuplestorestate *rows, TupleDesc desc, con
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
 
-	clone_indexes(published, heap, &published_indexes, &heap_indexes);
+	if (same)
+		clone_indexes(published, heap, &published_indexes, &heap_indexes);
 	if (build_analyze)
 		SqlUtility(psprintf("ANALYZE %s", SqlRelationName(heap)));
 	move_candidate(heap, MEDALLION_STAGE_SCHEMA, name);

@@ -28,11 +28,13 @@
  *
  * medallion_promote applies the pending definitions as the caller (the
  * role that staged it, or one with its privileges), swaps each kept
- * candidate in as a run publishes (publish.c), restores the build state
- * recorded with it, and runs the stage's selector change-aware: a model
- * whose inputs changed since it was staged (or that was not kept: new
- * models, incremental and snapshot models, changed columns) is built
- * then; the others are up to date.  All of it in the caller's
+ * candidate in as a run publishes (publish.c; a table whose columns the
+ * build changed takes the candidate's first, and a candidate gets indexes
+ * the definition changed), restores the build state recorded with it,
+ * and runs the stage's selector change-aware: a model whose inputs
+ * changed since it was staged (or that was not kept: new models,
+ * incremental and snapshot models) is built then; the others are up to
+ * date.  All of it in the caller's
  * transaction.  A definition that a stage depends on changing meanwhile
  * discards it (the trigger medallion.stage_follow on medallion.models).
  *
@@ -64,6 +66,7 @@
 #include "build.h"
 #include "catalog.h"
 #include "medallion.h"
+#include "model.h"
 #include "publish.h"
 #include "relation.h"
 #include "run.h"
@@ -213,9 +216,8 @@ static const char *const capture_sql =
 /*
  * StageHold
  *		At the end of medallion_stage_build's run, instead of publishing:
- *		hold the rows of every table candidate built (one whose columns the
- *		build changed is built again at promote) and what the stage needs of
- *		the catalog, in TopTransactionContext.
+ *		hold the rows of every table candidate built, with its columns, and
+ *		what the stage needs of the catalog, in TopTransactionContext.
  */
 void
 StageHold(Run *run)
@@ -261,7 +263,7 @@ StageHold(Run *run)
 				stage->not_built++;
 				continue;
 			}
-			if (cand == NULL || cand->delta || cand->kept || cand->schema_changed)
+			if (cand == NULL || cand->delta || cand->kept)
 				continue;
 			h = MemoryContextAllocZero(TopTransactionContext, sizeof(HeldCandidate));
 			h->model = MemoryContextStrdup(TopTransactionContext, step->model->name);
@@ -554,6 +556,30 @@ publish_staged(int64 id)
 			bool		same_indexes;
 
 			fit = RelSameColumns(pubrel, rel);
+			if (!fit)
+			{
+				/*
+				 * Its build changed the columns (the published table kept
+				 * its own, having rows): the table takes the candidate's
+				 * now, as the build altered it, its readers bound again.
+				 */
+				TupleDesc	desc = CreateTupleDescCopy(RelationGetDescr(rel));
+				ModelScope	scope;
+				List	   *unbound;
+
+				table_close(rel, NoLock);
+				table_close(pubrel, NoLock);
+				RelLockPatiently(list_make1_oid(t->published));
+				ModelScopeEnter(&scope, ModelOwnerId(model), 0);
+				unbound = BuildAlterLike(t->published, desc, model);
+				BuildEnsureIndexes(model, t->published);
+				ModelScopeLeave(&scope);
+				if (unbound != NIL)
+					ModelRebindReaders(unbound, model->name);
+				pubrel = table_open(t->published, AccessShareLock);
+				rel = table_open(t->relid, AccessShareLock);
+				fit = RelSameColumns(pubrel, rel);
+			}
 			same_indexes = RelSameIndexes(RelationGetIndexList(pubrel), RelationGetIndexList(rel));
 			table_close(rel, NoLock);
 			table_close(pubrel, NoLock);
