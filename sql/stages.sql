@@ -133,6 +133,24 @@ SELECT count(*) FILTER (WHERE big) AS big, sum(amount) FROM silver.stg_orders;
 SELECT * FROM gold.stg_total;
 SELECT model, status FROM medallion_run('tag:stg');
 
+-- A model the definitions add: its candidate is kept as a table of its
+-- own, and the promote swaps it into the table its definition makes
+BEGIN;
+SAVEPOINT s;
+SELECT medallion_create_model('stg_by_size', 'SELECT big, count(*) AS n FROM silver.stg_orders GROUP BY big',
+                              layer => 'gold', tags => '{stg}', indexes => '{big}');
+SELECT medallion_add_test('stg_by_size', 'unique', column_name => 'big');
+SELECT model, status FROM medallion_stage_build('tag:stg');
+ROLLBACK TO SAVEPOINT s;
+SELECT medallion_stage_keep() AS stage_id \gset
+COMMIT;
+SELECT model, rows, published = 0 AS new FROM medallion.stage_tables WHERE stage_id = :stage_id;
+SELECT to_regclass('gold.stg_by_size') AS published;
+SELECT medallion_promote(:stage_id);
+SELECT * FROM gold.stg_by_size ORDER BY big;
+SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'gold.stg_by_size'::regclass;
+SELECT model, status FROM medallion_run('tag:stg');
+
 -- ---------------------------------------------------------------------
 -- Discard
 -- ---------------------------------------------------------------------
@@ -229,6 +247,7 @@ SELECT medallion_discard(:stage_id);
 \set VERBOSITY terse
 
 SELECT medallion_drop_model('stg_total');
+SELECT medallion_drop_model('stg_by_size');
 SELECT medallion_drop_model('stg_orders');
 SELECT medallion_drop_model('stg_other');
 DROP SCHEMA stg CASCADE;

@@ -68,8 +68,8 @@ extern void BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers)
 extern Tuplestorestate *BuildHoldRows(Oid candidate, MemoryContext cxt, ResourceOwner owner);
 extern void BuildMatchIndexes(Oid published, Oid candidate);
 extern List *BuildAlterLike(Oid relid, TupleDesc desc, ModelDef *model);
-extern Oid	BuildStagedCandidate(ModelDef *model, Tuplestorestate *rows, TupleDesc desc,
-								 const char *name);
+extern Oid	BuildStagedCandidate(ModelDef *model, Oid owner, Tuplestorestate *rows,
+								 TupleDesc desc, const char *name);
 extern Candidate *BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate,
 									  int64 rows);
 extern Candidate *BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed,

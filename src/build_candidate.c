@@ -987,32 +987,77 @@ BuildAlterLike(Oid relid, TupleDesc desc, ModelDef *model)
 	return unbound;
 }
 
+/* Insert the rows held in a tuplestore into heap, frozen (it is new). */
+static void
+fill_from_store(Oid heap, Tuplestorestate *rows)
+{
+	Relation	rel = table_open(heap, NoLock);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	BulkInsertState bistate = GetBulkInsertState();
+	CommandId	cid = GetCurrentCommandId(true);
+
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+		table_tuple_insert(rel, slot, cid, TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN, bistate);
+	FreeBulkInsertState(bistate);
+	table_finish_bulk_insert(rel, TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+}
+
 /*
  * BuildStagedCandidate
- *		A candidate of model made again from rows held by BuildHoldRows
- *		(shaped as desc): a heap made from the published table, given
- *		desc's columns when the build changed them (BuildAlterLike, as the
- *		build altered the published table), filled, analyzed, moved to
- *		medallion_stage as name.  When its columns are the published
- *		table's it gets clones of its indexes; otherwise the promote gives
- *		it the indexes of the published table altered alike.  It stays its
- *		owner's only (no grants, no policies: nobody else reads it).
- *		Returns its OID, or InvalidOid when desc's columns cannot be made
- *		so.
+ *		A candidate made again from rows held by BuildHoldRows (shaped as
+ *		desc), in medallion_stage as name, its owner's only (no grants, no
+ *		policies: nobody else reads it); analyzed.  For model, a heap made
+ *		from its published table, given desc's columns when the build
+ *		changed them (BuildAlterLike, as the build altered the published
+ *		table); with the published table's indexes when its columns are
+ *		theirs, otherwise the promote gives it those of the published table
+ *		altered alike.  Without model (the definitions add it), a new table
+ *		of owner with desc's columns, which the promote gives the indexes of
+ *		the table the definition makes.  Returns its OID, or InvalidOid when
+ *		desc's columns cannot be made so.
  */
 Oid
-BuildStagedCandidate(ModelDef *model, Tuplestorestate *rows, TupleDesc desc, const char *name)
+BuildStagedCandidate(ModelDef *model, Oid owner, Tuplestorestate *rows, TupleDesc desc,
+					 const char *name)
 {
-	Oid			published = RelPublished(model);
+	Oid			published = model ? RelPublished(model) : InvalidOid;
 	Relation	pubrel;
 	Relation	rel;
 	Oid			heap;
-	TupleTableSlot *slot;
-	BulkInsertState bistate;
-	CommandId	cid;
 	List	   *published_indexes;
 	List	   *heap_indexes;
 	bool		same;
+
+	if (model == NULL)
+	{
+		List	   *columns = NIL;
+
+		for (int i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+			ModelColumn *col;
+
+			if (att->attisdropped)
+				return InvalidOid;	/* a table made new has none */
+			col = palloc0(sizeof(ModelColumn));
+			col->name = pstrdup(NameStr(att->attname));
+			col->type = att->atttypid;
+			col->typmod = att->atttypmod;
+			col->collation = att->attcollation;
+			columns = lappend(columns, col);
+		}
+		SqlCreateOwnedTable(MEDALLION_STAGE_SCHEMA, name, SqlColumnDefinitions(columns), owner);
+		heap = get_relname_relid(name, get_namespace_oid(MEDALLION_STAGE_SCHEMA, false));
+		RelKeepFromAutovacuum(heap);
+		fill_from_store(heap, rows);
+		if (build_analyze)
+			SqlUtility(psprintf("ANALYZE %s", SqlRelationName(heap)));
+		return heap;
+	}
 
 	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
 		return InvalidOid;
@@ -1037,20 +1082,7 @@ BuildStagedCandidate(ModelDef *model, Tuplestorestate *rows, TupleDesc desc, con
 			return InvalidOid;
 		}
 	}
-
-	rel = table_open(heap, NoLock);
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
-	bistate = GetBulkInsertState();
-	cid = GetCurrentCommandId(true);
-	tuplestore_rescan(rows);
-	while (tuplestore_gettupleslot(rows, true, false, slot))
-		table_tuple_insert(rel, slot, cid, TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN, bistate);
-	FreeBulkInsertState(bistate);
-	table_finish_bulk_insert(rel, TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, NoLock);
-	CommandCounterIncrement();
-
+	fill_from_store(heap, rows);
 	if (same)
 		clone_indexes(published, heap, &published_indexes, &heap_indexes);
 	if (build_analyze)

@@ -49,6 +49,7 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
@@ -81,9 +82,10 @@ PG_FUNCTION_INFO_V1(medallion_discard);
 typedef struct HeldCandidate
 {
 	char	   *model;
+	Oid			owner;			/* the model's owner */
 	Oid			published;
 	int64		rows;
-	TupleDesc	desc;			/* the candidate's (the published table's shape) */
+	TupleDesc	desc;			/* the candidate's columns */
 	Tuplestorestate *store;
 } HeldCandidate;
 
@@ -267,6 +269,7 @@ StageHold(Run *run)
 				continue;
 			h = MemoryContextAllocZero(TopTransactionContext, sizeof(HeldCandidate));
 			h->model = MemoryContextStrdup(TopTransactionContext, step->model->name);
+			h->owner = ModelOwnerId(step->model);
 			h->published = cand->published;
 			h->rows = cand->rows;
 			rel = relation_open(cand->candidate, AccessShareLock);
@@ -406,18 +409,23 @@ medallion_stage_keep(PG_FUNCTION_ARGS)
 		ModelScope	scope;
 		Oid			relid;
 
-		/* a model the new definitions added is built when the stage is promoted */
-		if (model == NULL || RelPublished(model) != h->published)
+		/*
+		 * A model the new definitions add has no published table yet: its
+		 * candidate is made new, recorded with no published table (the
+		 * promote's definition makes it).
+		 */
+		if (model != NULL && RelPublished(model) != h->published)
 			continue;
-		ModelScopeEnter(&scope, ModelOwnerId(model), 0);
-		relid = BuildStagedCandidate(model, h->store, h->desc,
-									 psprintf("s" INT64_FORMAT "_%u", id, h->published));
+		ModelScopeEnter(&scope, h->owner, 0);
+		relid = BuildStagedCandidate(model, h->owner, h->store, h->desc,
+									 model ? psprintf("s" INT64_FORMAT "_%u", id, h->published) :
+									 psprintf("s" INT64_FORMAT "_new%d", id, foreach_current_index(lc)));
 		ModelScopeLeave(&scope);
 		if (!OidIsValid(relid))
 			continue;
 		tabvalues[1] = CStringGetTextDatum(h->model);
 		tabvalues[2] = ObjectIdGetDatum(relid);
-		tabvalues[3] = ObjectIdGetDatum(h->published);
+		tabvalues[3] = ObjectIdGetDatum(model ? h->published : InvalidOid);
 		tabvalues[4] = Int64GetDatum(h->rows);
 		CatalogExecute("INSERT INTO medallion.stage_tables (stage_id, model, relid, published, rows) "
 					   "VALUES ($1, $2, $3, $4, $5)", 5, tabtypes, tabvalues, NULL,
@@ -548,7 +556,11 @@ publish_staged(int64 id)
 		ModelDef   *model = CatalogGetModel(t->model, true);
 		bool		fit = false;
 
-		if (model != NULL && RelPublished(model) == t->published &&
+		/* a model the stage added: the table its definition just made */
+		if (model != NULL && !OidIsValid(t->published) &&
+			get_rel_relkind(RelPublished(model)) == RELKIND_RELATION)
+			t->published = RelPublished(model);
+		if (model != NULL && OidIsValid(t->published) && RelPublished(model) == t->published &&
 			get_rel_namespace(t->relid) == get_namespace_oid(MEDALLION_STAGE_SCHEMA, false))
 		{
 			Relation	pubrel = table_open(t->published, AccessShareLock);

@@ -228,7 +228,7 @@ def stage(db, tag, importer, out):
     later = [b[0] for b in built if b[3] in ('table', 'incremental', 'snapshot') and b[0] not in kept and
              (b[1] == 'success' or b[2] == 'built when the stage is promoted')]
     if later:
-        out.write('== built when promoted (new models, incremental and snapshot models)\n')
+        out.write('== built when promoted (incremental and snapshot models)\n')
         out.writelines(f'{name}\n' for name in later)
     out.write(f'== stage\nstaged {stage_id}\n')
     sys.stderr.write(f'medallion: staged {stage_id}: {len(kept)} candidate(s) kept, nothing published; '
