@@ -951,25 +951,11 @@ same_layout(TupleDesc a, TupleDesc b)
 List *
 BuildAlterLike(Oid relid, TupleDesc desc, ModelDef *model)
 {
-	List	   *columns = NIL;
+	List	   *columns = SqlLiveColumns(desc);
 	List	   *unbound = NIL;
 	Relation	rel;
 	SchemaChange *change;
 
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		ModelColumn *col;
-
-		if (att->attisdropped)
-			continue;
-		col = palloc0(sizeof(ModelColumn));
-		col->name = pstrdup(NameStr(att->attname));
-		col->type = att->atttypid;
-		col->typmod = att->atttypmod;
-		col->collation = att->attcollation;
-		columns = lappend(columns, col);
-	}
 	rel = table_open(relid, AccessExclusiveLock);
 	change = BuildSchemaChange(rel, columns);
 	if (model != NULL && (change->removed != NIL || change->retyped != NIL))
@@ -1034,22 +1020,10 @@ BuildStagedCandidate(ModelDef *model, Oid owner, Tuplestorestate *rows, TupleDes
 
 	if (model == NULL)
 	{
-		List	   *columns = NIL;
+		List	   *columns = SqlLiveColumns(desc);
 
-		for (int i = 0; i < desc->natts; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, i);
-			ModelColumn *col;
-
-			if (att->attisdropped)
-				return InvalidOid;	/* a table made new has none */
-			col = palloc0(sizeof(ModelColumn));
-			col->name = pstrdup(NameStr(att->attname));
-			col->type = att->atttypid;
-			col->typmod = att->atttypmod;
-			col->collation = att->attcollation;
-			columns = lappend(columns, col);
-		}
+		if (list_length(columns) != desc->natts)
+			return InvalidOid;	/* a table made new has no dropped column */
 		SqlCreateOwnedTable(MEDALLION_STAGE_SCHEMA, name, SqlColumnDefinitions(columns), owner);
 		heap = get_relname_relid(name, get_namespace_oid(MEDALLION_STAGE_SCHEMA, false));
 		RelKeepFromAutovacuum(heap);
