@@ -40,6 +40,7 @@ OBJS = \
 	src/run_ledger.o \
 	src/run_state.o \
 	src/run_cron.o \
+	src/run_stage.o \
 	src/scale.o \
 	src/changes_triggers.o \
 	src/changes_inputs.o \
@@ -109,8 +110,13 @@ SQL_PRIVILEGES = src/sql/install/90_privileges.sql
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_STATE) $(SQL_FUNCTIONS) $(SQL_AFTER) $(SQL_PRIVILEGES)
 	cat $^ > $@
 
-$(EXTENSION)--0.2.0--0.3.0.sql: src/sql/update/0.2.0--0.3.0.sql $(SQL_FUNCTIONS) \
-		src/sql/update/0.2.0--0.3.0.after.sql $(SQL_PRIVILEGES)
+# Sections whose state is new in 0.3.0 are written once, in the install
+# script's parts, and the update takes them as they are.
+SQL_NEW_0_3_0 = src/sql/install/65_stages.sql
+SQL_AFTER_NEW_0_3_0 = src/sql/after/65_stages.sql
+
+$(EXTENSION)--0.2.0--0.3.0.sql: src/sql/update/0.2.0--0.3.0.sql $(SQL_NEW_0_3_0) $(SQL_FUNCTIONS) \
+		src/sql/update/0.2.0--0.3.0.after.sql $(SQL_AFTER_NEW_0_3_0) $(SQL_PRIVILEGES)
 	cat $^ > $@
 
 medallion-dbt: $(wildcard tools/medallion_dbt/*.py)

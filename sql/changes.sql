@@ -15,7 +15,7 @@ SELECT medallion_create_model('chg_by_region',
 SELECT medallion_create_model('chg_view', 'SELECT region, amount FROM chg_by_region', layer => 'gold',
                               materialized => 'view');
 -- the model owner owns the table it reads: its writes are tracked
-SELECT tgname, tgenabled, tgtype FROM pg_trigger WHERE tgrelid = 'chg.orders'::regclass;
+SELECT tgname, tgenabled, tgtype FROM pg_trigger WHERE tgrelid = 'chg.orders'::regclass ORDER BY tgname;
 
 -- a run builds each model and records what it read; the next one skips them
 SELECT model, status, rows, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('chg_orders+');

@@ -11,6 +11,8 @@
 #define MEDALLION_BUILD_H
 
 #include "utils/relcache.h"
+#include "utils/resowner.h"
+#include "utils/tuplestore.h"
 
 #include "analyze.h"
 #include "catalog.h"
@@ -63,6 +65,11 @@ extern Candidate *BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed,
 									  const char *sql, List *redirect_from,
 									  List *redirect_to, bool allow_alter, bool whole);
 extern void BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers);
+extern Tuplestorestate *BuildHoldRows(Oid candidate, MemoryContext cxt, ResourceOwner owner);
+extern void BuildMatchIndexes(Oid published, Oid candidate);
+extern List *BuildAlterLike(Oid relid, TupleDesc desc, ModelDef *model);
+extern Oid	BuildStagedCandidate(ModelDef *model, Oid owner, Tuplestorestate *rows,
+								 TupleDesc desc, const char *name);
 extern Candidate *BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate,
 									  int64 rows);
 extern Candidate *BuildIncrementalCandidate(ModelDef *model, AnalyzedModel *analyzed,

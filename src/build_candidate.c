@@ -90,6 +90,9 @@
 #include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+#include "access/heaptoast.h"
 
 #include "bind.h"
 #include "build.h"
@@ -856,6 +859,26 @@ BuildDropCandidate(Candidate *cand)
 }
 
 /*
+ * move_candidate
+ *		Move a candidate heap into the schema medallion keeps it in
+ *		(medallion_build, medallion_stage), under name.
+ */
+static void
+move_candidate(Oid relid, const char *schema, const char *name)
+{
+	Oid			nsp = get_namespace_oid(schema, false);
+	Relation	rel = table_open(relid, AccessExclusiveLock);
+	ObjectAddresses *moved = new_object_addresses();
+
+	AlterTableNamespaceInternal(rel, RelationGetNamespace(rel), nsp, moved);
+	free_object_addresses(moved);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+	RenameRelationInternal(relid, name, true, false);
+	CommandCounterIncrement();
+}
+
+/*
  * BuildMoveToBuildSchema
  *		Move a candidate just built into medallion_build under its name for
  *		the run (in the worker, before it commits).  Its privileges become
@@ -866,21 +889,12 @@ BuildDropCandidate(Candidate *cand)
 void
 BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers)
 {
-	Oid			nsp = get_namespace_oid(MEDALLION_BUILD_SCHEMA, false);
-	Relation	rel = table_open(cand->candidate, AccessExclusiveLock);
-	Oid			owner = rel->rd_rel->relowner;
-	ObjectAddresses *moved = new_object_addresses();
+	Oid			owner = SqlRelationOwner(cand->candidate);
 	Acl		   *acl = acldefault(OBJECT_TABLE, owner);
 	ListCell   *lc;
 
-	AlterTableNamespaceInternal(rel, RelationGetNamespace(rel), nsp, moved);
-	free_object_addresses(moved);
-	table_close(rel, NoLock);
-	CommandCounterIncrement();
-	RenameRelationInternal(cand->candidate,
-						   psprintf("r" INT64_FORMAT "_%u", run_id, cand->published), true, false);
-	CommandCounterIncrement();
-
+	move_candidate(cand->candidate, MEDALLION_BUILD_SCHEMA,
+				   psprintf("r" INT64_FORMAT "_%u", run_id, cand->published));
 	foreach(lc, readers)
 	{
 		AclItem		item;
@@ -893,6 +907,198 @@ BuildMoveToBuildSchema(Candidate *cand, int64 run_id, List *readers)
 		acl = aclupdate(acl, &item, ACL_MODECHG_ADD, owner, DROP_RESTRICT);
 	}
 	BuildSetAcl(cand->candidate, PointerGetDatum(acl), false);
+}
+
+/*
+ * BuildHoldRows
+ *		The rows of a candidate, copied into a tuplestore allocated in cxt
+ *		whose temporary files belong to owner, so that it outlives the
+ *		rollback of the subtransaction that built the candidate (a staged
+ *		deploy rolls back the definitions it built with).  Values stored
+ *		out of line are copied inline: the candidate's TOAST table goes
+ *		with it.
+ */
+Tuplestorestate *
+BuildHoldRows(Oid candidate, MemoryContext cxt, ResourceOwner owner)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ResourceOwner oldowner = CurrentResourceOwner;
+	Tuplestorestate *store;
+	Relation	rel = table_open(candidate, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Snapshot	snapshot;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+
+	CurrentResourceOwner = owner;
+	store = tuplestore_begin_heap(false, false, work_mem);
+	CurrentResourceOwner = oldowner;
+	MemoryContextSwitchTo(old);
+
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		HeapTuple	flat = HeapTupleHasExternal(tuple) ? toast_flatten_tuple(tuple, desc) : tuple;
+
+		old = MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		tuplestore_puttuple(store, flat);
+		CurrentResourceOwner = oldowner;
+		MemoryContextSwitchTo(old);
+		if (flat != tuple)
+			heap_freetuple(flat);
+	}
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return store;
+}
+
+/* Do two tuple descriptors have the same physical columns (dropped ones included)? */
+static bool
+same_layout(TupleDesc a, TupleDesc b)
+{
+	if (a->natts != b->natts)
+		return false;
+	for (int i = 0; i < a->natts; i++)
+	{
+		Form_pg_attribute x = TupleDescAttr(a, i);
+		Form_pg_attribute y = TupleDescAttr(b, i);
+
+		if (x->attisdropped != y->attisdropped ||
+			(!x->attisdropped && (x->atttypid != y->atttypid || x->atttypmod != y->atttypmod)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * BuildAlterLike
+ *		Give table relid the live columns of desc, as a run's build gives a
+ *		table model's published table the query's columns: new ones added
+ *		(in desc's order), removed ones dropped, retyped ones retyped.  With
+ *		model (relid is its published table), the bindings that read a
+ *		column dropped or retyped are dropped and their names returned
+ *		(their models must be bound again); an error names any other object
+ *		that reads one.  Runs as the model owner.
+ */
+List *
+BuildAlterLike(Oid relid, TupleDesc desc, ModelDef *model)
+{
+	List	   *columns = SqlLiveColumns(desc);
+	List	   *unbound = NIL;
+	Relation	rel;
+	SchemaChange *change;
+
+	rel = table_open(relid, AccessExclusiveLock);
+	change = BuildSchemaChange(rel, columns);
+	if (model != NULL && (change->removed != NIL || change->retyped != NIL))
+	{
+		List	   *touched = list_copy(change->removed);
+		ListCell   *lc;
+
+		foreach(lc, change->retyped)
+			touched = lappend(touched, ((ModelColumn *) lfirst(lc))->name);
+		unbound = BuildCheckDependents(model, rel, touched);
+	}
+	table_close(rel, NoLock);
+	if (change->added != NIL || change->removed != NIL || change->retyped != NIL)
+		alter_published(relid, change, true);
+	return unbound;
+}
+
+/* Insert the rows held in a tuplestore into heap, frozen (it is new). */
+static void
+fill_from_store(Oid heap, Tuplestorestate *rows)
+{
+	Relation	rel = table_open(heap, NoLock);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	BulkInsertState bistate = GetBulkInsertState();
+	CommandId	cid = GetCurrentCommandId(true);
+
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+		table_tuple_insert(rel, slot, cid, TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN, bistate);
+	FreeBulkInsertState(bistate);
+	table_finish_bulk_insert(rel, TABLE_INSERT_SKIP_FSM | TABLE_INSERT_FROZEN);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+}
+
+/*
+ * BuildStagedCandidate
+ *		A candidate made again from rows held by BuildHoldRows (shaped as
+ *		desc), in medallion_stage as name, its owner's only (no grants, no
+ *		policies: nobody else reads it); analyzed.  For model, a heap made
+ *		from its published table, given desc's columns when the build
+ *		changed them (BuildAlterLike, as the build altered the published
+ *		table); with the published table's indexes when its columns are
+ *		theirs, otherwise the promote gives it those of the published table
+ *		altered alike.  Without model (the definitions add it), a new table
+ *		of owner with desc's columns, which the promote gives the indexes of
+ *		the table the definition makes.  Returns its OID, or InvalidOid when
+ *		desc's columns cannot be made so.
+ */
+Oid
+BuildStagedCandidate(ModelDef *model, Oid owner, Tuplestorestate *rows, TupleDesc desc,
+					 const char *name)
+{
+	Oid			published = model ? RelPublished(model) : InvalidOid;
+	Relation	pubrel;
+	Relation	rel;
+	Oid			heap;
+	List	   *published_indexes;
+	List	   *heap_indexes;
+	bool		same;
+
+	if (model == NULL)
+	{
+		List	   *columns = SqlLiveColumns(desc);
+
+		if (list_length(columns) != desc->natts)
+			return InvalidOid;	/* a table made new has no dropped column */
+		SqlCreateOwnedTable(MEDALLION_STAGE_SCHEMA, name, SqlColumnDefinitions(columns), owner);
+		heap = get_relname_relid(name, get_namespace_oid(MEDALLION_STAGE_SCHEMA, false));
+		RelKeepFromAutovacuum(heap);
+		fill_from_store(heap, rows);
+		if (build_analyze)
+			SqlUtility(psprintf("ANALYZE %s", SqlRelationName(heap)));
+		return heap;
+	}
+
+	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
+		return InvalidOid;
+	pubrel = table_open(published, AccessShareLock);
+	same = same_layout(RelationGetDescr(pubrel), desc);
+	heap = make_new_heap(published, pubrel->rd_rel->reltablespace, pubrel->rd_rel->relam,
+						 pubrel->rd_rel->relpersistence, AccessShareLock);
+	table_close(pubrel, NoLock);
+	CommandCounterIncrement();
+	RelKeepFromAutovacuum(heap);
+	if (!same)
+	{
+		bool		made;
+
+		(void) BuildAlterLike(heap, desc, NULL);
+		rel = table_open(heap, NoLock);
+		made = same_layout(RelationGetDescr(rel), desc);
+		table_close(rel, NoLock);
+		if (!made)
+		{
+			BindDropRelation(heap);
+			return InvalidOid;
+		}
+	}
+	fill_from_store(heap, rows);
+	if (same)
+		clone_indexes(published, heap, &published_indexes, &heap_indexes);
+	if (build_analyze)
+		SqlUtility(psprintf("ANALYZE %s", SqlRelationName(heap)));
+	move_candidate(heap, MEDALLION_STAGE_SCHEMA, name);
+	return heap;
 }
 
 /*
@@ -931,6 +1137,29 @@ BuildAdoptCandidate(ModelDef *model, List *columns, Oid candidate, int64 rows)
 	table_close(pubrel, NoLock);
 	ContractVerifyCandidate(model, cand->published, cand->candidate);
 	return cand;
+}
+
+/*
+ * BuildMatchIndexes
+ *		Give a candidate kept apart (a staged one) the published table's
+ *		indexes when they no longer pair up (the model's indexes changed
+ *		since it was built): its own are dropped and the published table's
+ *		cloned.  The rows are not read again.
+ */
+void
+BuildMatchIndexes(Oid published, Oid candidate)
+{
+	Relation	rel = table_open(candidate, AccessExclusiveLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	List	   *published_indexes;
+	List	   *candidate_indexes;
+	ListCell   *lc;
+
+	table_close(rel, NoLock);
+	foreach(lc, indexes)
+		BindDropRelation(lfirst_oid(lc));
+	CommandCounterIncrement();
+	clone_indexes(published, candidate, &published_indexes, &candidate_indexes);
 }
 
 /*

@@ -20,6 +20,8 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
+
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -357,6 +359,23 @@ CatalogLockDefinitions(void)
 		definitions_callback = true;
 	}
 	definitions_locked = true;
+}
+
+/*
+ * CatalogLockModel
+ *		Take the run lock of a model (MEDALLION_LOCK_MODEL, by the hash of its
+ *		name) to the end of the transaction: two runs never build one model
+ *		at once.  Without wait, returns false when another session holds it.
+ */
+bool
+CatalogLockModel(const char *name, bool wait)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY,
+						 (uint32) DatumGetInt32(hash_any((const unsigned char *) name, strlen(name))),
+						 MEDALLION_LOCK_MODEL);
+	return LockAcquire(&tag, ExclusiveLock, false, !wait) != LOCKACQUIRE_NOT_AVAIL;
 }
 
 /* A statement prepared once per session (CatalogQuery). */

@@ -329,6 +329,7 @@ extern bool CatalogBool(HeapTuple tuple, TupleDesc desc, int col);
 #define CATALOG_DEFINITIONS_WAIT_MS 30000
 
 extern void CatalogLockDefinitions(void);
+extern bool CatalogLockModel(const char *name, bool wait);
 extern bool CatalogTryLockTrim(void);
 
 /* catalog_tables.c */

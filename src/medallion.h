@@ -14,6 +14,7 @@
 #define MEDALLION_CATALOG_SCHEMA	"medallion"
 #define MEDALLION_BIND_SCHEMA		"medallion_bind"	/* bound queries */
 #define MEDALLION_BUILD_SCHEMA		"medallion_build"	/* workers' candidates */
+#define MEDALLION_STAGE_SCHEMA		"medallion_stage"	/* staged deploys' candidates */
 #define MEDALLION_HISTORY_SCHEMA	"medallion_history" /* previous versions */
 #define MEDALLION_AUDIT_SCHEMA		"medallion_audit"	/* failing rows */
 

@@ -46,7 +46,6 @@
 #include "access/xact.h"
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -79,6 +78,7 @@
 PG_FUNCTION_INFO_V1(medallion_run);
 PG_FUNCTION_INFO_V1(medallion_rollback);
 PG_FUNCTION_INFO_V1(medallion_test);
+PG_FUNCTION_INFO_V1(medallion_stage_build);
 
 /*
  * RunInit
@@ -197,15 +197,11 @@ lock_models(Run *run)
 	foreach(lc, names)
 	{
 		char	   *name = lfirst(lc);
-		LOCKTAG		tag;
 		ListCell   *ls;
 
-		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY,
-							 (uint32) DatumGetInt32(hash_any((const unsigned char *) name,
-															 strlen(name))), MEDALLION_LOCK_MODEL);
 		if (strcmp(run->on_conflict, "skip") == 0)
 		{
-			if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+			if (CatalogLockModel(name, false))
 				continue;
 			foreach(ls, run->steps)
 			{
@@ -219,7 +215,7 @@ lock_models(Run *run)
 			}
 		}
 		else
-			(void) LockAcquire(&tag, ExclusiveLock, false, false);
+			(void) CatalogLockModel(name, true);
 	}
 }
 
@@ -319,7 +315,10 @@ execute_run_work(void *arg)
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("%s", run->cancel_message),
 				 errdetail("The run was cancelled while building; it published nothing.")));
-	publish_all(run);
+	if (run->stage)
+		StageHold(run);
+	else
+		publish_all(run);
 }
 
 /*
@@ -357,6 +356,8 @@ execute_run(Run *run)
  * block around medallion_run, as medallion_run_scheduled has) is not a
  * transaction block the caller keeps open.
  */
+static Datum run_and_report(FunctionCallInfo fcinfo, Run *run);
+
 static LocalTransactionId outside_block_lxid = InvalidLocalTransactionId;
 
 PG_FUNCTION_INFO_V1(medallion_note_outside_block);
@@ -481,11 +482,7 @@ forget_dropped_relations(Run *run)
 Datum
 medallion_run(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Run		   *run = palloc0(sizeof(Run));
-	ListCell   *lc;
-	ErrorData  *failure;
-	int			nfailed;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) ||
 		PG_ARGISNULL(4))
@@ -542,7 +539,23 @@ medallion_run(PG_FUNCTION_ARGS)
 		else
 			run->snapshot = ExportSnapshot(GetTransactionSnapshot());
 	}
-	CatalogRequireAdmin("run models");
+	return run_and_report(fcinfo, run);
+}
+
+/*
+ * run_and_report
+ *		Plan, lock, build and publish (or, staging, hold) the run's models,
+ *		record it in the ledger and return its row per model.
+ */
+static Datum
+run_and_report(FunctionCallInfo fcinfo, Run *run)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+	ErrorData  *failure;
+	int			nfailed;
+
+	CatalogRequireAdmin(run->stage ? "stage models" : "run models");
 	InitMaterializedSRF(fcinfo, 0);
 
 	if (!RunPlanSteps(run))
@@ -580,7 +593,8 @@ medallion_run(PG_FUNCTION_ARGS)
 		run->status = "partial";
 	else
 		run->status = "failed";
-	LedgerFinish(run, failure != NULL ||
+	/* a stage's savepoint is rolled back: its finish is written by a worker */
+	LedgerFinish(run, failure != NULL || run->stage ||
 				 (run->strict && nfailed + RunCountSteps(run, STEP_SKIPPED, false) > 0));
 
 	if (failure != NULL)
@@ -612,13 +626,14 @@ medallion_run(PG_FUNCTION_ARGS)
 	}
 
 	ereport(NOTICE,
-			(errmsg("run %lld: %d model%s%s: %d OK, %d ERROR, %d SKIP; published %d%s",
+			(errmsg("run %lld: %d model%s%s: %d OK, %d ERROR, %d SKIP; %s %d%s",
 					(long long) run->run_id, list_length(run->steps),
 					list_length(run->steps) == 1 ? "" : "s",
 					RunFormatMs((double) (GetCurrentTimestamp() - run->started_at) / 1000.0),
 					RunCountSteps(run, STEP_SUCCESS, false), nfailed,
 					RunCountSteps(run, STEP_SKIPPED, false),
-					RunCountSteps(run, STEP_PENDING, true),
+					run->stage ? "staged" : "published",
+					run->stage ? run->staged : RunCountSteps(run, STEP_PENDING, true),
 					RunFormatMs(run->publish_ms))));
 
 	RunHoldOthersBriefly(run->steps, false);
@@ -630,6 +645,45 @@ medallion_run(PG_FUNCTION_ARGS)
 						   nfailed, RunCountSteps(run, STEP_SKIPPED, false)),
 				 errhint("Without strict => true the run publishes what built and returns normally.")));
 	PG_RETURN_VOID();
+}
+
+/*
+ * medallion_stage_build(selector, exclude) builds the selected models as
+ * a change-aware run does, runs their tests and holds the table
+ * candidates, without publishing (run_stage.c); returns a row per model,
+ * as medallion_run.  It is called in a savepoint made before new
+ * definitions were applied, which is then rolled back:
+ * medallion_stage_keep keeps what it holds, with the definitions
+ * pending.
+ */
+Datum
+medallion_stage_build(PG_FUNCTION_ARGS)
+{
+	Run		   *run = palloc0(sizeof(Run));
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the selector of medallion_stage_build must not be NULL"),
+				 errhint("Select every model with 'all'.")));
+	if (!IsSubTransaction())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("medallion_stage_build must be called inside a savepoint"),
+				 errdetail("A stage keeps the new definitions pending: they are rolled back to the savepoint made before they were applied, and the candidates it built are kept by medallion_stage_keep."),
+				 errhint("BEGIN; SAVEPOINT s; define the models; SELECT * FROM medallion_stage_build(...); ROLLBACK TO SAVEPOINT s; SELECT medallion_stage_keep(); COMMIT;")));
+	run->context = CurrentMemoryContext;
+	run->stepcxt = AllocSetContextCreate(run->context, "medallion model",
+										 ALLOCSET_DEFAULT_SIZES);
+	run->selector = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	run->exclude = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	run->tracking = true;
+	run->changed_only = true;
+	run->on_conflict = "wait";
+	run->had_writes = true;
+	run->stage = true;
+	run->stage_subxact = GetCurrentSubTransactionId();
+	return run_and_report(fcinfo, run);
 }
 
 /*

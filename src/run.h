@@ -4,8 +4,9 @@
  *	  Runs: medallion_run, medallion_test, medallion_rollback (run.c); the
  *	  plan and medallion_plan (run_plan.c); one step (run_step.c); build
  *	  workers (run_threads.c); a run as data and its progress lines
- *	  (run_state.c); the ledger of runs (run_ledger.c).  The files of the
- *	  run call each other in one direction: run.c, run_plan.c, run_step.c,
+ *	  (run_state.c); the ledger of runs (run_ledger.c); staged deploys
+ *	  (run_stage.c).  The files of the run call each other in one
+ *	  direction: run.c, run_stage.c, run_plan.c, run_step.c,
  *	  run_threads.c, run_ledger.c, run_state.c.
  *
  *-------------------------------------------------------------------------
@@ -101,6 +102,9 @@ typedef struct Run
 	char	   *snapshot;		/* exported for workers (repeatable read), or NULL */
 	bool		had_writes;		/* the caller's transaction wrote before the run */
 	bool		test_only;		/* medallion_test: no steps in the ledger */
+	bool		stage;			/* medallion_stage_build: candidates held, not published */
+	SubTransactionId stage_subxact; /* ... the caller's, holding the definitions */
+	int			staged;			/* ... the table candidates it held */
 	bool		cancelled;
 	char	   *cancel_message;
 	const char *status;
@@ -152,6 +156,9 @@ extern List *RunStepReport(Run *run, RunStep *step);
 extern void RunHoldOthersBriefly(List *steps, bool all);
 extern char *RunVisibleText(ModelDef *model, const char *text, const char *sqlstate);
 extern RunStep *RunStepOfNode(Run *run, int node);
+
+/* run_stage.c */
+extern void StageHold(Run *run);
 
 /* run_ledger.c */
 extern void LedgerInit(void);

@@ -409,6 +409,8 @@ start_fields(Run *run, StringInfo entry)
 		SqlJsonField(&options, "threads", psprintf("%d", run->threads), true);
 	if (run->test_only)
 		SqlJsonField(&options, "test_only", "true", true);
+	if (run->stage)
+		SqlJsonField(&options, "stage", "true", true);	/* held, not published */
 	if (run_label != NULL && run_label[0] != '\0')
 		SqlJsonField(&options, "label", run_label, false);
 	appendStringInfoChar(&options, '}');

@@ -180,6 +180,19 @@ run_extraction(Run *run, RunStep *step, AnalyzedModel *analyzed, int batch)
 }
 
 /*
+ * stage_later
+ *		A staged deploy keeps table candidates; what incremental and snapshot
+ *		models build goes into their published table, so one that needs
+ *		building is built when the stage is promoted: the step says so.
+ */
+static void
+stage_later(Run *run, RunStep *step)
+{
+	step->up_to_date = true;
+	step->build_reason = MemoryContextStrdup(run->context, "built when the stage is promoted");
+}
+
+/*
  * build_model
  *		Build one model from its binding by its materialization's build, run
  *		its tests against what was built, and apply it; runs as the model
@@ -192,6 +205,13 @@ build_model(Run *run, RunStep *step)
 	BuildStep	build = {0};
 	int			gucnest = 0;
 	ChangeCheck *check = NULL;
+
+	/* a staged deploy extracts nothing: the promote does (stage_later) */
+	if (run->stage && model->mat->extracts)
+	{
+		stage_later(run, step);
+		return;
+	}
 
 	build.model = model;
 	build.bound = BindLoad(model);
@@ -278,6 +298,14 @@ build_model(Run *run, RunStep *step)
 				AtEOXact_GUC(true, gucnest);
 			return;
 		}
+	}
+
+	if (run->stage && (model->kind == MAT_INCREMENTAL || model->kind == MAT_SNAPSHOT))
+	{
+		stage_later(run, step);
+		if (gucnest > 0)
+			AtEOXact_GUC(true, gucnest);
+		return;
 	}
 
 	LedgerStart(run, step);

@@ -884,23 +884,11 @@ static uint64
 copy_rows(Oid target, Oid source)
 {
 	Relation	rel = table_open(source, AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	List	   *columns = NIL;
+	List	   *columns = SqlLiveColumns(RelationGetDescr(rel));
 	char	   *cols;
 	char	   *from;
 	uint64		rows;
 
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		ModelColumn *col;
-
-		if (att->attisdropped)
-			continue;
-		col = palloc0(sizeof(ModelColumn));
-		col->name = pstrdup(NameStr(att->attname));
-		columns = lappend(columns, col);
-	}
 	table_close(rel, AccessShareLock);
 	SqlColumnLists(target, columns, &cols, &from);
 	rows = SqlRun(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", SqlRelationName(target), cols,

@@ -344,6 +344,33 @@ SqlCreateOwnedTable(const char *schema, const char *name, const char *columns, O
 	RelNotExtensionMember(get_relname_relid(name, get_namespace_oid(schema, false)));
 }
 
+/*
+ * SqlLiveColumns
+ *		The columns of desc that are not dropped, as ModelColumns (name,
+ *		type, typmod, collation), palloc'd in the current context.
+ */
+List *
+SqlLiveColumns(TupleDesc desc)
+{
+	List	   *columns = NIL;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		ModelColumn *col;
+
+		if (att->attisdropped)
+			continue;
+		col = palloc0(sizeof(ModelColumn));
+		col->name = pstrdup(NameStr(att->attname));
+		col->type = att->atttypid;
+		col->typmod = att->atttypmod;
+		col->collation = att->attcollation;
+		columns = lappend(columns, col);
+	}
+	return columns;
+}
+
 /* The column list of a CREATE TABLE for columns (ModelColumn *). */
 char *
 SqlColumnDefinitions(List *columns)

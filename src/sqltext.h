@@ -8,6 +8,7 @@
 #ifndef MEDALLION_SQLTEXT_H
 #define MEDALLION_SQLTEXT_H
 
+#include "access/tupdesc.h"
 #include "lib/stringinfo.h"
 
 #include "analyze.h"
@@ -25,6 +26,7 @@ extern char *SqlColumnType(List *columns, const char *name);
 extern bool SqlIsTimeType(List *columns, const char *name);
 extern void SqlColumnLists(Oid relid, List *columns, char **target, char **source);
 extern char *SqlColumnDefinitions(List *columns);
+extern List *SqlLiveColumns(TupleDesc desc);
 extern void SqlUtility(const char *sql);
 extern uint64 SqlRun(const char *sql, int expected);
 extern char *SqlValue(const char *sql, int nparams, Datum *values, const char *nulls);

@@ -1,7 +1,7 @@
 -- The catalog and API contract of the medallion extension.
 SET client_min_messages = warning;
 BEGIN;
-SELECT plan(27);
+SELECT plan(30);
 
 SELECT has_schema('medallion', 'schema medallion holds the catalog');
 SELECT has_schema(s, format('layer schema %s exists', s)) FROM unnest(ARRAY['bronze', 'silver', 'gold']) s;
@@ -10,10 +10,15 @@ SELECT has_schema('medallion_build', 'candidates of build workers live in medall
 SELECT schema_privs_are('medallion_build', 'public', ARRAY['USAGE'],
 	'anyone may look up medallion_build; its tables are readable by the run''s model owners only');
 SELECT has_schema('medallion_audit', 'failing rows are kept in medallion_audit');
+SELECT has_schema('medallion_stage', 'candidates of staged deploys live in medallion_stage');
+SELECT schema_privs_are('medallion_stage', 'public', ARRAY[]::text[],
+	'nobody but admins may look up medallion_stage');
+SELECT schema_privs_are('medallion_stage', 'medallion_admin', ARRAY['USAGE'],
+	'admins may look it up; its tables are readable by their model''s owner only');
 SELECT tables_are('medallion', ARRAY['layers', 'sources', 'models', 'analysis', 'model_dependencies',
 	'column_lineage', 'runs', 'run_models', 'tests', 'test_results', 'model_state', 'schedules', 'extract_state',
 	'changes', 'build_state', 'probe_key', 'schedule_job_failures', 'audit_tables', 'written_lows',
-	'unit_tests', 'source_tests'], 'the catalog tables');
+	'unit_tests', 'source_tests', 'stages', 'stage_tables'], 'the catalog tables');
 SELECT col_is_pk('medallion', 'models', 'name', 'models are keyed by name');
 SELECT col_is_pk('medallion', 'tests', ARRAY['model', 'name'], 'tests are keyed by model and name');
 SELECT fk_ok('medallion', 'models', 'layer', 'medallion', 'layers', 'name');

@@ -140,7 +140,11 @@ my %shape = (
 	'schemas' => q{SELECT string_agg(nspname || ' ' || coalesce(nspacl::text, '') || ' ' || coalesce(obj_description(oid, 'pg_namespace'), ''),
 								   ', ' ORDER BY nspname)
 				   FROM pg_namespace WHERE nspname IN ('medallion', 'medallion_bind', 'medallion_audit', 'medallion_build',
-													   'medallion_history', 'bronze', 'silver', 'gold')},
+													   'medallion_history', 'medallion_stage', 'bronze', 'silver', 'gold')},
+	'triggers' => q{SELECT string_agg(pg_get_triggerdef(t.oid) || ' ' || coalesce(obj_description(t.oid, 'pg_trigger'), ''),
+									', ' ORDER BY t.tgname)
+					FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+				   WHERE c.relnamespace = 'medallion'::regnamespace AND NOT t.tgisinternal},
 	'comments' => q{SELECT string_agg(t, ', ' ORDER BY t)
 					FROM (SELECT c.relname || '.' || coalesce(a.attname, '') || ' ' || d.description AS t
 							FROM pg_description d JOIN pg_class c ON d.classoid = 'pg_class'::regclass AND c.oid = d.objoid

@@ -4,7 +4,10 @@
 # leaves unchanged; prod gets it.  A breaking change, a failing test and a
 # bind error are refused with exit 1 and leave prod as it was (its catalog
 # and a gold table's rows); a missing project and an unreachable database
-# exit 2; --prune drops what left the project.  medallion run, test, plan
+# exit 2; --prune drops what left the project.  A staged deploy keeps its
+# candidates (through a crash restart) until promote publishes them, after
+# building what an input change in between affected; discard drops them, and
+# a definition it reads changing discards it.  medallion run, test, plan
 # and docs.  medallion export of the AdventureWorks pipeline deployed into a
 # database with only its sources gives the same pipeline: the same models,
 # tests and sources, and the same rows in every table.  Runs against the
@@ -134,6 +137,96 @@ is(psql($prod, "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribut
 is(equals_query($prod, 'fct_orders', 'gold.fct_orders'), 0, '... and what it publishes equals its query');
 ($rc, $out, $err) = medallion('test', '--dsn', "dbname=$prod");
 is($rc, 0, 'prod: the health check passes');
+
+# 4. a staged deploy to prod: built and tested now, published later in one
+# commit without computing it again; what changed in between is built first
+my $staged = project('staged', sub {
+	write_file("$_[0]/models/staging/stg_orders.sql",
+		"select id as order_id, customer_id, upper(status) as status_code, status, ordered_at, loaded_at\n"
+		  . "from {{ source('shop_raw', 'orders') }}\nwhere status <> 'cancelled'\n");
+});
+$before = prod_state($prod);
+($rc, $out, $err) = medallion('deploy', $staged, '--stage', '--dsn', "dbname=$prod");
+is($rc, 0, 'staged: deploy --stage') or diag("$out\n$err");
+my ($stage) = $out =~ /^staged (\d+)$/m;
+ok(defined $stage, '... it names the stage');
+like($out, qr/^int_order_totals\s+success\s+input model stg_orders was redefined/m, '... built what reads the change');
+like($out, qr/== data\n(.*\n)*int_order_totals\s+1\s+0\s/, '... and shows the data diff: a row goes');
+like($out, qr/== built when promoted [^\n]*\n(\w+\n)*int_orders_enriched\n/,
+	'... and what its promote builds (an incremental model reading the change)');
+like($err, qr/staged $stage: \d+ candidate\(s\) kept, nothing published; publish them with "medallion promote $stage"/,
+	'... and how to publish it');
+is(prod_state($prod), $before, '... prod publishes what it did');
+unlike(psql($prod, "SELECT sql FROM medallion.models WHERE name = 'stg_orders'"), qr/cancelled/,
+	'... and keeps its definitions: the new ones are pending');
+is(psql($prod, "SELECT count(*) FROM medallion.stage_tables WHERE stage_id = $stage") > 0 ? 1 : 0, 1,
+	'... the candidates are kept');
+# a crash restarts the server: the stage is still there (test/run's cluster
+# commits asynchronously: a checkpoint first writes what was committed)
+psql('postgres', 'CHECKPOINT');
+my $idle = psql_start($prod, 'SELECT pg_sleep(60)', timeout => 120);
+my $idle_pid;
+wait_for('an idle session', sub {
+	$idle_pid = psql($prod, "SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'");
+	return $idle_pid =~ /^\d+$/;
+});
+ok(kill('KILL', $idle_pid), 'a backend killed: the server restarts');
+eval { IPC::Run::finish($idle) };
+wait_for('the server to come back', sub { (eval { psql('postgres', 'SELECT 1') } // '') eq '1' });
+is(psql($prod, "SELECT state || ' ' || (SELECT count(*) FROM medallion.stage_tables t JOIN pg_class c ON c.oid = t.relid "
+	  . "WHERE t.stage_id = $stage) FROM medallion.stages WHERE stage_id = $stage"),
+	'staged ' . psql($prod, "SELECT count(*) FROM medallion.stage_tables WHERE stage_id = $stage"),
+	'... the stage and its candidates survive it');
+# an order comes in before the promote
+psql($prod, ["INSERT INTO shop_raw.orders (id, customer_id, status, ordered_at) VALUES (9, 1, 'completed', '2026-01-06')",
+	"INSERT INTO shop_raw.order_items VALUES (13, 9, 2, 3)"]);
+($rc, $out, $err) = medallion('promote', $stage, '--dsn', "dbname=$prod");
+is($rc, 0, 'promote') or diag("$out\n$err");
+like($out, qr/^stage $stage promoted: \d+ published as staged, [1-9]\d* built again$/m,
+	'... published the candidates, and built again what the new order changed');
+like(psql($prod, "SELECT sql FROM medallion.models WHERE name = 'stg_orders'"), qr/cancelled/, '... the definitions are applied');
+is(equals_query($prod, 'fct_orders', 'gold.fct_orders'), 0, '... a gold table equals its query, the new order included');
+is(equals_query($prod, 'int_order_totals', 'silver.int_order_totals'), 0, '... and so does a silver one');
+($rc, $out, $err) = medallion('promote', $stage, '--dsn', "dbname=$prod");
+is($rc, 1, 'promoting it again: exit 1');
+like($err, qr/stage $stage was promoted: it cannot be promoted/, '... saying why');
+($rc, $out, $err) = medallion('promote', '9999', '--dsn', "dbname=$prod");
+is($rc, 1, 'an unknown stage: exit 1');
+($rc, $out, $err) = medallion('promote', $stage, '--dsn', 'dbname=tap_deploy_nosuch');
+is($rc, 2, 'promote with an unreachable database: exit 2');
+
+# staged, then discarded: nothing changes
+my $discarded = project('discarded', sub {
+	write_file("$_[0]/models/staging/stg_orders.sql",
+		"select id as order_id, customer_id, upper(status) as status_code, status, ordered_at, loaded_at\n"
+		  . "from {{ source('shop_raw', 'orders') }}\nwhere status <> 'returned'\n");
+});
+$before = prod_state($prod);
+($rc, $out, $err) = medallion('deploy', $discarded, '--stage', '--dsn', "dbname=$prod");
+is($rc, 0, 'another stage') or diag("$out\n$err");
+($stage) = $out =~ /^staged (\d+)$/m;
+($rc, $out, $err) = medallion('discard', $stage, '--dsn', "dbname=$prod");
+is($rc, 0, 'discard');
+like($out, qr/^stage $stage discarded: \d+ candidates? dropped$/m, '... drops its candidates');
+is(prod_state($prod), $before, '... prod is as it was');
+is(psql($prod, "SELECT count(*) FROM pg_class WHERE relnamespace = 'medallion_stage'::regnamespace"), 0,
+	'... nothing is left in medallion_stage');
+
+# staged, then a definition it reads changes: the stage is discarded
+($rc, $out, $err) = medallion('deploy', $discarded, '--stage', '--dsn', "dbname=$prod");
+is($rc, 0, 'a third stage') or diag("$out\n$err");
+($stage) = $out =~ /^staged (\d+)$/m;
+($rc, $out, $err) = medallion('deploy', $pr, '--dsn', "dbname=$prod");
+is($rc, 0, '... then a deploy redefines stg_orders') or diag("$out\n$err");
+is(psql($prod, "SELECT state || ': ' || reason FROM medallion.stages WHERE stage_id = $stage"),
+	'discarded: model stg_orders was redefined after it was staged', '... which discards the stage');
+($rc, $out, $err) = medallion('promote', $stage, '--dsn', "dbname=$prod");
+is($rc, 1, '... its promote exits 1');
+like($err, qr/stage $stage was discarded: it cannot be promoted\nDETAIL: model stg_orders was redefined after it was staged/,
+	'... saying which definition changed');
+psql($prod, ["DELETE FROM shop_raw.order_items WHERE id = 13", "DELETE FROM shop_raw.orders WHERE id = 9"]);
+($rc, $out, $err) = medallion('deploy', $pr, '--dsn', "dbname=$prod");
+is($rc, 0, 'prod is back to the pull request') or diag("$out\n$err");
 
 # refused: a breaking change (a column the silver models read goes)
 my $breaking = project('breaking', sub {

@@ -61,7 +61,17 @@ def parser():
     d.add_argument('--plan', action='store_true',
                    help='say what would change, be built and break; change nothing')
     d.add_argument('--diff', action='store_true', help='with --plan: compare each changed model\'s rows')
+    d.add_argument('--stage', action='store_true',
+                   help='build and test what changed, keep it unpublished with the definitions pending '
+                   '(medallion promote ID publishes it)')
     d.set_defaults(func=lambda a: deploy.deploy(a), dry_run=False, allow_partial=False)
+
+    for name, helptext, func in (('promote', 'publish a staged deploy in one transaction', deploy.promote),
+                                 ('discard', 'drop a staged deploy', deploy.discard)):
+        c = sub.add_parser(name, help=helptext)
+        c.add_argument('stage_id', type=int, metavar='ID', help='the stage (medallion deploy --stage says it)')
+        c.add_argument('--dsn', help='libpq connection string (default: PG* environment variables)')
+        c.set_defaults(func=func)
 
     e = sub.add_parser('export', help='write the catalog as a project directory')
     e.add_argument('directory', help='where to write it (created; must be empty)')

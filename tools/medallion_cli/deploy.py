@@ -13,7 +13,15 @@ change-aware run would build and why), rolls back to the savepoint, asks
 medallion_impact what each changed definition would break against what is
 deployed, and with --diff imports again, runs, and compares each changed
 model's rows with what is published now (rows only in the old, only in the
-new, changed by key), all in a transaction that is rolled back."""
+new, changed by key), all in a transaction that is rolled back.
+
+--stage changes nothing that is read: it imports in a savepoint, builds
+and tests what changed and what reads it (medallion_stage_build), rolls
+the definitions back to the savepoint, keeps the candidates with the
+definitions pending (medallion_stage_keep), compares each kept candidate's
+rows with what is published, and commits the stage.  promote ID publishes
+it in one transaction (medallion_promote), discard ID drops it
+(medallion_discard)."""
 import difflib
 import json
 import sys
@@ -178,8 +186,96 @@ def data_diff(db, kept, out):
         out.write('no changed model publishes data yet\n')
 
 
+def refuse_failed(db, steps, what):
+    """When a model of the run's steps did not build or pass its tests:
+    roll back, say so, and return True."""
+    failed = [s for s in steps if s[1] not in OK_STEPS]
+    if failed:
+        db.finish(commit=False)
+        sys.stderr.write(f'medallion: {len(failed)} model(s) did not build or pass their tests, '
+                         f'so nothing was {what}\n')
+    return bool(failed)
+
+
+def staged_tables(db, stage_id):
+    """The candidates a stage kept, as data_diff compares them:
+    model -> (published relation, staged candidate, unique key)."""
+    rows = db.query_params("SELECT t.model, format('%%I.%%I', l.schema_name, m.name), t.relid::regclass::text, "
+                           'm.unique_key FROM medallion.stage_tables t JOIN medallion.models m ON m.name = t.model '
+                           'JOIN medallion.layers l ON l.name = m.layer WHERE t.stage_id = %s', [stage_id])
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def stage(db, tag, importer, out):
+    """The stage of a project imported in the savepoint; returns the exit code."""
+    changed_data = [r for r in importer.report if r[0] in ('source', 'seed') and
+                    r[2] in ('created', 'updated', 'dropped')]
+    if changed_data:
+        db.finish(commit=False)
+        names = ', '.join(f'{r[0]} {r[1]}' for r in changed_data)
+        raise ProjectError(f'a stage keeps models and tests, not sources or seeds ({names} would change): '
+                           f'deploy them first without --stage')
+    built = db.query_params('SELECT model, status, message, materialized FROM medallion_stage_build(%s)',
+                            [f'tag:{tag}'])
+    steps = [b[:3] for b in built]
+    out.write('== run (staged)\n')
+    table(steps, ['model', 'status', 'message'], out)
+    if refuse_failed(db, steps, 'staged'):
+        return 1
+    savepoint(db, 'ROLLBACK TO SAVEPOINT')
+    stage_id = db.query_params('SELECT medallion_stage_keep()', [])[0][0]
+    kept = staged_tables(db, stage_id)
+    data_diff(db, kept, out)
+    db.finish(commit=True)
+    # what the stage built but could not keep: its promote builds it
+    later = [b[0] for b in built if b[3] in ('table', 'incremental', 'snapshot') and b[0] not in kept and
+             (b[1] == 'success' or b[2] == 'built when the stage is promoted')]
+    if later:
+        out.write('== built when promoted (incremental and snapshot models)\n')
+        out.writelines(f'{name}\n' for name in later)
+    out.write(f'== stage\nstaged {stage_id}\n')
+    sys.stderr.write(f'medallion: staged {stage_id}: {len(kept)} candidate(s) kept, nothing published; '
+                     f'publish them with "medallion promote {stage_id}", drop them with '
+                     f'"medallion discard {stage_id}"\n')
+    return 0
+
+
+def promote(args, out=sys.stdout):
+    """medallion promote ID: the stage published in one transaction."""
+    return finish_stage(args, 'SELECT medallion_promote(%s)', out)
+
+
+def discard(args, out=sys.stdout):
+    """medallion discard ID: the stage's candidates dropped."""
+    return finish_stage(args, 'SELECT medallion_discard(%s)', out)
+
+
+def finish_stage(args, sql, out):
+    """Promote or discard a stage: 0 done, 1 refused (an unknown, promoted
+    or discarded stage, or a model that does not build: nothing changed),
+    2 a connection error."""
+    db = Database(args.dsn, False)
+    db.conn.add_notice_handler(lambda diag: sys.stderr.write(f'{diag.message_primary}\n'))
+    try:
+        said = db.query_params(sql, [args.stage_id])[0][0]
+    except db.psycopg.Error as e:
+        db.finish(commit=False)
+        if e.sqlstate is None:
+            raise               # the connection, not the stage: exit 2
+        detail = f'\nDETAIL: {e.diag.message_detail}' if e.diag.message_detail else ''
+        hint = f'\nHINT: {e.diag.message_hint}' if e.diag.message_hint else ''
+        sys.stderr.write(f'medallion: {(e.diag.message_primary or str(e)).strip()}{detail}{hint}\n'
+                         f'nothing was changed\n')
+        return 1
+    db.finish(commit=True)
+    out.write(said + '\n')
+    return 0
+
+
 def deploy(args, out=sys.stdout):
     """The deploy (or its plan); returns the exit code."""
+    if args.stage and (args.plan or args.prune):
+        raise ProjectError('--stage keeps new definitions pending: it does not go with --plan or --prune')
     project = Project(args.project, args)
     db = Database(args.dsn, False)
     tag = dbt_models.project_tag(project)
@@ -203,6 +299,8 @@ def deploy(args, out=sys.stdout):
         db.finish(commit=False)
         sys.stderr.write(f'medallion: {len(refused)} refused, so nothing was deployed\n')
         return 1
+    if args.stage:
+        return stage(db, tag, importer, out)
 
     if args.plan:
         if not refused:
@@ -226,11 +324,7 @@ def deploy(args, out=sys.stdout):
         return 1 if breaking else 0
 
     steps = run_project(db, tag, out)
-    failed = [s for s in steps if s[1] not in OK_STEPS]
-    if failed:
-        db.finish(commit=False)
-        sys.stderr.write(f'medallion: {len(failed)} model(s) did not build or pass their tests, '
-                         f'so nothing was deployed\n')
+    if refuse_failed(db, steps, 'deployed'):
         return 1
     db.finish(commit=True)
     sys.stderr.write(f'medallion: deployed: {len(added)} added, {len(changed)} changed, {len(removed)} removed, '

@@ -220,6 +220,8 @@ BEGIN
 	), gone AS (
 		DELETE FROM medallion.changes c
 		 WHERE NOT EXISTS (SELECT FROM needed n WHERE n.relid = c.relid AND c.xid >= n.xmin)
+		   /* a staged deploy's builds are checked again when it is promoted */
+		   AND NOT EXISTS (SELECT FROM medallion.stages s WHERE s.state = 'staged' AND c.xid >= s.snapshot_xmin)
 		RETURNING 1)
 	SELECT count(*) INTO trimmed FROM gone;
 	RETURN trimmed;

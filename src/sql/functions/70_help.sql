@@ -87,6 +87,8 @@ BEGIN
 		('medallion_create_model', 'deterministic', NULL, 'its owner declares its functions do not change it without its inputs (change-aware runs)'),
 		('medallion_create_model', 'contract', 'contract: {enforced: true} with columns'' data_type and constraints', 'the columns the query must give (names, types) and the constraints its table enforces'),
 		('medallion_docs', 'run_id', NULL, 'the run whose Gantt chart the page shows (NULL: the last run)'),
+		('medallion_promote', 'stage_id', NULL, 'the stage to publish (medallion.stages; medallion deploy --stage says it)'),
+		('medallion_discard', 'stage_id', NULL, 'the stage to drop (medallion.stages)'),
 		('medallion_impact', 'sql', NULL, 'the new SQL of the model, analyzed as medallion_create_model would, without changing anything'),
 		('medallion_impact', 'contract', 'contract, columns: data_type, constraints', 'the new definition''s contract (NULL: none, as medallion_create_model takes it): a contract dropped, a promised column dropped or retyped, a constraint dropped is breaking'),
 		('medallion_drop_model', 'cascade', NULL, 'drop the models that read it too'),
