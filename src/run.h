@@ -55,6 +55,7 @@ typedef struct RunStep
 	Candidate  *candidate;		/* table models */
 	TestsOutcome *tests;		/* NULL when the model has none, or was not built */
 	bool		up_to_date;		/* incremental: no new rows; or unchanged inputs */
+	bool		later;			/* a staged deploy's: built when the stage is promoted */
 	int64		unchanged_since;	/* up to date: inputs unchanged since this run */
 	char	   *build_reason;	/* change-aware: why it was built */
 	struct ChangeCheck *pre_check;	/* change-aware: checked before a worker built it */

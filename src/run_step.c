@@ -189,6 +189,7 @@ static void
 stage_later(Run *run, RunStep *step)
 {
 	step->up_to_date = true;
+	step->later = true;
 	step->build_reason = MemoryContextStrdup(run->context, "built when the stage is promoted");
 }
 
@@ -552,6 +553,7 @@ RunBuildStep(Run *run, RunStep *step)
 		run->redirect_to = list_truncate(run->redirect_to, saved_redirects);
 		step->candidate = NULL;
 		step->up_to_date = false;
+		step->later = false;
 		step->unchanged_since = 0;
 		step->build_reason = NULL;
 		step->tests = NULL;
@@ -566,7 +568,7 @@ RunBuildStep(Run *run, RunStep *step)
 		if (step->unchanged_since > 0)
 			step->message = psprintf("inputs unchanged since run %lld",
 									 (long long) step->unchanged_since);
-		else if (step->up_to_date)
+		else if (step->up_to_date && !step->later)
 			/* an incremental or snapshot model built, with nothing new */
 			step->message = step->build_reason != NULL ?
 				psprintf("no new rows (%s)", step->build_reason) : "no new rows";
