@@ -244,8 +244,41 @@ SET ROLE regress_stg_other;
 SELECT medallion_promote(:stage_id);
 RESET ROLE;
 SELECT medallion_discard(:stage_id);
+
+-- a definition that binds otherwise at the promote than at the stage (a
+-- table made meanwhile in a schema its search_path names first) is
+-- refused: the staged rows would not be its query's
+CREATE SCHEMA stg_a;
+CREATE SCHEMA stg_b;
+CREATE TABLE stg_a.items (x int);
+INSERT INTO stg_a.items VALUES (1), (2);
+SET search_path = stg_b, stg_a, public;
+SELECT medallion_create_model('stg_items', 'SELECT x FROM items', layer => 'silver');
+RESET search_path;
+SELECT model, status FROM medallion_run('stg_items');
+BEGIN;
+SAVEPOINT s;
+SET LOCAL search_path = stg_b, stg_a, public;
+SELECT medallion_create_model('stg_items', 'SELECT x, x * 2 AS y FROM items', layer => 'silver');
+SELECT model, status FROM medallion_stage_build('stg_items');
+ROLLBACK TO SAVEPOINT s;
+SELECT medallion_stage_keep() AS shadow_stage \gset
+COMMIT;
+SELECT jsonb_object_keys(bindings) AS bound FROM medallion.stages WHERE stage_id = :shadow_stage;
+CREATE TABLE stg_b.items (x int);
+INSERT INTO stg_b.items VALUES (100);
+SELECT medallion_promote(:shadow_stage);
+SELECT state FROM medallion.stages WHERE stage_id = :shadow_stage;
+SELECT * FROM silver.stg_items ORDER BY x;
+-- without the shadowing table it binds as staged, and is promoted
+DROP TABLE stg_b.items;
+SELECT medallion_promote(:shadow_stage) IS NOT NULL AS promoted;
+SELECT * FROM silver.stg_items ORDER BY x;
 \set VERBOSITY terse
 
+SELECT medallion_drop_model('stg_items');
+DROP SCHEMA stg_a CASCADE;
+DROP SCHEMA stg_b CASCADE;
 SELECT medallion_drop_model('stg_total');
 SELECT medallion_drop_model('stg_by_size');
 SELECT medallion_drop_model('stg_orders');

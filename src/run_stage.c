@@ -199,6 +199,24 @@ catalog_value(const char *sql, int nargs, Oid *types, Datum *values, const char 
 	return value;
 }
 
+/*
+ * What each model's binding refers to (models: a text[] expression): the
+ * objects its rule depends on (relations and their columns, functions,
+ * operators, types, collations), by OID, as {model: "class:object:sub,..."}.
+ * The same at the promote as at the stage only when every name in the
+ * models' SQL resolves to the same object.
+ */
+#define BINDINGS_SQL(models) \
+"(SELECT COALESCE(pg_catalog.jsonb_object_agg(o.name, (" \
+"   SELECT pg_catalog.string_agg(d.refclassid::pg_catalog.text || ':' || d.refobjid::pg_catalog.text" \
+"          || ':' || d.refobjsubid::pg_catalog.text, ',' ORDER BY d.refclassid, d.refobjid, d.refobjsubid)" \
+"     FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_depend d" \
+"       ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid" \
+"    WHERE r.ev_class = pg_catalog.to_regclass('" MEDALLION_BIND_SCHEMA ".' || pg_catalog.quote_ident(o.name))" \
+"      AND r.rulename = '_RETURN'" \
+"      AND NOT (d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = r.ev_class))), '{}')" \
+"   FROM pg_catalog.unnest(" models ") AS o (name))"
+
 /* The catalog as a stage keeps it, read under the new definitions. */
 static const char *const capture_sql =
 "WITH RECURSIVE up (name) AS ("
@@ -213,7 +231,8 @@ static const char *const capture_sql =
 "     FROM medallion.tests t WHERE t.model = ANY ($1::pg_catalog.text[])),"
 "  'builds', (SELECT COALESCE(pg_catalog.jsonb_object_agg(b.model, pg_catalog.to_jsonb(b)), '{}'::pg_catalog.jsonb)"
 "     FROM medallion.build_state b WHERE b.model = ANY ($2::pg_catalog.text[])),"
-"  'depends', (SELECT pg_catalog.jsonb_agg(up.name ORDER BY up.name) FROM up))::pg_catalog.text";
+"  'depends', (SELECT pg_catalog.jsonb_agg(up.name ORDER BY up.name) FROM up),"
+"  'bindings', " BINDINGS_SQL("$1::pg_catalog.text[]") ")::pg_catalog.text";
 
 /*
  * StageHold
@@ -395,9 +414,9 @@ medallion_stage_keep(PG_FUNCTION_ARGS)
 	values[4] = held->exclude ? CStringGetTextDatum(held->exclude) : (Datum) 0;
 	id = DatumGetInt64(DirectFunctionCall1(int8in, CStringGetDatum(
 		catalog_value("INSERT INTO medallion.stages (created_by, selector, exclude, run_id, definitions, tests, "
-					  "builds, depends) "
+					  "builds, depends, bindings) "
 					  "SELECT $1, $2, $5, $3, c -> 'definitions', c -> 'tests', c -> 'builds', "
-					  "ARRAY(SELECT pg_catalog.jsonb_array_elements_text(c -> 'depends')) "
+					  "ARRAY(SELECT pg_catalog.jsonb_array_elements_text(c -> 'depends')), c -> 'bindings' "
 					  "FROM (SELECT $4::pg_catalog.jsonb AS c) x RETURNING stage_id::pg_catalog.text",
 					  5, argtypes, values, held->exclude ? NULL : "    n"))));
 
@@ -658,6 +677,7 @@ medallion_promote(PG_FUNCTION_ARGS)
 	char	   *schema;
 	char	   *outcome;
 	char	   *state;
+	char	   *rebound;
 	List	   *published;
 	int			failed;
 	int			built;
@@ -703,6 +723,24 @@ medallion_promote(PG_FUNCTION_ARGS)
 						id),
 				 errdetail("%s.", catalog_value("SELECT reason FROM medallion.stages WHERE stage_id = $1",
 												  1, argtypes, idvalue, NULL)),
+				 errhint("Discard it (medallion_discard) and stage the project again.")));
+
+	/*
+	 * The definitions bound as they were staged: a name that now resolves
+	 * to another object (a table made meanwhile in a schema its
+	 * search_path names first, one dropped or renamed) would publish rows
+	 * that are not the query's.
+	 */
+	rebound = catalog_value("SELECT pg_catalog.string_agg(k.key, ', ' ORDER BY k.key) "
+							"FROM medallion.stages s CROSS JOIN LATERAL pg_catalog.jsonb_each_text(s.bindings) k "
+							"WHERE s.stage_id = $1 AND (" BINDINGS_SQL("ARRAY[k.key]") " ->> k.key) IS DISTINCT FROM k.value",
+							1, argtypes, idvalue, NULL);
+	if (rebound != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("stage " INT64_FORMAT " cannot be promoted: %s bind%s otherwise than when it was staged",
+						id, rebound, strchr(rebound, ',') ? "" : "s"),
+				 errdetail("A name in their SQL now resolves to another object (made, dropped or renamed since): the staged rows are not their query's."),
 				 errhint("Discard it (medallion_discard) and stage the project again.")));
 
 	published = publish_staged(id);

@@ -30,6 +30,7 @@ CREATE TABLE medallion.stages (
 	tests		jsonb NOT NULL,
 	builds		jsonb NOT NULL,
 	depends		text[] NOT NULL,
+	bindings	jsonb NOT NULL DEFAULT '{}',
 	snapshot_xmin xid8
 );
 COMMENT ON TABLE medallion.stages IS
@@ -47,6 +48,7 @@ COMMENT ON COLUMN medallion.stages.definitions IS 'The pending definitions: the 
 COMMENT ON COLUMN medallion.stages.tests IS 'The pending tests of those models: their medallion.tests rows';
 COMMENT ON COLUMN medallion.stages.builds IS 'The build state of each model it built ({model: build_state row}), restored when it is promoted so that only what changed since is built again';
 COMMENT ON COLUMN medallion.stages.depends IS 'The models whose definitions the stage depends on (the selected models and everything they read): a change to one discards it';
+COMMENT ON COLUMN medallion.stages.bindings IS 'What each staged model''s binding referred to, by OID ({model: "class:object:sub,..."}): a promote whose definitions bind otherwise is refused';
 COMMENT ON COLUMN medallion.stages.snapshot_xmin IS 'The oldest snapshot its builds read with: change log rows it may need are kept';
 GRANT SELECT ON medallion.stages TO medallion_admin;
 
