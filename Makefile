@@ -112,7 +112,7 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_STATE) $(SQL_FUNCTIONS) $(SQL_AFTER) $(SQ
 
 # Sections whose state is new in 0.3.0 are written once, in the install
 # script's parts, and the update takes them as they are.
-SQL_NEW_0_3_0 = src/sql/install/65_stages.sql
+SQL_NEW_0_3_0 = src/sql/install/41_unit_tests.sql src/sql/install/43_source_tests.sql src/sql/install/65_stages.sql
 SQL_AFTER_NEW_0_3_0 = src/sql/after/65_stages.sql
 
 $(EXTENSION)--0.2.0--0.3.0.sql: src/sql/update/0.2.0--0.3.0.sql $(SQL_NEW_0_3_0) $(SQL_FUNCTIONS) \
