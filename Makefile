@@ -6,6 +6,7 @@ OBJS = \
 	src/init.o \
 	src/catalog.o \
 	src/catalog_tables.o \
+	src/catalog_tests.o \
 	src/scope.o \
 	src/relation.o \
 	src/trust.o \

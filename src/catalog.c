@@ -491,6 +491,35 @@ CatalogReadRows(const char *sql, int nargs, Oid *types, Datum *values, const cha
 }
 
 /*
+ * CatalogArrayHasNulls
+ *		Has the text[] column col of an SPI row NULL elements?
+ */
+bool
+CatalogArrayHasNulls(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+
+	return !isnull && array_contains_nulls(DatumGetArrayTypeP(d));
+}
+
+/*
+ * CatalogInvalidRow
+ *		Refuse a catalog row that medallion's functions never write (the
+ *		check constraints cannot say it all): the code reading it relies on
+ *		what they check, and would crash on it.
+ */
+void
+CatalogInvalidRow(const char *table, const char *what, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("medallion.%s holds an invalid row for %s", table, what),
+			 errdetail("%s", detail),
+			 errhint("medallion's functions never write such a row: it was changed by hand. Correct the row.")));
+}
+
+/*
  * CatalogRowTexts
  *		A CatalogRowFn: every column of the row as a string (NULL for SQL
  *		NULL), in an array of as many, palloc'd in the current context.

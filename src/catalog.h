@@ -320,6 +320,8 @@ extern List *CatalogScanRows(MemoryContext cxt, const char *sql, int nargs, Oid 
 extern List *CatalogReadRows(const char *sql, int nargs, Oid *types, Datum *values,
 							 const char *what, CatalogRowFn fn, void *arg);
 extern void *CatalogRowTexts(HeapTuple tuple, TupleDesc desc, void *arg);
+extern bool CatalogArrayHasNulls(HeapTuple tuple, TupleDesc desc, int col);
+extern void CatalogInvalidRow(const char *table, const char *what, const char *detail) pg_attribute_noreturn();
 extern void *CatalogRowOid(HeapTuple tuple, TupleDesc desc, void *arg);
 extern char *CatalogText(HeapTuple tuple, TupleDesc desc, int col);
 extern List *CatalogTextList(HeapTuple tuple, TupleDesc desc, int col);

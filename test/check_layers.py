@@ -13,7 +13,9 @@ and fails, printing each finding, when
     (tsort), or the files of one layer call each other in a loop;
   - a file calls into a file whose header (in the table) it does not
     include itself: each file includes what it uses, not through another
-    header.
+    header;
+  - a C file is longer than MAX_LINES: a file that grows past it holds
+    more than one concern, and is cut by concern (as run.c was).
 There are no exceptions.
 Usage: check_layers.py SRC_DIR.  Exit status 0 when all is well, 1 if not.
 """
@@ -23,6 +25,7 @@ import re
 import subprocess
 import sys
 
+MAX_LINES = 1200
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
@@ -110,6 +113,11 @@ def main(src):
     for f in sorted(set(files) | set(headers)):
         if f not in present:
             problems.append(f'src/MODULES lists {f}, which is not in src/')
+    for f in present:
+        with open(os.path.join(src, f)) as fh:
+            length = sum(1 for _ in fh)
+        if f.endswith('.c') and length > MAX_LINES:
+            problems.append(f'src/{f} has {length} lines, more than {MAX_LINES}: cut it by concern')
 
     # includes
     for f in present:
