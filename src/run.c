@@ -172,8 +172,16 @@ static void
 store_failures(Run *run, RunStep *step)
 {
 	StoreWork	work = {run, step};
-	ErrorData  *edata = SubxactRun(store_failures_work, &work, true);
+	ErrorData  *edata;
+	ListCell   *lc;
+	bool		any = false;
 
+	/* most models have no such test: no subtransaction, no scope for them */
+	foreach(lc, step->tests->results)
+		any |= ((TestResult *) lfirst(lc))->test->store_failures;
+	if (!any)
+		return;
+	edata = SubxactRun(store_failures_work, &work, true);
 	if (edata != NULL)
 		ereport(WARNING,
 				(errmsg("could not store the failing rows of model \"%s\": %s",

@@ -73,6 +73,8 @@ typedef struct RunStep
 	int			attempt;		/* tries, with retries of a source's connection errors */
 	List	   *remote_schemas; /* schemas of the foreign tables it reads */
 	Oid			stage;			/* batched extraction: its staging table */
+	double		last_ms;		/* its last build's ms (-1: never built), once
+								 * run->last_ms_read */
 } RunStep;
 
 /* A run in progress. */
@@ -83,6 +85,7 @@ typedef struct Run
 	int64		run_id;
 	FullTransactionId xact;		/* the caller's transaction, once started */
 	bool		ledger_started; /* LedgerStart has recorded the start */
+	bool		last_ms_read;	/* the steps' last_ms are read */
 	char	   *selector;
 	char	   *exclude;		/* a selector of models left out, or NULL */
 	bool		full_refresh;

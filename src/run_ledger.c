@@ -439,13 +439,24 @@ start_fields(Run *run, StringInfo entry)
 static bool
 worth_recording(Run *run, RunStep *step)
 {
-	double	   *last_ms;
-
 	if (step == NULL ||
 		TimestampDifferenceExceeds(run->started_at, GetCurrentTimestamp(), LEDGER_START_AFTER_MS))
 		return true;
-	last_ms = CatalogLastBuildMs(list_make1(step->model->name));
-	return last_ms[0] < 0 || last_ms[0] >= LEDGER_START_AFTER_MS;
+	if (!run->last_ms_read)
+	{
+		/* every step's at once: one catalog query per run, not per model */
+		List	   *names = NIL;
+		double	   *last_ms;
+		ListCell   *lc;
+
+		foreach(lc, run->steps)
+			names = lappend(names, ((RunStep *) lfirst(lc))->model->name);
+		last_ms = CatalogLastBuildMs(names);
+		foreach(lc, run->steps)
+			((RunStep *) lfirst(lc))->last_ms = last_ms[foreach_current_index(lc)];
+		run->last_ms_read = true;
+	}
+	return step->last_ms < 0 || step->last_ms >= LEDGER_START_AFTER_MS;
 }
 
 /*
