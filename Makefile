@@ -21,6 +21,7 @@ OBJS = \
 	src/build_relation.o \
 	src/contract.o \
 	src/build_candidate.o \
+	src/build_fill.o \
 	src/publish.o \
 	src/build_incremental.o \
 	src/build_snapshot.o \

@@ -88,11 +88,16 @@ extern char *BuildNameList(List *names, bool columns);
 extern void ContractCheck(ModelDef *model, List *columns);
 extern void ContractApply(ModelDef *model, Oid relid);
 extern void ContractVerifyCandidate(ModelDef *model, Oid published, Oid candidate);
-extern List *BuildCheckDependents(ModelDef *model, Relation rel, List *columns);
+
+/* build_fill.c */
 extern uint64 BuildFillHeap(Oid heap, List *columns, const char *sql, Oid shown_as,
 							List *redirect_from, List *redirect_to);
 extern uint64 BuildFillHeapBound(Oid heap, AnalyzedModel *analyzed, const char *shown_as,
 								 List *redirect_from, List *redirect_to);
+extern void BuildFillFromStore(Oid heap, Tuplestorestate *rows);
+
+/* build_candidate.c, for the other builders */
+extern List *BuildCheckDependents(ModelDef *model, Relation rel, List *columns);
 extern void BuildSetAcl(Oid relid, Datum acl, bool isnull);
 
 #endif							/* MEDALLION_BUILD_H */
