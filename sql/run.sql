@@ -176,6 +176,76 @@ SELECT c.oid::regclass AS new_relation
 SELECT relname FROM pg_class WHERE relnamespace = 'medallion_history'::regnamespace
    AND relkind = 'r' ORDER BY 1;
 
+-- A rebuild builds its candidate in the model's previous version when that
+-- can stand in for a new heap: emptied inside the step (so a failed build
+-- gives it back whole), it keeps its OID and its indexes, and holds what the
+-- run replaced; its wide column lives in TOAST
+CREATE TABLE runsrc.recycle (id int, v numeric);
+INSERT INTO runsrc.recycle SELECT g, g FROM generate_series(1, 300) g;
+SELECT medallion_create_model('run_recycle', $$SELECT id, 600 / v AS q,
+  (SELECT string_agg(md5(id::text || g::text), '') FROM generate_series(1, 100) g) AS pad
+  FROM runsrc.recycle$$, layer => 'silver', materialized => 'table', indexes => ARRAY['id']);
+SELECT status FROM medallion_run('run_recycle');
+UPDATE runsrc.recycle SET v = v + 1;
+SELECT status FROM medallion_run('run_recycle');
+CREATE TEMP TABLE recycle_seen AS
+SELECT 'medallion_history.run_recycle'::regclass::oid AS history,
+       (SELECT array_agg(indexrelid ORDER BY indexrelid) FROM pg_index
+         WHERE indrelid = 'medallion_history.run_recycle'::regclass) AS indexes;
+CREATE TEMP TABLE recycle_before AS SELECT * FROM silver.run_recycle;
+UPDATE runsrc.recycle SET v = v + 1;
+SELECT status FROM medallion_run('run_recycle');
+SELECT s.history = 'medallion_history.run_recycle'::regclass::oid AS same_history,
+       s.indexes = (SELECT array_agg(indexrelid ORDER BY indexrelid) FROM pg_index
+                     WHERE indrelid = 'medallion_history.run_recycle'::regclass) AS same_indexes,
+       (SELECT reltoastrelid <> 0 FROM pg_class WHERE oid = s.history) AS has_toast
+  FROM recycle_seen s;
+CREATE TEMP VIEW recycle_query AS
+SELECT id, 600 / v AS q, (SELECT string_agg(md5(id::text || g::text), '') FROM generate_series(1, 100) g) AS pad
+  FROM runsrc.recycle;
+SELECT (SELECT count(*) FROM (SELECT * FROM medallion_history.run_recycle EXCEPT ALL SELECT * FROM recycle_before) d) +
+       (SELECT count(*) FROM (SELECT * FROM recycle_before EXCEPT ALL SELECT * FROM medallion_history.run_recycle) d)
+         AS history_differs,
+       (SELECT count(*) FROM (SELECT * FROM silver.run_recycle EXCEPT ALL SELECT * FROM recycle_query) d) +
+       (SELECT count(*) FROM (SELECT * FROM recycle_query EXCEPT ALL SELECT * FROM silver.run_recycle) d)
+         AS published_differs;
+-- the indexes of both were rebuilt for their rows
+SET enable_seqscan = off;
+SELECT (SELECT q FROM silver.run_recycle WHERE id = 7) = 600 / 9.0 AS published_by_index,
+       (SELECT q FROM medallion_history.run_recycle WHERE id = 7) = 600 / 8.0 AS history_by_index;
+RESET enable_seqscan;
+-- a failed build leaves both as they were
+CREATE TEMP TABLE recycle_published AS SELECT * FROM silver.run_recycle;
+CREATE TEMP TABLE recycle_history AS SELECT * FROM medallion_history.run_recycle;
+UPDATE runsrc.recycle SET v = 0 WHERE id = 5;
+SELECT status, message FROM medallion_run('run_recycle');
+SELECT (SELECT count(*) FROM (SELECT * FROM medallion_history.run_recycle EXCEPT ALL SELECT * FROM recycle_history) d) +
+       (SELECT count(*) FROM (SELECT * FROM recycle_history EXCEPT ALL SELECT * FROM medallion_history.run_recycle) d)
+         AS history_differs,
+       (SELECT count(*) FROM (SELECT * FROM silver.run_recycle EXCEPT ALL SELECT * FROM recycle_published) d) +
+       (SELECT count(*) FROM (SELECT * FROM recycle_published EXCEPT ALL SELECT * FROM silver.run_recycle) d)
+         AS published_differs;
+SET enable_seqscan = off;
+SELECT q = 600 / 8.0 AS history_index_intact FROM medallion_history.run_recycle WHERE id = 7;
+RESET enable_seqscan;
+-- a run whose caller rolls back gives it back too; rolling back swaps the two
+BEGIN;
+UPDATE runsrc.recycle SET v = 1 WHERE id = 5;
+SELECT status FROM medallion_run('run_recycle');
+ROLLBACK;
+SELECT count(*) AS history_rows, min(q) = 600 / 8.0 AS history_min FROM medallion_history.run_recycle WHERE id = 7;
+SELECT medallion_rollback('run_recycle');
+SELECT q = 600 / 8.0 AS rolled_back FROM silver.run_recycle WHERE id = 7;
+-- with a new column the previous version cannot stand in: a new one is made
+UPDATE runsrc.recycle SET v = 1 WHERE id = 5;
+SELECT medallion_create_model('run_recycle', $$SELECT id, 600 / v AS q, 1 AS extra FROM runsrc.recycle$$,
+  layer => 'silver', materialized => 'table', indexes => ARRAY['id']);
+SELECT status FROM medallion_run('run_recycle');
+SELECT s.history <> 'medallion_history.run_recycle'::regclass::oid AS new_history FROM recycle_seen s;
+SELECT * FROM medallion_drop_model('run_recycle');
+DROP VIEW recycle_query;
+DROP TABLE runsrc.recycle;
+
 -- Nothing selected, bad arguments
 SELECT model, status FROM medallion_run('layer:bronze run_customers');
 SELECT medallion_create_model('run_orders', $$SELECT id AS order_id, customer_id, amount, qty FROM runsrc.orders$$, enabled => false);

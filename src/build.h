@@ -25,6 +25,8 @@ typedef struct Candidate
 	Oid			candidate;		/* heap shaped like it */
 	bool		kept;			/* candidate is a hash-distributed model's
 								 * candidate copy: emptied, never dropped */
+	bool		recycled;		/* candidate is the model's previous version,
+								 * emptied in this subtransaction */
 	bool		schema_changed; /* the published table was altered */
 	List	   *unbound;		/* bindings that altering it dropped (names) */
 	List	   *columns;		/* ModelColumn *: the query's columns */

@@ -11,7 +11,10 @@
  * every other session until the run commits.  The candidate is filled
  * from the model's binding (BindExecute, reading this run's candidates of
  * upstream models), gets clones of the published table's indexes, and is
- * ANALYZEd, all before publishing.
+ * ANALYZEd, all before publishing.  When the model's previous version
+ * can stand in for such a heap, the candidate is built in it instead,
+ * emptied as TRUNCATE does inside the model's subtransaction
+ * (recycle_history): no table is made, moved or renamed per build.
  *
  * The candidate of a hash-distributed (Citus) table is the model's
  * candidate copy, medallion_history."<model>$candidate": a distributed
@@ -267,7 +270,11 @@ clone_indexes(Oid source, Oid target, List **source_indexes, List **target_index
 	table_close(srcrel, AccessShareLock);
 }
 
-/* Set the privileges (relacl) of a relation. */
+/*
+ * Set the privileges (relacl) of a relation; nothing is written when they
+ * are those already (NULL read as the owner's default), as for a candidate
+ * built in its previous version of a table without grants.
+ */
 void
 BuildSetAcl(Oid relid, Datum acl, bool isnull)
 {
@@ -277,9 +284,21 @@ BuildSetAcl(Oid relid, Datum acl, bool isnull)
 	bool		nulls[Natts_pg_class] = {0};
 	bool		replaces[Natts_pg_class] = {0};
 	HeapTuple	newtup;
+	Oid			owner;
+	bool		curnull;
+	Datum		current;
 
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	current = SysCacheGetAttr(RELOID, tup, Anum_pg_class_relacl, &curnull);
+	if (aclequal(curnull ? acldefault(OBJECT_TABLE, owner) : DatumGetAclP(current),
+				 isnull ? acldefault(OBJECT_TABLE, owner) : DatumGetAclP(acl)))
+	{
+		ReleaseSysCache(tup);
+		table_close(classrel, RowExclusiveLock);
+		return;
+	}
 	values[Anum_pg_class_relacl - 1] = acl;
 	nulls[Anum_pg_class_relacl - 1] = isnull;
 	replaces[Anum_pg_class_relacl - 1] = true;
@@ -536,6 +555,60 @@ fill_distributed(Oid heap, List *columns, const char *sql, List *redirect_from, 
 }
 
 /*
+ * recycle_history
+ *		Build the candidate in the model's previous version
+ *		(medallion_history.<model>, which the publish discards anyway) when
+ *		it can stand in for a new heap: the table and its storage are made
+ *		once per model rather than once per build, and the publish swaps
+ *		the storage of the two without moving or renaming either.  That
+ *		version is emptied as TRUNCATE does, inside the model's
+ *		subtransaction, so a failed build (its error, a blocking test, a
+ *		cancel, the run's rollback) gives it back whole.  Not when another
+ *		session holds it (no waiting), when something reads it (a view, a
+ *		rule, a foreign key: the model's own query could read what it
+ *		fills), when its indexes do not pair with the table's, or when it
+ *		differs from what make_new_heap would make (RelCanStandIn).  Sets
+ *		cand's candidate and index pairs; returns whether it did.
+ */
+static bool
+recycle_history(Candidate *cand)
+{
+	Oid			nsp = get_namespace_oid(MEDALLION_HISTORY_SCHEMA, true);
+	Oid			previous = OidIsValid(nsp) ? get_relname_relid(cand->model->name, nsp) : InvalidOid;
+	Relation	pubrel;
+	Relation	prevrel;
+	bool		fits;
+
+	if (!OidIsValid(previous) || ScaleIsCitusTable(cand->published) ||
+		!ConditionalLockRelationOid(previous, AccessExclusiveLock))
+		return false;
+	/* dropped or renamed while we waited for nothing: look again */
+	if (get_relname_relid(cand->model->name, nsp) != previous || ScaleIsCitusTable(previous))
+	{
+		UnlockRelationOid(previous, AccessExclusiveLock);
+		return false;
+	}
+	pubrel = table_open(cand->published, AccessShareLock);
+	prevrel = table_open(previous, NoLock);
+	cand->published_indexes = RelationGetIndexList(pubrel);
+	cand->candidate_indexes = RelationGetIndexList(prevrel);
+	fits = RelCanStandIn(pubrel, prevrel) && !RelReadBy(previous) &&
+		RelSameIndexes(cand->published_indexes, cand->candidate_indexes);
+	table_close(prevrel, NoLock);
+	table_close(pubrel, AccessShareLock);
+	if (!fits)
+	{
+		cand->published_indexes = cand->candidate_indexes = NIL;
+		UnlockRelationOid(previous, AccessExclusiveLock);
+		return false;
+	}
+	RelRenewStorage(previous);
+	cand->candidate = previous;
+	cand->recycled = true;
+	return true;
+}
+
+/*
  * BuildTableCandidate
  *		Build the candidate of a table model from sql (a query over the
  *		model's binding), reading redirect_to for redirect_from (upstream
@@ -639,6 +712,14 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 		cand->rows = fill_distributed(cand->candidate, analyzed->columns, sql, redirect_from,
 									  redirect_to);
 	}
+	else if (allow_alter && whole && recycle_history(cand))
+	{
+		/* built in the previous version, emptied (recycle_history) */
+		cand->rows = BuildFillHeap(cand->candidate, analyzed->columns, sql, cand->published,
+								   redirect_from, redirect_to);
+		RelRebuildIndexes(cand->candidate);
+		copy_acl(cand->published, cand->candidate);
+	}
 	else
 	{
 		/*
@@ -671,6 +752,9 @@ BuildDropCandidate(Candidate *cand)
 {
 	if (cand->kept)
 		return;					/* emptied by the next build */
+	if (cand->recycled)
+		elog(ERROR, "the candidate of model \"%s\" is its previous version: only its subtransaction's rollback undoes it",
+			 cand->model->name);
 	if (OidIsValid(cand->candidate) && get_rel_name(cand->candidate) != NULL &&
 		!ScaleDropTable(cand->candidate))
 		BindDropRelation(cand->candidate);

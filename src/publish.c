@@ -326,7 +326,9 @@ keeps_previous(ModelDef *model)
 /*
  * keep_previous
  *		relid holds a model's previous content: make it
- *		medallion_history.<model> (discarding the one before), or discard it.
+ *		medallion_history.<model> (discarding the one before; nothing to
+ *		move when the candidate was built in that one, recycle_history in
+ *		build_candidate.c), or discard it.
  */
 static void
 keep_previous(ModelDef *model, Oid relid)
@@ -336,7 +338,7 @@ keep_previous(ModelDef *model, Oid relid)
 	Relation	rel;
 	ObjectAddresses *moved;
 
-	if (OidIsValid(old))
+	if (OidIsValid(old) && old != relid)
 	{
 		LockRelationOid(old, AccessExclusiveLock);
 		discard(old);
@@ -347,6 +349,13 @@ keep_previous(ModelDef *model, Oid relid)
 		return;
 	}
 	rel = table_open(relid, AccessExclusiveLock);
+	if (old == relid)
+	{
+		/* the candidate was built in the previous version: it is in place */
+		BuildSetAcl(relid, PointerGetDatum(acldefault(OBJECT_TABLE, rel->rd_rel->relowner)), false);
+		table_close(rel, NoLock);
+		return;
+	}
 
 	/*
 	 * Only the owner reads the history copy: the grants it had as a

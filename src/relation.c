@@ -29,10 +29,13 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
+#include "catalog/heap.h"
+#include "catalog/index.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
@@ -50,6 +53,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -280,6 +284,112 @@ RelSameIndexes(List *a, List *b)
 		index_close(ib, AccessShareLock);
 	}
 	return same;
+}
+
+/*
+ * RelCanStandIn
+ *		Could heap b stand in for a new heap made from table a by
+ *		make_new_heap: a plain table of the same owner, persistence, access
+ *		method and tablespace, with the same columns (names, types,
+ *		collations, NOT NULL; dropped ones included), no row-level security
+ *		on either, and no trigger, rule or inheritance of its own.
+ */
+bool
+RelCanStandIn(Relation a, Relation b)
+{
+	Form_pg_class ca = a->rd_rel;
+	Form_pg_class cb = b->rd_rel;
+	TupleDesc	da = RelationGetDescr(a);
+	TupleDesc	db = RelationGetDescr(b);
+
+	if (cb->relkind != RELKIND_RELATION || cb->relispartition || cb->relhassubclass ||
+		cb->relhastriggers || cb->relhasrules || ca->relowner != cb->relowner ||
+		ca->relpersistence != cb->relpersistence || ca->relam != cb->relam ||
+		ca->reltablespace != cb->reltablespace || ca->relrowsecurity || ca->relforcerowsecurity ||
+		cb->relrowsecurity || cb->relforcerowsecurity || !RelSameColumns(a, b))
+		return false;
+	for (int i = 0; i < da->natts; i++)
+	{
+		Form_pg_attribute aa = TupleDescAttr(da, i);
+		Form_pg_attribute ab = TupleDescAttr(db, i);
+
+		if (strcmp(NameStr(aa->attname), NameStr(ab->attname)) != 0 ||
+			aa->attcollation != ab->attcollation || aa->attnotnull != ab->attnotnull)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * RelReadBy
+ *		Does anything read relid by a dependency of its own: a view or a
+ *		rule reading it, a foreign key referencing it (pg_depend rows of
+ *		kind normal that point at it)?
+ */
+bool
+RelReadBy(Oid relid)
+{
+	Relation	depend = table_open(DependRelationId, AccessShareLock);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&keys[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	ScanKeyInit(&keys[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(depend, DependReferenceIndexId, true, NULL, 2, keys);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+		found = ((Form_pg_depend) GETSTRUCT(tup))->deptype == DEPENDENCY_NORMAL;
+	systable_endscan(scan);
+	table_close(depend, AccessShareLock);
+	return found;
+}
+
+/*
+ * RelRenewStorage
+ *		Give relid, and its TOAST table, new empty storage, as TRUNCATE
+ *		does: transactional (the old files go at commit, and come back if
+ *		the subtransaction rolls back), with its statistics removed.  Its
+ *		indexes are left pointing at nothing: the caller fills the heap and
+ *		then rebuilds them (RelRebuildIndexes).  The caller holds
+ *		AccessExclusiveLock on relid.
+ */
+void
+RelRenewStorage(Oid relid)
+{
+	Relation	rel = table_open(relid, NoLock);
+	Oid			toast = rel->rd_rel->reltoastrelid;
+	ReindexParams params = {0};
+
+	RelationSetNewRelfilenode(rel, rel->rd_rel->relpersistence);
+	table_close(rel, NoLock);
+	if (OidIsValid(toast))
+	{
+		Relation	toastrel = table_open(toast, AccessExclusiveLock);
+
+		RelationSetNewRelfilenode(toastrel, toastrel->rd_rel->relpersistence);
+		table_close(toastrel, NoLock);
+		/* the TOAST table's own index, empty again */
+		(void) reindex_relation(toast, 0, &params);
+	}
+	RemoveStatistics(relid, 0);
+	CommandCounterIncrement();
+}
+
+/*
+ * Rebuild every index of relid from its heap (after RelRenewStorage and a
+ * fill), checking unique and exclusion constraints as it goes: a duplicate
+ * fails, as the build of a new unique index does.
+ */
+void
+RelRebuildIndexes(Oid relid)
+{
+	ReindexParams params = {0};
+
+	(void) reindex_relation(relid, REINDEX_REL_CHECK_CONSTRAINTS, &params);
+	CommandCounterIncrement();
 }
 
 /* ----------------------------------------------------------------
