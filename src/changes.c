@@ -770,7 +770,7 @@ ChangesCheck(ModelDef *model, Query *query)
  *		snapshot taken now, without what ChangesCheck works out besides
  *		(build_check's reason: the last build, the log of changes, the
  *		functions it calls), which nobody reads on such a run.  The
- *		snapshot is the transaction's own; build_record counts the run's
+ *		snapshot is the transaction's own; ChangesRecord counts the run's
  *		own transaction as not seen, as it does build_check's.  Runs as the
  *		extension owner.
  */
@@ -793,11 +793,79 @@ ChangesInputs(ModelDef *model)
 	return check;
 }
 
+/* Has build_state the column 0.3.0 added (changed)? */
+static bool
+catalog_0_3_0(void)
+{
+	Oid			relid = get_relname_relid("build_state",
+										  get_namespace_oid(MEDALLION_CATALOG_SCHEMA, false));
+
+	return OidIsValid(relid) && get_attnum(relid, "changed") != InvalidAttrNumber;
+}
+
+/*
+ * read_without_own
+ *		The snapshot (pg_snapshot text) a build read with, except that the
+ *		run's own transaction counts as not seen: the run may write the
+ *		model's inputs after the build too (and its write before it is
+ *		logged once), so the next run builds again.  The own transaction,
+ *		when it has an ID and the snapshot sees it, joins the in-progress
+ *		list.
+ */
+static char *
+read_without_own(const char *snapshot)
+{
+	FullTransactionId own = GetTopFullTransactionIdIfAny();
+	uint64		xmin;
+	uint64		xmax;
+	uint64		x;
+	const char *list;
+	char	   *end;
+	StringInfoData out;
+	bool		placed = false;
+
+	if (!FullTransactionIdIsValid(own))
+		return (char *) snapshot;
+	x = U64FromFullTransactionId(own);
+	xmin = strtou64(snapshot, &end, 10);
+	if (*end != ':')
+		elog(ERROR, "invalid snapshot \"%s\"", snapshot);
+	xmax = strtou64(end + 1, &end, 10);
+	if (*end != ':')
+		elog(ERROR, "invalid snapshot \"%s\"", snapshot);
+	list = end + 1;
+	if (x >= xmax)
+		return (char *) snapshot;	/* given its ID after the snapshot */
+	initStringInfo(&out);
+	appendStringInfo(&out, UINT64_FORMAT ":" UINT64_FORMAT ":", Min(xmin, x), xmax);
+	while (*list != '\0')
+	{
+		uint64		xip = strtou64(list, &end, 10);
+
+		if (xip == x)
+			return (char *) snapshot;	/* not seen already */
+		if (!placed && x < xip)
+		{
+			appendStringInfo(&out, UINT64_FORMAT ",", x);
+			placed = true;
+		}
+		appendStringInfo(&out, UINT64_FORMAT ",", xip);
+		list = *end == ',' ? end + 1 : end;
+		if (end == list && *list != '\0')
+			elog(ERROR, "invalid snapshot \"%s\"", snapshot);
+	}
+	if (!placed)
+		appendStringInfo(&out, UINT64_FORMAT ",", x);
+	out.data[--out.len] = '\0';	/* the last comma */
+	return out.data;
+}
+
 /*
  * ChangesRecord
  *		Store what the model's build read with (in the run's transaction:
  *		undone with the build).  changed: what it publishes may differ, so
- *		models reading it build too.
+ *		models reading it build too.  One kept plan (CatalogQuery), not a
+ *		function call: a run records every model it builds.
  */
 void
 ChangesRecord(ModelDef *model, int64 run_id, ChangeCheck *check, bool changed)
@@ -809,13 +877,30 @@ ChangesRecord(ModelDef *model, int64 run_id, ChangeCheck *check, bool changed)
 
 	values[0] = CStringGetTextDatum(model->name);
 	values[1] = Int64GetDatum(run_id);
-	values[2] = CStringGetTextDatum(check->snapshot);
+	values[2] = CStringGetTextDatum(read_without_own(check->snapshot));
 	values[3] = CStringGetTextDatum(check->inputs);
 	values[4] = BoolGetDatum(changed);
 	CatalogEnter(&session);
-	ret = CatalogQuery("SELECT medallion.build_record($1, $2, $3::pg_catalog.pg_snapshot, "
-					   "$4::pg_catalog.jsonb, $5)", 5, argtypes, values, NULL, 0);
-	if (ret != SPI_OK_SELECT)
+	if (!catalog_0_3_0())
+	{
+		/* the 0.2.0 catalog, until ALTER EXTENSION medallion UPDATE */
+		ret = CatalogQuery("SELECT medallion.build_record($1, $2, $3::pg_catalog.pg_snapshot, "
+						   "$4::pg_catalog.jsonb, $5)", 5, argtypes, values, NULL, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not record the build of model \"%s\": %s", model->name,
+				 SPI_result_code_string(ret));
+		CatalogLeave(&session);
+		return;
+	}
+	ret = CatalogQuery("INSERT INTO medallion.build_state AS b (model, run_id, version, snapshot, inputs) "
+					   "SELECT m.name, $2, m.version, $3::pg_catalog.pg_snapshot, $4::pg_catalog.jsonb "
+					   "  FROM medallion.models m WHERE m.name OPERATOR(pg_catalog.=) $1 "
+					   "ON CONFLICT (model) DO UPDATE "
+					   "   SET run_id = CASE WHEN $5 THEN excluded.run_id ELSE b.run_id END, "
+					   "       version = excluded.version, snapshot = excluded.snapshot, "
+					   "       inputs = excluded.inputs, built_at = pg_catalog.now(), changed = NULL",
+					   5, argtypes, values, NULL, 0);
+	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "could not record the build of model \"%s\": %s", model->name,
 			 SPI_result_code_string(ret));
 	CatalogLeave(&session);

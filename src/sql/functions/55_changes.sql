@@ -168,7 +168,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION medallion.build_record(text, bigint, pg_snapshot, jsonb, boolean) IS
-	'Store what a model''s build read with (medallion.build_state): the snapshot its first read ran under, the run''s own transaction counted as not seen';
+	'Store what a model''s build read with (medallion.build_state): the snapshot its first read ran under, the run''s own transaction counted as not seen. Called while the catalog is 0.2.0''s (the library updated, ALTER EXTENSION UPDATE not yet run); on the 0.3.0 catalog the row is written by one kept statement (ChangesRecord)';
 
 /*
  * Drop what no stored snapshot needs from the change log, when it holds
