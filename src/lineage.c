@@ -448,6 +448,27 @@ append_mermaid_label(StringInfo buf, const char *text)
 	}
 }
 
+/*
+ * layer_nodes
+ *		The positions (from 1, in drawing order) of the drawing's models of
+ *		layer: the members of the layer's group in Mermaid and DOT.
+ */
+static List *
+layer_nodes(Drawing *drawing, LayerDef *layer)
+{
+	List	   *members = NIL;
+	ListCell   *lc;
+
+	foreach(lc, drawing->nodes)
+	{
+		DrawNode   *node = lfirst(lc);
+
+		if (node->model != NULL && strcmp(node->model->layer, layer->name) == 0)
+			members = lappend_int(members, foreach_current_index(lc) + 1);
+	}
+	return members;
+}
+
 static char *
 render_mermaid(Drawing *drawing, Graph *graph)
 {
@@ -460,23 +481,21 @@ render_mermaid(Drawing *drawing, Graph *graph)
 	foreach(ll, graph->layers)
 	{
 		LayerDef   *layer = lfirst(ll);
-		bool		opened = false;
+		List	   *members = layer_nodes(drawing, layer);
 
-		foreach(lc, drawing->nodes)
+		if (members == NIL)
+			continue;
+		appendStringInfo(&buf, "    subgraph %s\n", layer->name);
+		foreach(lc, members)
 		{
-			DrawNode   *node = lfirst(lc);
+			int			n = lfirst_int(lc);
+			DrawNode   *node = list_nth(drawing->nodes, n - 1);
 
-			if (node->model == NULL || strcmp(node->model->layer, layer->name) != 0)
-				continue;
-			if (!opened)
-				appendStringInfo(&buf, "    subgraph %s\n", layer->name);
-			opened = true;
-			appendStringInfo(&buf, "        n%d[\"", foreach_current_index(lc) + 1);
+			appendStringInfo(&buf, "        n%d[\"", n);
 			append_mermaid_label(&buf, node->name);
 			appendStringInfo(&buf, "<br/>%s\"]\n", node->model->materialized);
 		}
-		if (opened)
-			appendStringInfoString(&buf, "    end\n");
+		appendStringInfoString(&buf, "    end\n");
 	}
 	foreach(lc, drawing->nodes)
 	{
@@ -534,31 +553,26 @@ render_dot(Drawing *drawing, Graph *graph)
 	foreach(ll, graph->layers)
 	{
 		LayerDef   *layer = lfirst(ll);
-		bool		opened = false;
+		List	   *members = layer_nodes(drawing, layer);
 
-		foreach(lc, drawing->nodes)
+		if (members == NIL)
+			continue;
+		appendStringInfoString(&buf, "    subgraph ");
+		append_dot_string(&buf, psprintf("cluster_%s", layer->name));
+		appendStringInfoString(&buf, " {\n        label=");
+		append_dot_string(&buf, layer->name);
+		appendStringInfoString(&buf, ";\n");
+		foreach(lc, members)
 		{
-			DrawNode   *node = lfirst(lc);
+			DrawNode   *node = list_nth(drawing->nodes, lfirst_int(lc) - 1);
 
-			if (node->model == NULL || strcmp(node->model->layer, layer->name) != 0)
-				continue;
-			if (!opened)
-			{
-				appendStringInfoString(&buf, "    subgraph ");
-				append_dot_string(&buf, psprintf("cluster_%s", layer->name));
-				appendStringInfoString(&buf, " {\n        label=");
-				append_dot_string(&buf, layer->name);
-				appendStringInfoString(&buf, ";\n");
-			}
-			opened = true;
 			appendStringInfoString(&buf, "        ");
 			append_dot_string(&buf, node->id);
 			appendStringInfoString(&buf, " [label=");
 			append_dot_string(&buf, psprintf("%s (%s)", node->name, node->model->materialized));
 			appendStringInfoString(&buf, "];\n");
 		}
-		if (opened)
-			appendStringInfoString(&buf, "    }\n");
+		appendStringInfoString(&buf, "    }\n");
 	}
 	foreach(lc, drawing->nodes)
 	{
