@@ -487,6 +487,42 @@ BindDependentViews(Oid relid, List *attnums)
 }
 
 /*
+ * BindReadRelations
+ *		The relations view's rule reads directly (from pg_depend, so reads
+ *		in sublinks and CTEs count), as a List of OIDs, the view itself
+ *		left out; NIL when it has no rule.  The caller's memory context.
+ */
+List *
+BindReadRelations(Oid view)
+{
+	Oid			rule = get_rewrite_oid(view, ViewSelectRuleName, true);
+	List	   *relids = NIL;
+	Relation	depRel;
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	if (!OidIsValid(rule))
+		return NIL;
+	depRel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RewriteRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(rule));
+	scan = systable_beginscan(depRel, DependDependerIndexId, true, NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+		if (dep->refclassid == RelationRelationId && dep->refobjid != view)
+			relids = list_append_unique_oid(relids, dep->refobjid);
+	}
+	systable_endscan(scan);
+	table_close(depRel, AccessShareLock);
+	return relids;
+}
+
+/*
  * What the bindings BindDropDependents dropped read (their names, and for
  * each the objects its query referred to), so that a model bound again
  * after a change can be held to reading what it read (BindReadsAsBefore).

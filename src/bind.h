@@ -34,6 +34,7 @@ extern AnalyzedModel *BindLoad(ModelDef *model);
 extern List *BindDropDependents(Oid relid, List *attnums);
 extern Oid	BindRuleRelation(Oid ruleoid);
 extern List *BindDependentViews(Oid relid, List *attnums);
+extern List *BindReadRelations(Oid view);
 extern bool BindReadsAsBefore(const char *name, char **extra);
 extern void BindCheckDefinition(Query *query);
 extern void BindCaptureStart(void);

@@ -53,6 +53,9 @@ extern char *TestsExpressionColumn(TestDef *test);
 extern Oid	TestsReferencedRelation(TestDef *test);
 extern TestsOutcome *TestsRun(ModelDef *model, Oid relid, List *redirect_from,
 							  List *redirect_to, MemoryContext resultcxt);
+extern TestsOutcome *TestsRunSome(ModelDef *model, Oid relid, List *redirect_from,
+								  List *redirect_to, List *only, List *leave_out,
+								  MemoryContext resultcxt);
 extern TestsOutcome *TestsFreshnessAgain(ModelDef *model, Oid relid, MemoryContext resultcxt);
 extern void TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id);
 
@@ -60,6 +63,7 @@ extern void TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run
 extern ModelDef *TestsOwnedModel(const char *name, const char *action);
 extern void TestsBind(ModelDef *model);
 extern void TestsUnbind(ModelDef *model, List *tests);
+extern List *TestsReadRelations(ModelDef *model, TestDef *test);
 
 /* tests_source.c */
 extern void TestsSourceCheck(SourceTestDef *test, const char **status, char **message);

@@ -183,6 +183,25 @@ TestsBind(ModelDef *model)
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
+/*
+ * TestsReadRelations
+ *		The relations the bound code of a relationships or sql test of model
+ *		reads (its binding's rule: the tested relation, the relation
+ *		referenced, what a sql test reads), as a List of OIDs; NIL for
+ *		other kinds, or a test not bound.  A run defers the test when one
+ *		of them is a model built from the tested one (run_plan.c).
+ */
+List *
+TestsReadRelations(ModelDef *model, TestDef *test)
+{
+	Oid			binding;
+
+	if (strcmp(test->kind, "relationships") != 0 && strcmp(test->kind, "sql") != 0)
+		return NIL;
+	binding = RelBinding(BindName(model->name, test->name));
+	return OidIsValid(binding) ? BindReadRelations(binding) : NIL;
+}
+
 /* A default name: kind and columns, shortened with a hash when too long. */
 static char *
 default_test_name(TestDef *test, const char *extra)

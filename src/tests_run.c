@@ -600,11 +600,25 @@ TestsReferencedRelation(TestDef *test)
  */
 TestsOutcome *
 TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
-			  MemoryContext resultcxt)
+		 MemoryContext resultcxt)
+{
+	return TestsRunSome(model, relid, redirect_from, redirect_to, NIL, NIL, resultcxt);
+}
+
+/*
+ * TestsRunSome
+ *		As TestsRun, for some of the model's tests: those named in only (a
+ *		List of String nodes; NIL: all of them), less those named in leave_out (a
+ *		run evaluates them later: the deferred tests of run.c).  The
+ *		outcome lists only the tests that ran.
+ */
+TestsOutcome *
+TestsRunSome(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
+			 List *only, List *leave_out, MemoryContext resultcxt)
 {
 	MemoryContext oldcontext = MemoryContextSwitchTo(resultcxt);
 	TestsOutcome *outcome = palloc0(sizeof(TestsOutcome));
-	List	   *tests = CatalogListTests(model->name);
+	List	   *tests = NIL;
 	List	   *fused = NIL;
 	int			npredicates = 0;
 	Oid			published = RelPublished(model);
@@ -619,6 +633,14 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 	bool		expressions_bound;
 	ListCell   *lc;
 
+	foreach(lc, CatalogListTests(model->name))
+	{
+		TestDef    *test = lfirst(lc);
+
+		if ((only == NIL || list_member(only, makeString(test->name))) &&
+			!list_member(leave_out, makeString(test->name)))
+			tests = lappend(tests, test);
+	}
 	MemoryContextSwitchTo(oldcontext);
 	if (tests == NIL)
 		return outcome;
