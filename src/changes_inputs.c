@@ -13,7 +13,8 @@
  * syscache lookups.  What it returns, row for row:
  *
  * - each relation the model reads, through view and ephemeral models
- *   (their own reads) and the models its relationships tests reference:
+ *   (their own reads) and the models its relationships tests reference
+ *   (but those built from it: a run tests them after both, run_plan.c):
  *   a model's state is its last build's run ("run N", "never built"), a
  *   view or ephemeral model's its version; a view's its rule's row
  *   version; a partitioned table's, its leaves' storage; a foreign table's
@@ -186,6 +187,34 @@ add_dependencies(List **deps, const char *model, Snapshot snapshot)
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+}
+
+/*
+ * reads_model
+ *		Does model reader read model, through any number of models?  A
+ *		relationships test referring to such a model is deferred by runs
+ *		(run_plan.c): it runs whenever either side builds, so the model
+ *		it refers to is not an input of the tested one (it would make each
+ *		build of one an input change of the other, every run).
+ */
+static bool
+reads_model(const char *reader, const char *model, Snapshot snapshot)
+{
+	List	   *deps = NIL;
+	ListCell   *lc;
+
+	add_dependencies(&deps, reader, snapshot);
+	foreach(lc, deps)			/* deps grows as it is walked */
+	{
+		InputDep   *d = lfirst(lc);
+
+		if (strcmp(d->kind, "model") != 0)
+			continue;
+		if (strcmp(d->name, model) == 0)
+			return true;
+		add_dependencies(&deps, d->name, snapshot);
+	}
+	return false;
 }
 
 /* The models model's relationships tests reference; *any: it has tests. */
@@ -425,7 +454,8 @@ model_inputs(const char *model, Jsonb *probes, Snapshot snapshot)
 	add_dependencies(&deps, model, snapshot);
 	foreach(lc, test_references(model, snapshot, &has_tests))
 	{
-		if (!dep_listed(deps, "", lfirst(lc), "model"))
+		if (!dep_listed(deps, "", lfirst(lc), "model") &&
+			!reads_model(lfirst(lc), model, snapshot))
 		{
 			InputDep   *d = palloc(sizeof(InputDep));
 
