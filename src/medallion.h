@@ -66,5 +66,7 @@
 
 /* SQLSTATE of a model a background worker hands back to the run itself */
 #define ERRCODE_MEDALLION_RUN_ITSELF MAKE_SQLSTATE('M','D','0','0','1')
+/* inside a run: a deferred test holds back the models of its savepoint (run.c) */
+#define ERRCODE_MEDALLION_HELD_BACK MAKE_SQLSTATE('M','D','0','0','2')
 
 #endif							/* MEDALLION_H */

@@ -254,7 +254,8 @@ take_step(Run *run, RunStep *step)
 	old = MemoryContextSwitchTo(run->context);
 	step->report = RunStepReport(run, step);
 	MemoryContextSwitchTo(old);
-	if (step->tests != NULL)
+	/* a span's are kept once its deferred tests said whether it stays (run_span) */
+	if (step->tests != NULL && step->span == 0)
 		store_failures(run, step);
 	/* what building this model allocated, its plans and bound query, goes */
 	MemoryContextReset(run->stepcxt);
@@ -262,11 +263,13 @@ take_step(Run *run, RunStep *step)
 
 /*
  * step_ahead
- *		A step after the one at cell that the run builds itself and can build
- *		now (everything it reads or waits for is built), or NULL.
+ *		A step after the one at cell, in the same span (0: none), that the
+ *		run builds itself and can build now (everything it reads or waits
+ *		for is built), or NULL.  A step of another span is not taken ahead:
+ *		it must be built inside its own span's savepoint.
  */
 static RunStep *
-step_ahead(Run *run, ListCell *cell)
+step_ahead(Run *run, ListCell *cell, int span)
 {
 	ListCell   *lc;
 
@@ -277,7 +280,8 @@ step_ahead(Run *run, ListCell *cell)
 		bool		ready = true;
 		ListCell   *lu;
 
-		if (step->taken || step->status != STEP_PENDING || step->run_itself == NULL)
+		if (step->taken || step->status != STEP_PENDING || step->run_itself == NULL ||
+			step->span != span)
 			continue;
 		foreach(lu, list_concat_copy(node->upstream, node->after))
 		{
@@ -292,30 +296,353 @@ step_ahead(Run *run, ListCell *cell)
 	return NULL;
 }
 
+/* ----------------------------------------------------------------
+ * Deferred tests and their spans
+ *
+ * A test reading a model built from its own model waits for it
+ * (RunPlanDeferred, run_plan.c): the steps from its model's to the last
+ * model it waits for are a span, built inside one savepoint.  Once every
+ * model a deferred test waits for was taken, the test runs against the
+ * candidates (run_deferred_due).  When a blocking one fails, or one
+ * cannot run because a model it waits for failed or was skipped, the
+ * savepoint is rolled back at the end of the span (run_span): nothing the
+ * span built or applied in place stays, and its models are held back
+ * with a message saying which test held them; what reads them is skipped.
+ * Otherwise the savepoint is kept and all of it publishes with the run.
+ * ---------------------------------------------------------------- */
+
+static void take_steps(Run *run, int span);
+
+/*
+ * emit_report
+ *		Emit the progress lines of a step taken, and forget them.
+ */
+static void
+emit_report(RunStep *step)
+{
+	ListCell   *lr;
+
+	foreach(lr, step->report)
+		ereport(NOTICE, (errmsg_internal("%s", (char *) lfirst(lr))));
+	step->report = NIL;
+}
+
+/*
+ * add_outcome
+ *		Add the results of a deferred test to its step's outcome (allocated
+ *		in the run's context, as the step's).
+ */
+static void
+add_outcome(Run *run, RunStep *step, TestsOutcome *more)
+{
+	MemoryContext old = MemoryContextSwitchTo(run->context);
+
+	if (step->tests == NULL)
+		step->tests = palloc0(sizeof(TestsOutcome));
+	step->tests->results = list_concat(step->tests->results, more->results);
+	step->tests->passed += more->passed;
+	step->tests->warned += more->warned;
+	step->tests->failed += more->failed;
+	step->tests->queries += more->queries;
+	if (step->tests->blocker == NULL)
+		step->tests->blocker = more->blocker;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * run_deferred_test
+ *		Run a deferred test of step's model as the model owner, against what
+ *		the run built: the model's candidate (or its table, an incremental
+ *		or snapshot model's rows applied in place), and the candidates of
+ *		the models it waits for (the run's redirections).
+ */
+static void
+run_deferred_test(Run *run, RunStep *step, DeferredTest *deferred)
+{
+	ModelScope	scope;
+	TestsOutcome *outcome;
+
+	ModelScopeEnter(&scope, ModelOwnerId(step->model), 0);
+	outcome = TestsRunSome(step->model, RelPublished(step->model), run->redirect_from,
+						   run->redirect_to, list_make1(makeString(deferred->test->name)), NIL,
+						   run->context);
+	ModelScopeLeave(&scope);
+	if (outcome->results != NIL)
+		deferred->result = linitial(outcome->results);
+	add_outcome(run, step, outcome);
+}
+
+/*
+ * run_deferred_due
+ *		Run the deferred tests of span whose models were all taken: unless
+ *		their own model was not built (nothing to test), one of the models
+ *		they wait for was not built (the test cannot run: its model is held
+ *		back, run_span), or neither side was rebuilt (a change-aware run:
+ *		they would say what they said).
+ */
+static void
+run_deferred_due(Run *run, int span)
+{
+	ListCell   *lc;
+
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+		ListCell   *ld;
+
+		if (step->span != span || !step->taken)
+			continue;
+		foreach(ld, step->deferred)
+		{
+			DeferredTest *deferred = lfirst(ld);
+			bool		changed = step->status == STEP_SUCCESS;
+			bool		ready = true;
+			ListCell   *lw;
+
+			if (deferred->done)
+				continue;
+			foreach(lw, deferred->waits)
+			{
+				RunStep    *wait = RunStepOfNode(run, lfirst_int(lw));
+
+				if (!wait->taken)
+					ready = false;
+				else if (!STEP_BUILT(wait->status) && deferred->missing == NULL)
+					deferred->missing = wait;
+				else if (wait->status == STEP_SUCCESS)
+					changed = true;
+			}
+			if (!ready)
+				continue;
+			deferred->done = true;
+			if (!STEP_BUILT(step->status) || deferred->missing != NULL)
+				continue;
+			if (!changed)
+			{
+				deferred->unchanged = true;
+				continue;
+			}
+			run_deferred_test(run, step, deferred);
+		}
+	}
+}
+
+/*
+ * holding_test
+ *		The deferred test of a built step that holds its span back: a
+ *		blocking one that failed, or one that could not run; or NULL.
+ */
+static DeferredTest *
+holding_test(RunStep *step)
+{
+	ListCell   *ld;
+
+	if (!STEP_BUILT(step->status))
+		return NULL;
+	foreach(ld, step->deferred)
+	{
+		DeferredTest *deferred = lfirst(ld);
+
+		if (deferred->missing != NULL)
+			return deferred;
+		if (deferred->result != NULL && deferred->test->blocking &&
+			(strcmp(deferred->result->status, "fail") == 0 ||
+			 strcmp(deferred->result->status, "error") == 0))
+			return deferred;
+	}
+	return NULL;
+}
+
+/* What span_work needs. */
+typedef struct SpanWork
+{
+	Run		   *run;
+	int			span;
+	RunStep    *holder;			/* out: the step whose test holds the span back */
+	DeferredTest *holding;		/* ... and that test */
+} SpanWork;
+
+/*
+ * span_work
+ *		Take the steps of a span; when a deferred test holds it back, raise
+ *		ERRCODE_MEDALLION_HELD_BACK to roll its savepoint back.
+ */
+static void
+span_work(void *arg)
+{
+	SpanWork   *work = (SpanWork *) arg;
+	ListCell   *lc;
+
+	take_steps(work->run, work->span);
+	foreach(lc, work->run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+
+		if (step->span == work->span && (work->holding = holding_test(step)) != NULL)
+		{
+			work->holder = step;
+			ereport(ERROR,
+					(errcode(ERRCODE_MEDALLION_HELD_BACK),
+					 errmsg("test %s of model \"%s\" holds back the models built since it",
+							work->holding->test->name, step->model->name)));
+		}
+	}
+}
+
+/*
+ * hold_back
+ *		After a span's savepoint was rolled back: nothing it built stays, so
+ *		each of its models that built is held back, saying why: the model
+ *		whose test failed fails, the models the test waited for and the
+ *		others of the span (built from them) are skipped.
+ */
+static void
+hold_back(Run *run, int span, RunStep *holder, DeferredTest *holding)
+{
+	const char *because;
+	ListCell   *lc;
+
+	if (holding->missing != NULL)
+		because = psprintf("its test %s reads model %s, which %s", holding->test->name,
+						   holding->missing->model->name,
+						   holding->missing->status == STEP_FAILED ? "failed" :
+						   holding->missing->status == STEP_CANCELLED ? "was cancelled" :
+						   "was skipped");
+	else
+		because = psprintf("blocking test %s, run after %s, failed", holding->test->name,
+						   holding->after);
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+		DeferredTest *own;
+
+		if (step->span != span)
+			continue;
+		if (step->by_worker && OidIsValid(step->worker_candidate))
+			RunDropWorkerCandidate(step);
+		step->candidate = NULL;
+		if (!STEP_BUILT(step->status))
+			continue;			/* its own failure stands */
+		own = holding_test(step);
+		step->up_to_date = false;
+		if (own != NULL && own->missing == NULL)
+		{
+			TestResult *result = own->result;
+
+			step->status = STEP_FAILED;
+			step->sqlstate = pstrdup(unpack_sql_state(ERRCODE_CHECK_VIOLATION));
+			step->message = result->message != NULL ?
+				psprintf("blocking test %s, run after %s, failed: %s; held back with %s",
+						 own->test->name, own->after, result->message, own->after) :
+				psprintf("blocking test %s, run after %s, failed: %s failing row%s; held back with %s",
+						 own->test->name, own->after, RunFormatCount(result->failures),
+						 result->failures == 1 ? "" : "s", own->after);
+		}
+		else if (own != NULL)
+		{
+			step->status = STEP_SKIPPED;
+			step->message = psprintf("held back: %s", psprintf("its test %s reads model %s, which %s",
+																own->test->name, own->missing->model->name,
+																own->missing->status == STEP_FAILED ? "failed" :
+																own->missing->status == STEP_CANCELLED ? "was cancelled" :
+																"was skipped"));
+		}
+		else
+		{
+			step->status = STEP_SKIPPED;
+			step->message = psprintf("held back with model %s: %s", holder->model->name, because);
+		}
+	}
+}
+
+/*
+ * run_span
+ *		Take the steps of span inside a savepoint, and their deferred tests;
+ *		keep it, or roll it back and hold its models back (hold_back).  Then
+ *		their failing rows are kept and their progress lines emitted.  An
+ *		error other than the span's own is raised again: the run stops.
+ */
+static void
+run_span(Run *run, int span)
+{
+	/* lists grow in place: what the span added is cut off by length */
+	int			saved_redirects = list_length(run->redirect_from);
+	SpanWork	work = {run, span, NULL, NULL};
+	ErrorData  *edata = SubxactRun(span_work, &work, false);
+	ListCell   *lc;
+
+	if (edata != NULL && edata->sqlerrcode != ERRCODE_MEDALLION_HELD_BACK)
+		ReThrowError(edata);
+	if (edata != NULL)
+	{
+		run->redirect_from = list_truncate(run->redirect_from, saved_redirects);
+		run->redirect_to = list_truncate(run->redirect_to, saved_redirects);
+		hold_back(run, span, work.holder, work.holding);
+		FreeErrorData(edata);
+	}
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+		MemoryContext old;
+
+		if (step->span != span)
+			continue;
+		old = MemoryContextSwitchTo(run->context);
+		step->report = RunStepReport(run, step);
+		MemoryContextSwitchTo(old);
+		if (step->tests != NULL)
+			store_failures(run, step);
+		emit_report(step);
+	}
+}
+
+/*
+ * take_steps
+ *		Take the steps of span (0: those of no span, and each span as it
+ *		comes) in plan order; while a worker builds one, the run builds
+ *		what it can itself.
+ */
+static void
+take_steps(Run *run, int span)
+{
+	ListCell   *lc;
+
+	foreach(lc, run->steps)
+	{
+		RunStep    *step = lfirst(lc);
+		RunStep    *ahead;
+
+		if (step->span != span)
+		{
+			if (span == 0 && !step->taken)
+				run_span(run, step->span);
+			continue;
+		}
+		/* while a worker builds this one, the run builds what it can itself */
+		while (step->worker != NULL && !run->cancelled && !WorkerBuildDone(step->worker) &&
+			   (ahead = step_ahead(run, lc, span)) != NULL)
+		{
+			take_step(run, ahead);
+			if (span != 0)
+				run_deferred_due(run, span);
+		}
+		if (!step->taken)
+			take_step(run, step);
+		if (span != 0)
+			run_deferred_due(run, span);
+		else
+			emit_report(step);
+	}
+}
+
 /* Lock, build and publish. */
 static void
 execute_run_work(void *arg)
 {
 	Run		   *run = (Run *) arg;
-	ListCell   *lc;
 
 	lock_models(run);
-	foreach(lc, run->steps)
-	{
-		RunStep    *step = lfirst(lc);
-		RunStep    *ahead;
-		ListCell   *lr;
-
-		/* while a worker builds this one, the run builds what it can itself */
-		while (step->worker != NULL && !run->cancelled && !WorkerBuildDone(step->worker) &&
-			   (ahead = step_ahead(run, lc)) != NULL)
-			take_step(run, ahead);
-		if (!step->taken)
-			take_step(run, step);
-		foreach(lr, step->report)
-			ereport(NOTICE, (errmsg_internal("%s", (char *) lfirst(lr))));
-		step->report = NIL;
-	}
+	take_steps(run, 0);
 	/* the workers are done: they exit while the run publishes */
 	RunReleaseWorkers(run);
 	if (run->cancelled)

@@ -36,6 +36,23 @@ extern const char *const run_step_status_names[];	/* run_state.c */
 
 #define STEP_BUILT(status) ((status) == STEP_SUCCESS || (status) == STEP_UP_TO_DATE)
 
+/*
+ * A test that reads a model built from its own model (a relationships test
+ * of order_items referring to orders, which reads order_items): the run
+ * evaluates it once the models it waits for are built, reading their
+ * candidates, inside the savepoint its model's step opened (run.c).
+ */
+typedef struct DeferredTest
+{
+	TestDef    *test;
+	List	   *waits;			/* int list: graph nodes of the models it waits for */
+	char	   *after;			/* their names, "orders, payments" */
+	bool		done;			/* every model it waits for was taken */
+	bool		unchanged;		/* ... neither side was rebuilt: nothing to test */
+	struct RunStep *missing;	/* ... one of them was not built: not run */
+	TestResult *result;			/* its outcome, when it ran */
+} DeferredTest;
+
 /* One model of a run. */
 typedef struct RunStep
 {
@@ -75,6 +92,11 @@ typedef struct RunStep
 	Oid			stage;			/* batched extraction: its staging table */
 	double		last_ms;		/* its last build's ms (-1: never built), once
 								 * run->last_ms_read */
+	List	   *deferred;		/* of DeferredTest *: its tests run after other steps */
+	List	   *deferred_names; /* ... their names, as String nodes */
+	int			span;			/* 0, or the savepoint it is built in with the
+								 * models its own or an upstream step's deferred
+								 * tests wait for (run_plan.c) */
 } RunStep;
 
 /* A run in progress. */
@@ -136,6 +158,7 @@ extern void RunInit(void);
 /* run_plan.c */
 extern bool run_changed_only;
 extern bool RunPlanSteps(Run *run);
+extern List *RunPlanDeferred(Graph *graph, List *steps);
 
 /* run_step.c */
 extern void RunBuildStep(Run *run, RunStep *step);

@@ -28,11 +28,221 @@
 #include "run.h"
 #include "scope.h"
 #include "sqltext.h"
+#include "tests.h"
 
 PG_FUNCTION_INFO_V1(medallion_plan);
 
 /* medallion.changed_only (RunInit): runs skip the models that did not change */
 bool		run_changed_only = true;
+
+/* ----------------------------------------------------------------
+ * Deferred tests
+ *
+ * A relationships or sql test reads other relations than its model's.  When
+ * one of them is a model built from the tested one in this run (a test of
+ * order_items referring to orders, which reads order_items), the test
+ * cannot run with its model's step: the model it reads is not built yet,
+ * and would fail every row.  It is deferred: the run evaluates it once
+ * every model it waits for was taken, reading their candidates (run.c).
+ * Its failure must undo what was built since its model's step, including
+ * what incremental and snapshot models applied in place: the steps from
+ * its model's to the last it waits for are built inside one savepoint, a
+ * span.  A span holds only those models and the models built from them,
+ * so that rolling it back undoes nothing else: the plan moves the steps in
+ * between that are independent of them before the span (they never read
+ * what the span builds, so the order stays a dependency order).  Spans
+ * that would overlap are one span.
+ * ---------------------------------------------------------------- */
+
+/* Mark in marks the models of the plan (by_node) built from node. */
+static void
+mark_built_from(Graph *graph, RunStep **by_node, int node, bool *marks)
+{
+	ListCell   *lc;
+
+	check_stack_depth();
+	foreach(lc, graph->nodes[node].downstream)
+	{
+		int			down = lfirst_int(lc);
+
+		if (by_node[down] != NULL && !marks[down])
+		{
+			marks[down] = true;
+			mark_built_from(graph, by_node, down, marks);
+		}
+	}
+}
+
+/*
+ * find_deferred
+ *		Fill step->deferred with the tests of its model that read a model of
+ *		the plan built from it.  published caches the published relation of
+ *		each node (InvalidOid: not looked up yet).
+ */
+static void
+find_deferred(Graph *graph, RunStep **by_node, RunStep *step, Oid *published)
+{
+	bool	   *built_from = palloc0(sizeof(bool) * (graph->nnodes + 1));
+	bool		any = false;
+	ListCell   *lc;
+
+	mark_built_from(graph, by_node, step->node, built_from);
+	for (int i = 0; i < graph->nnodes && !any; i++)
+		any = built_from[i];
+	if (!any)
+		return;
+	foreach(lc, CatalogListTests(step->model->name))
+	{
+		TestDef    *test = lfirst(lc);
+		DeferredTest *deferred;
+		StringInfoData after;
+		List	   *waits = NIL;
+		ListCell   *lr;
+
+		foreach(lr, TestsReadRelations(step->model, test))
+		{
+			for (int i = 0; i < graph->nnodes; i++)
+			{
+				if (!built_from[i])
+					continue;
+				if (!OidIsValid(published[i]))
+					published[i] = RelPublished(graph->nodes[i].model);
+				if (published[i] == lfirst_oid(lr))
+					waits = list_append_unique_int(waits, i);
+			}
+		}
+		if (waits == NIL)
+			continue;
+		initStringInfo(&after);
+		foreach(lr, waits)
+			appendStringInfo(&after, "%s%s", foreach_current_index(lr) > 0 ? ", " : "",
+							 graph->nodes[lfirst_int(lr)].model->name);
+		deferred = palloc0(sizeof(DeferredTest));
+		deferred->test = test;
+		deferred->waits = waits;
+		deferred->after = after.data;
+		step->deferred = lappend(step->deferred, deferred);
+		step->deferred_names = lappend(step->deferred_names, makeString(test->name));
+	}
+}
+
+/* The last position in order (of n steps) of a model the deferred tests of step wait for. */
+static int
+last_wait(RunStep **order, int n, RunStep *step)
+{
+	int			last = 0;
+	ListCell   *lc;
+	ListCell   *lw;
+
+	foreach(lc, step->deferred)
+	{
+		foreach(lw, ((DeferredTest *) lfirst(lc))->waits)
+		{
+			for (int i = 0; i < n; i++)
+			{
+				if (order[i]->node == lfirst_int(lw))
+					last = Max(last, i);
+			}
+		}
+	}
+	return last;
+}
+
+/* Does a step read, or wait for, a model marked in members? */
+static bool
+follows_member(GraphNode *node, bool *members)
+{
+	ListCell   *lc;
+
+	foreach(lc, node->upstream)
+	{
+		if (members[lfirst_int(lc)])
+			return true;
+	}
+	foreach(lc, node->after)
+	{
+		if (members[lfirst_int(lc)])
+			return true;
+	}
+	return false;
+}
+
+/*
+ * RunPlanDeferred
+ *		Find the deferred tests of the steps (of graph, in plan order), give
+ *		each span its number and its steps consecutive places, and number
+ *		the steps again.  Returns the steps in their new order.
+ */
+List *
+RunPlanDeferred(Graph *graph, List *steps)
+{
+	int			n = list_length(steps);
+	RunStep   **order = palloc(sizeof(RunStep *) * (n + 1));
+	RunStep   **by_node = palloc0(sizeof(RunStep *) * (graph->nnodes + 1));
+	Oid		   *published = palloc0(sizeof(Oid) * (graph->nnodes + 1));
+	RunStep   **part = palloc(sizeof(RunStep *) * (n + 1));
+	List	   *result = NIL;
+	int			spans = 0;
+	int			i;
+	ListCell   *lc;
+
+	foreach(lc, steps)
+	{
+		order[foreach_current_index(lc)] = lfirst(lc);
+		by_node[((RunStep *) lfirst(lc))->node] = lfirst(lc);
+	}
+	for (i = 0; i < n; i++)
+		find_deferred(graph, by_node, order[i], published);
+
+	i = 0;
+	while (i < n)
+	{
+		bool	   *members;
+		int			end;
+		int			m = 0;
+
+		if (order[i]->deferred == NIL)
+		{
+			i++;
+			continue;
+		}
+		/* the span: its first step, what is built from it up to the last wait */
+		members = palloc0(sizeof(bool) * (graph->nnodes + 1));
+		members[order[i]->node] = true;
+		end = last_wait(order, n, order[i]);
+		for (int j = i + 1; j <= end; j++)
+		{
+			if (order[j]->deferred != NIL || follows_member(&graph->nodes[order[j]->node], members))
+			{
+				members[order[j]->node] = true;
+				end = Max(end, last_wait(order, n, order[j]));
+			}
+		}
+		/* independent steps first, then the span's */
+		for (int j = i; j <= end; j++)
+		{
+			if (!members[order[j]->node])
+				part[m++] = order[j];
+		}
+		for (int j = i; j <= end; j++)
+		{
+			if (members[order[j]->node])
+			{
+				part[m++] = order[j];
+				order[j]->span = spans + 1;
+			}
+		}
+		spans++;
+		memcpy(&order[i], part, sizeof(RunStep *) * m);
+		i += m;
+	}
+	for (i = 0; i < n; i++)
+	{
+		order[i]->stepno = i + 1;
+		result = lappend(result, order[i]);
+	}
+	return result;
+}
 
 /*
  * RunPlanSteps
@@ -66,6 +276,7 @@ RunPlanSteps(Run *run)
 		step->model = run->graph->nodes[ps->node].model;
 		run->steps = lappend(run->steps, step);
 	}
+	run->steps = RunPlanDeferred(run->graph, run->steps);
 	/*
 	 * The run builds what its models were bound to when it planned: like a
 	 * query reading a view, it holds their bindings, and a redefinition
@@ -132,8 +343,43 @@ plan_changes(Graph *graph, GraphNode *node, bool *builds, const char *why)
 }
 
 /*
- * medallion_plan(selector) returns (step, wave, model, layer, materialized,
- * depends_on): what a run of the selector builds, in order.
+ * plan_tests
+ *		When each test of a step's model runs, as a List of char *: "<test>:
+ *		with the model" (against what its step builds), "<test>: after
+ *		orders" (deferred), "<test>: unit test" (medallion_test with unit
+ *		=> true runs it, on given rows).
+ */
+static List *
+plan_tests(RunStep *step)
+{
+	List	   *lines = NIL;
+	ListCell   *lc;
+
+	foreach(lc, CatalogListTests(step->model->name))
+	{
+		TestDef    *test = lfirst(lc);
+		const char *when = "with the model";
+		ListCell   *ld;
+
+		foreach(ld, step->deferred)
+		{
+			DeferredTest *deferred = lfirst(ld);
+
+			if (strcmp(deferred->test->name, test->name) == 0)
+				when = psprintf("after %s", deferred->after);
+		}
+		lines = lappend(lines, psprintf("%s: %s", test->name, when));
+	}
+	foreach(lc, CatalogListUnitTests(step->model->name))
+		lines = lappend(lines, psprintf("%s: unit test", ((UnitTestDef *) lfirst(lc))->name));
+	return lines;
+}
+
+/*
+ * medallion_plan(selector, threads, exclude) returns (step, wave, model,
+ * layer, materialized, depends_on, worker, reason, build, why, tests):
+ * what a run of the selector builds, in order, and when each model's
+ * tests run.
  */
 Datum
 medallion_plan(PG_FUNCTION_ARGS)
@@ -176,14 +422,15 @@ medallion_plan(PG_FUNCTION_ARGS)
 		step->model = graph->nodes[ps->node].model;
 		steps = lappend(steps, step);
 	}
+	steps = RunPlanDeferred(graph, steps);
 	RunPlanWorkers(graph, steps, threads > 1);
 	builds = palloc0(sizeof(bool) * graph->nnodes);
 	foreach(lc, steps)
 	{
 		RunStep    *step = lfirst(lc);
 		GraphNode  *node = &graph->nodes[step->node];
-		Datum		values[10];
-		bool		nulls[10] = {false};
+		Datum		values[11];
+		bool		nulls[11] = {false};
 		List	   *deps = NIL;
 		ListCell   *lu;
 
@@ -219,6 +466,9 @@ medallion_plan(PG_FUNCTION_ARGS)
 		values[8] = BoolGetDatum(why != NULL);
 		values[9] = why ? CStringGetTextDatum(why) : (Datum) 0;
 		nulls[9] = why == NULL;
+		/* 0.3.0 says when each test runs */
+		if (rsinfo->setDesc->natts > 10)
+			values[10] = ListToTextArray(plan_tests(step));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	RunHoldOthersBriefly(steps, true);

@@ -345,11 +345,15 @@ build_model(Run *run, RunStep *step)
 		MemoryContextSwitchTo(old);
 	}
 
-	/* the tests audit what was built; a failing blocking test fails the model */
+	/*
+	 * The tests audit what was built; a failing blocking test fails the
+	 * model.  Those reading a model built from this one wait for it
+	 * (deferred, run.c).
+	 */
 	if (OidIsValid(build.tested))
 	{
-		step->tests = TestsRun(model, build.tested, run->redirect_from, run->redirect_to,
-							   run->context);
+		step->tests = TestsRunSome(model, build.tested, run->redirect_from, run->redirect_to,
+								   NIL, step->deferred_names, run->context);
 		if (step->tests->blocker != NULL)
 		{
 			TestResult *blocker = step->tests->blocker;
@@ -497,6 +501,8 @@ keep_candidate(Candidate *cand, MemoryContext cxt)
 	copy->lower_bound = cand->lower_bound ? pstrdup(cand->lower_bound) : NULL;
 	copy->watermark = cand->watermark ? pstrdup(cand->watermark) : NULL;
 	copy->max_seen = cand->max_seen ? pstrdup(cand->max_seen) : NULL;
+	/* a span's progress lines are written after its steps (run_span, run.c) */
+	copy->full_reason = cand->full_reason ? pstrdup(cand->full_reason) : NULL;
 	MemoryContextSwitchTo(old);
 	return copy;
 }

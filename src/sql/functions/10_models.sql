@@ -52,12 +52,12 @@ CREATE OR REPLACE FUNCTION @extschema@.medallion_plan(selector text DEFAULT 'all
 	exclude text DEFAULT NULL,
 	OUT step integer, OUT wave integer, OUT model text, OUT layer text,
 	OUT materialized text, OUT depends_on text[], OUT worker boolean, OUT reason text,
-	OUT build boolean, OUT why text)
+	OUT build boolean, OUT why text, OUT tests text[])
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_plan'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.medallion_plan(text, integer, text) IS
-	'The models a run of the selector (less those exclude selects) would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself; whether a change-aware run would build each model, and why (build, why)';
+	'The models a run of the selector (less those exclude selects) would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself; whether a change-aware run would build each model, and why (build, why); and when each of its tests runs (tests: "name: with the model", "name: after orders" for a test reading a model built from it, "name: unit test")';
 
 CREATE OR REPLACE FUNCTION medallion.impact_columns(model text, sql text,
 	OUT column_name text, OUT ordinal integer, OUT type_now text, OUT type_new text)
