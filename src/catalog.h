@@ -345,6 +345,7 @@ extern List *CatalogListDependencies(const char *model);
 
 extern void CatalogUpsertModel(ModelDef *model, bool is_new);
 extern List *CatalogTestEdges(void);
+extern List *CatalogModelsTestingOthers(void);
 extern List *CatalogModifiedModels(bool new_only);
 extern void CatalogUpsertTest(TestDef *test, const char *description);
 extern bool CatalogDeleteTest(const char *model, const char *name);

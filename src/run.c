@@ -489,6 +489,17 @@ span_work(void *arg)
 	}
 }
 
+/* Why a deferred test did not run: a model it waits for was not built. */
+static char *
+missing_reason(DeferredTest *deferred)
+{
+	return psprintf("its test %s reads model %s, which %s", deferred->test->name,
+					deferred->missing->model->name,
+					deferred->missing->status == STEP_FAILED ? "failed" :
+					deferred->missing->status == STEP_CANCELLED ? "was cancelled" :
+					"was skipped");
+}
+
 /*
  * hold_back
  *		After a span's savepoint was rolled back: nothing it built stays, so
@@ -503,11 +514,7 @@ hold_back(Run *run, int span, RunStep *holder, DeferredTest *holding)
 	ListCell   *lc;
 
 	if (holding->missing != NULL)
-		because = psprintf("its test %s reads model %s, which %s", holding->test->name,
-						   holding->missing->model->name,
-						   holding->missing->status == STEP_FAILED ? "failed" :
-						   holding->missing->status == STEP_CANCELLED ? "was cancelled" :
-						   "was skipped");
+		because = missing_reason(holding);
 	else
 		because = psprintf("blocking test %s, run after %s, failed", holding->test->name,
 						   holding->after);
@@ -541,11 +548,7 @@ hold_back(Run *run, int span, RunStep *holder, DeferredTest *holding)
 		else if (own != NULL)
 		{
 			step->status = STEP_SKIPPED;
-			step->message = psprintf("held back: %s", psprintf("its test %s reads model %s, which %s",
-																own->test->name, own->missing->model->name,
-																own->missing->status == STEP_FAILED ? "failed" :
-																own->missing->status == STEP_CANCELLED ? "was cancelled" :
-																"was skipped"));
+			step->message = psprintf("held back: %s", missing_reason(own));
 		}
 		else
 		{
