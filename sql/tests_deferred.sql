@@ -24,7 +24,10 @@ SELECT medallion_add_test('dfr_order_items', 'not_null', column_name => 'order_i
 SELECT medallion_add_test('dfr_order_items', 'relationships', column_name => 'order_id',
   to_model => 'dfr_orders', to_column => 'order_id', name => 'order_exists');
 
--- The plan says when each test runs: order_exists after dfr_orders
+-- The plan says when each test runs: order_exists after dfr_orders.  The
+-- steps from dfr_order_items to dfr_orders are built in one savepoint;
+-- dfr_other, independent of them (wave 1, after dfr_order_items by layer),
+-- is moved before it, so that rolling it back never takes dfr_other along
 SELECT step, model, depends_on, tests FROM medallion_plan('dfr_order_items+ dfr_other') ORDER BY step;
 -- a run that does not rebuild dfr_orders runs it with dfr_order_items
 SELECT step, model, tests FROM medallion_plan('dfr_order_items') ORDER BY step;
@@ -67,13 +70,22 @@ SELECT count(*) AS published_items FROM silver.dfr_order_items;
 SELECT * FROM gold.dfr_report;
 DELETE FROM dfr.items WHERE item_id = 5;
 
--- 5. threads => 2: the same outcomes, the independent model built by a worker
+-- 5. threads => 2: the same outcomes.  Every table model that reads only
+-- what is committed goes to a worker (dfr_order_items and dfr_other); a
+-- worker's candidate held back is dropped, none is left behind
+SET medallion.worker_min_ms = 0;
+SELECT step, model, worker FROM medallion_plan('dfr_order_items+ dfr_other', threads => 2) ORDER BY step;
 SELECT model, status, tests_passed, tests_failed FROM medallion_run('dfr_order_items+ dfr_other', threads => 2);
 INSERT INTO dfr.items VALUES (6, 7, 0, 1);
+UPDATE dfr.other SET n = 3;
 SELECT model, status, tests_failed, message FROM medallion_run('dfr_order_items+ dfr_other', threads => 2);
 SELECT count(*) AS published_items FROM silver.dfr_order_items;
 SELECT * FROM gold.dfr_report;
+SELECT * FROM gold.dfr_other;
+SELECT count(*) AS left_in_build_schema FROM pg_class WHERE relnamespace = 'medallion_build'::regnamespace
+   AND relname !~ '^d_';
 DELETE FROM dfr.items WHERE item_id = 6;
+RESET medallion.worker_min_ms;
 
 -- 6. Change-aware runs: nothing changed, nothing to test
 SET medallion.changed_only = on;
