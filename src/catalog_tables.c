@@ -864,20 +864,6 @@ first_text_from_tuple(HeapTuple tuple, TupleDesc desc, void *arg)
 }
 
 /*
- * CatalogModelsTestingOthers
- *		Names of the models (a List of char *) with a relationships or sql
- *		test: those whose tests read other relations than their own, which
- *		a run may have to defer (run_plan.c).
- */
-List *
-CatalogModelsTestingOthers(void)
-{
-	return CatalogReadRows("SELECT DISTINCT model FROM medallion.tests "
-						   "WHERE kind OPERATOR(pg_catalog.=) ANY (ARRAY['relationships', 'sql'])",
-						   0, NULL, NULL, "reading tests", first_text_from_tuple, NULL);
-}
-
-/*
  * CatalogModifiedModels
  *		Names of the models (a List of char *) whose definition changed
  *		since their last build: never built, or built from an earlier
