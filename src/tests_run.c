@@ -3,7 +3,7 @@
  * tests_run.c
  *	  Running data-quality tests: the fused query of a model's column tests,
  *	  its relationships and sql tests, classifying the failures, storing the
- *	  failing rows; and medallion_check_sources.
+ *	  failing rows.  medallion_check_sources is in tests_source.c.
  *
  * Fusing: every column-level test of a model (not_null, unique,
  * accepted_values, expression, row_count, freshness) becomes one aggregate
@@ -56,7 +56,6 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/resowner.h"
-#include "utils/rls.h"
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 #include "storage/lmgr.h"
@@ -73,8 +72,6 @@
 #include "sqltext.h"
 #include "subxact.h"
 #include "tests.h"
-
-PG_FUNCTION_INFO_V1(medallion_check_sources);
 
 int			tests_store_failures_limit = TESTS_DEFAULT_STORE_FAILURES_LIMIT;
 
@@ -1037,176 +1034,4 @@ TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id)
 		}
 		SPI_finish();
 	}
-}
-
-/*
- * source_values_readable
- *		May role read the freshness column of a source's relation itself?
- *		It acts for the source's owner, or may SELECT the column of a
- *		relation without row-level security (with it, the newest value it
- *		may see can differ from the owner's).
- */
-static bool
-source_values_readable(Oid role, Oid owner, Oid relid, const char *column)
-{
-	AttrNumber	attnum;
-
-	if (has_privs_of_role(role, owner))
-		return true;
-
-	/*
-	 * Only a table's own grants and policies say what role may read: a
-	 * view (security_invoker or not) reads others, whose policies would
-	 * apply to role differently than to the source's owner, and a foreign
-	 * table was read through the owner's user mapping, not role's.
-	 */
-	if (get_rel_relkind(relid) != RELKIND_RELATION && get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
-		return false;
-	attnum = get_attnum(relid, column);
-	if (attnum == InvalidAttrNumber || check_enable_rls(relid, role, true) != RLS_NONE)
-		return false;
-	return pg_attribute_aclcheck(relid, attnum, role, ACL_SELECT) == ACLCHECK_OK ||
-		pg_class_aclcheck(relid, role, ACL_SELECT) == ACLCHECK_OK;
-}
-
-/*
- * medallion_check_sources() checks the freshness rules of sources, then
- * the tests of their relations (TestsSourceCheck, tests_source.c): for
- * each relation of a source with a freshness_column, the age of the newest
- * value against warn_after and error_after.  It reads as the source's
- * owner, and only a source over a schema its owner owns
- * (CatalogSourceActsFor); the newest value and its age are shown only to
- * a caller that may read them itself (source_values_readable), others
- * get the status.
- */
-Datum
-medallion_check_sources(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext callercxt = CurrentMemoryContext;
-	Oid			caller = GetUserId();
-	List	   *rules = NIL;
-	ListCell   *lc;
-
-	CatalogRequireAdmin("check sources");
-	InitMaterializedSRF(fcinfo, 0);
-
-	/* (source, relation, column, warn_after, error_after, owner, schema, OID) to check */
-	rules = CatalogFreshnessRules();
-
-	foreach(lc, rules)
-	{
-		char	  **rule = lfirst(lc);
-		Datum		values[6];
-		bool		nulls[6] = {false};
-		const char *status;
-		char	   *message = NULL;
-
-		values[0] = CStringGetTextDatum(rule[0]);
-		if (rule[2] == NULL || rule[1] == NULL)
-		{
-			status = "skipped";
-			message = rule[2] == NULL ? "no freshness rule (freshness_column is not set)" :
-				psprintf("no relation of the source has column \"%s\"", rule[2]);
-			nulls[1] = nulls[3] = nulls[4] = true;
-		}
-		else if (!CatalogSourceActsFor(rule[5], rule[6], InvalidOid))
-		{
-			/* another role's schema: its owner, not the source's, says what is read there */
-			status = "skipped";
-			message = psprintf("the source's owner \"%s\" does not own schema \"%s\"", rule[5], rule[6]);
-			values[1] = CStringGetTextDatum(rule[1]);
-			nulls[3] = nulls[4] = true;
-		}
-		else
-		{
-			Oid			argtypes[2] = {TEXTOID, TEXTOID};
-			Datum		args[2];
-			char		argnulls[2] = {rule[3] ? ' ' : 'n', rule[4] ? ' ' : 'n'};
-			char	   *newest;
-			char	   *age;
-			char	   *warn;
-			char	   *error;
-
-			Oid			owner = get_role_oid(rule[5], true);
-			BindRows	rows;
-			ModelScope	scope;
-
-			if (!OidIsValid(owner))
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_OBJECT),
-						 errmsg("owner \"%s\" of source \"%s\" does not exist", rule[5], rule[0]),
-						 errhint("A superuser registers the source again as an existing role.")));
-			args[0] = rule[3] ? CStringGetTextDatum(rule[3]) : (Datum) 0;
-			args[1] = rule[4] ? CStringGetTextDatum(rule[4]) : (Datum) 0;
-
-			/* read as the source's owner, restricted: what it reads may run code */
-			ModelScopeEnter(&scope, owner, 0);
-			(void) BindExecute(psprintf("SELECT max(c.%s)::pg_catalog.text, "
-										"(pg_catalog.now() OPERATOR(pg_catalog.-) max(c.%s)::pg_catalog.timestamptz)::pg_catalog.text, "
-										"pg_catalog.now() OPERATOR(pg_catalog.-) max(c.%s)::pg_catalog.timestamptz OPERATOR(pg_catalog.>) $1::pg_catalog.interval, "
-										"pg_catalog.now() OPERATOR(pg_catalog.-) max(c.%s)::pg_catalog.timestamptz OPERATOR(pg_catalog.>) $2::pg_catalog.interval "
-										"FROM %s AS c",
-										quote_identifier(rule[2]), quote_identifier(rule[2]),
-										quote_identifier(rule[2]), quote_identifier(rule[2]),
-										rule[1]),
-							   2, argtypes, args, argnulls, NIL, NIL,
-							   BindRowsReceiver(&rows, 1, callercxt));
-			ModelScopeLeave(&scope);
-			newest = ((char **) linitial(rows.rows))[0];
-			age = ((char **) linitial(rows.rows))[1];
-			warn = ((char **) linitial(rows.rows))[2];
-			error = ((char **) linitial(rows.rows))[3];
-			if (newest == NULL)
-			{
-				status = "error";
-				message = "the relation has no rows";
-			}
-			else if (error != NULL && strcmp(error, "t") == 0)
-			{
-				status = "error";
-				message = psprintf("newest value is older than error_after (%s)", rule[4]);
-			}
-			else if (warn != NULL && strcmp(warn, "t") == 0)
-			{
-				status = "warn";
-				message = psprintf("newest value is older than warn_after (%s)", rule[3]);
-			}
-			else
-				status = "pass";
-			values[1] = CStringGetTextDatum(rule[1]);
-			/* read with the owner's rights: shown to whom may read them */
-			if (!source_values_readable(caller, get_role_oid(rule[5], false),
-										(Oid) strtoul(rule[7], NULL, 10), rule[2]))
-				newest = age = NULL;
-			values[3] = newest ? CStringGetTextDatum(newest) : (Datum) 0;
-			nulls[3] = newest == NULL;
-			values[4] = age ? DirectFunctionCall3(interval_in, CStringGetDatum(age),
-												  ObjectIdGetDatum(InvalidOid),
-												  Int32GetDatum(-1)) : (Datum) 0;
-			nulls[4] = age == NULL;
-		}
-		values[2] = CStringGetTextDatum(status);
-		values[5] = message ? CStringGetTextDatum(message) : (Datum) 0;
-		nulls[5] = message == NULL;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-
-	/* then the tests of the sources' relations (tests_source.c) */
-	foreach(lc, CatalogListSourceTests())
-	{
-		SourceTestDef *test = lfirst(lc);
-		Datum		values[6];
-		bool		nulls[6] = {false, false, false, true, true, false};
-		const char *status;
-		char	   *message;
-
-		TestsSourceCheck(test, &status, &message);
-		values[0] = CStringGetTextDatum(test->source);
-		values[1] = CStringGetTextDatum(quote_qualified_identifier(test->local_schema, test->relation));
-		values[2] = CStringGetTextDatum(status);
-		values[5] = CStringGetTextDatum(message);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	PG_RETURN_VOID();
 }
