@@ -6,6 +6,11 @@
 --
 SET medallion.log_timing = off;
 SET medallion.changed_only = off;
+-- run numbers in this file start at 1
+SET client_min_messages = warning;
+TRUNCATE medallion.runs CASCADE;
+SELECT setval('medallion.runs_run_id_seq', 1, false);
+SET client_min_messages = notice;
 CREATE SCHEMA dfr;
 CREATE TABLE dfr.items (item_id int, order_id int, qty int, price numeric);
 CREATE TABLE dfr.other (n int);
