@@ -53,6 +53,9 @@ SELECT count(*) AS published_items FROM silver.dfr_order_items;
 SELECT * FROM gold.dfr_orders ORDER BY order_id;
 SELECT * FROM gold.dfr_report;
 SELECT * FROM gold.dfr_other;
+-- nor the previous versions, which candidates may be built in
+SELECT (SELECT count(*) FROM medallion_history.dfr_order_items) AS previous_items,
+       (SELECT count(*) FROM medallion_history.dfr_orders) AS previous_orders;
 SELECT model, test, status, failures FROM medallion.test_results
  WHERE run_id = (SELECT max(run_id) FROM medallion.runs) ORDER BY model, test;
 
