@@ -46,6 +46,7 @@ OBJS = \
 	src/scale.o \
 	src/changes_triggers.o \
 	src/changes_inputs.o \
+	src/changes_deltas.o \
 	src/changes.o \
 	src/docs.o \
 	src/docs_graph.o \

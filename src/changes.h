@@ -39,6 +39,12 @@ extern char *ChangesInputState(const char *model, const char *probes);
 extern char *ChangesSnapshotNow(void);
 extern bool ChangesAnyProbes(void);
 
+/* changes_deltas.c */
+extern Oid	ChangesDeltaLog(Oid relid);
+extern void ChangesCaptureDeltas(Oid relid, List *columns);
+extern char *ChangesDeltaState(Oid relid);
+extern char *ChangesDeltaSql(Oid relid, const char *previous);
+
 /* changes.c */
 extern bool ChangesTrack(Oid relid, Oid owner);
 extern void ChangesTrackInputs(ModelDef *model);

@@ -17,6 +17,7 @@
 #define MEDALLION_STAGE_SCHEMA		"medallion_stage"	/* staged deploys' candidates */
 #define MEDALLION_HISTORY_SCHEMA	"medallion_history" /* previous versions */
 #define MEDALLION_AUDIT_SCHEMA		"medallion_audit"	/* failing rows */
+#define MEDALLION_DELTA_SCHEMA		"medallion_delta"	/* row-level delta logs */
 
 /* The search_path medallion runs its own SQL under: nothing a user made. */
 #define MEDALLION_SAFE_PATH			"pg_catalog, pg_temp"
@@ -42,6 +43,11 @@
 #define ROWS_INSERT_TRIGGER			"medallion_rows_insert"	/* statement, ALWAYS */
 #define ROWS_UPDATE_TRIGGER			"medallion_rows_update"	/* statement, ALWAYS */
 #define ROWS_ROW_TRIGGER			"medallion_rows_row"	/* row, REPLICA */
+/* row-level deltas (changes_deltas.c): statement triggers on origin, a row trigger on replica */
+#define DELTAS_INSERT_TRIGGER		"medallion_deltas_insert"
+#define DELTAS_UPDATE_TRIGGER		"medallion_deltas_update"
+#define DELTAS_DELETE_TRIGGER		"medallion_deltas_delete"
+#define DELTAS_ROW_TRIGGER			"medallion_deltas_row"
 
 /* medallion.lock_timeout and medallion.publish_timeout (ms) */
 #define PUBLISH_DEFAULT_LOCK_TIMEOUT_MS		100

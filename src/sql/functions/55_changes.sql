@@ -280,6 +280,34 @@ LANGUAGE C;
 COMMENT ON FUNCTION medallion.track_rows() IS
 	'Row capture triggers of the tables incremental models'' watermarks come from: logs the lowest value of each column named in its arguments that a transaction wrote, in medallion.written_lows';
 
+CREATE OR REPLACE FUNCTION medallion.track_deltas()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'medallion_track_deltas'
+LANGUAGE C;
+COMMENT ON FUNCTION medallion.track_deltas() IS
+	'Delta triggers of the tables maintained models read: logs the rows a statement inserted (w +1) and deleted (w -1), an update as both, with the writing transaction, in the table''s log in medallion_delta';
+
+CREATE OR REPLACE FUNCTION medallion.capture_deltas(tab regclass, columns text[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'medallion_capture_deltas'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION medallion.capture_deltas(regclass, text[]) IS
+	'Capture the deltas of columns of a table (its log and triggers); internal, for tests: the extension owner only';
+
+CREATE OR REPLACE FUNCTION medallion.delta_sql(tab regclass, since text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'medallion_delta_sql'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION medallion.delta_sql(regclass, text) IS
+	'The SQL of a captured table''s consolidated delta since a snapshot: each row with its weight; internal';
+
+CREATE OR REPLACE FUNCTION medallion.delta_state(tab regclass)
+RETURNS text
+AS 'MODULE_PATHNAME', 'medallion_delta_state'
+LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION medallion.delta_state(regclass) IS
+	'The state of a table''s delta capture (its log, storage and triggers), NULL when not every write is logged; internal';
+
 CREATE OR REPLACE FUNCTION medallion.track_changes()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'medallion_track_changes'

@@ -70,3 +70,13 @@ INSERT INTO medallion.probe_key (key)
 COMMENT ON TABLE medallion.probe_key IS
 	'The secret key of the digests of probe answers kept in build_state (no grants: the extension owner reads it)';
 COMMENT ON COLUMN medallion.probe_key.key IS 'Random text';
+
+/*
+ * Row-level deltas of the tables maintained models read (issue 31,
+ * src/changes_deltas.c): a log per table, medallion_delta.d<OID>, made
+ * when a model needs it, member of the extension (derived: not dumped).
+ * The owners' rows: no grants.
+ */
+CREATE SCHEMA medallion_delta;
+COMMENT ON SCHEMA medallion_delta IS
+	'medallion: the rows written to and deleted from the tables maintained models read, one log per table, readable by the extension owner only';

@@ -16,7 +16,7 @@ BEGIN
 										'cron_job_failed', 'track_changes', 'model_inputs', 'build_check',
 										'build_record', 'trim_changes', 'track_partitions',
 										'private_copies_follow', 'follow_grants', 'try_run_lock',
-										'track_rows', 'trim_lows',
+										'track_rows', 'trim_lows', 'track_deltas', 'capture_deltas', 'delta_sql', 'delta_state',
 										'stage_discard', 'stage_follow') AS internal
 			   FROM pg_catalog.pg_proc p
 			   JOIN pg_catalog.pg_depend d

@@ -131,6 +131,16 @@ CREATE POLICY extract_state_owner ON medallion.extract_state FOR SELECT TO medal
 					WHERE m.name OPERATOR(pg_catalog.=) extract_state.model
 					  AND pg_catalog.pg_has_role(m.owner, 'USAGE')));
 
+/*
+ * Row-level deltas of the tables maintained models read (issue 31,
+ * src/changes_deltas.c): a log per table, medallion_delta.d<OID>, made
+ * when a model needs it, member of the extension (derived: not dumped).
+ * The owners' rows: no grants.
+ */
+CREATE SCHEMA medallion_delta;
+COMMENT ON SCHEMA medallion_delta IS
+	'medallion: the rows written to and deleted from the tables maintained models read, one log per table, readable by the extension owner only';
+
 /* ---------------------------------------------------------------------
  * Row capture of incremental models (#26): the snapshot and capture
  * state of each model's last build, and the lowest values written.

@@ -1,0 +1,546 @@
+/*-------------------------------------------------------------------------
+ *
+ * changes_deltas.c
+ *	  Row-level deltas of tables that maintained models read (issue 31):
+ *	  the rows each transaction inserted, deleted or changed, old and new
+ *	  images, with the writer's top-level transaction.
+ *
+ * A table whose deltas are captured has a log of its own,
+ * medallion_delta.d<OID> (xid, w, then the captured columns with the
+ * table's types): a row written by a transaction is logged with w = +1,
+ * a row deleted with w = -1, an update as both.  The log rows are written
+ * by the writing transaction itself, straight into the log's heap, so
+ * they commit, roll back and roll back to a savepoint with the writes they
+ * describe, and a snapshot sees the log rows of exactly the transactions
+ * whose writes it sees.  So the delta between two builds, the one whose
+ * stored snapshot is S1 and the one reading now under S2, is the log rows
+ * S2 sees whose xid S1 does not see, consolidated by summing w per row
+ * (ChangesDeltaSql): an insert then a delete cancel, an update that
+ * changes no captured column cancels.  Nothing else is needed: open,
+ * prepared and late-committing transactions, subtransactions rolled back,
+ * and the run's own writes all fall on the right side.
+ *
+ * The triggers:
+ * - medallion_deltas_insert, _update, _delete: statement triggers with
+ *   transition tables (one event each: a transition table cannot serve
+ *   several), enabled ALWAYS, on the table and on every table below it
+ *   (partitions at every level, inheritance children): a statement fires
+ *   only the statement triggers of the table it names, whose transition
+ *   tables hold the rows of every table below it, in its row type;
+ *   enabled on origin only (the default): in replica role
+ * - medallion_deltas_row: a row trigger enabled REPLICA on each plain
+ *   table fires instead: a subscription's apply worker fires no
+ *   statement trigger.  Exactly one of the two logs each row.
+ * All log into the log of the table captured, mapping columns by name.
+ * TRUNCATE fires none of them: it gives the table new storage, which the
+ * state of capture (ChangesDeltaState) shows, and the reader rebuilds.
+ *
+ * A table below or above another (a partition read on its own) is
+ * captured on its own only when nothing writes through a table above it:
+ * a statement on the parent would log its rows in the parent's row type,
+ * to the parent's log.  ChangesCaptureDeltas refuses such a table.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
+#include "utils/typcache.h"
+#include "utils/xid8.h"
+
+#include "catalog.h"
+#include "changes.h"
+#include "medallion.h"
+#include "relation.h"
+#include "sqltext.h"
+
+/* The columns of a delta log before the captured ones. */
+#define DELTA_XID_ATTNUM	1
+#define DELTA_W_ATTNUM		2
+#define DELTA_FIRST_COLUMN	3
+
+/* The name of relid's delta log (in MEDALLION_DELTA_SCHEMA). */
+static char *
+delta_log_name(Oid relid)
+{
+	return psprintf("d%u", relid);
+}
+
+/* OID of relid's delta log, or InvalidOid */
+Oid
+ChangesDeltaLog(Oid relid)
+{
+	Oid			nsp = get_namespace_oid(MEDALLION_DELTA_SCHEMA, true);
+
+	return OidIsValid(nsp) ? get_relname_relid(delta_log_name(relid), nsp) : InvalidOid;
+}
+
+/* The captured columns of a delta log, by name, in its order. */
+static List *
+log_columns(Oid log)
+{
+	Relation	rel = table_open(log, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *columns = NIL;
+
+	for (int a = DELTA_FIRST_COLUMN - 1; a < desc->natts; a++)
+	{
+		if (!TupleDescAttr(desc, a)->attisdropped)
+			columns = lappend(columns, pstrdup(NameStr(TupleDescAttr(desc, a)->attname)));
+	}
+	table_close(rel, AccessShareLock);
+	return columns;
+}
+
+/* Can a column of type be captured: compared for equality, to consolidate rows? */
+static bool
+delta_type_ok(Oid type)
+{
+	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_EQ_OPR | TYPECACHE_HASH_PROC);
+
+	return OidIsValid(tc->eq_opr);
+}
+
+/*
+ * make_log
+ *		Make relid's delta log with columns (of relid), member of the
+ *		extension (derived state: pg_dump leaves it out, DROP EXTENSION
+ *		drops it), readable by the extension owner only.
+ */
+static Oid
+make_log(Oid relid, List *columns, Oid extension)
+{
+	StringInfoData ddl;
+	ListCell   *lc;
+	Oid			log;
+	ObjectAddress logaddr;
+	ObjectAddress extaddr;
+
+	initStringInfo(&ddl);
+	appendStringInfo(&ddl, "CREATE TABLE %s.%s (xid pg_catalog.xid8 NOT NULL, w pg_catalog.int2 NOT NULL",
+					 MEDALLION_DELTA_SCHEMA, delta_log_name(relid));
+	foreach(lc, columns)
+	{
+		const char *column = lfirst(lc);
+		AttrNumber	attnum = get_attnum(relid, column);
+		Oid			type;
+		int32		typmod;
+		Oid			collation;
+
+		if (attnum == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of %s does not exist", column, SqlRelationName(relid))));
+		get_atttypetypmodcoll(relid, attnum, &type, &typmod, &collation);
+		if (!delta_type_ok(type))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("the deltas of column \"%s\" of %s cannot be captured", column,
+							SqlRelationName(relid)),
+					 errdetail("Its type %s has no equality operator to consolidate rows with.",
+							   format_type_be(type))));
+		appendStringInfo(&ddl, ", %s %s", quote_identifier(column),
+						 format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+		if (OidIsValid(collation))
+			appendStringInfo(&ddl, " COLLATE %s", generate_collation_name(collation));
+	}
+	appendStringInfoChar(&ddl, ')');
+	SqlUtility(ddl.data);
+	CommandCounterIncrement();
+	log = ChangesDeltaLog(relid);
+	ObjectAddressSet(logaddr, RelationRelationId, log);
+	ObjectAddressSet(extaddr, ExtensionRelationId, extension);
+	recordDependencyOn(&logaddr, &extaddr, DEPENDENCY_EXTENSION);
+	SqlUtility(psprintf("COMMENT ON TABLE %s.%s IS %s", MEDALLION_DELTA_SCHEMA, delta_log_name(relid),
+						quote_literal_cstr(psprintf("medallion: the rows written to %s (w +1) and deleted (w -1), by transaction, for the models that maintain themselves from them",
+													SqlRelationName(relid)))));
+	CommandCounterIncrement();
+	return log;
+}
+
+/*
+ * ChangesCaptureDeltas
+ *		Capture the deltas of columns of relid (a table or partitioned
+ *		table), with those it captures already: its log made (or made
+ *		again with more columns: what was logged goes, and its readers
+ *		read all rows once), and the triggers on it and every table below
+ *		it.  As the extension owner: the caller checked that the model
+ *		owner owns or tracks the table.
+ */
+void
+ChangesCaptureDeltas(Oid relid, List *columns)
+{
+	Oid			extension = get_extension_oid("medallion", false);
+	Oid			log = ChangesDeltaLog(relid);
+	List	   *want = NIL;
+	ListCell   *lc;
+	StringInfoData args;
+
+	if (RelAncestors(relid) != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the deltas of %s cannot be captured on their own", SqlRelationName(relid)),
+				 errdetail("It is below %s: a statement naming that table writes its rows there.",
+						   SqlRelationName(llast_oid(RelAncestors(relid))))));
+	if (OidIsValid(log))
+		want = log_columns(log);
+	foreach(lc, columns)
+	{
+		ListCell   *lw;
+		bool		found = false;
+
+		foreach(lw, want)
+			found = found || strcmp(lfirst(lw), lfirst(lc)) == 0;
+		if (!found)
+			want = lappend(want, lfirst(lc));
+	}
+	if (OidIsValid(log) && list_length(want) != list_length(log_columns(log)))
+	{
+		SqlUtility(psprintf("DROP TABLE %s.%s", MEDALLION_DELTA_SCHEMA, delta_log_name(relid)));
+		CommandCounterIncrement();
+		log = InvalidOid;
+	}
+	if (!OidIsValid(log))
+		log = make_log(relid, want, extension);
+
+	/* the log's OID, then the columns: what the trigger function reads */
+	initStringInfo(&args);
+	appendStringInfo(&args, "medallion.track_deltas('%u'", log);
+	foreach(lc, want)
+		appendStringInfo(&args, ", %s", quote_literal_cstr(lfirst(lc)));
+	appendStringInfoChar(&args, ')');
+	foreach(lc, RelTree(relid))
+	{
+		Oid			r = lfirst_oid(lc);
+		char	   *name = SqlRelationName(r);
+
+		/* a trigger logging into another log (made again) goes first */
+		for (int t = 0; t < 4; t++)
+		{
+			const char *tgname = t == 0 ? DELTAS_INSERT_TRIGGER : t == 1 ? DELTAS_UPDATE_TRIGGER :
+				t == 2 ? DELTAS_DELETE_TRIGGER : DELTAS_ROW_TRIGGER;
+			Relation	rel = table_open(r, AccessShareLock);
+			bool		stale = false;
+
+			for (int i = 0; rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
+			{
+				Trigger    *trigger = &rel->trigdesc->triggers[i];
+
+				if (strcmp(trigger->tgname, tgname) == 0 &&
+					(trigger->tgnargs != list_length(want) + 1 ||
+					 strcmp(trigger->tgargs[0], psprintf("%u", log)) != 0))
+					stale = true;
+			}
+			table_close(rel, AccessShareLock);
+			if (stale)
+			{
+				SqlUtility(psprintf("DROP TRIGGER %s ON %s", tgname, name));
+				CommandCounterIncrement();
+			}
+		}
+		ChangesAddTrigger(r, name, DELTAS_INSERT_TRIGGER,
+						  "AFTER INSERT ON %s REFERENCING NEW TABLE AS medallion_new FOR EACH STATEMENT",
+						  args.data, "O", "", extension);
+		ChangesAddTrigger(r, name, DELTAS_UPDATE_TRIGGER,
+						  "AFTER UPDATE ON %s REFERENCING OLD TABLE AS medallion_old NEW TABLE AS medallion_new FOR EACH STATEMENT",
+						  args.data, "O", "", extension);
+		ChangesAddTrigger(r, name, DELTAS_DELETE_TRIGGER,
+						  "AFTER DELETE ON %s REFERENCING OLD TABLE AS medallion_old FOR EACH STATEMENT",
+						  args.data, "O", "", extension);
+		if (get_rel_relkind(r) == RELKIND_RELATION)
+			ChangesAddTrigger(r, name, DELTAS_ROW_TRIGGER,
+							  "AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW",
+							  args.data, "R", "REPLICA", extension);
+	}
+}
+
+/*
+ * ChangesDeltaState
+ *		The state of delta capture of relid, as text: its log and the
+ *		storage and delta triggers of it and every table below it.  Equal
+ *		at two builds only when every write in between was logged (no
+ *		TRUNCATE, rewrite, partition attached or detached, trigger
+ *		dropped, disabled or made again, log made again).  NULL when relid
+ *		is not captured as it must be.
+ */
+char *
+ChangesDeltaState(Oid relid)
+{
+	Oid			log = ChangesDeltaLog(relid);
+	Oid			function = CatalogFunctionOid("track_deltas");
+	Relation	triggers;
+	StringInfoData state;
+	List	   *tree;
+	ListCell   *lc;
+
+	if (!OidIsValid(log) || RelAncestors(relid) != NIL)
+		return NULL;
+	tree = list_copy(RelTree(relid));
+	list_sort(tree, list_oid_cmp);
+	initStringInfo(&state);
+	appendStringInfo(&state, "log %u", log);
+	triggers = table_open(TriggerRelationId, AccessShareLock);
+	foreach(lc, tree)
+	{
+		Oid			r = lfirst_oid(lc);
+		char		relkind = get_rel_relkind(r);
+		HeapTuple	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(r));
+
+		if (!HeapTupleIsValid(classtup))
+			continue;
+		appendStringInfo(&state, ";%u:%u", r, ((Form_pg_class) GETSTRUCT(classtup))->relfilenode);
+		ReleaseSysCache(classtup);
+		for (int t = 0; t < 4; t++)
+		{
+			const char *tgname = t == 0 ? DELTAS_INSERT_TRIGGER : t == 1 ? DELTAS_UPDATE_TRIGGER :
+				t == 2 ? DELTAS_DELETE_TRIGGER : DELTAS_ROW_TRIGGER;
+			char		enabled = t == 3 ? TRIGGER_FIRES_ON_REPLICA : TRIGGER_FIRES_ON_ORIGIN;
+			HeapTuple	tup;
+
+			if (t == 3 && relkind != RELKIND_RELATION)
+				continue;
+			tup = RelTriggerNamed(triggers, r, tgname);
+			if (!HeapTupleIsValid(tup) || ((Form_pg_trigger) GETSTRUCT(tup))->tgfoid != function ||
+				((Form_pg_trigger) GETSTRUCT(tup))->tgenabled != enabled)
+			{
+				table_close(triggers, AccessShareLock);
+				return NULL;
+			}
+			appendStringInfo(&state, ",%u/%u", ((Form_pg_trigger) GETSTRUCT(tup))->oid,
+							 HeapTupleHeaderGetRawXmin(tup->t_data));
+		}
+	}
+	table_close(triggers, AccessShareLock);
+	return state.data;
+}
+
+/*
+ * ChangesDeltaSql
+ *		SQL of relid's consolidated delta since the snapshot previous:
+ *		each captured row with its weight (the sum of w over the log rows
+ *		of the transactions previous does not see, never 0), read under the
+ *		caller's snapshot.
+ */
+char *
+ChangesDeltaSql(Oid relid, const char *previous)
+{
+	Oid			log = ChangesDeltaLog(relid);
+	char	   *columns;
+
+	if (!OidIsValid(log))
+		elog(ERROR, "the deltas of %s are not captured", SqlRelationName(relid));
+	columns = SqlNameList(log_columns(log));
+	return psprintf("SELECT %s, pg_catalog.sum(l.w)::pg_catalog.int8 AS w FROM %s.%s l "
+					"WHERE NOT pg_catalog.pg_visible_in_snapshot(l.xid, %s::pg_catalog.pg_snapshot) "
+					"GROUP BY %s HAVING pg_catalog.sum(l.w) OPERATOR(pg_catalog.<>) 0",
+					columns, MEDALLION_DELTA_SCHEMA, delta_log_name(relid),
+					quote_literal_cstr(previous), columns);
+}
+
+/*
+ * log_rows
+ *		Append the rows of a transition table (or one row) to the log, each
+ *		with w, their columns found by name in the row type desc.
+ */
+static void
+log_rows(Relation log, TupleDesc desc, AttrNumber *map, int ncols, Tuplestorestate *rows,
+		 HeapTuple one, int16 w)
+{
+	TupleDesc	logdesc = RelationGetDescr(log);
+	Datum	   *values = palloc(sizeof(Datum) * logdesc->natts);
+	bool	   *nulls = palloc0(sizeof(bool) * logdesc->natts);
+	FullTransactionId xid = GetTopFullTransactionId();
+	BulkInsertState bistate = GetBulkInsertState();
+	CommandId	cid = GetCurrentCommandId(true);
+	TupleTableSlot *slot = NULL;
+	int			pointer = 0;
+
+	values[DELTA_XID_ATTNUM - 1] = FullTransactionIdGetDatum(xid);
+	values[DELTA_W_ATTNUM - 1] = Int16GetDatum(w);
+	if (rows != NULL)
+	{
+		/* a read pointer of its own, as a scan of the transition table takes */
+		slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+		pointer = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
+		tuplestore_select_read_pointer(rows, pointer);
+		tuplestore_rescan(rows);
+	}
+	for (;;)
+	{
+		HeapTuple	tuple;
+
+		if (rows != NULL)
+		{
+			if (!tuplestore_gettupleslot(rows, true, false, slot))
+				break;
+			for (int c = 0; c < ncols; c++)
+				values[DELTA_FIRST_COLUMN - 1 + c] = slot_getattr(slot, map[c],
+																  &nulls[DELTA_FIRST_COLUMN - 1 + c]);
+		}
+		else
+		{
+			for (int c = 0; c < ncols; c++)
+				values[DELTA_FIRST_COLUMN - 1 + c] = heap_getattr(one, map[c], desc,
+																  &nulls[DELTA_FIRST_COLUMN - 1 + c]);
+		}
+		tuple = heap_form_tuple(logdesc, values, nulls);
+		heap_insert(log, tuple, cid, 0, bistate);
+		heap_freetuple(tuple);
+		if (rows == NULL)
+			break;
+	}
+	if (rows != NULL)
+	{
+		tuplestore_select_read_pointer(rows, 0);
+		ExecDropSingleTupleTableSlot(slot);
+	}
+	FreeBulkInsertState(bistate);
+}
+
+PG_FUNCTION_INFO_V1(medallion_track_deltas);
+
+/*
+ * medallion_track_deltas
+ *		The delta triggers of a captured table (arguments: the log's OID,
+ *		then the columns): the rows the statement inserted (+1) and
+ *		deleted (-1), an update as both, from its transition tables, or the
+ *		row a subscription's apply worker wrote; logged by the writing
+ *		transaction, with its top-level transaction ID.
+ */
+Datum
+medallion_track_deltas(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Trigger    *trigger;
+	TupleDesc	desc;
+	Relation	log;
+	Oid			logid;
+	AttrNumber *map;
+	int			ncols;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("medallion.track_deltas() runs only as an AFTER trigger"),
+				 errhint("medallion adds it to the tables maintained models read.")));
+	trigger = trigdata->tg_trigger;
+	if (trigger->tgnargs < 1)
+		elog(ERROR, "medallion.track_deltas() needs its log");
+	logid = atooid(trigger->tgargs[0]);
+	if (!OidIsValid(logid) || get_rel_relkind(logid) != RELKIND_RELATION)
+		return PointerGetDatum(NULL);	/* the extension is being dropped */
+
+	desc = RelationGetDescr(trigdata->tg_relation);
+	ncols = trigger->tgnargs - 1;
+	map = palloc0(sizeof(AttrNumber) * Max(ncols, 1));
+	for (int c = 0; c < ncols; c++)
+	{
+		map[c] = get_attnum(RelationGetRelid(trigdata->tg_relation), trigger->tgargs[c + 1]);
+		if (map[c] == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of %s, whose deltas medallion captures, does not exist",
+							trigger->tgargs[c + 1], SqlRelationName(RelationGetRelid(trigdata->tg_relation))),
+					 errhint("A model reads it: define the model again, or drop it, before dropping the column.")));
+	}
+
+	log = table_open(logid, RowExclusiveLock);
+	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+	{
+		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+			log_rows(log, desc, map, ncols, NULL, trigdata->tg_trigtuple, 1);
+		else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+			log_rows(log, desc, map, ncols, NULL, trigdata->tg_trigtuple, -1);
+		else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		{
+			log_rows(log, desc, map, ncols, NULL, trigdata->tg_trigtuple, -1);
+			log_rows(log, desc, map, ncols, NULL, trigdata->tg_newtuple, 1);
+		}
+	}
+	else
+	{
+		if (trigdata->tg_oldtable != NULL)
+			log_rows(log, desc, map, ncols, trigdata->tg_oldtable, NULL, -1);
+		if (trigdata->tg_newtable != NULL)
+			log_rows(log, desc, map, ncols, trigdata->tg_newtable, NULL, 1);
+	}
+	table_close(log, RowExclusiveLock);
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(medallion_capture_deltas);
+
+/*
+ * medallion.capture_deltas(table regclass, columns name[])
+ *		Internal (the tests call it): capture the deltas of columns of
+ *		table, as ChangesCaptureDeltas.  Only the extension owner may.
+ */
+Datum
+medallion_capture_deltas(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	List	   *columns = TextArrayToList(PG_GETARG_DATUM(1));
+	CatalogSession session;
+
+	if (GetUserId() != CatalogExtensionOwner())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only the owner of the extension may capture deltas by hand")));
+	CatalogEnter(&session);
+	ChangesCaptureDeltas(relid, columns);
+	CatalogLeave(&session);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(medallion_delta_sql);
+
+/*
+ * medallion.delta_sql(table regclass, since pg_snapshot)
+ *		Internal (the tests call it): the SQL of table's consolidated delta
+ *		since the snapshot since (ChangesDeltaSql).
+ */
+Datum
+medallion_delta_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(ChangesDeltaSql(PG_GETARG_OID(0),
+													 text_to_cstring(PG_GETARG_TEXT_PP(1)))));
+}
+
+PG_FUNCTION_INFO_V1(medallion_delta_state);
+
+/*
+ * medallion.delta_state(table regclass)
+ *		Internal (the tests call it): the state of table's delta capture
+ *		(ChangesDeltaState), NULL when its writes are not all logged.
+ */
+Datum
+medallion_delta_state(PG_FUNCTION_ARGS)
+{
+	char	   *state = ChangesDeltaState(PG_GETARG_OID(0));
+
+	if (state == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(state));
+}
