@@ -13,6 +13,7 @@ OBJS = \
 	src/trust_relation.o \
 	src/analyze.o \
 	src/analyze_lineage.o \
+	src/analyze_maintain.o \
 	src/graph.o \
 	src/model.o \
 	src/impact.o \
@@ -47,6 +48,7 @@ OBJS = \
 	src/changes_triggers.o \
 	src/changes_inputs.o \
 	src/changes_deltas.o \
+	src/changes_maintain.o \
 	src/changes.o \
 	src/docs.o \
 	src/docs_graph.o \

@@ -31,6 +31,18 @@ typedef struct AnalyzedModel
 	List	   *upstream_models;	/* of char *: models read, sorted, unique */
 } AnalyzedModel;
 
+/*
+ * A table model that can be maintained from its input's row deltas
+ * (analyze_maintain.c): GROUP BY over one table.
+ */
+typedef struct MaintainPlan
+{
+	Oid			relid;			/* the table read */
+	Index		rtindex;		/* its range table entry */
+	List	   *keys;			/* char *: the output columns of the group keys */
+	List	   *columns;		/* char *: the table's columns the query reads */
+} MaintainPlan;
+
 /* Error context for SQL text other than the statement being run. */
 typedef struct SqlErrorContext
 {
@@ -50,6 +62,9 @@ extern AnalyzedModel *AnalyzeModel(const char *name, const char *sql,
 extern Query *AnalyzeQuery(const char *sql, const char *what);
 extern bool AnalyzeRedirect(Query *query, List *from, List *to);
 extern bool AnalyzeReadsForeign(Query *query);
+/* analyze_maintain.c */
+extern const char *MaintainClassify(Query *query, MaintainPlan *plan);
+
 extern bool AnalyzeColumnSources(Query *query, const char *column, List **relids,
 								 List **attnums);
 

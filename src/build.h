@@ -44,6 +44,10 @@ typedef struct Candidate
 	char	   *snapshot;		/* the snapshot it read with (pg_snapshot text) */
 	char	   *capture;		/* the state of row capture it relied on, or NULL */
 	char	   *previous_snapshot;	/* the one its previous build stored */
+	/* maintained table models (changes_maintain.c) */
+	char	   *method;			/* what the build did, for the step's message, or NULL */
+	char	   *deltas;			/* the state of delta capture it read with
+								 * (ChangesDeltaState), or NULL */
 } Candidate;
 
 /* Schema changes between the published table and the query. */
@@ -82,6 +86,9 @@ extern bool BuildColumnsChanged(ModelDef *model, AnalyzedModel *analyzed);
 extern int64 BuildApplyDelta(Candidate *cand);
 extern int64 BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 						   List *redirect_from, List *redirect_to);
+extern Candidate *BuildCopyCandidate(ModelDef *model, AnalyzedModel *analyzed,
+									 void (*fill) (Candidate *cand, void *arg), void *arg,
+									 const char **why);
 extern void BuildDropCandidate(Candidate *cand);
 extern SchemaChange *BuildSchemaChange(Relation rel, List *columns);
 extern char *BuildNameList(List *names, bool columns);

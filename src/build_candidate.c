@@ -744,6 +744,69 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 }
 
 /*
+ * BuildCopyCandidate
+ *		The candidate of a maintained table model (changes_maintain.c): a
+ *		copy of its published table, which fill(cand, arg) then brings up to
+ *		date, dressed as BuildTableCandidate dresses one.  Runs as the model
+ *		owner.  NULL, with *why, when a copy cannot be the candidate: the
+ *		query's columns are no longer the table's, or the table is
+ *		distributed (the caller rebuilds it whole).
+ */
+Candidate *
+BuildCopyCandidate(ModelDef *model, AnalyzedModel *analyzed,
+				   void (*fill) (Candidate *cand, void *arg), void *arg, const char **why)
+{
+	Candidate  *cand = palloc0(sizeof(Candidate));
+	Relation	rel;
+	SchemaChange *change;
+	Oid			tablespace;
+	Oid			accessmethod;
+	char		persistence;
+	char	   *target;
+	char	   *source;
+
+	cand->model = model;
+	cand->columns = analyzed->columns;
+	cand->published = RelPublished(model);
+	if (!OidIsValid(cand->published) || get_rel_relkind(cand->published) != RELKIND_RELATION)
+	{
+		*why = "its published table is missing";
+		return NULL;
+	}
+	if (ScaleIsDistributed(cand->published))
+	{
+		*why = "its table is distributed";
+		return NULL;
+	}
+	rel = table_open(cand->published, AccessShareLock);
+	tablespace = rel->rd_rel->reltablespace;
+	accessmethod = rel->rd_rel->relam;
+	persistence = rel->rd_rel->relpersistence;
+	change = BuildSchemaChange(rel, analyzed->columns);
+	table_close(rel, NoLock);
+	if (change->added || change->removed || change->retyped)
+	{
+		*why = "its columns change";
+		return NULL;
+	}
+	BuildEnsureIndexes(model, cand->published);
+	cand->candidate = make_new_heap(cand->published, tablespace, accessmethod,
+									persistence, AccessShareLock);
+	CommandCounterIncrement();
+	RelKeepFromAutovacuum(cand->candidate);
+	SqlColumnLists(cand->candidate, analyzed->columns, &target, &source);
+	(void) BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", SqlRelationName(cand->candidate),
+								target, target, SqlRelationName(cand->published)),
+					   0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+	fill(cand, arg);
+	dress_candidate(cand, cand->candidate);
+	ContractVerifyCandidate(model, cand->published, cand->candidate);
+	if (build_analyze)
+		SqlUtility(psprintf("ANALYZE %s", SqlRelationName(cand->candidate)));
+	return cand;
+}
+
+/*
  * BuildDropCandidate
  *		Drop a candidate that will not be published.
  */

@@ -296,6 +296,35 @@ CatalogMaterialization(const char *name)
 	return NULL;				/* keep compiler quiet */
 }
 
+/* The names of the maintain modes, by MaintainMode. */
+static const char *const maintain_names[] = {"auto", "incremental", "full"};
+
+/*
+ * CatalogMaintainMode
+ *		The maintain mode named name; an error names the ones there are.
+ */
+MaintainMode
+CatalogMaintainMode(const char *name)
+{
+	for (int i = 0; i < lengthof(maintain_names); i++)
+	{
+		if (strcmp(maintain_names[i], name) == 0)
+			return (MaintainMode) i;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown maintain mode \"%s\"", name),
+			 errhint("maintain is auto, incremental or full.")));
+	return MAINTAIN_AUTO;		/* keep compiler quiet */
+}
+
+/* The name of a maintain mode (static). */
+const char *
+CatalogMaintainName(MaintainMode mode)
+{
+	return maintain_names[mode];
+}
+
 /*
  * CatalogLockDefinitions
  *		Serialize changes to model definitions until the end of the

@@ -56,6 +56,7 @@
 #define Anum_models_colocate_with	30
 #define Anum_models_deterministic	31
 #define Anum_models_contract	32
+#define Anum_models_maintain	33
 
 #define Anum_sources_name	1
 #define Anum_sources_kind	2
@@ -203,6 +204,14 @@ typedef struct MaterializationKind
 	bool		extracts;		/* may stage a batched extraction first */
 } MaterializationKind;
 
+/* How a table model is brought up to date (medallion.models.maintain). */
+typedef enum MaintainMode
+{
+	MAINTAIN_AUTO,				/* from its inputs' deltas when it can, else whole */
+	MAINTAIN_INCREMENTAL,		/* from its inputs' deltas, or the build fails */
+	MAINTAIN_FULL				/* always whole; its inputs' rows are not captured */
+} MaintainMode;
+
 /* A row of medallion.models, joined with its layer and analysis state. */
 typedef struct ModelDef
 {
@@ -236,6 +245,7 @@ typedef struct ModelDef
 	char	   *colocate_with;	/* Citus (hash): a model, or NULL (Citus's default) */
 	bool		deterministic;	/* its owner says: no function it calls changes it */
 	char	   *contract;		/* jsonb text: promised columns and constraints, or NULL */
+	MaintainMode maintain;
 	bool		enabled;
 	int			version;
 	char	   *sql_hash;
@@ -297,6 +307,8 @@ extern void CatalogMemoSet(CommandMemo *memo);
 extern Oid	CatalogExtensionOwner(void);
 extern Oid	CatalogFunctionOid(const char *name);
 extern const MaterializationKind *CatalogMaterialization(const char *name);
+extern MaintainMode CatalogMaintainMode(const char *name);
+extern const char *CatalogMaintainName(MaintainMode mode);
 extern void CatalogEnter(CatalogSession *session);
 extern void CatalogLeave(CatalogSession *session);
 extern void CatalogRequireAdmin(const char *action);
@@ -375,6 +387,7 @@ extern void CatalogSetState(const char *model, const char *watermark, const char
 							int64 run_id);
 extern bool CatalogHasTable(const char *name);
 extern bool CatalogHasCapture(void);
+extern bool CatalogHasDeltas(void);
 extern void CatalogGetCapture(const char *model, char **snapshot, char **capture);
 extern void CatalogSetCapture(const char *model, const char *snapshot, const char *capture,
 							  const char *previous);

@@ -136,8 +136,8 @@ static char *
 later_model_columns(void)
 {
 	static const char *const columns[] = {"distribution", "distributed_by", "colocate_with",
-	"deterministic", "contract"};
-	static const char *const casts[] = {"", "", "", "::pg_catalog.bool", "::pg_catalog.text"};
+	"deterministic", "contract", "maintain"};
+	static const char *const casts[] = {"", "", "", "::pg_catalog.bool", "::pg_catalog.text", "::pg_catalog.text"};
 	Oid			models = get_relname_relid("models", get_namespace_oid(MEDALLION_CATALOG_SCHEMA, false));
 	StringInfoData list;
 
@@ -192,6 +192,11 @@ model_from_tuple(HeapTuple tuple, TupleDesc desc, void *arg)
 	model->contract = CatalogText(tuple, desc, Anum_models_contract);
 	if (model->contract != NULL && strcmp(model->contract, "null") == 0)
 		model->contract = NULL; /* a JSON null */
+	{
+		char	   *maintain = CatalogText(tuple, desc, Anum_models_maintain);
+
+		model->maintain = maintain ? CatalogMaintainMode(maintain) : MAINTAIN_AUTO;
+	}
 	check_model_row(model, tuple, desc);
 	return model;
 }
@@ -370,14 +375,14 @@ void
 CatalogUpsertModel(ModelDef *model, bool is_new)
 {
 	CatalogSession session;
-	Oid			argtypes[29];
-	Datum		values[29];
-	char		nulls[29];
+	Oid			argtypes[30];
+	Datum		values[30];
+	char		nulls[30];
 	bool		citus;
 	bool		contract;
 	int			ret;
 
-	for (int i = 0; i < 29; i++)
+	for (int i = 0; i < 30; i++)
 		argtypes[i] = TEXTOID;
 	argtypes[6] = argtypes[7] = argtypes[8] = argtypes[22] = TEXTARRAYOID;
 	argtypes[13] = BOOLOID;
@@ -417,6 +422,7 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 	argtypes[27] = BOOLOID;
 	values[27] = BoolGetDatum(model->deterministic);
 	set_text_arg(values, nulls, 28, model->contract);
+	set_text_arg(values, nulls, 29, CatalogMaintainName(model->maintain));
 
 	CatalogEnter(&session);
 	/* the 0.1.0 catalog, before ALTER EXTENSION UPDATE, has no Citus settings nor deterministic */
@@ -435,10 +441,10 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 											 "hard_deletes%s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
 											 "$11::jsonb, $12, $13::interval, $14, $15, $16, $17, $18, "
 											 "$19::interval, $20::real, $21, $22, $23, $24%s)",
-											 !citus ? "" : contract ? ", distribution, distributed_by, colocate_with, deterministic, contract" :
+											 !citus ? "" : contract ? ", distribution, distributed_by, colocate_with, deterministic, contract, maintain" :
 											 ", distribution, distributed_by, colocate_with, deterministic",
-											 !citus ? "" : contract ? ", $25, $26, $27, $28, $29::jsonb" : ", $25, $26, $27, $28"),
-									!citus ? 24 : contract ? 29 : 28, argtypes, values, nulls, false, 0);
+											 !citus ? "" : contract ? ", $25, $26, $27, $28, $29::jsonb, $30" : ", $25, $26, $27, $28"),
+									!citus ? 24 : contract ? 30 : 28, argtypes, values, nulls, false, 0);
 	else
 		ret = SPI_execute_with_args(psprintf(
 											 "UPDATE medallion.models SET layer = $2, materialized = $3, sql = $4, "
@@ -452,10 +458,10 @@ CatalogUpsertModel(ModelDef *model, bool is_new)
 											 "updated_at = pg_catalog.now() WHERE name = $1",
 											 !citus ? "" : contract ?
 											 "distribution = $25, distributed_by = $26, colocate_with = $27, "
-											 "deterministic = $28, contract = $29::jsonb, " :
+											 "deterministic = $28, contract = $29::jsonb, maintain = $30, " :
 											 "distribution = $25, distributed_by = $26, colocate_with = $27, "
 											 "deterministic = $28, "),
-									!citus ? 24 : contract ? 29 : 28, argtypes, values, nulls, false, 0);
+									!citus ? 24 : contract ? 30 : 28, argtypes, values, nulls, false, 0);
 	CatalogCheckSpi(ret, is_new ? SPI_OK_INSERT : SPI_OK_UPDATE, "writing a model");
 	if (SPI_processed != 1)
 		elog(ERROR, "model \"%s\" was not written", model->name);
@@ -699,6 +705,16 @@ bool
 CatalogHasCapture(void)
 {
 	return CatalogHasTable("written_lows");
+}
+
+/* Has the catalog maintained table models (0.3.0 on): build_state.deltas? */
+bool
+CatalogHasDeltas(void)
+{
+	Oid			nsp = get_namespace_oid(MEDALLION_CATALOG_SCHEMA, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("build_state", nsp) : InvalidOid;
+
+	return OidIsValid(relid) && get_attnum(relid, "deltas") != InvalidAttrNumber;
 }
 
 /*

@@ -903,6 +903,19 @@ ChangesRecord(ModelDef *model, int64 run_id, ChangeCheck *check, bool changed)
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "could not record the build of model \"%s\": %s", model->name,
 			 SPI_result_code_string(ret));
+	/* the delta capture a maintained model's next build may start from (or none) */
+	if (check->deltas != NULL || CatalogHasDeltas())
+	{
+		char		nulls[2] = {' ', check->deltas ? ' ' : 'n'};
+
+		values[1] = check->deltas ? CStringGetTextDatum(check->deltas) : (Datum) 0;
+		argtypes[1] = TEXTOID;
+		ret = SPI_execute_with_args("UPDATE medallion.build_state SET deltas = $2 WHERE model = $1",
+									2, argtypes, values, nulls, false, 0);
+		if (ret != SPI_OK_UPDATE)
+			elog(ERROR, "could not record the delta capture of model \"%s\": %s", model->name,
+				 SPI_result_code_string(ret));
+	}
 	CatalogLeave(&session);
 }
 
@@ -930,6 +943,8 @@ ChangesTrim(void)
 			elog(ERROR, "could not trim medallion.written_lows: %s", SPI_result_code_string(ret));
 	}
 	CatalogLeave(&session);
+	if (CatalogHasDeltas())
+		ChangesTrimDeltas();
 }
 
 /*

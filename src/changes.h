@@ -11,6 +11,8 @@
 #include "catalog.h"
 #include "nodes/parsenodes.h"
 
+#include "analyze.h"
+
 /* The triggers' names are in medallion.h: the builders read them too. */
 
 /* Whether a model needs building (ChangesCheck), or what its build read (ChangesInputs). */
@@ -20,6 +22,8 @@ typedef struct ChangeCheck
 	int64		since;			/* up to date: the run that built it */
 	char	   *inputs;			/* the state of its inputs now (jsonb text) */
 	char	   *snapshot;		/* a snapshot taken before its build */
+	char	   *deltas;			/* the state of the delta capture its build
+								 * relied on, or NULL (changes_maintain.c) */
 } ChangeCheck;
 
 extern void ChangesInit(void);
@@ -42,8 +46,21 @@ extern bool ChangesAnyProbes(void);
 /* changes_deltas.c */
 extern Oid	ChangesDeltaLog(Oid relid);
 extern void ChangesCaptureDeltas(Oid relid, List *columns);
+extern void ChangesDropDeltaLog(Oid relid);
 extern char *ChangesDeltaState(Oid relid);
 extern char *ChangesDeltaSql(Oid relid, const char *previous);
+
+/* changes_maintain.c */
+struct Candidate;
+extern const char *ChangesMaintainPlan(ModelDef *model, Query *query, MaintainPlan *plan);
+extern const char *ChangesMaintainReadsModel(Oid relid);
+extern void ChangesCaptureMaintained(ModelDef *model, Query *query);
+extern struct Candidate *ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound,
+												   List *redirect_from, List *redirect_to,
+												   bool change_aware);
+extern char *ChangesMaintainState(ModelDef *model, Query *query);
+extern void ChangesDropUnneededDeltas(void);
+extern void ChangesTrimDeltas(void);
 
 /* changes.c */
 extern bool ChangesTrack(Oid relid, Oid owner);

@@ -181,6 +181,26 @@ make_log(Oid relid, List *columns, Oid extension)
 }
 
 /*
+ * ChangesDropDeltaLog
+ *		Drop relid's delta log: a member of the extension, so it leaves the
+ *		extension first (as ALTER EXTENSION ... DROP TABLE would).  As the
+ *		extension owner.
+ */
+void
+ChangesDropDeltaLog(Oid relid)
+{
+	Oid			log = ChangesDeltaLog(relid);
+
+	if (!OidIsValid(log))
+		return;
+	deleteDependencyRecordsForClass(RelationRelationId, log, ExtensionRelationId,
+									DEPENDENCY_EXTENSION);
+	CommandCounterIncrement();
+	SqlUtility(psprintf("DROP TABLE %s.%s", MEDALLION_DELTA_SCHEMA, delta_log_name(relid)));
+	CommandCounterIncrement();
+}
+
+/*
  * ChangesCaptureDeltas
  *		Capture the deltas of columns of relid (a table or partitioned
  *		table), with those it captures already: its log made (or made
@@ -218,8 +238,7 @@ ChangesCaptureDeltas(Oid relid, List *columns)
 	}
 	if (OidIsValid(log) && list_length(want) != list_length(log_columns(log)))
 	{
-		SqlUtility(psprintf("DROP TABLE %s.%s", MEDALLION_DELTA_SCHEMA, delta_log_name(relid)));
-		CommandCounterIncrement();
+		ChangesDropDeltaLog(relid);
 		log = InvalidOid;
 	}
 	if (!OidIsValid(log))

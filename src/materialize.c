@@ -27,6 +27,7 @@
 #include "bind.h"
 #include "build.h"
 #include "catalog.h"
+#include "changes.h"
 #include "extract.h"
 #include "materialize.h"
 #include "relation.h"
@@ -218,12 +219,35 @@ build_view(BuildStep *step)
 static void
 build_table(BuildStep *step)
 {
+	Candidate  *maintained = NULL;
+
 	if (OidIsValid(step->worker_candidate))
 		step->candidate = BuildAdoptCandidate(step->model, step->bound->columns,
 											  step->worker_candidate, step->worker_rows);
 	else
-		step->candidate = BuildTableCandidate(step->model, step->bound, step->sql,
-											  step->redirect_from, step->redirect_to, true, true);
+	{
+		/* a maintained model: from its input's deltas, or whole, and why */
+		maintained = ChangesMaintainCandidate(step->model, step->bound, step->redirect_from,
+											  step->redirect_to, step->change_aware);
+		if (maintained != NULL && OidIsValid(maintained->candidate))
+			step->candidate = maintained;
+		else
+		{
+			/* the capture state before the build's first read, and after */
+			char	   *before = maintained == NULL ? NULL : maintained->deltas != NULL ? maintained->deltas :
+				ChangesMaintainState(step->model, step->bound->query);
+			char	   *after;
+
+			step->candidate = BuildTableCandidate(step->model, step->bound, step->sql,
+												  step->redirect_from, step->redirect_to, true, true);
+			if (maintained != NULL)
+			{
+				after = ChangesMaintainState(step->model, step->bound->query);
+				step->candidate->method = maintained->method;
+				step->candidate->deltas = before && after && strcmp(before, after) == 0 ? before : NULL;
+			}
+		}
+	}
 	step->rows = step->candidate->rows;
 	step->has_rows = true;
 	step->replaces = true;

@@ -29,6 +29,7 @@ typedef struct BuildStep
 	Oid			worker_candidate;	/* what a worker built, or InvalidOid */
 	int64		worker_rows;
 	int64		run_id;
+	bool		change_aware;	/* a change-aware run: a table model may be maintained */
 	/* out */
 	struct Candidate *candidate;	/* table candidates and deltas */
 	bool		replaces;		/* the candidate replaces the published table */

@@ -285,6 +285,8 @@ definition_hash(ModelDef *model)
 			appendStringInfoString(&buf, "deterministic\x1f");
 		if (model->contract)
 			appendStringInfo(&buf, "contract %s\x1f", model->contract);
+		if (model->maintain != MAINTAIN_AUTO)
+			appendStringInfo(&buf, "maintain %s\x1f", CatalogMaintainName(model->maintain));
 		foreach(lc, model->check_columns)
 			appendStringInfo(&buf, "%s\x1d", (char *) lfirst(lc));
 	}
@@ -500,6 +502,14 @@ medallion_create_model(PG_FUNCTION_ARGS)
 		model->deterministic = !PG_ARGISNULL(23) && PG_GETARG_BOOL(23);
 	if (PG_NARGS() > 24 && !PG_ARGISNULL(24))
 		model->contract = DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(24)));
+	model->maintain = PG_NARGS() > 25 && !PG_ARGISNULL(25) ?
+		CatalogMaintainMode(text_to_cstring(PG_GETARG_TEXT_PP(25))) : MAINTAIN_AUTO;
+	if (model->maintain == MAINTAIN_INCREMENTAL && model->kind != MAT_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("maintain => 'incremental' is for table models"),
+				 errdetail("Model \"%s\" is materialized as %s.", model->name, model->materialized),
+				 errhint("Materialize it as a table, or leave maintain at auto.")));
 	ScaleCheckSettings(model);
 	MaterializeCheckSettings(model, PG_ARGISNULL(15) ? 0 : PG_GETARG_FLOAT4(15));
 	model->owner = previous ? previous->owner : GetUserNameFromId(GetUserId(), false);
@@ -550,8 +560,15 @@ medallion_create_model(PG_FUNCTION_ARGS)
 							  analyzed->lineage);
 	/* the tables it reads that its owner owns: their writes are logged (changes.c) */
 	ChangesTrackInputs(model);
+	/* a maintained table model: the deltas of the table it reads are captured */
+	if (CatalogHasDeltas())
+		ChangesCaptureMaintained(model, analyzed->query);
 	if (previous != NULL && !unchanged)
+	{
 		ChangesUntrackUnread();
+		if (CatalogHasDeltas())
+			ChangesDropUnneededDeltas();
+	}
 
 	PG_RETURN_TEXT_P(cstring_to_text(previous == NULL ? "created" :
 									 unchanged ? "unchanged" : "updated"));
@@ -664,8 +681,10 @@ medallion_drop_model(PG_FUNCTION_ARGS)
 		CommandCounterIncrement();
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 	}
-	/* the tables only they read are no longer tracked */
+	/* the tables only they read are no longer tracked, nor their deltas captured */
 	ChangesUntrackUnread();
+	if (CatalogHasDeltas())
+		ChangesDropUnneededDeltas();
 	PG_RETURN_VOID();
 }
 

@@ -334,6 +334,31 @@ plan_why(Graph *graph, GraphNode *node, bool *builds)
 	return NULL;
 }
 
+/*
+ * plan_maintain
+ *		How a change-aware run brings a table model up to date: "incremental:
+ *		..." or "full: why" (changes_maintain.c).
+ */
+static char *
+plan_maintain(ModelDef *model)
+{
+	MaintainPlan plan;
+	const char *why = ChangesMaintainPlan(model, BindLoad(model)->query, &plan);
+
+	if (why == NULL)
+		why = ChangesMaintainReadsModel(plan.relid);
+	if (why == NULL && !ChangesHasTracking(plan.relid))
+		why = psprintf("its input %s is not tracked (its owner tracks it with medallion_track)",
+					   SqlRelationName(plan.relid));
+	if (why == NULL && !OidIsValid(ChangesDeltaLog(plan.relid)))
+		why = psprintf("the deltas of %s are not captured (define the model again)",
+					   SqlRelationName(plan.relid));
+	if (why != NULL)
+		return psprintf("full: %s", why);
+	return psprintf("incremental: the groups of %s its changes touch (GROUP BY %s)",
+					SqlRelationName(plan.relid), SqlNameList(plan.keys));
+}
+
 /* Does what node reads change in the plan (builds), through views and ephemeral models? */
 static bool
 plan_changes(Graph *graph, GraphNode *node, bool *builds, const char *why)
@@ -439,8 +464,9 @@ medallion_plan(PG_FUNCTION_ARGS)
 	{
 		RunStep    *step = lfirst(lc);
 		GraphNode  *node = &graph->nodes[step->node];
-		Datum		values[11];
-		bool		nulls[11] = {false};
+		Datum		values[12];
+		bool		nulls[12] = {false};
+		bool		unchecked = false;
 		List	   *deps = NIL;
 		ListCell   *lu;
 
@@ -461,7 +487,8 @@ medallion_plan(PG_FUNCTION_ARGS)
 		/* before ALTER EXTENSION UPDATE to 0.2.0 there is no change tracking */
 		if (rsinfo->setDesc->natts < 10)
 			why = NULL;
-		else if (IsTransactionBlock() && !has_privs_of_role(GetUserId(), ModelOwnerId(node->model)))
+		else if ((unchecked = IsTransactionBlock() &&
+				  !has_privs_of_role(GetUserId(), ModelOwnerId(node->model))))
 		{
 			/*
 			 * Checking reads the model's binding, locked to the end of the
@@ -479,6 +506,14 @@ medallion_plan(PG_FUNCTION_ARGS)
 		/* 0.3.0 says when each test runs */
 		if (rsinfo->setDesc->natts > 10)
 			values[10] = ListToTextArray(plan_tests(step));
+		/* the maintained table models (0.3.0 on) */
+		if (rsinfo->setDesc->natts > 11)
+		{
+			/* not for another owner's model inside a block: it reads its binding */
+			nulls[11] = node->model->kind != MAT_TABLE || !CatalogHasDeltas() || unchecked;
+			if (!nulls[11])
+				values[11] = CStringGetTextDatum(plan_maintain(node->model));
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	RunHoldOthersBriefly(steps, true);

@@ -314,7 +314,18 @@ build_model(Run *run, RunStep *step)
 		RunGrantWorkerCandidates(run, model);
 	if (check != NULL && !step->by_worker)
 		BindCaptureStart();
+	/* a table model may be maintained from its input's deltas (changes_maintain.c) */
+	build.change_aware = check != NULL && run->changed_only && !run->full_refresh && !step->by_worker;
 	MaterializeBuild(&build);
+	if (build.candidate != NULL && build.candidate->method != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(run->context);
+
+		step->build_reason = step->build_reason != NULL ?
+			psprintf("%s; %s", build.candidate->method, step->build_reason) :
+			pstrdup(build.candidate->method);
+		MemoryContextSwitchTo(old);
+	}
 	if (check != NULL)
 	{
 		/*
@@ -328,6 +339,18 @@ build_model(Run *run, RunStep *step)
 			MemoryContext old = MemoryContextSwitchTo(run->context);
 
 			check->snapshot = pstrdup(read_with);
+			MemoryContextSwitchTo(old);
+		}
+		else if (build.candidate != NULL && build.candidate->deltas != NULL)
+		{
+			/* no read to cut the delta with: not trusted next time */
+			build.candidate->deltas = NULL;
+		}
+		if (build.candidate != NULL && build.candidate->deltas != NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(run->context);
+
+			check->deltas = pstrdup(build.candidate->deltas);
 			MemoryContextSwitchTo(old);
 		}
 	}

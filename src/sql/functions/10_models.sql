@@ -27,12 +27,13 @@ CREATE OR REPLACE FUNCTION @extschema@.medallion_create_model(
 	colocate_with text DEFAULT NULL,
 	distribution text DEFAULT NULL,
 	deterministic boolean DEFAULT false,
-	contract jsonb DEFAULT NULL)
+	contract jsonb DEFAULT NULL,
+	maintain text DEFAULT 'auto')
 RETURNS text
 AS 'MODULE_PATHNAME', 'medallion_create_model'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text, text, text, text, boolean, jsonb) IS
-	'Create or update a model: validates the query by parse analysis, records its dependencies and column lineage and creates its published relation (on Citus, distributed or reference when asked); with deterministic, its owner declares that the functions it calls do not make it change without its inputs (change-aware runs); with a contract, the query''s columns must be the contract''s (names and types) and a table model''s published table enforces its constraints; returns created, updated or unchanged';
+COMMENT ON FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text, text, text, text, boolean, jsonb, text) IS
+	'Create or update a model: validates the query by parse analysis, records its dependencies and column lineage and creates its published relation (on Citus, distributed or reference when asked); with deterministic, its owner declares that the functions it calls do not make it change without its inputs (change-aware runs); with a contract, the query''s columns must be the contract''s (names and types) and a table model''s published table enforces its constraints; maintain says how a table model is brought up to date (auto, incremental: from its inputs'' row deltas, full); returns created, updated or unchanged';
 
 CREATE OR REPLACE FUNCTION @extschema@.medallion_drop_model(name text, cascade boolean DEFAULT false)
 RETURNS SETOF text
@@ -52,12 +53,12 @@ CREATE OR REPLACE FUNCTION @extschema@.medallion_plan(selector text DEFAULT 'all
 	exclude text DEFAULT NULL,
 	OUT step integer, OUT wave integer, OUT model text, OUT layer text,
 	OUT materialized text, OUT depends_on text[], OUT worker boolean, OUT reason text,
-	OUT build boolean, OUT why text, OUT tests text[])
+	OUT build boolean, OUT why text, OUT tests text[], OUT maintain text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'medallion_plan'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.medallion_plan(text, integer, text) IS
-	'The models a run of the selector (less those exclude selects) would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself; whether a change-aware run would build each model, and why (build, why); and when each of its tests runs (tests: "name: with the model", "name: after orders" for a test reading a model built from it, "name: unit test")';
+	'The models a run of the selector (less those exclude selects) would build, in dependency order (models of one wave are independent of each other); with threads, which ones a background worker may build, and why the run builds each other one itself; whether a change-aware run would build each model, and why (build, why); and when each of its tests runs (tests: "name: with the model", "name: after orders" for a test reading a model built from it, "name: unit test"); how it would bring a table model up to date (maintain: incremental, or full and why)';
 
 CREATE OR REPLACE FUNCTION medallion.impact_columns(model text, sql text,
 	OUT column_name text, OUT ordinal integer, OUT type_now text, OUT type_new text)

@@ -86,6 +86,7 @@ BEGIN
 		('medallion_create_model', 'distribution', NULL, 'Citus: hash or reference'),
 		('medallion_create_model', 'deterministic', NULL, 'its owner declares its functions do not change it without its inputs (change-aware runs)'),
 		('medallion_create_model', 'contract', 'contract: {enforced: true} with columns'' data_type and constraints', 'the columns the query must give (names, types) and the constraints its table enforces'),
+		('medallion_create_model', 'maintain', NULL, 'table: auto (maintained from its inputs'' changes when its query allows, else rebuilt; medallion_plan says why), incremental (maintained or the build fails) or full (always rebuilt, no row capture)'),
 		('medallion_docs', 'run_id', NULL, 'the run whose Gantt chart the page shows (NULL: the last run)'),
 		('medallion_promote', 'stage_id', NULL, 'the stage to publish (medallion.stages; medallion deploy --stage says it)'),
 		('medallion_discard', 'stage_id', NULL, 'the stage to drop (medallion.stages)'),

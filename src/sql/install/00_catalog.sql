@@ -133,6 +133,7 @@ CREATE TABLE medallion.models (
 	colocate_with text,
 	deterministic boolean NOT NULL DEFAULT false,
 	contract	jsonb,
+	maintain	text NOT NULL DEFAULT 'auto' CONSTRAINT models_maintain_check CHECK (maintain IN ('auto', 'incremental', 'full')),
 	CONSTRAINT models_distribution_settings_check CHECK (coalesce(distribution = 'hash', false) = (distributed_by IS NOT NULL)
 												 AND (colocate_with IS NULL OR coalesce(distribution = 'hash', false)))
 );
@@ -168,6 +169,7 @@ COMMENT ON COLUMN medallion.models.distribution IS 'Citus: hash (a distributed t
 COMMENT ON COLUMN medallion.models.distributed_by IS 'Citus: the distribution column of a hash-distributed model';
 COMMENT ON COLUMN medallion.models.colocate_with IS 'Citus: the model a hash-distributed model is colocated with (NULL: Citus''s default, the first distributed table of the same column type)';
 COMMENT ON COLUMN medallion.models.contract IS 'The columns (names, types) the query must give, and the constraints (not_null, unique, primary_key, check) its published table enforces; NULL: none';
+COMMENT ON COLUMN medallion.models.maintain IS 'Table models: auto (maintained from its inputs'' row deltas when its query allows it, else rebuilt whole), incremental (maintained, or the build fails) or full (always rebuilt whole; no row capture)';
 COMMENT ON COLUMN medallion.models.deterministic IS 'Its owner declares that its result depends only on what it reads: the functions it calls do not make a change-aware run build it';
 
 /*

@@ -199,6 +199,18 @@ ALTER TABLE medallion.models ADD COLUMN contract jsonb;
 COMMENT ON COLUMN medallion.models.contract IS 'The columns (names, types) the query must give, and the constraints (not_null, unique, primary_key, check) its published table enforces; NULL: none';
 DROP FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[], text, text[], text[], jsonb, text, interval, boolean, text, text, interval, real, text, text, text[], text, text, text, text, boolean);
 
+/*
+ * Maintained table models (issue 31): how a table model is brought up to
+ * date, medallion_create_model's maintain (a new argument: the signature
+ * the functions section made before, with contract, never existed in a
+ * released 0.2.0, so nothing else goes).
+ */
+ALTER TABLE medallion.build_state ADD COLUMN deltas text;
+COMMENT ON COLUMN medallion.build_state.deltas IS 'A maintained table model: the state of the delta capture of the table it reads (log, storage, triggers) when it was built; its next build starts from the delta since snapshot only when the state is the same (NULL: rebuilt whole)';
+ALTER TABLE medallion.models ADD COLUMN maintain text NOT NULL DEFAULT 'auto'
+	CONSTRAINT models_maintain_check CHECK (maintain IN ('auto', 'incremental', 'full'));
+COMMENT ON COLUMN medallion.models.maintain IS 'Table models: auto (maintained from its inputs'' row deltas when its query allows it, else rebuilt whole), incremental (maintained, or the build fails) or full (always rebuilt whole; no row capture)';
+
 /* ---------------------------------------------------------------------
  * medallion_docs(selector, run_id): the page shows the Gantt chart of
  * any run.  0.2.0's medallion_docs(selector) goes; the functions section

@@ -1,0 +1,195 @@
+--
+-- Maintained table models (issue 31, src/changes_maintain.c,
+-- docs/incremental-maintenance.md): a table model whose query is a GROUP
+-- BY over one table is brought up to date, in a change-aware run, by
+-- recomputing only the groups its table's row deltas touch.  Differential:
+-- after every kind of write the published table equals the model's query
+-- (EXCEPT ALL both ways, mt.diff); the step's message says what ran.
+--
+SET medallion.log_timing = off;
+SET client_min_messages = warning;
+CREATE SCHEMA mt;
+CREATE TABLE mt.sales (id int PRIMARY KEY, region text, product int, amount numeric, qty int);
+CREATE INDEX ON mt.sales (region);
+CREATE INDEX ON mt.sales (product);
+INSERT INTO mt.sales
+  SELECT i, CASE WHEN i % 7 = 0 THEN NULL ELSE 'r' || (i % 5) END, i % 3, i * 1.5, i % 10
+    FROM generate_series(1, 2000) i;
+ANALYZE mt.sales;
+
+-- rows of the published table not in the query's, and the other way round
+CREATE FUNCTION mt.diff(model text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	q text;
+	n bigint;
+BEGIN
+	SELECT m.sql INTO q FROM medallion.models m WHERE m.name = model;
+	EXECUTE format('SELECT count(*) FROM ((SELECT * FROM gold.%I EXCEPT ALL (%s)) '
+				   'UNION ALL ((%s) EXCEPT ALL SELECT * FROM gold.%I)) d', model, q, q, model) INTO n;
+	RETURN n;
+END
+$$;
+-- a run's steps, the run numbers in messages masked
+CREATE FUNCTION mt.run(selector text, full_refresh boolean DEFAULT false)
+RETURNS TABLE (model text, status text, message text) LANGUAGE sql AS $$
+	SELECT r.model, r.status, regexp_replace(regexp_replace(r.message, 'run \d+', 'run N', 'g'), 'of its \d+', 'of its N')
+	  FROM medallion_run(selector, full_refresh => full_refresh) r ORDER BY r.model
+$$;
+CREATE VIEW mt.diffs AS
+  SELECT mt.diff('mt_by_region') AS by_region, mt.diff('mt_by_product') AS by_product;
+
+-- two keys (one with NULLs), min and max, WHERE and HAVING; one key, avg
+SELECT medallion_create_model('mt_by_region',
+  $$SELECT region, product, sum(amount) AS amount, count(*) AS n, min(qty) AS lo, max(qty) AS hi
+      FROM mt.sales WHERE qty <> 3 GROUP BY region, product HAVING count(*) > 1$$, layer => 'gold');
+SELECT medallion_create_model('mt_by_product',
+  'SELECT product, avg(amount) AS avg_amount, max(amount) AS top FROM mt.sales GROUP BY product',
+  layer => 'gold');
+-- outside the class, and one that asks to be rebuilt whole
+SELECT medallion_create_model('mt_ranked', 'SELECT id, rank() OVER (ORDER BY amount) AS r FROM mt.sales',
+                              layer => 'gold');
+SELECT medallion_create_model('mt_total', 'SELECT count(*) AS n FROM mt.sales', layer => 'gold');
+SELECT medallion_create_model('mt_joined',
+  'SELECT s.region, count(*) AS n FROM mt.sales s JOIN mt.sales t ON t.id = s.id + 1 GROUP BY s.region',
+  layer => 'gold');
+SELECT medallion_create_model('mt_whole', 'SELECT product, sum(qty) AS qty FROM mt.sales GROUP BY product',
+                              layer => 'gold', maintain => 'full');
+SELECT name, maintain FROM medallion.models WHERE name LIKE 'mt\_%' ORDER BY name;
+-- the plan says how each table model is brought up to date, and what prevents it
+SELECT model, maintain FROM medallion_plan('mt_by_region mt_by_product mt_ranked mt_total mt_joined mt_whole')
+ ORDER BY model;
+-- maintain => 'incremental' refuses a query it cannot maintain
+\set VERBOSITY default
+SELECT medallion_create_model('mt_strict', 'SELECT id, rank() OVER (ORDER BY amount) AS r FROM mt.sales',
+                              layer => 'gold', maintain => 'incremental');
+\set VERBOSITY terse
+SELECT medallion_create_model('mt_bad', 'SELECT 1 AS one', layer => 'gold', maintain => 'sometimes');
+
+-- row capture only for the table maintained models read, with their columns
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'mt.sales'::regclass AND tgname LIKE 'medallion_deltas%' ORDER BY 1;
+SELECT 'mt.sales'::regclass::oid AS sales \gset
+SELECT string_agg(attname, ', ' ORDER BY attnum) AS logged
+  FROM pg_attribute WHERE attrelid = ('medallion_delta.d' || :sales)::regclass AND attnum > 0;
+
+-- the first build is whole; the next one with nothing new builds nothing
+SELECT * FROM mt.run('mt_by_region mt_by_product mt_whole');
+SELECT model, status FROM medallion_run('mt_by_region mt_by_product mt_whole') ORDER BY model;
+SELECT * FROM mt.diffs;
+
+-- new rows, in old groups and a new one
+INSERT INTO mt.sales VALUES (3001, 'r1', 0, 10, 1), (3002, 'r9', 7, 20, 2), (3003, 'r9', 7, 30, 5);
+SELECT * FROM mt.run('mt_by_region mt_by_product mt_whole');
+SELECT * FROM mt.diffs;
+-- updates of values, and of keys (a row moves to another group)
+UPDATE mt.sales SET amount = amount + 1 WHERE id IN (1, 2, 3);
+UPDATE mt.sales SET region = 'r2', product = 5 WHERE id = 11;
+SELECT * FROM mt.run('mt_by_region mt_by_product');
+SELECT * FROM mt.diffs;
+-- a group deleted whole, the extremes of others (min, max)
+DELETE FROM mt.sales WHERE region = 'r9';
+DELETE FROM mt.sales WHERE id = (SELECT id FROM mt.sales WHERE region = 'r1' AND product = 0 ORDER BY qty DESC, id LIMIT 1);
+DELETE FROM mt.sales WHERE id = (SELECT id FROM mt.sales ORDER BY amount DESC LIMIT 1);
+SELECT * FROM mt.run('mt_by_region mt_by_product');
+SELECT * FROM mt.diffs;
+-- NULL keys: a row into the NULL region, one out of it, a NULL product
+INSERT INTO mt.sales VALUES (4001, NULL, 1, 5, 1), (4002, NULL, NULL, 6, 2), (4003, NULL, NULL, 7, 4);
+UPDATE mt.sales SET region = 'r0' WHERE id = 7;
+SELECT * FROM mt.run('mt_by_region mt_by_product');
+SELECT * FROM mt.diffs;
+SELECT region, product, n FROM gold.mt_by_region WHERE region IS NULL OR product IS NULL ORDER BY 1, 2;
+-- a row leaving the WHERE clause, a group leaving the HAVING clause
+UPDATE mt.sales SET qty = 3 WHERE id = 4003;
+SELECT * FROM mt.run('mt_by_region');
+SELECT * FROM mt.diffs;
+-- subtransactions rolled back, in a transaction that commits
+BEGIN;
+INSERT INTO mt.sales VALUES (5001, 'r3', 2, 100, 1);
+SAVEPOINT a;
+INSERT INTO mt.sales VALUES (5002, 'r4', 2, 100, 1);
+DELETE FROM mt.sales WHERE region = 'r0';
+ROLLBACK TO SAVEPOINT a;
+UPDATE mt.sales SET amount = 0 WHERE id = 5001;
+SAVEPOINT b;
+UPDATE mt.sales SET product = 9;
+ROLLBACK TO SAVEPOINT b;
+COMMIT;
+-- and a transaction rolled back whole
+BEGIN;
+DELETE FROM mt.sales WHERE product = 1;
+ROLLBACK;
+SELECT * FROM mt.run('mt_by_region mt_by_product');
+SELECT * FROM mt.diffs;
+-- a prepared transaction: not seen by the run before it commits, seen by the next one
+BEGIN;
+INSERT INTO mt.sales VALUES (6001, 'r2', 0, 1000, 1), (6002, 'p', 0, 1, 1);
+UPDATE mt.sales SET region = 'p' WHERE id = 12;
+PREPARE TRANSACTION 'mt_2pc';
+INSERT INTO mt.sales VALUES (6003, 'r2', 0, 1, 1);
+SELECT * FROM mt.run('mt_by_region mt_by_product');
+SELECT * FROM mt.diffs;
+COMMIT PREPARED 'mt_2pc';
+SELECT * FROM mt.run('mt_by_region mt_by_product');
+SELECT * FROM mt.diffs;
+SELECT region, product, n FROM gold.mt_by_region WHERE region = 'p';
+-- an insert then a delete of the same row cancel: nothing to recompute
+INSERT INTO mt.sales VALUES (7001, 'r1', 1, 1, 1);
+DELETE FROM mt.sales WHERE id = 7001;
+SELECT * FROM mt.run('mt_by_region');
+SELECT * FROM mt.diffs;
+
+-- a large share of the table changed: rebuilt whole (a first cost guard)
+UPDATE mt.sales SET amount = amount * 2 WHERE id % 3 = 0;
+SELECT * FROM mt.run('mt_by_region mt_by_product');
+SELECT * FROM mt.diffs;
+-- TRUNCATE logs nothing: rebuilt whole, then maintained again
+CREATE TABLE mt.saved AS SELECT * FROM mt.sales;
+TRUNCATE mt.sales;
+INSERT INTO mt.sales SELECT * FROM mt.saved;
+SELECT * FROM mt.run('mt_by_region mt_by_product');
+SELECT * FROM mt.diffs;
+UPDATE mt.sales SET qty = qty + 1 WHERE id = 100;
+SELECT * FROM mt.run('mt_by_region mt_by_product');
+SELECT * FROM mt.diffs;
+-- maintain => 'incremental' fails rather than rebuild whole
+SELECT medallion_create_model('mt_by_product',
+  'SELECT product, avg(amount) AS avg_amount, max(amount) AS top FROM mt.sales GROUP BY product',
+  layer => 'gold', maintain => 'incremental');
+SELECT model, status FROM medallion_run('mt_by_product');
+UPDATE mt.sales SET qty = qty + 1 WHERE id = 101;
+SELECT * FROM mt.run('mt_by_product');
+TRUNCATE mt.sales;
+INSERT INTO mt.sales SELECT * FROM mt.saved;
+SELECT * FROM mt.run('mt_by_product');
+SELECT model, status FROM medallion_run('mt_by_product', full_refresh => true);
+SELECT * FROM mt.diffs;
+
+-- the log is trimmed: rows every stored snapshot sees go at the next run
+SELECT model, status FROM medallion_run('mt_by_region mt_by_product') ORDER BY model;
+SELECT model, status FROM medallion_run('mt_by_region mt_by_product') ORDER BY model;
+SELECT count(*) AS log_rows_left FROM medallion_delta.d:sales;
+
+-- the log goes with the last model that reads it; a dropped table leaves none behind
+SELECT medallion_create_model('mt_by_region',
+  $$SELECT region, product, sum(amount) AS amount, count(*) AS n, min(qty) AS lo, max(qty) AS hi
+      FROM mt.sales WHERE qty <> 3 GROUP BY region, product HAVING count(*) > 1$$, layer => 'gold',
+  maintain => 'full');
+SELECT to_regclass('medallion_delta.d' || :sales) IS NOT NULL AS still_logged;
+SELECT * FROM medallion_drop_model('mt_by_product');
+SELECT to_regclass('medallion_delta.d' || :sales) IS NOT NULL AS still_logged,
+       (SELECT count(*) FROM pg_trigger WHERE tgrelid = 'mt.sales'::regclass AND tgname LIKE 'medallion_deltas%') AS triggers;
+CREATE TABLE mt.other (k int, v int);
+INSERT INTO mt.other VALUES (1, 1), (2, 2);
+SELECT medallion_create_model('mt_other', 'SELECT k, sum(v) AS v FROM mt.other GROUP BY k', layer => 'gold');
+SELECT 'mt.other'::regclass::oid AS other \gset
+SELECT to_regclass('medallion_delta.d' || :other) IS NOT NULL AS other_logged;
+DROP TABLE mt.other CASCADE;
+SELECT model, status FROM medallion_run('mt_by_region');
+SELECT to_regclass('medallion_delta.d' || :other) IS NOT NULL AS other_logged;
+SELECT * FROM medallion_drop_model('mt_other');
+
+SELECT * FROM medallion_drop_model('mt_by_region');
+SELECT * FROM medallion_drop_model('mt_ranked');
+SELECT * FROM medallion_drop_model('mt_total');
+SELECT * FROM medallion_drop_model('mt_joined');
+SELECT * FROM medallion_drop_model('mt_whole');
+DROP SCHEMA mt CASCADE;

@@ -1,0 +1,768 @@
+/*-------------------------------------------------------------------------
+ *
+ * changes_maintain.c
+ *	  Maintained table models (issue 31): a change-aware run brings a
+ *	  table model whose query is in the maintained class
+ *	  (analyze_maintain.c) up to date from the row deltas of the table it
+ *	  reads, recomputing only the groups those deltas touch; and the
+ *	  lifecycle of the delta logs: made for the tables maintained models
+ *	  read, dropped when none does, trimmed of what no build needs.
+ *
+ * The maintained build, as the model owner, in the step's subtransaction:
+ *
+ *	1. The delta since the stored snapshot S1 of the model's last build is
+ *	   copied out of the log (as the extension owner: the log is not the
+ *	   owner's to read) into a table D shaped like the table read, column
+ *	   for column at the same positions; that is the build's first read,
+ *	   so its snapshot Sd is the one stored for the next build.  It is
+ *	   trusted only when the state of capture (ChangesDeltaState: the log,
+ *	   the table's storage, the triggers) is the one the last build
+ *	   stored: a TRUNCATE, a rewrite, a trigger dropped or a log made
+ *	   again since means some writes are not in it, and the model is
+ *	   rebuilt whole.
+ *	2. The affected keys K: the model's bound query with its read of the
+ *	   table pointed at D, its output cut to the grouping expressions and
+ *	   its grouping, aggregates and HAVING removed.  Old and new images
+ *	   both count: a row that left a group and one that joined another
+ *	   give both groups.  The WHERE clause applies: a row that passes it
+ *	   in neither image touches no group.
+ *	3. The candidate (BuildCopyCandidate): a copy of the published table,
+ *	   less the rows of the keys of K, plus the model's rows for those
+ *	   keys, read through its binding with the keys as a filter on the
+ *	   grouping columns (= ANY of an array, which the planner pushes into
+ *	   the grouped query, down to the table's indexes).  NULL keys are
+ *	   matched as NULL (IS NULL), key by key: the keys are taken per
+ *	   pattern of NULL columns, each pattern by its non-NULL columns with
+ *	   the built-in equality.
+ *	The candidate is then tested and published as any other.
+ *
+ * Why it equals a rebuild: every row of the published table belongs to
+ * one key, and was computed from the rows carrying that key at some
+ * snapshot that sees at least what S1 sees.  A key none of the
+ * transactions S1 does not see and Sd sees touched has the same rows
+ * under Sd; every other key is in K and recomputed under a snapshot at
+ * least as new as Sd.  A transaction Sd does not see (open during the
+ * build, prepared, committed later) is in the next build's delta,
+ * whatever the recompute saw of it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parsetree.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "optimizer/optimizer.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/syscache.h"
+
+#include "analyze.h"
+#include "bind.h"
+#include "build.h"
+#include "catalog.h"
+#include "changes.h"
+#include "medallion.h"
+#include "relation.h"
+#include "scope.h"
+#include "sqltext.h"
+
+/* Above this share of the table's rows changed, the model is rebuilt whole. */
+#define MAINTAIN_MAX_DELTA_SHARE	0.2
+
+/* What the fill of a maintained candidate needs (fill_maintained). */
+typedef struct MaintainFill
+{
+	ModelDef   *model;
+	Oid			keys;			/* the table of affected keys */
+	List	   *key_names;		/* char * */
+	List	   *patterns;		/* char *: '0'/'1' per key column, 1 = NULL */
+	int64		deleted;
+	int64		inserted;
+	int64		rows;
+} MaintainFill;
+
+/*
+ * ChangesMaintainPlan
+ *		Whether model can be maintained: NULL with *plan filled, or why not.
+ */
+const char *
+ChangesMaintainPlan(ModelDef *model, Query *query, MaintainPlan *plan)
+{
+	if (model->kind != MAT_TABLE)
+		return "it is not a table model";
+	if (model->maintain == MAINTAIN_FULL)
+		return "maintain => 'full'";
+	return MaintainClassify(query, plan);
+}
+
+/*
+ * ChangesMaintainReadsModel
+ *		Why a model reading relid is not maintained when relid is the table
+ *		of a model (rebuilt whole by its runs: its rows are not captured),
+ *		or NULL.
+ */
+const char *
+ChangesMaintainReadsModel(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, CatalogListModels())
+	{
+		ModelDef   *upstream = lfirst(lc);
+
+		if (upstream->kind != MAT_VIEW && upstream->kind != MAT_EPHEMERAL &&
+			RelPublished(upstream) == relid)
+			return psprintf("reads the table of model %s, whose builds are not captured", upstream->name);
+	}
+	return NULL;
+}
+
+/*
+ * ChangesCaptureMaintained
+ *		When model (just defined, its inputs tracked) can be maintained,
+ *		capture the deltas of the table it reads: only when its owner
+ *		tracks it (ChangesTrackInputs tracked the tables the owner owns).
+ *		maintain => 'incremental' fails when it cannot be maintained.
+ */
+void
+ChangesCaptureMaintained(ModelDef *model, Query *query)
+{
+	MaintainPlan plan;
+	const char *why = ChangesMaintainPlan(model, query, &plan);
+	CatalogSession session;
+
+	if (why == NULL)
+		why = ChangesMaintainReadsModel(plan.relid);
+	if (why == NULL && !ChangesHasTracking(plan.relid))
+		why = psprintf("its input %s is not tracked (its owner tracks it with medallion_track)",
+					   SqlRelationName(plan.relid));
+	if (why != NULL)
+	{
+		if (model->maintain == MAINTAIN_INCREMENTAL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("model \"%s\" cannot be maintained incrementally", model->name),
+					 errdetail("Its query %s.", why),
+					 errhint("Define it with maintain => 'auto' to rebuild it whole, or write its query as a GROUP BY over one table.")));
+		return;
+	}
+	CatalogEnter(&session);
+	ChangesCaptureDeltas(plan.relid, plan.columns);
+	CatalogLeave(&session);
+}
+
+/*
+ * ChangesMaintainState
+ *		The state of the delta capture of the table model reads (its build
+ *		starts now), or NULL when it is not maintained or not captured.
+ */
+char *
+ChangesMaintainState(ModelDef *model, Query *query)
+{
+	MaintainPlan plan;
+
+	if (ChangesMaintainPlan(model, query, &plan) != NULL)
+		return NULL;
+	return ChangesDeltaState(plan.relid);
+}
+
+/* The last build's snapshot and capture state of model, this version; false when none. */
+static bool
+stored_state(ModelDef *model, char **snapshot, char **deltas)
+{
+	CatalogSession session;
+	MemoryContext callercxt = CurrentMemoryContext;
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		values[2] = {CStringGetTextDatum(model->name), Int32GetDatum(model->version)};
+	int			ret;
+	bool		found = false;
+
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("SELECT snapshot::text, deltas FROM medallion.build_state "
+								"WHERE model = $1 AND version = $2",
+								2, argtypes, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the build state of model \"%s\": %s", model->name,
+			 SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *d = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+		found = true;
+		*snapshot = s ? MemoryContextStrdup(callercxt, s) : NULL;
+		*deltas = d ? MemoryContextStrdup(callercxt, d) : NULL;
+	}
+	CatalogLeave(&session);
+	return found;
+}
+
+/*
+ * delta_copy_columns
+ *		The column definitions of a table shaped like relid, column for
+ *		column at the same positions (a dropped column as an int4 of its
+ *		own name), for D.
+ */
+static char *
+delta_copy_columns(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	StringInfoData cols;
+
+	initStringInfo(&cols);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (i > 0)
+			appendStringInfoString(&cols, ", ");
+		if (att->attisdropped)
+			appendStringInfo(&cols, "\"medallion_dropped_%d\" pg_catalog.int4", i + 1);
+		else
+		{
+			appendStringInfo(&cols, "%s %s", quote_identifier(NameStr(att->attname)),
+							 format_type_extended(att->atttypid, att->atttypmod,
+												  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+			if (OidIsValid(att->attcollation) && att->attcollation != get_typcollation(att->atttypid))
+				appendStringInfo(&cols, " COLLATE %s", generate_collation_name(att->attcollation));
+		}
+	}
+	table_close(rel, AccessShareLock);
+	return cols.data;
+}
+
+/* n with thousands separators, "1,260" (palloc'd). */
+static char *
+format_count(int64 n)
+{
+	char		digits[32];
+	StringInfoData buf;
+	int			len;
+
+	snprintf(digits, sizeof(digits), INT64_FORMAT, n);
+	len = strlen(digits);
+	initStringInfo(&buf);
+	for (int i = 0; i < len; i++)
+	{
+		if (i > 0 && digits[i - 1] != '-' && (len - i) % 3 == 0)
+			appendStringInfoChar(&buf, ',');
+		appendStringInfoChar(&buf, digits[i]);
+	}
+	return buf.data;
+}
+
+/* A count, of sql's one row and column (run as the current user). */
+static int64
+count_of(const char *sql)
+{
+	BindRows	rows = {0};
+	char	  **row;
+
+	(void) BindExecute(sql, 0, NULL, NULL, NULL, NIL, NIL, BindRowsReceiver(&rows, 1, CurrentMemoryContext));
+	row = linitial(rows.rows);
+	return row[0] ? strtoll(row[0], NULL, 10) : 0;
+}
+
+/*
+ * keys_query
+ *		The query of the affected keys: the model's bound query reading d
+ *		for the table at rtindex, its output the grouping columns (named
+ *		as the model's), with no grouping, aggregates, HAVING nor order.
+ */
+static Query *
+keys_query(Query *bound, Index rtindex, Oid d)
+{
+	Query	   *q = copyObject(bound);
+	RangeTblEntry *rte = rt_fetch(rtindex, q->rtable);
+	List	   *tlist = NIL;
+	ListCell   *lc;
+
+	foreach(lc, q->groupClause)
+	{
+		TargetEntry *tle = get_sortgroupclause_tle(lfirst(lc), q->targetList);
+
+		tlist = lappend(tlist, makeTargetEntry(copyObject(tle->expr), list_length(tlist) + 1,
+											   pstrdup(tle->resname), false));
+	}
+	q->targetList = tlist;
+	q->groupClause = NIL;
+	q->groupDistinct = false;
+	q->havingQual = NULL;
+	q->hasAggs = false;
+	q->sortClause = NIL;
+	rte->relid = d;
+	rte->relkind = RELKIND_RELATION;
+	rte->inh = false;
+	return q;
+}
+
+/* "k.a = q.a AND k.b IS NULL AND q.b IS NULL ..." for a pattern of NULL key columns. */
+static char *
+pattern_match(List *names, const char *pattern, const char *k, const char *q)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+	{
+		const char *name = quote_identifier(lfirst(lc));
+		bool		isnull = pattern[foreach_current_index(lc)] == '1';
+
+		if (buf.len > 0)
+			appendStringInfoString(&buf, " AND ");
+		if (isnull)
+			appendStringInfo(&buf, "%s.%s IS NULL AND %s.%s IS NULL", k, name, q, name);
+		else
+			appendStringInfo(&buf, "%s.%s OPERATOR(pg_catalog.=) %s.%s", k, name, q, name);
+	}
+	return buf.data;
+}
+
+/* "k.a IS NOT NULL AND k.b IS NULL ...": the keys of a pattern. */
+static char *
+pattern_keys(List *names, const char *pattern, const char *k)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s.%s IS %sNULL", buf.len > 0 ? " AND " : "", k,
+						 quote_identifier(lfirst(lc)),
+						 pattern[foreach_current_index(lc)] == '1' ? "" : "NOT ");
+	return buf.data;
+}
+
+/*
+ * fill_maintained
+ *		Bring the copy of the published table up to date (a fill of
+ *		BuildCopyCandidate): the rows of the affected keys out, the model's
+ *		rows for them in, one pattern of NULL key columns at a time.
+ */
+static void
+fill_maintained(Candidate *cand, void *arg)
+{
+	MaintainFill *f = arg;
+	char	   *candname = SqlRelationName(cand->candidate);
+	char	   *keysname = SqlRelationName(f->keys);
+	char	   *target;
+	char	   *source;
+	ListCell   *lc;
+
+	SqlColumnLists(cand->candidate, cand->columns, &target, &source);
+	foreach(lc, f->patterns)
+	{
+		const char *pattern = lfirst(lc);
+		StringInfoData pushed;
+		ListCell   *ln;
+
+		/* the rows of these keys go */
+		f->deleted += BindExecute(psprintf("DELETE FROM %s c WHERE EXISTS (SELECT FROM %s k WHERE %s AND %s)",
+										   candname, keysname, pattern_keys(f->key_names, pattern, "k"),
+										   pattern_match(f->key_names, pattern, "k", "c")),
+								  0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+
+		/*
+		 * the model's rows for them come in: each grouping column filtered
+		 * by a value list (pushed into the grouped query, to the table's
+		 * indexes), then matched key by key
+		 */
+		initStringInfo(&pushed);
+		foreach(ln, f->key_names)
+		{
+			const char *name = quote_identifier(lfirst(ln));
+
+			if (pushed.len > 0)
+				appendStringInfoString(&pushed, " AND ");
+			if (pattern[foreach_current_index(ln)] == '1')
+				appendStringInfo(&pushed, "q.%s IS NULL", name);
+			else
+				appendStringInfo(&pushed, "q.%s OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT DISTINCT k.%s FROM %s k WHERE %s))",
+								 name, name, keysname, pattern_keys(f->key_names, pattern, "k"));
+		}
+		f->inserted += BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s q WHERE %s "
+											"AND EXISTS (SELECT FROM %s k WHERE %s AND %s)",
+											candname, target, source,
+											BindRelationSql(f->model->name), pushed.data,
+											keysname, pattern_keys(f->key_names, pattern, "k"),
+											pattern_match(f->key_names, pattern, "k", "q")),
+								   0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+	}
+	f->rows = count_of(psprintf("SELECT pg_catalog.count(*) FROM %s", candname));
+}
+
+/* Drop a work table of the build (D or K), made in this subtransaction. */
+static void
+drop_work_table(Oid relid)
+{
+	if (OidIsValid(relid) && get_rel_name(relid) != NULL)
+		BindDropRelation(relid);
+}
+
+/* Why a model is rebuilt whole: an error for maintain => 'incremental'. */
+static Candidate *
+rebuild_whole(ModelDef *model, const char *why, bool allowed)
+{
+	Candidate  *cand;
+
+	if (model->maintain == MAINTAIN_INCREMENTAL && !allowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" cannot be maintained incrementally now", model->name),
+				 errdetail("It would be rebuilt whole: %s.", why),
+				 errhint("Run it with full_refresh => true to rebuild it, or define it with maintain => 'auto'.")));
+	cand = palloc0(sizeof(Candidate));
+	cand->method = psprintf("full: %s", why);
+	return cand;
+}
+
+/*
+ * ChangesMaintainCandidate
+ *		The candidate of a table model maintained from its input's deltas
+ *		(see the file header), with its method and the capture state it
+ *		read with; or a Candidate with only method ("full: why") and no
+ *		candidate heap when the model must be rebuilt whole; or NULL when
+ *		the model is not maintained at all (not in the class, maintain =>
+ *		'full').  change_aware: a change-aware run (not forced, nor a full
+ *		refresh), the only kind that maintains.  Runs as the model owner.
+ */
+Candidate *
+ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_from,
+						 List *redirect_to, bool change_aware)
+{
+	MaintainPlan plan;
+	char	   *snapshot = NULL;
+	char	   *deltas = NULL;
+	char	   *now;
+	char	   *tname;
+	Oid			log;
+	Oid			owner = ModelOwnerId(model);
+	char	   *base;
+	Oid			d = InvalidOid;
+	Oid			k = InvalidOid;
+	int64		ndelta;
+	float4		reltuples;
+	MaintainFill fill = {0};
+	AnalyzedModel keys = {0};
+	BindRows	patterns = {0};
+	Candidate  *cand;
+	const char *why = NULL;
+	ListCell   *lc;
+
+	if (ChangesMaintainPlan(model, bound->query, &plan) != NULL)
+		return NULL;
+	tname = SqlRelationName(plan.relid);
+	/* not captured (a model's table, an untracked table): a table model as any other */
+	if (!OidIsValid(ChangesDeltaLog(plan.relid)))
+		return model->maintain == MAINTAIN_INCREMENTAL ?
+			rebuild_whole(model, psprintf("the deltas of %s are not captured", tname), false) : NULL;
+	if (!change_aware)
+	{
+		/* rebuilt whole as asked: no message, the capture state recorded */
+		cand = rebuild_whole(model, "a forced run or a full refresh", true);
+		cand->method = NULL;
+		return cand;
+	}
+	if (list_member_oid(redirect_from, plan.relid))
+		return rebuild_whole(model, psprintf("its input %s was rebuilt by this run", tname), false);
+	if (!stored_state(model, &snapshot, &deltas) || snapshot == NULL)
+		return rebuild_whole(model, "no build of this version to start from", true);
+	now = ChangesDeltaState(plan.relid);
+	if (now == NULL)
+		return rebuild_whole(model, psprintf("the deltas of %s are not captured", tname), false);
+	if (deltas == NULL || strcmp(deltas, now) != 0)
+		return rebuild_whole(model, psprintf("%s was truncated, rewritten or captured anew since its last build",
+											 tname), false);
+	log = ChangesDeltaLog(plan.relid);
+
+	/* D: the delta since the last build, as the table's rows (the build's first read) */
+	base = psprintf("maintain_%u", RelPublished(model));
+	SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_delta", base), delta_copy_columns(plan.relid),
+						owner);
+	d = get_relname_relid(psprintf("%s_delta", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+	{
+		CatalogSession session;
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		values[1] = {CStringGetTextDatum(snapshot)};
+		Relation	rel = table_open(log, AccessShareLock);
+		List	   *cols = SqlLiveColumns(RelationGetDescr(rel));
+		char	   *list;
+
+		table_close(rel, AccessShareLock);
+		cols = list_delete_first(list_delete_first(cols));	/* xid, w */
+		list = SqlNameList(SqlColumnNames(cols));
+		CatalogEnter(&session);
+		ndelta = BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s.%s l "
+									  "WHERE NOT pg_catalog.pg_visible_in_snapshot(l.xid, $1::pg_catalog.pg_snapshot)",
+									  SqlRelationName(d), list, list,
+									  quote_identifier(MEDALLION_DELTA_SCHEMA), quote_identifier(get_rel_name(log))),
+							 1, argtypes, values, NULL, NIL, NIL, None_Receiver);
+		CatalogLeave(&session);
+	}
+
+	/* a first cost guard: a large share of the table changed */
+	reltuples = 0;
+	{
+		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(plan.relid));
+
+		if (HeapTupleIsValid(tup))
+		{
+			reltuples = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
+			ReleaseSysCache(tup);
+		}
+	}
+	if (reltuples > 0 && ndelta > MAINTAIN_MAX_DELTA_SHARE * reltuples)
+		why = psprintf("%s changed rows of %s, over %d%% of its %.0f", format_count(ndelta), tname,
+					   (int) (MAINTAIN_MAX_DELTA_SHARE * 100), reltuples);
+	if (why != NULL)
+	{
+		drop_work_table(d);
+		cand = rebuild_whole(model, why, false);
+		cand->deltas = now;		/* as it was before the first read */
+		return cand;
+	}
+
+	/* K: the keys the delta touches, old images and new */
+	foreach(lc, plan.keys)
+	{
+		ModelColumn *col = SqlFindColumn(bound->columns, lfirst(lc));
+
+		keys.columns = lappend(keys.columns, col);
+	}
+	keys.query = keys_query(bound->query, plan.rtindex, d);
+	SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns),
+						owner);
+	k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+	(void) BuildFillHeapBound(k, &keys, psprintf("the keys model \"%s\" recomputes", model->name), NIL, NIL);
+
+	/* the patterns of NULL key columns among them, and how many keys each */
+	{
+		StringInfoData pat;
+		int64		nkeys = 0;
+
+		initStringInfo(&pat);
+		foreach(lc, plan.keys)
+			appendStringInfo(&pat, "%sCASE WHEN k.%s IS NULL THEN '1' ELSE '0' END",
+							 pat.len > 0 ? " OPERATOR(pg_catalog.||) " : "", quote_identifier(lfirst(lc)));
+		(void) BindExecute(psprintf("SELECT p, pg_catalog.count(*) FROM (SELECT DISTINCT %s, %s AS p FROM %s k) k GROUP BY p",
+									SqlEachColumn(SqlNameList(plan.keys), "k.", false), pat.data,
+									SqlRelationName(k)),
+						   0, NULL, NULL, NULL, NIL, NIL, BindRowsReceiver(&patterns, PG_UINT64_MAX, CurrentMemoryContext));
+		foreach(lc, patterns.rows)
+		{
+			char	  **row = lfirst(lc);
+
+			fill.patterns = lappend(fill.patterns, row[0]);
+			nkeys += strtoll(row[1], NULL, 10);
+		}
+		fill.model = model;
+		fill.keys = k;
+		fill.key_names = plan.keys;
+		cand = BuildCopyCandidate(model, bound, fill_maintained, &fill, &why);
+		if (cand == NULL)
+		{
+			drop_work_table(k);
+			drop_work_table(d);
+			cand = rebuild_whole(model, why, false);
+			cand->deltas = now;
+			return cand;
+		}
+		cand->rows = fill.rows;
+		cand->deltas = now;
+		cand->method = psprintf("incremental: %s of %s rows, %s group%s recomputed from %s changed row%s of %s",
+								format_count(fill.inserted), format_count(fill.rows),
+								format_count(nkeys), nkeys == 1 ? "" : "s",
+								format_count(ndelta), ndelta == 1 ? "" : "s", tname);
+	}
+	drop_work_table(k);
+	drop_work_table(d);
+	return cand;
+}
+
+/*
+ * needed_logs
+ *		The tables whose deltas some maintained model reads (OIDs), with,
+ *		in *models, each one's model names (a List of char * per table).
+ */
+static List *
+needed_logs(List **models)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	*models = NIL;
+	foreach(lc, CatalogListModels())
+	{
+		ModelDef   *model = lfirst(lc);
+		MaintainPlan plan;
+		AnalyzedModel *bound;
+		int			i;
+
+		if (model->kind != MAT_TABLE || model->maintain == MAINTAIN_FULL ||
+			!OidIsValid(RelBinding(model->name)))
+			continue;
+		bound = BindLoad(model);
+		if (MaintainClassify(bound->query, &plan) != NULL)
+			continue;
+		for (i = 0; i < list_length(relids); i++)
+			if (list_nth_oid(relids, i) == plan.relid)
+				break;
+		if (i == list_length(relids))
+		{
+			relids = lappend_oid(relids, plan.relid);
+			*models = lappend(*models, NIL);
+		}
+		list_nth_cell(*models, i)->ptr_value = lappend(list_nth(*models, i), model->name);
+	}
+	return relids;
+}
+
+/* The delta logs there are: the OIDs of the tables they log. */
+static List *
+existing_logs(void)
+{
+	Oid			nsp = get_namespace_oid(MEDALLION_DELTA_SCHEMA, true);
+	List	   *tables = NIL;
+	CatalogSession session;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
+	int			ret;
+
+	if (!OidIsValid(nsp))
+		return NIL;
+	values[0] = ObjectIdGetDatum(nsp);
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("SELECT pg_catalog.substr(relname, 2)::pg_catalog.oid FROM pg_catalog.pg_class "
+								"WHERE relnamespace = $1 AND relkind = 'r' AND relname ~ '^d[0-9]+$'",
+								1, argtypes, values, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not list the delta logs: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		tables = lappend_oid(tables, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	SPI_tuptable->tupdesc, 1, &isnull)));
+	}
+	CatalogLeave(&session);
+	return tables;
+}
+
+/*
+ * ChangesDropUnneededDeltas
+ *		Drop the delta logs no maintained model reads (its model dropped,
+ *		defined again or made 'full', its table dropped), and the delta
+ *		triggers of their tables, so that writers no longer pay for them.
+ *		A table some transaction is using keeps them until the next time:
+ *		dropping a trigger locks the table out.
+ */
+void
+ChangesDropUnneededDeltas(void)
+{
+	List	   *models;
+	List	   *needed = needed_logs(&models);
+	ListCell   *lc;
+	CatalogSession session;
+
+	CatalogEnter(&session);
+	foreach(lc, existing_logs())
+	{
+		Oid			relid = lfirst_oid(lc);
+		Oid			log = ChangesDeltaLog(relid);
+		bool		exists = get_rel_relkind(relid) == RELKIND_RELATION ||
+			get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE;
+		ListCell   *lt;
+
+		if (list_member_oid(needed, relid))
+			continue;
+		if (exists)
+		{
+			bool		locked = true;
+
+			foreach(lt, RelTree(relid))
+				locked = locked && ConditionalLockRelationOid(lfirst_oid(lt), AccessExclusiveLock);
+			if (!locked)
+				continue;
+			foreach(lt, RelTree(relid))
+			{
+				const char *triggers[] = {DELTAS_INSERT_TRIGGER, DELTAS_UPDATE_TRIGGER,
+				DELTAS_DELETE_TRIGGER, DELTAS_ROW_TRIGGER};
+
+				for (int t = 0; t < lengthof(triggers); t++)
+				{
+					if (OidIsValid(get_trigger_oid(lfirst_oid(lt), triggers[t], true)))
+						SqlUtility(psprintf("DROP TRIGGER %s ON %s", triggers[t],
+											SqlRelationName(lfirst_oid(lt))));
+				}
+			}
+		}
+		if (OidIsValid(log) && ConditionalLockRelationOid(log, AccessExclusiveLock))
+			ChangesDropDeltaLog(relid);
+	}
+	CatalogLeave(&session);
+}
+
+/*
+ * ChangesTrimDeltas
+ *		Delete from each delta log the rows no build will read: those of
+ *		transactions every stored snapshot of the models maintained from
+ *		it sees (and every snapshot to come: older than the oldest
+ *		transaction running), and the logs nobody needs (their table
+ *		dropped).  A staged deploy's snapshots count too.
+ */
+void
+ChangesTrimDeltas(void)
+{
+	List	   *models;
+	List	   *needed;
+	ListCell   *lc;
+	CatalogSession session;
+
+	if (get_namespace_oid(MEDALLION_DELTA_SCHEMA, true) == InvalidOid)
+		return;
+	needed = needed_logs(&models);
+	/* a log whose table is gone, or that nobody needs */
+	foreach(lc, existing_logs())
+	{
+		if (!list_member_oid(needed, lfirst_oid(lc)))
+		{
+			ChangesDropUnneededDeltas();
+			break;
+		}
+	}
+	CatalogEnter(&session);
+	foreach(lc, needed)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Oid			log = ChangesDeltaLog(relid);
+		Oid			argtypes[1] = {TEXTARRAYOID};
+		Datum		values[1];
+		int			ret;
+
+		if (!OidIsValid(log))
+			continue;
+		values[0] = ListToTextArray(list_nth(models, foreach_current_index(lc)));
+		ret = SPI_execute_with_args(psprintf("DELETE FROM %s.%s l WHERE l.xid < (SELECT pg_catalog.min(x) FROM ("
+											 "SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) AS x "
+											 "UNION ALL SELECT pg_catalog.pg_snapshot_xmin(b.snapshot) FROM medallion.build_state b "
+											 "WHERE b.model = ANY ($1) AND b.deltas IS NOT NULL "
+											 "UNION ALL SELECT s.snapshot_xmin FROM medallion.stages s WHERE s.state = 'staged') m)",
+											 quote_identifier(MEDALLION_DELTA_SCHEMA), quote_identifier(get_rel_name(log))),
+									1, argtypes, values, NULL, false, 0);
+		if (ret != SPI_OK_DELETE)
+			elog(ERROR, "could not trim the delta log of %s: %s", SqlRelationName(relid),
+				 SPI_result_code_string(ret));
+	}
+	CatalogLeave(&session);
+}
