@@ -32,7 +32,7 @@ $$;
 -- a run's steps, the run numbers in messages masked
 CREATE FUNCTION mt.run(selector text, full_refresh boolean DEFAULT false)
 RETURNS TABLE (model text, status text, message text) LANGUAGE sql AS $$
-	SELECT r.model, r.status, regexp_replace(regexp_replace(r.message, 'run \d+', 'run N', 'g'), 'of its \d+', 'of its N')
+	SELECT r.model, r.status, regexp_replace(regexp_replace(r.message, 'run \d+', 'run N', 'g'), 'of its \d+', 'of its N', 'g')
 	  FROM medallion_run(selector, full_refresh => full_refresh) r ORDER BY r.model
 $$;
 CREATE VIEW mt.diffs AS
@@ -162,6 +162,71 @@ INSERT INTO mt.sales SELECT * FROM mt.saved;
 SELECT * FROM mt.run('mt_by_product');
 SELECT model, status FROM medallion_run('mt_by_product', full_refresh => true);
 SELECT * FROM mt.diffs;
+
+-- joins keyed by a driving table: order lines joined to customers and regions;
+-- the output carries the orders' key, so a change to any of the three tables
+-- maps, through the joins, to the orders whose rows it touches
+CREATE TABLE mt.regions (id int PRIMARY KEY, label text);
+CREATE TABLE mt.customers (id int PRIMARY KEY, name text, region_id int);
+CREATE TABLE mt.orders (id int PRIMARY KEY, customer_id int, amount numeric, status text);
+CREATE INDEX ON mt.orders (customer_id);
+INSERT INTO mt.regions VALUES (1, 'north'), (2, 'south'), (3, 'east'), (4, 'west');
+INSERT INTO mt.customers SELECT i, 'c' || i, 1 + i % 3 FROM generate_series(1, 50) i;
+INSERT INTO mt.orders SELECT i, 1 + i % 50, i, CASE WHEN i % 5 = 0 THEN 'void' ELSE 'ok' END
+  FROM generate_series(1, 500) i;
+ANALYZE mt.regions, mt.customers, mt.orders;
+SELECT medallion_create_model('mt_lines',
+  $$SELECT o.id AS order_id, c.name, r.label AS region, o.amount
+      FROM mt.orders o JOIN mt.customers c ON c.id = o.customer_id JOIN mt.regions r ON r.id = c.region_id
+     WHERE o.status <> 'void'$$, layer => 'gold');
+SELECT medallion_create_model('mt_names',
+  'SELECT c.name, r.label FROM mt.customers c JOIN mt.regions r ON r.id = c.region_id', layer => 'gold');
+SELECT medallion_create_model('mt_left',
+  'SELECT o.id, c.name FROM mt.orders o LEFT JOIN mt.customers c ON c.id = o.customer_id', layer => 'gold');
+SELECT medallion_create_model('mt_by_name',
+  'SELECT c.name, count(*) AS n FROM mt.orders o JOIN mt.customers c ON c.id = o.customer_id GROUP BY c.name',
+  layer => 'gold');
+SELECT model, maintain FROM medallion_plan('mt_lines mt_names mt_left mt_by_name') ORDER BY model;
+SELECT * FROM mt.run('mt_lines');
+-- new orders, an order leaving the WHERE clause, an order deleted
+INSERT INTO mt.orders VALUES (501, 7, 10, 'ok'), (502, 8, 20, 'ok');
+UPDATE mt.orders SET status = 'void' WHERE id = 3;
+DELETE FROM mt.orders WHERE id = 4;
+SELECT * FROM mt.run('mt_lines');
+SELECT mt.diff('mt_lines');
+-- a customer renamed: its orders, through the join
+UPDATE mt.customers SET name = 'renamed' WHERE id = 7;
+SELECT * FROM mt.run('mt_lines');
+SELECT mt.diff('mt_lines');
+-- a customer moved to another region, another deleted (its orders join nothing)
+UPDATE mt.customers SET region_id = 4 WHERE id = 8;
+DELETE FROM mt.customers WHERE id = 9;
+SELECT * FROM mt.run('mt_lines');
+SELECT mt.diff('mt_lines');
+-- a region nobody is in changes: no key
+UPDATE mt.regions SET label = 'nowhere' WHERE id = 4 AND NOT EXISTS (SELECT FROM mt.customers WHERE region_id = 4);
+INSERT INTO mt.regions VALUES (5, 'new');
+SELECT * FROM mt.run('mt_lines');
+SELECT mt.diff('mt_lines');
+-- a region relabelled touches a third of the orders: rebuilt whole (the cost guard)
+UPDATE mt.regions SET label = 'NORTH' WHERE id = 1;
+SELECT * FROM mt.run('mt_lines');
+SELECT mt.diff('mt_lines');
+-- two tables changed: rebuilt whole
+UPDATE mt.orders SET amount = 0 WHERE id = 10;
+UPDATE mt.customers SET name = 'again' WHERE id = 11;
+SELECT * FROM mt.run('mt_lines');
+SELECT mt.diff('mt_lines');
+UPDATE mt.orders SET customer_id = 12 WHERE id = 11;
+SELECT * FROM mt.run('mt_lines');
+SELECT mt.diff('mt_lines');
+SELECT * FROM medallion_drop_model('mt_lines');
+SELECT * FROM medallion_drop_model('mt_names');
+SELECT * FROM medallion_drop_model('mt_left');
+SELECT * FROM medallion_drop_model('mt_by_name');
+SELECT count(*) AS logs_left FROM pg_class
+ WHERE relnamespace = 'medallion_delta'::regnamespace
+   AND relname IN ('d' || 'mt.orders'::regclass::oid, 'd' || 'mt.customers'::regclass::oid, 'd' || 'mt.regions'::regclass::oid);
 
 -- the log is trimmed: rows every stored snapshot sees go at the next run
 SELECT model, status FROM medallion_run('mt_by_region mt_by_product') ORDER BY model;

@@ -31,16 +31,27 @@ typedef struct AnalyzedModel
 	List	   *upstream_models;	/* of char *: models read, sorted, unique */
 } AnalyzedModel;
 
+/* A table a maintained model reads (analyze_maintain.c). */
+typedef struct MaintainTable
+{
+	Oid			relid;
+	Index		rtindex;		/* its range table entry */
+	List	   *columns;		/* char *: the columns the query reads */
+} MaintainTable;
+
 /*
- * A table model that can be maintained from its input's row deltas
- * (analyze_maintain.c): GROUP BY over one table.
+ * A table model that can be maintained from its inputs' row deltas
+ * (analyze_maintain.c): a GROUP BY over one table (grouped), or inner
+ * joins whose output carries a unique key of one of its tables, the
+ * driving table.
  */
 typedef struct MaintainPlan
 {
-	Oid			relid;			/* the table read */
-	Index		rtindex;		/* its range table entry */
-	List	   *keys;			/* char *: the output columns of the group keys */
-	List	   *columns;		/* char *: the table's columns the query reads */
+	bool		grouped;		/* GROUP BY over one table */
+	List	   *tables;			/* MaintainTable *, in range table order */
+	Oid			driving;		/* the table whose key the output carries */
+	List	   *keys;			/* char *: the output columns of the keys */
+	List	   *key_resnos;		/* int: their positions in the target list */
 } MaintainPlan;
 
 /* Error context for SQL text other than the statement being run. */

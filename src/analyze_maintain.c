@@ -10,14 +10,26 @@
  * keys' rows in a copy of its table (maintain.c).  That is exact when
  * every output row belongs to exactly one key, the rows of a key are a
  * function of the input rows carrying that key, and the key of an input
- * row can be computed from the row alone.  The class this file accepts:
+ * row can be computed from the row and the current state of the other
+ * tables.  The classes this file accepts:
  *
  *   GROUP BY over one table: one plain or partitioned table in FROM, any
  *   aggregates, WHERE and HAVING, every grouping expression an output
- *   column of a type whose equality operator is built in, nothing that
- *   is not immutable, no subquery, set operation, window function,
- *   DISTINCT, grouping sets, LIMIT, set-returning function in the output,
- *   row locks or TABLESAMPLE, and no row-level security on the table.
+ *   column of a type whose equality operator is built in.
+ *
+ *   Joins keyed by a driving table (select-project-join): plain or
+ *   partitioned tables joined by inner joins (or listed in FROM), WHERE,
+ *   no grouping nor aggregate, the output carrying every column of a
+ *   unique index of one table (its primary key, or a unique index of NOT
+ *   NULL columns, no expression nor predicate): that table drives, each
+ *   output row belongs to the key of the driving row it came from, and a
+ *   change to any table maps to driving keys through the join
+ *   (changes_maintain.c).  Each table read once.
+ *
+ * Both: nothing that is not immutable, no subquery, set operation, window
+ * function, DISTINCT, grouping sets, LIMIT, set-returning function in the
+ * output, row locks or TABLESAMPLE, and no row-level security on a table
+ * read.
  *
  * Anything else is rebuilt whole; MaintainClassify says why, in words a
  * model's author can act on ("uses a window function").  Nothing here is
@@ -29,7 +41,10 @@
 
 #include "access/htup_details.h"
 #include "access/sysattr.h"
+#include "access/table.h"
+#include "miscadmin.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
 #include "nodes/nodeFuncs.h"
@@ -37,6 +52,8 @@
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
@@ -69,6 +86,177 @@ reason_relation(Oid relid)
 }
 
 /*
+ * check_relation
+ *		Why the relation of rte cannot be read by a maintained model, or
+ *		NULL.
+ */
+static const char *
+check_relation(RangeTblEntry *rte)
+{
+	HeapTuple	tup;
+	bool		rls;
+
+	switch (rte->rtekind)
+	{
+		case RTE_RELATION:
+			break;
+		case RTE_SUBQUERY:
+			return "reads a subquery in FROM";
+		case RTE_FUNCTION:
+		case RTE_TABLEFUNC:
+			return "reads a function";
+		case RTE_VALUES:
+			return "reads VALUES";
+		case RTE_CTE:
+			return "uses WITH";
+		default:
+			return "reads something other than a table";
+	}
+	switch (rte->relkind)
+	{
+		case RELKIND_RELATION:
+		case RELKIND_PARTITIONED_TABLE:
+			break;
+		case RELKIND_VIEW:
+			return psprintf("reads the view %s", reason_relation(rte->relid));
+		case RELKIND_MATVIEW:
+			return psprintf("reads the materialized view %s", reason_relation(rte->relid));
+		case RELKIND_FOREIGN_TABLE:
+			return psprintf("reads the foreign table %s", reason_relation(rte->relid));
+		default:
+			return psprintf("reads %s, which is not a table", reason_relation(rte->relid));
+	}
+	if (rte->tablesample != NULL)
+		return "uses TABLESAMPLE";
+	if (get_rel_relispartition(rte->relid))
+		return psprintf("reads the partition %s on its own", reason_relation(rte->relid));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rte->relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", rte->relid);
+	rls = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
+	ReleaseSysCache(tup);
+	if (rls)
+		return psprintf("reads %s, which has row-level security", reason_relation(rte->relid));
+	return NULL;
+}
+
+/*
+ * check_join_tree
+ *		Walk the join tree node: inner joins of tables only; appends each
+ *		table's range table index to *rtindexes.  Why not, or NULL.
+ */
+static const char *
+check_join_tree(Query *query, Node *node, List **rtindexes)
+{
+	ListCell   *lc;
+	const char *why;
+
+	check_stack_depth();
+	if (IsA(node, RangeTblRef))
+	{
+		int			rtindex = ((RangeTblRef *) node)->rtindex;
+
+		why = check_relation(rt_fetch(rtindex, query->rtable));
+		if (why == NULL)
+			*rtindexes = lappend_int(*rtindexes, rtindex);
+		return why;
+	}
+	if (IsA(node, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) node;
+
+		if (join->jointype != JOIN_INNER)
+			return "uses an outer join";
+		why = check_join_tree(query, join->larg, rtindexes);
+		return why != NULL ? why : check_join_tree(query, join->rarg, rtindexes);
+	}
+	if (IsA(node, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) node)->fromlist)
+		{
+			why = check_join_tree(query, lfirst(lc), rtindexes);
+			if (why != NULL)
+				return why;
+		}
+		return NULL;
+	}
+	return "reads something other than a table";
+}
+
+/*
+ * driving_key
+ *		The first unique index of relid (the primary key first) whose
+ *		columns are NOT NULL, with no expression nor predicate, each an
+ *		output column of query (a plain column of the table at rtindex):
+ *		fills plan->keys and key_resnos, true; false when none.
+ */
+static bool
+driving_key(Query *query, Index rtindex, Oid relid, List *tlist, MaintainPlan *plan)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	ListCell   *lc;
+	bool		found = false;
+
+	if (OidIsValid(pk))
+		indexes = lcons_oid(pk, list_delete_oid(indexes, pk));
+	foreach(lc, indexes)
+	{
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
+		Form_pg_index index;
+		List	   *keys = NIL;
+		List	   *resnos = NIL;
+		bool		usable;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		index = (Form_pg_index) GETSTRUCT(tup);
+		usable = index->indisunique && index->indisvalid &&
+			heap_attisnull(tup, Anum_pg_index_indexprs, NULL) &&
+			heap_attisnull(tup, Anum_pg_index_indpred, NULL);
+		for (int k = 0; usable && k < index->indnkeyatts; k++)
+		{
+			AttrNumber	attnum = index->indkey.values[k];
+			ListCell   *lt;
+			bool		output = false;
+
+			if (attnum <= 0 || !TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attnotnull ||
+				!builtin_equality(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid))
+			{
+				usable = false;
+				break;
+			}
+			foreach(lt, tlist)
+			{
+				TargetEntry *tle = lfirst(lt);
+				Var		   *var = (Var *) tle->expr;
+
+				if (!tle->resjunk && tle->resname != NULL && IsA(var, Var) && var->varno == rtindex &&
+					var->varattno == attnum && var->varlevelsup == 0)
+				{
+					keys = lappend(keys, pstrdup(tle->resname));
+					resnos = lappend_int(resnos, tle->resno);
+					output = true;
+					break;
+				}
+			}
+			usable = output;
+		}
+		ReleaseSysCache(tup);
+		if (usable)
+		{
+			plan->keys = keys;
+			plan->key_resnos = resnos;
+			found = true;
+			break;
+		}
+	}
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
  * MaintainClassify
  *		Whether a table model whose bound (not rewritten) query is query can
  *		be maintained: NULL, with *plan filled (palloc'd in the caller's
@@ -77,11 +265,11 @@ reason_relation(Oid relid)
 const char *
 MaintainClassify(Query *query, MaintainPlan *plan)
 {
-	RangeTblEntry *rte;
-	RangeTblRef *ref;
-	Bitmapset  *attnos = NULL;
+	List	   *rtindexes = NIL;
+	List	   *tlist;
+	Node	   *quals;
 	ListCell   *lc;
-	int			attno;
+	const char *why;
 
 	memset(plan, 0, sizeof(MaintainPlan));
 	if (query->commandType != CMD_SELECT || query->utilityStmt != NULL)
@@ -106,109 +294,106 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 		return "locks rows (FOR UPDATE or SHARE)";
 	if (query->hasRecursive)
 		return "uses WITH RECURSIVE";
-
-	/* FROM: one table */
-	if (list_length(query->jointree->fromlist) != 1 ||
-		!IsA(linitial(query->jointree->fromlist), RangeTblRef))
-	{
-		foreach(lc, query->rtable)
-		{
-			rte = lfirst(lc);
-			if (rte->rtekind == RTE_FUNCTION || rte->rtekind == RTE_TABLEFUNC)
-				return "reads a function";
-		}
-		if (query->jointree->fromlist == NIL)
-			return "reads no table";
-		return "joins tables (only GROUP BY over one table is maintained in this version)";
-	}
-	ref = linitial(query->jointree->fromlist);
-	rte = rt_fetch(ref->rtindex, query->rtable);
-	switch (rte->rtekind)
-	{
-		case RTE_RELATION:
-			break;
-		case RTE_SUBQUERY:
-			return "reads a subquery in FROM";
-		case RTE_JOIN:
-			return "joins tables (only GROUP BY over one table is maintained in this version)";
-		case RTE_FUNCTION:
-		case RTE_TABLEFUNC:
-			return "reads a function";
-		case RTE_VALUES:
-			return "reads VALUES";
-		default:
-			return "reads something other than a table";
-	}
-	switch (rte->relkind)
-	{
-		case RELKIND_RELATION:
-		case RELKIND_PARTITIONED_TABLE:
-			break;
-		case RELKIND_VIEW:
-			return psprintf("reads the view %s", reason_relation(rte->relid));
-		case RELKIND_MATVIEW:
-			return psprintf("reads the materialized view %s", reason_relation(rte->relid));
-		case RELKIND_FOREIGN_TABLE:
-			return psprintf("reads the foreign table %s", reason_relation(rte->relid));
-		default:
-			return psprintf("reads %s, which is not a table", reason_relation(rte->relid));
-	}
-	if (rte->tablesample != NULL)
-		return "uses TABLESAMPLE";
-	if (get_rel_relispartition(rte->relid))
-		return psprintf("reads the partition %s on its own", reason_relation(rte->relid));
-	{
-		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rte->relid));
-		bool		rls;
-
-		if (!HeapTupleIsValid(tup))
-			elog(ERROR, "cache lookup failed for relation %u", rte->relid);
-		rls = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
-		ReleaseSysCache(tup);
-		if (rls)
-			return psprintf("reads %s, which has row-level security", reason_relation(rte->relid));
-	}
+	if (query->jointree->fromlist == NIL)
+		return "reads no table";
+	why = check_join_tree(query, (Node *) query->jointree, &rtindexes);
+	if (why != NULL)
+		return why;
 	if (contain_mutable_functions((Node *) query->targetList) ||
-		contain_mutable_functions(query->jointree->quals) ||
+		contain_mutable_functions((Node *) query->jointree) ||
 		contain_mutable_functions(query->havingQual))
 		return "calls a function that is not immutable";
-	if (query->groupClause == NIL)
-		return query->hasAggs ? "aggregates without GROUP BY (one row: rebuilt whole)" :
-			"has no GROUP BY (only GROUP BY over one table is maintained in this version)";
 
-	/* every grouping expression is an output column whose type compares by a built-in = */
-	foreach(lc, query->groupClause)
+	/* each table once: a change maps to keys through the others as they are */
+	foreach(lc, rtindexes)
 	{
-		SortGroupClause *sgc = lfirst(lc);
-		TargetEntry *tle = get_sortgroupclause_tle(sgc, query->targetList);
-		Oid			type = exprType((Node *) tle->expr);
+		Oid			relid = rt_fetch(lfirst_int(lc), query->rtable)->relid;
+		ListCell   *lo;
 
-		if (tle->resjunk || tle->resname == NULL)
-			return "groups by an expression that is not an output column";
-		if (!builtin_equality(type))
-			return psprintf("groups by \"%s\", of type %s, whose equality is not built in",
-							tle->resname, format_type_be(type));
-		plan->keys = lappend(plan->keys, pstrdup(tle->resname));
+		for_each_from(lo, rtindexes, foreach_current_index(lc) + 1)
+		{
+			if (rt_fetch(lfirst_int(lo), query->rtable)->relid == relid)
+				return psprintf("reads %s twice", reason_relation(relid));
+		}
 	}
 
-	/* the columns of the table it reads: what its deltas capture */
-	pull_varattnos((Node *) query->targetList, ref->rtindex, &attnos);
-	pull_varattnos(query->jointree->quals, ref->rtindex, &attnos);
-	pull_varattnos(query->havingQual, ref->rtindex, &attnos);
-	attno = -1;
-	while ((attno = bms_next_member(attnos, attno)) >= 0)
-	{
-		AttrNumber	a = attno + FirstLowInvalidHeapAttributeNumber;
+	/* join alias columns as the table columns they stand for */
+	tlist = (List *) flatten_join_alias_vars(query, (Node *) query->targetList);
+	quals = flatten_join_alias_vars(query, (Node *) query->jointree);
 
-		if (a == InvalidAttrNumber)
-			return psprintf("reads whole rows of %s", reason_relation(rte->relid));
-		if (a < 0)
-			return psprintf("reads a system column of %s", reason_relation(rte->relid));
-		plan->columns = lappend(plan->columns, get_attname(rte->relid, a, false));
+	if (query->groupClause != NIL)
+	{
+		RangeTblEntry *rte;
+
+		if (list_length(rtindexes) != 1)
+			return "groups over a join (GROUP BY over one table, and joins keyed by a table, are maintained)";
+		plan->grouped = true;
+		rte = rt_fetch(linitial_int(rtindexes), query->rtable);
+		plan->driving = rte->relid;
+		/* every grouping expression is an output column whose type compares by a built-in = */
+		foreach(lc, query->groupClause)
+		{
+			SortGroupClause *sgc = lfirst(lc);
+			TargetEntry *tle = get_sortgroupclause_tle(sgc, query->targetList);
+			Oid			type = exprType((Node *) tle->expr);
+
+			if (tle->resjunk || tle->resname == NULL)
+				return "groups by an expression that is not an output column";
+			if (!builtin_equality(type))
+				return psprintf("groups by \"%s\", of type %s, whose equality is not built in",
+								tle->resname, format_type_be(type));
+			plan->keys = lappend(plan->keys, pstrdup(tle->resname));
+			plan->key_resnos = lappend_int(plan->key_resnos, tle->resno);
+		}
 	}
-	if (plan->columns == NIL)
-		return psprintf("reads no column of %s", reason_relation(rte->relid));
-	plan->relid = rte->relid;
-	plan->rtindex = ref->rtindex;
+	else if (query->hasAggs)
+		return "aggregates without GROUP BY (one row: rebuilt whole)";
+	else
+	{
+		foreach(lc, rtindexes)
+		{
+			RangeTblEntry *rte = rt_fetch(lfirst_int(lc), query->rtable);
+
+			if (driving_key(query, lfirst_int(lc), rte->relid, tlist, plan))
+			{
+				plan->driving = rte->relid;
+				break;
+			}
+		}
+		if (!OidIsValid(plan->driving))
+			return list_length(rtindexes) == 1 ?
+				psprintf("has no unique key of %s in its output",
+						 reason_relation(rt_fetch(linitial_int(rtindexes), query->rtable)->relid)) :
+				"has no unique key of any table it joins in its output";
+	}
+
+	/* the columns of each table it reads: what its deltas capture */
+	foreach(lc, rtindexes)
+	{
+		Index		rtindex = lfirst_int(lc);
+		RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
+		MaintainTable *table = palloc0(sizeof(MaintainTable));
+		Bitmapset  *attnos = NULL;
+		int			attno = -1;
+
+		pull_varattnos((Node *) tlist, rtindex, &attnos);
+		pull_varattnos(quals, rtindex, &attnos);
+		pull_varattnos(query->havingQual, rtindex, &attnos);
+		while ((attno = bms_next_member(attnos, attno)) >= 0)
+		{
+			AttrNumber	a = attno + FirstLowInvalidHeapAttributeNumber;
+
+			if (a == InvalidAttrNumber)
+				return psprintf("reads whole rows of %s", reason_relation(rte->relid));
+			if (a < 0)
+				return psprintf("reads a system column of %s", reason_relation(rte->relid));
+			table->columns = lappend(table->columns, get_attname(rte->relid, a, false));
+		}
+		if (table->columns == NIL)
+			return psprintf("reads no column of %s", reason_relation(rte->relid));
+		table->relid = rte->relid;
+		table->rtindex = rtindex;
+		plan->tables = lappend(plan->tables, table);
+	}
 	return NULL;
 }

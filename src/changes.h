@@ -54,6 +54,7 @@ extern char *ChangesDeltaSql(Oid relid, const char *previous);
 struct Candidate;
 extern const char *ChangesMaintainPlan(ModelDef *model, Query *query, MaintainPlan *plan);
 extern const char *ChangesMaintainReadsModel(Oid relid);
+extern const char *ChangesMaintainUncaptured(MaintainPlan *plan, bool logs);
 extern void ChangesCaptureMaintained(ModelDef *model, Query *query);
 extern struct Candidate *ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound,
 												   List *redirect_from, List *redirect_to,

@@ -2,38 +2,42 @@
  *
  * changes_maintain.c
  *	  Maintained table models (issue 31): a change-aware run brings a
- *	  table model whose query is in the maintained class
- *	  (analyze_maintain.c) up to date from the row deltas of the table it
- *	  reads, recomputing only the groups those deltas touch; and the
+ *	  table model whose query is in a maintained class
+ *	  (analyze_maintain.c) up to date from the row deltas of the tables it
+ *	  reads, recomputing only the keys those deltas touch; and the
  *	  lifecycle of the delta logs: made for the tables maintained models
  *	  read, dropped when none does, trimmed of what no build needs.
  *
+ * A key is a group (GROUP BY over one table) or a key of the driving
+ * table (joins keyed by a table): every output row belongs to one key.
  * The maintained build, as the model owner, in the step's subtransaction:
  *
- *	1. The delta since the stored snapshot S1 of the model's last build is
- *	   copied out of the log (as the extension owner: the log is not the
- *	   owner's to read) into a table D shaped like the table read, column
- *	   for column at the same positions; that is the build's first read,
- *	   so its snapshot Sd is the one stored for the next build.  It is
- *	   trusted only when the state of capture (ChangesDeltaState: the log,
- *	   the table's storage, the triggers) is the one the last build
- *	   stored: a TRUNCATE, a rewrite, a trigger dropped or a log made
- *	   again since means some writes are not in it, and the model is
- *	   rebuilt whole.
+ *	1. The delta of each table read since the stored snapshot S1 of the
+ *	   model's last build is copied out of its log (as the extension
+ *	   owner: the log is not the owner's to read) into a table shaped like
+ *	   it, column for column at the same positions; the first copy is the
+ *	   build's first read, so its snapshot Sd is the one stored for the
+ *	   next build.  They are trusted only when the state of capture
+ *	   (ChangesDeltaState of each table: the log, the table's storage, the
+ *	   triggers) is the one the last build stored: a TRUNCATE, a rewrite,
+ *	   a trigger dropped or a log made again since means some writes are
+ *	   not in it, and the model is rebuilt whole.
  *	2. The affected keys K: the model's bound query with its read of the
- *	   table pointed at D, its output cut to the grouping expressions and
- *	   its grouping, aggregates and HAVING removed.  Old and new images
- *	   both count: a row that left a group and one that joined another
- *	   give both groups.  The WHERE clause applies: a row that passes it
- *	   in neither image touches no group.
+ *	   changed table pointed at that table's delta copy, its output cut to
+ *	   the key columns and its grouping, aggregates and HAVING removed.
+ *	   Old and new images both count: a row that left a key and one that
+ *	   joined another give both.  The WHERE clause and the joins apply:
+ *	   through the other tables, as they are now, a change maps to the
+ *	   driving keys it touches.  That needs the other tables as they were
+ *	   too, so when more than one table changed the model is rebuilt whole.
  *	3. The candidate (BuildCopyCandidate): a copy of the published table,
  *	   less the rows of the keys of K, plus the model's rows for those
  *	   keys, read through its binding with the keys as a filter on the
- *	   grouping columns (= ANY of an array, which the planner pushes into
- *	   the grouped query, down to the table's indexes).  NULL keys are
- *	   matched as NULL (IS NULL), key by key: the keys are taken per
- *	   pattern of NULL columns, each pattern by its non-NULL columns with
- *	   the built-in equality.
+ *	   key columns (= ANY of an array, which the planner pushes into the
+ *	   query, down to the tables' indexes).  NULL keys are matched as NULL
+ *	   (IS NULL), key by key: the keys are taken per pattern of NULL
+ *	   columns, each pattern by its non-NULL columns with the built-in
+ *	   equality.
  *	The candidate is then tested and published as any other.
  *
  * Why it equals a rebuild: every row of the published table belongs to
@@ -127,6 +131,34 @@ ChangesMaintainReadsModel(Oid relid)
 }
 
 /*
+ * ChangesMaintainUncaptured
+ *		Why the tables of plan cannot be captured for it (a model's table,
+ *		a table its owner does not track), or, with logs, are not (no log
+ *		made); NULL when they can (are).
+ */
+const char *
+ChangesMaintainUncaptured(MaintainPlan *plan, bool logs)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->tables)
+	{
+		MaintainTable *table = lfirst(lc);
+		const char *why = ChangesMaintainReadsModel(table->relid);
+
+		if (why != NULL)
+			return why;
+		if (!ChangesHasTracking(table->relid))
+			return psprintf("its input %s is not tracked (its owner tracks it with medallion_track)",
+							SqlRelationName(table->relid));
+		if (logs && !OidIsValid(ChangesDeltaLog(table->relid)))
+			return psprintf("the deltas of %s are not captured (define the model again)",
+							SqlRelationName(table->relid));
+	}
+	return NULL;
+}
+
+/*
  * ChangesCaptureMaintained
  *		When model (just defined, its inputs tracked) can be maintained,
  *		capture the deltas of the table it reads: only when its owner
@@ -139,12 +171,10 @@ ChangesCaptureMaintained(ModelDef *model, Query *query)
 	MaintainPlan plan;
 	const char *why = ChangesMaintainPlan(model, query, &plan);
 	CatalogSession session;
+	ListCell   *lc;
 
 	if (why == NULL)
-		why = ChangesMaintainReadsModel(plan.relid);
-	if (why == NULL && !ChangesHasTracking(plan.relid))
-		why = psprintf("its input %s is not tracked (its owner tracks it with medallion_track)",
-					   SqlRelationName(plan.relid));
+		why = ChangesMaintainUncaptured(&plan, false);
 	if (why != NULL)
 	{
 		if (model->maintain == MAINTAIN_INCREMENTAL)
@@ -156,8 +186,32 @@ ChangesCaptureMaintained(ModelDef *model, Query *query)
 		return;
 	}
 	CatalogEnter(&session);
-	ChangesCaptureDeltas(plan.relid, plan.columns);
+	foreach(lc, plan.tables)
+	{
+		MaintainTable *table = lfirst(lc);
+
+		ChangesCaptureDeltas(table->relid, table->columns);
+	}
 	CatalogLeave(&session);
+}
+
+/* The state of the delta capture of every table of plan, or NULL when one is not captured. */
+static char *
+tables_state(MaintainPlan *plan)
+{
+	StringInfoData state;
+	ListCell   *lc;
+
+	initStringInfo(&state);
+	foreach(lc, plan->tables)
+	{
+		char	   *one = ChangesDeltaState(((MaintainTable *) lfirst(lc))->relid);
+
+		if (one == NULL)
+			return NULL;
+		appendStringInfo(&state, "%s%s", state.len > 0 ? " | " : "", one);
+	}
+	return state.data;
 }
 
 /*
@@ -172,7 +226,7 @@ ChangesMaintainState(ModelDef *model, Query *query)
 
 	if (ChangesMaintainPlan(model, query, &plan) != NULL)
 		return NULL;
-	return ChangesDeltaState(plan.relid);
+	return tables_state(&plan);
 }
 
 /* The last build's snapshot and capture state of model, this version; false when none. */
@@ -276,20 +330,20 @@ count_of(const char *sql)
 /*
  * keys_query
  *		The query of the affected keys: the model's bound query reading d
- *		for the table at rtindex, its output the grouping columns (named
- *		as the model's), with no grouping, aggregates, HAVING nor order.
+ *		for the table at rtindex, its output the key columns (named as the
+ *		model's), with no grouping, aggregates, HAVING nor order.
  */
 static Query *
-keys_query(Query *bound, Index rtindex, Oid d)
+keys_query(Query *bound, MaintainPlan *plan, Index rtindex, Oid d)
 {
 	Query	   *q = copyObject(bound);
 	RangeTblEntry *rte = rt_fetch(rtindex, q->rtable);
 	List	   *tlist = NIL;
 	ListCell   *lc;
 
-	foreach(lc, q->groupClause)
+	foreach(lc, plan->key_resnos)
 	{
-		TargetEntry *tle = get_sortgroupclause_tle(lfirst(lc), q->targetList);
+		TargetEntry *tle = list_nth(q->targetList, lfirst_int(lc) - 1);
 
 		tlist = lappend(tlist, makeTargetEntry(copyObject(tle->expr), list_length(tlist) + 1,
 											   pstrdup(tle->resname), false));
@@ -410,6 +464,46 @@ drop_work_table(Oid relid)
 		BindDropRelation(relid);
 }
 
+/* pg_class.reltuples of relid (-1: never counted). */
+static float4
+rel_tuples(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	float4		reltuples = -1;
+
+	if (HeapTupleIsValid(tup))
+	{
+		reltuples = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
+		ReleaseSysCache(tup);
+	}
+	return reltuples;
+}
+
+/*
+ * key_patterns
+ *		The patterns of NULL key columns among the keys of table k ('0' or
+ *		'1' per column, 1 = NULL), with the number of distinct keys of each,
+ *		into *patterns; returns the number of distinct keys.
+ */
+static int64
+key_patterns(Oid k, List *names, BindRows *patterns)
+{
+	StringInfoData pat;
+	ListCell   *lc;
+	int64		nkeys = 0;
+
+	initStringInfo(&pat);
+	foreach(lc, names)
+		appendStringInfo(&pat, "%sCASE WHEN k.%s IS NULL THEN '1' ELSE '0' END",
+						 pat.len > 0 ? " OPERATOR(pg_catalog.||) " : "", quote_identifier(lfirst(lc)));
+	(void) BindExecute(psprintf("SELECT p, pg_catalog.count(*) FROM (SELECT DISTINCT %s, %s AS p FROM %s k) k GROUP BY p",
+								SqlEachColumn(SqlNameList(names), "k.", false), pat.data, SqlRelationName(k)),
+					   0, NULL, NULL, NULL, NIL, NIL, BindRowsReceiver(patterns, PG_UINT64_MAX, CurrentMemoryContext));
+	foreach(lc, patterns->rows)
+		nkeys += strtoll(((char **) lfirst(lc))[1], NULL, 10);
+	return nkeys;
+}
+
 /* Why a model is rebuilt whole: an error for maintain => 'incremental'. */
 static Candidate *
 rebuild_whole(ModelDef *model, const char *why, bool allowed)
@@ -445,28 +539,28 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 	char	   *snapshot = NULL;
 	char	   *deltas = NULL;
 	char	   *now;
-	char	   *tname;
-	Oid			log;
 	Oid			owner = ModelOwnerId(model);
 	char	   *base;
-	Oid			d = InvalidOid;
+	List	   *copies = NIL;	/* D of each table, in plan order */
+	List	   *changed = NIL;	/* the tables whose delta has rows */
+	MaintainTable *source = NULL;	/* the one changed table */
+	Oid			source_copy = InvalidOid;
+	int64		ndelta = 0;
 	Oid			k = InvalidOid;
-	int64		ndelta;
-	float4		reltuples;
 	MaintainFill fill = {0};
 	AnalyzedModel keys = {0};
 	BindRows	patterns = {0};
-	Candidate  *cand;
+	Candidate  *cand = NULL;
 	const char *why = NULL;
+	int64		nkeys = 0;
 	ListCell   *lc;
 
 	if (ChangesMaintainPlan(model, bound->query, &plan) != NULL)
 		return NULL;
-	tname = SqlRelationName(plan.relid);
 	/* not captured (a model's table, an untracked table): a table model as any other */
-	if (!OidIsValid(ChangesDeltaLog(plan.relid)))
-		return model->maintain == MAINTAIN_INCREMENTAL ?
-			rebuild_whole(model, psprintf("the deltas of %s are not captured", tname), false) : NULL;
+	why = ChangesMaintainUncaptured(&plan, true);
+	if (why != NULL)
+		return model->maintain == MAINTAIN_INCREMENTAL ? rebuild_whole(model, why, false) : NULL;
 	if (!change_aware)
 	{
 		/* rebuilt whole as asked: no message, the capture state recorded */
@@ -474,119 +568,143 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 		cand->method = NULL;
 		return cand;
 	}
-	if (list_member_oid(redirect_from, plan.relid))
-		return rebuild_whole(model, psprintf("its input %s was rebuilt by this run", tname), false);
+	foreach(lc, plan.tables)
+	{
+		MaintainTable *table = lfirst(lc);
+
+		if (list_member_oid(redirect_from, table->relid))
+			return rebuild_whole(model, psprintf("its input %s was rebuilt by this run",
+												 SqlRelationName(table->relid)), false);
+	}
 	if (!stored_state(model, &snapshot, &deltas) || snapshot == NULL)
 		return rebuild_whole(model, "no build of this version to start from", true);
-	now = ChangesDeltaState(plan.relid);
+	now = tables_state(&plan);
 	if (now == NULL)
-		return rebuild_whole(model, psprintf("the deltas of %s are not captured", tname), false);
+		return rebuild_whole(model, "the deltas of its tables are not captured", false);
 	if (deltas == NULL || strcmp(deltas, now) != 0)
-		return rebuild_whole(model, psprintf("%s was truncated, rewritten or captured anew since its last build",
-											 tname), false);
-	log = ChangesDeltaLog(plan.relid);
+		return rebuild_whole(model, psprintf("%s truncated, rewritten or captured anew since its last build",
+											 list_length(plan.tables) == 1 ?
+											 psprintf("%s was", SqlRelationName(((MaintainTable *) linitial(plan.tables))->relid)) :
+											 "one of its tables was"), false);
 
-	/* D: the delta since the last build, as the table's rows (the build's first read) */
+	/*
+	 * D: the delta of each table since the last build, as the table's rows;
+	 * the first copy is the build's first read, whose snapshot is stored
+	 */
 	base = psprintf("maintain_%u", RelPublished(model));
-	SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_delta", base), delta_copy_columns(plan.relid),
-						owner);
-	d = get_relname_relid(psprintf("%s_delta", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+	foreach(lc, plan.tables)
 	{
+		MaintainTable *table = lfirst(lc);
+		Oid			log = ChangesDeltaLog(table->relid);
+		char	   *name = psprintf("%s_delta_%d", base, foreach_current_index(lc));
 		CatalogSession session;
 		Oid			argtypes[1] = {TEXTOID};
 		Datum		values[1] = {CStringGetTextDatum(snapshot)};
 		Relation	rel = table_open(log, AccessShareLock);
 		List	   *cols = SqlLiveColumns(RelationGetDescr(rel));
 		char	   *list;
+		Oid			d;
+		int64		n;
 
 		table_close(rel, AccessShareLock);
+		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, name, delta_copy_columns(table->relid), owner);
+		d = get_relname_relid(name, get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+		copies = lappend_oid(copies, d);
 		cols = list_delete_first(list_delete_first(cols));	/* xid, w */
 		list = SqlNameList(SqlColumnNames(cols));
 		CatalogEnter(&session);
-		ndelta = BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s.%s l "
-									  "WHERE NOT pg_catalog.pg_visible_in_snapshot(l.xid, $1::pg_catalog.pg_snapshot)",
-									  SqlRelationName(d), list, list,
-									  quote_identifier(MEDALLION_DELTA_SCHEMA), quote_identifier(get_rel_name(log))),
-							 1, argtypes, values, NULL, NIL, NIL, None_Receiver);
+		n = BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s.%s l "
+								 "WHERE NOT pg_catalog.pg_visible_in_snapshot(l.xid, $1::pg_catalog.pg_snapshot)",
+								 SqlRelationName(d), list, list,
+								 quote_identifier(MEDALLION_DELTA_SCHEMA), quote_identifier(get_rel_name(log))),
+						1, argtypes, values, NULL, NIL, NIL, None_Receiver);
 		CatalogLeave(&session);
-	}
-
-	/* a first cost guard: a large share of the table changed */
-	reltuples = 0;
-	{
-		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(plan.relid));
-
-		if (HeapTupleIsValid(tup))
+		if (n > 0)
 		{
-			reltuples = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
-			ReleaseSysCache(tup);
+			changed = lappend(changed, table);
+			source = table;
+			source_copy = d;
+			ndelta = n;
 		}
 	}
-	if (reltuples > 0 && ndelta > MAINTAIN_MAX_DELTA_SHARE * reltuples)
-		why = psprintf("%s changed rows of %s, over %d%% of its %.0f", format_count(ndelta), tname,
-					   (int) (MAINTAIN_MAX_DELTA_SHARE * 100), reltuples);
-	if (why != NULL)
+
+	/*
+	 * One changed table maps to keys through the others as they are now
+	 * (they are as they were); two would need each other's old rows too.
+	 */
+	if (list_length(changed) > 1)
 	{
-		drop_work_table(d);
-		cand = rebuild_whole(model, why, false);
-		cand->deltas = now;		/* as it was before the first read */
-		return cand;
+		StringInfoData names;
+
+		initStringInfo(&names);
+		foreach(lc, changed)
+			appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "",
+							 SqlRelationName(((MaintainTable *) lfirst(lc))->relid));
+		why = psprintf("more than one of its tables changed (%s)", names.data);
+	}
+	/* a first cost guard: a large share of the driving table changed */
+	else if (source != NULL && source->relid == plan.driving)
+	{
+		float4		reltuples = rel_tuples(source->relid);
+
+		if (reltuples > 0 && ndelta > MAINTAIN_MAX_DELTA_SHARE * reltuples)
+			why = psprintf("%s delta rows of %s, over %d%% of its %.0f rows", format_count(ndelta),
+						   SqlRelationName(source->relid), (int) (MAINTAIN_MAX_DELTA_SHARE * 100), reltuples);
 	}
 
 	/* K: the keys the delta touches, old images and new */
-	foreach(lc, plan.keys)
+	if (why == NULL)
 	{
-		ModelColumn *col = SqlFindColumn(bound->columns, lfirst(lc));
-
-		keys.columns = lappend(keys.columns, col);
-	}
-	keys.query = keys_query(bound->query, plan.rtindex, d);
-	SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns),
-						owner);
-	k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
-	(void) BuildFillHeapBound(k, &keys, psprintf("the keys model \"%s\" recomputes", model->name), NIL, NIL);
-
-	/* the patterns of NULL key columns among them, and how many keys each */
-	{
-		StringInfoData pat;
-		int64		nkeys = 0;
-
-		initStringInfo(&pat);
 		foreach(lc, plan.keys)
-			appendStringInfo(&pat, "%sCASE WHEN k.%s IS NULL THEN '1' ELSE '0' END",
-							 pat.len > 0 ? " OPERATOR(pg_catalog.||) " : "", quote_identifier(lfirst(lc)));
-		(void) BindExecute(psprintf("SELECT p, pg_catalog.count(*) FROM (SELECT DISTINCT %s, %s AS p FROM %s k) k GROUP BY p",
-									SqlEachColumn(SqlNameList(plan.keys), "k.", false), pat.data,
-									SqlRelationName(k)),
-						   0, NULL, NULL, NULL, NIL, NIL, BindRowsReceiver(&patterns, PG_UINT64_MAX, CurrentMemoryContext));
-		foreach(lc, patterns.rows)
+			keys.columns = lappend(keys.columns, SqlFindColumn(bound->columns, lfirst(lc)));
+		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns),
+							owner);
+		k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+		if (source != NULL)
 		{
-			char	  **row = lfirst(lc);
-
-			fill.patterns = lappend(fill.patterns, row[0]);
-			nkeys += strtoll(row[1], NULL, 10);
+			keys.query = keys_query(bound->query, &plan, source->rtindex, source_copy);
+			(void) BuildFillHeapBound(k, &keys, psprintf("the keys model \"%s\" recomputes", model->name),
+									  NIL, NIL);
 		}
+		nkeys = key_patterns(k, plan.keys, &patterns);
+		/* ... and of the keys a change elsewhere maps to */
+		if (source != NULL && source->relid != plan.driving)
+		{
+			float4		published = rel_tuples(RelPublished(model));
+
+			if (published > 0 && nkeys > MAINTAIN_MAX_DELTA_SHARE * published)
+				why = psprintf("%s delta rows of %s touch %s keys of %s, over %d%% of its %.0f rows",
+							   format_count(ndelta), SqlRelationName(source->relid), format_count(nkeys),
+							   SqlRelationName(plan.driving), (int) (MAINTAIN_MAX_DELTA_SHARE * 100), published);
+		}
+	}
+	if (why == NULL)
+	{
+		foreach(lc, patterns.rows)
+			fill.patterns = lappend(fill.patterns, ((char **) lfirst(lc))[0]);
 		fill.model = model;
 		fill.keys = k;
 		fill.key_names = plan.keys;
 		cand = BuildCopyCandidate(model, bound, fill_maintained, &fill, &why);
-		if (cand == NULL)
-		{
-			drop_work_table(k);
-			drop_work_table(d);
-			cand = rebuild_whole(model, why, false);
-			cand->deltas = now;
-			return cand;
-		}
-		cand->rows = fill.rows;
-		cand->deltas = now;
-		cand->method = psprintf("incremental: %s of %s rows, %s group%s recomputed from %s changed row%s of %s",
-								format_count(fill.inserted), format_count(fill.rows),
-								format_count(nkeys), nkeys == 1 ? "" : "s",
-								format_count(ndelta), ndelta == 1 ? "" : "s", tname);
 	}
 	drop_work_table(k);
-	drop_work_table(d);
+	foreach(lc, copies)
+		drop_work_table(lfirst_oid(lc));
+	if (why != NULL)
+	{
+		cand = rebuild_whole(model, why, false);
+		cand->deltas = now;		/* as it was before the first read */
+		return cand;
+	}
+	cand->rows = fill.rows;
+	cand->deltas = now;
+	cand->method = psprintf("incremental: %s of %s rows, %s %s%s%s recomputed from %s delta row%s%s%s",
+							format_count(fill.inserted), format_count(fill.rows), format_count(nkeys),
+							plan.grouped ? "group" : "key", nkeys == 1 ? "" : "s",
+							plan.grouped ? "" : psprintf(" of %s", SqlRelationName(plan.driving)),
+							format_count(ndelta), ndelta == 1 ? "" : "s",
+							source != NULL ? " of " : "",
+							source != NULL ? SqlRelationName(source->relid) : "");
 	return cand;
 }
 
@@ -606,24 +724,30 @@ needed_logs(List **models)
 	{
 		ModelDef   *model = lfirst(lc);
 		MaintainPlan plan;
-		AnalyzedModel *bound;
-		int			i;
+		ListCell   *lt;
 
 		if (model->kind != MAT_TABLE || model->maintain == MAINTAIN_FULL ||
 			!OidIsValid(RelBinding(model->name)))
 			continue;
-		bound = BindLoad(model);
-		if (MaintainClassify(bound->query, &plan) != NULL)
+		if (MaintainClassify(BindLoad(model)->query, &plan) != NULL)
 			continue;
-		for (i = 0; i < list_length(relids); i++)
-			if (list_nth_oid(relids, i) == plan.relid)
-				break;
-		if (i == list_length(relids))
+		foreach(lt, plan.tables)
 		{
-			relids = lappend_oid(relids, plan.relid);
-			*models = lappend(*models, NIL);
+			Oid			relid = ((MaintainTable *) lfirst(lt))->relid;
+			int			i;
+
+			for (i = 0; i < list_length(relids); i++)
+			{
+				if (list_nth_oid(relids, i) == relid)
+					break;
+			}
+			if (i == list_length(relids))
+			{
+				relids = lappend_oid(relids, relid);
+				*models = lappend(*models, NIL);
+			}
+			list_nth_cell(*models, i)->ptr_value = lappend(list_nth(*models, i), model->name);
 		}
-		list_nth_cell(*models, i)->ptr_value = lappend(list_nth(*models, i), model->name);
 	}
 	return relids;
 }

@@ -346,17 +346,14 @@ plan_maintain(ModelDef *model)
 	const char *why = ChangesMaintainPlan(model, BindLoad(model)->query, &plan);
 
 	if (why == NULL)
-		why = ChangesMaintainReadsModel(plan.relid);
-	if (why == NULL && !ChangesHasTracking(plan.relid))
-		why = psprintf("its input %s is not tracked (its owner tracks it with medallion_track)",
-					   SqlRelationName(plan.relid));
-	if (why == NULL && !OidIsValid(ChangesDeltaLog(plan.relid)))
-		why = psprintf("the deltas of %s are not captured (define the model again)",
-					   SqlRelationName(plan.relid));
+		why = ChangesMaintainUncaptured(&plan, true);
 	if (why != NULL)
 		return psprintf("full: %s", why);
-	return psprintf("incremental: the groups of %s its changes touch (GROUP BY %s)",
-					SqlRelationName(plan.relid), SqlNameList(plan.keys));
+	if (plan.grouped)
+		return psprintf("incremental: the groups of %s its changes touch (GROUP BY %s)",
+						SqlRelationName(plan.driving), SqlNameList(plan.keys));
+	return psprintf("incremental: the rows of the keys of %s its tables' changes touch (%s)",
+					SqlRelationName(plan.driving), SqlNameList(plan.keys));
 }
 
 /* Does what node reads change in the plan (builds), through views and ephemeral models? */
