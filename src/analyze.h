@@ -41,15 +41,16 @@ typedef struct MaintainTable
 
 /*
  * A table model that can be maintained from its inputs' row deltas
- * (analyze_maintain.c): a GROUP BY over one table (grouped), or inner
- * joins whose output carries a unique key of one of its tables, the
- * driving table.
+ * (analyze_maintain.c): a GROUP BY over one table or inner joins
+ * (grouped), or inner joins whose output carries a unique key of one of
+ * its tables, the driving table.
  */
 typedef struct MaintainPlan
 {
-	bool		grouped;		/* GROUP BY over one table */
+	bool		grouped;		/* GROUP BY (over one table or a join) */
 	List	   *tables;			/* MaintainTable *, in range table order */
-	Oid			driving;		/* the table whose key the output carries */
+	Oid			driving;		/* the table whose key the output carries; grouped: the
+								 * one table (InvalidOid over a join) */
 	List	   *keys;			/* char *: the output columns of the keys */
 	List	   *key_resnos;		/* int: their positions in the target list */
 } MaintainPlan;

@@ -13,9 +13,10 @@
  * row can be computed from the row and the current state of the other
  * tables.  The classes this file accepts:
  *
- *   GROUP BY over one table: one plain or partitioned table in FROM, any
+ *   GROUP BY over one table, or over inner joins of tables: any
  *   aggregates, WHERE and HAVING, every grouping expression an output
- *   column of a type whose equality operator is built in.
+ *   column of a type whose equality operator is built in.  A change to
+ *   one table maps to groups through the others (changes_maintain.c).
  *
  *   Joins keyed by a driving table (select-project-join): plain or
  *   partitioned tables joined by inner joins (or listed in FROM), WHERE,
@@ -323,13 +324,10 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 
 	if (query->groupClause != NIL)
 	{
-		RangeTblEntry *rte;
-
-		if (list_length(rtindexes) != 1)
-			return "groups over a join (GROUP BY over one table, and joins keyed by a table, are maintained)";
 		plan->grouped = true;
-		rte = rt_fetch(linitial_int(rtindexes), query->rtable);
-		plan->driving = rte->relid;
+		/* over one table, its changes are the keys' own; over a join, none drives */
+		if (list_length(rtindexes) == 1)
+			plan->driving = rt_fetch(linitial_int(rtindexes), query->rtable)->relid;
 		/* every grouping expression is an output column whose type compares by a built-in = */
 		foreach(lc, query->groupClause)
 		{

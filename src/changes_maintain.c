@@ -670,12 +670,15 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 		/* ... and of the keys a change elsewhere maps to */
 		if (source != NULL && source->relid != plan.driving)
 		{
+			/* the keys are groups over a join, or driving keys a change elsewhere maps to */
 			float4		published = rel_tuples(RelPublished(model));
 
 			if (published > 0 && nkeys > MAINTAIN_MAX_DELTA_SHARE * published)
-				why = psprintf("%s delta rows of %s touch %s keys of %s, over %d%% of its %.0f rows",
+				why = psprintf("%s delta rows of %s touch %s %s, over %d%% of its %.0f rows",
 							   format_count(ndelta), SqlRelationName(source->relid), format_count(nkeys),
-							   SqlRelationName(plan.driving), (int) (MAINTAIN_MAX_DELTA_SHARE * 100), published);
+							   plan.grouped ? (nkeys == 1 ? "group" : "groups") :
+							   psprintf("key%s of %s", nkeys == 1 ? "" : "s", SqlRelationName(plan.driving)),
+							   (int) (MAINTAIN_MAX_DELTA_SHARE * 100), published);
 		}
 	}
 	if (why == NULL)

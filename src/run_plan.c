@@ -349,9 +349,12 @@ plan_maintain(ModelDef *model)
 		why = ChangesMaintainUncaptured(&plan, true);
 	if (why != NULL)
 		return psprintf("full: %s", why);
-	if (plan.grouped)
+	if (plan.grouped && OidIsValid(plan.driving))
 		return psprintf("incremental: the groups of %s its changes touch (GROUP BY %s)",
 						SqlRelationName(plan.driving), SqlNameList(plan.keys));
+	if (plan.grouped)
+		return psprintf("incremental: the groups its tables' changes touch, through the join (GROUP BY %s)",
+						SqlNameList(plan.keys));
 	return psprintf("incremental: the rows of the keys of %s its tables' changes touch (%s)",
 					SqlRelationName(plan.driving), SqlNameList(plan.keys));
 }
