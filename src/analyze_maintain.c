@@ -346,6 +346,8 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 	}
 	else if (query->hasAggs)
 		return "aggregates without GROUP BY (one row: rebuilt whole)";
+	else if (list_length(rtindexes) == 1)
+		return "selects rows of one table (a copy: rebuilt whole; joins keyed by a table are maintained)";
 	else
 	{
 		foreach(lc, rtindexes)

@@ -236,6 +236,10 @@ ChangesCaptureDeltas(Oid relid, List *columns)
 		if (!found)
 			want = lappend(want, lfirst(lc));
 	}
+	/* captured already, every column: nothing to make (no DDL, no lock) */
+	if (OidIsValid(log) && list_length(want) == list_length(log_columns(log)) &&
+		ChangesDeltaState(relid) != NULL)
+		return;
 	if (OidIsValid(log) && list_length(want) != list_length(log_columns(log)))
 	{
 		ChangesDropDeltaLog(relid);

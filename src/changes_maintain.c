@@ -496,7 +496,8 @@ key_patterns(Oid k, List *names, BindRows *patterns)
 	foreach(lc, names)
 		appendStringInfo(&pat, "%sCASE WHEN k.%s IS NULL THEN '1' ELSE '0' END",
 						 pat.len > 0 ? " OPERATOR(pg_catalog.||) " : "", quote_identifier(lfirst(lc)));
-	(void) BindExecute(psprintf("SELECT p, pg_catalog.count(*) FROM (SELECT DISTINCT %s, %s AS p FROM %s k) k GROUP BY p",
+	(void) BindExecute(psprintf("SELECT k.medallion_pattern, pg_catalog.count(*) FROM (SELECT DISTINCT %s, %s AS medallion_pattern "
+								"FROM %s k) k GROUP BY k.medallion_pattern",
 								SqlEachColumn(SqlNameList(names), "k.", false), pat.data, SqlRelationName(k)),
 					   0, NULL, NULL, NULL, NIL, NIL, BindRowsReceiver(patterns, PG_UINT64_MAX, CurrentMemoryContext));
 	foreach(lc, patterns->rows)
@@ -798,12 +799,16 @@ void
 ChangesDropUnneededDeltas(void)
 {
 	List	   *models;
-	List	   *needed = needed_logs(&models);
+	List	   *logs = existing_logs();
+	List	   *needed;
 	ListCell   *lc;
 	CatalogSession session;
 
+	if (logs == NIL)
+		return;					/* nothing to drop: the models are not read */
+	needed = needed_logs(&models);
 	CatalogEnter(&session);
-	foreach(lc, existing_logs())
+	foreach(lc, logs)
 	{
 		Oid			relid = lfirst_oid(lc);
 		Oid			log = ChangesDeltaLog(relid);
@@ -853,14 +858,16 @@ ChangesTrimDeltas(void)
 {
 	List	   *models;
 	List	   *needed;
+	List	   *logs = existing_logs();
 	ListCell   *lc;
 	CatalogSession session;
 
-	if (get_namespace_oid(MEDALLION_DELTA_SCHEMA, true) == InvalidOid)
+	/* no log, nothing to trim: the models of a pipeline without any are not read */
+	if (logs == NIL)
 		return;
 	needed = needed_logs(&models);
 	/* a log whose table is gone, or that nobody needs */
-	foreach(lc, existing_logs())
+	foreach(lc, logs)
 	{
 		if (!list_member_oid(needed, lfirst_oid(lc)))
 		{
