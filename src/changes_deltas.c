@@ -373,7 +373,10 @@ ChangesDeltaSql(Oid relid, const char *previous)
 	char	   *columns;
 
 	if (!OidIsValid(log))
-		elog(ERROR, "the deltas of %s are not captured", SqlRelationName(relid));
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the deltas of %s are not captured", SqlRelationName(relid)),
+				 errhint("A maintained model captures the deltas of the tables it reads when it is defined.")));
 	columns = SqlNameList(log_columns(log));
 	return psprintf("SELECT %s, pg_catalog.sum(l.w)::pg_catalog.int8 AS w FROM %s.%s l "
 					"WHERE NOT pg_catalog.pg_visible_in_snapshot(l.xid, %s::pg_catalog.pg_snapshot) "
@@ -470,10 +473,25 @@ medallion_track_deltas(PG_FUNCTION_ARGS)
 				 errhint("medallion adds it to the tables maintained models read.")));
 	trigger = trigdata->tg_trigger;
 	if (trigger->tgnargs < 1)
-		elog(ERROR, "medallion.track_deltas() needs its log");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("medallion.track_deltas() needs the delta log to write to"),
+				 errhint("medallion adds it to the tables maintained models read.")));
 	logid = atooid(trigger->tgargs[0]);
 	if (!OidIsValid(logid) || get_rel_relkind(logid) != RELKIND_RELATION)
 		return PointerGetDatum(NULL);	/* the extension is being dropped */
+	/* only the log of this table (or of the table above it the statement named) */
+	{
+		Oid			relid = RelationGetRelid(trigdata->tg_relation);
+		List	   *above = RelAncestors(relid);
+
+		if (logid != ChangesDeltaLog(relid) &&
+			(above == NIL || logid != ChangesDeltaLog(llast_oid(above))))
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("medallion.track_deltas() writes only the delta log of %s", SqlRelationName(relid)),
+					 errhint("medallion adds it to the tables maintained models read.")));
+	}
 
 	desc = RelationGetDescr(trigdata->tg_relation);
 	ncols = trigger->tgnargs - 1;
