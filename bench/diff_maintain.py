@@ -233,6 +233,7 @@ class Query:
     def __init__(self, kind):
         self.kind = kind
         self.base = "f"          # the driving table's alias
+        self.base_rel = None     # what it names, when not src.<base> (the view model bronze.fv)
         self.joins = []          # (LEFT JOIN|JOIN, table, alias, on)
         self.where = None
         self.items = []
@@ -243,6 +244,7 @@ class Query:
     def copy(self):
         q = Query(self.kind)
         q.base, q.joins, q.where, q.items = self.base, list(self.joins), self.where, list(self.items)
+        q.base_rel = self.base_rel
         q.nkeys, q.having, q.branches = self.nkeys, self.having, [b.copy() for b in self.branches]
         return q
 
@@ -251,7 +253,7 @@ class Query:
             parts = [b.render(names=(n == 0)) for n, b in enumerate(self.branches)]
             return " UNION ALL ".join(f"({p})" for p in parts)
         sel = ", ".join(f"{e} AS c{n + 1}" if names else e for n, (e, _) in enumerate(self.items))
-        s = "SELECT " + ("DISTINCT " if self.kind == "distinct" else "") + sel + f" FROM src.{self.base} {self.base}"
+        s = "SELECT " + ("DISTINCT " if self.kind == "distinct" else "") + sel + f" FROM {self.base_rel or 'src.' + self.base} {self.base}"
         for jt, table, alias, on in self.joins:
             s += f" {jt} src.{table} {alias} ON {on}"
         if self.where:
@@ -315,15 +317,35 @@ class Query:
             q = self.copy()
             q.kind = "spj"
             out.append(q)
+        if self.base_rel:
+            q = self.copy()
+            q.base_rel = None
+            out.append(q)
         return out
+
+
+class Downstream:
+    """A model over another model: its query is fixed text (nothing to simplify)."""
+
+    kind = "downstream"
+
+    def __init__(self, sql):
+        self.sql = sql
+
+    def render(self):
+        return self.sql
+
+    def simpler(self):
+        return []
 
 
 class QueryMaker:
     """Random queries over a Schema, from a small grammar."""
 
-    def __init__(self, schema, rng):
+    def __init__(self, schema, rng, view=False):
         self.s = schema
         self.rng = rng
+        self.view = view         # the round has the view model bronze.fv over src.f
 
     def cols(self, aliases, types=None):
         out = []
@@ -343,6 +365,8 @@ class QueryMaker:
             for d in dims[:rng.choice([0, 1, 1, 2])]:
                 q.joins.append((rng.choice(["JOIN", "LEFT JOIN"]), d.name, d.alias, f"{q.base}.grp = {d.alias}.grp"))
             return [q.base] + [j[2] for j in q.joins]
+        if self.view and rng.random() < 0.5:
+            q.base_rel = "bronze.fv"
         for d in dims[:rng.choice([0, 1, 1, 2, 2, 3])]:
             j = int(d.name[1:])
             on = f"f.k{j} = {d.alias}.k"
@@ -714,7 +738,9 @@ class Db:
         self.c2 = self.connect(self.dbname)     # the transaction left open
         self.c3 = self.connect(self.dbname)     # the prepared one
         self.c.execute("SET client_min_messages = warning")
+        self.c.execute("SET medallion.worker_min_ms = 0")    # with threads, workers build even small models
         self.c.execute("CREATE EXTENSION medallion")
+        self.layer = {}
         for stmt in setup:
             self.c.execute(stmt)
         self.maintain = self.c.execute(
@@ -748,22 +774,26 @@ class Db:
         except psycopg.Error:
             return False
 
-    def create_model(self, name, sql):
-        args = "%s, %s, layer => 'silver', materialized => 'table'"
-        params = [name, sql]
-        if self.maintain and self.args.maintain:
+    def create_model(self, name, sql, layer="silver", materialized="table"):
+        """Create a model; returns its columns as (name, is float)."""
+        args = "%s, %s, layer => %s, materialized => %s"
+        params = [name, sql, layer, materialized]
+        if self.maintain and self.args.maintain and materialized == "table":
             args += ", maintain => %s"
             params.append(self.args.maintain)
         self.c.execute(f"SELECT medallion_create_model({args})", params)
-        cur = self.c.execute(f"SELECT * FROM silver.{name} LIMIT 0")
+        self.layer[name] = layer
+        cur = self.c.execute(f"SELECT * FROM {layer}.{name} LIMIT 0")
         return [(d.name, d.type_code in FLOAT_OIDS) for d in cur.description]
 
-    def run(self):
-        rows = self.c.execute("SELECT model, status, message FROM medallion_run('all', changed_only => true)").fetchall()
+    def run(self, threads=1):
+        rows = self.c.execute("SELECT model, status, message FROM medallion_run('all', changed_only => true, threads => %s)",
+                              (threads,)).fetchall()
         if self.args.sabotage:
             # a made-up maintenance bug, to see the harness catch and shrink it
             for m, _, _ in rows:
-                self.c.execute(f"DELETE FROM silver.{m} WHERE c1 IS NULL")
+                if self.layer.get(m) != "bronze":
+                    self.c.execute(f"DELETE FROM {self.layer[m]}.{m} WHERE c1 IS NULL")
         return {m: (st, msg) for m, st, msg in rows}
 
     def full_run(self):
@@ -826,7 +856,7 @@ class Db:
         """Rows of the model and of its query that the other lacks: ([], []) when equal."""
         proj = ", ".join(f"{c}" if fl else f"{c}::text AS {c}" for c, fl in columns)
         rows = self.c.execute(
-            f"WITH m AS (SELECT {proj} FROM silver.{name}), q AS (SELECT {proj} FROM ({sql}) s) "
+            f"WITH m AS (SELECT {proj} FROM {self.layer[name]}.{name}), q AS (SELECT {proj} FROM ({sql}) s) "
             f"SELECT true, * FROM (SELECT * FROM m EXCEPT ALL SELECT * FROM q) a "
             f"UNION ALL SELECT false, * FROM (SELECT * FROM q EXCEPT ALL SELECT * FROM m) b LIMIT 20000").fetchall()
         if not rows:
@@ -880,7 +910,10 @@ class Round:
         rng = random.Random(seed)
         self.schema = Schema(rng)
         self.setup = self.schema.setup_sql()
-        self.qmaker = QueryMaker(self.schema, rng)
+        self.view = rng.random() < 0.3             # a view model between src.f and some models
+        self.threads = rng.choice([1, 1, 2])       # runs build in background workers
+        self.qmaker = QueryMaker(self.schema, rng, self.view)
+        self.view_sql = f"SELECT * FROM src.f WHERE {self.qmaker.pred(['f'])}" if self.view else None
         self.dml = DmlMaker(self.schema, rng)
         self.rng = rng
 
@@ -889,7 +922,11 @@ class Round:
         db = Db(args, args.dbname)
         db.create(self.setup)
         try:
-            models = []
+            models = []      # (name, layer, query, sql, columns, the models it needs first)
+            view = []
+            if self.view_sql:
+                db.create_model("fv", self.view_sql, "bronze", "view")
+                view = [("fv", self.view_sql, "bronze", "view")]
             tries = 0
             while len(models) < args.queries and tries < args.queries * 5:
                 tries += 1
@@ -906,7 +943,18 @@ class Round:
                     if args.verbose or stats["refused"] <= 3:
                         print(f"  refused: {sql}\n    {e}")
                     continue
-                models.append((name, q, sql, cols))
+                models.append((name, "silver", q, sql, cols, view if "bronze.fv" in sql else []))
+            # models over models, in gold
+            for n in range(self.rng.choice([0, 1, 2])):
+                up = self.rng.choice(models)
+                t = f"silver.{up[0]}"
+                sql = self.rng.choice([f"SELECT c1, count(*) AS c2 FROM {t} GROUP BY c1",
+                                       f"SELECT count(*) AS c1, count(DISTINCT c1) AS c2 FROM {t}",
+                                       f"SELECT * FROM {t} WHERE c1 IS NOT NULL",
+                                       f"SELECT c1, count(*) OVER (PARTITION BY c1) AS c2 FROM {t}"])
+                cols = db.create_model(f"g{n + 1:02d}", sql, "gold")
+                models.append((f"g{n + 1:02d}", "gold", Downstream(sql), sql, cols,
+                               up[5] + [(up[0], up[3], "silver", "table")]))
             stats["models"] += len(models)
             rows = db.full_run()
             failed = [r for r in rows if r[1] not in ("success", "up_to_date")]
@@ -921,9 +969,9 @@ class Round:
                 steps = self.dml.batch(db.twophase)
                 history.append(steps)
                 after = db.apply(steps)
-                result = db.run()
+                result = db.run(self.threads)
                 stats["batches"] += 1
-                for name, q, sql, cols in models:
+                for name, layer, q, sql, cols, prelude in models:
                     status, message = result.get(name, ("missing", ""))
                     if status not in ("success", "up_to_date"):
                         stats["errors"] += 1
@@ -938,18 +986,21 @@ class Round:
                         db.finish(after)
                         how = f"maintain => '{args.maintain}'" if db.maintain and args.maintain else \
                             "no maintain setting (rebuilt or skipped)"
-                        self.report(name, q, sql, history, f"{status} ({how})", message, model_rows, query_rows, b + 1)
+                        self.report(name, layer, q, sql, prelude, history, f"{status} ({how})", message,
+                                    model_rows, query_rows, b + 1)
                         return False
                 db.finish(after)
             return True
         finally:
             db.drop()
 
-    def report(self, name, q, sql, history, status, message, model_rows, query_rows, batch_no):
+    def report(self, name, layer, q, sql, prelude, history, status, message, model_rows, query_rows, batch_no):
         print(f"\nMISMATCH: round seed {self.seed} (replay: --round-seed {self.seed} --queries {self.args.queries} "
               f"--batches {self.args.batches}), model {name} after batch {batch_no}, "
               f"the run said {status}: {message}")
-        print(f"  query: {sql}")
+        print(f"  query: {sql}" + (f" (threads => {self.threads})" if self.threads > 1 else ""))
+        for m in prelude:
+            print(f"  it reads the model {m[0]} ({m[2]}, {m[3]}): {m[1]}")
         print("  batch:\n    " + batch_sql(history[-1]).replace("\n", "\n    "))
         for label, rows in (("in the model, not in the query", model_rows), ("in the query, not in the model", query_rows)):
             print(f"  {label} ({len(rows)} rows):")
@@ -957,7 +1008,7 @@ class Round:
                 print(f"    {r}")
         sys.stdout.flush()
         if self.args.shrink_time > 0:
-            Shrinker(self.args, self.setup).shrink(q, history)
+            Shrinker(self.args, self.setup, prelude, layer, self.threads).shrink(q, history)
 
 
 # --------------------------------------------------------------------------
@@ -966,9 +1017,12 @@ class Round:
 class Shrinker:
     """Replays a failing case from scratch with fewer writes and a simpler query."""
 
-    def __init__(self, args, setup):
+    def __init__(self, args, setup, prelude, layer, threads):
         self.args = args
         self.setup = setup
+        self.prelude = prelude   # the models the failing one reads: (name, sql, layer, materialized)
+        self.layer = layer
+        self.threads = threads
         self.trials = 0
 
     def fails(self, q, history):
@@ -981,13 +1035,15 @@ class Shrinker:
             if not db.valid(sql):
                 return None
             try:
-                cols = db.create_model("q", sql)
+                for name, msql, layer, mat in self.prelude:
+                    db.create_model(name, msql, layer, mat)
+                cols = db.create_model("q", sql, self.layer)
             except psycopg.Error:
                 return None
             db.full_run()
             for steps in history:
                 after = db.apply(steps)
-                result = db.run()
+                result = db.run(self.threads)
                 status, message = result.get("q", ("missing", ""))
                 m, r = db.compare("q", sql, cols)
                 db.finish(after)
@@ -1054,11 +1110,13 @@ class Shrinker:
         status, message, m, r = found
         print(f"  minimal case ({self.trials} replays{'' if time.time() < deadline else ', shrinking stopped at its time limit'}):")
         print("    -- the schema: the round's setup (--round-seed replays it), then:")
-        print(f"    SELECT medallion_create_model('q', $$ {q.render()} $$, layer => 'silver', materialized => 'table');")
+        for name, msql, layer, mat in self.prelude:
+            print(f"    SELECT medallion_create_model('{name}', $$ {msql} $$, layer => '{layer}', materialized => '{mat}');")
+        print(f"    SELECT medallion_create_model('q', $$ {q.render()} $$, layer => '{self.layer}', materialized => 'table');")
         print("    SELECT * FROM medallion_run('all', changed_only => false);")
         for n, steps in enumerate(history):
             print("    " + batch_sql(steps).replace("\n", "\n    "))
-            print("    SELECT * FROM medallion_run('all', changed_only => true);"
+            print(f"    SELECT * FROM medallion_run('all', changed_only => true, threads => {self.threads});"
                   + ("  -- the mismatch" if n == len(history) - 1 else ""))
         print(f"    -- the run said {status}: {message}")
         for label, rows in (("in the model only", m), ("in the query only", r)):
@@ -1108,7 +1166,8 @@ def main():
         rounds += 1
         r = Round(args, seed)
         if args.verbose:
-            print(f"round {rounds}: seed {seed}, {r.schema.partitioning} fact, {r.schema.ndims} dimensions")
+            print(f"round {rounds}: seed {seed}, {r.schema.partitioning} fact, {r.schema.ndims} dimensions"
+                  + (", a view model over the fact" if r.view else "") + f", threads => {r.threads}", flush=True)
         good = r.play(stats, deadline)
         ok = ok and good
         if not good and not args.keep_going:
