@@ -62,6 +62,7 @@ status is 1 on any mismatch or error.
 import argparse
 import datetime
 import random
+import signal
 import sys
 import time
 
@@ -1148,6 +1149,7 @@ def main():
     args = ap.parse_args()
     if args.seed is None:
         args.seed = random.randrange(1, 1000000)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     start = time.time()
     deadline = start + args.time_limit if args.time_limit else float("inf")
     stats = {"cases": 0, "mismatches": 0, "errors": 0, "batches": 0, "models": 0, "invalid": 0, "refused": 0}
@@ -1168,7 +1170,11 @@ def main():
         if args.verbose:
             print(f"round {rounds}: seed {seed}, {r.schema.partitioning} fact, {r.schema.ndims} dimensions"
                   + (", a view model over the fact" if r.view else "") + f", threads => {r.threads}", flush=True)
-        good = r.play(stats, deadline)
+        try:
+            good = r.play(stats, deadline)
+        except KeyboardInterrupt:    # SIGINT or SIGTERM: stop here, and say how far it got
+            print(f"interrupted in round seed {seed}")
+            break
         ok = ok and good
         if not good and not args.keep_going:
             break
