@@ -164,8 +164,9 @@ class Schema:
             return datetime.date(2024, 1, 1) + datetime.timedelta(days=rng.randint(0, 120))
         return rng.choice(TEXT_VOCAB)
 
-    def row(self, table, rid=None, key=None):
-        """A row of table as a VALUES list: its rid and (a dimension's) key as given, or random."""
+    def row(self, table, rid=None, key=None, typed=False):
+        """A row of table as a VALUES list: its rid and (a dimension's) key as given, or random;
+        typed: each value cast to its column's type (a VALUES list of NULLs alone would be text)."""
         vals = []
         for col, typ in table.columns:
             if col == "rid" and rid is not None:
@@ -174,7 +175,7 @@ class Schema:
                 v = key
             else:
                 v = self.value(typ, col)
-            vals.append(lit(v, typ))
+            vals.append(lit(v, typ) + (f"::{TYPE_SQL[typ]}" if typed else ""))
         return "(" + ", ".join(vals) + ")"
 
     # DDL ---------------------------------------------------------------
@@ -573,9 +574,9 @@ class DmlMaker:
             w = f"({w}) AND rid % 2 = {restrict}"
         return w
 
-    def assignment(self, t):
+    def assignment(self, t, col=None):
         rng = self.rng
-        col, typ = rng.choice([c for c in t.columns if c[0] != "rid"])
+        typ = t.ctype(col)
         if rng.random() < 0.3:
             return f"{col} = {lit(self.s.value(typ, col), typ)}" if typ != "numeric" else f"{col} = NULL"
         return f"{col} = " + {"int": f"{col} + {rng.randint(-2, 3)}",
@@ -599,7 +600,8 @@ class DmlMaker:
             cols = ", ".join(c if c != "rid" else f"rid + {off}" for c, _ in t.columns)
             return f"INSERT INTO src.{t.name} SELECT {cols} FROM src.{t.name} WHERE {self.where(t, restrict)}"
         if kind == "update_val":
-            sets = ", ".join({self.assignment(t) for _ in range(rng.randint(1, 2))})
+            cols = rng.sample([c for c, _ in t.columns if c != "rid"], rng.randint(1, 2))
+            sets = ", ".join(self.assignment(t, c) for c in cols)
             return f"UPDATE src.{t.name} SET {sets} WHERE {self.where(t, restrict)}"
         if kind == "update_key":
             col = rng.choice([c for c, _ in t.columns if c.startswith("k") or c in ("g", "grp")])
@@ -653,7 +655,7 @@ class DmlMaker:
             return f"INSERT INTO src.{t.name} VALUES {rows} ON CONFLICT ({target}) DO UPDATE SET {sets}"
         # merge
         rids = sorted({rng.randint(1, self.s.next_rid) for _ in range(rng.randint(1, 6))})
-        rows = ", ".join(self.s.row(t, rid=r) for r in rids)
+        rows = ", ".join(self.s.row(t, rid=r, typed=True) for r in rids)
         names = ", ".join(c for c, _ in t.columns)
         col = rng.choice([c for c, _ in t.columns if c != "rid" and c != self.s.pcol])
         return (f"MERGE INTO src.{t.name} t USING (VALUES {rows}) AS s({names}) ON t.rid = s.rid "
@@ -727,6 +729,8 @@ class Db:
         self.args = args
         self.dbname = dbname
         self.gid = 0
+        self.statements = 0      # DML statements run, and those that failed (rolled back alone)
+        self.failed = 0
 
     def connect(self, db):
         return psycopg.connect(self.args.dsn + f" dbname={db}", autocommit=True)
@@ -802,11 +806,13 @@ class Db:
 
     # writes ------------------------------------------------------------
     def _guarded(self, c, stmt):
+        self.statements += 1
         c.execute("SAVEPOINT s")
         try:
             c.execute(stmt)
             c.execute("RELEASE SAVEPOINT s")
         except psycopg.Error:
+            self.failed += 1
             c.execute("ROLLBACK TO SAVEPOINT s")
 
     def apply(self, steps):
@@ -815,10 +821,11 @@ class Db:
         for s in steps:
             if s.mode == "auto":
                 for stmt in s.stmts:
+                    self.statements += 1
                     try:
                         self.c.execute(stmt)
                     except psycopg.Error:
-                        pass
+                        self.failed += 1
                 continue
             c = {"open": self.c2, "prepared": self.c3}.get(s.mode, self.c)
             c.execute("BEGIN")
@@ -993,6 +1000,8 @@ class Round:
                 db.finish(after)
             return True
         finally:
+            stats["statements"] += db.statements
+            stats["failed"] += db.failed
             db.drop()
 
     def report(self, name, layer, q, sql, prelude, history, status, message, model_rows, query_rows, batch_no):
@@ -1152,7 +1161,8 @@ def main():
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     start = time.time()
     deadline = start + args.time_limit if args.time_limit else float("inf")
-    stats = {"cases": 0, "mismatches": 0, "errors": 0, "batches": 0, "models": 0, "invalid": 0, "refused": 0}
+    stats = {"cases": 0, "mismatches": 0, "errors": 0, "batches": 0, "models": 0, "invalid": 0, "refused": 0,
+             "statements": 0, "failed": 0}
     probe = Db(args, "postgres")
     with probe.connect("postgres") as c:
         twophase = int(c.execute("SHOW max_prepared_transactions").fetchone()[0])
@@ -1186,7 +1196,8 @@ def main():
     ups = stats.get("status_up_to_date", 0)
     print(f"seed {args.seed}: {stats['cases']} cases, {stats['mismatches']} mismatches, {stats['errors']} errors "
           f"({rounds} rounds, {stats['models']} models, {stats['batches']} batches; {ups} cases up to date, "
-          f"{stats.get('status_success', 0)} built; {stats['invalid']} queries invalid, {stats['refused']} refused) "
+          f"{stats.get('status_success', 0)} built; {stats['invalid']} queries invalid, {stats['refused']} refused; "
+          f"{stats['statements']} DML statements, {stats['failed']} of them failed and rolled back) "
           f"in {time.time() - start:.0f} s", flush=True)
     return 0 if ok and stats["mismatches"] == 0 and stats["errors"] == 0 else 1
 
