@@ -599,15 +599,20 @@ class DmlMaker:
             self.s.next_rid += 1000
             cols = ", ".join(c if c != "rid" else f"rid + {off}" for c, _ in t.columns)
             return f"INSERT INTO src.{t.name} SELECT {cols} FROM src.{t.name} WHERE {self.where(t, restrict)}"
+        # updates and deletes name a partition of the fact now and then (its
+        # own trigger logs the write, not the parent's)
+        name = rng.choice(t.partitions) if t.partitions and rng.random() < 0.25 else t.name
         if kind == "update_val":
-            cols = rng.sample([c for c, _ in t.columns if c != "rid"], rng.randint(1, 2))
+            # (through the parent, a row may move to another partition)
+            cols = rng.sample([c for c, _ in t.columns if c != "rid" and (name == t.name or c != self.s.pcol)],
+                              rng.randint(1, 2))
             sets = ", ".join(self.assignment(t, c) for c in cols)
-            return f"UPDATE src.{t.name} SET {sets} WHERE {self.where(t, restrict)}"
+            return f"UPDATE src.{name} SET {sets} WHERE {self.where(t, restrict)}"
         if kind == "update_key":
             col = rng.choice([c for c, _ in t.columns if c.startswith("k") or c in ("g", "grp")])
             return f"UPDATE src.{t.name} SET {col} = {lit(self.s.value('int', col), 'int')} WHERE {self.where(t, restrict)}"
         if kind == "delete":
-            return f"DELETE FROM src.{t.name} WHERE {self.where(t, restrict, narrow=rng.random() < 0.7)}"
+            return f"DELETE FROM src.{name} WHERE {self.where(t, restrict, narrow=rng.random() < 0.7)}"
         if kind == "delete_extreme":
             g = "g" if t is self.s.fact else "grp"
             v = rng.choice([c for c, typ in t.columns if typ in ("int", "numeric", "float", "date") and c != g])
