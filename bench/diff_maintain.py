@@ -37,8 +37,9 @@ Rules that keep each query's answer a deterministic multiset:
     frame, whose value is the same for peers;
   - string_agg and array_agg order by their own argument, over int, date
     and text only (equal values print equally);
-  - numeric columns have a fixed scale (numeric(10,2)), so min, max and
-    DISTINCT never choose between 1.0 and 1.00;
+  - numeric columns have a fixed scale (numeric(10,2)) and numeric
+    expressions keep one (coalesce(n, 0.00), not coalesce(n, 0)), so min,
+    max and DISTINCT never choose between 0 and 0.00;
   - float8 values are compared with a tolerance (sum and avg over float8
     depend on the order rows are added): |a - b| <= 1e-9 * max(1, |a|, |b|),
     rows matched on their other columns; float8 is never turned into text,
@@ -410,7 +411,7 @@ class QueryMaker:
             return rng.choice([f"({col} + {rng.randint(1, 9)})", f"coalesce({col}, {rng.randint(-1, 3)})",
                                f"abs({col})", f"CASE WHEN {self.pred(aliases, 1)} THEN {col} ELSE 0 END"]), t
         if t == "numeric":
-            return rng.choice([f"({col} * 2)", f"coalesce({col}, 0)", f"round({col}, 1)", f"({col} - 1)"]), t
+            return rng.choice([f"({col} * 2)", f"coalesce({col}, 0.00)", f"round({col}, 1)", f"({col} - 1)"]), t
         if t == "text":
             return rng.choice([f"upper({col})", f"coalesce({col}, 'none')", f"({col} || '-')",
                                f"CASE WHEN {self.pred(aliases, 1)} THEN 'yes' ELSE {col} END"]), t
