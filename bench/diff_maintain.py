@@ -959,8 +959,9 @@ class Round:
                     continue
                 models.append((name, "silver", q, sql, cols, view if "bronze.fv" in sql else []))
             # models over models, in gold
-            for n in range(self.rng.choice([0, 1, 2])):
-                up = self.rng.choice(models)
+            silver = list(models)
+            for n in range(self.rng.choice([0, 1, 2]) if silver else 0):
+                up = self.rng.choice(silver)
                 t = f"silver.{up[0]}"
                 sql = self.rng.choice([f"SELECT c1, count(*) AS c2 FROM {t} GROUP BY c1",
                                        f"SELECT count(*) AS c1, count(DISTINCT c1) AS c2 FROM {t}",
@@ -1191,6 +1192,10 @@ def main():
         except KeyboardInterrupt:    # SIGINT or SIGTERM: stop here, and say how far it got
             print(f"interrupted in round seed {seed}")
             break
+        except psycopg.Error as e:   # the harness's own SQL failed: an error, not a mismatch
+            stats["errors"] += 1
+            print(f"ERROR round seed {seed}: {type(e).__name__}: {e}", flush=True)
+            good = False
         ok = ok and good
         if not good and not args.keep_going:
             break
