@@ -33,7 +33,9 @@ is($status, 0, 'the short differential run ends without a mismatch or an error')
 my ($cases) = $out =~ /seed 1: (\d+) cases, 0 mismatches, 0 errors/;
 ok(defined $cases && $cases >= 100, 'at least 100 cases (a model compared with its query after a batch), none differing')
   or diag($out);
-note("$cases cases in " . (time - $start) . " s") if defined $cases;
+diag("$cases cases in " . (time - $start) . " s") if defined $cases;
+my ($up, $built) = $out =~ /(\d+) cases up to date, (\d+) built/;
+ok(defined $up && $up > 0 && $built > 0, 'models skipped as up to date and models built again were both compared');
 like($out, qr/two-phase commits on/, 'two-phase commits are part of it') if $prepared > 0;
 
 # The harness catches a maintenance bug: after each change-aware run the
