@@ -109,6 +109,16 @@ class Table:
         return dict(self.columns)[col]
 
 
+class Rows:
+    """The initial rows of a table: an INSERT, kept as rows so a shrunk case can have fewer."""
+
+    def __init__(self, table, rows):
+        self.table, self.rows = table, rows
+
+    def __str__(self):
+        return f"INSERT INTO src.{self.table} VALUES " + ", ".join(self.rows) if self.rows else ""
+
+
 class Schema:
     """A random star schema: its tables, the SQL making them, value makers."""
 
@@ -217,9 +227,9 @@ class Schema:
                 if rng.random() < 0.2:        # a duplicate key
                     rows.append(self.row(d, key=k))
             rows += [self.row(d) for _ in range(rng.randint(0, 3))]   # NULL or random keys
-            out.append(f"INSERT INTO src.{d.name} VALUES " + ", ".join(rows))
+            out.append(Rows(d.name, rows))
         nfact = rng.choice([50, 200, 400, 800])
-        out.append("INSERT INTO src.f VALUES " + ", ".join(self.row(f) for _ in range(nfact)))
+        out.append(Rows("f", [self.row(f) for _ in range(nfact)]))
         out.append("ANALYZE")
         return out
 
@@ -753,7 +763,8 @@ class Db:
         self.c.execute("CREATE EXTENSION medallion")
         self.layer = {}
         for stmt in setup:
-            self.c.execute(stmt)
+            if str(stmt):
+                self.c.execute(str(stmt))
         self.maintain = self.c.execute(
             "SELECT bool_or('maintain' = ANY (proargnames)) FROM pg_proc WHERE proname = 'medallion_create_model'"
         ).fetchone()[0]
@@ -1036,7 +1047,7 @@ class Shrinker:
 
     def __init__(self, args, setup, prelude, layer, threads):
         self.args = args
-        self.setup = setup
+        self.setup = list(setup)  # less initial rows as it shrinks
         self.prelude = prelude   # the models the failing one reads: (name, sql, layer, materialized)
         self.layer = layer
         self.threads = threads
@@ -1112,8 +1123,31 @@ class Shrinker:
                     kept = reduce(getattr(history[bi][si], attr), lambda stmts: holds(with_stmts(stmts)))
                     history = with_stmts(kept)
         history = [b for b in history if b]
+        # 3. fewer initial rows: chunks of each table's, halves first
+        for n, item in enumerate(self.setup):
+            if not isinstance(item, Rows):
+                continue
+            rows = item.rows
+            chunks = 2
+            while rows and time.time() < deadline:
+                size = -(-len(rows) // chunks)
+                for at in range(0, len(rows), size):
+                    if time.time() > deadline:
+                        break
+                    cand = rows[:at] + rows[at + size:]
+                    keep = self.setup[n]
+                    self.setup[n] = Rows(item.table, cand)
+                    if holds(history):
+                        rows = cand
+                        chunks = max(chunks - 1, 2)
+                        break
+                    self.setup[n] = keep
+                else:
+                    if size == 1:
+                        break
+                    chunks = min(chunks * 2, len(rows))
         found = found[0]
-        # 3. a simpler query
+        # 4. a simpler query
         progress = True
         while progress and time.time() < deadline:
             progress = False
@@ -1126,7 +1160,7 @@ class Shrinker:
                     break
         status, message, m, r = found
         print(f"  minimal case ({self.trials} replays{'' if time.time() < deadline else ', shrinking stopped at its time limit'}):")
-        print("    -- the schema: the round's setup (--round-seed replays it), then:")
+        print("    -- after the round's setup (printed below; --round-seed replays the whole round):")
         for name, msql, layer, mat in self.prelude:
             print(f"    SELECT medallion_create_model('{name}', $$ {msql} $$, layer => '{layer}', materialized => '{mat}');")
         print(f"    SELECT medallion_create_model('q', $$ {q.render()} $$, layer => '{self.layer}', materialized => 'table');")
@@ -1138,7 +1172,8 @@ class Shrinker:
         print(f"    -- the run said {status}: {message}")
         for label, rows in (("in the model only", m), ("in the query only", r)):
             print(f"    -- {label}: {rows[:10]}")
-        print("    -- the round's setup, run before the above:\n    " + ";\n    ".join(self.setup) + ";")
+        print("    -- the round's setup (its initial rows shrunk), run before the above:\n    "
+              + ";\n    ".join(str(x) for x in self.setup if str(x)) + ";")
         sys.stdout.flush()
 
 
