@@ -143,8 +143,11 @@ class Schema:
         self.tables = [self.fact] + self.dims
         self.pcol = {"hash": "rid", "range": "dt", "list": "g"}.get(self.partitioning)
 
-    def new_rid(self):
+    def new_rid(self, parity=None):
+        """A fresh id (of that parity): every writer's new rows have ids no other has."""
         self.next_rid += 1
+        if parity is not None and self.next_rid % 2 != parity:
+            self.next_rid += 1
         return self.next_rid
 
     # values ------------------------------------------------------------
@@ -544,7 +547,11 @@ class Step:
       2pc       one transaction, prepared, then committed before the run
       open      a transaction left open across the run, committed after
       prepared  prepared before the run; committed (or, with abort, rolled
-                back) after it"""
+                back) after it
+      carry     begun before this batch's run and committed after the next
+                batch's run (carry2pc: prepared, then committed likewise): a
+                writer that two runs go by; it inserts rows with negative
+                ids, which no other statement touches"""
 
     def __init__(self, mode, stmts, inner=None, abort=False):
         self.mode, self.stmts, self.inner, self.abort = mode, stmts, inner or [], abort
@@ -560,6 +567,7 @@ class DmlMaker:
         self.s = schema
         self.rng = rng
         self.only = None         # the one table a batch writes, if so
+        self.carrying = False    # the last batch left a transaction for after the next run
 
     def table(self):
         if self.only:
@@ -606,8 +614,9 @@ class DmlMaker:
         if kind == "insert":
             return f"INSERT INTO src.{t.name} VALUES " + ", ".join(self.s.row(t) for _ in range(rng.randint(1, 20)))
         if kind == "dup":
-            off = self.s.new_rid() * 1000
-            self.s.next_rid += 1000
+            # copies get ids far above the counter's (an even offset: the
+            # parity that keeps concurrent writers apart is kept)
+            off = self.s.new_rid() * 10 ** 7
             cols = ", ".join(c if c != "rid" else f"rid + {off}" for c, _ in t.columns)
             return f"INSERT INTO src.{t.name} SELECT {cols} FROM src.{t.name} WHERE {self.where(t, restrict)}"
         # updates and deletes name a partition of the fact now and then (its
@@ -659,7 +668,7 @@ class DmlMaker:
             # rows of existing and new ids (each once), updated or kept on conflict
             rids = sorted({rng.randint(1, self.s.next_rid) for _ in range(rng.randint(1, 5))})
             if restrict is not None:
-                rids = [r for r in rids if r % 2 == restrict] or [self.s.new_rid() * 2 + restrict]
+                rids = [r for r in rids if r % 2 == restrict] or [self.s.new_rid(parity=restrict)]
             rows = ", ".join(self.s.row(t, rid=r) for r in rids)
             target = ", ".join(t.key)
             if rng.random() < 0.3:
@@ -692,11 +701,14 @@ class DmlMaker:
         # a batch writing one table only leaves the models not reading it
         # up to date
         self.only = rng.choice(self.s.tables) if rng.random() < 0.35 else None
+        # while a transaction is carried over from the last batch, no
+        # TRUNCATE: it would wait for that transaction, which waits for us
+        carried, self.carrying = self.carrying, False
         for _ in range(rng.randint(1, 3)):
             modes = ["auto", "tx", "tx", "rollback"] + (["2pc"] if twophase else [])
             mode = rng.choice(modes)
-            stmts = self.stmts(rng.randint(1, 4))
-            inner = self.stmts(rng.randint(1, 2)) if mode == "rollback" else None
+            stmts = self.stmts(rng.randint(1, 4), allow_truncate=not carried)
+            inner = self.stmts(rng.randint(1, 2), allow_truncate=not carried) if mode == "rollback" else None
             steps.append(Step(mode, stmts, inner))
         # concurrent writers: inserts, updates and deletes only (no TRUNCATE:
         # it would wait for the run and the run for it), on rows of their
@@ -706,6 +718,12 @@ class DmlMaker:
         if twophase and rng.random() < 0.25:
             steps.append(Step("prepared", self.stmts(rng.randint(1, 3), restrict=1, allow_truncate=False),
                               abort=rng.random() < 0.25))
+        if not carried and rng.random() < 0.15:
+            stmts = [f"INSERT INTO src.{t.name} VALUES " + ", ".join(self.s.row(t, rid=-self.s.new_rid())
+                                                                     for _ in range(rng.randint(1, 4)))
+                     for t in (self.table() for _ in range(rng.randint(1, 2)))]
+            steps.append(Step("carry2pc" if twophase and rng.random() < 0.5 else "carry", stmts))
+            self.carrying = True
         return steps
 
 
@@ -731,6 +749,12 @@ def batch_sql(steps):
             lines = ["-- in a third session, prepared before the run:"] + lines + \
                     ["PREPARE TRANSACTION 'p';",
                      f"-- (run, check) {'ROLLBACK' if s.abort else 'COMMIT'} PREPARED 'p';"]
+        elif s.mode == "carry":
+            lines = ["-- in a fourth session, open across this run and the next:"] + lines + \
+                    ["-- (run, check, next batch, run, check) COMMIT;"]
+        elif s.mode == "carry2pc":
+            lines = ["-- in a fourth session, prepared before this run:"] + lines + \
+                    ["PREPARE TRANSACTION 'c';", "-- (run, check, next batch, run, check) COMMIT PREPARED 'c';"]
         out += lines
     return "\n".join(out)
 
@@ -758,6 +782,13 @@ class Db:
         self.c = self.connect(self.dbname)
         self.c2 = self.connect(self.dbname)     # the transaction left open
         self.c3 = self.connect(self.dbname)     # the prepared one
+        self.c4 = self.connect(self.dbname)     # the one carried across two runs
+        self.carried = []                       # what ends it, after the next run
+        # the writers never wait for each other (rows of their own parity,
+        # ids of their own); should one ever, it fails instead of hanging
+        # this single-threaded program
+        for c in (self.c2, self.c3, self.c4):
+            c.execute("SET lock_timeout = '5s'")
         self.c.execute("SET client_min_messages = warning")
         self.c.execute("SET medallion.worker_min_ms = 0")    # with threads, workers build even small models
         self.c.execute("CREATE EXTENSION medallion")
@@ -771,7 +802,7 @@ class Db:
         self.twophase = int(self.c.execute("SHOW max_prepared_transactions").fetchone()[0]) > 0
 
     def close(self):
-        for c in (self.c, self.c2, self.c3):
+        for c in (self.c, self.c2, self.c3, self.c4):
             c.close()
 
     def drop(self):
@@ -835,6 +866,9 @@ class Db:
     def apply(self, steps):
         """Run a batch up to the run; returns what ends it after the run."""
         after = []
+        # a statement that waits for a lock held by a transaction carried
+        # over (a shrunk case may put a TRUNCATE there) fails instead
+        self.c.execute("SET lock_timeout = '5s'")
         for s in steps:
             if s.mode == "auto":
                 for stmt in s.stmts:
@@ -844,7 +878,7 @@ class Db:
                     except psycopg.Error:
                         self.failed += 1
                 continue
-            c = {"open": self.c2, "prepared": self.c3}.get(s.mode, self.c)
+            c = {"open": self.c2, "prepared": self.c3, "carry": self.c4, "carry2pc": self.c4}.get(s.mode, self.c)
             c.execute("BEGIN")
             for stmt in s.stmts:
                 self._guarded(c, stmt)
@@ -859,7 +893,7 @@ class Db:
                 c.execute("COMMIT")
             elif s.mode == "tx":
                 c.execute("COMMIT")
-            elif s.mode in ("2pc", "prepared"):
+            elif s.mode in ("2pc", "prepared", "carry2pc"):
                 self.gid += 1
                 gid = f"diff_{self.dbname}_{self.gid}"
                 c.execute(f"PREPARE TRANSACTION '{gid}'")
@@ -867,14 +901,20 @@ class Db:
                 if s.mode == "2pc":
                     c.execute(end)
                 else:
-                    after.append((c, end))
+                    after.append((c, end, s.mode == "carry2pc"))
             else:
-                after.append((c, "COMMIT"))
+                after.append((c, "COMMIT", s.mode == "carry"))
+        self.c.execute("RESET lock_timeout")
         return after
 
     def finish(self, after):
-        for c, sql in after:
+        """After a batch's run and check: end its transactions, and those carried over from the batch before."""
+        for c, sql, carry in after:
+            if not carry:
+                c.execute(sql)
+        for c, sql in self.carried:
             c.execute(sql)
+        self.carried = [(c, sql) for c, sql, carry in after if carry]
 
     # comparison ----------------------------------------------------------
     def compare(self, name, sql, columns):
