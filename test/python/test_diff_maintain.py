@@ -98,7 +98,8 @@ class Generation(unittest.TestCase):
             text += '\n'.join(dm.batch_sql(r.dml.batch(True)) for _ in range(10))
         for what in ('INSERT INTO', 'ON CONFLICT', 'DO NOTHING', 'MERGE INTO', 'TRUNCATE src.', 'UPDATE src.',
                      'DELETE FROM src.', 'PREPARE TRANSACTION', 'ROLLBACK TO SAVEPOINT', 'left open across the run',
-                     'prepared before the run', 'IN (SELECT'):
+                     'prepared before the run', 'IN (SELECT', 'open across this run and the next',
+                     'prepared before this run'):
             self.assertIn(what, text)
 
     def test_no_two_phase_commit_when_it_is_off(self):
