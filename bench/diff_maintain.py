@@ -12,15 +12,16 @@ its query.  This program checks exactly that, on random inputs:
      (select-project-join with inner and left joins; GROUP BY with count,
      count(DISTINCT), sum, avg, min, max, string_agg, bool_or, FILTER;
      HAVING; scalar aggregates; DISTINCT; UNION ALL; window functions with
-     PARTITION BY);
+     PARTITION BY), some reading the fact through a view model, and gold
+     models over some of them; a third of the rounds run with threads;
   3. a full run, then again and again: a random batch of DML (inserts,
      duplicates, updates of keys, values and join columns, deletes of group
      extremes, of whole groups and of both sides of a join, TRUNCATE,
      INSERT ... ON CONFLICT, MERGE, two-phase commits, rolled-back
      subtransactions; some of it in a transaction left open across the run,
-     or prepared before the run and committed or rolled back after it), a
-     change-aware medallion_run, and each model compared with its query as
-     a multiset.
+     or prepared before the run and committed or rolled back after it, or
+     carried across two runs), a change-aware medallion_run, and each model
+     compared with its query as a multiset.
 
 One case is one model compared after one batch.  A model reported
 up_to_date must equal its query as much as one built again.  When
@@ -49,9 +50,11 @@ Every other column is compared by its text form, so a numeric that equals
 the rebuilt one but prints another scale counts as a mismatch.
 
 On a mismatch: the seed of the round, the query, the batch and the
-differing rows are printed; then the case is shrunk (fewer batches, fewer
-statements, a simpler query: each candidate replayed from scratch in a
-database of its own) and the minimal case printed as a SQL script.
+differing rows are printed; then the case is shrunk (the model alone with
+what it reads, fewer batches, fewer statements, fewer initial rows, a
+simpler query: each candidate replayed from scratch in a database of its
+own) and the minimal case printed as a SQL script.  --sabotage makes up a
+maintenance bug, to see that.
 
     diff_maintain.py --dsn "host=... user=postgres" [--seed N] [--cases N]
                      [--queries N] [--time-limit SECONDS] [--batches N]
@@ -555,11 +558,6 @@ class Step:
 
     def __init__(self, mode, stmts, inner=None, abort=False):
         self.mode, self.stmts, self.inner, self.abort = mode, stmts, inner or [], abort
-
-    def describe(self):
-        return {"auto": "", "tx": "BEGIN; ", "rollback": "BEGIN; ", "2pc": "BEGIN; ",
-                "open": "-- left open across the run\nBEGIN; ",
-                "prepared": "-- prepared before the run\nBEGIN; "}[self.mode]
 
 
 class DmlMaker:
