@@ -73,6 +73,7 @@ import time
 import psycopg
 
 FLOAT_TOLERANCE = 1e-9
+COMPARE_LIMIT = 20000      # rows of each side of a difference fetched (all, when float8 needs pairing)
 FLOAT_OIDS = (700, 701)
 TEXT_VOCAB = ["a", "b", "c", "d", "e", "ab", "", "o'x", "Z"]
 TYPE_SQL = {"int": "int", "bigint": "bigint", "numeric": "numeric(10,2)", "text": "text",
@@ -769,6 +770,7 @@ class Db:
         self.gid = 0
         self.statements = 0      # DML statements run, and those that failed (rolled back alone)
         self.failed = 0
+        self.fallbacks = 0       # models refused with maintain => 'incremental' or 'full', made 'auto'
 
     def connect(self, db):
         return psycopg.connect(self.args.dsn + f" dbname={db}", autocommit=True)
@@ -825,14 +827,32 @@ class Db:
         except psycopg.Error:
             return False
 
-    def create_model(self, name, sql, layer="silver", materialized="table"):
-        """Create a model; returns its columns as (name, is float)."""
+    def maintain_for(self, name, seed):
+        """The maintain => value of a table model: --maintain, or with 'mixed'
+        one of auto, incremental, full drawn from the round's seed and the
+        model's name; None when medallion_create_model has no such parameter."""
+        if not (self.maintain and self.args.maintain):
+            return None
+        if self.args.maintain == "mixed":
+            return random.Random(f"{seed}/{name}").choice(["auto", "incremental", "full"])
+        return self.args.maintain
+
+    def create_model(self, name, sql, layer="silver", materialized="table", maintain=None):
+        """Create a model; returns its columns as (name, is float).  A model
+        refused with maintain => 'incremental' (a query it cannot maintain)
+        is created with 'auto' instead, and counted."""
         args = "%s, %s, layer => %s, materialized => %s"
         params = [name, sql, layer, materialized]
-        if self.maintain and self.args.maintain and materialized == "table":
-            args += ", maintain => %s"
-            params.append(self.args.maintain)
-        self.c.execute(f"SELECT medallion_create_model({args})", params)
+        if maintain and materialized == "table":
+            try:
+                self.c.execute(f"SELECT medallion_create_model({args}, maintain => %s)", params + [maintain])
+            except psycopg.Error:
+                if maintain == "auto":
+                    raise
+                self.fallbacks += 1
+                self.c.execute(f"SELECT medallion_create_model({args}, maintain => 'auto')", params)
+        else:
+            self.c.execute(f"SELECT medallion_create_model({args})", params)
         self.layer[name] = layer
         cur = self.c.execute(f"SELECT * FROM {layer}.{name} LIMIT 0")
         return [(d.name, d.type_code in FLOAT_OIDS) for d in cur.description]
@@ -915,18 +935,26 @@ class Db:
         self.carried = [(c, sql) for c, sql, carry in after if carry]
 
     # comparison ----------------------------------------------------------
-    def compare(self, name, sql, columns):
-        """Rows of the model and of its query that the other lacks: ([], []) when equal."""
+    def compare(self, name, sql, columns, limit=COMPARE_LIMIT):
+        """Rows of the model and of its query that the other lacks: ([], []) when equal.
+
+        At most `limit` rows of each side are fetched; when a side has more
+        and the model has float8 columns, all of them are (every row of a
+        running float8 sum may differ in its last bit, and rows can only be
+        paired with the tolerance when both sides are there)."""
         proj = ", ".join(f"{c}" if fl else f"{c}::text AS {c}" for c, fl in columns)
+        cap = f" LIMIT {limit}" if limit else ""
         rows = self.c.execute(
             f"WITH m AS (SELECT {proj} FROM {self.layer[name]}.{name}), q AS (SELECT {proj} FROM ({sql}) s) "
-            f"SELECT true, * FROM (SELECT * FROM m EXCEPT ALL SELECT * FROM q) a "
-            f"UNION ALL SELECT false, * FROM (SELECT * FROM q EXCEPT ALL SELECT * FROM m) b LIMIT 20000").fetchall()
+            f"(SELECT true, * FROM (SELECT * FROM m EXCEPT ALL SELECT * FROM q) a{cap}) "
+            f"UNION ALL (SELECT false, * FROM (SELECT * FROM q EXCEPT ALL SELECT * FROM m) b{cap})").fetchall()
         if not rows:
             return [], []
         model = [r[1:] for r in rows if r[0]]
         query = [r[1:] for r in rows if not r[0]]
         floats = [n for n, (_, fl) in enumerate(columns) if fl]
+        if floats and limit and limit in (len(model), len(query)):
+            return self.compare(name, sql, columns, limit=None)
         if floats:
             model, query = float_match(model, query, floats)
         return model, query
@@ -1000,7 +1028,7 @@ class Round:
                     continue
                 name = f"q{len(models) + 1:02d}"
                 try:
-                    cols = db.create_model(name, sql)
+                    cols = db.create_model(name, sql, maintain=db.maintain_for(name, self.seed))
                 except psycopg.Error as e:
                     stats["refused"] += 1
                     if args.verbose or stats["refused"] <= 3:
@@ -1016,10 +1044,14 @@ class Round:
                                        f"SELECT count(*) AS c1, count(DISTINCT c1) AS c2 FROM {t}",
                                        f"SELECT * FROM {t} WHERE c1 IS NOT NULL",
                                        f"SELECT c1, count(*) OVER (PARTITION BY c1) AS c2 FROM {t}"])
-                cols = db.create_model(f"g{n + 1:02d}", sql, "gold")
+                cols = db.create_model(f"g{n + 1:02d}", sql, "gold", maintain=db.maintain_for(f"g{n + 1:02d}", self.seed))
                 models.append((f"g{n + 1:02d}", "gold", Downstream(sql), sql, cols,
                                up[5] + [(up[0], up[3], "silver", "table")]))
             stats["models"] += len(models)
+            if not models:
+                stats["errors"] += 1
+                print(f"ERROR round seed {self.seed}: no model could be created")
+                return False
             rows = db.full_run()
             failed = [r for r in rows if r[1] not in ("success", "up_to_date")]
             if failed:
@@ -1048,8 +1080,8 @@ class Round:
                     if model_rows or query_rows:
                         stats["mismatches"] += 1
                         db.finish(after)
-                        how = f"maintain => '{args.maintain}'" if db.maintain and args.maintain else \
-                            "no maintain setting (rebuilt or skipped)"
+                        how = f"maintain => '{db.maintain_for(name, self.seed)}'" if db.maintain_for(name, self.seed) \
+                            else "no maintain setting (rebuilt or skipped)"
                         self.report(name, layer, q, sql, prelude, history, f"{status} ({how})", message,
                                     model_rows, query_rows, b + 1)
                         return False
@@ -1058,6 +1090,8 @@ class Round:
         finally:
             stats["statements"] += db.statements
             stats["failed"] += db.failed
+            stats["fallbacks"] += db.fallbacks
+            stats["maintain"] = db.maintain
             db.drop()
 
     def report(self, name, layer, q, sql, prelude, history, status, message, model_rows, query_rows, batch_no):
@@ -1074,7 +1108,7 @@ class Round:
                 print(f"    {r}")
         sys.stdout.flush()
         if self.args.shrink_time > 0:
-            Shrinker(self.args, self.setup, prelude, layer, self.threads).shrink(q, history)
+            Shrinker(self.args, self.setup, prelude, layer, self.threads, (self.seed, name)).shrink(q, history)
 
 
 # --------------------------------------------------------------------------
@@ -1083,12 +1117,13 @@ class Round:
 class Shrinker:
     """Replays a failing case from scratch with fewer writes and a simpler query."""
 
-    def __init__(self, args, setup, prelude, layer, threads):
+    def __init__(self, args, setup, prelude, layer, threads, seed_name):
         self.args = args
         self.setup = list(setup)  # less initial rows as it shrinks
         self.prelude = prelude   # the models the failing one reads: (name, sql, layer, materialized)
         self.layer = layer
         self.threads = threads
+        self.seed_name = seed_name   # the round's seed and the model's name: its maintain => value
         self.trials = 0
 
     def fails(self, q, history):
@@ -1102,8 +1137,9 @@ class Shrinker:
                 return None
             try:
                 for name, msql, layer, mat in self.prelude:
-                    db.create_model(name, msql, layer, mat)
-                cols = db.create_model("q", sql, self.layer)
+                    db.create_model(name, msql, layer, mat, maintain=db.maintain_for(name, self.seed_name[0]))
+                self.maintain = db.maintain_for(self.seed_name[1], self.seed_name[0])
+                cols = db.create_model("q", sql, self.layer, maintain=self.maintain)
             except psycopg.Error:
                 return None
             db.full_run()
@@ -1201,7 +1237,9 @@ class Shrinker:
         print("    -- after the round's setup (printed below; --round-seed replays the whole round):")
         for name, msql, layer, mat in self.prelude:
             print(f"    SELECT medallion_create_model('{name}', $$ {msql} $$, layer => '{layer}', materialized => '{mat}');")
-        print(f"    SELECT medallion_create_model('q', $$ {q.render()} $$, layer => '{self.layer}', materialized => 'table');")
+        how = f", maintain => '{self.maintain}'" if getattr(self, "maintain", None) else ""
+        print(f"    SELECT medallion_create_model('q', $$ {q.render()} $$, layer => '{self.layer}', "
+              f"materialized => 'table'{how});")
         print("    SELECT * FROM medallion_run('all', changed_only => false);")
         for n, steps in enumerate(history):
             print("    " + batch_sql(steps).replace("\n", "\n    "))
@@ -1228,7 +1266,8 @@ def main():
     ap.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
     ap.add_argument("--shrink-time", type=float, default=300, help="seconds to spend shrinking a failure")
     ap.add_argument("--maintain", default="auto",
-                    help="maintain => this for every model, when medallion_create_model takes it ('' for none)")
+                    help="maintain => this for every table model, when medallion_create_model takes it: auto, "
+                         "incremental, full, or mixed (each model one of them); '' for none")
     ap.add_argument("--dbname", default="diff_maintain", help="the database made (and dropped) for each round")
     ap.add_argument("--keep-going", action="store_true", help="go on after a mismatch")
     ap.add_argument("--sabotage", action="store_true",
@@ -1242,7 +1281,7 @@ def main():
     start = time.time()
     deadline = start + args.time_limit if args.time_limit else float("inf")
     stats = {"cases": 0, "mismatches": 0, "errors": 0, "batches": 0, "models": 0, "invalid": 0, "refused": 0,
-             "statements": 0, "failed": 0}
+             "statements": 0, "failed": 0, "fallbacks": 0}
     probe = Db(args, "postgres")
     with probe.connect("postgres") as c:
         twophase = int(c.execute("SHOW max_prepared_transactions").fetchone()[0])
@@ -1252,10 +1291,12 @@ def main():
              "max_prepared_transactions = 0: no two-phase commits (set it > 0 to test them)"), flush=True)
     master = random.Random(args.seed)
     rounds = 0
+    idle = 0
     ok = True
     while stats["cases"] < args.cases and time.time() < deadline:
         seed = args.round_seed if args.round_seed is not None else master.randrange(1, 2 ** 31)
         rounds += 1
+        before = stats["cases"]
         r = Round(args, seed)
         if args.verbose:
             print(f"round {rounds}: seed {seed}, {r.schema.partitioning} fact, {r.schema.ndims} dimensions"
@@ -1272,6 +1313,11 @@ def main():
         ok = ok and good
         if not good and not args.keep_going:
             break
+        idle = idle + 1 if stats["cases"] == before else 0
+        if idle == 3:
+            print("ERROR three rounds in a row compared nothing: stopping")
+            stats["errors"] += 1
+            break
         if args.round_seed is not None:
             break
         if rounds % 10 == 0:
@@ -1281,7 +1327,10 @@ def main():
     print(f"seed {args.seed}: {stats['cases']} cases, {stats['mismatches']} mismatches, {stats['errors']} errors "
           f"({rounds} rounds, {stats['models']} models, {stats['batches']} batches; {ups} cases up to date, "
           f"{stats.get('status_success', 0)} built; {stats['invalid']} queries invalid, {stats['refused']} refused; "
-          f"{stats['statements']} DML statements, {stats['failed']} of them failed and rolled back) "
+          f"{stats['statements']} DML statements, {stats['failed']} of them failed and rolled back; "
+          + (f"maintain => '{args.maintain}', {stats['fallbacks']} models made 'auto' when refused"
+             if stats.get("maintain") and args.maintain else "medallion_create_model takes no maintain")
+          + ") "
           f"in {time.time() - start:.0f} s", flush=True)
     return 0 if ok and stats["mismatches"] == 0 and stats["errors"] == 0 else 1
 
