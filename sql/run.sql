@@ -242,6 +242,21 @@ SELECT medallion_create_model('run_recycle', $$SELECT id, 600 / v AS q, 1 AS ext
   layer => 'silver', materialized => 'table', indexes => ARRAY['id']);
 SELECT status FROM medallion_run('run_recycle');
 SELECT s.history <> 'medallion_history.run_recycle'::regclass::oid AS new_history FROM recycle_seen s;
+-- nor one over 8 MB: its old storage would be unlinked at the run's commit
+SELECT medallion_create_model('run_recycle', $$SELECT id, 600 / v AS q,
+  (SELECT string_agg(md5(id::text || g::text), '') FROM generate_series(1, 100) g) AS pad
+  FROM runsrc.recycle$$, layer => 'silver', materialized => 'table', indexes => ARRAY['id']);
+INSERT INTO runsrc.recycle SELECT g, g FROM generate_series(301, 3000) g;
+SELECT status FROM medallion_run('run_recycle');
+SELECT status FROM medallion_run('run_recycle');
+TRUNCATE recycle_seen;
+INSERT INTO recycle_seen SELECT 'medallion_history.run_recycle'::regclass::oid, NULL;
+SELECT status FROM medallion_run('run_recycle');
+SELECT s.history <> 'medallion_history.run_recycle'::regclass::oid AS new_history,
+       pg_relation_size('medallion_history.run_recycle') +
+       pg_relation_size((SELECT reltoastrelid FROM pg_class WHERE oid = 'medallion_history.run_recycle'::regclass))
+         > 8 * 1024 * 1024 AS over_8mb
+  FROM recycle_seen s;
 SELECT * FROM medallion_drop_model('run_recycle');
 DROP VIEW recycle_query;
 DROP TABLE runsrc.recycle;

@@ -487,16 +487,16 @@ BindDependentViews(Oid relid, List *attnums)
 }
 
 /*
- * BindReadRelations
- *		The relations view's rule reads directly (from pg_depend, so reads
- *		in sublinks and CTEs count), as a List of OIDs, the view itself
- *		left out; NIL when it has no rule.  The caller's memory context.
+ * view_refs
+ *		What view's rule refers to in pg_depend (so reads in sublinks and
+ *		CTEs count), as ObjectAddress *, the view itself left out; NIL when
+ *		it has no rule.  The caller's memory context.
  */
-List *
-BindReadRelations(Oid view)
+static List *
+view_refs(Oid view)
 {
 	Oid			rule = get_rewrite_oid(view, ViewSelectRuleName, true);
-	List	   *relids = NIL;
+	List	   *refs = NIL;
 	Relation	depRel;
 	ScanKeyData key[2];
 	SysScanDesc scan;
@@ -513,12 +513,40 @@ BindReadRelations(Oid view)
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+		ObjectAddress *ref;
 
-		if (dep->refclassid == RelationRelationId && dep->refobjid != view)
-			relids = list_append_unique_oid(relids, dep->refobjid);
+		if (dep->refclassid == RelationRelationId && dep->refobjid == view)
+			continue;
+		ref = palloc(sizeof(ObjectAddress));
+		ref->classId = dep->refclassid;
+		ref->objectId = dep->refobjid;
+		ref->objectSubId = 0;
+		refs = lappend(refs, ref);
 	}
 	systable_endscan(scan);
 	table_close(depRel, AccessShareLock);
+	return refs;
+}
+
+/*
+ * BindReadRelations
+ *		The relations view's rule reads directly (view_refs), as a List of
+ *		OIDs, the view itself left out; NIL when it has no rule.  The
+ *		caller's memory context.
+ */
+List *
+BindReadRelations(Oid view)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, view_refs(view))
+	{
+		ObjectAddress *ref = lfirst(lc);
+
+		if (ref->classId == RelationRelationId)
+			relids = list_append_unique_oid(relids, ref->objectId);
+	}
 	return relids;
 }
 
@@ -548,47 +576,32 @@ static LocalTransactionId dropped_reads_lxid = InvalidLocalTransactionId;
 static List *
 reads_of(Oid view)
 {
-	Oid			rule = get_rewrite_oid(view, ViewSelectRuleName, true);
 	Oid			bindnsp = RelBindNamespace(false);
 	List	   *layer_nsps = NIL;
 	List	   *keys = NIL;
-	Relation	depRel;
-	ScanKeyData key[2];
-	SysScanDesc scan;
-	HeapTuple	tup;
+	List	   *refs = view_refs(view);
 	ListCell   *lc;
 
-	if (!OidIsValid(rule))
+	if (refs == NIL)
 		return NIL;
 	foreach(lc, CatalogListLayers())
 		layer_nsps = lappend_oid(layer_nsps, get_namespace_oid(((LayerDef *) lfirst(lc))->schema, true));
-	depRel = table_open(DependRelationId, AccessShareLock);
-	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(RewriteRelationId));
-	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(rule));
-	scan = systable_beginscan(depRel, DependDependerIndexId, true, NULL, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	foreach(lc, refs)
 	{
-		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
-		ObjectAddress ref = {dep->refclassid, dep->refobjid, 0};
+		ObjectAddress *ref = lfirst(lc);
 		char	   *k;
 
-		if (dep->refclassid == RelationRelationId && dep->refobjid == view)
-			continue;
-		if (dep->refclassid == RelationRelationId &&
-			(get_rel_namespace(dep->refobjid) == bindnsp ||
-			 list_member_oid(layer_nsps, get_rel_namespace(dep->refobjid))))
-			k = psprintf("relation %s", get_rel_name(dep->refobjid));
-		else if (get_object_namespace(&ref) == PG_CATALOG_NAMESPACE)
+		if (ref->classId == RelationRelationId &&
+			(get_rel_namespace(ref->objectId) == bindnsp ||
+			 list_member_oid(layer_nsps, get_rel_namespace(ref->objectId))))
+			k = psprintf("relation %s", get_rel_name(ref->objectId));
+		else if (get_object_namespace(ref) == PG_CATALOG_NAMESPACE)
 			continue;
 		else
-			k = psprintf("%u:%u", dep->refclassid, dep->refobjid);
+			k = psprintf("%u:%u", ref->classId, ref->objectId);
 		if (!list_member(keys, makeString(k)))
 			keys = lappend(keys, makeString(k));
 	}
-	systable_endscan(scan);
-	table_close(depRel, AccessShareLock);
 	return keys;
 }
 

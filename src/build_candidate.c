@@ -566,10 +566,16 @@ fill_distributed(Oid heap, List *columns, const char *sql, List *redirect_from, 
  *		cancel, the run's rollback) gives it back whole.  Not when another
  *		session holds it (no waiting), when something reads it (a view, a
  *		rule, a foreign key: the model's own query could read what it
- *		fills), when its indexes do not pair with the table's, or when it
- *		differs from what make_new_heap would make (RelCanStandIn).  Sets
- *		cand's candidate and index pairs; returns whether it did.
+ *		fills), when its indexes do not pair with the table's, when it
+ *		differs from what make_new_heap would make (RelCanStandIn), or when
+ *		it is larger than RECYCLE_MAX_BLOCKS: its old storage is unlinked
+ *		(and its buffers dropped) when the run commits, while the published
+ *		tables are locked, which a large table's discard leaves to the next
+ *		run's start (discard in publish.c).  Sets cand's candidate and
+ *		index pairs; returns whether it did.
  */
+#define RECYCLE_MAX_BLOCKS 1024	/* 8 MB of heap and TOAST */
+
 static bool
 recycle_history(Candidate *cand)
 {
@@ -592,8 +598,8 @@ recycle_history(Candidate *cand)
 	prevrel = table_open(previous, NoLock);
 	cand->published_indexes = RelationGetIndexList(pubrel);
 	cand->candidate_indexes = RelationGetIndexList(prevrel);
-	fits = RelCanStandIn(pubrel, prevrel) && !RelReadBy(previous) &&
-		RelSameIndexes(cand->published_indexes, cand->candidate_indexes);
+	fits = RelCanStandIn(pubrel, prevrel) && RelBlocks(prevrel) <= RECYCLE_MAX_BLOCKS &&
+		!RelReadBy(previous) && RelSameIndexes(cand->published_indexes, cand->candidate_indexes);
 	table_close(prevrel, NoLock);
 	table_close(pubrel, AccessShareLock);
 	if (!fits)

@@ -46,6 +46,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "pgstat.h"
+#include "storage/bufmgr.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -318,6 +319,22 @@ RelCanStandIn(Relation a, Relation b)
 			return false;
 	}
 	return true;
+}
+
+/* The blocks of rel's heap and of its TOAST table. */
+BlockNumber
+RelBlocks(Relation rel)
+{
+	BlockNumber blocks = RelationGetNumberOfBlocks(rel);
+
+	if (OidIsValid(rel->rd_rel->reltoastrelid))
+	{
+		Relation	toast = table_open(rel->rd_rel->reltoastrelid, AccessShareLock);
+
+		blocks += RelationGetNumberOfBlocks(toast);
+		table_close(toast, AccessShareLock);
+	}
+	return blocks;
 }
 
 /*

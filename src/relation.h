@@ -11,6 +11,7 @@
 
 #include "access/htup.h"
 #include "nodes/pg_list.h"
+#include "storage/block.h"
 #include "utils/relcache.h"
 
 #include "catalog.h"
@@ -24,6 +25,7 @@ extern void RelKeepFromAutovacuum(Oid relid);
 extern bool RelSameColumns(Relation a, Relation b);
 extern bool RelSameIndexes(List *a, List *b);
 extern bool RelCanStandIn(Relation a, Relation b);
+extern BlockNumber RelBlocks(Relation rel);
 extern bool RelReadBy(Oid relid);
 extern void RelRenewStorage(Oid relid);
 extern void RelRebuildIndexes(Oid relid);
