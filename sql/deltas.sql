@@ -97,23 +97,23 @@ SELECT medallion.delta_sql('dx.t', :'s1') AS t_delta, medallion.delta_sql('dx.p'
 CREATE TEMP VIEW t_delta AS :t_delta;
 CREATE TEMP VIEW p_delta AS :p_delta;
 SELECT (SELECT count(*) FROM (SELECT * FROM dx.t EXCEPT ALL
-          ((SELECT * FROM dx.t_s1 UNION ALL SELECT id, g, v, f, d FROM t_delta, generate_series(1, w) WHERE w > 0)
-           EXCEPT ALL SELECT id, g, v, f, d FROM t_delta, generate_series(1, -w) WHERE w < 0)) x) AS t_missing,
-       (SELECT count(*) FROM (((SELECT * FROM dx.t_s1 UNION ALL SELECT id, g, v, f, d FROM t_delta, generate_series(1, w) WHERE w > 0)
-           EXCEPT ALL SELECT id, g, v, f, d FROM t_delta, generate_series(1, -w) WHERE w < 0) EXCEPT ALL SELECT * FROM dx.t) x) AS t_extra,
-       (SELECT count(*) FROM (SELECT id, g, v, f, d FROM t_delta, generate_series(1, -w) WHERE w < 0
+          ((SELECT * FROM dx.t_s1 UNION ALL SELECT id, g, v, f, d FROM t_delta, generate_series(1, medallion_w) WHERE medallion_w > 0)
+           EXCEPT ALL SELECT id, g, v, f, d FROM t_delta, generate_series(1, -medallion_w) WHERE medallion_w < 0)) x) AS t_missing,
+       (SELECT count(*) FROM (((SELECT * FROM dx.t_s1 UNION ALL SELECT id, g, v, f, d FROM t_delta, generate_series(1, medallion_w) WHERE medallion_w > 0)
+           EXCEPT ALL SELECT id, g, v, f, d FROM t_delta, generate_series(1, -medallion_w) WHERE medallion_w < 0) EXCEPT ALL SELECT * FROM dx.t) x) AS t_extra,
+       (SELECT count(*) FROM (SELECT id, g, v, f, d FROM t_delta, generate_series(1, -medallion_w) WHERE medallion_w < 0
           EXCEPT ALL SELECT * FROM dx.t_s1) x) AS t_deleted_unknown,
        (SELECT count(*) FROM (SELECT * FROM dx.p EXCEPT ALL
-          ((SELECT * FROM dx.p_s1_copy UNION ALL SELECT id, region, v FROM p_delta, generate_series(1, w) WHERE w > 0)
-           EXCEPT ALL SELECT id, region, v FROM p_delta, generate_series(1, -w) WHERE w < 0)) x) AS p_missing,
-       (SELECT count(*) FROM (((SELECT * FROM dx.p_s1_copy UNION ALL SELECT id, region, v FROM p_delta, generate_series(1, w) WHERE w > 0)
-           EXCEPT ALL SELECT id, region, v FROM p_delta, generate_series(1, -w) WHERE w < 0) EXCEPT ALL SELECT * FROM dx.p) x) AS p_extra;
+          ((SELECT * FROM dx.p_s1_copy UNION ALL SELECT id, region, v FROM p_delta, generate_series(1, medallion_w) WHERE medallion_w > 0)
+           EXCEPT ALL SELECT id, region, v FROM p_delta, generate_series(1, -medallion_w) WHERE medallion_w < 0)) x) AS p_missing,
+       (SELECT count(*) FROM (((SELECT * FROM dx.p_s1_copy UNION ALL SELECT id, region, v FROM p_delta, generate_series(1, medallion_w) WHERE medallion_w > 0)
+           EXCEPT ALL SELECT id, region, v FROM p_delta, generate_series(1, -medallion_w) WHERE medallion_w < 0) EXCEPT ALL SELECT * FROM dx.p) x) AS p_extra;
 -- what cancelled is not there: the update that changed nothing, the row
 -- inserted then deleted, what rolled back (none of these rows)
-SELECT id, g, w FROM t_delta WHERE id IN (10, 11, 12, 200, 601) OR g LIKE '%rolled back%' ORDER BY id, w;
+SELECT id, g, medallion_w FROM t_delta WHERE id IN (10, 11, 12, 200, 601) OR g LIKE '%rolled back%' ORDER BY id, medallion_w;
 -- the delta itself, small enough to read
-SELECT id, g, v, w FROM t_delta ORDER BY id, w;
-SELECT id, region, v, w FROM p_delta ORDER BY id, w;
+SELECT id, g, v, medallion_w FROM t_delta ORDER BY id, medallion_w;
+SELECT id, region, v, medallion_w FROM p_delta ORDER BY id, medallion_w;
 -- a snapshot that sees everything: no delta
 SELECT pg_current_snapshot()::text AS s2 \gset
 SELECT medallion.delta_sql('dx.t', :'s2') AS t_delta2 \gset

@@ -261,6 +261,26 @@ SELECT model, status FROM medallion_run('mt_by_region');
 SELECT to_regclass('medallion_delta.d' || :other) IS NOT NULL AS other_logged;
 SELECT * FROM medallion_drop_model('mt_other');
 
+-- columns named as a log's own (xid, w) are captured as any other; the
+-- log keeps medallion_xid and medallion_w for itself: a table column of
+-- either name is not captured, and its models are rebuilt whole
+CREATE TABLE mt.named (id int PRIMARY KEY, xid int, w numeric, medallion_w int);
+INSERT INTO mt.named SELECT i, i % 4, i, i FROM generate_series(1, 40) i;
+SELECT medallion_create_model('mt_named', 'SELECT xid, sum(w) AS w, count(*) AS n FROM mt.named GROUP BY xid',
+                              layer => 'gold');
+SELECT medallion_create_model('mt_named_w',
+  'SELECT xid, max(medallion_w) AS top FROM mt.named GROUP BY xid', layer => 'gold');
+SELECT model, maintain FROM medallion_plan('mt_named mt_named_w') ORDER BY model;
+SELECT medallion_create_model('mt_named_w2',
+  'SELECT xid, max(medallion_w) AS top FROM mt.named GROUP BY xid', layer => 'gold', maintain => 'incremental');
+SELECT * FROM mt.run('mt_named mt_named_w');
+UPDATE mt.named SET xid = 9, w = w + 1 WHERE id IN (3, 4);
+INSERT INTO mt.named VALUES (41, 1, 1, 1);
+SELECT * FROM mt.run('mt_named mt_named_w');
+SELECT mt.diff('mt_named') AS named, mt.diff('mt_named_w') AS named_w;
+SELECT * FROM medallion_drop_model('mt_named');
+SELECT * FROM medallion_drop_model('mt_named_w');
+
 SELECT * FROM medallion_drop_model('mt_by_region');
 SELECT * FROM medallion_drop_model('mt_ranked');
 SELECT * FROM medallion_drop_model('mt_total');

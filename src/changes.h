@@ -44,7 +44,17 @@ extern char *ChangesSnapshotNow(void);
 extern bool ChangesAnyProbes(void);
 
 /* changes_deltas.c */
+
+/*
+ * The columns a delta log has before the captured ones: the writer's
+ * top-level transaction and the row's weight.  A table column of either
+ * name cannot be captured (ChangesDeltaColumnsWhy).
+ */
+#define DELTA_XID_COLUMN	"medallion_xid"
+#define DELTA_W_COLUMN		"medallion_w"
+
 extern Oid	ChangesDeltaLog(Oid relid);
+extern const char *ChangesDeltaColumnsWhy(Oid relid, List *columns);
 extern void ChangesCaptureDeltas(Oid relid, List *columns);
 extern void ChangesDropDeltaLog(Oid relid);
 extern char *ChangesDeltaState(Oid relid);

@@ -6,9 +6,10 @@
  *	  images, with the writer's top-level transaction.
  *
  * A table whose deltas are captured has a log of its own,
- * medallion_delta.d<OID> (xid, w, then the captured columns with the
- * table's types): a row written by a transaction is logged with w = +1,
- * a row deleted with w = -1, an update as both.  The log rows are written
+ * medallion_delta.d<OID> (medallion_xid, medallion_w, then the captured
+ * columns with the table's types, under their names: a table column named
+ * as one of the first two is not captured): a row written by a transaction
+ * is logged with w = +1, a row deleted with w = -1, an update as both.  The log rows are written
  * by the writing transaction itself, straight into the log's heap, so
  * they commit, roll back and roll back to a savepoint with the writes they
  * describe, and a snapshot sees the log rows of exactly the transactions
@@ -124,6 +125,35 @@ delta_type_ok(Oid type)
 }
 
 /*
+ * ChangesDeltaColumnsWhy
+ *		Why columns of relid cannot be captured (a column missing, of a type
+ *		without equality, or named as a column of the log before them), or
+ *		NULL when they can.  Palloc'd.
+ */
+const char *
+ChangesDeltaColumnsWhy(Oid relid, List *columns)
+{
+	ListCell   *lc;
+
+	foreach(lc, columns)
+	{
+		const char *column = lfirst(lc);
+		AttrNumber	attnum = get_attnum(relid, column);
+
+		if (attnum == InvalidAttrNumber)
+			return psprintf("reads column \"%s\" of %s, which does not exist", column, SqlRelationName(relid));
+		if (strcmp(column, DELTA_XID_COLUMN) == 0 || strcmp(column, DELTA_W_COLUMN) == 0)
+			return psprintf("reads column %s of %s, a name its delta log keeps for itself",
+							quote_identifier(column), SqlRelationName(relid));
+		if (!delta_type_ok(get_atttype(relid, attnum)))
+			return psprintf("reads column %s of %s, whose type %s has no equality to consolidate its deltas with",
+							quote_identifier(column), SqlRelationName(relid),
+							format_type_be(get_atttype(relid, attnum)));
+	}
+	return NULL;
+}
+
+/*
  * make_log
  *		Make relid's delta log with columns (of relid), member of the
  *		extension (derived state: pg_dump leaves it out, DROP EXTENSION
@@ -139,8 +169,8 @@ make_log(Oid relid, List *columns, Oid extension)
 	ObjectAddress extaddr;
 
 	initStringInfo(&ddl);
-	appendStringInfo(&ddl, "CREATE TABLE %s.%s (xid pg_catalog.xid8 NOT NULL, w pg_catalog.int2 NOT NULL",
-					 MEDALLION_DELTA_SCHEMA, delta_log_name(relid));
+	appendStringInfo(&ddl, "CREATE TABLE %s.%s (%s pg_catalog.xid8 NOT NULL, %s pg_catalog.int2 NOT NULL",
+					 MEDALLION_DELTA_SCHEMA, delta_log_name(relid), DELTA_XID_COLUMN, DELTA_W_COLUMN);
 	foreach(lc, columns)
 	{
 		const char *column = lfirst(lc);
@@ -153,6 +183,13 @@ make_log(Oid relid, List *columns, Oid extension)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("column \"%s\" of %s does not exist", column, SqlRelationName(relid))));
+		if (strcmp(column, DELTA_XID_COLUMN) == 0 || strcmp(column, DELTA_W_COLUMN) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("the deltas of column \"%s\" of %s cannot be captured", column,
+							SqlRelationName(relid)),
+					 errdetail("A delta log has a column of that name before the captured ones."),
+					 errhint("Rename the column: a model reading it is rebuilt whole.")));
 		get_atttypetypmodcoll(relid, attnum, &type, &typmod, &collation);
 		if (!delta_type_ok(type))
 			ereport(ERROR,
@@ -174,7 +211,7 @@ make_log(Oid relid, List *columns, Oid extension)
 	ObjectAddressSet(extaddr, ExtensionRelationId, extension);
 	recordDependencyOn(&logaddr, &extaddr, DEPENDENCY_EXTENSION);
 	SqlUtility(psprintf("COMMENT ON TABLE %s.%s IS %s", MEDALLION_DELTA_SCHEMA, delta_log_name(relid),
-						quote_literal_cstr(psprintf("medallion: the rows written to %s (w +1) and deleted (w -1), by transaction, for the models that maintain themselves from them",
+						quote_literal_cstr(psprintf("medallion: the rows written to %s (" DELTA_W_COLUMN " +1) and deleted (" DELTA_W_COLUMN " -1), by transaction (" DELTA_XID_COLUMN "), for the models that maintain themselves from them",
 													SqlRelationName(relid)))));
 	CommandCounterIncrement();
 	return log;
@@ -362,7 +399,7 @@ ChangesDeltaState(Oid relid)
 /*
  * ChangesDeltaSql
  *		SQL of relid's consolidated delta since the snapshot previous:
- *		each captured row with its weight (the sum of w over the log rows
+ *		each captured row with its weight medallion_w (the sum over the log rows
  *		of the transactions previous does not see, never 0), read under the
  *		caller's snapshot.
  */
@@ -378,9 +415,9 @@ ChangesDeltaSql(Oid relid, const char *previous)
 				 errmsg("the deltas of %s are not captured", SqlRelationName(relid)),
 				 errhint("A maintained model captures the deltas of the tables it reads when it is defined.")));
 	columns = SqlNameList(log_columns(log));
-	return psprintf("SELECT %s, pg_catalog.sum(l.w)::pg_catalog.int8 AS w FROM %s.%s l "
-					"WHERE NOT pg_catalog.pg_visible_in_snapshot(l.xid, %s::pg_catalog.pg_snapshot) "
-					"GROUP BY %s HAVING pg_catalog.sum(l.w) OPERATOR(pg_catalog.<>) 0",
+	return psprintf("SELECT %s, pg_catalog.sum(l." DELTA_W_COLUMN ")::pg_catalog.int8 AS " DELTA_W_COLUMN " FROM %s.%s l "
+					"WHERE NOT pg_catalog.pg_visible_in_snapshot(l." DELTA_XID_COLUMN ", %s::pg_catalog.pg_snapshot) "
+					"GROUP BY %s HAVING pg_catalog.sum(l." DELTA_W_COLUMN ") OPERATOR(pg_catalog.<>) 0",
 					columns, MEDALLION_DELTA_SCHEMA, delta_log_name(relid),
 					quote_literal_cstr(previous), columns);
 }

@@ -151,6 +151,9 @@ ChangesMaintainUncaptured(MaintainPlan *plan, bool logs)
 		if (!ChangesHasTracking(table->relid))
 			return psprintf("its input %s is not tracked (its owner tracks it with medallion_track)",
 							SqlRelationName(table->relid));
+		why = ChangesDeltaColumnsWhy(table->relid, table->columns);
+		if (why != NULL)
+			return why;
 		if (logs && !OidIsValid(ChangesDeltaLog(table->relid)))
 			return psprintf("the deltas of %s are not captured (define the model again)",
 							SqlRelationName(table->relid));
@@ -615,7 +618,7 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 		list = SqlNameList(SqlColumnNames(cols));
 		CatalogEnter(&session);
 		n = BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s.%s l "
-								 "WHERE NOT pg_catalog.pg_visible_in_snapshot(l.xid, $1::pg_catalog.pg_snapshot)",
+								 "WHERE NOT pg_catalog.pg_visible_in_snapshot(l." DELTA_XID_COLUMN ", $1::pg_catalog.pg_snapshot)",
 								 SqlRelationName(d), list, list,
 								 quote_identifier(MEDALLION_DELTA_SCHEMA), quote_identifier(get_rel_name(log))),
 						1, argtypes, values, NULL, NIL, NIL, None_Receiver);
@@ -887,7 +890,7 @@ ChangesTrimDeltas(void)
 		if (!OidIsValid(log))
 			continue;
 		values[0] = ListToTextArray(list_nth(models, foreach_current_index(lc)));
-		ret = SPI_execute_with_args(psprintf("DELETE FROM %s.%s l WHERE l.xid < (SELECT pg_catalog.min(x) FROM ("
+		ret = SPI_execute_with_args(psprintf("DELETE FROM %s.%s l WHERE l." DELTA_XID_COLUMN " < (SELECT pg_catalog.min(x) FROM ("
 											 "SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) AS x "
 											 "UNION ALL SELECT pg_catalog.pg_snapshot_xmin(b.snapshot) FROM medallion.build_state b "
 											 "WHERE b.model = ANY ($1) AND b.deltas IS NOT NULL "
