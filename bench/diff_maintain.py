@@ -56,9 +56,21 @@ simpler query: each candidate replayed from scratch in a database of its
 own) and the minimal case printed as a SQL script.  --sabotage makes up a
 maintenance bug, to see that.
 
+Most runs should maintain, or the harness tests rebuilds: --class-share
+(0.6) of the queries are drawn from the class maintained alone (a GROUP BY
+over the fact, a GROUP BY over inner joins on the dimensions' keys, an
+inner join carrying a unique key of the fact or of a dimension), and
+--small-batches (0.5) of the batches are one or two statements touching a
+few rows of one table (a delta under the cost guard's 20%, one table
+changed).  At the end it counts how the models were planned
+(medallion_plan's maintain: incremental: or full:) and how the steps were
+built (their message: incremental: or full:, with the commonest reasons
+for full).
+
     diff_maintain.py --dsn "host=... user=postgres" [--seed N] [--cases N]
                      [--queries N] [--time-limit SECONDS] [--batches N]
-                     [--maintain auto|incremental|full] [--round-seed N]
+                     [--maintain auto|incremental|full|mixed] [--round-seed N]
+                     [--class-share F] [--small-batches F]
 
 --round-seed replays one round (printed with every failure).  The exit
 status is 1 on any mismatch or error.
@@ -66,6 +78,7 @@ status is 1 on any mismatch or error.
 import argparse
 import datetime
 import random
+import re
 import signal
 import sys
 import time
@@ -362,10 +375,11 @@ class Downstream:
 class QueryMaker:
     """Random queries over a Schema, from a small grammar."""
 
-    def __init__(self, schema, rng, view=False):
+    def __init__(self, schema, rng, view=False, class_share=0.0):
         self.s = schema
         self.rng = rng
         self.view = view         # the round has the view model bronze.fv over src.f
+        self.class_share = class_share   # the share of queries drawn from the maintained class
 
     def cols(self, aliases, types=None):
         out = []
@@ -493,8 +507,59 @@ class QueryMaker:
             return f"{a}({v}) OVER (PARTITION BY {p} ORDER BY {o})", rt
         return f"count(*) OVER (PARTITION BY {p})", "bigint"
 
+    def class_query(self):
+        """A query of the class maintained (docs/incremental-maintenance.md):
+        a GROUP BY over the fact alone, a GROUP BY over the fact and
+        dimensions joined on their keys by inner joins, or such a join
+        without grouping whose output carries a unique key of the fact (or,
+        over a dimension and others joined on their groups, the dimension's
+        rid)."""
+        rng = self.rng
+        shape = rng.choices(["group1", "groupjoin", "spj"], weights=[40, 30, 30])[0]
+        q = Query("spj" if shape == "spj" else "group")
+        dims = list(self.s.dims)
+        rng.shuffle(dims)
+        if shape == "spj" and rng.random() < 0.25:
+            q.base = dims.pop().alias
+            for d in dims[:rng.choice([1, 1, 2])]:
+                q.joins.append(("JOIN", d.name, d.alias, f"{q.base}.grp = {d.alias}.grp"))
+            key = [f"{q.base}.rid"]
+        else:
+            n = 0 if shape == "group1" else rng.choice([1, 1, 2, 3]) if shape == "groupjoin" else rng.choice([1, 1, 2])
+            for d in dims[:n]:
+                j = int(d.name[1:])
+                on = f"f.k{j} = {d.alias}.k"
+                if rng.random() < 0.2:
+                    on += " AND " + self.pred([d.alias], depth=1)
+                q.joins.append(("JOIN", d.name, d.alias, on))
+            key = [f"f.{c}" for c in self.s.fact.key]
+        aliases = [q.base] + [j[2] for j in q.joins]
+        if rng.random() < 0.5:
+            q.where = self.pred(aliases)
+        if shape == "spj":
+            types = dict(self.cols(aliases))
+            q.items = [(k, types[k]) for k in key]
+            for _ in range(rng.randint(1, 4)):
+                q.items.append(self.expr(aliases))
+            rng.shuffle(q.items)
+            return q
+        nkeys = rng.choice([1, 1, 2, 2, 3])
+        for _ in range(nkeys):
+            e, t = self.expr(aliases)
+            if t == "float":
+                e, t = self.expr(aliases, "float", plain=True)
+            q.items.append((e, t))
+        q.nkeys = nkeys
+        for _ in range(rng.randint(1, 4)):
+            q.items.append(self.aggregate(aliases))
+        if rng.random() < 0.35:
+            q.having = self.having(aliases)
+        return q
+
     def make(self):
         rng = self.rng
+        if rng.random() < self.class_share:
+            return self.class_query()
         kind = rng.choices(["spj", "group", "distinct", "window", "union"], weights=[15, 40, 12, 18, 15])[0]
         if kind == "union":
             q = Query("union")
@@ -562,9 +627,10 @@ class Step:
 
 
 class DmlMaker:
-    def __init__(self, schema, rng):
+    def __init__(self, schema, rng, small=0.0):
         self.s = schema
         self.rng = rng
+        self.small = small       # the share of batches of one statement or two, on one table
         self.only = None         # the one table a batch writes, if so
         self.carrying = False    # the last batch left a transaction for after the next run
 
@@ -573,12 +639,12 @@ class DmlMaker:
             return self.only
         return self.rng.choice([self.s.fact, self.s.fact] + self.s.dims)
 
-    def where(self, t, restrict, narrow=False):
-        """A deterministic row choice: by rid, a value or NULL (narrow: a few rows by rid)."""
+    def where(self, t, restrict, narrow=False, tiny=False):
+        """A deterministic row choice: by rid, a value or NULL (narrow: a few rows by rid; tiny: fewer)."""
         rng = self.rng
         r = rng.random()
-        if r < 0.5 or narrow:
-            m = rng.randint(7, 23) if narrow else rng.randint(2, 9)
+        if r < 0.5 or narrow or tiny:
+            m = rng.randint(25, 80) if tiny else rng.randint(7, 23) if narrow else rng.randint(2, 9)
             w = f"rid % {m} = {rng.randint(0, m - 1)}"
         else:
             col, typ = rng.choice([c for c in t.columns if c[0] != "rid"])
@@ -603,15 +669,27 @@ class DmlMaker:
                               "date": f"{col} + {rng.randint(-10, 10)}",
                               "text": f"coalesce({col}, '') || 'u'"}[typ]
 
-    def statement(self, restrict=None, allow_truncate=True):
+    def statement(self, restrict=None, allow_truncate=True, small=False):
         rng = self.rng
         t = self.table()
         kind = rng.choices(["insert", "dup", "update_val", "update_key", "delete", "delete_extreme", "delete_group",
                             "delete_join", "truncate", "upsert", "merge"],
-                           weights=[20, 6, 15, 12, 8, 6, 5, 4, 2 if allow_truncate else 0, 8,
-                                    6 if restrict is None else 0])[0]
+                           weights=[20, 0 if small else 6, 15, 12, 8, 6, 0 if small else 5, 0 if small else 4,
+                                    2 if allow_truncate else 0, 8, 6 if restrict is None else 0])[0]
+        if small and kind in ("update_val", "update_key"):
+            restrict = None
+            name = t.name
+            if kind == "update_key":
+                col = rng.choice([c for c, _ in t.columns if c.startswith("k") or c in ("g", "grp")])
+                sets = f"{col} = {lit(self.s.value('int', col), 'int')}"
+            else:
+                cols = rng.sample([c for c, _ in t.columns if c != "rid"], rng.randint(1, 2))
+                sets = ", ".join(self.assignment(t, c) for c in cols)
+            return f"UPDATE src.{name} SET {sets} WHERE {self.where(t, None, tiny=True)}"
+        if small and kind == "delete":
+            return f"DELETE FROM src.{t.name} WHERE {self.where(t, None, tiny=True)}"
         if kind == "insert":
-            return f"INSERT INTO src.{t.name} VALUES " + ", ".join(self.s.row(t) for _ in range(rng.randint(1, 20)))
+            return f"INSERT INTO src.{t.name} VALUES " + ", ".join(self.s.row(t) for _ in range(rng.randint(1, 5 if small else 20)))
         if kind == "dup":
             # copies get ids far above the counter's (an even offset: the
             # parity that keeps concurrent writers apart is kept)
@@ -700,6 +778,16 @@ class DmlMaker:
         # a batch writing one table only leaves the models not reading it
         # up to date
         self.only = rng.choice(self.s.tables) if rng.random() < 0.35 else None
+        if self.small and rng.random() < self.small:
+            # a small change to one table: what maintenance is for (the
+            # larger batches below are rebuilt whole more often than not)
+            self.only = rng.choice([self.s.fact, self.s.fact] + self.s.dims)
+            self.carrying = False
+            stmts = []
+            for _ in range(rng.randint(1, 2)):
+                st = self.statement(allow_truncate=False, small=True)
+                stmts += st if isinstance(st, list) else [st]
+            return [Step(rng.choice(["auto", "tx", "2pc"] if twophase else ["auto", "tx"]), stmts)]
         # while a transaction is carried over from the last batch, no
         # TRUNCATE: it would wait for that transaction, which waits for us
         carried, self.carrying = self.carrying, False
@@ -1003,9 +1091,9 @@ class Round:
         self.setup = self.schema.setup_sql()
         self.view = rng.random() < 0.3             # a view model between src.f and some models
         self.threads = rng.choice([1, 1, 2])       # runs build in background workers
-        self.qmaker = QueryMaker(self.schema, rng, self.view)
+        self.qmaker = QueryMaker(self.schema, rng, self.view, args.class_share)
         self.view_sql = f"SELECT * FROM src.f WHERE {self.qmaker.pred(['f'])}" if self.view else None
-        self.dml = DmlMaker(self.schema, rng)
+        self.dml = DmlMaker(self.schema, rng, args.small_batches)
         self.rng = rng
 
     def play(self, stats, deadline):
@@ -1048,6 +1136,12 @@ class Round:
                 models.append((f"g{n + 1:02d}", "gold", Downstream(sql), sql, cols,
                                up[5] + [(up[0], up[3], "silver", "table")]))
             stats["models"] += len(models)
+            for name, *_ in models:
+                plan = db.c.execute("SELECT maintain FROM medallion_plan(%s) WHERE model = %s", (name, name)).fetchone()
+                how = (plan[0] or "").split(":", 1)[0] if plan else ""
+                stats["plan_" + how] = stats.get("plan_" + how, 0) + 1
+                if args.verbose:
+                    print(f"  {name}: {plan[0] if plan else None}")
             if not models:
                 stats["errors"] += 1
                 print(f"ERROR round seed {self.seed}: no model could be created")
@@ -1075,6 +1169,15 @@ class Round:
                         db.finish(after)
                         return False
                     stats["status_" + status] = stats.get("status_" + status, 0) + 1
+                    if args.verbose:
+                        print(f"    {name} {status}: {message}")
+                    # how the run built it: "incremental: ...", "full: why", or neither
+                    how = (message or "").split(":", 1)[0] if (message or "").startswith(("incremental:", "full:")) \
+                        else "other"
+                    stats["how_" + how] = stats.get("how_" + how, 0) + 1
+                    if how == "full":
+                        why = re.sub(r"[0-9][0-9,]*", "N", message.split(";")[0])[:70]
+                        stats["why_full"][why] = stats["why_full"].get(why, 0) + 1
                     model_rows, query_rows = db.compare(name, sql, cols)
                     stats["cases"] += 1
                     if model_rows or query_rows:
@@ -1268,6 +1371,10 @@ def main():
     ap.add_argument("--maintain", default="auto",
                     help="maintain => this for every table model, when medallion_create_model takes it: auto, "
                          "incremental, full, or mixed (each model one of them); '' for none")
+    ap.add_argument("--class-share", type=float, default=0.6,
+                    help="the share of queries drawn from the class maintained (the rest from the whole grammar)")
+    ap.add_argument("--small-batches", type=float, default=0.5,
+                    help="the share of batches that are one or two small statements on one table")
     ap.add_argument("--dbname", default="diff_maintain", help="the database made (and dropped) for each round")
     ap.add_argument("--keep-going", action="store_true", help="go on after a mismatch")
     ap.add_argument("--sabotage", action="store_true",
@@ -1281,7 +1388,7 @@ def main():
     start = time.time()
     deadline = start + args.time_limit if args.time_limit else float("inf")
     stats = {"cases": 0, "mismatches": 0, "errors": 0, "batches": 0, "models": 0, "invalid": 0, "refused": 0,
-             "statements": 0, "failed": 0, "fallbacks": 0}
+             "statements": 0, "failed": 0, "fallbacks": 0, "why_full": {}}
     probe = Db(args, "postgres")
     with probe.connect("postgres") as c:
         twophase = int(c.execute("SHOW max_prepared_transactions").fetchone()[0])
@@ -1332,6 +1439,12 @@ def main():
              if stats.get("maintain") and args.maintain else "medallion_create_model takes no maintain")
           + ") "
           f"in {time.time() - start:.0f} s", flush=True)
+    print(f"  models planned: {stats.get('plan_incremental', 0)} incremental:, {stats.get('plan_full', 0)} full:, "
+          f"{sum(v for k, v in stats.items() if k.startswith('plan_') and k not in ('plan_incremental', 'plan_full'))} other")
+    print(f"  steps built: {stats.get('how_incremental', 0)} incremental:, {stats.get('how_full', 0)} full:, "
+          f"{stats.get('how_other', 0)} other (views, up to date, models not maintained)", flush=True)
+    for why, n in sorted(stats["why_full"].items(), key=lambda x: -x[1])[:10]:
+        print(f"    {n:7d}  {why}", flush=True)
     return 0 if ok and stats["mismatches"] == 0 and stats["errors"] == 0 else 1
 
 
