@@ -30,15 +30,15 @@
  *	   through the other tables, as they are now, a change maps to the
  *	   driving keys it touches.  That needs the other tables as they were
  *	   too, so when more than one table changed the model is rebuilt whole.
- *	3. The candidate (BuildCopyCandidate): a copy of the published table,
- *	   less the rows of the keys of K, plus the model's rows for those
- *	   keys, read through its binding with the keys as a filter on the
- *	   key columns (= ANY of an array, which the planner pushes into the
- *	   query, down to the tables' indexes).  NULL keys are matched as NULL
- *	   (IS NULL), key by key: the keys are taken per pattern of NULL
- *	   columns, each pattern by its non-NULL columns with the built-in
- *	   equality.
- *	The candidate is then tested and published as any other.
+ *	3. The choice (ChangesMaintainWeigh, changes_apply.c): the estimated
+ *	   cost of maintaining against the last full build's measured one,
+ *	   with change-ratio guards as a backstop, and alone when there is
+ *	   nothing to weigh.
+ *	4. The apply, in place (ChangesMaintainApply, changes_apply.c): the
+ *	   rows of the keys of K deleted from the published table, the
+ *	   model's rows for them inserted, in the step's subtransaction.
+ *	The published table is then tested where it is; a failing test rolls
+ *	the step back.
  *
  * Why it equals a rebuild: every row of the published table belongs to
  * one key, and was computed from the rows carrying that key at some
