@@ -46,10 +46,12 @@ $$;
 CREATE VIEW mt.diffs AS
   SELECT mt.diff('mt_by_region') AS by_region, mt.diff('mt_by_product') AS by_product;
 
--- two keys (one with NULLs), min and max, WHERE and HAVING; one key, avg
+-- two keys (one with NULLs; an index on the other: the rows of the keys are
+-- found through it), min and max, WHERE and HAVING; one key, avg
 SELECT medallion_create_model('mt_by_region',
   $$SELECT region, product, sum(amount) AS amount, count(*) AS n, min(qty) AS lo, max(qty) AS hi
-      FROM mt.sales WHERE qty <> 3 GROUP BY region, product HAVING count(*) > 1$$, layer => 'gold');
+      FROM mt.sales WHERE qty <> 3 GROUP BY region, product HAVING count(*) > 1$$, layer => 'gold',
+  indexes => ARRAY['product']);
 SELECT medallion_create_model('mt_by_product',
   'SELECT product, avg(amount) AS avg_amount, max(amount) AS top FROM mt.sales GROUP BY product',
   layer => 'gold');
@@ -231,7 +233,7 @@ ANALYZE mt.regions, mt.customers, mt.orders;
 SELECT medallion_create_model('mt_lines',
   $$SELECT o.id AS order_id, c.name, r.label AS region, o.amount
       FROM mt.orders o JOIN mt.customers c ON c.id = o.customer_id JOIN mt.regions r ON r.id = c.region_id
-     WHERE o.status <> 'void'$$, layer => 'gold');
+     WHERE o.status <> 'void'$$, layer => 'gold', indexes => ARRAY['order_id']);
 SELECT medallion_create_model('mt_names',
   'SELECT c.name, r.label FROM mt.customers c JOIN mt.regions r ON r.id = c.region_id', layer => 'gold');
 SELECT medallion_create_model('mt_left',

@@ -37,12 +37,17 @@
 
 #include <math.h>
 
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "bind.h"
 #include "build.h"
@@ -134,6 +139,81 @@ pattern_keys(List *names, const char *pattern, const char *k)
 }
 
 /*
+ * key_index
+ *		The key column (of key_names) that is the first column of a valid
+ *		index of published, with no predicate, or NULL: the rows of the keys
+ *		are found through it (ChangesMaintainApply).
+ */
+static const char *
+key_index(Oid published, List *key_names)
+{
+	Relation	rel = table_open(published, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	const char *found = NULL;
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+	{
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
+		Form_pg_index index;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		index = (Form_pg_index) GETSTRUCT(tup);
+		if (index->indisvalid && index->indnatts > 0 && index->indkey.values[0] != 0 &&
+			heap_attisnull(tup, Anum_pg_index_indpred, NULL))
+		{
+			char	   *first = get_attname(published, index->indkey.values[0], false);
+			ListCell   *lk;
+
+			foreach(lk, key_names)
+			{
+				if (strcmp(lfirst(lk), first) == 0)
+					found = lfirst(lk);
+			}
+		}
+		ReleaseSysCache(tup);
+		if (found != NULL)
+			break;
+	}
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * key_filter
+ *		"AND q.a = ANY (ARRAY(SELECT DISTINCT k.a FROM keys k WHERE ...))
+ *		AND q.b IS NULL ...": each non-NULL key column of a pattern filtered
+ *		by the list of its values, which the planner pushes down to an
+ *		index (of the model's tables, into its grouped query; of the
+ *		published table); with only, that column alone.  Only where an
+ *		index takes it: a list read without one is compared with each row,
+ *		element by element.
+ */
+static char *
+key_filter(List *key_names, const char *pattern, const char *keysname, const char *q,
+		   const char *only)
+{
+	StringInfoData pushed;
+	ListCell   *ln;
+
+	initStringInfo(&pushed);
+	foreach(ln, key_names)
+	{
+		const char *name = quote_identifier(lfirst(ln));
+
+		if (only != NULL && strcmp(only, lfirst(ln)) != 0)
+			continue;
+		if (pattern[foreach_current_index(ln)] == '1')
+			appendStringInfo(&pushed, " AND %s.%s IS NULL", q, name);
+		else
+			appendStringInfo(&pushed, " AND %s.%s OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT DISTINCT k.%s FROM %s k WHERE %s))",
+							 q, name, name, keysname, pattern_keys(key_names, pattern, "k"));
+	}
+	return pushed.data;
+}
+
+/*
  * ChangesMaintainApply
  *		Replace, in model's published table (published), the rows of the
  *		keys in table keys (columns key_names; patterns: the patterns of
@@ -153,22 +233,28 @@ ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, Li
 	char	   *keysname = SqlRelationName(keys);
 	char	   *target;
 	char	   *source;
+	const char *indexed;
 	ListCell   *lc;
 
 	TrustCheckRelation(published, GetUserId(), psprintf("maintain model \"%s\" in place", model->name));
+	indexed = key_index(published, key_names);
 	SqlColumnLists(published, columns, &target, &source);
 	*deleted = 0;
 	*inserted = 0;
 	foreach(lc, patterns)
 	{
 		const char *pattern = lfirst(lc);
-		StringInfoData pushed;
-		ListCell   *ln;
 
-		/* the rows of these keys go */
-		*deleted += BindExecute(psprintf("DELETE FROM %s c WHERE EXISTS (SELECT FROM %s k WHERE %s AND %s)",
+		/*
+		 * the rows of these keys go: through an index of the table on a key
+		 * column when it has one (the planner, which prices the table's
+		 * pages as read from disk, would rather scan it all), matched key
+		 * by key
+		 */
+		*deleted += BindExecute(psprintf("DELETE FROM %s c WHERE EXISTS (SELECT FROM %s k WHERE %s AND %s)%s",
 										 target_name, keysname, pattern_keys(key_names, pattern, "k"),
-										 pattern_match(key_names, pattern, "k", "c")),
+										 pattern_match(key_names, pattern, "k", "c"),
+										 indexed != NULL ? key_filter(key_names, pattern, keysname, "c", indexed) : ""),
 								0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
 
 		/*
@@ -176,23 +262,11 @@ ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, Li
 		 * value list (pushed into the grouped query, to the tables'
 		 * indexes), then matched key by key
 		 */
-		initStringInfo(&pushed);
-		foreach(ln, key_names)
-		{
-			const char *name = quote_identifier(lfirst(ln));
-
-			if (pushed.len > 0)
-				appendStringInfoString(&pushed, " AND ");
-			if (pattern[foreach_current_index(ln)] == '1')
-				appendStringInfo(&pushed, "q.%s IS NULL", name);
-			else
-				appendStringInfo(&pushed, "q.%s OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT DISTINCT k.%s FROM %s k WHERE %s))",
-								 name, name, keysname, pattern_keys(key_names, pattern, "k"));
-		}
-		*inserted += BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s q WHERE %s "
+		*inserted += BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s q WHERE true%s "
 										  "AND EXISTS (SELECT FROM %s k WHERE %s AND %s)",
 										  target_name, target, source,
-										  BindRelationSql(model->name), pushed.data,
+										  BindRelationSql(model->name),
+										  key_filter(key_names, pattern, keysname, "q", NULL),
 										  keysname, pattern_keys(key_names, pattern, "k"),
 										  pattern_match(key_names, pattern, "k", "q")),
 								 0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
