@@ -8,6 +8,9 @@
 --
 SET medallion.log_timing = off;
 SET client_min_messages = warning;
+-- the builds here take milliseconds, whose durations vary: the change-ratio
+-- guards decide (the choice by cost is checked below, with durations set)
+SET medallion.maintain_weighed_ms = '1h';
 CREATE SCHEMA mt;
 CREATE TABLE mt.sales (id int PRIMARY KEY, region text, product int, amount numeric, qty int);
 CREATE INDEX ON mt.sales (region);
@@ -29,19 +32,26 @@ BEGIN
 	RETURN n;
 END
 $$;
--- a run's steps, the run numbers in messages masked
+-- a run's steps, what varies in messages masked: run numbers, the table's
+-- rows (pg_class.reltuples, an estimate), measured and estimated durations
 CREATE FUNCTION mt.run(selector text, full_refresh boolean DEFAULT false)
 RETURNS TABLE (model text, status text, message text) LANGUAGE sql AS $$
-	SELECT r.model, r.status, regexp_replace(regexp_replace(r.message, 'run \d+', 'run N', 'g'), 'of its \d+', 'of its N', 'g')
+	SELECT r.model, r.status,
+	       regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(r.message,
+	         'run \d+', 'run N', 'g'), 'of its \d+', 'of its N', 'g'),
+	         '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'),
+	         'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g')
 	  FROM medallion_run(selector, full_refresh => full_refresh) r ORDER BY r.model
 $$;
 CREATE VIEW mt.diffs AS
   SELECT mt.diff('mt_by_region') AS by_region, mt.diff('mt_by_product') AS by_product;
 
--- two keys (one with NULLs), min and max, WHERE and HAVING; one key, avg
+-- two keys (one with NULLs; an index on the other: the rows of the keys are
+-- found through it), min and max, WHERE and HAVING; one key, avg
 SELECT medallion_create_model('mt_by_region',
   $$SELECT region, product, sum(amount) AS amount, count(*) AS n, min(qty) AS lo, max(qty) AS hi
-      FROM mt.sales WHERE qty <> 3 GROUP BY region, product HAVING count(*) > 1$$, layer => 'gold');
+      FROM mt.sales WHERE qty <> 3 GROUP BY region, product HAVING count(*) > 1$$, layer => 'gold',
+  indexes => ARRAY['product']);
 SELECT medallion_create_model('mt_by_product',
   'SELECT product, avg(amount) AS avg_amount, max(amount) AS top FROM mt.sales GROUP BY product',
   layer => 'gold');
@@ -75,11 +85,18 @@ SELECT string_agg(attname, ', ' ORDER BY attnum) AS logged
 SELECT * FROM mt.run('mt_by_region mt_by_product mt_whole');
 SELECT model, status FROM medallion_run('mt_by_region mt_by_product mt_whole') ORDER BY model;
 SELECT * FROM mt.diffs;
+SELECT to_regclass('medallion_history.mt_by_region') IS NOT NULL AS previous_kept;
 
--- new rows, in old groups and a new one
+-- new rows, in old groups and a new one: replaced in place, in the published
+-- table itself (its storage is the same), and the version kept before goes:
+-- it is no longer the one just replaced
+SELECT pg_relation_filenode('gold.mt_by_region') AS filenode \gset
 INSERT INTO mt.sales VALUES (3001, 'r1', 0, 10, 1), (3002, 'r9', 7, 20, 2), (3003, 'r9', 7, 30, 5);
 SELECT * FROM mt.run('mt_by_region mt_by_product mt_whole');
 SELECT * FROM mt.diffs;
+SELECT pg_relation_filenode('gold.mt_by_region') = :filenode AS same_storage,
+       to_regclass('medallion_history.mt_by_region') IS NOT NULL AS previous_kept;
+SELECT medallion_rollback('mt_by_region');
 -- updates of values, and of keys (a row moves to another group)
 UPDATE mt.sales SET amount = amount + 1 WHERE id IN (1, 2, 3);
 UPDATE mt.sales SET region = 'r2', product = 5 WHERE id = 11;
@@ -137,7 +154,45 @@ DELETE FROM mt.sales WHERE id = 7001;
 SELECT * FROM mt.run('mt_by_region');
 SELECT * FROM mt.diffs;
 
--- a large share of the table changed: rebuilt whole (a first cost guard)
+-- a failing blocking test: the step rolls back, and the published table, the
+-- version kept before and the build's stored state are as they were
+SELECT model, status FROM medallion_run('mt_by_region', full_refresh => true);
+CREATE TABLE mt.published AS SELECT * FROM gold.mt_by_region;
+SELECT snapshot AS stored FROM medallion.build_state WHERE model = 'mt_by_region' \gset
+SELECT medallion_add_test('mt_by_region', 'expression', expression => 'amount < 10000000') AS test \gset
+INSERT INTO mt.sales VALUES (8001, 'r1', 1, 50000000, 1);
+SELECT model, status, split_part(message, ':', 1) AS message FROM mt.run('mt_by_region');
+SELECT (SELECT count(*) FROM ((TABLE gold.mt_by_region EXCEPT ALL TABLE mt.published)
+        UNION ALL (TABLE mt.published EXCEPT ALL TABLE gold.mt_by_region)) d) AS changed,
+       to_regclass('medallion_history.mt_by_region') IS NOT NULL AS previous_kept,
+       (SELECT snapshot::text FROM medallion.build_state WHERE model = 'mt_by_region') = :'stored' AS same_state;
+-- the row fixed, the next build recomputes its group from the last one that published
+UPDATE mt.sales SET amount = 5 WHERE id = 8001;
+SELECT * FROM mt.run('mt_by_region');
+SELECT mt.diff('mt_by_region') AS by_region;
+SELECT medallion_drop_test('mt_by_region', :'test') IS NOT NULL AS dropped;
+DROP TABLE mt.published;
+
+-- the choice by cost, against the ledger's durations (made up here, so
+-- that the choice does not depend on this machine): a full build of ten
+-- minutes is worth maintaining for a change of 30% of the table's rows
+-- (past the change-ratio guard, short of its backstop) ...
+SET medallion.maintain_weighed_ms = 100;
+UPDATE medallion.run_models SET ms = 600000
+ WHERE model = 'mt_by_product' AND (message IS NULL OR message NOT LIKE 'incremental:%');
+UPDATE mt.sales SET qty = qty + 1 WHERE id % 20 < 3;
+SELECT * FROM mt.run('mt_by_product');
+SELECT mt.diff('mt_by_product') AS by_product;
+-- ... and one of 100 ms is not, when its past maintained builds each took 100 s
+UPDATE medallion.run_models SET ms = 100
+ WHERE model = 'mt_by_product' AND (message IS NULL OR message NOT LIKE 'incremental:%');
+UPDATE medallion.run_models SET ms = 100000 WHERE model = 'mt_by_product' AND message LIKE 'incremental:%';
+UPDATE mt.sales SET qty = qty + 1 WHERE id = 42;
+SELECT * FROM mt.run('mt_by_product');
+SELECT mt.diff('mt_by_product') AS by_product;
+SET medallion.maintain_weighed_ms = '1h';
+
+-- a large share of the table changed: rebuilt whole (the backstop)
 UPDATE mt.sales SET amount = amount * 2 WHERE id % 3 = 0;
 SELECT * FROM mt.run('mt_by_region mt_by_product');
 SELECT * FROM mt.diffs;
@@ -178,7 +233,7 @@ ANALYZE mt.regions, mt.customers, mt.orders;
 SELECT medallion_create_model('mt_lines',
   $$SELECT o.id AS order_id, c.name, r.label AS region, o.amount
       FROM mt.orders o JOIN mt.customers c ON c.id = o.customer_id JOIN mt.regions r ON r.id = c.region_id
-     WHERE o.status <> 'void'$$, layer => 'gold');
+     WHERE o.status <> 'void'$$, layer => 'gold', indexes => ARRAY['order_id']);
 SELECT medallion_create_model('mt_names',
   'SELECT c.name, r.label FROM mt.customers c JOIN mt.regions r ON r.id = c.region_id', layer => 'gold');
 SELECT medallion_create_model('mt_left',

@@ -48,6 +48,8 @@ typedef struct Candidate
 	char	   *method;			/* what the build did, for the step's message, or NULL */
 	char	   *deltas;			/* the state of delta capture it read with
 								 * (ChangesDeltaState), or NULL */
+	bool		in_place;		/* applied to the published table already
+								 * (changes_apply.c): no candidate heap */
 } Candidate;
 
 /* Schema changes between the published table and the query. */
@@ -86,9 +88,7 @@ extern bool BuildColumnsChanged(ModelDef *model, AnalyzedModel *analyzed);
 extern int64 BuildApplyDelta(Candidate *cand);
 extern int64 BuildSnapshot(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 						   List *redirect_from, List *redirect_to);
-extern Candidate *BuildCopyCandidate(ModelDef *model, AnalyzedModel *analyzed,
-									 void (*fill) (Candidate *cand, void *arg), void *arg,
-									 const char **why);
+extern Oid	BuildMaintainTarget(ModelDef *model, AnalyzedModel *analyzed, const char **why);
 extern void BuildDropCandidate(Candidate *cand);
 extern SchemaChange *BuildSchemaChange(Relation rel, List *columns);
 extern char *BuildNameList(List *names, bool columns);

@@ -750,66 +750,42 @@ BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed, const char *sql,
 }
 
 /*
- * BuildCopyCandidate
- *		The candidate of a maintained table model (changes_maintain.c): a
- *		copy of its published table, which fill(cand, arg) then brings up to
- *		date, dressed as BuildTableCandidate dresses one.  Runs as the model
- *		owner.  NULL, with *why, when a copy cannot be the candidate: the
- *		query's columns are no longer the table's, or the table is
- *		distributed (the caller rebuilds it whole).
+ * BuildMaintainTarget
+ *		The published table of a maintained table model (changes_apply.c),
+ *		its declared indexes made, when its rows can be replaced in place;
+ *		InvalidOid, with *why, when they cannot: the table is missing, the
+ *		query's columns are no longer the table's, or it is a Citus table
+ *		(its rows are on the workers, and Citus plans no statement joining
+ *		them to the build's local tables of keys).  The caller then
+ *		rebuilds the model whole.
  */
-Candidate *
-BuildCopyCandidate(ModelDef *model, AnalyzedModel *analyzed,
-				   void (*fill) (Candidate *cand, void *arg), void *arg, const char **why)
+Oid
+BuildMaintainTarget(ModelDef *model, AnalyzedModel *analyzed, const char **why)
 {
-	Candidate  *cand = palloc0(sizeof(Candidate));
+	Oid			published = RelPublished(model);
 	Relation	rel;
 	SchemaChange *change;
-	Oid			tablespace;
-	Oid			accessmethod;
-	char		persistence;
-	char	   *target;
-	char	   *source;
 
-	cand->model = model;
-	cand->columns = analyzed->columns;
-	cand->published = RelPublished(model);
-	if (!OidIsValid(cand->published) || get_rel_relkind(cand->published) != RELKIND_RELATION)
+	if (!OidIsValid(published) || get_rel_relkind(published) != RELKIND_RELATION)
 	{
 		*why = "its published table is missing";
-		return NULL;
+		return InvalidOid;
 	}
-	if (ScaleIsDistributed(cand->published))
+	if (ScaleIsCitusTable(published))
 	{
-		*why = "its table is distributed";
-		return NULL;
+		*why = "its table is a Citus table";
+		return InvalidOid;
 	}
-	rel = table_open(cand->published, AccessShareLock);
-	tablespace = rel->rd_rel->reltablespace;
-	accessmethod = rel->rd_rel->relam;
-	persistence = rel->rd_rel->relpersistence;
+	rel = table_open(published, AccessShareLock);
 	change = BuildSchemaChange(rel, analyzed->columns);
 	table_close(rel, NoLock);
 	if (change->added || change->removed || change->retyped)
 	{
 		*why = "its columns change";
-		return NULL;
+		return InvalidOid;
 	}
-	BuildEnsureIndexes(model, cand->published);
-	cand->candidate = make_new_heap(cand->published, tablespace, accessmethod,
-									persistence, AccessShareLock);
-	CommandCounterIncrement();
-	RelKeepFromAutovacuum(cand->candidate);
-	SqlColumnLists(cand->candidate, analyzed->columns, &target, &source);
-	(void) BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s", SqlRelationName(cand->candidate),
-								target, target, SqlRelationName(cand->published)),
-					   0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
-	fill(cand, arg);
-	dress_candidate(cand, cand->candidate);
-	ContractVerifyCandidate(model, cand->published, cand->candidate);
-	if (build_analyze)
-		SqlUtility(psprintf("ANALYZE %s", SqlRelationName(cand->candidate)));
-	return cand;
+	BuildEnsureIndexes(model, published);
+	return published;
 }
 
 /*

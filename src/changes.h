@@ -73,6 +73,24 @@ extern char *ChangesMaintainState(ModelDef *model, Query *query);
 extern void ChangesDropUnneededDeltas(void);
 extern void ChangesTrimDeltas(void);
 
+/* changes_apply.c */
+/* What a maintained build would cost, against the model's last full build. */
+typedef struct MaintainCost
+{
+	double		full_ms;		/* the last full build's duration, or -1 */
+	double		estimate_ms;	/* the maintained build's estimate, or -1 */
+	bool		weighed;		/* the two were compared (the full build is
+								 * long enough to tell) */
+} MaintainCost;
+
+extern void ChangesApplyInit(void);
+extern void ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys,
+								 List *key_names, List *patterns, double table_rows,
+								 int64 *deleted, int64 *inserted);
+extern bool ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key,
+								 double table_rows, MaintainCost *cost);
+extern char *ChangesFormatMs(double ms);
+
 /* changes.c */
 extern bool ChangesTrack(Oid relid, Oid owner);
 extern void ChangesTrackInputs(ModelDef *model);

@@ -30,15 +30,15 @@
  *	   through the other tables, as they are now, a change maps to the
  *	   driving keys it touches.  That needs the other tables as they were
  *	   too, so when more than one table changed the model is rebuilt whole.
- *	3. The candidate (BuildCopyCandidate): a copy of the published table,
- *	   less the rows of the keys of K, plus the model's rows for those
- *	   keys, read through its binding with the keys as a filter on the
- *	   key columns (= ANY of an array, which the planner pushes into the
- *	   query, down to the tables' indexes).  NULL keys are matched as NULL
- *	   (IS NULL), key by key: the keys are taken per pattern of NULL
- *	   columns, each pattern by its non-NULL columns with the built-in
- *	   equality.
- *	The candidate is then tested and published as any other.
+ *	3. The choice (ChangesMaintainWeigh, changes_apply.c): the estimated
+ *	   cost of maintaining against the last full build's measured one,
+ *	   with change-ratio guards as a backstop, and alone when there is
+ *	   nothing to weigh.
+ *	4. The apply, in place (ChangesMaintainApply, changes_apply.c): the
+ *	   rows of the keys of K deleted from the published table, the
+ *	   model's rows for them inserted, in the step's subtransaction.
+ *	The published table is then tested where it is; a failing test rolls
+ *	the step back.
  *
  * Why it equals a rebuild: every row of the published table belongs to
  * one key, and was computed from the rows carrying that key at some
@@ -52,6 +52,8 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -79,20 +81,16 @@
 #include "scope.h"
 #include "sqltext.h"
 
-/* Above this share of the table's rows changed, the model is rebuilt whole. */
-#define MAINTAIN_MAX_DELTA_SHARE	0.2
-
-/* What the fill of a maintained candidate needs (fill_maintained). */
-typedef struct MaintainFill
-{
-	ModelDef   *model;
-	Oid			keys;			/* the table of affected keys */
-	List	   *key_names;		/* char * */
-	List	   *patterns;		/* char *: '0'/'1' per key column, 1 = NULL */
-	int64		deleted;
-	int64		inserted;
-	int64		rows;
-} MaintainFill;
+/*
+ * The change-ratio guards: above this share of its driving table's rows
+ * in its delta, or of its own rows in the keys to recompute, a model is
+ * rebuilt whole.  The backstop holds whatever the estimate says (it can
+ * be wrong, and then a maintained build of half the table is slower than
+ * a rebuild); the guard alone decides when there is nothing to weigh
+ * (ChangesMaintainWeigh: no full build measured, or one too short).
+ */
+#define MAINTAIN_BACKSTOP_SHARE		0.5
+#define MAINTAIN_GUARD_SHARE		0.2
 
 /*
  * ChangesMaintainPlan
@@ -363,102 +361,6 @@ keys_query(Query *bound, MaintainPlan *plan, Index rtindex, Oid d)
 	return q;
 }
 
-/* "k.a = q.a AND k.b IS NULL AND q.b IS NULL ..." for a pattern of NULL key columns. */
-static char *
-pattern_match(List *names, const char *pattern, const char *k, const char *q)
-{
-	StringInfoData buf;
-	ListCell   *lc;
-
-	initStringInfo(&buf);
-	foreach(lc, names)
-	{
-		const char *name = quote_identifier(lfirst(lc));
-		bool		isnull = pattern[foreach_current_index(lc)] == '1';
-
-		if (buf.len > 0)
-			appendStringInfoString(&buf, " AND ");
-		if (isnull)
-			appendStringInfo(&buf, "%s.%s IS NULL AND %s.%s IS NULL", k, name, q, name);
-		else
-			appendStringInfo(&buf, "%s.%s OPERATOR(pg_catalog.=) %s.%s", k, name, q, name);
-	}
-	return buf.data;
-}
-
-/* "k.a IS NOT NULL AND k.b IS NULL ...": the keys of a pattern. */
-static char *
-pattern_keys(List *names, const char *pattern, const char *k)
-{
-	StringInfoData buf;
-	ListCell   *lc;
-
-	initStringInfo(&buf);
-	foreach(lc, names)
-		appendStringInfo(&buf, "%s%s.%s IS %sNULL", buf.len > 0 ? " AND " : "", k,
-						 quote_identifier(lfirst(lc)),
-						 pattern[foreach_current_index(lc)] == '1' ? "" : "NOT ");
-	return buf.data;
-}
-
-/*
- * fill_maintained
- *		Bring the copy of the published table up to date (a fill of
- *		BuildCopyCandidate): the rows of the affected keys out, the model's
- *		rows for them in, one pattern of NULL key columns at a time.
- */
-static void
-fill_maintained(Candidate *cand, void *arg)
-{
-	MaintainFill *f = arg;
-	char	   *candname = SqlRelationName(cand->candidate);
-	char	   *keysname = SqlRelationName(f->keys);
-	char	   *target;
-	char	   *source;
-	ListCell   *lc;
-
-	SqlColumnLists(cand->candidate, cand->columns, &target, &source);
-	foreach(lc, f->patterns)
-	{
-		const char *pattern = lfirst(lc);
-		StringInfoData pushed;
-		ListCell   *ln;
-
-		/* the rows of these keys go */
-		f->deleted += BindExecute(psprintf("DELETE FROM %s c WHERE EXISTS (SELECT FROM %s k WHERE %s AND %s)",
-										   candname, keysname, pattern_keys(f->key_names, pattern, "k"),
-										   pattern_match(f->key_names, pattern, "k", "c")),
-								  0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
-
-		/*
-		 * the model's rows for them come in: each grouping column filtered
-		 * by a value list (pushed into the grouped query, to the table's
-		 * indexes), then matched key by key
-		 */
-		initStringInfo(&pushed);
-		foreach(ln, f->key_names)
-		{
-			const char *name = quote_identifier(lfirst(ln));
-
-			if (pushed.len > 0)
-				appendStringInfoString(&pushed, " AND ");
-			if (pattern[foreach_current_index(ln)] == '1')
-				appendStringInfo(&pushed, "q.%s IS NULL", name);
-			else
-				appendStringInfo(&pushed, "q.%s OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT DISTINCT k.%s FROM %s k WHERE %s))",
-								 name, name, keysname, pattern_keys(f->key_names, pattern, "k"));
-		}
-		f->inserted += BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s q WHERE %s "
-											"AND EXISTS (SELECT FROM %s k WHERE %s AND %s)",
-											candname, target, source,
-											BindRelationSql(f->model->name), pushed.data,
-											keysname, pattern_keys(f->key_names, pattern, "k"),
-											pattern_match(f->key_names, pattern, "k", "q")),
-								   0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
-	}
-	f->rows = count_of(psprintf("SELECT pg_catalog.count(*) FROM %s", candname));
-}
-
 /* Drop a work table of the build (D or K), made in this subtransaction. */
 static void
 drop_work_table(Oid relid)
@@ -525,15 +427,45 @@ rebuild_whole(ModelDef *model, const char *why, bool allowed)
 	return cand;
 }
 
+/* "N delta rows of t, over P% of its M rows" */
+static char *
+share_why(int64 ndelta, Oid relid, double share, float4 reltuples)
+{
+	return psprintf("%s delta rows of %s, over %d%% of its %.0f rows", format_count(ndelta),
+					SqlRelationName(relid), (int) (share * 100), reltuples);
+}
+
+/* "N delta rows of t touch K groups, over P% of its M rows" */
+static char *
+keys_why(MaintainPlan *plan, int64 ndelta, Oid relid, int64 nkeys, double share, double rows)
+{
+	return psprintf("%s delta rows of %s touch %s %s, over %d%% of its %.0f rows",
+					format_count(ndelta), SqlRelationName(relid), format_count(nkeys),
+					plan->grouped ? (nkeys == 1 ? "group" : "groups") :
+					psprintf("key%s of %s", nkeys == 1 ? "" : "s", SqlRelationName(plan->driving)),
+					(int) (share * 100), rows);
+}
+
+/* A count of rows that may be an estimate: "1,260", "1.2M". */
+static char *
+format_rows(double rows)
+{
+	if (rows >= 1e6)
+		return psprintf("%.1fM", rows / 1e6);
+	return format_count((int64) rint(rows));
+}
+
 /*
  * ChangesMaintainCandidate
- *		The candidate of a table model maintained from its input's deltas
- *		(see the file header), with its method and the capture state it
- *		read with; or a Candidate with only method ("full: why") and no
- *		candidate heap when the model must be rebuilt whole; or NULL when
- *		the model is not maintained at all (not in the class, maintain =>
- *		'full').  change_aware: a change-aware run (not forced, nor a full
- *		refresh), the only kind that maintains.  Runs as the model owner.
+ *		Bring a table model maintained from its input's deltas up to date
+ *		(see the file header), in place (changes_apply.c): a Candidate with
+ *		in_place set, no candidate heap, its method and the capture state
+ *		it read with; or a Candidate with only method ("full: why") when
+ *		the model must be rebuilt whole; or NULL when the model is not
+ *		maintained at all (not in the class, maintain => 'full').
+ *		change_aware: a change-aware run (not forced, nor a full refresh),
+ *		the only kind that maintains.  Runs as the model owner, in the
+ *		step's subtransaction.
  */
 Candidate *
 ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_from,
@@ -544,6 +476,8 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 	char	   *deltas = NULL;
 	char	   *now;
 	Oid			owner = ModelOwnerId(model);
+	Oid			published;
+	double		table_rows;
 	char	   *base;
 	List	   *copies = NIL;	/* D of each table, in plan order */
 	List	   *changed = NIL;	/* the tables whose delta has rows */
@@ -551,12 +485,16 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 	Oid			source_copy = InvalidOid;
 	int64		ndelta = 0;
 	Oid			k = InvalidOid;
-	MaintainFill fill = {0};
 	AnalyzedModel keys = {0};
 	BindRows	patterns = {0};
+	List	   *pattern_list = NIL;
+	MaintainCost cost = {-1, -1, false};
 	Candidate  *cand = NULL;
 	const char *why = NULL;
 	int64		nkeys = 0;
+	int64		deleted = 0;
+	int64		inserted = 0;
+	char	   *estimate = "";
 	ListCell   *lc;
 
 	if (ChangesMaintainPlan(model, bound->query, &plan) != NULL)
@@ -590,12 +528,19 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 											 list_length(plan.tables) == 1 ?
 											 psprintf("%s was", SqlRelationName(((MaintainTable *) linitial(plan.tables))->relid)) :
 											 "one of its tables was"), false);
+	/* the table whose rows are replaced: its columns still the query's */
+	published = BuildMaintainTarget(model, bound, &why);
+	if (!OidIsValid(published))
+		return rebuild_whole(model, why, false);
+	table_rows = rel_tuples(published);
+	if (table_rows < 0)
+		table_rows = count_of(psprintf("SELECT pg_catalog.count(*) FROM %s", SqlRelationName(published)));
 
 	/*
 	 * D: the delta of each table since the last build, as the table's rows;
 	 * the first copy is the build's first read, whose snapshot is stored
 	 */
-	base = psprintf("maintain_%u", RelPublished(model));
+	base = psprintf("maintain_%u", published);
 	foreach(lc, plan.tables)
 	{
 		MaintainTable *table = lfirst(lc);
@@ -646,14 +591,13 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 							 SqlRelationName(((MaintainTable *) lfirst(lc))->relid));
 		why = psprintf("more than one of its tables changed (%s)", names.data);
 	}
-	/* a first cost guard: a large share of the driving table changed */
+	/* the backstop on the delta: half the driving table changed */
 	else if (source != NULL && source->relid == plan.driving)
 	{
 		float4		reltuples = rel_tuples(source->relid);
 
-		if (reltuples > 0 && ndelta > MAINTAIN_MAX_DELTA_SHARE * reltuples)
-			why = psprintf("%s delta rows of %s, over %d%% of its %.0f rows", format_count(ndelta),
-						   SqlRelationName(source->relid), (int) (MAINTAIN_MAX_DELTA_SHARE * 100), reltuples);
+		if (reltuples > 0 && ndelta > MAINTAIN_BACKSTOP_SHARE * reltuples)
+			why = share_why(ndelta, source->relid, MAINTAIN_BACKSTOP_SHARE, reltuples);
 	}
 
 	/* K: the keys the delta touches, old images and new */
@@ -671,28 +615,47 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 									  NIL, NIL);
 		}
 		nkeys = key_patterns(k, plan.keys, &patterns);
-		/* ... and of the keys a change elsewhere maps to */
-		if (source != NULL && source->relid != plan.driving)
-		{
-			/* the keys are groups over a join, or driving keys a change elsewhere maps to */
-			float4		published = rel_tuples(RelPublished(model));
-
-			if (published > 0 && nkeys > MAINTAIN_MAX_DELTA_SHARE * published)
-				why = psprintf("%s delta rows of %s touch %s %s, over %d%% of its %.0f rows",
-							   format_count(ndelta), SqlRelationName(source->relid), format_count(nkeys),
-							   plan.grouped ? (nkeys == 1 ? "group" : "groups") :
-							   psprintf("key%s of %s", nkeys == 1 ? "" : "s", SqlRelationName(plan.driving)),
-							   (int) (MAINTAIN_MAX_DELTA_SHARE * 100), published);
-		}
+		/* the backstop on the keys a change elsewhere maps to: half the model's rows */
+		if (source != NULL && source->relid != plan.driving && table_rows > 0 &&
+			nkeys > MAINTAIN_BACKSTOP_SHARE * table_rows)
+			why = keys_why(&plan, ndelta, source->relid, nkeys, MAINTAIN_BACKSTOP_SHARE, table_rows);
 	}
+
+	/*
+	 * The choice: the estimate against the last full build; with nothing to
+	 * weigh, the guard (a share of the driving table changed, or of the
+	 * model's rows to recompute).
+	 */
+	if (why == NULL && source != NULL)
+	{
+		float4		driving_rows = rel_tuples(plan.driving);
+		double		rows_per_key = plan.grouped || driving_rows <= 0 ? 1.0 : table_rows / driving_rows;
+
+		if (!ChangesMaintainWeigh(model, nkeys, rows_per_key, table_rows, &cost))
+			why = psprintf("est. %s incremental vs full %s", ChangesFormatMs(cost.estimate_ms),
+						   ChangesFormatMs(cost.full_ms));
+		else if (!cost.weighed && source->relid == plan.driving)
+		{
+			float4		reltuples = rel_tuples(source->relid);
+
+			if (reltuples > 0 && ndelta > MAINTAIN_GUARD_SHARE * reltuples)
+				why = share_why(ndelta, source->relid, MAINTAIN_GUARD_SHARE, reltuples);
+		}
+		else if (!cost.weighed && table_rows > 0 && nkeys > MAINTAIN_GUARD_SHARE * table_rows)
+			why = keys_why(&plan, ndelta, source->relid, nkeys, MAINTAIN_GUARD_SHARE, table_rows);
+		if (cost.estimate_ms >= 0)
+			estimate = psprintf(" (est. %s vs full %s%s)", ChangesFormatMs(cost.estimate_ms),
+								ChangesFormatMs(cost.full_ms),
+								cost.weighed ? "" : ": too short to weigh");
+	}
+
+	/* the keys' rows replaced in the published table */
 	if (why == NULL)
 	{
 		foreach(lc, patterns.rows)
-			fill.patterns = lappend(fill.patterns, ((char **) lfirst(lc))[0]);
-		fill.model = model;
-		fill.keys = k;
-		fill.key_names = plan.keys;
-		cand = BuildCopyCandidate(model, bound, fill_maintained, &fill, &why);
+			pattern_list = lappend(pattern_list, ((char **) lfirst(lc))[0]);
+		ChangesMaintainApply(model, published, bound->columns, k, plan.keys, pattern_list, table_rows,
+							 &deleted, &inserted);
 	}
 	drop_work_table(k);
 	foreach(lc, copies)
@@ -703,15 +666,23 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 		cand->deltas = now;		/* as it was before the first read */
 		return cand;
 	}
-	cand->rows = fill.rows;
+	cand = palloc0(sizeof(Candidate));
+	cand->model = model;
+	cand->published = published;
+	cand->columns = bound->columns;
+	cand->in_place = true;
+	cand->delta = true;			/* nothing to publish: the rows are in */
+	cand->rows = deleted + inserted;
 	cand->deltas = now;
-	cand->method = psprintf("incremental: %s of %s rows, %s %s%s%s recomputed from %s delta row%s%s%s",
-							format_count(fill.inserted), format_count(fill.rows), format_count(nkeys),
+	cand->method = psprintf("incremental: %s of %s rows, %s %s%s%s recomputed from %s delta row%s%s%s%s",
+							format_count(inserted), format_rows(Max(table_rows - deleted + inserted, 0)),
+							format_count(nkeys),
 							plan.grouped ? "group" : "key", nkeys == 1 ? "" : "s",
 							plan.grouped ? "" : psprintf(" of %s", SqlRelationName(plan.driving)),
 							format_count(ndelta), ndelta == 1 ? "" : "s",
 							source != NULL ? " of " : "",
-							source != NULL ? SqlRelationName(source->relid) : "");
+							source != NULL ? SqlRelationName(source->relid) : "",
+							estimate);
 	return cand;
 }
 

@@ -30,6 +30,7 @@
 #include "changes.h"
 #include "extract.h"
 #include "materialize.h"
+#include "publish.h"
 #include "relation.h"
 
 static void check_incremental(ModelDef *model, float4 threshold);
@@ -230,8 +231,22 @@ build_table(BuildStep *step)
 		if (!step->staged)
 			maintained = ChangesMaintainCandidate(step->model, step->bound, step->redirect_from,
 											  step->redirect_to, step->change_aware);
-		if (maintained != NULL && OidIsValid(maintained->candidate))
+		if (maintained != NULL && maintained->in_place)
+		{
+			/*
+			 * Its rows are replaced in the published table already: the
+			 * tests read it there, downstream reads it as it is, and a
+			 * failure rolls the step back.  The version kept before is
+			 * not the one replaced.
+			 */
+			PublishForgetPrevious(step->model);
 			step->candidate = maintained;
+			step->rows = maintained->rows;
+			step->has_rows = true;
+			step->replaces = false;
+			step->tested = maintained->published;
+			return;
+		}
 		else
 		{
 			/* the capture state before the build's first read, and after */

@@ -374,6 +374,27 @@ keep_previous(ModelDef *model, Oid relid)
 }
 
 /*
+ * PublishForgetPrevious
+ *		A table model's rows were replaced in place (a maintained build,
+ *		changes_apply.c): the version kept before is no longer the content
+ *		just replaced, and swapping it back would undo more than the last
+ *		build without saying so.  It goes (discard), in the step's
+ *		subtransaction: a failed step keeps it.  Runs as the model owner.
+ */
+void
+PublishForgetPrevious(ModelDef *model)
+{
+	Oid			history_nsp = get_namespace_oid(MEDALLION_HISTORY_SCHEMA, true);
+	Oid			old = OidIsValid(history_nsp) ? get_relname_relid(model->name, history_nsp) : InvalidOid;
+
+	if (!OidIsValid(old) || get_rel_relkind(old) != RELKIND_RELATION ||
+		SqlRelationOwner(old) != ModelOwnerId(model))
+		return;
+	LockRelationOid(old, AccessExclusiveLock);
+	discard(old);
+}
+
+/*
  * PublishTable
  *		Publish a table candidate: the published table gets the candidate's
  *		content and keeps its OID; what it held becomes the model's previous

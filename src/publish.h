@@ -14,6 +14,7 @@
 
 extern void PublishInit(void);
 extern void PublishTable(Candidate *cand);
+extern void PublishForgetPrevious(ModelDef *model);
 extern int64 PublishRollback(ModelDef *model);
 
 #endif							/* MEDALLION_PUBLISH_H */

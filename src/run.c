@@ -900,7 +900,8 @@ run_and_report(FunctionCallInfo fcinfo, Run *run)
 		PG_RETURN_VOID();
 	refuse_others_in_block(run->steps, "medallion_run");
 	if (run->threads > 0)
-		RunPlanWorkers(run->graph, run->steps, true);
+		RunPlanWorkers(run->graph, run->steps, true,
+					   run->tracking && run->changed_only && !run->full_refresh && !run->stage);
 
 	number_run(run);
 	/* the ledger records the start once the run builds for long enough (LedgerStart) */

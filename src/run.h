@@ -165,7 +165,7 @@ extern void RunBuildStep(Run *run, RunStep *step);
 
 /* run_threads.c */
 extern bool RunReadsCommitted(Run *run, int node);
-extern void RunPlanWorkers(Graph *graph, List *steps, bool workers);
+extern void RunPlanWorkers(Graph *graph, List *steps, bool workers, bool maintains);
 extern void RunGrantWorkerCandidates(Run *run, ModelDef *model);
 extern void RunStartWorkers(Run *run);
 extern void RunCollectWorker(Run *run, RunStep *step);

@@ -458,7 +458,7 @@ medallion_plan(PG_FUNCTION_ARGS)
 		steps = lappend(steps, step);
 	}
 	steps = RunPlanDeferred(graph, steps);
-	RunPlanWorkers(graph, steps, threads > 1);
+	RunPlanWorkers(graph, steps, threads > 1, true);
 	builds = palloc0(sizeof(bool) * graph->nnodes);
 	foreach(lc, steps)
 	{

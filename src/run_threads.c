@@ -101,6 +101,23 @@ materialization_in_run(ModelDef *model)
 }
 
 /*
+ * maintained
+ *		Is model a table model maintained from its inputs' deltas (its
+ *		query in the class, its tables captured)?  Whether a build is
+ *		maintained or rebuilt whole is only known when it starts.
+ */
+static bool
+maintained(ModelDef *model)
+{
+	MaintainPlan plan;
+
+	if (model->kind != MAT_TABLE || !OidIsValid(RelBinding(model->name)))
+		return false;
+	return ChangesMaintainPlan(model, BindLoad(model)->query, &plan) == NULL &&
+		ChangesMaintainUncaptured(&plan, true) == NULL;
+}
+
+/*
  * reads_other_owner
  *		The step of a table model node reads (through view and ephemeral
  *		models) whose owner the node's owner does not act for, or NULL: a
@@ -188,10 +205,12 @@ mark_needed(Graph *graph, RunStep **by_node, bool *needed, int node)
  *		transaction, moving the candidate, adopting it), and starting one
  *		tens of milliseconds: a model whose last build took less than
  *		medallion.worker_min_ms is built by the run, unless a larger model
- *		given to a worker reads it.
+ *		given to a worker reads it.  In a change-aware run (maintains), a
+ *		maintained table model is built by the run: its rows are replaced
+ *		in the published table, in the run's transaction (changes_apply.c).
  */
 void
-RunPlanWorkers(Graph *graph, List *steps, bool workers)
+RunPlanWorkers(Graph *graph, List *steps, bool workers, bool maintains)
 {
 	RunStep   **by_node = palloc0(sizeof(RunStep *) * graph->nnodes);
 	bool	   *needed = palloc0(sizeof(bool) * graph->nnodes);
@@ -213,6 +232,8 @@ RunPlanWorkers(Graph *graph, List *steps, bool workers)
 			step->run_itself = pstrdup("threads => 1");
 		else if (why != NULL)
 			step->run_itself = pstrdup(why);
+		else if (maintains && maintained(step->model))
+			step->run_itself = pstrdup("a maintained model's rows are replaced in its table in the run's transaction");
 		else if (ScaleIsDistributed(RelPublished(step->model)))
 			step->run_itself = pstrdup("a distributed model's candidate is created on the workers in the run's transaction");
 		else if (!OidIsValid(RelPublished(step->model)))

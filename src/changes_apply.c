@@ -1,0 +1,409 @@
+/*-------------------------------------------------------------------------
+ *
+ * changes_apply.c
+ *	  A maintained build (changes_maintain.c) applied in place, and the
+ *	  choice between it and a full rebuild by their estimated costs.
+ *
+ * Applying in place.  The rows of the affected keys are deleted from the
+ * published table and the model's rows for those keys inserted, with
+ * ordinary DML as the model owner, inside the step's subtransaction: as
+ * an incremental model's delta (build_incremental.c), nobody sees them
+ * before the run commits (MVCC: a reader keeps the old rows, then sees
+ * the new ones, never a mix), downstream models of the run read the new
+ * state, and a failure, a blocking test's included, rolls the
+ * subtransaction back and leaves the table as it was.  The tests then
+ * read the published table itself: they must see every row, not only
+ * those recomputed.  Nothing is copied, so the cost is the keys' rows,
+ * not the table's.
+ *
+ * The keys are matched per pattern of NULL key columns (K holds, for
+ * each pattern, the keys whose NULL columns are those): a NULL column by
+ * IS NULL, the others with the built-in equality.  The model's rows for
+ * them are read through its binding with each non-NULL key column
+ * filtered by = ANY of the keys' values, which the planner pushes into
+ * the grouped query and down to the tables' indexes, then matched key by
+ * key.
+ *
+ * The choice (ChangesMaintainWeigh), made once the keys are known: the
+ * rows a maintained build would write (each key's rows out, its new rows
+ * in) times a cost per row written, against the model's last full build,
+ * both read from the ledger (medallion.run_models: its steps' durations,
+ * rows and messages).  See docs/incremental-maintenance.md, "How the
+ * choice is made".
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "bind.h"
+#include "build.h"
+#include "catalog.h"
+#include "changes.h"
+#include "sqltext.h"
+#include "trust.h"
+
+/*
+ * Statistics: ANALYZE runs after an apply that wrote more rows than this
+ * share of the table.  Below it the planner's estimates of the table
+ * barely move (it is autovacuum's analyze_scale_factor, which then
+ * analyzes it after the commit anyway), and an ANALYZE, a sample of the
+ * whole table, would cost more than the apply.
+ */
+#define MAINTAIN_ANALYZE_SHARE	0.1
+
+/*
+ * The cost of a row written by a maintained build, before the model has
+ * past incremental builds to measure it by: this many times the cost of a
+ * row of its last full build.  A key's rows are found through indexes,
+ * one key at a time, and written twice (out, then in), where a full build
+ * reads and writes in one sequential pass.
+ */
+#define MAINTAIN_PRIOR_ROW_COST	2.0
+
+/* How many of the model's past incremental builds its cost per row is measured on. */
+#define MAINTAIN_PAST_BUILDS	5
+
+/*
+ * medallion.maintain_weighed_ms: a full build shorter than this is not
+ * weighed against.  The durations of such builds are mostly fixed costs
+ * and noise, and either choice costs milliseconds: the change-ratio
+ * guards decide alone.
+ */
+#define MAINTAIN_DEFAULT_WEIGHED_MS	50
+static int	maintain_weighed_ms = MAINTAIN_DEFAULT_WEIGHED_MS;
+
+/*
+ * ChangesApplyInit
+ *		Define the configuration parameters of the choice.
+ */
+void
+ChangesApplyInit(void)
+{
+	DefineCustomIntVariable("medallion.maintain_weighed_ms",
+							"Sets the shortest full build of a maintained model that a run weighs a maintained build against.",
+							"Below it, the share of the table changed decides alone: the durations of such builds are mostly fixed costs.",
+							&maintain_weighed_ms, MAINTAIN_DEFAULT_WEIGHED_MS, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+/* "k.a = q.a AND k.b IS NULL AND q.b IS NULL ..." for a pattern of NULL key columns. */
+static char *
+pattern_match(List *names, const char *pattern, const char *k, const char *q)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+	{
+		const char *name = quote_identifier(lfirst(lc));
+		bool		isnull = pattern[foreach_current_index(lc)] == '1';
+
+		if (buf.len > 0)
+			appendStringInfoString(&buf, " AND ");
+		if (isnull)
+			appendStringInfo(&buf, "%s.%s IS NULL AND %s.%s IS NULL", k, name, q, name);
+		else
+			appendStringInfo(&buf, "%s.%s OPERATOR(pg_catalog.=) %s.%s", k, name, q, name);
+	}
+	return buf.data;
+}
+
+/* "k.a IS NOT NULL AND k.b IS NULL ...": the keys of a pattern. */
+static char *
+pattern_keys(List *names, const char *pattern, const char *k)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s.%s IS %sNULL", buf.len > 0 ? " AND " : "", k,
+						 quote_identifier(lfirst(lc)),
+						 pattern[foreach_current_index(lc)] == '1' ? "" : "NOT ");
+	return buf.data;
+}
+
+/*
+ * key_index
+ *		The key column (of key_names) that is the first column of a valid
+ *		index of published, with no predicate, or NULL: the rows of the keys
+ *		are found through it (ChangesMaintainApply).
+ */
+static const char *
+key_index(Oid published, List *key_names)
+{
+	Relation	rel = table_open(published, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	const char *found = NULL;
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+	{
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
+		Form_pg_index index;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		index = (Form_pg_index) GETSTRUCT(tup);
+		if (index->indisvalid && index->indnatts > 0 && index->indkey.values[0] != 0 &&
+			heap_attisnull(tup, Anum_pg_index_indpred, NULL))
+		{
+			char	   *first = get_attname(published, index->indkey.values[0], false);
+			ListCell   *lk;
+
+			foreach(lk, key_names)
+			{
+				if (strcmp(lfirst(lk), first) == 0)
+					found = lfirst(lk);
+			}
+		}
+		ReleaseSysCache(tup);
+		if (found != NULL)
+			break;
+	}
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * key_filter
+ *		"AND q.a = ANY (ARRAY(SELECT DISTINCT k.a FROM keys k WHERE ...))
+ *		AND q.b IS NULL ...": each non-NULL key column of a pattern filtered
+ *		by the list of its values, which the planner pushes down to an
+ *		index (of the model's tables, into its grouped query; of the
+ *		published table); with only, that column alone.  Only where an
+ *		index takes it: a list read without one is compared with each row,
+ *		element by element.
+ */
+static char *
+key_filter(List *key_names, const char *pattern, const char *keysname, const char *q,
+		   const char *only)
+{
+	StringInfoData pushed;
+	ListCell   *ln;
+
+	initStringInfo(&pushed);
+	foreach(ln, key_names)
+	{
+		const char *name = quote_identifier(lfirst(ln));
+
+		if (only != NULL && strcmp(only, lfirst(ln)) != 0)
+			continue;
+		if (pattern[foreach_current_index(ln)] == '1')
+			appendStringInfo(&pushed, " AND %s.%s IS NULL", q, name);
+		else
+			appendStringInfo(&pushed, " AND %s.%s OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT DISTINCT k.%s FROM %s k WHERE %s))",
+							 q, name, name, keysname, pattern_keys(key_names, pattern, "k"));
+	}
+	return pushed.data;
+}
+
+/*
+ * ChangesMaintainApply
+ *		Replace, in model's published table (published), the rows of the
+ *		keys in table keys (columns key_names; patterns: the patterns of
+ *		NULL key columns among them, '0'/'1' per column) by the model's
+ *		rows for them, as the model owner (see the file header); table_rows
+ *		is about how many rows the table had.  The rows deleted and
+ *		inserted go into *deleted and *inserted.  Nothing any role but
+ *		those the owner trusts can change runs: the table's triggers,
+ *		defaults, constraints ... are checked first (TrustCheckRelation,
+ *		which locks out other writers until the run ends).
+ */
+void
+ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, List *key_names,
+					 List *patterns, double table_rows, int64 *deleted, int64 *inserted)
+{
+	char	   *target_name = SqlRelationName(published);
+	char	   *keysname = SqlRelationName(keys);
+	char	   *target;
+	char	   *source;
+	const char *indexed;
+	ListCell   *lc;
+
+	TrustCheckRelation(published, GetUserId(), psprintf("maintain model \"%s\" in place", model->name));
+	indexed = key_index(published, key_names);
+	SqlColumnLists(published, columns, &target, &source);
+	*deleted = 0;
+	*inserted = 0;
+	foreach(lc, patterns)
+	{
+		const char *pattern = lfirst(lc);
+
+		/*
+		 * the rows of these keys go: through an index of the table on a key
+		 * column when it has one (the planner, which prices the table's
+		 * pages as read from disk, would rather scan it all), matched key
+		 * by key
+		 */
+		*deleted += BindExecute(psprintf("DELETE FROM %s c WHERE EXISTS (SELECT FROM %s k WHERE %s AND %s)%s",
+										 target_name, keysname, pattern_keys(key_names, pattern, "k"),
+										 pattern_match(key_names, pattern, "k", "c"),
+										 indexed != NULL ? key_filter(key_names, pattern, keysname, "c", indexed) : ""),
+								0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+
+		/*
+		 * the model's rows for them come in: each key column filtered by a
+		 * value list (pushed into the grouped query, to the tables'
+		 * indexes), then matched key by key
+		 */
+		*inserted += BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s q WHERE true%s "
+										  "AND EXISTS (SELECT FROM %s k WHERE %s AND %s)",
+										  target_name, target, source,
+										  BindRelationSql(model->name),
+										  key_filter(key_names, pattern, keysname, "q", NULL),
+										  keysname, pattern_keys(key_names, pattern, "k"),
+										  pattern_match(key_names, pattern, "k", "q")),
+								 0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+	}
+
+	/*
+	 * Fresh statistics only when the change is large enough to move them
+	 * (MAINTAIN_ANALYZE_SHARE): downstream models of the run are planned
+	 * with them.
+	 */
+	if (build_analyze && *deleted + *inserted > MAINTAIN_ANALYZE_SHARE * Max(table_rows, 0))
+		SqlUtility(psprintf("ANALYZE %s", target_name));
+}
+
+/* A duration for a message: "850.0 ms", "10.8 s", "3.2 min". */
+char *
+ChangesFormatMs(double ms)
+{
+	if (ms < 1000.0)
+		return psprintf("%.1f ms", ms);
+	if (ms < 600000.0)
+		return psprintf("%.1f s", ms / 1000.0);
+	return psprintf("%.1f min", ms / 60000.0);
+}
+
+/*
+ * past_builds
+ *		The model's last full build (its duration into *full_ms, -1 when the
+ *		ledger has none) and, into ms[] and rows[], the durations and rows
+ *		written of up to MAINTAIN_PAST_BUILDS of its last incremental builds,
+ *		newest first; returns how many.  Published successful steps only; a
+ *		maintained build's message starts with "incremental:" (ChangesMaintainCandidate),
+ *		every other build of a table model is whole.  Read as the extension
+ *		owner: the ledger is not the model owner's.
+ */
+static int
+past_builds(ModelDef *model, double *full_ms, double *ms, double *rows)
+{
+	CatalogSession session;
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		values[2] = {CStringGetTextDatum(model->name), Int32GetDatum(MAINTAIN_PAST_BUILDS)};
+	int			n = 0;
+
+	*full_ms = -1;
+	CatalogEnter(&session);
+	if (CatalogQuery("SELECT r.ms::pg_catalog.float8, r.rows::pg_catalog.float8, "
+					 "       r.message IS NOT NULL AND r.message LIKE 'incremental:%' "
+					 "  FROM ((SELECT * FROM medallion.run_models f "
+					 "          WHERE f.model = $1 AND f.status = 'success' AND f.published "
+					 "            AND f.ms IS NOT NULL "
+					 "            AND (f.message IS NULL OR f.message NOT LIKE 'incremental:%') "
+					 "          ORDER BY f.run_id DESC LIMIT 1) "
+					 "        UNION ALL "
+					 "        (SELECT * FROM medallion.run_models i "
+					 "          WHERE i.model = $1 AND i.status = 'success' AND i.published "
+					 "            AND i.ms IS NOT NULL AND i.rows IS NOT NULL AND i.message LIKE 'incremental:%' "
+					 "          ORDER BY i.run_id DESC LIMIT $2)) r",
+					 2, argtypes, values, NULL, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the past builds of model \"%s\"", model->name);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		double		one_ms = DatumGetFloat8(SPI_getbinval(tuple, desc, 1, &isnull));
+		double		one_rows;
+		bool		incremental = DatumGetBool(SPI_getbinval(tuple, desc, 3, &isnull));
+
+		one_rows = DatumGetFloat8(SPI_getbinval(tuple, desc, 2, &isnull));
+		if (!incremental)
+			*full_ms = one_ms;
+		else if (n < MAINTAIN_PAST_BUILDS)
+		{
+			ms[n] = one_ms;
+			rows[n] = isnull ? 0 : one_rows;
+			n++;
+		}
+	}
+	CatalogLeave(&session);
+	return n;
+}
+
+/*
+ * ChangesMaintainWeigh
+ *		Estimate what maintaining model would cost now, against its last
+ *		full build: nkeys keys to recompute, rows_per_key rows of the
+ *		model each, in a table of table_rows rows.  Fills *cost; returns
+ *		true when the estimate is no more than the full build's duration,
+ *		or when there is nothing to weigh (cost->weighed false: no full
+ *		build in the ledger, or one too short to weigh, and the ratio
+ *		guards decide).
+ *
+ * The rows written W = 2 * nkeys * rows_per_key (each key's rows out, its
+ * new rows in).  The estimate is fixed + rate * W.  From the model's
+ * past incremental builds (ms_i, W_i): fixed is the shortest of them (a
+ * build's cost that does not grow with its rows: the delta read, the
+ * keys, the statements), rate what the others took beyond it per row
+ * written.  Without two of them to tell the two apart, fixed is 0 and
+ * rate MAINTAIN_PRIOR_ROW_COST times the full build's cost per row.
+ */
+bool
+ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key, double table_rows,
+					 MaintainCost *cost)
+{
+	double		ms[MAINTAIN_PAST_BUILDS];
+	double		rows[MAINTAIN_PAST_BUILDS];
+	int			n = past_builds(model, &cost->full_ms, ms, rows);
+	double		written = 2.0 * (double) nkeys * Max(rows_per_key, 1.0);
+	double		fixed = 0;
+	double		rate = -1;
+
+	cost->estimate_ms = -1;
+	cost->weighed = false;
+	if (cost->full_ms < 0)
+		return true;
+	if (n >= 2)
+	{
+		double		beyond = 0;
+		double		counted = 0;
+
+		fixed = ms[0];
+		for (int i = 1; i < n; i++)
+			fixed = Min(fixed, ms[i]);
+		for (int i = 0; i < n; i++)
+		{
+			beyond += ms[i] - fixed;
+			counted += ms[i] > fixed ? rows[i] : 0;
+		}
+		if (counted > 0 && beyond > 0)
+			rate = beyond / counted;
+	}
+	if (rate < 0)
+	{
+		fixed = n > 0 ? Min(ms[0], cost->full_ms) : 0;
+		rate = MAINTAIN_PRIOR_ROW_COST * cost->full_ms / Max(table_rows, 1.0);
+	}
+	cost->estimate_ms = fixed + rate * written;
+	cost->weighed = cost->full_ms >= maintain_weighed_ms;
+	return !cost->weighed || cost->estimate_ms <= cost->full_ms;
+}
