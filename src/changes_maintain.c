@@ -185,7 +185,7 @@ ChangesCaptureMaintained(ModelDef *model, Query *query)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("model \"%s\" cannot be maintained incrementally", model->name),
 					 errdetail("Its query %s.", why),
-					 errhint("Define it with maintain => 'auto' to rebuild it whole, or write its query as a GROUP BY over one table.")));
+					 errhint("Define it with maintain => 'auto' to rebuild it whole, or write its query in a maintained class (docs/incremental-maintenance.md).")));
 		return;
 	}
 	CatalogEnter(&session);
@@ -330,11 +330,51 @@ count_of(const char *sql)
 	return row[0] ? strtoll(row[0], NULL, 10) : 0;
 }
 
+/* The JoinExpr of range table index rtindex in the join tree node, or NULL. */
+static JoinExpr *
+find_join(Node *node, Index rtindex)
+{
+	ListCell   *lc;
+	JoinExpr   *found = NULL;
+
+	check_stack_depth();
+	if (IsA(node, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) node;
+
+		if (join->rtindex == rtindex)
+			return join;
+		found = find_join(join->larg, rtindex);
+		return found != NULL ? found : find_join(join->rarg, rtindex);
+	}
+	if (IsA(node, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) node)->fromlist)
+		{
+			found = find_join(lfirst(lc), rtindex);
+			if (found != NULL)
+				return found;
+		}
+	}
+	return NULL;
+}
+
 /*
  * keys_query
  *		The query of the affected keys: the model's bound query reading d
  *		for the table at rtindex, its output the key columns (named as the
- *		model's), with no grouping, aggregates, HAVING nor order.
+ *		model's), with no grouping, aggregates, HAVING, DISTINCT, window
+ *		nor order.
+ *
+ *		A table on the right of a LEFT JOIN (joins keyed by a driving
+ *		table, the driving table on the left): the driving rows whose
+ *		matches changed are those the old or new images match through the
+ *		join's condition, whatever WHERE says of the columns it adds (a row
+ *		that lost its only match comes out NULL-extended, which WHERE may
+ *		now keep); so that join is made inner and WHERE dropped, which
+ *		gives the driving rows matching a changed row, a superset of the
+ *		affected keys.  The joins after it are LEFT JOINs too
+ *		(analyze_maintain.c): they keep every row.
  */
 static Query *
 keys_query(Query *bound, MaintainPlan *plan, Index rtindex, Oid d)
@@ -356,10 +396,27 @@ keys_query(Query *bound, MaintainPlan *plan, Index rtindex, Oid d)
 	q->groupDistinct = false;
 	q->havingQual = NULL;
 	q->hasAggs = false;
+	q->distinctClause = NIL;
+	q->windowClause = NIL;
+	q->hasWindowFuncs = false;
 	q->sortClause = NIL;
 	rte->relid = d;
 	rte->relkind = RELKIND_RELATION;
 	rte->inh = false;
+	foreach(lc, plan->tables)
+	{
+		MaintainTable *table = lfirst(lc);
+		JoinExpr   *join;
+
+		if (table->rtindex != rtindex || table->outer_join == 0)
+			continue;
+		join = find_join((Node *) q->jointree, table->outer_join);
+		if (join == NULL)
+			elog(ERROR, "could not find the LEFT JOIN of range table entry %u", table->outer_join);
+		join->jointype = JOIN_INNER;
+		rt_fetch(table->outer_join, q->rtable)->jointype = JOIN_INNER;
+		q->jointree->quals = NULL;
+	}
 	return q;
 }
 
