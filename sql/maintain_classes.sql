@@ -3,7 +3,7 @@
 -- src/analyze_maintain.c, docs/incremental-maintenance.md): SELECT
 -- DISTINCT (keyed by the whole output row), window functions of one
 -- PARTITION BY (keyed by the partition), joins keyed by a driving table
--- with LEFT JOINs after it.  Differential: after inserts, updates of keys
+-- with LEFT JOINs after it, UNION ALL of branches keyed alike.  Differential: after inserts, updates of keys
 -- and values, deletes and NULL keys the published table equals the
 -- model's query (EXCEPT ALL both ways, mc.diffs); the step's message says
 -- what ran.  And the plan's reasons for what stays outside.
@@ -76,15 +76,24 @@ SELECT medallion_create_model('mc_inner_left',
       FROM mc.orders o JOIN mc.customers c ON c.id = o.customer_id
       LEFT JOIN mc.regions r ON r.id = c.region_id AND r.label <> 'south'
      WHERE o.status = 'ok'$$, layer => 'gold');
-SELECT model, maintain FROM medallion_plan('mc_statuses mc_pairs mc_ranked mc_label_share mc_status_rank mc_left mc_left_where mc_inner_left')
+-- UNION ALL of branches keyed by the same output column: two GROUP BYs; a LEFT JOIN keyed by
+-- orders and a GROUP BY of regions
+SELECT medallion_create_model('mc_union',
+  $$SELECT customer_id AS k, 'orders' AS what, count(*) AS n FROM mc.orders GROUP BY customer_id
+    UNION ALL SELECT region_id, 'customers', count(*) FROM mc.customers GROUP BY region_id$$, layer => 'gold');
+SELECT medallion_create_model('mc_union_keyed',
+  $$SELECT o.id, c.name FROM mc.orders o LEFT JOIN mc.customers c ON c.id = o.customer_id
+    UNION ALL SELECT r.id, max(r.label) FROM mc.regions r GROUP BY r.id$$, layer => 'gold');
+SELECT model, maintain FROM medallion_plan('mc_statuses mc_pairs mc_ranked mc_label_share mc_status_rank mc_left mc_left_where mc_inner_left mc_union mc_union_keyed')
  ORDER BY model;
 
 CREATE VIEW mc.diffs AS
   SELECT mc.diff('mc_statuses') AS statuses, mc.diff('mc_pairs') AS pairs, mc.diff('mc_ranked') AS ranked,
          mc.diff('mc_label_share') AS label_share, mc.diff('mc_status_rank') AS status_rank,
          mc.diff('mc_left') AS "left", mc.diff('mc_left_where') AS left_where,
-         mc.diff('mc_inner_left') AS inner_left;
-\set models 'mc_statuses mc_pairs mc_ranked mc_label_share mc_status_rank mc_left mc_left_where mc_inner_left'
+         mc.diff('mc_inner_left') AS inner_left, mc.diff('mc_union') AS "union",
+         mc.diff('mc_union_keyed') AS union_keyed;
+\set models 'mc_statuses mc_pairs mc_ranked mc_label_share mc_status_rank mc_left mc_left_where mc_inner_left mc_union mc_union_keyed'
 SELECT model, status FROM mc.run(:'models');
 SELECT * FROM mc.diffs;
 
@@ -163,7 +172,19 @@ SELECT medallion_create_model('mc_o16',
   'SELECT c.id, o.amount FROM mc.orders o LEFT JOIN mc.customers c ON c.id = o.customer_id', layer => 'gold');
 SELECT medallion_create_model('mc_o17',
   'SELECT DISTINCT c.name FROM mc.orders o LEFT JOIN mc.customers c ON c.id = o.customer_id', layer => 'gold');
-SELECT model, maintain FROM medallion_plan('mc_o1 mc_o2 mc_o3 mc_o4 mc_o5 mc_o6 mc_o7 mc_o8 mc_o9 mc_o10 mc_o11 mc_o12 mc_o13 mc_o14 mc_o15 mc_o16 mc_o17')
+SELECT medallion_create_model('mc_o18',
+  $$SELECT customer_id, max(status) AS s FROM mc.orders GROUP BY customer_id
+    UNION ALL SELECT region_id, name FROM mc.customers GROUP BY region_id, name$$, layer => 'gold');
+SELECT medallion_create_model('mc_o19',
+  $$SELECT customer_id::bigint AS k, count(*) AS n FROM mc.orders GROUP BY 1
+    UNION ALL SELECT region_id, count(*) FROM mc.customers GROUP BY region_id$$, layer => 'gold');
+SELECT medallion_create_model('mc_o20',
+  $$SELECT customer_id, count(*) AS n FROM mc.orders GROUP BY customer_id
+    UNION ALL SELECT id, rank() OVER (ORDER BY id) FROM mc.customers$$, layer => 'gold');
+SELECT medallion_create_model('mc_o21',
+  $$SELECT customer_id, count(*) AS n FROM mc.orders GROUP BY customer_id
+    UNION ALL SELECT status::int, count(*) FROM mc.orders WHERE status ~ '^[0-9]+$' GROUP BY status::int$$, layer => 'gold');
+SELECT model, maintain FROM medallion_plan('mc_o1 mc_o2 mc_o3 mc_o4 mc_o5 mc_o6 mc_o7 mc_o8 mc_o9 mc_o10 mc_o11 mc_o12 mc_o13 mc_o14 mc_o15 mc_o16 mc_o17 mc_o18 mc_o19 mc_o20 mc_o21')
  ORDER BY length(model), model;
 -- maintain => 'incremental' refuses them with the reason
 \set VERBOSITY default

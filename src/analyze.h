@@ -39,6 +39,8 @@ typedef struct MaintainTable
 	List	   *columns;		/* char *: the columns the query reads */
 	Index		outer_join;		/* the LEFT JOIN it is the right (nullable) side
 								 * of (its range table index), or 0 */
+	Index		branch;			/* the UNION ALL branch whose query reads it
+								 * (its range table index), or 0 */
 } MaintainTable;
 
 /* What the key of a maintained model's output row is (analyze_maintain.c). */
@@ -47,7 +49,9 @@ typedef enum MaintainKeyKind
 	MAINTAIN_KEY_GROUP,			/* GROUP BY: a group */
 	MAINTAIN_KEY_ROW,			/* SELECT DISTINCT: the whole output row */
 	MAINTAIN_KEY_PARTITION,		/* window functions: their PARTITION BY */
-	MAINTAIN_KEY_DRIVING		/* joins: a unique key of the driving table */
+	MAINTAIN_KEY_DRIVING,		/* joins: a unique key of the driving table */
+	MAINTAIN_KEY_UNION			/* UNION ALL: the key every branch has, at the
+								 * same output columns */
 } MaintainKeyKind;
 
 /*

@@ -313,23 +313,87 @@ driving_key(Query *query, Index rtindex, Oid relid, List *tlist, MaintainPlan *p
 	return found;
 }
 
-/* Why a set operation is not maintained. */
-static const char *
-set_operation_reason(Node *node)
+/* Append the range table indexes of the leaves of the UNION ALL tree node to *leaves: false when not all UNION ALL. */
+static bool
+union_all_leaves(Node *node, List **leaves)
 {
-	SetOperationStmt *op = (SetOperationStmt *) node;
+	SetOperationStmt *op;
 
-	while (IsA(node, SetOperationStmt))
+	check_stack_depth();
+	if (IsA(node, RangeTblRef))
 	{
-		op = (SetOperationStmt *) node;
-		if (op->op != SETOP_UNION || !op->all)
-			return "uses UNION, INTERSECT or EXCEPT";
-		if (IsA(op->rarg, SetOperationStmt) &&
-			set_operation_reason(op->rarg) != NULL)
-			return "uses UNION, INTERSECT or EXCEPT";
-		node = op->larg;
+		*leaves = lappend_int(*leaves, ((RangeTblRef *) node)->rtindex);
+		return true;
 	}
-	return "uses UNION ALL (its branches are not maintained apart: rebuilt whole)";
+	op = (SetOperationStmt *) node;
+	if (op->op != SETOP_UNION || !op->all)
+		return false;
+	return union_all_leaves(op->larg, leaves) && union_all_leaves(op->rarg, leaves);
+}
+
+/*
+ * union_keys
+ *		UNION ALL: every branch in a maintained class, each keyed by the
+ *		same output columns, of the types of the union's columns, and every
+ *		table read once.  The key is those columns: the union's rows of a
+ *		key are each branch's rows of that key, a function of the branch's
+ *		input rows carrying it.  Fills plan: why not, or NULL.
+ */
+static const char *
+union_keys(Query *query, MaintainPlan *plan)
+{
+	List	   *leaves = NIL;
+	ListCell   *lc;
+	ListCell   *lk;
+
+	if (!union_all_leaves(query->setOperations, &leaves))
+		return "uses UNION, INTERSECT or EXCEPT";
+	foreach(lc, leaves)
+	{
+		Index		branch = lfirst_int(lc);
+		RangeTblEntry *rte = rt_fetch(branch, query->rtable);
+		MaintainPlan bp;
+		const char *why;
+
+		if (rte->rtekind != RTE_SUBQUERY)
+			return "uses UNION ALL of something other than queries";
+		why = MaintainClassify(rte->subquery, &bp);
+		if (why != NULL)
+			return psprintf("has a UNION ALL branch that %s", why);
+		if (foreach_current_index(lc) == 0)
+			plan->key_resnos = bp.key_resnos;
+		else if (list_difference_int(bp.key_resnos, plan->key_resnos) != NIL ||
+				 list_difference_int(plan->key_resnos, bp.key_resnos) != NIL)
+			return "has UNION ALL branches keyed by different output columns";
+		foreach(lk, plan->key_resnos)
+		{
+			TargetEntry *top = list_nth(query->targetList, lfirst_int(lk) - 1);
+			TargetEntry *tle = list_nth(rte->subquery->targetList, lfirst_int(lk) - 1);
+
+			if (exprType((Node *) tle->expr) != exprType((Node *) top->expr))
+				return psprintf("has a UNION ALL branch whose key column \"%s\" is of another type",
+								top->resname);
+		}
+		foreach(lk, bp.tables)
+		{
+			MaintainTable *table = lfirst(lk);
+			ListCell   *lt;
+
+			foreach(lt, plan->tables)
+			{
+				if (((MaintainTable *) lfirst(lt))->relid == table->relid)
+					return psprintf("reads %s twice", reason_relation(table->relid));
+			}
+			table->branch = branch;
+			plan->tables = lappend(plan->tables, table);
+		}
+	}
+	foreach(lk, plan->key_resnos)
+		plan->keys = lappend(plan->keys,
+							 pstrdup(((TargetEntry *) list_nth(query->targetList, lfirst_int(lk) - 1))->resname));
+	plan->key_kind = MAINTAIN_KEY_UNION;
+	plan->grouped = true;
+	return NULL;
 }
 
 /* Add tle, an output column of query, to plan's keys: why not, or NULL. */
@@ -471,8 +535,6 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 	memset(plan, 0, sizeof(MaintainPlan));
 	if (query->commandType != CMD_SELECT || query->utilityStmt != NULL)
 		return "is not a SELECT";
-	if (query->setOperations != NULL)
-		return set_operation_reason(query->setOperations);
 	if (query->cteList != NIL)
 		return "uses WITH";
 	if (query->hasTargetSRFs)
@@ -489,6 +551,8 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 		return "locks rows (FOR UPDATE or SHARE)";
 	if (query->hasRecursive)
 		return "uses WITH RECURSIVE";
+	if (query->setOperations != NULL)
+		return union_keys(query, plan);
 	if (query->jointree->fromlist == NIL)
 		return "reads no table";
 	why = check_join_tree(query, (Node *) query->jointree, &shape);

@@ -361,10 +361,10 @@ find_join(Node *node, Index rtindex)
 
 /*
  * keys_query
- *		The query of the affected keys: the model's bound query reading d
- *		for the table at rtindex, its output the key columns (named as the
- *		model's), with no grouping, aggregates, HAVING, DISTINCT, window
- *		nor order.
+ *		The query of the affected keys: the model's bound query (UNION ALL:
+ *		the branch that reads table) reading d for table, its output the
+ *		key columns (named as the model's), with no grouping, aggregates,
+ *		HAVING, DISTINCT, window nor order.
  *
  *		A table on the right of a LEFT JOIN (joins keyed by a driving
  *		table, the driving table on the left): the driving rows whose
@@ -377,19 +377,25 @@ find_join(Node *node, Index rtindex)
  *		(analyze_maintain.c): they keep every row.
  */
 static Query *
-keys_query(Query *bound, MaintainPlan *plan, Index rtindex, Oid d)
+keys_query(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d)
 {
-	Query	   *q = copyObject(bound);
-	RangeTblEntry *rte = rt_fetch(rtindex, q->rtable);
+	Query	   *q;
+	RangeTblEntry *rte;
 	List	   *tlist = NIL;
 	ListCell   *lc;
 
+	/* UNION ALL: the keys of the branch that reads the table */
+	if (table->branch != 0)
+		bound = rt_fetch(table->branch, bound->rtable)->subquery;
+	q = copyObject(bound);
+	rte = rt_fetch(table->rtindex, q->rtable);
 	foreach(lc, plan->key_resnos)
 	{
 		TargetEntry *tle = list_nth(q->targetList, lfirst_int(lc) - 1);
 
 		tlist = lappend(tlist, makeTargetEntry(copyObject(tle->expr), list_length(tlist) + 1,
-											   pstrdup(tle->resname), false));
+											   pstrdup(list_nth(plan->keys, foreach_current_index(lc))),
+											   false));
 	}
 	q->targetList = tlist;
 	q->groupClause = NIL;
@@ -403,14 +409,10 @@ keys_query(Query *bound, MaintainPlan *plan, Index rtindex, Oid d)
 	rte->relid = d;
 	rte->relkind = RELKIND_RELATION;
 	rte->inh = false;
-	foreach(lc, plan->tables)
+	if (table->outer_join != 0)
 	{
-		MaintainTable *table = lfirst(lc);
-		JoinExpr   *join;
+		JoinExpr   *join = find_join((Node *) q->jointree, table->outer_join);
 
-		if (table->rtindex != rtindex || table->outer_join == 0)
-			continue;
-		join = find_join((Node *) q->jointree, table->outer_join);
 		if (join == NULL)
 			elog(ERROR, "could not find the LEFT JOIN of range table entry %u", table->outer_join);
 		join->jointype = JOIN_INNER;
@@ -723,7 +725,7 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 		k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
 		if (source != NULL)
 		{
-			keys.query = keys_query(bound->query, &plan, source->rtindex, source_copy);
+			keys.query = keys_query(bound->query, &plan, source, source_copy);
 			(void) BuildFillHeapBound(k, &keys, psprintf("the keys model \"%s\" recomputes", model->name),
 									  NIL, NIL);
 		}

@@ -349,6 +349,9 @@ plan_maintain(ModelDef *model)
 		why = ChangesMaintainUncaptured(&plan, true);
 	if (why != NULL)
 		return psprintf("full: %s", why);
+	if (plan.key_kind == MAINTAIN_KEY_UNION)
+		return psprintf("incremental: the rows of the keys its tables' changes touch, in every UNION ALL branch (%s)",
+						SqlNameList(plan.keys));
 	if (plan.grouped)
 	{
 		const char *unit = plan.key_kind == MAINTAIN_KEY_ROW ? "distinct rows" :
