@@ -38,8 +38,12 @@
  *   (NULL-extended or not), and a change to any table maps to driving
  *   keys through the join (changes_maintain.c).  Each table read once.
  *
- * All: nothing that is not immutable, no subquery, set operation,
- * DISTINCT ON, grouping sets, LIMIT, set-returning function in the
+ *   UNION ALL of branches each in one of those classes, keyed by the
+ *   same output columns of the union's types, each table read by one
+ *   branch: the union's rows of a key are each branch's rows of it.
+ *
+ * All: nothing that is not immutable, no subquery, set operation other
+ * than UNION ALL, DISTINCT ON, grouping sets, LIMIT, set-returning function in the
  * output, row locks or TABLESAMPLE, and no row-level security on a table
  * read.  A LEFT JOIN only in the last class: a group, a distinct row or
  * a partition may take its key from the NULL-extended side, which an old
