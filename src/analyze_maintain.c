@@ -43,15 +43,16 @@
  *   branch: the union's rows of a key are each branch's rows of it.
  *
  * All: nothing that is not immutable, no subquery, set operation other
- * than UNION ALL, DISTINCT ON, grouping sets, LIMIT, set-returning function in the
- * output, row locks or TABLESAMPLE, and no row-level security on a table
- * read.  A LEFT JOIN only in the last class: a group, a distinct row or
- * a partition may take its key from the NULL-extended side, which an old
- * image does not give.
+ * than UNION ALL, DISTINCT ON, grouping sets, LIMIT, set-returning
+ * function in the output, row locks or TABLESAMPLE, and no row-level
+ * security on a table read.  A LEFT JOIN only in joins keyed by a
+ * driving table: a group, a distinct row or a partition may take its key
+ * from the NULL-extended side, which an old image does not give.
  *
  * Anything else is rebuilt whole; MaintainClassify says why, in words a
- * model's author can act on ("has windows with different PARTITION BY").  Nothing here is
- * a user annotation: the class is derived from the query alone.
+ * model's author can act on ("has windows with different PARTITION
+ * BY").  Nothing here is a user annotation: the class is derived from
+ * the query alone.
  *
  *-------------------------------------------------------------------------
  */
