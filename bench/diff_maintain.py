@@ -57,9 +57,12 @@ own) and the minimal case printed as a SQL script.  --sabotage makes up a
 maintenance bug, to see that.
 
 Most runs should maintain, or the harness tests rebuilds: --class-share
-(0.6) of the queries are drawn from the class maintained alone (a GROUP BY
-over the fact, a GROUP BY over inner joins on the dimensions' keys, an
-inner join carrying a unique key of the fact or of a dimension), and
+(0.6) of the queries are drawn from the classes maintained alone (a GROUP
+BY over the fact, a GROUP BY over inner joins on the dimensions' keys, an
+inner join carrying a unique key of the fact or of a dimension, such a
+join with LEFT JOINs after the inner ones, a SELECT DISTINCT, windows of
+one PARTITION BY that is an output column, windows over groups, a UNION
+ALL of GROUP BYs keyed by their first column), and
 --small-batches (0.5) of the batches are one or two statements touching a
 few rows of one table (a delta under the cost guard's 20%, one table
 changed).  At the end it counts how the models were planned
@@ -487,9 +490,11 @@ class QueryMaker:
                            f"max({e}) IS NOT NULL", f"min({e}) IS NULL" if rng.random() < 0.3 else "count(*) <> 2",
                            f"sum({self.expr(aliases, 'int', plain=True)[0]}) > {rng.randint(-10, 100)}"])
 
-    def window(self, aliases):
+    def window(self, aliases, p=None):
+        """(a window function, its type); over PARTITION BY p when given."""
         rng = self.rng
-        p, _ = self.expr(aliases, rng.choice(["int", "text", "date"]))
+        if p is None:
+            p, _ = self.expr(aliases, rng.choice(["int", "text", "date"]))
         o, _ = self.expr(aliases, rng.choice(["int", "numeric", "text", "date", "float"]), plain=True)
         v, t = self.expr(aliases, rng.choice(["int", "numeric", "float"]), plain=True)
         r = rng.random()
@@ -508,24 +513,41 @@ class QueryMaker:
         return f"count(*) OVER (PARTITION BY {p})", "bigint"
 
     def class_query(self):
-        """A query of the class maintained (docs/incremental-maintenance.md):
+        """A query of the classes maintained (docs/incremental-maintenance.md):
         a GROUP BY over the fact alone, a GROUP BY over the fact and
         dimensions joined on their keys by inner joins, or such a join
         without grouping whose output carries a unique key of the fact (or,
         over a dimension and others joined on their groups, the dimension's
-        rid)."""
+        rid); the same join with LEFT JOINs after the inner ones; a SELECT
+        DISTINCT, windows of one PARTITION BY that is an output column, or
+        windows over the groups of a GROUP BY, over the fact and inner
+        joins; a UNION ALL of GROUP BYs keyed by their first column."""
         rng = self.rng
-        shape = rng.choices(["group1", "groupjoin", "spj"], weights=[40, 30, 30])[0]
-        q = Query("spj" if shape == "spj" else "group")
+        shape = rng.choices(["group1", "groupjoin", "spj", "spjleft", "distinct", "window", "groupwindow", "union"],
+                            weights=[40, 30, 30, 20, 15, 20, 10, 15])[0]
+        if shape == "union":
+            return self.class_union()
+        q = Query({"spj": "spj", "spjleft": "spj", "distinct": "distinct", "window": "window"}.get(shape, "group"))
         dims = list(self.s.dims)
         rng.shuffle(dims)
-        if shape == "spj" and rng.random() < 0.25:
+        if shape == "spjleft":
+            # inner joins, then LEFT JOINs (one of whose ON may test the dimension too)
+            ninner = rng.choice([0, 0, 1])
+            for n, d in enumerate(dims[:ninner + rng.choice([1, 1, 2])]):
+                j = int(d.name[1:])
+                on = f"f.k{j} = {d.alias}.k"
+                if rng.random() < 0.25:
+                    on += " AND " + self.pred([d.alias], depth=1)
+                q.joins.append(("JOIN" if n < ninner else "LEFT JOIN", d.name, d.alias, on))
+            key = [f"f.{c}" for c in self.s.fact.key]
+        elif shape == "spj" and rng.random() < 0.25:
             q.base = dims.pop().alias
             for d in dims[:rng.choice([1, 1, 2])]:
                 q.joins.append(("JOIN", d.name, d.alias, f"{q.base}.grp = {d.alias}.grp"))
             key = [f"{q.base}.rid"]
         else:
-            n = 0 if shape == "group1" else rng.choice([1, 1, 2, 3]) if shape == "groupjoin" else rng.choice([1, 1, 2])
+            n = 0 if shape == "group1" else rng.choice([1, 1, 2, 3]) if shape == "groupjoin" else \
+                rng.choice([0, 1, 1, 2]) if shape in ("distinct", "window", "groupwindow") else rng.choice([1, 1, 2])
             for d in dims[:n]:
                 j = int(d.name[1:])
                 on = f"f.k{j} = {d.alias}.k"
@@ -536,24 +558,68 @@ class QueryMaker:
         aliases = [q.base] + [j[2] for j in q.joins]
         if rng.random() < 0.5:
             q.where = self.pred(aliases)
-        if shape == "spj":
+        if shape in ("spj", "spjleft"):
             types = dict(self.cols(aliases))
             q.items = [(k, types[k]) for k in key]
             for _ in range(rng.randint(1, 4)):
                 q.items.append(self.expr(aliases))
             rng.shuffle(q.items)
             return q
+        if shape == "distinct":
+            for _ in range(rng.randint(1, 4)):
+                q.items.append(self.expr(aliases))
+            return q
+        if shape == "window":
+            for _ in range(rng.randint(0, 2)):
+                q.items.append(self.expr(aliases))
+            p, t = self.expr(aliases, rng.choice(["int", "text", "date"]))
+            q.items.insert(rng.randint(0, len(q.items)), (p, t))
+            for _ in range(rng.randint(1, 3)):
+                q.items.append(self.window(aliases, p))
+            return q
         nkeys = rng.choice([1, 1, 2, 2, 3])
-        for _ in range(nkeys):
-            e, t = self.expr(aliases)
-            if t == "float":
-                e, t = self.expr(aliases, "float", plain=True)
+        for n in range(nkeys):
+            if shape == "groupwindow" and n == 0:
+                e, t = self.expr(aliases, rng.choice(["int", "text", "date"]))   # the partition key: no float
+            else:
+                e, t = self.expr(aliases)
+                if t == "float":      # a float key, only as it is stored
+                    e, t = self.expr(aliases, "float", plain=True)
             q.items.append((e, t))
         q.nkeys = nkeys
         for _ in range(rng.randint(1, 4)):
             q.items.append(self.aggregate(aliases))
         if rng.random() < 0.35:
             q.having = self.having(aliases)
+        if shape == "groupwindow":
+            # windows over the groups, partitioned by the first key
+            k = q.items[0][0]
+            o = q.items[nkeys - 1][0] if nkeys > 1 and q.items[nkeys - 1][1] != "float" else "count(*)"
+            q.items.append(rng.choice([(f"dense_rank() OVER (PARTITION BY {k} ORDER BY {o})", "bigint"),
+                                       (f"sum(count(*)) OVER (PARTITION BY {k})", "numeric"),
+                                       (f"count(*) OVER (PARTITION BY {k})", "bigint")]))
+        return q
+
+    def class_union(self):
+        """A UNION ALL of GROUP BYs keyed by their first column (of one type), each over a table of its own."""
+        rng = self.rng
+        q = Query("union")
+        t0 = rng.choice(["int", "text", "date"])
+        tables = [self.s.fact] + list(self.s.dims)
+        rng.shuffle(tables)
+        for t in tables[:rng.choice([2, 2, 3])]:
+            b = Query("group")
+            b.base = t.alias
+            if rng.random() < 0.4:
+                b.where = self.pred([t.alias])
+            e, _ = self.expr([t.alias], t0)
+            b.items.append((f"({e})::{TYPE_SQL[t0]}", t0))
+            b.nkeys = 1
+            b.items.append(("count(*)", "bigint"))
+            c, _ = self.expr([t.alias], "int", plain=True)
+            b.items.append((rng.choice([f"count({c})", f"count(DISTINCT {c})", f"coalesce(sum({c}), 0)::bigint"]),
+                            "bigint"))
+            q.branches.append(b)
         return q
 
     def make(self):
@@ -1193,6 +1259,11 @@ class Round:
                     how = (message or "").split(":", 1)[0] if (message or "").startswith(("incremental:", "full:")) \
                         else "other"
                     stats["how_" + how] = stats.get("how_" + how, 0) + 1
+                    if how == "incremental":
+                        kind = getattr(q, "kind", "downstream")
+                        kind += "+window" if kind == "group" and " OVER (" in sql else \
+                            "+left" if kind == "spj" and "LEFT JOIN" in sql else ""
+                        stats["inc_kind"][kind] = stats["inc_kind"].get(kind, 0) + 1
                     if how == "full":
                         why = re.sub(r"[0-9][0-9,]*", "N", message.split(";")[0])[:70]
                         stats["why_full"][why] = stats["why_full"].get(why, 0) + 1
@@ -1406,7 +1477,7 @@ def main():
     start = time.time()
     deadline = start + args.time_limit if args.time_limit else float("inf")
     stats = {"cases": 0, "mismatches": 0, "errors": 0, "batches": 0, "models": 0, "invalid": 0, "refused": 0,
-             "statements": 0, "failed": 0, "fallbacks": 0, "why_full": {}, "refused_now": 0}
+             "statements": 0, "failed": 0, "fallbacks": 0, "why_full": {}, "refused_now": 0, "inc_kind": {}}
     probe = Db(args, "postgres")
     with probe.connect("postgres") as c:
         twophase = int(c.execute("SHOW max_prepared_transactions").fetchone()[0])
@@ -1464,6 +1535,8 @@ def main():
           f"{sum(v for k, v in stats.items() if k.startswith('plan_') and k not in ('plan_incremental', 'plan_full'))} other")
     print(f"  steps built: {stats.get('how_incremental', 0)} incremental:, {stats.get('how_full', 0)} full:, "
           f"{stats.get('how_other', 0)} other (views, up to date, models not maintained)", flush=True)
+    print("  incremental steps by query: " + (", ".join(f"{k} {v}" for k, v in sorted(stats["inc_kind"].items()))
+                                               or "none"), flush=True)
     for why, n in sorted(stats["why_full"].items(), key=lambda x: -x[1])[:10]:
         print(f"    {n:7d}  {why}", flush=True)
     return 0 if ok and stats["mismatches"] == 0 and stats["errors"] == 0 else 1

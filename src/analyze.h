@@ -37,17 +37,35 @@ typedef struct MaintainTable
 	Oid			relid;
 	Index		rtindex;		/* its range table entry */
 	List	   *columns;		/* char *: the columns the query reads */
+	Index		outer_join;		/* the LEFT JOIN it is the right (nullable) side
+								 * of (its range table index), or 0 */
+	Index		branch;			/* the UNION ALL branch whose query reads it
+								 * (its range table index), or 0 */
 } MaintainTable;
+
+/* What the key of a maintained model's output row is (analyze_maintain.c). */
+typedef enum MaintainKeyKind
+{
+	MAINTAIN_KEY_GROUP,			/* GROUP BY: a group */
+	MAINTAIN_KEY_ROW,			/* SELECT DISTINCT: the whole output row */
+	MAINTAIN_KEY_PARTITION,		/* window functions: their PARTITION BY */
+	MAINTAIN_KEY_DRIVING,		/* joins: a unique key of the driving table */
+	MAINTAIN_KEY_UNION			/* UNION ALL: the key every branch has, at the
+								 * same output columns */
+} MaintainKeyKind;
 
 /*
  * A table model that can be maintained from its inputs' row deltas
- * (analyze_maintain.c): a GROUP BY over one table or inner joins
- * (grouped), or inner joins whose output carries a unique key of one of
- * its tables, the driving table.
+ * (analyze_maintain.c): a GROUP BY, a SELECT DISTINCT or window functions
+ * of one PARTITION BY over one table or inner joins (grouped: keyed by
+ * output values), or inner joins, then LEFT JOINs, whose output carries a
+ * unique key of one of its preserved tables, the driving table.
  */
 typedef struct MaintainPlan
 {
-	bool		grouped;		/* GROUP BY (over one table or a join) */
+	MaintainKeyKind key_kind;
+	bool		grouped;		/* keyed by output values: a group, a distinct
+								 * row or a partition */
 	List	   *tables;			/* MaintainTable *, in range table order */
 	Oid			driving;		/* the table whose key the output carries; grouped: the
 								 * one table (InvalidOid over a join) */

@@ -17,24 +17,42 @@
  *   aggregates, WHERE and HAVING, every grouping expression an output
  *   column of a type whose equality operator is built in.  A change to
  *   one table maps to groups through the others (changes_maintain.c).
+ *   The same holds of the two next classes, keyed by output values too.
+ *
+ *   SELECT DISTINCT over one table or inner joins, no grouping nor
+ *   aggregate: the key is the whole output row, every column of a type
+ *   whose equality is built in.
+ *
+ *   Window functions over one table, inner joins, or a GROUP BY of them:
+ *   every window the same PARTITION BY, of output columns (no aggregate)
+ *   whose equality is built in: the key is the partition, whose rows
+ *   depend on its own input rows only.
  *
  *   Joins keyed by a driving table (select-project-join): plain or
- *   partitioned tables joined by inner joins (or listed in FROM), WHERE,
- *   no grouping nor aggregate, the output carrying every column of a
- *   unique index of one table (its primary key, or a unique index of NOT
+ *   partitioned tables joined by inner joins (or listed in FROM), then
+ *   LEFT JOINs each of one table, WHERE, no grouping nor aggregate, the
+ *   output carrying every column of a unique index of one table not on
+ *   the right of a LEFT JOIN (its primary key, or a unique index of NOT
  *   NULL columns, no expression nor predicate): that table drives, each
- *   output row belongs to the key of the driving row it came from, and a
- *   change to any table maps to driving keys through the join
- *   (changes_maintain.c).  Each table read once.
+ *   output row belongs to the key of the driving row it came from
+ *   (NULL-extended or not), and a change to any table maps to driving
+ *   keys through the join (changes_maintain.c).  Each table read once.
  *
- * Both: nothing that is not immutable, no subquery, set operation, window
- * function, DISTINCT, grouping sets, LIMIT, set-returning function in the
- * output, row locks or TABLESAMPLE, and no row-level security on a table
- * read.
+ *   UNION ALL of branches each in one of those classes, keyed by the
+ *   same output columns of the union's types, each table read by one
+ *   branch: the union's rows of a key are each branch's rows of it.
+ *
+ * All: nothing that is not immutable, no subquery, set operation other
+ * than UNION ALL, DISTINCT ON, grouping sets, LIMIT, set-returning
+ * function in the output, row locks or TABLESAMPLE, and no row-level
+ * security on a table read.  A LEFT JOIN only in joins keyed by a
+ * driving table: a group, a distinct row or a partition may take its key
+ * from the NULL-extended side, which an old image does not give.
  *
  * Anything else is rebuilt whole; MaintainClassify says why, in words a
- * model's author can act on ("uses a window function").  Nothing here is
- * a user annotation: the class is derived from the query alone.
+ * model's author can act on ("has windows with different PARTITION
+ * BY").  Nothing here is a user annotation: the class is derived from
+ * the query alone.
  *
  *-------------------------------------------------------------------------
  */
@@ -49,6 +67,7 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
@@ -141,16 +160,28 @@ check_relation(RangeTblEntry *rte)
 	return NULL;
 }
 
+/* The tables of a join tree, as check_join_tree finds them. */
+typedef struct JoinShape
+{
+	List	   *rtindexes;		/* int: each table's range table index */
+	List	   *outer_joins;	/* int, alike: the LEFT JOIN whose right side it
+								 * is (its range table index), or 0 */
+	int			nleft;			/* LEFT JOINs seen */
+} JoinShape;
+
 /*
  * check_join_tree
- *		Walk the join tree node: inner joins of tables only; appends each
- *		table's range table index to *rtindexes.  Why not, or NULL.
+ *		Walk the join tree node: tables joined by inner joins, then by LEFT
+ *		JOINs each of one table (a left-deep chain: every join above a LEFT
+ *		JOIN a LEFT JOIN too, nothing listed in FROM beside it); appends
+ *		each table to shape.  Why not, or NULL.
  */
 static const char *
-check_join_tree(Query *query, Node *node, List **rtindexes)
+check_join_tree(Query *query, Node *node, JoinShape *shape)
 {
 	ListCell   *lc;
 	const char *why;
+	int			nleft = shape->nleft;
 
 	check_stack_depth();
 	if (IsA(node, RangeTblRef))
@@ -159,26 +190,56 @@ check_join_tree(Query *query, Node *node, List **rtindexes)
 
 		why = check_relation(rt_fetch(rtindex, query->rtable));
 		if (why == NULL)
-			*rtindexes = lappend_int(*rtindexes, rtindex);
+		{
+			shape->rtindexes = lappend_int(shape->rtindexes, rtindex);
+			shape->outer_joins = lappend_int(shape->outer_joins, 0);
+		}
 		return why;
 	}
 	if (IsA(node, JoinExpr))
 	{
 		JoinExpr   *join = (JoinExpr *) node;
 
-		if (join->jointype != JOIN_INNER)
-			return "uses an outer join";
-		why = check_join_tree(query, join->larg, rtindexes);
-		return why != NULL ? why : check_join_tree(query, join->rarg, rtindexes);
+		switch (join->jointype)
+		{
+			case JOIN_INNER:
+				why = check_join_tree(query, join->larg, shape);
+				if (why == NULL)
+					why = check_join_tree(query, join->rarg, shape);
+				if (why == NULL && shape->nleft != nleft)
+					why = "joins by an inner join after a LEFT JOIN";
+				return why;
+			case JOIN_LEFT:
+				if (!IsA(join->rarg, RangeTblRef))
+					return "uses a LEFT JOIN whose right side is not one table";
+				why = check_join_tree(query, join->larg, shape);
+				if (why == NULL)
+					why = check_join_tree(query, join->rarg, shape);
+				if (why == NULL)
+				{
+					llast_int(shape->outer_joins) = join->rtindex;
+					shape->nleft++;
+				}
+				return why;
+			case JOIN_RIGHT:
+			case JOIN_FULL:
+				return "uses a RIGHT or FULL join";
+			default:
+				return "uses an outer join";
+		}
 	}
 	if (IsA(node, FromExpr))
 	{
-		foreach(lc, ((FromExpr *) node)->fromlist)
+		List	   *fromlist = ((FromExpr *) node)->fromlist;
+
+		foreach(lc, fromlist)
 		{
-			why = check_join_tree(query, lfirst(lc), rtindexes);
+			why = check_join_tree(query, lfirst(lc), shape);
 			if (why != NULL)
 				return why;
 		}
+		if (shape->nleft != nleft && list_length(fromlist) > 1)
+			return "lists tables in FROM beside a LEFT JOIN";
 		return NULL;
 	}
 	return "reads something other than a table";
@@ -257,6 +318,210 @@ driving_key(Query *query, Index rtindex, Oid relid, List *tlist, MaintainPlan *p
 	return found;
 }
 
+/* Append the range table indexes of the leaves of the UNION ALL tree node to *leaves: false when not all UNION ALL. */
+static bool
+union_all_leaves(Node *node, List **leaves)
+{
+	SetOperationStmt *op;
+
+	check_stack_depth();
+	if (IsA(node, RangeTblRef))
+	{
+		*leaves = lappend_int(*leaves, ((RangeTblRef *) node)->rtindex);
+		return true;
+	}
+	op = (SetOperationStmt *) node;
+	if (op->op != SETOP_UNION || !op->all)
+		return false;
+	return union_all_leaves(op->larg, leaves) && union_all_leaves(op->rarg, leaves);
+}
+
+/*
+ * union_keys
+ *		UNION ALL: every branch in a maintained class, each keyed by the
+ *		same output columns, of the types of the union's columns, and every
+ *		table read once.  The key is those columns: the union's rows of a
+ *		key are each branch's rows of that key, a function of the branch's
+ *		input rows carrying it.  Fills plan: why not, or NULL.
+ */
+static const char *
+union_keys(Query *query, MaintainPlan *plan)
+{
+	List	   *leaves = NIL;
+	ListCell   *lc;
+	ListCell   *lk;
+
+	if (!union_all_leaves(query->setOperations, &leaves))
+		return "uses UNION, INTERSECT or EXCEPT";
+	foreach(lc, leaves)
+	{
+		Index		branch = lfirst_int(lc);
+		RangeTblEntry *rte = rt_fetch(branch, query->rtable);
+		MaintainPlan bp;
+		const char *why;
+
+		if (rte->rtekind != RTE_SUBQUERY)
+			return "uses UNION ALL of something other than queries";
+		why = MaintainClassify(rte->subquery, &bp);
+		if (why != NULL)
+			return psprintf("has a UNION ALL branch that %s", why);
+		if (foreach_current_index(lc) == 0)
+			plan->key_resnos = bp.key_resnos;
+		else if (list_difference_int(bp.key_resnos, plan->key_resnos) != NIL ||
+				 list_difference_int(plan->key_resnos, bp.key_resnos) != NIL)
+			return "has UNION ALL branches keyed by different output columns";
+		foreach(lk, plan->key_resnos)
+		{
+			TargetEntry *top = list_nth(query->targetList, lfirst_int(lk) - 1);
+			TargetEntry *tle = list_nth(rte->subquery->targetList, lfirst_int(lk) - 1);
+
+			if (exprType((Node *) tle->expr) != exprType((Node *) top->expr))
+				return psprintf("has a UNION ALL branch whose key column \"%s\" is of another type",
+								top->resname);
+		}
+		foreach(lk, bp.tables)
+		{
+			MaintainTable *table = lfirst(lk);
+			ListCell   *lt;
+
+			foreach(lt, plan->tables)
+			{
+				if (((MaintainTable *) lfirst(lt))->relid == table->relid)
+					return psprintf("reads %s twice", reason_relation(table->relid));
+			}
+			table->branch = branch;
+			plan->tables = lappend(plan->tables, table);
+		}
+	}
+	foreach(lk, plan->key_resnos)
+		plan->keys = lappend(plan->keys,
+							 pstrdup(((TargetEntry *) list_nth(query->targetList, lfirst_int(lk) - 1))->resname));
+	plan->key_kind = MAINTAIN_KEY_UNION;
+	plan->grouped = true;
+	return NULL;
+}
+
+/* Add tle, an output column of query, to plan's keys: why not, or NULL. */
+static const char *
+add_key(TargetEntry *tle, const char *what, MaintainPlan *plan)
+{
+	Oid			type = exprType((Node *) tle->expr);
+
+	if (tle->resjunk || tle->resname == NULL)
+		return psprintf("%s an expression that is not an output column", what);
+	if (!builtin_equality(type))
+		return psprintf("%s \"%s\", of type %s, whose equality is not built in",
+						what, tle->resname, format_type_be(type));
+	plan->keys = lappend(plan->keys, pstrdup(tle->resname));
+	plan->key_resnos = lappend_int(plan->key_resnos, tle->resno);
+	return NULL;
+}
+
+/*
+ * window_keys
+ *		Window functions: every window the same PARTITION BY, of output
+ *		columns (none an aggregate), the key.  Why not, or NULL.
+ */
+static const char *
+window_keys(Query *query, MaintainPlan *plan)
+{
+	List	   *partition = NIL;	/* TargetEntry *: the first window's */
+	ListCell   *lc;
+	ListCell   *lp;
+	const char *why;
+
+	foreach(lc, query->windowClause)
+	{
+		WindowClause *wc = lfirst(lc);
+		List	   *tles = NIL;
+
+		if (wc->partitionClause == NIL)
+			return "uses a window function without PARTITION BY";
+		foreach(lp, wc->partitionClause)
+			tles = list_append_unique_ptr(tles, get_sortgroupclause_tle(lfirst(lp), query->targetList));
+		if (foreach_current_index(lc) == 0)
+			partition = tles;
+		else if (list_difference_ptr(tles, partition) != NIL ||
+				 list_difference_ptr(partition, tles) != NIL)
+			return "has windows with different PARTITION BY";
+	}
+	foreach(lp, partition)
+	{
+		TargetEntry *tle = lfirst(lp);
+
+		if (contain_agg_clause((Node *) tle->expr))
+			return "partitions by an aggregate";
+		why = add_key(tle, "partitions by", plan);
+		if (why != NULL)
+			return why;
+	}
+	plan->key_kind = MAINTAIN_KEY_PARTITION;
+	return NULL;
+}
+
+/*
+ * output_keys
+ *		The key of each output row of query when it is one of a group, a
+ *		distinct row or a partition (plan->grouped), into plan: why not,
+ *		or NULL.  Not a query of those: NULL, plan->grouped false.
+ */
+static const char *
+output_keys(Query *query, JoinShape *shape, MaintainPlan *plan)
+{
+	ListCell   *lc;
+	const char *why;
+	const char *what;
+
+	if (query->hasWindowFuncs)
+	{
+		if (query->distinctClause != NIL)
+			return "uses DISTINCT with a window function";
+		if (query->hasAggs && query->groupClause == NIL)
+			return "aggregates without GROUP BY (one row: rebuilt whole)";
+		what = "a window function";
+		why = window_keys(query, plan);
+	}
+	else if (query->distinctClause != NIL)
+	{
+		if (query->groupClause != NIL || query->hasAggs)
+			return "uses DISTINCT with GROUP BY or aggregates";
+		what = "DISTINCT";
+		plan->key_kind = MAINTAIN_KEY_ROW;
+		why = NULL;
+		foreach(lc, query->targetList)
+		{
+			if (!((TargetEntry *) lfirst(lc))->resjunk)
+				why = add_key(lfirst(lc), "is DISTINCT over", plan);
+			if (why != NULL)
+				break;
+		}
+	}
+	else if (query->groupClause != NIL)
+	{
+		/* every grouping expression an output column whose type compares by a built-in = */
+		what = "GROUP BY";
+		plan->key_kind = MAINTAIN_KEY_GROUP;
+		why = NULL;
+		foreach(lc, query->groupClause)
+		{
+			why = add_key(get_sortgroupclause_tle(lfirst(lc), query->targetList), "groups by", plan);
+			if (why != NULL)
+				break;
+		}
+	}
+	else
+		return NULL;
+	if (why != NULL)
+		return why;
+	if (shape->nleft > 0)
+		return psprintf("uses a LEFT JOIN with %s (maintained only in joins keyed by a driving table)", what);
+	plan->grouped = true;
+	/* over one table, its changes are the keys' own; over a join, none drives */
+	if (list_length(shape->rtindexes) == 1)
+		plan->driving = rt_fetch(linitial_int(shape->rtindexes), query->rtable)->relid;
+	return NULL;
+}
+
 /*
  * MaintainClassify
  *		Whether a table model whose bound (not rewritten) query is query can
@@ -266,7 +531,7 @@ driving_key(Query *query, Index rtindex, Oid relid, List *tlist, MaintainPlan *p
 const char *
 MaintainClassify(Query *query, MaintainPlan *plan)
 {
-	List	   *rtindexes = NIL;
+	JoinShape	shape = {0};
 	List	   *tlist;
 	Node	   *quals;
 	ListCell   *lc;
@@ -275,18 +540,14 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 	memset(plan, 0, sizeof(MaintainPlan));
 	if (query->commandType != CMD_SELECT || query->utilityStmt != NULL)
 		return "is not a SELECT";
-	if (query->setOperations != NULL)
-		return "uses UNION, INTERSECT or EXCEPT";
 	if (query->cteList != NIL)
 		return "uses WITH";
-	if (query->hasWindowFuncs)
-		return "uses a window function";
 	if (query->hasTargetSRFs)
 		return "returns the rows of a set-returning function";
 	if (query->hasSubLinks)
 		return "uses a subquery";
-	if (query->distinctClause != NIL)
-		return query->hasDistinctOn ? "uses DISTINCT ON" : "uses DISTINCT";
+	if (query->hasDistinctOn)
+		return "uses DISTINCT ON";
 	if (query->groupingSets != NIL)
 		return "uses GROUPING SETS, CUBE or ROLLUP";
 	if (query->limitCount != NULL || query->limitOffset != NULL)
@@ -295,9 +556,11 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 		return "locks rows (FOR UPDATE or SHARE)";
 	if (query->hasRecursive)
 		return "uses WITH RECURSIVE";
+	if (query->setOperations != NULL)
+		return union_keys(query, plan);
 	if (query->jointree->fromlist == NIL)
 		return "reads no table";
-	why = check_join_tree(query, (Node *) query->jointree, &rtindexes);
+	why = check_join_tree(query, (Node *) query->jointree, &shape);
 	if (why != NULL)
 		return why;
 	if (contain_mutable_functions((Node *) query->targetList) ||
@@ -306,12 +569,12 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 		return "calls a function that is not immutable";
 
 	/* each table once: a change maps to keys through the others as they are */
-	foreach(lc, rtindexes)
+	foreach(lc, shape.rtindexes)
 	{
 		Oid			relid = rt_fetch(lfirst_int(lc), query->rtable)->relid;
 		ListCell   *lo;
 
-		for_each_from(lo, rtindexes, foreach_current_index(lc) + 1)
+		for_each_from(lo, shape.rtindexes, foreach_current_index(lc) + 1)
 		{
 			if (rt_fetch(lfirst_int(lo), query->rtable)->relid == relid)
 				return psprintf("reads %s twice", reason_relation(relid));
@@ -322,53 +585,36 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 	tlist = (List *) flatten_join_alias_vars(query, (Node *) query->targetList);
 	quals = flatten_join_alias_vars(query, (Node *) query->jointree);
 
-	if (query->groupClause != NIL)
-	{
-		plan->grouped = true;
-		/* over one table, its changes are the keys' own; over a join, none drives */
-		if (list_length(rtindexes) == 1)
-			plan->driving = rt_fetch(linitial_int(rtindexes), query->rtable)->relid;
-		/* every grouping expression is an output column whose type compares by a built-in = */
-		foreach(lc, query->groupClause)
-		{
-			SortGroupClause *sgc = lfirst(lc);
-			TargetEntry *tle = get_sortgroupclause_tle(sgc, query->targetList);
-			Oid			type = exprType((Node *) tle->expr);
-
-			if (tle->resjunk || tle->resname == NULL)
-				return "groups by an expression that is not an output column";
-			if (!builtin_equality(type))
-				return psprintf("groups by \"%s\", of type %s, whose equality is not built in",
-								tle->resname, format_type_be(type));
-			plan->keys = lappend(plan->keys, pstrdup(tle->resname));
-			plan->key_resnos = lappend_int(plan->key_resnos, tle->resno);
-		}
-	}
-	else if (query->hasAggs)
+	why = output_keys(query, &shape, plan);
+	if (why != NULL)
+		return why;
+	if (!plan->grouped && query->hasAggs)
 		return "aggregates without GROUP BY (one row: rebuilt whole)";
-	else if (list_length(rtindexes) == 1)
+	if (!plan->grouped && list_length(shape.rtindexes) == 1)
 		return "selects rows of one table (a copy: rebuilt whole; joins keyed by a table are maintained)";
-	else
+	if (!plan->grouped)
 	{
-		foreach(lc, rtindexes)
+		/* the first table with a key in the output, not on the nullable side of a LEFT JOIN */
+		plan->key_kind = MAINTAIN_KEY_DRIVING;
+		foreach(lc, shape.rtindexes)
 		{
 			RangeTblEntry *rte = rt_fetch(lfirst_int(lc), query->rtable);
 
-			if (driving_key(query, lfirst_int(lc), rte->relid, tlist, plan))
+			if (list_nth_int(shape.outer_joins, foreach_current_index(lc)) == 0 &&
+				driving_key(query, lfirst_int(lc), rte->relid, tlist, plan))
 			{
 				plan->driving = rte->relid;
 				break;
 			}
 		}
 		if (!OidIsValid(plan->driving))
-			return list_length(rtindexes) == 1 ?
-				psprintf("has no unique key of %s in its output",
-						 reason_relation(rt_fetch(linitial_int(rtindexes), query->rtable)->relid)) :
+			return shape.nleft > 0 ?
+				"has no unique key of a table on the left of its LEFT JOINs in its output" :
 				"has no unique key of any table it joins in its output";
 	}
 
 	/* the columns of each table it reads: what its deltas capture */
-	foreach(lc, rtindexes)
+	foreach(lc, shape.rtindexes)
 	{
 		Index		rtindex = lfirst_int(lc);
 		RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
@@ -393,6 +639,7 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 			return psprintf("reads no column of %s", reason_relation(rte->relid));
 		table->relid = rte->relid;
 		table->rtindex = rtindex;
+		table->outer_join = list_nth_int(shape.outer_joins, foreach_current_index(lc));
 		plan->tables = lappend(plan->tables, table);
 	}
 	return NULL;

@@ -183,7 +183,7 @@ ChangesCaptureMaintained(ModelDef *model, Query *query)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("model \"%s\" cannot be maintained incrementally", model->name),
 					 errdetail("Its query %s.", why),
-					 errhint("Define it with maintain => 'auto' to rebuild it whole, or write its query as a GROUP BY over one table.")));
+					 errhint("Define it with maintain => 'auto' to rebuild it whole, or write its query in a maintained class (docs/incremental-maintenance.md).")));
 		return;
 	}
 	CatalogEnter(&session);
@@ -328,36 +328,95 @@ count_of(const char *sql)
 	return row[0] ? strtoll(row[0], NULL, 10) : 0;
 }
 
+/* The JoinExpr of range table index rtindex in the join tree node, or NULL. */
+static JoinExpr *
+find_join(Node *node, Index rtindex)
+{
+	ListCell   *lc;
+	JoinExpr   *found = NULL;
+
+	check_stack_depth();
+	if (IsA(node, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) node;
+
+		if (join->rtindex == rtindex)
+			return join;
+		found = find_join(join->larg, rtindex);
+		return found != NULL ? found : find_join(join->rarg, rtindex);
+	}
+	if (IsA(node, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) node)->fromlist)
+		{
+			found = find_join(lfirst(lc), rtindex);
+			if (found != NULL)
+				return found;
+		}
+	}
+	return NULL;
+}
+
 /*
  * keys_query
- *		The query of the affected keys: the model's bound query reading d
- *		for the table at rtindex, its output the key columns (named as the
- *		model's), with no grouping, aggregates, HAVING nor order.
+ *		The query of the affected keys: the model's bound query (UNION ALL:
+ *		the branch that reads table) reading d for table, its output the
+ *		key columns (named as the model's), with no grouping, aggregates,
+ *		HAVING, DISTINCT, window nor order.
+ *
+ *		A table on the right of a LEFT JOIN (joins keyed by a driving
+ *		table, the driving table on the left): the driving rows whose
+ *		matches changed are those the old or new images match through the
+ *		join's condition, whatever WHERE says of the columns it adds (a row
+ *		that lost its only match comes out NULL-extended, which WHERE may
+ *		now keep); so that join is made inner and WHERE dropped, which
+ *		gives the driving rows matching a changed row, a superset of the
+ *		affected keys.  The joins after it are LEFT JOINs too
+ *		(analyze_maintain.c): they keep every row.
  */
 static Query *
-keys_query(Query *bound, MaintainPlan *plan, Index rtindex, Oid d)
+keys_query(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d)
 {
-	Query	   *q = copyObject(bound);
-	RangeTblEntry *rte = rt_fetch(rtindex, q->rtable);
+	Query	   *q;
+	RangeTblEntry *rte;
 	List	   *tlist = NIL;
 	ListCell   *lc;
 
+	/* UNION ALL: the keys of the branch that reads the table */
+	if (table->branch != 0)
+		bound = rt_fetch(table->branch, bound->rtable)->subquery;
+	q = copyObject(bound);
+	rte = rt_fetch(table->rtindex, q->rtable);
 	foreach(lc, plan->key_resnos)
 	{
 		TargetEntry *tle = list_nth(q->targetList, lfirst_int(lc) - 1);
 
 		tlist = lappend(tlist, makeTargetEntry(copyObject(tle->expr), list_length(tlist) + 1,
-											   pstrdup(tle->resname), false));
+											   pstrdup(list_nth(plan->keys, foreach_current_index(lc))),
+											   false));
 	}
 	q->targetList = tlist;
 	q->groupClause = NIL;
 	q->groupDistinct = false;
 	q->havingQual = NULL;
 	q->hasAggs = false;
+	q->distinctClause = NIL;
+	q->windowClause = NIL;
+	q->hasWindowFuncs = false;
 	q->sortClause = NIL;
 	rte->relid = d;
 	rte->relkind = RELKIND_RELATION;
 	rte->inh = false;
+	if (table->outer_join != 0)
+	{
+		JoinExpr   *join = find_join((Node *) q->jointree, table->outer_join);
+
+		if (join == NULL)
+			elog(ERROR, "could not find the LEFT JOIN of range table entry %u", table->outer_join);
+		join->jointype = JOIN_INNER;
+		rt_fetch(table->outer_join, q->rtable)->jointype = JOIN_INNER;
+		q->jointree->quals = NULL;
+	}
 	return q;
 }
 
@@ -610,7 +669,7 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 		k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
 		if (source != NULL)
 		{
-			keys.query = keys_query(bound->query, &plan, source->rtindex, source_copy);
+			keys.query = keys_query(bound->query, &plan, source, source_copy);
 			(void) BuildFillHeapBound(k, &keys, psprintf("the keys model \"%s\" recomputes", model->name),
 									  NIL, NIL);
 		}

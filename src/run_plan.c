@@ -349,12 +349,22 @@ plan_maintain(ModelDef *model)
 		why = ChangesMaintainUncaptured(&plan, true);
 	if (why != NULL)
 		return psprintf("full: %s", why);
-	if (plan.grouped && OidIsValid(plan.driving))
-		return psprintf("incremental: the groups of %s its changes touch (GROUP BY %s)",
-						SqlRelationName(plan.driving), SqlNameList(plan.keys));
-	if (plan.grouped)
-		return psprintf("incremental: the groups its tables' changes touch, through the join (GROUP BY %s)",
+	if (plan.key_kind == MAINTAIN_KEY_UNION)
+		return psprintf("incremental: the rows of the keys its tables' changes touch, in every UNION ALL branch (%s)",
 						SqlNameList(plan.keys));
+	if (plan.grouped)
+	{
+		const char *unit = plan.key_kind == MAINTAIN_KEY_ROW ? "distinct rows" :
+			plan.key_kind == MAINTAIN_KEY_PARTITION ? "partitions" : "groups";
+		const char *by = plan.key_kind == MAINTAIN_KEY_ROW ? "DISTINCT" :
+			plan.key_kind == MAINTAIN_KEY_PARTITION ? "PARTITION BY" : "GROUP BY";
+
+		if (OidIsValid(plan.driving))
+			return psprintf("incremental: the %s of %s its changes touch (%s %s)", unit,
+							SqlRelationName(plan.driving), by, SqlNameList(plan.keys));
+		return psprintf("incremental: the %s its tables' changes touch, through the join (%s %s)",
+						unit, by, SqlNameList(plan.keys));
+	}
 	return psprintf("incremental: the rows of the keys of %s its tables' changes touch (%s)",
 					SqlRelationName(plan.driving), SqlNameList(plan.keys));
 }

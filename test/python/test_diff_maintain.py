@@ -22,7 +22,7 @@ import diff_maintain as dm  # noqa: E402
 
 def args():
     return argparse.Namespace(queries=8, batches=25, maintain='auto', shrink_time=0, sabotage=False,
-                              dsn='', dbname='x', verbose=False)
+                              dsn='', dbname='x', verbose=False, class_share=0.6, small_batches=0.5)
 
 
 class Floats(unittest.TestCase):
@@ -90,6 +90,36 @@ class Generation(unittest.TestCase):
                 self.assertEqual(sql.count(' OVER ('), sql.count(' OVER (PARTITION BY '), sql)
         self.assertEqual(kinds, {'spj', 'group', 'distinct', 'window', 'union'})
         self.assertGreater(ordered, 0)
+
+    def test_class_queries_of_every_class(self):
+        # LEFT JOINs after the inner ones with the fact's key out, DISTINCT, windows of one PARTITION BY that
+        # is an output column, windows over groups, UNION ALL of GROUP BYs keyed alike over tables of their own
+        seen = set()
+        for seed in range(40):
+            r = dm.Round(args(), seed)
+            for _ in range(30):
+                q = r.qmaker.class_query()
+                sql = q.render()
+                kinds = [j[0] for j in q.joins]
+                self.assertEqual(kinds, sorted(kinds, key=lambda k: k == 'LEFT JOIN'), sql)
+                if 'LEFT JOIN' in kinds:
+                    self.assertEqual(q.kind, 'spj', sql)
+                    self.assertIn('f.rid', [e for e, _ in q.items], sql)
+                    seen.add('spjleft')
+                if q.kind == 'window':
+                    parts = {m.group(1) for m in re.finditer(r'OVER \(PARTITION BY (.*?)( ORDER BY .*?)?\) AS', sql)}
+                    self.assertEqual(len(parts), 1, sql)
+                    self.assertIn(parts.pop(), [e for e, _ in q.items], sql)
+                    seen.add('window')
+                if q.kind == 'group' and ' OVER (' in sql:
+                    seen.add('groupwindow')
+                if q.kind == 'distinct':
+                    seen.add('distinct')
+                if q.kind == 'union':
+                    self.assertEqual(len({b.base for b in q.branches}), len(q.branches), sql)
+                    self.assertTrue(all(b.kind == 'group' and b.nkeys == 1 for b in q.branches), sql)
+                    seen.add('union')
+        self.assertEqual(seen, {'spjleft', 'window', 'groupwindow', 'distinct', 'union'})
 
     def test_batches_write_every_kind(self):
         text = ''
