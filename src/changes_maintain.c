@@ -298,6 +298,7 @@ static const char *
 views_redefined(MaintainPlan *plan, const char *deltas)
 {
 	StringInfoData names;
+	int			n = 0;
 	ListCell   *lc;
 
 	if (deltas == NULL)
@@ -306,14 +307,12 @@ views_redefined(MaintainPlan *plan, const char *deltas)
 	foreach(lc, plan->views)
 	{
 		if (strstr(deltas, AnalyzeViewDigest(lfirst_oid(lc))) == NULL)
-			appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "",
-							 SqlRelationName(lfirst_oid(lc)));
+			appendStringInfo(&names, "%s%s", n++ > 0 ? ", " : "", SqlRelationName(lfirst_oid(lc)));
 	}
-	if (names.len == 0)
+	if (n == 0)
 		return NULL;
 	return psprintf("the view%s %s %s redefined since its last build",
-					strchr(names.data, ',') != NULL ? "s" : "", names.data,
-					strchr(names.data, ',') != NULL ? "were" : "was");
+					n > 1 ? "s" : "", names.data, n > 1 ? "were" : "was");
 }
 
 /*
