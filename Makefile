@@ -13,6 +13,7 @@ OBJS = \
 	src/trust_relation.o \
 	src/analyze.o \
 	src/analyze_lineage.o \
+	src/analyze_flatten.o \
 	src/analyze_maintain.o \
 	src/graph.o \
 	src/model.o \

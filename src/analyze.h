@@ -71,6 +71,8 @@ typedef struct MaintainPlan
 								 * one table (InvalidOid over a join) */
 	List	   *keys;			/* char *: the output columns of the keys */
 	List	   *key_resnos;		/* int: their positions in the target list */
+	Query	   *query;			/* the query classified: the bound one, views flattened */
+	List	   *views;			/* OIDs of the views flattened (analyze_flatten.c) */
 } MaintainPlan;
 
 /* Error context for SQL text other than the statement being run. */
@@ -92,6 +94,9 @@ extern AnalyzedModel *AnalyzeModel(const char *name, const char *sql,
 extern Query *AnalyzeQuery(const char *sql, const char *what);
 extern bool AnalyzeRedirect(Query *query, List *from, List *to);
 extern bool AnalyzeReadsForeign(Query *query);
+/* analyze_flatten.c */
+extern Query *AnalyzeFlattenViews(Query *query, Oid owner, List **views, const char **why);
+extern char *AnalyzeViewDigest(Oid view);
 /* analyze_maintain.c */
 extern const char *MaintainClassify(Query *query, MaintainPlan *plan);
 

@@ -55,6 +55,7 @@ extern bool ChangesAnyProbes(void);
 
 extern Oid	ChangesDeltaLog(Oid relid);
 extern const char *ChangesDeltaColumnsWhy(Oid relid, List *columns);
+extern const char *ChangesDeltaUncaptured(Oid relid, List *columns);
 extern void ChangesCaptureDeltas(Oid relid, List *columns);
 extern void ChangesDropDeltaLog(Oid relid);
 extern char *ChangesDeltaState(Oid relid);
@@ -66,6 +67,7 @@ extern const char *ChangesMaintainPlan(ModelDef *model, Query *query, MaintainPl
 extern const char *ChangesMaintainReadsModel(Oid relid);
 extern const char *ChangesMaintainUncaptured(MaintainPlan *plan, bool logs);
 extern void ChangesCaptureMaintained(ModelDef *model, Query *query);
+extern void ChangesCaptureReaders(ModelDef *model);
 extern struct Candidate *ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound,
 												   List *redirect_from, List *redirect_to,
 												   bool change_aware);

@@ -154,6 +154,34 @@ ChangesDeltaColumnsWhy(Oid relid, List *columns)
 }
 
 /*
+ * ChangesDeltaUncaptured
+ *		The first of columns (of relid) that its delta log does not
+ *		capture, or NULL when it captures them all (or there is no log).
+ */
+const char *
+ChangesDeltaUncaptured(Oid relid, List *columns)
+{
+	Oid			log = ChangesDeltaLog(relid);
+	List	   *captured;
+	ListCell   *lc;
+
+	if (!OidIsValid(log))
+		return NULL;
+	captured = log_columns(log);
+	foreach(lc, columns)
+	{
+		ListCell   *lk;
+		bool		found = false;
+
+		foreach(lk, captured)
+			found = found || strcmp(lfirst(lk), lfirst(lc)) == 0;
+		if (!found)
+			return lfirst(lc);
+	}
+	return NULL;
+}
+
+/*
  * make_log
  *		Make relid's delta log with columns (of relid), member of the
  *		extension (derived state: pg_dump leaves it out, DROP EXTENSION

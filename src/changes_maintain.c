@@ -94,16 +94,31 @@
 
 /*
  * ChangesMaintainPlan
- *		Whether model can be maintained: NULL with *plan filled, or why not.
+ *		Whether model, whose bound query is query, can be maintained: NULL
+ *		with *plan filled, or why not.  The plan is read off query with the
+ *		views it reads flattened (plan->query): its tables are those under
+ *		the views.
  */
 const char *
 ChangesMaintainPlan(ModelDef *model, Query *query, MaintainPlan *plan)
 {
+	List	   *views;
+	const char *why;
+	Query	   *flat;
+
+	memset(plan, 0, sizeof(MaintainPlan));
 	if (model->kind != MAT_TABLE)
 		return "it is not a table model";
 	if (model->maintain == MAINTAIN_FULL)
 		return "maintain => 'full'";
-	return MaintainClassify(query, plan);
+	/* the views it reads followed down to their tables (analyze_flatten.c) */
+	flat = AnalyzeFlattenViews(query, ModelOwnerId(model), &views, &why);
+	if (flat == NULL)
+		return why;
+	why = MaintainClassify(flat, plan);
+	plan->query = flat;
+	plan->views = views;
+	return why;
 }
 
 /*
@@ -143,6 +158,7 @@ ChangesMaintainUncaptured(MaintainPlan *plan, bool logs)
 	{
 		MaintainTable *table = lfirst(lc);
 		const char *why = ChangesMaintainReadsModel(table->relid);
+		const char *column;
 
 		if (why != NULL)
 			return why;
@@ -155,6 +171,10 @@ ChangesMaintainUncaptured(MaintainPlan *plan, bool logs)
 		if (logs && !OidIsValid(ChangesDeltaLog(table->relid)))
 			return psprintf("the deltas of %s are not captured (define the model again)",
 							SqlRelationName(table->relid));
+		/* a view redefined since the capture may read more of the table */
+		if (logs && (column = ChangesDeltaUncaptured(table->relid, table->columns)) != NULL)
+			return psprintf("the deltas of %s do not capture its column %s (define the model again)",
+							SqlRelationName(table->relid), quote_identifier(column));
 	}
 	return NULL;
 }
@@ -196,7 +216,54 @@ ChangesCaptureMaintained(ModelDef *model, Query *query)
 	CatalogLeave(&session);
 }
 
-/* The state of the delta capture of every table of plan, or NULL when one is not captured. */
+/*
+ * ChangesCaptureReaders
+ *		When model, just defined, is a view or ephemeral model, capture the
+ *		deltas of the tables each maintained model reading it (through
+ *		views, maintain not 'full') now reads under it, as defining that
+ *		model would: a view redefined may read other tables or columns.
+ *		Those it cannot capture (not tracked) leave the reader rebuilt
+ *		whole, and saying why.
+ */
+void
+ChangesCaptureReaders(ModelDef *model)
+{
+	Oid			relid;
+	CatalogSession session;
+	ListCell   *lc;
+
+	if (model->kind != MAT_VIEW && model->kind != MAT_EPHEMERAL)
+		return;
+	relid = model->kind == MAT_VIEW ? RelPublished(model) : RelBinding(model->name);
+	if (!OidIsValid(relid))
+		return;
+	foreach(lc, CatalogListModels())
+	{
+		ModelDef   *reader = lfirst(lc);
+		MaintainPlan plan;
+		ListCell   *lt;
+
+		if (reader->kind != MAT_TABLE || reader->maintain == MAINTAIN_FULL ||
+			!OidIsValid(RelBinding(reader->name)))
+			continue;
+		if (ChangesMaintainPlan(reader, BindLoad(reader)->query, &plan) != NULL ||
+			!list_member_oid(plan.views, relid) || ChangesMaintainUncaptured(&plan, false) != NULL)
+			continue;
+		CatalogEnter(&session);
+		foreach(lt, plan.tables)
+		{
+			MaintainTable *table = lfirst(lt);
+
+			ChangesCaptureDeltas(table->relid, table->columns);
+		}
+		CatalogLeave(&session);
+	}
+}
+
+/*
+ * The state of the delta capture of every table of plan, with the digest
+ * of every view it follows, or NULL when a table is not captured.
+ */
 static char *
 tables_state(MaintainPlan *plan)
 {
@@ -212,7 +279,38 @@ tables_state(MaintainPlan *plan)
 			return NULL;
 		appendStringInfo(&state, "%s%s", state.len > 0 ? " | " : "", one);
 	}
+	/* and the definition of each view followed: one redefined, and the plan changes */
+	foreach(lc, plan->views)
+		appendStringInfo(&state, " | %s", AnalyzeViewDigest(lfirst_oid(lc)));
 	return state.data;
+}
+
+/*
+ * views_redefined
+ *		Why the keys of plan cannot be taken from the state deltas of the
+ *		last build: the views it follows that were redefined since (their
+ *		digests are not in it), or NULL when none was (or there is no
+ *		state to compare with).
+ */
+static const char *
+views_redefined(MaintainPlan *plan, const char *deltas)
+{
+	StringInfoData names;
+	int			n = 0;
+	ListCell   *lc;
+
+	if (deltas == NULL)
+		return NULL;			/* not maintained last time: nothing to compare */
+	initStringInfo(&names);
+	foreach(lc, plan->views)
+	{
+		if (strstr(deltas, AnalyzeViewDigest(lfirst_oid(lc))) == NULL)
+			appendStringInfo(&names, "%s%s", n++ > 0 ? ", " : "", SqlRelationName(lfirst_oid(lc)));
+	}
+	if (n == 0)
+		return NULL;
+	return psprintf("the view%s %s %s redefined since its last build",
+					n > 1 ? "s" : "", names.data, n > 1 ? "were" : "was");
 }
 
 /*
@@ -359,8 +457,9 @@ find_join(Node *node, Index rtindex)
 
 /*
  * keys_query
- *		The query of the affected keys: the model's bound query (UNION ALL:
- *		the branch that reads table) reading d for table, its output the
+ *		The query of the affected keys: the model's bound query with the
+ *		views it reads flattened (plan->query; UNION ALL: the branch that
+ *		reads table) reading d for table, its output the
  *		key columns (named as the model's), with no grouping, aggregates,
  *		HAVING, DISTINCT, window nor order.
  *
@@ -556,8 +655,10 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 	char	   *estimate = "";
 	ListCell   *lc;
 
-	if (ChangesMaintainPlan(model, bound->query, &plan) != NULL)
-		return NULL;
+	/* out of the class: 'incremental' was in it when defined, a view it reads changed since */
+	why = ChangesMaintainPlan(model, bound->query, &plan);
+	if (why != NULL)
+		return model->maintain == MAINTAIN_INCREMENTAL && change_aware ? rebuild_whole(model, why, false) : NULL;
 	/* not captured (a model's table, an untracked table): a table model as any other */
 	why = ChangesMaintainUncaptured(&plan, true);
 	if (why != NULL)
@@ -583,10 +684,15 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 	if (now == NULL)
 		return rebuild_whole(model, "the deltas of its tables are not captured", false);
 	if (deltas == NULL || strcmp(deltas, now) != 0)
+	{
+		why = views_redefined(&plan, deltas);
+		if (why != NULL)
+			return rebuild_whole(model, why, true);
 		return rebuild_whole(model, psprintf("%s truncated, rewritten or captured anew since its last build",
 											 list_length(plan.tables) == 1 ?
 											 psprintf("%s was", SqlRelationName(((MaintainTable *) linitial(plan.tables))->relid)) :
 											 "one of its tables was"), false);
+	}
 	/* the table whose rows are replaced: its columns still the query's */
 	published = BuildMaintainTarget(model, bound, &why);
 	if (!OidIsValid(published))
@@ -669,7 +775,7 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 		k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
 		if (source != NULL)
 		{
-			keys.query = keys_query(bound->query, &plan, source, source_copy);
+			keys.query = keys_query(plan.query, &plan, source, source_copy);
 			(void) BuildFillHeapBound(k, &keys, psprintf("the keys model \"%s\" recomputes", model->name),
 									  NIL, NIL);
 		}
@@ -766,7 +872,7 @@ needed_logs(List **models)
 		if (model->kind != MAT_TABLE || model->maintain == MAINTAIN_FULL ||
 			!OidIsValid(RelBinding(model->name)))
 			continue;
-		if (MaintainClassify(BindLoad(model)->query, &plan) != NULL)
+		if (ChangesMaintainPlan(model, BindLoad(model)->query, &plan) != NULL)
 			continue;
 		foreach(lt, plan.tables)
 		{

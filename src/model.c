@@ -562,7 +562,11 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	ChangesTrackInputs(model);
 	/* a maintained table model: the deltas of the table it reads are captured */
 	if (CatalogHasDeltas())
+	{
 		ChangesCaptureMaintained(model, analyzed->query);
+		/* a view model: the maintained models reading it capture what it reads now */
+		ChangesCaptureReaders(model);
+	}
 	if (previous != NULL && !unchanged)
 	{
 		ChangesUntrackUnread();
