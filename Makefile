@@ -49,6 +49,7 @@ OBJS = \
 	src/changes_inputs.o \
 	src/changes_deltas.o \
 	src/changes_maintain.o \
+	src/changes_verify.o \
 	src/changes.o \
 	src/docs.o \
 	src/docs_graph.o \

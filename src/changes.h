@@ -63,6 +63,18 @@ extern char *ChangesMaintainState(ModelDef *model, Query *query);
 extern void ChangesDropUnneededDeltas(void);
 extern void ChangesTrimDeltas(void);
 
+/* changes_verify.c */
+typedef enum MaintainVerify
+{
+	MAINTAIN_VERIFY_OFF,
+	MAINTAIN_VERIFY_SAMPLE,
+	MAINTAIN_VERIFY_ON
+} MaintainVerify;
+extern PGDLLIMPORT int maintain_verify;
+extern void ChangesVerifyInit(void);
+extern int64 ChangesVerifyMaintained(ModelDef *model, List *columns, Oid table, List *keys,
+									 Oid recomputed, const char *work, bool sample);
+
 /* changes.c */
 extern bool ChangesTrack(Oid relid, Oid owner);
 extern void ChangesTrackInputs(ModelDef *model);

@@ -523,6 +523,36 @@ rebuild_whole(ModelDef *model, const char *why, bool allowed)
 }
 
 /*
+ * verify
+ *		medallion.maintain_verify: compare the maintained candidate with
+ *		the model's query; on a difference, say so, drop the candidate and
+ *		return why the model is rebuilt whole (NULL when they agree).
+ */
+static const char *
+verify(ModelDef *model, AnalyzedModel *bound, Candidate *cand, MaintainPlan *plan, Oid keys,
+	   const char *base)
+{
+	bool		sample = maintain_verify == MAINTAIN_VERIFY_SAMPLE;
+	int64		differing;
+
+	differing = ChangesVerifyMaintained(model, bound->columns, cand->candidate, plan->keys, keys,
+										psprintf("%s_verify", base), sample);
+	if (differing == 0)
+		return NULL;
+	ereport(WARNING,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("the maintained build of model \"%s\" differs from its query in %lld rows",
+					model->name, (long long) differing),
+			 errdetail("medallion.maintain_verify = %s compared %s with the model's query; "
+					   "the model is rebuilt whole and the rebuild published.",
+					   sample ? "sample" : "on", sample ? "a sample of its keys" : "the whole table"),
+			 errhint("This is a bug of medallion's maintenance: please report it with the model's query and the changes since its last build.")));
+	BuildDropCandidate(cand);
+	return psprintf("the maintained result differed from its query in %s row%s (medallion.maintain_verify = %s)",
+					format_count(differing), differing == 1 ? "" : "s", sample ? "sample" : "on");
+}
+
+/*
  * ChangesMaintainCandidate
  *		The candidate of a table model maintained from its input's deltas
  *		(see the file header), with its method and the capture state it
@@ -554,6 +584,7 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 	Candidate  *cand = NULL;
 	const char *why = NULL;
 	int64		nkeys = 0;
+	bool		verify_failed = false;
 	ListCell   *lc;
 
 	if (ChangesMaintainPlan(model, bound->query, &plan) != NULL)
@@ -690,13 +721,19 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 		fill.keys = k;
 		fill.key_names = plan.keys;
 		cand = BuildCopyCandidate(model, bound, fill_maintained, &fill, &why);
+		if (why == NULL && maintain_verify != MAINTAIN_VERIFY_OFF)
+		{
+			why = verify(model, bound, cand, &plan, k, base);
+			verify_failed = why != NULL;
+		}
 	}
 	drop_work_table(k);
 	foreach(lc, copies)
 		drop_work_table(lfirst_oid(lc));
 	if (why != NULL)
 	{
-		cand = rebuild_whole(model, why, false);
+		/* a failed check is rebuilt whole even under maintain => 'incremental' */
+		cand = rebuild_whole(model, why, verify_failed);
 		cand->deltas = now;		/* as it was before the first read */
 		return cand;
 	}

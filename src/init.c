@@ -42,6 +42,7 @@ _PG_init(void)
 	LedgerInit();
 	WorkerInit();
 	ChangesInit();
+	ChangesVerifyInit();
 	TrustInit();
 	MarkGUCPrefixReserved("medallion");
 }
