@@ -28,8 +28,10 @@
  *	   Old and new images both count: a row that left a key and one that
  *	   joined another give both.  The WHERE clause and the joins apply:
  *	   through the other tables, as they are now, a change maps to the
- *	   driving keys it touches.  That needs the other tables as they were
- *	   too, so when more than one table changed the model is rebuilt whole.
+ *	   keys it touches.  Each changed table gives its keys.  That is
+ *	   complete when the others still hold every row they held, so at
+ *	   most one changed table may have lost rows (old images); the driving
+ *	   table does not count, its keys are its delta's own.
  *	3. The candidate (BuildCopyCandidate): a copy of the published table,
  *	   less the rows of the keys of K, plus the model's rows for those
  *	   keys, read through its binding with the keys as a filter on the
@@ -81,6 +83,15 @@
 
 /* Above this share of the table's rows changed, the model is rebuilt whole. */
 #define MAINTAIN_MAX_DELTA_SHARE	0.2
+
+/* The delta of one table read by a maintained model, copied out of its log. */
+typedef struct ChangedTable
+{
+	MaintainTable *table;
+	Oid			copy;			/* D: the delta rows, shaped like the table */
+	int64		rows;			/* log rows: old and new images */
+	int64		olds;			/* of which old images (deleted, updated) */
+} ChangedTable;
 
 /* What the fill of a maintained candidate needs (fill_maintained). */
 typedef struct MaintainFill
@@ -456,6 +467,20 @@ fill_maintained(Candidate *cand, void *arg)
 	f->rows = count_of(psprintf("SELECT pg_catalog.count(*) FROM %s", candname));
 }
 
+/* The names of the changed tables, "a" or "a, b" (ChangedTable *). */
+static char *
+changed_names(List *changed)
+{
+	StringInfoData names;
+	ListCell   *lc;
+
+	initStringInfo(&names);
+	foreach(lc, changed)
+		appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "",
+						 SqlRelationName(((ChangedTable *) lfirst(lc))->table->relid));
+	return names.data;
+}
+
 /* Drop a work table of the build (D or K), made in this subtransaction. */
 static void
 drop_work_table(Oid relid)
@@ -573,9 +598,9 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 	Oid			owner = ModelOwnerId(model);
 	char	   *base;
 	List	   *copies = NIL;	/* D of each table, in plan order */
-	List	   *changed = NIL;	/* the tables whose delta has rows */
-	MaintainTable *source = NULL;	/* the one changed table */
-	Oid			source_copy = InvalidOid;
+	List	   *changed = NIL;	/* ChangedTable *: the tables whose delta has rows */
+	ChangedTable *driving = NULL;	/* among them, the driving table */
+	int			with_olds = 0;	/* changed tables with old images, less the driving one */
 	int64		ndelta = 0;
 	Oid			k = InvalidOid;
 	MaintainFill fill = {0};
@@ -637,6 +662,7 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 		char	   *list;
 		Oid			d;
 		int64		n;
+		BindRows	counts = {0};
 
 		table_close(rel, AccessShareLock);
 		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, name, delta_copy_columns(table->relid), owner);
@@ -644,44 +670,69 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 		copies = lappend_oid(copies, d);
 		cols = list_delete_first(list_delete_first(cols));	/* xid, w */
 		list = SqlNameList(SqlColumnNames(cols));
+		/* the rows copied, and how many of them are old images, in one read */
 		CatalogEnter(&session);
-		n = BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s.%s l "
-								 "WHERE NOT pg_catalog.pg_visible_in_snapshot(l.xid, $1::pg_catalog.pg_snapshot)",
-								 SqlRelationName(d), list, list,
-								 quote_identifier(MEDALLION_DELTA_SCHEMA), quote_identifier(get_rel_name(log))),
-						1, argtypes, values, NULL, NIL, NIL, None_Receiver);
+		(void) BindExecute(psprintf("WITH l AS (SELECT l.w, %s FROM %s.%s l "
+									"WHERE NOT pg_catalog.pg_visible_in_snapshot(l.xid, $1::pg_catalog.pg_snapshot)), "
+									"i AS (INSERT INTO %s (%s) SELECT %s FROM l) "
+									"SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE l.w OPERATOR(pg_catalog.<) 0) FROM l",
+									SqlEachColumn(list, "l.", false),
+									quote_identifier(MEDALLION_DELTA_SCHEMA), quote_identifier(get_rel_name(log)),
+									SqlRelationName(d), list, list),
+						   1, argtypes, values, NULL, NIL, NIL,
+						   BindRowsReceiver(&counts, 1, CurrentMemoryContext));
 		CatalogLeave(&session);
+		n = strtoll(((char **) linitial(counts.rows))[0], NULL, 10);
 		if (n > 0)
 		{
-			changed = lappend(changed, table);
-			source = table;
-			source_copy = d;
-			ndelta = n;
+			ChangedTable *ct = palloc0(sizeof(ChangedTable));
+
+			ct->table = table;
+			ct->copy = d;
+			ct->rows = n;
+			ct->olds = strtoll(((char **) linitial(counts.rows))[1], NULL, 10);
+			changed = lappend(changed, ct);
+			ndelta += n;
+			if (table->relid == plan.driving)
+				driving = ct;
+			else if (ct->olds > 0)
+				with_olds++;
 		}
 	}
 
 	/*
-	 * One changed table maps to keys through the others as they are now
-	 * (they are as they were); two would need each other's old rows too.
+	 * A changed table maps to keys through the others as they are now.  A
+	 * row a change removed from the output had every other part as it was
+	 * then; the others as they are now still hold it when they changed by
+	 * inserts only.  So at most one changed table may have old images
+	 * (deleted or updated rows); the driving table does not count, its
+	 * keys are in its delta itself (taken as they are when others changed
+	 * too).  Two tables with old images would need each other's old rows.
 	 */
-	if (list_length(changed) > 1)
+	if ((plan.grouped && with_olds + (driving != NULL && driving->olds > 0) > 1) ||
+		(!plan.grouped && with_olds > 1))
 	{
 		StringInfoData names;
 
 		initStringInfo(&names);
 		foreach(lc, changed)
-			appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "",
-							 SqlRelationName(((MaintainTable *) lfirst(lc))->relid));
-		why = psprintf("more than one of its tables changed (%s)", names.data);
+		{
+			ChangedTable *ct = lfirst(lc);
+
+			if (ct->olds > 0 && (plan.grouped || ct != driving))
+				appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "", SqlRelationName(ct->table->relid));
+		}
+		why = psprintf("rows of more than one of its tables were deleted or updated (%s)", names.data);
 	}
 	/* a first cost guard: a large share of the driving table changed */
-	else if (source != NULL && source->relid == plan.driving)
+	else if (driving != NULL)
 	{
-		float4		reltuples = rel_tuples(source->relid);
+		float4		reltuples = rel_tuples(driving->table->relid);
 
-		if (reltuples > 0 && ndelta > MAINTAIN_MAX_DELTA_SHARE * reltuples)
-			why = psprintf("%s delta rows of %s, over %d%% of its %.0f rows", format_count(ndelta),
-						   SqlRelationName(source->relid), (int) (MAINTAIN_MAX_DELTA_SHARE * 100), reltuples);
+		if (reltuples > 0 && driving->rows > MAINTAIN_MAX_DELTA_SHARE * reltuples)
+			why = psprintf("%s delta rows of %s, over %d%% of its %.0f rows", format_count(driving->rows),
+						   SqlRelationName(driving->table->relid), (int) (MAINTAIN_MAX_DELTA_SHARE * 100),
+						   reltuples);
 	}
 
 	/* K: the keys the delta touches, old images and new */
@@ -692,22 +743,32 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns),
 							owner);
 		k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
-		if (source != NULL)
+		foreach(lc, changed)
 		{
-			keys.query = keys_query(bound->query, &plan, source->rtindex, source_copy);
+			ChangedTable *ct = lfirst(lc);
+
+			keys.query = keys_query(bound->query, &plan, ct->table->rtindex, ct->copy);
+			if (ct == driving && list_length(changed) > 1)
+			{
+				/* every key in the driving table's delta, not only those that join */
+				RangeTblRef *ref = makeNode(RangeTblRef);
+
+				ref->rtindex = ct->table->rtindex;
+				keys.query->jointree = makeFromExpr(list_make1(ref), NULL);
+			}
 			(void) BuildFillHeapBound(k, &keys, psprintf("the keys model \"%s\" recomputes", model->name),
 									  NIL, NIL);
 		}
 		nkeys = key_patterns(k, plan.keys, &patterns);
 		/* ... and of the keys a change elsewhere maps to */
-		if (source != NULL && source->relid != plan.driving)
+		if (changed != NIL && (driving == NULL || list_length(changed) > 1))
 		{
 			/* the keys are groups over a join, or driving keys a change elsewhere maps to */
 			float4		published = rel_tuples(RelPublished(model));
 
 			if (published > 0 && nkeys > MAINTAIN_MAX_DELTA_SHARE * published)
 				why = psprintf("%s delta rows of %s touch %s %s, over %d%% of its %.0f rows",
-							   format_count(ndelta), SqlRelationName(source->relid), format_count(nkeys),
+							   format_count(ndelta), changed_names(changed), format_count(nkeys),
 							   plan.grouped ? (nkeys == 1 ? "group" : "groups") :
 							   psprintf("key%s of %s", nkeys == 1 ? "" : "s", SqlRelationName(plan.driving)),
 							   (int) (MAINTAIN_MAX_DELTA_SHARE * 100), published);
@@ -744,8 +805,7 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 							plan.grouped ? "group" : "key", nkeys == 1 ? "" : "s",
 							plan.grouped ? "" : psprintf(" of %s", SqlRelationName(plan.driving)),
 							format_count(ndelta), ndelta == 1 ? "" : "s",
-							source != NULL ? " of " : "",
-							source != NULL ? SqlRelationName(source->relid) : "");
+							changed != NIL ? " of " : "", changed != NIL ? changed_names(changed) : "");
 	return cand;
 }
 
