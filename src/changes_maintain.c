@@ -578,23 +578,15 @@ verify(ModelDef *model, AnalyzedModel *bound, Candidate *cand, MaintainPlan *pla
 }
 
 /*
- * ChangesMaintainCandidate
- *		The candidate of a table model maintained from its input's deltas
- *		(see the file header), with its method and the capture state it
- *		read with; or a Candidate with only method ("full: why") and no
- *		candidate heap when the model must be rebuilt whole; or NULL when
- *		the model is not maintained at all (not in the class, maintain =>
- *		'full').  change_aware: a change-aware run (not forced, nor a full
- *		refresh), the only kind that maintains.  Runs as the model owner.
+ * maintain_from_deltas
+ *		The maintained candidate of model (ChangesMaintainCandidate), from
+ *		the deltas since snapshot, its tables' capture state now; under the
+ *		pinned snapshot.
  */
-Candidate *
-ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_from,
-						 List *redirect_to, bool change_aware)
+static Candidate *
+maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, const char *snapshot,
+					 char *now)
 {
-	MaintainPlan plan;
-	char	   *snapshot = NULL;
-	char	   *deltas = NULL;
-	char	   *now;
 	Oid			owner = ModelOwnerId(model);
 	char	   *base;
 	List	   *copies = NIL;	/* D of each table, in plan order */
@@ -612,44 +604,12 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 	bool		verify_failed = false;
 	ListCell   *lc;
 
-	if (ChangesMaintainPlan(model, bound->query, &plan) != NULL)
-		return NULL;
-	/* not captured (a model's table, an untracked table): a table model as any other */
-	why = ChangesMaintainUncaptured(&plan, true);
-	if (why != NULL)
-		return model->maintain == MAINTAIN_INCREMENTAL ? rebuild_whole(model, why, false) : NULL;
-	if (!change_aware)
-	{
-		/* rebuilt whole as asked: no message, the capture state recorded */
-		cand = rebuild_whole(model, "a forced run or a full refresh", true);
-		cand->method = NULL;
-		return cand;
-	}
-	foreach(lc, plan.tables)
-	{
-		MaintainTable *table = lfirst(lc);
-
-		if (list_member_oid(redirect_from, table->relid))
-			return rebuild_whole(model, psprintf("its input %s was rebuilt by this run",
-												 SqlRelationName(table->relid)), false);
-	}
-	if (!stored_state(model, &snapshot, &deltas) || snapshot == NULL)
-		return rebuild_whole(model, "no build of this version to start from", true);
-	now = tables_state(&plan);
-	if (now == NULL)
-		return rebuild_whole(model, "the deltas of its tables are not captured", false);
-	if (deltas == NULL || strcmp(deltas, now) != 0)
-		return rebuild_whole(model, psprintf("%s truncated, rewritten or captured anew since its last build",
-											 list_length(plan.tables) == 1 ?
-											 psprintf("%s was", SqlRelationName(((MaintainTable *) linitial(plan.tables))->relid)) :
-											 "one of its tables was"), false);
-
 	/*
 	 * D: the delta of each table since the last build, as the table's rows;
 	 * the first copy is the build's first read, whose snapshot is stored
 	 */
 	base = psprintf("maintain_%u", RelPublished(model));
-	foreach(lc, plan.tables)
+	foreach(lc, plan->tables)
 	{
 		MaintainTable *table = lfirst(lc);
 		Oid			log = ChangesDeltaLog(table->relid);
@@ -693,7 +653,7 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 			ct->olds = strtoll(((char **) linitial(counts.rows))[1], NULL, 10);
 			changed = lappend(changed, ct);
 			ndelta += n;
-			if (table->relid == plan.driving)
+			if (table->relid == plan->driving)
 				driving = ct;
 			else if (ct->olds > 0)
 				with_olds++;
@@ -709,8 +669,8 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 	 * keys are in its delta itself (taken as they are when others changed
 	 * too).  Two tables with old images would need each other's old rows.
 	 */
-	if ((plan.grouped && with_olds + (driving != NULL && driving->olds > 0) > 1) ||
-		(!plan.grouped && with_olds > 1))
+	if ((plan->grouped && with_olds + (driving != NULL && driving->olds > 0) > 1) ||
+		(!plan->grouped && with_olds > 1))
 	{
 		StringInfoData names;
 
@@ -719,7 +679,7 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 		{
 			ChangedTable *ct = lfirst(lc);
 
-			if (ct->olds > 0 && (plan.grouped || ct != driving))
+			if (ct->olds > 0 && (plan->grouped || ct != driving))
 				appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "", SqlRelationName(ct->table->relid));
 		}
 		why = psprintf("rows of more than one of its tables were deleted or updated (%s)", names.data);
@@ -738,7 +698,7 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 	/* K: the keys the delta touches, old images and new */
 	if (why == NULL)
 	{
-		foreach(lc, plan.keys)
+		foreach(lc, plan->keys)
 			keys.columns = lappend(keys.columns, SqlFindColumn(bound->columns, lfirst(lc)));
 		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns),
 							owner);
@@ -747,7 +707,7 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 		{
 			ChangedTable *ct = lfirst(lc);
 
-			keys.query = keys_query(bound->query, &plan, ct->table->rtindex, ct->copy);
+			keys.query = keys_query(bound->query, plan, ct->table->rtindex, ct->copy);
 			if (ct == driving && list_length(changed) > 1)
 			{
 				/* every key in the driving table's delta, not only those that join */
@@ -759,7 +719,7 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 			(void) BuildFillHeapBound(k, &keys, psprintf("the keys model \"%s\" recomputes", model->name),
 									  NIL, NIL);
 		}
-		nkeys = key_patterns(k, plan.keys, &patterns);
+		nkeys = key_patterns(k, plan->keys, &patterns);
 		/* ... and of the keys a change elsewhere maps to */
 		if (changed != NIL && (driving == NULL || list_length(changed) > 1))
 		{
@@ -769,8 +729,8 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 			if (published > 0 && nkeys > MAINTAIN_MAX_DELTA_SHARE * published)
 				why = psprintf("%s delta rows of %s touch %s %s, over %d%% of its %.0f rows",
 							   format_count(ndelta), changed_names(changed), format_count(nkeys),
-							   plan.grouped ? (nkeys == 1 ? "group" : "groups") :
-							   psprintf("key%s of %s", nkeys == 1 ? "" : "s", SqlRelationName(plan.driving)),
+							   plan->grouped ? (nkeys == 1 ? "group" : "groups") :
+							   psprintf("key%s of %s", nkeys == 1 ? "" : "s", SqlRelationName(plan->driving)),
 							   (int) (MAINTAIN_MAX_DELTA_SHARE * 100), published);
 		}
 	}
@@ -780,11 +740,11 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 			fill.patterns = lappend(fill.patterns, ((char **) lfirst(lc))[0]);
 		fill.model = model;
 		fill.keys = k;
-		fill.key_names = plan.keys;
+		fill.key_names = plan->keys;
 		cand = BuildCopyCandidate(model, bound, fill_maintained, &fill, &why);
 		if (why == NULL && maintain_verify != MAINTAIN_VERIFY_OFF)
 		{
-			why = verify(model, bound, cand, &plan, k, base);
+			why = verify(model, bound, cand, plan, k, base);
 			verify_failed = why != NULL;
 		}
 	}
@@ -802,11 +762,96 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 	cand->deltas = now;
 	cand->method = psprintf("incremental: %s of %s rows, %s %s%s%s recomputed from %s delta row%s%s%s",
 							format_count(fill.inserted), format_count(fill.rows), format_count(nkeys),
-							plan.grouped ? "group" : "key", nkeys == 1 ? "" : "s",
-							plan.grouped ? "" : psprintf(" of %s", SqlRelationName(plan.driving)),
+							plan->grouped ? "group" : "key", nkeys == 1 ? "" : "s",
+							plan->grouped ? "" : psprintf(" of %s", SqlRelationName(plan->driving)),
 							format_count(ndelta), ndelta == 1 ? "" : "s",
 							changed != NIL ? " of " : "", changed != NIL ? changed_names(changed) : "");
 	return cand;
+}
+
+/*
+ * maintain_pinned
+ *		maintain_from_deltas under a pinned snapshot.  The maintained build
+ *		reads one state of the database: the deltas, the keys they map to
+ *		through the other tables, and those keys' rows, all under the
+ *		snapshot of its first read, the one stored for the next build.  A
+ *		later snapshot could miss a key: a line deleted while another
+ *		transaction deletes its order joins nothing, and the next build's
+ *		delta of the order joins the line no more.
+ */
+static Candidate *
+maintain_pinned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, const char *snapshot,
+				char *now)
+{
+	Candidate  *volatile cand = NULL;
+
+	(void) BindPinSnapshot();
+	PG_TRY();
+	{
+		cand = maintain_from_deltas(model, bound, plan, snapshot, now);
+	}
+	PG_FINALLY();
+	{
+		BindUnpinSnapshot();
+	}
+	PG_END_TRY();
+	return cand;
+}
+
+/*
+ * ChangesMaintainCandidate
+ *		The candidate of a table model maintained from its input's deltas
+ *		(see the file header), with its method and the capture state it
+ *		read with; or a Candidate with only method ("full: why") and no
+ *		candidate heap when the model must be rebuilt whole; or NULL when
+ *		the model is not maintained at all (not in the class, maintain =>
+ *		'full').  change_aware: a change-aware run (not forced, nor a full
+ *		refresh), the only kind that maintains.  Runs as the model owner.
+ */
+Candidate *
+ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_from,
+						 List *redirect_to, bool change_aware)
+{
+	MaintainPlan plan;
+	char	   *snapshot = NULL;
+	char	   *deltas = NULL;
+	char	   *now;
+	Candidate  *cand = NULL;
+	const char *why = NULL;
+	ListCell   *lc;
+
+	if (ChangesMaintainPlan(model, bound->query, &plan) != NULL)
+		return NULL;
+	/* not captured (a model's table, an untracked table): a table model as any other */
+	why = ChangesMaintainUncaptured(&plan, true);
+	if (why != NULL)
+		return model->maintain == MAINTAIN_INCREMENTAL ? rebuild_whole(model, why, false) : NULL;
+	if (!change_aware)
+	{
+		/* rebuilt whole as asked: no message, the capture state recorded */
+		cand = rebuild_whole(model, "a forced run or a full refresh", true);
+		cand->method = NULL;
+		return cand;
+	}
+	foreach(lc, plan.tables)
+	{
+		MaintainTable *table = lfirst(lc);
+
+		if (list_member_oid(redirect_from, table->relid))
+			return rebuild_whole(model, psprintf("its input %s was rebuilt by this run",
+												 SqlRelationName(table->relid)), false);
+	}
+	if (!stored_state(model, &snapshot, &deltas) || snapshot == NULL)
+		return rebuild_whole(model, "no build of this version to start from", true);
+	now = tables_state(&plan);
+	if (now == NULL)
+		return rebuild_whole(model, "the deltas of its tables are not captured", false);
+	if (deltas == NULL || strcmp(deltas, now) != 0)
+		return rebuild_whole(model, psprintf("%s truncated, rewritten or captured anew since its last build",
+											 list_length(plan.tables) == 1 ?
+											 psprintf("%s was", SqlRelationName(((MaintainTable *) linitial(plan.tables))->relid)) :
+											 "one of its tables was"), false);
+	return maintain_pinned(model, bound, &plan, snapshot, now);
 }
 
 /*
