@@ -101,6 +101,16 @@ INSERT INTO mm.lines VALUES (4005, 130, 1, 1);
 SELECT * FROM mm.run();
 SELECT * FROM mm.diffs;
 
+-- with workers: a maintained model is brought up to date by the run
+-- itself (a worker would rebuild it whole); the plan of such a run says
+-- the others go to workers
+SET medallion.worker_min_ms = 0;
+INSERT INTO mm.lines VALUES (4006, 20, 1, 1);
+SELECT r.model, r.status, regexp_replace(r.message, '; input table .*$', '') AS message
+  FROM medallion_run('mm_lines mm_by_region mm_by_order', threads => 2) r ORDER BY r.model;
+SELECT * FROM mm.diffs;
+RESET medallion.worker_min_ms;
+
 SELECT medallion_drop_model('mm_lines');
 SELECT medallion_drop_model('mm_by_region');
 SELECT medallion_drop_model('mm_by_order');

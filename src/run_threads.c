@@ -352,6 +352,25 @@ pre_check_work(void *arg)
 }
 
 /*
+ * maintained_by_run
+ *		Whether a change-aware run brings step's model up to date from its
+ *		tables' deltas (changes_maintain.c): the run does that itself, in
+ *		its own transaction, where the deltas and the published table are;
+ *		a worker would rebuild the model whole.
+ */
+static bool
+maintained_by_run(Run *run, RunStep *step)
+{
+	MaintainPlan plan;
+
+	if (!run->changed_only || run->full_refresh || step->model->kind != MAT_TABLE ||
+		step->model->maintain == MAINTAIN_FULL)
+		return false;
+	return ChangesMaintainPlan(step->model, BindLoad(step->model)->query, &plan) == NULL &&
+		ChangesMaintainUncaptured(&plan, true) == NULL;
+}
+
+/*
  * RunStartWorkers
  *		Start a worker for each pending table model that can be built
  *		outside the run's transaction, up to the run's threads.  When no
@@ -405,6 +424,11 @@ RunStartWorkers(Run *run)
 			}
 			if (run->changed_only && !run->full_refresh && step->pre_check->reason == NULL)
 				continue;
+		}
+		if (maintained_by_run(run, step))
+		{
+			step->run_itself = pstrdup("it is maintained from its tables' deltas, in the run's transaction");
+			continue;
 		}
 		LedgerStart(run, NULL);
 		old = MemoryContextSwitchTo(run->context);
