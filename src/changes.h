@@ -49,6 +49,8 @@ extern void ChangesCaptureDeltas(Oid relid, List *columns);
 extern void ChangesDropDeltaLog(Oid relid);
 extern char *ChangesDeltaState(Oid relid);
 extern char *ChangesDeltaSql(Oid relid, const char *previous);
+extern int64 ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid reader,
+							  int64 *olds, const char **why);
 
 /* changes_maintain.c */
 struct Candidate;

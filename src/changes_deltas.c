@@ -47,6 +47,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
@@ -61,15 +62,18 @@
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 #include "utils/xid8.h"
 
+#include "bind.h"
 #include "catalog.h"
 #include "changes.h"
 #include "medallion.h"
@@ -584,4 +588,133 @@ medallion_delta_state(PG_FUNCTION_ARGS)
 	if (state == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(state));
+}
+
+/*
+ * ChangesDeltaCopy
+ *		Copy the log rows of relid that the snapshot since (pg_snapshot
+ *		text) does not see, read under the build's pinned snapshot (its
+ *		first read), into copy, a table shaped like relid (its columns at
+ *		the same positions): only the columns named in columns, which
+ *		reader (the model owner) must be allowed to read.  Returns the rows
+ *		copied, with *olds the old images among them; or -1 with *why when
+ *		the log cannot give them (a column not captured, gone, of another
+ *		type now, or not the reader's to read).
+ *
+ * The copy is done here, tuple by tuple, and not by SQL: an INSERT would
+ * run what the table's owner chose for its column types (a domain's
+ * default and checks) as whoever ran it, and the log holds columns other
+ * models read that the reader may not.
+ */
+int64
+ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid reader,
+				 int64 *olds, const char **why)
+{
+	Oid			log = ChangesDeltaLog(relid);
+	Relation	logrel;
+	Relation	dest;
+	TupleDesc	ldesc;
+	TupleDesc	ddesc;
+	int		   *map;
+	bool		whole = pg_class_aclcheck(relid, reader, ACL_SELECT) == ACLCHECK_OK;
+	Datum		snapshot;
+	Snapshot	read_with;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	BulkInsertState bistate;
+	Datum	   *values;
+	bool	   *nulls;
+	int64		rows = 0;
+	ListCell   *lc;
+
+	*olds = 0;
+	*why = NULL;
+	if (!OidIsValid(log))
+	{
+		*why = psprintf("%s is not captured", SqlRelationName(relid));
+		return -1;
+	}
+	logrel = table_open(log, AccessShareLock);
+	dest = table_open(copy, RowExclusiveLock);
+	ldesc = RelationGetDescr(logrel);
+	ddesc = RelationGetDescr(dest);
+	map = palloc(sizeof(int) * ldesc->natts);
+	for (int a = 0; a < ldesc->natts; a++)
+		map[a] = -1;
+	foreach(lc, columns)
+	{
+		const char *name = lfirst(lc);
+		AttrNumber	att = get_attnum(relid, name);
+		int			found = -1;
+
+		if (att == InvalidAttrNumber || att > ddesc->natts)
+			*why = psprintf("column %s of %s is gone", quote_identifier(name), SqlRelationName(relid));
+		else if (!whole && pg_attribute_aclcheck(relid, att, reader, ACL_SELECT) != ACLCHECK_OK)
+			*why = psprintf("its owner may not read column %s of %s", quote_identifier(name),
+							SqlRelationName(relid));
+		else
+		{
+			for (int a = DELTA_FIRST_COLUMN - 1; a < ldesc->natts; a++)
+			{
+				Form_pg_attribute la = TupleDescAttr(ldesc, a);
+
+				if (!la->attisdropped && strcmp(NameStr(la->attname), name) == 0)
+					found = a;
+			}
+			if (found < 0)
+				*why = psprintf("column %s of %s is not captured", quote_identifier(name),
+								SqlRelationName(relid));
+			else if (TupleDescAttr(ldesc, found)->atttypid != TupleDescAttr(ddesc, att - 1)->atttypid)
+				*why = psprintf("column %s of %s is of another type than when its capture began",
+								quote_identifier(name), SqlRelationName(relid));
+			else
+				map[found] = att - 1;
+		}
+		if (*why != NULL)
+		{
+			table_close(dest, RowExclusiveLock);
+			table_close(logrel, AccessShareLock);
+			return -1;
+		}
+	}
+
+	snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(since));
+	values = palloc0(sizeof(Datum) * ddesc->natts);
+	nulls = palloc(sizeof(bool) * ddesc->natts);
+	read_with = BindPushPinnedRead();
+	scan = table_beginscan(logrel, read_with, 0, NULL);
+	slot = table_slot_create(logrel, NULL);
+	bistate = GetBulkInsertState();
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		HeapTuple	tuple;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+		if (DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot, slot->tts_values[DELTA_XID_ATTNUM - 1],
+											 snapshot)))
+			continue;
+		memset(nulls, true, sizeof(bool) * ddesc->natts);
+		for (int a = 0; a < ldesc->natts; a++)
+		{
+			if (map[a] < 0)
+				continue;
+			values[map[a]] = slot->tts_values[a];
+			nulls[map[a]] = slot->tts_isnull[a];
+		}
+		tuple = heap_form_tuple(ddesc, values, nulls);
+		heap_insert(dest, tuple, GetCurrentCommandId(true), 0, bistate);
+		heap_freetuple(tuple);
+		rows++;
+		if (DatumGetInt16(slot->tts_values[DELTA_W_ATTNUM - 1]) < 0)
+			(*olds)++;
+	}
+	FreeBulkInsertState(bistate);
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	PopActiveSnapshot();
+	table_close(dest, RowExclusiveLock);
+	table_close(logrel, AccessShareLock);
+	CommandCounterIncrement();
+	return rows;
 }

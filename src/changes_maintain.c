@@ -274,11 +274,13 @@ stored_state(ModelDef *model, char **snapshot, char **deltas)
 /*
  * delta_copy_columns
  *		The column definitions of a table shaped like relid, column for
- *		column at the same positions (a dropped column as an int4 of its
- *		own name), for D.
+ *		column at the same positions, for D: the columns the model reads
+ *		(columns, names) of their types, without typmod (no type input
+ *		code runs; the values are copied as they are), every other one an
+ *		int4 placeholder of a name no column of relid has.
  */
 static char *
-delta_copy_columns(Oid relid)
+delta_copy_columns(Oid relid, List *columns)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -288,16 +290,25 @@ delta_copy_columns(Oid relid)
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		read = false;
+		ListCell   *lc;
 
+		foreach(lc, columns)
+			read |= !att->attisdropped && strcmp(lfirst(lc), NameStr(att->attname)) == 0;
 		if (i > 0)
 			appendStringInfoString(&cols, ", ");
-		if (att->attisdropped)
-			appendStringInfo(&cols, "\"medallion_dropped_%d\" pg_catalog.int4", i + 1);
+		if (!read)
+		{
+			char	   *name = psprintf("medallion_unread_%d", i + 1);
+
+			while (get_attnum(relid, name) != InvalidAttrNumber)
+				name = psprintf("%s_", name);
+			appendStringInfo(&cols, "%s pg_catalog.int4", quote_identifier(name));
+		}
 		else
 		{
 			appendStringInfo(&cols, "%s %s", quote_identifier(NameStr(att->attname)),
-							 format_type_extended(att->atttypid, att->atttypmod,
-												  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+							 format_type_extended(att->atttypid, -1, FORMAT_TYPE_FORCE_QUALIFY));
 			if (OidIsValid(att->attcollation) && att->attcollation != get_typcollation(att->atttypid))
 				appendStringInfo(&cols, " COLLATE %s", generate_collation_name(att->attcollation));
 		}
@@ -612,37 +623,18 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	foreach(lc, plan->tables)
 	{
 		MaintainTable *table = lfirst(lc);
-		Oid			log = ChangesDeltaLog(table->relid);
 		char	   *name = psprintf("%s_delta_%d", base, foreach_current_index(lc));
-		CatalogSession session;
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		values[1] = {CStringGetTextDatum(snapshot)};
-		Relation	rel = table_open(log, AccessShareLock);
-		List	   *cols = SqlLiveColumns(RelationGetDescr(rel));
-		char	   *list;
 		Oid			d;
 		int64		n;
-		BindRows	counts = {0};
+		int64		olds;
 
-		table_close(rel, AccessShareLock);
-		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, name, delta_copy_columns(table->relid), owner);
+		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, name, delta_copy_columns(table->relid, table->columns),
+							owner);
 		d = get_relname_relid(name, get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
 		copies = lappend_oid(copies, d);
-		cols = list_delete_first(list_delete_first(cols));	/* xid, w */
-		list = SqlNameList(SqlColumnNames(cols));
-		/* the rows copied, and how many of them are old images, in one read */
-		CatalogEnter(&session);
-		(void) BindExecute(psprintf("WITH l AS (SELECT l.w, %s FROM %s.%s l "
-									"WHERE NOT pg_catalog.pg_visible_in_snapshot(l.xid, $1::pg_catalog.pg_snapshot)), "
-									"i AS (INSERT INTO %s (%s) SELECT %s FROM l) "
-									"SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE l.w OPERATOR(pg_catalog.<) 0) FROM l",
-									SqlEachColumn(list, "l.", false),
-									quote_identifier(MEDALLION_DELTA_SCHEMA), quote_identifier(get_rel_name(log)),
-									SqlRelationName(d), list, list),
-						   1, argtypes, values, NULL, NIL, NIL,
-						   BindRowsReceiver(&counts, 1, CurrentMemoryContext));
-		CatalogLeave(&session);
-		n = strtoll(((char **) linitial(counts.rows))[0], NULL, 10);
+		n = ChangesDeltaCopy(table->relid, d, table->columns, snapshot, owner, &olds, &why);
+		if (n < 0)
+			break;
 		if (n > 0)
 		{
 			ChangedTable *ct = palloc0(sizeof(ChangedTable));
@@ -650,7 +642,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			ct->table = table;
 			ct->copy = d;
 			ct->rows = n;
-			ct->olds = strtoll(((char **) linitial(counts.rows))[1], NULL, 10);
+			ct->olds = olds;
 			changed = lappend(changed, ct);
 			ndelta += n;
 			if (table->relid == plan->driving)
@@ -669,8 +661,10 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	 * keys are in its delta itself (taken as they are when others changed
 	 * too).  Two tables with old images would need each other's old rows.
 	 */
-	if ((plan->grouped && with_olds + (driving != NULL && driving->olds > 0) > 1) ||
-		(!plan->grouped && with_olds > 1))
+	if (why != NULL)
+		;						/* the deltas could not be read */
+	else if ((plan->grouped && with_olds + (driving != NULL && driving->olds > 0) > 1) ||
+			 (!plan->grouped && with_olds > 1))
 	{
 		StringInfoData names;
 
