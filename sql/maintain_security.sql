@@ -48,7 +48,7 @@ INSERT INTO mts.sales VALUES (501, 'r1', 10, 'x', NULL);
 UPDATE mts.sales SET amount = amount + 1 WHERE id = 2;
 RESET ROLE;
 SET ROLE regress_mts_model;
-SELECT model, status, message FROM medallion_run('mts_by_region');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('mts_by_region');
 SELECT count(*) AS differing FROM (
   (SELECT region, n, amount FROM gold.mts_by_region
    EXCEPT ALL SELECT region, count(*), sum(amount) FROM mts.sales GROUP BY region)
@@ -67,7 +67,7 @@ REVOKE SELECT (amount) ON mts.sales FROM regress_mts_model;
 INSERT INTO mts.sales VALUES (502, 'r2', 10, 'y', NULL);
 RESET ROLE;
 SET ROLE regress_mts_model;
-SELECT model, status, message FROM medallion_run('mts_by_region');
+SELECT model, status, regexp_replace(message, 'run \d+', 'run N') AS message FROM medallion_run('mts_by_region');
 SELECT sum(n) AS published_rows FROM gold.mts_by_region;
 RESET ROLE;
 
@@ -77,3 +77,28 @@ RESET ROLE;
 DROP SCHEMA mts CASCADE;
 DROP ROLE regress_mts_model;
 DROP ROLE regress_mts_tab;
+
+-- tables whose writes capture cannot see whole are not maintained: a
+-- foreign partition (written elsewhere), a child with two parents
+SET client_min_messages = warning;
+CREATE SCHEMA mtt;
+CREATE TABLE mtt.p (k int, v int) PARTITION BY LIST (k);
+CREATE TABLE mtt.p1 PARTITION OF mtt.p FOR VALUES IN (1);
+CREATE FOREIGN DATA WRAPPER mtt_fdw;
+CREATE SERVER mtt_server FOREIGN DATA WRAPPER mtt_fdw;
+CREATE FOREIGN TABLE mtt.p2 PARTITION OF mtt.p FOR VALUES IN (2) SERVER mtt_server;
+CREATE TABLE mtt.a (k int, v int);
+CREATE TABLE mtt.b (k int, v int);
+CREATE TABLE mtt.ab () INHERITS (mtt.a, mtt.b);
+SELECT medallion_create_model('mtt_p', 'SELECT k, sum(v) AS v FROM mtt.p GROUP BY k', layer => 'gold');
+SELECT medallion_create_model('mtt_a', 'SELECT k, sum(v) AS v FROM mtt.a GROUP BY k', layer => 'gold');
+SELECT model, maintain FROM medallion_plan('mtt_p mtt_a') ORDER BY model;
+SELECT medallion_create_model('mtt_p_inc', 'SELECT k, sum(v) AS v FROM mtt.p GROUP BY k', layer => 'gold',
+  maintain => 'incremental');
+SELECT count(*) AS logs FROM pg_class WHERE relnamespace = 'medallion_delta'::regnamespace
+   AND relname IN ('d' || 'mtt.p'::regclass::oid, 'd' || 'mtt.a'::regclass::oid);
+SELECT medallion_drop_model('mtt_p');
+SELECT medallion_drop_model('mtt_a');
+DROP SCHEMA mtt CASCADE;
+DROP SERVER mtt_server;
+DROP FOREIGN DATA WRAPPER mtt_fdw;

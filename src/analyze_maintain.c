@@ -40,18 +40,22 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/sysattr.h"
 #include "access/table.h"
 #include "miscadmin.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
@@ -86,6 +90,51 @@ reason_relation(Oid relid)
 	return SqlRelationName(relid);
 }
 
+/* The number of tables relid inherits from directly (pg_inherits). */
+static int
+parents_of(Oid relid)
+{
+	Relation	rel = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	int			n = 0;
+
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(systable_getnext(scan)))
+		n++;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return n;
+}
+
+/*
+ * check_tree
+ *		Why the tables below relid (and relid) cannot be captured, or NULL:
+ *		the writes to a foreign partition or child are made elsewhere, and
+ *		a table with two parents would have to write its rows to two logs.
+ */
+static const char *
+check_tree(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(relid, AccessShareLock, NULL))
+	{
+		Oid			member = lfirst_oid(lc);
+		char		relkind = get_rel_relkind(member);
+
+		if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+			return psprintf("reads %s, of which %s is not a table (its writes are not seen here)",
+							reason_relation(relid), reason_relation(member));
+		if (parents_of(member) > 1)
+			return psprintf("reads %s, of which %s inherits from more than one table",
+							reason_relation(relid), reason_relation(member));
+	}
+	return NULL;
+}
+
 /*
  * check_relation
  *		Why the relation of rte cannot be read by a maintained model, or
@@ -96,6 +145,7 @@ check_relation(RangeTblEntry *rte)
 {
 	HeapTuple	tup;
 	bool		rls;
+	const char *why;
 
 	switch (rte->rtekind)
 	{
@@ -131,6 +181,9 @@ check_relation(RangeTblEntry *rte)
 		return "uses TABLESAMPLE";
 	if (get_rel_relispartition(rte->relid))
 		return psprintf("reads the partition %s on its own", reason_relation(rte->relid));
+	why = check_tree(rte->relid);
+	if (why != NULL)
+		return why;
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rte->relid));
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for relation %u", rte->relid);

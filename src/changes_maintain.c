@@ -902,10 +902,12 @@ existing_logs(void)
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1];
 	int			ret;
+	MemoryContext caller;
 
 	if (!OidIsValid(nsp))
 		return NIL;
 	values[0] = ObjectIdGetDatum(nsp);
+	caller = CurrentMemoryContext;
 	CatalogEnter(&session);
 	ret = SPI_execute_with_args("SELECT pg_catalog.substr(relname, 2)::pg_catalog.oid FROM pg_catalog.pg_class "
 								"WHERE relnamespace = $1 AND relkind = 'r' AND relname ~ '^d[0-9]+$'",
@@ -916,8 +918,13 @@ existing_logs(void)
 	{
 		bool		isnull;
 
-		tables = lappend_oid(tables, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	SPI_tuptable->tupdesc, 1, &isnull)));
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+														   1, &isnull));
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		/* in the caller's context: SPI's goes when the session is left */
+		tables = lappend_oid(tables, relid);
+		MemoryContextSwitchTo(old);
 	}
 	CatalogLeave(&session);
 	return tables;
