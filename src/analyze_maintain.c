@@ -435,12 +435,17 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 		while ((attno = bms_next_member(attnos, attno)) >= 0)
 		{
 			AttrNumber	a = attno + FirstLowInvalidHeapAttributeNumber;
+			char	   *name;
 
 			if (a == InvalidAttrNumber)
 				return psprintf("reads whole rows of %s", reason_relation(rte->relid));
 			if (a < 0)
 				return psprintf("reads a system column of %s", reason_relation(rte->relid));
-			table->columns = lappend(table->columns, get_attname(rte->relid, a, false));
+			name = get_attname(rte->relid, a, false);
+			if (strcmp(name, "xid") == 0 || strcmp(name, "w") == 0)
+				return psprintf("reads the column %s of %s, a name its delta log uses for its own",
+								name, reason_relation(rte->relid));
+			table->columns = lappend(table->columns, name);
 		}
 		if (table->columns == NIL)
 			return psprintf("reads no column of %s", reason_relation(rte->relid));

@@ -309,7 +309,9 @@ ChangesCaptureDeltas(Oid relid, List *columns)
  *		storage and delta triggers of it and every table below it.  Equal
  *		at two builds only when every write in between was logged (no
  *		TRUNCATE, rewrite, partition attached or detached, trigger
- *		dropped, disabled or made again, log made again).  NULL when relid
+ *		dropped, disabled or made again, log made again) under the names
+ *		and types the log has (no captured column renamed, dropped or of
+ *		another type).  NULL when relid
  *		is not captured as it must be.
  */
 char *
@@ -320,12 +322,15 @@ ChangesDeltaState(Oid relid)
 	Relation	triggers;
 	StringInfoData state;
 	List	   *tree;
+	List	   *columns;
 	ListCell   *lc;
+	ListCell   *lcol;
 
 	if (!OidIsValid(log) || RelAncestors(relid) != NIL)
 		return NULL;
 	tree = list_copy(RelTree(relid));
 	list_sort(tree, list_oid_cmp);
+	columns = log_columns(log);
 	initStringInfo(&state);
 	appendStringInfo(&state, "log %u", log);
 	triggers = table_open(TriggerRelationId, AccessShareLock);
@@ -339,6 +344,13 @@ ChangesDeltaState(Oid relid)
 			continue;
 		appendStringInfo(&state, ";%u:%u", r, ((Form_pg_class) GETSTRUCT(classtup))->relfilenode);
 		ReleaseSysCache(classtup);
+		/* where each captured column is now: a rename, a drop or a new type shows */
+		foreach(lcol, columns)
+		{
+			AttrNumber	a = get_attnum(r, lfirst(lcol));
+
+			appendStringInfo(&state, ",%d:%u", a, a > 0 ? get_atttype(r, a) : InvalidOid);
+		}
 		for (int t = 0; t < 4; t++)
 		{
 			const char *tgname = t == 0 ? DELTAS_INSERT_TRIGGER : t == 1 ? DELTAS_UPDATE_TRIGGER :
@@ -426,14 +438,24 @@ log_rows(Relation log, TupleDesc desc, AttrNumber *map, int ncols, Tuplestoresta
 			if (!tuplestore_gettupleslot(rows, true, false, slot))
 				break;
 			for (int c = 0; c < ncols; c++)
-				values[DELTA_FIRST_COLUMN - 1 + c] = slot_getattr(slot, map[c],
-																  &nulls[DELTA_FIRST_COLUMN - 1 + c]);
+			{
+				if (map[c] == InvalidAttrNumber)
+					nulls[DELTA_FIRST_COLUMN - 1 + c] = true;
+				else
+					values[DELTA_FIRST_COLUMN - 1 + c] = slot_getattr(slot, map[c],
+																	  &nulls[DELTA_FIRST_COLUMN - 1 + c]);
+			}
 		}
 		else
 		{
 			for (int c = 0; c < ncols; c++)
-				values[DELTA_FIRST_COLUMN - 1 + c] = heap_getattr(one, map[c], desc,
-																  &nulls[DELTA_FIRST_COLUMN - 1 + c]);
+			{
+				if (map[c] == InvalidAttrNumber)
+					nulls[DELTA_FIRST_COLUMN - 1 + c] = true;
+				else
+					values[DELTA_FIRST_COLUMN - 1 + c] = heap_getattr(one, map[c], desc,
+																	  &nulls[DELTA_FIRST_COLUMN - 1 + c]);
+			}
 		}
 		tuple = heap_form_tuple(logdesc, values, nulls);
 		heap_insert(log, tuple, cid, 0, bistate);
@@ -466,6 +488,7 @@ medallion_track_deltas(PG_FUNCTION_ARGS)
 	Trigger    *trigger;
 	TupleDesc	desc;
 	Relation	log;
+	TupleDesc	logdesc;
 	Oid			logid;
 	AttrNumber *map;
 	int			ncols;
@@ -498,20 +521,34 @@ medallion_track_deltas(PG_FUNCTION_ARGS)
 	}
 
 	desc = RelationGetDescr(trigdata->tg_relation);
+	log = table_open(logid, RowExclusiveLock);
+	logdesc = RelationGetDescr(log);
 	ncols = trigger->tgnargs - 1;
+	if (ncols > logdesc->natts - (DELTA_FIRST_COLUMN - 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("medallion.track_deltas() was given more columns than the delta log of %s has",
+						SqlRelationName(RelationGetRelid(trigdata->tg_relation))),
+				 errhint("medallion adds it to the tables maintained models read.")));
+
+	/*
+	 * Each captured column by its name now; one renamed, dropped or of
+	 * another type than the log's is logged as NULL (never the value of
+	 * another type): the capture state changed with it (ChangesDeltaState),
+	 * so the models reading it are rebuilt whole, and the table's writers
+	 * are not stopped for it.
+	 */
 	map = palloc0(sizeof(AttrNumber) * Max(ncols, 1));
 	for (int c = 0; c < ncols; c++)
 	{
-		map[c] = get_attnum(RelationGetRelid(trigdata->tg_relation), trigger->tgargs[c + 1]);
-		if (map[c] == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" of %s, whose deltas medallion captures, does not exist",
-							trigger->tgargs[c + 1], SqlRelationName(RelationGetRelid(trigdata->tg_relation))),
-					 errhint("A model reads it: define the model again, or drop it, before dropping the column.")));
+		AttrNumber	a = get_attnum(RelationGetRelid(trigdata->tg_relation), trigger->tgargs[c + 1]);
+
+		if (a > 0 && a <= desc->natts && !TupleDescAttr(desc, a - 1)->attisdropped &&
+			TupleDescAttr(desc, a - 1)->atttypid ==
+			TupleDescAttr(logdesc, DELTA_FIRST_COLUMN - 1 + c)->atttypid)
+			map[c] = a;
 	}
 
-	log = table_open(logid, RowExclusiveLock);
 	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 	{
 		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
