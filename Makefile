@@ -51,6 +51,8 @@ OBJS = \
 	src/changes_deltas.o \
 	src/changes_maintain.o \
 	src/changes_apply.o \
+	src/changes_verify.o \
+	src/changes_logs.o \
 	src/changes.o \
 	src/docs.o \
 	src/docs_graph.o \

@@ -58,12 +58,15 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/sysattr.h"
 #include "access/table.h"
 #include "miscadmin.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
 #include "nodes/nodeFuncs.h"
@@ -71,6 +74,7 @@
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
@@ -105,6 +109,51 @@ reason_relation(Oid relid)
 	return SqlRelationName(relid);
 }
 
+/* The number of tables relid inherits from directly (pg_inherits). */
+static int
+parents_of(Oid relid)
+{
+	Relation	rel = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	int			n = 0;
+
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(systable_getnext(scan)))
+		n++;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return n;
+}
+
+/*
+ * check_tree
+ *		Why the tables below relid (and relid) cannot be captured, or NULL:
+ *		the writes to a foreign partition or child are made elsewhere, and
+ *		a table with two parents would have to write its rows to two logs.
+ */
+static const char *
+check_tree(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(relid, AccessShareLock, NULL))
+	{
+		Oid			member = lfirst_oid(lc);
+		char		relkind = get_rel_relkind(member);
+
+		if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+			return psprintf("reads %s, of which %s is not a table (its writes are not seen here)",
+							reason_relation(relid), reason_relation(member));
+		if (parents_of(member) > 1)
+			return psprintf("reads %s, of which %s inherits from more than one table",
+							reason_relation(relid), reason_relation(member));
+	}
+	return NULL;
+}
+
 /*
  * check_relation
  *		Why the relation of rte cannot be read by a maintained model, or
@@ -115,6 +164,7 @@ check_relation(RangeTblEntry *rte)
 {
 	HeapTuple	tup;
 	bool		rls;
+	const char *why;
 
 	switch (rte->rtekind)
 	{
@@ -150,6 +200,9 @@ check_relation(RangeTblEntry *rte)
 		return "uses TABLESAMPLE";
 	if (get_rel_relispartition(rte->relid))
 		return psprintf("reads the partition %s on its own", reason_relation(rte->relid));
+	why = check_tree(rte->relid);
+	if (why != NULL)
+		return why;
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rte->relid));
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for relation %u", rte->relid);
@@ -628,12 +681,14 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 		while ((attno = bms_next_member(attnos, attno)) >= 0)
 		{
 			AttrNumber	a = attno + FirstLowInvalidHeapAttributeNumber;
+			char	   *name;
 
 			if (a == InvalidAttrNumber)
 				return psprintf("reads whole rows of %s", reason_relation(rte->relid));
 			if (a < 0)
 				return psprintf("reads a system column of %s", reason_relation(rte->relid));
-			table->columns = lappend(table->columns, get_attname(rte->relid, a, false));
+			name = get_attname(rte->relid, a, false);
+			table->columns = lappend(table->columns, name);
 		}
 		if (table->columns == NIL)
 			return psprintf("reads no column of %s", reason_relation(rte->relid));

@@ -868,6 +868,34 @@ BindUnpinSnapshot(void)
 	pinned_snapshot = NULL;
 }
 
+/* When a capture is wanted: the active snapshot, the one this read runs under. */
+static void
+capture_active(void)
+{
+	MemoryContext old;
+
+	if (!capture_wanted)
+		return;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	captured_snapshot = active_snapshot_text();
+	MemoryContextSwitchTo(old);
+	capture_wanted = false;
+}
+
+/*
+ * BindPushPinnedRead
+ *		BindPushPinned for a read done in C, not by BindExecute: it counts
+ *		as the build's first read when a capture is wanted.  Returns the
+ *		snapshot to read with; the caller pops it.
+ */
+Snapshot
+BindPushPinnedRead(void)
+{
+	BindPushPinned();
+	capture_active();
+	return GetActiveSnapshot();
+}
+
 /*
  * execute_rewritten
  *		Plan and run query, rewritten and checked, into dest (BindExecute).
@@ -882,15 +910,7 @@ execute_rewritten(Query *query, const char *sql, ParamListInfo params, DestRecei
 	CommandCounterIncrement();
 	PushActiveSnapshot(pinned_snapshot != NULL ? pinned_snapshot : GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
-	if (capture_wanted)
-	{
-		/* the snapshot this read runs under, for the model's build state */
-		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-
-		captured_snapshot = active_snapshot_text();
-		MemoryContextSwitchTo(old);
-		capture_wanted = false;
-	}
+	capture_active();
 	plan = pg_plan_query(query, sql, CURSOR_OPT_PARALLEL_OK, params);
 	qdesc = CreateQueryDesc(plan, sql, GetActiveSnapshot(), InvalidSnapshot, dest, params,
 							NULL, 0);

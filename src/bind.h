@@ -11,6 +11,7 @@
 
 #include "nodes/parsenodes.h"
 #include "tcop/dest.h"
+#include "utils/snapshot.h"
 
 #include "analyze.h"
 #include "catalog.h"
@@ -41,6 +42,7 @@ extern void BindCaptureStart(void);
 extern char *BindCaptureTake(void);
 extern char *BindPinSnapshot(void);
 extern void BindPushPinned(void);
+extern Snapshot BindPushPinnedRead(void);
 extern void BindUnpinSnapshot(void);
 extern uint64 BindExecute(const char *sql, int nparams, Oid *types, Datum *values,
 						  const char *nulls, List *redirect_from, List *redirect_to,

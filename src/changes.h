@@ -60,6 +60,8 @@ extern void ChangesCaptureDeltas(Oid relid, List *columns);
 extern void ChangesDropDeltaLog(Oid relid);
 extern char *ChangesDeltaState(Oid relid);
 extern char *ChangesDeltaSql(Oid relid, const char *previous);
+extern int64 ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid reader,
+							  int64 *olds, const char **why);
 
 /* changes_maintain.c */
 struct Candidate;
@@ -92,6 +94,18 @@ extern void ChangesMaintainApply(ModelDef *model, Oid published, List *columns, 
 extern bool ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key,
 								 double table_rows, MaintainCost *cost);
 extern char *ChangesFormatMs(double ms);
+
+/* changes_verify.c */
+typedef enum MaintainVerify
+{
+	MAINTAIN_VERIFY_OFF,
+	MAINTAIN_VERIFY_SAMPLE,
+	MAINTAIN_VERIFY_ON
+} MaintainVerify;
+extern PGDLLIMPORT int maintain_verify;
+extern void ChangesVerifyInit(void);
+extern int64 ChangesVerifyMaintained(ModelDef *model, List *columns, Oid table, List *keys,
+									 Oid recomputed, const char *work, bool sample);
 
 /* changes.c */
 extern bool ChangesTrack(Oid relid, Oid owner);

@@ -48,6 +48,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
@@ -62,15 +63,18 @@
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 #include "utils/xid8.h"
 
+#include "bind.h"
 #include "catalog.h"
 #include "changes.h"
 #include "medallion.h"
@@ -370,7 +374,9 @@ ChangesCaptureDeltas(Oid relid, List *columns)
  *		storage and delta triggers of it and every table below it.  Equal
  *		at two builds only when every write in between was logged (no
  *		TRUNCATE, rewrite, partition attached or detached, trigger
- *		dropped, disabled or made again, log made again).  NULL when relid
+ *		dropped, disabled or made again, log made again) under the names
+ *		and types the log has (no captured column renamed, dropped or of
+ *		another type).  NULL when relid
  *		is not captured as it must be.
  */
 char *
@@ -381,12 +387,15 @@ ChangesDeltaState(Oid relid)
 	Relation	triggers;
 	StringInfoData state;
 	List	   *tree;
+	List	   *columns;
 	ListCell   *lc;
+	ListCell   *lcol;
 
 	if (!OidIsValid(log) || RelAncestors(relid) != NIL)
 		return NULL;
 	tree = list_copy(RelTree(relid));
 	list_sort(tree, list_oid_cmp);
+	columns = log_columns(log);
 	initStringInfo(&state);
 	appendStringInfo(&state, "log %u", log);
 	triggers = table_open(TriggerRelationId, AccessShareLock);
@@ -400,6 +409,13 @@ ChangesDeltaState(Oid relid)
 			continue;
 		appendStringInfo(&state, ";%u:%u", r, ((Form_pg_class) GETSTRUCT(classtup))->relfilenode);
 		ReleaseSysCache(classtup);
+		/* where each captured column is now: a rename, a drop or a new type shows */
+		foreach(lcol, columns)
+		{
+			AttrNumber	a = get_attnum(r, lfirst(lcol));
+
+			appendStringInfo(&state, ",%d:%u", a, a > 0 ? get_atttype(r, a) : InvalidOid);
+		}
 		for (int t = 0; t < 4; t++)
 		{
 			const char *tgname = t == 0 ? DELTAS_INSERT_TRIGGER : t == 1 ? DELTAS_UPDATE_TRIGGER :
@@ -487,14 +503,24 @@ log_rows(Relation log, TupleDesc desc, AttrNumber *map, int ncols, Tuplestoresta
 			if (!tuplestore_gettupleslot(rows, true, false, slot))
 				break;
 			for (int c = 0; c < ncols; c++)
-				values[DELTA_FIRST_COLUMN - 1 + c] = slot_getattr(slot, map[c],
-																  &nulls[DELTA_FIRST_COLUMN - 1 + c]);
+			{
+				if (map[c] == InvalidAttrNumber)
+					nulls[DELTA_FIRST_COLUMN - 1 + c] = true;
+				else
+					values[DELTA_FIRST_COLUMN - 1 + c] = slot_getattr(slot, map[c],
+																	  &nulls[DELTA_FIRST_COLUMN - 1 + c]);
+			}
 		}
 		else
 		{
 			for (int c = 0; c < ncols; c++)
-				values[DELTA_FIRST_COLUMN - 1 + c] = heap_getattr(one, map[c], desc,
-																  &nulls[DELTA_FIRST_COLUMN - 1 + c]);
+			{
+				if (map[c] == InvalidAttrNumber)
+					nulls[DELTA_FIRST_COLUMN - 1 + c] = true;
+				else
+					values[DELTA_FIRST_COLUMN - 1 + c] = heap_getattr(one, map[c], desc,
+																	  &nulls[DELTA_FIRST_COLUMN - 1 + c]);
+			}
 		}
 		tuple = heap_form_tuple(logdesc, values, nulls);
 		heap_insert(log, tuple, cid, 0, bistate);
@@ -527,6 +553,7 @@ medallion_track_deltas(PG_FUNCTION_ARGS)
 	Trigger    *trigger;
 	TupleDesc	desc;
 	Relation	log;
+	TupleDesc	logdesc;
 	Oid			logid;
 	AttrNumber *map;
 	int			ncols;
@@ -559,20 +586,34 @@ medallion_track_deltas(PG_FUNCTION_ARGS)
 	}
 
 	desc = RelationGetDescr(trigdata->tg_relation);
+	log = table_open(logid, RowExclusiveLock);
+	logdesc = RelationGetDescr(log);
 	ncols = trigger->tgnargs - 1;
+	if (ncols > logdesc->natts - (DELTA_FIRST_COLUMN - 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("medallion.track_deltas() was given more columns than the delta log of %s has",
+						SqlRelationName(RelationGetRelid(trigdata->tg_relation))),
+				 errhint("medallion adds it to the tables maintained models read.")));
+
+	/*
+	 * Each captured column by its name now; one renamed, dropped or of
+	 * another type than the log's is logged as NULL (never the value of
+	 * another type): the capture state changed with it (ChangesDeltaState),
+	 * so the models reading it are rebuilt whole, and the table's writers
+	 * are not stopped for it.
+	 */
 	map = palloc0(sizeof(AttrNumber) * Max(ncols, 1));
 	for (int c = 0; c < ncols; c++)
 	{
-		map[c] = get_attnum(RelationGetRelid(trigdata->tg_relation), trigger->tgargs[c + 1]);
-		if (map[c] == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" of %s, whose deltas medallion captures, does not exist",
-							trigger->tgargs[c + 1], SqlRelationName(RelationGetRelid(trigdata->tg_relation))),
-					 errhint("A model reads it: define the model again, or drop it, before dropping the column.")));
+		AttrNumber	a = get_attnum(RelationGetRelid(trigdata->tg_relation), trigger->tgargs[c + 1]);
+
+		if (a > 0 && a <= desc->natts && !TupleDescAttr(desc, a - 1)->attisdropped &&
+			TupleDescAttr(desc, a - 1)->atttypid ==
+			TupleDescAttr(logdesc, DELTA_FIRST_COLUMN - 1 + c)->atttypid)
+			map[c] = a;
 	}
 
-	log = table_open(logid, RowExclusiveLock);
 	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 	{
 		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
@@ -649,4 +690,133 @@ medallion_delta_state(PG_FUNCTION_ARGS)
 	if (state == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(state));
+}
+
+/*
+ * ChangesDeltaCopy
+ *		Copy the log rows of relid that the snapshot since (pg_snapshot
+ *		text) does not see, read under the build's pinned snapshot (its
+ *		first read), into copy, a table shaped like relid (its columns at
+ *		the same positions): only the columns named in columns, which
+ *		reader (the model owner) must be allowed to read.  Returns the rows
+ *		copied, with *olds the old images among them; or -1 with *why when
+ *		the log cannot give them (a column not captured, gone, of another
+ *		type now, or not the reader's to read).
+ *
+ * The copy is done here, tuple by tuple, and not by SQL: an INSERT would
+ * run what the table's owner chose for its column types (a domain's
+ * default and checks) as whoever ran it, and the log holds columns other
+ * models read that the reader may not.
+ */
+int64
+ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid reader,
+				 int64 *olds, const char **why)
+{
+	Oid			log = ChangesDeltaLog(relid);
+	Relation	logrel;
+	Relation	dest;
+	TupleDesc	ldesc;
+	TupleDesc	ddesc;
+	int		   *map;
+	bool		whole = pg_class_aclcheck(relid, reader, ACL_SELECT) == ACLCHECK_OK;
+	Datum		snapshot;
+	Snapshot	read_with;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	BulkInsertState bistate;
+	Datum	   *values;
+	bool	   *nulls;
+	int64		rows = 0;
+	ListCell   *lc;
+
+	*olds = 0;
+	*why = NULL;
+	if (!OidIsValid(log))
+	{
+		*why = psprintf("%s is not captured", SqlRelationName(relid));
+		return -1;
+	}
+	logrel = table_open(log, AccessShareLock);
+	dest = table_open(copy, RowExclusiveLock);
+	ldesc = RelationGetDescr(logrel);
+	ddesc = RelationGetDescr(dest);
+	map = palloc(sizeof(int) * ldesc->natts);
+	for (int a = 0; a < ldesc->natts; a++)
+		map[a] = -1;
+	foreach(lc, columns)
+	{
+		const char *name = lfirst(lc);
+		AttrNumber	att = get_attnum(relid, name);
+		int			found = -1;
+
+		if (att == InvalidAttrNumber || att > ddesc->natts)
+			*why = psprintf("column %s of %s is gone", quote_identifier(name), SqlRelationName(relid));
+		else if (!whole && pg_attribute_aclcheck(relid, att, reader, ACL_SELECT) != ACLCHECK_OK)
+			*why = psprintf("its owner may not read column %s of %s", quote_identifier(name),
+							SqlRelationName(relid));
+		else
+		{
+			for (int a = DELTA_FIRST_COLUMN - 1; a < ldesc->natts; a++)
+			{
+				Form_pg_attribute la = TupleDescAttr(ldesc, a);
+
+				if (!la->attisdropped && strcmp(NameStr(la->attname), name) == 0)
+					found = a;
+			}
+			if (found < 0)
+				*why = psprintf("column %s of %s is not captured", quote_identifier(name),
+								SqlRelationName(relid));
+			else if (TupleDescAttr(ldesc, found)->atttypid != TupleDescAttr(ddesc, att - 1)->atttypid)
+				*why = psprintf("column %s of %s is of another type than when its capture began",
+								quote_identifier(name), SqlRelationName(relid));
+			else
+				map[found] = att - 1;
+		}
+		if (*why != NULL)
+		{
+			table_close(dest, RowExclusiveLock);
+			table_close(logrel, AccessShareLock);
+			return -1;
+		}
+	}
+
+	snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(since));
+	values = palloc0(sizeof(Datum) * ddesc->natts);
+	nulls = palloc(sizeof(bool) * ddesc->natts);
+	read_with = BindPushPinnedRead();
+	scan = table_beginscan(logrel, read_with, 0, NULL);
+	slot = table_slot_create(logrel, NULL);
+	bistate = GetBulkInsertState();
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		HeapTuple	tuple;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+		if (DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot, slot->tts_values[DELTA_XID_ATTNUM - 1],
+											 snapshot)))
+			continue;
+		memset(nulls, true, sizeof(bool) * ddesc->natts);
+		for (int a = 0; a < ldesc->natts; a++)
+		{
+			if (map[a] < 0)
+				continue;
+			values[map[a]] = slot->tts_values[a];
+			nulls[map[a]] = slot->tts_isnull[a];
+		}
+		tuple = heap_form_tuple(ddesc, values, nulls);
+		heap_insert(dest, tuple, GetCurrentCommandId(true), 0, bistate);
+		heap_freetuple(tuple);
+		rows++;
+		if (DatumGetInt16(slot->tts_values[DELTA_W_ATTNUM - 1]) < 0)
+			(*olds)++;
+	}
+	FreeBulkInsertState(bistate);
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	PopActiveSnapshot();
+	table_close(dest, RowExclusiveLock);
+	table_close(logrel, AccessShareLock);
+	CommandCounterIncrement();
+	return rows;
 }

@@ -13,23 +13,29 @@
  * The maintained build, as the model owner, in the step's subtransaction:
  *
  *	1. The delta of each table read since the stored snapshot S1 of the
- *	   model's last build is copied out of its log (as the extension
- *	   owner: the log is not the owner's to read) into a table shaped like
- *	   it, column for column at the same positions; the first copy is the
- *	   build's first read, so its snapshot Sd is the one stored for the
- *	   next build.  They are trusted only when the state of capture
+ *	   model's last build is copied out of its log, tuple by tuple
+ *	   (ChangesDeltaCopy: no code of the table's owner runs, only the
+ *	   columns the model reads, when its owner may read them), into a
+ *	   table shaped like it, column for column at the same positions; the
+ *	   first copy is the build's first read, under the snapshot pinned for
+ *	   the whole build, so its snapshot Sd is the one stored for the next
+ *	   build.  They are trusted only when the state of capture
  *	   (ChangesDeltaState of each table: the log, the table's storage, the
- *	   triggers) is the one the last build stored: a TRUNCATE, a rewrite,
- *	   a trigger dropped or a log made again since means some writes are
- *	   not in it, and the model is rebuilt whole.
- *	2. The affected keys K: the model's bound query with its read of the
- *	   changed table pointed at that table's delta copy, its output cut to
- *	   the key columns and its grouping, aggregates and HAVING removed.
- *	   Old and new images both count: a row that left a key and one that
- *	   joined another give both.  The WHERE clause and the joins apply:
- *	   through the other tables, as they are now, a change maps to the
- *	   driving keys it touches.  That needs the other tables as they were
- *	   too, so when more than one table changed the model is rebuilt whole.
+ *	   triggers, its captured columns) is the one the last build stored: a
+ *	   TRUNCATE, a rewrite, a trigger dropped, a column renamed or a log
+ *	   made again since means some writes are not in it, and the model is
+ *	   rebuilt whole.
+ *	2. The affected keys K: the model's bound query (its views flattened)
+ *	   with its read of a changed table pointed at that table's delta
+ *	   copy, its output cut to the key columns and its grouping,
+ *	   aggregates and HAVING removed, for each changed table.  Old and new
+ *	   images both count: a row that left a key and one that joined
+ *	   another give both.  The WHERE clause and the joins apply: through
+ *	   the other tables, as they are under Sd, a change maps to the keys
+ *	   it touches.  That is complete while the other tables still hold
+ *	   every row they held at S1: at most one changed table may have lost
+ *	   rows (old images), not counting a driving table, whose keys are
+ *	   taken from its own delta when others changed too.
  *	3. The choice (ChangesMaintainWeigh, changes_apply.c): the estimated
  *	   cost of maintaining against the last full build's measured one,
  *	   with change-ratio guards as a backstop, and alone when there is
@@ -80,6 +86,7 @@
 #include "relation.h"
 #include "scope.h"
 #include "sqltext.h"
+#include "subxact.h"
 
 /*
  * The change-ratio guards: above this share of its driving table's rows
@@ -91,6 +98,15 @@
  */
 #define MAINTAIN_BACKSTOP_SHARE		0.5
 #define MAINTAIN_GUARD_SHARE		0.2
+
+/* The delta of one table read by a maintained model, copied out of its log. */
+typedef struct ChangedTable
+{
+	MaintainTable *table;
+	Oid			copy;			/* D: the delta rows, shaped like the table */
+	int64		rows;			/* log rows: old and new images */
+	int64		olds;			/* of which old images (deleted, updated) */
+} ChangedTable;
 
 /*
  * ChangesMaintainPlan
@@ -362,11 +378,13 @@ stored_state(ModelDef *model, char **snapshot, char **deltas)
 /*
  * delta_copy_columns
  *		The column definitions of a table shaped like relid, column for
- *		column at the same positions (a dropped column as an int4 of its
- *		own name), for D.
+ *		column at the same positions, for D: the columns the model reads
+ *		(columns, names) of their types, without typmod (no type input
+ *		code runs; the values are copied as they are), every other one an
+ *		int4 placeholder of a name no column of relid has.
  */
 static char *
-delta_copy_columns(Oid relid)
+delta_copy_columns(Oid relid, List *columns)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -376,16 +394,25 @@ delta_copy_columns(Oid relid)
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		read = false;
+		ListCell   *lc;
 
+		foreach(lc, columns)
+			read |= !att->attisdropped && strcmp(lfirst(lc), NameStr(att->attname)) == 0;
 		if (i > 0)
 			appendStringInfoString(&cols, ", ");
-		if (att->attisdropped)
-			appendStringInfo(&cols, "\"medallion_dropped_%d\" pg_catalog.int4", i + 1);
+		if (!read)
+		{
+			char	   *name = psprintf("medallion_unread_%d", i + 1);
+
+			while (get_attnum(relid, name) != InvalidAttrNumber)
+				name = psprintf("%s_", name);
+			appendStringInfo(&cols, "%s pg_catalog.int4", quote_identifier(name));
+		}
 		else
 		{
 			appendStringInfo(&cols, "%s %s", quote_identifier(NameStr(att->attname)),
-							 format_type_extended(att->atttypid, att->atttypmod,
-												  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+							 format_type_extended(att->atttypid, -1, FORMAT_TYPE_FORCE_QUALIFY));
 			if (OidIsValid(att->attcollation) && att->attcollation != get_typcollation(att->atttypid))
 				appendStringInfo(&cols, " COLLATE %s", generate_collation_name(att->attcollation));
 		}
@@ -519,6 +546,20 @@ keys_query(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d)
 	return q;
 }
 
+/* The names of the changed tables, "a" or "a, b" (ChangedTable *). */
+static char *
+changed_names(List *changed)
+{
+	StringInfoData names;
+	ListCell   *lc;
+
+	initStringInfo(&names);
+	foreach(lc, changed)
+		appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "",
+						 SqlRelationName(((ChangedTable *) lfirst(lc))->table->relid));
+	return names.data;
+}
+
 /* Drop a work table of the build (D or K), made in this subtransaction. */
 static void
 drop_work_table(Oid relid)
@@ -613,6 +654,340 @@ format_rows(double rows)
 	return format_count((int64) rint(rows));
 }
 
+/* What maintain_apply_checked does, and finds. */
+typedef struct ApplyCheck
+{
+	ModelDef   *model;
+	AnalyzedModel *bound;
+	MaintainPlan *plan;
+	Oid			published;
+	Oid			keys;
+	List	   *patterns;
+	double		table_rows;
+	const char *base;
+	int64		deleted;
+	int64		inserted;
+	int64		differing;		/* rows the check found different */
+} ApplyCheck;
+
+/*
+ * maintain_apply_checked
+ *		ChangesMaintainApply, then medallion.maintain_verify's check
+ *		(changes_verify.c); a difference is raised as an error, so that the
+ *		subtransaction this runs in (SubxactRun) takes the apply back.
+ */
+static void
+maintain_apply_checked(void *arg)
+{
+	ApplyCheck *a = arg;
+
+	ChangesMaintainApply(a->model, a->published, a->bound->columns, a->keys, a->plan->keys,
+						 a->patterns, a->table_rows, &a->deleted, &a->inserted);
+	if (maintain_verify == MAINTAIN_VERIFY_OFF)
+		return;
+	a->differing = ChangesVerifyMaintained(a->model, a->bound->columns, a->published, a->plan->keys,
+										   a->keys, psprintf("%s_verify", a->base),
+										   maintain_verify == MAINTAIN_VERIFY_SAMPLE);
+	if (a->differing > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the maintained build of model \"%s\" differs from its query in %lld rows",
+						a->model->name, (long long) a->differing)));
+}
+
+/*
+ * maintain_apply
+ *		The keys' rows replaced in the published table; with
+ *		medallion.maintain_verify, checked, in a subtransaction of its own
+ *		that a difference rolls back: then a warning says so and the reason
+ *		to rebuild the model whole is returned.  NULL when applied.
+ */
+static const char *
+maintain_apply(ApplyCheck *a)
+{
+	ErrorData  *edata;
+	bool		sample = maintain_verify == MAINTAIN_VERIFY_SAMPLE;
+
+	if (maintain_verify == MAINTAIN_VERIFY_OFF)
+	{
+		maintain_apply_checked(a);
+		return NULL;
+	}
+	a->differing = 0;
+	edata = SubxactRun(maintain_apply_checked, a, true);
+	if (edata == NULL)
+		return NULL;
+	if (a->differing == 0)
+		ReThrowError(edata);	/* an error of the apply itself */
+	FreeErrorData(edata);
+	ereport(WARNING,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("the maintained build of model \"%s\" differs from its query in %lld rows",
+					a->model->name, (long long) a->differing),
+			 errdetail("medallion.maintain_verify = %s compared %s with the model's query; "
+					   "the model is rebuilt whole and the rebuild published.",
+					   sample ? "sample" : "on", sample ? "a sample of its keys" : "the whole table"),
+			 errhint("This is a bug of medallion's maintenance: please report it with the model's query and the changes since its last build.")));
+	a->deleted = a->inserted = 0;
+	return psprintf("the maintained result differed from its query in %s row%s (medallion.maintain_verify = %s)",
+					format_count(a->differing), a->differing == 1 ? "" : "s", sample ? "sample" : "on");
+}
+
+/*
+ * maintain_from_deltas
+ *		The maintained build of model (ChangesMaintainCandidate) from the
+ *		deltas since snapshot, its tables' capture state being now; under
+ *		the pinned snapshot.
+ */
+static Candidate *
+maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, const char *snapshot,
+					 char *now)
+{
+	Oid			owner = ModelOwnerId(model);
+	Oid			published;
+	double		table_rows;
+	char	   *base;
+	List	   *copies = NIL;	/* D of each table, in plan order */
+	List	   *changed = NIL;	/* ChangedTable *: the tables whose delta has rows */
+	ChangedTable *driving = NULL;	/* among them, the driving table */
+	int			with_olds = 0;	/* changed tables with old images, less the driving one */
+	int64		ndelta = 0;
+	Oid			k = InvalidOid;
+	AnalyzedModel keys = {0};
+	BindRows	patterns = {0};
+	MaintainCost cost = {-1, -1, false};
+	ApplyCheck	apply = {0};
+	Candidate  *cand = NULL;
+	const char *why = NULL;
+	bool		forced = model->maintain == MAINTAIN_INCREMENTAL;
+	bool		checked_bad = false;
+	int64		nkeys = 0;
+	char	   *estimate = "";
+	ListCell   *lc;
+
+	/* the table whose rows are replaced: its columns still the query's */
+	published = BuildMaintainTarget(model, bound, &why);
+	if (!OidIsValid(published))
+		return rebuild_whole(model, why, false);
+	table_rows = rel_tuples(published);
+	if (table_rows < 0)
+		table_rows = count_of(psprintf("SELECT pg_catalog.count(*) FROM %s", SqlRelationName(published)));
+
+	/*
+	 * D: the delta of each table since the last build, as the table's rows
+	 * (only the columns the model reads), copied in C (ChangesDeltaCopy);
+	 * the first copy is the build's first read, whose snapshot is stored
+	 */
+	base = psprintf("maintain_%u", published);
+	foreach(lc, plan->tables)
+	{
+		MaintainTable *table = lfirst(lc);
+		char	   *name = psprintf("%s_delta_%d", base, foreach_current_index(lc));
+		Oid			d;
+		int64		n;
+		int64		olds;
+
+		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, name, delta_copy_columns(table->relid, table->columns),
+							owner);
+		d = get_relname_relid(name, get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+		copies = lappend_oid(copies, d);
+		n = ChangesDeltaCopy(table->relid, d, table->columns, snapshot, owner, &olds, &why);
+		if (n < 0)
+			break;
+		if (n > 0)
+		{
+			ChangedTable *ct = palloc0(sizeof(ChangedTable));
+
+			ct->table = table;
+			ct->copy = d;
+			ct->rows = n;
+			ct->olds = olds;
+			changed = lappend(changed, ct);
+			ndelta += n;
+			if (table->relid == plan->driving)
+				driving = ct;
+			else if (olds > 0)
+				with_olds++;
+		}
+	}
+
+	/*
+	 * A changed table maps to keys through the others as they are now.  A
+	 * row a change removed from the output had every other part as it was
+	 * then; the others as they are now still hold it when they changed by
+	 * inserts only.  So at most one changed table may have old images
+	 * (deleted or updated rows); the driving table does not count, its
+	 * keys are in its delta itself (taken as they are when others changed
+	 * too).  Two tables with old images would need each other's old rows.
+	 */
+	if (why != NULL)
+		;						/* the deltas could not be read */
+	else if ((plan->grouped && with_olds + (driving != NULL && driving->olds > 0) > 1) ||
+			 (!plan->grouped && with_olds > 1))
+	{
+		StringInfoData names;
+
+		initStringInfo(&names);
+		foreach(lc, changed)
+		{
+			ChangedTable *ct = lfirst(lc);
+
+			if (ct->olds > 0 && (plan->grouped || ct != driving))
+				appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "", SqlRelationName(ct->table->relid));
+		}
+		why = psprintf("rows of more than one of its tables were deleted or updated (%s)", names.data);
+	}
+	/* the backstop on the delta: half the driving table changed */
+	else if (driving != NULL && !forced)
+	{
+		float4		reltuples = rel_tuples(driving->table->relid);
+
+		if (reltuples > 0 && driving->rows > MAINTAIN_BACKSTOP_SHARE * reltuples)
+			why = share_why(driving->rows, driving->table->relid, MAINTAIN_BACKSTOP_SHARE, reltuples);
+	}
+
+	/* K: the keys the delta touches, old images and new */
+	if (why == NULL)
+	{
+		foreach(lc, plan->keys)
+			keys.columns = lappend(keys.columns, SqlFindColumn(bound->columns, lfirst(lc)));
+		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns),
+							owner);
+		k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+		foreach(lc, changed)
+		{
+			ChangedTable *ct = lfirst(lc);
+
+			keys.query = keys_query(plan->query, plan, ct->table, ct->copy);
+			if (ct == driving && list_length(changed) > 1 && ct->table->branch == 0)
+			{
+				/* every key in the driving table's delta, not only those that join */
+				RangeTblEntry *rte = rt_fetch(ct->table->rtindex, keys.query->rtable);
+				RangeTblRef *ref = makeNode(RangeTblRef);
+
+				rte->jointype = JOIN_INNER;
+				ref->rtindex = ct->table->rtindex;
+				keys.query->jointree = makeFromExpr(list_make1(ref), NULL);
+			}
+			(void) BuildFillHeapBound(k, &keys, psprintf("the keys model \"%s\" recomputes", model->name),
+									  NIL, NIL);
+		}
+		nkeys = key_patterns(k, plan->keys, &patterns);
+		/* the backstop on the keys a change elsewhere maps to: half the model's rows */
+		if (!forced && changed != NIL && (driving == NULL || list_length(changed) > 1) && table_rows > 0 &&
+			nkeys > MAINTAIN_BACKSTOP_SHARE * table_rows)
+			why = keys_why(plan, ndelta, ((ChangedTable *) linitial(changed))->table->relid, nkeys,
+						   MAINTAIN_BACKSTOP_SHARE, table_rows);
+	}
+
+	/*
+	 * The choice: the estimate against the last full build; with nothing to
+	 * weigh, the guard (a share of the driving table changed, or of the
+	 * model's rows to recompute).  maintain => 'incremental' maintains
+	 * whatever the estimate: only what cannot be maintained exactly fails
+	 * it.
+	 */
+	if (why == NULL && changed != NIL)
+	{
+		float4		driving_rows = rel_tuples(plan->driving);
+		double		rows_per_key = plan->grouped || driving_rows <= 0 ? 1.0 : table_rows / driving_rows;
+		Oid			first = ((ChangedTable *) linitial(changed))->table->relid;
+		bool		cheaper = ChangesMaintainWeigh(model, nkeys, rows_per_key, table_rows, &cost);
+
+		if (forced)
+			;
+		else if (!cheaper)
+			why = psprintf("est. %s incremental vs full %s", ChangesFormatMs(cost.estimate_ms),
+						   ChangesFormatMs(cost.full_ms));
+		else if (!cost.weighed && driving != NULL && list_length(changed) == 1)
+		{
+			float4		reltuples = rel_tuples(driving->table->relid);
+
+			if (reltuples > 0 && ndelta > MAINTAIN_GUARD_SHARE * reltuples)
+				why = share_why(ndelta, driving->table->relid, MAINTAIN_GUARD_SHARE, reltuples);
+		}
+		else if (!cost.weighed && table_rows > 0 && nkeys > MAINTAIN_GUARD_SHARE * table_rows)
+			why = keys_why(plan, ndelta, first, nkeys, MAINTAIN_GUARD_SHARE, table_rows);
+		if (cost.estimate_ms >= 0)
+			estimate = psprintf(" (est. %s vs full %s%s)", ChangesFormatMs(cost.estimate_ms),
+								ChangesFormatMs(cost.full_ms),
+								cost.weighed ? "" : ": too short to weigh");
+	}
+
+	/* the keys' rows replaced in the published table (and checked) */
+	if (why == NULL)
+	{
+		apply.model = model;
+		apply.bound = bound;
+		apply.plan = plan;
+		apply.published = published;
+		apply.keys = k;
+		apply.table_rows = table_rows;
+		apply.base = base;
+		foreach(lc, patterns.rows)
+			apply.patterns = lappend(apply.patterns, ((char **) lfirst(lc))[0]);
+		why = maintain_apply(&apply);
+		checked_bad = why != NULL;
+	}
+	drop_work_table(k);
+	foreach(lc, copies)
+		drop_work_table(lfirst_oid(lc));
+	if (why != NULL)
+	{
+		/* a failed check is rebuilt whole even under maintain => 'incremental' */
+		cand = rebuild_whole(model, why, checked_bad);
+		cand->deltas = now;		/* as it was before the first read */
+		return cand;
+	}
+	cand = palloc0(sizeof(Candidate));
+	cand->model = model;
+	cand->published = published;
+	cand->columns = bound->columns;
+	cand->in_place = true;
+	cand->delta = true;			/* nothing to publish: the rows are in */
+	cand->rows = apply.deleted + apply.inserted;
+	cand->deltas = now;
+	cand->method = psprintf("incremental: %s of %s rows, %s %s%s%s recomputed from %s delta row%s%s%s%s",
+							format_count(apply.inserted),
+							format_rows(Max(table_rows - apply.deleted + apply.inserted, 0)),
+							format_count(nkeys),
+							plan->grouped ? "group" : "key", nkeys == 1 ? "" : "s",
+							plan->grouped ? "" : psprintf(" of %s", SqlRelationName(plan->driving)),
+							format_count(ndelta), ndelta == 1 ? "" : "s",
+							changed != NIL ? " of " : "", changed != NIL ? changed_names(changed) : "",
+							estimate);
+	return cand;
+}
+
+/*
+ * maintain_pinned
+ *		maintain_from_deltas under a pinned snapshot.  The maintained build
+ *		reads one state of the database: the deltas, the keys they map to
+ *		through the other tables, and those keys' rows, all under the
+ *		snapshot of its first read, the one stored for the next build.  A
+ *		later snapshot could miss a key: a line deleted while another
+ *		transaction deletes its order joins nothing, and the next build's
+ *		delta of the order joins the line no more.
+ */
+static Candidate *
+maintain_pinned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, const char *snapshot,
+				char *now)
+{
+	Candidate  *volatile cand = NULL;
+
+	(void) BindPinSnapshot();
+	PG_TRY();
+	{
+		cand = maintain_from_deltas(model, bound, plan, snapshot, now);
+	}
+	PG_FINALLY();
+	{
+		BindUnpinSnapshot();
+	}
+	PG_END_TRY();
+	return cand;
+}
+
 /*
  * ChangesMaintainCandidate
  *		Bring a table model maintained from its input's deltas up to date
@@ -633,26 +1008,8 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 	char	   *snapshot = NULL;
 	char	   *deltas = NULL;
 	char	   *now;
-	Oid			owner = ModelOwnerId(model);
-	Oid			published;
-	double		table_rows;
-	char	   *base;
-	List	   *copies = NIL;	/* D of each table, in plan order */
-	List	   *changed = NIL;	/* the tables whose delta has rows */
-	MaintainTable *source = NULL;	/* the one changed table */
-	Oid			source_copy = InvalidOid;
-	int64		ndelta = 0;
-	Oid			k = InvalidOid;
-	AnalyzedModel keys = {0};
-	BindRows	patterns = {0};
-	List	   *pattern_list = NIL;
-	MaintainCost cost = {-1, -1, false};
 	Candidate  *cand = NULL;
 	const char *why = NULL;
-	int64		nkeys = 0;
-	int64		deleted = 0;
-	int64		inserted = 0;
-	char	   *estimate = "";
 	ListCell   *lc;
 
 	/* out of the class: 'incremental' was in it when defined, a view it reads changed since */
@@ -693,349 +1050,6 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 											 psprintf("%s was", SqlRelationName(((MaintainTable *) linitial(plan.tables))->relid)) :
 											 "one of its tables was"), false);
 	}
-	/* the table whose rows are replaced: its columns still the query's */
-	published = BuildMaintainTarget(model, bound, &why);
-	if (!OidIsValid(published))
-		return rebuild_whole(model, why, false);
-	table_rows = rel_tuples(published);
-	if (table_rows < 0)
-		table_rows = count_of(psprintf("SELECT pg_catalog.count(*) FROM %s", SqlRelationName(published)));
-
-	/*
-	 * D: the delta of each table since the last build, as the table's rows;
-	 * the first copy is the build's first read, whose snapshot is stored
-	 */
-	base = psprintf("maintain_%u", published);
-	foreach(lc, plan.tables)
-	{
-		MaintainTable *table = lfirst(lc);
-		Oid			log = ChangesDeltaLog(table->relid);
-		char	   *name = psprintf("%s_delta_%d", base, foreach_current_index(lc));
-		CatalogSession session;
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		values[1] = {CStringGetTextDatum(snapshot)};
-		Relation	rel = table_open(log, AccessShareLock);
-		List	   *cols = SqlLiveColumns(RelationGetDescr(rel));
-		char	   *list;
-		Oid			d;
-		int64		n;
-
-		table_close(rel, AccessShareLock);
-		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, name, delta_copy_columns(table->relid), owner);
-		d = get_relname_relid(name, get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
-		copies = lappend_oid(copies, d);
-		cols = list_delete_first(list_delete_first(cols));	/* xid, w */
-		list = SqlNameList(SqlColumnNames(cols));
-		CatalogEnter(&session);
-		n = BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s.%s l "
-								 "WHERE NOT pg_catalog.pg_visible_in_snapshot(l." DELTA_XID_COLUMN ", $1::pg_catalog.pg_snapshot)",
-								 SqlRelationName(d), list, list,
-								 quote_identifier(MEDALLION_DELTA_SCHEMA), quote_identifier(get_rel_name(log))),
-						1, argtypes, values, NULL, NIL, NIL, None_Receiver);
-		CatalogLeave(&session);
-		if (n > 0)
-		{
-			changed = lappend(changed, table);
-			source = table;
-			source_copy = d;
-			ndelta = n;
-		}
-	}
-
-	/*
-	 * One changed table maps to keys through the others as they are now
-	 * (they are as they were); two would need each other's old rows too.
-	 */
-	if (list_length(changed) > 1)
-	{
-		StringInfoData names;
-
-		initStringInfo(&names);
-		foreach(lc, changed)
-			appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "",
-							 SqlRelationName(((MaintainTable *) lfirst(lc))->relid));
-		why = psprintf("more than one of its tables changed (%s)", names.data);
-	}
-	/* the backstop on the delta: half the driving table changed */
-	else if (source != NULL && source->relid == plan.driving)
-	{
-		float4		reltuples = rel_tuples(source->relid);
-
-		if (reltuples > 0 && ndelta > MAINTAIN_BACKSTOP_SHARE * reltuples)
-			why = share_why(ndelta, source->relid, MAINTAIN_BACKSTOP_SHARE, reltuples);
-	}
-
-	/* K: the keys the delta touches, old images and new */
-	if (why == NULL)
-	{
-		foreach(lc, plan.keys)
-			keys.columns = lappend(keys.columns, SqlFindColumn(bound->columns, lfirst(lc)));
-		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns),
-							owner);
-		k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
-		if (source != NULL)
-		{
-			keys.query = keys_query(plan.query, &plan, source, source_copy);
-			(void) BuildFillHeapBound(k, &keys, psprintf("the keys model \"%s\" recomputes", model->name),
-									  NIL, NIL);
-		}
-		nkeys = key_patterns(k, plan.keys, &patterns);
-		/* the backstop on the keys a change elsewhere maps to: half the model's rows */
-		if (source != NULL && source->relid != plan.driving && table_rows > 0 &&
-			nkeys > MAINTAIN_BACKSTOP_SHARE * table_rows)
-			why = keys_why(&plan, ndelta, source->relid, nkeys, MAINTAIN_BACKSTOP_SHARE, table_rows);
-	}
-
-	/*
-	 * The choice: the estimate against the last full build; with nothing to
-	 * weigh, the guard (a share of the driving table changed, or of the
-	 * model's rows to recompute).
-	 */
-	if (why == NULL && source != NULL)
-	{
-		float4		driving_rows = rel_tuples(plan.driving);
-		double		rows_per_key = plan.grouped || driving_rows <= 0 ? 1.0 : table_rows / driving_rows;
-
-		if (!ChangesMaintainWeigh(model, nkeys, rows_per_key, table_rows, &cost))
-			why = psprintf("est. %s incremental vs full %s", ChangesFormatMs(cost.estimate_ms),
-						   ChangesFormatMs(cost.full_ms));
-		else if (!cost.weighed && source->relid == plan.driving)
-		{
-			float4		reltuples = rel_tuples(source->relid);
-
-			if (reltuples > 0 && ndelta > MAINTAIN_GUARD_SHARE * reltuples)
-				why = share_why(ndelta, source->relid, MAINTAIN_GUARD_SHARE, reltuples);
-		}
-		else if (!cost.weighed && table_rows > 0 && nkeys > MAINTAIN_GUARD_SHARE * table_rows)
-			why = keys_why(&plan, ndelta, source->relid, nkeys, MAINTAIN_GUARD_SHARE, table_rows);
-		if (cost.estimate_ms >= 0)
-			estimate = psprintf(" (est. %s vs full %s%s)", ChangesFormatMs(cost.estimate_ms),
-								ChangesFormatMs(cost.full_ms),
-								cost.weighed ? "" : ": too short to weigh");
-	}
-
-	/* the keys' rows replaced in the published table */
-	if (why == NULL)
-	{
-		foreach(lc, patterns.rows)
-			pattern_list = lappend(pattern_list, ((char **) lfirst(lc))[0]);
-		ChangesMaintainApply(model, published, bound->columns, k, plan.keys, pattern_list, table_rows,
-							 &deleted, &inserted);
-	}
-	drop_work_table(k);
-	foreach(lc, copies)
-		drop_work_table(lfirst_oid(lc));
-	if (why != NULL)
-	{
-		cand = rebuild_whole(model, why, false);
-		cand->deltas = now;		/* as it was before the first read */
-		return cand;
-	}
-	cand = palloc0(sizeof(Candidate));
-	cand->model = model;
-	cand->published = published;
-	cand->columns = bound->columns;
-	cand->in_place = true;
-	cand->delta = true;			/* nothing to publish: the rows are in */
-	cand->rows = deleted + inserted;
-	cand->deltas = now;
-	cand->method = psprintf("incremental: %s of %s rows, %s %s%s%s recomputed from %s delta row%s%s%s%s",
-							format_count(inserted), format_rows(Max(table_rows - deleted + inserted, 0)),
-							format_count(nkeys),
-							plan.grouped ? "group" : "key", nkeys == 1 ? "" : "s",
-							plan.grouped ? "" : psprintf(" of %s", SqlRelationName(plan.driving)),
-							format_count(ndelta), ndelta == 1 ? "" : "s",
-							source != NULL ? " of " : "",
-							source != NULL ? SqlRelationName(source->relid) : "",
-							estimate);
-	return cand;
+	return maintain_pinned(model, bound, &plan, snapshot, now);
 }
 
-/*
- * needed_logs
- *		The tables whose deltas some maintained model reads (OIDs), with,
- *		in *models, each one's model names (a List of char * per table).
- */
-static List *
-needed_logs(List **models)
-{
-	List	   *relids = NIL;
-	ListCell   *lc;
-
-	*models = NIL;
-	foreach(lc, CatalogListModels())
-	{
-		ModelDef   *model = lfirst(lc);
-		MaintainPlan plan;
-		ListCell   *lt;
-
-		if (model->kind != MAT_TABLE || model->maintain == MAINTAIN_FULL ||
-			!OidIsValid(RelBinding(model->name)))
-			continue;
-		if (ChangesMaintainPlan(model, BindLoad(model)->query, &plan) != NULL)
-			continue;
-		foreach(lt, plan.tables)
-		{
-			Oid			relid = ((MaintainTable *) lfirst(lt))->relid;
-			int			i;
-
-			for (i = 0; i < list_length(relids); i++)
-			{
-				if (list_nth_oid(relids, i) == relid)
-					break;
-			}
-			if (i == list_length(relids))
-			{
-				relids = lappend_oid(relids, relid);
-				*models = lappend(*models, NIL);
-			}
-			list_nth_cell(*models, i)->ptr_value = lappend(list_nth(*models, i), model->name);
-		}
-	}
-	return relids;
-}
-
-/* The delta logs there are: the OIDs of the tables they log. */
-static List *
-existing_logs(void)
-{
-	Oid			nsp = get_namespace_oid(MEDALLION_DELTA_SCHEMA, true);
-	List	   *tables = NIL;
-	CatalogSession session;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1];
-	int			ret;
-
-	if (!OidIsValid(nsp))
-		return NIL;
-	values[0] = ObjectIdGetDatum(nsp);
-	CatalogEnter(&session);
-	ret = SPI_execute_with_args("SELECT pg_catalog.substr(relname, 2)::pg_catalog.oid FROM pg_catalog.pg_class "
-								"WHERE relnamespace = $1 AND relkind = 'r' AND relname ~ '^d[0-9]+$'",
-								1, argtypes, values, NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not list the delta logs: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		tables = lappend_oid(tables, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	SPI_tuptable->tupdesc, 1, &isnull)));
-	}
-	CatalogLeave(&session);
-	return tables;
-}
-
-/*
- * ChangesDropUnneededDeltas
- *		Drop the delta logs no maintained model reads (its model dropped,
- *		defined again or made 'full', its table dropped), and the delta
- *		triggers of their tables, so that writers no longer pay for them.
- *		A table some transaction is using keeps them until the next time:
- *		dropping a trigger locks the table out.
- */
-void
-ChangesDropUnneededDeltas(void)
-{
-	List	   *models;
-	List	   *logs = existing_logs();
-	List	   *needed;
-	ListCell   *lc;
-	CatalogSession session;
-
-	if (logs == NIL)
-		return;					/* nothing to drop: the models are not read */
-	needed = needed_logs(&models);
-	CatalogEnter(&session);
-	foreach(lc, logs)
-	{
-		Oid			relid = lfirst_oid(lc);
-		Oid			log = ChangesDeltaLog(relid);
-		bool		exists = get_rel_relkind(relid) == RELKIND_RELATION ||
-			get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE;
-		ListCell   *lt;
-
-		if (list_member_oid(needed, relid))
-			continue;
-		if (exists)
-		{
-			bool		locked = true;
-
-			foreach(lt, RelTree(relid))
-				locked = locked && ConditionalLockRelationOid(lfirst_oid(lt), AccessExclusiveLock);
-			if (!locked)
-				continue;
-			foreach(lt, RelTree(relid))
-			{
-				const char *triggers[] = {DELTAS_INSERT_TRIGGER, DELTAS_UPDATE_TRIGGER,
-				DELTAS_DELETE_TRIGGER, DELTAS_ROW_TRIGGER};
-
-				for (int t = 0; t < lengthof(triggers); t++)
-				{
-					if (OidIsValid(get_trigger_oid(lfirst_oid(lt), triggers[t], true)))
-						SqlUtility(psprintf("DROP TRIGGER %s ON %s", triggers[t],
-											SqlRelationName(lfirst_oid(lt))));
-				}
-			}
-		}
-		if (OidIsValid(log) && ConditionalLockRelationOid(log, AccessExclusiveLock))
-			ChangesDropDeltaLog(relid);
-	}
-	CatalogLeave(&session);
-}
-
-/*
- * ChangesTrimDeltas
- *		Delete from each delta log the rows no build will read: those of
- *		transactions every stored snapshot of the models maintained from
- *		it sees (and every snapshot to come: older than the oldest
- *		transaction running), and the logs nobody needs (their table
- *		dropped).  A staged deploy's snapshots count too.
- */
-void
-ChangesTrimDeltas(void)
-{
-	List	   *models;
-	List	   *needed;
-	List	   *logs = existing_logs();
-	ListCell   *lc;
-	CatalogSession session;
-
-	/* no log, nothing to trim: the models of a pipeline without any are not read */
-	if (logs == NIL)
-		return;
-	needed = needed_logs(&models);
-	/* a log whose table is gone, or that nobody needs */
-	foreach(lc, logs)
-	{
-		if (!list_member_oid(needed, lfirst_oid(lc)))
-		{
-			ChangesDropUnneededDeltas();
-			break;
-		}
-	}
-	CatalogEnter(&session);
-	foreach(lc, needed)
-	{
-		Oid			relid = lfirst_oid(lc);
-		Oid			log = ChangesDeltaLog(relid);
-		Oid			argtypes[1] = {TEXTARRAYOID};
-		Datum		values[1];
-		int			ret;
-
-		if (!OidIsValid(log))
-			continue;
-		values[0] = ListToTextArray(list_nth(models, foreach_current_index(lc)));
-		ret = SPI_execute_with_args(psprintf("DELETE FROM %s.%s l WHERE l." DELTA_XID_COLUMN " < (SELECT pg_catalog.min(x) FROM ("
-											 "SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) AS x "
-											 "UNION ALL SELECT pg_catalog.pg_snapshot_xmin(b.snapshot) FROM medallion.build_state b "
-											 "WHERE b.model = ANY ($1) AND b.deltas IS NOT NULL "
-											 "UNION ALL SELECT s.snapshot_xmin FROM medallion.stages s WHERE s.state = 'staged') m)",
-											 quote_identifier(MEDALLION_DELTA_SCHEMA), quote_identifier(get_rel_name(log))),
-									1, argtypes, values, NULL, false, 0);
-		if (ret != SPI_OK_DELETE)
-			elog(ERROR, "could not trim the delta log of %s: %s", SqlRelationName(relid),
-				 SPI_result_code_string(ret));
-	}
-	CatalogLeave(&session);
-}

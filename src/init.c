@@ -43,6 +43,7 @@ _PG_init(void)
 	WorkerInit();
 	ChangesInit();
 	ChangesApplyInit();
+	ChangesVerifyInit();
 	TrustInit();
 	MarkGUCPrefixReserved("medallion");
 }

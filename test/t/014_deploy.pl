@@ -325,6 +325,10 @@ like($err, qr/\[1\/1\] (OK|UP TO DATE) gold\.fct_orders/, '... with the progress
 ($rc, $out, $err) = medallion('plan', '--dsn', "dbname=$prod");
 is($rc, 0, 'medallion plan');
 like($out, qr/^\d+\s+\d+\s+fct_orders\s+table\s/m, '... the steps');
+like($out, qr/^step\s+wave\s+model\s+materialized\s+build\s+why\s+tests\s+maintain$/m,
+	'... with when each test runs and how each table model is brought up to date');
+like($out, qr/^\d+\s+\d+\s+fct_orders\s+table\s.*\b(incremental|full):/m,
+	'... fct_orders says how');
 ($rc, $out, $err) = medallion('docs', '--dsn', "dbname=$prod");
 like($out, qr/^<!DOCTYPE html>/, 'medallion docs: the page');
 ($rc, $out, $err) = medallion('run', 'nosuch_model', '--dsn', "dbname=$prod");

@@ -36,10 +36,12 @@ def test_command(args):
 def plan_command(args):
     conn = connect(args.dsn, autocommit=True)
     with conn.cursor() as cur:
-        cur.execute('SELECT step, wave, model, materialized, build, why FROM medallion_plan(%s, threads => %s, '
-                    'exclude => %s) ORDER BY step', [args.selector, args.threads, args.exclude])
+        cur.execute('SELECT step, wave, model, materialized, build, why, '
+                    "array_to_string(tests, '; '), maintain "
+                    'FROM medallion_plan(%s, threads => %s, exclude => %s) ORDER BY step',
+                    [args.selector, args.threads, args.exclude])
         rows = cur.fetchall()
-    table(rows, ['step', 'wave', 'model', 'materialized', 'build', 'why'])
+    table(rows, ['step', 'wave', 'model', 'materialized', 'build', 'why', 'tests', 'maintain'])
     return 0
 
 

@@ -1,0 +1,226 @@
+/*-------------------------------------------------------------------------
+ *
+ * changes_logs.c
+ *	  The lifecycle of the delta logs of maintained table models (issue
+ *	  31): each run drops the logs (and delta triggers) of the tables no
+ *	  maintained model reads any more, and trims every other log of the
+ *	  rows all the snapshots its models' builds stored already see.  The
+ *	  logs are made when a maintained model is defined
+ *	  (ChangesCaptureMaintained, changes_maintain.c); what they hold and
+ *	  how they are written is changes_deltas.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "analyze.h"
+#include "bind.h"
+#include "catalog.h"
+#include "changes.h"
+#include "medallion.h"
+#include "relation.h"
+#include "sqltext.h"
+
+/*
+ * needed_logs
+ *		The tables whose deltas some maintained model reads (OIDs), with,
+ *		in *models, each one's model names (a List of char * per table).
+ */
+static List *
+needed_logs(List **models)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	*models = NIL;
+	foreach(lc, CatalogListModels())
+	{
+		ModelDef   *model = lfirst(lc);
+		MaintainPlan plan;
+		ListCell   *lt;
+
+		if (model->kind != MAT_TABLE || model->maintain == MAINTAIN_FULL ||
+			!OidIsValid(RelBinding(model->name)))
+			continue;
+		if (ChangesMaintainPlan(model, BindLoad(model)->query, &plan) != NULL)
+			continue;
+		foreach(lt, plan.tables)
+		{
+			Oid			relid = ((MaintainTable *) lfirst(lt))->relid;
+			int			i;
+
+			for (i = 0; i < list_length(relids); i++)
+			{
+				if (list_nth_oid(relids, i) == relid)
+					break;
+			}
+			if (i == list_length(relids))
+			{
+				relids = lappend_oid(relids, relid);
+				*models = lappend(*models, NIL);
+			}
+			list_nth_cell(*models, i)->ptr_value = lappend(list_nth(*models, i), model->name);
+		}
+	}
+	return relids;
+}
+
+/* The delta logs there are: the OIDs of the tables they log. */
+static List *
+existing_logs(void)
+{
+	Oid			nsp = get_namespace_oid(MEDALLION_DELTA_SCHEMA, true);
+	List	   *tables = NIL;
+	CatalogSession session;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
+	int			ret;
+	MemoryContext caller;
+
+	if (!OidIsValid(nsp))
+		return NIL;
+	values[0] = ObjectIdGetDatum(nsp);
+	caller = CurrentMemoryContext;
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("SELECT pg_catalog.substr(relname, 2)::pg_catalog.oid FROM pg_catalog.pg_class "
+								"WHERE relnamespace = $1 AND relkind = 'r' AND relname ~ '^d[0-9]+$'",
+								1, argtypes, values, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not list the delta logs: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+														   1, &isnull));
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		/* in the caller's context: SPI's goes when the session is left */
+		tables = lappend_oid(tables, relid);
+		MemoryContextSwitchTo(old);
+	}
+	CatalogLeave(&session);
+	return tables;
+}
+
+/*
+ * ChangesDropUnneededDeltas
+ *		Drop the delta logs no maintained model reads (its model dropped,
+ *		defined again or made 'full', its table dropped), and the delta
+ *		triggers of their tables, so that writers no longer pay for them.
+ *		A table some transaction is using keeps them until the next time:
+ *		dropping a trigger locks the table out.
+ */
+void
+ChangesDropUnneededDeltas(void)
+{
+	List	   *models;
+	List	   *logs = existing_logs();
+	List	   *needed;
+	ListCell   *lc;
+	CatalogSession session;
+
+	if (logs == NIL)
+		return;					/* nothing to drop: the models are not read */
+	needed = needed_logs(&models);
+	CatalogEnter(&session);
+	foreach(lc, logs)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Oid			log = ChangesDeltaLog(relid);
+		bool		exists = get_rel_relkind(relid) == RELKIND_RELATION ||
+			get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE;
+		ListCell   *lt;
+
+		if (list_member_oid(needed, relid))
+			continue;
+		if (exists)
+		{
+			bool		locked = true;
+
+			foreach(lt, RelTree(relid))
+				locked = locked && ConditionalLockRelationOid(lfirst_oid(lt), AccessExclusiveLock);
+			if (!locked)
+				continue;
+			foreach(lt, RelTree(relid))
+			{
+				const char *triggers[] = {DELTAS_INSERT_TRIGGER, DELTAS_UPDATE_TRIGGER,
+				DELTAS_DELETE_TRIGGER, DELTAS_ROW_TRIGGER};
+
+				for (int t = 0; t < lengthof(triggers); t++)
+				{
+					if (OidIsValid(get_trigger_oid(lfirst_oid(lt), triggers[t], true)))
+						SqlUtility(psprintf("DROP TRIGGER %s ON %s", triggers[t],
+											SqlRelationName(lfirst_oid(lt))));
+				}
+			}
+		}
+		if (OidIsValid(log) && ConditionalLockRelationOid(log, AccessExclusiveLock))
+			ChangesDropDeltaLog(relid);
+	}
+	CatalogLeave(&session);
+}
+
+/*
+ * ChangesTrimDeltas
+ *		Delete from each delta log the rows no build will read: those of
+ *		transactions every stored snapshot of the models maintained from
+ *		it sees (and every snapshot to come: older than the oldest
+ *		transaction running), and the logs nobody needs (their table
+ *		dropped).  A staged deploy's snapshots count too.
+ */
+void
+ChangesTrimDeltas(void)
+{
+	List	   *models;
+	List	   *needed;
+	List	   *logs = existing_logs();
+	ListCell   *lc;
+	CatalogSession session;
+
+	/* no log, nothing to trim: the models of a pipeline without any are not read */
+	if (logs == NIL)
+		return;
+	needed = needed_logs(&models);
+	/* a log whose table is gone, or that nobody needs */
+	foreach(lc, logs)
+	{
+		if (!list_member_oid(needed, lfirst_oid(lc)))
+		{
+			ChangesDropUnneededDeltas();
+			break;
+		}
+	}
+	CatalogEnter(&session);
+	foreach(lc, needed)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Oid			log = ChangesDeltaLog(relid);
+		Oid			argtypes[1] = {TEXTARRAYOID};
+		Datum		values[1];
+		int			ret;
+
+		if (!OidIsValid(log))
+			continue;
+		values[0] = ListToTextArray(list_nth(models, foreach_current_index(lc)));
+		ret = SPI_execute_with_args(psprintf("DELETE FROM %s.%s l WHERE l." DELTA_XID_COLUMN " < (SELECT pg_catalog.min(x) FROM ("
+											 "SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) AS x "
+											 "UNION ALL SELECT pg_catalog.pg_snapshot_xmin(b.snapshot) FROM medallion.build_state b "
+											 "WHERE b.model = ANY ($1) AND b.deltas IS NOT NULL "
+											 "UNION ALL SELECT s.snapshot_xmin FROM medallion.stages s WHERE s.state = 'staged') m)",
+											 quote_identifier(MEDALLION_DELTA_SCHEMA), quote_identifier(get_rel_name(log))),
+									1, argtypes, values, NULL, false, 0);
+		if (ret != SPI_OK_DELETE)
+			elog(ERROR, "could not trim the delta log of %s: %s", SqlRelationName(relid),
+				 SPI_result_code_string(ret));
+	}
+	CatalogLeave(&session);
+}
