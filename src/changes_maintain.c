@@ -861,11 +861,21 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			keys.query = keys_query(plan->query, plan, ct->table, ct->copy);
 			if (ct == driving && list_length(changed) > 1 && ct->table->branch == 0)
 			{
-				/* every key in the driving table's delta, not only those that join */
-				RangeTblEntry *rte = rt_fetch(ct->table->rtindex, keys.query->rtable);
+				/*
+				 * every key in the driving table's delta, not only those that
+				 * join: the driving table alone in FROM (the joins left in the
+				 * range table, unused, made inner for the planner)
+				 */
 				RangeTblRef *ref = makeNode(RangeTblRef);
+				ListCell   *lr;
 
-				rte->jointype = JOIN_INNER;
+				foreach(lr, keys.query->rtable)
+				{
+					RangeTblEntry *rte = lfirst(lr);
+
+					if (rte->rtekind == RTE_JOIN)
+						rte->jointype = JOIN_INNER;
+				}
 				ref->rtindex = ct->table->rtindex;
 				keys.query->jointree = makeFromExpr(list_make1(ref), NULL);
 			}
