@@ -118,18 +118,21 @@ ALTER TABLE mtr.t RENAME a TO tmp;
 ALTER TABLE mtr.t RENAME b TO a;
 ALTER TABLE mtr.t RENAME tmp TO b;
 INSERT INTO mtr.t VALUES (31, 'k1', 31);
-SELECT model, status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(message, '; input table .*$', ''), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g') AS message FROM medallion_run('mtr_m');
+SELECT model, maintain FROM medallion_plan('mtr_m');
+SELECT model, status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(message, '(; )?input table .*$', ''), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g') AS message FROM medallion_run('mtr_m');
 SELECT count(*) AS differing FROM ((SELECT * FROM gold.mtr_m EXCEPT ALL SELECT a, sum(b), count(*) FROM mtr.t GROUP BY a)
   UNION ALL (SELECT a, sum(b), count(*) FROM mtr.t GROUP BY a EXCEPT ALL SELECT * FROM gold.mtr_m)) d;
 ALTER TABLE mtr.t RENAME b TO renamed;
 INSERT INTO mtr.t VALUES (32, 'k2', 32);
 UPDATE mtr.t SET renamed = renamed + 1 WHERE c = 5;
-SELECT model, status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(message, '; input table .*$', ''), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g') AS message FROM medallion_run('mtr_m');
+SELECT model, maintain FROM medallion_plan('mtr_m');
+SELECT model, status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(message, '(; )?input table .*$', ''), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g') AS message FROM medallion_run('mtr_m');
 SELECT count(*) AS differing FROM ((SELECT * FROM gold.mtr_m EXCEPT ALL SELECT a, sum(renamed), count(*) FROM mtr.t GROUP BY a)
   UNION ALL (SELECT a, sum(renamed), count(*) FROM mtr.t GROUP BY a EXCEPT ALL SELECT * FROM gold.mtr_m)) d;
 -- and later: the log has no column of the new name, so it gives no delta
+-- (rebuilt whole as a model outside the class, until defined again)
 INSERT INTO mtr.t VALUES (33, 'k0', 33);
-SELECT model, status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(message, '; input table .*$', ''), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g') AS message FROM medallion_run('mtr_m');
+SELECT model, status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(message, '(; )?input table .*$', ''), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g') AS message FROM medallion_run('mtr_m');
 SELECT count(*) AS differing FROM ((SELECT * FROM gold.mtr_m EXCEPT ALL SELECT a, sum(renamed), count(*) FROM mtr.t GROUP BY a)
   UNION ALL (SELECT a, sum(renamed), count(*) FROM mtr.t GROUP BY a EXCEPT ALL SELECT * FROM gold.mtr_m)) d;
 -- a column named as the log's own columns is not captured; w and xid are
