@@ -127,14 +127,14 @@ def change(conn, kind, pct, lines, undo=False):
     elif kind == 'update':
         sign = '-' if undo else '+'
         conn.execute(f"UPDATE src.lines SET qty = qty {sign} 1, modified_at = now() "
-                     f"WHERE id % {mod} = 3")
+                     f"WHERE id % {mod} = 1")
     elif kind == 'delete':
         if undo:
             conn.execute(f"""INSERT INTO src.lines
                  SELECT id, order_id, product_id, qty, unit_price, now()
-                   FROM src.lines_base WHERE id % {mod} = 3""")
+                   FROM src.lines_base WHERE id % {mod} = 1""")
         else:
-            conn.execute(f"DELETE FROM src.lines WHERE id % {mod} = 3")
+            conn.execute(f"DELETE FROM src.lines WHERE id % {mod} = 1")
 
 
 def run_model(conn, model):
