@@ -222,12 +222,62 @@ typedef struct JoinShape
 	int			nleft;			/* LEFT JOINs seen */
 } JoinShape;
 
+/* What reads_nullable looks for. */
+typedef struct NullableCheck
+{
+	Query	   *query;
+	JoinShape  *shape;
+} NullableCheck;
+
+static bool
+nullable_walker(Node *node, NullableCheck *check)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) && ((Var *) node)->varlevelsup == 0)
+	{
+		Var		   *var = (Var *) node;
+		ListCell   *lc;
+
+		if (rt_fetch(var->varno, check->query->rtable)->rtekind != RTE_RELATION)
+			return true;		/* a join's column: it may come from either side */
+		foreach(lc, check->shape->rtindexes)
+		{
+			if (lfirst_int(lc) == var->varno &&
+				list_nth_int(check->shape->outer_joins, foreach_current_index(lc)) != 0)
+				return true;
+		}
+		return false;
+	}
+	return expression_tree_walker(node, nullable_walker, check);
+}
+
+/*
+ * reads_nullable
+ *		Does quals read a column of a table on the right side of a LEFT
+ *		JOIN (or of a join)?  The affected keys of a change to such a table
+ *		are found with its LEFT JOIN made inner and the query's WHERE
+ *		dropped (keys_query): a superset of the keys, unless another
+ *		condition above reads its NULL-extended columns (coalesce(s.k, 0)
+ *		keeps a row the inner join would lose).  An inner join above a
+ *		LEFT JOIN whose condition reads only the left side's tables (the
+ *		lines of an order joined to a view of products LEFT JOINed to their
+ *		categories) changes nothing of that.
+ */
+static bool
+reads_nullable(Query *query, Node *quals, JoinShape *shape)
+{
+	NullableCheck check = {query, shape};
+
+	return nullable_walker(quals, &check);
+}
+
 /*
  * check_join_tree
- *		Walk the join tree node: tables joined by inner joins, then by LEFT
- *		JOINs each of one table (a left-deep chain: every join above a LEFT
- *		JOIN a LEFT JOIN too, nothing listed in FROM beside it); appends
- *		each table to shape.  Why not, or NULL.
+ *		Walk the join tree node: tables joined by inner joins and by LEFT
+ *		JOINs each of one table (nothing listed in FROM beside a LEFT JOIN,
+ *		no inner join above one whose condition reads its right side:
+ *		reads_nullable); appends each table to shape.  Why not, or NULL.
  */
 static const char *
 check_join_tree(Query *query, Node *node, JoinShape *shape)
@@ -259,8 +309,9 @@ check_join_tree(Query *query, Node *node, JoinShape *shape)
 				why = check_join_tree(query, join->larg, shape);
 				if (why == NULL)
 					why = check_join_tree(query, join->rarg, shape);
-				if (why == NULL && shape->nleft != nleft)
-					why = "joins by an inner join after a LEFT JOIN";
+				if (why == NULL && shape->nleft != nleft &&
+					reads_nullable(query, join->quals, shape))
+					why = "joins by an inner join whose condition reads the right side of a LEFT JOIN";
 				return why;
 			case JOIN_LEFT:
 				if (!IsA(join->rarg, RangeTblRef))
@@ -293,6 +344,10 @@ check_join_tree(Query *query, Node *node, JoinShape *shape)
 		}
 		if (shape->nleft != nleft && list_length(fromlist) > 1)
 			return "lists tables in FROM beside a LEFT JOIN";
+		/* a view's WHERE, inside the join tree (the query's own is dropped for keys) */
+		if (node != (Node *) query->jointree && shape->nleft != nleft &&
+			reads_nullable(query, ((FromExpr *) node)->quals, shape))
+			return "reads a view whose WHERE reads the right side of a LEFT JOIN";
 		return NULL;
 	}
 	return "reads something other than a table";

@@ -636,10 +636,10 @@ share_why(int64 ndelta, Oid relid, double share, float4 reltuples)
 
 /* "N delta rows of t touch K groups, over P% of its M rows" */
 static char *
-keys_why(MaintainPlan *plan, int64 ndelta, Oid relid, int64 nkeys, double share, double rows)
+keys_why(MaintainPlan *plan, int64 ndelta, const char *tables, int64 nkeys, double share, double rows)
 {
 	return psprintf("%s delta rows of %s touch %s %s, over %d%% of its %.0f rows",
-					format_count(ndelta), SqlRelationName(relid), format_count(nkeys),
+					format_count(ndelta), tables, format_count(nkeys),
 					plan->grouped ? (nkeys == 1 ? "group" : "groups") :
 					psprintf("key%s of %s", nkeys == 1 ? "" : "s", SqlRelationName(plan->driving)),
 					(int) (share * 100), rows);
@@ -886,8 +886,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		/* the backstop on the keys a change elsewhere maps to: half the model's rows */
 		if (!forced && changed != NIL && (driving == NULL || list_length(changed) > 1) && table_rows > 0 &&
 			nkeys > MAINTAIN_BACKSTOP_SHARE * table_rows)
-			why = keys_why(plan, ndelta, ((ChangedTable *) linitial(changed))->table->relid, nkeys,
-						   MAINTAIN_BACKSTOP_SHARE, table_rows);
+			why = keys_why(plan, ndelta, changed_names(changed), nkeys, MAINTAIN_BACKSTOP_SHARE, table_rows);
 	}
 
 	/*
@@ -901,7 +900,6 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	{
 		float4		driving_rows = rel_tuples(plan->driving);
 		double		rows_per_key = plan->grouped || driving_rows <= 0 ? 1.0 : table_rows / driving_rows;
-		Oid			first = ((ChangedTable *) linitial(changed))->table->relid;
 		bool		cheaper = ChangesMaintainWeigh(model, nkeys, rows_per_key, table_rows, &cost);
 
 		if (forced)
@@ -917,7 +915,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 				why = share_why(ndelta, driving->table->relid, MAINTAIN_GUARD_SHARE, reltuples);
 		}
 		else if (!cost.weighed && table_rows > 0 && nkeys > MAINTAIN_GUARD_SHARE * table_rows)
-			why = keys_why(plan, ndelta, first, nkeys, MAINTAIN_GUARD_SHARE, table_rows);
+			why = keys_why(plan, ndelta, changed_names(changed), nkeys, MAINTAIN_GUARD_SHARE, table_rows);
 		if (cost.estimate_ms >= 0)
 			estimate = psprintf(" (est. %s vs full %s%s)", ChangesFormatMs(cost.estimate_ms),
 								ChangesFormatMs(cost.full_ms),
