@@ -518,7 +518,8 @@ class QueryMaker:
         dimensions joined on their keys by inner joins, or such a join
         without grouping whose output carries a unique key of the fact (or,
         over a dimension and others joined on their groups, the dimension's
-        rid); the same join with LEFT JOINs after the inner ones; a SELECT
+        rid); the same join with LEFT JOINs after the inner ones (and at
+        times an inner join on the fact above them); a SELECT
         DISTINCT, windows of one PARTITION BY that is an output column, or
         windows over the groups of a GROUP BY, over the fact and inner
         joins; a UNION ALL of GROUP BYs keyed by their first column."""
@@ -533,12 +534,17 @@ class QueryMaker:
         if shape == "spjleft":
             # inner joins, then LEFT JOINs (one of whose ON may test the dimension too)
             ninner = rng.choice([0, 0, 1])
-            for n, d in enumerate(dims[:ninner + rng.choice([1, 1, 2])]):
+            used = ninner + rng.choice([1, 1, 2])
+            for n, d in enumerate(dims[:used]):
                 j = int(d.name[1:])
                 on = f"f.k{j} = {d.alias}.k"
                 if rng.random() < 0.25:
                     on += " AND " + self.pred([d.alias], depth=1)
                 q.joins.append(("JOIN" if n < ninner else "LEFT JOIN", d.name, d.alias, on))
+            if len(dims) > used and rng.random() < 0.3:
+                # an inner join above the LEFT JOINs, its condition on the fact
+                d = dims[used]
+                q.joins.append(("JOIN", d.name, d.alias, f"f.k{int(d.name[1:])} = {d.alias}.k"))
             key = [f"f.{c}" for c in self.s.fact.key]
         elif shape == "spj" and rng.random() < 0.25:
             q.base = dims.pop().alias
