@@ -23,11 +23,16 @@
  *	  by the query's former length;
  *	- every Var of the query that reads a column of the view becomes the
  *	  view's expression for that column;
+ *	- its WHERE clause is ANDed to the query's, unless the view is on the
+ *	  nullable side of an outer join (where it must filter the view's rows
+ *	  before the join, not the joined rows after it): a row the view
+ *	  drops is dropped from every row it is part of, whether it meets it
+ *	  in an inner join or on the preserved side of an outer one;
  *	- its join tree takes the place of the view's reference: in a FROM
- *	  list, its FROM items join that list and its WHERE clause is ANDed to
- *	  the list's; in an inner join, its one FROM item takes the place and
- *	  its WHERE clause is ANDed to the join's condition; anywhere else
- *	  (the nullable side of an outer join) its FROM list and WHERE clause
+ *	  list, its FROM items join that list (and on the nullable side its
+ *	  WHERE clause is ANDed to the list's); in an inner join, its one FROM
+ *	  item takes the place (its WHERE clause, on the nullable side, in the
+ *	  join's condition); anywhere else its FROM list (and WHERE clause)
  *	  stay together, as a subtree.
  *
  * Views over views are followed down (depth first, before the view is
@@ -322,6 +327,12 @@ flatten_view(Query *query, ViewRead *read, Flatten *fl)
 												&sublinks);
 	query->hasSubLinks = query->hasSubLinks || sublinks;
 	query->rtable = list_concat(query->rtable, view->rtable);
+	if (!read->nullable)
+	{
+		/* its WHERE filters the query's rows as it filtered the view's */
+		query->jointree->quals = make_and_qual(query->jointree->quals, view->jointree->quals);
+		view->jointree->quals = NULL;
+	}
 	if (!replace_view_ref((Node **) &query->jointree, read->rtindex, view->jointree))
 		elog(ERROR, "view %s is not in the join tree that reads it", name);
 	return query;
