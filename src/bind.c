@@ -1081,3 +1081,19 @@ BindRowsReceiver(BindRows *rows, uint64 limit, MemoryContext cxt)
 	rows->rows = NIL;
 	return (DestReceiver *) r;
 }
+
+/*
+ * BindCount
+ *		The number in sql's one row and column (a count), run by
+ *		BindExecute as the current user; 0 when it is NULL.
+ */
+int64
+BindCount(const char *sql)
+{
+	BindRows	rows = {0};
+	char	  **row;
+
+	(void) BindExecute(sql, 0, NULL, NULL, NULL, NIL, NIL, BindRowsReceiver(&rows, 1, CurrentMemoryContext));
+	row = linitial(rows.rows);
+	return row[0] ? strtoll(row[0], NULL, 10) : 0;
+}

@@ -43,6 +43,7 @@ extern char *BindCaptureTake(void);
 extern char *BindPinSnapshot(void);
 extern void BindPushPinned(void);
 extern Snapshot BindPushPinnedRead(void);
+extern int64 BindCount(const char *sql);
 extern void BindUnpinSnapshot(void);
 extern uint64 BindExecute(const char *sql, int nparams, Oid *types, Datum *values,
 						  const char *nulls, List *redirect_from, List *redirect_to,

@@ -441,18 +441,6 @@ format_count(int64 n)
 	return buf.data;
 }
 
-/* A count, of sql's one row and column (run as the current user). */
-static int64
-count_of(const char *sql)
-{
-	BindRows	rows = {0};
-	char	  **row;
-
-	(void) BindExecute(sql, 0, NULL, NULL, NULL, NIL, NIL, BindRowsReceiver(&rows, 1, CurrentMemoryContext));
-	row = linitial(rows.rows);
-	return row[0] ? strtoll(row[0], NULL, 10) : 0;
-}
-
 /* The JoinExpr of range table index rtindex in the join tree node, or NULL. */
 static JoinExpr *
 find_join(Node *node, Index rtindex)
@@ -771,7 +759,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		return rebuild_whole(model, why, false);
 	table_rows = rel_tuples(published);
 	if (table_rows < 0)
-		table_rows = count_of(psprintf("SELECT pg_catalog.count(*) FROM %s", SqlRelationName(published)));
+		table_rows = BindCount(psprintf("SELECT pg_catalog.count(*) FROM %s", SqlRelationName(published)));
 
 	/*
 	 * D: the delta of each table since the last build, as the table's rows

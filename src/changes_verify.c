@@ -129,18 +129,6 @@ key_filter(List *keys, const char *sample)
 	return buf.data;
 }
 
-/* The one number a query returns. */
-static int64
-count_rows(const char *sql)
-{
-	BindRows	rows = {0};
-	char	  **row;
-
-	(void) BindExecute(sql, 0, NULL, NULL, NULL, NIL, NIL, BindRowsReceiver(&rows, 1, CurrentMemoryContext));
-	row = linitial(rows.rows);
-	return row[0] ? strtoll(row[0], NULL, 10) : 0;
-}
-
 /*
  * ChangesVerifyMaintained
  *		The number of rows by which table (the maintained result of model)
@@ -170,7 +158,7 @@ ChangesVerifyMaintained(ModelDef *model, List *columns, Oid table, List *keys, O
 	{
 		t_rows = psprintf("SELECT %s FROM %s t", compared_columns(columns, "t."), tablename);
 		q_rows = psprintf("SELECT %s FROM %s q", compared_columns(columns, "q."), binding);
-		return count_rows(psprintf("SELECT pg_catalog.count(*) FROM ((%s EXCEPT ALL %s) UNION ALL (%s EXCEPT ALL %s)) d",
+		return BindCount(psprintf("SELECT pg_catalog.count(*) FROM ((%s EXCEPT ALL %s) UNION ALL (%s EXCEPT ALL %s)) d",
 								   t_rows, q_rows, q_rows, t_rows));
 	}
 
@@ -186,7 +174,7 @@ ChangesVerifyMaintained(ModelDef *model, List *columns, Oid table, List *keys, O
 									samplename, keylist, keylist, keylist, SqlRelationName(recomputed),
 									VERIFY_SAMPLE_KEYS),
 						   0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
-	reltuples = count_rows(psprintf("SELECT CAST(c.reltuples AS pg_catalog.int8) FROM pg_catalog.pg_class c "
+	reltuples = BindCount(psprintf("SELECT CAST(c.reltuples AS pg_catalog.int8) FROM pg_catalog.pg_class c "
 									"WHERE c.oid OPERATOR(pg_catalog.=) %u", table));
 	(void) BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM (SELECT DISTINCT %s FROM %s TABLESAMPLE BERNOULLI (%g)) k "
 								"ORDER BY pg_catalog.random() LIMIT %d",
@@ -199,7 +187,7 @@ ChangesVerifyMaintained(ModelDef *model, List *columns, Oid table, List *keys, O
 	q_rows = psprintf("SELECT %s FROM %s q WHERE %s AND EXISTS (SELECT FROM %s s WHERE %s)",
 					  compared_columns(columns, "q."), binding, key_filter(keys, samplename), samplename,
 					  key_match(keys, "s", "q"));
-	differing = count_rows(psprintf("SELECT pg_catalog.count(*) FROM ((%s EXCEPT ALL %s) UNION ALL (%s EXCEPT ALL %s)) d",
+	differing = BindCount(psprintf("SELECT pg_catalog.count(*) FROM ((%s EXCEPT ALL %s) UNION ALL (%s EXCEPT ALL %s)) d",
 									t_rows, q_rows, q_rows, t_rows));
 	BindDropRelation(sampled);
 	return differing;
