@@ -759,13 +759,22 @@ needed_logs(List **models)
 	return relids;
 }
 
-/* The delta logs there are: the OIDs of the tables they log. */
+/*
+ * existing_logs
+ *		The delta logs there are: the OIDs of the tables they log, in the
+ *		caller's memory context.  Not in SPI's: CatalogLeave frees that,
+ *		and a list read after it held whatever was allocated there next
+ *		(catalog OIDs, which ChangesDropUnneededDeltas then locked
+ *		AccessExclusive to the end of the transaction: every new session,
+ *		the ledger writer of a staged deploy among them, waited for it).
+ */
 static List *
 existing_logs(void)
 {
 	Oid			nsp = get_namespace_oid(MEDALLION_DELTA_SCHEMA, true);
 	List	   *tables = NIL;
 	CatalogSession session;
+	MemoryContext callercxt = CurrentMemoryContext;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1];
 	int			ret;
@@ -782,9 +791,12 @@ existing_logs(void)
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext old = MemoryContextSwitchTo(callercxt);
 
-		tables = lappend_oid(tables, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	SPI_tuptable->tupdesc, 1, &isnull)));
+		tables = lappend_oid(tables, relid);
+		MemoryContextSwitchTo(old);
 	}
 	CatalogLeave(&session);
 	return tables;
