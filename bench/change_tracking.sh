@@ -15,6 +15,14 @@
 #    aware, the default), as ms and ratio (target <= 0.01), each in a new
 #    connection, then 10 of each in one warm session.
 # Median (and range) of $ROUNDS rounds.
+#
+# CAPTURE=1 measures row capture instead (issue 31, src/changes_deltas.c):
+# the same writers and COPY, side by side in one run, on three identical
+# tables: plain (no model reads it), tracked (a model reads it with
+# maintain => 'full': the statement trigger only) and captured (a model
+# in the class maintained reads it: its rows are logged too).  Ratios
+# captured / tracked (the cost of row capture; targets: writers >= 0.9,
+# COPY >= 0.8) and captured / plain (all of it).  The runs are skipped.
 . "$(dirname "$0")/common.sh"
 ROUNDS=${ROUNDS:-5}
 SECONDS_EACH=${SECONDS_EACH:-10}
@@ -22,6 +30,76 @@ ROWS=${ROWS:-1000000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 start_cluster
 PGBENCH="$PGBIN/pgbench -h $BENCH_DIR -p $BENCH_PORT -U postgres -n -c 1 -T $SECONDS_EACH"
+
+if [ "${CAPTURE:-0}" = 1 ]; then
+	$PSQL <<'SQL'
+CREATE SCHEMA w;
+CREATE TABLE w.plain (id bigint PRIMARY KEY, v int, note text);
+CREATE TABLE w.tracked (LIKE w.plain INCLUDING ALL);
+CREATE TABLE w.captured (LIKE w.plain INCLUDING ALL);
+INSERT INTO w.plain SELECT g, g % 100, md5(g::text) FROM generate_series(1, 100000) g;
+INSERT INTO w.tracked SELECT * FROM w.plain;
+INSERT INTO w.captured SELECT * FROM w.plain;
+CREATE SEQUENCE w.ids START 1000000;
+SELECT medallion_create_model('ct_tracked', 'SELECT v, count(*) AS n FROM w.tracked GROUP BY v',
+                              layer => 'silver', maintain => 'full');
+SELECT medallion_create_model('ct_captured', 'SELECT v, count(*) AS n FROM w.captured GROUP BY v',
+                              layer => 'silver', maintain => 'incremental');
+ANALYZE;
+SQL
+	[ "$($PSQL -At -c "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'w.captured'::regclass AND tgname LIKE 'medallion_deltas%'")" -ge 3 ] &&
+		[ "$($PSQL -At -c "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'w.tracked'::regclass AND tgname LIKE 'medallion_deltas%'")" = 0 ] ||
+		{ echo "w.captured is not captured, or w.tracked is" >&2; exit 1; }
+	for t in plain tracked captured; do
+		cat > "$BENCH_DIR/$t.sql" <<SQL
+\set k random(1, 100000)
+BEGIN;
+INSERT INTO w.$t VALUES (nextval('w.ids'), 1, 'new');
+UPDATE w.$t SET v = v + 1 WHERE id = :k;
+COMMIT;
+SQL
+	done
+	$PSQL -c "COPY (SELECT g, g % 100, md5(g::text) FROM generate_series(2000001, 2000000 + $ROWS) g) TO '$BENCH_DIR/rows.copy'" >/dev/null
+	chmod a+r "$BENCH_DIR/rows.copy" 2>/dev/null || true
+	declare -A tps_of copy_of
+	order=(plain tracked captured)
+	for i in $(seq 1 "$ROUNDS"); do
+		# a different table goes first each round: checkpoints and WAL growth favour none
+		for t in "${order[@]}"; do
+			tps_of[$t]+="$($PGBENCH -f "$BENCH_DIR/$t.sql" bench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p') "
+		done
+		for t in "${order[@]}"; do
+			t0=$(now_ms)
+			$PSQL -c "COPY w.$t FROM '$BENCH_DIR/rows.copy'" >/dev/null
+			t1=$(now_ms)
+			copy_of[$t]+="$((t1 - t0)) "
+			# the log's rows go with the run that trims them; here by hand
+			$PSQL -c "DELETE FROM w.$t WHERE id > 2000000" -c "VACUUM w.$t" >/dev/null
+			$PSQL -At -c "SELECT 'TRUNCATE ' || c.oid::regclass FROM pg_class c WHERE c.relnamespace = 'medallion_delta'::regnamespace AND c.relkind = 'r'" |
+				while read -r stmt; do $PSQL -c "$stmt" >/dev/null; done
+		done
+		order=("${order[@]:1}" "${order[0]}")
+	done
+	range() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | paste -sd- ; }
+	echo "row capture, median (range) of $ROUNDS rounds, $(nproc) cores"
+	echo "writers (pgbench, 1 client, INSERT + UPDATE per transaction, ${SECONDS_EACH}s a round):"
+	for t in plain tracked captured; do
+		read -ra v <<< "${tps_of[$t]}"
+		printf '  %-9s %10s tps (%s)\n' "$t:" "$(median "${v[@]}")" "$(range "${v[@]}")"
+		eval "tps_$t=$(median "${v[@]}")"
+	done
+	awk -v c="$tps_captured" -v t="$tps_tracked" -v p="$tps_plain" 'BEGIN {
+		printf "  ratio captured / tracked: %.3f (target >= 0.9)\n  ratio captured / plain:   %.3f\n", c / t, c / p }'
+	echo "one COPY of $ROWS rows:"
+	for t in plain tracked captured; do
+		read -ra v <<< "${copy_of[$t]}"
+		printf '  %-9s %10s ms (%s)\n' "$t:" "$(median "${v[@]}")" "$(range "${v[@]}")"
+		eval "copy_$t=$(median "${v[@]}")"
+	done
+	awk -v c="$copy_captured" -v t="$copy_tracked" -v p="$copy_plain" 'BEGIN {
+		printf "  ratio tracked / captured (time): %.3f (target >= 0.8)\n  ratio plain / captured (time):   %.3f\n", t / c, p / c }'
+	exit 0
+fi
 
 $PSQL <<'SQL'
 CREATE SCHEMA w;

@@ -81,6 +81,10 @@ SET LOCAL session_replication_role = replica;
 UPDATE dx.t SET f = -1 WHERE id = 40;
 INSERT INTO dx.t VALUES (700, 'replica', 7, 7, NULL);
 COMMIT;
+-- statements of many rows: logged in batches of 1,000 (heap_multi_insert)
+INSERT INTO dx.t SELECT i, 'bulk', i, i, NULL FROM generate_series(10001, 12500) i;
+UPDATE dx.t SET v = v + 1 WHERE id BETWEEN 10001 AND 11200;
+DELETE FROM dx.t WHERE id > 12400;
 -- the partitioned table: through the top, a middle level, a leaf, across partitions
 INSERT INTO dx.p VALUES (40, 'n', 40), (140, 's', 140);
 UPDATE dx.p_s SET v = v + 100 WHERE id < 10;
@@ -112,7 +116,8 @@ SELECT (SELECT count(*) FROM (SELECT * FROM dx.t EXCEPT ALL
 -- inserted then deleted, what rolled back (none of these rows)
 SELECT id, g, medallion_w FROM t_delta WHERE id IN (10, 11, 12, 200, 601) OR g LIKE '%rolled back%' ORDER BY id, medallion_w;
 -- the delta itself, small enough to read
-SELECT id, g, v, medallion_w FROM t_delta ORDER BY id, medallion_w;
+SELECT id, g, v, medallion_w FROM t_delta WHERE id < 10000 ORDER BY id, medallion_w;
+SELECT medallion_w, count(*), min(id), max(id), sum(v) FROM t_delta WHERE id > 10000 GROUP BY medallion_w;
 SELECT id, region, v, medallion_w FROM p_delta ORDER BY id, medallion_w;
 -- a snapshot that sees everything: no delta
 SELECT pg_current_snapshot()::text AS s2 \gset

@@ -86,6 +86,12 @@
 #define DELTA_W_ATTNUM		2
 #define DELTA_FIRST_COLUMN	3
 
+/* A statement logging this many rows or more writes them as a bulk insert. */
+#define DELTA_BULK_ROWS		1000
+
+/* Rows of a statement written to its log at once (heap_multi_insert). */
+#define DELTA_BATCH_ROWS	1000
+
 /* The name of relid's delta log (in MEDALLION_DELTA_SCHEMA). */
 static char *
 delta_log_name(Oid relid)
@@ -469,7 +475,8 @@ ChangesDeltaSql(Oid relid, const char *previous)
 /*
  * log_rows
  *		Append the rows of a transition table (or one row) to the log, each
- *		with w, their columns found by name in the row type desc.
+ *		with w, their columns found by name in the row type desc; a
+ *		statement's rows in batches (heap_multi_insert).
  */
 static void
 log_rows(Relation log, TupleDesc desc, AttrNumber *map, int ncols, Tuplestorestate *rows,
@@ -479,29 +486,55 @@ log_rows(Relation log, TupleDesc desc, AttrNumber *map, int ncols, Tuplestoresta
 	Datum	   *values = palloc(sizeof(Datum) * logdesc->natts);
 	bool	   *nulls = palloc0(sizeof(bool) * logdesc->natts);
 	FullTransactionId xid = GetTopFullTransactionId();
-	BulkInsertState bistate = GetBulkInsertState();
+	int64		nrows = rows != NULL ? tuplestore_tuple_count(rows) : 1;
+	/* a ring of buffers for a large statement's rows; a few need none */
+	BulkInsertState bistate = nrows >= DELTA_BULK_ROWS ? GetBulkInsertState() : NULL;
 	CommandId	cid = GetCurrentCommandId(true);
 	TupleTableSlot *slot = NULL;
+	TupleTableSlot **batch = NULL;
+	int			size = (int) Min(nrows, DELTA_BATCH_ROWS);
+	int			n = 0;
 	int			pointer = 0;
 
 	values[DELTA_XID_ATTNUM - 1] = FullTransactionIdGetDatum(xid);
 	values[DELTA_W_ATTNUM - 1] = Int16GetDatum(w);
-	if (rows != NULL)
-	{
-		/* a read pointer of its own, as a scan of the transition table takes */
-		slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-		pointer = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
-		tuplestore_select_read_pointer(rows, pointer);
-		tuplestore_rescan(rows);
-	}
-	for (;;)
+	if (rows == NULL)
 	{
 		HeapTuple	tuple;
 
-		if (rows != NULL)
+		for (int c = 0; c < ncols; c++)
 		{
-			if (!tuplestore_gettupleslot(rows, true, false, slot))
-				break;
+			if (map[c] == InvalidAttrNumber)
+				nulls[DELTA_FIRST_COLUMN - 1 + c] = true;
+			else
+				values[DELTA_FIRST_COLUMN - 1 + c] = heap_getattr(one, map[c], desc,
+																  &nulls[DELTA_FIRST_COLUMN - 1 + c]);
+		}
+		tuple = heap_form_tuple(logdesc, values, nulls);
+		heap_insert(log, tuple, cid, 0, NULL);
+		heap_freetuple(tuple);
+		return;
+	}
+
+	/*
+	 * The rows of a statement, written DELTA_BATCH_ROWS at a time with
+	 * heap_multi_insert: a WAL record and a buffer lock per page filled, not
+	 * per row.  A read pointer of its own, as a scan of the transition table
+	 * takes.
+	 */
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	batch = palloc(sizeof(TupleTableSlot *) * Max(size, 1));
+	for (int i = 0; i < size; i++)
+		batch[i] = MakeSingleTupleTableSlot(logdesc, &TTSOpsHeapTuple);
+	pointer = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
+	tuplestore_select_read_pointer(rows, pointer);
+	tuplestore_rescan(rows);
+	for (;;)
+	{
+		bool		more = tuplestore_gettupleslot(rows, true, false, slot);
+
+		if (more)
+		{
 			for (int c = 0; c < ncols; c++)
 			{
 				if (map[c] == InvalidAttrNumber)
@@ -510,30 +543,24 @@ log_rows(Relation log, TupleDesc desc, AttrNumber *map, int ncols, Tuplestoresta
 					values[DELTA_FIRST_COLUMN - 1 + c] = slot_getattr(slot, map[c],
 																	  &nulls[DELTA_FIRST_COLUMN - 1 + c]);
 			}
+			ExecStoreHeapTuple(heap_form_tuple(logdesc, values, nulls), batch[n++], true);
 		}
-		else
+		if (n > 0 && (n == size || !more))
 		{
-			for (int c = 0; c < ncols; c++)
-			{
-				if (map[c] == InvalidAttrNumber)
-					nulls[DELTA_FIRST_COLUMN - 1 + c] = true;
-				else
-					values[DELTA_FIRST_COLUMN - 1 + c] = heap_getattr(one, map[c], desc,
-																	  &nulls[DELTA_FIRST_COLUMN - 1 + c]);
-			}
+			heap_multi_insert(log, batch, n, cid, 0, bistate);
+			for (int i = 0; i < n; i++)
+				ExecClearTuple(batch[i]);
+			n = 0;
 		}
-		tuple = heap_form_tuple(logdesc, values, nulls);
-		heap_insert(log, tuple, cid, 0, bistate);
-		heap_freetuple(tuple);
-		if (rows == NULL)
+		if (!more)
 			break;
 	}
-	if (rows != NULL)
-	{
-		tuplestore_select_read_pointer(rows, 0);
-		ExecDropSingleTupleTableSlot(slot);
-	}
-	FreeBulkInsertState(bistate);
+	tuplestore_select_read_pointer(rows, 0);
+	ExecDropSingleTupleTableSlot(slot);
+	for (int i = 0; i < size; i++)
+		ExecDropSingleTupleTableSlot(batch[i]);
+	if (bistate != NULL)
+		FreeBulkInsertState(bistate);
 }
 
 PG_FUNCTION_INFO_V1(medallion_track_deltas);
@@ -572,13 +599,17 @@ medallion_track_deltas(PG_FUNCTION_ARGS)
 	logid = atooid(trigger->tgargs[0]);
 	if (!OidIsValid(logid) || get_rel_relkind(logid) != RELKIND_RELATION)
 		return PointerGetDatum(NULL);	/* the extension is being dropped */
-	/* only the log of this table (or of the table above it the statement named) */
+	/*
+	 * only the log of this table (or of the table above it the statement
+	 * named); its own first: the walk up pg_inherits is a catalog scan, which
+	 * a small statement on a plain table would pay for nothing
+	 */
+	if (logid != ChangesDeltaLog(RelationGetRelid(trigdata->tg_relation)))
 	{
 		Oid			relid = RelationGetRelid(trigdata->tg_relation);
 		List	   *above = RelAncestors(relid);
 
-		if (logid != ChangesDeltaLog(relid) &&
-			(above == NIL || logid != ChangesDeltaLog(llast_oid(above))))
+		if (above == NIL || logid != ChangesDeltaLog(llast_oid(above)))
 			ereport(ERROR,
 					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 					 errmsg("medallion.track_deltas() writes only the delta log of %s", SqlRelationName(relid)),

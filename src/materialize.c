@@ -228,8 +228,7 @@ build_table(BuildStep *step)
 	else
 	{
 		/* a maintained model: from its input's deltas, or whole, and why */
-		if (!step->staged)
-			maintained = ChangesMaintainCandidate(step->model, step->bound, step->redirect_from,
+		maintained = ChangesMaintainCandidate(step->model, step->bound, step->redirect_from,
 											  step->redirect_to, step->change_aware);
 		if (maintained != NULL && maintained->in_place)
 		{

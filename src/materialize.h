@@ -30,7 +30,6 @@ typedef struct BuildStep
 	int64		worker_rows;
 	int64		run_id;
 	bool		change_aware;	/* a change-aware run: a table model may be maintained */
-	bool		staged;			/* a staged deploy's build: never maintained */
 	/* out */
 	struct Candidate *candidate;	/* table candidates and deltas */
 	bool		replaces;		/* the candidate replaces the published table */

@@ -316,7 +316,6 @@ build_model(Run *run, RunStep *step)
 		BindCaptureStart();
 	/* a table model may be maintained from its input's deltas (changes_maintain.c) */
 	build.change_aware = check != NULL && run->changed_only && !run->full_refresh && !step->by_worker;
-	build.staged = run->stage;
 	MaterializeBuild(&build);
 	if (build.candidate != NULL && build.candidate->method != NULL)
 	{
