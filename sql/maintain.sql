@@ -309,7 +309,10 @@ SELECT medallion_create_model('mt_by_product',
   layer => 'gold');
 SELECT count(*) AS catalogs_locked FROM pg_locks
  WHERE pid = pg_backend_pid() AND locktype = 'relation' AND mode = 'AccessExclusiveLock' AND relation < 16384;
-SELECT model, status, regexp_replace(regexp_replace(message, 'run \d+', 'run N', 'g'), 'of its \d+', 'of its N', 'g') AS message
+SELECT model, status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(message,
+         'run \d+', 'run N', 'g'), 'of its \d+', 'of its N', 'g'),
+         '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'),
+         'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g') AS message
   FROM medallion_stage_build('mt_by_region mt_by_product') ORDER BY model;
 ROLLBACK TO SAVEPOINT s;
 SELECT medallion_stage_keep() AS stage_id \gset
