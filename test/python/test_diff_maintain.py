@@ -22,6 +22,7 @@ import diff_maintain as dm  # noqa: E402
 
 def args():
     return argparse.Namespace(queries=8, batches=25, maintain='auto', shrink_time=0, sabotage=False,
+                              class_share=0.6, small_batches=0.5,
                               dsn='', dbname='x', verbose=False)
 
 
@@ -90,6 +91,41 @@ class Generation(unittest.TestCase):
                 self.assertEqual(sql.count(' OVER ('), sql.count(' OVER (PARTITION BY '), sql)
         self.assertEqual(kinds, {'spj', 'group', 'distinct', 'window', 'union'})
         self.assertGreater(ordered, 0)
+
+    def test_class_queries_are_of_the_class(self):
+        shapes = set()
+        for seed in range(60):
+            r = dm.Round(args(), seed)
+            for _ in range(20):
+                q = r.qmaker.class_query()
+                sql = q.render()
+                self.assertIn(q.kind, ('group', 'spj'), sql)
+                self.assertIsNone(q.base_rel, sql)
+                self.assertNotIn('LEFT JOIN', sql)
+                self.assertNotIn(' OVER (', sql)
+                self.assertNotIn('SELECT DISTINCT', sql)
+                if q.kind == 'group':
+                    self.assertGreaterEqual(q.nkeys, 1, sql)
+                    shapes.add('group over joins' if q.joins else 'group')
+                else:
+                    # a join carrying a unique key of its driving table
+                    self.assertTrue(q.joins, sql)
+                    key = [f'{q.base}.{c}' for c in (r.schema.fact.key if q.base == 'f' else ['rid'])]
+                    self.assertTrue(all(k in [e for e, _ in q.items] for k in key), sql)
+                    shapes.add('join')
+        self.assertEqual(shapes, {'group', 'group over joins', 'join'})
+
+    def test_small_batches_touch_one_table(self):
+        small = 0
+        for seed in range(40):
+            r = dm.Round(args(), seed)
+            for _ in range(10):
+                steps = r.dml.batch(True)
+                if len(steps) == 1 and len(steps[0].stmts) <= 2 and r.dml.only is not None:
+                    tables = set(re.findall(r'src\.(f|d[0-9])\b', dm.batch_sql(steps)))
+                    if len(tables) == 1:
+                        small += 1
+        self.assertGreater(small, 50)
 
     def test_batches_write_every_kind(self):
         text = ''
