@@ -315,7 +315,14 @@ build_model(Run *run, RunStep *step)
 	if (check != NULL && !step->by_worker)
 		BindCaptureStart();
 	/* a table model may be maintained from its input's deltas (changes_maintain.c) */
-	build.change_aware = check != NULL && run->changed_only && !run->full_refresh && !step->by_worker;
+	/*
+	 * not in a staged deploy: a maintained build replaces rows in the
+	 * published table itself, which a stage must leave as it is until
+	 * promoted (it builds a candidate; the promote's run maintains what
+	 * changed since)
+	 */
+	build.change_aware = check != NULL && run->changed_only && !run->full_refresh && !step->by_worker &&
+		!run->stage;
 	MaterializeBuild(&build);
 	if (build.candidate != NULL && build.candidate->method != NULL)
 	{

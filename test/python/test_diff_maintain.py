@@ -130,6 +130,18 @@ class Generation(unittest.TestCase):
                     seen.add('union')
         self.assertEqual(seen, {'spjleft', 'inner above left', 'window', 'groupwindow', 'distinct', 'union'})
 
+    def test_small_batches_touch_one_table(self):
+        small = 0
+        for seed in range(40):
+            r = dm.Round(args(), seed)
+            for _ in range(10):
+                steps = r.dml.batch(True)
+                if len(steps) == 1 and len(steps[0].stmts) <= 2 and r.dml.only is not None:
+                    tables = set(re.findall(r'src\.(f|d[0-9])\b', dm.batch_sql(steps)))
+                    if len(tables) == 1:
+                        small += 1
+        self.assertGreater(small, 50)
+
     def test_batches_write_every_kind(self):
         text = ''
         for seed in range(40):
