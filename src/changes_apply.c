@@ -78,6 +78,13 @@
 #define MAINTAIN_PAST_BUILDS	5
 
 /*
+ * Past builds that wrote fewer rows than this between them (those longer
+ * than the shortest) do not measure a cost per row: their durations are
+ * fixed costs and noise, which divided by a few rows give any rate.
+ */
+#define MAINTAIN_MEASURED_ROWS	1000.0
+
+/*
  * medallion.maintain_weighed_ms: a full build shorter than this is not
  * weighed against.  The durations of such builds are mostly fixed costs
  * and noise, and either choice costs milliseconds: the change-ratio
@@ -364,8 +371,11 @@ past_builds(ModelDef *model, double *full_ms, double *ms, double *rows)
  * past incremental builds (ms_i, W_i): fixed is the shortest of them (a
  * build's cost that does not grow with its rows: the delta read, the
  * keys, the statements), rate what the others took beyond it per row
- * written.  Without two of them to tell the two apart, fixed is 0 and
- * rate MAINTAIN_PRIOR_ROW_COST times the full build's cost per row.
+ * written.  Without two of them to tell the two apart, or when those
+ * longer than the shortest wrote too few rows to measure
+ * (MAINTAIN_MEASURED_ROWS), fixed is still the shortest (0 without any,
+ * at most the full build's duration) and rate MAINTAIN_PRIOR_ROW_COST
+ * times the full build's cost per row.
  */
 bool
 ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key, double table_rows,
@@ -382,25 +392,24 @@ ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key, double t
 	cost->weighed = false;
 	if (cost->full_ms < 0)
 		return true;
+	for (int i = 0; i < n; i++)
+		fixed = i == 0 ? ms[0] : Min(fixed, ms[i]);
 	if (n >= 2)
 	{
 		double		beyond = 0;
 		double		counted = 0;
 
-		fixed = ms[0];
-		for (int i = 1; i < n; i++)
-			fixed = Min(fixed, ms[i]);
 		for (int i = 0; i < n; i++)
 		{
 			beyond += ms[i] - fixed;
 			counted += ms[i] > fixed ? rows[i] : 0;
 		}
-		if (counted > 0 && beyond > 0)
+		if (counted >= MAINTAIN_MEASURED_ROWS && beyond > 0)
 			rate = beyond / counted;
 	}
 	if (rate < 0)
 	{
-		fixed = n > 0 ? Min(ms[0], cost->full_ms) : 0;
+		fixed = Min(fixed, cost->full_ms);
 		rate = MAINTAIN_PRIOR_ROW_COST * cost->full_ms / Max(table_rows, 1.0);
 	}
 	cost->estimate_ms = fixed + rate * written;
