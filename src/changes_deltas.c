@@ -851,3 +851,43 @@ ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid read
 	CommandCounterIncrement();
 	return rows;
 }
+
+/*
+ * ChangesDeltaCount
+ *		The number of log rows of relid that the snapshot since does not
+ *		see, under the build's pinned snapshot (ChangesDeltaCopy's rows,
+ *		counted without reading their values); -1 when relid is not
+ *		captured.  What a maintained build checks before it copies
+ *		anything: a delta over half its table is rebuilt whole at once.
+ */
+int64
+ChangesDeltaCount(Oid relid, const char *since)
+{
+	Oid			log = ChangesDeltaLog(relid);
+	Relation	logrel;
+	Datum		snapshot;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	int64		rows = 0;
+
+	if (!OidIsValid(log))
+		return -1;
+	logrel = table_open(log, AccessShareLock);
+	snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(since));
+	scan = table_beginscan(logrel, BindPushPinnedRead(), 0, NULL);
+	slot = table_slot_create(logrel, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		xid = slot_getattr(slot, DELTA_XID_ATTNUM, &isnull);
+
+		CHECK_FOR_INTERRUPTS();
+		if (!DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot, xid, snapshot)))
+			rows++;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	PopActiveSnapshot();
+	table_close(logrel, AccessShareLock);
+	return rows;
+}

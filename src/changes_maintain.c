@@ -97,6 +97,7 @@
  * (ChangesMaintainWeigh: no full build measured, or one too short).
  */
 #define MAINTAIN_BACKSTOP_SHARE		0.5
+
 #define MAINTAIN_GUARD_SHARE		0.2
 
 /* The delta of one table read by a maintained model, copied out of its log. */
@@ -767,6 +768,24 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	 * the first copy is the build's first read, whose snapshot is stored
 	 */
 	base = psprintf("maintain_%u", published);
+
+	/*
+	 * The backstop before anything is copied: a delta of the driving (or
+	 * grouped) table of at least half of it is rebuilt whole at once, its
+	 * rows counted in the log, not copied.  Copying such a delta and
+	 * finding its keys cost about what the rebuild does
+	 * (bench/maintain_matrix.sh: a choice made after the copy cost 1.2 to
+	 * 2.4 times the rebuild at 50% of the rows changed).  A row updated is
+	 * two log rows.
+	 */
+	if (!forced && OidIsValid(plan->driving))
+	{
+		float4		reltuples = rel_tuples(plan->driving);
+		int64		logged = reltuples > 0 ? ChangesDeltaCount(plan->driving, snapshot) : -1;
+
+		if (logged >= MAINTAIN_BACKSTOP_SHARE * reltuples)
+			why = share_why(logged, plan->driving, MAINTAIN_BACKSTOP_SHARE, reltuples);
+	}
 	foreach(lc, plan->tables)
 	{
 		MaintainTable *table = lfirst(lc);
@@ -775,6 +794,8 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		int64		n;
 		int64		olds;
 
+		if (why != NULL)
+			break;				/* the backstop above */
 		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, name, delta_copy_columns(table->relid, table->columns),
 							owner);
 		d = get_relname_relid(name, get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
