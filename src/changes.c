@@ -943,8 +943,6 @@ ChangesTrim(void)
 			elog(ERROR, "could not trim medallion.written_lows: %s", SPI_result_code_string(ret));
 	}
 	CatalogLeave(&session);
-	if (CatalogHasDeltas())
-		ChangesTrimDeltas();
 }
 
 /*

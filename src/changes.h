@@ -76,7 +76,7 @@ extern struct Candidate *ChangesMaintainCandidate(ModelDef *model, AnalyzedModel
 												   bool change_aware);
 extern char *ChangesMaintainState(ModelDef *model, Query *query);
 extern void ChangesDropUnneededDeltas(void);
-extern void ChangesTrimDeltas(void);
+extern void ChangesTrimDeltas(List *built);
 
 /* changes_apply.c */
 /* What a maintained build would cost, against the model's last full build. */

@@ -171,14 +171,15 @@ ChangesDropUnneededDeltas(void)
 
 /*
  * ChangesTrimDeltas
- *		Delete from each delta log the rows no build will read: those of
- *		transactions every stored snapshot of the models maintained from
- *		it sees (and every snapshot to come: older than the oldest
- *		transaction running), and the logs nobody needs (their table
- *		dropped).  A staged deploy's snapshots count too.
+ *		Delete from each delta log one of the models built (names) reads
+ *		the rows no build will read: those of transactions every stored
+ *		snapshot of the models maintained from it sees (and every snapshot
+ *		to come: older than the oldest transaction running); and drop the
+ *		logs nobody needs (their table dropped).  A staged deploy's
+ *		snapshots count too.
  */
 void
-ChangesTrimDeltas(void)
+ChangesTrimDeltas(List *built)
 {
 	List	   *models;
 	List	   *needed;
@@ -207,10 +208,23 @@ ChangesTrimDeltas(void)
 		Oid			argtypes[1] = {TEXTARRAYOID};
 		Datum		values[1];
 		int			ret;
+		List	   *readers = list_nth(models, foreach_current_index(lc));
+		bool		moved = false;
+		ListCell   *lr;
 
 		if (!OidIsValid(log))
 			continue;
-		values[0] = ListToTextArray(list_nth(models, foreach_current_index(lc)));
+		/* only a built reader's stored snapshot moved since the last trim */
+		foreach(lr, readers)
+		{
+			ListCell   *lb;
+
+			foreach(lb, built)
+				moved |= strcmp(lfirst(lr), lfirst(lb)) == 0;
+		}
+		if (!moved)
+			continue;
+		values[0] = ListToTextArray(readers);
 		ret = SPI_execute_with_args(psprintf("DELETE FROM %s.%s l WHERE l." DELTA_XID_COLUMN " < (SELECT pg_catalog.min(x) FROM ("
 											 "SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) AS x "
 											 "UNION ALL SELECT pg_catalog.pg_snapshot_xmin(b.snapshot) FROM medallion.build_state b "
