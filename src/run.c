@@ -641,11 +641,8 @@ take_steps(Run *run, int span)
 /*
  * trim_deltas
  *		Trim the delta logs read by the models this run built: only their
- *		stored snapshots moved, so only their logs hold rows no build needs
- *		any more.  A log no built model reads keeps its rows until a run
- *		builds one: trimming it would read it all and delete nothing (a
- *		run with nothing changed read every log, 100 ms for a log of 1M
- *		rows).
+ *		stored snapshots moved.  Trimming another log would read it whole
+ *		to delete nothing (100 ms for 1M rows, in a run with nothing new).
  */
 static void
 trim_deltas(Run *run)
