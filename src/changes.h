@@ -74,7 +74,7 @@ extern void ChangesCaptureReaders(ModelDef *model);
 extern struct Candidate *ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound,
 												   List *redirect_from, List *redirect_to,
 												   bool change_aware);
-extern char *ChangesMaintainState(ModelDef *model, Query *query);
+extern char *ChangesMaintainState(struct Candidate *cand);
 extern void ChangesDropUnneededDeltas(void);
 extern void ChangesTrimDeltas(List *built);
 

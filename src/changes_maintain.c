@@ -147,16 +147,20 @@ ChangesMaintainPlan(ModelDef *model, Query *query, MaintainPlan *plan)
 const char *
 ChangesMaintainReadsModel(Oid relid)
 {
-	ListCell   *lc;
+	char	   *name = get_rel_name(relid);
+	ModelDef   *upstream;
 
-	foreach(lc, CatalogListModels())
-	{
-		ModelDef   *upstream = lfirst(lc);
-
-		if (upstream->kind != MAT_VIEW && upstream->kind != MAT_EPHEMERAL &&
-			RelPublished(upstream) == relid)
-			return psprintf("reads the table of model %s, whose builds are not captured", upstream->name);
-	}
+	/*
+	 * A model's table is named as the model (in its layer's schema): one
+	 * catalog lookup by that name, not a scan of every model (this runs
+	 * for each table of each maintained model at each build).
+	 */
+	if (name == NULL)
+		return NULL;
+	upstream = CatalogGetModel(name, true);
+	if (upstream != NULL && upstream->kind != MAT_VIEW && upstream->kind != MAT_EPHEMERAL &&
+		RelPublished(upstream) == relid)
+		return psprintf("reads the table of model %s, whose builds are not captured", upstream->name);
 	return NULL;
 }
 
@@ -332,17 +336,17 @@ views_redefined(MaintainPlan *plan, const char *deltas)
 
 /*
  * ChangesMaintainState
- *		The state of the delta capture of the table model reads (its build
- *		starts now), or NULL when it is not maintained or not captured.
+ *		The state of the delta capture of the tables a maintained model
+ *		reads, by the plan its candidate cand was made with (its build starts
+ *		now, or has just ended), or NULL when it has none or they are not
+ *		captured.
  */
 char *
-ChangesMaintainState(ModelDef *model, Query *query)
+ChangesMaintainState(Candidate *cand)
 {
-	MaintainPlan plan;
-
-	if (ChangesMaintainPlan(model, query, &plan) != NULL)
+	if (cand == NULL || cand->maintain_plan == NULL)
 		return NULL;
-	return tables_state(&plan);
+	return tables_state(cand->maintain_plan);
 }
 
 /* The last build's snapshot and capture state of model, this version; false when none. */
@@ -1005,6 +1009,55 @@ maintain_pinned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, const
 	return cand;
 }
 
+/* ChangesMaintainCandidate, its plan made. */
+static Candidate *
+maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
+				 List *redirect_from, bool change_aware)
+{
+	char	   *snapshot = NULL;
+	char	   *deltas = NULL;
+	char	   *now;
+	Candidate  *cand = NULL;
+	const char *why = NULL;
+	ListCell   *lc;
+
+	/* not captured (a model's table, an untracked table): a table model as any other */
+	why = ChangesMaintainUncaptured(plan, true);
+	if (why != NULL)
+		return model->maintain == MAINTAIN_INCREMENTAL ? rebuild_whole(model, why, false) : NULL;
+	if (!change_aware)
+	{
+		/* rebuilt whole as asked: no message, the capture state recorded */
+		cand = rebuild_whole(model, "a forced run or a full refresh", true);
+		cand->method = NULL;
+		return cand;
+	}
+	foreach(lc, plan->tables)
+	{
+		MaintainTable *table = lfirst(lc);
+
+		if (list_member_oid(redirect_from, table->relid))
+			return rebuild_whole(model, psprintf("its input %s was rebuilt by this run",
+												 SqlRelationName(table->relid)), false);
+	}
+	if (!stored_state(model, &snapshot, &deltas) || snapshot == NULL)
+		return rebuild_whole(model, "no build of this version to start from", true);
+	now = tables_state(plan);
+	if (now == NULL)
+		return rebuild_whole(model, "the deltas of its tables are not captured", false);
+	if (deltas == NULL || strcmp(deltas, now) != 0)
+	{
+		why = views_redefined(plan, deltas);
+		if (why != NULL)
+			return rebuild_whole(model, why, true);
+		return rebuild_whole(model, psprintf("%s truncated, rewritten or captured anew since its last build",
+											 list_length(plan->tables) == 1 ?
+											 psprintf("%s was", SqlRelationName(((MaintainTable *) linitial(plan->tables))->relid)) :
+											 "one of its tables was"), false);
+	}
+	return maintain_pinned(model, bound, plan, snapshot, now);
+}
+
 /*
  * ChangesMaintainCandidate
  *		Bring a table model maintained from its input's deltas up to date
@@ -1015,58 +1068,24 @@ maintain_pinned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, const
  *		maintained at all (not in the class, maintain => 'full').
  *		change_aware: a change-aware run (not forced, nor a full refresh),
  *		the only kind that maintains.  Runs as the model owner, in the
- *		step's subtransaction.
+ *		step's subtransaction.  The Candidate keeps the plan: the capture
+ *		state of a whole rebuild is read by it (ChangesMaintainState).
  */
 Candidate *
 ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_from,
 						 List *redirect_to, bool change_aware)
 {
-	MaintainPlan plan;
-	char	   *snapshot = NULL;
-	char	   *deltas = NULL;
-	char	   *now;
-	Candidate  *cand = NULL;
-	const char *why = NULL;
-	ListCell   *lc;
+	MaintainPlan *plan = palloc(sizeof(MaintainPlan));
+	const char *why;
+	Candidate  *cand;
 
 	/* out of the class: 'incremental' was in it when defined, a view it reads changed since */
-	why = ChangesMaintainPlan(model, bound->query, &plan);
+	why = ChangesMaintainPlan(model, bound->query, plan);
 	if (why != NULL)
 		return model->maintain == MAINTAIN_INCREMENTAL && change_aware ? rebuild_whole(model, why, false) : NULL;
-	/* not captured (a model's table, an untracked table): a table model as any other */
-	why = ChangesMaintainUncaptured(&plan, true);
-	if (why != NULL)
-		return model->maintain == MAINTAIN_INCREMENTAL ? rebuild_whole(model, why, false) : NULL;
-	if (!change_aware)
-	{
-		/* rebuilt whole as asked: no message, the capture state recorded */
-		cand = rebuild_whole(model, "a forced run or a full refresh", true);
-		cand->method = NULL;
-		return cand;
-	}
-	foreach(lc, plan.tables)
-	{
-		MaintainTable *table = lfirst(lc);
-
-		if (list_member_oid(redirect_from, table->relid))
-			return rebuild_whole(model, psprintf("its input %s was rebuilt by this run",
-												 SqlRelationName(table->relid)), false);
-	}
-	if (!stored_state(model, &snapshot, &deltas) || snapshot == NULL)
-		return rebuild_whole(model, "no build of this version to start from", true);
-	now = tables_state(&plan);
-	if (now == NULL)
-		return rebuild_whole(model, "the deltas of its tables are not captured", false);
-	if (deltas == NULL || strcmp(deltas, now) != 0)
-	{
-		why = views_redefined(&plan, deltas);
-		if (why != NULL)
-			return rebuild_whole(model, why, true);
-		return rebuild_whole(model, psprintf("%s truncated, rewritten or captured anew since its last build",
-											 list_length(plan.tables) == 1 ?
-											 psprintf("%s was", SqlRelationName(((MaintainTable *) linitial(plan.tables))->relid)) :
-											 "one of its tables was"), false);
-	}
-	return maintain_pinned(model, bound, &plan, snapshot, now);
+	cand = maintain_planned(model, bound, plan, redirect_from, change_aware);
+	if (cand != NULL)
+		cand->maintain_plan = plan;
+	return cand;
 }
 

@@ -250,14 +250,14 @@ build_table(BuildStep *step)
 		{
 			/* the capture state before the build's first read, and after */
 			char	   *before = maintained == NULL ? NULL : maintained->deltas != NULL ? maintained->deltas :
-				ChangesMaintainState(step->model, step->bound->query);
+				ChangesMaintainState(maintained);
 			char	   *after;
 
 			step->candidate = BuildTableCandidate(step->model, step->bound, step->sql,
 												  step->redirect_from, step->redirect_to, true, true);
 			if (maintained != NULL)
 			{
-				after = ChangesMaintainState(step->model, step->bound->query);
+				after = ChangesMaintainState(maintained);
 				step->candidate->method = maintained->method;
 				step->candidate->deltas = before && after && strcmp(before, after) == 0 ? before : NULL;
 			}
