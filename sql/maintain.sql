@@ -283,6 +283,12 @@ SELECT * FROM mt.join_diffs;
 UPDATE mt.orders SET customer_id = 12 WHERE id = 11;
 SELECT * FROM mt.run('mt_lines mt_by_label mt_by_name');
 SELECT * FROM mt.join_diffs;
+-- half of the orders updated (two log rows each: all of the table):
+-- rebuilt whole before the delta is copied, the GROUP BYs over joins too
+-- (their largest table is counted)
+UPDATE mt.orders SET amount = amount + 1 WHERE id % 2 = 0;
+SELECT * FROM mt.run('mt_lines mt_by_label mt_by_name');
+SELECT * FROM mt.join_diffs;
 SELECT * FROM medallion_drop_model('mt_lines');
 SELECT * FROM medallion_drop_model('mt_names');
 SELECT * FROM medallion_drop_model('mt_left');
