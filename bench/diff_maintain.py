@@ -1268,7 +1268,8 @@ class Round:
                     if how == "incremental":
                         kind = getattr(q, "kind", "downstream")
                         kind += "+window" if kind == "group" and " OVER (" in sql else \
-                            "+left" if kind == "spj" and "LEFT JOIN" in sql else ""
+                            "+left" if kind == "spj" and "LEFT JOIN" in sql else \
+                            "+added" if " added to from " in message else ""
                         stats["inc_kind"][kind] = stats["inc_kind"].get(kind, 0) + 1
                     if how == "full":
                         why = re.sub(r"[0-9][0-9,]*", "N", message.split(";")[0])[:70]

@@ -73,7 +73,24 @@ typedef struct MaintainPlan
 	List	   *key_resnos;		/* int: their positions in the target list */
 	Query	   *query;			/* the query classified: the bound one, views flattened */
 	List	   *views;			/* OIDs of the views flattened (analyze_flatten.c) */
+	List	   *combine;		/* GROUP BY whose groups can be added to (the
+								 * algebraic path): a MaintainCombine per
+								 * output column, as ints; NIL otherwise */
 } MaintainPlan;
+
+/*
+ * How an output column of a GROUP BY on the algebraic path takes new rows:
+ * its group's value and the new rows' aggregate, combined.
+ */
+typedef enum MaintainCombine
+{
+	MAINTAIN_COMBINE_KEY,		/* a grouping column: matched, not combined */
+	MAINTAIN_COMBINE_ADD,		/* count: added */
+	MAINTAIN_COMBINE_SUM,		/* sum of integers or numeric: added, NULL when
+								 * both are */
+	MAINTAIN_COMBINE_MIN,		/* min: the least */
+	MAINTAIN_COMBINE_MAX		/* max: the greatest */
+} MaintainCombine;
 
 /* Error context for SQL text other than the statement being run. */
 typedef struct SqlErrorContext

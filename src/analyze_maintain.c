@@ -64,6 +64,7 @@
 #include "access/table.h"
 #include "miscadmin.h"
 #include "catalog/indexing.h"
+#include "catalog/pg_aggregate.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
@@ -631,6 +632,61 @@ output_keys(Query *query, JoinShape *shape, MaintainPlan *plan)
 }
 
 /*
+ * combine_columns
+ *		A GROUP BY whose groups new rows can be added to without reading
+ *		the groups' other rows (the algebraic path, changes_apply.c): each
+ *		output column a grouping column or a plain count, sum of integers
+ *		or numeric, min or max, no HAVING (a group it leaves out has no row
+ *		to add to), no window.  The MaintainCombine of each output column
+ *		(as ints), or NIL.  Sums of floats are left out: adding in another
+ *		order rounds otherwise.
+ */
+static List *
+combine_columns(Query *query, MaintainPlan *plan)
+{
+	List	   *combine = NIL;
+	ListCell   *lc;
+
+	if (plan->key_kind != MAINTAIN_KEY_GROUP || query->havingQual != NULL ||
+		query->hasWindowFuncs || query->distinctClause != NIL)
+		return NIL;
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+		Aggref	   *agg = (Aggref *) tle->expr;
+		MaintainCombine how;
+
+		if (tle->resjunk)
+			continue;
+		if (list_member_int(plan->key_resnos, tle->resno))
+		{
+			combine = lappend_int(combine, MAINTAIN_COMBINE_KEY);
+			continue;
+		}
+		if (!IsA(agg, Aggref) || agg->aggdistinct != NIL || agg->aggorder != NIL ||
+			agg->aggdirectargs != NIL || agg->agglevelsup != 0 || agg->aggkind != AGGKIND_NORMAL)
+			return NIL;
+		if (agg->aggfnoid == F_COUNT_ || agg->aggfnoid == F_COUNT_ANY)
+			how = MAINTAIN_COMBINE_ADD;
+		else if (agg->aggfnoid == F_SUM_INT2 || agg->aggfnoid == F_SUM_INT4 ||
+				 agg->aggfnoid == F_SUM_INT8 || agg->aggfnoid == F_SUM_NUMERIC)
+			how = MAINTAIN_COMBINE_SUM;
+		else if (agg->aggfnoid < FirstGenbkiObjectId &&
+				 get_func_namespace(agg->aggfnoid) == PG_CATALOG_NAMESPACE &&
+				 strcmp(get_func_name(agg->aggfnoid), "min") == 0)
+			how = MAINTAIN_COMBINE_MIN;
+		else if (agg->aggfnoid < FirstGenbkiObjectId &&
+				 get_func_namespace(agg->aggfnoid) == PG_CATALOG_NAMESPACE &&
+				 strcmp(get_func_name(agg->aggfnoid), "max") == 0)
+			how = MAINTAIN_COMBINE_MAX;
+		else
+			return NIL;
+		combine = lappend_int(combine, how);
+	}
+	return combine;
+}
+
+/*
  * MaintainClassify
  *		Whether a table model whose bound (not rewritten) query is query can
  *		be maintained: NULL, with *plan filled (palloc'd in the caller's
@@ -752,5 +808,6 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 		table->outer_join = list_nth_int(shape.outer_joins, foreach_current_index(lc));
 		plan->tables = lappend(plan->tables, table);
 	}
+	plan->combine = combine_columns(query, plan);
 	return NULL;
 }

@@ -92,6 +92,9 @@ extern void ChangesApplyInit(void);
 extern void ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys,
 								 List *key_names, List *patterns, double table_rows,
 								 int64 *deleted, int64 *inserted);
+extern void ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums,
+								   List *key_names, List *combine, List *patterns,
+								   double table_rows, int64 *updated, int64 *inserted);
 extern bool ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key,
 								 double table_rows, MaintainCost *cost);
 extern char *ChangesFormatMs(double ms);

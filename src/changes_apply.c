@@ -288,6 +288,100 @@ ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, Li
 		SqlUtility(psprintf("ANALYZE %s", target_name));
 }
 
+/* The value of column name of c combined with a's (a MaintainCombine). */
+static char *
+combined(const char *name, MaintainCombine how)
+{
+	const char *col = quote_identifier(name);
+
+	switch (how)
+	{
+		case MAINTAIN_COMBINE_ADD:
+			return psprintf("c.%s OPERATOR(pg_catalog.+) a.%s", col, col);
+		case MAINTAIN_COMBINE_SUM:
+			return psprintf("CASE WHEN a.%s IS NULL THEN c.%s WHEN c.%s IS NULL THEN a.%s "
+							"ELSE c.%s OPERATOR(pg_catalog.+) a.%s END", col, col, col, col, col, col);
+		case MAINTAIN_COMBINE_MIN:
+			return psprintf("LEAST(c.%s, a.%s)", col, col);
+		case MAINTAIN_COMBINE_MAX:
+			return psprintf("GREATEST(c.%s, a.%s)", col, col);
+		case MAINTAIN_COMBINE_KEY:
+			break;
+	}
+	elog(ERROR, "unexpected way to combine column \"%s\"", name);
+	return NULL;
+}
+
+/*
+ * ChangesMaintainCombine
+ *		The algebraic path of a GROUP BY (analyze_maintain.c, combine): the
+ *		aggregates of the new rows of each group, in table sums (the model's
+ *		columns; patterns: its patterns of NULL key columns), added to the
+ *		group's row in model's published table, and the groups it did not
+ *		have inserted; as the model owner, after the checks of
+ *		ChangesMaintainApply.  Only rows came in (no old image in the
+ *		delta), so a group's count and sum grow by the new rows', its min
+ *		and max are the least and greatest of the two; LEAST and GREATEST
+ *		skip a NULL as min and max do.  The rows updated and inserted go
+ *		into *updated and *inserted.
+ */
+void
+ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums, List *key_names,
+					   List *combine, List *patterns, double table_rows, int64 *updated, int64 *inserted)
+{
+	char	   *target_name = SqlRelationName(published);
+	char	   *sumsname = SqlRelationName(sums);
+	char	   *target;
+	char	   *source;
+	StringInfoData set;
+	const char *indexed;
+	ListCell   *lc;
+
+	TrustCheckRelation(published, GetUserId(), psprintf("maintain model \"%s\" in place", model->name));
+	indexed = key_index(published, key_names);
+	SqlColumnLists(published, columns, &target, &source);
+	initStringInfo(&set);
+	foreach(lc, columns)
+	{
+		const char *name = ((ModelColumn *) lfirst(lc))->name;
+		MaintainCombine how = list_nth_int(combine, foreach_current_index(lc));
+
+		if (how != MAINTAIN_COMBINE_KEY)
+			appendStringInfo(&set, "%s%s = %s", set.len > 0 ? ", " : "", quote_identifier(name),
+							 combined(name, how));
+	}
+	*updated = 0;
+	*inserted = 0;
+	foreach(lc, patterns)
+	{
+		const char *pattern = lfirst(lc);
+		const char *filter = indexed != NULL ? key_filter(key_names, pattern, sumsname, "c", indexed) : "";
+
+		/* the groups the table has: one row each, found as ChangesMaintainApply finds them */
+		if (set.len > 0)
+			*updated += BindExecute(psprintf("UPDATE %s c SET %s FROM %s a WHERE %s AND %s%s",
+											 target_name, set.data, sumsname,
+											 pattern_keys(key_names, pattern, "a"),
+											 pattern_match(key_names, pattern, "a", "c"), filter),
+									0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+		else
+			*updated += BindCount(psprintf("SELECT pg_catalog.count(*) FROM %s c, %s a WHERE %s AND %s%s",
+										   target_name, sumsname,
+										   pattern_keys(key_names, pattern, "a"),
+										   pattern_match(key_names, pattern, "a", "c"), filter));
+		/* the others come in as the new rows made them */
+		*inserted += BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s q WHERE %s "
+										  "AND NOT EXISTS (SELECT FROM %s c WHERE %s%s)",
+										  target_name, target, source, sumsname,
+										  pattern_keys(key_names, pattern, "q"),
+										  target_name, pattern_match(key_names, pattern, "q", "c"),
+										  indexed != NULL ? key_filter(key_names, pattern, sumsname, "c", indexed) : ""),
+								 0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+	}
+	if (build_analyze && *updated + *inserted > MAINTAIN_ANALYZE_SHARE * Max(table_rows, 0))
+		SqlUtility(psprintf("ANALYZE %s", target_name));
+}
+
 /* A duration for a message: "850.0 ms", "10.8 s", "3.2 min". */
 char *
 ChangesFormatMs(double ms)

@@ -539,6 +539,25 @@ keys_query(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d)
 	return q;
 }
 
+/*
+ * sums_query
+ *		The query of the algebraic path: the model's query with its views
+ *		flattened (bound), reading d, the new rows of table, for it: each
+ *		group's aggregates over the new rows.
+ */
+static Query *
+sums_query(Query *bound, MaintainTable *table, Oid d)
+{
+	Query	   *q = copyObject(bound);
+	RangeTblEntry *rte = rt_fetch(table->rtindex, q->rtable);
+
+	q->sortClause = NIL;
+	rte->relid = d;
+	rte->relkind = RELKIND_RELATION;
+	rte->inh = false;
+	return q;
+}
+
 /* The names of the changed tables, "a" or "a, b" (ChangedTable *). */
 static char *
 changed_names(List *changed)
@@ -685,7 +704,10 @@ typedef struct ApplyCheck
 	List	   *patterns;
 	double		table_rows;
 	const char *base;
+	bool		algebraic;		/* keys holds the new rows' aggregates, added to
+								 * the groups (ChangesMaintainCombine) */
 	int64		deleted;
+	int64		updated;
 	int64		inserted;
 	int64		differing;		/* rows the check found different */
 } ApplyCheck;
@@ -701,8 +723,12 @@ maintain_apply_checked(void *arg)
 {
 	ApplyCheck *a = arg;
 
-	ChangesMaintainApply(a->model, a->published, a->bound->columns, a->keys, a->plan->keys,
-						 a->patterns, a->table_rows, &a->deleted, &a->inserted);
+	if (a->algebraic)
+		ChangesMaintainCombine(a->model, a->published, a->bound->columns, a->keys, a->plan->keys,
+							   a->plan->combine, a->patterns, a->table_rows, &a->updated, &a->inserted);
+	else
+		ChangesMaintainApply(a->model, a->published, a->bound->columns, a->keys, a->plan->keys,
+							 a->patterns, a->table_rows, &a->deleted, &a->inserted);
 	if (maintain_verify == MAINTAIN_VERIFY_OFF)
 		return;
 	a->differing = ChangesVerifyMaintained(a->model, a->bound->columns, a->published, a->plan->keys,
@@ -748,7 +774,7 @@ maintain_apply(ApplyCheck *a)
 					   "the model is rebuilt whole and the rebuild published.",
 					   sample ? "sample" : "on", sample ? "a sample of its keys" : "the whole table"),
 			 errhint("This is a bug of medallion's maintenance: please report it with the model's query and the changes since its last build.")));
-	a->deleted = a->inserted = 0;
+	a->deleted = a->updated = a->inserted = 0;
 	return psprintf("the maintained result differed from its query in %s row%s (medallion.maintain_verify = %s)",
 					format_count(a->differing), a->differing == 1 ? "" : "s", sample ? "sample" : "on");
 }
@@ -782,6 +808,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	bool		forced = model->maintain == MAINTAIN_INCREMENTAL;
 	bool		checked_bad = false;
 	int64		nkeys = 0;
+	bool		algebraic;
 	char	   *estimate = "";
 	ListCell   *lc;
 
@@ -892,8 +919,29 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			why = share_why(driving->rows, driving->table->relid, MAINTAIN_BACKSTOP_SHARE, reltuples);
 	}
 
+	/*
+	 * The algebraic path: only new rows, in one table, of a GROUP BY whose
+	 * columns can take them (analyze_maintain.c): K holds the new rows'
+	 * aggregates per group, the model's query over the delta, and they are
+	 * added to the groups' rows, whose other rows are not read.
+	 */
+	algebraic = why == NULL && plan->combine != NIL && list_length(changed) == 1 &&
+		((ChangedTable *) linitial(changed))->olds == 0;
+	if (algebraic)
+	{
+		ChangedTable *ct = linitial(changed);
+
+		keys.columns = bound->columns;
+		keys.query = sums_query(plan->query, ct->table, ct->copy);
+		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns),
+							owner);
+		k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+		(void) BuildFillHeapBound(k, &keys, psprintf("the new rows' aggregates model \"%s\" adds", model->name),
+								  NIL, NIL);
+	}
+
 	/* K: the keys the delta touches, old images and new */
-	if (why == NULL)
+	else if (why == NULL)
 	{
 		foreach(lc, plan->keys)
 			keys.columns = lappend(keys.columns, SqlFindColumn(bound->columns, lfirst(lc)));
@@ -928,9 +976,16 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			(void) BuildFillHeapBound(k, &keys, psprintf("the keys model \"%s\" recomputes", model->name),
 									  NIL, NIL);
 		}
+	}
+	if (why == NULL)
+	{
 		nkeys = key_patterns(k, plan->keys, &patterns);
-		/* the backstop on the keys a change elsewhere maps to: half the model's rows */
-		if (!forced && changed != NIL && (driving == NULL || list_length(changed) > 1) && table_rows > 0 &&
+		/*
+		 * the backstop on the keys a change elsewhere maps to: half the
+		 * model's rows (recomputed; the algebraic path reads none of them)
+		 */
+		if (!forced && !algebraic && changed != NIL && (driving == NULL || list_length(changed) > 1) &&
+			table_rows > 0 &&
 			nkeys > MAINTAIN_BACKSTOP_SHARE * table_rows)
 			why = keys_why(plan, ndelta, changed_names(changed), nkeys, MAINTAIN_BACKSTOP_SHARE, table_rows);
 	}
@@ -940,9 +995,11 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	 * weigh, the guard (a share of the driving table changed, or of the
 	 * model's rows to recompute).  maintain => 'incremental' maintains
 	 * whatever the estimate: only what cannot be maintained exactly fails
-	 * it.
+	 * it.  The algebraic path is not weighed: it reads the new rows (less
+	 * than half of their table, by the backstop) and writes a row per
+	 * group they touch, where a rebuild reads all and writes every group.
 	 */
-	if (why == NULL && changed != NIL)
+	if (why == NULL && changed != NIL && !algebraic)
 	{
 		float4		driving_rows = rel_tuples(plan->driving);
 		double		rows_per_key = plan->grouped || driving_rows <= 0 ? 1.0 : table_rows / driving_rows;
@@ -976,6 +1033,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		apply.plan = plan;
 		apply.published = published;
 		apply.keys = k;
+		apply.algebraic = algebraic;
 		apply.table_rows = table_rows;
 		apply.base = base;
 		foreach(lc, patterns.rows)
@@ -999,14 +1057,15 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	cand->columns = bound->columns;
 	cand->in_place = true;
 	cand->delta = true;			/* nothing to publish: the rows are in */
-	cand->rows = apply.deleted + apply.inserted;
+	cand->rows = apply.deleted + apply.updated + apply.inserted;
 	cand->deltas = now;
-	cand->method = psprintf("incremental: %s of %s rows, %s %s%s%s recomputed from %s delta row%s%s%s%s",
-							format_count(apply.inserted),
+	cand->method = psprintf("incremental: %s of %s rows, %s %s%s%s %s from %s delta row%s%s%s%s",
+							format_count(apply.updated + apply.inserted),
 							format_rows(Max(table_rows - apply.deleted + apply.inserted, 0)),
 							format_count(nkeys),
 							plan->grouped ? "group" : "key", nkeys == 1 ? "" : "s",
 							plan->grouped ? "" : psprintf(" of %s", SqlRelationName(plan->driving)),
+							algebraic ? "added to" : "recomputed",
 							format_count(ndelta), ndelta == 1 ? "" : "s",
 							changed != NIL ? " of " : "", changed != NIL ? changed_names(changed) : "",
 							estimate);

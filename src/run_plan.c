@@ -359,11 +359,14 @@ plan_maintain(ModelDef *model)
 		const char *by = plan.key_kind == MAINTAIN_KEY_ROW ? "DISTINCT" :
 			plan.key_kind == MAINTAIN_KEY_PARTITION ? "PARTITION BY" : "GROUP BY";
 
+		const char *added = plan.combine != NIL ?
+			"; new rows of one table added to their groups" : "";
+
 		if (OidIsValid(plan.driving))
-			return psprintf("incremental: the %s of %s its changes touch (%s %s)", unit,
-							SqlRelationName(plan.driving), by, SqlNameList(plan.keys));
-		return psprintf("incremental: the %s its tables' changes touch, through the join (%s %s)",
-						unit, by, SqlNameList(plan.keys));
+			return psprintf("incremental: the %s of %s its changes touch (%s %s)%s", unit,
+							SqlRelationName(plan.driving), by, SqlNameList(plan.keys), added);
+		return psprintf("incremental: the %s its tables' changes touch, through the join (%s %s)%s",
+						unit, by, SqlNameList(plan.keys), added);
 	}
 	return psprintf("incremental: the rows of the keys of %s its tables' changes touch (%s)",
 					SqlRelationName(plan.driving), SqlNameList(plan.keys));
