@@ -117,6 +117,25 @@ INSERT INTO ma.events VALUES (501, '2026-02-20', 'k1', 5), (502, '2026-01-03', '
 SELECT * FROM ma.run('ma_events');
 SELECT ma.diff('ma_events') AS events;
 
+-- a table of 10,000 rows or more gets an index on its key columns at its
+-- first maintained build (its keys' rows are found through it), kept by
+-- the builds after it
+CREATE TABLE ma.many (id int, k int, v int);
+INSERT INTO ma.many SELECT i, i % 12000, i FROM generate_series(1, 24000) i;
+ANALYZE ma.many;
+SELECT medallion_create_model('ma_many', 'SELECT k, count(*) AS n, sum(v) AS v FROM ma.many GROUP BY k',
+  layer => 'gold');
+SELECT count(*) FROM medallion_run('ma_many');
+ANALYZE gold.ma_many;
+SELECT count(*) AS indexes_before FROM pg_index WHERE indrelid = 'gold.ma_many'::regclass;
+UPDATE ma.many SET v = v + 1 WHERE id = 7;
+SELECT * FROM ma.run('ma_many');
+SELECT indexdef FROM pg_indexes WHERE schemaname = 'gold' AND tablename = 'ma_many';
+SELECT count(*) FROM medallion_run('ma_many', full_refresh => true);
+SELECT indexdef FROM pg_indexes WHERE schemaname = 'gold' AND tablename = 'ma_many';
+SELECT ma.diff('ma_many') AS many;
+SELECT * FROM medallion_drop_model('ma_many');
+
 SELECT * FROM medallion_drop_model('ma_events');
 DROP VIEW ma.diffs;
 SELECT * FROM medallion_drop_model('ma_by_tag');

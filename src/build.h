@@ -69,6 +69,7 @@ extern List *BuildDefineRelation(ModelDef *model, AnalyzedModel *analyzed,
 								 LayerDef *layer, ModelDef *previous);
 extern void BuildDropRelation(ModelDef *model);
 extern void BuildEnsureIndexes(ModelDef *model, Oid relid);
+extern void BuildEnsureIndex(ModelDef *model, Oid relid, List *names);
 
 extern void BuildDistributedCopies(ModelDef *model, bool renew);
 extern Candidate *BuildTableCandidate(ModelDef *model, AnalyzedModel *analyzed,

@@ -601,6 +601,45 @@ has_plain_index(Relation rel, List *attnums)
 }
 
 /*
+ * BuildEnsureIndex
+ *		Create an index on relid, model's published table, on the columns
+ *		names unless it has a plain one on them, in that order (of any
+ *		name).  Runs as the model owner.  Later builds of the model keep
+ *		it: a candidate copies the published table's indexes.
+ */
+void
+BuildEnsureIndex(ModelDef *model, Oid relid, List *names)
+{
+	List	   *attnums = NIL;
+	StringInfoData cols;
+	ListCell   *ln;
+	Relation	rel;
+	bool		present;
+
+	initStringInfo(&cols);
+	foreach(ln, names)
+	{
+		attnums = lappend_int(attnums, get_attnum(relid, lfirst(ln)));
+		appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "", quote_identifier(lfirst(ln)));
+	}
+	rel = table_open(relid, AccessShareLock);
+	present = has_plain_index(rel, attnums);
+	table_close(rel, AccessShareLock);
+	if (!present)
+	{
+		/* only medallion creates in the layer schemas; the index is the table owner's */
+		CatalogSession session;
+
+		CatalogEnter(&session);
+		if (SPI_execute(psprintf("CREATE INDEX ON %s (%s)", SqlModelName(model), cols.data),
+						false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not index %s", SqlModelName(model));
+		CatalogLeave(&session);
+		CommandCounterIncrement();
+	}
+}
+
+/*
  * BuildEnsureIndexes
  *		Create the indexes declared on a table model that its published
  *		table lacks (an index on the same columns in the same order, of any
@@ -611,55 +650,21 @@ has_plain_index(Relation rel, List *attnums)
 void
 BuildEnsureIndexes(ModelDef *model, Oid relid)
 {
-	List	   *specs = list_copy(model->indexes);
 	ListCell   *lc;
 
-	/* merge and delete+insert look rows up by key: index it */
-	if (model->kind == MAT_INCREMENTAL && model->unique_key != NIL &&
-		model->strategy != NULL && strcmp(model->strategy, "append") != 0)
-	{
-		StringInfoData key;
-
-		initStringInfo(&key);
-		foreach(lc, model->unique_key)
-			appendStringInfo(&key, "%s%s", key.len > 0 ? ", " : "", quote_identifier(lfirst(lc)));
-		specs = lappend(specs, key.data);
-	}
-	foreach(lc, specs)
+	foreach(lc, model->indexes)
 	{
 		char	   *spec = pstrdup(lfirst(lc));
 		List	   *names;
-		List	   *attnums = NIL;
-		StringInfoData cols;
-		ListCell   *ln;
-		Relation	rel;
-		bool		present;
 
 		if (!SplitIdentifierString(spec, ',', &names))
 			elog(ERROR, "invalid index \"%s\" of model \"%s\"", (char *) lfirst(lc), model->name);
-		initStringInfo(&cols);
-		foreach(ln, names)
-		{
-			attnums = lappend_int(attnums, get_attnum(relid, lfirst(ln)));
-			appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "",
-							 quote_identifier(lfirst(ln)));
-		}
-		rel = table_open(relid, AccessShareLock);
-		present = has_plain_index(rel, attnums);
-		table_close(rel, AccessShareLock);
-		if (!present)
-		{
-			/* only medallion creates in the layer schemas; the index is the table owner's */
-			CatalogSession session;
-
-			CatalogEnter(&session);
-			if (SPI_execute(psprintf("CREATE INDEX ON %s (%s)", SqlModelName(model), cols.data),
-							false, 0) != SPI_OK_UTILITY)
-				elog(ERROR, "could not index %s", SqlModelName(model));
-			CatalogLeave(&session);
-			CommandCounterIncrement();
-		}
+		BuildEnsureIndex(model, relid, names);
 	}
+	/* merge and delete+insert look rows up by key: index it */
+	if (model->kind == MAT_INCREMENTAL && model->unique_key != NIL &&
+		model->strategy != NULL && strcmp(model->strategy, "append") != 0)
+		BuildEnsureIndex(model, relid, model->unique_key);
 }
 
 /*

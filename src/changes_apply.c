@@ -39,8 +39,10 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -55,6 +57,14 @@
 #include "changes.h"
 #include "sqltext.h"
 #include "trust.h"
+
+/*
+ * A maintained build finds its keys' rows in the published table through
+ * an index on the key columns; a table of this many rows or more without
+ * one gets one (BuildEnsureIndex), made once: later builds keep it.  Below
+ * it a scan costs less than making and keeping the index.
+ */
+#define MAINTAIN_INDEX_ROWS		10000
 
 /*
  * Statistics: ANALYZE runs after an apply that wrote more rows than this
@@ -188,6 +198,34 @@ key_index(Oid published, List *key_names)
 }
 
 /*
+ * find_key_index
+ *		key_index, after making an index on the key columns of model's
+ *		published table when it has none and has table_rows rows or more
+ *		(MAINTAIN_INDEX_ROWS), and each key column's type a built-in
+ *		default btree operator class.
+ */
+static const char *
+find_key_index(ModelDef *model, Oid published, List *key_names, double table_rows)
+{
+	const char *found = key_index(published, key_names);
+	ListCell   *lc;
+
+	if (found != NULL || table_rows < MAINTAIN_INDEX_ROWS)
+		return found;
+	foreach(lc, key_names)
+	{
+		Oid			type = get_atttype(published, get_attnum(published, lfirst(lc)));
+		Oid			opclass = GetDefaultOpClass(type, BTREE_AM_OID);
+
+		/* a built-in one: building the index runs its comparisons as the owner */
+		if (!OidIsValid(opclass) || opclass >= FirstNormalObjectId)
+			return NULL;
+	}
+	BuildEnsureIndex(model, published, key_names);
+	return key_index(published, key_names);
+}
+
+/*
  * key_filter
  *		"AND q.a = ANY (ARRAY(SELECT DISTINCT k.a FROM keys k WHERE ...))
  *		AND q.b IS NULL ...": each non-NULL key column of a pattern filtered
@@ -244,7 +282,7 @@ ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, Li
 	ListCell   *lc;
 
 	TrustCheckRelation(published, GetUserId(), psprintf("maintain model \"%s\" in place", model->name));
-	indexed = key_index(published, key_names);
+	indexed = find_key_index(model, published, key_names, table_rows);
 	SqlColumnLists(published, columns, &target, &source);
 	*deleted = 0;
 	*inserted = 0;
@@ -338,7 +376,7 @@ ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums, 
 	ListCell   *lc;
 
 	TrustCheckRelation(published, GetUserId(), psprintf("maintain model \"%s\" in place", model->name));
-	indexed = key_index(published, key_names);
+	indexed = find_key_index(model, published, key_names, table_rows);
 	SqlColumnLists(published, columns, &target, &source);
 	initStringInfo(&set);
 	foreach(lc, columns)
