@@ -8,6 +8,11 @@
 --
 SET medallion.log_timing = off;
 SET client_min_messages = warning;
+-- mhelp.diff and mhelp.mask (sql/helpers/maintained.sql)
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set ECHO none
+\i :abs_srcdir/sql/helpers/maintained.sql
+\set ECHO all
 -- the builds here take milliseconds, whose durations vary: the change-ratio
 -- guards decide (the choice by cost is checked below, with durations set)
 SET medallion.maintain_weighed_ms = '1h';
@@ -20,31 +25,16 @@ INSERT INTO mt.sales
     FROM generate_series(1, 2000) i;
 ANALYZE mt.sales;
 
--- rows of the published table not in the query's, and the other way round
-CREATE FUNCTION mt.diff(model text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-	q text;
-	n bigint;
-BEGIN
-	SELECT m.sql INTO q FROM medallion.models m WHERE m.name = model;
-	EXECUTE format('SELECT count(*) FROM ((SELECT * FROM gold.%I EXCEPT ALL (%s)) '
-				   'UNION ALL ((%s) EXCEPT ALL SELECT * FROM gold.%I)) d', model, q, q, model) INTO n;
-	RETURN n;
-END
-$$;
 -- a run's steps, what varies in messages masked: run numbers, the table's
 -- rows (pg_class.reltuples, an estimate), measured and estimated durations
 CREATE FUNCTION mt.run(selector text, full_refresh boolean DEFAULT false)
 RETURNS TABLE (model text, status text, message text) LANGUAGE sql AS $$
 	SELECT r.model, r.status,
-	       regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(r.message,
-	         'run \d+', 'run N', 'g'), 'of its \d+', 'of its N', 'g'),
-	         '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'),
-	         'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g')
+	       mhelp.mask(r.message)
 	  FROM medallion_run(selector, full_refresh => full_refresh) r ORDER BY r.model
 $$;
 CREATE VIEW mt.diffs AS
-  SELECT mt.diff('mt_by_region') AS by_region, mt.diff('mt_by_product') AS by_product;
+  SELECT mhelp.diff('mt_by_region') AS by_region, mhelp.diff('mt_by_product') AS by_product;
 
 -- two keys (one with NULLs; an index on the other: the rows of the keys are
 -- found through it), min and max, WHERE and HAVING; one key, avg
@@ -169,7 +159,7 @@ SELECT (SELECT count(*) FROM ((TABLE gold.mt_by_region EXCEPT ALL TABLE mt.publi
 -- the row fixed, the next build recomputes its group from the last one that published
 UPDATE mt.sales SET amount = 5 WHERE id = 8001;
 SELECT * FROM mt.run('mt_by_region');
-SELECT mt.diff('mt_by_region') AS by_region;
+SELECT mhelp.diff('mt_by_region') AS by_region;
 SELECT medallion_drop_test('mt_by_region', :'test') IS NOT NULL AS dropped;
 DROP TABLE mt.published;
 
@@ -183,14 +173,14 @@ UPDATE medallion.run_models SET ms = 600000
  WHERE model = 'mt_by_product' AND (message IS NULL OR message NOT LIKE 'incremental:%');
 UPDATE mt.sales SET qty = qty + 1 WHERE product = 1 AND id % 2 = 0;
 SELECT * FROM mt.run('mt_by_product');
-SELECT mt.diff('mt_by_product') AS by_product;
+SELECT mhelp.diff('mt_by_product') AS by_product;
 -- ... and one of 100 ms is not, when its past maintained builds each took 100 s
 UPDATE medallion.run_models SET ms = 100
  WHERE model = 'mt_by_product' AND (message IS NULL OR message NOT LIKE 'incremental:%');
 UPDATE medallion.run_models SET ms = 100000 WHERE model = 'mt_by_product' AND message LIKE 'incremental:%';
 UPDATE mt.sales SET qty = qty + 1 WHERE id = 42;
 SELECT * FROM mt.run('mt_by_product');
-SELECT mt.diff('mt_by_product') AS by_product;
+SELECT mhelp.diff('mt_by_product') AS by_product;
 SET medallion.maintain_weighed_ms = '1h';
 
 -- a large share of the table changed: rebuilt whole (the backstop)
@@ -248,7 +238,7 @@ SELECT medallion_create_model('mt_by_name',
   'SELECT c.name, o.status, count(*) AS n FROM mt.orders o, mt.customers c WHERE c.id = o.customer_id GROUP BY c.name, o.status',
   layer => 'gold');
 CREATE VIEW mt.join_diffs AS
-  SELECT mt.diff('mt_lines') AS lines, mt.diff('mt_by_label') AS by_label, mt.diff('mt_by_name') AS by_name;
+  SELECT mhelp.diff('mt_lines') AS lines, mhelp.diff('mt_by_label') AS by_label, mhelp.diff('mt_by_name') AS by_name;
 SELECT model, maintain FROM medallion_plan('mt_lines mt_names mt_left mt_by_label mt_by_name') ORDER BY model;
 SELECT * FROM mt.run('mt_lines mt_by_label mt_by_name');
 -- new orders, an order leaving the WHERE clause, an order deleted
@@ -339,7 +329,7 @@ SELECT * FROM mt.run('mt_named mt_named_w');
 UPDATE mt.named SET xid = 9, w = w + 1 WHERE id IN (3, 4);
 INSERT INTO mt.named VALUES (41, 1, 1, 1);
 SELECT * FROM mt.run('mt_named mt_named_w');
-SELECT mt.diff('mt_named') AS named, mt.diff('mt_named_w') AS named_w;
+SELECT mhelp.diff('mt_named') AS named, mhelp.diff('mt_named_w') AS named_w;
 SELECT * FROM medallion_drop_model('mt_named');
 SELECT * FROM medallion_drop_model('mt_named_w');
 

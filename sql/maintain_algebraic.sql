@@ -13,6 +13,11 @@
 --
 SET medallion.log_timing = off;
 SET client_min_messages = warning;
+-- mhelp.diff and mhelp.mask (sql/helpers/maintained.sql)
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set ECHO none
+\i :abs_srcdir/sql/helpers/maintained.sql
+\set ECHO all
 -- the guard decides, not the estimate (durations vary from machine to machine)
 SET medallion.maintain_weighed_ms = '1h';
 CREATE SCHEMA ma;
@@ -27,20 +32,9 @@ INSERT INTO ma.sales
     FROM generate_series(1, 3000) i;
 ANALYZE ma.regions, ma.sales;
 
-CREATE FUNCTION ma.diff(model text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-	q text;
-	n bigint;
-BEGIN
-	SELECT m.sql INTO q FROM medallion.models m WHERE m.name = model;
-	EXECUTE format('SELECT count(*) FROM ((SELECT * FROM gold.%I EXCEPT ALL (%s)) '
-				   'UNION ALL ((%s) EXCEPT ALL SELECT * FROM gold.%I)) d', model, q, q, model) INTO n;
-	RETURN n;
-END
-$$;
 CREATE FUNCTION ma.run(selector text)
 RETURNS TABLE (model text, status text, message text) LANGUAGE sql AS $$
-	SELECT r.model, r.status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(r.message, 'run \d+', 'run N', 'g'), 'of its \d+', 'of its N', 'g'), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g')
+	SELECT r.model, r.status, mhelp.mask(r.message)
 	  FROM medallion_run(selector, changed_only => true) r ORDER BY r.model
 $$;
 
@@ -61,8 +55,8 @@ SELECT medallion_create_model('ma_other',
 SELECT medallion_create_model('ma_having',
   'SELECT tag, count(*) AS n FROM ma.sales GROUP BY tag HAVING count(*) > 400', layer => 'gold');
 CREATE VIEW ma.diffs AS
-  SELECT ma.diff('ma_by_tag') AS by_tag, ma.diff('ma_by_label') AS by_label,
-         ma.diff('ma_other') AS other, ma.diff('ma_having') AS having_;
+  SELECT mhelp.diff('ma_by_tag') AS by_tag, mhelp.diff('ma_by_label') AS by_label,
+         mhelp.diff('ma_other') AS other, mhelp.diff('ma_having') AS having_;
 SELECT model, maintain FROM medallion_plan('ma_by_tag ma_by_label ma_other ma_having') ORDER BY model;
 SELECT count(*) FROM medallion_run('ma_by_tag ma_by_label ma_other ma_having');
 
@@ -115,7 +109,7 @@ SELECT medallion_create_model('ma_events',
 SELECT count(*) FROM medallion_run('ma_events');
 INSERT INTO ma.events VALUES (501, '2026-02-20', 'k1', 5), (502, '2026-01-03', 'k9', NULL);
 SELECT * FROM ma.run('ma_events');
-SELECT ma.diff('ma_events') AS events;
+SELECT mhelp.diff('ma_events') AS events;
 
 -- a table of 10,000 rows or more gets an index on its key columns at its
 -- first maintained build (its keys' rows are found through it), kept by
@@ -133,7 +127,7 @@ SELECT * FROM ma.run('ma_many');
 SELECT indexdef FROM pg_indexes WHERE schemaname = 'gold' AND tablename = 'ma_many';
 SELECT count(*) FROM medallion_run('ma_many', full_refresh => true);
 SELECT indexdef FROM pg_indexes WHERE schemaname = 'gold' AND tablename = 'ma_many';
-SELECT ma.diff('ma_many') AS many;
+SELECT mhelp.diff('ma_many') AS many;
 SELECT * FROM medallion_drop_model('ma_many');
 
 SELECT * FROM medallion_drop_model('ma_events');

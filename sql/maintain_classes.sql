@@ -10,6 +10,11 @@
 --
 SET medallion.log_timing = off;
 SET client_min_messages = warning;
+-- mhelp.diff and mhelp.mask (sql/helpers/maintained.sql)
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set ECHO none
+\i :abs_srcdir/sql/helpers/maintained.sql
+\set ECHO all
 -- the guard decides, not the estimate (durations vary from machine to machine)
 SET medallion.maintain_weighed_ms = '1h';
 CREATE SCHEMA mc;
@@ -28,21 +33,9 @@ INSERT INTO mc.orders
     FROM generate_series(1, 2000) i;
 ANALYZE mc.regions, mc.customers, mc.orders;
 
--- rows of the published table not in the query's, and the other way round
-CREATE FUNCTION mc.diff(model text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-	q text;
-	n bigint;
-BEGIN
-	SELECT m.sql INTO q FROM medallion.models m WHERE m.name = model;
-	EXECUTE format('SELECT count(*) FROM ((SELECT * FROM gold.%I EXCEPT ALL (%s)) '
-				   'UNION ALL ((%s) EXCEPT ALL SELECT * FROM gold.%I)) d', model, q, q, model) INTO n;
-	RETURN n;
-END
-$$;
 CREATE FUNCTION mc.run(selector text)
 RETURNS TABLE (model text, status text, message text) LANGUAGE sql AS $$
-	SELECT r.model, r.status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(r.message, 'run \d+', 'run N', 'g'), 'of its \d+', 'of its N', 'g'), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g')
+	SELECT r.model, r.status, mhelp.mask(r.message)
 	  FROM medallion_run(selector) r ORDER BY r.model
 $$;
 
@@ -90,11 +83,11 @@ SELECT model, maintain FROM medallion_plan('mc_statuses mc_pairs mc_ranked mc_la
  ORDER BY model;
 
 CREATE VIEW mc.diffs AS
-  SELECT mc.diff('mc_statuses') AS statuses, mc.diff('mc_pairs') AS pairs, mc.diff('mc_ranked') AS ranked,
-         mc.diff('mc_label_share') AS label_share, mc.diff('mc_status_rank') AS status_rank,
-         mc.diff('mc_left') AS "left", mc.diff('mc_left_where') AS left_where,
-         mc.diff('mc_inner_left') AS inner_left, mc.diff('mc_union') AS "union",
-         mc.diff('mc_union_keyed') AS union_keyed;
+  SELECT mhelp.diff('mc_statuses') AS statuses, mhelp.diff('mc_pairs') AS pairs, mhelp.diff('mc_ranked') AS ranked,
+         mhelp.diff('mc_label_share') AS label_share, mhelp.diff('mc_status_rank') AS status_rank,
+         mhelp.diff('mc_left') AS "left", mhelp.diff('mc_left_where') AS left_where,
+         mhelp.diff('mc_inner_left') AS inner_left, mhelp.diff('mc_union') AS "union",
+         mhelp.diff('mc_union_keyed') AS union_keyed;
 \set models 'mc_statuses mc_pairs mc_ranked mc_label_share mc_status_rank mc_left mc_left_where mc_inner_left mc_union mc_union_keyed'
 SELECT model, status FROM mc.run(:'models');
 SELECT * FROM mc.diffs;

@@ -10,6 +10,11 @@
 --
 SET medallion.log_timing = off;
 SET client_min_messages = warning;
+-- mhelp.diff and mhelp.mask (sql/helpers/maintained.sql)
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set ECHO none
+\i :abs_srcdir/sql/helpers/maintained.sql
+\set ECHO all
 -- the guard decides, not the estimate (durations vary from machine to machine)
 SET medallion.maintain_weighed_ms = '1h';
 CREATE SCHEMA mm;
@@ -23,24 +28,13 @@ INSERT INTO mm.orders SELECT i, 1 + i % 100, CASE WHEN i % 9 = 0 THEN 'void' ELS
   FROM generate_series(1, 1000) i;
 INSERT INTO mm.lines SELECT i, 1 + i % 1000, 1 + i % 4, (i % 50) + 0.5 FROM generate_series(1, 4000) i;
 ANALYZE mm.customers, mm.orders, mm.lines;
-CREATE FUNCTION mm.diff(model text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-	q text;
-	n bigint;
-BEGIN
-	SELECT m.sql INTO q FROM medallion.models m WHERE m.name = model;
-	EXECUTE format('SELECT count(*) FROM ((SELECT * FROM gold.%I EXCEPT ALL (%s)) '
-				   'UNION ALL ((%s) EXCEPT ALL SELECT * FROM gold.%I)) d', model, q, q, model) INTO n;
-	RETURN n;
-END
-$$;
 CREATE FUNCTION mm.run()
 RETURNS TABLE (model text, status text, message text) LANGUAGE sql AS $$
-	SELECT r.model, r.status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(r.message, '; input table .*$', ''), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g')
+	SELECT r.model, r.status, mhelp.mask(regexp_replace(r.message, '; input table .*$', ''))
 	  FROM medallion_run('mm_lines mm_by_region mm_by_order') r ORDER BY r.model
 $$;
 CREATE VIEW mm.diffs AS
-  SELECT mm.diff('mm_lines') AS lines, mm.diff('mm_by_region') AS by_region, mm.diff('mm_by_order') AS by_order;
+  SELECT mhelp.diff('mm_lines') AS lines, mhelp.diff('mm_by_region') AS by_region, mhelp.diff('mm_by_order') AS by_order;
 -- a join keyed by the lines (the driving table), a GROUP BY over the three
 -- tables, and a GROUP BY over two
 SELECT medallion_create_model('mm_lines',
@@ -108,7 +102,7 @@ SELECT * FROM mm.diffs;
 -- the others go to workers
 SET medallion.worker_min_ms = 0;
 INSERT INTO mm.lines VALUES (4006, 20, 1, 1);
-SELECT r.model, r.status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(r.message, '; input table .*$', ''), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g') AS message
+SELECT r.model, r.status, mhelp.mask(regexp_replace(r.message, '; input table .*$', '')) AS message
   FROM medallion_run('mm_lines mm_by_region mm_by_order', threads => 2) r ORDER BY r.model;
 SELECT * FROM mm.diffs;
 RESET medallion.worker_min_ms;
@@ -148,13 +142,13 @@ UPDATE mm.cats SET label = 'relabelled' WHERE id = 3;
 DELETE FROM mm.cats WHERE id = 4;
 INSERT INTO mm.cats VALUES (51, 'new'), (52, 'newer');
 INSERT INTO mm.items VALUES (2001, 51, 1), (2002, 7, 2);
-SELECT r.model, r.status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(r.message, '; input table .*$', ''), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g') AS message
+SELECT r.model, r.status, mhelp.mask(regexp_replace(r.message, '; input table .*$', '')) AS message
   FROM medallion_run('mm_items') r;
 SELECT mm.items_diff() AS differing;
 -- a product moved to another category, another to none
 UPDATE mm.products SET cat_id = 5 WHERE id = 8;
 UPDATE mm.products SET cat_id = NULL WHERE id = 9;
-SELECT r.model, r.status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(r.message, '; input table .*$', ''), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g') AS message
+SELECT r.model, r.status, mhelp.mask(regexp_replace(r.message, '; input table .*$', '')) AS message
   FROM medallion_run('mm_items') r;
 SELECT mm.items_diff() AS differing;
 SELECT medallion_drop_model('mm_items');

@@ -8,6 +8,11 @@
 --
 SET medallion.log_timing = off;
 SET client_min_messages = warning;
+-- mhelp.diff and mhelp.mask (sql/helpers/maintained.sql)
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set ECHO none
+\i :abs_srcdir/sql/helpers/maintained.sql
+\set ECHO all
 -- the guard decides, not the estimate (durations vary from machine to machine)
 SET medallion.maintain_weighed_ms = '1h';
 CREATE SCHEMA mv;
@@ -31,7 +36,7 @@ END
 $$;
 CREATE FUNCTION mv.run(selector text)
 RETURNS TABLE (model text, status text, message text) LANGUAGE sql AS $$
-	SELECT r.model, r.status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(r.message, 'run \d+', 'run N', 'g'), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g')
+	SELECT r.model, r.status, mhelp.mask(r.message)
 	  FROM medallion_run(selector) r ORDER BY r.model
 $$;
 SELECT medallion_create_model('mv_by_region',

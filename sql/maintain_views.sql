@@ -11,6 +11,11 @@
 --
 SET medallion.log_timing = off;
 SET client_min_messages = warning;
+-- mhelp.diff and mhelp.mask (sql/helpers/maintained.sql)
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set ECHO none
+\i :abs_srcdir/sql/helpers/maintained.sql
+\set ECHO all
 -- the guard decides, not the estimate (durations vary from machine to machine)
 SET medallion.maintain_weighed_ms = '1h';
 SET search_path = public, bronze, silver, gold;
@@ -35,26 +40,10 @@ INSERT INTO mw.header
 INSERT INTO mw.detail SELECT i, i % 600 + 1, i % 240 + 1, i % 4, i % 13 FROM generate_series(1, 3000) i;
 ANALYZE mw.header, mw.detail, mw.category, mw.subcategory, mw.product;
 
--- rows of the published table not in the query's, and the other way round
--- (an ephemeral model's query is its binding's)
-CREATE FUNCTION mw.diff(model text) RETURNS bigint LANGUAGE plpgsql
-SET search_path = public, bronze, silver, gold, medallion_bind AS $$
-DECLARE
-	q text;
-	s text;
-	n bigint;
-BEGIN
-	SELECT m.sql, l.schema_name INTO q, s FROM medallion.models m JOIN medallion.layers l ON l.name = m.layer
-	 WHERE m.name = model;
-	EXECUTE format('SELECT count(*) FROM ((SELECT * FROM %I.%I EXCEPT ALL (%s)) '
-				   'UNION ALL ((%s) EXCEPT ALL SELECT * FROM %I.%I)) d', s, model, q, q, s, model) INTO n;
-	RETURN n;
-END
-$$;
--- a run's steps, the run numbers in messages masked
+-- a run's steps, what varies in messages masked
 CREATE FUNCTION mw.run(selector text)
 RETURNS TABLE (model text, status text, message text) LANGUAGE sql AS $$
-	SELECT r.model, r.status, regexp_replace(regexp_replace(regexp_replace(regexp_replace(r.message, 'run \d+', 'run N', 'g'), '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'), 'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g')
+	SELECT r.model, r.status, mhelp.mask(r.message)
 	  FROM medallion_run(selector) r ORDER BY r.model
 $$;
 -- the tables whose deltas are captured
@@ -118,9 +107,9 @@ SELECT medallion_create_model('mw_by_customer',
 SELECT medallion_create_model('mw_big_by_day',
   'SELECT day, count(*) AS lines, sum(total) AS total FROM mw_big_lines GROUP BY day', layer => 'gold');
 CREATE VIEW mw.diffs AS
-  SELECT mw.diff('mw_sales') AS sales, mw.diff('mw_order_lines') AS order_lines, mw.diff('mw_lines') AS lines,
-         mw.diff('mw_by_category') AS by_category, mw.diff('mw_by_customer') AS by_customer,
-         mw.diff('mw_big_by_day') AS big_by_day;
+  SELECT mhelp.diff('mw_sales') AS sales, mhelp.diff('mw_order_lines') AS order_lines, mhelp.diff('mw_lines') AS lines,
+         mhelp.diff('mw_by_category') AS by_category, mhelp.diff('mw_by_customer') AS by_customer,
+         mhelp.diff('mw_big_by_day') AS big_by_day;
 \set models 'mw_sales mw_order_lines mw_lines mw_by_category mw_by_customer mw_big_by_day'
 
 -- the plan follows the views down to their tables
@@ -198,11 +187,11 @@ SELECT model, maintain FROM medallion_plan('mw_costs');
 SELECT model, status FROM medallion_run('mw_costs');
 UPDATE mw.product SET cost = cost + 1 WHERE id = 6;
 SELECT * FROM mw.run('mw_costs');
-SELECT mw.diff('mw_costs') AS costs;
+SELECT mhelp.diff('mw_costs') AS costs;
 CREATE OR REPLACE VIEW mw.costs AS SELECT id, cost FROM mw.product WHERE list >= 0 AND weight < 6;
 UPDATE mw.product SET cost = cost + 1 WHERE id = 6;
 SELECT * FROM mw.run('mw_costs');
-SELECT mw.diff('mw_costs') AS costs;
+SELECT mhelp.diff('mw_costs') AS costs;
 SELECT model, maintain FROM medallion_plan('mw_costs');
 SELECT medallion_create_model('mw_costs',
   'SELECT o.line_id, o.qty * c.cost2 AS cost FROM mw_orders o JOIN mw.costs2 c ON c.id = o.product_id',
@@ -210,14 +199,14 @@ SELECT medallion_create_model('mw_costs',
 SELECT model, maintain FROM medallion_plan('mw_costs');
 UPDATE mw.product SET weight = 6 WHERE id = 14;
 SELECT * FROM mw.run('mw_costs');
-SELECT mw.diff('mw_costs') AS costs;
+SELECT mhelp.diff('mw_costs') AS costs;
 UPDATE mw.product SET weight = 0 WHERE id = 14;
 SELECT * FROM mw.run('mw_costs');
-SELECT mw.diff('mw_costs') AS costs;
+SELECT mhelp.diff('mw_costs') AS costs;
 -- redefined again, reading what is captured: rebuilt whole once
 CREATE OR REPLACE VIEW mw.costs AS SELECT id, cost FROM mw.product WHERE list >= 0 AND weight < 5;
 SELECT * FROM mw.run('mw_costs');
-SELECT mw.diff('mw_costs') AS costs;
+SELECT mhelp.diff('mw_costs') AS costs;
 -- maintain => 'incremental' over a view redefined out of the class: its
 -- change-aware runs fail, a full refresh rebuilds it
 SELECT medallion_create_model('mw_costs_strict',
@@ -228,7 +217,7 @@ CREATE OR REPLACE VIEW mw.costs AS SELECT DISTINCT id, cost FROM mw.product WHER
 SELECT model, maintain FROM medallion_plan('mw_costs_strict');
 SELECT * FROM mw.run('mw_costs_strict');
 SELECT model, status FROM medallion_run('mw_costs_strict', full_refresh => true);
-SELECT mw.diff('mw_costs_strict') AS costs_strict;
+SELECT mhelp.diff('mw_costs_strict') AS costs_strict;
 
 -- Views that are not followed: the model is rebuilt whole, and says why
 CREATE VIEW mw.per_product AS SELECT product, sum(qty) AS qty FROM mw.detail GROUP BY product;
