@@ -95,6 +95,8 @@ extern void ChangesMaintainApply(ModelDef *model, Oid published, List *columns, 
 extern void ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums,
 								   List *key_names, List *combine, List *patterns,
 								   double table_rows, int64 *updated, int64 *inserted);
+extern bool ChangesMaintainWeighAdded(ModelDef *model, int64 ndelta, int64 ngroups,
+									  double input_rows, double table_rows, MaintainCost *cost);
 extern bool ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key,
 								 double table_rows, MaintainCost *cost);
 extern char *ChangesFormatMs(double ms);

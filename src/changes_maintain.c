@@ -995,21 +995,29 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	 * weigh, the guard (a share of the driving table changed, or of the
 	 * model's rows to recompute).  maintain => 'incremental' maintains
 	 * whatever the estimate: only what cannot be maintained exactly fails
-	 * it.  The algebraic path is not weighed: it reads the new rows (less
-	 * than half of their table, by the backstop) and writes a row per
-	 * group they touch, where a rebuild reads all and writes every group.
+	 * it.  The algebraic path is weighed by its own measure (the new rows
+	 * read, the groups written) and has no guard: the groups' other rows
+	 * are not read.
 	 */
-	if (why == NULL && changed != NIL && !algebraic)
+	if (why == NULL && changed != NIL)
 	{
 		float4		driving_rows = rel_tuples(plan->driving);
 		double		rows_per_key = plan->grouped || driving_rows <= 0 ? 1.0 : table_rows / driving_rows;
-		bool		cheaper = ChangesMaintainWeigh(model, nkeys, rows_per_key, table_rows, &cost);
+		double		input_rows = 0;
+		bool		cheaper;
 
+		foreach(lc, plan->tables)
+			input_rows += Max(rel_tuples(((MaintainTable *) lfirst(lc))->relid), 0);
+		cheaper = algebraic ?
+			ChangesMaintainWeighAdded(model, ndelta, nkeys, input_rows, table_rows, &cost) :
+			ChangesMaintainWeigh(model, nkeys, rows_per_key, table_rows, &cost);
 		if (forced)
 			;
 		else if (!cheaper)
 			why = psprintf("est. %s incremental vs full %s", ChangesFormatMs(cost.estimate_ms),
 						   ChangesFormatMs(cost.full_ms));
+		else if (algebraic)
+			;
 		else if (!cost.weighed && driving != NULL && list_length(changed) == 1)
 		{
 			float4		reltuples = rel_tuples(driving->table->relid);
