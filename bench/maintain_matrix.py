@@ -26,7 +26,10 @@ lines; lines updated; lines deleted), in a cluster of its own: the change
 is committed, then each copy is brought up to date by a change-aware run
 of that model alone (medallion_run(model, changed_only => true)), in
 alternating order; the wall time of each run is taken.  Then the change
-is undone and every copy brought up to date again (not measured).
+is undone and every copy brought up to date again (not measured).  Each
+change is made and timed --repeat times (3): a cell's times are the
+medians, auto's choice the commonest of its choices (the message says
+when they differed).
 
 A cell counts as right when auto maintained and maintaining was at most
 10% slower than rebuilding, or auto rebuilt and rebuilding was at most
@@ -164,6 +167,7 @@ def main():
     ap.add_argument('--sizes', default='1,5,20,50')
     ap.add_argument('--kinds', default='insert,update,delete')
     ap.add_argument('--models', default=','.join(MODELS))
+    ap.add_argument('--repeat', type=int, default=3)
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(',')]
     kinds = args.kinds.split(',')
@@ -172,7 +176,8 @@ def main():
     conn = psycopg.connect(args.dsn, autocommit=True)
     conn.execute("SET client_min_messages = warning")
     print(f"maintain_matrix: {args.lines:,} lines; models {', '.join(models)}; "
-          f"changes {', '.join(f'{s}%' for s in sizes)} x {', '.join(kinds)}")
+          f"changes {', '.join(f'{s}%' for s in sizes)} x {', '.join(kinds)}; "
+          f"each cell the median of {args.repeat}")
     setup(conn, args.lines)
     print(f"{'model':<12} {'change':<11} {'incr ms':>9} {'full ms':>9} {'auto ms':>9}  "
           f"{'auto chose':<11} {'right':<5} {'hand ms':>8}  auto's message")
@@ -181,20 +186,34 @@ def main():
     flip = False
     for pct in sizes:
         for kind in kinds:
-            change(conn, kind, pct, args.lines)
+            # each change made, timed and undone --repeat times; a cell's
+            # figures are the medians, its choice the commonest
+            cells = {name: {'incremental': [], 'full': [], 'auto': [], 'chose': [], 'hand': [],
+                            'message': '', 'stale': None} for name in models}
+            for _ in range(args.repeat):
+                change(conn, kind, pct, args.lines)
+                for name in models:
+                    ways = ['incremental', 'full'] if not flip else ['full', 'incremental']
+                    flip = not flip
+                    cell = cells[name]
+                    for way in ways + ['auto']:
+                        ms, message = run_model(conn, f'{name}_{way}')
+                        cell[way].append(ms)
+                    cell['message'] = message
+                    cell['chose'].append('incremental' if message.startswith('incremental') else 'full')
+                    if name == 'line_facts':
+                        cell['hand'].append(run_model(conn, 'line_facts_hand')[0])
+                        if kind == 'delete':
+                            cell['stale'] = mismatches(conn, 'line_facts_hand', MODELS['line_facts'])
+                change(conn, kind, pct, args.lines, undo=True)
+                for name in models:
+                    for way in WAYS:
+                        run_model(conn, f'{name}_{way}')
+                run_model(conn, 'line_facts_hand')
             for name in models:
-                ways = ['incremental', 'full'] if not flip else ['full', 'incremental']
-                flip = not flip
-                times = {}
-                for way in ways + ['auto']:
-                    times[way] = run_model(conn, f'{name}_{way}')
-                hand = run_model(conn, 'line_facts_hand')[0] if name == 'line_facts' else None
-                if hand is not None and kind == 'delete':
-                    stale = mismatches(conn, 'line_facts_hand', MODELS['line_facts'])
-                    message += f" [hand-declared: {stale} rows differ from the query]"
-                inc, full, auto = times['incremental'][0], times['full'][0], times['auto'][0]
-                message = times['auto'][1]
-                chose = 'incremental' if message.startswith('incremental') else 'full'
+                cell = cells[name]
+                inc, full, auto = (statistics.median(cell[w]) for w in ('incremental', 'full', 'auto'))
+                chose = max(set(cell['chose']), key=cell['chose'].count)
                 ok = (inc <= 1.1 * full) if chose == 'incremental' else (full <= 1.1 * inc)
                 right += ok
                 total += 1
@@ -202,14 +221,15 @@ def main():
                     at1.append((name, inc / full))
                 if pct == 50:
                     at50.append((name, auto / full))
+                hand = statistics.median(cell['hand']) if cell['hand'] else None
+                message = cell['message']
+                if cell['stale'] is not None:
+                    message += f" [hand-declared: {cell['stale']} rows differ from the query]"
+                if len(set(cell['chose'])) > 1:
+                    message = f"[chose {'/'.join(cell['chose'])}] " + message
                 print(f"{name:<12} {f'{pct}% {kind}':<11} {inc:9.0f} {full:9.0f} {auto:9.0f}  "
                       f"{chose:<11} {'yes' if ok else 'NO':<5} "
                       f"{'' if hand is None else f'{hand:.0f}':>8}  {message[:160]}", flush=True)
-            change(conn, kind, pct, args.lines, undo=True)
-            for name in models:
-                for way in WAYS:
-                    run_model(conn, f'{name}_{way}')
-            run_model(conn, 'line_facts_hand')
     print(f"auto picked the faster way (within 10%) in {right} of {total} cells "
           f"({100.0 * right / max(total, 1):.0f}%; target >= 95%)")
     if at1:
