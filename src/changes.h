@@ -62,7 +62,7 @@ extern char *ChangesDeltaState(Oid relid);
 extern char *ChangesDeltaSql(Oid relid, const char *previous);
 extern int64 ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid reader,
 							  int64 *olds, const char **why);
-extern int64 ChangesDeltaCount(Oid relid, const char *since);
+extern int64 ChangesDeltaCount(Oid relid, const char *since, int64 limit);
 
 /* changes_maintain.c */
 struct Candidate;

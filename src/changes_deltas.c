@@ -859,9 +859,11 @@ ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid read
  *		counted without reading their values); -1 when relid is not
  *		captured.  What a maintained build checks before it copies
  *		anything: a delta over half its table is rebuilt whole at once.
+ *		The count stops at limit: the build only asks whether it is
+ *		reached, and a delta that large is what costs most to count.
  */
 int64
-ChangesDeltaCount(Oid relid, const char *since)
+ChangesDeltaCount(Oid relid, const char *since, int64 limit)
 {
 	Oid			log = ChangesDeltaLog(relid);
 	Relation	logrel;
@@ -876,7 +878,7 @@ ChangesDeltaCount(Oid relid, const char *since)
 	snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(since));
 	scan = table_beginscan(logrel, BindPushPinnedRead(), 0, NULL);
 	slot = table_slot_create(logrel, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	while (rows < limit && table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
 		Datum		xid = slot_getattr(slot, DELTA_XID_ATTNUM, &isnull);

@@ -839,16 +839,19 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	 * most of its groups (the same benchmark: 1.7 to 2.8 times the
 	 * rebuild when only the keys' count stopped it).  A small dimension
 	 * is not: half of a few rows can touch few groups, and its keys'
-	 * count decides below.  A row updated is two log rows.
+	 * count decides below.  A row updated is two log rows.  The count
+	 * stops at half the table.
 	 */
 	if (!forced)
 	{
 		Oid			counted = backstop_table(plan);
 		float4		reltuples = rel_tuples(counted);
-		int64		logged = reltuples > 0 ? ChangesDeltaCount(counted, snapshot) : -1;
+		int64		half = (int64) ceil(MAINTAIN_BACKSTOP_SHARE * Max(reltuples, 0));
 
-		if (logged >= MAINTAIN_BACKSTOP_SHARE * reltuples)
-			why = share_why(logged, counted, MAINTAIN_BACKSTOP_SHARE, reltuples);
+		if (reltuples > 0 && ChangesDeltaCount(counted, snapshot, half) >= half)
+			why = psprintf("%s delta rows or more of %s, %d%% of its %.0f rows",
+						   format_count(half), SqlRelationName(counted),
+						   (int) (MAINTAIN_BACKSTOP_SHARE * 100), reltuples);
 	}
 	foreach(lc, plan->tables)
 	{
