@@ -806,6 +806,21 @@ BindCaptureStart(void)
 }
 
 /*
+ * BindCaptureRestart
+ *		When a capture is under way (BindCaptureStart), forget what it
+ *		captured: the next BindExecute's snapshot is the one taken.
+ */
+void
+BindCaptureRestart(void)
+{
+	if (capture_wanted || captured_snapshot != NULL)
+	{
+		capture_wanted = true;
+		captured_snapshot = NULL;
+	}
+}
+
+/*
  * The snapshot captured since BindCaptureStart (pg_snapshot text, palloc'd
  * in the current context), or NULL when no BindExecute ran since.
  */

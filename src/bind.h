@@ -38,6 +38,7 @@ extern List *BindDependentViews(Oid relid, List *attnums);
 extern List *BindReadRelations(Oid view);
 extern bool BindReadsAsBefore(const char *name, char **extra);
 extern void BindCheckDefinition(Query *query);
+extern void BindCaptureRestart(void);
 extern void BindCaptureStart(void);
 extern char *BindCaptureTake(void);
 extern char *BindPinSnapshot(void);

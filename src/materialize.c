@@ -253,6 +253,16 @@ build_table(BuildStep *step)
 				ChangesMaintainState(maintained);
 			char	   *after;
 
+			/*
+			 * A maintained build that turned whole may have read under its
+			 * pinned snapshot already (its keys, its estimate): the snapshot
+			 * stored must be the one this build reads the rows with, or the
+			 * next build's delta would hold rows committed in between that
+			 * the rows hold already, which the algebraic path would add a
+			 * second time.
+			 */
+			if (maintained != NULL)
+				BindCaptureRestart();
 			step->candidate = BuildTableCandidate(step->model, step->bound, step->sql,
 												  step->redirect_from, step->redirect_to, true, true);
 			if (maintained != NULL)
