@@ -882,7 +882,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			ndelta += n;
 			if (table->relid == plan->driving)
 				driving = ct;
-			else if (olds > 0)
+			else if (olds > 0 || table->outer_join != 0)
 				with_olds++;
 		}
 	}
@@ -895,6 +895,9 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	 * (deleted or updated rows); the driving table does not count, its
 	 * keys are in its delta itself (taken as they are when others changed
 	 * too).  Two tables with old images would need each other's old rows.
+	 * A table on the right of a LEFT JOIN counts with inserts only: a row
+	 * it gains replaces a NULL-extended row, so the others' keys read
+	 * through it as it is now miss that row (diff_maintain.sh found it).
 	 */
 	if (why != NULL)
 		;						/* the deltas could not be read */
@@ -902,16 +905,19 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			 (!plan->grouped && with_olds > 1))
 	{
 		StringInfoData names;
+		bool		added = false;	/* one only gained rows, on the right of a LEFT JOIN */
 
 		initStringInfo(&names);
 		foreach(lc, changed)
 		{
 			ChangedTable *ct = lfirst(lc);
 
-			if (ct->olds > 0 && (plan->grouped || ct != driving))
+			if ((ct->olds > 0 || ct->table->outer_join != 0) && (plan->grouped || ct != driving))
 				appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "", SqlRelationName(ct->table->relid));
+			added |= ct->olds == 0 && ct->table->outer_join != 0 && ct != driving;
 		}
-		why = psprintf("rows of more than one of its tables were deleted or updated (%s)", names.data);
+		why = psprintf("rows of more than one of its tables were deleted or updated%s (%s)",
+					   added ? ", or added on the right of a LEFT JOIN" : "", names.data);
 	}
 	/* the backstop on the delta: half the driving table changed */
 	else if (driving != NULL && !forced)
