@@ -6,16 +6,9 @@
 -- after every kind of write the published table equals the model's query
 -- (EXCEPT ALL both ways, mt.diff); the step's message says what ran.
 --
-SET medallion.log_timing = off;
-SET client_min_messages = warning;
--- mhelp.diff and mhelp.mask (sql/helpers/maintained.sql)
+-- settings, mhelp.diff and mhelp.mask: sql/helpers/maintained.sql
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set ECHO none
 \i :abs_srcdir/sql/helpers/maintained.sql
-\set ECHO all
--- the builds here take milliseconds, whose durations vary: the change-ratio
--- guards decide (the choice by cost is checked below, with durations set)
-SET medallion.maintain_weighed_ms = '1h';
 CREATE SCHEMA mt;
 CREATE TABLE mt.sales (id int PRIMARY KEY, region text, product int, amount numeric, qty int);
 CREATE INDEX ON mt.sales (region);

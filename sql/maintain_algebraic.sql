@@ -11,15 +11,9 @@
 -- both ways, ma.diffs), with NULL group keys, NULL values, new groups, a
 -- partitioned table and medallion.maintain_verify on.
 --
-SET medallion.log_timing = off;
-SET client_min_messages = warning;
--- mhelp.diff and mhelp.mask (sql/helpers/maintained.sql)
+-- settings, mhelp.diff and mhelp.mask: sql/helpers/maintained.sql
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set ECHO none
 \i :abs_srcdir/sql/helpers/maintained.sql
-\set ECHO all
--- the guard decides, not the estimate (durations vary from machine to machine)
-SET medallion.maintain_weighed_ms = '1h';
 CREATE SCHEMA ma;
 CREATE TABLE ma.regions (id int PRIMARY KEY, label text);
 CREATE TABLE ma.sales (id int PRIMARY KEY, region_id int, tag text, qty int, amount numeric, w float8);

@@ -8,15 +8,9 @@
 -- model's query (EXCEPT ALL both ways, mc.diffs); the step's message says
 -- what ran.  And the plan's reasons for what stays outside.
 --
-SET medallion.log_timing = off;
-SET client_min_messages = warning;
--- mhelp.diff and mhelp.mask (sql/helpers/maintained.sql)
+-- settings, mhelp.diff and mhelp.mask: sql/helpers/maintained.sql
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set ECHO none
 \i :abs_srcdir/sql/helpers/maintained.sql
-\set ECHO all
--- the guard decides, not the estimate (durations vary from machine to machine)
-SET medallion.maintain_weighed_ms = '1h';
 CREATE SCHEMA mc;
 CREATE TABLE mc.regions (id int PRIMARY KEY, label text);
 CREATE TABLE mc.customers (id int PRIMARY KEY, name text, region_id int);

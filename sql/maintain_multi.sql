@@ -8,15 +8,9 @@
 -- lines, the usual load, change two tables by inserts only.  Differential:
 -- after each batch the published tables equal their queries.
 --
-SET medallion.log_timing = off;
-SET client_min_messages = warning;
--- mhelp.diff and mhelp.mask (sql/helpers/maintained.sql)
+-- settings, mhelp.diff and mhelp.mask: sql/helpers/maintained.sql
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set ECHO none
 \i :abs_srcdir/sql/helpers/maintained.sql
-\set ECHO all
--- the guard decides, not the estimate (durations vary from machine to machine)
-SET medallion.maintain_weighed_ms = '1h';
 CREATE SCHEMA mm;
 CREATE TABLE mm.customers (id int PRIMARY KEY, name text, region text);
 CREATE TABLE mm.orders (id int PRIMARY KEY, customer_id int, status text);

@@ -5,15 +5,9 @@
 -- runs as anyone, only the columns the model reads are copied, and only
 -- when its owner may read them.
 --
-SET medallion.log_timing = off;
-SET client_min_messages = warning;
--- mhelp.diff and mhelp.mask (sql/helpers/maintained.sql)
+-- settings, mhelp.diff and mhelp.mask: sql/helpers/maintained.sql
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set ECHO none
 \i :abs_srcdir/sql/helpers/maintained.sql
-\set ECHO all
--- the guard decides, not the estimate (durations vary from machine to machine)
-SET medallion.maintain_weighed_ms = '1h';
 CREATE ROLE regress_mts_tab LOGIN;					-- owns the table
 CREATE ROLE regress_mts_model LOGIN IN ROLE medallion_admin;	-- owns the model
 CREATE SCHEMA mts AUTHORIZATION regress_mts_tab;

@@ -6,15 +6,9 @@
 -- the published table changed behind medallion's back, which a maintained
 -- build (it keeps the groups no change touched) would carry on.
 --
-SET medallion.log_timing = off;
-SET client_min_messages = warning;
--- mhelp.diff and mhelp.mask (sql/helpers/maintained.sql)
+-- settings, mhelp.diff and mhelp.mask: sql/helpers/maintained.sql
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set ECHO none
 \i :abs_srcdir/sql/helpers/maintained.sql
-\set ECHO all
--- the guard decides, not the estimate (durations vary from machine to machine)
-SET medallion.maintain_weighed_ms = '1h';
 CREATE SCHEMA mv;
 CREATE TABLE mv.sales (id int PRIMARY KEY, region text, amount numeric, score float8);
 CREATE INDEX ON mv.sales (region);

@@ -9,15 +9,9 @@
 -- published table equals the model's query (EXCEPT ALL both ways,
 -- mw.diff); the step's message says what ran.
 --
-SET medallion.log_timing = off;
-SET client_min_messages = warning;
--- mhelp.diff and mhelp.mask (sql/helpers/maintained.sql)
+-- settings, mhelp.diff and mhelp.mask: sql/helpers/maintained.sql
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set ECHO none
 \i :abs_srcdir/sql/helpers/maintained.sql
-\set ECHO all
--- the guard decides, not the estimate (durations vary from machine to machine)
-SET medallion.maintain_weighed_ms = '1h';
 SET search_path = public, bronze, silver, gold;
 CREATE SCHEMA mw;
 CREATE TABLE mw.header (id int PRIMARY KEY, customer int, status int, day date);

@@ -1,7 +1,14 @@
--- Helpers of the regression tests of maintained table models
--- (sql/maintain*.sql), included by each with \i: mhelp.diff compares a
--- model's published table with its query, mhelp.mask takes out of a
--- step's message what varies from run to run.
+\set ECHO none
+-- Settings and helpers of the regression tests of maintained table models
+-- (sql/maintain*.sql), included by each with \i, not echoed: mhelp.diff
+-- compares a model's published table with its query, mhelp.mask takes out
+-- of a step's message what varies from run to run.
+SET medallion.log_timing = off;
+SET client_min_messages = warning;
+-- the builds take milliseconds, whose durations vary from machine to
+-- machine: the change-ratio guards decide, not the estimate (a test of the
+-- choice by cost sets the ledger's durations and this setting itself)
+SET medallion.maintain_weighed_ms = '1h';
 CREATE SCHEMA IF NOT EXISTS mhelp;
 -- rows of the model's published table not in its query's, and the other
 -- way round (its query read with the layer schemas on the search path)
@@ -27,3 +34,4 @@ CREATE OR REPLACE FUNCTION mhelp.mask(message text) RETURNS text LANGUAGE sql IM
 	         'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g')
 $$;
 GRANT USAGE ON SCHEMA mhelp TO PUBLIC;
+\set ECHO all
