@@ -424,8 +424,7 @@ ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums, 
 										  "AND NOT EXISTS (SELECT FROM %s c WHERE %s%s)",
 										  target_name, target, source, sumsname,
 										  pattern_keys(key_names, pattern, "q"),
-										  target_name, pattern_match(key_names, pattern, "q", "c"),
-										  indexed != NULL ? key_filter(key_names, pattern, sumsname, "c", indexed) : ""),
+										  target_name, pattern_match(key_names, pattern, "q", "c"), filter),
 								 0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
 	}
 	if (build_analyze && *updated + *inserted > MAINTAIN_ANALYZE_SHARE * Max(table_rows, 0))

@@ -476,6 +476,26 @@ find_join(Node *node, Index rtindex)
 }
 
 /*
+ * delta_query
+ *		A copy of query (the model's bound query, views flattened, or its
+ *		UNION ALL branch) reading d, the delta copy of table, for table.
+ *		The algebraic path runs it as it is: each group's aggregates over
+ *		the new rows.
+ */
+static Query *
+delta_query(Query *query, MaintainTable *table, Oid d)
+{
+	Query	   *q = copyObject(query);
+	RangeTblEntry *rte = rt_fetch(table->rtindex, q->rtable);
+
+	q->sortClause = NIL;
+	rte->relid = d;
+	rte->relkind = RELKIND_RELATION;
+	rte->inh = false;
+	return q;
+}
+
+/*
  * keys_query
  *		The query of the affected keys: the model's bound query with the
  *		views it reads flattened (plan->query; UNION ALL: the branch that
@@ -497,15 +517,13 @@ static Query *
 keys_query(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d)
 {
 	Query	   *q;
-	RangeTblEntry *rte;
 	List	   *tlist = NIL;
 	ListCell   *lc;
 
 	/* UNION ALL: the keys of the branch that reads the table */
 	if (table->branch != 0)
 		bound = rt_fetch(table->branch, bound->rtable)->subquery;
-	q = copyObject(bound);
-	rte = rt_fetch(table->rtindex, q->rtable);
+	q = delta_query(bound, table, d);
 	foreach(lc, plan->key_resnos)
 	{
 		TargetEntry *tle = list_nth(q->targetList, lfirst_int(lc) - 1);
@@ -522,10 +540,6 @@ keys_query(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d)
 	q->distinctClause = NIL;
 	q->windowClause = NIL;
 	q->hasWindowFuncs = false;
-	q->sortClause = NIL;
-	rte->relid = d;
-	rte->relkind = RELKIND_RELATION;
-	rte->inh = false;
 	if (table->outer_join != 0)
 	{
 		JoinExpr   *join = find_join((Node *) q->jointree, table->outer_join);
@@ -536,25 +550,6 @@ keys_query(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d)
 		rt_fetch(table->outer_join, q->rtable)->jointype = JOIN_INNER;
 		q->jointree->quals = NULL;
 	}
-	return q;
-}
-
-/*
- * sums_query
- *		The query of the algebraic path: the model's query with its views
- *		flattened (bound), reading d, the new rows of table, for it: each
- *		group's aggregates over the new rows.
- */
-static Query *
-sums_query(Query *bound, MaintainTable *table, Oid d)
-{
-	Query	   *q = copyObject(bound);
-	RangeTblEntry *rte = rt_fetch(table->rtindex, q->rtable);
-
-	q->sortClause = NIL;
-	rte->relid = d;
-	rte->relkind = RELKIND_RELATION;
-	rte->inh = false;
 	return q;
 }
 
@@ -655,11 +650,12 @@ backstop_table(MaintainPlan *plan)
 	foreach(lc, plan->tables)
 	{
 		Oid			relid = ((MaintainTable *) lfirst(lc))->relid;
+		float4		rows = rel_tuples(relid);
 
-		if (rel_tuples(relid) > most)
+		if (rows > most)
 		{
 			largest = relid;
-			most = rel_tuples(relid);
+			most = rows;
 		}
 	}
 	return largest;
@@ -936,15 +932,21 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	 */
 	algebraic = why == NULL && plan->combine != NIL && list_length(changed) == 1 &&
 		((ChangedTable *) linitial(changed))->olds == 0;
+	if (why == NULL)
+	{
+		if (algebraic)
+			keys.columns = bound->columns;
+		foreach(lc, algebraic ? NIL : plan->keys)
+			keys.columns = lappend(keys.columns, SqlFindColumn(bound->columns, lfirst(lc)));
+		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns),
+							owner);
+		k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+	}
 	if (algebraic)
 	{
 		ChangedTable *ct = linitial(changed);
 
-		keys.columns = bound->columns;
-		keys.query = sums_query(plan->query, ct->table, ct->copy);
-		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns),
-							owner);
-		k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+		keys.query = delta_query(plan->query, ct->table, ct->copy);
 		(void) BuildFillHeapBound(k, &keys, psprintf("the new rows' aggregates model \"%s\" adds", model->name),
 								  NIL, NIL);
 	}
@@ -952,11 +954,6 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	/* K: the keys the delta touches, old images and new */
 	else if (why == NULL)
 	{
-		foreach(lc, plan->keys)
-			keys.columns = lappend(keys.columns, SqlFindColumn(bound->columns, lfirst(lc)));
-		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns),
-							owner);
-		k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
 		foreach(lc, changed)
 		{
 			ChangedTable *ct = lfirst(lc);
@@ -1015,7 +1012,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		double		input_rows = 0;
 		bool		cheaper;
 
-		foreach(lc, plan->tables)
+		foreach(lc, algebraic ? plan->tables : NIL)
 			input_rows += Max(rel_tuples(((MaintainTable *) lfirst(lc))->relid), 0);
 		cheaper = algebraic ?
 			ChangesMaintainWeighAdded(model, ndelta, nkeys, input_rows, table_rows, &cost) :
