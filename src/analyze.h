@@ -76,6 +76,10 @@ typedef struct MaintainPlan
 	List	   *combine;		/* GROUP BY whose groups can be added to (the
 								 * algebraic path): a MaintainCombine per
 								 * output column, as ints; NIL otherwise */
+	bool		subtract;		/* combine takes old images too: no min nor
+								 * max, sums never NULL */
+	int			count_column;	/* combine: the output column (0-based) of
+								 * a count of every row, -1 if none */
 } MaintainPlan;
 
 /*

@@ -631,22 +631,206 @@ output_keys(Query *query, JoinShape *shape, MaintainPlan *plan)
 	return NULL;
 }
 
+/* Is type one whose sums subtract exactly: an integer or numeric? */
+static bool
+exact_number(Oid type)
+{
+	return type == INT2OID || type == INT4OID || type == INT8OID || type == NUMERICOID;
+}
+
+/*
+ * never_null
+ *		Whether expr (of query, join aliases flattened) is never NULL: a
+ *		NOT NULL column of a table, a constant, built-in arithmetic (+, -,
+ *		*) and casts of integers and numeric over such (those return no
+ *		NULL for arguments that are not: they fail instead), a COALESCE
+ *		with such an argument, a CASE whose every result is such.
+ */
+static bool
+never_null(Query *query, Node *expr)
+{
+	if (expr == NULL)
+		return false;
+	if (IsA(expr, RelabelType))
+		return never_null(query, (Node *) ((RelabelType *) expr)->arg);
+	if (IsA(expr, Const))
+		return !((Const *) expr)->constisnull;
+	if (IsA(expr, Var))
+	{
+		Var		   *var = (Var *) expr;
+		RangeTblEntry *rte;
+		HeapTuple	tuple;
+		bool		notnull;
+
+		if (var->varlevelsup != 0 || var->varattno <= 0)
+			return false;
+		rte = rt_fetch(var->varno, query->rtable);
+		if (rte->rtekind != RTE_RELATION)
+			return false;
+		tuple = SearchSysCache2(ATTNUM, ObjectIdGetDatum(rte->relid), Int16GetDatum(var->varattno));
+		if (!HeapTupleIsValid(tuple))
+			return false;
+		notnull = ((Form_pg_attribute) GETSTRUCT(tuple))->attnotnull;
+		ReleaseSysCache(tuple);
+		return notnull;
+	}
+	if (IsA(expr, CoalesceExpr))
+	{
+		/* never NULL when one of its arguments is not */
+		ListCell   *lc;
+
+		foreach(lc, ((CoalesceExpr *) expr)->args)
+		{
+			if (never_null(query, lfirst(lc)))
+				return true;
+		}
+		return false;
+	}
+	if (IsA(expr, CaseExpr))
+	{
+		/* never NULL when none of its results is */
+		CaseExpr   *c = (CaseExpr *) expr;
+		ListCell   *lc;
+
+		foreach(lc, c->args)
+		{
+			if (!never_null(query, (Node *) ((CaseWhen *) lfirst(lc))->result))
+				return false;
+		}
+		return never_null(query, (Node *) c->defresult);
+	}
+	if (IsA(expr, OpExpr) || IsA(expr, FuncExpr))
+	{
+		List	   *args = IsA(expr, OpExpr) ? ((OpExpr *) expr)->args : ((FuncExpr *) expr)->args;
+		Oid			func = IsA(expr, OpExpr) ? ((OpExpr *) expr)->opfuncid : ((FuncExpr *) expr)->funcid;
+		ListCell   *lc;
+
+		if (!OidIsValid(func))
+			func = get_opcode(((OpExpr *) expr)->opno);
+		if (func >= FirstGenbkiObjectId || !func_strict(func) || !exact_number(exprType(expr)))
+			return false;
+		if (IsA(expr, OpExpr))
+		{
+			char	   *name = get_opname(((OpExpr *) expr)->opno);
+
+			if (name == NULL || list_length(args) != 2 || strlen(name) != 1 || strchr("+-*", name[0]) == NULL)
+				return false;
+		}
+		else if (((FuncExpr *) expr)->funcformat != COERCE_IMPLICIT_CAST &&
+				 ((FuncExpr *) expr)->funcformat != COERCE_EXPLICIT_CAST)
+			return false;
+		foreach(lc, args)
+		{
+			if (!exact_number(exprType(lfirst(lc))) || !never_null(query, lfirst(lc)))
+				return false;
+		}
+		return true;
+	}
+	return false;
+}
+
+/*
+ * numeric_scale_of
+ *		The display scale every value of expr (numeric, as never_null
+ *		accepts) has, or -1 when values may differ in it.  A sum's scale is
+ *		the largest of its values'; subtracting a value keeps it where the
+ *		sum recomputed without the value could have a smaller one (1.5 +
+ *		2.25 less 2.25 is 1.50, the sum of 1.5 is 1.5), so only sums whose
+ *		values share one scale take old images.
+ */
+static int
+numeric_scale_of(Node *expr)
+{
+	int32		typmod = exprTypmod(expr);
+
+	if (exprType(expr) != NUMERICOID)
+		return exact_number(exprType(expr)) ? 0 : -1;
+	if (typmod >= (int32) VARHDRSZ)
+	{
+		/* numeric(p, s): every value rounded to s places (none below 0) */
+		int			scale = ((((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024);
+
+		return Max(scale, 0);
+	}
+	if (IsA(expr, RelabelType))
+		return numeric_scale_of((Node *) ((RelabelType *) expr)->arg);
+	if (IsA(expr, Const))
+		return DatumGetInt32(DirectFunctionCall1(numeric_scale, ((Const *) expr)->constvalue));
+	if (IsA(expr, CoalesceExpr) || IsA(expr, CaseExpr))
+	{
+		/* one of its arguments' (results'): all of one scale */
+		List	   *args = NIL;
+		int			scale = -1;
+		ListCell   *lc;
+
+		if (IsA(expr, CoalesceExpr))
+			args = ((CoalesceExpr *) expr)->args;
+		else
+		{
+			foreach(lc, ((CaseExpr *) expr)->args)
+				args = lappend(args, ((CaseWhen *) lfirst(lc))->result);
+			args = lappend(args, ((CaseExpr *) expr)->defresult);
+		}
+		foreach(lc, args)
+		{
+			int			s = numeric_scale_of(lfirst(lc));
+
+			if (s < 0 || (scale >= 0 && s != scale))
+				return -1;
+			scale = s;
+		}
+		return scale;
+	}
+	if (IsA(expr, FuncExpr))
+	{
+		FuncExpr   *func = (FuncExpr *) expr;
+
+		/* a cast from an integer */
+		if (list_length(func->args) == 1 && exprType(linitial(func->args)) != NUMERICOID)
+			return 0;
+		return -1;
+	}
+	if (IsA(expr, OpExpr) && list_length(((OpExpr *) expr)->args) == 2)
+	{
+		int			a = numeric_scale_of(linitial(((OpExpr *) expr)->args));
+		int			b = numeric_scale_of(lsecond(((OpExpr *) expr)->args));
+		char	   *name = get_opname(((OpExpr *) expr)->opno);
+
+		if (a < 0 || b < 0 || name == NULL)
+			return -1;
+		/* numeric's +, - keep the larger scale, * adds them; / chooses one */
+		if (strcmp(name, "*") == 0)
+			return a + b;
+		return strcmp(name, "+") == 0 || strcmp(name, "-") == 0 ? Max(a, b) : -1;
+	}
+	return -1;
+}
+
 /*
  * combine_columns
- *		A GROUP BY whose groups new rows can be added to without reading
- *		the groups' other rows (the algebraic path, changes_apply.c): each
- *		output column a grouping column or a plain count, sum of integers
- *		or numeric, min or max, no HAVING (a group it leaves out has no row
- *		to add to), no window.  The MaintainCombine of each output column
- *		(as ints), or NIL.  Sums of floats are left out: adding in another
- *		order rounds otherwise.
+ *		A GROUP BY whose groups a delta's rows can be added to without
+ *		reading the groups' other rows (the algebraic path, changes_apply.c):
+ *		each output column a grouping column or a plain count, sum of
+ *		integers or numeric, min or max, no HAVING (a group it leaves out
+ *		has no row to add to), no window.  The MaintainCombine of each
+ *		output column (as ints), or NIL.  Sums of floats are left out:
+ *		adding in another order rounds otherwise.
+ *
+ *		Old images (deleted and updated rows) are taken from the groups too
+ *		(plan->subtract) when no column is a min or max (the rows left
+ *		decide those), every sum's values are never NULL, of one scale and
+ *		unfiltered (a sum whose values all went is NULL, which subtracting
+ *		cannot tell), and a count counts every row (plan->count_column):
+ *		a group whose count comes to zero is gone.
  */
 static List *
 combine_columns(Query *query, MaintainPlan *plan)
 {
 	List	   *combine = NIL;
+	bool		subtract = true;
 	ListCell   *lc;
 
+	plan->count_column = -1;
 	if (plan->key_kind != MAINTAIN_KEY_GROUP || query->havingQual != NULL ||
 		query->hasWindowFuncs || query->distinctClause != NIL)
 		return NIL;
@@ -654,6 +838,7 @@ combine_columns(Query *query, MaintainPlan *plan)
 	{
 		TargetEntry *tle = lfirst(lc);
 		Aggref	   *agg = (Aggref *) tle->expr;
+		Node	   *arg = NULL;
 		MaintainCombine how;
 
 		if (tle->resjunk)
@@ -666,11 +851,21 @@ combine_columns(Query *query, MaintainPlan *plan)
 		if (!IsA(agg, Aggref) || agg->aggdistinct != NIL || agg->aggorder != NIL ||
 			agg->aggdirectargs != NIL || agg->agglevelsup != 0 || agg->aggkind != AGGKIND_NORMAL)
 			return NIL;
+		if (list_length(agg->args) == 1)
+			arg = flatten_join_alias_vars(query, (Node *) ((TargetEntry *) linitial(agg->args))->expr);
 		if (agg->aggfnoid == F_COUNT_ || agg->aggfnoid == F_COUNT_ANY)
+		{
 			how = MAINTAIN_COMBINE_ADD;
+			if (plan->count_column < 0 && agg->aggfilter == NULL &&
+				(agg->aggfnoid == F_COUNT_ || never_null(query, arg)))
+				plan->count_column = list_length(combine);
+		}
 		else if (agg->aggfnoid == F_SUM_INT2 || agg->aggfnoid == F_SUM_INT4 ||
 				 agg->aggfnoid == F_SUM_INT8 || agg->aggfnoid == F_SUM_NUMERIC)
+		{
 			how = MAINTAIN_COMBINE_SUM;
+			subtract &= agg->aggfilter == NULL && never_null(query, arg) && numeric_scale_of(arg) >= 0;
+		}
 		else if (agg->aggfnoid < FirstGenbkiObjectId &&
 				 get_func_namespace(agg->aggfnoid) == PG_CATALOG_NAMESPACE &&
 				 strcmp(get_func_name(agg->aggfnoid), "min") == 0)
@@ -681,8 +876,10 @@ combine_columns(Query *query, MaintainPlan *plan)
 			how = MAINTAIN_COMBINE_MAX;
 		else
 			return NIL;
+		subtract &= how == MAINTAIN_COMBINE_ADD || how == MAINTAIN_COMBINE_SUM;
 		combine = lappend_int(combine, how);
 	}
+	plan->subtract = subtract && plan->count_column >= 0;
 	return combine;
 }
 

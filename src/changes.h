@@ -64,6 +64,12 @@ extern int64 ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *si
 							  int64 *olds, const char **why);
 extern int64 ChangesDeltaCount(Oid relid, const char *since, int64 limit);
 
+/* changes_algebraic.c */
+extern Query *ChangesDeltaQuery(Query *query, MaintainTable *table, Oid d);
+extern void ChangesAlgebraicSums(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
+								 MaintainTable *table, Oid d, int64 olds, Oid k,
+								 const char *rows, Oid owner);
+
 /* changes_maintain.c */
 struct Candidate;
 extern const char *ChangesMaintainPlan(ModelDef *model, Query *query, MaintainPlan *plan);
@@ -93,8 +99,9 @@ extern void ChangesMaintainApply(ModelDef *model, Oid published, List *columns, 
 								 List *key_names, List *patterns, double table_rows,
 								 int64 *deleted, int64 *inserted);
 extern void ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums,
-								   List *key_names, List *combine, List *patterns,
-								   double table_rows, int64 *updated, int64 *inserted);
+								   List *key_names, List *combine, const char *counted,
+								   List *patterns, double table_rows, int64 *deleted,
+								   int64 *updated, int64 *inserted);
 extern bool ChangesMaintainWeighAdded(ModelDef *model, int64 ndelta, int64 ngroups,
 									  double input_rows, double table_rows, MaintainCost *cost);
 extern bool ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key,

@@ -362,19 +362,24 @@ combined(const char *name, MaintainCombine how)
 /*
  * ChangesMaintainCombine
  *		The algebraic path of a GROUP BY (analyze_maintain.c, combine): the
- *		aggregates of the new rows of each group, in table sums (the model's
- *		columns; patterns: its patterns of NULL key columns), added to the
- *		group's row in model's published table, and the groups it did not
- *		have inserted; as the model owner, after the checks of
- *		ChangesMaintainApply.  Only rows came in (no old image in the
- *		delta), so a group's count and sum grow by the new rows', its min
- *		and max are the least and greatest of the two; LEAST and GREATEST
- *		skip a NULL as min and max do.  The rows updated and inserted go
- *		into *updated and *inserted.
+ *		aggregates of the delta of each group, in table sums (the model's
+ *		columns, changes_algebraic.c; patterns: its patterns of NULL key
+ *		columns), added to the group's row in model's published table, and
+ *		the groups it did not have inserted; as the model owner, after the
+ *		checks of ChangesMaintainApply.  When only rows came in (no old
+ *		image in the delta), a group's count and sum grow by the new
+ *		rows', its min and max are the least and greatest of the two;
+ *		LEAST and GREATEST skip a NULL as min and max do.  With old images
+ *		(counted: the column counting every row of a group), the sums hold
+ *		changes, negative ones too, of counts and sums never NULL: a group
+ *		whose count comes to zero is deleted, one the table lacks is
+ *		inserted only when its count is above zero.  The rows deleted,
+ *		updated and inserted go into *deleted, *updated and *inserted.
  */
 void
 ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums, List *key_names,
-					   List *combine, List *patterns, double table_rows, int64 *updated, int64 *inserted)
+					   List *combine, const char *counted, List *patterns, double table_rows,
+					   int64 *deleted, int64 *updated, int64 *inserted)
 {
 	char	   *target_name = SqlRelationName(published);
 	char	   *sumsname = SqlRelationName(sums);
@@ -400,12 +405,15 @@ ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums, 
 			appendStringInfo(&set, "%s%s = %s", set.len > 0 ? ", " : "", quote_identifier(name),
 							 combined(name, how));
 	}
+	*deleted = 0;
 	*updated = 0;
 	*inserted = 0;
 	foreach(lc, patterns)
 	{
 		const char *pattern = lfirst(lc);
 		const char *filter = indexed != NULL ? key_filter(key_names, pattern, sumsname, "c", indexed) : "";
+		const char *gained = counted == NULL ? "" :
+			psprintf(" AND q.%s OPERATOR(pg_catalog.>) 0", quote_identifier(counted));
 
 		/* the groups the table has: one row each, found as ChangesMaintainApply finds them */
 		if (set.len > 0)
@@ -420,14 +428,23 @@ ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums, 
 										   pattern_keys(key_names, pattern, "a"),
 										   pattern_match(key_names, pattern, "a", "c"), filter));
 		/* the others come in as the new rows made them */
-		*inserted += BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s q WHERE %s "
+		*inserted += BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s q WHERE %s%s "
 										  "AND NOT EXISTS (SELECT FROM %s c WHERE %s%s)",
 										  target_name, target, source, sumsname,
-										  pattern_keys(key_names, pattern, "q"),
+										  pattern_keys(key_names, pattern, "q"), gained,
 										  target_name, pattern_match(key_names, pattern, "q", "c"), filter),
 								 0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+		/* the groups whose every row went */
+		if (counted != NULL)
+			*deleted += BindExecute(psprintf("DELETE FROM %s c USING %s a WHERE %s AND %s%s "
+											 "AND c.%s OPERATOR(pg_catalog.=) 0",
+											 target_name, sumsname,
+											 pattern_keys(key_names, pattern, "a"),
+											 pattern_match(key_names, pattern, "a", "c"), filter,
+											 quote_identifier(counted)),
+									0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
 	}
-	if (build_analyze && *updated + *inserted > MAINTAIN_ANALYZE_SHARE * Max(table_rows, 0))
+	if (build_analyze && *deleted + *updated + *inserted > MAINTAIN_ANALYZE_SHARE * Max(table_rows, 0))
 		SqlUtility(psprintf("ANALYZE %s", target_name));
 }
 
@@ -475,6 +492,7 @@ past_builds(ModelDef *model, double *full_ms, double *ms, double *rows)
 					 "          WHERE i.model = $1 AND i.status = 'success' AND i.published "
 					 "            AND i.ms IS NOT NULL AND i.rows IS NOT NULL AND i.message LIKE 'incremental:%' "
 					 "            AND i.message NOT LIKE '% added to from %' "
+					 "            AND i.message NOT LIKE '% updated in place from %' "
 					 "          ORDER BY i.run_id DESC LIMIT $2)) r",
 					 2, argtypes, values, NULL, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the past builds of model \"%s\"", model->name);

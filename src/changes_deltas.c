@@ -728,7 +728,8 @@ medallion_delta_state(PG_FUNCTION_ARGS)
  *		Copy the log rows of relid that the snapshot since (pg_snapshot
  *		text) does not see, read under the build's pinned snapshot (its
  *		first read), into copy, a table shaped like relid (its columns at
- *		the same positions): only the columns named in columns, which
+ *		the same positions) and one more, the image's sign (int2: 1 new,
+ *		-1 old): only the columns named in columns, which
  *		reader (the model owner) must be allowed to read.  Returns the rows
  *		copied, with *olds the old images among them; or -1 with *why when
  *		the log cannot give them (a column not captured, gone, of another
@@ -780,7 +781,7 @@ ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid read
 		AttrNumber	att = get_attnum(relid, name);
 		int			found = -1;
 
-		if (att == InvalidAttrNumber || att > ddesc->natts)
+		if (att == InvalidAttrNumber || att >= ddesc->natts)
 			*why = psprintf("column %s of %s is gone", quote_identifier(name), SqlRelationName(relid));
 		else if (!whole && pg_attribute_aclcheck(relid, att, reader, ACL_SELECT) != ACLCHECK_OK)
 			*why = psprintf("its owner may not read column %s of %s", quote_identifier(name),
@@ -835,6 +836,8 @@ ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid read
 			values[map[a]] = slot->tts_values[a];
 			nulls[map[a]] = slot->tts_isnull[a];
 		}
+		values[ddesc->natts - 1] = slot->tts_values[DELTA_W_ATTNUM - 1];
+		nulls[ddesc->natts - 1] = false;
 		tuple = heap_form_tuple(ddesc, values, nulls);
 		heap_insert(dest, tuple, GetCurrentCommandId(true), 0, bistate);
 		heap_freetuple(tuple);

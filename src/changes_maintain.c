@@ -386,7 +386,8 @@ stored_state(ModelDef *model, char **snapshot, char **deltas)
  *		column at the same positions, for D: the columns the model reads
  *		(columns, names) of their types, without typmod (no type input
  *		code runs; the values are copied as they are), every other one an
- *		int4 placeholder of a name no column of relid has.
+ *		int4 placeholder of a name no column of relid has; then the sign
+ *		of each row's image, 1 new, -1 old (the algebraic path's).
  */
 static char *
 delta_copy_columns(Oid relid, List *columns)
@@ -421,6 +422,14 @@ delta_copy_columns(Oid relid, List *columns)
 			if (OidIsValid(att->attcollation) && att->attcollation != get_typcollation(att->atttypid))
 				appendStringInfo(&cols, " COLLATE %s", generate_collation_name(att->attcollation));
 		}
+	}
+	/* last, the image's sign (ChangesDeltaCopy), of a name no column has */
+	{
+		char	   *name = pstrdup("medallion_sign");
+
+		while (get_attnum(relid, name) != InvalidAttrNumber)
+			name = psprintf("%s_", name);
+		appendStringInfo(&cols, ", %s pg_catalog.int2", quote_identifier(name));
 	}
 	table_close(rel, AccessShareLock);
 	return cols.data;
@@ -476,26 +485,6 @@ find_join(Node *node, Index rtindex)
 }
 
 /*
- * delta_query
- *		A copy of query (the model's bound query, views flattened, or its
- *		UNION ALL branch) reading d, the delta copy of table, for table.
- *		The algebraic path runs it as it is: each group's aggregates over
- *		the new rows.
- */
-static Query *
-delta_query(Query *query, MaintainTable *table, Oid d)
-{
-	Query	   *q = copyObject(query);
-	RangeTblEntry *rte = rt_fetch(table->rtindex, q->rtable);
-
-	q->sortClause = NIL;
-	rte->relid = d;
-	rte->relkind = RELKIND_RELATION;
-	rte->inh = false;
-	return q;
-}
-
-/*
  * keys_query
  *		The query of the affected keys: the model's bound query with the
  *		views it reads flattened (plan->query; UNION ALL: the branch that
@@ -523,7 +512,7 @@ keys_query(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d)
 	/* UNION ALL: the keys of the branch that reads the table */
 	if (table->branch != 0)
 		bound = rt_fetch(table->branch, bound->rtable)->subquery;
-	q = delta_query(bound, table, d);
+	q = ChangesDeltaQuery(bound, table, d);
 	foreach(lc, plan->key_resnos)
 	{
 		TargetEntry *tle = list_nth(q->targetList, lfirst_int(lc) - 1);
@@ -700,8 +689,10 @@ typedef struct ApplyCheck
 	List	   *patterns;
 	double		table_rows;
 	const char *base;
-	bool		algebraic;		/* keys holds the new rows' aggregates, added to
+	bool		algebraic;		/* keys holds the delta's aggregates, added to
 								 * the groups (ChangesMaintainCombine) */
+	const char *counted;		/* algebraic with old images: the count of
+								 * rows whose zero is a group gone */
 	int64		deleted;
 	int64		updated;
 	int64		inserted;
@@ -721,7 +712,8 @@ maintain_apply_checked(void *arg)
 
 	if (a->algebraic)
 		ChangesMaintainCombine(a->model, a->published, a->bound->columns, a->keys, a->plan->keys,
-							   a->plan->combine, a->patterns, a->table_rows, &a->updated, &a->inserted);
+							   a->plan->combine, a->counted, a->patterns, a->table_rows, &a->deleted,
+							   &a->updated, &a->inserted);
 	else
 		ChangesMaintainApply(a->model, a->published, a->bound->columns, a->keys, a->plan->keys,
 							 a->patterns, a->table_rows, &a->deleted, &a->inserted);
@@ -931,7 +923,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	 * added to the groups' rows, whose other rows are not read.
 	 */
 	algebraic = why == NULL && plan->combine != NIL && list_length(changed) == 1 &&
-		((ChangedTable *) linitial(changed))->olds == 0;
+		(((ChangedTable *) linitial(changed))->olds == 0 || plan->subtract);
 	if (why == NULL)
 	{
 		if (algebraic)
@@ -946,9 +938,8 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	{
 		ChangedTable *ct = linitial(changed);
 
-		keys.query = delta_query(plan->query, ct->table, ct->copy);
-		(void) BuildFillHeapBound(k, &keys, psprintf("the new rows' aggregates model \"%s\" adds", model->name),
-								  NIL, NIL);
+		ChangesAlgebraicSums(model, bound, plan, ct->table, ct->copy, ct->olds, k,
+							 psprintf("%s_sums", base), owner);
 	}
 
 	/* K: the keys the delta touches, old images and new */
@@ -1048,6 +1039,8 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		apply.published = published;
 		apply.keys = k;
 		apply.algebraic = algebraic;
+		if (algebraic && ((ChangedTable *) linitial(changed))->olds > 0)
+			apply.counted = ((ModelColumn *) list_nth(bound->columns, plan->count_column))->name;
 		apply.table_rows = table_rows;
 		apply.base = base;
 		foreach(lc, patterns.rows)
@@ -1079,7 +1072,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 							format_count(nkeys),
 							plan->grouped ? "group" : "key", nkeys == 1 ? "" : "s",
 							plan->grouped ? "" : psprintf(" of %s", SqlRelationName(plan->driving)),
-							algebraic ? "added to" : "recomputed",
+							!algebraic ? "recomputed" : apply.counted != NULL ? "updated in place" : "added to",
 							format_count(ndelta), ndelta == 1 ? "" : "s",
 							changed != NIL ? " of " : "", changed != NIL ? changed_names(changed) : "",
 							estimate);

@@ -359,8 +359,9 @@ plan_maintain(ModelDef *model)
 		const char *by = plan.key_kind == MAINTAIN_KEY_ROW ? "DISTINCT" :
 			plan.key_kind == MAINTAIN_KEY_PARTITION ? "PARTITION BY" : "GROUP BY";
 
-		const char *added = plan.combine != NIL ?
-			"; new rows of one table added to their groups" : "";
+		const char *added = plan.combine == NIL ? "" : plan.subtract ?
+			"; the changes of one table added to (or taken from) their groups" :
+			"; new rows of one table added to their groups";
 
 		if (OidIsValid(plan.driving))
 			return psprintf("incremental: the %s of %s its changes touch (%s %s)%s", unit,

@@ -1,0 +1,162 @@
+/*-------------------------------------------------------------------------
+ *
+ * changes_algebraic.c
+ *	  The queries a maintained build runs over a table's delta (D), and
+ *	  the algebraic path's per-group sums of it.
+ *
+ * A maintained build reads a changed table's delta where the model's
+ * query reads the table: the query tree is the bound one, its range table
+ * entry pointed at D, a copy of the delta rows shaped like the table
+ * (changes_maintain.c, ChangesDeltaCopy), whose last column is each
+ * row's sign: 1 for a new image, -1 for an old one.
+ *
+ * The algebraic path (analyze_maintain.c, combine_columns) runs the
+ * model's GROUP BY over the delta alone and combines each group's
+ * aggregates with the group's row in the published table
+ * (changes_apply.c, ChangesMaintainCombine).  With only new images that
+ * is the query over D.  With old images too (plan->subtract: counts and
+ * sums, never NULL), it is the query over the new images, less the query
+ * over the old ones: each group's aggregates of the new images, and of
+ * the old ones negated, summed per group into K.  A row updated in place
+ * is taken out of its old group and added to its new one; a row inserted
+ * and deleted since the last build comes to nothing.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parse_oper.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "bind.h"
+#include "build.h"
+#include "changes.h"
+#include "sqltext.h"
+
+/*
+ * ChangesDeltaQuery
+ *		query (a maintained model's, views flattened) reading d, table's
+ *		delta copy, where it reads table; no ORDER BY.  D has the table's
+ *		columns at their positions, so every Var still reads the column it
+ *		read.
+ */
+Query *
+ChangesDeltaQuery(Query *query, MaintainTable *table, Oid d)
+{
+	Query	   *q = copyObject(query);
+	RangeTblEntry *rte = rt_fetch(table->rtindex, q->rtable);
+
+	q->sortClause = NIL;
+	rte->relid = d;
+	rte->relkind = RELKIND_RELATION;
+	rte->inh = false;
+	return q;
+}
+
+/*
+ * signed_query
+ *		ChangesDeltaQuery grouped by D's sign column (its last) too, which
+ *		it outputs last: each group's aggregates of its new images and, in
+ *		another row, of its old ones.  One query reads the other tables
+ *		once for both.
+ */
+static Query *
+signed_query(MaintainPlan *plan, MaintainTable *table, Oid d)
+{
+	Query	   *q = ChangesDeltaQuery(plan->query, table, d);
+	Relation	rel = table_open(d, AccessShareLock);
+	AttrNumber	sign = RelationGetNumberOfAttributes(rel);
+	SortGroupClause *group = makeNode(SortGroupClause);
+	TargetEntry *tle;
+	Index		ref = 0;
+	ListCell   *lc;
+
+	table_close(rel, AccessShareLock);
+	if (get_atttype(d, sign) != INT2OID)
+		elog(ERROR, "the delta copy \"%s\" has no sign column", get_rel_name(d));
+	foreach(lc, q->targetList)
+		ref = Max(ref, ((TargetEntry *) lfirst(lc))->ressortgroupref);
+	tle = makeTargetEntry((Expr *) makeVar(table->rtindex, sign, INT2OID, -1, InvalidOid, 0),
+						  list_length(q->targetList) + 1, NULL, false);
+	tle->ressortgroupref = ref + 1;
+	q->targetList = lappend(q->targetList, tle);
+	group->tleSortGroupRef = ref + 1;
+	get_sort_group_operators(INT2OID, true, true, false, &group->sortop, &group->eqop, NULL,
+							 &group->hashable);
+	q->groupClause = lappend(q->groupClause, group);
+	return q;
+}
+
+/*
+ * ChangesAlgebraicSums
+ *		Fill k (the model's columns) with each group's change from table's
+ *		delta d: the model's query over d when it holds new images only;
+ *		with old images too (olds > 0, plan->subtract), the new images'
+ *		aggregates less the old ones', summed per group through a work
+ *		table (rows, in the build schema, owned by owner, dropped after) of
+ *		the model's columns and the sign.  Runs as the model owner; the
+ *		sums are built-in arithmetic on counts and sums (int8, numeric).
+ */
+void
+ChangesAlgebraicSums(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, MaintainTable *table,
+					 Oid d, int64 olds, Oid k, const char *rows, Oid owner)
+{
+	AnalyzedModel sums = {0};
+	ModelColumn sign = {.name = "medallion_sign", .type = INT2OID, .typmod = -1};
+	const char *shown = psprintf("the delta's aggregates model \"%s\" adds", model->name);
+	StringInfoData select;
+	StringInfoData names;
+	Oid			heap;
+	ListCell   *lc;
+
+	sums.columns = bound->columns;
+	if (olds == 0)
+	{
+		sums.query = ChangesDeltaQuery(plan->query, table, d);
+		(void) BuildFillHeapBound(k, &sums, shown, NIL, NIL);
+		return;
+	}
+	if (!plan->subtract)
+		elog(ERROR, "model \"%s\" cannot take old images from its groups", model->name);
+	while (SqlFindColumn(bound->columns, sign.name) != NULL)
+		sign.name = psprintf("%s_", sign.name);
+	sums.columns = lappend(list_copy(bound->columns), &sign);
+	SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, rows, SqlColumnDefinitions(sums.columns), owner);
+	heap = get_relname_relid(rows, get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+	sums.query = signed_query(plan, table, d);
+	(void) BuildFillHeapBound(heap, &sums, shown, NIL, NIL);
+
+	/* the groups' changes: each column summed, by the key columns (NULLs one group) */
+	initStringInfo(&select);
+	initStringInfo(&names);
+	foreach(lc, bound->columns)
+	{
+		const char *name = quote_identifier(((ModelColumn *) lfirst(lc))->name);
+		MaintainCombine how = list_nth_int(plan->combine, foreach_current_index(lc));
+
+		appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "", name);
+		if (select.len > 0)
+			appendStringInfoString(&select, ", ");
+		if (how == MAINTAIN_COMBINE_KEY)
+			appendStringInfo(&select, "s.%s", name);
+		else
+			appendStringInfo(&select, "pg_catalog.sum(CASE WHEN s.%s OPERATOR(pg_catalog.<) 0 "
+							 "THEN OPERATOR(pg_catalog.-) s.%s ELSE s.%s END)",
+							 quote_identifier(sign.name), name, name);
+	}
+	(void) BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s s GROUP BY %s",
+								SqlRelationName(k), names.data, select.data, SqlRelationName(heap),
+								SqlNameList(plan->keys)),
+					   0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+	BindDropRelation(heap);
+}
