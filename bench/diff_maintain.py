@@ -487,6 +487,23 @@ class QueryMaker:
             return rng.choice([f"string_agg({e}, ',' ORDER BY {e})", f"string_agg(DISTINCT {e}, ',' ORDER BY {e})"]), "text"
         return f"array_agg({e} ORDER BY {e})", t + "[]"
 
+    def summable(self):
+        """A count or a sum over the fact's NOT NULL columns (or COALESCE, CASE of any), of one scale."""
+        rng = self.rng
+        ints = [f"f.{c}" for c in ("g", "i") if c in self.s.notnull] + ["coalesce(f.i, 0)", "coalesce(f.k1, -1)"]
+        nums = [f"f.{c}" for c in ("n",) if c in self.s.notnull] + ["coalesce(f.n, 0.00)"]
+        r = rng.random()
+        if r < 0.2:
+            return rng.choice([f"count({rng.choice(ints)})", f"count(*) FILTER (WHERE {self.pred(['f'], 1)})"]), "bigint"
+        if r < 0.6:
+            e = rng.choice(ints)
+            e = rng.choice([e, f"({e} * 3)", f"({e} - 7)", f"CASE WHEN {self.pred(['f'], 1)} THEN {e} ELSE 0 END"])
+            return f"sum({e})", "bigint"
+        e = rng.choice(nums)
+        e = rng.choice([e, f"({e} * 2)", f"({e} + 1.25)", f"({e} * f.{'i' if 'i' in self.s.notnull else 'rid'})",
+                        f"(f.n * 1.5)"])
+        return f"sum({e})", "numeric"
+
     def having(self, aliases):
         rng = self.rng
         e, t = self.expr(aliases, rng.choice(["int", "numeric", "date"]), plain=True)
@@ -597,6 +614,13 @@ class QueryMaker:
                     e, t = self.expr(aliases, "float", plain=True)
             q.items.append((e, t))
         q.nkeys = nkeys
+        if shape == "group" and rng.random() < 0.5:
+            # counts and sums of values never NULL: updates and deletes
+            # taken from the groups in place (changes_algebraic.c)
+            q.items.append(("count(*)", "bigint"))
+            for _ in range(rng.randint(1, 3)):
+                q.items.append(self.summable())
+            return q
         for _ in range(rng.randint(1, 4)):
             q.items.append(self.aggregate(aliases))
         if rng.random() < 0.35:
