@@ -851,8 +851,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 
 		if (why != NULL)
 			break;				/* the backstop above */
-		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, name, delta_copy_columns(table->relid, table->columns),
-							owner);
+		SqlCreateWorkTable(name, delta_copy_columns(table->relid, table->columns), owner);
 		d = get_relname_relid(name, get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
 		copies = lappend_oid(copies, d);
 		n = ChangesDeltaCopy(table->relid, d, table->columns, snapshot, owner, &olds, &why);
@@ -930,8 +929,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			keys.columns = bound->columns;
 		foreach(lc, algebraic ? NIL : plan->keys)
 			keys.columns = lappend(keys.columns, SqlFindColumn(bound->columns, lfirst(lc)));
-		SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns),
-							owner);
+		SqlCreateWorkTable(psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns), owner);
 		k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
 	}
 	if (algebraic)

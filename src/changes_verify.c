@@ -165,7 +165,7 @@ ChangesVerifyMaintained(ModelDef *model, List *columns, Oid table, List *keys, O
 	/* the sample: recomputed keys and keys of the table, chosen at random */
 	foreach(lc, keys)
 		keycols = lappend(keycols, SqlFindColumn(columns, lfirst(lc)));
-	SqlCreateOwnedTable(MEDALLION_BUILD_SCHEMA, work, SqlColumnDefinitions(keycols), ModelOwnerId(model));
+	SqlCreateWorkTable(work, SqlColumnDefinitions(keycols), ModelOwnerId(model));
 	sampled = get_relname_relid(work, get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
 	samplename = SqlRelationName(sampled);
 	if (OidIsValid(recomputed))

@@ -321,6 +321,25 @@ SqlColumnLists(Oid relid, List *columns, char **target, char **source)
 	*source = sbuf.data;
 }
 
+/* CREATE [UNLOGGED] TABLE schema.name (columns) as the extension owner, given to owner. */
+static void
+create_owned_table(const char *schema, const char *name, const char *columns, Oid owner, bool unlogged)
+{
+	CatalogSession session;
+	char	   *table = quote_qualified_identifier(schema, name);
+
+	CatalogEnter(&session);
+	if (SPI_execute(psprintf("CREATE %sTABLE %s (%s)", unlogged ? "UNLOGGED " : "", table, columns),
+					false, 0) != SPI_OK_UTILITY ||
+		SPI_execute(psprintf("ALTER TABLE %s OWNER TO %s", table,
+							 quote_identifier(GetUserNameFromId(owner, false))),
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create %s", table);
+	CatalogLeave(&session);
+	CommandCounterIncrement();
+	RelNotExtensionMember(get_relname_relid(name, get_namespace_oid(schema, false)));
+}
+
 /*
  * SqlCreateOwnedTable
  *		CREATE TABLE schema.name (columns), as the extension owner, then
@@ -330,18 +349,20 @@ SqlColumnLists(Oid relid, List *columns, char **target, char **source)
 void
 SqlCreateOwnedTable(const char *schema, const char *name, const char *columns, Oid owner)
 {
-	CatalogSession session;
-	char	   *table = quote_qualified_identifier(schema, name);
+	create_owned_table(schema, name, columns, owner, false);
+}
 
-	CatalogEnter(&session);
-	if (SPI_execute(psprintf("CREATE TABLE %s (%s)", table, columns), false, 0) != SPI_OK_UTILITY ||
-		SPI_execute(psprintf("ALTER TABLE %s OWNER TO %s", table,
-							 quote_identifier(GetUserNameFromId(owner, false))),
-					false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not create %s", table);
-	CatalogLeave(&session);
-	CommandCounterIncrement();
-	RelNotExtensionMember(get_relname_relid(name, get_namespace_oid(schema, false)));
+/*
+ * SqlCreateWorkTable
+ *		SqlCreateOwnedTable of an unlogged table in the build schema: a
+ *		work table of one build (a maintained build's delta copies and
+ *		keys), dropped before the build ends, whose rows no crash needs to
+ *		keep and whose inserts need no WAL.
+ */
+void
+SqlCreateWorkTable(const char *name, const char *columns, Oid owner)
+{
+	create_owned_table(MEDALLION_BUILD_SCHEMA, name, columns, owner, true);
 }
 
 /*
