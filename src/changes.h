@@ -65,6 +65,7 @@ extern int64 ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *si
 extern int64 ChangesDeltaCount(Oid relid, const char *since, int64 limit);
 
 /* changes_algebraic.c */
+extern char *ChangesDeltaCopyColumns(Oid relid, List *columns);
 extern Query *ChangesDeltaQuery(Query *query, MaintainTable *table, Oid d);
 extern void ChangesAlgebraicSums(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 								 MaintainTable *table, Oid d, int64 olds, Oid k,

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * changes_algebraic.c
- *	  The queries a maintained build runs over a table's delta (D), and
- *	  the algebraic path's per-group sums of it.
+ *	  A table's delta copy (D) in a maintained build, the queries run
+ *	  over it, and the algebraic path's per-group sums of it.
  *
  * A maintained build reads a changed table's delta where the model's
  * query reads the table: the query tree is the bound one, its range table
@@ -37,11 +37,67 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
 
 #include "bind.h"
 #include "build.h"
 #include "changes.h"
 #include "sqltext.h"
+
+/*
+ * ChangesDeltaCopyColumns
+ *		The column definitions of a table shaped like relid, column for
+ *		column at the same positions, for D: the columns the model reads
+ *		(columns, names) of their types, without typmod (no type input
+ *		code runs; the values are copied as they are), every other one an
+ *		int4 placeholder of a name no column of relid has; then the sign
+ *		of each row's image, 1 new, -1 old (the algebraic path's).
+ */
+char *
+ChangesDeltaCopyColumns(Oid relid, List *columns)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	StringInfoData cols;
+
+	initStringInfo(&cols);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		read = false;
+		ListCell   *lc;
+
+		foreach(lc, columns)
+			read |= !att->attisdropped && strcmp(lfirst(lc), NameStr(att->attname)) == 0;
+		if (i > 0)
+			appendStringInfoString(&cols, ", ");
+		if (!read)
+		{
+			char	   *name = psprintf("medallion_unread_%d", i + 1);
+
+			while (get_attnum(relid, name) != InvalidAttrNumber)
+				name = psprintf("%s_", name);
+			appendStringInfo(&cols, "%s pg_catalog.int4", quote_identifier(name));
+		}
+		else
+		{
+			appendStringInfo(&cols, "%s %s", quote_identifier(NameStr(att->attname)),
+							 format_type_extended(att->atttypid, -1, FORMAT_TYPE_FORCE_QUALIFY));
+			if (OidIsValid(att->attcollation) && att->attcollation != get_typcollation(att->atttypid))
+				appendStringInfo(&cols, " COLLATE %s", generate_collation_name(att->attcollation));
+		}
+	}
+	/* last, the image's sign (ChangesDeltaCopy), of a name no column has */
+	{
+		char	   *name = pstrdup("medallion_sign");
+
+		while (get_attnum(relid, name) != InvalidAttrNumber)
+			name = psprintf("%s_", name);
+		appendStringInfo(&cols, ", %s pg_catalog.int2", quote_identifier(name));
+	}
+	table_close(rel, AccessShareLock);
+	return cols.data;
+}
 
 /*
  * ChangesDeltaQuery

@@ -74,7 +74,6 @@
 #include "utils/lsyscache.h"
 #include "optimizer/optimizer.h"
 #include "utils/rel.h"
-#include "utils/ruleutils.h"
 #include "utils/syscache.h"
 
 #include "analyze.h"
@@ -380,61 +379,6 @@ stored_state(ModelDef *model, char **snapshot, char **deltas)
 	return found;
 }
 
-/*
- * delta_copy_columns
- *		The column definitions of a table shaped like relid, column for
- *		column at the same positions, for D: the columns the model reads
- *		(columns, names) of their types, without typmod (no type input
- *		code runs; the values are copied as they are), every other one an
- *		int4 placeholder of a name no column of relid has; then the sign
- *		of each row's image, 1 new, -1 old (the algebraic path's).
- */
-static char *
-delta_copy_columns(Oid relid, List *columns)
-{
-	Relation	rel = table_open(relid, AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	StringInfoData cols;
-
-	initStringInfo(&cols);
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		bool		read = false;
-		ListCell   *lc;
-
-		foreach(lc, columns)
-			read |= !att->attisdropped && strcmp(lfirst(lc), NameStr(att->attname)) == 0;
-		if (i > 0)
-			appendStringInfoString(&cols, ", ");
-		if (!read)
-		{
-			char	   *name = psprintf("medallion_unread_%d", i + 1);
-
-			while (get_attnum(relid, name) != InvalidAttrNumber)
-				name = psprintf("%s_", name);
-			appendStringInfo(&cols, "%s pg_catalog.int4", quote_identifier(name));
-		}
-		else
-		{
-			appendStringInfo(&cols, "%s %s", quote_identifier(NameStr(att->attname)),
-							 format_type_extended(att->atttypid, -1, FORMAT_TYPE_FORCE_QUALIFY));
-			if (OidIsValid(att->attcollation) && att->attcollation != get_typcollation(att->atttypid))
-				appendStringInfo(&cols, " COLLATE %s", generate_collation_name(att->attcollation));
-		}
-	}
-	/* last, the image's sign (ChangesDeltaCopy), of a name no column has */
-	{
-		char	   *name = pstrdup("medallion_sign");
-
-		while (get_attnum(relid, name) != InvalidAttrNumber)
-			name = psprintf("%s_", name);
-		appendStringInfo(&cols, ", %s pg_catalog.int2", quote_identifier(name));
-	}
-	table_close(rel, AccessShareLock);
-	return cols.data;
-}
-
 /* n with thousands separators, "1,260" (palloc'd). */
 static char *
 format_count(int64 n)
@@ -650,6 +594,53 @@ backstop_table(MaintainPlan *plan)
 	return largest;
 }
 
+/* The rows of the tables plan reads, by pg_class.reltuples. */
+static double
+input_rows(MaintainPlan *plan)
+{
+	double		rows = 0;
+	ListCell   *lc;
+
+	foreach(lc, plan->tables)
+		rows += Max(rel_tuples(((MaintainTable *) lfirst(lc))->relid), 0);
+	return rows;
+}
+
+/*
+ * early_estimate
+ *		Before anything is copied, n delta rows counted in the log of table
+ *		relid: the reason to rebuild whole when even the least a
+ *		maintained build could cost is more than the full build, or NULL.
+ *		A GROUP BY whose groups take any change in place (plan->subtract)
+ *		copies each delta row and reads it in its query of the sums, which
+ *		the algebraic path's measure prices with no group written; a join
+ *		keyed by its driving table, whose delta this is, recomputes at
+ *		least half as many keys (an update's two images are one key's).
+ *		Deciding after the copy cost 1.3 to 2.4 times the rebuild at 20%
+ *		of the lines updated (bench/maintain_matrix.sh).
+ */
+static const char *
+early_estimate(ModelDef *model, MaintainPlan *plan, int64 n, Oid relid, double table_rows)
+{
+	MaintainCost cost = {-1, -1, false};
+	bool		cheaper = true;
+
+	if (plan->subtract)
+		cheaper = ChangesMaintainWeighAdded(model, n, 0, input_rows(plan), table_rows, &cost);
+	if (cheaper && !plan->grouped && relid == plan->driving)
+	{
+		float4		driving_rows = rel_tuples(plan->driving);
+
+		cheaper = ChangesMaintainWeigh(model, (n + 1) / 2,
+									   driving_rows <= 0 ? 1.0 : table_rows / driving_rows, table_rows, &cost);
+	}
+	if (cheaper)
+		return NULL;
+	return psprintf("est. %s or more incremental vs full %s, from %s delta rows or more of %s",
+					ChangesFormatMs(cost.estimate_ms), ChangesFormatMs(cost.full_ms), format_count(n),
+					SqlRelationName(relid));
+}
+
 /* "N delta rows of t, over P% of its M rows" */
 static char *
 share_why(int64 ndelta, Oid relid, double share, float4 reltuples)
@@ -835,11 +826,14 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		Oid			counted = backstop_table(plan);
 		float4		reltuples = rel_tuples(counted);
 		int64		half = (int64) ceil(MAINTAIN_BACKSTOP_SHARE * Max(reltuples, 0));
+		int64		n = reltuples > 0 ? ChangesDeltaCount(counted, snapshot, half) : 0;
 
-		if (reltuples > 0 && ChangesDeltaCount(counted, snapshot, half) >= half)
+		if (reltuples > 0 && n >= half)
 			why = psprintf("%s delta rows or more of %s, %d%% of its %.0f rows",
 						   format_count(half), SqlRelationName(counted),
 						   (int) (MAINTAIN_BACKSTOP_SHARE * 100), reltuples);
+		else if (n > 0)
+			why = early_estimate(model, plan, n, counted, table_rows);
 	}
 	foreach(lc, plan->tables)
 	{
@@ -851,7 +845,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 
 		if (why != NULL)
 			break;				/* the backstop above */
-		SqlCreateWorkTable(name, delta_copy_columns(table->relid, table->columns), owner);
+		SqlCreateWorkTable(name, ChangesDeltaCopyColumns(table->relid, table->columns), owner);
 		d = get_relname_relid(name, get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
 		copies = lappend_oid(copies, d);
 		n = ChangesDeltaCopy(table->relid, d, table->columns, snapshot, owner, &olds, &why);
@@ -998,13 +992,10 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	{
 		float4		driving_rows = rel_tuples(plan->driving);
 		double		rows_per_key = plan->grouped || driving_rows <= 0 ? 1.0 : table_rows / driving_rows;
-		double		input_rows = 0;
 		bool		cheaper;
 
-		foreach(lc, algebraic ? plan->tables : NIL)
-			input_rows += Max(rel_tuples(((MaintainTable *) lfirst(lc))->relid), 0);
 		cheaper = algebraic ?
-			ChangesMaintainWeighAdded(model, ndelta, nkeys, input_rows, table_rows, &cost) :
+			ChangesMaintainWeighAdded(model, ndelta, nkeys, input_rows(plan), table_rows, &cost) :
 			ChangesMaintainWeigh(model, nkeys, rows_per_key, table_rows, &cost);
 		if (forced)
 			;
