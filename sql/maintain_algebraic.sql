@@ -215,9 +215,10 @@ SELECT * FROM ma.run('ma_lines ma_lines_by_label ma_lines_nullable ma_lines_scal
 SELECT * FROM ma.line_diffs;
 RESET medallion.maintain_verify;
 -- weighed before anything is copied (the ledger's durations made up, so
--- that the choice does not depend on this machine): a delta row costs
--- four rows of the full build, so 700 of them cost more than a full build
--- of one second over 1,800 rows: rebuilt at once, the log only counted;
+-- that the choice does not depend on this machine): a new image costs
+-- two rows of the full build, an old one four, so 700 of them cost more
+-- than a full build of one second over 1,800 rows: rebuilt at once, the
+-- log only counted;
 -- then 66 are maintained (the full build measured since is too short to
 -- weigh: the guards decide)
 SET medallion.maintain_weighed_ms = 100;

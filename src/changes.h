@@ -62,7 +62,7 @@ extern char *ChangesDeltaState(Oid relid);
 extern char *ChangesDeltaSql(Oid relid, const char *previous);
 extern int64 ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid reader,
 							  int64 *olds, const char **why);
-extern int64 ChangesDeltaCount(Oid relid, const char *since, int64 limit);
+extern int64 ChangesDeltaCount(Oid relid, const char *since, int64 limit, int64 *olds);
 
 /* changes_algebraic.c */
 extern char *ChangesDeltaCopyColumns(Oid relid, List *columns);
@@ -103,7 +103,7 @@ extern void ChangesMaintainCombine(ModelDef *model, Oid published, List *columns
 								   List *key_names, List *combine, const char *counted,
 								   List *patterns, double table_rows, int64 *deleted,
 								   int64 *updated, int64 *inserted);
-extern bool ChangesMaintainWeighAdded(ModelDef *model, int64 ndelta, int64 ngroups,
+extern bool ChangesMaintainWeighAdded(ModelDef *model, int64 ndelta, int64 nolds, int64 ngroups,
 									  double input_rows, double table_rows, MaintainCost *cost);
 extern bool ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key,
 								 double table_rows, MaintainCost *cost);

@@ -96,11 +96,14 @@
 /*
  * The cost of a delta row on the algebraic path, in rows of the model's
  * full build: copied out of the log, then read by the model's query (and
- * its joins' index probes) grouped by its sign.  bench/maintain_matrix.sh
- * measured 1.2 to 4 us a delta row (300,000 lines, 20% changed) where the
- * full build spent 0.36 to 0.43 us a row.
+ * its joins' index probes); with old images, grouped by the sign too and
+ * summed again per group.  bench/maintain_matrix.sh (300,000 lines)
+ * measured about 1 us a new row (50% new lines) and 2 us a row of an
+ * update (20% of the lines updated) where the full build spent 0.36 to
+ * 0.58 us a row read or written.
  */
-#define MAINTAIN_DELTA_ROW_COST		4.0
+#define MAINTAIN_NEW_ROW_COST		2.0
+#define MAINTAIN_OLD_ROW_COST		4.0
 
 /* How many of the model's past incremental builds its cost per row is measured on. */
 #define MAINTAIN_PAST_BUILDS	5
@@ -592,16 +595,16 @@ ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key, double t
 /*
  * ChangesMaintainWeighAdded
  *		As ChangesMaintainWeigh, for the algebraic path: ndelta delta rows
- *		read, ngroups groups of a table of table_rows rows written, where
- *		the full build reads input_rows rows (the tables' reltuples).  The
- *		full build's cost per row it reads or writes, times
- *		MAINTAIN_DELTA_ROW_COST, prices a delta row, and times
- *		MAINTAIN_GROUP_WRITE_COST a group written.  The model's
+ *		read (nolds of them old images), ngroups groups of a table of
+ *		table_rows rows written, where the full build reads input_rows rows
+ *		(the tables' reltuples).  The full build's cost per row it reads or
+ *		writes, times MAINTAIN_NEW_ROW_COST or MAINTAIN_OLD_ROW_COST, prices
+ *		a delta row, and times MAINTAIN_GROUP_WRITE_COST a group written.  The model's
  *		past builds are not used: the paths it took before cost otherwise
  *		per row.
  */
 bool
-ChangesMaintainWeighAdded(ModelDef *model, int64 ndelta, int64 ngroups, double input_rows,
+ChangesMaintainWeighAdded(ModelDef *model, int64 ndelta, int64 nolds, int64 ngroups, double input_rows,
 						  double table_rows, MaintainCost *cost)
 {
 	double		ms[MAINTAIN_PAST_BUILDS];
@@ -614,7 +617,8 @@ ChangesMaintainWeighAdded(ModelDef *model, int64 ndelta, int64 ngroups, double i
 	if (cost->full_ms < 0)
 		return true;
 	per_row = cost->full_ms / Max(input_rows + Max(table_rows, 0), 1.0);
-	cost->estimate_ms = per_row * (MAINTAIN_DELTA_ROW_COST * (double) ndelta +
+	cost->estimate_ms = per_row * (MAINTAIN_NEW_ROW_COST * (double) (ndelta - nolds) +
+								   MAINTAIN_OLD_ROW_COST * (double) nolds +
 								   MAINTAIN_GROUP_WRITE_COST * (double) ngroups);
 	cost->weighed = cost->full_ms >= maintain_weighed_ms;
 	return !cost->weighed || cost->estimate_ms <= cost->full_ms;

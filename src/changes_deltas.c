@@ -863,10 +863,11 @@ ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid read
  *		captured.  What a maintained build checks before it copies
  *		anything: a delta over half its table is rebuilt whole at once.
  *		The count stops at limit: the build only asks whether it is
- *		reached, and a delta that large is what costs most to count.
+ *		reached, and a delta that large is what costs most to count.  The
+ *		old images among the rows counted go into *olds.
  */
 int64
-ChangesDeltaCount(Oid relid, const char *since, int64 limit)
+ChangesDeltaCount(Oid relid, const char *since, int64 limit, int64 *olds)
 {
 	Oid			log = ChangesDeltaLog(relid);
 	Relation	logrel;
@@ -875,6 +876,7 @@ ChangesDeltaCount(Oid relid, const char *since, int64 limit)
 	TupleTableSlot *slot;
 	int64		rows = 0;
 
+	*olds = 0;
 	if (!OidIsValid(log))
 		return -1;
 	logrel = table_open(log, AccessShareLock);
@@ -888,7 +890,11 @@ ChangesDeltaCount(Oid relid, const char *since, int64 limit)
 
 		CHECK_FOR_INTERRUPTS();
 		if (!DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot, xid, snapshot)))
+		{
 			rows++;
+			if (DatumGetInt16(slot_getattr(slot, DELTA_W_ATTNUM, &isnull)) < 0)
+				(*olds)++;
+		}
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
