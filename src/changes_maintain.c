@@ -619,8 +619,9 @@ full_weighed(ModelDef *model, MaintainPlan *plan, double table_rows)
 /*
  * early_estimate
  *		Before anything is copied, n delta rows (olds of them old images)
- *		counted in the log of table relid: the reason to rebuild whole when even the least a
- *		maintained build could cost is more than the full build, or NULL.
+ *		counted in the log of table relid: the reason to rebuild whole
+ *		when even the least a maintained build could cost is more than the
+ *		full build, or NULL.
  *		A GROUP BY whose groups take any change in place (plan->subtract)
  *		copies each delta row and reads it in its query of the sums, which
  *		the algebraic path's measure prices with no group written; a join
