@@ -105,6 +105,9 @@ extern void ChangesMaintainCombine(ModelDef *model, Oid published, List *columns
 								   int64 *updated, int64 *inserted);
 extern bool ChangesMaintainWeighAdded(ModelDef *model, int64 ndelta, int64 nolds, int64 ngroups,
 									  double input_rows, double table_rows, MaintainCost *cost);
+extern bool ChangesMaintainWeighEarly(ModelDef *model, MaintainPlan *plan, int64 n, int64 olds,
+									  double input_rows, double table_rows, double driving_rows,
+									  MaintainCost *cost);
 extern bool ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key,
 								 double table_rows, MaintainCost *cost);
 extern char *ChangesFormatMs(double ms);

@@ -460,6 +460,41 @@ ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums, 
 		SqlUtility(psprintf("ANALYZE %s", target_name));
 }
 
+/*
+ * ChangesMaintainWeighEarly
+ *		Before a maintained build copies anything: whether the least it
+ *		could cost, for n delta rows (olds of them old images) counted in
+ *		the log of one of its tables, is within model's full build (true
+ *		too when there is nothing to weigh).  A GROUP BY whose groups take
+ *		any change in place (plan->subtract) copies each delta row and
+ *		reads it in its query of the sums, which ChangesMaintainWeighAdded
+ *		prices with no group written; a join keyed by its driving table,
+ *		this delta's (driving_rows its rows, else -1), recomputes at least
+ *		half as many keys (an update's two images are one key's).  Deciding
+ *		after the copy cost 1.3 to 2.4 times the rebuild at 20% of the
+ *		lines updated (bench/maintain_matrix.sh).  With cost NULL: only
+ *		whether model's full build is long enough to weigh at all.
+ */
+bool
+ChangesMaintainWeighEarly(ModelDef *model, MaintainPlan *plan, int64 n, int64 olds, double input_rows,
+						  double table_rows, double driving_rows, MaintainCost *cost)
+{
+	MaintainCost probe = {-1, -1, false};
+	bool		cheaper = true;
+
+	if (cost == NULL)
+	{
+		(void) ChangesMaintainWeighAdded(model, 0, 0, 0, 0, 0, &probe);
+		return probe.weighed;
+	}
+	if (plan->subtract)
+		cheaper = ChangesMaintainWeighAdded(model, n, olds, 0, input_rows, table_rows, cost);
+	if (cheaper && !plan->grouped && driving_rows >= 0)
+		cheaper = ChangesMaintainWeigh(model, (n + 1) / 2, driving_rows <= 0 ? 1.0 : table_rows / driving_rows,
+									   table_rows, cost);
+	return cheaper;
+}
+
 /* A duration for a message: "850.0 ms", "10.8 s", "3.2 min". */
 char *
 ChangesFormatMs(double ms)

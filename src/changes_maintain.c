@@ -606,46 +606,20 @@ input_rows(MaintainPlan *plan)
 	return rows;
 }
 
-/* Is model's last full build long enough to weigh a maintained one against? */
-static bool
-full_weighed(ModelDef *model, MaintainPlan *plan, double table_rows)
-{
-	MaintainCost cost = {-1, -1, false};
-
-	(void) ChangesMaintainWeighAdded(model, 0, 0, 0, input_rows(plan), table_rows, &cost);
-	return cost.weighed;
-}
-
 /*
  * early_estimate
  *		Before anything is copied, n delta rows (olds of them old images)
  *		counted in the log of table relid: the reason to rebuild whole
  *		when even the least a maintained build could cost is more than the
- *		full build, or NULL.
- *		A GROUP BY whose groups take any change in place (plan->subtract)
- *		copies each delta row and reads it in its query of the sums, which
- *		the algebraic path's measure prices with no group written; a join
- *		keyed by its driving table, whose delta this is, recomputes at
- *		least half as many keys (an update's two images are one key's).
- *		Deciding after the copy cost 1.3 to 2.4 times the rebuild at 20%
- *		of the lines updated (bench/maintain_matrix.sh).
+ *		full build (ChangesMaintainWeighEarly), or NULL.
  */
 static const char *
 early_estimate(ModelDef *model, MaintainPlan *plan, int64 n, int64 olds, Oid relid, double table_rows)
 {
 	MaintainCost cost = {-1, -1, false};
-	bool		cheaper = true;
 
-	if (plan->subtract)
-		cheaper = ChangesMaintainWeighAdded(model, n, olds, 0, input_rows(plan), table_rows, &cost);
-	if (cheaper && !plan->grouped && relid == plan->driving)
-	{
-		float4		driving_rows = rel_tuples(plan->driving);
-
-		cheaper = ChangesMaintainWeigh(model, (n + 1) / 2,
-									   driving_rows <= 0 ? 1.0 : table_rows / driving_rows, table_rows, &cost);
-	}
-	if (cheaper)
+	if (ChangesMaintainWeighEarly(model, plan, n, olds, input_rows(plan), table_rows,
+								  relid == plan->driving ? rel_tuples(relid) : -1, &cost))
 		return NULL;
 	return psprintf("est. %s or more incremental vs full %s, from %s delta rows or more of %s",
 					ChangesFormatMs(cost.estimate_ms), ChangesFormatMs(cost.full_ms), format_count(n),
@@ -839,7 +813,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	{
 		Oid			counted = backstop_table(plan);
 		float4		reltuples = rel_tuples(counted);
-		double		share = plan->subtract && full_weighed(model, plan, table_rows) ?
+		double		share = plan->subtract && ChangesMaintainWeighEarly(model, plan, 0, 0, 0, 0, -1, NULL) ?
 			1.0 : MAINTAIN_BACKSTOP_SHARE;
 		int64		limit = (int64) ceil(share * Max(reltuples, 0));
 		int64		olds = 0;
@@ -1159,6 +1133,21 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 											 list_length(plan->tables) == 1 ?
 											 psprintf("%s was", SqlRelationName(((MaintainTable *) linitial(plan->tables))->relid)) :
 											 "one of its tables was"), false);
+	}
+
+	/*
+	 * Its tables locked to the end of the run (the build reads them
+	 * anyway): no NOT NULL the plan relied on can be dropped under it.
+	 * One dropped and a NULL written since the plan was made are seen
+	 * now: the plan's columns never NULL are read again.
+	 */
+	foreach(lc, plan->tables)
+		LockRelationOid(((MaintainTable *) lfirst(lc))->relid, AccessShareLock);
+	if (plan->subtract)
+	{
+		MaintainPlan again;
+
+		plan->subtract = ChangesMaintainPlan(model, bound->query, &again) == NULL && again.subtract;
 	}
 	return maintain_pinned(model, bound, plan, snapshot, now);
 }
