@@ -171,7 +171,6 @@ ChangesAlgebraicSums(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	ModelColumn sign = {.name = "medallion_sign", .type = INT2OID, .typmod = -1};
 	const char *shown = psprintf("the delta's aggregates model \"%s\" adds", model->name);
 	StringInfoData select;
-	StringInfoData names;
 	Oid			heap;
 	ListCell   *lc;
 
@@ -194,13 +193,11 @@ ChangesAlgebraicSums(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 
 	/* the groups' changes: each column summed, by the key columns (NULLs one group) */
 	initStringInfo(&select);
-	initStringInfo(&names);
 	foreach(lc, bound->columns)
 	{
 		const char *name = quote_identifier(((ModelColumn *) lfirst(lc))->name);
 		MaintainCombine how = list_nth_int(plan->combine, foreach_current_index(lc));
 
-		appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "", name);
 		if (select.len > 0)
 			appendStringInfoString(&select, ", ");
 		if (how == MAINTAIN_COMBINE_KEY)
@@ -211,8 +208,8 @@ ChangesAlgebraicSums(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 							 quote_identifier(sign.name), name, name);
 	}
 	(void) BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s s GROUP BY %s",
-								SqlRelationName(k), names.data, select.data, SqlRelationName(heap),
-								SqlNameList(plan->keys)),
+								SqlRelationName(k), SqlNameList(SqlColumnNames(bound->columns)), select.data,
+								SqlRelationName(heap), SqlNameList(plan->keys)),
 					   0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
 	BindDropRelation(heap);
 }
