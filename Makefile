@@ -41,6 +41,7 @@ OBJS = \
 	src/bind.o \
 	src/catalog_owners.o \
 	src/run_workers.o \
+	src/run_trim.o \
 	src/run_ledger.o \
 	src/run_state.o \
 	src/run_cron.o \

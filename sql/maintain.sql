@@ -282,10 +282,18 @@ SELECT count(*) AS logs_left FROM pg_class
  WHERE relnamespace = 'medallion_delta'::regnamespace
    AND relname IN ('d' || 'mt.orders'::regclass::oid, 'd' || 'mt.customers'::regclass::oid, 'd' || 'mt.regions'::regclass::oid);
 
--- the log is trimmed: rows every stored snapshot sees go at the next run
+-- the log is trimmed: rows every stored snapshot sees go once the run that
+-- built its readers has committed, by a worker of its own (waited for
+-- here); the run itself trims nothing
 SELECT model, status FROM medallion_run('mt_by_region mt_by_product') ORDER BY model;
 SELECT model, status FROM medallion_run('mt_by_region mt_by_product') ORDER BY model;
-SELECT count(*) AS log_rows_left FROM medallion_delta.d:sales;
+SELECT mhelp.wait_until('SELECT count(*) = 0 FROM medallion_delta.d' || :sales) AS log_trimmed;
+UPDATE mt.sales SET qty = qty WHERE id <= 10;
+BEGIN;
+SELECT model, status FROM medallion_run('mt_by_region mt_by_product') ORDER BY model;
+SELECT count(*) AS log_rows_in_run FROM medallion_delta.d:sales;
+COMMIT;
+SELECT mhelp.wait_until('SELECT count(*) = 0 FROM medallion_delta.d' || :sales) AS log_trimmed;
 
 -- the log goes with the last model that reads it; a dropped table leaves none behind
 SELECT medallion_create_model('mt_by_region',
@@ -303,6 +311,8 @@ SELECT 'mt.other'::regclass::oid AS other \gset
 SELECT to_regclass('medallion_delta.d' || :other) IS NOT NULL AS other_logged;
 DROP TABLE mt.other CASCADE;
 SELECT model, status FROM medallion_run('mt_by_region');
+SELECT mhelp.wait_until(format('SELECT NOT EXISTS (SELECT FROM pg_class WHERE relnamespace = %L::regnamespace AND relname = %L)',
+                               'medallion_delta', 'd' || :other)) AS other_dropped;
 SELECT to_regclass('medallion_delta.d' || :other) IS NOT NULL AS other_logged;
 SELECT * FROM medallion_drop_model('mt_other');
 

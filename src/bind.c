@@ -367,6 +367,21 @@ BindLoad(ModelDef *model)
 	Relation	rel;
 	TupleDesc	desc;
 
+	/*
+	 * Locked, then looked up again: a session that did not lock the model
+	 * (a trimmer) may meet a binding dropped or made again between the two.
+	 */
+	while (OidIsValid(relid))
+	{
+		Oid			again;
+
+		LockRelationOid(relid, AccessShareLock);
+		again = RelBinding(model->name);
+		if (again == relid)
+			break;
+		UnlockRelationOid(relid, AccessShareLock);
+		relid = again;
+	}
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -374,7 +389,7 @@ BindLoad(ModelDef *model)
 				 errdetail("A change upstream of it dropped what its SQL was bound to."),
 				 errhint("Its owner binds it again with SELECT medallion_reanalyze('%s');",
 						 model->name)));
-	rel = relation_open(relid, AccessShareLock);
+	rel = relation_open(relid, NoLock);
 	result->query = copyObject(get_view_query(rel));
 	result->binding = relid;
 	desc = RelationGetDescr(rel);

@@ -641,15 +641,16 @@ medallion_try_run_lock(PG_FUNCTION_ARGS)
 }
 
 /*
- * CatalogTryLockTrim
- *		Take the lock of trimming the change log to the end of the
- *		transaction if no other run holds it; false when one does.
+ * CatalogLockTrim
+ *		Take the lock of trimming the change log and the delta logs to the
+ *		end of the transaction, waiting for it (wait) or only if nobody
+ *		holds it; false when another run or trimmer does.
  */
 bool
-CatalogTryLockTrim(void)
+CatalogLockTrim(bool wait)
 {
 	LOCKTAG		tag;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, 2, MEDALLION_LOCK_CATALOG);
-	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+	return LockAcquire(&tag, ExclusiveLock, false, !wait) != LOCKACQUIRE_NOT_AVAIL;
 }

@@ -83,7 +83,7 @@ extern struct Candidate *ChangesMaintainCandidate(ModelDef *model, AnalyzedModel
 												   bool change_aware);
 extern char *ChangesMaintainState(struct Candidate *cand);
 extern void ChangesDropUnneededDeltas(void);
-extern void ChangesTrimDeltas(List *built);
+extern void ChangesTrimDeltas(List *built, bool truncate);
 
 /* changes_apply.c */
 /* What a maintained build would cost, against the model's last full build. */

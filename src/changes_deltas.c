@@ -664,7 +664,12 @@ medallion_track_deltas(PG_FUNCTION_ARGS)
 		if (trigdata->tg_newtable != NULL)
 			log_rows(log, desc, map, ncols, trigdata->tg_newtable, NULL, 1);
 	}
-	table_close(log, RowExclusiveLock);
+	/*
+	 * The lock is kept to the end of the writer's transaction (prepared, it
+	 * is kept by the prepared transaction): a trimmer truncates a log only
+	 * when it can lock it, so never under a writer whose rows it cannot see.
+	 */
+	table_close(log, NoLock);
 	return PointerGetDatum(NULL);
 }
 

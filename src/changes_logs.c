@@ -170,16 +170,66 @@ ChangesDropUnneededDeltas(void)
 }
 
 /*
+ * The oldest transaction whose log rows a build may still read: the
+ * oldest xmin of the stored snapshots of the log's readers (names, $1),
+ * of staged deploys and of the snapshot now (a transaction still running
+ * writes rows no build has seen).  Every log row of an older transaction
+ * is seen by every build to come.
+ */
+#define TRIM_HORIZON_SQL \
+	"(SELECT pg_catalog.min(x) FROM (" \
+	"SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) AS x " \
+	"UNION ALL SELECT pg_catalog.pg_snapshot_xmin(b.snapshot) FROM medallion.build_state b " \
+	"WHERE b.model = ANY ($1) AND b.deltas IS NOT NULL " \
+	"UNION ALL SELECT s.snapshot_xmin FROM medallion.stages s WHERE s.state = 'staged') m)"
+
+/*
+ * truncate_log
+ *		Give log (of relid) new, empty storage when nothing reads or writes
+ *		it now and every row in it is below the horizon: a DELETE would
+ *		write every row's death and leave them all for VACUUM.  The lock is
+ *		only tried, never waited for, and taken before the snapshot that
+ *		checks the rows: no writer can add a row between the check and the
+ *		truncation, and a build that reads the log afterwards needs none of
+ *		the rows it held.  False when the log must be trimmed row by row.
+ */
+static bool
+truncate_log(Oid relid, Oid log, Datum readers)
+{
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1] = {readers};
+	char	   *name = psprintf("%s.%s", quote_identifier(MEDALLION_DELTA_SCHEMA),
+								quote_identifier(get_rel_name(log)));
+	bool		isnull;
+	bool		all;
+
+	if (!ConditionalLockRelationOid(log, AccessExclusiveLock))
+		return false;
+	if (SPI_execute_with_args(psprintf("SELECT NOT EXISTS (SELECT FROM %s l WHERE l." DELTA_XID_COLUMN
+									   " OPERATOR(pg_catalog.>=) " TRIM_HORIZON_SQL ")", name),
+							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the delta log of %s", SqlRelationName(relid));
+	all = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (all)
+		SqlUtility(psprintf("TRUNCATE ONLY %s", name));
+	return all;
+}
+
+/*
  * ChangesTrimDeltas
  *		Delete from each delta log one of the models built (names) reads
  *		the rows no build will read: those of transactions every stored
  *		snapshot of the models maintained from it sees (and every snapshot
  *		to come: older than the oldest transaction running); and drop the
  *		logs nobody needs (their table dropped).  A staged deploy's
- *		snapshots count too.
+ *		snapshots count too.  With truncate (the trimmer, after the run's
+ *		commit, in a transaction of its own), a log none of whose rows is
+ *		needed is truncated when nobody holds it, and a log somebody locks
+ *		out is left to the next trimmer; a run never truncates, whose lock
+ *		would stop the table's writers until it commits.
  */
 void
-ChangesTrimDeltas(List *built)
+ChangesTrimDeltas(List *built, bool truncate)
 {
 	List	   *models;
 	List	   *needed;
@@ -225,11 +275,13 @@ ChangesTrimDeltas(List *built)
 		if (!moved)
 			continue;
 		values[0] = ListToTextArray(readers);
-		ret = SPI_execute_with_args(psprintf("DELETE FROM %s.%s l WHERE l." DELTA_XID_COLUMN " < (SELECT pg_catalog.min(x) FROM ("
-											 "SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) AS x "
-											 "UNION ALL SELECT pg_catalog.pg_snapshot_xmin(b.snapshot) FROM medallion.build_state b "
-											 "WHERE b.model = ANY ($1) AND b.deltas IS NOT NULL "
-											 "UNION ALL SELECT s.snapshot_xmin FROM medallion.stages s WHERE s.state = 'staged') m)",
+		if (truncate && truncate_log(relid, log, values[0]))
+			continue;
+		/* the trimmer waits for nobody: DDL on the log would wait for it */
+		if (truncate && !ConditionalLockRelationOid(log, RowExclusiveLock))
+			continue;
+		ret = SPI_execute_with_args(psprintf("DELETE FROM %s.%s l WHERE l." DELTA_XID_COLUMN
+											 " OPERATOR(pg_catalog.<) " TRIM_HORIZON_SQL,
 											 quote_identifier(MEDALLION_DELTA_SCHEMA), quote_identifier(get_rel_name(log))),
 									1, argtypes, values, NULL, false, 0);
 		if (ret != SPI_OK_DELETE)

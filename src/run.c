@@ -638,31 +638,6 @@ take_steps(Run *run, int span)
 	}
 }
 
-/*
- * trim_deltas
- *		Trim the delta logs read by the models this run built: only their
- *		stored snapshots moved.  Trimming another log would read it whole
- *		to delete nothing (100 ms for 1M rows, in a run with nothing new).
- */
-static void
-trim_deltas(Run *run)
-{
-	List	   *built = NIL;
-	ListCell   *lc;
-
-	if (!run->tracking || !CatalogHasDeltas() || !CatalogTryLockTrim())
-		return;					/* no logs, or another run trims */
-	foreach(lc, run->steps)
-	{
-		RunStep    *step = lfirst(lc);
-
-		if (step->status == STEP_SUCCESS)
-			built = lappend(built, step->model->name);
-	}
-	if (built != NIL)
-		ChangesTrimDeltas(built);
-}
-
 /* Lock, build and publish. */
 static void
 execute_run_work(void *arg)
@@ -683,7 +658,7 @@ execute_run_work(void *arg)
 	else
 	{
 		publish_all(run);
-		trim_deltas(run);
+		RunTrimDeltas(run);
 	}
 }
 

@@ -5,9 +5,10 @@
  *	  plan and medallion_plan (run_plan.c); one step (run_step.c); build
  *	  workers (run_threads.c); a run as data and its progress lines
  *	  (run_state.c); the ledger of runs (run_ledger.c); staged deploys
- *	  (run_stage.c).  The files of the run call each other in one
- *	  direction: run.c, run_stage.c, run_plan.c, run_step.c,
- *	  run_threads.c, run_ledger.c, run_state.c.
+ *	  (run_stage.c); the trim of delta logs after a run (run_trim.c).
+ *	  The files of the run call each other in one direction: run.c,
+ *	  run_stage.c, run_plan.c, run_step.c, run_threads.c, run_trim.c,
+ *	  run_ledger.c, run_state.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -186,6 +187,9 @@ extern RunStep *RunStepOfNode(Run *run, int node);
 
 /* run_stage.c */
 extern void StageHold(Run *run);
+
+/* run_trim.c */
+extern void RunTrimDeltas(Run *run);
 
 /* run_ledger.c */
 extern void LedgerInit(void);
