@@ -284,16 +284,22 @@ SELECT count(*) AS logs_left FROM pg_class
 
 -- the log is trimmed: rows every stored snapshot sees go once the run that
 -- built its readers has committed, by a worker of its own (waited for
--- here); the run itself trims nothing
+-- here), which truncates it when nothing holds it; the run itself trims
+-- nothing
+SELECT pg_relation_filenode('medallion_delta.d' || :sales) AS log_storage \gset
 SELECT model, status FROM medallion_run('mt_by_region mt_by_product') ORDER BY model;
 SELECT model, status FROM medallion_run('mt_by_region mt_by_product') ORDER BY model;
-SELECT mhelp.wait_until('SELECT count(*) = 0 FROM medallion_delta.d' || :sales) AS log_trimmed;
+SELECT mhelp.wait_trimmer();
+SELECT count(*) AS log_rows_left,
+       pg_relation_filenode('medallion_delta.d' || :sales) <> :log_storage AS log_truncated
+  FROM medallion_delta.d:sales;
 UPDATE mt.sales SET qty = qty WHERE id <= 10;
 BEGIN;
 SELECT model, status FROM medallion_run('mt_by_region mt_by_product') ORDER BY model;
 SELECT count(*) AS log_rows_in_run FROM medallion_delta.d:sales;
 COMMIT;
-SELECT mhelp.wait_until('SELECT count(*) = 0 FROM medallion_delta.d' || :sales) AS log_trimmed;
+SELECT mhelp.wait_trimmer();
+SELECT count(*) AS log_rows_left FROM medallion_delta.d:sales;
 
 -- the log goes with the last model that reads it; a dropped table leaves none behind
 SELECT medallion_create_model('mt_by_region',
@@ -311,8 +317,7 @@ SELECT 'mt.other'::regclass::oid AS other \gset
 SELECT to_regclass('medallion_delta.d' || :other) IS NOT NULL AS other_logged;
 DROP TABLE mt.other CASCADE;
 SELECT model, status FROM medallion_run('mt_by_region');
-SELECT mhelp.wait_until(format('SELECT NOT EXISTS (SELECT FROM pg_class WHERE relnamespace = %L::regnamespace AND relname = %L)',
-                               'medallion_delta', 'd' || :other)) AS other_dropped;
+SELECT mhelp.wait_trimmer();
 SELECT to_regclass('medallion_delta.d' || :other) IS NOT NULL AS other_logged;
 SELECT * FROM medallion_drop_model('mt_other');
 

@@ -2,7 +2,7 @@
 -- Settings and helpers of the regression tests of maintained table models
 -- (sql/maintain*.sql), included by each with \i, not echoed: mhelp.diff
 -- compares a model's published table with its query, mhelp.mask takes out
--- of a step's message what varies from run to run, mhelp.wait_until waits
+-- of a step's message what varies from run to run, mhelp.wait_trimmer waits
 -- for the trimmer of the delta logs.
 SET medallion.log_timing = off;
 SET client_min_messages = warning;
@@ -34,19 +34,22 @@ CREATE OR REPLACE FUNCTION mhelp.mask(message text) RETURNS text LANGUAGE sql IM
 	         '^(incremental: [0-9,]+) of [0-9,.M]+ rows', '\1 of T rows'),
 	         'est\. [0-9.]+ (ms|s|min)', 'est. E', 'g'), 'full [0-9.]+ (ms|s)\M', 'full F', 'g')
 $$;
--- the delta logs are trimmed after a run's commit, by a worker of its own:
--- wait until what a test expects of them is true (a query returning a
--- boolean), at most 30 s, and return it then
-CREATE OR REPLACE FUNCTION mhelp.wait_until(cond text) RETURNS boolean LANGUAGE plpgsql AS $$
+-- the delta logs are trimmed after a run's commit, by a worker of its own
+-- that each run building their readers starts: wait until it has been seen
+-- and is gone (or 1 s without one), reading nothing it would wait for
+CREATE OR REPLACE FUNCTION mhelp.wait_trimmer() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-	ok boolean;
+	seen boolean := false;
 BEGIN
 	FOR i IN 1..600 LOOP
-		EXECUTE cond INTO ok;
-		EXIT WHEN ok;
+		PERFORM pg_stat_clear_snapshot();
+		IF EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'medallion delta trimmer') THEN
+			seen := true;
+		ELSIF seen OR i > 20 THEN
+			EXIT;
+		END IF;
 		PERFORM pg_sleep(0.05);
 	END LOOP;
-	RETURN ok;
 END
 $$;
 GRANT USAGE ON SCHEMA mhelp TO PUBLIC;
