@@ -2,9 +2,10 @@
  *
  * changes_logs.c
  *	  The lifecycle of the delta logs of maintained table models (issue
- *	  31): each run drops the logs (and delta triggers) of the tables no
- *	  maintained model reads any more, and trims every other log of the
- *	  rows all the snapshots its models' builds stored already see.  The
+ *	  31): after each run (run_trim.c), the logs (and delta triggers) of
+ *	  the tables no maintained model reads any more are dropped, and every
+ *	  other log its models read is trimmed of the rows all the snapshots
+ *	  its models' builds stored already see.  The
  *	  logs are made when a maintained model is defined
  *	  (ChangesCaptureMaintained, changes_maintain.c); what they hold and
  *	  how they are written is changes_deltas.c.
