@@ -10,6 +10,7 @@
 
 #include "catalog.h"
 #include "nodes/parsenodes.h"
+#include "portability/instr_time.h"
 
 #include "analyze.h"
 
@@ -103,6 +104,7 @@ extern void ChangesMaintainCombine(ModelDef *model, Oid published, List *columns
 								   List *key_names, List *combine, const char *counted,
 								   List *patterns, double table_rows, int64 *deleted,
 								   int64 *updated, int64 *inserted);
+extern char *ChangesMaintainSpent(MaintainCost *cost, instr_time started);
 extern bool ChangesMaintainWeighAdded(ModelDef *model, int64 ndelta, int64 nolds, int64 ngroups,
 									  double input_rows, double table_rows, MaintainCost *cost);
 extern bool ChangesMaintainWeighEarly(ModelDef *model, MaintainPlan *plan, int64 n, int64 olds,

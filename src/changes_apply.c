@@ -628,6 +628,28 @@ ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key, double t
 }
 
 /*
+ * ChangesMaintainSpent
+ *		When cost's estimate is above the full build's but what is left of
+ *		it, less what the build has spent since started (the deltas copied,
+ *		the keys found: part of the estimate, no longer a cost of either
+ *		way), is not: a note for the step's message (", X of it spent"),
+ *		and the build goes on.  NULL when the full build is cheaper still.
+ */
+char *
+ChangesMaintainSpent(MaintainCost *cost, instr_time started)
+{
+	instr_time	spent;
+
+	if (!cost->weighed)
+		return NULL;
+	INSTR_TIME_SET_CURRENT(spent);
+	INSTR_TIME_SUBTRACT(spent, started);
+	if (cost->estimate_ms - INSTR_TIME_GET_MILLISEC(spent) > cost->full_ms)
+		return NULL;
+	return psprintf(", %s of it spent", ChangesFormatMs(INSTR_TIME_GET_MILLISEC(spent)));
+}
+
+/*
  * ChangesMaintainWeighAdded
  *		As ChangesMaintainWeigh, for the algebraic path: ndelta delta rows
  *		read (nolds of them old images), ngroups groups of a table of

@@ -774,8 +774,11 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	int64		nkeys = 0;
 	bool		algebraic;
 	char	   *estimate = "";
+	char	   *spent_note = NULL;
+	instr_time	started;
 	ListCell   *lc;
 
+	INSTR_TIME_SET_CURRENT(started);
 	/* the table whose rows are replaced: its columns still the query's */
 	published = BuildMaintainTarget(model, bound, &why);
 	if (!OidIsValid(published))
@@ -988,6 +991,8 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			ChangesMaintainWeighAdded(model, ndelta, ((ChangedTable *) linitial(changed))->olds, nkeys,
 									  input_rows(plan), table_rows, &cost) :
 			ChangesMaintainWeigh(model, nkeys, rows_per_key, table_rows, &cost);
+		if (!cheaper && (spent_note = ChangesMaintainSpent(&cost, started)) != NULL)
+			cheaper = true;
 		if (forced)
 			;
 		else if (!cheaper)
@@ -1005,8 +1010,8 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		else if (!cost.weighed && table_rows > 0 && nkeys > MAINTAIN_GUARD_SHARE * table_rows)
 			why = keys_why(plan, ndelta, changed_names(changed), nkeys, MAINTAIN_GUARD_SHARE, table_rows);
 		if (cost.estimate_ms >= 0)
-			estimate = psprintf(" (est. %s vs full %s%s)", ChangesFormatMs(cost.estimate_ms),
-								ChangesFormatMs(cost.full_ms),
+			estimate = psprintf(" (est. %s%s vs full %s%s)", ChangesFormatMs(cost.estimate_ms),
+								spent_note ? spent_note : "", ChangesFormatMs(cost.full_ms),
 								cost.weighed ? "" : ": too short to weigh");
 	}
 
