@@ -642,15 +642,17 @@ medallion_try_run_lock(PG_FUNCTION_ARGS)
 
 /*
  * CatalogLockTrim
- *		Take the lock of trimming the change log and the delta logs to the
- *		end of the transaction, waiting for it (wait) or only if nobody
- *		holds it; false when another run or trimmer does.
+ *		Take the lock of trimming the change log (deltas false) or the
+ *		delta logs (true) to the end of the transaction, waiting for it
+ *		(wait) or only if nobody holds it; false when another run or
+ *		trimmer does.  Two locks: a delta trimmer need not wait for a run
+ *		that trims the change log, and holds its lock to its commit.
  */
 bool
-CatalogLockTrim(bool wait)
+CatalogLockTrim(bool deltas, bool wait)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, 2, MEDALLION_LOCK_CATALOG);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, MEDALLION_LOCK_KEY, deltas ? 3 : 2, MEDALLION_LOCK_CATALOG);
 	return LockAcquire(&tag, ExclusiveLock, false, !wait) != LOCKACQUIRE_NOT_AVAIL;
 }

@@ -344,7 +344,7 @@ extern bool CatalogBool(HeapTuple tuple, TupleDesc desc, int col);
 
 extern void CatalogLockDefinitions(void);
 extern bool CatalogLockModel(const char *name, bool wait);
-extern bool CatalogLockTrim(bool wait);
+extern bool CatalogLockTrim(bool deltas, bool wait);
 
 /* catalog_tables.c */
 extern List *CatalogListLayers(void);

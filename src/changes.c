@@ -930,7 +930,7 @@ ChangesTrim(void)
 	CatalogSession session;
 	int			ret;
 
-	if (!CatalogLockTrim(false))
+	if (!CatalogLockTrim(false, false))
 		return;					/* another run trims */
 	CatalogEnter(&session);
 	ret = CatalogQuery("SELECT medallion.trim_changes()", 0, NULL, NULL, NULL, 0);

@@ -124,7 +124,7 @@ RunTrimDeltas(Run *run)
 	}
 	if (built == NIL || trim_after_commit(built))
 		return;
-	if (CatalogLockTrim(false)) /* or another run trims */
+	if (CatalogLockTrim(true, false)) /* or another run trims */
 		ChangesTrimDeltas(built, false);
 }
 
@@ -132,6 +132,7 @@ RunTrimDeltas(Run *run)
 #define TRIM_ATTEMPTS 3
 #define TRIM_RETRY_MS 200
 #define TRIM_LOCK_TIMEOUT "100ms"
+#define TRIM_TURN_TIMEOUT "10s"
 
 /*
  * trim_once
@@ -150,8 +151,13 @@ trim_once(List *built)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	PG_TRY();
 	{
-		/* the extension may have gone meanwhile; another trimmer waits its turn */
-		if (CatalogHasDeltas() && CatalogLockTrim(true))
+		/*
+		 * The extension may have gone meanwhile.  Another trimmer is waited
+		 * for, TRIM_TURN_TIMEOUT at most: trimmers that pile up behind a
+		 * slow one would hold background worker slots.
+		 */
+		SetConfigOption("lock_timeout", TRIM_TURN_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
+		if (CatalogHasDeltas() && CatalogLockTrim(true, true))
 		{
 			/*
 			 * Then whatever it waits for (a definition's locks on a model's
