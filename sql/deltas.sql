@@ -11,20 +11,9 @@
 SET client_min_messages = warning;
 -- the logs captured by hand here are read by no model: the delta trimmer
 -- of an earlier test's last run (it drops such logs) is waited for first
-DO $$
-DECLARE
-	seen boolean := false;
-BEGIN
-	FOR i IN 1..600 LOOP
-		PERFORM pg_stat_clear_snapshot();
-		IF EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'medallion delta trimmer') THEN
-			seen := true;
-		ELSIF seen OR i > 20 THEN
-			EXIT;
-		END IF;
-		PERFORM pg_sleep(0.05);
-	END LOOP;
-END $$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/helpers/maintained.sql
+SELECT mhelp.wait_trimmer();
 CREATE SCHEMA dx;
 CREATE TABLE dx.t (id int PRIMARY KEY, g text, v numeric, f float8, d date);
 INSERT INTO dx.t SELECT i, 'g' || i % 5, i * 1.5, i / 3.0, date '2024-01-01' + i FROM generate_series(1, 50) i;
