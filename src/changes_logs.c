@@ -213,6 +213,8 @@ truncate_log(Oid relid, Oid log, Datum readers)
 	all = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (all)
 		SqlUtility(psprintf("TRUNCATE ONLY %s", name));
+	else
+		UnlockRelationOid(log, AccessExclusiveLock);	/* writers wait for no DELETE */
 	return all;
 }
 
