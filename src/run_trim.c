@@ -148,13 +148,13 @@ trim_once(List *built)
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
 	PG_TRY();
 	{
 		/*
 		 * The extension may have gone meanwhile.  Another trimmer is waited
 		 * for, TRIM_TURN_TIMEOUT at most: trimmers that pile up behind a
-		 * slow one would hold background worker slots.
+		 * slow one would hold background worker slots.  No snapshot is
+		 * taken before: it would hold back VACUUM while this one waits.
 		 */
 		SetConfigOption("lock_timeout", TRIM_TURN_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
 		if (CatalogHasDeltas() && CatalogLockTrim(true, true))
@@ -165,9 +165,10 @@ trim_once(List *built)
 			 * pick the other session: a trim can wait for the next run.
 			 */
 			SetConfigOption("lock_timeout", TRIM_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
+			PushActiveSnapshot(GetTransactionSnapshot());
 			ChangesTrimDeltas(built, true);
+			PopActiveSnapshot();
 		}
-		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
 	PG_CATCH();
