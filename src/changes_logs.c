@@ -30,6 +30,8 @@
 #include "relation.h"
 #include "sqltext.h"
 
+static void drop_unneeded(List *logs, List *needed);
+
 /*
  * needed_logs
  *		The tables whose deltas some maintained model reads (OIDs), with,
@@ -125,13 +127,19 @@ ChangesDropUnneededDeltas(void)
 {
 	List	   *models;
 	List	   *logs = existing_logs();
-	List	   *needed;
-	ListCell   *lc;
-	CatalogSession session;
 
 	if (logs == NIL)
 		return;					/* nothing to drop: the models are not read */
-	needed = needed_logs(&models);
+	drop_unneeded(logs, needed_logs(&models));
+}
+
+/* ChangesDropUnneededDeltas, the logs there are and those needed known. */
+static void
+drop_unneeded(List *logs, List *needed)
+{
+	ListCell   *lc;
+	CatalogSession session;
+
 	CatalogEnter(&session);
 	foreach(lc, logs)
 	{
@@ -249,7 +257,7 @@ ChangesTrimDeltas(List *built, bool truncate)
 	{
 		if (!list_member_oid(needed, lfirst_oid(lc)))
 		{
-			ChangesDropUnneededDeltas();
+			drop_unneeded(logs, needed);
 			break;
 		}
 	}
