@@ -62,7 +62,8 @@ BY over the fact, a GROUP BY over inner joins on the dimensions' keys, an
 inner join carrying a unique key of the fact or of a dimension, such a
 join with LEFT JOINs after the inner ones, a SELECT DISTINCT, windows of
 one PARTITION BY that is an output column, windows over groups, a UNION
-ALL of GROUP BYs keyed by their first column), and
+ALL of GROUP BYs keyed by their first column, a GROUP BY or windows over
+LEFT JOINs keyed by their left side), and
 --small-batches (0.5) of the batches are one or two statements touching a
 few rows of one table (a delta under the cost guard's 20%, one table
 changed).  At the end it counts how the models were planned
@@ -545,10 +546,13 @@ class QueryMaker:
         windows over the groups of a GROUP BY, over the fact and inner
         joins; a UNION ALL of GROUP BYs keyed by their first column."""
         rng = self.rng
-        shape = rng.choices(["group1", "groupjoin", "spj", "spjleft", "distinct", "window", "groupwindow", "union"],
-                            weights=[40, 30, 30, 20, 15, 20, 10, 15])[0]
+        shape = rng.choices(["group1", "groupjoin", "spj", "spjleft", "distinct", "window", "groupwindow", "union",
+                             "groupleft"],
+                            weights=[40, 30, 30, 20, 15, 20, 10, 15, 20])[0]
         if shape == "union":
             return self.class_union()
+        if shape == "groupleft":
+            return self.class_group_left()
         q = Query({"spj": "spj", "spjleft": "spj", "distinct": "distinct", "window": "window"}.get(shape, "group"))
         dims = list(self.s.dims)
         rng.shuffle(dims)
@@ -632,6 +636,60 @@ class QueryMaker:
             q.items.append(rng.choice([(f"dense_rank() OVER (PARTITION BY {k} ORDER BY {o})", "bigint"),
                                        (f"sum(count(*)) OVER (PARTITION BY {k})", "numeric"),
                                        (f"count(*) OVER (PARTITION BY {k})", "bigint")]))
+        return q
+
+    def class_group_left(self):
+        """A GROUP BY (or windows of one PARTITION BY) over LEFT JOINs,
+        keyed by the left side: the fact LEFT JOINed to dimensions, or a
+        dimension LEFT JOINed to the fact (products with their lines),
+        perhaps on to another dimension; the first key read off the left
+        side, the others off any table (those of a right side are not
+        keys: analyze_maintain.c)."""
+        rng = self.rng
+        dims = list(self.s.dims)
+        rng.shuffle(dims)
+        window = rng.random() < 0.25
+        q = Query("window" if window else "group")
+        if rng.random() < 0.5:
+            for d in dims[:rng.choice([1, 1, 2])]:
+                on = f"f.k{int(d.name[1:])} = {d.alias}.k"
+                if rng.random() < 0.25:
+                    on += " AND " + self.pred([d.alias], depth=1)
+                q.joins.append(("LEFT JOIN", d.name, d.alias, on))
+            left = ["f"]
+        else:
+            d = dims.pop()
+            q.base = d.alias
+            on = f"f.k{int(d.name[1:])} = {d.alias}.k"
+            if rng.random() < 0.25:
+                on += " AND " + self.pred(["f"], depth=1)
+            q.joins.append(("LEFT JOIN", "f", "f", on))
+            if dims and rng.random() < 0.3:
+                d2 = dims[0]
+                q.joins.append(("LEFT JOIN", d2.name, d2.alias, f"f.k{int(d2.name[1:])} = {d2.alias}.k"))
+            left = [d.alias]
+        aliases = [q.base] + [j[2] for j in q.joins]
+        if rng.random() < 0.4:
+            q.where = self.pred(aliases)
+        if window:
+            p, t = self.expr(left, rng.choice(["int", "text", "date"]))
+            q.items.append((p, t))
+            for _ in range(rng.randint(0, 2)):
+                q.items.append(self.expr(aliases))
+            for _ in range(rng.randint(1, 2)):
+                q.items.append(self.window(aliases, p))
+            return q
+        nkeys = rng.choice([1, 2, 2, 3])
+        for n in range(nkeys):
+            e, t = self.expr(left if n == 0 else aliases)
+            if t == "float":      # a float key, only as it is stored
+                e, t = self.expr(left if n == 0 else aliases, "float", plain=True)
+            q.items.append((e, t))
+        q.nkeys = nkeys
+        for _ in range(rng.randint(1, 4)):
+            q.items.append(self.aggregate(aliases))
+        if rng.random() < 0.3:
+            q.having = self.having(aliases)
         return q
 
     def class_union(self):
@@ -1298,7 +1356,7 @@ class Round:
                     if how == "incremental":
                         kind = getattr(q, "kind", "downstream")
                         kind += "+window" if kind == "group" and " OVER (" in sql else \
-                            "+left" if kind == "spj" and "LEFT JOIN" in sql else \
+                            "+left" if kind in ("spj", "group", "window") and "LEFT JOIN" in sql else \
                             "+added" if " added to from " in message else "+in place" if " updated in place from " in message else ""
                         stats["inc_kind"][kind] = stats["inc_kind"].get(kind, 0) + 1
                     if how == "full":

@@ -3,7 +3,9 @@
 -- src/analyze_maintain.c, docs/incremental-maintenance.md): SELECT
 -- DISTINCT (keyed by the whole output row), window functions of one
 -- PARTITION BY (keyed by the partition), joins keyed by a driving table
--- with LEFT JOINs after it, UNION ALL of branches keyed alike.  Differential: after inserts, updates of keys
+-- with LEFT JOINs after it, GROUP BY and windows over LEFT JOINs (keyed
+-- by their left side), UNION ALL of branches keyed alike.  Differential:
+-- after inserts, updates of keys
 -- and values, deletes and NULL keys the published table equals the
 -- model's query (EXCEPT ALL both ways, mc.diffs); the step's message says
 -- what ran.  And the plan's reasons for what stays outside.
@@ -65,6 +67,23 @@ SELECT medallion_create_model('mc_inner_left',
       FROM mc.orders o JOIN mc.customers c ON c.id = o.customer_id
       LEFT JOIN mc.regions r ON r.id = c.region_id AND r.label <> 'south'
      WHERE o.status = 'ok'$$, layer => 'gold');
+-- GROUP BY and windows over LEFT JOINs, keyed by the left side's columns: customers with their
+-- orders (the ON filters them); by customer, status and region (keyed by the first two); ranks of each
+-- region's customers by their orders
+SELECT medallion_create_model('mc_left_group',
+  $$SELECT c.id, c.name, count(o.id) AS orders, sum(o.amount) AS amount, max(o.status) AS last_status
+      FROM mc.customers c LEFT JOIN mc.orders o ON o.customer_id = c.id AND o.status <> 'void'
+     GROUP BY c.id, c.name$$, layer => 'gold');
+SELECT medallion_create_model('mc_left_by_status',
+  $$SELECT o.customer_id, o.status, r.label, count(*) AS n, sum(o.amount) AS amount
+      FROM mc.orders o LEFT JOIN mc.customers c ON c.id = o.customer_id
+      LEFT JOIN mc.regions r ON r.id = c.region_id
+     GROUP BY o.customer_id, o.status, r.label HAVING count(*) > 1$$, layer => 'gold');
+SELECT medallion_create_model('mc_left_window',
+  $$SELECT c.id, c.region_id, o.id AS order_id,
+           rank() OVER (PARTITION BY c.region_id ORDER BY o.amount, o.id, c.id) AS r
+      FROM mc.customers c LEFT JOIN mc.orders o ON o.customer_id = c.id
+     WHERE o.status IS DISTINCT FROM 'void'$$, layer => 'gold');
 -- UNION ALL of branches keyed by the same output column: two GROUP BYs; a LEFT JOIN keyed by
 -- orders and a GROUP BY of regions
 SELECT medallion_create_model('mc_union',
@@ -73,16 +92,18 @@ SELECT medallion_create_model('mc_union',
 SELECT medallion_create_model('mc_union_keyed',
   $$SELECT o.id, c.name FROM mc.orders o LEFT JOIN mc.customers c ON c.id = o.customer_id
     UNION ALL SELECT r.id, max(r.label) FROM mc.regions r GROUP BY r.id$$, layer => 'gold');
-SELECT model, maintain FROM medallion_plan('mc_statuses mc_pairs mc_ranked mc_label_share mc_status_rank mc_left mc_left_where mc_inner_left mc_union mc_union_keyed')
+SELECT model, maintain FROM medallion_plan('mc_statuses mc_pairs mc_ranked mc_label_share mc_status_rank mc_left mc_left_where mc_inner_left mc_left_group mc_left_by_status mc_left_window mc_union mc_union_keyed')
  ORDER BY model;
 
 CREATE VIEW mc.diffs AS
   SELECT mhelp.diff('mc_statuses') AS statuses, mhelp.diff('mc_pairs') AS pairs, mhelp.diff('mc_ranked') AS ranked,
          mhelp.diff('mc_label_share') AS label_share, mhelp.diff('mc_status_rank') AS status_rank,
          mhelp.diff('mc_left') AS "left", mhelp.diff('mc_left_where') AS left_where,
-         mhelp.diff('mc_inner_left') AS inner_left, mhelp.diff('mc_union') AS "union",
+         mhelp.diff('mc_inner_left') AS inner_left, mhelp.diff('mc_left_group') AS left_group,
+         mhelp.diff('mc_left_by_status') AS left_by_status, mhelp.diff('mc_left_window') AS left_window,
+         mhelp.diff('mc_union') AS "union",
          mhelp.diff('mc_union_keyed') AS union_keyed;
-\set models 'mc_statuses mc_pairs mc_ranked mc_label_share mc_status_rank mc_left mc_left_where mc_inner_left mc_union mc_union_keyed'
+\set models 'mc_statuses mc_pairs mc_ranked mc_label_share mc_status_rank mc_left mc_left_where mc_inner_left mc_left_group mc_left_by_status mc_left_window mc_union mc_union_keyed'
 SELECT model, status FROM mc.run(:'models');
 SELECT * FROM mc.diffs;
 

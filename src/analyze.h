@@ -57,9 +57,10 @@ typedef enum MaintainKeyKind
 /*
  * A table model that can be maintained from its inputs' row deltas
  * (analyze_maintain.c): a GROUP BY, a SELECT DISTINCT or window functions
- * of one PARTITION BY over one table or inner joins (grouped: keyed by
- * output values), or inner joins, then LEFT JOINs, whose output carries a
- * unique key of one of its preserved tables, the driving table.
+ * of one PARTITION BY over one table or joins (grouped: keyed by output
+ * values, of the left side over LEFT JOINs), or inner joins, then LEFT
+ * JOINs, whose output carries a unique key of one of its preserved tables,
+ * the driving table.
  */
 typedef struct MaintainPlan
 {
@@ -71,6 +72,8 @@ typedef struct MaintainPlan
 								 * one table (InvalidOid over a join) */
 	List	   *keys;			/* char *: the output columns of the keys */
 	List	   *key_resnos;		/* int: their positions in the target list */
+	bool		left_keys;		/* grouped over LEFT JOINs: keys only those
+								 * read off the left side */
 	Query	   *query;			/* the query classified: the bound one, views flattened */
 	List	   *views;			/* OIDs of the views flattened (analyze_flatten.c) */
 	List	   *combine;		/* GROUP BY whose groups can be added to (the

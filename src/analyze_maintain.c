@@ -13,17 +13,18 @@
  * row can be computed from the row and the current state of the other
  * tables.  The classes this file accepts:
  *
- *   GROUP BY over one table, or over inner joins of tables: any
+ *   GROUP BY over one table, or over joins of tables (inner joins, and
+ *   LEFT JOINs: then keyed by the left side's grouping columns): any
  *   aggregates, WHERE and HAVING, every grouping expression an output
  *   column of a type whose equality operator is built in.  A change to
  *   one table maps to groups through the others (changes_maintain.c).
  *   The same holds of the two next classes, keyed by output values too.
  *
- *   SELECT DISTINCT over one table or inner joins, no grouping nor
- *   aggregate: the key is the whole output row, every column of a type
- *   whose equality is built in.
+ *   SELECT DISTINCT over one table or joins, no grouping nor aggregate:
+ *   the key is the whole output row, every column of a type whose
+ *   equality is built in.
  *
- *   Window functions over one table, inner joins, or a GROUP BY of them:
+ *   Window functions over one table, joins, or a GROUP BY of them:
  *   every window the same PARTITION BY, of output columns (no aggregate)
  *   whose equality is built in: the key is the partition, whose rows
  *   depend on its own input rows only.
@@ -45,9 +46,11 @@
  * All: nothing that is not immutable, no subquery, set operation other
  * than UNION ALL, DISTINCT ON, grouping sets, LIMIT, set-returning
  * function in the output, row locks or TABLESAMPLE, and no row-level
- * security on a table read.  A LEFT JOIN only in joins keyed by a
- * driving table: a group, a distinct row or a partition may take its key
- * from the NULL-extended side, which an old image does not give.
+ * security on a table read.  A group, a distinct row or a partition over
+ * LEFT JOINs is keyed by the key columns read off the left tables only
+ * (products LEFT JOINed to their order lines, grouped by product and
+ * category: the product): a column read off a right side may be
+ * NULL-extended, which no image of that side gives.
  *
  * Anything else is rebuilt whole; MaintainClassify says why, in words a
  * model's author can act on ("has windows with different PARTITION
@@ -622,8 +625,38 @@ output_keys(Query *query, JoinShape *shape, MaintainPlan *plan)
 		return NULL;
 	if (why != NULL)
 		return why;
+
+	/*
+	 * Over LEFT JOINs, the key is the key columns read off the tables that
+	 * are on no LEFT JOIN's right side.  A column read off a right side
+	 * (the category a product's LEFT JOIN finds) is NULL for a left row that
+	 * lost its last match, which no image of that side carries; the others
+	 * are the left rows' own, whatever they match.  Each output row still
+	 * belongs to one key, whose rows are those of its left rows (groups
+	 * that differ only by right-side columns are recomputed together), and
+	 * a change to a right side maps to the keys of the left rows its images
+	 * match (keys_query in changes_maintain.c).
+	 */
 	if (shape->nleft > 0)
-		return psprintf("uses a LEFT JOIN with %s (maintained only in joins keyed by a driving table)", what);
+	{
+		List	   *keys = NIL;
+		List	   *resnos = NIL;
+
+		foreach(lc, plan->key_resnos)
+		{
+			TargetEntry *tle = list_nth(query->targetList, lfirst_int(lc) - 1);
+
+			if (reads_nullable(query, flatten_join_alias_vars(query, (Node *) tle->expr), shape))
+				continue;
+			keys = lappend(keys, list_nth(plan->keys, foreach_current_index(lc)));
+			resnos = lappend_int(resnos, tle->resno);
+		}
+		if (keys == NIL)
+			return psprintf("uses a LEFT JOIN with %s whose every key reads the right side of a LEFT JOIN", what);
+		plan->left_keys = list_length(keys) < list_length(plan->keys);
+		plan->keys = keys;
+		plan->key_resnos = resnos;
+	}
 	plan->grouped = true;
 	/* over one table, its changes are the keys' own; over a join, none drives */
 	if (list_length(shape->rtindexes) == 1)
@@ -1005,6 +1038,12 @@ MaintainClassify(Query *query, MaintainPlan *plan)
 		table->outer_join = list_nth_int(shape.outer_joins, foreach_current_index(lc));
 		plan->tables = lappend(plan->tables, table);
 	}
-	plan->combine = combine_columns(query, plan);
+	/*
+	 * No algebraic path over a LEFT JOIN: a right side's new row replaces a
+	 * NULL-extended row, which the delta's own aggregates do not take out
+	 */
+	plan->count_column = -1;
+	if (shape.nleft == 0)
+		plan->combine = combine_columns(query, plan);
 	return NULL;
 }

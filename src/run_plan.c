@@ -366,8 +366,9 @@ plan_maintain(ModelDef *model)
 		if (OidIsValid(plan.driving))
 			return psprintf("incremental: the %s of %s its changes touch (%s %s)%s", unit,
 							SqlRelationName(plan.driving), by, SqlNameList(plan.keys), added);
-		return psprintf("incremental: the %s its tables' changes touch, through the join (%s %s)%s",
-						unit, by, SqlNameList(plan.keys), added);
+		return psprintf("incremental: the %s its tables' changes touch, through the join (%s %s%s)%s",
+						unit, by, plan.left_keys ? "columns of the left side of its LEFT JOINs: " : "",
+						SqlNameList(plan.keys), added);
 	}
 	return psprintf("incremental: the rows of the keys of %s its tables' changes touch (%s)",
 					SqlRelationName(plan.driving), SqlNameList(plan.keys));
