@@ -679,18 +679,24 @@ class QueryMaker:
             for _ in range(rng.randint(1, 2)):
                 q.items.append(self.window(aliases, p))
             return q
-        nkeys = rng.choice([1, 2, 2, 3])
+        self.group_by(q, rng.choice([1, 2, 2, 3]), aliases, first=left, having=0.3)
+        return q
+
+    def group_by(self, q, nkeys, aliases, first=None, having=0.35):
+        """The GROUP BY of q: nkeys keys (the first read off the tables of
+        first, when given), aggregates, at times a HAVING."""
+        rng = self.rng
         for n in range(nkeys):
-            e, t = self.expr(left if n == 0 else aliases)
+            over = first if first and n == 0 else aliases
+            e, t = self.expr(over)
             if t == "float":      # a float key, only as it is stored
-                e, t = self.expr(left if n == 0 else aliases, "float", plain=True)
+                e, t = self.expr(over, "float", plain=True)
             q.items.append((e, t))
         q.nkeys = nkeys
         for _ in range(rng.randint(1, 4)):
             q.items.append(self.aggregate(aliases))
-        if rng.random() < 0.3:
+        if rng.random() < having:
             q.having = self.having(aliases)
-        return q
 
     def class_union(self):
         """A UNION ALL of GROUP BYs keyed by their first column (of one type), each over a table of its own."""
@@ -743,17 +749,7 @@ class QueryMaker:
             for _ in range(rng.randint(1, 5)):
                 q.items.append(self.expr(aliases))
         elif kind == "group":
-            nkeys = rng.choice([0, 1, 1, 2, 2, 3])
-            for _ in range(nkeys):
-                e, t = self.expr(aliases)
-                if t == "float":      # a float key, only as it is stored
-                    e, t = self.expr(aliases, "float", plain=True)
-                q.items.append((e, t))
-            q.nkeys = nkeys
-            for _ in range(rng.randint(1, 4)):
-                q.items.append(self.aggregate(aliases))
-            if rng.random() < 0.35:
-                q.having = self.having(aliases)
+            self.group_by(q, rng.choice([0, 1, 1, 2, 2, 3]), aliases)
         else:
             for _ in range(rng.randint(1, 3)):
                 q.items.append(self.expr(aliases))

@@ -93,7 +93,8 @@ class Generation(unittest.TestCase):
 
     def test_class_queries_of_every_class(self):
         # LEFT JOINs after the inner ones (an inner join on the fact above them) with the fact's key out, DISTINCT, windows of one PARTITION BY that
-        # is an output column, windows over groups, UNION ALL of GROUP BYs keyed alike over tables of their own
+        # is an output column, windows over groups, UNION ALL of GROUP BYs keyed alike over tables of their own, GROUP BY
+        # or windows over LEFT JOINs keyed by their left side
         seen = set()
         for seed in range(40):
             r = dm.Round(args(), seed)
@@ -111,10 +112,17 @@ class Generation(unittest.TestCase):
                     if above:
                         self.assertTrue(q.joins[-1][3].startswith('f.k'), sql)
                         seen.add('inner above left')
-                if 'LEFT JOIN' in kinds:
-                    self.assertEqual(q.kind, 'spj', sql)
+                if 'LEFT JOIN' in kinds and q.kind == 'spj':
                     self.assertIn('f.rid', [e for e, _ in q.items], sql)
                     seen.add('spjleft')
+                elif 'LEFT JOIN' in kinds:
+                    # a GROUP BY or windows over LEFT JOINs: the first key (the
+                    # partition) read off the left side, the table in FROM
+                    self.assertIn(q.kind, ('group', 'window'), sql)
+                    self.assertEqual(kinds, ['LEFT JOIN'] * len(kinds), sql)
+                    self.assertIn(q.base + '.', q.items[0][0], sql)
+                    self.assertTrue(q.kind == 'window' or q.nkeys >= 1, sql)
+                    seen.add('groupleft')
                 if q.kind == 'window':
                     parts = {m.group(1) for m in re.finditer(r'OVER \(PARTITION BY (.*?)( ORDER BY .*?)?\) AS', sql)}
                     self.assertEqual(len(parts), 1, sql)
@@ -128,7 +136,8 @@ class Generation(unittest.TestCase):
                     self.assertEqual(len({b.base for b in q.branches}), len(q.branches), sql)
                     self.assertTrue(all(b.kind == 'group' and b.nkeys == 1 for b in q.branches), sql)
                     seen.add('union')
-        self.assertEqual(seen, {'spjleft', 'inner above left', 'window', 'groupwindow', 'distinct', 'union'})
+        self.assertEqual(seen, {'spjleft', 'inner above left', 'window', 'groupwindow', 'distinct', 'union',
+                                'groupleft'})
 
     def test_small_batches_touch_one_table(self):
         small = 0
