@@ -774,7 +774,10 @@ class Step:
       carry     begun before this batch's run and committed after the next
                 batch's run (carry2pc: prepared, then committed likewise): a
                 writer that two runs go by; it inserts rows with negative
-                ids, which no other statement touches"""
+                ids, which no other statement touches
+      inrun     the transaction the run and the check run in: its
+                statements before the run, those of `inner` after the
+                check, then COMMIT"""
 
     def __init__(self, mode, stmts, inner=None, abort=False):
         self.mode, self.stmts, self.inner, self.abort = mode, stmts, inner or [], abort
@@ -943,7 +946,10 @@ class DmlMaker:
             for _ in range(rng.randint(1, 2)):
                 st = self.statement(allow_truncate=False, small=True)
                 stmts += st if isinstance(st, list) else [st]
-            return [Step(rng.choice(["auto", "tx", "2pc"] if twophase else ["auto", "tx"]), stmts)]
+            mode = rng.choice(["auto", "tx", "inrun"] + (["2pc"] if twophase else []))
+            # in the run's transaction: at times a small change after the run too
+            later = [self.statement(allow_truncate=False, small=True)] if mode == "inrun" and rng.random() < 0.5 else []
+            return [Step(mode, stmts, [x for st in later for x in (st if isinstance(st, list) else [st])])]
         # while a transaction is carried over from the last batch, no
         # TRUNCATE: it would wait for that transaction, which waits for us
         carried, self.carrying = self.carrying, False
@@ -967,6 +973,12 @@ class DmlMaker:
                      for t in (self.table() for _ in range(rng.randint(1, 2)))]
             steps.append(Step("carry2pc" if twophase and rng.random() < 0.5 else "carry", stmts))
             self.carrying = True
+        # the run inside a writer's transaction, which writes after it too
+        # (only beside writers of rows with negative ids, and no TRUNCATE
+        # then: it would wait for the others, which wait for the run)
+        if not any(s.mode in ("open", "prepared") for s in steps) and rng.random() < 0.15:
+            steps.append(Step("inrun", self.stmts(rng.randint(1, 3), allow_truncate=not carried and not self.carrying),
+                              self.stmts(rng.randint(0, 2), allow_truncate=False)))
         return steps
 
 
@@ -998,6 +1010,9 @@ def batch_sql(steps):
         elif s.mode == "carry2pc":
             lines = ["-- in a fourth session, prepared before this run:"] + lines + \
                     ["PREPARE TRANSACTION 'c';", "-- (run, check, next batch, run, check) COMMIT PREPARED 'c';"]
+        elif s.mode == "inrun":
+            lines = ["-- in the run's session, its transaction:"] + lines + \
+                    ["-- (run, check)"] + [x + ";" for x in s.inner] + ["COMMIT;"]
         out += lines
     return "\n".join(out)
 
@@ -1149,7 +1164,9 @@ class Db:
             c.execute("BEGIN")
             for stmt in s.stmts:
                 self._guarded(c, stmt)
-            if s.mode == "rollback":
+            if s.mode == "inrun":
+                after.append((c, (s.inner, "COMMIT"), False))
+            elif s.mode == "rollback":
                 c.execute("SAVEPOINT sp")
                 try:
                     for stmt in s.inner:
@@ -1177,7 +1194,12 @@ class Db:
     def finish(self, after):
         """After a batch's run and check: end its transactions, and those carried over from the batch before."""
         for c, sql, carry in after:
-            if not carry:
+            if not carry and isinstance(sql, tuple):
+                # statements after the run, in its transaction, then its end
+                for stmt in sql[0]:
+                    self._guarded(c, stmt)
+                c.execute(sql[1])
+            elif not carry:
                 c.execute(sql)
         for c, sql in self.carried:
             c.execute(sql)

@@ -64,6 +64,7 @@ extern char *ChangesDeltaSql(Oid relid, const char *previous);
 extern int64 ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid reader,
 							  int64 *olds, const char **why);
 extern int64 ChangesDeltaCount(Oid relid, const char *since, int64 limit, int64 *olds);
+extern bool ChangesDeltasLoggedHere(void);
 
 /* changes_algebraic.c */
 extern char *ChangesDeltaCopyColumns(Oid relid, List *columns);
@@ -83,6 +84,7 @@ extern struct Candidate *ChangesMaintainCandidate(ModelDef *model, AnalyzedModel
 												   List *redirect_from, List *redirect_to,
 												   bool change_aware);
 extern char *ChangesMaintainState(struct Candidate *cand);
+extern char *ChangesMaintainRecordState(char *deltas);
 extern void ChangesDropUnneededDeltas(void);
 extern void ChangesTrimDeltas(List *built, bool truncate);
 

@@ -97,6 +97,13 @@
 #define DELTA_COUNT_EXACT_BLOCKS	512
 #define DELTA_COUNT_STRIDE			8
 
+/*
+ * The top-level transaction that last logged a delta in this backend: a
+ * run in it applies its own writes, and leaves them unseen in the snapshot
+ * it stores (ChangesMaintainRecordState).
+ */
+static TransactionId deltas_logged_by = InvalidTransactionId;
+
 /* The name of relid's delta log (in MEDALLION_DELTA_SCHEMA). */
 static char *
 delta_log_name(Oid relid)
@@ -675,7 +682,20 @@ medallion_track_deltas(PG_FUNCTION_ARGS)
 	 * when it can lock it, so never under a writer whose rows it cannot see.
 	 */
 	table_close(log, NoLock);
+	deltas_logged_by = GetTopTransactionIdIfAny();
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * Has this backend's transaction logged deltas (of any table) so far,
+ * rolled back to a savepoint or not?
+ */
+bool
+ChangesDeltasLoggedHere(void)
+{
+	TransactionId top = GetTopTransactionIdIfAny();
+
+	return TransactionIdIsValid(top) && TransactionIdEquals(top, deltas_logged_by);
 }
 
 PG_FUNCTION_INFO_V1(medallion_capture_deltas);

@@ -334,6 +334,30 @@ views_redefined(MaintainPlan *plan, const char *deltas)
 }
 
 /*
+ * What a build records of its capture state when its transaction logged
+ * deltas before the build was recorded: the snapshot it stores counts its
+ * own transaction as unseen (read_without_own in changes.c: what the
+ * transaction writes after the build is new), so the next build reads all
+ * of that transaction's log rows, those this build applied too.  Their
+ * keys recomputed again come out exact; their aggregates added again would
+ * count them twice.  So the next build takes no algebraic path.
+ */
+#define DELTAS_REREAD_MARK	" | reread"
+
+/*
+ * ChangesMaintainRecordState
+ *		The capture state deltas, as a build of this transaction records it
+ *		(see DELTAS_REREAD_MARK).
+ */
+char *
+ChangesMaintainRecordState(char *deltas)
+{
+	if (deltas != NULL && ChangesDeltasLoggedHere())
+		return psprintf("%s%s", deltas, DELTAS_REREAD_MARK);
+	return deltas;
+}
+
+/*
  * ChangesMaintainState
  *		The state of the delta capture of the tables a maintained model
  *		reads, by the plan its candidate cand was made with (its build starts
@@ -1126,6 +1150,14 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 	}
 	if (!stored_state(model, &snapshot, &deltas) || snapshot == NULL)
 		return rebuild_whole(model, "no build of this version to start from", true);
+	/* the last build applied some of the rows read again: no adding them again */
+	if (deltas != NULL && strlen(deltas) > strlen(DELTAS_REREAD_MARK) &&
+		strcmp(deltas + strlen(deltas) - strlen(DELTAS_REREAD_MARK), DELTAS_REREAD_MARK) == 0)
+	{
+		deltas[strlen(deltas) - strlen(DELTAS_REREAD_MARK)] = '\0';
+		plan->combine = NIL;
+		plan->subtract = false;
+	}
 	now = tables_state(plan);
 	if (now == NULL)
 		return rebuild_whole(model, "the deltas of its tables are not captured", false);

@@ -357,7 +357,7 @@ build_model(Run *run, RunStep *step)
 		{
 			MemoryContext old = MemoryContextSwitchTo(run->context);
 
-			check->deltas = pstrdup(build.candidate->deltas);
+			check->deltas = pstrdup(ChangesMaintainRecordState(build.candidate->deltas));
 			MemoryContextSwitchTo(old);
 		}
 	}
