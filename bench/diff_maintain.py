@@ -20,7 +20,8 @@ its query.  This program checks exactly that, on random inputs:
      INSERT ... ON CONFLICT, MERGE, two-phase commits, rolled-back
      subtransactions; some of it in a transaction left open across the run,
      or prepared before the run and committed or rolled back after it, or
-     carried across two runs), a change-aware medallion_run, and each model
+     carried across two runs, or the run's own transaction, which writes
+     before the run and after it), a change-aware medallion_run, and each model
      compared with its query as a multiset.
 
 One case is one model compared after one batch.  A model reported

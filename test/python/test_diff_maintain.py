@@ -159,7 +159,7 @@ class Generation(unittest.TestCase):
         for what in ('INSERT INTO', 'ON CONFLICT', 'DO NOTHING', 'MERGE INTO', 'TRUNCATE src.', 'UPDATE src.',
                      'DELETE FROM src.', 'PREPARE TRANSACTION', 'ROLLBACK TO SAVEPOINT', 'left open across the run',
                      'prepared before the run', 'IN (SELECT', 'open across this run and the next',
-                     'prepared before this run'):
+                     'prepared before this run', "in the run's session, its transaction"):
             self.assertIn(what, text)
 
     def test_no_two_phase_commit_when_it_is_off(self):
