@@ -7,7 +7,8 @@
  *	  other log its models read is trimmed of the rows all the snapshots
  *	  its models' builds stored already see.  The
  *	  logs are made when a maintained model is defined
- *	  (ChangesCaptureMaintained, changes_maintain.c); what they hold and
+ *	  (ChangesCaptureMaintained, here; which tables can be captured:
+ *	  ChangesMaintainUncaptured, changes_maintain.c); what they hold and
  *	  how they are written is changes_deltas.c.
  *
  *-------------------------------------------------------------------------
@@ -31,6 +32,87 @@
 #include "sqltext.h"
 
 static void drop_unneeded(List *logs, List *needed);
+
+/*
+ * ChangesCaptureMaintained
+ *		When model (just defined, its inputs tracked) can be maintained,
+ *		capture the deltas of the table it reads: only when its owner
+ *		tracks it (ChangesTrackInputs tracked the tables the owner owns).
+ *		maintain => 'incremental' fails when it cannot be maintained.
+ */
+void
+ChangesCaptureMaintained(ModelDef *model, Query *query)
+{
+	MaintainPlan plan;
+	const char *why = ChangesMaintainPlan(model, query, &plan);
+	CatalogSession session;
+	ListCell   *lc;
+
+	if (why == NULL)
+		why = ChangesMaintainUncaptured(&plan, false);
+	if (why != NULL)
+	{
+		if (model->maintain == MAINTAIN_INCREMENTAL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("model \"%s\" cannot be maintained incrementally", model->name),
+					 errdetail("Its query %s.", why),
+					 errhint("Define it with maintain => 'auto' to rebuild it whole, or write its query in a maintained class (docs/incremental-maintenance.md).")));
+		return;
+	}
+	CatalogEnter(&session);
+	foreach(lc, plan.tables)
+	{
+		MaintainTable *table = lfirst(lc);
+
+		ChangesCaptureDeltas(table->relid, table->columns);
+	}
+	CatalogLeave(&session);
+}
+
+/*
+ * ChangesCaptureReaders
+ *		When model, just defined, is a view or ephemeral model, capture the
+ *		deltas of the tables each maintained model reading it (through
+ *		views, maintain not 'full') now reads under it, as defining that
+ *		model would: a view redefined may read other tables or columns.
+ *		Those it cannot capture (not tracked) leave the reader rebuilt
+ *		whole, and saying why.
+ */
+void
+ChangesCaptureReaders(ModelDef *model)
+{
+	Oid			relid;
+	CatalogSession session;
+	ListCell   *lc;
+
+	if (model->kind != MAT_VIEW && model->kind != MAT_EPHEMERAL)
+		return;
+	relid = model->kind == MAT_VIEW ? RelPublished(model) : RelBinding(model->name);
+	if (!OidIsValid(relid))
+		return;
+	foreach(lc, CatalogListModels())
+	{
+		ModelDef   *reader = lfirst(lc);
+		MaintainPlan plan;
+		ListCell   *lt;
+
+		if (reader->kind != MAT_TABLE || reader->maintain == MAINTAIN_FULL ||
+			!OidIsValid(RelBinding(reader->name)))
+			continue;
+		if (ChangesMaintainPlan(reader, BindLoad(reader)->query, &plan) != NULL ||
+			!list_member_oid(plan.views, relid) || ChangesMaintainUncaptured(&plan, false) != NULL)
+			continue;
+		CatalogEnter(&session);
+		foreach(lt, plan.tables)
+		{
+			MaintainTable *table = lfirst(lt);
+
+			ChangesCaptureDeltas(table->relid, table->columns);
+		}
+		CatalogLeave(&session);
+	}
+}
 
 /*
  * needed_logs
