@@ -1357,6 +1357,14 @@ class Round:
                     for m, v in db.run(self.threads).items():
                         if result.get(m, ("missing",))[0] not in ("success", "up_to_date"):
                             result[m] = v
+                    # in the writer's transaction, a run reads its rows again
+                    # (they stay unseen until it commits) and refuses again:
+                    # what that skipped is rebuilt with full_refresh too
+                    again = [m for m, (st, msg) in result.items() if st not in ("success", "up_to_date")
+                             and ("cannot be maintained incrementally now" in (msg or "") and m in refused or
+                                  st == "skipped" and any(f"upstream model {r} failed" in (msg or "") for r in refused))]
+                    if again:
+                        result.update(db.rebuild(again))
                 stats["batches"] += 1
                 for name, layer, q, sql, cols, prelude in models:
                     status, message = result.get(name, ("missing", ""))
