@@ -53,7 +53,7 @@ COMMENT ON COLUMN medallion.build_state.version IS 'The model version built';
 COMMENT ON COLUMN medallion.build_state.snapshot IS 'A snapshot the build''s reads saw at least: a change by a transaction it does not see is new';
 COMMENT ON COLUMN medallion.build_state.inputs IS 'Each input with what no trigger reports: storage (relfilenode), partitions, view rules, upstream builds, a keyed digest of a foreign table''s probe';
 COMMENT ON COLUMN medallion.build_state.built_at IS 'When it was built';
-COMMENT ON COLUMN medallion.build_state.deltas IS 'A maintained table model: the state of the delta capture of the table it reads (log, storage, triggers) when it was built; its next build starts from the delta since snapshot only when the state is the same (NULL: rebuilt whole)';
+COMMENT ON COLUMN medallion.build_state.deltas IS 'A maintained table model: the state of the delta capture of the table it reads (log, storage, triggers) when it was built; its next build starts from the delta since snapshot only when the state is the same (NULL: rebuilt whole); ending in " | reread" when the build''s transaction had written its tables, so that the next build, which reads those rows again, recomputes their keys and adds nothing twice';
 COMMENT ON COLUMN medallion.build_state.changed IS 'An input change found since the build, kept here when the change log rows showing it were trimmed (NULL: none noted)';
 GRANT SELECT ON medallion.build_state TO medallion_admin;
 
