@@ -33,6 +33,23 @@
 
 static void drop_unneeded(List *logs, List *needed);
 
+/* Capture the deltas of every table of plan, the columns it reads, as the extension owner. */
+static void
+capture_plan(MaintainPlan *plan)
+{
+	CatalogSession session;
+	ListCell   *lc;
+
+	CatalogEnter(&session);
+	foreach(lc, plan->tables)
+	{
+		MaintainTable *table = lfirst(lc);
+
+		ChangesCaptureDeltas(table->relid, table->columns);
+	}
+	CatalogLeave(&session);
+}
+
 /*
  * ChangesCaptureMaintained
  *		When model (just defined, its inputs tracked) can be maintained,
@@ -45,8 +62,6 @@ ChangesCaptureMaintained(ModelDef *model, Query *query)
 {
 	MaintainPlan plan;
 	const char *why = ChangesMaintainPlan(model, query, &plan);
-	CatalogSession session;
-	ListCell   *lc;
 
 	if (why == NULL)
 		why = ChangesMaintainUncaptured(&plan, false);
@@ -60,14 +75,7 @@ ChangesCaptureMaintained(ModelDef *model, Query *query)
 					 errhint("Define it with maintain => 'auto' to rebuild it whole, or write its query in a maintained class (docs/incremental-maintenance.md).")));
 		return;
 	}
-	CatalogEnter(&session);
-	foreach(lc, plan.tables)
-	{
-		MaintainTable *table = lfirst(lc);
-
-		ChangesCaptureDeltas(table->relid, table->columns);
-	}
-	CatalogLeave(&session);
+	capture_plan(&plan);
 }
 
 /*
@@ -83,7 +91,6 @@ void
 ChangesCaptureReaders(ModelDef *model)
 {
 	Oid			relid;
-	CatalogSession session;
 	ListCell   *lc;
 
 	if (model->kind != MAT_VIEW && model->kind != MAT_EPHEMERAL)
@@ -95,7 +102,6 @@ ChangesCaptureReaders(ModelDef *model)
 	{
 		ModelDef   *reader = lfirst(lc);
 		MaintainPlan plan;
-		ListCell   *lt;
 
 		if (reader->kind != MAT_TABLE || reader->maintain == MAINTAIN_FULL ||
 			!OidIsValid(RelBinding(reader->name)))
@@ -103,14 +109,7 @@ ChangesCaptureReaders(ModelDef *model)
 		if (ChangesMaintainPlan(reader, BindLoad(reader)->query, &plan) != NULL ||
 			!list_member_oid(plan.views, relid) || ChangesMaintainUncaptured(&plan, false) != NULL)
 			continue;
-		CatalogEnter(&session);
-		foreach(lt, plan.tables)
-		{
-			MaintainTable *table = lfirst(lt);
-
-			ChangesCaptureDeltas(table->relid, table->columns);
-		}
-		CatalogLeave(&session);
+		capture_plan(&plan);
 	}
 }
 
