@@ -1307,18 +1307,24 @@ class Round:
                         print(f"  refused: {sql}\n    {e}")
                     continue
                 models.append((name, "silver", q, sql, cols, view if "bronze.fv" in sql else []))
-            # models over models, in gold
-            silver = list(models)
-            for n in range(self.rng.choice([0, 1, 2]) if silver else 0):
-                up = self.rng.choice(silver)
-                t = f"silver.{up[0]}"
+            # models over models, in gold: maintained from the deltas of
+            # the table they read when it is maintained in place, rebuilt
+            # whole when it is; a gold model may read another
+            upstream = list(models)
+            for n in range(self.rng.choice([0, 1, 2, 3]) if upstream else 0):
+                up = self.rng.choice(upstream)
+                t = f"{up[1]}.{up[0]}"
                 sql = self.rng.choice([f"SELECT c1, count(*) AS c2 FROM {t} GROUP BY c1",
                                        f"SELECT count(*) AS c1, count(DISTINCT c1) AS c2 FROM {t}",
                                        f"SELECT * FROM {t} WHERE c1 IS NOT NULL",
-                                       f"SELECT c1, count(*) OVER (PARTITION BY c1) AS c2 FROM {t}"])
-                cols = db.create_model(f"g{n + 1:02d}", sql, "gold", maintain=db.maintain_for(f"g{n + 1:02d}", self.seed))
-                models.append((f"g{n + 1:02d}", "gold", Downstream(sql), sql, cols,
-                               up[5] + [(up[0], up[3], "silver", "table")]))
+                                       f"SELECT c1, count(*) OVER (PARTITION BY c1) AS c2 FROM {t}",
+                                       f"SELECT DISTINCT c1 FROM {t}",
+                                       f"SELECT c1, count(*) AS c2 FROM {t} GROUP BY c1 HAVING count(*) > 1"])
+                name = f"g{n + 1:02d}"
+                cols = db.create_model(name, sql, "gold", maintain=db.maintain_for(name, self.seed))
+                models.append((name, "gold", Downstream(sql), sql, cols,
+                               up[5] + [(up[0], up[3], up[1], "table")]))
+                upstream.append(models[-1])
             stats["models"] += len(models)
             for name, *_ in models:
                 plan = db.c.execute("SELECT maintain FROM medallion_plan(%s) WHERE model = %s", (name, name)).fetchone()

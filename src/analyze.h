@@ -72,6 +72,7 @@ typedef struct MaintainPlan
 								 * one table (InvalidOid over a join) */
 	List	   *keys;			/* char *: the output columns of the keys */
 	List	   *key_resnos;		/* int: their positions in the target list */
+	Oid			owner;			/* the model's owner (ChangesMaintainPlan) */
 	bool		left_keys;		/* grouped over LEFT JOINs: keys only those
 								 * read off the left side */
 	Query	   *query;			/* the query classified: the bound one, views flattened */

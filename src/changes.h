@@ -59,7 +59,7 @@ extern const char *ChangesDeltaColumnsWhy(Oid relid, List *columns);
 extern const char *ChangesDeltaUncaptured(Oid relid, List *columns);
 extern void ChangesCaptureDeltas(Oid relid, List *columns);
 extern void ChangesDropDeltaLog(Oid relid);
-extern char *ChangesDeltaState(Oid relid);
+extern char *ChangesDeltaState(Oid relid, Oid storage);
 extern char *ChangesDeltaSql(Oid relid, const char *previous);
 extern int64 ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid reader,
 							  int64 *olds, const char **why);
@@ -76,14 +76,14 @@ extern void ChangesAlgebraicSums(ModelDef *model, AnalyzedModel *bound, Maintain
 /* changes_maintain.c */
 struct Candidate;
 extern const char *ChangesMaintainPlan(ModelDef *model, Query *query, MaintainPlan *plan);
-extern const char *ChangesMaintainReadsModel(Oid relid);
+extern const char *ChangesMaintainReadsModel(Oid relid, Oid owner, bool *is_model);
 extern const char *ChangesMaintainUncaptured(MaintainPlan *plan, bool logs);
 extern void ChangesCaptureMaintained(ModelDef *model, Query *query);
 extern void ChangesCaptureReaders(ModelDef *model);
 extern struct Candidate *ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound,
 												   List *redirect_from, List *redirect_to,
 												   bool change_aware);
-extern char *ChangesMaintainState(struct Candidate *cand);
+extern char *ChangesMaintainState(struct Candidate *cand, List *redirect_from, List *redirect_to);
 extern char *ChangesMaintainRecordState(char *deltas);
 extern void ChangesDropUnneededDeltas(void);
 extern void ChangesTrimDeltas(List *built, bool truncate);

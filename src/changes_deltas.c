@@ -325,7 +325,7 @@ ChangesCaptureDeltas(Oid relid, List *columns)
 	}
 	/* captured already, every column: nothing to make (no DDL, no lock) */
 	if (OidIsValid(log) && list_length(want) == list_length(log_columns(log)) &&
-		ChangesDeltaState(relid) != NULL)
+		ChangesDeltaState(relid, InvalidOid) != NULL)
 		return;
 	if (OidIsValid(log) && list_length(want) != list_length(log_columns(log)))
 	{
@@ -386,6 +386,20 @@ ChangesCaptureDeltas(Oid relid, List *columns)
 	}
 }
 
+/* The relfilenode of relid, InvalidOid when it is gone. */
+static Oid
+filenode_of(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			filenode;
+
+	if (!HeapTupleIsValid(tup))
+		return InvalidOid;
+	filenode = ((Form_pg_class) GETSTRUCT(tup))->relfilenode;
+	ReleaseSysCache(tup);
+	return filenode;
+}
+
 /*
  * ChangesDeltaState
  *		The state of delta capture of relid, as text: its log and the
@@ -396,9 +410,15 @@ ChangesCaptureDeltas(Oid relid, List *columns)
  *		and types the log has (no captured column renamed, dropped or of
  *		another type).  NULL when relid
  *		is not captured as it must be.
+ *
+ *		storage: when valid, the relation whose storage relid will have
+ *		once it is swapped in (a model's candidate, built by this run, read
+ *		by a model whose state is recorded before the publish): its
+ *		relfilenode is given for relid's.  The candidate's writes are not
+ *		logged; its rows are what the reader read.
  */
 char *
-ChangesDeltaState(Oid relid)
+ChangesDeltaState(Oid relid, Oid storage)
 {
 	Oid			log = ChangesDeltaLog(relid);
 	Oid			function = CatalogFunctionOid("track_deltas");
@@ -425,7 +445,8 @@ ChangesDeltaState(Oid relid)
 
 		if (!HeapTupleIsValid(classtup))
 			continue;
-		appendStringInfo(&state, ";%u:%u", r, ((Form_pg_class) GETSTRUCT(classtup))->relfilenode);
+		appendStringInfo(&state, ";%u:%u", r, r == relid && OidIsValid(storage) ?
+						 filenode_of(storage) : ((Form_pg_class) GETSTRUCT(classtup))->relfilenode);
 		ReleaseSysCache(classtup);
 		/* where each captured column is now: a rename, a drop or a new type shows */
 		foreach(lcol, columns)
@@ -746,7 +767,7 @@ PG_FUNCTION_INFO_V1(medallion_delta_state);
 Datum
 medallion_delta_state(PG_FUNCTION_ARGS)
 {
-	char	   *state = ChangesDeltaState(PG_GETARG_OID(0));
+	char	   *state = ChangesDeltaState(PG_GETARG_OID(0), InvalidOid);
 
 	if (state == NULL)
 		PG_RETURN_NULL();

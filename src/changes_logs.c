@@ -78,14 +78,30 @@ ChangesCaptureMaintained(ModelDef *model, Query *query)
 	capture_plan(&plan);
 }
 
+/* Does plan read the table relid? */
+static bool
+reads_table(MaintainPlan *plan, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->tables)
+	{
+		if (((MaintainTable *) lfirst(lc))->relid == relid)
+			return true;
+	}
+	return false;
+}
+
 /*
  * ChangesCaptureReaders
  *		When model, just defined, is a view or ephemeral model, capture the
  *		deltas of the tables each maintained model reading it (through
  *		views, maintain not 'full') now reads under it, as defining that
  *		model would: a view redefined may read other tables or columns.
- *		Those it cannot capture (not tracked) leave the reader rebuilt
- *		whole, and saying why.
+ *		When it is a table model, capture its table for the maintained
+ *		models reading it (their columns, again: it may have been defined
+ *		after them, or anew).  Those it cannot capture leave the reader
+ *		rebuilt whole, and saying why.
  */
 void
 ChangesCaptureReaders(ModelDef *model)
@@ -93,9 +109,9 @@ ChangesCaptureReaders(ModelDef *model)
 	Oid			relid;
 	ListCell   *lc;
 
-	if (model->kind != MAT_VIEW && model->kind != MAT_EPHEMERAL)
+	if (model->kind != MAT_VIEW && model->kind != MAT_EPHEMERAL && model->kind != MAT_TABLE)
 		return;
-	relid = model->kind == MAT_VIEW ? RelPublished(model) : RelBinding(model->name);
+	relid = model->kind == MAT_EPHEMERAL ? RelBinding(model->name) : RelPublished(model);
 	if (!OidIsValid(relid))
 		return;
 	foreach(lc, CatalogListModels())
@@ -107,7 +123,8 @@ ChangesCaptureReaders(ModelDef *model)
 			!OidIsValid(RelBinding(reader->name)))
 			continue;
 		if (ChangesMaintainPlan(reader, BindLoad(reader)->query, &plan) != NULL ||
-			!list_member_oid(plan.views, relid) || ChangesMaintainUncaptured(&plan, false) != NULL)
+			!(list_member_oid(plan.views, relid) || reads_table(&plan, relid)) ||
+			ChangesMaintainUncaptured(&plan, false) != NULL)
 			continue;
 		capture_plan(&plan);
 	}

@@ -82,6 +82,7 @@
 #include "changes.h"
 #include "medallion.h"
 #include "relation.h"
+#include "scale.h"
 #include "scope.h"
 #include "sqltext.h"
 #include "subxact.h"
@@ -133,17 +134,27 @@ ChangesMaintainPlan(ModelDef *model, Query *query, MaintainPlan *plan)
 	why = MaintainClassify(flat, plan);
 	plan->query = flat;
 	plan->views = views;
+	plan->owner = ModelOwnerId(model);
 	return why;
 }
 
 /*
  * ChangesMaintainReadsModel
- *		Why a model reading relid is not maintained when relid is the table
- *		of a model (rebuilt whole by its runs: its rows are not captured),
- *		or NULL.
+ *		When relid is the table of a model: why a model of owner reading it
+ *		is not maintained from its deltas, or NULL, *is_model set.
+ *
+ *		A table model's table is captured as any table: its maintained
+ *		builds delete and insert rows in it, which its delta triggers log
+ *		in the run's transaction; a whole build swaps new storage in, which
+ *		the state of capture shows (its readers are rebuilt whole).  For
+ *		the models of its owner only, who own the table: capture costs its
+ *		builds.  Incremental and snapshot models' tables are not captured:
+ *		their first builds and full refreshes are made as a table's are,
+ *		but their merges were not checked for it.  Nor is a distributed
+ *		table (Citus).
  */
 const char *
-ChangesMaintainReadsModel(Oid relid)
+ChangesMaintainReadsModel(Oid relid, Oid owner, bool *is_model)
 {
 	char	   *name = get_rel_name(relid);
 	ModelDef   *upstream;
@@ -153,12 +164,19 @@ ChangesMaintainReadsModel(Oid relid)
 	 * catalog lookup by that name, not a scan of every model (this runs
 	 * for each table of each maintained model at each build).
 	 */
+	*is_model = false;
 	if (name == NULL)
 		return NULL;
 	upstream = CatalogGetModel(name, true);
-	if (upstream != NULL && upstream->kind != MAT_VIEW && upstream->kind != MAT_EPHEMERAL &&
-		RelPublished(upstream) == relid)
+	if (upstream == NULL || upstream->kind == MAT_VIEW || upstream->kind == MAT_EPHEMERAL ||
+		RelPublished(upstream) != relid)
+		return NULL;
+	*is_model = true;
+	if (upstream->kind != MAT_TABLE || ScaleIsCitusTable(relid))
 		return psprintf("reads the table of model %s, whose builds are not captured", upstream->name);
+	if (ModelOwnerId(upstream) != owner)
+		return psprintf("reads the table of model %s, whose builds are captured only for its owner's models",
+						upstream->name);
 	return NULL;
 }
 
@@ -176,12 +194,14 @@ ChangesMaintainUncaptured(MaintainPlan *plan, bool logs)
 	foreach(lc, plan->tables)
 	{
 		MaintainTable *table = lfirst(lc);
-		const char *why = ChangesMaintainReadsModel(table->relid);
+		bool		is_model;
+		const char *why = ChangesMaintainReadsModel(table->relid, plan->owner, &is_model);
 		const char *column;
 
 		if (why != NULL)
 			return why;
-		if (!ChangesHasTracking(table->relid))
+		/* a model's table: its owner's builds write it, no one else */
+		if (!is_model && !ChangesHasTracking(table->relid))
 			return psprintf("its input %s is not tracked (its owner tracks it with medallion_track)",
 							SqlRelationName(table->relid));
 		why = ChangesDeltaColumnsWhy(table->relid, table->columns);
@@ -200,10 +220,13 @@ ChangesMaintainUncaptured(MaintainPlan *plan, bool logs)
 
 /*
  * The state of the delta capture of every table of plan, with the digest
- * of every view it follows, or NULL when a table is not captured.
+ * of every view it follows, or NULL when a table is not captured.  A table
+ * in redirect_from (a model's table this run rebuilt whole) is given the
+ * storage of its candidate in redirect_to: the state it has once the run
+ * publishes it.
  */
 static char *
-tables_state(MaintainPlan *plan)
+tables_state(MaintainPlan *plan, List *redirect_from, List *redirect_to)
 {
 	StringInfoData state;
 	ListCell   *lc;
@@ -211,7 +234,18 @@ tables_state(MaintainPlan *plan)
 	initStringInfo(&state);
 	foreach(lc, plan->tables)
 	{
-		char	   *one = ChangesDeltaState(((MaintainTable *) lfirst(lc))->relid);
+		Oid			relid = ((MaintainTable *) lfirst(lc))->relid;
+		Oid			storage = InvalidOid;
+		ListCell   *lf;
+		ListCell   *lt;
+		char	   *one;
+
+		forboth(lf, redirect_from, lt, redirect_to)
+		{
+			if (lfirst_oid(lf) == relid)
+				storage = lfirst_oid(lt);
+		}
+		one = ChangesDeltaState(relid, storage);
 
 		if (one == NULL)
 			return NULL;
@@ -280,14 +314,15 @@ ChangesMaintainRecordState(char *deltas)
  *		The state of the delta capture of the tables a maintained model
  *		reads, by the plan its candidate cand was made with (its build starts
  *		now, or has just ended), or NULL when it has none or they are not
- *		captured.
+ *		captured.  The tables of redirect_from, rebuilt by this run, have
+ *		the storage of their candidates in redirect_to (tables_state).
  */
 char *
-ChangesMaintainState(Candidate *cand)
+ChangesMaintainState(Candidate *cand, List *redirect_from, List *redirect_to)
 {
 	if (cand == NULL || cand->maintain_plan == NULL)
 		return NULL;
-	return tables_state(cand->maintain_plan);
+	return tables_state(cand->maintain_plan, redirect_from, redirect_to);
 }
 
 /* The last build's snapshot and capture state of model, this version; false when none. */
@@ -1058,6 +1093,9 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 		cand->method = NULL;
 		return cand;
 	}
+	if (!stored_state(model, &snapshot, &deltas) || snapshot == NULL)
+		return rebuild_whole(model, "no build of this version to start from", true);
+	/* a model's table rebuilt whole: its rows are new storage, not logged */
 	foreach(lc, plan->tables)
 	{
 		MaintainTable *table = lfirst(lc);
@@ -1066,8 +1104,6 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 			return rebuild_whole(model, psprintf("its input %s was rebuilt by this run",
 												 SqlRelationName(table->relid)), false);
 	}
-	if (!stored_state(model, &snapshot, &deltas) || snapshot == NULL)
-		return rebuild_whole(model, "no build of this version to start from", true);
 	/* the last build applied some of the rows read again: no adding them again */
 	if (deltas != NULL && strlen(deltas) > strlen(DELTAS_REREAD_MARK) &&
 		strcmp(deltas + strlen(deltas) - strlen(DELTAS_REREAD_MARK), DELTAS_REREAD_MARK) == 0)
@@ -1076,7 +1112,7 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 		plan->combine = NIL;
 		plan->subtract = false;
 	}
-	now = tables_state(plan);
+	now = tables_state(plan, NIL, NIL);
 	if (now == NULL)
 		return rebuild_whole(model, "the deltas of its tables are not captured", false);
 	if (deltas == NULL || strcmp(deltas, now) != 0)

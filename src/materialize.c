@@ -250,7 +250,7 @@ build_table(BuildStep *step)
 		{
 			/* the capture state before the build's first read, and after */
 			char	   *before = maintained == NULL ? NULL : maintained->deltas != NULL ? maintained->deltas :
-				ChangesMaintainState(maintained);
+				ChangesMaintainState(maintained, step->redirect_from, step->redirect_to);
 			char	   *after;
 
 			/*
@@ -267,7 +267,7 @@ build_table(BuildStep *step)
 												  step->redirect_from, step->redirect_to, true, true);
 			if (maintained != NULL)
 			{
-				after = ChangesMaintainState(maintained);
+				after = ChangesMaintainState(maintained, step->redirect_from, step->redirect_to);
 				step->candidate->method = maintained->method;
 				step->candidate->deltas = before && after && strcmp(before, after) == 0 ? before : NULL;
 			}

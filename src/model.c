@@ -564,8 +564,14 @@ medallion_create_model(PG_FUNCTION_ARGS)
 	if (CatalogHasDeltas())
 	{
 		ChangesCaptureMaintained(model, analyzed->query);
-		/* a view model: the maintained models reading it capture what it reads now */
-		ChangesCaptureReaders(model);
+
+		/*
+		 * a view model, or a table model defined again: the maintained
+		 * models reading it capture what they read now (a new table model
+		 * has no readers yet)
+		 */
+		if (model->kind != MAT_TABLE || (previous != NULL && !unchanged))
+			ChangesCaptureReaders(model);
 	}
 	if (previous != NULL && !unchanged)
 	{

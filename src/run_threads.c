@@ -176,6 +176,37 @@ built_by_run(Graph *graph, RunStep **by_node, int node)
 	return NULL;
 }
 
+/*
+ * reads_rebuilt
+ *		The first table model step of the run that node reads (through view
+ *		and ephemeral models) and that is not maintained in it (maintains,
+ *		by node), or NULL.  A maintained model reading one is rebuilt whole
+ *		when that one is (its new storage is not logged), so a worker may as
+ *		well build it.
+ */
+static RunStep *
+reads_rebuilt(Graph *graph, RunStep **by_node, bool *maintains, int node)
+{
+	ListCell   *lc;
+
+	foreach(lc, graph->nodes[node].upstream)
+	{
+		int			up = lfirst_int(lc);
+		RunStep    *upstep = by_node[up];
+
+		if (graph->nodes[up].model->mat->reads_through)
+		{
+			RunStep    *through = reads_rebuilt(graph, by_node, maintains, up);
+
+			if (through != NULL)
+				return through;
+		}
+		else if (upstep != NULL && upstep->model->kind == MAT_TABLE && !maintains[up])
+			return upstep;
+	}
+	return NULL;
+}
+
 /* Mark node's upstream steps (through views) as needed by a worker. */
 static void
 mark_needed(Graph *graph, RunStep **by_node, bool *needed, int node)
@@ -207,13 +238,16 @@ mark_needed(Graph *graph, RunStep **by_node, bool *needed, int node)
  *		medallion.worker_min_ms is built by the run, unless a larger model
  *		given to a worker reads it.  In a change-aware run (maintains), a
  *		maintained table model is built by the run: its rows are replaced
- *		in the published table, in the run's transaction (changes_apply.c).
+ *		in the published table, in the run's transaction (changes_apply.c);
+ *		unless it reads a table model the run rebuilds whole, which makes
+ *		it whole too (reads_rebuilt).
  */
 void
 RunPlanWorkers(Graph *graph, List *steps, bool workers, bool maintains)
 {
 	RunStep   **by_node = palloc0(sizeof(RunStep *) * graph->nnodes);
 	bool	   *needed = palloc0(sizeof(bool) * graph->nnodes);
+	bool	   *maintains_node = palloc0(sizeof(bool) * graph->nnodes);
 	List	   *names = NIL;
 	double	   *last_ms;
 	ListCell   *lc;
@@ -232,8 +266,12 @@ RunPlanWorkers(Graph *graph, List *steps, bool workers, bool maintains)
 			step->run_itself = pstrdup("threads => 1");
 		else if (why != NULL)
 			step->run_itself = pstrdup(why);
-		else if (maintains && maintained(step->model))
+		else if (maintains && maintained(step->model) &&
+				 reads_rebuilt(graph, by_node, maintains_node, step->node) == NULL)
+		{
+			maintains_node[step->node] = true;
 			step->run_itself = pstrdup("a maintained model's rows are replaced in its table in the run's transaction");
+		}
 		else if (ScaleIsDistributed(RelPublished(step->model)))
 			step->run_itself = pstrdup("a distributed model's candidate is created on the workers in the run's transaction");
 		else if (!OidIsValid(RelPublished(step->model)))
