@@ -1128,8 +1128,12 @@ class Db:
         return {m: (st, msg) for m, st, msg in rows}
 
     def rebuild(self, names):
+        """Rebuild names with full_refresh, and what reads them: a model
+        maintained from the table of one rebuilt alone would be rebuilt
+        whole at its next run (its storage is new), which maintain =>
+        'incremental' refuses in turn."""
         rows = self.c.execute("SELECT model, status, message FROM medallion_run(%s, full_refresh => true)",
-                              (" ".join(names),)).fetchall()
+                              (" ".join(n + "+" for n in names),)).fetchall()
         return {m: (st, msg) for m, st, msg in rows}
 
     def full_run(self):
