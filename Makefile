@@ -51,6 +51,7 @@ OBJS = \
 	src/changes_inputs.o \
 	src/changes_deltas.o \
 	src/changes_maintain.o \
+	src/changes_state.o \
 	src/changes_algebraic.o \
 	src/changes_apply.o \
 	src/changes_verify.o \

@@ -50,6 +50,8 @@ typedef struct Candidate
 								 * (ChangesDeltaState), or NULL */
 	bool		in_place;		/* applied to the published table already
 								 * (changes_apply.c): no candidate heap */
+	Oid			written;		/* in place: a work table of the rows it
+								 * inserted, for the tests, or InvalidOid */
 	MaintainPlan *maintain_plan;	/* the plan it was maintained or rebuilt
 									 * by, or NULL (ChangesMaintainState) */
 } Candidate;

@@ -43,6 +43,7 @@ extern void ChangesForgetCaptured(void);
 extern char *ChangesInputState(const char *model, const char *probes);
 extern char *ChangesSnapshotNow(void);
 extern bool ChangesAnyProbes(void);
+extern char *ChangesTestsDigest(const char *model);
 
 /* changes_deltas.c */
 
@@ -83,10 +84,18 @@ extern void ChangesCaptureReaders(ModelDef *model);
 extern struct Candidate *ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound,
 												   List *redirect_from, List *redirect_to,
 												   bool change_aware);
-extern char *ChangesMaintainState(struct Candidate *cand, List *redirect_from, List *redirect_to);
-extern char *ChangesMaintainRecordState(char *deltas);
 extern void ChangesDropUnneededDeltas(void);
 extern void ChangesTrimDeltas(List *built, bool truncate);
+
+/* changes_state.c */
+extern char *ChangesMaintainTablesState(MaintainPlan *plan, List *redirect_from, List *redirect_to);
+extern const char *ChangesMaintainViewsRedefined(MaintainPlan *plan, const char *deltas);
+extern char *ChangesMaintainState(struct Candidate *cand, List *redirect_from, List *redirect_to);
+extern char *ChangesMaintainRecordState(char *deltas);
+extern char *ChangesMaintainRecordTested(ModelDef *model, char *deltas);
+extern void ChangesMaintainDone(struct Candidate *cand);
+extern bool ChangesMaintainStoredState(ModelDef *model, char **snapshot, char **deltas, bool *reread,
+									   bool *tested);
 
 /* changes_apply.c */
 /* What a maintained build would cost, against the model's last full build. */
@@ -101,7 +110,7 @@ typedef struct MaintainCost
 extern void ChangesApplyInit(void);
 extern void ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys,
 								 List *key_names, List *patterns, double table_rows,
-								 int64 *deleted, int64 *inserted);
+								 Oid written, int64 *deleted, int64 *inserted);
 extern void ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums,
 								   List *key_names, List *combine, const char *counted,
 								   List *patterns, double table_rows, int64 *deleted,

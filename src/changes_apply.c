@@ -286,19 +286,21 @@ key_filter(List *key_names, const char *pattern, const char *keysname, const cha
  *		NULL key columns among them, '0'/'1' per column) by the model's
  *		rows for them, as the model owner (see the file header); table_rows
  *		is about how many rows the table had.  The rows deleted and
- *		inserted go into *deleted and *inserted.  Nothing any role but
+ *		inserted go into *deleted and *inserted; with written valid, the
+ *		rows inserted go into that table too.  Nothing any role but
  *		those the owner trusts can change runs: the table's triggers,
  *		defaults, constraints ... are checked first (TrustCheckRelation,
  *		which locks out other writers until the run ends).
  */
 void
 ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, List *key_names,
-					 List *patterns, double table_rows, int64 *deleted, int64 *inserted)
+					 List *patterns, double table_rows, Oid written, int64 *deleted, int64 *inserted)
 {
 	char	   *target_name = SqlRelationName(published);
 	char	   *keysname = SqlRelationName(keys);
 	char	   *target;
 	char	   *source;
+	char	   *insert;
 	const char *indexed;
 	ListCell   *lc;
 
@@ -328,14 +330,18 @@ ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, Li
 		 * value list (pushed into the grouped query, to the tables'
 		 * indexes), then matched key by key
 		 */
-		*inserted += BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s q WHERE true%s "
-										  "AND EXISTS (SELECT FROM %s k WHERE %s AND %s)",
-										  target_name, target, source,
-										  BindRelationSql(model->name),
-										  key_filter(key_names, pattern, keysname, "q", NULL),
-										  keysname, pattern_keys(key_names, pattern, "k"),
-										  pattern_match(key_names, pattern, "k", "q")),
-								 0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+		insert = psprintf("INSERT INTO %s (%s) SELECT %s FROM %s q WHERE true%s "
+						  "AND EXISTS (SELECT FROM %s k WHERE %s AND %s)",
+						  target_name, target, source,
+						  BindRelationSql(model->name),
+						  key_filter(key_names, pattern, keysname, "q", NULL),
+						  keysname, pattern_keys(key_names, pattern, "k"),
+						  pattern_match(key_names, pattern, "k", "q"));
+		/* and into written too, for the tests */
+		if (OidIsValid(written))
+			insert = psprintf("WITH w AS (%s RETURNING %s) INSERT INTO %s (%s) SELECT %s FROM w",
+							  insert, target, SqlRelationName(written), target, target);
+		*inserted += BindExecute(insert, 0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
 	}
 
 	/*

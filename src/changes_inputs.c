@@ -289,11 +289,12 @@ model_build_state(const char *model, Snapshot snapshot)
 }
 
 /*
- * The digest of a model's tests: md5 of each test's row as jsonb, by
- * name (a test added, changed or dropped changes it).
+ * ChangesTestsDigest
+ *		The digest of a model's tests: md5 of each test's row as jsonb, by
+ *		name (a test added, changed or dropped changes it), or "none".
  */
-static char *
-tests_digest(const char *model)
+char *
+ChangesTestsDigest(const char *model)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
 	Oid			argtypes[1] = {TEXTOID};
@@ -553,7 +554,7 @@ model_inputs(const char *model, Jsonb *probes, Snapshot snapshot)
 	}
 
 	/* its tests */
-	new_row(&rows, "tests", has_tests ? tests_digest(model) : "none", InvalidOid, true, NULL);
+	new_row(&rows, "tests", has_tests ? ChangesTestsDigest(model) : "none", InvalidOid, true, NULL);
 
 	/* the tables above and below the tables read */
 	foreach(lc, tables)

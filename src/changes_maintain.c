@@ -218,144 +218,6 @@ ChangesMaintainUncaptured(MaintainPlan *plan, bool logs)
 	return NULL;
 }
 
-/*
- * The state of the delta capture of every table of plan, with the digest
- * of every view it follows, or NULL when a table is not captured.  A table
- * in redirect_from (a model's table this run rebuilt whole) is given the
- * storage of its candidate in redirect_to: the state it has once the run
- * publishes it.
- */
-static char *
-tables_state(MaintainPlan *plan, List *redirect_from, List *redirect_to)
-{
-	StringInfoData state;
-	ListCell   *lc;
-
-	initStringInfo(&state);
-	foreach(lc, plan->tables)
-	{
-		Oid			relid = ((MaintainTable *) lfirst(lc))->relid;
-		Oid			storage = InvalidOid;
-		ListCell   *lf;
-		ListCell   *lt;
-		char	   *one;
-
-		forboth(lf, redirect_from, lt, redirect_to)
-		{
-			if (lfirst_oid(lf) == relid)
-				storage = lfirst_oid(lt);
-		}
-		one = ChangesDeltaState(relid, storage);
-
-		if (one == NULL)
-			return NULL;
-		appendStringInfo(&state, "%s%s", state.len > 0 ? " | " : "", one);
-	}
-	/* and the definition of each view followed: one redefined, and the plan changes */
-	foreach(lc, plan->views)
-		appendStringInfo(&state, " | %s", AnalyzeViewDigest(lfirst_oid(lc)));
-	return state.data;
-}
-
-/*
- * views_redefined
- *		Why the keys of plan cannot be taken from the state deltas of the
- *		last build: the views it follows that were redefined since (their
- *		digests are not in it), or NULL when none was (or there is no
- *		state to compare with).
- */
-static const char *
-views_redefined(MaintainPlan *plan, const char *deltas)
-{
-	StringInfoData names;
-	int			n = 0;
-	ListCell   *lc;
-
-	if (deltas == NULL)
-		return NULL;			/* not maintained last time: nothing to compare */
-	initStringInfo(&names);
-	foreach(lc, plan->views)
-	{
-		if (strstr(deltas, AnalyzeViewDigest(lfirst_oid(lc))) == NULL)
-			appendStringInfo(&names, "%s%s", n++ > 0 ? ", " : "", SqlRelationName(lfirst_oid(lc)));
-	}
-	if (n == 0)
-		return NULL;
-	return psprintf("the view%s %s %s redefined since its last build",
-					n > 1 ? "s" : "", names.data, n > 1 ? "were" : "was");
-}
-
-/*
- * What a build records of its capture state when its transaction logged
- * deltas before the build was recorded: the snapshot it stores counts its
- * own transaction as unseen (read_without_own in changes.c: what the
- * transaction writes after the build is new), so the next build reads all
- * of that transaction's log rows, those this build applied too.  Their
- * keys recomputed again come out exact; their aggregates added again would
- * count them twice.  So the next build takes no algebraic path.
- */
-#define DELTAS_REREAD_MARK	" | reread"
-
-/*
- * ChangesMaintainRecordState
- *		The capture state deltas, as a build of this transaction records it
- *		(see DELTAS_REREAD_MARK).
- */
-char *
-ChangesMaintainRecordState(char *deltas)
-{
-	if (deltas != NULL && ChangesDeltasLoggedHere())
-		return psprintf("%s%s", deltas, DELTAS_REREAD_MARK);
-	return deltas;
-}
-
-/*
- * ChangesMaintainState
- *		The state of the delta capture of the tables a maintained model
- *		reads, by the plan its candidate cand was made with (its build starts
- *		now, or has just ended), or NULL when it has none or they are not
- *		captured.  The tables of redirect_from, rebuilt by this run, have
- *		the storage of their candidates in redirect_to (tables_state).
- */
-char *
-ChangesMaintainState(Candidate *cand, List *redirect_from, List *redirect_to)
-{
-	if (cand == NULL || cand->maintain_plan == NULL)
-		return NULL;
-	return tables_state(cand->maintain_plan, redirect_from, redirect_to);
-}
-
-/* The last build's snapshot and capture state of model, this version; false when none. */
-static bool
-stored_state(ModelDef *model, char **snapshot, char **deltas)
-{
-	CatalogSession session;
-	MemoryContext callercxt = CurrentMemoryContext;
-	Oid			argtypes[2] = {TEXTOID, INT4OID};
-	Datum		values[2] = {CStringGetTextDatum(model->name), Int32GetDatum(model->version)};
-	int			ret;
-	bool		found = false;
-
-	CatalogEnter(&session);
-	ret = SPI_execute_with_args("SELECT snapshot::text, deltas FROM medallion.build_state "
-								"WHERE model = $1 AND version = $2",
-								2, argtypes, values, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read the build state of model \"%s\": %s", model->name,
-			 SPI_result_code_string(ret));
-	if (SPI_processed == 1)
-	{
-		char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		char	   *d = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-
-		found = true;
-		*snapshot = s ? MemoryContextStrdup(callercxt, s) : NULL;
-		*deltas = d ? MemoryContextStrdup(callercxt, d) : NULL;
-	}
-	CatalogLeave(&session);
-	return found;
-}
-
 /* n with thousands separators, "1,260" (palloc'd). */
 static char *
 format_count(int64 n)
@@ -646,6 +508,8 @@ typedef struct ApplyCheck
 								 * the groups (ChangesMaintainCombine) */
 	const char *counted;		/* algebraic with old images: the count of
 								 * rows whose zero is a group gone */
+	Oid			written;		/* a work table for the rows inserted, or
+								 * InvalidOid */
 	int64		deleted;
 	int64		updated;
 	int64		inserted;
@@ -669,7 +533,7 @@ maintain_apply_checked(void *arg)
 							   &a->updated, &a->inserted);
 	else
 		ChangesMaintainApply(a->model, a->published, a->bound->columns, a->keys, a->plan->keys,
-							 a->patterns, a->table_rows, &a->deleted, &a->inserted);
+							 a->patterns, a->table_rows, a->written, &a->deleted, &a->inserted);
 	if (maintain_verify == MAINTAIN_VERIFY_OFF)
 		return;
 	a->differing = ChangesVerifyMaintained(a->model, a->bound->columns, a->published, a->plan->keys,
@@ -727,8 +591,8 @@ maintain_apply(ApplyCheck *a)
  *		the pinned snapshot.
  */
 static Candidate *
-maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, const char *snapshot,
-					 char *now)
+maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, bool tested,
+					 const char *snapshot, char *now)
 {
 	Oid			owner = ModelOwnerId(model);
 	Oid			published;
@@ -1007,10 +871,23 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		apply.base = base;
 		foreach(lc, patterns.rows)
 			apply.patterns = lappend(apply.patterns, ((char **) lfirst(lc))[0]);
+
+		/*
+		 * the rows it writes, kept for the tests when the table passed them
+		 * all before (ChangesMaintainStoredState): only those changed
+		 */
+		if (tested && !algebraic)
+		{
+			SqlCreateWorkTable(psprintf("%s_written", base), SqlColumnDefinitions(bound->columns), owner);
+			apply.written = get_relname_relid(psprintf("%s_written", base),
+											  get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+		}
 		why = maintain_apply(&apply);
 		checked_bad = why != NULL;
 	}
 	drop_work_table(k);
+	if (why != NULL)
+		drop_work_table(apply.written);
 	foreach(lc, copies)
 		drop_work_table(lfirst_oid(lc));
 	if (why != NULL)
@@ -1025,6 +902,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	cand->published = published;
 	cand->columns = bound->columns;
 	cand->in_place = true;
+	cand->written = apply.written;
 	cand->delta = true;			/* nothing to publish: the rows are in */
 	cand->rows = apply.deleted + apply.updated + apply.inserted;
 	cand->deltas = now;
@@ -1049,18 +927,19 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
  *		snapshot of its first read, the one stored for the next build.  A
  *		later snapshot could miss a key: a line deleted while another
  *		transaction deletes its order joins nothing, and the next build's
- *		delta of the order joins the line no more.
+ *		delta of the order joins the line no more.  tested: the model's
+ *		tests all passed at its last build (ChangesMaintainStoredState).
  */
 static Candidate *
-maintain_pinned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, const char *snapshot,
-				char *now)
+maintain_pinned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, bool tested,
+				const char *snapshot, char *now)
 {
 	Candidate  *volatile cand = NULL;
 
 	(void) BindPinSnapshot();
 	PG_TRY();
 	{
-		cand = maintain_from_deltas(model, bound, plan, snapshot, now);
+		cand = maintain_from_deltas(model, bound, plan, tested, snapshot, now);
 	}
 	PG_FINALLY();
 	{
@@ -1078,6 +957,8 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 	char	   *snapshot = NULL;
 	char	   *deltas = NULL;
 	char	   *now;
+	bool		reread;
+	bool		tested;
 	Candidate  *cand = NULL;
 	const char *why = NULL;
 	ListCell   *lc;
@@ -1093,7 +974,7 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 		cand->method = NULL;
 		return cand;
 	}
-	if (!stored_state(model, &snapshot, &deltas) || snapshot == NULL)
+	if (!ChangesMaintainStoredState(model, &snapshot, &deltas, &reread, &tested) || snapshot == NULL)
 		return rebuild_whole(model, "no build of this version to start from", true);
 	/* a model's table rebuilt whole: its rows are new storage, not logged */
 	foreach(lc, plan->tables)
@@ -1105,19 +986,17 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 												 SqlRelationName(table->relid)), false);
 	}
 	/* the last build applied some of the rows read again: no adding them again */
-	if (deltas != NULL && strlen(deltas) > strlen(DELTAS_REREAD_MARK) &&
-		strcmp(deltas + strlen(deltas) - strlen(DELTAS_REREAD_MARK), DELTAS_REREAD_MARK) == 0)
+	if (reread)
 	{
-		deltas[strlen(deltas) - strlen(DELTAS_REREAD_MARK)] = '\0';
 		plan->combine = NIL;
 		plan->subtract = false;
 	}
-	now = tables_state(plan, NIL, NIL);
+	now = ChangesMaintainTablesState(plan, NIL, NIL);
 	if (now == NULL)
 		return rebuild_whole(model, "the deltas of its tables are not captured", false);
 	if (deltas == NULL || strcmp(deltas, now) != 0)
 	{
-		why = views_redefined(plan, deltas);
+		why = ChangesMaintainViewsRedefined(plan, deltas);
 		if (why != NULL)
 			return rebuild_whole(model, why, true);
 		return rebuild_whole(model, psprintf("%s truncated, rewritten or captured anew since its last build",
@@ -1140,7 +1019,7 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 
 		plan->subtract = ChangesMaintainPlan(model, bound->query, &again) == NULL && again.subtract;
 	}
-	return maintain_pinned(model, bound, plan, snapshot, now);
+	return maintain_pinned(model, bound, plan, tested, snapshot, now);
 }
 
 /*

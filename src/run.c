@@ -365,7 +365,7 @@ run_deferred_test(Run *run, RunStep *step, DeferredTest *deferred)
 	ModelScopeEnter(&scope, ModelOwnerId(step->model), 0);
 	outcome = TestsRunSome(step->model, RelPublished(step->model), run->redirect_from,
 						   run->redirect_to, list_make1(makeString(deferred->test->name)), NIL,
-						   run->context);
+						   InvalidOid, run->context);
 	ModelScopeLeave(&scope);
 	if (outcome->results != NIL)
 		deferred->result = linitial(outcome->results);

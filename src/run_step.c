@@ -382,8 +382,22 @@ build_model(Run *run, RunStep *step)
 	 */
 	if (OidIsValid(build.tested))
 	{
+		/* a build in place whose table passed them all: the rows it wrote */
+		Oid			written = build.candidate != NULL && build.candidate->in_place ?
+			build.candidate->written : InvalidOid;
+
 		step->tests = TestsRunSome(model, build.tested, run->redirect_from, run->redirect_to,
-								   NIL, step->deferred_names, run->context);
+								   NIL, step->deferred_names, written, run->context);
+		ChangesMaintainDone(build.candidate);
+		/* all passed: the next maintained build may test only what it writes */
+		if (check != NULL && check->deltas != NULL && step->tests->failed == 0 &&
+			step->tests->warned == 0)
+		{
+			MemoryContext old = MemoryContextSwitchTo(run->context);
+
+			check->deltas = ChangesMaintainRecordTested(model, check->deltas);
+			MemoryContextSwitchTo(old);
+		}
 		if (step->tests->blocker != NULL)
 		{
 			TestResult *blocker = step->tests->blocker;

@@ -55,7 +55,7 @@ extern TestsOutcome *TestsRun(ModelDef *model, Oid relid, List *redirect_from,
 							  List *redirect_to, MemoryContext resultcxt);
 extern TestsOutcome *TestsRunSome(ModelDef *model, Oid relid, List *redirect_from,
 								  List *redirect_to, List *only, List *leave_out,
-								  MemoryContext resultcxt);
+								  Oid written, MemoryContext resultcxt);
 extern TestsOutcome *TestsFreshnessAgain(ModelDef *model, Oid relid, MemoryContext resultcxt);
 extern void TestsStoreFailures(ModelDef *model, TestsOutcome *outcome, int64 run_id);
 

@@ -158,6 +158,19 @@ classify(TestDef *test, int64 failures)
  * Running tests
  * ---------------------------------------------------------------- */
 
+/*
+ * Which fused query a test goes in: the one over the whole table, or, for
+ * a build that wrote some rows of a table whose tests all passed before
+ * (TestsRunSome's written), the one over those rows, or the one of unique
+ * tests over the values those rows hold.
+ */
+typedef enum FusedOver
+{
+	FUSED_TABLE,
+	FUSED_WRITTEN,
+	FUSED_VALUES
+} FusedOver;
+
 /* What the fused query needs to know about one test. */
 typedef struct FusedPart
 {
@@ -165,6 +178,7 @@ typedef struct FusedPart
 	char	   *failures_sql;	/* an int8 aggregate over "c" */
 	char	   *observed_sql;	/* a text expression, or NULL */
 	char	   *predicate;		/* row tests: true for a failing row */
+	FusedOver	over;			/* the query it goes in */
 } FusedPart;
 
 char *
@@ -599,7 +613,95 @@ TestsOutcome *
 TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 		 MemoryContext resultcxt)
 {
-	return TestsRunSome(model, relid, redirect_from, redirect_to, NIL, NIL, resultcxt);
+	return TestsRunSome(model, relid, redirect_from, redirect_to, NIL, NIL, InvalidOid, resultcxt);
+}
+
+/*
+ * run_fused
+ *		Run the fused query of the parts of fused that go in over, reading
+ *		fromsql as "c" (with params, reading to for from), and record each
+ *		one's result.  Several row tests: first one filtered count over
+ *		their predicates OR-ed (one aggregate step per row instead of one
+ *		per test).  When no row fails, that is every row test's result;
+ *		otherwise a second query counts each test's failures.
+ */
+static void
+run_fused(TestsOutcome *outcome, List *fused, FusedOver over, const char *fromsql, int nparams,
+		  Oid *types, Datum *values, List *from, List *to, MemoryContext resultcxt)
+{
+	List	   *parts = NIL;
+	int			npredicates = 0;
+	StringInfoData sql;
+	char	  **row = NULL;
+	double		ms = 0;
+	char	   *error = NULL;
+	bool		passed = false;
+	ListCell   *lc;
+
+	foreach(lc, fused)
+	{
+		FusedPart  *part = lfirst(lc);
+
+		if (part->over != over)
+			continue;
+		parts = lappend(parts, part);
+		npredicates += part->predicate != NULL;
+	}
+	if (parts == NIL)
+		return;
+	for (int pass = npredicates > 1 ? 0 : 1; pass < 2 && !passed && error == NULL; pass++)
+	{
+		initStringInfo(&sql);
+		appendStringInfoString(&sql, pass == 0 ? "SELECT count(*) FILTER (WHERE false" : "SELECT count(*)");
+		foreach(lc, pass == 0 ? parts : NIL)
+		{
+			FusedPart  *part = lfirst(lc);
+
+			if (part->predicate != NULL)
+				appendStringInfo(&sql, " OR (%s)", part->predicate);
+		}
+		if (pass == 0)
+			appendStringInfoChar(&sql, ')');
+		append_counts(&sql, parts, pass == 0);
+		appendStringInfo(&sql, " FROM %s AS c", fromsql);
+		error = run_counting_query(sql.data, nparams, types, values, from, to, &row, &ms,
+								   resultcxt);
+		outcome->queries++;
+		passed = pass == 0 && error == NULL && strtoll(row[0], NULL, 10) == 0;
+	}
+	foreach(lc, parts)
+	{
+		FusedPart  *part = lfirst(lc);
+		int			i = foreach_current_index(lc);
+
+		part->result->ms = ms;
+		record(outcome, part->result,
+			   error ? 0 : strtoll(row[1 + 2 * i], NULL, 10),
+			   error ? NULL : row[2 + 2 * i], error, resultcxt);
+	}
+}
+
+/*
+ * unique_over_values
+ *		The failures of unique test over the whole of relsql counted from
+ *		the values the rows of writtensql hold: the other rows' values were
+ *		unique (its last run passed), so a value repeated is one of theirs,
+ *		and each repeat counts as count(*) - count(DISTINCT) does.
+ */
+static char *
+unique_over_values(TestDef *test, const char *relsql, const char *writtensql)
+{
+	StringInfoData d_not_null;
+	ListCell   *lc;
+
+	initStringInfo(&d_not_null);
+	foreach(lc, test->columns)
+		appendStringInfo(&d_not_null, " AND d.%s IS NOT NULL", quote_identifier(lfirst(lc)));
+	return psprintf("(SELECT coalesce(sum(s.n OPERATOR(pg_catalog.-) 1), 0) FROM "
+					"(SELECT count(*) AS n FROM %s AS d WHERE true%s AND (%s) IN (SELECT %s FROM %s AS w) "
+					"GROUP BY %s) AS s)",
+					relsql, d_not_null.data, column_tuple(test->columns, "d."),
+					column_tuple(test->columns, "w."), writtensql, column_tuple(test->columns, "d."));
 }
 
 /*
@@ -608,16 +710,23 @@ TestsRun(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
  *		List of String nodes; NIL: all of them), less those named in leave_out (a
  *		run evaluates them later: the deferred tests of run.c).  The
  *		outcome lists only the tests that ran.
+ *
+ *		written: when valid, a table holding the rows a maintained build
+ *		wrote in the published table, the only rows that changed, in a
+ *		table whose tests all passed at its last build (the caller knows:
+ *		ChangesMaintainTested).  Its not_null and accepted_values tests
+ *		then read only those rows, and its unique tests only the rows
+ *		holding their values (unique_over_values): what they would count
+ *		over the whole table.  Its other tests read the whole table.
  */
 TestsOutcome *
 TestsRunSome(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
-			 List *only, List *leave_out, MemoryContext resultcxt)
+			 List *only, List *leave_out, Oid written, MemoryContext resultcxt)
 {
 	MemoryContext oldcontext = MemoryContextSwitchTo(resultcxt);
 	TestsOutcome *outcome = palloc0(sizeof(TestsOutcome));
 	List	   *tests = NIL;
 	List	   *fused = NIL;
-	int			npredicates = 0;
 	Oid			published = RelPublished(model);
 	char	   *relsql = SqlRelationName(published);
 	char	   *fusedsql = relsql;
@@ -724,66 +833,24 @@ TestsRunSome(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 		else
 			elog(ERROR, "unknown test kind \"%s\"", test->kind);
 		if (part->predicate != NULL)
-		{
 			part->failures_sql = psprintf("count(*) FILTER (WHERE %s)", part->predicate);
-			npredicates++;
+		if (OidIsValid(written) &&
+			(strcmp(test->kind, "not_null") == 0 || strcmp(test->kind, "accepted_values") == 0))
+			part->over = FUSED_WRITTEN;
+		else if (OidIsValid(written) && strcmp(test->kind, "unique") == 0)
+		{
+			part->over = FUSED_VALUES;
+			part->failures_sql = unique_over_values(test, relsql, SqlRelationName(written));
 		}
 		fused = lappend(fused, part);
 	}
 
-	if (fused != NIL)
+	run_fused(outcome, fused, FUSED_TABLE, fusedsql, nparams, types, values, from, to, resultcxt);
+	if (OidIsValid(written))
 	{
-		StringInfoData sql;
-		char	  **row = NULL;
-		double		ms;
-		char	   *error = NULL;
-		bool		passed = false;
-
-		/*
-		 * Several row tests: first one filtered count over the predicates
-		 * OR-ed (one aggregate step per row instead of one per test).  When
-		 * no row fails, that is every row test's result; otherwise the
-		 * query below counts each test's failures.
-		 */
-		if (npredicates > 1)
-		{
-			initStringInfo(&sql);
-			appendStringInfoString(&sql, "SELECT count(*) FILTER (WHERE false");
-			foreach(lc, fused)
-			{
-				FusedPart  *part = lfirst(lc);
-
-				if (part->predicate != NULL)
-					appendStringInfo(&sql, " OR (%s)", part->predicate);
-			}
-			appendStringInfoChar(&sql, ')');
-			append_counts(&sql, fused, true);
-			appendStringInfo(&sql, " FROM %s AS c", fusedsql);
-			error = run_counting_query(sql.data, nparams, types, values, from, to, &row, &ms,
-									   resultcxt);
-			outcome->queries++;
-			passed = error == NULL && strtoll(row[0], NULL, 10) == 0;
-		}
-		if (!passed && error == NULL)
-		{
-			initStringInfo(&sql);
-			appendStringInfoString(&sql, "SELECT count(*)");
-			append_counts(&sql, fused, false);
-			appendStringInfo(&sql, " FROM %s AS c", fusedsql);
-			error = run_counting_query(sql.data, nparams, types, values, from, to, &row, &ms,
-									   resultcxt);
-			outcome->queries++;
-		}
-		foreach(lc, fused)
-		{
-			FusedPart  *part = lfirst(lc);
-			int			i = foreach_current_index(lc);
-
-			part->result->ms = ms;
-			record(outcome, part->result,
-				   error ? 0 : strtoll(row[1 + 2 * i], NULL, 10),
-				   error ? NULL : row[2 + 2 * i], error, resultcxt);
-		}
+		run_fused(outcome, fused, FUSED_WRITTEN, SqlRelationName(written), nparams, types, values,
+				  from, to, resultcxt);
+		run_fused(outcome, fused, FUSED_VALUES, "(SELECT)", nparams, types, values, from, to, resultcxt);
 	}
 
 	/* one anti-join per relationships test, one count per sql test */

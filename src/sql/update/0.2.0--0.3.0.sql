@@ -206,7 +206,7 @@ DROP FUNCTION @extschema@.medallion_create_model(text, text, text, text, text[],
  * released 0.2.0, so nothing else goes).
  */
 ALTER TABLE medallion.build_state ADD COLUMN deltas text;
-COMMENT ON COLUMN medallion.build_state.deltas IS 'A maintained table model: the state of the delta capture of the table it reads (log, storage, triggers) when it was built; its next build starts from the delta since snapshot only when the state is the same (NULL: rebuilt whole); ending in " | reread" when the build''s transaction had written its tables, so that the next build, which reads those rows again, recomputes their keys and adds nothing twice';
+COMMENT ON COLUMN medallion.build_state.deltas IS 'A maintained table model: the state of the delta capture of the table it reads (log, storage, triggers) when it was built; its next build starts from the delta since snapshot only when the state is the same (NULL: rebuilt whole); ending in " | reread" when the build''s transaction had written its tables, so that the next build, which reads those rows again, recomputes their keys and adds nothing twice; then " | tested <digest>" when every test of the model passed after the build, with the digest of its tests, so that the next maintained build tests only the rows it writes while the tests are the same';
 ALTER TABLE medallion.models ADD COLUMN maintain text NOT NULL DEFAULT 'auto'
 	CONSTRAINT models_maintain_check CHECK (maintain IN ('auto', 'incremental', 'full'));
 COMMENT ON COLUMN medallion.models.maintain IS 'Table models: auto (maintained from its inputs'' row deltas when its query allows it, else rebuilt whole), incremental (maintained, or the build fails) or full (always rebuilt whole; no row capture)';

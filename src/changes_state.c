@@ -1,0 +1,243 @@
+/*-------------------------------------------------------------------------
+ *
+ * changes_state.c
+ *	  What a maintained table model's build records of the capture of its
+ *	  tables (issue 31), and what the next build reads back: the state of
+ *	  capture of each table (its log, storage, triggers, captured columns)
+ *	  and of each view it follows, which must be the same for the deltas
+ *	  since the stored snapshot to hold every write (changes_maintain.c),
+ *	  and the marks a build appends to it: rows its own transaction wrote
+ *	  (read again next time), and tests all passed (the next build may test
+ *	  only the rows it writes, tests_run.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "analyze.h"
+#include "bind.h"
+#include "build.h"
+#include "catalog.h"
+#include "changes.h"
+#include "sqltext.h"
+
+/*
+ * ChangesMaintainTablesState
+ *		The state of the delta capture of every table of plan, with the digest
+ * of every view it follows, or NULL when a table is not captured.  A table
+ * in redirect_from (a model's table this run rebuilt whole) is given the
+ * storage of its candidate in redirect_to: the state it has once the run
+ * publishes it.
+ */
+char *
+ChangesMaintainTablesState(MaintainPlan *plan, List *redirect_from, List *redirect_to)
+{
+	StringInfoData state;
+	ListCell   *lc;
+
+	initStringInfo(&state);
+	foreach(lc, plan->tables)
+	{
+		Oid			relid = ((MaintainTable *) lfirst(lc))->relid;
+		Oid			storage = InvalidOid;
+		ListCell   *lf;
+		ListCell   *lt;
+		char	   *one;
+
+		forboth(lf, redirect_from, lt, redirect_to)
+		{
+			if (lfirst_oid(lf) == relid)
+				storage = lfirst_oid(lt);
+		}
+		one = ChangesDeltaState(relid, storage);
+
+		if (one == NULL)
+			return NULL;
+		appendStringInfo(&state, "%s%s", state.len > 0 ? " | " : "", one);
+	}
+	/* and the definition of each view followed: one redefined, and the plan changes */
+	foreach(lc, plan->views)
+		appendStringInfo(&state, " | %s", AnalyzeViewDigest(lfirst_oid(lc)));
+	return state.data;
+}
+
+/*
+ * ChangesMaintainViewsRedefined
+ *		Why the keys of plan cannot be taken from the state deltas of the
+ *		last build: the views it follows that were redefined since (their
+ *		digests are not in it), or NULL when none was (or there is no
+ *		state to compare with).
+ */
+const char *
+ChangesMaintainViewsRedefined(MaintainPlan *plan, const char *deltas)
+{
+	StringInfoData names;
+	int			n = 0;
+	ListCell   *lc;
+
+	if (deltas == NULL)
+		return NULL;			/* not maintained last time: nothing to compare */
+	initStringInfo(&names);
+	foreach(lc, plan->views)
+	{
+		if (strstr(deltas, AnalyzeViewDigest(lfirst_oid(lc))) == NULL)
+			appendStringInfo(&names, "%s%s", n++ > 0 ? ", " : "", SqlRelationName(lfirst_oid(lc)));
+	}
+	if (n == 0)
+		return NULL;
+	return psprintf("the view%s %s %s redefined since its last build",
+					n > 1 ? "s" : "", names.data, n > 1 ? "were" : "was");
+}
+
+/*
+ * What a build records of its capture state when its transaction logged
+ * deltas before the build was recorded: the snapshot it stores counts its
+ * own transaction as unseen (read_without_own in changes.c: what the
+ * transaction writes after the build is new), so the next build reads all
+ * of that transaction's log rows, those this build applied too.  Their
+ * keys recomputed again come out exact; their aggregates added again would
+ * count them twice.  So the next build takes no algebraic path.
+ */
+#define DELTAS_REREAD_MARK	" | reread"
+
+/*
+ * ChangesMaintainRecordState
+ *		The capture state deltas, as a build of this transaction records it
+ *		(see DELTAS_REREAD_MARK).
+ */
+char *
+ChangesMaintainRecordState(char *deltas)
+{
+	if (deltas != NULL && ChangesDeltasLoggedHere())
+		return psprintf("%s%s", deltas, DELTAS_REREAD_MARK);
+	return deltas;
+}
+
+/*
+ * What a build records of its capture state when every test of the model
+ * that ran after it passed, with the digest of the model's tests.  The
+ * next maintained build changes only the rows of the keys it recomputes:
+ * when the tests are the same, their row tests (not_null,
+ * accepted_values) pass on the whole table when they pass on those rows,
+ * and a unique test when the values of those rows are unique in the
+ * table (TestsRunSome's written).
+ */
+#define DELTAS_TESTED_MARK	" | tested "
+
+/* ChangesTestsDigest of model, read as the extension owner. */
+static char *
+tests_digest(ModelDef *model)
+{
+	CatalogSession session;
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext old;
+	char	   *digest;
+
+	CatalogEnter(&session);
+	old = MemoryContextSwitchTo(callercxt);		/* out of SPI's, gone at CatalogLeave */
+	digest = ChangesTestsDigest(model->name);
+	MemoryContextSwitchTo(old);
+	CatalogLeave(&session);
+	return digest;
+}
+
+/*
+ * ChangesMaintainRecordTested
+ *		The capture state deltas, as recorded by a build of model whose
+ *		tests all passed (see DELTAS_TESTED_MARK).
+ */
+char *
+ChangesMaintainRecordTested(ModelDef *model, char *deltas)
+{
+	return psprintf("%s%s%s", deltas, DELTAS_TESTED_MARK, tests_digest(model));
+}
+
+/*
+ * ChangesMaintainDone
+ *		Drop what a maintained build kept for its tests (the rows it wrote).
+ */
+void
+ChangesMaintainDone(Candidate *cand)
+{
+	if (cand != NULL && OidIsValid(cand->written) && get_rel_name(cand->written) != NULL)
+		BindDropRelation(cand->written);
+}
+
+/*
+ * ChangesMaintainState
+ *		The state of the delta capture of the tables a maintained model
+ *		reads, by the plan its candidate cand was made with (its build starts
+ *		now, or has just ended), or NULL when it has none or they are not
+ *		captured.  The tables of redirect_from, rebuilt by this run, have
+ *		the storage of their candidates in redirect_to (ChangesMaintainTablesState).
+ */
+char *
+ChangesMaintainState(Candidate *cand, List *redirect_from, List *redirect_to)
+{
+	if (cand == NULL || cand->maintain_plan == NULL)
+		return NULL;
+	return ChangesMaintainTablesState(cand->maintain_plan, redirect_from, redirect_to);
+}
+
+/*
+ * ChangesMaintainStoredState
+ *		The last build's snapshot and capture state of model, this version,
+ *		without its marks: *reread when it ends with DELTAS_REREAD_MARK,
+ *		*tested when DELTAS_TESTED_MARK's digest is that of the model's
+ *		tests now (and it has some).  False when there is none.
+ */
+bool
+ChangesMaintainStoredState(ModelDef *model, char **snapshot, char **deltas, bool *reread, bool *tested)
+{
+	CatalogSession session;
+	MemoryContext callercxt = CurrentMemoryContext;
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		values[2] = {CStringGetTextDatum(model->name), Int32GetDatum(model->version)};
+	int			ret;
+	bool		found = false;
+	char	   *d = NULL;
+	char	   *mark;
+
+	*reread = false;
+	*tested = false;
+	*snapshot = NULL;
+	*deltas = NULL;
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("SELECT snapshot::text, deltas FROM medallion.build_state "
+								"WHERE model = $1 AND version = $2",
+								2, argtypes, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the build state of model \"%s\": %s", model->name,
+			 SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		d = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		found = true;
+		*snapshot = s ? MemoryContextStrdup(callercxt, s) : NULL;
+		d = d ? MemoryContextStrdup(callercxt, d) : NULL;
+	}
+	CatalogLeave(&session);
+
+	/* the marks, the last one first */
+	if (d != NULL && (mark = strstr(d, DELTAS_TESTED_MARK)) != NULL)
+	{
+		*tested = strcmp(mark + strlen(DELTAS_TESTED_MARK), "none") != 0 &&
+			strcmp(mark + strlen(DELTAS_TESTED_MARK), tests_digest(model)) == 0;
+		*mark = '\0';
+	}
+	if (d != NULL && strlen(d) > strlen(DELTAS_REREAD_MARK) &&
+		strcmp(d + strlen(d) - strlen(DELTAS_REREAD_MARK), DELTAS_REREAD_MARK) == 0)
+	{
+		d[strlen(d) - strlen(DELTAS_REREAD_MARK)] = '\0';
+		*reread = true;
+	}
+	*deltas = d;
+	return found;
+}
