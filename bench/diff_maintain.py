@@ -1211,6 +1211,33 @@ class Db:
         self.carried = [(c, sql) for c, sql, carry in after if carry]
 
     # comparison ----------------------------------------------------------
+    def add_tests(self, name, columns):
+        """Warn-severity unique and not_null tests on the model's first
+        column, whose counts check_tests compares with the table's: a
+        maintained build whose table passed every test before counts them
+        over the rows it wrote only."""
+        for kind in ("unique", "not_null"):
+            self.c.execute("SELECT medallion_add_test(%s, %s, column_name => %s, severity => 'warn')",
+                           (name, kind, columns[0][0]))
+
+    def check_tests(self, name, columns):
+        """The failures the model's tests counted at the last run that ran
+        them, against the same counts over its table now: None when equal;
+        and whether its last step tested only the rows it wrote."""
+        got = dict(self.c.execute(
+            "SELECT split_part(test, '_' || %s, 1), failures FROM medallion.test_results "
+            "WHERE model = %s AND run_id = (SELECT max(run_id) FROM medallion.test_results WHERE model = %s)",
+            (columns[0][0], name, name)).fetchall())
+        col = columns[0][0]
+        want = self.c.execute(f"SELECT count({col}) - count(DISTINCT {col}), count(*) FILTER (WHERE {col} IS NULL) "
+                              f"FROM {self.layer[name]}.{name}").fetchone()
+        want = {"unique": want[0], "not_null": want[1]}
+        # over the rows written: two queries (the unique test's, the not_null test's), else one
+        queries = self.c.execute("SELECT test_queries FROM medallion.run_models WHERE model = %s "
+                                 "ORDER BY run_id DESC LIMIT 1", (name,)).fetchone()
+        return (None if all(got.get(k) == v for k, v in want.items()) else f"tests counted {got}, the table has {want}",
+                queries is not None and queries[0] == 2)
+
     def compare(self, name, sql, columns, limit=COMPARE_LIMIT):
         """Rows of the model and of its query that the other lacks: ([], []) when equal.
 
@@ -1310,6 +1337,7 @@ class Round:
                     if args.verbose or stats["refused"] <= 3:
                         print(f"  refused: {sql}\n    {e}")
                     continue
+                db.add_tests(name, cols)
                 models.append((name, "silver", q, sql, cols, view if "bronze.fv" in sql else []))
             # models over models, in gold: maintained from the deltas of
             # the table they read when it is maintained in place, rebuilt
@@ -1326,6 +1354,7 @@ class Round:
                                        f"SELECT c1, count(*) AS c2 FROM {t} GROUP BY c1 HAVING count(*) > 1"])
                 name = f"g{n + 1:02d}"
                 cols = db.create_model(name, sql, "gold", maintain=db.maintain_for(name, self.seed))
+                db.add_tests(name, cols)
                 models.append((name, "gold", Downstream(sql), sql, cols,
                                up[5] + [(up[0], up[3], up[1], "table")]))
                 upstream.append(models[-1])
@@ -1401,6 +1430,16 @@ class Round:
                         stats["why_full"][why] = stats["why_full"].get(why, 0) + 1
                     model_rows, query_rows = db.compare(name, sql, cols)
                     stats["cases"] += 1
+                    tests_wrong, written = db.check_tests(name, cols)
+                    stats["tests_checked"] = stats.get("tests_checked", 0) + 1
+                    stats["tests_written"] = stats.get("tests_written", 0) + (status == "success" and written)
+                    if tests_wrong:
+                        stats["mismatches"] += 1
+                        print(f"\nTESTS MISMATCH: round seed {self.seed}, model {name} after batch {b + 1} "
+                              f"({status}: {message}): {tests_wrong}\n  query: {sql}")
+                        sys.stdout.flush()
+                        db.finish(after)
+                        return False
                     if model_rows or query_rows:
                         stats["mismatches"] += 1
                         db.finish(after)
@@ -1660,6 +1699,8 @@ def main():
              if stats.get("maintain") and args.maintain else "medallion_create_model takes no maintain")
           + ") "
           f"in {time.time() - start:.0f} s", flush=True)
+    print(f"  tests checked against the table: {stats.get('tests_checked', 0)}, of them after a step testing "
+          f"only the rows it wrote: {stats.get('tests_written', 0)}")
     if stats["refused_now"]:
         print(f"  {stats['refused_now']} steps of maintain => 'incremental' models refused to rebuild whole "
               "(as documented), then run with full_refresh")
