@@ -85,6 +85,7 @@ extern struct Candidate *ChangesMaintainCandidate(ModelDef *model, AnalyzedModel
 												   List *redirect_from, List *redirect_to,
 												   bool change_aware);
 extern void ChangesDropUnneededDeltas(void);
+extern void ChangesUncaptureModelTable(Oid relid);
 extern void ChangesTrimDeltas(List *built, bool truncate);
 
 /* changes_state.c */

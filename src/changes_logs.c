@@ -231,6 +231,55 @@ ChangesDropUnneededDeltas(void)
 	drop_unneeded(logs, needed_logs(&models));
 }
 
+/*
+ * Drop the delta triggers on relid (and the tables below it) and its log,
+ * as the extension owner; with wait false, only when the locks are free
+ * at once (false when they were not).
+ */
+static bool
+drop_capture(Oid relid, bool wait)
+{
+	Oid			log = ChangesDeltaLog(relid);
+	bool		exists = get_rel_relkind(relid) == RELKIND_RELATION ||
+		get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE;
+	ListCell   *lt;
+
+	if (exists)
+	{
+		bool		locked = true;
+
+		foreach(lt, RelTree(relid))
+		{
+			if (wait)
+				LockRelationOid(lfirst_oid(lt), AccessExclusiveLock);
+			else
+				locked = locked && ConditionalLockRelationOid(lfirst_oid(lt), AccessExclusiveLock);
+		}
+		if (!locked)
+			return false;
+		foreach(lt, RelTree(relid))
+		{
+			const char *triggers[] = {DELTAS_INSERT_TRIGGER, DELTAS_UPDATE_TRIGGER,
+			DELTAS_DELETE_TRIGGER, DELTAS_ROW_TRIGGER};
+
+			for (int t = 0; t < lengthof(triggers); t++)
+			{
+				if (OidIsValid(get_trigger_oid(lfirst_oid(lt), triggers[t], true)))
+					SqlUtility(psprintf("DROP TRIGGER %s ON %s", triggers[t],
+										SqlRelationName(lfirst_oid(lt))));
+			}
+		}
+	}
+	if (!OidIsValid(log))
+		return true;
+	if (wait)
+		LockRelationOid(log, AccessExclusiveLock);
+	else if (!ConditionalLockRelationOid(log, AccessExclusiveLock))
+		return false;
+	ChangesDropDeltaLog(relid);
+	return true;
+}
+
 /* ChangesDropUnneededDeltas, the logs there are and those needed known. */
 static void
 drop_unneeded(List *logs, List *needed)
@@ -241,38 +290,27 @@ drop_unneeded(List *logs, List *needed)
 	CatalogEnter(&session);
 	foreach(lc, logs)
 	{
-		Oid			relid = lfirst_oid(lc);
-		Oid			log = ChangesDeltaLog(relid);
-		bool		exists = get_rel_relkind(relid) == RELKIND_RELATION ||
-			get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE;
-		ListCell   *lt;
-
-		if (list_member_oid(needed, relid))
-			continue;
-		if (exists)
-		{
-			bool		locked = true;
-
-			foreach(lt, RelTree(relid))
-				locked = locked && ConditionalLockRelationOid(lfirst_oid(lt), AccessExclusiveLock);
-			if (!locked)
-				continue;
-			foreach(lt, RelTree(relid))
-			{
-				const char *triggers[] = {DELTAS_INSERT_TRIGGER, DELTAS_UPDATE_TRIGGER,
-				DELTAS_DELETE_TRIGGER, DELTAS_ROW_TRIGGER};
-
-				for (int t = 0; t < lengthof(triggers); t++)
-				{
-					if (OidIsValid(get_trigger_oid(lfirst_oid(lt), triggers[t], true)))
-						SqlUtility(psprintf("DROP TRIGGER %s ON %s", triggers[t],
-											SqlRelationName(lfirst_oid(lt))));
-				}
-			}
-		}
-		if (OidIsValid(log) && ConditionalLockRelationOid(log, AccessExclusiveLock))
-			ChangesDropDeltaLog(relid);
+		if (!list_member_oid(needed, lfirst_oid(lc)))
+			(void) drop_capture(lfirst_oid(lc), false);
 	}
+	CatalogLeave(&session);
+}
+
+/*
+ * ChangesUncaptureModelTable
+ *		Before a model's table is distributed (Citus refuses a table with
+ *		triggers), drop the capture its readers had of it: they are
+ *		rebuilt whole from then on (ChangesMaintainReadsModel).
+ */
+void
+ChangesUncaptureModelTable(Oid relid)
+{
+	CatalogSession session;
+
+	if (!OidIsValid(relid) || !OidIsValid(ChangesDeltaLog(relid)))
+		return;
+	CatalogEnter(&session);
+	(void) drop_capture(relid, true);
 	CatalogLeave(&session);
 }
 

@@ -151,7 +151,8 @@ ChangesMaintainPlan(ModelDef *model, Query *query, MaintainPlan *plan)
  *		builds.  Incremental and snapshot models' tables are not captured:
  *		their first builds and full refreshes are made as a table's are,
  *		but their merges were not checked for it.  Nor is a distributed
- *		table (Citus).
+ *		model's table (Citus refuses to distribute a table with triggers:
+ *		ChangesUncaptureModelTable drops them first).
  */
 const char *
 ChangesMaintainReadsModel(Oid relid, Oid owner, bool *is_model)
@@ -172,7 +173,7 @@ ChangesMaintainReadsModel(Oid relid, Oid owner, bool *is_model)
 		RelPublished(upstream) != relid)
 		return NULL;
 	*is_model = true;
-	if (upstream->kind != MAT_TABLE || ScaleIsCitusTable(relid))
+	if (upstream->kind != MAT_TABLE || upstream->distribution != NULL || ScaleIsCitusTable(relid))
 		return psprintf("reads the table of model %s, whose builds are not captured", upstream->name);
 	if (ModelOwnerId(upstream) != owner)
 		return psprintf("reads the table of model %s, whose builds are captured only for its owner's models",

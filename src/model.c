@@ -538,6 +538,8 @@ medallion_create_model(PG_FUNCTION_ARGS)
 
 	if (!unchanged || !OidIsValid(relid))
 		unbound = BuildDefineRelation(model, analyzed, layer, previous);
+	if (!unchanged && model->distribution != NULL)
+		ChangesUncaptureModelTable(RelPublished(model));
 	if (!unchanged)
 		ScaleDistribute(model, analyzed);
 	/* a hash-distributed model's candidate and previous version (scale.c) */
