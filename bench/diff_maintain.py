@@ -1212,13 +1212,16 @@ class Db:
 
     # comparison ----------------------------------------------------------
     def add_tests(self, name, columns):
-        """Warn-severity unique and not_null tests on the model's first
-        column, whose counts check_tests compares with the table's: a
+        """Warn-severity unique, not_null and expression (IS NOT NULL)
+        tests on the model's first column, whose counts check_tests
+        compares with the table's: a
         maintained build whose table passed every test before counts them
         over the rows it wrote only."""
         for kind in ("unique", "not_null"):
             self.c.execute("SELECT medallion_add_test(%s, %s, column_name => %s, severity => 'warn')",
                            (name, kind, columns[0][0]))
+        self.c.execute("SELECT medallion_add_test(%s, 'expression', expression => %s, name => 'present', "
+                       "severity => 'warn')", (name, f"{columns[0][0]} IS NOT NULL"))
 
     def check_tests(self, name, columns):
         """The failures the model's tests counted at the last run that ran
@@ -1231,12 +1234,13 @@ class Db:
         col = columns[0][0]
         want = self.c.execute(f"SELECT count({col}) - count(DISTINCT {col}), count(*) FILTER (WHERE {col} IS NULL) "
                               f"FROM {self.layer[name]}.{name}").fetchone()
-        want = {"unique": want[0], "not_null": want[1]}
-        # over the rows written: two queries (the unique test's, the not_null test's), else one
+        want = {"unique": want[0], "not_null": want[1], "present": want[1]}
+        # over the rows written and passing: two queries (the unique test's,
+        # the row tests'); over the table: one when passing, two when not
         queries = self.c.execute("SELECT test_queries FROM medallion.run_models WHERE model = %s "
                                  "ORDER BY run_id DESC LIMIT 1", (name,)).fetchone()
         return (None if all(got.get(k) == v for k, v in want.items()) else f"tests counted {got}, the table has {want}",
-                queries is not None and queries[0] == 2)
+                queries is not None and queries[0] == 2 and not any(got.values()))
 
     def compare(self, name, sql, columns, limit=COMPARE_LIMIT):
         """Rows of the model and of its query that the other lacks: ([], []) when equal.

@@ -109,5 +109,24 @@ SELECT * FROM mtt.failed;
 SELECT test_queries FROM medallion.run_models
  WHERE model = 'mtt_lines' AND run_id = (SELECT max(run_id) FROM medallion.runs);
 
+-- an expression test reads the rows written too, through the binding of
+-- its expression (the work table has the table's columns at the same
+-- positions): with the row_count test dropped nothing reads the whole
+-- table, two queries (the rows written, the unique tests' values)
+SELECT medallion_drop_test('mtt_lines', 'accepted_values_qty') IS NOT NULL AS dropped;
+SELECT medallion_drop_test('mtt_lines', 'row_count') IS NOT NULL AS dropped;
+SELECT medallion_add_test('mtt_lines', 'expression', expression => 'qty > 0', name => 'qty_positive');
+SELECT * FROM mtt.run();
+SELECT * FROM mtt.marked;
+INSERT INTO mtt.lines VALUES (2007, 14, 'c2007', 0, 'n');
+SELECT * FROM mtt.run();
+SELECT * FROM mtt.failed;
+SELECT test_queries FROM medallion.run_models
+ WHERE model = 'mtt_lines' AND run_id = (SELECT max(run_id) FROM medallion.runs);
+UPDATE mtt.lines SET qty = 1 WHERE id = 2007;
+SELECT * FROM mtt.run();
+SELECT * FROM mtt.marked;
+SELECT mhelp.diff('mtt_lines') AS diff;
+
 SELECT medallion_drop_model('mtt_lines');
 DROP SCHEMA mtt CASCADE;

@@ -682,6 +682,36 @@ run_fused(TestsOutcome *outcome, List *fused, FusedOver over, const char *fromsq
 }
 
 /*
+ * same_columns
+ *		Has relation b the columns of a at the same positions (names,
+ *		types, dropped ones): a query over a reads b in its place
+ *		(AnalyzeRedirect) only then.
+ */
+static bool
+same_columns(Oid a, Oid b)
+{
+	Relation	ra = relation_open(a, AccessShareLock);
+	Relation	rb = relation_open(b, AccessShareLock);
+	TupleDesc	da = RelationGetDescr(ra);
+	TupleDesc	db = RelationGetDescr(rb);
+	bool		same = da->natts == db->natts;
+
+	for (int i = 0; same && i < da->natts; i++)
+	{
+		Form_pg_attribute x = TupleDescAttr(da, i);
+		Form_pg_attribute y = TupleDescAttr(db, i);
+
+		same = x->attisdropped == y->attisdropped &&
+			(x->attisdropped ||
+			 (strcmp(NameStr(x->attname), NameStr(y->attname)) == 0 && x->atttypid == y->atttypid &&
+			  x->atttypmod == y->atttypmod && x->attcollation == y->attcollation));
+	}
+	relation_close(rb, AccessShareLock);
+	relation_close(ra, AccessShareLock);
+	return same;
+}
+
+/*
  * unique_over_values
  *		The failures of unique test over the whole of relsql counted from
  *		the values the rows of writtensql hold: the other rows' values were
@@ -714,8 +744,10 @@ unique_over_values(TestDef *test, const char *relsql, const char *writtensql)
  *		written: when valid, a table holding the rows a maintained build
  *		wrote in the published table, the only rows that changed, in a
  *		table whose tests all passed at its last build (the caller knows:
- *		ChangesMaintainTested).  Its not_null and accepted_values tests
- *		then read only those rows, and its unique tests only the rows
+ *		ChangesMaintainStoredState).  Its not_null and accepted_values
+ *		tests then read only those rows (and its expression tests, through
+ *		the binding of their expressions, when written has the table's
+ *		columns at the same positions), and its unique tests only the rows
  *		holding their values (unique_over_values): what they would count
  *		over the whole table.  Its other tests read the whole table.
  */
@@ -737,6 +769,7 @@ TestsRunSome(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 	Datum		values[FUNC_MAX_ARGS];
 	int			nparams = 0;
 	bool		expressions_bound;
+	bool		written_alike = false;	/* written read in place of the table */
 	ListCell   *lc;
 
 	foreach(lc, CatalogListTests(model->name))
@@ -762,6 +795,8 @@ TestsRunSome(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 		fusedsql = BindRelationSql(BindName(model->name, ""));
 		rowsql = psprintf("c.%s", quote_identifier(TESTS_ROW_COLUMN));
 	}
+	if (OidIsValid(written))
+		written_alike = same_columns(published, written);
 
 	/* one fused query for the column-level tests */
 	foreach(lc, tests)
@@ -835,7 +870,8 @@ TestsRunSome(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 		if (part->predicate != NULL)
 			part->failures_sql = psprintf("count(*) FILTER (WHERE %s)", part->predicate);
 		if (OidIsValid(written) &&
-			(strcmp(test->kind, "not_null") == 0 || strcmp(test->kind, "accepted_values") == 0))
+			(strcmp(test->kind, "not_null") == 0 || strcmp(test->kind, "accepted_values") == 0 ||
+			 (strcmp(test->kind, "expression") == 0 && written_alike)))
 			part->over = FUSED_WRITTEN;
 		else if (OidIsValid(written) && strcmp(test->kind, "unique") == 0)
 		{
@@ -846,12 +882,15 @@ TestsRunSome(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 	}
 
 	run_fused(outcome, fused, FUSED_TABLE, fusedsql, nparams, types, values, from, to, resultcxt);
-	if (OidIsValid(written))
-	{
+	if (written_alike)
+		run_fused(outcome, fused, FUSED_WRITTEN, fusedsql, nparams, types, values,
+				  lappend_oid(list_copy(from), published), lappend_oid(list_copy(to), written),
+				  resultcxt);
+	else if (OidIsValid(written))
 		run_fused(outcome, fused, FUSED_WRITTEN, SqlRelationName(written), nparams, types, values,
 				  from, to, resultcxt);
+	if (OidIsValid(written))
 		run_fused(outcome, fused, FUSED_VALUES, "(SELECT)", nparams, types, values, from, to, resultcxt);
-	}
 
 	/* one anti-join per relationships test, one count per sql test */
 	foreach(lc, outcome->results)
