@@ -117,15 +117,17 @@ maintained(ModelDef *model)
 		ChangesMaintainUncaptured(&plan, true) == NULL;
 }
 
+/* Is the step of graph node up one that first_read looks for? */
+typedef bool (*ReadTest) (RunStep *upstep, int up, void *arg);
+
 /*
- * reads_other_owner
- *		The step of a table model node reads (through view and ephemeral
- *		models) whose owner the node's owner does not act for, or NULL: a
- *		worker's candidate is readable by its owner's roles only
- *		(worker_readers), so the run builds such a reader itself.
+ * first_read
+ *		The first step of the run that node reads (through view and
+ *		ephemeral models) for which test holds, or NULL.  by_node maps graph
+ *		nodes to the run's steps.
  */
 static RunStep *
-reads_other_owner(Graph *graph, RunStep **by_node, int node, Oid owner)
+first_read(Graph *graph, RunStep **by_node, int node, ReadTest test, void *arg)
 {
 	ListCell   *lc;
 
@@ -136,75 +138,44 @@ reads_other_owner(Graph *graph, RunStep **by_node, int node, Oid owner)
 
 		if (graph->nodes[up].model->mat->reads_through)
 		{
-			RunStep    *through = reads_other_owner(graph, by_node, up, owner);
+			RunStep    *through = first_read(graph, by_node, up, test, arg);
 
 			if (through != NULL)
 				return through;
 		}
-		else if (upstep != NULL && !has_privs_of_role(owner, ModelOwnerId(upstep->model)))
+		else if (upstep != NULL && test(upstep, up, arg))
 			return upstep;
 	}
 	return NULL;
 }
 
 /*
- * built_by_run
- *		The first model that node reads (through views and ephemeral models)
- *		which this run builds itself, or NULL.  by_node maps graph nodes to
- *		the run's steps.
+ * A model of an owner the reader's owner (*arg) does not act for: a
+ * worker's candidate is readable by its owner's roles only
+ * (worker_readers), so the run builds such a reader itself.
  */
-static RunStep *
-built_by_run(Graph *graph, RunStep **by_node, int node)
+static bool
+of_other_owner(RunStep *upstep, int up, void *arg)
 {
-	ListCell   *lc;
+	return !has_privs_of_role(*(Oid *) arg, ModelOwnerId(upstep->model));
+}
 
-	foreach(lc, graph->nodes[node].upstream)
-	{
-		int			up = lfirst_int(lc);
-		RunStep    *upstep = by_node[up];
-
-		if (graph->nodes[up].model->mat->reads_through)
-		{
-			RunStep    *through = built_by_run(graph, by_node, up);
-
-			if (through != NULL)
-				return through;
-		}
-		else if (upstep != NULL && upstep->run_itself != NULL)
-			return upstep;
-	}
-	return NULL;
+/* A model this run builds itself. */
+static bool
+built_by_run(RunStep *upstep, int up, void *arg)
+{
+	return upstep->run_itself != NULL;
 }
 
 /*
- * reads_rebuilt
- *		The first table model step of the run that node reads (through view
- *		and ephemeral models) and that is not maintained in it (maintains,
- *		by node), or NULL.  A maintained model reading one is rebuilt whole
- *		when that one is (its new storage is not logged), so a worker may as
- *		well build it.
+ * A table model the run rebuilds whole (not maintained in it: arg, by
+ * node).  A maintained model reading one is rebuilt whole when that one
+ * is (its new storage is not logged), so a worker may as well build it.
  */
-static RunStep *
-reads_rebuilt(Graph *graph, RunStep **by_node, bool *maintains, int node)
+static bool
+rebuilt_whole(RunStep *upstep, int up, void *arg)
 {
-	ListCell   *lc;
-
-	foreach(lc, graph->nodes[node].upstream)
-	{
-		int			up = lfirst_int(lc);
-		RunStep    *upstep = by_node[up];
-
-		if (graph->nodes[up].model->mat->reads_through)
-		{
-			RunStep    *through = reads_rebuilt(graph, by_node, maintains, up);
-
-			if (through != NULL)
-				return through;
-		}
-		else if (upstep != NULL && upstep->model->kind == MAT_TABLE && !maintains[up])
-			return upstep;
-	}
-	return NULL;
+	return upstep->model->kind == MAT_TABLE && !((bool *) arg)[up];
 }
 
 /* Mark node's upstream steps (through views) as needed by a worker. */
@@ -240,7 +211,7 @@ mark_needed(Graph *graph, RunStep **by_node, bool *needed, int node)
  *		maintained table model is built by the run: its rows are replaced
  *		in the published table, in the run's transaction (changes_apply.c);
  *		unless it reads a table model the run rebuilds whole, which makes
- *		it whole too (reads_rebuilt).
+ *		it whole too (rebuilt_whole).
  */
 void
 RunPlanWorkers(Graph *graph, List *steps, bool workers, bool maintains)
@@ -260,6 +231,7 @@ RunPlanWorkers(Graph *graph, List *steps, bool workers, bool maintains)
 	{
 		RunStep    *step = lfirst(lc);
 		const char *why = materialization_in_run(step->model);
+		Oid			owner = ModelOwnerId(step->model);
 		RunStep    *upstep;
 
 		if (!workers)
@@ -267,7 +239,7 @@ RunPlanWorkers(Graph *graph, List *steps, bool workers, bool maintains)
 		else if (why != NULL)
 			step->run_itself = pstrdup(why);
 		else if (maintains && maintained(step->model) &&
-				 reads_rebuilt(graph, by_node, maintains_node, step->node) == NULL)
+				 first_read(graph, by_node, step->node, rebuilt_whole, maintains_node) == NULL)
 		{
 			maintains_node[step->node] = true;
 			step->run_itself = pstrdup("a maintained model's rows are replaced in its table in the run's transaction");
@@ -276,11 +248,10 @@ RunPlanWorkers(Graph *graph, List *steps, bool workers, bool maintains)
 			step->run_itself = pstrdup("a distributed model's candidate is created on the workers in the run's transaction");
 		else if (!OidIsValid(RelPublished(step->model)))
 			step->run_itself = pstrdup("its first build creates its table in the run's transaction");
-		else if ((upstep = built_by_run(graph, by_node, step->node)) != NULL)
+		else if ((upstep = first_read(graph, by_node, step->node, built_by_run, NULL)) != NULL)
 			step->run_itself = psprintf("it reads %s, which the run builds itself",
 										upstep->model->name);
-		else if ((upstep = reads_other_owner(graph, by_node, step->node,
-											 ModelOwnerId(step->model))) != NULL)
+		else if ((upstep = first_read(graph, by_node, step->node, of_other_owner, &owner)) != NULL)
 			step->run_itself = psprintf("it reads %s of role \"%s\", whose worker candidate only that owner's roles may read",
 										upstep->model->name, upstep->model->owner);
 	}
@@ -316,7 +287,7 @@ RunPlanWorkers(Graph *graph, List *steps, bool workers, bool maintains)
 		if (!needed[step->node])
 			step->run_itself = psprintf("its last build took %.0f ms, less than medallion.worker_min_ms (%d ms)",
 										last_ms[foreach_current_index(lc)], worker_min_ms);
-		else if ((upstep = built_by_run(graph, by_node, step->node)) != NULL)
+		else if ((upstep = first_read(graph, by_node, step->node, built_by_run, NULL)) != NULL)
 			step->run_itself = psprintf("it reads %s, which the run builds itself",
 										upstep->model->name);
 	}
