@@ -1053,6 +1053,7 @@ class Db:
         self.c.execute("SET medallion.worker_min_ms = 0")    # with threads, workers build even small models
         self.c.execute("CREATE EXTENSION medallion")
         self.layer = {}
+        self.refs = set()        # models with a relationships test (add_tests)
         for stmt in setup:
             if str(stmt):
                 self.c.execute(str(stmt))
@@ -1211,17 +1212,27 @@ class Db:
         self.carried = [(c, sql) for c, sql, carry in after if carry]
 
     # comparison ----------------------------------------------------------
-    def add_tests(self, name, columns):
+    def add_tests(self, name, columns, refs=False):
         """Warn-severity unique, not_null and expression (IS NOT NULL)
         tests on the model's first column, whose counts check_tests
         compares with the table's: a
         maintained build whose table passed every test before counts them
-        over the rows it wrote only."""
+        over the rows it wrote only.  refs: a relationships test too, of
+        the first column to the view model dk over dimension d1's keys
+        (when their types compare), which reads the rows written while d1
+        is unchanged."""
         for kind in ("unique", "not_null"):
             self.c.execute("SELECT medallion_add_test(%s, %s, column_name => %s, severity => 'warn')",
                            (name, kind, columns[0][0]))
         self.c.execute("SELECT medallion_add_test(%s, 'expression', expression => %s, name => 'present', "
                        "severity => 'warn')", (name, f"{columns[0][0]} IS NOT NULL"))
+        if refs:
+            try:
+                self.c.execute("SELECT medallion_add_test(%s, 'relationships', column_name => %s, to_model => 'dk', "
+                               "to_column => 'k', name => 'refs', severity => 'warn')", (name, columns[0][0]))
+                self.refs.add(name)
+            except psycopg.Error:
+                pass            # a column of another type
 
     def check_tests(self, name, columns):
         """The failures the model's tests counted at the last run that ran
@@ -1235,12 +1246,16 @@ class Db:
         want = self.c.execute(f"SELECT count({col}) - count(DISTINCT {col}), count(*) FILTER (WHERE {col} IS NULL) "
                               f"FROM {self.layer[name]}.{name}").fetchone()
         want = {"unique": want[0], "not_null": want[1], "present": want[1]}
+        if name in self.refs:
+            want["refs"] = self.c.execute(f"SELECT count(*) FROM {self.layer[name]}.{name} m WHERE {col} IS NOT NULL "
+                                          f"AND NOT EXISTS (SELECT FROM bronze.dk r WHERE r.k = m.{col})").fetchone()[0]
         # over the rows written and passing: two queries (the unique test's,
-        # the row tests'); over the table: one when passing, two when not
+        # the row tests'), and the relationships test's; over the table: one
+        # when passing, two when not, and the relationships test's
         queries = self.c.execute("SELECT test_queries FROM medallion.run_models WHERE model = %s "
                                  "ORDER BY run_id DESC LIMIT 1", (name,)).fetchone()
         return (None if all(got.get(k) == v for k, v in want.items()) else f"tests counted {got}, the table has {want}",
-                queries is not None and queries[0] == 2 and not any(got.values()))
+                queries is not None and queries[0] == 2 + (name in self.refs) and not any(got.values()))
 
     def compare(self, name, sql, columns, limit=COMPARE_LIMIT):
         """Rows of the model and of its query that the other lacks: ([], []) when equal.
@@ -1325,6 +1340,10 @@ class Round:
             if self.view_sql:
                 db.create_model("fv", self.view_sql, "bronze", "view")
                 view = [("fv", self.view_sql, "bronze", "view")]
+            # what the relationships tests reference: d1's keys, and every
+            # value past them, so that they pass unless a key goes
+            db.create_model("dk", f"SELECT k FROM src.d1 UNION ALL SELECT v FROM generate_series("
+                            f"{self.schema.keys + 1}, 100000) v", "bronze", "view")
             tries = 0
             while len(models) < args.queries and tries < args.queries * 5:
                 tries += 1
@@ -1341,7 +1360,7 @@ class Round:
                     if args.verbose or stats["refused"] <= 3:
                         print(f"  refused: {sql}\n    {e}")
                     continue
-                db.add_tests(name, cols)
+                db.add_tests(name, cols, refs=True)
                 models.append((name, "silver", q, sql, cols, view if "bronze.fv" in sql else []))
             # models over models, in gold: maintained from the deltas of
             # the table they read when it is maintained in place, rebuilt
@@ -1363,6 +1382,7 @@ class Round:
                                up[5] + [(up[0], up[3], up[1], "table")]))
                 upstream.append(models[-1])
             stats["models"] += len(models)
+            stats["models_refs"] = stats.get("models_refs", 0) + len(db.refs)
             for name, *_ in models:
                 plan = db.c.execute("SELECT maintain FROM medallion_plan(%s) WHERE model = %s", (name, name)).fetchone()
                 how = (plan[0] or "").split(":", 1)[0] if plan else ""
@@ -1438,6 +1458,8 @@ class Round:
                     tests_wrong, written = db.check_tests(name, cols) if not args.sabotage else (None, False)
                     stats["tests_checked"] = stats.get("tests_checked", 0) + 1
                     stats["tests_written"] = stats.get("tests_written", 0) + (status == "success" and written)
+                    stats["refs_written"] = stats.get("refs_written", 0) + \
+                        (status == "success" and written and name in db.refs)
                     if tests_wrong:
                         stats["mismatches"] += 1
                         print(f"\nTESTS MISMATCH: round seed {self.seed}, model {name} after batch {b + 1} "
@@ -1705,7 +1727,8 @@ def main():
           + ") "
           f"in {time.time() - start:.0f} s", flush=True)
     print(f"  tests checked against the table: {stats.get('tests_checked', 0)}, of them after a step testing "
-          f"only the rows it wrote: {stats.get('tests_written', 0)}")
+          f"only the rows it wrote: {stats.get('tests_written', 0)}; {stats.get('models_refs', 0)} models "
+          f"with a relationships test, {stats.get('refs_written', 0)} of those steps with it")
     if stats["refused_now"]:
         print(f"  {stats['refused_now']} steps of maintain => 'incremental' models refused to rebuild whole "
               "(as documented), then run with full_refresh")

@@ -128,5 +128,42 @@ SELECT * FROM mtt.run();
 SELECT * FROM mtt.marked;
 SELECT mhelp.diff('mtt_lines') AS diff;
 
+-- a relationships test reads the rows written too, anti-joined to the
+-- model it references, when that model and what it reads are as the last
+-- build's tests saw them; else it reads the whole table
+CREATE TABLE mtt.codes (code text PRIMARY KEY);
+INSERT INTO mtt.codes SELECT 'c' || i FROM generate_series(1, 2100) i;
+SELECT medallion_create_model('mtt_codes', $$SELECT code FROM mtt.codes$$, layer => 'bronze',
+  materialized => 'view');
+SELECT medallion_add_test('mtt_lines', 'relationships', column_name => 'code', to_model => 'mtt_codes',
+  to_column => 'code', severity => 'warn', name => 'known_code');
+SELECT * FROM mtt.run();
+SELECT * FROM mtt.marked;
+-- a new line with a code nobody knows: one failure, a warning
+INSERT INTO mtt.lines VALUES (2008, 15, 'zz1', 1, 'n');
+SELECT * FROM mtt.run();
+SELECT * FROM mtt.failed;
+UPDATE mtt.lines SET code = 'c2008' WHERE id = 2008;
+SELECT * FROM mtt.run();
+SELECT * FROM mtt.marked;
+-- a code an untouched line holds deleted, and a new line: the relation
+-- referenced changed, so the whole table is read and that line counted
+DELETE FROM mtt.codes WHERE code = 'c20';
+INSERT INTO mtt.lines VALUES (2009, 16, 'c2009', 1, 'n');
+SELECT * FROM mtt.run();
+SELECT * FROM mtt.failed;
+-- ... and read again at the next build (its last run warned), then the
+-- code back: passing, marked
+INSERT INTO mtt.lines VALUES (2010, 17, 'c2010', 1, 'n');
+SELECT * FROM mtt.run();
+SELECT * FROM mtt.failed;
+INSERT INTO mtt.codes VALUES ('c20');
+SELECT * FROM mtt.run();
+SELECT * FROM mtt.marked;
+INSERT INTO mtt.lines VALUES (2011, 18, 'c2011', 1, 'n');
+SELECT * FROM mtt.run();
+SELECT mhelp.diff('mtt_lines') AS diff;
+
+SELECT medallion_drop_model('mtt_codes');
 SELECT medallion_drop_model('mtt_lines');
 DROP SCHEMA mtt CASCADE;

@@ -95,6 +95,7 @@ extern char *ChangesMaintainState(struct Candidate *cand, List *redirect_from, L
 extern char *ChangesMaintainRecordState(char *deltas);
 extern char *ChangesMaintainRecordTested(ModelDef *model, char *deltas);
 extern void ChangesMaintainDone(struct Candidate *cand);
+extern bool ChangesReferenceUnchanged(ModelDef *model, const char *to_model);
 extern bool ChangesMaintainStoredState(ModelDef *model, char **snapshot, char **deltas, bool *reread,
 									   bool *tested);
 

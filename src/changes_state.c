@@ -124,8 +124,9 @@ ChangesMaintainRecordState(char *deltas)
  * next maintained build changes only the rows of the keys it recomputes:
  * when the tests are the same, their row tests (not_null,
  * accepted_values) pass on the whole table when they pass on those rows,
- * and a unique test when the values of those rows are unique in the
- * table (TestsRunSome's written).
+ * a unique test when the values of those rows are unique in the table,
+ * and a relationships test when those rows reference what exists and the
+ * model referenced is unchanged (TestsRunSome's written).
  */
 #define DELTAS_TESTED_MARK	" | tested "
 
@@ -155,6 +156,66 @@ char *
 ChangesMaintainRecordTested(ModelDef *model, char *deltas)
 {
 	return psprintf("%s%s%s", deltas, DELTAS_TESTED_MARK, tests_digest(model));
+}
+
+/*
+ * ChangesReferenceUnchanged
+ *		Is what the relationships tests of model referencing to_model read
+ *		of it the same as when model's last build was tested?  That build
+ *		recorded the state of model's inputs, which take in to_model (its
+ *		last build's run, or a view's or an ephemeral model's version, and
+ *		then what it reads) and a snapshot its tests ran after: every one of
+ *		those inputs has the state recorded and is tracked, and none of their
+ *		tables has a write that snapshot does not see (one committed since,
+ *		or in flight).  A write the snapshot missed that committed before
+ *		the tests ran counts as a change too.  Read as the extension owner.
+ */
+bool
+ChangesReferenceUnchanged(ModelDef *model, const char *to_model)
+{
+	CatalogSession session;
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, INT4OID};
+	Datum		values[3] = {CStringGetTextDatum(model->name), CStringGetTextDatum(to_model),
+	Int32GetDatum(model->version)};
+	bool		unchanged = false;
+	int			ret;
+
+	CatalogEnter(&session);
+	/*
+	 * A table model's own reads are not model's inputs: its last build's
+	 * run stands for them.  A view or an ephemeral model is read through.
+	 */
+	ret = SPI_execute_with_args("SELECT pg_catalog.count(*) FILTER (WHERE x.label OPERATOR(pg_catalog.=) "
+								"         ('model ' OPERATOR(pg_catalog.||) m.name)) OPERATOR(pg_catalog.=) 1 "
+								"   AND NOT pg_catalog.bool_or(NOT x.tracked "
+								"       OR (s.inputs OPERATOR(pg_catalog.->>) x.label) IS DISTINCT FROM x.state "
+								"       OR x.relid IS NOT NULL AND EXISTS (SELECT FROM medallion.changes c "
+								"          WHERE c.relid OPERATOR(pg_catalog.=) x.relid "
+								"            AND NOT pg_catalog.pg_visible_in_snapshot(c.xid, s.snapshot))) "
+								"  FROM medallion.build_state s, medallion.models m, "
+								"       LATERAL (SELECT i.label, i.state, i.relid, i.tracked "
+								"                  FROM medallion.model_inputs(s.model) i "
+								"                 WHERE i.label OPERATOR(pg_catalog.=) ('model ' OPERATOR(pg_catalog.||) m.name) "
+								"                UNION ALL "
+								"                SELECT i.label, i.state, i.relid, i.tracked "
+								"                  FROM medallion.model_inputs(m.name) i "
+								"                 WHERE m.materialized OPERATOR(pg_catalog.=) ANY (ARRAY['view', 'ephemeral']) "
+								"                   AND i.label OPERATOR(pg_catalog.<>) 'tests') AS x "
+								" WHERE s.model OPERATOR(pg_catalog.=) $1 AND s.version OPERATOR(pg_catalog.=) $3 "
+								"   AND m.name OPERATOR(pg_catalog.=) $2",
+								3, argtypes, values, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the build state of model \"%s\": %s", model->name,
+			 SPI_result_code_string(ret));
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		unchanged = !isnull && DatumGetBool(d);
+	}
+	CatalogLeave(&session);
+	return unchanged;
 }
 
 /*
