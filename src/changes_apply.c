@@ -219,14 +219,15 @@ key_index(Oid published, List *key_names)
 }
 
 /*
- * find_key_index
+ * ChangesEnsureKeyIndex
  *		key_index, after making an index on the key columns of model's
  *		published table when it has none and has table_rows rows or more
  *		(MAINTAIN_INDEX_ROWS), and each key column's type a built-in
- *		default btree operator class.
+ *		default btree operator class.  The unique tests of a maintained
+ *		build look their values up through it too (tests_run.c).
  */
-static const char *
-find_key_index(ModelDef *model, Oid published, List *key_names, double table_rows)
+const char *
+ChangesEnsureKeyIndex(ModelDef *model, Oid published, List *key_names, double table_rows)
 {
 	const char *found = key_index(published, key_names);
 	ListCell   *lc;
@@ -305,7 +306,7 @@ ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, Li
 	ListCell   *lc;
 
 	TrustCheckRelation(published, GetUserId(), psprintf("maintain model \"%s\" in place", model->name));
-	indexed = find_key_index(model, published, key_names, table_rows);
+	indexed = ChangesEnsureKeyIndex(model, published, key_names, table_rows);
 	SqlColumnLists(published, columns, &target, &source);
 	*deleted = 0;
 	*inserted = 0;
@@ -411,7 +412,7 @@ ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums, 
 		elog(ERROR, "model \"%s\" has %d columns, its plan says how to combine %d",
 			 model->name, list_length(columns), list_length(combine));
 	TrustCheckRelation(published, GetUserId(), psprintf("maintain model \"%s\" in place", model->name));
-	indexed = find_key_index(model, published, key_names, table_rows);
+	indexed = ChangesEnsureKeyIndex(model, published, key_names, table_rows);
 	SqlColumnLists(published, columns, &target, &source);
 	initStringInfo(&set);
 	foreach(lc, columns)

@@ -186,7 +186,7 @@ ChangesReferenceUnchanged(ModelDef *model, const char *to_model)
 	 * run stands for them.  A view or an ephemeral model is read through.
 	 */
 	ret = SPI_execute_with_args("SELECT pg_catalog.count(*) FILTER (WHERE x.label OPERATOR(pg_catalog.=) "
-								"         ('model ' OPERATOR(pg_catalog.||) m.name)) OPERATOR(pg_catalog.=) 1 "
+								"         ('model ' OPERATOR(pg_catalog.||) m.name)) OPERATOR(pg_catalog.>) 0 "
 								"   AND NOT pg_catalog.bool_or(NOT x.tracked "
 								"       OR (s.inputs OPERATOR(pg_catalog.->>) x.label) IS DISTINCT FROM x.state "
 								"       OR x.relid IS NOT NULL AND EXISTS (SELECT FROM medallion.changes c "

@@ -881,6 +881,15 @@ TestsRunSome(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 		{
 			part->over = FUSED_VALUES;
 			part->failures_sql = unique_over_values(test, relsql, SqlRelationName(written));
+			/* the values looked up through an index, as the key's rows are */
+			if (list_length(test->columns) == 1)
+			{
+				Relation	rel = relation_open(published, AccessShareLock);
+				double		rows = rel->rd_rel->reltuples;
+
+				relation_close(rel, AccessShareLock);
+				(void) ChangesEnsureKeyIndex(model, published, test->columns, rows);
+			}
 		}
 		fused = lappend(fused, part);
 	}
