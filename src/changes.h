@@ -96,6 +96,7 @@ extern char *ChangesMaintainRecordState(char *deltas);
 extern char *ChangesMaintainRecordTested(ModelDef *model, char *deltas);
 extern void ChangesMaintainDone(struct Candidate *cand);
 extern bool ChangesReferenceUnchanged(ModelDef *model, const char *to_model);
+extern List *ChangesMaintainedNames(List *names);
 extern const char *ChangesEnsureKeyIndex(ModelDef *model, Oid published, List *key_names,
 										double table_rows);
 extern bool ChangesMaintainStoredState(ModelDef *model, char **snapshot, char **deltas, bool *reread,

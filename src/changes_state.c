@@ -219,6 +219,40 @@ ChangesReferenceUnchanged(ModelDef *model, const char *to_model)
 }
 
 /*
+ * ChangesMaintainedNames
+ *		Of the models named (a List of char *), those whose last build
+ *		recorded a state of capture: maintained models, whose stored
+ *		snapshots hold back the trim of the logs they read.  Read as the
+ *		extension owner.
+ */
+List *
+ChangesMaintainedNames(List *names)
+{
+	CatalogSession session;
+	MemoryContext callercxt = CurrentMemoryContext;
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1] = {ListToTextArray(names)};
+	List	   *maintained = NIL;
+	int			ret;
+
+	CatalogEnter(&session);
+	ret = SPI_execute_with_args("SELECT model FROM medallion.build_state "
+								"WHERE model OPERATOR(pg_catalog.=) ANY ($1) AND deltas IS NOT NULL",
+								1, argtypes, values, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the build state of the models built: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(callercxt);
+
+		maintained = lappend(maintained, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		MemoryContextSwitchTo(old);
+	}
+	CatalogLeave(&session);
+	return maintained;
+}
+
+/*
  * ChangesMaintainDone
  *		Drop what a maintained build kept for its tests (the rows it wrote).
  */

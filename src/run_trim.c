@@ -122,6 +122,15 @@ RunTrimDeltas(Run *run)
 		if (step->status == STEP_SUCCESS)
 			built = lappend(built, step->model->name);
 	}
+	/*
+	 * Only a maintained model's build moves the horizon of a log (its
+	 * stored snapshot): a run of others starts no trimmer, whose start
+	 * and reading of every maintained model's plan cost more than a
+	 * small run.  A model that stopped being maintained leaves its logs
+	 * to the next maintained build's trimmer.
+	 */
+	if (built != NIL)
+		built = ChangesMaintainedNames(built);
 	if (built == NIL || trim_after_commit(built))
 		return;
 	if (CatalogLockTrim(true, false)) /* or another run trims */
