@@ -563,6 +563,13 @@ CatalogRowTexts(HeapTuple tuple, TupleDesc desc, void *arg)
 	return row;
 }
 
+/* A CatalogRowFn: the row's first column as a string, or NULL (nothing added). */
+void *
+CatalogRowText(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	return SPI_getvalue(tuple, desc, 1);
+}
+
 /* A CatalogRowFn: the row's first column, an OID, palloc'd. */
 void *
 CatalogRowOid(HeapTuple tuple, TupleDesc desc, void *arg)

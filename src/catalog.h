@@ -334,6 +334,7 @@ extern List *CatalogReadRows(const char *sql, int nargs, Oid *types, Datum *valu
 extern void *CatalogRowTexts(HeapTuple tuple, TupleDesc desc, void *arg);
 extern bool CatalogArrayHasNulls(HeapTuple tuple, TupleDesc desc, int col);
 extern void CatalogInvalidRow(const char *table, const char *what, const char *detail) pg_attribute_noreturn();
+extern void *CatalogRowText(HeapTuple tuple, TupleDesc desc, void *arg);
 extern void *CatalogRowOid(HeapTuple tuple, TupleDesc desc, void *arg);
 extern char *CatalogText(HeapTuple tuple, TupleDesc desc, int col);
 extern List *CatalogTextList(HeapTuple tuple, TupleDesc desc, int col);

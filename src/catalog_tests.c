@@ -140,13 +140,6 @@ CatalogTestEdges(void)
 						   0, NULL, NULL, "reading tests", edge_from_tuple, NULL);
 }
 
-/* The first column of a row, as text (a CatalogRowFn). */
-static void *
-model_from_tuple(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	return CatalogText(tuple, desc, 1);
-}
-
 /*
  * CatalogModelsTestingOthers
  *		Names of the models (a List of char *) with a relationships or sql
@@ -158,7 +151,7 @@ CatalogModelsTestingOthers(void)
 {
 	return CatalogReadRows("SELECT DISTINCT model FROM medallion.tests "
 						   "WHERE kind OPERATOR(pg_catalog.=) ANY (ARRAY['relationships', 'sql'])",
-						   0, NULL, NULL, "reading tests", model_from_tuple, NULL);
+						   0, NULL, NULL, "reading tests", CatalogRowText, NULL);
 }
 
 /*

@@ -87,6 +87,7 @@ extern struct Candidate *ChangesMaintainCandidate(ModelDef *model, AnalyzedModel
 extern void ChangesDropUnneededDeltas(void);
 extern void ChangesUncaptureModelTable(Oid relid);
 extern void ChangesTrimDeltas(List *built, bool truncate);
+extern bool ChangesLogsOrphaned(void);
 
 /* changes_state.c */
 extern char *ChangesMaintainTablesState(MaintainPlan *plan, List *redirect_from, List *redirect_to);

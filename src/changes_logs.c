@@ -329,6 +329,25 @@ ChangesUncaptureModelTable(Oid relid)
 	"UNION ALL SELECT s.snapshot_xmin FROM medallion.stages s WHERE s.state = 'staged') m)"
 
 /*
+ * ChangesLogsOrphaned
+ *		Is there a delta log whose table is gone?  The trimmer drops it
+ *		(ChangesTrimDeltas); a run that built no maintained model starts
+ *		one only then.
+ */
+bool
+ChangesLogsOrphaned(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, existing_logs())
+	{
+		if (get_rel_name(lfirst_oid(lc)) == NULL)
+			return true;
+	}
+	return false;
+}
+
+/*
  * truncate_log
  *		Give log (of relid) new, empty storage when nothing reads or writes
  *		it now and every row in it is below the horizon: a DELETE would

@@ -173,49 +173,38 @@ ChangesMaintainRecordTested(ModelDef *model, char *deltas)
 bool
 ChangesReferenceUnchanged(ModelDef *model, const char *to_model)
 {
-	CatalogSession session;
 	Oid			argtypes[3] = {TEXTOID, TEXTOID, INT4OID};
 	Datum		values[3] = {CStringGetTextDatum(model->name), CStringGetTextDatum(to_model),
 	Int32GetDatum(model->version)};
-	bool		unchanged = false;
-	int			ret;
+	List	   *rows;
+	char	  **row;
 
-	CatalogEnter(&session);
 	/*
 	 * A table model's own reads are not model's inputs: its last build's
 	 * run stands for them.  A view or an ephemeral model is read through.
+	 * An aggregate: one row, NULL (false) without a stored build.
 	 */
-	ret = SPI_execute_with_args("SELECT pg_catalog.count(*) FILTER (WHERE x.label OPERATOR(pg_catalog.=) "
-								"         ('model ' OPERATOR(pg_catalog.||) m.name)) OPERATOR(pg_catalog.>) 0 "
-								"   AND NOT pg_catalog.bool_or(NOT x.tracked "
-								"       OR (s.inputs OPERATOR(pg_catalog.->>) x.label) IS DISTINCT FROM x.state "
-								"       OR x.relid IS NOT NULL AND EXISTS (SELECT FROM medallion.changes c "
-								"          WHERE c.relid OPERATOR(pg_catalog.=) x.relid "
-								"            AND NOT pg_catalog.pg_visible_in_snapshot(c.xid, s.snapshot))) "
-								"  FROM medallion.build_state s, medallion.models m, "
-								"       LATERAL (SELECT i.label, i.state, i.relid, i.tracked "
-								"                  FROM medallion.model_inputs(s.model) i "
-								"                 WHERE i.label OPERATOR(pg_catalog.=) ('model ' OPERATOR(pg_catalog.||) m.name) "
-								"                UNION ALL "
-								"                SELECT i.label, i.state, i.relid, i.tracked "
-								"                  FROM medallion.model_inputs(m.name) i "
-								"                 WHERE m.materialized OPERATOR(pg_catalog.=) ANY (ARRAY['view', 'ephemeral']) "
-								"                   AND i.label OPERATOR(pg_catalog.<>) 'tests') AS x "
-								" WHERE s.model OPERATOR(pg_catalog.=) $1 AND s.version OPERATOR(pg_catalog.=) $3 "
-								"   AND m.name OPERATOR(pg_catalog.=) $2",
-								3, argtypes, values, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read the build state of model \"%s\": %s", model->name,
-			 SPI_result_code_string(ret));
-	if (SPI_processed == 1)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		unchanged = !isnull && DatumGetBool(d);
-	}
-	CatalogLeave(&session);
-	return unchanged;
+	rows = CatalogReadRows("SELECT pg_catalog.count(*) FILTER (WHERE x.label OPERATOR(pg_catalog.=) "
+						   "         ('model ' OPERATOR(pg_catalog.||) m.name)) OPERATOR(pg_catalog.>) 0 "
+						   "   AND NOT pg_catalog.bool_or(NOT x.tracked "
+						   "       OR (s.inputs OPERATOR(pg_catalog.->>) x.label) IS DISTINCT FROM x.state "
+						   "       OR x.relid IS NOT NULL AND EXISTS (SELECT FROM medallion.changes c "
+						   "          WHERE c.relid OPERATOR(pg_catalog.=) x.relid "
+						   "            AND NOT pg_catalog.pg_visible_in_snapshot(c.xid, s.snapshot))) "
+						   "  FROM medallion.build_state s, medallion.models m, "
+						   "       LATERAL (SELECT i.label, i.state, i.relid, i.tracked "
+						   "                  FROM medallion.model_inputs(s.model) i "
+						   "                 WHERE i.label OPERATOR(pg_catalog.=) ('model ' OPERATOR(pg_catalog.||) m.name) "
+						   "                UNION ALL "
+						   "                SELECT i.label, i.state, i.relid, i.tracked "
+						   "                  FROM medallion.model_inputs(m.name) i "
+						   "                 WHERE m.materialized OPERATOR(pg_catalog.=) ANY (ARRAY['view', 'ephemeral']) "
+						   "                   AND i.label OPERATOR(pg_catalog.<>) 'tests') AS x "
+						   " WHERE s.model OPERATOR(pg_catalog.=) $1 AND s.version OPERATOR(pg_catalog.=) $3 "
+						   "   AND m.name OPERATOR(pg_catalog.=) $2",
+						   3, argtypes, values, "reading the build state", CatalogRowTexts, NULL);
+	row = linitial(rows);
+	return row[0] != NULL && strcmp(row[0], "t") == 0;
 }
 
 /*
@@ -228,28 +217,12 @@ ChangesReferenceUnchanged(ModelDef *model, const char *to_model)
 List *
 ChangesMaintainedNames(List *names)
 {
-	CatalogSession session;
-	MemoryContext callercxt = CurrentMemoryContext;
 	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		values[1] = {ListToTextArray(names)};
-	List	   *maintained = NIL;
-	int			ret;
 
-	CatalogEnter(&session);
-	ret = SPI_execute_with_args("SELECT model FROM medallion.build_state "
-								"WHERE model OPERATOR(pg_catalog.=) ANY ($1) AND deltas IS NOT NULL",
-								1, argtypes, values, NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read the build state of the models built: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext old = MemoryContextSwitchTo(callercxt);
-
-		maintained = lappend(maintained, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
-		MemoryContextSwitchTo(old);
-	}
-	CatalogLeave(&session);
-	return maintained;
+	return CatalogReadRows("SELECT model FROM medallion.build_state "
+						   "WHERE model OPERATOR(pg_catalog.=) ANY ($1) AND deltas IS NOT NULL",
+						   1, argtypes, values, "reading the build state", CatalogRowText, NULL);
 }
 
 /*

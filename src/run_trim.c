@@ -126,12 +126,13 @@ RunTrimDeltas(Run *run)
 	 * Only a maintained model's build moves the horizon of a log (its
 	 * stored snapshot): a run of others starts no trimmer, whose start
 	 * and reading of every maintained model's plan cost more than a
-	 * small run.  A model that stopped being maintained leaves its logs
-	 * to the next maintained build's trimmer.
+	 * small run, unless a log's table is gone (the trimmer drops the
+	 * log).  A model that stopped being maintained leaves its logs to
+	 * the next maintained build's trimmer.
 	 */
-	if (built != NIL)
-		built = ChangesMaintainedNames(built);
-	if (built == NIL || trim_after_commit(built))
+	if (built == NIL || (ChangesMaintainedNames(built) == NIL && !ChangesLogsOrphaned()))
+		return;
+	if (trim_after_commit(built))
 		return;
 	if (CatalogLockTrim(true, false)) /* or another run trims */
 		ChangesTrimDeltas(built, false);

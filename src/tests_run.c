@@ -939,7 +939,6 @@ TestsRunSome(ModelDef *model, Oid relid, List *redirect_from, List *redirect_to,
 			 */
 			over_written = written_alike && test->to_model != NULL &&
 				strcmp(test->to_model, model->name) != 0 &&
-				TestsReferencedRelation(test) != published &&
 				ChangesReferenceUnchanged(model, test->to_model);
 			if (over_written)
 			{
