@@ -81,6 +81,7 @@
 #include "medallion.h"
 #include "relation.h"
 #include "sqltext.h"
+#include "trust.h"
 
 /* The columns of a delta log before the captured ones. */
 #define DELTA_XID_ATTNUM	1
@@ -149,13 +150,15 @@ delta_type_ok(Oid type)
 /*
  * ChangesDeltaColumnsWhy
  *		Why columns of relid cannot be captured (a column missing, of a type
- *		without equality, or named as a column of the log before them), or
- *		NULL when they can.  Palloc'd.
+ *		without equality or reaching code the extension owner does not
+ *		trust, or named as a column of the log before them), or NULL when
+ *		they can.  Palloc'd.
  */
 const char *
 ChangesDeltaColumnsWhy(Oid relid, List *columns)
 {
 	ListCell   *lc;
+	char	   *untrusted;
 
 	foreach(lc, columns)
 	{
@@ -171,6 +174,17 @@ ChangesDeltaColumnsWhy(Oid relid, List *columns)
 			return psprintf("reads column %s of %s, whose type %s has no equality to consolidate its deltas with",
 							quote_identifier(column), SqlRelationName(relid),
 							format_type_be(get_atttype(relid, attnum)));
+
+		/*
+		 * The log belongs to the extension owner, and ANALYZE (autovacuum's,
+		 * or a database owner's) runs its column types' code as the log's
+		 * owner: a range's subtype_diff, a type's analyze or comparison
+		 * functions.  Only code the extension owner trusts may be reached.
+		 */
+		if ((untrusted = TrustTypeUntrusted(get_atttype(relid, attnum), CatalogExtensionOwner())) != NULL)
+			return psprintf("reads column %s of %s, whose type %s reaches %s, which its delta log (the extension owner's) would run when analyzed",
+							quote_identifier(column), SqlRelationName(relid),
+							format_type_be(get_atttype(relid, attnum)), untrusted);
 	}
 	return NULL;
 }
@@ -516,7 +530,7 @@ log_rows(Relation log, TupleDesc desc, AttrNumber *map, int ncols, Tuplestoresta
 		 HeapTuple one, int16 w)
 {
 	TupleDesc	logdesc = RelationGetDescr(log);
-	Datum	   *values = palloc(sizeof(Datum) * logdesc->natts);
+	Datum	   *values = palloc0(sizeof(Datum) * logdesc->natts);
 	bool	   *nulls = palloc0(sizeof(bool) * logdesc->natts);
 	FullTransactionId xid = GetTopFullTransactionId();
 	int64		nrows = rows != NULL ? tuplestore_tuple_count(rows) : 1;
@@ -653,11 +667,12 @@ medallion_track_deltas(PG_FUNCTION_ARGS)
 	log = table_open(logid, RowExclusiveLock);
 	logdesc = RelationGetDescr(log);
 	ncols = trigger->tgnargs - 1;
-	if (ncols > logdesc->natts - (DELTA_FIRST_COLUMN - 1))
+	if (ncols != logdesc->natts - (DELTA_FIRST_COLUMN - 1))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("medallion.track_deltas() was given more columns than the delta log of %s has",
-						SqlRelationName(RelationGetRelid(trigdata->tg_relation))),
+				 errmsg("medallion.track_deltas() must be given the %d columns of the delta log of %s, not %d",
+						logdesc->natts - (DELTA_FIRST_COLUMN - 1),
+						SqlRelationName(RelationGetRelid(trigdata->tg_relation)), ncols),
 				 errhint("medallion adds it to the tables maintained models read.")));
 
 	/*

@@ -645,25 +645,30 @@ generate_relation_name_for_trust(Oid relid)
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
 }
 
+/* The object the walk found untrusted, named: "function f(integer)" ... */
+static char *
+untrusted_object(TrustCheck *check)
+{
+	if (check->bad_class == CollationRelationId)
+		return psprintf("collation %s", generate_collation_name(check->bad_object));
+	if (check->bad_class == RelationRelationId)
+		return psprintf("%s %s", get_rel_relkind(check->bad_object) == RELKIND_VIEW ?
+						"security_invoker view" : "foreign table",
+						generate_relation_name_for_trust(check->bad_object));
+	if (check->bad_class == ForeignServerRelationId)
+		return psprintf("foreign server %s", quote_identifier(GetForeignServer(check->bad_object)->servername));
+	return psprintf("function %s", format_procedure(check->bad_object));
+}
+
 /* The refusal: names the object, its owner and the type it came through. */
 static void
 report_untrusted(TrustCheck *check, bool at_call)
 {
 	char	   *owner = GetUserNameFromId(check->bad_owner, false);
 	char	   *user = GetUserNameFromId(check->user, false);
-	char	   *object;
+	char	   *object = untrusted_object(check);
 	char	   *through = NULL;
 
-	if (check->bad_class == CollationRelationId)
-		object = psprintf("collation %s", generate_collation_name(check->bad_object));
-	else if (check->bad_class == RelationRelationId)
-		object = psprintf("%s %s", get_rel_relkind(check->bad_object) == RELKIND_VIEW ?
-						  "security_invoker view" : "foreign table",
-						  generate_relation_name_for_trust(check->bad_object));
-	else if (check->bad_class == ForeignServerRelationId)
-		object = psprintf("foreign server %s", quote_identifier(GetForeignServer(check->bad_object)->servername));
-	else
-		object = psprintf("function %s", format_procedure(check->bad_object));
 	if (OidIsValid(check->bad_via_type))
 		through = format_type_be(check->bad_via_type);
 	if (check->bad_class == RelationRelationId && get_rel_relkind(check->bad_object) == RELKIND_VIEW)
@@ -713,6 +718,27 @@ TrustCheckQuery(Query *query)
 	check.user = GetUserId();
 	if (trust_walker((Node *) query, &check))
 		report_untrusted(&check, false);
+}
+
+/*
+ * TrustTypeUntrusted
+ *		What PostgreSQL can call through type typid (see the file header)
+ *		that is not trusted to run as user, named with its owner ("function
+ *		f(double precision), owned by role \"r\""); NULL when all of it is.
+ *		For what medallion stores in a table user owns: ANALYZE runs its
+ *		columns' types' code as the table's owner.
+ */
+char *
+TrustTypeUntrusted(Oid typid, Oid user)
+{
+	TrustCheck	check;
+
+	memset(&check, 0, sizeof(check));
+	check.user = user;
+	if (type_trusted(typid, &check))
+		return NULL;
+	return psprintf("%s, owned by role %s", untrusted_object(&check),
+					quote_identifier(GetUserNameFromId(check.bad_owner, false)));
 }
 
 /* The role the guard checks functions for; InvalidOid when it is off. */

@@ -15,6 +15,7 @@
 extern void TrustInit(void);
 extern void TrustRequire(Oid role);
 extern void TrustCheckQuery(Query *query);
+extern char *TrustTypeUntrusted(Oid typid, Oid user);
 extern void TrustCheckRelation(Oid relid, Oid runner, const char *action);
 
 #endif							/* MEDALLION_TRUST_H */
