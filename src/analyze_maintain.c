@@ -202,6 +202,13 @@ check_relation(RangeTblEntry *rte)
 	}
 	if (rte->tablesample != NULL)
 		return "uses TABLESAMPLE";
+
+	/*
+	 * ONLY: a table's delta log holds the rows of the tables below it too
+	 * (inheritance children, partitions), which the query does not read
+	 */
+	if (!rte->inh)
+		return psprintf("reads %s with ONLY", reason_relation(rte->relid));
 	if (get_rel_relispartition(rte->relid))
 		return psprintf("reads the partition %s on its own", reason_relation(rte->relid));
 	why = check_tree(rte->relid);

@@ -56,6 +56,7 @@ extern char *ChangesTestsDigest(const char *model);
 #define DELTA_W_COLUMN		"medallion_w"
 
 extern Oid	ChangesDeltaLog(Oid relid);
+extern bool ChangesDeltaLogAbove(Oid relid, Oid log);
 extern const char *ChangesDeltaColumnsWhy(Oid relid, List *columns);
 extern const char *ChangesDeltaUncaptured(Oid relid, List *columns);
 extern void ChangesCaptureDeltas(Oid relid, List *columns);
@@ -73,6 +74,7 @@ extern Query *ChangesDeltaQuery(Query *query, MaintainTable *table, Oid d);
 extern void ChangesAlgebraicSums(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 								 MaintainTable *table, Oid d, int64 olds, Oid k,
 								 const char *rows, Oid owner);
+extern const char *ChangesAlgebraicUnfit(AnalyzedModel *bound, MaintainPlan *plan, Oid k);
 
 /* changes_maintain.c */
 struct Candidate;

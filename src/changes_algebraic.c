@@ -213,3 +213,36 @@ ChangesAlgebraicSums(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 					   0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
 	BindDropRelation(heap);
 }
+
+/*
+ * ChangesAlgebraicUnfit
+ *		Why the per-group changes in K (ChangesAlgebraicSums, old images
+ *		among them) cannot be added to the groups' rows, or NULL when they
+ *		can.  A numeric column holds NaN and infinities too (numeric(p, s)
+ *		NaN): a sum that took one in or out is not its old sum plus the
+ *		change (NaN less NaN is NaN), so such a delta is rebuilt whole.  A
+ *		group's sum that is already NaN or infinite, and a change that is
+ *		not, keeps it: the row that made it so is still there.
+ */
+const char *
+ChangesAlgebraicUnfit(AnalyzedModel *bound, MaintainPlan *plan, Oid k)
+{
+	StringInfoData odd;
+	ListCell   *lc;
+
+	initStringInfo(&odd);
+	foreach(lc, bound->columns)
+	{
+		ModelColumn *col = lfirst(lc);
+
+		if (list_nth_int(plan->combine, foreach_current_index(lc)) == MAINTAIN_COMBINE_KEY ||
+			col->type != NUMERICOID)
+			continue;
+		appendStringInfo(&odd, "%s k.%s OPERATOR(pg_catalog.=) ANY ('{NaN,Infinity,-Infinity}'::pg_catalog.numeric[])",
+						 odd.len > 0 ? " OR" : "", quote_identifier(col->name));
+	}
+	if (odd.len == 0 ||
+		BindCount(psprintf("SELECT pg_catalog.count(*) FROM %s k WHERE%s", SqlRelationName(k), odd.data)) == 0)
+		return NULL;
+	return "a sum of its delta is NaN or infinite, which cannot be taken out of a group's sum";
+}

@@ -45,16 +45,20 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -66,6 +70,7 @@
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -104,6 +109,8 @@
  * it stores (ChangesMaintainRecordState).
  */
 static TransactionId deltas_logged_by = InvalidTransactionId;
+
+static void next_generation(Oid log);
 
 /* The name of relid's delta log (in MEDALLION_DELTA_SCHEMA). */
 static char *
@@ -145,6 +152,19 @@ delta_type_ok(Oid type)
 	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_EQ_OPR | TYPECACHE_HASH_PROC);
 
 	return OidIsValid(tc->eq_opr);
+}
+
+/*
+ * ChangesDeltaLogAbove
+ *		Is log the delta log of the table at the top of relid's tree (relid
+ *		a partition or an inheritance child)?
+ */
+bool
+ChangesDeltaLogAbove(Oid relid, Oid log)
+{
+	List	   *above = RelAncestors(relid);
+
+	return above != NIL && log == ChangesDeltaLog(llast_oid(above));
 }
 
 /*
@@ -346,7 +366,15 @@ ChangesCaptureDeltas(Oid relid, List *columns)
 		ChangesDropDeltaLog(relid);
 		log = InvalidOid;
 	}
-	if (!OidIsValid(log))
+	/*
+	 * The log is kept and a table of the tree gets its triggers (one made or
+	 * attached since): a new generation of the capture, which every
+	 * reader's state shows.  The rows that table logs leave with it if it
+	 * is detached again, which the tree alone would not show.
+	 */
+	if (OidIsValid(log))
+		next_generation(log);
+	else
 		log = make_log(relid, want, extension);
 
 	/* the log's OID, then the columns: what the trigger function reads */
@@ -400,6 +428,63 @@ ChangesCaptureDeltas(Oid relid, List *columns)
 	}
 }
 
+/*
+ * next_generation
+ *		Write log's medallion_w column's catalog row again, as it is: its
+ *		version (xmin), in the state of capture (ChangesDeltaState), is the
+ *		log's generation.  The log's own pg_class row would not do: a
+ *		trimmer's TRUNCATE writes it.
+ */
+static void
+next_generation(Oid log)
+{
+	Relation	attrel = table_open(AttributeRelationId, RowExclusiveLock);
+	HeapTuple	tup = SearchSysCacheCopy2(ATTNUM, ObjectIdGetDatum(log), Int16GetDatum(DELTA_W_ATTNUM));
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for column %d of relation %u", DELTA_W_ATTNUM, log);
+	CatalogTupleUpdate(attrel, &tup->t_self, tup);
+	heap_freetuple(tup);
+	table_close(attrel, RowExclusiveLock);
+	CommandCounterIncrement();
+}
+
+/* The version (xmin) of the catalog row of column attnum of relid, or 0. */
+static TransactionId
+attribute_version(Oid relid, AttrNumber attnum)
+{
+	HeapTuple	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(attnum));
+	TransactionId xmin;
+
+	if (!HeapTupleIsValid(tup))
+		return InvalidTransactionId;
+	xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+	ReleaseSysCache(tup);
+	return xmin;
+}
+
+/*
+ * The version (xmin) of relid's pg_inherits row, or 0 (none): a table
+ * detached and attached again has another.
+ */
+static TransactionId
+inherits_version(Oid relid)
+{
+	Relation	inhrel = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	TransactionId xmin = InvalidTransactionId;
+
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(inhrel, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+		xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+	systable_endscan(scan);
+	table_close(inhrel, AccessShareLock);
+	return xmin;
+}
+
 /* The relfilenode of relid, InvalidOid when it is gone. */
 static Oid
 filenode_of(Oid relid)
@@ -419,10 +504,11 @@ filenode_of(Oid relid)
  *		The state of delta capture of relid, as text: its log and the
  *		storage and delta triggers of it and every table below it.  Equal
  *		at two builds only when every write in between was logged (no
- *		TRUNCATE, rewrite, partition attached or detached, trigger
- *		dropped, disabled or made again, log made again) under the names
+ *		TRUNCATE, rewrite, partition attached or detached, even if back
+ *		as it was, trigger dropped, disabled or made again, log made again
+ *		or given a new generation) under the names
  *		and types the log has (no captured column renamed, dropped or of
- *		another type).  NULL when relid
+ *		another type, or altered at all since).  NULL when relid
  *		is not captured as it must be.
  *
  *		storage: when valid, the relation whose storage relid will have
@@ -449,7 +535,7 @@ ChangesDeltaState(Oid relid, Oid storage)
 	list_sort(tree, list_oid_cmp);
 	columns = log_columns(log);
 	initStringInfo(&state);
-	appendStringInfo(&state, "log %u", log);
+	appendStringInfo(&state, "log %u/%u", log, attribute_version(log, DELTA_W_ATTNUM));
 	triggers = table_open(TriggerRelationId, AccessShareLock);
 	foreach(lc, tree)
 	{
@@ -462,12 +548,27 @@ ChangesDeltaState(Oid relid, Oid storage)
 		appendStringInfo(&state, ";%u:%u", r, r == relid && OidIsValid(storage) ?
 						 filenode_of(storage) : ((Form_pg_class) GETSTRUCT(classtup))->relfilenode);
 		ReleaseSysCache(classtup);
-		/* where each captured column is now: a rename, a drop or a new type shows */
+		/* a table of the tree detached, written and attached again shows */
+		if (r != relid)
+			appendStringInfo(&state, "~%u", inherits_version(r));
+		/*
+		 * where each captured column is now, and the version of its
+		 * pg_attribute row: a rename, a drop or a new type shows, and so
+		 * does a rename and back (the writes in between logged NULL for it)
+		 */
 		foreach(lcol, columns)
 		{
-			AttrNumber	a = get_attnum(r, lfirst(lcol));
+			HeapTuple	atttup = SearchSysCacheAttName(r, lfirst(lcol));
 
-			appendStringInfo(&state, ",%d:%u", a, a > 0 ? get_atttype(r, a) : InvalidOid);
+			if (!HeapTupleIsValid(atttup))
+			{
+				appendStringInfoString(&state, ",0");
+				continue;
+			}
+			appendStringInfo(&state, ",%d:%u/%u", ((Form_pg_attribute) GETSTRUCT(atttup))->attnum,
+							 ((Form_pg_attribute) GETSTRUCT(atttup))->atttypid,
+							 HeapTupleHeaderGetRawXmin(atttup->t_data));
+			ReleaseSysCache(atttup);
 		}
 		for (int t = 0; t < 4; t++)
 		{
@@ -649,19 +750,15 @@ medallion_track_deltas(PG_FUNCTION_ARGS)
 	/*
 	 * only the log of this table (or of the table above it the statement
 	 * named); its own first: the walk up pg_inherits is a catalog scan, which
-	 * a small statement on a plain table would pay for nothing
+	 * a small statement on a plain table would pay for nothing.  Another
+	 * log's trigger is left over on a table that left the tree it logged
+	 * for (a partition detached): what is written to it now is not that
+	 * tree's, and its writers go on (a trimmer drops the trigger,
+	 * ChangesDropStaleTriggers).
 	 */
-	if (logid != ChangesDeltaLog(RelationGetRelid(trigdata->tg_relation)))
-	{
-		Oid			relid = RelationGetRelid(trigdata->tg_relation);
-		List	   *above = RelAncestors(relid);
-
-		if (above == NIL || logid != ChangesDeltaLog(llast_oid(above)))
-			ereport(ERROR,
-					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-					 errmsg("medallion.track_deltas() writes only the delta log of %s", SqlRelationName(relid)),
-					 errhint("medallion adds it to the tables maintained models read.")));
-	}
+	if (logid != ChangesDeltaLog(RelationGetRelid(trigdata->tg_relation)) &&
+		!ChangesDeltaLogAbove(RelationGetRelid(trigdata->tg_relation), logid))
+		return PointerGetDatum(NULL);
 
 	desc = RelationGetDescr(trigdata->tg_relation);
 	log = table_open(logid, RowExclusiveLock);

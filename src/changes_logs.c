@@ -15,8 +15,12 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "storage/lmgr.h"
@@ -131,14 +135,47 @@ ChangesCaptureReaders(ModelDef *model)
 }
 
 /*
+ * forget_captures
+ *		Forget the capture states the last builds of models (names) stored:
+ *		out of the maintained class now (a view they read made a
+ *		security_barrier, row-level security enabled ...), they hold back
+ *		no log's trimming, so their next maintained build, back in the
+ *		class, must not start from what was trimmed; it rebuilds whole.
+ *		As the extension owner; a model whose state a run is writing now is
+ *		left to that run (it builds the model whole, or in the class).
+ */
+static void
+forget_captures(List *models)
+{
+	CatalogSession session;
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		values[1];
+
+	if (models == NIL)
+		return;
+	values[0] = ListToTextArray(models);
+	CatalogEnter(&session);
+	if (SPI_execute_with_args("UPDATE medallion.build_state b SET deltas = NULL "
+							  "WHERE b.model IN (SELECT s.model FROM medallion.build_state s "
+							  "WHERE s.model OPERATOR(pg_catalog.=) ANY ($1) AND s.deltas IS NOT NULL "
+							  "FOR UPDATE SKIP LOCKED)",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not forget the capture states of models out of the maintained class");
+	CatalogLeave(&session);
+}
+
+/*
  * needed_logs
  *		The tables whose deltas some maintained model reads (OIDs), with,
  *		in *models, each one's model names (a List of char * per table).
+ *		The models out of the maintained class now forget their capture
+ *		states (forget_captures).
  */
 static List *
 needed_logs(List **models)
 {
 	List	   *relids = NIL;
+	List	   *outside = NIL;
 	ListCell   *lc;
 
 	*models = NIL;
@@ -152,7 +189,10 @@ needed_logs(List **models)
 			!OidIsValid(RelBinding(model->name)))
 			continue;
 		if (ChangesMaintainPlan(model, BindLoad(model)->query, &plan) != NULL)
+		{
+			outside = lappend(outside, model->name);
 			continue;
+		}
 		foreach(lt, plan.tables)
 		{
 			Oid			relid = ((MaintainTable *) lfirst(lt))->relid;
@@ -171,6 +211,7 @@ needed_logs(List **models)
 			list_nth_cell(*models, i)->ptr_value = lappend(list_nth(*models, i), model->name);
 		}
 	}
+	forget_captures(outside);
 	return relids;
 }
 
@@ -382,6 +423,55 @@ truncate_log(Oid relid, Oid log, Datum readers)
 }
 
 /*
+ * drop_stale_triggers
+ *		Drop the delta triggers left on tables that left the tree whose log
+ *		they name (a partition detached: medallion_track_deltas logs nothing
+ *		for them, but its writers still keep the transition tables), when
+ *		their tables can be locked at once; the others wait for the next
+ *		trimmer.  As the extension owner.
+ */
+static void
+drop_stale_triggers(void)
+{
+	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	Oid			function = CatalogFunctionOid("track_deltas");
+	SysScanDesc scan = systable_beginscan(tgrel, InvalidOid, false, NULL, 0, NULL);
+	List	   *relids = NIL;
+	List	   *names = NIL;
+	HeapTuple	tup;
+	ListCell   *lr;
+	ListCell   *ln;
+
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_trigger trigger = (Form_pg_trigger) GETSTRUCT(tup);
+		bool		isnull;
+		Datum		args;
+		Oid			log;
+
+		if (trigger->tgfoid != function || trigger->tgnargs < 1)
+			continue;
+		args = heap_getattr(tup, Anum_pg_trigger_tgargs, RelationGetDescr(tgrel), &isnull);
+		if (isnull)
+			continue;
+		/* the first argument, the log's OID, ends at the first NUL */
+		log = atooid(text_to_cstring((text *) DatumGetByteaPP(args)));
+		if (log == ChangesDeltaLog(trigger->tgrelid) || ChangesDeltaLogAbove(trigger->tgrelid, log))
+			continue;
+		relids = lappend_oid(relids, trigger->tgrelid);
+		names = lappend(names, pstrdup(NameStr(trigger->tgname)));
+	}
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+	forboth(lr, relids, ln, names)
+	{
+		if (ConditionalLockRelationOid(lfirst_oid(lr), AccessExclusiveLock))
+			SqlUtility(psprintf("DROP TRIGGER %s ON %s", quote_identifier(lfirst(ln)),
+								SqlRelationName(lfirst_oid(lr))));
+	}
+}
+
+/*
  * ChangesTrimDeltas
  *		Delete from each delta log one of the models built (names) reads
  *		the rows no build will read: those of transactions every stored
@@ -407,6 +497,12 @@ ChangesTrimDeltas(List *built, bool truncate)
 	if (logs == NIL)
 		return;
 	needed = needed_logs(&models);
+	if (truncate)
+	{
+		CatalogEnter(&session);
+		drop_stale_triggers();
+		CatalogLeave(&session);
+	}
 	/* a log whose table is gone, or that nobody needs */
 	foreach(lc, logs)
 	{

@@ -67,6 +67,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/pathnodes.h"
 #include "parser/parsetree.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -268,6 +269,58 @@ find_join(Node *node, Index rtindex)
 	return NULL;
 }
 
+/* The range table indexes of the tables and joins in join tree node, added to rels. */
+static Relids
+join_tree_rels(Node *node, Relids rels)
+{
+	ListCell   *lc;
+
+	check_stack_depth();
+	if (IsA(node, RangeTblRef))
+		return bms_add_member(rels, ((RangeTblRef *) node)->rtindex);
+	if (IsA(node, JoinExpr))
+	{
+		rels = bms_add_member(rels, ((JoinExpr *) node)->rtindex);
+		rels = join_tree_rels(((JoinExpr *) node)->larg, rels);
+		return join_tree_rels(((JoinExpr *) node)->rarg, rels);
+	}
+	if (IsA(node, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			rels = join_tree_rels(lfirst(lc), rels);
+	}
+	return rels;
+}
+
+/*
+ * left_side_quals
+ *		The conditions of q's WHERE that read nothing of the right side of
+ *		join (a LEFT JOIN keys_query makes inner), ANDed; NULL for none.  A
+ *		driving row they reject has no row in the model before the change
+ *		or after it (a change to its own table is that table's delta), and
+ *		they guard what the query computes of it: a cast, a division, the
+ *		join's condition (PostgreSQL applies them before the join, as it
+ *		does in the model's query).
+ */
+static Node *
+left_side_quals(Query *q, JoinExpr *join)
+{
+	Relids		right = join_tree_rels(join->rarg, bms_make_singleton(join->rtindex));
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	if (q->jointree->quals == NULL)
+		return NULL;
+	foreach(lc, make_ands_implicit((Expr *) q->jointree->quals))
+	{
+		Node	   *qual = lfirst(lc);
+
+		if (!bms_overlap(pull_varnos(NULL, flatten_join_alias_vars(q, qual)), right))
+			kept = lappend(kept, qual);
+	}
+	return kept == NIL ? NULL : (Node *) make_ands_explicit(kept);
+}
+
 /*
  * keys_query
  *		The query of the affected keys: the model's bound query with the
@@ -281,9 +334,10 @@ find_join(Node *node, Index rtindex)
  *		matches changed are those the old or new images match through the
  *		join's condition, whatever WHERE says of the columns it adds (a row
  *		that lost its only match comes out NULL-extended, which WHERE may
- *		now keep); so that join is made inner and WHERE dropped, which
- *		gives the driving rows matching a changed row, a superset of the
- *		affected keys.  The joins after it are LEFT JOINs too
+ *		now keep); so that join is made inner and WHERE's conditions on
+ *		what it adds dropped (those on the left side alone stay:
+ *		left_side_quals), which gives the driving rows matching a changed
+ *		row, a superset of the affected keys.  The joins after it are LEFT JOINs too
  *		(analyze_maintain.c): they keep every row.
  */
 static Query *
@@ -321,7 +375,7 @@ keys_query(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d)
 			elog(ERROR, "could not find the LEFT JOIN of range table entry %u", table->outer_join);
 		join->jointype = JOIN_INNER;
 		rt_fetch(table->outer_join, q->rtable)->jointype = JOIN_INNER;
-		q->jointree->quals = NULL;
+		q->jointree->quals = left_side_quals(q, join);
 	}
 	return q;
 }
@@ -767,6 +821,9 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 
 		ChangesAlgebraicSums(model, bound, plan, ct->table, ct->copy, ct->olds, k,
 							 psprintf("%s_sums", base), owner);
+		/* a NaN met: rebuilt whole, under maintain => 'incremental' too (data, not the query) */
+		if (ct->olds > 0 && (why = ChangesAlgebraicUnfit(bound, plan, k)) != NULL)
+			checked_bad = true;
 	}
 
 	/* K: the keys the delta touches, old images and new */
@@ -950,6 +1007,19 @@ maintain_pinned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, bool 
 	return cand;
 }
 
+/* Capture the tables of plan again (their delta triggers), as the extension owner. */
+static void
+recapture(MaintainPlan *plan)
+{
+	CatalogSession session;
+	ListCell   *lc;
+
+	CatalogEnter(&session);
+	foreach(lc, plan->tables)
+		ChangesCaptureDeltas(((MaintainTable *) lfirst(lc))->relid, ((MaintainTable *) lfirst(lc))->columns);
+	CatalogLeave(&session);
+}
+
 /* ChangesMaintainCandidate, its plan made. */
 static Candidate *
 maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
@@ -968,6 +1038,17 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 	why = ChangesMaintainUncaptured(plan, true);
 	if (why != NULL)
 		return model->maintain == MAINTAIN_INCREMENTAL ? rebuild_whole(model, why, false) : NULL;
+
+	/*
+	 * A table below one it reads has no delta triggers: a partition made
+	 * or attached since (PostgreSQL gives a new partition no statement
+	 * triggers).  Captured now, before this build's first read: the
+	 * triggers wait for the writers of those tables, whose rows that read
+	 * then sees; the state differs from the stored one, so the build is
+	 * whole, and the next one starts from it.
+	 */
+	if (ChangesMaintainTablesState(plan, NIL, NIL) == NULL)
+		recapture(plan);
 	if (!change_aware)
 	{
 		/* rebuilt whole as asked: no message, the capture state recorded */
@@ -1000,7 +1081,9 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 		why = ChangesMaintainViewsRedefined(plan, deltas);
 		if (why != NULL)
 			return rebuild_whole(model, why, true);
-		return rebuild_whole(model, psprintf("%s truncated, rewritten or captured anew since its last build",
+		if (deltas == NULL)
+			return rebuild_whole(model, "its last build stored no state of capture to start from", true);
+		return rebuild_whole(model, psprintf("%s truncated, rewritten, altered or captured anew since its last build",
 											 list_length(plan->tables) == 1 ?
 											 psprintf("%s was", SqlRelationName(((MaintainTable *) linitial(plan->tables))->relid)) :
 											 "one of its tables was"), false);
