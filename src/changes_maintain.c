@@ -1047,8 +1047,12 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 	 * then sees; the state differs from the stored one, so the build is
 	 * whole, and the next one starts from it.
 	 */
-	if (ChangesMaintainTablesState(plan, NIL, NIL) == NULL)
+	now = ChangesMaintainTablesState(plan, NIL, NIL);
+	if (now == NULL)
+	{
 		recapture(plan);
+		now = ChangesMaintainTablesState(plan, NIL, NIL);
+	}
 	if (!change_aware)
 	{
 		/* rebuilt whole as asked: no message, the capture state recorded */
@@ -1073,7 +1077,6 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 		plan->combine = NIL;
 		plan->subtract = false;
 	}
-	now = ChangesMaintainTablesState(plan, NIL, NIL);
 	if (now == NULL)
 		return rebuild_whole(model, "the deltas of its tables are not captured", false);
 	if (deltas == NULL || strcmp(deltas, now) != 0)
