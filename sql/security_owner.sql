@@ -100,6 +100,26 @@ SET ROLE regress_own_tab;
 ALTER DOMAIN own_src.plain DROP CONSTRAINT ok;
 RESET ROLE;
 SELECT model, status FROM medallion_run('own_plain');
+-- a cast from a built-in type to a type of its own (any role that owns a
+-- type may make one) is not medallion's business: only casts to text and
+-- json(b) run in medallion's SQL.  It once stopped every model reading an
+-- integer column, of every other owner
+SET ROLE regress_own_tab;
+CREATE TYPE own_src.box AS (v int);
+CREATE FUNCTION own_src.boxed(int) RETURNS own_src.box LANGUAGE sql IMMUTABLE AS 'SELECT ROW($1)::own_src.box';
+CREATE CAST (int AS own_src.box) WITH FUNCTION own_src.boxed(int);
+-- a cast of its own type to text is checked
+CREATE FUNCTION own_src.box_text(own_src.box) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT ($1).v::text';
+CREATE CAST (own_src.box AS text) WITH FUNCTION own_src.box_text(own_src.box);
+CREATE TABLE own_src.boxes (id int, b own_src.box);
+GRANT SELECT ON own_src.boxes TO PUBLIC;
+RESET ROLE;
+SELECT model, status FROM medallion_run('own_plain', changed_only => false);
+SELECT medallion_create_model('own_boxes', 'SELECT id, b FROM own_src.boxes', layer => 'silver');
+SET ROLE regress_own_tab;
+DROP CAST (int AS own_src.box);
+DROP CAST (own_src.box AS text);
+RESET ROLE;
 
 -- 4b. Code PostgreSQL runs though the query does not name it: the planner
 --    folds immutable functions of the index predicates, CHECK constraints

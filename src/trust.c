@@ -23,8 +23,9 @@
  *	  functions and the comparison of its operator class; a multirange's
  *	  range; an array's element type; a composite type's attributes; the
  *	  default equality, ordering and hash support of the type (ANALYZE,
- *	  sorting and hashing use them); every cast from the type (medallion's
- *	  own SQL casts values to text and json when it stores failing rows);
+ *	  sorting and hashing use them); every cast from the type to text,
+ *	  json or jsonb (medallion's own SQL casts values to text and json
+ *	  when it stores failing rows);
  *	- collations.
  *
  * A function is trusted when its owner has the privileges of the user it
@@ -299,7 +300,11 @@ domain_constraints_untrusted(Oid typid, TrustCheck *check)
 	return found;
 }
 
-/* Every cast from typid: medallion's own SQL casts to text and json. */
+/*
+ * The casts from typid to text, json and jsonb: medallion's own SQL casts
+ * values to text, and to_json uses a type's cast to json.  Not the others:
+ * any role that owns a type may make a cast from a built-in type to it.
+ */
 static bool
 casts_untrusted(Oid typid, TrustCheck *check)
 {
@@ -310,7 +315,8 @@ casts_untrusted(Oid typid, TrustCheck *check)
 	{
 		Form_pg_cast cast = (Form_pg_cast) GETSTRUCT(&casts->members[i]->tuple);
 
-		found = FUNC_UNTRUSTED(cast->castfunc, check);
+		if (cast->casttarget == TEXTOID || cast->casttarget == JSONOID || cast->casttarget == JSONBOID)
+			found = FUNC_UNTRUSTED(cast->castfunc, check);
 	}
 	ReleaseSysCacheList(casts);
 	return found;
