@@ -5,7 +5,8 @@ Issue 31 asks that a maintained table model always equal a full rebuild of
 its query.  This program checks exactly that, on random inputs:
 
   1. a random star schema (a fact and 2-3 dimensions; int, bigint, numeric,
-     text, date and float8 columns; NULLs in keys and values; duplicate
+     text, date and float8 columns; NULLs in keys and values, NaN in a
+     quarter of the schemas' numeric values; duplicate
      join keys; skewed values; the fact plain or partitioned by hash, range
      or list), filled with random rows;
   2. random queries of the maintained class, one table model each
@@ -16,7 +17,8 @@ its query.  This program checks exactly that, on random inputs:
      models over some of them; a third of the rounds run with threads;
   3. a full run, then again and again: a random batch of DML (inserts,
      duplicates, updates of keys, values and join columns, deletes of group
-     extremes, of whole groups and of both sides of a join, TRUNCATE,
+     extremes, of whole groups and of both sides of a join, TRUNCATE, a
+     partition detached, written and attached again,
      INSERT ... ON CONFLICT, MERGE, two-phase commits, rolled-back
      subtransactions; some of it in a transaction left open across the run,
      or prepared before the run and committed or rolled back after it, or
@@ -108,7 +110,7 @@ def lit(v, typ):
     if typ in ("int", "bigint"):
         return str(v)
     if typ == "numeric":
-        return f"{v:.2f}"
+        return "'NaN'" if v == "NaN" else f"{v:.2f}"
     if typ == "float":
         return repr(float(v)) if v >= 0 else f"({float(v)!r})"
     if typ == "date":
@@ -126,6 +128,7 @@ class Table:
         self.columns = columns    # [(column, type)]
         self.key = key            # the ON CONFLICT target
         self.partitions = []      # leaf names, when partitioned
+        self.bounds = {}          # leaf name: its FOR VALUES clause (not the default's)
 
     def ctype(self, col):
         return dict(self.columns)[col]
@@ -167,6 +170,9 @@ class Schema:
         # fact columns declared NOT NULL: sums of them take old images on
         # the algebraic path (changes_algebraic.c)
         self.notnull = {c for c in ("g", "i", "n") if rng.random() < 0.4}
+        # numeric(10,2) takes NaN: a NaN in a sum taken in place is not taken
+        # out by subtracting it (changes_algebraic.c, ChangesAlgebraicUnfit)
+        self.nan = rng.random() < 0.25
 
     def new_rid(self, parity=None):
         """A fresh id (of that parity): every writer's new rows have ids no other has."""
@@ -195,6 +201,8 @@ class Schema:
         if typ == "int":
             return rng.randint(-20, 100)
         if typ == "numeric":
+            if self.nan and rng.random() < 0.03:
+                return "NaN"
             return rng.choice([rng.randint(-500, 5000) / 100, rng.randint(0, 20), 0.5])
         if typ == "float":
             return rng.choice([rng.uniform(-100, 1000), rng.randint(0, 9) / 10, 1e-3 * rng.randint(1, 999),
@@ -232,18 +240,21 @@ class Schema:
             out.append(f"CREATE UNIQUE INDEX ON src.f ({', '.join(f.key)})")
             if self.partitioning == "hash":
                 for r in range(3):
-                    out.append(f"CREATE TABLE src.f_p{r} PARTITION OF src.f FOR VALUES WITH (MODULUS 3, REMAINDER {r})")
+                    f.bounds[f"f_p{r}"] = f"FOR VALUES WITH (MODULUS 3, REMAINDER {r})"
+                    out.append(f"CREATE TABLE src.f_p{r} PARTITION OF src.f {f.bounds[f'f_p{r}']}")
                     f.partitions.append(f"f_p{r}")
             elif self.partitioning == "range":
                 bounds = ["2024-01-01", "2024-02-01", "2024-03-15", "2024-04-10"]
                 for r in range(3):
-                    out.append(f"CREATE TABLE src.f_p{r} PARTITION OF src.f FOR VALUES FROM ('{bounds[r]}') TO ('{bounds[r + 1]}')")
+                    f.bounds[f"f_p{r}"] = f"FOR VALUES FROM ('{bounds[r]}') TO ('{bounds[r + 1]}')"
+                    out.append(f"CREATE TABLE src.f_p{r} PARTITION OF src.f {f.bounds[f'f_p{r}']}")
                     f.partitions.append(f"f_p{r}")
                 out.append("CREATE TABLE src.f_pd PARTITION OF src.f DEFAULT")
                 f.partitions.append("f_pd")
             else:
-                out.append("CREATE TABLE src.f_p0 PARTITION OF src.f FOR VALUES IN (0, NULL)")
-                out.append("CREATE TABLE src.f_p1 PARTITION OF src.f FOR VALUES IN (1, 2, 3)")
+                f.bounds = {"f_p0": "FOR VALUES IN (0, NULL)", "f_p1": "FOR VALUES IN (1, 2, 3)"}
+                out.append(f"CREATE TABLE src.f_p0 PARTITION OF src.f {f.bounds['f_p0']}")
+                out.append(f"CREATE TABLE src.f_p1 PARTITION OF src.f {f.bounds['f_p1']}")
                 out.append("CREATE TABLE src.f_pd PARTITION OF src.f DEFAULT")
                 f.partitions += ["f_p0", "f_p1", "f_pd"]
         for d in self.dims:
@@ -833,9 +844,22 @@ class DmlMaker:
         rng = self.rng
         t = self.table()
         kind = rng.choices(["insert", "dup", "update_val", "update_key", "delete", "delete_extreme", "delete_group",
-                            "delete_join", "truncate", "upsert", "merge"],
+                            "delete_join", "truncate", "upsert", "merge", "reattach"],
                            weights=[20, 0 if small else 6, 15, 12, 8, 6, 0 if small else 5, 0 if small else 4,
-                                    2 if allow_truncate else 0, 8, 6 if restrict is None else 0])[0]
+                                    2 if allow_truncate else 0, 8, 6 if restrict is None else 0,
+                                    1 if allow_truncate and t.bounds and not small and restrict is None else 0])[0]
+        if kind == "reattach":
+            # a partition detached, written while out of the tree (no capture
+            # sees it), and attached again: the tree's tables are the same,
+            # their pg_inherits rows are not (changes_deltas.c, ChangesDeltaState)
+            p = rng.choice(sorted(t.bounds))
+            cols = ", ".join(c if c != "rid" else f"rid + {self.s.new_rid() * 10 ** 7}" for c, _ in t.columns)
+            copy = [] if self.s.partitioning == "hash" else \
+                [f"INSERT INTO src.{p} SELECT {cols} FROM src.{p} WHERE rid % 7 = {rng.randint(0, 6)}"]
+            return [f"ALTER TABLE src.f DETACH PARTITION src.{p}",
+                    f"UPDATE src.{p} SET i = i + {rng.randint(1, 5)} WHERE rid % 3 = {rng.randint(0, 2)}",
+                    f"DELETE FROM src.{p} WHERE rid % 5 = {rng.randint(0, 4)}"] + copy + \
+                   [f"ALTER TABLE src.f ATTACH PARTITION src.{p} {t.bounds[p]}"]
         if small and kind in ("update_val", "update_key"):
             restrict = None
             name = t.name
@@ -1285,6 +1309,8 @@ class Db:
 def close_enough(a, b):
     if a is None or b is None:
         return a is None and b is None
+    if a != a or b != b:                    # NaN (a numeric NaN cast to float8)
+        return a != a and b != b
     return abs(a - b) <= FLOAT_TOLERANCE * max(1.0, abs(a), abs(b))
 
 
@@ -1294,7 +1320,8 @@ def float_match(model, query, floats):
         return tuple(v for n, v in enumerate(r) if n not in floats)
 
     def fkey(r):
-        return tuple((r[n] is None, r[n] or 0.0) for n in floats)
+        return tuple((r[n] is None, r[n] is not None and r[n] != r[n],
+                      0.0 if r[n] is None or r[n] != r[n] else r[n]) for n in floats)
 
     groups = {}
     for side, rows in ((0, model), (1, query)):

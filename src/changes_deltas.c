@@ -68,6 +68,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -345,8 +346,17 @@ ChangesCaptureDeltas(Oid relid, List *columns)
 				 errmsg("the deltas of %s cannot be captured on their own", SqlRelationName(relid)),
 				 errdetail("It is below %s: a statement naming that table writes its rows there.",
 						   SqlRelationName(llast_oid(RelAncestors(relid))))));
+	/*
+	 * one capture of a log at a time (two runs giving a new partition its
+	 * triggers, a model defined meanwhile): the second waits for the
+	 * first's end and then finds its triggers.  Writers of the log (row
+	 * exclusive) and its readers do not wait.
+	 */
 	if (OidIsValid(log))
+	{
+		LockRelationOid(log, ShareUpdateExclusiveLock);
 		want = log_columns(log);
+	}
 	foreach(lc, columns)
 	{
 		ListCell   *lw;
@@ -485,6 +495,20 @@ inherits_version(Oid relid)
 	return xmin;
 }
 
+/* The log a delta trigger (its pg_trigger row, of triggers) names: its first argument. */
+static Oid
+trigger_log(Relation triggers, HeapTuple tup)
+{
+	bool		isnull;
+	Datum		args;
+
+	if (((Form_pg_trigger) GETSTRUCT(tup))->tgnargs < 1)
+		return InvalidOid;
+	args = heap_getattr(tup, Anum_pg_trigger_tgargs, RelationGetDescr(triggers), &isnull);
+	/* the arguments, each ending with a NUL: the first is a C string */
+	return isnull ? InvalidOid : atooid(VARDATA_ANY(DatumGetByteaPP(args)));
+}
+
 /* The relfilenode of relid, InvalidOid when it is gone. */
 static Oid
 filenode_of(Oid relid)
@@ -580,8 +604,10 @@ ChangesDeltaState(Oid relid, Oid storage)
 			if (t == 3 && relkind != RELKIND_RELATION)
 				continue;
 			tup = RelTriggerNamed(triggers, r, tgname);
+			/* a trigger naming another log (a table moved from another tree) logs nothing here */
 			if (!HeapTupleIsValid(tup) || ((Form_pg_trigger) GETSTRUCT(tup))->tgfoid != function ||
-				((Form_pg_trigger) GETSTRUCT(tup))->tgenabled != enabled)
+				((Form_pg_trigger) GETSTRUCT(tup))->tgenabled != enabled ||
+				trigger_log(triggers, tup) != log)
 			{
 				table_close(triggers, AccessShareLock);
 				return NULL;

@@ -62,6 +62,7 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
@@ -293,19 +294,50 @@ join_tree_rels(Node *node, Relids rels)
 }
 
 /*
+ * The range table indexes of the tables and joins on the right side of a
+ * LEFT JOIN in join tree node (its rows NULL-extended when nothing
+ * matches), added to rels.
+ */
+static Relids
+nullable_rels(Node *node, Relids rels)
+{
+	ListCell   *lc;
+
+	check_stack_depth();
+	if (IsA(node, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) node;
+
+		if (join->jointype == JOIN_LEFT)
+			rels = join_tree_rels(join->rarg, bms_add_member(rels, join->rtindex));
+		rels = nullable_rels(join->larg, rels);
+		return nullable_rels(join->rarg, rels);
+	}
+	if (IsA(node, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			rels = nullable_rels(lfirst(lc), rels);
+	}
+	return rels;
+}
+
+/*
  * left_side_quals
- *		The conditions of q's WHERE that read nothing of the right side of
- *		join (a LEFT JOIN keys_query makes inner), ANDed; NULL for none.  A
- *		driving row they reject has no row in the model before the change
- *		or after it (a change to its own table is that table's delta), and
- *		they guard what the query computes of it: a cast, a division, the
- *		join's condition (PostgreSQL applies them before the join, as it
- *		does in the model's query).
+ *		The conditions of q's WHERE that read only tables no LEFT JOIN
+ *		NULL-extends (nor join, the one keys_query makes inner), ANDed; NULL
+ *		for none.  A driving row they reject has no row in the model before
+ *		the change or after it (they read no table whose rows the change
+ *		makes match or not: a LEFT JOIN after join may read the changed
+ *		table in its condition; and a change to a table they read is that
+ *		table's delta), and they guard what the query computes of it: a
+ *		cast, a division, the join's condition (PostgreSQL applies them
+ *		before the join, as it does in the model's query).
  */
 static Node *
 left_side_quals(Query *q, JoinExpr *join)
 {
-	Relids		right = join_tree_rels(join->rarg, bms_make_singleton(join->rtindex));
+	Relids		right = nullable_rels((Node *) q->jointree,
+									  join_tree_rels(join->rarg, bms_make_singleton(join->rtindex)));
 	List	   *kept = NIL;
 	ListCell   *lc;
 
@@ -1023,7 +1055,7 @@ recapture(MaintainPlan *plan)
 /* ChangesMaintainCandidate, its plan made. */
 static Candidate *
 maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
-				 List *redirect_from, bool change_aware)
+				 List *redirect_from, bool change_aware, bool *stateless)
 {
 	char	   *snapshot = NULL;
 	char	   *deltas = NULL;
@@ -1052,6 +1084,18 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 	{
 		recapture(plan);
 		now = ChangesMaintainTablesState(plan, NIL, NIL);
+
+		/*
+		 * Under a transaction's snapshot (REPEATABLE READ, SERIALIZABLE),
+		 * taken before the triggers were: a write that committed in
+		 * between is neither in it nor logged.  This build is whole and
+		 * stores no state; the next, in a later transaction, is whole too.
+		 */
+		if (IsolationUsesXactSnapshot())
+		{
+			*stateless = true;
+			return rebuild_whole(model, "a table below one it reads was captured now, under a transaction snapshot older than that", true);
+		}
 	}
 	if (!change_aware)
 	{
@@ -1129,13 +1173,14 @@ ChangesMaintainCandidate(ModelDef *model, AnalyzedModel *bound, List *redirect_f
 	MaintainPlan *plan = palloc(sizeof(MaintainPlan));
 	const char *why;
 	Candidate  *cand;
+	bool		stateless = false;
 
 	/* out of the class: 'incremental' was in it when defined, a view it reads changed since */
 	why = ChangesMaintainPlan(model, bound->query, plan);
 	if (why != NULL)
 		return model->maintain == MAINTAIN_INCREMENTAL && change_aware ? rebuild_whole(model, why, false) : NULL;
-	cand = maintain_planned(model, bound, plan, redirect_from, change_aware);
-	if (cand != NULL)
+	cand = maintain_planned(model, bound, plan, redirect_from, change_aware, &stateless);
+	if (cand != NULL && !stateless)
 		cand->maintain_plan = plan;
 	return cand;
 }

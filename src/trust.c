@@ -106,6 +106,8 @@ static fmgr_hook_type prev_fmgr_hook = NULL;
 typedef struct TrustCheck
 {
 	Oid			user;			/* whose privileges the code would run with */
+	bool		stored_only;	/* only what storing and analyzing a value
+								 * runs: no domain constraint, no cast */
 	List	   *seen_funcs;		/* functions found trusted */
 	List	   *seen_types;		/* types checked or being checked */
 	List	   *seen_ops;		/* operators checked */
@@ -405,8 +407,8 @@ type_trusted(Oid typid, TrustCheck *check)
 	for (int i = 0; i < lengthof(funcs) && !found; i++)
 		found = FUNC_UNTRUSTED(funcs[i], check);
 	if (!found && typtype == TYPTYPE_DOMAIN)
-		found = domain_constraints_untrusted(typid, check) ||
-			(hasdefault && stored_expr_untrusted(defaultbin, check)) ||
+		found = (!check->stored_only && (domain_constraints_untrusted(typid, check) ||
+										 (hasdefault && stored_expr_untrusted(defaultbin, check)))) ||
 			!type_trusted(basetype, check);
 	if (!found && typtype == TYPTYPE_RANGE)
 		found = range_untrusted(typid, check);
@@ -440,7 +442,7 @@ type_trusted(Oid typid, TrustCheck *check)
 			FUNC_UNTRUSTED(tce->cmp_proc, check) ||
 			FUNC_UNTRUSTED(tce->hash_proc, check);
 	}
-	if (!found)
+	if (!found && !check->stored_only)
 		found = casts_untrusted(typid, check);
 	check->via_type = outer_via;
 	return !found;
@@ -732,7 +734,8 @@ TrustCheckQuery(Query *query)
  *		that is not trusted to run as user, named with its owner ("function
  *		f(double precision), owned by role \"r\""); NULL when all of it is.
  *		For what medallion stores in a table user owns: ANALYZE runs its
- *		columns' types' code as the table's owner.
+ *		columns' types' code as the table's owner.  Values are copied in
+ *		as they are (no domain constraint or default runs) and never cast.
  */
 char *
 TrustTypeUntrusted(Oid typid, Oid user)
@@ -741,6 +744,7 @@ TrustTypeUntrusted(Oid typid, Oid user)
 
 	memset(&check, 0, sizeof(check));
 	check.user = user;
+	check.stored_only = true;
 	if (type_trusted(typid, &check))
 		return NULL;
 	return psprintf("%s, owned by role %s", untrusted_object(&check),
