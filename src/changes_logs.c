@@ -422,6 +422,29 @@ truncate_log(Oid relid, Oid log, Datum readers)
 	return all;
 }
 
+/* Does relid's trigger name still name a log that is neither relid's nor its tree's? */
+static bool
+still_stale(Oid relid, const char *name)
+{
+	Relation	rel = try_table_open(relid, NoLock);
+	bool		stale = false;
+
+	if (rel == NULL)
+		return false;
+	for (int i = 0; rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &rel->trigdesc->triggers[i];
+		Oid			log;
+
+		if (strcmp(trigger->tgname, name) != 0 || trigger->tgnargs < 1)
+			continue;
+		log = atooid(trigger->tgargs[0]);
+		stale = log != ChangesDeltaLog(relid) && !ChangesDeltaLogAbove(relid, log);
+	}
+	table_close(rel, NoLock);
+	return stale;
+}
+
 /*
  * drop_stale_triggers
  *		Drop the delta triggers left on tables that left the tree whose log
@@ -465,7 +488,9 @@ drop_stale_triggers(void)
 	table_close(tgrel, AccessShareLock);
 	forboth(lr, relids, ln, names)
 	{
-		if (ConditionalLockRelationOid(lfirst_oid(lr), AccessExclusiveLock))
+		/* locked, looked at again: attached again, or its log made again, meanwhile */
+		if (ConditionalLockRelationOid(lfirst_oid(lr), AccessExclusiveLock) &&
+			still_stale(lfirst_oid(lr), lfirst(ln)))
 			SqlUtility(psprintf("DROP TRIGGER %s ON %s", quote_identifier(lfirst(ln)),
 								SqlRelationName(lfirst_oid(lr))));
 	}
