@@ -847,7 +847,7 @@ class DmlMaker:
                             "delete_join", "truncate", "upsert", "merge", "reattach"],
                            weights=[20, 0 if small else 6, 15, 12, 8, 6, 0 if small else 5, 0 if small else 4,
                                     2 if allow_truncate else 0, 8, 6 if restrict is None else 0,
-                                    1 if allow_truncate and t.bounds and not small and restrict is None else 0])[0]
+                                    3 if allow_truncate and t.bounds and not small and restrict is None else 0])[0]
         if kind == "reattach":
             # a partition detached, written while out of the tree (no capture
             # sees it), and attached again: the tree's tables are the same,
