@@ -211,6 +211,9 @@ check_relation(RangeTblEntry *rte)
 		return psprintf("reads %s with ONLY", reason_relation(rte->relid));
 	if (get_rel_relispartition(rte->relid))
 		return psprintf("reads the partition %s on its own", reason_relation(rte->relid));
+	/* its statements' rows are logged with its parent's, whose log it has not */
+	if (has_superclass(rte->relid))
+		return psprintf("reads %s, a child of another table, on its own", reason_relation(rte->relid));
 	why = check_tree(rte->relid);
 	if (why != NULL)
 		return why;
