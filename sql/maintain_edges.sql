@@ -190,6 +190,22 @@ SELECT count(*) FROM medallion_run('me_anti2 me_flag');
 DELETE FROM me.b WHERE id = 2;
 SELECT model, status, mhelp.mask(message) AS message FROM medallion_run('me_anti2 me_flag') ORDER BY model;
 SELECT mhelp.diff('me_anti2') AS anti2_differing, mhelp.diff('me_flag') AS flag_differing;
+-- and a condition on an earlier LEFT JOIN's table, whose match does not go
+-- with the changed table's, stays: it guards a cast in a later join's
+-- condition
+CREATE TABLE me.ga (id int PRIMARY KEY, v int);
+CREATE TABLE me.gb (id int PRIMARY KEY, a_id int, txt text);
+CREATE TABLE me.gc (id int PRIMARY KEY, code int, label text);
+INSERT INTO me.ga VALUES (1, 10), (2, 20), (3, 30);
+INSERT INTO me.gb VALUES (1, 1, '7'), (2, 2, 'abc'), (3, 3, '8');
+INSERT INTO me.gc VALUES (1, 7, 'seven');
+SELECT medallion_create_model('me_guard', $$SELECT a.id, a.v, c.label FROM me.ga a
+    LEFT JOIN me.gb b ON b.a_id = a.id LEFT JOIN me.gc c ON c.code = b.txt::int WHERE b.txt ~ '^[0-9]+$'$$,
+  layer => 'silver', maintain => 'incremental');
+SELECT count(*) FROM medallion_run('me_guard');
+INSERT INTO me.gc VALUES (2, 8, 'eight');
+SELECT model, status, mhelp.mask(message) AS message FROM medallion_run('me_guard');
+SELECT mhelp.diff('me_guard') AS differing;
 
 -- a partition moved from one captured tree to another keeps triggers
 -- naming the first tree's log: the second tree's state takes them as

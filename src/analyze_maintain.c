@@ -271,7 +271,7 @@ nullable_walker(Node *node, NullableCheck *check)
  *		Does quals read a column of a table on the right side of a LEFT
  *		JOIN (or of a join)?  The affected keys of a change to such a table
  *		are found with its LEFT JOIN made inner and the query's WHERE
- *		dropped (keys_query): a superset of the keys, unless another
+ *		dropped (ChangesKeysQuery): a superset of the keys, unless another
  *		condition above reads its NULL-extended columns (coalesce(s.k, 0)
  *		keeps a row the inner join would lose).  An inner join above a
  *		LEFT JOIN whose condition reads only the left side's tables (the
@@ -645,7 +645,7 @@ output_keys(Query *query, JoinShape *shape, MaintainPlan *plan)
 	 * belongs to one key, whose rows are those of its left rows (groups
 	 * that differ only by right-side columns are recomputed together), and
 	 * a change to a right side maps to the keys of the left rows its images
-	 * match (keys_query in changes_maintain.c).
+	 * match (ChangesKeysQuery in changes_algebraic.c).
 	 */
 	if (shape->nleft > 0)
 	{

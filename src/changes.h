@@ -11,6 +11,7 @@
 #include "catalog.h"
 #include "nodes/parsenodes.h"
 #include "portability/instr_time.h"
+#include "utils/snapshot.h"
 
 #include "analyze.h"
 
@@ -56,6 +57,7 @@ extern char *ChangesTestsDigest(const char *model);
 #define DELTA_W_COLUMN		"medallion_w"
 
 extern Oid	ChangesDeltaLog(Oid relid);
+extern bool ChangesDeltaCapturedBefore(Oid relid, Snapshot snapshot);
 extern bool ChangesDeltaLogAbove(Oid relid, Oid log);
 extern const char *ChangesDeltaColumnsWhy(Oid relid, List *columns);
 extern const char *ChangesDeltaUncaptured(Oid relid, List *columns);
@@ -71,6 +73,7 @@ extern bool ChangesDeltasLoggedHere(void);
 /* changes_algebraic.c */
 extern char *ChangesDeltaCopyColumns(Oid relid, List *columns);
 extern Query *ChangesDeltaQuery(Query *query, MaintainTable *table, Oid d);
+extern Query *ChangesKeysQuery(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d);
 extern void ChangesAlgebraicSums(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 								 MaintainTable *table, Oid d, int64 olds, Oid k,
 								 const char *rows, Oid owner);

@@ -5,7 +5,8 @@
  *	  over it, and the algebraic path's per-group sums of it.
  *
  * A maintained build reads a changed table's delta where the model's
- * query reads the table: the query tree is the bound one, its range table
+ * query reads the table (the keys its changes touch: ChangesKeysQuery;
+ * the model's rows over it): the query tree is the bound one, its range table
  * entry pointed at D, a copy of the delta rows shaped like the table
  * (changes_maintain.c, ChangesDeltaCopy), whose last column is each
  * row's sign: 1 for a new image, -1 for an old one.
@@ -29,8 +30,11 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
+#include "optimizer/optimizer.h"
 #include "parser/parse_oper.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
@@ -245,4 +249,181 @@ ChangesAlgebraicUnfit(AnalyzedModel *bound, MaintainPlan *plan, Oid k)
 		BindCount(psprintf("SELECT pg_catalog.count(*) FROM %s k WHERE%s", SqlRelationName(k), odd.data)) == 0)
 		return NULL;
 	return "a sum of its delta is NaN or infinite, which cannot be taken out of a group's sum";
+}
+
+/* The JoinExpr of range table index rtindex in the join tree node, or NULL. */
+static JoinExpr *
+find_join(Node *node, Index rtindex)
+{
+	ListCell   *lc;
+	JoinExpr   *found = NULL;
+
+	check_stack_depth();
+	if (IsA(node, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) node;
+
+		if (join->rtindex == rtindex)
+			return join;
+		found = find_join(join->larg, rtindex);
+		return found != NULL ? found : find_join(join->rarg, rtindex);
+	}
+	if (IsA(node, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) node)->fromlist)
+		{
+			found = find_join(lfirst(lc), rtindex);
+			if (found != NULL)
+				return found;
+		}
+	}
+	return NULL;
+}
+
+/* The range table indexes of the tables and joins in join tree node, added to rels. */
+static Relids
+join_tree_rels(Node *node, Relids rels)
+{
+	ListCell   *lc;
+
+	check_stack_depth();
+	if (IsA(node, RangeTblRef))
+		return bms_add_member(rels, ((RangeTblRef *) node)->rtindex);
+	if (IsA(node, JoinExpr))
+	{
+		rels = bms_add_member(rels, ((JoinExpr *) node)->rtindex);
+		rels = join_tree_rels(((JoinExpr *) node)->larg, rels);
+		return join_tree_rels(((JoinExpr *) node)->rarg, rels);
+	}
+	if (IsA(node, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			rels = join_tree_rels(lfirst(lc), rels);
+	}
+	return rels;
+}
+
+/*
+ * Add to rels (the tables whose rows a change may make match or not, and
+ * their joins) the right side of each LEFT JOIN in join tree node whose
+ * condition reads one of them; true when it added some.
+ */
+static bool
+add_dependent_sides(Query *q, Node *node, Relids *rels)
+{
+	bool		added = false;
+	ListCell   *lc;
+
+	check_stack_depth();
+	if (IsA(node, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) node;
+
+		if (join->jointype == JOIN_LEFT && !bms_is_member(join->rtindex, *rels) && join->quals != NULL &&
+			bms_overlap(pull_varnos(NULL, flatten_join_alias_vars(q, join->quals)), *rels))
+		{
+			*rels = join_tree_rels(join->rarg, bms_add_member(*rels, join->rtindex));
+			added = true;
+		}
+		added |= add_dependent_sides(q, join->larg, rels);
+		added |= add_dependent_sides(q, join->rarg, rels);
+	}
+	else if (IsA(node, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			added |= add_dependent_sides(q, lfirst(lc), rels);
+	}
+	return added;
+}
+
+/*
+ * left_side_quals
+ *		The conditions of q's WHERE that read no table on the right side of
+ *		join (a LEFT JOIN ChangesKeysQuery makes inner) nor of a LEFT JOIN whose
+ *		condition reads one (which the change may NULL-extend too), ANDed;
+ *		NULL for none.  A driving row they reject has no row in the model
+ *		before the change or after it (what they read does not change with
+ *		it: a change to a table they read is that table's delta), and they
+ *		guard what the query computes of it: a cast, a division, the join's
+ *		condition (PostgreSQL applies them before the join, as it does in
+ *		the model's query).
+ */
+static Node *
+left_side_quals(Query *q, JoinExpr *join)
+{
+	Relids		right = join_tree_rels(join->rarg, bms_make_singleton(join->rtindex));
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	if (q->jointree->quals == NULL)
+		return NULL;
+	while (add_dependent_sides(q, (Node *) q->jointree, &right))
+		;
+	foreach(lc, make_ands_implicit((Expr *) q->jointree->quals))
+	{
+		Node	   *qual = lfirst(lc);
+
+		if (!bms_overlap(pull_varnos(NULL, flatten_join_alias_vars(q, qual)), right))
+			kept = lappend(kept, qual);
+	}
+	return kept == NIL ? NULL : (Node *) make_ands_explicit(kept);
+}
+
+/*
+ * ChangesKeysQuery
+ *		The query of the affected keys: the model's bound query with the
+ *		views it reads flattened (plan->query; UNION ALL: the branch that
+ *		reads table) reading d for table, its output the
+ *		key columns (named as the model's), with no grouping, aggregates,
+ *		HAVING, DISTINCT, window nor order.
+ *
+ *		A table on the right of a LEFT JOIN (joins keyed by a driving
+ *		table, the driving table on the left): the driving rows whose
+ *		matches changed are those the old or new images match through the
+ *		join's condition, whatever WHERE says of the columns it adds (a row
+ *		that lost its only match comes out NULL-extended, which WHERE may
+ *		now keep); so that join is made inner and WHERE's conditions on
+ *		what it adds dropped (those on the left side alone stay:
+ *		left_side_quals), which gives the driving rows matching a changed
+ *		row, a superset of the affected keys.  The joins after it are LEFT JOINs too
+ *		(analyze_maintain.c): they keep every row.
+ */
+Query *
+ChangesKeysQuery(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d)
+{
+	Query	   *q;
+	List	   *tlist = NIL;
+	ListCell   *lc;
+
+	/* UNION ALL: the keys of the branch that reads the table */
+	if (table->branch != 0)
+		bound = rt_fetch(table->branch, bound->rtable)->subquery;
+	q = ChangesDeltaQuery(bound, table, d);
+	foreach(lc, plan->key_resnos)
+	{
+		TargetEntry *tle = list_nth(q->targetList, lfirst_int(lc) - 1);
+
+		tlist = lappend(tlist, makeTargetEntry(copyObject(tle->expr), list_length(tlist) + 1,
+											   pstrdup(list_nth(plan->keys, foreach_current_index(lc))),
+											   false));
+	}
+	q->targetList = tlist;
+	q->groupClause = NIL;
+	q->groupDistinct = false;
+	q->havingQual = NULL;
+	q->hasAggs = false;
+	q->distinctClause = NIL;
+	q->windowClause = NIL;
+	q->hasWindowFuncs = false;
+	if (table->outer_join != 0)
+	{
+		JoinExpr   *join = find_join((Node *) q->jointree, table->outer_join);
+
+		if (join == NULL)
+			elog(ERROR, "could not find the LEFT JOIN of range table entry %u", table->outer_join);
+		join->jointype = JOIN_INNER;
+		rt_fetch(table->outer_join, q->rtable)->jointype = JOIN_INNER;
+		q->jointree->quals = left_side_quals(q, join);
+	}
+	return q;
 }

@@ -346,17 +346,8 @@ ChangesCaptureDeltas(Oid relid, List *columns)
 				 errmsg("the deltas of %s cannot be captured on their own", SqlRelationName(relid)),
 				 errdetail("It is below %s: a statement naming that table writes its rows there.",
 						   SqlRelationName(llast_oid(RelAncestors(relid))))));
-	/*
-	 * one capture of a log at a time (two runs giving a new partition its
-	 * triggers, a model defined meanwhile): the second waits for the
-	 * first's end and then finds its triggers.  Writers of the log (row
-	 * exclusive) and its readers do not wait.
-	 */
 	if (OidIsValid(log))
-	{
-		LockRelationOid(log, ShareUpdateExclusiveLock);
 		want = log_columns(log);
-	}
 	foreach(lc, columns)
 	{
 		ListCell   *lw;
@@ -371,6 +362,19 @@ ChangesCaptureDeltas(Oid relid, List *columns)
 	if (OidIsValid(log) && list_length(want) == list_length(log_columns(log)) &&
 		ChangesDeltaState(relid, InvalidOid) != NULL)
 		return;
+
+	/*
+	 * One capture of a log at a time (two runs giving a new partition its
+	 * triggers, a model defined meanwhile): the second waits for the
+	 * first's end, and then finds its triggers.  Writers of the log (row
+	 * exclusive) and its readers do not wait.
+	 */
+	if (OidIsValid(log))
+	{
+		LockRelationOid(log, ShareUpdateExclusiveLock);
+		if (list_length(want) == list_length(log_columns(log)) && ChangesDeltaState(relid, InvalidOid) != NULL)
+			return;
+	}
 	if (OidIsValid(log) && list_length(want) != list_length(log_columns(log)))
 	{
 		ChangesDropDeltaLog(relid);
@@ -493,6 +497,40 @@ inherits_version(Oid relid)
 	systable_endscan(scan);
 	table_close(inhrel, AccessShareLock);
 	return xmin;
+}
+
+/*
+ * ChangesDeltaCapturedBefore
+ *		Were the delta triggers of relid and every table below it all made
+ *		by transactions snapshot sees (not this one)?  Otherwise a write
+ *		that committed before them and after snapshot is neither in what
+ *		snapshot reads nor in the log: a build reading with it (a
+ *		REPEATABLE READ run's) must not store it as the start of the next.
+ */
+bool
+ChangesDeltaCapturedBefore(Oid relid, Snapshot snapshot)
+{
+	Relation	triggers = table_open(TriggerRelationId, AccessShareLock);
+	bool		before = true;
+	ListCell   *lc;
+
+	foreach(lc, RelTree(relid))
+	{
+		const char *names[] = {DELTAS_INSERT_TRIGGER, DELTAS_UPDATE_TRIGGER, DELTAS_DELETE_TRIGGER};
+
+		for (int t = 0; t < lengthof(names) && before; t++)
+		{
+			HeapTuple	tup = RelTriggerNamed(triggers, lfirst_oid(lc), names[t]);
+			TransactionId xmin;
+
+			if (!HeapTupleIsValid(tup))
+				continue;
+			xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+			before = !TransactionIdIsCurrentTransactionId(xmin) && !XidInMVCCSnapshot(xmin, snapshot);
+		}
+	}
+	table_close(triggers, AccessShareLock);
+	return before;
 }
 
 /* The log a delta trigger (its pg_trigger row, of triggers) names: its first argument. */

@@ -489,10 +489,13 @@ drop_stale_triggers(void)
 	forboth(lr, relids, ln, names)
 	{
 		/* locked, looked at again: attached again, or its log made again, meanwhile */
-		if (ConditionalLockRelationOid(lfirst_oid(lr), AccessExclusiveLock) &&
-			still_stale(lfirst_oid(lr), lfirst(ln)))
+		if (!ConditionalLockRelationOid(lfirst_oid(lr), AccessExclusiveLock))
+			continue;
+		if (still_stale(lfirst_oid(lr), lfirst(ln)))
 			SqlUtility(psprintf("DROP TRIGGER %s ON %s", quote_identifier(lfirst(ln)),
 								SqlRelationName(lfirst_oid(lr))));
+		else
+			UnlockRelationOid(lfirst_oid(lr), AccessExclusiveLock);
 	}
 }
 

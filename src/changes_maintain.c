@@ -68,13 +68,13 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
-#include "nodes/pathnodes.h"
 #include "parser/parsetree.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "optimizer/optimizer.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "analyze.h"
@@ -239,177 +239,6 @@ format_count(int64 n)
 		appendStringInfoChar(&buf, digits[i]);
 	}
 	return buf.data;
-}
-
-/* The JoinExpr of range table index rtindex in the join tree node, or NULL. */
-static JoinExpr *
-find_join(Node *node, Index rtindex)
-{
-	ListCell   *lc;
-	JoinExpr   *found = NULL;
-
-	check_stack_depth();
-	if (IsA(node, JoinExpr))
-	{
-		JoinExpr   *join = (JoinExpr *) node;
-
-		if (join->rtindex == rtindex)
-			return join;
-		found = find_join(join->larg, rtindex);
-		return found != NULL ? found : find_join(join->rarg, rtindex);
-	}
-	if (IsA(node, FromExpr))
-	{
-		foreach(lc, ((FromExpr *) node)->fromlist)
-		{
-			found = find_join(lfirst(lc), rtindex);
-			if (found != NULL)
-				return found;
-		}
-	}
-	return NULL;
-}
-
-/* The range table indexes of the tables and joins in join tree node, added to rels. */
-static Relids
-join_tree_rels(Node *node, Relids rels)
-{
-	ListCell   *lc;
-
-	check_stack_depth();
-	if (IsA(node, RangeTblRef))
-		return bms_add_member(rels, ((RangeTblRef *) node)->rtindex);
-	if (IsA(node, JoinExpr))
-	{
-		rels = bms_add_member(rels, ((JoinExpr *) node)->rtindex);
-		rels = join_tree_rels(((JoinExpr *) node)->larg, rels);
-		return join_tree_rels(((JoinExpr *) node)->rarg, rels);
-	}
-	if (IsA(node, FromExpr))
-	{
-		foreach(lc, ((FromExpr *) node)->fromlist)
-			rels = join_tree_rels(lfirst(lc), rels);
-	}
-	return rels;
-}
-
-/*
- * The range table indexes of the tables and joins on the right side of a
- * LEFT JOIN in join tree node (its rows NULL-extended when nothing
- * matches), added to rels.
- */
-static Relids
-nullable_rels(Node *node, Relids rels)
-{
-	ListCell   *lc;
-
-	check_stack_depth();
-	if (IsA(node, JoinExpr))
-	{
-		JoinExpr   *join = (JoinExpr *) node;
-
-		if (join->jointype == JOIN_LEFT)
-			rels = join_tree_rels(join->rarg, bms_add_member(rels, join->rtindex));
-		rels = nullable_rels(join->larg, rels);
-		return nullable_rels(join->rarg, rels);
-	}
-	if (IsA(node, FromExpr))
-	{
-		foreach(lc, ((FromExpr *) node)->fromlist)
-			rels = nullable_rels(lfirst(lc), rels);
-	}
-	return rels;
-}
-
-/*
- * left_side_quals
- *		The conditions of q's WHERE that read only tables no LEFT JOIN
- *		NULL-extends (nor join, the one keys_query makes inner), ANDed; NULL
- *		for none.  A driving row they reject has no row in the model before
- *		the change or after it (they read no table whose rows the change
- *		makes match or not: a LEFT JOIN after join may read the changed
- *		table in its condition; and a change to a table they read is that
- *		table's delta), and they guard what the query computes of it: a
- *		cast, a division, the join's condition (PostgreSQL applies them
- *		before the join, as it does in the model's query).
- */
-static Node *
-left_side_quals(Query *q, JoinExpr *join)
-{
-	Relids		right = nullable_rels((Node *) q->jointree,
-									  join_tree_rels(join->rarg, bms_make_singleton(join->rtindex)));
-	List	   *kept = NIL;
-	ListCell   *lc;
-
-	if (q->jointree->quals == NULL)
-		return NULL;
-	foreach(lc, make_ands_implicit((Expr *) q->jointree->quals))
-	{
-		Node	   *qual = lfirst(lc);
-
-		if (!bms_overlap(pull_varnos(NULL, flatten_join_alias_vars(q, qual)), right))
-			kept = lappend(kept, qual);
-	}
-	return kept == NIL ? NULL : (Node *) make_ands_explicit(kept);
-}
-
-/*
- * keys_query
- *		The query of the affected keys: the model's bound query with the
- *		views it reads flattened (plan->query; UNION ALL: the branch that
- *		reads table) reading d for table, its output the
- *		key columns (named as the model's), with no grouping, aggregates,
- *		HAVING, DISTINCT, window nor order.
- *
- *		A table on the right of a LEFT JOIN (joins keyed by a driving
- *		table, the driving table on the left): the driving rows whose
- *		matches changed are those the old or new images match through the
- *		join's condition, whatever WHERE says of the columns it adds (a row
- *		that lost its only match comes out NULL-extended, which WHERE may
- *		now keep); so that join is made inner and WHERE's conditions on
- *		what it adds dropped (those on the left side alone stay:
- *		left_side_quals), which gives the driving rows matching a changed
- *		row, a superset of the affected keys.  The joins after it are LEFT JOINs too
- *		(analyze_maintain.c): they keep every row.
- */
-static Query *
-keys_query(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d)
-{
-	Query	   *q;
-	List	   *tlist = NIL;
-	ListCell   *lc;
-
-	/* UNION ALL: the keys of the branch that reads the table */
-	if (table->branch != 0)
-		bound = rt_fetch(table->branch, bound->rtable)->subquery;
-	q = ChangesDeltaQuery(bound, table, d);
-	foreach(lc, plan->key_resnos)
-	{
-		TargetEntry *tle = list_nth(q->targetList, lfirst_int(lc) - 1);
-
-		tlist = lappend(tlist, makeTargetEntry(copyObject(tle->expr), list_length(tlist) + 1,
-											   pstrdup(list_nth(plan->keys, foreach_current_index(lc))),
-											   false));
-	}
-	q->targetList = tlist;
-	q->groupClause = NIL;
-	q->groupDistinct = false;
-	q->havingQual = NULL;
-	q->hasAggs = false;
-	q->distinctClause = NIL;
-	q->windowClause = NIL;
-	q->hasWindowFuncs = false;
-	if (table->outer_join != 0)
-	{
-		JoinExpr   *join = find_join((Node *) q->jointree, table->outer_join);
-
-		if (join == NULL)
-			elog(ERROR, "could not find the LEFT JOIN of range table entry %u", table->outer_join);
-		join->jointype = JOIN_INNER;
-		rt_fetch(table->outer_join, q->rtable)->jointype = JOIN_INNER;
-		q->jointree->quals = left_side_quals(q, join);
-	}
-	return q;
 }
 
 /* The names of the changed tables, "a" or "a, b" (ChangedTable *). */
@@ -865,7 +694,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		{
 			ChangedTable *ct = lfirst(lc);
 
-			keys.query = keys_query(plan->query, plan, ct->table, ct->copy);
+			keys.query = ChangesKeysQuery(plan->query, plan, ct->table, ct->copy);
 			if (ct == driving && list_length(changed) > 1 && ct->table->branch == 0)
 			{
 				/*
@@ -1084,17 +913,24 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 	{
 		recapture(plan);
 		now = ChangesMaintainTablesState(plan, NIL, NIL);
+	}
 
-		/*
-		 * Under a transaction's snapshot (REPEATABLE READ, SERIALIZABLE),
-		 * taken before the triggers were: a write that committed in
-		 * between is neither in it nor logged.  This build is whole and
-		 * stores no state; the next, in a later transaction, is whole too.
-		 */
-		if (IsolationUsesXactSnapshot())
+	/*
+	 * Under a transaction's snapshot (REPEATABLE READ, SERIALIZABLE) older
+	 * than some delta trigger (made by this build, by another run since, or
+	 * by this transaction): a write that committed before the trigger and
+	 * after the snapshot is neither read nor logged.  This build is whole
+	 * and stores no state; the next, in a later transaction, is whole too.
+	 */
+	if (IsolationUsesXactSnapshot())
+	{
+		foreach(lc, plan->tables)
 		{
-			*stateless = true;
-			return rebuild_whole(model, "a table below one it reads was captured now, under a transaction snapshot older than that", true);
+			if (!ChangesDeltaCapturedBefore(((MaintainTable *) lfirst(lc))->relid, GetTransactionSnapshot()))
+			{
+				*stateless = true;
+				return rebuild_whole(model, "its tables' delta triggers are newer than this transaction's snapshot", true);
+			}
 		}
 	}
 	if (!change_aware)
