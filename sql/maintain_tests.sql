@@ -167,3 +167,41 @@ SELECT mhelp.diff('mtt_lines') AS diff;
 SELECT medallion_drop_model('mtt_codes');
 SELECT medallion_drop_model('mtt_lines');
 DROP SCHEMA mtt CASCADE;
+
+-- what the rows written cannot tell: a test that passed with failing rows
+-- under a threshold (the next build counts the whole table, not only the
+-- rows it wrote), and expressions that may change with no row changed (a
+-- function that is not immutable, a table read): those read the whole
+-- table at every build
+CREATE SCHEMA mtw;
+CREATE TABLE mtw.t (id int PRIMARY KEY, g int NOT NULL, v int);
+INSERT INTO mtw.t SELECT i, i, CASE WHEN i <= 2 THEN NULL ELSE i END FROM generate_series(1, 20) i;
+CREATE TABLE mtw.known (g int PRIMARY KEY);
+INSERT INTO mtw.known SELECT g FROM generate_series(1, 20) g;
+CREATE TABLE mtw.limits (most int);
+INSERT INTO mtw.limits VALUES (100);
+CREATE FUNCTION mtw.most() RETURNS int LANGUAGE sql STABLE AS 'SELECT most FROM mtw.limits';
+SELECT medallion_create_model('mtw_m', 'SELECT g, max(v) AS mv FROM mtw.t GROUP BY g',
+  layer => 'silver', maintain => 'incremental');
+SELECT medallion_add_test('mtw_m', 'not_null', column_name => 'mv', error_if => '> 3', warn_if => '> 3');
+SELECT model, status FROM medallion_run('mtw_m');
+SELECT s.deltas LIKE '% | tested %' AS tested_mark FROM medallion.build_state s WHERE s.model = 'mtw_m';
+UPDATE mtw.t SET v = NULL WHERE id IN (3, 4);
+SELECT model, status, split_part(message, ':', 1) AS message FROM medallion_run('mtw_m');
+SELECT test, status, failures FROM medallion.test_results
+ WHERE run_id = (SELECT max(run_id) FROM medallion.test_results) ORDER BY test;
+SELECT medallion_drop_test('mtw_m', 'not_null_mv');
+UPDATE mtw.t SET v = 1 WHERE v IS NULL;
+SELECT medallion_add_test('mtw_m', 'expression', expression => 'mv <= mtw.most()', name => 'at_most');
+SELECT medallion_add_test('mtw_m', 'expression', expression => 'g IN (SELECT k.g FROM mtw.known k)', name => 'known');
+SELECT model, status FROM medallion_run('mtw_m');
+SELECT s.deltas LIKE '% | tested %' AS tested_mark FROM medallion.build_state s WHERE s.model = 'mtw_m';
+-- untouched rows fail both now: the limit lowered, known values gone
+UPDATE mtw.limits SET most = 15;
+DELETE FROM mtw.known WHERE g IN (5, 6);
+UPDATE mtw.t SET v = 2 WHERE id IN (7, 8);
+SELECT model, status, split_part(message, ':', 1) AS message FROM medallion_run('mtw_m');
+SELECT test, status, failures FROM medallion.test_results
+ WHERE run_id = (SELECT max(run_id) FROM medallion.test_results) ORDER BY test;
+SELECT medallion_drop_model('mtw_m');
+DROP SCHEMA mtw CASCADE;

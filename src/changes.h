@@ -55,9 +55,13 @@ extern char *ChangesTestsDigest(const char *model);
  */
 #define DELTA_XID_COLUMN	"medallion_xid"
 #define DELTA_W_COLUMN		"medallion_w"
+/* their positions, before the captured columns */
+#define DELTA_XID_ATTNUM	1
+#define DELTA_W_ATTNUM		2
+#define DELTA_FIRST_COLUMN	3
 
 extern Oid	ChangesDeltaLog(Oid relid);
-extern bool ChangesDeltaCapturedBefore(Oid relid, Snapshot snapshot);
+extern bool ChangesDeltaStateSeen(Oid relid, Snapshot snapshot);
 extern bool ChangesDeltaLogAbove(Oid relid, Oid log);
 extern const char *ChangesDeltaColumnsWhy(Oid relid, List *columns);
 extern const char *ChangesDeltaUncaptured(Oid relid, List *columns);

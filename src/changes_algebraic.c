@@ -4,9 +4,10 @@
  *	  A table's delta copy (D) in a maintained build, the queries run
  *	  over it, and the algebraic path's per-group sums of it.
  *
- * A maintained build reads a changed table's delta where the model's
- * query reads the table (the keys its changes touch: ChangesKeysQuery;
- * the model's rows over it): the query tree is the bound one, its range table
+ * A maintained build copies a changed table's delta out of its log
+ * (ChangesDeltaCopy, after ChangesDeltaCount weighed it) and reads it
+ * where the model's query reads the table (the keys its changes touch:
+ * ChangesKeysQuery; the model's rows over it): the query tree is the bound one, its range table
  * entry pointed at D, a copy of the delta rows shaped like the table
  * (changes_maintain.c, ChangesDeltaCopy), whose last column is each
  * row's sign: 1 for a new image, -1 for an old one.
@@ -26,7 +27,10 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -37,11 +41,15 @@
 #include "optimizer/optimizer.h"
 #include "parser/parse_oper.h"
 #include "parser/parsetree.h"
+#include "storage/bufmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
+#include "utils/xid8.h"
 
 #include "bind.h"
 #include "build.h"
@@ -426,4 +434,231 @@ ChangesKeysQuery(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d)
 		q->jointree->quals = left_side_quals(q, join);
 	}
 	return q;
+}
+
+/* ChangesDeltaCount: logs up to this many blocks are counted whole, larger ones on a sample */
+#define DELTA_COUNT_EXACT_BLOCKS	512
+#define DELTA_COUNT_STRIDE			8
+
+/*
+ * ChangesDeltaCopy
+ *		Copy the log rows of relid that the snapshot since (pg_snapshot
+ *		text) does not see, read under the build's pinned snapshot (its
+ *		first read), into copy, a table shaped like relid (its columns at
+ *		the same positions) and one more, the image's sign (int2: 1 new,
+ *		-1 old): only the columns named in columns, which
+ *		reader (the model owner) must be allowed to read.  Returns the rows
+ *		copied, with *olds the old images among them; or -1 with *why when
+ *		the log cannot give them (a column not captured, gone, of another
+ *		type now, or not the reader's to read).
+ *
+ * The copy is done here, tuple by tuple, and not by SQL: an INSERT would
+ * run what the table's owner chose for its column types (a domain's
+ * default and checks) as whoever ran it, and the log holds columns other
+ * models read that the reader may not.
+ */
+int64
+ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid reader,
+				 int64 *olds, const char **why)
+{
+	Oid			log = ChangesDeltaLog(relid);
+	Relation	logrel;
+	Relation	dest;
+	TupleDesc	ldesc;
+	TupleDesc	ddesc;
+	int		   *map;
+	bool		whole = pg_class_aclcheck(relid, reader, ACL_SELECT) == ACLCHECK_OK;
+	Datum		snapshot;
+	Snapshot	read_with;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	BulkInsertState bistate;
+	Datum	   *values;
+	bool	   *nulls;
+	int64		rows = 0;
+	ListCell   *lc;
+
+	*olds = 0;
+	*why = NULL;
+	if (!OidIsValid(log))
+	{
+		*why = psprintf("%s is not captured", SqlRelationName(relid));
+		return -1;
+	}
+	logrel = table_open(log, AccessShareLock);
+	dest = table_open(copy, RowExclusiveLock);
+	ldesc = RelationGetDescr(logrel);
+	ddesc = RelationGetDescr(dest);
+	map = palloc(sizeof(int) * ldesc->natts);
+	for (int a = 0; a < ldesc->natts; a++)
+		map[a] = -1;
+	foreach(lc, columns)
+	{
+		const char *name = lfirst(lc);
+		AttrNumber	att = get_attnum(relid, name);
+		int			found = -1;
+
+		if (att == InvalidAttrNumber || att >= ddesc->natts)
+			*why = psprintf("column %s of %s is gone", quote_identifier(name), SqlRelationName(relid));
+		else if (!whole && pg_attribute_aclcheck(relid, att, reader, ACL_SELECT) != ACLCHECK_OK)
+			*why = psprintf("its owner may not read column %s of %s", quote_identifier(name),
+							SqlRelationName(relid));
+		else
+		{
+			for (int a = DELTA_FIRST_COLUMN - 1; a < ldesc->natts; a++)
+			{
+				Form_pg_attribute la = TupleDescAttr(ldesc, a);
+
+				if (!la->attisdropped && strcmp(NameStr(la->attname), name) == 0)
+					found = a;
+			}
+			if (found < 0)
+				*why = psprintf("column %s of %s is not captured", quote_identifier(name),
+								SqlRelationName(relid));
+			else if (TupleDescAttr(ldesc, found)->atttypid != TupleDescAttr(ddesc, att - 1)->atttypid)
+				*why = psprintf("column %s of %s is of another type than when its capture began",
+								quote_identifier(name), SqlRelationName(relid));
+			else
+				map[found] = att - 1;
+		}
+		if (*why != NULL)
+		{
+			table_close(dest, RowExclusiveLock);
+			table_close(logrel, AccessShareLock);
+			return -1;
+		}
+	}
+
+	snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(since));
+	values = palloc0(sizeof(Datum) * ddesc->natts);
+	nulls = palloc(sizeof(bool) * ddesc->natts);
+	read_with = BindPushPinnedRead();
+	scan = table_beginscan(logrel, read_with, 0, NULL);
+	slot = table_slot_create(logrel, NULL);
+	bistate = GetBulkInsertState();
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		HeapTuple	tuple;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+		if (DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot, slot->tts_values[DELTA_XID_ATTNUM - 1],
+											 snapshot)))
+			continue;
+		memset(nulls, true, sizeof(bool) * ddesc->natts);
+		for (int a = 0; a < ldesc->natts; a++)
+		{
+			if (map[a] < 0)
+				continue;
+			values[map[a]] = slot->tts_values[a];
+			nulls[map[a]] = slot->tts_isnull[a];
+		}
+		values[ddesc->natts - 1] = slot->tts_values[DELTA_W_ATTNUM - 1];
+		nulls[ddesc->natts - 1] = false;
+		tuple = heap_form_tuple(ddesc, values, nulls);
+		heap_insert(dest, tuple, GetCurrentCommandId(true), 0, bistate);
+		heap_freetuple(tuple);
+		rows++;
+		if (DatumGetInt16(slot->tts_values[DELTA_W_ATTNUM - 1]) < 0)
+			(*olds)++;
+	}
+	FreeBulkInsertState(bistate);
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	PopActiveSnapshot();
+	table_close(dest, RowExclusiveLock);
+	table_close(logrel, AccessShareLock);
+	CommandCounterIncrement();
+	return rows;
+}
+
+/*
+ * Count the log rows of scan that snapshot does not see, as
+ * ChangesDeltaCount, until the scan ends or *rows reaches limit.
+ */
+static void
+count_unseen(TableScanDesc scan, TupleTableSlot *slot, Datum snapshot, int64 limit,
+			 int64 *rows, int64 *olds)
+{
+	while (*rows < limit && table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		xid = slot_getattr(slot, DELTA_XID_ATTNUM, &isnull);
+
+		CHECK_FOR_INTERRUPTS();
+		if (!DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot, xid, snapshot)))
+		{
+			(*rows)++;
+			if (DatumGetInt16(slot_getattr(slot, DELTA_W_ATTNUM, &isnull)) < 0)
+				(*olds)++;
+		}
+	}
+}
+
+/*
+ * ChangesDeltaCount
+ *		The number of log rows of relid that the snapshot since does not
+ *		see, under the build's pinned snapshot (ChangesDeltaCopy's rows,
+ *		counted without reading their values); -1 when relid is not
+ *		captured.  What a maintained build checks before it copies
+ *		anything: a delta over half its table is rebuilt whole at once.
+ *		The count stops at limit: the build only asks whether it is
+ *		reached, and a delta that large is what costs most to count.  The
+ *		old images among the rows counted go into *olds.
+ *
+ *		A log of more than DELTA_COUNT_EXACT_BLOCKS blocks is counted on
+ *		every DELTA_COUNT_STRIDE-th block, and the counts scaled: the count
+ *		only chooses between copying the delta and rebuilding at once, and
+ *		counting every row of a log holding half a table's rows cost a
+ *		fifth to a half of the rebuild it was choosing
+ *		(bench/maintain_matrix.sh at 50%).  A delta that large spans many
+ *		blocks, so its sample is close; a small one in a large log (the
+ *		backlog of another reader) may come out a few blocks' rows off,
+ *		which its copy then counts exactly.
+ */
+int64
+ChangesDeltaCount(Oid relid, const char *since, int64 limit, int64 *olds)
+{
+	Oid			log = ChangesDeltaLog(relid);
+	Relation	logrel;
+	Datum		snapshot;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	BlockNumber nblocks;
+	BlockNumber sampled = 0;
+	double		scale;
+	int64		rows = 0;
+
+	*olds = 0;
+	if (!OidIsValid(log))
+		return -1;
+	logrel = table_open(log, AccessShareLock);
+	nblocks = RelationGetNumberOfBlocks(logrel);
+	snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(since));
+	/* no synchronized scan: a sample sets the blocks it reads */
+	scan = table_beginscan_strat(logrel, BindPushPinnedRead(), 0, NULL, true, false);
+	slot = table_slot_create(logrel, NULL);
+	if (nblocks <= DELTA_COUNT_EXACT_BLOCKS)
+		count_unseen(scan, slot, snapshot, limit, &rows, olds);
+	else
+	{
+		BlockNumber block;
+
+		for (block = 0; block < nblocks && rows * DELTA_COUNT_STRIDE < limit; block += DELTA_COUNT_STRIDE)
+		{
+			table_rescan(scan, NULL);
+			heap_setscanlimits(scan, block, 1);
+			count_unseen(scan, slot, snapshot, PG_INT64_MAX, &rows, olds);
+			sampled++;
+		}
+		/* each block read stands for the blocks up to the next (the limit: those before it) */
+		scale = block < nblocks ? DELTA_COUNT_STRIDE : (double) nblocks / sampled;
+		rows = (int64) (rows * scale);
+		*olds = (int64) (*olds * scale);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	PopActiveSnapshot();
+	table_close(logrel, AccessShareLock);
+	return rows;
 }

@@ -41,6 +41,9 @@
  * a statement on the parent would log its rows in the parent's row type,
  * to the parent's log.  ChangesCaptureDeltas refuses such a table.
  *
+ * A build reads a log through changes_algebraic.c (ChangesDeltaCount,
+ * ChangesDeltaCopy).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -89,10 +92,6 @@
 #include "sqltext.h"
 #include "trust.h"
 
-/* The columns of a delta log before the captured ones. */
-#define DELTA_XID_ATTNUM	1
-#define DELTA_W_ATTNUM		2
-#define DELTA_FIRST_COLUMN	3
 
 /* A statement logging this many rows or more writes them as a bulk insert. */
 #define DELTA_BULK_ROWS		1000
@@ -100,9 +99,6 @@
 /* Rows of a statement written to its log at once (heap_multi_insert). */
 #define DELTA_BATCH_ROWS	1000
 
-/* ChangesDeltaCount: logs up to this many blocks are counted whole, larger ones on a sample */
-#define DELTA_COUNT_EXACT_BLOCKS	512
-#define DELTA_COUNT_STRIDE			8
 
 /*
  * The top-level transaction that last logged a delta in this backend: a
@@ -499,38 +495,83 @@ inherits_version(Oid relid)
 	return xmin;
 }
 
+/* Did snapshot see the transaction that wrote catalog row tup (frozen: long ago)? */
+static bool
+row_seen(HeapTuple tup, Snapshot snapshot)
+{
+	TransactionId xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+
+	if (HeapTupleHeaderXminFrozen(tup->t_data) || !TransactionIdIsNormal(xmin))
+		return true;
+	return !TransactionIdIsCurrentTransactionId(xmin) && !XidInMVCCSnapshot(xmin, snapshot);
+}
+
 /*
- * ChangesDeltaCapturedBefore
- *		Were the delta triggers of relid and every table below it all made
- *		by transactions snapshot sees (not this one)?  Otherwise a write
- *		that committed before them and after snapshot is neither in what
- *		snapshot reads nor in the log: a build reading with it (a
- *		REPEATABLE READ run's) must not store it as the start of the next.
+ * ChangesDeltaStateSeen
+ *		Did snapshot see every catalog row the state of capture of relid is
+ *		read from (ChangesDeltaState: the pg_class, pg_inherits and delta
+ *		trigger rows of it and every table below it, its captured columns'
+ *		rows, the log's generation)?  Otherwise the state is newer than
+ *		what snapshot reads (a trigger made, a TRUNCATE, a partition
+ *		detached or a column renamed since): a write in between may be
+ *		neither read nor logged, and a build reading with snapshot (a
+ *		REPEATABLE READ run's) must not store it as the next one's start.
+ *		This transaction's own rows count as unseen.
  */
 bool
-ChangesDeltaCapturedBefore(Oid relid, Snapshot snapshot)
+ChangesDeltaStateSeen(Oid relid, Snapshot snapshot)
 {
+	Oid			log = ChangesDeltaLog(relid);
 	Relation	triggers = table_open(TriggerRelationId, AccessShareLock);
-	bool		before = true;
+	Relation	inherits = table_open(InheritsRelationId, AccessShareLock);
+	List	   *columns = OidIsValid(log) ? log_columns(log) : NIL;
+	bool		seen = true;
+	HeapTuple	tup;
 	ListCell   *lc;
 
+	if (OidIsValid(log) && HeapTupleIsValid(tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(log),
+																  Int16GetDatum(DELTA_W_ATTNUM))))
+	{
+		seen = row_seen(tup, snapshot);
+		ReleaseSysCache(tup);
+	}
 	foreach(lc, RelTree(relid))
 	{
+		Oid			r = lfirst_oid(lc);
 		const char *names[] = {DELTAS_INSERT_TRIGGER, DELTAS_UPDATE_TRIGGER, DELTAS_DELETE_TRIGGER};
+		ScanKeyData key;
+		SysScanDesc scan;
+		ListCell   *lcol;
 
-		for (int t = 0; t < lengthof(names) && before; t++)
+		if (!seen)
+			break;
+		if (HeapTupleIsValid(tup = SearchSysCache1(RELOID, ObjectIdGetDatum(r))))
 		{
-			HeapTuple	tup = RelTriggerNamed(triggers, lfirst_oid(lc), names[t]);
-			TransactionId xmin;
-
-			if (!HeapTupleIsValid(tup))
-				continue;
-			xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
-			before = !TransactionIdIsCurrentTransactionId(xmin) && !XidInMVCCSnapshot(xmin, snapshot);
+			seen = row_seen(tup, snapshot);
+			ReleaseSysCache(tup);
+		}
+		ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(r));
+		scan = systable_beginscan(inherits, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+		if (seen && HeapTupleIsValid(tup = systable_getnext(scan)))
+			seen = row_seen(tup, snapshot);
+		systable_endscan(scan);
+		for (int t = 0; t < lengthof(names) && seen; t++)
+		{
+			if (HeapTupleIsValid(tup = RelTriggerNamed(triggers, r, names[t])))
+				seen = row_seen(tup, snapshot);
+		}
+		foreach(lcol, columns)
+		{
+			if (seen && HeapTupleIsValid(tup = SearchSysCacheAttName(r, lfirst(lcol))))
+			{
+				seen = row_seen(tup, snapshot);
+				ReleaseSysCache(tup);
+			}
 		}
 	}
+	table_close(inherits, AccessShareLock);
 	table_close(triggers, AccessShareLock);
-	return before;
+	return seen;
 }
 
 /* The log a delta trigger (its pg_trigger row, of triggers) names: its first argument. */
@@ -948,227 +989,4 @@ medallion_delta_state(PG_FUNCTION_ARGS)
 	if (state == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(state));
-}
-
-/*
- * ChangesDeltaCopy
- *		Copy the log rows of relid that the snapshot since (pg_snapshot
- *		text) does not see, read under the build's pinned snapshot (its
- *		first read), into copy, a table shaped like relid (its columns at
- *		the same positions) and one more, the image's sign (int2: 1 new,
- *		-1 old): only the columns named in columns, which
- *		reader (the model owner) must be allowed to read.  Returns the rows
- *		copied, with *olds the old images among them; or -1 with *why when
- *		the log cannot give them (a column not captured, gone, of another
- *		type now, or not the reader's to read).
- *
- * The copy is done here, tuple by tuple, and not by SQL: an INSERT would
- * run what the table's owner chose for its column types (a domain's
- * default and checks) as whoever ran it, and the log holds columns other
- * models read that the reader may not.
- */
-int64
-ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid reader,
-				 int64 *olds, const char **why)
-{
-	Oid			log = ChangesDeltaLog(relid);
-	Relation	logrel;
-	Relation	dest;
-	TupleDesc	ldesc;
-	TupleDesc	ddesc;
-	int		   *map;
-	bool		whole = pg_class_aclcheck(relid, reader, ACL_SELECT) == ACLCHECK_OK;
-	Datum		snapshot;
-	Snapshot	read_with;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
-	BulkInsertState bistate;
-	Datum	   *values;
-	bool	   *nulls;
-	int64		rows = 0;
-	ListCell   *lc;
-
-	*olds = 0;
-	*why = NULL;
-	if (!OidIsValid(log))
-	{
-		*why = psprintf("%s is not captured", SqlRelationName(relid));
-		return -1;
-	}
-	logrel = table_open(log, AccessShareLock);
-	dest = table_open(copy, RowExclusiveLock);
-	ldesc = RelationGetDescr(logrel);
-	ddesc = RelationGetDescr(dest);
-	map = palloc(sizeof(int) * ldesc->natts);
-	for (int a = 0; a < ldesc->natts; a++)
-		map[a] = -1;
-	foreach(lc, columns)
-	{
-		const char *name = lfirst(lc);
-		AttrNumber	att = get_attnum(relid, name);
-		int			found = -1;
-
-		if (att == InvalidAttrNumber || att >= ddesc->natts)
-			*why = psprintf("column %s of %s is gone", quote_identifier(name), SqlRelationName(relid));
-		else if (!whole && pg_attribute_aclcheck(relid, att, reader, ACL_SELECT) != ACLCHECK_OK)
-			*why = psprintf("its owner may not read column %s of %s", quote_identifier(name),
-							SqlRelationName(relid));
-		else
-		{
-			for (int a = DELTA_FIRST_COLUMN - 1; a < ldesc->natts; a++)
-			{
-				Form_pg_attribute la = TupleDescAttr(ldesc, a);
-
-				if (!la->attisdropped && strcmp(NameStr(la->attname), name) == 0)
-					found = a;
-			}
-			if (found < 0)
-				*why = psprintf("column %s of %s is not captured", quote_identifier(name),
-								SqlRelationName(relid));
-			else if (TupleDescAttr(ldesc, found)->atttypid != TupleDescAttr(ddesc, att - 1)->atttypid)
-				*why = psprintf("column %s of %s is of another type than when its capture began",
-								quote_identifier(name), SqlRelationName(relid));
-			else
-				map[found] = att - 1;
-		}
-		if (*why != NULL)
-		{
-			table_close(dest, RowExclusiveLock);
-			table_close(logrel, AccessShareLock);
-			return -1;
-		}
-	}
-
-	snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(since));
-	values = palloc0(sizeof(Datum) * ddesc->natts);
-	nulls = palloc(sizeof(bool) * ddesc->natts);
-	read_with = BindPushPinnedRead();
-	scan = table_beginscan(logrel, read_with, 0, NULL);
-	slot = table_slot_create(logrel, NULL);
-	bistate = GetBulkInsertState();
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		HeapTuple	tuple;
-
-		CHECK_FOR_INTERRUPTS();
-		slot_getallattrs(slot);
-		if (DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot, slot->tts_values[DELTA_XID_ATTNUM - 1],
-											 snapshot)))
-			continue;
-		memset(nulls, true, sizeof(bool) * ddesc->natts);
-		for (int a = 0; a < ldesc->natts; a++)
-		{
-			if (map[a] < 0)
-				continue;
-			values[map[a]] = slot->tts_values[a];
-			nulls[map[a]] = slot->tts_isnull[a];
-		}
-		values[ddesc->natts - 1] = slot->tts_values[DELTA_W_ATTNUM - 1];
-		nulls[ddesc->natts - 1] = false;
-		tuple = heap_form_tuple(ddesc, values, nulls);
-		heap_insert(dest, tuple, GetCurrentCommandId(true), 0, bistate);
-		heap_freetuple(tuple);
-		rows++;
-		if (DatumGetInt16(slot->tts_values[DELTA_W_ATTNUM - 1]) < 0)
-			(*olds)++;
-	}
-	FreeBulkInsertState(bistate);
-	ExecDropSingleTupleTableSlot(slot);
-	table_endscan(scan);
-	PopActiveSnapshot();
-	table_close(dest, RowExclusiveLock);
-	table_close(logrel, AccessShareLock);
-	CommandCounterIncrement();
-	return rows;
-}
-
-/*
- * Count the log rows of scan that snapshot does not see, as
- * ChangesDeltaCount, until the scan ends or *rows reaches limit.
- */
-static void
-count_unseen(TableScanDesc scan, TupleTableSlot *slot, Datum snapshot, int64 limit,
-			 int64 *rows, int64 *olds)
-{
-	while (*rows < limit && table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		bool		isnull;
-		Datum		xid = slot_getattr(slot, DELTA_XID_ATTNUM, &isnull);
-
-		CHECK_FOR_INTERRUPTS();
-		if (!DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot, xid, snapshot)))
-		{
-			(*rows)++;
-			if (DatumGetInt16(slot_getattr(slot, DELTA_W_ATTNUM, &isnull)) < 0)
-				(*olds)++;
-		}
-	}
-}
-
-/*
- * ChangesDeltaCount
- *		The number of log rows of relid that the snapshot since does not
- *		see, under the build's pinned snapshot (ChangesDeltaCopy's rows,
- *		counted without reading their values); -1 when relid is not
- *		captured.  What a maintained build checks before it copies
- *		anything: a delta over half its table is rebuilt whole at once.
- *		The count stops at limit: the build only asks whether it is
- *		reached, and a delta that large is what costs most to count.  The
- *		old images among the rows counted go into *olds.
- *
- *		A log of more than DELTA_COUNT_EXACT_BLOCKS blocks is counted on
- *		every DELTA_COUNT_STRIDE-th block, and the counts scaled: the count
- *		only chooses between copying the delta and rebuilding at once, and
- *		counting every row of a log holding half a table's rows cost a
- *		fifth to a half of the rebuild it was choosing
- *		(bench/maintain_matrix.sh at 50%).  A delta that large spans many
- *		blocks, so its sample is close; a small one in a large log (the
- *		backlog of another reader) may come out a few blocks' rows off,
- *		which its copy then counts exactly.
- */
-int64
-ChangesDeltaCount(Oid relid, const char *since, int64 limit, int64 *olds)
-{
-	Oid			log = ChangesDeltaLog(relid);
-	Relation	logrel;
-	Datum		snapshot;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
-	BlockNumber nblocks;
-	BlockNumber sampled = 0;
-	double		scale;
-	int64		rows = 0;
-
-	*olds = 0;
-	if (!OidIsValid(log))
-		return -1;
-	logrel = table_open(log, AccessShareLock);
-	nblocks = RelationGetNumberOfBlocks(logrel);
-	snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(since));
-	/* no synchronized scan: a sample sets the blocks it reads */
-	scan = table_beginscan_strat(logrel, BindPushPinnedRead(), 0, NULL, true, false);
-	slot = table_slot_create(logrel, NULL);
-	if (nblocks <= DELTA_COUNT_EXACT_BLOCKS)
-		count_unseen(scan, slot, snapshot, limit, &rows, olds);
-	else
-	{
-		BlockNumber block;
-
-		for (block = 0; block < nblocks && rows * DELTA_COUNT_STRIDE < limit; block += DELTA_COUNT_STRIDE)
-		{
-			table_rescan(scan, NULL);
-			heap_setscanlimits(scan, block, 1);
-			count_unseen(scan, slot, snapshot, PG_INT64_MAX, &rows, olds);
-			sampled++;
-		}
-		/* each block read stands for the blocks up to the next (the limit: those before it) */
-		scale = block < nblocks ? DELTA_COUNT_STRIDE : (double) nblocks / sampled;
-		rows = (int64) (rows * scale);
-		*olds = (int64) (*olds * scale);
-	}
-	ExecDropSingleTupleTableSlot(slot);
-	table_endscan(scan);
-	PopActiveSnapshot();
-	table_close(logrel, AccessShareLock);
-	return rows;
 }

@@ -917,19 +917,20 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 
 	/*
 	 * Under a transaction's snapshot (REPEATABLE READ, SERIALIZABLE) older
-	 * than some delta trigger (made by this build, by another run since, or
-	 * by this transaction): a write that committed before the trigger and
-	 * after the snapshot is neither read nor logged.  This build is whole
-	 * and stores no state; the next, in a later transaction, is whole too.
+	 * than the state of capture (a delta trigger made by this build or by
+	 * another run since, a TRUNCATE, a partition detached, a column
+	 * renamed): a write between the two may be neither read nor logged.
+	 * This build is whole and stores no state; the next, in a later
+	 * transaction, is whole too.
 	 */
 	if (IsolationUsesXactSnapshot())
 	{
 		foreach(lc, plan->tables)
 		{
-			if (!ChangesDeltaCapturedBefore(((MaintainTable *) lfirst(lc))->relid, GetTransactionSnapshot()))
+			if (!ChangesDeltaStateSeen(((MaintainTable *) lfirst(lc))->relid, GetTransactionSnapshot()))
 			{
 				*stateless = true;
-				return rebuild_whole(model, "its tables' delta triggers are newer than this transaction's snapshot", true);
+				return rebuild_whole(model, "the state of capture of its tables is newer than this transaction's snapshot", true);
 			}
 		}
 	}

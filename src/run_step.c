@@ -48,6 +48,20 @@
  * may steer its reads (CatalogSourceActsFor: not another role's source over
  * its owner's schema).
  */
+
+/* Did any test of outcome count a failing row (passing or not)? */
+static bool
+any_failing_row(TestsOutcome *outcome)
+{
+	ListCell   *lc;
+
+	foreach(lc, outcome->results)
+	{
+		if (((TestResult *) lfirst(lc))->failures > 0)
+			return true;
+	}
+	return false;
+}
 static List *
 sources_read(Run *run, RunStep *step)
 {
@@ -389,9 +403,13 @@ build_model(Run *run, RunStep *step)
 		step->tests = TestsRunSome(model, build.tested, run->redirect_from, run->redirect_to,
 								   NIL, step->deferred_names, written, run->context);
 		ChangesMaintainDone(build.candidate);
-		/* all passed: the next maintained build may test only what it writes */
+		/*
+		 * all passed, none with a failing row (one passing under a
+		 * threshold counted the whole table): the next maintained build may
+		 * test only what it writes
+		 */
 		if (check != NULL && check->deltas != NULL && step->tests->failed == 0 &&
-			step->tests->warned == 0)
+			step->tests->warned == 0 && !any_failing_row(step->tests))
 		{
 			MemoryContext old = MemoryContextSwitchTo(run->context);
 
