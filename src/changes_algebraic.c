@@ -38,6 +38,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/pathnodes.h"
+#include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_oper.h"
 #include "parser/parsetree.h"
@@ -370,8 +371,15 @@ left_side_quals(Query *q, JoinExpr *join)
 	foreach(lc, make_ands_implicit((Expr *) q->jointree->quals))
 	{
 		Node	   *qual = lfirst(lc);
+		Node	   *flat = flatten_join_alias_vars(q, qual);
 
-		if (!bms_overlap(pull_varnos(NULL, flatten_join_alias_vars(q, qual)), right))
+		/*
+		 * one strict in a table of join's right side stays too: a row
+		 * NULL-extended by the change fails it before and after, and the
+		 * rows of the changed table's images it is read on as they were
+		 */
+		if (!bms_overlap(pull_varnos(NULL, flat), right) ||
+			bms_overlap(find_nonnullable_rels(flat), join_tree_rels(join->rarg, NULL)))
 			kept = lappend(kept, qual);
 	}
 	return kept == NIL ? NULL : (Node *) make_ands_explicit(kept);

@@ -500,6 +500,49 @@ maintain_apply(ApplyCheck *a)
 					format_count(a->differing), a->differing == 1 ? "" : "s", sample ? "sample" : "on");
 }
 
+/* What fill_keys runs in a subtransaction. */
+typedef struct KeysFill
+{
+	ModelDef   *model;
+	Oid			k;
+	AnalyzedModel *keys;
+} KeysFill;
+
+static void
+fill_keys_work(void *arg)
+{
+	KeysFill   *f = arg;
+
+	(void) BuildFillHeapBound(f->k, f->keys, psprintf("the keys model \"%s\" recomputes", f->model->name),
+							  NIL, NIL);
+}
+
+/*
+ * fill_keys
+ *		Add to k the keys the query keys finds (ChangesKeysQuery); NULL, or
+ *		why the model is rebuilt whole when it fails on the data (a cast, a
+ *		division), which the model's query may not: the keys query reads
+ *		rows the model's WHERE would have left out first.  Other errors are
+ *		raised.
+ */
+static const char *
+fill_keys(ModelDef *model, Oid k, AnalyzedModel *keys)
+{
+	KeysFill	f = {model, k, keys};
+	ErrorData  *edata = SubxactRun(fill_keys_work, &f, true);
+	const char *why;
+
+	if (edata == NULL)
+		return NULL;
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+		ReThrowError(edata);
+	/* the SQLSTATE only: the message may quote values of another owner's rows */
+	why = psprintf("finding the keys its changes touch failed on a row its query leaves out (SQLSTATE %s)",
+				   unpack_sql_state(edata->sqlerrcode));
+	FreeErrorData(edata);
+	return why;
+}
+
 /*
  * maintain_from_deltas
  *		The maintained build of model (ChangesMaintainCandidate) from the
@@ -715,8 +758,12 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 				ref->rtindex = ct->table->rtindex;
 				keys.query->jointree = makeFromExpr(list_make1(ref), NULL);
 			}
-			(void) BuildFillHeapBound(k, &keys, psprintf("the keys model \"%s\" recomputes", model->name),
-									  NIL, NIL);
+			why = fill_keys(model, k, &keys);
+			if (why != NULL)
+			{
+				checked_bad = true;		/* the data's, not the query's: under 'incremental' too */
+				break;
+			}
 		}
 	}
 	if (why == NULL)
