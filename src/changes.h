@@ -149,7 +149,7 @@ typedef enum MaintainVerify
 } MaintainVerify;
 extern PGDLLIMPORT int maintain_verify;
 extern void ChangesVerifyInit(void);
-extern int64 ChangesVerifyMaintained(ModelDef *model, List *columns, Oid table, List *keys,
+extern int64 ChangesVerifyMaintained(ModelDef *model, AnalyzedModel *bound, Oid table, List *keys,
 									 Oid recomputed, const char *work, bool sample);
 
 /* changes.c */

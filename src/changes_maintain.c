@@ -452,7 +452,7 @@ maintain_apply_checked(void *arg)
 							 a->patterns, a->table_rows, a->written, &a->deleted, &a->inserted);
 	if (maintain_verify == MAINTAIN_VERIFY_OFF)
 		return;
-	a->differing = ChangesVerifyMaintained(a->model, a->bound->columns, a->published, a->plan->keys,
+	a->differing = ChangesVerifyMaintained(a->model, a->bound, a->published, a->plan->keys,
 										   a->keys, psprintf("%s_verify", a->base),
 										   maintain_verify == MAINTAIN_VERIFY_SAMPLE);
 	if (a->differing > 0)

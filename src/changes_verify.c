@@ -13,6 +13,9 @@
  * Columns of type real or double precision are compared as real: a sum
  * or an average of floats depends on the order the rows are added, and a
  * recomputed group may add them in another order than a rebuild would.
+ * A column whose value the order of the rows decides (string_agg without
+ * ORDER BY, row_number) is not compared: the query itself may give
+ * another at each run.  A type without an equality is compared as text.
  *
  * A sample is up to VERIFY_SAMPLE_KEYS keys among those recomputed (did
  * the recompute give the query's rows?) and as many keys of the table
@@ -25,10 +28,14 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/parsenodes.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/typcache.h"
 
 #include "analyze.h"
 #include "bind.h"
@@ -65,27 +72,94 @@ ChangesVerifyInit(void)
 							 NULL, NULL, NULL);
 }
 
-/* The model's columns, floats as real: "x.a, CAST(x.b AS pg_catalog.float4)". */
+/*
+ * Does expr (an output column of query) hold what the order of the rows
+ * decides, which a recomputed key and the query may each get otherwise:
+ * an aggregate that lists its rows without ORDER BY (string_agg,
+ * array_agg ..., or one not PostgreSQL's own), a row_number, ntile, lag,
+ * lead or *_value window function, or an aggregate over a ROWS frame?
+ */
+static bool
+order_dependent(Node *node, Query *query)
+{
+	static const char *const listing[] = {"array_agg", "string_agg", "json_agg", "jsonb_agg",
+	"json_object_agg", "jsonb_object_agg", "xmlagg"};
+	static const char *const positional[] = {"row_number", "ntile", "lag", "lead", "first_value",
+	"last_value", "nth_value"};
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref) && ((Aggref *) node)->aggorder == NIL)
+	{
+		Oid			fn = ((Aggref *) node)->aggfnoid;
+		char	   *name = get_func_name(fn);
+
+		if (get_func_namespace(fn) != PG_CATALOG_NAMESPACE)
+			return true;
+		for (int i = 0; i < lengthof(listing); i++)
+		{
+			if (strcmp(name, listing[i]) == 0)
+				return true;
+		}
+	}
+	if (IsA(node, WindowFunc))
+	{
+		WindowFunc *wf = (WindowFunc *) node;
+		char	   *name = get_func_name(wf->winfnoid);
+		WindowClause *wc = NULL;
+		ListCell   *lc;
+
+		foreach(lc, query->windowClause)
+		{
+			if (((WindowClause *) lfirst(lc))->winref == wf->winref)
+				wc = lfirst(lc);
+		}
+		if (wf->winagg && wc != NULL && (wc->frameOptions & FRAMEOPTION_ROWS))
+			return true;
+		for (int i = 0; i < lengthof(positional); i++)
+		{
+			if (strcmp(name, positional[i]) == 0)
+				return true;
+		}
+	}
+	return expression_tree_walker(node, order_dependent, query);
+}
+
+/*
+ * The model's columns as compared: floats as real (within real's range:
+ * past it, as they are), a type without an equality as text, and none
+ * whose value the order of the rows decides (order_dependent):
+ * "x.a, CAST(x.b AS pg_catalog.float4)".
+ */
 static char *
-compared_columns(List *columns, const char *prefix)
+compared_columns(AnalyzedModel *bound, const char *prefix)
 {
 	StringInfoData buf;
 	ListCell   *lc;
 
 	initStringInfo(&buf);
-	foreach(lc, columns)
+	foreach(lc, bound->columns)
 	{
 		ModelColumn *col = lfirst(lc);
-		const char *name = quote_identifier(col->name);
+		const char *name = psprintf("%s%s", prefix, quote_identifier(col->name));
+		TargetEntry *tle = list_nth(bound->query->targetList, foreach_current_index(lc));
 
+		if (order_dependent((Node *) tle->expr, bound->query))
+			continue;
 		if (buf.len > 0)
 			appendStringInfoString(&buf, ", ");
 		if (col->type == FLOAT8OID || col->type == FLOAT4OID)
-			appendStringInfo(&buf, "CAST(%s%s AS pg_catalog.float4)", prefix, name);
+			appendStringInfo(&buf, "CASE WHEN pg_catalog.abs(%s) OPERATOR(pg_catalog.>=) 1e-37::pg_catalog.float8 "
+							 "AND pg_catalog.abs(%s) OPERATOR(pg_catalog.<=) 1e38::pg_catalog.float8 "
+							 "THEN CAST(CAST(%s AS pg_catalog.float4) AS pg_catalog.float8) ELSE %s END",
+							 name, name, name, name);
+		else if (!OidIsValid(lookup_type_cache(col->type, TYPECACHE_EQ_OPR)->eq_opr))
+			appendStringInfo(&buf, "CAST(%s AS pg_catalog.text)", name);
 		else
-			appendStringInfo(&buf, "%s%s", prefix, name);
+			appendStringInfoString(&buf, name);
 	}
-	return buf.data;
+	/* every column decided by the order: the rows are still counted */
+	return buf.len > 0 ? buf.data : "1";
 }
 
 /* "s.a OPERATOR(pg_catalog.=) x.a OR s.a IS NULL AND x.a IS NULL" per key column, ANDed. */
@@ -139,7 +213,7 @@ key_filter(List *keys, const char *sample)
  *		in.  Runs as the model owner, in the step.
  */
 int64
-ChangesVerifyMaintained(ModelDef *model, List *columns, Oid table, List *keys, Oid recomputed,
+ChangesVerifyMaintained(ModelDef *model, AnalyzedModel *bound, Oid table, List *keys, Oid recomputed,
 						const char *work, bool sample)
 {
 	char	   *binding = BindRelationSql(model->name);
@@ -156,15 +230,15 @@ ChangesVerifyMaintained(ModelDef *model, List *columns, Oid table, List *keys, O
 
 	if (!sample)
 	{
-		t_rows = psprintf("SELECT %s FROM %s t", compared_columns(columns, "t."), tablename);
-		q_rows = psprintf("SELECT %s FROM %s q", compared_columns(columns, "q."), binding);
+		t_rows = psprintf("SELECT %s FROM %s t", compared_columns(bound, "t."), tablename);
+		q_rows = psprintf("SELECT %s FROM %s q", compared_columns(bound, "q."), binding);
 		return BindCount(psprintf("SELECT pg_catalog.count(*) FROM ((%s EXCEPT ALL %s) UNION ALL (%s EXCEPT ALL %s)) d",
 								   t_rows, q_rows, q_rows, t_rows));
 	}
 
 	/* the sample: recomputed keys and keys of the table, chosen at random */
 	foreach(lc, keys)
-		keycols = lappend(keycols, SqlFindColumn(columns, lfirst(lc)));
+		keycols = lappend(keycols, SqlFindColumn(bound->columns, lfirst(lc)));
 	SqlCreateWorkTable(work, SqlColumnDefinitions(keycols), ModelOwnerId(model));
 	sampled = get_relname_relid(work, get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
 	samplename = SqlRelationName(sampled);
@@ -183,9 +257,9 @@ ChangesVerifyMaintained(ModelDef *model, List *columns, Oid table, List *keys, O
 								VERIFY_SAMPLE_KEYS),
 					   0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
 	t_rows = psprintf("SELECT %s FROM %s t WHERE EXISTS (SELECT FROM %s s WHERE %s)",
-					  compared_columns(columns, "t."), tablename, samplename, key_match(keys, "s", "t"));
+					  compared_columns(bound, "t."), tablename, samplename, key_match(keys, "s", "t"));
 	q_rows = psprintf("SELECT %s FROM %s q WHERE %s AND EXISTS (SELECT FROM %s s WHERE %s)",
-					  compared_columns(columns, "q."), binding, key_filter(keys, samplename), samplename,
+					  compared_columns(bound, "q."), binding, key_filter(keys, samplename), samplename,
 					  key_match(keys, "s", "q"));
 	differing = BindCount(psprintf("SELECT pg_catalog.count(*) FROM ((%s EXCEPT ALL %s) UNION ALL (%s EXCEPT ALL %s)) d",
 									t_rows, q_rows, q_rows, t_rows));
