@@ -96,8 +96,9 @@ DROP SCHEMA mv CASCADE;
 
 -- what verify cannot compare as it is: floats past real's range (compared
 -- as they are), a type without an equality (as text), and what the order
--- of the rows decides (string_agg without ORDER BY, row_number: not
--- compared, the query itself may give another each time); none of them is
+-- of the rows decides (string_agg without ORDER BY, row_number, in a
+-- UNION ALL's branches too: not compared, the query itself may give
+-- another each time); none of them is
 -- a difference, and none fails the build
 CREATE SCHEMA mvx;
 CREATE TABLE mvx.t (id int PRIMARY KEY, g int NOT NULL, v int, x float8);
@@ -111,16 +112,21 @@ SELECT medallion_create_model('mvx_s', $$SELECT g, string_agg(v::text, ',') AS v
   layer => 'silver', maintain => 'incremental');
 SELECT medallion_create_model('mvx_r', 'SELECT id, g, row_number() OVER (PARTITION BY g) AS r FROM mvx.t',
   layer => 'silver', maintain => 'incremental');
-SELECT count(*) FROM medallion_run('mvx_f mvx_p mvx_s mvx_r');
+CREATE TABLE mvx.u (id int PRIMARY KEY, g int NOT NULL, v int);
+INSERT INTO mvx.u SELECT i, 100 + i % 3, i FROM generate_series(1, 9) i;
+SELECT medallion_create_model('mvx_u', $$SELECT g, string_agg(v::text, ',') AS vs FROM mvx.t GROUP BY g
+    UNION ALL SELECT g, string_agg(v::text, ';') FROM mvx.u GROUP BY g$$,
+  layer => 'silver', maintain => 'incremental');
+SELECT count(*) FROM medallion_run('mvx_f mvx_p mvx_s mvx_r mvx_u');
 SET medallion.maintain_verify = on;
 UPDATE mvx.t SET v = v + 1, x = x * 2 WHERE id IN (1, 2, 7);
-SELECT model, status, split_part(message, ' (', 1) AS message FROM medallion_run('mvx_f mvx_p mvx_s mvx_r') ORDER BY model;
+SELECT model, status, split_part(message, ' (', 1) AS message FROM medallion_run('mvx_f mvx_p mvx_s mvx_r mvx_u') ORDER BY model;
 SET medallion.maintain_verify = sample;
 UPDATE mvx.t SET v = v + 1 WHERE id IN (3, 8);
-SELECT model, status, split_part(message, ' (', 1) AS message FROM medallion_run('mvx_f mvx_p mvx_s mvx_r') ORDER BY model;
+SELECT model, status, split_part(message, ' (', 1) AS message FROM medallion_run('mvx_f mvx_p mvx_s mvx_r mvx_u') ORDER BY model;
 RESET medallion.maintain_verify;
 SELECT mhelp.diff('mvx_f') AS f,
        (SELECT count(*) FROM ((SELECT g, p::text FROM silver.mvx_p EXCEPT ALL SELECT g, point(max(v), min(v))::text FROM mvx.t GROUP BY g)
          UNION ALL (SELECT g, point(max(v), min(v))::text FROM mvx.t GROUP BY g EXCEPT ALL SELECT g, p::text FROM silver.mvx_p)) d) AS p;
-SELECT count(*) FROM (SELECT medallion_drop_model(m) FROM unnest(ARRAY['mvx_f', 'mvx_p', 'mvx_s', 'mvx_r']) m) d;
+SELECT count(*) FROM (SELECT medallion_drop_model(m) FROM unnest(ARRAY['mvx_f', 'mvx_p', 'mvx_s', 'mvx_r', 'mvx_u']) m) d;
 DROP SCHEMA mvx CASCADE;

@@ -30,6 +30,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
@@ -125,6 +126,25 @@ order_dependent(Node *node, Query *query)
 	return expression_tree_walker(node, order_dependent, query);
 }
 
+/* Column i (from 0) of query, order_dependent?  A UNION ALL's is each branch's. */
+static bool
+column_order_dependent(Query *query, int i)
+{
+	ListCell   *lc;
+
+	check_stack_depth();
+	if (query->setOperations == NULL)
+		return order_dependent((Node *) ((TargetEntry *) list_nth(query->targetList, i))->expr, query);
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_SUBQUERY && column_order_dependent(rte->subquery, i))
+			return true;
+	}
+	return false;
+}
+
 /*
  * The model's columns as compared: floats as real (within real's range:
  * past it, as they are), a type without an equality as text, and none
@@ -142,9 +162,7 @@ compared_columns(AnalyzedModel *bound, const char *prefix)
 	{
 		ModelColumn *col = lfirst(lc);
 		const char *name = psprintf("%s%s", prefix, quote_identifier(col->name));
-		TargetEntry *tle = list_nth(bound->query->targetList, foreach_current_index(lc));
-
-		if (order_dependent((Node *) tle->expr, bound->query))
+		if (column_order_dependent(bound->query, foreach_current_index(lc)))
 			continue;
 		if (buf.len > 0)
 			appendStringInfoString(&buf, ", ");
