@@ -474,25 +474,25 @@ attribute_version(Oid relid, AttrNumber attnum)
 }
 
 /*
- * The version (xmin) of relid's pg_inherits row, or 0 (none): a table
- * detached and attached again has another.
+ * A copy of relid's pg_inherits row, or NULL (none): its version (xmin)
+ * tells a table detached and attached again from one never detached.
  */
-static TransactionId
-inherits_version(Oid relid)
+static HeapTuple
+inherits_row(Oid relid)
 {
 	Relation	inhrel = table_open(InheritsRelationId, AccessShareLock);
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
-	TransactionId xmin = InvalidTransactionId;
 
 	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
 	scan = systable_beginscan(inhrel, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
-	if (HeapTupleIsValid(tup = systable_getnext(scan)))
-		xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		tup = heap_copytuple(tup);
 	systable_endscan(scan);
 	table_close(inhrel, AccessShareLock);
-	return xmin;
+	return tup;
 }
 
 /* Did snapshot see the transaction that wrote catalog row tup (frozen: long ago)? */
@@ -523,7 +523,6 @@ ChangesDeltaStateSeen(Oid relid, Snapshot snapshot)
 {
 	Oid			log = ChangesDeltaLog(relid);
 	Relation	triggers = table_open(TriggerRelationId, AccessShareLock);
-	Relation	inherits = table_open(InheritsRelationId, AccessShareLock);
 	List	   *columns = OidIsValid(log) ? log_columns(log) : NIL;
 	bool		seen = true;
 	HeapTuple	tup;
@@ -539,8 +538,6 @@ ChangesDeltaStateSeen(Oid relid, Snapshot snapshot)
 	{
 		Oid			r = lfirst_oid(lc);
 		const char *names[] = {DELTAS_INSERT_TRIGGER, DELTAS_UPDATE_TRIGGER, DELTAS_DELETE_TRIGGER};
-		ScanKeyData key;
-		SysScanDesc scan;
 		ListCell   *lcol;
 
 		if (!seen)
@@ -550,11 +547,8 @@ ChangesDeltaStateSeen(Oid relid, Snapshot snapshot)
 			seen = row_seen(tup, snapshot);
 			ReleaseSysCache(tup);
 		}
-		ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(r));
-		scan = systable_beginscan(inherits, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
-		if (seen && HeapTupleIsValid(tup = systable_getnext(scan)))
+		if (seen && HeapTupleIsValid(tup = inherits_row(r)))
 			seen = row_seen(tup, snapshot);
-		systable_endscan(scan);
 		for (int t = 0; t < lengthof(names) && seen; t++)
 		{
 			if (HeapTupleIsValid(tup = RelTriggerNamed(triggers, r, names[t])))
@@ -569,7 +563,6 @@ ChangesDeltaStateSeen(Oid relid, Snapshot snapshot)
 			}
 		}
 	}
-	table_close(inherits, AccessShareLock);
 	table_close(triggers, AccessShareLock);
 	return seen;
 }
@@ -653,7 +646,11 @@ ChangesDeltaState(Oid relid, Oid storage)
 		ReleaseSysCache(classtup);
 		/* a table of the tree detached, written and attached again shows */
 		if (r != relid)
-			appendStringInfo(&state, "~%u", inherits_version(r));
+		{
+			HeapTuple	inh = inherits_row(r);
+
+			appendStringInfo(&state, "~%u", HeapTupleIsValid(inh) ? HeapTupleHeaderGetRawXmin(inh->t_data) : InvalidTransactionId);
+		}
 		/*
 		 * where each captured column is now, and the version of its
 		 * pg_attribute row: a rename, a drop or a new type shows, and so
