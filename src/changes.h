@@ -66,6 +66,7 @@ extern bool ChangesDeltaLogAbove(Oid relid, Oid log);
 extern const char *ChangesDeltaColumnsWhy(Oid relid, List *columns);
 extern const char *ChangesDeltaUncaptured(Oid relid, List *columns);
 extern void ChangesCaptureDeltas(Oid relid, List *columns);
+extern void ChangesCaptureTables(List *tables);
 extern void ChangesDropDeltaLog(Oid relid);
 extern char *ChangesDeltaState(Oid relid, Oid storage);
 extern char *ChangesDeltaSql(Oid relid, const char *previous);

@@ -438,6 +438,40 @@ ChangesCaptureDeltas(Oid relid, List *columns)
 	}
 }
 
+/* list_sort's order of MaintainTables: by their tables' OIDs */
+static int
+table_oid_cmp(const ListCell *a, const ListCell *b)
+{
+	Oid			x = ((MaintainTable *) lfirst(a))->relid;
+	Oid			y = ((MaintainTable *) lfirst(b))->relid;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * ChangesCaptureTables
+ *		ChangesCaptureDeltas of each table of tables (MaintainTables: the
+ *		columns each reads), as the extension owner, in the order of their
+ *		OIDs: two runs giving new triggers to the same logs lock them in
+ *		one order, so that neither holds a log the other waits for while
+ *		it waits for one the other holds (a deadlock, one of the runs'
+ *		models failing).
+ */
+void
+ChangesCaptureTables(List *tables)
+{
+	List	   *sorted = list_copy(tables);
+	CatalogSession session;
+	ListCell   *lc;
+
+	list_sort(sorted, table_oid_cmp);
+	CatalogEnter(&session);
+	foreach(lc, sorted)
+		ChangesCaptureDeltas(((MaintainTable *) lfirst(lc))->relid, ((MaintainTable *) lfirst(lc))->columns);
+	CatalogLeave(&session);
+	list_free(sorted);
+}
+
 /*
  * next_generation
  *		Write log's medallion_w column's catalog row again, as it is: its

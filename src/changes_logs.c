@@ -37,23 +37,6 @@
 
 static void drop_unneeded(List *logs, List *needed);
 
-/* Capture the deltas of every table of plan, the columns it reads, as the extension owner. */
-static void
-capture_plan(MaintainPlan *plan)
-{
-	CatalogSession session;
-	ListCell   *lc;
-
-	CatalogEnter(&session);
-	foreach(lc, plan->tables)
-	{
-		MaintainTable *table = lfirst(lc);
-
-		ChangesCaptureDeltas(table->relid, table->columns);
-	}
-	CatalogLeave(&session);
-}
-
 /*
  * ChangesCaptureMaintained
  *		When model (just defined, its inputs tracked) can be maintained,
@@ -79,7 +62,7 @@ ChangesCaptureMaintained(ModelDef *model, Query *query)
 					 errhint("Define it with maintain => 'auto' to rebuild it whole, or write its query in a maintained class (docs/incremental-maintenance.md).")));
 		return;
 	}
-	capture_plan(&plan);
+	ChangesCaptureTables(plan.tables);
 }
 
 /* Does plan read the table relid? */
@@ -130,7 +113,7 @@ ChangesCaptureReaders(ModelDef *model)
 			!(list_member_oid(plan.views, relid) || reads_table(&plan, relid)) ||
 			ChangesMaintainUncaptured(&plan, false) != NULL)
 			continue;
-		capture_plan(&plan);
+		ChangesCaptureTables(plan.tables);
 	}
 }
 

@@ -915,19 +915,6 @@ maintain_pinned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, bool 
 	return cand;
 }
 
-/* Capture the tables of plan again (their delta triggers), as the extension owner. */
-static void
-recapture(MaintainPlan *plan)
-{
-	CatalogSession session;
-	ListCell   *lc;
-
-	CatalogEnter(&session);
-	foreach(lc, plan->tables)
-		ChangesCaptureDeltas(((MaintainTable *) lfirst(lc))->relid, ((MaintainTable *) lfirst(lc))->columns);
-	CatalogLeave(&session);
-}
-
 /* ChangesMaintainCandidate, its plan made. */
 static Candidate *
 maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
@@ -958,7 +945,7 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 	now = ChangesMaintainTablesState(plan, NIL, NIL);
 	if (now == NULL)
 	{
-		recapture(plan);
+		ChangesCaptureTables(plan->tables);
 		now = ChangesMaintainTablesState(plan, NIL, NIL);
 	}
 
