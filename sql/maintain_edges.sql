@@ -5,8 +5,9 @@
 -- captured column renamed and renamed back between two runs; a model out
 -- of the class while a run of another trims the log it reads; FROM ONLY;
 -- a LEFT JOIN whose WHERE guards what the keys query computes; partitions
--- made, attached and detached after the model.  Each ends with the
--- published table compared with its query (mhelp.diff: 0).
+-- made, attached and detached after the model; the trimmer started for a
+-- detached partition's triggers when every log is empty.  Each ends with
+-- the published table compared with its query (mhelp.diff: 0).
 --
 -- settings, mhelp.diff, mhelp.mask, mhelp.wait_trimmer: sql/helpers/maintained.sql
 \getenv abs_srcdir PG_ABS_SRCDIR
@@ -250,4 +251,28 @@ SELECT model, status, mhelp.mask(message) AS message FROM medallion_run('me_q2')
 SELECT mhelp.diff('me_q2') AS differing;
 
 SELECT count(*) FROM (SELECT medallion_drop_model(name) FROM medallion.models WHERE name LIKE 'me\_%') d;
+DROP SCHEMA me CASCADE;
+
+-- every delta log empty (the trimmer's work done): a run starts no
+-- trimmer (ChangesLogsIdle), but one still starts for the delta triggers
+-- left on a partition detached since, and drops them
+CREATE SCHEMA me;
+CREATE TABLE me.pi (id int, g int, v int) PARTITION BY RANGE (id);
+CREATE TABLE me.pi1 PARTITION OF me.pi FOR VALUES FROM (0) TO (100);
+CREATE TABLE me.pi2 PARTITION OF me.pi FOR VALUES FROM (100) TO (200);
+INSERT INTO me.pi VALUES (1, 1, 1), (150, 2, 2);
+SELECT medallion_create_model('me_pi', 'SELECT g, count(*) AS c FROM me.pi GROUP BY g', layer => 'silver');
+SELECT count(*) FROM medallion_run('me_pi');
+SELECT mhelp.wait_trimmer();
+ALTER TABLE me.pi DETACH PARTITION me.pi2;
+SELECT count(*) AS logs_with_rows FROM pg_class
+ WHERE relnamespace = 'medallion_delta'::regnamespace AND relkind = 'r' AND pg_relation_size(oid) > 0;
+SELECT count(*) AS stale_triggers FROM pg_trigger WHERE tgrelid = 'me.pi2'::regclass AND tgname LIKE 'medallion_deltas%';
+SELECT count(*) FROM medallion_run('me_pi', changed_only => false);
+SELECT mhelp.wait_trimmer();
+SELECT count(*) AS stale_triggers FROM pg_trigger WHERE tgrelid = 'me.pi2'::regclass AND tgname LIKE 'medallion_deltas%';
+INSERT INTO me.pi VALUES (2, 1, 1);
+SELECT model, status, mhelp.mask(message) AS message FROM medallion_run('me_pi');
+SELECT mhelp.diff('me_pi') AS differing;
+SELECT medallion_drop_model('me_pi');
 DROP SCHEMA me CASCADE;

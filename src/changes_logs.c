@@ -17,15 +17,18 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "analyze.h"
 #include "bind.h"
@@ -36,6 +39,7 @@
 #include "sqltext.h"
 
 static void drop_unneeded(List *logs, List *needed);
+static void stale_triggers(List **relids, List **names);
 
 /*
  * ChangesCaptureMaintained
@@ -372,6 +376,44 @@ ChangesLogsOrphaned(void)
 }
 
 /*
+ * ChangesLogsIdle
+ *		Would a trimmer find nothing to do?  Every delta log is empty (no
+ *		block: a trimmer truncated it, and a writer's row extends a log
+ *		before its transaction ends, so a log without a block has no row to
+ *		trim, now or from any transaction in flight), none is of a table
+ *		that is gone, and no delta trigger is left on a table out of its
+ *		log's tree.  A run whose maintained builds read nothing new then
+ *		starts no trimmer: a background worker's start costs more than a
+ *		small run.  Each log is locked only while its size is read.
+ */
+bool
+ChangesLogsIdle(void)
+{
+	List	   *relids;
+	List	   *names;
+	ListCell   *lc;
+
+	foreach(lc, existing_logs())
+	{
+		Oid			log = ChangesDeltaLog(lfirst_oid(lc));
+		Relation	rel;
+		BlockNumber blocks;
+
+		if (get_rel_name(lfirst_oid(lc)) == NULL || !OidIsValid(log))
+			return false;
+		rel = try_relation_open(log, AccessShareLock);
+		if (rel == NULL)
+			return false;
+		blocks = RelationGetNumberOfBlocks(rel);
+		relation_close(rel, AccessShareLock);
+		if (blocks > 0)
+			return false;
+	}
+	stale_triggers(&relids, &names);
+	return relids == NIL;
+}
+
+/*
  * truncate_log
  *		Give log (of relid) new, empty storage when nothing reads or writes
  *		it now and every row in it is below the horizon: a DELETE would
@@ -429,25 +471,22 @@ still_stale(Oid relid, const char *name)
 }
 
 /*
- * drop_stale_triggers
- *		Drop the delta triggers left on tables that left the tree whose log
- *		they name (a partition detached: medallion_track_deltas logs nothing
- *		for them, but its writers still keep the transition tables), when
- *		their tables can be locked at once; the others wait for the next
- *		trimmer.  As the extension owner.
+ * stale_triggers
+ *		The delta triggers left on tables that left the tree whose log they
+ *		name (a partition detached: medallion_track_deltas logs nothing for
+ *		them, but its writers still keep the transition tables): their
+ *		tables in *relids, their names in *names.
  */
 static void
-drop_stale_triggers(void)
+stale_triggers(List **relids, List **names)
 {
 	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
 	Oid			function = CatalogFunctionOid("track_deltas");
 	SysScanDesc scan = systable_beginscan(tgrel, InvalidOid, false, NULL, 0, NULL);
-	List	   *relids = NIL;
-	List	   *names = NIL;
 	HeapTuple	tup;
-	ListCell   *lr;
-	ListCell   *ln;
 
+	*relids = NIL;
+	*names = NIL;
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_trigger trigger = (Form_pg_trigger) GETSTRUCT(tup);
@@ -464,11 +503,28 @@ drop_stale_triggers(void)
 		log = atooid(text_to_cstring((text *) DatumGetByteaPP(args)));
 		if (log == ChangesDeltaLog(trigger->tgrelid) || ChangesDeltaLogAbove(trigger->tgrelid, log))
 			continue;
-		relids = lappend_oid(relids, trigger->tgrelid);
-		names = lappend(names, pstrdup(NameStr(trigger->tgname)));
+		*relids = lappend_oid(*relids, trigger->tgrelid);
+		*names = lappend(*names, pstrdup(NameStr(trigger->tgname)));
 	}
 	systable_endscan(scan);
 	table_close(tgrel, AccessShareLock);
+}
+
+/*
+ * drop_stale_triggers
+ *		Drop the stale delta triggers (stale_triggers) when their tables
+ *		can be locked at once; the others wait for the next trimmer.  As
+ *		the extension owner.
+ */
+static void
+drop_stale_triggers(void)
+{
+	List	   *relids;
+	List	   *names;
+	ListCell   *lr;
+	ListCell   *ln;
+
+	stale_triggers(&relids, &names);
 	forboth(lr, relids, ln, names)
 	{
 		/* locked, looked at again: attached again, or its log made again, meanwhile */
