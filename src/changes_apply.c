@@ -286,7 +286,8 @@ key_filter(List *key_names, const char *pattern, const char *keysname, const cha
  *		keys in table keys (columns key_names; patterns: the patterns of
  *		NULL key columns among them, '0'/'1' per column) by the model's
  *		rows for them, as the model owner (see the file header); table_rows
- *		is about how many rows the table had.  The rows deleted and
+ *		is about how many rows the table had; keys_new: none of the keys
+ *		has rows in the table (nothing to delete).  The rows deleted and
  *		inserted go into *deleted and *inserted; with written valid, the
  *		rows inserted go into that table too.  Nothing any role but
  *		those the owner trusts can change runs: the table's triggers,
@@ -295,7 +296,8 @@ key_filter(List *key_names, const char *pattern, const char *keysname, const cha
  */
 void
 ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, List *key_names,
-					 List *patterns, double table_rows, Oid written, int64 *deleted, int64 *inserted)
+					 List *patterns, double table_rows, bool keys_new, Oid written, int64 *deleted,
+					 int64 *inserted)
 {
 	char	   *target_name = SqlRelationName(published);
 	char	   *keysname = SqlRelationName(keys);
@@ -320,11 +322,12 @@ ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, Li
 		 * pages as read from disk, would rather scan it all), matched key
 		 * by key
 		 */
-		*deleted += BindExecute(psprintf("DELETE FROM %s c WHERE EXISTS (SELECT FROM %s k WHERE %s AND %s)%s",
-										 target_name, keysname, pattern_keys(key_names, pattern, "k"),
-										 pattern_match(key_names, pattern, "k", "c"),
-										 indexed != NULL ? key_filter(key_names, pattern, keysname, "c", indexed) : ""),
-								0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+		if (!keys_new)
+			*deleted += BindExecute(psprintf("DELETE FROM %s c WHERE EXISTS (SELECT FROM %s k WHERE %s AND %s)%s",
+											 target_name, keysname, pattern_keys(key_names, pattern, "k"),
+											 pattern_match(key_names, pattern, "k", "c"),
+											 indexed != NULL ? key_filter(key_names, pattern, keysname, "c", indexed) : ""),
+									0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
 
 		/*
 		 * the model's rows for them come in: each key column filtered by a

@@ -430,6 +430,7 @@ typedef struct ApplyCheck
 	int64		updated;
 	int64		inserted;
 	int64		differing;		/* rows the check found different */
+	bool		keys_new;		/* no key has rows in the table yet */
 } ApplyCheck;
 
 /*
@@ -449,7 +450,8 @@ maintain_apply_checked(void *arg)
 							   &a->updated, &a->inserted);
 	else
 		ChangesMaintainApply(a->model, a->published, a->bound->columns, a->keys, a->plan->keys,
-							 a->patterns, a->table_rows, a->written, &a->deleted, &a->inserted);
+							 a->patterns, a->table_rows, a->keys_new, a->written, &a->deleted,
+							 &a->inserted);
 	if (maintain_verify == MAINTAIN_VERIFY_OFF)
 		return;
 	a->differing = ChangesVerifyMaintained(a->model, a->bound, a->published, a->plan->keys,
@@ -551,7 +553,7 @@ fill_keys(ModelDef *model, Oid k, AnalyzedModel *keys)
  */
 static Candidate *
 maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, bool tested,
-					 const char *snapshot, char *now)
+					 bool reread, const char *snapshot, char *now)
 {
 	Oid			owner = ModelOwnerId(model);
 	Oid			published;
@@ -840,6 +842,20 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			apply.counted = ((ModelColumn *) list_nth(bound->columns, plan->count_column))->name;
 		apply.table_rows = table_rows;
 		apply.base = base;
+
+		/*
+		 * Only new rows of the driving table, alone: their keys have no row
+		 * in the table, which holds the model's rows as of the last build's
+		 * snapshot.  A key there would be a driving row that snapshot saw;
+		 * a new row of the same key (a unique key) needs it deleted first,
+		 * by a transaction that this build sees and the last one did not:
+		 * its old image would be in the delta.  Unless the last build read
+		 * rows of its own transaction, which are in this delta again
+		 * (reread).  No DELETE then: a probe of the table's key index per
+		 * key that finds nothing (a tenth of the build at 1% new lines).
+		 */
+		apply.keys_new = !algebraic && !reread && !plan->grouped && driving != NULL &&
+			list_length(changed) == 1 && driving->olds == 0 && driving->table->branch == 0;
 		foreach(lc, patterns.rows)
 			apply.patterns = lappend(apply.patterns, ((char **) lfirst(lc))[0]);
 
@@ -903,14 +919,14 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
  */
 static Candidate *
 maintain_pinned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, bool tested,
-				const char *snapshot, char *now)
+				bool reread, const char *snapshot, char *now)
 {
 	Candidate  *volatile cand = NULL;
 
 	(void) BindPinSnapshot();
 	PG_TRY();
 	{
-		cand = maintain_from_deltas(model, bound, plan, tested, snapshot, now);
+		cand = maintain_from_deltas(model, bound, plan, tested, reread, snapshot, now);
 	}
 	PG_FINALLY();
 	{
@@ -1026,7 +1042,7 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 
 		plan->subtract = ChangesMaintainPlan(model, bound->query, &again) == NULL && again.subtract;
 	}
-	return maintain_pinned(model, bound, plan, tested, snapshot, now);
+	return maintain_pinned(model, bound, plan, tested, reread, snapshot, now);
 }
 
 /*
