@@ -281,13 +281,24 @@ key_filter(List *key_names, const char *pattern, const char *keysname, const cha
 }
 
 /*
+ * Fresh statistics of published only when written rows of its about
+ * table_rows are enough to move them (MAINTAIN_ANALYZE_SHARE): downstream
+ * models of the run are planned with them.
+ */
+static void
+analyze_if_moved(Oid published, int64 written, double table_rows)
+{
+	if (build_analyze && written > MAINTAIN_ANALYZE_SHARE * Max(table_rows, 0))
+		SqlUtility(psprintf("ANALYZE %s", SqlRelationName(published)));
+}
+
+/*
  * ChangesMaintainApply
  *		Replace, in model's published table (published), the rows of the
  *		keys in table keys (columns key_names; patterns: the patterns of
  *		NULL key columns among them, '0'/'1' per column) by the model's
  *		rows for them, as the model owner (see the file header); table_rows
- *		is about how many rows the table had; keys_new: none of the keys
- *		has rows in the table (nothing to delete).  The rows deleted and
+ *		is about how many rows the table had.  The rows deleted and
  *		inserted go into *deleted and *inserted; with written valid, the
  *		rows inserted go into that table too.  Nothing any role but
  *		those the owner trusts can change runs: the table's triggers,
@@ -296,8 +307,7 @@ key_filter(List *key_names, const char *pattern, const char *keysname, const cha
  */
 void
 ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, List *key_names,
-					 List *patterns, double table_rows, bool keys_new, Oid written, int64 *deleted,
-					 int64 *inserted)
+					 List *patterns, double table_rows, Oid written, int64 *deleted, int64 *inserted)
 {
 	char	   *target_name = SqlRelationName(published);
 	char	   *keysname = SqlRelationName(keys);
@@ -322,12 +332,11 @@ ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, Li
 		 * pages as read from disk, would rather scan it all), matched key
 		 * by key
 		 */
-		if (!keys_new)
-			*deleted += BindExecute(psprintf("DELETE FROM %s c WHERE EXISTS (SELECT FROM %s k WHERE %s AND %s)%s",
-											 target_name, keysname, pattern_keys(key_names, pattern, "k"),
-											 pattern_match(key_names, pattern, "k", "c"),
-											 indexed != NULL ? key_filter(key_names, pattern, keysname, "c", indexed) : ""),
-									0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+		*deleted += BindExecute(psprintf("DELETE FROM %s c WHERE EXISTS (SELECT FROM %s k WHERE %s AND %s)%s",
+										 target_name, keysname, pattern_keys(key_names, pattern, "k"),
+										 pattern_match(key_names, pattern, "k", "c"),
+										 indexed != NULL ? key_filter(key_names, pattern, keysname, "c", indexed) : ""),
+								0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
 
 		/*
 		 * the model's rows for them come in: each key column filtered by a
@@ -348,13 +357,31 @@ ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, Li
 		*inserted += BindExecute(insert, 0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
 	}
 
-	/*
-	 * Fresh statistics only when the change is large enough to move them
-	 * (MAINTAIN_ANALYZE_SHARE): downstream models of the run are planned
-	 * with them.
-	 */
-	if (build_analyze && *deleted + *inserted > MAINTAIN_ANALYZE_SHARE * Max(table_rows, 0))
-		SqlUtility(psprintf("ANALYZE %s", target_name));
+	analyze_if_moved(published, *deleted + *inserted, table_rows);
+}
+
+/*
+ * ChangesMaintainAppend
+ *		Insert into model's published table (published) the rows of table
+ *		rows (the model's columns), all of keys it has no row of
+ *		(changes_maintain.c, the appended path), as the model owner, after
+ *		the checks of ChangesMaintainApply; *inserted counts them.
+ */
+void
+ChangesMaintainAppend(ModelDef *model, Oid published, List *columns, Oid rows, List *key_names,
+					  double table_rows, int64 *inserted)
+{
+	char	   *target;
+	char	   *source;
+
+	TrustCheckRelation(published, GetUserId(), psprintf("maintain model \"%s\" in place", model->name));
+	/* the index a later build's deletes use, made when the table grows past its size */
+	(void) ChangesEnsureKeyIndex(model, published, key_names, table_rows);
+	SqlColumnLists(published, columns, &target, &source);
+	*inserted = BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM %s q", SqlRelationName(published),
+									 target, source, SqlRelationName(rows)),
+							0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+	analyze_if_moved(published, *inserted, table_rows);
 }
 
 /* The value of column name of c combined with a's (a MaintainCombine). */
@@ -466,8 +493,7 @@ ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums, 
 											 quote_identifier(counted)),
 									0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
 	}
-	if (build_analyze && *deleted + *updated + *inserted > MAINTAIN_ANALYZE_SHARE * Max(table_rows, 0))
-		SqlUtility(psprintf("ANALYZE %s", target_name));
+	analyze_if_moved(published, *deleted + *updated + *inserted, table_rows);
 }
 
 /*

@@ -430,7 +430,8 @@ typedef struct ApplyCheck
 	int64		updated;
 	int64		inserted;
 	int64		differing;		/* rows the check found different */
-	bool		keys_new;		/* no key has rows in the table yet */
+	bool		appended;		/* written holds the rows to insert, of keys
+								 * the table lacks (ChangesMaintainAppend) */
 } ApplyCheck;
 
 /*
@@ -444,14 +445,16 @@ maintain_apply_checked(void *arg)
 {
 	ApplyCheck *a = arg;
 
-	if (a->algebraic)
+	if (a->appended)
+		ChangesMaintainAppend(a->model, a->published, a->bound->columns, a->written, a->plan->keys,
+							  a->table_rows, &a->inserted);
+	else if (a->algebraic)
 		ChangesMaintainCombine(a->model, a->published, a->bound->columns, a->keys, a->plan->keys,
 							   a->plan->combine, a->counted, a->patterns, a->table_rows, &a->deleted,
 							   &a->updated, &a->inserted);
 	else
 		ChangesMaintainApply(a->model, a->published, a->bound->columns, a->keys, a->plan->keys,
-							 a->patterns, a->table_rows, a->keys_new, a->written, &a->deleted,
-							 &a->inserted);
+							 a->patterns, a->table_rows, a->written, &a->deleted, &a->inserted);
 	if (maintain_verify == MAINTAIN_VERIFY_OFF)
 		return;
 	a->differing = ChangesVerifyMaintained(a->model, a->bound, a->published, a->plan->keys,
@@ -575,6 +578,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	bool		checked_bad = false;
 	int64		nkeys = 0;
 	bool		algebraic;
+	bool		appended;
 	char	   *estimate = "";
 	char	   *spent_note = NULL;
 	instr_time	started;
@@ -712,7 +716,26 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	 */
 	algebraic = why == NULL && plan->combine != NIL && list_length(changed) == 1 &&
 		(((ChangedTable *) linitial(changed))->olds == 0 || plan->subtract);
-	if (why == NULL)
+
+	/*
+	 * The appended path: only new rows of a join's driving table, which
+	 * alone changed.  None of their keys has rows in the table, which
+	 * holds the model's rows as of the last build's snapshot: a key there
+	 * would be a driving row that snapshot saw, and a new row of the same
+	 * key (a unique key) needs it deleted first, by a transaction that
+	 * this build sees and the last one did not, whose old image would be
+	 * in the delta.  Unless the last build read rows of its own run's
+	 * transaction, which are in this delta again (reread).  So the rows
+	 * of their keys are the model's query over the new rows, the other
+	 * tables as they are, and they are inserted: no key is sought nor
+	 * deleted, the driving table is not read again.  Under
+	 * medallion.maintain_verify, the keys are recomputed instead: the
+	 * check reads them.
+	 */
+	appended = why == NULL && !algebraic && !reread && !plan->grouped && driving != NULL &&
+		list_length(changed) == 1 && driving->olds == 0 && driving->table->branch == 0 &&
+		maintain_verify == MAINTAIN_VERIFY_OFF;
+	if (why == NULL && !appended)
 	{
 		if (algebraic)
 			keys.columns = bound->columns;
@@ -733,7 +756,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	}
 
 	/* K: the keys the delta touches, old images and new */
-	else if (why == NULL)
+	else if (why == NULL && !appended)
 	{
 		foreach(lc, changed)
 		{
@@ -773,7 +796,9 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			}
 		}
 	}
-	if (why == NULL)
+	if (appended)
+		nkeys = driving->rows;	/* a new row, a key */
+	else if (why == NULL)
 	{
 		nkeys = key_patterns(k, plan->keys, &patterns);
 		/*
@@ -843,34 +868,36 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		apply.table_rows = table_rows;
 		apply.base = base;
 
-		/*
-		 * Only new rows of the driving table, alone: their keys have no row
-		 * in the table, which holds the model's rows as of the last build's
-		 * snapshot.  A key there would be a driving row that snapshot saw;
-		 * a new row of the same key (a unique key) needs it deleted first,
-		 * by a transaction that this build sees and the last one did not:
-		 * its old image would be in the delta.  Unless the last build read
-		 * rows of its own transaction, which are in this delta again
-		 * (reread).  No DELETE then: a probe of the table's key index per
-		 * key that finds nothing (a tenth of the build at 1% new lines).
-		 */
-		apply.keys_new = !algebraic && !reread && !plan->grouped && driving != NULL &&
-			list_length(changed) == 1 && driving->olds == 0 && driving->table->branch == 0;
 		foreach(lc, patterns.rows)
 			apply.patterns = lappend(apply.patterns, ((char **) lfirst(lc))[0]);
 
 		/*
 		 * the rows it writes, kept for the tests when the table passed them
-		 * all before (ChangesMaintainStoredState): only those changed
+		 * all before (ChangesMaintainStoredState): only those changed; on
+		 * the appended path, the rows it inserts, made first
 		 */
-		if (tested && !algebraic)
+		if ((tested && !algebraic) || appended)
 		{
 			SqlCreateWorkTable(psprintf("%s_written", base), SqlColumnDefinitions(bound->columns), owner);
 			apply.written = get_relname_relid(psprintf("%s_written", base),
 											  get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
 		}
+		if (appended)
+		{
+			AnalyzedModel added = {.columns = bound->columns};
+
+			added.query = ChangesDeltaQuery(plan->query, driving->table, driving->copy);
+			(void) BuildFillHeapBound(apply.written, &added,
+									  psprintf("the rows model \"%s\" adds", model->name), NIL, NIL);
+			apply.appended = true;
+		}
 		why = maintain_apply(&apply);
 		checked_bad = why != NULL;
+		if (why == NULL && appended && !tested)
+		{
+			drop_work_table(apply.written);
+			apply.written = InvalidOid;
+		}
 	}
 	drop_work_table(k);
 	if (why != NULL)
@@ -899,7 +926,8 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 							format_count(nkeys),
 							plan->grouped ? "group" : "key", nkeys == 1 ? "" : "s",
 							plan->grouped ? "" : psprintf(" of %s", SqlRelationName(plan->driving)),
-							!algebraic ? "recomputed" : apply.counted != NULL ? "updated in place" : "added to",
+							appended ? "added" : !algebraic ? "recomputed" :
+							apply.counted != NULL ? "updated in place" : "added to",
 							format_count(ndelta), ndelta == 1 ? "" : "s",
 							changed != NIL ? " of " : "", changed != NIL ? changed_names(changed) : "",
 							estimate);
