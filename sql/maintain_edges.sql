@@ -5,7 +5,8 @@
 -- captured column renamed and renamed back between two runs; a model out
 -- of the class while a run of another trims the log it reads; FROM ONLY;
 -- a LEFT JOIN whose WHERE guards what the keys query computes; partitions
--- made, attached and detached after the model; the trimmer started for a
+-- made, attached and detached after the model; a driving table's new
+-- rows added and deleted rows deleted alone; the trimmer started for a
 -- detached partition's triggers when every log is empty.  Each ends with
 -- the published table compared with its query (mhelp.diff: 0).
 --
@@ -251,6 +252,32 @@ SELECT model, status, mhelp.mask(message) AS message FROM medallion_run('me_q2')
 SELECT mhelp.diff('me_q2') AS differing;
 
 SELECT count(*) FROM (SELECT medallion_drop_model(name) FROM medallion.models WHERE name LIKE 'me\_%') d;
+DROP SCHEMA me CASCADE;
+
+-- a join keyed by its driving table, which alone changed: new rows only
+-- are added (the model's query over them: a LEFT JOIN side matching two
+-- rows, none, a WHERE that drops some), rows deleted only are deleted
+-- (none computed), both together recomputed
+CREATE SCHEMA me;
+CREATE TABLE me.d (id int PRIMARY KEY, s_id int, v int);
+CREATE TABLE me.s (s_id int, label text);
+INSERT INTO me.s VALUES (1, 'a'), (1, 'b'), (2, 'c');
+INSERT INTO me.d SELECT i, i % 4, i FROM generate_series(1, 40) i;
+SELECT medallion_create_model('me_dj',
+  $$SELECT d.id, d.v, s.label FROM me.d d LEFT JOIN me.s s ON s.s_id = d.s_id WHERE d.v % 5 <> 0$$,
+  layer => 'silver');
+SELECT count(*) FROM medallion_run('me_dj');
+INSERT INTO me.d SELECT i, i % 4, i FROM generate_series(41, 50) i;
+SELECT model, status, mhelp.mask(message) AS message FROM medallion_run('me_dj');
+SELECT mhelp.diff('me_dj') AS differing;
+DELETE FROM me.d WHERE id IN (1, 5, 41, 42);
+SELECT model, status, mhelp.mask(message) AS message FROM medallion_run('me_dj');
+SELECT mhelp.diff('me_dj') AS differing;
+INSERT INTO me.d VALUES (1, 1, 1), (5, 2, 7);
+DELETE FROM me.d WHERE id = 43;
+SELECT model, status, mhelp.mask(message) AS message FROM medallion_run('me_dj');
+SELECT mhelp.diff('me_dj') AS differing;
+SELECT medallion_drop_model('me_dj');
 DROP SCHEMA me CASCADE;
 
 -- every delta log empty (the trimmer's work done): a run starts no

@@ -127,7 +127,7 @@ typedef struct MaintainCost
 extern void ChangesApplyInit(void);
 extern void ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys,
 								 List *key_names, List *patterns, double table_rows,
-								 Oid written, int64 *deleted, int64 *inserted);
+								 bool gone, Oid written, int64 *deleted, int64 *inserted);
 extern void ChangesMaintainAppend(ModelDef *model, Oid published, List *columns, Oid rows,
 								  List *key_names, double table_rows, int64 *inserted);
 extern void ChangesMaintainCombine(ModelDef *model, Oid published, List *columns, Oid sums,

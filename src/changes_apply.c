@@ -298,7 +298,8 @@ analyze_if_moved(Oid published, int64 written, double table_rows)
  *		keys in table keys (columns key_names; patterns: the patterns of
  *		NULL key columns among them, '0'/'1' per column) by the model's
  *		rows for them, as the model owner (see the file header); table_rows
- *		is about how many rows the table had.  The rows deleted and
+ *		is about how many rows the table had; gone: no key has rows now
+ *		(its driving row deleted), only deleted.  The rows deleted and
  *		inserted go into *deleted and *inserted; with written valid, the
  *		rows inserted go into that table too.  Nothing any role but
  *		those the owner trusts can change runs: the table's triggers,
@@ -307,7 +308,8 @@ analyze_if_moved(Oid published, int64 written, double table_rows)
  */
 void
 ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, List *key_names,
-					 List *patterns, double table_rows, Oid written, int64 *deleted, int64 *inserted)
+					 List *patterns, double table_rows, bool gone, Oid written, int64 *deleted,
+					 int64 *inserted)
 {
 	char	   *target_name = SqlRelationName(published);
 	char	   *keysname = SqlRelationName(keys);
@@ -343,6 +345,8 @@ ChangesMaintainApply(ModelDef *model, Oid published, List *columns, Oid keys, Li
 		 * value list (pushed into the grouped query, to the tables'
 		 * indexes), then matched key by key
 		 */
+		if (gone)
+			continue;
 		insert = psprintf("INSERT INTO %s (%s) SELECT %s FROM %s q WHERE true%s "
 						  "AND EXISTS (SELECT FROM %s k WHERE %s AND %s)",
 						  target_name, target, source,

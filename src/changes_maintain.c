@@ -432,6 +432,7 @@ typedef struct ApplyCheck
 	int64		differing;		/* rows the check found different */
 	bool		appended;		/* written holds the rows to insert, of keys
 								 * the table lacks (ChangesMaintainAppend) */
+	bool		gone;			/* no key has a row left to insert */
 } ApplyCheck;
 
 /*
@@ -454,7 +455,8 @@ maintain_apply_checked(void *arg)
 							   &a->updated, &a->inserted);
 	else
 		ChangesMaintainApply(a->model, a->published, a->bound->columns, a->keys, a->plan->keys,
-							 a->patterns, a->table_rows, a->written, &a->deleted, &a->inserted);
+							 a->patterns, a->table_rows, a->gone, a->written, &a->deleted,
+							 &a->inserted);
 	if (maintain_verify == MAINTAIN_VERIFY_OFF)
 		return;
 	a->differing = ChangesVerifyMaintained(a->model, a->bound, a->published, a->plan->keys,
@@ -882,6 +884,15 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			apply.written = get_relname_relid(psprintf("%s_written", base),
 											  get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
 		}
+		/*
+		 * Only old images of the driving table, which alone changed: every
+		 * key's driving row is gone (a row of its key there now, in this
+		 * build's snapshot, was inserted since the last build's, and its
+		 * new image would be in the delta), so its rows are deleted and
+		 * none is computed.
+		 */
+		apply.gone = !algebraic && !plan->grouped && driving != NULL && list_length(changed) == 1 &&
+			driving->olds == driving->rows && driving->table->branch == 0;
 		if (appended)
 		{
 			AnalyzedModel added = {.columns = bound->columns};
