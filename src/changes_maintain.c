@@ -447,8 +447,19 @@ maintain_apply_checked(void *arg)
 	ApplyCheck *a = arg;
 
 	if (a->appended)
+	{
+		int64		deleted = 0;
+		int64		inserted = 0;
+
+		/* first: the keys' rows below add themselves to written */
 		ChangesMaintainAppend(a->model, a->published, a->bound->columns, a->written, a->plan->keys,
 							  a->table_rows, &a->inserted);
+		if (a->patterns != NIL)
+			ChangesMaintainApply(a->model, a->published, a->bound->columns, a->keys, a->plan->keys,
+								 a->patterns, a->table_rows, false, a->written, &deleted, &inserted);
+		a->deleted += deleted;
+		a->inserted += inserted;
+	}
 	else if (a->algebraic)
 		ChangesMaintainCombine(a->model, a->published, a->bound->columns, a->keys, a->plan->keys,
 							   a->plan->combine, a->counted, a->patterns, a->table_rows, &a->deleted,
@@ -505,6 +516,54 @@ maintain_apply(ApplyCheck *a)
 	a->deleted = a->updated = a->inserted = 0;
 	return psprintf("the maintained result differed from its query in %s row%s (medallion.maintain_verify = %s)",
 					format_count(a->differing), a->differing == 1 ? "" : "s", sample ? "sample" : "on");
+}
+
+/*
+ * driving_columns
+ *		The columns of plan's driving table (changed: its delta) that its
+ *		key columns are, in the order of plan->keys, or NIL when one is not
+ *		a plain column of it.
+ */
+static List *
+driving_columns(MaintainPlan *plan, ChangedTable *changed)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, plan->key_resnos)
+	{
+		TargetEntry *te = list_nth(plan->query->targetList, lfirst_int(lc) - 1);
+		Var		   *var = (Var *) te->expr;
+
+		if (!IsA(var, Var) || var->varno != changed->table->rtindex || var->varlevelsup != 0 ||
+			var->varattno <= 0)
+			return NIL;
+		names = lappend(names, get_attname(changed->table->relid, var->varattno, false));
+	}
+	return names;
+}
+
+/*
+ * drop_added_keys
+ *		Take out of keys table k the keys of the driving table's new rows
+ *		(driving, its delta, in the table's columns): their rows are added,
+ *		not recomputed.  The keys are never NULL (a unique key of NOT NULL
+ *		columns).
+ */
+static void
+drop_added_keys(Oid k, MaintainPlan *plan, ChangedTable *driving)
+{
+	StringInfoData match;
+	ListCell   *lk;
+	ListCell   *lc;
+
+	initStringInfo(&match);
+	forboth(lk, plan->keys, lc, driving_columns(plan, driving))
+		appendStringInfo(&match, "%sk.%s OPERATOR(pg_catalog.=) d.%s", match.len > 0 ? " AND " : "",
+						 quote_identifier(lfirst(lk)), quote_identifier(lfirst(lc)));
+	(void) BindExecute(psprintf("DELETE FROM %s k USING %s d WHERE %s", SqlRelationName(k),
+								SqlRelationName(driving->copy), match.data),
+					   0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
 }
 
 /* What fill_keys runs in a subtransaction. */
@@ -720,8 +779,8 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		(((ChangedTable *) linitial(changed))->olds == 0 || plan->subtract);
 
 	/*
-	 * The appended path: only new rows of a join's driving table, which
-	 * alone changed.  None of their keys has rows in the table, which
+	 * The appended path: only new rows of a join's driving table.  None
+	 * of their keys has rows in the table, which
 	 * holds the model's rows as of the last build's snapshot: a key there
 	 * would be a driving row that snapshot saw, and a new row of the same
 	 * key (a unique key) needs it deleted first, by a transaction that
@@ -730,14 +789,17 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	 * transaction, which are in this delta again (reread).  So the rows
 	 * of their keys are the model's query over the new rows, the other
 	 * tables as they are, and they are inserted: no key is sought nor
-	 * deleted, the driving table is not read again.  Under
-	 * medallion.maintain_verify, the keys are recomputed instead: the
+	 * deleted, the driving table is not read again.  Other tables that
+	 * changed too map to keys as below, less those of the new rows: the
+	 * keys of driving rows the last build saw, recomputed (new orders
+	 * with their lines: the lines' keys are the new orders').  Under
+	 * medallion.maintain_verify, every key is recomputed instead: the
 	 * check reads them.
 	 */
 	appended = why == NULL && !algebraic && !reread && !plan->grouped && driving != NULL &&
-		list_length(changed) == 1 && driving->olds == 0 && driving->table->branch == 0 &&
-		maintain_verify == MAINTAIN_VERIFY_OFF;
-	if (why == NULL && !appended)
+		driving->olds == 0 && driving->table->branch == 0 && maintain_verify == MAINTAIN_VERIFY_OFF &&
+		(list_length(changed) == 1 || driving_columns(plan, driving) != NIL);
+	if (why == NULL && (!appended || list_length(changed) > 1))
 	{
 		if (algebraic)
 			keys.columns = bound->columns;
@@ -757,13 +819,20 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			checked_bad = true;
 	}
 
-	/* K: the keys the delta touches, old images and new */
-	else if (why == NULL && !appended)
+	/*
+	 * K: the keys the delta touches, old images and new; on the appended
+	 * path, those the other tables' changes map to (rows of driving rows
+	 * the last build saw), less the new driving rows' keys, whose rows are
+	 * added
+	 */
+	else if (why == NULL && (!appended || list_length(changed) > 1))
 	{
 		foreach(lc, changed)
 		{
 			ChangedTable *ct = lfirst(lc);
 
+			if (appended && ct == driving)
+				continue;
 			keys.query = ChangesKeysQuery(plan->query, plan, ct->table, ct->copy);
 			if (ct == driving && !plan->grouped && ct->table->branch == 0)
 			{
@@ -798,19 +867,24 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			}
 		}
 	}
-	if (appended)
-		nkeys = driving->rows;	/* a new row, a key */
-	else if (why == NULL)
+	if (why == NULL)
 	{
-		nkeys = key_patterns(k, plan->keys, &patterns);
+		/* the added rows' keys are not sought: they have no rows to replace */
+		if (appended && OidIsValid(k))
+			drop_added_keys(k, plan, driving);
+		nkeys = OidIsValid(k) ? key_patterns(k, plan->keys, &patterns) : 0;
+
 		/*
 		 * the backstop on the keys a change elsewhere maps to: half the
-		 * model's rows (recomputed; the algebraic path reads none of them)
+		 * model's rows (recomputed; the algebraic path reads none of them,
+		 * nor the appended path those of the rows it adds)
 		 */
 		if (!forced && !algebraic && changed != NIL && (driving == NULL || list_length(changed) > 1) &&
 			table_rows > 0 &&
 			nkeys > MAINTAIN_BACKSTOP_SHARE * table_rows)
 			why = keys_why(plan, ndelta, changed_names(changed), nkeys, MAINTAIN_BACKSTOP_SHARE, table_rows);
+		if (appended)
+			nkeys += driving->rows; /* a new row, a key */
 	}
 
 	/*
@@ -937,7 +1011,8 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 							format_count(nkeys),
 							plan->grouped ? "group" : "key", nkeys == 1 ? "" : "s",
 							plan->grouped ? "" : psprintf(" of %s", SqlRelationName(plan->driving)),
-							appended ? "added" : !algebraic ? "recomputed" :
+							appended ? (patterns.rows == NIL ? "added" : "added or recomputed") :
+							!algebraic ? "recomputed" :
 							apply.counted != NULL ? "updated in place" : "added to",
 							format_count(ndelta), ndelta == 1 ? "" : "s",
 							changed != NIL ? " of " : "", changed != NIL ? changed_names(changed) : "",
