@@ -73,7 +73,7 @@ extern char *ChangesDeltaSql(Oid relid, const char *previous);
 extern int64 ChangesDeltaCopy(Oid relid, Oid copy, List *columns, const char *since, Oid reader,
 							  int64 *olds, const char **why);
 extern int64 ChangesDeltaCount(Oid relid, const char *since, int64 limit, int64 *olds);
-extern bool ChangesDeltasLoggedHere(void);
+extern bool ChangesDeltasLoggedHere(List *relids, bool any);
 
 /* changes_algebraic.c */
 extern char *ChangesDeltaCopyColumns(Oid relid, List *columns);
@@ -104,7 +104,7 @@ extern bool ChangesLogsIdle(void);
 extern char *ChangesMaintainTablesState(MaintainPlan *plan, List *redirect_from, List *redirect_to);
 extern const char *ChangesMaintainViewsRedefined(MaintainPlan *plan, const char *deltas);
 extern char *ChangesMaintainState(struct Candidate *cand, List *redirect_from, List *redirect_to);
-extern char *ChangesMaintainRecordState(char *deltas);
+extern char *ChangesMaintainRecordState(struct Candidate *cand);
 extern char *ChangesMaintainRecordTested(ModelDef *model, char *deltas);
 extern void ChangesMaintainDone(struct Candidate *cand);
 extern bool ChangesReferenceUnchanged(ModelDef *model, const char *to_model);

@@ -101,13 +101,16 @@
 
 
 /*
- * The top-level transaction that last logged a delta in this backend: a
- * run in it applies its own writes, and leaves them unseen in the snapshot
- * it stores (ChangesMaintainRecordState).
+ * The top-level transaction that last logged a delta in this backend, and
+ * the logs it wrote (in TopMemoryContext): a run in it applies its own
+ * writes, and leaves them unseen in the snapshot it stores
+ * (ChangesMaintainRecordState).
  */
 static TransactionId deltas_logged_by = InvalidTransactionId;
+static List *deltas_logged_logs = NIL;
 
 static void next_generation(Oid log);
+static void note_logged(Oid log);
 
 /* The name of relid's delta log (in MEDALLION_DELTA_SCHEMA). */
 static char *
@@ -951,20 +954,53 @@ medallion_track_deltas(PG_FUNCTION_ARGS)
 	 * when it can lock it, so never under a writer whose rows it cannot see.
 	 */
 	table_close(log, NoLock);
-	deltas_logged_by = GetTopTransactionIdIfAny();
+	note_logged(logid);
 	return PointerGetDatum(NULL);
 }
 
-/*
- * Has this backend's transaction logged deltas (of any table) so far,
- * rolled back to a savepoint or not?
- */
-bool
-ChangesDeltasLoggedHere(void)
+/* Note that this backend's transaction wrote to log. */
+static void
+note_logged(Oid log)
 {
 	TransactionId top = GetTopTransactionIdIfAny();
+	MemoryContext old;
 
-	return TransactionIdIsValid(top) && TransactionIdEquals(top, deltas_logged_by);
+	if (!TransactionIdEquals(top, deltas_logged_by))
+	{
+		list_free(deltas_logged_logs);
+		deltas_logged_logs = NIL;
+		deltas_logged_by = top;
+	}
+	if (list_member_oid(deltas_logged_logs, log))
+		return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	deltas_logged_logs = lappend_oid(deltas_logged_logs, log);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Has this backend's transaction logged deltas of one of the tables relids
+ * (into their logs), or with any, of any table, so far, rolled back to a
+ * savepoint or not?
+ */
+bool
+ChangesDeltasLoggedHere(List *relids, bool any)
+{
+	TransactionId top = GetTopTransactionIdIfAny();
+	ListCell   *lc;
+
+	if (!TransactionIdIsValid(top) || !TransactionIdEquals(top, deltas_logged_by))
+		return false;
+	if (any)
+		return true;
+	foreach(lc, relids)
+	{
+		Oid			log = ChangesDeltaLog(lfirst_oid(lc));
+
+		if (OidIsValid(log) && list_member_oid(deltas_logged_logs, log))
+			return true;
+	}
+	return false;
 }
 
 PG_FUNCTION_INFO_V1(medallion_capture_deltas);

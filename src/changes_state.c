@@ -96,26 +96,40 @@ ChangesMaintainViewsRedefined(MaintainPlan *plan, const char *deltas)
 
 /*
  * What a build records of its capture state when its transaction logged
- * deltas before the build was recorded: the snapshot it stores counts its
- * own transaction as unseen (read_without_own in changes.c: what the
- * transaction writes after the build is new), so the next build reads all
- * of that transaction's log rows, those this build applied too.  Their
- * keys recomputed again come out exact; their aggregates added again would
- * count them twice.  So the next build takes no algebraic path.
+ * deltas of one of its tables before the build was recorded: the snapshot
+ * it stores counts its own transaction as unseen (read_without_own in
+ * changes.c: what the transaction writes after the build is new), so the
+ * next build reads all of that transaction's rows in those logs, those
+ * this build applied too.  Their keys recomputed again come out exact;
+ * their aggregates added again would count them twice, and their rows
+ * appended again would be there twice.  So the next build takes neither
+ * the algebraic path nor the appended one.  Rows the transaction logged
+ * for other tables are not this model's to read again.
  */
 #define DELTAS_REREAD_MARK	" | reread"
 
 /*
  * ChangesMaintainRecordState
- *		The capture state deltas, as a build of this transaction records it
- *		(see DELTAS_REREAD_MARK).
+ *		The capture state of cand's build (cand->deltas), as a build of this
+ *		transaction records it (see DELTAS_REREAD_MARK).
  */
 char *
-ChangesMaintainRecordState(char *deltas)
+ChangesMaintainRecordState(Candidate *cand)
 {
-	if (deltas != NULL && ChangesDeltasLoggedHere())
-		return psprintf("%s%s", deltas, DELTAS_REREAD_MARK);
-	return deltas;
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	if (cand->deltas == NULL)
+		return NULL;
+	/* without the plan (a worker's build), any log this transaction wrote */
+	if (cand->maintain_plan != NULL)
+	{
+		foreach(lc, cand->maintain_plan->tables)
+			relids = lappend_oid(relids, ((MaintainTable *) lfirst(lc))->relid);
+	}
+	if (ChangesDeltasLoggedHere(relids, cand->maintain_plan == NULL))
+		return psprintf("%s%s", cand->deltas, DELTAS_REREAD_MARK);
+	return cand->deltas;
 }
 
 /*

@@ -269,6 +269,7 @@ build_table(BuildStep *step)
 			{
 				after = ChangesMaintainState(maintained, step->redirect_from, step->redirect_to);
 				step->candidate->method = maintained->method;
+				step->candidate->maintain_plan = maintained->maintain_plan;
 				step->candidate->deltas = before && after && strcmp(before, after) == 0 ? before : NULL;
 			}
 		}

@@ -371,7 +371,7 @@ build_model(Run *run, RunStep *step)
 		{
 			MemoryContext old = MemoryContextSwitchTo(run->context);
 
-			check->deltas = pstrdup(ChangesMaintainRecordState(build.candidate->deltas));
+			check->deltas = pstrdup(ChangesMaintainRecordState(build.candidate));
 			MemoryContextSwitchTo(old);
 		}
 	}
