@@ -1475,6 +1475,8 @@ class Round:
                         kind += "+window" if kind == "group" and " OVER (" in sql else \
                             "+left" if kind in ("spj", "group", "window") and "LEFT JOIN" in sql else \
                             "+added" if " added to from " in message else "+in place" if " updated in place from " in message else ""
+                        # a join's new driving rows added (changes_maintain.c, the appended path)
+                        kind += "+appended" if " added from " in message or " added or recomputed from " in message else ""
                         stats["inc_kind"][kind] = stats["inc_kind"].get(kind, 0) + 1
                     if how == "full":
                         why = re.sub(r"[0-9][0-9,]*", "N", message.split(";")[0])[:70]
