@@ -72,6 +72,10 @@ typedef struct MaintainPlan
 								 * one table (InvalidOid over a join) */
 	List	   *keys;			/* char *: the output columns of the keys */
 	List	   *key_resnos;		/* int: their positions in the target list */
+	bool		driving_unique; /* the driving key is one driving row's: its
+								 * index is checked at once (not deferrable)
+								 * and covers every row read (no inheritance
+								 * children, whose rows it does not index) */
 	Oid			owner;			/* the model's owner (ChangesMaintainPlan) */
 	bool		left_keys;		/* grouped over LEFT JOINs: keys only those
 								 * read off the left side */

@@ -427,6 +427,9 @@ driving_key(Query *query, Index rtindex, Oid relid, List *tlist, MaintainPlan *p
 			}
 			usable = output;
 		}
+		if (usable)
+			plan->driving_unique = index->indimmediate &&
+				(rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE || !rel->rd_rel->relhassubclass);
 		ReleaseSysCache(tup);
 		if (usable)
 		{

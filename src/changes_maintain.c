@@ -779,7 +779,9 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		(((ChangedTable *) linitial(changed))->olds == 0 || plan->subtract);
 
 	/*
-	 * The appended path: only new rows of a join's driving table.  None
+	 * The appended path: only new rows of a join's driving table, whose
+	 * key is one row's (plan->driving_unique: not an inheritance parent's,
+	 * whose index leaves its children out, nor a deferrable one).  None
 	 * of their keys has rows in the table, which
 	 * holds the model's rows as of the last build's snapshot: a key there
 	 * would be a driving row that snapshot saw, and a new row of the same
@@ -797,7 +799,8 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	 * check reads them.
 	 */
 	appended = why == NULL && !algebraic && !reread && !plan->grouped && driving != NULL &&
-		driving->olds == 0 && driving->table->branch == 0 && maintain_verify == MAINTAIN_VERIFY_OFF &&
+		plan->driving_unique && driving->olds == 0 && driving->table->branch == 0 &&
+		maintain_verify == MAINTAIN_VERIFY_OFF &&
 		(list_length(changed) == 1 || driving_columns(plan, driving) != NIL);
 	if (why == NULL && (!appended || list_length(changed) > 1))
 	{
@@ -965,8 +968,8 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		 * new image would be in the delta), so its rows are deleted and
 		 * none is computed.
 		 */
-		apply.gone = !algebraic && !plan->grouped && driving != NULL && list_length(changed) == 1 &&
-			driving->olds == driving->rows && driving->table->branch == 0;
+		apply.gone = !algebraic && !plan->grouped && driving != NULL && plan->driving_unique &&
+			list_length(changed) == 1 && driving->olds == driving->rows && driving->table->branch == 0;
 		if (appended)
 		{
 			AnalyzedModel added = {.columns = bound->columns};
