@@ -112,7 +112,7 @@ extern List *ChangesMaintainedNames(List *names);
 extern const char *ChangesEnsureKeyIndex(ModelDef *model, Oid published, List *key_names,
 										double table_rows);
 extern bool ChangesMaintainStoredState(ModelDef *model, char **snapshot, char **deltas, bool *reread,
-									   bool *tested);
+									   bool *tested, bool *unseen);
 
 /* changes_apply.c */
 /* What a maintained build would cost, against the model's last full build. */

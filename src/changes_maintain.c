@@ -1063,6 +1063,7 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 	char	   *now;
 	bool		reread;
 	bool		tested;
+	bool		unseen;
 	Candidate  *cand = NULL;
 	const char *why = NULL;
 	ListCell   *lc;
@@ -1113,8 +1114,14 @@ maintain_planned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan,
 		cand->method = NULL;
 		return cand;
 	}
-	if (!ChangesMaintainStoredState(model, &snapshot, &deltas, &reread, &tested) || snapshot == NULL)
+	if (!ChangesMaintainStoredState(model, &snapshot, &deltas, &reread, &tested, &unseen) || snapshot == NULL)
 		return rebuild_whole(model, "no build of this version to start from", true);
+	/* another run built it since this transaction's snapshot: its rows are not those it sees */
+	if (unseen)
+	{
+		*stateless = true;
+		return rebuild_whole(model, "another run built it after this transaction's snapshot", true);
+	}
 	/* a model's table rebuilt whole: its rows are new storage, not logged */
 	foreach(lc, plan->tables)
 	{

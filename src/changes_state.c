@@ -14,10 +14,12 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
 #include "analyze.h"
 #include "bind.h"
@@ -267,43 +269,85 @@ ChangesMaintainState(Candidate *cand, List *redirect_from, List *redirect_to)
 }
 
 /*
+ * read_stored_state
+ *		The build state of model, this version, under snapshot snap: its
+ *		snapshot and capture state (with the marks) into *snapshot and
+ *		*deltas, allocated in cxt (NULL when none); false when the model
+ *		has no build state.  In a catalog session.
+ */
+static bool
+read_stored_state(ModelDef *model, Snapshot snap, MemoryContext cxt, char **snapshot, char **deltas)
+{
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		values[2] = {CStringGetTextDatum(model->name), Int32GetDatum(model->version)};
+	int			ret;
+
+	*snapshot = NULL;
+	*deltas = NULL;
+	PushActiveSnapshot(snap);
+	ret = SPI_execute_with_args("SELECT snapshot::text, deltas FROM medallion.build_state "
+								"WHERE model = $1 AND version = $2",
+								2, argtypes, values, NULL, true, 1);
+	PopActiveSnapshot();
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the build state of model \"%s\": %s", model->name,
+			 SPI_result_code_string(ret));
+	if (SPI_processed != 1)
+		return false;
+	{
+		char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *d = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+		*snapshot = s ? MemoryContextStrdup(cxt, s) : NULL;
+		*deltas = d ? MemoryContextStrdup(cxt, d) : NULL;
+	}
+	return true;
+}
+
+/*
  * ChangesMaintainStoredState
  *		The last build's snapshot and capture state of model, this version,
  *		without its marks: *reread when it ends with DELTAS_REREAD_MARK,
  *		*tested when DELTAS_TESTED_MARK's digest is that of the model's
- *		tests now (and it has some).  False when there is none.
+ *		tests now (and it has some); *unseen when this transaction's
+ *		snapshot sees another state than the latest.  False when there
+ *		is none.
  */
 bool
-ChangesMaintainStoredState(ModelDef *model, char **snapshot, char **deltas, bool *reread, bool *tested)
+ChangesMaintainStoredState(ModelDef *model, char **snapshot, char **deltas, bool *reread, bool *tested,
+						   bool *unseen)
 {
 	CatalogSession session;
 	MemoryContext callercxt = CurrentMemoryContext;
-	Oid			argtypes[2] = {TEXTOID, INT4OID};
-	Datum		values[2] = {CStringGetTextDatum(model->name), Int32GetDatum(model->version)};
-	int			ret;
-	bool		found = false;
+	bool		found;
 	char	   *d = NULL;
 	char	   *mark;
 
 	*reread = false;
 	*tested = false;
-	*snapshot = NULL;
-	*deltas = NULL;
-	CatalogEnter(&session);
-	ret = SPI_execute_with_args("SELECT snapshot::text, deltas FROM medallion.build_state "
-								"WHERE model = $1 AND version = $2",
-								2, argtypes, values, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read the build state of model \"%s\": %s", model->name,
-			 SPI_result_code_string(ret));
-	if (SPI_processed == 1)
-	{
-		char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	*unseen = false;
 
-		d = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		found = true;
-		*snapshot = s ? MemoryContextStrdup(callercxt, s) : NULL;
-		d = d ? MemoryContextStrdup(callercxt, d) : NULL;
+	/*
+	 * Read under the latest snapshot: a run that waited for another run of
+	 * the model (its lock) holds a statement snapshot from before that run
+	 * committed, and would start from the state before it, its delta then
+	 * holding rows the other run applied already (appended or added to
+	 * their groups a second time).  Under a transaction snapshot, the
+	 * state that snapshot sees must be the same: otherwise the published
+	 * rows it sees are not those the latest state describes.
+	 */
+	CatalogEnter(&session);
+	found = read_stored_state(model, GetLatestSnapshot(), callercxt, snapshot, &d);
+	if (IsolationUsesXactSnapshot())
+	{
+		char	   *seen_snapshot;
+		char	   *seen_deltas;
+
+		(void) read_stored_state(model, GetTransactionSnapshot(), callercxt, &seen_snapshot, &seen_deltas);
+		*unseen = (seen_snapshot == NULL) != (*snapshot == NULL) ||
+			(seen_snapshot != NULL && strcmp(seen_snapshot, *snapshot) != 0) ||
+			(seen_deltas == NULL) != (d == NULL) ||
+			(seen_deltas != NULL && strcmp(seen_deltas, d) != 0);
 	}
 	CatalogLeave(&session);
 
