@@ -83,6 +83,8 @@ extern void ChangesAlgebraicSums(ModelDef *model, AnalyzedModel *bound, Maintain
 								 MaintainTable *table, Oid d, int64 olds, Oid k,
 								 const char *rows, Oid owner);
 extern const char *ChangesAlgebraicUnfit(AnalyzedModel *bound, MaintainPlan *plan, Oid k);
+extern List *ChangesDrivingColumns(MaintainPlan *plan, MaintainTable *table);
+extern void ChangesDropAddedKeys(Oid k, MaintainPlan *plan, MaintainTable *table, Oid d);
 
 /* changes_maintain.c */
 struct Candidate;

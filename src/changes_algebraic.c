@@ -444,6 +444,54 @@ ChangesKeysQuery(Query *bound, MaintainPlan *plan, MaintainTable *table, Oid d)
 	return q;
 }
 
+/*
+ * ChangesDrivingColumns
+ *		The columns of plan's driving table (table) that its key columns
+ *		are, in the order of plan->keys, or NIL when one is not a plain
+ *		column of it.
+ */
+List *
+ChangesDrivingColumns(MaintainPlan *plan, MaintainTable *table)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, plan->key_resnos)
+	{
+		TargetEntry *te = list_nth(plan->query->targetList, lfirst_int(lc) - 1);
+		Var		   *var = (Var *) te->expr;
+
+		if (!IsA(var, Var) || var->varno != table->rtindex || var->varlevelsup != 0 ||
+			var->varattno <= 0)
+			return NIL;
+		names = lappend(names, get_attname(table->relid, var->varattno, false));
+	}
+	return names;
+}
+
+/*
+ * ChangesDropAddedKeys
+ *		Take out of keys table k the keys of the new rows of plan's driving
+ *		table (table; d, its delta copy, in the table's columns): their rows
+ *		are added, not recomputed.  The keys are never NULL (a unique key
+ *		of NOT NULL columns).
+ */
+void
+ChangesDropAddedKeys(Oid k, MaintainPlan *plan, MaintainTable *table, Oid d)
+{
+	StringInfoData match;
+	ListCell   *lk;
+	ListCell   *lc;
+
+	initStringInfo(&match);
+	forboth(lk, plan->keys, lc, ChangesDrivingColumns(plan, table))
+		appendStringInfo(&match, "%sk.%s OPERATOR(pg_catalog.=) d.%s", match.len > 0 ? " AND " : "",
+						 quote_identifier(lfirst(lk)), quote_identifier(lfirst(lc)));
+	(void) BindExecute(psprintf("DELETE FROM %s k USING %s d WHERE %s", SqlRelationName(k),
+								SqlRelationName(d), match.data),
+					   0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
+}
+
 /* ChangesDeltaCount: logs up to this many blocks are counted whole, larger ones on a sample */
 #define DELTA_COUNT_EXACT_BLOCKS	512
 #define DELTA_COUNT_STRIDE			8

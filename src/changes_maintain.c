@@ -518,54 +518,6 @@ maintain_apply(ApplyCheck *a)
 					format_count(a->differing), a->differing == 1 ? "" : "s", sample ? "sample" : "on");
 }
 
-/*
- * driving_columns
- *		The columns of plan's driving table (changed: its delta) that its
- *		key columns are, in the order of plan->keys, or NIL when one is not
- *		a plain column of it.
- */
-static List *
-driving_columns(MaintainPlan *plan, ChangedTable *changed)
-{
-	List	   *names = NIL;
-	ListCell   *lc;
-
-	foreach(lc, plan->key_resnos)
-	{
-		TargetEntry *te = list_nth(plan->query->targetList, lfirst_int(lc) - 1);
-		Var		   *var = (Var *) te->expr;
-
-		if (!IsA(var, Var) || var->varno != changed->table->rtindex || var->varlevelsup != 0 ||
-			var->varattno <= 0)
-			return NIL;
-		names = lappend(names, get_attname(changed->table->relid, var->varattno, false));
-	}
-	return names;
-}
-
-/*
- * drop_added_keys
- *		Take out of keys table k the keys of the driving table's new rows
- *		(driving, its delta, in the table's columns): their rows are added,
- *		not recomputed.  The keys are never NULL (a unique key of NOT NULL
- *		columns).
- */
-static void
-drop_added_keys(Oid k, MaintainPlan *plan, ChangedTable *driving)
-{
-	StringInfoData match;
-	ListCell   *lk;
-	ListCell   *lc;
-
-	initStringInfo(&match);
-	forboth(lk, plan->keys, lc, driving_columns(plan, driving))
-		appendStringInfo(&match, "%sk.%s OPERATOR(pg_catalog.=) d.%s", match.len > 0 ? " AND " : "",
-						 quote_identifier(lfirst(lk)), quote_identifier(lfirst(lc)));
-	(void) BindExecute(psprintf("DELETE FROM %s k USING %s d WHERE %s", SqlRelationName(k),
-								SqlRelationName(driving->copy), match.data),
-					   0, NULL, NULL, NULL, NIL, NIL, None_Receiver);
-}
-
 /* What fill_keys runs in a subtransaction. */
 typedef struct KeysFill
 {
@@ -801,7 +753,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	appended = why == NULL && !algebraic && !reread && !plan->grouped && driving != NULL &&
 		plan->driving_unique && driving->olds == 0 && driving->table->branch == 0 &&
 		maintain_verify == MAINTAIN_VERIFY_OFF &&
-		(list_length(changed) == 1 || driving_columns(plan, driving) != NIL);
+		(list_length(changed) == 1 || ChangesDrivingColumns(plan, driving->table) != NIL);
 	if (why == NULL && (!appended || list_length(changed) > 1))
 	{
 		if (algebraic)
@@ -874,7 +826,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	{
 		/* the added rows' keys are not sought: they have no rows to replace */
 		if (appended && OidIsValid(k))
-			drop_added_keys(k, plan, driving);
+			ChangesDropAddedKeys(k, plan, driving->table, driving->copy);
 		nkeys = OidIsValid(k) ? key_patterns(k, plan->keys, &patterns) : 0;
 
 		/*
