@@ -967,7 +967,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 							plan->grouped ? "group" : "key", nkeys == 1 ? "" : "s",
 							plan->grouped ? "" : psprintf(" of %s", SqlRelationName(plan->driving)),
 							appended ? (patterns.rows == NIL ? "added" : "added or recomputed") :
-							!algebraic ? "recomputed" :
+							apply.gone ? "deleted" : !algebraic ? "recomputed" :
 							apply.counted != NULL ? "updated in place" : "added to",
 							format_count(ndelta), ndelta == 1 ? "" : "s",
 							changed != NIL ? " of " : "", changed != NIL ? changed_names(changed) : "",
