@@ -142,7 +142,7 @@ extern bool ChangesMaintainWeighAdded(ModelDef *model, int64 ndelta, int64 nolds
 extern bool ChangesMaintainWeighEarly(ModelDef *model, MaintainPlan *plan, int64 n, int64 olds,
 									  double input_rows, double table_rows, double driving_rows,
 									  MaintainCost *cost);
-extern bool ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key,
+extern bool ChangesMaintainWeigh(ModelDef *model, int64 nkeys, int64 added, double rows_per_key,
 								 double table_rows, MaintainCost *cost);
 extern char *ChangesFormatMs(double ms);
 

@@ -530,7 +530,7 @@ ChangesMaintainWeighEarly(ModelDef *model, MaintainPlan *plan, int64 n, int64 ol
 	if (plan->subtract)
 		cheaper = ChangesMaintainWeighAdded(model, n, olds, 0, input_rows, table_rows, cost);
 	if (cheaper && !plan->grouped && driving_rows >= 0)
-		cheaper = ChangesMaintainWeigh(model, (n + 1) / 2, driving_rows <= 0 ? 1.0 : table_rows / driving_rows,
+		cheaper = ChangesMaintainWeigh(model, (n + 1) / 2, 0, driving_rows <= 0 ? 1.0 : table_rows / driving_rows,
 									   table_rows, cost);
 	return cheaper;
 }
@@ -610,14 +610,16 @@ past_builds(ModelDef *model, double *full_ms, double *ms, double *rows)
  * ChangesMaintainWeigh
  *		Estimate what maintaining model would cost now, against its last
  *		full build: nkeys keys to recompute, rows_per_key rows of the
- *		model each, in a table of table_rows rows.  Fills *cost; returns
+ *		model each, in a table of table_rows rows; added of those keys
+ *		only have their rows added (the appended path: none deleted).
+ *		Fills *cost; returns
  *		true when the estimate is no more than the full build's duration,
  *		or when there is nothing to weigh (cost->weighed false: no full
  *		build in the ledger, or one too short to weigh, and the ratio
  *		guards decide).
  *
- * The rows written W = 2 * nkeys * rows_per_key (each key's rows out, its
- * new rows in).  The estimate is fixed + rate * W.  From the model's
+ * The rows written W = (2 * (nkeys - added) + added) * rows_per_key (each
+ * key's rows out, its new rows in; an added key's only in).  The estimate is fixed + rate * W.  From the model's
  * past incremental builds (ms_i, W_i): fixed is the shortest of them (a
  * build's cost that does not grow with its rows: the delta read, the
  * keys, the statements), rate what the others took beyond it per row
@@ -628,13 +630,13 @@ past_builds(ModelDef *model, double *full_ms, double *ms, double *rows)
  * times the full build's cost per row.
  */
 bool
-ChangesMaintainWeigh(ModelDef *model, int64 nkeys, double rows_per_key, double table_rows,
+ChangesMaintainWeigh(ModelDef *model, int64 nkeys, int64 added, double rows_per_key, double table_rows,
 					 MaintainCost *cost)
 {
 	double		ms[MAINTAIN_PAST_BUILDS];
 	double		rows[MAINTAIN_PAST_BUILDS];
 	int			n = past_builds(model, &cost->full_ms, ms, rows);
-	double		written = 2.0 * (double) nkeys * Max(rows_per_key, 1.0);
+	double		written = (2.0 * (double) (nkeys - added) + (double) added) * Max(rows_per_key, 1.0);
 	double		fixed = 0;
 	double		rate = -1;
 

@@ -860,7 +860,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		cheaper = algebraic ?
 			ChangesMaintainWeighAdded(model, ndelta, ((ChangedTable *) linitial(changed))->olds, nkeys,
 									  input_rows(plan), table_rows, &cost) :
-			ChangesMaintainWeigh(model, nkeys, rows_per_key, table_rows, &cost);
+			ChangesMaintainWeigh(model, nkeys, appended ? driving->rows : 0, rows_per_key, table_rows, &cost);
 		if (!cheaper && (spent_note = ChangesMaintainSpent(&cost, started)) != NULL)
 			cheaper = true;
 		if (forced)
