@@ -319,6 +319,36 @@ UPDATE me.df SET id = 1001 WHERE id = 1 AND c = 2;
 COMMIT;
 SELECT model, status, mhelp.mask(message) AS message FROM medallion_run('me_def');
 SELECT mhelp.diff('me_def') AS differing;
+-- a partition attached with its own deferrable key, under the parent's
+-- immediate one, repeats its keys as well; and a unique index of another
+-- collation than its column's is no key of the column's equality (a
+-- second review found both: the table unlike its query inside the
+-- deferring transaction; the 'A' row's output gone with the 'a' row's)
+CREATE TABLE me.pp (id int NOT NULL, c int NOT NULL, PRIMARY KEY (id)) PARTITION BY RANGE (id);
+CREATE TABLE me.pp1 (id int NOT NULL, c int NOT NULL, CONSTRAINT pp1_pk PRIMARY KEY (id) DEFERRABLE);
+ALTER TABLE me.pp ATTACH PARTITION me.pp1 FOR VALUES FROM (0) TO (10000);
+INSERT INTO me.pp SELECT i, i % 10 + 1 FROM generate_series(1, 100) i;
+SELECT medallion_create_model('me_dpp', 'SELECT p.id, p.c, cu.name FROM me.pp p JOIN me.cu ON cu.c = p.c',
+  layer => 'silver');
+SELECT count(*) FROM medallion_run('me_dpp');
+BEGIN;
+SET CONSTRAINTS ALL DEFERRED;
+INSERT INTO me.pp VALUES (1, 5);
+UPDATE me.cu SET name = 'renamed a third time' WHERE c = 2;
+SELECT model, status, mhelp.mask(message) AS message FROM medallion_run('me_dpp');
+SELECT mhelp.diff('me_dpp') AS differing;
+UPDATE me.pp SET id = 1001 WHERE id = 1 AND c = 2;
+COMMIT;
+CREATE COLLATION me.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE me.ck (code text COLLATE me.ci NOT NULL, c int NOT NULL);
+CREATE UNIQUE INDEX ON me.ck (code COLLATE "C");
+INSERT INTO me.ck SELECT 'k' || i, i % 10 + 1 FROM generate_series(1, 100) i;
+INSERT INTO me.ck VALUES ('A', 1), ('a', 2);
+SELECT medallion_create_model('me_ck', 'SELECT k.code, k.c, cu.name FROM me.ck k JOIN me.cu ON cu.c = k.c',
+  layer => 'silver');
+SELECT model, maintain FROM medallion_plan('me_ck');
+SELECT medallion_drop_model('me_ck');
+SELECT medallion_drop_model('me_dpp');
 SELECT medallion_drop_model('me_def');
 SELECT medallion_drop_model('me_inh');
 DROP SCHEMA me CASCADE;

@@ -67,12 +67,14 @@
 #include "access/table.h"
 #include "miscadmin.h"
 #include "catalog/indexing.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
+#include "commands/defrem.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
@@ -368,6 +370,50 @@ check_join_tree(Query *query, Node *node, JoinShape *shape)
 }
 
 /*
+ * Does column k of the index (its pg_index row tup) compare as column att
+ * does: the type's default btree operator class and att's collation?
+ */
+static bool
+index_column_equality(HeapTuple tup, int k, Form_pg_attribute att)
+{
+	bool		isnull;
+	oidvector  *classes = (oidvector *) DatumGetPointer(SysCacheGetAttr(INDEXRELID, tup,
+																	   Anum_pg_index_indclass, &isnull));
+	oidvector  *collations;
+
+	if (isnull || classes->values[k] != GetDefaultOpClass(att->atttypid, BTREE_AM_OID))
+		return false;
+	collations = (oidvector *) DatumGetPointer(SysCacheGetAttr(INDEXRELID, tup,
+															   Anum_pg_index_indcollation, &isnull));
+	return !isnull && collations->values[k] == att->attcollation;
+}
+
+/*
+ * Is every index below the partitioned index indexid (its partitions')
+ * checked at once?  A partition attached with its own deferrable key
+ * keeps it under the parent's immediate one.
+ */
+static bool
+partitions_immediate(Oid indexid)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(indexid, NoLock, NULL))
+	{
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
+		bool		immediate;
+
+		if (!HeapTupleIsValid(tup))
+			return false;
+		immediate = ((Form_pg_index) GETSTRUCT(tup))->indimmediate;
+		ReleaseSysCache(tup);
+		if (!immediate)
+			return false;
+	}
+	return true;
+}
+
+/*
  * driving_key
  *		The first unique index of relid (the primary key first) whose
  *		columns are NOT NULL, with no expression nor predicate, each an
@@ -405,8 +451,15 @@ driving_key(Query *query, Index rtindex, Oid relid, List *tlist, MaintainPlan *p
 			ListCell   *lt;
 			bool		output = false;
 
+			/*
+			 * unique by the column's own equality: the type's default btree
+			 * class and the column's collation (an index on code COLLATE "C"
+			 * holds 'A' and 'a' apart, which a case-insensitive column's =
+			 * matches)
+			 */
 			if (attnum <= 0 || !TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attnotnull ||
-				!builtin_equality(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid))
+				!builtin_equality(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid) ||
+				!index_column_equality(tup, k, TupleDescAttr(RelationGetDescr(rel), attnum - 1)))
 			{
 				usable = false;
 				break;
@@ -429,7 +482,8 @@ driving_key(Query *query, Index rtindex, Oid relid, List *tlist, MaintainPlan *p
 		}
 		if (usable)
 			plan->driving_unique = index->indimmediate &&
-				(rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE || !rel->rd_rel->relhassubclass);
+				(rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ?
+				 partitions_immediate(lfirst_oid(lc)) : !rel->rd_rel->relhassubclass);
 		ReleaseSysCache(tup);
 		if (usable)
 		{
