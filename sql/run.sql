@@ -339,6 +339,14 @@ SET medallion.ledger_retention = '-1 day';
 RESET medallion.ledger_retention;
 SHOW medallion.ledger_retention;
 
+-- a transaction that ran models cannot be prepared: until it ends, the
+-- snapshot it holds keeps the trims of the logs from deleting what its
+-- builds did not see (a prepared transaction holds none)
+BEGIN;
+SELECT model, status FROM medallion_run('run_customers', full_refresh => true);
+PREPARE TRANSACTION 'run_prepared';
+SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid = 'run_prepared';
+
 DROP VIEW runsrc.bi_report;
 SELECT * FROM medallion_drop_model('run_customers', cascade => true);
 SELECT * FROM medallion_drop_model('run_orders', cascade => true);

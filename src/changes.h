@@ -101,6 +101,7 @@ extern void ChangesUncaptureModelTable(Oid relid);
 extern void ChangesTrimDeltas(List *built, bool truncate);
 extern bool ChangesLogsOrphaned(void);
 extern bool ChangesLogsIdle(void);
+extern void ChangesHoldHorizon(void);
 
 /* changes_state.c */
 extern char *ChangesMaintainTablesState(MaintainPlan *plan, List *redirect_from, List *redirect_to);

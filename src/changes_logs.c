@@ -19,16 +19,23 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "access/transam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "postmaster/bgworker.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/xid8.h"
 
 #include "analyze.h"
 #include "bind.h"
@@ -125,30 +132,54 @@ ChangesCaptureReaders(ModelDef *model)
  * forget_captures
  *		Forget the capture states the last builds of models (names) stored:
  *		out of the maintained class now (a view they read made a
- *		security_barrier, row-level security enabled ...), they hold back
- *		no log's trimming, so their next maintained build, back in the
- *		class, must not start from what was trimmed; it rebuilds whole.
- *		As the extension owner; a model whose state a run is writing now is
- *		left to that run (it builds the model whole, or in the class).
+ *		security_barrier, row-level security enabled, a function made
+ *		STABLE ...), they hold back no log's trimming, so their next
+ *		maintained build, back in the class, must not start from what was
+ *		trimmed; it rebuilds whole.  As the extension owner.  A model a run
+ *		is building now (its run lock held) may have read its state as in
+ *		the class, before the change: its build reads the rows that state
+ *		has not seen, and stores a state that may not see rows a trim would
+ *		delete now.  Its state is left, and false returned: nothing may be
+ *		trimmed until that run is over.  The run locks taken are held to
+ *		the end of the transaction: a run of those models waits for the
+ *		trim, and then finds no state to start from.
  */
-static void
+static bool
 forget_captures(List *models)
 {
-	CatalogSession session;
 	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		values[1];
+	List	   *stored;
+	List	   *free = NIL;
+	bool		settled = true;
+	ListCell   *lc;
 
 	if (models == NIL)
-		return;
+		return true;
 	values[0] = ListToTextArray(models);
-	CatalogEnter(&session);
-	if (SPI_execute_with_args("UPDATE medallion.build_state b SET deltas = NULL "
-							  "WHERE b.model IN (SELECT s.model FROM medallion.build_state s "
-							  "WHERE s.model OPERATOR(pg_catalog.=) ANY ($1) AND s.deltas IS NOT NULL "
-							  "FOR UPDATE SKIP LOCKED)",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not forget the capture states of models out of the maintained class");
-	CatalogLeave(&session);
+	stored = CatalogReadRows("SELECT model FROM medallion.build_state "
+							 "WHERE model OPERATOR(pg_catalog.=) ANY ($1) AND deltas IS NOT NULL",
+							 1, argtypes, values, "reading the build state", CatalogRowText, NULL);
+	foreach(lc, stored)
+	{
+		if (CatalogLockModel(lfirst(lc), false))
+			free = lappend(free, lfirst(lc));
+		else
+			settled = false;
+	}
+	/* a state row another transaction writes (a definition) is left to the next trim */
+	if (free != NIL)
+	{
+		values[0] = ListToTextArray(free);
+		if (CatalogExecute("UPDATE medallion.build_state b SET deltas = NULL "
+						   "WHERE b.model IN (SELECT s.model FROM medallion.build_state s "
+						   "WHERE s.model OPERATOR(pg_catalog.=) ANY ($1) AND s.deltas IS NOT NULL "
+						   "FOR UPDATE SKIP LOCKED)",
+						   1, argtypes, values, NULL, SPI_OK_UPDATE,
+						   "forget the capture states of models out of the maintained class") < list_length(free))
+			settled = false;
+	}
+	return settled;
 }
 
 /*
@@ -156,10 +187,11 @@ forget_captures(List *models)
  *		The tables whose deltas some maintained model reads (OIDs), with,
  *		in *models, each one's model names (a List of char * per table).
  *		The models out of the maintained class now forget their capture
- *		states (forget_captures).
+ *		states (forget_captures); *settled is false when one of them is
+ *		being run: no log may be trimmed or dropped now.
  */
 static List *
-needed_logs(List **models)
+needed_logs(List **models, bool *settled)
 {
 	List	   *relids = NIL;
 	List	   *outside = NIL;
@@ -198,7 +230,7 @@ needed_logs(List **models)
 			list_nth_cell(*models, i)->ptr_value = lappend(list_nth(*models, i), model->name);
 		}
 	}
-	forget_captures(outside);
+	*settled = forget_captures(outside);
 	return relids;
 }
 
@@ -253,10 +285,14 @@ ChangesDropUnneededDeltas(void)
 {
 	List	   *models;
 	List	   *logs = existing_logs();
+	List	   *needed;
+	bool		settled;
 
 	if (logs == NIL)
 		return;					/* nothing to drop: the models are not read */
-	drop_unneeded(logs, needed_logs(&models));
+	needed = needed_logs(&models, &settled);
+	if (settled)
+		drop_unneeded(logs, needed);
 }
 
 /*
@@ -343,15 +379,140 @@ ChangesUncaptureModelTable(Oid relid)
 }
 
 /*
+ * running_horizon
+ *		The oldest transaction that a snapshot a run may store could miss,
+ *		or that is still running (its rows no build has seen), as xid8: the
+ *		xmin of a snapshot taken now (the oldest transaction running, in
+ *		any database, prepared ones too), and of every snapshot a session
+ *		or background worker of this database holds.  A run holds one from
+ *		before its first build to its end (ChangesHoldHorizon), so each
+ *		build snapshot it will store sees every older transaction, though
+ *		that state is not yet committed for the trim to read.  A snapshot
+ *		taken later has an xmin no older than the first, so a run that
+ *		starts while the backends are read is not missed.  Medallion's own
+ *		ledger writers and delta trimmers, and the processes that run no
+ *		SQL of a run (autovacuum, WAL senders), store no build snapshot:
+ *		theirs hold nothing back.
+ */
+static Datum
+running_horizon(void)
+{
+	TransactionId xid = GetLatestSnapshot()->xmin;
+	FullTransactionId next = ReadNextFullTransactionId();
+	uint32		epoch = EpochFromFullTransactionId(next);
+
+	pgstat_clear_backend_activity_snapshot();
+	for (int i = 1; i <= pgstat_fetch_stat_numbackends(); i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *status = &local->backendStatus;
+
+		if (!TransactionIdIsNormal(local->backend_xmin) || status->st_databaseid != MyDatabaseId ||
+			!TransactionIdPrecedes(local->backend_xmin, xid))
+			continue;
+		if (status->st_backendType == B_BG_WORKER)
+		{
+			const char *type = GetBackgroundWorkerTypeByPid(status->st_procpid);
+
+			if (type != NULL && (strcmp(type, MEDALLION_LEDGER_WORKER) == 0 ||
+								 strcmp(type, MEDALLION_TRIM_WORKER) == 0))
+				continue;
+		}
+		else if (status->st_backendType != B_BACKEND)
+			continue;
+		xid = local->backend_xmin;
+	}
+	pgstat_clear_backend_activity_snapshot();
+
+	/* within 2^31 of the next: of its epoch, or of the one before */
+	if (xid > XidFromFullTransactionId(next))
+		epoch--;
+	return FullTransactionIdGetDatum(FullTransactionIdFromEpochAndXid(epoch, xid));
+}
+
+/*
+ * The snapshot a run holds from before its first build to the end of its
+ * transaction (ChangesHoldHorizon), on the transaction's resource owner:
+ * the callback that lets it go runs at every end of a transaction that
+ * has one.
+ */
+static Snapshot held_horizon = NULL;
+
+static void
+horizon_xact_callback(XactEvent event, void *arg)
+{
+	bool		held = held_horizon != NULL;
+
+	/*
+	 * Prepared, the transaction would hold no snapshot, and the states its
+	 * builds stored would stay out of every trim's sight until it ends.
+	 */
+	if (event == XACT_EVENT_PRE_PREPARE && held)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("cannot prepare a transaction that ran models"),
+				 errdetail("The change and delta logs keep what its builds did not see only while it holds a snapshot, which a prepared transaction does not."),
+				 errhint("Commit it.")));
+	/* after the commit has ended the transaction for others, or at its abort */
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		if (held)
+			UnregisterSnapshotFromOwner(held_horizon, TopTransactionResourceOwner);
+		held_horizon = NULL;
+	}
+}
+
+/*
+ * ChangesHoldHorizon
+ *		Hold a snapshot to the end of this transaction, from before the
+ *		run's first build: every snapshot a build takes later sees at least
+ *		what it sees, so this backend's xmin keeps the trims of the change
+ *		log, the captured lows and the delta logs (running_horizon) from
+ *		deleting the rows of a transaction those builds do not see, until
+ *		the states they store are committed for the trims to read.  Without
+ *		it, a model's first build, or a build whose state a trim did not
+ *		count, stored a snapshot missing a writer whose rows were gone: the
+ *		model was then reported up to date, or maintained, without them.
+ *		A transaction that holds it cannot be prepared.
+ */
+void
+ChangesHoldHorizon(void)
+{
+	static bool callback_registered = false;
+
+	if (held_horizon != NULL)
+		return;
+	if (!callback_registered)
+	{
+		RegisterXactCallback(horizon_xact_callback, NULL);
+		callback_registered = true;
+	}
+	held_horizon = RegisterSnapshotOnOwner(GetLatestSnapshot(), TopTransactionResourceOwner);
+}
+
+PG_FUNCTION_INFO_V1(medallion_snapshot_horizon);
+
+/*
+ * medallion.snapshot_horizon() is running_horizon, for the trims written
+ * in SQL (trim_changes, trim_lows).  Internal.
+ */
+Datum
+medallion_snapshot_horizon(PG_FUNCTION_ARGS)
+{
+	return running_horizon();
+}
+
+/*
  * The oldest transaction whose log rows a build may still read: the
  * oldest xmin of the stored snapshots of the log's readers (names, $1),
- * of staged deploys and of the snapshot now (a transaction still running
- * writes rows no build has seen).  Every log row of an older transaction
- * is seen by every build to come.
+ * of staged deploys and of every snapshot still held ($2,
+ * running_horizon).  Every log row of an older transaction is seen by
+ * every build to come.
  */
 #define TRIM_HORIZON_SQL \
 	"(SELECT pg_catalog.min(x) FROM (" \
-	"SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) AS x " \
+	"SELECT $2 AS x " \
 	"UNION ALL SELECT pg_catalog.pg_snapshot_xmin(b.snapshot) FROM medallion.build_state b " \
 	"WHERE b.model = ANY ($1) AND b.deltas IS NOT NULL " \
 	"UNION ALL SELECT s.snapshot_xmin FROM medallion.stages s WHERE s.state = 'staged') m)"
@@ -424,10 +585,9 @@ ChangesLogsIdle(void)
  *		the rows it held.  False when the log must be trimmed row by row.
  */
 static bool
-truncate_log(Oid relid, Oid log, Datum readers)
+truncate_log(Oid relid, Oid log, Datum *values)
 {
-	Oid			argtypes[1] = {TEXTARRAYOID};
-	Datum		values[1] = {readers};
+	Oid			argtypes[2] = {TEXTARRAYOID, XID8OID};
 	char	   *name = psprintf("%s.%s", quote_identifier(MEDALLION_DELTA_SCHEMA),
 								quote_identifier(get_rel_name(log)));
 	bool		isnull;
@@ -437,7 +597,7 @@ truncate_log(Oid relid, Oid log, Datum readers)
 		return false;
 	if (SPI_execute_with_args(psprintf("SELECT NOT EXISTS (SELECT FROM %s l WHERE l." DELTA_XID_COLUMN
 									   " OPERATOR(pg_catalog.>=) " TRIM_HORIZON_SQL ")", name),
-							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+							  2, argtypes, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the delta log of %s", SqlRelationName(relid));
 	all = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (all)
@@ -559,17 +719,23 @@ ChangesTrimDeltas(List *built, bool truncate)
 	List	   *logs = existing_logs();
 	ListCell   *lc;
 	CatalogSession session;
+	bool		settled;
+	Oid			argtypes[2] = {TEXTARRAYOID, XID8OID};
+	Datum		values[2];
 
 	/* no log, nothing to trim: the models of a pipeline without any are not read */
 	if (logs == NIL)
 		return;
-	needed = needed_logs(&models);
+	needed = needed_logs(&models, &settled);
 	if (truncate)
 	{
 		CatalogEnter(&session);
 		drop_stale_triggers();
 		CatalogLeave(&session);
 	}
+	if (!settled)
+		return;					/* a model just out of the class is being run */
+	values[1] = running_horizon();
 	/* a log whose table is gone, or that nobody needs */
 	foreach(lc, logs)
 	{
@@ -584,8 +750,6 @@ ChangesTrimDeltas(List *built, bool truncate)
 	{
 		Oid			relid = lfirst_oid(lc);
 		Oid			log = ChangesDeltaLog(relid);
-		Oid			argtypes[1] = {TEXTARRAYOID};
-		Datum		values[1];
 		int			ret;
 		List	   *readers = list_nth(models, foreach_current_index(lc));
 		bool		moved = false;
@@ -604,7 +768,7 @@ ChangesTrimDeltas(List *built, bool truncate)
 		if (!moved)
 			continue;
 		values[0] = ListToTextArray(readers);
-		if (truncate && truncate_log(relid, log, values[0]))
+		if (truncate && truncate_log(relid, log, values))
 			continue;
 		/* the trimmer waits for nobody: DDL on the log would wait for it */
 		if (truncate && !ConditionalLockRelationOid(log, RowExclusiveLock))
@@ -612,7 +776,7 @@ ChangesTrimDeltas(List *built, bool truncate)
 		ret = SPI_execute_with_args(psprintf("DELETE FROM %s.%s l WHERE l." DELTA_XID_COLUMN
 											 " OPERATOR(pg_catalog.<) " TRIM_HORIZON_SQL,
 											 quote_identifier(MEDALLION_DELTA_SCHEMA), quote_identifier(get_rel_name(log))),
-									1, argtypes, values, NULL, false, 0);
+									2, argtypes, values, NULL, false, 0);
 		if (ret != SPI_OK_DELETE)
 			elog(ERROR, "could not trim the delta log of %s: %s", SqlRelationName(relid),
 				 SPI_result_code_string(ret));

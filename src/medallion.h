@@ -33,6 +33,13 @@
 #define MEDALLION_LOCK_RUN			5	/* (key, run id): a run in progress */
 
 /*
+ * The types of medallion's own background workers that build nothing: a
+ * trim of the logs does not wait for their snapshots (changes_logs.c).
+ */
+#define MEDALLION_LEDGER_WORKER		"medallion ledger writer"
+#define MEDALLION_TRIM_WORKER		"medallion delta trimmer"
+
+/*
  * Triggers medallion puts on tracked tables (src/changes.c): the change
  * log's statement and row triggers, and the row capture of an incremental
  * model's watermark column (insert and update statement triggers with

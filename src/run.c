@@ -910,14 +910,19 @@ run_and_report(FunctionCallInfo fcinfo, Run *run)
 	/* the ledger records the start once the run builds for long enough (LedgerStart) */
 	/*
 	 * Every run, forced ones too, records its builds' state (and a forced
-	 * pipeline's models keep the logs growing): each run trims them (one
+	 * pipeline's models keep the logs growing): it holds a snapshot to its
+	 * end, so that no trim deletes what its builds do not see before their
+	 * states are committed (ChangesHoldHorizon); each run trims them (one
 	 * count of at most 10,001 rows per log when there is little to trim;
 	 * the delta logs of maintained models are trimmed once the run has
 	 * built, trim_deltas).  Before ALTER EXTENSION UPDATE to 0.2.0 there
 	 * are no logs.
 	 */
 	if (run->tracking)
+	{
+		ChangesHoldHorizon();
 		ChangesTrim();
+	}
 
 	forget_dropped_relations(run);
 

@@ -251,7 +251,7 @@ void
 medallion_ledger_main(Datum arg)
 {
 	dsm_segment *seg;
-	LedgerShared *shared = WorkerAttach(arg, &seg, "medallion ledger writer");
+	LedgerShared *shared = WorkerAttach(arg, &seg, MEDALLION_LEDGER_WORKER);
 
 	/* mapped here: the segment now lives as long as this worker needs it */
 	if (shared->start)
@@ -327,7 +327,7 @@ write_entry(const char *entry, bool start)
 		dsm_pin_mapping(seg);
 	}
 
-	if (!WorkerRegister("medallion_ledger_main", "medallion ledger writer", "medallion ledger writer",
+	if (!WorkerRegister("medallion_ledger_main", MEDALLION_LEDGER_WORKER, MEDALLION_LEDGER_WORKER,
 					  seg, &handle))
 	{
 		ereport(WARNING,

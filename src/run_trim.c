@@ -36,7 +36,7 @@
 #include "run.h"
 #include "run_workers.h"
 
-#define TRIM_WORKER_NAME "medallion delta trimmer"
+#define TRIM_WORKER_NAME MEDALLION_TRIM_WORKER
 
 /* What a trimmer is given: whom to wait for, and the models built. */
 typedef struct TrimShared

@@ -171,6 +171,19 @@ COMMENT ON FUNCTION medallion.build_record(text, bigint, pg_snapshot, jsonb, boo
 	'Store what a model''s build read with (medallion.build_state): the snapshot its first read ran under, the run''s own transaction counted as not seen. Called while the catalog is 0.2.0''s (the library updated, ALTER EXTENSION UPDATE not yet run); on the 0.3.0 catalog the row is written by one kept statement (ChangesRecord)';
 
 /*
+ * snapshot_horizon: the oldest transaction a snapshot held now may not see
+ * (VACUUM's horizon; src/changes_logs.c).  A run holds one from before its
+ * first build to its end, so the trims keep every row its builds did not
+ * see until the states they store are committed.
+ */
+CREATE OR REPLACE FUNCTION medallion.snapshot_horizon()
+RETURNS pg_catalog.xid8
+AS 'MODULE_PATHNAME', 'medallion_snapshot_horizon'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION medallion.snapshot_horizon() IS
+	'The oldest transaction some snapshot held now may not see, or still running (VACUUM''s horizon): the trims of the change, lows and delta logs keep the rows of it and newer ones; internal';
+
+/*
  * Drop what no stored snapshot needs from the change log, when it holds
  * more than min_rows.  First, a built table model whose inputs changed
  * since its build (a logged change its snapshot does not see) has that
@@ -178,7 +191,9 @@ COMMENT ON FUNCTION medallion.build_record(text, bigint, pg_snapshot, jsonb, boo
  * holds then, and its snapshot no longer holds rows back (a model that is
  * never run again would otherwise keep every row).  Then the rows of a
  * table written by transactions every remaining build reading it has seen
- * go, and the rows of tables no such build reads.  View and ephemeral
+ * go, and the rows of tables no such build reads, but never a row of a
+ * transaction that a snapshot held now may not see (snapshot_horizon): a
+ * build in progress may store that snapshot.  View and ephemeral
  * models are never checked against the log: they keep nothing.  Returns
  * the rows deleted.
  */
@@ -189,6 +204,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	trimmed bigint;
+	/* a build in progress may store a snapshot that does not see a newer one */
+	horizon pg_catalog.xid8 := medallion.snapshot_horizon();
 BEGIN
 	/* each change-aware run calls it: counting stops at min_rows */
 	IF (SELECT count(*) FROM (SELECT FROM medallion.changes LIMIT min_rows + 1) c) <= min_rows THEN
@@ -219,7 +236,8 @@ BEGIN
 		 GROUP BY t.relid
 	), gone AS (
 		DELETE FROM medallion.changes c
-		 WHERE NOT EXISTS (SELECT FROM needed n WHERE n.relid = c.relid AND c.xid >= n.xmin)
+		 WHERE c.xid < horizon
+		   AND NOT EXISTS (SELECT FROM needed n WHERE n.relid = c.relid AND c.xid >= n.xmin)
 		   /* a staged deploy's builds are checked again when it is promoted */
 		   AND NOT EXISTS (SELECT FROM medallion.stages s WHERE s.state = 'staged' AND c.xid >= s.snapshot_xmin)
 		RETURNING 1)
@@ -232,7 +250,8 @@ COMMENT ON FUNCTION medallion.trim_changes(bigint) IS
 
 /*
  * trim_lows: the captured lows no incremental model needs any more (seen
- * by every stored snapshot); a model whose stored snapshot still needs
+ * by every stored snapshot, and by every snapshot held now: a build in
+ * progress may store one, snapshot_horizon); a model whose stored snapshot still needs
  * more than ten times min_rows of them reads all its rows again at its
  * next build instead, so that the table stays bounded.
  */
@@ -243,6 +262,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	trimmed bigint;
+	/* a build in progress may store a snapshot that does not see a newer one */
+	horizon pg_catalog.xid8 := medallion.snapshot_horizon();
 BEGIN
 	IF (SELECT count(*) FROM (SELECT FROM medallion.written_lows LIMIT min_rows + 1) w) <= min_rows THEN
 		RETURN 0;
@@ -262,7 +283,8 @@ BEGIN
 						  FOR UPDATE SKIP LOCKED);
 	WITH gone AS (
 		DELETE FROM medallion.written_lows w
-		 WHERE NOT EXISTS (SELECT FROM medallion.model_state s
+		 WHERE w.xid < horizon
+		   AND NOT EXISTS (SELECT FROM medallion.model_state s
 							WHERE s.capture IS NOT NULL
 							  AND NOT pg_visible_in_snapshot(w.xid, s.snapshot))
 		RETURNING 1)

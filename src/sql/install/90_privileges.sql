@@ -17,6 +17,7 @@ BEGIN
 										'build_record', 'trim_changes', 'track_partitions',
 										'private_copies_follow', 'follow_grants', 'try_run_lock',
 										'track_rows', 'trim_lows', 'track_deltas', 'capture_deltas', 'delta_sql', 'delta_state',
+										'snapshot_horizon',
 										'stage_discard', 'stage_follow') AS internal
 			   FROM pg_catalog.pg_proc p
 			   JOIN pg_catalog.pg_depend d
