@@ -346,6 +346,14 @@ BEGIN;
 SELECT model, status FROM medallion_run('run_customers', full_refresh => true);
 PREPARE TRANSACTION 'run_prepared';
 SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid = 'run_prepared';
+-- (a run rolled back to a savepoint leaves nothing to keep)
+BEGIN;
+SAVEPOINT before_run;
+SELECT model, status FROM medallion_run('run_customers', full_refresh => true);
+ROLLBACK TO before_run;
+PREPARE TRANSACTION 'run_rolled_back';
+SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid = 'run_rolled_back';
+ROLLBACK PREPARED 'run_rolled_back';
 
 DROP VIEW runsrc.bi_report;
 SELECT * FROM medallion_drop_model('run_customers', cascade => true);

@@ -922,7 +922,10 @@ ChangesRecord(ModelDef *model, int64 run_id, ChangeCheck *check, bool changed)
 /*
  * ChangesTrim
  *		Drop what no stored build snapshot needs from the change log, unless
- *		another run is doing it.
+ *		another run is doing it.  Not under a transaction snapshot: the
+ *		states it would read are those of when the transaction began, and a
+ *		run that committed one since no longer holds its snapshot back
+ *		(medallion.snapshot_horizon); a run in read committed trims.
  */
 void
 ChangesTrim(void)
@@ -930,7 +933,7 @@ ChangesTrim(void)
 	CatalogSession session;
 	int			ret;
 
-	if (!CatalogLockTrim(false, false))
+	if (IsolationUsesXactSnapshot() || !CatalogLockTrim(false, false))
 		return;					/* another run trims */
 	CatalogEnter(&session);
 	ret = CatalogQuery("SELECT medallion.trim_changes()", 0, NULL, NULL, NULL, 0);

@@ -114,6 +114,7 @@ extern bool ChangesReferenceUnchanged(ModelDef *model, const char *to_model);
 extern List *ChangesMaintainedNames(List *names);
 extern const char *ChangesEnsureKeyIndex(ModelDef *model, Oid published, List *key_names,
 										double table_rows);
+extern bool ChangesMaintainStateKept(ModelDef *model, const char *snapshot);
 extern bool ChangesMaintainStoredState(ModelDef *model, char **snapshot, char **deltas, bool *reread,
 									   bool *tested, bool *unseen);
 

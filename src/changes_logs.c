@@ -135,51 +135,33 @@ ChangesCaptureReaders(ModelDef *model)
  *		security_barrier, row-level security enabled, a function made
  *		STABLE ...), they hold back no log's trimming, so their next
  *		maintained build, back in the class, must not start from what was
- *		trimmed; it rebuilds whole.  As the extension owner.  A model a run
- *		is building now (its run lock held) may have read its state as in
- *		the class, before the change: its build reads the rows that state
- *		has not seen, and stores a state that may not see rows a trim would
- *		delete now.  Its state is left, and false returned: nothing may be
- *		trimmed until that run is over.  The run locks taken are held to
- *		the end of the transaction: a run of those models waits for the
- *		trim, and then finds no state to start from.
+ *		trimmed; it rebuilds whole.  As the extension owner; a model whose
+ *		state a run is writing now is left to that run.  A run building
+ *		such a model from a state it read before the change (the function
+ *		made STABLE takes no lock the run holds) still reads what that
+ *		state has not seen: under the snapshot it pinned, from before the
+ *		trim, when it finds its state unchanged after pinning it
+ *		(ChangesMaintainStateKept); and what it does not see is kept for
+ *		its next build (running_horizon).
  */
-static bool
+static void
 forget_captures(List *models)
 {
+	CatalogSession session;
 	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		values[1];
-	List	   *stored;
-	List	   *free = NIL;
-	bool		settled = true;
-	ListCell   *lc;
 
 	if (models == NIL)
-		return true;
+		return;
 	values[0] = ListToTextArray(models);
-	stored = CatalogReadRows("SELECT model FROM medallion.build_state "
-							 "WHERE model OPERATOR(pg_catalog.=) ANY ($1) AND deltas IS NOT NULL",
-							 1, argtypes, values, "reading the build state", CatalogRowText, NULL);
-	foreach(lc, stored)
-	{
-		if (CatalogLockModel(lfirst(lc), false))
-			free = lappend(free, lfirst(lc));
-		else
-			settled = false;
-	}
-	/* a state row another transaction writes (a definition) is left to the next trim */
-	if (free != NIL)
-	{
-		values[0] = ListToTextArray(free);
-		if (CatalogExecute("UPDATE medallion.build_state b SET deltas = NULL "
-						   "WHERE b.model IN (SELECT s.model FROM medallion.build_state s "
-						   "WHERE s.model OPERATOR(pg_catalog.=) ANY ($1) AND s.deltas IS NOT NULL "
-						   "FOR UPDATE SKIP LOCKED)",
-						   1, argtypes, values, NULL, SPI_OK_UPDATE,
-						   "forget the capture states of models out of the maintained class") < list_length(free))
-			settled = false;
-	}
-	return settled;
+	CatalogEnter(&session);
+	if (SPI_execute_with_args("UPDATE medallion.build_state b SET deltas = NULL "
+							  "WHERE b.model IN (SELECT s.model FROM medallion.build_state s "
+							  "WHERE s.model OPERATOR(pg_catalog.=) ANY ($1) AND s.deltas IS NOT NULL "
+							  "FOR UPDATE SKIP LOCKED)",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not forget the capture states of models out of the maintained class");
+	CatalogLeave(&session);
 }
 
 /*
@@ -187,11 +169,10 @@ forget_captures(List *models)
  *		The tables whose deltas some maintained model reads (OIDs), with,
  *		in *models, each one's model names (a List of char * per table).
  *		The models out of the maintained class now forget their capture
- *		states (forget_captures); *settled is false when one of them is
- *		being run: no log may be trimmed or dropped now.
+ *		states (forget_captures).
  */
 static List *
-needed_logs(List **models, bool *settled)
+needed_logs(List **models)
 {
 	List	   *relids = NIL;
 	List	   *outside = NIL;
@@ -230,7 +211,7 @@ needed_logs(List **models, bool *settled)
 			list_nth_cell(*models, i)->ptr_value = lappend(list_nth(*models, i), model->name);
 		}
 	}
-	*settled = forget_captures(outside);
+	forget_captures(outside);
 	return relids;
 }
 
@@ -285,14 +266,10 @@ ChangesDropUnneededDeltas(void)
 {
 	List	   *models;
 	List	   *logs = existing_logs();
-	List	   *needed;
-	bool		settled;
 
 	if (logs == NIL)
 		return;					/* nothing to drop: the models are not read */
-	needed = needed_logs(&models, &settled);
-	if (settled)
-		drop_unneeded(logs, needed);
+	drop_unneeded(logs, needed_logs(&models));
 }
 
 /*
@@ -389,10 +366,10 @@ ChangesUncaptureModelTable(Oid relid)
  *		build snapshot it will store sees every older transaction, though
  *		that state is not yet committed for the trim to read.  A snapshot
  *		taken later has an xmin no older than the first, so a run that
- *		starts while the backends are read is not missed.  Medallion's own
- *		ledger writers and delta trimmers, and the processes that run no
- *		SQL of a run (autovacuum, WAL senders), store no build snapshot:
- *		theirs hold nothing back.
+ *		starts while the backends are read is not missed.  Every backend
+ *		of the database counts (a replication connection to it runs SQL
+ *		too) but medallion's own ledger writers and delta trimmers, and
+ *		autovacuum's, which store no build snapshot.
  */
 static Datum
 running_horizon(void)
@@ -410,6 +387,8 @@ running_horizon(void)
 		if (!TransactionIdIsNormal(local->backend_xmin) || status->st_databaseid != MyDatabaseId ||
 			!TransactionIdPrecedes(local->backend_xmin, xid))
 			continue;
+		if (status->st_backendType == B_AUTOVAC_WORKER || status->st_backendType == B_AUTOVAC_LAUNCHER)
+			continue;
 		if (status->st_backendType == B_BG_WORKER)
 		{
 			const char *type = GetBackgroundWorkerTypeByPid(status->st_procpid);
@@ -418,8 +397,6 @@ running_horizon(void)
 								 strcmp(type, MEDALLION_TRIM_WORKER) == 0))
 				continue;
 		}
-		else if (status->st_backendType != B_BACKEND)
-			continue;
 		xid = local->backend_xmin;
 	}
 	pgstat_clear_backend_activity_snapshot();
@@ -434,9 +411,26 @@ running_horizon(void)
  * The snapshot a run holds from before its first build to the end of its
  * transaction (ChangesHoldHorizon), on the transaction's resource owner:
  * the callback that lets it go runs at every end of a transaction that
- * has one.
+ * has one.  With the subtransaction it belongs to: rolled back, that
+ * subtransaction takes the run's builds with it, and the snapshot goes.
  */
 static Snapshot held_horizon = NULL;
+static SubTransactionId held_subid = InvalidSubTransactionId;
+
+static void
+horizon_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid,
+						 void *arg)
+{
+	if (held_horizon == NULL || held_subid != mySubid)
+		return;
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+		held_subid = parentSubid;
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		UnregisterSnapshotFromOwner(held_horizon, TopTransactionResourceOwner);
+		held_horizon = NULL;
+	}
+}
 
 static void
 horizon_xact_callback(XactEvent event, void *arg)
@@ -474,7 +468,8 @@ horizon_xact_callback(XactEvent event, void *arg)
  *		it, a model's first build, or a build whose state a trim did not
  *		count, stored a snapshot missing a writer whose rows were gone: the
  *		model was then reported up to date, or maintained, without them.
- *		A transaction that holds it cannot be prepared.
+ *		A transaction that holds it cannot be prepared; a savepoint rolled
+ *		back to before the run lets it go.
  */
 void
 ChangesHoldHorizon(void)
@@ -486,9 +481,11 @@ ChangesHoldHorizon(void)
 	if (!callback_registered)
 	{
 		RegisterXactCallback(horizon_xact_callback, NULL);
+		RegisterSubXactCallback(horizon_subxact_callback, NULL);
 		callback_registered = true;
 	}
 	held_horizon = RegisterSnapshotOnOwner(GetLatestSnapshot(), TopTransactionResourceOwner);
+	held_subid = GetCurrentSubTransactionId();
 }
 
 PG_FUNCTION_INFO_V1(medallion_snapshot_horizon);
@@ -719,23 +716,26 @@ ChangesTrimDeltas(List *built, bool truncate)
 	List	   *logs = existing_logs();
 	ListCell   *lc;
 	CatalogSession session;
-	bool		settled;
 	Oid			argtypes[2] = {TEXTARRAYOID, XID8OID};
 	Datum		values[2];
 
 	/* no log, nothing to trim: the models of a pipeline without any are not read */
 	if (logs == NIL)
 		return;
-	needed = needed_logs(&models, &settled);
+
+	/*
+	 * The horizon first: a model whose first build commits after it (made,
+	 * or back in the class, since) is not among the readers found next,
+	 * but that build's snapshot is newer than the horizon's.
+	 */
+	values[1] = running_horizon();
+	needed = needed_logs(&models);
 	if (truncate)
 	{
 		CatalogEnter(&session);
 		drop_stale_triggers();
 		CatalogLeave(&session);
 	}
-	if (!settled)
-		return;					/* a model just out of the class is being run */
-	values[1] = running_horizon();
 	/* a log whose table is gone, or that nobody needs */
 	foreach(lc, logs)
 	{

@@ -995,7 +995,20 @@ maintain_pinned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, bool 
 	(void) BindPinSnapshot();
 	PG_TRY();
 	{
-		cand = maintain_from_deltas(model, bound, plan, tested, reread, snapshot, now);
+		/*
+		 * A trim that found the model out of the class (a function it calls
+		 * made STABLE meanwhile) may have forgotten the state read before
+		 * the pin, and deleted rows the build would need and its snapshot no
+		 * longer sees; once the state is found kept now, that trim has not
+		 * committed before the pin, and the pinned snapshot still sees them.
+		 */
+		if (!ChangesMaintainStateKept(model, snapshot))
+		{
+			cand = rebuild_whole(model, "a trim forgot the state of capture it started from", true);
+			cand->deltas = now;
+		}
+		else
+			cand = maintain_from_deltas(model, bound, plan, tested, reread, snapshot, now);
 	}
 	PG_FINALLY();
 	{

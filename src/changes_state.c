@@ -305,6 +305,25 @@ read_stored_state(ModelDef *model, Snapshot snap, MemoryContext cxt, char **snap
 }
 
 /*
+ * ChangesMaintainStateKept
+ *		Does model (this version) still have a capture state, stored with
+ *		snapshot, under the latest snapshot?  Read as the extension owner.
+ */
+bool
+ChangesMaintainStateKept(ModelDef *model, const char *snapshot)
+{
+	CatalogSession session;
+	MemoryContext callercxt = CurrentMemoryContext;
+	char	   *s;
+	char	   *d;
+
+	CatalogEnter(&session);
+	(void) read_stored_state(model, GetLatestSnapshot(), callercxt, &s, &d);
+	CatalogLeave(&session);
+	return s != NULL && d != NULL && strcmp(s, snapshot) == 0;
+}
+
+/*
  * ChangesMaintainStoredState
  *		The last build's snapshot and capture state of model, this version,
  *		without its marks: *reread when it ends with DELTAS_REREAD_MARK,

@@ -139,7 +139,8 @@ RunTrimDeltas(Run *run)
 		return;
 	if (trim_after_commit(built))
 		return;
-	if (CatalogLockTrim(true, false)) /* or another run trims */
+	/* or another run trims; not under a transaction snapshot (ChangesTrim) */
+	if (!IsolationUsesXactSnapshot() && CatalogLockTrim(true, false))
 		ChangesTrimDeltas(built, false);
 }
 
