@@ -199,8 +199,7 @@ ChangesAlgebraicSums(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 	while (SqlFindColumn(bound->columns, sign.name) != NULL)
 		sign.name = psprintf("%s_", sign.name);
 	sums.columns = lappend(list_copy(bound->columns), &sign);
-	SqlCreateWorkTable(rows, SqlColumnDefinitions(sums.columns), owner);
-	heap = get_relname_relid(rows, get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+	heap = SqlCreateWorkTable(rows, SqlColumnDefinitions(sums.columns), owner);
 	sums.query = signed_query(plan, table, d);
 	(void) BuildFillHeapBound(heap, &sums, shown, NIL, NIL);
 

@@ -657,8 +657,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 
 		if (why != NULL)
 			break;				/* the backstop above */
-		SqlCreateWorkTable(name, ChangesDeltaCopyColumns(table->relid, table->columns), owner);
-		d = get_relname_relid(name, get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+		d = SqlCreateWorkTable(name, ChangesDeltaCopyColumns(table->relid, table->columns), owner);
 		copies = lappend_oid(copies, d);
 		n = ChangesDeltaCopy(table->relid, d, table->columns, snapshot, owner, &olds, &why);
 		if (n < 0)
@@ -760,8 +759,7 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 			keys.columns = bound->columns;
 		foreach(lc, algebraic ? NIL : plan->keys)
 			keys.columns = lappend(keys.columns, SqlFindColumn(bound->columns, lfirst(lc)));
-		SqlCreateWorkTable(psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns), owner);
-		k = get_relname_relid(psprintf("%s_keys", base), get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+		k = SqlCreateWorkTable(psprintf("%s_keys", base), SqlColumnDefinitions(keys.columns), owner);
 	}
 	if (algebraic)
 	{
@@ -909,9 +907,8 @@ maintain_from_deltas(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, 
 		 */
 		if ((tested && !algebraic) || appended)
 		{
-			SqlCreateWorkTable(psprintf("%s_written", base), SqlColumnDefinitions(bound->columns), owner);
-			apply.written = get_relname_relid(psprintf("%s_written", base),
-											  get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+			apply.written = SqlCreateWorkTable(psprintf("%s_written", base), SqlColumnDefinitions(bound->columns),
+											   owner);
 		}
 		/*
 		 * Only old images of the driving table, which alone changed: every

@@ -257,8 +257,7 @@ ChangesVerifyMaintained(ModelDef *model, AnalyzedModel *bound, Oid table, List *
 	/* the sample: recomputed keys and keys of the table, chosen at random */
 	foreach(lc, keys)
 		keycols = lappend(keycols, SqlFindColumn(bound->columns, lfirst(lc)));
-	SqlCreateWorkTable(work, SqlColumnDefinitions(keycols), ModelOwnerId(model));
-	sampled = get_relname_relid(work, get_namespace_oid(MEDALLION_BUILD_SCHEMA, false));
+	sampled = SqlCreateWorkTable(work, SqlColumnDefinitions(keycols), ModelOwnerId(model));
 	samplename = SqlRelationName(sampled);
 	if (OidIsValid(recomputed))
 		(void) BindExecute(psprintf("INSERT INTO %s (%s) SELECT %s FROM (SELECT DISTINCT %s FROM %s) k "

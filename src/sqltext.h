@@ -32,6 +32,6 @@ extern uint64 SqlRun(const char *sql, int expected);
 extern char *SqlValue(const char *sql, int nparams, Datum *values, const char *nulls);
 extern void SqlJsonField(StringInfo buf, const char *key, const char *value, bool raw);
 extern void SqlCreateOwnedTable(const char *schema, const char *name, const char *columns, Oid owner);
-extern void SqlCreateWorkTable(const char *name, const char *columns, Oid owner);
+extern Oid	SqlCreateWorkTable(const char *name, const char *columns, Oid owner);
 
 #endif							/* MEDALLION_SQLTEXT_H */
