@@ -925,7 +925,8 @@ ChangesRecord(ModelDef *model, int64 run_id, ChangeCheck *check, bool changed)
  *		another run is doing it.  Not under a transaction snapshot: the
  *		states it would read are those of when the transaction began, and a
  *		run that committed one since no longer holds its snapshot back
- *		(medallion.snapshot_horizon); a run in read committed trims.
+ *		(medallion.snapshot_horizon); the run's trimmer, reading committed,
+ *		trims after it (RunTrimDeltas).
  */
 void
 ChangesTrim(void)
@@ -946,6 +947,27 @@ ChangesTrim(void)
 			elog(ERROR, "could not trim medallion.written_lows: %s", SPI_result_code_string(ret));
 	}
 	CatalogLeave(&session);
+}
+
+/*
+ * ChangesTrimDue
+ *		Does the change log, or the captured lows, hold more rows than a
+ *		run trims at (trim_changes, trim_lows)?  A run under a transaction
+ *		snapshot, which trims neither (ChangesTrim), has its trimmer do it.
+ */
+bool
+ChangesTrimDue(void)
+{
+	List	   *rows;
+
+	rows = CatalogReadRows(CatalogHasCapture() ?
+						   "SELECT (SELECT pg_catalog.count(*) FROM (SELECT FROM medallion.changes LIMIT 10001) c) "
+						   "OPERATOR(pg_catalog.>) 10000 OR (SELECT pg_catalog.count(*) FROM "
+						   "(SELECT FROM medallion.written_lows LIMIT 10001) w) OPERATOR(pg_catalog.>) 10000" :
+						   "SELECT (SELECT pg_catalog.count(*) FROM (SELECT FROM medallion.changes LIMIT 10001) c) "
+						   "OPERATOR(pg_catalog.>) 10000",
+						   0, NULL, NULL, "count the change log", CatalogRowText, NULL);
+	return rows != NIL && linitial(rows) != NULL && strcmp(linitial(rows), "t") == 0;
 }
 
 /*

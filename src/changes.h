@@ -101,7 +101,7 @@ extern void ChangesUncaptureModelTable(Oid relid);
 extern void ChangesTrimDeltas(List *built, bool truncate);
 extern bool ChangesLogsOrphaned(void);
 extern bool ChangesLogsIdle(void);
-extern void ChangesHoldHorizon(void);
+extern void ChangesHoldHorizon(bool to_top);
 
 /* changes_state.c */
 extern char *ChangesMaintainTablesState(MaintainPlan *plan, List *redirect_from, List *redirect_to);
@@ -167,6 +167,7 @@ extern void ChangesUntrackUnread(void);
 extern ChangeCheck *ChangesCheck(ModelDef *model, Query *query);
 extern ChangeCheck *ChangesInputs(ModelDef *model);
 extern void ChangesTrim(void);
+extern bool ChangesTrimDue(void);
 extern void ChangesForget(ModelDef *model);
 extern void ChangesRecord(ModelDef *model, int64 run_id, ChangeCheck *check, bool changed);
 

@@ -469,10 +469,13 @@ horizon_xact_callback(XactEvent event, void *arg)
  *		count, stored a snapshot missing a writer whose rows were gone: the
  *		model was then reported up to date, or maintained, without them.
  *		A transaction that holds it cannot be prepared; a savepoint rolled
- *		back to before the run lets it go.
+ *		back to before the run lets it go, unless to_top: a staged deploy's
+ *		builds outlive the savepoint rolled back after them, and their
+ *		snapshot is stored only when its transaction commits
+ *		(medallion_stage_keep).
  */
 void
-ChangesHoldHorizon(void)
+ChangesHoldHorizon(bool to_top)
 {
 	static bool callback_registered = false;
 
@@ -485,7 +488,7 @@ ChangesHoldHorizon(void)
 		callback_registered = true;
 	}
 	held_horizon = RegisterSnapshotOnOwner(GetLatestSnapshot(), TopTransactionResourceOwner);
-	held_subid = GetCurrentSubTransactionId();
+	held_subid = to_top ? TopSubTransactionId : GetCurrentSubTransactionId();
 }
 
 PG_FUNCTION_INFO_V1(medallion_snapshot_horizon);

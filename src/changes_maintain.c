@@ -989,6 +989,8 @@ maintain_pinned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, bool 
 {
 	Candidate  *volatile cand = NULL;
 
+	ListCell   *lc;
+
 	(void) BindPinSnapshot();
 	PG_TRY();
 	{
@@ -997,8 +999,18 @@ maintain_pinned(ModelDef *model, AnalyzedModel *bound, MaintainPlan *plan, bool 
 		 * made STABLE meanwhile) may have forgotten the state read before
 		 * the pin, and deleted rows the build would need and its snapshot no
 		 * longer sees; once the state is found kept now, that trim has not
-		 * committed before the pin, and the pinned snapshot still sees them.
+		 * committed before the pin, and the pinned snapshot still sees the
+		 * rows it deletes.  Not those it truncates: TRUNCATE is not MVCC
+		 * safe.  The logs are locked first, so that none is truncated from
+		 * then on (a trimmer truncates only what it can lock at once).
 		 */
+		foreach(lc, plan->tables)
+		{
+			Oid			log = ChangesDeltaLog(((MaintainTable *) lfirst(lc))->relid);
+
+			if (OidIsValid(log))
+				LockRelationOid(log, AccessShareLock);
+		}
 		if (!ChangesMaintainStateKept(model, snapshot))
 		{
 			cand = rebuild_whole(model, "a trim forgot the state of capture it started from", true);

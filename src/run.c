@@ -920,7 +920,7 @@ run_and_report(FunctionCallInfo fcinfo, Run *run)
 	 */
 	if (run->tracking)
 	{
-		ChangesHoldHorizon();
+		ChangesHoldHorizon(run->stage);
 		ChangesTrim();
 	}
 

@@ -44,6 +44,7 @@ typedef struct TrimShared
 	Oid			database;
 	Oid			role;
 	TransactionId run_xid;		/* the run's top-level transaction */
+	bool		changes;		/* the change log and lows too (ChangesTrim) */
 	int			nmodels;
 	char		names[FLEXIBLE_ARRAY_MEMBER];	/* nmodels names, each ended by NUL */
 } TrimShared;
@@ -56,11 +57,12 @@ static TransactionId trimmer_xid = InvalidTransactionId;
 /*
  * trim_after_commit
  *		Start a trimmer for the delta logs that the models built (names)
- *		read, to trim them once this transaction has ended.  False when
- *		none could be started: the caller trims in its own transaction.
+ *		read, and with changes for the change log and the captured lows,
+ *		to trim them once this transaction has ended.  False when none
+ *		could be started: the caller trims in its own transaction.
  */
 static bool
-trim_after_commit(List *built)
+trim_after_commit(List *built, bool changes)
 {
 	TransactionId xid = GetTopTransactionId();
 	Size		len = 0;
@@ -79,6 +81,7 @@ trim_after_commit(List *built)
 	shared->database = MyDatabaseId;
 	shared->role = CatalogExtensionOwner();
 	shared->run_xid = xid;
+	shared->changes = changes;
 	shared->nmodels = list_length(built);
 	p = shared->names;
 	foreach(lc, built)
@@ -112,9 +115,22 @@ RunTrimDeltas(Run *run)
 {
 	List	   *built = NIL;
 	ListCell   *lc;
+	bool		changes;
 
-	if (!run->tracking || !CatalogHasDeltas())
+	if (!run->tracking)
+		return;
+
+	/*
+	 * A run under a transaction snapshot trimmed neither the change log nor
+	 * the lows (ChangesTrim): its trimmer does, reading committed.
+	 */
+	changes = IsolationUsesXactSnapshot() && ChangesTrimDue();
+	if (!CatalogHasDeltas())
+	{
+		if (changes)
+			(void) trim_after_commit(NIL, true);
 		return;					/* no logs */
+	}
 	foreach(lc, run->steps)
 	{
 		RunStep    *step = lfirst(lc);
@@ -133,11 +149,14 @@ RunTrimDeltas(Run *run)
 	 * tables nobody wrote started a trimmer each, which took as much CPU
 	 * as the runs themselves (bench/README.md, run_overhead.sh).
 	 */
-	if (built == NIL || (ChangesMaintainedNames(built) == NIL && !ChangesLogsOrphaned()))
+	if (built == NIL || (ChangesMaintainedNames(built) == NIL && !ChangesLogsOrphaned()) ||
+		ChangesLogsIdle())
+	{
+		if (changes)
+			(void) trim_after_commit(NIL, true);
 		return;
-	if (ChangesLogsIdle())
-		return;
-	if (trim_after_commit(built))
+	}
+	if (trim_after_commit(built, changes))
 		return;
 	/* or another run trims; not under a transaction snapshot (ChangesTrim) */
 	if (!IsolationUsesXactSnapshot() && CatalogLockTrim(true, false))
@@ -157,7 +176,7 @@ RunTrimDeltas(Run *run)
  *		is locked for it as for a run), NULL when it trimmed.
  */
 static char *
-trim_once(List *built)
+trim_once(List *built, bool changes)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *volatile failure = NULL;
@@ -182,7 +201,10 @@ trim_once(List *built)
 			 */
 			SetConfigOption("lock_timeout", TRIM_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
 			PushActiveSnapshot(GetTransactionSnapshot());
-			ChangesTrimDeltas(built, true);
+			if (built != NIL)
+				ChangesTrimDeltas(built, true);
+			if (changes)
+				ChangesTrim();
 			PopActiveSnapshot();
 		}
 		CommitTransactionCommand();
@@ -235,7 +257,7 @@ medallion_trim_main(Datum arg)
 
 	for (int attempt = 1; attempt <= TRIM_ATTEMPTS; attempt++)
 	{
-		failure = trim_once(built);
+		failure = trim_once(built, shared->changes);
 		if (failure == NULL)
 			break;
 		pg_usleep(TRIM_RETRY_MS * 1000L);
