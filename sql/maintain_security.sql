@@ -65,8 +65,8 @@ SELECT * FROM mts.ran;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_mts_tab';
 
 -- a model owner who may not make temporary tables (TEMP revoked from
--- PUBLIC): its build's work tables, temporary, are made by medallion, and
--- the build is as exact
+-- PUBLIC): its build's work tables (temporary ones on PostgreSQL 15.20 and
+-- later) are made by medallion, and the build is as exact
 DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$;
 SET ROLE regress_mts_tab;
 UPDATE mts.sales SET amount = amount + 2 WHERE id = 3;

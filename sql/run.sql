@@ -346,7 +346,8 @@ BEGIN;
 SELECT model, status FROM medallion_run('run_customers', full_refresh => true);
 PREPARE TRANSACTION 'run_prepared';
 SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid = 'run_prepared';
--- (a run rolled back to a savepoint leaves nothing to keep)
+-- (a run rolled back to a savepoint leaves nothing to keep; PostgreSQL
+-- itself refuses one that used temporary tables, which this one did not)
 BEGIN;
 SAVEPOINT before_run;
 SELECT model, status FROM medallion_run('run_customers', full_refresh => true);

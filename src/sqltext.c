@@ -322,7 +322,7 @@ SqlColumnLists(Oid relid, List *columns, char **target, char **source)
 }
 
 /*
- * CREATE [TEMP] TABLE schema.name (columns) as the extension
+ * CREATE [UNLOGGED | TEMP] TABLE schema.name (columns) as the extension
  * owner, given to owner; returns its OID.  A temporary table's schema is
  * pg_temp, this backend's own.
  *
@@ -377,23 +377,57 @@ SqlCreateOwnedTable(const char *schema, const char *name, const char *columns, O
 }
 
 /*
+ * The first PostgreSQL 15 release that refuses, within a security-restricted
+ * operation, to make a type (a domain, an enum, a range) in the session's
+ * temporary schema, as it refuses a temporary table (CVE-2026-116316;
+ * found in 15.20, whose binary carries the message): code a build runs for
+ * a model's owner cannot then put a type there that the session, whose
+ * temporary schema a work table has made, would resolve first later.
+ * Releases of other major versions are not listed: they keep unlogged
+ * work tables.
+ */
+#define WORK_TABLES_TEMP_FROM	150020
+#define WORK_TABLES_TEMP_BELOW	160000
+
+/* Does the server running refuse to make types in pg_temp when restricted? */
+static bool
+temp_types_refused(void)
+{
+	static int	refused = -1;
+
+	if (refused < 0)
+	{
+		const char *version = GetConfigOption("server_version_num", false, false);
+		long		num = version != NULL ? strtol(version, NULL, 10) : 0;
+
+		refused = num >= WORK_TABLES_TEMP_FROM && num < WORK_TABLES_TEMP_BELOW;
+	}
+	return refused == 1;
+}
+
+/*
  * SqlCreateWorkTable
  *		SqlCreateOwnedTable of a work table of one build (a maintained
  *		build's delta copies and keys), dropped before the build ends, whose
- *		rows no crash needs to keep; returns its OID.  A temporary table:
- *		no WAL, no init fork to write and sync as an unlogged table has
- *		(its TOAST table's and index's too), local buffers, nothing for the
- *		commit that drops it to look for in the shared buffers, and a
- *		schema no other session can make a name in.  With fsync on and 1 GB
- *		of shared buffers, three unlogged work tables made and dropped cost
- *		12 to 20 ms a build, three temporary ones 3 ms.  Made by the
- *		extension owner, it needs no TEMP privilege of the model owner,
- *		which may use what it owns in the session's own temporary schema.
+ *		rows no crash needs to keep; returns its OID.  A temporary table
+ *		where the server refuses restricted code a type in the temporary
+ *		schema (temp_types_refused): no WAL, no init fork to write and sync
+ *		as an unlogged table has (its TOAST table's and index's too), local
+ *		buffers, nothing for the commit that drops it to look for in the
+ *		shared buffers, and a schema no other session can make a name in.
+ *		With fsync on and 1 GB of shared buffers, three unlogged work
+ *		tables made and dropped cost 12 to 20 ms a build, three temporary
+ *		ones 3 ms.  Made by the extension owner, it needs no TEMP privilege
+ *		of the model owner, which may use what it owns in the session's
+ *		own temporary schema.  Elsewhere, an unlogged table in the build
+ *		schema.
  */
 Oid
 SqlCreateWorkTable(const char *name, const char *columns, Oid owner)
 {
-	return create_owned_table("pg_temp", name, columns, owner, "TEMP ");
+	if (temp_types_refused())
+		return create_owned_table("pg_temp", name, columns, owner, "TEMP ");
+	return create_owned_table(MEDALLION_BUILD_SCHEMA, name, columns, owner, "UNLOGGED ");
 }
 
 /*
