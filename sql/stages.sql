@@ -346,3 +346,28 @@ RESET statement_timeout;
 SELECT medallion_drop_model('stm_by_region');
 SELECT medallion_drop_model('stm_by_product');
 DROP SCHEMA stm CASCADE;
+
+-- a model defined with maintain => 'full' is staged and promoted as it
+-- was defined: the stage applies every setting of the definition (it
+-- applied maintain as 'auto', found the definition changed since the
+-- stage, and discarded it)
+CREATE SCHEMA stf;
+CREATE TABLE stf.p (id int PRIMARY KEY, c int);
+INSERT INTO stf.p SELECT i, i % 5 FROM generate_series(1, 50) i;
+SELECT medallion_create_model('stf_counts', 'SELECT c, count(*) AS n FROM stf.p GROUP BY c',
+                              layer => 'silver', maintain => 'full');
+SELECT count(*) FROM medallion_run('stf_counts');
+BEGIN;
+SAVEPOINT s;
+SELECT medallion_create_model('stf_counts', 'SELECT c, count(*) AS n FROM stf.p WHERE c > 0 GROUP BY c',
+                              layer => 'silver', maintain => 'full');
+SELECT model, status FROM medallion_stage_build('stf_counts');
+ROLLBACK TO SAVEPOINT s;
+SELECT medallion_stage_keep() AS stage_id \gset
+COMMIT;
+SELECT medallion_promote(:stage_id) IS NOT NULL AS promoted;
+SELECT state FROM medallion.stages WHERE stage_id = :stage_id;
+SELECT maintain, sql FROM medallion.models WHERE name = 'stf_counts';
+SELECT count(*) AS groups FROM silver.stf_counts;
+SELECT medallion_drop_model('stf_counts');
+DROP SCHEMA stf CASCADE;

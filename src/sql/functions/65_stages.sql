@@ -73,7 +73,8 @@ BEGIN
 				distributed_by => d ->> 'distributed_by', colocate_with => d ->> 'colocate_with',
 				distribution => d ->> 'distribution',
 				deterministic => (d ->> 'deterministic')::boolean,
-				contract => nullif(d -> 'contract', 'null'::jsonb)) <> 'unchanged' THEN
+				contract => nullif(d -> 'contract', 'null'::jsonb),
+				maintain => coalesce(d ->> 'maintain', 'auto')) <> 'unchanged' THEN
 			changed := changed + 1;
 		END IF;
 	END LOOP;
