@@ -958,15 +958,15 @@ ChangesTrim(void)
 bool
 ChangesTrimDue(void)
 {
+#define OVER_10000(table) \
+	"(SELECT pg_catalog.count(*) FROM (SELECT FROM " table " LIMIT 10001) c) OPERATOR(pg_catalog.>) 10000"
 	List	   *rows;
 
 	rows = CatalogReadRows(CatalogHasCapture() ?
-						   "SELECT (SELECT pg_catalog.count(*) FROM (SELECT FROM medallion.changes LIMIT 10001) c) "
-						   "OPERATOR(pg_catalog.>) 10000 OR (SELECT pg_catalog.count(*) FROM "
-						   "(SELECT FROM medallion.written_lows LIMIT 10001) w) OPERATOR(pg_catalog.>) 10000" :
-						   "SELECT (SELECT pg_catalog.count(*) FROM (SELECT FROM medallion.changes LIMIT 10001) c) "
-						   "OPERATOR(pg_catalog.>) 10000",
+						   "SELECT " OVER_10000("medallion.changes") " OR " OVER_10000("medallion.written_lows") :
+						   "SELECT " OVER_10000("medallion.changes"),
 						   0, NULL, NULL, "count the change log", CatalogRowText, NULL);
+#undef OVER_10000
 	return rows != NIL && linitial(rows) != NULL && strcmp(linitial(rows), "t") == 0;
 }
 

@@ -36,7 +36,6 @@
 #include "run.h"
 #include "run_workers.h"
 
-#define TRIM_WORKER_NAME MEDALLION_TRIM_WORKER
 
 /* What a trimmer is given: whom to wait for, and the models built. */
 typedef struct TrimShared
@@ -91,7 +90,7 @@ trim_after_commit(List *built, bool changes)
 	}
 	/* the run may be over before the worker maps it: the worker unpins */
 	dsm_pin_segment(seg);
-	if (!WorkerRegister("medallion_trim_main", TRIM_WORKER_NAME, TRIM_WORKER_NAME, seg, &handle))
+	if (!WorkerRegister("medallion_trim_main", MEDALLION_TRIM_WORKER, MEDALLION_TRIM_WORKER, seg, &handle))
 	{
 		dsm_unpin_segment(dsm_segment_handle(seg));
 		dsm_detach(seg);
@@ -125,13 +124,7 @@ RunTrimDeltas(Run *run)
 	 * the lows (ChangesTrim): its trimmer does, reading committed.
 	 */
 	changes = IsolationUsesXactSnapshot() && ChangesTrimDue();
-	if (!CatalogHasDeltas())
-	{
-		if (changes)
-			(void) trim_after_commit(NIL, true);
-		return;					/* no logs */
-	}
-	foreach(lc, run->steps)
+	foreach(lc, CatalogHasDeltas() ? run->steps : NIL)	/* without, no logs */
 	{
 		RunStep    *step = lfirst(lc);
 
@@ -236,7 +229,7 @@ void
 medallion_trim_main(Datum arg)
 {
 	dsm_segment *seg;
-	TrimShared *shared = WorkerAttach(arg, &seg, TRIM_WORKER_NAME);
+	TrimShared *shared = WorkerAttach(arg, &seg, MEDALLION_TRIM_WORKER);
 	List	   *built = NIL;
 	char	   *p = shared->names;
 	char	   *failure = NULL;

@@ -337,11 +337,11 @@ SqlColumnLists(Oid relid, List *columns, char **target, char **source)
  */
 static Oid
 create_owned_table(const char *schema, const char *name, const char *columns, Oid owner,
-				   const char *persistence)
+				   char persistence)
 {
 	CatalogSession session;
 	char	   *table = quote_qualified_identifier(schema, name);
-	bool		temp = strcmp(persistence, "TEMP ") == 0;
+	bool		temp = persistence == RELPERSISTENCE_TEMP;
 	Oid			userid;
 	int			sec;
 	Oid			relid;
@@ -350,7 +350,9 @@ create_owned_table(const char *schema, const char *name, const char *columns, Oi
 	GetUserIdAndSecContext(&userid, &sec);
 	if (temp)
 		SetUserIdAndSecContext(userid, sec & ~SECURITY_RESTRICTED_OPERATION);
-	if (SPI_execute(psprintf("CREATE %sTABLE %s (%s)", persistence, table, columns),
+	if (SPI_execute(psprintf("CREATE %sTABLE %s (%s)",
+							 temp ? "TEMP " : persistence == RELPERSISTENCE_UNLOGGED ? "UNLOGGED " : "",
+							 table, columns),
 					false, 0) != SPI_OK_UTILITY ||
 		SPI_execute(psprintf("ALTER TABLE %s OWNER TO %s", table,
 							 quote_identifier(GetUserNameFromId(owner, false))),
@@ -373,7 +375,7 @@ create_owned_table(const char *schema, const char *name, const char *columns, Oi
 void
 SqlCreateOwnedTable(const char *schema, const char *name, const char *columns, Oid owner)
 {
-	(void) create_owned_table(schema, name, columns, owner, "");
+	(void) create_owned_table(schema, name, columns, owner, RELPERSISTENCE_PERMANENT);
 }
 
 /*
@@ -426,8 +428,8 @@ Oid
 SqlCreateWorkTable(const char *name, const char *columns, Oid owner)
 {
 	if (temp_types_refused())
-		return create_owned_table("pg_temp", name, columns, owner, "TEMP ");
-	return create_owned_table(MEDALLION_BUILD_SCHEMA, name, columns, owner, "UNLOGGED ");
+		return create_owned_table("pg_temp", name, columns, owner, RELPERSISTENCE_TEMP);
+	return create_owned_table(MEDALLION_BUILD_SCHEMA, name, columns, owner, RELPERSISTENCE_UNLOGGED);
 }
 
 /*
